@@ -1,0 +1,253 @@
+#include "autodiff/levels.h"
+
+#include <atomic>
+
+#include "core/error.h"
+#include "ops/ops.h"
+
+namespace tapegrad {
+namespace autodiff {
+
+namespace {
+std::atomic<uint64_t> g_next_level{1};
+thread_local std::vector<std::shared_ptr<Level>> t_stack;
+}  // namespace
+
+Level::Level(LevelKind k) : id_(g_next_level.fetch_add(1)), kind_(k) {}
+
+void push_level(std::shared_ptr<Level> l) { t_stack.push_back(std::move(l)); }
+
+void pop_level(Level* l) {
+  TG_CHECK(!t_stack.empty() && t_stack.back().get() == l,
+           "transform levels were exited out of order (a grad/jvp call did not finish)");
+  t_stack.pop_back();
+}
+
+int depth_of(uint64_t id) {
+  for (int i = int(t_stack.size()) - 1; i >= 0; --i)
+    if (t_stack[size_t(i)]->id() == id) return i;
+  return -1;
+}
+
+bool any_level_active() { return !t_stack.empty(); }
+
+Tensor wrap(const Tensor& value, uint64_t level_id, int32_t node, Tensor tangent) {
+  TensorImpl* v = value.impl();
+  TensorImpl* t = TensorImpl::create();
+  t->dtype = v->dtype;
+  t->device = v->device;
+  t->contiguous = v->contiguous;
+  t->storage = v->storage;
+  t->offset = v->offset;
+  t->numel = v->numel;
+  t->shape = v->shape;
+  t->strides = v->strides;
+  auto m = std::make_unique<LevelMeta>();
+  m->level_id = level_id;
+  m->primal = value;
+  m->node = node;
+  m->tangent = std::move(tangent);
+  t->ad = std::move(m);
+  return Tensor(Ref<TensorImpl>(t));
+}
+
+LevelMeta* meta_at(const Tensor& t, uint64_t level_id) {
+  const Tensor* cur = &t;
+  while (cur->tracked()) {
+    auto* m = static_cast<LevelMeta*>(cur->ad());
+    if (m->level_id == level_id) return m;
+    if (depth_of(m->level_id) >= 0) return nullptr;  // an active level wraps above this one
+    cur = &m->primal;
+  }
+  return nullptr;
+}
+
+Tensor strip(const Tensor& t) {
+  const Tensor* cur = &t;
+  while (cur->tracked()) cur = &static_cast<LevelMeta*>(cur->ad())->primal;
+  return *cur;
+}
+
+TensorList apply(const Prim& p, TensorList in, const Attrs& a) {
+  int top = -1;
+  for (Tensor& x : in) {
+    if (!x.defined()) continue;
+    while (x.tracked()) {
+      auto* m = static_cast<LevelMeta*>(x.ad());
+      int d = depth_of(m->level_id);
+      if (d < 0) {  // stale wrapper: see through it
+        Tensor inner = m->primal;
+        x = std::move(inner);
+        continue;
+      }
+      if (d > top) top = d;
+      break;
+    }
+  }
+  if (top < 0) return p.impl(in, a);
+  return t_stack[size_t(top)]->process(p, in, a);
+}
+
+// ---- reverse ---------------------------------------------------------------------------------
+
+Tensor ReverseLevel::track(const Tensor& x) { return wrap(x, id_, new_node(), Tensor()); }
+
+TensorList ReverseLevel::process(const Prim& p, const TensorList& in, const Attrs& a) {
+  TensorList prim_in;
+  SmallVec<int32_t, 4> nodes;
+  bool any = false;
+  for (const Tensor& x : in) {
+    LevelMeta* m = x.defined() ? meta_at(x, id_) : nullptr;
+    if (m) {
+      prim_in.push_back(m->primal);
+      nodes.push_back(m->node);
+      any = true;
+    } else {
+      prim_in.push_back(x);
+      nodes.push_back(-1);
+    }
+  }
+  TensorList out = apply(p, prim_in, a);
+  if (!any || p.nondiff) return out;
+  Record r;
+  r.prim = &p;
+  r.attrs = a;
+  r.in_nodes = nodes;
+  for (const Tensor& x : prim_in) {
+    r.versions.push_back(x.defined() && x.has_data() ? x.storage()->version.load(std::memory_order_relaxed) : 0);
+  }
+  r.saved_in = std::move(prim_in);
+  TensorList wrapped;
+  for (const Tensor& o : out) {
+    if (is_float(o.dtype())) {
+      int32_t n = new_node();
+      r.out_nodes.push_back(n);
+      wrapped.push_back(wrap(o, id_, n, Tensor()));
+    } else {
+      r.out_nodes.push_back(-1);
+      wrapped.push_back(o);
+    }
+  }
+  r.saved_out = std::move(out);
+  records_.push_back(std::move(r));
+  return wrapped;
+}
+
+TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& cots, const TensorList& inputs) {
+  TG_CHECK(depth_of(id_) < 0, "backward: the level is still active");
+  std::vector<Tensor> slot(static_cast<size_t>(num_nodes_));
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    LevelMeta* m = meta_at(outputs[i], id_);
+    if (!m || m->node < 0) continue;
+    Tensor c = i < cots.size() && cots[i].defined() ? cots[i] : ops::ones_like(m->primal);
+    Tensor& s = slot[size_t(m->node)];
+    s = s.defined() ? ops::add(s, c) : c;
+  }
+  for (size_t k = records_.size(); k-- > 0;) {
+    Record& r = records_[k];
+    TensorList oc;
+    bool any = false;
+    for (size_t j = 0; j < r.out_nodes.size(); ++j) {
+      int32_t n = r.out_nodes[j];
+      if (n >= 0 && slot[size_t(n)].defined()) {
+        oc.push_back(slot[size_t(n)]);
+        slot[size_t(n)].reset();
+        any = true;
+      } else {
+        oc.push_back(Tensor());
+      }
+    }
+    if (any) {
+      uint32_t need = 0;
+      for (size_t i = 0; i < r.in_nodes.size(); ++i)
+        if (r.in_nodes[i] >= 0) need |= 1u << i;
+      for (size_t i = 0; i < r.saved_in.size(); ++i) {
+        const Tensor& x = r.saved_in[i];
+        if ((need >> i) & 1 && x.defined() && x.has_data())
+          TG_CHECK(x.storage()->version.load(std::memory_order_relaxed) == r.versions[i],
+                   r.prim->name, ": an input saved for the gradient was modified in place after it "
+                   "was used; copy it before writing into it");
+      }
+      // Multi-output rules get zeros for the outputs that received no cotangent.
+      if (oc.size() > 1)
+        for (size_t j = 0; j < oc.size(); ++j)
+          if (!oc[j].defined() && is_float(r.saved_out[j].dtype())) oc[j] = ops::zeros_like(r.saved_out[j]);
+      TG_CHECK_T(NotDifferentiable, r.prim->vjp, r.prim->name, ": reverse-mode differentiation is not implemented");
+      TensorList ic = r.prim->vjp(oc, r.saved_in, r.saved_out, r.attrs, need);
+      for (size_t i = 0; i < r.in_nodes.size() && i < ic.size(); ++i) {
+        int32_t n = r.in_nodes[i];
+        if (n < 0 || !ic[i].defined()) continue;
+        const Tensor& x = r.saved_in[i];
+        Tensor c = ic[i];
+        if (c.shape() != x.shape()) c = ops::sum_to(c, x.shape());
+        if (c.dtype() != x.dtype()) c = ops::cast(c, x.dtype());
+        Tensor& s = slot[size_t(n)];
+        s = s.defined() ? ops::add(s, c) : c;
+      }
+    }
+    // The tape is single use: free what this record saved as soon as it is done.
+    r.saved_in.clear();
+    r.saved_out.clear();
+  }
+  records_.clear();
+  TensorList res;
+  for (const Tensor& x : inputs) {
+    LevelMeta* m = meta_at(x, id_);
+    if (m && m->node >= 0 && slot[size_t(m->node)].defined()) {
+      Tensor g = slot[size_t(m->node)];
+      if (g.shape() != m->primal.shape()) g = ops::broadcast_to(g, m->primal.shape());
+      res.push_back(g);
+    } else {
+      res.push_back(ops::zeros_like(m ? m->primal : strip(x)));
+    }
+  }
+  return res;
+}
+
+// ---- forward ---------------------------------------------------------------------------------
+
+Tensor ForwardLevel::track(const Tensor& x, const Tensor& tangent) { return wrap(x, id_, -1, tangent); }
+
+Tensor ForwardLevel::tangent_of(const Tensor& t) {
+  LevelMeta* m = meta_at(t, id_);
+  if (m && m->tangent.defined()) return m->tangent;
+  return ops::zeros_like(m ? m->primal : strip(t));
+}
+
+TensorList ForwardLevel::process(const Prim& p, const TensorList& in, const Attrs& a) {
+  TensorList prim_in, tans;
+  bool any = false;
+  for (const Tensor& x : in) {
+    LevelMeta* m = x.defined() ? meta_at(x, id_) : nullptr;
+    if (m) {
+      prim_in.push_back(m->primal);
+      tans.push_back(m->tangent);
+      any = any || m->tangent.defined();
+    } else {
+      prim_in.push_back(x);
+      tans.push_back(Tensor());
+    }
+  }
+  TensorList out = apply(p, prim_in, a);
+  if (!any || p.nondiff) return out;
+  TG_CHECK_T(NotDifferentiable, p.jvp, p.name, ": forward-mode differentiation is not implemented");
+  TensorList to = p.jvp(tans, prim_in, out, a);
+  TensorList wrapped;
+  for (size_t j = 0; j < out.size(); ++j) {
+    const Tensor& o = out[j];
+    if (!is_float(o.dtype())) {
+      wrapped.push_back(o);
+      continue;
+    }
+    Tensor t = j < to.size() ? to[j] : Tensor();
+    if (t.defined()) {
+      if (t.shape() != o.shape()) t = ops::broadcast_to(t, o.shape());
+      if (t.dtype() != o.dtype()) t = ops::cast(t, o.dtype());
+    }
+    wrapped.push_back(wrap(o, id_, -1, t));
+  }
+  return wrapped;
+}
+
+}  // namespace autodiff
+}  // namespace tapegrad

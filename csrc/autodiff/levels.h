@@ -1,0 +1,100 @@
+// Note [Tape levels]
+// ~~~~~~~~~~~~~~~~~~~
+// Each thread has a stack of transform levels (grad/vjp push a reverse level, jvp a forward level).
+// A value tracked at level L is a *wrapper* TensorImpl whose AdMeta (LevelMeta) names L and holds
+// the value one level down (`primal`); nesting transforms nests wrappers. Reverse and forward
+// wrappers alias their primal's storage, so Python can still read them (bool(), item(), print).
+//
+// apply(prim, inputs) finds the innermost active level among the inputs and lets it process the op:
+// it unwraps its own wrappers, applies the op one level down (recursively), then records it (reverse)
+// or runs the JVP rule on the unwrapped primals and tangents (forward), and wraps the outputs.
+// Rules therefore run on values of the lower levels only: their ops are recorded by the outer
+// levels, which is what makes grad(grad(f)), jvp(grad(f)) and grad(jvp(f)) work with no extra code.
+// A wrapper whose level is gone (popped, or another thread's) is seen through, as its primal.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/prim.h"
+
+namespace tapegrad {
+namespace autodiff {
+
+enum class LevelKind : uint8_t { Reverse, Forward };
+
+struct LevelMeta final : AdMeta {
+  uint64_t level_id = 0;
+  Tensor primal;
+  int32_t node = -1;  // reverse: slot in the tape's cotangent array
+  Tensor tangent;     // forward: undefined = zero
+};
+
+class Level {
+ public:
+  explicit Level(LevelKind k);
+  virtual ~Level() = default;
+  uint64_t id() const { return id_; }
+  LevelKind kind() const { return kind_; }
+  virtual TensorList process(const Prim& p, const TensorList& in, const Attrs& a) = 0;
+
+ protected:
+  uint64_t id_;
+  LevelKind kind_;
+};
+
+// The thread's stack.
+void push_level(std::shared_ptr<Level> l);
+void pop_level(Level* l);  // throws unless l is on top
+int depth_of(uint64_t level_id);  // -1 if not active on this thread
+bool any_level_active();
+
+// Apply a primitive to possibly-tracked inputs (the slow path of every op).
+TensorList apply(const Prim& p, TensorList in, const Attrs& a);
+inline Tensor apply1(const Prim& p, TensorList in, const Attrs& a) { return apply(p, std::move(in), a)[0]; }
+
+// A new wrapper of `value` at `level_id`.
+Tensor wrap(const Tensor& value, uint64_t level_id, int32_t node, Tensor tangent);
+// If `t` is a wrapper at `level_id`, its meta; else null (looks through stale wrappers).
+LevelMeta* meta_at(const Tensor& t, uint64_t level_id);
+// `t` with every wrapper removed (stop_gradient).
+Tensor strip(const Tensor& t);
+
+// ---- reverse mode --------------------------------------------------------------------------
+class ReverseLevel final : public Level {
+ public:
+  ReverseLevel() : Level(LevelKind::Reverse) {}
+  TensorList process(const Prim& p, const TensorList& in, const Attrs& a) override;
+  // Mark `x` as an input to differentiate: a new wrapper with a fresh node and no record.
+  Tensor track(const Tensor& x);
+  // Sweep the tape backwards from `outputs` seeded with `cots` (undefined = ones) and return the
+  // cotangent of each of `inputs` (zeros when it does not depend on them). The level must be popped.
+  TensorList backward(const TensorList& outputs, const TensorList& cots, const TensorList& inputs);
+  size_t num_records() const { return records_.size(); }
+
+ private:
+  struct Record {
+    const Prim* prim;
+    Attrs attrs;
+    SmallVec<int32_t, 4> in_nodes;  // -1: constant at this level
+    SmallVec<int32_t, 2> out_nodes;
+    TensorList saved_in, saved_out;
+    SmallVec<uint32_t, 4> versions;  // storage versions of saved_in at record time
+  };
+  int32_t new_node() { return num_nodes_++; }
+  std::vector<Record> records_;
+  int32_t num_nodes_ = 0;
+};
+
+// ---- forward mode --------------------------------------------------------------------------
+class ForwardLevel final : public Level {
+ public:
+  ForwardLevel() : Level(LevelKind::Forward) {}
+  TensorList process(const Prim& p, const TensorList& in, const Attrs& a) override;
+  Tensor track(const Tensor& x, const Tensor& tangent);
+  // Tangent of `t` at this level (zeros of t's shape when it was not perturbed).
+  Tensor tangent_of(const Tensor& t);
+};
+
+}  // namespace autodiff
+}  // namespace tapegrad

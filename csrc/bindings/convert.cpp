@@ -1,0 +1,316 @@
+// Python <-> C++ conversions.
+#include <cstring>
+
+#include "bindings/common.h"
+
+namespace tapegrad {
+namespace bind {
+
+namespace {
+
+// Leaked on purpose: they must outlive interpreter finalisation.
+PyObject* g_dtype_objs[kNumDTypes];
+
+py::dtype np_dtype(DType d) {
+  switch (d) {
+    case DType::Bool: return py::dtype("bool");
+    case DType::Int32: return py::dtype("int32");
+    case DType::Int64: return py::dtype("int64");
+    case DType::Float16: return py::dtype("float16");
+    case DType::Float32: return py::dtype("float32");
+    case DType::Float64: return py::dtype("float64");
+  }
+  return py::dtype("float32");
+}
+
+// Our dtype for a numpy dtype; converts what we do not carry (int8, uint8 ...) to the nearest
+// dtype that holds every value, and rejects what no dtype of ours can hold.
+bool dtype_from_numpy(const py::dtype& dt, DType& out, DType& convert_to, bool& needs_convert) {
+  char kind = dt.kind();
+  size_t sz = size_t(dt.itemsize());
+  needs_convert = false;
+  if (kind == 'b') {
+    out = DType::Bool;
+    return true;
+  }
+  if (kind == 'i') {
+    if (sz == 4) { out = DType::Int32; return true; }
+    if (sz == 8) { out = DType::Int64; return true; }
+    needs_convert = true;
+    convert_to = DType::Int32;
+    out = DType::Int32;
+    return true;
+  }
+  if (kind == 'u') {
+    if (sz >= 8) return false;
+    needs_convert = true;
+    convert_to = sz == 4 ? DType::Int64 : DType::Int32;
+    out = convert_to;
+    return true;
+  }
+  if (kind == 'f') {
+    if (sz == 2) { out = DType::Float16; return true; }
+    if (sz == 4) { out = DType::Float32; return true; }
+    if (sz == 8) { out = DType::Float64; return true; }
+  }
+  return false;
+}
+
+void release_pyobject(void* ctx) {
+  py::gil_scoped_acquire g;
+  Py_DECREF(reinterpret_cast<PyObject*>(ctx));
+}
+
+Tensor from_numpy_array(py::array arr, bool& zero_copy) {
+  py::dtype dt = arr.dtype();
+  DType d, conv;
+  bool needs;
+  if (!dtype_from_numpy(dt, d, conv, needs))
+    throw TypeError(str_cat("tensor: numpy dtype ", std::string(py::str(dt)), " is not supported (supported: ",
+                            "bool, int32, int64, float16, float32, float64)"));
+  if (needs) {
+    arr = arr.attr("astype")(np_dtype(conv));
+    dt = arr.dtype();
+  }
+  const int64_t isz = int64_t(itemsize(d));
+  const py::ssize_t nd = arr.ndim();
+  Shape shape;
+  Strides strides;
+  bool ok = dt.byteorder() != '>' ;
+  const char* base = static_cast<const char*>(arr.data());
+  int64_t min_off = 0;
+  for (py::ssize_t i = 0; i < nd; ++i) {
+    shape.push_back(int64_t(arr.shape(i)));
+    int64_t sb = int64_t(arr.strides(i));
+    if (sb % isz != 0) ok = false;
+    strides.push_back(sb / isz);
+    if (arr.shape(i) > 0 && sb < 0) min_off += sb * (int64_t(arr.shape(i)) - 1);
+  }
+  if (reinterpret_cast<uintptr_t>(base) % uintptr_t(isz) != 0) ok = false;
+  if (ok) {
+    // Borrow numpy's buffer: the Storage starts at the lowest address any element uses.
+    int64_t max_off = 0;
+    for (py::ssize_t i = 0; i < nd; ++i)
+      if (arr.shape(i) > 0 && arr.strides(i) > 0) max_off += int64_t(arr.strides(i)) * (int64_t(arr.shape(i)) - 1);
+    size_t nbytes = size_t(max_off - min_off + isz);
+    bool ro = !arr.writeable();
+    PyObject* owner = arr.ptr();
+    Py_INCREF(owner);
+    Ref<Storage> st = Storage::borrow(const_cast<char*>(base) + min_off, nbytes, Device::CPU, release_pyobject,
+                                      owner, ro);
+    zero_copy = true;
+    return Tensor::from_storage(std::move(st), -min_off / isz, shape, strides, d);
+  }
+  zero_copy = false;
+  py::array cc = py::module_::import("numpy").attr("ascontiguousarray")(arr, np_dtype(d));
+  Tensor t = Tensor::empty(shape, d);
+  std::memcpy(t.raw_data(), cc.data(), size_t(t.numel()) * size_t(isz));
+  return t;
+}
+
+}  // namespace
+
+py::object dtype_object(DType d) { return py::reinterpret_borrow<py::object>(g_dtype_objs[int(d)]); }
+
+bool is_none(py::handle h) { return h.is_none(); }
+
+DType parse_dtype(py::handle h) {
+  if (py::isinstance<PyDType>(h)) return h.cast<PyDType&>().d;
+  if (h.ptr() == reinterpret_cast<PyObject*>(&PyBool_Type)) return DType::Bool;
+  if (h.ptr() == reinterpret_cast<PyObject*>(&PyLong_Type)) return DType::Int64;
+  if (h.ptr() == reinterpret_cast<PyObject*>(&PyFloat_Type)) return DType::Float32;
+  if (py::isinstance<py::str>(h)) {
+    std::string s = h.cast<std::string>();
+    for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+    if (s == "bool" || s == "bool_") return DType::Bool;
+    if (s == "int32") return DType::Int32;
+    if (s == "int64" || s == "int") return DType::Int64;
+    if (s == "float16" || s == "half") return DType::Float16;
+    if (s == "float32" || s == "float") return DType::Float32;
+    if (s == "float64" || s == "double") return DType::Float64;
+    throw TypeError(str_cat("dtype: '", h.cast<std::string>(), "' is not a supported dtype"));
+  }
+  py::object np = py::module_::import("numpy");
+  py::dtype dt;
+  try {
+    dt = py::dtype::from_args(py::reinterpret_borrow<py::object>(h));
+  } catch (py::error_already_set&) {
+    throw TypeError(str_cat("dtype: ", std::string(py::repr(h)), " is not a dtype"));
+  }
+  DType d, conv;
+  bool needs;
+  if (!dtype_from_numpy(dt, d, conv, needs) || needs)
+    throw TypeError(str_cat("dtype: ", std::string(py::str(dt)), " is not supported"));
+  return d;
+}
+
+py::array to_numpy_view(const Tensor& t0, bool writable) {
+  check_has_data(t0, "asnumpy");
+  const Tensor& t = t0;
+  const int64_t isz = int64_t(itemsize(t.dtype()));
+  std::vector<py::ssize_t> shape, strides;
+  for (int64_t i = 0; i < t.ndim(); ++i) {
+    shape.push_back(py::ssize_t(t.shape()[size_t(i)]));
+    strides.push_back(py::ssize_t(t.strides()[size_t(i)] * isz));
+  }
+  // The capsule owns a reference to the storage.
+  auto* keep = new Ref<Storage>(t.impl()->storage);
+  py::capsule owner(keep, [](void* p) { delete static_cast<Ref<Storage>*>(p); });
+  py::array a(np_dtype(t.dtype()), shape, strides, t.raw_data(), owner);
+  if (!writable) a.attr("flags").attr("writeable") = false;
+  return a;
+}
+
+Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
+  const bool has_dt = !dtype.is_none();
+  const DType want = has_dt ? parse_dtype(dtype) : DType::Float32;
+  if (is_tensor(obj)) {
+    Tensor& t = as_tensor(obj);
+    check_has_data(t, "tensor");
+    Tensor base = ops::stop_gradient(t);
+    if (has_dt && want != base.dtype()) return base.to(want);
+    return copy_tensor ? base.clone() : t;
+  }
+  PyObject* p = obj.ptr();
+  if (PyBool_Check(p)) return Tensor::scalar(p == Py_True ? 1.0 : 0.0, has_dt ? want : DType::Bool);
+  if (PyLong_Check(p)) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(p, &overflow);
+    if (overflow) throw ValueError(str_cat("tensor: Python int ", std::string(py::str(obj)), " is out of range for int64"));
+    if (has_dt && is_float(want)) return Tensor::scalar(double(v), want);
+    Tensor t = Tensor::empty(Shape{}, DType::Int64);
+    *t.data<int64_t>() = v;
+    return has_dt ? t.to(want) : t;
+  }
+  if (PyFloat_Check(p)) return Tensor::scalar(PyFloat_AS_DOUBLE(p), has_dt ? want : DType::Float32);
+  if (p == Py_None) throw TypeError("tensor: cannot make a tensor from None");
+  if (PyUnicode_Check(p) || PyBytes_Check(p))
+    throw TypeError(str_cat("tensor: cannot make a tensor from a string (", std::string(py::repr(obj)), ")"));
+  if (PyComplex_Check(p)) throw TypeError("tensor: complex numbers are not supported");
+  py::module_ np = py::module_::import("numpy");
+  bool from_sequence = !py::isinstance<py::array>(obj) && !PyObject_HasAttrString(p, "dtype");
+  py::array arr;
+  if (py::isinstance<py::array>(obj)) {
+    arr = py::reinterpret_borrow<py::array>(obj);
+  } else {
+    if (!from_sequence || PySequence_Check(p) || PyObject_HasAttrString(p, "__array__")) {
+      try {
+        arr = np.attr("asarray")(obj);
+      } catch (py::error_already_set& e) {
+        throw TypeError(str_cat("tensor: cannot make a tensor from ", std::string(py::repr(obj)), ": ", e.what()));
+      }
+    } else {
+      throw TypeError(str_cat("tensor: cannot make a tensor from an object of type ",
+                              std::string(py::str(py::type::handle_of(obj).attr("__name__")))));
+    }
+  }
+  char kind = arr.dtype().kind();
+  if (kind == 'O' || kind == 'U' || kind == 'S' || kind == 'c' || kind == 'V' || kind == 'M' || kind == 'm')
+    throw TypeError(str_cat("tensor: cannot make a tensor from data of numpy dtype ", std::string(py::str(arr.dtype()))));
+  // Python floats in a list become float32 (the default float), as MindSpore and JAX do.
+  if (from_sequence && !has_dt && kind == 'f' && arr.dtype().itemsize() == 8) {
+    arr = arr.attr("astype")("float32");
+  }
+  bool zc = false;
+  Tensor t = from_numpy_array(arr, zc);
+  if (has_dt && t.dtype() != want) return t.to(want);
+  return t;
+}
+
+Tensor operand(py::handle o, const Tensor& self, const char* op) {
+  if (is_tensor(o)) return as_tensor(o);
+  PyObject* p = o.ptr();
+  if (PyBool_Check(p)) return Tensor::scalar(p == Py_True ? 1.0 : 0.0, promote_weak(self.dtype(), ScalarKind::Bool) == self.dtype() && self.dtype() != DType::Bool ? self.dtype() : DType::Bool);
+  if (PyLong_Check(p)) {
+    DType d = promote_weak(self.dtype(), ScalarKind::Int);
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(p, &overflow);
+    if (overflow) throw ValueError(str_cat(op, ": Python int ", std::string(py::str(o)), " is out of range"));
+    if (d == DType::Int64) {
+      Tensor t = Tensor::empty(Shape{}, DType::Int64);
+      *t.data<int64_t>() = v;
+      return t;
+    }
+    if (d == DType::Int32)
+      TG_CHECK(v >= INT32_MIN && v <= INT32_MAX, op, ": Python int ", v, " is out of bounds for Int32");
+    return Tensor::scalar(double(v), d);
+  }
+  if (PyFloat_Check(p)) return Tensor::scalar(PyFloat_AS_DOUBLE(p), promote_weak(self.dtype(), ScalarKind::Float));
+  if (p == Py_None || PyUnicode_Check(p) || PyBytes_Check(p))
+    throw TypeError(str_cat(op, ": unsupported operand type ", std::string(py::str(py::type::handle_of(o).attr("__name__"))),
+                            " for a Tensor"));
+  return tensor_from_py(o, py::none(), false);
+}
+
+Tensor arg_tensor(py::handle o, const char* op) {
+  if (is_tensor(o)) return as_tensor(o);
+  try {
+    return tensor_from_py(o, py::none(), false);
+  } catch (TypeError& e) {
+    throw TypeError(str_cat(op, ": ", e.what()));
+  }
+}
+
+AxisArg parse_axis(py::handle axis, const char* op) {
+  AxisArg r;
+  if (axis.is_none()) return r;
+  r.all = false;
+  if (py::isinstance<py::tuple>(axis) || py::isinstance<py::list>(axis)) {
+    for (py::handle h : axis) {
+      TG_CHECK_TYPE(PyLong_Check(h.ptr()) || PyIndex_Check(h.ptr()), op, ": axis must be an int or a tuple of ints");
+      r.axes.push_back(py::cast<int64_t>(h));
+    }
+    return r;
+  }
+  TG_CHECK_TYPE(PyIndex_Check(axis.ptr()) && !PyBool_Check(axis.ptr()), op, ": axis must be None, an int or a tuple of ints, got ",
+                std::string(py::repr(axis)));
+  r.axes.push_back(py::cast<int64_t>(axis));
+  return r;
+}
+
+Shape parse_shape(py::handle shape, const char* op) {
+  Shape s;
+  if (PyIndex_Check(shape.ptr()) && !PyBool_Check(shape.ptr())) {
+    s.push_back(py::cast<int64_t>(shape));
+    return s;
+  }
+  TG_CHECK_TYPE(py::isinstance<py::tuple>(shape) || py::isinstance<py::list>(shape), op,
+                ": shape must be an int or a tuple of ints, got ", std::string(py::repr(shape)));
+  for (py::handle h : shape) {
+    TG_CHECK_TYPE(PyIndex_Check(h.ptr()) && !PyBool_Check(h.ptr()), op, ": shape must contain ints, got ",
+                  std::string(py::repr(shape)));
+    s.push_back(py::cast<int64_t>(h));
+  }
+  return s;
+}
+
+void bind_dtypes(py::module_& m) {
+  py::class_<PyDType>(m, "dtype")
+      .def("__repr__", [](const PyDType& d) { return std::string(dtype_name(d.d)); })
+      .def("__str__", [](const PyDType& d) { return std::string(dtype_name(d.d)); })
+      .def("__eq__", [](const PyDType& d, py::handle o) {
+        try {
+          return parse_dtype(o) == d.d;
+        } catch (...) {
+          return false;
+        }
+      })
+      .def("__hash__", [](const PyDType& d) { return int(d.d); })
+      .def_property_readonly("name", [](const PyDType& d) { return std::string(dtype_numpy_name(d.d)); })
+      .def_property_readonly("itemsize", [](const PyDType& d) { return itemsize(d.d); })
+      .def_property_readonly("is_floating_point", [](const PyDType& d) { return is_float(d.d); })
+      .def_property_readonly("numpy_dtype", [](const PyDType& d) { return np_dtype(d.d); })
+      .def("__reduce__", [](const PyDType& d) {
+        return py::make_tuple(py::module_::import("tapegrad").attr("_dtype_from_name"),
+                              py::make_tuple(std::string(dtype_numpy_name(d.d))));
+      });
+  const char* names[] = {"bool_", "int32", "int64", "float16", "float32", "float64"};
+  for (int i = 0; i < kNumDTypes; ++i) {
+    g_dtype_objs[i] = py::cast(PyDType{DType(i)}).release().ptr();
+    m.attr(names[i]) = dtype_object(DType(i));
+  }
+  m.def("_dtype_from_name", [](py::handle n) { return dtype_object(parse_dtype(n)); });
+}
+
+}  // namespace bind
+}  // namespace tapegrad

@@ -1,0 +1,201 @@
+// Module-level functions; the ones that take a tensor first are also bound as Tensor methods.
+#include "bindings/common.h"
+
+namespace tapegrad {
+namespace bind {
+
+namespace {
+using kernels::Bin;
+using kernels::Cmp;
+using kernels::Pred;
+using kernels::Un;
+
+// Bind `f` both as tapegrad._core.<name>(x, ...) and as Tensor.<name>(self, ...); `extra`
+// annotates the arguments after the first.
+template <class F, class... Extra>
+void def_both(py::module_& m, py::class_<Tensor>& cls, const char* name, F&& f, const Extra&... extra) {
+  m.def(name, f, py::arg("x"), extra...);
+  cls.def(name, f, extra...);
+}
+
+}  // namespace
+
+void bind_functions(py::module_& m) {
+  auto cls = py::reinterpret_borrow<py::class_<Tensor>>(reinterpret_cast<PyObject*>(g_tensor_type));
+
+  // Unary math: functions and methods.
+#define TG_UNARY_BIND(N, pyname)                                                         \
+  def_both(m, cls, pyname, [](py::handle x) { return ops::unary(Un::N, arg_tensor(x, pyname)); });
+  TG_UNARY_BIND(Neg, "neg")
+  TG_UNARY_BIND(Abs, "abs")
+  TG_UNARY_BIND(Sign, "sign")
+  TG_UNARY_BIND(Exp, "exp")
+  TG_UNARY_BIND(Exp2, "exp2")
+  TG_UNARY_BIND(Log, "log")
+  TG_UNARY_BIND(Log2, "log2")
+  TG_UNARY_BIND(Log1p, "log1p")
+  TG_UNARY_BIND(Expm1, "expm1")
+  TG_UNARY_BIND(Sqrt, "sqrt")
+  TG_UNARY_BIND(Rsqrt, "rsqrt")
+  TG_UNARY_BIND(Square, "square")
+  TG_UNARY_BIND(Reciprocal, "reciprocal")
+  TG_UNARY_BIND(Sin, "sin")
+  TG_UNARY_BIND(Cos, "cos")
+  TG_UNARY_BIND(Tan, "tan")
+  TG_UNARY_BIND(Arcsin, "arcsin")
+  TG_UNARY_BIND(Arccos, "arccos")
+  TG_UNARY_BIND(Arctan, "arctan")
+  TG_UNARY_BIND(Sinh, "sinh")
+  TG_UNARY_BIND(Cosh, "cosh")
+  TG_UNARY_BIND(Tanh, "tanh")
+  TG_UNARY_BIND(Sigmoid, "sigmoid")
+  TG_UNARY_BIND(Relu, "relu")
+  TG_UNARY_BIND(Softplus, "softplus")
+  TG_UNARY_BIND(Gelu, "gelu")
+  TG_UNARY_BIND(Erf, "erf")
+  TG_UNARY_BIND(Floor, "floor")
+  TG_UNARY_BIND(Ceil, "ceil")
+  TG_UNARY_BIND(Round, "round")
+#undef TG_UNARY_BIND
+  def_both(m, cls, "isnan", [](py::handle x) { return ops::predicate(Pred::IsNan, arg_tensor(x, "isnan")); });
+  def_both(m, cls, "isfinite", [](py::handle x) { return ops::predicate(Pred::IsFinite, arg_tensor(x, "isfinite")); });
+  def_both(m, cls, "logical_not", [](py::handle x) { return ops::predicate(Pred::LogicalNot, arg_tensor(x, "logical_not")); });
+
+  // Binary functions: the first tensor argument sets the kind of Python scalars.
+  auto pair = [](py::handle a, py::handle b, const char* op) {
+    if (is_tensor(a)) {
+      Tensor x = as_tensor(a);
+      return std::make_pair(x, operand(b, x, op));
+    }
+    if (is_tensor(b)) {
+      Tensor y = as_tensor(b);
+      return std::make_pair(operand(a, y, op), y);
+    }
+    return std::make_pair(arg_tensor(a, op), arg_tensor(b, op));
+  };
+#define TG_BINARY_BIND(N, pyname)                                                                \
+  m.def(pyname, [pair](py::handle a, py::handle b) {                                             \
+    auto xy = pair(a, b, pyname);                                                                \
+    return ops::binary(Bin::N, xy.first, xy.second);                                             \
+  }, py::arg("x1"), py::arg("x2"));
+  TG_BINARY_BIND(Add, "add")
+  TG_BINARY_BIND(Sub, "sub")
+  TG_BINARY_BIND(Mul, "mul")
+  TG_BINARY_BIND(FloorDiv, "floor_divide")
+  TG_BINARY_BIND(Mod, "mod")
+  TG_BINARY_BIND(Pow, "pow")
+  TG_BINARY_BIND(Maximum, "maximum")
+  TG_BINARY_BIND(Minimum, "minimum")
+#undef TG_BINARY_BIND
+  m.def("div", [pair](py::handle a, py::handle b) {
+    auto xy = pair(a, b, "div");
+    return ops::div(xy.first, xy.second);
+  }, py::arg("x1"), py::arg("x2"));
+  m.def("arctan2", [pair](py::handle a, py::handle b) {
+    auto xy = pair(a, b, "arctan2");
+    return ops::arctan2(xy.first, xy.second);
+  }, py::arg("x1"), py::arg("x2"));
+#define TG_CMP_BIND(N, pyname)                                                                   \
+  m.def(pyname, [pair](py::handle a, py::handle b) {                                             \
+    auto xy = pair(a, b, pyname);                                                                \
+    return ops::compare(Cmp::N, xy.first, xy.second);                                            \
+  }, py::arg("x1"), py::arg("x2"));
+  TG_CMP_BIND(Eq, "equal")
+  TG_CMP_BIND(Ne, "not_equal")
+  TG_CMP_BIND(Lt, "less")
+  TG_CMP_BIND(Le, "less_equal")
+  TG_CMP_BIND(Gt, "greater")
+  TG_CMP_BIND(Ge, "greater_equal")
+  TG_CMP_BIND(LogicalAnd, "logical_and")
+  TG_CMP_BIND(LogicalOr, "logical_or")
+#undef TG_CMP_BIND
+  m.def("logical_xor", [pair](py::handle a, py::handle b) {
+    auto xy = pair(a, b, "logical_xor");
+    return ops::compare(Cmp::Ne, ops::cast(xy.first, DType::Bool), ops::cast(xy.second, DType::Bool));
+  });
+
+  m.def("where", [pair](py::handle c, py::handle a, py::handle b) {
+    Tensor cond = arg_tensor(c, "where");
+    auto xy = pair(a, b, "where");
+    return ops::where(cond, xy.first, xy.second);
+  }, py::arg("condition"), py::arg("x"), py::arg("y"));
+  m.def("stop_gradient", [](py::handle x) { return ops::stop_gradient(arg_tensor(x, "stop_gradient")); });
+  def_both(m, cls, "astype", [](const Tensor& x, py::handle dt) { return ops::cast(x, parse_dtype(dt)); },
+           py::arg("dtype"));
+
+  // Reductions.
+  def_both(m, cls, "sum", [](py::handle x, py::handle axis, bool keepdims) {
+    AxisArg ax = parse_axis(axis, "sum");
+    return ops::sum(arg_tensor(x, "sum"), ax.axes, ax.all, keepdims);
+  }, py::arg("axis") = py::none(), py::arg("keepdims") = false);
+  def_both(m, cls, "mean", [](py::handle x, py::handle axis, bool keepdims) {
+    AxisArg ax = parse_axis(axis, "mean");
+    return ops::mean(arg_tensor(x, "mean"), ax.axes, ax.all, keepdims);
+  }, py::arg("axis") = py::none(), py::arg("keepdims") = false);
+
+  // Shape.
+  def_both(m, cls, "broadcast_to", [](py::handle x, py::handle shape) {
+    return ops::broadcast_to(arg_tensor(x, "broadcast_to"), parse_shape(shape, "broadcast_to"));
+  }, py::arg("shape"));
+  m.def("reshape", [](py::handle x, py::handle shape) {
+    return ops::reshape(arg_tensor(x, "reshape"), parse_shape(shape, "reshape"));
+  }, py::arg("x"), py::arg("shape"));
+  cls.def("reshape", [](const Tensor& x, py::args shape) {
+    if (shape.size() == 1) return ops::reshape(x, parse_shape(shape[0], "reshape"));
+    return ops::reshape(x, parse_shape(shape, "reshape"));
+  });
+  cls.def("view", [](const Tensor& x, py::args shape) {
+    if (shape.size() == 1) return ops::reshape(x, parse_shape(shape[0], "view"));
+    return ops::reshape(x, parse_shape(shape, "view"));
+  });
+  m.def("transpose", [](py::handle x, py::handle axes) {
+    SmallVec<int64_t, 6> p;
+    if (!axes.is_none()) {
+      Shape s = parse_shape(axes, "transpose");
+      p = SmallVec<int64_t, 6>(s.begin(), s.end());
+    }
+    return ops::transpose(arg_tensor(x, "transpose"), p);
+  }, py::arg("x"), py::arg("axes") = py::none());
+  cls.def("transpose", [](const Tensor& x, py::args axes) {
+    SmallVec<int64_t, 6> p;
+    if (axes.size() == 1 && !axes[0].is_none()) {
+      Shape s = parse_shape(axes[0], "transpose");
+      p = SmallVec<int64_t, 6>(s.begin(), s.end());
+    } else if (axes.size() > 1) {
+      Shape s = parse_shape(axes, "transpose");
+      p = SmallVec<int64_t, 6>(s.begin(), s.end());
+    }
+    return ops::transpose(x, p);
+  });
+  def_both(m, cls, "swapaxes", [](py::handle x, int64_t a, int64_t b) {
+    return ops::swapaxes(arg_tensor(x, "swapaxes"), a, b);
+  }, py::arg("axis1"), py::arg("axis2"));
+  def_both(m, cls, "expand_dims", [](py::handle x, int64_t axis) {
+    return ops::expand_dims(arg_tensor(x, "expand_dims"), axis);
+  }, py::arg("axis"));
+  def_both(m, cls, "squeeze", [](py::handle x, py::handle axis) {
+    AxisArg ax = parse_axis(axis, "squeeze");
+    return ops::squeeze(arg_tensor(x, "squeeze"), SmallVec<int64_t, 6>(ax.axes.begin(), ax.axes.end()), ax.all);
+  }, py::arg("axis") = py::none());
+  def_both(m, cls, "flatten", [](py::handle x) { return ops::flatten(arg_tensor(x, "flatten")); });
+  def_both(m, cls, "copy", [](py::handle x) { return ops::copy(arg_tensor(x, "copy")); });
+
+  // Creation.
+  m.def("_full", [](py::handle shape, double v, py::handle dt) {
+    return ops::full(parse_shape(shape, "full"), v, parse_dtype(dt));
+  });
+  m.def("_arange", [](double start, double stop, double step, py::handle dt) {
+    return ops::arange(start, stop, step, parse_dtype(dt));
+  });
+  m.def("zeros_like", [](py::handle x, py::handle dt) {
+    Tensor t = arg_tensor(x, "zeros_like");
+    return Tensor::zeros(t.shape(), dt.is_none() ? t.dtype() : parse_dtype(dt));
+  }, py::arg("x"), py::arg("dtype") = py::none());
+  m.def("ones_like", [](py::handle x, py::handle dt) {
+    Tensor t = arg_tensor(x, "ones_like");
+    return Tensor::full(t.shape(), dt.is_none() ? t.dtype() : parse_dtype(dt), 1.0);
+  }, py::arg("x"), py::arg("dtype") = py::none());
+}
+
+}  // namespace bind
+}  // namespace tapegrad

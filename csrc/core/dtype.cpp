@@ -1,0 +1,80 @@
+#include "core/dtype.h"
+
+namespace tapegrad {
+
+const char* dtype_name(DType d) {
+  static const char* names[] = {"Bool", "Int32", "Int64", "Float16", "Float32", "Float64"};
+  return names[static_cast<int>(d)];
+}
+const char* dtype_numpy_name(DType d) {
+  static const char* names[] = {"bool", "int32", "int64", "float16", "float32", "float64"};
+  return names[static_cast<int>(d)];
+}
+
+DType promote(DType a, DType b) {
+  // Rows/cols: Bool Int32 Int64 Float16 Float32 Float64 (numpy.promote_types).
+  using D = DType;
+  static const D table[6][6] = {
+      {D::Bool, D::Int32, D::Int64, D::Float16, D::Float32, D::Float64},
+      {D::Int32, D::Int32, D::Int64, D::Float64, D::Float64, D::Float64},
+      {D::Int64, D::Int64, D::Int64, D::Float64, D::Float64, D::Float64},
+      {D::Float16, D::Float64, D::Float64, D::Float16, D::Float32, D::Float64},
+      {D::Float32, D::Float64, D::Float64, D::Float32, D::Float32, D::Float64},
+      {D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64},
+  };
+  return table[static_cast<int>(a)][static_cast<int>(b)];
+}
+
+DType promote_weak(DType t, ScalarKind k) {
+  switch (k) {
+    case ScalarKind::Bool: return t;
+    case ScalarKind::Int: return t == DType::Bool ? DType::Int64 : t;
+    case ScalarKind::Float: return is_float(t) ? t : DType::Float64;
+  }
+  return t;
+}
+
+float half_to_float(uint16_t h) {
+  uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ffu, bits;
+  if (exp == 0) {
+    if (man == 0) {
+      bits = sign;
+    } else {  // subnormal: renormalise
+      exp = 127 - 15 + 1;
+      while ((man & 0x400u) == 0) { man <<= 1; --exp; }
+      man &= 0x3ffu;
+      bits = sign | (exp << 23) | (man << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (man << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t float_to_half(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000u;
+  uint32_t absx = x & 0x7fffffffu;
+  if (absx >= 0x7f800000u) return static_cast<uint16_t>(sign | 0x7c00u | (absx > 0x7f800000u ? 0x200u : 0));
+  if (absx >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // overflow -> inf
+  if (absx < 0x38800000u) {  // subnormal or zero in half: round to nearest even
+    if (absx < 0x33000000u) return static_cast<uint16_t>(sign);
+    uint32_t e = absx >> 23, m = (absx & 0x7fffffu) | 0x800000u;
+    uint32_t shift = 126 - e;  // half subnormal unit is 2^-24
+    uint32_t rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+    uint32_t res = m >> shift;
+    if (rem > half || (rem == half && (res & 1u))) ++res;
+    return static_cast<uint16_t>(sign | res);
+  }
+  uint32_t e = (absx >> 23) - 127 + 15, m = absx & 0x7fffffu;
+  uint32_t res = (e << 10) | (m >> 13), rem = m & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (res & 1u))) ++res;
+  return static_cast<uint16_t>(sign | res);
+}
+
+}  // namespace tapegrad

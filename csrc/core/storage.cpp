@@ -1,0 +1,227 @@
+#include "core/storage.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <vector>
+
+#include "core/error.h"
+
+namespace tapegrad {
+
+const char* device_name(Device d) { return d == Device::CPU ? "CPU" : "GPU"; }
+
+namespace alloc {
+namespace {
+
+constexpr size_t kAlign = 64;
+constexpr int kSmallClasses = 13;      // 64 B .. 256 KiB in powers of two, cached per thread
+constexpr size_t kSmallMax = size_t(64) << (kSmallClasses - 1);
+constexpr size_t kPerThreadCap = 64;   // blocks kept per class per thread
+constexpr size_t kLargeCacheBytes = size_t(1) << 30;  // at most 1 GiB of large blocks kept
+
+std::atomic<size_t> g_in_use{0};
+
+int small_class(size_t n) {
+  size_t c = 64;
+  int k = 0;
+  while (c < n) {
+    c <<= 1;
+    ++k;
+  }
+  return k;
+}
+
+void* raw_alloc(size_t n) {
+  void* p = std::aligned_alloc(kAlign, (n + kAlign - 1) / kAlign * kAlign);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+// Set once this thread's caches are destroyed (thread exit): later frees go straight to free().
+thread_local bool t_cache_dead = false;
+
+struct ThreadCache {
+  std::vector<void*> lists[kSmallClasses];
+  ~ThreadCache() {
+    t_cache_dead = true;
+    for (auto& l : lists)
+      for (void* p : l) std::free(p);
+  }
+};
+ThreadCache& tcache() {
+  thread_local ThreadCache c;
+  return c;
+}
+
+// Large blocks: exact-size buckets (rounded to 4 KiB) under one lock.
+struct LargeCache {
+  std::mutex mu;
+  std::vector<std::pair<size_t, void*>> blocks;
+  size_t bytes = 0;
+};
+LargeCache& lcache() {
+  static LargeCache* c = new LargeCache();  // leaked on purpose: outlives static destructors
+  return *c;
+}
+size_t round_large(size_t n) { return (n + 4095) / 4096 * 4096; }
+
+}  // namespace
+
+void* allocate(size_t nbytes, Device dev) {
+  TG_CHECK(dev == Device::CPU, "allocate: the GPU backend is not available in this build");
+  if (nbytes == 0) nbytes = 1;
+  g_in_use.fetch_add(nbytes, std::memory_order_relaxed);
+  if (nbytes <= kSmallMax) {
+    int k = small_class(nbytes);
+    if (t_cache_dead) return raw_alloc(size_t(64) << k);
+    auto& l = tcache().lists[k];
+    if (!l.empty()) {
+      void* p = l.back();
+      l.pop_back();
+      return p;
+    }
+    return raw_alloc(size_t(64) << k);
+  }
+  size_t r = round_large(nbytes);
+  {
+    auto& c = lcache();
+    std::lock_guard<std::mutex> g(c.mu);
+    for (size_t i = 0; i < c.blocks.size(); ++i) {
+      if (c.blocks[i].first == r) {
+        void* p = c.blocks[i].second;
+        c.bytes -= r;
+        c.blocks[i] = c.blocks.back();
+        c.blocks.pop_back();
+        return p;
+      }
+    }
+  }
+  return raw_alloc(r);
+}
+
+void deallocate(void* p, size_t nbytes, Device) {
+  if (!p) return;
+  if (nbytes == 0) nbytes = 1;
+  g_in_use.fetch_sub(nbytes, std::memory_order_relaxed);
+  if (nbytes <= kSmallMax) {
+    if (t_cache_dead) {
+      std::free(p);
+      return;
+    }
+    int k = small_class(nbytes);
+    auto& l = tcache().lists[k];
+    if (l.size() < kPerThreadCap) {
+      l.push_back(p);
+      return;
+    }
+    std::free(p);
+    return;
+  }
+  size_t r = round_large(nbytes);
+  auto& c = lcache();
+  std::lock_guard<std::mutex> g(c.mu);
+  if (c.bytes + r <= kLargeCacheBytes && c.blocks.size() < 64) {
+    c.blocks.emplace_back(r, p);
+    c.bytes += r;
+    return;
+  }
+  std::free(p);
+}
+
+void empty_cache() {
+  auto& c = lcache();
+  std::lock_guard<std::mutex> g(c.mu);
+  for (auto& b : c.blocks) std::free(b.second);
+  c.blocks.clear();
+  c.bytes = 0;
+  if (t_cache_dead) return;
+  for (auto& l : tcache().lists) {
+    for (void* p : l) std::free(p);
+    l.clear();
+  }
+}
+
+size_t bytes_in_use() { return g_in_use.load(std::memory_order_relaxed); }
+
+}  // namespace alloc
+
+namespace {
+// Storage headers come from a per-thread free list too.
+thread_local bool t_pool_dead = false;
+struct StoragePool {
+  std::vector<Storage*> free;
+  ~StoragePool() {
+    t_pool_dead = true;
+    for (Storage* s : free) ::operator delete(s);
+  }
+};
+StoragePool& spool() {
+  thread_local StoragePool p;
+  return p;
+}
+Storage* new_storage() {
+  if (t_pool_dead) return new (::operator new(sizeof(Storage))) Storage();
+  auto& p = spool();
+  if (!p.free.empty()) {
+    Storage* s = p.free.back();
+    p.free.pop_back();
+    return new (s) Storage();
+  }
+  return new (::operator new(sizeof(Storage))) Storage();
+}
+}  // namespace
+
+Ref<Storage> Storage::allocate(size_t nbytes, Device dev) {
+  void* d = alloc::allocate(nbytes, dev);
+  Storage* s = new_storage();
+  s->device = dev;
+  s->data = d;
+  s->nbytes = nbytes;
+  return Ref<Storage>(s);
+}
+
+Ref<Storage> Storage::borrow(void* data, size_t nbytes, Device dev, void (*rel)(void*), void* ctx,
+                             bool readonly) {
+  Storage* s = new_storage();
+  s->device = dev;
+  s->data = data;
+  s->nbytes = nbytes;
+  s->ext_release = rel;
+  s->ext_ctx = ctx;
+  s->ext_readonly = readonly;
+  return Ref<Storage>(s);
+}
+
+void Storage::release(Storage* s) {
+  if (s->ext_release) {
+    s->ext_release(s->ext_ctx);
+  } else {
+    alloc::deallocate(s->data, s->nbytes, s->device);
+  }
+  s->~Storage();
+  if (t_pool_dead) {
+    ::operator delete(s);
+    return;
+  }
+  auto& p = spool();
+  if (p.free.size() < 256) {
+    p.free.push_back(s);
+  } else {
+    ::operator delete(s);
+  }
+}
+
+void Storage::make_writable() {
+  if (!ext_release) return;
+  void* d = alloc::allocate(nbytes, device);
+  std::memcpy(d, data, nbytes);
+  ext_release(ext_ctx);
+  ext_release = nullptr;
+  ext_ctx = nullptr;
+  ext_readonly = false;
+  data = d;
+}
+
+}  // namespace tapegrad

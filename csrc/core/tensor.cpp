@@ -1,0 +1,160 @@
+#include "core/tensor.h"
+
+#include <cstring>
+#include <vector>
+
+#include "kernels/kernels.h"
+
+namespace tapegrad {
+
+namespace {
+// TensorImpl objects come from a per-thread free list: creating a result costs no malloc.
+thread_local bool t_impl_pool_dead = false;
+struct ImplPool {
+  std::vector<void*> free;
+  ~ImplPool() {
+    t_impl_pool_dead = true;
+    for (void* p : free) ::operator delete(p);
+  }
+};
+ImplPool& ipool() {
+  thread_local ImplPool p;
+  return p;
+}
+}  // namespace
+
+TensorImpl* TensorImpl::create() {
+  void* mem = nullptr;
+  if (!t_impl_pool_dead) {
+    auto& p = ipool();
+    if (!p.free.empty()) {
+      mem = p.free.back();
+      p.free.pop_back();
+    }
+  }
+  if (!mem) mem = ::operator new(sizeof(TensorImpl));
+  return new (mem) TensorImpl();
+}
+
+void TensorImpl::release(TensorImpl* t) {
+  t->~TensorImpl();
+  if (!t_impl_pool_dead) {
+    auto& p = ipool();
+    if (p.free.size() < 1024) {
+      p.free.push_back(t);
+      return;
+    }
+  }
+  ::operator delete(t);
+}
+
+Tensor Tensor::from_storage(Ref<Storage> st, int64_t offset, const Shape& shape, const Strides& strides,
+                            DType dt) {
+  TensorImpl* t = TensorImpl::create();
+  t->dtype = dt;
+  t->device = st ? st->device : Device::CPU;
+  t->storage = std::move(st);
+  t->offset = offset;
+  t->shape = shape;
+  t->strides = strides;
+  t->numel = tapegrad::numel(shape);
+  Strides cs = contiguous_strides(shape);
+  bool c = true;
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] != 1 && strides[i] != cs[i]) c = false;
+  t->contiguous = c;
+  return Tensor(Ref<TensorImpl>(t));
+}
+
+Tensor Tensor::empty(const Shape& shape, DType dt, Device dev) {
+  for (int64_t d : shape) TG_CHECK(d >= 0, "negative dimensions are not allowed: ", shape_str(shape));
+  TensorImpl* t = TensorImpl::create();
+  t->dtype = dt;
+  t->device = dev;
+  t->shape = shape;
+  t->strides = contiguous_strides(shape);
+  t->numel = tapegrad::numel(shape);
+  t->contiguous = true;
+  t->storage = Storage::allocate(size_t(t->numel) * itemsize(dt), dev);
+  return Tensor(Ref<TensorImpl>(t));
+}
+
+Tensor Tensor::zeros(const Shape& shape, DType dt, Device dev) {
+  Tensor t = empty(shape, dt, dev);
+  std::memset(t.raw_data(), 0, size_t(t.numel()) * itemsize(dt));
+  return t;
+}
+
+Tensor Tensor::full(const Shape& shape, DType dt, double value, Device dev) {
+  Tensor t = empty(shape, dt, dev);
+  kernels::fill(t, value);
+  return t;
+}
+
+Tensor Tensor::scalar(double value, DType dt) {
+  Tensor t = empty(Shape{}, dt);
+  switch (dt) {
+    case DType::Bool: *t.data<bool>() = value != 0; break;
+    case DType::Int32: *t.data<int32_t>() = int32_t(value); break;
+    case DType::Int64: *t.data<int64_t>() = int64_t(value); break;
+    case DType::Float16: t.data<Half>()->bits = float_to_half(float(value)); break;
+    case DType::Float32: *t.data<float>() = float(value); break;
+    case DType::Float64: *t.data<double>() = value; break;
+  }
+  return t;
+}
+
+double Tensor::item_as_double(int64_t i) const {
+  const Shape& s = shape();
+  int64_t off = 0, rem = i;
+  for (size_t d = s.size(); d-- > 0;) {
+    off += (rem % s[d]) * strides()[d];
+    rem /= s[d];
+  }
+  const char* p = static_cast<const char*>(impl_->storage->data) + (impl_->offset + off) * int64_t(itemsize(dtype()));
+  switch (dtype()) {
+    case DType::Bool: return *reinterpret_cast<const bool*>(p) ? 1.0 : 0.0;
+    case DType::Int32: return *reinterpret_cast<const int32_t*>(p);
+    case DType::Int64: return double(*reinterpret_cast<const int64_t*>(p));
+    case DType::Float16: return half_to_float(reinterpret_cast<const Half*>(p)->bits);
+    case DType::Float32: return *reinterpret_cast<const float*>(p);
+    case DType::Float64: return *reinterpret_cast<const double*>(p);
+  }
+  return 0;
+}
+
+Tensor Tensor::view_as(const Shape& shape, const Strides& strides, int64_t offset) const {
+  return from_storage(impl_->storage, offset, shape, strides, dtype());
+}
+
+Tensor Tensor::contiguous() const {
+  if (is_contiguous()) return *this;
+  return clone();
+}
+
+Tensor Tensor::clone() const {
+  Tensor out = empty(shape(), dtype(), device());
+  kernels::copy(out, *this);
+  return out;
+}
+
+Tensor Tensor::to(DType dt) const {
+  if (dt == dtype()) return *this;
+  Tensor out = empty(shape(), dt, device());
+  kernels::copy(out, *this);
+  return out;
+}
+
+void Tensor::prepare_write() const {
+  Storage* s = impl_->storage.get();
+  s->make_writable();
+  s->version.fetch_add(1, std::memory_order_relaxed);
+}
+
+void check_has_data(const Tensor& t, const char* op) {
+  TG_CHECK_T(ValueError, t.has_data(), op,
+             ": this tensor is batched by vmap and has no single value here; use it in tensor "
+             "operations instead");
+}
+
+}  // namespace tapegrad

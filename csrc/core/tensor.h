@@ -1,0 +1,99 @@
+// TensorImpl (storage + offset + shape + strides + dtype) and the Tensor handle.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/shape.h"
+#include "core/storage.h"
+
+namespace tapegrad {
+
+// What a transform level attaches to a tensor it tracks (defined in autodiff/). Core only owns
+// and destroys it; see Note [Tape levels] in autodiff/levels.h.
+struct AdMeta {
+  virtual ~AdMeta() = default;
+};
+
+struct TensorImpl {
+  std::atomic<int32_t> refcount_{1};
+  DType dtype = DType::Float32;
+  Device device = Device::CPU;
+  bool contiguous = true;  // C-contiguous (strides == contiguous_strides(shape))
+  Ref<Storage> storage;    // null only for batched wrappers (vmap), which have no single buffer
+  int64_t offset = 0;      // in elements
+  int64_t numel = 0;
+  Shape shape;
+  Strides strides;  // in elements
+  std::unique_ptr<AdMeta> ad;  // non-null: this value is tracked by a transform level
+
+  static void release(TensorImpl* t);
+  static TensorImpl* create();
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(Ref<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // A new contiguous tensor with uninitialised memory.
+  static Tensor empty(const Shape& shape, DType dt, Device dev = Device::CPU);
+  static Tensor zeros(const Shape& shape, DType dt, Device dev = Device::CPU);
+  static Tensor full(const Shape& shape, DType dt, double value, Device dev = Device::CPU);
+  static Tensor scalar(double value, DType dt);  // 0-d
+  static Tensor from_storage(Ref<Storage> st, int64_t offset, const Shape& shape, const Strides& strides,
+                             DType dt);
+
+  bool defined() const { return bool(impl_); }
+  TensorImpl* impl() const { return impl_.get(); }
+  const Ref<TensorImpl>& ref() const { return impl_; }
+  void reset() { impl_.reset(); }
+  // Rebind this handle to another value (functional in-place update of a tracked tensor).
+  void rebind(const Tensor& o) { impl_ = o.impl_; }
+
+  const Shape& shape() const { return impl_->shape; }
+  const Strides& strides() const { return impl_->strides; }
+  int64_t ndim() const { return static_cast<int64_t>(impl_->shape.size()); }
+  int64_t dim(int64_t i) const { return impl_->shape[i]; }
+  int64_t numel() const { return impl_->numel; }
+  DType dtype() const { return impl_->dtype; }
+  Device device() const { return impl_->device; }
+  int64_t offset() const { return impl_->offset; }
+  bool is_contiguous() const { return impl_->contiguous; }
+  bool has_data() const { return bool(impl_->storage); }
+  Storage* storage() const { return impl_->storage.get(); }
+  bool tracked() const { return impl_->ad != nullptr; }
+  AdMeta* ad() const { return impl_->ad.get(); }
+
+  void* raw_data() const {
+    return static_cast<char*>(impl_->storage->data) + impl_->offset * int64_t(itemsize(impl_->dtype));
+  }
+  template <class T>
+  T* data() const {
+    return static_cast<T*>(raw_data());
+  }
+  // Element at flat C-order index `i`, as double (slow; tests and printing).
+  double item_as_double(int64_t i = 0) const;
+
+  // A view sharing storage.
+  Tensor view_as(const Shape& shape, const Strides& strides, int64_t offset) const;
+  // Same value, contiguous (a copy only when needed).
+  Tensor contiguous() const;
+  // Deep copy (contiguous).
+  Tensor clone() const;
+  // Copy with dtype conversion (a no-op returning *this when dt == dtype()).
+  Tensor to(DType dt) const;
+
+  // Raw in-place write support: bumps the storage version and un-borrows the memory.
+  void prepare_write() const;
+
+ private:
+  Ref<TensorImpl> impl_;
+};
+
+// Throws unless `t` carries data (batched wrappers do not).
+void check_has_data(const Tensor& t, const char* op);
+
+}  // namespace tapegrad

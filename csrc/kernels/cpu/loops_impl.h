@@ -1,0 +1,333 @@
+// Included only by loops_<isa>.cpp, inside namespace TG_ISA_NS.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+#include "kernels/cpu/loops.h"
+
+namespace tapegrad {
+namespace kernels {
+namespace cpu {
+namespace TG_ISA_NS {
+
+template <class T>
+using Acc = std::conditional_t<std::is_same<T, bool>::value, int, T>;
+
+// ---- binary ------------------------------------------------------------------------------
+struct AddF { template <class T> static T f(T a, T b) { if constexpr (std::is_same<T, bool>::value) return a || b; else return a + b; } };
+struct SubF { template <class T> static T f(T a, T b) { if constexpr (std::is_same<T, bool>::value) return a != b; else return a - b; } };
+struct MulF { template <class T> static T f(T a, T b) { if constexpr (std::is_same<T, bool>::value) return a && b; else return a * b; } };
+struct DivF {
+  template <class T> static T f(T a, T b) {
+    if constexpr (std::is_floating_point<T>::value) return a / b;
+    else if constexpr (std::is_same<T, bool>::value) return a;
+    else return b == 0 ? T(0) : T(a / b);
+  }
+};
+struct FloorDivF {
+  template <class T> static T f(T a, T b) {
+    if constexpr (std::is_floating_point<T>::value) {
+      if (b == 0) return a / b;
+      T m = std::fmod(a, b), d = (a - m) / b;
+      if (m != 0 && ((b < 0) != (m < 0))) d -= 1;
+      if (d == 0) return std::copysign(T(0), a / b);
+      T fd = std::floor(d);
+      if (d - fd > T(0.5)) fd += 1;
+      return fd;
+    } else if constexpr (std::is_same<T, bool>::value) {
+      return a && b;
+    } else {
+      if (b == 0) return 0;
+      T q = a / b;
+      if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+      return q;
+    }
+  }
+};
+struct ModF {
+  template <class T> static T f(T a, T b) {
+    if constexpr (std::is_floating_point<T>::value) {
+      if (b == 0) return std::fmod(a, b);
+      T m = std::fmod(a, b);
+      if (m != 0) {
+        if ((b < 0) != (m < 0)) m += b;
+      } else {
+        m = std::copysign(T(0), b);
+      }
+      return m;
+    } else if constexpr (std::is_same<T, bool>::value) {
+      return false;
+    } else {
+      if (b == 0) return 0;
+      T m = a % b;
+      if (m != 0 && ((m < 0) != (b < 0))) m += b;
+      return m;
+    }
+  }
+};
+struct PowF {
+  template <class T> static T f(T a, T b) {
+    if constexpr (std::is_floating_point<T>::value) {
+      return std::pow(a, b);
+    } else if constexpr (std::is_same<T, bool>::value) {
+      return a || !b;
+    } else {
+      if (b < 0) return a == 1 ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0);
+      T r = 1, base = a;
+      auto e = b;
+      while (e) {
+        if (e & 1) r *= base;
+        base *= base;
+        e >>= 1;
+      }
+      return r;
+    }
+  }
+};
+struct MaximumF {
+  template <class T> static T f(T a, T b) {
+    if constexpr (std::is_floating_point<T>::value) return (a != a || a > b) ? a : (b != b ? b : (a == b ? (std::signbit(a) ? b : a) : b));
+    else return a > b ? a : b;
+  }
+};
+struct MinimumF {
+  template <class T> static T f(T a, T b) {
+    if constexpr (std::is_floating_point<T>::value) return (a != a || a < b) ? a : (b != b ? b : (a == b ? (std::signbit(a) ? a : b) : b));
+    else return a < b ? a : b;
+  }
+};
+struct Atan2F { template <class T> static T f(T a, T b) { if constexpr (std::is_floating_point<T>::value) return std::atan2(a, b); else return T(std::atan2(double(a), double(b))); } };
+struct BitAndF { template <class T> static T f(T a, T b) { if constexpr (std::is_integral<T>::value) return T(a & b); else return a; } };
+struct BitOrF { template <class T> static T f(T a, T b) { if constexpr (std::is_integral<T>::value) return T(a | b); else return a; } };
+struct BitXorF { template <class T> static T f(T a, T b) { if constexpr (std::is_integral<T>::value) return T(a ^ b); else return a; } };
+
+// ---- comparisons (Bool out) ----------------------------------------------------------------
+struct EqF { template <class T> static bool f(T a, T b) { return a == b; } };
+struct NeF { template <class T> static bool f(T a, T b) { return a != b; } };
+struct LtF { template <class T> static bool f(T a, T b) { return a < b; } };
+struct LeF { template <class T> static bool f(T a, T b) { return a <= b; } };
+struct GtF { template <class T> static bool f(T a, T b) { return a > b; } };
+struct GeF { template <class T> static bool f(T a, T b) { return a >= b; } };
+struct LogicalAndF { template <class T> static bool f(T a, T b) { return (a != T(0)) && (b != T(0)); } };
+struct LogicalOrF { template <class T> static bool f(T a, T b) { return (a != T(0)) || (b != T(0)); } };
+
+// ---- unary -------------------------------------------------------------------------------
+#define TG_FLOAT_UNARY(Name, expr)                                              \
+  struct Name##F {                                                              \
+    template <class T> static T f(T x) {                                        \
+      if constexpr (std::is_floating_point<T>::value) { return expr; }          \
+      else { return x; }                                                        \
+    }                                                                           \
+  };
+struct NegF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return !x; else return T(-x); } };
+struct AbsF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return x; else if constexpr (std::is_floating_point<T>::value) return std::fabs(x); else return x < 0 ? T(-x) : x; } };
+struct SignF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return x; else if constexpr (std::is_floating_point<T>::value) return x != x ? x : T((x > 0) - (x < 0)); else return T((x > 0) - (x < 0)); } };
+struct SquareF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return x; else return x * x; } };
+TG_FLOAT_UNARY(Exp, std::exp(x))
+TG_FLOAT_UNARY(Exp2, std::exp2(x))
+TG_FLOAT_UNARY(Log, std::log(x))
+TG_FLOAT_UNARY(Log2, std::log2(x))
+TG_FLOAT_UNARY(Log1p, std::log1p(x))
+TG_FLOAT_UNARY(Expm1, std::expm1(x))
+TG_FLOAT_UNARY(Sqrt, std::sqrt(x))
+TG_FLOAT_UNARY(Rsqrt, T(1) / std::sqrt(x))
+TG_FLOAT_UNARY(Reciprocal, T(1) / x)
+TG_FLOAT_UNARY(Sin, std::sin(x))
+TG_FLOAT_UNARY(Cos, std::cos(x))
+TG_FLOAT_UNARY(Tan, std::tan(x))
+TG_FLOAT_UNARY(Arcsin, std::asin(x))
+TG_FLOAT_UNARY(Arccos, std::acos(x))
+TG_FLOAT_UNARY(Arctan, std::atan(x))
+TG_FLOAT_UNARY(Sinh, std::sinh(x))
+TG_FLOAT_UNARY(Cosh, std::cosh(x))
+TG_FLOAT_UNARY(Tanh, std::tanh(x))
+TG_FLOAT_UNARY(Sigmoid, x >= 0 ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x)))
+TG_FLOAT_UNARY(Softplus, x > T(20) ? x : (x < T(-20) ? std::exp(x) : std::log1p(std::exp(x))))
+TG_FLOAT_UNARY(Gelu, T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440))))
+TG_FLOAT_UNARY(Erf, std::erf(x))
+TG_FLOAT_UNARY(Floor, std::floor(x))
+TG_FLOAT_UNARY(Ceil, std::ceil(x))
+TG_FLOAT_UNARY(Round, std::nearbyint(x))
+struct ReluF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return x; else return x > T(0) ? x : (x != x ? x : T(0)); } };
+struct BitNotF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return !x; else if constexpr (std::is_integral<T>::value) return T(~x); else return x; } };
+#undef TG_FLOAT_UNARY
+
+struct IsNanF { template <class T> static bool f(T x) { if constexpr (std::is_floating_point<T>::value) return x != x; else return false; } };
+struct IsFiniteF { template <class T> static bool f(T x) { if constexpr (std::is_floating_point<T>::value) return std::isfinite(x); else return true; } };
+struct LogicalNotF { template <class T> static bool f(T x) { return !(x != T(0)); } };
+
+// ---- loops -------------------------------------------------------------------------------
+// Contiguous and scalar-broadcast runs get their own loops so that the compiler vectorises them.
+template <class F, class T, class R>
+void bin_loop(char** p, const int64_t* s, int64_t n) {
+  R* __restrict o = reinterpret_cast<R*>(p[0]);
+  const T* __restrict a = reinterpret_cast<const T*>(p[1]);
+  const T* __restrict b = reinterpret_cast<const T*>(p[2]);
+  constexpr int64_t so = sizeof(R), st = sizeof(T);
+  if (s[0] == so && s[1] == st && s[2] == st) {
+    for (int64_t i = 0; i < n; ++i) o[i] = F::f(a[i], b[i]);
+  } else if (s[0] == so && s[1] == st && s[2] == 0) {
+    const T bv = *b;
+    for (int64_t i = 0; i < n; ++i) o[i] = F::f(a[i], bv);
+  } else if (s[0] == so && s[1] == 0 && s[2] == st) {
+    const T av = *a;
+    for (int64_t i = 0; i < n; ++i) o[i] = F::f(av, b[i]);
+  } else {
+    const char* pa = p[1];
+    const char* pb = p[2];
+    char* po = p[0];
+    for (int64_t i = 0; i < n; ++i, po += s[0], pa += s[1], pb += s[2])
+      *reinterpret_cast<R*>(po) = F::f(*reinterpret_cast<const T*>(pa), *reinterpret_cast<const T*>(pb));
+  }
+}
+
+template <class F, class T, class R>
+void un_loop(char** p, const int64_t* s, int64_t n) {
+  R* __restrict o = reinterpret_cast<R*>(p[0]);
+  const T* __restrict a = reinterpret_cast<const T*>(p[1]);
+  if (s[0] == int64_t(sizeof(R)) && s[1] == int64_t(sizeof(T))) {
+    for (int64_t i = 0; i < n; ++i) o[i] = F::f(a[i]);
+  } else {
+    char* po = p[0];
+    const char* pa = p[1];
+    for (int64_t i = 0; i < n; ++i, po += s[0], pa += s[1])
+      *reinterpret_cast<R*>(po) = F::f(*reinterpret_cast<const T*>(pa));
+  }
+}
+
+template <class T>
+void where_loop(char** p, const int64_t* s, int64_t n) {
+  char* po = p[0];
+  const char *pc = p[1], *pa = p[2], *pb = p[3];
+  if (s[0] == int64_t(sizeof(T)) && s[1] == 1 && s[2] == int64_t(sizeof(T)) && s[3] == int64_t(sizeof(T))) {
+    T* __restrict o = reinterpret_cast<T*>(po);
+    const bool* __restrict c = reinterpret_cast<const bool*>(pc);
+    const T* __restrict a = reinterpret_cast<const T*>(pa);
+    const T* __restrict b = reinterpret_cast<const T*>(pb);
+    for (int64_t i = 0; i < n; ++i) o[i] = c[i] ? a[i] : b[i];
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i, po += s[0], pc += s[1], pa += s[2], pb += s[3])
+    *reinterpret_cast<T*>(po) = *reinterpret_cast<const bool*>(pc) ? *reinterpret_cast<const T*>(pa)
+                                                                    : *reinterpret_cast<const T*>(pb);
+}
+
+template <class To, class From>
+inline To convert(From v) {
+  if constexpr (std::is_same<From, Half>::value) {
+    return convert<To>(half_to_float(v.bits));
+  } else if constexpr (std::is_same<To, Half>::value) {
+    return Half{float_to_half(float(v))};
+  } else if constexpr (std::is_same<To, bool>::value) {
+    return v != From(0);
+  } else if constexpr (std::is_integral<To>::value && std::is_floating_point<From>::value) {
+    // numpy leaves out-of-range float -> int undefined; we saturate and map NaN to the minimum.
+    if (!(v == v)) return std::numeric_limits<To>::min();
+    if (v >= From(std::numeric_limits<To>::max())) return std::numeric_limits<To>::max();
+    if (v <= From(std::numeric_limits<To>::min())) return std::numeric_limits<To>::min();
+    return To(v);
+  } else {
+    return To(v);
+  }
+}
+
+template <class To, class From>
+void cast_loop(char** p, const int64_t* s, int64_t n) {
+  if (s[0] == int64_t(sizeof(To)) && s[1] == int64_t(sizeof(From))) {
+    To* __restrict o = reinterpret_cast<To*>(p[0]);
+    const From* __restrict a = reinterpret_cast<const From*>(p[1]);
+    if constexpr (std::is_same<To, From>::value) {
+      std::memcpy(o, a, size_t(n) * sizeof(To));
+    } else {
+      for (int64_t i = 0; i < n; ++i) o[i] = convert<To>(a[i]);
+    }
+    return;
+  }
+  char* po = p[0];
+  const char* pa = p[1];
+  for (int64_t i = 0; i < n; ++i, po += s[0], pa += s[1])
+    *reinterpret_cast<To*>(po) = convert<To>(*reinterpret_cast<const From*>(pa));
+}
+
+// ---- table -------------------------------------------------------------------------------
+template <class F, bool Cmp>
+void fill_binary_row(Loop* row) {
+  row[int(DType::Bool)] = Cmp ? &bin_loop<F, bool, bool> : &bin_loop<F, bool, bool>;
+  if constexpr (Cmp) {
+    row[int(DType::Int32)] = &bin_loop<F, int32_t, bool>;
+    row[int(DType::Int64)] = &bin_loop<F, int64_t, bool>;
+    row[int(DType::Float32)] = &bin_loop<F, float, bool>;
+    row[int(DType::Float64)] = &bin_loop<F, double, bool>;
+  } else {
+    row[int(DType::Int32)] = &bin_loop<F, int32_t, int32_t>;
+    row[int(DType::Int64)] = &bin_loop<F, int64_t, int64_t>;
+    row[int(DType::Float32)] = &bin_loop<F, float, float>;
+    row[int(DType::Float64)] = &bin_loop<F, double, double>;
+  }
+  row[int(DType::Float16)] = nullptr;
+}
+
+template <class F, bool Pred>
+void fill_unary_row(Loop* row) {
+  if constexpr (Pred) {
+    row[int(DType::Bool)] = &un_loop<F, bool, bool>;
+    row[int(DType::Int32)] = &un_loop<F, int32_t, bool>;
+    row[int(DType::Int64)] = &un_loop<F, int64_t, bool>;
+    row[int(DType::Float32)] = &un_loop<F, float, bool>;
+    row[int(DType::Float64)] = &un_loop<F, double, bool>;
+  } else {
+    row[int(DType::Bool)] = &un_loop<F, bool, bool>;
+    row[int(DType::Int32)] = &un_loop<F, int32_t, int32_t>;
+    row[int(DType::Int64)] = &un_loop<F, int64_t, int64_t>;
+    row[int(DType::Float32)] = &un_loop<F, float, float>;
+    row[int(DType::Float64)] = &un_loop<F, double, double>;
+  }
+  row[int(DType::Float16)] = nullptr;
+}
+
+template <class To>
+void fill_cast_row(Loop* row) {
+  row[int(DType::Bool)] = &cast_loop<To, bool>;
+  row[int(DType::Int32)] = &cast_loop<To, int32_t>;
+  row[int(DType::Int64)] = &cast_loop<To, int64_t>;
+  row[int(DType::Float16)] = &cast_loop<To, Half>;
+  row[int(DType::Float32)] = &cast_loop<To, float>;
+  row[int(DType::Float64)] = &cast_loop<To, double>;
+}
+
+inline IsaTable make_table(const char* name) {
+  IsaTable t{};
+  t.name = name;
+#define TG_FILL_BIN(N) fill_binary_row<N##F, false>(t.binary[int(Bin::N)]);
+  TG_BINARY_KERNELS(TG_FILL_BIN)
+#undef TG_FILL_BIN
+#define TG_FILL_CMP(N) fill_binary_row<N##F, true>(t.compare[int(Cmp::N)]);
+  TG_COMPARE_KERNELS(TG_FILL_CMP)
+#undef TG_FILL_CMP
+#define TG_FILL_UN(N) fill_unary_row<N##F, false>(t.unary[int(Un::N)]);
+  TG_UNARY_KERNELS(TG_FILL_UN)
+#undef TG_FILL_UN
+#define TG_FILL_PRED(N) fill_unary_row<N##F, true>(t.predicate[int(Pred::N)]);
+  TG_PREDICATE_KERNELS(TG_FILL_PRED)
+#undef TG_FILL_PRED
+  t.where[int(DType::Bool)] = &where_loop<bool>;
+  t.where[int(DType::Int32)] = &where_loop<int32_t>;
+  t.where[int(DType::Int64)] = &where_loop<int64_t>;
+  t.where[int(DType::Float16)] = &where_loop<Half>;
+  t.where[int(DType::Float32)] = &where_loop<float>;
+  t.where[int(DType::Float64)] = &where_loop<double>;
+  fill_cast_row<bool>(t.cast[int(DType::Bool)]);
+  fill_cast_row<int32_t>(t.cast[int(DType::Int32)]);
+  fill_cast_row<int64_t>(t.cast[int(DType::Int64)]);
+  fill_cast_row<Half>(t.cast[int(DType::Float16)]);
+  fill_cast_row<float>(t.cast[int(DType::Float32)]);
+  fill_cast_row<double>(t.cast[int(DType::Float64)]);
+  return t;
+}
+
+}  // namespace TG_ISA_NS
+}  // namespace cpu
+}  // namespace kernels
+}  // namespace tapegrad

@@ -1,0 +1,29 @@
+// Shared helpers for writing ops and their rules.
+#pragma once
+#include "autodiff/levels.h"
+#include "core/error.h"
+#include "core/prim.h"
+#include "core/tensor.h"
+
+namespace tapegrad {
+namespace ops {
+
+// True when any input is tracked at some level: the op must go through autodiff::apply.
+inline bool any_tracked(const Tensor& a) { return a.tracked(); }
+inline bool any_tracked(const Tensor& a, const Tensor& b) { return a.tracked() || b.tracked(); }
+inline bool any_tracked(const Tensor& a, const Tensor& b, const Tensor& c) {
+  return a.tracked() || b.tracked() || c.tracked();
+}
+
+// Rule helpers treating an undefined Tensor as zero.
+Tensor opt_add(const Tensor& a, const Tensor& b);
+Tensor opt_sub(const Tensor& a, const Tensor& b);
+Tensor opt_neg(const Tensor& a);
+
+// Float16 values are computed in float32 and rounded back.
+inline DType compute_dtype(DType d) { return d == DType::Float16 ? DType::Float32 : d; }
+
+std::string describe(const Tensor& t);  // "Tensor(shape=(2, 3), dtype=Float32)"
+
+}  // namespace ops
+}  // namespace tapegrad

@@ -1,0 +1,50 @@
+// Elementwise ops: arithmetic with numpy promotion and broadcasting, math functions, comparisons.
+#pragma once
+#include "core/tensor.h"
+#include "kernels/kernels.h"
+
+namespace tapegrad {
+namespace ops {
+
+Tensor binary(kernels::Bin op, const Tensor& a, const Tensor& b);
+Tensor compare(kernels::Cmp op, const Tensor& a, const Tensor& b);
+Tensor unary(kernels::Un op, const Tensor& a);
+Tensor predicate(kernels::Pred op, const Tensor& a);
+
+inline Tensor add(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Add, a, b); }
+inline Tensor sub(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Sub, a, b); }
+inline Tensor mul(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Mul, a, b); }
+Tensor div(const Tensor& a, const Tensor& b);  // true division: ints -> float64
+inline Tensor floor_divide(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::FloorDiv, a, b); }
+inline Tensor mod(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Mod, a, b); }
+inline Tensor pow(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Pow, a, b); }
+inline Tensor maximum(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Maximum, a, b); }
+inline Tensor minimum(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Minimum, a, b); }
+Tensor arctan2(const Tensor& a, const Tensor& b);  // ints -> float
+inline Tensor neg(const Tensor& a) { return unary(kernels::Un::Neg, a); }
+inline Tensor exp(const Tensor& a) { return unary(kernels::Un::Exp, a); }
+inline Tensor log(const Tensor& a) { return unary(kernels::Un::Log, a); }
+inline Tensor sqrt(const Tensor& a) { return unary(kernels::Un::Sqrt, a); }
+inline Tensor sin(const Tensor& a) { return unary(kernels::Un::Sin, a); }
+inline Tensor cos(const Tensor& a) { return unary(kernels::Un::Cos, a); }
+inline Tensor tanh(const Tensor& a) { return unary(kernels::Un::Tanh, a); }
+inline Tensor sigmoid(const Tensor& a) { return unary(kernels::Un::Sigmoid, a); }
+inline Tensor square(const Tensor& a) { return unary(kernels::Un::Square, a); }
+inline Tensor sign(const Tensor& a) { return unary(kernels::Un::Sign, a); }
+inline Tensor eq(const Tensor& a, const Tensor& b) { return compare(kernels::Cmp::Eq, a, b); }
+inline Tensor gt(const Tensor& a, const Tensor& b) { return compare(kernels::Cmp::Gt, a, b); }
+inline Tensor lt(const Tensor& a, const Tensor& b) { return compare(kernels::Cmp::Lt, a, b); }
+
+// where(cond, a, b) with broadcasting; cond is converted to Bool.
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+// dtype conversion (differentiable between float dtypes).
+Tensor cast(const Tensor& a, DType dt);
+// The value with every transform level removed: a constant to all of them.
+Tensor stop_gradient(const Tensor& a);
+// Scalar helpers for rules: a 0-d tensor of `like`'s dtype.
+Tensor scalar_like(double v, const Tensor& like);
+Tensor mul_scalar(const Tensor& a, double s);
+Tensor add_scalar(const Tensor& a, double s);
+
+}  // namespace ops
+}  // namespace tapegrad

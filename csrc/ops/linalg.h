@@ -1,0 +1,26 @@
+// Linear algebra on BLAS/LAPACK (scipy-openblas32).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace tapegrad {
+namespace ops {
+
+Tensor matmul(const Tensor& a, const Tensor& b);  // numpy matmul semantics (batched, 1-d promotion)
+Tensor dot(const Tensor& a, const Tensor& b);     // numpy dot
+Tensor vdot(const Tensor& a, const Tensor& b);
+Tensor outer(const Tensor& a, const Tensor& b);
+Tensor einsum(const std::string& spec, const std::vector<Tensor>& xs);
+Tensor trace(const Tensor& a, int64_t offset, int64_t axis1, int64_t axis2);
+Tensor norm(const Tensor& a, double ord, bool has_ord, const SmallVec<int64_t, 6>& axes, bool all_axes,
+            bool keepdims);
+Tensor solve(const Tensor& a, const Tensor& b);
+Tensor inv(const Tensor& a);
+Tensor det(const Tensor& a);
+std::vector<Tensor> slogdet(const Tensor& a);
+Tensor cholesky(const Tensor& a);
+
+}  // namespace ops
+}  // namespace tapegrad
