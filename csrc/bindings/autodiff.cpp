@@ -23,6 +23,10 @@ void bind_autodiff(py::module_& m) {
       .def("pop", [](ReverseLevel& l) { autodiff::pop_level(&l); })
       .def("track", &ReverseLevel::track)
       .def("num_records", &ReverseLevel::num_records)
+      .def("unwrap", [](ReverseLevel& l, const Tensor& t) {
+        auto* m = autodiff::meta_at(t, l.id());
+        return m ? m->primal : t;
+      })
       .def("backward", [](ReverseLevel& l, const std::vector<Tensor>& outs, const std::vector<std::optional<Tensor>>& cots,
                           const std::vector<Tensor>& ins) {
         TensorList c;
@@ -34,7 +38,17 @@ void bind_autodiff(py::module_& m) {
       .def("push", [](std::shared_ptr<ForwardLevel> l) { autodiff::push_level(l); })
       .def("pop", [](ForwardLevel& l) { autodiff::pop_level(&l); })
       .def("track", &ForwardLevel::track)
-      .def("tangent_of", &ForwardLevel::tangent_of);
+      .def("tangent_of", &ForwardLevel::tangent_of)
+      .def("unwrap", [](ForwardLevel& l, const Tensor& t) {
+        auto* m = autodiff::meta_at(t, l.id());
+        return m ? m->primal : t;
+      });
+  // Swap the value behind a Tensor object (used to track Parameters in place during a transform).
+  m.def("_swap_value", [](Tensor& dst, Tensor& src) {
+    Tensor tmp = dst;
+    dst.rebind(src);
+    src.rebind(tmp);
+  });
   m.def("strip", [](const Tensor& t) { return autodiff::strip(t); });
 }
 

@@ -1,5 +1,71 @@
-"""tapegrad: a C++ automatic-differentiation runtime with a thin Python face."""
-from . import _core  # noqa: F401
-from ._core import Tensor  # noqa: F401
+"""tapegrad: a C++ automatic-differentiation runtime with a thin Python face.
+
+MindSpore's ``GradOperation`` and ``stop_gradient``, JAX-style transforms, and a numpy-like
+``Tensor`` whose every op runs in C++ (SIMD kernels, a flat tape for reverse mode).
+"""
+from . import _core
+from ._core import Tensor, bool_, float16, float32, float64, int32, int64  # noqa: F401
 
 __version__ = "0.1.0"
+
+# Names of _core that are internal and not part of the public API.
+_INTERNAL = {
+    "ReverseLevel", "ForwardLevel", "strip", "simd_path", "num_threads", "set_num_threads",
+    "bytes_in_use", "empty_cache", "dtype",
+}
+
+# Every public function bound in C++ is a tapegrad function (ops and numpy re-export them).
+_core_functions = {
+    name: getattr(_core, name)
+    for name in dir(_core)
+    if not name.startswith("_") and name not in _INTERNAL and callable(getattr(_core, name))
+    and name not in ("Tensor",)
+}
+globals().update(_core_functions)
+
+from . import _tensor  # noqa: E402,F401  (Python-side Tensor methods: repr, str, numpy interop)
+from ._creation import *  # noqa: E402,F401,F403
+from ._autodiff import (  # noqa: E402,F401
+    GradOperation,
+    checkpoint,
+    grad,
+    jvp,
+    stop_gradient,
+    value_and_grad,
+    vjp,
+)
+from . import testing  # noqa: E402,F401
+
+dtype = _core.dtype
+bool = bool_  # noqa: A001  (MindSpore spells it mindspore.bool_ and tg.bool)
+float = float32  # noqa: A001
+half = float16
+double = float64
+int = int64  # noqa: A001
+
+
+def tensor(data, dtype=None):
+    """A Tensor from a Python scalar, nested list, numpy array or Tensor (copies)."""
+    return Tensor(data, dtype)
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+def _dtype_from_name(name):
+    return _core._dtype_from_name(name)
+
+
+def get_simd_path():
+    """The SIMD instruction set the CPU kernels use on this machine."""
+    return _core.simd_path()
+
+
+def set_num_threads(n):
+    """Number of threads the CPU kernels may use."""
+    _core.set_num_threads(n)
+
+
+def get_num_threads():
+    return _core.num_threads()

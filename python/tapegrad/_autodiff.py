@@ -1,0 +1,442 @@
+"""Differentiation transforms on top of the C++ tape levels (see Note [Tape levels] in
+csrc/autodiff/levels.h). Python only arranges arguments and results; every op, record and sweep
+runs in C++."""
+from __future__ import annotations
+
+import functools
+import numbers
+
+import numpy as _np
+
+from . import _core
+from ._core import Tensor
+from ._tree import flatten as _flatten
+from ._tree import unflatten as _unflatten
+
+__all__ = [
+    "grad",
+    "value_and_grad",
+    "vjp",
+    "jvp",
+    "GradOperation",
+    "stop_gradient",
+    "checkpoint",
+]
+
+
+def _is_leaf(x):
+    return isinstance(x, Tensor) or x is None or isinstance(x, (numbers.Number, _np.ndarray, _np.generic))
+
+
+def _to_tensor_arg(x, what):
+    """Arguments of transforms: Tensors as they are, Python scalars as 0-d tensors."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, bool):
+        return Tensor(x)
+    if isinstance(x, (int, float, _np.generic, _np.ndarray)):
+        return Tensor(x)
+    raise TypeError(
+        f"{what}: arguments must be Tensors, Python scalars, or tuples/lists/dicts of them; "
+        f"got {type(x).__name__}"
+    )
+
+
+def _check_float(t, what):
+    if not t.dtype.is_floating_point:
+        raise TypeError(
+            f"{what}: can only differentiate with respect to floating-point inputs, got a tensor "
+            f"of dtype {t.dtype} and shape {t.shape}"
+        )
+
+
+def _normalise_positions(grad_position, nargs, what):
+    if grad_position is None:
+        return ()
+    single = isinstance(grad_position, int) and not isinstance(grad_position, bool)
+    positions = (grad_position,) if single else grad_position
+    if not isinstance(positions, (tuple, list)) or not all(
+        isinstance(p, int) and not isinstance(p, bool) for p in positions
+    ):
+        raise TypeError(f"{what}: grad_position must be an int or a tuple of ints, got {grad_position!r}")
+    if len(positions) == 0:
+        raise ValueError(f"{what}: grad_position must not be empty")
+    out = []
+    for p in positions:
+        q = p + nargs if p < 0 else p
+        if not 0 <= q < nargs:
+            raise IndexError(
+                f"{what}: grad_position {p} is out of range for a function called with {nargs} argument(s)"
+            )
+        out.append(q)
+    return tuple(out)
+
+
+def _normalise_weights(weights, what):
+    if weights is None:
+        return None, False
+    if isinstance(weights, Tensor):
+        return [weights], True
+    if isinstance(weights, (list, tuple)):
+        ws = list(weights)
+        for w in ws:
+            if not isinstance(w, Tensor):
+                raise TypeError(f"{what}: weights must be Parameters/Tensors, got {type(w).__name__}")
+        return ws, False
+    if isinstance(weights, dict):
+        raise TypeError(f"{what}: weights must be a Parameter, a list or a ParameterTuple, not a dict")
+    raise TypeError(f"{what}: weights must be a Parameter, a list or a ParameterTuple, got {type(weights).__name__}")
+
+
+class _Traced:
+    """The result of running fn under a reverse level, ready for backward sweeps."""
+
+    __slots__ = ("level", "out", "out_leaves", "out_def", "aux", "in_leaves", "in_defs", "w_tracked")
+
+
+def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
+    args = tuple(args)
+    kwargs = kwargs or {}
+    level = _core.ReverseLevel()
+    new_args = list(args)
+    in_leaves, in_defs = [], []
+    for p in positions:
+        leaves, td = _flatten(args[p], _is_leaf)
+        tl = []
+        for x in leaves:
+            t = _to_tensor_arg(x, what)
+            _check_float(t, what)
+            tl.append(t)
+        in_defs.append((td, len(tl)))
+        in_leaves.extend(tl)
+    for p in range(len(args)):
+        if p not in positions:
+            leaves, td = _flatten(args[p], _is_leaf)
+            for x in leaves:
+                if x is not None and not isinstance(x, (Tensor, numbers.Number, _np.ndarray, _np.generic)):
+                    raise TypeError(
+                        f"{what}: argument {p} contains a {type(x).__name__}; arguments must be Tensors, "
+                        "Python scalars, or tuples/lists/dicts of them"
+                    )
+    level.push()
+    swapped = []
+    try:
+        tracked = [level.track(t) for t in in_leaves]
+        k = 0
+        for p, (td, n) in zip(positions, in_defs):
+            new_args[p] = _unflatten(td, tracked[k : k + n])
+            k += n
+        if weights:
+            for w in weights:
+                _check_float(w, what)
+                tw = level.track(w)
+                _core._swap_value(w, tw)  # w now holds the tracked value, tw the original one
+                swapped.append((w, tw))
+        out = fn(*new_args, **kwargs)
+    finally:
+        for w, tw in reversed(swapped):
+            _core._swap_value(w, tw)  # w gets its value back; tw now holds the tracked one
+        level.pop()
+    w_tracked = [tw for _, tw in swapped]
+    if has_aux:
+        if not isinstance(out, tuple) or len(out) < 1:
+            raise TypeError(f"{what}: with has_aux=True the function must return a tuple (output, *aux)")
+        primary = out[0]
+        aux = out[1:]
+        aux = aux[0] if len(aux) == 1 else tuple(aux)
+    else:
+        primary, aux = out, None
+    out_leaves, out_def = _flatten(primary, _is_leaf)
+    for o in out_leaves:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"{what}: the function must return Tensors (or tuples of them), got {type(o).__name__}")
+    tr = _Traced()
+    tr.level = level
+    tr.out = out
+    tr.out_leaves = out_leaves
+    tr.out_def = out_def
+    tr.aux = aux
+    tr.in_leaves = tracked
+    tr.in_defs = in_defs
+    tr.w_tracked = w_tracked
+    return tr
+
+
+def _strip_level(tr, x):
+    return _unflatten(*_flatten_map(x, lambda t: tr.level.unwrap(t) if isinstance(t, Tensor) else t))
+
+
+def _flatten_map(x, f):
+    leaves, td = _flatten(x, _is_leaf)
+    return td, [f(v) for v in leaves]
+
+
+def _sweep(tr, cotangents=None):
+    """Backward sweep: gradients of every tracked input, then of every weight."""
+    outs = list(tr.out_leaves)
+    if cotangents is None:
+        cots = [None] * len(outs)
+    else:
+        cots = cotangents
+    return tr.level.backward(outs, cots, list(tr.in_leaves) + list(tr.w_tracked))
+
+
+def _pack_grads(tr, grads, positions, single_pos, n_weights, weights_single, return_ids, weights):
+    n_in = len(tr.in_leaves)
+    in_grads = grads[:n_in]
+    w_grads = grads[n_in:]
+    per_pos = []
+    k = 0
+    for td, n in tr.in_defs:
+        per_pos.append(_unflatten(td, in_grads[k : k + n]))
+        k += n
+    if return_ids:
+        per_pos = [(p, g) for p, g in zip(positions, per_pos)]
+    pos_part = None
+    if positions:
+        pos_part = per_pos[0] if single_pos else tuple(per_pos)
+    w_part = None
+    if n_weights is not None:
+        wg = list(w_grads)
+        if return_ids:
+            wg = [(getattr(w, "name", i), g) for i, (w, g) in enumerate(zip(weights, wg))]
+        w_part = wg[0] if weights_single else tuple(wg)
+    if positions and n_weights is not None:
+        return (pos_part, w_part)
+    if n_weights is not None:
+        return w_part
+    return pos_part
+
+
+def _value(tr):
+    """The function's output with this level's wrappers removed."""
+    return _strip_level(tr, tr.out)
+
+
+def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
+    """Gradient of `fn` with respect to the arguments at `grad_position` and/or `weights`.
+
+    Non-scalar and tuple outputs get a cotangent of ones for every element (MindSpore semantics).
+
+    >>> import tapegrad as tg
+    >>> tg.grad(lambda x: (x * x).sum())(tg.tensor([1.0, 2.0]))
+    Tensor(shape=[2], dtype=Float32, value= [ 2.00000000e+00,  4.00000000e+00])
+    """
+    if not callable(fn):
+        raise TypeError(f"grad: fn must be callable, got {type(fn).__name__}")
+    ws, w_single = _normalise_weights(weights, "grad")
+    if grad_position is None and ws is None:
+        raise ValueError("grad: grad_position and weights cannot both be None")
+
+    @functools.wraps(fn)
+    def grad_fn(*args, **kwargs):
+        positions = _normalise_positions(grad_position, len(args), "grad")
+        single = isinstance(grad_position, int) and not isinstance(grad_position, bool)
+        tr = _trace_reverse(fn, args, positions, ws, has_aux, "grad", kwargs)
+        g = _pack_grads(tr, _sweep(tr), positions, single, None if ws is None else len(ws), w_single, return_ids, ws)
+        if has_aux:
+            return g, _strip_level(tr, tr.aux)
+        return g
+
+    return grad_fn
+
+
+def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
+    """`(value, grads)` of `fn`; with has_aux, `((value, aux), grads)`."""
+    if not callable(fn):
+        raise TypeError(f"value_and_grad: fn must be callable, got {type(fn).__name__}")
+    ws, w_single = _normalise_weights(weights, "value_and_grad")
+    if grad_position is None and ws is None:
+        raise ValueError("value_and_grad: grad_position and weights cannot both be None")
+
+    @functools.wraps(fn)
+    def vg_fn(*args, **kwargs):
+        positions = _normalise_positions(grad_position, len(args), "value_and_grad")
+        single = isinstance(grad_position, int) and not isinstance(grad_position, bool)
+        tr = _trace_reverse(fn, args, positions, ws, has_aux, "value_and_grad", kwargs)
+        g = _pack_grads(tr, _sweep(tr), positions, single, None if ws is None else len(ws), w_single, False, ws)
+        value = _value(tr)
+        if has_aux:
+            return (value[0], _strip_level(tr, tr.aux)), g
+        return value, g
+
+    return vg_fn
+
+
+def vjp(fn, *inputs, weights=None, has_aux=False):
+    """`(outputs, vjp_fn)`: `vjp_fn(cotangents)` gives the cotangents of the inputs (a tuple with
+    one entry per input; with weights, `(input_cotangents, weight_cotangents)`)."""
+    if not callable(fn):
+        raise TypeError(f"vjp: fn must be callable, got {type(fn).__name__}")
+    ws, _ = _normalise_weights(weights, "vjp")
+    positions = tuple(range(len(inputs)))
+    tr = _trace_reverse(fn, inputs, positions, ws, has_aux, "vjp")
+    primary = tr.out[0] if has_aux else tr.out
+    out_value = _strip_level(tr, primary)
+    used = [False]
+
+    def vjp_fn(*cots):
+        if used[0]:
+            raise RuntimeError("vjp: vjp_fn can only be called once (the tape is freed by its sweep)")
+        used[0] = True
+        c = cots[0] if len(cots) == 1 else cots
+        c_leaves, _ = _flatten(c, _is_leaf)
+        if len(c_leaves) != len(tr.out_leaves):
+            raise ValueError(
+                f"vjp: expected {len(tr.out_leaves)} cotangent(s) matching the outputs, got {len(c_leaves)}"
+            )
+        cl = []
+        for ci, o in zip(c_leaves, tr.out_leaves):
+            ct = _to_tensor_arg(ci, "vjp")
+            if tuple(ct.shape) != tuple(o.shape):
+                raise ValueError(f"vjp: cotangent shape {ct.shape} does not match output shape {o.shape}")
+            cl.append(ct)
+        grads = _sweep(tr, cl)
+        n_in = len(tr.in_leaves)
+        per = []
+        k = 0
+        for td, n in tr.in_defs:
+            per.append(_unflatten(td, grads[k : k + n]))
+            k += n
+        res = tuple(per)
+        if ws is not None:
+            return res, tuple(grads[n_in:])
+        return res
+
+    if has_aux:
+        return out_value, vjp_fn, _strip_level(tr, tr.aux)
+    return out_value, vjp_fn
+
+
+def jvp(fn, inputs, v, has_aux=False):
+    """`(outputs, tangents)` of `fn` at `inputs` along `v` (forward mode)."""
+    if not callable(fn):
+        raise TypeError(f"jvp: fn must be callable, got {type(fn).__name__}")
+    single = not isinstance(inputs, (tuple, list))
+    ins = (inputs,) if single else tuple(inputs)
+    vs = (v,) if single or (not isinstance(v, (tuple, list))) else tuple(v)
+    if len(vs) != len(ins):
+        raise ValueError(f"jvp: got {len(ins)} input(s) but {len(vs)} tangent(s)")
+    level = _core.ForwardLevel()
+    wrapped = []
+    for x, t in zip(ins, vs):
+        xl, xd = _flatten(x, _is_leaf)
+        tl, td = _flatten(t, _is_leaf)
+        if len(xl) != len(tl):
+            raise ValueError("jvp: tangents must have the structure of the inputs")
+        ws = []
+        for xi, ti in zip(xl, tl):
+            xt = _to_tensor_arg(xi, "jvp")
+            tt = _to_tensor_arg(ti, "jvp")
+            if tuple(xt.shape) != tuple(tt.shape):
+                raise ValueError(f"jvp: tangent shape {tt.shape} does not match input shape {xt.shape}")
+            if xt.dtype.is_floating_point:
+                tt = tt.astype(xt.dtype)
+                ws.append((xt, tt))
+            else:
+                ws.append((xt, None))
+        wrapped.append((xd, ws))
+    level.push()
+    try:
+        new_ins = []
+        for xd, ws in wrapped:
+            new_ins.append(_unflatten(xd, [level.track(x, t) if t is not None else x for x, t in ws]))
+        out = fn(*new_ins)
+    finally:
+        level.pop()
+    if has_aux:
+        primary, aux = out[0], out[1:]
+        aux = aux[0] if len(aux) == 1 else tuple(aux)
+    else:
+        primary, aux = out, None
+    ol, od = _flatten(primary, _is_leaf)
+    prim = _unflatten(od, [level.unwrap(o) for o in ol])
+    tans = _unflatten(od, [level.tangent_of(o) for o in ol])
+    if has_aux:
+        al, ad = _flatten(aux, _is_leaf)
+        aux = _unflatten(ad, [level.unwrap(a) if isinstance(a, Tensor) else a for a in al])
+        return prim, tans, aux
+    return prim, tans
+
+
+class GradOperation:
+    """MindSpore's GradOperation: `GradOperation(get_all, get_by_list, sens_param)(fn[, weights])`."""
+
+    def __init__(self, get_all=False, get_by_list=False, sens_param=False):
+        self.get_all = bool(get_all)
+        self.get_by_list = bool(get_by_list)
+        self.sens_param = bool(sens_param)
+
+    def __call__(self, fn, weights=None):
+        if not callable(fn):
+            raise TypeError(f"GradOperation: fn must be callable, got {type(fn).__name__}")
+        if self.get_by_list and weights is None:
+            raise TypeError("GradOperation(get_by_list=True) needs the weights: grad_op(fn, weights)")
+        ws, _ = _normalise_weights(weights, "GradOperation") if self.get_by_list else (None, False)
+        get_all, get_by_list, sens_param = self.get_all, self.get_by_list, self.sens_param
+
+        @functools.wraps(fn)
+        def grad_fn(*args):
+            if sens_param:
+                if not args:
+                    raise TypeError("GradOperation(sens_param=True): the last argument must be the sensitivity")
+                args, sens = args[:-1], args[-1]
+            else:
+                sens = None
+            if get_all:
+                positions = tuple(range(len(args)))
+            elif get_by_list:
+                positions = ()
+            else:
+                if not args:
+                    raise TypeError("GradOperation: the function needs at least one input to differentiate")
+                positions = (0,)
+            tr = _trace_reverse(fn, args, positions, ws, False, "GradOperation")
+            cots = None
+            if sens is not None:
+                sl, _ = _flatten(sens, _is_leaf)
+                if len(sl) != len(tr.out_leaves):
+                    raise ValueError("GradOperation: sens must have the structure of the output")
+                cots = [_to_tensor_arg(s, "GradOperation") for s in sl]
+            grads = _sweep(tr, cots)
+            n_in = len(tr.in_leaves)
+            per, k = [], 0
+            for td, n in tr.in_defs:
+                per.append(_unflatten(td, grads[k : k + n]))
+                k += n
+            wg = tuple(grads[n_in:])
+            if get_all and get_by_list:
+                return tuple(per), wg
+            if get_by_list:
+                return wg
+            if get_all:
+                return tuple(per)
+            return per[0]
+
+        return grad_fn
+
+
+def stop_gradient(x):
+    """`x` as a constant to every transform (its gradient is zero)."""
+    leaves, td = _flatten(x, _is_leaf)
+    return _unflatten(td, [_core.stop_gradient(v) if isinstance(v, Tensor) else v for v in leaves])
+
+
+def checkpoint(fn):
+    """`fn` whose intermediates are recomputed in the reverse sweep instead of stored."""
+    from ._custom import custom_vjp
+
+    @custom_vjp
+    def ck(*args):
+        return fn(*args)
+
+    def fwd(*args):
+        return fn(*args), args
+
+    def bwd(args, g):
+        _, f_vjp = vjp(fn, *args)
+        return f_vjp(g)
+
+    ck.defvjp(fwd, bwd)
+    functools.update_wrapper(ck, fn)
+    return ck
