@@ -52,6 +52,19 @@ void bind_dtypes(py::module_& m);
 void bind_tensor(py::module_& m);
 void bind_functions(py::module_& m);
 void bind_autodiff(py::module_& m);
+void bind_reduce_shape(py::module_& m);
+void bind_index(py::module_& m);
+void bind_linalg(py::module_& m);
+void bind_creation(py::module_& m);
+
+// Bind `f` both as tapegrad._core.<name>(x, ...) and as Tensor.<name>(self, ...); `extra`
+// annotates the arguments after the first.
+template <class F, class... Extra>
+void def_both(py::module_& m, const char* name, F&& f, const Extra&... extra) {
+  auto cls = py::reinterpret_borrow<py::class_<Tensor>>(reinterpret_cast<PyObject*>(g_tensor_type));
+  m.def(name, f, py::arg("x"), extra...);
+  cls.def(name, f, extra...);
+}
 
 }  // namespace bind
 }  // namespace tapegrad

@@ -10,14 +10,6 @@ using kernels::Cmp;
 using kernels::Pred;
 using kernels::Un;
 
-// Bind `f` both as tapegrad._core.<name>(x, ...) and as Tensor.<name>(self, ...); `extra`
-// annotates the arguments after the first.
-template <class F, class... Extra>
-void def_both(py::module_& m, py::class_<Tensor>& cls, const char* name, F&& f, const Extra&... extra) {
-  m.def(name, f, py::arg("x"), extra...);
-  cls.def(name, f, extra...);
-}
-
 }  // namespace
 
 void bind_functions(py::module_& m) {
@@ -25,7 +17,7 @@ void bind_functions(py::module_& m) {
 
   // Unary math: functions and methods.
 #define TG_UNARY_BIND(N, pyname)                                                         \
-  def_both(m, cls, pyname, [](py::handle x) { return ops::unary(Un::N, arg_tensor(x, pyname)); });
+  def_both(m, pyname, [](py::handle x) { return ops::unary(Un::N, arg_tensor(x, pyname)); });
   TG_UNARY_BIND(Neg, "neg")
   TG_UNARY_BIND(Abs, "abs")
   TG_UNARY_BIND(Sign, "sign")
@@ -57,9 +49,9 @@ void bind_functions(py::module_& m) {
   TG_UNARY_BIND(Ceil, "ceil")
   TG_UNARY_BIND(Round, "round")
 #undef TG_UNARY_BIND
-  def_both(m, cls, "isnan", [](py::handle x) { return ops::predicate(Pred::IsNan, arg_tensor(x, "isnan")); });
-  def_both(m, cls, "isfinite", [](py::handle x) { return ops::predicate(Pred::IsFinite, arg_tensor(x, "isfinite")); });
-  def_both(m, cls, "logical_not", [](py::handle x) { return ops::predicate(Pred::LogicalNot, arg_tensor(x, "logical_not")); });
+  def_both(m, "isnan", [](py::handle x) { return ops::predicate(Pred::IsNan, arg_tensor(x, "isnan")); });
+  def_both(m, "isfinite", [](py::handle x) { return ops::predicate(Pred::IsFinite, arg_tensor(x, "isfinite")); });
+  def_both(m, "logical_not", [](py::handle x) { return ops::predicate(Pred::LogicalNot, arg_tensor(x, "logical_not")); });
 
   // Binary functions: the first tensor argument sets the kind of Python scalars.
   auto pair = [](py::handle a, py::handle b, const char* op) {
@@ -120,21 +112,21 @@ void bind_functions(py::module_& m) {
     return ops::where(cond, xy.first, xy.second);
   }, py::arg("condition"), py::arg("x"), py::arg("y"));
   m.def("stop_gradient", [](py::handle x) { return ops::stop_gradient(arg_tensor(x, "stop_gradient")); });
-  def_both(m, cls, "astype", [](const Tensor& x, py::handle dt) { return ops::cast(x, parse_dtype(dt)); },
+  def_both(m, "astype", [](const Tensor& x, py::handle dt) { return ops::cast(x, parse_dtype(dt)); },
            py::arg("dtype"));
 
   // Reductions.
-  def_both(m, cls, "sum", [](py::handle x, py::handle axis, bool keepdims) {
+  def_both(m, "sum", [](py::handle x, py::handle axis, bool keepdims) {
     AxisArg ax = parse_axis(axis, "sum");
     return ops::sum(arg_tensor(x, "sum"), ax.axes, ax.all, keepdims);
   }, py::arg("axis") = py::none(), py::arg("keepdims") = false);
-  def_both(m, cls, "mean", [](py::handle x, py::handle axis, bool keepdims) {
+  def_both(m, "mean", [](py::handle x, py::handle axis, bool keepdims) {
     AxisArg ax = parse_axis(axis, "mean");
     return ops::mean(arg_tensor(x, "mean"), ax.axes, ax.all, keepdims);
   }, py::arg("axis") = py::none(), py::arg("keepdims") = false);
 
   // Shape.
-  def_both(m, cls, "broadcast_to", [](py::handle x, py::handle shape) {
+  def_both(m, "broadcast_to", [](py::handle x, py::handle shape) {
     return ops::broadcast_to(arg_tensor(x, "broadcast_to"), parse_shape(shape, "broadcast_to"));
   }, py::arg("shape"));
   m.def("reshape", [](py::handle x, py::handle shape) {
@@ -167,18 +159,18 @@ void bind_functions(py::module_& m) {
     }
     return ops::transpose(x, p);
   });
-  def_both(m, cls, "swapaxes", [](py::handle x, int64_t a, int64_t b) {
+  def_both(m, "swapaxes", [](py::handle x, int64_t a, int64_t b) {
     return ops::swapaxes(arg_tensor(x, "swapaxes"), a, b);
   }, py::arg("axis1"), py::arg("axis2"));
-  def_both(m, cls, "expand_dims", [](py::handle x, int64_t axis) {
+  def_both(m, "expand_dims", [](py::handle x, int64_t axis) {
     return ops::expand_dims(arg_tensor(x, "expand_dims"), axis);
   }, py::arg("axis"));
-  def_both(m, cls, "squeeze", [](py::handle x, py::handle axis) {
+  def_both(m, "squeeze", [](py::handle x, py::handle axis) {
     AxisArg ax = parse_axis(axis, "squeeze");
     return ops::squeeze(arg_tensor(x, "squeeze"), SmallVec<int64_t, 6>(ax.axes.begin(), ax.axes.end()), ax.all);
   }, py::arg("axis") = py::none());
-  def_both(m, cls, "flatten", [](py::handle x) { return ops::flatten(arg_tensor(x, "flatten")); });
-  def_both(m, cls, "copy", [](py::handle x) { return ops::copy(arg_tensor(x, "copy")); });
+  def_both(m, "flatten", [](py::handle x) { return ops::flatten(arg_tensor(x, "flatten")); });
+  def_both(m, "copy", [](py::handle x) { return ops::copy(arg_tensor(x, "copy")); });
 
   // Creation.
   m.def("_full", [](py::handle shape, double v, py::handle dt) {

@@ -35,6 +35,10 @@ PYBIND11_MODULE(_core, m) {
   bind::bind_tensor(m);
   bind::bind_functions(m);
   bind::bind_autodiff(m);
+  bind::bind_reduce_shape(m);
+  bind::bind_index(m);
+  bind::bind_linalg(m);
+  bind::bind_creation(m);
   m.def("simd_path", [] { return kernels::cpu_simd_path(); });
   m.def("num_threads", [] { return kernels::num_threads(); });
   m.def("set_num_threads", [](int n) { kernels::set_num_threads(n); });

@@ -71,9 +71,6 @@ bool costly(Un op) {
   }
 }
 
-void check_cpu(const Tensor& t, const char* op) {
-  TG_CHECK(t.device() == Device::CPU, op, ": tensor is on ", device_name(t.device()), ", expected CPU");
-}
 
 }  // namespace
 

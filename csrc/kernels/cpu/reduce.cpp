@@ -125,7 +125,9 @@ void reduce_typed(Red op, const Tensor& out, const Tensor& a, uint64_t mask) {
           T v = *reinterpret_cast<const T*>(pa);
           switch (op) {
             case Red::Sum: acc = acc + v; break;
-            case Red::Prod: acc = acc * v; break;
+            case Red::Prod:
+              if constexpr (std::is_same<T, bool>::value) acc = acc && v; else acc = acc * v;
+              break;
             case Red::Max: acc = nan_max(acc, v); break;
             case Red::Min: acc = nan_min(acc, v); break;
             case Red::Any: acc = T(acc || v); break;
@@ -142,7 +144,9 @@ void reduce_typed(Red op, const Tensor& out, const Tensor& a, uint64_t mask) {
         T v = *reinterpret_cast<const T*>(pa);
         switch (op) {
           case Red::Sum: acc = acc + v; break;
-          case Red::Prod: acc = acc * v; break;
+          case Red::Prod:
+              if constexpr (std::is_same<T, bool>::value) acc = acc && v; else acc = acc * v;
+              break;
           case Red::Max: acc = nan_max(acc, v); break;
           case Red::Min: acc = nan_min(acc, v); break;
           case Red::Any: acc = T(acc || v); break;

@@ -1,0 +1,10 @@
+// Bindings of the creation family (module functions and Tensor methods).
+#include "bindings/common.h"
+
+namespace tapegrad {
+namespace bind {
+
+void bind_creation(py::module_& m) { (void)m; }
+
+}  // namespace bind
+}  // namespace tapegrad
