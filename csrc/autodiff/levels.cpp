@@ -107,11 +107,11 @@ TensorList ReverseLevel::process(const Prim& p, const TensorList& in, const Attr
       nodes.push_back(-1);
     }
   }
-  TensorList out = apply(p, prim_in, a);
-  if (!any || p.nondiff) return out;
   Record r;
-  r.prim = &p;
   r.attrs = a;
+  TensorList out = (any && p.record_forward) ? p.record_forward(prim_in, r.attrs) : apply(p, prim_in, a);
+  if (!any || p.nondiff) return out;
+  r.prim = &p;
   r.in_nodes = nodes;
   for (const Tensor& x : prim_in) {
     r.versions.push_back(x.defined() && x.has_data() ? x.storage()->version.load(std::memory_order_relaxed) : 0);
@@ -228,6 +228,7 @@ TensorList ForwardLevel::process(const Prim& p, const TensorList& in, const Attr
       tans.push_back(Tensor());
     }
   }
+  if (any && p.no_jvp_reason) throw NotDifferentiable(str_cat(p.name, ": ", p.no_jvp_reason));
   TensorList out = apply(p, prim_in, a);
   if (!any || p.nondiff) return out;
   TG_CHECK_T(NotDifferentiable, p.jvp, p.name, ": forward-mode differentiation is not implemented");

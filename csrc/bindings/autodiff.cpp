@@ -12,6 +12,69 @@ TensorList to_list(const std::vector<Tensor>& v) {
   return r;
 }
 std::vector<Tensor> from_list(const TensorList& v) { return std::vector<Tensor>(v.begin(), v.end()); }
+
+// ---- user-defined reverse rules (custom_vjp, Cell.bprop) -----------------------------------
+// fwd(*inputs) -> (list of outputs, residuals); bwd(residuals, list of output cotangents) -> list
+// of input cotangents (None = no gradient). Residuals are stored per record in the attrs payload.
+struct CustomPayload {
+  py::object fwd, bwd, residuals;
+};
+std::shared_ptr<void> make_payload(py::object fwd, py::object bwd, py::object res) {
+  auto* p = new CustomPayload{std::move(fwd), std::move(bwd), std::move(res)};
+  return std::shared_ptr<void>(p, [](void* q) {
+    py::gil_scoped_acquire g;
+    delete static_cast<CustomPayload*>(q);
+  });
+}
+
+TensorList run_fwd(const TensorList& in, const CustomPayload& P, py::object* res) {
+  py::gil_scoped_acquire g;
+  py::tuple args(in.size());
+  for (size_t i = 0; i < in.size(); ++i) args[i] = py::cast(in[i]);
+  py::object r = P.fwd(*args);
+  py::tuple rt = r.cast<py::tuple>();
+  TensorList out;
+  for (py::handle h : rt[0]) out.push_back(h.cast<Tensor>());
+  if (res) *res = rt[1];
+  return out;
+}
+
+TensorList custom_impl(const TensorList& in, const Attrs& a) {
+  return run_fwd(in, *static_cast<CustomPayload*>(a.payload.get()), nullptr);
+}
+TensorList custom_record_forward(const TensorList& in, Attrs& a) {
+  auto* P = static_cast<CustomPayload*>(a.payload.get());
+  py::object res;
+  TensorList out = run_fwd(in, *P, &res);
+  py::gil_scoped_acquire g;
+  a.payload = make_payload(P->fwd, P->bwd, res);
+  return out;
+}
+TensorList custom_vjp(const TensorList& gs, const TensorList& in, const TensorList& out, const Attrs& a, uint32_t) {
+  auto* P = static_cast<CustomPayload*>(a.payload.get());
+  py::gil_scoped_acquire g;
+  py::list gl;
+  for (size_t j = 0; j < gs.size(); ++j) gl.append(gs[j].defined() ? gs[j] : ops::zeros_like(out[j]));
+  py::object r = P->bwd(P->residuals, gl);
+  TensorList res;
+  size_t i = 0;
+  for (py::handle h : r) {
+    if (h.is_none()) {
+      res.push_back(Tensor());
+    } else {
+      Tensor t = arg_tensor(h, "custom_vjp");
+      TG_CHECK(i < in.size() && t.shape() == in[i].shape(), "custom_vjp: the backward rule returned a cotangent of shape ",
+               shape_str(t.shape()), " for input ", i, " of shape ", i < in.size() ? shape_str(in[i].shape()) : "?");
+      res.push_back(t);
+    }
+    ++i;
+  }
+  TG_CHECK(res.size() == in.size(), "custom_vjp: the backward rule must return one cotangent per input (", in.size(),
+           "), got ", res.size());
+  return res;
+}
+const Prim kCustomVjp = {"custom_vjp", custom_impl, custom_vjp, nullptr, false, custom_record_forward,
+                         "a custom_vjp function has no forward-mode rule (use custom_jvp for jvp/jacfwd)"};
 }  // namespace
 
 void bind_autodiff(py::module_& m) {
@@ -50,6 +113,22 @@ void bind_autodiff(py::module_& m) {
     src.rebind(tmp);
   });
   m.def("strip", [](const Tensor& t) { return autodiff::strip(t); });
+  m.def("_any_tracked", [](const std::vector<Tensor>& ts) {
+    for (const Tensor& t : ts) {
+      const Tensor* cur = &t;
+      while (cur->tracked()) {
+        auto* meta = static_cast<autodiff::LevelMeta*>(cur->ad());
+        if (autodiff::depth_of(meta->level_id) >= 0) return true;
+        cur = &meta->primal;
+      }
+    }
+    return false;
+  });
+  m.def("_custom_vjp_apply", [](py::object fwd, py::object bwd, const std::vector<Tensor>& inputs) {
+    Attrs a;
+    a.payload = make_payload(std::move(fwd), std::move(bwd), py::none());
+    return from_list(autodiff::apply(kCustomVjp, to_list(inputs), a));
+  });
 }
 
 }  // namespace bind

@@ -2,6 +2,7 @@
 // Declared in core so that autodiff/ can call rules without including ops/ (see DESIGN.md).
 #pragma once
 #include <cstdint>
+#include <memory>
 
 #include "core/small_vec.h"
 #include "core/tensor.h"
@@ -16,6 +17,8 @@ struct Attrs {
   double scalar = 0.0;
   int64_t flag = 0;  // kernel selector, keepdims, ...
   DType dtype = DType::Float32;
+  // Host-language payload of user-defined rules (custom_vjp): null for every built-in op.
+  std::shared_ptr<void> payload;
 };
 
 struct Prim {
@@ -32,6 +35,11 @@ struct Prim {
   TensorList (*jvp)(const TensorList& tangents, const TensorList& in, const TensorList& out, const Attrs& a);
   // Outputs are integer/boolean or piecewise constant: nothing flows through them.
   bool nondiff = false;
+  // Optional: the forward a reverse level runs instead of impl, on the unwrapped inputs. It may
+  // store what its vjp needs (residuals) in the record's attrs. Used by user-defined rules.
+  TensorList (*record_forward)(const TensorList& in, Attrs& a) = nullptr;
+  // Optional: forward mode is refused with this message (e.g. custom_vjp has no JVP).
+  const char* no_jvp_reason = nullptr;
 };
 
 }  // namespace tapegrad

@@ -69,3 +69,25 @@ def set_num_threads(n):
 
 def get_num_threads():
     return _core.num_threads()
+
+from ._custom import custom_vjp  # noqa: E402,F401
+from ._parameter import Parameter, ParameterTuple  # noqa: E402,F401
+from ._mode import GRAPH_MODE, PYNATIVE_MODE, get_context, set_context  # noqa: E402,F401
+
+_NOT_FUNCTIONS = {"Tensor", "Parameter", "ParameterTuple", "GradOperation", "dtype", "tensor", "is_tensor"}
+
+
+def _public_functions():
+    """Names of the tapegrad functions that `ops` and `numpy` re-export."""
+    g = globals()
+    names = set(_core_functions) | {n for n in _creation.__all__}
+    names |= {"grad", "value_and_grad", "vjp", "jvp", "stop_gradient", "tensor"}
+    for extra in ("linalg_norm",):
+        names.discard(extra)
+    return sorted(n for n in names if n in g and n not in _NOT_FUNCTIONS or n == "tensor")
+
+
+from . import _creation  # noqa: E402
+from . import nn  # noqa: E402,F401
+from . import ops  # noqa: E402,F401
+from . import numpy  # noqa: E402,F401

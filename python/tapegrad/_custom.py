@@ -1,0 +1,78 @@
+"""User-defined derivative rules: JAX's custom_vjp / custom_jvp and MindSpore's Cell.bprop."""
+from __future__ import annotations
+
+import functools
+
+from . import _core
+from ._core import Tensor
+from ._tree import flatten, unflatten
+
+__all__ = ["custom_vjp", "custom_jvp"]
+
+
+def _is_leaf(x):
+    return isinstance(x, Tensor) or not isinstance(x, (tuple, list, dict))
+
+
+class custom_vjp:
+    """A function with a user-defined reverse rule.
+
+    >>> import tapegrad as tg
+    >>> @tg.custom_vjp
+    ... def f(x):
+    ...     return tg.sin(x)
+    >>> f.defvjp(lambda x: (tg.sin(x), (x,)), lambda res, g: (2 * g,))
+    >>> tg.grad(f)(tg.tensor(1.0))
+    Tensor(shape=[], dtype=Float32, value= 2)
+    """
+
+    def __init__(self, fun):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.fwd = None
+        self.bwd = None
+
+    def defvjp(self, fwd, bwd):
+        """`fwd(*args) -> (out, residuals)`; `bwd(residuals, g) -> tuple of input cotangents`."""
+        self.fwd = fwd
+        self.bwd = bwd
+        return self
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        return functools.partial(self.__call__, obj)
+
+    def __call__(self, *args):
+        if self.fwd is None:
+            raise TypeError(f"custom_vjp {getattr(self.fun, '__name__', '')}: call defvjp(fwd, bwd) first")
+        leaves, in_def = flatten(args, _is_leaf)
+        idx = [i for i, x in enumerate(leaves) if isinstance(x, Tensor)]
+        tensors = [leaves[i] for i in idx]
+        if not _core._any_tracked(tensors):
+            return self.fun(*args)
+        out_def = []
+
+        def fwd_flat(*ts):
+            ls = list(leaves)
+            for i, t in zip(idx, ts):
+                ls[i] = t
+            out, res = self.fwd(*unflatten(in_def, ls))
+            ol, od = flatten(out, _is_leaf)
+            out_def.append(od)
+            return [o if isinstance(o, Tensor) else Tensor(o) for o in ol], res
+
+        def bwd_flat(res, gs):
+            g = unflatten(out_def[0], list(gs))
+            cts = self.bwd(res, g)
+            if not isinstance(cts, tuple):
+                raise TypeError("custom_vjp: the backward rule must return a tuple with one entry per argument")
+            cl, _ = flatten(cts, _is_leaf)
+            if len(cl) != len(leaves):
+                raise ValueError(
+                    f"custom_vjp: the backward rule returned {len(cl)} cotangent(s) for {len(leaves)} input(s)"
+                )
+            return [cl[i] for i in idx]
+
+        outs = _core._custom_vjp_apply(fwd_flat, bwd_flat, tensors)
+        return unflatten(out_def[0], outs)

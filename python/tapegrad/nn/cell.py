@@ -1,0 +1,196 @@
+"""nn.Cell: MindSpore's module class (construct, Parameter and sub-Cell registration)."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from .._core import Tensor
+from .._parameter import Parameter, ParameterTuple
+
+
+class Cell:
+    """Base class of layers and networks. Subclasses define `construct`; calling the cell runs it.
+
+    A `bprop(self, *inputs, out, dout)` method, when defined, is the cell's reverse rule.
+
+    >>> import tapegrad as tg
+    >>> class Scale(tg.nn.Cell):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.w = tg.Parameter(tg.tensor([2.0]), name="w")
+    ...     def construct(self, x):
+    ...         return self.w * x
+    >>> Scale()(tg.tensor([3.0]))
+    Tensor(shape=[1], dtype=Float32, value= [ 6.00000000e+00])
+    """
+
+    def __init__(self, auto_prefix=True, flags=None):
+        object.__setattr__(self, "_params", OrderedDict())
+        object.__setattr__(self, "_cells", OrderedDict())
+        object.__setattr__(self, "training", False)
+        object.__setattr__(self, "_auto_prefix", auto_prefix)
+        object.__setattr__(self, "_bprop_fn", None)
+
+    # -- registration ------------------------------------------------------------------------
+    def _ensure_init(self):
+        if "_params" not in self.__dict__:
+            raise AttributeError(
+                f"{type(self).__name__}: call super().__init__() in __init__ before assigning attributes"
+            )
+
+    def __setattr__(self, name, value):
+        if isinstance(value, Parameter):
+            self._ensure_init()
+            if value.name is None:
+                value.name = name
+            self._cells.pop(name, None)
+            self.__dict__.pop(name, None)
+            self._params[name] = value
+        elif isinstance(value, Cell):
+            self._ensure_init()
+            self._params.pop(name, None)
+            self.__dict__.pop(name, None)
+            self._cells[name] = value
+        else:
+            if "_params" in self.__dict__:
+                if name in self._params:
+                    if value is None:
+                        del self._params[name]
+                    elif isinstance(value, Tensor):
+                        self._params[name].set_data(value)
+                        return
+                self._cells.pop(name, None)
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        if "_params" in d and name in d["_params"]:
+            return d["_params"][name]
+        if "_cells" in d and name in d["_cells"]:
+            return d["_cells"][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        if name in self._params:
+            del self._params[name]
+        elif name in self._cells:
+            del self._cells[name]
+        else:
+            object.__delattr__(self, name)
+
+    def insert_param_to_cell(self, param_name, param, check_name_contain_dot=True):
+        setattr(self, param_name, param)
+
+    def insert_child_to_cell(self, child_name, child_cell):
+        setattr(self, child_name, child_cell)
+
+    # -- running -----------------------------------------------------------------------------
+    def construct(self, *inputs, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__}.construct is not defined")
+
+    def __call__(self, *inputs, **kwargs):
+        if type(self).bprop is not Cell.bprop:
+            return self._call_with_bprop(*inputs)
+        from .. import _mode
+
+        if _mode.graph_mode_active():
+            return _mode.run_cell_graph(self, inputs, kwargs)
+        return self.construct(*inputs, **kwargs)
+
+    def bprop(self, *args):  # overridden by cells with a custom reverse rule
+        raise NotImplementedError
+
+    def _call_with_bprop(self, *inputs):
+        fn = self.__dict__.get("_bprop_fn")
+        if fn is None:
+            from .._custom import custom_vjp
+
+            cell = self
+
+            @custom_vjp
+            def run(*xs):
+                return cell.construct(*xs)
+
+            def fwd(*xs):
+                out = cell.construct(*xs)
+                return out, (xs, out)
+
+            def bwd(res, dout):
+                xs, out = res
+                g = cell.bprop(*xs, out, dout)
+                if not isinstance(g, tuple):
+                    g = (g,)
+                return g
+
+            run.defvjp(fwd, bwd)
+            fn = run
+            object.__setattr__(self, "_bprop_fn", fn)
+        return fn(*inputs)
+
+    # -- parameters --------------------------------------------------------------------------
+    def cells_and_names(self, cells=None, name_prefix=""):
+        seen = set() if cells is None else cells
+        if id(self) in seen:
+            return
+        seen.add(id(self))
+        yield name_prefix, self
+        for name, c in self._cells.items():
+            if c is None:
+                continue
+            yield from c.cells_and_names(seen, f"{name_prefix}.{name}" if name_prefix else name)
+
+    def parameters_and_names(self, name_prefix="", expand=True):
+        seen = set()
+        for prefix, cell in self.cells_and_names(name_prefix=name_prefix):
+            for name, p in cell._params.items():
+                if id(p) in seen:
+                    continue
+                seen.add(id(p))
+                yield (f"{prefix}.{name}" if prefix else name), p
+            if not expand:
+                break
+
+    def get_parameters(self, expand=True):
+        for _, p in self.parameters_and_names(expand=expand):
+            yield p
+
+    def trainable_params(self, recurse=True):
+        return ParameterTuple(p for p in self.get_parameters(expand=recurse) if p.requires_grad)
+
+    def untrainable_params(self, recurse=True):
+        return ParameterTuple(p for p in self.get_parameters(expand=recurse) if not p.requires_grad)
+
+    def parameters_dict(self, recurse=True):
+        return OrderedDict(self.parameters_and_names(expand=recurse))
+
+    def cells(self):
+        return [c for c in self._cells.values() if c is not None]
+
+    def name_cells(self):
+        return OrderedDict((n, c) for n, c in self._cells.items() if c is not None)
+
+    def set_train(self, mode=True):
+        for _, c in self.cells_and_names():
+            object.__setattr__(c, "training", bool(mode))
+        return self
+
+    def set_grad(self, requires_grad=True):
+        return self
+
+    def to_float(self, dst_type):
+        for p in self.get_parameters():
+            if p.dtype.is_floating_point:
+                new = p.astype(dst_type)
+                from .. import _core
+
+                _core._swap_value(p, new)
+        return self
+
+    def extend_repr(self):
+        return ""
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__}<{self.extend_repr()}>"]
+        for n, c in self._cells.items():
+            sub = repr(c).replace("\n", "\n  ")
+            lines.append(f"  ({n}): {sub}")
+        return "\n".join(lines)

@@ -1,0 +1,225 @@
+"""Layers (MindSpore names and argument conventions)."""
+from __future__ import annotations
+
+import math
+
+from .. import _core
+from .._core import Tensor
+from .._parameter import Parameter
+from .cell import Cell
+
+
+def _tg():
+    import tapegrad
+
+    return tapegrad
+
+
+def _init(init, shape, fan_in, dtype):
+    tg = _tg()
+    if isinstance(init, Tensor):
+        if tuple(init.shape) != tuple(shape):
+            raise ValueError(f"initializer shape {tuple(init.shape)} does not match {tuple(shape)}")
+        return Tensor(init, dtype)
+    if init is None or init == "zeros":
+        return tg.zeros(shape, dtype)
+    if init == "ones":
+        return tg.ones(shape, dtype)
+    if init == "normal":
+        return tg.normal(0.0, 0.01, shape=shape, dtype=dtype)
+    if init in ("uniform", "he_uniform", "HeUniform"):
+        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        return tg.uniform(-bound, bound, shape=shape, dtype=dtype)
+    if init in ("xavier_uniform", "XavierUniform"):
+        fan_out = shape[0]
+        bound = math.sqrt(6.0 / (fan_in + fan_out)) if fan_in + fan_out > 0 else 0.0
+        return tg.uniform(-bound, bound, shape=shape, dtype=dtype)
+    raise ValueError(f"unknown initializer {init!r} (use 'zeros', 'ones', 'normal', 'uniform', 'xavier_uniform' or a Tensor)")
+
+
+_ACTIVATIONS = {}
+
+
+def _get_activation(act):
+    if act is None:
+        return None
+    if isinstance(act, Cell):
+        return act
+    if isinstance(act, str):
+        key = act.lower()
+        if key not in _ACTIVATIONS:
+            raise ValueError(f"unknown activation {act!r}; use one of {sorted(_ACTIVATIONS)}")
+        return _ACTIVATIONS[key]()
+    raise TypeError(f"activation must be a string or a Cell, got {type(act).__name__}")
+
+
+class ReLU(Cell):
+    def construct(self, x):
+        return _core.relu(x)
+
+
+class Sigmoid(Cell):
+    def construct(self, x):
+        return _core.sigmoid(x)
+
+
+class Tanh(Cell):
+    def construct(self, x):
+        return _core.tanh(x)
+
+
+class GELU(Cell):
+    def construct(self, x):
+        return _core.gelu(x)
+
+
+class Softmax(Cell):
+    def __init__(self, axis=-1):
+        super().__init__()
+        self.axis = axis
+
+    def construct(self, x):
+        return _tg().softmax(x, axis=self.axis)
+
+
+class LogSoftmax(Cell):
+    def __init__(self, axis=-1):
+        super().__init__()
+        self.axis = axis
+
+    def construct(self, x):
+        return _tg().log_softmax(x, axis=self.axis)
+
+
+_ACTIVATIONS.update(relu=ReLU, sigmoid=Sigmoid, tanh=Tanh, gelu=GELU, softmax=Softmax)
+
+
+class Dense(Cell):
+    """y = activation(x @ weight.T + bias); weight has shape (out_channels, in_channels)."""
+
+    def __init__(self, in_channels, out_channels, weight_init=None, bias_init=None, has_bias=True,
+                 activation=None, dtype=None):
+        super().__init__()
+        tg = _tg()
+        dtype = dtype if dtype is not None else tg.float32
+        self.in_channels = int(in_channels)
+        self.out_channels = int(out_channels)
+        self.weight = Parameter(_init(weight_init or "uniform", (self.out_channels, self.in_channels), self.in_channels, dtype),
+                                name="weight")
+        self.has_bias = bool(has_bias)
+        if self.has_bias:
+            self.bias = Parameter(_init(bias_init or "uniform", (self.out_channels,), self.in_channels, dtype), name="bias")
+        else:
+            self.bias = None
+        self.activation = _get_activation(activation)
+
+    def construct(self, x):
+        tg = _tg()
+        if x.shape[-1] != self.in_channels:
+            raise ValueError(f"Dense: expected input with last dimension {self.in_channels}, got shape {tuple(x.shape)}")
+        y = tg.matmul(x, self.weight.T)
+        if self.has_bias:
+            y = y + self.bias
+        if self.activation is not None:
+            y = self.activation(y)
+        return y
+
+    def extend_repr(self):
+        return f"input_channels={self.in_channels}, output_channels={self.out_channels}, has_bias={self.has_bias}"
+
+
+class Flatten(Cell):
+    """Flattens all axes but the first (MindSpore's default start_dim=1)."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def construct(self, x):
+        nd = x.ndim
+        s = self.start_dim % nd if nd else 0
+        e = self.end_dim % nd if nd else 0
+        shape = tuple(x.shape[:s]) + (-1,) + tuple(x.shape[e + 1:])
+        return x.reshape(shape)
+
+
+class Dropout(Cell):
+    """Zeroes elements with probability p in training mode and scales the rest by 1/(1-p)."""
+
+    def __init__(self, keep_prob=None, p=None, dtype=None):
+        super().__init__()
+        if p is None:
+            p = 0.5 if keep_prob is None else 1.0 - keep_prob
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        self.p = float(p)
+
+    def construct(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        tg = _tg()
+        keep = tg.rand(*x.shape) >= self.p
+        return tg.where(keep, x / (1.0 - self.p), tg.zeros((), x.dtype))
+
+
+class Norm(Cell):
+    """sqrt(sum(x**2, axis)); `Norm(axis=(), keep_dims=False)`, () meaning every axis."""
+
+    def __init__(self, axis=(), keep_dims=False):
+        super().__init__()
+        self.axis = axis
+        self.keep_dims = keep_dims
+
+    def construct(self, x):
+        tg = _tg()
+        axis = None if self.axis == () else self.axis
+        return tg.sqrt(tg.sum(x * x, axis=axis, keepdims=self.keep_dims))
+
+
+class SequentialCell(Cell):
+    def __init__(self, *args):
+        super().__init__()
+        cells = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple, dict)) else args
+        if isinstance(cells, dict):
+            items = list(cells.items())
+        else:
+            items = [(str(i), c) for i, c in enumerate(cells)]
+        for name, c in items:
+            if not isinstance(c, Cell):
+                raise TypeError(f"SequentialCell: elements must be Cells, got {type(c).__name__}")
+            setattr(self, name, c)
+
+    def construct(self, x):
+        for c in self._cells.values():
+            x = c(x)
+        return x
+
+    def __getitem__(self, i):
+        return list(self._cells.values())[i]
+
+    def __len__(self):
+        return len(self._cells)
+
+    def append(self, cell):
+        setattr(self, str(len(self._cells)), cell)
+        return self
+
+
+class CellList(Cell):
+    def __init__(self, cells=()):
+        super().__init__()
+        for i, c in enumerate(cells):
+            setattr(self, str(i), c)
+
+    def __getitem__(self, i):
+        return list(self._cells.values())[i]
+
+    def __len__(self):
+        return len(self._cells)
+
+    def __iter__(self):
+        return iter(self._cells.values())
+
+    def append(self, cell):
+        setattr(self, str(len(self._cells)), cell)

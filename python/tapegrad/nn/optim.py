@@ -1,0 +1,147 @@
+"""Optimizers: update Parameters in place from a tuple of gradients (MindSpore conventions)."""
+from __future__ import annotations
+
+from .._core import Tensor
+from .._parameter import Parameter
+from .cell import Cell
+
+
+def _tg():
+    import tapegrad
+
+    return tapegrad
+
+
+class Optimizer(Cell):
+    def __init__(self, learning_rate, parameters, weight_decay=0.0):
+        super().__init__(auto_prefix=False)
+        params = list(parameters)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: the parameter list is empty")
+        for p in params:
+            if not isinstance(p, Parameter):
+                raise TypeError(f"{type(self).__name__}: parameters must be Parameters, got {type(p).__name__}")
+        object.__setattr__(self, "parameters", tuple(params))
+        if isinstance(learning_rate, Tensor):
+            learning_rate = float(learning_rate)
+        if not isinstance(learning_rate, (int, float)) or learning_rate < 0:
+            raise ValueError(f"{type(self).__name__}: learning_rate must be a non-negative number, got {learning_rate!r}")
+        self.learning_rate = float(learning_rate)
+        self.weight_decay = float(weight_decay)
+        self.global_step = 0
+
+    def _check(self, grads):
+        if not isinstance(grads, (tuple, list)) or len(grads) != len(self.parameters):
+            raise ValueError(
+                f"{type(self).__name__}: expected a tuple of {len(self.parameters)} gradients, got "
+                f"{len(grads) if isinstance(grads, (tuple, list)) else type(grads).__name__}"
+            )
+        for p, g in zip(self.parameters, grads):
+            if tuple(g.shape) != tuple(p.shape):
+                raise ValueError(f"{type(self).__name__}: gradient shape {tuple(g.shape)} does not match parameter "
+                                 f"{p.name} of shape {tuple(p.shape)}")
+
+    def construct(self, grads):
+        self._check(grads)
+        tg = _tg()
+        with_no_tape = tg.stop_gradient
+        for i, (p, g) in enumerate(zip(self.parameters, grads)):
+            g = with_no_tape(g).astype(p.dtype)
+            if self.weight_decay and not self._decoupled:
+                g = g + self.weight_decay * p
+            p[...] = self._update(i, p, g)
+        self.global_step += 1
+        return True
+
+    _decoupled = False
+
+
+class SGD(Optimizer):
+    def __init__(self, params, learning_rate=0.1, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+                 loss_scale=1.0):
+        super().__init__(learning_rate, params, weight_decay)
+        self.momentum = float(momentum)
+        self.dampening = float(dampening)
+        self.nesterov = bool(nesterov)
+        self.loss_scale = float(loss_scale)
+        object.__setattr__(self, "_buf", [None] * len(self.parameters))
+
+    def _update(self, i, p, g):
+        g = g / self.loss_scale if self.loss_scale != 1.0 else g
+        if self.momentum:
+            b = self._buf[i]
+            b = g if b is None else b * self.momentum + (1.0 - self.dampening) * g
+            self._buf[i] = b
+            g = g + self.momentum * b if self.nesterov else b
+        return p - self.learning_rate * g
+
+
+class Momentum(Optimizer):
+    def __init__(self, params, learning_rate, momentum, weight_decay=0.0, loss_scale=1.0, use_nesterov=False):
+        super().__init__(learning_rate, params, weight_decay)
+        if momentum < 0:
+            raise ValueError(f"Momentum: momentum must be >= 0, got {momentum}")
+        self.momentum = float(momentum)
+        self.use_nesterov = bool(use_nesterov)
+        self.loss_scale = float(loss_scale)
+        object.__setattr__(self, "_buf", [None] * len(self.parameters))
+
+    def _update(self, i, p, g):
+        g = g / self.loss_scale if self.loss_scale != 1.0 else g
+        b = self._buf[i]
+        b = g if b is None else b * self.momentum + g
+        self._buf[i] = b
+        if self.use_nesterov:
+            return p - self.learning_rate * (g + self.momentum * b)
+        return p - self.learning_rate * b
+
+
+class Adam(Optimizer):
+    def __init__(self, params, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, use_locking=False,
+                 use_nesterov=False, weight_decay=0.0, loss_scale=1.0):
+        super().__init__(learning_rate, params, weight_decay)
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        object.__setattr__(self, "_m", [None] * len(self.parameters))
+        object.__setattr__(self, "_v", [None] * len(self.parameters))
+
+    def _update(self, i, p, g):
+        tg = _tg()
+        m = self._m[i] if self._m[i] is not None else tg.zeros_like(p)
+        v = self._v[i] if self._v[i] is not None else tg.zeros_like(p)
+        m = self.beta1 * m + (1.0 - self.beta1) * g
+        v = self.beta2 * v + (1.0 - self.beta2) * g * g
+        self._m[i], self._v[i] = m, v
+        t = self.global_step + 1
+        mhat = m / (1.0 - self.beta1 ** t)
+        vhat = v / (1.0 - self.beta2 ** t)
+        step = self.learning_rate * mhat / (tg.sqrt(vhat) + self.eps)
+        if self._decoupled and self.weight_decay:
+            step = step + self.learning_rate * self.weight_decay * p
+        return p - step
+
+
+class AdamW(Adam):
+    _decoupled = True
+
+    def __init__(self, params, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2):
+        super().__init__(params, learning_rate, beta1, beta2, eps, weight_decay=weight_decay)
+
+
+class TrainOneStepCell(Cell):
+    """One optimisation step: loss = network(*inputs); grads w.r.t. the optimizer's parameters;
+    optimizer(grads); returns the loss."""
+
+    def __init__(self, network, optimizer, sens=1.0):
+        super().__init__(auto_prefix=False)
+        self.network = network
+        self.optimizer = optimizer
+        self.sens = float(sens)
+
+    def construct(self, *inputs):
+        tg = _tg()
+        weights = self.optimizer.parameters
+        loss, grads = tg.value_and_grad(self.network, grad_position=None, weights=weights)(*inputs)
+        if self.sens != 1.0:
+            grads = tuple(g * self.sens for g in grads)
+        self.optimizer(grads)
+        return loss

@@ -1,0 +1,21 @@
+"""numpy-named functions on Tensors: `from tapegrad import numpy as tnp` (MindSpore's mindspore.numpy)."""
+import tapegrad as _tg
+
+_g = globals()
+for _name in _tg._public_functions():
+    _g[_name] = getattr(_tg, _name)
+del _g, _name
+
+ndarray = _tg.Tensor
+float32, float64, float16 = _tg.float32, _tg.float64, _tg.float16
+int32, int64, bool_ = _tg.int32, _tg.int64, _tg.bool_
+
+
+def array(obj, dtype=None, copy=True):
+    return _tg.tensor(obj, dtype)
+
+
+def asarray(obj, dtype=None):
+    if isinstance(obj, _tg.Tensor) and (dtype is None or obj.dtype == dtype):
+        return obj
+    return _tg.tensor(obj, dtype)
