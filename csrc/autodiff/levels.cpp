@@ -163,7 +163,7 @@ TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& c
         if (r.in_nodes[i] >= 0) need |= 1u << i;
       for (size_t i = 0; i < r.saved_in.size(); ++i) {
         const Tensor& x = r.saved_in[i];
-        if ((need >> i) & 1 && x.defined() && x.has_data())
+        if (x.defined() && x.has_data())
           TG_CHECK(x.storage()->version.load(std::memory_order_relaxed) == r.versions[i],
                    r.prim->name, ": an input saved for the gradient was modified in place after it "
                    "was used; copy it before writing into it");
