@@ -124,6 +124,86 @@ void bind_autodiff(py::module_& m) {
     }
     return false;
   });
+  // The common case of grad/value_and_grad/GradOperation in one C++ call: positional arguments
+  // at `positions` are float Tensors, the output is a Tensor or a flat tuple/list of Tensors.
+  // Returns None when the case is not covered (before running fn), and the Python path takes over.
+  // Result: (value, grads tuple) where value is the output with this level removed.
+  m.def("_grad_fast", [](py::handle fn, py::tuple args, py::tuple positions) -> py::object {
+    const size_t n = args.size();
+    std::vector<char> is_pos(n, 0);
+    for (py::handle p : positions) {
+      if (!PyLong_Check(p.ptr())) return py::none();
+      long k = PyLong_AsLong(p.ptr());
+      if (k < 0) k += long(n);
+      if (k < 0 || size_t(k) >= n) return py::none();
+      is_pos[size_t(k)] = 1;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      py::handle a = args[i];
+      if (is_pos[i]) {
+        if (!is_tensor(a) || !is_float(as_tensor(a).dtype())) return py::none();
+      } else if (!is_tensor(a) && !PyFloat_Check(a.ptr()) && !PyLong_Check(a.ptr())) {
+        return py::none();
+      }
+    }
+    auto level = std::make_shared<autodiff::ReverseLevel>();
+    TensorList ins;
+    py::tuple new_args(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (is_pos[i]) {
+        Tensor t = level->track(as_tensor(args[i]));
+        ins.push_back(t);
+        new_args[i] = py::cast(std::move(t));
+      } else {
+        new_args[i] = args[i];
+      }
+    }
+    // Order of positions as given (duplicates allowed, as in a tuple of positions).
+    TensorList wanted;
+    for (py::handle p : positions) {
+      long k = PyLong_AsLong(p.ptr());
+      if (k < 0) k += long(n);
+      wanted.push_back(new_args[size_t(k)].cast<Tensor>());
+    }
+    autodiff::push_level(level);
+    py::object out;
+    try {
+      out = fn(*new_args);
+    } catch (...) {
+      autodiff::pop_level(level.get());
+      throw;
+    }
+    autodiff::pop_level(level.get());
+    TensorList outs;
+    bool is_seq = false;
+    if (is_tensor(out)) {
+      outs.push_back(as_tensor(out));
+    } else if (py::isinstance<py::tuple>(out) || py::isinstance<py::list>(out)) {
+      is_seq = true;
+      for (py::handle h : out) {
+        if (!is_tensor(h)) return py::make_tuple(py::ellipsis(), out, py::cast(level), py::cast(from_list(wanted)));
+        outs.push_back(as_tensor(h));
+      }
+    } else {
+      return py::make_tuple(py::ellipsis(), out, py::cast(level), py::cast(from_list(wanted)));
+    }
+    TensorList grads = level->backward(outs, TensorList(), wanted);
+    py::tuple g(grads.size());
+    for (size_t i = 0; i < grads.size(); ++i) g[i] = py::cast(std::move(grads[i]));
+    py::object value;
+    auto unwrap = [&](const Tensor& t) {
+      auto* m = autodiff::meta_at(t, level->id());
+      return m ? m->primal : t;
+    };
+    if (!is_seq) {
+      value = py::cast(unwrap(outs[0]));
+    } else {
+      py::tuple v(outs.size());
+      for (size_t i = 0; i < outs.size(); ++i) v[i] = py::cast(unwrap(outs[i]));
+      value = py::isinstance<py::list>(out) ? py::object(py::list(v)) : py::object(v);
+    }
+    return py::make_tuple(value, g);
+  });
   m.def("_custom_vjp_apply", [](py::object fwd, py::object bwd, const std::vector<Tensor>& inputs) {
     Attrs a;
     a.payload = make_payload(std::move(fwd), std::move(bwd), py::none());

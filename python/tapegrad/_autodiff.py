@@ -213,6 +213,21 @@ def _value(tr):
     return _strip_level(tr, tr.out)
 
 
+def _fast(fn, args, positions):
+    """C++ fast path for plain Tensor arguments: (value, grads) or None to take the general path."""
+    r = _core._grad_fast(fn, args, positions)
+    if r is None or r[0] is not Ellipsis:
+        return r
+    # The output was nested: flatten it here and finish the sweep on the same level.
+    _, out, level, wanted = r
+    leaves, td = _flatten(out, _is_leaf)
+    for o in leaves:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"grad: the function must return Tensors (or tuples of them), got {type(o).__name__}")
+    grads = level.backward(leaves, [None] * len(leaves), wanted)
+    return _unflatten(td, [level.unwrap(o) for o in leaves]), tuple(grads)
+
+
 def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
     """Gradient of `fn` with respect to the arguments at `grad_position` and/or `weights`.
 
@@ -228,10 +243,22 @@ def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
     if grad_position is None and ws is None:
         raise ValueError("grad: grad_position and weights cannot both be None")
 
+    single = isinstance(grad_position, int) and not isinstance(grad_position, bool)
+    simple = ws is None and not has_aux and not return_ids
+
+    fixed = (grad_position,) if single and grad_position >= 0 else None
+
     @functools.wraps(fn)
     def grad_fn(*args, **kwargs):
+        if fixed is not None and simple and not kwargs and len(args) > fixed[0]:
+            r = _fast(fn, args, fixed)
+            if r is not None:
+                return r[1][0]
         positions = _normalise_positions(grad_position, len(args), "grad")
-        single = isinstance(grad_position, int) and not isinstance(grad_position, bool)
+        if simple and not kwargs:
+            r = _fast(fn, args, positions)
+            if r is not None:
+                return r[1][0] if single else r[1]
         tr = _trace_reverse(fn, args, positions, ws, has_aux, "grad", kwargs)
         g = _pack_grads(tr, _sweep(tr), positions, single, None if ws is None else len(ws), w_single, return_ids, ws)
         if has_aux:
@@ -249,10 +276,16 @@ def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
     if grad_position is None and ws is None:
         raise ValueError("value_and_grad: grad_position and weights cannot both be None")
 
+    single = isinstance(grad_position, int) and not isinstance(grad_position, bool)
+    simple = ws is None and not has_aux
+
     @functools.wraps(fn)
     def vg_fn(*args, **kwargs):
         positions = _normalise_positions(grad_position, len(args), "value_and_grad")
-        single = isinstance(grad_position, int) and not isinstance(grad_position, bool)
+        if simple and not kwargs:
+            r = _fast(fn, args, positions)
+            if r is not None:
+                return r[0], (r[1][0] if single else r[1])
         tr = _trace_reverse(fn, args, positions, ws, has_aux, "value_and_grad", kwargs)
         g = _pack_grads(tr, _sweep(tr), positions, single, None if ws is None else len(ws), w_single, False, ws)
         value = _value(tr)
@@ -391,6 +424,10 @@ class GradOperation:
                 if not args:
                     raise TypeError("GradOperation: the function needs at least one input to differentiate")
                 positions = (0,)
+            if sens is None and not get_by_list and positions:
+                r = _fast(fn, args, positions)
+                if r is not None:
+                    return r[1] if get_all else r[1][0]
             tr = _trace_reverse(fn, args, positions, ws, False, "GradOperation")
             cots = None
             if sens is not None:
