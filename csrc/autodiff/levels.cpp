@@ -76,6 +76,8 @@ TensorList apply(const Prim& p, TensorList in, const Attrs& a) {
       auto* m = static_cast<LevelMeta*>(x.ad());
       int d = depth_of(m->level_id);
       if (d < 0) {  // stale wrapper: see through it
+        TG_CHECK(m->bdim < 0, p.name, ": a value batched by vmap was used outside its vmap (it escaped through "
+                 "a closure or global); return it from the mapped function instead");
         Tensor inner = m->primal;
         x = std::move(inner);
         continue;
@@ -204,6 +206,111 @@ TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& c
   return res;
 }
 
+// ---- batching --------------------------------------------------------------------------------
+
+Tensor move_axis(const Tensor& t, int64_t from, int64_t to) {
+  const int64_t nd = t.ndim();
+  if (from == to) return t;
+  SmallVec<int64_t, 6> perm;
+  for (int64_t i = 0; i < nd; ++i)
+    if (i != from) perm.push_back(i);
+  perm.insert(size_t(to), from);
+  return ops::transpose(t, perm);
+}
+
+Tensor BatchLevel::track(const Tensor& physical, int64_t bdim) {
+  TG_CHECK(bdim >= 0 && bdim < physical.ndim(), "vmap: axis ", bdim, " is out of range for an input of shape ",
+           shape_str(physical.shape()));
+  TG_CHECK(physical.shape()[size_t(bdim)] == size_, "vmap: inputs have different sizes along the mapped axes (",
+           size_, " and ", physical.shape()[size_t(bdim)], ")");
+  TensorImpl* t = TensorImpl::create();
+  t->dtype = physical.dtype();
+  t->device = physical.device();
+  for (int64_t i = 0; i < physical.ndim(); ++i)
+    if (i != bdim) t->shape.push_back(physical.shape()[size_t(i)]);
+  t->strides = contiguous_strides(t->shape);
+  t->numel = numel(t->shape);
+  t->contiguous = true;
+  auto m = std::make_unique<LevelMeta>();
+  m->level_id = id_;
+  m->primal = physical;
+  m->bdim = int32_t(bdim);
+  t->ad = std::move(m);
+  return Tensor(Ref<TensorImpl>(t));
+}
+
+Tensor BatchLevel::unwrap(const Tensor& t, int64_t out_axis) {
+  LevelMeta* m = meta_at(t, id_);
+  if (m && m->bdim >= 0) {
+    TG_CHECK_T(IndexError, out_axis >= 0 && out_axis < m->primal.ndim(), "vmap: out_axes ", out_axis,
+               " is out of range for an output of ", m->primal.ndim() - 1, " dimensions");
+    return move_axis(m->primal, m->bdim, out_axis);
+  }
+  Tensor v = m ? m->primal : t;
+  TG_CHECK_T(IndexError, out_axis >= 0 && out_axis <= v.ndim(), "vmap: out_axes ", out_axis,
+             " is out of range for an output of ", v.ndim(), " dimensions");
+  Shape s = v.shape();
+  s.insert(size_t(out_axis), 1);
+  Shape full = s;
+  full[size_t(out_axis)] = size_;
+  return ops::broadcast_to(ops::reshape(v, s), full);
+}
+
+TensorList BatchLevel::process(const Prim& p, const TensorList& in, const Attrs& a) {
+  TensorList phys;
+  SmallVec<int32_t, 4> bd;
+  for (const Tensor& x : in) {
+    LevelMeta* m = x.defined() ? meta_at(x, id_) : nullptr;
+    if (m) {
+      phys.push_back(m->primal);
+      bd.push_back(m->bdim);
+    } else {
+      phys.push_back(x);
+      bd.push_back(-1);
+    }
+  }
+  SmallVec<int32_t, 4> obd;
+  TensorList out;
+  if (BatchRule rule = batch_rule_for(p)) {
+    out = rule(p, phys, bd, a, size_, obd);
+  } else {
+    // Fallback: run the op on each batch element (in C++) and stack the results.
+    std::vector<std::vector<Tensor>> per_out;
+    for (int64_t b = 0; b < size_; ++b) {
+      TensorList xs;
+      for (size_t i = 0; i < phys.size(); ++i) {
+        if (bd[i] < 0) {
+          xs.push_back(phys[i]);
+        } else {
+          std::vector<ops::IndexItem> idx;
+          for (int32_t k = 0; k < bd[i]; ++k) {
+            ops::IndexItem it;
+            it.kind = ops::IndexItem::Slice;
+            idx.push_back(it);
+          }
+          ops::IndexItem it;
+          it.kind = ops::IndexItem::Int;
+          it.i = b;
+          idx.push_back(it);
+          xs.push_back(ops::getitem(phys[i], idx));
+        }
+      }
+      TensorList o = apply(p, xs, a);
+      if (per_out.empty()) per_out.resize(o.size());
+      for (size_t j = 0; j < o.size(); ++j) per_out[j].push_back(o[j]);
+    }
+    for (auto& v : per_out) {
+      out.push_back(ops::stack(v, 0));
+      obd.push_back(0);
+    }
+  }
+  TensorList wrapped;
+  for (size_t j = 0; j < out.size(); ++j) {
+    wrapped.push_back(j < obd.size() && obd[j] >= 0 ? track(out[j], obd[j]) : out[j]);
+  }
+  return wrapped;
+}
+
 // ---- forward ---------------------------------------------------------------------------------
 
 Tensor ForwardLevel::track(const Tensor& x, const Tensor& tangent) { return wrap(x, id_, -1, tangent); }
@@ -251,4 +358,13 @@ TensorList ForwardLevel::process(const Prim& p, const TensorList& in, const Attr
 }
 
 }  // namespace autodiff
+}  // namespace tapegrad
+
+// TEMPORARY until the shape family's stack lands: removed at that merge.
+namespace tapegrad {
+namespace ops {
+__attribute__((weak)) Tensor stack(const std::vector<Tensor>&, int64_t) {
+  throw NotDifferentiable("vmap: this op has no batching rule yet");
+}
+}  // namespace ops
 }  // namespace tapegrad

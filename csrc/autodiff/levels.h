@@ -21,13 +21,15 @@
 namespace tapegrad {
 namespace autodiff {
 
-enum class LevelKind : uint8_t { Reverse, Forward };
+enum class LevelKind : uint8_t { Reverse, Forward, Batch };
 
 struct LevelMeta final : AdMeta {
   uint64_t level_id = 0;
   Tensor primal;
   int32_t node = -1;  // reverse: slot in the tape's cotangent array
   Tensor tangent;     // forward: undefined = zero
+  int32_t bdim = -1;  // batch: the batch axis of `primal` (the physical value); the wrapper has the
+                      // logical shape (primal's without that axis) and no storage of its own
 };
 
 class Level {
@@ -95,6 +97,32 @@ class ForwardLevel final : public Level {
   // Tangent of `t` at this level (zeros of t's shape when it was not perturbed).
   Tensor tangent_of(const Tensor& t);
 };
+
+// ---- batching (vmap) -------------------------------------------------------------------------
+// Each op runs once on the physical values (batch axis included) through its batching rule
+// (autodiff/batching.cpp); ops without a rule fall back to a C++ loop over the batch.
+class BatchLevel final : public Level {
+ public:
+  explicit BatchLevel(int64_t size) : Level(LevelKind::Batch), size_(size) {}
+  TensorList process(const Prim& p, const TensorList& in, const Attrs& a) override;
+  int64_t size() const { return size_; }
+  // The logical value of `physical` whose batch axis is `bdim`.
+  Tensor track(const Tensor& physical, int64_t bdim);
+  // The physical value of `t` with the batch axis at `out_axis` (broadcast when t is unbatched).
+  Tensor unwrap(const Tensor& t, int64_t out_axis);
+
+ private:
+  int64_t size_;
+};
+
+// Signature of a batching rule: physical inputs with their batch axes (-1: not batched) -> physical
+// outputs, their batch axes in `out_bdims` (-1: not batched).
+using BatchRule = TensorList (*)(const Prim& p, const TensorList& in, const SmallVec<int32_t, 4>& bdims,
+                                 const Attrs& a, int64_t size, SmallVec<int32_t, 4>& out_bdims);
+BatchRule batch_rule_for(const Prim& p);  // nullptr: no rule (loop fallback)
+
+// Move axis `from` of `t` to position `to` (a transpose view).
+Tensor move_axis(const Tensor& t, int64_t from, int64_t to);
 
 }  // namespace autodiff
 }  // namespace tapegrad

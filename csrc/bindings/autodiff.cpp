@@ -106,6 +106,14 @@ void bind_autodiff(py::module_& m) {
         auto* m = autodiff::meta_at(t, l.id());
         return m ? m->primal : t;
       });
+  using autodiff::BatchLevel;
+  py::class_<BatchLevel, std::shared_ptr<BatchLevel>>(m, "BatchLevel")
+      .def(py::init<int64_t>())
+      .def("push", [](std::shared_ptr<BatchLevel> l) { autodiff::push_level(l); })
+      .def("pop", [](BatchLevel& l) { autodiff::pop_level(&l); })
+      .def_property_readonly("size", &BatchLevel::size)
+      .def("track", &BatchLevel::track)
+      .def("unwrap", &BatchLevel::unwrap);
   // Swap the value behind a Tensor object (used to track Parameters in place during a transform).
   m.def("_swap_value", [](Tensor& dst, Tensor& src) {
     Tensor tmp = dst;

@@ -37,9 +37,6 @@ Shape result_shape(const Tensor& a, const Tensor& b, const char* name) {
   return broadcast_shapes(a.shape(), b.shape(), name);
 }
 
-void check_data(const Tensor& a, const char* name) {
-  TG_CHECK_T(ValueError, a.has_data(), name, ": input has no data (a vmap-batched value)");
-}
 
 // ---- forward implementations (untracked values) ------------------------------------------
 
@@ -332,7 +329,7 @@ const Prim kCast = {"cast", cast_impl, cast_vjp, cast_jvp};
 }  // namespace
 
 Tensor binary(Bin op, const Tensor& a, const Tensor& b) {
-  check_data(a, bin_name(op));
+
   if (!any_tracked(a, b)) return binary_fwd(op, a, b);
   return autodiff::apply1(kBinPrims[int(op)], {a, b}, Attrs());
 }

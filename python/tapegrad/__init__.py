@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 # Names of _core that are internal and not part of the public API.
 _INTERNAL = {
-    "ReverseLevel", "ForwardLevel", "strip", "simd_path", "num_threads", "set_num_threads",
+    "ReverseLevel", "ForwardLevel", "BatchLevel", "strip", "simd_path", "num_threads", "set_num_threads",
     "bytes_in_use", "empty_cache", "dtype",
 }
 
@@ -91,3 +91,4 @@ from . import _creation  # noqa: E402
 from . import nn  # noqa: E402,F401
 from . import ops  # noqa: E402,F401
 from . import numpy  # noqa: E402,F401
+from ._vmap import hessian, jacfwd, jacrev, vmap  # noqa: E402,F401
