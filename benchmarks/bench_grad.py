@@ -8,8 +8,6 @@ Cases: tiny  - grad of (x*x).sum() on 4 float32 elements
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 
@@ -185,38 +183,17 @@ def bench_micrograd(d, quick):
     return out  # micrograd is scalar-only: the large and MLP cases do not apply
 
 
-def worker(lib, quick):
-    d = data()
-    fns = {
-        "tapegrad": bench_tapegrad, "numpy (by hand)": bench_numpy, "torch": bench_torch,
-        "jax (eager)": lambda d, q: bench_jax(d, q, False), "jax (jit)": lambda d, q: bench_jax(d, q, True),
-        "autograd": bench_autograd, "micrograd": bench_micrograd,
-    }
-    print(json.dumps(fns[lib](d, quick)))
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--json", help="write the figures to this file")
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--worker", help=argparse.SUPPRESS)
-    ap.add_argument("--libs", help="comma-separated subset of: " + ", ".join(LIBS))
-    a = ap.parse_args()
-    if a.worker:
-        worker(a.worker, a.quick)
-        return
-    libs = [l for l in (a.libs.split(",") if a.libs else LIBS) if harness.have(MODULE[l])]
-    results = {}
-    for lib in libs:
-        print(f"running {lib} ...", file=sys.stderr)
-        results[lib] = harness.run_worker(os.path.abspath(__file__), lib, ["--quick"] if a.quick else [])
-    missing = [l for l in LIBS if l not in libs]
-    harness.print_table(CASES, libs, results)
-    if missing:
-        print("not installed (skipped): " + ", ".join(missing))
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(results, f, indent=2)
+    workers = {
+        "tapegrad": lambda: bench_tapegrad(data(), False),
+        "numpy (by hand)": lambda: bench_numpy(data(), False),
+        "torch": lambda: bench_torch(data(), False),
+        "jax (eager)": lambda: bench_jax(data(), False, False),
+        "jax (jit)": lambda: bench_jax(data(), False, True),
+        "autograd": lambda: bench_autograd(data(), False),
+        "micrograd": lambda: bench_micrograd(data(), False),
+    }
+    harness.main(__doc__, os.path.abspath(__file__), CASES, LIBS, MODULE, workers)
 
 
 if __name__ == "__main__":

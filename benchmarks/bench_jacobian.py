@@ -8,8 +8,6 @@ Cases: jac n=4/100/1000 - Jacobian of sin(x)*x (jacrev)
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 
@@ -123,29 +121,14 @@ def bench_autograd(d):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--json")
-    ap.add_argument("--worker", help=argparse.SUPPRESS)
-    ap.add_argument("--libs")
-    a = ap.parse_args()
-    if a.worker:
-        d = data()
-        fns = {"tapegrad": bench_tapegrad, "torch": bench_torch, "jax (eager)": lambda d: bench_jax(d, False),
-               "jax (jit)": lambda d: bench_jax(d, True), "autograd": bench_autograd}
-        print(json.dumps(fns[a.worker](d)))
-        return
-    libs = [l for l in (a.libs.split(",") if a.libs else LIBS) if harness.have(MODULE[l])]
-    results = {}
-    for lib in libs:
-        print(f"running {lib} ...", file=sys.stderr)
-        results[lib] = harness.run_worker(os.path.abspath(__file__), lib)
-    harness.print_table(CASES, libs, results)
-    missing = [l for l in LIBS if l not in libs]
-    if missing:
-        print("not installed (skipped): " + ", ".join(missing))
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(results, f, indent=2)
+    workers = {
+        "tapegrad": lambda: bench_tapegrad(data()),
+        "torch": lambda: bench_torch(data()),
+        "jax (eager)": lambda: bench_jax(data(), False),
+        "jax (jit)": lambda: bench_jax(data(), True),
+        "autograd": lambda: bench_autograd(data()),
+    }
+    harness.main(__doc__, os.path.abspath(__file__), CASES, LIBS, MODULE, workers)
 
 
 if __name__ == "__main__":

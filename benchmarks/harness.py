@@ -77,3 +77,37 @@ def print_table(cases, libs, results, ref="tapegrad"):
     for r in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
     print("(median of repeats; in parentheses: the library's time / tapegrad's time)")
+
+
+def main(doc, script, cases, libs_all, module_of, workers, extra_args=()):
+    """Command line of a benchmark script: the parent runs one worker process per installed
+    library and prints the table; `--worker LIB` runs one library and prints JSON."""
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", help="write the figures to this file")
+    ap.add_argument("--quick", action="store_true", help="fewer repeats")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--libs", help="comma-separated subset of: " + ", ".join(libs_all))
+    a = ap.parse_args()
+    if a.worker:
+        print(json.dumps(workers[a.worker]()))
+        return None
+    wanted = a.libs.split(",") if a.libs else libs_all
+    libs = [lib for lib in wanted if have(module_of[lib])]
+    results = {}
+    for lib in libs:
+        print(f"running {lib} ...", file=sys.stderr)
+        results[lib] = run_worker(script, lib, ["--quick"] if a.quick else [])
+    print_table(cases, libs, results)
+    missing = [lib for lib in wanted if lib not in libs]
+    if missing:
+        print("not installed (skipped): " + ", ".join(missing))
+    for lib, r in results.items():
+        if "error" in r:
+            print(f"{lib} failed: {' '.join(r['error'])}")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(results, f, indent=2)
+    return results
