@@ -1,10 +1,59 @@
-// Bindings of the index family (module functions and Tensor methods).
+// Bindings of the index family (module functions and Tensor methods). Conversion only.
 #include "bindings/common.h"
 
 namespace tapegrad {
 namespace bind {
 
-void bind_index(py::module_& m) { (void)m; }
+namespace {
+
+Tensor index_arg(py::handle h, const char* op) {
+  Tensor t = ops::stop_gradient(arg_tensor(h, op));
+  if (t.numel() == 0 && is_float(t.dtype()) && !is_tensor(h) && !py::isinstance<py::array>(h))
+    t = t.to(DType::Int64);  // an empty list
+  return t;
+}
+
+Tensor take_fn(py::handle a, py::handle indices, py::handle axis) {
+  Tensor x = arg_tensor(a, "take");
+  Tensor idx = index_arg(indices, "take");
+  if (axis.is_none()) return ops::take(x, idx, 0, true);
+  TG_CHECK_TYPE(PyIndex_Check(axis.ptr()) && !PyBool_Check(axis.ptr()), "take: axis must be None or an int, got ",
+                std::string(py::repr(axis)));
+  return ops::take(x, idx, py::cast<int64_t>(axis), false);
+}
+
+}  // namespace
+
+void bind_index(py::module_& m) {
+  def_both(m, "take", take_fn, py::arg("indices"), py::arg("axis") = py::none());
+  // MindSpore's name for the same gather.
+  def_both(m, "gather", take_fn, py::arg("indices"), py::arg("axis") = py::none());
+  m.def(
+      "take_along_axis",
+      [](py::handle a, py::handle indices, py::handle axis) {
+        Tensor x = arg_tensor(a, "take_along_axis");
+        Tensor idx = index_arg(indices, "take_along_axis");
+        if (axis.is_none()) return ops::take_along_axis(x, idx, 0, true);
+        TG_CHECK_TYPE(PyIndex_Check(axis.ptr()) && !PyBool_Check(axis.ptr()),
+                      "take_along_axis: axis must be None or an int, got ", std::string(py::repr(axis)));
+        return ops::take_along_axis(x, idx, py::cast<int64_t>(axis), false);
+      },
+      py::arg("arr"), py::arg("indices"), py::arg("axis"));
+  m.def(
+      "one_hot",
+      [](py::handle indices, int64_t depth, py::handle on_value, py::handle off_value, int64_t axis, py::handle dtype) {
+        Tensor idx = index_arg(indices, "one_hot");
+        DType dt = DType::Float32;
+        if (!dtype.is_none()) dt = parse_dtype(dtype);
+        else if (is_tensor(on_value)) dt = as_tensor(on_value).dtype();
+        else if (is_tensor(off_value)) dt = as_tensor(off_value).dtype();
+        Tensor on = ops::cast(arg_tensor(on_value, "one_hot"), dt);
+        Tensor off = ops::cast(arg_tensor(off_value, "one_hot"), dt);
+        return ops::one_hot(idx, depth, on, off, axis);
+      },
+      py::arg("indices"), py::arg("depth"), py::arg("on_value") = 1, py::arg("off_value") = 0, py::arg("axis") = -1,
+      py::arg("dtype") = py::none());
+}
 
 }  // namespace bind
 }  // namespace tapegrad

@@ -73,6 +73,32 @@ void need_one(const Tensor& t, const char* what, bool value_error) {
 }
 
 // ---- index parsing ------------------------------------------------------------------------
+// A slice bound: None, or anything with __index__ (numpy clamps huge values, so do we).
+bool slice_bound(PyObject* p, int64_t& out) {
+  if (p == Py_None) return false;
+  if (!PyIndex_Check(p))
+    throw TypeError(str_cat("slice indices must be integers or None or have an __index__ method, got ",
+                            std::string(py::repr(py::handle(p)))));
+  Py_ssize_t v = PyNumber_AsSsize_t(p, nullptr);
+  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  out = int64_t(v);
+  return true;
+}
+
+bool is_numpy_bool_scalar(py::handle h) {
+  static PyObject* np_bool = py::object(py::module_::import("numpy").attr("bool_")).release().ptr();
+  return PyObject_TypeCheck(h.ptr(), reinterpret_cast<PyTypeObject*>(np_bool));
+}
+
+ops::IndexItem array_index(Tensor t) {
+  TG_CHECK_T(IndexError, !is_float(t.dtype()),
+             "arrays used as indices must be of integer or Bool dtype, got ", dtype_name(t.dtype()));
+  ops::IndexItem it;
+  it.kind = ops::IndexItem::Array;
+  it.array = std::move(t);
+  return it;
+}
+
 ops::IndexItem parse_item(py::handle h) {
   ops::IndexItem it;
   PyObject* p = h.ptr();
@@ -83,43 +109,33 @@ ops::IndexItem parse_item(py::handle h) {
   } else if (PySlice_Check(p)) {
     it.kind = ops::IndexItem::Slice;
     auto* sl = reinterpret_cast<PySliceObject*>(p);
-    if (sl->step != Py_None) {
-      it.step = py::cast<int64_t>(py::handle(sl->step));
-      TG_CHECK(it.step != 0, "index: slice step cannot be zero");
-    }
-    if (sl->start != Py_None) {
-      it.has_start = true;
-      it.start = py::cast<int64_t>(py::handle(sl->start));
-    }
-    if (sl->stop != Py_None) {
-      it.has_stop = true;
-      it.stop = py::cast<int64_t>(py::handle(sl->stop));
-    }
-  } else if (PyBool_Check(p)) {
-    it.kind = ops::IndexItem::Array;
-    it.array = Tensor::scalar(p == Py_True, DType::Bool);
-  } else if (PyLong_Check(p) || (PyIndex_Check(p) && !is_tensor(h) && !py::isinstance<py::array>(h))) {
-    it.kind = ops::IndexItem::Int;
-    it.i = py::cast<int64_t>(h);
+    int64_t step = 1;
+    if (slice_bound(sl->step, step)) TG_CHECK(step != 0, "slice step cannot be zero");
+    it.step = step;
+    it.has_start = slice_bound(sl->start, it.start);
+    it.has_stop = slice_bound(sl->stop, it.stop);
+  } else if (PyBool_Check(p) || is_numpy_bool_scalar(h)) {
+    it = array_index(Tensor::scalar(PyObject_IsTrue(p) ? 1.0 : 0.0, DType::Bool));
   } else if (is_tensor(h)) {
-    Tensor t = ops::stop_gradient(as_tensor(h));
-    TG_CHECK_T(IndexError, !is_float(t.dtype()), "index: tensors used as indices must be of integer or Bool dtype, got ",
-               dtype_name(t.dtype()));
-    if (t.ndim() == 0 && t.dtype() != DType::Bool) {
-      it.kind = ops::IndexItem::Int;
-      it.i = int64_t(t.item_as_double(0));
-    } else {
-      it.kind = ops::IndexItem::Array;
-      it.array = t;
-    }
+    // A 0-d integer tensor is an advanced index (a copy), as a 0-d numpy array is.
+    it = array_index(ops::stop_gradient(as_tensor(h)));
   } else if (py::isinstance<py::array>(h) || py::isinstance<py::list>(h) || py::isinstance<py::tuple>(h)) {
-    Tensor t = tensor_from_py(h, py::none(), false);
-    if (t.numel() == 0 && is_float(t.dtype())) t = t.to(DType::Int64);  // x[[]]
-    TG_CHECK_T(IndexError, !is_float(t.dtype()), "index: arrays used as indices must be of integer or Bool dtype");
-    it.kind = ops::IndexItem::Array;
-    it.array = t;
+    Tensor t;
+    try {
+      t = tensor_from_py(h, py::none(), false);
+    } catch (TypeError&) {
+      throw IndexError(str_cat("only integers, slices (`:`), ellipsis (`...`), None and integer or Bool "
+                               "arrays are valid indices, got ", std::string(py::repr(h))));
+    }
+    if (t.numel() == 0 && is_float(t.dtype()) && !py::isinstance<py::array>(h)) t = t.to(DType::Int64);  // x[[]]
+    it = array_index(std::move(t));
+  } else if (PyIndex_Check(p)) {
+    it.kind = ops::IndexItem::Int;
+    Py_ssize_t v = PyNumber_AsSsize_t(p, PyExc_IndexError);
+    if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+    it.i = int64_t(v);
   } else {
-    throw IndexError(str_cat("index: only integers, slices (`:`), ellipsis (`...`), None and integer or Bool "
+    throw IndexError(str_cat("only integers, slices (`:`), ellipsis (`...`), None and integer or Bool "
                              "arrays are valid indices, got ", std::string(py::repr(h))));
   }
   return it;
@@ -127,7 +143,8 @@ ops::IndexItem parse_item(py::handle h) {
 
 std::vector<ops::IndexItem> parse_index(py::handle idx) {
   std::vector<ops::IndexItem> items;
-  if (py::isinstance<py::tuple>(idx)) {
+  if (PyTuple_Check(idx.ptr())) {
+    items.reserve(size_t(PyTuple_GET_SIZE(idx.ptr())));
     for (py::handle h : idx) items.push_back(parse_item(h));
   } else {
     items.push_back(parse_item(idx));

@@ -1,6 +1,17 @@
-// Indexing prims. Basic indexing (ints, slices, None, ...) makes views; advanced indexing gathers.
+// Indexing prims. An index expression is split into a basic part (ints, slices, None, `...`: a
+// strided view) and an advanced part (integer arrays, Bool masks: a gather through index rows):
+//
+//   a[idx]  =  move_B(gather(transpose(view(a), advanced dims first), rows))
+//
+// where `rows` packs the broadcast index arrays into the canonical form of kernels_index.h and
+// move_B puts the broadcast dims where numpy does (at the first advanced dim when the advanced
+// indices are adjacent, else in front). Writes run the same pipeline backwards. Four prims carry
+// rules: basic_index / basic_put (views) and index_gather / index_add / index_put (rows); every
+// rule is written with these ops, so derivatives of any order work.
 #include "ops/index.h"
 
+#include "kernels/kernels.h"
+#include "kernels/kernels_index.h"
 #include "ops/ops.h"
 
 namespace tapegrad {
@@ -8,23 +19,175 @@ namespace ops {
 
 namespace {
 
-// Resolve the basic part of an index into a view description.
-struct BasicView {
-  Shape shape;
-  Strides strides;
-  int64_t offset = 0;
-};
+using Perm = SmallVec<int64_t, 6>;
 
-int64_t count_consumed(const std::vector<IndexItem>& idx) {
-  int64_t n = 0;
-  for (const auto& it : idx)
-    if (it.kind == IndexItem::Int || it.kind == IndexItem::Slice) ++n;
-    else if (it.kind == IndexItem::Array) n += it.array.dtype() == DType::Bool ? std::max<int64_t>(it.array.ndim(), 1) : 1;
-  return n;
+// ---- the basic part: a view described by 4 ints per index item -----------------------------
+// kind, start, step, len; kind kInt consumes a dim (start = the index), kSlice keeps it,
+// kNew inserts a size-1 dim.
+constexpr int64_t kInt = 0, kSlice = 1, kNew = 2;
+
+Tensor apply_view(const Tensor& x, const Attrs& a) {
+  Shape s;
+  Strides st;
+  int64_t off = x.offset();
+  size_t d = 0;
+  for (size_t i = 0; i < a.ints.size(); i += 4) {
+    const int64_t kind = a.ints[i], start = a.ints[i + 1], step = a.ints[i + 2], len = a.ints[i + 3];
+    if (kind == kInt) {
+      off += start * x.strides()[d++];
+    } else if (kind == kSlice) {
+      s.push_back(len);
+      st.push_back(x.strides()[d] * step);
+      if (len > 0) off += start * x.strides()[d];
+      ++d;
+    } else {
+      s.push_back(1);
+      st.push_back(0);
+    }
+  }
+  return x.view_as(s, st, off);
 }
 
+// A zero of shape s that allocates one element (a broadcast view; never written into).
+Tensor zero_fill(const Shape& s, DType d) {
+  Tensor z = Tensor::zeros(Shape{}, d);
+  return z.view_as(s, Strides(s.size(), 0), z.offset());
+}
+
+Tensor basic_index(const Tensor& x, const Attrs& a);
+Tensor basic_put(const Tensor& x, const Tensor& v, const Attrs& a);
+
+TensorList basic_index_impl(const TensorList& in, const Attrs& a) {
+  check_has_data(in[0], "getitem");
+  return {apply_view(in[0], a)};
+}
+// view'(x) = g scattered into zeros of x's shape at the view's positions
+TensorList basic_index_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs& a, uint32_t) {
+  return {basic_put(zero_fill(x[0].shape(), g[0].dtype()), g[0], a)};
+}
+TensorList basic_index_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
+  return {basic_index(t[0], a)};
+}
+const Prim kBasicIndex = {"basic_index", basic_index_impl, basic_index_vjp, basic_index_jvp};
+
+// basic_put(x, v): x with the view's positions replaced by v (v has the view's shape).
+TensorList basic_put_impl(const TensorList& in, const Attrs& a) {
+  check_has_data(in[0], "setitem");
+  check_has_data(in[1], "setitem");
+  Tensor out = in[0].clone();
+  kernels::copy(apply_view(out, a), in[1]);
+  return {out};
+}
+// basic_put'(x, v) = (g with the view zeroed, view(g))
+TensorList basic_put_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs& a,
+                         uint32_t need) {
+  Tensor gx = (need & 1) ? basic_put(g[0], zero_fill(x[1].shape(), g[0].dtype()), a) : Tensor();
+  Tensor gv = (need & 2) ? basic_index(g[0], a) : Tensor();
+  return {gx, gv};
+}
+TensorList basic_put_jvp(const TensorList& t, const TensorList& x, const TensorList& y, const Attrs& a) {
+  const DType d = y[0].dtype();
+  Tensor tx = t[0].defined() ? t[0] : zero_fill(x[0].shape(), d);
+  Tensor tv = t[1].defined() ? t[1] : zero_fill(x[1].shape(), d);
+  return {basic_put(tx, tv, a)};
+}
+const Prim kBasicPut = {"basic_put", basic_put_impl, basic_put_vjp, basic_put_jvp};
+
+Tensor basic_index(const Tensor& x, const Attrs& a) {
+  if (!x.tracked()) return basic_index_impl({x}, a)[0];
+  return autodiff::apply1(kBasicIndex, {x}, a);
+}
+Tensor basic_put(const Tensor& x, const Tensor& v, const Attrs& a) {
+  if (!any_tracked(x, v)) return basic_put_impl({x, v}, a)[0];
+  return autodiff::apply1(kBasicPut, {x, v}, a);
+}
+
+// ---- the advanced part: gather / add / put through index rows -------------------------------
+
+Shape value_shape(const Tensor& x, const Tensor& idx) {
+  const int64_t k = idx.shape().back();
+  Shape s(idx.shape().begin(), idx.shape().end() - 1);
+  for (int64_t i = k; i < x.ndim(); ++i) s.push_back(x.shape()[size_t(i)]);
+  return s;
+}
+
+void check_rows(const Tensor& x, const Tensor& idx, const char* op) {
+  TG_CHECK(idx.dtype() == DType::Int64 && idx.ndim() >= 1 && idx.is_contiguous() && idx.shape().back() >= 1 &&
+               idx.shape().back() <= x.ndim(),
+           op, ": index rows must be a contiguous Int64 tensor of shape B + (k,) with 1 <= k <= ",
+           x.ndim(), ", got ", describe(idx));
+  check_has_data(x, op);
+  check_has_data(idx, op);
+}
+
+TensorList gather_impl(const TensorList& in, const Attrs&) {
+  Tensor out = Tensor::empty(value_shape(in[0], in[1]), in[0].dtype(), in[0].device());
+  kernels::index_gather(out, in[0], in[1]);
+  return {out};
+}
+// gather'(x) = scatter-add g into zeros of x's shape (repeated rows accumulate)
+TensorList gather_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs&, uint32_t) {
+  return {index_add(zero_fill(x[0].shape(), g[0].dtype()), x[1], g[0]), Tensor()};
+}
+TensorList gather_jvp(const TensorList& t, const TensorList& x, const TensorList&, const Attrs&) {
+  return {index_gather(t[0], x[1])};
+}
+const Prim kGather = {"index_gather", gather_impl, gather_vjp, gather_jvp};
+
+// x[idx] (+)= v on a fresh copy of x. Float16 accumulates in Float32.
+Tensor scatter_fwd(const Tensor& x, const Tensor& idx, const Tensor& v, bool accumulate) {
+  check_has_data(v, accumulate ? "index_add" : "index_put");
+  const DType cd = accumulate ? compute_dtype(x.dtype()) : x.dtype();
+  Tensor out = x.to(cd);
+  if (out.impl() == x.impl()) out = x.clone();
+  kernels::index_scatter(out, v.dtype() == cd ? v : v.to(cd), idx, accumulate);
+  return cd == x.dtype() ? out : out.to(x.dtype());
+}
+
+TensorList add_impl(const TensorList& in, const Attrs&) { return {scatter_fwd(in[0], in[1], in[2], true)}; }
+// index_add'(x, v) = (g, g[idx])
+TensorList add_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs&, uint32_t need) {
+  return {g[0], Tensor(), (need & 4) ? index_gather(g[0], x[1]) : Tensor()};
+}
+TensorList add_jvp(const TensorList& t, const TensorList& x, const TensorList& y, const Attrs&) {
+  if (!t[2].defined()) return {t[0]};
+  Tensor tx = t[0].defined() ? t[0] : zero_fill(x[0].shape(), y[0].dtype());
+  return {index_add(tx, x[1], t[2])};
+}
+const Prim kIndexAdd = {"index_add", add_impl, add_vjp, add_jvp};
+
+TensorList put_impl(const TensorList& in, const Attrs&) { return {scatter_fwd(in[0], in[1], in[2], false)}; }
+// index_put'(x, v) = (g with the rows zeroed, g[idx] where the row's write is the one that won)
+TensorList put_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs&, uint32_t need) {
+  const Tensor& idx = x[1];
+  Tensor gx = (need & 1) ? index_put(g[0], idx, zero_fill(x[2].shape(), g[0].dtype())) : Tensor();
+  Tensor gv;
+  if (need & 4) {
+    gv = index_gather(g[0], idx);
+    const int64_t nb = idx.ndim() - 1;
+    Shape bs(idx.shape().begin(), idx.shape().end() - 1);
+    Tensor won = Tensor::empty(bs, DType::Bool);
+    kernels::index_last_writer(won, idx, x[0].shape().data());
+    if (kernels::count_true(won) != won.numel()) {
+      Shape ws = bs;
+      for (int64_t i = nb; i < gv.ndim(); ++i) ws.push_back(1);
+      gv = where(reshape(won, ws), gv, scalar_like(0.0, gv));
+    }
+  }
+  return {gx, Tensor(), gv};
+}
+TensorList put_jvp(const TensorList& t, const TensorList& x, const TensorList& y, const Attrs&) {
+  const DType d = y[0].dtype();
+  Tensor tx = t[0].defined() ? t[0] : zero_fill(x[0].shape(), d);
+  Tensor tv = t[2].defined() ? t[2] : zero_fill(x[2].shape(), d);
+  return {index_put(tx, x[1], tv)};
+}
+const Prim kIndexPut = {"index_put", put_impl, put_vjp, put_jvp};
+
+// ---- planning: numpy's index rules ----------------------------------------------------------
+
 void slice_bounds(const IndexItem& it, int64_t dim, int64_t& start, int64_t& len) {
-  int64_t step = it.step;
+  const int64_t step = it.step;
   int64_t lo, hi;
   if (step > 0) {
     lo = it.has_start ? it.start : 0;
@@ -36,10 +199,9 @@ void slice_bounds(const IndexItem& it, int64_t dim, int64_t& start, int64_t& len
     len = hi > lo ? (hi - lo + step - 1) / step : 0;
   } else {
     lo = it.has_start ? it.start : dim - 1;
-    hi = it.has_stop ? it.stop : -dim - 1;
-    if (lo < 0) lo += dim;
+    if (it.has_start && lo < 0) lo += dim;
+    hi = it.has_stop ? it.stop : -1;
     if (it.has_stop && hi < 0) hi += dim;
-    if (!it.has_stop) hi = -1;
     lo = std::min(std::max<int64_t>(lo, -1), dim - 1);
     hi = std::min(std::max<int64_t>(hi, -1), dim - 1);
     len = lo > hi ? (lo - hi + (-step) - 1) / (-step) : 0;
@@ -47,76 +209,403 @@ void slice_bounds(const IndexItem& it, int64_t dim, int64_t& start, int64_t& len
   start = lo;
 }
 
-BasicView basic_view(const Tensor& a, const std::vector<IndexItem>& idx) {
-  BasicView v;
-  v.offset = a.offset();
-  const int64_t nd = a.ndim();
-  int64_t consumed = count_consumed(idx);
-  TG_CHECK_INDEX(consumed <= nd, "index: too many indices for a tensor of dimension ", nd, " (got ", consumed, ")");
-  int64_t d = 0;
-  bool seen_ellipsis = false;
+struct Plan {
+  Attrs view;        // basic_index attrs
+  Shape view_shape;  // shape of the basic view
+  bool identity = true;  // the view is the tensor itself
+  bool advanced = false;
+  // Advanced part, one entry per advanced dim of the view.
+  std::vector<Tensor> arrays;
+  SmallVec<int64_t, 8> vdims;  // the view dim each array indexes
+  SmallVec<int64_t, 8> axes;   // the tensor axis it indexes (-1: the new axis of a 0-d Bool)
+  Tensor rows;       // packed rows, shape B + (k,)
+  Perm perm;         // view -> advanced dims first (empty: identity)
+  Perm place;        // gathered (B + rest) -> numpy's result order (empty: identity)
+  Shape result;      // shape of a[idx]
+};
+
+Shape index_broadcast(const std::vector<Tensor>& arrays) {
+  Shape b;
+  for (const Tensor& t : arrays) {
+    const Shape& s = t.shape();
+    Shape r(std::max(b.size(), s.size()), 1);
+    bool ok = true;
+    for (size_t i = 0; i < r.size(); ++i) {
+      int64_t x = i < r.size() - b.size() ? 1 : b[i - (r.size() - b.size())];
+      int64_t y = i < r.size() - s.size() ? 1 : s[i - (r.size() - s.size())];
+      if (x != y && x != 1 && y != 1) ok = false;
+      r[i] = x == 1 ? y : x;
+    }
+    if (!ok) {
+      std::string shapes;
+      for (const Tensor& u : arrays) shapes += shape_str(u.shape()) + " ";
+      throw IndexError(str_cat("shape mismatch: indexing arrays could not be broadcast together with shapes ", shapes));
+    }
+    b = r;
+  }
+  return b;
+}
+
+Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
+  Plan p;
+  const int64_t nd = int64_t(shape.size());
+  int64_t consumed = 0;
+  bool ellipsis = false;
   for (const auto& it : idx) {
     switch (it.kind) {
-      case IndexItem::Ellipsis: {
-        TG_CHECK_INDEX(!seen_ellipsis, "index: an index can only have a single ellipsis ('...')");
-        seen_ellipsis = true;
-        int64_t fill = nd - consumed;
-        for (int64_t k = 0; k < fill; ++k, ++d) {
-          v.shape.push_back(a.shape()[size_t(d)]);
-          v.strides.push_back(a.strides()[size_t(d)]);
+      case IndexItem::Int:
+      case IndexItem::Slice: ++consumed; break;
+      case IndexItem::NewAxis: break;
+      case IndexItem::Ellipsis:
+        TG_CHECK_INDEX(!ellipsis, "an index can only have a single ellipsis ('...')");
+        ellipsis = true;
+        break;
+      case IndexItem::Array:
+        TG_CHECK_INDEX(!is_float(it.array.dtype()), "arrays used as indices must be of integer or Bool dtype, got ",
+                       dtype_name(it.array.dtype()));
+        check_has_data(it.array, "index");
+        p.advanced = true;
+        consumed += it.array.dtype() == DType::Bool ? it.array.ndim() : 1;
+        break;
+    }
+  }
+  TG_CHECK_INDEX(consumed <= nd, "too many indices for tensor: tensor is ", nd, "-dimensional, but ", consumed,
+                 " were indexed");
+
+  int64_t d = 0;
+  auto push = [&](int64_t kind, int64_t start, int64_t step, int64_t len) {
+    p.view.ints.push_back(kind);
+    p.view.ints.push_back(start);
+    p.view.ints.push_back(step);
+    p.view.ints.push_back(len);
+    if (kind != kSlice || start != 0 || step != 1 || len != shape[size_t(d)]) p.identity = false;
+    if (kind != kInt) p.view_shape.push_back(len);
+  };
+  auto full = [&]() {
+    push(kSlice, 0, 1, shape[size_t(d)]);
+    ++d;
+  };
+  // numpy decides adjacency on the index tuple: `...` between advanced indices separates them
+  // even when it stands for no dims.
+  bool split = false, ellipsis_after_adv = false;
+  Tensor mask_rows;  // the coordinates of a mask's true elements: already rows
+  auto adv = [&](const Tensor& a, int64_t axis) {
+    if (ellipsis_after_adv) split = true;
+    p.arrays.push_back(a);
+    p.vdims.push_back(int64_t(p.view_shape.size()));
+    p.axes.push_back(axis);
+  };
+  for (const auto& it : idx) {
+    switch (it.kind) {
+      case IndexItem::Ellipsis:
+        if (!p.arrays.empty()) ellipsis_after_adv = true;
+        for (int64_t k = nd - consumed; k > 0; --k) full();
+        break;
+      case IndexItem::NewAxis:
+        p.identity = false;
+        p.view.ints.push_back(kNew);
+        p.view.ints.push_back(0);
+        p.view.ints.push_back(0);
+        p.view.ints.push_back(1);
+        p.view_shape.push_back(1);
+        break;
+      case IndexItem::Int: {
+        const int64_t dim = shape[size_t(d)];
+        const int64_t i = it.i < 0 ? it.i + dim : it.i;
+        TG_CHECK_INDEX(i >= 0 && i < dim, "index ", it.i, " is out of bounds for axis ", d, " with size ", dim);
+        if (!p.advanced) {
+          push(kInt, i, 0, 0);
+          ++d;
+        } else {  // with advanced indices, numpy treats an integer as a 0-d index array
+          adv(Tensor::scalar(double(i), DType::Int64), d);
+          full();
         }
         break;
       }
-      case IndexItem::NewAxis:
-        v.shape.push_back(1);
-        v.strides.push_back(0);
-        break;
-      case IndexItem::Int: {
-        int64_t dim = a.shape()[size_t(d)];
-        int64_t i = it.i < 0 ? it.i + dim : it.i;
-        TG_CHECK_INDEX(i >= 0 && i < dim, "index ", it.i, " is out of bounds for axis ", d, " with size ", dim);
-        v.offset += i * a.strides()[size_t(d)];
-        ++d;
-        break;
-      }
       case IndexItem::Slice: {
-        int64_t dim = a.shape()[size_t(d)], start, len;
-        slice_bounds(it, dim, start, len);
-        v.shape.push_back(len);
-        v.strides.push_back(a.strides()[size_t(d)] * it.step);
-        if (len > 0) v.offset += start * a.strides()[size_t(d)];
+        int64_t start, len;
+        slice_bounds(it, shape[size_t(d)], start, len);
+        push(kSlice, start, it.step, len);
         ++d;
         break;
       }
-      case IndexItem::Array:
-        throw IndexError("index: integer and Bool array indices are not supported yet");
+      case IndexItem::Array: {
+        const Tensor& a = it.array;
+        if (a.dtype() != DType::Bool && a.ndim() == 0) {
+          // numpy checks a 0-d index array like an integer, even when the result is empty
+          const int64_t dim = shape[size_t(d)];
+          const int64_t raw = a.dtype() == DType::Int64 ? *a.data<int64_t>() : int64_t(*a.data<int32_t>());
+          const int64_t i = raw < 0 ? raw + dim : raw;
+          TG_CHECK_INDEX(i >= 0 && i < dim, "index ", raw, " is out of bounds for axis ", d, " with size ", dim);
+          adv(Tensor::scalar(double(i), DType::Int64), d);
+          full();
+        } else if (a.dtype() != DType::Bool) {
+          adv(a, d);
+          full();
+        } else if (a.ndim() == 0) {  // x[True] / x[False]: a new axis indexed by [0] or []
+          const bool on = a.item_as_double(0) != 0;
+          adv(on ? Tensor::zeros(Shape{1}, DType::Int64) : Tensor::empty(Shape{0}, DType::Int64), -1);
+          p.identity = false;
+          p.view.ints.push_back(kNew);
+          p.view.ints.push_back(0);
+          p.view.ints.push_back(0);
+          p.view.ints.push_back(1);
+          p.view_shape.push_back(1);
+        } else {  // a mask: the coordinates of its true elements, one index array per mask dim
+          const int64_t n = a.ndim();
+          for (int64_t j = 0; j < n; ++j)  // numpy lets a mask dim of length 0 match any dim
+            TG_CHECK_INDEX(a.shape()[size_t(j)] == 0 || a.shape()[size_t(j)] == shape[size_t(d + j)], "boolean index did not match indexed tensor along axis ",
+                           d + j, "; size of axis is ", shape[size_t(d + j)], " but size of corresponding boolean axis is ",
+                           a.shape()[size_t(j)]);
+          const int64_t cnt = kernels::count_true(a);
+          Tensor nz = Tensor::empty(Shape{cnt, n}, DType::Int64);
+          kernels::nonzero(nz, a);
+          mask_rows = nz;
+          for (int64_t j = 0; j < n; ++j) {
+            adv(nz.view_as(Shape{cnt}, Strides{n}, nz.offset() + j), d);
+            full();
+          }
+        }
+        break;
+      }
     }
   }
-  for (; d < nd; ++d) {
-    v.shape.push_back(a.shape()[size_t(d)]);
-    v.strides.push_back(a.strides()[size_t(d)]);
+  while (d < nd) full();
+  TG_CHECK_INDEX(p.view_shape.size() <= 64, "index: the result would have ", p.view_shape.size(),
+                 " dimensions (at most 64)");
+  if (!p.advanced) {
+    p.result = p.view_shape;
+    return p;
   }
-  return v;
+
+  const int64_t k = int64_t(p.arrays.size());
+  Shape b;
+  if (mask_rows.defined() && mask_rows.shape()[1] == k) {  // a mask is the only advanced index
+    b.push_back(mask_rows.shape()[0]);
+    p.rows = mask_rows;
+  } else {
+    // Broadcast the index arrays and pack them into rows (bounds checked, negatives wrapped).
+    b = index_broadcast(p.arrays);
+    Shape rs = b;
+    rs.push_back(k);
+    p.rows = Tensor::empty(rs, DType::Int64);
+    std::vector<Tensor> bc;
+    SmallVec<int64_t, 8> dims;
+    for (int64_t j = 0; j < k; ++j) {
+      bc.push_back(broadcast_to(p.arrays[size_t(j)], b));
+      dims.push_back(p.view_shape[size_t(p.vdims[size_t(j)])]);
+    }
+    int64_t bad = 0;
+    int j = kernels::index_pack(p.rows, bc, dims.data(), &bad);
+    if (j >= 0)
+      throw IndexError(str_cat("index ", bad, " is out of bounds for axis ", p.axes[size_t(j)], " with size ", dims[size_t(j)]));
+  }
+
+  // Advanced dims first, then the others in order.
+  const int64_t vn = int64_t(p.view_shape.size());
+  bool front = true, adjacent = !split;
+  for (int64_t i = 0; i < k; ++i) {
+    if (p.vdims[size_t(i)] != i) front = false;
+    if (i > 0 && p.vdims[size_t(i)] != p.vdims[size_t(i - 1)] + 1) adjacent = false;
+  }
+  Shape rest;
+  if (!front) {
+    for (int64_t v : p.vdims) p.perm.push_back(v);
+  }
+  for (int64_t i = 0, j2 = 0; i < vn; ++i) {
+    if (j2 < k && p.vdims[size_t(j2)] == i) {
+      ++j2;
+      continue;
+    }
+    if (!front) p.perm.push_back(i);
+    rest.push_back(p.view_shape[size_t(i)]);
+  }
+  // numpy puts the broadcast dims at the first advanced dim when the advanced dims are adjacent.
+  const int64_t at = adjacent ? p.vdims[0] : 0;
+  const int64_t nb = int64_t(b.size());
+  if (at > 0 && nb > 0) {
+    for (int64_t i = 0; i < at; ++i) p.place.push_back(nb + i);
+    for (int64_t i = 0; i < nb; ++i) p.place.push_back(i);
+    for (int64_t i = nb + at; i < nb + int64_t(rest.size()); ++i) p.place.push_back(i);
+  }
+  for (int64_t i = 0; i < at; ++i) p.result.push_back(rest[size_t(i)]);
+  for (int64_t s : b) p.result.push_back(s);
+  for (size_t i = size_t(at); i < rest.size(); ++i) p.result.push_back(rest[i]);
+  return p;
+}
+
+Perm inverse(const Perm& p) {
+  Perm inv(p.size(), 0);
+  for (size_t i = 0; i < p.size(); ++i) inv[size_t(p[i])] = int64_t(i);
+  return inv;
 }
 
 }  // namespace
 
-Tensor getitem(const Tensor& a, const std::vector<IndexItem>& idx) {
-  check_has_data(a, "getitem");
-  BasicView v = basic_view(autodiff::strip(a), idx);
-  TG_CHECK_T(ValueError, !a.tracked(), "getitem on tracked tensors is not supported yet");
-  return a.view_as(v.shape, v.strides, v.offset);
+// ---- public ops ---------------------------------------------------------------------------------
+
+Tensor index_gather(const Tensor& x, const Tensor& idx) {
+  check_rows(x, idx, "index_gather");
+  if (!x.tracked()) return gather_impl({x, idx}, Attrs())[0];
+  return autodiff::apply1(kGather, {x, idx}, Attrs());
 }
 
-void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& v) {
-  TG_CHECK_T(ValueError, !a.tracked() && !v.tracked(), "setitem on tracked tensors is not supported yet");
-  BasicView bv = basic_view(a, idx);
-  Tensor dst = a.view_as(bv.shape, bv.strides, bv.offset);
-  Shape bs = broadcast_shapes(dst.shape(), v.shape(), "setitem");
-  TG_CHECK_SHAPE(bs == dst.shape(), "setitem: could not broadcast a value of shape ", shape_str(v.shape()),
-                 " into an indexed result of shape ", shape_str(dst.shape()));
-  a.prepare_write();
-  kernels::copy(dst, broadcast_to(v, dst.shape()));
+Tensor index_add(const Tensor& x, const Tensor& idx, const Tensor& v) {
+  check_rows(x, idx, "index_add");
+  TG_CHECK_SHAPE(v.shape() == value_shape(x, idx), "index_add: values of shape ", shape_str(v.shape()),
+                 " do not match the indexed shape ", shape_str(value_shape(x, idx)));
+  if (!any_tracked(x, v)) return add_impl({x, idx, v}, Attrs())[0];
+  return autodiff::apply1(kIndexAdd, {x, idx, v}, Attrs());
+}
+
+Tensor index_put(const Tensor& x, const Tensor& idx, const Tensor& v) {
+  check_rows(x, idx, "index_put");
+  TG_CHECK_SHAPE(v.shape() == value_shape(x, idx), "index_put: values of shape ", shape_str(v.shape()),
+                 " do not match the indexed shape ", shape_str(value_shape(x, idx)));
+  if (!any_tracked(x, v)) return put_impl({x, idx, v}, Attrs())[0];
+  return autodiff::apply1(kIndexPut, {x, idx, v}, Attrs());
+}
+
+Tensor getitem(const Tensor& a, const std::vector<IndexItem>& idx) {
+  check_has_data(a, "getitem");
+  Plan p = make_plan(a.shape(), idx);
+  Tensor v = p.identity ? a : basic_index(a, p.view);
+  if (!p.advanced) {
+    // numpy gives a scalar (a copy) when integers index every dim; `a[..., 0]` stays a view.
+    bool scalar = !v.tracked() && int64_t(idx.size()) == a.ndim();
+    for (size_t i = 0; scalar && i < idx.size(); ++i) scalar = idx[i].kind == IndexItem::Int;
+    return scalar ? v.clone() : v;
+  }
+  if (!p.perm.empty()) v = transpose(v, p.perm);
+  Tensor g = index_gather(v, p.rows);
+  return p.place.empty() ? g : transpose(g, p.place);
+}
+
+void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) {
+  check_has_data(a, "setitem");
+  Plan p = make_plan(a.shape(), idx);
+  const Shape& target = p.result;
+  Tensor v = cast(value, a.dtype());  // numpy casts the value to the destination's dtype
+  // numpy drops leading size-1 dims of the value, then broadcasts it to a[idx]'s shape.
+  while (v.ndim() > int64_t(target.size()) && v.shape()[0] == 1) v = reshape(v, Shape(v.shape().begin() + 1, v.shape().end()));
+  bool ok = v.ndim() <= int64_t(target.size());
+  for (int64_t i = 0; ok && i < v.ndim(); ++i) {
+    int64_t s = v.shape()[size_t(i)], t = target[target.size() - size_t(v.ndim()) + size_t(i)];
+    ok = s == t || s == 1;
+  }
+  TG_CHECK_SHAPE(ok, "setitem: could not broadcast a value of shape ", shape_str(value.shape()),
+                 " into an indexed result of shape ", shape_str(target));
+
+  if (!a.tracked() && !v.tracked()) {
+    // In place, into a's memory (and every view of it), as numpy does.
+    for (int64_t i = 0; i < a.ndim(); ++i)
+      TG_CHECK(a.numel() == 0 || a.shape()[size_t(i)] <= 1 || a.strides()[size_t(i)] != 0, "setitem: cannot write into ",
+               describe(a), ": it is a broadcast view (axis ", i,
+               " has stride 0, so its elements share memory); copy it first");
+    check_has_data(v, "setitem");
+    if (v.storage() == a.storage()) v = v.clone();  // overlapping source: read it before writing
+    a.prepare_write();
+    Tensor dst = p.identity ? a : apply_view(a, p.view);
+    Tensor src = broadcast_to(v, target);
+    if (!p.advanced) {
+      kernels::copy(dst, src);
+      return;
+    }
+    if (!p.perm.empty()) dst = transpose(dst, p.perm);
+    if (!p.place.empty()) src = transpose(src, inverse(p.place));
+    kernels::index_scatter(dst, src, p.rows, false);
+    return;
+  }
+
+  // Tracked: a functional update, then `a` names the result.
+  Tensor src = broadcast_to(v, target);
+  Tensor out;
+  if (!p.advanced) {
+    out = basic_put(a, src, p.view);
+  } else {
+    Tensor view = p.identity ? a : basic_index(a, p.view);
+    if (!p.perm.empty()) view = transpose(view, p.perm);
+    if (!p.place.empty()) src = transpose(src, inverse(p.place));
+    Tensor upd = index_put(view, p.rows, src);
+    if (!p.perm.empty()) upd = transpose(upd, inverse(p.perm));
+    out = p.identity ? upd : basic_put(a, upd, p.view);
+  }
+  a.rebind(out);
+}
+
+namespace {
+IndexItem array_item(const Tensor& t) {
+  IndexItem it;
+  it.kind = IndexItem::Array;
+  it.array = stop_gradient(t);
+  return it;
+}
+}  // namespace
+
+Tensor take(const Tensor& a, const Tensor& indices_in, int64_t axis, bool flatten) {
+  Tensor indices = stop_gradient(indices_in);
+  TG_CHECK_TYPE(!is_float(indices.dtype()), "take: indices must be integers, got ", describe(indices));
+  if (indices.dtype() == DType::Bool) indices = indices.to(DType::Int64);  // numpy casts safely
+  if (flatten) return getitem(reshape(a, Shape{a.numel()}), {array_item(indices)});
+  const int64_t ax = norm_axis(axis, a.ndim(), "take");
+  std::vector<IndexItem> items(static_cast<size_t>(ax));
+  for (auto& it : items) it.kind = IndexItem::Slice;
+  items.push_back(array_item(indices));
+  return getitem(a, items);
+}
+
+Tensor take_along_axis(const Tensor& a_in, const Tensor& indices_in, int64_t axis, bool flatten) {
+  Tensor indices = stop_gradient(indices_in);
+  TG_CHECK_INDEX(is_int(indices.dtype()), "take_along_axis: `indices` must be an integer tensor, got ", describe(indices));
+  Tensor a = a_in;
+  if (flatten) {
+    TG_CHECK(indices.ndim() == 1, "take_along_axis: when axis=None, `indices` must have a single dimension, got ",
+             describe(indices));
+    a = reshape(a, Shape{a.numel()});
+    axis = 0;
+  }
+  TG_CHECK(indices.ndim() == a.ndim(), "take_along_axis: `indices` and `arr` must have the same number of dimensions, got ",
+           describe(indices), " and ", describe(a));
+  const int64_t nd = a.ndim();
+  const int64_t ax = norm_axis(axis, nd, "take_along_axis");
+  // a[arange(n0)[:, None, ...], ..., indices, ..., arange(nk)[..., None]]: every index advanced.
+  std::vector<IndexItem> items;
+  for (int64_t i = 0; i < nd; ++i) {
+    if (i == ax) {
+      items.push_back(array_item(indices));
+      continue;
+    }
+    const int64_t n = a.shape()[size_t(i)];
+    Tensor r = arange(0, double(n), 1, DType::Int64);
+    Shape s(size_t(nd), 1);
+    Strides st(size_t(nd), 0);
+    s[size_t(i)] = n;
+    st[size_t(i)] = 1;
+    items.push_back(array_item(r.view_as(s, st, r.offset())));
+  }
+  return getitem(a, items);
+}
+
+Tensor one_hot(const Tensor& indices_in, int64_t depth, const Tensor& on_value, const Tensor& off_value, int64_t axis) {
+  Tensor indices = stop_gradient(indices_in);
+  TG_CHECK_TYPE(is_int(indices.dtype()), "one_hot: indices must be an integer tensor, got ", describe(indices));
+  TG_CHECK(depth >= 0, "one_hot: depth must be non-negative, got ", depth);
+  TG_CHECK(on_value.ndim() == 0 && off_value.ndim() == 0, "one_hot: on_value and off_value must be scalars, got ",
+           describe(on_value), " and ", describe(off_value));
+  const int64_t nd = indices.ndim() + 1;
+  TG_CHECK_INDEX(axis >= -1 && axis < nd, "one_hot: axis ", axis, " is out of bounds for an output of dimension ", nd);
+  const int64_t ax = axis < 0 ? nd - 1 : axis;
+  // (indices expanded at axis) == arange(depth) laid along axis
+  Tensor e = expand_dims(indices, ax);
+  Tensor r = arange(0, double(depth), 1, indices.dtype());
+  Shape s(size_t(nd - ax), 1);
+  s[0] = depth;
+  Tensor hit = eq(e, reshape(r, s));
+  return where(hit, on_value, cast(off_value, on_value.dtype()));
+}
+
+Tensor one_hot(const Tensor& indices, int64_t depth, DType dt) {
+  return one_hot(indices, depth, Tensor::scalar(1, dt), Tensor::scalar(0, dt), -1);
 }
 
 }  // namespace ops
