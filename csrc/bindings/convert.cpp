@@ -1,6 +1,7 @@
 // Python <-> C++ conversions.
 #include <cstring>
 
+#include "bindings/buffer.h"
 #include "bindings/common.h"
 
 namespace tapegrad {
@@ -57,6 +58,8 @@ bool dtype_from_numpy(const py::dtype& dt, DType& out, DType& convert_to, bool& 
 }
 
 void release_pyobject(void* ctx) {
+  // The last reference may go away at interpreter exit, after Python is gone.
+  if (!Py_IsInitialized()) return;
   py::gil_scoped_acquire g;
   Py_DECREF(reinterpret_cast<PyObject*>(ctx));
 }
@@ -93,11 +96,7 @@ Tensor from_numpy_array(py::array arr, bool& zero_copy) {
     for (py::ssize_t i = 0; i < nd; ++i)
       if (arr.shape(i) > 0 && arr.strides(i) > 0) max_off += int64_t(arr.strides(i)) * (int64_t(arr.shape(i)) - 1);
     size_t nbytes = size_t(max_off - min_off + isz);
-    bool ro = !arr.writeable();
-    PyObject* owner = arr.ptr();
-    Py_INCREF(owner);
-    Ref<Storage> st = Storage::borrow(const_cast<char*>(base) + min_off, nbytes, Device::CPU, release_pyobject,
-                                      owner, ro);
+    Ref<Storage> st = borrow_from_python(const_cast<char*>(base) + min_off, nbytes, arr, !arr.writeable());
     zero_copy = true;
     return Tensor::from_storage(std::move(st), -min_off / isz, shape, strides, d);
   }
@@ -110,12 +109,28 @@ Tensor from_numpy_array(py::array arr, bool& zero_copy) {
 
 }  // namespace
 
+Ref<Storage> borrow_from_python(void* data, size_t nbytes, py::handle owner, bool readonly) {
+  Py_INCREF(owner.ptr());
+  return Storage::borrow(data, nbytes, Device::CPU, release_pyobject, owner.ptr(), readonly);
+}
+
+py::object buffer_owner(const Tensor& t) {
+  Storage* st = t.storage();
+  if (st->borrowed() && st->ext_release != release_pyobject) st->make_writable();  // not ours: cannot track
+  if (st->borrowed()) return py::reinterpret_borrow<py::object>(reinterpret_cast<PyObject*>(st->ext_ctx));
+  // Our own memory never moves while the Storage lives.
+  auto* keep = new Ref<Storage>(t.impl()->storage);
+  return py::capsule(keep, [](void* p) { delete static_cast<Ref<Storage>*>(p); });
+}
+
 py::object dtype_object(DType d) { return py::reinterpret_borrow<py::object>(g_dtype_objs[int(d)]); }
 
 bool is_none(py::handle h) { return h.is_none(); }
 
 DType parse_dtype(py::handle h) {
   if (py::isinstance<PyDType>(h)) return h.cast<PyDType&>().d;
+  // numpy reads None as float64; for us it is a missing dtype, which callers handle themselves.
+  if (h.is_none()) throw TypeError("dtype: None is not a dtype");
   if (h.ptr() == reinterpret_cast<PyObject*>(&PyBool_Type)) return DType::Bool;
   if (h.ptr() == reinterpret_cast<PyObject*>(&PyLong_Type)) return DType::Int64;
   if (h.ptr() == reinterpret_cast<PyObject*>(&PyFloat_Type)) return DType::Float32;
@@ -153,13 +168,41 @@ py::array to_numpy_view(const Tensor& t0, bool writable) {
     shape.push_back(py::ssize_t(t.shape()[size_t(i)]));
     strides.push_back(py::ssize_t(t.strides()[size_t(i)] * isz));
   }
-  // The capsule owns a reference to the storage.
-  auto* keep = new Ref<Storage>(t.impl()->storage);
-  py::capsule owner(keep, [](void* p) { delete static_cast<Ref<Storage>*>(p); });
+  // See Note [Borrowed buffers].
+  py::object owner = buffer_owner(t);
   py::array a(np_dtype(t.dtype()), shape, strides, t.raw_data(), owner);
   if (!writable) a.attr("flags").attr("writeable") = false;
   return a;
 }
+
+namespace {
+
+// Does a nested list/tuple hold a value that is float64 in its own right (a numpy float64
+// scalar or array, a Float64 tensor), rather than only Python floats?
+bool has_strong_float64(py::handle obj, int depth) {
+  if (depth > 64) return false;
+  PyObject* p = obj.ptr();
+  if (PyList_Check(p) || PyTuple_Check(p)) {
+    for (py::handle h : obj)
+      if (has_strong_float64(h, depth + 1)) return true;
+    return false;
+  }
+  if (PyFloat_CheckExact(p) || PyLong_Check(p)) return false;
+  if (is_tensor(obj)) return as_tensor(obj).dtype() == DType::Float64;
+  if (PyObject_HasAttrString(p, "dtype")) {
+    try {
+      py::dtype dt = py::dtype::from_args(obj.attr("dtype"));
+      return dt.kind() == 'f' && dt.itemsize() == 8;
+    } catch (py::error_already_set&) {
+      return false;
+    }
+  }
+  return false;
+}
+
+std::string type_name(py::handle obj) { return py::str(py::type::handle_of(obj).attr("__name__")); }
+
+}  // namespace
 
 Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
   const bool has_dt = !dtype.is_none();
@@ -172,45 +215,54 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
     return copy_tensor ? base.clone() : t;
   }
   PyObject* p = obj.ptr();
+  if (p == Py_None) throw TypeError("tensor: cannot make a tensor from None");
+  // Python scalars (weak types): bool -> Bool, int -> Int64, float -> Float32. numpy scalars
+  // (np.float64 subclasses float) keep their dtype and go through numpy below.
+  const bool numpy_like = !PyFloat_CheckExact(p) && !PyLong_CheckExact(p) && PyObject_HasAttrString(p, "dtype");
   if (PyBool_Check(p)) return Tensor::scalar(p == Py_True ? 1.0 : 0.0, has_dt ? want : DType::Bool);
-  if (PyLong_Check(p)) {
+  if (PyLong_Check(p) && !numpy_like) {
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(p, &overflow);
-    if (overflow) throw ValueError(str_cat("tensor: Python int ", std::string(py::str(obj)), " is out of range for int64"));
+    if (overflow)
+      throw ValueError(str_cat("tensor: Python int ", std::string(py::str(obj)), " is out of range for Int64"));
     if (has_dt && is_float(want)) return Tensor::scalar(double(v), want);
     Tensor t = Tensor::empty(Shape{}, DType::Int64);
     *t.data<int64_t>() = v;
+    if (has_dt && want == DType::Int32)
+      TG_CHECK(v >= INT32_MIN && v <= INT32_MAX, "tensor: Python int ", v, " is out of range for Int32");
     return has_dt ? t.to(want) : t;
   }
-  if (PyFloat_Check(p)) return Tensor::scalar(PyFloat_AS_DOUBLE(p), has_dt ? want : DType::Float32);
-  if (p == Py_None) throw TypeError("tensor: cannot make a tensor from None");
+  if (PyFloat_Check(p) && !numpy_like) return Tensor::scalar(PyFloat_AS_DOUBLE(p), has_dt ? want : DType::Float32);
   if (PyUnicode_Check(p) || PyBytes_Check(p))
     throw TypeError(str_cat("tensor: cannot make a tensor from a string (", std::string(py::repr(obj)), ")"));
   if (PyComplex_Check(p)) throw TypeError("tensor: complex numbers are not supported");
   py::module_ np = py::module_::import("numpy");
-  bool from_sequence = !py::isinstance<py::array>(obj) && !PyObject_HasAttrString(p, "dtype");
+  const bool is_array = py::isinstance<py::array>(obj);
+  const bool from_sequence = !is_array && (PyList_Check(p) || PyTuple_Check(p));
   py::array arr;
-  if (py::isinstance<py::array>(obj)) {
+  if (is_array) {
     arr = py::reinterpret_borrow<py::array>(obj);
-  } else {
-    if (!from_sequence || PySequence_Check(p) || PyObject_HasAttrString(p, "__array__")) {
-      try {
-        arr = np.attr("asarray")(obj);
-      } catch (py::error_already_set& e) {
-        throw TypeError(str_cat("tensor: cannot make a tensor from ", std::string(py::repr(obj)), ": ", e.what()));
-      }
-    } else {
-      throw TypeError(str_cat("tensor: cannot make a tensor from an object of type ",
-                              std::string(py::str(py::type::handle_of(obj).attr("__name__")))));
+  } else if (from_sequence || numpy_like || PySequence_Check(p) || PyObject_HasAttrString(p, "__array__") ||
+             PyObject_HasAttrString(p, "__array_interface__")) {
+    try {
+      arr = np.attr("asarray")(obj);
+    } catch (py::error_already_set& e) {
+      // Ragged nesting is a ValueError in numpy too; anything else cannot be data.
+      if (e.matches(PyExc_ValueError))
+        throw ValueError(str_cat("tensor: cannot make a tensor from ", std::string(py::repr(obj)), ": ", e.what()));
+      throw TypeError(str_cat("tensor: cannot make a tensor from ", std::string(py::repr(obj)), ": ", e.what()));
     }
+  } else {
+    throw TypeError(str_cat("tensor: cannot make a tensor from an object of type ", type_name(obj)));
   }
   char kind = arr.dtype().kind();
   if (kind == 'O' || kind == 'U' || kind == 'S' || kind == 'c' || kind == 'V' || kind == 'M' || kind == 'm')
-    throw TypeError(str_cat("tensor: cannot make a tensor from data of numpy dtype ", std::string(py::str(arr.dtype()))));
-  // Python floats in a list become float32 (the default float), as MindSpore and JAX do.
-  if (from_sequence && !has_dt && kind == 'f' && arr.dtype().itemsize() == 8) {
+    throw TypeError(str_cat("tensor: cannot make a tensor from data of numpy dtype ", std::string(py::str(arr.dtype())),
+                            " (supported: bool, integers, float16, float32, float64)"));
+  // Python floats in a list become float32 (the default float), as in MindSpore and JAX, unless the
+  // list holds float64 values of its own (numpy float64 scalars or arrays, Float64 tensors).
+  if (from_sequence && !has_dt && kind == 'f' && arr.dtype().itemsize() == 8 && !has_strong_float64(obj, 0))
     arr = arr.attr("astype")("float32");
-  }
   bool zc = false;
   Tensor t = from_numpy_array(arr, zc);
   if (has_dt && t.dtype() != want) return t.to(want);
@@ -295,11 +347,14 @@ void bind_dtypes(py::module_& m) {
           return false;
         }
       })
-      .def("__hash__", [](const PyDType& d) { return int(d.d); })
+      // Equal to the numpy name string, so hash like it (dicts keyed by 'float32' find tg.float32).
+      .def("__hash__", [](const PyDType& d) { return py::hash(py::str(dtype_numpy_name(d.d))); })
       .def_property_readonly("name", [](const PyDType& d) { return std::string(dtype_numpy_name(d.d)); })
       .def_property_readonly("itemsize", [](const PyDType& d) { return itemsize(d.d); })
       .def_property_readonly("is_floating_point", [](const PyDType& d) { return is_float(d.d); })
       .def_property_readonly("numpy_dtype", [](const PyDType& d) { return np_dtype(d.d); })
+      // numpy reads `.dtype` of any object: np.dtype(tg.float32), np.zeros(3, tg.float32).
+      .def_property_readonly("dtype", [](const PyDType& d) { return np_dtype(d.d); })
       .def("__reduce__", [](const PyDType& d) {
         return py::make_tuple(py::module_::import("tapegrad").attr("_dtype_from_name"),
                               py::make_tuple(std::string(dtype_numpy_name(d.d))));

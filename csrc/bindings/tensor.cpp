@@ -183,11 +183,21 @@ void bind_tensor(py::module_& m) {
       })
       .def("asnumpy", [](const Tensor& t) { return to_numpy_view(t, false).attr("copy")(); })
       .def("numpy", [](const Tensor& t) { return to_numpy_view(t, false).attr("copy")(); })
+      // numpy's protocol: a read-only view when possible; copy=True gives a fresh writable array,
+      // copy=False raises when a dtype conversion makes a copy unavoidable.
       .def("__array__", [](const Tensor& t, py::handle dtype, py::handle copy) {
-        py::object a = to_numpy_view(t, false);
-        if (!dtype.is_none()) a = a.attr("astype")(dtype);
-        else if (!copy.is_none() && py::cast<bool>(copy)) a = a.attr("copy")();
-        return a;
+        py::object a = to_numpy_view(ops::stop_gradient(t), false);
+        const bool force = !copy.is_none() && py::cast<bool>(copy);
+        const bool never = !copy.is_none() && !py::cast<bool>(copy);
+        if (!dtype.is_none()) {
+          py::dtype want = py::dtype::from_args(py::reinterpret_borrow<py::object>(dtype));
+          if (!want.equal(a.attr("dtype"))) {
+            TG_CHECK(!never, "__array__: converting ", dtype_name(t.dtype()), " to ", std::string(py::str(want)),
+                     " needs a copy, but copy=False");
+            return a.attr("astype")(want);
+          }
+        }
+        return force ? a.attr("copy")() : a;
       }, py::arg("dtype") = py::none(), py::arg("copy") = py::none())
       .def("item", [](const Tensor& t) {
         need_one(t, "item", true);
@@ -204,8 +214,9 @@ void bind_tensor(py::module_& m) {
         return py::int_(scalar_value(t).attr("__int__")());
       })
       .def("__index__", [](const Tensor& t) {
-        TG_CHECK_TYPE(!is_float(t.dtype()) && t.dtype() != DType::Bool && t.numel() == 1,
-                      "only integer tensors with one element can be converted to an index");
+        TG_CHECK_TYPE(!is_float(t.dtype()) && t.dtype() != DType::Bool && t.ndim() == 0,
+                      "only 0-d integer tensors can be converted to an index, got a ", dtype_name(t.dtype()),
+                      " tensor of shape ", shape_str(t.shape()));
         return py::int_(scalar_value(t));
       })
       .def("__bool__", [](const Tensor& t) {

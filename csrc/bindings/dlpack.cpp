@@ -1,0 +1,356 @@
+// DLPack: Tensor.__dlpack__ / __dlpack_device__ (export) and tapegrad.from_dlpack (import).
+// The structs below are written from the DLPack specification (dlpack.h, v1.x; the Python
+// protocol of the array API standard); their layout is the ABI every producer and consumer shares.
+#include <cstring>
+#include <vector>
+
+#include "bindings/buffer.h"
+#include "bindings/common.h"
+
+namespace tapegrad {
+namespace bind {
+
+namespace {
+namespace dl {
+
+enum DeviceType : int32_t { kCPU = 1, kCUDA = 2, kCUDAHost = 3 };
+struct Device {
+  int32_t device_type;
+  int32_t device_id;
+};
+enum TypeCode : uint8_t { kInt = 0, kUInt = 1, kFloat = 2, kOpaqueHandle = 3, kBfloat = 4, kComplex = 5, kBool = 6 };
+struct DataType {
+  uint8_t code;
+  uint8_t bits;
+  uint16_t lanes;
+};
+struct Tensor {
+  void* data;
+  Device device;
+  int32_t ndim;
+  DataType dtype;
+  int64_t* shape;
+  int64_t* strides;  // in elements; null means compact row-major
+  uint64_t byte_offset;
+};
+// The pre-1.0 capsule payload ("dltensor").
+struct ManagedTensor {
+  Tensor dl_tensor;
+  void* manager_ctx;
+  void (*deleter)(ManagedTensor* self);
+};
+struct PackVersion {
+  uint32_t major;
+  uint32_t minor;
+};
+// The 1.x capsule payload ("dltensor_versioned").
+struct ManagedTensorVersioned {
+  PackVersion version;
+  void* manager_ctx;
+  void (*deleter)(ManagedTensorVersioned* self);
+  uint64_t flags;
+  Tensor dl_tensor;
+};
+constexpr uint64_t kFlagReadOnly = uint64_t(1) << 0;
+constexpr uint64_t kFlagIsCopied = uint64_t(1) << 1;
+constexpr uint32_t kMajor = 1, kMinor = 0;
+
+}  // namespace dl
+
+constexpr const char* kCapsule = "dltensor";
+constexpr const char* kCapsuleUsed = "used_dltensor";
+constexpr const char* kCapsuleV = "dltensor_versioned";
+constexpr const char* kCapsuleVUsed = "used_dltensor_versioned";
+
+// ---- export -----------------------------------------------------------------------------------
+
+// Owns what an exported DLTensor points at: the memory's keeper (Note [Borrowed buffers]) and
+// the shape/stride arrays.
+struct ExportCtx {
+  PyObject* owner = nullptr;
+  std::vector<int64_t> shape, strides;
+  dl::ManagedTensor legacy{};
+  dl::ManagedTensorVersioned versioned{};
+};
+
+void free_ctx(ExportCtx* c) {
+  if (c->owner && Py_IsInitialized()) {
+    py::gil_scoped_acquire g;
+    Py_DECREF(c->owner);
+  }
+  delete c;
+}
+void delete_legacy(dl::ManagedTensor* m) { free_ctx(static_cast<ExportCtx*>(m->manager_ctx)); }
+void delete_versioned(dl::ManagedTensorVersioned* m) { free_ctx(static_cast<ExportCtx*>(m->manager_ctx)); }
+
+dl::DataType to_dl(DType d) {
+  switch (d) {
+    case DType::Bool: return {dl::kBool, 8, 1};
+    case DType::Int32: return {dl::kInt, 32, 1};
+    case DType::Int64: return {dl::kInt, 64, 1};
+    case DType::Float16: return {dl::kFloat, 16, 1};
+    case DType::Float32: return {dl::kFloat, 32, 1};
+    case DType::Float64: return {dl::kFloat, 64, 1};
+  }
+  return {dl::kFloat, 32, 1};
+}
+
+// A capsule the consumer has not taken is freed with its payload.
+void capsule_destructor(PyObject* cap) {
+  // Runs during garbage collection, possibly with an exception set: keep it.
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  if (PyCapsule_IsValid(cap, kCapsule)) {
+    auto* m = static_cast<dl::ManagedTensor*>(PyCapsule_GetPointer(cap, kCapsule));
+    if (m && m->deleter) m->deleter(m);
+  } else if (PyCapsule_IsValid(cap, kCapsuleV)) {
+    auto* m = static_cast<dl::ManagedTensorVersioned*>(PyCapsule_GetPointer(cap, kCapsuleV));
+    if (m && m->deleter) m->deleter(m);
+  }
+  PyErr_Restore(type, value, tb);
+}
+
+bool is_cpu_device(py::handle dev) {
+  if (!py::isinstance<py::tuple>(dev) || py::len(dev) != 2) return false;
+  py::tuple t = py::reinterpret_borrow<py::tuple>(dev);
+  return py::cast<int>(t[0]) == dl::kCPU && py::cast<int>(t[1]) == 0;
+}
+
+py::object export_dlpack(const Tensor& t0, py::handle stream, py::handle max_version, py::handle dl_device,
+                         py::handle copy) {
+  Tensor t = ops::stop_gradient(t0);
+  check_has_data(t, "__dlpack__");
+  (void)stream;  // CPU memory: there is no stream to synchronise with.
+  if (!dl_device.is_none() && !is_cpu_device(dl_device))
+    throw py::buffer_error(str_cat("__dlpack__: cannot export a CPU tensor to device ", std::string(py::repr(dl_device))));
+  const bool copied = !copy.is_none() && py::cast<bool>(copy);
+  if (copied) t = t.clone();
+  bool versioned = false;
+  if (!max_version.is_none()) {
+    py::tuple mv = max_version.cast<py::tuple>();
+    TG_CHECK_TYPE(mv.size() == 2, "__dlpack__: max_version must be a (major, minor) tuple");
+    versioned = py::cast<int64_t>(mv[0]) >= 1;
+  }
+
+  auto* c = new ExportCtx();
+  c->owner = buffer_owner(t).release().ptr();
+  const int64_t nd = t.ndim();
+  for (int64_t i = 0; i < nd; ++i) {
+    c->shape.push_back(t.shape()[size_t(i)]);
+    c->strides.push_back(t.strides()[size_t(i)]);
+  }
+  dl::Tensor dt{};
+  dt.data = t.raw_data();
+  dt.device = {dl::kCPU, 0};
+  dt.ndim = int32_t(nd);
+  dt.dtype = to_dl(t.dtype());
+  dt.shape = c->shape.data();
+  dt.strides = c->strides.data();
+  dt.byte_offset = 0;
+
+  PyObject* cap;
+  if (versioned) {
+    c->versioned.version = {dl::kMajor, dl::kMinor};
+    c->versioned.manager_ctx = c;
+    c->versioned.deleter = delete_versioned;
+    // A tensor is a value: consumers get a read-only view unless they asked for their own copy
+    // (writes through a view would bypass the version counters that protect saved values).
+    c->versioned.flags = copied ? dl::kFlagIsCopied : dl::kFlagReadOnly;
+    c->versioned.dl_tensor = dt;
+    cap = PyCapsule_New(&c->versioned, kCapsuleV, capsule_destructor);
+  } else {
+    c->legacy.manager_ctx = c;
+    c->legacy.deleter = delete_legacy;
+    c->legacy.dl_tensor = dt;
+    cap = PyCapsule_New(&c->legacy, kCapsule, capsule_destructor);
+  }
+  if (!cap) {
+    free_ctx(c);
+    throw py::error_already_set();
+  }
+  return py::reinterpret_steal<py::object>(cap);
+}
+
+// ---- import -----------------------------------------------------------------------------------
+
+// Element of a DLPack dtype we can read, and the dtype we hold it as.
+bool from_dl(dl::DataType t, DType& out, bool& convert) {
+  convert = false;
+  if (t.lanes != 1) return false;
+  switch (t.code) {
+    case dl::kBool:
+      if (t.bits == 8) { out = DType::Bool; return true; }
+      return false;
+    case dl::kInt:
+      if (t.bits == 32) { out = DType::Int32; return true; }
+      if (t.bits == 64) { out = DType::Int64; return true; }
+      if (t.bits == 8 || t.bits == 16) { out = DType::Int32; convert = true; return true; }
+      return false;
+    case dl::kUInt:
+      if (t.bits == 8 || t.bits == 16) { out = DType::Int32; convert = true; return true; }
+      if (t.bits == 32) { out = DType::Int64; convert = true; return true; }
+      return false;
+    case dl::kFloat:
+      if (t.bits == 16) { out = DType::Float16; return true; }
+      if (t.bits == 32) { out = DType::Float32; return true; }
+      if (t.bits == 64) { out = DType::Float64; return true; }
+      return false;
+    default:
+      return false;
+  }
+}
+
+// Read an integer element of DLPack type `t` (one from_dl widens) as T.
+template <class T>
+T read_as(const char* p, dl::DataType t) {
+  switch (t.code) {
+    case dl::kInt:
+      switch (t.bits) {
+        case 8: return T(*reinterpret_cast<const int8_t*>(p));
+        case 16: { int16_t v; std::memcpy(&v, p, 2); return T(v); }
+        case 32: { int32_t v; std::memcpy(&v, p, 4); return T(v); }
+        default: { int64_t v; std::memcpy(&v, p, 8); return T(v); }
+      }
+    case dl::kUInt:
+      switch (t.bits) {
+        case 8: return T(*reinterpret_cast<const uint8_t*>(p));
+        case 16: { uint16_t v; std::memcpy(&v, p, 2); return T(v); }
+        default: { uint32_t v; std::memcpy(&v, p, 4); return T(v); }
+      }
+    default: return T(0);
+  }
+}
+
+// Copy a strided DLPack tensor element by element into a new contiguous tensor (used when the
+// dtype needs widening or the data is not aligned for its type).
+Tensor copy_in(const char* base, const Shape& shape, const Strides& st, dl::DataType t, DType d, bool convert) {
+  Tensor out = Tensor::empty(shape, d);
+  const int64_t n = out.numel(), nd = int64_t(shape.size());
+  const int64_t src_isz = (t.bits + 7) / 8, isz = int64_t(itemsize(d));
+  std::vector<int64_t> idx(size_t(nd), 0);
+  char* dst = static_cast<char*>(out.raw_data());
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t off = 0;
+    for (int64_t k = 0; k < nd; ++k) off += idx[size_t(k)] * st[size_t(k)];
+    const char* p = base + off * src_isz;
+    if (!convert) {
+      std::memcpy(dst + i * isz, p, size_t(isz));
+    } else if (d == DType::Int32) {
+      reinterpret_cast<int32_t*>(dst)[i] = read_as<int32_t>(p, t);
+    } else {
+      reinterpret_cast<int64_t*>(dst)[i] = read_as<int64_t>(p, t);
+    }
+    for (int64_t k = nd - 1; k >= 0; --k) {
+      if (++idx[size_t(k)] < shape[size_t(k)]) break;
+      idx[size_t(k)] = 0;
+    }
+  }
+  return out;
+}
+
+// The owner of a consumed DLPack tensor: a capsule whose destructor calls the producer's deleter.
+template <class M>
+py::object owner_of(M* m) {
+  py::capsule c(m, "tapegrad.dlpack_owner", [](PyObject* cap) {
+    auto* mm = static_cast<M*>(PyCapsule_GetPointer(cap, "tapegrad.dlpack_owner"));
+    if (mm && mm->deleter) mm->deleter(mm);
+  });
+  return std::move(c);
+}
+
+Tensor import_capsule(py::handle cap) {
+  PyObject* p = cap.ptr();
+  dl::Tensor* t = nullptr;
+  bool readonly = false;
+  py::object owner;
+  if (PyCapsule_IsValid(p, kCapsuleV)) {
+    auto* m = static_cast<dl::ManagedTensorVersioned*>(PyCapsule_GetPointer(p, kCapsuleV));
+    if (m->version.major != dl::kMajor)
+      throw py::buffer_error(str_cat("from_dlpack: DLPack version ", m->version.major, ".", m->version.minor,
+                                     " is not supported (this build reads 1.x)"));
+    if (PyCapsule_SetName(p, kCapsuleVUsed) != 0) throw py::error_already_set();
+    owner = owner_of(m);  // from here on we own it: released with `owner`
+    t = &m->dl_tensor;
+    readonly = (m->flags & dl::kFlagReadOnly) != 0;
+  } else if (PyCapsule_IsValid(p, kCapsule)) {
+    auto* m = static_cast<dl::ManagedTensor*>(PyCapsule_GetPointer(p, kCapsule));
+    if (PyCapsule_SetName(p, kCapsuleUsed) != 0) throw py::error_already_set();
+    owner = owner_of(m);
+    t = &m->dl_tensor;
+  } else {
+    throw TypeError("from_dlpack: expected a DLPack capsule that has not been consumed yet");
+  }
+  TG_CHECK_TYPE(t->device.device_type == dl::kCPU || t->device.device_type == dl::kCUDAHost,
+                "from_dlpack: only CPU memory can be imported, got DLPack device type ", t->device.device_type);
+  DType d;
+  bool convert;
+  TG_CHECK_TYPE(from_dl(t->dtype, d, convert), "from_dlpack: DLPack dtype (code ", int(t->dtype.code), ", bits ",
+                int(t->dtype.bits), ", lanes ", t->dtype.lanes, ") is not supported (supported: bool, int8-64, ",
+                "uint8-32, float16, float32, float64)");
+  TG_CHECK(t->ndim >= 0 && t->ndim <= 32, "from_dlpack: bad number of dimensions ", t->ndim);
+  Shape shape;
+  for (int32_t i = 0; i < t->ndim; ++i) {
+    TG_CHECK(t->shape[i] >= 0, "from_dlpack: negative dimension in the DLPack shape");
+    shape.push_back(t->shape[i]);
+  }
+  Strides strides = t->strides ? Strides(t->strides, t->strides + t->ndim) : contiguous_strides(shape);
+  const int64_t n = numel(shape);
+  if (n == 0) return Tensor::empty(shape, d);
+  const int64_t src_isz = (t->dtype.bits + 7) / 8;
+  const char* base = static_cast<const char*>(t->data) + t->byte_offset;
+  if (convert || reinterpret_cast<uintptr_t>(base) % uintptr_t(src_isz) != 0)
+    return copy_in(base, shape, strides, t->dtype, d, convert);
+  // Borrow: the Storage starts at the lowest address an element uses.
+  int64_t lo = 0, hi = 0;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 0) continue;
+    const int64_t span = strides[i] * (shape[i] - 1);
+    (span < 0 ? lo : hi) += span;
+  }
+  const size_t nbytes = size_t((hi - lo + 1) * src_isz);
+  Ref<Storage> st = borrow_from_python(const_cast<char*>(base) + lo * src_isz, nbytes, owner, readonly);
+  return Tensor::from_storage(std::move(st), -lo, shape, strides, d);
+}
+
+py::object from_dlpack(py::handle obj, py::handle device, py::handle copy) {
+  TG_CHECK_TYPE(device.is_none() || (py::isinstance<py::str>(device) && py::cast<std::string>(device) == "CPU") ||
+                    is_cpu_device(device),
+                "from_dlpack: device must be None or 'CPU', got ", std::string(py::repr(device)));
+  const bool want_copy = !copy.is_none() && py::cast<bool>(copy);
+  if (is_tensor(obj)) return want_copy ? py::cast(ops::copy(as_tensor(obj))) : py::reinterpret_borrow<py::object>(obj);
+  if (PyCapsule_CheckExact(obj.ptr())) return py::cast(import_capsule(obj));
+  if (!PyObject_HasAttrString(obj.ptr(), "__dlpack__"))
+    throw TypeError(str_cat("from_dlpack: an object of type ", std::string(py::str(py::type::handle_of(obj).attr("__name__"))),
+                            " does not support the DLPack protocol (no __dlpack__)"));
+  if (PyObject_HasAttrString(obj.ptr(), "__dlpack_device__")) {
+    py::tuple dev = obj.attr("__dlpack_device__")();
+    const int type = py::cast<int>(dev[0]);
+    TG_CHECK_TYPE(type == dl::kCPU || type == dl::kCUDAHost,
+                  "from_dlpack: only CPU memory can be imported, the object is on DLPack device type ", type);
+  }
+  py::object cap;
+  try {
+    cap = obj.attr("__dlpack__")(py::arg("max_version") = py::make_tuple(dl::kMajor, dl::kMinor),
+                                 py::arg("copy") = copy);
+  } catch (py::error_already_set& e) {
+    if (!e.matches(PyExc_TypeError)) throw;
+    cap = obj.attr("__dlpack__")();  // a producer from before DLPack 1.0
+  }
+  Tensor t = import_capsule(cap);
+  return py::cast(want_copy ? t.clone() : t);
+}
+
+}  // namespace
+
+void bind_dlpack(py::module_& m) {
+  auto cls = py::reinterpret_borrow<py::class_<Tensor>>(reinterpret_cast<PyObject*>(g_tensor_type));
+  cls.def("__dlpack__", &export_dlpack, py::arg("stream") = py::none(), py::kw_only(),
+          py::arg("max_version") = py::none(), py::arg("dl_device") = py::none(), py::arg("copy") = py::none());
+  cls.def("__dlpack_device__", [](const Tensor&) { return py::make_tuple(int(dl::kCPU), 0); });
+  m.def("from_dlpack", &from_dlpack, py::arg("x"), py::kw_only(), py::arg("device") = py::none(), py::arg("copy") = py::none(),
+        "A Tensor sharing the memory of any object with __dlpack__ (numpy arrays, torch tensors, ...) or of "
+        "a DLPack capsule.");
+}
+
+}  // namespace bind
+}  // namespace tapegrad

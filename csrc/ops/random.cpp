@@ -1,0 +1,94 @@
+// Random ops: the global generator state (seed, block counter) and the checks in front of the
+// Philox kernels. Results are constants for every transform (nothing to differentiate).
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+
+#include "kernels/creation.h"
+#include "ops/ops.h"
+
+namespace tapegrad {
+namespace ops {
+
+namespace {
+
+// Used until set_seed is called, so that a fresh process is reproducible too (as in PyTorch).
+constexpr uint64_t kDefaultSeed = 0x7a9e0d5eedULL;
+
+struct Generator {
+  std::mutex mu;
+  uint64_t seed = kDefaultSeed;
+  uint64_t next_block = 0;  // first unused Philox block of the stream
+};
+Generator& gen() {
+  static Generator* g = new Generator();  // leaked on purpose: outlives static destructors
+  return *g;
+}
+
+// Reserve `n` blocks: returns the seed and the first block. Concurrent callers get disjoint blocks.
+std::pair<uint64_t, uint64_t> reserve(uint64_t n) {
+  Generator& g = gen();
+  std::lock_guard<std::mutex> lock(g.mu);
+  const uint64_t first = g.next_block;
+  g.next_block += n;
+  return {g.seed, first};
+}
+
+void check_float(DType dt, const char* op) {
+  TG_CHECK_DTYPE(is_float(dt), op, ": dtype must be a float dtype (Float16, Float32, Float64), got ", dtype_name(dt));
+}
+
+Tensor random_float(kernels::RandDist dist, const Shape& shape, double a, double b, DType dt, const char* op) {
+  check_new_shape(shape, op);
+  Tensor out = Tensor::empty(shape, dt);
+  const auto sb = reserve(kernels::random_blocks(dist, dt, out.numel()));
+  kernels::random_fill(out, dist, sb.first, sb.second, a, b);
+  return out;
+}
+
+}  // namespace
+
+void set_seed(uint64_t seed) {
+  Generator& g = gen();
+  std::lock_guard<std::mutex> lock(g.mu);
+  g.seed = seed;
+  g.next_block = 0;
+}
+
+uint64_t get_seed() {
+  Generator& g = gen();
+  std::lock_guard<std::mutex> lock(g.mu);
+  return g.seed;
+}
+
+Tensor rand_uniform(const Shape& shape, double low, double high, DType dt) {
+  check_float(dt, "uniform");
+  TG_CHECK(std::isfinite(low) && std::isfinite(high), "uniform: low (", low, ") and high (", high, ") must be finite");
+  TG_CHECK(low <= high, "uniform: low (", low, ") must not be greater than high (", high, ")");
+  return random_float(kernels::RandDist::Uniform, shape, low, high, dt, "uniform");
+}
+
+Tensor rand_normal(const Shape& shape, double mean, double stddev, DType dt) {
+  check_float(dt, "normal");
+  TG_CHECK(std::isfinite(mean) && std::isfinite(stddev), "normal: mean (", mean, ") and stddev (", stddev,
+           ") must be finite");
+  TG_CHECK(stddev >= 0, "normal: stddev must be non-negative, got ", stddev);
+  return random_float(kernels::RandDist::Normal, shape, mean, stddev, dt, "normal");
+}
+
+Tensor randint(const Shape& shape, int64_t low, int64_t high, DType dt) {
+  TG_CHECK_DTYPE(is_int(dt), "randint: dtype must be Int32 or Int64, got ", dtype_name(dt));
+  TG_CHECK(low < high, "randint: low (", low, ") must be less than high (", high, ")");
+  if (dt == DType::Int32)
+    TG_CHECK(low >= std::numeric_limits<int32_t>::min() && high - 1 <= std::numeric_limits<int32_t>::max(),
+             "randint: the range [", low, ", ", high, ") does not fit in Int32");
+  check_new_shape(shape, "randint");
+  Tensor out = Tensor::empty(shape, dt);
+  const auto sb = reserve(kernels::random_blocks(kernels::RandDist::Int, dt, out.numel()));
+  kernels::random_int_fill(out, sb.first, sb.second, low, uint64_t(high) - uint64_t(low));
+  return out;
+}
+
+}  // namespace ops
+}  // namespace tapegrad
