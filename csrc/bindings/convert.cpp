@@ -168,6 +168,8 @@ py::array to_numpy_view(const Tensor& t0, bool writable) {
     shape.push_back(py::ssize_t(t.shape()[size_t(i)]));
     strides.push_back(py::ssize_t(t.strides()[size_t(i)] * isz));
   }
+  // A writable view must not write into a lender's memory: take our own copy first.
+  if (writable && t.storage()->borrowed()) t.storage()->make_writable();
   // See Note [Borrowed buffers].
   py::object owner = buffer_owner(t);
   py::array a(np_dtype(t.dtype()), shape, strides, t.raw_data(), owner);
