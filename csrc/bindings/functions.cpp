@@ -172,21 +172,6 @@ void bind_functions(py::module_& m) {
   def_both(m, "flatten", [](py::handle x) { return ops::flatten(arg_tensor(x, "flatten")); });
   def_both(m, "copy", [](py::handle x) { return ops::copy(arg_tensor(x, "copy")); });
 
-  // Creation.
-  m.def("_full", [](py::handle shape, double v, py::handle dt) {
-    return ops::full(parse_shape(shape, "full"), v, parse_dtype(dt));
-  });
-  m.def("_arange", [](double start, double stop, double step, py::handle dt) {
-    return ops::arange(start, stop, step, parse_dtype(dt));
-  });
-  m.def("zeros_like", [](py::handle x, py::handle dt) {
-    Tensor t = arg_tensor(x, "zeros_like");
-    return Tensor::zeros(t.shape(), dt.is_none() ? t.dtype() : parse_dtype(dt));
-  }, py::arg("x"), py::arg("dtype") = py::none());
-  m.def("ones_like", [](py::handle x, py::handle dt) {
-    Tensor t = arg_tensor(x, "ones_like");
-    return Tensor::full(t.shape(), dt.is_none() ? t.dtype() : parse_dtype(dt), 1.0);
-  }, py::arg("x"), py::arg("dtype") = py::none());
 }
 
 }  // namespace bind
