@@ -377,6 +377,17 @@ Tensor square_operand(const Tensor& a, const char* op) {
   return is_float(a.dtype()) ? a : cast(a, DType::Float64);
 }
 
+// Broadcast of the batch dims of a2 and b2 (a, b as the user gave them, for the message).
+Shape batch_broadcast(const Tensor& a, const Tensor& b, const Tensor& a2, const Tensor& b2, const char* op) {
+  try {
+    return broadcast_shapes(batch_shape(a2, 2), batch_shape(b2, 2), op);
+  } catch (const ShapeError&) {
+    throw ShapeError(str_cat(op, ": the batch dims of shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
+                             " do not broadcast (", shape_str(batch_shape(a2, 2)), " vs ", shape_str(batch_shape(b2, 2)),
+                             ")"));
+  }
+}
+
 Tensor apply_or_impl(const Prim& p, const TensorList& in) {
   bool tr = false;
   for (const Tensor& x : in) tr = tr || x.tracked();
@@ -570,8 +581,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   const bool pa = a.ndim() == 1, pb = b.ndim() == 1;
   Tensor a2 = pa ? reshape(a, Shape{1, ka}) : a;
   Tensor b2 = pb ? reshape(b, Shape{kb, 1}) : b;
-  // Validate batch broadcasting up front for a clear message.
-  Shape batch = broadcast_shapes(batch_shape(a2, 2), batch_shape(b2, 2), "matmul");
+  const Shape batch = batch_broadcast(a, b, a2, b2, "matmul");
   Tensor out = (!a2.tracked() && !b2.tracked()) ? matmul_fwd(a2, b2) : autodiff::apply1(kMatmul, {a2, b2}, Attrs());
   if (!pa && !pb) return out;
   Shape s = batch;
@@ -849,7 +859,7 @@ Tensor solve(const Tensor& a_in, const Tensor& b_in) {
   TG_CHECK_SHAPE(bn == n, "solve: a of shape ", shape_str(a.shape()), " and b of shape ", shape_str(b.shape()),
                  " do not match: b", vec ? ".shape[0]" : ".shape[-2]", " is ", bn, ", expected ", n);
   if (vec) b = reshape(b, Shape{n, 1});
-  Shape batch = broadcast_shapes(batch_shape(a, 2), batch_shape(b, 2), "solve");
+  const Shape batch = batch_broadcast(a_in, b_in, a, b, "solve");
   a = broadcast_to(a, cat_shape(batch, Shape{n, n}));
   b = broadcast_to(b, cat_shape(batch, Shape{n, b.shape().back()}));
   Tensor x = apply_or_impl(kSolve, {a, b});
