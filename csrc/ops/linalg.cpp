@@ -17,8 +17,6 @@ namespace ops {
 
 namespace {
 
-using Ints = SmallVec<int64_t, 8>;
-
 Shape sub_shape(const Shape& s, size_t b, size_t e) { return Shape(s.begin() + b, s.begin() + e); }
 Shape cat_shape(const Shape& a, const Shape& b) {
   Shape r = a;
@@ -27,6 +25,14 @@ Shape cat_shape(const Shape& a, const Shape& b) {
 }
 // Leading (batch) dims of a tensor whose last `core` dims are the matrix.
 Shape batch_shape(const Tensor& x, size_t core) { return sub_shape(x.shape(), 0, x.shape().size() - core); }
+
+// reshape, robust to zero-size inputs with degenerate strides (numpy gives empty arrays zero
+// strides, which ops::reshape's view computation does not handle yet): those are copied first,
+// which costs nothing.
+Tensor reshape_(const Tensor& x, const Shape& s) {
+  if (x.numel() == 0 && !x.is_contiguous()) return reshape(copy(x), s);
+  return reshape(x, s);
+}
 
 // The last two axes swapped (matrix transpose of every matrix in a batch).
 Tensor mT(const Tensor& x) { return swapaxes(x, -1, -2); }
@@ -80,7 +86,8 @@ TensorList matmul_vjp(const TensorList& g, const TensorList& in, const TensorLis
     if (b.ndim() == 2 && a.ndim() > 2) {
       // A batch against one matrix: one tall product instead of a batch of them and a sum.
       const int64_t k = a.shape().back(), n = b.shape().back();
-      gb = matmul(mT(reshape(a, Shape{-1, k})), reshape(g[0], Shape{-1, n}));
+      const int64_t rows = numel(batch_shape(a, 1));
+      gb = matmul(mT(reshape_(a, Shape{rows, k})), reshape_(g[0], Shape{rows, n}));
     } else {
       gb = matmul(mT(a), g[0]);
     }
@@ -169,8 +176,8 @@ Tensor safe_norm(const Tensor& n) { return where(eq(n, scalar_like(0.0, n)), sca
 TensorList norm2_vjp(const TensorList& g, const TensorList& in, const TensorList& out, const Attrs& a, uint32_t) {
   const Tensor& x = in[0];
   const Shape ks = keep_shape(x.shape(), uint64_t(a.ints[0]));
-  Tensor n = a.flag ? out[0] : reshape(out[0], ks);
-  Tensor gk = a.flag ? g[0] : reshape(g[0], ks);
+  Tensor n = a.flag ? out[0] : reshape_(out[0], ks);
+  Tensor gk = a.flag ? g[0] : reshape_(g[0], ks);
   return {mul(x, div(gk, safe_norm(n)))};
 }
 TensorList norm2_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs& a) {
@@ -212,16 +219,16 @@ Tensor amax_weight(const Tensor& x, const Tensor& out_k, uint64_t m) {
 TensorList amax_vjp(const TensorList& g, const TensorList& in, const TensorList& out, const Attrs& a, uint32_t) {
   const uint64_t m = uint64_t(a.ints[0]);
   const Shape ks = keep_shape(in[0].shape(), m);
-  Tensor ok = a.flag ? out[0] : reshape(out[0], ks);
-  Tensor gk = a.flag ? g[0] : reshape(g[0], ks);
+  Tensor ok = a.flag ? out[0] : reshape_(out[0], ks);
+  Tensor gk = a.flag ? g[0] : reshape_(g[0], ks);
   return {mul(gk, amax_weight(in[0], ok, m))};
 }
 TensorList amax_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs& a) {
   const uint64_t m = uint64_t(a.ints[0]);
-  Tensor ok = a.flag ? out[0] : reshape(out[0], keep_shape(in[0].shape(), m));
+  Tensor ok = a.flag ? out[0] : reshape_(out[0], keep_shape(in[0].shape(), m));
   return {sum(mul(t[0], amax_weight(in[0], ok, m)), mask_axes(m), false, a.flag != 0)};
 }
-const Prim kAmax = {"max", amax_impl, amax_vjp, amax_jvp};
+const Prim kAmax = {"norm_max", amax_impl, amax_vjp, amax_jvp};
 
 Tensor amax_p(const Tensor& x, uint64_t mask, bool keepdims, const char* op) {
   for (size_t i = 0; i < x.shape().size(); ++i)
@@ -285,7 +292,7 @@ Tensor batch_scalar_to_matrix(const Tensor& s) {  // (...) -> (..., 1, 1)
   Shape sh = s.shape();
   sh.push_back(1);
   sh.push_back(1);
-  return reshape(s, sh);
+  return reshape_(s, sh);
 }
 Tensor sum_last2(const Tensor& x) {
   const int64_t nd = x.ndim();
@@ -534,7 +541,7 @@ Term contract(Term a, Term b, const std::vector<int>& keep) {
     for (size_t i = 0; i < aonly.size(); ++i) sb.push_back(1);
     prod_of(b, bonly, &sb);
     for (size_t i = 0; i < bonly.size(); ++i) sa.push_back(1);
-    r.t = mul(reshape(permute_to(a, oa), sa), reshape(permute_to(b, ob), sb));
+    r.t = mul(reshape_(permute_to(a, oa), sa), reshape_(permute_to(b, ob), sb));
     return r;
   }
   broadcast_labels(a, batch, sizes);
@@ -554,11 +561,11 @@ Term contract(Term a, Term b, const std::vector<int>& keep) {
   Tensor am = permute_to(a, oa), bm = permute_to(b, ob);
   Tensor prod;
   if (batch.empty()) {
-    prod = matmul(reshape(am, Shape{m, k}), reshape(bm, Shape{k, n}));
+    prod = matmul(reshape_(am, Shape{m, k}), reshape_(bm, Shape{k, n}));
   } else {
-    prod = matmul(reshape(am, Shape{nb, m, k}), reshape(bm, Shape{nb, k, n}));
+    prod = matmul(reshape_(am, Shape{nb, m, k}), reshape_(bm, Shape{nb, k, n}));
   }
-  r.t = reshape(prod, cat_shape(cat_shape(bdims, adims), cdims));
+  r.t = reshape_(prod, cat_shape(cat_shape(bdims, adims), cdims));
   return r;
 }
 
@@ -579,15 +586,15 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                  " are not aligned: ", ka, " (last dim of the first) != ", kb,
                  b.ndim() == 1 ? " (dim 0 of the second)" : " (second-to-last dim of the second)");
   const bool pa = a.ndim() == 1, pb = b.ndim() == 1;
-  Tensor a2 = pa ? reshape(a, Shape{1, ka}) : a;
-  Tensor b2 = pb ? reshape(b, Shape{kb, 1}) : b;
+  Tensor a2 = pa ? reshape_(a, Shape{1, ka}) : a;
+  Tensor b2 = pb ? reshape_(b, Shape{kb, 1}) : b;
   const Shape batch = batch_broadcast(a, b, a2, b2, "matmul");
   Tensor out = (!a2.tracked() && !b2.tracked()) ? matmul_fwd(a2, b2) : autodiff::apply1(kMatmul, {a2, b2}, Attrs());
   if (!pa && !pb) return out;
   Shape s = batch;
   if (!pa) s.push_back(a2.shape()[a2.shape().size() - 2]);
   if (!pb) s.push_back(b2.shape().back());
-  return reshape(out, s);
+  return reshape_(out, s);
 }
 
 Tensor dot(const Tensor& a, const Tensor& b) {
@@ -604,22 +611,25 @@ Tensor dot(const Tensor& a, const Tensor& b) {
   SmallVec<int64_t, 6> perm{bn - 2};
   for (int64_t i = 0; i < bn; ++i)
     if (i != bn - 2) perm.push_back(i);
-  Tensor bt = reshape(transpose(b, perm), Shape{k, -1});
-  Tensor r = matmul(reshape(a, Shape{-1, k}), bt);
+  int64_t cols = 1;  // every dim of b but k
+  for (int64_t i = 0; i < bn; ++i)
+    if (i != bn - 2) cols *= b.shape()[size_t(i)];
+  Tensor bt = reshape_(transpose(b, perm), Shape{k, cols});
+  Tensor r = matmul(reshape_(a, Shape{numel(batch_shape(a, 1)), k}), bt);
   Shape s = sub_shape(a.shape(), 0, a.shape().size() - 1);
   for (int64_t i = 0; i < bn; ++i)
     if (i != bn - 2) s.push_back(b.shape()[size_t(i)]);
-  return reshape(r, s);
+  return reshape_(r, s);
 }
 
 Tensor vdot(const Tensor& a, const Tensor& b) {
   TG_CHECK_SHAPE(a.numel() == b.numel(), "vdot: inputs of shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
                  " have different sizes (", a.numel(), " != ", b.numel(), ")");
-  return matmul(flatten(a), flatten(b));
+  return matmul(reshape_(a, Shape{a.numel()}), reshape_(b, Shape{b.numel()}));
 }
 
 Tensor outer(const Tensor& a, const Tensor& b) {
-  return mul(reshape(a, Shape{a.numel(), 1}), reshape(b, Shape{1, b.numel()}));
+  return mul(reshape_(a, Shape{a.numel(), 1}), reshape_(b, Shape{1, b.numel()}));
 }
 
 Tensor einsum(const std::string& spec_in, const std::vector<Tensor>& xs) {
@@ -804,7 +814,7 @@ Tensor matrix_norm(const Tensor& x, int64_t r, int64_t c, double ord, bool has_o
     throw ValueError(str_cat("norm: invalid norm order ", ord, " for matrices"));
   }
   if (!keepdims) return res;
-  return reshape(res, keep_shape(x.shape(), both));
+  return reshape_(res, keep_shape(x.shape(), both));
 }
 
 Tensor norm_impl(const Tensor& a, double ord, bool has_ord, bool fro, bool nuc, const Axes& axes_in, bool all_axes,
@@ -858,12 +868,12 @@ Tensor solve(const Tensor& a_in, const Tensor& b_in) {
   const int64_t bn = vec ? b.shape()[0] : b.shape()[b.shape().size() - 2];
   TG_CHECK_SHAPE(bn == n, "solve: a of shape ", shape_str(a.shape()), " and b of shape ", shape_str(b.shape()),
                  " do not match: b", vec ? ".shape[0]" : ".shape[-2]", " is ", bn, ", expected ", n);
-  if (vec) b = reshape(b, Shape{n, 1});
+  if (vec) b = reshape_(b, Shape{n, 1});
   const Shape batch = batch_broadcast(a_in, b_in, a, b, "solve");
   a = broadcast_to(a, cat_shape(batch, Shape{n, n}));
   b = broadcast_to(b, cat_shape(batch, Shape{n, b.shape().back()}));
   Tensor x = apply_or_impl(kSolve, {a, b});
-  if (vec) x = reshape(x, cat_shape(batch, Shape{n}));
+  if (vec) x = reshape_(x, cat_shape(batch, Shape{n}));
   return x;
 }
 
