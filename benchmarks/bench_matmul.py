@@ -36,7 +36,8 @@ def main():
         res[k] = (flop / min(ts) / 1e9, flop / float(np.median(ts)) / 1e9)
         print(f"{k:9s} best {res[k][0]:6.1f} GFLOP/s  median {res[k][1]:6.1f} GFLOP/s")
     print(f"ratio tapegrad/numpy: best {res['tapegrad'][0] / res['numpy'][0]:.3f}, "
-          f"median {res['tapegrad'][1] / res['numpy'][1]:.3f}  (n={n}, float32, {tg.get_num_threads()} threads)")
+          f"median {res['tapegrad'][1] / res['numpy'][1]:.3f}  "
+          f"(n={n}, float32, {tg.get_num_threads()} threads)")
 
 
 if __name__ == "__main__":

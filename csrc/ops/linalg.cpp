@@ -376,7 +376,8 @@ const Prim kCholesky = {"cholesky", cholesky_impl, cholesky_vjp, cholesky_jvp};
 // (integers and Bool as float64; float16 unsupported).
 Tensor square_operand(const Tensor& a, const char* op) {
   check_has_data(a, op);
-  TG_CHECK_SHAPE(a.ndim() >= 2, op, ": ", a.ndim(), "-dimensional array given; array must be at least two-dimensional (",
+  TG_CHECK_SHAPE(a.ndim() >= 2, op, ": ", a.ndim(),
+                 "-dimensional array given; array must be at least two-dimensional (",
                  describe(a), ")");
   TG_CHECK_SHAPE(a.shape()[a.shape().size() - 1] == a.shape()[a.shape().size() - 2], op,
                  ": last 2 dimensions of the array must be square, got shape ", shape_str(a.shape()));
@@ -390,7 +391,8 @@ Shape batch_broadcast(const Tensor& a, const Tensor& b, const Tensor& a2, const 
     return broadcast_shapes(batch_shape(a2, 2), batch_shape(b2, 2), op);
   } catch (const ShapeError&) {
     throw ShapeError(str_cat(op, ": the batch dims of shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
-                             " do not broadcast (", shape_str(batch_shape(a2, 2)), " vs ", shape_str(batch_shape(b2, 2)),
+                             " do not broadcast (", shape_str(batch_shape(a2, 2)), " vs ",
+                             shape_str(batch_shape(b2, 2)),
                              ")"));
   }
 }
@@ -717,7 +719,8 @@ Tensor einsum(const std::string& spec_in, const std::vector<Tensor>& xs) {
           }
       if (p < 0) break;
       const int64_t dp = x.t.shape()[size_t(p)], dq = x.t.shape()[size_t(q)];
-      TG_CHECK_SHAPE(dp == dq, "einsum: dimensions in operand ", i, " for collapsing index '", label_str(x.labels[size_t(p)]),
+      TG_CHECK_SHAPE(dp == dq, "einsum: dimensions in operand ", i, " for collapsing index '",
+                     label_str(x.labels[size_t(p)]),
                      "' don't match (", dp, " != ", dq, ")");
       const int l = x.labels[size_t(p)];
       x.t = diagonal_p(x.t, 0, p, q);
@@ -858,7 +861,8 @@ Tensor norm(const Tensor& a, const std::string& ord, const SmallVec<int64_t, 6>&
 Tensor solve(const Tensor& a_in, const Tensor& b_in) {
   Tensor a = square_operand(a_in, "solve");
   check_has_data(b_in, "solve");
-  TG_CHECK_DTYPE(b_in.dtype() != DType::Float16, "solve: array type float16 is unsupported in linalg (", describe(b_in), ")");
+  TG_CHECK_DTYPE(b_in.dtype() != DType::Float16, "solve: array type float16 is unsupported in linalg (",
+                 describe(b_in), ")");
   const int64_t n = a.shape().back();
   const DType dt = promote(a.dtype(), is_float(b_in.dtype()) ? b_in.dtype() : DType::Float64);
   a = cast(a, dt);
