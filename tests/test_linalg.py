@@ -119,6 +119,15 @@ def test_matmul_noncontiguous(m, k, n, dtype):
     # batched and transposed in the batch
     c = rand((3, k, m), dtype)
     assert_matches(tg.swapaxes(T(c), 1, 2) @ tb.T, np.swapaxes(c, 1, 2) @ b.T)
+    # matrix-vector products (gemv) with transposed matrices and strided vectors
+    v2 = rand((2 * k,), dtype)
+    assert_matches(ta.T @ T(v2)[::2], a.T @ v2[::2])
+    assert_matches(T(a.T.copy()) @ T(v2)[1::2], a.T @ v2[1::2])
+    assert_matches(T(v2)[::2] @ tb.T, v2[::2] @ b.T)
+    assert_matches(T(v2)[::2] @ T(b.T.copy()), v2[::2] @ b.T)
+    # a row broadcast inside the matrix (zero row stride): copied before BLAS
+    row = rand((1, k), dtype)
+    assert_matches(tg.broadcast_to(T(row), (m, k)) @ tb.T, np.broadcast_to(row, (m, k)) @ b.T)
     # a broadcast (zero-stride) batch
     bb = tg.broadcast_to(T(a.T.copy()), (4, m, k))
     assert_matches(bb @ tb.T, np.broadcast_to(a.T, (4, m, k)) @ b.T)
