@@ -130,11 +130,12 @@ struct MatmulArgs {
 };
 
 // C (m x n, contiguous) = A @ B by loops (integers, tiny products, sizes past 32 bits).
+// Rows [r0, r1) of C.
 template <class T>
-void matmul_loop(const T* a, const T* b, T* c, const MatmulArgs& g) {
-  const int64_t m = g.m, n = g.n, k = g.k;
-  for (int64_t i = 0; i < m * n; ++i) c[i] = T(0);
-  for (int64_t i = 0; i < m; ++i) {
+void matmul_loop(const T* a, const T* b, T* c, const MatmulArgs& g, int64_t r0, int64_t r1) {
+  const int64_t n = g.n, k = g.k;
+  for (int64_t i = r0 * n; i < r1 * n; ++i) c[i] = T(0);
+  for (int64_t i = r0; i < r1; ++i) {
     T* ci = c + i * n;
     for (int64_t p = 0; p < k; ++p) {
       const T av = a[i * g.ars + p * g.acs];
@@ -179,6 +180,32 @@ void matmul_blas(const T* a, const T* b, T* c, const MatmulArgs& g, const BlasPl
   gemm(p.ta, p.tb, m, n, k, a, int(p.lda), b, int(p.ldb), c, n);
 }
 
+// The batch as one tall product when b is shared by every matrix of the batch and a's batch rows
+// are evenly spaced (a batch of inputs against one weight matrix). Returns false if not.
+template <class T>
+bool try_merged_gemm(const Tensor& a, const Tensor& b, T* c, const MatmulArgs& g, const BlasPlan<T>& plan) {
+  const size_t nb = a.shape().size() - 2;
+  for (size_t i = 0; i < nb; ++i)
+    if (b.strides()[i] != 0 && b.shape()[i] != 1) return false;
+  int64_t rows = g.m, rs = g.ars;
+  for (size_t i = nb; i-- > 0;) {
+    const int64_t d = a.shape()[i], s = a.strides()[i];
+    if (d == 1) continue;
+    if (rows == 1) rs = s;
+    else if (s != rs * rows) return false;
+    rows *= d;
+  }
+  if (rows <= g.m || !fits(rows) || rs < std::max<int64_t>(1, g.k) || !fits(rs)) return false;
+  sync_blas_threads();
+  MatmulArgs one = g;
+  one.m = rows;
+  one.ars = rs;
+  BlasPlan<T> p1 = plan;
+  p1.lda = rs;
+  matmul_blas(a.data<T>(), b.data<T>(), c, one, p1);
+  return true;
+}
+
 template <class T>
 void matmul_typed(const Tensor& out, Tensor a, Tensor b) {
   const size_t nd = out.shape().size();
@@ -213,37 +240,12 @@ void matmul_typed(const Tensor& out, Tensor a, Tensor b) {
   g.bcs = b.strides()[nd - 1];
   const T* A = a.data<T>();
   const T* B = b.data<T>();
-
+  bool merged = false;
   // b shared by the whole batch and a's batch rows evenly spaced: the batch is one tall product.
   if constexpr (kFloat) {
-  if (use_blas && nb > 0 && !plan.ta) {
-    bool b_shared = true;
-    for (size_t i = 0; i < nb; ++i) b_shared = b_shared && (b.strides()[i] == 0 || b.shape()[i] == 1);
-    int64_t rows = g.m, rs = g.ars;
-    bool merge = b_shared;
-    for (size_t i = nb; merge && i-- > 0;) {
-      const int64_t d = a.shape()[i], s = a.strides()[i];
-      if (d == 1) continue;
-      if (rows == 1) {
-        rs = s;
-      } else if (s != rs * rows) {
-        merge = false;
-      }
-      rows *= d;
-    }
-    if (merge && rows > g.m && fits(rows) && rs >= std::max<int64_t>(1, g.k) && fits(rs)) {
-      sync_blas_threads();
-      MatmulArgs one = g;
-      one.m = rows;
-      one.ars = rs;
-      BlasPlan<T> p1 = plan;
-      p1.lda = rs;
-      matmul_blas(A, B, c, one, p1);
-      return;
-    }
+    if (use_blas && nb > 0 && !plan.ta) merged = try_merged_gemm(a, b, c, g, plan);
   }
-  }
-
+  if (merged) return;
   g.count = 1;
   for (size_t i = 0; i < nb; ++i) g.count *= out.shape()[i];
   g.aoff = batch_offsets(a, nb);
@@ -258,6 +260,11 @@ void matmul_typed(const Tensor& out, Tensor a, Tensor b) {
       return;
     }
   }
+  if (g.count == 1 && !use_blas) {  // one product by loops: split its rows
+    const int64_t grain = std::max<int64_t>(1, int64_t(65536.0 / double(g.n * g.k + 1)));
+    cpu::parallel_for(g.m, grain, [&](int64_t lo, int64_t hi) { matmul_loop(A, B, c, g, lo, hi); });
+    return;
+  }
   // Small products: our pool over the batch (OpenBLAS stays on the calling thread for these).
   const int64_t grain = std::max<int64_t>(1, int64_t(65536.0 / (work + 1.0)));
   cpu::parallel_for(g.count, grain, [&](int64_t lo, int64_t hi) {
@@ -270,7 +277,7 @@ void matmul_typed(const Tensor& out, Tensor a, Tensor b) {
           continue;
         }
       }
-      matmul_loop(ai, bi, c + i * csz, g);
+      matmul_loop(ai, bi, c + i * csz, g, 0, g.m);
     }
   });
 }
@@ -305,7 +312,7 @@ int64_t batch_count(const Tensor& t) {
 
 int check_n(const Tensor& a, const char* op) {
   int64_t n = a.shape()[a.shape().size() - 1];
-  TG_CHECK(fits(n) && fits(n * n) , op, ": matrix of size ", n, " is too large for 32-bit LAPACK");
+  TG_CHECK(fits(n) && fits(n * n), op, ": matrix of size ", n, " is too large for 32-bit LAPACK");
   return int(n);
 }
 
