@@ -1,10 +1,143 @@
-// Bindings of the linalg family (module functions and Tensor methods).
+// Bindings of the linalg family: matmul/dot/vdot/outer/einsum/trace/norm on tapegrad._core (and
+// as Tensor methods where numpy has them), `@`, and solve/inv/det/slogdet/cholesky/norm on the
+// submodule tapegrad._core.linalg (re-exported by python/tapegrad/linalg.py).
+#include <algorithm>
+#include <cmath>
+
 #include "bindings/common.h"
+#include "kernels/cpu/blas.h"
 
 namespace tapegrad {
 namespace bind {
 
-void bind_linalg(py::module_& m) { (void)m; }
+namespace {
+
+// Products this large (multiply-adds) run without the GIL so that other Python threads can work.
+constexpr double kReleaseGil = double(1 << 18);
+
+template <class F>
+Tensor maybe_nogil(double work, F&& f) {
+  if (work >= kReleaseGil) {
+    py::gil_scoped_release nogil;
+    return f();
+  }
+  return f();
+}
+
+// Multiply-adds of a @ b (an estimate: batch broadcasting aside).
+double matmul_work(const Tensor& a, const Tensor& b) {
+  const double m = a.ndim() >= 2 ? double(a.shape()[a.shape().size() - 2]) : 1.0;
+  const double n = b.ndim() >= 2 ? double(b.shape().back()) : 1.0;
+  return std::max(double(a.numel()) * n, double(b.numel()) * m);
+}
+
+double cube_work(const Tensor& a) {
+  const double n = a.ndim() ? double(a.shape().back()) : 0.0;
+  return double(a.numel()) * n;
+}
+
+Tensor do_matmul(const Tensor& a, const Tensor& b) {
+  return maybe_nogil(matmul_work(a, b), [&] { return ops::matmul(a, b); });
+}
+
+struct NormArgs {
+  bool has_ord = false;
+  double ord = 0.0;
+  std::string ord_str;
+};
+NormArgs parse_ord(py::handle ord) {
+  NormArgs r;
+  if (ord.is_none()) return r;
+  if (py::isinstance<py::str>(ord)) {
+    r.ord_str = py::cast<std::string>(ord);
+    return r;
+  }
+  if (is_tensor(ord) || !PyNumber_Check(ord.ptr()))
+    throw TypeError(str_cat("norm: ord must be None, a number, 'fro' or 'nuc', got ",
+                            py::str(py::type::of(ord).attr("__name__")).cast<std::string>()));
+  r.has_ord = true;
+  r.ord = py::cast<double>(py::float_(py::reinterpret_borrow<py::object>(ord)));
+  return r;
+}
+
+Tensor do_norm(py::handle x, py::handle ord, py::handle axis, bool keepdims) {
+  Tensor t = arg_tensor(x, "norm");
+  NormArgs o = parse_ord(ord);
+  AxisArg ax = parse_axis(axis, "norm");
+  SmallVec<int64_t, 6> axes(ax.axes.begin(), ax.axes.end());
+  if (!o.ord_str.empty()) return ops::norm(t, o.ord_str, axes, ax.all, keepdims);
+  return ops::norm(t, o.ord, o.has_ord, axes, ax.all, keepdims);
+}
+
+}  // namespace
+
+void bind_linalg(py::module_& m) {
+  auto cls = py::reinterpret_borrow<py::class_<Tensor>>(reinterpret_cast<PyObject*>(g_tensor_type));
+
+  m.def("matmul", [](py::handle a, py::handle b) {
+    return do_matmul(arg_tensor(a, "matmul"), arg_tensor(b, "matmul"));
+  }, py::arg("x1"), py::arg("x2"));
+  cls.def("__matmul__", [](const Tensor& a, py::handle b) { return do_matmul(a, operand(b, a, "matmul")); });
+  cls.def("__rmatmul__", [](const Tensor& a, py::handle b) { return do_matmul(operand(b, a, "matmul"), a); });
+
+  def_both(m, "dot", [](py::handle a, py::handle b) {
+    Tensor x = arg_tensor(a, "dot");
+    Tensor y = is_tensor(b) ? as_tensor(b) : operand(b, x, "dot");
+    return maybe_nogil(matmul_work(x, y), [&] { return ops::dot(x, y); });
+  }, py::arg("b"));
+  m.def("vdot", [](py::handle a, py::handle b) {
+    return ops::vdot(arg_tensor(a, "vdot"), arg_tensor(b, "vdot"));
+  }, py::arg("a"), py::arg("b"));
+  m.def("outer", [](py::handle a, py::handle b) {
+    return ops::outer(arg_tensor(a, "outer"), arg_tensor(b, "outer"));
+  }, py::arg("a"), py::arg("b"));
+  m.def("einsum", [](const std::string& spec, py::args operands) {
+    std::vector<Tensor> xs;
+    double work = 1.0;
+    for (py::handle o : operands) {
+      xs.push_back(arg_tensor(o, "einsum"));
+      work *= double(std::max<int64_t>(1, xs.back().numel()));
+    }
+    return maybe_nogil(std::sqrt(work), [&] { return ops::einsum(spec, xs); });
+  }, py::arg("subscripts"));
+  def_both(m, "trace", [](py::handle a, int64_t offset, int64_t axis1, int64_t axis2) {
+    return ops::trace(arg_tensor(a, "trace"), offset, axis1, axis2);
+  }, py::arg("offset") = 0, py::arg("axis1") = 0, py::arg("axis2") = 1);
+  def_both(m, "norm", &do_norm, py::arg("ord") = py::none(), py::arg("axis") = py::none(),
+           py::arg("keepdims") = false);
+
+  py::module_ la = m.def_submodule("linalg", "LAPACK-backed linear algebra (numpy.linalg names)");
+  la.def("solve", [](py::handle a, py::handle b) {
+    Tensor x = arg_tensor(a, "solve"), y = arg_tensor(b, "solve");
+    return maybe_nogil(cube_work(x), [&] { return ops::solve(x, y); });
+  }, py::arg("a"), py::arg("b"));
+  la.def("inv", [](py::handle a) {
+    Tensor x = arg_tensor(a, "inv");
+    return maybe_nogil(cube_work(x), [&] { return ops::inv(x); });
+  }, py::arg("a"));
+  la.def("det", [](py::handle a) {
+    Tensor x = arg_tensor(a, "det");
+    return maybe_nogil(cube_work(x), [&] { return ops::det(x); });
+  }, py::arg("a"));
+  la.def("slogdet", [](py::handle a) {
+    Tensor x = arg_tensor(a, "slogdet");
+    std::vector<Tensor> r;
+    {
+      py::gil_scoped_release nogil;
+      r = ops::slogdet(x);
+    }
+    return py::make_tuple(r[0], r[1]);
+  }, py::arg("a"));
+  la.def("cholesky", [](py::handle a) {
+    Tensor x = arg_tensor(a, "cholesky");
+    return maybe_nogil(cube_work(x), [&] { return ops::cholesky(x); });
+  }, py::arg("a"));
+  la.def("norm", &do_norm, py::arg("x"), py::arg("ord") = py::none(), py::arg("axis") = py::none(),
+         py::arg("keepdims") = false);
+  la.def("_blas_num_threads", [] { return kernels::blas_num_threads(); });
+  la.def("_blas_config", [] { return std::string(kernels::blas_config()); });
+  la.def("_sync_blas_threads", [] { kernels::sync_blas_threads(); });
+}
 
 }  // namespace bind
 }  // namespace tapegrad

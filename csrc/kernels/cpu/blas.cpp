@@ -1,0 +1,485 @@
+// BLAS/LAPACK glue over scipy-openblas32 (32-bit ints; every size handed over is checked to fit).
+//
+// Note [BLAS threads]
+// ~~~~~~~~~~~~~~~~~~~
+// OpenBLAS runs its own pthread pool beside ours. Two rules keep them from oversubscribing the
+// cores: (1) OpenBLAS's thread count follows ours (sync_blas_threads, before every call), so one big
+// GEMM uses the same number of threads as one of our elementwise kernels; (2) our pool only runs
+// BLAS calls that OpenBLAS itself runs single-threaded (small GEMMs, below its own threshold of
+// m*n*k <= 65536 * GEMM_MULTITHREAD_THRESHOLD), so threads are never nested. Large products in a
+// batch run one after another, each threaded by OpenBLAS.
+//
+// LAPACK is called in column-major layout on our row-major buffers, i.e. on the transposed matrix:
+// getrf(A^T) has det(A); getri on A^T's buffer leaves inv(A^T)^T = inv(A) there in row-major;
+// getrs with trans='T' on A^T's factors solves A x = b; potrf('U') of A^T = A reads and writes our
+// lower triangle. This avoids LAPACKE's row-major transposition copies and its NaN pre-checks (the
+// _work entry points): NaN inputs give NaN outputs, as in numpy.
+#include "kernels/cpu/blas.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/cpu/iter.h"
+#include "kernels/kernels.h"
+
+namespace tapegrad {
+namespace kernels {
+
+namespace {
+
+std::atomic<int> g_blas_threads{0};
+
+constexpr int64_t kIntMax = INT_MAX;
+// OpenBLAS runs GEMMs with m*n*k at or below this on the calling thread (interface/gemm.c).
+constexpr double kBlasSingleThreaded = 65536.0 * 4.0;
+// Below this many multiply-adds a plain loop beats the cost of a BLAS call.
+constexpr int64_t kTinyGemm = 512;
+
+bool fits(int64_t v) { return v >= 0 && v <= kIntMax; }
+
+// Element offsets (from the tensor's first element) of every matrix of t's leading `nb` dims, in
+// C order.
+std::vector<int64_t> batch_offsets(const Tensor& t, size_t nb) {
+  int64_t count = 1;
+  for (size_t i = 0; i < nb; ++i) count *= t.shape()[i];
+  std::vector<int64_t> offs(size_t(std::max<int64_t>(count, 0)));
+  if (count <= 0) return offs;
+  SmallVec<int64_t, 6> idx(nb, 0);
+  int64_t off = 0;
+  for (int64_t b = 0; b < count; ++b) {
+    offs[size_t(b)] = off;
+    for (size_t d = nb; d-- > 0;) {
+      if (++idx[d] < t.shape()[d]) {
+        off += t.strides()[d];
+        break;
+      }
+      off -= t.strides()[d] * (t.shape()[d] - 1);
+      idx[d] = 0;
+    }
+  }
+  return offs;
+}
+
+// A copy of `x` that is contiguous in its last two dims, without materialising batch dims that
+// are broadcast (zero stride): those stay zero-stride views of one copy.
+Tensor compact_copy(const Tensor& x) {
+  const size_t nd = x.shape().size();
+  Shape cs = x.shape();
+  for (size_t i = 0; i + 2 < nd; ++i)
+    if (x.strides()[i] == 0) cs[i] = 1;
+  Tensor src = x.view_as(cs, x.strides(), x.offset());
+  Tensor c = Tensor::empty(cs, x.dtype(), x.device());
+  copy(c, src);
+  Strides st = c.strides();
+  for (size_t i = 0; i + 2 < nd; ++i)
+    if (cs[i] != x.shape()[i]) st[i] = 0;
+  return c.view_as(x.shape(), st, c.offset());
+}
+
+// How BLAS can read a rows x cols matrix with element strides (rs, cs) in row-major CBLAS: as is
+// (trans=false, ld = row stride) or as the transpose of a row-major matrix (trans=true, ld = col
+// stride). False when neither works (zero, negative or overlapping strides): copy it first.
+bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool& trans, int64_t& ld) {
+  if ((cs == 1 || cols <= 1) && (rows <= 1 || rs >= std::max<int64_t>(1, cols))) {
+    trans = false;
+    ld = rows <= 1 ? std::max<int64_t>(1, cols) : rs;
+    return fits(ld);
+  }
+  if ((rs == 1 || rows <= 1) && (cols <= 1 || cs >= std::max<int64_t>(1, rows))) {
+    trans = true;
+    ld = cols <= 1 ? std::max<int64_t>(1, rows) : cs;
+    return fits(ld);
+  }
+  return false;
+}
+
+// ---- typed BLAS entry points -----------------------------------------------------------------
+inline CBLAS_TRANSPOSE tr(bool t) { return t ? CblasTrans : CblasNoTrans; }
+
+inline void gemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
+                 float* c, int ldc) {
+  scipy_cblas_sgemm(CblasRowMajor, tr(ta), tr(tb), m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
+inline void gemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, const double* b, int ldb,
+                 double* c, int ldc) {
+  scipy_cblas_dgemm(CblasRowMajor, tr(ta), tr(tb), m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
+}
+// y = op(A) x with A stored row-major as rows x cols.
+inline void gemv(bool t, int rows, int cols, const float* a, int lda, const float* x, int incx, float* y) {
+  scipy_cblas_sgemv(CblasRowMajor, tr(t), rows, cols, 1.0f, a, lda, x, incx, 0.0f, y, 1);
+}
+inline void gemv(bool t, int rows, int cols, const double* a, int lda, const double* x, int incx, double* y) {
+  scipy_cblas_dgemv(CblasRowMajor, tr(t), rows, cols, 1.0, a, lda, x, incx, 0.0, y, 1);
+}
+
+// ---- matmul --------------------------------------------------------------------------------
+struct MatmulArgs {
+  int64_t m, n, k;
+  int64_t ars, acs, brs, bcs;  // element strides of the matrices
+  std::vector<int64_t> aoff, boff;
+  int64_t count;  // batch size
+};
+
+// C (m x n, contiguous) = A @ B by loops (integers, tiny products, sizes past 32 bits).
+// Rows [r0, r1) of C.
+template <class T>
+void matmul_loop(const T* a, const T* b, T* c, const MatmulArgs& g, int64_t r0, int64_t r1) {
+  const int64_t n = g.n, k = g.k;
+  for (int64_t i = r0 * n; i < r1 * n; ++i) c[i] = T(0);
+  for (int64_t i = r0; i < r1; ++i) {
+    T* ci = c + i * n;
+    for (int64_t p = 0; p < k; ++p) {
+      const T av = a[i * g.ars + p * g.acs];
+      const T* bp = b + p * g.brs;
+      if (g.bcs == 1) {
+        for (int64_t j = 0; j < n; ++j) ci[j] += av * bp[j];
+      } else {
+        for (int64_t j = 0; j < n; ++j) ci[j] += av * bp[j * g.bcs];
+      }
+    }
+  }
+}
+
+template <class T>
+struct BlasPlan {
+  bool ta = false, tb = false;
+  int64_t lda = 0, ldb = 0;
+};
+
+// One product through BLAS (layouts already checked).
+template <class T>
+void matmul_blas(const T* a, const T* b, T* c, const MatmulArgs& g, const BlasPlan<T>& p) {
+  const int m = int(g.m), n = int(g.n), k = int(g.k);
+  if (n == 1 && m > 1) {
+    int64_t inc = k <= 1 ? 1 : g.brs;
+    if (inc > 0 && fits(inc)) {
+      // out (m) = A x: A is m x k as is, or (k x m)^T.
+      if (!p.ta) gemv(false, m, k, a, int(p.lda), b, int(inc), c);
+      else gemv(true, k, m, a, int(p.lda), b, int(inc), c);
+      return;
+    }
+  }
+  if (m == 1 && n > 1) {
+    int64_t inc = k <= 1 ? 1 : g.acs;
+    if (inc > 0 && fits(inc)) {
+      // out (n) = B^T x: B is k x n as is, or (n x k)^T.
+      if (!p.tb) gemv(true, k, n, b, int(p.ldb), a, int(inc), c);
+      else gemv(false, n, k, b, int(p.ldb), a, int(inc), c);
+      return;
+    }
+  }
+  gemm(p.ta, p.tb, m, n, k, a, int(p.lda), b, int(p.ldb), c, n);
+}
+
+// The batch as one tall product when b is shared by every matrix of the batch and a's batch rows
+// are evenly spaced (a batch of inputs against one weight matrix). Returns false if not.
+template <class T>
+bool try_merged_gemm(const Tensor& a, const Tensor& b, T* c, const MatmulArgs& g, const BlasPlan<T>& plan) {
+  const size_t nb = a.shape().size() - 2;
+  for (size_t i = 0; i < nb; ++i)
+    if (b.strides()[i] != 0 && b.shape()[i] != 1) return false;
+  int64_t rows = g.m, rs = g.ars;
+  for (size_t i = nb; i-- > 0;) {
+    const int64_t d = a.shape()[i], s = a.strides()[i];
+    if (d == 1) continue;
+    if (rows == 1) rs = s;
+    else if (s != rs * rows) return false;
+    rows *= d;
+  }
+  if (rows <= g.m || !fits(rows) || rs < std::max<int64_t>(1, g.k) || !fits(rs)) return false;
+  sync_blas_threads();
+  MatmulArgs one = g;
+  one.m = rows;
+  one.ars = rs;
+  BlasPlan<T> p1 = plan;
+  p1.lda = rs;
+  matmul_blas(a.data<T>(), b.data<T>(), c, one, p1);
+  return true;
+}
+
+template <class T>
+void matmul_typed(const Tensor& out, Tensor a, Tensor b) {
+  const size_t nd = out.shape().size();
+  const size_t nb = nd - 2;
+  MatmulArgs g;
+  g.m = out.shape()[nd - 2];
+  g.n = out.shape()[nd - 1];
+  g.k = a.shape()[nd - 1];
+  T* c = out.data<T>();
+  if (out.numel() == 0) return;
+  if (g.k == 0) {
+    std::memset(static_cast<void*>(c), 0, size_t(out.numel()) * sizeof(T));
+    return;
+  }
+  constexpr bool kFloat = std::is_floating_point<T>::value;
+  const bool small = g.m * g.n * g.k <= kTinyGemm;
+  const bool use_blas = kFloat && !small && fits(g.m) && fits(g.n) && fits(g.k);
+  BlasPlan<T> plan;
+  if (use_blas) {
+    if (!blas_layout(g.m, g.k, a.strides()[nd - 2], a.strides()[nd - 1], plan.ta, plan.lda)) {
+      a = compact_copy(a);
+      blas_layout(g.m, g.k, a.strides()[nd - 2], a.strides()[nd - 1], plan.ta, plan.lda);
+    }
+    if (!blas_layout(g.k, g.n, b.strides()[nd - 2], b.strides()[nd - 1], plan.tb, plan.ldb)) {
+      b = compact_copy(b);
+      blas_layout(g.k, g.n, b.strides()[nd - 2], b.strides()[nd - 1], plan.tb, plan.ldb);
+    }
+  }
+  g.ars = a.strides()[nd - 2];
+  g.acs = a.strides()[nd - 1];
+  g.brs = b.strides()[nd - 2];
+  g.bcs = b.strides()[nd - 1];
+  const T* A = a.data<T>();
+  const T* B = b.data<T>();
+  bool merged = false;
+  // b shared by the whole batch and a's batch rows evenly spaced: the batch is one tall product.
+  if constexpr (kFloat) {
+    if (use_blas && nb > 0 && !plan.ta) merged = try_merged_gemm(a, b, c, g, plan);
+  }
+  if (merged) return;
+  g.count = 1;
+  for (size_t i = 0; i < nb; ++i) g.count *= out.shape()[i];
+  g.aoff = batch_offsets(a, nb);
+  g.boff = batch_offsets(b, nb);
+  const int64_t csz = g.m * g.n;
+  const double work = double(g.m) * double(g.n) * double(g.k);
+  if (use_blas) sync_blas_threads();
+  if constexpr (kFloat) {
+    if (use_blas && work > kBlasSingleThreaded) {
+      for (int64_t i = 0; i < g.count; ++i)
+        matmul_blas(A + g.aoff[size_t(i)], B + g.boff[size_t(i)], c + i * csz, g, plan);
+      return;
+    }
+  }
+  if (g.count == 1 && !use_blas) {  // one product by loops: split its rows
+    const int64_t grain = std::max<int64_t>(1, int64_t(65536.0 / double(g.n * g.k + 1)));
+    cpu::parallel_for(g.m, grain, [&](int64_t lo, int64_t hi) { matmul_loop(A, B, c, g, lo, hi); });
+    return;
+  }
+  // Small products: our pool over the batch (OpenBLAS stays on the calling thread for these).
+  const int64_t grain = std::max<int64_t>(1, int64_t(65536.0 / (work + 1.0)));
+  cpu::parallel_for(g.count, grain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      const T* ai = A + g.aoff[size_t(i)];
+      const T* bi = B + g.boff[size_t(i)];
+      if constexpr (kFloat) {
+        if (use_blas) {
+          matmul_blas(ai, bi, c + i * csz, g, plan);
+          continue;
+        }
+      }
+      matmul_loop(ai, bi, c + i * csz, g, 0, g.m);
+    }
+  });
+}
+
+// ---- LAPACK --------------------------------------------------------------------------------
+inline lapack_int getrf(int n, float* a, lapack_int* ipiv) {
+  return scipy_LAPACKE_sgetrf_work(LAPACK_COL_MAJOR, n, n, a, n, ipiv);
+}
+inline lapack_int getrf(int n, double* a, lapack_int* ipiv) {
+  return scipy_LAPACKE_dgetrf_work(LAPACK_COL_MAJOR, n, n, a, n, ipiv);
+}
+inline lapack_int getrs_t(int n, int k, const float* a, const lapack_int* ipiv, float* b) {
+  return scipy_LAPACKE_sgetrs_work(LAPACK_COL_MAJOR, 'T', n, k, a, n, ipiv, b, n);
+}
+inline lapack_int getrs_t(int n, int k, const double* a, const lapack_int* ipiv, double* b) {
+  return scipy_LAPACKE_dgetrs_work(LAPACK_COL_MAJOR, 'T', n, k, a, n, ipiv, b, n);
+}
+inline lapack_int getri(int n, float* a, const lapack_int* ipiv, float* work, int lwork) {
+  return scipy_LAPACKE_sgetri_work(LAPACK_COL_MAJOR, n, a, n, ipiv, work, lwork);
+}
+inline lapack_int getri(int n, double* a, const lapack_int* ipiv, double* work, int lwork) {
+  return scipy_LAPACKE_dgetri_work(LAPACK_COL_MAJOR, n, a, n, ipiv, work, lwork);
+}
+inline lapack_int potrf_u(int n, float* a) { return scipy_LAPACKE_spotrf_work(LAPACK_COL_MAJOR, 'U', n, a, n); }
+inline lapack_int potrf_u(int n, double* a) { return scipy_LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', n, a, n); }
+
+int64_t batch_count(const Tensor& t) {
+  int64_t c = 1;
+  for (int64_t i = 0; i + 2 < t.ndim(); ++i) c *= t.shape()[size_t(i)];
+  return c;
+}
+
+int check_n(const Tensor& a, const char* op) {
+  int64_t n = a.shape()[a.shape().size() - 1];
+  TG_CHECK(fits(n) && fits(n * n), op, ": matrix of size ", n, " is too large for 32-bit LAPACK");
+  return int(n);
+}
+
+template <class T>
+int64_t solve_typed(const Tensor& x, const Tensor& a, const Tensor& b) {
+  const int n = check_n(a, "solve");
+  const int64_t k64 = b.shape()[b.shape().size() - 1];
+  TG_CHECK(fits(k64) && fits(k64 * n), "solve: right-hand side too large for 32-bit LAPACK");
+  const int k = int(k64);
+  const int64_t count = batch_count(x);
+  if (n == 0 || k == 0 || count == 0) return -1;
+  const size_t nb = x.shape().size() - 2;
+  auto aoff = batch_offsets(a, nb), boff = batch_offsets(b, nb);
+  std::vector<T> lu(size_t(n) * n), rhs(size_t(n) * k);
+  std::vector<lapack_int> ipiv(static_cast<size_t>(n));
+  const T* A = a.data<T>();
+  const T* B = b.data<T>();
+  T* X = x.data<T>();
+  const int64_t ar = a.strides()[nb], ac = a.strides()[nb + 1], br = b.strides()[nb], bc = b.strides()[nb + 1];
+  sync_blas_threads();
+  for (int64_t t = 0; t < count; ++t) {
+    const T* ap = A + aoff[size_t(t)];
+    const T* bp = B + boff[size_t(t)];
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) lu[size_t(i) * n + j] = ap[i * ar + j * ac];
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < k; ++j) rhs[size_t(j) * n + i] = bp[i * br + j * bc];  // column-major b
+    if (getrf(n, lu.data(), ipiv.data()) > 0) return t;
+    getrs_t(n, k, lu.data(), ipiv.data(), rhs.data());
+    T* xp = X + t * int64_t(n) * k;
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < k; ++j) xp[int64_t(i) * k + j] = rhs[size_t(j) * n + i];
+  }
+  return -1;
+}
+
+template <class T>
+int64_t inv_typed(const Tensor& out, const Tensor& a) {
+  const int n = check_n(a, "inv");
+  const int64_t count = batch_count(out);
+  if (n == 0 || count == 0) return -1;
+  copy(out, a);
+  std::vector<lapack_int> ipiv(static_cast<size_t>(n));
+  T* O = out.data<T>();
+  sync_blas_threads();
+  T query = 0;
+  getri(n, O, ipiv.data(), &query, -1);
+  int lwork = std::max(n, int(query));
+  std::vector<T> work(static_cast<size_t>(lwork));
+  for (int64_t t = 0; t < count; ++t) {
+    T* p = O + t * int64_t(n) * n;
+    if (getrf(n, p, ipiv.data()) > 0) return t;
+    if (getri(n, p, ipiv.data(), work.data(), lwork) > 0) return t;
+  }
+  return -1;
+}
+
+template <class T>
+int64_t cholesky_typed(const Tensor& out, const Tensor& a) {
+  const int n = check_n(a, "cholesky");
+  const int64_t count = batch_count(out);
+  if (n == 0 || count == 0) return -1;
+  copy(out, a);
+  T* O = out.data<T>();
+  sync_blas_threads();
+  for (int64_t t = 0; t < count; ++t) {
+    T* p = O + t * int64_t(n) * n;
+    if (potrf_u(n, p) != 0) return t;
+    for (int i = 0; i < n; ++i)
+      for (int j = i + 1; j < n; ++j) p[int64_t(i) * n + j] = T(0);
+  }
+  return -1;
+}
+
+template <class T>
+void slogdet_typed(const Tensor& sign, const Tensor& logabs, const Tensor& a) {
+  const int n = check_n(a, "slogdet");
+  const int64_t count = batch_count(a);
+  T* S = sign.data<T>();
+  T* L = logabs.data<T>();
+  if (n == 0) {
+    for (int64_t t = 0; t < count; ++t) {
+      S[t] = T(1);
+      L[t] = T(0);
+    }
+    return;
+  }
+  if (count == 0) return;
+  Tensor buf = Tensor::empty(a.shape(), a.dtype(), a.device());
+  copy(buf, a);
+  std::vector<lapack_int> ipiv(static_cast<size_t>(n));
+  T* B = buf.data<T>();
+  sync_blas_threads();
+  for (int64_t t = 0; t < count; ++t) {
+    T* p = B + t * int64_t(n) * n;
+    getrf(n, p, ipiv.data());
+    double s = 1.0, acc = 0.0;
+    for (int i = 0; i < n; ++i) {
+      const double u = double(p[int64_t(i) * n + i]);
+      if (ipiv[size_t(i)] != i + 1) s = -s;
+      if (u < 0) s = -s;
+      if (u == 0) {
+        s = 0.0;
+        acc = -std::numeric_limits<double>::infinity();
+        break;
+      }
+      acc += std::log(std::fabs(u));
+    }
+    S[t] = T(s);
+    L[t] = T(acc);
+  }
+}
+
+}  // namespace
+
+void sync_blas_threads() {
+  const int want = num_threads();
+  if (g_blas_threads.load(std::memory_order_relaxed) != want) {
+    scipy_openblas_set_num_threads(want);
+    g_blas_threads.store(want, std::memory_order_relaxed);
+  }
+}
+
+int blas_num_threads() { return scipy_openblas_get_num_threads(); }
+const char* blas_config() { return scipy_openblas_get_config(); }
+
+void matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
+  switch (out.dtype()) {
+    case DType::Float32: matmul_typed<float>(out, a, b); break;
+    case DType::Float64: matmul_typed<double>(out, a, b); break;
+    case DType::Int32: matmul_typed<int32_t>(out, a, b); break;
+    case DType::Int64: matmul_typed<int64_t>(out, a, b); break;
+    default: throw DTypeError(str_cat("matmul kernel: dtype ", out.dtype(), " is not supported"));
+  }
+}
+
+#define TG_LAPACK_DISPATCH(dt, name, call)                                                        \
+  switch (dt) {                                                                                  \
+    case DType::Float32: { using T = float; call; }                                              \
+    case DType::Float64: { using T = double; call; }                                             \
+    default: throw DTypeError(str_cat(name, " kernel: dtype ", dt, " is not supported"));          \
+  }
+
+int64_t solve(const Tensor& x, const Tensor& a, const Tensor& b) {
+  TG_LAPACK_DISPATCH(x.dtype(), "solve", return solve_typed<T>(x, a, b));
+}
+int64_t inv(const Tensor& out, const Tensor& a) {
+  TG_LAPACK_DISPATCH(out.dtype(), "inv", return inv_typed<T>(out, a));
+}
+int64_t cholesky(const Tensor& out, const Tensor& a) {
+  TG_LAPACK_DISPATCH(out.dtype(), "cholesky", return cholesky_typed<T>(out, a));
+}
+void slogdet(const Tensor& sign, const Tensor& logabs, const Tensor& a) {
+  TG_LAPACK_DISPATCH(a.dtype(), "slogdet", slogdet_typed<T>(sign, logabs, a); return);
+}
+void det(const Tensor& out, const Tensor& a) {
+  Tensor sign = Tensor::empty(out.shape(), out.dtype(), out.device());
+  slogdet(sign, out, a);
+  // det = sign * exp(log|det|), as numpy computes it from the same factorisation.
+  TG_LAPACK_DISPATCH(out.dtype(), "det", {
+    T* o = out.data<T>();
+    const T* s = sign.data<T>();
+    for (int64_t i = 0; i < out.numel(); ++i) o[i] = s[i] * T(std::exp(double(o[i])));
+    return;
+  });
+}
+#undef TG_LAPACK_DISPATCH
+
+}  // namespace kernels
+}  // namespace tapegrad

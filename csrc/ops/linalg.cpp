@@ -1,0 +1,897 @@
+// Linear algebra prims (matmul, diagonal, norms, LAPACK-backed solve/inv/det/slogdet/cholesky) and
+// the composites built from them (dot, vdot, outer, einsum, trace, norm). Forward kernels live in
+// kernels/cpu/blas.cpp; every rule here is written with ops, so it is itself differentiable.
+#include "ops/linalg.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "kernels/cpu/blas.h"
+#include "kernels/kernels.h"
+#include "ops/ops.h"
+
+namespace tapegrad {
+namespace ops {
+
+namespace {
+
+Shape sub_shape(const Shape& s, size_t b, size_t e) { return Shape(s.begin() + b, s.begin() + e); }
+Shape cat_shape(const Shape& a, const Shape& b) {
+  Shape r = a;
+  for (int64_t d : b) r.push_back(d);
+  return r;
+}
+// Leading (batch) dims of a tensor whose last `core` dims are the matrix.
+Shape batch_shape(const Tensor& x, size_t core) { return sub_shape(x.shape(), 0, x.shape().size() - core); }
+
+// reshape, robust to zero-size inputs with degenerate strides (numpy gives empty arrays zero
+// strides, which ops::reshape's view computation does not handle yet): those are copied first,
+// which costs nothing.
+Tensor reshape_(const Tensor& x, const Shape& s) {
+  if (x.numel() == 0 && !x.is_contiguous()) return reshape(copy(x), s);
+  return reshape(x, s);
+}
+
+// The last two axes swapped (matrix transpose of every matrix in a batch).
+Tensor mT(const Tensor& x) { return swapaxes(x, -1, -2); }
+
+// An untracked zero-stride view of `x` broadcast to `shape` (numpy rules; checked by the caller).
+Tensor bview(const Tensor& x, const Shape& shape) {
+  const size_t nd = shape.size(), xd = x.shape().size();
+  Strides st(nd, 0);
+  for (size_t i = 0; i < xd; ++i) {
+    const size_t o = nd - xd + i;
+    st[o] = x.shape()[i] == 1 && shape[o] != 1 ? 0 : x.strides()[i];
+  }
+  return x.view_as(shape, st, x.offset());
+}
+
+Shape keep_shape(const Shape& s, uint64_t m) {
+  Shape r = s;
+  for (size_t i = 0; i < s.size(); ++i)
+    if ((m >> i) & 1) r[i] = 1;
+  return r;
+}
+Axes mask_axes(uint64_t m) {
+  Axes a;
+  for (int i = 0; i < 63; ++i)
+    if ((m >> i) & 1) a.push_back(i);
+  return a;
+}
+
+// ---- matmul --------------------------------------------------------------------------------
+// Inputs are at least 2-d here (the public op promotes 1-d operands); leading dims broadcast.
+Tensor matmul_fwd(const Tensor& a, const Tensor& b) {
+  const DType dt = promote(a.dtype(), b.dtype());
+  const DType cd = dt == DType::Bool ? DType::Int64 : compute_dtype(dt);
+  const size_t an = a.shape().size(), bn = b.shape().size();
+  const int64_t m = a.shape()[an - 2], k = a.shape()[an - 1], n = b.shape()[bn - 1];
+  Shape batch = broadcast_shapes(batch_shape(a, 2), batch_shape(b, 2), "matmul");
+  Tensor aa = bview(a.to(cd), cat_shape(batch, Shape{m, k}));
+  Tensor bb = bview(b.to(cd), cat_shape(batch, Shape{k, n}));
+  Tensor out = Tensor::empty(cat_shape(batch, Shape{m, n}), cd, a.device());
+  kernels::matmul(out, aa, bb);
+  if (cd == dt) return out;
+  return out.to(dt);
+}
+TensorList matmul_impl(const TensorList& in, const Attrs&) { return {matmul_fwd(in[0], in[1])}; }
+// (a @ b)' = (g @ b^T, a^T @ g), summed over broadcast batch dims by the sweep
+TensorList matmul_vjp(const TensorList& g, const TensorList& in, const TensorList&, const Attrs&, uint32_t need) {
+  const Tensor &a = in[0], &b = in[1];
+  Tensor ga, gb;
+  if (need & 1) ga = matmul(g[0], mT(b));
+  if (need & 2) {
+    if (b.ndim() == 2 && a.ndim() > 2) {
+      // A batch against one matrix: one tall product instead of a batch of them and a sum.
+      const int64_t k = a.shape().back(), n = b.shape().back();
+      const int64_t rows = numel(batch_shape(a, 1));
+      gb = matmul(mT(reshape_(a, Shape{rows, k})), reshape_(g[0], Shape{rows, n}));
+    } else {
+      gb = matmul(mT(a), g[0]);
+    }
+  }
+  return {ga, gb};
+}
+TensorList matmul_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs&) {
+  return {opt_add(t[0].defined() ? matmul(t[0], in[1]) : Tensor(), t[1].defined() ? matmul(in[0], t[1]) : Tensor())};
+}
+const Prim kMatmul = {"matmul", matmul_impl, matmul_vjp, matmul_jvp};
+
+// ---- diagonal and its adjoint ----------------------------------------------------------------
+// attrs.ints = {offset, axis1, axis2} (normalised, axis1 != axis2); diag_embed adds the full shape.
+Tensor diagonal_view(const Tensor& a, int64_t offset, int64_t ax1, int64_t ax2) {
+  const Shape& s = a.shape();
+  const Strides& st = a.strides();
+  const int64_t n1 = s[size_t(ax1)], n2 = s[size_t(ax2)];
+  int64_t len = offset >= 0 ? std::min(n1, n2 - offset) : std::min(n1 + offset, n2);
+  if (len < 0) len = 0;
+  int64_t off = a.offset();
+  if (len > 0) off += offset >= 0 ? offset * st[size_t(ax2)] : -offset * st[size_t(ax1)];
+  Shape os;
+  Strides ost;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (int64_t(i) == ax1 || int64_t(i) == ax2) continue;
+    os.push_back(s[i]);
+    ost.push_back(st[i]);
+  }
+  os.push_back(len);
+  ost.push_back(st[size_t(ax1)] + st[size_t(ax2)]);
+  return a.view_as(os, ost, off);
+}
+Tensor diagonal_p(const Tensor& a, int64_t offset, int64_t ax1, int64_t ax2);
+Tensor diag_embed_p(const Tensor& g, const Shape& full, int64_t offset, int64_t ax1, int64_t ax2);
+
+TensorList diagonal_impl(const TensorList& in, const Attrs& a) {
+  return {diagonal_view(in[0], a.ints[0], a.ints[1], a.ints[2])};
+}
+// diagonal'(x) = the cotangent written back onto the diagonal of zeros
+TensorList diagonal_vjp(const TensorList& g, const TensorList& in, const TensorList&, const Attrs& a, uint32_t) {
+  return {diag_embed_p(g[0], in[0].shape(), a.ints[0], a.ints[1], a.ints[2])};
+}
+TensorList diagonal_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
+  return {diagonal_p(t[0], a.ints[0], a.ints[1], a.ints[2])};
+}
+const Prim kDiagonal = {"diagonal", diagonal_impl, diagonal_vjp, diagonal_jvp};
+
+TensorList diag_embed_impl(const TensorList& in, const Attrs& a) {
+  Shape full(a.ints.begin() + 3, a.ints.end());
+  Tensor out = Tensor::zeros(full, in[0].dtype(), in[0].device());
+  kernels::copy(diagonal_view(out, a.ints[0], a.ints[1], a.ints[2]), in[0]);
+  return {out};
+}
+// embed'(g) = diagonal(g): embed is diagonal's adjoint and the reverse
+TensorList diag_embed_vjp(const TensorList& g, const TensorList&, const TensorList&, const Attrs& a, uint32_t) {
+  return {diagonal_p(g[0], a.ints[0], a.ints[1], a.ints[2])};
+}
+TensorList diag_embed_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
+  return {diag_embed_p(t[0], Shape(a.ints.begin() + 3, a.ints.end()), a.ints[0], a.ints[1], a.ints[2])};
+}
+const Prim kDiagEmbed = {"diag_embed", diag_embed_impl, diag_embed_vjp, diag_embed_jvp};
+
+Tensor diagonal_p(const Tensor& a, int64_t offset, int64_t ax1, int64_t ax2) {
+  Attrs at;
+  at.ints = {offset, ax1, ax2};
+  if (!a.tracked()) return diagonal_impl({a}, at)[0];
+  return autodiff::apply1(kDiagonal, {a}, at);
+}
+Tensor diag_embed_p(const Tensor& g, const Shape& full, int64_t offset, int64_t ax1, int64_t ax2) {
+  Attrs at;
+  at.ints = {offset, ax1, ax2};
+  for (int64_t d : full) at.ints.push_back(d);
+  if (!g.tracked()) return diag_embed_impl({g}, at)[0];
+  return autodiff::apply1(kDiagEmbed, {g}, at);
+}
+
+// ---- 2-norm with a gradient defined at zero ----------------------------------------------------
+// attrs.ints[0] = mask of reduced axes, flag = keepdims.
+TensorList norm2_impl(const TensorList& in, const Attrs& a) {
+  const Tensor& x = in[0];
+  return {sqrt(sum(mul(x, x), mask_axes(uint64_t(a.ints[0])), false, a.flag != 0))};
+}
+// |x| with 0 replaced by 1: the rules divide by it, and x is all zeros exactly where |x| is 0.
+Tensor safe_norm(const Tensor& n) { return where(eq(n, scalar_like(0.0, n)), scalar_like(1.0, n), n); }
+// ||x||' = g x / ||x||, taken as 0 at x = 0 (as JAX's safe norm: the subgradient of least norm)
+TensorList norm2_vjp(const TensorList& g, const TensorList& in, const TensorList& out, const Attrs& a, uint32_t) {
+  const Tensor& x = in[0];
+  const Shape ks = keep_shape(x.shape(), uint64_t(a.ints[0]));
+  Tensor n = a.flag ? out[0] : reshape_(out[0], ks);
+  Tensor gk = a.flag ? g[0] : reshape_(g[0], ks);
+  return {mul(x, div(gk, safe_norm(n)))};
+}
+TensorList norm2_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs& a) {
+  Tensor dot_xt = sum(mul(in[0], t[0]), mask_axes(uint64_t(a.ints[0])), false, a.flag != 0);
+  return {div(dot_xt, safe_norm(out[0]))};
+}
+const Prim kNorm2 = {"norm2", norm2_impl, norm2_vjp, norm2_jvp};
+
+Tensor norm2(const Tensor& x, uint64_t mask, bool keepdims) {
+  Attrs at;
+  at.ints.push_back(int64_t(mask));
+  at.flag = keepdims;
+  if (!x.tracked()) return norm2_impl({x}, at)[0];
+  return autodiff::apply1(kNorm2, {x}, at);
+}
+
+// ---- max over axes (the inf-norms); ties share the gradient evenly, as in JAX ---------------
+TensorList amax_impl(const TensorList& in, const Attrs& a) {
+  const Tensor& x = in[0];
+  const uint64_t m = uint64_t(a.ints[0]);
+  const DType cd = compute_dtype(x.dtype());
+  Tensor xx = x.to(cd);
+  const Shape ks = keep_shape(x.shape(), m);
+  Tensor out = Tensor::empty(ks, cd, x.device());
+  kernels::reduce(kernels::Red::Max, out, xx, m);
+  if (cd != x.dtype()) out = out.to(x.dtype());
+  if (a.flag) return {out};
+  Shape ds;
+  for (size_t i = 0; i < x.shape().size(); ++i)
+    if (!((m >> i) & 1)) ds.push_back(x.shape()[i]);
+  return {out.view_as(ds, contiguous_strides(ds), out.offset())};
+}
+// weight of each element: 1/count where it equals the max, else 0 (a constant)
+Tensor amax_weight(const Tensor& x, const Tensor& out_k, uint64_t m) {
+  Tensor hit = cast(eq(x, out_k), x.dtype());
+  return div(hit, sum(hit, mask_axes(m), false, true));
+}
+// max'(x) = g * [x == max] / #ties
+TensorList amax_vjp(const TensorList& g, const TensorList& in, const TensorList& out, const Attrs& a, uint32_t) {
+  const uint64_t m = uint64_t(a.ints[0]);
+  const Shape ks = keep_shape(in[0].shape(), m);
+  Tensor ok = a.flag ? out[0] : reshape_(out[0], ks);
+  Tensor gk = a.flag ? g[0] : reshape_(g[0], ks);
+  return {mul(gk, amax_weight(in[0], ok, m))};
+}
+TensorList amax_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs& a) {
+  const uint64_t m = uint64_t(a.ints[0]);
+  Tensor ok = a.flag ? out[0] : reshape_(out[0], keep_shape(in[0].shape(), m));
+  return {sum(mul(t[0], amax_weight(in[0], ok, m)), mask_axes(m), false, a.flag != 0)};
+}
+const Prim kAmax = {"norm_max", amax_impl, amax_vjp, amax_jvp};
+
+Tensor amax_p(const Tensor& x, uint64_t mask, bool keepdims, const char* op) {
+  for (size_t i = 0; i < x.shape().size(); ++i)
+    TG_CHECK(!((mask >> i) & 1) || x.shape()[i] > 0, op, ": zero-size reduction along axis ", i, " of shape ",
+             shape_str(x.shape()), " has no identity");
+  Attrs at;
+  at.ints.push_back(int64_t(mask));
+  at.flag = keepdims;
+  if (!x.tracked()) return amax_impl({x}, at)[0];
+  return autodiff::apply1(kAmax, {x}, at);
+}
+Tensor amin_p(const Tensor& x, uint64_t mask, bool keepdims, const char* op) {
+  return neg(amax_p(neg(x), mask, keepdims, op));
+}
+
+// ---- LAPACK prims ----------------------------------------------------------------------------
+std::string at_batch(const Tensor& a, int64_t idx) {
+  if (a.ndim() <= 2) return "";
+  return str_cat(" (matrix ", idx, " of the batch)");
+}
+
+TensorList solve_impl(const TensorList& in, const Attrs&) {
+  const Tensor &a = in[0], &b = in[1];
+  Tensor x = Tensor::empty(b.shape(), b.dtype(), b.device());
+  int64_t bad = kernels::solve(x, a, b);
+  TG_CHECK(bad < 0, "solve: singular matrix", at_batch(a, bad), "; ", describe(a));
+  return {x};
+}
+// x = a^-1 b:  b' = a^-T g,  a' = -b' x^T
+TensorList solve_vjp(const TensorList& g, const TensorList& in, const TensorList& out, const Attrs&, uint32_t need) {
+  Tensor gb = solve(mT(in[0]), g[0]);
+  Tensor ga = (need & 1) ? neg(matmul(gb, mT(out[0]))) : Tensor();
+  return {ga, (need & 2) ? gb : Tensor()};
+}
+// dx = a^-1 (db - da x)
+TensorList solve_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs&) {
+  Tensor rhs = opt_sub(t[1], t[0].defined() ? matmul(t[0], out[0]) : Tensor());
+  return {rhs.defined() ? solve(in[0], rhs) : Tensor()};
+}
+const Prim kSolve = {"solve", solve_impl, solve_vjp, solve_jvp};
+
+TensorList inv_impl(const TensorList& in, const Attrs&) {
+  const Tensor& a = in[0];
+  Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
+  int64_t bad = kernels::inv(out, a);
+  TG_CHECK(bad < 0, "inv: singular matrix", at_batch(a, bad), "; ", describe(a));
+  return {out};
+}
+// inv'(a) = -inv^T g inv^T
+TensorList inv_vjp(const TensorList& g, const TensorList&, const TensorList& out, const Attrs&, uint32_t) {
+  Tensor yt = mT(out[0]);
+  return {neg(matmul(matmul(yt, g[0]), yt))};
+}
+// d inv = -inv da inv
+TensorList inv_jvp(const TensorList& t, const TensorList&, const TensorList& out, const Attrs&) {
+  return {neg(matmul(matmul(out[0], t[0]), out[0]))};
+}
+const Prim kInv = {"inv", inv_impl, inv_vjp, inv_jvp};
+
+Tensor batch_scalar_to_matrix(const Tensor& s) {  // (...) -> (..., 1, 1)
+  Shape sh = s.shape();
+  sh.push_back(1);
+  sh.push_back(1);
+  return reshape_(s, sh);
+}
+Tensor sum_last2(const Tensor& x) {
+  const int64_t nd = x.ndim();
+  return sum(x, Axes{nd - 2, nd - 1}, false, false);
+}
+
+TensorList det_impl(const TensorList& in, const Attrs&) {
+  const Tensor& a = in[0];
+  Tensor out = Tensor::empty(batch_shape(a, 2), a.dtype(), a.device());
+  kernels::det(out, a);
+  return {out};
+}
+// det'(a) = g det a^-T
+TensorList det_vjp(const TensorList& g, const TensorList& in, const TensorList& out, const Attrs&, uint32_t) {
+  return {mul(batch_scalar_to_matrix(mul(g[0], out[0])), mT(inv(in[0])))};
+}
+// d det = det tr(a^-1 da)
+TensorList det_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs&) {
+  return {mul(out[0], sum_last2(mul(mT(inv(in[0])), t[0])))};
+}
+const Prim kDet = {"det", det_impl, det_vjp, det_jvp};
+
+TensorList slogdet_impl(const TensorList& in, const Attrs&) {
+  const Tensor& a = in[0];
+  Shape bs = batch_shape(a, 2);
+  Tensor sign = Tensor::empty(bs, a.dtype(), a.device());
+  Tensor logabs = Tensor::empty(bs, a.dtype(), a.device());
+  kernels::slogdet(sign, logabs, a);
+  return {sign, logabs};
+}
+// sign is piecewise constant; log|det|'(a) = g a^-T
+TensorList slogdet_vjp(const TensorList& g, const TensorList& in, const TensorList&, const Attrs&, uint32_t) {
+  if (!g[1].defined()) return {Tensor()};
+  return {mul(batch_scalar_to_matrix(g[1]), mT(inv(in[0])))};
+}
+TensorList slogdet_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs&) {
+  return {Tensor(), sum_last2(mul(mT(inv(in[0])), t[0]))};
+}
+const Prim kSlogdet = {"slogdet", slogdet_impl, slogdet_vjp, slogdet_jvp};
+
+// Constant n x n masks: tril(k) has ones where j <= i + k; phi has ones below the diagonal and 1/2 on it.
+Tensor tri_mask(int64_t n, DType dt, int64_t k, double diag) {
+  Tensor m = Tensor::zeros(Shape{n, n}, DType::Float64);
+  double* p = m.data<double>();
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n && j <= i + k; ++j) p[i * n + j] = (i == j) ? diag : 1.0;
+  return m.to(dt);
+}
+
+TensorList cholesky_impl(const TensorList& in, const Attrs&) {
+  const Tensor& a = in[0];
+  Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
+  int64_t bad = kernels::cholesky(out, a);
+  TG_CHECK(bad < 0, "cholesky: matrix is not positive definite", at_batch(a, bad), "; ", describe(a));
+  return {out};
+}
+// Only a's lower triangle is read, so the function is L(E) with E = tril(a) + tril(a, -1)^T.
+// Murray (2016): dL = L phi(L^-1 dE L^-T); its adjoint S = L^-T phi(L^T g) L^-1 on E, which
+// maps back onto a as a' = tril(S) + tril(S^T, -1).
+TensorList cholesky_vjp(const TensorList& g, const TensorList&, const TensorList& out, const Attrs&, uint32_t) {
+  const Tensor& L = out[0];
+  const int64_t n = L.shape().back();
+  const DType dt = L.dtype();
+  Tensor lt = mT(L);
+  Tensor p = mul(matmul(lt, g[0]), tri_mask(n, dt, 0, 0.5));
+  Tensor y = solve(lt, p);               // L^-T P
+  Tensor s = mT(solve(lt, mT(y)));       // L^-T P L^-1
+  return {add(mul(s, tri_mask(n, dt, 0, 1.0)), mul(mT(s), tri_mask(n, dt, -1, 1.0)))};
+}
+TensorList cholesky_jvp(const TensorList& t, const TensorList&, const TensorList& out, const Attrs&) {
+  const Tensor& L = out[0];
+  const int64_t n = L.shape().back();
+  const DType dt = L.dtype();
+  Tensor e = add(mul(t[0], tri_mask(n, dt, 0, 1.0)), mT(mul(t[0], tri_mask(n, dt, -1, 1.0))));
+  Tensor x = solve(L, mT(solve(L, e)));  // L^-1 E L^-T (E symmetric)
+  return {matmul(L, mul(x, tri_mask(n, dt, 0, 0.5)))};
+}
+const Prim kCholesky = {"cholesky", cholesky_impl, cholesky_vjp, cholesky_jvp};
+
+// Checks a stack of square matrices and returns it in the dtype LAPACK runs on: numpy's rules
+// (integers and Bool as float64; float16 unsupported).
+Tensor square_operand(const Tensor& a, const char* op) {
+  check_has_data(a, op);
+  TG_CHECK_SHAPE(a.ndim() >= 2, op, ": ", a.ndim(),
+                 "-dimensional array given; array must be at least two-dimensional (",
+                 describe(a), ")");
+  TG_CHECK_SHAPE(a.shape()[a.shape().size() - 1] == a.shape()[a.shape().size() - 2], op,
+                 ": last 2 dimensions of the array must be square, got shape ", shape_str(a.shape()));
+  TG_CHECK_DTYPE(a.dtype() != DType::Float16, op, ": array type float16 is unsupported in linalg (", describe(a), ")");
+  return is_float(a.dtype()) ? a : cast(a, DType::Float64);
+}
+
+// Broadcast of the batch dims of a2 and b2 (a, b as the user gave them, for the message).
+Shape batch_broadcast(const Tensor& a, const Tensor& b, const Tensor& a2, const Tensor& b2, const char* op) {
+  try {
+    return broadcast_shapes(batch_shape(a2, 2), batch_shape(b2, 2), op);
+  } catch (const ShapeError&) {
+    throw ShapeError(str_cat(op, ": the batch dims of shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
+                             " do not broadcast (", shape_str(batch_shape(a2, 2)), " vs ",
+                             shape_str(batch_shape(b2, 2)),
+                             ")"));
+  }
+}
+
+Tensor apply_or_impl(const Prim& p, const TensorList& in) {
+  bool tr = false;
+  for (const Tensor& x : in) tr = tr || x.tracked();
+  if (!tr) return p.impl(in, Attrs())[0];
+  return autodiff::apply1(p, in, Attrs());
+}
+
+// ---- einsum ----------------------------------------------------------------------------------
+// Labels: letters are their character codes; the dims under "..." get 256 + position, aligned
+// from the right across operands (numpy broadcasting).
+constexpr int kEllLabel = 256;
+
+std::string label_str(int l) {
+  if (l < kEllLabel) return std::string(1, char(l));
+  return str_cat("...[", l - kEllLabel, "]");
+}
+
+struct Term {
+  Tensor t;
+  std::vector<int> labels;
+};
+
+// Parses one side of the spec into letters and the ellipsis position (-1: none).
+void parse_subscripts(const std::string& s, const std::string& spec, std::vector<int>& letters, int& ell_pos) {
+  letters.clear();
+  ell_pos = -1;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+      letters.push_back(int(c));
+    } else if (c == '.') {
+      TG_CHECK(s.compare(i, 3, "...") == 0, "einsum: invalid subscripts '", spec, "': '.' must be part of '...'");
+      TG_CHECK(ell_pos < 0, "einsum: invalid subscripts '", spec, "': more than one '...' in one term");
+      ell_pos = int(letters.size());
+      i += 2;
+    } else {
+      throw ValueError(str_cat("einsum: invalid character '", std::string(1, c), "' in subscripts '", spec,
+                               "' (subscripts are letters a-z, A-Z, ',', '->' and '...')"));
+    }
+  }
+}
+
+std::vector<int> expand_labels(const std::vector<int>& letters, int ell_pos, int ell_dims, int max_ell) {
+  std::vector<int> r;
+  for (int i = 0; i < int(letters.size()); ++i) {
+    if (i == ell_pos)
+      for (int t = 0; t < ell_dims; ++t) r.push_back(kEllLabel + (max_ell - ell_dims) + t);
+    r.push_back(letters[size_t(i)]);
+  }
+  if (ell_pos == int(letters.size()))
+    for (int t = 0; t < ell_dims; ++t) r.push_back(kEllLabel + (max_ell - ell_dims) + t);
+  return r;
+}
+
+int find_label(const std::vector<int>& ls, int l) {
+  for (size_t i = 0; i < ls.size(); ++i)
+    if (ls[i] == l) return int(i);
+  return -1;
+}
+bool has_label(const std::vector<int>& ls, int l) { return find_label(ls, l) >= 0; }
+
+// Sums away the labels of `x` that `keep` does not contain.
+void sum_unkept(Term& x, const std::vector<int>& keep) {
+  Axes axes;
+  std::vector<int> rest;
+  for (size_t i = 0; i < x.labels.size(); ++i) {
+    if (has_label(keep, x.labels[i])) rest.push_back(x.labels[i]);
+    else axes.push_back(int64_t(i));
+  }
+  if (axes.empty()) return;
+  x.t = sum(x.t, axes, false, false);
+  x.labels = rest;
+}
+
+int64_t dim_of(const Term& x, int l) { return x.t.shape()[size_t(find_label(x.labels, l))]; }
+
+// Broadcasts size-1 dims of `x` for the given labels up to `sizes`.
+void broadcast_labels(Term& x, const std::vector<int>& labels, const std::map<int, int64_t>& sizes) {
+  Shape s = x.t.shape();
+  bool change = false;
+  for (int l : labels) {
+    int i = find_label(x.labels, l);
+    if (i < 0) continue;
+    int64_t want = sizes.at(l);
+    if (s[size_t(i)] != want) {
+      s[size_t(i)] = want;
+      change = true;
+    }
+  }
+  if (change) x.t = broadcast_to(x.t, s);
+}
+
+// Permutes `x` so that its labels come in `order` (a permutation of them).
+Tensor permute_to(const Term& x, const std::vector<int>& order) {
+  SmallVec<int64_t, 6> perm;
+  bool ident = true;
+  for (size_t i = 0; i < order.size(); ++i) {
+    int p = find_label(x.labels, order[i]);
+    perm.push_back(p);
+    ident = ident && p == int(i);
+  }
+  return ident ? x.t : transpose(x.t, perm);
+}
+
+// Contracts two terms into one whose labels are `keep`'s among theirs: shared kept labels are
+// batch dims, shared others are summed by a (batched) matrix product.
+Term contract(Term a, Term b, const std::vector<int>& keep) {
+  std::vector<int> ka = keep, kb = keep;
+  for (int l : b.labels) ka.push_back(l);
+  for (int l : a.labels) kb.push_back(l);
+  sum_unkept(a, ka);
+  sum_unkept(b, kb);
+  std::vector<int> batch, contr, aonly, bonly;
+  for (int l : a.labels) {
+    if (has_label(b.labels, l)) (has_label(keep, l) ? batch : contr).push_back(l);
+    else aonly.push_back(l);
+  }
+  for (int l : b.labels)
+    if (!has_label(a.labels, l)) bonly.push_back(l);
+  std::map<int, int64_t> sizes;
+  for (int l : batch) sizes[l] = std::max(dim_of(a, l), dim_of(b, l));
+  for (int l : contr) sizes[l] = std::max(dim_of(a, l), dim_of(b, l));
+  auto prod_of = [](const Term& x, const std::vector<int>& ls, Shape* dims) {
+    int64_t p = 1;
+    for (int l : ls) {
+      int64_t d = dim_of(x, l);
+      if (dims) dims->push_back(d);
+      p *= d;
+    }
+    return p;
+  };
+  Term r;
+  r.labels = batch;
+  for (int l : aonly) r.labels.push_back(l);
+  for (int l : bonly) r.labels.push_back(l);
+  if (contr.empty()) {
+    // Nothing summed: a broadcasting product.
+    std::vector<int> oa = batch, ob = batch;
+    for (int l : aonly) oa.push_back(l);
+    for (int l : bonly) ob.push_back(l);
+    Shape sa, sb;
+    prod_of(a, oa, &sa);
+    prod_of(b, batch, &sb);
+    for (size_t i = 0; i < aonly.size(); ++i) sb.push_back(1);
+    prod_of(b, bonly, &sb);
+    for (size_t i = 0; i < bonly.size(); ++i) sa.push_back(1);
+    r.t = mul(reshape_(permute_to(a, oa), sa), reshape_(permute_to(b, ob), sb));
+    return r;
+  }
+  broadcast_labels(a, batch, sizes);
+  broadcast_labels(b, batch, sizes);
+  broadcast_labels(a, contr, sizes);
+  broadcast_labels(b, contr, sizes);
+  Shape bdims, adims, cdims;
+  const int64_t nb = prod_of(a, batch, &bdims);
+  const int64_t m = prod_of(a, aonly, &adims);
+  const int64_t k = prod_of(a, contr, nullptr);
+  const int64_t n = prod_of(b, bonly, &cdims);
+  std::vector<int> oa = batch, ob = batch;
+  for (int l : aonly) oa.push_back(l);
+  for (int l : contr) oa.push_back(l);
+  for (int l : contr) ob.push_back(l);
+  for (int l : bonly) ob.push_back(l);
+  Tensor am = permute_to(a, oa), bm = permute_to(b, ob);
+  Tensor prod;
+  if (batch.empty()) {
+    prod = matmul(reshape_(am, Shape{m, k}), reshape_(bm, Shape{k, n}));
+  } else {
+    prod = matmul(reshape_(am, Shape{nb, m, k}), reshape_(bm, Shape{nb, k, n}));
+  }
+  r.t = reshape_(prod, cat_shape(cat_shape(bdims, adims), cdims));
+  return r;
+}
+
+}  // namespace
+
+// ---- public ops ------------------------------------------------------------------------------
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  check_has_data(a, "matmul");
+  check_has_data(b, "matmul");
+  TG_CHECK_SHAPE(a.ndim() >= 1, "matmul: input operand 0 does not have enough dimensions (has 0, needs at least 1): ",
+                 describe(a), "; use mul for scalars");
+  TG_CHECK_SHAPE(b.ndim() >= 1, "matmul: input operand 1 does not have enough dimensions (has 0, needs at least 1): ",
+                 describe(b), "; use mul for scalars");
+  const int64_t ka = a.shape().back();
+  const int64_t kb = b.ndim() == 1 ? b.shape()[0] : b.shape()[b.shape().size() - 2];
+  TG_CHECK_SHAPE(ka == kb, "matmul: shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
+                 " are not aligned: ", ka, " (last dim of the first) != ", kb,
+                 b.ndim() == 1 ? " (dim 0 of the second)" : " (second-to-last dim of the second)");
+  const bool pa = a.ndim() == 1, pb = b.ndim() == 1;
+  Tensor a2 = pa ? reshape_(a, Shape{1, ka}) : a;
+  Tensor b2 = pb ? reshape_(b, Shape{kb, 1}) : b;
+  const Shape batch = batch_broadcast(a, b, a2, b2, "matmul");
+  Tensor out = (!a2.tracked() && !b2.tracked()) ? matmul_fwd(a2, b2) : autodiff::apply1(kMatmul, {a2, b2}, Attrs());
+  if (!pa && !pb) return out;
+  Shape s = batch;
+  if (!pa) s.push_back(a2.shape()[a2.shape().size() - 2]);
+  if (!pb) s.push_back(b2.shape().back());
+  return reshape_(out, s);
+}
+
+Tensor dot(const Tensor& a, const Tensor& b) {
+  check_has_data(a, "dot");
+  check_has_data(b, "dot");
+  if (a.ndim() == 0 || b.ndim() == 0) return mul(a, b);
+  const int64_t k = a.shape().back();
+  const int64_t kb = b.ndim() == 1 ? b.shape()[0] : b.shape()[b.shape().size() - 2];
+  TG_CHECK_SHAPE(k == kb, "dot: shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()), " not aligned: ", k,
+                 " (dim ", a.ndim() - 1, ") != ", kb, " (dim ", b.ndim() == 1 ? 0 : b.ndim() - 2, ")");
+  if (b.ndim() <= 2) return matmul(a, b);
+  // dot(a, b)[i..., j..., n] = sum_k a[i..., k] b[j..., k, n]: move b's k to the front.
+  const int64_t bn = b.ndim();
+  SmallVec<int64_t, 6> perm{bn - 2};
+  for (int64_t i = 0; i < bn; ++i)
+    if (i != bn - 2) perm.push_back(i);
+  int64_t cols = 1;  // every dim of b but k
+  for (int64_t i = 0; i < bn; ++i)
+    if (i != bn - 2) cols *= b.shape()[size_t(i)];
+  Tensor bt = reshape_(transpose(b, perm), Shape{k, cols});
+  Tensor r = matmul(reshape_(a, Shape{numel(batch_shape(a, 1)), k}), bt);
+  Shape s = sub_shape(a.shape(), 0, a.shape().size() - 1);
+  for (int64_t i = 0; i < bn; ++i)
+    if (i != bn - 2) s.push_back(b.shape()[size_t(i)]);
+  return reshape_(r, s);
+}
+
+Tensor vdot(const Tensor& a, const Tensor& b) {
+  TG_CHECK_SHAPE(a.numel() == b.numel(), "vdot: inputs of shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
+                 " have different sizes (", a.numel(), " != ", b.numel(), ")");
+  return matmul(reshape_(a, Shape{a.numel()}), reshape_(b, Shape{b.numel()}));
+}
+
+Tensor outer(const Tensor& a, const Tensor& b) {
+  return mul(reshape_(a, Shape{a.numel(), 1}), reshape_(b, Shape{1, b.numel()}));
+}
+
+Tensor einsum(const std::string& spec_in, const std::vector<Tensor>& xs) {
+  std::string spec;
+  for (char c : spec_in)
+    if (c != ' ') spec += c;
+  TG_CHECK(!xs.empty(), "einsum: at least one operand is needed");
+  size_t arrow = spec.find("->");
+  TG_CHECK(arrow == std::string::npos || spec.find("->", arrow + 2) == std::string::npos, "einsum: subscripts '",
+           spec_in, "' have more than one '->'");
+  const std::string lhs = spec.substr(0, arrow);
+  TG_CHECK(lhs.find('-') == std::string::npos && lhs.find('>') == std::string::npos, "einsum: subscripts '", spec_in,
+           "' have a stray '-' or '>' (the output is given with '->')");
+  std::vector<std::string> terms;
+  {
+    size_t s = 0;
+    for (;;) {
+      size_t c = lhs.find(',', s);
+      terms.push_back(lhs.substr(s, c == std::string::npos ? std::string::npos : c - s));
+      if (c == std::string::npos) break;
+      s = c + 1;
+    }
+  }
+  TG_CHECK(terms.size() == xs.size(), "einsum: subscripts '", spec_in, "' name ", terms.size(), " operand(s) but ",
+           xs.size(), " were given");
+  std::vector<std::vector<int>> letters(xs.size());
+  std::vector<int> ell_pos(xs.size()), ell_dims(xs.size());
+  int max_ell = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    check_has_data(xs[i], "einsum");
+    parse_subscripts(terms[i], spec_in, letters[i], ell_pos[i]);
+    const int nd = int(xs[i].ndim()), nl = int(letters[i].size());
+    if (ell_pos[i] < 0) {
+      TG_CHECK_SHAPE(nd == nl, "einsum: operand ", i, " has ", nd, " dimension(s) (shape ", shape_str(xs[i].shape()),
+                     ") but its subscripts '", terms[i], "' name ", nl);
+      ell_dims[i] = 0;
+    } else {
+      TG_CHECK_SHAPE(nd >= nl, "einsum: operand ", i, " has ", nd, " dimension(s) (shape ", shape_str(xs[i].shape()),
+                     ") but its subscripts '", terms[i], "' name ", nl, " besides '...'");
+      ell_dims[i] = nd - nl;
+    }
+    max_ell = std::max(max_ell, ell_dims[i]);
+  }
+  std::vector<Term> ops_(xs.size());
+  std::map<int, int> count;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    ops_[i].t = xs[i];
+    ops_[i].labels = expand_labels(letters[i], ell_pos[i], ell_dims[i], max_ell);
+    for (int l : ops_[i].labels) count[l]++;
+  }
+  std::vector<int> out;
+  if (arrow != std::string::npos) {
+    std::vector<int> ol;
+    int opos;
+    parse_subscripts(spec.substr(arrow + 2), spec_in, ol, opos);
+    for (size_t i = 0; i < ol.size(); ++i) {
+      TG_CHECK(count.count(ol[i]), "einsum: output subscript '", label_str(ol[i]), "' in '", spec_in,
+               "' does not appear in the inputs");
+      for (size_t j = 0; j < i; ++j)
+        TG_CHECK(ol[j] != ol[i], "einsum: output subscript '", label_str(ol[i]), "' appears more than once in '",
+                 spec_in, "'");
+    }
+    TG_CHECK(opos >= 0 || max_ell == 0, "einsum: the operands have dimensions under '...' but the output of '", spec_in,
+             "' has no '...'");
+    out = expand_labels(ol, opos, opos >= 0 ? max_ell : 0, max_ell);
+  } else {
+    for (int t = 0; t < max_ell; ++t) out.push_back(kEllLabel + t);
+    for (auto& kv : count)
+      if (kv.first < kEllLabel && kv.second == 1) out.push_back(kv.first);
+  }
+  DType rdt = xs[0].dtype();
+  for (const Tensor& x : xs) rdt = promote(rdt, x.dtype());
+
+  // Repeated labels within one operand: take the diagonal.
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    Term& x = ops_[i];
+    for (;;) {
+      int p = -1, q = -1;
+      for (size_t u = 0; u < x.labels.size() && p < 0; ++u)
+        for (size_t v = u + 1; v < x.labels.size(); ++v)
+          if (x.labels[u] == x.labels[v]) {
+            p = int(u);
+            q = int(v);
+            break;
+          }
+      if (p < 0) break;
+      const int64_t dp = x.t.shape()[size_t(p)], dq = x.t.shape()[size_t(q)];
+      TG_CHECK_SHAPE(dp == dq, "einsum: dimensions in operand ", i, " for collapsing index '",
+                     label_str(x.labels[size_t(p)]),
+                     "' don't match (", dp, " != ", dq, ")");
+      const int l = x.labels[size_t(p)];
+      x.t = diagonal_p(x.t, 0, p, q);
+      x.labels.erase(x.labels.begin() + q);
+      x.labels.erase(x.labels.begin() + p);
+      x.labels.push_back(l);
+    }
+  }
+  // Sizes agree across operands, or are 1 (broadcast).
+  std::map<int, int64_t> sizes;
+  for (size_t i = 0; i < ops_.size(); ++i)
+    for (size_t j = 0; j < ops_[i].labels.size(); ++j) {
+      const int l = ops_[i].labels[j];
+      const int64_t d = ops_[i].t.shape()[j];
+      auto it = sizes.find(l);
+      if (it == sizes.end() || it->second == 1) {
+        sizes[l] = d;
+      } else {
+        TG_CHECK_SHAPE(d == 1 || d == it->second, "einsum: operands do not broadcast: subscript '", label_str(l),
+                       "' has size ", it->second, " in one operand and ", d, " in operand ", i, " ('", spec_in, "')");
+      }
+    }
+
+  // Labels no other operand and not the output needs are summed away first (numpy's lone indices).
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    std::vector<int> keep = out;
+    for (size_t j = 0; j < ops_.size(); ++j)
+      if (j != i)
+        for (int l : ops_[j].labels) keep.push_back(l);
+    sum_unkept(ops_[i], keep);
+  }
+  // Then left to right: each step keeps the labels the output or a later operand needs.
+  Term acc = ops_[0];
+  for (size_t i = 1; i < ops_.size(); ++i) {
+    std::vector<int> keep = out;
+    for (size_t j = i + 1; j < ops_.size(); ++j)
+      for (int l : ops_[j].labels) keep.push_back(l);
+    acc = contract(acc, ops_[i], keep);
+  }
+  sum_unkept(acc, out);
+  Tensor r = permute_to(acc, out);
+  Shape want;
+  for (int l : out) want.push_back(sizes[l]);
+  if (r.shape() != want) r = broadcast_to(r, want);
+  if (r.dtype() != rdt) r = cast(r, rdt);
+  return r;
+}
+
+Tensor trace(const Tensor& a, int64_t offset, int64_t axis1, int64_t axis2) {
+  check_has_data(a, "trace");
+  TG_CHECK_SHAPE(a.ndim() >= 2, "trace: diag requires an array of at least two dimensions, got ", describe(a));
+  const int64_t a1 = norm_axis(axis1, a.ndim(), "trace"), a2 = norm_axis(axis2, a.ndim(), "trace");
+  TG_CHECK(a1 != a2, "trace: axis1 and axis2 cannot be the same (both ", a1, ")");
+  Tensor d = diagonal_p(a, offset, a1, a2);
+  return sum(d, Axes{d.ndim() - 1}, false, false);
+}
+
+namespace {
+
+Tensor vector_norm(const Tensor& x, int64_t ax, double ord, bool has_ord, bool keepdims) {
+  const uint64_t m = uint64_t(1) << ax;
+  if (!has_ord || ord == 2.0) return norm2(x, m, keepdims);
+  const Axes axes{ax};
+  if (std::isinf(ord)) {
+    Tensor ab = unary(kernels::Un::Abs, x);
+    return ord > 0 ? amax_p(ab, m, keepdims, "norm") : amin_p(ab, m, keepdims, "norm");
+  }
+  if (ord == 0.0) {  // the count of nonzeros: piecewise constant
+    Tensor nz = cast(compare(kernels::Cmp::Ne, x, scalar_like(0.0, x)), x.dtype());
+    return sum(nz, axes, false, keepdims);
+  }
+  Tensor ab = unary(kernels::Un::Abs, x);
+  if (ord == 1.0) return sum(ab, axes, false, keepdims);
+  Tensor s = sum(pow(ab, scalar_like(ord, x)), axes, false, keepdims);
+  return pow(s, scalar_like(1.0 / ord, x));
+}
+
+// numpy's matrix norms over axes (r, c).
+Tensor matrix_norm(const Tensor& x, int64_t r, int64_t c, double ord, bool has_ord, bool fro, bool keepdims) {
+  const uint64_t both = (uint64_t(1) << r) | (uint64_t(1) << c);
+  if (!has_ord || fro) return norm2(x, both, keepdims);
+  Tensor res;
+  if (ord == 1.0 || ord == -1.0 || std::isinf(ord)) {
+    const bool col_sums = !std::isinf(ord);  // ord = +-1: max/min column sum; +-inf: row sums
+    const int64_t summed = col_sums ? r : c;
+    int64_t other = col_sums ? c : r;
+    if (other > summed) --other;
+    Tensor s = sum(unary(kernels::Un::Abs, x), Axes{summed}, false, false);
+    const uint64_t om = uint64_t(1) << other;
+    res = ord > 0 ? amax_p(s, om, false, "norm") : amin_p(s, om, false, "norm");
+  } else if (ord == 2.0 || ord == -2.0) {
+    throw ValueError("norm: matrix norms ord=2 and ord=-2 need singular values and are not supported");
+  } else {
+    throw ValueError(str_cat("norm: invalid norm order ", ord, " for matrices"));
+  }
+  if (!keepdims) return res;
+  return reshape_(res, keep_shape(x.shape(), both));
+}
+
+Tensor norm_impl(const Tensor& a, double ord, bool has_ord, bool fro, bool nuc, const Axes& axes_in, bool all_axes,
+                 bool keepdims) {
+  check_has_data(a, "norm");
+  Tensor x = is_float(a.dtype()) ? a : cast(a, DType::Float64);
+  const int64_t nd = x.ndim();
+  Axes axes = axes_in;
+  if (all_axes) {
+    if (!has_ord && !fro && !nuc) {
+      const uint64_t all = nd ? (uint64_t(1) << nd) - 1 : 0;
+      return norm2(x, all, keepdims);
+    }
+    TG_CHECK(nd == 1 || nd == 2, "norm: improper number of dimensions to norm: ord given for a ", nd,
+             "-dimensional tensor without axis");
+    axes.clear();
+    for (int64_t i = 0; i < nd; ++i) axes.push_back(i);
+  }
+  for (auto& ax : axes) ax = norm_axis(ax, nd, "norm");
+  if (axes.size() == 1) {
+    TG_CHECK(!fro && !nuc, "norm: invalid norm order '", fro ? "fro" : "nuc", "' for vectors");
+    return vector_norm(x, axes[0], ord, has_ord, keepdims);
+  }
+  TG_CHECK(axes.size() == 2, "norm: improper number of dimensions to norm: axis names ", axes.size(), " axes");
+  TG_CHECK(axes[0] != axes[1], "norm: duplicate axes given");
+  TG_CHECK(!nuc, "norm: the nuclear norm needs singular values and is not supported");
+  return matrix_norm(x, axes[0], axes[1], ord, has_ord, fro, keepdims);
+}
+
+}  // namespace
+
+Tensor norm(const Tensor& a, double ord, bool has_ord, const SmallVec<int64_t, 6>& axes, bool all_axes, bool keepdims) {
+  return norm_impl(a, ord, has_ord, false, false, axes, all_axes, keepdims);
+}
+
+Tensor norm(const Tensor& a, const std::string& ord, const SmallVec<int64_t, 6>& axes, bool all_axes, bool keepdims) {
+  TG_CHECK(ord == "fro" || ord == "nuc", "norm: invalid norm order '", ord, "' (use a number, None, 'fro' or 'nuc')");
+  return norm_impl(a, 0.0, false, ord == "fro", ord == "nuc", axes, all_axes, keepdims);
+}
+
+Tensor solve(const Tensor& a_in, const Tensor& b_in) {
+  Tensor a = square_operand(a_in, "solve");
+  check_has_data(b_in, "solve");
+  TG_CHECK_DTYPE(b_in.dtype() != DType::Float16, "solve: array type float16 is unsupported in linalg (",
+                 describe(b_in), ")");
+  const int64_t n = a.shape().back();
+  const DType dt = promote(a.dtype(), is_float(b_in.dtype()) ? b_in.dtype() : DType::Float64);
+  a = cast(a, dt);
+  Tensor b = cast(b_in, dt);
+  TG_CHECK_SHAPE(b.ndim() >= 1, "solve: b must be at least one-dimensional, got ", describe(b_in));
+  const bool vec = b.ndim() == 1;
+  const int64_t bn = vec ? b.shape()[0] : b.shape()[b.shape().size() - 2];
+  TG_CHECK_SHAPE(bn == n, "solve: a of shape ", shape_str(a.shape()), " and b of shape ", shape_str(b.shape()),
+                 " do not match: b", vec ? ".shape[0]" : ".shape[-2]", " is ", bn, ", expected ", n);
+  if (vec) b = reshape_(b, Shape{n, 1});
+  const Shape batch = batch_broadcast(a_in, b_in, a, b, "solve");
+  a = broadcast_to(a, cat_shape(batch, Shape{n, n}));
+  b = broadcast_to(b, cat_shape(batch, Shape{n, b.shape().back()}));
+  Tensor x = apply_or_impl(kSolve, {a, b});
+  if (vec) x = reshape_(x, cat_shape(batch, Shape{n}));
+  return x;
+}
+
+Tensor inv(const Tensor& a) { return apply_or_impl(kInv, {square_operand(a, "inv")}); }
+
+Tensor det(const Tensor& a) { return apply_or_impl(kDet, {square_operand(a, "det")}); }
+
+std::vector<Tensor> slogdet(const Tensor& a_in) {
+  Tensor a = square_operand(a_in, "slogdet");
+  TensorList r = a.tracked() ? autodiff::apply(kSlogdet, {a}, Attrs()) : slogdet_impl({a}, Attrs());
+  return {r[0], r[1]};
+}
+
+Tensor cholesky(const Tensor& a) { return apply_or_impl(kCholesky, {square_operand(a, "cholesky")}); }
+
+}  // namespace ops
+}  // namespace tapegrad

@@ -1,0 +1,43 @@
+"""numpy.linalg-named linear algebra on LAPACK (scipy-openblas32), differentiable to any order.
+
+``solve``, ``inv``, ``det``, ``slogdet`` and ``cholesky`` work on stacks of matrices (leading
+dims are a batch). Singular matrices raise ``ValueError`` in ``solve`` and ``inv`` (numpy raises
+its ``LinAlgError``); ``det`` of a singular matrix is 0 and ``slogdet`` gives ``(0, -inf)``.
+``norm`` is ``numpy.linalg.norm``; the gradient of the 2-norm at 0 is 0 (as JAX's safe norm).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from . import _core
+from ._core import Tensor
+
+__all__ = ["solve", "inv", "det", "slogdet", "cholesky", "norm", "SlogdetResult",
+           "matmul", "dot", "vdot", "outer", "einsum", "trace"]
+
+_la = _core.linalg
+
+solve = _la.solve
+inv = _la.inv
+det = _la.det
+cholesky = _la.cholesky
+norm = _la.norm
+matmul = _core.matmul
+dot = _core.dot
+vdot = _core.vdot
+outer = _core.outer
+einsum = _core.einsum
+trace = _core.trace
+
+
+class SlogdetResult(NamedTuple):
+    """``(sign, logabsdet)`` of ``slogdet``, as numpy's namedtuple."""
+
+    sign: Tensor
+    logabsdet: Tensor
+
+
+def slogdet(a):
+    """Sign and natural log of the absolute value of the determinant (numpy.linalg.slogdet)."""
+    sign, logabsdet = _la.slogdet(a)
+    return SlogdetResult(sign, logabsdet)
