@@ -121,7 +121,9 @@ void bind_reduce_shape(py::module_& m) {
   m.def("split", [](py::handle x, py::handle spec, py::handle axis) {
     Tensor t = arg_tensor(x, "split");
     int64_t ax = parse_int_axis(axis, "split");
-    if (PyIndex_Check(spec.ptr()) && !PyBool_Check(spec.ptr()))
+    if (is_tensor(spec) && as_tensor(spec).ndim() == 0)  // a 0-d tensor: a number of sections
+      return ops::split(t, {py::cast<int64_t>(py::reinterpret_borrow<py::object>(spec).attr("item")())}, true, ax);
+    if (!is_tensor(spec) && PyIndex_Check(spec.ptr()) && !PyBool_Check(spec.ptr()))
       return ops::split(t, {py::cast<int64_t>(spec)}, true, ax);
     py::object cuts = is_tensor(spec) ? py::reinterpret_borrow<py::object>(spec).attr("tolist")()
                                       : py::reinterpret_borrow<py::object>(spec);
