@@ -526,3 +526,48 @@ def test_reductions_property():
 
     assert hypothesis is not None
     run()
+
+
+_THREAD_SCRIPT = """
+import sys, numpy as np, tapegrad as tg
+tg.set_num_threads(int(sys.argv[1]))  # first thing: before the pool has run anything
+x = (np.random.default_rng(5).standard_normal((300, 5000)) + 0.25).astype(np.float32)
+t = tg.tensor(x)
+res = [np.asarray(f(t, axis=a)) for f in (tg.sum, tg.max, tg.prod) for a in (None, 0, 1)]
+res += [np.asarray(tg.softmax(t)), np.asarray(tg.cumsum(t, axis=0))]
+np.savez(sys.argv[2], *res)
+"""
+
+
+def test_results_do_not_depend_on_thread_count(tmp_path):
+    """Parallel reductions split work in fixed chunks: bitwise the same results on 1, 2 or 3 threads.
+    Each thread count runs in a fresh process (the count is set before the pool is used)."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([os.path.join(os.path.dirname(tg.__file__), os.pardir)]
+                                        + [p for p in [env.get("PYTHONPATH")] if p])
+    outs = []
+    for n in (1, 2, 3):
+        out = tmp_path / f"r{n}.npz"
+        subprocess.run([sys.executable, "-c", _THREAD_SCRIPT, str(n), str(out)], check=True, env=env)
+        outs.append(np.load(out))
+    for other in outs[1:]:
+        for k in outs[0].files:
+            np.testing.assert_array_equal(outs[0][k], other[k])
+
+
+def test_float16_inputs():
+    x = make((4, 6), "float32").astype(np.float16)
+    t = tg.tensor(x)
+    for tgf, npf in [(tg.sum, np.sum), (tg.max, np.max), (tg.min, np.min), (tg.prod, np.prod), (tg.mean, np.mean)]:
+        got = tgf(t, axis=1)
+        assert np.asarray(got).dtype == np.float16
+        np.testing.assert_allclose(np.asarray(got, np.float32), npf(x.astype(np.float32), axis=1), rtol=2e-3, atol=2e-3)
+    assert_same(tg.argmax(t, axis=0), np.argmax(x, axis=0))
+    assert_same(tg.any(t, axis=0), np.any(x, axis=0))
+    for got, want in [(tg.cumsum(t, axis=1), np.cumsum(x.astype(np.float32), axis=1)),
+                      (tg.softmax(t), np_softmax(x.astype(np.float32)))]:
+        assert np.asarray(got).dtype == np.float16
+        np.testing.assert_allclose(np.asarray(got, np.float32), want, rtol=5e-3, atol=5e-3)

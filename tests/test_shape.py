@@ -418,3 +418,17 @@ def test_sort_split_concat_property():
         assert_same(tg.concatenate(parts, axis=axis), np.concatenate(np.split(x, cuts, axis=axis), axis=axis))
 
     run()
+
+
+def test_float16_shape_ops():
+    x = make((3, 4), "float32").astype(np.float16)
+    t = tg.tensor(x)
+    assert_same(tg.concatenate([t, t], axis=1), np.concatenate([x, x], axis=1))
+    assert_same(tg.stack([t, t]), np.stack([x, x]))
+    assert_same(tg.flip(t, 1), np.flip(x, 1))
+    assert_same(tg.tile(t, (1, 2)), np.tile(x, (1, 2)))
+    assert_same(tg.repeat(t, [1, 2, 0], axis=0), np.repeat(x, [1, 2, 0], axis=0))
+    assert_same(tg.sort(t, axis=0), np.sort(x, axis=0))
+    assert_same(tg.argsort(t), np.argsort(x, kind="stable"))
+    for g, w in zip(tg.split(t, 2, axis=1), np.split(x, 2, axis=1)):
+        assert_same(g, w)

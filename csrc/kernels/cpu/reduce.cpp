@@ -50,7 +50,7 @@ namespace {
 TG_SIMD_VARIANT(base, 16, )
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define TG_HAVE_AVX2_VARIANT 1
-TG_SIMD_VARIANT(avx2, 32, __attribute__((target("avx2,fma"))))
+TG_SIMD_VARIANT(avx2, 32, __attribute__((target("avx2"))))
 #endif
 #undef TG_SIMD_VARIANT
 }  // namespace
@@ -59,7 +59,7 @@ const SimdFns& simd_fns() {
   static const SimdFns* f = [] {
 #ifdef TG_HAVE_AVX2_VARIANT
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &kSimd_avx2;
+    if (__builtin_cpu_supports("avx2")) return &kSimd_avx2;
 #endif
     return &kSimd_base;
   }();
