@@ -571,3 +571,17 @@ def test_float16_inputs():
                       (tg.softmax(t), np_softmax(x.astype(np.float32)))]:
         assert np.asarray(got).dtype == np.float16
         np.testing.assert_allclose(np.asarray(got, np.float32), want, rtol=5e-3, atol=5e-3)
+
+
+@pytest.mark.parametrize("name", ["prod_axis", "max", "std", "logsumexp", "softmax", "log_softmax", "cumsum",
+                                  "cumprod"])
+def test_mixed_modes(name):
+    """jvp of grad and grad of jvp (forward-over-reverse and reverse-over-forward)."""
+    fn, shape = GRAD_CASES[name]
+    x = f64(shape, "prod" if "prod" in name else "normal", seed=11)
+
+    def scalar(a):
+        return tg.sum(fn(a) * fn(a))
+
+    check_grads(tg.grad(scalar), (x,), order=1, modes=("fwd",))
+    check_grads(lambda a: tg.jvp(scalar, (a,), (tg.ones_like(a),))[1], (x,), order=1, modes=("rev",))

@@ -432,3 +432,19 @@ def test_float16_shape_ops():
     assert_same(tg.argsort(t), np.argsort(x, kind="stable"))
     for g, w in zip(tg.split(t, 2, axis=1), np.split(x, 2, axis=1)):
         assert_same(g, w)
+
+
+@pytest.mark.parametrize("name", ["concatenate", "stack", "split", "flip", "tile", "repeat_counts", "sort"])
+def test_mixed_modes(name):
+    """jvp of grad and grad of jvp (forward-over-reverse and reverse-over-forward)."""
+    fn, shapes = GRAD_CASES[name]
+    args = tuple(f64(s, i + 5) for i, s in enumerate(shapes))
+
+    def scalar(*a):
+        out = fn(*a)
+        outs = out if isinstance(out, tuple) else (out,)
+        return sum(tg.sum(o * o * o) for o in outs)
+
+    check_grads(tg.grad(scalar, grad_position=tuple(range(len(args)))) if len(args) > 1 else tg.grad(scalar),
+                args, order=1, modes=("fwd",))
+    check_grads(lambda *a: tg.jvp(scalar, a, tuple(tg.ones_like(v) for v in a))[1], args, order=1, modes=("rev",))
