@@ -162,8 +162,10 @@ void bind_functions(py::module_& m) {
   def_both(m, "swapaxes", [](py::handle x, int64_t a, int64_t b) {
     return ops::swapaxes(arg_tensor(x, "swapaxes"), a, b);
   }, py::arg("axis1"), py::arg("axis2"));
-  def_both(m, "expand_dims", [](py::handle x, int64_t axis) {
-    return ops::expand_dims(arg_tensor(x, "expand_dims"), axis);
+  def_both(m, "expand_dims", [](py::handle x, py::handle axis) {
+    AxisArg ax = parse_axis(axis, "expand_dims");
+    TG_CHECK_TYPE(!ax.all, "expand_dims: axis must be an int or a tuple of ints, got None");
+    return ops::expand_dims(arg_tensor(x, "expand_dims"), SmallVec<int64_t, 6>(ax.axes.begin(), ax.axes.end()));
   }, py::arg("axis"));
   def_both(m, "squeeze", [](py::handle x, py::handle axis) {
     AxisArg ax = parse_axis(axis, "squeeze");
