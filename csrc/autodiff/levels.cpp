@@ -360,11 +360,3 @@ TensorList ForwardLevel::process(const Prim& p, const TensorList& in, const Attr
 }  // namespace autodiff
 }  // namespace tapegrad
 
-// TEMPORARY until the shape family's stack lands: removed at that merge.
-namespace tapegrad {
-namespace ops {
-__attribute__((weak)) Tensor stack(const std::vector<Tensor>&, int64_t) {
-  throw NotDifferentiable("vmap: this op has no batching rule yet");
-}
-}  // namespace ops
-}  // namespace tapegrad

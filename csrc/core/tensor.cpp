@@ -62,7 +62,7 @@ Tensor Tensor::from_storage(Ref<Storage> st, int64_t offset, const Shape& shape,
   bool c = true;
   for (size_t i = 0; i < shape.size(); ++i)
     if (shape[i] != 1 && strides[i] != cs[i]) c = false;
-  t->contiguous = c;
+  t->contiguous = c || t->numel == 0;
   return Tensor(Ref<TensorImpl>(t));
 }
 

@@ -35,6 +35,7 @@ from ._autodiff import (  # noqa: E402,F401
     vjp,
 )
 from . import testing  # noqa: E402,F401
+from . import linalg  # noqa: E402,F401
 
 dtype = _core.dtype
 bool = bool_  # noqa: A001  (MindSpore spells it mindspore.bool_ and tg.bool)

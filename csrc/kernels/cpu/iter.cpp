@@ -85,11 +85,15 @@ class Pool {
   ~Pool() { stop(); }
   int size() const { return nthreads_; }
   void resize(int n) {
+    std::lock_guard<std::mutex> submit(submit_mu_);  // no parallel region while resizing
     stop();
     if (n < 1) n = 1;
     nthreads_ = n;
     quit_ = false;
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { work(i); });
+    // New workers start at the current generation: they must neither re-run an earlier job nor
+    // miss the next one.
+    const uint64_t gen = generation_;
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, gen] { work(i, gen); });
   }
   void run(int64_t n, int64_t grain, void (*fn)(void*, int64_t, int64_t), void* ctx) {
     int parts = nthreads_;
@@ -119,8 +123,7 @@ class Pool {
 
  private:
   int64_t chunk_end(int part) const { return n_ * (part + 1) / parts_; }
-  void work(int id) {
-    uint64_t seen = 0;
+  void work(int id, uint64_t seen) {
     for (;;) {
       std::unique_lock<std::mutex> g(mu_);
       cv_.wait(g, [&] { return quit_ || generation_ != seen; });
