@@ -126,6 +126,27 @@ def test_advanced_index_is_a_copy():
         check_equal(t, a)
 
 
+def test_large_gathers_and_scatters_use_threads_correctly():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((400, 500)).astype(np.float32)
+    t = tg.tensor(a)
+    rows = rng.integers(-400, 400, 3000)
+    flat = rng.integers(0, a.size, 150000)
+    check_equal(t[rows], a[rows])
+    check_equal(t[:, rows % 500], a[:, rows % 500])
+    check_equal(tg.take(t, flat), np.take(a, flat))
+    m = a > 0.3
+    check_equal(t[tg.tensor(m)], a[m])
+    na = a.copy()
+    na[rows, 7] = np.arange(3000, dtype=np.float32)
+    t[rows, 7] = np.arange(3000, dtype=np.float32)
+    check_equal(t, na)
+    g = tg.grad(lambda x: (x[rows] * 2.0).sum())(tg.tensor(a))
+    want = np.zeros_like(a)
+    np.add.at(want, rows, 2.0)
+    np.testing.assert_allclose(g.numpy(), want)
+
+
 def test_getitem_is_view_of_view_with_offset():
     a = np.arange(60.0).reshape(S)
     t = tg.tensor(a)

@@ -498,6 +498,7 @@ void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) 
                describe(a), ": it is a broadcast view (axis ", i,
                " has stride 0, so its elements share memory); copy it first");
     check_has_data(v, "setitem");
+    if (numel(target) == 0) return;  // nothing to write
     if (v.storage() == a.storage()) v = v.clone();  // overlapping source: read it before writing
     a.prepare_write();
     Tensor dst = p.identity ? a : apply_view(a, p.view);
