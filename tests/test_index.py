@@ -27,7 +27,7 @@ def layouts(a):
     out = [("c", a, tg.tensor(a))]
     if a.ndim >= 2:
         t = np.ascontiguousarray(np.swapaxes(a, 0, -1))
-        out.append(("T", a, tg.swapaxes(tg.tensor(t), 0, -1) if hasattr(tg, "swapaxes") else tg.tensor(t).T))
+        out.append(("T", a, tg.swapaxes(tg.tensor(t), 0, -1)))
     if a.ndim >= 1:
         big = np.repeat(a[::-1], 2, axis=0)  # big[::-2] reverses back to a
         out.append(("step", a, tg.tensor(big)[::-2]))
@@ -124,6 +124,27 @@ def test_advanced_index_is_a_copy():
         assert not np.shares_memory(a[idx], a)
         r[...] = -1.0
         check_equal(t, a)
+
+
+def test_large_gathers_and_scatters_use_threads_correctly():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((400, 500)).astype(np.float32)
+    t = tg.tensor(a)
+    rows = rng.integers(-400, 400, 3000)
+    flat = rng.integers(0, a.size, 150000)
+    check_equal(t[rows], a[rows])
+    check_equal(t[:, rows % 500], a[:, rows % 500])
+    check_equal(tg.take(t, flat), np.take(a, flat))
+    m = a > 0.3
+    check_equal(t[tg.tensor(m)], a[m])
+    na = a.copy()
+    na[rows, 7] = np.arange(3000, dtype=np.float32)
+    t[rows, 7] = np.arange(3000, dtype=np.float32)
+    check_equal(t, na)
+    g = tg.grad(lambda x: (x[rows] * 2.0).sum())(tg.tensor(a))
+    want = np.zeros_like(a)
+    np.add.at(want, rows, 2.0)
+    np.testing.assert_allclose(g.numpy(), want)
 
 
 def test_getitem_is_view_of_view_with_offset():
@@ -234,14 +255,26 @@ def test_setitem_borrowed_numpy_memory_is_not_written():
 
 
 def test_setitem_into_broadcast_view_raises():
-    b = tg.broadcast_to(tg.tensor([1.0, 2.0, 3.0]), (2, 3)) if hasattr(tg, "broadcast_to") else None
-    if b is None:
-        from tapegrad import _core
+    src = tg.tensor([1.0, 2.0, 3.0])
+    views = [tg.broadcast_to(src, (2, 3)), tg.Tensor(np.broadcast_to(np.array([1.0, 2.0, 3.0]), (2, 3)))]
+    for b in views:
+        for idx in [(0, 0), (slice(None), 1), ([0, 1], [2, 2]), np.ones((2, 3), bool)]:
+            with pytest.raises(ValueError, match=r"setitem: cannot write into .*shape=\(2, 3\).*broadcast view"):
+                b[idx] = 5
+        assert b.numpy().tolist() == [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
+    assert src.numpy().tolist() == [1.0, 2.0, 3.0]
+    # a copy is writable; under a transform the update is functional and allowed
+    c = tg.broadcast_to(src, (2, 3)).copy()
+    c[0, 0] = 5
+    assert c.numpy().tolist() == [[5.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
 
-        b = _core.Tensor(np.broadcast_to(np.array([1.0, 2.0, 3.0]), (2, 3)))
-    with pytest.raises(ValueError, match="broadcast"):
-        b[0, 0] = 5
-    assert b.numpy().tolist() == [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
+    def f(x):
+        b = tg.broadcast_to(x, (2, 3))
+        b[0, 0] = 0.0
+        return b
+
+    g = tg.grad(lambda x: f(x).sum())(tg.tensor([1.0, 2.0, 3.0]))
+    assert g.numpy().tolist() == [1.0, 2.0, 2.0]
 
 
 def test_setitem_untracked_views_then_grad():

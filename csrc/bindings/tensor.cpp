@@ -231,10 +231,17 @@ void bind_tensor(py::module_& m) {
         return t.shape()[0];
       })
       .def("__hash__", [](py::handle self) { return py::hash(py::int_(reinterpret_cast<uintptr_t>(self.ptr()))); })
-      .def("__getitem__", [](const Tensor& t, py::handle idx) { return ops::getitem(t, parse_index(idx)); })
+      .def("__getitem__", [](const Tensor& t, py::handle idx) {
+        std::vector<ops::IndexItem> items = parse_index(idx);
+        return maybe_nogil(t.numel(), [&] { return ops::getitem(t, items); });
+      })
       .def("__setitem__", [](Tensor& t, py::handle idx, py::handle v) {
         Tensor val = operand(v, t, "setitem");
-        ops::setitem(t, parse_index(idx), val);
+        std::vector<ops::IndexItem> items = parse_index(idx);
+        maybe_nogil(t.numel(), [&] {
+          ops::setitem(t, items, val);
+          return Tensor();
+        });
       })
       .def("_value_repr", [](const Tensor& t) { return to_numpy_view(t, false); })
       .def("__copy__", [](const Tensor& t) { return ops::copy(t); })

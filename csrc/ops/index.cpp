@@ -285,6 +285,11 @@ Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
     push(kSlice, 0, 1, shape[size_t(d)]);
     ++d;
   };
+  auto new_axis = [&]() {
+    p.identity = false;
+    for (int64_t v : {kNew, int64_t(0), int64_t(0), int64_t(1)}) p.view.ints.push_back(v);
+    p.view_shape.push_back(1);
+  };
   // numpy decides adjacency on the index tuple: `...` between advanced indices separates them
   // even when it stands for no dims.
   bool split = false, ellipsis_after_adv = false;
@@ -302,12 +307,7 @@ Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
         for (int64_t k = nd - consumed; k > 0; --k) full();
         break;
       case IndexItem::NewAxis:
-        p.identity = false;
-        p.view.ints.push_back(kNew);
-        p.view.ints.push_back(0);
-        p.view.ints.push_back(0);
-        p.view.ints.push_back(1);
-        p.view_shape.push_back(1);
+        new_axis();
         break;
       case IndexItem::Int: {
         const int64_t dim = shape[size_t(d)];
@@ -345,12 +345,7 @@ Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
         } else if (a.ndim() == 0) {  // x[True] / x[False]: a new axis indexed by [0] or []
           const bool on = a.item_as_double(0) != 0;
           adv(on ? Tensor::zeros(Shape{1}, DType::Int64) : Tensor::empty(Shape{0}, DType::Int64), -1);
-          p.identity = false;
-          p.view.ints.push_back(kNew);
-          p.view.ints.push_back(0);
-          p.view.ints.push_back(0);
-          p.view.ints.push_back(1);
-          p.view_shape.push_back(1);
+          new_axis();
         } else {  // a mask: the coordinates of its true elements, one index array per mask dim
           const int64_t n = a.ndim();
           for (int64_t j = 0; j < n; ++j)  // numpy lets a mask dim of length 0 match any dim
@@ -503,6 +498,7 @@ void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) 
                describe(a), ": it is a broadcast view (axis ", i,
                " has stride 0, so its elements share memory); copy it first");
     check_has_data(v, "setitem");
+    if (numel(target) == 0) return;  // nothing to write
     if (v.storage() == a.storage()) v = v.clone();  // overlapping source: read it before writing
     a.prepare_write();
     Tensor dst = p.identity ? a : apply_view(a, p.view);

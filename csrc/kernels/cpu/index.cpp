@@ -55,19 +55,19 @@ void for_block(char* p0, char* p1, const Block& b, const Run& run) {
     run(p0, p1, n, s0, s1);
     return;
   }
-  int64_t ctr[64] = {0};
+  Dims ctr(size_t(nd - 1), 0);
   for (;;) {
     run(p0, p1, n, s0, s1);
     int d = nd - 2;
     for (; d >= 0; --d) {
-      if (++ctr[d] < b.shape[size_t(d)]) {
+      if (++ctr[size_t(d)] < b.shape[size_t(d)]) {
         p0 += b.s0[size_t(d)];
         p1 += b.s1[size_t(d)];
         break;
       }
       p0 -= b.s0[size_t(d)] * (b.shape[size_t(d)] - 1);
       p1 -= b.s1[size_t(d)] * (b.shape[size_t(d)] - 1);
-      ctr[d] = 0;
+      ctr[size_t(d)] = 0;
     }
     if (d < 0) return;
   }
@@ -204,8 +204,7 @@ inline char* row_ptr(char* xbase, const int64_t* row, const Dims& xs) {
   return p;
 }
 
-}  // namespace
-
+// Calls f(T()) with T an unsigned type of the element size (data movement only).
 template <class F>
 void by_itemsize(int64_t isz, const F& f) {
   switch (isz) {
@@ -215,6 +214,8 @@ void by_itemsize(int64_t isz, const F& f) {
     default: f(uint64_t()); break;
   }
 }
+
+}  // namespace
 
 void index_gather(const Tensor& out, const Tensor& x, const Tensor& idx) {
   const int64_t k = idx.shape().back();
