@@ -49,6 +49,9 @@ void bind_functions(py::module_& m) {
   TG_UNARY_BIND(Ceil, "ceil")
   TG_UNARY_BIND(Round, "round")
 #undef TG_UNARY_BIND
+  // Testing hook: run the elementwise kernels with another SIMD path ("sse2", "avx2", "avx512",
+  // "best"); returns False when this CPU cannot run it.
+  m.def("_set_simd_path", [](const std::string& name) { return kernels::set_cpu_simd_path(name.c_str()); });
   def_both(m, "isnan", [](py::handle x) { return ops::predicate(Pred::IsNan, arg_tensor(x, "isnan")); });
   def_both(m, "isfinite", [](py::handle x) { return ops::predicate(Pred::IsFinite, arg_tensor(x, "isfinite")); });
   def_both(m, "logical_not", [](py::handle x) { return ops::predicate(Pred::LogicalNot, arg_tensor(x, "logical_not")); });
@@ -106,6 +109,11 @@ void bind_functions(py::module_& m) {
     return ops::compare(Cmp::Ne, ops::cast(xy.first, DType::Bool), ops::cast(xy.second, DType::Bool));
   });
 
+  // clip(x, min=None, max=None): bounds are scalars (weak, NEP 50) or tensors.
+  def_both(m, "clip", [](py::handle x, py::handle lo, py::handle hi) {
+    Tensor t = arg_tensor(x, "clip");
+    return ops::clip(t, lo.is_none() ? Tensor() : operand(lo, t, "clip"), hi.is_none() ? Tensor() : operand(hi, t, "clip"));
+  }, py::arg("min") = py::none(), py::arg("max") = py::none());
   m.def("where", [pair](py::handle c, py::handle a, py::handle b) {
     Tensor cond = arg_tensor(c, "where");
     auto xy = pair(a, b, "where");
