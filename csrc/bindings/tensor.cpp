@@ -12,12 +12,13 @@ using kernels::Bin;
 using kernels::Cmp;
 using kernels::Un;
 
-// Large kernels run without the GIL so that other Python threads can work meanwhile.
+// Large kernels on untracked values run without the GIL so that other Python threads can work
+// meanwhile (tracked ones keep it: their transform levels may call back into Python).
 constexpr int64_t kReleaseGil = 1 << 16;
 
 template <class F>
-Tensor maybe_nogil(int64_t n, F&& f) {
-  if (n >= kReleaseGil) {
+Tensor maybe_nogil(int64_t n, bool tracked, F&& f) {
+  if (n >= kReleaseGil && !tracked) {
     py::gil_scoped_release nogil;
     return f();
   }
@@ -96,7 +97,7 @@ const char* bin_label(Bin op) {
 }
 
 Tensor apply_binary(Bin op, const Tensor& x, const Tensor& y) {
-  return maybe_nogil(x.numel() > y.numel() ? x.numel() : y.numel(), [&] {
+  return maybe_nogil(x.numel() > y.numel() ? x.numel() : y.numel(), ops::any_tracked(x, y), [&] {
     if (op == Bin::Div) return ops::div(x, y);
     if (op == Bin::BitAnd || op == Bin::BitOr || op == Bin::BitXor) {
       // On Bool tensors &, |, ^ are the logical operations.
@@ -149,7 +150,7 @@ PyObject* tp_richcompare(PyObject* a, PyObject* b, int pyop) {
     Tensor other;
     if (!try_operand(b, self, "compare", other)) return not_implemented();
     Cmp c = cmp_of(pyop);
-    return to_python(maybe_nogil(self.numel(), [&] { return ops::compare(c, self, other); }));
+    return to_python(maybe_nogil(self.numel(), ops::any_tracked(self, other), [&] { return ops::compare(c, self, other); }));
   });
 }
 

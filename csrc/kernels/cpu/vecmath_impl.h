@@ -415,6 +415,35 @@ TG_VM_INLINE VF reduce_pio2_f(VF ax, VU32& q) {
   return concat(r[0], r[1]);
 }
 
+#if defined(__AVX512F__) || defined(__FMA__)
+// c - a b with one rounding.
+TG_VM_INLINE VF fnmadd(VF a, VF b, VF c) {
+#if defined(__AVX512F__)
+  return (VF)_mm512_fnmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#else
+  return (VF)_mm256_fnmadd_ps((__m256)a, (__m256)b, (__m256)c);
+#endif
+}
+#endif
+
+// float32 |x| <= 1e6: r = |x| - n pi/2 and the quadrant. With fused multiply-adds, registers
+// with every |x| <= 65536 reduce in float32 with pi/2 in three parts (the first step is exact:
+// |x| - n c1 is a multiple of 2^-24 below 1); otherwise in float64.
+TG_VM_INLINE VF reduce_pio2(VF ax, VU32& q) {
+#if defined(__AVX512F__) || defined(__FMA__)
+  if (!any(ax > 65536.0f)) {
+    VF y = ax * 0x1.45f306p-1f + 0x1.8p23f;  // 2/pi
+    VF n = y - 0x1.8p23f;
+    VF r = fnmadd(n, bc<VF>(0x1.921fb6p+0f), ax);
+    r = fnmadd(n, bc<VF>(-0x1.777a5cp-25f), r);
+    r = fnmadd(n, bc<VF>(-0x1.ee59dap-50f), r);
+    q = (VU32)y & 3u;
+    return r;
+  }
+#endif
+  return reduce_pio2_f(ax, q);
+}
+
 // For float64 |x| <= 1e6: r = |x| - n pi/2 with pi/2 in four parts (33 + 33 + 33 + 53 bits) so
 // that each n * part is exact and r keeps its relative accuracy near multiples of pi/2.
 TG_VM_INLINE VD reduce_pio2_d(VD ax, VU64& q) {
@@ -575,7 +604,7 @@ template <> struct SinK<float> {
     bad = !(ax <= 1e6f);
     VU32 q;
     V s, c;
-    sincos_poly<float>(reduce_pio2_f(ax, q), s, c);
+    sincos_poly<float>(reduce_pio2(ax, q), s, c);
     V r = (q & 1u) != 0u ? c : s;
     r = (q & 2u) != 0u ? -r : r;
     return (V)((VU32)r ^ ((VU32)x & K<T>::kSign));
@@ -589,7 +618,7 @@ template <> struct CosK<float> {
     bad = !(ax <= 1e6f);
     VU32 q;
     V s, c;
-    sincos_poly<float>(reduce_pio2_f(ax, q), s, c);
+    sincos_poly<float>(reduce_pio2(ax, q), s, c);
     V r = (q & 1u) != 0u ? s : c;
     return ((q + 1u) & 2u) != 0u ? -r : r;
   }
@@ -602,7 +631,7 @@ template <> struct TanK<float> {
     bad = !(ax <= 1e6f);
     VU32 q;
     V s, c;
-    sincos_poly<float>(reduce_pio2_f(ax, q), s, c);
+    sincos_poly<float>(reduce_pio2(ax, q), s, c);
     auto odd = (q & 1u) != 0u;
     V r = (odd ? -c : s) / (odd ? s : c);
     return (V)((VU32)r ^ ((VU32)x & K<T>::kSign));
