@@ -15,6 +15,7 @@ void install_vecmath_avx2(IsaTable& t) {
   t.unary[int(Un::OP)][int(DType::Float64)] = &vm_loop<KERNEL<double>>;
   TG_VECMATH_KERNELS(TG_VM_INSTALL)
 #undef TG_VM_INSTALL
+  t.binary[int(Bin::Pow)][int(DType::Float32)] = &vm_bin_loop<PowF32>;
 }
 
 }  // namespace cpu

@@ -15,8 +15,7 @@
 // Lanes outside a function's fast domain (NaN, Inf, overflow, results that are subnormal, huge
 // arguments of sin) are flagged and recomputed with the scalar libm function, so special values
 // behave exactly as libm (and numpy) do; the vector path never needs -ffast-math.
-// float32 sin/cos/tan reduce the argument in float64; float32 erf/gelu are computed in float64
-// (twice the lanes of float64 work, still branch-free), which keeps them within 1 ULP.
+// float32 sin/cos/tan reduce large arguments in float64, and float32 pow works in float64.
 #include <immintrin.h>
 
 #include <cfloat>
@@ -115,11 +114,16 @@ constexpr double kExpD[] = {0x1p-1, 0x1.5555555555557p-3, 0x1.555555555554ep-5, 
                             0x1.6c16c16c1a074p-10, 0x1.a01a01abdf003p-13, 0x1.a01a019061fc0p-16,
                             0x1.71de024b44223p-19, 0x1.27e510db24f29p-22, 0x1.af4db8a2b58a0p-26,
                             0x1.1f19f322ff3e7p-29};  // 2.7e-18
+// Lower degrees for float64 arithmetic whose result is rounded to float32 (pow, erf, gelu).
+constexpr double kExpFD[] = {0x1.0000000b7e30dp-1, 0x1.555555273040cp-3, 0x1.5554e95900a9fp-5, 0x1.11114bddc2d6fp-7,
+                             0x1.6d42ca5cfb8b1p-10, 0x1.a072c053a5905p-13};  // 2.7e-9
 // log: log1p(f) = f - s (f - z Q(z)), s = f / (2 + f), z = s^2 <= ((sqrt2-1)/(sqrt2+1))^2.
 constexpr float kLogF[] = {0x1.55555cp-1f, 0x1.997c26p-2f, 0x1.2ee78ap-2f};  // 2.8e-7
 constexpr double kLogD[] = {0x1.5555555555558p-1, 0x1.99999999952a7p-2, 0x1.2492492df7086p-2,
                             0x1.c71c62defb7a8p-3, 0x1.7462b656a3693p-3, 0x1.39fe2def01becp-3,
                             0x1.2b5a867b2c93ap-3};  // 4.5e-16
+constexpr double kLogFD[] = {0x1.5555554ba98aep-1, 0x1.9999eb8972296p-2, 0x1.245c33eed84e7p-2,
+                             0x1.ddd199a4b471cp-3};  // 1.7e-9 (float32 results)
 // sin: sin(r) = r + r^3 S(r^2); cos: cos(r) = 1 - r^2/2 + r^4 C(r^2); |r| <= pi/4.
 constexpr float kSinF[] = {-0x1.555556p-3f, 0x1.11110ep-7f, -0x1.a013a2p-13f, 0x1.6dbc44p-19f};  // 1.7e-10
 constexpr float kCosF[] = {0x1.555556p-5f, -0x1.6c16cp-10f, 0x1.a015c2p-16f, -0x1.25238ep-22f};  // 5.7e-11
@@ -147,11 +151,9 @@ constexpr double kErfD[] = {0x1.20dd750429b6dp+0, -0x1.812746b0379bdp-2, 0x1.ce2
                             -0x1.b82ce311fa93ep-6, 0x1.565bccf92b314p-8, -0x1.c02db03dd7619p-11,
                             0x1.f9a2baa905608p-14, -0x1.f4ca4d6fa3e01p-17, 0x1.b97fd3dd8c050p-20,
                             -0x1.5c072708f33dcp-23, 0x1.d71b0fc777a13p-27, -0x1.abae4b23f571ep-31};  // 7.3e-18
-constexpr double kErfFD[] = {0x1.20dd7504007e5p+0, -0x1.8127465fb97dap-2, 0x1.ce2f0798adb87p-4,
-                             -0x1.b829a7a5d4fdap-6, 0x1.5628edef5afd1p-8, -0x1.bcbe9a87f5ec0p-11,
-                             0x1.d8269213cef0dp-14, -0x1.438405acf301cp-17};  // 3.3e-11 (float32 results)
-// erfc tail: erfc(a) = exp(-a^2) P(t) / (a + k), t = (a - k) / (a + k); float64: k = 2.3 on
-// a in [0.5, 10.5]; for float32 results: k = 3.25 on [1, 10.5].
+constexpr float kErfF[] = {0x1.20dd74p+0f, -0x1.81273ep-2f, 0x1.ce2cf8p-4f, -0x1.b7f90ep-6f, 0x1.5405b2p-8f,
+                          -0x1.a3f700p-11f, 0x1.496a32p-14f};  // 1.2e-9
+// erfc tail: erfc(a) = exp(-a^2) P(t) / (a + k), t = (a - k) / (a + k), k = 2.3, a in [0.5, 10.5].
 constexpr double kErfcK = 2.3, kErfcLo = 0.5;
 constexpr double kErfcD[] = {0x1.0b02c7f51b4cdp+0, -0x1.86d9206a0271bp-1, 0x1.8e1de7ca68015p-2,
                              -0x1.d6eea795ec61fp-4, 0x1.d0cd6773b46f0p-10, 0x1.814f3ee82975cp-7,
@@ -160,11 +162,11 @@ constexpr double kErfcD[] = {0x1.0b02c7f51b4cdp+0, -0x1.86d9206a0271bp-1, 0x1.8e
                              -0x1.125597f1f439ep-17, 0x1.3959de19fbf43p-17, 0x1.254426dc9f582p-18,
                              -0x1.ad762dd153abdp-21, -0x1.5ef4798733162p-20, -0x1.dfd66716ea8fcp-23,
                              0x1.062a814e78f94p-22, 0x1.7c8802ca87518p-24, -0x1.6ac88725bb5ecp-26};  // 2.5e-18
-constexpr double kErfcFK = 3.25, kErfcFLo = 1.0;
-constexpr double kErfcFD[] = {0x1.14c83272e1cc8p+0, -0x1.d374141a5947ep-1, 0x1.4a9d9e005dd11p-1,
-                              -0x1.802b3a1ae917ap-2, 0x1.6044b33d42aaap-3, -0x1.d04a81ed2e959p-5,
-                              0x1.38365d8183b9cp-7, 0x1.dbde9f805f1cap-10, -0x1.8430186b3398ap-10,
-                              0x1.0f47c9352342cp-13, 0x1.11f2d4257ee74p-13};  // 3.0e-11 (float32 results)
+// float32: k = 2.3 on [0.5, 10.5], degree 11 (8.8e-12 before rounding the coefficients).
+constexpr float kErfcF[] = {0x1.0b02c8p+0f, -0x1.86d920p-1f, 0x1.8e1de8p-2f, -0x1.d6eea6p-4f, 0x1.d0d040p-10f,
+                            0x1.814de4p-7f, -0x1.bfc428p-10f, -0x1.93f216p-10f, 0x1.097d72p-12f, 0x1.182b64p-12f,
+                            -0x1.5209fep-16f, -0x1.641758p-15f};
+  // 3.0e-11 (float32 results)
 
 // ---- lane helpers --------------------------------------------------------------------------
 template <class V>
@@ -254,16 +256,6 @@ TG_VM_INLINE VFh hi_half(VF x) { return lanes_from_hi(x, std::make_index_sequenc
 TG_VM_INLINE VF concat(VFh a, VFh b) { return concat(a, b, std::make_index_sequence<kWF>()); }
 TG_VM_INLINE VU32 concat(VU32h a, VU32h b) { return concat(a, b, std::make_index_sequence<kWF>()); }
 
-// f (float64 -> float64) applied to float32 lanes: each half of the register is widened to
-// float64, computed, and narrowed back. (One register at a time: GCC lowers selects on vectors
-// wider than the hardware registers to scalar code.)
-template <class F>
-TG_VM_INLINE VF via_double(VF x, F f) {
-  VFh a = __builtin_convertvector(f(__builtin_convertvector(lo_half(x), VD)), VFh);
-  VFh b = __builtin_convertvector(f(__builtin_convertvector(hi_half(x), VD)), VFh);
-  return concat(a, b);
-}
-
 // hi + lo = a * b exactly (fused multiply-add, or Dekker's product where there is none).
 TG_VM_INLINE void two_prod(VD a, VD b, VD& hi, VD& lo) {
   hi = a * b;
@@ -280,6 +272,21 @@ TG_VM_INLINE void two_prod(VD a, VD b, VD& hi, VD& lo) {
 #endif
 }
 
+TG_VM_INLINE void two_prod(VF a, VF b, VF& hi, VF& lo) {
+  hi = a * b;
+#if defined(__AVX512F__)
+  lo = (VF)_mm512_fmsub_ps((__m512)a, (__m512)b, (__m512)hi);
+#elif defined(__FMA__)
+  lo = (VF)_mm256_fmsub_ps((__m256)a, (__m256)b, (__m256)hi);
+#else
+  const float split = 4097.0f;  // 2^12 + 1
+  VF ta = a * split, tb = b * split;
+  VF ah = ta - (ta - a), al = a - ah;
+  VF bh = tb - (tb - b), bl = b - bh;
+  lo = ((ah * bh - hi) + ah * bl + al * bh) + al * bl;
+#endif
+}
+
 // ---- cores (valid inside each function's domain; callers flag the lanes outside) -----------
 
 // 2^n for integer-valued n carried in the low bits of y = n + kMagic.
@@ -292,21 +299,35 @@ TG_VM_INLINE V pow2_from_magic(V y) {
   return (V)((n + (U{} + typename K<T>::UInt(kBias))) << K<T>::kMant);
 }
 
-template <class T, class V>
+// kF32 (float64 only): float32 accuracy suffices (the result is rounded to float32).
+template <class T, bool kF32 = false, class V>
 TG_VM_INLINE V exp_poly(V r) {
   if constexpr (sizeof(T) == 4) return horner(r, kExpF);
+  else if constexpr (kF32) return horner(r, kExpFD);
   else return horner(r, kExpD);
 }
 
 // e^x for |x| <= kExpMax.
-template <class V>
+template <bool kF32 = false, class V>
 TG_VM_INLINE V exp_core(V x) {
   using T = typename VInfo<V>::T;
   V y = x * K<T>::kLog2e + K<T>::kMagic;
   V n = y - K<T>::kMagic;
   V r = x - n * K<T>::kLn2Hi;
   r = r - n * K<T>::kLn2Lo;
-  V p = r + r * r * exp_poly<T>(r);
+  V p = r + r * r * exp_poly<T, kF32>(r);
+  return (p + T(1)) * pow2_from_magic(y);
+}
+
+// e^(x + lo) for |x| <= kExpMax and |lo| <= ulp(x): lo enters the reduced argument exactly.
+template <bool kF32 = false, class V>
+TG_VM_INLINE V exp_core2(V x, V lo) {
+  using T = typename VInfo<V>::T;
+  V y = x * K<T>::kLog2e + K<T>::kMagic;
+  V n = y - K<T>::kMagic;
+  V r = x - n * K<T>::kLn2Hi;
+  r = (r + lo) - n * K<T>::kLn2Lo;
+  V p = r + r * r * exp_poly<T, kF32>(r);
   return (p + T(1)) * pow2_from_magic(y);
 }
 
@@ -348,24 +369,25 @@ TG_VM_INLINE V log_reduce(V u, V& kf) {
 }
 
 // log1p(f) for f in [sqrt(1/2) - 1, sqrt(2) - 1].
-template <class V>
+template <bool kF32 = false, class V>
 TG_VM_INLINE V log1p_small(V f) {
   using T = typename VInfo<V>::T;
   V s = f / (f + T(2));
   V z = s * s;
   V q;
   if constexpr (sizeof(T) == 4) q = horner(z, kLogF);
+  else if constexpr (kF32) q = horner(z, kLogFD);
   else q = horner(z, kLogD);
   return f - s * (f - z * q);
 }
 
 // log(x) for positive normal finite x.
-template <class V>
+template <bool kF32 = false, class V>
 TG_VM_INLINE V log_core(V x) {
   using T = typename VInfo<V>::T;
   V kf;
   V f = log_reduce(x, kf);
-  return kf * K<T>::kLn2Hi + (log1p_small(f) + kf * K<T>::kLn2Lo);
+  return kf * K<T>::kLn2Hi + (log1p_small<kF32>(f) + kf * K<T>::kLn2Lo);
 }
 
 // log1p(x) for x in (-1, max]; x = +-0 is not preserved (callers restore it).
@@ -485,13 +507,13 @@ TG_VM_INLINE V asin_small(V s, V z) {
   return s + s * z * b;
 }
 
-// erfc(a) for a in the fitted range given a^2 = a2h + a2l exactly.
+// The factor q = P(t) / (a + k) of erfc(a) = exp(-a^2) q in the fitted range (the two are kept
+// apart: exp(-a^2) may be near the bottom of the exponent range, q ~ 0.1).
 template <class V, class T, size_t N>
-TG_VM_INLINE V erfc_tail(V a, V a2h, V a2l, const T (&coef)[N], T k) {
+TG_VM_INLINE V erfc_tail_q(V a, const T (&coef)[N], T k) {
   V inv = T(1) / (a + k);
   V t = (a - k) * inv;
-  V e = exp_core(-a2h) * (T(1) - a2l);
-  return e * (horner(t, coef) * inv);
+  return horner(t, coef) * inv;
 }
 
 // ---- kernels: vec() on a register of lanes (flags lanes needing the scalar path in `bad`),
@@ -797,41 +819,24 @@ template <class T> struct SoftplusK;
 TG_VM_HYP(float, TG_VM_F32, 9.0f)
 TG_VM_HYP(double, TG_VM_F64, 20.0)
 
-// erf and gelu. float32 lanes are widened to float64: a^2 is then exact and one polynomial pair
-// of modest degree gives float32 accuracy.
+// erf and gelu: erf(a) = a E(a^2) for small a; erfc(a) = exp(-a^2) P(t) / (a + k) in the tail,
+// with a^2 carried exactly as hi + lo (a fused multiply-add, or Dekker's product) so that the
+// exponential keeps its relative accuracy; gelu(x) = x - x erfc(a) / 2 (x > 0) or x erfc(a) / 2
+// (x < 0), a = |x| / sqrt 2, so that its negative tail keeps relative accuracy too.
 template <class T> struct ErfK;
 template <class T> struct GeluK;
 constexpr double kSqrtHalf = 0x1.6a09e667f3bcdp-1;
 constexpr double kSqrtHalfLo = -0x1.bdd3413b26456p-55;
 
-// Tail coefficients: the table, its k, and where it starts.
-template <size_t N>
-struct ErfcTail {
-  const double (&c)[N];
-  double k, lo;
-};
-TG_VM_INLINE ErfcTail<sizeof(kErfcD) / sizeof(double)> tail_d() { return {kErfcD, kErfcK, kErfcLo}; }
-TG_VM_INLINE ErfcTail<sizeof(kErfcFD) / sizeof(double)> tail_fd() { return {kErfcFD, kErfcFK, kErfcFLo}; }
-
-// erf(ax) for ax >= 0 with a2h + a2l = ax^2; for ax >= clamp erf rounds to 1.
-template <class V, size_t N1, size_t N2>
-TG_VM_INLINE V erf_abs(V ax, V a2h, V a2l, const double (&ce)[N1], ErfcTail<N2> tl, double clamp) {
+// erf(ax) for ax >= 0 with a2h + a2l = ax^2 exactly (float64); erf rounds to 1 from 5.92 on.
+TG_VM_INLINE VD erf_abs(VD ax, VD a2h, VD a2l) {
   auto big = ax >= 1.0;
-  V small = ax * horner(big ? V{} : a2h, ce);
-  auto far = ax >= clamp;
-  V a = far ? bc<V>(clamp) : (big ? ax : bc<V>(1.0));
-  V ah = far ? bc<V>(clamp * clamp) : (big ? a2h : bc<V>(1.0));
-  V al = big && !far ? a2l : V{};
-  V tail = 1.0 - erfc_tail(a, ah, al, tl.c, tl.k);
-  return big ? tail : small;
-}
-
-// erfc(a) for 0 <= a <= 10.5 with a^2 = a2h + a2l.
-template <class V, size_t N1, size_t N2>
-TG_VM_INLINE V erfc_abs(V a, V a2h, V a2l, const double (&ce)[N1], ErfcTail<N2> tl) {
-  auto big = a >= tl.lo;
-  V small = 1.0 - a * horner(big ? V{} : a2h, ce);
-  V tail = erfc_tail(big ? a : bc<V>(tl.lo), big ? a2h : bc<V>(tl.lo * tl.lo), big ? a2l : V{}, tl.c, tl.k);
+  VD small = ax * horner(big ? VD{} : a2h, kErfD);
+  auto far = ax >= 6.0;
+  VD a = far ? bc<VD>(6.0) : (big ? ax : bc<VD>(1.0));
+  VD ah = far ? bc<VD>(36.0) : (big ? a2h : bc<VD>(1.0));
+  VD al = big && !far ? a2l : VD{};
+  VD tail = 1.0 - exp_core2(-ah, -al) * erfc_tail_q(a, kErfcD, kErfcK);
   return big ? tail : small;
 }
 
@@ -839,8 +844,15 @@ template <> struct ErfK<float> {
   TG_VM_F32
   TG_VM_INLINE static V vec(V x, M& bad) {
     bad = M{};
-    V rf = via_double(vabs(x), [](VD ax) { return erf_abs(ax, ax * ax, VD{}, kErfFD, tail_fd(), 4.5); });
-    return x == x ? with_sign_of(rf, x) : x;
+    V ax = vabs(x);
+    auto big = ax >= 1.0f;
+    V small = ax * horner(big ? V{} : ax * ax, kErfF);
+    V a = big ? vmin(ax, bc<V>(4.0f)) : bc<V>(1.0f);  // erf rounds to 1 from 3.92 on
+    V a2h, a2l;
+    two_prod(a, a, a2h, a2l);
+    V tail = 1.0f - exp_core2(-a2h, -a2l) * erfc_tail_q(a, kErfcF, 2.3f);
+    V r = with_sign_of(big ? tail : small, x);
+    return x == x ? r : x;
   }
   static T scalar(T x) { return std::erf(x); }
 };
@@ -851,7 +863,7 @@ template <> struct ErfK<double> {
     V ax = vabs(x);
     V a2h, a2l;
     two_prod(ax, ax, a2h, a2l);
-    V r = erf_abs(ax, a2h, a2l, kErfD, tail_d(), 6.0);
+    V r = erf_abs(ax, a2h, a2l);
     return x == x ? with_sign_of(r, x) : x;
   }
   static T scalar(T x) { return std::erf(x); }
@@ -861,19 +873,27 @@ template <> struct ErfK<double> {
 template <> struct GeluK<float> {
   TG_VM_F32
   TG_VM_INLINE static V vec(V x, M& bad) {
-    bad = M{};
-    V rf = via_double(x, [](VD xd) {
-      VD a = vabs(xd) * kSqrtHalf;
-      auto far = a > 10.5;
-      VD a2 = far ? bc<VD>(1.0) : xd * xd * 0.5;  // exact: x has 24 bits
-      VD ec = erfc_abs(far ? bc<VD>(1.0) : a, a2, VD{}, kErfFD, tail_fd());
-      VD h = xd * 0.5 * ec;
-      VD r = xd > 0.0 ? xd - h : h;
-      return far ? (xd > 0.0 ? xd : bc<VD>(-0.0)) : r;  // gelu(-inf) = -0, the limit
-    });
-    return x == x ? rf : x;
+    V ax = vabs(x);
+    V a = ax * float(kSqrtHalf);
+    auto far = a > 9.3f;  // exp(-a^2) leaves float32's normal range: x < 0 takes the scalar path
+    bad = far && x < 0.0f;
+    auto big = a >= 0.5f;
+    V xx = far ? bc<V>(1.0f) : x;
+    V a2h, a2l;
+    two_prod(xx, xx, a2h, a2l);  // a^2 = x^2 / 2 exactly
+    a2h = a2h * 0.5f;
+    a2l = a2l * 0.5f;
+    V small = 1.0f - a * horner(big ? V{} : a2h, kErfF);
+    auto tl = big && !far;
+    V q = erfc_tail_q(tl ? a : bc<V>(0.5f), kErfcF, 2.3f);
+    V e = exp_core2(tl ? -a2h : bc<V>(-0.25f), tl ? -a2l : V{});
+    V h = big ? ((x * 0.5f) * q) * e : (x * 0.5f) * small;  // (e last: it may be near FLT_MIN)
+    V r = x > 0.0f ? x - h : h;
+    r = far ? x : r;
+    return x == x ? r : x;
   }
-  static T scalar(T x) {
+  static T scalar(T x) {  // x < -13: a tiny or zero result, computed in float64
+    if (x < -15.0f) return -0.0f;  // rounds to -0 (gelu(-inf) = -0, the limit)
     double xd = x;
     return T(0.5 * xd * std::erfc(-xd * kSqrtHalf));
   }
@@ -889,8 +909,11 @@ template <> struct GeluK<double> {
     two_prod(ax, ax, a2h, a2l);  // a^2 = x^2 / 2 exactly
     a2h = a2h * 0.5;
     a2l = a2l * 0.5;
-    V ec = erfc_abs(far ? bc<V>(1.0) : a, far ? bc<V>(1.0) : a2h, far ? V{} : a2l, kErfD, tail_d());
-    V h = x * 0.5 * ec;
+    auto tl = a >= kErfcLo && !far;
+    V small = 1.0 - a * horner(tl || far ? V{} : a2h, kErfD);
+    V q = erfc_tail_q(tl ? a : bc<V>(kErfcLo), kErfcD, kErfcK);
+    V e = exp_core2(tl ? -a2h : bc<V>(-kErfcLo * kErfcLo), tl ? -a2l : V{});
+    V h = tl ? ((x * 0.5) * q) * e : (x * 0.5) * small;
     V r = x > 0.0 ? x - h : h;
     r = far ? x : r;
     return x == x ? r : x;
@@ -905,6 +928,26 @@ template <> struct GeluK<double> {
     double al = std::fma(-x, kSqrtHalf, -ah) + (-x) * kSqrtHalfLo;
     return 0.5 * x * std::erfc(ah) * (1.0 - (2.0 * ah + 1.0 / ah) * al);
   }
+};
+
+// pow for float32: a^b = exp(b log a) in float64 (the product keeps ~1e-14 relative accuracy, so
+// the float32 result is correctly rounded almost always; overflow and underflow happen in the
+// final rounding). Lanes with a <= 0, NaN or Inf take libm's powf, which has numpy's special cases
+// (negative bases with integer exponents, pow(x, 0) = 1, pow(1, y) = 1 ...).
+struct PowF32 {
+  TG_VM_F32
+  TG_VM_INLINE static V vec(V a, V b, M& bad) {
+    bad = !(a > 0.0f && a <= FLT_MAX && vabs(b) <= FLT_MAX);
+    auto half = [](VD ad, VD bd) {
+      VD t = bd * log_core<true>(ad);
+      t = vmin(vmax(t, bc<VD>(-708.0)), bc<VD>(708.0));
+      return exp_core<true>(t);
+    };
+    VFh r0 = __builtin_convertvector(half(__builtin_convertvector(lo_half(a), VD), __builtin_convertvector(lo_half(b), VD)), VFh);
+    VFh r1 = __builtin_convertvector(half(__builtin_convertvector(hi_half(a), VD), __builtin_convertvector(hi_half(b), VD)), VFh);
+    return concat(r0, r1);
+  }
+  static T scalar(T a, T b) { return std::pow(a, b); }
 };
 
 // ---- loops -----------------------------------------------------------------------------------
@@ -957,6 +1000,66 @@ void vm_loop(char** p, const int64_t* s, int64_t n) {
     const int64_t m = n - b < kBuf ? n - b : kBuf;
     for (int64_t j = 0; j < m; ++j, pa += s[1]) std::memcpy(&in[j], pa, sizeof(T));
     run_contig<Kn>(in, out, m);
+    for (int64_t j = 0; j < m; ++j, po += s[0]) std::memcpy(po, &out[j], sizeof(T));
+  }
+}
+
+// Binary kernels: contiguous or scalar operands directly; anything else through small buffers.
+template <class Kn>
+void run_contig2(const typename Kn::T* a, int64_t sa, const typename Kn::T* b, int64_t sb, typename Kn::T* o,
+                 int64_t n) {
+  using T = typename Kn::T;
+  using V = typename Kn::V;
+  using M = typename Kn::M;
+  constexpr int W = int(sizeof(V) / sizeof(T));
+  V av = bc<V>(*a), bv = bc<V>(*b);  // for scalar operands (stride 0)
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    V x = av, y = bv;
+    if (sa) std::memcpy(&x, a + i, sizeof(V));
+    if (sb) std::memcpy(&y, b + i, sizeof(V));
+    M bad;
+    V r = Kn::vec(x, y, bad);
+    if (__builtin_expect(any(bad), 0)) {
+      for (int j = 0; j < W; ++j)
+        if (bad[j]) r[j] = Kn::scalar(x[j], y[j]);
+    }
+    std::memcpy(o + i, &r, sizeof(V));
+  }
+  if (i < n) {
+    const int rem = int(n - i);
+    V x = sa ? bc<V>(T(1)) : av, y = sb ? bc<V>(T(1)) : bv;
+    if (sa) std::memcpy(&x, a + i, size_t(rem) * sizeof(T));
+    if (sb) std::memcpy(&y, b + i, size_t(rem) * sizeof(T));
+    M bad;
+    V r = Kn::vec(x, y, bad);
+    for (int j = 0; j < rem; ++j)
+      if (bad[j]) r[j] = Kn::scalar(x[j], y[j]);
+    std::memcpy(o + i, &r, size_t(rem) * sizeof(T));
+  }
+}
+
+template <class Kn>
+void vm_bin_loop(char** p, const int64_t* s, int64_t n) {
+  using T = typename Kn::T;
+  constexpr int64_t sz = int64_t(sizeof(T));
+  if (s[0] == sz && (s[1] == sz || s[1] == 0) && (s[2] == sz || s[2] == 0)) {
+    run_contig2<Kn>(reinterpret_cast<const T*>(p[1]), s[1], reinterpret_cast<const T*>(p[2]), s[2],
+                    reinterpret_cast<T*>(p[0]), n);
+    return;
+  }
+  constexpr int64_t kBuf = 256;
+  alignas(64) T ina[kBuf], inb[kBuf], out[kBuf];
+  char* po = p[0];
+  const char* pa = p[1];
+  const char* pb = p[2];
+  for (int64_t b = 0; b < n; b += kBuf) {
+    const int64_t m = n - b < kBuf ? n - b : kBuf;
+    for (int64_t j = 0; j < m; ++j, pa += s[1], pb += s[2]) {
+      std::memcpy(&ina[j], pa, sizeof(T));
+      std::memcpy(&inb[j], pb, sizeof(T));
+    }
+    run_contig2<Kn>(ina, 1, inb, 1, out, m);
     for (int64_t j = 0; j < m; ++j, po += s[0]) std::memcpy(po, &out[j], sizeof(T));
   }
 }
