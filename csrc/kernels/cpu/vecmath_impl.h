@@ -8,10 +8,13 @@
 // (16/32/64 bytes), so the same source gives SSE2, AVX2+FMA and AVX-512 code. The pattern:
 //   1. range reduction to a small interval with exactly representable constant parts
 //      (Cody-Waite), 2. a minimax polynomial on that interval, 3. reconstruction.
-// The polynomial coefficients were fitted by Remez exchange in mpmath (relative error, the
-// fitted form is noted above each table) and rounded to the target precision; the maximum
-// error of the fit is given beside each table. Every function is accurate to a few ULP against
-// numpy/libm (tests/test_elementwise.py checks it, with NaN, +-Inf, -0, huge and tiny inputs).
+// The polynomial coefficients were fitted by Remez exchange in mpmath (60 digits, 3000
+// Chebyshev-spaced points, minimising the relative error of the fitted form noted above each
+// table) and rounded to the target precision; the maximum error of the fit is beside each table.
+// Measured against mpmath on random and hard inputs, the maximum error is <= 2.5 ULP for every
+// function and both precisions except tan (float64: 3 ULP) and gelu (<= 5 ULP: a long
+// polynomial times exp in its tail); tests/test_elementwise.py checks it against numpy/libm on
+// every SIMD path, with NaN, +-Inf, -0, huge and tiny inputs.
 // Lanes outside a function's fast domain (NaN, Inf, overflow, results that are subnormal, huge
 // arguments of sin) are flagged and recomputed with the scalar libm function, so special values
 // behave exactly as libm (and numpy) do; the vector path never needs -ffast-math.
