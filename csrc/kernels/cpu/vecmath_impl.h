@@ -193,6 +193,11 @@ template <class V>
 TG_VM_INLINE V vmin(V a, V b) {
   return a < b ? a : b;
 }
+// min(a, b) that keeps a NaN in a (so it propagates through what follows, no blend needed).
+template <class V>
+TG_VM_INLINE V vmin_keep_nan(V a, V b) {
+  return b < a ? b : a;
+}
 template <class V>
 TG_VM_INLINE V vmax(V a, V b) {
   return a > b ? a : b;
@@ -763,9 +768,8 @@ template <class T> struct SoftplusK;
     TRAITS                                                                              \
     TG_VM_INLINE static V vec(V x, M& bad) {                                                         \
       bad = M{};                                                                        \
-      V e = expm1_core(vmin(vabs(x), bc<V>(TANH_CLAMP)) * T(2));                        \
-      V r = with_sign_of(e / (e + T(2)), x);                                            \
-      return x == x ? r : x;                                                            \
+      V e = expm1_core(vmin_keep_nan(vabs(x), bc<V>(TANH_CLAMP)) * T(2));               \
+      return with_sign_of(e / (e + T(2)), x); /* NaN propagates */                      \
     }                                                                                   \
     static T scalar(T x) { return std::tanh(x); }                                       \
   };                                                                                    \
@@ -795,10 +799,9 @@ template <class T> struct SoftplusK;
     TRAITS                                                                              \
     TG_VM_INLINE static V vec(V x, M& bad) {                                                         \
       bad = x < -K<T>::kExpMax;                                                         \
-      V e = exp_core(-vmin(vabs(x), bc<V>(K<T>::kExpMax)));                             \
+      V e = exp_core(-vmin_keep_nan(vabs(x), bc<V>(K<T>::kExpMax)));                    \
       V d = T(1) / (e + T(1));                                                          \
-      V r = x >= T(0) ? d : e * d;                                                      \
-      return x == x ? r : x;                                                            \
+      return x >= T(0) ? d : e * d; /* NaN: e is NaN */                                 \
     }                                                                                   \
     static T scalar(T x) {                                                              \
       long double e = std::exp((long double)(-std::fabs(x)));                           \
@@ -810,9 +813,8 @@ template <class T> struct SoftplusK;
     TRAITS                                                                              \
     TG_VM_INLINE static V vec(V x, M& bad) {                                                         \
       bad = x < -K<T>::kExpMax;                                                         \
-      V e = exp_core(-vmin(vabs(x), bc<V>(K<T>::kExpMax)));                             \
-      V r = vmax(x, V{}) + log1p_core(e);                                               \
-      return x == x ? r : x;                                                            \
+      V e = exp_core(-vmin_keep_nan(vabs(x), bc<V>(K<T>::kExpMax)));                    \
+      return vmax(x, V{}) + log1p_core(e); /* NaN: e is NaN */                          \
     }                                                                                   \
     static T scalar(T x) {                                                              \
       long double xl = x;                                                               \
