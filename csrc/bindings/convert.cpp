@@ -234,7 +234,9 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
       TG_CHECK(v >= INT32_MIN && v <= INT32_MAX, "tensor: Python int ", v, " is out of range for Int32");
     return has_dt ? t.to(want) : t;
   }
-  if (PyFloat_Check(p) && !numpy_like) return Tensor::scalar(PyFloat_AS_DOUBLE(p), has_dt ? want : DType::Float32);
+  // numpy scalars (np.float64 subclasses float) keep their dtype through the numpy path below.
+  if (PyFloat_CheckExact(p)) return Tensor::scalar(PyFloat_AS_DOUBLE(p), has_dt ? want : DType::Float32);
+  if (p == Py_None) throw TypeError("tensor: cannot make a tensor from None");
   if (PyUnicode_Check(p) || PyBytes_Check(p))
     throw TypeError(str_cat("tensor: cannot make a tensor from a string (", std::string(py::repr(obj)), ")"));
   if (PyComplex_Check(p)) throw TypeError("tensor: complex numbers are not supported");
@@ -277,19 +279,29 @@ Tensor operand(py::handle o, const Tensor& self, const char* op) {
   if (PyBool_Check(p)) return Tensor::scalar(p == Py_True ? 1.0 : 0.0, promote_weak(self.dtype(), ScalarKind::Bool) == self.dtype() && self.dtype() != DType::Bool ? self.dtype() : DType::Bool);
   if (PyLong_Check(p)) {
     DType d = promote_weak(self.dtype(), ScalarKind::Int);
+    if (is_float(d)) {
+      double v = PyLong_AsDouble(p);
+      if (v == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+      return Tensor::scalar(v, d);
+    }
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(p, &overflow);
-    if (overflow) throw ValueError(str_cat(op, ": Python int ", std::string(py::str(o)), " is out of range"));
+    if (overflow || (d == DType::Int32 && (v < INT32_MIN || v > INT32_MAX))) {
+      // numpy raises OverflowError for a Python int that does not fit the tensor's dtype.
+      PyErr_Format(PyExc_OverflowError, "%s: Python integer %S out of bounds for %s", op, p,
+                   dtype_numpy_name(overflow ? DType::Int64 : d));
+      throw py::error_already_set();
+    }
     if (d == DType::Int64) {
       Tensor t = Tensor::empty(Shape{}, DType::Int64);
       *t.data<int64_t>() = v;
       return t;
     }
-    if (d == DType::Int32)
-      TG_CHECK(v >= INT32_MIN && v <= INT32_MAX, op, ": Python int ", v, " is out of bounds for Int32");
     return Tensor::scalar(double(v), d);
   }
-  if (PyFloat_Check(p)) return Tensor::scalar(PyFloat_AS_DOUBLE(p), promote_weak(self.dtype(), ScalarKind::Float));
+  // Only Python's own float is weak: numpy scalars (np.float64 subclasses float) keep their dtype
+  // (NEP 50).
+  if (PyFloat_CheckExact(p)) return Tensor::scalar(PyFloat_AS_DOUBLE(p), promote_weak(self.dtype(), ScalarKind::Float));
   if (p == Py_None || PyUnicode_Check(p) || PyBytes_Check(p))
     throw TypeError(str_cat(op, ": unsupported operand type ", std::string(py::str(py::type::handle_of(o).attr("__name__"))),
                             " for a Tensor"));

@@ -10,6 +10,19 @@ using kernels::Cmp;
 using kernels::Pred;
 using kernels::Un;
 
+// Elementwise kernels on large untracked inputs run without the GIL (API section 8); small ones
+// keep it (releasing and taking it back costs more than they do), and so do tracked ones (their
+// transform levels may call back into Python).
+constexpr int64_t kReleaseGil = 1 << 16;
+template <class F>
+Tensor nogil_if_large(int64_t n, bool tracked, F&& f) {
+  if (n >= kReleaseGil && !tracked) {
+    py::gil_scoped_release nogil;
+    return f();
+  }
+  return f();
+}
+
 }  // namespace
 
 void bind_functions(py::module_& m) {
@@ -17,7 +30,10 @@ void bind_functions(py::module_& m) {
 
   // Unary math: functions and methods.
 #define TG_UNARY_BIND(N, pyname)                                                         \
-  def_both(m, pyname, [](py::handle x) { return ops::unary(Un::N, arg_tensor(x, pyname)); });
+  def_both(m, pyname, [](py::handle x) {                                                  \
+    Tensor t = arg_tensor(x, pyname);                                                    \
+    return nogil_if_large(t.numel(), t.tracked(), [&] { return ops::unary(Un::N, t); });              \
+  });
   TG_UNARY_BIND(Neg, "neg")
   TG_UNARY_BIND(Abs, "abs")
   TG_UNARY_BIND(Sign, "sign")
@@ -49,6 +65,9 @@ void bind_functions(py::module_& m) {
   TG_UNARY_BIND(Ceil, "ceil")
   TG_UNARY_BIND(Round, "round")
 #undef TG_UNARY_BIND
+  // Testing hook: run the elementwise kernels with another SIMD path ("sse2", "avx2", "avx512",
+  // "best"); returns False when this CPU cannot run it.
+  m.def("_set_simd_path", [](const std::string& name) { return kernels::set_cpu_simd_path(name.c_str()); });
   def_both(m, "isnan", [](py::handle x) { return ops::predicate(Pred::IsNan, arg_tensor(x, "isnan")); });
   def_both(m, "isfinite", [](py::handle x) { return ops::predicate(Pred::IsFinite, arg_tensor(x, "isfinite")); });
   def_both(m, "logical_not", [](py::handle x) { return ops::predicate(Pred::LogicalNot, arg_tensor(x, "logical_not")); });
@@ -68,7 +87,8 @@ void bind_functions(py::module_& m) {
 #define TG_BINARY_BIND(N, pyname)                                                                \
   m.def(pyname, [pair](py::handle a, py::handle b) {                                             \
     auto xy = pair(a, b, pyname);                                                                \
-    return ops::binary(Bin::N, xy.first, xy.second);                                             \
+    return nogil_if_large(xy.first.numel() + xy.second.numel(), ops::any_tracked(xy.first, xy.second), \
+                          [&] { return ops::binary(Bin::N, xy.first, xy.second); });             \
   }, py::arg("x1"), py::arg("x2"));
   TG_BINARY_BIND(Add, "add")
   TG_BINARY_BIND(Sub, "sub")
@@ -81,11 +101,13 @@ void bind_functions(py::module_& m) {
 #undef TG_BINARY_BIND
   m.def("div", [pair](py::handle a, py::handle b) {
     auto xy = pair(a, b, "div");
-    return ops::div(xy.first, xy.second);
+    return nogil_if_large(xy.first.numel() + xy.second.numel(), ops::any_tracked(xy.first, xy.second),
+                          [&] { return ops::div(xy.first, xy.second); });
   }, py::arg("x1"), py::arg("x2"));
   m.def("arctan2", [pair](py::handle a, py::handle b) {
     auto xy = pair(a, b, "arctan2");
-    return ops::arctan2(xy.first, xy.second);
+    return nogil_if_large(xy.first.numel() + xy.second.numel(), ops::any_tracked(xy.first, xy.second),
+                          [&] { return ops::arctan2(xy.first, xy.second); });
   }, py::arg("x1"), py::arg("x2"));
 #define TG_CMP_BIND(N, pyname)                                                                   \
   m.def(pyname, [pair](py::handle a, py::handle b) {                                             \
@@ -106,10 +128,19 @@ void bind_functions(py::module_& m) {
     return ops::compare(Cmp::Ne, ops::cast(xy.first, DType::Bool), ops::cast(xy.second, DType::Bool));
   });
 
+  // clip(x, min=None, max=None): bounds are scalars (weak, NEP 50) or tensors.
+  def_both(m, "clip", [](py::handle x, py::handle lo, py::handle hi) {
+    Tensor t = arg_tensor(x, "clip");
+    Tensor l = lo.is_none() ? Tensor() : operand(lo, t, "clip");
+    Tensor h = hi.is_none() ? Tensor() : operand(hi, t, "clip");
+    return nogil_if_large(t.numel(), t.tracked() || (l.defined() && l.tracked()) || (h.defined() && h.tracked()),
+                          [&] { return ops::clip(t, l, h); });
+  }, py::arg("min") = py::none(), py::arg("max") = py::none());
   m.def("where", [pair](py::handle c, py::handle a, py::handle b) {
     Tensor cond = arg_tensor(c, "where");
     auto xy = pair(a, b, "where");
-    return ops::where(cond, xy.first, xy.second);
+    return nogil_if_large(cond.numel() + xy.first.numel(), ops::any_tracked(cond, xy.first, xy.second),
+                          [&] { return ops::where(cond, xy.first, xy.second); });
   }, py::arg("condition"), py::arg("x"), py::arg("y"));
   m.def("stop_gradient", [](py::handle x) { return ops::stop_gradient(arg_tensor(x, "stop_gradient")); });
   def_both(m, "astype", [](const Tensor& x, py::handle dt) { return ops::cast(x, parse_dtype(dt)); },

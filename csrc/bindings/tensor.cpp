@@ -12,43 +12,169 @@ using kernels::Bin;
 using kernels::Cmp;
 using kernels::Un;
 
-// Large kernels run without the GIL so that other Python threads can work meanwhile.
+// Large kernels on untracked values run without the GIL so that other Python threads can work
+// meanwhile (tracked ones keep it: their transform levels may call back into Python).
 constexpr int64_t kReleaseGil = 1 << 16;
 
 template <class F>
-Tensor maybe_nogil(int64_t n, F&& f) {
-  if (n >= kReleaseGil) {
+Tensor maybe_nogil(int64_t n, bool tracked, F&& f) {
+  if (n >= kReleaseGil && !tracked) {
     py::gil_scoped_release nogil;
     return f();
   }
   return f();
 }
 
-Tensor bin_op(Bin op, const Tensor& a, py::handle b, bool reflected, const char* name) {
-  Tensor o = operand(b, a, name);
-  const Tensor& x = reflected ? o : a;
-  const Tensor& y = reflected ? a : o;
-  return maybe_nogil(a.numel(), [&] {
+// ---- operators -------------------------------------------------------------------------------
+// Note [Operator slots]
+// The arithmetic and comparison operators are installed as C-level slots of the Tensor type
+// (nb_add, tp_richcompare, ...), not only as pybind11 methods: Python then calls them directly,
+// without looking up __mul__/__rmul__ and building bound methods, and without pybind11's argument
+// dispatch. A slot gets both operands in Python's order (for `2 * x` it is called as (2, x)).
+// Operands that cannot be converted (None, strings, arbitrary objects) give NotImplemented, so
+// Python falls back to the other operand's methods and finally raises its usual TypeError
+// ("unsupported operand type(s) for +: 'Tensor' and 'str'"); `x == None` is False.
+
+// The Tensor inside a Python object known to be a Tensor (no type-registry lookup).
+const Tensor& tensor_of(PyObject* o) {
+  void* v = reinterpret_cast<py::detail::instance*>(o)->get_value_and_holder().value_ptr();
+  if (!v) throw TypeError("Tensor: this object was not initialised (Tensor.__init__ was not called)");
+  return *static_cast<const Tensor*>(v);
+}
+
+// The other operand of `self op o`; false when o is of a kind no operator takes.
+bool try_operand(PyObject* o, const Tensor& self, const char* name, Tensor& out) {
+  if (is_tensor(o)) {
+    out = tensor_of(o);
+    return true;
+  }
+  if (o == Py_None || PyUnicode_Check(o) || PyBytes_Check(o) || PyComplex_Check(o) || PyDict_Check(o) ||
+      PySet_Check(o) || PyCallable_Check(o))
+    return false;
+  try {
+    out = operand(py::handle(o), self, name);
+  } catch (const TypeError&) {
+    return false;
+  }
+  return true;
+}
+
+PyObject* not_implemented() {
+  Py_INCREF(Py_NotImplemented);
+  return Py_NotImplemented;
+}
+
+PyObject* to_python(Tensor&& t) { return py::cast(std::move(t)).release().ptr(); }
+
+// Runs an operator body, mapping C++ errors to Python ones as the pybind11 dispatcher does.
+template <class F>
+PyObject* guarded(F&& f) {
+  try {
+    return f();
+  } catch (py::error_already_set& e) {
+    e.restore();
+    return nullptr;
+  } catch (...) {
+    py::detail::try_translate_exceptions();
+    return nullptr;
+  }
+}
+
+const char* bin_label(Bin op) {
+  switch (op) {
+    case Bin::Add: return "add";
+    case Bin::Sub: return "sub";
+    case Bin::Mul: return "mul";
+    case Bin::Div: return "div";
+    case Bin::FloorDiv: return "floor_divide";
+    case Bin::Mod: return "mod";
+    case Bin::Pow: return "pow";
+    case Bin::BitAnd: return "bitwise_and";
+    case Bin::BitOr: return "bitwise_or";
+    case Bin::BitXor: return "bitwise_xor";
+    default: return "binary";
+  }
+}
+
+Tensor apply_binary(Bin op, const Tensor& x, const Tensor& y) {
+  return maybe_nogil(x.numel() > y.numel() ? x.numel() : y.numel(), ops::any_tracked(x, y), [&] {
     if (op == Bin::Div) return ops::div(x, y);
+    if (op == Bin::BitAnd || op == Bin::BitOr || op == Bin::BitXor) {
+      // On Bool tensors &, |, ^ are the logical operations.
+      if (x.dtype() == DType::Bool && y.dtype() == DType::Bool) {
+        if (op == Bin::BitAnd) return ops::compare(Cmp::LogicalAnd, x, y);
+        if (op == Bin::BitOr) return ops::compare(Cmp::LogicalOr, x, y);
+        return ops::compare(Cmp::Ne, x, y);
+      }
+    }
     return ops::binary(op, x, y);
   });
 }
 
-Tensor cmp_op(Cmp op, const Tensor& a, py::handle b) {
-  Tensor o = operand(b, a, "compare");
-  return maybe_nogil(a.numel(), [&] { return ops::compare(op, a, o); });
+// Binary operator slot: a or b is a Tensor.
+template <Bin op>
+PyObject* nb_binary(PyObject* a, PyObject* b) {
+  return guarded([&]() -> PyObject* {
+    const bool self_left = is_tensor(a);
+    const Tensor& self = tensor_of(self_left ? a : b);
+    Tensor other;
+    if (!try_operand(self_left ? b : a, self, bin_label(op), other)) return not_implemented();
+    return to_python(self_left ? apply_binary(op, self, other) : apply_binary(op, other, self));
+  });
 }
 
-Tensor logic_op(Bin op, const Tensor& a, py::handle b, bool reflected, const char* name) {
-  Tensor o = operand(b, a, name);
-  const Tensor& x = reflected ? o : a;
-  const Tensor& y = reflected ? a : o;
-  if (x.dtype() == DType::Bool && y.dtype() == DType::Bool) {
-    if (op == Bin::BitAnd) return ops::compare(Cmp::LogicalAnd, x, y);
-    if (op == Bin::BitOr) return ops::compare(Cmp::LogicalOr, x, y);
-    return ops::compare(Cmp::Ne, x, y);
+PyObject* nb_power(PyObject* a, PyObject* b, PyObject* mod) {
+  if (mod != Py_None) {
+    PyErr_SetString(PyExc_TypeError, "pow: the three-argument form pow(x, y, mod) is not supported for Tensors");
+    return nullptr;
   }
-  return ops::binary(op, x, y);
+  return nb_binary<Bin::Pow>(a, b);
+}
+
+Cmp cmp_of(int pyop) {
+  switch (pyop) {
+    case Py_EQ: return Cmp::Eq;
+    case Py_NE: return Cmp::Ne;
+    case Py_LT: return Cmp::Lt;
+    case Py_LE: return Cmp::Le;
+    case Py_GT: return Cmp::Gt;
+    default: return Cmp::Ge;
+  }
+}
+
+// tp_richcompare: `a` is the Tensor (Python swaps the operands of reflected comparisons).
+PyObject* tp_richcompare(PyObject* a, PyObject* b, int pyop) {
+  return guarded([&]() -> PyObject* {
+    if (!is_tensor(a)) return not_implemented();
+    const Tensor& self = tensor_of(a);
+    Tensor other;
+    if (!try_operand(b, self, "compare", other)) return not_implemented();
+    Cmp c = cmp_of(pyop);
+    return to_python(maybe_nogil(self.numel(), ops::any_tracked(self, other), [&] { return ops::compare(c, self, other); }));
+  });
+}
+
+PyObject* nb_negative(PyObject* a) {
+  return guarded([&] { return to_python(ops::neg(tensor_of(a))); });
+}
+PyObject* nb_positive(PyObject* a) {
+  Py_INCREF(a);
+  return a;
+}
+PyObject* nb_absolute(PyObject* a) {
+  return guarded([&] { return to_python(ops::unary(Un::Abs, tensor_of(a))); });
+}
+PyObject* nb_invert(PyObject* a) {
+  return guarded([&] {
+    const Tensor& t = tensor_of(a);
+    if (t.dtype() == DType::Bool) return to_python(ops::predicate(kernels::Pred::LogicalNot, t));
+    return to_python(ops::unary(Un::BitNot, t));
+  });
+}
+
+py::object steal(PyObject* o) {
+  if (!o) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(o);
 }
 
 // Python scalar of element 0.
@@ -233,12 +359,12 @@ void bind_tensor(py::module_& m) {
       .def("__hash__", [](py::handle self) { return py::hash(py::int_(reinterpret_cast<uintptr_t>(self.ptr()))); })
       .def("__getitem__", [](const Tensor& t, py::handle idx) {
         std::vector<ops::IndexItem> items = parse_index(idx);
-        return maybe_nogil(t.numel(), [&] { return ops::getitem(t, items); });
+        return maybe_nogil(t.numel(), t.tracked(), [&] { return ops::getitem(t, items); });
       })
       .def("__setitem__", [](Tensor& t, py::handle idx, py::handle v) {
         Tensor val = operand(v, t, "setitem");
         std::vector<ops::IndexItem> items = parse_index(idx);
-        maybe_nogil(t.numel(), [&] {
+        maybe_nogil(t.numel(), t.tracked() || val.tracked(), [&] {
           ops::setitem(t, items, val);
           return Tensor();
         });
@@ -256,38 +382,57 @@ void bind_tensor(py::module_& m) {
             return tensor_from_py(st[0], st[1], true);
           }));
 
-  // Arithmetic. Numpy arrays defer to these through __array_ufunc__ = None (set in Python).
-#define TG_BIN(pyname, rpyname, OP, label)                                                           \
-  cls.def(pyname, [](const Tensor& a, py::handle b) { return bin_op(OP, a, b, false, label); });   \
-  cls.def(rpyname, [](const Tensor& a, py::handle b) { return bin_op(OP, a, b, true, label); });
-  TG_BIN("__add__", "__radd__", Bin::Add, "add")
-  TG_BIN("__sub__", "__rsub__", Bin::Sub, "sub")
-  TG_BIN("__mul__", "__rmul__", Bin::Mul, "mul")
-  TG_BIN("__truediv__", "__rtruediv__", Bin::Div, "div")
-  TG_BIN("__floordiv__", "__rfloordiv__", Bin::FloorDiv, "floor_divide")
-  TG_BIN("__mod__", "__rmod__", Bin::Mod, "mod")
-  TG_BIN("__pow__", "__rpow__", Bin::Pow, "pow")
+  // Arithmetic and comparisons: C-level slots (Note [Operator slots]); the dunder methods call
+  // the same functions (for explicit x.__add__(y) calls). Numpy arrays defer to them through
+  // __array_ufunc__ = None (set in Python), so ndarray * Tensor is a Tensor.
+#define TG_BIN(pyname, rpyname, OP)                                                                        \
+  cls.def(pyname, [](py::handle a, py::handle b) { return steal(nb_binary<OP>(a.ptr(), b.ptr())); });   \
+  cls.def(rpyname, [](py::handle a, py::handle b) { return steal(nb_binary<OP>(b.ptr(), a.ptr())); });
+  TG_BIN("__add__", "__radd__", Bin::Add)
+  TG_BIN("__sub__", "__rsub__", Bin::Sub)
+  TG_BIN("__mul__", "__rmul__", Bin::Mul)
+  TG_BIN("__truediv__", "__rtruediv__", Bin::Div)
+  TG_BIN("__floordiv__", "__rfloordiv__", Bin::FloorDiv)
+  TG_BIN("__mod__", "__rmod__", Bin::Mod)
+  TG_BIN("__pow__", "__rpow__", Bin::Pow)
+  TG_BIN("__and__", "__rand__", Bin::BitAnd)
+  TG_BIN("__or__", "__ror__", Bin::BitOr)
+  TG_BIN("__xor__", "__rxor__", Bin::BitXor)
 #undef TG_BIN
-#define TG_LOGIC(pyname, rpyname, OP, label)                                                           \
-  cls.def(pyname, [](const Tensor& a, py::handle b) { return logic_op(OP, a, b, false, label); });   \
-  cls.def(rpyname, [](const Tensor& a, py::handle b) { return logic_op(OP, a, b, true, label); });
-  TG_LOGIC("__and__", "__rand__", Bin::BitAnd, "and")
-  TG_LOGIC("__or__", "__ror__", Bin::BitOr, "or")
-  TG_LOGIC("__xor__", "__rxor__", Bin::BitXor, "xor")
-#undef TG_LOGIC
-  cls.def("__eq__", [](const Tensor& a, py::handle b) { return cmp_op(Cmp::Eq, a, b); });
-  cls.def("__ne__", [](const Tensor& a, py::handle b) { return cmp_op(Cmp::Ne, a, b); });
-  cls.def("__lt__", [](const Tensor& a, py::handle b) { return cmp_op(Cmp::Lt, a, b); });
-  cls.def("__le__", [](const Tensor& a, py::handle b) { return cmp_op(Cmp::Le, a, b); });
-  cls.def("__gt__", [](const Tensor& a, py::handle b) { return cmp_op(Cmp::Gt, a, b); });
-  cls.def("__ge__", [](const Tensor& a, py::handle b) { return cmp_op(Cmp::Ge, a, b); });
-  cls.def("__neg__", [](const Tensor& a) { return ops::neg(a); });
-  cls.def("__pos__", [](const Tensor& a) { return a; });
-  cls.def("__abs__", [](const Tensor& a) { return ops::unary(Un::Abs, a); });
-  cls.def("__invert__", [](const Tensor& a) {
-    if (a.dtype() == DType::Bool) return ops::predicate(kernels::Pred::LogicalNot, a);
-    return ops::unary(Un::BitNot, a);
-  });
+#define TG_CMP(pyname, PYOP) \
+  cls.def(pyname, [](py::handle a, py::handle b) { return steal(tp_richcompare(a.ptr(), b.ptr(), PYOP)); });
+  TG_CMP("__eq__", Py_EQ)
+  TG_CMP("__ne__", Py_NE)
+  TG_CMP("__lt__", Py_LT)
+  TG_CMP("__le__", Py_LE)
+  TG_CMP("__gt__", Py_GT)
+  TG_CMP("__ge__", Py_GE)
+#undef TG_CMP
+  cls.def("__neg__", [](py::handle a) { return steal(nb_negative(a.ptr())); });
+  cls.def("__pos__", [](py::handle a) { return steal(nb_positive(a.ptr())); });
+  cls.def("__abs__", [](py::handle a) { return steal(nb_absolute(a.ptr())); });
+  cls.def("__invert__", [](py::handle a) { return steal(nb_invert(a.ptr())); });
+
+  // Install the slots last: defining a dunder on the type resets its slot to Python's generic
+  // method-calling wrapper.
+  auto* ht = reinterpret_cast<PyHeapTypeObject*>(g_tensor_type);
+  PyNumberMethods& nb = ht->as_number;
+  nb.nb_add = nb_binary<Bin::Add>;
+  nb.nb_subtract = nb_binary<Bin::Sub>;
+  nb.nb_multiply = nb_binary<Bin::Mul>;
+  nb.nb_true_divide = nb_binary<Bin::Div>;
+  nb.nb_floor_divide = nb_binary<Bin::FloorDiv>;
+  nb.nb_remainder = nb_binary<Bin::Mod>;
+  nb.nb_power = nb_power;
+  nb.nb_and = nb_binary<Bin::BitAnd>;
+  nb.nb_or = nb_binary<Bin::BitOr>;
+  nb.nb_xor = nb_binary<Bin::BitXor>;
+  nb.nb_negative = nb_negative;
+  nb.nb_positive = nb_positive;
+  nb.nb_absolute = nb_absolute;
+  nb.nb_invert = nb_invert;
+  g_tensor_type->tp_richcompare = tp_richcompare;
+  PyType_Modified(g_tensor_type);
 }
 
 }  // namespace bind

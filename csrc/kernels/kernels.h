@@ -36,6 +36,8 @@ void compare(Cmp op, const Tensor& out, const Tensor& a, const Tensor& b);
 void unary(Un op, const Tensor& out, const Tensor& a);
 // out (Bool) = op(a).
 void predicate(Pred op, const Tensor& out, const Tensor& a);
+// out = numpy's clip(x, lo, hi) (NaN-propagating; hi where lo > hi); x, lo, hi, out one dtype.
+void clip(const Tensor& out, const Tensor& x, const Tensor& lo, const Tensor& hi);
 // out = where(cond, a, b); cond Bool, a/b/out one dtype.
 void where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor& b);
 // out = src converted to out's dtype; src broadcast to out's shape by its strides.
@@ -47,6 +49,9 @@ void reduce(Red op, const Tensor& out, const Tensor& a, uint64_t axes_mask);
 
 // Which SIMD path the CPU kernels took on this machine ("avx2", "avx512", "sse2", ...).
 const char* cpu_simd_path();
+// Testing hook: run the CPU kernels with the named path ("sse2", "avx2", "avx512", or "best");
+// false when this CPU cannot run it.
+bool set_cpu_simd_path(const char* name);
 int num_threads();
 void set_num_threads(int n);
 

@@ -1,7 +1,15 @@
 // Elementwise prims: forward, VJP and JVP side by side. The math of each rule is in its comment.
+//
+// dtypes follow numpy: the result dtype of a binary op is numpy's promotion of the operands'
+// (weak Python scalars are resolved by the bindings, NEP 50); float functions of integers give
+// Float64 and of Bool Float16; true division of integers or Bools gives Float64; Bool - Bool,
+// -Bool, sign(Bool) and integer ** negative integer raise as in numpy; where numpy would give
+// int8 (Bool ** Bool, Bool // Bool, square(Bool) ...) we give Int32, our smallest integer.
+// Float16 is computed in float32 and rounded back.
 #include "ops/elementwise.h"
 
 #include <cmath>
+#include <limits>
 
 #include "ops/ops.h"
 
@@ -16,84 +24,188 @@ using kernels::Un;
 namespace {
 
 const char* bin_name(Bin op) {
-  static const char* names[] = {
-#define TG_NAME(N) #N,
-      TG_BINARY_KERNELS(TG_NAME)
-#undef TG_NAME
-  };
+  static const char* names[] = {"add",     "sub",     "mul",         "div",        "floor_divide",
+                                "mod",     "pow",     "maximum",     "minimum",    "arctan2",
+                                "bitwise_and", "bitwise_or", "bitwise_xor"};
+  static_assert(sizeof(names) / sizeof(names[0]) == size_t(Bin::kCount), "one name per binary kernel");
   return names[int(op)];
 }
 const char* un_name(Un op) {
-  static const char* names[] = {
-#define TG_NAME(N) #N,
-      TG_UNARY_KERNELS(TG_NAME)
-#undef TG_NAME
-  };
+  static const char* names[] = {"neg",   "abs",   "sign",    "exp",     "exp2",       "log",    "log2",
+                                "log1p", "expm1", "sqrt",    "rsqrt",   "square",     "reciprocal", "sin",
+                                "cos",   "tan",   "arcsin",  "arccos",  "arctan",     "sinh",   "cosh",
+                                "tanh",  "sigmoid", "relu",  "softplus", "gelu",      "erf",    "floor",
+                                "ceil",  "round", "invert"};
+  static_assert(sizeof(names) / sizeof(names[0]) == size_t(Un::kCount), "one name per unary kernel");
   return names[int(op)];
 }
+const char* cmp_name(Cmp op) {
+  static const char* names[] = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+                                "logical_and", "logical_or"};
+  static_assert(sizeof(names) / sizeof(names[0]) == size_t(Cmp::kCount), "one name per compare kernel");
+  return names[int(op)];
+}
+// numpy broadcasting of shapes sa and sb; false when they do not broadcast.
+bool broadcast_into(const Shape& sa, const Shape& sb, Shape& out) {
+  const size_t n = sa.size() > sb.size() ? sa.size() : sb.size();
+  Shape r(n, 1);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t da = i < n - sa.size() ? 1 : sa[i - (n - sa.size())];
+    const int64_t db = i < n - sb.size() ? 1 : sb[i - (n - sb.size())];
+    if (da == db || db == 1) r[i] = da;
+    else if (da == 1) r[i] = db;
+    else return false;
+  }
+  out = r;
+  return true;
+}
 
-Shape result_shape(const Tensor& a, const Tensor& b, const char* name) {
-  if (a.shape() == b.shape()) return a.shape();
-  return broadcast_shapes(a.shape(), b.shape(), name);
+// The broadcast shape of a and b, or a ValueError naming the op, the shapes and the dtypes.
+Shape broadcast2(const Tensor& a, const Tensor& b, const char* name) {
+  Shape s;
+  if (!broadcast_into(a.shape(), b.shape(), s))
+    throw ShapeError(str_cat(name, ": operands could not be broadcast together: ", describe(a), " and ", describe(b)));
+  return s;
+}
+Shape broadcast3(const Tensor& a, const Tensor& b, const Tensor& c, const char* name) {
+  Shape s;
+  if (!broadcast_into(a.shape(), b.shape(), s) || !broadcast_into(s, c.shape(), s))
+    throw ShapeError(str_cat(name, ": operands could not be broadcast together: ", describe(a), ", ", describe(b),
+                             " and ", describe(c)));
+  return s;
 }
 
 
-// ---- forward implementations (untracked values) ------------------------------------------
-
-Tensor binary_fwd(Bin op, const Tensor& a, const Tensor& b) {
-  DType dt = promote(a.dtype(), b.dtype());
-  if (op == Bin::Atan2 && !is_float(dt)) dt = DType::Float64;
-  if (op == Bin::Sub && dt == DType::Bool)
-    throw DTypeError(str_cat("sub: boolean subtract is not supported (", describe(a), ", ", describe(b),
-                             "); use logical_xor or ^"));
-  if ((op == Bin::BitAnd || op == Bin::BitOr || op == Bin::BitXor) && is_float(dt))
-    throw DTypeError(str_cat(bin_name(op), ": bitwise operations need Bool or integer tensors, got ",
-                             describe(a), " and ", describe(b)));
-  Shape s = result_shape(a, b, bin_name(op));
-  DType cd = compute_dtype(dt);
-  Tensor aa = a.dtype() == cd ? a : a.to(cd);
-  Tensor bb = b.dtype() == cd ? b : b.to(cd);
-  Tensor out = Tensor::empty(s, cd, a.device());
-  kernels::binary(op, out, aa, bb);
-  return cd == dt ? out : out.to(dt);
-}
-
-Tensor compare_fwd(Cmp op, const Tensor& a, const Tensor& b) {
-  DType cd = compute_dtype(promote(a.dtype(), b.dtype()));
-  Shape s = result_shape(a, b, "compare");
-  Tensor aa = a.dtype() == cd ? a : a.to(cd);
-  Tensor bb = b.dtype() == cd ? b : b.to(cd);
-  Tensor out = Tensor::empty(s, DType::Bool, a.device());
-  kernels::compare(op, out, aa, bb);
-  return out;
+// numpy's result dtype of a binary op on tensors of dtypes a and b.
+DType bin_result_dtype(Bin op, const Tensor& a, const Tensor& b) {
+  const DType dt = promote(a.dtype(), b.dtype());
+  switch (op) {
+    case Bin::Sub:
+      if (dt == DType::Bool)
+        throw DTypeError(str_cat("sub: numpy boolean subtract is not supported (", describe(a), ", ", describe(b),
+                                 "); use logical_xor or ^ instead"));
+      return dt;
+    case Bin::Div: return is_float(dt) ? dt : DType::Float64;
+    case Bin::Atan2: return float_result_dtype(dt);
+    case Bin::FloorDiv: case Bin::Mod: case Bin::Pow: return dt == DType::Bool ? DType::Int32 : dt;
+    case Bin::BitAnd: case Bin::BitOr: case Bin::BitXor:
+      if (is_float(dt))
+        throw DTypeError(str_cat(bin_name(op), ": bitwise operations need Bool or integer tensors, got ", describe(a),
+                                 " and ", describe(b)));
+      return dt;
+    default: return dt;
+  }
 }
 
 bool float_only(Un op) {
   switch (op) {
-    case Un::Neg: case Un::Abs: case Un::Sign: case Un::Square: case Un::Relu: case Un::BitNot:
-      return false;
-    case Un::Floor: case Un::Ceil: case Un::Round:
-      return false;  // identity on integers, as numpy
+    case Un::Neg: case Un::Abs: case Un::Sign: case Un::Square: case Un::Reciprocal: case Un::Relu:
+    case Un::BitNot: case Un::Floor: case Un::Ceil: case Un::Round:
+      return false;  // integer in, integer out (floor/ceil/round are the identity there, as numpy)
     default:
       return true;
   }
 }
 
+DType un_result_dtype(Un op, const Tensor& a) {
+  const DType dt = a.dtype();
+  switch (op) {
+    case Un::BitNot:
+      if (is_float(dt)) throw DTypeError(str_cat("invert: bitwise not needs a Bool or integer tensor, got ", describe(a)));
+      return dt;
+    case Un::Neg:
+      if (dt == DType::Bool)
+        throw DTypeError(str_cat("neg: numpy boolean negative is not supported (", describe(a), "); use ~ or logical_not"));
+      return dt;
+    case Un::Sign:
+      if (dt == DType::Bool) throw DTypeError(str_cat("sign: not supported for ", describe(a), " (as numpy)"));
+      return dt;
+    case Un::Square: case Un::Reciprocal: return dt == DType::Bool ? DType::Int32 : dt;
+    default: return float_only(op) ? float_result_dtype(dt) : dt;
+  }
+}
+
+// `t` converted to dtype d, without copying the handle when it already has it.
+const Tensor& as_dtype(const Tensor& t, DType d, Tensor& tmp) {
+  if (t.dtype() == d) return t;
+  tmp = t.to(d);
+  return tmp;
+}
+
+// ---- forward implementations (untracked values) ------------------------------------------
+
+// True when some element of the integer tensor b is negative.
+bool any_negative(const Tensor& b) {
+  Tensor zero = Tensor::scalar(0.0, b.dtype());
+  Tensor neg = Tensor::empty(b.shape(), DType::Bool, b.device());
+  kernels::compare(Cmp::Lt, neg, b, zero);
+  Tensor any = Tensor::empty(Shape(size_t(b.ndim()), 1), DType::Bool, b.device());
+  kernels::reduce(kernels::Red::Any, any, neg, b.ndim() ? (uint64_t(1) << b.ndim()) - 1 : 0);
+  return any.item_as_double(0) != 0;
+}
+
+// x ** c for the exponents numpy's operator computes without pow (x*x, sqrt x, 1/x, x, 1): the
+// same values as pow (sqrt differs at -0 and -inf, as in numpy) at a fraction of the cost.
+bool pow_fast_path(const Tensor& out, const Tensor& x, const Tensor& e) {
+  const double c = e.item_as_double(0);
+  if (c == 2.0) kernels::unary(Un::Square, out, x);
+  else if (c == 0.5) kernels::unary(Un::Sqrt, out, x);
+  else if (c == -1.0) kernels::unary(Un::Reciprocal, out, x);
+  else if (c == 1.0) kernels::copy(out, x);
+  else if (c == 0.0) kernels::fill(out, 1.0);
+  else return false;
+  return true;
+}
+
+Tensor binary_fwd(Bin op, const Tensor& a, const Tensor& b) {
+  const DType dt = (a.dtype() == b.dtype() && is_float(a.dtype()) && op != Bin::BitAnd && op != Bin::BitOr &&
+                    op != Bin::BitXor)
+                       ? a.dtype()
+                       : bin_result_dtype(op, a, b);
+  const DType cd = compute_dtype(dt);
+  Tensor ta, tb;
+  const Tensor& aa = as_dtype(a, cd, ta);
+  const Tensor& bb = as_dtype(b, cd, tb);
+  if (op == Bin::Pow && is_int(cd) && any_negative(bb))
+    throw ValueError(str_cat("pow: integers to negative integer powers are not allowed (", describe(a), " ** ",
+                             describe(b), ")"));
+  Tensor out = a.shape() == b.shape() ? Tensor::empty(a.shape(), cd, a.device())
+                                      : Tensor::empty(broadcast2(a, b, bin_name(op)), cd, a.device());
+  if (op == Bin::Pow && is_float(cd) && bb.numel() == 1 && out.shape() == a.shape() && pow_fast_path(out, aa, bb))
+    return cd == dt ? out : out.to(dt);
+  kernels::binary(op, out, aa, bb);
+  return cd == dt ? out : out.to(dt);
+}
+
+Tensor compare_fwd(Cmp op, const Tensor& a, const Tensor& b) {
+  const DType cd = compute_dtype(promote(a.dtype(), b.dtype()));
+  Tensor ta, tb;
+  const Tensor& aa = as_dtype(a, cd, ta);
+  const Tensor& bb = as_dtype(b, cd, tb);
+  Tensor out = a.shape() == b.shape() ? Tensor::empty(a.shape(), DType::Bool, a.device())
+                                      : Tensor::empty(broadcast2(a, b, cmp_name(op)), DType::Bool, a.device());
+  kernels::compare(op, out, aa, bb);
+  return out;
+}
+
 Tensor unary_fwd(Un op, const Tensor& a) {
-  DType dt = a.dtype();
-  if (op == Un::BitNot && is_float(dt))
-    throw DTypeError(str_cat("invert: bitwise not needs a Bool or integer tensor, got ", describe(a)));
-  if (op == Un::Neg && dt == DType::Bool)
-    throw DTypeError(str_cat("neg: negating a Bool tensor is not supported (", describe(a), "); use ~ or logical_not"));
-  if (float_only(op) && !is_float(dt)) dt = DType::Float64;  // numpy: ints -> float64
-  DType cd = compute_dtype(dt);
-  Tensor aa = a.dtype() == cd ? a : a.to(cd);
+  const DType dt = un_result_dtype(op, a);
+  const DType cd = compute_dtype(dt);
+  Tensor ta;
+  const Tensor& aa = as_dtype(a, cd, ta);
   Tensor out = Tensor::empty(a.shape(), cd, a.device());
   kernels::unary(op, out, aa);
   return cd == dt ? out : out.to(dt);
 }
 
-// ---- prims ---------------------------------------------------------------------------------
+Tensor predicate_fwd(Pred op, const Tensor& a) {
+  Tensor out = Tensor::empty(a.shape(), DType::Bool, a.device());
+  Tensor ta;
+  kernels::predicate(op, out, as_dtype(a, compute_dtype(a.dtype()), ta));
+  return out;
+}
+
+// ---- binary prims --------------------------------------------------------------------------
 
 template <Bin op>
 TensorList bin_impl(const TensorList& in, const Attrs&) {
@@ -121,7 +233,7 @@ TensorList mul_vjp(const TensorList& g, const TensorList& x, const TensorList&, 
 TensorList mul_jvp(const TensorList& t, const TensorList& x, const TensorList&, const Attrs&) {
   return {opt_add(t[0].defined() ? mul(t[0], x[1]) : Tensor(), t[1].defined() ? mul(x[0], t[1]) : Tensor())};
 }
-// (a / b)' = (g / b, -g * out / b)
+// (a / b)' = (g / b, -g a / b^2 = -g out / b)
 TensorList div_vjp(const TensorList& g, const TensorList& x, const TensorList& y, const Attrs&, uint32_t need) {
   Tensor ga = (need & 1) ? div(g[0], x[1]) : Tensor();
   Tensor gb = (need & 2) ? neg(div(mul(g[0], y[0]), x[1])) : Tensor();
@@ -132,13 +244,15 @@ TensorList div_jvp(const TensorList& t, const TensorList& x, const TensorList& y
   Tensor tb = t[1].defined() ? div(mul(t[1], y[0]), x[1]) : Tensor();
   return {opt_sub(ta, tb)};
 }
-// (a ** b)' = (g * b * a ** (b - 1), g * out * log(a)), with log(a) taken as 0 where a == 0
+// (a ** b)' = (g b a^(b-1), g out log a); the first is 0 where b == 0 (also at a == 0), the second
+// takes log a as 0 where a == 0 (the limit for b > 0), as JAX does.
 Tensor pow_da(const Tensor& x, const Tensor& b) {
   Tensor bf = is_float(b.dtype()) ? b : cast(b, x.dtype());
-  return mul(bf, pow(x, add_scalar(bf, -1.0)));
+  Tensor d = mul(bf, pow(x, add_scalar(bf, -1.0)));
+  return where(eq(stop_gradient(bf), scalar_like(0.0, bf)), scalar_like(0.0, d), d);
 }
 Tensor pow_db(const Tensor& x, const Tensor& out) {
-  Tensor zero = eq(x, scalar_like(0.0, x));
+  Tensor zero = eq(stop_gradient(x), scalar_like(0.0, x));
   Tensor safe = where(zero, scalar_like(1.0, x), x);
   return mul(out, log(safe));
 }
@@ -150,12 +264,13 @@ TensorList pow_jvp(const TensorList& t, const TensorList& x, const TensorList& y
   return {opt_add(t[0].defined() ? mul(t[0], pow_da(x[0], x[1])) : Tensor(),
                   t[1].defined() ? mul(t[1], pow_db(x[0], y[0])) : Tensor())};
 }
-// maximum: the gradient goes to the larger input; ties split it in half (as JAX).
+// maximum(a, b)' = (g [a > b], g [b > a]) with ties split in half (as JAX).
 Tensor pick_weight(const Tensor& a, const Tensor& b, bool is_max) {
-  Tensor win = is_max ? gt(a, b) : lt(a, b);
-  Tensor tie = eq(a, b);
-  Tensor w = cast(win, a.dtype());
-  return add(w, mul_scalar(cast(tie, a.dtype()), 0.5));
+  Tensor as = stop_gradient(a), bs = stop_gradient(b);
+  DType dt = promote(a.dtype(), b.dtype());
+  Tensor win = cast(is_max ? gt(as, bs) : lt(as, bs), dt);
+  Tensor tie = cast(eq(as, bs), dt);
+  return add(win, mul_scalar(tie, 0.5));
 }
 template <bool IsMax>
 TensorList minmax_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs&, uint32_t need) {
@@ -167,10 +282,10 @@ TensorList minmax_jvp(const TensorList& t, const TensorList& x, const TensorList
   return {opt_add(t[0].defined() ? mul(t[0], pick_weight(x[0], x[1], IsMax)) : Tensor(),
                   t[1].defined() ? mul(t[1], pick_weight(x[1], x[0], IsMax)) : Tensor())};
 }
-// atan2(a, b)' = (g * b / (a^2 + b^2), -g * a / (a^2 + b^2))
-TensorList atan2_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs&, uint32_t) {
+// atan2(a, b)' = (g b / (a^2 + b^2), -g a / (a^2 + b^2))
+TensorList atan2_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs&, uint32_t need) {
   Tensor den = add(square(x[0]), square(x[1]));
-  return {div(mul(g[0], x[1]), den), neg(div(mul(g[0], x[0]), den))};
+  return {(need & 1) ? div(mul(g[0], x[1]), den) : Tensor(), (need & 2) ? neg(div(mul(g[0], x[0]), den)) : Tensor()};
 }
 TensorList atan2_jvp(const TensorList& t, const TensorList& x, const TensorList&, const Attrs&) {
   Tensor den = add(square(x[0]), square(x[1]));
@@ -179,7 +294,7 @@ TensorList atan2_jvp(const TensorList& t, const TensorList& x, const TensorList&
   Tensor num = opt_sub(ta, tb);
   return {num.defined() ? div(num, den) : Tensor()};
 }
-// mod(a, b)' = (g, -g * floor_divide(a, b))
+// mod(a, b) = a - b floor(a / b): mod' = (g, -g floor(a / b))
 TensorList mod_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs&, uint32_t need) {
   return {g[0], (need & 2) ? neg(mul(g[0], floor_divide(stop_gradient(x[0]), stop_gradient(x[1])))) : Tensor()};
 }
@@ -206,39 +321,42 @@ const Prim kBinPrims[] = {
 static_assert(sizeof(kBinPrims) / sizeof(Prim) == size_t(Bin::kCount), "one prim per binary kernel");
 
 // ---- unary: one derivative formula d(x, out) serves both rules: vjp = g * d, jvp = t * d ----
+Tensor one_minus(const Tensor& a) { return sub(scalar_like(1.0, a), a); }
+
 Tensor unary_deriv(Un op, const Tensor& x, const Tensor& y) {
   constexpr double kLn2 = 0.69314718055994530942;
+  constexpr double kTwoOverSqrtPi = 1.12837916709551257390;
+  constexpr double kInvSqrt2Pi = 0.39894228040143267794;
   switch (op) {
-    case Un::Neg: return scalar_like(-1.0, x);                            // -x
-    case Un::Abs: return sign(x);                                         // |x|' = sign(x)
-    case Un::Exp: return y;                                               // e^x
-    case Un::Exp2: return mul_scalar(y, kLn2);                            // 2^x ln 2
-    case Un::Log: return div(scalar_like(1.0, x), x);                     // 1/x
-    case Un::Log2: return div(scalar_like(1.0 / kLn2, x), x);             // 1/(x ln 2)
-    case Un::Log1p: return div(scalar_like(1.0, x), add_scalar(x, 1.0));  // 1/(1+x)
-    case Un::Expm1: return add_scalar(y, 1.0);                            // e^x
-    case Un::Sqrt: return div(scalar_like(0.5, y), y);                    // 1/(2 sqrt x)
-    case Un::Rsqrt: return mul_scalar(div(y, x), -0.5);                   // -x^(-3/2)/2
-    case Un::Square: return mul_scalar(x, 2.0);                           // 2x
-    case Un::Reciprocal: return neg(square(y));                           // -1/x^2
-    case Un::Sin: return cos(x);
-    case Un::Cos: return neg(sin(x));
-    case Un::Tan: return add_scalar(square(y), 1.0);                      // 1 + tan^2
-    case Un::Arcsin: return unary(Un::Rsqrt, sub(scalar_like(1.0, x), square(x)));   // 1/sqrt(1-x^2)
-    case Un::Arccos: return neg(unary(Un::Rsqrt, sub(scalar_like(1.0, x), square(x))));
-    case Un::Arctan: return unary(Un::Reciprocal, add_scalar(square(x), 1.0));        // 1/(1+x^2)
-    case Un::Sinh: return unary(Un::Cosh, x);
-    case Un::Cosh: return unary(Un::Sinh, x);
-    case Un::Tanh: return sub(scalar_like(1.0, y), square(y));            // 1 - tanh^2
-    case Un::Sigmoid: return mul(y, sub(scalar_like(1.0, y), y));         // s (1 - s)
-    case Un::Relu: return cast(gt(x, scalar_like(0.0, x)), x.dtype());    // [x > 0]
-    case Un::Softplus: return sigmoid(x);
-    case Un::Gelu: {  // Phi(x) + x phi(x)
+    case Un::Abs: return sign(x);                                          // |x|' = sign x (0 at 0)
+    case Un::Exp: return y;                                                // (e^x)' = e^x
+    case Un::Exp2: return mul_scalar(y, kLn2);                             // (2^x)' = 2^x ln 2
+    case Un::Log: return reciprocal(x);                                    // 1 / x
+    case Un::Log2: return div(scalar_like(1.0 / kLn2, x), x);              // 1 / (x ln 2)
+    case Un::Log1p: return reciprocal(add_scalar(x, 1.0));                 // 1 / (1 + x)
+    case Un::Expm1: return add_scalar(y, 1.0);                             // e^x = expm1(x) + 1
+    case Un::Sqrt: return div(scalar_like(0.5, y), y);                     // 1 / (2 sqrt x)
+    case Un::Rsqrt: return mul_scalar(div(y, x), -0.5);                    // -x^(-3/2) / 2
+    case Un::Square: return mul_scalar(x, 2.0);                            // 2x
+    case Un::Reciprocal: return neg(square(y));                            // -1 / x^2
+    case Un::Sin: return cos(x);                                           // cos x
+    case Un::Cos: return neg(sin(x));                                      // -sin x
+    case Un::Tan: return add_scalar(square(y), 1.0);                       // 1 + tan^2 x
+    case Un::Arcsin: return rsqrt(one_minus(square(x)));                   // 1 / sqrt(1 - x^2)
+    case Un::Arccos: return neg(rsqrt(one_minus(square(x))));              // -1 / sqrt(1 - x^2)
+    case Un::Arctan: return reciprocal(add_scalar(square(x), 1.0));        // 1 / (1 + x^2)
+    case Un::Sinh: return unary(Un::Cosh, x);                              // cosh x
+    case Un::Cosh: return unary(Un::Sinh, x);                              // sinh x
+    case Un::Tanh: return one_minus(square(y));                            // 1 - tanh^2 x
+    case Un::Sigmoid: return mul(y, one_minus(y));                         // s (1 - s)
+    case Un::Relu: return cast(gt(stop_gradient(x), scalar_like(0.0, x)), x.dtype());  // [x > 0]
+    case Un::Softplus: return sigmoid(x);                                  // sigmoid x
+    case Un::Gelu: {  // gelu = x Phi(x): Phi(x) + x phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2
       Tensor cdf = mul_scalar(add_scalar(unary(Un::Erf, mul_scalar(x, 0.70710678118654752440)), 1.0), 0.5);
-      Tensor pdf = mul_scalar(exp(mul_scalar(square(x), -0.5)), 0.39894228040143267794);
+      Tensor pdf = mul_scalar(exp(mul_scalar(square(x), -0.5)), kInvSqrt2Pi);
       return add(cdf, mul(x, pdf));
     }
-    case Un::Erf: return mul_scalar(exp(neg(square(x))), 1.12837916709551257390);  // 2/sqrt(pi) e^-x^2
+    case Un::Erf: return mul_scalar(exp(neg(square(x))), kTwoOverSqrtPi);  // 2 / sqrt(pi) e^(-x^2)
     default: break;
   }
   throw NotDifferentiable(str_cat(un_name(op), ": no derivative"));
@@ -248,6 +366,7 @@ template <Un op>
 TensorList un_impl(const TensorList& in, const Attrs&) {
   return {unary_fwd(op, in[0])};
 }
+// -x: (-g); every other unary op f: g f'(x)
 template <Un op>
 TensorList un_vjp(const TensorList& g, const TensorList& x, const TensorList& y, const Attrs&, uint32_t) {
   if (op == Un::Neg) return {neg(g[0])};
@@ -255,6 +374,7 @@ TensorList un_vjp(const TensorList& g, const TensorList& x, const TensorList& y,
 }
 template <Un op>
 TensorList un_jvp(const TensorList& t, const TensorList& x, const TensorList& y, const Attrs&) {
+  if (!t[0].defined()) return {Tensor()};
   if (op == Un::Neg) return {neg(t[0])};
   return {mul(t[0], unary_deriv(op, x[0], y[0]))};
 }
@@ -282,10 +402,7 @@ const Prim kCmpPrims[] = {
 
 template <Pred op>
 TensorList pred_impl(const TensorList& in, const Attrs&) {
-  Tensor out = Tensor::empty(in[0].shape(), DType::Bool, in[0].device());
-  const Tensor& a = in[0];
-  kernels::predicate(op, out, a.dtype() == DType::Float16 ? a.to(DType::Float32) : a);
-  return {out};
+  return {predicate_fwd(op, in[0])};
 }
 const Prim kPredPrims[] = {
 #define TG_PRED_PRIM(N) {#N, pred_impl<Pred::N>, nullptr, nullptr, true},
@@ -293,13 +410,15 @@ const Prim kPredPrims[] = {
 #undef TG_PRED_PRIM
 };
 
+// ---- where ---------------------------------------------------------------------------------
 // where(c, a, b)' = (none, where(c, g, 0), where(c, 0, g))
 Tensor where_fwd(const Tensor& c, const Tensor& a, const Tensor& b) {
-  DType dt = promote(a.dtype(), b.dtype());
-  Shape s = broadcast_shapes(broadcast_shapes(c.shape(), a.shape(), "where"), b.shape(), "where");
-  Tensor cc = c.dtype() == DType::Bool ? c : c.to(DType::Bool);
-  Tensor aa = a.dtype() == dt ? a : a.to(dt);
-  Tensor bb = b.dtype() == dt ? b : b.to(dt);
+  const DType dt = promote(a.dtype(), b.dtype());
+  Shape s = broadcast3(c, a, b, "where");
+  Tensor tc, ta, tb;
+  const Tensor& cc = as_dtype(c, DType::Bool, tc);
+  const Tensor& aa = as_dtype(a, dt, ta);
+  const Tensor& bb = as_dtype(b, dt, tb);
   Tensor out = Tensor::empty(s, dt, a.device());
   kernels::where(out, cc, aa, bb);
   return out;
@@ -307,15 +426,75 @@ Tensor where_fwd(const Tensor& c, const Tensor& a, const Tensor& b) {
 TensorList where_impl(const TensorList& in, const Attrs&) { return {where_fwd(in[0], in[1], in[2])}; }
 TensorList where_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs&, uint32_t need) {
   Tensor zero = scalar_like(0.0, g[0]);
-  return {Tensor(), (need & 2) ? where(x[0], g[0], zero) : Tensor(), (need & 4) ? where(x[0], zero, g[0]) : Tensor()};
+  Tensor c = stop_gradient(x[0]);
+  return {Tensor(), (need & 2) ? where(c, g[0], zero) : Tensor(), (need & 4) ? where(c, zero, g[0]) : Tensor()};
 }
 TensorList where_jvp(const TensorList& t, const TensorList& x, const TensorList& y, const Attrs&) {
+  if (!t[1].defined() && !t[2].defined()) return {Tensor()};
   Tensor zero = scalar_like(0.0, y[0]);
   Tensor ta = t[1].defined() ? t[1] : zero, tb = t[2].defined() ? t[2] : zero;
-  return {where(x[0], ta, tb)};
+  return {where(stop_gradient(x[0]), ta, tb)};
 }
 const Prim kWhere = {"where", where_impl, where_vjp, where_jvp};
 
+// ---- clip ----------------------------------------------------------------------------------
+// clip(x, lo, hi) = min(max(x, lo), hi), ties kept by x; with m = max(x, lo):
+//   clip' = (g [x >= lo][m <= hi], g [x < lo][m <= hi], g [m > hi])
+Tensor clip_fwd(const Tensor& x, const Tensor& lo, const Tensor& hi) {
+  const DType dt = promote(promote(x.dtype(), lo.dtype()), hi.dtype());
+  const DType cd = compute_dtype(dt);
+  Shape s = broadcast3(x, lo, hi, "clip");
+  Tensor tx, tl, th;
+  const Tensor& xx = as_dtype(x, cd, tx);
+  const Tensor& ll = as_dtype(lo, cd, tl);
+  const Tensor& hh = as_dtype(hi, cd, th);
+  Tensor out = Tensor::empty(s, cd, x.device());
+  kernels::clip(out, xx, ll, hh);
+  return cd == dt ? out : out.to(dt);
+}
+TensorList clip_impl(const TensorList& in, const Attrs&) { return {clip_fwd(in[0], in[1], in[2])}; }
+// Masks (untracked Bool tensors): below = x < lo, above = max(x, lo) > hi.
+void clip_masks(const TensorList& x, Tensor& below, Tensor& above) {
+  Tensor xs = stop_gradient(x[0]), ls = stop_gradient(x[1]), hs = stop_gradient(x[2]);
+  below = lt(xs, ls);
+  above = gt(where(below, ls, xs), hs);
+}
+TensorList clip_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs&, uint32_t need) {
+  Tensor below, above;
+  clip_masks(x, below, above);
+  Tensor zero = scalar_like(0.0, g[0]);
+  Tensor gx = (need & 1) ? where(compare(Cmp::LogicalOr, below, above), zero, g[0]) : Tensor();
+  Tensor glo = (need & 2) ? where(compare(Cmp::LogicalAnd, below, predicate(Pred::LogicalNot, above)), g[0], zero)
+                          : Tensor();
+  Tensor ghi = (need & 4) ? where(above, g[0], zero) : Tensor();
+  return {gx, glo, ghi};
+}
+TensorList clip_jvp(const TensorList& t, const TensorList& x, const TensorList& y, const Attrs&) {
+  if (!t[0].defined() && !t[1].defined() && !t[2].defined()) return {Tensor()};
+  Tensor below, above;
+  clip_masks(x, below, above);
+  Tensor zero = scalar_like(0.0, y[0]);
+  auto tz = [&](const Tensor& v) { return v.defined() ? v : zero; };
+  return {where(above, tz(t[2]), where(below, tz(t[1]), tz(t[0])))};
+}
+const Prim kClip = {"clip", clip_impl, clip_vjp, clip_jvp};
+
+// A bound that is absent: the extreme value of the dtype (so the kernel always has two bounds).
+Tensor open_bound(DType dt, bool upper) {
+  switch (dt) {
+    case DType::Bool: return Tensor::scalar(upper ? 1.0 : 0.0, dt);
+    case DType::Int32:
+      return Tensor::scalar(upper ? double(std::numeric_limits<int32_t>::max()) : double(std::numeric_limits<int32_t>::min()), dt);
+    case DType::Int64: {
+      Tensor t = Tensor::empty(Shape{}, dt);
+      *t.data<int64_t>() = upper ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+      return t;
+    }
+    default: return Tensor::scalar(upper ? HUGE_VAL : -HUGE_VAL, dt);
+  }
+}
+
+// ---- cast ----------------------------------------------------------------------------------
 // cast'(x) = cast back (the sweep casts cotangents to the input dtype)
 TensorList cast_impl(const TensorList& in, const Attrs& a) { return {in[0].to(a.dtype)}; }
 TensorList cast_vjp(const TensorList& g, const TensorList&, const TensorList&, const Attrs&, uint32_t) {
@@ -328,23 +507,27 @@ const Prim kCast = {"cast", cast_impl, cast_vjp, cast_jvp};
 
 }  // namespace
 
+DType float_result_dtype(DType d) {
+  if (d == DType::Bool) return DType::Float16;
+  if (is_int(d)) return DType::Float64;
+  return d;
+}
+
 Tensor binary(Bin op, const Tensor& a, const Tensor& b) {
-
-  if (!any_tracked(a, b)) return binary_fwd(op, a, b);
-  return autodiff::apply1(kBinPrims[int(op)], {a, b}, Attrs());
-}
-
-Tensor div(const Tensor& a, const Tensor& b) {
-  if (!is_float(a.dtype()) && !is_float(b.dtype())) {
-    return binary(Bin::Div, cast(a, DType::Float64), cast(b, DType::Float64));
+  if (!any_tracked(a, b)) {
+    return binary_fwd(op, a, b);
   }
-  return binary(Bin::Div, a, b);
-}
-
-Tensor arctan2(const Tensor& a, const Tensor& b) {
-  if (!is_float(a.dtype()) && !is_float(b.dtype()))
-    return binary(Bin::Atan2, cast(a, DType::Float64), cast(b, DType::Float64));
-  return binary(Bin::Atan2, a, b);
+  // Tracked: bring integer operands of float-valued ops to the result dtype first, so that the
+  // prim and its rules see float values.
+  if (op == Bin::Div || op == Bin::Atan2) {
+    const DType dt = bin_result_dtype(op, a, b);
+    if (a.dtype() != dt || b.dtype() != dt) {
+      if (!is_float(a.dtype()) || !is_float(b.dtype()))
+        return binary(op, is_float(a.dtype()) ? a : cast(a, dt), is_float(b.dtype()) ? b : cast(b, dt));
+    }
+  }
+  bin_result_dtype(op, a, b);  // dtype errors before anything is recorded
+  return autodiff::apply1(kBinPrims[int(op)], {a, b}, Attrs());
 }
 
 Tensor compare(Cmp op, const Tensor& a, const Tensor& b) {
@@ -353,19 +536,34 @@ Tensor compare(Cmp op, const Tensor& a, const Tensor& b) {
 }
 
 Tensor unary(Un op, const Tensor& a) {
-  if (!a.tracked()) return unary_fwd(op, a);
-  if (float_only(op) && !is_float(a.dtype())) return unary(op, cast(a, DType::Float64));
+  if (!a.tracked()) {
+    return unary_fwd(op, a);
+  }
+  const DType dt = un_result_dtype(op, a);
+  if (float_only(op) && !is_float(a.dtype())) return unary(op, cast(a, dt));
   return autodiff::apply1(kUnPrims[int(op)], {a}, Attrs());
 }
 
 Tensor predicate(Pred op, const Tensor& a) {
-  if (!a.tracked()) return kPredPrims[int(op)].impl({a}, Attrs())[0];
+  if (!a.tracked()) {
+    return predicate_fwd(op, a);
+  }
   return autodiff::apply1(kPredPrims[int(op)], {a}, Attrs());
 }
 
 Tensor where(const Tensor& c, const Tensor& a, const Tensor& b) {
   if (!any_tracked(c, a, b)) return where_fwd(c, a, b);
   return autodiff::apply1(kWhere, {c, a, b}, Attrs());
+}
+
+Tensor clip(const Tensor& x, const Tensor& lo, const Tensor& hi) {
+  DType dt = x.dtype();
+  if (lo.defined()) dt = promote(dt, lo.dtype());
+  if (hi.defined()) dt = promote(dt, hi.dtype());
+  Tensor l = lo.defined() ? lo : open_bound(dt, false);
+  Tensor h = hi.defined() ? hi : open_bound(dt, true);
+  if (!any_tracked(x, l, h)) return clip_fwd(x, l, h);
+  return autodiff::apply1(kClip, {x, l, h}, Attrs());
 }
 
 Tensor cast(const Tensor& a, DType dt) {

@@ -14,29 +14,40 @@ Tensor predicate(kernels::Pred op, const Tensor& a);
 inline Tensor add(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Add, a, b); }
 inline Tensor sub(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Sub, a, b); }
 inline Tensor mul(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Mul, a, b); }
-Tensor div(const Tensor& a, const Tensor& b);  // true division: ints -> float64
+// True division: integer and Bool operands give Float64 (numpy).
+inline Tensor div(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Div, a, b); }
 inline Tensor floor_divide(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::FloorDiv, a, b); }
 inline Tensor mod(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Mod, a, b); }
 inline Tensor pow(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Pow, a, b); }
 inline Tensor maximum(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Maximum, a, b); }
 inline Tensor minimum(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Minimum, a, b); }
-Tensor arctan2(const Tensor& a, const Tensor& b);  // ints -> float
+// Integer and Bool operands give a float result (numpy).
+inline Tensor arctan2(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Atan2, a, b); }
 inline Tensor neg(const Tensor& a) { return unary(kernels::Un::Neg, a); }
 inline Tensor exp(const Tensor& a) { return unary(kernels::Un::Exp, a); }
 inline Tensor log(const Tensor& a) { return unary(kernels::Un::Log, a); }
 inline Tensor sqrt(const Tensor& a) { return unary(kernels::Un::Sqrt, a); }
+inline Tensor rsqrt(const Tensor& a) { return unary(kernels::Un::Rsqrt, a); }
+inline Tensor reciprocal(const Tensor& a) { return unary(kernels::Un::Reciprocal, a); }
 inline Tensor sin(const Tensor& a) { return unary(kernels::Un::Sin, a); }
 inline Tensor cos(const Tensor& a) { return unary(kernels::Un::Cos, a); }
 inline Tensor tanh(const Tensor& a) { return unary(kernels::Un::Tanh, a); }
 inline Tensor sigmoid(const Tensor& a) { return unary(kernels::Un::Sigmoid, a); }
 inline Tensor square(const Tensor& a) { return unary(kernels::Un::Square, a); }
 inline Tensor sign(const Tensor& a) { return unary(kernels::Un::Sign, a); }
+inline Tensor abs(const Tensor& a) { return unary(kernels::Un::Abs, a); }
 inline Tensor eq(const Tensor& a, const Tensor& b) { return compare(kernels::Cmp::Eq, a, b); }
+inline Tensor ne(const Tensor& a, const Tensor& b) { return compare(kernels::Cmp::Ne, a, b); }
 inline Tensor gt(const Tensor& a, const Tensor& b) { return compare(kernels::Cmp::Gt, a, b); }
+inline Tensor ge(const Tensor& a, const Tensor& b) { return compare(kernels::Cmp::Ge, a, b); }
 inline Tensor lt(const Tensor& a, const Tensor& b) { return compare(kernels::Cmp::Lt, a, b); }
+inline Tensor le(const Tensor& a, const Tensor& b) { return compare(kernels::Cmp::Le, a, b); }
 
 // where(cond, a, b) with broadcasting; cond is converted to Bool.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+// numpy's clip(x, lo, hi); an undefined bound is absent (None). Differentiable in x and in the
+// bounds: the gradient goes to x where lo <= x <= hi, to a bound where x is beyond it.
+Tensor clip(const Tensor& x, const Tensor& lo, const Tensor& hi);
 // dtype conversion (differentiable between float dtypes).
 Tensor cast(const Tensor& a, DType dt);
 // The value with every transform level removed: a constant to all of them.
@@ -45,6 +56,10 @@ Tensor stop_gradient(const Tensor& a);
 Tensor scalar_like(double v, const Tensor& like);
 Tensor mul_scalar(const Tensor& a, double s);
 Tensor add_scalar(const Tensor& a, double s);
+
+// The dtype numpy gives a float function (exp, sqrt, arctan2, true division ...) of dtype d:
+// Bool -> Float16, integers -> Float64, floats unchanged.
+DType float_result_dtype(DType d);
 
 }  // namespace ops
 }  // namespace tapegrad

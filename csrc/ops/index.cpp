@@ -116,8 +116,8 @@ void check_rows(const Tensor& x, const Tensor& idx, const char* op) {
                idx.shape().back() <= x.ndim(),
            op, ": index rows must be a contiguous Int64 tensor of shape B + (k,) with 1 <= k <= ",
            x.ndim(), ", got ", describe(idx));
-  check_has_data(x, op);
-  check_has_data(idx, op);
+  if (!x.tracked()) check_has_data(x, op);
+  if (!idx.tracked()) check_has_data(idx, op);
 }
 
 TensorList gather_impl(const TensorList& in, const Attrs&) {
@@ -462,7 +462,6 @@ Tensor index_put(const Tensor& x, const Tensor& idx, const Tensor& v) {
 }
 
 Tensor getitem(const Tensor& a, const std::vector<IndexItem>& idx) {
-  check_has_data(a, "getitem");
   Plan p = make_plan(a.shape(), idx);
   Tensor v = p.identity ? a : basic_index(a, p.view);
   if (!p.advanced) {
@@ -477,7 +476,7 @@ Tensor getitem(const Tensor& a, const std::vector<IndexItem>& idx) {
 }
 
 void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) {
-  check_has_data(a, "setitem");
+  if (!a.tracked()) check_has_data(a, "setitem");
   Plan p = make_plan(a.shape(), idx);
   const Shape& target = p.result;
   Tensor v = cast(value, a.dtype());  // numpy casts the value to the destination's dtype

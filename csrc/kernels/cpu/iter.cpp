@@ -1,5 +1,7 @@
 #include "kernels/cpu/iter.h"
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -77,7 +79,39 @@ void NdIter::run(Loop loop, int64_t begin, int64_t end) const {
 }
 
 // ---- thread pool -------------------------------------------------------------------------
+// Note [Kernel thread pool]
+// A parallel region splits [0, n) into a few chunks per thread; whoever is free claims the next
+// chunk (the caller too), so the caller never waits for a worker that has not started: on a
+// busy machine, where a worker may not get a core for a while, the caller simply runs the chunks
+// itself, and the region costs at most what the serial loop costs. The caller waits only for
+// chunks already running elsewhere. Waking a sleeping thread costs tens of microseconds (more
+// than a chunk of a fast kernel), so workers spin for a short while (kSpinTime) after each job
+// before they sleep: ops come in runs. Spinning yields the core now and then, so a spinning
+// worker never holds up the caller it shares a core with.
 namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+constexpr auto kSpinTime = std::chrono::microseconds(100);
+
+// Spins on `done()` for at most kSpinTime, yielding the core every few checks; true when it came
+// true.
+template <class F>
+bool spin_until(const F& done) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (;;) {
+    for (int i = 0; i < 32; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() - t0 > kSpinTime) return false;
+    std::this_thread::yield();
+  }
+}
 
 class Pool {
  public:
@@ -85,66 +119,114 @@ class Pool {
   ~Pool() { stop(); }
   int size() const { return nthreads_; }
   void resize(int n) {
-    std::lock_guard<std::mutex> submit(submit_mu_);  // no parallel region while resizing
+    std::lock_guard<std::mutex> submit(submit_mu_);
     stop();
     if (n < 1) n = 1;
     nthreads_ = n;
-    quit_ = false;
-    // New workers start at the current generation: they must neither re-run an earlier job nor
-    // miss the next one.
-    const uint64_t gen = generation_;
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, gen] { work(i, gen); });
+    quit_.store(false);
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { work(); });
   }
   void run(int64_t n, int64_t grain, void (*fn)(void*, int64_t, int64_t), void* ctx) {
-    int parts = nthreads_;
-    int64_t maxparts = (n + grain - 1) / grain;
-    if (maxparts < parts) parts = int(maxparts);
-    if (parts <= 1 || in_pool_) {
+    int64_t parts = int64_t(nthreads_) * kChunksPerThread;
+    const int64_t maxparts = (n + grain - 1) / grain;
+    if (maxparts < parts) parts = maxparts;
+    if (parts <= 1 || nthreads_ <= 1 || in_pool_) {
       fn(ctx, 0, n);
       return;
     }
-    std::unique_lock<std::mutex> submit(submit_mu_);  // one parallel region at a time
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      fn_ = fn;
-      ctx_ = ctx;
-      n_ = n;
-      parts_ = parts;
-      pending_ = parts - 1;
-      ++generation_;
+    std::unique_lock<std::mutex> submit(submit_mu_, std::try_to_lock);
+    if (!submit.owns_lock()) {  // another thread's region is running: do this one alone
+      fn(ctx, 0, n);
+      return;
     }
-    cv_.notify_all();
+    // Publish the job seqlock-style: an odd generation means "being written".
+    const uint64_t gen = generation_.load(std::memory_order_relaxed);
+    generation_.store(gen + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    fn_.store(fn, std::memory_order_relaxed);
+    ctx_.store(ctx, std::memory_order_relaxed);
+    n_.store(n, std::memory_order_relaxed);
+    parts_.store(int(parts), std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    const uint64_t job = (gen + 2) >> 1;
+    claim_.store(job << kChunkBits, std::memory_order_relaxed);
+    generation_.store(gen + 2, std::memory_order_release);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+      { std::lock_guard<std::mutex> g(mu_); }  // a worker between its check and its wait sees the new generation
+      cv_.notify_all();
+    }
     in_pool_ = true;
-    fn(ctx, 0, chunk_end(0));
+    run_chunks(job, fn, ctx, n, int(parts));
     in_pool_ = false;
-    std::unique_lock<std::mutex> g(mu_);
-    done_cv_.wait(g, [this] { return pending_ == 0; });
+    auto all_done = [this, parts] { return done_.load(std::memory_order_acquire) == parts; };
+    if (!spin_until(all_done)) {
+      std::unique_lock<std::mutex> g(mu_);
+      waiting_ = true;
+      done_cv_.wait(g, all_done);
+      waiting_ = false;
+    }
   }
 
  private:
-  int64_t chunk_end(int part) const { return n_ * (part + 1) / parts_; }
-  void work(int id, uint64_t seen) {
+  static constexpr int kChunksPerThread = 4;
+  static constexpr int kChunkBits = 16;
+
+  // Claims and runs chunks of job `job` until none is left.
+  void run_chunks(uint64_t job, void (*fn)(void*, int64_t, int64_t), void* ctx, int64_t n, int parts) {
     for (;;) {
-      std::unique_lock<std::mutex> g(mu_);
-      cv_.wait(g, [&] { return quit_ || generation_ != seen; });
-      if (quit_) return;
-      seen = generation_;
-      if (id >= parts_) continue;
-      auto fn = fn_;
-      void* ctx = ctx_;
-      int64_t b = n_ * id / parts_, e = chunk_end(id);
-      g.unlock();
+      uint64_t c = claim_.load(std::memory_order_relaxed);
+      if ((c >> kChunkBits) != job) return;
+      const int k = int(c & ((uint64_t(1) << kChunkBits) - 1));
+      if (k >= parts) return;
+      if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_relaxed)) continue;
+      fn(ctx, n * k / parts, n * (k + 1) / parts);
+      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == parts) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (waiting_) done_cv_.notify_one();
+      }
+    }
+  }
+
+  bool fresh(uint64_t g, uint64_t seen) const { return g != seen && (g & 1) == 0; }
+
+  void work() {
+    uint64_t seen = generation_.load(std::memory_order_acquire) & ~uint64_t(1);
+    for (;;) {
+      // Wait for a new job: spin a little, then sleep.
+      uint64_t g = seen;
+      bool got = spin_until([&] {
+        g = generation_.load(std::memory_order_acquire);
+        return fresh(g, seen) || quit_.load(std::memory_order_relaxed);
+      });
+      if (!got) {
+        std::unique_lock<std::mutex> lk(mu_);
+        sleepers_.fetch_add(1, std::memory_order_seq_cst);
+        cv_.wait(lk, [&] {
+          return quit_.load(std::memory_order_relaxed) || fresh(generation_.load(std::memory_order_acquire), seen);
+        });
+        sleepers_.fetch_sub(1, std::memory_order_relaxed);
+        g = generation_.load(std::memory_order_acquire);
+      }
+      if (quit_.load(std::memory_order_relaxed)) return;
+      if (!fresh(g, seen)) continue;
+      auto fn = fn_.load(std::memory_order_relaxed);
+      void* ctx = ctx_.load(std::memory_order_relaxed);
+      const int64_t n = n_.load(std::memory_order_relaxed);
+      const int parts = parts_.load(std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      // The job may be finished and replaced while we read it: check the seqlock. Chunks are
+      // claimed with the job id, so a late worker never runs a chunk of another job.
+      if (generation_.load(std::memory_order_relaxed) != g) continue;
+      seen = g;
       in_pool_ = true;
-      fn(ctx, b, e);
+      run_chunks(g >> 1, fn, ctx, n, parts);
       in_pool_ = false;
-      g.lock();
-      if (--pending_ == 0) done_cv_.notify_one();
     }
   }
   void stop() {
     {
       std::lock_guard<std::mutex> g(mu_);
-      quit_ = true;
+      quit_.store(true);
     }
     cv_.notify_all();
     for (auto& t : workers_) t.join();
@@ -154,13 +236,17 @@ class Pool {
   std::vector<std::thread> workers_;
   std::mutex mu_, submit_mu_;
   std::condition_variable cv_, done_cv_;
-  bool quit_ = false;
-  uint64_t generation_ = 0;
-  void (*fn_)(void*, int64_t, int64_t) = nullptr;
-  void* ctx_ = nullptr;
-  int64_t n_ = 0;
-  int parts_ = 1;
-  int pending_ = 0;
+  bool waiting_ = false;  // the caller sleeps on done_cv_ (guarded by mu_)
+  std::atomic<bool> quit_{false};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> sleepers_{0};
+  // The job, published under generation_ (seqlock: odd while being written).
+  std::atomic<void (*)(void*, int64_t, int64_t)> fn_{nullptr};
+  std::atomic<void*> ctx_{nullptr};
+  std::atomic<int64_t> n_{0};
+  std::atomic<int> parts_{1};
+  std::atomic<uint64_t> claim_{0};  // job id << kChunkBits | next chunk
+  std::atomic<int64_t> done_{0};    // chunks finished
   static thread_local bool in_pool_;
 };
 thread_local bool Pool::in_pool_ = false;

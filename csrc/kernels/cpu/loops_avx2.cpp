@@ -6,7 +6,11 @@ namespace tapegrad {
 namespace kernels {
 namespace cpu {
 const IsaTable* table_avx2() {
-  static const IsaTable t = isa_avx2::make_table("avx2");
+  static const IsaTable t = [] {
+    IsaTable r = isa_avx2::make_table("avx2");
+    install_vecmath_avx2(r);
+    return r;
+  }();
   return &t;
 }
 }  // namespace cpu

@@ -6,7 +6,11 @@ namespace tapegrad {
 namespace kernels {
 namespace cpu {
 const IsaTable* table_avx512() {
-  static const IsaTable t = isa_avx512::make_table("avx512");
+  static const IsaTable t = [] {
+    IsaTable r = isa_avx512::make_table("avx512");
+    install_vecmath_avx512(r);
+    return r;
+  }();
   return &t;
 }
 }  // namespace cpu

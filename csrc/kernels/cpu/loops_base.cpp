@@ -6,7 +6,11 @@ namespace tapegrad {
 namespace kernels {
 namespace cpu {
 const IsaTable* table_base() {
-  static const IsaTable t = isa_base::make_table("sse2");
+  static const IsaTable t = [] {
+    IsaTable r = isa_base::make_table("sse2");
+    install_vecmath_base(r);
+    return r;
+  }();
   return &t;
 }
 }  // namespace cpu

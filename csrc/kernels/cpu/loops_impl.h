@@ -86,16 +86,30 @@ struct PowF {
     }
   }
 };
+// numpy's maximum/minimum: NaN in either operand propagates; on ties the second operand.
 struct MaximumF {
   template <class T> static T f(T a, T b) {
-    if constexpr (std::is_floating_point<T>::value) return (a != a || a > b) ? a : (b != b ? b : (a == b ? (std::signbit(a) ? b : a) : b));
+    if constexpr (std::is_floating_point<T>::value) return (a > b || a != a) ? a : b;
     else return a > b ? a : b;
   }
 };
 struct MinimumF {
   template <class T> static T f(T a, T b) {
-    if constexpr (std::is_floating_point<T>::value) return (a != a || a < b) ? a : (b != b ? b : (a == b ? (std::signbit(a) ? a : b) : b));
+    if constexpr (std::is_floating_point<T>::value) return (a < b || a != a) ? a : b;
     else return a < b ? a : b;
+  }
+};
+// numpy's clip: x if lo <= x <= hi (ties keep x, so clip(-0., 0., 1.) is -0.), hi if lo > hi;
+// NaN in x or in a bound propagates.
+struct ClipF {
+  template <class T> static T f(T x, T lo, T hi) {
+    T r = x < lo ? lo : x;
+    r = r > hi ? hi : r;
+    if constexpr (std::is_floating_point<T>::value) {
+      if (lo != lo) r = lo;
+      if (hi != hi) r = hi;
+    }
+    return r;
   }
 };
 struct Atan2F { template <class T> static T f(T a, T b) { if constexpr (std::is_floating_point<T>::value) return std::atan2(a, b); else return T(std::atan2(double(a), double(b))); } };
@@ -124,6 +138,14 @@ struct LogicalOrF { template <class T> static bool f(T a, T b) { return (a != T(
 struct NegF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return !x; else return T(-x); } };
 struct AbsF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return x; else if constexpr (std::is_floating_point<T>::value) return std::fabs(x); else return x < 0 ? T(-x) : x; } };
 struct SignF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return x; else if constexpr (std::is_floating_point<T>::value) return x != x ? x : T((x > 0) - (x < 0)); else return T((x > 0) - (x < 0)); } };
+// Integer reciprocal as numpy: 1 / x truncated (0 for |x| > 1; 0 for x == 0, where numpy warns).
+struct ReciprocalF {
+  template <class T> static T f(T x) {
+    if constexpr (std::is_floating_point<T>::value) return T(1) / x;
+    else if constexpr (std::is_same<T, bool>::value) return x;
+    else return x == 0 ? T(0) : T(T(1) / x);
+  }
+};
 struct SquareF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return x; else return x * x; } };
 TG_FLOAT_UNARY(Exp, std::exp(x))
 TG_FLOAT_UNARY(Exp2, std::exp2(x))
@@ -133,7 +155,6 @@ TG_FLOAT_UNARY(Log1p, std::log1p(x))
 TG_FLOAT_UNARY(Expm1, std::expm1(x))
 TG_FLOAT_UNARY(Sqrt, std::sqrt(x))
 TG_FLOAT_UNARY(Rsqrt, T(1) / std::sqrt(x))
-TG_FLOAT_UNARY(Reciprocal, T(1) / x)
 TG_FLOAT_UNARY(Sin, std::sin(x))
 TG_FLOAT_UNARY(Cos, std::cos(x))
 TG_FLOAT_UNARY(Tan, std::tan(x))
@@ -212,6 +233,24 @@ void where_loop(char** p, const int64_t* s, int64_t n) {
   for (int64_t i = 0; i < n; ++i, po += s[0], pc += s[1], pa += s[2], pb += s[3])
     *reinterpret_cast<T*>(po) = *reinterpret_cast<const bool*>(pc) ? *reinterpret_cast<const T*>(pa)
                                                                     : *reinterpret_cast<const T*>(pb);
+}
+
+template <class T>
+void clip_loop(char** p, const int64_t* s, int64_t n) {
+  constexpr int64_t st = int64_t(sizeof(T));
+  if (s[0] == st && s[1] == st && s[2] == 0 && s[3] == 0) {  // scalar bounds: the common case
+    T* __restrict o = reinterpret_cast<T*>(p[0]);
+    const T* __restrict a = reinterpret_cast<const T*>(p[1]);
+    const T lo = *reinterpret_cast<const T*>(p[2]);
+    const T hi = *reinterpret_cast<const T*>(p[3]);
+    for (int64_t i = 0; i < n; ++i) o[i] = ClipF::f(a[i], lo, hi);
+    return;
+  }
+  char* po = p[0];
+  const char *pa = p[1], *pl = p[2], *ph = p[3];
+  for (int64_t i = 0; i < n; ++i, po += s[0], pa += s[1], pl += s[2], ph += s[3])
+    *reinterpret_cast<T*>(po) =
+        ClipF::f(*reinterpret_cast<const T*>(pa), *reinterpret_cast<const T*>(pl), *reinterpret_cast<const T*>(ph));
 }
 
 template <class To, class From>
@@ -318,6 +357,12 @@ inline IsaTable make_table(const char* name) {
   t.where[int(DType::Float16)] = &where_loop<Half>;
   t.where[int(DType::Float32)] = &where_loop<float>;
   t.where[int(DType::Float64)] = &where_loop<double>;
+  t.clip[int(DType::Bool)] = &clip_loop<bool>;
+  t.clip[int(DType::Int32)] = &clip_loop<int32_t>;
+  t.clip[int(DType::Int64)] = &clip_loop<int64_t>;
+  t.clip[int(DType::Float16)] = nullptr;
+  t.clip[int(DType::Float32)] = &clip_loop<float>;
+  t.clip[int(DType::Float64)] = &clip_loop<double>;
   fill_cast_row<bool>(t.cast[int(DType::Bool)]);
   fill_cast_row<int32_t>(t.cast[int(DType::Int32)]);
   fill_cast_row<int64_t>(t.cast[int(DType::Int64)]);
