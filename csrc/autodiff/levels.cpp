@@ -62,10 +62,34 @@ LevelMeta* meta_at(const Tensor& t, uint64_t level_id) {
   return nullptr;
 }
 
+Tensor wrap_batched(const Tensor& physical, uint64_t level_id, int64_t bdim) {
+  TensorImpl* t = TensorImpl::create();
+  t->dtype = physical.dtype();
+  t->device = physical.device();
+  for (int64_t i = 0; i < physical.ndim(); ++i)
+    if (i != bdim) t->shape.push_back(physical.shape()[size_t(i)]);
+  t->strides = contiguous_strides(t->shape);
+  t->numel = numel(t->shape);
+  t->contiguous = true;
+  auto m = std::make_unique<LevelMeta>();
+  m->level_id = level_id;
+  m->primal = physical;
+  m->bdim = int32_t(bdim);
+  t->ad = std::move(m);
+  return Tensor(Ref<TensorImpl>(t));
+}
+
+// Removes the differentiation levels (reverse, forward) and keeps batch levels: a value under
+// vmap stays batched when it is made a constant.
 Tensor strip(const Tensor& t) {
-  const Tensor* cur = &t;
-  while (cur->tracked()) cur = &static_cast<LevelMeta*>(cur->ad())->primal;
-  return *cur;
+  if (!t.tracked()) return t;
+  auto* m = static_cast<LevelMeta*>(t.ad());
+  if (m->bdim >= 0) {
+    Tensor inner = strip(m->primal);
+    if (inner.impl() == m->primal.impl()) return t;
+    return wrap_batched(inner, m->level_id, m->bdim);
+  }
+  return strip(m->primal);
 }
 
 TensorList apply(const Prim& p, TensorList in, const Attrs& a) {
@@ -223,20 +247,7 @@ Tensor BatchLevel::track(const Tensor& physical, int64_t bdim) {
            shape_str(physical.shape()));
   TG_CHECK(physical.shape()[size_t(bdim)] == size_, "vmap: inputs have different sizes along the mapped axes (",
            size_, " and ", physical.shape()[size_t(bdim)], ")");
-  TensorImpl* t = TensorImpl::create();
-  t->dtype = physical.dtype();
-  t->device = physical.device();
-  for (int64_t i = 0; i < physical.ndim(); ++i)
-    if (i != bdim) t->shape.push_back(physical.shape()[size_t(i)]);
-  t->strides = contiguous_strides(t->shape);
-  t->numel = numel(t->shape);
-  t->contiguous = true;
-  auto m = std::make_unique<LevelMeta>();
-  m->level_id = id_;
-  m->primal = physical;
-  m->bdim = int32_t(bdim);
-  t->ad = std::move(m);
-  return Tensor(Ref<TensorImpl>(t));
+  return wrap_batched(physical, id_, bdim);
 }
 
 Tensor BatchLevel::unwrap(const Tensor& t, int64_t out_axis) {

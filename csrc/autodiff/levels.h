@@ -59,8 +59,9 @@ inline Tensor apply1(const Prim& p, TensorList in, const Attrs& a) { return appl
 Tensor wrap(const Tensor& value, uint64_t level_id, int32_t node, Tensor tangent);
 // If `t` is a wrapper at `level_id`, its meta; else null (looks through stale wrappers).
 LevelMeta* meta_at(const Tensor& t, uint64_t level_id);
-// `t` with every wrapper removed (stop_gradient).
+// `t` without its reverse and forward wrappers (stop_gradient); batch wrappers are kept.
 Tensor strip(const Tensor& t);
+Tensor wrap_batched(const Tensor& physical, uint64_t level_id, int64_t bdim);
 
 // ---- reverse mode --------------------------------------------------------------------------
 class ReverseLevel final : public Level {

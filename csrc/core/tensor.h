@@ -93,7 +93,12 @@ class Tensor {
   Ref<TensorImpl> impl_;
 };
 
-// Throws unless `t` carries data (batched wrappers do not).
+// Throws unless `t` carries data (batched wrappers do not). Use at boundaries that read values.
 void check_has_data(const Tensor& t, const char* op);
+// For an op's public entry: a tracked input is fine (the op goes through its transform level,
+// whose rules see the values underneath); an untracked one must carry data.
+inline void check_op_input(const Tensor& t, const char* op) {
+  if (!t.tracked()) check_has_data(t, op);
+}
 
 }  // namespace tapegrad

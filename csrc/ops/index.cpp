@@ -58,7 +58,7 @@ Tensor basic_index(const Tensor& x, const Attrs& a);
 Tensor basic_put(const Tensor& x, const Tensor& v, const Attrs& a);
 
 TensorList basic_index_impl(const TensorList& in, const Attrs& a) {
-  check_has_data(in[0], "getitem");
+  check_op_input(in[0], "getitem");
   return {apply_view(in[0], a)};
 }
 // view'(x) = g scattered into zeros of x's shape at the view's positions
@@ -72,8 +72,8 @@ const Prim kBasicIndex = {"basic_index", basic_index_impl, basic_index_vjp, basi
 
 // basic_put(x, v): x with the view's positions replaced by v (v has the view's shape).
 TensorList basic_put_impl(const TensorList& in, const Attrs& a) {
-  check_has_data(in[0], "setitem");
-  check_has_data(in[1], "setitem");
+  check_op_input(in[0], "setitem");
+  check_op_input(in[1], "setitem");
   Tensor out = in[0].clone();
   kernels::copy(apply_view(out, a), in[1]);
   return {out};
@@ -116,8 +116,8 @@ void check_rows(const Tensor& x, const Tensor& idx, const char* op) {
                idx.shape().back() <= x.ndim(),
            op, ": index rows must be a contiguous Int64 tensor of shape B + (k,) with 1 <= k <= ",
            x.ndim(), ", got ", describe(idx));
-  if (!x.tracked()) check_has_data(x, op);
-  if (!idx.tracked()) check_has_data(idx, op);
+  if (!x.tracked()) check_op_input(x, op);
+  if (!idx.tracked()) check_op_input(idx, op);
 }
 
 TensorList gather_impl(const TensorList& in, const Attrs&) {
@@ -136,7 +136,7 @@ const Prim kGather = {"index_gather", gather_impl, gather_vjp, gather_jvp};
 
 // x[idx] (+)= v on a fresh copy of x. Float16 accumulates in Float32.
 Tensor scatter_fwd(const Tensor& x, const Tensor& idx, const Tensor& v, bool accumulate) {
-  check_has_data(v, accumulate ? "index_add" : "index_put");
+  check_op_input(v, accumulate ? "index_add" : "index_put");
   const DType cd = accumulate ? compute_dtype(x.dtype()) : x.dtype();
   Tensor out = x.to(cd);
   if (out.impl() == x.impl()) out = x.clone();
@@ -476,7 +476,7 @@ Tensor getitem(const Tensor& a, const std::vector<IndexItem>& idx) {
 }
 
 void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) {
-  if (!a.tracked()) check_has_data(a, "setitem");
+  if (!a.tracked()) check_op_input(a, "setitem");
   Plan p = make_plan(a.shape(), idx);
   const Shape& target = p.result;
   Tensor v = cast(value, a.dtype());  // numpy casts the value to the destination's dtype
@@ -496,7 +496,7 @@ void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) 
       TG_CHECK(a.numel() == 0 || a.shape()[size_t(i)] <= 1 || a.strides()[size_t(i)] != 0, "setitem: cannot write into ",
                describe(a), ": it is a broadcast view (axis ", i,
                " has stride 0, so its elements share memory); copy it first");
-    check_has_data(v, "setitem");
+    check_op_input(v, "setitem");
     if (numel(target) == 0) return;  // nothing to write
     if (v.storage() == a.storage()) v = v.clone();  // overlapping source: read it before writing
     a.prepare_write();

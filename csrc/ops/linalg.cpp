@@ -375,7 +375,7 @@ const Prim kCholesky = {"cholesky", cholesky_impl, cholesky_vjp, cholesky_jvp};
 // Checks a stack of square matrices and returns it in the dtype LAPACK runs on: numpy's rules
 // (integers and Bool as float64; float16 unsupported).
 Tensor square_operand(const Tensor& a, const char* op) {
-  check_has_data(a, op);
+  check_op_input(a, op);
   TG_CHECK_SHAPE(a.ndim() >= 2, op, ": ", a.ndim(),
                  "-dimensional array given; array must be at least two-dimensional (",
                  describe(a), ")");
@@ -576,8 +576,8 @@ Term contract(Term a, Term b, const std::vector<int>& keep) {
 // ---- public ops ------------------------------------------------------------------------------
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
-  check_has_data(a, "matmul");
-  check_has_data(b, "matmul");
+  check_op_input(a, "matmul");
+  check_op_input(b, "matmul");
   TG_CHECK_SHAPE(a.ndim() >= 1, "matmul: input operand 0 does not have enough dimensions (has 0, needs at least 1): ",
                  describe(a), "; use mul for scalars");
   TG_CHECK_SHAPE(b.ndim() >= 1, "matmul: input operand 1 does not have enough dimensions (has 0, needs at least 1): ",
@@ -600,8 +600,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor dot(const Tensor& a, const Tensor& b) {
-  check_has_data(a, "dot");
-  check_has_data(b, "dot");
+  check_op_input(a, "dot");
+  check_op_input(b, "dot");
   if (a.ndim() == 0 || b.ndim() == 0) return mul(a, b);
   const int64_t k = a.shape().back();
   const int64_t kb = b.ndim() == 1 ? b.shape()[0] : b.shape()[b.shape().size() - 2];
@@ -661,7 +661,7 @@ Tensor einsum(const std::string& spec_in, const std::vector<Tensor>& xs) {
   std::vector<int> ell_pos(xs.size()), ell_dims(xs.size());
   int max_ell = 0;
   for (size_t i = 0; i < xs.size(); ++i) {
-    check_has_data(xs[i], "einsum");
+    check_op_input(xs[i], "einsum");
     parse_subscripts(terms[i], spec_in, letters[i], ell_pos[i]);
     const int nd = int(xs[i].ndim()), nl = int(letters[i].size());
     if (ell_pos[i] < 0) {
@@ -770,7 +770,7 @@ Tensor einsum(const std::string& spec_in, const std::vector<Tensor>& xs) {
 }
 
 Tensor trace(const Tensor& a, int64_t offset, int64_t axis1, int64_t axis2) {
-  check_has_data(a, "trace");
+  check_op_input(a, "trace");
   TG_CHECK_SHAPE(a.ndim() >= 2, "trace: diag requires an array of at least two dimensions, got ", describe(a));
   const int64_t a1 = norm_axis(axis1, a.ndim(), "trace"), a2 = norm_axis(axis2, a.ndim(), "trace");
   TG_CHECK(a1 != a2, "trace: axis1 and axis2 cannot be the same (both ", a1, ")");
@@ -822,7 +822,7 @@ Tensor matrix_norm(const Tensor& x, int64_t r, int64_t c, double ord, bool has_o
 
 Tensor norm_impl(const Tensor& a, double ord, bool has_ord, bool fro, bool nuc, const Axes& axes_in, bool all_axes,
                  bool keepdims) {
-  check_has_data(a, "norm");
+  check_op_input(a, "norm");
   Tensor x = is_float(a.dtype()) ? a : cast(a, DType::Float64);
   const int64_t nd = x.ndim();
   Axes axes = axes_in;
@@ -860,7 +860,7 @@ Tensor norm(const Tensor& a, const std::string& ord, const SmallVec<int64_t, 6>&
 
 Tensor solve(const Tensor& a_in, const Tensor& b_in) {
   Tensor a = square_operand(a_in, "solve");
-  check_has_data(b_in, "solve");
+  check_op_input(b_in, "solve");
   TG_CHECK_DTYPE(b_in.dtype() != DType::Float16, "solve: array type float16 is unsupported in linalg (",
                  describe(b_in), ")");
   const int64_t n = a.shape().back();

@@ -69,7 +69,7 @@ DType sum_dtype(DType d) { return is_float(d) ? d : DType::Int64; }
 Tensor float_input(const Tensor& a) { return is_float(a.dtype()) ? a : cast(a, DType::Float64); }
 
 Tensor reduce_fwd(kernels::Red op, const Tensor& a, uint64_t m, bool keepdims, DType out_dt) {
-  check_has_data(a, "reduce");
+  check_op_input(a, "reduce");
   DType cd = compute_dtype(out_dt);
   Tensor aa = a.dtype() == cd ? a : a.to(cd);
   Shape ks = keep_shape(a.shape(), m);
@@ -191,7 +191,7 @@ const Prim kAmin = {"amin", minmax_impl<kernels::Red::Min>, minmax_vjp, minmax_j
 template <kernels::Red R>
 TensorList arg_impl(const TensorList& in, const Attrs& a) {
   const Tensor& x = in[0];
-  check_has_data(x, "argmax");
+  check_op_input(x, "argmax");
   const int64_t axis = a.ints[0];
   DType cd = compute_dtype(x.dtype());
   Tensor xx = x.dtype() == cd ? x : x.to(cd);
@@ -281,7 +281,7 @@ const Prim kStd = {"std", std_impl, std_vjp, std_jvp};
 template <bool Log>
 TensorList softmax_impl(const TensorList& in, const Attrs& a) {
   const Tensor& x = in[0];
-  check_has_data(x, Log ? "log_softmax" : "softmax");
+  check_op_input(x, Log ? "log_softmax" : "softmax");
   DType cd = compute_dtype(x.dtype());
   Tensor xx = x.dtype() == cd ? x.contiguous() : x.to(cd);
   Tensor out = Tensor::empty(x.shape(), cd, x.device());
@@ -313,7 +313,7 @@ const Prim kLogSoftmax = {"log_softmax", softmax_impl<true>, log_softmax_vjp, lo
 // ---- cumsum ------------------------------------------------------------------------------------
 // attrs: ints[0] = axis (normalised). Input already of the result dtype.
 Tensor scan_fwd(kernels::Scan op, const Tensor& x, int64_t axis) {
-  check_has_data(x, op == kernels::Scan::Sum ? "cumsum" : "cumprod");
+  check_op_input(x, op == kernels::Scan::Sum ? "cumsum" : "cumprod");
   DType cd = compute_dtype(x.dtype());
   Tensor xx = x.dtype() == cd ? x.contiguous() : x.to(cd);
   Tensor out = Tensor::empty(x.shape(), cd, x.device());

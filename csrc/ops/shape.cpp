@@ -246,7 +246,7 @@ const Prim kCopy = {"copy", copy_impl, copy_vjp, copy_jvp};
 }  // namespace
 
 Tensor copy(const Tensor& a) {
-  check_has_data(a, "copy");
+  check_op_input(a, "copy");
   if (!a.tracked()) return a.clone();
   return autodiff::apply1(kCopy, {a}, Attrs());
 }
@@ -275,7 +275,7 @@ TensorList concat_impl(const TensorList& in, const Attrs& a) {
   Shape s = in[0].shape();
   int64_t total = 0;
   for (const Tensor& x : in) {
-    check_has_data(x, "concatenate");
+    check_op_input(x, "concatenate");
     total += x.shape()[size_t(axis)];
   }
   s[size_t(axis)] = total;
@@ -403,7 +403,7 @@ Tensor segment_sum(const Tensor& g, const Tensor& counts, int64_t axis, int64_t 
 
 TensorList repeat_impl(const TensorList& in, const Attrs& a) {
   const Tensor& x = in[0];
-  check_has_data(x, "repeat");
+  check_op_input(x, "repeat");
   const int64_t axis = a.ints[0];
   Shape s = x.shape();
   s[size_t(axis)] = a.ints[1];
@@ -422,7 +422,7 @@ const Prim kRepeat = {"repeat", repeat_impl, repeat_vjp, repeat_jvp};
 
 TensorList segsum_impl(const TensorList& in, const Attrs& a) {
   const Tensor& g = in[0];
-  check_has_data(g, "repeat");
+  check_op_input(g, "repeat");
   const int64_t axis = a.ints[0];
   Shape s = g.shape();
   s[size_t(axis)] = a.ints[1];

@@ -13,7 +13,7 @@ Tensor sortable(const Tensor& x) { return x.dtype() == DType::Float16 ? x.to(DTy
 
 // argsort: attrs ints[0] = axis (normalised), flag = descending.
 TensorList argsort_impl(const TensorList& in, const Attrs& a) {
-  check_has_data(in[0], "argsort");
+  check_op_input(in[0], "argsort");
   Tensor idx = Tensor::empty(in[0].shape(), DType::Int64, in[0].device());
   kernels::sort(Tensor(), idx, sortable(in[0]), a.ints[0], a.flag != 0);
   return {idx};
@@ -21,7 +21,7 @@ TensorList argsort_impl(const TensorList& in, const Attrs& a) {
 const Prim kArgsort = {"argsort", argsort_impl, nullptr, nullptr, true};
 
 TensorList sort_values_impl(const TensorList& in, const Attrs& a) {
-  check_has_data(in[0], "sort");
+  check_op_input(in[0], "sort");
   Tensor x = sortable(in[0]);
   Tensor v = Tensor::empty(x.shape(), x.dtype(), x.device());
   kernels::sort(v, Tensor(), x, a.ints[0], a.flag != 0);
@@ -30,7 +30,7 @@ TensorList sort_values_impl(const TensorList& in, const Attrs& a) {
 
 // permute_along: inputs (x, idx Int64 of x's shape), attrs ints[0] = axis.
 TensorList permute_impl(const TensorList& in, const Attrs& a) {
-  check_has_data(in[0], "sort");
+  check_op_input(in[0], "sort");
   Tensor out = Tensor::empty(in[1].shape(), in[0].dtype(), in[0].device());
   kernels::gather_axis(out, in[0].contiguous(), in[1].contiguous(), a.ints[0]);
   return {out};
@@ -72,9 +72,10 @@ Tensor argsort(const Tensor& a, int64_t axis, bool descending, bool flatten) {
 Tensor sort(const Tensor& a, int64_t axis, bool descending, bool flatten) {
   auto xa = sort_args(a, axis, descending, flatten, "sort");
   const Tensor& x = xa.first;
-  if (!x.tracked() || !is_float(x.dtype())) return sort_values_impl({autodiff::strip(x)}, xa.second)[0];
-  // sort(x) = x gathered by argsort(x): the permutation is a constant of x's derivatives.
-  Tensor idx = argsort_impl({autodiff::strip(x)}, xa.second)[0];
+  if (!x.tracked()) return sort_values_impl({x}, xa.second)[0];
+  // sort(x) = x gathered by argsort(x): the permutation is a constant of x's derivatives. (The
+  // argsort goes through dispatch: under vmap x is batched.)
+  Tensor idx = autodiff::apply1(kArgsort, {autodiff::strip(x)}, xa.second);
   return permute_along(x, idx, xa.second.ints[0]);
 }
 
