@@ -19,6 +19,8 @@ CASES = {
     "sum-axis": (lambda x: x.sum(axis=1), [A]),
     "mean": (lambda x: x.mean(), [A]),
     "max": (lambda x: x.max(axis=0), [A]),
+    "min-keepdims": (lambda x: x.min(axis=(0, 1), keepdims=True), [A]),
+    "prod": (lambda x: x.prod(axis=-1), [A]),
     "logsumexp": (lambda x: tg.logsumexp(x, axis=-1), [A]),
     "softmax": (lambda x: tg.softmax(x, axis=-1), [A]),
     "log_softmax": (lambda x: tg.log_softmax(x, axis=0), [A]),
@@ -51,7 +53,8 @@ def test_vmap_matches_loop(name):
     np.testing.assert_allclose(np.asarray(got), loop(f, args), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["sin", "add-broadcast", "sum-axis", "softmax", "matmul", "slice", "gather", "inv"])
+@pytest.mark.parametrize("name", ["sin", "add-broadcast", "sum-axis", "softmax", "log_softmax", "prod", "matmul",
+                                  "slice", "gather", "inv"])
 def test_grad_through_vmap_matches_loop(name):
     f, args = CASES[name]
     ts = [tg.tensor(a) for a in args]

@@ -50,6 +50,16 @@ TensorList sum_rule(const Prim& p, const TensorList& in, const SmallVec<int32_t,
   return apply(p, {x}, b);
 }
 
+// Ops along one axis given as attrs.ints[0] (softmax, log_softmax).
+TensorList axis_rule(const Prim& p, const TensorList& in, const SmallVec<int32_t, 4>& bd, const Attrs& a, int64_t,
+                     SmallVec<int32_t, 4>& obd) {
+  Tensor x = move_axis(in[0], bd[0], 0);
+  Attrs b = a;
+  b.ints[0] = a.ints[0] + 1;
+  obd.push_back(0);
+  return apply(p, {x}, b);
+}
+
 // Ops whose attrs.ints is a full logical shape (reshape, broadcast_to): prepend the batch size.
 TensorList shape_attr_rule(const Prim& p, const TensorList& in, const SmallVec<int32_t, 4>& bd, const Attrs& a,
                            int64_t size, SmallVec<int32_t, 4>& obd) {
@@ -73,6 +83,29 @@ TensorList transpose_rule(const Prim& p, const TensorList& in, const SmallVec<in
   return apply(p, {x}, b);
 }
 
+// matmul (numpy semantics, attrs unused): with the batch axis in front, numpy's batched matmul does
+// the work whenever the batch axis lands among the broadcast batch dims. The cases where a batched
+// operand is 1-d on the right, or where an unbatched operand carries batch dims against a 1-d batched
+// left operand, go to the loop.
+TensorList matmul_rule(const Prim& p, const TensorList& in, const SmallVec<int32_t, 4>& bd, const Attrs& a,
+                       int64_t size, SmallVec<int32_t, 4>& obd) {
+  const int64_t ra = logical_rank(in[0], bd[0]), rb = logical_rank(in[1], bd[1]);
+  bool ok = false;
+  if (ra >= 2 && rb >= 2) ok = true;                 // (B, .., m, k) @ (.., k, n)
+  else if (ra == 1 && bd[0] >= 0 && bd[1] < 0) ok = in[1].ndim() <= 2;  // (B, k) @ (k[, n])
+  else if (ra == 1 && bd[0] < 0 && rb >= 2) ok = true;   // (k,) @ (B, .., k, n)
+  else if (ra >= 2 && rb == 1 && bd[1] < 0) ok = true;   // (B, .., m, k) @ (k,)
+  if (!ok) return {};
+  const int64_t rank = std::max(ra, rb);
+  TensorList xs;
+  for (size_t i = 0; i < 2; ++i) {
+    const int64_t r = i == 0 ? ra : rb;
+    xs.push_back(bd[i] >= 0 ? to_front(in[i], bd[i], r >= 2 ? rank : r) : in[i]);
+  }
+  obd.push_back(0);
+  return apply(p, xs, a);
+}
+
 const std::unordered_map<std::string, BatchRule>& rules() {
   static const auto* m = [] {
     auto* r = new std::unordered_map<std::string, BatchRule>();
@@ -84,10 +117,13 @@ const std::unordered_map<std::string, BatchRule>& rules() {
 #undef TG_NAME
     };
     for (const char* n : elementwise) (*r)[n] = elementwise_rule;
-    (*r)["sum"] = sum_rule;
+    for (const char* n : {"sum", "prod", "amax", "amin"}) (*r)[n] = sum_rule;  // ints[0]: axes mask
+    (*r)["softmax"] = axis_rule;
+    (*r)["log_softmax"] = axis_rule;
     (*r)["reshape"] = shape_attr_rule;
     (*r)["broadcast_to"] = shape_attr_rule;
     (*r)["transpose"] = transpose_rule;
+    (*r)["matmul"] = matmul_rule;
     return r;
   }();
   return *m;

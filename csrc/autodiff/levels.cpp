@@ -282,9 +282,10 @@ TensorList BatchLevel::process(const Prim& p, const TensorList& in, const Attrs&
   }
   SmallVec<int32_t, 4> obd;
   TensorList out;
-  if (BatchRule rule = batch_rule_for(p)) {
-    out = rule(p, phys, bd, a, size_, obd);
-  } else {
+  BatchRule rule = batch_rule_for(p);
+  if (rule) out = rule(p, phys, bd, a, size_, obd);  // a rule may decline (empty result)
+  if (out.empty()) {
+    obd.clear();
     // Fallback: run the op on each batch element (in C++) and stack the results.
     std::vector<std::vector<Tensor>> per_out;
     for (int64_t b = 0; b < size_; ++b) {
