@@ -57,6 +57,19 @@ void bind_index(py::module_& m);
 void bind_linalg(py::module_& m);
 void bind_creation(py::module_& m);
 
+// Large kernels on untracked values run without the GIL so that other Python threads can work
+// meanwhile (API section 8); small ones keep it (releasing costs more than they do), and so do
+// tracked ones (their transform levels may call back into Python).
+constexpr int64_t kReleaseGil = 1 << 16;
+template <class F>
+Tensor nogil_if_large(int64_t n, bool tracked, F&& f) {
+  if (n >= kReleaseGil && !tracked) {
+    py::gil_scoped_release nogil;
+    return f();
+  }
+  return f();
+}
+
 // Bind `f` both as tapegrad._core.<name>(x, ...) and as Tensor.<name>(self, ...); `extra`
 // annotates the arguments after the first.
 template <class F, class... Extra>

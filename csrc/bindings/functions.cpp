@@ -10,18 +10,6 @@ using kernels::Cmp;
 using kernels::Pred;
 using kernels::Un;
 
-// Elementwise kernels on large untracked inputs run without the GIL (API section 8); small ones
-// keep it (releasing and taking it back costs more than they do), and so do tracked ones (their
-// transform levels may call back into Python).
-constexpr int64_t kReleaseGil = 1 << 16;
-template <class F>
-Tensor nogil_if_large(int64_t n, bool tracked, F&& f) {
-  if (n >= kReleaseGil && !tracked) {
-    py::gil_scoped_release nogil;
-    return f();
-  }
-  return f();
-}
 
 }  // namespace
 

@@ -12,18 +12,6 @@ using kernels::Bin;
 using kernels::Cmp;
 using kernels::Un;
 
-// Large kernels on untracked values run without the GIL so that other Python threads can work
-// meanwhile (tracked ones keep it: their transform levels may call back into Python).
-constexpr int64_t kReleaseGil = 1 << 16;
-
-template <class F>
-Tensor maybe_nogil(int64_t n, bool tracked, F&& f) {
-  if (n >= kReleaseGil && !tracked) {
-    py::gil_scoped_release nogil;
-    return f();
-  }
-  return f();
-}
 
 // ---- operators -------------------------------------------------------------------------------
 // Note [Operator slots]
@@ -97,7 +85,7 @@ const char* bin_label(Bin op) {
 }
 
 Tensor apply_binary(Bin op, const Tensor& x, const Tensor& y) {
-  return maybe_nogil(x.numel() > y.numel() ? x.numel() : y.numel(), ops::any_tracked(x, y), [&] {
+  return nogil_if_large(x.numel() > y.numel() ? x.numel() : y.numel(), ops::any_tracked(x, y), [&] {
     if (op == Bin::Div) return ops::div(x, y);
     if (op == Bin::BitAnd || op == Bin::BitOr || op == Bin::BitXor) {
       // On Bool tensors &, |, ^ are the logical operations.
@@ -150,7 +138,7 @@ PyObject* tp_richcompare(PyObject* a, PyObject* b, int pyop) {
     Tensor other;
     if (!try_operand(b, self, "compare", other)) return not_implemented();
     Cmp c = cmp_of(pyop);
-    return to_python(maybe_nogil(self.numel(), ops::any_tracked(self, other), [&] { return ops::compare(c, self, other); }));
+    return to_python(nogil_if_large(self.numel(), ops::any_tracked(self, other), [&] { return ops::compare(c, self, other); }));
   });
 }
 
@@ -359,12 +347,12 @@ void bind_tensor(py::module_& m) {
       .def("__hash__", [](py::handle self) { return py::hash(py::int_(reinterpret_cast<uintptr_t>(self.ptr()))); })
       .def("__getitem__", [](const Tensor& t, py::handle idx) {
         std::vector<ops::IndexItem> items = parse_index(idx);
-        return maybe_nogil(t.numel(), t.tracked(), [&] { return ops::getitem(t, items); });
+        return nogil_if_large(t.numel(), t.tracked(), [&] { return ops::getitem(t, items); });
       })
       .def("__setitem__", [](Tensor& t, py::handle idx, py::handle v) {
         Tensor val = operand(v, t, "setitem");
         std::vector<ops::IndexItem> items = parse_index(idx);
-        maybe_nogil(t.numel(), t.tracked() || val.tracked(), [&] {
+        nogil_if_large(t.numel(), t.tracked() || val.tracked(), [&] {
           ops::setitem(t, items, val);
           return Tensor();
         });

@@ -8,15 +8,7 @@ namespace tapegrad {
 namespace kernels {
 namespace cpu {
 
-void install_vecmath_base(IsaTable& t) {
-  using namespace isa_base::vm;
-#define TG_VM_INSTALL(OP, KERNEL)                                                      \
-  t.unary[int(Un::OP)][int(DType::Float32)] = &vm_loop<KERNEL<float>>;                 \
-  t.unary[int(Un::OP)][int(DType::Float64)] = &vm_loop<KERNEL<double>>;
-  TG_VECMATH_KERNELS(TG_VM_INSTALL)
-#undef TG_VM_INSTALL
-  t.binary[int(Bin::Pow)][int(DType::Float32)] = &vm_bin_loop<PowF32>;
-}
+void install_vecmath_base(IsaTable& t) { isa_base::vm::install(t); }
 
 }  // namespace cpu
 }  // namespace kernels

@@ -1069,6 +1069,16 @@ void vm_bin_loop(char** p, const int64_t* s, int64_t n) {
   }
 }
 
+// Puts this ISA's vector-math loops into its table (called by install_vecmath_<isa>).
+inline void install(IsaTable& t) {
+#define TG_VM_INSTALL(OP, KERNEL)                                                      \
+  t.unary[int(Un::OP)][int(DType::Float32)] = &vm_loop<KERNEL<float>>;                 \
+  t.unary[int(Un::OP)][int(DType::Float64)] = &vm_loop<KERNEL<double>>;
+  TG_VECMATH_KERNELS(TG_VM_INSTALL)
+#undef TG_VM_INSTALL
+  t.binary[int(Bin::Pow)][int(DType::Float32)] = &vm_bin_loop<PowF32>;
+}
+
 }  // namespace vm
 }  // namespace TG_ISA_NS
 }  // namespace cpu
