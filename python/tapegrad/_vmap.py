@@ -12,7 +12,7 @@ from ._core import Tensor
 from ._tree import flatten as _flatten
 from ._tree import unflatten as _unflatten
 
-__all__ = ["vmap", "jacrev", "jacfwd", "hessian"]
+__all__ = ["hessian", "jacfwd", "jacrev", "vmap"]
 
 
 def _is_leaf(x):
@@ -21,7 +21,7 @@ def _is_leaf(x):
 
 def _axes_for(axes, tree, what):
     """Broadcast an in_axes/out_axes spec (int, None, or a tree prefix) over the leaves of `tree`."""
-    leaves, td = _flatten(tree, _is_leaf)
+    leaves, _ = _flatten(tree, _is_leaf)
     if axes is None or isinstance(axes, int):
         return [axes] * len(leaves)
     if isinstance(axes, (tuple, list)) and isinstance(tree, (tuple, list)) and len(axes) == len(tree):
@@ -54,7 +54,7 @@ def vmap(fn, in_axes=0, out_axes=0):
             ia = tuple(ia)
         if isinstance(ia, tuple) and len(ia) != len(args):
             raise ValueError(f"vmap: in_axes has {len(ia)} entries but the function got {len(args)} arguments")
-        axes = _axes_for(ia if isinstance(ia, tuple) else ia, args if isinstance(ia, tuple) else args, "vmap")
+        axes = _axes_for(ia, args, "vmap")
         leaves, td = _flatten(args, _is_leaf)
         size = None
         norm = []
@@ -109,111 +109,104 @@ def _positions(grad_position, nargs, what):
     return _normalise_positions(grad_position, nargs, what)
 
 
-def _basis(n, like):
-    """The identity as n basis vectors of `like`'s shape: shape (n, *like.shape)."""
-    from . import eye, reshape
+def _flatten_out(tree):
+    return _flatten(tree, _is_leaf)
 
-    return reshape(eye(n, dtype=like.dtype), (n,) + tuple(like.shape))
+
+def _jacobian(fn, grad_position, has_aux, forward, what):
+    """jacrev/jacfwd: one traced call of `fn` and one batched sweep, in C++ (Note [Jacobians] in
+    csrc/autodiff/jacobian.h). Python only flattens pytree arguments and rebuilds the result."""
+    if not callable(fn):
+        raise TypeError(f"{what}: fn must be callable, got {type(fn).__name__}")
+    single = isinstance(grad_position, int) and not isinstance(grad_position, bool)
+    fixed = (grad_position,) if single and grad_position >= 0 else None
+    jacobian = _core._jacobian
+
+    @functools.wraps(fn)
+    def jac(*args, **kwargs):
+        # The common case first: one Tensor at a fixed position.
+        if (fixed is not None and not kwargs and len(args) > grad_position
+                and isinstance(args[grad_position], Tensor)):
+            rows, out_def, aux = jacobian(fn, args, fixed, forward, has_aux, what, _flatten_out)
+            j = rows[0][0] if out_def is None else _unflatten(out_def, [row[0] for row in rows])
+            return (j, aux) if has_aux else j
+        f = functools.partial(fn, **kwargs) if kwargs else fn
+        positions = _positions(grad_position, len(args), what)
+        if all(isinstance(args[p], Tensor) for p in positions) and len(set(positions)) == len(positions):
+            rows, out_def, aux = jacobian(f, args, positions, forward, has_aux, what, _flatten_out)
+        else:
+            rows, out_def, aux = _jacobian_tree(f, args, positions, forward, has_aux, what)
+        per_out = [row[0] if single else tuple(row) for row in rows]
+        j = per_out[0] if out_def is None else _unflatten(out_def, per_out)
+        return (j, aux) if has_aux else j
+
+    return jac
+
+
+def _jacobian_tree(fn, args, positions, forward, has_aux, what):
+    """The general case: arguments at `positions` may be scalars, arrays, or tuples/lists/dicts of
+    them, and a position may repeat. Each row of the result holds one entry per position."""
+    from ._autodiff import _to_tensor_arg
+
+    uniq = tuple(dict.fromkeys(positions))
+    leaves, defs = [], []
+    for p in uniq:
+        ls, td = _flatten(args[p], _is_leaf)
+        defs.append((td, len(leaves), len(ls)))
+        leaves.extend(_to_tensor_arg(x, what) for x in ls)
+
+    def flat_fn(*ls):
+        full = list(args)
+        for p, (td, k, n) in zip(uniq, defs):
+            full[p] = _unflatten(td, ls[k : k + n])
+        return fn(*full)
+
+    rows, out_def, aux = _core._jacobian(
+        flat_fn, tuple(leaves), tuple(range(len(leaves))), forward, has_aux, what, _flatten_out
+    )
+    regrouped = []
+    for row in rows:
+        per = []
+        for p in positions:
+            td, k, n = defs[uniq.index(p)]
+            per.append(_unflatten(td, row[k : k + n]))
+        regrouped.append(tuple(per))
+    return regrouped, out_def, aux
 
 
 def jacrev(fn, grad_position=0, has_aux=False):
-    """Jacobian by reverse mode: one vmapped VJP sweep over the identity. Shape out.shape + in.shape."""
-    from ._autodiff import vjp
+    """Jacobian of `fn` by reverse mode: one traced call and one VJP sweep over the rows of the
+    identity, batched (not one sweep per row). Each output leaf gets ``out.shape + in.shape``;
+    with a tuple ``grad_position``, a tuple over the positions; pytree arguments and outputs give
+    the same structure (output tree of input trees). ``has_aux``: ``(jacobian, aux)``.
 
-    @functools.wraps(fn)
-    def jac(*args):
-        positions = _positions(grad_position, len(args), "jacrev")
-        single = isinstance(grad_position, int)
-
-        def f_pos(*xs):
-            full = list(args)
-            for p, x in zip(positions, xs):
-                full[p] = x
-            return fn(*full)
-
-        xs = [args[p] if isinstance(args[p], Tensor) else Tensor(args[p]) for p in positions]
-        res = vjp(f_pos, *xs, has_aux=has_aux)
-        out, back = res[0], res[1]
-        ol, od = _flatten(out, _is_leaf)
-        if len(ol) != 1:
-            raise TypeError("jacrev: the function must return a single Tensor")
-        y = ol[0]
-        n = max(y.size, 0)
-        from . import reshape
-
-        if n == 0:
-            from . import zeros
-
-            jacs = tuple(zeros(tuple(y.shape) + tuple(x.shape), x.dtype) for x in xs)
-        else:
-            cts = vmap(back)(_basis(n, y))
-            jacs = tuple(reshape(c, tuple(y.shape) + tuple(x.shape)) for c, x in zip(cts, xs))
-        j = jacs[0] if single else jacs
-        return (j, res[2]) if has_aux else j
-
-    return jac
+    >>> import tapegrad as tg
+    >>> print(tg.jacrev(lambda x: x * x)(tg.tensor([1.0, 2.0])))
+    [[2. 0.]
+     [0. 4.]]
+    """
+    return _jacobian(fn, grad_position, has_aux, False, "jacrev")
 
 
 def jacfwd(fn, grad_position=0, has_aux=False):
-    """Jacobian by forward mode: one vmapped JVP over the identity. Shape out.shape + in.shape."""
-    from ._autodiff import jvp
+    """Jacobian of `fn` by forward mode: one call with the columns of the identity as a batch of
+    tangents. Same result and structure as :func:`jacrev`; cheaper when inputs are fewer than
+    outputs.
 
-    @functools.wraps(fn)
-    def jac(*args):
-        positions = _positions(grad_position, len(args), "jacfwd")
-        single = isinstance(grad_position, int)
-        xs = [args[p] if isinstance(args[p], Tensor) else Tensor(args[p]) for p in positions]
-        from . import reshape, zeros
-
-        sizes = [x.size for x in xs]
-        n = sum(sizes)
-
-        def f_pos(*ys):
-            full = list(args)
-            for p, x in zip(positions, ys):
-                full[p] = x
-            return fn(*full)
-
-        aux_box = []
-
-        def push(t):
-            # t: (n,) slice of the stacked basis -> one tangent per input
-            tans, k = [], 0
-            for x, s in zip(xs, sizes):
-                tans.append(reshape(t[k : k + s], tuple(x.shape)).astype(x.dtype))
-                k += s
-            r = jvp(f_pos, tuple(xs), tuple(tans), has_aux=has_aux)
-            if has_aux:
-                aux_box.append(r[2])
-            return r[1]
-
-        from . import eye
-
-        out_t = vmap(push)(eye(n, dtype=xs[0].dtype)) if n else None
-        if has_aux and not aux_box:
-            aux_box.append(jvp(f_pos, tuple(xs), tuple(zeros(tuple(x.shape), x.dtype) for x in xs), has_aux=True)[2])
-        if out_t is None:
-            y = f_pos(*xs)
-            y = y[0] if has_aux else y
-            jacs = tuple(zeros(tuple(y.shape) + tuple(x.shape), x.dtype) for x in xs)
-        else:
-            if not isinstance(out_t, Tensor):
-                raise TypeError("jacfwd: the function must return a single Tensor")
-            # out_t: (n, *out.shape) -> (*out.shape, n), split per input
-            nd = out_t.ndim
-            moved = out_t.transpose(tuple(range(1, nd)) + (0,))
-            jacs, k = [], 0
-            for x, s in zip(xs, sizes):
-                part = moved[(Ellipsis, slice(k, k + s))]
-                jacs.append(reshape(part, tuple(moved.shape[:-1]) + tuple(x.shape)))
-                k += s
-            jacs = tuple(jacs)
-        j = jacs[0] if single else jacs
-        return (j, aux_box[0]) if has_aux else j
-
-    return jac
+    >>> import tapegrad as tg
+    >>> print(tg.jacfwd(lambda x: tg.sin(x) * 2)(tg.tensor([0.0, 0.0])))
+    [[2. 0.]
+     [0. 2.]]
+    """
+    return _jacobian(fn, grad_position, has_aux, True, "jacfwd")
 
 
-def hessian(fn, grad_position=0):
-    """jacfwd(jacrev(fn))."""
-    return jacfwd(jacrev(fn, grad_position), grad_position)
+def hessian(fn, grad_position=0, has_aux=False):
+    """Hessian of a scalar function: ``jacfwd(jacrev(fn))`` (forward over reverse).
+
+    >>> import tapegrad as tg
+    >>> print(tg.hessian(lambda x: (x ** 3).sum())(tg.tensor([1.0, 2.0])))
+    [[ 6.  0.]
+     [ 0. 12.]]
+    """
+    return jacfwd(jacrev(fn, grad_position, has_aux), grad_position, has_aux)
