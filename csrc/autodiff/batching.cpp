@@ -111,7 +111,7 @@ const std::unordered_map<std::string, BatchRule>& rules() {
     auto* r = new std::unordered_map<std::string, BatchRule>();
     const char* elementwise[] = {
         "add", "sub", "mul", "div", "floor_divide", "mod", "pow", "maximum", "minimum", "arctan2",
-        "bitwise_and", "bitwise_or", "bitwise_xor", "where", "cast", "copy",
+        "bitwise_and", "bitwise_or", "bitwise_xor", "where", "cast", "copy", "stop_gradient",
 #define TG_NAME(N) #N,
         TG_UNARY_KERNELS(TG_NAME) TG_COMPARE_KERNELS(TG_NAME) TG_PREDICATE_KERNELS(TG_NAME)
 #undef TG_NAME

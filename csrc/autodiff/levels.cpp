@@ -31,6 +31,15 @@ int depth_of(uint64_t id) {
 
 bool any_level_active() { return !t_stack.empty(); }
 
+Level* find_level(uint64_t id) {
+  const int d = depth_of(id);
+  return d < 0 ? nullptr : t_stack[size_t(d)].get();
+}
+
+int num_levels() { return int(t_stack.size()); }
+
+Level* level_at(int depth) { return t_stack[size_t(depth)].get(); }
+
 Tensor wrap(const Tensor& value, uint64_t level_id, int32_t node, Tensor tangent) {
   TensorImpl* v = value.impl();
   TensorImpl* t = TensorImpl::create();
@@ -79,8 +88,9 @@ Tensor wrap_batched(const Tensor& physical, uint64_t level_id, int64_t bdim) {
   return Tensor(Ref<TensorImpl>(t));
 }
 
-// Removes the differentiation levels (reverse, forward) and keeps batch levels: a value under
-// vmap stays batched when it is made a constant.
+// Removes the differentiation levels (reverse, forward) and keeps batch levels (a value under
+// vmap stays batched when it is made a constant) and active traces (what tg.jit records stays
+// recorded).
 Tensor strip(const Tensor& t) {
   if (!t.tracked()) return t;
   auto* m = static_cast<LevelMeta*>(t.ad());
@@ -88,6 +98,12 @@ Tensor strip(const Tensor& t) {
     Tensor inner = strip(m->primal);
     if (inner.impl() == m->primal.impl()) return t;
     return wrap_batched(inner, m->level_id, m->bdim);
+  }
+  Level* l = find_level(m->level_id);
+  if (l && l->kind() == LevelKind::Trace) {
+    Tensor inner = strip(m->primal);
+    if (inner.impl() == m->primal.impl()) return t;
+    return wrap(inner, m->level_id, m->node, Tensor());
   }
   return strip(m->primal);
 }

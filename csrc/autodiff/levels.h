@@ -21,7 +21,7 @@
 namespace tapegrad {
 namespace autodiff {
 
-enum class LevelKind : uint8_t { Reverse, Forward, Batch };
+enum class LevelKind : uint8_t { Reverse, Forward, Batch, Trace };
 
 struct LevelMeta final : AdMeta {
   uint64_t level_id = 0;
@@ -50,6 +50,10 @@ void push_level(std::shared_ptr<Level> l);
 void pop_level(Level* l);  // throws unless l is on top
 int depth_of(uint64_t level_id);  // -1 if not active on this thread
 bool any_level_active();
+// The active level with this id, or null. Levels by depth, 0 = outermost.
+Level* find_level(uint64_t level_id);
+int num_levels();
+Level* level_at(int depth);
 
 // Apply a primitive to possibly-tracked inputs (the slow path of every op).
 TensorList apply(const Prim& p, TensorList in, const Attrs& a);
@@ -59,7 +63,8 @@ inline Tensor apply1(const Prim& p, TensorList in, const Attrs& a) { return appl
 Tensor wrap(const Tensor& value, uint64_t level_id, int32_t node, Tensor tangent);
 // If `t` is a wrapper at `level_id`, its meta; else null (looks through stale wrappers).
 LevelMeta* meta_at(const Tensor& t, uint64_t level_id);
-// `t` without its reverse and forward wrappers (stop_gradient); batch wrappers are kept.
+// `t` without its reverse and forward wrappers; batch wrappers and those of active traces (tg.jit)
+// are kept.
 Tensor strip(const Tensor& t);
 Tensor wrap_batched(const Tensor& physical, uint64_t level_id, int64_t bdim);
 

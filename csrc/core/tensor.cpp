@@ -7,6 +7,10 @@
 
 namespace tapegrad {
 
+namespace detail {
+void (*g_traced_read_hook)(const Tensor&) = nullptr;
+}
+
 namespace {
 // TensorImpl objects come from a per-thread free list: creating a result costs no malloc.
 thread_local bool t_impl_pool_dead = false;
@@ -105,6 +109,7 @@ Tensor Tensor::scalar(double value, DType dt) {
 }
 
 double Tensor::item_as_double(int64_t i) const {
+  if (impl_->ad && detail::g_traced_read_hook) detail::g_traced_read_hook(*this);
   const Shape& s = shape();
   int64_t off = 0, rem = i;
   for (size_t d = s.size(); d-- > 0;) {

@@ -33,6 +33,13 @@ struct TensorImpl {
   static TensorImpl* create();
 };
 
+class Tensor;
+namespace detail {
+// Called when the data of a tracked tensor is read (set by autodiff: tg.jit turns such reads into
+// guards, Note [Tape replay]).
+extern void (*g_traced_read_hook)(const Tensor&);
+}  // namespace detail
+
 class Tensor {
  public:
   Tensor() = default;
@@ -68,6 +75,7 @@ class Tensor {
   AdMeta* ad() const { return impl_->ad.get(); }
 
   void* raw_data() const {
+    if (__builtin_expect(impl_->ad != nullptr, 0) && detail::g_traced_read_hook) detail::g_traced_read_hook(*this);
     return static_cast<char*>(impl_->storage->data) + impl_->offset * int64_t(itemsize(impl_->dtype));
   }
   template <class T>

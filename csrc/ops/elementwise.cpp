@@ -575,7 +575,14 @@ Tensor cast(const Tensor& a, DType dt) {
   return autodiff::apply1(kCast, {a}, at);
 }
 
-Tensor stop_gradient(const Tensor& a) { return autodiff::strip(a); }
+// stop_gradient is the identity marked non-differentiable: every differentiation level drops its
+// wrapper (the value is a constant to it), a batch level keeps its axis, and a trace (tg.jit)
+// records it, so a replay under grad stops the gradient too.
+namespace {
+TensorList stop_gradient_impl(const TensorList& in, const Attrs&) { return {in[0]}; }
+const Prim kStopGradient = {"stop_gradient", stop_gradient_impl, nullptr, nullptr, true};
+}  // namespace
+Tensor stop_gradient(const Tensor& a) { return a.tracked() ? autodiff::apply1(kStopGradient, {a}, Attrs()) : a; }
 
 Tensor scalar_like(double v, const Tensor& like) { return Tensor::scalar(v, like.dtype()); }
 Tensor mul_scalar(const Tensor& a, double s) { return mul(a, scalar_like(s, a)); }

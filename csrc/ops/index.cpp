@@ -10,6 +10,7 @@
 // rule is written with these ops, so derivatives of any order work.
 #include "ops/index.h"
 
+#include "autodiff/trace.h"
 #include "kernels/kernels.h"
 #include "kernels/kernels_index.h"
 #include "ops/ops.h"
@@ -513,6 +514,7 @@ void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) 
   }
 
   // Tracked: a functional update, then `a` names the result.
+  autodiff::note_untraced_write(a);
   Tensor src = broadcast_to(v, target);
   Tensor out;
   if (!p.advanced) {

@@ -5,6 +5,7 @@
 #include <limits>
 #include <mutex>
 
+#include "autodiff/trace.h"
 #include "kernels/creation.h"
 #include "ops/ops.h"
 
@@ -28,6 +29,7 @@ Generator& gen() {
 
 // Reserve `n` blocks: returns the seed and the first block. Concurrent callers get disjoint blocks.
 std::pair<uint64_t, uint64_t> reserve(uint64_t n) {
+  autodiff::note_impure("the function draws random numbers");  // tg.jit runs it eagerly
   Generator& g = gen();
   std::lock_guard<std::mutex> lock(g.mu);
   const uint64_t first = g.next_block;
@@ -50,6 +52,7 @@ Tensor random_float(kernels::RandDist dist, const Shape& shape, double a, double
 }  // namespace
 
 void set_seed(uint64_t seed) {
+  autodiff::note_impure("the function sets the random seed");
   Generator& g = gen();
   std::lock_guard<std::mutex> lock(g.mu);
   g.seed = seed;

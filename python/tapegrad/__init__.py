@@ -93,3 +93,4 @@ from . import nn  # noqa: E402,F401
 from . import ops  # noqa: E402,F401
 from . import numpy  # noqa: E402,F401
 from ._vmap import hessian, jacfwd, jacrev, vmap  # noqa: E402,F401
+from ._jit import jit  # noqa: E402,F401

@@ -1,0 +1,94 @@
+// Tape replay for tg.jit (Note [Tape replay]).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "autodiff/levels.h"
+
+namespace tapegrad {
+namespace autodiff {
+
+// Note [Tape replay]
+// ~~~~~~~~~~~~~~~~~~
+// tg.jit records a function once per input signature and replays the record in C++ afterwards.
+// Recording pushes a TraceLevel: the function's tensor inputs become wrappers at that level (slot
+// ids 0..n-1, kept in LevelMeta::node) and every prim applied to a traced value is processed by the
+// level like any other transform: it runs one level down and appends {prim, attrs, input slots,
+// output slots} to a Program. Untracked tensors an op meets are captured as constants (by
+// reference: a parameter updated in place between calls is seen with its new value, as in eager
+// mode). Because the trace sits on the same level stack as grad/jvp/vmap, whatever runs inside the
+// function is recorded as the prims it comes down to: jit(grad(f)) records the forward ops and the
+// reverse sweep's ops; grad(jit(f)) replays through apply(), so the outer level records the replayed
+// ops as it would record eager ones.
+//
+// Python-visible decisions are guards: any read of a traced value's data (bool(), item(), float(),
+// numpy conversion, printing, a traced index array) goes through Tensor::raw_data/item_as_double,
+// whose hook snapshots the value; a replay compares the same slot with the snapshot once the slot is
+// computed and gives up (the caller records again) when they differ. A replay also gives up when a
+// prim returns a shape or dtype other than the recorded one (data-dependent shapes).
+//
+// What cannot be replayed makes the program *impure*, and the caller then runs the function
+// eagerly for that signature: random numbers or set_seed inside the function, a constant written in
+// place during recording, a constant that an outer transform tracks (a closed-over value under
+// grad), a prim without a replayable form.
+struct Program {
+  struct Rec {
+    const Prim* prim;
+    Attrs attrs;
+    SmallVec<int32_t, 4> in;   // slot per input, -1 for an undefined input
+    SmallVec<int32_t, 2> out;  // slot per output
+    SmallVec<Shape, 2> out_shapes;
+    SmallVec<DType, 2> out_dtypes;
+    SmallVec<int32_t, 2> release;  // slots no longer needed after this record
+  };
+  struct Constant {
+    int32_t slot;
+    Tensor value;
+    uint32_t version;  // storage version at capture (in-place writes during recording are impure)
+  };
+  struct Guard {
+    int32_t slot;
+    size_t after;  // checked once this many records have run
+    Tensor value;  // snapshot (contiguous, untracked)
+  };
+  int32_t num_inputs = 0;
+  int32_t num_slots = 0;
+  std::vector<Constant> constants;
+  std::vector<Rec> recs;
+  std::vector<Guard> guards;
+  std::vector<int32_t> outputs;
+  bool impure = false;
+  const char* impure_reason = nullptr;
+
+  // Runs the program on `inputs` (the recorded signature) through autodiff::apply. False when a
+  // guard or a recorded shape does not hold; `outs` is then unspecified.
+  bool replay(const TensorList& inputs, TensorList& outs) const;
+};
+
+class TraceLevel final : public Level {
+ public:
+  TraceLevel();
+  TensorList process(const Prim& p, const TensorList& in, const Attrs& a) override;
+  // The next input of the function: a wrapper with the next input slot.
+  Tensor track(const Tensor& x);
+  // Ends recording (the level must be popped): the outputs' slots, constants for untraced outputs.
+  // Returns the program and, in `values`, the outputs with this level's wrappers removed.
+  std::shared_ptr<Program> finish(const TensorList& outputs, TensorList& values);
+  void guard(int32_t slot, const Tensor& base_value);
+  void mark_impure(const char* why);
+
+ private:
+  int32_t constant_slot(const Tensor& t);
+  std::shared_ptr<Program> prog_;
+  std::vector<std::pair<const TensorImpl*, int32_t>> const_index_;
+};
+
+// Marks every trace being recorded on this thread impure (random numbers, global state).
+void note_impure(const char* why);
+// setitem's functional update of `a` (a rebinding, not a write into its memory): replayable only
+// when an active trace owns `a`; else the traces being recorded become impure.
+void note_untraced_write(const Tensor& a);
+
+}  // namespace autodiff
+}  // namespace tapegrad

@@ -1,0 +1,170 @@
+// tg.jit's cache of recorded programs (python/tapegrad/_jit.py arranges arguments around it).
+#include <string>
+#include <unordered_map>
+
+#include "autodiff/trace.h"
+#include "bindings/common.h"
+
+namespace tapegrad {
+namespace bind {
+
+namespace {
+
+using autodiff::Program;
+
+bool tracked_at_active_level(const Tensor& t) {
+  for (const Tensor* cur = &t; cur->defined() && cur->tracked();
+       cur = &static_cast<autodiff::LevelMeta*>(cur->ad())->primal)
+    if (autodiff::depth_of(static_cast<autodiff::LevelMeta*>(cur->ad())->level_id) >= 0) return true;
+  return false;
+}
+
+void put(std::string& k, int64_t v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); }
+
+// Programs recorded for one function. Each input signature (dtypes, shapes, whether an outer
+// transform tracks the argument, and the static part that Python hands in) keeps up to kMaxPrograms
+// recordings, tried newest first; a replay whose guards fail falls through to the next one and in
+// the end to a new recording.
+class JitCache {
+ public:
+  static constexpr size_t kMaxPrograms = 8;
+
+  JitCache(py::object flatten, py::object unflatten) : flatten_(std::move(flatten)), unflatten_(std::move(unflatten)) {}
+
+  py::object call(py::handle fn, py::tuple args, py::handle static_key) {
+    TensorList ins;
+    std::string key;
+    for (py::handle a : args) {
+      TG_CHECK_TYPE(is_tensor(a), "jit: arguments must be Tensors here, got ", Py_TYPE(a.ptr())->tp_name);
+      const Tensor& t = as_tensor(a);
+      put(key, int64_t(t.dtype()) | (tracked_at_active_level(t) ? 256 : 0));
+      put(key, t.ndim());
+      for (int64_t d : t.shape()) put(key, d);
+      ins.push_back(t);
+    }
+    const bool has_static = !static_key.is_none();
+    if (has_static) put(key, int64_t(py::hash(static_key)));
+    std::shared_ptr<Entry> keep = entry(key, static_key, has_static);  // alive even if fn clears the cache
+    Entry& e = *keep;
+    if (e.eager) return fn(*args);
+    const std::vector<Compiled> progs = e.progs;  // the list may change while a replay runs
+    for (const Compiled& c : progs) {
+      TensorList outs;
+      if (c.prog->replay(ins, outs)) {
+        ++e.replays;
+        return build(c.tree, outs);
+      }
+    }
+    return record(e, fn, args);
+  }
+
+  py::dict stats() const {
+    int64_t records = 0, replays = 0, programs = 0, eager = 0;
+    py::list reasons;
+    for (const auto& kv : map_)
+      for (const auto& ep : kv.second) {
+        const Entry& e = *ep;
+        records += e.records;
+        replays += e.replays;
+        programs += int64_t(e.progs.size());
+        if (e.eager) {
+          ++eager;
+          reasons.append(e.why);
+        }
+      }
+    py::dict d;
+    d["records"] = records;
+    d["replays"] = replays;
+    d["programs"] = programs;
+    d["eager_signatures"] = eager;
+    d["eager_reasons"] = reasons;
+    return d;
+  }
+
+  void clear() { map_.clear(); }
+
+ private:
+  struct Compiled {
+    std::shared_ptr<Program> prog;
+    py::object tree;  // None: the function returned one Tensor
+  };
+  struct Entry {
+    py::object static_key;
+    std::vector<Compiled> progs;
+    bool eager = false;
+    std::string why;
+    int64_t records = 0, replays = 0;
+  };
+
+  std::shared_ptr<Entry> entry(const std::string& key, py::handle static_key, bool has_static) {
+    std::vector<std::shared_ptr<Entry>>& v = map_[key];
+    for (const auto& e : v)
+      if (!has_static || e->static_key.equal(static_key)) return e;
+    v.push_back(std::make_shared<Entry>());
+    v.back()->static_key = py::reinterpret_borrow<py::object>(static_key);
+    return v.back();
+  }
+
+  py::object build(const py::object& tree, const TensorList& outs) const {
+    if (tree.is_none()) return py::cast(outs[0]);
+    py::list l;
+    for (const Tensor& t : outs) l.append(py::cast(t));
+    return unflatten_(tree, l);
+  }
+
+  py::object record(Entry& e, py::handle fn, py::tuple args) {
+    auto level = std::make_shared<autodiff::TraceLevel>();
+    py::tuple targs(args.size());
+    for (size_t i = 0; i < args.size(); ++i) targs[i] = py::cast(level->track(as_tensor(args[i])));
+    autodiff::push_level(level);
+    py::object out;
+    try {
+      out = fn(*targs);
+    } catch (...) {
+      autodiff::pop_level(level.get());
+      throw;
+    }
+    autodiff::pop_level(level.get());
+    TensorList outs;
+    py::object tree = py::none();
+    if (is_tensor(out)) {
+      outs.push_back(as_tensor(out));
+    } else {
+      py::tuple fl = flatten_(out).cast<py::tuple>();
+      for (py::handle h : fl[0]) outs.push_back(as_tensor(h));
+      tree = fl[1];
+    }
+    TensorList values;
+    std::shared_ptr<Program> prog = level->finish(outs, values);
+    ++e.records;
+    if (prog->impure) {
+      e.eager = true;
+      e.why = prog->impure_reason ? prog->impure_reason : "not replayable";
+      e.progs.clear();
+    } else if (e.records > int64_t(kMaxPrograms) && e.replays < e.records) {
+      e.eager = true;  // its decisions change on almost every call: recording costs more than it saves
+      e.why = "its recorded decisions (bool/item/float of traced values) keep changing";
+      e.progs.clear();
+    } else {
+      e.progs.insert(e.progs.begin(), Compiled{prog, tree});
+      if (e.progs.size() > kMaxPrograms) e.progs.pop_back();
+    }
+    return build(tree, values);
+  }
+
+  py::object flatten_, unflatten_;
+  std::unordered_map<std::string, std::vector<std::shared_ptr<Entry>>> map_;
+};
+
+}  // namespace
+
+void bind_jit(py::module_& m) {
+  py::class_<JitCache>(m, "JitCache")
+      .def(py::init<py::object, py::object>())
+      .def("call", &JitCache::call)
+      .def("stats", &JitCache::stats)
+      .def("clear", &JitCache::clear);
+}
+
+}  // namespace bind
+}  // namespace tapegrad

@@ -1,0 +1,144 @@
+"""tg.jit: a function recorded once per input signature and replayed in C++ afterwards (Note [Tape
+replay] in csrc/autodiff/trace.h). Python only splits the arguments into traced tensors and a
+static part; recording, guards and replay are C++."""
+from __future__ import annotations
+
+import functools
+import numbers
+
+import numpy as _np
+
+from . import _core
+from ._core import Tensor
+from ._tree import flatten as _flatten
+from ._tree import unflatten as _unflatten
+
+__all__ = ["jit"]
+
+
+class _TensorSlot:
+    """Marks where a traced tensor goes when a static structure is filled in again."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<tensor>"
+
+
+_TENSOR = _TensorSlot()
+
+
+def _is_leaf(x):
+    return not isinstance(x, (tuple, list, dict))
+
+
+def _flatten_out(out):
+    leaves, td = _flatten(out, _is_leaf)
+    tensors = [v for v in leaves if isinstance(v, Tensor)]
+    return tensors, (td, tuple(_TENSOR if isinstance(v, Tensor) else v for v in leaves))
+
+
+def _unflatten_out(tree, tensors):
+    td, statics = tree
+    it = iter(tensors)
+    return _unflatten(td, [next(it) if s is _TENSOR else s for s in statics])
+
+
+def _static_key(v):
+    """What identifies a non-tensor argument in the signature: its value when hashable (Python
+    numbers, strings, None, tuples of them), else its identity."""
+    if isinstance(v, (numbers.Number, str, bytes, type(None))):
+        return (type(v), v)
+    try:
+        hash(v)
+    except TypeError:
+        return ("id", id(v))
+    return (type(v), v)
+
+
+class JitFunction:
+    """`fn` recorded on its first call for each input signature and replayed in C++ afterwards.
+
+    Tensor arguments (also inside tuples, lists and dicts, and numpy arrays) are traced; every other
+    argument is static: a new value means a new recording. Each `bool()`, `item()`, `float()` or
+    numpy conversion of a traced value inside `fn` is a recorded decision, re-checked on replay;
+    when one comes out differently the function is recorded again. Functions that draw random
+    numbers or write in place into tensors that are not their arguments cannot be replayed and run
+    eagerly (same values, no speed-up). Python side effects inside `fn` (printing, appending to a
+    list) happen when it is recorded, not on replays.
+
+    >>> import tapegrad as tg
+    >>> @tg.jit
+    ... def f(x):
+    ...     return (x * x).sum()
+    >>> f(tg.tensor([1.0, 2.0]))
+    Tensor(shape=[], dtype=Float32, value= 5)
+    >>> f(tg.tensor([3.0, 4.0]))  # replayed: the Python body does not run again
+    Tensor(shape=[], dtype=Float32, value= 25)
+    """
+
+    def __init__(self, fn):
+        if not callable(fn):
+            raise TypeError(f"jit: fn must be callable, got {type(fn).__name__}")
+        functools.update_wrapper(self, fn)
+        self._fn = fn
+        self._cache = _core.JitCache(_flatten_out, _unflatten_out)
+
+    def __call__(self, *args, **kwargs):
+        if not kwargs:
+            for a in args:
+                if not isinstance(a, Tensor):
+                    break
+            else:
+                return self._cache.call(self._fn, args, None)
+        return self._call_general(args, kwargs)
+
+    def _call_general(self, args, kwargs):
+        leaves, td = _flatten((args, kwargs), _is_leaf)
+        tensors, statics, key = [], [], []
+        for v in leaves:
+            if isinstance(v, _np.ndarray):
+                v = Tensor(v)
+            if isinstance(v, Tensor):
+                tensors.append(v)
+                statics.append(_TENSOR)
+            else:
+                statics.append(v)
+                key.append(_static_key(v))
+        fn = self._fn
+
+        def flat(*ts):
+            it = iter(ts)
+            a, kw = _unflatten(td, [next(it) if s is _TENSOR else s for s in statics])
+            return fn(*a, **kw)
+
+        return self._cache.call(flat, tuple(tensors), (td, tuple(key)))
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        return functools.partial(self.__call__, obj)
+
+    def cache_info(self):
+        """Counts of recordings and replays, and why any signature runs eagerly."""
+        return self._cache.stats()
+
+    def clear_cache(self):
+        self._cache.clear()
+
+
+def jit(fn=None, **options):
+    """Record `fn` once per input signature and replay it in C++ afterwards (API.md section 6).
+    Also usable as a decorator, with or without options (MindSpore's ``@jit``; its options such as
+    ``mode`` or ``jit_config`` are accepted and ignored).
+
+    >>> import tapegrad as tg
+    >>> g = tg.jit(tg.grad(lambda x: (tg.sin(x) * x).sum()))
+    >>> print(g(tg.tensor([0.0, 1.0])))
+    [0.        1.3817732]
+    """
+    if fn is None:
+        return lambda f: jit(f, **options)
+    if isinstance(fn, JitFunction):
+        return fn
+    return JitFunction(fn)
