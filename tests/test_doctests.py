@@ -1,5 +1,5 @@
-"""Every example in tapegrad's docstrings runs and prints what it shows (doctests), and every public
-name has such an example.
+"""Every example in tapegrad's docstrings and in the pages under docs/ runs and prints what it shows
+(doctests), and every public name has such an example.
 
 The modules are walked as installed (site-packages in CI), with the stdlib doctest module: Python
 functions and classes, and the functions and Tensor methods bound in C++ (their docstrings are the
@@ -12,6 +12,7 @@ import doctest
 import importlib
 import inspect
 import pkgutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,6 +65,38 @@ def test_docstring_examples(name):
     out = []
     result = runner.run(test, out=out.append, clear_globs=True)
     assert result.attempted == len(test.examples)
+    assert result.failed == 0, "".join(out)
+
+
+# ---- the pages under docs/ ---------------------------------------------------------------------------
+# Each page's ```python blocks run in order in one namespace, as one doctest (the other lines are
+# blanked, so that line numbers in failures are the page's).
+
+DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
+PAGES = sorted(DOCS_DIR.glob("*.md")) if DOCS_DIR.is_dir() else []
+
+
+def _python_blocks_only(text):
+    out, inside = [], False
+    for line in text.splitlines():
+        if line.strip() == "```":
+            inside = False
+        keep = inside
+        if line.strip() == "```python":
+            inside = True
+        out.append(line if keep else "")
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_docs_page_examples(page):
+    text = _python_blocks_only(page.read_text(encoding="utf-8"))
+    test = doctest.DocTestParser().get_doctest(text, {"tg": tg, "np": np}, page.name, str(page), 0)
+    assert test.examples, f"{page.name} has no examples"
+    tg.set_seed(0)
+    runner = doctest.DocTestRunner(optionflags=OPTIONFLAGS, verbose=False)
+    out = []
+    result = runner.run(test, out=out.append, clear_globs=True)
     assert result.failed == 0, "".join(out)
 
 

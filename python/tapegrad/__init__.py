@@ -46,10 +46,12 @@ int = int64  # noqa: A001
 
 
 def tensor(data, dtype=None):
-    """A Tensor from a Python scalar, nested list, numpy array or Tensor (copies).
+    """A Tensor from a Python scalar, nested list, numpy array or Tensor.
 
     Python floats become Float32, ints Int64, bools Bool; numpy arrays keep their dtype; `dtype`
-    (a tapegrad dtype, a numpy dtype or a name) converts.
+    (a tapegrad dtype, a numpy dtype or a name) converts. A Tensor argument is copied; a numpy
+    array is wrapped without a copy where its layout allows (as `from_dlpack`), so later writes
+    to the array show in the tensor.
 
     >>> tg.tensor([1.0, 2.0])
     Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+00,  2.00000000e+00])
