@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import importlib.util
 import inspect
 import pkgutil
 from pathlib import Path
@@ -199,3 +200,17 @@ def test_pending_names_are_still_pending():
     for name in sorted(PENDING):
         assert name in PUBLIC, f"{name} is no longer public: remove it from PENDING"
         assert not _examples(_doc_of(PUBLIC[name])), f"{name} has an example now: remove it from PENDING"
+
+
+# ---- the API reference build ----------------------------------------------------------------------
+
+
+def test_api_reference_reads_cpp_signatures():
+    pytest.importorskip("pdoc")
+    spec = importlib.util.spec_from_file_location("make_api", DOCS_DIR / "make_api.py")
+    make_api = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_api)
+    assert str(make_api._first_line_signature(tg.sum)) == "(x, axis=None, keepdims=False)"
+    assert str(make_api._first_line_signature(tg.Tensor.sum)) == "(axis=None, keepdims=False)"
+    assert str(make_api._first_line_signature(tg.from_dlpack)) == "(x, *, device=None, copy=None)"
+    assert make_api._first_line_signature(tg.grad) is None  # a Python function: pdoc's own
