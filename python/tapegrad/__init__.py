@@ -134,4 +134,4 @@ from ._vmap import hessian, jacfwd, jacrev, vmap  # noqa: E402,F401
 
 # Everything public: what `from tapegrad import *` gives, and what pdoc documents on the tapegrad
 # page (without __all__ it would skip the functions bound in C++ and document private modules).
-__all__ = sorted(n for n in globals() if not n.startswith("_"))
+__all__ = [n for n in sorted(globals()) if not n.startswith("_")]
