@@ -1,5 +1,6 @@
 // Bindings of the index family (module functions and Tensor methods). Conversion only.
 #include "bindings/common.h"
+#include "bindings/docstrings.h"
 
 namespace tapegrad {
 namespace bind {
@@ -25,9 +26,9 @@ Tensor take_fn(py::handle a, py::handle indices, py::handle axis) {
 }  // namespace
 
 void bind_index(py::module_& m) {
-  def_both(m, "take", take_fn, py::arg("indices"), py::arg("axis") = py::none());
+  def_both(m, "take", take_fn, py::arg("indices"), py::arg("axis") = py::none(), docs::take);
   // MindSpore's name for the same gather.
-  def_both(m, "gather", take_fn, py::arg("indices"), py::arg("axis") = py::none());
+  def_both(m, "gather", take_fn, py::arg("indices"), py::arg("axis") = py::none(), docs::gather);
   m.def(
       "take_along_axis",
       [](py::handle a, py::handle indices, py::handle axis) {
@@ -38,7 +39,7 @@ void bind_index(py::module_& m) {
                       "take_along_axis: axis must be None or an int, got ", std::string(py::repr(axis)));
         return ops::take_along_axis(x, idx, py::cast<int64_t>(axis), false);
       },
-      py::arg("arr"), py::arg("indices"), py::arg("axis"));
+      py::arg("arr"), py::arg("indices"), py::arg("axis"), docs::take_along_axis);
   m.def(
       "one_hot",
       [](py::handle indices, int64_t depth, py::handle on_value, py::handle off_value, int64_t axis, py::handle dtype) {
@@ -52,7 +53,7 @@ void bind_index(py::module_& m) {
         return ops::one_hot(idx, depth, on, off, axis);
       },
       py::arg("indices"), py::arg("depth"), py::arg("on_value") = 1, py::arg("off_value") = 0, py::arg("axis") = -1,
-      py::arg("dtype") = py::none());
+      py::arg("dtype") = py::none(), docs::one_hot);
 }
 
 }  // namespace bind

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "bindings/common.h"
+#include "bindings/docstrings.h"
 #include "kernels/cpu/blas.h"
 
 namespace tapegrad {
@@ -76,7 +77,7 @@ void bind_linalg(py::module_& m) {
 
   m.def("matmul", [](py::handle a, py::handle b) {
     return do_matmul(arg_tensor(a, "matmul"), arg_tensor(b, "matmul"));
-  }, py::arg("x1"), py::arg("x2"));
+  }, py::arg("x1"), py::arg("x2"), docs::matmul);
   cls.def("__matmul__", [](const Tensor& a, py::handle b) { return do_matmul(a, operand(b, a, "matmul")); });
   cls.def("__rmatmul__", [](const Tensor& a, py::handle b) { return do_matmul(operand(b, a, "matmul"), a); });
 
@@ -84,13 +85,13 @@ void bind_linalg(py::module_& m) {
     Tensor x = arg_tensor(a, "dot");
     Tensor y = is_tensor(b) ? as_tensor(b) : operand(b, x, "dot");
     return maybe_nogil(matmul_work(x, y), [&] { return ops::dot(x, y); });
-  }, py::arg("b"));
+  }, py::arg("b"), docs::dot);
   m.def("vdot", [](py::handle a, py::handle b) {
     return ops::vdot(arg_tensor(a, "vdot"), arg_tensor(b, "vdot"));
-  }, py::arg("a"), py::arg("b"));
+  }, py::arg("a"), py::arg("b"), docs::vdot);
   m.def("outer", [](py::handle a, py::handle b) {
     return ops::outer(arg_tensor(a, "outer"), arg_tensor(b, "outer"));
-  }, py::arg("a"), py::arg("b"));
+  }, py::arg("a"), py::arg("b"), docs::outer);
   m.def("einsum", [](const std::string& spec, py::args operands) {
     std::vector<Tensor> xs;
     double work = 1.0;
@@ -99,26 +100,26 @@ void bind_linalg(py::module_& m) {
       work *= double(std::max<int64_t>(1, xs.back().numel()));
     }
     return maybe_nogil(std::sqrt(work), [&] { return ops::einsum(spec, xs); });
-  }, py::arg("subscripts"));
+  }, py::arg("subscripts"), docs::einsum);
   def_both(m, "trace", [](py::handle a, int64_t offset, int64_t axis1, int64_t axis2) {
     return ops::trace(arg_tensor(a, "trace"), offset, axis1, axis2);
-  }, py::arg("offset") = 0, py::arg("axis1") = 0, py::arg("axis2") = 1);
+  }, py::arg("offset") = 0, py::arg("axis1") = 0, py::arg("axis2") = 1, docs::trace);
   def_both(m, "norm", &do_norm, py::arg("ord") = py::none(), py::arg("axis") = py::none(),
-           py::arg("keepdims") = false);
+           py::arg("keepdims") = false, docs::norm);
 
   py::module_ la = m.def_submodule("linalg", "LAPACK-backed linear algebra (numpy.linalg names)");
   la.def("solve", [](py::handle a, py::handle b) {
     Tensor x = arg_tensor(a, "solve"), y = arg_tensor(b, "solve");
     return maybe_nogil(cube_work(x), [&] { return ops::solve(x, y); });
-  }, py::arg("a"), py::arg("b"));
+  }, py::arg("a"), py::arg("b"), docs::linalg_solve);
   la.def("inv", [](py::handle a) {
     Tensor x = arg_tensor(a, "inv");
     return maybe_nogil(cube_work(x), [&] { return ops::inv(x); });
-  }, py::arg("a"));
+  }, py::arg("a"), docs::linalg_inv);
   la.def("det", [](py::handle a) {
     Tensor x = arg_tensor(a, "det");
     return maybe_nogil(cube_work(x), [&] { return ops::det(x); });
-  }, py::arg("a"));
+  }, py::arg("a"), docs::linalg_det);
   la.def("slogdet", [](py::handle a) {
     Tensor x = arg_tensor(a, "slogdet");
     std::vector<Tensor> r;
@@ -127,13 +128,13 @@ void bind_linalg(py::module_& m) {
       r = ops::slogdet(x);
     }
     return py::make_tuple(r[0], r[1]);
-  }, py::arg("a"));
+  }, py::arg("a"), docs::linalg_slogdet);
   la.def("cholesky", [](py::handle a) {
     Tensor x = arg_tensor(a, "cholesky");
     return maybe_nogil(cube_work(x), [&] { return ops::cholesky(x); });
-  }, py::arg("a"));
+  }, py::arg("a"), docs::linalg_cholesky);
   la.def("norm", &do_norm, py::arg("x"), py::arg("ord") = py::none(), py::arg("axis") = py::none(),
-         py::arg("keepdims") = false);
+         py::arg("keepdims") = false, docs::linalg_norm);
   la.def("_blas_num_threads", [] { return kernels::blas_num_threads(); });
   la.def("_blas_config", [] { return std::string(kernels::blas_config()); });
   la.def("_sync_blas_threads", [] { kernels::sync_blas_threads(); });

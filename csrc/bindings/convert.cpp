@@ -3,6 +3,7 @@
 
 #include "bindings/buffer.h"
 #include "bindings/common.h"
+#include "bindings/docstrings.h"
 
 namespace tapegrad {
 namespace bind {
@@ -351,7 +352,7 @@ Shape parse_shape(py::handle shape, const char* op) {
 }
 
 void bind_dtypes(py::module_& m) {
-  py::class_<PyDType>(m, "dtype")
+  py::class_<PyDType>(m, "dtype", docs::dtype)
       .def("__repr__", [](const PyDType& d) { return std::string(dtype_name(d.d)); })
       .def("__str__", [](const PyDType& d) { return std::string(dtype_name(d.d)); })
       .def("__eq__", [](const PyDType& d, py::handle o) {
@@ -363,12 +364,14 @@ void bind_dtypes(py::module_& m) {
       })
       // Equal to the numpy name string, so hash like it (dicts keyed by 'float32' find tg.float32).
       .def("__hash__", [](const PyDType& d) { return py::hash(py::str(dtype_numpy_name(d.d))); })
-      .def_property_readonly("name", [](const PyDType& d) { return std::string(dtype_numpy_name(d.d)); })
-      .def_property_readonly("itemsize", [](const PyDType& d) { return itemsize(d.d); })
-      .def_property_readonly("is_floating_point", [](const PyDType& d) { return is_float(d.d); })
-      .def_property_readonly("numpy_dtype", [](const PyDType& d) { return np_dtype(d.d); })
+      .def_property_readonly("name", [](const PyDType& d) { return std::string(dtype_numpy_name(d.d)); },
+                             docs::dtype_name)
+      .def_property_readonly("itemsize", [](const PyDType& d) { return itemsize(d.d); }, docs::dtype_itemsize)
+      .def_property_readonly("is_floating_point", [](const PyDType& d) { return is_float(d.d); },
+                             docs::dtype_is_floating_point)
+      .def_property_readonly("numpy_dtype", [](const PyDType& d) { return np_dtype(d.d); }, docs::dtype_numpy_dtype)
       // numpy reads `.dtype` of any object: np.dtype(tg.float32), np.zeros(3, tg.float32).
-      .def_property_readonly("dtype", [](const PyDType& d) { return np_dtype(d.d); })
+      .def_property_readonly("dtype", [](const PyDType& d) { return np_dtype(d.d); }, docs::dtype_dtype)
       .def("__reduce__", [](const PyDType& d) {
         return py::make_tuple(py::module_::import("tapegrad").attr("_dtype_from_name"),
                               py::make_tuple(std::string(dtype_numpy_name(d.d))));

@@ -6,6 +6,7 @@
 
 #include "bindings/buffer.h"
 #include "bindings/common.h"
+#include "bindings/docstrings.h"
 
 namespace tapegrad {
 namespace bind {
@@ -345,11 +346,12 @@ py::object from_dlpack(py::handle obj, py::handle device, py::handle copy) {
 void bind_dlpack(py::module_& m) {
   auto cls = py::reinterpret_borrow<py::class_<Tensor>>(reinterpret_cast<PyObject*>(g_tensor_type));
   cls.def("__dlpack__", &export_dlpack, py::arg("stream") = py::none(), py::kw_only(),
-          py::arg("max_version") = py::none(), py::arg("dl_device") = py::none(), py::arg("copy") = py::none());
-  cls.def("__dlpack_device__", [](const Tensor&) { return py::make_tuple(int(dl::kCPU), 0); });
+          py::arg("max_version") = py::none(), py::arg("dl_device") = py::none(), py::arg("copy") = py::none(),
+          docs::Tensor___dlpack__);
+  cls.def("__dlpack_device__", [](const Tensor&) { return py::make_tuple(int(dl::kCPU), 0); },
+          docs::Tensor___dlpack_device__);
   m.def("from_dlpack", &from_dlpack, py::arg("x"), py::kw_only(), py::arg("device") = py::none(), py::arg("copy") = py::none(),
-        "A Tensor sharing the memory of any object with __dlpack__ (numpy arrays, torch tensors, ...) or of "
-        "a DLPack capsule.");
+        docs::from_dlpack);
 }
 
 }  // namespace bind

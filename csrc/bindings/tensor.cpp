@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "bindings/common.h"
+#include "bindings/docstrings.h"
 
 namespace tapegrad {
 namespace bind {
@@ -269,7 +270,7 @@ std::vector<ops::IndexItem> parse_index(py::handle idx) {
 }  // namespace
 
 void bind_tensor(py::module_& m) {
-  py::class_<Tensor> cls(m, "Tensor");
+  py::class_<Tensor> cls(m, "Tensor", docs::Tensor);
   g_tensor_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
   cls.def(py::init([](py::handle data, py::handle dtype) { return tensor_from_py(data, dtype, true); }),
           py::arg("data"), py::arg("dtype") = py::none())
@@ -277,26 +278,28 @@ void bind_tensor(py::module_& m) {
         py::tuple r(size_t(t.ndim()));
         for (int64_t i = 0; i < t.ndim(); ++i) r[size_t(i)] = py::int_(t.shape()[size_t(i)]);
         return r;
-      })
-      .def_property_readonly("dtype", [](const Tensor& t) { return dtype_object(t.dtype()); })
-      .def_property_readonly("ndim", [](const Tensor& t) { return t.ndim(); })
-      .def_property_readonly("size", [](const Tensor& t) { return t.numel(); })
-      .def_property_readonly("itemsize", [](const Tensor& t) { return itemsize(t.dtype()); })
-      .def_property_readonly("nbytes", [](const Tensor& t) { return int64_t(itemsize(t.dtype())) * t.numel(); })
+      }, docs::Tensor_shape)
+      .def_property_readonly("dtype", [](const Tensor& t) { return dtype_object(t.dtype()); }, docs::Tensor_dtype)
+      .def_property_readonly("ndim", [](const Tensor& t) { return t.ndim(); }, docs::Tensor_ndim)
+      .def_property_readonly("size", [](const Tensor& t) { return t.numel(); }, docs::Tensor_size)
+      .def_property_readonly("itemsize", [](const Tensor& t) { return itemsize(t.dtype()); }, docs::Tensor_itemsize)
+      .def_property_readonly("nbytes", [](const Tensor& t) { return int64_t(itemsize(t.dtype())) * t.numel(); },
+                             docs::Tensor_nbytes)
       .def_property_readonly("strides", [](const Tensor& t) {
         py::tuple r(size_t(t.ndim()));
         for (int64_t i = 0; i < t.ndim(); ++i) r[size_t(i)] = py::int_(t.strides()[size_t(i)] * int64_t(itemsize(t.dtype())));
         return r;
-      })
-      .def_property_readonly("device", [](const Tensor& t) { return std::string(device_name(t.device())); })
-      .def_property_readonly("T", [](const Tensor& t) { return ops::transpose(t, {}); })
-      .def("is_contiguous", [](const Tensor& t) { return t.is_contiguous(); })
+      }, docs::Tensor_strides)
+      .def_property_readonly("device", [](const Tensor& t) { return std::string(device_name(t.device())); },
+                             docs::Tensor_device)
+      .def_property_readonly("T", [](const Tensor& t) { return ops::transpose(t, {}); }, docs::Tensor_T)
+      .def("is_contiguous", [](const Tensor& t) { return t.is_contiguous(); }, docs::Tensor_is_contiguous)
       .def("_is_tracked", [](const Tensor& t) { return t.tracked(); })
       .def("_shares_memory", [](const Tensor& a, const Tensor& b) {
         return a.has_data() && b.has_data() && a.storage() == b.storage();
       })
-      .def("asnumpy", [](const Tensor& t) { return to_numpy_view(t, false).attr("copy")(); })
-      .def("numpy", [](const Tensor& t) { return to_numpy_view(t, false).attr("copy")(); })
+      .def("asnumpy", [](const Tensor& t) { return to_numpy_view(t, false).attr("copy")(); }, docs::Tensor_asnumpy)
+      .def("numpy", [](const Tensor& t) { return to_numpy_view(t, false).attr("copy")(); }, docs::Tensor_numpy)
       // numpy's protocol: a read-only view when possible; copy=True gives a fresh writable array,
       // copy=False raises when a dtype conversion makes a copy unavoidable.
       .def("__array__", [](const Tensor& t, py::handle dtype, py::handle copy) {
@@ -312,43 +315,43 @@ void bind_tensor(py::module_& m) {
           }
         }
         return force ? a.attr("copy")() : a;
-      }, py::arg("dtype") = py::none(), py::arg("copy") = py::none())
+      }, py::arg("dtype") = py::none(), py::arg("copy") = py::none(), docs::Tensor___array__)
       .def("item", [](const Tensor& t) {
         need_one(t, "item", true);
         return scalar_value(t);
-      })
-      .def("tolist", [](const Tensor& t) { return to_numpy_view(t, false).attr("tolist")(); })
+      }, docs::Tensor_item)
+      .def("tolist", [](const Tensor& t) { return to_numpy_view(t, false).attr("tolist")(); }, docs::Tensor_tolist)
       .def("__float__", [](const Tensor& t) {
         need_one(t, "float", false);
         check_has_data(t, "float");
         return t.item_as_double(0);
-      })
+      }, docs::Tensor___float__)
       .def("__int__", [](const Tensor& t) {
         need_one(t, "int", false);
         return py::int_(scalar_value(t).attr("__int__")());
-      })
+      }, docs::Tensor___int__)
       .def("__index__", [](const Tensor& t) {
         TG_CHECK_TYPE(!is_float(t.dtype()) && t.dtype() != DType::Bool && t.ndim() == 0,
                       "only 0-d integer tensors can be converted to an index, got a ", dtype_name(t.dtype()),
                       " tensor of shape ", shape_str(t.shape()));
         return py::int_(scalar_value(t));
-      })
+      }, docs::Tensor___index__)
       .def("__bool__", [](const Tensor& t) {
         if (t.numel() != 1)
           throw ValueError(str_cat("The truth value of a Tensor with ", t.numel() == 0 ? "no elements" : "more than one element",
                                    " is ambiguous (shape ", shape_str(t.shape()), "). Use a.any() or a.all()"));
         check_has_data(t, "bool");
         return t.item_as_double(0) != 0;
-      })
+      }, docs::Tensor___bool__)
       .def("__len__", [](const Tensor& t) {
         TG_CHECK_TYPE(t.ndim() > 0, "len() of a 0-d tensor");
         return t.shape()[0];
-      })
+      }, docs::Tensor___len__)
       .def("__hash__", [](py::handle self) { return py::hash(py::int_(reinterpret_cast<uintptr_t>(self.ptr()))); })
       .def("__getitem__", [](const Tensor& t, py::handle idx) {
         std::vector<ops::IndexItem> items = parse_index(idx);
         return nogil_if_large(t.numel(), t.tracked(), [&] { return ops::getitem(t, items); });
-      })
+      }, docs::Tensor___getitem__)
       .def("__setitem__", [](Tensor& t, py::handle idx, py::handle v) {
         Tensor val = operand(v, t, "setitem");
         std::vector<ops::IndexItem> items = parse_index(idx);
@@ -356,9 +359,9 @@ void bind_tensor(py::module_& m) {
           ops::setitem(t, items, val);
           return Tensor();
         });
-      })
+      }, docs::Tensor___setitem__)
       .def("_value_repr", [](const Tensor& t) { return to_numpy_view(t, false); })
-      .def("__copy__", [](const Tensor& t) { return ops::copy(t); })
+      .def("__copy__", [](const Tensor& t) { return ops::copy(t); }, docs::Tensor___copy__)
       .def("__deepcopy__", [](const Tensor& t, py::handle) { return ops::copy(t); })
       .def(py::pickle(
           [](const Tensor& t) {

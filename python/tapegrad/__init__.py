@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 # Names of _core that are internal and not part of the public API.
 _INTERNAL = {
-    "ReverseLevel", "ForwardLevel", "BatchLevel", "strip", "simd_path", "num_threads", "set_num_threads",
+    "ReverseLevel", "ForwardLevel", "BatchLevel", "JitCache", "strip", "simd_path", "num_threads", "set_num_threads",
     "bytes_in_use", "empty_cache", "dtype",
 }
 
@@ -46,11 +46,33 @@ int = int64  # noqa: A001
 
 
 def tensor(data, dtype=None):
-    """A Tensor from a Python scalar, nested list, numpy array or Tensor (copies)."""
+    """A Tensor from a Python scalar, nested list, numpy array or Tensor.
+
+    Python floats become Float32, ints Int64, bools Bool; numpy arrays keep their dtype; `dtype`
+    (a tapegrad dtype, a numpy dtype or a name) converts. A Tensor argument is copied; a numpy
+    array is wrapped without a copy where its layout allows (as `from_dlpack`), so later writes
+    to the array show in the tensor.
+
+    >>> tg.tensor([1.0, 2.0])
+    Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+00,  2.00000000e+00])
+    >>> tg.tensor(3)
+    Tensor(shape=[], dtype=Int64, value= 3)
+    >>> tg.tensor(np.array([1, 2], np.int32))
+    Tensor(shape=[2], dtype=Int32, value= [1, 2])
+    >>> tg.tensor([[1, 2], [3, 4]], "float64")
+    Tensor(shape=[2, 2], dtype=Float64, value=
+    [[ 1.00000000e+00,  2.00000000e+00],
+     [ 3.00000000e+00,  4.00000000e+00]])
+    """
     return Tensor(data, dtype)
 
 
 def is_tensor(x):
+    """Whether `x` is a Tensor (Parameters are).
+
+    >>> tg.is_tensor(tg.ones(2)), tg.is_tensor(np.ones(2))
+    (True, False)
+    """
     return isinstance(x, Tensor)
 
 
@@ -59,16 +81,32 @@ def _dtype_from_name(name):
 
 
 def get_simd_path():
-    """The SIMD instruction set the CPU kernels use on this machine."""
+    """The SIMD instruction set the CPU kernels use on this machine.
+
+    >>> tg.get_simd_path() in ("avx512", "avx2", "sse2")
+    True
+    """
     return _core.simd_path()
 
 
 def set_num_threads(n):
-    """Number of threads the CPU kernels may use."""
+    """Set the number of threads the CPU kernels may use.
+
+    >>> n = tg.get_num_threads()
+    >>> tg.set_num_threads(1)
+    >>> tg.get_num_threads()
+    1
+    >>> tg.set_num_threads(n)
+    """
     _core.set_num_threads(n)
 
 
 def get_num_threads():
+    """The number of threads the CPU kernels may use.
+
+    >>> tg.get_num_threads() >= 1
+    True
+    """
     return _core.num_threads()
 
 from ._custom import custom_vjp  # noqa: E402,F401
@@ -94,3 +132,7 @@ from . import ops  # noqa: E402,F401
 from . import numpy  # noqa: E402,F401
 from ._vmap import hessian, jacfwd, jacrev, vmap  # noqa: E402,F401
 from ._jit import jit  # noqa: E402,F401
+
+# Everything public: what `from tapegrad import *` gives, and what pdoc documents on the tapegrad
+# page (without __all__ it would skip the functions bound in C++ and document private modules).
+__all__ = [n for n in sorted(globals()) if not n.startswith("_")]

@@ -231,11 +231,27 @@ def _fast(fn, args, positions):
 def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
     """Gradient of `fn` with respect to the arguments at `grad_position` and/or `weights`.
 
-    Non-scalar and tuple outputs get a cotangent of ones for every element (MindSpore semantics).
+    `grad_position` is an int (one gradient) or a tuple of ints (a tuple of gradients); with
+    `weights` (a Parameter, list or ParameterTuple) the gradients of the weights come too, as
+    `(input_grads, weight_grads)`, or alone when `grad_position=None`. With `has_aux=True`, `fn`
+    returns `(output, *aux)` and the result is `(grads, aux)`. Non-scalar and tuple outputs get a
+    cotangent of ones for every element (MindSpore semantics). Python control flow inside `fn` is
+    fine: the tape records what ran.
 
-    >>> import tapegrad as tg
     >>> tg.grad(lambda x: (x * x).sum())(tg.tensor([1.0, 2.0]))
     Tensor(shape=[2], dtype=Float32, value= [ 2.00000000e+00,  4.00000000e+00])
+    >>> f = lambda x, y: (x * y).sum()
+    >>> gx, gy = tg.grad(f, grad_position=(0, 1))(tg.tensor([1.0, 2.0]), tg.tensor([3.0, 4.0]))
+    >>> print(gx, gy)
+    [3. 4.] [1. 2.]
+    >>> g, aux = tg.grad(lambda x: ((x * x).sum(), x.sum()), has_aux=True)(tg.tensor([1.0, 2.0]))
+    >>> print(g, aux)
+    [2. 4.] 3.0
+    >>> w = tg.Parameter(tg.tensor([2.0]), name="w")
+    >>> tg.grad(lambda x: (w * x).sum(), grad_position=None, weights=[w])(tg.tensor([3.0]))
+    (Tensor(shape=[1], dtype=Float32, value= [ 3.00000000e+00]),)
+    >>> tg.grad(tg.grad(lambda x: x ** 3))(tg.tensor(2.0))  # any order
+    Tensor(shape=[], dtype=Float32, value= 12)
     """
     if not callable(fn):
         raise TypeError(f"grad: fn must be callable, got {type(fn).__name__}")
@@ -269,7 +285,20 @@ def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
 
 
 def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
-    """`(value, grads)` of `fn`; with has_aux, `((value, aux), grads)`."""
+    """`(value, grads)` of `fn`; with has_aux, `((value, aux), grads)`.
+
+    The arguments are those of `grad`; the value comes from the same run as the gradients.
+
+    >>> value, g = tg.value_and_grad(lambda x: (x * x).sum())(tg.tensor([1.0, 2.0]))
+    >>> value
+    Tensor(shape=[], dtype=Float32, value= 5)
+    >>> g
+    Tensor(shape=[2], dtype=Float32, value= [ 2.00000000e+00,  4.00000000e+00])
+    >>> f = lambda x: ((x * x).sum(), x.sum())
+    >>> (value, aux), g = tg.value_and_grad(f, has_aux=True)(tg.tensor([1.0, 2.0]))
+    >>> print(value, aux, g)
+    5.0 3.0 [2. 4.]
+    """
     if not callable(fn):
         raise TypeError(f"value_and_grad: fn must be callable, got {type(fn).__name__}")
     ws, w_single = _normalise_weights(weights, "value_and_grad")
@@ -298,7 +327,17 @@ def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
 
 def vjp(fn, *inputs, weights=None, has_aux=False):
     """`(outputs, vjp_fn)`: `vjp_fn(cotangents)` gives the cotangents of the inputs (a tuple with
-    one entry per input; with weights, `(input_cotangents, weight_cotangents)`)."""
+    one entry per input; with weights, `(input_cotangents, weight_cotangents)`).
+
+    `vjp_fn` can be called once (its sweep frees the tape). With `has_aux=True` the result is
+    `(outputs, vjp_fn, aux)`.
+
+    >>> out, vjp_fn = tg.vjp(lambda x: x * x, tg.tensor([1.0, 2.0]))
+    >>> out
+    Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+00,  4.00000000e+00])
+    >>> vjp_fn(tg.tensor([1.0, 10.0]))
+    (Tensor(shape=[2], dtype=Float32, value= [ 2.00000000e+00,  4.00000000e+01]),)
+    """
     if not callable(fn):
         raise TypeError(f"vjp: fn must be callable, got {type(fn).__name__}")
     ws, _ = _normalise_weights(weights, "vjp")
@@ -342,7 +381,18 @@ def vjp(fn, *inputs, weights=None, has_aux=False):
 
 
 def jvp(fn, inputs, v, has_aux=False):
-    """`(outputs, tangents)` of `fn` at `inputs` along `v` (forward mode)."""
+    """`(outputs, tangents)` of `fn` at `inputs` along `v` (forward mode).
+
+    `inputs` and `v` are a Tensor each, or tuples with one entry per argument of `fn`. With
+    `has_aux=True` the result is `(outputs, tangents, aux)`.
+
+    >>> out, tangent = tg.jvp(lambda x: x * x, tg.tensor([1.0, 2.0]), tg.tensor([1.0, 1.0]))
+    >>> print(out, tangent)
+    [1. 4.] [2. 4.]
+    >>> f = lambda x, y: x * y
+    >>> tg.jvp(f, (tg.tensor(2.0), tg.tensor(3.0)), (tg.tensor(1.0), tg.tensor(0.0)))[1]
+    Tensor(shape=[], dtype=Float32, value= 3)
+    """
     if not callable(fn):
         raise TypeError(f"jvp: fn must be callable, got {type(fn).__name__}")
     single = not isinstance(inputs, (tuple, list))
@@ -393,7 +443,27 @@ def jvp(fn, inputs, v, has_aux=False):
 
 
 class GradOperation:
-    """MindSpore's GradOperation: `GradOperation(get_all, get_by_list, sens_param)(fn[, weights])`."""
+    """MindSpore's GradOperation: `GradOperation(get_all, get_by_list, sens_param)(fn[, weights])`.
+
+    Calling it on `fn` (and the weights, with `get_by_list=True`) gives the gradient function:
+    the gradient of the first input; of all inputs as a tuple (`get_all`); of the weights
+    (`get_by_list`); both as `(inputs, weights)`. With `sens_param=True` the gradient function
+    takes one more argument, the cotangent of the output.
+
+    >>> from tapegrad import ops
+    >>> f = lambda x, y: (x * y).sum()
+    >>> x, y = tg.tensor([1.0, 2.0]), tg.tensor([3.0, 4.0])
+    >>> ops.GradOperation()(f)(x, y)
+    Tensor(shape=[2], dtype=Float32, value= [ 3.00000000e+00,  4.00000000e+00])
+    >>> gx, gy = ops.GradOperation(get_all=True)(f)(x, y)
+    >>> print(gx, gy)
+    [3. 4.] [1. 2.]
+    >>> w = tg.Parameter(tg.tensor([2.0]), name="w")
+    >>> ops.GradOperation(get_by_list=True)(lambda x: (w * x).sum(), tg.ParameterTuple([w]))(x)
+    (Tensor(shape=[1], dtype=Float32, value= [ 3.00000000e+00]),)
+    >>> ops.GradOperation(sens_param=True)(lambda x: x * x)(x, tg.tensor([1.0, 0.5]))
+    Tensor(shape=[2], dtype=Float32, value= [ 2.00000000e+00,  2.00000000e+00])
+    """
 
     def __init__(self, get_all=False, get_by_list=False, sens_param=False):
         self.get_all = bool(get_all)
@@ -454,13 +524,29 @@ class GradOperation:
 
 
 def stop_gradient(x):
-    """`x` as a constant to every transform (its gradient is zero)."""
+    """`x` as a constant to every transform (its gradient is zero).
+
+    Works on Tensors and on tuples, lists and dicts of them; the value is unchanged.
+
+    >>> x = tg.tensor([1.0, 2.0])
+    >>> tg.stop_gradient(x)
+    Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+00,  2.00000000e+00])
+    >>> tg.grad(lambda x: (x * tg.stop_gradient(x)).sum())(x)  # d(x * c)/dx = c
+    Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+00,  2.00000000e+00])
+    """
     leaves, td = _flatten(x, _is_leaf)
     return _unflatten(td, [_core.stop_gradient(v) if isinstance(v, Tensor) else v for v in leaves])
 
 
 def checkpoint(fn):
-    """`fn` whose intermediates are recomputed in the reverse sweep instead of stored."""
+    """`fn` whose intermediates are recomputed in the reverse sweep instead of stored.
+
+    Trades compute for memory; values and gradients are those of `fn`.
+
+    >>> f = tg.checkpoint(lambda x: tg.sin(x) * x)
+    >>> tg.grad(lambda x: f(x).sum())(tg.tensor([0.0, 1.0]))  # sin(x) + x cos(x)
+    Tensor(shape=[2], dtype=Float32, value= [ 0.00000000e+00,  1.38177...e+00])
+    """
     from ._custom import custom_vjp
 
     @custom_vjp

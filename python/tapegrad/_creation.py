@@ -27,43 +27,96 @@ __all__ = [
 
 
 def zeros(shape, dtype=None):
-    """A tensor of zeros; `shape` is an int or a tuple of ints, `dtype` defaults to float32."""
+    """A tensor of zeros; `shape` is an int or a tuple of ints, `dtype` defaults to float32.
+
+    >>> tg.zeros(3, tg.int32)
+    Tensor(shape=[3], dtype=Int32, value= [0, 0, 0])
+    >>> tg.zeros((2, 3))
+    Tensor(shape=[2, 3], dtype=Float32, value=
+    [[ 0.00000000e+00,  0.00000000e+00,  0.00000000e+00],
+     [ 0.00000000e+00,  0.00000000e+00,  0.00000000e+00]])
+    """
     return _core._zeros(shape, dtype)
 
 
 def ones(shape, dtype=None):
-    """A tensor of ones; `shape` is an int or a tuple of ints, `dtype` defaults to float32."""
+    """A tensor of ones; `shape` is an int or a tuple of ints, `dtype` defaults to float32.
+
+    >>> tg.ones(2)
+    Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+00,  1.00000000e+00])
+    >>> print(tg.ones((2, 2), "int64"))
+    [[1 1]
+     [1 1]]
+    """
     return _core._ones(shape, dtype)
 
 
 def empty(shape, dtype=None):
-    """An uninitialised tensor (as numpy.empty); `dtype` defaults to float32."""
+    """An uninitialised tensor (as numpy.empty); `dtype` defaults to float32.
+
+    Its values are whatever the memory held: write them before reading them.
+
+    >>> x = tg.empty((2, 3))
+    >>> x.shape, x.dtype
+    ((2, 3), Float32)
+    """
     return _core._empty(shape, dtype)
 
 
 def full(shape, fill_value, dtype=None):
     """A tensor of `fill_value`. Without `dtype`, a Python bool gives Bool, an int Int64, a float
-    Float32, and a tensor or numpy value its own dtype; an array-like fill value is broadcast."""
+    Float32, and a tensor or numpy value its own dtype; an array-like fill value is broadcast.
+
+    >>> tg.full((2,), 7)
+    Tensor(shape=[2], dtype=Int64, value= [7, 7])
+    >>> tg.full(2, 0.5)
+    Tensor(shape=[2], dtype=Float32, value= [ 5.00000000e-01,  5.00000000e-01])
+    >>> print(tg.full((2, 3), [1.0, 2.0, 3.0]))
+    [[1. 2. 3.]
+     [1. 2. 3.]]
+    """
     return _core._full(shape, fill_value, dtype)
 
 
 def zeros_like(x, dtype=None):
-    """Zeros with the shape and (unless given) the dtype of `x`."""
+    """Zeros with the shape and (unless given) the dtype of `x`.
+
+    >>> tg.zeros_like(tg.tensor([1, 2, 3]))
+    Tensor(shape=[3], dtype=Int64, value= [0, 0, 0])
+    >>> tg.zeros_like(tg.tensor([1, 2]), tg.float32)
+    Tensor(shape=[2], dtype=Float32, value= [ 0.00000000e+00,  0.00000000e+00])
+    """
     return _core._zeros_like(x, dtype)
 
 
 def ones_like(x, dtype=None):
-    """Ones with the shape and (unless given) the dtype of `x`."""
+    """Ones with the shape and (unless given) the dtype of `x`.
+
+    >>> tg.ones_like(tg.tensor([[1.0, 2.0]]))
+    Tensor(shape=[1, 2], dtype=Float32, value=
+    [[ 1.00000000e+00,  1.00000000e+00]])
+    """
     return _core._ones_like(x, dtype)
 
 
 def empty_like(x, dtype=None):
-    """An uninitialised tensor with the shape and (unless given) the dtype of `x`."""
+    """An uninitialised tensor with the shape and (unless given) the dtype of `x`.
+
+    >>> x = tg.empty_like(tg.tensor([1, 2, 3]))
+    >>> x.shape, x.dtype
+    ((3,), Int64)
+    """
     return _core._empty_like(x, dtype)
 
 
 def full_like(x, fill_value, dtype=None):
-    """`fill_value` with the shape and (unless given) the dtype of `x`."""
+    """`fill_value` with the shape and (unless given) the dtype of `x`.
+
+    >>> tg.full_like(tg.zeros(3), 2.5)
+    Tensor(shape=[3], dtype=Float32, value= [ 2.50000000e+00,  2.50000000e+00,  2.50000000e+00])
+    >>> tg.full_like(tg.tensor([1, 2]), 2.5)  # the dtype of x: Int64
+    Tensor(shape=[2], dtype=Int64, value= [2, 2])
+    """
     return _core._full_like(x, fill_value, dtype)
 
 
@@ -71,18 +124,41 @@ def arange(start, stop=None, step=1, dtype=None):
     """numpy's arange: values in [start, stop) spaced by `step`; `arange(n)` is [0, n).
 
     Without `dtype` the result is Int64 when every argument is an integer and Float32 otherwise
-    (`arange(4.0)` is Float32)."""
+    (`arange(4.0)` is Float32).
+
+    >>> tg.arange(4)
+    Tensor(shape=[4], dtype=Int64, value= [0, 1, 2, 3])
+    >>> tg.arange(3.0)
+    Tensor(shape=[3], dtype=Float32, value= [ 0.00000000e+00,  1.00000000e+00,  2.00000000e+00])
+    >>> print(tg.arange(1, 2, 0.25))
+    [1.   1.25 1.5  1.75]
+    """
     return _core._arange(start, stop, step, dtype)
 
 
 def linspace(start, stop, num=50, endpoint=True, dtype=None):
     """`num` evenly spaced values from `start` to `stop` (included when `endpoint`); float32 by
-    default."""
+    default.
+
+    >>> tg.linspace(0, 1, 3)
+    Tensor(shape=[3], dtype=Float32, value= [ 0.00000000e+00,  5.00000000e-01,  1.00000000e+00])
+    >>> print(tg.linspace(0, 1, 4, endpoint=False))
+    [0.   0.25 0.5  0.75]
+    """
     return _core._linspace(start, stop, num, endpoint, dtype)
 
 
 def eye(N, M=None, k=0, dtype=None):
-    """An N x M matrix (M defaults to N) with ones on diagonal `k`, float32 by default."""
+    """An N x M matrix (M defaults to N) with ones on diagonal `k`, float32 by default.
+
+    >>> tg.eye(2)
+    Tensor(shape=[2, 2], dtype=Float32, value=
+    [[ 1.00000000e+00,  0.00000000e+00],
+     [ 0.00000000e+00,  1.00000000e+00]])
+    >>> print(tg.eye(2, 3, k=1, dtype=tg.int32))
+    [[0 1 0]
+     [0 0 1]]
+    """
     return _core._eye(N, M, k, dtype)
 
 
@@ -93,12 +169,26 @@ def eye(N, M=None, k=0, dtype=None):
 
 
 def set_seed(seed):
-    """Seed the global generator (0 <= seed < 2**64) and rewind it."""
+    """Seed the global generator (0 <= seed < 2**64) and rewind it.
+
+    The same seed gives the same numbers, whatever the number of threads.
+
+    >>> tg.set_seed(42)
+    >>> a = tg.rand(4)
+    >>> tg.set_seed(42)
+    >>> bool((tg.rand(4) == a).all())
+    True
+    """
     _core._set_seed(seed)
 
 
 def get_seed():
-    """The seed of the global generator."""
+    """The seed of the global generator.
+
+    >>> tg.set_seed(7)
+    >>> tg.get_seed()
+    7
+    """
     return _core._get_seed()
 
 
@@ -114,26 +204,58 @@ def _varargs_shape(dims, shape, op):
 
 def rand(*dims, shape=None, dtype=None):
     """Uniform samples in [0, 1): `rand(2, 3)`, `rand((2, 3))` or `rand(shape=(2, 3))`; float32 by
-    default."""
+    default.
+
+    >>> tg.set_seed(0)
+    >>> print(tg.rand(2, 3).numpy().round(3))
+    [[0.399 0.881 0.736]
+     [0.605 0.972 0.362]]
+    >>> tg.rand(shape=()).shape
+    ()
+    """
     return _core._uniform(0.0, 1.0, _varargs_shape(dims, shape, "rand"), dtype)
 
 
 def randn(*dims, shape=None, dtype=None):
     """Standard normal samples: `randn(2, 3)`, `randn((2, 3))` or `randn(shape=())` (0-d);
-    float32 by default."""
+    float32 by default.
+
+    >>> tg.set_seed(0)
+    >>> print(tg.randn(3).numpy().round(3))
+    [ 0.991 -0.925 -0.618]
+    >>> tg.randn(shape=()).shape
+    ()
+    """
     return _core._normal(0.0, 1.0, _varargs_shape(dims, shape, "randn"), dtype)
 
 
 def uniform(low=0.0, high=1.0, shape=(), dtype=None):
-    """Uniform samples in [low, high) of the given shape; float32 by default."""
+    """Uniform samples in [low, high) of the given shape; float32 by default.
+
+    >>> tg.set_seed(0)
+    >>> print(tg.uniform(-1, 1, shape=(3,)).numpy().round(3))
+    [-0.202  0.761  0.471]
+    """
     return _core._uniform(low, high, shape, dtype)
 
 
 def normal(mean=0.0, stddev=1.0, shape=(), dtype=None):
-    """Normal samples with the given mean and standard deviation; float32 by default."""
+    """Normal samples with the given mean and standard deviation; float32 by default.
+
+    >>> tg.set_seed(0)
+    >>> print(tg.normal(10.0, 0.1, shape=(3,)).numpy().round(3))
+    [10.099  9.908  9.938]
+    """
     return _core._normal(mean, stddev, shape, dtype)
 
 
 def randint(low, high=None, shape=(), dtype=None):
-    """Uniform integers in [low, high) (in [0, low) without `high`); int64 by default."""
+    """Uniform integers in [low, high) (in [0, low) without `high`); int64 by default.
+
+    >>> tg.set_seed(0)
+    >>> tg.randint(0, 10, shape=(5,))
+    Tensor(shape=[5], dtype=Int64, value= [8, 6, 3, 0, 3])
+    >>> tg.randint(3, shape=(2, 2), dtype=tg.int32).dtype
+    Int32
+    """
     return _core._randint(low, high, shape, dtype)

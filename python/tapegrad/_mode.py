@@ -9,7 +9,16 @@ _context = {"mode": PYNATIVE_MODE, "device_target": "CPU"}
 
 
 def set_context(**kwargs):
-    """`tg.set_context(mode=tg.GRAPH_MODE)`; other MindSpore keys are accepted and stored."""
+    """`tg.set_context(mode=tg.GRAPH_MODE)`; other MindSpore keys are accepted and stored.
+
+    `mode` is `tg.PYNATIVE_MODE` (the default: run eagerly) or `tg.GRAPH_MODE`;
+    `device_target` is "CPU" or "GPU". Values are the same in both modes.
+
+    >>> tg.set_context(mode=tg.GRAPH_MODE, device_target="CPU")
+    >>> tg.get_context("mode") == tg.GRAPH_MODE
+    True
+    >>> tg.set_context(mode=tg.PYNATIVE_MODE)
+    """
     if "mode" in kwargs and kwargs["mode"] not in (PYNATIVE_MODE, GRAPH_MODE):
         raise ValueError(f"set_context: mode must be tg.PYNATIVE_MODE or tg.GRAPH_MODE, got {kwargs['mode']!r}")
     if "device_target" in kwargs:
@@ -21,6 +30,13 @@ def set_context(**kwargs):
 
 
 def get_context(key):
+    """The value of a `set_context` key; `ValueError` for a key never set.
+
+    >>> tg.get_context("device_target")
+    'CPU'
+    >>> tg.get_context("mode") == tg.PYNATIVE_MODE
+    True
+    """
     if key not in _context:
         raise ValueError(f"get_context: unknown key {key!r}")
     return _context[key]

@@ -6,10 +6,23 @@ from ._repr import format_tensor_repr
 
 
 def _repr(self):
+    """MindSpore's repr: shape, dtype and the value (floats as %.8e in arrays, %g as scalars).
+
+    >>> tg.tensor([0.0, 1.0])
+    Tensor(shape=[2], dtype=Float32, value= [ 0.00000000e+00,  1.00000000e+00])
+    >>> tg.tensor(28.0), tg.tensor([True, False])
+    (Tensor(shape=[], dtype=Float32, value= 28), Tensor(shape=[2], dtype=Bool, value= [ True, False]))
+    """
     return format_tensor_repr(self._value_repr(), str(self.dtype))
 
 
 def _str(self):
+    """numpy's str of the value: what `print(t)` shows.
+
+    >>> print(tg.tensor([[6.0, 6.0], [1.5, 0.0]]))
+    [[6.  6. ]
+     [1.5 0. ]]
+    """
     return str(self._value_repr())
 
 
@@ -21,6 +34,14 @@ Tensor.__array_priority__ = 1000
 
 
 def _iter(self):
+    """Iteration over the first dimension (TypeError for a 0-d tensor).
+
+    >>> [row.tolist() for row in tg.tensor([[1, 2], [3, 4]])]
+    [[1, 2], [3, 4]]
+    >>> a, b = tg.tensor([1.0, 2.0])
+    >>> a
+    Tensor(shape=[], dtype=Float32, value= 1)
+    """
     if self.ndim == 0:
         raise TypeError("iteration over a 0-d tensor")
     for i in range(self.shape[0]):

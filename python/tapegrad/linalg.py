@@ -31,13 +31,28 @@ trace = _core.trace
 
 
 class SlogdetResult(NamedTuple):
-    """``(sign, logabsdet)`` of ``slogdet``, as numpy's namedtuple."""
+    """``(sign, logabsdet)`` of ``slogdet``, as numpy's namedtuple.
+
+    >>> r = tg.linalg.slogdet(tg.tensor([[-2.0, 0.0], [0.0, 1.0]]))
+    >>> r.sign
+    Tensor(shape=[], dtype=Float32, value= -1)
+    >>> sign, logabsdet = r
+    >>> logabsdet
+    Tensor(shape=[], dtype=Float32, value= 0.693147)
+    """
 
     sign: Tensor
     logabsdet: Tensor
 
 
 def slogdet(a):
-    """Sign and natural log of the absolute value of the determinant (numpy.linalg.slogdet)."""
+    """Sign and natural log of the absolute value of the determinant (numpy.linalg.slogdet).
+
+    Stable where `det` over- or underflows; differentiable in `logabsdet`. Works on stacks.
+
+    >>> sign, logabsdet = tg.linalg.slogdet(tg.tensor([[2.0, 0.0], [0.0, 3.0]]))
+    >>> print(sign, logabsdet)  # log 6
+    1.0 1.79...
+    """
     sign, logabsdet = _la.slogdet(a)
     return SlogdetResult(sign, logabsdet)

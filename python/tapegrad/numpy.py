@@ -12,10 +12,24 @@ int32, int64, bool_ = _tg.int32, _tg.int64, _tg.bool_
 
 
 def array(obj, dtype=None, copy=True):
+    """A new Tensor from data (numpy.array; always copies).
+
+    >>> tnp = tg.numpy
+    >>> tnp.array([1.0, 2.0])
+    Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+00,  2.00000000e+00])
+    """
     return _tg.tensor(obj, dtype)
 
 
 def asarray(obj, dtype=None):
+    """`obj` itself when it is a Tensor of the dtype asked for, else a new Tensor.
+
+    >>> x = tg.tensor([1, 2])
+    >>> tg.numpy.asarray(x) is x
+    True
+    >>> tg.numpy.asarray(x, tg.float32)
+    Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+00,  2.00000000e+00])
+    """
     if isinstance(obj, _tg.Tensor) and (dtype is None or obj.dtype == dtype):
         return obj
     return _tg.tensor(obj, dtype)

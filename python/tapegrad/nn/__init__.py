@@ -1,8 +1,38 @@
 """MindSpore-style neural-network layers, losses and optimizers."""
-from .._parameter import Parameter, ParameterTuple  # noqa: F401
-from .cell import Cell  # noqa: F401
-from .layers import (  # noqa: F401
+from .._parameter import Parameter, ParameterTuple
+from .cell import Cell
+from .layers import (
     GELU, CellList, Dense, Dropout, Flatten, LogSoftmax, Norm, ReLU, SequentialCell, Sigmoid, Softmax, Tanh,
 )
-from .loss import BCELoss, L1Loss, LossBase, MSELoss, SoftmaxCrossEntropyWithLogits, WithLossCell  # noqa: F401
-from .optim import SGD, Adam, AdamW, Momentum, Optimizer, TrainOneStepCell  # noqa: F401
+from .loss import BCELoss, L1Loss, LossBase, MSELoss, SoftmaxCrossEntropyWithLogits, WithLossCell
+from .optim import SGD, Adam, AdamW, Momentum, Optimizer, TrainOneStepCell
+
+__all__ = [
+    "GELU",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "BCELoss",
+    "Cell",
+    "CellList",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "L1Loss",
+    "LogSoftmax",
+    "LossBase",
+    "MSELoss",
+    "Momentum",
+    "Norm",
+    "Optimizer",
+    "Parameter",
+    "ParameterTuple",
+    "ReLU",
+    "SequentialCell",
+    "Sigmoid",
+    "Softmax",
+    "SoftmaxCrossEntropyWithLogits",
+    "Tanh",
+    "TrainOneStepCell",
+    "WithLossCell",
+]

@@ -10,9 +10,10 @@ from .._parameter import Parameter, ParameterTuple
 class Cell:
     """Base class of layers and networks. Subclasses define `construct`; calling the cell runs it.
 
-    A `bprop(self, *inputs, out, dout)` method, when defined, is the cell's reverse rule.
+    Parameters and Cells assigned as attributes are registered (for `trainable_params()`,
+    `parameters_and_names()`, optimizers); call `super().__init__()` first. A
+    `bprop(self, *inputs, out, dout)` method, when defined, is the cell's reverse rule.
 
-    >>> import tapegrad as tg
     >>> class Scale(tg.nn.Cell):
     ...     def __init__(self):
     ...         super().__init__()
@@ -78,13 +79,35 @@ class Cell:
             object.__delattr__(self, name)
 
     def insert_param_to_cell(self, param_name, param, check_name_contain_dot=True):
+        """Register `param` under `param_name` (as `setattr(self, param_name, param)`).
+
+        >>> cell = tg.nn.Cell()
+        >>> cell.insert_param_to_cell("w", tg.Parameter(tg.ones(1)))
+        >>> list(cell.parameters_dict())
+        ['w']
+        """
         setattr(self, param_name, param)
 
     def insert_child_to_cell(self, child_name, child_cell):
+        """Register `child_cell` under `child_name` (as `setattr(self, child_name, child_cell)`).
+
+        >>> cell = tg.nn.Cell()
+        >>> cell.insert_child_to_cell("act", tg.nn.ReLU())
+        >>> list(cell.name_cells())
+        ['act']
+        """
         setattr(self, child_name, child_cell)
 
     # -- running -----------------------------------------------------------------------------
     def construct(self, *inputs, **kwargs):
+        """The cell's computation: subclasses define it; `cell(*inputs)` runs it.
+
+        >>> class AddOne(tg.nn.Cell):
+        ...     def construct(self, x):
+        ...         return x + 1
+        >>> AddOne()(tg.tensor([1.0, 2.0]))
+        Tensor(shape=[2], dtype=Float32, value= [ 2.00000000e+00,  3.00000000e+00])
+        """
         raise NotImplementedError(f"{type(self).__name__}.construct is not defined")
 
     def __call__(self, *inputs, **kwargs):
@@ -97,6 +120,17 @@ class Cell:
         return self.construct(*inputs, **kwargs)
 
     def bprop(self, *args):  # overridden by cells with a custom reverse rule
+        """The cell's reverse rule, when a subclass defines it: `bprop(self, *inputs, out, dout)`
+        returns a tuple with the cotangent of each input. Every transform honours it.
+
+        >>> class Double(tg.nn.Cell):
+        ...     def construct(self, x):
+        ...         return 2 * x
+        ...     def bprop(self, x, out, dout):
+        ...         return (10 * dout,)
+        >>> tg.grad(Double())(tg.tensor([1.0, 2.0]))
+        Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+01,  1.00000000e+01])
+        """
         raise NotImplementedError
 
     def _call_with_bprop(self, *inputs):
@@ -128,6 +162,12 @@ class Cell:
 
     # -- parameters --------------------------------------------------------------------------
     def cells_and_names(self, cells=None, name_prefix=""):
+        """`(name, cell)` for this cell (name "") and every sub-cell, depth first.
+
+        >>> net = tg.nn.SequentialCell([tg.nn.Dense(2, 1), tg.nn.ReLU()])
+        >>> [name for name, _ in net.cells_and_names()]
+        ['', '0', '1']
+        """
         seen = set() if cells is None else cells
         if id(self) in seen:
             return
@@ -139,6 +179,13 @@ class Cell:
             yield from c.cells_and_names(seen, f"{name_prefix}.{name}" if name_prefix else name)
 
     def parameters_and_names(self, name_prefix="", expand=True):
+        """`(qualified name, Parameter)` for every Parameter of this cell and (with `expand`) of
+        its sub-cells, each once.
+
+        >>> net = tg.nn.SequentialCell([tg.nn.Dense(2, 1), tg.nn.ReLU()])
+        >>> [(name, p.shape) for name, p in net.parameters_and_names()]
+        [('0.weight', (1, 2)), ('0.bias', (1,))]
+        """
         seen = set()
         for prefix, cell in self.cells_and_names(name_prefix=name_prefix):
             for name, p in cell._params.items():
@@ -150,33 +197,88 @@ class Cell:
                 break
 
     def get_parameters(self, expand=True):
+        """Every Parameter, as `parameters_and_names` without the names.
+
+        >>> [p.name for p in tg.nn.Dense(2, 1).get_parameters()]
+        ['weight', 'bias']
+        """
         for _, p in self.parameters_and_names(expand=expand):
             yield p
 
     def trainable_params(self, recurse=True):
+        """A ParameterTuple of the Parameters with `requires_grad` (what optimizers take).
+
+        >>> dense = tg.nn.Dense(2, 1)
+        >>> dense.bias.requires_grad = False
+        >>> [p.name for p in dense.trainable_params()]
+        ['weight']
+        """
         return ParameterTuple(p for p in self.get_parameters(expand=recurse) if p.requires_grad)
 
     def untrainable_params(self, recurse=True):
+        """A ParameterTuple of the Parameters without `requires_grad`.
+
+        >>> dense = tg.nn.Dense(2, 1)
+        >>> dense.bias.requires_grad = False
+        >>> [p.name for p in dense.untrainable_params()]
+        ['bias']
+        """
         return ParameterTuple(p for p in self.get_parameters(expand=recurse) if not p.requires_grad)
 
     def parameters_dict(self, recurse=True):
+        """An OrderedDict of qualified name -> Parameter.
+
+        >>> list(tg.nn.SequentialCell([tg.nn.Dense(2, 1)]).parameters_dict())
+        ['0.weight', '0.bias']
+        """
         return OrderedDict(self.parameters_and_names(expand=recurse))
 
     def cells(self):
+        """The direct sub-cells.
+
+        >>> tg.nn.SequentialCell([tg.nn.ReLU(), tg.nn.Tanh()]).cells()
+        [ReLU<>, Tanh<>]
+        """
         return [c for c in self._cells.values() if c is not None]
 
     def name_cells(self):
+        """An OrderedDict of name -> direct sub-cell.
+
+        >>> dict(tg.nn.SequentialCell([tg.nn.ReLU(), tg.nn.Tanh()]).name_cells())
+        {'0': ReLU<>, '1': Tanh<>}
+        """
         return OrderedDict((n, c) for n, c in self._cells.items() if c is not None)
 
     def set_train(self, mode=True):
+        """Training mode (`mode=True`) or inference mode for this cell and every sub-cell; only
+        `Dropout` behaves differently. Returns the cell.
+
+        >>> net = tg.nn.SequentialCell([tg.nn.Dropout(p=0.5)])
+        >>> net.set_train().training, net[0].training
+        (True, True)
+        >>> net.set_train(False)[0].training
+        False
+        """
         for _, c in self.cells_and_names():
             object.__setattr__(c, "training", bool(mode))
         return self
 
     def set_grad(self, requires_grad=True):
+        """Accepted for MindSpore compatibility and does nothing: every cell can be
+        differentiated. Returns the cell.
+
+        >>> net = tg.nn.Dense(2, 1)
+        >>> net.set_grad() is net
+        True
+        """
         return self
 
     def to_float(self, dst_type):
+        """Convert the floating-point Parameters to `dst_type`, in place. Returns the cell.
+
+        >>> tg.nn.Dense(2, 1).to_float(tg.float64).weight.dtype
+        Float64
+        """
         for p in self.get_parameters():
             if p.dtype.is_floating_point:
                 new = p.astype(dst_type)
@@ -186,6 +288,14 @@ class Cell:
         return self
 
     def extend_repr(self):
+        """The text inside `<...>` of the cell's repr; subclasses describe their settings.
+
+        >>> tg.nn.Dense(2, 1).extend_repr()
+        'input_channels=2, output_channels=1, has_bias=True'
+        >>> tg.nn.SequentialCell([tg.nn.Dense(2, 1)])
+        SequentialCell<>
+          (0): Dense<input_channels=2, output_channels=1, has_bias=True>
+        """
         return ""
 
     def __repr__(self):

@@ -54,26 +54,57 @@ def _get_activation(act):
 
 
 class ReLU(Cell):
+    """max(x, 0), elementwise.
+
+    >>> tg.nn.ReLU()(tg.tensor([-1.0, 0.0, 2.0]))
+    Tensor(shape=[3], dtype=Float32, value= [ 0.00000000e+00,  0.00000000e+00,  2.00000000e+00])
+    """
+
     def construct(self, x):
         return _core.relu(x)
 
 
 class Sigmoid(Cell):
+    """1 / (1 + exp(-x)), elementwise.
+
+    >>> tg.nn.Sigmoid()(tg.tensor([0.0]))
+    Tensor(shape=[1], dtype=Float32, value= [ 5.00000000e-01])
+    """
+
     def construct(self, x):
         return _core.sigmoid(x)
 
 
 class Tanh(Cell):
+    """tanh(x), elementwise.
+
+    >>> print(tg.nn.Tanh()(tg.tensor([0.0, 100.0])))
+    [0. 1.]
+    """
+
     def construct(self, x):
         return _core.tanh(x)
 
 
 class GELU(Cell):
+    """x * Phi(x) (the exact, erf-based GELU), elementwise.
+
+    >>> tg.nn.GELU()(tg.tensor([0.0, 1.0]))
+    Tensor(shape=[2], dtype=Float32, value= [ 0.00000000e+00,  8.41344...e-01])
+    """
+
     def construct(self, x):
         return _core.gelu(x)
 
 
 class Softmax(Cell):
+    """softmax along `axis` (default -1).
+
+    >>> print(tg.nn.Softmax()(tg.tensor([[0.0, 0.0], [0.0, 1000.0]])))
+    [[0.5 0.5]
+     [0.  1. ]]
+    """
+
     def __init__(self, axis=-1):
         super().__init__()
         self.axis = axis
@@ -83,6 +114,12 @@ class Softmax(Cell):
 
 
 class LogSoftmax(Cell):
+    """log(softmax(x)) along `axis` (default -1), computed stably.
+
+    >>> tg.nn.LogSoftmax()(tg.tensor([0.0, 0.0]))
+    Tensor(shape=[2], dtype=Float32, value= [-6.93147...e-01, -6.93147...e-01])
+    """
+
     def __init__(self, axis=-1):
         super().__init__()
         self.axis = axis
@@ -95,7 +132,22 @@ _ACTIVATIONS.update(relu=ReLU, sigmoid=Sigmoid, tanh=Tanh, gelu=GELU, softmax=So
 
 
 class Dense(Cell):
-    """y = activation(x @ weight.T + bias); weight has shape (out_channels, in_channels)."""
+    """y = activation(x @ weight.T + bias); weight has shape (out_channels, in_channels).
+
+    `weight_init` and `bias_init` are "uniform" (the default: U(-1/sqrt(in), 1/sqrt(in))),
+    "normal", "xavier_uniform", "zeros", "ones" or a Tensor; `activation` is a Cell or a name
+    ("relu", "sigmoid", "tanh", "gelu", "softmax").
+
+    >>> dense = tg.nn.Dense(3, 2, weight_init="ones", bias_init="zeros")
+    >>> dense(tg.tensor([[1.0, 2.0, 3.0]]))
+    Tensor(shape=[1, 2], dtype=Float32, value=
+    [[ 6.00000000e+00,  6.00000000e+00]])
+    >>> dense.weight.shape, dense.bias.shape
+    ((2, 3), (2,))
+    >>> tg.nn.Dense(3, 2, activation="relu")
+    Dense<input_channels=3, output_channels=2, has_bias=True>
+      (activation): ReLU<>
+    """
 
     def __init__(self, in_channels, out_channels, weight_init=None, bias_init=None, has_bias=True,
                  activation=None, dtype=None):
@@ -129,7 +181,11 @@ class Dense(Cell):
 
 
 class Flatten(Cell):
-    """Flattens all axes but the first (MindSpore's default start_dim=1)."""
+    """Flattens all axes but the first (MindSpore's default start_dim=1).
+
+    >>> tg.nn.Flatten()(tg.ones((2, 3, 4))).shape
+    (2, 12)
+    """
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
@@ -145,7 +201,18 @@ class Flatten(Cell):
 
 
 class Dropout(Cell):
-    """Zeroes elements with probability p in training mode and scales the rest by 1/(1-p)."""
+    """Zeroes elements with probability p in training mode and scales the rest by 1/(1-p).
+
+    `Dropout(keep_prob=None, p=None)`: give `p` (the drop probability) or MindSpore's older
+    `keep_prob`; the default is p = 0.5. In inference mode (the default) it is the identity.
+
+    >>> drop = tg.nn.Dropout(p=0.5)
+    >>> print(drop(tg.ones(4)))
+    [1. 1. 1. 1.]
+    >>> tg.set_seed(0)
+    >>> print(drop.set_train()(tg.ones(6)))
+    [0. 2. 2. 2. 2. 0.]
+    """
 
     def __init__(self, keep_prob=None, p=None, dtype=None):
         super().__init__()
@@ -164,7 +231,13 @@ class Dropout(Cell):
 
 
 class Norm(Cell):
-    """sqrt(sum(x**2, axis)); `Norm(axis=(), keep_dims=False)`, () meaning every axis."""
+    """sqrt(sum(x**2, axis)); `Norm(axis=(), keep_dims=False)`, () meaning every axis.
+
+    >>> tg.nn.Norm(axis=-1)(tg.tensor([[3.0, 4.0]]))
+    Tensor(shape=[1], dtype=Float32, value= [ 5.00000000e+00])
+    >>> tg.nn.Norm()(tg.tensor([[3.0], [4.0]]))
+    Tensor(shape=[], dtype=Float32, value= 5)
+    """
 
     def __init__(self, axis=(), keep_dims=False):
         super().__init__()
@@ -178,6 +251,16 @@ class Norm(Cell):
 
 
 class SequentialCell(Cell):
+    """Cells applied one after the other: `SequentialCell(c1, c2, ...)`, a list of cells or a
+    dict of name -> cell. Indexable; `append` adds a cell at the end.
+
+    >>> net = tg.nn.SequentialCell([tg.nn.Dense(2, 2, weight_init="ones"), tg.nn.ReLU()])
+    >>> print(net(tg.tensor([[1.0, -2.0]])))
+    [[0. 0.]]
+    >>> len(net), net[1]
+    (2, ReLU<>)
+    """
+
     def __init__(self, *args):
         super().__init__()
         cells = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple, dict)) else args
@@ -202,11 +285,24 @@ class SequentialCell(Cell):
         return len(self._cells)
 
     def append(self, cell):
+        """Add `cell` at the end; returns the SequentialCell.
+
+        >>> net = tg.nn.SequentialCell([tg.nn.ReLU()]).append(tg.nn.Tanh())
+        >>> net.cells()
+        [ReLU<>, Tanh<>]
+        """
         setattr(self, str(len(self._cells)), cell)
         return self
 
 
 class CellList(Cell):
+    """A list of cells whose Parameters are registered; it has no `construct` of its own.
+
+    >>> layers = tg.nn.CellList([tg.nn.Dense(2, 2), tg.nn.Dense(2, 1)])
+    >>> len(layers), len(layers.trainable_params())
+    (2, 4)
+    """
+
     def __init__(self, cells=()):
         super().__init__()
         for i, c in enumerate(cells):
@@ -222,4 +318,11 @@ class CellList(Cell):
         return iter(self._cells.values())
 
     def append(self, cell):
+        """Add `cell` at the end.
+
+        >>> layers = tg.nn.CellList()
+        >>> layers.append(tg.nn.ReLU())
+        >>> list(layers)
+        [ReLU<>]
+        """
         setattr(self, str(len(self._cells)), cell)

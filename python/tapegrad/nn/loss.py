@@ -21,6 +21,16 @@ def _reduce(x, reduction, what):
 
 
 class LossBase(Cell):
+    """Base of the losses: `reduction` is "mean", "sum" or "none" (one loss per element);
+    subclasses compute the elementwise loss and pass it to `get_loss`.
+
+    >>> class Squared(tg.nn.LossBase):
+    ...     def construct(self, logits, labels):
+    ...         return self.get_loss((logits - labels) ** 2)
+    >>> Squared(reduction="sum")(tg.tensor([1.0, 2.0]), tg.tensor([0.0, 0.0]))
+    Tensor(shape=[], dtype=Float32, value= 5)
+    """
+
     def __init__(self, reduction="mean"):
         super().__init__()
         if reduction not in ("mean", "sum", "none"):
@@ -28,23 +38,50 @@ class LossBase(Cell):
         self.reduction = reduction
 
     def get_loss(self, x, weights=1.0):
+        """`x * weights` reduced as `reduction` says.
+
+        >>> tg.nn.MSELoss().get_loss(tg.tensor([1.0, 2.0]), weights=2.0)
+        Tensor(shape=[], dtype=Float32, value= 3)
+        """
         return _reduce(x * weights, self.reduction, type(self).__name__)
 
 
 class MSELoss(LossBase):
+    """(logits - labels)**2, reduced ("mean" by default).
+
+    >>> tg.nn.MSELoss()(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 4.0]))
+    Tensor(shape=[], dtype=Float32, value= 2)
+    >>> print(tg.nn.MSELoss(reduction="none")(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 4.0])))
+    [0. 4.]
+    """
+
     def construct(self, logits, labels):
         d = logits - labels
         return self.get_loss(d * d)
 
 
 class L1Loss(LossBase):
+    """|logits - labels|, reduced ("mean" by default).
+
+    >>> tg.nn.L1Loss(reduction="sum")(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 4.0]))
+    Tensor(shape=[], dtype=Float32, value= 2)
+    """
+
     def construct(self, logits, labels):
         return self.get_loss(abs(logits - labels))
 
 
 class SoftmaxCrossEntropyWithLogits(LossBase):
     """Cross entropy of softmax(logits) against one-hot (or, with sparse=True, integer) labels,
-    per example (reduction='none' by default, as MindSpore)."""
+    per example (reduction='none' by default, as MindSpore).
+
+    >>> loss = tg.nn.SoftmaxCrossEntropyWithLogits()
+    >>> loss(tg.tensor([[0.0, 0.0]]), tg.tensor([[1.0, 0.0]]))  # log 2
+    Tensor(shape=[1], dtype=Float32, value= [ 6.93147...e-01])
+    >>> sparse = tg.nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
+    >>> sparse(tg.tensor([[0.0, 0.0], [0.0, 0.0]]), tg.tensor([0, 1], tg.int32))
+    Tensor(shape=[], dtype=Float32, value= 0.693147)
+    """
 
     def __init__(self, sparse=False, reduction="none"):
         super().__init__(reduction)
@@ -61,7 +98,13 @@ class SoftmaxCrossEntropyWithLogits(LossBase):
 
 
 class BCELoss(LossBase):
-    """Binary cross entropy of probabilities `logits` against `labels` (log clamped at -100)."""
+    """Binary cross entropy of probabilities `logits` against `labels` (log clamped at -100).
+
+    `BCELoss(weight=None, reduction="mean")`; `weight` rescales each element's loss.
+
+    >>> tg.nn.BCELoss()(tg.tensor([0.5, 0.5]), tg.tensor([1.0, 0.0]))
+    Tensor(shape=[], dtype=Float32, value= 0.693147)
+    """
 
     def __init__(self, weight=None, reduction="mean"):
         super().__init__(reduction)
@@ -78,6 +121,14 @@ class BCELoss(LossBase):
 
 
 class WithLossCell(Cell):
+    """`loss_fn(backbone(data), label)`: a network and its loss as one cell, for
+    `TrainOneStepCell`.
+
+    >>> net = tg.nn.Dense(1, 1, weight_init="ones", bias_init="zeros")
+    >>> tg.nn.WithLossCell(net, tg.nn.MSELoss())(tg.tensor([[1.0]]), tg.tensor([[3.0]]))
+    Tensor(shape=[], dtype=Float32, value= 4)
+    """
+
     def __init__(self, backbone, loss_fn):
         super().__init__(auto_prefix=False)
         self._backbone = backbone
@@ -88,4 +139,10 @@ class WithLossCell(Cell):
 
     @property
     def backbone_network(self):
+        """The network without the loss.
+
+        >>> net = tg.nn.Dense(1, 1)
+        >>> tg.nn.WithLossCell(net, tg.nn.MSELoss()).backbone_network is net
+        True
+        """
         return self._backbone

@@ -13,6 +13,19 @@ def _tg():
 
 
 class Optimizer(Cell):
+    """Base of the optimizers: `Optimizer(learning_rate, parameters, weight_decay=0.0)`.
+
+    Calling an optimizer with a tuple of gradients (one per parameter, in order) updates the
+    Parameters in place and returns True. Subclasses define the update rule.
+
+    >>> w = tg.Parameter(tg.tensor([1.0]), name="w")
+    >>> opt = tg.nn.SGD([w], learning_rate=0.1)
+    >>> opt((tg.tensor([0.5]),))
+    True
+    >>> print(w, opt.global_step)
+    [0.95] 1
+    """
+
     def __init__(self, learning_rate, parameters, weight_decay=0.0):
         super().__init__(auto_prefix=False)
         params = list(parameters)
@@ -57,6 +70,14 @@ class Optimizer(Cell):
 
 
 class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum: p -= lr * g.
+
+    >>> w = tg.Parameter(tg.tensor([1.0]), name="w")
+    >>> _ = tg.nn.SGD([w], learning_rate=0.1)((tg.tensor([0.5]),))
+    >>> print(w)
+    [0.95]
+    """
+
     def __init__(self, params, learning_rate=0.1, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
                  loss_scale=1.0):
         super().__init__(learning_rate, params, weight_decay)
@@ -77,6 +98,15 @@ class SGD(Optimizer):
 
 
 class Momentum(Optimizer):
+    """MindSpore's Momentum: v = momentum * v + g; p -= lr * v.
+
+    >>> w = tg.Parameter(tg.tensor([1.0]), name="w")
+    >>> opt = tg.nn.Momentum([w], learning_rate=0.1, momentum=0.9)
+    >>> _ = opt((tg.tensor([1.0]),)), opt((tg.tensor([1.0]),))
+    >>> print(w)  # 1 - 0.1 * 1 - 0.1 * 1.9
+    [0.71]
+    """
+
     def __init__(self, params, learning_rate, momentum, weight_decay=0.0, loss_scale=1.0, use_nesterov=False):
         super().__init__(learning_rate, params, weight_decay)
         if momentum < 0:
@@ -97,6 +127,14 @@ class Momentum(Optimizer):
 
 
 class Adam(Optimizer):
+    """Adam (Kingma and Ba) with bias correction; weight_decay adds weight_decay * p to g.
+
+    >>> w = tg.Parameter(tg.tensor([1.0]), name="w")
+    >>> _ = tg.nn.Adam([w], learning_rate=0.1)((tg.tensor([0.5]),))
+    >>> print(w)  # the first step moves by about the learning rate
+    [0.9]
+    """
+
     def __init__(self, params, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, use_locking=False,
                  use_nesterov=False, weight_decay=0.0, loss_scale=1.0):
         super().__init__(learning_rate, params, weight_decay)
@@ -121,6 +159,14 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
+    """Adam with decoupled weight decay: p -= lr * (adam_step + weight_decay * p).
+
+    >>> w = tg.Parameter(tg.tensor([1.0]), name="w")
+    >>> _ = tg.nn.AdamW([w], learning_rate=0.1, weight_decay=0.01)((tg.tensor([0.5]),))
+    >>> print(w)
+    [0.899]
+    """
+
     _decoupled = True
 
     def __init__(self, params, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2):
@@ -129,7 +175,16 @@ class AdamW(Adam):
 
 class TrainOneStepCell(Cell):
     """One optimisation step: loss = network(*inputs); grads w.r.t. the optimizer's parameters;
-    optimizer(grads); returns the loss."""
+    optimizer(grads); returns the loss.
+
+    >>> net = tg.nn.Dense(1, 1, weight_init="ones", bias_init="zeros")
+    >>> loss_net = tg.nn.WithLossCell(net, tg.nn.MSELoss())
+    >>> step = tg.nn.TrainOneStepCell(loss_net, tg.nn.SGD(net.trainable_params(), 0.1))
+    >>> step(tg.tensor([[1.0]]), tg.tensor([[3.0]]))  # the loss before the step
+    Tensor(shape=[], dtype=Float32, value= 4)
+    >>> print(net.weight, net.bias)  # each moved by 0.1 * 4
+    [[1.4]] [0.4]
+    """
 
     def __init__(self, network, optimizer, sens=1.0):
         super().__init__(auto_prefix=False)
