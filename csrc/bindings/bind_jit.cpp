@@ -19,36 +19,57 @@ bool tracked_at_active_level(const Tensor& t) {
   return false;
 }
 
-void put(std::string& k, int64_t v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); }
-
-// Programs recorded for one function. Each input signature (dtypes, shapes, whether an outer
-// transform tracks the argument, and the static part that Python hands in) keeps up to kMaxPrograms
-// recordings, tried newest first; a replay whose guards fail falls through to the next one and in
-// the end to a new recording.
-class JitCache {
+// A jitted function and the programs recorded for it. Each input signature (dtypes, shapes,
+// whether an outer transform tracks the argument, and the static part that Python hands in) keeps
+// up to kMaxPrograms recordings, tried newest first; a replay whose guards fail falls through to the
+// next one and in the end to a new recording.
+class JitFunction {
  public:
   static constexpr size_t kMaxPrograms = 8;
+  static constexpr size_t kMaxSignatures = 256;
 
-  JitCache(py::object flatten, py::object unflatten) : flatten_(std::move(flatten)), unflatten_(std::move(unflatten)) {}
+  // The function itself is the Python attribute `_fn` of the instance (where the garbage collector
+  // sees it: a Cell's jitted construct refers back to the Cell).
+  JitFunction(py::object flatten, py::object unflatten)
+      : flatten_(std::move(flatten)), unflatten_(std::move(unflatten)) {}
 
+  // The fast case of __call__: positional Tensor arguments only. Else `self._call_general`.
+  static py::object dunder_call(py::handle self, py::args args, py::kwargs kwargs) {
+    if (kwargs.empty()) {
+      bool all = true;
+      for (py::handle a : args) all = all && is_tensor(a);
+      if (all) return self.cast<JitFunction&>().call(self.attr("_fn"), args, py::none());
+    }
+    return self.attr("_call_general")(*args, **kwargs);
+  }
+
+  // fn(*args) through the cache; args are Tensors, static_key None or hashable.
   py::object call(py::handle fn, py::tuple args, py::handle static_key) {
     TensorList ins;
-    std::string key;
+    Key key;
     for (py::handle a : args) {
       TG_CHECK_TYPE(is_tensor(a), "jit: arguments must be Tensors here, got ", Py_TYPE(a.ptr())->tp_name);
       const Tensor& t = as_tensor(a);
-      put(key, int64_t(t.dtype()) | (tracked_at_active_level(t) ? 256 : 0));
-      put(key, t.ndim());
-      for (int64_t d : t.shape()) put(key, d);
+      key.push_back(int64_t(t.dtype()) | (t.tracked() && tracked_at_active_level(t) ? 256 : 0) | (t.ndim() << 16));
+      for (int64_t d : t.shape()) key.push_back(d);
       ins.push_back(t);
     }
     const bool has_static = !static_key.is_none();
-    if (has_static) put(key, int64_t(py::hash(static_key)));
-    std::shared_ptr<Entry> keep = entry(key, static_key, has_static);  // alive even if fn clears the cache
+    if (has_static) key.push_back(int64_t(py::hash(static_key)));
+    std::shared_ptr<Entry> keep;  // alive even if fn clears the cache
+    if (last_ && !has_static && key == last_key_) {
+      keep = last_;
+    } else {
+      keep = entry(key, static_key, has_static);
+      if (!has_static) {
+        last_ = keep;
+        last_key_ = key;
+      }
+    }
     Entry& e = *keep;
     if (e.eager) return fn(*args);
-    const std::vector<Compiled> progs = e.progs;  // the list may change while a replay runs
-    for (const Compiled& c : progs) {
+    for (size_t i = 0; i < e.progs.size(); ++i) {
+      const Compiled c = e.progs[i];  // the list may change while the replay runs
       TensorList outs;
       if (c.prog->replay(ins, outs)) {
         ++e.replays;
@@ -81,9 +102,20 @@ class JitCache {
     return d;
   }
 
-  void clear() { map_.clear(); }
+  void clear() {
+    map_.clear();
+    last_.reset();
+  }
 
  private:
+  using Key = SmallVec<int64_t, 16>;
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      uint64_t h = 1469598103934665603ull;
+      for (int64_t v : k) h = (h ^ uint64_t(v)) * 1099511628211ull;
+      return size_t(h);
+    }
+  };
   struct Compiled {
     std::shared_ptr<Program> prog;
     py::object tree;  // None: the function returned one Tensor
@@ -96,7 +128,8 @@ class JitCache {
     int64_t records = 0, replays = 0;
   };
 
-  std::shared_ptr<Entry> entry(const std::string& key, py::handle static_key, bool has_static) {
+  std::shared_ptr<Entry> entry(const Key& key, py::handle static_key, bool has_static) {
+    if (map_.size() >= kMaxSignatures && map_.find(key) == map_.end()) clear();
     std::vector<std::shared_ptr<Entry>>& v = map_[key];
     for (const auto& e : v)
       if (!has_static || e->static_key.equal(static_key)) return e;
@@ -104,7 +137,6 @@ class JitCache {
     v.back()->static_key = py::reinterpret_borrow<py::object>(static_key);
     return v.back();
   }
-
   py::object build(const py::object& tree, const TensorList& outs) const {
     if (tree.is_none()) return py::cast(outs[0]);
     py::list l;
@@ -153,17 +185,20 @@ class JitCache {
   }
 
   py::object flatten_, unflatten_;
-  std::unordered_map<std::string, std::vector<std::shared_ptr<Entry>>> map_;
+  std::unordered_map<Key, std::vector<std::shared_ptr<Entry>>, KeyHash> map_;
+  std::shared_ptr<Entry> last_;  // the last signature seen, looked up without hashing
+  Key last_key_;
 };
 
 }  // namespace
 
 void bind_jit(py::module_& m) {
-  py::class_<JitCache>(m, "JitCache")
+  py::class_<JitFunction>(m, "_JitFunction", py::dynamic_attr())
       .def(py::init<py::object, py::object>())
-      .def("call", &JitCache::call)
-      .def("stats", &JitCache::stats)
-      .def("clear", &JitCache::clear);
+      .def("__call__", &JitFunction::dunder_call)
+      .def("_call", &JitFunction::call)
+      .def("_stats", &JitFunction::stats)
+      .def("_clear", &JitFunction::clear);
 }
 
 }  // namespace bind

@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 # Names of _core that are internal and not part of the public API.
 _INTERNAL = {
-    "ReverseLevel", "ForwardLevel", "BatchLevel", "JitCache", "strip", "simd_path", "num_threads", "set_num_threads",
+    "ReverseLevel", "ForwardLevel", "BatchLevel", "strip", "simd_path", "num_threads", "set_num_threads",
     "bytes_in_use", "empty_cache", "dtype",
 }
 

@@ -8,7 +8,8 @@ import numbers
 
 import numpy as _np
 
-from . import _core
+from . import _core, _mode
+from ._mode import GRAPH as _GRAPH
 from ._core import Tensor
 from ._tree import flatten as _flatten
 from ._tree import unflatten as _unflatten
@@ -266,6 +267,8 @@ def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
 
     @functools.wraps(fn)
     def grad_fn(*args, **kwargs):
+        if _GRAPH[0] and _mode.graph_mode_active():
+            return _mode.run_graph(grad_fn, grad_fn, args, kwargs)
         if fixed is not None and simple and not kwargs and len(args) > fixed[0]:
             r = _fast(fn, args, fixed)
             if r is not None:
@@ -310,6 +313,8 @@ def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
 
     @functools.wraps(fn)
     def vg_fn(*args, **kwargs):
+        if _GRAPH[0] and _mode.graph_mode_active():
+            return _mode.run_graph(vg_fn, vg_fn, args, kwargs)
         positions = _normalise_positions(grad_position, len(args), "value_and_grad")
         if simple and not kwargs:
             r = _fast(fn, args, positions)
@@ -480,6 +485,8 @@ class GradOperation:
 
         @functools.wraps(fn)
         def grad_fn(*args):
+            if _GRAPH[0] and _mode.graph_mode_active():
+                return _mode.run_graph(grad_fn, grad_fn, args, {})
             if sens_param:
                 if not args:
                     raise TypeError("GradOperation(sens_param=True): the last argument must be the sensitivity")

@@ -56,7 +56,7 @@ def _static_key(v):
     return (type(v), v)
 
 
-class JitFunction:
+class JitFunction(_core._JitFunction):
     """`fn` recorded on its first call for each input signature and replayed in C++ afterwards.
 
     Tensor arguments (also inside tuples, lists and dicts, and numpy arrays) are traced; every other
@@ -75,25 +75,20 @@ class JitFunction:
     Tensor(shape=[], dtype=Float32, value= 5)
     >>> f(tg.tensor([3.0, 4.0]))  # replayed: the Python body does not run again
     Tensor(shape=[], dtype=Float32, value= 25)
+    >>> f.cache_info()["replays"]
+    1
     """
 
+    # __call__ is C++ (positional Tensor arguments go straight to the cache); anything else comes
+    # here.
     def __init__(self, fn):
         if not callable(fn):
             raise TypeError(f"jit: fn must be callable, got {type(fn).__name__}")
-        functools.update_wrapper(self, fn)
+        super().__init__(_flatten_out, _unflatten_out)
         self._fn = fn
-        self._cache = _core.JitCache(_flatten_out, _unflatten_out)
+        functools.update_wrapper(self, fn)
 
-    def __call__(self, *args, **kwargs):
-        if not kwargs:
-            for a in args:
-                if not isinstance(a, Tensor):
-                    break
-            else:
-                return self._cache.call(self._fn, args, None)
-        return self._call_general(args, kwargs)
-
-    def _call_general(self, args, kwargs):
+    def _call_general(self, *args, **kwargs):
         leaves, td = _flatten((args, kwargs), _is_leaf)
         tensors, statics, key = [], [], []
         for v in leaves:
@@ -112,19 +107,35 @@ class JitFunction:
             a, kw = _unflatten(td, [next(it) if s is _TENSOR else s for s in statics])
             return fn(*a, **kw)
 
-        return self._cache.call(flat, tuple(tensors), (td, tuple(key)))
+        return self._call(flat, tuple(tensors), (td, tuple(key)))
 
     def __get__(self, obj, objtype=None):
         if obj is None:
             return self
-        return functools.partial(self.__call__, obj)
+        return functools.partial(self, obj)
 
     def cache_info(self):
-        """Counts of recordings and replays, and why any signature runs eagerly."""
-        return self._cache.stats()
+        """Counts of recordings and replays, and why any signature runs eagerly.
+
+        >>> import tapegrad as tg
+        >>> f = tg.jit(lambda x: x + 1)
+        >>> _ = f(tg.ones(2)); _ = f(tg.ones(2))
+        >>> info = f.cache_info()
+        >>> info["records"], info["replays"]
+        (1, 1)
+        """
+        return self._stats()
 
     def clear_cache(self):
-        self._cache.clear()
+        """Forget every recording (the next call records again).
+
+        >>> import tapegrad as tg
+        >>> f = tg.jit(lambda x: x + 1)
+        >>> _ = f(tg.ones(2)); f.clear_cache()
+        >>> f.cache_info()["programs"]
+        0
+        """
+        self._clear()
 
 
 def jit(fn=None, **options):

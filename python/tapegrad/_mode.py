@@ -1,11 +1,19 @@
 """MindSpore's execution modes. PYNATIVE_MODE (default) runs eagerly; GRAPH_MODE runs every
-Cell.construct under tg.jit."""
+Cell.construct and every transform (grad, value_and_grad, GradOperation, jacrev, jacfwd, vmap)
+under tg.jit: recorded once per input signature, replayed in C++ afterwards."""
 from __future__ import annotations
+
+import threading
 
 PYNATIVE_MODE = 1
 GRAPH_MODE = 0
 
 _context = {"mode": PYNATIVE_MODE, "device_target": "CPU"}
+# GRAPH[0]: GRAPH_MODE is on (read on every transform call, so a list, not a dict lookup).
+GRAPH = [False]
+# Per thread: how many graph recordings are running. Inside one, cells and transforms run eagerly
+# (the outer recording sees all their ops).
+_local = threading.local()
 
 
 def set_context(**kwargs):
@@ -27,6 +35,7 @@ def set_context(**kwargs):
             raise ValueError(f"set_context: device_target must be 'CPU' or 'GPU', got {kwargs['device_target']!r}")
         kwargs["device_target"] = dt
     _context.update(kwargs)
+    GRAPH[0] = _context["mode"] == GRAPH_MODE
 
 
 def get_context(key):
@@ -43,10 +52,49 @@ def get_context(key):
 
 
 def graph_mode_active():
-    return _context["mode"] == GRAPH_MODE
+    """True in GRAPH_MODE, except inside a graph recording (whose outer trace already sees every op).
+    """
+    return GRAPH[0] and not getattr(_local, "depth", 0)
+
+
+def _recording(fn):
+    def run(*args, **kwargs):
+        _local.depth = getattr(_local, "depth", 0) + 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _local.depth -= 1
+
+    return run
+
+
+def run_graph(owner, fn, args, kwargs, static=None):
+    """Call `fn` under tg.jit (GRAPH_MODE). The JitFunction is kept on `owner` (a transform's
+    function or a Cell); `static`, when given, joins the signature (a Cell's state)."""
+    # Kept with the owner it was made for (functools.wraps copies a wrapped function's __dict__).
+    kept = owner.__dict__.get("_tg_graph")
+    j = kept[1] if kept is not None and kept[0] is owner else None
+    if j is None:
+        from ._jit import JitFunction
+
+        if static is None:
+            j = JitFunction(_recording(fn))
+        else:
+            j = JitFunction(_recording(lambda _static, *a, **k: fn(*a, **k)))
+        owner.__dict__["_tg_graph"] = (owner, j)
+    if static is None:
+        return j(*args, **kwargs)
+    return j(static, *args, **kwargs)
+
+
+# Bumped whenever a Cell's attributes or training flag change: part of a Cell's graph signature, so
+# that a recording made before the change is not replayed after it.
+_cell_epoch = [0]
+
+
+def bump_cell_epoch():
+    _cell_epoch[0] += 1
 
 
 def run_cell_graph(cell, inputs, kwargs):
-    # Tape replay (tg.jit) is not built yet: GRAPH_MODE runs the same computation eagerly, which
-    # gives identical values.
-    return cell.construct(*inputs, **kwargs)
+    return run_graph(cell, cell.construct, inputs, kwargs, static=_cell_epoch[0])

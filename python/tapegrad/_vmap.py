@@ -7,7 +7,8 @@ import numbers
 
 import numpy as _np
 
-from . import _core
+from . import _core, _mode
+from ._mode import GRAPH as _GRAPH
 from ._core import Tensor
 from ._tree import flatten as _flatten
 from ._tree import unflatten as _unflatten
@@ -49,6 +50,8 @@ def vmap(fn, in_axes=0, out_axes=0):
 
     @functools.wraps(fn)
     def mapped(*args):
+        if _GRAPH[0] and _mode.graph_mode_active():
+            return _mode.run_graph(mapped, mapped, args, {})
         ia = in_axes
         if isinstance(ia, list):
             ia = tuple(ia)
@@ -124,6 +127,8 @@ def _jacobian(fn, grad_position, has_aux, forward, what):
 
     @functools.wraps(fn)
     def jac(*args, **kwargs):
+        if _GRAPH[0] and _mode.graph_mode_active():
+            return _mode.run_graph(jac, jac, args, kwargs)
         # The common case first: one Tensor at a fixed position.
         if (fixed is not None and not kwargs and len(args) > grad_position
                 and isinstance(args[grad_position], Tensor)):

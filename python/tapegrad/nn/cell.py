@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from .. import _mode
 from .._core import Tensor
 from .._parameter import Parameter, ParameterTuple
 
@@ -61,6 +62,7 @@ class Cell:
                         return
                 self._cells.pop(name, None)
             object.__setattr__(self, name, value)
+        _mode.bump_cell_epoch()
 
     def __getattr__(self, name):
         d = self.__dict__
@@ -113,9 +115,7 @@ class Cell:
     def __call__(self, *inputs, **kwargs):
         if type(self).bprop is not Cell.bprop:
             return self._call_with_bprop(*inputs)
-        from .. import _mode
-
-        if _mode.graph_mode_active():
+        if _mode.GRAPH[0] and _mode.graph_mode_active():
             return _mode.run_cell_graph(self, inputs, kwargs)
         return self.construct(*inputs, **kwargs)
 
