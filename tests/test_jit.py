@@ -336,3 +336,11 @@ def test_graph_mode_runs_transforms_and_cells_under_jit():
     # Seed 001 in GRAPH_MODE.
     a = tg.randn(shape=())
     assert bool(grad_all(seed_001)(a)[0] == seed_001(a) / a)
+
+
+def test_jit_of_a_transform_of_a_jitted_function():
+    f = tg.jit(lambda x: (tg.sin(x) * x).sum())
+    f(tg.tensor([1.0, 2.0]))
+    x = rng.standard_normal(2)
+    close(tg.jit(tg.grad(f))(tg.tensor(x)), np.cos(x) * x + np.sin(x))
+    close(tg.jit(tg.jit(f))(tg.tensor(x)), (np.sin(x) * x).sum())

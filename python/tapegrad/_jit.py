@@ -85,8 +85,8 @@ class JitFunction(_core._JitFunction):
         if not callable(fn):
             raise TypeError(f"jit: fn must be callable, got {type(fn).__name__}")
         super().__init__(_flatten_out, _unflatten_out)
-        self._fn = fn
         functools.update_wrapper(self, fn)
+        self._fn = fn  # after update_wrapper, which copies fn.__dict__ (fn may be a JitFunction)
 
     def _call_general(self, *args, **kwargs):
         leaves, td = _flatten((args, kwargs), _is_leaf)
