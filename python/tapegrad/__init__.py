@@ -93,3 +93,4 @@ from . import nn  # noqa: E402,F401
 from . import ops  # noqa: E402,F401
 from . import numpy  # noqa: E402,F401
 from ._vmap import hessian, jacfwd, jacrev, vmap  # noqa: E402,F401
+from ._custom_jvp import custom_jvp  # noqa: E402,F401
