@@ -6,3 +6,4 @@ from .layers import (  # noqa: F401
 )
 from .loss import BCELoss, L1Loss, LossBase, MSELoss, SoftmaxCrossEntropyWithLogits, WithLossCell  # noqa: F401
 from .optim import SGD, Adam, AdamW, Momentum, Optimizer, TrainOneStepCell  # noqa: F401
+from .conv import Conv2d  # noqa: F401,E402
