@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-
 import tapegrad as tg
 from tapegrad import nn, ops
 
@@ -75,7 +74,7 @@ CONFIGS = [
 
 
 def make(cfg, dtype=np.float64):
-    xs, ws, stride, mode, padding, dil, groups, has_b = cfg
+    xs, ws, has_b = cfg[0], cfg[1], cfg[7]
     x = rng.standard_normal(xs).astype(dtype)
     w = rng.standard_normal(ws).astype(dtype)
     b = rng.standard_normal(ws[0]).astype(dtype) if has_b else None
@@ -84,7 +83,7 @@ def make(cfg, dtype=np.float64):
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=[f"cfg{i}" for i in range(len(CONFIGS))])
 def test_values_match_direct_reference(cfg):
-    xs, ws, stride, mode, padding, dil, groups, has_b = cfg
+    xs, ws, stride, mode, padding, dil, groups, _ = cfg
     x, w, b = make(cfg)
     got = ops.conv2d(tg.tensor(x), tg.tensor(w), None if b is None else tg.tensor(b), stride=stride, pad_mode=mode,
                      padding=padding, dilation=dil, groups=groups)
@@ -129,9 +128,9 @@ GRAD_CONFIGS = [CONFIGS[0], CONFIGS[2], CONFIGS[3], CONFIGS[5], CONFIGS[4]]
 
 @pytest.mark.parametrize("cfg", GRAD_CONFIGS, ids=[f"cfg{i}" for i in range(len(GRAD_CONFIGS))])
 def test_check_grads_second_order(cfg):
-    xs, ws, stride, mode, padding, dil, groups, has_b = cfg
+    _, _, stride, mode, padding, dil, groups, _ = cfg
     x, w, b = make(cfg)
-    kw = dict(stride=stride, pad_mode=mode, padding=padding, dilation=dil, groups=groups)
+    kw = {"stride": stride, "pad_mode": mode, "padding": padding, "dilation": dil, "groups": groups}
     if b is None:
         tg.testing.check_grads(lambda x, w: ops.conv2d(x, w, **kw), (tg.tensor(x), tg.tensor(w)), order=2,
                                modes=("fwd", "rev"))
@@ -148,7 +147,7 @@ def test_gradients_against_the_adjoint_definition():
     x, w, _ = make(CONFIGS[3])
     g = rng.standard_normal(ops.conv2d(tg.tensor(x), tg.tensor(w), stride=(2, 1), padding=(1, 2, 0, 1),
                                        dilation=(1, 2), groups=2).shape)
-    f = lambda x, w: (ops.conv2d(x, w, stride=(2, 1), pad_mode="pad", padding=(1, 2, 0, 1),  # noqa: E731
+    f = lambda x, w: (ops.conv2d(x, w, stride=(2, 1), pad_mode="pad", padding=(1, 2, 0, 1),
                                  dilation=(1, 2), groups=2) * tg.tensor(g)).sum()
     dx, dw = tg.grad(f, (0, 1))(tg.tensor(x), tg.tensor(w))
     val = float(f(tg.tensor(x), tg.tensor(w)))
@@ -158,7 +157,7 @@ def test_gradients_against_the_adjoint_definition():
 
 def test_jacobians_forward_and_reverse_agree_and_are_the_linear_map():
     x, w, _ = make(((1, 2, 4, 4), (2, 2, 3, 3), 1, "same", 0, 1, 1, False))
-    f = lambda v: ops.conv2d(v, tg.tensor(w), pad_mode="same")  # noqa: E731
+    f = lambda v: ops.conv2d(v, tg.tensor(w), pad_mode="same")
     jr = tg.jacrev(f)(tg.tensor(x)).asnumpy()
     jf = tg.jacfwd(f)(tg.tensor(x)).asnumpy()
     assert jr.shape == (1, 2, 4, 4, 1, 2, 4, 4)
@@ -170,7 +169,7 @@ def test_jacobians_forward_and_reverse_agree_and_are_the_linear_map():
 
 def test_hessian_wrt_weight():
     x, w, _ = make(((1, 1, 4, 4), (1, 1, 2, 2), 1, "valid", 0, 1, 1, False))
-    loss = lambda w: (ops.conv2d(tg.tensor(x), w) ** 2).sum()  # noqa: E731
+    loss = lambda w: (ops.conv2d(tg.tensor(x), w) ** 2).sum()
     h = tg.hessian(loss)(tg.tensor(w)).asnumpy().reshape(4, 4)
     # loss = |A w|^2 with A the im2col matrix: hessian 2 A^T A
     win = np.lib.stride_tricks.sliding_window_view(x[0, 0], (2, 2)).reshape(-1, 4)
@@ -189,7 +188,7 @@ def test_vmap_over_examples_and_over_weights():
         np.testing.assert_allclose(by_w[i], ops.conv2d(tg.tensor(x), tg.tensor(ws[i])).asnumpy(), rtol=1e-12,
                                    atol=1e-12)
     # per-example gradients (vmap of grad) equal a loop of grads
-    loss = lambda w, xi: (tg.tanh(ops.conv2d(xi[None], w)) ** 2).sum()  # noqa: E731
+    loss = lambda w, xi: (tg.tanh(ops.conv2d(xi[None], w)) ** 2).sum()
     pe = tg.vmap(tg.grad(loss), in_axes=(None, 0))(tg.tensor(w), tg.tensor(x)).asnumpy()
     for i in range(5):
         np.testing.assert_allclose(pe[i], tg.grad(loss)(tg.tensor(w), tg.tensor(x[i])).asnumpy(), rtol=1e-10,

@@ -51,7 +51,7 @@ class _Call:
     """One call of a custom_jvp function: rebuilds its arguments from the flat list of Tensor
     inputs that the C++ dispatch passes around, and checks what the function and rule return."""
 
-    __slots__ = ("cj", "args", "diff_pos", "leaves", "in_def", "tidx", "out_def")
+    __slots__ = ("args", "cj", "diff_pos", "in_def", "leaves", "out_def", "tidx")
 
     def __init__(self, cj, args, diff_pos, leaves, in_def, tidx):
         self.cj = cj
@@ -199,7 +199,7 @@ class _Handler:
 class _Batched:
     """The handler of vmap(f) with rule vmap(rule), on physical values with batch axes `bdims`."""
 
-    __slots__ = ("inner", "axes")
+    __slots__ = ("axes", "inner")
 
     def __init__(self, inner, bdims):
         self.inner = inner
@@ -361,6 +361,8 @@ class custom_jvp:
                             "before calling the function")
         if kwargs or len(args) < self._n_fill:
             args = self._resolve_kwargs(args, kwargs)
+        elif not self.nondiff_argnums and all(type(a) is Tensor for a in args) and not _core._any_tracked(args):
+            return self.fun(*args)  # the common untransformed call, without flattening
         nondiff = set()
         for i in self.nondiff_argnums:
             j = i + len(args) if i < 0 else i

@@ -19,7 +19,7 @@ import numpy as _np
 from . import _core
 from ._core import Tensor
 
-__all__ = ["save_checkpoint", "load_checkpoint", "load_param_into_net"]
+__all__ = ["load_checkpoint", "load_param_into_net", "save_checkpoint"]
 
 _MAGIC = "__tapegrad_checkpoint__"
 _VERSION = 1
@@ -94,10 +94,11 @@ def save_checkpoint(save_obj, ckpt_file_name, integrated_save=True, async_save=F
 
     >>> import os, tempfile
     >>> import tapegrad as tg
-    >>> path = os.path.join(tempfile.mkdtemp(), "net.ckpt")
-    >>> tg.save_checkpoint([{"name": "w", "data": tg.tensor([1.0, 2.0])}], path)
-    >>> tg.load_checkpoint(path)["w"]
-    Parameter (name=w, shape=(2,), dtype=Float32, requires_grad=True)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "net.ckpt")
+    ...     tg.save_checkpoint([{"name": "w", "data": tg.tensor([1.0, 2.0])}], path)
+    ...     print(tg.load_checkpoint(path)["w"])
+    [1. 2.]
     """
     what = "save_checkpoint"
     if enc_key is not None:
@@ -164,13 +165,12 @@ def load_checkpoint(ckpt_file_name, net=None, strict_load=False, filter_prefix=N
 
     >>> import os, tempfile
     >>> import tapegrad as tg
-    >>> net = tg.nn.Dense(2, 1)
-    >>> path = os.path.join(tempfile.mkdtemp(), "dense.ckpt")
-    >>> tg.save_checkpoint(net, path)
-    >>> sorted(tg.load_checkpoint(path))
+    >>> net, other = tg.nn.Dense(2, 1), tg.nn.Dense(2, 1)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     tg.save_checkpoint(net, os.path.join(d, "dense.ckpt"))
+    ...     params = tg.load_checkpoint(os.path.join(d, "dense.ckpt"), net=other)
+    >>> sorted(params)
     ['bias', 'weight']
-    >>> other = tg.nn.Dense(2, 1)
-    >>> _ = tg.load_checkpoint(path, net=other)
     >>> bool((other.weight == net.weight).all())
     True
     """
