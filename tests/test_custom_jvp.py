@@ -500,3 +500,15 @@ def test_vmap_runs_the_function_once_per_batch_not_per_element():
     assert calls["fun"] == 2 and calls["rule"] == 1
     close(tg.jacfwd(f)(xs[0]), np.diag(np.cos(xs.asnumpy()[0])))
     assert calls["rule"] == 2
+
+
+def test_many_inputs():
+    # more inputs than the 32 bits of the reverse sweep's `need` mask
+    @tg.custom_jvp
+    def total(xs):
+        return sum(xs[1:], xs[0])
+
+    total.defjvp(lambda p, t: (total(p[0]), sum(ti * float(i) for i, ti in enumerate(t[0]))))
+    xs = [t64([float(i)]) for i in range(40)]
+    gs = tg.grad(lambda xs: total(xs).sum())(xs)
+    close(np.concatenate([g.asnumpy() for g in gs]), np.arange(40.0))

@@ -75,7 +75,8 @@ TensorList cj_record_forward(const TensorList& in, Attrs& a) { return dispatch(h
 TensorList cj_vjp(const TensorList& gs, const TensorList& in, const TensorList&, const Attrs& a, uint32_t need) {
   py::gil_scoped_acquire g;
   py::list want;
-  for (size_t i = 0; i < in.size(); ++i) want.append(py::bool_(i < 32 && (need >> i) & 1u));
+  // `need` has a bit for each of the first 32 inputs; later inputs are always computed.
+  for (size_t i = 0; i < in.size(); ++i) want.append(py::bool_(i >= 32 || ((need >> i) & 1u)));
   py::object r = handler_of(a).attr("vjp")(to_py(in), to_py(gs), want);
   TensorList res = from_py(r, "the input cotangents", true);
   TG_CHECK(res.size() == in.size(), "custom_jvp: expected ", in.size(), " input cotangent(s), got ", res.size());
