@@ -33,6 +33,12 @@ namespace bind {
 //    JAX's linearise-then-transpose, with the transpose done by a reverse sweep over the linear part.
 // The level kind is read from the wrapper met at that level: batch wrappers carry a batch axis,
 // reverse wrappers a tape node, forward wrappers neither (Note [Tape levels]).
+// Only the arguments go through the rule. If f (or its rule) closes over a value that the level
+// being handled tracks, its outputs come back still tracked at that level; that is reported as a
+// TypeError (check_no_closure) rather than mixed into a silently wrong derivative. Closures over
+// values of other levels, or constants, are fine: those levels see ordinary ops.
+// The prim's impl and jvp are there for completeness (dispatch never hands the prim to a forward
+// or batch level, and a reverse level always runs record_forward); both go back to the handler.
 namespace {
 
 struct Handler {
