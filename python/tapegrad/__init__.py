@@ -133,6 +133,9 @@ from . import numpy  # noqa: E402,F401
 from ._vmap import hessian, jacfwd, jacrev, vmap  # noqa: E402,F401
 from ._jit import jit  # noqa: E402,F401
 
+from ._custom_jvp import custom_jvp  # noqa: E402,F401
+from ._serialization import load_checkpoint, load_param_into_net, save_checkpoint  # noqa: E402,F401
+
 # Everything public: what `from tapegrad import *` gives, and what pdoc documents on the tapegrad
 # page (without __all__ it would skip the functions bound in C++ and document private modules).
 __all__ = [n for n in sorted(globals()) if not n.startswith("_")]

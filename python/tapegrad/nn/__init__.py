@@ -6,6 +6,7 @@ from .layers import (
 )
 from .loss import BCELoss, L1Loss, LossBase, MSELoss, SoftmaxCrossEntropyWithLogits, WithLossCell
 from .optim import SGD, Adam, AdamW, Momentum, Optimizer, TrainOneStepCell
+from .conv import Conv2d
 
 __all__ = [
     "GELU",
@@ -15,6 +16,7 @@ __all__ = [
     "BCELoss",
     "Cell",
     "CellList",
+    "Conv2d",
     "Dense",
     "Dropout",
     "Flatten",

@@ -5,6 +5,7 @@ import tapegrad as _tg
 from .._autodiff import GradOperation, grad, stop_gradient, value_and_grad, vjp, jvp  # noqa: F401
 from .primitives import *  # noqa: F401,F403
 from . import functional  # noqa: F401
+from .._conv import conv2d  # noqa: F401
 
 _g = globals()
 for _name in _tg._public_functions():
