@@ -28,19 +28,50 @@ class JitFunction {
   static constexpr size_t kMaxPrograms = 8;
   static constexpr size_t kMaxSignatures = 256;
 
-  // The function itself is the Python attribute `_fn` of the instance (where the garbage collector
-  // sees it: a Cell's jitted construct refers back to the Cell).
-  JitFunction(py::object flatten, py::object unflatten)
-      : flatten_(std::move(flatten)), unflatten_(std::move(unflatten)) {}
+  JitFunction(py::object fn, py::object flatten, py::object unflatten)
+      : fn_(std::move(fn)), flatten_(std::move(flatten)), unflatten_(std::move(unflatten)) {}
 
-  // The fast case of __call__: positional Tensor arguments only. Else `self._call_general`.
-  static py::object dunder_call(py::handle self, py::args args, py::kwargs kwargs) {
-    if (kwargs.empty()) {
-      bool all = true;
-      for (py::handle a : args) all = all && is_tensor(a);
-      if (all) return self.cast<JitFunction&>().call(self.attr("_fn"), args, py::none());
+  const py::object& fn() const { return fn_; }
+
+  // The type's tp_call (no pybind11 dispatch on the hot path): positional Tensor arguments go
+  // straight to the cache; anything else to the Python method `_call_general`.
+  static PyObject* tp_call(PyObject* self, PyObject* args, PyObject* kwargs) {
+    try {
+      const bool no_kw = kwargs == nullptr || PyDict_GET_SIZE(kwargs) == 0;
+      bool all = no_kw;
+      const Py_ssize_t n = PyTuple_GET_SIZE(args);
+      for (Py_ssize_t i = 0; all && i < n; ++i) all = is_tensor(PyTuple_GET_ITEM(args, i));
+      if (all) {
+        auto& f = py::cast<JitFunction&>(py::handle(self));
+        return f.call(f.fn_, py::reinterpret_borrow<py::tuple>(args), py::none()).release().ptr();
+      }
+      py::object general = py::handle(self).attr("_call_general");
+      return PyObject_Call(general.ptr(), args, kwargs);
+    } catch (py::error_already_set& e) {
+      e.restore();
+    } catch (...) {
+      py::detail::try_translate_exceptions();
     }
-    return self.attr("_call_general")(*args, **kwargs);
+    return nullptr;
+  }
+
+  // Garbage collection: fn_ may refer back to the object that owns this function (a Cell whose
+  // construct is jitted), so the collector must see it.
+  static int tp_traverse(PyObject* self, visitproc visit, void* arg) {
+    Py_VISIT(Py_TYPE(self));
+    if (py::detail::is_holder_constructed(self)) {
+      auto& f = py::cast<JitFunction&>(py::handle(self));
+      Py_VISIT(f.fn_.ptr());
+    }
+    return 0;
+  }
+  static int tp_clear(PyObject* self) {
+    if (py::detail::is_holder_constructed(self)) {
+      auto& f = py::cast<JitFunction&>(py::handle(self));
+      f.fn_ = py::none();
+      f.clear();
+    }
+    return 0;
   }
 
   // fn(*args) through the cache; args are Tensors, static_key None or hashable.
@@ -184,7 +215,7 @@ class JitFunction {
     return build(tree, values);
   }
 
-  py::object flatten_, unflatten_;
+  py::object fn_, flatten_, unflatten_;
   std::unordered_map<Key, std::vector<std::shared_ptr<Entry>>, KeyHash> map_;
   std::shared_ptr<Entry> last_;  // the last signature seen, looked up without hashing
   Key last_key_;
@@ -193,9 +224,15 @@ class JitFunction {
 }  // namespace
 
 void bind_jit(py::module_& m) {
-  py::class_<JitFunction>(m, "_JitFunction", py::dynamic_attr())
-      .def(py::init<py::object, py::object>())
-      .def("__call__", &JitFunction::dunder_call)
+  py::class_<JitFunction>(m, "_JitFunction", py::custom_type_setup([](PyHeapTypeObject* heap_type) {
+                            PyTypeObject* type = &heap_type->ht_type;
+                            type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+                            type->tp_call = JitFunction::tp_call;
+                            type->tp_traverse = JitFunction::tp_traverse;
+                            type->tp_clear = JitFunction::tp_clear;
+                          }))
+      .def(py::init<py::object, py::object, py::object>())
+      .def_property_readonly("_fn", &JitFunction::fn)
       .def("_call", &JitFunction::call)
       .def("_stats", &JitFunction::stats)
       .def("_clear", &JitFunction::clear);

@@ -84,9 +84,10 @@ class JitFunction(_core._JitFunction):
     def __init__(self, fn):
         if not callable(fn):
             raise TypeError(f"jit: fn must be callable, got {type(fn).__name__}")
-        super().__init__(_flatten_out, _unflatten_out)
-        functools.update_wrapper(self, fn)
-        self._fn = fn  # after update_wrapper, which copies fn.__dict__ (fn may be a JitFunction)
+        super().__init__(fn, _flatten_out, _unflatten_out)
+        # Copies fn.__dict__ too; `_fn` is a read-only C++ property, so skip it when fn is jitted.
+        functools.update_wrapper(self, fn, updated=())
+        self.__dict__.update({k: v for k, v in getattr(fn, "__dict__", {}).items() if k != "_fn"})
 
     def _call_general(self, *args, **kwargs):
         leaves, td = _flatten((args, kwargs), _is_leaf)
