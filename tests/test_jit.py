@@ -344,3 +344,26 @@ def test_jit_of_a_transform_of_a_jitted_function():
     x = rng.standard_normal(2)
     close(tg.jit(tg.grad(f))(tg.tensor(x)), np.cos(x) * x + np.sin(x))
     close(tg.jit(tg.jit(f))(tg.tensor(x)), (np.sin(x) * x).sum())
+
+
+def test_user_rules_are_replayed():
+    @tg.custom_jvp
+    def f(x):
+        return tg.sin(x)
+
+    @f.defjvp
+    def f_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return tg.sin(x), 2 * t  # deliberately not cos(x) * t: the rule must be the one used
+
+    @tg.custom_vjp
+    def h(x):
+        return x * x
+
+    h.defvjp(lambda x: (x * x, (x,)), lambda res, g: (3 * g,))
+    jg = tg.jit(tg.grad(lambda x: (f(x) + h(x)).sum()))
+    for v in ([1.0, 2.0], [0.5, -1.0]):
+        close(jg(tg.tensor(v)), [5.0, 5.0])
+    assert jg.cache_info()["replays"] == 1
+    _, t = tg.jvp(tg.jit(f), (tg.tensor([1.0]),), (tg.tensor([1.0]),))
+    close(t, [2.0])

@@ -31,8 +31,7 @@ namespace bind {
 //    on that level (ops on x alone are constants there), and the sweep's own ops are recorded by the
 //    outer levels, which is what makes grad(grad(f)) follow the rule's ops to any order. This is
 //    JAX's linearise-then-transpose, with the transpose done by a reverse sweep over the linear part.
-// The level kind is read from the wrapper met at that level: batch wrappers carry a batch axis,
-// reverse wrappers a tape node, forward wrappers neither (Note [Tape levels]).
+//  - trace (tg.jit): records the prim like a reverse level, so a replay calls the handler again.
 // Only the arguments go through the rule. If f (or its rule) closes over a value that the level
 // being handled tracks, its outputs come back still tracked at that level; that is reported as a
 // TypeError (check_no_closure) rather than mixed into a silently wrong derivative. Closures over
@@ -131,8 +130,9 @@ TensorList dispatch(const py::object& h, TensorList in) {
   }
   if (top < 0) return from_py(h.attr("fun")(to_py(in)), "the function's outputs", false);
   const uint64_t id = top_meta->level_id;
+  const autodiff::LevelKind kind = autodiff::level_at(top)->kind();
 
-  if (top_meta->bdim >= 0) {  // batch level
+  if (kind == autodiff::LevelKind::Batch) {
     TensorList phys;
     py::list bdims;
     int64_t size = top_meta->primal.shape()[size_t(top_meta->bdim)];
@@ -152,7 +152,7 @@ TensorList dispatch(const py::object& h, TensorList in) {
     return wrapped;
   }
 
-  if (top_meta->node >= 0) {  // reverse level: record the prim
+  if (kind == autodiff::LevelKind::Reverse || kind == autodiff::LevelKind::Trace) {  // record the prim
     Attrs a;
     a.payload = make_handler(h);
     TensorList out = autodiff::apply(kCustomJvp, std::move(in), a);
