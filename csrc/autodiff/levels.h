@@ -100,8 +100,9 @@ class ForwardLevel final : public Level {
 };
 
 // ---- batching (vmap) -------------------------------------------------------------------------
-// Each op runs once on the physical values (batch axis included) through its batching rule
-// (autodiff/batching.cpp); ops without a rule fall back to a C++ loop over the batch.
+// Each op runs once on the physical values (batch axis included) through its batching rule (the
+// prim's `batch` slot, written beside the prim in ops/; shared pieces in autodiff/batching.h). A prim
+// without a rule (custom_vjp) falls back to a C++ loop over the batch.
 class BatchLevel final : public Level {
  public:
   explicit BatchLevel(int64_t size) : Level(LevelKind::Batch), size_(size) {}
@@ -116,14 +117,9 @@ class BatchLevel final : public Level {
   int64_t size_;
 };
 
-// Signature of a batching rule: physical inputs with their batch axes (-1: not batched) -> physical
-// outputs, their batch axes in `out_bdims` (-1: not batched).
-using BatchRule = TensorList (*)(const Prim& p, const TensorList& in, const SmallVec<int32_t, 4>& bdims,
-                                 const Attrs& a, int64_t size, SmallVec<int32_t, 4>& out_bdims);
-BatchRule batch_rule_for(const Prim& p);  // nullptr: no rule (loop fallback)
-
-// Move axis `from` of `t` to position `to` (a transpose view).
-Tensor move_axis(const Tensor& t, int64_t from, int64_t to);
+// How many times this thread's batch levels ran a prim once per batch element because the prim has
+// no batching rule (only custom_vjp has none). Tests read it to check that no op fell back to the loop.
+int64_t vmap_fallback_count();
 
 }  // namespace autodiff
 }  // namespace tapegrad

@@ -133,6 +133,7 @@ Tensor Tensor::contiguous() const {
 }
 
 Tensor Tensor::clone() const {
+  check_has_data(*this, "copy");
   Tensor out = empty(shape(), dtype(), device());
   kernels::copy(out, *this);
   return out;
@@ -140,6 +141,7 @@ Tensor Tensor::clone() const {
 
 Tensor Tensor::to(DType dt) const {
   if (dt == dtype()) return *this;
+  check_has_data(*this, "astype");
   Tensor out = empty(shape(), dt, device());
   kernels::copy(out, *this);
   return out;
