@@ -5,9 +5,11 @@
 //
 // where `rows` packs the broadcast index arrays into the canonical form of kernels_index.h and
 // move_B puts the broadcast dims where numpy does (at the first advanced dim when the advanced
-// indices are adjacent, else in front). Writes run the same pipeline backwards. Four prims carry
-// rules: basic_index / basic_put (views) and index_gather / index_add / index_put (rows); every
-// rule is written with these ops, so derivatives of any order work.
+// indices are adjacent, else in front). Writes run the same pipeline backwards. Five prims carry
+// derivative rules: basic_index / basic_put (views) and index_gather / index_add / index_put (rows);
+// every rule is written with these ops, so derivatives of any order work. Two more, without
+// derivatives, exist so that vmap can batch index arrays: index_pack (arrays -> rows, when an array
+// is batched) and index_last_writer (which write of a repeated row wins, for index_put's VJP).
 #include "ops/index.h"
 
 #include "autodiff/batching.h"
