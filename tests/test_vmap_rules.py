@@ -3,9 +3,9 @@ stacks the per-example results: in_axes 0 / 1 / -1 / None mixtures, out_axes, fl
 batches of size 1 and 0, nested vmap, grad / jacrev / jacfwd through vmap and vmap of grad. Every
 check also asserts that no op fell back to the batch level's per-element loop
 (`_core._vmap_fallback_count()` unchanged): each prim ran once on the whole batch."""
+
 import numpy as np
 import pytest
-
 import tapegrad as tg
 from tapegrad import _core
 
@@ -20,7 +20,7 @@ class F:  # float, standard normal
         return rng.standard_normal(lead + self.shape).astype(dtype)
 
 
-class I:  # noqa: E742  int64 indices in [-high, high) (neg) or [0, high)
+class I:  # int64 indices in [0, high), or [-high, high) with neg=True
     def __init__(self, high, *shape, neg=False):
         self.high, self.shape, self.neg = high, shape, neg
 
@@ -75,25 +75,43 @@ def grad_of_setitem(x, i, v):  # index_put's VJP (last writer) under vmap, with 
     return tg.grad(lambda z, w: (setitem(z, i, w) ** 2 * 1.5).sum(), (0, 1))(x, v)
 
 
-MASK = np.array([[True, False, True, True], [False, False, True, False], [True, True, False, False]])
+MASK = np.array(
+    [[True, False, True, True], [False, False, True, False], [True, True, False, False]]
+)
 
 # name: (fn, arg specs, positions to differentiate; () for integer/Bool outputs)
 CASES = {
     # elementwise
     "add_broadcast": (lambda x, y: x + y, [F(4, 5), F(5)], (0, 1)),
     "sin_mul": (lambda x: tg.sin(x) * x, [F(3, 4)], (0,)),
-    "unary_chain": (lambda x: tg.exp(tg.tanh(x)) + tg.log1p(x * x) + tg.sigmoid(x) - tg.gelu(x), [F(3, 4)], (0,)),
+    "unary_chain": (
+        lambda x: tg.exp(tg.tanh(x)) + tg.log1p(x * x) + tg.sigmoid(x) - tg.gelu(x),
+        [F(3, 4)],
+        (0,),
+    ),
     "pow": (lambda x, y: tg.abs(x) ** y, [F(3, 4), F(4)], (0, 1)),
     "div_sub": (lambda x, y: (x - y) / (y * y + 1.0), [F(2, 3), F(3)], (0, 1)),
-    "maximum_minimum": (lambda x, y: tg.maximum(x, y) + tg.minimum(x, 0.2 * y), [F(3, 4), F(3, 4)], (0, 1)),
+    "maximum_minimum": (
+        lambda x, y: tg.maximum(x, y) + tg.minimum(x, 0.2 * y),
+        [F(3, 4), F(3, 4)],
+        (0, 1),
+    ),
     "arctan2": (lambda x, y: tg.arctan2(x, y), [F(5), F(5)], (0, 1)),
     "where": (lambda x, y: tg.where(x > y, x, y * 2.0), [F(3, 4), F(4)], (0, 1)),
     "compare_logical": (lambda x: tg.logical_and(~tg.isnan(x), x > 0) | (x < -1.0), [F(3, 4)], ()),
     "int_ops": (lambda a, b: (a & b) ^ (a | 1) + a // (b + 1) + a % (b + 1), [N(3, 4), N(4)], ()),
     "clip_scalar": (lambda x: tg.clip(x, -0.5, 0.5), [F(3, 4)], (0,)),
-    "clip_tensor": (lambda x, lo, hi: tg.clip(x, lo, lo + tg.abs(hi)), [F(3, 4), F(4), F(3, 1)], (0, 1, 2)),
+    "clip_tensor": (
+        lambda x, lo, hi: tg.clip(x, lo, lo + tg.abs(hi)),
+        [F(3, 4), F(4), F(3, 1)],
+        (0, 1, 2),
+    ),
     "cast_float": (lambda x: (x.astype(tg.float64) * 3.0).astype(tg.float32) + x, [F(3, 4)], (0,)),
-    "cast_int": (lambda i: i.astype(tg.int32) * 2 + i.astype(tg.bool_).astype(tg.int64), [N(5)], ()),
+    "cast_int": (
+        lambda i: i.astype(tg.int32) * 2 + i.astype(tg.bool_).astype(tg.int64),
+        [N(5)],
+        (),
+    ),
     "copy": (lambda x: x.copy() * 2.0, [F(3, 4)], (0,)),
     # reductions
     "sum_axis": (lambda x: x.sum(axis=1), [F(3, 4, 5)], (0,)),
@@ -103,7 +121,11 @@ CASES = {
     "max_min": (lambda x: x.max(axis=0) + x.min(axis=(0, 1)), [F(3, 4, 5)], (0,)),
     "argmax": (lambda x: x.argmax(axis=1), [F(3, 4, 5)], ()),
     "argmin_flat": (lambda x: x.argmin(), [F(3, 4)], ()),
-    "any_all": (lambda x: (x > 0).any(axis=0) & (x > -1.5).all(axis=-1, keepdims=True), [F(3, 4)], ()),
+    "any_all": (
+        lambda x: (x > 0).any(axis=0) & (x > -1.5).all(axis=-1, keepdims=True),
+        [F(3, 4)],
+        (),
+    ),
     "std_var": (lambda x: x.std(axis=-1) + tg.var(x, axis=0, ddof=1).sum(), [F(3, 4)], (0,)),
     "cumsum": (lambda x: tg.cumsum(x, axis=1), [F(3, 4)], (0,)),
     "cumprod": (lambda x: tg.cumprod(x, axis=-1), [F(3, 5)], (0,)),
@@ -117,7 +139,11 @@ CASES = {
     "transpose": (lambda x: x.T + 0.0, [F(3, 4, 2)], (0,)),
     "swapaxes_expand": (lambda x: tg.expand_dims(x.swapaxes(0, 1), 0).squeeze(0), [F(3, 4)], (0,)),
     "concatenate": (lambda x, y: tg.concatenate([x, y], axis=0), [F(2, 3), F(4, 3)], (0, 1)),
-    "concatenate_last": (lambda x, y: tg.concatenate([x, y * 2.0, x], axis=-1), [F(2, 3), F(2, 1)], (0, 1)),
+    "concatenate_last": (
+        lambda x, y: tg.concatenate([x, y * 2.0, x], axis=-1),
+        [F(2, 3), F(2, 1)],
+        (0, 1),
+    ),
     "stack": (lambda x, y: tg.stack([x, y * 2.0], axis=1), [F(3, 4), F(3, 4)], (0, 1)),
     "split_sections": (lambda x: tuple(tg.split(x, 3, axis=1)), [F(2, 6)], (0,)),
     "split_indices": (lambda x: tuple(tg.split(x, [1, 4], axis=-1)), [F(2, 6)], (0,)),
@@ -137,7 +163,11 @@ CASES = {
     "gather_two_arrays": (lambda x: x[tg.tensor([0, 2]), tg.tensor([1, -1])], [F(3, 4)], (0,)),
     "gather_after_slice": (lambda x: x[:, tg.tensor([[1], [0]])], [F(3, 4)], (0,)),
     "gather_mask": (lambda x: x[tg.tensor(MASK)], [F(3, 4)], (0,)),
-    "setitem_const_idx": (lambda x, v: setitem(x, tg.tensor([0, 2, 0]), v), [F(4, 3), F(3, 3)], (0, 1)),
+    "setitem_const_idx": (
+        lambda x, v: setitem(x, tg.tensor([0, 2, 0]), v),
+        [F(4, 3), F(3, 3)],
+        (0, 1),
+    ),
     "take_const": (lambda x: tg.take(x, tg.tensor([[3, 0], [1, 1]]), axis=1), [F(2, 4)], (0,)),
     "grad_of_gather": (grad_of_gather, [F(3, 2)], (0,)),
     # indexing: indices batched along with the data (vmap over the index, as JAX)
@@ -147,7 +177,11 @@ CASES = {
     "batched_index_after_slice": (lambda x, i: x[1:, i], [F(4, 5), I(5, 2, 2)], (0,)),
     "batched_take": (lambda x, i: tg.take(x, i, axis=1), [F(3, 5), I(5, 4)], (0,)),
     "batched_take_flat": (lambda x, i: tg.take(x, i), [F(3, 5), I(15, 4)], (0,)),
-    "batched_take_along_axis": (lambda x, i: tg.take_along_axis(x, i, axis=1), [F(3, 5), I(5, 3, 4)], (0,)),
+    "batched_take_along_axis": (
+        lambda x, i: tg.take_along_axis(x, i, axis=1),
+        [F(3, 5), I(5, 3, 4)],
+        (0,),
+    ),
     "batched_one_hot": (lambda i: tg.one_hot(i, 5), [I(5, 3)], ()),
     "batched_setitem": (put_batched_idx, [F(5, 3), I(5, 4), F(4, 3)], (0, 2)),
     "batched_setitem_scalar": (put_scalar_idx, [F(5, 3), I(5), F(3)], (0, 2)),
@@ -163,15 +197,22 @@ CASES = {
     "matmul_vector_matrix": (lambda v, b: v @ b, [F(4), F(4, 2)], (0, 1)),
     "matmul_vector_vector": (lambda v, w: tg.matmul(v, w), [F(4), F(4)], (0, 1)),
     "matmul_stacked": (lambda a, b: a @ b, [F(2, 3, 4), F(4, 5)], (0, 1)),
-    "dot_outer": (lambda a, b: tg.dot(a, b) + tg.outer(a[:, 0], b[0]).sum(), [F(3, 4), F(4, 2)], (0, 1)),
+    "dot_outer": (
+        lambda a, b: tg.dot(a, b) + tg.outer(a[:, 0], b[0]).sum(),
+        [F(3, 4), F(4, 2)],
+        (0, 1),
+    ),
     "einsum": (lambda a, b: tg.einsum("ij,kj->ik", a, b), [F(3, 4), F(2, 4)], (0, 1)),
     "einsum_diagonal": (lambda a: tg.einsum("ii->i", a), [F(4, 4)], (0,)),
     "trace": (lambda a: tg.trace(a) + tg.trace(a, offset=1), [F(4, 4)], (0,)),
     "trace_axes": (lambda a: tg.trace(a, 0, 0, 2), [F(3, 2, 3)], (0,)),
     "norm_2": (lambda x: tg.norm(x) + tg.norm(x, ord=2, axis=1).sum(), [F(3, 4)], (0,)),
     "norm_inf": (lambda x: tg.norm(x, ord=np.inf), [F(5)], (0,)),
-    "norm_inf_axis": (lambda x: tg.norm(x, ord=np.inf, axis=0) + tg.norm(x, ord=-np.inf, axis=1).sum(), [F(3, 4)],
-                      (0,)),
+    "norm_inf_axis": (
+        lambda x: tg.norm(x, ord=np.inf, axis=0) + tg.norm(x, ord=-np.inf, axis=1).sum(),
+        [F(3, 4)],
+        (0,),
+    ),
     "norm_matrix_1": (lambda x: tg.norm(x, ord=1) + tg.norm(x, "fro"), [F(3, 4)], (0,)),
     "solve": (lambda a, b: tg.linalg.solve(a, b), [SPD(3), F(3, 2)], (0, 1)),
     "solve_vector": (lambda a, b: tg.linalg.solve(a, b), [SPD(3), F(3)], (0, 1)),
@@ -189,7 +230,7 @@ DIFF = sorted(n for n in NAMES if CASES[n][2])
 
 
 def tol(dtype):
-    return dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-11)
+    return {"rtol": 2e-5, "atol": 2e-5} if dtype == np.float32 else {"rtol": 1e-9, "atol": 1e-11}
 
 
 def as_list(out):
@@ -214,7 +255,10 @@ def loop(f, arrs, axes, size, out_axes, examples=None):
     result shapes come from f on `examples` (one valid example per argument)."""
     outs = []
     for b in range(size):
-        args = [tg.tensor(a) if ax is None else tg.tensor(np.take(a, b, axis=ax)) for a, ax in zip(arrs, axes)]
+        args = [
+            tg.tensor(a) if ax is None else tg.tensor(np.take(a, b, axis=ax))
+            for a, ax in zip(arrs, axes)
+        ]
         outs.append([np.asarray(o) for o in as_list(f(*args))])
     if size == 0:
         ex = [tg.tensor(a if ax is None else e) for a, ax, e in zip(arrs, axes, examples)]
@@ -243,7 +287,9 @@ class no_fallback:
 
     def __exit__(self, *exc):
         if exc[0] is None:
-            assert _core._vmap_fallback_count() == self.before, "an op fell back to the per-element loop"
+            assert _core._vmap_fallback_count() == self.before, (
+                "an op fell back to the per-element loop"
+            )
 
 
 def run_case(name, dtype=np.float64, axes=None, out_axes=0, size=3, seed=0):
@@ -279,7 +325,10 @@ def test_in_axes_none_mixtures(name):
     specs = CASES[name][1]
     k = len(specs)
     for unmapped in range(k):  # each argument unbatched in turn, the others on varied axes
-        axes = [None if i == unmapped else axis_for(s, ["first", "last", "second"][i % 3]) for i, s in enumerate(specs)]
+        axes = [
+            None if i == unmapped else axis_for(s, ["first", "last", "second"][i % 3])
+            for i, s in enumerate(specs)
+        ]
         run_case(name, axes=axes)
     if k > 2:
         run_case(name, axes=[0] + [None] * (k - 1))
@@ -310,20 +359,36 @@ def test_nested_vmap(name):
     with no_fallback():
         got = tg.vmap(tg.vmap(f))(*[tg.tensor(a) for a in arrs])
         # inner batch axis last, outer first: the rules see batch axes in other places
-        got2 = tg.vmap(tg.vmap(f, in_axes=-1), in_axes=0)(*[tg.tensor(np.moveaxis(a, 1, -1)) for a in arrs])
+        got2 = tg.vmap(tg.vmap(f, in_axes=-1), in_axes=0)(
+            *[tg.tensor(np.moveaxis(a, 1, -1)) for a in arrs]
+        )
     per_outer = [loop(f, [a[o] for a in arrs], [0] * len(arrs), 3, 0) for o in range(2)]
     want = [np.stack([p[j] for p in per_outer]) for j in range(len(per_outer[0]))]
     check(got, want, np.float64)
     check(got2, want, np.float64)
 
 
-@pytest.mark.parametrize("name", ["batched_index", "batched_index_pair", "batched_setitem", "matmul", "solve", "sort",
-                                  "concatenate", "split_indices", "setitem_slice"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "batched_index",
+        "batched_index_pair",
+        "batched_setitem",
+        "matmul",
+        "solve",
+        "sort",
+        "concatenate",
+        "split_indices",
+        "setitem_slice",
+    ],
+)
 def test_nested_vmap_mixed_unbatched(name):
     """Outer vmap over the first argument only, inner over all: values batched at one level only."""
     f, specs, _ = CASES[name]
     rng = np.random.default_rng(3)
-    arrs = [specs[0].make(rng, (2, 3), np.float64)] + [s.make(rng, (3,), np.float64) for s in specs[1:]]
+    arrs = [specs[0].make(rng, (2, 3), np.float64)] + [
+        s.make(rng, (3,), np.float64) for s in specs[1:]
+    ]
     k = len(specs)
     with no_fallback():
         got = tg.vmap(tg.vmap(f), in_axes=(0,) + (None,) * (k - 1))(*[tg.tensor(a) for a in arrs])
@@ -362,12 +427,26 @@ def test_grad_through_vmap_and_vmap_of_grad(name):
         args.insert(p, x)
         return f(*args)
 
-    rest = ts[:p] + ts[p + 1:]
-    want = np.stack([np.asarray(tg.grad(lambda x, b=b: weighted(
-        f_at(x, [tg.tensor(a[b]) for j, a in enumerate(arrs) if j != p]), [tg.tensor(w[b]) for w in ws]))(
-        tg.tensor(arrs[p][b]))) for b in range(3)])
+    rest = ts[:p] + ts[p + 1 :]
+    want = np.stack(
+        [
+            np.asarray(
+                tg.grad(
+                    lambda x, b=b: weighted(
+                        f_at(x, [tg.tensor(a[b]) for j, a in enumerate(arrs) if j != p]),
+                        [tg.tensor(w[b]) for w in ws],
+                    )
+                )(tg.tensor(arrs[p][b]))
+            )
+            for b in range(3)
+        ]
+    )
     with no_fallback():
-        g1 = tg.grad(lambda x: weighted(tg.vmap(lambda x, *r: f_at(x, r))(x, *rest), [tg.tensor(w) for w in ws]))(ts[p])
+        g1 = tg.grad(
+            lambda x: weighted(
+                tg.vmap(lambda x, *r: f_at(x, r))(x, *rest), [tg.tensor(w) for w in ws]
+            )
+        )(ts[p])
         wt = [tg.tensor(w) for w in ws]
         g2 = tg.vmap(tg.grad(lambda x, r, w: weighted(f_at(x, r), w)))(ts[p], rest, wt)
     np.testing.assert_allclose(np.asarray(g1), want, rtol=1e-9, atol=1e-11)
@@ -386,10 +465,11 @@ def test_jacrev_jacfwd_through_vmap(name):
     arrs = build(specs, rng, np.float64, (B,), [0] * len(specs))
     ts = [tg.tensor(a) for a in arrs]
     for p in diff:
+
         def g(x, p=p):
             args = list(ts)
             args[p] = x
-            return tg.vmap(lambda *a: flat(f(*a)))(*args)  # (B, n)
+            return tg.vmap(lambda *xs: flat(f(*xs)))(*args)  # (B, n)
 
         # reference: one reverse sweep per output component of each example (no vmap involved)
         xshape = arrs[p].shape
@@ -412,8 +492,23 @@ def test_jacrev_jacfwd_through_vmap(name):
         np.testing.assert_allclose(np.asarray(jf), want, rtol=1e-9, atol=1e-11)
 
 
-@pytest.mark.parametrize("name", ["gather", "batched_index", "batched_setitem", "sort", "solve", "cholesky", "cumsum",
-                                  "repeat_counts", "trace", "norm_inf_axis", "clip_tensor", "split_indices"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "gather",
+        "batched_index",
+        "batched_setitem",
+        "sort",
+        "solve",
+        "cholesky",
+        "cumsum",
+        "repeat_counts",
+        "trace",
+        "norm_inf_axis",
+        "clip_tensor",
+        "split_indices",
+    ],
+)
 def test_vmap_of_jacobians(name):
     f, specs, diff = CASES[name]
     rng = np.random.default_rng(6)
@@ -427,7 +522,9 @@ def test_vmap_of_jacobians(name):
     for jac in (tg.jacrev, tg.jacfwd):
         with no_fallback():
             got = tg.vmap(jac(fx, p))(*ts)
-        want = np.stack([np.asarray(jac(fx, p)(*[tg.tensor(a[b]) for a in arrs])) for b in range(3)])
+        want = np.stack(
+            [np.asarray(jac(fx, p)(*[tg.tensor(a[b]) for a in arrs])) for b in range(3)]
+        )
         np.testing.assert_allclose(np.asarray(got), want, rtol=1e-9, atol=1e-11)
 
 
@@ -463,7 +560,8 @@ def test_batched_setitem_last_write_wins_and_gradient():
     with no_fallback():
         got = tg.vmap(f)(tg.tensor(x), tg.tensor(i), tg.tensor(v))
         gv = tg.vmap(tg.grad(lambda x, i, v: (f(x, i, v) * tg.arange(6.0)).sum(), 2))(
-            tg.tensor(x), tg.tensor(i), tg.tensor(v))
+            tg.tensor(x), tg.tensor(i), tg.tensor(v)
+        )
     np.testing.assert_array_equal(np.asarray(got), want)
     # only the winning write of a repeated row receives the gradient
     np.testing.assert_array_equal(np.asarray(gv), [[0.0, 3.0, 1.0], [0.0, 0.0, 5.0]])
