@@ -1,15 +1,19 @@
 // Note [Tape levels]
 // ~~~~~~~~~~~~~~~~~~~
-// Each thread has a stack of transform levels (grad/vjp push a reverse level, jvp a forward level).
-// A value tracked at level L is a *wrapper* TensorImpl whose AdMeta (LevelMeta) names L and holds
-// the value one level down (`primal`); nesting transforms nests wrappers. Reverse and forward
-// wrappers alias their primal's storage, so Python can still read them (bool(), item(), print).
+// Each thread has a stack of transform levels (grad/vjp push a reverse level, jvp a forward level,
+// vmap a batch level). A value tracked at level L is a *wrapper* TensorImpl whose AdMeta (LevelMeta)
+// names L and holds the value one level down (`primal`); nesting transforms nests wrappers. Reverse
+// and forward wrappers alias their primal's storage, so Python can still read them (bool(), item(),
+// print). A batch wrapper has the logical shape (the primal's without its batch axis `bdim`) and no
+// storage: there is no single value to read, and code that needs one must refuse it.
 //
 // apply(prim, inputs) finds the innermost active level among the inputs and lets it process the op:
-// it unwraps its own wrappers, applies the op one level down (recursively), then records it (reverse)
-// or runs the JVP rule on the unwrapped primals and tangents (forward), and wraps the outputs.
+// it unwraps its own wrappers, applies the op one level down (recursively), then records it (reverse),
+// runs the JVP rule on the unwrapped primals and tangents (forward) or runs the prim's batching rule
+// once on the whole batch (batch), and wraps the outputs.
 // Rules therefore run on values of the lower levels only: their ops are recorded by the outer
-// levels, which is what makes grad(grad(f)), jvp(grad(f)) and grad(jvp(f)) work with no extra code.
+// levels, which is what makes grad(grad(f)), jvp(grad(f)), grad(jvp(f)), vmap(grad(f)),
+// grad(vmap(f)) and vmap(vmap(f)) work with no extra code.
 // A wrapper whose level is gone (popped, or another thread's) is seen through, as its primal.
 #pragma once
 #include <cstdint>
