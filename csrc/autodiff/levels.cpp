@@ -3,7 +3,6 @@
 #include <atomic>
 
 #include "autodiff/batching.h"
-
 #include "core/error.h"
 #include "ops/ops.h"
 
