@@ -1,23 +1,28 @@
-// Batching rules (vmap): how each prim runs once on values that carry a batch axis.
-// Rules receive physical values and their batch axes (-1 = not batched) and return physical
-// outputs with their batch axes. Prims without a rule fall back to a loop (levels.cpp).
-#include <mutex>
-#include <string>
-#include <unordered_map>
+// Shared pieces of batching rules; see autodiff/batching.h. The per-prim rules are in ops/.
+#include "autodiff/batching.h"
+
+#include <algorithm>
 
 #include "autodiff/levels.h"
 #include "ops/ops.h"
 
 namespace tapegrad {
 namespace autodiff {
-namespace {
 
-int64_t logical_rank(const Tensor& x, int32_t bdim) { return x.ndim() - (bdim >= 0 ? 1 : 0); }
+Tensor move_axis(const Tensor& t, int64_t from, int64_t to) {
+  if (from == to) return t;
+  SmallVec<int64_t, 6> perm;
+  for (int64_t i = 0; i < t.ndim(); ++i)
+    if (i != from) perm.push_back(i);
+  perm.insert(size_t(to), from);
+  return ops::transpose(t, perm);
+}
 
-// Batch axis to the front; then pad with size-1 axes after it to logical rank `rank`.
-Tensor to_front(const Tensor& x, int32_t bdim, int64_t rank) {
+Tensor batch_first(const Tensor& x, int32_t bdim) { return move_axis(x, bdim, 0); }
+
+Tensor batch_first_padded(const Tensor& x, int32_t bdim, int64_t rank) {
   Tensor y = move_axis(x, bdim, 0);
-  int64_t lr = y.ndim() - 1;
+  const int64_t lr = y.ndim() - 1;
   if (lr >= rank) return y;
   Shape s;
   s.push_back(y.shape()[0]);
@@ -26,119 +31,80 @@ Tensor to_front(const Tensor& x, int32_t bdim, int64_t rank) {
   return ops::reshape(y, s);
 }
 
-// Elementwise ops (any number of inputs, numpy broadcasting): align every batched input as
-// (B, 1..., logical shape) and let broadcasting do the rest.
-TensorList elementwise_rule(const Prim& p, const TensorList& in, const SmallVec<int32_t, 4>& bd, const Attrs& a,
-                            int64_t, SmallVec<int32_t, 4>& obd) {
+Tensor batch_first_or_broadcast(const Tensor& x, int32_t bdim, int64_t size) {
+  if (bdim >= 0) return move_axis(x, bdim, 0);
+  Shape s = x.shape();
+  s.insert(0, 1);
+  Shape full = s;
+  full[0] = size;
+  return ops::broadcast_to(ops::reshape(x, s), full);
+}
+
+Tensor contiguous_rows(const Tensor& t) { return t.tracked() || t.is_contiguous() ? t : t.contiguous(); }
+
+Tensor prepend_batch_index(const Tensor& rows, int64_t size) {
+  // arange(size) laid along the first axis, broadcast to rows' shape with a last dim of 1
+  Shape col = rows.shape();
+  col.back() = 1;
+  Shape lay(col.size(), 1);
+  lay[0] = size;
+  Tensor b = ops::broadcast_to(ops::reshape(ops::arange_int(0, size, 1, DType::Int64), lay), col);
+  return contiguous_rows(ops::concatenate({b, rows}, -1));
+}
+
+namespace {
+TensorList all_at(TensorList out, int32_t bdim, BatchDims& obd) {
+  for (size_t j = 0; j < out.size(); ++j) obd.push_back(bdim);
+  return out;
+}
+}  // namespace
+
+// Every batched input as (B, 1..., logical shape): broadcasting lines up the logical dims of all
+// inputs, batched or not, and the batch axis lands first in the result.
+TensorList elementwise_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t,
+                             BatchDims& obd) {
   int64_t rank = 0;
   for (size_t i = 0; i < in.size(); ++i)
     if (in[i].defined()) rank = std::max(rank, logical_rank(in[i], bd[i]));
   TensorList xs;
-  for (size_t i = 0; i < in.size(); ++i) xs.push_back(bd[i] >= 0 ? to_front(in[i], bd[i], rank) : in[i]);
-  TensorList out = apply(p, xs, a);
-  for (size_t j = 0; j < out.size(); ++j) obd.push_back(0);
-  return out;
+  for (size_t i = 0; i < in.size(); ++i) xs.push_back(bd[i] >= 0 ? batch_first_padded(in[i], bd[i], rank) : in[i]);
+  return all_at(apply(p, xs, a), 0, obd);
 }
 
-// sum: attrs.ints[0] is the mask of reduced logical axes; shift it past the batch axis at 0.
-TensorList sum_rule(const Prim& p, const TensorList& in, const SmallVec<int32_t, 4>& bd, const Attrs& a, int64_t,
-                    SmallVec<int32_t, 4>& obd) {
-  Tensor x = move_axis(in[0], bd[0], 0);
+// With the batch axis first, logical axis i is physical axis i + 1: shift the mask by one.
+TensorList axis_mask_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t,
+                           BatchDims& obd) {
   Attrs b = a;
   b.ints[0] = int64_t(uint64_t(a.ints[0]) << 1);
-  obd.push_back(0);
-  return apply(p, {x}, b);
+  return all_at(apply(p, {batch_first(in[0], bd[0])}, b), 0, obd);
 }
 
-// Ops along one axis given as attrs.ints[0] (softmax, log_softmax).
-TensorList axis_rule(const Prim& p, const TensorList& in, const SmallVec<int32_t, 4>& bd, const Attrs& a, int64_t,
-                     SmallVec<int32_t, 4>& obd) {
-  Tensor x = move_axis(in[0], bd[0], 0);
+TensorList one_axis_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t,
+                          BatchDims& obd) {
   Attrs b = a;
   b.ints[0] = a.ints[0] + 1;
-  obd.push_back(0);
-  return apply(p, {x}, b);
+  return all_at(apply(p, {batch_first(in[0], bd[0])}, b), 0, obd);
 }
 
-// Ops whose attrs.ints is a full logical shape (reshape, broadcast_to): prepend the batch size.
-TensorList shape_attr_rule(const Prim& p, const TensorList& in, const SmallVec<int32_t, 4>& bd, const Attrs& a,
-                           int64_t size, SmallVec<int32_t, 4>& obd) {
-  int64_t rank = int64_t(a.ints.size());
-  Tensor x = std::string(p.name) == "broadcast_to" ? to_front(in[0], bd[0], rank) : move_axis(in[0], bd[0], 0);
-  Attrs b = a;
-  b.ints.insert(0, size);
-  obd.push_back(0);
-  return apply(p, {x}, b);
-}
-
-// transpose: attrs.ints is a permutation of the logical axes.
-TensorList transpose_rule(const Prim& p, const TensorList& in, const SmallVec<int32_t, 4>& bd, const Attrs& a,
-                          int64_t, SmallVec<int32_t, 4>& obd) {
-  Tensor x = move_axis(in[0], bd[0], 0);
-  Attrs b = a;
-  b.ints.clear();
-  b.ints.push_back(0);
-  for (int64_t v : a.ints) b.ints.push_back(v + 1);
-  obd.push_back(0);
-  return apply(p, {x}, b);
-}
-
-// matmul (numpy semantics, attrs unused): with the batch axis in front, numpy's batched matmul does
-// the work whenever the batch axis lands among the broadcast batch dims. The cases where a batched
-// operand is 1-d on the right, or where an unbatched operand carries batch dims against a 1-d batched
-// left operand, go to the loop.
-TensorList matmul_rule(const Prim& p, const TensorList& in, const SmallVec<int32_t, 4>& bd, const Attrs& a,
-                       int64_t size, SmallVec<int32_t, 4>& obd) {
-  const int64_t ra = logical_rank(in[0], bd[0]), rb = logical_rank(in[1], bd[1]);
-  bool ok = false;
-  if (ra >= 2 && rb >= 2) ok = true;                 // (B, .., m, k) @ (.., k, n)
-  else if (ra == 1 && bd[0] >= 0 && bd[1] < 0) ok = in[1].ndim() <= 2;  // (B, k) @ (k[, n])
-  else if (ra == 1 && bd[0] < 0 && rb >= 2) ok = true;   // (k,) @ (B, .., k, n)
-  else if (ra >= 2 && rb == 1 && bd[1] < 0) ok = true;   // (B, .., m, k) @ (k,)
-  if (!ok) return {};
-  const int64_t rank = std::max(ra, rb);
+TensorList shared_axis_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t size,
+                             BatchDims& obd) {
   TensorList xs;
-  for (size_t i = 0; i < 2; ++i) {
-    const int64_t r = i == 0 ? ra : rb;
-    xs.push_back(bd[i] >= 0 ? to_front(in[i], bd[i], r >= 2 ? rank : r) : in[i]);
-  }
-  obd.push_back(0);
-  return apply(p, xs, a);
+  for (size_t i = 0; i < in.size(); ++i) xs.push_back(batch_first_or_broadcast(in[i], bd[i], size));
+  Attrs b = a;
+  b.ints[0] = a.ints[0] + 1;
+  return all_at(apply(p, xs, b), 0, obd);
 }
 
-const std::unordered_map<std::string, BatchRule>& rules() {
-  static const auto* m = [] {
-    auto* r = new std::unordered_map<std::string, BatchRule>();
-    const char* elementwise[] = {
-        "add", "sub", "mul", "div", "floor_divide", "mod", "pow", "maximum", "minimum", "arctan2",
-        "bitwise_and", "bitwise_or", "bitwise_xor", "where", "cast", "copy", "stop_gradient",
-#define TG_NAME(N) #N,
-        TG_UNARY_KERNELS(TG_NAME) TG_COMPARE_KERNELS(TG_NAME) TG_PREDICATE_KERNELS(TG_NAME)
-#undef TG_NAME
-    };
-    for (const char* n : elementwise) (*r)[n] = elementwise_rule;
-    for (const char* n : {"sum", "prod", "amax", "amin"}) (*r)[n] = sum_rule;  // ints[0]: axes mask
-    (*r)["softmax"] = axis_rule;
-    (*r)["log_softmax"] = axis_rule;
-    (*r)["reshape"] = shape_attr_rule;
-    (*r)["broadcast_to"] = shape_attr_rule;
-    (*r)["transpose"] = transpose_rule;
-    (*r)["matmul"] = matmul_rule;
-    return r;
-  }();
-  return *m;
+TensorList leading_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t,
+                         BatchDims& obd) {
+  return all_at(apply(p, {batch_first(in[0], bd[0])}, a), 0, obd);
 }
 
-}  // namespace
-
-BatchRule batch_rule_for(const Prim& p) {
-  thread_local std::unordered_map<const Prim*, BatchRule> cache;
-  auto it = cache.find(&p);
-  if (it != cache.end()) return it->second;
-  auto jt = rules().find(p.name);
-  BatchRule r = jt == rules().end() ? nullptr : jt->second;
-  cache.emplace(&p, r);
-  return r;
+TensorList shared_leading_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a,
+                                int64_t size, BatchDims& obd) {
+  TensorList xs;
+  for (size_t i = 0; i < in.size(); ++i) xs.push_back(batch_first_or_broadcast(in[i], bd[i], size));
+  return all_at(apply(p, xs, a), 0, obd);
 }
 
 }  // namespace autodiff

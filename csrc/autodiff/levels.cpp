@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "autodiff/batching.h"
 #include "core/error.h"
 #include "ops/ops.h"
 
@@ -11,7 +12,10 @@ namespace autodiff {
 namespace {
 std::atomic<uint64_t> g_next_level{1};
 thread_local std::vector<std::shared_ptr<Level>> t_stack;
+thread_local int64_t t_vmap_fallbacks = 0;
 }  // namespace
+
+int64_t vmap_fallback_count() { return t_vmap_fallbacks; }
 
 Level::Level(LevelKind k) : id_(g_next_level.fetch_add(1)), kind_(k) {}
 
@@ -86,6 +90,14 @@ Tensor wrap_batched(const Tensor& physical, uint64_t level_id, int64_t bdim) {
   m->bdim = int32_t(bdim);
   t->ad = std::move(m);
   return Tensor(Ref<TensorImpl>(t));
+}
+
+bool is_batched(const Tensor& t) {
+  for (const Tensor* cur = &t; cur->defined() && cur->tracked(); cur = &static_cast<LevelMeta*>(cur->ad())->primal) {
+    auto* m = static_cast<LevelMeta*>(cur->ad());
+    if (m->bdim >= 0 && depth_of(m->level_id) >= 0) return true;
+  }
+  return false;
 }
 
 // Removes the differentiation levels (reverse, forward) and keeps batch levels (a value under
@@ -248,16 +260,6 @@ TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& c
 
 // ---- batching --------------------------------------------------------------------------------
 
-Tensor move_axis(const Tensor& t, int64_t from, int64_t to) {
-  const int64_t nd = t.ndim();
-  if (from == to) return t;
-  SmallVec<int64_t, 6> perm;
-  for (int64_t i = 0; i < nd; ++i)
-    if (i != from) perm.push_back(i);
-  perm.insert(size_t(to), from);
-  return ops::transpose(t, perm);
-}
-
 Tensor BatchLevel::track(const Tensor& physical, int64_t bdim) {
   TG_CHECK(bdim >= 0 && bdim < physical.ndim(), "vmap: axis ", bdim, " is out of range for an input of shape ",
            shape_str(physical.shape()));
@@ -285,7 +287,7 @@ Tensor BatchLevel::unwrap(const Tensor& t, int64_t out_axis) {
 
 TensorList BatchLevel::process(const Prim& p, const TensorList& in, const Attrs& a) {
   TensorList phys;
-  SmallVec<int32_t, 4> bd;
+  BatchDims bd;
   for (const Tensor& x : in) {
     LevelMeta* m = x.defined() ? meta_at(x, id_) : nullptr;
     if (m) {
@@ -296,13 +298,15 @@ TensorList BatchLevel::process(const Prim& p, const TensorList& in, const Attrs&
       bd.push_back(-1);
     }
   }
-  SmallVec<int32_t, 4> obd;
+  BatchDims obd;
   TensorList out;
-  BatchRule rule = batch_rule_for(p);
-  if (rule) out = rule(p, phys, bd, a, size_, obd);  // a rule may decline (empty result)
-  if (out.empty()) {
-    obd.clear();
-    // Fallback: run the op on each batch element (in C++) and stack the results.
+  if (p.batch) {
+    out = p.batch(p, phys, bd, a, size_, obd);
+  } else {
+    // No rule: only custom_vjp, whose forward is Python code that may do anything with its
+    // inputs. Run the prim on each batch element (in C++) and stack the results.
+    ++t_vmap_fallbacks;
+    TG_CHECK(size_ > 0, p.name, ": vmap over an empty batch needs a batching rule, and this op has none");
     std::vector<std::vector<Tensor>> per_out;
     for (int64_t b = 0; b < size_; ++b) {
       TensorList xs;

@@ -1,15 +1,19 @@
 // Note [Tape levels]
 // ~~~~~~~~~~~~~~~~~~~
-// Each thread has a stack of transform levels (grad/vjp push a reverse level, jvp a forward level).
-// A value tracked at level L is a *wrapper* TensorImpl whose AdMeta (LevelMeta) names L and holds
-// the value one level down (`primal`); nesting transforms nests wrappers. Reverse and forward
-// wrappers alias their primal's storage, so Python can still read them (bool(), item(), print).
+// Each thread has a stack of transform levels (grad/vjp push a reverse level, jvp a forward level,
+// vmap a batch level). A value tracked at level L is a *wrapper* TensorImpl whose AdMeta (LevelMeta)
+// names L and holds the value one level down (`primal`); nesting transforms nests wrappers. Reverse
+// and forward wrappers alias their primal's storage, so Python can still read them (bool(), item(),
+// print). A batch wrapper has the logical shape (the primal's without its batch axis `bdim`) and no
+// storage: there is no single value to read, and code that needs one must refuse it.
 //
 // apply(prim, inputs) finds the innermost active level among the inputs and lets it process the op:
-// it unwraps its own wrappers, applies the op one level down (recursively), then records it (reverse)
-// or runs the JVP rule on the unwrapped primals and tangents (forward), and wraps the outputs.
+// it unwraps its own wrappers, applies the op one level down (recursively), then records it (reverse),
+// runs the JVP rule on the unwrapped primals and tangents (forward) or runs the prim's batching rule
+// once on the whole batch (batch), and wraps the outputs.
 // Rules therefore run on values of the lower levels only: their ops are recorded by the outer
-// levels, which is what makes grad(grad(f)), jvp(grad(f)) and grad(jvp(f)) work with no extra code.
+// levels, which is what makes grad(grad(f)), jvp(grad(f)), grad(jvp(f)), vmap(grad(f)),
+// grad(vmap(f)) and vmap(vmap(f)) work with no extra code.
 // A wrapper whose level is gone (popped, or another thread's) is seen through, as its primal.
 #pragma once
 #include <cstdint>
@@ -67,6 +71,8 @@ LevelMeta* meta_at(const Tensor& t, uint64_t level_id);
 // are kept.
 Tensor strip(const Tensor& t);
 Tensor wrap_batched(const Tensor& physical, uint64_t level_id, int64_t bdim);
+// True when an active batch level (vmap) carries `t` (it has no single value).
+bool is_batched(const Tensor& t);
 
 // ---- reverse mode --------------------------------------------------------------------------
 class ReverseLevel final : public Level {
@@ -105,8 +111,9 @@ class ForwardLevel final : public Level {
 };
 
 // ---- batching (vmap) -------------------------------------------------------------------------
-// Each op runs once on the physical values (batch axis included) through its batching rule
-// (autodiff/batching.cpp); ops without a rule fall back to a C++ loop over the batch.
+// Each op runs once on the physical values (batch axis included) through its batching rule (the
+// prim's `batch` slot, written beside the prim in ops/; shared pieces in autodiff/batching.h). A prim
+// without a rule (custom_vjp) falls back to a C++ loop over the batch.
 class BatchLevel final : public Level {
  public:
   explicit BatchLevel(int64_t size) : Level(LevelKind::Batch), size_(size) {}
@@ -121,14 +128,9 @@ class BatchLevel final : public Level {
   int64_t size_;
 };
 
-// Signature of a batching rule: physical inputs with their batch axes (-1: not batched) -> physical
-// outputs, their batch axes in `out_bdims` (-1: not batched).
-using BatchRule = TensorList (*)(const Prim& p, const TensorList& in, const SmallVec<int32_t, 4>& bdims,
-                                 const Attrs& a, int64_t size, SmallVec<int32_t, 4>& out_bdims);
-BatchRule batch_rule_for(const Prim& p);  // nullptr: no rule (loop fallback)
-
-// Move axis `from` of `t` to position `to` (a transpose view).
-Tensor move_axis(const Tensor& t, int64_t from, int64_t to);
+// How many times this thread's batch levels ran a prim once per batch element because the prim has
+// no batching rule (only custom_vjp has none). Tests read it to check that no op fell back to the loop.
+int64_t vmap_fallback_count();
 
 }  // namespace autodiff
 }  // namespace tapegrad

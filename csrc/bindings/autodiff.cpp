@@ -73,7 +73,9 @@ TensorList custom_vjp(const TensorList& gs, const TensorList& in, const TensorLi
            "), got ", res.size());
   return res;
 }
-const Prim kCustomVjp = {"custom_vjp", custom_impl, custom_vjp, nullptr, false, custom_record_forward,
+// No batching rule: the forward is Python code, so vmap runs it once per batch element (the one
+// prim that keeps the batch level's loop fallback).
+const Prim kCustomVjp = {"custom_vjp", custom_impl, custom_vjp, nullptr, nullptr, false, custom_record_forward,
                          "a custom_vjp function has no forward-mode rule (use custom_jvp for jvp/jacfwd)"};
 }  // namespace
 
@@ -121,6 +123,7 @@ void bind_autodiff(py::module_& m) {
     src.rebind(tmp);
   });
   m.def("strip", [](const Tensor& t) { return autodiff::strip(t); });
+  m.def("_vmap_fallback_count", &autodiff::vmap_fallback_count);
   m.def("_any_tracked", [](const std::vector<Tensor>& ts) {
     for (const Tensor& t : ts) {
       const Tensor* cur = &t;

@@ -95,7 +95,8 @@ TensorList cj_jvp(const TensorList& ts, const TensorList& in, const TensorList&,
   return from_py(r[1], "tangent outputs", true);
 }
 
-const Prim kCustomJvp = {"custom_jvp", cj_impl, cj_vjp, cj_jvp, false, cj_record_forward, nullptr};
+// No batching rule: dispatch() handles a batch level before the prim is recorded (Note [custom_jvp]).
+const Prim kCustomJvp = {"custom_jvp", cj_impl, cj_vjp, cj_jvp, nullptr, false, cj_record_forward, nullptr};
 
 // The function or rule ran one level below `level_id`; an output that is still tracked at that level
 // came from a value the function closes over (not one of its arguments) that this transform tracks.

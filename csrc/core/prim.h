@@ -21,6 +21,19 @@ struct Attrs {
   std::shared_ptr<void> payload;
 };
 
+struct Prim;
+
+// Batch axes of a prim's physical inputs or outputs under vmap: -1 = not batched.
+using BatchDims = SmallVec<int32_t, 4>;
+
+// Batching rule (vmap): the prim run once on the whole batch. `in` holds the physical values (each
+// batched one carries the batch axis, of length `size`, at bdims[i]); the rule returns the physical
+// outputs and sets out_bdims (one per output, -1: not batched). Rules call autodiff::apply on the
+// same or other prims, so outer levels (nested vmap, grad around vmap) see the ops they run. Shared
+// pieces (batch axis to the front, the elementwise rule, ...) are in autodiff/batching.h.
+using BatchRule = TensorList (*)(const Prim& p, const TensorList& in, const BatchDims& bdims, const Attrs& a,
+                                 int64_t size, BatchDims& out_bdims);
+
 struct Prim {
   const char* name;
   // Forward on values tracked at no level. Never sees the tape.
@@ -33,6 +46,10 @@ struct Prim {
   // Forward rule: tangents of the inputs (undefined = zero) -> tangent of each output (undefined =
   // zero). Written with ops, like vjp, so both compose to any order.
   TensorList (*jvp)(const TensorList& tangents, const TensorList& in, const TensorList& out, const Attrs& a);
+  // Batching rule (vmap), see BatchRule. Null only for custom_vjp (its rule is Python code): the batch
+  // level then runs the prim once per batch element (a loop in C++, counted by
+  // autodiff::vmap_fallback_count()).
+  BatchRule batch = nullptr;
   // Outputs are integer/boolean or piecewise constant: nothing flows through them.
   bool nondiff = false;
   // Optional: the forward a reverse level runs instead of impl, on the unwrapped inputs. It may

@@ -138,6 +138,7 @@ Tensor Tensor::contiguous() const {
 }
 
 Tensor Tensor::clone() const {
+  check_has_data(*this, "copy");
   Tensor out = empty(shape(), dtype(), device());
   kernels::copy(out, *this);
   return out;
@@ -145,6 +146,7 @@ Tensor Tensor::clone() const {
 
 Tensor Tensor::to(DType dt) const {
   if (dt == dtype()) return *this;
+  check_has_data(*this, "astype");
   Tensor out = empty(shape(), dt, device());
   kernels::copy(out, *this);
   return out;

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <limits>
 
+#include "autodiff/batching.h"
 #include "ops/ops.h"
 
 namespace tapegrad {
@@ -20,6 +21,9 @@ using kernels::Bin;
 using kernels::Cmp;
 using kernels::Pred;
 using kernels::Un;
+// Every prim of this file batches by broadcasting: the batch axis goes first, size-1 axes pad each
+// batched operand to the largest logical rank (autodiff/batching.h).
+using autodiff::elementwise_batch;
 
 namespace {
 
@@ -304,19 +308,19 @@ TensorList mod_jvp(const TensorList& t, const TensorList& x, const TensorList&, 
 }
 
 const Prim kBinPrims[] = {
-    {"add", bin_impl<Bin::Add>, add_vjp, add_jvp},
-    {"sub", bin_impl<Bin::Sub>, sub_vjp, sub_jvp},
-    {"mul", bin_impl<Bin::Mul>, mul_vjp, mul_jvp},
-    {"div", bin_impl<Bin::Div>, div_vjp, div_jvp},
-    {"floor_divide", bin_impl<Bin::FloorDiv>, nullptr, nullptr, true},
-    {"mod", bin_impl<Bin::Mod>, mod_vjp, mod_jvp},
-    {"pow", bin_impl<Bin::Pow>, pow_vjp, pow_jvp},
-    {"maximum", bin_impl<Bin::Maximum>, minmax_vjp<true>, minmax_jvp<true>},
-    {"minimum", bin_impl<Bin::Minimum>, minmax_vjp<false>, minmax_jvp<false>},
-    {"arctan2", bin_impl<Bin::Atan2>, atan2_vjp, atan2_jvp},
-    {"bitwise_and", bin_impl<Bin::BitAnd>, nullptr, nullptr, true},
-    {"bitwise_or", bin_impl<Bin::BitOr>, nullptr, nullptr, true},
-    {"bitwise_xor", bin_impl<Bin::BitXor>, nullptr, nullptr, true},
+    {"add", bin_impl<Bin::Add>, add_vjp, add_jvp, elementwise_batch},
+    {"sub", bin_impl<Bin::Sub>, sub_vjp, sub_jvp, elementwise_batch},
+    {"mul", bin_impl<Bin::Mul>, mul_vjp, mul_jvp, elementwise_batch},
+    {"div", bin_impl<Bin::Div>, div_vjp, div_jvp, elementwise_batch},
+    {"floor_divide", bin_impl<Bin::FloorDiv>, nullptr, nullptr, elementwise_batch, true},
+    {"mod", bin_impl<Bin::Mod>, mod_vjp, mod_jvp, elementwise_batch},
+    {"pow", bin_impl<Bin::Pow>, pow_vjp, pow_jvp, elementwise_batch},
+    {"maximum", bin_impl<Bin::Maximum>, minmax_vjp<true>, minmax_jvp<true>, elementwise_batch},
+    {"minimum", bin_impl<Bin::Minimum>, minmax_vjp<false>, minmax_jvp<false>, elementwise_batch},
+    {"arctan2", bin_impl<Bin::Atan2>, atan2_vjp, atan2_jvp, elementwise_batch},
+    {"bitwise_and", bin_impl<Bin::BitAnd>, nullptr, nullptr, elementwise_batch, true},
+    {"bitwise_or", bin_impl<Bin::BitOr>, nullptr, nullptr, elementwise_batch, true},
+    {"bitwise_xor", bin_impl<Bin::BitXor>, nullptr, nullptr, elementwise_batch, true},
 };
 static_assert(sizeof(kBinPrims) / sizeof(Prim) == size_t(Bin::kCount), "one prim per binary kernel");
 
@@ -385,7 +389,8 @@ constexpr bool un_nondiff(Un op) {
 
 const Prim kUnPrims[] = {
 #define TG_UN_PRIM(N) \
-  {#N, un_impl<Un::N>, un_nondiff(Un::N) ? nullptr : un_vjp<Un::N>, un_nondiff(Un::N) ? nullptr : un_jvp<Un::N>, un_nondiff(Un::N)},
+  {#N, un_impl<Un::N>, un_nondiff(Un::N) ? nullptr : un_vjp<Un::N>, un_nondiff(Un::N) ? nullptr : un_jvp<Un::N>, \
+   elementwise_batch, un_nondiff(Un::N)},
     TG_UNARY_KERNELS(TG_UN_PRIM)
 #undef TG_UN_PRIM
 };
@@ -395,7 +400,7 @@ TensorList cmp_impl(const TensorList& in, const Attrs&) {
   return {compare_fwd(op, in[0], in[1])};
 }
 const Prim kCmpPrims[] = {
-#define TG_CMP_PRIM(N) {#N, cmp_impl<Cmp::N>, nullptr, nullptr, true},
+#define TG_CMP_PRIM(N) {#N, cmp_impl<Cmp::N>, nullptr, nullptr, elementwise_batch, true},
     TG_COMPARE_KERNELS(TG_CMP_PRIM)
 #undef TG_CMP_PRIM
 };
@@ -405,7 +410,7 @@ TensorList pred_impl(const TensorList& in, const Attrs&) {
   return {predicate_fwd(op, in[0])};
 }
 const Prim kPredPrims[] = {
-#define TG_PRED_PRIM(N) {#N, pred_impl<Pred::N>, nullptr, nullptr, true},
+#define TG_PRED_PRIM(N) {#N, pred_impl<Pred::N>, nullptr, nullptr, elementwise_batch, true},
     TG_PREDICATE_KERNELS(TG_PRED_PRIM)
 #undef TG_PRED_PRIM
 };
@@ -435,7 +440,7 @@ TensorList where_jvp(const TensorList& t, const TensorList& x, const TensorList&
   Tensor ta = t[1].defined() ? t[1] : zero, tb = t[2].defined() ? t[2] : zero;
   return {where(stop_gradient(x[0]), ta, tb)};
 }
-const Prim kWhere = {"where", where_impl, where_vjp, where_jvp};
+const Prim kWhere = {"where", where_impl, where_vjp, where_jvp, elementwise_batch};
 
 // ---- clip ----------------------------------------------------------------------------------
 // clip(x, lo, hi) = min(max(x, lo), hi), ties kept by x; with m = max(x, lo):
@@ -477,7 +482,7 @@ TensorList clip_jvp(const TensorList& t, const TensorList& x, const TensorList& 
   auto tz = [&](const Tensor& v) { return v.defined() ? v : zero; };
   return {where(above, tz(t[2]), where(below, tz(t[1]), tz(t[0])))};
 }
-const Prim kClip = {"clip", clip_impl, clip_vjp, clip_jvp};
+const Prim kClip = {"clip", clip_impl, clip_vjp, clip_jvp, elementwise_batch};
 
 // A bound that is absent: the extreme value of the dtype (so the kernel always has two bounds).
 Tensor open_bound(DType dt, bool upper) {
@@ -503,7 +508,7 @@ TensorList cast_vjp(const TensorList& g, const TensorList&, const TensorList&, c
 TensorList cast_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
   return {t[0].defined() ? cast(t[0], a.dtype) : Tensor()};
 }
-const Prim kCast = {"cast", cast_impl, cast_vjp, cast_jvp};
+const Prim kCast = {"cast", cast_impl, cast_vjp, cast_jvp, elementwise_batch};
 
 }  // namespace
 
@@ -569,9 +574,13 @@ Tensor clip(const Tensor& x, const Tensor& lo, const Tensor& hi) {
 Tensor cast(const Tensor& a, DType dt) {
   if (a.dtype() == dt) return a;
   if (!a.tracked()) return a.to(dt);
-  if (!is_float(dt) || !is_float(a.dtype())) return autodiff::strip(a).to(dt);
   Attrs at;
   at.dtype = dt;
+  if (!is_float(dt) || !is_float(a.dtype())) {
+    // Not differentiable: a constant of every differentiation level; still batched under vmap.
+    Tensor c = autodiff::strip(a);
+    return c.tracked() ? autodiff::apply1(kCast, {c}, at) : c.to(dt);
+  }
   return autodiff::apply1(kCast, {a}, at);
 }
 
@@ -580,7 +589,7 @@ Tensor cast(const Tensor& a, DType dt) {
 // records it, so a replay under grad stops the gradient too.
 namespace {
 TensorList stop_gradient_impl(const TensorList& in, const Attrs&) { return {in[0]}; }
-const Prim kStopGradient = {"stop_gradient", stop_gradient_impl, nullptr, nullptr, true};
+const Prim kStopGradient = {"stop_gradient", stop_gradient_impl, nullptr, nullptr, elementwise_batch, true};
 }  // namespace
 Tensor stop_gradient(const Tensor& a) { return a.tracked() ? autodiff::apply1(kStopGradient, {a}, Attrs()) : a; }
 

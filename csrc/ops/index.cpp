@@ -5,11 +5,14 @@
 //
 // where `rows` packs the broadcast index arrays into the canonical form of kernels_index.h and
 // move_B puts the broadcast dims where numpy does (at the first advanced dim when the advanced
-// indices are adjacent, else in front). Writes run the same pipeline backwards. Four prims carry
-// rules: basic_index / basic_put (views) and index_gather / index_add / index_put (rows); every
-// rule is written with these ops, so derivatives of any order work.
+// indices are adjacent, else in front). Writes run the same pipeline backwards. Five prims carry
+// derivative rules: basic_index / basic_put (views) and index_gather / index_add / index_put (rows);
+// every rule is written with these ops, so derivatives of any order work. Two more, without
+// derivatives, exist so that vmap can batch index arrays: index_pack (arrays -> rows, when an array
+// is batched) and index_last_writer (which write of a repeated row wins, for index_put's VJP).
 #include "ops/index.h"
 
+#include "autodiff/batching.h"
 #include "autodiff/trace.h"
 #include "kernels/kernels.h"
 #include "kernels/kernels_index.h"
@@ -69,7 +72,20 @@ TensorList basic_index_vjp(const TensorList& g, const TensorList& x, const Tenso
 TensorList basic_index_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
   return {basic_index(t[0], a)};
 }
-const Prim kBasicIndex = {"basic_index", basic_index_impl, basic_index_vjp, basic_index_jvp};
+// vmap: the batch axis first, and a full slice of it in front of the index items
+Attrs with_batch_slice(const Attrs& a, int64_t size) {
+  Attrs b = a;
+  b.ints.clear();
+  for (int64_t v : {kSlice, int64_t(0), int64_t(1), size}) b.ints.push_back(v);
+  for (int64_t v : a.ints) b.ints.push_back(v);
+  return b;
+}
+TensorList basic_index_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t size,
+                             BatchDims& obd) {
+  obd.push_back(0);
+  return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0])}, with_batch_slice(a, size));
+}
+const Prim kBasicIndex = {"basic_index", basic_index_impl, basic_index_vjp, basic_index_jvp, basic_index_batch};
 
 // basic_put(x, v): x with the view's positions replaced by v (v has the view's shape).
 TensorList basic_put_impl(const TensorList& in, const Attrs& a) {
@@ -92,7 +108,17 @@ TensorList basic_put_jvp(const TensorList& t, const TensorList& x, const TensorL
   Tensor tv = t[1].defined() ? t[1] : zero_fill(x[1].shape(), d);
   return {basic_put(tx, tv, a)};
 }
-const Prim kBasicPut = {"basic_put", basic_put_impl, basic_put_vjp, basic_put_jvp};
+// vmap: x and v with the batch axis first (an unbatched one broadcast: x is copied anyway), and a
+// full slice of it in front of the index items
+TensorList basic_put_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t size,
+                           BatchDims& obd) {
+  obd.push_back(0);
+  return autodiff::apply(p,
+                         {autodiff::batch_first_or_broadcast(in[0], bd[0], size),
+                          autodiff::batch_first_or_broadcast(in[1], bd[1], size)},
+                         with_batch_slice(a, size));
+}
+const Prim kBasicPut = {"basic_put", basic_put_impl, basic_put_vjp, basic_put_jvp, basic_put_batch};
 
 Tensor basic_index(const Tensor& x, const Attrs& a) {
   if (!x.tracked()) return basic_index_impl({x}, a)[0];
@@ -133,7 +159,25 @@ TensorList gather_vjp(const TensorList& g, const TensorList& x, const TensorList
 TensorList gather_jvp(const TensorList& t, const TensorList& x, const TensorList&, const Attrs&) {
   return {index_gather(t[0], x[1])};
 }
-const Prim kGather = {"index_gather", gather_impl, gather_vjp, gather_jvp};
+// vmap. Rows (B..., k) index the first k dims of x.
+//  - rows unbatched: x's batch axis moves right after the k indexed dims, so each row picks a block
+//    (size, rest...) and the output carries the batch axis after B...;
+//  - rows batched, x not: one gather through all the rows (size, B..., k), batch axis first;
+//  - both batched: x's batch axis first and each row prefixed by its batch index (size, B..., 1 + k).
+TensorList gather_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t size,
+                        BatchDims& obd) {
+  const Tensor &x = in[0], &idx = in[1];
+  if (bd[1] < 0) {
+    const int64_t k = idx.shape().back();
+    obd.push_back(int32_t(idx.ndim() - 1));
+    return autodiff::apply(p, {autodiff::move_axis(x, bd[0], k), idx}, a);
+  }
+  Tensor rows = autodiff::contiguous_rows(autodiff::batch_first(idx, bd[1]));
+  obd.push_back(0);
+  if (bd[0] < 0) return autodiff::apply(p, {x, rows}, a);
+  return autodiff::apply(p, {autodiff::batch_first(x, bd[0]), autodiff::prepend_batch_index(rows, size)}, a);
+}
+const Prim kGather = {"index_gather", gather_impl, gather_vjp, gather_jvp, gather_batch};
 
 // x[idx] (+)= v on a fresh copy of x. Float16 accumulates in Float32.
 Tensor scatter_fwd(const Tensor& x, const Tensor& idx, const Tensor& v, bool accumulate) {
@@ -155,7 +199,53 @@ TensorList add_jvp(const TensorList& t, const TensorList& x, const TensorList& y
   Tensor tx = t[0].defined() ? t[0] : zero_fill(x[0].shape(), y[0].dtype());
   return {index_add(tx, x[1], t[2])};
 }
-const Prim kIndexAdd = {"index_add", add_impl, add_vjp, add_jvp};
+// vmap (index_add and index_put), like gather's: x and v always take the batch (x is copied anyway;
+// an unbatched one is broadcast).
+//  - rows unbatched: the batch axis sits right after the k indexed dims of x and after B... in v, so
+//    each row writes a block (size, rest...); rows repeat in the same order as without the batch;
+//  - rows batched: batch axis first on x and v, each row prefixed by its batch index, so rows of
+//    different batch elements never collide and the order within one element is kept.
+TensorList scatter_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t size,
+                         BatchDims& obd) {
+  const Tensor &x = in[0], &idx = in[1], &v = in[2];
+  Tensor xb = autodiff::batch_first_or_broadcast(x, bd[0], size);
+  Tensor vb = autodiff::batch_first_or_broadcast(v, bd[2], size);
+  if (bd[1] < 0) {
+    const int64_t k = idx.shape().back(), nb = idx.ndim() - 1;
+    obd.push_back(int32_t(k));
+    return autodiff::apply(p, {autodiff::move_axis(xb, 0, k), idx, autodiff::move_axis(vb, 0, nb)}, a);
+  }
+  Tensor rows = autodiff::prepend_batch_index(autodiff::batch_first(idx, bd[1]), size);
+  obd.push_back(0);
+  return autodiff::apply(p, {xb, rows, vb}, a);
+}
+const Prim kIndexAdd = {"index_add", add_impl, add_vjp, add_jvp, scatter_batch};
+
+// ---- last_writer(rows): Bool of shape B, true where a row is the last one in C order equal to it
+// (the write that wins an assignment through repeated rows). attrs.ints = sizes of the k indexed dims.
+TensorList last_writer_impl(const TensorList& in, const Attrs& a) {
+  const Tensor& idx = in[0];
+  Tensor won = Tensor::empty(Shape(idx.shape().begin(), idx.shape().end() - 1), DType::Bool, idx.device());
+  kernels::index_last_writer(won, idx, a.ints.data());
+  return {won};
+}
+// vmap: each row prefixed by its batch index (rows of different batch elements never collide), the
+// batch size prepended to the dims
+TensorList last_writer_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t size,
+                             BatchDims& obd) {
+  Attrs b = a;
+  b.ints.insert(0, size);
+  obd.push_back(0);
+  return autodiff::apply(p, {autodiff::prepend_batch_index(autodiff::batch_first(in[0], bd[0]), size)}, b);
+}
+const Prim kLastWriter = {"index_last_writer", last_writer_impl, nullptr, nullptr, last_writer_batch, true};
+
+Tensor last_writer(const Tensor& idx, const Shape& x_shape) {
+  Attrs at;
+  for (int64_t i = 0; i < idx.shape().back(); ++i) at.ints.push_back(x_shape[size_t(i)]);
+  if (!idx.tracked()) return last_writer_impl({idx}, at)[0];
+  return autodiff::apply1(kLastWriter, {idx}, at);
+}
 
 TensorList put_impl(const TensorList& in, const Attrs&) { return {scatter_fwd(in[0], in[1], in[2], false)}; }
 // index_put'(x, v) = (g with the rows zeroed, g[idx] where the row's write is the one that won)
@@ -166,11 +256,10 @@ TensorList put_vjp(const TensorList& g, const TensorList& x, const TensorList&, 
   if (need & 4) {
     gv = index_gather(g[0], idx);
     const int64_t nb = idx.ndim() - 1;
-    Shape bs(idx.shape().begin(), idx.shape().end() - 1);
-    Tensor won = Tensor::empty(bs, DType::Bool);
-    kernels::index_last_writer(won, idx, x[0].shape().data());
-    if (kernels::count_true(won) != won.numel()) {
-      Shape ws = bs;
+    Tensor won = last_writer(idx, x[0].shape());
+    // (under vmap `won` has no single value to count: always mask)
+    if (won.tracked() || kernels::count_true(won) != won.numel()) {
+      Shape ws = won.shape();
       for (int64_t i = nb; i < gv.ndim(); ++i) ws.push_back(1);
       gv = where(reshape(won, ws), gv, scalar_like(0.0, gv));
     }
@@ -183,7 +272,7 @@ TensorList put_jvp(const TensorList& t, const TensorList& x, const TensorList& y
   Tensor tv = t[2].defined() ? t[2] : zero_fill(x[2].shape(), d);
   return {index_put(tx, x[1], tv)};
 }
-const Prim kIndexPut = {"index_put", put_impl, put_vjp, put_jvp};
+const Prim kIndexPut = {"index_put", put_impl, put_vjp, put_jvp, scatter_batch};
 
 // ---- planning: numpy's index rules ----------------------------------------------------------
 
@@ -247,6 +336,29 @@ Shape index_broadcast(const std::vector<Tensor>& arrays) {
   return b;
 }
 
+// ---- index_pack(arrays...): integer index arrays, broadcast together, packed as the columns of
+// rows B + (k,) with negatives wrapped and bounds checked. attrs.ints = the k sizes of the indexed
+// dims, then the k tensor axes they belong to (for the message). Used when vmap batches an index
+// array (the rows must then be computed by an op); plain arrays are packed by make_plan directly.
+Tensor pack_rows_now(const std::vector<Tensor>& arrays, const Shape& b, const int64_t* dims, const int64_t* axes) {
+  Shape rs = b;
+  rs.push_back(int64_t(arrays.size()));
+  Tensor rows = Tensor::empty(rs, DType::Int64);
+  std::vector<Tensor> bc;
+  for (const Tensor& t : arrays) bc.push_back(broadcast_to(t, b));
+  int64_t bad = 0;
+  int j = kernels::index_pack(rows, bc, dims, &bad);
+  if (j >= 0)
+    throw IndexError(str_cat("index ", bad, " is out of bounds for axis ", axes[j], " with size ", dims[j]));
+  return rows;
+}
+TensorList pack_impl(const TensorList& in, const Attrs& a) {
+  std::vector<Tensor> arrays(in.begin(), in.end());
+  return {pack_rows_now(arrays, index_broadcast(arrays), a.ints.data(), a.ints.data() + in.size())};
+}
+// vmap: packing is elementwise over the broadcast index shape, so the elementwise rule serves
+const Prim kIndexPack = {"index_pack", pack_impl, nullptr, nullptr, autodiff::elementwise_batch, true};
+
 Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
   Plan p;
   const int64_t nd = int64_t(shape.size());
@@ -264,7 +376,11 @@ Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
       case IndexItem::Array:
         TG_CHECK_INDEX(!is_float(it.array.dtype()), "arrays used as indices must be of integer or Bool dtype, got ",
                        dtype_name(it.array.dtype()));
-        check_has_data(it.array, "index");
+        // A batched (vmap) index array has no single value: it goes through the index_pack prim.
+        TG_CHECK(!(it.array.dtype() == DType::Bool && autodiff::is_batched(it.array)),
+                 "index: a Bool mask batched by vmap selects a different number of elements in each batch "
+                 "element, so the result has no single shape; use where(mask, ...) instead");
+        check_op_input(it.array, "index");
         p.advanced = true;
         consumed += it.array.dtype() == DType::Bool ? it.array.ndim() : 1;
         break;
@@ -332,7 +448,7 @@ Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
       }
       case IndexItem::Array: {
         const Tensor& a = it.array;
-        if (a.dtype() != DType::Bool && a.ndim() == 0) {
+        if (a.dtype() != DType::Bool && a.ndim() == 0 && !a.tracked()) {
           // numpy checks a 0-d index array like an integer, even when the result is empty
           const int64_t dim = shape[size_t(d)];
           const int64_t raw = a.dtype() == DType::Int64 ? *a.data<int64_t>() : int64_t(*a.data<int32_t>());
@@ -382,19 +498,19 @@ Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
   } else {
     // Broadcast the index arrays and pack them into rows (bounds checked, negatives wrapped).
     b = index_broadcast(p.arrays);
-    Shape rs = b;
-    rs.push_back(k);
-    p.rows = Tensor::empty(rs, DType::Int64);
-    std::vector<Tensor> bc;
-    SmallVec<int64_t, 8> dims;
+    Attrs pack;  // the sizes of the indexed dims, then their axes
+    bool batched = false;
+    for (int64_t j = 0; j < k; ++j) pack.ints.push_back(p.view_shape[size_t(p.vdims[size_t(j)])]);
     for (int64_t j = 0; j < k; ++j) {
-      bc.push_back(broadcast_to(p.arrays[size_t(j)], b));
-      dims.push_back(p.view_shape[size_t(p.vdims[size_t(j)])]);
+      pack.ints.push_back(p.axes[size_t(j)]);
+      batched = batched || p.arrays[size_t(j)].tracked();
     }
-    int64_t bad = 0;
-    int j = kernels::index_pack(p.rows, bc, dims.data(), &bad);
-    if (j >= 0)
-      throw IndexError(str_cat("index ", bad, " is out of bounds for axis ", p.axes[size_t(j)], " with size ", dims[size_t(j)]));
+    if (!batched) {
+      p.rows = pack_rows_now(p.arrays, b, pack.ints.data(), pack.ints.data() + k);
+    } else {
+      TensorList in(p.arrays.begin(), p.arrays.end());
+      p.rows = autodiff::apply1(kIndexPack, in, pack);
+    }
   }
 
   // Advanced dims first, then the others in order.
@@ -442,7 +558,7 @@ Perm inverse(const Perm& p) {
 
 Tensor index_gather(const Tensor& x, const Tensor& idx) {
   check_rows(x, idx, "index_gather");
-  if (!x.tracked()) return gather_impl({x, idx}, Attrs())[0];
+  if (!any_tracked(x, idx)) return gather_impl({x, idx}, Attrs())[0];
   return autodiff::apply1(kGather, {x, idx}, Attrs());
 }
 
@@ -450,7 +566,7 @@ Tensor index_add(const Tensor& x, const Tensor& idx, const Tensor& v) {
   check_rows(x, idx, "index_add");
   TG_CHECK_SHAPE(v.shape() == value_shape(x, idx), "index_add: values of shape ", shape_str(v.shape()),
                  " do not match the indexed shape ", shape_str(value_shape(x, idx)));
-  if (!any_tracked(x, v)) return add_impl({x, idx, v}, Attrs())[0];
+  if (!any_tracked(x, idx, v)) return add_impl({x, idx, v}, Attrs())[0];
   return autodiff::apply1(kIndexAdd, {x, idx, v}, Attrs());
 }
 
@@ -458,7 +574,7 @@ Tensor index_put(const Tensor& x, const Tensor& idx, const Tensor& v) {
   check_rows(x, idx, "index_put");
   TG_CHECK_SHAPE(v.shape() == value_shape(x, idx), "index_put: values of shape ", shape_str(v.shape()),
                  " do not match the indexed shape ", shape_str(value_shape(x, idx)));
-  if (!any_tracked(x, v)) return put_impl({x, idx, v}, Attrs())[0];
+  if (!any_tracked(x, idx, v)) return put_impl({x, idx, v}, Attrs())[0];
   return autodiff::apply1(kIndexPut, {x, idx, v}, Attrs());
 }
 
@@ -491,7 +607,7 @@ void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) 
   TG_CHECK_SHAPE(ok, "setitem: could not broadcast a value of shape ", shape_str(value.shape()),
                  " into an indexed result of shape ", shape_str(target));
 
-  if (!a.tracked() && !v.tracked()) {
+  if (!a.tracked() && !v.tracked() && !(p.rows.defined() && p.rows.tracked())) {
     // In place, into a's memory (and every view of it), as numpy does.
     for (int64_t i = 0; i < a.ndim(); ++i)
       TG_CHECK(a.numel() == 0 || a.shape()[size_t(i)] <= 1 || a.strides()[size_t(i)] != 0, "setitem: cannot write into ",
@@ -513,7 +629,7 @@ void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) 
     return;
   }
 
-  // Tracked: a functional update, then `a` names the result.
+  // Tracked (or indices batched by vmap): a functional update, then `a` names the result.
   autodiff::note_untraced_write(a);
   Tensor src = broadcast_to(v, target);
   Tensor out;
@@ -542,7 +658,7 @@ IndexItem array_item(const Tensor& t) {
 Tensor take(const Tensor& a, const Tensor& indices_in, int64_t axis, bool flatten) {
   Tensor indices = stop_gradient(indices_in);
   TG_CHECK_TYPE(!is_float(indices.dtype()), "take: indices must be integers, got ", describe(indices));
-  if (indices.dtype() == DType::Bool) indices = indices.to(DType::Int64);  // numpy casts safely
+  if (indices.dtype() == DType::Bool) indices = cast(indices, DType::Int64);  // numpy casts safely
   if (flatten) return getitem(reshape(a, Shape{a.numel()}), {array_item(indices)});
   const int64_t ax = norm_axis(axis, a.ndim(), "take");
   std::vector<IndexItem> items(static_cast<size_t>(ax));

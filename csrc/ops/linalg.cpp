@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 
+#include "autodiff/batching.h"
 #include "kernels/cpu/blas.h"
 #include "kernels/kernels.h"
 #include "ops/ops.h"
@@ -97,7 +98,18 @@ TensorList matmul_vjp(const TensorList& g, const TensorList& in, const TensorLis
 TensorList matmul_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs&) {
   return {opt_add(t[0].defined() ? matmul(t[0], in[1]) : Tensor(), t[1].defined() ? matmul(in[0], t[1]) : Tensor())};
 }
-const Prim kMatmul = {"matmul", matmul_impl, matmul_vjp, matmul_jvp};
+// vmap: both operands are at least 2-d here, so the batch axis joins numpy's broadcast batch dims:
+// each batched operand gets it first, padded with size-1 dims to the larger logical rank; an unbatched
+// operand broadcasts against it.
+TensorList matmul_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t,
+                        BatchDims& obd) {
+  const int64_t rank = std::max(autodiff::logical_rank(in[0], bd[0]), autodiff::logical_rank(in[1], bd[1]));
+  TensorList xs;
+  for (size_t i = 0; i < 2; ++i) xs.push_back(bd[i] >= 0 ? autodiff::batch_first_padded(in[i], bd[i], rank) : in[i]);
+  obd.push_back(0);
+  return autodiff::apply(p, xs, a);
+}
+const Prim kMatmul = {"matmul", matmul_impl, matmul_vjp, matmul_jvp, matmul_batch};
 
 // ---- diagonal and its adjoint ----------------------------------------------------------------
 // attrs.ints = {offset, axis1, axis2} (normalised, axis1 != axis2); diag_embed adds the full shape.
@@ -133,7 +145,16 @@ TensorList diagonal_vjp(const TensorList& g, const TensorList& in, const TensorL
 TensorList diagonal_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
   return {diagonal_p(t[0], a.ints[0], a.ints[1], a.ints[2])};
 }
-const Prim kDiagonal = {"diagonal", diagonal_impl, diagonal_vjp, diagonal_jvp};
+// vmap: the batch axis first, both axes shifted past it
+TensorList diagonal_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t,
+                          BatchDims& obd) {
+  Attrs b = a;
+  b.ints[1] += 1;
+  b.ints[2] += 1;
+  obd.push_back(0);
+  return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0])}, b);
+}
+const Prim kDiagonal = {"diagonal", diagonal_impl, diagonal_vjp, diagonal_jvp, diagonal_batch};
 
 TensorList diag_embed_impl(const TensorList& in, const Attrs& a) {
   Shape full(a.ints.begin() + 3, a.ints.end());
@@ -148,7 +169,17 @@ TensorList diag_embed_vjp(const TensorList& g, const TensorList&, const TensorLi
 TensorList diag_embed_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
   return {diag_embed_p(t[0], Shape(a.ints.begin() + 3, a.ints.end()), a.ints[0], a.ints[1], a.ints[2])};
 }
-const Prim kDiagEmbed = {"diag_embed", diag_embed_impl, diag_embed_vjp, diag_embed_jvp};
+// vmap: the batch axis first, both axes shifted past it, the batch size prepended to the full shape
+TensorList diag_embed_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t size,
+                            BatchDims& obd) {
+  Attrs b = a;
+  b.ints[1] += 1;
+  b.ints[2] += 1;
+  b.ints.insert(3, size);
+  obd.push_back(0);
+  return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0])}, b);
+}
+const Prim kDiagEmbed = {"diag_embed", diag_embed_impl, diag_embed_vjp, diag_embed_jvp, diag_embed_batch};
 
 Tensor diagonal_p(const Tensor& a, int64_t offset, int64_t ax1, int64_t ax2) {
   Attrs at;
@@ -184,7 +215,7 @@ TensorList norm2_jvp(const TensorList& t, const TensorList& in, const TensorList
   Tensor dot_xt = sum(mul(in[0], t[0]), mask_axes(uint64_t(a.ints[0])), false, a.flag != 0);
   return {div(dot_xt, safe_norm(out[0]))};
 }
-const Prim kNorm2 = {"norm2", norm2_impl, norm2_vjp, norm2_jvp};
+const Prim kNorm2 = {"norm2", norm2_impl, norm2_vjp, norm2_jvp, autodiff::axis_mask_batch};  // mask shifted
 
 Tensor norm2(const Tensor& x, uint64_t mask, bool keepdims) {
   Attrs at;
@@ -228,7 +259,7 @@ TensorList amax_jvp(const TensorList& t, const TensorList& in, const TensorList&
   Tensor ok = a.flag ? out[0] : reshape_(out[0], keep_shape(in[0].shape(), m));
   return {sum(mul(t[0], amax_weight(in[0], ok, m)), mask_axes(m), false, a.flag != 0)};
 }
-const Prim kAmax = {"norm_max", amax_impl, amax_vjp, amax_jvp};
+const Prim kAmax = {"norm_max", amax_impl, amax_vjp, amax_jvp, autodiff::axis_mask_batch};  // mask shifted
 
 Tensor amax_p(const Tensor& x, uint64_t mask, bool keepdims, const char* op) {
   for (size_t i = 0; i < x.shape().size(); ++i)
@@ -268,7 +299,9 @@ TensorList solve_jvp(const TensorList& t, const TensorList& in, const TensorList
   Tensor rhs = opt_sub(t[1], t[0].defined() ? matmul(t[0], out[0]) : Tensor());
   return {rhs.defined() ? solve(in[0], rhs) : Tensor()};
 }
-const Prim kSolve = {"solve", solve_impl, solve_vjp, solve_jvp};
+// vmap: the LAPACK kernels loop over any leading dims, so the batch axis goes first on both operands
+// (which must share their batch dims: an unbatched one is broadcast, a zero-stride view)
+const Prim kSolve = {"solve", solve_impl, solve_vjp, solve_jvp, autodiff::shared_leading_batch};
 
 TensorList inv_impl(const TensorList& in, const Attrs&) {
   const Tensor& a = in[0];
@@ -286,7 +319,7 @@ TensorList inv_vjp(const TensorList& g, const TensorList&, const TensorList& out
 TensorList inv_jvp(const TensorList& t, const TensorList&, const TensorList& out, const Attrs&) {
   return {neg(matmul(matmul(out[0], t[0]), out[0]))};
 }
-const Prim kInv = {"inv", inv_impl, inv_vjp, inv_jvp};
+const Prim kInv = {"inv", inv_impl, inv_vjp, inv_jvp, autodiff::leading_batch};  // batch axis first
 
 Tensor batch_scalar_to_matrix(const Tensor& s) {  // (...) -> (..., 1, 1)
   Shape sh = s.shape();
@@ -313,7 +346,7 @@ TensorList det_vjp(const TensorList& g, const TensorList& in, const TensorList& 
 TensorList det_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs&) {
   return {mul(out[0], sum_last2(mul(mT(inv(in[0])), t[0])))};
 }
-const Prim kDet = {"det", det_impl, det_vjp, det_jvp};
+const Prim kDet = {"det", det_impl, det_vjp, det_jvp, autodiff::leading_batch};  // batch axis first
 
 TensorList slogdet_impl(const TensorList& in, const Attrs&) {
   const Tensor& a = in[0];
@@ -331,7 +364,7 @@ TensorList slogdet_vjp(const TensorList& g, const TensorList& in, const TensorLi
 TensorList slogdet_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs&) {
   return {Tensor(), sum_last2(mul(mT(inv(in[0])), t[0]))};
 }
-const Prim kSlogdet = {"slogdet", slogdet_impl, slogdet_vjp, slogdet_jvp};
+const Prim kSlogdet = {"slogdet", slogdet_impl, slogdet_vjp, slogdet_jvp, autodiff::leading_batch};  // batch axis first
 
 // Constant n x n masks: tril(k) has ones where j <= i + k; phi has ones below the diagonal and 1/2 on it.
 Tensor tri_mask(int64_t n, DType dt, int64_t k, double diag) {
@@ -370,7 +403,7 @@ TensorList cholesky_jvp(const TensorList& t, const TensorList&, const TensorList
   Tensor x = solve(L, mT(solve(L, e)));  // L^-1 E L^-T (E symmetric)
   return {matmul(L, mul(x, tri_mask(n, dt, 0, 0.5)))};
 }
-const Prim kCholesky = {"cholesky", cholesky_impl, cholesky_vjp, cholesky_jvp};
+const Prim kCholesky = {"cholesky", cholesky_impl, cholesky_vjp, cholesky_jvp, autodiff::leading_batch};  // batch axis first
 
 // Checks a stack of square matrices and returns it in the dtype LAPACK runs on: numpy's rules
 // (integers and Bool as float64; float16 unsupported).

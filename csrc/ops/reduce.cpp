@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "autodiff/batching.h"
 #include "kernels/kernels.h"
 #include "kernels/kernels_extra.h"
 #include "ops/ops.h"
@@ -14,6 +15,9 @@ namespace tapegrad {
 namespace ops {
 
 namespace {
+
+using autodiff::axis_mask_batch;
+using autodiff::one_axis_batch;
 
 // Bitmask of reduced axes, validated.
 uint64_t axes_mask(const Tensor& a, const Axes& axes, bool all_axes, const char* op) {
@@ -104,7 +108,9 @@ TensorList sum_vjp(const TensorList& g, const TensorList& x, const TensorList&, 
 TensorList sum_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
   return {sum(t[0], mask_axes(uint64_t(a.ints[0])), false, a.flag != 0)};
 }
-const Prim kSum = {"sum", sum_impl, sum_vjp, sum_jvp};
+// vmap: the batch axis first, the mask of reduced axes shifted past it (the same for every prim
+// below whose ints[0] is an axis mask).
+const Prim kSum = {"sum", sum_impl, sum_vjp, sum_jvp, axis_mask_batch};
 
 // ---- prod ------------------------------------------------------------------------------------
 TensorList prod_impl(const TensorList& in, const Attrs& a) {
@@ -157,7 +163,7 @@ TensorList prod_jvp(const TensorList& t, const TensorList& x, const TensorList&,
   uint64_t m = uint64_t(a.ints[0]);
   return {sum(mul(t[0], prod_others(x[0], m)), mask_axes(m), false, a.flag != 0)};
 }
-const Prim kProd = {"prod", prod_impl, prod_vjp, prod_jvp};
+const Prim kProd = {"prod", prod_impl, prod_vjp, prod_jvp, axis_mask_batch};
 
 // ---- amax / amin -------------------------------------------------------------------------------
 template <kernels::Red R>
@@ -183,8 +189,8 @@ TensorList minmax_jvp(const TensorList& t, const TensorList& x, const TensorList
   Tensor w = tie_weights(x[0], as_keep(y[0], x[0].shape(), m, kd), m);
   return {sum(mul(t[0], w), mask_axes(m), false, kd)};
 }
-const Prim kAmax = {"amax", minmax_impl<kernels::Red::Max>, minmax_vjp, minmax_jvp};
-const Prim kAmin = {"amin", minmax_impl<kernels::Red::Min>, minmax_vjp, minmax_jvp};
+const Prim kAmax = {"amax", minmax_impl<kernels::Red::Max>, minmax_vjp, minmax_jvp, axis_mask_batch};
+const Prim kAmin = {"amin", minmax_impl<kernels::Red::Min>, minmax_vjp, minmax_jvp, axis_mask_batch};
 
 // ---- argmax / argmin (non-differentiable) -----------------------------------------------------
 // attrs: ints[0] = axis, flag = keepdims; the input is already flattened for axis=None.
@@ -206,8 +212,9 @@ TensorList arg_impl(const TensorList& in, const Attrs& a) {
   }
   return {out};
 }
-const Prim kArgmax = {"argmax", arg_impl<kernels::Red::ArgMax>, nullptr, nullptr, true};
-const Prim kArgmin = {"argmin", arg_impl<kernels::Red::ArgMin>, nullptr, nullptr, true};
+// vmap: the batch axis first, the reduced axis shifted past it.
+const Prim kArgmax = {"argmax", arg_impl<kernels::Red::ArgMax>, nullptr, nullptr, one_axis_batch, true};
+const Prim kArgmin = {"argmin", arg_impl<kernels::Red::ArgMin>, nullptr, nullptr, one_axis_batch, true};
 
 Tensor arg_reduce(const Prim& p, const char* name, const Tensor& a, int64_t axis, bool all_axes, bool keepdims) {
   Tensor x = a;
@@ -234,8 +241,8 @@ TensorList anyall_impl(const TensorList& in, const Attrs& a) {
   Tensor b = in[0].dtype() == DType::Bool ? in[0] : in[0].to(DType::Bool);
   return {reduce_fwd(R, b, uint64_t(a.ints[0]), a.flag != 0, DType::Bool)};
 }
-const Prim kAny = {"any", anyall_impl<kernels::Red::Any>, nullptr, nullptr, true};
-const Prim kAll = {"all", anyall_impl<kernels::Red::All>, nullptr, nullptr, true};
+const Prim kAny = {"any", anyall_impl<kernels::Red::Any>, nullptr, nullptr, axis_mask_batch, true};
+const Prim kAll = {"all", anyall_impl<kernels::Red::All>, nullptr, nullptr, axis_mask_batch, true};
 
 // ---- std ---------------------------------------------------------------------------------------
 // attrs: ints[0] = mask, ints[1] = ddof, flag = keepdims. Input is floating point.
@@ -274,7 +281,7 @@ TensorList std_jvp(const TensorList& t, const TensorList& x, const TensorList& y
   Tensor w = std_weights(x[0], as_keep(y[0], x[0].shape(), m, kd), m, a.ints[1]);
   return {sum(mul(t[0], w), mask_axes(m), false, kd)};
 }
-const Prim kStd = {"std", std_impl, std_vjp, std_jvp};
+const Prim kStd = {"std", std_impl, std_vjp, std_jvp, axis_mask_batch};  // ints[1] (ddof) unchanged
 
 // ---- softmax / log_softmax (fused forward) -----------------------------------------------------
 // attrs: ints[0] = axis (normalised). Input is floating point.
@@ -307,8 +314,9 @@ TensorList log_softmax_vjp(const TensorList& g, const TensorList&, const TensorL
 TensorList log_softmax_jvp(const TensorList& t, const TensorList&, const TensorList& y, const Attrs& a) {
   return {sub(t[0], sum(mul(exp(y[0]), t[0]), one_axis(a), false, true))};
 }
-const Prim kSoftmax = {"softmax", softmax_impl<false>, softmax_vjp, softmax_jvp};
-const Prim kLogSoftmax = {"log_softmax", softmax_impl<true>, log_softmax_vjp, log_softmax_jvp};
+// vmap: the batch axis first, the softmax axis shifted past it.
+const Prim kSoftmax = {"softmax", softmax_impl<false>, softmax_vjp, softmax_jvp, one_axis_batch};
+const Prim kLogSoftmax = {"log_softmax", softmax_impl<true>, log_softmax_vjp, log_softmax_jvp, one_axis_batch};
 
 // ---- cumsum ------------------------------------------------------------------------------------
 // attrs: ints[0] = axis (normalised). Input already of the result dtype.
@@ -329,7 +337,13 @@ TensorList cumsum_vjp(const TensorList& g, const TensorList&, const TensorList&,
 TensorList cumsum_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
   return {cumsum(t[0], a.ints[0], false)};
 }
-const Prim kCumsum = {"cumsum", cumsum_impl, cumsum_vjp, cumsum_jvp};
+// vmap: the batch axis first, the scanned axis shifted past it.
+const Prim kCumsum = {"cumsum", cumsum_impl, cumsum_vjp, cumsum_jvp, one_axis_batch};
+
+// Cumulative product of values no derivative flows through (integers, and values no
+// differentiation level tracks); the others use the differentiable composite cumprod_scan below. attrs: ints[0] = axis (normalised).
+TensorList cumprod_impl(const TensorList& in, const Attrs& a) { return {scan_fwd(kernels::Scan::Prod, in[0], a.ints[0])}; }
+const Prim kCumprod = {"cumprod", cumprod_impl, nullptr, nullptr, one_axis_batch, true};
 
 // Inclusive prefix product along `axis` from differentiable ops (pairs multiplied, prefix of the
 // pairs recursively, then the even positions filled in): O(n) work, log n depth. Used for tracked
@@ -495,8 +509,12 @@ Tensor cumsum(const Tensor& a, int64_t axis, bool flatten) {
 Tensor cumprod(const Tensor& a, int64_t axis, bool flatten) {
   auto xa = scan_args(a, axis, flatten, "cumprod");
   const Tensor& x = xa.first;
-  if (x.tracked() && is_float(x.dtype())) return cumprod_scan(x, xa.second);
-  return scan_fwd(kernels::Scan::Prod, autodiff::strip(x), xa.second);
+  Tensor c = autodiff::strip(x);  // x without its differentiation levels (vmap's are kept)
+  if (c.impl() != x.impl() && is_float(x.dtype())) return cumprod_scan(x, xa.second);
+  Attrs at;
+  at.ints.push_back(xa.second);
+  if (!c.tracked()) return cumprod_impl({c}, at)[0];
+  return autodiff::apply1(kCumprod, {c}, at);
 }
 
 Tensor sum_to(const Tensor& a, const Shape& shape) {

@@ -1,6 +1,7 @@
 // Shape and layout prims.
 #include "ops/shape.h"
 
+#include "autodiff/batching.h"
 #include "ops/ops.h"
 
 namespace tapegrad {
@@ -41,7 +42,15 @@ TensorList bcast_vjp(const TensorList& g, const TensorList& x, const TensorList&
 TensorList bcast_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
   return {broadcast_to(t[0], to_shape(a.ints))};
 }
-const Prim kBroadcast = {"broadcast_to", bcast_impl, bcast_vjp, bcast_jvp};
+// vmap: the batch axis first, padded to the target rank, then the batch size prepended to the shape
+TensorList bcast_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t size,
+                       BatchDims& obd) {
+  Attrs b = a;
+  b.ints.insert(0, size);
+  obd.push_back(0);
+  return autodiff::apply(p, {autodiff::batch_first_padded(in[0], bd[0], int64_t(a.ints.size()))}, b);
+}
+const Prim kBroadcast = {"broadcast_to", bcast_impl, bcast_vjp, bcast_jvp, bcast_batch};
 
 // Strides of a view of `a` with shape `s`, if one exists without copying.
 bool view_strides(const Tensor& a, const Shape& s, Strides& out) {
@@ -93,7 +102,15 @@ TensorList reshape_vjp(const TensorList& g, const TensorList& x, const TensorLis
 TensorList reshape_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
   return {reshape(t[0], to_shape(a.ints))};
 }
-const Prim kReshape = {"reshape", reshape_impl, reshape_vjp, reshape_jvp};
+// vmap: the batch axis first, the batch size prepended to the shape
+TensorList reshape_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t size,
+                         BatchDims& obd) {
+  Attrs b = a;
+  b.ints.insert(0, size);
+  obd.push_back(0);
+  return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0])}, b);
+}
+const Prim kReshape = {"reshape", reshape_impl, reshape_vjp, reshape_jvp, reshape_batch};
 
 TensorList transpose_impl(const TensorList& in, const Attrs& a) {
   const Tensor& x = in[0];
@@ -117,7 +134,17 @@ TensorList transpose_vjp(const TensorList& g, const TensorList&, const TensorLis
 TensorList transpose_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
   return {transpose(t[0], SmallVec<int64_t, 6>(a.ints.begin(), a.ints.end()))};
 }
-const Prim kTranspose = {"transpose", transpose_impl, transpose_vjp, transpose_jvp};
+// vmap: the batch axis stays where it is; the permutation of the other axes moves around it
+TensorList transpose_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t,
+                           BatchDims& obd) {
+  Attrs b = a;
+  b.ints.clear();
+  b.ints.push_back(0);
+  for (int64_t v : a.ints) b.ints.push_back(v + 1);
+  obd.push_back(0);
+  return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0])}, b);
+}
+const Prim kTranspose = {"transpose", transpose_impl, transpose_vjp, transpose_jvp, transpose_batch};
 
 }  // namespace
 
@@ -242,7 +269,7 @@ namespace {
 TensorList copy_impl(const TensorList& in, const Attrs&) { return {in[0].clone()}; }
 TensorList copy_vjp(const TensorList& g, const TensorList&, const TensorList&, const Attrs&, uint32_t) { return {g[0]}; }
 TensorList copy_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs&) { return {t[0]}; }
-const Prim kCopy = {"copy", copy_impl, copy_vjp, copy_jvp};
+const Prim kCopy = {"copy", copy_impl, copy_vjp, copy_jvp, autodiff::elementwise_batch};
 }  // namespace
 
 Tensor copy(const Tensor& a) {
@@ -307,7 +334,8 @@ TensorList concat_jvp(const TensorList& t, const TensorList& in, const TensorLis
   for (size_t i = 0; i < in.size(); ++i) ts.push_back(t[i].defined() ? t[i] : zeros_like(in[i]));
   return {concatenate(ts, a.ints[0])};
 }
-const Prim kConcat = {"concatenate", concat_impl, concat_vjp, concat_jvp};
+// vmap: every input with the batch axis first (unbatched ones broadcast along it), axis + 1
+const Prim kConcat = {"concatenate", concat_impl, concat_vjp, concat_jvp, autodiff::shared_axis_batch};
 
 // split: attrs ints = {axis, start_0, len_0, start_1, len_1, ...}; outputs are views.
 TensorList split_impl(const TensorList& in, const Attrs& a) {
@@ -360,7 +388,16 @@ TensorList split_apply(const Tensor& x, const Attrs& a);
 TensorList split_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
   return split_apply(t[0], a);
 }
-const Prim kSplit = {"split", split_impl, split_vjp, split_jvp};
+// vmap: the batch axis first, axis + 1 (the pieces' bounds are unchanged); every piece is batched
+TensorList split_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t,
+                       BatchDims& obd) {
+  Attrs b = a;
+  b.ints[0] = a.ints[0] + 1;
+  TensorList r = autodiff::apply(p, {autodiff::batch_first(in[0], bd[0])}, b);
+  for (size_t j = 0; j < r.size(); ++j) obd.push_back(0);
+  return r;
+}
+const Prim kSplit = {"split", split_impl, split_vjp, split_jvp, split_batch};
 TensorList split_apply(const Tensor& x, const Attrs& a) {
   if (!x.tracked()) return split_impl({x}, a);
   return autodiff::apply(kSplit, {x}, a);
@@ -394,7 +431,7 @@ TensorList flip_vjp(const TensorList& g, const TensorList&, const TensorList&, c
 TensorList flip_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
   return {flip(t[0], mask_list(uint64_t(a.ints[0])), false)};
 }
-const Prim kFlip = {"flip", flip_impl, flip_vjp, flip_jvp};
+const Prim kFlip = {"flip", flip_impl, flip_vjp, flip_jvp, autodiff::axis_mask_batch};  // mask shifted
 
 // repeat along an axis with one count per element (inputs x, counts Int64) and its transpose, the
 // segment sum (inputs g, counts). attrs: ints[0] = axis, ints[1] = output length along axis.
@@ -418,7 +455,18 @@ TensorList repeat_vjp(const TensorList& g, const TensorList& in, const TensorLis
 TensorList repeat_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs& a) {
   return {repeat_counts(t[0], in[1], a.ints[0], a.ints[1])};
 }
-const Prim kRepeat = {"repeat", repeat_impl, repeat_vjp, repeat_jvp};
+// vmap (repeat and repeat_transpose): the batch axis first, axis + 1. The counts fix the output
+// shape, so they cannot differ across the batch (repeat() refuses batched counts).
+TensorList repeat_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t,
+                        BatchDims& obd) {
+  TG_CHECK(bd[1] < 0, "repeat: the repeat counts cannot be batched by vmap (the output shape would differ "
+           "across the batch)");
+  Attrs b = a;
+  b.ints[0] = a.ints[0] + 1;
+  obd.push_back(0);
+  return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0]), in[1]}, b);
+}
+const Prim kRepeat = {"repeat", repeat_impl, repeat_vjp, repeat_jvp, repeat_batch};
 
 TensorList segsum_impl(const TensorList& in, const Attrs& a) {
   const Tensor& g = in[0];
@@ -439,7 +487,7 @@ TensorList segsum_vjp(const TensorList& g, const TensorList& in, const TensorLis
 TensorList segsum_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs& a) {
   return {segment_sum(t[0], in[1], a.ints[0], a.ints[1])};
 }
-const Prim kSegmentSum = {"repeat_transpose", segsum_impl, segsum_vjp, segsum_jvp};
+const Prim kSegmentSum = {"repeat_transpose", segsum_impl, segsum_vjp, segsum_jvp, repeat_batch};
 
 Tensor repeat_counts(const Tensor& x, const Tensor& counts, int64_t axis, int64_t total) {
   Attrs at;
@@ -595,6 +643,8 @@ Tensor repeat(const Tensor& a, const Tensor& repeats_in, int64_t axis_in, bool f
   TG_CHECK_INDEX(x.ndim() > 0, "repeat: axis ", axis_in, " is out of bounds for a tensor of dimension 0");
   const int64_t axis = flatten ? 0 : norm_axis(axis_in, x.ndim(), "repeat");
   Tensor rep = autodiff::strip(repeats_in);
+  TG_CHECK(!rep.tracked(), "repeat: the repeat counts cannot be batched by vmap (the output shape would differ "
+           "across the batch); pass them as an unmapped argument (in_axes=None) or a constant");
   TG_CHECK_DTYPE(is_int(rep.dtype()) || rep.dtype() == DType::Bool, "repeat: repeats must be integers, got ",
                  describe(rep));
   TG_CHECK(rep.ndim() <= 1, "repeat: repeats must be an int or a 1-d sequence, got shape ", shape_str(rep.shape()));

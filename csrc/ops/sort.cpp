@@ -1,5 +1,6 @@
 // Sorting: argsort (non-differentiable), sort (differentiable as a gather by argsort) and the
 // permutation-gather prim behind it, whose transpose is the gather by the inverse permutation.
+#include "autodiff/batching.h"
 #include "kernels/kernels_extra.h"
 #include "ops/ops.h"
 
@@ -18,7 +19,8 @@ TensorList argsort_impl(const TensorList& in, const Attrs& a) {
   kernels::sort(Tensor(), idx, sortable(in[0]), a.ints[0], a.flag != 0);
   return {idx};
 }
-const Prim kArgsort = {"argsort", argsort_impl, nullptr, nullptr, true};
+// vmap: the batch axis first, the sorted axis shifted past it
+const Prim kArgsort = {"argsort", argsort_impl, nullptr, nullptr, autodiff::one_axis_batch, true};
 
 TensorList sort_values_impl(const TensorList& in, const Attrs& a) {
   check_op_input(in[0], "sort");
@@ -36,7 +38,14 @@ TensorList permute_impl(const TensorList& in, const Attrs& a) {
   return {out};
 }
 Tensor inverse_permutation(const Tensor& idx, int64_t axis) {
-  Tensor i = autodiff::strip(idx).contiguous();
+  Tensor i = autodiff::strip(idx);
+  // Batched by vmap: the stable argsort of a permutation is its inverse.
+  if (i.tracked()) {
+    Attrs at;
+    at.ints.push_back(axis);
+    return autodiff::apply1(kArgsort, {i}, at);
+  }
+  i = i.contiguous();
   Tensor inv = Tensor::empty(i.shape(), DType::Int64, i.device());
   kernels::invert_permutation(inv, i, axis);
   return inv;
@@ -48,7 +57,8 @@ TensorList permute_vjp(const TensorList& g, const TensorList& in, const TensorLi
 TensorList permute_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs& a) {
   return {t[0].defined() ? permute_along(t[0], in[1], a.ints[0]) : Tensor()};
 }
-const Prim kPermute = {"permute_along", permute_impl, permute_vjp, permute_jvp};
+// vmap: values and indices with the batch axis first (an unbatched one broadcast), axis + 1
+const Prim kPermute = {"permute_along", permute_impl, permute_vjp, permute_jvp, autodiff::shared_axis_batch};
 
 // (x, attrs) for sort/argsort: flattened for axis=None, axis checked.
 std::pair<Tensor, Attrs> sort_args(const Tensor& a, int64_t axis, bool descending, bool flatten, const char* name) {
@@ -87,7 +97,7 @@ Tensor permute_along(const Tensor& a, const Tensor& idx, int64_t axis) {
   Attrs at;
   at.ints.push_back(k);
   Tensor i = autodiff::strip(idx);
-  if (!a.tracked()) return permute_impl({a, i}, at)[0];
+  if (!any_tracked(a, i)) return permute_impl({a, i}, at)[0];
   return autodiff::apply1(kPermute, {a, i}, at);
 }
 
