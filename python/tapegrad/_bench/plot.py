@@ -1,0 +1,112 @@
+"""Figures: time (and for the growth suite, peak memory) against problem size, log-log, one line
+per library. matplotlib is an optional extra (``pip install "tapegrad[bench]"``)."""
+from __future__ import annotations
+
+from .harness import ORDER
+from .worker import TRACED
+
+MISSING = ("--plot needs matplotlib, which is not installed: pip install matplotlib "
+           "(or pip install \"tapegrad[bench]\")")
+
+
+def available():
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def _style(lib):
+    import matplotlib.pyplot as plt
+
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    i = ORDER.index(lib) if lib in ORDER else len(ORDER)
+    return {"color": colors[i % len(colors)], "marker": "os^vDPX"[i % 7],
+            "linewidth": 2.2 if lib == "tapegrad" else 1.4, "markersize": 4}
+
+
+def _series(suite):
+    """{group: [cases with a size, in order]} for groups with at least two sizes."""
+    groups = {}
+    for c in suite.cases:
+        if c.size is not None:
+            groups.setdefault(c.group, []).append(c)
+    return {g: cs for g, cs in groups.items() if len(cs) >= 2}
+
+
+def memory_of(lib, r):
+    """The memory figure plotted for ``lib``: tracemalloc's peak where it sees the allocations,
+    otherwise the peak-RSS increase."""
+    if lib in TRACED and r.get("peak_traced") is not None:
+        return r["peak_traced"]
+    return r.get("peak_rss")
+
+
+def _lines(ax, suite, libs, results, cases, value):
+    for lib in libs:
+        pts = []
+        for c in cases:
+            r = results.get(lib, {}).get(c.name) or {}
+            v = value(lib, r)
+            if v:  # a zero (below page granularity) cannot go on a log axis
+                pts.append((c.size, v))
+        if pts:
+            xs, ys = zip(*pts)
+            ax.plot(xs, ys, label=lib, **_style(lib))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.grid(True, which="major", alpha=0.4)
+    ax.grid(True, which="minor", alpha=0.12)
+
+
+def plot_suite(suite, libs, run, path, subtitle=""):
+    """Write the figure of one suite to ``path``; returns False when it has no size series."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series = _series(suite)
+    if not series:
+        return False
+    results = run["results"]
+    memory = any(c.memory for cs in series.values() for c in cs)
+    ncols = 2 if memory else min(len(series), 2)
+    nrows = len(series) if memory else (len(series) + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.6 * nrows), squeeze=False)
+    flat = []
+    for i, (group, cases) in enumerate(series.items()):
+        ax = axes[i][0] if memory else axes[i // ncols][i % ncols]
+        _lines(ax, suite, libs, results, cases, lambda lib, r: r.get("median"))
+        ax.set_title(f"{group}: time", fontsize=10)
+        ax.set_ylabel("seconds per call (median)")
+        ax.set_xlabel("n" if "matmul" not in group else "n (matrix side)")
+        flat.append(ax)
+        if memory:
+            ax = axes[i][1]
+            _lines(ax, suite, libs, results, cases, memory_of)
+            sizes = [c.size for c in cases]
+            if group.lower().startswith("jacobian"):
+                ax.plot(sizes, [4 * n * n for n in sizes], "k--", lw=0.8, label="output, 4n² B")
+            else:
+                ax.plot(sizes, [4 * n for n in sizes], "k--", lw=0.8, label="input, 4n B")
+            ax.set_title(f"{group}: peak memory", fontsize=10)
+            ax.set_ylabel("bytes above baseline")
+            ax.set_xlabel("n")
+            flat.append(ax)
+    for ax in axes.flat:
+        if ax not in flat:
+            ax.set_visible(False)
+    handles, labels = {}, []
+    for ax in flat:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in handles:
+                handles[lab] = h
+                labels.append(lab)
+    fig.legend([handles[k] for k in labels], labels, loc="lower center", ncol=min(len(labels), 8),
+               fontsize=8, frameon=False)
+    title = suite.title + (f"\n{subtitle}" if subtitle else "")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.06 if nrows > 1 else 0.1, 1, 1))
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
