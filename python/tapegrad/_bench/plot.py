@@ -10,9 +10,11 @@ MISSING = ("--plot needs matplotlib, which is not installed: pip install matplot
 
 
 def available():
-    import importlib.util
-
-    return importlib.util.find_spec("matplotlib") is not None
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _style(lib):
