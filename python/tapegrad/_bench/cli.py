@@ -37,6 +37,9 @@ def parse(argv):
     ap.add_argument("--quick", action="store_true",
                     help="fewer repeats and sizes; the growth suite uses one process per library")
     ap.add_argument("--markdown", action="store_true", help="print the tables as markdown")
+    ap.add_argument("--tapegrad-simd", metavar="PATH",
+                    help="run tapegrad's kernels on this ISA path (avx512, avx2, sse2) instead of "
+                    "the best one the CPU has, e.g. to see a machine without AVX-512")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     return ap.parse_args(argv)
 
@@ -134,6 +137,8 @@ def main(argv=None):
         if not plot.available():
             print(plot.MISSING, file=sys.stderr)
             return 2
+    if a.tapegrad_simd:
+        os.environ["TAPEGRAD_BENCH_SIMD"] = a.tapegrad_simd  # inherited by the workers
     info = harness.machine_info()
     info["busy_cpus_at_start"] = busy = harness.busy_cpus()
     print(f"machine: {harness.describe_machine(info)}")

@@ -14,6 +14,7 @@ by hand: the floor that an autodiff library's overhead is measured against.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -69,6 +70,10 @@ class Tapegrad(Base):
         import tapegrad as tg
 
         self.tg = tg
+        simd = os.environ.get("TAPEGRAD_BENCH_SIMD")  # set by the CLI's --tapegrad-simd
+        if simd and not tg._core._set_simd_path(simd):
+            raise SystemExit(f"this CPU or build has no {simd} path (it uses "
+                             f"{tg.get_simd_path()})")
 
     def release(self):
         self.tg._core.empty_cache()  # the caching allocator would otherwise hide a peak

@@ -90,7 +90,7 @@ def plot_suite(suite, libs, run, path, subtitle=""):
             if group.lower().startswith("jacobian"):
                 ax.plot(sizes, [4 * n * n for n in sizes], "k--", lw=0.8, label="output, 4n² B")
             else:
-                ax.plot(sizes, [4 * n for n in sizes], "k--", lw=0.8, label="input, 4n B")
+                ax.plot(sizes, [4 * n for n in sizes], "k:", lw=0.9, label="input, 4n B")
             ax.set_title(f"{group}: peak memory", fontsize=10)
             ax.set_ylabel("bytes above baseline")
             ax.set_xlabel("n")
