@@ -4,8 +4,8 @@
                              [--json FILE] [--plot FILE.png] [--quick] [--markdown]
 
 Every library runs in its own fresh process (the growth suite: one per library and size).
-Tables give the median over repeated timings, the spread (half the min-max range, relative to
-the median) and the ratio to tapegrad's median (>1: tapegrad is faster). Peers that are not
+Tables give the median over repeated timings, the spread (half the interquartile range,
+relative to the median) and the ratio to tapegrad's median (>1: tapegrad is faster). Peers that are not
 installed are skipped and named. ``--plot`` needs matplotlib; a progress bar uses tqdm when it is
 installed (both in ``pip install "tapegrad[bench]"``).
 """
@@ -109,8 +109,8 @@ def report(suite, libs, run, markdown, out=print):
                "One process per library (--quick), sizes in ascending order."))
     else:
         out(harness.time_table(suite, libs, run, markdown))
-        out("median ±spread (half the min-max range of the repeats) (library time / tapegrad "
-            "time: >1 means tapegrad is faster)")
+        out("median ±spread (half the interquartile range of the repeats) (library time / "
+            "tapegrad time: >1 means tapegrad is faster)")
         if any(c.work for c in suite.cases):
             out("\nThroughput from the medians:")
             out(rate_table(suite, libs, run, markdown))

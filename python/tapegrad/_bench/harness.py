@@ -97,12 +97,16 @@ def timeit(fn, min_time=0.3, repeats=7, warmup=2):
         for _ in range(number):
             fn()
         samples.append((time.perf_counter() - t0) / number)
+    q1, _, q3 = statistics.quantiles(samples, n=4) if len(samples) > 1 else samples * 3
     return {
         "median": statistics.median(samples),
         "min": min(samples),
         "max": max(samples),
+        "q1": q1,
+        "q3": q3,
         "repeats": repeats,
         "number": number,
+        "samples": samples,
     }
 
 
@@ -464,8 +468,12 @@ def fmt_bytes(b):
 
 
 def spread(r):
-    """Half the min-max range of the samples, relative to the median, in percent."""
-    return 50.0 * (r["max"] - r["min"]) / r["median"] if r.get("median") else 0.0
+    """Half the interquartile range of the samples, relative to the median, in percent (robust to
+    one sample hit by another process; min and max are in the JSON)."""
+    if not r.get("median"):
+        return 0.0
+    lo, hi = r.get("q1", r["min"]), r.get("q3", r["max"])
+    return 50.0 * (hi - lo) / r["median"]
 
 
 def render(rows, markdown=False):
