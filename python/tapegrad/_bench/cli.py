@@ -5,9 +5,9 @@
 
 Every library runs in its own fresh process (the growth suite: one per library and size).
 Tables give the median over repeated timings, the spread (half the interquartile range,
-relative to the median) and the ratio to tapegrad's median (>1: tapegrad is faster). Peers that are not
-installed are skipped and named. ``--plot`` needs matplotlib; a progress bar uses tqdm when it is
-installed (both in ``pip install "tapegrad[bench]"``).
+relative to the median) and the ratio to tapegrad's median (>1: tapegrad is faster). Peers
+that are not installed are skipped and named. ``--plot`` needs matplotlib; a progress bar uses
+tqdm when it is installed (both in ``pip install "tapegrad[bench]"``).
 """
 from __future__ import annotations
 
@@ -185,7 +185,8 @@ def main(argv=None):
             if plot.plot_suite(suite, libs, run, path, subtitle=sub):
                 print(f"figure: {path}")
                 doc["suites"][name]["figure"] = path
-    print("\nversions: " + "; ".join(f"{k} {v['version']}" for k, v in versions.items()))
+    if versions:
+        print("\nversions: " + "; ".join(f"{k} {v['version']}" for k, v in versions.items()))
     if not_installed:
         print("not installed: " + ", ".join(sorted(not_installed)))
     busy_end = harness.busy_cpus()
