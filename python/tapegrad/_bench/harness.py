@@ -500,7 +500,7 @@ def time_table(suite, libs, run, markdown=False, ref="tapegrad", show_spread=Tru
             if not suite.applies(lib, case):
                 row.append("")
             elif not r or r.get("median") is None:
-                row.append("error" if lib in errors else (r or {}).get("skipped", "n/a"))
+                row.append("error" if lib in errors or "error" in (r or {}) else "n/a")
             else:
                 cell = fmt_time(r["median"])
                 if show_spread:
