@@ -51,7 +51,7 @@ def plot_path(base, name, several):
     return f"{root}-{name}{ext or '.png'}"
 
 
-def wrap_join(parts, width=110):
+def wrap_join(parts, width=85):
     lines, cur = [], ""
     for p in parts:
         if cur and len(cur) + len(p) + 2 > width:

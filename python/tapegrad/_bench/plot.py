@@ -74,7 +74,9 @@ def plot_suite(suite, libs, run, path, subtitle=""):
     memory = any(c.memory for cs in series.values() for c in cs)
     ncols = 2 if memory else min(len(series), 2)
     nrows = len(series) if memory else (len(series) + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.6 * nrows), squeeze=False)
+    width = max(5.2 * ncols, 8.0)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, 3.6 * nrows + (0.8 if nrows == 1 else 0)),
+                             squeeze=False)
     flat = []
     for i, (group, cases) in enumerate(series.items()):
         ax = axes[i][0] if memory else axes[i // ncols][i % ncols]
@@ -104,11 +106,13 @@ def plot_suite(suite, libs, run, path, subtitle=""):
             if lab not in handles:
                 handles[lab] = h
                 labels.append(lab)
-    fig.legend([handles[k] for k in labels], labels, loc="lower center", ncol=min(len(labels), 8),
-               fontsize=8, frameon=False)
+    per_row = 8 if width >= 10 else 5
+    fig.legend([handles[k] for k in labels], labels, loc="lower center", fontsize=8, frameon=False,
+               ncol=min(len(labels), per_row))
     title = suite.title + (f"\n{subtitle}" if subtitle else "")
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout(rect=(0, 0.06 if nrows > 1 else 0.1, 1, 1))
+    legend_rows = (len(labels) + per_row - 1) // per_row
+    fig.tight_layout(rect=(0, (0.035 if nrows > 1 else 0.06) * (legend_rows + 1), 1, 1))
     fig.savefig(path, dpi=90)
     plt.close(fig)
     _shrink(path)

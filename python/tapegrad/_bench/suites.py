@@ -33,11 +33,11 @@ def _op(kind, a_shape, b_shape):
 def ops_suite(quick):
     cases = [Case("x*y, n=4", "x*y", 4, build=_op("mul", 4, 4))]
     for kind in ("add", "exp", "tanh"):
-        for n in (10**6, 10**7):
+        for n in (10**5, 10**6, 10**7):
             nbytes = (12 if kind == "add" else 8) * n  # float32 read and written once
             cases.append(Case(f"{kind}, n={size_label(n)}", kind, n, build=_op(kind, n, n),
                               work=(nbytes, "GB/s")))
-    for n in (256, 1024):
+    for n in (256, 512, 1024):
         cases.append(Case(f"matmul {n}x{n}", "matmul (n x n)", n,
                           build=_op("matmul", (n, n), (n, n)), work=(2 * n**3, "GFLOP/s")))
     return Suite(
