@@ -40,6 +40,9 @@ def parse(argv):
     ap.add_argument("--tapegrad-simd", metavar="PATH",
                     help="run tapegrad's kernels on this ISA path (avx512, avx2, sse2) instead of "
                     "the best one the CPU has, e.g. to see a machine without AVX-512")
+    ap.add_argument("--threads", type=int, metavar="N",
+                    help="kernel threads per library (tapegrad, torch, OpenMP, OpenBLAS, MKL; "
+                    "XLA with N=1); default: each library's own default")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     return ap.parse_args(argv)
 
@@ -137,6 +140,8 @@ def main(argv=None):
         if not plot.available():
             print(plot.MISSING, file=sys.stderr)
             return 2
+    if a.threads:
+        harness.set_threads(a.threads)
     if a.tapegrad_simd:
         os.environ["TAPEGRAD_BENCH_SIMD"] = a.tapegrad_simd  # inherited by the workers
     info = harness.machine_info()

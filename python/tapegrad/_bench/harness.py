@@ -295,7 +295,23 @@ def lib_version(lib):
         import tapegrad
 
         v += f" (SIMD {tapegrad.get_simd_path()}, {tapegrad.get_num_threads()} threads)"
+    elif mod == "torch":
+        import torch
+
+        v += f" ({torch.get_num_threads()} threads)"
     return v
+
+
+def set_threads(n):
+    """Limit every library's kernel threads to ``n`` in the workers started after this call."""
+    n = str(int(n))
+    os.environ["TAPEGRAD_BENCH_THREADS"] = n  # tapegrad and torch: set_num_threads in impl.py
+    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[k] = n
+    if n == "1":  # XLA's CPU client: one thread for Eigen and for its intra-op pool
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1").strip()
 
 
 # ---------------------------------------------------------------------------------------------

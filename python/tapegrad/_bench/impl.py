@@ -70,6 +70,9 @@ class Tapegrad(Base):
         import tapegrad as tg
 
         self.tg = tg
+        threads = os.environ.get("TAPEGRAD_BENCH_THREADS")  # set by the CLI's --threads
+        if threads:
+            tg.set_num_threads(int(threads))
         simd = os.environ.get("TAPEGRAD_BENCH_SIMD")  # set by the CLI's --tapegrad-simd
         if simd and not tg._core._set_simd_path(simd):
             raise SystemExit(f"this CPU or build has no {simd} path (it uses "
@@ -205,6 +208,9 @@ class Torch(Base):
         import torch
 
         self.torch = torch
+        threads = os.environ.get("TAPEGRAD_BENCH_THREADS")
+        if threads:
+            torch.set_num_threads(int(threads))
 
     def grad_sq(self, x):
         torch = self.torch
