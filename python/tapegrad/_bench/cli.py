@@ -43,6 +43,9 @@ def parse(argv):
     ap.add_argument("--threads", type=int, metavar="N",
                     help="kernel threads per library (tapegrad, torch, OpenMP, OpenBLAS, MKL; "
                     "XLA with N=1); default: each library's own default")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help="measure nothing: print the tables (and --plot the figures) of a JSON "
+                    "file written by --json")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     return ap.parse_args(argv)
 
@@ -131,6 +134,47 @@ def report(suite, libs, run, markdown, out=print):
             out(f"{lib} failed: {e}")
 
 
+def versions_line(versions):
+    # "1 threads" in files written before harness.threads() existed
+    return [f"{k} {v['version']}".replace("(1 threads)", "(1 thread)").replace(
+        ", 1 threads)", ", 1 thread)") for k, v in versions.items()]
+
+
+def figure(suite, libs, run, path, versions):
+    from . import plot
+
+    sub = wrap_join(versions_line(versions))
+    if suite.name == "growth":
+        sub += ("\nmemory: tracemalloc peak for numpy, autograd, micrograd; "
+                "peak-RSS increase for the others")
+    return plot.plot_suite(suite, libs, run, path, subtitle=sub)
+
+
+def replay(a, names):
+    """Tables and figures from a saved --json file; nothing is measured."""
+    with open(a.from_json) as f:
+        doc = json.load(f)
+    quick = "--quick" in doc.get("argv", [])
+    print(f"from {a.from_json}: {harness.describe_machine(doc['machine'])}")
+    for name in names:
+        saved = doc["suites"].get(name)
+        if saved is None:
+            continue
+        if "skipped" in saved:
+            print(f"\n== {name}: skipped ==\n{saved['skipped']}")
+            continue
+        suite = suites.get(name, quick)
+        run = {"results": saved["results"], "errors": saved["errors"]}
+        report(suite, saved["libs"], run, a.markdown)
+        if a.plot:
+            path = plot_path(a.plot, name, len(names) > 1)
+            vers = {k: v for k, v in doc.get("versions", {}).items() if k in saved["libs"]}
+            if figure(suite, saved["libs"], run, path, vers):
+                print(f"figure: {path}")
+    print("\nversions: " + "; ".join(versions_line(doc.get("versions", {}))))
+    return 0
+
+
 def main(argv=None):
     a = parse(sys.argv[1:] if argv is None else argv)
     names = list(suites.NAMES) if a.suite == "all" else [a.suite]
@@ -140,6 +184,8 @@ def main(argv=None):
         if not plot.available():
             print(plot.MISSING, file=sys.stderr)
             return 2
+    if a.from_json:
+        return replay(a, names)
     if a.threads:
         harness.set_threads(a.threads)
     if a.tapegrad_simd:
@@ -180,18 +226,12 @@ def main(argv=None):
             "results": run["results"], "errors": run["errors"],
         }
         if a.plot:
-            from . import plot
-
             path = plot_path(a.plot, name, len(names) > 1)
-            sub = wrap_join([f"{k} {v['version']}" for k, v in run["versions"].items()])
-            if suite.name == "growth":
-                sub += ("\nmemory: tracemalloc peak for numpy, autograd, micrograd; "
-                        "peak-RSS increase for the others")
-            if plot.plot_suite(suite, libs, run, path, subtitle=sub):
+            if figure(suite, libs, run, path, run["versions"]):
                 print(f"figure: {path}")
                 doc["suites"][name]["figure"] = path
     if versions:
-        print("\nversions: " + "; ".join(f"{k} {v['version']}" for k, v in versions.items()))
+        print("\nversions: " + "; ".join(versions_line(versions)))
     if not_installed:
         print("not installed: " + ", ".join(sorted(not_installed)))
     busy_end = harness.busy_cpus()

@@ -294,12 +294,16 @@ def lib_version(lib):
     if mod == "tapegrad":
         import tapegrad
 
-        v += f" (SIMD {tapegrad.get_simd_path()}, {tapegrad.get_num_threads()} threads)"
+        v += f" (SIMD {tapegrad.get_simd_path()}, {threads(tapegrad.get_num_threads())})"
     elif mod == "torch":
         import torch
 
-        v += f" ({torch.get_num_threads()} threads)"
+        v += f" ({threads(torch.get_num_threads())})"
     return v
+
+
+def threads(n):
+    return f"{n} thread" + ("" if n == 1 else "s")
 
 
 def set_threads(n):
