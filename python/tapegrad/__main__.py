@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -92,6 +93,9 @@ def _speed_table():
     if absent:
         print("not installed, skipped: " + ", ".join(absent)
               + '  (pip install "tapegrad[bench]" brings HIPS autograd and micrograd)')
+    busy = harness.busy_cpus()
+    if busy is not None and busy > 0.25:
+        print(f"(other processes kept {busy:.1f} of {os.cpu_count()} CPUs busy: timings are noisy)")
     print("More: python -m tapegrad bench --suite all [--plot bench.png]")
 
 
