@@ -1,30 +1,19 @@
-"""`python -m tapegrad`: a short tour of what tapegrad does, with a small benchmark table."""
+"""`python -m tapegrad`: a short tour of what tapegrad does, with a small benchmark table.
+
+    python -m tapegrad                 the tour (seed computations, a higher-order derivative,
+                                       a small gradient benchmark against the installed peers)
+    python -m tapegrad bench --help    the benchmark suites
+"""
 from __future__ import annotations
 
+import os
 import sys
-import time
 
 
 def _section(title):
     print()
     print(title)
     print("-" * len(title))
-
-
-def _timeit(fn, n=None):
-    fn()
-    if n is None:
-        t0 = time.perf_counter()
-        fn()
-        one = max(time.perf_counter() - t0, 1e-7)
-        n = max(3, min(20000, int(0.05 / one)))
-    best = float("inf")
-    for _ in range(5):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / n)
-    return best
 
 
 def tour():
@@ -73,53 +62,55 @@ def tour():
         print(tg.jacfwd(lambda x: y[index][:, 0] * x[index])(xs))
 
     _section("Higher order: d3/dx3 of sin(x) * x at x = 1")
-    f = lambda x: tg.sin(x) * x  # noqa: E731
+    f = lambda x: tg.sin(x) * x
     d3 = tg.grad(tg.grad(tg.grad(f)))(tg.tensor(1.0, tg.float64))
     print(f">>> tg.grad(tg.grad(tg.grad(f)))(1.0) = {float(d3):.6f}   (exact: {-3 * np.sin(1) - np.cos(1):.6f})")
 
-    _section("Speed: gradient of (x*x).sum() on 4 float32 elements, this process")
-    rows = []
-    x4 = tg.tensor(np.arange(4, dtype=np.float32))
-    g = grad_all(lambda x: (x * x).sum())
-    rows.append(("tapegrad GradOperation", _timeit(lambda: g(x4))))
-    a = np.arange(4, dtype=np.float32)
-    rows.append(("numpy, derivative by hand (2*x)", _timeit(lambda: 2 * a)))
-    try:
-        import autograd
-        import autograd.numpy as anp  # noqa: F401
+    _speed_table()
 
-        ga = autograd.grad(lambda x: (x * x).sum())
-        a64 = a.astype(np.float64)
-        rows.append(("HIPS autograd", _timeit(lambda: ga(a64))))
-    except ImportError:
-        rows.append(("HIPS autograd", None))
-    try:
-        from micrograd.engine import Value
 
-        def mg():
-            vs = [Value(float(v)) for v in a]
-            s = vs[0] * vs[0]
-            for v in vs[1:]:
-                s = s + v * v
-            s.backward()
+def _speed_table():
+    """Two gradient cases of the grad suite, each library in its own process (JAX's and PyTorch's
+    thread pools and import cost stay out of the others' timings)."""
+    import dataclasses
 
-        rows.append(("micrograd (4 scalar Values)", _timeit(mg)))
-    except ImportError:
-        rows.append(("micrograd", None))
-    base = rows[0][1]
-    for name, t in rows:
-        if t is None:
-            print(f"  {name:36s} not installed (pip install \"tapegrad[bench]\")")
-        else:
-            print(f"  {name:36s} {t * 1e6:9.2f} us   {t / base:6.1f}x tapegrad")
-    print("PyTorch and JAX are compared in separate processes by `python benchmarks/bench_grad.py`.")
+    from ._bench import harness, suites
+
+    names = ["grad (x*x).sum(), n=4", "grad (sin(x)*x).sum(), n=1e6"]
+    full = suites.get("grad", quick=True)
+    suite = dataclasses.replace(full, cases=[c for c in full.cases if c.name in names])
+    libs = [lib for lib in suite.libs if harness.have(lib)]
+    absent = [lib for lib in suite.libs if lib not in libs]
+    _section("Speed: gradients, each library in its own process (median of short runs)")
+    # the two jax columns share one process here: the tour saves an import of JAX
+    jobs = harness.jobs_for(suite, libs, share_module=True)
+    run = harness.run_suite(suite, libs, quick=True, jobs=jobs)
+    print(harness.time_table(suite, libs, run, show_spread=False))
+    print("(ratio: the library's time / tapegrad's; numpy: the derivative written by hand; "
+          "blank: the library cannot do it)")
+    for lib, err in run["errors"].items():
+        print(f"{lib} failed: {err}")
+    if absent:
+        print("not installed, skipped: " + ", ".join(absent)
+              + '  (pip install "tapegrad[bench]" brings HIPS autograd and micrograd)')
+    busy = harness.busy_cpus()
+    if busy is not None and busy > 0.25:
+        print(f"(other processes kept {busy:.1f} of {os.cpu_count()} CPUs busy: timings are noisy)")
+    print("More: python -m tapegrad bench --suite all [--plot bench.png]")
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "bench":
+        from ._bench.cli import main as bench_main
+
+        return bench_main(argv[1:])
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0
+    if argv:
+        print(f"unknown arguments {' '.join(argv)}\n{__doc__}", file=sys.stderr)
+        return 2
     tour()
     return 0
 
