@@ -203,12 +203,6 @@ def main(argv=None):
     versions = {}
     not_installed = set()
     for name in names:
-        if name == "jit":
-            reason = suites.jit_unavailable()
-            if reason:
-                print(f"\n== jit: skipped ==\n{reason}")
-                doc["suites"]["jit"] = {"skipped": reason}
-                continue
         suite = suites.get(name, a.quick)
         chosen = harness.select_libs(a.libs, suite.libs)
         libs = [lib for lib in chosen if harness.have(lib)]

@@ -100,6 +100,12 @@ class Tapegrad(Base):
         t = tg.tensor(x)
         return lambda: j(t)
 
+    def jacfwd_sin(self, x):
+        tg = self.tg
+        j = tg.jacfwd(lambda x: tg.sin(x) * x)
+        t = tg.tensor(x)
+        return lambda: j(t)
+
     def _mlp_loss(self, d):
         tg = self.tg
         X, Y = tg.tensor(d["X"]), tg.tensor(d["Y"])
@@ -164,6 +170,19 @@ class Tapegrad(Base):
         g = self._jit(self.tg.grad(loss, (0, 1, 2, 3)))
         return lambda: g(*ps)
 
+    def jit_jac_sin(self, x):
+        tg = self.tg
+        j = self._jit(tg.jacrev(lambda x: tg.sin(x) * x))
+        t = tg.tensor(x)
+        return lambda: j(t)
+
+    def jit_hess_rosen(self, x):
+        tg = self.tg
+        h = self._jit(tg.hessian(
+            lambda x: (100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2).sum()))
+        t = tg.tensor(x)
+        return lambda: h(t)
+
 
 class Numpy(Base):
     """Derivatives written by hand."""
@@ -225,6 +244,12 @@ class Torch(Base):
     def jac_sin(self, x):
         torch = self.torch
         j = torch.func.jacrev(lambda x: torch.sin(x) * x)
+        t = torch.tensor(x)
+        return lambda: j(t)
+
+    def jacfwd_sin(self, x):
+        torch = self.torch
+        j = torch.func.jacfwd(lambda x: torch.sin(x) * x)
         t = torch.tensor(x)
         return lambda: j(t)
 
@@ -296,6 +321,10 @@ class Jax(Base):
         jnp = self.jnp
         return self._run(self.wrap(self.jax.jacrev(lambda x: jnp.sin(x) * x)), jnp.asarray(x))
 
+    def jacfwd_sin(self, x):
+        jnp = self.jnp
+        return self._run(self.wrap(self.jax.jacfwd(lambda x: jnp.sin(x) * x)), jnp.asarray(x))
+
     def mlp(self, d):
         jax, jnp = self.jax, self.jnp
         X, Y = jnp.asarray(d["X"]), jnp.asarray(d["Y"])
@@ -345,6 +374,16 @@ class Jax(Base):
         if not self.jit:
             raise NotApplicable("eager")
         return self.mlp(d)
+
+    def jit_jac_sin(self, x):
+        if not self.jit:
+            raise NotApplicable("eager")
+        return self.jac_sin(x)
+
+    def jit_hess_rosen(self, x):
+        if not self.jit:
+            raise NotApplicable("eager")
+        return self.hess_rosen(x)
 
 
 class Autograd(Base):

@@ -73,6 +73,10 @@ def jacobian_suite(quick):
         use = tuple(lib for lib in libs if lib != "micrograd" or n <= 100)
         cases.append(Case(f"jacobian sin(x)*x, n={n}", "jacobian sin(x)*x", n, libs=use,
                           build=lambda m, n=n: m.jac_sin(impl.rng_data(n))))
+    for n in (4, 1000):
+        cases.append(Case(f"jacfwd sin(x)*x, n={n}", "jacfwd sin(x)*x", n,
+                          libs=("tapegrad", "torch", "jax (eager)", "jax (jit)"),
+                          build=lambda m, n=n: m.jacfwd_sin(impl.rng_data(n))))
     cases.append(Case("hessian Rosenbrock, n=100", "hessian", None,
                       libs=("tapegrad", "torch", "jax (eager)", "jax (jit)", "autograd"),
                       build=lambda m: m.hess_rosen(impl.rng_data(100))))
@@ -95,21 +99,14 @@ def jit_suite(quick):
              build=lambda m: m.jit_grad_sin(impl.rng_data(10**6))),
         Case("jit grad MLP 784-256-10, batch 64", "jit mlp", None,
              build=lambda m: m.jit_mlp(impl.mlp_data())),
+        Case("jit jacobian sin(x)*x, n=4", "jit jacobian sin(x)*x", 4,
+             build=lambda m: m.jit_jac_sin(impl.rng_data(4))),
+        Case("jit hessian Rosenbrock, n=100", "jit hessian", None,
+             build=lambda m: m.jit_hess_rosen(impl.rng_data(100))),
     ]
     return Suite("jit", "Compiled replay (tg.jit against jax.jit)",
                  "Gradients under each library's compiler, after the first (compiling) call.",
                  libs, cases)
-
-
-def jit_unavailable():
-    """Why the jit suite cannot run in this build, or None."""
-    import tapegrad
-
-    if hasattr(tapegrad, "jit"):
-        return None
-    return ("tg.jit (tape replay, API.md section 6) is not in this build of tapegrad yet, so the "
-            "jit suite has no tapegrad side to time and is skipped. JAX's compiled figures are in "
-            "the grad and jacobian suites, column 'jax (jit)'.")
 
 
 GRAD_SIZES = [10**k for k in range(1, 8)]  # 10 .. 1e7 elements
