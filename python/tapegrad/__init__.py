@@ -132,6 +132,7 @@ from . import ops  # noqa: E402,F401
 from . import numpy  # noqa: E402,F401
 from ._vmap import hessian, jacfwd, jacrev, vmap  # noqa: E402,F401
 from ._jit import jit  # noqa: E402,F401
+from . import cuda  # noqa: E402,F401
 
 from ._custom_jvp import custom_jvp  # noqa: E402,F401
 from ._serialization import load_checkpoint, load_param_into_net, save_checkpoint  # noqa: E402,F401

@@ -50,3 +50,30 @@ def _iter(self):
 
 Tensor.__iter__ = _iter
 Tensor.__format__ = lambda self, spec: format(self.item(), spec) if self.size == 1 and spec else str(self)
+
+
+def _to(self, target):
+    """The tensor on a device (`"CPU"`, `"GPU"`) or in a dtype (as ``astype``).
+
+    The CUDA backend is not built in this version, so `"GPU"` raises (``tg.cuda.is_available()``
+    is False); `"CPU"` returns the tensor itself, as PyTorch's ``.to`` does for its own device.
+
+    >>> import tapegrad as tg
+    >>> t = tg.ones(2)
+    >>> t.to("CPU") is t
+    True
+    >>> t.to(tg.float64).dtype
+    Float64
+    """
+    if isinstance(target, str) and target.upper() in ("CPU", "GPU", "CUDA", "ASCEND"):
+        dev = target.upper()
+        if dev == "CPU":
+            return self
+        raise RuntimeError(
+            f"to({target!r}): the CUDA backend is not built in this tapegrad, so only the CPU is "
+            "available (tg.cuda.is_available() is False)"
+        )
+    return self.astype(target)
+
+
+Tensor.to = _to
