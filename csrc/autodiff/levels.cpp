@@ -214,7 +214,7 @@ TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& c
     if (any) {
       uint32_t need = 0;
       for (size_t i = 0; i < r.in_nodes.size(); ++i)
-        if (r.in_nodes[i] >= 0) need |= 1u << i;
+        if (r.in_nodes[i] >= 0 && i < 32) need |= 1u << i;  // later inputs: always computed
       for (size_t i = 0; i < r.saved_in.size(); ++i) {
         const Tensor& x = r.saved_in[i];
         if (x.defined() && x.has_data())

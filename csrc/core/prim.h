@@ -39,7 +39,8 @@ struct Prim {
   // Forward on values tracked at no level. Never sees the tape.
   TensorList (*impl)(const TensorList& in, const Attrs& a);
   // Reverse rule: cotangents of the outputs (an undefined Tensor is a zero) -> cotangent of each
-  // input, undefined for "no gradient". `need` bit i asks for input i. Results may be broadcast
+  // input, undefined for "no gradient". `need` bit i asks for input i (i < 32; a rule of a prim
+  // with more inputs computes the later ones always). Results may be broadcast
   // (the sweep sums them back to the input's shape) and of a wider dtype (cast back).
   TensorList (*vjp)(const TensorList& cots, const TensorList& in, const TensorList& out, const Attrs& a,
                     uint32_t need);
