@@ -11,30 +11,6 @@ namespace autodiff {
 
 namespace {
 
-// Pushes a level for its scope; pops it on the way out, by pop() or by an exception.
-class ScopedLevel {
- public:
-  explicit ScopedLevel(std::shared_ptr<Level> l) : level_(std::move(l)) { push_level(level_); }
-  ScopedLevel(const ScopedLevel&) = delete;
-  ScopedLevel& operator=(const ScopedLevel&) = delete;
-  ~ScopedLevel() {
-    if (active_ && depth_of(level_->id()) >= 0) {
-      try {
-        pop_level(level_.get());
-      } catch (...) {  // an inner level was left on the stack: the first error is the one to report
-      }
-    }
-  }
-  void pop() {
-    active_ = false;
-    pop_level(level_.get());
-  }
-
- private:
-  std::shared_ptr<Level> level_;
-  bool active_ = true;
-};
-
 Shape concat_shapes(const Shape& a, const Shape& b) {
   Shape s = a;
   for (int64_t d : b) s.push_back(d);

@@ -54,6 +54,31 @@ void push_level(std::shared_ptr<Level> l);
 void pop_level(Level* l);  // throws unless l is on top
 int depth_of(uint64_t level_id);  // -1 if not active on this thread
 bool any_level_active();
+
+// Pushes a level for its scope; pops it on the way out, by pop() or by an exception.
+class ScopedLevel {
+ public:
+  explicit ScopedLevel(std::shared_ptr<Level> l) : level_(std::move(l)) { push_level(level_); }
+  ScopedLevel(const ScopedLevel&) = delete;
+  ScopedLevel& operator=(const ScopedLevel&) = delete;
+  ~ScopedLevel() {
+    if (active_ && depth_of(level_->id()) >= 0) {
+      try {
+        pop_level(level_.get());
+      } catch (...) {  // an inner level was left on the stack: the first error is the one to report
+      }
+    }
+  }
+  void pop() {
+    active_ = false;
+    pop_level(level_.get());
+  }
+
+ private:
+  std::shared_ptr<Level> level_;
+  bool active_ = true;
+};
+
 // The active level with this id, or null. Levels by depth, 0 = outermost.
 Level* find_level(uint64_t level_id);
 int num_levels();

@@ -176,15 +176,12 @@ void bind_autodiff(py::module_& m) {
       if (k < 0) k += long(n);
       wanted.push_back(new_args[size_t(k)].cast<Tensor>());
     }
-    autodiff::push_level(level);
     py::object out;
-    try {
+    {
+      autodiff::ScopedLevel scope(level);
       out = fn(*new_args);
-    } catch (...) {
-      autodiff::pop_level(level.get());
-      throw;
+      scope.pop();
     }
-    autodiff::pop_level(level.get());
     TensorList outs;
     bool is_seq = false;
     if (is_tensor(out)) {

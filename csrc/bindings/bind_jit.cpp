@@ -179,15 +179,12 @@ class JitFunction {
     auto level = std::make_shared<autodiff::TraceLevel>();
     py::tuple targs(args.size());
     for (size_t i = 0; i < args.size(); ++i) targs[i] = py::cast(level->track(as_tensor(args[i])));
-    autodiff::push_level(level);
     py::object out;
-    try {
+    {
+      autodiff::ScopedLevel scope(level);
       out = fn(*targs);
-    } catch (...) {
-      autodiff::pop_level(level.get());
-      throw;
+      scope.pop();
     }
-    autodiff::pop_level(level.get());
     TensorList outs;
     py::object tree = py::none();
     if (is_tensor(out)) {
