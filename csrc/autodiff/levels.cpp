@@ -120,7 +120,14 @@ Tensor strip(const Tensor& t) {
   return strip(m->primal);
 }
 
+TensorList apply_nullary(const Prim& p, const Attrs& a, int below_depth) {
+  for (int d = below_depth - 1; d >= 0; --d)
+    if (t_stack[size_t(d)]->kind() == LevelKind::Trace) return t_stack[size_t(d)]->process(p, TensorList(), a);
+  return p.impl(TensorList(), a);
+}
+
 TensorList apply(const Prim& p, TensorList in, const Attrs& a) {
+  if (in.empty()) return apply_nullary(p, a, int(t_stack.size()));
   int top = -1;
   for (Tensor& x : in) {
     if (!x.defined()) continue;

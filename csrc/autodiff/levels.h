@@ -87,6 +87,9 @@ Level* level_at(int depth);
 // Apply a primitive to possibly-tracked inputs (the slow path of every op).
 TensorList apply(const Prim& p, TensorList in, const Attrs& a);
 inline Tensor apply1(const Prim& p, TensorList in, const Attrs& a) { return apply(p, std::move(in), a)[0]; }
+// A prim with no tensor inputs (a random draw): no transform tracks it, but the innermost active
+// trace (tg.jit) below `below_depth` records it, so that a replay runs it again.
+TensorList apply_nullary(const Prim& p, const Attrs& a, int below_depth);
 
 // A new wrapper of `value` at `level_id`.
 Tensor wrap(const Tensor& value, uint64_t level_id, int32_t node, Tensor tangent);

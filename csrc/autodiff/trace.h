@@ -28,10 +28,11 @@ namespace autodiff {
 // computed and gives up (the caller records again) when they differ. A replay also gives up when a
 // prim returns a shape or dtype other than the recorded one (data-dependent shapes).
 //
-// What cannot be replayed makes the program *impure*, and the caller then runs the function
-// eagerly for that signature: random numbers or set_seed inside the function, a constant written in
-// place during recording, a constant that an outer transform tracks (a closed-over value under
-// grad), a prim without a replayable form.
+// Random draws are prims with no tensor inputs that the innermost trace records (apply_nullary), so
+// a replay draws fresh numbers, in the order eager calls would. What cannot be replayed makes the
+// program *impure*, and the caller then runs the function eagerly for that signature: set_seed
+// inside the function, a constant written in place during recording, a constant that an outer
+// transform tracks (a closed-over value under grad).
 struct Program {
   struct Rec {
     const Prim* prim;

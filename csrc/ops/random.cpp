@@ -2,6 +2,7 @@
 // Philox kernels. Results are constants for every transform (nothing to differentiate).
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <mutex>
 
@@ -29,7 +30,6 @@ Generator& gen() {
 
 // Reserve `n` blocks: returns the seed and the first block. Concurrent callers get disjoint blocks.
 std::pair<uint64_t, uint64_t> reserve(uint64_t n) {
-  autodiff::note_impure("the function draws random numbers");  // tg.jit runs it eagerly
   Generator& g = gen();
   std::lock_guard<std::mutex> lock(g.mu);
   const uint64_t first = g.next_block;
@@ -65,11 +65,53 @@ uint64_t get_seed() {
   return g.seed;
 }
 
+namespace {
+
+// A draw is a prim with no tensor inputs (Note [Tape replay]): a tg.jit trace records it, so a
+// replay draws fresh numbers, in the same order (and so the same values for a seed) as eager calls.
+// attrs: ints = shape, then (randint) low and high; scalar/flag = the two float parameters.
+Shape draw_shape(const Attrs& a, size_t extra) {
+  return Shape(a.ints.begin(), a.ints.begin() + (a.ints.size() - extra));
+}
+double second_param(const Attrs& a) {
+  double b;
+  std::memcpy(&b, &a.flag, sizeof b);
+  return b;
+}
+TensorList uniform_impl(const TensorList&, const Attrs& a) {
+  return {random_float(kernels::RandDist::Uniform, draw_shape(a, 0), a.scalar, second_param(a), a.dtype, "uniform")};
+}
+TensorList normal_impl(const TensorList&, const Attrs& a) {
+  return {random_float(kernels::RandDist::Normal, draw_shape(a, 0), a.scalar, second_param(a), a.dtype, "normal")};
+}
+TensorList randint_impl(const TensorList&, const Attrs& a) {
+  const int64_t low = a.ints[a.ints.size() - 2], high = a.ints[a.ints.size() - 1];
+  Tensor out = Tensor::empty(draw_shape(a, 2), a.dtype);
+  const auto sb = reserve(kernels::random_blocks(kernels::RandDist::Int, a.dtype, out.numel()));
+  kernels::random_int_fill(out, sb.first, sb.second, low, uint64_t(high) - uint64_t(low));
+  return {out};
+}
+const Prim kUniform = {"uniform", uniform_impl, nullptr, nullptr, nullptr, true};
+const Prim kNormal = {"normal", normal_impl, nullptr, nullptr, nullptr, true};
+const Prim kRandint = {"randint", randint_impl, nullptr, nullptr, nullptr, true};
+
+Tensor draw(const Prim& p, const Shape& shape, double x, double y, DType dt) {
+  Attrs a;
+  for (int64_t d : shape) a.ints.push_back(d);
+  a.scalar = x;
+  std::memcpy(&a.flag, &y, sizeof y);
+  a.dtype = dt;
+  return autodiff::apply1(p, {}, a);
+}
+
+}  // namespace
+
 Tensor rand_uniform(const Shape& shape, double low, double high, DType dt) {
   check_float(dt, "uniform");
   TG_CHECK(std::isfinite(low) && std::isfinite(high), "uniform: low (", low, ") and high (", high, ") must be finite");
   TG_CHECK(low <= high, "uniform: low (", low, ") must not be greater than high (", high, ")");
-  return random_float(kernels::RandDist::Uniform, shape, low, high, dt, "uniform");
+  check_new_shape(shape, "uniform");
+  return draw(kUniform, shape, low, high, dt);
 }
 
 Tensor rand_normal(const Shape& shape, double mean, double stddev, DType dt) {
@@ -77,7 +119,8 @@ Tensor rand_normal(const Shape& shape, double mean, double stddev, DType dt) {
   TG_CHECK(std::isfinite(mean) && std::isfinite(stddev), "normal: mean (", mean, ") and stddev (", stddev,
            ") must be finite");
   TG_CHECK(stddev >= 0, "normal: stddev must be non-negative, got ", stddev);
-  return random_float(kernels::RandDist::Normal, shape, mean, stddev, dt, "normal");
+  check_new_shape(shape, "normal");
+  return draw(kNormal, shape, mean, stddev, dt);
 }
 
 Tensor randint(const Shape& shape, int64_t low, int64_t high, DType dt) {
@@ -87,10 +130,12 @@ Tensor randint(const Shape& shape, int64_t low, int64_t high, DType dt) {
     TG_CHECK(low >= std::numeric_limits<int32_t>::min() && high - 1 <= std::numeric_limits<int32_t>::max(),
              "randint: the range [", low, ", ", high, ") does not fit in Int32");
   check_new_shape(shape, "randint");
-  Tensor out = Tensor::empty(shape, dt);
-  const auto sb = reserve(kernels::random_blocks(kernels::RandDist::Int, dt, out.numel()));
-  kernels::random_int_fill(out, sb.first, sb.second, low, uint64_t(high) - uint64_t(low));
-  return out;
+  Attrs a;
+  for (int64_t d : shape) a.ints.push_back(d);
+  a.ints.push_back(low);
+  a.ints.push_back(high);
+  a.dtype = dt;
+  return autodiff::apply1(kRandint, {}, a);
 }
 
 }  // namespace ops
