@@ -65,7 +65,10 @@ class JitFunction(_core._JitFunction):
     when one comes out differently the function is recorded again. Functions that draw random
     numbers or write in place into tensors that are not their arguments cannot be replayed and run
     eagerly (same values, no speed-up). Python side effects inside `fn` (printing, appending to a
-    list) happen when it is recorded, not on replays.
+    list) happen when it is recorded, not on replays. A tensor `fn` closes over (rather than takes
+    as an argument) is read on every replay where an op combines it with a traced value, but an op
+    on such tensors alone runs once, when `fn` is recorded (as JAX bakes closed-over constants):
+    pass tensors that change between calls as arguments.
 
     >>> import tapegrad as tg
     >>> @tg.jit
