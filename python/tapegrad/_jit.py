@@ -62,9 +62,9 @@ class JitFunction(_core._JitFunction):
     Tensor arguments (also inside tuples, lists and dicts, and numpy arrays) are traced; every other
     argument is static: a new value means a new recording. Each `bool()`, `item()`, `float()` or
     numpy conversion of a traced value inside `fn` is a recorded decision, re-checked on replay;
-    when one comes out differently the function is recorded again. Functions that draw random
-    numbers or write in place into tensors that are not their arguments cannot be replayed and run
-    eagerly (same values, no speed-up). Python side effects inside `fn` (printing, appending to a
+    when one comes out differently the function is recorded again. Random draws are recorded (a
+    replay draws fresh numbers). Functions that write in place into tensors that are not their
+    arguments, or call set_seed, cannot be replayed and run eagerly (same values, no speed-up). Python side effects inside `fn` (printing, appending to a
     list) happen when it is recorded, not on replays. A tensor `fn` closes over (rather than takes
     as an argument) is read on every replay where an op combines it with a traced value, but an op
     on such tensors alone runs once, when `fn` is recorded (as JAX bakes closed-over constants):
