@@ -9,6 +9,7 @@ import sys
 import time
 
 import numpy as np
+
 import tapegrad as tg
 
 

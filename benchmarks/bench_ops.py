@@ -7,6 +7,7 @@ The same as `python -m tapegrad bench --suite ops`; the code lives in tapegrad/_
 import sys
 
 import _path  # noqa: F401  (finds tapegrad in ../python when it is built there)
+
 from tapegrad._bench.cli import main
 
 if __name__ == "__main__":

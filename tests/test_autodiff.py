@@ -20,7 +20,7 @@ def close(a, b, **kw):
 # ---- grad and its options ------------------------------------------------------------------
 
 def test_grad_positions_int_and_tuple():
-    f = lambda x, y: (x * y * y).sum()  # noqa: E731
+    f = lambda x, y: (x * y * y).sum()
     x, y = tg.tensor([1.0, 2.0]), tg.tensor([3.0, 4.0])
     close(tg.grad(f)(x, y), [9.0, 16.0])
     close(tg.grad(f, 1)(x, y), [6.0, 16.0])
@@ -49,12 +49,12 @@ def test_grad_has_aux_and_value_and_grad():
 def test_grad_several_aux():
     def f(x):
         return x.sum(), x * 2, x * 3
-    g, aux = tg.grad(f, has_aux=True)(tg.tensor([1.0]))
+    _g, aux = tg.grad(f, has_aux=True)(tg.tensor([1.0]))
     assert isinstance(aux, tuple) and len(aux) == 2
 
 
 def test_grad_return_ids():
-    f = lambda x, y: (x * y).sum()  # noqa: E731
+    f = lambda x, y: (x * y).sum()
     (p0, g0), (p1, g1) = tg.grad(f, (0, 1), return_ids=True)(tg.tensor([1.0]), tg.tensor([2.0]))
     assert (p0, p1) == (0, 1)
     close(g0, [2.0])
@@ -127,7 +127,7 @@ def test_gradoperation_modes():
     close(gy, [6.0])
     (gw,) = ops.GradOperation(get_by_list=True)(net, net.trainable_params())(x, y)
     close(gw, [15.0])
-    (ga, gb), (gw2,) = ops.GradOperation(get_all=True, get_by_list=True)(net, net.trainable_params())(x, y)
+    (_ga, _gb), (gw2,) = ops.GradOperation(get_all=True, get_by_list=True)(net, net.trainable_params())(x, y)
     close(gw2, [15.0])
     g = ops.GradOperation(sens_param=True)(net)(x, y, tg.tensor(2.0))
     close(g, [20.0])
@@ -150,14 +150,14 @@ def test_vjp_and_jvp():
     close(out, np.sin([0.5, 1.5]) * [0.5, 1.5])
     (g,) = back(t64([1.0, 2.0]))
     close(g, (np.cos([0.5, 1.5]) * [0.5, 1.5] + np.sin([0.5, 1.5])) * [1.0, 2.0])
-    y, t = tg.jvp(lambda x: tg.sin(x) * x, (x,), (t64([1.0, 0.0]),))
+    _y, t = tg.jvp(lambda x: tg.sin(x) * x, (x,), (t64([1.0, 0.0]),))
     close(t, [np.cos(0.5) * 0.5 + np.sin(0.5), 0.0])
     with pytest.raises(RuntimeError):
         back(t64([1.0, 2.0]))
 
 
 def test_higher_order_mixed():
-    f = lambda x: (tg.exp(x) * x).sum()  # noqa: E731
+    f = lambda x: (tg.exp(x) * x).sum()
     x = t64([0.3, -0.2])
     # d2/dx2 (e^x x) = e^x (x + 2)
     close(tg.grad(tg.grad(f))(x), np.exp([0.3, -0.2]) * ([0.3, -0.2] + np.array(2.0)))
@@ -187,7 +187,7 @@ def test_custom_vjp_and_checkpoint():
 
     clip_grad.defvjp(lambda x: (x * 1.0, None), lambda res, g: (tg.minimum(g, tg.tensor(0.5)),))
     close(tg.grad(lambda x: (clip_grad(x) * 3).sum())(tg.tensor([1.0, 2.0])), [0.5, 0.5])
-    f = lambda x: (tg.sin(x) * tg.exp(x)).sum()  # noqa: E731
+    f = lambda x: (tg.sin(x) * tg.exp(x)).sum()
     x = t64([0.1, 0.7])
     close(tg.grad(tg.checkpoint(f))(x), tg.grad(f)(x))
 
@@ -217,7 +217,7 @@ def test_integer_input_is_typeerror():
 
 
 def test_bad_grad_position():
-    f = lambda x: x.sum()  # noqa: E731
+    f = lambda x: x.sum()
     with pytest.raises(IndexError):
         tg.grad(f, 3)(tg.tensor([1.0]))
     with pytest.raises(TypeError):
@@ -249,7 +249,7 @@ def test_threads_take_gradients_concurrently():
             for _ in range(200):
                 g = tg.grad(lambda x: (x * x * x).sum())(x)
                 np.testing.assert_allclose(np.asarray(g), 3 * np.asarray(x) ** 2)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             errors.append(e)
 
     ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]

@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
+
 import tapegrad as tg
 from tapegrad import nn
 

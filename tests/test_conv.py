@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+
 import tapegrad as tg
 from tapegrad import nn, ops
 

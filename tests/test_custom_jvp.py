@@ -3,6 +3,7 @@ grad, vjp, jacrev, vmap) and their compositions, to second order; pytrees, nondi
 tangents, methods, errors. Note [custom_jvp] in csrc/bindings/bind_custom.cpp has the design."""
 import numpy as np
 import pytest
+
 import tapegrad as tg
 from tapegrad import nn
 

@@ -1,5 +1,6 @@
 """Devices (API.md section 8): CPU always; GPU only with the CUDA backend and a GPU."""
 import pytest
+
 import tapegrad as tg
 
 

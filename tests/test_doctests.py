@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 import tapegrad as tg
 
 OPTIONFLAGS = doctest.ELLIPSIS  # `...` stands for digits that may differ in the last place

@@ -53,8 +53,8 @@ def check_equal(got, want):
     np.testing.assert_array_equal(got_np, want)
 
 
-i64 = lambda *v: np.array(v, dtype=np.int64)  # noqa: E731
-i32 = lambda *v: np.array(v, dtype=np.int32)  # noqa: E731
+i64 = lambda *v: np.array(v, dtype=np.int64)
+i32 = lambda *v: np.array(v, dtype=np.int32)
 M = make(S, np.float64, 7) > 0  # a fixed mask over S
 GET_CASES = [
     ((5,), 0), ((5,), -1), ((5,), slice(1, 4)), ((5,), slice(None, None, -1)), ((5,), slice(4, 0, -2)),
@@ -84,7 +84,7 @@ def case_id(c):
 def test_getitem_table(case):
     shape, idx = case
     for dt in DTYPES:
-        for name, a, t in layouts(make(shape, dt)):
+        for _name, a, t in layouts(make(shape, dt)):
             check_equal(t[to_tg(idx, "tensor")], a[idx])
     a = make(shape, np.float32)
     for mode in ("numpy", "list"):
@@ -197,7 +197,7 @@ def test_setitem_table(case):
 
 def test_setitem_through_noncontiguous_bases():
     a = make((4, 6), np.float32)
-    for name, na, t in layouts(a):
+    for _name, na, t in layouts(a):
         na = na.copy()
         na[1, [0, 2]] = 5.0
         na[:, ::-2] = -na[:, ::-2]
@@ -521,7 +521,7 @@ def test_int_tensor_gather_not_differentiated():
 @pytest.mark.parametrize("dt", DTYPES)
 def test_take_values(dt):
     a = make((3, 4, 2), dt)
-    for name, na, t in layouts(a):
+    for _name, na, t in layouts(a):
         for ind, axis in [(np.array([0, 5, -1]), None), (np.array([[1, 1], [0, 2]]), 0), (np.array(3), 1),
                           (np.array([], np.int64), 2), (np.array([-1, 0], np.int32), -1), ([2, 0], 1)]:
             want = np.take(na, ind, axis=axis)
@@ -546,7 +546,7 @@ def test_take_errors():
 def test_take_along_axis_values(dt):
     a = make((3, 4, 2), dt)
     rng = np.random.default_rng(0)
-    for name, na, t in layouts(a):
+    for _name, na, t in layouts(a):
         for axis in (0, 1, 2, -1):
             n = na.shape[axis]
             shape = list(na.shape)
@@ -628,7 +628,7 @@ def shape_and_index(draw):
         elif kind == "array":
             ashape = tuple(s if draw(st.booleans()) else 1 for s in bshape)
             ashape = ashape[draw(st.integers(0, len(ashape))):]
-            if n == 0 or 0 in bshape and 0 not in ashape:
+            if n == 0 or (0 in bshape and 0 not in ashape):
                 ashape = bshape
             vals = np.array(draw(st.lists(st.integers(-n, n - 1) if n else st.nothing(),
                                           min_size=int(np.prod(ashape)), max_size=int(np.prod(ashape)))),

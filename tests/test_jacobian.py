@@ -3,6 +3,7 @@ edge shapes, errors, and composition with the other transforms. Values are check
 analytic Jacobians and central finite differences in float64."""
 import numpy as np
 import pytest
+
 import tapegrad as tg
 
 rng = np.random.default_rng(7)

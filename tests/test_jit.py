@@ -4,6 +4,7 @@ import threading
 
 import numpy as np
 import pytest
+
 import tapegrad as tg
 
 rng = np.random.default_rng(3)
@@ -288,7 +289,7 @@ def test_threads_share_a_jitted_function():
             for _ in range(50):
                 x = r.standard_normal(8)
                 close(j(tg.tensor(x)), np.sin(x) * 2, rtol=1e-5)
-        except Exception as e:  # noqa: BLE001  (any failure in a thread is reported below)
+        except Exception as e:  # any failure in a thread is reported below
             errors.append(e)
 
     ts = [threading.Thread(target=work, args=(s,)) for s in range(4)]

@@ -193,9 +193,9 @@ def test_unary_operators():
     assert (-ti).dtype == tg.int32 and (~tb).dtype == tg.bool_ and abs(tb).dtype == tg.bool_
     assert np.signbit(arr(-tg.tensor([0.0])))[0]
     with pytest.raises(TypeError, match="neg.*Bool"):
-        -tb
+        _ = -tb
     with pytest.raises(TypeError, match="invert.*Float32"):
-        ~tf
+        _ = ~tf
 
 
 def test_operator_errors_are_clear():

@@ -106,7 +106,7 @@ def test_reduction_values(name, dtype):
 
 @pytest.mark.parametrize("name", ["sum", "mean", "prod", "max", "min", "var", "std", "any", "all"])
 def test_reduction_methods(name):
-    tgf, npf, _, kind = REDUCERS[name]
+    _tgf, npf, _, kind = REDUCERS[name]
     x = make((3, 4), "float64", kind)
     t = tg.tensor(x)
     assert_same(getattr(t, name)(), npf(x))
@@ -221,7 +221,7 @@ def test_sum_of_transposed_and_broadcast_views():
 @pytest.mark.parametrize("name", ["argmax", "argmin"])
 def test_arg_reductions(name, dtype):
     x = make((3, 4, 5), dtype)
-    for vname, xv, tv in views(x):
+    for _vname, xv, tv in views(x):
         for axis in (None, 0, 1, -1):
             for keepdims in (False, True):
                 assert_same(getattr(tg, name)(tv, axis=axis, keepdims=keepdims),
@@ -287,7 +287,7 @@ def test_softmax_values(name, dtype):
     ref = np_softmax if name == "softmax" else np_log_softmax
     f = getattr(tg, name)
     x = make((3, 4, 5), dtype)
-    for vname, xv, tv in views(x):
+    for _vname, xv, tv in views(x):
         assert_same(f(tv), ref(xv))
         for axis in (0, 1, 2, -2):
             assert_same(f(tv, axis=axis), ref(xv, axis=axis))
@@ -336,7 +336,7 @@ def test_logsumexp_stability():
 @pytest.mark.parametrize("name", ["cumsum", "cumprod"])
 def test_scans(name, dtype):
     x = make((3, 4, 5), dtype, "prod" if name == "cumprod" else "normal")
-    for vname, xv, tv in views(x):
+    for _vname, xv, tv in views(x):
         for axis in (None, 0, 1, 2, -1):
             assert_same(getattr(tg, name)(tv, axis=axis), getattr(np, name)(xv, axis=axis))
         assert_same(getattr(tv, name)(), getattr(np, name)(xv))

@@ -58,7 +58,7 @@ def run(code):
     out = io.StringIO()
     ns = {}
     with contextlib.redirect_stdout(out):
-        exec(textwrap.dedent(code), ns)
+        exec(textwrap.dedent(code), ns)  # noqa: S102  (the seeds are user programs, run verbatim)
     return out.getvalue().strip(), ns
 
 
@@ -73,7 +73,7 @@ def test_seed_000_broadcast_input():
 
 
 def test_seed_000_mask():
-    text, ns = run(SEED_000_PREAMBLE + SEED_000_CELL_3)
+    text, _ns = run(SEED_000_PREAMBLE + SEED_000_CELL_3)
     assert text == "[[1. 0. 0.]\n [0. 0. 3.]\n [0. 2. 0.]]"
 
 

@@ -49,7 +49,7 @@ def f64(shape, seed=0):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_reshape_transpose_swapaxes(dtype):
     x = make((2, 3, 4), dtype)
-    for name, xv, tv in views(x):
+    for _name, xv, tv in views(x):
         assert_same(tg.reshape(tv, (4, -1)), xv.reshape(4, -1))
         assert_same(tv.reshape(2, -1), xv.reshape(2, -1))
         assert_same(tv.reshape((xv.size,)), xv.reshape(xv.size))
@@ -96,7 +96,7 @@ def test_layout_errors():
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_squeeze_expand_dims_broadcast(dtype):
     x = make((1, 3, 1, 2), dtype)
-    for name, xv, tv in views(x):
+    for _name, xv, tv in views(x):
         assert_same(tg.squeeze(tv), np.squeeze(xv))
         ones = tuple(i for i, s in enumerate(xv.shape) if s == 1)
         assert_same(tg.squeeze(tv, ones[-1]), np.squeeze(xv, ones[-1]))
@@ -115,7 +115,7 @@ def test_squeeze_expand_dims_broadcast(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_flatten_ravel_copy(dtype):
     x = make((3, 4), dtype)
-    for name, xv, tv in views(x):
+    for _name, xv, tv in views(x):
         assert_same(tg.flatten(tv), xv.flatten())
         assert_same(tv.flatten(), xv.flatten())
         assert_same(tg.ravel(tv), np.ravel(xv))
@@ -198,7 +198,7 @@ def test_stack(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_split(dtype):
     x = make((6, 4), dtype)
-    for name, xv, tv in views(x):
+    for _name, xv, tv in views(x):
         for spec, axis in [(2, 0), (1, 1), ([1, 3], 0), ([2, 2], -1), ([-2], 0), ([3, 20, 1], 0), ([], 0)]:
             if isinstance(spec, int) and xv.shape[axis] % spec:
                 continue
@@ -229,7 +229,7 @@ def test_split_errors():
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_flip(dtype):
     x = make((3, 4, 2), dtype)
-    for name, xv, tv in views(x):
+    for _name, xv, tv in views(x):
         for axis in (None, 0, 1, -1, (0, 2), ()):
             assert_same(tg.flip(tv, axis=axis), np.flip(xv, axis=axis))
         assert_same(tg.flip(tg.flip(tv, 1), 1), xv)
@@ -246,7 +246,7 @@ def test_flip(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_tile(dtype):
     x = make((2, 3), dtype)
-    for name, xv, tv in views(x):
+    for _name, xv, tv in views(x):
         for reps in (2, (2, 1), (1, 3), (2, 2, 2), (3,), (0, 2), (1, 1)):
             assert_same(tg.tile(tv, reps), np.tile(xv, reps))
         assert_same(tv.tile((2, 1)), np.tile(xv, (2, 1)))
@@ -264,7 +264,7 @@ def test_tile(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_repeat(dtype):
     x = make((3, 4), dtype)
-    for name, xv, tv in views(x):
+    for _name, xv, tv in views(x):
         per0 = [(i * 2 + 1) % 3 for i in range(xv.shape[0])]
         per1 = tuple(i % 3 for i in range(xv.shape[1]))
         for reps, axis in [(2, None), (3, 0), (2, 1), (0, 1), (per0, 0), (per1, 1), ([2], -1),
@@ -299,7 +299,7 @@ def test_repeat_errors():
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_sort_argsort(dtype):
     x = make((4, 5, 6), dtype)
-    for name, xv, tv in views(x):
+    for _name, xv, tv in views(x):
         for axis in (-1, 0, 1, None):
             assert_same(tg.sort(tv, axis=axis), np.sort(xv, axis=axis, kind="stable"))
             assert_same(tg.argsort(tv, axis=axis), np.argsort(xv, axis=axis, kind="stable"))

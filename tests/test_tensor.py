@@ -527,7 +527,7 @@ def test_dtype_objects(dt, name, np_dt):
 
 def test_dtype_inequalities():
     assert tg.float32 != tg.float64 and tg.float32 != np.float64 and tg.int32 != "int64"
-    assert tg.float64 != None  # numpy reads None as float64; we do not
+    assert tg.float64 != None  # noqa: E711  (numpy reads None as float64; we do not)
     assert tg.float32 != "nonsense" and tg.float32 != 3 and tg.float32 != object()
     assert len({tg.float32, tg.float64, tg.float32}) == 2
     assert tg.float32 in (tg.float64, tg.float32)

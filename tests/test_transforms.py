@@ -44,7 +44,7 @@ def test_vmap_basic_axes():
 def test_vmap_matches_python_loop():
     rng = np.random.default_rng(0)
     xs = rng.standard_normal((5, 3, 4))
-    f = lambda x: (tg.tanh(x) * tg.exp(x.T).T).sum(axis=0) + x.mean()  # noqa: E731
+    f = lambda x: (tg.tanh(x) * tg.exp(x.T).T).sum(axis=0) + x.mean()
     got = tg.vmap(f)(t64(xs))
     want = np.stack([np.asarray(f(t64(x))) for x in xs])
     close(got, want, rtol=1e-12)
@@ -93,7 +93,7 @@ def test_grad_of_vmap():
 
 def test_jacobians_agree_and_match_numpy():
     x = t64([0.3, -1.2, 2.0])
-    f = lambda x: tg.sin(x) * x  # noqa: E731
+    f = lambda x: tg.sin(x) * x
     want = np.diag(np.cos([0.3, -1.2, 2.0]) * [0.3, -1.2, 2.0] + np.sin([0.3, -1.2, 2.0]))
     close(tg.jacrev(f)(x), want, rtol=1e-12)
     close(tg.jacfwd(f)(x), want, rtol=1e-12)
@@ -113,7 +113,7 @@ def test_hessian_rosenbrock():
 
 
 def test_jvp_of_grad_and_third_order():
-    f = lambda x: (x ** 4).sum()  # noqa: E731
+    f = lambda x: (x ** 4).sum()
     x = t64([1.0, 2.0])
     _, t = tg.jvp(tg.grad(f), (x,), (t64([1.0, 0.0]),))
     close(t, [12.0, 0.0])
@@ -121,7 +121,7 @@ def test_jvp_of_grad_and_third_order():
 
 
 def test_jacrev_multiple_positions_and_aux():
-    f = lambda x, y: (x * y, x.sum())  # noqa: E731
+    f = lambda x, y: (x * y, x.sum())
     x, y = t64([1.0, 2.0]), t64([3.0, 4.0])
     (jx, jy), aux = tg.jacrev(f, (0, 1), has_aux=True)(x, y)
     close(jx, np.diag([3.0, 4.0]))

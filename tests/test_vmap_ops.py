@@ -59,6 +59,6 @@ def test_grad_through_vmap_matches_loop(name):
     f, args = CASES[name]
     ts = [tg.tensor(a) for a in args]
     g = tg.grad(lambda x: tg.vmap(f)(x, *ts[1:]).sum())(ts[0])
-    want = np.stack([np.asarray(tg.grad(lambda x: f(x, *[tg.tensor(a[i]) for a in args[1:]]).sum())(tg.tensor(args[0][i])))
+    want = np.stack([np.asarray(tg.grad(lambda x, i=i: f(x, *[tg.tensor(a[i]) for a in args[1:]]).sum())(tg.tensor(args[0][i])))
                      for i in range(args[0].shape[0])])
     np.testing.assert_allclose(np.asarray(g), want, rtol=1e-9, atol=1e-12)

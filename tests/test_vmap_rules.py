@@ -6,6 +6,7 @@ check also asserts that no op fell back to the batch level's per-element loop
 
 import numpy as np
 import pytest
+
 import tapegrad as tg
 from tapegrad import _core
 

@@ -3,6 +3,9 @@
 MindSpore's ``GradOperation`` and ``stop_gradient``, JAX-style transforms, and a numpy-like
 ``Tensor`` whose every op runs in C++ (SIMD kernels, a flat tape for reverse mode).
 """
+# isort: skip_file
+# (The import order below is load order: the functions bound in C++ first, then the modules that
+# add Python-side Tensor methods, then those that read _public_functions().)
 from . import _core
 from ._core import Tensor, bool_, float16, float32, float64, int32, int64  # noqa: F401
 
@@ -24,7 +27,7 @@ _core_functions = {
 globals().update(_core_functions)
 
 from . import _tensor  # noqa: E402,F401  (Python-side Tensor methods: repr, str, numpy interop)
-from ._creation import *  # noqa: E402,F401,F403
+from ._creation import *  # noqa: E402,F403
 from ._autodiff import (  # noqa: E402,F401
     GradOperation,
     checkpoint,
@@ -38,11 +41,11 @@ from . import testing  # noqa: E402,F401
 from . import linalg  # noqa: E402,F401
 
 dtype = _core.dtype
-bool = bool_  # noqa: A001  (MindSpore spells it mindspore.bool_ and tg.bool)
-float = float32  # noqa: A001
+bool = bool_  # MindSpore spells it mindspore.bool_ and tg.bool
+float = float32
 half = float16
 double = float64
-int = int64  # noqa: A001
+int = int64
 
 
 def tensor(data, dtype=None):
@@ -123,7 +126,7 @@ def _public_functions():
     names |= {"grad", "value_and_grad", "vjp", "jvp", "stop_gradient", "tensor"}
     for extra in ("linalg_norm",):
         names.discard(extra)
-    return sorted(n for n in names if n in g and n not in _NOT_FUNCTIONS or n == "tensor")
+    return sorted(n for n in names if (n in g and n not in _NOT_FUNCTIONS) or n == "tensor")
 
 
 from . import _creation  # noqa: E402

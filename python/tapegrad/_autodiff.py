@@ -9,19 +9,19 @@ import numbers
 import numpy as _np
 
 from . import _core, _mode
-from ._mode import GRAPH as _GRAPH
 from ._core import Tensor
+from ._mode import GRAPH as _GRAPH
 from ._tree import flatten as _flatten
 from ._tree import unflatten as _unflatten
 
 __all__ = [
+    "GradOperation",
+    "checkpoint",
     "grad",
+    "jvp",
+    "stop_gradient",
     "value_and_grad",
     "vjp",
-    "jvp",
-    "GradOperation",
-    "stop_gradient",
-    "checkpoint",
 ]
 
 
@@ -92,7 +92,7 @@ def _normalise_weights(weights, what):
 class _Traced:
     """The result of running fn under a reverse level, ready for backward sweeps."""
 
-    __slots__ = ("level", "out", "out_leaves", "out_def", "aux", "in_leaves", "in_defs", "w_tracked")
+    __slots__ = ("aux", "in_defs", "in_leaves", "level", "out", "out_def", "out_leaves", "w_tracked")
 
 
 def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
@@ -409,7 +409,7 @@ def jvp(fn, inputs, v, has_aux=False):
     wrapped = []
     for x, t in zip(ins, vs):
         xl, xd = _flatten(x, _is_leaf)
-        tl, td = _flatten(t, _is_leaf)
+        tl, _td = _flatten(t, _is_leaf)
         if len(xl) != len(tl):
             raise ValueError("jvp: tangents must have the structure of the inputs")
         ws = []

@@ -1,4 +1,4 @@
-"""User-defined derivative rules: JAX's custom_vjp / custom_jvp and MindSpore's Cell.bprop."""
+"""User-defined reverse rules: JAX's custom_vjp and MindSpore's Cell.bprop (custom_jvp: _custom_jvp)."""
 from __future__ import annotations
 
 import functools
@@ -7,7 +7,7 @@ from . import _core
 from ._core import Tensor
 from ._tree import flatten, unflatten
 
-__all__ = ["custom_vjp", "custom_jvp"]
+__all__ = ["custom_vjp"]
 
 
 def _is_leaf(x):

@@ -91,7 +91,7 @@ Uncertain points
 from __future__ import annotations
 
 import math
-from typing import Callable, List, Union
+from collections.abc import Callable
 
 import numpy as np
 
@@ -136,7 +136,7 @@ _FLOAT_ARRAY_STYLE = {
 }
 
 
-def _nonfinite_text(x: float, plus: bool) -> Union[str, None]:
+def _nonfinite_text(x: float, plus: bool) -> str | None:
     """glibc spelling of nan/inf, or None for finite numbers."""
     if math.isnan(x):
         sign = "-" if math.copysign(1.0, x) < 0 else ("+" if plus else "")
@@ -159,7 +159,7 @@ def _scientific(x: float, precision: int) -> str:
     special = _nonfinite_text(x, False)
     if special is not None:
         return special
-    return "%.*e" % (precision, x)
+    return f"{x:.{precision}e}"
 
 
 def _element_formatter(category: str, data: np.ndarray, scalar: bool) -> Callable[[int], str]:
@@ -192,7 +192,7 @@ class _Layout:
         self.line_items = line_items
         self.summarize_1d = summarize_1d
         # Either literal text (str) or a flat element index (int).
-        self.pieces: List[Union[str, int]] = []
+        self.pieces: list[str | int] = []
 
     def _run(self, base: int, first: int, stop: int) -> None:
         """Emit elements ``first..stop-1`` of the innermost row at *base*."""
@@ -228,7 +228,7 @@ class _Layout:
                     self.block(depth + 1, base + k * stride)
                 self.pieces.append("," + newline + "...")
                 for j, k in enumerate(range(n - _EDGE_ITEMS, n)):
-                    self.pieces.append((newline if j == 0 else "," + newline))
+                    self.pieces.append(newline if j == 0 else "," + newline)
                     self.block(depth + 1, base + k * stride)
             else:
                 for k in range(n):
@@ -262,7 +262,7 @@ def _format_body(data: np.ndarray, category: str, summarize_1d: bool) -> str:
     return "".join(texts[p] if isinstance(p, int) else p for p in layout.pieces)
 
 
-def format_tensor_repr(arr: "np.ndarray", dtype_name: str, *, summarize_1d: bool = True) -> str:
+def format_tensor_repr(arr: np.ndarray, dtype_name: str, *, summarize_1d: bool = True) -> str:
     """Format *arr* the way MindSpore 2.x formats ``repr(Tensor)``.
 
     Args:

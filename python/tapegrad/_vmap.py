@@ -8,8 +8,8 @@ import numbers
 import numpy as _np
 
 from . import _core, _mode
-from ._mode import GRAPH as _GRAPH
 from ._core import Tensor
+from ._mode import GRAPH as _GRAPH
 from ._tree import flatten as _flatten
 from ._tree import unflatten as _unflatten
 

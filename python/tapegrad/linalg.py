@@ -12,8 +12,21 @@ from typing import NamedTuple
 from . import _core
 from ._core import Tensor
 
-__all__ = ["solve", "inv", "det", "slogdet", "cholesky", "norm", "SlogdetResult",
-           "matmul", "dot", "vdot", "outer", "einsum", "trace"]
+__all__ = [
+    "SlogdetResult",
+    "cholesky",
+    "det",
+    "dot",
+    "einsum",
+    "inv",
+    "matmul",
+    "norm",
+    "outer",
+    "slogdet",
+    "solve",
+    "trace",
+    "vdot",
+]
 
 _la = _core.linalg
 

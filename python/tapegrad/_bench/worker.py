@@ -67,7 +67,7 @@ def main(argv=None):
                 result = measure(lib, m, by_name[name], a.quick)
             except impl.NotApplicable as e:
                 result = {"skipped": str(e)}
-            except Exception as e:  # noqa: BLE001  (one failing case must not lose the others)
+            except Exception as e:  # one failing case must not lose the others
                 result = {"error": f"{type(e).__name__}: {e}"[:300]}
             _emit({"lib": lib, "case": name, "result": result})
     return 0

@@ -1,12 +1,23 @@
 """MindSpore-style neural-network layers, losses and optimizers."""
 from .._parameter import Parameter, ParameterTuple
 from .cell import Cell
+from .conv import Conv2d
 from .layers import (
-    GELU, CellList, Dense, Dropout, Flatten, LogSoftmax, Norm, ReLU, SequentialCell, Sigmoid, Softmax, Tanh,
+    GELU,
+    CellList,
+    Dense,
+    Dropout,
+    Flatten,
+    LogSoftmax,
+    Norm,
+    ReLU,
+    SequentialCell,
+    Sigmoid,
+    Softmax,
+    Tanh,
 )
 from .loss import BCELoss, L1Loss, LossBase, MSELoss, SoftmaxCrossEntropyWithLogits, WithLossCell
 from .optim import SGD, Adam, AdamW, Momentum, Optimizer, TrainOneStepCell
-from .conv import Conv2d
 
 __all__ = [
     "GELU",

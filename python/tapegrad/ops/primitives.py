@@ -1,7 +1,7 @@
 """MindSpore's primitive-class forms: `ops.BroadcastTo(shape)(x)` and friends."""
 from __future__ import annotations
 
-__all__ = ["BroadcastTo", "Primitive", "ReduceSum", "ReduceMean", "Reshape", "Transpose", "Cast"]
+__all__ = ["BroadcastTo", "Cast", "Primitive", "ReduceMean", "ReduceSum", "Reshape", "Transpose"]
 
 
 def _tg():
