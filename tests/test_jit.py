@@ -393,3 +393,18 @@ def test_user_rules_are_replayed():
     assert jg.cache_info()["replays"] == 1
     _, t = tg.jvp(tg.jit(f), (tg.tensor([1.0]),), (tg.tensor([1.0]),))
     close(t, [2.0])
+
+
+def test_writes_into_an_argument_reach_the_caller():
+    def f(x):
+        x[0] = x.sum()
+        x[1:][tg.tensor([0])] = -1.0  # through a view, with an index array
+        return x * 2
+
+    j = tg.jit(f)
+    for _ in range(3):
+        a, b = tg.tensor([1.0, 2.0, 3.0]), tg.tensor([1.0, 2.0, 3.0])
+        close(j(a), f(b))
+        close(a, b)  # the caller's tensor was written, as eagerly: [6, -1, 3]
+    assert j.cache_info()["eager_signatures"] == 1
+    assert "argument" in j.cache_info()["eager_reasons"][0]

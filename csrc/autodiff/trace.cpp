@@ -51,8 +51,15 @@ struct InstallReadHook {
 
 TraceLevel::TraceLevel() : Level(LevelKind::Trace), prog_(std::make_shared<Program>()) {}
 
+bool TraceLevel::is_input_storage(const Storage* st) const {
+  for (const Storage* s : input_storages_)
+    if (s == st) return true;
+  return false;
+}
+
 Tensor TraceLevel::track(const Tensor& x) {
   TG_CHECK(prog_->num_slots == prog_->num_inputs, "jit: inputs must be tracked before any op is recorded");
+  if (x.has_data()) input_storages_.push_back(x.storage());
   const int32_t slot = prog_->num_slots++;
   prog_->num_inputs = prog_->num_slots;
   return wrap(x, id_, slot, Tensor());
@@ -193,6 +200,29 @@ void note_impure(const char* why) {
     Level* l = level_at(d);
     if (l->kind() == LevelKind::Trace) static_cast<TraceLevel*>(l)->mark_impure(why);
   }
+}
+
+Tensor trace_base(const Tensor& t) {
+  const Tensor* cur = &t;
+  while (cur->defined() && cur->tracked()) {
+    Level* l = find_level(static_cast<LevelMeta*>(cur->ad())->level_id);
+    if (l && l->kind() != LevelKind::Trace) return Tensor();
+    cur = &static_cast<LevelMeta*>(cur->ad())->primal;
+  }
+  return *cur;
+}
+
+Tensor traced_argument_base(const Tensor& a) {
+  if (!a.defined() || !a.tracked()) return Tensor();
+  Tensor base = trace_base(a);
+  if (!base.defined() || !base.has_data()) return Tensor();
+  bool argument = false;
+  for (const Tensor* cur = &a; cur->tracked(); cur = &static_cast<LevelMeta*>(cur->ad())->primal)
+    if (TraceLevel* tl = active_trace(static_cast<LevelMeta*>(cur->ad())->level_id))
+      argument = argument || tl->is_input_storage(base.storage());
+  if (!argument) return Tensor();
+  note_impure("the function writes in place into one of its arguments");
+  return base;
 }
 
 void note_untraced_write(const Tensor& a) {

@@ -78,11 +78,13 @@ class TraceLevel final : public Level {
   std::shared_ptr<Program> finish(const TensorList& outputs, TensorList& values);
   void guard(int32_t slot, const Tensor& base_value);
   void mark_impure(const char* why);
+  bool is_input_storage(const Storage* s) const;
 
  private:
   int32_t constant_slot(const Tensor& t);
   std::shared_ptr<Program> prog_;
   std::vector<std::pair<const TensorImpl*, int32_t>> const_index_;
+  std::vector<const Storage*> input_storages_;
 };
 
 // Marks every trace being recorded on this thread impure (random numbers, global state).
@@ -90,6 +92,13 @@ void note_impure(const char* why);
 // setitem's functional update of `a` (a rebinding, not a write into its memory): replayable only
 // when an active trace owns `a`; else the traces being recorded become impure.
 void note_untraced_write(const Tensor& a);
+// `t` without the wrappers of active traces, or undefined when another active level tracks it.
+Tensor trace_base(const Tensor& t);
+// When `a` is traced only, and its memory is that of an argument of a function being recorded:
+// the recordings become impure (later calls run eagerly) and the value under the traces is
+// returned, for setitem to write into in place as eager code would (the caller sees the write).
+// Else undefined.
+Tensor traced_argument_base(const Tensor& a);
 
 }  // namespace autodiff
 }  // namespace tapegrad

@@ -629,6 +629,23 @@ void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) 
     return;
   }
 
+  // tg.jit recording a function that writes into its own argument: eager code writes into the
+  // caller's tensor, so do exactly that (the recording becomes impure: later calls run eagerly).
+  if (a.tracked()) {
+    Tensor vb = autodiff::trace_base(v);
+    std::vector<IndexItem> bidx = idx;
+    bool ok = vb.defined();
+    for (IndexItem& it : bidx)
+      if (ok && it.kind == IndexItem::Array) ok = (it.array = autodiff::trace_base(it.array)).defined();
+    if (ok) {
+      Tensor ab = autodiff::traced_argument_base(a);
+      if (ab.defined()) {
+        setitem(ab, bidx, vb);
+        return;
+      }
+    }
+  }
+
   // Tracked (or indices batched by vmap): a functional update, then `a` names the result.
   autodiff::note_untraced_write(a);
   Tensor src = broadcast_to(v, target);
