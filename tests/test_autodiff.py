@@ -154,6 +154,11 @@ def test_vjp_and_jvp():
     close(t, [np.cos(0.5) * 0.5 + np.sin(0.5), 0.0])
     with pytest.raises(RuntimeError):
         back(t64([1.0, 2.0]))
+    # Tangents must have the inputs' structure, not just as many leaves.
+    with pytest.raises(ValueError, match="structure"):
+        tg.jvp(lambda p: p["a"] * p["b"], ({"a": x, "b": x},), ({"a": x, "c": x},))
+    with pytest.raises(ValueError, match="structure"):
+        tg.jvp(lambda p: p[0] * p[1][0], ((x, [x]),), (([x], x),))
 
 
 def test_higher_order_mixed():

@@ -409,8 +409,8 @@ def jvp(fn, inputs, v, has_aux=False):
     wrapped = []
     for x, t in zip(ins, vs):
         xl, xd = _flatten(x, _is_leaf)
-        tl, _td = _flatten(t, _is_leaf)
-        if len(xl) != len(tl):
+        tl, td = _flatten(t, _is_leaf)
+        if len(xl) != len(tl) or td != xd:
             raise ValueError("jvp: tangents must have the structure of the inputs")
         ws = []
         for xi, ti in zip(xl, tl):
