@@ -71,8 +71,8 @@ void TraceLevel::mark_impure(const char* why) {
 }
 
 int32_t TraceLevel::constant_slot(const Tensor& t) {
-  for (const auto& [impl, slot] : const_index_)
-    if (impl == t.impl()) return slot;
+  auto it = const_index_.find(t.impl());
+  if (it != const_index_.end()) return it->second;
   // A value another active transform tracks (e.g. closed over under grad) is a fresh wrapper on
   // every call: baking this one in would lose that transform's derivative.
   for (const Tensor* cur = &t; cur->tracked(); cur = &static_cast<LevelMeta*>(cur->ad())->primal) {
@@ -84,7 +84,7 @@ int32_t TraceLevel::constant_slot(const Tensor& t) {
   const int32_t slot = prog_->num_slots++;
   const uint32_t version = t.has_data() ? t.storage()->version.load(std::memory_order_relaxed) : 0;
   prog_->constants.push_back({slot, t, version});
-  const_index_.emplace_back(t.impl(), slot);
+  const_index_.emplace(t.impl(), slot);
   return slot;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "autodiff/levels.h"
@@ -83,7 +84,7 @@ class TraceLevel final : public Level {
  private:
   int32_t constant_slot(const Tensor& t);
   std::shared_ptr<Program> prog_;
-  std::vector<std::pair<const TensorImpl*, int32_t>> const_index_;
+  std::unordered_map<const TensorImpl*, int32_t> const_index_;
   std::vector<const Storage*> input_storages_;
 };
 
