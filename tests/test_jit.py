@@ -206,6 +206,15 @@ def test_random_draws_are_replayed_fresh_and_in_eager_order():
     assert not np.array_equal(masks[1], masks[2])
 
 
+def test_ops_on_closed_over_tensors_are_replayed_too():
+    w = tg.tensor([1.0, 2.0])
+    j = tg.jit(lambda x: x + tg.exp(w * 0) * w * 2)  # w alone, then combined with x
+    close(j(tg.zeros(2)), [2.0, 4.0])
+    w[0] = 10.0  # written between calls: every op reading w sees it on the next replay
+    close(j(tg.zeros(2)), [20.0, 4.0])
+    assert j.cache_info()["replays"] == 1
+
+
 def test_impure_functions_run_eagerly():
     def reseeds(x):
         tg.set_seed(5)

@@ -1,6 +1,8 @@
 #include "autodiff/levels.h"
 
+#include <algorithm>
 #include <atomic>
+#include <limits>
 
 #include "autodiff/batching.h"
 #include "core/error.h"
@@ -19,11 +21,29 @@ int64_t vmap_fallback_count() { return t_vmap_fallbacks; }
 
 Level::Level(LevelKind k) : id_(g_next_level.fetch_add(1)), kind_(k) {}
 
-void push_level(std::shared_ptr<Level> l) { t_stack.push_back(std::move(l)); }
+std::atomic<int> g_traces_recording{0};
+
+namespace {
+// apply() runs a level's process() with the ceiling at that level's depth: the ops process() runs
+// one level down may be recorded by traces below it only (a trace takes untracked values too, so
+// without the ceiling it would be handed its own ops again).
+thread_local int t_ceiling = std::numeric_limits<int>::max();
+struct Ceiling {
+  int saved;
+  explicit Ceiling(int d) : saved(t_ceiling) { t_ceiling = d; }
+  ~Ceiling() { t_ceiling = saved; }
+};
+}  // namespace
+
+void push_level(std::shared_ptr<Level> l) {
+  if (l->kind() == LevelKind::Trace) g_traces_recording.fetch_add(1, std::memory_order_relaxed);
+  t_stack.push_back(std::move(l));
+}
 
 void pop_level(Level* l) {
   TG_CHECK(!t_stack.empty() && t_stack.back().get() == l,
            "transform levels were exited out of order (a grad/jvp call did not finish)");
+  if (l->kind() == LevelKind::Trace) g_traces_recording.fetch_sub(1, std::memory_order_relaxed);
   t_stack.pop_back();
 }
 
@@ -120,10 +140,18 @@ Tensor strip(const Tensor& t) {
   return strip(m->primal);
 }
 
+// The innermost active trace below `below_depth` and the ceiling, or -1.
+int trace_below(int below_depth) {
+  for (int d = std::min(below_depth, t_ceiling) - 1; d >= 0; --d)
+    if (t_stack[size_t(d)]->kind() == LevelKind::Trace) return d;
+  return -1;
+}
+
 TensorList apply_nullary(const Prim& p, const Attrs& a, int below_depth) {
-  for (int d = below_depth - 1; d >= 0; --d)
-    if (t_stack[size_t(d)]->kind() == LevelKind::Trace) return t_stack[size_t(d)]->process(p, TensorList(), a);
-  return p.impl(TensorList(), a);
+  const int d = trace_below(below_depth);
+  if (d < 0) return p.impl(TensorList(), a);
+  Ceiling c(d);
+  return t_stack[size_t(d)]->process(p, TensorList(), a);
 }
 
 TensorList apply(const Prim& p, TensorList in, const Attrs& a) {
@@ -145,7 +173,12 @@ TensorList apply(const Prim& p, TensorList in, const Attrs& a) {
       break;
     }
   }
+  if (traces_recording()) {  // a trace above every input's level records the op too
+    const int d = trace_below(int(t_stack.size()));
+    if (d > top) top = d;
+  }
   if (top < 0) return p.impl(in, a);
+  Ceiling c(top);
   return t_stack[size_t(top)]->process(p, in, a);
 }
 

@@ -16,6 +16,7 @@
 // grad(vmap(f)) and vmap(vmap(f)) work with no extra code.
 // A wrapper whose level is gone (popped, or another thread's) is seen through, as its primal.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -48,6 +49,12 @@ class Level {
   uint64_t id_;
   LevelKind kind_;
 };
+
+// How many trace levels (tg.jit recordings) are active, on all threads. While one is, every op takes
+// autodiff::apply, even on untracked values, so that a trace records ops on constants too (Note
+// [Tape replay]); otherwise untracked values take each op's fast path. One relaxed load per op.
+extern std::atomic<int> g_traces_recording;
+inline bool traces_recording() { return g_traces_recording.load(std::memory_order_relaxed) != 0; }
 
 // The thread's stack.
 void push_level(std::shared_ptr<Level> l);

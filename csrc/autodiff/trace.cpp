@@ -114,7 +114,7 @@ TensorList TraceLevel::process(const Prim& p, const TensorList& in, const Attrs&
       down.push_back(x);
     }
   }
-  TensorList out = in.empty() ? apply_nullary(p, a, depth_of(id_)) : apply(p, down, a);
+  TensorList out = in.empty() ? apply_nullary(p, a, depth_of(id_)) : apply(p, down, a);  // under the ceiling
   TensorList wrapped;
   for (const Tensor& o : out) {
     const int32_t slot = prog_->num_slots++;

@@ -16,9 +16,10 @@ namespace autodiff {
 // Recording pushes a TraceLevel: the function's tensor inputs become wrappers at that level (slot
 // ids 0..n-1, kept in LevelMeta::node) and every prim applied to a traced value is processed by the
 // level like any other transform: it runs one level down and appends {prim, attrs, input slots,
-// output slots} to a Program. Untracked tensors an op meets are captured as constants (by
-// reference: a parameter updated in place between calls is seen with its new value, as in eager
-// mode). Because the trace sits on the same level stack as grad/jvp/vmap, whatever runs inside the
+// output slots} to a Program. While a trace records, every op goes through apply, also ops on
+// untracked values (traces_recording() in each op's fast-path test): the tensors an op meets that
+// the trace does not track are captured as constants by reference, and ops on them are recorded
+// too, so a parameter updated in place between calls is seen with its new value, as in eager mode. Because the trace sits on the same level stack as grad/jvp/vmap, whatever runs inside the
 // function is recorded as the prims it comes down to: jit(grad(f)) records the forward ops and the
 // reverse sweep's ops; grad(jit(f)) replays through apply(), so the outer level records the replayed
 // ops as it would record eager ones.

@@ -8,11 +8,15 @@
 namespace tapegrad {
 namespace ops {
 
-// True when any input is tracked at some level: the op must go through autodiff::apply.
-inline bool any_tracked(const Tensor& a) { return a.tracked(); }
-inline bool any_tracked(const Tensor& a, const Tensor& b) { return a.tracked() || b.tracked(); }
+// True when the op must go through autodiff::apply: an input is tracked at some level, or a jit
+// trace is being recorded (it records ops on constants too, Note [Tape replay]). Else the op runs
+// its forward directly: the per-op fast path.
+inline bool any_tracked(const Tensor& a) { return a.tracked() || autodiff::traces_recording(); }
+inline bool any_tracked(const Tensor& a, const Tensor& b) {
+  return a.tracked() || b.tracked() || autodiff::traces_recording();
+}
 inline bool any_tracked(const Tensor& a, const Tensor& b, const Tensor& c) {
-  return a.tracked() || b.tracked() || c.tracked();
+  return a.tracked() || b.tracked() || c.tracked() || autodiff::traces_recording();
 }
 
 // Rule helpers treating an undefined Tensor as zero.

@@ -51,7 +51,7 @@ Tensor full(const Shape& shape, const Tensor& value, DType dt) {
   TG_CHECK_SHAPE(broadcast_shapes(value.shape(), shape, "full") == shape, "full: a fill value of shape ",
                  shape_str(value.shape()), " does not broadcast to shape ", shape_str(shape));
   // full(shape, x) = copy(broadcast_to(cast(x, dt), shape)): a value a transform can see through.
-  if (value.tracked()) return copy(broadcast_to(cast(value, dt), shape));
+  if (any_tracked(value)) return copy(broadcast_to(cast(value, dt), shape));
   check_op_input(value, "full");
   Tensor out = Tensor::empty(shape, dt, value.device());
   kernels::copy(out, value);  // broadcasts by zero strides and converts the dtype

@@ -541,7 +541,7 @@ Tensor compare(Cmp op, const Tensor& a, const Tensor& b) {
 }
 
 Tensor unary(Un op, const Tensor& a) {
-  if (!a.tracked()) {
+  if (!any_tracked(a)) {
     return unary_fwd(op, a);
   }
   const DType dt = un_result_dtype(op, a);
@@ -550,7 +550,7 @@ Tensor unary(Un op, const Tensor& a) {
 }
 
 Tensor predicate(Pred op, const Tensor& a) {
-  if (!a.tracked()) {
+  if (!any_tracked(a)) {
     return predicate_fwd(op, a);
   }
   return autodiff::apply1(kPredPrims[int(op)], {a}, Attrs());
@@ -573,13 +573,13 @@ Tensor clip(const Tensor& x, const Tensor& lo, const Tensor& hi) {
 
 Tensor cast(const Tensor& a, DType dt) {
   if (a.dtype() == dt) return a;
-  if (!a.tracked()) return a.to(dt);
+  if (!any_tracked(a)) return a.to(dt);
   Attrs at;
   at.dtype = dt;
   if (!is_float(dt) || !is_float(a.dtype())) {
     // Not differentiable: a constant of every differentiation level; still batched under vmap.
     Tensor c = autodiff::strip(a);
-    return c.tracked() ? autodiff::apply1(kCast, {c}, at) : c.to(dt);
+    return any_tracked(c) ? autodiff::apply1(kCast, {c}, at) : c.to(dt);
   }
   return autodiff::apply1(kCast, {a}, at);
 }

@@ -121,7 +121,7 @@ TensorList basic_put_batch(const Prim& p, const TensorList& in, const BatchDims&
 const Prim kBasicPut = {"basic_put", basic_put_impl, basic_put_vjp, basic_put_jvp, basic_put_batch};
 
 Tensor basic_index(const Tensor& x, const Attrs& a) {
-  if (!x.tracked()) return basic_index_impl({x}, a)[0];
+  if (!any_tracked(x)) return basic_index_impl({x}, a)[0];
   return autodiff::apply1(kBasicIndex, {x}, a);
 }
 Tensor basic_put(const Tensor& x, const Tensor& v, const Attrs& a) {
@@ -243,7 +243,7 @@ const Prim kLastWriter = {"index_last_writer", last_writer_impl, nullptr, nullpt
 Tensor last_writer(const Tensor& idx, const Shape& x_shape) {
   Attrs at;
   for (int64_t i = 0; i < idx.shape().back(); ++i) at.ints.push_back(x_shape[size_t(i)]);
-  if (!idx.tracked()) return last_writer_impl({idx}, at)[0];
+  if (!any_tracked(idx)) return last_writer_impl({idx}, at)[0];
   return autodiff::apply1(kLastWriter, {idx}, at);
 }
 

@@ -184,14 +184,14 @@ const Prim kDiagEmbed = {"diag_embed", diag_embed_impl, diag_embed_vjp, diag_emb
 Tensor diagonal_p(const Tensor& a, int64_t offset, int64_t ax1, int64_t ax2) {
   Attrs at;
   at.ints = {offset, ax1, ax2};
-  if (!a.tracked()) return diagonal_impl({a}, at)[0];
+  if (!any_tracked(a)) return diagonal_impl({a}, at)[0];
   return autodiff::apply1(kDiagonal, {a}, at);
 }
 Tensor diag_embed_p(const Tensor& g, const Shape& full, int64_t offset, int64_t ax1, int64_t ax2) {
   Attrs at;
   at.ints = {offset, ax1, ax2};
   for (int64_t d : full) at.ints.push_back(d);
-  if (!g.tracked()) return diag_embed_impl({g}, at)[0];
+  if (!any_tracked(g)) return diag_embed_impl({g}, at)[0];
   return autodiff::apply1(kDiagEmbed, {g}, at);
 }
 
@@ -221,7 +221,7 @@ Tensor norm2(const Tensor& x, uint64_t mask, bool keepdims) {
   Attrs at;
   at.ints.push_back(int64_t(mask));
   at.flag = keepdims;
-  if (!x.tracked()) return norm2_impl({x}, at)[0];
+  if (!any_tracked(x)) return norm2_impl({x}, at)[0];
   return autodiff::apply1(kNorm2, {x}, at);
 }
 
@@ -268,7 +268,7 @@ Tensor amax_p(const Tensor& x, uint64_t mask, bool keepdims, const char* op) {
   Attrs at;
   at.ints.push_back(int64_t(mask));
   at.flag = keepdims;
-  if (!x.tracked()) return amax_impl({x}, at)[0];
+  if (!any_tracked(x)) return amax_impl({x}, at)[0];
   return autodiff::apply1(kAmax, {x}, at);
 }
 Tensor amin_p(const Tensor& x, uint64_t mask, bool keepdims, const char* op) {
@@ -431,7 +431,7 @@ Shape batch_broadcast(const Tensor& a, const Tensor& b, const Tensor& a2, const 
 }
 
 Tensor apply_or_impl(const Prim& p, const TensorList& in) {
-  bool tr = false;
+  bool tr = autodiff::traces_recording();
   for (const Tensor& x : in) tr = tr || x.tracked();
   if (!tr) return p.impl(in, Attrs())[0];
   return autodiff::apply1(p, in, Attrs());
@@ -624,7 +624,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor a2 = pa ? reshape_(a, Shape{1, ka}) : a;
   Tensor b2 = pb ? reshape_(b, Shape{kb, 1}) : b;
   const Shape batch = batch_broadcast(a, b, a2, b2, "matmul");
-  Tensor out = (!a2.tracked() && !b2.tracked()) ? matmul_fwd(a2, b2) : autodiff::apply1(kMatmul, {a2, b2}, Attrs());
+  Tensor out = !any_tracked(a2, b2) ? matmul_fwd(a2, b2) : autodiff::apply1(kMatmul, {a2, b2}, Attrs());
   if (!pa && !pb) return out;
   Shape s = batch;
   if (!pa) s.push_back(a2.shape()[a2.shape().size() - 2]);
@@ -920,7 +920,7 @@ Tensor det(const Tensor& a) { return apply_or_impl(kDet, {square_operand(a, "det
 
 std::vector<Tensor> slogdet(const Tensor& a_in) {
   Tensor a = square_operand(a_in, "slogdet");
-  TensorList r = a.tracked() ? autodiff::apply(kSlogdet, {a}, Attrs()) : slogdet_impl({a}, Attrs());
+  TensorList r = any_tracked(a) ? autodiff::apply(kSlogdet, {a}, Attrs()) : slogdet_impl({a}, Attrs());
   return {r[0], r[1]};
 }
 

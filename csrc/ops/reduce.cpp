@@ -230,7 +230,7 @@ Tensor arg_reduce(const Prim& p, const char* name, const Tensor& a, int64_t axis
              " of a tensor of shape ", shape_str(a.shape()), ")");
     at.ints.push_back(k);
   }
-  Tensor r = x.tracked() ? autodiff::apply1(p, {x}, at) : p.impl({x}, at)[0];
+  Tensor r = any_tracked(x) ? autodiff::apply1(p, {x}, at) : p.impl({x}, at)[0];
   if (all_axes && keepdims) r = reshape(r, Shape(size_t(a.ndim()), 1));
   return r;
 }
@@ -402,7 +402,7 @@ std::pair<Tensor, int64_t> scan_args(const Tensor& a, int64_t axis, bool flatten
 
 Tensor sum(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
   Attrs at = reduce_attrs(axes_mask(a, axes, all_axes, "sum"), keepdims);
-  if (!a.tracked()) return sum_impl({a}, at)[0];
+  if (!any_tracked(a)) return sum_impl({a}, at)[0];
   return autodiff::apply1(kSum, {a}, at);
 }
 
@@ -415,7 +415,7 @@ Tensor mean(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
 
 Tensor prod(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
   Attrs at = reduce_attrs(axes_mask(a, axes, all_axes, "prod"), keepdims);
-  if (!a.tracked()) return prod_impl({a}, at)[0];
+  if (!any_tracked(a)) return prod_impl({a}, at)[0];
   return autodiff::apply1(kProd, {a}, at);
 }
 
@@ -425,7 +425,7 @@ static Tensor minmax(const Prim& p, const char* name, const char* ufunc, const T
   TG_CHECK(reduced_count(a.shape(), m) > 0, name, ": zero-size array to reduction operation ",
            ufunc, " which has no identity (shape ", shape_str(a.shape()), ")");
   Attrs at = reduce_attrs(m, keepdims);
-  if (!a.tracked()) return p.impl({a}, at)[0];
+  if (!any_tracked(a)) return p.impl({a}, at)[0];
   return autodiff::apply1(p, {a}, at);
 }
 Tensor amax(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
@@ -452,7 +452,7 @@ Tensor std_(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims, int
   Attrs at = reduce_attrs(axes_mask(a, axes, all_axes, "std"), keepdims);
   at.ints.push_back(ddof);
   Tensor x = float_input(a);
-  if (!x.tracked()) return std_impl({x}, at)[0];
+  if (!any_tracked(x)) return std_impl({x}, at)[0];
   return autodiff::apply1(kStd, {x}, at);
 }
 
@@ -481,7 +481,7 @@ static Tensor softmax_common(const Prim& p, const char* name, const Tensor& a, i
     return reshape(softmax_common(p, name, reshape(x, Shape{1}), 0), Shape{});
   Attrs at;
   at.ints.push_back(norm_axis(axis, x.ndim(), name));
-  if (!x.tracked()) return p.impl({x}, at)[0];
+  if (!any_tracked(x)) return p.impl({x}, at)[0];
   return autodiff::apply1(p, {x}, at);
 }
 Tensor softmax(const Tensor& a, int64_t axis) { return softmax_common(kSoftmax, "softmax", a, axis); }
@@ -489,12 +489,12 @@ Tensor log_softmax(const Tensor& a, int64_t axis) { return softmax_common(kLogSo
 
 Tensor any(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
   Attrs at = reduce_attrs(axes_mask(a, axes, all_axes, "any"), keepdims);
-  if (!a.tracked()) return anyall_impl<kernels::Red::Any>({a}, at)[0];
+  if (!any_tracked(a)) return anyall_impl<kernels::Red::Any>({a}, at)[0];
   return autodiff::apply1(kAny, {a}, at);
 }
 Tensor all(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
   Attrs at = reduce_attrs(axes_mask(a, axes, all_axes, "all"), keepdims);
-  if (!a.tracked()) return anyall_impl<kernels::Red::All>({a}, at)[0];
+  if (!any_tracked(a)) return anyall_impl<kernels::Red::All>({a}, at)[0];
   return autodiff::apply1(kAll, {a}, at);
 }
 
@@ -502,7 +502,7 @@ Tensor cumsum(const Tensor& a, int64_t axis, bool flatten) {
   auto xa = scan_args(a, axis, flatten, "cumsum");
   Attrs at;
   at.ints.push_back(xa.second);
-  if (!xa.first.tracked()) return cumsum_impl({xa.first}, at)[0];
+  if (!any_tracked(xa.first)) return cumsum_impl({xa.first}, at)[0];
   return autodiff::apply1(kCumsum, {xa.first}, at);
 }
 
@@ -513,7 +513,7 @@ Tensor cumprod(const Tensor& a, int64_t axis, bool flatten) {
   if (c.impl() != x.impl() && is_float(x.dtype())) return cumprod_scan(x, xa.second);
   Attrs at;
   at.ints.push_back(xa.second);
-  if (!c.tracked()) return cumprod_impl({c}, at)[0];
+  if (!any_tracked(c)) return cumprod_impl({c}, at)[0];
   return autodiff::apply1(kCumprod, {c}, at);
 }
 

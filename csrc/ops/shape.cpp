@@ -152,7 +152,7 @@ Tensor broadcast_to(const Tensor& a, const Shape& shape) {
   if (a.shape() == shape) return a;
   Attrs at;
   at.ints = to_ints(shape);
-  if (!a.tracked()) return broadcast_fwd(a, shape);
+  if (!any_tracked(a)) return broadcast_fwd(a, shape);
   return autodiff::apply1(kBroadcast, {a}, at);
 }
 
@@ -176,7 +176,7 @@ Tensor reshape(const Tensor& a, const Shape& shape_in) {
   TG_CHECK_SHAPE(numel(shape) == a.numel(), "reshape: cannot reshape a tensor of size ", a.numel(),
                  " into shape ", shape_str(shape_in));
   if (shape == a.shape()) return a;
-  if (!a.tracked()) return reshape_fwd(a, shape);
+  if (!any_tracked(a)) return reshape_fwd(a, shape);
   Attrs at;
   at.ints = to_ints(shape);
   return autodiff::apply1(kReshape, {a}, at);
@@ -198,7 +198,7 @@ Tensor transpose(const Tensor& a, const SmallVec<int64_t, 6>& perm_in) {
       at.ints.push_back(k);
     }
   }
-  if (!a.tracked()) return transpose_impl({a}, at)[0];
+  if (!any_tracked(a)) return transpose_impl({a}, at)[0];
   return autodiff::apply1(kTranspose, {a}, at);
 }
 
@@ -274,7 +274,7 @@ const Prim kCopy = {"copy", copy_impl, copy_vjp, copy_jvp, autodiff::elementwise
 
 Tensor copy(const Tensor& a) {
   check_op_input(a, "copy");
-  if (!a.tracked()) return a.clone();
+  if (!any_tracked(a)) return a.clone();
   return autodiff::apply1(kCopy, {a}, Attrs());
 }
 
@@ -399,7 +399,7 @@ TensorList split_batch(const Prim& p, const TensorList& in, const BatchDims& bd,
 }
 const Prim kSplit = {"split", split_impl, split_vjp, split_jvp, split_batch};
 TensorList split_apply(const Tensor& x, const Attrs& a) {
-  if (!x.tracked()) return split_impl({x}, a);
+  if (!any_tracked(x)) return split_impl({x}, a);
   return autodiff::apply(kSplit, {x}, a);
 }
 
@@ -493,14 +493,14 @@ Tensor repeat_counts(const Tensor& x, const Tensor& counts, int64_t axis, int64_
   Attrs at;
   at.ints.push_back(axis);
   at.ints.push_back(total);
-  if (!x.tracked()) return repeat_impl({x, counts}, at)[0];
+  if (!any_tracked(x)) return repeat_impl({x, counts}, at)[0];
   return autodiff::apply1(kRepeat, {x, counts}, at);
 }
 Tensor segment_sum(const Tensor& g, const Tensor& counts, int64_t axis, int64_t len) {
   Attrs at;
   at.ints.push_back(axis);
   at.ints.push_back(len);
-  if (!g.tracked()) return segsum_impl({g, counts}, at)[0];
+  if (!any_tracked(g)) return segsum_impl({g, counts}, at)[0];
   return autodiff::apply1(kSegmentSum, {g, counts}, at);
 }
 
@@ -529,7 +529,7 @@ Tensor concatenate(const std::vector<Tensor>& xs_in, int64_t axis_in, bool flatt
                      "concatenate: the input shapes must match except along axis ", axis, ", but tensor 0 has shape ",
                      shape_str(x0.shape()), " and tensor ", i, " has shape ", shape_str(x.shape()));
     dt = promote(dt, x.dtype());
-    tracked = tracked || x.tracked();
+    tracked = tracked || any_tracked(x);
   }
   for (Tensor& x : xs)
     if (x.dtype() != dt) x = cast(x, dt);
@@ -612,7 +612,7 @@ Tensor flip(const Tensor& a, const SmallVec<int64_t, 6>& axes, bool all_axes) {
   if (!m) return a;
   Attrs at;
   at.ints.push_back(int64_t(m));
-  if (!a.tracked()) return flip_impl({a}, at)[0];
+  if (!any_tracked(a)) return flip_impl({a}, at)[0];
   return autodiff::apply1(kFlip, {a}, at);
 }
 

@@ -75,14 +75,14 @@ std::pair<Tensor, Attrs> sort_args(const Tensor& a, int64_t axis, bool descendin
 
 Tensor argsort(const Tensor& a, int64_t axis, bool descending, bool flatten) {
   auto xa = sort_args(a, axis, descending, flatten, "argsort");
-  if (!xa.first.tracked()) return argsort_impl({xa.first}, xa.second)[0];
+  if (!any_tracked(xa.first)) return argsort_impl({xa.first}, xa.second)[0];
   return autodiff::apply1(kArgsort, {xa.first}, xa.second);
 }
 
 Tensor sort(const Tensor& a, int64_t axis, bool descending, bool flatten) {
   auto xa = sort_args(a, axis, descending, flatten, "sort");
   const Tensor& x = xa.first;
-  if (!x.tracked()) return sort_values_impl({x}, xa.second)[0];
+  if (!any_tracked(x)) return sort_values_impl({x}, xa.second)[0];
   // sort(x) = x gathered by argsort(x): the permutation is a constant of x's derivatives. (The
   // argsort goes through dispatch: under vmap x is batched.)
   Tensor idx = autodiff::apply1(kArgsort, {autodiff::strip(x)}, xa.second);

@@ -65,10 +65,9 @@ class JitFunction(_core._JitFunction):
     when one comes out differently the function is recorded again. Random draws are recorded (a
     replay draws fresh numbers). Functions that write in place into tensors that are not their
     arguments, or call set_seed, cannot be replayed and run eagerly (same values, no speed-up). Python side effects inside `fn` (printing, appending to a
-    list) happen when it is recorded, not on replays. A tensor `fn` closes over (rather than takes
-    as an argument) is read on every replay where an op combines it with a traced value, but an op
-    on such tensors alone runs once, when `fn` is recorded (as JAX bakes closed-over constants):
-    pass tensors that change between calls as arguments.
+    list) happen when it is recorded, not on replays. Tensors `fn` closes over are read afresh on
+    every replay (every op is recorded, also those on constants), so a parameter updated in place
+    between calls is seen with its new value.
 
     >>> import tapegrad as tg
     >>> @tg.jit
