@@ -417,3 +417,44 @@ def test_writes_into_an_argument_reach_the_caller():
         close(a, b)  # the caller's tensor was written, as eagerly: [6, -1, 3]
     assert j.cache_info()["eager_signatures"] == 1
     assert "argument" in j.cache_info()["eager_reasons"][0]
+
+
+def test_writes_into_tensors_it_does_not_own_are_replayed():
+    w = tg.Parameter(tg.tensor([1.0, 2.0]), name="w")
+
+    @tg.jit
+    def sgd(g):
+        w[...] = w - 0.5 * g  # an optimizer's in-place update: repeated by every replay
+        return w * 1
+
+    outs = [np.asarray(sgd(tg.tensor([1.0, 1.0]))) for _ in range(3)]
+    info = sgd.cache_info()
+    assert info["records"] == 1 and info["replays"] == 2 and info["eager_signatures"] == 0
+    close(w, [-0.5, 0.5])
+    close(outs, [[0.5, 1.5], [0.0, 1.0], [-0.5, 0.5]])
+
+
+@pytest.mark.parametrize("opt", ["SGD", "Momentum", "Adam"])
+def test_graph_mode_training_steps_are_replayed(opt):
+    def run(mode):
+        tg.set_seed(0)
+        net = MLP()
+        params = net.trainable_params()
+        optim = {"SGD": lambda: tg.nn.SGD(params, learning_rate=0.1),
+                 "Momentum": lambda: tg.nn.Momentum(params, learning_rate=0.1, momentum=0.9),
+                 "Adam": lambda: tg.nn.Adam(params, learning_rate=0.01)}[opt]()
+        step = tg.nn.TrainOneStepCell(tg.nn.WithLossCell(net, tg.nn.MSELoss()), optim)
+        tg.set_context(mode=mode)
+        x = tg.tensor(np.linspace(-1, 1, 20, dtype=np.float32).reshape(5, 4))
+        y = tg.tensor(np.linspace(0, 1, 10, dtype=np.float32).reshape(5, 2))
+        losses = [float(step(x, y)) for _ in range(6)]
+        tg.set_context(mode=tg.PYNATIVE_MODE)
+        return losses, [np.asarray(p) for p in params], step
+
+    lp, pp, _ = run(tg.PYNATIVE_MODE)
+    lg, pg, step = run(tg.GRAPH_MODE)
+    close(lg, lp, rtol=1e-5)
+    for a, b in zip(pg, pp):
+        close(a, b, rtol=1e-5, atol=1e-6)
+    info = step.__dict__["_tg_graph"][1].cache_info()
+    assert info["eager_signatures"] == 0 and info["replays"] == 5, info

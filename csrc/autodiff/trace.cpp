@@ -115,6 +115,11 @@ TensorList TraceLevel::process(const Prim& p, const TensorList& in, const Attrs&
     }
   }
   TensorList out = in.empty() ? apply_nullary(p, a, depth_of(id_)) : apply(p, down, a);  // under the ceiling
+  if (p.writes_input0 && down[0].has_data()) {  // a recorded write: not an unrecorded in-place change
+    for (Program::Constant& c : prog_->constants)
+      if (c.value.has_data() && c.value.storage() == down[0].storage())
+        c.version = c.value.storage()->version.load(std::memory_order_relaxed);
+  }
   TensorList wrapped;
   for (const Tensor& o : out) {
     const int32_t slot = prog_->num_slots++;
@@ -200,6 +205,17 @@ void note_impure(const char* why) {
     Level* l = level_at(d);
     if (l->kind() == LevelKind::Trace) static_cast<TraceLevel*>(l)->mark_impure(why);
   }
+}
+
+bool traced_only(const Tensor& t) {
+  bool traced = false;
+  for (const Tensor* cur = &t; cur->defined() && cur->tracked(); cur = &static_cast<LevelMeta*>(cur->ad())->primal) {
+    Level* l = find_level(static_cast<LevelMeta*>(cur->ad())->level_id);
+    if (!l) continue;
+    if (l->kind() != LevelKind::Trace) return false;
+    traced = true;
+  }
+  return traced;
 }
 
 Tensor trace_base(const Tensor& t) {

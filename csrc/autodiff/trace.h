@@ -89,6 +89,8 @@ class TraceLevel final : public Level {
   std::vector<const Storage*> input_storages_;
 };
 
+// True when `t` is tracked by active traces and by no other active level.
+bool traced_only(const Tensor& t);
 // Marks every trace being recorded on this thread impure (random numbers, global state).
 void note_impure(const char* why);
 // setitem's functional update of `a` (a rebinding, not a write into its memory): replayable only

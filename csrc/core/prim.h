@@ -58,6 +58,9 @@ struct Prim {
   TensorList (*record_forward)(const TensorList& in, Attrs& a) = nullptr;
   // Optional: forward mode is refused with this message (e.g. custom_vjp has no JVP).
   const char* no_jvp_reason = nullptr;
+  // Writes into the memory of input 0 (a constant to every transform): a tg.jit trace records it
+  // as a side effect to repeat on replay (setitem into a tensor the trace does not own).
+  bool writes_input0 = false;
 };
 
 }  // namespace tapegrad

@@ -120,6 +120,21 @@ TensorList basic_put_batch(const Prim& p, const TensorList& in, const BatchDims&
 }
 const Prim kBasicPut = {"basic_put", basic_put_impl, basic_put_vjp, basic_put_jvp, basic_put_batch};
 
+// write_basic(dst, src): src (broadcast to the view) written into dst's memory through the basic
+// view in attrs. Not a functional op: it is what setitem does to a tensor a tg.jit trace does not
+// own (a Parameter an optimizer updates), recorded so that a replay writes it again. No outputs.
+TensorList write_basic_impl(const TensorList& in, const Attrs& a) {
+  Tensor dst = in[0];
+  Tensor src = in[1];
+  if (src.has_data() && src.storage() == dst.storage()) src = src.clone();  // read it before writing
+  dst.prepare_write();
+  Tensor view = apply_view(dst, a);
+  if (view.numel() > 0) kernels::copy(view, broadcast_to(src, view.shape()));
+  return {};
+}
+const Prim kWriteBasic = {"write_basic", write_basic_impl, nullptr, nullptr, nullptr, true,
+                          nullptr, nullptr, true};
+
 Tensor basic_index(const Tensor& x, const Attrs& a) {
   if (!any_tracked(x)) return basic_index_impl({x}, a)[0];
   return autodiff::apply1(kBasicIndex, {x}, a);
@@ -644,6 +659,17 @@ void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) 
         return;
       }
     }
+  }
+
+  // tg.jit recording: a write into a tensor the trace does not own (a Parameter an optimizer
+  // updates) with a value only traces track is a side effect: done now and recorded for replays.
+  if (!a.tracked() && !p.advanced && autodiff::traced_only(v)) {
+    for (int64_t i = 0; i < a.ndim(); ++i)
+      TG_CHECK(a.numel() == 0 || a.shape()[size_t(i)] <= 1 || a.strides()[size_t(i)] != 0, "setitem: cannot write into ",
+               describe(a), ": it is a broadcast view (axis ", i,
+               " has stride 0, so its elements share memory); copy it first");
+    autodiff::apply(kWriteBasic, {a, v}, p.view);
+    return;
   }
 
   // Tracked (or indices batched by vmap): a functional update, then `a` names the result.

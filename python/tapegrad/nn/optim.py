@@ -41,7 +41,9 @@ class Optimizer(Cell):
             raise ValueError(f"{type(self).__name__}: learning_rate must be a non-negative number, got {learning_rate!r}")
         self.learning_rate = float(learning_rate)
         self.weight_decay = float(weight_decay)
-        self.global_step = 0
+        # State lives in tensors updated in place (as MindSpore's Parameters), not in Python
+        # attributes: a tg.jit replay (GRAPH_MODE) repeats tensor writes, not Python assignments.
+        object.__setattr__(self, "global_step", _tg().zeros((), dtype=_tg().int32))
 
     def _check(self, grads):
         if not isinstance(grads, (tuple, list)) or len(grads) != len(self.parameters):
@@ -63,7 +65,7 @@ class Optimizer(Cell):
             if self.weight_decay and not self._decoupled:
                 g = g + self.weight_decay * p
             p[...] = self._update(i, p, g)
-        self.global_step += 1
+        self.global_step[...] = self.global_step + 1
         return True
 
     _decoupled = False
@@ -85,14 +87,16 @@ class SGD(Optimizer):
         self.dampening = float(dampening)
         self.nesterov = bool(nesterov)
         self.loss_scale = float(loss_scale)
-        object.__setattr__(self, "_buf", [None] * len(self.parameters))
+        tg = _tg()
+        bufs = [tg.zeros_like(p) for p in self.parameters] if self.momentum else []
+        object.__setattr__(self, "_buf", bufs)
 
     def _update(self, i, p, g):
         g = g / self.loss_scale if self.loss_scale != 1.0 else g
         if self.momentum:
             b = self._buf[i]
-            b = g if b is None else b * self.momentum + (1.0 - self.dampening) * g
-            self._buf[i] = b
+            first = bool(self.global_step == 0)  # PyTorch's rule: the first buffer is g itself
+            b[...] = g if first else b * self.momentum + (1.0 - self.dampening) * g
             g = g + self.momentum * b if self.nesterov else b
         return p - self.learning_rate * g
 
@@ -114,13 +118,12 @@ class Momentum(Optimizer):
         self.momentum = float(momentum)
         self.use_nesterov = bool(use_nesterov)
         self.loss_scale = float(loss_scale)
-        object.__setattr__(self, "_buf", [None] * len(self.parameters))
+        object.__setattr__(self, "_buf", [_tg().zeros_like(p) for p in self.parameters])
 
     def _update(self, i, p, g):
         g = g / self.loss_scale if self.loss_scale != 1.0 else g
         b = self._buf[i]
-        b = g if b is None else b * self.momentum + g
-        self._buf[i] = b
+        b[...] = b * self.momentum + g  # v starts at 0, so the first step's v is g
         if self.use_nesterov:
             return p - self.learning_rate * (g + self.momentum * b)
         return p - self.learning_rate * b
@@ -139,19 +142,18 @@ class Adam(Optimizer):
                  use_nesterov=False, weight_decay=0.0, loss_scale=1.0):
         super().__init__(learning_rate, params, weight_decay)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
-        object.__setattr__(self, "_m", [None] * len(self.parameters))
-        object.__setattr__(self, "_v", [None] * len(self.parameters))
+        tg = _tg()
+        object.__setattr__(self, "_m", [tg.zeros_like(p) for p in self.parameters])
+        object.__setattr__(self, "_v", [tg.zeros_like(p) for p in self.parameters])
 
     def _update(self, i, p, g):
         tg = _tg()
-        m = self._m[i] if self._m[i] is not None else tg.zeros_like(p)
-        v = self._v[i] if self._v[i] is not None else tg.zeros_like(p)
-        m = self.beta1 * m + (1.0 - self.beta1) * g
-        v = self.beta2 * v + (1.0 - self.beta2) * g * g
-        self._m[i], self._v[i] = m, v
-        t = self.global_step + 1
-        mhat = m / (1.0 - self.beta1 ** t)
-        vhat = v / (1.0 - self.beta2 ** t)
+        m, v = self._m[i], self._v[i]
+        m[...] = self.beta1 * m + (1.0 - self.beta1) * g
+        v[...] = self.beta2 * v + (1.0 - self.beta2) * g * g
+        t = (self.global_step + 1).astype(tg.float64)  # bias correction in float64, as in Python
+        mhat = m / (1.0 - self.beta1 ** t).astype(p.dtype)
+        vhat = v / (1.0 - self.beta2 ** t).astype(p.dtype)
         step = self.learning_rate * mhat / (tg.sqrt(vhat) + self.eps)
         if self._decoupled and self.weight_decay:
             step = step + self.learning_rate * self.weight_decay * p
