@@ -3,9 +3,9 @@ the public API) is recorded once and replayed on fresh inputs, and must give wha
 eagerly gives; for the differentiable ones, jit(grad) and grad(jit) too."""
 import numpy as np
 import pytest
-from test_vmap_rules import CASES, DIFF, NAMES, as_list
 
 import tapegrad as tg
+from test_vmap_rules import CASES, DIFF, NAMES, as_list
 
 
 def make_args(specs, rng):
@@ -38,7 +38,7 @@ def test_replay_matches_eager(name):
 @pytest.mark.parametrize("name", DIFF)
 def test_jit_of_grad_and_grad_of_jit_match_grad(name):
     f, specs, diff = CASES[name]
-    loss = lambda *a: sum(o.sum() for o in as_list(f(*a)) if o.dtype.is_floating_point)  # noqa: E731
+    loss = lambda *a: sum(o.sum() for o in as_list(f(*a)) if o.dtype.is_floating_point)
     g = tg.grad(loss, grad_position=diff)
     jg = tg.jit(g)
     gj = tg.grad(tg.jit(loss), grad_position=diff)
