@@ -458,3 +458,30 @@ def test_graph_mode_training_steps_are_replayed(opt):
         close(a, b, rtol=1e-5, atol=1e-6)
     info = step.__dict__["_tg_graph"][1].cache_info()
     assert info["eager_signatures"] == 0 and info["replays"] == 5, info
+
+
+def test_large_replays_release_the_gil_and_user_rules_take_it_back():
+    @tg.custom_vjp
+    def double(x):
+        return x * 2
+
+    double.defvjp(lambda x: (x * 2, None), lambda res, g: (g * 2,))
+    j = tg.jit(lambda x: tg.sin(double(x)) + 1)  # 2e5 elements: replayed without the GIL
+    x = tg.tensor(np.linspace(-1, 1, 200_000))
+    want = np.sin(2 * np.linspace(-1, 1, 200_000)) + 1
+    errors = []
+
+    def work():
+        try:
+            for _ in range(5):
+                close(j(x), want, rtol=1e-12)
+        except Exception as e:  # noqa: BLE001  (any failure in a thread is reported below)
+            errors.append(e)
+
+    ts = [threading.Thread(target=work) for _ in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors
+    assert j.cache_info()["replays"] >= 10

@@ -78,9 +78,11 @@ class JitFunction {
   py::object call(py::handle fn, py::tuple args, py::handle static_key) {
     TensorList ins;
     Key key;
+    int64_t elements = 0;
     for (py::handle a : args) {
       TG_CHECK_TYPE(is_tensor(a), "jit: arguments must be Tensors here, got ", Py_TYPE(a.ptr())->tp_name);
       const Tensor& t = as_tensor(a);
+      elements += t.numel();
       key.push_back(int64_t(t.dtype()) | (t.tracked() && tracked_at_active_level(t) ? 256 : 0) | (t.ndim() << 16));
       for (int64_t d : t.shape()) key.push_back(d);
       ins.push_back(t);
@@ -102,7 +104,15 @@ class JitFunction {
     for (size_t i = 0; i < e.progs.size(); ++i) {
       const Compiled c = e.progs[i];  // the list may change while the replay runs
       TensorList outs;
-      if (c.prog->replay(ins, outs)) {
+      bool ok;
+      if (elements >= kReleaseGil && !autodiff::any_level_active()) {
+        // A large replay runs without the GIL (API section 8); user rules take it back themselves.
+        py::gil_scoped_release nogil;
+        ok = c.prog->replay(ins, outs);
+      } else {
+        ok = c.prog->replay(ins, outs);
+      }
+      if (ok) {
         ++e.replays;
         return build(c.tree, outs);
       }
