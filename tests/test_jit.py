@@ -475,7 +475,7 @@ def test_large_replays_release_the_gil_and_user_rules_take_it_back():
         try:
             for _ in range(5):
                 close(j(x), want, rtol=1e-12)
-        except Exception as e:  # noqa: BLE001  (any failure in a thread is reported below)
+        except Exception as e:
             errors.append(e)
 
     ts = [threading.Thread(target=work) for _ in range(3)]
