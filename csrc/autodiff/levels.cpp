@@ -184,6 +184,22 @@ TensorList apply(const Prim& p, TensorList in, const Attrs& a) {
 
 // ---- reverse ---------------------------------------------------------------------------------
 
+namespace {
+// The shape and dtype of `t` without its data: what the tape keeps of a value its rule does not
+// read (an op on it fails with a clear "no data" error rather than reading freed memory).
+Tensor shape_only(const Tensor& t) {
+  if (!t.defined()) return t;
+  TensorImpl* m = TensorImpl::create();
+  m->dtype = t.dtype();
+  m->device = t.device();
+  m->shape = t.shape();
+  m->strides = contiguous_strides(t.shape());
+  m->numel = t.numel();
+  m->contiguous = true;
+  return Tensor(Ref<TensorImpl>(m));
+}
+}  // namespace
+
 Tensor ReverseLevel::track(const Tensor& x) { return wrap(x, id_, new_node(), Tensor()); }
 
 TensorList ReverseLevel::process(const Prim& p, const TensorList& in, const Attrs& a) {
@@ -210,7 +226,11 @@ TensorList ReverseLevel::process(const Prim& p, const TensorList& in, const Attr
   for (const Tensor& x : prim_in) {
     r.versions.push_back(x.defined() && x.has_data() ? x.storage()->version.load(std::memory_order_relaxed) : 0);
   }
-  r.saved_in = std::move(prim_in);
+  if (p.vjp_reads & kReadsInputs) {
+    r.saved_in = std::move(prim_in);
+  } else {
+    for (const Tensor& x : prim_in) r.saved_in.push_back(shape_only(x));
+  }
   TensorList wrapped;
   for (const Tensor& o : out) {
     if (is_float(o.dtype())) {
@@ -222,7 +242,11 @@ TensorList ReverseLevel::process(const Prim& p, const TensorList& in, const Attr
       wrapped.push_back(o);
     }
   }
-  r.saved_out = std::move(out);
+  if (p.vjp_reads & kReadsOutputs) {
+    r.saved_out = std::move(out);
+  } else {
+    for (const Tensor& o : out) r.saved_out.push_back(shape_only(o));
+  }
   records_.push_back(std::move(r));
   return wrapped;
 }

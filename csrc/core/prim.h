@@ -34,6 +34,9 @@ using BatchDims = SmallVec<int32_t, 4>;
 using BatchRule = TensorList (*)(const Prim& p, const TensorList& in, const BatchDims& bdims, const Attrs& a,
                                  int64_t size, BatchDims& out_bdims);
 
+// Prim::vjp_reads bits.
+constexpr uint8_t kReadsInputs = 1, kReadsOutputs = 2;
+
 struct Prim {
   const char* name;
   // Forward on values tracked at no level. Never sees the tape.
@@ -61,6 +64,9 @@ struct Prim {
   // Writes into the memory of input 0 (a constant to every transform): a tg.jit trace records it
   // as a side effect to repeat on replay (setitem into a tensor the trace does not own).
   bool writes_input0 = false;
+  // What the reverse rule reads besides shapes and dtypes: a reverse level keeps only that (the
+  // rest is saved as shape and dtype alone, so its memory is freed as early as eager code frees it).
+  uint8_t vjp_reads = kReadsInputs | kReadsOutputs;
 };
 
 }  // namespace tapegrad

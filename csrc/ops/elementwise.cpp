@@ -308,9 +308,11 @@ TensorList mod_jvp(const TensorList& t, const TensorList& x, const TensorList&, 
 }
 
 const Prim kBinPrims[] = {
-    {"add", bin_impl<Bin::Add>, add_vjp, add_jvp, elementwise_batch},
-    {"sub", bin_impl<Bin::Sub>, sub_vjp, sub_jvp, elementwise_batch},
-    {"mul", bin_impl<Bin::Mul>, mul_vjp, mul_jvp, elementwise_batch},
+    // (the reverse rules of add and sub read no values; mul's reads its inputs, not its output)
+    {"add", bin_impl<Bin::Add>, add_vjp, add_jvp, elementwise_batch, false, nullptr, nullptr, false, 0},
+    {"sub", bin_impl<Bin::Sub>, sub_vjp, sub_jvp, elementwise_batch, false, nullptr, nullptr, false, 0},
+    {"mul", bin_impl<Bin::Mul>, mul_vjp, mul_jvp, elementwise_batch, false, nullptr, nullptr, false,
+     kReadsInputs},
     {"div", bin_impl<Bin::Div>, div_vjp, div_jvp, elementwise_batch},
     {"floor_divide", bin_impl<Bin::FloorDiv>, nullptr, nullptr, elementwise_batch, true},
     {"mod", bin_impl<Bin::Mod>, mod_vjp, mod_jvp, elementwise_batch},
@@ -387,10 +389,23 @@ constexpr bool un_nondiff(Un op) {
   return op == Un::Sign || op == Un::Floor || op == Un::Ceil || op == Un::Round || op == Un::BitNot;
 }
 
+// What unary_deriv reads: the output for these (so the tape need not keep the input), both for
+// rsqrt, the input for the rest; -x reads nothing.
+constexpr uint8_t un_vjp_reads(Un op) {
+  switch (op) {
+    case Un::Exp: case Un::Exp2: case Un::Expm1: case Un::Sqrt: case Un::Reciprocal: case Un::Tan:
+    case Un::Tanh: case Un::Sigmoid:
+      return kReadsOutputs;
+    case Un::Rsqrt: return kReadsInputs | kReadsOutputs;
+    case Un::Neg: return 0;
+    default: return kReadsInputs;
+  }
+}
+
 const Prim kUnPrims[] = {
 #define TG_UN_PRIM(N) \
   {#N, un_impl<Un::N>, un_nondiff(Un::N) ? nullptr : un_vjp<Un::N>, un_nondiff(Un::N) ? nullptr : un_jvp<Un::N>, \
-   elementwise_batch, un_nondiff(Un::N)},
+   elementwise_batch, un_nondiff(Un::N), nullptr, nullptr, false, un_vjp_reads(Un::N)},
     TG_UNARY_KERNELS(TG_UN_PRIM)
 #undef TG_UN_PRIM
 };

@@ -110,7 +110,8 @@ TensorList sum_jvp(const TensorList& t, const TensorList&, const TensorList&, co
 }
 // vmap: the batch axis first, the mask of reduced axes shifted past it (the same for every prim
 // below whose ints[0] is an axis mask).
-const Prim kSum = {"sum", sum_impl, sum_vjp, sum_jvp, axis_mask_batch};
+// (its reverse rule reads the input's shape only)
+const Prim kSum = {"sum", sum_impl, sum_vjp, sum_jvp, axis_mask_batch, false, nullptr, nullptr, false, 0};
 
 // ---- prod ------------------------------------------------------------------------------------
 TensorList prod_impl(const TensorList& in, const Attrs& a) {
