@@ -112,6 +112,12 @@ Tensor wrap_batched(const Tensor& physical, uint64_t level_id, int64_t bdim) {
   return Tensor(Ref<TensorImpl>(t));
 }
 
+bool tracked_at_active_level(const Tensor& t) {
+  for (const Tensor* cur = &t; cur->defined() && cur->tracked(); cur = &static_cast<LevelMeta*>(cur->ad())->primal)
+    if (depth_of(static_cast<LevelMeta*>(cur->ad())->level_id) >= 0) return true;
+  return false;
+}
+
 bool is_batched(const Tensor& t) {
   for (const Tensor* cur = &t; cur->defined() && cur->tracked(); cur = &static_cast<LevelMeta*>(cur->ad())->primal) {
     auto* m = static_cast<LevelMeta*>(cur->ad());

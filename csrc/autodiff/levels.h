@@ -106,6 +106,8 @@ LevelMeta* meta_at(const Tensor& t, uint64_t level_id);
 // are kept.
 Tensor strip(const Tensor& t);
 Tensor wrap_batched(const Tensor& physical, uint64_t level_id, int64_t bdim);
+// True when some active level on this thread tracks `t` (stale wrappers do not count).
+bool tracked_at_active_level(const Tensor& t);
 // True when an active batch level (vmap) carries `t` (it has no single value).
 bool is_batched(const Tensor& t);
 

@@ -75,12 +75,8 @@ int32_t TraceLevel::constant_slot(const Tensor& t) {
   if (it != const_index_.end()) return it->second;
   // A value another active transform tracks (e.g. closed over under grad) is a fresh wrapper on
   // every call: baking this one in would lose that transform's derivative.
-  for (const Tensor* cur = &t; cur->tracked(); cur = &static_cast<LevelMeta*>(cur->ad())->primal) {
-    if (depth_of(static_cast<LevelMeta*>(cur->ad())->level_id) >= 0) {
-      mark_impure("the function uses a value traced by another transform that is not one of its arguments");
-      break;
-    }
-  }
+  if (tracked_at_active_level(t))
+    mark_impure("the function uses a value traced by another transform that is not one of its arguments");
   const int32_t slot = prog_->num_slots++;
   const uint32_t version = t.has_data() ? t.storage()->version.load(std::memory_order_relaxed) : 0;
   prog_->constants.push_back({slot, t, version});

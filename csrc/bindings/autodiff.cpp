@@ -125,14 +125,8 @@ void bind_autodiff(py::module_& m) {
   m.def("strip", [](const Tensor& t) { return autodiff::strip(t); });
   m.def("_vmap_fallback_count", &autodiff::vmap_fallback_count);
   m.def("_any_tracked", [](const std::vector<Tensor>& ts) {
-    for (const Tensor& t : ts) {
-      const Tensor* cur = &t;
-      while (cur->tracked()) {
-        auto* meta = static_cast<autodiff::LevelMeta*>(cur->ad());
-        if (autodiff::depth_of(meta->level_id) >= 0) return true;
-        cur = &meta->primal;
-      }
-    }
+    for (const Tensor& t : ts)
+      if (autodiff::tracked_at_active_level(t)) return true;
     return false;
   });
   // The common case of grad/value_and_grad/GradOperation in one C++ call: positional arguments

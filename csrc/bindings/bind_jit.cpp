@@ -12,13 +12,6 @@ namespace {
 
 using autodiff::Program;
 
-bool tracked_at_active_level(const Tensor& t) {
-  for (const Tensor* cur = &t; cur->defined() && cur->tracked();
-       cur = &static_cast<autodiff::LevelMeta*>(cur->ad())->primal)
-    if (autodiff::depth_of(static_cast<autodiff::LevelMeta*>(cur->ad())->level_id) >= 0) return true;
-  return false;
-}
-
 // A jitted function and the programs recorded for it. Each input signature (dtypes, shapes,
 // whether an outer transform tracks the argument, and the static part that Python hands in) keeps
 // up to kMaxPrograms recordings, tried newest first; a replay whose guards fail falls through to the
@@ -83,7 +76,7 @@ class JitFunction {
       TG_CHECK_TYPE(is_tensor(a), "jit: arguments must be Tensors here, got ", Py_TYPE(a.ptr())->tp_name);
       const Tensor& t = as_tensor(a);
       elements += t.numel();
-      key.push_back(int64_t(t.dtype()) | (t.tracked() && tracked_at_active_level(t) ? 256 : 0) | (t.ndim() << 16));
+      key.push_back(int64_t(t.dtype()) | (t.tracked() && autodiff::tracked_at_active_level(t) ? 256 : 0) | (t.ndim() << 16));
       for (int64_t d : t.shape()) key.push_back(d);
       ins.push_back(t);
     }
