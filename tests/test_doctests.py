@@ -23,6 +23,14 @@ import tapegrad as tg
 OPTIONFLAGS = doctest.ELLIPSIS  # `...` stands for digits that may differ in the last place
 
 
+# Modules that need an optional dependency (module -> what it imports).
+OPTIONAL = {"tapegrad.scipy": "scipy"}
+
+
+def _have(module):
+    return importlib.util.find_spec(module) is not None
+
+
 def _modules():
     """tapegrad and every submodule (private ones too: they hold the public functions), plus the
     C++ extension and its linalg submodule, which pkgutil cannot see."""
@@ -30,6 +38,8 @@ def _modules():
     for info in pkgutil.walk_packages(tg.__path__, "tapegrad."):
         if info.name == "tapegrad.__main__":  # the tour script: running it is its own test
             continue
+        if info.name in OPTIONAL and not _have(OPTIONAL[info.name]):
+            continue  # needs an optional dependency that is not installed
         mods.append(importlib.import_module(info.name))
     mods += [tg._core, tg._core.linalg]
     seen, out = set(), []
@@ -142,6 +152,9 @@ def _public_names():
         "tapegrad.nn": tg.nn,
         "tapegrad.testing": tg.testing,
     }
+    for name, dep in OPTIONAL.items():
+        if _have(dep):
+            spaces[name] = importlib.import_module(name)
     public_functions = set(tg._public_functions())
     for prefix, mod in spaces.items():
         exported = getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")]
