@@ -348,3 +348,29 @@ def test_import_without_scipy_names_the_extra(monkeypatch):
     monkeypatch.delitem(sys.modules, "tapegrad.scipy")
     with pytest.raises(ImportError, match=r"pip install tapegrad\[scipy\]"):
         importlib.import_module("tapegrad.scipy")
+
+
+# ---- the benchmark suite's workloads (run once each, in this process; no timing) -----------------
+
+
+@pytest.mark.parametrize("lib", ["tapegrad", "tapegrad (jit)", "numpy"])
+def test_bench_scipy_suite_workloads_solve_the_problems(lib, monkeypatch):
+    from tapegrad._bench import scipy_suite, suites
+
+    # Rosenbrock-10 instead of -100: the wiring is what is tested (OpenBLAS's threads make
+    # L-BFGS-B slow on a loaded machine)
+    monkeypatch.setattr(scipy_suite, "N_ROSEN", 10)
+    monkeypatch.setattr(scipy_suite.ScipyBase, "X_PROBE", np.linspace(-0.5, 1.5, 10))
+    suite = suites.get("scipy", quick=True)
+    m = scipy_suite.make(lib)
+    results = {}
+    for case in suite.cases:
+        w = case.build(m)
+        w()
+        c = w.counts()
+        assert c["nfev"] > 0
+        assert c["err"] < 1e-4, (case.name, c)
+        assert w.per_call() is not None
+        results[case.name] = {"median": 1.0, "per_call": 1e-5, "counts": c}
+    table = scipy_suite.extra_table(suite, [lib], {"results": {lib: results}, "errors": {}})
+    assert "/call" in table and "Robertson" in table

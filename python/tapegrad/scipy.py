@@ -45,6 +45,7 @@ except ImportError as _e:  # pragma: no cover - exercised by the test that hides
     ) from _e
 
 from . import _args
+from ._autodiff import grad as _grad
 from ._autodiff import jvp as _jvp
 from ._autodiff import value_and_grad as _value_and_grad
 from ._core import Tensor as _Tensor
@@ -106,6 +107,52 @@ def _scalar(v, what):
     return float(v)
 
 
+def _minimize_parts(fun, method, jit, kw):
+    """What minimize hands SciPy: the objective (value, or value and gradient) and the keywords
+    with jac/hess/hessp filled in. Also used by the scipy benchmark suite."""
+    kw = dict(kw)
+    m = _method_name(method)
+    targs = _tensor_args(kw.pop("args", ()))
+    user_jac = "jac" in kw
+    user_hess = "hess" in kw or "hessp" in kw
+
+    if m in _NO_JAC or user_jac:
+        f_val = _maybe_jit(fun, jit)
+
+        def f_scipy(x):
+            return _scalar(f_val(_tensor64(x), *targs), "minimize")
+    else:
+        vg = _maybe_jit(_value_and_grad(fun), jit)
+
+        def f_scipy(x):
+            v, g = vg(_tensor64(x), *targs)
+            return _scalar(v, "minimize"), _np64(g)
+
+        kw["jac"] = True
+
+    if not user_hess and m in _HESSP:
+
+        g_fn = _grad(fun)
+
+        def hvp(x, p, *a):  # forward over reverse: the tangent of the gradient along p
+            return _jvp(lambda x: g_fn(x, *a), (x,), (p,))[1]
+
+        hvp_fn = _maybe_jit(hvp, jit)
+
+        def hessp(x, p):
+            return _np64(hvp_fn(_tensor64(x), _tensor64(p), *targs))
+
+        kw["hessp"] = hessp
+    elif not user_hess and m in _HESS_ONLY:
+        h_fn = _maybe_jit(_hessian(fun), jit)
+
+        def hess(x):
+            return _np64(h_fn(_tensor64(x), *targs))
+
+        kw["hess"] = hess
+    return f_scipy, kw
+
+
 def minimize(fun, x0, method=None, jit=False, **kw):
     """``scipy.optimize.minimize`` with the gradient (and Hessian products) from tapegrad.
 
@@ -131,43 +178,7 @@ def minimize(fun, x0, method=None, jit=False, **kw):
     if not callable(fun):
         raise TypeError(f"minimize: fun must be callable, got {type(fun).__name__}")
     x0 = _x64(x0, "minimize")
-    m = _method_name(method)
-    targs = _tensor_args(kw.pop("args", ()))
-    user_jac = "jac" in kw
-    user_hess = "hess" in kw or "hessp" in kw
-
-    if m in _NO_JAC or user_jac:
-        f_val = _maybe_jit(fun, jit)
-
-        def f_scipy(x):
-            return _scalar(f_val(_tensor64(x), *targs), "minimize")
-    else:
-        vg = _maybe_jit(_value_and_grad(fun), jit)
-
-        def f_scipy(x):
-            v, g = vg(_tensor64(x), *targs)
-            return _scalar(v, "minimize"), _np64(g)
-
-        kw["jac"] = True
-
-    if not user_hess and m in _HESSP:
-
-        def hvp(x, p, *a):
-            return _jvp(lambda x: _value_and_grad(fun)(x, *a)[1], (x,), (p,))[1]
-
-        hvp_fn = _maybe_jit(hvp, jit)
-
-        def hessp(x, p):
-            return _np64(hvp_fn(_tensor64(x), _tensor64(p), *targs))
-
-        kw["hessp"] = hessp
-    elif not user_hess and m in _HESS_ONLY:
-        h_fn = _maybe_jit(_hessian(fun), jit)
-
-        def hess(x):
-            return _np64(h_fn(_tensor64(x), *targs))
-
-        kw["hess"] = hess
+    f_scipy, kw = _minimize_parts(fun, method, jit, kw)
     return _optimize.minimize(f_scipy, x0, method=method, **kw)
 
 
@@ -183,6 +194,27 @@ def _vector(v, what):
     if not isinstance(v, _Tensor):
         raise TypeError(f"{what}: fun must return a Tensor (write it with tapegrad ops), got {type(v).__name__}")
     return v
+
+
+def _least_squares_parts(residuals, x0, jit, mode, kw):
+    """What least_squares hands SciPy: the residual function and the keywords with jac filled in."""
+    kw = dict(kw)
+    targs = _tensor_args(kw.pop("args", ()))
+    r_fn = _maybe_jit(residuals, jit)
+    r0 = _vector(r_fn(_tensor64(x0), *targs), "least_squares")
+    n, m = x0.size, r0.size
+
+    def r_scipy(x):
+        return _np64(_vector(r_fn(_tensor64(x), *targs), "least_squares")).reshape(-1)
+
+    if "jac" not in kw:
+        j_fn = _maybe_jit(_jacobian_fn(residuals, n, m, mode, "least_squares"), jit)
+
+        def jac(x):
+            return _np64(j_fn(_tensor64(x), *targs)).reshape(m, n)
+
+        kw["jac"] = jac
+    return r_scipy, kw
 
 
 def least_squares(residuals, x0, jit=False, mode="auto", **kw):
@@ -205,21 +237,7 @@ def least_squares(residuals, x0, jit=False, mode="auto", **kw):
     if not callable(residuals):
         raise TypeError(f"least_squares: residuals must be callable, got {type(residuals).__name__}")
     x0 = _x64(x0, "least_squares")
-    targs = _tensor_args(kw.pop("args", ()))
-    r_fn = _maybe_jit(residuals, jit)
-    r0 = _vector(r_fn(_tensor64(x0), *targs), "least_squares")
-    n, m = x0.size, r0.size
-
-    def r_scipy(x):
-        return _np64(_vector(r_fn(_tensor64(x), *targs), "least_squares")).reshape(-1)
-
-    if "jac" not in kw:
-        j_fn = _maybe_jit(_jacobian_fn(residuals, n, m, mode, "least_squares"), jit)
-
-        def jac(x):
-            return _np64(j_fn(_tensor64(x), *targs)).reshape(m, n)
-
-        kw["jac"] = jac
+    r_scipy, kw = _least_squares_parts(residuals, x0, jit, mode, kw)
     return _optimize.least_squares(r_scipy, x0, **kw)
 
 
