@@ -91,6 +91,9 @@ class JitFunction(_core._JitFunction):
         self.__dict__.update({k: v for k, v in getattr(fn, "__dict__", {}).items() if k != "_fn"})
 
     def _call_general(self, *args, **kwargs):
+        if not kwargs and all(isinstance(a, Tensor) or _args.is_array_data(a) for a in args):
+            # numpy arrays/scalars and number lists as Tensors: then the C++ call takes them
+            return self(*[a if isinstance(a, Tensor) else Tensor(a) for a in args])
         leaves, td = _flatten((args, kwargs), _is_leaf)
         tensors, statics, key = [], [], []
         for v in leaves:
