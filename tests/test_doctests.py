@@ -23,8 +23,9 @@ import tapegrad as tg
 OPTIONFLAGS = doctest.ELLIPSIS  # `...` stands for digits that may differ in the last place
 
 
-# Modules that need an optional dependency (module -> what it imports).
+# Modules and pages that need an optional dependency (-> what they import).
 OPTIONAL = {"tapegrad.scipy": "scipy"}
+OPTIONAL_PAGES = {"embedding.md": "scipy"}
 
 
 def _have(module):
@@ -102,6 +103,8 @@ def _python_blocks_only(text):
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_docs_page_examples(page):
+    if page.name in OPTIONAL_PAGES and not _have(OPTIONAL_PAGES[page.name]):
+        pytest.skip(f"{page.name} needs {OPTIONAL_PAGES[page.name]}, which is not installed")
     text = _python_blocks_only(page.read_text(encoding="utf-8"))
     test = doctest.DocTestParser().get_doctest(text, {"tg": tg, "np": np}, page.name, str(page), 0)
     assert test.examples, f"{page.name} has no examples"
