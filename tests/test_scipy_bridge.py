@@ -374,3 +374,29 @@ def test_bench_scipy_suite_workloads_solve_the_problems(lib, monkeypatch):
         results[case.name] = {"median": 1.0, "per_call": 1e-5, "counts": c}
     table = scipy_suite.extra_table(suite, [lib], {"results": {lib: results}, "errors": {}})
     assert "/call" in table and "Robertson" in table
+
+
+def test_least_squares_calls_residuals_only_as_scipy_asks():
+    calls = []
+
+    def residuals(p):
+        calls.append(1)
+        return p * p - 4.0
+
+    res = tgs.least_squares(residuals, [1.0, 3.0])
+    np.testing.assert_allclose(res.x, [2.0, 2.0], rtol=1e-8)
+    # SciPy's evaluations plus one traced call per Jacobian (forward mode runs fun once)
+    assert len(calls) == res.nfev + res.njev
+
+
+def test_least_squares_bad_mode_is_a_value_error():
+    with pytest.raises(ValueError, match="mode must be"):
+        tgs.least_squares(lambda p: p, [1.0], mode="sideways")
+
+
+def test_ode_fun_and_jacobian_pass_solve_ivp_args():
+    f = lambda t, y, k: -k * y
+    sol = solve_ivp(tgs.ode_fun(f), (0.0, 1.0), [1.0, 2.0], method="Radau",
+                    jac=tgs.ode_jacobian(f), args=(3.0,), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(sol.y[:, -1], np.array([1.0, 2.0]) * np.exp(-3.0), rtol=1e-6)
+    np.testing.assert_allclose(tgs.ode_jacobian(f)(0.0, np.ones(2), 3.0), -3.0 * np.eye(2))

@@ -201,17 +201,27 @@ def _least_squares_parts(residuals, x0, jit, mode, kw):
     kw = dict(kw)
     targs = _tensor_args(kw.pop("args", ()))
     r_fn = _maybe_jit(residuals, jit)
-    r0 = _vector(r_fn(_tensor64(x0), *targs), "least_squares")
-    n, m = x0.size, r0.size
+    n = x0.size
+    if mode not in ("auto", "fwd", "rev"):
+        raise ValueError(f"least_squares: mode must be 'auto', 'fwd' or 'rev', got {mode!r}")
+    sizes = []  # the number of residuals, known from SciPy's first call (it evaluates x0 first)
 
     def r_scipy(x):
-        return _np64(_vector(r_fn(_tensor64(x), *targs), "least_squares")).reshape(-1)
+        r = _np64(_vector(r_fn(_tensor64(x), *targs), "least_squares")).reshape(-1)
+        if not sizes:
+            sizes.append(r.size)
+        return r
 
     if "jac" not in kw:
-        j_fn = _maybe_jit(_jacobian_fn(residuals, n, m, mode, "least_squares"), jit)
+        j_fns = {}
 
         def jac(x):
-            return _np64(j_fn(_tensor64(x), *targs)).reshape(m, n)
+            if not sizes:
+                r_scipy(x)
+            m = sizes[0]
+            if not j_fns:
+                j_fns["j"] = _maybe_jit(_jacobian_fn(residuals, n, m, mode, "least_squares"), jit)
+            return _np64(j_fns["j"](_tensor64(x), *targs)).reshape(m, n)
 
         kw["jac"] = jac
     return r_scipy, kw
