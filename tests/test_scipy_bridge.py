@@ -400,3 +400,17 @@ def test_ode_fun_and_jacobian_pass_solve_ivp_args():
                     jac=tgs.ode_jacobian(f), args=(3.0,), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(sol.y[:, -1], np.array([1.0, 2.0]) * np.exp(-3.0), rtol=1e-6)
     np.testing.assert_allclose(tgs.ode_jacobian(f)(0.0, np.ones(2), 3.0), -3.0 * np.eye(2))
+
+
+def test_derivative_keywords_set_to_none_count_as_not_given(monkeypatch):
+    spy = Spy(monkeypatch, "minimize")
+    res = tgs.minimize(rosen, [-1.2, 1.0], method="Newton-CG", jac=None, hess=None, hessp=None)
+    np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-4)
+    kw = spy.calls[0][2]
+    assert kw["jac"] is True and callable(kw["hessp"]) and "hess" not in kw
+    lsq = Spy(monkeypatch, "least_squares")
+    tgs.least_squares(lambda p: p - 1.0, [0.0], jac=None)
+    assert callable(lsq.calls[0][2]["jac"])
+    rt = Spy(monkeypatch, "root")
+    tgs.root(lambda v: v - 1.0, [0.0], jac=None)
+    assert rt.calls[0][2]["jac"] is True

@@ -27,7 +27,8 @@ Conventions:
 - ``jit=True`` runs ``fun`` and its derivatives under ``tg.jit``: recorded on the first call,
   replayed in C++ afterwards (``fun``'s Python control flow is guarded, as ``tg.jit`` says).
 - A ``jac``, ``hess`` or ``hessp`` you pass yourself is used as given, and the helper then does
-  not compute that derivative (pass ``jac="2-point"`` to get SciPy's finite differences).
+  not compute that derivative (pass ``jac="2-point"`` to get SciPy's finite differences);
+  ``None``, SciPy's default, counts as not given.
 - The results are SciPy's own objects (``OptimizeResult``), unchanged.
 
 Needs SciPy: ``pip install tapegrad[scipy]``.
@@ -91,6 +92,14 @@ def _tensor_args(args):
     return tuple(_Tensor(a) if isinstance(a, _np.ndarray) or _args.is_number_list(a) else a for a in args)
 
 
+def _given(kw, *names):
+    """Drop derivative keywords set to None (SciPy's default: "not given"); whether any is left."""
+    for k in names:
+        if k in kw and kw[k] is None:
+            del kw[k]
+    return any(k in kw for k in names)
+
+
 def _maybe_jit(fn, jit):
     return _tg_jit(fn) if jit else fn
 
@@ -113,8 +122,8 @@ def _minimize_parts(fun, method, jit, kw):
     kw = dict(kw)
     m = _method_name(method)
     targs = _tensor_args(kw.pop("args", ()))
-    user_jac = "jac" in kw
-    user_hess = "hess" in kw or "hessp" in kw
+    user_jac = _given(kw, "jac")
+    user_hess = _given(kw, "hess", "hessp")
 
     if m in _NO_JAC or user_jac:
         f_val = _maybe_jit(fun, jit)
@@ -212,7 +221,7 @@ def _least_squares_parts(residuals, x0, jit, mode, kw):
             sizes.append(r.size)
         return r
 
-    if "jac" not in kw:
+    if not _given(kw, "jac"):
         j_fns = {}
 
         def jac(x):
@@ -271,7 +280,7 @@ def root(fun, x0, jit=False, mode="auto", **kw):
     x0 = _x64(x0, "root")
     m = _method_name(kw.get("method", "hybr"))
     targs = _tensor_args(kw.pop("args", ()))
-    if "jac" in kw or m not in _ROOT_JAC:
+    if _given(kw, "jac") or m not in _ROOT_JAC:
         f_fn = _maybe_jit(fun, jit)
 
         def f_scipy(x):
