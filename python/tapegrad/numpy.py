@@ -33,3 +33,6 @@ def asarray(obj, dtype=None):
     if isinstance(obj, _tg.Tensor) and (dtype is None or obj.dtype == dtype):
         return obj
     return _tg.tensor(obj, dtype)
+
+# numpy / Array API functions composed from the ops above (and numpy's protocols on Tensor).
+from ._numpy_extra import *  # noqa: E402, F403
