@@ -275,6 +275,8 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     for k, v in kwargs.items():
         if k == "dtype" or (k in _DEFAULTS and _is_default(k, v)):
             continue
+        if method in ("reduce", "accumulate") and k in ("axis", "keepdims"):
+            continue
         raise TypeError(f"{what} on Tensors: {k}={v!r} is not supported by tapegrad")
     dtype = kwargs.get("dtype")
     if method == "__call__":
