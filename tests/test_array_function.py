@@ -108,7 +108,7 @@ def test_unimplemented_function_inside_a_transform_is_a_type_error():
 
 
 def test_numpy_functions_compose_with_every_transform():
-    f = lambda x: np.sum(np.exp(np.concatenate([x, x])) * np.maximum(x, 0.0).sum())  # noqa: E731
+    f = lambda x: np.sum(np.exp(np.concatenate([x, x])) * np.maximum(x, 0.0).sum())
     x = tg.tensor([0.5, -1.0, 2.0], tg.float64)
     tg.testing.check_grads(f, (x,), order=2)
     batched = tg.vmap(f)(tg.tensor(X, tg.float64))
