@@ -154,7 +154,8 @@ def fmod(x1, x2):
     if not _is_float(x1) and not (isinstance(x2, Tensor) and _is_float(x2)) and not isinstance(x2, float):
         r = _core.mod(x1, x2)  # integers: C's % from Python's %
         return _where((r != 0) & ((x1 < 0) != (_t(x2) < 0)), r - x2, r)
-    return x1 - trunc(x1 / x2) * x2
+    r = x1 - trunc(x1 / x2) * x2
+    return _where(isinf(_t(x2)) & _core.isfinite(x1), x1, r)  # fmod(x, +-inf) = x
 
 
 def isinf(x):
@@ -351,7 +352,7 @@ def arcsinh(x):
     [ 0.         0.8813736 -0.8813736]
     """
     x = _float(x)
-    a = _core.abs(x)
+    a = _where(x < 0, -x, x)  # |x| whose derivative at 0 is 1 (abs' is 0 there)
     big = a > 1e8
     a_s = _where(big, 1.0, a)
     small_branch = _core.log1p(a_s + a_s * a_s / (1.0 + _core.sqrt(1.0 + a_s * a_s)))
