@@ -320,3 +320,21 @@ def test_numpy_namespace_reexports_every_extra_function():
 
     for name in _numpy_extra.__all__:
         assert getattr(tnp, name) is getattr(_numpy_extra, name), name
+
+
+def test_isin_matches_numpy():
+    a = np.array([[1.0, np.nan], [2.0, 3.0]])
+    b = np.array([np.nan, 3.0, 7.0])
+    for invert in (False, True):
+        np.testing.assert_array_equal(tnp.isin(tg.tensor(a), tg.tensor(b), invert=invert).numpy(),
+                                      np.isin(a, b, invert=invert))
+    assert tnp.isin(tg.tensor([1, 2]), tg.tensor(np.zeros(0, np.int64))).tolist() == [False, False]
+
+
+def test_real_conj_imag_of_real_tensors():
+    x = tg.tensor([1.5, -2.0], tg.float64)
+    assert tnp.real(x).tolist() == tnp.conj(x).tolist() == [1.5, -2.0]
+    assert tnp.imag(x).tolist() == [0.0, 0.0]
+    assert tnp.imag(tg.tensor([1, 2])).tolist() == [0, 0]
+    tg.testing.check_grads(lambda x: tnp.real(x) * tnp.conj(x) + tnp.imag(x), (x,), order=2)
+    assert tnp.bool is tg.bool_

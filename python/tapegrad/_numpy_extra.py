@@ -25,7 +25,8 @@ __all__ = [  # noqa: RUF022  (grouped by kind)
     "fmin", "fmax", "sinc", "log10", "degrees", "radians", "deg2rad", "rad2deg", "arcsinh",
     "arccosh", "arctanh", "asin", "acos", "atan", "atan2", "asinh", "acosh", "atanh", "round",
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_invert", "bitwise_not",
-    "bitwise_left_shift", "bitwise_right_shift", "left_shift", "right_shift",
+    "bitwise_left_shift", "bitwise_right_shift", "left_shift", "right_shift", "conj", "conjugate",
+    "real", "imag", "isin",
     # shape
     "moveaxis", "permute_dims", "roll", "unstack", "broadcast_arrays", "broadcast_shapes", "meshgrid",
     "tril", "triu", "diag", "diagonal", "matrix_transpose", "atleast_1d", "atleast_2d", "atleast_3d",
@@ -534,6 +535,50 @@ def _lshift(self, other):
 
 def _rshift(self, other):
     return bitwise_right_shift(self, other)
+
+
+def conj(x):
+    """The complex conjugate; tapegrad's dtypes are real, so a copy of `x` (numpy.conj).
+
+    >>> print(tg.numpy.conj(tg.tensor([1.0, -2.0])))
+    [ 1. -2.]
+    """
+    return _core.copy(_t(x))
+
+
+conjugate = conj
+
+
+def real(x):
+    """The real part; tapegrad's dtypes are real, so a copy of `x` (numpy.real).
+
+    >>> print(tg.numpy.real(tg.tensor([1.0, -2.0])))
+    [ 1. -2.]
+    """
+    return _core.copy(_t(x))
+
+
+def imag(x):
+    """The imaginary part; tapegrad's dtypes are real, so zeros like `x` (numpy.imag).
+
+    >>> print(tg.numpy.imag(tg.tensor([1.0, -2.0])))
+    [0. 0.]
+    """
+    x = _t(x)
+    return x * 0 if _is_float(x) else _creation.zeros_like(x)
+
+
+def isin(x1, x2, /, *, invert=False):
+    """Whether each element of `x1` is among the elements of `x2` (numpy.isin, Array API isin);
+    NaN is in nothing.
+
+    >>> print(tg.numpy.isin(tg.tensor([1, 2, 3]), tg.tensor([3, 1])))
+    [ True False  True]
+    """
+    x1, x2 = _t(x1), _t(x2)
+    flat = x2.reshape((1,) * x1.ndim + (-1,))
+    found = _core.any(x1.reshape(x1.shape + (1,)) == flat, -1) if x2.size else _creation.zeros(x1.shape, _core.bool_)
+    return _core.logical_not(found) if invert else found
 
 
 # ---- shape ---------------------------------------------------------------------------------------
