@@ -565,7 +565,7 @@ def imag(x):
     [0. 0.]
     """
     x = _t(x)
-    return x * 0 if _is_float(x) else _creation.zeros_like(x)
+    return x * 0.0 + 0.0 if _is_float(x) else _creation.zeros_like(x)  # + 0.0: no -0.0
 
 
 def isin(x1, x2, /, *, invert=False):

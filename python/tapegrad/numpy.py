@@ -37,4 +37,5 @@ def asarray(obj, dtype=None):
 # numpy / Array API functions composed from the ops above (and numpy's protocols on Tensor).
 from ._array_api import *  # noqa: E402, F403  (Array API spellings: asarray(copy=), sum(dtype=), ...)
 from ._numpy_extra import *  # noqa: E402, F403
-bool = bool_  # noqa: A001  (the Array API's name for the Bool dtype)
+
+bool = bool_
