@@ -134,3 +134,23 @@ def test_foreign_array_types_are_not_handled():
 
     # numpy asks Tensor first; it declines (NotImplemented) so Other answers.
     assert np.concatenate([tg.tensor([1.0]), Other()]) == "other"
+
+
+def test_dtype_argument_passes_to_functions_that_take_one():
+    v = tg.tensor([1.5, 2.5])
+    assert np.astype(v, np.float64).dtype == tg.float64
+    assert np.zeros_like(v, dtype=np.int32).dtype == tg.int32
+    assert np.full_like(v, 3, dtype=np.int64).tolist() == [3, 3]
+    assert np.cumsum(tg.tensor([1, 2], tg.int32), dtype=np.float64).dtype == tg.float64
+
+
+def test_more_numpy_functions_give_tensors():
+    t = tg.tensor(np.arange(1.0, 7.0).reshape(2, 3), tg.float64)
+    v = tg.tensor([1.0, 2.0, 3.0], tg.float64)
+    for out in (np.linspace(v[0], v[2], 3), np.pad(t, 1), np.einsum(t, [0, 1], v, [1], [0]), np.diff(v),
+                np.kron(v, v), np.linalg.det(t[:, :2]), np.linalg.solve(t[:, :2], v[:2]), np.roll(v, 1),
+                np.isin(v, v), np.sort(v, kind="stable"), np.clip(v, min=1.5), np.round(v / 3, 2)):
+        assert isinstance(out, tg.Tensor)
+    assert np.allclose(t, t) is True
+    g = tg.grad(lambda a, b: np.linspace(a, b, 4).sum(), grad_position=(0, 1))(v[0], v[2])
+    assert [float(x) for x in g] == [2.0, 2.0]

@@ -137,7 +137,7 @@ def _call_numpy_style(func, fn, args, kwargs, fname):
                     continue
                 raise TypeError(f"numpy.{fname} on Tensors: {k}={v!r} is not supported by tapegrad")
             continue
-        if name == "dtype":
+        if name == "dtype" and "dtype" not in gnames:
             prefix = False
             if value is not None:
                 cast = value
