@@ -338,3 +338,32 @@ def test_real_conj_imag_of_real_tensors():
     assert tnp.imag(tg.tensor([1, 2])).tolist() == [0, 0]
     tg.testing.check_grads(lambda x: tnp.real(x) * tnp.conj(x) + tnp.imag(x), (x,), order=2)
     assert tnp.bool is tg.bool_
+
+
+X3 = RNG.normal(size=(4, 3, 3))
+COMPOSITES = {
+    "tril": lambda x: tnp.tril(x), "diag_vector": lambda x: tnp.diag(x[0], 1), "diag_matrix": lambda x: tnp.diag(x),
+    "pad_reflect": lambda x: tnp.pad(x, 1, mode="reflect"),
+    "pad_constant": lambda x: tnp.pad(x, ((1, 0), (0, 2)), constant_values=2.0),
+    "roll": lambda x: tnp.roll(x, 1), "diff": lambda x: tnp.diff(x, axis=0),
+    "tensordot": lambda x: tnp.tensordot(x, x, 1), "cross": lambda x: tnp.cross(x[0], x[1]),
+    "kron": lambda x: tnp.kron(x, x[:2, :2]), "diagonal": lambda x: tnp.diagonal(x, 1),
+    "searchsorted": lambda x: tnp.searchsorted(tg.tensor([-1.0, 0.0, 1.0], tg.float64), x),
+    "linspace": lambda x: tnp.linspace(x[0, 0], x[1, 1], 4), "rot90": lambda x: tnp.rot90(x),
+    "hypot": lambda x: tnp.hypot(x, x.mT), "select": lambda x: tnp.select([x > 0], [x * 2], 0.5),
+    "cumulative_sum": lambda x: tnp.cumulative_sum(x, axis=1, include_initial=True),
+    "count_nonzero": lambda x: tnp.count_nonzero(x > 0, axis=0), "isclose": lambda x: tnp.isclose(x, x.mT),
+    "einsum_sublist": lambda x: tnp.einsum(x, [0, 1], x, [1, 2], [0, 2]), "vstack": lambda x: tnp.vstack([x, x[0]]),
+    "meshgrid": lambda x: tnp.meshgrid(x[0], x[1])[0], "sinc": lambda x: tnp.sinc(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSITES))
+def test_composites_under_vmap_and_jit(name):
+    f = COMPOSITES[name]
+    xs = [tg.tensor(x, tg.float64) for x in X3]
+    want = np.stack([f(x).numpy() for x in xs])
+    np.testing.assert_allclose(tg.vmap(f)(tg.tensor(X3, tg.float64)).numpy(), want, rtol=1e-12)
+    jf = tg.jit(f)
+    jf(xs[0])
+    np.testing.assert_allclose(jf(xs[1]).numpy(), want[1], rtol=1e-12)  # replayed
