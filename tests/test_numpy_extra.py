@@ -157,8 +157,12 @@ def test_big_and_small_values_keep_precision():
     np.testing.assert_allclose(tnp.arcsinh(tg.tensor(x, tg.float64)).numpy(), np.arcsinh(x), rtol=1e-14)
     y = np.array([1.0 + 1e-10, 1e10, 1e30])
     np.testing.assert_allclose(tnp.arccosh(tg.tensor(y, tg.float64)).numpy(), np.arccosh(y), rtol=1e-9)
-    np.testing.assert_allclose(tnp.hypot(tg.tensor([1e-200, 1e200]), tg.tensor([1e-200, 1e200])).numpy(),
-                               np.hypot([1e-200, 1e200], [1e-200, 1e200]).astype(np.float32), rtol=1e-6)
+    h = [1e-200, 1e200]
+    np.testing.assert_allclose(tnp.hypot(tg.tensor(h, tg.float64), tg.tensor(h, tg.float64)).numpy(),
+                               np.hypot(h, h), rtol=1e-15)
+    h32 = np.array([1e-30, 3e38], np.float32)
+    np.testing.assert_allclose(tnp.hypot(tg.tensor(h32), tg.tensor(h32 / 2)).numpy(), np.hypot(h32, h32 / 2),
+                               rtol=1e-6)
     z = np.array([1e-8, 1e-3, 0.5, 0.99])
     np.testing.assert_allclose(tnp.sinc(tg.tensor(z, tg.float64)).numpy(), np.sinc(z), rtol=1e-14)
 
