@@ -154,3 +154,10 @@ def test_more_numpy_functions_give_tensors():
     assert np.allclose(t, t) is True
     g = tg.grad(lambda a, b: np.linspace(a, b, 4).sum(), grad_position=(0, 1))(v[0], v[2])
     assert [float(x) for x in g] == [2.0, 2.0]
+
+
+def test_numpy_argument_errors_stay_numpys():
+    with pytest.raises(TypeError, match="multiple values for argument 'axis'"):
+        np.sum(t64(), 0, axis=0)
+    with pytest.raises(TypeError):
+        np.sum(t64(), bogus=1)

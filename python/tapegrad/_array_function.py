@@ -99,15 +99,22 @@ def _is_default(name, value):
 _SIG_RE = re.compile(r"^\w+\((.*?)\)\s*->")
 
 
+_PARAMS_CACHE: dict = {}
+
+
 def _param_names(fn):
     """Parameter names of a tapegrad function (Python, or C++ through pybind11's signature line)."""
+    names = _PARAMS_CACHE.get(fn)
+    if names is not None:
+        return names
     try:
-        return [p for p in inspect.signature(fn).parameters]
+        names = list(inspect.signature(fn).parameters)
     except (TypeError, ValueError):
         m = _SIG_RE.match((fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "")
-        if not m:
-            return []
-        return [p.split(":")[0].split("=")[0].strip().lstrip("*") for p in m.group(1).split(",") if p.strip()]
+        names = [p.split(":")[0].split("=")[0].strip().lstrip("*") for p in m.group(1).split(",") if p.strip()] \
+            if m else []
+    _PARAMS_CACHE[fn] = names
+    return names
 
 
 _SIG_CACHE: dict = {}
@@ -120,13 +127,38 @@ def _np_signature(func):
     return sig
 
 
+_BIND_CACHE: dict = {}
+
+
+def _bind(func, args, kwargs):
+    """numpy's `func`'s parameters -> the values given, in the signature's order (a light
+    ``Signature.bind``: that one costs more than the op itself)."""
+    info = _BIND_CACHE.get(func)
+    if info is None:
+        params = _np_signature(func).parameters
+        P = inspect.Parameter
+        simple = not any(p.kind in (P.VAR_POSITIONAL, P.VAR_KEYWORD) for p in params.values())
+        positional = [n for n, p in params.items() if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)]
+        keywords = {n for n, p in params.items() if p.kind in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY)}
+        info = _BIND_CACHE[func] = (simple, positional, keywords, list(params))
+    simple, positional, keywords, order = info
+    if not simple or len(args) > len(positional) or not keywords.issuperset(kwargs):
+        return _np_signature(func).bind(*args, **kwargs).arguments  # the general case, and its errors
+    given = dict(zip(positional, args))
+    for k, v in kwargs.items():
+        if k in given:
+            raise TypeError(f"{getattr(func, '__name__', func)}() got multiple values for argument {k!r}")
+        given[k] = v
+    return {n: given[n] for n in order if n in given}
+
+
 def _call_numpy_style(func, fn, args, kwargs, fname):
     """Call tapegrad's `fn` with numpy's `func`'s arguments: defaults dropped, `dtype` applied."""
-    bound = _np_signature(func).bind(*args, **kwargs)
+    arguments = _bind(func, args, kwargs)
     params = _np_signature(func).parameters
     gnames = _param_names(fn)
     pos, kw, cast, prefix = [], {}, None, True
-    for name, value in bound.arguments.items():
+    for name, value in arguments.items():
         kind = params[name].kind
         if kind is inspect.Parameter.VAR_POSITIONAL:
             pos.extend(value)
