@@ -173,3 +173,18 @@ def test_shift_operators():
         tg.tensor([1.0]) << 1
     with pytest.raises(TypeError):
         tg.tensor([1]) << 1.5
+
+
+def test_array_namespace_info():
+    info = tnp.__array_namespace_info__()
+    assert info.devices() == ["CPU"] and info.default_device() == "CPU"
+    assert info.capabilities()["boolean indexing"] is True
+    assert info.default_dtypes() == {"real floating": tg.float32, "complex floating": None,
+                                     "integral": tg.int64, "indexing": tg.int64}
+    assert info.dtypes() == {"bool": tg.bool_, "int32": tg.int32, "int64": tg.int64,
+                             "float32": tg.float32, "float64": tg.float64}
+    assert info.dtypes(kind="numeric") == {"int32": tg.int32, "int64": tg.int64,
+                                           "float32": tg.float32, "float64": tg.float64}
+    assert info.dtypes(kind=("bool", "real floating")).keys() == {"bool", "float32", "float64"}
+    with pytest.raises(ValueError, match="dtypes: device 'gpu' is not available"):
+        info.dtypes(device="gpu")

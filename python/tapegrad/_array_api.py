@@ -23,6 +23,7 @@ __all__ = [  # noqa: RUF022  (grouped by kind)
     "asarray", "astype", "sum", "prod", "var", "std", "take_along_axis",
     "unique_values", "unique_counts", "unique_inverse", "unique_all",
     "UniqueCountsResult", "UniqueInverseResult", "UniqueAllResult",
+    "__array_namespace_info__",
 ]
 
 e = math.e
@@ -402,6 +403,79 @@ def unique_all(x, /):
     x, a = _unique_input("unique_all", x)
     values, index, inverse, counts = np.unique(a, True, True, True, equal_nan=False)
     return UniqueAllResult(Tensor(values, x.dtype), _i64(index), _i64(np.reshape(inverse, a.shape)), _i64(counts))
+
+
+# ---- inspection -----------------------------------------------------------------------------------
+
+# The standard's dtypes that tapegrad has (float16 exists too, but is not an Array API dtype).
+_DTYPE_NAMES = {"bool": "bool_", "int32": "int32", "int64": "int64", "float32": "float32", "float64": "float64"}
+
+
+class ArrayNamespaceInfo:
+    """What ``__array_namespace_info__()`` returns: the Array API's inspection methods, for the
+    dtypes and the device tapegrad has.
+
+    >>> info = tg.numpy.__array_namespace_info__()
+    >>> info.devices(), info.default_device()
+    (['CPU'], 'CPU')
+    """
+
+    def capabilities(self):
+        """Optional features: Bool-mask indexing and data-dependent shapes (eager ``nonzero``,
+        ``unique_*``) are supported; no fixed limit on the number of dimensions.
+
+        >>> tg.numpy.__array_namespace_info__().capabilities()["boolean indexing"]
+        True
+        """
+        return {"boolean indexing": True, "data-dependent shapes": True, "max dimensions": None}
+
+    def default_device(self):
+        """The device new tensors go to: ``"CPU"``.
+
+        >>> tg.numpy.__array_namespace_info__().default_device()
+        'CPU'
+        """
+        return "CPU"
+
+    def devices(self):
+        """The devices this build supports.
+
+        >>> tg.numpy.__array_namespace_info__().devices()
+        ['CPU']
+        """
+        return ["CPU"]
+
+    def default_dtypes(self, *, device=None):
+        """The default dtypes: Float32 for real floats (tapegrad's and MindSpore's default), Int64
+        for integers and indices; no complex dtype exists.
+
+        >>> tg.numpy.__array_namespace_info__().default_dtypes()["real floating"]
+        Float32
+        """
+        _check_device("default_dtypes", device)
+        return {"real floating": _core.float32, "complex floating": None, "integral": _core.int64,
+                "indexing": _core.int64}
+
+    def dtypes(self, *, device=None, kind=None):
+        """The dtypes tapegrad has, by name, optionally only those of `kind` (as ``isdtype``).
+
+        >>> sorted(tg.numpy.__array_namespace_info__().dtypes(kind="integral"))
+        ['int32', 'int64']
+        """
+        _check_device("dtypes", device)
+        out = {n: getattr(_core, a) for n, a in _DTYPE_NAMES.items()}
+        if kind is not None:
+            out = {n: d for n, d in out.items() if isdtype(d, kind)}
+        return out
+
+
+def __array_namespace_info__():
+    """The Array API inspection namespace of ``tapegrad.numpy`` (devices, dtypes, capabilities).
+
+    >>> tg.numpy.__array_namespace_info__().dtypes(kind="real floating")["float64"]
+    Float64
+    """
+    return ArrayNamespaceInfo()
 
 
 # ---- Tensor attributes and operators ------------------------------------------------------------
