@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <numeric>
+#include <set>
+#include <tuple>
+#include <unordered_set>
 
 #include "core/error.h"
 
@@ -80,6 +83,52 @@ std::vector<int64_t> vertex_order(int64_t n, const std::vector<int64_t>& deg, Co
   return ord;
 }
 
+constexpr int kIteratedGreedyPasses = 8;
+
+// Dsatur on the column intersection graph (neighbours of column j: the columns of j's rows).
+std::vector<int32_t> dsatur_columns(const int64_t* indptr, const int64_t* indices, int64_t n_cols,
+                                    const std::vector<int64_t>& cptr, const std::vector<int64_t>& crow,
+                                    const std::vector<int64_t>& deg) {
+  std::vector<int32_t> color(size_t(n_cols), -1);
+  std::vector<int64_t> sat(size_t(n_cols), 0), mark(size_t(n_cols), -1), forbid;
+  std::unordered_set<uint64_t> seen;  // (column, color) pairs: color is used by a neighbour of column
+  std::set<std::tuple<int64_t, int64_t, int64_t>> queue;  // (-saturation, -degree, column)
+  for (int64_t j = 0; j < n_cols; ++j) queue.emplace(0, -deg[size_t(j)], j);
+  int64_t stamp = 0;  // a fresh stamp per visit de-duplicates the neighbours
+  auto for_neighbours = [&](int64_t j, auto&& f) {
+    ++stamp;
+    for (int64_t k = cptr[size_t(j)]; k < cptr[size_t(j) + 1]; ++k) {
+      const int64_t r = crow[size_t(k)];
+      for (int64_t q = indptr[r]; q < indptr[r + 1]; ++q) {
+        const int64_t c = indices[q];
+        if (c != j && mark[size_t(c)] != stamp) {
+          mark[size_t(c)] = stamp;
+          f(c);
+        }
+      }
+    }
+  };
+  while (!queue.empty()) {
+    const int64_t j = std::get<2>(*queue.begin());
+    queue.erase(queue.begin());
+    for_neighbours(j, [&](int64_t w) {
+      if (color[size_t(w)] >= 0) forbid[size_t(color[size_t(w)])] = j;
+    });
+    int32_t c = 0;
+    while (size_t(c) < forbid.size() && forbid[size_t(c)] == j) ++c;
+    if (size_t(c) == forbid.size()) forbid.push_back(-1);
+    color[size_t(j)] = c;
+    for_neighbours(j, [&](int64_t w) {
+      if (color[size_t(w)] >= 0) return;
+      if (!seen.insert((uint64_t(w) << 24) | uint64_t(c)).second) return;
+      queue.erase({-sat[size_t(w)], -deg[size_t(w)], w});
+      ++sat[size_t(w)];
+      queue.emplace(-sat[size_t(w)], -deg[size_t(w)], w);
+    });
+  }
+  return color;
+}
+
 }  // namespace
 
 std::vector<int32_t> color_columns(const int64_t* indptr, const int64_t* indices, int64_t n_rows, int64_t n_cols,
@@ -108,6 +157,7 @@ std::vector<int32_t> color_columns(const int64_t* indptr, const int64_t* indices
       }
     }
   };
+  if (order == ColorOrder::Dsatur) return dsatur_columns(indptr, indices, n_cols, cptr, crow, deg);
   std::vector<int64_t> ord;
   if (order == ColorOrder::SmallestLast) {
     // exact degrees for the bucket queue
@@ -135,20 +185,46 @@ std::vector<int32_t> color_columns(const int64_t* indptr, const int64_t* indices
   }
   std::vector<int32_t> color(size_t(n_cols), -1);
   std::vector<int64_t> forbid;  // forbid[c] == j: color c is used by a neighbour of column j
-  for (int64_t j : ord) {
-    for (int64_t k = cptr[size_t(j)]; k < cptr[size_t(j) + 1]; ++k) {
-      const int64_t r = crow[size_t(k)];
-      for (int64_t q = indptr[r]; q < indptr[r + 1]; ++q) {
-        const int32_t c = color[size_t(indices[q])];
-        if (c >= 0) forbid[size_t(c)] = j;
+  auto greedy = [&](const std::vector<int64_t>& order_) {
+    std::fill(color.begin(), color.end(), -1);
+    std::fill(forbid.begin(), forbid.end(), -1);
+    int32_t used = 0;
+    for (int64_t j : order_) {
+      for (int64_t k = cptr[size_t(j)]; k < cptr[size_t(j) + 1]; ++k) {
+        const int64_t r = crow[size_t(k)];
+        for (int64_t q = indptr[r]; q < indptr[r + 1]; ++q) {
+          const int32_t c = color[size_t(indices[q])];
+          if (c >= 0) forbid[size_t(c)] = j;
+        }
       }
+      int32_t c = 0;
+      while (size_t(c) < forbid.size() && forbid[size_t(c)] == j) ++c;
+      if (size_t(c) == forbid.size()) forbid.push_back(-1);
+      color[size_t(j)] = c;
+      used = std::max(used, c + 1);
     }
-    int32_t c = 0;
-    while (size_t(c) < forbid.size() && forbid[size_t(c)] == j) ++c;
-    if (size_t(c) == forbid.size()) forbid.push_back(-1);
-    color[size_t(j)] = c;
+    return used;
+  };
+  int32_t used = greedy(ord);
+  // Iterated greedy (Culberson): coloring again in an order that keeps each color class together
+  // never needs more colors, and taking the classes in reverse often needs fewer.
+  std::vector<int32_t> best = color;
+  for (int pass = 0; pass < kIteratedGreedyPasses && used > 1; ++pass) {
+    std::vector<int64_t> by_class(static_cast<size_t>(n_cols));
+    std::vector<int64_t> start(size_t(used) + 1, 0);
+    for (int32_t c : best) ++start[size_t(used - 1 - c) + 1];
+    for (int32_t c = 0; c < used; ++c) start[size_t(c) + 1] += start[size_t(c)];
+    for (int64_t j : ord) by_class[size_t(start[size_t(used - 1 - best[size_t(j)])]++)] = j;
+    const int32_t again = greedy(by_class);
+    if (again >= used) {
+      if (again == used) best = color;
+      if (pass >= 2) break;
+      continue;
+    }
+    used = again;
+    best = color;
   }
-  return color;
+  return best;
 }
 
 std::vector<int32_t> star_color(const int64_t* indptr, const int64_t* indices, int64_t n, ColorOrder order) {

@@ -73,7 +73,8 @@ autodiff::ColorOrder parse_order(const std::string& s) {
   if (s == "natural") return autodiff::ColorOrder::Natural;
   if (s == "largest_first") return autodiff::ColorOrder::LargestFirst;
   if (s == "smallest_last") return autodiff::ColorOrder::SmallestLast;
-  TG_CHECK(false, "coloring: order must be 'natural', 'largest_first' or 'smallest_last', got '", s, "'");
+  if (s == "dsatur") return autodiff::ColorOrder::Dsatur;
+  TG_CHECK(false, "coloring: order must be 'natural', 'largest_first', 'smallest_last' or 'dsatur', got '", s, "'");
   return autodiff::ColorOrder::Natural;
 }
 
@@ -88,6 +89,13 @@ void bind_sparse(py::module_& m) {
                              [](const Program& p) -> py::object {
                                if (!p.impure) return py::none();
                                return py::str(p.impure_reason ? p.impure_reason : "not replayable");
+                             })
+      // Slots whose values the recording fixed by a guard (a bool()/item() of a traced value).
+      .def_property_readonly("guard_slots",
+                             [](const Program& p) {
+                               std::vector<int32_t> v;
+                               for (const Program::Guard& g : p.guards) v.push_back(g.slot);
+                               return v;
                              })
       .def("records",
            [](const Program& p) {

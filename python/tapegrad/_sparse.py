@@ -26,7 +26,7 @@ import numpy as _np
 from . import _core
 from ._core import Tensor
 
-__all__ = ["sparse_jacobian", "sparse_hessian", "SparseJacobian", "SparseHessian"]
+__all__ = ["SparseHessian", "SparseJacobian", "sparse_hessian", "sparse_jacobian"]
 
 _SCIPY_HINT = "needs SciPy: pip install tapegrad[scipy] (or pip install scipy)"
 
@@ -107,8 +107,9 @@ def _apply_local(local, p):
 class _Ctx:
     """What a rule sees: the record, its input shapes, dtypes and patterns, and slot values."""
 
-    def __init__(self, n, patterns, shapes, dtypes, values, program, k, rec):
+    def __init__(self, n, patterns, shapes, dtypes, values, program, k, rec, tainted):
         self.n = n
+        self.tainted = tainted
         self.patterns = patterns
         self.shapes = shapes
         self.dtypes = dtypes
@@ -125,6 +126,11 @@ class _Ctx:
     def shape(self, i):
         return self.shapes[self.ins[i]]
 
+    def index_varies(self, i):
+        """Whether input i (an index array) is computed from x without a guard fixing it: its value
+        at the example x says nothing about other x."""
+        return self.ins[i] >= 0 and self.tainted[self.ins[i]]
+
     def value(self, i):
         """The value of input i at the example x (index arrays)."""
         return self._values()[self.ins[i]]
@@ -140,7 +146,7 @@ def _rule_elementwise(c):
     out_shape = c.out_shapes[0]
     size = _size(out_shape)
     parts = []
-    for i, s in enumerate(c.ins):
+    for i in range(len(c.ins)):
         p = c.pat(i)
         if p is None:
             continue
@@ -175,6 +181,8 @@ def _rule_movement(c):
             stack.append(p if p is not None else _empty(m, c.n))
             offset += m
         else:
+            if c.index_varies(i):
+                return _rule_along_axis(c) if c.name == "permute_along" else _rule_conservative(c)
             run_in.append(c.value(i))
     if not any_pat:
         return [None] * len(c.outs)
@@ -183,7 +191,7 @@ def _rule_movement(c):
     outs = c.program.run_record(c.k, run_in)
     big = stack[0] if len(stack) == 1 else sp.vstack(stack, format="csr")
     res = []
-    for o, shp in zip(outs, c.out_shapes):
+    for o in outs:
         src = _np.asarray(o.asnumpy(), dtype=_np.float64).ravel()
         res.append(_take_rows(big, src.astype(_np.int64) - 1, c.n) if src.size else _empty(0, c.n))
     return res
@@ -213,7 +221,8 @@ def _axis_lines(shape, axis):
 
 
 def _rule_along_axis(c):
-    """softmax / log_softmax: every element depends on its whole line along ints[0]."""
+    """softmax / log_softmax, and sorting (permute_along by an index computed from x): every
+    element depends on its whole line along ints[0]."""
     p = c.pat(0)
     if p is None:
         return [None]
@@ -228,7 +237,7 @@ def _rule_along_axis(c):
 
 
 def _rule_cumsum(c):
-    """Prefix along ints[0]: element k of a line depends on elements 0..k."""
+    """cumsum, cumprod: prefix along ints[0]: element k of a line depends on elements 0..k."""
     p = c.pat(0)
     if p is None:
         return [None]
@@ -275,6 +284,8 @@ def _rule_index_add(c):
     xs, vs = tuple(c.shape(0)), tuple(c.shape(2))
     parts = [px] if px is not None else []
     if pv is not None:
+        if c.index_varies(1):
+            return _rule_conservative(c)
         idx = _np.asarray(c.value(1).asnumpy(), dtype=_np.int64)
         k = idx.shape[-1]
         rest = _size(xs[k:])
@@ -295,6 +306,8 @@ def _rule_segment_sum(c):
         return [None]
     shp = tuple(c.shape(0))
     axis = int(c.ints[0])
+    if c.index_varies(1):
+        return _rule_conservative(c)
     counts = _np.asarray(c.value(1).asnumpy(), dtype=_np.int64).ravel()
     seg = _np.repeat(_np.arange(counts.size), counts)
     out_shape = tuple(c.out_shapes[0])
@@ -315,16 +328,16 @@ def _rule_write_basic(c):
     """An in-place write into a constant (setitem into a tensor the function does not own): the
     constant's slot is read afresh by later records, so it takes the union conservatively."""
     s = c.ins[0]
-    u = _union([c.pat(i) for i in range(len(c.ins))])
-    if u is not None:
-        size = _size(c.shape(0))
-        c.patterns[s] = _conservative_rows(_union([u, c.patterns[s]]), size, c.n, c.name)
+    ps = [c.pat(i) for i in range(len(c.ins)) if c.ins[i] >= 0 and c.pat(i) is not None]
+    if ps:
+        c.patterns[s] = _conservative_rows(ps, _size(c.shape(0)), c.n, c.name)
     return [None] * len(c.outs)
 
 
-def _conservative_rows(u, rows, n, name):
+def _conservative_rows(ps, rows, n, name):
+    """`rows` rows, each holding every column any of the patterns `ps` holds."""
     sp = _sp()
-    cols = _np.unique(u.indices)
+    cols = _np.unique(_np.concatenate([p.indices for p in ps]).astype(_np.int64))
     if rows * cols.size > _MAX_CONSERVATIVE_NNZ:
         raise MemoryError(
             f"sparse_jacobian: prim '{name}' has no sparsity rule, and its conservative pattern "
@@ -335,10 +348,10 @@ def _conservative_rows(u, rows, n, name):
 
 def _rule_conservative(c):
     """No rule: every output element depends on everything any input depends on (never misses)."""
-    u = _union([c.pat(i) for i in range(len(c.ins)) if c.ins[i] >= 0])
-    if u is None:
+    ps = [c.pat(i) for i in range(len(c.ins)) if c.ins[i] >= 0 and c.pat(i) is not None]
+    if not ps:
         return [None] * len(c.outs)
-    return [_conservative_rows(u, _size(shp), c.n, c.name) if _is_float(dt) else None
+    return [_conservative_rows(ps, _size(shp), c.n, c.name) if _is_float(dt) else None
             for shp, dt in zip(c.out_shapes, c.out_dtypes)]
 
 
@@ -357,6 +370,9 @@ for _name in ("sum", "prod", "amax", "amin", "std", "norm2", "norm_max"):
 for _name in ("softmax", "log_softmax"):
     _RULES[_name] = _rule_along_axis
 _RULES["cumsum"] = _rule_cumsum
+# cumprod is recorded as the prim of "values no differentiation level tracks" (marked
+# non-differentiable; under grad it is a composite of multiplies): its outputs still depend on x.
+_RULES["cumprod"] = _rule_cumsum
 _RULES["matmul"] = _rule_matmul
 _RULES["index_add"] = _rule_index_add
 _RULES["repeat_transpose"] = _rule_segment_sum
@@ -365,10 +381,22 @@ _RULES["write_basic"] = _rule_write_basic
 # use the conservative rule on purpose: dense within the operands.
 
 
-def rule_for(name):
-    """The rule detection uses for the prim `name`, and whether it is the conservative fallback.
-    Prims whose record says they are not differentiable always use the non-differentiable rule."""
-    r = _RULES.get(name.lower())
+# Prims marked non-differentiable whose float outputs really have a zero derivative. Any other prim
+# marked so (its float outputs may still depend on x, as cumprod's do) needs a rule of its own or is
+# treated conservatively.
+_ZERO_DERIVATIVE = {"sign", "floor", "ceil", "round", "invert", "floor_divide", "stop_gradient", "uniform", "normal",
+                    "randint"}
+
+
+def rule_for(name, nondiff=False):
+    """The rule detection uses for the prim `name` (`nondiff`: the prim's table marks it
+    non-differentiable), and whether it is the conservative fallback."""
+    key = name.lower()
+    if nondiff and key in _ZERO_DERIVATIVE:
+        return _rule_nondiff, False
+    if key == "write_basic":
+        return _rule_write_basic, False
+    r = _RULES.get(key)
     return (r, False) if r is not None else (_rule_conservative, True)
 
 
@@ -381,7 +409,7 @@ def _as_input(x, op):
     else:
         try:
             t = Tensor(_np.asarray(x))
-        except Exception as e:  # noqa: BLE001 - re-raised with the op's name
+        except Exception as e:
             raise TypeError(f"{op}: x must be a Tensor or array of floats, got {type(x).__name__}") from e
     if not _is_float(t.dtype):
         raise TypeError(f"{op}: x must be floating point (Float32 or Float64), got {t.dtype} of shape {t.shape}")
@@ -412,6 +440,9 @@ def _detect(fn, x, op):
     shapes[0], dtypes[0] = shape, x.dtype
     for slot, val in prog.constants():
         shapes[slot], dtypes[slot] = tuple(val.shape), val.dtype
+    tainted = [False] * prog.num_slots  # the slot's value depends on x (also through integers)
+    tainted[0] = True
+    guarded = set(prog.guard_slots)
     cache = []
 
     def values():
@@ -424,13 +455,16 @@ def _detect(fn, x, op):
         for s, shp, dt in zip(outs, out_shapes, out_dtypes):
             shapes[s], dtypes[s] = tuple(shp), dt
         ins = rec[6]
-        if nondiff or not any(s >= 0 and patterns[s] is not None for s in ins):
+        t = any(s >= 0 and tainted[s] for s in ins)
+        if not any(s >= 0 and patterns[s] is not None for s in ins) or (
+                name != "write_basic" and not any(_is_float(d) for d in out_dtypes)):
             res = [None] * len(outs)
         else:
-            rule, _ = rule_for(name)
-            res = rule(_Ctx(n, patterns, shapes, dtypes, values, prog, k, rec))
+            rule, _ = rule_for(name, nondiff)
+            res = rule(_Ctx(n, patterns, shapes, dtypes, values, prog, k, rec, tainted))
         for s, p, dt in zip(outs, res, out_dtypes):
             patterns[s] = p if _is_float(dt) else None
+            tainted[s] = t and s not in guarded
     out_slot = prog.outputs[0]
     m = _size(shapes[out_slot])
     p = patterns[out_slot]
@@ -492,7 +526,7 @@ def _hessian_pattern(fn, x, op):
         return y.reshape(())
 
     g = grad(scalar)
-    p, gshape, _ = _detect(lambda xt: g(xt).reshape(shape), x, op)
+    p, _, _ = _detect(lambda xt: g(xt).reshape(shape), x, op)
     p = _ones((p + p.T).tocsr())
     p.sum_duplicates()
     p.sort_indices()
@@ -529,13 +563,19 @@ def _user_pattern(pattern, shape, op):
 _ORDERS = ("natural", "largest_first", "smallest_last")
 
 
-def _best_coloring(color_fn, *args):
+def _best_coloring(color_fn, indptr, indices, *args):
+    """The fewest colors of the static vertex orders; Dsatur (slower) as well when they all stay
+    above the lower bound (the most non-zeros in one row)."""
+    lower = int(_np.diff(indptr).max(initial=0))
     best = None
-    for order in _ORDERS:
-        c = color_fn(*args, order)
+    orders = _ORDERS + (("dsatur",) if color_fn is _core._color_columns else ())
+    for order in orders:
+        if order == "dsatur" and best is not None and best.max(initial=-1) + 1 <= lower:
+            break
+        c = color_fn(indptr, indices, *args, order)
         if best is None or (c.max(initial=-1) < best.max(initial=-1)):
             best = c
-        if best.size == 0 or best.max() + 1 <= 2:
+        if best.max(initial=-1) + 1 <= max(lower, 1):
             break
     return best
 
@@ -543,7 +583,8 @@ def _best_coloring(color_fn, *args):
 def color_columns(pattern, order=None):
     """Greedy distance-1 coloring of the columns of a sparse pattern (columns sharing a row get
     different colors), as used by forward-mode sparse Jacobians. `order` is ``"natural"``,
-    ``"largest_first"`` or ``"smallest_last"``; None tries each and keeps the fewest colors.
+    ``"largest_first"``, ``"smallest_last"`` or ``"dsatur"``; None tries them and keeps the fewest
+    colors (stopping at the lower bound, the most non-zeros in one row).
     Returns an int32 array of colors 0..k-1, one per column.
 
     >>> import numpy as np, scipy.sparse as sp, tapegrad as tg
