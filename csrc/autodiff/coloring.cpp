@@ -224,6 +224,13 @@ std::vector<int32_t> color_columns(const int64_t* indptr, const int64_t* indices
     used = again;
     best = color;
   }
+  // Colors numbered in order of first appearance (a canonical labelling).
+  std::vector<int32_t> relabel(size_t(used), -1);
+  int32_t next = 0;
+  for (int32_t& c : best) {
+    if (relabel[size_t(c)] < 0) relabel[size_t(c)] = next++;
+    c = relabel[size_t(c)];
+  }
   return best;
 }
 
