@@ -477,3 +477,26 @@ def test_random_compositions_hessian(n, steps, seed):
         assert not ((d != 0) & ~p).any(), f"missed Hessian entries for {steps}"
     np.testing.assert_allclose(tg.sparse_hessian(fn, x0).toarray(), tg.hessian(fn)(x0).asnumpy(),
                                rtol=1e-8, atol=1e-10)
+
+
+# ---- the benchmark suite's code runs (no timing targets) --------------------------------------------
+
+
+def test_bench_sparse_suite_measures_small_cases():
+    from tapegrad._bench import sparse as bench
+
+    results = []
+    for kind in ("tridiagonal", "arrow hessian"):
+        for method in ("tapegrad", "scipy fd"):
+            r = bench.measure(method, kind, 200)
+            assert r["first"] > 0 and r["later"] > 0 and r["colors"] >= 2, r
+            results.append(r)
+        r = bench.measure("tapegrad dense", kind, 200)
+        assert r["first"] > 0 and r["later"] > 0
+        results.append(r)
+    # tapegrad's results equal the exact structure's count of non-zeros
+    assert results[0]["nnz"] == bench.structure("tridiagonal", 200).nnz
+    assert results[3]["nnz"] == bench.structure("arrow hessian", 200).nnz
+    text = bench.table(results, list(bench.METHODS), markdown=True)
+    assert "| tridiagonal n=200 | tapegrad |" in text and "scipy fd" in text
+    assert bench.measure("tapegrad dense", "tridiagonal", 10**5).get("skipped")
