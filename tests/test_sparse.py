@@ -361,30 +361,33 @@ CSRC = Path(__file__).resolve().parent.parent / "csrc"
 
 
 def _prim_names():
-    """Every prim name declared in csrc/ (the name lists of the elementwise kernels, and each
-    `const Prim k... = {"name", ...}`)."""
+    """Every prim name declared in csrc/: each `const Prim k... = {"name", ...}` and `{"name", impl,
+    ...}` row, and the prims the kernel X-macro lists stamp out (named after their kernels)."""
     names = set()
     for f in sorted(CSRC.rglob("*.cpp")):
         text = f.read_text(encoding="utf-8")
         names |= set(re.findall(r'Prim k\w+\s*=\s*\{\s*"(\w+)"', text))
         names |= set(re.findall(r'^\s*\{"(\w+)",\s*\w+', text, flags=re.M))
-        if f.name == "elementwise.cpp":  # the kernels' name lists (bin_name, un_name, cmp_name)
-            for block in re.findall(r'static const char\* names\[\] = \{(.*?)\};', text, flags=re.S):
-                names |= set(re.findall(r'"(\w+)"', block))
+    kernels = (CSRC / "kernels" / "kernels.h").read_text(encoding="utf-8").replace("\\\n", " ")
+    for family in ("UNARY", "COMPARE", "PREDICATE"):
+        block = re.search(rf"^#define TG_{family}_KERNELS\(X\)(.*)$", kernels, flags=re.M)
+        assert block, family
+        names |= set(re.findall(r"X\((\w+)\)", block.group(1)))
     return sorted(names)
 
 
 def test_every_prim_has_a_rule_or_is_reported_conservative():
     names = _prim_names()
-    assert len(names) > 80 and "matmul" in names and "sin" in names and "index_gather" in names
-    conservative = [n for n in names if _sparse.rule_for(n)[1] and n not in _sparse._ZERO_DERIVATIVE]
+    assert len(names) > 80 and "matmul" in names and "Sin" in names and "index_gather" in names
+    assert "Eq" in names and "IsNan" in names and "Gelu" in names
+    conservative = [n for n in names if _sparse.rule_for(n)[1] and n.lower() not in _sparse._ZERO_DERIVATIVE]
     print("prims on the conservative (all-to-all) rule:", conservative)
     # the ones that are conservative on purpose: dense linear algebra, user rules, integer-only prims
     # (no float output reaches a rule), and the Bool compare prims
     expected = {"solve", "inv", "det", "slogdet", "cholesky", "custom_jvp", "custom_vjp", "argmax", "argmin", "any", "all",
                 "argsort", "index_last_writer", "index_pack", "bitwise_and", "bitwise_or", "bitwise_xor",
-                "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
-                "logical_or", "isnan", "isfinite", "logical_not", "sort_values"}
+                "Eq", "Ne", "Lt", "Le", "Gt", "Ge", "LogicalAnd",
+                "LogicalOr", "IsNan", "IsFinite", "LogicalNot"}
     unexpected = sorted(set(conservative) - expected)
     assert not unexpected, f"prims without a sparsity rule: {unexpected}"
 

@@ -356,7 +356,7 @@ def _rule_conservative(c):
 
 
 _UNARY = ("neg abs sign exp exp2 log log2 log1p expm1 sqrt rsqrt square reciprocal sin cos tan arcsin "
-          "arccos arctan sinh cosh tanh sigmoid relu softplus gelu erf floor ceil round invert").split()
+          "arccos arctan sinh cosh tanh sigmoid relu softplus gelu erf floor ceil round").split()
 _BINARY = "add sub mul div floor_divide mod pow maximum minimum arctan2".split()
 
 _RULES = {}
@@ -384,7 +384,7 @@ _RULES["write_basic"] = _rule_write_basic
 # Prims marked non-differentiable whose float outputs really have a zero derivative. Any other prim
 # marked so (its float outputs may still depend on x, as cumprod's do) needs a rule of its own or is
 # treated conservatively.
-_ZERO_DERIVATIVE = {"sign", "floor", "ceil", "round", "invert", "floor_divide", "stop_gradient", "uniform", "normal",
+_ZERO_DERIVATIVE = {"sign", "floor", "ceil", "round", "bitnot", "floor_divide", "stop_gradient", "uniform", "normal",
                     "randint"}
 
 
