@@ -286,6 +286,21 @@ def test_star_colorings_are_valid(order, seed):
     assert pos.size == q.nnz and (pos >= 0).all() and (pos < n * k).all()
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_star_colorings_with_hubs_are_valid(seed):
+    # a few dense rows and columns (hubs) over a random sparse graph: the star coloring's bookkeeping
+    # of hub neighbourhoods (it does not walk a hub's neighbours per vertex)
+    rng = np.random.default_rng(200 + seed)
+    n = int(rng.integers(5, 80))
+    p = sp.lil_array(_random_pattern(rng, n, n, float(rng.uniform(0.01, 0.1))).astype(np.int8))
+    for hub in rng.choice(n, size=int(rng.integers(1, 4)), replace=False):
+        p[hub, :] = 1
+        p[:, hub] = 1
+    p = (p.tocsr() + p.tocsr().T + sp.eye_array(n)) != 0
+    for order in ("natural", "largest_first", "smallest_last"):
+        _check_star_coloring(p, tg.star_color(p, order))
+
+
 def test_colorings_of_structured_patterns_reach_the_lower_bound():
     n = 1000
     tri = sp.diags_array([np.ones(n - 1), np.ones(n), np.ones(n - 1)], offsets=[-1, 0, 1], format="csr")

@@ -5,6 +5,7 @@
 #include <numeric>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "core/error.h"
@@ -249,7 +250,26 @@ std::vector<int32_t> star_color(const int64_t* indptr, const int64_t* indices, i
   auto ord = vertex_order(n, deg, order, [&](int64_t v, auto&& f) {
     for (int64_t k = aptr[size_t(v)]; k < aptr[size_t(v) + 1]; ++k) f(adj[size_t(k)]);
   });
+  // Bookkeeping that keeps each step proportional to v's own neighbourhood and the number of
+  // colors, also next to a hub (an arrow's dense row), where walking the hub's neighbours for each
+  // leaf would be quadratic:
+  //   cnt[(x, c)]  how many neighbours of x have color c;
+  //   ncol[x]      the distinct colors among x's neighbours;
+  //   bad[w]       for a colored w: colors of the colored neighbours x of w that have another
+  //                neighbour (besides w) colored like w. A vertex v next to w may not take them:
+  //                v - w - x - y would be a two-colored path on four vertices.
   std::vector<int32_t> color(size_t(n), -1);
+  std::unordered_map<uint64_t, int32_t> cnt;
+  std::unordered_set<uint64_t> in_bad;
+  std::vector<std::vector<int32_t>> ncol(static_cast<size_t>(n)), bad(static_cast<size_t>(n));
+  auto key = [](int64_t x, int32_t c) { return (uint64_t(x) << 24) ^ uint64_t(c); };
+  auto count_of = [&](int64_t x, int32_t c) {
+    auto it = cnt.find(key(x, c));
+    return it == cnt.end() ? 0 : it->second;
+  };
+  auto add_bad = [&](int64_t w, int32_t c) {
+    if (in_bad.insert(key(w, c)).second) bad[size_t(w)].push_back(c);
+  };
   std::vector<int64_t> forbid, count_at;  // per color: forbidden for vertex v when == v
   std::vector<int32_t> count;             // per color: colored neighbours of v with it
   for (int64_t v : ord) {
@@ -269,28 +289,12 @@ std::vector<int32_t> star_color(const int64_t* indptr, const int64_t* indices, i
       const int64_t w = adj[size_t(k)];
       const int32_t cw = color[size_t(w)];
       if (cw < 0) continue;
-      if (count[size_t(cw)] >= 2) {
-        // v would be the middle of y - w - v - x' with color(w) == color(x'): v may not take the
-        // color of any other neighbour y of w (the path y w v x' would be two-colored).
-        for (int64_t q = aptr[size_t(w)]; q < aptr[size_t(w) + 1]; ++q) {
-          const int64_t y = adj[size_t(q)];
-          if (y != v && color[size_t(y)] >= 0) forbid[size_t(color[size_t(y)])] = v;
-        }
-      }
-      // v at the end of v - w - x - y with color(x) == color(v) and color(y) == color(w): forbid
-      // color(x) when x has a neighbour y != w colored like w.
-      for (int64_t q = aptr[size_t(w)]; q < aptr[size_t(w) + 1]; ++q) {
-        const int64_t x = adj[size_t(q)];
-        const int32_t cx = color[size_t(x)];
-        if (x == v || cx < 0 || forbid[size_t(cx)] == v) continue;
-        for (int64_t p = aptr[size_t(x)]; p < aptr[size_t(x) + 1]; ++p) {
-          const int64_t y = adj[size_t(p)];
-          if (y != w && color[size_t(y)] == cw) {
-            forbid[size_t(cx)] = v;
-            break;
-          }
-        }
-      }
+      // v in the middle of y - w - v - x' with color(w) == color(x'): v may not take the color of
+      // any other colored neighbour y of w.
+      if (count[size_t(cw)] >= 2)
+        for (int32_t c : ncol[size_t(w)]) forbid[size_t(c)] = v;
+      // v at the end of v - w - x - y with color(x) == color(v), color(y) == color(w).
+      for (int32_t c : bad[size_t(w)]) forbid[size_t(c)] = v;
     }
     int32_t c = 0;
     while (size_t(c) < forbid.size() && forbid[size_t(c)] == v) ++c;
@@ -300,6 +304,28 @@ std::vector<int32_t> star_color(const int64_t* indptr, const int64_t* indices, i
       count.push_back(0);
     }
     color[size_t(v)] = c;
+    // Update the bookkeeping for v's new color.
+    for (int64_t k = b; k < e; ++k) {
+      const int64_t x = adj[size_t(k)];
+      int32_t& m = cnt[key(x, c)];
+      if (++m == 1) ncol[size_t(x)].push_back(c);
+      if (m == 2 && color[size_t(x)] >= 0) {
+        // x now has two neighbours colored c: each of them, w, gets color(x) as bad
+        for (int64_t q = aptr[size_t(x)]; q < aptr[size_t(x) + 1]; ++q) {
+          const int64_t w = adj[size_t(q)];
+          if (color[size_t(w)] == c) add_bad(w, color[size_t(x)]);
+        }
+      } else if (m > 2 && color[size_t(x)] >= 0) {
+        add_bad(v, color[size_t(x)]);
+      }
+    }
+    // v itself as the middle vertex x of w - v - y: for each color cw with two or more neighbours
+    // of v colored cw, each such neighbour w gets color(v) as bad.
+    for (int64_t k = b; k < e; ++k) {
+      const int64_t w = adj[size_t(k)];
+      const int32_t cw = color[size_t(w)];
+      if (cw >= 0 && count_of(v, cw) >= 2) add_bad(w, c);
+    }
   }
   return color;
 }
