@@ -1,6 +1,6 @@
 """``python -m tapegrad bench``: tapegrad against the installed peer libraries, side by side.
 
-    python -m tapegrad bench [--suite ops|grad|jacobian|jit|growth|all] [--libs a,b]
+    python -m tapegrad bench [--suite ops|grad|jacobian|jit|growth|sparse|all] [--libs a,b]
                              [--json FILE] [--plot FILE.png] [--quick] [--markdown]
 
 Every library runs in its own fresh process (the growth suite: one per library and size).
