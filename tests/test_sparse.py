@@ -363,6 +363,35 @@ def test_errors_name_the_problem():
         tg.sparse_hessian(lambda x: (x * x).sum(), x, pattern=np.eye(2))
 
 
+def test_write_into_a_closed_over_tensor_is_covered():
+    # setitem into a tensor the function does not own is recorded as an in-place write
+    # (write_basic): the written tensor's later reads depend on what was written
+    buf = tg.zeros(5, dtype=tg.float64)
+
+    def fn(x):
+        buf[1:3] = x[:2] * 2
+        return buf * x + tg.flip(x, 0)
+
+    x = tg.tensor(RNG.random(5) + 0.1)
+    assert "write_basic" in _sparse.prims_seen(fn, x)
+    p = tg.jacobian_pattern(fn, x).toarray()
+    d = _dense(fn, x)
+    assert not ((d != 0) & ~p).any()
+    np.testing.assert_allclose(tg.sparse_jacobian(fn, x).toarray(), d)
+
+
+def test_import_without_scipy():
+    import subprocess
+
+    code = ("import sys; sys.modules['scipy'] = None; sys.modules['scipy.sparse'] = None\n"
+            "import tapegrad as tg\n"
+            "try:\n    tg.sparse_jacobian(lambda x: x, tg.ones(2))\n"
+            "except ImportError as e:\n    print(e)\n")
+    env = dict(__import__("os").environ)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert "pip install tapegrad[scipy]" in out.stdout
+
+
 def test_without_scipy_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "scipy", None)
     monkeypatch.setitem(sys.modules, "scipy.sparse", None)
