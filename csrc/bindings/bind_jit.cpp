@@ -50,19 +50,27 @@ class JitFunction {
 
   // Garbage collection: fn_ may refer back to the object that owns this function (a Cell whose
   // construct is jitted), so the collector must see it.
+  //
+  // The C++ object is read straight from pybind11's instance record, not through py::cast or
+  // is_holder_constructed: those look up the Python type's type_info, and the first lookup for a
+  // type (tg.jit's Python subclass, on the first tg.jit of a process) allocates, which can start a
+  // collection that traverses this very object while pybind11's cache entry for the type is still
+  // empty: a segfault. An instance whose layout is not set up yet reads as zeros here and is
+  // skipped (it owns nothing yet). This class has one C++ type, hence pybind11's simple layout.
+  static JitFunction* constructed(PyObject* self) {
+    auto* inst = reinterpret_cast<py::detail::instance*>(self);
+    if (!inst->simple_layout || !inst->simple_holder_constructed) return nullptr;
+    return static_cast<JitFunction*>(inst->simple_value_holder[0]);
+  }
   static int tp_traverse(PyObject* self, visitproc visit, void* arg) {
     Py_VISIT(Py_TYPE(self));
-    if (py::detail::is_holder_constructed(self)) {
-      auto& f = py::cast<JitFunction&>(py::handle(self));
-      Py_VISIT(f.fn_.ptr());
-    }
+    if (JitFunction* f = constructed(self)) Py_VISIT(f->fn_.ptr());
     return 0;
   }
   static int tp_clear(PyObject* self) {
-    if (py::detail::is_holder_constructed(self)) {
-      auto& f = py::cast<JitFunction&>(py::handle(self));
-      f.fn_ = py::none();
-      f.clear();
+    if (JitFunction* f = constructed(self)) {
+      f->fn_ = py::none();
+      f->clear();
     }
     return 0;
   }

@@ -436,7 +436,7 @@ def _detect(fn, x, op):
     patterns = [None] * prog.num_slots
     shapes = [None] * prog.num_slots
     dtypes = [None] * prog.num_slots
-    patterns[0] = sp.eye_array(n, dtype=_np.float32, format="csr")
+    patterns[0] = sp.csr_array(sp.identity(n, dtype=_np.float32, format="csr"))
     shapes[0], dtypes[0] = shape, x.dtype
     for slot, val in prog.constants():
         shapes[slot], dtypes[slot] = tuple(val.shape), val.dtype

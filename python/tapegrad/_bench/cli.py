@@ -1,6 +1,6 @@
 """``python -m tapegrad bench``: tapegrad against the installed peer libraries, side by side.
 
-    python -m tapegrad bench [--suite ops|grad|jacobian|jit|growth|sparse|all] [--libs a,b]
+    python -m tapegrad bench [--suite ops|grad|jacobian|jit|growth|scipy|sparse|all] [--libs a,b]
                              [--json FILE] [--plot FILE.png] [--quick] [--markdown]
 
 Every library runs in its own fresh process (the growth suite: one per library and size).
@@ -21,7 +21,7 @@ from . import harness, suites
 from .harness import fmt_bytes, render
 from .worker import TRACED
 
-SUITE_CHOICES = (*suites.NAMES, "sparse", "all")
+SUITE_CHOICES = (*suites.NAMES, *suites.EXTRA, "sparse", "all")
 
 
 def parse(argv):
@@ -29,7 +29,8 @@ def parse(argv):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--suite", default="grad", choices=SUITE_CHOICES,
                     help="which suite (default: grad); all = ops, grad, jacobian, jit, growth; "
-                    "sparse (sparse Jacobians and Hessians, its own table: tapegrad/_bench/sparse.py)")
+                    "scipy: SciPy solvers with each library's derivatives (needs SciPy); "
+                    "sparse: sparse Jacobians and Hessians (its own table: tapegrad/_bench/sparse.py)")
     ap.add_argument("--libs", help="comma-separated subset of: " + ", ".join(harness.ORDER)
                     + " ('jax' selects both jax columns)")
     ap.add_argument("--json", metavar="FILE", help="write every measurement to FILE")
@@ -118,6 +119,9 @@ def report(suite, libs, run, markdown, out=print):
         out(harness.time_table(suite, libs, run, markdown))
         out("median ±spread (half the interquartile range of the repeats) (library time / "
             "tapegrad time: >1 means tapegrad is faster)")
+        if suite.extra is not None:
+            out("")
+            out(suite.extra(suite, libs, run, markdown))
         if any(c.work for c in suite.cases):
             out("\nThroughput from the medians:")
             out(rate_table(suite, libs, run, markdown))
