@@ -118,7 +118,7 @@ def test_single_param_and_params_of_every_kind(client):
 
     want = tg.grad(loss)(tg.tensor(w0), x, y)
     for w in (tg.tensor(w0), tg.Parameter(tg.tensor(w0), name="w"), w0):
-        v, g = tgd.value_and_grad(loss, w, dx, dy)
+        _, g = tgd.value_and_grad(loss, w, dx, dy)
         assert isinstance(g, tg.Tensor)
         _close(g, want)
     # a Python float is a float32 scalar, as in tg.grad
