@@ -186,6 +186,44 @@ def test_worker_killed_during_the_gradient_still_gives_the_right_answer(client, 
     client.wait_for_workers(2, timeout=60)
 
 
+@pytest.mark.parametrize("reduce", ["sum", "mean"])
+def test_persisted_chunks_are_grouped_per_worker_and_match(client, reduce):
+    x, y = _data(rows=1000)
+    w, b = _params()
+    loss = _logistic_sum if reduce == "sum" else _logistic_mean
+    want_v, want_g = tg.value_and_grad(loss, grad_position=(0, 1))(w, b, x, y)
+    dx, dy = client.persist([da.from_array(x, chunks=((90, 10, 300, 0, 600), (5,))), da.from_array(y, chunks=((90, 10, 300, 0, 600),))])
+    assert tgd._persisted_blocks(client, [dx, dy]) is not None
+    v, g = tgd.value_and_grad(loss, (w, b), dx, dy, reduce=reduce)
+    _close(v, want_v)
+    _close(g[0], want_g[0])
+    _close(g[1], want_g[1])
+    # half persisted, half lazy: the per-chunk path
+    v, g = tgd.value_and_grad(loss, (w, b), dx, da.from_array(y, chunks=((90, 10, 300, 0, 600),)), reduce=reduce)
+    _close(g[0], want_g[0])
+
+
+def test_worker_killed_during_a_grouped_gradient(client, tmp_path):
+    flag = str(tmp_path / "killed-once")
+    x, y = _data(rows=600)
+    w, b = _params()
+    dx, dy = client.persist([da.from_array(x, chunks=50), da.from_array(y, chunks=50)])
+
+    def loss(w, b, x, y):
+        if not os.path.exists(flag):
+            with open(flag, "w") as f:
+                f.write(str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGKILL)
+        return _logistic_sum(w, b, x, y)
+
+    v, g = tgd.value_and_grad(loss, (w, b), dx, dy)
+    assert os.path.exists(flag)
+    want_v, want_g = tg.value_and_grad(_logistic_sum, grad_position=(0, 1))(w, b, x, y)
+    _close(v, want_v)
+    _close(g[0], want_g[0])
+    client.wait_for_workers(2, timeout=60)
+
+
 def test_jitted_loss_records_once_per_worker_and_replays(client):
     x, y = _data(rows=400)
     w, b = _params()
