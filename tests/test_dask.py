@@ -247,6 +247,24 @@ def test_jitted_loss_records_once_per_worker_and_replays(client):
     assert all(s["records"] <= 2 for s in stats)
 
 
+def test_workers_run_tapegrad_kernels_on_omp_num_threads(client):
+    # Dask's nanny sets OMP_NUM_THREADS=1 in each worker; after a tapegrad.dask task the kernel
+    # pool follows it (no oversubscription of the cores by task threads x kernel threads).
+    x = da.ones((8, 2), chunks=1)
+    tgd.value_and_grad(lambda w, x: (x @ w).sum(), tg.zeros(2), x)
+
+    def state():
+        import tapegrad.dask
+
+        return os.environ.get("OMP_NUM_THREADS"), tapegrad.get_num_threads(), bool(tapegrad.dask._THREADS_SET)
+
+    seen = [s for s in client.run(state).values() if s[2]]
+    assert seen, "no worker ran a tapegrad.dask task"
+    for omp, threads, _ in seen:
+        if omp is not None and omp.isdigit():
+            assert threads == min(int(omp), os.cpu_count())
+
+
 def test_jit_function_pickles_to_a_worker_and_records_there(client):
     k = tg.tensor(3.0)
     f = tg.jit(lambda x: (x * k).sum())

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import threading
 import uuid
 from collections import OrderedDict
@@ -87,6 +88,33 @@ def _load_fn(digest, blob):
     return fn
 
 
+_THREADS_LOCK = threading.Lock()
+_THREADS_SET = []
+
+
+def _worker_threads():
+    """On a Dask worker, the first tapegrad.dask task sets tapegrad's kernel threads to
+    OMP_NUM_THREADS, which Dask's nanny sets (to 1 by default) for every numeric library in a
+    worker: its task threads are the parallelism, and a kernel pool on top of them oversubscribes
+    the cores (on a busy machine that made a chunk's gradient 20x slower)."""
+    if _THREADS_SET:
+        return
+    with _THREADS_LOCK:
+        if _THREADS_SET:
+            return
+        try:
+            from distributed import get_worker
+
+            get_worker()
+        except (ImportError, ValueError):
+            pass  # not on a distributed worker: leave the caller's setting
+        else:
+            n = os.environ.get("OMP_NUM_THREADS", "")
+            if n.isdigit() and int(n) >= 1:
+                tg.set_num_threads(min(int(n), max(1, os.cpu_count() or 1)))
+        _THREADS_SET.append(True)
+
+
 def _as_tensor(block):
     return block if isinstance(block, Tensor) else tg.tensor(np.asarray(block))
 
@@ -95,6 +123,7 @@ def _chunk_value_and_grad(payload, *blocks):
     """One chunk: (loss value, gradients as float64 arrays, rows, value dtype), the value and
     gradients multiplied by the chunk's rows for reduce="mean" (so that the sums weigh chunks by
     rows)."""
+    _worker_threads()
     fn, params, mean = payload
     rows = int(blocks[0].shape[0])
     if rows == 0:  # an empty chunk adds nothing (and a mean over no rows would be nan)
@@ -128,6 +157,7 @@ def _combine(*parts):
 
 
 def _chunk_vmap(fn, out_tail, out_dtype, *blocks):
+    _worker_threads()
     rows = int(blocks[0].shape[0])
     if rows == 0:
         return np.empty((0, *out_tail), dtype=out_dtype)
