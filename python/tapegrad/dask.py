@@ -137,6 +137,10 @@ def _chunk_value_and_grad(payload, *blocks):
     return (float(value) * w, [np.asarray(g, dtype=np.float64) * w for g in grads], rows, str(value.dtype.name))
 
 
+def _identity(x):
+    return x
+
+
 def _group_value_and_grad(payload, n_arrays, *blocks):
     """Several chunks held by one worker, in one task: their summed partial results. (One task per
     chunk would cost the scheduler's per-task overhead, about a millisecond, for each chunk; a
@@ -285,8 +289,9 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
     ``tg.value_and_grad`` over the whole arrays up to float rounding (partial sums are float64).
 
     Each chunk's loss and gradient run on the worker that holds the chunk; the params (and the
-    loss, pickled by cloudpickle) are scattered once per call to every worker, and the partial
-    results are combined by a tree reduction with ``split_every`` inputs per node. Chunks already
+    loss, pickled by cloudpickle) are sent once per call to every worker, and the partial
+    results are combined by a tree reduction with ``split_every`` inputs per node (a worker lost
+    during the call costs a retry of its tasks, not the answer). Chunks already
     in the workers' memory (``client.persist``) are taken a group per task (up to 32 chunks, all
     held by one worker), which keeps the scheduler's cost per chunk small; lazy chunks get one
     task each, run where the chunk is made. Arrays are
@@ -318,8 +323,12 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
     payload = (_Fn(loss), param_arrays, reduce == "mean")
     client = _active_client()
     if client is not None:
-        # Sent once per call to every worker; each chunk's task then reads its local copy.
-        payload_arg = client.scatter([payload], broadcast=True, hash=False)[0]
+        # Sent once per call to every worker; each chunk's task then reads its local copy. Not
+        # client.scatter: scattered data has no task to recompute it from, and Dask's active
+        # memory manager drops the extra replicas after a while, so the death of the one worker
+        # left holding it would fail the call. A task returning the payload can be rerun.
+        payload_arg = client.submit(_identity, payload, pure=False, key=f"tapegrad-params-{uuid.uuid4().hex}")
+        client.replicate([payload_arg])
     else:
         payload_arg = dask.delayed(payload, name=f"tapegrad-params-{uuid.uuid4().hex}", traverse=False)
 
@@ -335,9 +344,15 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
                     _group_value_and_grad, payload_arg, len(held), *blocks, pure=False,
                     workers=None if worker is None else [worker], allow_other_workers=True,
                 ))
+        # Every future stays referenced until the result is in: a partial result lost with a
+        # worker is then recomputed (a released one would be forgotten by the scheduler, and the
+        # combine waiting on it cancelled).
+        submitted = list(level)
         while len(level) > 1:
             level = [client.submit(_combine, *level[i : i + split_every], pure=False) for i in range(0, len(level), split_every)]
+            submitted += level
         value, grads, rows, vdtype = level[0].result()
+        del submitted
     else:
         # Lazy chunks (made where they are first needed) or a local scheduler: one task per chunk.
         blocks = [a.to_delayed().reshape(-1) for a in arrays]
