@@ -269,8 +269,12 @@ def _active_client():
         sched = dask.base.get_scheduler()
     except Exception:
         return None
+    try:
+        from distributed import Client
+    except ImportError:
+        return None
     client = getattr(sched, "__self__", None)
-    return client if type(client).__name__ == "Client" and hasattr(client, "scatter") else None
+    return client if isinstance(client, Client) else None
 
 
 # ---- public functions --------------------------------------------------------------------------------
@@ -289,14 +293,14 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
     ``tg.value_and_grad`` over the whole arrays up to float rounding (partial sums are float64).
 
     Each chunk's loss and gradient run on the worker that holds the chunk; the params (and the
-    loss, pickled by cloudpickle) are sent once per call to every worker, and the partial
-    results are combined by a tree reduction with ``split_every`` inputs per node (a worker lost
-    during the call costs a retry of its tasks, not the answer). Chunks already
-    in the workers' memory (``client.persist``) are taken a group per task (up to 32 chunks, all
-    held by one worker), which keeps the scheduler's cost per chunk small; lazy chunks get one
-    task each, run where the chunk is made. Arrays are
-    rechunked to one chunk across their other axes, and to the first array's row chunks. Without a
-    ``distributed.Client`` it runs on Dask's local scheduler (threads, or ``sync``).
+    loss, pickled by cloudpickle) are sent once per call to every worker, and the partial results
+    are combined by a tree reduction with ``split_every`` inputs per node. A worker lost during
+    the call costs a retry of its tasks, not the answer. Chunks already in the workers' memory
+    (``client.persist``) are taken a group per task (up to 32 chunks held by one worker), which
+    keeps the scheduler's cost per chunk small; lazy chunks get one task each, run where the chunk
+    is made. Arrays are rechunked to one chunk across their other axes, and to the first array's
+    row chunks. Without a ``distributed.Client`` it runs on Dask's local scheduler (threads, or
+    ``sync``).
 
     >>> import dask, dask.array as da
     >>> import tapegrad.dask as tgd
