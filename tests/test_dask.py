@@ -354,6 +354,14 @@ def test_malformed_serialised_tensor_raises(header, frames, match):
         tgd._deserialize_tensor(header, frames)
 
 
+def test_dask_sizeof_counts_a_tensors_bytes():
+    from dask.sizeof import sizeof
+
+    assert sizeof(tg.zeros(1000)) >= 4000
+    assert sizeof(tg.zeros((10, 100), dtype=tg.float64)) >= 8000
+    assert sizeof(tg.Parameter(tg.zeros(1000), name="w")) >= 4000
+
+
 def test_deserialised_tensor_copies_read_only_frames():
     t = tg.arange(3.0)
     header, frames = tgd._serialize_tensor(t)
