@@ -315,6 +315,17 @@ def test_map_vmap_two_arrays_and_given_out_shape(client):
     _close(out.compute(), want)
 
 
+def test_without_registration_tensors_travel_as_out_of_band_pickle():
+    # Dask's pickle family (protocol 5 with a buffer callback): the values are their own frame.
+    from distributed.protocol import deserialize, serialize
+
+    t = tg.arange(1000.0)
+    header, frames = serialize(t, serializers=["pickle"])
+    assert header["serializer"] == "pickle"
+    assert any(memoryview(f).nbytes == 4000 for f in frames)
+    assert deserialize(header, frames).tolist() == t.tolist()
+
+
 def test_tensors_travel_as_raw_frames(client):
     from distributed.protocol import deserialize, serialize
 

@@ -8,9 +8,10 @@ per-row function (``tg.jacrev(f)``, ``tg.grad(f)``, ``tg.hessian(f)``) chunk by 
 ``distributed.Client`` (a laptop's LocalCluster, or a cluster: docs/scale-out.md), else Dask's
 threaded (or synchronous) scheduler in this process.
 
-Importing this module also registers Tensors with Dask: ``dask.sizeof`` (their bytes, for the
-worker's memory accounting) and, when ``distributed`` is installed, its serialisation (a Tensor
-travels as a small header and one raw frame of its values; see `register_serialization`).
+Importing this module registers Tensors with ``dask.sizeof`` (their bytes, for the workers'
+memory accounting). Tensors sent between client and workers travel as pickle protocol 5 with their
+values in one out-of-band frame (Tensor.__reduce_ex__); `register_serialization` registers them
+with Dask's own serialisation family too, on the client and every worker at once.
 """
 from __future__ import annotations
 
@@ -483,13 +484,15 @@ _REGISTERED = []
 
 
 def register_serialization(client=None):
-    """Register Tensors and Parameters with Dask's serialisation (``distributed.protocol``), so that
-    they travel between the client and workers as a small header and one raw frame of values (no
-    pickling of the values). Importing ``tapegrad.dask`` does it in this process; with a
-    ``client``, every worker of that cluster (current and future) does it too, through a worker
-    plugin. `value_and_grad` and `map_vmap` need none of this (they send numpy arrays); call it
-    when you send Tensors yourself (``client.submit(f, tensor)``). Returns True when
-    ``distributed`` is installed.
+    """Register Tensors and Parameters with Dask's serialisation (``distributed.protocol``'s "dask"
+    family), so that they travel between the client and workers as a small msgpack header and one
+    raw frame of values, with no pickle at all. Without it they already travel as pickle protocol 5
+    with the values out of band (one raw frame, no copy into the stream).
+
+    Both ends of a transfer must have it: give the ``client`` to register it on every worker of
+    that cluster (current and future ones, through a worker plugin) as well as in this process;
+    without a client it is registered in this process only. `value_and_grad` and `map_vmap` need
+    none of this (they send numpy arrays). Returns True when ``distributed`` is installed.
 
     >>> import tapegrad.dask as tgd
     >>> from distributed.protocol import deserialize, serialize
@@ -526,5 +529,3 @@ class _TapegradWorkerPlugin(_WorkerPluginBase):
     def teardown(self, worker):
         pass
 
-
-register_serialization()
