@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+import sys
 
 from . import _args, _core
 from ._core import Tensor
@@ -118,6 +119,21 @@ class JitFunction(_core._JitFunction):
         if obj is None:
             return self
         return functools.partial(self, obj)
+
+    def __reduce__(self):
+        # Pickled as its Python function, never its recordings: the copy records again where it
+        # is loaded (a Dask worker). A module-level `@tg.jit def f` is found again by name (the
+        # same object, cache and all, in the loading process); otherwise the function itself goes
+        # into the stream (by reference under plain pickle, by value for closures and __main__
+        # under cloudpickle, which is how Dask sends functions).
+        mod, qual = self.__dict__.get("__module__"), self.__dict__.get("__qualname__")
+        if isinstance(mod, str) and isinstance(qual, str) and mod != "__main__" and "<" not in qual:
+            obj = sys.modules.get(mod)
+            for part in qual.split("."):
+                obj = getattr(obj, part, None)
+            if obj is self:
+                return qual
+        return (jit, (self._fn,))
 
     def cache_info(self):
         """Counts of recordings and replays, and why any signature runs eagerly.
