@@ -189,9 +189,9 @@ def _member_header(zf, member):
     with zf.open(member) as f:
         version = _np.lib.format.read_magic(f)
         if version == (1, 0):
-            shape, fortran, dtype = _np.lib.format.read_array_header_1_0(f)
+            shape, _fortran, dtype = _np.lib.format.read_array_header_1_0(f)
         elif version == (2, 0):
-            shape, fortran, dtype = _np.lib.format.read_array_header_2_0(f)
+            shape, _fortran, dtype = _np.lib.format.read_array_header_2_0(f)
         else:
             raise _Bad(f"entry {member!r} has an unsupported .npy version {version}")
     if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
@@ -391,7 +391,7 @@ def load_param_into_net(net, parameter_dict, strict_load=False):
             if len(cands) == 1:
                 chosen[name] = cands[0]
     claims = {}
-    for name, key in chosen.items():
+    for key in chosen.values():
         claims[key] = claims.get(key, 0) + 1
     for name, p in named:
         key = chosen.get(name)
