@@ -35,7 +35,7 @@ class JitFunction {
       const Py_ssize_t n = PyTuple_GET_SIZE(args);
       for (Py_ssize_t i = 0; all && i < n; ++i) all = is_tensor(PyTuple_GET_ITEM(args, i));
       if (all) {
-        auto& f = py::cast<JitFunction&>(py::handle(self));
+        auto& f = of(self);
         return f.call(f.fn_, py::reinterpret_borrow<py::tuple>(args), py::none()).release().ptr();
       }
       py::object general = py::handle(self).attr("_call_general");
@@ -46,6 +46,13 @@ class JitFunction {
       py::detail::try_translate_exceptions();
     }
     return nullptr;
+  }
+
+  // The function behind `self`; a TypeError (never a crash) for an object made by __new__ alone.
+  static JitFunction& of(py::handle self) {
+    TG_CHECK_TYPE(py::isinstance<JitFunction>(self) && py::detail::is_holder_constructed(self.ptr()),
+                  "jit: this function object was not initialised (make it with tg.jit(fn))");
+    return py::cast<JitFunction&>(self);
   }
 
   // Garbage collection: fn_ may refer back to the object that owns this function (a Cell whose
@@ -141,6 +148,22 @@ class JitFunction {
     last_.reset();
   }
 
+  // Forgets the signatures whose static part `pred` accepts (a static argument was collected).
+  void drop_entries(const py::function& pred) {
+    for (auto it = map_.begin(); it != map_.end();) {
+      auto& v = it->second;
+      for (size_t i = 0; i < v.size();) {
+        if (!v[i]->static_key.is_none() && pred(v[i]->static_key).cast<bool>()) {
+          if (last_ == v[i]) last_.reset();
+          v.erase(v.begin() + std::ptrdiff_t(i));
+        } else {
+          ++i;
+        }
+      }
+      it = v.empty() ? map_.erase(it) : std::next(it);
+    }
+  }
+
  private:
   using Key = SmallVec<int64_t, 16>;
   struct KeyHash {
@@ -232,10 +255,14 @@ void bind_jit(py::module_& m) {
                             type->tp_clear = JitFunction::tp_clear;
                           }))
       .def(py::init<py::object, py::object, py::object>())
-      .def_property_readonly("_fn", &JitFunction::fn)
-      .def("_call", &JitFunction::call)
-      .def("_stats", &JitFunction::stats)
-      .def("_clear", &JitFunction::clear);
+      // Each method goes through JitFunction::of, so an object made by __new__ alone raises.
+      .def_property_readonly("_fn", [](py::handle self) { return JitFunction::of(self).fn(); })
+      .def("_call", [](py::handle self, py::handle fn, py::tuple args, py::handle key) {
+        return JitFunction::of(self).call(fn, std::move(args), key);
+      })
+      .def("_stats", [](py::handle self) { return JitFunction::of(self).stats(); })
+      .def("_clear", [](py::handle self) { JitFunction::of(self).clear(); })
+      .def("_drop_entries", [](py::handle self, const py::function& pred) { JitFunction::of(self).drop_entries(pred); });
 }
 
 }  // namespace bind

@@ -3,8 +3,11 @@ replay] in csrc/autodiff/trace.h). Python only splits the arguments into traced 
 static part; recording, guards and replay are C++."""
 from __future__ import annotations
 
+import dataclasses as _dataclasses
 import functools
 import numbers
+import struct as _struct
+import weakref as _weakref
 
 import numpy as _np
 
@@ -44,16 +47,80 @@ def _unflatten_out(tree, tensors):
     return _unflatten(td, [next(it) if s is _TENSOR else s for s in statics])
 
 
-def _static_key(v):
-    """What identifies a non-tensor argument in the signature: its value when hashable (Python
-    numbers, strings, None, tuples of them), else its identity."""
-    if isinstance(v, (numbers.Number, str, bytes, type(None))):
-        return (type(v), v)
+class _Uncacheable(Exception):
+    """A static argument that no key can identify correctly: the call runs eagerly."""
+
+
+class _WeakKey:
+    """Identifies an object whose equality is identity (a Cell, a module, a function) without
+    keeping it alive: a dead referent never equals a live one, so a reused id() cannot collide."""
+
+    __slots__ = ("__weakref__", "h", "ref")
+
+    def __init__(self, v):
+        self.ref = _weakref.ref(v)
+        self.h = id(v)
+
+    def __hash__(self):
+        return self.h
+
+    def __eq__(self, other):
+        return type(other) is _WeakKey and self.ref == other.ref
+
+    def dead(self):
+        return self.ref() is None
+
+
+def _float_key(v):
+    # The bit pattern: 0.0 and -0.0 differ, NaN equals the same NaN (== would say the opposite).
+    return _struct.pack("<d", v)
+
+
+def _canon(v, weak):
+    """A hashable key for a static argument that is equal for two arguments only when the function
+    cannot tell them apart: the type always takes part (True, 1 and 1.0 differ), floats by their
+    bits, containers and dataclasses by their contents, objects compared by identity by a weak
+    reference (collected in `weak`). Raises _Uncacheable when no such key exists."""
+    t = type(v)
+    if v is None or t is bool or t is int or t is str or t is bytes:
+        return (t, v)
+    if t is float:
+        return (t, _float_key(v))
+    if t is complex:
+        return (t, _float_key(v.real), _float_key(v.imag))
+    if isinstance(v, _np.generic):
+        return (t, v.dtype.str, v.tobytes())
+    if t in (tuple, list) or (isinstance(v, tuple) and hasattr(v, "_fields")):
+        return (t, tuple(_canon(x, weak) for x in v))
+    if t in (frozenset, set):
+        return (t, frozenset(_canon(x, weak) for x in v))
+    if t is dict:
+        return (t, tuple(sorted(((_canon(k, weak), _canon(x, weak)) for k, x in v.items()), key=repr)))
+    if t is slice:
+        return (t, _canon(v.start, weak), _canon(v.stop, weak), _canon(v.step, weak))
+    if isinstance(v, type) or callable(v) and t.__eq__ is object.__eq__:
+        pass  # classes, functions: identity (below)
+    elif _dataclasses.is_dataclass(v):
+        return (t, tuple((f.name, _canon(getattr(v, f.name), weak)) for f in _dataclasses.fields(v)))
+    elif isinstance(v, numbers.Number):
+        try:
+            hash(v)
+        except TypeError:
+            raise _Uncacheable(f"an unhashable number of type {t.__name__}") from None
+        return (t, v)
+    if t.__eq__ is object.__eq__ and t.__hash__ is object.__hash__:
+        # Equality is identity: key by a weak reference when the object allows one.
+        try:
+            k = _WeakKey(v)
+        except TypeError:
+            return (t, "id", v)  # kept alive by the cache, so its id cannot be reused
+        weak.append(k)
+        return (t, k)
     try:
         hash(v)
     except TypeError:
-        return ("id", id(v))
-    return (type(v), v)
+        raise _Uncacheable(f"a static argument of type {t.__name__} is unhashable") from None
+    return (t, "eq", v)  # its own __eq__/__hash__ (JAX's rule for static arguments)
 
 
 class JitFunction(_core._JitFunction):
@@ -93,24 +160,48 @@ class JitFunction(_core._JitFunction):
 
     def _call_general(self, *args, **kwargs):
         leaves, td = _flatten((args, kwargs), _is_leaf)
-        tensors, statics, key = [], [], []
-        for v in leaves:
-            if isinstance(v, _np.ndarray):
-                v = Tensor(v)
-            if isinstance(v, Tensor):
-                tensors.append(v)
-                statics.append(_TENSOR)
-            else:
-                statics.append(v)
-                key.append(_static_key(v))
+        tensors, statics, key, weak = [], [], [], []
         fn = self._fn
+        try:
+            for v in leaves:
+                if isinstance(v, _np.ndarray):
+                    v = Tensor(v)
+                if isinstance(v, Tensor):
+                    tensors.append(v)
+                    statics.append(_TENSOR)
+                else:
+                    statics.append(v)
+                    key.append(_canon(v, weak))
+        except _Uncacheable:
+            # No key can tell two such arguments apart correctly: run the function as it is.
+            self._eager_calls = getattr(self, "_eager_calls", 0) + 1
+            return fn(*args, **kwargs)
+        if weak:
+            self._watch(weak)
 
         def flat(*ts):
             it = iter(ts)
             a, kw = _unflatten(td, [next(it) if s is _TENSOR else s for s in statics])
             return fn(*a, **kw)
 
-        return self._call(flat, tuple(tensors), (td, tuple(key)))
+        return self._call(flat, tuple(tensors), (td, tuple(key), tuple(weak)))
+
+    def _watch(self, weak):
+        """Forget the recordings keyed by an object once it is collected (a Cell whose class has a
+        jitted construct): its programs hold its parameters."""
+        watched = self.__dict__.setdefault("_watched", {})
+        for k in weak:
+            if k.h in watched and watched[k.h][0] == k.ref:
+                continue
+            obj = k.ref()
+            if obj is None:
+                continue
+            try:
+                fin = _weakref.finalize(obj, _purge, _weakref.ref(self))
+            except TypeError:
+                continue
+            fin.atexit = False
+            watched[k.h] = (k.ref, fin)
 
     def __get__(self, obj, objtype=None):
         if obj is None:
@@ -139,6 +230,16 @@ class JitFunction(_core._JitFunction):
         0
         """
         self._clear()
+
+
+def _purge(self_ref):
+    self = self_ref()
+    if self is None:
+        return
+    self._drop_entries(lambda key: any(k.dead() for k in key[2]))
+    watched = self.__dict__.get("_watched", {})
+    for h in [h for h, (r, _) in watched.items() if r() is None]:
+        del watched[h]
 
 
 def jit(fn=None, **options):
