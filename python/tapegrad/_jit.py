@@ -98,7 +98,7 @@ def _canon(v, weak):
         return (t, tuple(sorted(((_canon(k, weak), _canon(x, weak)) for k, x in v.items()), key=repr)))
     if t is slice:
         return (t, _canon(v.start, weak), _canon(v.stop, weak), _canon(v.step, weak))
-    if isinstance(v, type) or callable(v) and t.__eq__ is object.__eq__:
+    if isinstance(v, type) or (callable(v) and t.__eq__ is object.__eq__):
         pass  # classes, functions: identity (below)
     elif _dataclasses.is_dataclass(v):
         return (t, tuple((f.name, _canon(getattr(v, f.name), weak)) for f in _dataclasses.fields(v)))
