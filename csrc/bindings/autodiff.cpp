@@ -122,6 +122,9 @@ void bind_autodiff(py::module_& m) {
     dst.rebind(src);
     src.rebind(tmp);
   });
+  m.def("_levels_active", [] { return autodiff::any_level_active(); });
+  m.def("_rng_state", [] { return ops::rng_state(); });
+  m.def("_set_rng_state", [](uint64_t seed, uint64_t block) { ops::set_rng_state(seed, block); });
   m.def("strip", [](const Tensor& t) { return autodiff::strip(t); });
   m.def("_vmap_fallback_count", &autodiff::vmap_fallback_count);
   m.def("_any_tracked", [](const std::vector<Tensor>& ts) {

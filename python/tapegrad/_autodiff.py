@@ -92,7 +92,7 @@ def _normalise_weights(weights, what):
 class _Traced:
     """The result of running fn under a reverse level, ready for backward sweeps."""
 
-    __slots__ = ("aux", "in_defs", "in_leaves", "level", "out", "out_def", "out_leaves", "w_tracked")
+    __slots__ = ("aux", "in_defs", "in_leaves", "level", "out", "out_def", "out_leaves", "w_index", "w_tracked")
 
 
 def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
@@ -128,11 +128,19 @@ def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
             new_args[p] = _unflatten(td, tracked[k : k + n])
             k += n
         if weights:
+            # A weight listed twice is tracked once; each copy gets its full gradient.
+            first = {}
+            w_index = []
             for w in weights:
-                _check_float(w, what)
-                tw = level.track(w)
-                _core._swap_value(w, tw)  # w now holds the tracked value, tw the original one
-                swapped.append((w, tw))
+                if id(w) not in first:
+                    _check_float(w, what)
+                    first[id(w)] = len(swapped)
+                    tw = level.track(w)
+                    _core._swap_value(w, tw)  # w now holds the tracked value, tw the original one
+                    swapped.append((w, tw))
+                w_index.append(first[id(w)])
+        else:
+            w_index = []
         out = fn(*new_args, **kwargs)
     finally:
         for w, tw in reversed(swapped):
@@ -148,10 +156,13 @@ def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
     else:
         primary, aux = out, None
     out_leaves, out_def = _flatten(primary, _is_leaf)
+    if not out_leaves:
+        raise TypeError(f"{what}: the function must return a Tensor (or a tuple of them), got {primary!r}"[:300])
     for o in out_leaves:
         if not isinstance(o, Tensor):
             raise TypeError(f"{what}: the function must return Tensors (or tuples of them), got {type(o).__name__}")
     tr = _Traced()
+    tr.w_index = w_index
     tr.level = level
     tr.out = out
     tr.out_leaves = out_leaves
@@ -179,7 +190,11 @@ def _sweep(tr, cotangents=None):
         cots = [None] * len(outs)
     else:
         cots = cotangents
-    return tr.level.backward(outs, cots, list(tr.in_leaves) + list(tr.w_tracked))
+    grads = tr.level.backward(outs, cots, list(tr.in_leaves) + list(tr.w_tracked))
+    n_in = len(tr.in_leaves)
+    if len(tr.w_index) != len(tr.w_tracked):  # a weight listed more than once
+        grads = list(grads[:n_in]) + [grads[n_in + i] for i in tr.w_index]
+    return grads
 
 
 def _pack_grads(tr, grads, positions, single_pos, n_weights, weights_single, return_ids, weights):
@@ -207,6 +222,26 @@ def _pack_grads(tr, grads, positions, single_pos, n_weights, weights_single, ret
     if n_weights is not None:
         return w_part
     return pos_part
+
+
+def _check_cotangents(c, outs, what, kind):
+    """Cotangent leaves for `outs` (the level's output leaves): one per output, of its shape and a
+    floating dtype; errors name both shapes."""
+    c_leaves, _ = _flatten(c, _is_leaf)
+    if len(c_leaves) != len(outs):
+        raise ValueError(f"{what}: expected {len(outs)} {kind}(s), one per output, got {len(c_leaves)}")
+    cl = []
+    for i, (ci, o) in enumerate(zip(c_leaves, outs)):
+        ct = _to_tensor_arg(ci, what)
+        where = f" for output {i}" if len(outs) > 1 else ""
+        if tuple(ct.shape) != tuple(o.shape):
+            raise ValueError(f"{what}: {kind} of shape {tuple(ct.shape)}{where} does not match the output shape "
+                             f"{tuple(o.shape)}")
+        if o.dtype.is_floating_point and not ct.dtype.is_floating_point:
+            raise TypeError(f"{what}: {kind}{where} has dtype {ct.dtype} but the output has dtype {o.dtype} (a "
+                            "floating-point cotangent is needed)")
+        cl.append(ct)
+    return cl
 
 
 def _value(tr):
@@ -355,19 +390,12 @@ def vjp(fn, *inputs, weights=None, has_aux=False):
     def vjp_fn(*cots):
         if used[0]:
             raise RuntimeError("vjp: vjp_fn can only be called once (the tape is freed by its sweep)")
-        used[0] = True
+        if not cots:
+            raise TypeError(f"vjp: vjp_fn takes the cotangent(s) of the output(s) ({len(tr.out_leaves)}), got none")
         c = cots[0] if len(cots) == 1 else cots
-        c_leaves, _ = _flatten(c, _is_leaf)
-        if len(c_leaves) != len(tr.out_leaves):
-            raise ValueError(
-                f"vjp: expected {len(tr.out_leaves)} cotangent(s) matching the outputs, got {len(c_leaves)}"
-            )
-        cl = []
-        for ci, o in zip(c_leaves, tr.out_leaves):
-            ct = _to_tensor_arg(ci, "vjp")
-            if tuple(ct.shape) != tuple(o.shape):
-                raise ValueError(f"vjp: cotangent shape {ct.shape} does not match output shape {o.shape}")
-            cl.append(ct)
+        # Checked before the sweep: a call with wrong cotangents raises and leaves vjp_fn usable.
+        cl = _check_cotangents(c, tr.out_leaves, "vjp", "cotangent")
+        used[0] = True
         grads = _sweep(tr, cl)
         n_in = len(tr.in_leaves)
         per = []
@@ -419,6 +447,9 @@ def jvp(fn, inputs, v, has_aux=False):
             if tuple(xt.shape) != tuple(tt.shape):
                 raise ValueError(f"jvp: tangent shape {tt.shape} does not match input shape {xt.shape}")
             if xt.dtype.is_floating_point:
+                if not tt.dtype.is_floating_point:
+                    raise TypeError(f"jvp: tangent of dtype {tt.dtype} for an input of dtype {xt.dtype} and shape "
+                                    f"{tuple(xt.shape)}: tangents of floating-point inputs must be floating point")
                 tt = tt.astype(xt.dtype)
                 ws.append((xt, tt))
             else:
@@ -433,11 +464,20 @@ def jvp(fn, inputs, v, has_aux=False):
     finally:
         level.pop()
     if has_aux:
+        if not isinstance(out, tuple) or len(out) < 2:
+            raise TypeError("jvp: with has_aux=True the function must return a tuple (output, aux), got "
+                            f"{type(out).__name__}")
         primary, aux = out[0], out[1:]
         aux = aux[0] if len(aux) == 1 else tuple(aux)
     else:
         primary, aux = out, None
     ol, od = _flatten(primary, _is_leaf)
+    if not ol:
+        raise TypeError(f"jvp: the function must return a Tensor (or a tuple of them), got {primary!r}"[:300])
+    for o in ol:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"jvp: the function must return Tensors (or tuples/lists/dicts of them), got "
+                            f"{type(o).__name__}")
     prim = _unflatten(od, [level.unwrap(o) for o in ol])
     tans = _unflatten(od, [level.tangent_of(o) for o in ol])
     if has_aux:
@@ -491,6 +531,9 @@ class GradOperation:
                 if not args:
                     raise TypeError("GradOperation(sens_param=True): the last argument must be the sensitivity")
                 args, sens = args[:-1], args[-1]
+                if sens is None:
+                    raise TypeError("GradOperation(sens_param=True): the sensitivity (last argument) must be a "
+                                    "Tensor of the output's shape, got None")
             else:
                 sens = None
             if get_all:
@@ -508,10 +551,7 @@ class GradOperation:
             tr = _trace_reverse(fn, args, positions, ws, False, "GradOperation")
             cots = None
             if sens is not None:
-                sl, _ = _flatten(sens, _is_leaf)
-                if len(sl) != len(tr.out_leaves):
-                    raise ValueError("GradOperation: sens must have the structure of the output")
-                cots = [_to_tensor_arg(s, "GradOperation") for s in sl]
+                cots = _check_cotangents(sens, tr.out_leaves, "GradOperation(sens_param=True)", "sens")
             grads = _sweep(tr, cots)
             n_in = len(tr.in_leaves)
             per, k = [], 0
@@ -528,6 +568,37 @@ class GradOperation:
             return per[0]
 
         return grad_fn
+
+
+def _tensor_tracked(data, dtype):
+    """tg.tensor(data) when data holds tensors an active transform tracks: built by stacking them
+    (and a copy through an op for a Tensor), so the derivative flows; None when nothing is tracked
+    (the plain constructor then copies the numbers)."""
+    found = []
+
+    def scan(x, depth):
+        if isinstance(x, Tensor):
+            found.append(x)
+        elif isinstance(x, (list, tuple)) and depth < 64:
+            for v in x:
+                scan(v, depth + 1)
+
+    scan(data, 0)
+    if not found or not _core._any_tracked(found):
+        return None
+    import tapegrad as tg
+
+    def build(x):
+        if isinstance(x, Tensor):
+            return x * 1 if x.dtype.is_floating_point else x  # a copy that keeps the derivative
+        if isinstance(x, (list, tuple)):
+            if not x:
+                return Tensor(x)
+            return tg.stack([build(v) for v in x])
+        return Tensor(x)
+
+    t = build(data)
+    return t if dtype is None else t.astype(dtype)
 
 
 def stop_gradient(x):
@@ -556,15 +627,32 @@ def checkpoint(fn):
     """
     from ._custom import custom_vjp
 
+    if not callable(fn):
+        raise TypeError(f"checkpoint: fn must be callable, got {type(fn).__name__}")
+
     @custom_vjp
     def ck(*args):
         return fn(*args)
 
     def fwd(*args):
-        return fn(*args), args
+        before = _core._rng_state()
+        out = fn(*args)
+        after = _core._rng_state()
+        # Random ops inside fn: the recomputation must draw the same numbers (the state is put back
+        # for it, then moved on to where it was).
+        return out, (args, before if after != before else None)
 
-    def bwd(args, g):
-        _, f_vjp = vjp(fn, *args)
+    def bwd(res, g):
+        args, state = res
+        if state is None:
+            _, f_vjp = vjp(fn, *args)
+            return f_vjp(g)
+        now = _core._rng_state()
+        _core._set_rng_state(*state)
+        try:
+            _, f_vjp = vjp(fn, *args)
+        finally:
+            _core._set_rng_state(*now)
         return f_vjp(g)
 
     ck.defvjp(fwd, bwd)
