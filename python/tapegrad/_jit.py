@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses as _dataclasses
 import functools
-import numbers
 import struct as _struct
 import weakref as _weakref
 
@@ -51,75 +50,77 @@ class _Uncacheable(Exception):
     """A static argument that no key can identify correctly: the call runs eagerly."""
 
 
-class _WeakKey:
-    """Identifies an object whose equality is identity (a Cell, a module, a function) without
-    keeping it alive: a dead referent never equals a live one, so a reused id() cannot collide."""
-
-    __slots__ = ("__weakref__", "h", "ref")
-
-    def __init__(self, v):
-        self.ref = _weakref.ref(v)
-        self.h = id(v)
-
-    def __hash__(self):
-        return self.h
-
-    def __eq__(self, other):
-        return type(other) is _WeakKey and self.ref == other.ref
-
-    def dead(self):
-        return self.ref() is None
+_ATOMS = frozenset({type(None), bool, int, str, bytes})
+_KINDS = {}  # type -> how its values are keyed (decided once per type)
 
 
-def _float_key(v):
-    # The bit pattern: 0.0 and -0.0 differ, NaN equals the same NaN (== would say the opposite).
-    return _struct.pack("<d", v)
+def _kind_of(t):
+    if t in (tuple, list) or (issubclass(t, tuple) and hasattr(t, "_fields")):
+        return "seq"
+    if t in (frozenset, set):
+        return "set"
+    if t is dict:
+        return "dict"
+    if t is slice:
+        return "slice"
+    if t is complex:
+        return "complex"
+    if issubclass(t, _np.generic):
+        return "np"
+    if issubclass(t, type):
+        return "ident"
+    if _dataclasses.is_dataclass(t):
+        return "dataclass"
+    if t.__eq__ is object.__eq__ and t.__hash__ is object.__hash__:
+        return "ident"
+    if t.__hash__ is None:
+        return "unhashable"
+    return "eq"
 
 
 def _canon(v, weak):
     """A hashable key for a static argument that is equal for two arguments only when the function
     cannot tell them apart: the type always takes part (True, 1 and 1.0 differ), floats by their
-    bits, containers and dataclasses by their contents, objects compared by identity by a weak
-    reference (collected in `weak`). Raises _Uncacheable when no such key exists."""
+    bits where == would mislead (0.0 and -0.0, NaN), containers and dataclasses by their contents,
+    objects compared by identity by a weak reference (collected in `weak`). Raises _Uncacheable
+    when no such key exists."""
     t = type(v)
-    if v is None or t is bool or t is int or t is str or t is bytes:
+    if t in _ATOMS:
         return (t, v)
     if t is float:
-        return (t, _float_key(v))
-    if t is complex:
-        return (t, _float_key(v.real), _float_key(v.imag))
-    if isinstance(v, _np.generic):
-        return (t, v.dtype.str, v.tobytes())
-    if t in (tuple, list) or (isinstance(v, tuple) and hasattr(v, "_fields")):
-        return (t, tuple(_canon(x, weak) for x in v))
-    if t in (frozenset, set):
-        return (t, frozenset(_canon(x, weak) for x in v))
-    if t is dict:
-        return (t, tuple(sorted(((_canon(k, weak), _canon(x, weak)) for k, x in v.items()), key=repr)))
-    if t is slice:
-        return (t, _canon(v.start, weak), _canon(v.stop, weak), _canon(v.step, weak))
-    if isinstance(v, type) or (callable(v) and t.__eq__ is object.__eq__):
-        pass  # classes, functions: identity (below)
-    elif _dataclasses.is_dataclass(v):
-        return (t, tuple((f.name, _canon(getattr(v, f.name), weak)) for f in _dataclasses.fields(v)))
-    elif isinstance(v, numbers.Number):
+        return (t, v) if v == v and v != 0.0 else (t, _struct.pack("<d", v))
+    kind = _KINDS.get(t)
+    if kind is None:
+        kind = _KINDS[t] = _kind_of(t)
+    if kind == "seq":
+        return (t, tuple([_canon(x, weak) for x in v]))
+    if kind == "ident":
+        # A weak reference: hashed and compared as its referent (by identity here) while alive; a
+        # dead one equals only itself, so a reused id() never matches it.
         try:
-            hash(v)
-        except TypeError:
-            raise _Uncacheable(f"an unhashable number of type {t.__name__}") from None
-        return (t, v)
-    if t.__eq__ is object.__eq__ and t.__hash__ is object.__hash__:
-        # Equality is identity: key by a weak reference when the object allows one.
-        try:
-            k = _WeakKey(v)
+            k = _weakref.ref(v)
         except TypeError:
             return (t, "id", v)  # kept alive by the cache, so its id cannot be reused
         weak.append(k)
         return (t, k)
+    if kind == "dict":
+        return (t, tuple(sorted(((_canon(k, weak), _canon(x, weak)) for k, x in v.items()), key=repr)))
+    if kind == "set":
+        return (t, frozenset([_canon(x, weak) for x in v]))
+    if kind == "slice":
+        return (t, _canon(v.start, weak), _canon(v.stop, weak), _canon(v.step, weak))
+    if kind == "complex":
+        return (t, _struct.pack("<dd", v.real, v.imag))
+    if kind == "np":
+        return (t, v.dtype.str, v.tobytes())
+    if kind == "dataclass":
+        return (t, tuple([(f.name, _canon(getattr(v, f.name), weak)) for f in _dataclasses.fields(v)]))
     try:
         hash(v)
     except TypeError:
         raise _Uncacheable(f"a static argument of type {t.__name__} is unhashable") from None
+    if isinstance(v, float):  # a float subclass: by bits too
+        return (t, _struct.pack("<d", v))
     return (t, "eq", v)  # its own __eq__/__hash__ (JAX's rule for static arguments)
 
 
@@ -189,19 +190,18 @@ class JitFunction(_core._JitFunction):
     def _watch(self, weak):
         """Forget the recordings keyed by an object once it is collected (a Cell whose class has a
         jitted construct): its programs hold its parameters."""
-        watched = self.__dict__.setdefault("_watched", {})
-        for k in weak:
-            if k.h in watched and watched[k.h][0] == k.ref:
+        watched = self.__dict__.get("_watched")
+        if watched is None:
+            watched = self.__dict__["_watched"] = {}
+        for r in weak:
+            if r in watched:
                 continue
-            obj = k.ref()
+            obj = r()
             if obj is None:
                 continue
-            try:
-                fin = _weakref.finalize(obj, _purge, _weakref.ref(self))
-            except TypeError:
-                continue
+            fin = _weakref.finalize(obj, _purge, _weakref.ref(self))
             fin.atexit = False
-            watched[k.h] = (k.ref, fin)
+            watched[r] = fin
 
     def __get__(self, obj, objtype=None):
         if obj is None:
@@ -236,10 +236,10 @@ def _purge(self_ref):
     self = self_ref()
     if self is None:
         return
-    self._drop_entries(lambda key: any(k.dead() for k in key[2]))
+    self._drop_entries(lambda key: any(r() is None for r in key[2]))
     watched = self.__dict__.get("_watched", {})
-    for h in [h for h, (r, _) in watched.items() if r() is None]:
-        del watched[h]
+    for r in [r for r in watched if r() is None]:
+        del watched[r]
 
 
 def jit(fn=None, **options):
