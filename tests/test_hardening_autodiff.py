@@ -422,3 +422,52 @@ def test_loss_shape_mismatch_names_the_loss_and_shapes():
         tg.nn.SoftmaxCrossEntropyWithLogits()(tg.ones((2, 3)), tg.ones((2, 4)))
     with pytest.raises(ValueError, match=r"sparse=True.*\(3,\)"):
         tg.nn.SoftmaxCrossEntropyWithLogits(sparse=True)(tg.ones((2, 3)), tg.tensor([0, 1, 2], tg.int32))
+
+
+# ---- more transform arguments ----------------------------------------------------------------------
+
+def test_checkpoint_with_constant_and_keyword_arguments():
+    x = tg.tensor([1.0, 2.0])
+    assert tg.grad(lambda x: tg.checkpoint(lambda x, n: x * n)(x, 3).sum())(x).tolist() == [3.0, 3.0]
+    assert tg.grad(lambda x: tg.checkpoint(lambda x, n=1: x * n)(x, n=3).sum())(x).tolist() == [3.0, 3.0]
+    assert tg.grad(lambda x: tg.checkpoint(lambda p: p[0] * p[1])((x, x)).sum())(x).tolist() == [2.0, 4.0]
+    with pytest.raises(TypeError, match="positionally"):
+        tg.grad(lambda x: tg.checkpoint(lambda x, y: x * y)(x, y=x).sum())(x)
+
+
+def test_vmap_axes_must_be_ints_not_bools():
+    with pytest.raises(TypeError, match="in_axes"):
+        tg.vmap(lambda a: a, in_axes=True)
+    with pytest.raises(TypeError, match="out_axes"):
+        tg.vmap(lambda a: a, out_axes=(0, 1.5))
+    with pytest.raises(TypeError, match="in_axes"):
+        tg.vmap(lambda a: a, in_axes="0")
+    assert tg.vmap(lambda a: a * 2, in_axes=np.int64(1))(tg.ones((2, 3))).shape == (3, 2)
+
+
+def test_grad_position_numpy_int_is_a_single_position():
+    g = tg.grad(lambda x: (x * x).sum(), grad_position=np.int64(0))(tg.tensor([1.0, 2.0]))
+    assert isinstance(g, tg.Tensor) and g.tolist() == [2.0, 4.0]
+    j = tg.jacrev(lambda x: x * 2, grad_position=np.int32(0))(tg.tensor([1.0, 2.0]))
+    assert isinstance(j, tg.Tensor) and j.tolist() == [[2.0, 0.0], [0.0, 2.0]]
+
+
+def test_jit_threads_with_static_arguments_agree():
+    import threading
+
+    f = tg.jit(lambda x, k: (x * k).sum())
+    errors = []
+
+    def work():
+        try:
+            for j in range(40):
+                assert float(f(tg.ones(3), float(j % 5))) == 3 * (j % 5)
+        except Exception as e:
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

@@ -54,6 +54,10 @@ def _check_float(t, what):
 def _normalise_positions(grad_position, nargs, what):
     if grad_position is None:
         return ()
+    if isinstance(grad_position, _np.integer):
+        grad_position = int(grad_position)
+    elif isinstance(grad_position, (tuple, list)):
+        grad_position = tuple(int(p) if isinstance(p, _np.integer) else p for p in grad_position)
     single = isinstance(grad_position, int) and not isinstance(grad_position, bool)
     positions = (grad_position,) if single else grad_position
     if not isinstance(positions, (tuple, list)) or not all(
@@ -291,6 +295,8 @@ def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
     """
     if not callable(fn):
         raise TypeError(f"grad: fn must be callable, got {type(fn).__name__}")
+    if isinstance(grad_position, _np.integer):
+        grad_position = int(grad_position)
     ws, w_single = _normalise_weights(weights, "grad")
     if grad_position is None and ws is None:
         raise ValueError("grad: grad_position and weights cannot both be None")
@@ -339,6 +345,8 @@ def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
     """
     if not callable(fn):
         raise TypeError(f"value_and_grad: fn must be callable, got {type(fn).__name__}")
+    if isinstance(grad_position, _np.integer):
+        grad_position = int(grad_position)
     ws, w_single = _normalise_weights(weights, "value_and_grad")
     if grad_position is None and ws is None:
         raise ValueError("value_and_grad: grad_position and weights cannot both be None")
@@ -619,7 +627,9 @@ def stop_gradient(x):
 def checkpoint(fn):
     """`fn` whose intermediates are recomputed in the reverse sweep instead of stored.
 
-    Trades compute for memory; values and gradients are those of `fn`.
+    Trades compute for memory; values and gradients are those of `fn`. Random ops inside `fn` draw
+    the same numbers in the recomputation as in the forward. Non-tensor arguments (and integer
+    tensors) are constants; keyword arguments must not be tensors.
 
     >>> f = tg.checkpoint(lambda x: tg.sin(x) * x)
     >>> tg.grad(lambda x: f(x).sum())(tg.tensor([0.0, 1.0]))  # sin(x) + x cos(x)
@@ -630,31 +640,66 @@ def checkpoint(fn):
     if not callable(fn):
         raise TypeError(f"checkpoint: fn must be callable, got {type(fn).__name__}")
 
-    @custom_vjp
-    def ck(*args):
-        return fn(*args)
+    def make(f):
+        @custom_vjp
+        def ck(*args):
+            return f(*args)
 
-    def fwd(*args):
-        before = _core._rng_state()
-        out = fn(*args)
-        after = _core._rng_state()
-        # Random ops inside fn: the recomputation must draw the same numbers (the state is put back
-        # for it, then moved on to where it was).
-        return out, (args, before if after != before else None)
+        def fwd(*args):
+            before = _core._rng_state()
+            out = f(*args)
+            after = _core._rng_state()
+            # Random ops inside f: the recomputation must draw the same numbers (the state is put
+            # back for it, then moved on to where it was).
+            return out, (args, before if after != before else None)
 
-    def bwd(res, g):
-        args, state = res
-        if state is None:
-            _, f_vjp = vjp(fn, *args)
-            return f_vjp(g)
-        now = _core._rng_state()
-        _core._set_rng_state(*state)
-        try:
-            _, f_vjp = vjp(fn, *args)
-        finally:
-            _core._set_rng_state(*now)
-        return f_vjp(g)
+        def bwd(res, g):
+            args, state = res
+            # Differentiate with respect to the float tensors (and containers of them); numbers
+            # and integer tensors are constants and get None.
+            pos = [i for i, a in enumerate(args)
+                   if (isinstance(a, Tensor) and a.dtype.is_floating_point) or isinstance(a, (tuple, list, dict))]
 
-    ck.defvjp(fwd, bwd)
-    functools.update_wrapper(ck, fn)
-    return ck
+            def g_fn(*ts):
+                full = list(args)
+                for i, t in zip(pos, ts):
+                    full[i] = t
+                return f(*full)
+
+            now = None
+            if state is not None:
+                now = _core._rng_state()
+                _core._set_rng_state(*state)
+            try:
+                _, f_vjp = vjp(g_fn, *[args[i] for i in pos])
+            finally:
+                if now is not None:
+                    _core._set_rng_state(*now)
+            cts = f_vjp(g)
+            res_cts = [None] * len(args)
+            for i, c in zip(pos, cts):
+                res_cts[i] = c
+            return tuple(_none_tree(a) if c is None else c for a, c in zip(args, res_cts))
+
+        ck.defvjp(fwd, bwd)
+        return ck
+
+    plain = make(fn)
+
+    @functools.wraps(fn)
+    def checkpointed(*args, **kwargs):
+        if not kwargs:
+            return plain(*args)
+        leaves, _ = _flatten(kwargs, _is_leaf)
+        if any(isinstance(v, Tensor) for v in leaves):
+            raise TypeError("checkpoint: pass tensors positionally (keyword arguments are constants to the "
+                            "recomputation, and their gradient would be lost)")
+        return make(functools.partial(fn, **kwargs))(*args)
+
+    return checkpointed
+
+
+def _none_tree(a):
+    """None for every leaf of `a` (the cotangent of a constant argument)."""
+    leaves, td = _flatten(a, lambda x: not isinstance(x, (tuple, list, dict)))
+    return _unflatten(td, [None] * len(leaves))

@@ -23,6 +23,10 @@ def _is_leaf(x):
 def _axes_for(axes, tree, what):
     """Broadcast an in_axes/out_axes spec (int, None, or a tree prefix) over the leaves of `tree`."""
     leaves, _ = _flatten(tree, _is_leaf)
+    if isinstance(axes, (bool, _np.bool_)):
+        raise TypeError(f"{what}: an axis must be an int or None, got {axes!r}")
+    if isinstance(axes, _np.integer):
+        axes = int(axes)
     if axes is None or isinstance(axes, int):
         return [axes] * len(leaves)
     if isinstance(axes, (tuple, list)) and isinstance(tree, (tuple, list)) and len(axes) == len(tree):
@@ -38,6 +42,21 @@ def _axes_for(axes, tree, what):
     raise ValueError(f"{what}: axes specification {axes!r} does not match the structure of the arguments")
 
 
+def _check_axes_spec(spec, name, depth=0):
+    """in_axes/out_axes: ints (not bools), None, or tuples/lists/dicts of them."""
+    if spec is None or (isinstance(spec, (int, _np.integer)) and not isinstance(spec, (bool, _np.bool_))):
+        return
+    if isinstance(spec, (tuple, list)) and depth < 64:
+        for s in spec:
+            _check_axes_spec(s, name, depth + 1)
+        return
+    if isinstance(spec, dict) and depth < 64:
+        for s in spec.values():
+            _check_axes_spec(s, name, depth + 1)
+        return
+    raise TypeError(f"vmap: {name} must be an int, None, or a tuple/list/dict of them, got {spec!r}"[:300])
+
+
 def vmap(fn, in_axes=0, out_axes=0):
     """`fn` mapped over a batch axis of its inputs (batching rules in C++, no Python loop).
 
@@ -47,6 +66,8 @@ def vmap(fn, in_axes=0, out_axes=0):
     """
     if not callable(fn):
         raise TypeError(f"vmap: fn must be callable, got {type(fn).__name__}")
+    for name, spec in (("in_axes", in_axes), ("out_axes", out_axes)):
+        _check_axes_spec(spec, name)
 
     @functools.wraps(fn)
     def mapped(*args):
@@ -91,7 +112,7 @@ def vmap(fn, in_axes=0, out_axes=0):
         finally:
             level.pop()
         ol, od = _flatten(out, _is_leaf)
-        oa = _axes_for(out_axes, out, "vmap") if not isinstance(out_axes, int) else [out_axes] * len(ol)
+        oa = _axes_for(out_axes, out, "vmap") if type(out_axes) is not int else [out_axes] * len(ol)
         res = []
         for o, a in zip(ol, oa):
             if not isinstance(o, Tensor):
@@ -121,6 +142,8 @@ def _jacobian(fn, grad_position, has_aux, forward, what):
     csrc/autodiff/jacobian.h). Python only flattens pytree arguments and rebuilds the result."""
     if not callable(fn):
         raise TypeError(f"{what}: fn must be callable, got {type(fn).__name__}")
+    if isinstance(grad_position, _np.integer):
+        grad_position = int(grad_position)
     single = isinstance(grad_position, int) and not isinstance(grad_position, bool)
     fixed = (grad_position,) if single and grad_position >= 0 else None
     jacobian = _core._jacobian
