@@ -471,3 +471,48 @@ def test_jit_threads_with_static_arguments_agree():
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_numpy_backed_tensor_changed_before_backward_keeps_the_forward_value():
+    a = np.array([1.0, 2.0], np.float32)
+    w = tg.tensor(a)  # zero-copy
+    out, vjp_fn = tg.vjp(lambda x: x * w, tg.ones(2))
+    a[:] = 100.0
+    assert vjp_fn(tg.ones(2))[0].tolist() == [1.0, 2.0]
+    b = np.array([3.0], np.float32)
+    xb = tg.tensor(b)
+    _, vjp_fn = tg.vjp(lambda x: x * x, xb)
+    b[:] = 50.0
+    assert vjp_fn(tg.ones(1))[0].tolist() == [6.0]
+
+
+_BUF = tg.zeros(3)
+
+
+def test_vmap_write_into_closed_over_tensor_raises_and_keeps_it_readable():
+    buf = tg.zeros(3)
+
+    def f(x):
+        buf[0] = x
+        return x * 2
+
+    with pytest.raises(ValueError, match="'buf'.*undone"):
+        tg.vmap(f)(tg.ones(3))
+    assert buf.tolist() == [0.0, 0.0, 0.0]
+
+    def g(x):
+        _BUF[1] = x
+        return x
+
+    with pytest.raises(ValueError, match="'_BUF'"):
+        tg.vmap(g)(tg.ones(3))
+    assert _BUF.tolist() == [0.0, 0.0, 0.0]
+
+    def h(x):
+        buf[0] = 5.0  # an unmapped value: written in place, as before
+        y = tg.zeros(3)
+        y[1] = x  # a tensor made inside may take mapped values
+        return y
+
+    assert tg.vmap(h)(tg.tensor([1.0, 2.0])).tolist() == [[0.0, 1.0, 0.0], [0.0, 2.0, 0.0]]
+    assert buf.tolist() == [5.0, 0.0, 0.0]

@@ -57,6 +57,45 @@ def _check_axes_spec(spec, name, depth=0):
     raise TypeError(f"vmap: {name} must be an int, None, or a tuple/list/dict of them, got {spec!r}"[:300])
 
 
+def _outer_tensors(fn):
+    """(name, tensor, its value) for the tensors `fn` reaches by name from outside (closure cells,
+    globals it names, defaults): vmap checks afterwards that none was rebound to a mapped value."""
+    f = getattr(fn, "__func__", fn)
+    code = getattr(f, "__code__", None)
+    if code is None:
+        return ()
+    found = []
+    for name, cell in zip(code.co_freevars, getattr(f, "__closure__", None) or ()):
+        try:
+            v = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(v, Tensor):
+            found.append((name, v, _core.strip(v)))
+    g = getattr(f, "__globals__", None) or {}
+    for name in code.co_names:
+        v = g.get(name)
+        if isinstance(v, Tensor):
+            found.append((name, v, _core.strip(v)))
+    for v in getattr(f, "__defaults__", None) or ():
+        if isinstance(v, Tensor):
+            found.append(("<default>", v, _core.strip(v)))
+    return found
+
+
+def _restore_outer(outer, level):
+    bad = []
+    for name, t, before in outer:
+        if not _core._same_value(t, before) and level.wraps(t):
+            _core._swap_value(t, before)  # t names its value from before the call again
+            bad.append(name)
+    if bad:
+        raise ValueError(
+            f"vmap: the function wrote a mapped (batched) value into {', '.join(repr(b) for b in bad)}, a tensor "
+            "that vmap does not map and that outlives the call; it would be left with no single value. The write "
+            "was undone: build a new tensor and return it instead (or pass the tensor as a mapped argument)")
+
+
 def vmap(fn, in_axes=0, out_axes=0):
     """`fn` mapped over a batch axis of its inputs (batching rules in C++, no Python loop).
 
@@ -105,12 +144,15 @@ def vmap(fn, in_axes=0, out_axes=0):
         if size is None:
             raise ValueError("vmap: at least one argument must be mapped (in_axes all None)")
         level = _core.BatchLevel(size)
+        outer = _outer_tensors(fn)
         level.push()
         try:
             new_leaves = [level.track(x, a) if a is not None else x for x, a in norm]
             out = fn(*_unflatten(td, new_leaves))
         finally:
             level.pop()
+            if outer:
+                _restore_outer(outer, level)
         ol, od = _flatten(out, _is_leaf)
         oa = _axes_for(out_axes, out, "vmap") if type(out_axes) is not int else [out_axes] * len(ol)
         res = []
