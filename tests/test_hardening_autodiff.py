@@ -476,7 +476,7 @@ def test_jit_threads_with_static_arguments_agree():
 def test_numpy_backed_tensor_changed_before_backward_keeps_the_forward_value():
     a = np.array([1.0, 2.0], np.float32)
     w = tg.tensor(a)  # zero-copy
-    out, vjp_fn = tg.vjp(lambda x: x * w, tg.ones(2))
+    _, vjp_fn = tg.vjp(lambda x: x * w, tg.ones(2))
     a[:] = 100.0
     assert vjp_fn(tg.ones(2))[0].tolist() == [1.0, 2.0]
     b = np.array([3.0], np.float32)
