@@ -516,3 +516,49 @@ def test_vmap_write_into_closed_over_tensor_raises_and_keeps_it_readable():
 
     assert tg.vmap(h)(tg.tensor([1.0, 2.0])).tolist() == [[0.0, 1.0, 0.0], [0.0, 2.0, 0.0]]
     assert buf.tolist() == [5.0, 0.0, 0.0]
+
+
+# ---- nn arguments ---------------------------------------------------------------------------------
+
+def test_dense_channels_must_be_positive_ints():
+    for bad, err in ((2.5, TypeError), (True, TypeError), (0, ValueError), (-1, ValueError)):
+        with pytest.raises(err, match="Dense: in_channels"):
+            tg.nn.Dense(bad, 2)
+    with pytest.raises(ValueError, match=r"\(5, 5\).*\(2, 3\)"):
+        tg.nn.Dense(3, 2, weight_init=tg.ones((5, 5)))
+    d = tg.nn.Dense(3, 2, weight_init=tg.ones((2, 3)), bias_init=tg.zeros(2))
+    assert d(tg.ones((1, 3))).tolist() == [[3.0, 3.0]]
+
+
+def test_optimizer_gradients_must_be_tensors():
+    w = tg.Parameter(tg.ones(2), name="w")
+    with pytest.raises(TypeError, match="gradient of parameter 'w' must be a Tensor"):
+        tg.nn.SGD([w])((None,))
+
+
+def test_train_step_and_loss_cell_arguments_are_checked():
+    net = tg.nn.Dense(1, 1)
+    with pytest.raises(TypeError, match="optimizer"):
+        tg.nn.TrainOneStepCell(tg.nn.WithLossCell(net, tg.nn.MSELoss()), 5)
+    with pytest.raises(ValueError, match="sens"):
+        tg.nn.TrainOneStepCell(tg.nn.WithLossCell(net, tg.nn.MSELoss()), tg.nn.SGD(net.trainable_params()),
+                               sens=float("nan"))
+    with pytest.raises(TypeError, match="backbone"):
+        tg.nn.WithLossCell(1, tg.nn.MSELoss())
+
+
+def test_sparse_cross_entropy_labels_out_of_range_raise():
+    loss = tg.nn.SoftmaxCrossEntropyWithLogits(sparse=True)
+    for labels in ([0, 3], [0, -1]):
+        with pytest.raises(ValueError, match=r"\[0, 3\)"):
+            loss(tg.ones((2, 3)), tg.tensor(labels, tg.int32))
+    assert abs(float(loss(tg.zeros((1, 3)), tg.tensor([2], tg.int32))[0]) - math.log(3)) < 1e-6
+
+
+def test_load_checkpoint_max_bytes_argument_is_checked(tmp_path):
+    path = str(tmp_path / "x.ckpt")
+    tg.save_checkpoint({"a": tg.ones(1)}, path)
+    with pytest.raises(TypeError, match="max_bytes"):
+        tg.load_checkpoint(path, max_bytes="x")
+    with pytest.raises(ValueError, match="max_bytes must be >= 0"):
+        tg.load_checkpoint(path, max_bytes=-1)

@@ -323,6 +323,10 @@ def load_checkpoint(ckpt_file_name, net=None, strict_load=False, filter_prefix=N
     what = "load_checkpoint"
     if dec_key is not None:
         raise ValueError(f"{what}: encrypted checkpoints (dec_key) are not supported")
+    if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, numbers.Integral)):
+        raise TypeError(f"{what}: max_bytes must be an int or None, got {type(max_bytes).__name__}")
+    if max_bytes is not None and max_bytes < 0:
+        raise ValueError(f"{what}: max_bytes must be >= 0, got {max_bytes}")
     path = _resolve_existing(ckpt_file_name, what)
     drop = _prefixes(filter_prefix, what, "filter_prefix")
     keep = _prefixes(specify_prefix, what, "specify_prefix")

@@ -124,7 +124,15 @@ class SoftmaxCrossEntropyWithLogits(LossBase):
         if self.sparse:
             if labels.dtype.is_floating_point:
                 raise TypeError("SoftmaxCrossEntropyWithLogits(sparse=True): labels must be integers")
-            labels = tg.one_hot(labels, logits.shape[-1], dtype=logits.dtype)
+            n = logits.shape[-1]
+            try:
+                bad = bool(((labels < 0) | (labels >= n)).any())
+            except ValueError:  # batched by vmap: no single value to check here
+                bad = False
+            if bad:
+                raise ValueError(f"{what}(sparse=True): labels must be class indices in [0, {n}), got values outside "
+                                 f"it (labels of shape {_shape(labels)})")
+            labels = tg.one_hot(labels, n, dtype=logits.dtype)
         return self.get_loss(-(logp * labels).sum(axis=-1))
 
 
@@ -172,6 +180,9 @@ class WithLossCell(Cell):
 
     def __init__(self, backbone, loss_fn):
         super().__init__(auto_prefix=False)
+        for name, v in (("backbone", backbone), ("loss_fn", loss_fn)):
+            if not callable(v):
+                raise TypeError(f"WithLossCell: {name} must be a Cell (or callable), got {type(v).__name__}")
         self._backbone = backbone
         self._loss_fn = loss_fn
 

@@ -82,6 +82,9 @@ class Optimizer(Cell):
                 f"{len(grads) if isinstance(grads, (tuple, list)) else type(grads).__name__}"
             )
         for p, g in zip(self.parameters, grads):
+            if not isinstance(g, Tensor):
+                raise TypeError(f"{type(self).__name__}: the gradient of parameter {p.name!r} must be a Tensor, got "
+                                f"{type(g).__name__}")
             if tuple(g.shape) != tuple(p.shape):
                 raise ValueError(f"{type(self).__name__}: gradient shape {tuple(g.shape)} does not match parameter "
                                  f"{p.name} of shape {tuple(p.shape)}")
@@ -222,9 +225,13 @@ class TrainOneStepCell(Cell):
 
     def __init__(self, network, optimizer, sens=1.0):
         super().__init__(auto_prefix=False)
+        if not callable(network):
+            raise TypeError(f"TrainOneStepCell: network must be a Cell (or callable), got {type(network).__name__}")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"TrainOneStepCell: optimizer must be an nn.Optimizer, got {type(optimizer).__name__}")
         self.network = network
         self.optimizer = optimizer
-        self.sens = float(sens)
+        self.sens = _number(sens, "TrainOneStepCell", "sens")
 
     def construct(self, *inputs):
         tg = _tg()
