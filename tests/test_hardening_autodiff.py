@@ -562,3 +562,22 @@ def test_load_checkpoint_max_bytes_argument_is_checked(tmp_path):
         tg.load_checkpoint(path, max_bytes="x")
     with pytest.raises(ValueError, match="max_bytes must be >= 0"):
         tg.load_checkpoint(path, max_bytes=-1)
+
+
+def test_grad_repeated_position_with_weights_gets_full_gradient_each_time():
+    w = tg.Parameter(tg.tensor([2.0]), name="w")
+    (g0, g1), (w0, w1) = tg.grad(lambda x: (w * x).sum(), grad_position=(0, 0), weights=[w, w])(tg.ones(1))
+    assert [g0.tolist(), g1.tolist(), w0.tolist(), w1.tolist()] == [[2.0], [2.0], [1.0], [1.0]]
+    g = ops.GradOperation(get_by_list=True)(lambda x: (w * x).sum(), [w, w])(tg.ones(1))
+    assert [t.tolist() for t in g] == [[1.0], [1.0]]
+
+
+def test_custom_vjp_forward_rule_must_return_a_pair():
+    @tg.custom_vjp
+    def f(x):
+        return x * 2
+
+    f.defvjp(lambda x: None, lambda r, g: (g,))
+    with pytest.raises(TypeError, match="forward rule must return a pair"):
+        tg.grad(lambda x: f(x).sum())(tg.ones(2))
+    assert not tg._core._levels_active()

@@ -96,7 +96,7 @@ def _normalise_weights(weights, what):
 class _Traced:
     """The result of running fn under a reverse level, ready for backward sweeps."""
 
-    __slots__ = ("aux", "in_defs", "in_leaves", "level", "out", "out_def", "out_leaves", "w_index", "w_tracked")
+    __slots__ = ("aux", "in_defs", "in_index", "in_leaves", "level", "out", "out_def", "out_leaves", "w_index", "w_tracked")
 
 
 def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
@@ -104,16 +104,22 @@ def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
     kwargs = kwargs or {}
     level = _core.ReverseLevel()
     new_args = list(args)
-    in_leaves, in_defs = [], []
+    # A position listed twice is tracked once; each copy gets its full gradient (in_index maps the
+    # per-position leaves to the tracked ones).
+    in_leaves, in_defs, in_index, uniq = [], [], [], {}
     for p in positions:
-        leaves, td = _flatten(args[p], _is_leaf)
-        tl = []
-        for x in leaves:
-            t = _to_tensor_arg(x, what)
-            _check_float(t, what)
-            tl.append(t)
-        in_defs.append((td, len(tl)))
-        in_leaves.extend(tl)
+        if p not in uniq:
+            leaves, td = _flatten(args[p], _is_leaf)
+            tl = []
+            for x in leaves:
+                t = _to_tensor_arg(x, what)
+                _check_float(t, what)
+                tl.append(t)
+            uniq[p] = (len(in_leaves), len(tl), td)
+            in_leaves.extend(tl)
+        start, n, td = uniq[p]
+        in_defs.append((td, n))
+        in_index.extend(range(start, start + n))
     for p in range(len(args)):
         if p not in positions:
             leaves, td = _flatten(args[p], _is_leaf)
@@ -127,10 +133,8 @@ def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
     swapped = []
     try:
         tracked = [level.track(t) for t in in_leaves]
-        k = 0
-        for p, (td, n) in zip(positions, in_defs):
-            new_args[p] = _unflatten(td, tracked[k : k + n])
-            k += n
+        for p, (start, n, td) in uniq.items():
+            new_args[p] = _unflatten(td, tracked[start : start + n])
         if weights:
             # A weight listed twice is tracked once; each copy gets its full gradient.
             first = {}
@@ -167,6 +171,7 @@ def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
             raise TypeError(f"{what}: the function must return Tensors (or tuples of them), got {type(o).__name__}")
     tr = _Traced()
     tr.w_index = w_index
+    tr.in_index = in_index
     tr.level = level
     tr.out = out
     tr.out_leaves = out_leaves
@@ -195,14 +200,14 @@ def _sweep(tr, cotangents=None):
     else:
         cots = cotangents
     grads = tr.level.backward(outs, cots, list(tr.in_leaves) + list(tr.w_tracked))
-    n_in = len(tr.in_leaves)
-    if len(tr.w_index) != len(tr.w_tracked):  # a weight listed more than once
-        grads = list(grads[:n_in]) + [grads[n_in + i] for i in tr.w_index]
+    n = len(tr.in_leaves)
+    if len(tr.w_index) != len(tr.w_tracked) or len(tr.in_index) != n:  # a position or weight listed twice
+        grads = [grads[i] for i in tr.in_index] + [grads[n + i] for i in tr.w_index]
     return grads
 
 
 def _pack_grads(tr, grads, positions, single_pos, n_weights, weights_single, return_ids, weights):
-    n_in = len(tr.in_leaves)
+    n_in = len(tr.in_index)
     in_grads = grads[:n_in]
     w_grads = grads[n_in:]
     per_pos = []
@@ -405,7 +410,7 @@ def vjp(fn, *inputs, weights=None, has_aux=False):
         cl = _check_cotangents(c, tr.out_leaves, "vjp", "cotangent")
         used[0] = True
         grads = _sweep(tr, cl)
-        n_in = len(tr.in_leaves)
+        n_in = len(tr.in_index)
         per = []
         k = 0
         for td, n in tr.in_defs:
@@ -561,7 +566,7 @@ class GradOperation:
             if sens is not None:
                 cots = _check_cotangents(sens, tr.out_leaves, "GradOperation(sens_param=True)", "sens")
             grads = _sweep(tr, cots)
-            n_in = len(tr.in_leaves)
+            n_in = len(tr.in_index)
             per, k = [], 0
             for td, n in tr.in_defs:
                 per.append(_unflatten(td, grads[k : k + n]))
