@@ -581,3 +581,10 @@ def test_custom_vjp_forward_rule_must_return_a_pair():
     with pytest.raises(TypeError, match="forward rule must return a pair"):
         tg.grad(lambda x: f(x).sum())(tg.ones(2))
     assert not tg._core._levels_active()
+
+
+def test_set_context_mode_must_be_an_int_mode():
+    for bad in (True, 1.0, "GRAPH"):
+        with pytest.raises(ValueError, match="mode"):
+            tg.set_context(mode=bad)
+    assert tg.get_context("mode") == tg.PYNATIVE_MODE
