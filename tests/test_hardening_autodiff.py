@@ -588,3 +588,21 @@ def test_set_context_mode_must_be_an_int_mode():
         with pytest.raises(ValueError, match="mode"):
             tg.set_context(mode=bad)
     assert tg.get_context("mode") == tg.PYNATIVE_MODE
+
+
+_SCALE = tg.tensor(2.0)
+
+
+def test_jit_closed_over_tensor_rebound_is_seen():
+    global _SCALE
+    f = tg.jit(lambda x: x * _SCALE)
+    x = tg.ones(2)
+    assert f(x).tolist() == [2.0, 2.0] and f(x).tolist() == [2.0, 2.0]
+    _SCALE = tg.tensor(3.0)  # a new object under the same global name
+    assert f(x).tolist() == [3.0, 3.0]
+    s = tg.tensor(5.0)
+    g = tg.jit(lambda x: x * s)
+    assert g(x).tolist() == [5.0, 5.0] and g(x).tolist() == [5.0, 5.0]
+    s = tg.tensor(7.0)  # a new object in the closure cell
+    assert g(x).tolist() == [7.0, 7.0]
+    assert g(x).tolist() == [7.0, 7.0] and g.cache_info()["replays"] >= 1

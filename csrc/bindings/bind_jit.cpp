@@ -21,8 +21,9 @@ class JitFunction {
   static constexpr size_t kMaxPrograms = 8;
   static constexpr size_t kMaxSignatures = 256;
 
-  JitFunction(py::object fn, py::object flatten, py::object unflatten)
-      : fn_(std::move(fn)), flatten_(std::move(flatten)), unflatten_(std::move(unflatten)) {}
+  JitFunction(py::object fn, py::object flatten, py::object unflatten, py::object bindings)
+      : fn_(std::move(fn)), flatten_(std::move(flatten)), unflatten_(std::move(unflatten)),
+        bindings_(std::move(bindings)) {}
 
   const py::object& fn() const { return fn_; }
 
@@ -62,6 +63,10 @@ class JitFunction {
     if (py::detail::is_holder_constructed(self)) {
       auto& f = py::cast<JitFunction&>(py::handle(self));
       Py_VISIT(f.fn_.ptr());
+      for (const Binding& b : f.watch_) {
+        Py_VISIT(b.where.ptr());
+        Py_VISIT(b.value.ptr());
+      }
     }
     return 0;
   }
@@ -76,6 +81,9 @@ class JitFunction {
 
   // fn(*args) through the cache; args are Tensors, static_key None or hashable.
   py::object call(py::handle fn, py::tuple args, py::handle static_key) {
+    // A tensor the function names from outside (a closure variable, a global) rebound to another
+    // object since the recordings were made: eager code would use the new one, so record again.
+    if (!watch_.empty() && !bindings_hold()) clear();
     TensorList ins;
     Key key;
     int64_t elements = 0;
@@ -146,6 +154,7 @@ class JitFunction {
   void clear() {
     map_.clear();
     last_.reset();
+    watch_.clear();
   }
 
   // Forgets the signatures whose static part `pred` accepts (a static argument was collected).
@@ -173,6 +182,34 @@ class JitFunction {
       return size_t(h);
     }
   };
+  // Where the function found a tensor by name when it was recorded: a closure cell (name None) or
+  // a globals dict and the name, and the object it held.
+  struct Binding {
+    py::object where, name, value;
+  };
+  bool bindings_hold() const {
+    for (const Binding& b : watch_) {
+      PyObject* now;
+      if (b.name.is_none()) {
+        now = PyCell_Check(b.where.ptr()) ? PyCell_GET(b.where.ptr()) : nullptr;
+      } else {
+        now = PyDict_Check(b.where.ptr()) ? PyDict_GetItemWithError(b.where.ptr(), b.name.ptr()) : nullptr;
+        if (!now && PyErr_Occurred()) PyErr_Clear();
+      }
+      if (now != b.value.ptr()) return false;
+    }
+    return true;
+  }
+  void note_bindings() {
+    watch_.clear();
+    if (bindings_.is_none() || fn_.is_none()) return;
+    for (py::handle t : bindings_(fn_)) {
+      py::tuple b = py::reinterpret_borrow<py::tuple>(t);
+      watch_.push_back({py::reinterpret_borrow<py::object>(b[0]), py::reinterpret_borrow<py::object>(b[1]),
+                        py::reinterpret_borrow<py::object>(b[2])});
+    }
+  }
+
   struct Compiled {
     std::shared_ptr<Program> prog;
     py::object tree;  // None: the function returned one Tensor
@@ -222,6 +259,7 @@ class JitFunction {
     }
     TensorList values;
     std::shared_ptr<Program> prog = level->finish(outs, values);
+    note_bindings();
     ++e.records;
     if (prog->impure) {
       e.eager = true;
@@ -238,7 +276,8 @@ class JitFunction {
     return build(tree, values);
   }
 
-  py::object fn_, flatten_, unflatten_;
+  py::object fn_, flatten_, unflatten_, bindings_;
+  std::vector<Binding> watch_;
   std::unordered_map<Key, std::vector<std::shared_ptr<Entry>>, KeyHash> map_;
   std::shared_ptr<Entry> last_;  // the last signature seen, looked up without hashing
   Key last_key_;
@@ -254,7 +293,8 @@ void bind_jit(py::module_& m) {
                             type->tp_traverse = JitFunction::tp_traverse;
                             type->tp_clear = JitFunction::tp_clear;
                           }))
-      .def(py::init<py::object, py::object, py::object>())
+      .def(py::init<py::object, py::object, py::object, py::object>(), py::arg("fn"), py::arg("flatten"),
+           py::arg("unflatten"), py::arg("bindings") = py::none())
       // Each method goes through JitFunction::of, so an object made by __new__ alone raises.
       .def_property_readonly("_fn", [](py::handle self) { return JitFunction::of(self).fn(); })
       .def("_call", [](py::handle self, py::handle fn, py::tuple args, py::handle key) {

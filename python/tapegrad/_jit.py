@@ -154,7 +154,7 @@ class JitFunction(_core._JitFunction):
     def __init__(self, fn):
         if not callable(fn):
             raise TypeError(f"jit: fn must be callable, got {type(fn).__name__}")
-        super().__init__(fn, _flatten_out, _unflatten_out)
+        super().__init__(fn, _flatten_out, _unflatten_out, _bindings_of)
         # Copies fn.__dict__ too; `_fn` is a read-only C++ property, so skip it when fn is jitted.
         functools.update_wrapper(self, fn, updated=())
         self.__dict__.update({k: v for k, v in getattr(fn, "__dict__", {}).items() if k != "_fn"})
@@ -230,6 +230,30 @@ class JitFunction(_core._JitFunction):
         0
         """
         self._clear()
+
+
+def _bindings_of(fn):
+    """(cell, None, tensor) and (globals, name, tensor) for the tensors `fn` names from outside:
+    the cache is dropped when one of them is rebound to another object."""
+    f = getattr(fn, "__func__", fn)
+    code = getattr(f, "__code__", None)
+    if code is None:
+        return ()
+    out = []
+    for cell in getattr(f, "__closure__", None) or ():
+        try:
+            v = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(v, Tensor):
+            out.append((cell, None, v))
+    g = getattr(f, "__globals__", None)
+    if isinstance(g, dict):
+        for name in code.co_names:
+            v = g.get(name)
+            if isinstance(v, Tensor):
+                out.append((g, name, v))
+    return out
 
 
 def _purge(self_ref):
