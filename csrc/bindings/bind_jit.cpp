@@ -36,7 +36,10 @@ class JitFunction {
       const Py_ssize_t n = PyTuple_GET_SIZE(args);
       for (Py_ssize_t i = 0; all && i < n; ++i) all = is_tensor(PyTuple_GET_ITEM(args, i));
       if (all) {
-        auto& f = of(self);
+        // tp_call is only reached through this type, so only initialisation needs checking.
+        TG_CHECK_TYPE(py::detail::is_holder_constructed(self),
+                      "jit: this function object was not initialised (make it with tg.jit(fn))");
+        auto& f = py::cast<JitFunction&>(py::handle(self));
         return f.call(f.fn_, py::reinterpret_borrow<py::tuple>(args), py::none()).release().ptr();
       }
       py::object general = py::handle(self).attr("_call_general");
