@@ -606,3 +606,10 @@ def test_jit_closed_over_tensor_rebound_is_seen():
     s = tg.tensor(7.0)  # a new object in the closure cell
     assert g(x).tolist() == [7.0, 7.0]
     assert g(x).tolist() == [7.0, 7.0] and g.cache_info()["replays"] >= 1
+
+
+def test_jit_function_cannot_be_initialised_twice():
+    f = tg.jit(lambda x: x * 2)
+    with pytest.raises(TypeError, match="initialised again"):
+        f.__init__(lambda x: x * 3)
+    assert f(tg.ones(1)).tolist() == [2.0]

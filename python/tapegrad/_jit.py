@@ -154,6 +154,12 @@ class JitFunction(_core._JitFunction):
     def __init__(self, fn):
         if not callable(fn):
             raise TypeError(f"jit: fn must be callable, got {type(fn).__name__}")
+        try:
+            self._fn
+        except TypeError:
+            pass  # not initialised yet: the normal case
+        else:
+            raise TypeError("jit: a jitted function cannot be initialised again; make a new one with tg.jit(fn)")
         super().__init__(fn, _flatten_out, _unflatten_out, _bindings_of)
         # Copies fn.__dict__ too; `_fn` is a read-only C++ property, so skip it when fn is jitted.
         functools.update_wrapper(self, fn, updated=())
