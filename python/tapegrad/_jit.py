@@ -155,7 +155,7 @@ class JitFunction(_core._JitFunction):
         if not callable(fn):
             raise TypeError(f"jit: fn must be callable, got {type(fn).__name__}")
         try:
-            self._fn
+            _ = self._fn
         except TypeError:
             pass  # not initialised yet: the normal case
         else:
