@@ -613,3 +613,19 @@ def test_jit_function_cannot_be_initialised_twice():
     with pytest.raises(TypeError, match="initialised again"):
         f.__init__(lambda x: x * 3)
     assert f(tg.ones(1)).tolist() == [2.0]
+
+
+def test_vmap_out_axes_none_for_a_mapped_output_raises():
+    x = tg.ones((3, 2))
+    with pytest.raises(ValueError, match="out_axes is None"):
+        tg.vmap(lambda a: (a, a), out_axes=(0, None))(x)
+    assert tg.vmap(lambda a: (a, tg.ones(2)), out_axes=(0, None))(x)[1].tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="outputs"):
+        tg.vmap(lambda a: a, out_axes=(0, 1))(x)
+
+
+def test_transform_messages_name_the_transform():
+    with pytest.raises(TypeError, match="value_and_grad: the function must return"):
+        tg.value_and_grad(lambda x: None)(tg.ones(2))
+    with pytest.raises(TypeError, match="GradOperation: the function must return"):
+        ops.GradOperation()(lambda x: None)(tg.ones(2))

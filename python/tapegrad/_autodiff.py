@@ -258,7 +258,7 @@ def _value(tr):
     return _strip_level(tr, tr.out)
 
 
-def _fast(fn, args, positions):
+def _fast(fn, args, positions, what="grad"):
     """C++ fast path for plain Tensor arguments: (value, grads) or None to take the general path."""
     r = _core._grad_fast(fn, args, positions)
     if r is None or r[0] is not Ellipsis:
@@ -268,7 +268,7 @@ def _fast(fn, args, positions):
     leaves, td = _flatten(out, _is_leaf)
     for o in leaves:
         if not isinstance(o, Tensor):
-            raise TypeError(f"grad: the function must return Tensors (or tuples of them), got {type(o).__name__}")
+            raise TypeError(f"{what}: the function must return Tensors (or tuples of them), got {type(o).__name__}")
     grads = level.backward(leaves, [None] * len(leaves), wanted)
     return _unflatten(td, [level.unwrap(o) for o in leaves]), tuple(grads)
 
@@ -365,7 +365,7 @@ def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
             return _mode.run_graph(vg_fn, vg_fn, args, kwargs)
         positions = _normalise_positions(grad_position, len(args), "value_and_grad")
         if simple and not kwargs:
-            r = _fast(fn, args, positions)
+            r = _fast(fn, args, positions, "value_and_grad")
             if r is not None:
                 return r[0], (r[1][0] if single else r[1])
         tr = _trace_reverse(fn, args, positions, ws, has_aux, "value_and_grad", kwargs)
@@ -558,7 +558,7 @@ class GradOperation:
                     raise TypeError("GradOperation: the function needs at least one input to differentiate")
                 positions = (0,)
             if sens is None and not get_by_list and positions:
-                r = _fast(fn, args, positions)
+                r = _fast(fn, args, positions, "GradOperation")
                 if r is not None:
                     return r[1] if get_all else r[1][0]
             tr = _trace_reverse(fn, args, positions, ws, False, "GradOperation")

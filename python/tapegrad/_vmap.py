@@ -20,7 +20,7 @@ def _is_leaf(x):
     return isinstance(x, Tensor) or x is None or isinstance(x, (numbers.Number, _np.ndarray, _np.generic))
 
 
-def _axes_for(axes, tree, what):
+def _axes_for(axes, tree, what, kind="arguments"):
     """Broadcast an in_axes/out_axes spec (int, None, or a tree prefix) over the leaves of `tree`."""
     leaves, _ = _flatten(tree, _is_leaf)
     if isinstance(axes, (bool, _np.bool_)):
@@ -32,14 +32,14 @@ def _axes_for(axes, tree, what):
     if isinstance(axes, (tuple, list)) and isinstance(tree, (tuple, list)) and len(axes) == len(tree):
         out = []
         for a, t in zip(axes, tree):
-            out.extend(_axes_for(a, t, what))
+            out.extend(_axes_for(a, t, what, kind))
         return out
     if isinstance(axes, dict) and isinstance(tree, dict):
         out = []
         for k in sorted(tree.keys(), key=repr):
-            out.extend(_axes_for(axes.get(k, 0), tree[k], what))
+            out.extend(_axes_for(axes.get(k, 0), tree[k], what, kind))
         return out
-    raise ValueError(f"{what}: axes specification {axes!r} does not match the structure of the arguments")
+    raise ValueError(f"{what}: axes specification {axes!r} does not match the structure of the {kind}")
 
 
 def _check_axes_spec(spec, name, depth=0):
@@ -154,12 +154,16 @@ def vmap(fn, in_axes=0, out_axes=0):
             if outer:
                 _restore_outer(outer, level)
         ol, od = _flatten(out, _is_leaf)
-        oa = _axes_for(out_axes, out, "vmap") if type(out_axes) is not int else [out_axes] * len(ol)
+        oa = (_axes_for(out_axes, out, "vmap", "outputs (out_axes)") if type(out_axes) is not int
+              else [out_axes] * len(ol))
         res = []
         for o, a in zip(ol, oa):
             if not isinstance(o, Tensor):
                 o = Tensor(o)
             if a is None:
+                if level.wraps(o):
+                    raise ValueError("vmap: out_axes is None for an output that depends on the mapped inputs (it has "
+                                     "one value per batch element); give it an axis")
                 res.append(o)
                 continue
             nd = o.ndim + 1
