@@ -1,4 +1,5 @@
 // tg.jit's cache of recorded programs (python/tapegrad/_jit.py arranges arguments around it).
+#include <algorithm>
 #include <string>
 #include <unordered_map>
 
@@ -133,7 +134,7 @@ class JitFunction {
 
   py::dict stats() const {
     int64_t records = 0, replays = 0, programs = 0, eager = 0;
-    py::list reasons;
+    std::vector<std::string> why;  // Python objects only after the walk (allocation may run the GC)
     for (const auto& kv : map_)
       for (const auto& ep : kv.second) {
         const Entry& e = *ep;
@@ -142,9 +143,11 @@ class JitFunction {
         programs += int64_t(e.progs.size());
         if (e.eager) {
           ++eager;
-          reasons.append(e.why);
+          why.push_back(e.why);
         }
       }
+    py::list reasons;
+    for (const std::string& w : why) reasons.append(w);
     py::dict d;
     d["records"] = records;
     d["replays"] = replays;
@@ -161,18 +164,20 @@ class JitFunction {
   }
 
   // Forgets the signatures whose static part `pred` accepts (a static argument was collected).
+  // `pred` is Python and may itself change the map: decide on a snapshot, then erase.
   void drop_entries(const py::function& pred) {
-    for (auto it = map_.begin(); it != map_.end();) {
+    std::vector<std::pair<Key, std::shared_ptr<Entry>>> all, dead;
+    for (const auto& kv : map_)
+      for (const auto& e : kv.second) all.emplace_back(kv.first, e);
+    for (const auto& p : all)
+      if (!p.second->static_key.is_none() && pred(p.second->static_key).cast<bool>()) dead.push_back(p);
+    for (const auto& p : dead) {
+      if (last_ == p.second) last_.reset();
+      auto it = map_.find(p.first);
+      if (it == map_.end()) continue;
       auto& v = it->second;
-      for (size_t i = 0; i < v.size();) {
-        if (!v[i]->static_key.is_none() && pred(v[i]->static_key).cast<bool>()) {
-          if (last_ == v[i]) last_.reset();
-          v.erase(v.begin() + std::ptrdiff_t(i));
-        } else {
-          ++i;
-        }
-      }
-      it = v.empty() ? map_.erase(it) : std::next(it);
+      v.erase(std::remove(v.begin(), v.end(), p.second), v.end());
+      if (v.empty()) map_.erase(it);
     }
   }
 
@@ -227,12 +232,23 @@ class JitFunction {
 
   std::shared_ptr<Entry> entry(const Key& key, py::handle static_key, bool has_static) {
     if (map_.size() >= kMaxSignatures && map_.find(key) == map_.end()) clear();
-    std::vector<std::shared_ptr<Entry>>& v = map_[key];
-    for (const auto& e : v)
-      if (!has_static || e->static_key.equal(static_key)) return e;
-    v.push_back(std::make_shared<Entry>());
-    v.back()->static_key = py::reinterpret_borrow<py::object>(static_key);
-    return v.back();
+    if (has_static) {
+      // Comparing static keys runs Python (__eq__), which may collect an object and drop entries
+      // (a weakly keyed static argument): compare on a copy, look the bucket up again after.
+      auto it = map_.find(key);
+      if (it != map_.end()) {
+        const std::vector<std::shared_ptr<Entry>> bucket = it->second;
+        for (const auto& e : bucket)
+          if (e->static_key.equal(static_key)) return e;
+      }
+    } else {
+      auto it = map_.find(key);
+      if (it != map_.end() && !it->second.empty()) return it->second.front();
+    }
+    auto e = std::make_shared<Entry>();
+    e->static_key = py::reinterpret_borrow<py::object>(static_key);
+    map_[key].push_back(e);
+    return e;
   }
   py::object build(const py::object& tree, const TensorList& outs) const {
     if (tree.is_none()) return py::cast(outs[0]);
