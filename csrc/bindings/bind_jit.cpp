@@ -38,10 +38,9 @@ class JitFunction {
       for (Py_ssize_t i = 0; all && i < n; ++i) all = is_tensor(PyTuple_GET_ITEM(args, i));
       if (all) {
         // tp_call is only reached through this type, so only initialisation needs checking.
-        TG_CHECK_TYPE(py::detail::is_holder_constructed(self),
-                      "jit: this function object was not initialised (make it with tg.jit(fn))");
-        auto& f = py::cast<JitFunction&>(py::handle(self));
-        return f.call(f.fn_, py::reinterpret_borrow<py::tuple>(args), py::none()).release().ptr();
+        JitFunction* f = constructed(self);
+        TG_CHECK_TYPE(f != nullptr, "jit: this function object was not initialised (make it with tg.jit(fn))");
+        return f->call(f->fn_, py::reinterpret_borrow<py::tuple>(args), py::none()).release().ptr();
       }
       py::object general = py::handle(self).attr("_call_general");
       return PyObject_Call(general.ptr(), args, kwargs);
@@ -62,12 +61,23 @@ class JitFunction {
 
   // Garbage collection: fn_ may refer back to the object that owns this function (a Cell whose
   // construct is jitted), so the collector must see it.
+  //
+  // The C++ object is read straight from pybind11's instance record, not through py::cast or
+  // is_holder_constructed: those look up the Python type's type_info, and the first lookup for a
+  // type (tg.jit's Python subclass, on the first tg.jit of a process) allocates, which can start a
+  // collection that traverses this very object while pybind11's cache entry for the type is still
+  // empty: a segfault. An instance whose layout is not set up yet reads as zeros here and is
+  // skipped (it owns nothing yet). This class has one C++ type, hence pybind11's simple layout.
+  static JitFunction* constructed(PyObject* self) {
+    auto* inst = reinterpret_cast<py::detail::instance*>(self);
+    if (!inst->simple_layout || !inst->simple_holder_constructed) return nullptr;
+    return static_cast<JitFunction*>(inst->simple_value_holder[0]);
+  }
   static int tp_traverse(PyObject* self, visitproc visit, void* arg) {
     Py_VISIT(Py_TYPE(self));
-    if (py::detail::is_holder_constructed(self)) {
-      auto& f = py::cast<JitFunction&>(py::handle(self));
-      Py_VISIT(f.fn_.ptr());
-      for (const Binding& b : f.watch_) {
+    if (JitFunction* f = constructed(self)) {
+      Py_VISIT(f->fn_.ptr());
+      for (const Binding& b : f->watch_) {
         Py_VISIT(b.where.ptr());
         Py_VISIT(b.value.ptr());
       }
@@ -75,10 +85,9 @@ class JitFunction {
     return 0;
   }
   static int tp_clear(PyObject* self) {
-    if (py::detail::is_holder_constructed(self)) {
-      auto& f = py::cast<JitFunction&>(py::handle(self));
-      f.fn_ = py::none();
-      f.clear();
+    if (JitFunction* f = constructed(self)) {
+      f->fn_ = py::none();
+      f->clear();
     }
     return 0;
   }

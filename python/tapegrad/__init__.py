@@ -151,6 +151,7 @@ from . import cuda  # noqa: E402,F401
 
 from ._custom_jvp import custom_jvp  # noqa: E402,F401
 from ._serialization import load_checkpoint, load_param_into_net, save_checkpoint  # noqa: E402,F401
+from ._sparse import SparseHessian, SparseJacobian, color_columns, color_rows, hessian_pattern, jacobian_pattern, sparse_hessian, sparse_jacobian, star_color  # noqa: E402, F401
 
 # Everything public: what `from tapegrad import *` gives, and what pdoc documents on the tapegrad
 # page (without __all__ it would skip the functions bound in C++ and document private modules).

@@ -4,11 +4,10 @@ runs in C++."""
 from __future__ import annotations
 
 import functools
-import numbers
 
 import numpy as _np
 
-from . import _core, _mode
+from . import _args, _core, _mode
 from ._core import Tensor
 from ._mode import GRAPH as _GRAPH
 from ._tree import flatten as _flatten
@@ -25,22 +24,11 @@ __all__ = [
 ]
 
 
-def _is_leaf(x):
-    return isinstance(x, Tensor) or x is None or isinstance(x, (numbers.Number, _np.ndarray, _np.generic))
-
-
-def _to_tensor_arg(x, what):
-    """Arguments of transforms: Tensors as they are, Python scalars as 0-d tensors."""
-    if isinstance(x, Tensor):
-        return x
-    if isinstance(x, bool):
-        return Tensor(x)
-    if isinstance(x, (int, float, _np.generic, _np.ndarray)):
-        return Tensor(x)
-    raise TypeError(
-        f"{what}: arguments must be Tensors, Python scalars, or tuples/lists/dicts of them; "
-        f"got {type(x).__name__}"
-    )
+# Plain arguments (numpy arrays and scalars, Python scalars, lists of numbers): the rule is in
+# _args.py, shared by every transform.
+_is_leaf = _args.is_leaf
+_to_tensor_arg = _args.to_tensor
+_plain_to_tensors = _args.convert_positions
 
 
 def _check_float(t, what):
@@ -124,7 +112,7 @@ def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
         if p not in positions:
             leaves, td = _flatten(args[p], _is_leaf)
             for x in leaves:
-                if x is not None and not isinstance(x, (Tensor, numbers.Number, _np.ndarray, _np.generic)):
+                if not _is_leaf(x):
                     raise TypeError(
                         f"{what}: argument {p} contains a {type(x).__name__}; arguments must be Tensors, "
                         "Python scalars, or tuples/lists/dicts of them"
@@ -316,10 +304,12 @@ def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
         if _GRAPH[0] and _mode.graph_mode_active():
             return _mode.run_graph(grad_fn, grad_fn, args, kwargs)
         if fixed is not None and simple and not kwargs and len(args) > fixed[0]:
+            args = _plain_to_tensors(args, fixed)
             r = _fast(fn, args, fixed)
             if r is not None:
                 return r[1][0]
         positions = _normalise_positions(grad_position, len(args), "grad")
+        args = _plain_to_tensors(args, positions)
         if simple and not kwargs:
             r = _fast(fn, args, positions)
             if r is not None:
@@ -364,6 +354,7 @@ def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
         if _GRAPH[0] and _mode.graph_mode_active():
             return _mode.run_graph(vg_fn, vg_fn, args, kwargs)
         positions = _normalise_positions(grad_position, len(args), "value_and_grad")
+        args = _plain_to_tensors(args, positions)
         if simple and not kwargs:
             r = _fast(fn, args, positions, "value_and_grad")
             if r is not None:
@@ -441,9 +432,10 @@ def jvp(fn, inputs, v, has_aux=False):
     """
     if not callable(fn):
         raise TypeError(f"jvp: fn must be callable, got {type(fn).__name__}")
-    single = not isinstance(inputs, (tuple, list))
+    # A list of numbers is one array argument (_args.py), not a list of arguments.
+    single = not isinstance(inputs, (tuple, list)) or _args.is_number_list(inputs)
     ins = (inputs,) if single else tuple(inputs)
-    vs = (v,) if single or (not isinstance(v, (tuple, list))) else tuple(v)
+    vs = (v,) if single or (not isinstance(v, (tuple, list))) or _args.is_number_list(v) else tuple(v)
     if len(vs) != len(ins):
         raise ValueError(f"jvp: got {len(ins)} input(s) but {len(vs)} tangent(s)")
     level = _core.ForwardLevel()
@@ -557,6 +549,7 @@ class GradOperation:
                 if not args:
                     raise TypeError("GradOperation: the function needs at least one input to differentiate")
                 positions = (0,)
+            args = _plain_to_tensors(args, positions)
             if sens is None and not get_by_list and positions:
                 r = _fast(fn, args, positions, "GradOperation")
                 if r is not None:

@@ -10,7 +10,7 @@ import weakref as _weakref
 
 import numpy as _np
 
-from . import _core
+from . import _args, _core
 from ._core import Tensor
 from ._tree import flatten as _flatten
 from ._tree import unflatten as _unflatten
@@ -31,7 +31,7 @@ _TENSOR = _TensorSlot()
 
 
 def _is_leaf(x):
-    return not isinstance(x, (tuple, list, dict))
+    return not isinstance(x, (tuple, list, dict)) or _args.is_number_list(x)
 
 
 def _flatten_out(out):
@@ -127,8 +127,9 @@ def _canon(v, weak):
 class JitFunction(_core._JitFunction):
     """`fn` recorded on its first call for each input signature and replayed in C++ afterwards.
 
-    Tensor arguments (also inside tuples, lists and dicts, and numpy arrays) are traced; every other
-    argument is static: a new value means a new recording. Each `bool()`, `item()`, `float()` or
+    Tensor arguments (also inside tuples, lists and dicts), numpy arrays, numpy scalars and lists
+    of numbers are traced; every other argument (Python scalars too) is static: a new value means a
+    new recording. Each `bool()`, `item()`, `float()` or
     numpy conversion of a traced value inside `fn` is a recorded decision, re-checked on replay;
     when one comes out differently the function is recorded again. Random draws are recorded (a
     replay draws fresh numbers). Functions that write in place into tensors that are not their
@@ -166,12 +167,15 @@ class JitFunction(_core._JitFunction):
         self.__dict__.update({k: v for k, v in getattr(fn, "__dict__", {}).items() if k != "_fn"})
 
     def _call_general(self, *args, **kwargs):
+        if not kwargs and all(isinstance(a, Tensor) or _args.is_array_data(a) for a in args):
+            # numpy arrays/scalars and number lists as Tensors: then the C++ call takes them
+            return self(*[a if isinstance(a, Tensor) else Tensor(a) for a in args])
         leaves, td = _flatten((args, kwargs), _is_leaf)
         tensors, statics, key, weak = [], [], [], []
         fn = self._fn
         try:
             for v in leaves:
-                if isinstance(v, _np.ndarray):
+                if _args.is_array_data(v):  # numpy arrays and scalars, lists of numbers (_args.py)
                     v = Tensor(v)
                 if isinstance(v, Tensor):
                     tensors.append(v)

@@ -7,7 +7,7 @@ import numbers
 
 import numpy as _np
 
-from . import _core, _mode
+from . import _args, _core, _mode
 from ._core import Tensor
 from ._mode import GRAPH as _GRAPH
 from ._tree import flatten as _flatten
@@ -16,8 +16,8 @@ from ._tree import unflatten as _unflatten
 __all__ = ["hessian", "jacfwd", "jacrev", "vmap"]
 
 
-def _is_leaf(x):
-    return isinstance(x, Tensor) or x is None or isinstance(x, (numbers.Number, _np.ndarray, _np.generic))
+# Plain arguments (numpy arrays and scalars, Python scalars, lists of numbers): see _args.py.
+_is_leaf = _args.is_leaf
 
 
 def _axes_for(axes, tree, what, kind="arguments"):
@@ -126,7 +126,7 @@ def vmap(fn, in_axes=0, out_axes=0):
                 norm.append((x, None))
                 continue
             if not isinstance(x, Tensor):
-                if isinstance(x, (numbers.Number, _np.ndarray, _np.generic)):
+                if isinstance(x, (numbers.Number, _np.ndarray, _np.generic)) or _args.is_number_list(x):
                     x = Tensor(x)
                 else:
                     raise TypeError(f"vmap: cannot map over an argument of type {type(x).__name__}")
@@ -198,6 +198,8 @@ def _jacobian(fn, grad_position, has_aux, forward, what):
     def jac(*args, **kwargs):
         if _GRAPH[0] and _mode.graph_mode_active():
             return _mode.run_graph(jac, jac, args, kwargs)
+        if fixed is not None and len(args) > grad_position:
+            args = _args.convert_positions(args, fixed)
         # The common case first: one Tensor at a fixed position.
         if (fixed is not None and not kwargs and len(args) > grad_position
                 and isinstance(args[grad_position], Tensor)):
@@ -206,6 +208,7 @@ def _jacobian(fn, grad_position, has_aux, forward, what):
             return (j, aux) if has_aux else j
         f = functools.partial(fn, **kwargs) if kwargs else fn
         positions = _positions(grad_position, len(args), what)
+        args = _args.convert_positions(args, positions)
         if all(isinstance(args[p], Tensor) for p in positions) and len(set(positions)) == len(positions):
             rows, out_def, aux = jacobian(f, args, positions, forward, has_aux, what, _flatten_out)
         else:
