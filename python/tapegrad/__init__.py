@@ -6,6 +6,8 @@ MindSpore's ``GradOperation`` and ``stop_gradient``, JAX-style transforms, and a
 # isort: skip_file
 # (The import order below is load order: the functions bound in C++ first, then the modules that
 # add Python-side Tensor methods, then those that read _public_functions().)
+import numpy as _np
+
 from . import _core
 from ._core import Tensor, bool_, float16, float32, float64, int32, int64  # noqa: F401
 
@@ -66,7 +68,17 @@ def tensor(data, dtype=None):
     Tensor(shape=[2, 2], dtype=Float64, value=
     [[ 1.00000000e+00,  2.00000000e+00],
      [ 3.00000000e+00,  4.00000000e+00]])
+
+    Inside a transform, a tensor built from values the transform tracks (``tg.tensor([x[0], x[1]])``
+    or ``tg.tensor(x)`` under ``grad``) keeps their derivatives: it is built by stacking them, not by
+    copying their numbers.
     """
+    if _core._levels_active() and not isinstance(data, _np.ndarray):
+        from ._autodiff import _tensor_tracked
+
+        t = _tensor_tracked(data, dtype)
+        if t is not None:
+            return t
     return Tensor(data, dtype)
 
 
