@@ -188,3 +188,51 @@ def test_array_namespace_info():
     assert info.dtypes(kind=("bool", "real floating")).keys() == {"bool", "float32", "float64"}
     with pytest.raises(ValueError, match="dtypes: device 'gpu' is not available"):
         info.dtypes(device="gpu")
+
+
+# ---- linalg extension functions composed from ops ---------------------------------------------------
+
+M = np.random.default_rng(3).normal(size=(2, 3, 3))
+
+
+@pytest.mark.parametrize("ord_", [2, 1, np.inf, -np.inf, 3, 0.5])
+@pytest.mark.parametrize("axis", [None, 1, (0, 2), -1])
+def test_vector_norm_matches_numpy(ord_, axis):
+    want = np.linalg.vector_norm(M, axis=axis, ord=ord_, keepdims=True)
+    got = tg.linalg.vector_norm(tg.tensor(M, tg.float64), axis=axis, ord=ord_, keepdims=True)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
+    if ord_ in (2, 3):
+        tg.testing.check_grads(lambda x: tg.linalg.vector_norm(x, axis=axis, ord=ord_), (tg.tensor(M, tg.float64),),
+                               order=2)
+
+
+@pytest.mark.parametrize("ord_", ["fro", 1, -1, np.inf, -np.inf])
+def test_matrix_norm_matches_numpy(ord_):
+    got = tg.linalg.matrix_norm(tg.tensor(M, tg.float64), ord=ord_, keepdims=True)
+    np.testing.assert_allclose(got.numpy(), np.linalg.matrix_norm(M, ord=ord_, keepdims=True), rtol=1e-12)
+
+
+def test_matrix_norm_needing_singular_values_is_a_clear_error():
+    with pytest.raises(ValueError, match="singular values"):
+        tg.linalg.matrix_norm(tg.tensor(M), ord="nuc")
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 5, -1, -2])
+def test_matrix_power_matches_numpy(n):
+    a = M + 3 * np.eye(3)
+    got = tg.linalg.matrix_power(tg.tensor(a, tg.float64), n)
+    np.testing.assert_allclose(got.numpy(), np.linalg.matrix_power(a, n), rtol=1e-10, atol=1e-12)
+    if n:
+        tg.testing.check_grads(lambda x: tg.linalg.matrix_power(x, n), (tg.tensor(a, tg.float64),), order=1)
+
+
+def test_linalg_diagonal_cross_vecdot_tensordot_transpose():
+    x = tg.tensor(M, tg.float64)
+    np.testing.assert_array_equal(tg.linalg.diagonal(x, offset=1).numpy(), np.linalg.diagonal(M, offset=1))
+    np.testing.assert_allclose(tg.linalg.cross(x, x[::-1]).numpy(), np.linalg.cross(M, M[::-1]))
+    np.testing.assert_allclose(tg.linalg.vecdot(x, x).numpy(), np.linalg.vecdot(M, M))
+    np.testing.assert_allclose(tg.linalg.tensordot(x, x[0], axes=1).numpy(), np.linalg.tensordot(M, M[0], axes=1))
+    np.testing.assert_array_equal(tg.linalg.matrix_transpose(x).numpy(), np.linalg.matrix_transpose(M))
+    assert isinstance(np.linalg.matrix_power(x, 2), tg.Tensor)  # numpy's functions dispatch here too
+    with pytest.raises(TypeError, match="matrix_power: exponent must be an integer"):
+        tg.linalg.matrix_power(x, 1.5)

@@ -15,20 +15,40 @@ from ._core import Tensor
 __all__ = [
     "SlogdetResult",
     "cholesky",
+    "cross",
     "det",
+    "diagonal",
     "dot",
     "einsum",
     "inv",
     "matmul",
+    "matrix_norm",
+    "matrix_power",
+    "matrix_transpose",
     "norm",
     "outer",
     "slogdet",
     "solve",
+    "tensordot",
     "trace",
     "vdot",
+    "vecdot",
+    "vector_norm",
 ]
 
 _la = _core.linalg
+
+# The Array API linalg extension's functions that tapegrad's ops compose.
+from ._linalg_extra import (  # noqa: E402
+    cross,
+    diagonal,
+    matrix_norm,
+    matrix_power,
+    matrix_transpose,
+    tensordot,
+    vecdot,
+    vector_norm,
+)
 
 solve = _la.solve
 inv = _la.inv
