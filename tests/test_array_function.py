@@ -161,3 +161,17 @@ def test_numpy_argument_errors_stay_numpys():
         np.sum(t64(), 0, axis=0)
     with pytest.raises(TypeError):
         np.sum(t64(), bogus=1)
+
+
+def test_in_place_numpy_functions_on_tensors_are_type_errors():
+    # on the converted copy the write would be silently lost
+    t = tg.tensor([1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match=r"numpy\.add\.at writes into its argument"):
+        np.add.at(t, [0], 1.0)
+    with pytest.raises(TypeError, match="numpy.copyto writes into its argument"):
+        np.copyto(t, np.zeros(3, np.float32))
+    with pytest.raises(TypeError, match="numpy.fill_diagonal writes into its argument"):
+        np.fill_diagonal(tg.zeros((2, 2)), 1.0)
+    with pytest.raises(TypeError, match="numpy.median writes into its argument"):
+        np.median(t, out=tg.zeros(()))
+    assert t.tolist() == [1.0, 2.0, 3.0]

@@ -19,7 +19,9 @@ ufunc methods: ``__call__`` for every ufunc with a tapegrad function of the same
 ``reduce`` for add, multiply, maximum, minimum, logical_and, logical_or (``np.add.reduce(t)`` is
 ``sum`` over axis 0); ``accumulate`` for add and multiply; ``outer`` for every supported ufunc.
 An ``out=`` ndarray (``ndarray += t``) is written in place with the values (not differentiated,
-as the ndarray cannot carry a derivative); ``out=`` Tensors are a ``TypeError``.
+as the ndarray cannot carry a derivative); ``out=`` Tensors are a ``TypeError``, and so are numpy's
+functions that write into an argument (``np.add.at``, ``np.copyto``, ``np.put``, ``np.fill_diagonal``,
+...), whose write would otherwise land in a converted copy and be lost.
 """
 from __future__ import annotations
 
@@ -251,7 +253,14 @@ def _np_round(a, decimals=0, out=None):
     return _tnp().round(a, decimals)
 
 
+# numpy functions that write into an argument: on a converted copy the write would be lost.
+_IN_PLACE = {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis"}
+
+
 def _not_handled(what, args, kwargs, run):
+    if what.rsplit(".", 1)[-1] in _IN_PLACE or _contains_tensor(kwargs.get("out"), lambda t: True):
+        raise TypeError(f"{what} writes into its argument, which tapegrad does not support for Tensors "
+                        "(write with indexing: t[index] = value)")
     if _contains_tensor((args, kwargs), lambda t: t._is_tracked()):
         raise TypeError(
             f"{what} is not implemented by tapegrad, so it cannot be differentiated, vmapped or jitted; "
@@ -356,6 +365,9 @@ def _write_out(what, out, result):
 
 
 def _ufunc_fallback(what, ufunc, method, inputs, out, kwargs):
+    if method == "at":
+        raise TypeError(f"{what} writes into its argument, which tapegrad does not support for Tensors "
+                        "(write with indexing: t[index] = value)")
     if out is not None:
         kwargs = dict(kwargs, out=out)
     return _not_handled(what, inputs, kwargs, getattr(ufunc, method))
