@@ -371,3 +371,9 @@ def test_composites_under_vmap_and_jit(name):
     jf = tg.jit(f)
     jf(xs[0])
     np.testing.assert_allclose(jf(xs[1]).numpy(), want[1], rtol=1e-12)  # replayed
+
+
+def test_linspace_and_einsum_are_one_object_in_every_namespace():
+    assert tg.linspace is tg.ops.linspace is tnp.linspace
+    assert tg.einsum is tg.ops.einsum is tnp.einsum is tg.linalg.einsum
+    assert tg.einsum(tg.ones((2, 3)), [0, 1], [1]).tolist() == [2.0, 2.0, 2.0]

@@ -49,6 +49,7 @@ from ._linalg_extra import (  # noqa: E402
     vecdot,
     vector_norm,
 )
+from ._numpy_extra import einsum  # noqa: E402  (numpy's sublist form too)
 
 solve = _la.solve
 inv = _la.inv
@@ -59,7 +60,6 @@ matmul = _core.matmul
 dot = _core.dot
 vdot = _core.vdot
 outer = _core.outer
-einsum = _core.einsum
 trace = _core.trace
 
 
