@@ -65,10 +65,28 @@ _DEFAULTS = {
 }
 
 
-def _tnp():
-    from . import numpy as tnp
+_TNP = []
 
-    return tnp
+
+def _tnp():
+    if not _TNP:
+        from . import numpy as tnp
+
+        _TNP.append(tnp)
+    return _TNP[0]
+
+
+_UFUNC_FN: dict = {}
+
+
+def _ufunc_fn(ufunc):
+    """The tapegrad.numpy function for a ufunc (None when there is none), cached."""
+    try:
+        return _UFUNC_FN[ufunc]
+    except KeyError:
+        name = ufunc.__name__
+        fn = _UFUNC_FN[ufunc] = getattr(_tnp(), _UFUNC_ALIAS.get(name, name), None)
+        return fn
 
 
 def _contains_tensor(obj, pred):
@@ -309,6 +327,10 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     >>> np.add.reduce(t)
     Tensor(shape=[], dtype=Float32, value= 3)
     """
+    if method == "__call__" and not kwargs:  # the operator path (ndarray * t): no keywords to check
+        fn = _ufunc_fn(ufunc)
+        if fn is not None:
+            return fn(*inputs)  # tapegrad's functions take ndarrays as they are
     tnp = _tnp()
     out = kwargs.pop("out", None)
     name = ufunc.__name__
