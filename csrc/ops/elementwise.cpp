@@ -249,11 +249,15 @@ TensorList div_jvp(const TensorList& t, const TensorList& x, const TensorList& y
   return {opt_sub(ta, tb)};
 }
 // (a ** b)' = (g b a^(b-1), g out log a); the first is 0 where b == 0 (also at a == 0), the second
-// takes log a as 0 where a == 0 (the limit for b > 0), as JAX does.
+// takes log a as 0 where a == 0 (the limit for b > 0), as JAX does. Where b == 0 the base is
+// replaced by 1 before a^(b-1) (the double-where trick): otherwise that unused branch is inf at
+// a == 0 and its own derivative, times the zero cotangent where() sends it, makes grad(grad) nan.
 Tensor pow_da(const Tensor& x, const Tensor& b) {
   Tensor bf = is_float(b.dtype()) ? b : cast(b, x.dtype());
-  Tensor d = mul(bf, pow(x, add_scalar(bf, -1.0)));
-  return where(eq(stop_gradient(bf), scalar_like(0.0, bf)), scalar_like(0.0, d), d);
+  Tensor b_zero = eq(stop_gradient(bf), scalar_like(0.0, bf));
+  Tensor safe_x = where(b_zero, scalar_like(1.0, x), x);
+  Tensor d = mul(bf, pow(safe_x, add_scalar(bf, -1.0)));
+  return where(b_zero, scalar_like(0.0, d), d);
 }
 Tensor pow_db(const Tensor& x, const Tensor& out) {
   Tensor zero = eq(stop_gradient(x), scalar_like(0.0, x));

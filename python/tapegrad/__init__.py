@@ -142,9 +142,13 @@ def _public_functions():
 
 
 from . import _creation  # noqa: E402
+# linspace differentiable in start/stop, einsum with numpy's sublist form too (before ops and
+# numpy re-export them).
+from ._numpy_extra import einsum, linspace  # noqa: E402,F401
 from . import nn  # noqa: E402,F401
 from . import ops  # noqa: E402,F401
 from . import numpy  # noqa: E402,F401
+from . import _array_function  # noqa: E402,F401  (np.sum(t), np.exp(t) ... give Tensors)
 from ._vmap import hessian, jacfwd, jacrev, vmap  # noqa: E402,F401
 from ._jit import jit  # noqa: E402,F401
 from . import cuda  # noqa: E402,F401

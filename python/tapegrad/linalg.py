@@ -15,20 +15,41 @@ from ._core import Tensor
 __all__ = [
     "SlogdetResult",
     "cholesky",
+    "cross",
     "det",
+    "diagonal",
     "dot",
     "einsum",
     "inv",
     "matmul",
+    "matrix_norm",
+    "matrix_power",
+    "matrix_transpose",
     "norm",
     "outer",
     "slogdet",
     "solve",
+    "tensordot",
     "trace",
     "vdot",
+    "vecdot",
+    "vector_norm",
 ]
 
 _la = _core.linalg
+
+# The Array API linalg extension's functions that tapegrad's ops compose.
+from ._linalg_extra import (  # noqa: E402
+    cross,
+    diagonal,
+    matrix_norm,
+    matrix_power,
+    matrix_transpose,
+    tensordot,
+    vecdot,
+    vector_norm,
+)
+from ._numpy_extra import einsum  # noqa: E402  (numpy's sublist form too)
 
 solve = _la.solve
 inv = _la.inv
@@ -39,7 +60,6 @@ matmul = _core.matmul
 dot = _core.dot
 vdot = _core.vdot
 outer = _core.outer
-einsum = _core.einsum
 trace = _core.trace
 
 

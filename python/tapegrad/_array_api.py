@@ -1,0 +1,547 @@
+"""Python Array API (2024.12) parts of ``tapegrad.numpy`` that need no new dtypes: data-type
+functions, constants, set functions, the standard's keyword spellings, and Tensor's ``mT``,
+``to_device`` and ``<<``/``>>``.
+
+``tapegrad.numpy`` does not declare ``__array_api_version__`` (nor ``Tensor.__array_namespace__``):
+it lacks the standard's complex and small-integer dtypes, so it does not conform yet.
+"""
+from __future__ import annotations
+
+import builtins
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _core
+from ._core import Tensor
+from ._numpy_extra import _as_dtype, _t, bitwise_left_shift, bitwise_right_shift, matrix_transpose
+
+__all__ = [  # noqa: RUF022  (grouped by kind)
+    "e", "pi", "inf", "nan", "newaxis",
+    "finfo", "iinfo", "isdtype", "result_type", "can_cast",
+    "asarray", "astype", "sum", "prod", "var", "std", "take_along_axis",
+    "unique_values", "unique_counts", "unique_inverse", "unique_all",
+    "UniqueCountsResult", "UniqueInverseResult", "UniqueAllResult",
+    "__array_namespace_info__",
+]
+
+e = math.e
+pi = math.pi
+inf = math.inf
+nan = math.nan
+newaxis = None
+
+
+def _np_dtype(dtype):
+    """numpy's dtype for a tapegrad dtype (or anything ``_as_dtype`` takes)."""
+    name = str(_as_dtype(dtype)).lower()
+    return np.dtype("bool" if name == "bool" else name)
+
+
+def _dtype_of(x):
+    if isinstance(x, Tensor):
+        return x.dtype
+    return _as_dtype(x)
+
+
+class finfo_object(NamedTuple):
+    """Machine limits of a floating dtype (what ``finfo`` returns; the Array API's fields).
+
+    >>> tg.numpy.finfo(tg.float32).bits
+    32
+    """
+
+    bits: int
+    eps: float
+    max: float
+    min: float
+    smallest_normal: float
+    dtype: object
+
+
+class iinfo_object(NamedTuple):
+    """Limits of an integer dtype (what ``iinfo`` returns).
+
+    >>> tg.numpy.iinfo(tg.int32).max
+    2147483647
+    """
+
+    bits: int
+    max: int
+    min: int
+    dtype: object
+
+
+def finfo(type):
+    """Machine limits of a floating dtype (or of a Tensor's dtype): ``bits``, ``eps``, ``max``,
+    ``min``, ``smallest_normal``, ``dtype`` (Array API finfo).
+
+    >>> fi = tg.numpy.finfo(tg.float64)
+    >>> fi.eps, fi.dtype
+    (2.220446049250313e-16, Float64)
+    """
+    dt = _dtype_of(type)
+    if not str(dt).startswith("Float"):
+        raise TypeError(f"finfo: {dt} is not a floating dtype")
+    f = np.finfo(_np_dtype(dt))
+    return finfo_object(int(f.bits), float(f.eps), float(f.max), float(f.min), float(f.smallest_normal), dt)
+
+
+def iinfo(type):
+    """Limits of an integer dtype (or of a Tensor's dtype): ``bits``, ``max``, ``min``, ``dtype``.
+
+    >>> tg.numpy.iinfo(tg.int64).min
+    -9223372036854775808
+    """
+    dt = _dtype_of(type)
+    if not str(dt).startswith("Int"):
+        raise TypeError(f"iinfo: {dt} is not an integer dtype")
+    i = np.iinfo(_np_dtype(dt))
+    return iinfo_object(int(i.bits), int(i.max), int(i.min), dt)
+
+
+_KINDS = {
+    "bool": ("Bool",),
+    "signed integer": ("Int32", "Int64"),
+    "unsigned integer": (),
+    "integral": ("Int32", "Int64"),
+    "real floating": ("Float16", "Float32", "Float64"),
+    "complex floating": (),
+    "numeric": ("Int32", "Int64", "Float16", "Float32", "Float64"),
+}
+
+
+def isdtype(dtype, kind):
+    """Whether `dtype` is of `kind`: a dtype, one of the standard's kind names (``"bool"``,
+    ``"signed integer"``, ``"unsigned integer"``, ``"integral"``, ``"real floating"``,
+    ``"complex floating"``, ``"numeric"``) or a tuple of them (Array API isdtype).
+
+    >>> tg.numpy.isdtype(tg.float32, "real floating"), tg.numpy.isdtype(tg.int32, ("bool", "integral"))
+    (True, True)
+    """
+    if not isinstance(dtype, _core.dtype):
+        raise TypeError(f"isdtype: dtype must be a tapegrad dtype, got {dtype!r}")
+    if isinstance(kind, tuple):
+        return builtins.any(isdtype(dtype, k) for k in kind)
+    if isinstance(kind, str):
+        if kind not in _KINDS:
+            raise ValueError(f"isdtype: unknown kind {kind!r} (one of {', '.join(_KINDS)})")
+        return str(dtype) in _KINDS[kind]
+    if isinstance(kind, _core.dtype):
+        return dtype == kind
+    raise TypeError(f"isdtype: kind must be a dtype, a kind name or a tuple, got {kind!r}")
+
+
+def result_type(*arrays_and_dtypes):
+    """The dtype tapegrad's arithmetic gives for these Tensors, dtypes and Python scalars
+    (Array API result_type; Python scalars are weak, as in numpy 2). Mixed integer and float
+    dtypes promote as numpy does (Int32 with Float32 gives Float64), not as the standard leaves
+    open.
+
+    >>> tg.numpy.result_type(tg.int32, tg.float32), tg.numpy.result_type(tg.ones(2), 1.0)
+    (Float64, Float32)
+    """
+    if not arrays_and_dtypes:
+        raise ValueError("result_type: at least one array or dtype is required")
+    tensors, scalars = [], []
+    for a in arrays_and_dtypes:
+        if isinstance(a, Tensor):
+            tensors.append(_core._zeros((0,), a.dtype) if a.size else a)
+        elif isinstance(a, (builtins.bool, int, float)):
+            scalars.append(a)
+        else:
+            tensors.append(_core._zeros((0,), _as_dtype(a)))
+    if not tensors:
+        raise ValueError("result_type: needs at least one array or dtype (Python scalars alone have none)")
+    out = tensors[0].reshape(-1)[:0]
+    for t in tensors[1:]:
+        t = t.reshape(-1)[:0]
+        if str(out.dtype) == "Bool" and str(t.dtype) == "Bool":
+            continue
+        out = out + t if str(t.dtype) != "Bool" else out
+        if str(out.dtype) == "Bool":
+            out = t
+    for s in scalars:
+        if str(out.dtype) == "Bool" and isinstance(s, builtins.bool):
+            continue
+        out = out + s
+    return out.dtype
+
+
+def can_cast(from_, to):
+    """Whether a cast from `from_` (a dtype or a Tensor) to `to` keeps every value (numpy's "safe"
+    casting; Array API can_cast).
+
+    >>> tg.numpy.can_cast(tg.int32, tg.float64), tg.numpy.can_cast(tg.float64, tg.float32)
+    (True, False)
+    """
+    return builtins.bool(np.can_cast(_np_dtype(_dtype_of(from_)), _np_dtype(to), "safe"))
+
+
+def asarray(obj, dtype=None, device=None, copy=None):
+    """`obj` as a Tensor (Array API asarray): `obj` itself when it is a Tensor of the dtype asked
+    for and `copy` is not True; ``copy=True`` always copies, ``copy=False`` never does (a
+    ``ValueError`` when it would have to).
+
+    >>> x = tg.tensor([1, 2])
+    >>> tg.numpy.asarray(x) is x, tg.numpy.asarray(x, copy=True) is x
+    (True, False)
+    >>> tg.numpy.asarray([1.0, 2.0], dtype=tg.float64)
+    Tensor(shape=[2], dtype=Float64, value= [ 1.00000000e+00,  2.00000000e+00])
+    """
+    _check_device("asarray", device)
+    dt = None if dtype is None else _as_dtype(dtype)
+    if isinstance(obj, Tensor):
+        if dt is None or obj.dtype == dt:
+            return _core.copy(obj) if copy else obj
+        if copy is False:
+            raise ValueError(f"asarray: copy=False, but converting {obj.dtype} to {dt} needs a copy")
+        return obj.astype(dt)
+    if copy is False:
+        if not isinstance(obj, np.ndarray) and not hasattr(obj, "__dlpack__"):
+            raise ValueError(f"asarray: copy=False, but a {type(obj).__name__} has to be copied into a Tensor")
+        out = Tensor(obj, dt)
+        if isinstance(obj, np.ndarray) and not np.shares_memory(np.asarray(out), obj):
+            raise ValueError("asarray: copy=False, but this array has to be copied (its dtype or layout)")
+        return out
+    out = Tensor(obj, dt)
+    if copy and isinstance(obj, np.ndarray) and np.shares_memory(np.asarray(out), obj):
+        out = _core.copy(out)
+    return out
+
+
+def _check_device(name, device):
+    if device is not None and str(device).upper() != "CPU":
+        raise ValueError(f"{name}: device {device!r} is not available (only 'cpu' in this build)")
+
+
+def astype(x, dtype, /, *, copy=True, device=None):
+    """`x` converted to `dtype` (Array API astype); with ``copy=False`` `x` itself when it already
+    has that dtype.
+
+    >>> x = tg.tensor([1.5, 2.5])
+    >>> tg.numpy.astype(x, tg.int32)
+    Tensor(shape=[2], dtype=Int32, value= [1, 2])
+    >>> tg.numpy.astype(x, tg.float32, copy=False) is x
+    True
+    """
+    _check_device("astype", device)
+    x = _t(x)
+    dt = _as_dtype(dtype)
+    if x.dtype == dt:
+        return _core.copy(x) if copy else x
+    return x.astype(dt)
+
+
+def sum(x, /, axis=None, dtype=None, keepdims=False):
+    """Sum over `axis` (Array API sum): `dtype` converts first; integer and Bool inputs sum as Int64.
+
+    >>> print(tg.numpy.sum(tg.tensor([1.5, 2.5]), dtype=tg.float64))
+    4.0
+    >>> tg.numpy.sum(tg.tensor([1, 2], tg.int32)).dtype
+    Int64
+    """
+    x = _t(x)
+    if dtype is not None:
+        x = x.astype(_as_dtype(dtype))
+    elif str(x.dtype) in ("Bool", "Int32"):
+        x = x.astype(_core.int64)
+    return _core.sum(x, axis, keepdims)
+
+
+def prod(x, /, axis=None, dtype=None, keepdims=False):
+    """Product over `axis` (Array API prod): `dtype` converts first; integer and Bool inputs
+    multiply as Int64.
+
+    >>> print(tg.numpy.prod(tg.tensor([1.5, 2.0]), dtype=tg.float64))
+    3.0
+    """
+    x = _t(x)
+    if dtype is not None:
+        x = x.astype(_as_dtype(dtype))
+    elif str(x.dtype) in ("Bool", "Int32"):
+        x = x.astype(_core.int64)
+    return _core.prod(x, axis, keepdims)
+
+
+def _correction(name, ddof, correction):
+    if correction is not None and ddof not in (None, 0) and ddof != correction:
+        raise ValueError(f"{name}: ddof={ddof} and correction={correction} disagree (give one)")
+    c = correction if correction is not None else (ddof or 0)
+    if isinstance(c, float):
+        if not c.is_integer():
+            raise ValueError(f"{name}: correction={c} must be a whole number in tapegrad")
+        c = int(c)
+    return c
+
+
+def var(x, /, axis=None, ddof=None, keepdims=False, *, correction=None):
+    """Variance over `axis` with `correction` (the Array API's name) or `ddof` (numpy's)
+    degrees of freedom removed.
+
+    >>> print(tg.numpy.var(tg.tensor([1.0, 2.0, 3.0, 4.0]), correction=1))
+    1.6666666
+    """
+    return _core.var(x, axis, _correction("var", ddof, correction), keepdims)
+
+
+def std(x, /, axis=None, ddof=None, keepdims=False, *, correction=None):
+    """Standard deviation over `axis` with `correction` (Array API) or `ddof` (numpy).
+
+    >>> print(tg.numpy.std(tg.tensor([1.0, 3.0]), correction=0))
+    1.0
+    """
+    return _core.std(x, axis, _correction("std", ddof, correction), keepdims)
+
+
+def take_along_axis(x, indices, /, axis=-1):
+    """Values of `x` at `indices` along `axis`, -1 by default (Array API / numpy take_along_axis).
+
+    >>> print(tg.numpy.take_along_axis(tg.tensor([[3.0, 1.0], [5.0, 4.0]]), tg.tensor([[1], [0]])))
+    [[1.]
+     [5.]]
+    """
+    return _core.take_along_axis(x, indices, axis)
+
+
+# ---- set functions (eager: their shapes depend on the values) -----------------------------------
+
+
+class UniqueCountsResult(NamedTuple):
+    """``(values, counts)`` of ``unique_counts``.
+
+    >>> tg.numpy.unique_counts(tg.tensor([2, 1, 2])).counts.tolist()
+    [1, 2]
+    """
+
+    values: Tensor
+    counts: Tensor
+
+
+class UniqueInverseResult(NamedTuple):
+    """``(values, inverse_indices)`` of ``unique_inverse``.
+
+    >>> tg.numpy.unique_inverse(tg.tensor([2, 1, 2])).inverse_indices.tolist()
+    [1, 0, 1]
+    """
+
+    values: Tensor
+    inverse_indices: Tensor
+
+
+class UniqueAllResult(NamedTuple):
+    """``(values, indices, inverse_indices, counts)`` of ``unique_all``.
+
+    >>> tg.numpy.unique_all(tg.tensor([2, 1, 2])).indices.tolist()
+    [1, 0]
+    """
+
+    values: Tensor
+    indices: Tensor
+    inverse_indices: Tensor
+    counts: Tensor
+
+
+def _unique_input(name, x):
+    x = _t(x)
+    if x._is_tracked():
+        raise TypeError(f"{name}: the result's shape depends on the values, so it cannot run inside "
+                        "grad/jvp/vmap/jit (call it outside the transform)")
+    return x, x.numpy()
+
+
+def _i64(a):
+    return Tensor(np.asarray(a).astype(np.int64))
+
+
+def unique_values(x, /):
+    """The distinct values of `x`, sorted, flattened (Array API unique_values; each NaN is
+    distinct). Eager only, not differentiable.
+
+    >>> print(tg.numpy.unique_values(tg.tensor([3, 1, 3, 2])))
+    [1 2 3]
+    """
+    x, a = _unique_input("unique_values", x)
+    return Tensor(np.unique(a, equal_nan=False), x.dtype)
+
+
+def unique_counts(x, /):
+    """Distinct values and how often each occurs (Array API unique_counts). Eager only.
+
+    >>> v, c = tg.numpy.unique_counts(tg.tensor([3, 1, 3]))
+    >>> print(v, c)
+    [1 3] [1 2]
+    """
+    x, a = _unique_input("unique_counts", x)
+    values, counts = np.unique(a, return_counts=True, equal_nan=False)
+    return UniqueCountsResult(Tensor(values, x.dtype), _i64(counts))
+
+
+def unique_inverse(x, /):
+    """Distinct values and, for each element of `x`, the index of its value among them (shaped
+    like `x`) (Array API unique_inverse). Eager only.
+
+    >>> v, inv = tg.numpy.unique_inverse(tg.tensor([[3, 1], [3, 2]]))
+    >>> print(inv)
+    [[2 0]
+     [2 1]]
+    """
+    x, a = _unique_input("unique_inverse", x)
+    values, inverse = np.unique(a, return_inverse=True, equal_nan=False)
+    return UniqueInverseResult(Tensor(values, x.dtype), _i64(np.reshape(inverse, a.shape)))
+
+
+def unique_all(x, /):
+    """Distinct values, the flat index of each one's first occurrence, the inverse indices and
+    the counts (Array API unique_all). Eager only.
+
+    >>> r = tg.numpy.unique_all(tg.tensor([3, 1, 3]))
+    >>> print(r.values, r.indices, r.inverse_indices, r.counts)
+    [1 3] [1 0] [1 0 1] [1 2]
+    """
+    x, a = _unique_input("unique_all", x)
+    values, index, inverse, counts = np.unique(a, True, True, True, equal_nan=False)
+    return UniqueAllResult(Tensor(values, x.dtype), _i64(index), _i64(np.reshape(inverse, a.shape)), _i64(counts))
+
+
+# ---- inspection -----------------------------------------------------------------------------------
+
+# The standard's dtypes that tapegrad has (float16 exists too, but is not an Array API dtype).
+_DTYPE_NAMES = {"bool": "bool_", "int32": "int32", "int64": "int64", "float32": "float32", "float64": "float64"}
+
+
+class ArrayNamespaceInfo:
+    """What ``__array_namespace_info__()`` returns: the Array API's inspection methods, for the
+    dtypes and the device tapegrad has.
+
+    >>> info = tg.numpy.__array_namespace_info__()
+    >>> info.devices(), info.default_device()
+    (['CPU'], 'CPU')
+    """
+
+    def capabilities(self):
+        """Optional features: Bool-mask indexing and data-dependent shapes (eager ``nonzero``,
+        ``unique_*``) are supported; no fixed limit on the number of dimensions.
+
+        >>> tg.numpy.__array_namespace_info__().capabilities()["boolean indexing"]
+        True
+        """
+        return {"boolean indexing": True, "data-dependent shapes": True, "max dimensions": None}
+
+    def default_device(self):
+        """The device new tensors go to: ``"CPU"``.
+
+        >>> tg.numpy.__array_namespace_info__().default_device()
+        'CPU'
+        """
+        return "CPU"
+
+    def devices(self):
+        """The devices this build supports.
+
+        >>> tg.numpy.__array_namespace_info__().devices()
+        ['CPU']
+        """
+        return ["CPU"]
+
+    def default_dtypes(self, *, device=None):
+        """The default dtypes: Float32 for real floats (tapegrad's and MindSpore's default), Int64
+        for integers and indices; no complex dtype exists.
+
+        >>> tg.numpy.__array_namespace_info__().default_dtypes()["real floating"]
+        Float32
+        """
+        _check_device("default_dtypes", device)
+        return {"real floating": _core.float32, "complex floating": None, "integral": _core.int64,
+                "indexing": _core.int64}
+
+    def dtypes(self, *, device=None, kind=None):
+        """The dtypes tapegrad has, by name, optionally only those of `kind` (as ``isdtype``).
+
+        >>> sorted(tg.numpy.__array_namespace_info__().dtypes(kind="integral"))
+        ['int32', 'int64']
+        """
+        _check_device("dtypes", device)
+        out = {n: getattr(_core, a) for n, a in _DTYPE_NAMES.items()}
+        if kind is not None:
+            out = {n: d for n, d in out.items() if isdtype(d, kind)}
+        return out
+
+
+def __array_namespace_info__():
+    """The Array API inspection namespace of ``tapegrad.numpy`` (devices, dtypes, capabilities).
+
+    >>> tg.numpy.__array_namespace_info__().dtypes(kind="real floating")["float64"]
+    Float64
+    """
+    return ArrayNamespaceInfo()
+
+
+# ---- Tensor attributes and operators ------------------------------------------------------------
+
+
+def _mT(self):
+    """The last two axes swapped (Array API ``mT``; ``T`` reverses every axis).
+
+    >>> tg.zeros((4, 2, 3)).mT.shape
+    (4, 3, 2)
+    """
+    return matrix_transpose(self)
+
+
+def _to_device(self, device, /, *, stream=None):
+    """The tensor on `device` (Array API ``to_device``): ``"cpu"``/``"CPU"`` (or ``x.device``)
+    gives the tensor itself; other devices are not built in.
+
+    >>> x = tg.ones(2)
+    >>> x.to_device("cpu") is x, x.to_device(x.device) is x
+    (True, True)
+    """
+    if stream is not None:
+        raise ValueError("to_device: streams are not supported on the CPU")
+    if str(device).upper() == "CPU":
+        return self
+    return self.to(device)
+
+
+def _int_operand(x):
+    return isinstance(x, (Tensor, int, np.integer)) and not isinstance(x, (float, np.floating))
+
+
+def _lshift(self, other):
+    """``x << n`` on integer tensors (numpy's left_shift).
+
+    >>> print(tg.tensor([1, 3]) << 2)
+    [ 4 12]
+    """
+    if not _int_operand(other):
+        return NotImplemented
+    return bitwise_left_shift(self, other)
+
+
+def _rshift(self, other):
+    """``x >> n`` on integer tensors (numpy's arithmetic right_shift).
+
+    >>> print(tg.tensor([16, -16]) >> 2)
+    [ 4 -4]
+    """
+    if not _int_operand(other):
+        return NotImplemented
+    return bitwise_right_shift(self, other)
+
+
+def _rlshift(self, other):
+    return bitwise_left_shift(_t(other), self)
+
+
+def _rrshift(self, other):
+    return bitwise_right_shift(_t(other), self)
+
+
+Tensor.mT = property(_mT)
+Tensor.to_device = _to_device
+Tensor.__lshift__ = _lshift
+Tensor.__rshift__ = _rshift
+Tensor.__rlshift__ = _rlshift
+Tensor.__rrshift__ = _rrshift

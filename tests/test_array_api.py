@@ -1,0 +1,238 @@
+"""Array API (2024.12) spellings of tapegrad.numpy that need no new dtypes (python/tapegrad/_array_api.py)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+tnp = tg.numpy
+
+
+def test_namespace_does_not_claim_conformance_yet():
+    # no complex / int8 / uint dtypes: declaring the version would be a half-in feature
+    assert not hasattr(tnp, "__array_api_version__")
+    assert not hasattr(tg.Tensor, "__array_namespace__")
+
+
+def test_constants():
+    assert (tnp.e, tnp.pi, tnp.inf) == (math.e, math.pi, math.inf)
+    assert math.isnan(tnp.nan) and tnp.newaxis is None
+    assert tg.ones(2)[tnp.newaxis].shape == (1, 2)
+
+
+@pytest.mark.parametrize("dt,np_dt", [(tg.float16, np.float16), (tg.float32, np.float32), (tg.float64, np.float64)])
+def test_finfo(dt, np_dt):
+    fi, ref = tnp.finfo(dt), np.finfo(np_dt)
+    assert (fi.bits, fi.eps, fi.max, fi.min, fi.smallest_normal) == (
+        ref.bits, float(ref.eps), float(ref.max), float(ref.min), float(ref.smallest_normal))
+    assert fi.dtype == dt and tnp.finfo(tg.ones(1, dt)).dtype == dt
+    with pytest.raises(TypeError, match="finfo: Int32 is not a floating dtype"):
+        tnp.finfo(tg.int32)
+
+
+@pytest.mark.parametrize("dt,np_dt", [(tg.int32, np.int32), (tg.int64, np.int64)])
+def test_iinfo(dt, np_dt):
+    ii, ref = tnp.iinfo(dt), np.iinfo(np_dt)
+    assert (ii.bits, ii.max, ii.min, ii.dtype) == (ref.bits, ref.max, ref.min, dt)
+    with pytest.raises(TypeError, match="iinfo: Float32 is not an integer dtype"):
+        tnp.iinfo(tg.float32)
+
+
+def test_isdtype():
+    assert tnp.isdtype(tg.bool_, "bool") and not tnp.isdtype(tg.bool_, "numeric")
+    assert tnp.isdtype(tg.int64, "signed integer") and tnp.isdtype(tg.int64, "integral")
+    assert not tnp.isdtype(tg.int64, "unsigned integer") and not tnp.isdtype(tg.float32, "complex floating")
+    assert tnp.isdtype(tg.float16, ("integral", "real floating")) and tnp.isdtype(tg.float32, tg.float32)
+    with pytest.raises(ValueError, match="isdtype: unknown kind 'float'"):
+        tnp.isdtype(tg.float32, "float")
+
+
+def test_result_type_is_what_arithmetic_gives():
+    dts = [tg.bool_, tg.int32, tg.int64, tg.float16, tg.float32, tg.float64]
+    for a in dts:
+        for b in dts:
+            want = (tg.ones(2, a) * tg.ones(2, b)).dtype if not (a == b == tg.bool_) else tg.bool_
+            assert tnp.result_type(a, b) == want, (a, b)
+    assert tnp.result_type(tg.ones(2, tg.float16), 1.0) == tg.float16
+    assert tnp.result_type(tg.int32, 1) == tg.int32
+    with pytest.raises(ValueError, match="result_type"):
+        tnp.result_type(1.0)
+
+
+def test_can_cast():
+    assert tnp.can_cast(tg.int32, tg.int64) and tnp.can_cast(tg.bool_, tg.float16)
+    assert not tnp.can_cast(tg.int64, tg.int32) and not tnp.can_cast(tg.float32, tg.int64)
+    assert tnp.can_cast(tg.ones(2, tg.float32), tg.float64)
+
+
+def test_asarray_copy():
+    x = tg.tensor([1.0, 2.0])
+    assert tnp.asarray(x) is x and tnp.asarray(x, copy=False) is x
+    y = tnp.asarray(x, copy=True)
+    y[0] = 5.0
+    assert x.tolist() == [1.0, 2.0]
+    with pytest.raises(ValueError, match="asarray: copy=False, but converting Float32 to Float64"):
+        tnp.asarray(x, tg.float64, copy=False)
+    with pytest.raises(ValueError, match="asarray: copy=False, but a list has to be copied"):
+        tnp.asarray([1.0], copy=False)
+    a = np.arange(3.0)
+    shared = tnp.asarray(a, copy=False)
+    a[0] = 7.0
+    assert shared.tolist()[0] == 7.0
+    copied = tnp.asarray(a, copy=True)
+    a[1] = 9.0
+    assert copied.tolist() == [7.0, 1.0, 2.0]
+    with pytest.raises(ValueError, match="asarray: device 'gpu' is not available"):
+        tnp.asarray(a, device="gpu")
+
+
+def test_astype_copy():
+    x = tg.tensor([1.5, 2.5])
+    assert tnp.astype(x, tg.float32, copy=False) is x
+    assert tnp.astype(x, tg.float32) is not x
+    assert tnp.astype(x, "int64").tolist() == [1, 2]
+    g = tg.grad(lambda x: tnp.astype(x, tg.float64, copy=False).sum())(x)
+    assert g.tolist() == [1.0, 1.0]
+
+
+def test_sum_prod_dtype():
+    x = tg.tensor([1, 2, 3], tg.int32)
+    assert tnp.sum(x).dtype == tg.int64 and tnp.prod(x).dtype == tg.int64
+    assert tnp.sum(tg.tensor([True, True])).tolist() == 2
+    s = tnp.sum(tg.tensor([[1.0, 2.0]]), axis=1, dtype=tg.float64, keepdims=True)
+    assert s.dtype == tg.float64 and s.shape == (1, 1)
+    g = tg.grad(lambda x: tnp.sum(x, dtype=tg.float64))(tg.tensor([1.0, 2.0]))
+    assert g.dtype == tg.float32 and g.tolist() == [1.0, 1.0]
+
+
+def test_var_std_correction():
+    a = np.array([[1.0, 2.0, 4.0], [0.5, 3.0, -1.0]])
+    x = tg.tensor(a, tg.float64)
+    for c in (0, 1, 2.0):
+        np.testing.assert_allclose(tnp.var(x, axis=1, correction=c).numpy(), np.var(a, axis=1, ddof=c))
+        np.testing.assert_allclose(tnp.std(x, correction=c).numpy(), np.std(a, ddof=c))
+    np.testing.assert_allclose(tnp.var(x, ddof=1).numpy(), np.var(a, ddof=1))
+    with pytest.raises(ValueError, match="var: ddof=1 and correction=2 disagree"):
+        tnp.var(x, ddof=1, correction=2)
+    tg.testing.check_grads(lambda x: tnp.std(x, axis=0, correction=1), (x,), order=2)
+
+
+def test_take_along_axis_defaults_to_last_axis():
+    a = np.array([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]])
+    idx = np.argsort(a, axis=-1)
+    np.testing.assert_array_equal(tnp.take_along_axis(tg.tensor(a), tg.tensor(idx)).numpy(),
+                                  np.take_along_axis(a, idx, axis=-1))
+
+
+def test_sort_argsort_stable_descending():
+    a = np.array([2.0, 1.0, 2.0, 0.0, 1.0])
+    assert tnp.sort(tg.tensor(a), descending=True, stable=True).tolist() == sorted(a.tolist(), reverse=True)
+    assert tnp.argsort(tg.tensor(a), stable=True).tolist() == np.argsort(a, kind="stable").tolist()
+
+
+def test_unique_functions():
+    a = np.array([[3, 1, 3], [2, 1, 3]])
+    x = tg.tensor(a)
+    v = tnp.unique_values(x)
+    assert v.tolist() == [1, 2, 3] and v.dtype == tg.int64
+    r = tnp.unique_counts(x)
+    assert r.values.tolist() == [1, 2, 3] and r.counts.tolist() == [2, 1, 3]
+    r = tnp.unique_inverse(x)
+    np.testing.assert_array_equal(r.values.numpy()[r.inverse_indices.numpy()], a)
+    r = tnp.unique_all(x)
+    assert r.indices.tolist() == [1, 3, 0] and r.counts.tolist() == [2, 1, 3]
+    assert r.inverse_indices.shape == a.shape
+    n = tnp.unique_values(tg.tensor([np.nan, 1.0, np.nan]))
+    assert n.shape == (3,)  # each NaN distinct, as the standard says
+    with pytest.raises(TypeError, match="unique_values: the result's shape depends on the values"):
+        tg.grad(lambda x: tnp.unique_values(x).sum())(tg.tensor([1.0, 1.0]))
+
+
+def test_tensor_mT_and_to_device():
+    x = tg.tensor(np.arange(24.0).reshape(2, 3, 4))
+    assert x.mT.shape == (2, 4, 3)
+    np.testing.assert_array_equal(x.mT.numpy(), np.swapaxes(np.arange(24.0).reshape(2, 3, 4), -1, -2))
+    assert tg.grad(lambda x: (x.mT * tg.arange(3.0)).sum())(x).shape == x.shape
+    with pytest.raises(ValueError, match="matrix_transpose: needs at least 2 dimensions"):
+        _ = tg.ones(3).mT
+    assert x.to_device("cpu") is x and x.to_device("CPU") is x and x.to_device(x.device) is x
+    with pytest.raises(RuntimeError, match="CUDA backend is not built"):
+        x.to_device("gpu")
+
+
+def test_shift_operators():
+    x = np.array([1, -8, 5], np.int64)
+    assert (tg.tensor(x) << 3).tolist() == (x << 3).tolist()
+    assert (tg.tensor(x) >> 1).tolist() == (x >> 1).tolist()
+    assert (2 << tg.tensor([1, 2])).tolist() == [4, 8]
+    assert (64 >> tg.tensor([1, 2])).tolist() == [32, 16]
+    with pytest.raises(TypeError):
+        tg.tensor([1.0]) << 1
+    with pytest.raises(TypeError):
+        tg.tensor([1]) << 1.5
+
+
+def test_array_namespace_info():
+    info = tnp.__array_namespace_info__()
+    assert info.devices() == ["CPU"] and info.default_device() == "CPU"
+    assert info.capabilities()["boolean indexing"] is True
+    assert info.default_dtypes() == {"real floating": tg.float32, "complex floating": None,
+                                     "integral": tg.int64, "indexing": tg.int64}
+    assert info.dtypes() == {"bool": tg.bool_, "int32": tg.int32, "int64": tg.int64,
+                             "float32": tg.float32, "float64": tg.float64}
+    assert info.dtypes(kind="numeric") == {"int32": tg.int32, "int64": tg.int64,
+                                           "float32": tg.float32, "float64": tg.float64}
+    assert info.dtypes(kind=("bool", "real floating")).keys() == {"bool", "float32", "float64"}
+    with pytest.raises(ValueError, match="dtypes: device 'gpu' is not available"):
+        info.dtypes(device="gpu")
+
+
+# ---- linalg extension functions composed from ops ---------------------------------------------------
+
+M = np.random.default_rng(3).normal(size=(2, 3, 3))
+
+
+@pytest.mark.parametrize("ord_", [2, 1, np.inf, -np.inf, 3, 0.5])
+@pytest.mark.parametrize("axis", [None, 1, (0, 2), -1])
+def test_vector_norm_matches_numpy(ord_, axis):
+    want = np.linalg.vector_norm(M, axis=axis, ord=ord_, keepdims=True)
+    got = tg.linalg.vector_norm(tg.tensor(M, tg.float64), axis=axis, ord=ord_, keepdims=True)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
+    if ord_ in (2, 3):
+        tg.testing.check_grads(lambda x: tg.linalg.vector_norm(x, axis=axis, ord=ord_), (tg.tensor(M, tg.float64),),
+                               order=2)
+
+
+@pytest.mark.parametrize("ord_", ["fro", 1, -1, np.inf, -np.inf])
+def test_matrix_norm_matches_numpy(ord_):
+    got = tg.linalg.matrix_norm(tg.tensor(M, tg.float64), ord=ord_, keepdims=True)
+    np.testing.assert_allclose(got.numpy(), np.linalg.matrix_norm(M, ord=ord_, keepdims=True), rtol=1e-12)
+
+
+def test_matrix_norm_needing_singular_values_is_a_clear_error():
+    with pytest.raises(ValueError, match="singular values"):
+        tg.linalg.matrix_norm(tg.tensor(M), ord="nuc")
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 5, -1, -2])
+def test_matrix_power_matches_numpy(n):
+    a = M + 3 * np.eye(3)
+    got = tg.linalg.matrix_power(tg.tensor(a, tg.float64), n)
+    np.testing.assert_allclose(got.numpy(), np.linalg.matrix_power(a, n), rtol=1e-10, atol=1e-12)
+    if n:
+        tg.testing.check_grads(lambda x: tg.linalg.matrix_power(x, n), (tg.tensor(a, tg.float64),), order=1)
+
+
+def test_linalg_diagonal_cross_vecdot_tensordot_transpose():
+    x = tg.tensor(M, tg.float64)
+    np.testing.assert_array_equal(tg.linalg.diagonal(x, offset=1).numpy(), np.linalg.diagonal(M, offset=1))
+    np.testing.assert_allclose(tg.linalg.cross(x, x[::-1]).numpy(), np.linalg.cross(M, M[::-1]))
+    np.testing.assert_allclose(tg.linalg.vecdot(x, x).numpy(), np.linalg.vecdot(M, M))
+    np.testing.assert_allclose(tg.linalg.tensordot(x, x[0], axes=1).numpy(), np.linalg.tensordot(M, M[0], axes=1))
+    np.testing.assert_array_equal(tg.linalg.matrix_transpose(x).numpy(), np.linalg.matrix_transpose(M))
+    assert isinstance(np.linalg.matrix_power(x, 2), tg.Tensor)  # numpy's functions dispatch here too
+    with pytest.raises(TypeError, match="matrix_power: exponent must be an integer"):
+        tg.linalg.matrix_power(x, 1.5)
