@@ -34,10 +34,10 @@ bool cpu_has(const char* isa_name) {
 // The default path: the best this CPU runs, or at most the one that TAPEGRAD_SIMD names
 // (sse2|avx2|avx512; tapegrad/_config.py validates it and warns when it is clamped).
 const IsaTable* best_isa() {
+#ifndef TAPEGRAD_NO_X86_SIMD
   const char* env = std::getenv("TAPEGRAD_SIMD");
   const std::string cap = env ? env : "";
   const bool below_avx512 = cap == "sse2" || cap == "avx2";
-#ifndef TAPEGRAD_NO_X86_SIMD
   if (!below_avx512 && cpu_has("avx512")) return table_avx512();
   if (cap != "sse2" && cpu_has("avx2")) return table_avx2();
 #endif
