@@ -73,8 +73,6 @@ def _build_wheel(out):
     raw = out / "raw"
     cmd = [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
            "-w", str(raw), f"-Cbuild-dir={WORK / 'build'}"]
-    if sys.platform.startswith("linux"):
-        cmd.append("-Ccmake.define.TAPEGRAD_STATIC_RUNTIME=ON")
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     (wheel,) = glob.glob(str(raw / "tapegrad-*.whl"))

@@ -6,9 +6,11 @@
 
 Steps (each printed as it runs):
 1. `python -m build --outdir BUILD_DIR`: the sdist, then a wheel built from the unpacked sdist in an
-   isolated environment (so the sdist is known to build). On Linux outside a manylinux image the
-   wheel links libstdc++/libgcc statically (TAPEGRAD_STATIC_RUNTIME), so that it does not require
-   this machine's newer libstdc++.
+   isolated environment (so the sdist is known to build). libstdc++ stays a shared library: on
+   Debian 12 (GCC 12, glibc 2.36) that gives manylinux_2_35 (GLIBCXX_3.4.30), while linking it
+   statically (--static-runtime, TAPEGRAD_STATIC_RUNTIME) gives manylinux_2_36 (GCC 12's
+   libstdc++.a calls glibc 2.36 functions). Release wheels come from the manylinux_2_28 images
+   (cibuildwheel), whose toolchain targets glibc 2.28.
 2. Linux: `auditwheel repair --exclude libscipy_openblas.so`: the BLAS library comes from the
    scipy-openblas32 wheel, a normal dependency that tapegrad loads at import, not a second copy
    inside this wheel. The repaired wheel gets the most compatible manylinux tag that its symbol
@@ -16,7 +18,7 @@ Steps (each printed as it runs):
 3. Checks: a manylinux tag on Linux, the size under 5 MB, and the sdist and wheel copied to
    --outdir.
 
-Options: --outdir DIR (dist), --no-static-runtime, --skip-repair (non-Linux or a quick local wheel),
+Options: --outdir DIR (dist), --static-runtime, --skip-repair (non-Linux or a quick local wheel),
 --max-mb N (5). cibuildwheel (.github/workflows/wheels.yml) runs the same repair command itself.
 """
 from __future__ import annotations
@@ -60,8 +62,8 @@ def show(wheel):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--outdir", default=str(ROOT / "dist"))
-    ap.add_argument("--no-static-runtime", action="store_true",
-                    help="link libstdc++ dynamically (manylinux images do this themselves)")
+    ap.add_argument("--static-runtime", action="store_true",
+                    help="link libstdc++/libgcc statically (TAPEGRAD_STATIC_RUNTIME)")
     ap.add_argument("--skip-repair", action="store_true", help="no auditwheel step")
     ap.add_argument("--max-mb", type=float, default=5.0)
     a = ap.parse_args(argv)
@@ -72,7 +74,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="tapegrad-build-") as tmp:
         tmp = Path(tmp)
         cmd = [sys.executable, "-m", "build", "--outdir", tmp / "raw", ROOT]
-        if linux and not a.no_static_runtime:
+        if linux and a.static_runtime:
             cmd[3:3] = ["-Ccmake.define.TAPEGRAD_STATIC_RUNTIME=ON"]
         run(cmd)
         sdists = sorted((tmp / "raw").glob("*.tar.gz"))
