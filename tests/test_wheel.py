@@ -163,9 +163,10 @@ def test_a_fresh_venv(wheel, deps, tmp_path):
 
 
 def test_b_system_site_packages_venv_over_a_base_with_the_blas(wheel, tmp_path):
-    # The base interpreter (this one) has numpy and scipy-openblas32; the venv gets tapegrad alone.
+    # The base interpreter (this one) has numpy and scipy-openblas32; the venv gets tapegrad alone
+    # (--ignore-installed: a tapegrad in the base must not count as already installed).
     py = _venv(tmp_path / "venv", system_site=True)
-    _pip("install", "--no-deps", "--no-index", str(wheel), python=py)
+    _pip("install", "--no-deps", "--no-index", "--ignore-installed", str(wheel), python=py)
     env = _no_compiler_env(py.parent)
     out = _run_check(py, env, tmp_path)
     venv_site = Path(sysconfig.get_path("purelib", vars={"base": str(tmp_path / "venv")})).resolve()
@@ -197,7 +198,7 @@ def test_without_the_blas_package_import_names_the_fix(wheel, deps, tmp_path):
 
 def test_version_and_cli_of_the_installed_wheel(wheel, tmp_path):
     py = _venv(tmp_path / "venv", system_site=True)
-    _pip("install", "--no-deps", "--no-index", str(wheel), python=py)
+    _pip("install", "--no-deps", "--no-index", "--ignore-installed", str(wheel), python=py)
     env = _no_compiler_env(py.parent)
     r = subprocess.run([str(py), "-m", "tapegrad", "--version"], env=env, cwd=tmp_path,
                        capture_output=True, text=True, timeout=120)
@@ -210,7 +211,7 @@ def test_installed_wheel_passes_tests_with_no_compiler_on_path(wheel, tmp_path):
     # A sample of the suite (gradients, seeds, linalg through BLAS, random) run by pytest against
     # the wheel in a venv; tests/conftest.py reports and checks which tapegrad is under test.
     py = _venv(tmp_path / "venv", system_site=True)
-    _pip("install", "--no-deps", "--no-index", str(wheel), python=py)
+    _pip("install", "--no-deps", "--no-index", "--ignore-installed", str(wheel), python=py)
     env = _no_compiler_env(py.parent)
     tests = ROOT / "tests"
     files = [str(tests / f) for f in ("test_autodiff_basic.py", "test_seeds.py", "test_linalg.py",
