@@ -97,12 +97,9 @@ PYBIND11_MODULE(_core, m) {
   bind::bind_jacobian(m);
   bind::bind_jit(m);
   bind::bind_custom(m);
-<<<<<<< HEAD
+  bind::bind_sparse(m);
   m.attr("__version__") = TG_BUILD_VERSION;
   m.def("_build_info", &build_info);
-=======
-  bind::bind_sparse(m);
->>>>>>> main
   m.def("simd_path", [] { return kernels::cpu_simd_path(); });
   m.def("num_threads", [] { return kernels::num_threads(); });
   m.def("set_num_threads", [](int n) { kernels::set_num_threads(n); });
