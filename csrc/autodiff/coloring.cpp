@@ -339,8 +339,8 @@ std::vector<int64_t> star_recovery(const int64_t* indptr, const int64_t* indices
   // count[i][c] = number of columns colored c in row i (diagonal included: it is in the product).
   // Rows are visited one at a time; entries (i, j) whose column color is shared read from row j.
   std::vector<int32_t> cnt(size_t(num_colors), 0);
-  std::vector<int64_t> pos(size_t(indptr[n]));
-  std::vector<char> unique(size_t(indptr[n]));
+  std::vector<int64_t> pos(static_cast<size_t>(indptr[n]));
+  std::vector<char> unique(static_cast<size_t>(indptr[n]));
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t k = indptr[i]; k < indptr[i + 1]; ++k) ++cnt[size_t(colors[indices[k]])];
     for (int64_t k = indptr[i]; k < indptr[i + 1]; ++k) unique[size_t(k)] = cnt[size_t(colors[indices[k]])] == 1;

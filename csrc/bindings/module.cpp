@@ -8,6 +8,61 @@ PyTypeObject* g_tensor_type = nullptr;
 }
 }  // namespace tapegrad
 
+// What the build baked in (CMakeLists.txt generates the header).
+#if __has_include("tg_build_info.h")
+#include "tg_build_info.h"
+#endif
+#ifndef TG_BUILD_VERSION
+#define TG_BUILD_VERSION "0+unknown"
+#endif
+#ifndef TG_BUILD_COMPILER
+#define TG_BUILD_COMPILER "unknown"
+#endif
+#ifndef TG_BUILD_FLAGS
+#define TG_BUILD_FLAGS ""
+#endif
+#ifndef TG_BUILD_TYPE
+#define TG_BUILD_TYPE ""
+#endif
+#ifndef TG_BUILD_CUDA
+#define TG_BUILD_CUDA 0
+#endif
+
+namespace {
+
+// tapegrad.show_config()'s build facts and this CPU's features (the SIMD paths' requirements).
+pybind11::dict build_info() {
+  namespace py = pybind11;
+  py::dict d;
+  d["version"] = TG_BUILD_VERSION;
+  d["compiler"] = TG_BUILD_COMPILER;
+  d["flags"] = TG_BUILD_FLAGS;
+  d["build_type"] = TG_BUILD_TYPE;
+  d["cuda"] = bool(TG_BUILD_CUDA);
+  py::list paths;
+  paths.append("sse2");
+#ifndef TAPEGRAD_NO_X86_SIMD
+  paths.append("avx2");
+  paths.append("avx512");
+#endif
+  d["simd_compiled"] = paths;
+  py::dict cpu;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  cpu["sse2"] = __builtin_cpu_supports("sse2") != 0;
+  cpu["avx2"] = __builtin_cpu_supports("avx2") != 0;
+  cpu["fma"] = __builtin_cpu_supports("fma") != 0;
+  cpu["avx512f"] = __builtin_cpu_supports("avx512f") != 0;
+  cpu["avx512dq"] = __builtin_cpu_supports("avx512dq") != 0;
+  cpu["avx512bw"] = __builtin_cpu_supports("avx512bw") != 0;
+  cpu["avx512vl"] = __builtin_cpu_supports("avx512vl") != 0;
+#endif
+  d["cpu_features"] = cpu;
+  return d;
+}
+
+}  // namespace
+
 PYBIND11_MODULE(_core, m) {
   namespace py = pybind11;
   using namespace tapegrad;
@@ -43,6 +98,8 @@ PYBIND11_MODULE(_core, m) {
   bind::bind_jit(m);
   bind::bind_custom(m);
   bind::bind_sparse(m);
+  m.attr("__version__") = TG_BUILD_VERSION;
+  m.def("_build_info", &build_info);
   m.def("simd_path", [] { return kernels::cpu_simd_path(); });
   m.def("num_threads", [] { return kernels::num_threads(); });
   m.def("set_num_threads", [](int n) { kernels::set_num_threads(n); });

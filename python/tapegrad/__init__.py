@@ -8,10 +8,31 @@ MindSpore's ``GradOperation`` and ``stop_gradient``, JAX-style transforms, and a
 # add Python-side Tensor methods, then those that read _public_functions().)
 import numpy as _np
 
-from . import _core
-from ._core import Tensor, bool_, float16, float32, float64, int32, int64  # noqa: F401
+from . import _config
 
-__version__ = "0.1.0"
+# BLAS/LAPACK come from the scipy-openblas32 package, wherever it is installed: its library is
+# loaded (RTLD_GLOBAL) before _core, which names it without a path.
+_config.load_blas()
+try:
+    from . import _core
+except ImportError as _e:
+    import os as _os
+
+    if not any(n.startswith("_core.") for n in _os.listdir(_os.path.dirname(__file__))):
+        raise ImportError(
+            f"tapegrad's C++ extension (_core) is not built in {_os.path.dirname(__file__)}: "
+            "this is a source checkout. Install tapegrad (pip install tapegrad, or pip install . "
+            "in the checkout), or build it in place (README: Development)") from _e
+    raise
+from ._core import Tensor, bool_, float16, float32, float64, int32, int64  # noqa: E402,F401
+
+# The version has one source, pyproject.toml, baked into _core at build time.
+__version__ = _core.__version__
+
+# TAPEGRAD_SIMD=sse2|avx2|avx512 forces the CPU kernels' SIMD path (clamped, with a warning, to
+# what this CPU runs); unset, the best path for the CPU is used.
+_config.apply_simd_env(_core)
+show_config = _config.show_config
 
 # Names of _core that are internal and not part of the public API.
 _INTERNAL = {

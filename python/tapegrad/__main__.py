@@ -3,6 +3,8 @@
     python -m tapegrad                 the tour (seed computations, a higher-order derivative,
                                        a small gradient benchmark against the installed peers)
     python -m tapegrad bench --help    the benchmark suites
+    python -m tapegrad --version       the version
+    python -m tapegrad config          tapegrad.show_config(): build, SIMD path, BLAS, CUDA
 """
 from __future__ import annotations
 
@@ -126,6 +128,16 @@ def main(argv=None):
         from ._bench.cli import main as bench_main
 
         return bench_main(argv[1:])
+    if argv and argv[0] in ("-V", "--version"):
+        import tapegrad
+
+        print(f"tapegrad {tapegrad.__version__}")
+        return 0
+    if argv and argv[0] in ("config", "--show-config"):
+        import tapegrad
+
+        tapegrad.show_config()
+        return 0
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0

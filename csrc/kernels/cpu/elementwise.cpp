@@ -1,6 +1,7 @@
 // CPU entry points of kernels.h: build the N-d iteration, pick the ISA loop, split across threads.
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <limits>
@@ -19,7 +20,7 @@ namespace {
 bool cpu_has(const char* isa_name) {
   const std::string n = isa_name;
   if (n == "sse2") return true;
-#if defined(__x86_64__) || defined(__i386__)
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(TAPEGRAD_NO_X86_SIMD)
   __builtin_cpu_init();
   if (n == "avx2") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   if (n == "avx512")
@@ -30,9 +31,16 @@ bool cpu_has(const char* isa_name) {
   return false;
 }
 
+// The default path: the best this CPU runs, or at most the one that TAPEGRAD_SIMD names
+// (sse2|avx2|avx512; tapegrad/_config.py validates it and warns when it is clamped).
 const IsaTable* best_isa() {
-  if (cpu_has("avx512")) return table_avx512();
-  if (cpu_has("avx2")) return table_avx2();
+#ifndef TAPEGRAD_NO_X86_SIMD
+  const char* env = std::getenv("TAPEGRAD_SIMD");
+  const std::string cap = env ? env : "";
+  const bool below_avx512 = cap == "sse2" || cap == "avx2";
+  if (!below_avx512 && cpu_has("avx512")) return table_avx512();
+  if (cap != "sse2" && cpu_has("avx2")) return table_avx2();
+#endif
   return table_base();
 }
 
@@ -56,9 +64,12 @@ bool set_isa(const char* name) {
     return true;
   }
   if (!cpu_has(name)) return false;
+#ifndef TAPEGRAD_NO_X86_SIMD
   if (n == "avx512") g_isa.store(table_avx512(), std::memory_order_release);
   else if (n == "avx2") g_isa.store(table_avx2(), std::memory_order_release);
-  else g_isa.store(table_base(), std::memory_order_release);
+  else
+#endif
+  g_isa.store(table_base(), std::memory_order_release);
   return true;
 }
 

@@ -1,16 +1,19 @@
 // Counter-based random numbers on the CPU: Philox 4x32-10 blocks turned into uniform, normal and
 // integer samples. Every element draws from a fixed block of the stream, so a (seed, counter) pair
 // gives the same values whatever the number of threads or the chunking.
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(TAPEGRAD_NO_X86_SIMD)
+#define TG_RANDOM_AVX2 1
 #include <immintrin.h>
 #endif
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
 #include "kernels/cpu/iter.h"
+#include "kernels/cpu/loops.h"
 #include "kernels/creation.h"
 
 namespace tapegrad {
@@ -64,7 +67,7 @@ void philox_words_scalar(uint64_t seed, uint64_t first, int n, uint32_t* out) {
   }
 }
 
-#if defined(__x86_64__)
+#ifdef TG_RANDOM_AVX2
 // 32x32 -> 64 multiply of each lane of `a` by the splat `m`: high and low words.
 __attribute__((target("avx2"))) inline void mulhilo8(__m256i a, __m256i m, __m256i& hi, __m256i& lo) {
   const __m256i pe = _mm256_mul_epu32(a, m);                         // lanes 0, 2, 4, 6
@@ -115,12 +118,13 @@ __attribute__((target("avx2"))) void philox_words_avx2(uint64_t seed, uint64_t f
 #endif
 
 void philox_words(uint64_t seed, uint64_t first, int n, uint32_t* out) {
-#if defined(__x86_64__)
+#ifdef TG_RANDOM_AVX2
   static const bool avx2 = [] {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") != 0;
   }();
-  if (avx2) return philox_words_avx2(seed, first, n, out);
+  // Same words either way; a forced SSE2 path (TAPEGRAD_SIMD=sse2) takes the scalar form.
+  if (avx2 && std::strcmp(cpu::isa().name, "sse2") != 0) return philox_words_avx2(seed, first, n, out);
 #endif
   philox_words_scalar(seed, first, n, out);
 }

@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/iter.h"
+#include "kernels/cpu/loops.h"
 #include "kernels/cpu/reduce_simd.h"
 
 // The AVX2 variants pass 32-byte vectors between always-inlined helpers only (see reduce_simd.h).
@@ -48,22 +49,24 @@ namespace {
                                min_f64_##SUF, colsum_f32_##SUF, colsum_f64_##SUF, colmax_f32_##SUF,                 \
                                colmin_f32_##SUF, colmax_f64_##SUF, colmin_f64_##SUF};
 TG_SIMD_VARIANT(base, 16, )
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(TAPEGRAD_NO_X86_SIMD)
 #define TG_HAVE_AVX2_VARIANT 1
 TG_SIMD_VARIANT(avx2, 32, __attribute__((target("avx2"))))
 #endif
 #undef TG_SIMD_VARIANT
 }  // namespace
 
+// The AVX2 table when the CPU has AVX2 and the elementwise path in use is not the SSE2 one (a
+// forced TAPEGRAD_SIMD=sse2 / set_isa("sse2") reaches the reductions too).
 const SimdFns& simd_fns() {
-  static const SimdFns* f = [] {
 #ifdef TG_HAVE_AVX2_VARIANT
+  static const bool avx2 = [] {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) return &kSimd_avx2;
-#endif
-    return &kSimd_base;
+    return __builtin_cpu_supports("avx2") != 0;
   }();
-  return *f;
+  if (avx2 && std::strcmp(isa().name, "sse2") != 0) return kSimd_avx2;
+#endif
+  return kSimd_base;
 }
 
 namespace {

@@ -19,7 +19,12 @@
 // arguments of sin) are flagged and recomputed with the scalar libm function, so special values
 // behave exactly as libm (and numpy) do; the vector path never needs -ffast-math.
 // float32 sin/cos/tan reduce large arguments in float64, and float32 pow works in float64.
+// TG_VM_X86: x86 intrinsics for what the vector extensions do not spell (lane tests, sqrt). A
+// build without the x86 SIMD paths (other CPUs; TAPEGRAD_X86_SIMD=OFF) uses portable forms.
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(TAPEGRAD_NO_X86_SIMD)
+#define TG_VM_X86 1
 #include <immintrin.h>
+#endif
 
 #include <cfloat>
 #include <cmath>
@@ -219,8 +224,12 @@ TG_VM_INLINE bool any(VI32 m) {
   return _mm512_test_epi32_mask((__m512i)m, (__m512i)m) != 0;
 #elif defined(__AVX2__)
   return !_mm256_testz_si256((__m256i)m, (__m256i)m);
-#else
+#elif defined(TG_VM_X86)
   return _mm_movemask_epi8((__m128i)m) != 0;
+#else
+  int32_t r = 0;
+  for (size_t i = 0; i < sizeof(VI32) / sizeof(int32_t); ++i) r |= m[i];
+  return r != 0;
 #endif
 }
 TG_VM_INLINE bool any(VI64 m) { return any((VI32)m); }
@@ -230,8 +239,11 @@ TG_VM_INLINE VF vsqrt(VF x) {
   return (VF)_mm512_maskz_sqrt_ps(__mmask16(0xffff), (__m512)x);
 #elif defined(__AVX2__)
   return (VF)_mm256_sqrt_ps((__m256)x);
-#else
+#elif defined(TG_VM_X86)
   return (VF)_mm_sqrt_ps((__m128)x);
+#else
+  for (size_t i = 0; i < sizeof(VF) / sizeof(float); ++i) x[i] = std::sqrt(x[i]);
+  return x;
 #endif
 }
 TG_VM_INLINE VD vsqrt(VD x) {
@@ -239,8 +251,11 @@ TG_VM_INLINE VD vsqrt(VD x) {
   return (VD)_mm512_maskz_sqrt_pd(__mmask8(0xff), (__m512d)x);
 #elif defined(__AVX2__)
   return (VD)_mm256_sqrt_pd((__m256d)x);
-#else
+#elif defined(TG_VM_X86)
   return (VD)_mm_sqrt_pd((__m128d)x);
+#else
+  for (size_t i = 0; i < sizeof(VD) / sizeof(double); ++i) x[i] = std::sqrt(x[i]);
+  return x;
 #endif
 }
 
