@@ -318,36 +318,140 @@ Tensor arg_tensor(py::handle o, const char* op) {
   }
 }
 
+namespace {
+std::string repr_str(py::handle h) { return py::repr(h); }
+
+// An integer-valued array-like (numpy array or Tensor) of integer dtype with at most 1 dim, as
+// numbers; false for anything else.
+bool int_array_values(py::handle h, const char* op, const char* what, std::vector<py::object>& out, bool& zero_d) {
+  py::object arr;
+  if (is_tensor(h)) {
+    const Tensor& t = as_tensor(h);
+    TG_CHECK_TYPE(!is_float(t.dtype()) && t.dtype() != DType::Bool, op, ": ", what,
+                  " must be integers, got a tensor of dtype ", dtype_name(t.dtype()));
+    check_has_data(t, op);
+    arr = to_numpy_view(ops::stop_gradient(t), false);
+  } else if (py::isinstance<py::array>(h)) {
+    arr = py::reinterpret_borrow<py::object>(h);
+    const char kind = py::dtype::from_args(arr.attr("dtype")).kind();
+    TG_CHECK_TYPE(kind == 'i' || kind == 'u', op, ": ", what, " must be integers, got a numpy array of dtype ",
+                  std::string(py::str(arr.attr("dtype"))));
+  } else {
+    return false;
+  }
+  const int64_t nd = py::cast<int64_t>(arr.attr("ndim"));
+  TG_CHECK_TYPE(nd <= 1, op, ": ", what, " must be an int or a 1-d sequence of ints, got an array of shape ",
+                std::string(py::str(arr.attr("shape"))));
+  zero_d = nd == 0;
+  py::object items = arr.attr("tolist")();
+  if (zero_d) {
+    out.push_back(items);
+  } else {
+    for (py::handle v : items) out.push_back(py::reinterpret_borrow<py::object>(v));
+  }
+  return true;
+}
+}  // namespace
+
+bool py_int64(py::handle h, int64_t& out) {
+  PyObject* p = h.ptr();
+  py::object idx = py::reinterpret_steal<py::object>(PyNumber_Index(p));
+  if (!idx) throw py::error_already_set();
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(idx.ptr(), &overflow);
+  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  if (overflow) {
+    out = overflow > 0 ? INT64_MAX : INT64_MIN;
+    return false;
+  }
+  out = v;
+  return true;
+}
+
+bool is_index_like(py::handle h) {
+  PyObject* p = h.ptr();
+  if (PyBool_Check(p) || PyFloat_Check(p)) return false;
+  if (is_tensor(h)) {
+    const Tensor& t = as_tensor(h);
+    return t.ndim() == 0 && is_int(t.dtype());
+  }
+  return PyIndex_Check(p);
+}
+
+int64_t int_param(py::handle h, const char* op, const char* what) {
+  TG_CHECK_TYPE(is_index_like(h), op, ": ", what, " must be an int, got ", repr_str(h));
+  int64_t v;
+  if (!py_int64(h, v)) throw OverflowError(str_cat(op, ": ", what, " ", repr_str(h), " does not fit in 64 bits"));
+  return v;
+}
+
+int64_t axis_param(py::handle h, const char* op) {
+  TG_CHECK_TYPE(is_index_like(h), op, ": axis must be an int, got ", repr_str(h));
+  int64_t v;
+  py_int64(h, v);  // out of int64: clamped, so that the axis check reports it as out of bounds
+  return v;
+}
+
+bool bool_param(py::handle h, const char* op, const char* what) {
+  PyObject* p = h.ptr();
+  if (p == Py_True) return true;
+  if (p == Py_False) return false;
+  TG_CHECK_TYPE(!is_tensor(h) || as_tensor(h).numel() == 1, op, ": ", what, " must be a bool, got ", repr_str(h));
+  TG_CHECK_TYPE(p != Py_None && !PyUnicode_Check(p) && !PyBytes_Check(p) && !PySequence_Check(p), op, ": ", what,
+                " must be a bool, got ", repr_str(h));
+  const int t = PyObject_IsTrue(p);
+  if (t < 0) throw py::error_already_set();
+  return t == 1;
+}
+
 AxisArg parse_axis(py::handle axis, const char* op) {
   AxisArg r;
   if (axis.is_none()) return r;
   r.all = false;
+  std::vector<py::object> vals;
+  bool zero_d = false;
+  if (int_array_values(axis, op, "axis", vals, zero_d)) {
+    for (auto& v : vals) r.axes.push_back(axis_param(v, op));
+    return r;
+  }
   if (py::isinstance<py::tuple>(axis) || py::isinstance<py::list>(axis)) {
     for (py::handle h : axis) {
-      TG_CHECK_TYPE(PyLong_Check(h.ptr()) || PyIndex_Check(h.ptr()), op, ": axis must be an int or a tuple of ints");
-      r.axes.push_back(py::cast<int64_t>(h));
+      TG_CHECK_TYPE(is_index_like(h), op, ": axis must be an int or a tuple of ints, got ", repr_str(axis));
+      r.axes.push_back(axis_param(h, op));
     }
     return r;
   }
-  TG_CHECK_TYPE(PyIndex_Check(axis.ptr()) && !PyBool_Check(axis.ptr()), op, ": axis must be None, an int or a tuple of ints, got ",
-                std::string(py::repr(axis)));
-  r.axes.push_back(py::cast<int64_t>(axis));
+  TG_CHECK_TYPE(is_index_like(axis), op, ": axis must be None, an int or a tuple of ints, got ", repr_str(axis));
+  r.axes.push_back(axis_param(axis, op));
   return r;
 }
 
+namespace {
+int64_t dim_value(py::handle h, py::handle shape, const char* op) {
+  TG_CHECK_TYPE(is_index_like(h), op, ": shape must contain ints, got ", repr_str(shape));
+  int64_t v;
+  TG_CHECK(py_int64(h, v), op, ": dimension ", repr_str(h), " in shape ", repr_str(shape),
+           " does not fit in 64 bits (maximum allowed dimension exceeded)");
+  return v;
+}
+}  // namespace
+
 Shape parse_shape(py::handle shape, const char* op) {
   Shape s;
-  if (PyIndex_Check(shape.ptr()) && !PyBool_Check(shape.ptr())) {
-    s.push_back(py::cast<int64_t>(shape));
+  std::vector<py::object> vals;
+  bool zero_d = false;
+  if (int_array_values(shape, op, "shape", vals, zero_d)) {
+    for (auto& v : vals) s.push_back(dim_value(v, shape, op));
+    return s;
+  }
+  if (is_index_like(shape)) {
+    s.push_back(dim_value(shape, shape, op));
     return s;
   }
   TG_CHECK_TYPE(py::isinstance<py::tuple>(shape) || py::isinstance<py::list>(shape), op,
-                ": shape must be an int or a tuple of ints, got ", std::string(py::repr(shape)));
-  for (py::handle h : shape) {
-    TG_CHECK_TYPE(PyIndex_Check(h.ptr()) && !PyBool_Check(h.ptr()), op, ": shape must contain ints, got ",
-                  std::string(py::repr(shape)));
-    s.push_back(py::cast<int64_t>(h));
-  }
+                ": shape must be an int or a tuple of ints, got ", repr_str(shape));
+  for (py::handle h : shape) s.push_back(dim_value(h, shape, op));
+  TG_CHECK(s.size() <= 64, op, ": shape ", repr_str(shape), " has ", s.size(), " dimensions; at most 64 are supported");
   return s;
 }
 

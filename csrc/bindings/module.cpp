@@ -23,6 +23,10 @@ PYBIND11_MODULE(_core, m) {
       PyErr_SetString(PyExc_TypeError, e.what());
     } catch (const NotDifferentiable& e) {
       PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const OverflowError& e) {
+      PyErr_SetString(PyExc_OverflowError, e.what());
+    } catch (const MemoryError& e) {
+      PyErr_SetString(PyExc_MemoryError, e.what());
     } catch (const ShapeError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
     } catch (const ValueError& e) {
@@ -44,7 +48,13 @@ PYBIND11_MODULE(_core, m) {
   bind::bind_custom(m);
   m.def("simd_path", [] { return kernels::cpu_simd_path(); });
   m.def("num_threads", [] { return kernels::num_threads(); });
-  m.def("set_num_threads", [](int n) { kernels::set_num_threads(n); });
+  m.def("set_num_threads", [](py::handle n) {
+    int64_t v;
+    TG_CHECK_TYPE(bind::is_index_like(n), "set_num_threads: the number of threads must be an int, got ",
+                  std::string(py::repr(n)));
+    bind::py_int64(n, v);  // beyond int64: clamped, then refused as too many (or too few)
+    kernels::set_num_threads(v);
+  });
   m.def("bytes_in_use", [] { return alloc::bytes_in_use(); });
   m.def("empty_cache", [] { alloc::empty_cache(); });
 }

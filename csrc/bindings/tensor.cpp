@@ -27,7 +27,8 @@ using kernels::Un;
 // The Tensor inside a Python object known to be a Tensor (no type-registry lookup).
 const Tensor& tensor_of(PyObject* o) {
   void* v = reinterpret_cast<py::detail::instance*>(o)->get_value_and_holder().value_ptr();
-  if (!v) throw TypeError("Tensor: this object was not initialised (Tensor.__init__ was not called)");
+  if (!v || !static_cast<const Tensor*>(v)->defined())  // Note [Uninitialised tensors]
+    throw TypeError("Tensor is not initialised (Tensor.__new__ was called without Tensor.__init__)");
   return *static_cast<const Tensor*>(v);
 }
 
@@ -361,6 +362,11 @@ void bind_tensor(py::module_& m) {
         });
       }, docs::Tensor___setitem__)
       .def("_value_repr", [](const Tensor& t) { return to_numpy_view(t, false); })
+      // Whether __init__ ran (repr of a Tensor.__new__ object must not raise).
+      .def("_initialised", [](py::handle self) {
+        void* v = reinterpret_cast<py::detail::instance*>(self.ptr())->get_value_and_holder().value_ptr();
+        return v && static_cast<const Tensor*>(v)->defined();
+      })
       .def("__copy__", [](const Tensor& t) { return ops::copy(t); }, docs::Tensor___copy__)
       .def("__deepcopy__", [](const Tensor& t, py::handle) { return ops::copy(t); })
       .def(py::pickle(

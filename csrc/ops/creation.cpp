@@ -14,10 +14,11 @@ namespace tapegrad {
 namespace ops {
 
 void check_new_shape(const Shape& shape, const char* op) {
+  // The product of the non-zero dimensions (Note [Size arithmetic]), with room for any itemsize.
   int64_t n = 1;
   for (int64_t d : shape) {
     TG_CHECK(d >= 0, op, ": negative dimensions are not allowed, got shape ", shape_str(shape));
-    TG_CHECK(!__builtin_mul_overflow(n, d, &n), op, ": shape ", shape_str(shape), " is too large");
+    if (d) TG_CHECK(!__builtin_mul_overflow(n, d, &n), op, ": shape ", shape_str(shape), " is too large");
   }
   TG_CHECK(n <= (std::numeric_limits<int64_t>::max() >> 4), op, ": shape ", shape_str(shape), " is too large");
 }

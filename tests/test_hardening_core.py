@@ -1,0 +1,164 @@
+"""Regression tests for the C++ core's promise (issue 10): bad input gets a clear Python exception
+and edge values follow numpy; never a crash, never a silently wrong number."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+BIG = 2**62
+
+
+# ---- size arithmetic ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: tg.broadcast_to(tg.ones(1), (2**32, 2**32)) + 1,
+        lambda: tg.ones(1).reshape(7, 0x6DB6DB6DB6DB6DB7),
+        lambda: tg.zeros((0, BIG)).sum(axis=0),
+        lambda: tg.repeat(tg.ones(4), BIG),
+        lambda: tg.tile(tg.ones(1), (BIG, 4)),
+        lambda: tg.arange(BIG),
+        lambda: tg.linspace(0, 1, BIG),
+        lambda: tg.eye(2**32),
+        lambda: tg.full((2**31, 2**31), 1.0),
+        lambda: tg.empty((2**40, 2**40)),
+        lambda: tg.one_hot(tg.tensor([1]), BIG),
+        lambda: tg.randn(2**31, 2**31),
+        lambda: tg.zeros(2**64),
+        lambda: tg.zeros(-1),
+    ],
+)
+def test_size_overflow_raises_value_error(make):
+    with pytest.raises(ValueError):
+        make()
+
+
+def test_size_overflow_message_names_op_and_shape():
+    with pytest.raises(ValueError, match=r"broadcast_to.*\(4294967296, 4294967296\)"):
+        tg.broadcast_to(tg.ones(1), (2**32, 2**32))
+    with pytest.raises(ValueError, match="reshape"):
+        tg.ones(1).reshape(7, 0x6DB6DB6DB6DB6DB7)
+    with pytest.raises(ValueError, match="tile"):
+        tg.tile(tg.ones(1), (BIG, 4))
+    with pytest.raises(ValueError, match="repeat"):
+        tg.repeat(tg.ones(4), BIG)
+
+
+def test_zero_dim_with_huge_other_dims_is_checked_like_numpy():
+    with pytest.raises(ValueError):
+        np.zeros((0, BIG))
+    with pytest.raises(ValueError):
+        tg.zeros((0, BIG))
+    with pytest.raises(ValueError):
+        tg.broadcast_to(tg.zeros(0), (BIG, 4, 0))
+
+
+def test_allocation_beyond_memory_is_memory_error():
+    with pytest.raises(MemoryError, match=r"shape \(1125899906842624,\)"):
+        tg.zeros(2**50, tg.bool_)
+
+
+# ---- integer division, modulo, power --------------------------------------------------------------
+@pytest.mark.parametrize("dt, npdt", [(tg.int32, np.int32), (tg.int64, np.int64)])
+def test_int_min_floor_divide_and_mod_by_minus_one(dt, npdt):
+    lo = np.iinfo(npdt).min
+    a = tg.tensor([lo, lo + 1, 7], dtype=dt)
+    with np.errstate(all="ignore"):
+        want_div = np.array([lo, lo + 1, 7], npdt) // npdt(-1)
+        want_mod = np.array([lo, lo + 1, 7], npdt) % npdt(-1)
+    np.testing.assert_array_equal((a // -1).numpy(), want_div)
+    np.testing.assert_array_equal((a % -1).numpy(), want_mod)
+    np.testing.assert_array_equal(tg.floor_divide(a, tg.tensor(-1, dtype=dt)).numpy(), want_div)
+
+
+def test_int_divide_and_mod_by_zero_match_numpy():
+    a = np.array([5, -5, 0], np.int64)
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal((tg.tensor(a) // 0).numpy(), a // 0)
+        np.testing.assert_array_equal((tg.tensor(a) % 0).numpy(), a % 0)
+
+
+def test_int_negation_and_abs_of_int_min_wrap_like_numpy():
+    lo = np.iinfo(np.int64).min
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal((-tg.tensor([lo])).numpy(), -np.array([lo]))
+        np.testing.assert_array_equal(tg.abs(tg.tensor([lo])).numpy(), np.abs(np.array([lo])))
+
+
+def test_int_pow_overflow_wraps_and_negative_exponent_raises():
+    np.testing.assert_array_equal((tg.tensor([2, 3]) ** 70).numpy(), np.array([2, 3]) ** 70)
+    with pytest.raises(ValueError, match="negative integer powers"):
+        tg.tensor([2]) ** -1
+
+
+# ---- objects never initialised ------------------------------------------------------------------
+@pytest.mark.parametrize("cls", [tg.Tensor, tg.Parameter])
+def test_uninitialised_tensor_raises_instead_of_crashing(cls):
+    t = cls.__new__(cls)
+    assert "not initialised" in repr(t)
+    assert "not initialised" in str(t)
+    for use in (
+        lambda: t.shape,
+        lambda: t.dtype,
+        lambda: t + 1,
+        lambda: 1 - t,
+        lambda: t == t,
+        lambda: -t,
+        lambda: t.sum(),
+        lambda: tg.sin(t),
+        lambda: t[0],
+        lambda: t.numpy(),
+        lambda: tg.tensor(t),
+        lambda: len(t),
+    ):
+        with pytest.raises(TypeError, match="not initialised"):
+            use()
+
+
+def test_uninitialised_tensor_can_still_be_initialised():
+    t = tg.Tensor.__new__(tg.Tensor)
+    with pytest.raises(TypeError):
+        _ = t.shape
+    t.__init__([1.0, 2.0])
+    assert t.tolist() == [1.0, 2.0]
+
+
+# ---- threads ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n", [0, -1, 10**6, 2**70])
+def test_set_num_threads_out_of_bounds_raises(n):
+    before = tg.get_num_threads()
+    with pytest.raises(ValueError, match="set_num_threads"):
+        tg.set_num_threads(n)
+    assert tg.get_num_threads() == before
+
+
+def test_set_num_threads_rejects_non_integers():
+    with pytest.raises(TypeError):
+        tg.set_num_threads(2.5)
+
+
+# ---- shapes and axes as numpy values and tensors --------------------------------------------------
+def test_shape_as_numpy_array_numpy_int_or_tensor():
+    assert tg.zeros(np.array([2, 3])).shape == (2, 3)
+    assert tg.zeros(np.int64(3)).shape == (3,)
+    assert tg.zeros(tg.tensor([2, 3])).shape == (2, 3)
+    assert tg.ones(4).reshape(np.array([2, 2])).shape == (2, 2)
+    assert tg.broadcast_to(tg.ones(1), tg.tensor([3])).shape == (3,)
+
+
+def test_axis_as_numpy_value_or_tensor():
+    x = tg.ones((2, 3))
+    for ax in (np.int64(1), np.array(1), tg.tensor(1), np.array([1])):
+        assert x.sum(axis=ax).shape == (2,)
+
+
+def test_bad_shape_gives_clear_type_error_not_pybind_text():
+    for bad in (np.array([2.0, 3.0]), tg.tensor([2.0]), "ab", [2, None]):
+        with pytest.raises(TypeError) as e:
+            tg.zeros(bad)
+        assert "PYBIND11" not in str(e.value)
+
+
+def test_einsum_non_ascii_subscript_is_value_error():
+    with pytest.raises(ValueError, match="é"):
+        tg.einsum("ij,jé->i", tg.ones((2, 2)), tg.ones((2, 2)))
