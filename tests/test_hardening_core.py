@@ -162,3 +162,118 @@ def test_bad_shape_gives_clear_type_error_not_pybind_text():
 def test_einsum_non_ascii_subscript_is_value_error():
     with pytest.raises(ValueError, match="é"):
         tg.einsum("ij,jé->i", tg.ones((2, 2)), tg.ones((2, 2)))
+
+
+# ---- values silently changed ----------------------------------------------------------------------
+def test_python_int_out_of_dtype_range_is_overflow_error():
+    with pytest.raises(OverflowError, match="int32"):
+        tg.tensor([2**40, 5], dtype=tg.int32)
+    with pytest.raises(OverflowError, match="int32"):
+        tg.tensor(2**40, dtype=tg.int32)
+    with pytest.raises(OverflowError, match="int32"):
+        tg.full(2, 2**40, tg.int32)
+    for data in ([-1, 2**63], [2**64], 2**64, [[1], [-(2**63) - 1]]):
+        with pytest.raises(OverflowError, match="int64"):
+            tg.tensor(data)
+
+
+def test_python_big_int_with_float_dtype_converts():
+    np.testing.assert_array_equal(tg.tensor([-1, 2**63], dtype=tg.float64).numpy(), np.array([-1.0, 2.0**63]))
+
+
+@pytest.mark.parametrize(
+    "s",
+    [
+        slice(None, None, 2**63 - 1),
+        slice(None, None, -(2**63)),
+        slice(None, None, -(2**63) + 1),
+        slice(2**63 - 1, -(2**63), -1),
+        slice(-(2**70), 2**70, 2**62),
+        slice(3, None, -(2**70)),
+    ],
+)
+def test_slices_with_huge_steps_and_bounds_match_numpy(s):
+    a = np.arange(5)
+    assert tg.tensor(a)[s].tolist() == a[s].tolist()
+    b, tb = a.copy(), tg.tensor(a.copy())
+    b[s] = -1
+    tb[s] = -1
+    assert tb.tolist() == b.tolist()
+
+
+@pytest.mark.parametrize("fn", ["mean", "var", "std", "sum"])
+def test_float16_statistics_accumulate_in_float32(fn):
+    x = np.full(70000, 0.5, np.float16)
+    want = getattr(x, fn)()
+    got = getattr(tg.tensor(x), fn)()
+    assert got.dtype == tg.float16
+    np.testing.assert_allclose(float(got), float(want), rtol=1e-3)
+    assert np.isfinite(float(got))
+
+
+def test_var_with_huge_negative_ddof_does_not_overflow():
+    v = tg.tensor([1.0, 2.0]).var(ddof=-(2**63))
+    assert 0.0 <= float(v) < 1e-15
+
+
+def test_inplace_operator_keeps_dtype_and_refuses_wider_kind():
+    i = tg.ones(3, tg.int64)
+    with pytest.raises(TypeError, match="same_kind"):
+        i += 1.5
+    with pytest.raises(TypeError, match="same_kind"):
+        i /= 2
+    b = tg.ones(3, tg.bool_)
+    with pytest.raises(TypeError, match="same_kind"):
+        b += 1
+    assert i.dtype == tg.int64 and i.tolist() == [1, 1, 1]
+    j = tg.ones(3, tg.int32)
+    j += tg.ones(3, tg.int64)
+    assert j.dtype == tg.int32 and j.tolist() == [2, 2, 2]
+    f = tg.ones(3)
+    f *= tg.full(3, 2.0, tg.float64)
+    assert f.dtype == tg.float32 and f.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_inplace_operator_writes_into_the_tensor_like_numpy():
+    a = tg.arange(3)
+    alias = a
+    view = a[1:]
+    a += 10
+    assert alias is a
+    assert a.tolist() == [10, 11, 12] and view.tolist() == [11, 12]
+
+
+def test_inplace_operator_refuses_a_broadcast_result_shape():
+    f = tg.ones(3)
+    with pytest.raises(ValueError, match="non-broadcastable"):
+        f += tg.ones((2, 3))
+    g = tg.ones((2, 3))
+    g += tg.arange(3.0)
+    assert g.tolist() == [[1.0, 2.0, 3.0]] * 2
+
+
+def test_inplace_operator_under_grad_tracks_the_update():
+    def f(x):
+        y = x * 2
+        y += x
+        return y.sum()
+
+    assert tg.grad(f)(tg.tensor([1.0, 2.0])).tolist() == [3.0, 3.0]
+
+
+def test_setitem_nan_or_inf_into_int_tensor_raises_like_numpy():
+    i = tg.ones(3, tg.int64)
+    with pytest.raises(ValueError, match="NaN"):
+        i[0] = float("nan")
+    with pytest.raises(OverflowError, match="infinity"):
+        i[1] = float("inf")
+    i[2] = 2.7  # numpy truncates a finite float
+    assert i.tolist() == [1, 1, 2]
+
+
+def test_astype_nan_inf_to_int_is_defined():
+    # numpy leaves this undefined; tapegrad saturates and maps NaN to the minimum (no C++ UB).
+    t = tg.tensor([np.nan, np.inf, -np.inf, 3e10, -3e10, 2.9], dtype=tg.float64)
+    assert t.astype(tg.int32).tolist() == [-(2**31), 2**31 - 1, -(2**31), 2**31 - 1, -(2**31), 2]
+    assert t.astype(tg.int64).tolist() == [-(2**63), 2**63 - 1, -(2**63), 30000000000, -30000000000, 2]
+    assert t.astype(tg.bool_).tolist() == [True, True, True, True, True, True]

@@ -205,6 +205,27 @@ bool has_strong_float64(py::handle obj, int depth) {
 
 std::string type_name(py::handle obj) { return py::str(py::type::handle_of(obj).attr("__name__")); }
 
+// The first Python int in a nested list/tuple that does not fit in int64 (null if none).
+PyObject* find_big_int(py::handle obj, int depth) {
+  if (depth > 64) return nullptr;
+  PyObject* p = obj.ptr();
+  if (PyList_Check(p) || PyTuple_Check(p)) {
+    for (py::handle h : obj)
+      if (PyObject* b = find_big_int(h, depth + 1)) return b;
+    return nullptr;
+  }
+  if (PyLong_CheckExact(p)) {
+    int overflow = 0;
+    PyLong_AsLongLongAndOverflow(p, &overflow);
+    if (overflow) return p;
+  }
+  return nullptr;
+}
+
+[[noreturn]] void int_out_of_range(py::handle v, const char* dt) {
+  throw OverflowError(str_cat("tensor: Python integer ", std::string(py::str(v)), " out of bounds for ", dt));
+}
+
 }  // namespace
 
 Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
@@ -226,13 +247,17 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
   if (PyLong_Check(p) && !numpy_like) {
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(p, &overflow);
-    if (overflow)
-      throw ValueError(str_cat("tensor: Python int ", std::string(py::str(obj)), " is out of range for Int64"));
+    // numpy: OverflowError for a Python int the target integer dtype cannot hold.
+    if (overflow && has_dt && is_float(want)) {
+      const double d = PyLong_AsDouble(p);
+      if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+      return Tensor::scalar(d, want);
+    }
+    if (overflow) int_out_of_range(obj, "int64");
     if (has_dt && is_float(want)) return Tensor::scalar(double(v), want);
     Tensor t = Tensor::empty(Shape{}, DType::Int64);
     *t.data<int64_t>() = v;
-    if (has_dt && want == DType::Int32)
-      TG_CHECK(v >= INT32_MIN && v <= INT32_MAX, "tensor: Python int ", v, " is out of range for Int32");
+    if (has_dt && want == DType::Int32 && (v < INT32_MIN || v > INT32_MAX)) int_out_of_range(obj, "int32");
     return has_dt ? t.to(want) : t;
   }
   // numpy scalars (np.float64 subclasses float) keep their dtype through the numpy path below.
@@ -245,8 +270,26 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
   const bool is_array = py::isinstance<py::array>(obj);
   const bool from_sequence = !is_array && (PyList_Check(p) || PyTuple_Check(p));
   py::array arr;
+  if (from_sequence) {
+    // Python ints beyond int64 are an OverflowError unless a float dtype is asked for (numpy
+    // would silently make float64 or object arrays of them).
+    if (PyObject* big = find_big_int(obj, 0))
+      if (!(has_dt && is_float(want))) int_out_of_range(big, has_dt ? dtype_numpy_name(want) : "int64");
+  }
   if (is_array) {
     arr = py::reinterpret_borrow<py::array>(obj);
+  } else if (from_sequence && has_dt) {
+    // numpy converts the Python values to the asked dtype itself: an int out of its range is an
+    // OverflowError, as in np.array([2**40], dtype=np.int32).
+    try {
+      arr = np.attr("asarray")(obj, np_dtype(want));
+    } catch (py::error_already_set& e) {
+      if (e.matches(PyExc_OverflowError)) throw;
+      if (e.matches(PyExc_ValueError))
+        throw ValueError(str_cat("tensor: cannot make a ", dtype_numpy_name(want), " tensor from ",
+                                 std::string(py::repr(obj)), ": ", e.what()));
+      throw TypeError(str_cat("tensor: cannot make a tensor from ", std::string(py::repr(obj)), ": ", e.what()));
+    }
   } else if (from_sequence || numpy_like || PySequence_Check(p) || PyObject_HasAttrString(p, "__array__") ||
              PyObject_HasAttrString(p, "__array_interface__")) {
     try {
