@@ -277,3 +277,59 @@ def test_astype_nan_inf_to_int_is_defined():
     assert t.astype(tg.int32).tolist() == [-(2**31), 2**31 - 1, -(2**31), 2**31 - 1, -(2**31), 2]
     assert t.astype(tg.int64).tolist() == [-(2**63), 2**63 - 1, -(2**63), 30000000000, -30000000000, 2]
     assert t.astype(tg.bool_).tolist() == [True, True, True, True, True, True]
+
+
+# ---- det's gradient everywhere --------------------------------------------------------------------
+def _fd_grad(f, a, eps=1e-6):
+    g = np.zeros_like(a)
+    for idx in np.ndindex(a.shape):
+        e = np.zeros_like(a)
+        e[idx] = eps
+        g[idx] = (f(a + e) - f(a - e)) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize(
+    "a",
+    [
+        np.array([[1.0, 2.0], [2.0, 4.0]]),
+        np.zeros((3, 3)),
+        np.diag([1.0, 2.0, 0.0]),
+        np.array([[0.0, 1.0, 2.0], [0.0, 3.0, 4.0], [0.0, 5.0, 6.0]]),
+        np.random.default_rng(0).normal(size=(4, 4)),
+    ],
+)
+def test_det_gradient_at_singular_matrix_is_the_adjugate(a):
+    g = tg.grad(tg.linalg.det)(tg.tensor(a)).numpy()
+    np.testing.assert_allclose(g, _fd_grad(np.linalg.det, a), atol=1e-7)
+    jf = tg.jacfwd(tg.linalg.det)(tg.tensor(a)).numpy()
+    np.testing.assert_allclose(jf, _fd_grad(np.linalg.det, a), atol=1e-7)
+
+
+def test_det_gradient_known_singular_case():
+    # adj([[1, 2], [2, 4]])^T = [[4, -2], [-2, 1]]
+    g = tg.grad(tg.linalg.det)(tg.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=tg.float64))
+    assert g.tolist() == [[4.0, -2.0], [-2.0, 1.0]]
+    h = tg.hessian(tg.linalg.det)(tg.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=tg.float64)).numpy().reshape(4, 4)
+    np.testing.assert_allclose(h, np.array([[0, 0, 0, 1], [0, 0, -1, 0], [0, -1, 0, 0], [1, 0, 0, 0]]), atol=1e-12)
+    batch = tg.tensor(np.stack([np.zeros((2, 2)), np.eye(2)]))
+    assert tg.vmap(tg.grad(tg.linalg.det))(batch).tolist() == [[[0.0, 0.0], [0.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]]]
+
+
+def test_eye_with_extreme_diagonal_offset_is_zero():
+    for k in (-(2**63), 2**63 - 1, 3, -3):
+        assert tg.eye(3, 3, k).tolist() == np.eye(3, 3, k).tolist()
+
+
+def test_pybind_cast_errors_never_show_pybind_text():
+    for call in (
+        lambda: tg.zeros((2, 3)).sum(axis=[0.5]),
+        lambda: tg.set_num_threads("4"),
+        lambda: tg.swapaxes(tg.ones((2, 2)), "a", 0),
+        lambda: tg.one_hot(tg.tensor([0]), 2.5),
+        lambda: tg.trace(tg.ones((2, 2)), None),
+        lambda: tg.ones(3).sum(keepdims="yes"),
+    ):
+        with pytest.raises(TypeError) as e:
+            call()
+        assert "PYBIND11" not in str(e.value) and "incompatible function arguments" not in str(e.value)

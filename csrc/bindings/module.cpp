@@ -33,6 +33,19 @@ PYBIND11_MODULE(_core, m) {
       PyErr_SetString(PyExc_ValueError, e.what());
     } catch (const Error& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
+    } catch (const py::cast_error& e) {
+      // pybind11's own conversion failures: a TypeError in words a user can act on, never its
+      // "#define PYBIND11_DETAILED_ERROR_MESSAGES" hint.
+      std::string msg = e.what();
+      const size_t hint = msg.find(" (#define PYBIND11_DETAILED_ERROR_MESSAGES");
+      if (hint != std::string::npos) msg.erase(hint);
+      const std::string pre = "Unable to cast Python instance of type ";
+      if (msg.compare(0, pre.size(), pre) == 0) {
+        const size_t end = msg.find(" to C++ type", pre.size());
+        msg = "an argument of type " + msg.substr(pre.size(), end == std::string::npos ? std::string::npos : end - pre.size()) +
+              " is not supported here (expected a Tensor, a number, or a sequence of numbers)";
+      }
+      PyErr_SetString(PyExc_TypeError, msg.c_str());
     }
   });
   bind::bind_dtypes(m);
