@@ -333,3 +333,20 @@ def test_pybind_cast_errors_never_show_pybind_text():
         with pytest.raises(TypeError) as e:
             call()
         assert "PYBIND11" not in str(e.value) and "incompatible function arguments" not in str(e.value)
+
+
+def test_arange_length_beyond_int64_raises():
+    with pytest.raises(ValueError, match="maximum allowed size"):
+        tg.arange(-(2**63), 0, 1)
+    with pytest.raises(OverflowError, match="int32"):
+        tg.arange(2**40, 2**40 + 3, dtype=tg.int32)
+    assert tg.arange(2**62, 2**62 + 2).tolist() == [2**62, 2**62 + 1]
+    assert tg.arange(2**63 - 1, -(2**63), -(2**62)).tolist() == np.arange(2**63 - 1, -(2**63), -(2**62)).tolist()
+
+
+def test_integer_index_beyond_2_53_is_exact_with_advanced_indices():
+    x = tg.broadcast_to(tg.arange(3.0), (2**58, 3))
+    assert x[2**58 - 1, tg.tensor([0, 2])].tolist() == [0.0, 2.0]
+    assert x[tg.tensor(2**58 - 1), tg.tensor([1])].tolist() == [1.0]
+    with pytest.raises(IndexError):
+        x[2**58, tg.tensor([0])]

@@ -117,6 +117,12 @@ Tensor Tensor::scalar(double value, DType dt) {
   return t;
 }
 
+Tensor Tensor::scalar_int(int64_t value) {
+  Tensor t = empty(Shape{}, DType::Int64);
+  *t.data<int64_t>() = value;
+  return t;
+}
+
 double Tensor::item_as_double(int64_t i) const {
   if (impl_->ad && detail::g_traced_read_hook) detail::g_traced_read_hook(*this);
   const Shape& s = shape();

@@ -65,6 +65,7 @@ class Tensor {
   static Tensor zeros(const Shape& shape, DType dt, Device dev = Device::CPU);
   static Tensor full(const Shape& shape, DType dt, double value, Device dev = Device::CPU);
   static Tensor scalar(double value, DType dt);  // 0-d
+  static Tensor scalar_int(int64_t value);         // 0-d Int64, exact beyond 2**53
   static Tensor from_storage(Ref<Storage> st, int64_t offset, const Shape& shape, const Strides& strides,
                              DType dt);
 

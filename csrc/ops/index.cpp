@@ -453,7 +453,7 @@ Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
           push(kInt, i, 0, 0);
           ++d;
         } else {  // with advanced indices, numpy treats an integer as a 0-d index array
-          adv(Tensor::scalar(double(i), DType::Int64), d);
+          adv(Tensor::scalar_int(i), d);
           full();
         }
         break;
@@ -473,7 +473,7 @@ Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
           const int64_t raw = a.dtype() == DType::Int64 ? *a.data<int64_t>() : int64_t(*a.data<int32_t>());
           const int64_t i = raw < 0 ? raw + dim : raw;
           TG_CHECK_INDEX(i >= 0 && i < dim, "index ", raw, " is out of bounds for axis ", d, " with size ", dim);
-          adv(Tensor::scalar(double(i), DType::Int64), d);
+          adv(Tensor::scalar_int(i), d);
           full();
         } else if (a.dtype() != DType::Bool) {
           adv(a, d);
