@@ -350,3 +350,12 @@ def test_integer_index_beyond_2_53_is_exact_with_advanced_indices():
     assert x[tg.tensor(2**58 - 1), tg.tensor([1])].tolist() == [1.0]
     with pytest.raises(IndexError):
         x[2**58, tg.tensor([0])]
+
+
+def test_uninitialised_dtype_raises_instead_of_crashing():
+    d = tg.dtype.__new__(tg.dtype)
+    assert "not initialised" in repr(d)
+    for use in (lambda: d.name, lambda: d.itemsize, lambda: tg.ones(2, d), lambda: d.__reduce__(), lambda: hash(d)):
+        with pytest.raises(TypeError, match="not initialised"):
+            use()
+    assert (d == tg.float32) is False

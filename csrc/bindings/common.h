@@ -50,8 +50,24 @@ inline bool is_tensor(py::handle h) {
 inline Tensor& as_tensor(py::handle h) { return py::cast<Tensor&>(h); }
 
 // dtype objects exposed to Python (tg.float32 ...).
+// Its memory starts zeroed (Note [Uninitialised tensors]): code 0 is an object made by
+// dtype.__new__, which every use refuses.
 struct PyDType {
-  DType d;
+  PyDType() = default;
+  explicit PyDType(DType x) : code(uint8_t(uint8_t(x) + 1)) {}
+  static void* operator new(size_t n) {
+    void* p = ::operator new(n);
+    std::memset(p, 0, n);
+    return p;
+  }
+  static void operator delete(void* p) noexcept { ::operator delete(p); }
+  static void* operator new(size_t, void* where) noexcept { return where; }
+  static void operator delete(void*, void*) noexcept {}
+  DType get() const {
+    if (code == 0 || code > kNumDTypes) throw TypeError("dtype is not initialised (dtype.__new__ without a value)");
+    return DType(code - 1);
+  }
+  uint8_t code = 0;
 };
 py::object dtype_object(DType d);
 // Accepts tg dtypes, numpy dtypes and scalar types, strings, and Python's bool/int/float.

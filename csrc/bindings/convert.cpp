@@ -129,7 +129,7 @@ py::object dtype_object(DType d) { return py::reinterpret_borrow<py::object>(g_d
 bool is_none(py::handle h) { return h.is_none(); }
 
 DType parse_dtype(py::handle h) {
-  if (py::isinstance<PyDType>(h)) return h.cast<PyDType&>().d;
+  if (py::isinstance<PyDType>(h)) return h.cast<PyDType&>().get();
   // numpy reads None as float64; for us it is a missing dtype, which callers handle themselves.
   if (h.is_none()) throw TypeError("dtype: None is not a dtype");
   if (h.ptr() == reinterpret_cast<PyObject*>(&PyBool_Type)) return DType::Bool;
@@ -500,32 +500,32 @@ Shape parse_shape(py::handle shape, const char* op) {
 
 void bind_dtypes(py::module_& m) {
   py::class_<PyDType>(m, "dtype", docs::dtype)
-      .def("__repr__", [](const PyDType& d) { return std::string(dtype_name(d.d)); })
-      .def("__str__", [](const PyDType& d) { return std::string(dtype_name(d.d)); })
+      .def("__repr__", [](const PyDType& d) { return d.code ? std::string(dtype_name(d.get())) : "<dtype, not initialised>"; })
+      .def("__str__", [](const PyDType& d) { return d.code ? std::string(dtype_name(d.get())) : "<dtype, not initialised>"; })
       .def("__eq__", [](const PyDType& d, py::handle o) {
         try {
-          return parse_dtype(o) == d.d;
+          return parse_dtype(o) == d.get();
         } catch (...) {
           return false;
         }
       })
       // Equal to the numpy name string, so hash like it (dicts keyed by 'float32' find tg.float32).
-      .def("__hash__", [](const PyDType& d) { return py::hash(py::str(dtype_numpy_name(d.d))); })
-      .def_property_readonly("name", [](const PyDType& d) { return std::string(dtype_numpy_name(d.d)); },
+      .def("__hash__", [](const PyDType& d) { return py::hash(py::str(dtype_numpy_name(d.get()))); })
+      .def_property_readonly("name", [](const PyDType& d) { return std::string(dtype_numpy_name(d.get())); },
                              docs::dtype_name)
-      .def_property_readonly("itemsize", [](const PyDType& d) { return itemsize(d.d); }, docs::dtype_itemsize)
-      .def_property_readonly("is_floating_point", [](const PyDType& d) { return is_float(d.d); },
+      .def_property_readonly("itemsize", [](const PyDType& d) { return itemsize(d.get()); }, docs::dtype_itemsize)
+      .def_property_readonly("is_floating_point", [](const PyDType& d) { return is_float(d.get()); },
                              docs::dtype_is_floating_point)
-      .def_property_readonly("numpy_dtype", [](const PyDType& d) { return np_dtype(d.d); }, docs::dtype_numpy_dtype)
+      .def_property_readonly("numpy_dtype", [](const PyDType& d) { return np_dtype(d.get()); }, docs::dtype_numpy_dtype)
       // numpy reads `.dtype` of any object: np.dtype(tg.float32), np.zeros(3, tg.float32).
-      .def_property_readonly("dtype", [](const PyDType& d) { return np_dtype(d.d); }, docs::dtype_dtype)
+      .def_property_readonly("dtype", [](const PyDType& d) { return np_dtype(d.get()); }, docs::dtype_dtype)
       .def("__reduce__", [](const PyDType& d) {
         return py::make_tuple(py::module_::import("tapegrad").attr("_dtype_from_name"),
-                              py::make_tuple(std::string(dtype_numpy_name(d.d))));
+                              py::make_tuple(std::string(dtype_numpy_name(d.get()))));
       });
   const char* names[] = {"bool_", "int32", "int64", "float16", "float32", "float64"};
   for (int i = 0; i < kNumDTypes; ++i) {
-    g_dtype_objs[i] = py::cast(PyDType{DType(i)}).release().ptr();
+    g_dtype_objs[i] = py::cast(PyDType(DType(i))).release().ptr();
     m.attr(names[i]) = dtype_object(DType(i));
   }
   m.def("_dtype_from_name", [](py::handle n) { return dtype_object(parse_dtype(n)); });
