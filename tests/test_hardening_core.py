@@ -359,3 +359,8 @@ def test_uninitialised_dtype_raises_instead_of_crashing():
         with pytest.raises(TypeError, match="not initialised"):
             use()
     assert (d == tg.float32) is False
+
+
+def test_astype_function_takes_array_likes():
+    assert tg.astype(np.ones(2), tg.int32).tolist() == [1, 1]
+    assert tg.astype([1.5], "int64").tolist() == [1]

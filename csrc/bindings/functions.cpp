@@ -135,7 +135,7 @@ void bind_functions(py::module_& m) {
                           [&] { return ops::where(cond, xy.first, xy.second); });
   }, py::arg("condition"), py::arg("x"), py::arg("y"), docs::where);
   m.def("stop_gradient", [](py::handle x) { return ops::stop_gradient(arg_tensor(x, "stop_gradient")); });
-  def_both(m, "astype", [](const Tensor& x, py::handle dt) { return ops::cast(x, parse_dtype(dt)); },
+  def_both(m, "astype", [](py::handle x, py::handle dt) { return ops::cast(arg_tensor(x, "astype"), parse_dtype(dt)); },
            py::arg("dtype"), docs::astype);
 
   // Reductions.
