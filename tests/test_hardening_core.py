@@ -364,3 +364,17 @@ def test_uninitialised_dtype_raises_instead_of_crashing():
 def test_astype_function_takes_array_likes():
     assert tg.astype(np.ones(2), tg.int32).tolist() == [1, 1]
     assert tg.astype([1.5], "int64").tolist() == [1]
+
+
+def test_uninitialised_tensor_through_transforms_and_containers_raises():
+    t = tg.Tensor.__new__(tg.Tensor)
+    for use in (
+        lambda: tg.grad(lambda x: x.sum())(t),
+        lambda: tg.vmap(lambda x: x)(t),
+        lambda: tg.concatenate([t, t]),
+        lambda: tg.ones(2)[t],
+        lambda: np.asarray(t),
+        lambda: tg.ones(2) + t,
+    ):
+        with pytest.raises(TypeError, match="not initialised"):
+            use()
