@@ -378,3 +378,13 @@ def test_uninitialised_tensor_through_transforms_and_containers_raises():
     ):
         with pytest.raises(TypeError, match="not initialised"):
             use()
+
+
+@pytest.mark.parametrize("v", [2**70, -(2**70), 2**40, -(2**40)])
+@pytest.mark.parametrize("npdt, dt", [(np.int64, tg.int64), (np.int32, tg.int32)])
+def test_compare_int_tensor_with_out_of_range_python_int_like_numpy(v, npdt, dt):
+    a = np.arange(3, dtype=npdt)
+    t = tg.tensor(a)
+    for op in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"):
+        assert getattr(t, op)(v).tolist() == getattr(a, op)(v).tolist()
+    assert (v > t).tolist() == (v > a).tolist()

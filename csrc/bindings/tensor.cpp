@@ -178,9 +178,28 @@ PyObject* tp_richcompare(PyObject* a, PyObject* b, int pyop) {
   return guarded([&]() -> PyObject* {
     if (!is_tensor(a)) return not_implemented();
     const Tensor& self = tensor_of(a);
+    Cmp c = cmp_of(pyop);
+    if (PyLong_Check(b) && !PyBool_Check(b) && (is_int(self.dtype()) || self.dtype() == DType::Bool)) {
+      // numpy 2 compares an integer tensor with a Python int by value, even one its dtype cannot
+      // hold (arange(3) == 2**70 is all False): decide those from the int's sign.
+      int overflow = 0;
+      long long v = PyLong_AsLongLongAndOverflow(b, &overflow);
+      if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+      const bool out_of_range = overflow || (self.dtype() != DType::Int64 && (v < INT32_MIN || v > INT32_MAX));
+      if (out_of_range) {
+        const bool big = overflow ? overflow > 0 : v > 0;  // the int is above every value of self
+        bool r = false;
+        switch (c) {
+          case Cmp::Eq: r = false; break;
+          case Cmp::Ne: r = true; break;
+          case Cmp::Lt: case Cmp::Le: r = big; break;
+          default: r = !big; break;
+        }
+        return to_python(ops::full(self.shape(), r ? 1.0 : 0.0, DType::Bool));
+      }
+    }
     Tensor other;
     if (!try_operand(b, self, "compare", other)) return not_implemented();
-    Cmp c = cmp_of(pyop);
     return to_python(nogil_if_large(self.numel(), ops::any_tracked(self, other), [&] { return ops::compare(c, self, other); }));
   });
 }
