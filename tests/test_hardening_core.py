@@ -388,3 +388,14 @@ def test_compare_int_tensor_with_out_of_range_python_int_like_numpy(v, npdt, dt)
     for op in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"):
         assert getattr(t, op)(v).tolist() == getattr(a, op)(v).tolist()
     assert (v > t).tolist() == (v > a).tolist()
+
+
+def test_integer_reductions_and_scans_wrap_like_numpy():
+    i = np.array([2**40, 2**40, 3], np.int64)
+    t = tg.tensor(i)
+    with np.errstate(all="ignore"):
+        assert tg.prod(t).item() == int(np.prod(i))
+        assert tg.cumprod(t).tolist() == np.cumprod(i).tolist()
+        big = np.array([2**62, 2**62, 2**62], np.int64)
+        assert tg.sum(tg.tensor(big)).item() == int(big.sum())
+        assert tg.cumsum(tg.tensor(big)).tolist() == np.cumsum(big).tolist()
