@@ -18,9 +18,7 @@ Tensor take_fn(py::handle a, py::handle indices, py::handle axis) {
   Tensor x = arg_tensor(a, "take");
   Tensor idx = index_arg(indices, "take");
   if (axis.is_none()) return ops::take(x, idx, 0, true);
-  TG_CHECK_TYPE(PyIndex_Check(axis.ptr()) && !PyBool_Check(axis.ptr()), "take: axis must be None or an int, got ",
-                std::string(py::repr(axis)));
-  return ops::take(x, idx, py::cast<int64_t>(axis), false);
+  return ops::take(x, idx, axis_param(axis, "take"), false);
 }
 
 }  // namespace
@@ -35,14 +33,15 @@ void bind_index(py::module_& m) {
         Tensor x = arg_tensor(a, "take_along_axis");
         Tensor idx = index_arg(indices, "take_along_axis");
         if (axis.is_none()) return ops::take_along_axis(x, idx, 0, true);
-        TG_CHECK_TYPE(PyIndex_Check(axis.ptr()) && !PyBool_Check(axis.ptr()),
-                      "take_along_axis: axis must be None or an int, got ", std::string(py::repr(axis)));
-        return ops::take_along_axis(x, idx, py::cast<int64_t>(axis), false);
+        return ops::take_along_axis(x, idx, axis_param(axis, "take_along_axis"), false);
       },
       py::arg("arr"), py::arg("indices"), py::arg("axis"), docs::take_along_axis);
   m.def(
       "one_hot",
-      [](py::handle indices, int64_t depth, py::handle on_value, py::handle off_value, int64_t axis, py::handle dtype) {
+      [](py::handle indices, py::handle depth_h, py::handle on_value, py::handle off_value, py::handle axis_h,
+         py::handle dtype) {
+        const int64_t depth = int_param(depth_h, "one_hot", "depth");
+        const int64_t axis = axis_param(axis_h, "one_hot");
         Tensor idx = index_arg(indices, "one_hot");
         DType dt = DType::Float32;
         if (!dtype.is_none()) dt = parse_dtype(dtype);

@@ -61,7 +61,8 @@ NormArgs parse_ord(py::handle ord) {
   return r;
 }
 
-Tensor do_norm(py::handle x, py::handle ord, py::handle axis, bool keepdims) {
+Tensor do_norm(py::handle x, py::handle ord, py::handle axis, py::handle keepdims_h) {
+  const bool keepdims = bool_param(keepdims_h, "norm", "keepdims");
   Tensor t = arg_tensor(x, "norm");
   NormArgs o = parse_ord(ord);
   AxisArg ax = parse_axis(axis, "norm");
@@ -92,7 +93,17 @@ void bind_linalg(py::module_& m) {
   m.def("outer", [](py::handle a, py::handle b) {
     return ops::outer(arg_tensor(a, "outer"), arg_tensor(b, "outer"));
   }, py::arg("a"), py::arg("b"), docs::outer);
-  m.def("einsum", [](const std::string& spec, py::args operands) {
+  m.def("einsum", [](py::handle spec_h, py::args operands) {
+    TG_CHECK_TYPE(PyUnicode_Check(spec_h.ptr()), "einsum: subscripts must be a str, got ",
+                  std::string(py::repr(spec_h)));
+    const std::string spec = py::cast<std::string>(spec_h);
+    // Subscripts are ASCII letters: name a non-ASCII character whole (never a byte of it).
+    for (py::handle ch : spec_h) {
+      const std::string c = py::cast<std::string>(ch);
+      if (c.size() > 1 || static_cast<unsigned char>(c[0]) > 127)
+        throw ValueError(str_cat("einsum: invalid character '", c, "' in subscripts '", spec,
+                                 "' (subscripts are ASCII letters, ',', '->' and '...')"));
+    }
     std::vector<Tensor> xs;
     double work = 1.0;
     for (py::handle o : operands) {
@@ -101,8 +112,9 @@ void bind_linalg(py::module_& m) {
     }
     return maybe_nogil(std::sqrt(work), [&] { return ops::einsum(spec, xs); });
   }, py::arg("subscripts"), docs::einsum);
-  def_both(m, "trace", [](py::handle a, int64_t offset, int64_t axis1, int64_t axis2) {
-    return ops::trace(arg_tensor(a, "trace"), offset, axis1, axis2);
+  def_both(m, "trace", [](py::handle a, py::handle offset, py::handle axis1, py::handle axis2) {
+    return ops::trace(arg_tensor(a, "trace"), int_param(offset, "trace", "offset"), axis_param(axis1, "trace"),
+                      axis_param(axis2, "trace"));
   }, py::arg("offset") = 0, py::arg("axis1") = 0, py::arg("axis2") = 1, docs::trace);
   def_both(m, "norm", &do_norm, py::arg("ord") = py::none(), py::arg("axis") = py::none(),
            py::arg("keepdims") = false, docs::norm);

@@ -18,16 +18,14 @@ bool parse_one_axis(py::handle h, const char* op, int64_t& axis) {
     axis = 0;
     return true;
   }
-  TG_CHECK_TYPE(PyIndex_Check(h.ptr()) && !PyBool_Check(h.ptr()), op, ": axis must be None or an int, got ",
-                std::string(py::repr(h)));
-  axis = py::cast<int64_t>(h);
+  TG_CHECK_TYPE(is_index_like(h), op, ": axis must be None or an int, got ", std::string(py::repr(h)));
+  axis = axis_param(h, op);
   return false;
 }
 
 int64_t parse_int_axis(py::handle h, const char* op) {
-  TG_CHECK_TYPE(PyIndex_Check(h.ptr()) && !PyBool_Check(h.ptr()), op, ": axis must be an int, got ",
-                std::string(py::repr(h)));
-  return py::cast<int64_t>(h);
+  TG_CHECK_TYPE(is_index_like(h), op, ": axis must be an int, got ", std::string(py::repr(h)));
+  return axis_param(h, op);
 }
 
 std::vector<Tensor> tensor_seq(py::handle seq, const char* op) {
@@ -44,9 +42,9 @@ using ReduceFn = Tensor (*)(const Tensor&, const ops::Axes&, bool, bool);
 
 template <ReduceFn F>
 void def_reduce(py::module_& m, const char* name, const char* doc, bool method = true) {
-  auto f = [name](py::handle x, py::handle axis, bool keepdims) {
+  auto f = [name](py::handle x, py::handle axis, py::handle keepdims) {
     AxisArg ax = parse_axis(axis, name);
-    return F(arg_tensor(x, name), ax.axes, ax.all, keepdims);
+    return F(arg_tensor(x, name), ax.axes, ax.all, bool_param(keepdims, name, "keepdims"));
   };
   if (method) {
     def_both(m, name, f, py::arg("axis") = py::none(), py::arg("keepdims") = false, doc);
@@ -71,10 +69,10 @@ void bind_reduce_shape(py::module_& m) {
   def_reduce<ops::all>(m, "all", docs::all);
 
   auto argf = [](Tensor (*f)(const Tensor&, int64_t, bool, bool), const char* name) {
-    return [f, name](py::handle x, py::handle axis, bool keepdims) {
+    return [f, name](py::handle x, py::handle axis, py::handle keepdims) {
       int64_t ax;
       bool all = parse_one_axis(axis, name, ax);
-      return f(arg_tensor(x, name), ax, all, keepdims);
+      return f(arg_tensor(x, name), ax, all, bool_param(keepdims, name, "keepdims"));
     };
   };
   def_both(m, "argmax", argf(ops::argmax, "argmax"), py::arg("axis") = py::none(), py::arg("keepdims") = false,
@@ -83,9 +81,10 @@ void bind_reduce_shape(py::module_& m) {
            docs::argmin);
 
   auto varf = [](Tensor (*f)(const Tensor&, const ops::Axes&, bool, bool, int64_t), const char* name) {
-    return [f, name](py::handle x, py::handle axis, int64_t ddof, bool keepdims) {
+    return [f, name](py::handle x, py::handle axis, py::handle ddof, py::handle keepdims) {
       AxisArg ax = parse_axis(axis, name);
-      return f(arg_tensor(x, name), ax.axes, ax.all, keepdims, ddof);
+      return f(arg_tensor(x, name), ax.axes, ax.all, bool_param(keepdims, name, "keepdims"),
+               int_param(ddof, name, "ddof"));
     };
   };
   def_both(m, "var", varf(ops::var, "var"), py::arg("axis") = py::none(), py::arg("ddof") = 0,
@@ -124,10 +123,8 @@ void bind_reduce_shape(py::module_& m) {
   m.def("split", [](py::handle x, py::handle spec, py::handle axis) {
     Tensor t = arg_tensor(x, "split");
     int64_t ax = parse_int_axis(axis, "split");
-    if (is_tensor(spec) && as_tensor(spec).ndim() == 0)  // a 0-d tensor: a number of sections
-      return ops::split(t, {py::cast<int64_t>(py::reinterpret_borrow<py::object>(spec).attr("item")())}, true, ax);
-    if (!is_tensor(spec) && PyIndex_Check(spec.ptr()) && !PyBool_Check(spec.ptr()))
-      return ops::split(t, {py::cast<int64_t>(spec)}, true, ax);
+    if (is_index_like(spec))  // a number of sections
+      return ops::split(t, {int_param(spec, "split", "indices_or_sections")}, true, ax);
     py::object cuts = is_tensor(spec) ? py::reinterpret_borrow<py::object>(spec).attr("tolist")()
                                       : py::reinterpret_borrow<py::object>(spec);
     return ops::split(t, to_vec(parse_shape(cuts, "split")), false, ax);
@@ -145,16 +142,16 @@ void bind_reduce_shape(py::module_& m) {
     return ops::repeat(arg_tensor(x, "repeat"), arg_tensor(repeats, "repeat"), ax, flat);
   }, py::arg("repeats"), py::arg("axis") = py::none(), docs::repeat);
   // kind/stable are accepted for numpy compatibility: the sort is always stable.
-  m.def("sort", [](py::handle x, py::handle axis, bool descending, py::handle, py::handle) {
+  m.def("sort", [](py::handle x, py::handle axis, py::handle descending, py::handle, py::handle) {
     int64_t ax;
     bool flat = parse_one_axis(axis, "sort", ax);
-    return ops::sort(arg_tensor(x, "sort"), ax, descending, flat);
+    return ops::sort(arg_tensor(x, "sort"), ax, bool_param(descending, "sort", "descending"), flat);
   }, py::arg("x"), py::arg("axis") = -1, py::arg("descending") = false, py::arg("kind") = py::none(),
         py::arg("stable") = py::none(), docs::sort);
-  def_both(m, "argsort", [](py::handle x, py::handle axis, bool descending, py::handle, py::handle) {
+  def_both(m, "argsort", [](py::handle x, py::handle axis, py::handle descending, py::handle, py::handle) {
     int64_t ax;
     bool flat = parse_one_axis(axis, "argsort", ax);
-    return ops::argsort(arg_tensor(x, "argsort"), ax, descending, flat);
+    return ops::argsort(arg_tensor(x, "argsort"), ax, bool_param(descending, "argsort", "descending"), flat);
   }, py::arg("axis") = -1, py::arg("descending") = false, py::arg("kind") = py::none(),
            py::arg("stable") = py::none(), docs::argsort);
   def_both(m, "ravel", [](py::handle x) { return ops::ravel(arg_tensor(x, "ravel")); }, docs::ravel);

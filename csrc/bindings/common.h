@@ -7,6 +7,37 @@
 #include "core/tensor.h"
 #include "ops/ops.h"
 
+// Every binding takes Tensors through this caster: pybind11's, plus a refusal of a Tensor whose
+// __init__ never ran (Note [Uninitialised tensors] in core/tensor.h). One compare per argument.
+namespace pybind11 {
+namespace detail {
+template <>
+class type_caster<tapegrad::Tensor> : public type_caster_base<tapegrad::Tensor> {
+  using base = type_caster_base<tapegrad::Tensor>;
+
+ public:
+  template <typename T>
+  using cast_op_type = detail::cast_op_type<T>;
+  // NOLINTNEXTLINE(google-explicit-constructor)
+  operator tapegrad::Tensor*() {
+    check();
+    return base::operator tapegrad::Tensor*();
+  }
+  // NOLINTNEXTLINE(google-explicit-constructor)
+  operator tapegrad::Tensor&() {
+    check();
+    return base::operator tapegrad::Tensor&();
+  }
+
+ private:
+  void check() const {
+    if (value && !static_cast<const tapegrad::Tensor*>(value)->defined())
+      throw tapegrad::TypeError("Tensor is not initialised (Tensor.__new__ was called without Tensor.__init__)");
+  }
+};
+}  // namespace detail
+}  // namespace pybind11
+
 namespace tapegrad {
 namespace py = pybind11;
 namespace bind {
@@ -19,8 +50,24 @@ inline bool is_tensor(py::handle h) {
 inline Tensor& as_tensor(py::handle h) { return py::cast<Tensor&>(h); }
 
 // dtype objects exposed to Python (tg.float32 ...).
+// Its memory starts zeroed (Note [Uninitialised tensors]): code 0 is an object made by
+// dtype.__new__, which every use refuses.
 struct PyDType {
-  DType d;
+  PyDType() = default;
+  explicit PyDType(DType x) : code(uint8_t(uint8_t(x) + 1)) {}
+  static void* operator new(size_t n) {
+    void* p = ::operator new(n);
+    std::memset(p, 0, n);
+    return p;
+  }
+  static void operator delete(void* p) noexcept { ::operator delete(p); }
+  static void* operator new(size_t, void* where) noexcept { return where; }
+  static void operator delete(void*, void*) noexcept {}
+  DType get() const {
+    if (code == 0 || code > kNumDTypes) throw TypeError("dtype is not initialised (dtype.__new__ without a value)");
+    return DType(code - 1);
+  }
+  uint8_t code = 0;
 };
 py::object dtype_object(DType d);
 // Accepts tg dtypes, numpy dtypes and scalar types, strings, and Python's bool/int/float.
@@ -45,8 +92,20 @@ struct AxisArg {
   ops::Axes axes;
   bool all = true;
 };
+// Shapes: an int, a tuple/list of ints, a 1-d integer numpy array or Tensor (numpy integers and
+// 0-d integer tensors count as ints); a dimension beyond int64 is a ValueError.
 AxisArg parse_axis(py::handle axis, const char* op);
 Shape parse_shape(py::handle shape, const char* op);
+// Python ints, numpy integers, 0-d integer tensors (no bools, no floats).
+bool is_index_like(py::handle h);
+// The value of an integer object; false (and the value clamped to int64) when it does not fit.
+bool py_int64(py::handle h, int64_t& out);
+// An int argument; TypeError for a non-integer, OverflowError beyond int64.
+int64_t int_param(py::handle h, const char* op, const char* what);
+// An axis: as int_param, but a value beyond int64 is clamped (the axis check then reports it).
+int64_t axis_param(py::handle h, const char* op);
+// A flag: bools, numpy bools, numbers (numpy's truth value); TypeError for other things.
+bool bool_param(py::handle h, const char* op, const char* what);
 
 void bind_dtypes(py::module_& m);
 void bind_tensor(py::module_& m);

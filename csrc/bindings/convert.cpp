@@ -129,7 +129,7 @@ py::object dtype_object(DType d) { return py::reinterpret_borrow<py::object>(g_d
 bool is_none(py::handle h) { return h.is_none(); }
 
 DType parse_dtype(py::handle h) {
-  if (py::isinstance<PyDType>(h)) return h.cast<PyDType&>().d;
+  if (py::isinstance<PyDType>(h)) return h.cast<PyDType&>().get();
   // numpy reads None as float64; for us it is a missing dtype, which callers handle themselves.
   if (h.is_none()) throw TypeError("dtype: None is not a dtype");
   if (h.ptr() == reinterpret_cast<PyObject*>(&PyBool_Type)) return DType::Bool;
@@ -205,6 +205,27 @@ bool has_strong_float64(py::handle obj, int depth) {
 
 std::string type_name(py::handle obj) { return py::str(py::type::handle_of(obj).attr("__name__")); }
 
+// The first Python int in a nested list/tuple that does not fit in int64 (null if none).
+PyObject* find_big_int(py::handle obj, int depth) {
+  if (depth > 64) return nullptr;
+  PyObject* p = obj.ptr();
+  if (PyList_Check(p) || PyTuple_Check(p)) {
+    for (py::handle h : obj)
+      if (PyObject* b = find_big_int(h, depth + 1)) return b;
+    return nullptr;
+  }
+  if (PyLong_CheckExact(p)) {
+    int overflow = 0;
+    PyLong_AsLongLongAndOverflow(p, &overflow);
+    if (overflow) return p;
+  }
+  return nullptr;
+}
+
+[[noreturn]] void int_out_of_range(py::handle v, const char* dt) {
+  throw OverflowError(str_cat("tensor: Python integer ", std::string(py::str(v)), " out of bounds for ", dt));
+}
+
 }  // namespace
 
 Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
@@ -226,13 +247,17 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
   if (PyLong_Check(p) && !numpy_like) {
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(p, &overflow);
-    if (overflow)
-      throw ValueError(str_cat("tensor: Python int ", std::string(py::str(obj)), " is out of range for Int64"));
+    // numpy: OverflowError for a Python int the target integer dtype cannot hold.
+    if (overflow && has_dt && is_float(want)) {
+      const double d = PyLong_AsDouble(p);
+      if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+      return Tensor::scalar(d, want);
+    }
+    if (overflow) int_out_of_range(obj, "int64");
     if (has_dt && is_float(want)) return Tensor::scalar(double(v), want);
     Tensor t = Tensor::empty(Shape{}, DType::Int64);
     *t.data<int64_t>() = v;
-    if (has_dt && want == DType::Int32)
-      TG_CHECK(v >= INT32_MIN && v <= INT32_MAX, "tensor: Python int ", v, " is out of range for Int32");
+    if (has_dt && want == DType::Int32 && (v < INT32_MIN || v > INT32_MAX)) int_out_of_range(obj, "int32");
     return has_dt ? t.to(want) : t;
   }
   // numpy scalars (np.float64 subclasses float) keep their dtype through the numpy path below.
@@ -245,8 +270,26 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
   const bool is_array = py::isinstance<py::array>(obj);
   const bool from_sequence = !is_array && (PyList_Check(p) || PyTuple_Check(p));
   py::array arr;
+  if (from_sequence) {
+    // Python ints beyond int64 are an OverflowError unless a float dtype is asked for (numpy
+    // would silently make float64 or object arrays of them).
+    if (PyObject* big = find_big_int(obj, 0))
+      if (!(has_dt && is_float(want))) int_out_of_range(big, has_dt ? dtype_numpy_name(want) : "int64");
+  }
   if (is_array) {
     arr = py::reinterpret_borrow<py::array>(obj);
+  } else if (from_sequence && has_dt) {
+    // numpy converts the Python values to the asked dtype itself: an int out of its range is an
+    // OverflowError, as in np.array([2**40], dtype=np.int32).
+    try {
+      arr = np.attr("asarray")(obj, np_dtype(want));
+    } catch (py::error_already_set& e) {
+      if (e.matches(PyExc_OverflowError)) throw;
+      if (e.matches(PyExc_ValueError))
+        throw ValueError(str_cat("tensor: cannot make a ", dtype_numpy_name(want), " tensor from ",
+                                 std::string(py::repr(obj)), ": ", e.what()));
+      throw TypeError(str_cat("tensor: cannot make a tensor from ", std::string(py::repr(obj)), ": ", e.what()));
+    }
   } else if (from_sequence || numpy_like || PySequence_Check(p) || PyObject_HasAttrString(p, "__array__") ||
              PyObject_HasAttrString(p, "__array_interface__")) {
     try {
@@ -318,67 +361,171 @@ Tensor arg_tensor(py::handle o, const char* op) {
   }
 }
 
+namespace {
+std::string repr_str(py::handle h) { return py::repr(h); }
+
+// An integer-valued array-like (numpy array or Tensor) of integer dtype with at most 1 dim, as
+// numbers; false for anything else.
+bool int_array_values(py::handle h, const char* op, const char* what, std::vector<py::object>& out, bool& zero_d) {
+  py::object arr;
+  if (is_tensor(h)) {
+    const Tensor& t = as_tensor(h);
+    TG_CHECK_TYPE(!is_float(t.dtype()) && t.dtype() != DType::Bool, op, ": ", what,
+                  " must be integers, got a tensor of dtype ", dtype_name(t.dtype()));
+    check_has_data(t, op);
+    arr = to_numpy_view(ops::stop_gradient(t), false);
+  } else if (py::isinstance<py::array>(h)) {
+    arr = py::reinterpret_borrow<py::object>(h);
+    const char kind = py::dtype::from_args(arr.attr("dtype")).kind();
+    TG_CHECK_TYPE(kind == 'i' || kind == 'u', op, ": ", what, " must be integers, got a numpy array of dtype ",
+                  std::string(py::str(arr.attr("dtype"))));
+  } else {
+    return false;
+  }
+  const int64_t nd = py::cast<int64_t>(arr.attr("ndim"));
+  TG_CHECK_TYPE(nd <= 1, op, ": ", what, " must be an int or a 1-d sequence of ints, got an array of shape ",
+                std::string(py::str(arr.attr("shape"))));
+  zero_d = nd == 0;
+  py::object items = arr.attr("tolist")();
+  if (zero_d) {
+    out.push_back(items);
+  } else {
+    for (py::handle v : items) out.push_back(py::reinterpret_borrow<py::object>(v));
+  }
+  return true;
+}
+}  // namespace
+
+bool py_int64(py::handle h, int64_t& out) {
+  PyObject* p = h.ptr();
+  py::object idx = py::reinterpret_steal<py::object>(PyNumber_Index(p));
+  if (!idx) throw py::error_already_set();
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(idx.ptr(), &overflow);
+  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  if (overflow) {
+    out = overflow > 0 ? INT64_MAX : INT64_MIN;
+    return false;
+  }
+  out = v;
+  return true;
+}
+
+bool is_index_like(py::handle h) {
+  PyObject* p = h.ptr();
+  if (PyBool_Check(p) || PyFloat_Check(p)) return false;
+  if (is_tensor(h)) {
+    const Tensor& t = as_tensor(h);
+    return t.ndim() == 0 && is_int(t.dtype());
+  }
+  return PyIndex_Check(p);
+}
+
+int64_t int_param(py::handle h, const char* op, const char* what) {
+  TG_CHECK_TYPE(is_index_like(h), op, ": ", what, " must be an int, got ", repr_str(h));
+  int64_t v;
+  if (!py_int64(h, v)) throw OverflowError(str_cat(op, ": ", what, " ", repr_str(h), " does not fit in 64 bits"));
+  return v;
+}
+
+int64_t axis_param(py::handle h, const char* op) {
+  TG_CHECK_TYPE(is_index_like(h), op, ": axis must be an int, got ", repr_str(h));
+  int64_t v;
+  py_int64(h, v);  // out of int64: clamped, so that the axis check reports it as out of bounds
+  return v;
+}
+
+bool bool_param(py::handle h, const char* op, const char* what) {
+  PyObject* p = h.ptr();
+  if (p == Py_True) return true;
+  if (p == Py_False) return false;
+  TG_CHECK_TYPE(!is_tensor(h) || as_tensor(h).numel() == 1, op, ": ", what, " must be a bool, got ", repr_str(h));
+  TG_CHECK_TYPE(p != Py_None && !PyUnicode_Check(p) && !PyBytes_Check(p) && !PySequence_Check(p), op, ": ", what,
+                " must be a bool, got ", repr_str(h));
+  const int t = PyObject_IsTrue(p);
+  if (t < 0) throw py::error_already_set();
+  return t == 1;
+}
+
 AxisArg parse_axis(py::handle axis, const char* op) {
   AxisArg r;
   if (axis.is_none()) return r;
   r.all = false;
+  std::vector<py::object> vals;
+  bool zero_d = false;
+  if (int_array_values(axis, op, "axis", vals, zero_d)) {
+    for (auto& v : vals) r.axes.push_back(axis_param(v, op));
+    return r;
+  }
   if (py::isinstance<py::tuple>(axis) || py::isinstance<py::list>(axis)) {
     for (py::handle h : axis) {
-      TG_CHECK_TYPE(PyLong_Check(h.ptr()) || PyIndex_Check(h.ptr()), op, ": axis must be an int or a tuple of ints");
-      r.axes.push_back(py::cast<int64_t>(h));
+      TG_CHECK_TYPE(is_index_like(h), op, ": axis must be an int or a tuple of ints, got ", repr_str(axis));
+      r.axes.push_back(axis_param(h, op));
     }
     return r;
   }
-  TG_CHECK_TYPE(PyIndex_Check(axis.ptr()) && !PyBool_Check(axis.ptr()), op, ": axis must be None, an int or a tuple of ints, got ",
-                std::string(py::repr(axis)));
-  r.axes.push_back(py::cast<int64_t>(axis));
+  TG_CHECK_TYPE(is_index_like(axis), op, ": axis must be None, an int or a tuple of ints, got ", repr_str(axis));
+  r.axes.push_back(axis_param(axis, op));
   return r;
 }
 
+namespace {
+int64_t dim_value(py::handle h, py::handle shape, const char* op) {
+  TG_CHECK_TYPE(is_index_like(h), op, ": shape must contain ints, got ", repr_str(shape));
+  int64_t v;
+  TG_CHECK(py_int64(h, v), op, ": dimension ", repr_str(h), " in shape ", repr_str(shape),
+           " does not fit in 64 bits (maximum allowed dimension exceeded)");
+  return v;
+}
+}  // namespace
+
 Shape parse_shape(py::handle shape, const char* op) {
   Shape s;
-  if (PyIndex_Check(shape.ptr()) && !PyBool_Check(shape.ptr())) {
-    s.push_back(py::cast<int64_t>(shape));
+  std::vector<py::object> vals;
+  bool zero_d = false;
+  if (int_array_values(shape, op, "shape", vals, zero_d)) {
+    for (auto& v : vals) s.push_back(dim_value(v, shape, op));
+    return s;
+  }
+  if (is_index_like(shape)) {
+    s.push_back(dim_value(shape, shape, op));
     return s;
   }
   TG_CHECK_TYPE(py::isinstance<py::tuple>(shape) || py::isinstance<py::list>(shape), op,
-                ": shape must be an int or a tuple of ints, got ", std::string(py::repr(shape)));
-  for (py::handle h : shape) {
-    TG_CHECK_TYPE(PyIndex_Check(h.ptr()) && !PyBool_Check(h.ptr()), op, ": shape must contain ints, got ",
-                  std::string(py::repr(shape)));
-    s.push_back(py::cast<int64_t>(h));
-  }
+                ": shape must be an int or a tuple of ints, got ", repr_str(shape));
+  for (py::handle h : shape) s.push_back(dim_value(h, shape, op));
+  TG_CHECK(s.size() <= 64, op, ": shape ", repr_str(shape), " has ", s.size(), " dimensions; at most 64 are supported");
   return s;
 }
 
 void bind_dtypes(py::module_& m) {
   py::class_<PyDType>(m, "dtype", docs::dtype)
-      .def("__repr__", [](const PyDType& d) { return std::string(dtype_name(d.d)); })
-      .def("__str__", [](const PyDType& d) { return std::string(dtype_name(d.d)); })
+      .def("__repr__", [](const PyDType& d) { return d.code ? std::string(dtype_name(d.get())) : "<dtype, not initialised>"; })
+      .def("__str__", [](const PyDType& d) { return d.code ? std::string(dtype_name(d.get())) : "<dtype, not initialised>"; })
       .def("__eq__", [](const PyDType& d, py::handle o) {
         try {
-          return parse_dtype(o) == d.d;
+          return parse_dtype(o) == d.get();
         } catch (...) {
           return false;
         }
       })
       // Equal to the numpy name string, so hash like it (dicts keyed by 'float32' find tg.float32).
-      .def("__hash__", [](const PyDType& d) { return py::hash(py::str(dtype_numpy_name(d.d))); })
-      .def_property_readonly("name", [](const PyDType& d) { return std::string(dtype_numpy_name(d.d)); },
+      .def("__hash__", [](const PyDType& d) { return py::hash(py::str(dtype_numpy_name(d.get()))); })
+      .def_property_readonly("name", [](const PyDType& d) { return std::string(dtype_numpy_name(d.get())); },
                              docs::dtype_name)
-      .def_property_readonly("itemsize", [](const PyDType& d) { return itemsize(d.d); }, docs::dtype_itemsize)
-      .def_property_readonly("is_floating_point", [](const PyDType& d) { return is_float(d.d); },
+      .def_property_readonly("itemsize", [](const PyDType& d) { return itemsize(d.get()); }, docs::dtype_itemsize)
+      .def_property_readonly("is_floating_point", [](const PyDType& d) { return is_float(d.get()); },
                              docs::dtype_is_floating_point)
-      .def_property_readonly("numpy_dtype", [](const PyDType& d) { return np_dtype(d.d); }, docs::dtype_numpy_dtype)
+      .def_property_readonly("numpy_dtype", [](const PyDType& d) { return np_dtype(d.get()); }, docs::dtype_numpy_dtype)
       // numpy reads `.dtype` of any object: np.dtype(tg.float32), np.zeros(3, tg.float32).
-      .def_property_readonly("dtype", [](const PyDType& d) { return np_dtype(d.d); }, docs::dtype_dtype)
+      .def_property_readonly("dtype", [](const PyDType& d) { return np_dtype(d.get()); }, docs::dtype_dtype)
       .def("__reduce__", [](const PyDType& d) {
         return py::make_tuple(py::module_::import("tapegrad").attr("_dtype_from_name"),
-                              py::make_tuple(std::string(dtype_numpy_name(d.d))));
+                              py::make_tuple(std::string(dtype_numpy_name(d.get()))));
       });
   const char* names[] = {"bool_", "int32", "int64", "float16", "float32", "float64"};
   for (int i = 0; i < kNumDTypes; ++i) {
-    g_dtype_objs[i] = py::cast(PyDType{DType(i)}).release().ptr();
+    g_dtype_objs[i] = py::cast(PyDType(DType(i))).release().ptr();
     m.attr(names[i]) = dtype_object(DType(i));
   }
   m.def("_dtype_from_name", [](py::handle n) { return dtype_object(parse_dtype(n)); });

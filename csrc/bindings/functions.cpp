@@ -135,15 +135,17 @@ void bind_functions(py::module_& m) {
                           [&] { return ops::where(cond, xy.first, xy.second); });
   }, py::arg("condition"), py::arg("x"), py::arg("y"), docs::where);
   m.def("stop_gradient", [](py::handle x) { return ops::stop_gradient(arg_tensor(x, "stop_gradient")); });
-  def_both(m, "astype", [](const Tensor& x, py::handle dt) { return ops::cast(x, parse_dtype(dt)); },
+  def_both(m, "astype", [](py::handle x, py::handle dt) { return ops::cast(arg_tensor(x, "astype"), parse_dtype(dt)); },
            py::arg("dtype"), docs::astype);
 
   // Reductions.
-  def_both(m, "sum", [](py::handle x, py::handle axis, bool keepdims) {
+  def_both(m, "sum", [](py::handle x, py::handle axis, py::handle keepdims_h) {
+    const bool keepdims = bool_param(keepdims_h, "sum", "keepdims");
     AxisArg ax = parse_axis(axis, "sum");
     return ops::sum(arg_tensor(x, "sum"), ax.axes, ax.all, keepdims);
   }, py::arg("axis") = py::none(), py::arg("keepdims") = false, docs::sum);
-  def_both(m, "mean", [](py::handle x, py::handle axis, bool keepdims) {
+  def_both(m, "mean", [](py::handle x, py::handle axis, py::handle keepdims_h) {
+    const bool keepdims = bool_param(keepdims_h, "mean", "keepdims");
     AxisArg ax = parse_axis(axis, "mean");
     return ops::mean(arg_tensor(x, "mean"), ax.axes, ax.all, keepdims);
   }, py::arg("axis") = py::none(), py::arg("keepdims") = false, docs::mean);
@@ -182,8 +184,8 @@ void bind_functions(py::module_& m) {
     }
     return ops::transpose(x, p);
   }, docs::Tensor_transpose);
-  def_both(m, "swapaxes", [](py::handle x, int64_t a, int64_t b) {
-    return ops::swapaxes(arg_tensor(x, "swapaxes"), a, b);
+  def_both(m, "swapaxes", [](py::handle x, py::handle a, py::handle b) {
+    return ops::swapaxes(arg_tensor(x, "swapaxes"), axis_param(a, "swapaxes"), axis_param(b, "swapaxes"));
   }, py::arg("axis1"), py::arg("axis2"), docs::swapaxes);
   def_both(m, "expand_dims", [](py::handle x, py::handle axis) {
     AxisArg ax = parse_axis(axis, "expand_dims");

@@ -1,4 +1,5 @@
 // The Tensor class: construction, attributes, conversions, operators, indexing.
+#include <cmath>
 #include <cstring>
 
 #include "bindings/common.h"
@@ -27,7 +28,8 @@ using kernels::Un;
 // The Tensor inside a Python object known to be a Tensor (no type-registry lookup).
 const Tensor& tensor_of(PyObject* o) {
   void* v = reinterpret_cast<py::detail::instance*>(o)->get_value_and_holder().value_ptr();
-  if (!v) throw TypeError("Tensor: this object was not initialised (Tensor.__init__ was not called)");
+  if (!v || !static_cast<const Tensor*>(v)->defined())  // Note [Uninitialised tensors]
+    throw TypeError("Tensor is not initialised (Tensor.__new__ was called without Tensor.__init__)");
   return *static_cast<const Tensor*>(v);
 }
 
@@ -112,12 +114,52 @@ PyObject* nb_binary(PyObject* a, PyObject* b) {
   });
 }
 
+// numpy's casting='same_kind': bool < integer < floating; any size within a kind.
+int kind_rank(DType d) { return d == DType::Bool ? 0 : (is_int(d) ? 1 : 2); }
+
+// In-place operator slot (`self op= other`, self is the Tensor): numpy's out=self with
+// casting='same_kind'. The result keeps self's dtype and shape and is written into self's memory
+// (every view of it sees the new values), as numpy's; a result of a wider kind (int += 1.5) or
+// of another shape is an error, never a silent dtype change or rebinding.
+template <Bin op>
+PyObject* nb_inplace(PyObject* a, PyObject* b) {
+  return guarded([&]() -> PyObject* {
+    if (!is_tensor(a)) return not_implemented();
+    Tensor& self = const_cast<Tensor&>(tensor_of(a));
+    Tensor other;
+    if (!try_operand(b, self, bin_label(op), other)) return not_implemented();
+    Tensor r = apply_binary(op, self, other);
+    TG_CHECK_TYPE(kind_rank(r.dtype()) <= kind_rank(self.dtype()), bin_label(op), " (in place): cannot cast the result from ",
+                  dtype_numpy_name(r.dtype()), " to ", dtype_numpy_name(self.dtype()),
+                  " with casting rule 'same_kind' (", ops::describe(self), " op= ", ops::describe(other),
+                  "); an in-place operation keeps the tensor's dtype");
+    TG_CHECK_SHAPE(r.shape() == self.shape(), bin_label(op), " (in place): non-broadcastable output operand with shape ",
+                   shape_str(self.shape()), " doesn't match the broadcast shape ", shape_str(r.shape()));
+    std::vector<ops::IndexItem> all(1);
+    all[0].kind = ops::IndexItem::Ellipsis;
+    nogil_if_large(self.numel(), self.tracked() || r.tracked(), [&] {
+      ops::setitem(self, all, r);
+      return Tensor();
+    });
+    Py_INCREF(a);
+    return a;
+  });
+}
+
 PyObject* nb_power(PyObject* a, PyObject* b, PyObject* mod) {
   if (mod != Py_None) {
     PyErr_SetString(PyExc_TypeError, "pow: the three-argument form pow(x, y, mod) is not supported for Tensors");
     return nullptr;
   }
   return nb_binary<Bin::Pow>(a, b);
+}
+
+PyObject* nb_inplace_power(PyObject* a, PyObject* b, PyObject* mod) {
+  if (mod != Py_None) {
+    PyErr_SetString(PyExc_TypeError, "pow: the three-argument form pow(x, y, mod) is not supported for Tensors");
+    return nullptr;
+  }
+  return nb_inplace<Bin::Pow>(a, b);
 }
 
 Cmp cmp_of(int pyop) {
@@ -136,9 +178,28 @@ PyObject* tp_richcompare(PyObject* a, PyObject* b, int pyop) {
   return guarded([&]() -> PyObject* {
     if (!is_tensor(a)) return not_implemented();
     const Tensor& self = tensor_of(a);
+    Cmp c = cmp_of(pyop);
+    if (PyLong_Check(b) && !PyBool_Check(b) && (is_int(self.dtype()) || self.dtype() == DType::Bool)) {
+      // numpy 2 compares an integer tensor with a Python int by value, even one its dtype cannot
+      // hold (arange(3) == 2**70 is all False): decide those from the int's sign.
+      int overflow = 0;
+      long long v = PyLong_AsLongLongAndOverflow(b, &overflow);
+      if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+      const bool out_of_range = overflow || (self.dtype() != DType::Int64 && (v < INT32_MIN || v > INT32_MAX));
+      if (out_of_range) {
+        const bool big = overflow ? overflow > 0 : v > 0;  // the int is above every value of self
+        bool r = false;
+        switch (c) {
+          case Cmp::Eq: r = false; break;
+          case Cmp::Ne: r = true; break;
+          case Cmp::Lt: case Cmp::Le: r = big; break;
+          default: r = !big; break;
+        }
+        return to_python(ops::full(self.shape(), r ? 1.0 : 0.0, DType::Bool));
+      }
+    }
     Tensor other;
     if (!try_operand(b, self, "compare", other)) return not_implemented();
-    Cmp c = cmp_of(pyop);
     return to_python(nogil_if_large(self.numel(), ops::any_tracked(self, other), [&] { return ops::compare(c, self, other); }));
   });
 }
@@ -353,6 +414,12 @@ void bind_tensor(py::module_& m) {
         return nogil_if_large(t.numel(), t.tracked(), [&] { return ops::getitem(t, items); });
       }, docs::Tensor___getitem__)
       .def("__setitem__", [](Tensor& t, py::handle idx, py::handle v) {
+        if (PyFloat_Check(v.ptr()) && is_int(t.dtype())) {  // numpy refuses what no integer holds
+          const double d = PyFloat_AS_DOUBLE(v.ptr());
+          TG_CHECK(d == d, "setitem: cannot convert float NaN to integer (", ops::describe(t), ")");
+          TG_CHECK_T(OverflowError, std::isfinite(d), "setitem: cannot convert float infinity to integer (",
+                     ops::describe(t), ")");
+        }
         Tensor val = operand(v, t, "setitem");
         std::vector<ops::IndexItem> items = parse_index(idx);
         nogil_if_large(t.numel(), t.tracked() || val.tracked(), [&] {
@@ -361,6 +428,11 @@ void bind_tensor(py::module_& m) {
         });
       }, docs::Tensor___setitem__)
       .def("_value_repr", [](const Tensor& t) { return to_numpy_view(t, false); })
+      // Whether __init__ ran (repr of a Tensor.__new__ object must not raise).
+      .def("_initialised", [](py::handle self) {
+        void* v = reinterpret_cast<py::detail::instance*>(self.ptr())->get_value_and_holder().value_ptr();
+        return v && static_cast<const Tensor*>(v)->defined();
+      })
       .def("__copy__", [](const Tensor& t) { return ops::copy(t); }, docs::Tensor___copy__)
       .def("__deepcopy__", [](const Tensor& t, py::handle) { return ops::copy(t); })
       // Pickling: Tensor.__reduce_ex__ (python/tapegrad/_pickle.py) writes every protocol 0-5. This
@@ -399,6 +471,19 @@ void bind_tensor(py::module_& m) {
   TG_BIN("__or__", "__ror__", Bin::BitOr)
   TG_BIN("__xor__", "__rxor__", Bin::BitXor)
 #undef TG_BIN
+#define TG_IBIN(pyname, OP) \
+  cls.def(pyname, [](py::handle a, py::handle b) { return steal(nb_inplace<OP>(a.ptr(), b.ptr())); });
+  TG_IBIN("__iadd__", Bin::Add)
+  TG_IBIN("__isub__", Bin::Sub)
+  TG_IBIN("__imul__", Bin::Mul)
+  TG_IBIN("__itruediv__", Bin::Div)
+  TG_IBIN("__ifloordiv__", Bin::FloorDiv)
+  TG_IBIN("__imod__", Bin::Mod)
+  TG_IBIN("__ipow__", Bin::Pow)
+  TG_IBIN("__iand__", Bin::BitAnd)
+  TG_IBIN("__ior__", Bin::BitOr)
+  TG_IBIN("__ixor__", Bin::BitXor)
+#undef TG_IBIN
 #define TG_CMP(pyname, PYOP) \
   cls.def(pyname, [](py::handle a, py::handle b) { return steal(tp_richcompare(a.ptr(), b.ptr(), PYOP)); });
   TG_CMP("__eq__", Py_EQ)
@@ -431,6 +516,16 @@ void bind_tensor(py::module_& m) {
   nb.nb_positive = nb_positive;
   nb.nb_absolute = nb_absolute;
   nb.nb_invert = nb_invert;
+  nb.nb_inplace_add = nb_inplace<Bin::Add>;
+  nb.nb_inplace_subtract = nb_inplace<Bin::Sub>;
+  nb.nb_inplace_multiply = nb_inplace<Bin::Mul>;
+  nb.nb_inplace_true_divide = nb_inplace<Bin::Div>;
+  nb.nb_inplace_floor_divide = nb_inplace<Bin::FloorDiv>;
+  nb.nb_inplace_remainder = nb_inplace<Bin::Mod>;
+  nb.nb_inplace_power = nb_inplace_power;
+  nb.nb_inplace_and = nb_inplace<Bin::BitAnd>;
+  nb.nb_inplace_or = nb_inplace<Bin::BitOr>;
+  nb.nb_inplace_xor = nb_inplace<Bin::BitXor>;
   g_tensor_type->tp_richcompare = tp_richcompare;
   PyType_Modified(g_tensor_type);
 }

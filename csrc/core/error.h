@@ -15,6 +15,8 @@ struct IndexError : Error { using Error::Error; };   // -> IndexError
 struct DTypeError : Error { using Error::Error; };   // -> TypeError
 struct TypeError : Error { using Error::Error; };    // -> TypeError
 struct NotDifferentiable : Error { using Error::Error; };  // -> TypeError
+struct OverflowError : Error { using Error::Error; };  // -> OverflowError
+struct MemoryError : Error { using Error::Error; };    // -> MemoryError
 
 namespace detail {
 inline void cat(std::ostringstream&) {}

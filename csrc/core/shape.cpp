@@ -10,6 +10,36 @@ int64_t numel(const Shape& s) {
   return n;
 }
 
+int64_t checked_numel(const Shape& s, size_t itemsize, const char* op) {
+  int64_t nz = itemsize ? int64_t(itemsize) : 1;
+  bool zero = false;
+  for (int64_t d : s) {
+    if (__builtin_expect(d <= 0, 0)) {
+      if (d < 0) throw ValueError(str_cat(op, ": negative dimensions are not allowed, got shape ", shape_str(s)));
+      zero = true;
+      continue;
+    }
+    if (__builtin_expect(__builtin_mul_overflow(nz, d, &nz), 0))
+      throw ValueError(str_cat(op, ": shape ", shape_str(s), " is too large (its size in bytes, ", itemsize,
+                               " per element, does not fit in 64 bits)"));
+  }
+  return zero ? 0 : nz / (itemsize ? int64_t(itemsize) : 1);
+}
+
+int64_t checked_mul(int64_t a, int64_t b, const char* op) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r))
+    throw ValueError(str_cat(op, ": size ", a, " * ", b, " does not fit in 64 bits"));
+  return r;
+}
+
+int64_t checked_add(int64_t a, int64_t b, const char* op) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r))
+    throw ValueError(str_cat(op, ": size ", a, " + ", b, " does not fit in 64 bits"));
+  return r;
+}
+
 Strides contiguous_strides(const Shape& s) {
   Strides st(s.size(), 0);
   int64_t acc = 1;

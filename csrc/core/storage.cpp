@@ -1,5 +1,8 @@
 #include "core/storage.h"
 
+#include <sys/sysinfo.h>
+
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -33,7 +36,20 @@ int small_class(size_t n) {
   return k;
 }
 
+// RAM plus swap: a request above it can never be met, and under an overcommitting kernel the
+// allocation could succeed only for the first write to kill the process. Refuse it up front.
+size_t memory_limit() {
+  static const size_t lim = [] {
+    struct sysinfo si;
+    if (sysinfo(&si) != 0) return SIZE_MAX;
+    const unsigned long long total = (unsigned long long)(si.totalram + si.totalswap) * si.mem_unit;
+    return total ? size_t(total) : SIZE_MAX;
+  }();
+  return lim;
+}
+
 void* raw_alloc(size_t n) {
+  if (n > memory_limit() || n > SIZE_MAX - kAlign) throw std::bad_alloc();
   void* p = std::aligned_alloc(kAlign, (n + kAlign - 1) / kAlign * kAlign);
   if (!p) throw std::bad_alloc();
   return p;
@@ -84,6 +100,10 @@ void* allocate(size_t nbytes, Device dev) {
     }
     return raw_alloc(size_t(64) << k);
   }
+  if (nbytes > memory_limit()) {
+    g_in_use.fetch_sub(nbytes, std::memory_order_relaxed);
+    throw std::bad_alloc();
+  }
   size_t r = round_large(nbytes);
   {
     auto& c = lcache();
@@ -98,7 +118,12 @@ void* allocate(size_t nbytes, Device dev) {
       }
     }
   }
-  return raw_alloc(r);
+  try {
+    return raw_alloc(r);
+  } catch (...) {
+    g_in_use.fetch_sub(nbytes, std::memory_order_relaxed);
+    throw;
+  }
 }
 
 void deallocate(void* p, size_t nbytes, Device) {

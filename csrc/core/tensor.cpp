@@ -1,6 +1,7 @@
 #include "core/tensor.h"
 
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "kernels/kernels.h"
@@ -61,7 +62,7 @@ Tensor Tensor::from_storage(Ref<Storage> st, int64_t offset, const Shape& shape,
   t->offset = offset;
   t->shape = shape;
   t->strides = strides;
-  t->numel = tapegrad::numel(shape);
+  t->numel = checked_numel(shape, itemsize(dt), "tensor");  // Note [Size arithmetic]
   Strides cs = contiguous_strides(shape);
   bool c = true;
   for (size_t i = 0; i < shape.size(); ++i)
@@ -71,15 +72,23 @@ Tensor Tensor::from_storage(Ref<Storage> st, int64_t offset, const Shape& shape,
 }
 
 Tensor Tensor::empty(const Shape& shape, DType dt, Device dev) {
-  for (int64_t d : shape) TG_CHECK(d >= 0, "negative dimensions are not allowed: ", shape_str(shape));
+  const int64_t n = checked_numel(shape, itemsize(dt), "empty");  // Note [Size arithmetic]
+  const size_t nbytes = size_t(n) * itemsize(dt);
+  Ref<Storage> st;
+  try {
+    st = Storage::allocate(nbytes, dev);
+  } catch (const std::bad_alloc&) {
+    throw MemoryError(str_cat("Unable to allocate ", double(nbytes) / double(1 << 30), " GiB for a tensor of shape ",
+                              shape_str(shape), " and dtype ", dtype_numpy_name(dt)));
+  }
   TensorImpl* t = TensorImpl::create();
   t->dtype = dt;
   t->device = dev;
   t->shape = shape;
   t->strides = contiguous_strides(shape);
-  t->numel = tapegrad::numel(shape);
+  t->numel = n;
   t->contiguous = true;
-  t->storage = Storage::allocate(size_t(t->numel) * itemsize(dt), dev);
+  t->storage = std::move(st);
   return Tensor(Ref<TensorImpl>(t));
 }
 
@@ -105,6 +114,12 @@ Tensor Tensor::scalar(double value, DType dt) {
     case DType::Float32: *t.data<float>() = float(value); break;
     case DType::Float64: *t.data<double>() = value; break;
   }
+  return t;
+}
+
+Tensor Tensor::scalar_int(int64_t value) {
+  Tensor t = empty(Shape{}, DType::Int64);
+  *t.data<int64_t>() = value;
   return t;
 }
 

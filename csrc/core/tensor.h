@@ -2,6 +2,8 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <cstring>
+#include <new>
 #include <memory>
 
 #include "core/dtype.h"
@@ -43,6 +45,19 @@ extern void (*g_traced_read_hook)(const Tensor&);
 class Tensor {
  public:
   Tensor() = default;
+  // Note [Uninitialised tensors]
+  // A Python Tensor made by Tensor.__new__ without __init__ has no C++ value; pybind11 then
+  // allocates the value's memory on first use without constructing it. Memory from this operator
+  // new starts zeroed, so such a value reads as a null handle (defined() is false), which the
+  // bindings' Tensor caster refuses with a TypeError instead of following a garbage pointer.
+  static void* operator new(size_t n) {
+    void* p = ::operator new(n);
+    std::memset(p, 0, n);
+    return p;
+  }
+  static void operator delete(void* p) noexcept { ::operator delete(p); }
+  static void* operator new(size_t, void* where) noexcept { return where; }  // placement
+  static void operator delete(void*, void*) noexcept {}
   explicit Tensor(Ref<TensorImpl> impl) : impl_(std::move(impl)) {}
 
   // A new contiguous tensor with uninitialised memory.
@@ -50,6 +65,7 @@ class Tensor {
   static Tensor zeros(const Shape& shape, DType dt, Device dev = Device::CPU);
   static Tensor full(const Shape& shape, DType dt, double value, Device dev = Device::CPU);
   static Tensor scalar(double value, DType dt);  // 0-d
+  static Tensor scalar_int(int64_t value);         // 0-d Int64, exact beyond 2**53
   static Tensor from_storage(Ref<Storage> st, int64_t offset, const Shape& shape, const Strides& strides,
                              DType dt);
 

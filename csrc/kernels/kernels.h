@@ -53,7 +53,9 @@ const char* cpu_simd_path();
 // false when this CPU cannot run it.
 bool set_cpu_simd_path(const char* name);
 int num_threads();
-void set_num_threads(int n);
+// 1 <= n <= max_threads() = max(64, 4 * hardware threads); ValueError otherwise.
+void set_num_threads(int64_t n);
+int max_threads();
 
 }  // namespace kernels
 }  // namespace tapegrad

@@ -14,10 +14,11 @@ namespace tapegrad {
 namespace ops {
 
 void check_new_shape(const Shape& shape, const char* op) {
+  // The product of the non-zero dimensions (Note [Size arithmetic]), with room for any itemsize.
   int64_t n = 1;
   for (int64_t d : shape) {
     TG_CHECK(d >= 0, op, ": negative dimensions are not allowed, got shape ", shape_str(shape));
-    TG_CHECK(!__builtin_mul_overflow(n, d, &n), op, ": shape ", shape_str(shape), " is too large");
+    if (d) TG_CHECK(!__builtin_mul_overflow(n, d, &n), op, ": shape ", shape_str(shape), " is too large");
   }
   TG_CHECK(n <= (std::numeric_limits<int64_t>::max() >> 4), op, ": shape ", shape_str(shape), " is too large");
 }
@@ -95,7 +96,12 @@ Tensor arange_int(int64_t start, int64_t stop, int64_t step, DType dt) {
   const __int128 span = (__int128)stop - start;
   __int128 q = span / step;
   if (q * step != span && ((span > 0) == (step > 0))) q += 1;
+  TG_CHECK(q <= (std::numeric_limits<int64_t>::max() >> 4), "arange: maximum allowed size exceeded (arange(", start,
+           ", ", stop, ", ", step, ") would have ", double(q), " elements)");
   const int64_t len = q > 0 ? int64_t(q) : 0;
+  // numpy: the arguments must fit an Int32 result (later values wrap, as numpy's do).
+  TG_CHECK_T(OverflowError, dt != DType::Int32 || (start >= INT32_MIN && start <= INT32_MAX),
+             "arange: Python integer ", start, " out of bounds for int32");
   check_bool_arange(len, dt);
   Tensor out = new_tensor(Shape{len}, dt, "arange");
   kernels::arange_int(out, start, step);

@@ -41,7 +41,8 @@ Tensor apply_view(const Tensor& x, const Attrs& a) {
       off += start * x.strides()[d++];
     } else if (kind == kSlice) {
       s.push_back(len);
-      st.push_back(x.strides()[d] * step);
+      // With one element the step is never taken (and stride * step could overflow for a huge step).
+      st.push_back(len > 1 ? x.strides()[d] * step : x.strides()[d]);
       if (len > 0) off += start * x.strides()[d];
       ++d;
     } else {
@@ -301,7 +302,8 @@ void slice_bounds(const IndexItem& it, int64_t dim, int64_t& start, int64_t& len
     if (hi < 0) hi += dim;
     lo = std::min(std::max<int64_t>(lo, 0), dim);
     hi = std::min(std::max<int64_t>(hi, 0), dim);
-    len = hi > lo ? (hi - lo + step - 1) / step : 0;
+    // 0 <= hi - lo <= dim, so nothing here overflows, whatever the step (up to 2**63 - 1).
+    len = hi > lo ? (hi - lo - 1) / step + 1 : 0;
   } else {
     lo = it.has_start ? it.start : dim - 1;
     if (it.has_start && lo < 0) lo += dim;
@@ -309,7 +311,9 @@ void slice_bounds(const IndexItem& it, int64_t dim, int64_t& start, int64_t& len
     if (it.has_stop && hi < 0) hi += dim;
     lo = std::min(std::max<int64_t>(lo, -1), dim - 1);
     hi = std::min(std::max<int64_t>(hi, -1), dim - 1);
-    len = lo > hi ? (lo - hi + (-step) - 1) / (-step) : 0;
+    // |step| in unsigned arithmetic: -step overflows for step == -2**63.
+    const uint64_t mag = uint64_t(0) - uint64_t(step);
+    len = lo > hi ? int64_t(uint64_t(lo - hi - 1) / mag + 1) : 0;
   }
   start = lo;
 }
@@ -449,7 +453,7 @@ Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
           push(kInt, i, 0, 0);
           ++d;
         } else {  // with advanced indices, numpy treats an integer as a 0-d index array
-          adv(Tensor::scalar(double(i), DType::Int64), d);
+          adv(Tensor::scalar_int(i), d);
           full();
         }
         break;
@@ -469,7 +473,7 @@ Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
           const int64_t raw = a.dtype() == DType::Int64 ? *a.data<int64_t>() : int64_t(*a.data<int32_t>());
           const int64_t i = raw < 0 ? raw + dim : raw;
           TG_CHECK_INDEX(i >= 0 && i < dim, "index ", raw, " is out of bounds for axis ", d, " with size ", dim);
-          adv(Tensor::scalar(double(i), DType::Int64), d);
+          adv(Tensor::scalar_int(i), d);
           full();
         } else if (a.dtype() != DType::Bool) {
           adv(a, d);

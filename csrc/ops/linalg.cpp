@@ -338,13 +338,50 @@ TensorList det_impl(const TensorList& in, const Attrs&) {
   kernels::det(out, a);
   return {out};
 }
-// det'(a) = g det a^-T
-TensorList det_vjp(const TensorList& g, const TensorList& in, const TensorList& out, const Attrs&, uint32_t) {
-  return {mul(batch_scalar_to_matrix(mul(g[0], out[0])), mT(inv(in[0])))};
+// The cofactor matrix of a (..., n, n), adj(a)^T: C_ij = (-1)^(i+j) det(a without row i and
+// column j). It is det's gradient, defined for every matrix, singular ones included.
+Tensor cofactor_by_minors(const Tensor& a) {
+  const int64_t n = a.shape()[a.shape().size() - 1];
+  if (n <= 1) return Tensor::full(a.shape(), a.dtype(), 1.0);
+  // idx lists, for each i, the n - 1 indices other than i: the rows (then columns) of the minors.
+  Tensor idx = Tensor::empty(Shape{n * (n - 1)}, DType::Int64);
+  int64_t* p = idx.data<int64_t>();
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = 0; k < n; ++k)
+      if (k != i) *p++ = k;
+  const Shape batch = batch_shape(a, 2);
+  const int64_t nb = int64_t(batch.size());
+  Shape s1 = batch, s2 = batch;
+  for (int64_t d : {n, n - 1, n}) s1.push_back(d);
+  for (int64_t d : {n, n - 1, n, n - 1}) s2.push_back(d);
+  Tensor rows = reshape(take(a, idx, -2, false), s1);    // (..., i, r, col)
+  Tensor m = reshape(take(rows, idx, -1, false), s2);    // (..., i, r, j, c)
+  SmallVec<int64_t, 6> perm;
+  for (int64_t k = 0; k < nb; ++k) perm.push_back(k);
+  for (int64_t k : {nb, nb + 2, nb + 1, nb + 3}) perm.push_back(k);
+  Tensor minors = det(transpose(m, perm));               // (..., i, j)
+  Tensor sign64 = Tensor::empty(Shape{n, n}, DType::Float64);
+  double* q = sign64.data<double>();
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) q[i * n + j] = ((i + j) & 1) ? -1.0 : 1.0;
+  return mul(minors, sign64.to(a.dtype()));
 }
-// d det = det tr(a^-1 da)
+// Away from singular matrices C = det(a) a^-T (O(n^3)); where a has no inverse that formula has no
+// value, and the minors give C exactly (O(n^5), only then).
+Tensor cofactor(const Tensor& a, const Tensor& d) {
+  try {
+    return mul(batch_scalar_to_matrix(d), mT(inv(a)));
+  } catch (const ValueError&) {
+  }
+  return cofactor_by_minors(a);
+}
+// det'(a) = g C(a)  (= g det a^-T for an invertible a)
+TensorList det_vjp(const TensorList& g, const TensorList& in, const TensorList& out, const Attrs&, uint32_t) {
+  return {mul(batch_scalar_to_matrix(g[0]), cofactor(in[0], out[0]))};
+}
+// d det = tr(adj(a) da) = sum(C(a) * da)
 TensorList det_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs&) {
-  return {mul(out[0], sum_last2(mul(mT(inv(in[0])), t[0])))};
+  return {sum_last2(mul(cofactor(in[0], out[0]), t[0]))};
 }
 const Prim kDet = {"det", det_impl, det_vjp, det_jvp, autodiff::leading_batch};  // batch axis first
 

@@ -246,13 +246,19 @@ const Prim kAny = {"any", anyall_impl<kernels::Red::Any>, nullptr, nullptr, axis
 const Prim kAll = {"all", anyall_impl<kernels::Red::All>, nullptr, nullptr, axis_mask_batch, true};
 
 // ---- std ---------------------------------------------------------------------------------------
+// count - ddof, at least 0 (a huge negative ddof saturates rather than overflowing).
+int64_t count_minus_ddof(int64_t count, int64_t ddof) {
+  int64_t n;
+  if (__builtin_sub_overflow(count, ddof, &n)) n = ddof < 0 ? INT64_MAX : 0;
+  return std::max<int64_t>(n, 0);
+}
 // attrs: ints[0] = mask, ints[1] = ddof, flag = keepdims. Input is floating point.
 Tensor var_impl_keep(const Tensor& x, uint64_t m, int64_t ddof) {
   const Axes axes = mask_axes(m);
   Tensor mu = mean(x, axes, false, true);
   Tensor d = sub(x, mu);
   Tensor s = sum(mul(d, d), axes, false, true);
-  const int64_t n = std::max<int64_t>(reduced_count(x.shape(), m) - ddof, 0);
+  const int64_t n = count_minus_ddof(reduced_count(x.shape(), m), ddof);
   return div(s, scalar_like(double(n), s));
 }
 TensorList std_impl(const TensorList& in, const Attrs& a) {
@@ -263,7 +269,7 @@ TensorList std_impl(const TensorList& in, const Attrs& a) {
 // d std / dx = (x - mean) / (n_eff * std); where std == 0 (constant input) we use 0, a
 // subgradient (std is not differentiable there: std(c + h v) = |h| std(v)), instead of 0/0 = NaN.
 Tensor std_weights(const Tensor& x, const Tensor& y_keep, uint64_t m, int64_t ddof) {
-  const int64_t n = std::max<int64_t>(reduced_count(x.shape(), m) - ddof, 0);
+  const int64_t n = count_minus_ddof(reduced_count(x.shape(), m), ddof);
   Tensor d = sub(x, mean(x, mask_axes(m), false, true));
   Tensor pos = gt(y_keep, scalar_like(0.0, y_keep));
   Tensor safe = where(pos, y_keep, scalar_like(1.0, y_keep));
@@ -407,7 +413,10 @@ Tensor sum(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
   return autodiff::apply1(kSum, {a}, at);
 }
 
+// Float16 statistics are computed in float32 and rounded once at the end, as numpy does: a
+// float16 sum of more than 65504 ones is inf, while their mean is 1.
 Tensor mean(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
+  if (a.dtype() == DType::Float16) return cast(mean(cast(a, DType::Float32), axes, all_axes, keepdims), DType::Float16);
   uint64_t m = axes_mask(a, axes, all_axes, "mean");
   int64_t count = reduced_count(a.shape(), m);
   Tensor s = sum(float_input(a), axes, all_axes, keepdims);
@@ -444,12 +453,16 @@ Tensor argmin(const Tensor& a, int64_t axis, bool all_axes, bool keepdims) {
 }
 
 Tensor var(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims, int64_t ddof) {
+  if (a.dtype() == DType::Float16)
+    return cast(var(cast(a, DType::Float32), axes, all_axes, keepdims, ddof), DType::Float16);
   uint64_t m = axes_mask(a, axes, all_axes, "var");
   Tensor x = float_input(a);
   return from_keep(var_impl_keep(x, m, ddof), x.shape(), m, keepdims);
 }
 
 Tensor std_(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims, int64_t ddof) {
+  if (a.dtype() == DType::Float16)
+    return cast(std_(cast(a, DType::Float32), axes, all_axes, keepdims, ddof), DType::Float16);
   Attrs at = reduce_attrs(axes_mask(a, axes, all_axes, "std"), keepdims);
   at.ints.push_back(ddof);
   Tensor x = float_input(a);

@@ -150,6 +150,7 @@ const Prim kTranspose = {"transpose", transpose_impl, transpose_vjp, transpose_j
 
 Tensor broadcast_to(const Tensor& a, const Shape& shape) {
   if (a.shape() == shape) return a;
+  checked_numel(shape, itemsize(a.dtype()), "broadcast_to");
   Attrs at;
   at.ints = to_ints(shape);
   if (!any_tracked(a)) return broadcast_fwd(a, shape);
@@ -165,7 +166,8 @@ Tensor reshape(const Tensor& a, const Shape& shape_in) {
       neg = int64_t(i);
     } else {
       TG_CHECK_SHAPE(shape[i] >= 0, "reshape: negative dimension in ", shape_str(shape_in));
-      known *= shape[i];
+      TG_CHECK_SHAPE(!__builtin_mul_overflow(known, shape[i], &known), "reshape: cannot reshape a tensor of size ",
+                     a.numel(), " into shape ", shape_str(shape_in), " (its size does not fit in 64 bits)");
     }
   }
   if (neg >= 0) {
@@ -173,8 +175,8 @@ Tensor reshape(const Tensor& a, const Shape& shape_in) {
                    a.numel(), " into shape ", shape_str(shape_in));
     shape[size_t(neg)] = a.numel() / known;
   }
-  TG_CHECK_SHAPE(numel(shape) == a.numel(), "reshape: cannot reshape a tensor of size ", a.numel(),
-                 " into shape ", shape_str(shape_in));
+  TG_CHECK_SHAPE(checked_numel(shape, itemsize(a.dtype()), "reshape") == a.numel(),
+                 "reshape: cannot reshape a tensor of size ", a.numel(), " into shape ", shape_str(shape_in));
   if (shape == a.shape()) return a;
   if (!any_tracked(a)) return reshape_fwd(a, shape);
   Attrs at;
@@ -306,7 +308,7 @@ TensorList concat_impl(const TensorList& in, const Attrs& a) {
     total += x.shape()[size_t(axis)];
   }
   s[size_t(axis)] = total;
-  Tensor out = Tensor::empty(s, in[0].dtype(), in[0].device());
+  Tensor out = Tensor::empty(s, in[0].dtype(), in[0].device());  // total <= the inputs' sizes
   const Strides& st = out.strides();
   int64_t pos = 0;
   for (const Tensor& x : in) {
@@ -531,6 +533,13 @@ Tensor concatenate(const std::vector<Tensor>& xs_in, int64_t axis_in, bool flatt
     dt = promote(dt, x.dtype());
     tracked = tracked || any_tracked(x);
   }
+  {
+    Shape out = x0.shape();
+    int64_t total = 0;
+    for (const Tensor& x : xs) total = checked_add(total, x.shape()[size_t(axis)], "concatenate");
+    out[size_t(axis)] = total;
+    checked_numel(out, itemsize(dt), "concatenate");
+  }
   for (Tensor& x : xs)
     if (x.dtype() != dt) x = cast(x, dt);
   Attrs at;
@@ -630,8 +639,9 @@ Tensor tile(const Tensor& a, const SmallVec<int64_t, 6>& reps_in) {
     pair_in.push_back(s[i]);
     pair_out.push_back(reps[i]);
     pair_out.push_back(s[i]);
-    out.push_back(reps[i] * s[i]);
+    out.push_back(checked_mul(reps[i], s[i], "tile"));
   }
+  checked_numel(pair_out, itemsize(a.dtype()), "tile");
   Tensor b = broadcast_to(reshape(a, pair_in), pair_out);
   Tensor r = reshape(b, out);
   if (r.has_data() && a.has_data() && r.storage() == a.storage()) r = copy(r);  // numpy: always a copy
@@ -658,7 +668,8 @@ Tensor repeat(const Tensor& a, const Tensor& repeats_in, int64_t axis_in, bool f
     Shape s1 = x.shape(), s2 = x.shape(), so = x.shape();
     s1.insert(size_t(axis) + 1, 1);
     s2.insert(size_t(axis) + 1, r);
-    so[size_t(axis)] = n * r;
+    so[size_t(axis)] = checked_mul(n, r, "repeat");
+    checked_numel(s2, itemsize(x.dtype()), "repeat");
     Tensor y = reshape(broadcast_to(reshape(x, s1), s2), so);
     if (y.has_data() && x.has_data() && y.storage() == x.storage()) y = copy(y);
     return y;
@@ -666,7 +677,10 @@ Tensor repeat(const Tensor& a, const Tensor& repeats_in, int64_t axis_in, bool f
   TG_CHECK_SHAPE(rep.numel() == n, "repeat: repeats of shape ", shape_str(rep.shape()),
                  " do not match a tensor of shape ", shape_str(x.shape()), " along axis ", axis);
   int64_t total = 0;
-  for (int64_t i = 0; i < n; ++i) total += rc[i];
+  for (int64_t i = 0; i < n; ++i) total = checked_add(total, rc[i], "repeat");
+  Shape so = x.shape();
+  so[size_t(axis)] = total;
+  checked_numel(so, itemsize(x.dtype()), "repeat");
   return repeat_counts(x, rep, axis, total);
 }
 

@@ -77,6 +77,8 @@ class Parameter(Tensor):
         return Parameter(Tensor(self), name=self.name, requires_grad=self.requires_grad)
 
     def __repr__(self):
+        if not self._initialised():
+            return "<Parameter, not initialised>"
         return f"Parameter (name={self.name}, shape={tuple(self.shape)}, dtype={self.dtype}, requires_grad={self.requires_grad})"
 
     def __copy__(self):

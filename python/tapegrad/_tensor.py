@@ -13,6 +13,8 @@ def _repr(self):
     >>> tg.tensor(28.0), tg.tensor([True, False])
     (Tensor(shape=[], dtype=Float32, value= 28), Tensor(shape=[2], dtype=Bool, value= [ True, False]))
     """
+    if not self._initialised():
+        return f"<{type(self).__name__}, not initialised>"
     return format_tensor_repr(self._value_repr(), str(self.dtype))
 
 
@@ -23,6 +25,8 @@ def _str(self):
     [[6.  6. ]
      [1.5 0. ]]
     """
+    if not self._initialised():
+        return _repr(self)
     return str(self._value_repr())
 
 

@@ -43,6 +43,17 @@ void check_contig(const Tensor& t, const char* what) {
 
 // ---- scan ----------------------------------------------------------------------------------
 
+// acc + v / acc * v; integers wrap as numpy's do, through the unsigned type (no signed-overflow UB).
+template <Scan op, class W>
+inline W scan_step(W acc, W v) {
+  if constexpr (std::is_integral<W>::value && !std::is_same<W, bool>::value) {
+    using U = std::make_unsigned_t<W>;
+    return op == Scan::Sum ? W(U(acc) + U(v)) : W(U(acc) * U(v));
+  } else {
+    return op == Scan::Sum ? W(acc + v) : W(acc * v);
+  }
+}
+
 template <class T, Scan op>
 void scan_typed(T* out, const T* a, const Split3& s) {
   // float32 sums accumulate in double (more accurate than numpy's float32 accumulation).
@@ -55,8 +66,7 @@ void scan_typed(T* out, const T* a, const Split3& s) {
         T* po = out + o * s.len;
         W acc = init;
         for (int64_t l = 0; l < s.len; ++l) {
-          if constexpr (op == Scan::Sum) acc += W(pa[l]);
-          else acc *= W(pa[l]);
+          acc = scan_step<op>(acc, W(pa[l]));
           po[l] = T(acc);
         }
       }
@@ -74,8 +84,7 @@ void scan_typed(T* out, const T* a, const Split3& s) {
         const T* pa = a + off;
         T* po = out + off;
         for (int64_t j = 0; j < cb; ++j) {
-          if constexpr (op == Scan::Sum) acc[j] += W(pa[j]);
-          else acc[j] *= W(pa[j]);
+          acc[j] = scan_step<op>(acc[j], W(pa[j]));
           po[j] = T(acc[j]);
         }
       }

@@ -25,6 +25,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.h"
@@ -131,6 +132,17 @@ struct MatmulArgs {
 
 // C (m x n, contiguous) = A @ B by loops (integers, tiny products, sizes past 32 bits).
 // Rows [r0, r1) of C.
+// c += a * b; integers wrap as numpy's do, through the unsigned type (no signed-overflow UB).
+template <class T>
+inline T madd(T c, T a, T b) {
+  if constexpr (std::is_integral<T>::value && !std::is_same<T, bool>::value) {
+    using U = std::make_unsigned_t<T>;
+    return T(U(c) + U(a) * U(b));
+  } else {
+    return c + a * b;
+  }
+}
+
 template <class T>
 void matmul_loop(const T* a, const T* b, T* c, const MatmulArgs& g, int64_t r0, int64_t r1) {
   const int64_t n = g.n, k = g.k;
@@ -141,9 +153,9 @@ void matmul_loop(const T* a, const T* b, T* c, const MatmulArgs& g, int64_t r0, 
       const T av = a[i * g.ars + p * g.acs];
       const T* bp = b + p * g.brs;
       if (g.bcs == 1) {
-        for (int64_t j = 0; j < n; ++j) ci[j] += av * bp[j];
+        for (int64_t j = 0; j < n; ++j) ci[j] = madd(ci[j], av, bp[j]);
       } else {
-        for (int64_t j = 0; j < n; ++j) ci[j] += av * bp[j * g.bcs];
+        for (int64_t j = 0; j < n; ++j) ci[j] = madd(ci[j], av, bp[j * g.bcs]);
       }
     }
   }

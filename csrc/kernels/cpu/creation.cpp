@@ -124,8 +124,9 @@ void linspace(const Tensor& out, double start, double stop, bool endpoint) {
 void eye(const Tensor& out, int64_t k) {
   const int64_t rows = out.shape()[0], cols = out.shape()[1];
   std::memset(out.raw_data(), 0, size_t(out.numel()) * itemsize(out.dtype()));
+  // Diagonals entirely outside the matrix (any k, -2**63 included) leave it zero.
+  if (k >= cols || k <= -rows) return;
   const int64_t r0 = k >= 0 ? 0 : -k, c0 = k >= 0 ? k : 0;
-  if (r0 >= rows || c0 >= cols) return;
   const int64_t len = std::min(rows - r0, cols - c0);
   TG_DISPATCH_ALL(out.dtype(), {
     T* p = out.data<T>();

@@ -1,9 +1,11 @@
 #include "kernels/cpu/iter.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -118,13 +120,15 @@ class Pool {
   explicit Pool(int n) { resize(n); }
   ~Pool() { stop(); }
   int size() const { return nthreads_; }
+  // Throws (leaving a pool of `old` threads, or of one) when the system cannot start n threads.
   void resize(int n) {
     std::lock_guard<std::mutex> submit(submit_mu_);
-    stop();
+    const int old = nthreads_;
     if (n < 1) n = 1;
-    nthreads_ = n;
-    quit_.store(false);
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { work(); });
+    if (start(n)) return;
+    const bool back = start(old) || start(1);
+    (void)back;
+    throw Error(str_cat("set_num_threads: the system could not start ", n, " threads; the pool keeps ", nthreads_));
   }
   void run(int64_t n, int64_t grain, void (*fn)(void*, int64_t, int64_t), void* ctx) {
     int64_t parts = int64_t(nthreads_) * kChunksPerThread;
@@ -223,6 +227,20 @@ class Pool {
       in_pool_ = false;
     }
   }
+  bool start(int n) {
+    stop();
+    nthreads_ = 1;
+    quit_.store(false);
+    try {
+      for (int i = 1; i < n; ++i) workers_.emplace_back([this] { work(); });
+    } catch (const std::system_error&) {
+      stop();
+      quit_.store(false);
+      return false;
+    }
+    nthreads_ = n;
+    return true;
+  }
   void stop() {
     {
       std::lock_guard<std::mutex> g(mu_);
@@ -271,9 +289,15 @@ void parallel_for(int64_t n, int64_t grain, void (*fn)(void*, int64_t, int64_t),
 }  // namespace cpu
 
 int num_threads() { return cpu::pool().size(); }
-void set_num_threads(int n) {
+int max_threads() {
+  const unsigned hw = std::thread::hardware_concurrency();
+  return std::max(64, 4 * int(hw ? hw : 1));
+}
+void set_num_threads(int64_t n) {
   TG_CHECK(n >= 1, "set_num_threads: need at least 1 thread, got ", n);
-  cpu::pool().resize(n);
+  TG_CHECK(n <= max_threads(), "set_num_threads: at most ", max_threads(),
+           " threads (4 per hardware thread, and never fewer than 64), got ", n);
+  cpu::pool().resize(int(n));
 }
 
 }  // namespace kernels

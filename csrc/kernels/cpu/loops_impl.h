@@ -15,17 +15,26 @@ namespace TG_ISA_NS {
 template <class T>
 using Acc = std::conditional_t<std::is_same<T, bool>::value, int, T>;
 
+// Integer arithmetic wraps modulo 2^bits as numpy's does; it goes through the unsigned type so
+// that overflow is defined behaviour in C++ too (no UB for the optimiser or UBSan to act on).
+template <class T> inline T wrap_add(T a, T b) { using U = std::make_unsigned_t<T>; return T(U(a) + U(b)); }
+template <class T> inline T wrap_sub(T a, T b) { using U = std::make_unsigned_t<T>; return T(U(a) - U(b)); }
+template <class T> inline T wrap_mul(T a, T b) { using U = std::make_unsigned_t<T>; return T(U(a) * U(b)); }
+template <class T> inline T wrap_neg(T a) { using U = std::make_unsigned_t<T>; return T(U(0) - U(a)); }
+
 // ---- binary ------------------------------------------------------------------------------
-struct AddF { template <class T> static T f(T a, T b) { if constexpr (std::is_same<T, bool>::value) return a || b; else return a + b; } };
-struct SubF { template <class T> static T f(T a, T b) { if constexpr (std::is_same<T, bool>::value) return a != b; else return a - b; } };
-struct MulF { template <class T> static T f(T a, T b) { if constexpr (std::is_same<T, bool>::value) return a && b; else return a * b; } };
+struct AddF { template <class T> static T f(T a, T b) { if constexpr (std::is_same<T, bool>::value) return a || b; else if constexpr (std::is_integral<T>::value) return wrap_add(a, b); else return a + b; } };
+struct SubF { template <class T> static T f(T a, T b) { if constexpr (std::is_same<T, bool>::value) return a != b; else if constexpr (std::is_integral<T>::value) return wrap_sub(a, b); else return a - b; } };
+struct MulF { template <class T> static T f(T a, T b) { if constexpr (std::is_same<T, bool>::value) return a && b; else if constexpr (std::is_integral<T>::value) return wrap_mul(a, b); else return a * b; } };
 struct DivF {
   template <class T> static T f(T a, T b) {
     if constexpr (std::is_floating_point<T>::value) return a / b;
     else if constexpr (std::is_same<T, bool>::value) return a;
-    else return b == 0 ? T(0) : T(a / b);
+    else return b == 0 ? T(0) : (b == -1 ? wrap_neg(a) : T(a / b));
   }
 };
+// Integer floor division and modulo as numpy: x // 0 == 0 and x % 0 == 0 (numpy warns),
+// INT_MIN // -1 == INT_MIN (wraps) and INT_MIN % -1 == 0 (never the CPU's division trap).
 struct FloorDivF {
   template <class T> static T f(T a, T b) {
     if constexpr (std::is_floating_point<T>::value) {
@@ -40,6 +49,7 @@ struct FloorDivF {
       return a && b;
     } else {
       if (b == 0) return 0;
+      if (b == -1) return wrap_neg(a);
       T q = a / b;
       if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
       return q;
@@ -60,7 +70,7 @@ struct ModF {
     } else if constexpr (std::is_same<T, bool>::value) {
       return false;
     } else {
-      if (b == 0) return 0;
+      if (b == 0 || b == -1) return 0;
       T m = a % b;
       if (m != 0 && ((m < 0) != (b < 0))) m += b;
       return m;
@@ -74,12 +84,14 @@ struct PowF {
     } else if constexpr (std::is_same<T, bool>::value) {
       return a || !b;
     } else {
+      // Negative exponents are refused before the kernel runs (ops::binary), as numpy does; the
+      // value here only keeps the loop defined.
       if (b < 0) return a == 1 ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0);
       T r = 1, base = a;
       auto e = b;
       while (e) {
-        if (e & 1) r *= base;
-        base *= base;
+        if (e & 1) r = wrap_mul(r, base);
+        base = wrap_mul(base, base);
         e >>= 1;
       }
       return r;
@@ -135,8 +147,8 @@ struct LogicalOrF { template <class T> static bool f(T a, T b) { return (a != T(
       else { return x; }                                                        \
     }                                                                           \
   };
-struct NegF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return !x; else return T(-x); } };
-struct AbsF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return x; else if constexpr (std::is_floating_point<T>::value) return std::fabs(x); else return x < 0 ? T(-x) : x; } };
+struct NegF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return !x; else if constexpr (std::is_integral<T>::value) return wrap_neg(x); else return T(-x); } };
+struct AbsF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return x; else if constexpr (std::is_floating_point<T>::value) return std::fabs(x); else return x < 0 ? wrap_neg(x) : x; } };
 struct SignF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return x; else if constexpr (std::is_floating_point<T>::value) return x != x ? x : T((x > 0) - (x < 0)); else return T((x > 0) - (x < 0)); } };
 // Integer reciprocal as numpy: 1 / x truncated (0 for |x| > 1; 0 for x == 0, where numpy warns).
 struct ReciprocalF {
@@ -146,7 +158,7 @@ struct ReciprocalF {
     else return x == 0 ? T(0) : T(T(1) / x);
   }
 };
-struct SquareF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return x; else return x * x; } };
+struct SquareF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return x; else if constexpr (std::is_integral<T>::value) return wrap_mul(x, x); else return x * x; } };
 TG_FLOAT_UNARY(Exp, std::exp(x))
 TG_FLOAT_UNARY(Exp2, std::exp2(x))
 TG_FLOAT_UNARY(Log, std::log(x))

@@ -97,12 +97,17 @@ using Acc = std::conditional_t<op == Red::Sum && std::is_same<T, float>::value, 
 
 // One step of the reduction. Max/Min are NaN-sticky (numpy propagates NaN) and written without
 // branches on the accumulator so that lanes vectorise.
+// Integer sums and products wrap as numpy's do, through the unsigned type (no signed-overflow UB).
 template <Red op, class W, class T>
 inline W step(W acc, T v) {
+  constexpr bool kWrap = std::is_integral<W>::value && !std::is_same<W, bool>::value;
+  using U = std::make_unsigned_t<std::conditional_t<kWrap, W, int>>;
   if constexpr (op == Red::Sum) {
-    return acc + W(v);
+    if constexpr (kWrap) return W(U(acc) + U(W(v)));
+    else return acc + W(v);
   } else if constexpr (op == Red::Prod) {
     if constexpr (std::is_same<T, bool>::value) return acc && v;
+    else if constexpr (kWrap) return W(U(acc) * U(W(v)));
     else return acc * v;
   } else if constexpr (op == Red::Max) {
     return (v > acc || v != v) ? W(v) : acc;
