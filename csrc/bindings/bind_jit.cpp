@@ -2,6 +2,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "autodiff/fusion.h"
 #include "autodiff/trace.h"
 #include "bindings/common.h"
 
@@ -21,8 +22,8 @@ class JitFunction {
   static constexpr size_t kMaxPrograms = 8;
   static constexpr size_t kMaxSignatures = 256;
 
-  JitFunction(py::object fn, py::object flatten, py::object unflatten)
-      : fn_(std::move(fn)), flatten_(std::move(flatten)), unflatten_(std::move(unflatten)) {}
+  JitFunction(py::object fn, py::object flatten, py::object unflatten, bool fuse = true)
+      : fn_(std::move(fn)), flatten_(std::move(flatten)), unflatten_(std::move(unflatten)), fuse_(fuse) {}
 
   const py::object& fn() const { return fn_; }
 
@@ -144,6 +145,21 @@ class JitFunction {
     return d;
   }
 
+  // The fused groups of every recording (Note [Fused replay]), one line per program.
+  std::string explain() const {
+    std::string r;
+    int i = 0;
+    for (const auto& kv : map_)
+      for (const auto& ep : kv.second)
+        for (const Compiled& c : ep->progs) {
+          if (!r.empty()) r += "\n";
+          r += "program " + std::to_string(i++) + ": " + autodiff::explain_fusion(*c.prog);
+        }
+    if (!fuse_) r += (r.empty() ? "" : "\n") + std::string("(fusion is off: tg.jit(f, fuse=False))");
+    return r;
+  }
+  bool fuse() const { return fuse_; }
+
   void clear() {
     map_.clear();
     last_.reset();
@@ -207,6 +223,7 @@ class JitFunction {
     }
     TensorList values;
     std::shared_ptr<Program> prog = level->finish(outs, values);
+    if (fuse_) autodiff::plan_fusion(*prog);
     ++e.records;
     if (prog->impure) {
       e.eager = true;
@@ -224,6 +241,7 @@ class JitFunction {
   }
 
   py::object fn_, flatten_, unflatten_;
+  bool fuse_ = true;
   std::unordered_map<Key, std::vector<std::shared_ptr<Entry>>, KeyHash> map_;
   std::shared_ptr<Entry> last_;  // the last signature seen, looked up without hashing
   Key last_key_;
@@ -239,11 +257,18 @@ void bind_jit(py::module_& m) {
                             type->tp_traverse = JitFunction::tp_traverse;
                             type->tp_clear = JitFunction::tp_clear;
                           }))
-      .def(py::init<py::object, py::object, py::object>())
+      .def(py::init<py::object, py::object, py::object, bool>(), py::arg("fn"), py::arg("flatten"),
+           py::arg("unflatten"), py::arg("fuse") = true)
+      .def_property_readonly("_fuse", &JitFunction::fuse)
+      .def("_explain", &JitFunction::explain)
       .def_property_readonly("_fn", &JitFunction::fn)
       .def("_call", &JitFunction::call)
       .def("_stats", &JitFunction::stats)
       .def("_clear", &JitFunction::clear);
+  // tg.memory_stats (python/tapegrad/_memory.py)
+  m.def("_bytes_in_use", [] { return alloc::bytes_in_use(); });
+  m.def("_peak_bytes_in_use", [] { return alloc::peak_bytes_in_use(); });
+  m.def("_reset_peak_bytes", [] { alloc::reset_peak_bytes(); });
 }
 
 }  // namespace bind
