@@ -1,6 +1,7 @@
 // Fused replay of tg.jit recordings: see Note [Fused replay] in autodiff/fusion.h.
 #include "autodiff/fusion.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <sstream>
@@ -269,10 +270,21 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
   g.recs = b.recs;
   int members = 0;
   for (const FusedStep& st : k.steps) members += st.kind != FusedStep::Cast || st.from != st.dtype;
-  return b.n >= kMinFuseElements && b.recs.size() >= 2 && members >= 1;
+  return b.n >= fuse_min_elements() && b.recs.size() >= 2 && members >= 1;
 }
 
 }  // namespace
+
+int64_t fuse_min_elements() {
+  static const int64_t v = [] {
+    const char* e = std::getenv("TAPEGRAD_JIT_FUSE_MIN");
+    if (!e || !*e) return kMinFuseElements;
+    char* end = nullptr;
+    const long long x = std::strtoll(e, &end, 10);
+    return (end && *end == 0 && x >= 1) ? int64_t(x) : kMinFuseElements;
+  }();
+  return v;
+}
 
 void plan_fusion(Program& p) {
   p.fusion.reset();

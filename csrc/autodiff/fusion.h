@@ -65,7 +65,11 @@ struct FusionPlan {
   std::vector<Item> items;
 };
 
+// Groups with fewer elements are not fused: kMinFuseElements, or the environment variable
+// TAPEGRAD_JIT_FUSE_MIN read once (a testing knob: 1 fuses every group, to run the jit tests through
+// the fused path).
 constexpr int64_t kMinFuseElements = 4096;
+int64_t fuse_min_elements();
 
 // Sets p.fusion when some group is worth fusing.
 void plan_fusion(Program& p);
