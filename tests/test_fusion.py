@@ -243,3 +243,34 @@ def test_jit_suites_pass_with_fusion_off_and_forced(env):
                         os.path.join(HERE, "test_jit.py"), os.path.join(HERE, "test_jit_ops.py")],
                        env=e, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+
+
+def test_dead_records_are_dropped_but_unused_random_draws_still_happen():
+    def f(x):
+        _ = tg.randn(N)  # unused: still drawn, so the next draw is the one eager code gets
+        _ = tg.exp(x) * 3  # unused and pure: dropped
+        return tg.sin(x) * tg.uniform(0.0, 1.0, (N,)) + x
+
+    j = tg.jit(f)
+    x = tg.tensor(np.linspace(-2, 2, N, dtype=np.float32))
+    tg.set_seed(7)
+    want = [np.asarray(f(x)) for _ in range(3)]
+    tg.set_seed(7)
+    got = [np.asarray(j(x)) for _ in range(3)]
+    for a, b in zip(got, want):
+        same_bits(a, b)
+    assert "Exp" not in j.explain() and "normal" in j.explain()
+
+
+def test_jit_of_vmap_and_jacrev_are_fused_and_exact():
+    x = tg.tensor(special_values(N + 8, np.float64)[8:].reshape(6, N // 6))
+    f = tg.vmap(tg.grad(lambda r: (tg.cos(r) * r * r).sum()))
+    j = tg.jit(f)
+    for _ in range(3):
+        same_bits(j(x), f(x))
+    assert "fused group" in j.explain()
+    y = tg.tensor(np.linspace(-1, 1, 80))
+    jr = tg.jacrev(lambda r: tg.exp(r) * r + 1)
+    jj = tg.jit(jr)
+    for _ in range(3):
+        same_bits(jj(y), jr(y))

@@ -311,6 +311,26 @@ void plan_fusion(Program& p) {
       si.dtype[size_t(r.out[j])] = r.out_dtypes[j];
       known[size_t(r.out[j])] = 1;
     }
+  // Dead records: every output unread and not a program output, and no side effect (random draws
+  // have no inputs; writes and user-defined rules are kept). Removed from the fused schedule.
+  std::vector<uint8_t> dead(p.recs.size(), 0);
+  {
+    std::vector<int32_t> readers(size_t(p.num_slots), 0);
+    for (const Program::Rec& r : p.recs)
+      for (int32_t s : r.in)
+        if (s >= 0) ++readers[size_t(s)];
+    for (int32_t s : p.outputs) ++readers[size_t(s)];
+    for (size_t k = p.recs.size(); k-- > 0;) {
+      const Program::Rec& r = p.recs[k];
+      if (r.in.empty() || r.prim->writes_input0 || r.attrs.payload || r.prim->record_forward) continue;
+      bool unread = true;
+      for (int32_t s : r.out) unread = unread && readers[size_t(s)] == 0;
+      if (!unread) continue;
+      dead[k] = 1;
+      for (int32_t s : r.in)
+        if (s >= 0) --readers[size_t(s)];
+    }
+  }
   std::vector<Classified> cls(p.recs.size());
   for (size_t k = 0; k < p.recs.size(); ++k) {
     bool ok = true;
@@ -329,6 +349,7 @@ void plan_fusion(Program& p) {
     open = -1;
   };
   for (size_t k = 0; k < p.recs.size(); ++k) {
+    if (dead[k]) continue;
     const Program::Rec& r = p.recs[k];
     const Classified& c = cls[k];
     bool reads_open = false, reads_open_sum = false;
@@ -368,7 +389,7 @@ void plan_fusion(Program& p) {
   std::vector<uint8_t> live(size_t(p.num_slots), 0);
   for (size_t k = 0; k < p.recs.size(); ++k)
     for (int32_t s : p.recs[k].in)
-      if (s >= 0 && owner[size_t(s)] >= 0 && owner[size_t(s)] != rec_group[k]) live[size_t(s)] = 1;
+      if (!dead[k] && s >= 0 && owner[size_t(s)] >= 0 && owner[size_t(s)] != rec_group[k]) live[size_t(s)] = 1;
   for (int32_t s : p.outputs) live[size_t(s)] = 1;
   auto plan = std::make_shared<FusionPlan>();
   bool any = false;
@@ -493,6 +514,15 @@ std::string explain_fusion(const Program& p) {
     for (size_t i = 0; i < g.recs.size(); ++i) os << (i ? " " : "") << p.recs[size_t(g.recs[i])].prim->name;
     os << "], " << k.num_inputs << " inputs, " << k.num_outputs << " outputs, " << k.num_sums << " sums";
   }
+  os << "\n  op by op:";
+  int unfused = 0;
+  for (const FusionPlan::Item& it : plan.items)
+    if (it.rec >= 0) {
+      const Program::Rec& r = p.recs[size_t(it.rec)];
+      os << " " << r.prim->name << "[" << (r.out_shapes.empty() ? 0 : numel_of(r.out_shapes[0])) << "]";
+      ++unfused;
+    }
+  if (!unfused) os << " (none)";
   return os.str();
 }
 

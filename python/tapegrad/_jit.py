@@ -154,6 +154,7 @@ class JitFunction(_core._JitFunction):
         >>> print(g.explain())  # doctest: +ELLIPSIS
         program 0: ... records, 1 fused group(s):
           group 0: 100000 elements, ... records -> ... steps [...], 2 inputs, 1 outputs, 0 sums
+          op by op: ...
         """
         return self._explain()
 
