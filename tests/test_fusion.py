@@ -274,3 +274,12 @@ def test_jit_of_vmap_and_jacrev_are_fused_and_exact():
     jj = tg.jit(jr)
     for _ in range(3):
         same_bits(jj(y), jr(y))
+
+
+def test_scalar_work_of_a_gradient_does_not_split_its_group():
+    f = tg.grad(lambda x: (tg.tanh(x) ** 2).mean())
+    j = tg.jit(f)
+    x = tg.tensor(np.linspace(-1, 1, N, dtype=np.float32))
+    for _ in range(3):
+        same_bits(j(x), f(x))
+    assert "1 fused group(s)" in j.explain()

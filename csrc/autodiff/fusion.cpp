@@ -81,6 +81,9 @@ Classified classify(const Program::Rec& r, const SlotInfo& si) {
     if (r.in.size() == 1 && c.n == 1 && is_f(ind(0)) && od == ind(0) && inn(0) > 1) c.role = Role::Sum;
     return c;
   }
+  // One-element work (a scalar chain of a gradient's seed) runs op by op: it neither joins nor
+  // closes the open group.
+  if (c.n <= 1) return c;
   for (size_t i = 0; i < r.in.size(); ++i)
     if (inn(i) != c.n && inn(i) != 1) return c;
   if (std::strcmp(name, "broadcast_to") == 0 || std::strcmp(name, "stop_gradient") == 0) {
