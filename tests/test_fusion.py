@@ -283,3 +283,17 @@ def test_scalar_work_of_a_gradient_does_not_split_its_group():
     for _ in range(3):
         same_bits(j(x), f(x))
     assert "1 fused group(s)" in j.explain()
+
+
+def test_identical_records_are_computed_once_with_the_same_values():
+    def h(x):
+        return (tg.tanh(x.T) * x.T + tg.exp(tg.transpose(x))).sum(axis=0)
+
+    x = tg.tensor(special_values(N, np.float64).reshape(60, 100))
+    j = tg.jit(h)
+    for _ in range(3):
+        same_bits(j(x), h(x))
+    assert j.explain().count("transpose[") == 1  # the three transposes: one runs, two reuse it
+    g = tg.jit(tg.grad(lambda x: h(x).sum()))
+    for _ in range(3):
+        same_bits(g(x), tg.grad(lambda x: h(x).sum())(x))

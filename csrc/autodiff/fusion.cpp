@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <string>
 #include <sstream>
 #include <tuple>
 
@@ -340,6 +341,48 @@ void plan_fusion(Program& p) {
     for (int32_t s : p.recs[k].in) ok = ok && (s < 0 || known[size_t(s)]);
     if (ok) cls[k] = classify(p.recs[k], si);
   }
+  // Identical records outside groups (same prim, attrs and input values) share their outputs.
+  std::vector<int32_t> cse_of(p.recs.size(), -1);
+  {
+    std::vector<uint8_t> is_output(size_t(p.num_slots), 0);
+    for (int32_t s : p.outputs) is_output[size_t(s)] = 1;
+    std::vector<int32_t> canon(size_t(p.num_slots));
+    for (int32_t s = 0; s < p.num_slots; ++s) canon[size_t(s)] = s;
+    std::map<std::string, int32_t> seen;
+    for (size_t k = 0; k < p.recs.size(); ++k) {
+      const Program::Rec& r = p.recs[k];
+      if (dead[k] || cls[k].role != Role::None || r.in.empty() || r.prim->writes_input0 || r.attrs.payload ||
+          r.prim->record_forward)
+        continue;
+      std::string key(reinterpret_cast<const char*>(&r.prim), sizeof(r.prim));
+      auto put = [&key](const void* v, size_t n) { key.append(static_cast<const char*>(v), n); };
+      for (int32_t s : r.in) {
+        const int32_t c = s >= 0 ? canon[size_t(s)] : -1;
+        put(&c, sizeof(c));
+      }
+      key += '|';
+      for (int64_t v : r.attrs.ints) put(&v, sizeof(v));
+      put(&r.attrs.scalar, sizeof(double));
+      put(&r.attrs.flag, sizeof(int64_t));
+      put(&r.attrs.dtype, sizeof(DType));
+      const size_t nout = r.out.size();
+      put(&nout, sizeof(nout));
+      auto it = seen.find(key);
+      bool out_is_output = false;
+      for (int32_t s : r.out) out_is_output = out_is_output || is_output[size_t(s)];
+      if (it == seen.end()) {
+        seen.emplace(std::move(key), int32_t(k));
+        continue;
+      }
+      const Program::Rec& o = p.recs[size_t(it->second)];
+      bool same = !out_is_output;
+      for (size_t j = 0; same && j < nout; ++j)
+        same = o.out_shapes[j] == r.out_shapes[j] && o.out_dtypes[j] == r.out_dtypes[j];
+      if (!same) continue;
+      cse_of[k] = it->second;
+      for (size_t j = 0; j < nout; ++j) canon[size_t(r.out[j])] = canon[size_t(o.out[j])];
+    }
+  }
   // Scan with one open group (Note [Fused replay]); `order` is the schedule: record k >= 0 or
   // group -1 - g.
   std::vector<Building> built;
@@ -377,6 +420,10 @@ void plan_fusion(Program& p) {
       is_sum[size_t(r.out[0])] = 1;
       continue;
     }
+    if (cse_of[k] >= 0) {  // reads nothing but the earlier record's outputs (never a group's)
+      order.push_back(int64_t(k));
+      continue;
+    }
     if (reads_open || r.prim->writes_input0) close();
     order.push_back(int64_t(k));
   }
@@ -392,14 +439,20 @@ void plan_fusion(Program& p) {
   std::vector<uint8_t> live(size_t(p.num_slots), 0);
   for (size_t k = 0; k < p.recs.size(); ++k)
     for (int32_t s : p.recs[k].in)
-      if (!dead[k] && s >= 0 && owner[size_t(s)] >= 0 && owner[size_t(s)] != rec_group[k]) live[size_t(s)] = 1;
+      if (!dead[k] && cse_of[k] < 0 && s >= 0 && owner[size_t(s)] >= 0 && owner[size_t(s)] != rec_group[k])
+        live[size_t(s)] = 1;
   for (int32_t s : p.outputs) live[size_t(s)] = 1;
   auto plan = std::make_shared<FusionPlan>();
   bool any = false;
   for (int64_t o : order) {
     if (o >= 0) {
       FusionPlan::Item it;
-      it.rec = int32_t(o);
+      if (cse_of[size_t(o)] >= 0) {
+        it.same_as = cse_of[size_t(o)];
+        it.rec_cse = int32_t(o);
+      } else {
+        it.rec = int32_t(o);
+      }
       plan->items.push_back(it);
       continue;
     }
@@ -432,6 +485,10 @@ void plan_fusion(Program& p) {
       for (int32_t s : p.recs[size_t(it.rec)].in)
         if (s >= 0) last[size_t(s)] = int64_t(i);
       for (int32_t s : p.recs[size_t(it.rec)].out)
+        if (last[size_t(s)] < int64_t(i)) last[size_t(s)] = int64_t(i);
+    } else if (it.same_as >= 0) {
+      for (int32_t s : p.recs[size_t(it.same_as)].out) last[size_t(s)] = int64_t(i);
+      for (int32_t s : p.recs[size_t(it.rec_cse)].out)
         if (last[size_t(s)] < int64_t(i)) last[size_t(s)] = int64_t(i);
     } else {
       const FusionPlan::Group& g = plan->groups[size_t(it.group)];
@@ -469,6 +526,10 @@ bool replay_fused(const Program& p, const TensorList& inputs, TensorList& outs) 
   for (const FusionPlan::Item& it : plan.items) {
     if (it.rec >= 0) {
       if (!run_rec(it.rec)) return false;
+    } else if (it.same_as >= 0) {
+      const Program::Rec& o = p.recs[size_t(it.same_as)];
+      const Program::Rec& r = p.recs[size_t(it.rec_cse)];
+      for (size_t j = 0; j < r.out.size(); ++j) slot[size_t(r.out[j])] = slot[size_t(o.out[j])];
     } else {
       const FusionPlan::Group& g = plan.groups[size_t(it.group)];
       const kernels::FusedKernel& k = g.kernel;

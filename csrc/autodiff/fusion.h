@@ -32,6 +32,9 @@ namespace autodiff {
 //   `sum` accumulates block sums in float64, which reorders the sum (within n * eps * sum|x| of the
 //   exact sum, the bound of the eager sum too). Identical steps are computed once (CSE: same kind,
 //   op, dtype and input registers) and steps nobody reads are dropped (members are pure).
+// * Outside groups: a record none of whose outputs is read (nor a program output) is dropped unless
+//   it has a side effect (random draws, writes, user-defined rules); a record identical to an
+//   earlier one (same prim, attrs and input values, not a program output) takes its outputs.
 // * The runner takes blocks of kFusedBlock elements, split across the kernel thread pool; each
 //   block runs every step on block-sized scratch registers (reused once dead), reading inputs and
 //   writing outputs in place. Only live values are materialised: those read after the group by
@@ -58,7 +61,9 @@ struct FusionPlan {
   };
   struct Item {
     int32_t rec = -1;    // a record run as in the plain replay, or
-    int32_t group = -1;  // a group
+    int32_t group = -1;  // a group, or
+    int32_t same_as = -1;  // record `rec_cse`'s outputs are those of this earlier identical record
+    int32_t rec_cse = -1;
     std::vector<int32_t> release;  // slots no longer needed after this item
   };
   std::vector<Group> groups;
