@@ -538,8 +538,9 @@ bool replay_fused(const Program& p, const TensorList& inputs, TensorList& outs) 
       for (size_t i = 0; i < g.in_slots.size() && ok; ++i) {
         const Tensor& t = slot[size_t(g.in_slots[i])];
         ok = t.defined() && !t.tracked() && t.has_data() && t.device() == Device::CPU &&
-             t.dtype() == k.reg_dtype[i] && (k.reg_scalar[i] ? t.numel() == 1 : (t.numel() == k.n && t.is_contiguous()));
-        if (ok) gin.push_back(t);
+             t.dtype() == k.reg_dtype[i] && (k.reg_scalar[i] ? t.numel() == 1 : t.numel() == k.n);
+        // A strided view (x.T) is copied once: cheaper than running the group op by op.
+        if (ok) gin.push_back(k.reg_scalar[i] || t.is_contiguous() ? t : t.contiguous());
       }
       if (ok) {
         gout.clear();

@@ -39,8 +39,9 @@ namespace autodiff {
 //   block runs every step on block-sized scratch registers (reused once dead), reading inputs and
 //   writing outputs in place. Only live values are materialised: those read after the group by
 //   another record, and the program's outputs; an intermediate the group consumes never is.
-// * The replay checks, per group, that each input is contiguous (or one element) with the recorded
-//   dtype; otherwise it runs the group's records one by one (the plain replay). A replay under an
+// * The replay checks, per group, that each input has the recorded dtype and size (a strided view
+//   is copied to contiguous memory first); otherwise it runs the group's records one by one (the
+//   plain replay). A replay under an
 //   outer transform (grad(jit(f)), vmap(jit(f))) always takes the plain path: the outer level must
 //   see each prim.
 // Groups below kMinFuseElements elements or with one member stay unfused: small replays run the
