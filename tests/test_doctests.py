@@ -24,8 +24,8 @@ OPTIONFLAGS = doctest.ELLIPSIS  # `...` stands for digits that may differ in the
 
 
 # Modules and pages that need an optional dependency (-> what they import).
-OPTIONAL = {"tapegrad.scipy": "scipy"}
-OPTIONAL_PAGES = {"embedding.md": "scipy"}
+OPTIONAL = {"tapegrad.scipy": "scipy", "tapegrad.dask": "distributed"}
+OPTIONAL_PAGES = {"embedding.md": "scipy", "scale-out.md": "distributed"}
 
 
 def _have(module):
