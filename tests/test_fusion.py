@@ -297,3 +297,13 @@ def test_identical_records_are_computed_once_with_the_same_values():
     g = tg.jit(tg.grad(lambda x: h(x).sum()))
     for _ in range(3):
         same_bits(g(x), tg.grad(lambda x: h(x).sum())(x))
+
+
+def test_pickled_jit_functions_keep_their_fuse_option():
+    import pickle
+
+    f = tg.jit(np.negative, fuse=False)
+    g = pickle.loads(pickle.dumps(f))
+    assert g._fuse is False
+    h = pickle.loads(pickle.dumps(tg.jit(np.negative)))
+    assert h._fuse is True
