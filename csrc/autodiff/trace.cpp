@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "autodiff/fusion.h"
 #include "ops/ops.h"
 
 namespace tapegrad {
@@ -77,6 +78,8 @@ Tensor TraceLevel::track(const Tensor& x) {
   if (x.has_data()) input_storages_.push_back(x.storage());
   const int32_t slot = prog_->num_slots++;
   prog_->num_inputs = prog_->num_slots;
+  prog_->input_shapes.push_back(x.shape());
+  prog_->input_dtypes.push_back(x.dtype());
   return wrap(x, id_, slot, Tensor());
 }
 
@@ -183,6 +186,7 @@ std::shared_ptr<Program> TraceLevel::finish(const TensorList& outputs, TensorLis
 }
 
 bool Program::replay(const TensorList& inputs, TensorList& outs) const {
+  if (fusion && !any_level_active()) return replay_fused(*this, inputs, outs);  // Note [Fused replay]
   std::vector<Tensor> slot(static_cast<size_t>(num_slots));
   for (int32_t i = 0; i < num_inputs; ++i) slot[size_t(i)] = inputs[size_t(i)];
   for (const Constant& c : constants) slot[size_t(c.slot)] = c.value;

@@ -10,6 +10,8 @@
 namespace tapegrad {
 namespace autodiff {
 
+struct FusionPlan;  // autodiff/fusion.h
+
 // Note [Tape replay]
 // ~~~~~~~~~~~~~~~~~~
 // tg.jit records a function once per input signature and replays the record in C++ afterwards.
@@ -63,6 +65,11 @@ struct Program {
   std::vector<int32_t> outputs;
   bool impure = false;
   const char* impure_reason = nullptr;
+  // Shapes and dtypes of the inputs, and the fused groups of Note [Fused replay] (null: plain
+  // replay), set by plan_fusion after the recording.
+  std::vector<Shape> input_shapes;
+  std::vector<DType> input_dtypes;
+  std::shared_ptr<const FusionPlan> fusion;
 
   // Runs the program on `inputs` (the recorded signature) through autodiff::apply. False when a
   // guard or a recorded shape does not hold; `outs` is then unspecified.

@@ -3,6 +3,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "autodiff/fusion.h"
 #include "autodiff/trace.h"
 #include "bindings/common.h"
 
@@ -22,9 +23,9 @@ class JitFunction {
   static constexpr size_t kMaxPrograms = 8;
   static constexpr size_t kMaxSignatures = 256;
 
-  JitFunction(py::object fn, py::object flatten, py::object unflatten, py::object bindings)
+  JitFunction(py::object fn, py::object flatten, py::object unflatten, py::object bindings, bool fuse = true)
       : fn_(std::move(fn)), flatten_(std::move(flatten)), unflatten_(std::move(unflatten)),
-        bindings_(std::move(bindings)) {}
+        bindings_(std::move(bindings)), fuse_(fuse) {}
 
   const py::object& fn() const { return fn_; }
 
@@ -166,6 +167,21 @@ class JitFunction {
     return d;
   }
 
+  // The fused groups of every recording (Note [Fused replay]), one line per program.
+  std::string explain() const {
+    std::string r;
+    int i = 0;
+    for (const auto& kv : map_)
+      for (const auto& ep : kv.second)
+        for (const Compiled& c : ep->progs) {
+          if (!r.empty()) r += "\n";
+          r += "program " + std::to_string(i++) + ": " + autodiff::explain_fusion(*c.prog);
+        }
+    if (!fuse_) r += (r.empty() ? "" : "\n") + std::string("(fusion is off: tg.jit(f, fuse=False))");
+    return r;
+  }
+  bool fuse() const { return fuse_; }
+
   void clear() {
     map_.clear();
     last_.reset();
@@ -287,6 +303,7 @@ class JitFunction {
     }
     TensorList values;
     std::shared_ptr<Program> prog = level->finish(outs, values);
+    if (fuse_) autodiff::plan_fusion(*prog);
     note_bindings();
     ++e.records;
     if (prog->impure) {
@@ -306,6 +323,7 @@ class JitFunction {
 
   py::object fn_, flatten_, unflatten_, bindings_;
   std::vector<Binding> watch_;
+  bool fuse_ = true;
   std::unordered_map<Key, std::vector<std::shared_ptr<Entry>>, KeyHash> map_;
   std::shared_ptr<Entry> last_;  // the last signature seen, looked up without hashing
   Key last_key_;
@@ -321,8 +339,8 @@ void bind_jit(py::module_& m) {
                             type->tp_traverse = JitFunction::tp_traverse;
                             type->tp_clear = JitFunction::tp_clear;
                           }))
-      .def(py::init<py::object, py::object, py::object, py::object>(), py::arg("fn"), py::arg("flatten"),
-           py::arg("unflatten"), py::arg("bindings") = py::none())
+      .def(py::init<py::object, py::object, py::object, py::object, bool>(), py::arg("fn"), py::arg("flatten"),
+           py::arg("unflatten"), py::arg("bindings") = py::none(), py::arg("fuse") = true)
       // Each method goes through JitFunction::of, so an object made by __new__ alone raises.
       .def_property_readonly("_fn", [](py::handle self) { return JitFunction::of(self).fn(); })
       .def("_call", [](py::handle self, py::handle fn, py::tuple args, py::handle key) {
@@ -330,7 +348,13 @@ void bind_jit(py::module_& m) {
       })
       .def("_stats", [](py::handle self) { return JitFunction::of(self).stats(); })
       .def("_clear", [](py::handle self) { JitFunction::of(self).clear(); })
-      .def("_drop_entries", [](py::handle self, const py::function& pred) { JitFunction::of(self).drop_entries(pred); });
+      .def("_drop_entries", [](py::handle self, const py::function& pred) { JitFunction::of(self).drop_entries(pred); })
+      .def_property_readonly("_fuse", [](py::handle self) { return JitFunction::of(self).fuse(); })
+      .def("_explain", [](py::handle self) { return JitFunction::of(self).explain(); });
+  // tg.memory_stats (python/tapegrad/_memory.py)
+  m.def("_bytes_in_use", [] { return alloc::bytes_in_use(); });
+  m.def("_peak_bytes_in_use", [] { return alloc::peak_bytes_in_use(); });
+  m.def("_reset_peak_bytes", [] { alloc::reset_peak_bytes(); });
 }
 
 }  // namespace bind

@@ -25,6 +25,14 @@ constexpr size_t kPerThreadCap = 64;   // blocks kept per class per thread
 constexpr size_t kLargeCacheBytes = size_t(1) << 30;  // at most 1 GiB of large blocks kept
 
 std::atomic<size_t> g_in_use{0};
+std::atomic<size_t> g_peak{0};  // max of g_in_use since reset_peak_bytes (memory_stats)
+
+// Raises g_peak to `now` (one relaxed load on the common path where the peak is not exceeded).
+inline void note_peak(size_t now) {
+  size_t p = g_peak.load(std::memory_order_relaxed);
+  while (now > p && !g_peak.compare_exchange_weak(p, now, std::memory_order_relaxed)) {
+  }
+}
 
 int small_class(size_t n) {
   size_t c = 64;
@@ -88,7 +96,7 @@ size_t round_large(size_t n) { return (n + 4095) / 4096 * 4096; }
 void* allocate(size_t nbytes, Device dev) {
   TG_CHECK(dev == Device::CPU, "allocate: the GPU backend is not available in this build");
   if (nbytes == 0) nbytes = 1;
-  g_in_use.fetch_add(nbytes, std::memory_order_relaxed);
+  note_peak(g_in_use.fetch_add(nbytes, std::memory_order_relaxed) + nbytes);
   if (nbytes <= kSmallMax) {
     int k = small_class(nbytes);
     if (t_cache_dead) return raw_alloc(size_t(64) << k);
@@ -169,6 +177,12 @@ void empty_cache() {
 }
 
 size_t bytes_in_use() { return g_in_use.load(std::memory_order_relaxed); }
+size_t peak_bytes_in_use() {
+  const size_t now = g_in_use.load(std::memory_order_relaxed);
+  const size_t p = g_peak.load(std::memory_order_relaxed);
+  return p > now ? p : now;
+}
+void reset_peak_bytes() { g_peak.store(g_in_use.load(std::memory_order_relaxed), std::memory_order_relaxed); }
 
 }  // namespace alloc
 

@@ -55,6 +55,10 @@ void* allocate(size_t nbytes, Device dev);  // 64-byte aligned
 void deallocate(void* p, size_t nbytes, Device dev);
 void empty_cache();
 size_t bytes_in_use();
+// Highest bytes_in_use() since the last reset_peak_bytes() (or the start of the process). Blocks
+// handed out count until freed, also when a pool (a jit program's arena) keeps them for reuse.
+size_t peak_bytes_in_use();
+void reset_peak_bytes();  // the peak becomes the current bytes_in_use()
 }  // namespace alloc
 
 // A block of memory shared by views. Either owned (allocator) or borrowed from an outside owner

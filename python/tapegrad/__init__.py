@@ -61,6 +61,7 @@ from ._autodiff import (  # noqa: E402,F401
     vjp,
 )
 from . import testing  # noqa: E402,F401
+from ._memory import memory_stats, reset_peak_memory_stats  # noqa: E402,F401
 from . import linalg  # noqa: E402,F401
 
 dtype = _core.dtype

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses as _dataclasses
 import functools
+import os
 import struct as _struct
 import sys
 import weakref as _weakref
@@ -17,6 +18,11 @@ from ._tree import flatten as _flatten
 from ._tree import unflatten as _unflatten
 
 __all__ = ["jit"]
+
+# Default of tg.jit's `fuse` option (Note [Fused replay] in csrc/autodiff/fusion.h): the
+# environment variable TAPEGRAD_JIT_FUSE=0, read once at import, turns fusion off for every tg.jit
+# that does not say `fuse=` (to compare fused and plain replays, e.g. in the test suite).
+FUSE_DEFAULT = os.environ.get("TAPEGRAD_JIT_FUSE", "1").strip().lower() not in ("0", "false", "off", "no")
 
 
 class _TensorSlot:
@@ -153,7 +159,7 @@ class JitFunction(_core._JitFunction):
 
     # __call__ is C++ (positional Tensor arguments go straight to the cache); anything else comes
     # here.
-    def __init__(self, fn):
+    def __init__(self, fn, fuse=None):
         if not callable(fn):
             raise TypeError(f"jit: fn must be callable, got {type(fn).__name__}")
         try:
@@ -162,7 +168,11 @@ class JitFunction(_core._JitFunction):
             pass  # not initialised yet: the normal case
         else:
             raise TypeError("jit: a jitted function cannot be initialised again; make a new one with tg.jit(fn)")
-        super().__init__(fn, _flatten_out, _unflatten_out, _bindings_of)
+        if fuse is None:
+            fuse = FUSE_DEFAULT
+        if not isinstance(fuse, bool):
+            raise TypeError(f"jit: fuse must be True or False, got {type(fuse).__name__}")
+        super().__init__(fn, _flatten_out, _unflatten_out, _bindings_of, fuse)
         # Copies fn.__dict__ too; `_fn` is a read-only C++ property, so skip it when fn is jitted.
         functools.update_wrapper(self, fn, updated=())
         self.__dict__.update({k: v for k, v in getattr(fn, "__dict__", {}).items() if k != "_fn"})
@@ -232,6 +242,8 @@ class JitFunction(_core._JitFunction):
                 obj = getattr(obj, part, None)
             if obj is self:
                 return qual
+        if self._fuse != FUSE_DEFAULT:
+            return (_jit_fused, (self._fn, self._fuse))
         return (jit, (self._fn,))
 
     def cache_info(self):
@@ -245,6 +257,23 @@ class JitFunction(_core._JitFunction):
         (1, 1)
         """
         return self._stats()
+
+    def explain(self):
+        """The fused groups of each recording, as text (Note [Fused replay]).
+
+        A replay runs chains of elementwise ops (and a sum over all axes that ends one) as one pass
+        over the data in cache-sized blocks, when they have at least 4096 elements; each group
+        lists its records and the steps left after removing repeated and unused ones.
+
+        >>> import tapegrad as tg
+        >>> g = tg.jit(tg.grad(lambda x: (tg.sin(x) * x).sum()))
+        >>> _ = g(tg.ones(10**5))
+        >>> print(g.explain())  # doctest: +ELLIPSIS
+        program 0: ... records, 1 fused group(s):
+          group 0: 100000 elements, ... records -> ... steps [...], 2 inputs, 1 outputs, 0 sums
+          op by op: ...
+        """
+        return self._explain()
 
     def clear_cache(self):
         """Forget every recording (the next call records again).
@@ -292,10 +321,21 @@ def _purge(self_ref):
         del watched[r]
 
 
+def _jit_fused(fn, fuse):
+    """Unpickles a jitted function made with an explicit ``fuse``."""
+    return JitFunction(fn, fuse=fuse)
+
+
 def jit(fn=None, **options):
     """Record `fn` once per input signature and replay it in C++ afterwards (API.md section 6).
     Also usable as a decorator, with or without options (MindSpore's ``@jit``; its options such as
     ``mode`` or ``jit_config`` are accepted and ignored).
+
+    ``fuse`` (default True, or False when the environment variable ``TAPEGRAD_JIT_FUSE=0`` was set
+    at import) runs chains of elementwise ops of at least 4096 elements, and a sum that ends one,
+    as one pass over the data in cache-sized blocks: the same values as op by op (bit for bit,
+    except that a fused sum over all axes adds in float64 in another order), with less memory and
+    time. ``fuse=False`` replays op by op; ``f.explain()`` shows the groups.
 
     >>> import tapegrad as tg
     >>> g = tg.jit(tg.grad(lambda x: (tg.sin(x) * x).sum()))
@@ -304,6 +344,9 @@ def jit(fn=None, **options):
     """
     if fn is None:
         return lambda f: jit(f, **options)
-    if isinstance(fn, JitFunction):
+    fuse = options.get("fuse")
+    if isinstance(fn, JitFunction) and (fuse is None or fuse == fn._fuse):
         return fn
-    return JitFunction(fn)
+    if isinstance(fn, JitFunction):
+        fn = fn._fn
+    return JitFunction(fn, fuse=fuse)

@@ -70,9 +70,11 @@ def wrap_join(parts, width=85):
     return "\n".join([*lines, cur])
 
 
-def memory_table(suite, libs, run, markdown):
+def memory_table(suite, libs, run, markdown, only_memory=False):
     rows = [["case"] + [f"{lib} [{'tm' if lib in TRACED else 'rss'}]" for lib in libs]]
     for case in suite.cases:
+        if only_memory and not case.memory:
+            continue
         row = [case.name]
         for lib in libs:
             r = run["results"].get(lib, {}).get(case.name) or {}
@@ -122,6 +124,10 @@ def report(suite, libs, run, markdown, out=print):
         if suite.extra is not None:
             out("")
             out(suite.extra(suite, libs, run, markdown))
+        if any(c.memory for c in suite.cases):
+            out("\nPeak memory of one call above the memory held before it (increase of the "
+                "process's peak resident set; tracemalloc [tm] for numpy-based libraries):")
+            out(memory_table(suite, libs, run, markdown, only_memory=True))
         if any(c.work for c in suite.cases):
             out("\nThroughput from the medians:")
             out(rate_table(suite, libs, run, markdown))

@@ -61,6 +61,8 @@ MODULE = {
     "jax (jit)": "jax",
     "autograd": "autograd",
     "micrograd": "micrograd",
+    "numexpr": "numexpr",
+    "tapegrad (fuse=False)": "tapegrad",
     # the scipy suite's extra columns
     "tapegrad (jit)": "tapegrad",
     "scipy (FD)": "scipy",

@@ -66,10 +66,13 @@ class Base:
 class Tapegrad(Base):
     name = "tapegrad"
 
-    def __init__(self):
+    def __init__(self, fuse=True):
         import tapegrad as tg
 
         self.tg = tg
+        self.fuse = fuse
+        if not fuse:
+            self.name = "tapegrad (fuse=False)"
         threads = os.environ.get("TAPEGRAD_BENCH_THREADS")  # set by the CLI's --threads
         if threads:
             tg.set_num_threads(int(threads))
@@ -151,7 +154,13 @@ class Tapegrad(Base):
     def _jit(self, fn):
         if not hasattr(self.tg, "jit"):
             raise NotApplicable("tg.jit is not in this build of tapegrad")
-        return self.tg.jit(fn)
+        return self.tg.jit(fn) if self.fuse else self.tg.jit(fn, fuse=False)
+
+    def jit_expr(self, a, b):
+        tg = self.tg
+        f = self._jit(lambda a, b: 2 * a + 3 * b**2 - tg.exp(-a))
+        x, y = tg.tensor(a), tg.tensor(b)
+        return lambda: f(x, y)
 
     def jit_grad_sq(self, x):
         tg = self.tg
@@ -370,6 +379,12 @@ class Jax(Base):
             raise NotApplicable("eager")
         return self.grad_sin(x)
 
+    def jit_expr(self, a, b):
+        if not self.jit:
+            raise NotApplicable("eager")
+        jnp = self.jnp
+        return self._run(self.wrap(lambda a, b: 2 * a + 3 * b**2 - jnp.exp(-a)), jnp.asarray(a), jnp.asarray(b))
+
     def jit_mlp(self, d):
         if not self.jit:
             raise NotApplicable("eager")
@@ -497,9 +512,34 @@ class Micrograd(Base):
         return run
 
 
+class Numexpr(Base):
+    """numexpr: expressions compiled to a register program evaluated in cache-sized blocks (the
+    approach of tg.jit's fused replay), with the same number of threads as the others."""
+
+    name = "numexpr"
+
+    def __init__(self):
+        import numexpr
+
+        self.ne = numexpr
+        threads = os.environ.get("TAPEGRAD_BENCH_THREADS")
+        if threads:
+            numexpr.set_num_threads(int(threads))
+
+    def init(self):
+        a = rng_data(4)
+        self.jit_expr(a, a)()
+
+    def jit_expr(self, a, b):
+        ne = self.ne
+        return lambda: ne.evaluate("2*a + 3*b**2 - exp(-a)", local_dict={"a": a, "b": b})
+
+
 def make(lib):
     return {
         "tapegrad": Tapegrad,
+        "tapegrad (fuse=False)": lambda: Tapegrad(fuse=False),
+        "numexpr": Numexpr,
         "numpy": Numpy,
         "torch": Torch,
         "jax (eager)": lambda: Jax(False),

@@ -91,23 +91,40 @@ def jacobian_suite(quick):
         notes=["torch: torch.func (jacrev, hessian, vmap); micrograd: one reverse sweep per row."])
 
 
+def _expr_data(n):
+    rng = impl.np.random.default_rng(0)
+    return rng.standard_normal(n).astype(impl.np.float32), rng.standard_normal(n).astype(impl.np.float32)
+
+
 def jit_suite(quick):
-    libs = ["tapegrad", "jax (jit)"]
+    libs = ["tapegrad", "tapegrad (fuse=False)", "jax (jit)", "numexpr"]
+    tg_jax = ("tapegrad", "tapegrad (fuse=False)", "jax (jit)")
     cases = [
-        Case("jit grad (x*x).sum(), n=4", "jit grad (x*x).sum()", 4,
+        Case("jit grad (x*x).sum(), n=4", "jit grad (x*x).sum()", 4, libs=tg_jax,
              build=lambda m: m.jit_grad_sq(impl.rng_data(4))),
-        Case("jit grad (sin(x)*x).sum(), n=1e6", "jit grad (sin(x)*x).sum()", 10**6,
-             build=lambda m: m.jit_grad_sin(impl.rng_data(10**6))),
-        Case("jit grad MLP 784-256-10, batch 64", "jit mlp", None,
+    ]
+    for n in (10**4, 10**6) if quick else (10**4, 10**6, 10**7):
+        cases.append(Case(f"jit grad (sin(x)*x).sum(), n={size_label(n)}", "jit grad (sin(x)*x).sum()", n,
+                          libs=tg_jax, memory=n >= 10**7,
+                          build=lambda m, n=n: m.jit_grad_sin(impl.rng_data(n))))
+    n = 10**6 if quick else 10**7
+    cases.append(Case(f"jit 2*a + 3*b**2 - exp(-a), n={size_label(n)}", "jit expression", n,
+                      memory=True, build=lambda m, n=n: m.jit_expr(*_expr_data(n))))
+    cases += [
+        Case("jit grad MLP 784-256-10, batch 64", "jit mlp", None, libs=tg_jax,
              build=lambda m: m.jit_mlp(impl.mlp_data())),
-        Case("jit jacobian sin(x)*x, n=4", "jit jacobian sin(x)*x", 4,
+        Case("jit jacobian sin(x)*x, n=4", "jit jacobian sin(x)*x", 4, libs=tg_jax,
              build=lambda m: m.jit_jac_sin(impl.rng_data(4))),
-        Case("jit hessian Rosenbrock, n=100", "jit hessian", None,
+        Case("jit hessian Rosenbrock, n=100", "jit hessian", None, libs=tg_jax,
              build=lambda m: m.jit_hess_rosen(impl.rng_data(100))),
     ]
-    return Suite("jit", "Compiled replay (tg.jit against jax.jit)",
-                 "Gradients under each library's compiler, after the first (compiling) call.",
-                 libs, cases)
+    return Suite("jit", "Compiled replay (tg.jit against jax.jit and numexpr)",
+                 "Gradients and an expression under each library's compiler, after the first "
+                 "(compiling) call; peak memory (rise of peak RSS) at 1e7.",
+                 libs, cases,
+                 notes=["tapegrad fuses elementwise chains and a trailing sum by default; "
+                        "'tapegrad (fuse=False)' replays op by op.",
+                        "numexpr evaluates the expression only (it has no gradients)."])
 
 
 GRAD_SIZES = [10**k for k in range(1, 8)]  # 10 .. 1e7 elements

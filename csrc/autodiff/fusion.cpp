@@ -1,0 +1,595 @@
+// Fused replay of tg.jit recordings: see Note [Fused replay] in autodiff/fusion.h.
+#include "autodiff/fusion.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <sstream>
+#include <tuple>
+
+#include "autodiff/batching.h"
+
+namespace tapegrad {
+namespace autodiff {
+
+namespace {
+
+using kernels::Bin;
+using kernels::Cmp;
+using kernels::FusedKernel;
+using kernels::FusedStep;
+using kernels::Pred;
+using kernels::Un;
+
+int64_t numel_of(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+bool is_f(DType d) { return d == DType::Float32 || d == DType::Float64; }
+
+// What a record is to the planner.
+enum class Role { None, Step, Alias, Sum };
+struct Classified {
+  Role role = Role::None;
+  FusedStep step;  // Role::Step: kind, op, dtype, from (registers are filled in later)
+  int64_t n = 0;   // elements of the output
+};
+
+// The elementwise prims by name (ops/elementwise.cpp names unary, compare and predicate prims by
+// their kernel's enum name, binary ones by numpy's name).
+int find_name(const char* name, const char* const* names, int count) {
+  for (int i = 0; i < count; ++i)
+    if (std::strcmp(name, names[i]) == 0) return i;
+  return -1;
+}
+#define TG_NAME(N) #N,
+const char* const kUnNames[] = {TG_UNARY_KERNELS(TG_NAME)};
+const char* const kCmpNames[] = {TG_COMPARE_KERNELS(TG_NAME)};
+const char* const kPredNames[] = {TG_PREDICATE_KERNELS(TG_NAME)};
+#undef TG_NAME
+const char* const kBinNames[] = {"add", "sub", "mul", "div", "floor_divide", "mod", "pow", "maximum", "minimum",
+                                 "arctan2"};  // (the bitwise ones take no floats)
+
+bool costly_un(Un op) {
+  switch (op) {
+    case Un::Neg: case Un::Abs: case Un::Sign: case Un::Square: case Un::Relu: case Un::Floor: case Un::Ceil:
+    case Un::Round: case Un::BitNot:
+      return false;
+    default:
+      return true;
+  }
+}
+
+struct SlotInfo {
+  std::vector<Shape> shape;
+  std::vector<DType> dtype;
+};
+
+Classified classify(const Program::Rec& r, const SlotInfo& si) {
+  Classified c;
+  if (r.out.size() != 1 || r.in.empty()) return c;
+  for (int32_t s : r.in)
+    if (s < 0) return c;
+  const Shape& os = r.out_shapes[0];
+  const DType od = r.out_dtypes[0];
+  c.n = numel_of(os);
+  const char* name = r.prim->name;
+  auto ind = [&](size_t i) { return si.dtype[size_t(r.in[i])]; };
+  auto inn = [&](size_t i) { return numel_of(si.shape[size_t(r.in[i])]); };
+  if (std::strcmp(name, "sum") == 0) {
+    if (r.in.size() == 1 && c.n == 1 && is_f(ind(0)) && od == ind(0) && inn(0) > 1) c.role = Role::Sum;
+    return c;
+  }
+  // One-element work (a scalar chain of a gradient's seed) runs op by op: it neither joins nor
+  // closes the open group.
+  if (c.n <= 1) return c;
+  for (size_t i = 0; i < r.in.size(); ++i)
+    if (inn(i) != c.n && inn(i) != 1) return c;
+  if (std::strcmp(name, "broadcast_to") == 0 || std::strcmp(name, "stop_gradient") == 0) {
+    if (r.in.size() == 1 && ind(0) == od && (is_f(od) || od == DType::Bool)) c.role = Role::Alias;
+    return c;
+  }
+  if (r.prim->batch != elementwise_batch) return c;
+  FusedStep& st = c.step;
+  int k;
+  if (r.in.size() == 1 && (k = find_name(name, kUnNames, int(Un::kCount))) >= 0) {
+    if (!is_f(od) || ind(0) != od) return c;
+    st.kind = FusedStep::Unary;
+    st.op = uint8_t(k);
+    st.dtype = od;
+  } else if (r.in.size() == 2 && (k = find_name(name, kBinNames, int(sizeof(kBinNames) / sizeof(kBinNames[0])))) >= 0) {
+    if (!is_f(od) || ind(0) != od || ind(1) != od) return c;
+    st.kind = FusedStep::Binary;
+    st.op = uint8_t(k);
+    st.dtype = od;
+    if (Bin(k) == Bin::Pow && inn(1) == 1 && si.shape[size_t(r.in[0])] == os) st.kind = FusedStep::PowScalar;
+  } else if (r.in.size() == 2 && (k = find_name(name, kCmpNames, int(Cmp::kCount))) >= 0) {
+    if (od != DType::Bool || !is_f(ind(0)) || ind(1) != ind(0)) return c;
+    st.kind = FusedStep::Compare;
+    st.op = uint8_t(k);
+    st.dtype = ind(0);
+  } else if (r.in.size() == 1 && (k = find_name(name, kPredNames, int(Pred::kCount))) >= 0) {
+    if (od != DType::Bool || !is_f(ind(0))) return c;
+    st.kind = FusedStep::Predicate;
+    st.op = uint8_t(k);
+    st.dtype = ind(0);
+  } else if (r.in.size() == 3 && std::strcmp(name, "where") == 0) {
+    if (!is_f(od) || ind(0) != DType::Bool || ind(1) != od || ind(2) != od) return c;
+    st.kind = FusedStep::Where;
+    st.dtype = od;
+  } else if (r.in.size() == 1 && std::strcmp(name, "cast") == 0) {
+    const DType from = ind(0);
+    if (from == od || !(is_f(od) || od == DType::Bool) || !(is_f(from) || from == DType::Bool)) return c;
+    st.kind = FusedStep::Cast;
+    st.dtype = od;
+    st.from = from;
+  } else {
+    return c;
+  }
+  c.role = Role::Step;
+  return c;
+}
+
+struct Building {
+  int64_t n = 0;
+  std::vector<int32_t> recs;
+};
+
+// Compiles the members of a group into its register program; false when it is not worth it.
+bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>& cls, const Building& b,
+             const std::vector<uint8_t>& live, FusionPlan::Group& g) {
+  FusedKernel& k = g.kernel;
+  k.n = b.n;
+  std::vector<int32_t> slot2reg(size_t(p.num_slots), -1);
+  std::vector<uint8_t> produced(size_t(p.num_slots), 0);
+  for (int32_t ri : b.recs)
+    for (int32_t s : p.recs[size_t(ri)].out) produced[size_t(s)] = 1;
+  auto new_reg = [&](DType d, bool scalar) {
+    k.reg_dtype.push_back(d);
+    k.reg_scalar.push_back(scalar ? 1 : 0);
+    return k.num_regs++;
+  };
+  // Inputs first: registers [0, num_inputs).
+  for (int32_t ri : b.recs)
+    for (int32_t s : p.recs[size_t(ri)].in)
+      if (!produced[size_t(s)] && slot2reg[size_t(s)] < 0) {
+        slot2reg[size_t(s)] = new_reg(si.dtype[size_t(s)], numel_of(si.shape[size_t(s)]) == 1);
+        g.in_slots.push_back(s);
+      }
+  k.num_inputs = k.num_regs;
+  std::map<std::tuple<int, int, int, int, int, int, int>, int32_t> cse;
+  for (int32_t ri : b.recs) {
+    const Program::Rec& r = p.recs[size_t(ri)];
+    const Classified& c = cls[size_t(ri)];
+    const int32_t out = r.out[0];
+    if (c.role == Role::Alias) {
+      slot2reg[size_t(out)] = slot2reg[size_t(r.in[0])];
+      continue;
+    }
+    if (c.role == Role::Sum) {
+      if (!live[size_t(out)]) continue;  // a loss nobody reads (grad's forward pass): dead
+      FusedStep st;
+      st.kind = FusedStep::SumAll;
+      st.dtype = r.out_dtypes[0];
+      st.a = slot2reg[size_t(r.in[0])];
+      st.out = k.num_sums++;
+      k.steps.push_back(st);
+      g.sum_slots.push_back(out);
+      g.sum_shapes.push_back(r.out_shapes[0]);
+      g.sum_dtypes.push_back(r.out_dtypes[0]);
+      continue;
+    }
+    FusedStep st = c.step;
+    const int32_t regs[3] = {slot2reg[size_t(r.in[0])], r.in.size() > 1 ? slot2reg[size_t(r.in[1])] : -1,
+                             r.in.size() > 2 ? slot2reg[size_t(r.in[2])] : -1};
+    if (st.kind == FusedStep::PowScalar && !(regs[1] < k.num_inputs && k.reg_scalar[size_t(regs[1])]))
+      st.kind = FusedStep::Binary;
+    auto key = std::make_tuple(int(st.kind), int(st.op), int(st.dtype), int(st.from), regs[0], regs[1], regs[2]);
+    auto it = cse.find(key);
+    if (it != cse.end()) {  // the same kernel on the same registers: the same bits
+      slot2reg[size_t(out)] = it->second;
+      continue;
+    }
+    st.a = regs[0];
+    st.b = regs[1];
+    st.c = regs[2];
+    st.out = new_reg(r.out_dtypes[0], false);
+    k.costly = k.costly || (st.kind == FusedStep::Unary && costly_un(Un(st.op))) ||
+               st.kind == FusedStep::PowScalar ||
+               (st.kind == FusedStep::Binary && (Bin(st.op) == Bin::Pow || Bin(st.op) == Bin::Atan2 ||
+                                                 Bin(st.op) == Bin::Mod || Bin(st.op) == Bin::FloorDiv));
+    cse.emplace(key, st.out);
+    slot2reg[size_t(out)] = st.out;
+    k.steps.push_back(st);
+  }
+  // Live outputs: a register of its own each, written in place (a copy where the value is an
+  // input, a broadcast scalar, or another output's register).
+  k.reg_output.assign(size_t(k.num_regs), -1);
+  for (int32_t ri : b.recs) {
+    const Program::Rec& r = p.recs[size_t(ri)];
+    const int32_t s = r.out[0];
+    if (cls[size_t(ri)].role == Role::Sum) continue;
+    if (!live[size_t(s)]) {
+      g.internal.push_back(s);
+      continue;
+    }
+    int32_t reg = slot2reg[size_t(s)];
+    if (reg < k.num_inputs || k.reg_output[size_t(reg)] >= 0) {
+      FusedStep cp;
+      cp.kind = FusedStep::Cast;
+      cp.dtype = cp.from = k.reg_dtype[size_t(reg)];
+      cp.a = reg;
+      cp.out = new_reg(cp.dtype, false);
+      k.reg_output.push_back(-1);
+      k.steps.push_back(cp);
+      reg = cp.out;
+    }
+    k.reg_output[size_t(reg)] = k.num_outputs++;
+    g.out_slots.push_back(s);
+    g.out_shapes.push_back(r.out_shapes[0]);
+    g.out_dtypes.push_back(r.out_dtypes[0]);
+  }
+  // Dead steps (nobody reads them) go; then scratch buffers for the temporaries, reused once dead.
+  std::vector<uint8_t> needed(size_t(k.num_regs), 0);
+  std::vector<FusedStep> kept;
+  for (size_t i = k.steps.size(); i-- > 0;) {
+    const FusedStep& st = k.steps[i];
+    const bool keep = st.kind == FusedStep::SumAll || needed[size_t(st.out)] || k.reg_output[size_t(st.out)] >= 0;
+    if (!keep) continue;
+    for (int32_t r : {st.a, st.b, st.c})
+      if (r >= 0) needed[size_t(r)] = 1;
+    kept.push_back(st);
+  }
+  k.steps.assign(kept.rbegin(), kept.rend());
+  std::vector<int64_t> last(size_t(k.num_regs), -1);
+  for (size_t i = 0; i < k.steps.size(); ++i)
+    for (int32_t r : {k.steps[i].a, k.steps[i].b, k.steps[i].c})
+      if (r >= 0) last[size_t(r)] = int64_t(i);
+  k.reg_scratch.assign(size_t(k.num_regs), -1);
+  std::vector<int32_t> free_bufs;
+  for (size_t i = 0; i < k.steps.size(); ++i) {
+    const FusedStep& st = k.steps[i];
+    // Buffers of registers last read by this step are free once it ran (a loop may write its
+    // output over an input it reads element by element, but keep them apart to be safe).
+    if (st.kind != FusedStep::SumAll && k.reg_output[size_t(st.out)] < 0) {
+      int32_t buf;
+      if (!free_bufs.empty()) {
+        buf = free_bufs.back();
+        free_bufs.pop_back();
+      } else {
+        buf = k.num_scratch++;
+      }
+      k.reg_scratch[size_t(st.out)] = buf;
+      if (last[size_t(st.out)] < 0) free_bufs.push_back(buf);  // never read (cannot happen after DCE)
+    }
+    for (int32_t r : {st.a, st.b, st.c})
+      if (r >= k.num_inputs && last[size_t(r)] == int64_t(i) && k.reg_scratch[size_t(r)] >= 0) {
+        bool dup = false;
+        for (int32_t f : free_bufs) dup = dup || f == k.reg_scratch[size_t(r)];
+        if (!dup) free_bufs.push_back(k.reg_scratch[size_t(r)]);
+      }
+  }
+  g.recs = b.recs;
+  int members = 0;
+  for (const FusedStep& st : k.steps) members += st.kind != FusedStep::Cast || st.from != st.dtype;
+  return b.n >= fuse_min_elements() && b.recs.size() >= 2 && members >= 1;
+}
+
+}  // namespace
+
+int64_t fuse_min_elements() {
+  static const int64_t v = [] {
+    const char* e = std::getenv("TAPEGRAD_JIT_FUSE_MIN");
+    if (!e || !*e) return kMinFuseElements;
+    char* end = nullptr;
+    const long long x = std::strtoll(e, &end, 10);
+    return (end && *end == 0 && x >= 1) ? int64_t(x) : kMinFuseElements;
+  }();
+  return v;
+}
+
+void plan_fusion(Program& p) {
+  p.fusion.reset();
+  if (p.impure || !p.guards.empty() || p.recs.empty()) return;
+  if (p.input_shapes.size() != size_t(p.num_inputs)) return;
+  SlotInfo si;
+  si.shape.resize(size_t(p.num_slots));
+  si.dtype.resize(size_t(p.num_slots), DType::Float32);
+  std::vector<uint8_t> known(size_t(p.num_slots), 0);
+  for (int32_t i = 0; i < p.num_inputs; ++i) {
+    si.shape[size_t(i)] = p.input_shapes[size_t(i)];
+    si.dtype[size_t(i)] = p.input_dtypes[size_t(i)];
+    known[size_t(i)] = 1;
+  }
+  for (const Program::Constant& c : p.constants) {
+    if (!c.value.defined()) continue;
+    si.shape[size_t(c.slot)] = c.value.shape();
+    si.dtype[size_t(c.slot)] = c.value.dtype();
+    known[size_t(c.slot)] = 1;
+  }
+  for (const Program::Rec& r : p.recs)
+    for (size_t j = 0; j < r.out.size(); ++j) {
+      si.shape[size_t(r.out[j])] = r.out_shapes[j];
+      si.dtype[size_t(r.out[j])] = r.out_dtypes[j];
+      known[size_t(r.out[j])] = 1;
+    }
+  // Dead records: every output unread and not a program output, and no side effect (random draws
+  // have no inputs; writes and user-defined rules are kept). Removed from the fused schedule.
+  std::vector<uint8_t> dead(p.recs.size(), 0);
+  {
+    std::vector<int32_t> readers(size_t(p.num_slots), 0);
+    for (const Program::Rec& r : p.recs)
+      for (int32_t s : r.in)
+        if (s >= 0) ++readers[size_t(s)];
+    for (int32_t s : p.outputs) ++readers[size_t(s)];
+    for (size_t k = p.recs.size(); k-- > 0;) {
+      const Program::Rec& r = p.recs[k];
+      if (r.in.empty() || r.prim->writes_input0 || r.attrs.payload || r.prim->record_forward) continue;
+      bool unread = true;
+      for (int32_t s : r.out) unread = unread && readers[size_t(s)] == 0;
+      if (!unread) continue;
+      dead[k] = 1;
+      for (int32_t s : r.in)
+        if (s >= 0) --readers[size_t(s)];
+    }
+  }
+  std::vector<Classified> cls(p.recs.size());
+  for (size_t k = 0; k < p.recs.size(); ++k) {
+    bool ok = true;
+    for (int32_t s : p.recs[k].in) ok = ok && (s < 0 || known[size_t(s)]);
+    if (ok) cls[k] = classify(p.recs[k], si);
+  }
+  // Identical records outside groups (same prim, attrs and input values) share their outputs.
+  std::vector<int32_t> cse_of(p.recs.size(), -1);
+  {
+    std::vector<uint8_t> is_output(size_t(p.num_slots), 0);
+    for (int32_t s : p.outputs) is_output[size_t(s)] = 1;
+    std::vector<int32_t> canon(size_t(p.num_slots));
+    for (int32_t s = 0; s < p.num_slots; ++s) canon[size_t(s)] = s;
+    std::map<std::string, int32_t> seen;
+    for (size_t k = 0; k < p.recs.size(); ++k) {
+      const Program::Rec& r = p.recs[k];
+      if (dead[k] || cls[k].role != Role::None || r.in.empty() || r.prim->writes_input0 || r.attrs.payload ||
+          r.prim->record_forward)
+        continue;
+      std::string key(reinterpret_cast<const char*>(&r.prim), sizeof(r.prim));
+      auto put = [&key](const void* v, size_t n) { key.append(static_cast<const char*>(v), n); };
+      for (int32_t s : r.in) {
+        const int32_t c = s >= 0 ? canon[size_t(s)] : -1;
+        put(&c, sizeof(c));
+      }
+      key += '|';
+      for (int64_t v : r.attrs.ints) put(&v, sizeof(v));
+      put(&r.attrs.scalar, sizeof(double));
+      put(&r.attrs.flag, sizeof(int64_t));
+      put(&r.attrs.dtype, sizeof(DType));
+      const size_t nout = r.out.size();
+      put(&nout, sizeof(nout));
+      auto it = seen.find(key);
+      bool out_is_output = false;
+      for (int32_t s : r.out) out_is_output = out_is_output || is_output[size_t(s)];
+      if (it == seen.end()) {
+        seen.emplace(std::move(key), int32_t(k));
+        continue;
+      }
+      const Program::Rec& o = p.recs[size_t(it->second)];
+      bool same = !out_is_output;
+      for (size_t j = 0; same && j < nout; ++j)
+        same = o.out_shapes[j] == r.out_shapes[j] && o.out_dtypes[j] == r.out_dtypes[j];
+      if (!same) continue;
+      cse_of[k] = it->second;
+      for (size_t j = 0; j < nout; ++j) canon[size_t(r.out[j])] = canon[size_t(o.out[j])];
+    }
+  }
+  // Scan with one open group (Note [Fused replay]); `order` is the schedule: record k >= 0 or
+  // group -1 - g.
+  std::vector<Building> built;
+  std::vector<int64_t> order;
+  std::vector<int32_t> group_of(size_t(p.num_slots), -1);  // building group that produced a slot
+  std::vector<uint8_t> is_sum(size_t(p.num_slots), 0);
+  int32_t open = -1;
+  auto close = [&]() {
+    if (open >= 0) order.push_back(-1 - int64_t(open));
+    open = -1;
+  };
+  for (size_t k = 0; k < p.recs.size(); ++k) {
+    if (dead[k]) continue;
+    const Program::Rec& r = p.recs[k];
+    const Classified& c = cls[k];
+    bool reads_open = false, reads_open_sum = false;
+    for (int32_t s : r.in)
+      if (s >= 0 && open >= 0 && group_of[size_t(s)] == open) {
+        reads_open = true;
+        reads_open_sum = reads_open_sum || is_sum[size_t(s)];
+      }
+    if (c.role == Role::Step || c.role == Role::Alias) {
+      if (open < 0 || built[size_t(open)].n != c.n || reads_open_sum) {
+        close();
+        built.push_back(Building{c.n, {}});
+        open = int32_t(built.size()) - 1;
+      }
+      built[size_t(open)].recs.push_back(int32_t(k));
+      group_of[size_t(r.out[0])] = open;
+      continue;
+    }
+    if (c.role == Role::Sum && open >= 0 && reads_open && !reads_open_sum) {
+      built[size_t(open)].recs.push_back(int32_t(k));
+      group_of[size_t(r.out[0])] = open;
+      is_sum[size_t(r.out[0])] = 1;
+      continue;
+    }
+    if (cse_of[k] >= 0) {  // reads nothing but the earlier record's outputs (never a group's)
+      order.push_back(int64_t(k));
+      continue;
+    }
+    if (reads_open || r.prim->writes_input0) close();
+    order.push_back(int64_t(k));
+  }
+  close();
+  // Live values: read by a record of another group or outside any group, or program outputs.
+  std::vector<int32_t> owner(size_t(p.num_slots), -1);  // building group of each produced slot
+  std::vector<int32_t> rec_group(p.recs.size(), -1);
+  for (size_t g = 0; g < built.size(); ++g)
+    for (int32_t ri : built[g].recs) {
+      rec_group[size_t(ri)] = int32_t(g);
+      for (int32_t s : p.recs[size_t(ri)].out) owner[size_t(s)] = int32_t(g);
+    }
+  std::vector<uint8_t> live(size_t(p.num_slots), 0);
+  for (size_t k = 0; k < p.recs.size(); ++k)
+    for (int32_t s : p.recs[k].in)
+      if (!dead[k] && cse_of[k] < 0 && s >= 0 && owner[size_t(s)] >= 0 && owner[size_t(s)] != rec_group[k])
+        live[size_t(s)] = 1;
+  for (int32_t s : p.outputs) live[size_t(s)] = 1;
+  auto plan = std::make_shared<FusionPlan>();
+  bool any = false;
+  for (int64_t o : order) {
+    if (o >= 0) {
+      FusionPlan::Item it;
+      if (cse_of[size_t(o)] >= 0) {
+        it.same_as = cse_of[size_t(o)];
+        it.rec_cse = int32_t(o);
+      } else {
+        it.rec = int32_t(o);
+      }
+      plan->items.push_back(it);
+      continue;
+    }
+    const Building& b = built[size_t(-1 - o)];
+    FusionPlan::Group g;
+    if (compile(p, si, cls, b, live, g)) {
+      FusionPlan::Item it;
+      it.group = int32_t(plan->groups.size());
+      plan->groups.push_back(std::move(g));
+      plan->items.push_back(it);
+      any = true;
+    } else {
+      for (int32_t ri : b.recs) {
+        FusionPlan::Item it;
+        it.rec = ri;
+        plan->items.push_back(it);
+      }
+    }
+  }
+  if (!any) return;
+  // Free each value after the last item that reads it (outputs and constants live to the end).
+  std::vector<int64_t> last(size_t(p.num_slots), -1);
+  std::vector<uint8_t> keep(size_t(p.num_slots), 0);
+  for (int32_t s : p.outputs) keep[size_t(s)] = 1;
+  for (const Program::Constant& c : p.constants) keep[size_t(c.slot)] = 1;
+  for (int32_t i = 0; i < p.num_inputs; ++i) keep[size_t(i)] = 1;
+  for (size_t i = 0; i < plan->items.size(); ++i) {
+    const FusionPlan::Item& it = plan->items[i];
+    if (it.rec >= 0) {
+      for (int32_t s : p.recs[size_t(it.rec)].in)
+        if (s >= 0) last[size_t(s)] = int64_t(i);
+      for (int32_t s : p.recs[size_t(it.rec)].out)
+        if (last[size_t(s)] < int64_t(i)) last[size_t(s)] = int64_t(i);
+    } else if (it.same_as >= 0) {
+      for (int32_t s : p.recs[size_t(it.same_as)].out) last[size_t(s)] = int64_t(i);
+      for (int32_t s : p.recs[size_t(it.rec_cse)].out)
+        if (last[size_t(s)] < int64_t(i)) last[size_t(s)] = int64_t(i);
+    } else {
+      const FusionPlan::Group& g = plan->groups[size_t(it.group)];
+      for (int32_t s : g.in_slots) last[size_t(s)] = int64_t(i);
+      for (int32_t s : g.out_slots)
+        if (last[size_t(s)] < int64_t(i)) last[size_t(s)] = int64_t(i);
+      for (int32_t s : g.sum_slots)
+        if (last[size_t(s)] < int64_t(i)) last[size_t(s)] = int64_t(i);
+    }
+  }
+  for (int32_t s = 0; s < p.num_slots; ++s)
+    if (!keep[size_t(s)] && last[size_t(s)] >= 0) plan->items[size_t(last[size_t(s)])].release.push_back(s);
+  p.fusion = plan;
+}
+
+bool replay_fused(const Program& p, const TensorList& inputs, TensorList& outs) {
+  const FusionPlan& plan = *p.fusion;
+  std::vector<Tensor> slot(static_cast<size_t>(p.num_slots));
+  for (int32_t i = 0; i < p.num_inputs; ++i) slot[size_t(i)] = inputs[size_t(i)];
+  for (const Program::Constant& c : p.constants) slot[size_t(c.slot)] = c.value;
+  TensorList in;
+  auto run_rec = [&](int32_t k) {
+    const Program::Rec& r = p.recs[size_t(k)];
+    in.clear();
+    for (int32_t s : r.in) in.push_back(s >= 0 ? slot[size_t(s)] : Tensor());
+    TensorList out = apply(*r.prim, in, r.attrs);
+    if (out.size() != r.out.size()) return false;
+    for (size_t j = 0; j < out.size(); ++j) {
+      if (out[j].shape() != r.out_shapes[j] || out[j].dtype() != r.out_dtypes[j]) return false;
+      slot[size_t(r.out[j])] = std::move(out[j]);
+    }
+    return true;
+  };
+  std::vector<Tensor> gin, gout, gsum;
+  for (const FusionPlan::Item& it : plan.items) {
+    if (it.rec >= 0) {
+      if (!run_rec(it.rec)) return false;
+    } else if (it.same_as >= 0) {
+      const Program::Rec& o = p.recs[size_t(it.same_as)];
+      const Program::Rec& r = p.recs[size_t(it.rec_cse)];
+      for (size_t j = 0; j < r.out.size(); ++j) slot[size_t(r.out[j])] = slot[size_t(o.out[j])];
+    } else {
+      const FusionPlan::Group& g = plan.groups[size_t(it.group)];
+      const kernels::FusedKernel& k = g.kernel;
+      bool ok = true;
+      gin.clear();
+      for (size_t i = 0; i < g.in_slots.size() && ok; ++i) {
+        const Tensor& t = slot[size_t(g.in_slots[i])];
+        ok = t.defined() && !t.tracked() && t.has_data() && t.device() == Device::CPU &&
+             t.dtype() == k.reg_dtype[i] && (k.reg_scalar[i] ? t.numel() == 1 : t.numel() == k.n);
+        // A strided view (x.T) is copied once: cheaper than running the group op by op.
+        if (ok) gin.push_back(k.reg_scalar[i] || t.is_contiguous() ? t : t.contiguous());
+      }
+      if (ok) {
+        gout.clear();
+        gsum.clear();
+        for (size_t j = 0; j < g.out_slots.size(); ++j) gout.push_back(Tensor::empty(g.out_shapes[j], g.out_dtypes[j]));
+        for (size_t j = 0; j < g.sum_slots.size(); ++j) gsum.push_back(Tensor::empty(g.sum_shapes[j], g.sum_dtypes[j]));
+        kernels::fused_run(k, gin.data(), gout.data(), gsum.data());
+        for (size_t j = 0; j < g.out_slots.size(); ++j) slot[size_t(g.out_slots[j])] = std::move(gout[j]);
+        for (size_t j = 0; j < g.sum_slots.size(); ++j) slot[size_t(g.sum_slots[j])] = std::move(gsum[j]);
+      } else {
+        for (int32_t ri : g.recs)
+          if (!run_rec(ri)) return false;
+        for (int32_t s : g.internal) slot[size_t(s)].reset();
+      }
+    }
+    for (int32_t s : it.release) slot[size_t(s)].reset();
+  }
+  outs.clear();
+  for (int32_t s : p.outputs) outs.push_back(slot[size_t(s)]);
+  return true;
+}
+
+std::string explain_fusion(const Program& p) {
+  std::ostringstream os;
+  if (!p.fusion) {
+    os << p.recs.size() << " records, no fused group";
+    return os.str();
+  }
+  const FusionPlan& plan = *p.fusion;
+  os << p.recs.size() << " records, " << plan.groups.size() << " fused group(s):";
+  for (size_t gi = 0; gi < plan.groups.size(); ++gi) {
+    const FusionPlan::Group& g = plan.groups[gi];
+    const kernels::FusedKernel& k = g.kernel;
+    os << "\n  group " << gi << ": " << k.n << " elements, " << g.recs.size() << " records -> " << k.steps.size()
+       << " steps [";
+    for (size_t i = 0; i < g.recs.size(); ++i) os << (i ? " " : "") << p.recs[size_t(g.recs[i])].prim->name;
+    os << "], " << k.num_inputs << " inputs, " << k.num_outputs << " outputs, " << k.num_sums << " sums";
+  }
+  os << "\n  op by op:";
+  int unfused = 0;
+  for (const FusionPlan::Item& it : plan.items)
+    if (it.rec >= 0) {
+      const Program::Rec& r = p.recs[size_t(it.rec)];
+      os << " " << r.prim->name << "[" << (r.out_shapes.empty() ? 0 : numel_of(r.out_shapes[0])) << "]";
+      ++unfused;
+    }
+  if (!unfused) os << " (none)";
+  return os.str();
+}
+
+}  // namespace autodiff
+}  // namespace tapegrad

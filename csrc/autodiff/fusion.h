@@ -1,0 +1,88 @@
+// Fused replay of tg.jit recordings (Note [Fused replay]).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autodiff/trace.h"
+#include "kernels/fused.h"
+
+namespace tapegrad {
+namespace autodiff {
+
+// Note [Fused replay]
+// ~~~~~~~~~~~~~~~~~~~
+// A replay (Note [Tape replay]) runs one kernel per record: on large arrays every intermediate is
+// written to memory and read back, so a long elementwise chain (a gradient is mostly one) runs at
+// memory speed and holds many arrays at once. After a recording, plan_fusion groups the records
+// into fused groups:
+//
+// * Members: elementwise prims (unary, binary, compare, predicate, where, cast) whose dtypes are
+//   float32/float64 (Bool for masks), whose output has the group's n elements and whose inputs each
+//   have n elements or one (a scalar operand, broadcast); broadcast_to and stop_gradient are
+//   aliases of their input; a `sum` over all axes of a member's value ends in the group (its result
+//   is usable only after the group). Records are scanned in order with one open group: a fusable
+//   record joins it; a record that is not fusable and does not read the group's values runs before
+//   the group (the group runs where it is closed); one that reads them, or writes into memory
+//   (setitem on an outside tensor), closes it first. Random draws keep their order (they are never
+//   members). Programs with guards are not fused.
+// * Each group becomes a register program (kernels/fused.h): inputs are the values the group reads,
+//   steps call the very elementwise loops the eager ops call (the per-ISA tables of
+//   kernels/cpu/loops.h, vector math included), so a member's value is bit-identical to eager; a
+//   `sum` accumulates block sums in float64, which reorders the sum (within n * eps * sum|x| of the
+//   exact sum, the bound of the eager sum too). Identical steps are computed once (CSE: same kind,
+//   op, dtype and input registers) and steps nobody reads are dropped (members are pure).
+// * Outside groups: a record none of whose outputs is read (nor a program output) is dropped unless
+//   it has a side effect (random draws, writes, user-defined rules); a record identical to an
+//   earlier one (same prim, attrs and input values, not a program output) takes its outputs.
+// * The runner takes blocks of kFusedBlock elements, split across the kernel thread pool; each
+//   block runs every step on block-sized scratch registers (reused once dead), reading inputs and
+//   writing outputs in place. Only live values are materialised: those read after the group by
+//   another record, and the program's outputs; an intermediate the group consumes never is.
+// * The replay checks, per group, that each input has the recorded dtype and size (a strided view
+//   is copied to contiguous memory first); otherwise it runs the group's records one by one (the
+//   plain replay). A replay under an
+//   outer transform (grad(jit(f)), vmap(jit(f))) always takes the plain path: the outer level must
+//   see each prim.
+// Groups below kMinFuseElements elements or with one member stay unfused: small replays run the
+// records exactly as before (one pointer test more). tg.jit(f, fuse=False) or TAPEGRAD_JIT_FUSE=0
+// turns fusion off; f.explain() prints the groups.
+struct FusionPlan {
+  struct Group {
+    kernels::FusedKernel kernel;
+    std::vector<int32_t> in_slots;   // slot of each input register
+    std::vector<int32_t> out_slots;  // slot of each output number
+    std::vector<Shape> out_shapes;
+    std::vector<DType> out_dtypes;
+    std::vector<int32_t> sum_slots;  // slot of each sum result
+    std::vector<Shape> sum_shapes;
+    std::vector<DType> sum_dtypes;
+    std::vector<int32_t> recs;       // members, in order (the unfused fallback)
+    std::vector<int32_t> internal;   // member outputs that are not live (freed after a fallback)
+  };
+  struct Item {
+    int32_t rec = -1;    // a record run as in the plain replay, or
+    int32_t group = -1;  // a group, or
+    int32_t same_as = -1;  // record `rec_cse`'s outputs are those of this earlier identical record
+    int32_t rec_cse = -1;
+    std::vector<int32_t> release;  // slots no longer needed after this item
+  };
+  std::vector<Group> groups;
+  std::vector<Item> items;
+};
+
+// Groups with fewer elements are not fused: kMinFuseElements, or the environment variable
+// TAPEGRAD_JIT_FUSE_MIN read once (a testing knob: 1 fuses every group, to run the jit tests through
+// the fused path).
+constexpr int64_t kMinFuseElements = 4096;
+int64_t fuse_min_elements();
+
+// Sets p.fusion when some group is worth fusing.
+void plan_fusion(Program& p);
+// Program::replay's fused path (no guards; no active level).
+bool replay_fused(const Program& p, const TensorList& inputs, TensorList& outs);
+// Human-readable list of the groups (f.explain()).
+std::string explain_fusion(const Program& p);
+
+}  // namespace autodiff
+}  // namespace tapegrad

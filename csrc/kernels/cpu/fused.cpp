@@ -1,0 +1,180 @@
+// CPU runner of a fused elementwise group (kernels/fused.h; Note [Fused replay] in
+// autodiff/fusion.h): each thread takes whole blocks and runs every step of the group on them,
+// through the ISA table's loops (the ones the eager ops call).
+#include "kernels/fused.h"
+
+#include <cstring>
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/cpu/iter.h"
+#include "kernels/cpu/loops.h"
+
+namespace tapegrad {
+namespace kernels {
+namespace cpu {
+namespace {
+
+// A step with its loop chosen for this run.
+struct Resolved {
+  Loop loop = nullptr;     // null: a SumAll step
+  int32_t regs[4] = {-1, -1, -1, -1};  // output first, as the loops take them
+  int nops = 0;
+  int32_t sum = -1;        // SumAll: the result number
+  DType sum_dtype = DType::Float32;
+};
+
+constexpr int32_t kRegOne = -2;  // a float64 1.0 broadcast (pow's x ** 0 fast path fills ones)
+const double kOne = 1.0;
+
+// Adds n values in several float64 lanes (vectorisable, and more accurate than one float sum).
+template <class T>
+double block_sum(const T* x, int64_t n) {
+  constexpr int L = 16;
+  double acc[L] = {};
+  int64_t i = 0;
+  for (; i + L <= n; i += L)
+    for (int j = 0; j < L; ++j) acc[j] += double(x[i + j]);
+  double tail = 0;
+  for (; i < n; ++i) tail += double(x[i]);
+  for (int w = L / 2; w >= 1; w /= 2)
+    for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
+  return acc[0] + tail;
+}
+
+Resolved resolve(const FusedStep& s, const Tensor* inputs) {
+  Resolved r;
+  const IsaTable& t = isa();
+  const int d = int(s.dtype);
+  switch (s.kind) {
+    case FusedStep::Unary: r.loop = t.unary[s.op][d]; r.nops = 2; break;
+    case FusedStep::Binary: r.loop = t.binary[s.op][d]; r.nops = 3; break;
+    case FusedStep::Compare: r.loop = t.compare[s.op][d]; r.nops = 3; break;
+    case FusedStep::Predicate: r.loop = t.predicate[s.op][d]; r.nops = 2; break;
+    case FusedStep::Where: r.loop = t.where[d]; r.nops = 4; break;
+    case FusedStep::Cast: r.loop = t.cast[d][int(s.from)]; r.nops = 2; break;
+    case FusedStep::PowScalar: {
+      // As ops/elementwise.cpp's pow_fast_path, from the exponent's value on this run.
+      const double c = inputs[s.b].item_as_double(0);
+      r.nops = 2;
+      if (c == 2.0) r.loop = t.unary[int(Un::Square)][d];
+      else if (c == 0.5) r.loop = t.unary[int(Un::Sqrt)][d];
+      else if (c == -1.0) r.loop = t.unary[int(Un::Reciprocal)][d];
+      else if (c == 1.0) r.loop = t.cast[d][d];
+      else if (c == 0.0) r.loop = t.cast[d][int(DType::Float64)];
+      else {
+        r.loop = t.binary[int(Bin::Pow)][d];
+        r.nops = 3;
+      }
+      r.regs[0] = s.out;
+      r.regs[1] = c == 0.0 && r.nops == 2 ? kRegOne : s.a;
+      r.regs[2] = s.b;
+      return r;
+    }
+    case FusedStep::SumAll:
+      r.sum = s.out;
+      r.sum_dtype = s.dtype;
+      r.regs[1] = s.a;
+      return r;
+  }
+  TG_CHECK(r.loop != nullptr, "fused replay: no kernel for a step of dtype ", s.dtype);
+  r.regs[0] = s.out;
+  r.regs[1] = s.a;
+  r.regs[2] = s.b;
+  r.regs[3] = s.c;
+  return r;
+}
+
+struct Run {
+  const FusedKernel* k;
+  const Tensor* inputs;
+  const Tensor* outputs;
+  std::vector<Resolved> ops;
+  std::vector<char*> in_base, out_base;
+  std::vector<int64_t> isz;
+  std::vector<double> partials;  // [block * num_sums + sum]
+  int64_t nblocks = 0;
+
+  void blocks(int64_t b0, int64_t b1) {
+    thread_local std::vector<char> scratch;
+    const size_t need = size_t(k->num_scratch) * size_t(kFusedBlock) * 8 + 64;
+    if (scratch.size() < need) scratch.resize(need);
+    char* sbase = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) & ~uintptr_t(63));
+    char* ptrs[kMaxOperands];
+    int64_t strides[kMaxOperands];
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t start = blk * kFusedBlock;
+      const int64_t len = k->n - start < kFusedBlock ? k->n - start : kFusedBlock;
+      auto ptr = [&](int32_t r, int64_t& stride) -> char* {
+        if (r == kRegOne) {
+          stride = 0;
+          return reinterpret_cast<char*>(const_cast<double*>(&kOne));
+        }
+        const int64_t sz = isz[size_t(r)];
+        if (r < k->num_inputs) {
+          if (k->reg_scalar[size_t(r)]) {
+            stride = 0;
+            return in_base[size_t(r)];
+          }
+          stride = sz;
+          return in_base[size_t(r)] + start * sz;
+        }
+        stride = sz;
+        const int32_t o = k->reg_output[size_t(r)];
+        if (o >= 0) return out_base[size_t(o)] + start * sz;
+        return sbase + size_t(k->reg_scratch[size_t(r)]) * size_t(kFusedBlock) * 8;
+      };
+      for (const Resolved& op : ops) {
+        if (op.sum >= 0) {
+          int64_t st;
+          const char* p = ptr(op.regs[1], st);
+          double v;
+          if (st == 0) v = double(len) * (op.sum_dtype == DType::Float64 ? *reinterpret_cast<const double*>(p)
+                                                                         : double(*reinterpret_cast<const float*>(p)));
+          else if (op.sum_dtype == DType::Float64) v = block_sum(reinterpret_cast<const double*>(p), len);
+          else v = block_sum(reinterpret_cast<const float*>(p), len);
+          partials[size_t(blk * k->num_sums + op.sum)] = v;
+          continue;
+        }
+        for (int j = 0; j < op.nops; ++j) ptrs[j] = ptr(op.regs[j], strides[j]);
+        op.loop(ptrs, strides, len);
+      }
+    }
+  }
+};
+
+}  // namespace
+}  // namespace cpu
+
+void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs, const Tensor* sums) {
+  using namespace cpu;
+  Run run;
+  run.k = &k;
+  run.inputs = inputs;
+  run.outputs = outputs;
+  for (const FusedStep& s : k.steps) run.ops.push_back(resolve(s, inputs));
+  run.isz.resize(size_t(k.num_regs));
+  for (int32_t r = 0; r < k.num_regs; ++r) run.isz[size_t(r)] = int64_t(itemsize(k.reg_dtype[size_t(r)]));
+  for (int32_t i = 0; i < k.num_inputs; ++i) run.in_base.push_back(static_cast<char*>(inputs[i].raw_data()));
+  for (int32_t j = 0; j < k.num_outputs; ++j) run.out_base.push_back(static_cast<char*>(outputs[j].raw_data()));
+  run.nblocks = (k.n + kFusedBlock - 1) / kFusedBlock;
+  run.partials.assign(size_t(run.nblocks * k.num_sums), 0.0);
+  // Grain as the eager kernels (Note [Kernel thread pool]): 4K elements per thread for
+  // transcendental work, 16K for cheap arithmetic.
+  const int64_t grain = (k.costly ? (int64_t(1) << 12) : (int64_t(1) << 14)) / kFusedBlock;
+  if (run.nblocks < 2 * grain) {
+    run.blocks(0, run.nblocks);
+  } else {
+    parallel_for(run.nblocks, grain, [&](int64_t b, int64_t e) { run.blocks(b, e); });
+  }
+  for (int32_t s = 0; s < k.num_sums; ++s) {
+    double total = 0;
+    for (int64_t b = 0; b < run.nblocks; ++b) total += run.partials[size_t(b * k.num_sums + s)];
+    const Tensor& out = sums[s];
+    if (out.dtype() == DType::Float64) *static_cast<double*>(out.raw_data()) = total;
+    else *static_cast<float*>(out.raw_data()) = float(total);
+  }
+}
+
+}  // namespace kernels
+}  // namespace tapegrad

@@ -1,0 +1,51 @@
+// A fused elementwise group: a small register program run block by block (Note [Fused replay] in
+// autodiff/fusion.h). Built by autodiff/fusion.cpp from a tg.jit recording; knows nothing of tapes.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+#include "kernels/kernels.h"
+
+namespace tapegrad {
+namespace kernels {
+
+struct FusedStep {
+  // Unary/Binary/Compare/Predicate/Where/Cast call the elementwise kernel of that kind and dtype
+  // (the same loop the eager op calls, hence the same bits); PowScalar is `a ** b` with a
+  // one-element b, which picks the eager op's fast path (x*x, sqrt, 1/x, copy, ones) from b's value
+  // on each run; SumAll adds register `a` into the one-element result number `out`.
+  enum Kind : uint8_t { Unary, Binary, Compare, Predicate, Where, Cast, PowScalar, SumAll };
+  Kind kind = Unary;
+  uint8_t op = 0;                 // Un / Bin / Cmp / Pred
+  DType dtype = DType::Float32;   // the loop's dtype: of the output (of the input for Compare,
+                                  // Predicate, SumAll; the target for Cast)
+  DType from = DType::Float32;    // Cast: the source dtype
+  int32_t out = -1, a = -1, b = -1, c = -1;  // registers (SumAll: `out` is the result number)
+};
+
+struct FusedKernel {
+  int64_t n = 0;                 // elements of every full-size register
+  int32_t num_inputs = 0;        // registers [0, num_inputs) are the inputs, in order
+  int32_t num_regs = 0;
+  std::vector<uint8_t> reg_scalar;  // 1: one element, broadcast (stride 0); only inputs
+  std::vector<DType> reg_dtype;
+  std::vector<int32_t> reg_output;  // output number of a register written to an output, or -1
+  std::vector<int32_t> reg_scratch; // scratch buffer of a temporary register, or -1
+  int32_t num_scratch = 0;
+  std::vector<FusedStep> steps;
+  int32_t num_outputs = 0;
+  int32_t num_sums = 0;
+  bool costly = false;  // transcendental steps: threads pay off from fewer elements
+};
+
+// Runs `k`: inputs[i] is register i (contiguous with n elements, or one element where
+// reg_scalar), outputs[j] the contiguous n-element tensor of output number j, sums[k] the
+// one-element tensor of result number k (float sums accumulate in float64, in a fixed block order:
+// the result does not depend on the number of threads).
+void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs, const Tensor* sums);
+// Elements per block and per register (a few KB: every register of a block stays in L1/L2).
+constexpr int64_t kFusedBlock = 1024;
+
+}  // namespace kernels
+}  // namespace tapegrad

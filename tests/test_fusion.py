@@ -1,0 +1,309 @@
+"""Fused tape replay (Note [Fused replay] in csrc/autodiff/fusion.h) and tg.memory_stats.
+
+Fused replays must give the eager values bit for bit (a fused sum over all axes excepted: it adds
+in float64 in blocks), compose with outer transforms, guards, random draws and recorded writes, and
+hold less memory. The jit test suites also run in subprocesses with fusion off
+(TAPEGRAD_JIT_FUSE=0) and with every group fused however small (TAPEGRAD_JIT_FUSE_MIN=1).
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+N = 6000  # above the fusion threshold (4096 elements)
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def special_values(n, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-4, 4, n).astype(dtype)
+    x[:8] = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-30, -1e30, 1.0]
+    return x
+
+
+def same_bits(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.dtype == b.dtype and a.shape == b.shape
+    a, b = a.reshape(-1), b.reshape(-1)
+    assert np.array_equal(a.view(np.uint8), b.view(np.uint8)), np.max(np.abs(a.astype(float) - b.astype(float)))
+
+
+CHAINS = {
+    "sin_mul": lambda a, b: tg.sin(a) * b,
+    "expression": lambda a, b: 2 * a + 3 * b**2 - tg.exp(-a),
+    "powers": lambda a, b: a**2 + b**0.5 - a**-1 + b**1 + a**0 + a**3,
+    "where_compare": lambda a, b: tg.where(a > b, tg.tanh(a), -b) + tg.maximum(a, b),
+    "casts_masks": lambda a, b: (a < 0).astype(a.dtype) * b + tg.isnan(a).astype(a.dtype),
+    "long": lambda a, b: tg.log1p(tg.abs(tg.sigmoid(a) - tg.cos(b) / (1 + a * a))) * tg.sqrt(tg.abs(b)),
+    "clip_like": lambda a, b: tg.minimum(tg.maximum(a, -1.0), 1.0) - tg.floor(b) + b % 1.5,
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(CHAINS))
+def test_fused_chains_equal_eager_bit_for_bit(name, dtype):
+    f = CHAINS[name]
+    a = tg.tensor(special_values(N, dtype, 1))
+    b = tg.tensor(special_values(N, dtype, 2))
+    want = f(a, b)
+    fused, plain = tg.jit(f), tg.jit(f, fuse=False)
+    for _ in range(3):  # the first call records, the others replay
+        same_bits(fused(a, b), want)
+        same_bits(plain(a, b), want)
+    assert "fused group" in fused.explain() and "group 0" in fused.explain()
+    assert "group 0" not in plain.explain() and "fusion is off" in plain.explain()
+    assert fused.cache_info()["replays"] == 2
+
+
+def test_scalar_tensor_operands_and_exponents_are_read_on_each_replay():
+    f = tg.jit(lambda x, e, s: x**e * s + s)
+    x = tg.tensor(special_values(N, np.float32))
+    for ev in [2.0, 0.5, -1.0, 1.0, 0.0, 3.0, 2.0]:
+        e, s = tg.tensor(np.float32(ev)), tg.tensor(np.float32(ev + 1))
+        same_bits(f(x, e, s), x**e * s + s)
+    assert f.cache_info()["records"] == 1
+
+
+def test_broadcast_operands_of_the_same_size_and_0d_and_empty_inputs():
+    f = tg.jit(lambda x, y: tg.exp(x) * y - x)
+    x = tg.tensor(special_values(N, np.float32).reshape(1, N))
+    y = tg.tensor(special_values(N, np.float32, 3))
+    for _ in range(3):
+        same_bits(f(x, y), tg.exp(x) * y - x)
+    for shape in [(), (0,), (0, 5)]:
+        z = tg.zeros(shape)
+        for _ in range(2):
+            same_bits(f(z, z), tg.exp(z) * z - z)
+
+
+def test_non_contiguous_inputs_give_the_same_values():
+    f = tg.jit(lambda x: tg.sin(x) * x + 1)
+    base = tg.tensor(special_values(2 * N, np.float64))
+    c = tg.tensor(np.ascontiguousarray(np.asarray(base)[::2]))
+    same_bits(f(c), tg.sin(c) * c + 1)
+    same_bits(f(c), tg.sin(c) * c + 1)
+    s = base[::2]  # same signature (shape, dtype), strided memory
+    same_bits(f(s), tg.sin(s) * s + 1)
+    assert f.cache_info()["records"] == 1
+
+
+def grad_loss(x):
+    return (tg.sin(x) * x).sum()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_jit_grad_is_one_fused_pass_equal_to_eager(dtype):
+    x = tg.tensor(special_values(N, dtype)[8:])  # finite values
+    g = tg.jit(tg.grad(grad_loss))
+    want = tg.grad(grad_loss)(x)
+    for _ in range(3):
+        same_bits(g(x), want)
+    text = g.explain()
+    assert "1 fused group(s)" in text and "Sin" in text and "Cos" in text
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_sum_is_within_the_stated_bound(dtype):
+    x = tg.tensor(special_values(N, dtype)[8:])
+    vg = tg.jit(tg.value_and_grad(grad_loss))
+    loss0, g0 = tg.value_and_grad(grad_loss)(x)
+    for _ in range(3):
+        loss, g = vg(x)
+        same_bits(g, g0)
+        terms = np.abs(np.sin(np.asarray(x, np.float64)) * np.asarray(x, np.float64)).sum()
+        exact = (np.sin(np.asarray(x, np.float64)) * np.asarray(x, np.float64)).sum()
+        eps = np.finfo(dtype).eps
+        assert abs(float(loss) - exact) <= N * eps * terms
+        assert abs(float(loss) - float(loss0)) <= N * eps * terms
+    assert "sum" in vg.explain()
+
+
+def test_outer_transforms_of_a_fused_function():
+    f = tg.jit(lambda x: (tg.tanh(x) * x + tg.exp(-x * x)).sum())
+    x = tg.tensor(special_values(N, np.float64)[8:])
+    f(x)
+    f(x)  # recorded and fused
+    eager = lambda x: (tg.tanh(x) * x + tg.exp(-x * x)).sum()
+    np.testing.assert_allclose(np.asarray(tg.grad(f)(x)), np.asarray(tg.grad(eager)(x)), rtol=1e-12)
+    xs = tg.tensor(special_values(N + 8, np.float64)[8:].reshape(6, N // 6))
+    np.testing.assert_allclose(np.asarray(tg.vmap(f)(xs)), np.asarray(tg.vmap(eager)(xs)), rtol=1e-12)
+    h = tg.jit(tg.grad(tg.jit(lambda x: (tg.sin(x) ** 2).sum())))
+    want = tg.grad(lambda x: (tg.sin(x) ** 2).sum())(x)
+    for _ in range(3):
+        same_bits(h(x), want)
+
+
+def test_guards_keep_working():
+    def f(x):
+        if float(x[0]) > 0:
+            return tg.sin(x) * 2
+        return tg.cos(x) * 3
+
+    j = tg.jit(f)
+    x = tg.tensor(special_values(N, np.float32)[8:])
+    for sign in [1, 1, -1, -1, 1]:
+        y = x * sign
+        same_bits(j(y), f(y))
+
+
+def test_random_draws_in_a_fused_function_match_eager_order():
+    def f(x):
+        return tg.exp(x) * tg.randn(N) + x * tg.uniform(0.0, 1.0, (N,))
+
+    j = tg.jit(f)
+    x = tg.tensor(special_values(N, np.float32)[8:].copy().tolist() + [0.0] * 8)
+    tg.set_seed(3)
+    want = [np.asarray(f(x)) for _ in range(4)]
+    tg.set_seed(3)
+    got = [np.asarray(j(x)) for _ in range(4)]
+    for a, b in zip(got, want):
+        same_bits(a, b)
+    assert not np.array_equal(got[2], got[3])
+
+
+def test_recorded_writes_into_outside_tensors_close_a_group():
+    w = tg.Parameter(tg.tensor(np.linspace(-1, 1, N, dtype=np.float32)), name="w")
+    w0 = np.asarray(w).copy()
+
+    @tg.jit
+    def step(g):
+        y = tg.sin(w) * 2  # reads w before the write
+        w[...] = w - 0.5 * g
+        return y + w * 1  # and after it
+
+    g = tg.tensor(np.full(N, 0.1, np.float32))
+    ref = w0.copy()
+    for _ in range(3):
+        out = np.asarray(step(g))
+        y = np.asarray(tg.sin(tg.tensor(ref)) * 2)
+        ref = np.asarray(tg.tensor(ref) - 0.5 * g)
+        same_bits(out, np.asarray(tg.tensor(y) + tg.tensor(ref) * 1))
+    same_bits(w, ref)
+    assert step.cache_info()["eager_signatures"] == 0
+
+
+def test_small_replays_are_not_fused():
+    f = tg.jit(tg.grad(grad_loss))
+    f(tg.ones(100))
+    f(tg.ones(100))
+    assert "no fused group" in f.explain()
+
+
+def test_fuse_option_is_checked_and_jit_of_jit_can_change_it():
+    with pytest.raises(TypeError, match="fuse"):
+        tg.jit(lambda x: x, fuse="yes")
+    f = tg.jit(lambda x: x + 1)
+    assert tg.jit(f) is f
+    g = tg.jit(f, fuse=False)
+    assert g is not f and g._fuse is False
+
+
+def test_fused_grad_holds_little_more_than_its_output():
+    n = 10**6
+    x = tg.tensor(np.linspace(-3, 3, n, dtype=np.float32))
+    out_bytes = 4 * n
+    for fuse, bound in [(True, 1.25 * out_bytes), (False, 10 * out_bytes)]:
+        g = tg.jit(tg.grad(grad_loss), fuse=fuse)
+        g(x)
+        g(x)
+        tg.reset_peak_memory_stats()
+        base = tg.memory_stats()["current_bytes"]
+        y = g(x)
+        rise = tg.memory_stats()["peak_bytes"] - base
+        assert out_bytes <= rise <= bound, (fuse, rise)
+        del y
+
+
+def test_memory_stats_count_storage_and_its_peak():
+    s = tg.memory_stats()
+    assert set(s) == {"current_bytes", "peak_bytes"} and s["peak_bytes"] >= s["current_bytes"] >= 0
+    tg.reset_peak_memory_stats()
+    base = tg.memory_stats()["current_bytes"]
+    a = tg.zeros(250_000, dtype=tg.float64)  # 2 MB
+    mid = tg.memory_stats()
+    assert mid["current_bytes"] - base == 2_000_000
+    del a
+    after = tg.memory_stats()
+    assert after["current_bytes"] == base
+    assert after["peak_bytes"] - base >= 2_000_000
+    tg.reset_peak_memory_stats()
+    assert tg.memory_stats()["peak_bytes"] == tg.memory_stats()["current_bytes"]
+
+
+@pytest.mark.parametrize("env", [{"TAPEGRAD_JIT_FUSE": "0"}, {"TAPEGRAD_JIT_FUSE_MIN": "1"}],
+                         ids=["fusion_off", "fuse_everything"])
+def test_jit_suites_pass_with_fusion_off_and_forced(env):
+    e = dict(os.environ, **env)
+    e["PYTHONPATH"] = os.pathsep.join([os.path.join(HERE, "..", "python"), e.get("PYTHONPATH", "")])
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                        os.path.join(HERE, "test_jit.py"), os.path.join(HERE, "test_jit_ops.py")],
+                       env=e, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+
+
+def test_dead_records_are_dropped_but_unused_random_draws_still_happen():
+    def f(x):
+        _ = tg.randn(N)  # unused: still drawn, so the next draw is the one eager code gets
+        _ = tg.exp(x) * 3  # unused and pure: dropped
+        return tg.sin(x) * tg.uniform(0.0, 1.0, (N,)) + x
+
+    j = tg.jit(f)
+    x = tg.tensor(np.linspace(-2, 2, N, dtype=np.float32))
+    tg.set_seed(7)
+    want = [np.asarray(f(x)) for _ in range(3)]
+    tg.set_seed(7)
+    got = [np.asarray(j(x)) for _ in range(3)]
+    for a, b in zip(got, want):
+        same_bits(a, b)
+    assert "Exp" not in j.explain() and "normal" in j.explain()
+
+
+def test_jit_of_vmap_and_jacrev_are_fused_and_exact():
+    x = tg.tensor(special_values(N + 8, np.float64)[8:].reshape(6, N // 6))
+    f = tg.vmap(tg.grad(lambda r: (tg.cos(r) * r * r).sum()))
+    j = tg.jit(f)
+    for _ in range(3):
+        same_bits(j(x), f(x))
+    assert "fused group" in j.explain()
+    y = tg.tensor(np.linspace(-1, 1, 80))
+    jr = tg.jacrev(lambda r: tg.exp(r) * r + 1)
+    jj = tg.jit(jr)
+    for _ in range(3):
+        same_bits(jj(y), jr(y))
+
+
+def test_scalar_work_of_a_gradient_does_not_split_its_group():
+    f = tg.grad(lambda x: (tg.tanh(x) ** 2).mean())
+    j = tg.jit(f)
+    x = tg.tensor(np.linspace(-1, 1, N, dtype=np.float32))
+    for _ in range(3):
+        same_bits(j(x), f(x))
+    assert "1 fused group(s)" in j.explain()
+
+
+def test_identical_records_are_computed_once_with_the_same_values():
+    def h(x):
+        return (tg.tanh(x.T) * x.T + tg.exp(tg.transpose(x))).sum(axis=0)
+
+    x = tg.tensor(special_values(N, np.float64).reshape(60, 100))
+    j = tg.jit(h)
+    for _ in range(3):
+        same_bits(j(x), h(x))
+    assert j.explain().count("transpose[") == 1  # the three transposes: one runs, two reuse it
+    g = tg.jit(tg.grad(lambda x: h(x).sum()))
+    for _ in range(3):
+        same_bits(g(x), tg.grad(lambda x: h(x).sum())(x))
+
+
+def test_pickled_jit_functions_keep_their_fuse_option():
+    import pickle
+
+    f = tg.jit(np.negative, fuse=False)
+    g = pickle.loads(pickle.dumps(f))
+    assert g._fuse is False
+    h = pickle.loads(pickle.dumps(tg.jit(np.negative)))
+    assert h._fuse is True
