@@ -28,6 +28,7 @@ import resource
 import select
 import signal
 import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -260,11 +261,15 @@ class _Child:
     def __init__(self, cases, offset):
         self.cases, self.offset = cases, offset
         r, w = os.pipe()
+        # The child's stderr (a sanitizer report, a C++ terminate message) goes to a file that the
+        # parent reads when the child dies, to name the report in the failure.
+        self.err = tempfile.TemporaryFile()
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
             os.close(r)
+            os.dup2(self.err.fileno(), 2)
             _child(cases, w)
         os.close(w)
         self.pid, self.fd = pid, r
@@ -300,6 +305,18 @@ class _Child:
         os.close(self.fd)
         _, status = os.waitpid(self.pid, 0)
         return status
+
+    def stderr_summary(self):
+        """The telling lines of what the child wrote to stderr (sanitizer reports first)."""
+        self.err.seek(0, 2)
+        size = self.err.tell()
+        self.err.seek(max(0, size - (1 << 16)))
+        text = self.err.read().decode(errors="replace")
+        self.err.close()
+        keys = [ln.strip() for ln in text.splitlines()
+                if "runtime error:" in ln or "ERROR: AddressSanitizer" in ln or "what():" in ln
+                or ln.startswith("SUMMARY:")]
+        return " | ".join(dict.fromkeys(keys))[:400]
 
 
 def _status_text(status):
@@ -374,6 +391,7 @@ class Runner:
         status = c.reap()
         for i, kind, detail in c.results:
             self._add(c.cases[i], kind, detail)
+        err = c.stderr_summary()
         if c.ended and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
             return
         # The child died or hung at case `c.done`.
@@ -383,6 +401,8 @@ class Runner:
             return
         kind = "hang" if hung else "crash"
         detail = f"no answer in {CASE_TIMEOUT:g} s" if hung else _status_text(status)
+        if err:
+            detail += ": " + err
         self._isolate(c.cases[:bad], c.cases[bad], kind, detail)
         rest = c.cases[bad + 1:]
         if rest:
@@ -402,11 +422,14 @@ class Runner:
                 hung = True
                 break
         status = c.reap()
+        err = c.stderr_summary()
         if c.results:
             _, kind, detail = c.results[0]
             if c.ended and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
                 return kind, detail
-        return ("hang", f"no answer in {CASE_TIMEOUT:g} s") if hung else ("crash", _status_text(status))
+        if hung:
+            return "hang", f"no answer in {CASE_TIMEOUT:g} s"
+        return "crash", _status_text(status) + (": " + err if err else "")
 
     def _isolate(self, before, case, kind, detail):
         k, d = self._alone(case)
@@ -469,7 +492,10 @@ def spawn_run(cases):
         if p.returncode != 0 or not line:
             st = (f"killed by {signal.Signals(-p.returncode).name}" if p.returncode < 0
                   else f"exit status {p.returncode}")
-            out.append((case, "crash", st + " " + p.stderr.decode(errors="replace")[-300:]))
+            err = p.stderr.decode(errors="replace")
+            keys = [ln.strip() for ln in err.splitlines() if "runtime error:" in ln or "ERROR: AddressSanitizer" in ln
+                    or "what():" in ln or ln.startswith("SUMMARY:")]
+            out.append((case, "crash", st + ": " + (" | ".join(dict.fromkeys(keys)) or err[-300:])[:400]))
         else:
             k, d = json.loads(line[0][2:])
             out.append((case, k, d))
