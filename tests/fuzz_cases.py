@@ -861,6 +861,8 @@ def _default_dtype(data):
 
 
 def _as_tensor_would(data):
+    if not isinstance(data, list):  # .tolist() of a 0-d array: a Python scalar, weak in both libraries
+        return data
     a = np.array(data)
     return a.astype(np.float32) if a.dtype == np.float64 else a
 
