@@ -41,7 +41,9 @@ import json, threading
 import numpy as np
 import tapegrad as tg
 
-N, READERS, ITERS = 256, 3, int(sys.argv[1]) if len(sys.argv) > 1 else 1500
+# 2**17 elements: above the size at which kernels release the GIL, so a write and a gradient
+# can really overlap (small tensors are written under the GIL, atomically for other threads).
+N, READERS, ITERS = 1 << 17, 3, int(sys.argv[1]) if len(sys.argv) > 1 else 400
 A, B = np.full(N, 0.5), np.full(N, 2.0)
 w = tg.tensor(A.copy())
 x = tg.tensor(np.linspace(-1.0, 1.0, N))
