@@ -23,6 +23,15 @@ import tapegrad as tg
 OPTIONFLAGS = doctest.ELLIPSIS  # `...` stands for digits that may differ in the last place
 
 
+# Modules and pages that need an optional dependency (-> what they import).
+OPTIONAL = {"tapegrad.scipy": "scipy", "tapegrad.dask": "distributed"}
+OPTIONAL_PAGES = {"embedding.md": "scipy", "scale-out.md": "distributed"}
+
+
+def _have(module):
+    return importlib.util.find_spec(module) is not None
+
+
 def _modules():
     """tapegrad and every submodule (private ones too: they hold the public functions), plus the
     C++ extension and its linalg submodule, which pkgutil cannot see."""
@@ -30,6 +39,8 @@ def _modules():
     for info in pkgutil.walk_packages(tg.__path__, "tapegrad."):
         if info.name == "tapegrad.__main__":  # the tour script: running it is its own test
             continue
+        if info.name in OPTIONAL and not _have(OPTIONAL[info.name]):
+            continue  # needs an optional dependency that is not installed
         mods.append(importlib.import_module(info.name))
     mods += [tg._core, tg._core.linalg]
     seen, out = set(), []
@@ -92,6 +103,8 @@ def _python_blocks_only(text):
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_docs_page_examples(page):
+    if page.name in OPTIONAL_PAGES and not _have(OPTIONAL_PAGES[page.name]):
+        pytest.skip(f"{page.name} needs {OPTIONAL_PAGES[page.name]}, which is not installed")
     text = _python_blocks_only(page.read_text(encoding="utf-8"))
     test = doctest.DocTestParser().get_doctest(text, {"tg": tg, "np": np}, page.name, str(page), 0)
     assert test.examples, f"{page.name} has no examples"
@@ -142,6 +155,9 @@ def _public_names():
         "tapegrad.nn": tg.nn,
         "tapegrad.testing": tg.testing,
     }
+    for name, dep in OPTIONAL.items():
+        if _have(dep):
+            spaces[name] = importlib.import_module(name)
     public_functions = set(tg._public_functions())
     for prefix, mod in spaces.items():
         exported = getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")]

@@ -84,6 +84,8 @@ Tensor wrap(const Tensor& value, uint64_t level_id, int32_t node, Tensor tangent
   return Tensor(Ref<TensorImpl>(t));
 }
 
+bool (*g_borrowed_may_change)(const Storage& s) = nullptr;
+
 LevelMeta* meta_at(const Tensor& t, uint64_t level_id) {
   const Tensor* cur = &t;
   while (cur->tracked()) {
@@ -229,6 +231,14 @@ TensorList ReverseLevel::process(const Prim& p, const TensorList& in, const Attr
   if (!any || p.nondiff) return out;
   r.prim = &p;
   r.in_nodes = nodes;
+  if (p.vjp_reads & kReadsInputs) {
+    // Memory tapegrad borrows from a writable numpy array (zero-copy tg.tensor) can be changed by
+    // numpy, which bumps no version: the rule gets the forward's value from a copy made now.
+    for (Tensor& x : prim_in)
+      if (x.defined() && !x.tracked() && x.has_data() && x.storage()->borrowed() && !x.storage()->ext_readonly &&
+          (!g_borrowed_may_change || g_borrowed_may_change(*x.storage())))
+        x = x.clone();
+  }
   for (const Tensor& x : prim_in) {
     r.versions.push_back(x.defined() && x.has_data() ? x.storage()->version.load(std::memory_order_relaxed) : 0);
   }

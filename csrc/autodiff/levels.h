@@ -108,6 +108,9 @@ Tensor strip(const Tensor& t);
 Tensor wrap_batched(const Tensor& physical, uint64_t level_id, int64_t bdim);
 // True when some active level on this thread tracks `t` (stale wrappers do not count).
 bool tracked_at_active_level(const Tensor& t);
+// Whether memory a Storage borrows may be written by its lender behind tapegrad's back (a numpy
+// array someone else still holds). Set by the Python bindings; null: always assumed.
+extern bool (*g_borrowed_may_change)(const Storage& s);
 // True when an active batch level (vmap) carries `t` (it has no single value).
 bool is_batched(const Tensor& t);
 

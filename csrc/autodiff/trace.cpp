@@ -47,6 +47,21 @@ struct InstallReadHook {
   InstallReadHook() { detail::g_traced_read_hook = on_traced_read; }
 } g_install_read_hook;
 
+// An output that shares memory with a constant of the program (a tensor made inside the function,
+// a closed-over one, or a view of either) is handed out as a copy: the program keeps the constant
+// for later calls, and a caller writing into its result must not change what they return.
+void copy_constant_aliases(const std::vector<Program::Constant>& constants, TensorList& outs) {
+  if (constants.empty()) return;
+  for (Tensor& o : outs) {
+    if (!o.defined() || o.tracked() || !o.has_data()) continue;
+    for (const Program::Constant& c : constants)
+      if (c.value.has_data() && c.value.storage() == o.storage()) {
+        o = o.clone();
+        break;
+      }
+  }
+}
+
 }  // namespace
 
 TraceLevel::TraceLevel() : Level(LevelKind::Trace), prog_(std::make_shared<Program>()) {}
@@ -163,6 +178,7 @@ std::shared_ptr<Program> TraceLevel::finish(const TensorList& outputs, TensorLis
     if (k >= 0 && k < int64_t(P.recs.size())) P.recs[size_t(k)].release.push_back(s);
   }
   const_index_.clear();
+  copy_constant_aliases(P.constants, values);
   return prog_;
 }
 
@@ -193,8 +209,19 @@ bool Program::replay(const TensorList& inputs, TensorList& outs) const {
   }
   outs.clear();
   for (int32_t s : outputs) outs.push_back(slot[size_t(s)]);
+  copy_constant_aliases(constants, outs);
   return true;
 }
+
+void note_constant_read(const Tensor& t) {
+  if (!t.defined() || t.tracked() || !t.has_data()) return;
+  for (int d = num_levels() - 1; d >= 0; --d) {
+    Level* l = level_at(d);
+    if (l->kind() == LevelKind::Trace) static_cast<TraceLevel*>(l)->guard_constant(t);
+  }
+}
+
+void TraceLevel::guard_constant(const Tensor& t) { guard(constant_slot(t), t); }
 
 void note_impure(const char* why) {
   for (int d = num_levels() - 1; d >= 0; --d) {

@@ -80,6 +80,9 @@ class TraceLevel final : public Level {
   std::shared_ptr<Program> finish(const TensorList& outputs, TensorList& values);
   void guard(int32_t slot, const Tensor& base_value);
   void mark_impure(const char* why);
+  // A constant whose values the recording reads to decide what to record (an index array): a
+  // guard, so a replay re-records when the tensor was changed in place since.
+  void guard_constant(const Tensor& t);
   bool is_input_storage(const Storage* s) const;
 
  private:
@@ -91,6 +94,9 @@ class TraceLevel final : public Level {
 
 // True when `t` is tracked by active traces and by no other active level.
 bool traced_only(const Tensor& t);
+// An untracked tensor whose values an op reads while recording (an index array closed over by the
+// function): guarded by every active trace, so it is read afresh (Note [Tape replay]).
+void note_constant_read(const Tensor& t);
 // Marks every trace being recorded on this thread impure (random numbers, global state).
 void note_impure(const char* why);
 // setitem's functional update of `a` (a rebinding, not a write into its memory): replayable only

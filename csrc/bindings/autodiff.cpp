@@ -1,5 +1,6 @@
 // Transform levels for the Python layer (python/tapegrad/_autodiff.py builds grad, vjp, jvp on them).
 #include "autodiff/levels.h"
+#include "bindings/buffer.h"
 #include "bindings/common.h"
 
 namespace tapegrad {
@@ -79,7 +80,27 @@ const Prim kCustomVjp = {"custom_vjp", custom_impl, custom_vjp, nullptr, nullptr
                          "a custom_vjp function has no forward-mode rule (use custom_jvp for jvp/jacfwd)"};
 }  // namespace
 
+// The release function of memory borrowed from a Python object (convert.cpp keeps it private:
+// read off a probe borrow when the module is bound).
+static void (*g_py_release)(void*) = nullptr;
+
+// Memory a numpy array lends can change behind tapegrad's back when someone other than the tensor
+// holds the array, or the array is a view of another. A temporary array made from a Python list is
+// held by the tensor alone. Reads plain fields only (the caller may not hold the GIL).
+static bool borrowed_may_change(const Storage& s) {
+  if (!g_py_release || s.ext_release != g_py_release) return true;
+  auto* o = static_cast<PyObject*>(s.ext_ctx);
+  if (Py_REFCNT(o) > 1) return true;
+  return !py::detail::npy_api::get().PyArray_Check_(o) || py::detail::array_proxy(o)->base != nullptr;
+}
+
 void bind_autodiff(py::module_& m) {
+  {
+    static char byte = 0;
+    Ref<Storage> probe = borrow_from_python(&byte, 1, py::none(), true);
+    g_py_release = probe->ext_release;
+    autodiff::g_borrowed_may_change = borrowed_may_change;
+  }
   using autodiff::ForwardLevel;
   using autodiff::ReverseLevel;
   py::class_<ReverseLevel, std::shared_ptr<ReverseLevel>>(m, "ReverseLevel")
@@ -115,13 +136,19 @@ void bind_autodiff(py::module_& m) {
       .def("pop", [](BatchLevel& l) { autodiff::pop_level(&l); })
       .def_property_readonly("size", &BatchLevel::size)
       .def("track", &BatchLevel::track)
-      .def("unwrap", &BatchLevel::unwrap);
+      .def("unwrap", &BatchLevel::unwrap)
+      .def("wraps", [](BatchLevel& l, const Tensor& t) { return autodiff::meta_at(t, l.id()) != nullptr; });
   // Swap the value behind a Tensor object (used to track Parameters in place during a transform).
   m.def("_swap_value", [](Tensor& dst, Tensor& src) {
     Tensor tmp = dst;
     dst.rebind(src);
     src.rebind(tmp);
   });
+  // Whether two Tensor objects name the same value (vmap: was a closed-over tensor rebound?).
+  m.def("_same_value", [](const Tensor& a, const Tensor& b) { return a.impl() == b.impl(); });
+  m.def("_levels_active", [] { return autodiff::any_level_active(); });
+  m.def("_rng_state", [] { return ops::rng_state(); });
+  m.def("_set_rng_state", [](uint64_t seed, uint64_t block) { ops::set_rng_state(seed, block); });
   m.def("strip", [](const Tensor& t) { return autodiff::strip(t); });
   m.def("_vmap_fallback_count", &autodiff::vmap_fallback_count);
   m.def("_any_tracked", [](const std::vector<Tensor>& ts) {

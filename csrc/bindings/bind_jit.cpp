@@ -1,4 +1,5 @@
 // tg.jit's cache of recorded programs (python/tapegrad/_jit.py arranges arguments around it).
+#include <algorithm>
 #include <string>
 #include <unordered_map>
 
@@ -21,8 +22,9 @@ class JitFunction {
   static constexpr size_t kMaxPrograms = 8;
   static constexpr size_t kMaxSignatures = 256;
 
-  JitFunction(py::object fn, py::object flatten, py::object unflatten)
-      : fn_(std::move(fn)), flatten_(std::move(flatten)), unflatten_(std::move(unflatten)) {}
+  JitFunction(py::object fn, py::object flatten, py::object unflatten, py::object bindings)
+      : fn_(std::move(fn)), flatten_(std::move(flatten)), unflatten_(std::move(unflatten)),
+        bindings_(std::move(bindings)) {}
 
   const py::object& fn() const { return fn_; }
 
@@ -35,8 +37,10 @@ class JitFunction {
       const Py_ssize_t n = PyTuple_GET_SIZE(args);
       for (Py_ssize_t i = 0; all && i < n; ++i) all = is_tensor(PyTuple_GET_ITEM(args, i));
       if (all) {
-        auto& f = py::cast<JitFunction&>(py::handle(self));
-        return f.call(f.fn_, py::reinterpret_borrow<py::tuple>(args), py::none()).release().ptr();
+        // tp_call is only reached through this type, so only initialisation needs checking.
+        JitFunction* f = constructed(self);
+        TG_CHECK_TYPE(f != nullptr, "jit: this function object was not initialised (make it with tg.jit(fn))");
+        return f->call(f->fn_, py::reinterpret_borrow<py::tuple>(args), py::none()).release().ptr();
       }
       py::object general = py::handle(self).attr("_call_general");
       return PyObject_Call(general.ptr(), args, kwargs);
@@ -48,27 +52,51 @@ class JitFunction {
     return nullptr;
   }
 
+  // The function behind `self`; a TypeError (never a crash) for an object made by __new__ alone.
+  static JitFunction& of(py::handle self) {
+    TG_CHECK_TYPE(py::isinstance<JitFunction>(self) && py::detail::is_holder_constructed(self.ptr()),
+                  "jit: this function object was not initialised (make it with tg.jit(fn))");
+    return py::cast<JitFunction&>(self);
+  }
+
   // Garbage collection: fn_ may refer back to the object that owns this function (a Cell whose
   // construct is jitted), so the collector must see it.
+  //
+  // The C++ object is read straight from pybind11's instance record, not through py::cast or
+  // is_holder_constructed: those look up the Python type's type_info, and the first lookup for a
+  // type (tg.jit's Python subclass, on the first tg.jit of a process) allocates, which can start a
+  // collection that traverses this very object while pybind11's cache entry for the type is still
+  // empty: a segfault. An instance whose layout is not set up yet reads as zeros here and is
+  // skipped (it owns nothing yet). This class has one C++ type, hence pybind11's simple layout.
+  static JitFunction* constructed(PyObject* self) {
+    auto* inst = reinterpret_cast<py::detail::instance*>(self);
+    if (!inst->simple_layout || !inst->simple_holder_constructed) return nullptr;
+    return static_cast<JitFunction*>(inst->simple_value_holder[0]);
+  }
   static int tp_traverse(PyObject* self, visitproc visit, void* arg) {
     Py_VISIT(Py_TYPE(self));
-    if (py::detail::is_holder_constructed(self)) {
-      auto& f = py::cast<JitFunction&>(py::handle(self));
-      Py_VISIT(f.fn_.ptr());
+    if (JitFunction* f = constructed(self)) {
+      Py_VISIT(f->fn_.ptr());
+      for (const Binding& b : f->watch_) {
+        Py_VISIT(b.where.ptr());
+        Py_VISIT(b.value.ptr());
+      }
     }
     return 0;
   }
   static int tp_clear(PyObject* self) {
-    if (py::detail::is_holder_constructed(self)) {
-      auto& f = py::cast<JitFunction&>(py::handle(self));
-      f.fn_ = py::none();
-      f.clear();
+    if (JitFunction* f = constructed(self)) {
+      f->fn_ = py::none();
+      f->clear();
     }
     return 0;
   }
 
   // fn(*args) through the cache; args are Tensors, static_key None or hashable.
   py::object call(py::handle fn, py::tuple args, py::handle static_key) {
+    // A tensor the function names from outside (a closure variable, a global) rebound to another
+    // object since the recordings were made: eager code would use the new one, so record again.
+    if (!watch_.empty() && !bindings_hold()) clear();
     TensorList ins;
     Key key;
     int64_t elements = 0;
@@ -115,7 +143,7 @@ class JitFunction {
 
   py::dict stats() const {
     int64_t records = 0, replays = 0, programs = 0, eager = 0;
-    py::list reasons;
+    std::vector<std::string> why;  // Python objects only after the walk (allocation may run the GC)
     for (const auto& kv : map_)
       for (const auto& ep : kv.second) {
         const Entry& e = *ep;
@@ -124,9 +152,11 @@ class JitFunction {
         programs += int64_t(e.progs.size());
         if (e.eager) {
           ++eager;
-          reasons.append(e.why);
+          why.push_back(e.why);
         }
       }
+    py::list reasons;
+    for (const std::string& w : why) reasons.append(w);
     py::dict d;
     d["records"] = records;
     d["replays"] = replays;
@@ -139,6 +169,25 @@ class JitFunction {
   void clear() {
     map_.clear();
     last_.reset();
+    watch_.clear();
+  }
+
+  // Forgets the signatures whose static part `pred` accepts (a static argument was collected).
+  // `pred` is Python and may itself change the map: decide on a snapshot, then erase.
+  void drop_entries(const py::function& pred) {
+    std::vector<std::pair<Key, std::shared_ptr<Entry>>> all, dead;
+    for (const auto& kv : map_)
+      for (const auto& e : kv.second) all.emplace_back(kv.first, e);
+    for (const auto& p : all)
+      if (!p.second->static_key.is_none() && pred(p.second->static_key).cast<bool>()) dead.push_back(p);
+    for (const auto& p : dead) {
+      if (last_ == p.second) last_.reset();
+      auto it = map_.find(p.first);
+      if (it == map_.end()) continue;
+      auto& v = it->second;
+      v.erase(std::remove(v.begin(), v.end(), p.second), v.end());
+      if (v.empty()) map_.erase(it);
+    }
   }
 
  private:
@@ -150,6 +199,34 @@ class JitFunction {
       return size_t(h);
     }
   };
+  // Where the function found a tensor by name when it was recorded: a closure cell (name None) or
+  // a globals dict and the name, and the object it held.
+  struct Binding {
+    py::object where, name, value;
+  };
+  bool bindings_hold() const {
+    for (const Binding& b : watch_) {
+      PyObject* now;
+      if (b.name.is_none()) {
+        now = PyCell_Check(b.where.ptr()) ? PyCell_GET(b.where.ptr()) : nullptr;
+      } else {
+        now = PyDict_Check(b.where.ptr()) ? PyDict_GetItemWithError(b.where.ptr(), b.name.ptr()) : nullptr;
+        if (!now && PyErr_Occurred()) PyErr_Clear();
+      }
+      if (now != b.value.ptr()) return false;
+    }
+    return true;
+  }
+  void note_bindings() {
+    watch_.clear();
+    if (bindings_.is_none() || fn_.is_none()) return;
+    for (py::handle t : bindings_(fn_)) {
+      py::tuple b = py::reinterpret_borrow<py::tuple>(t);
+      watch_.push_back({py::reinterpret_borrow<py::object>(b[0]), py::reinterpret_borrow<py::object>(b[1]),
+                        py::reinterpret_borrow<py::object>(b[2])});
+    }
+  }
+
   struct Compiled {
     std::shared_ptr<Program> prog;
     py::object tree;  // None: the function returned one Tensor
@@ -164,12 +241,23 @@ class JitFunction {
 
   std::shared_ptr<Entry> entry(const Key& key, py::handle static_key, bool has_static) {
     if (map_.size() >= kMaxSignatures && map_.find(key) == map_.end()) clear();
-    std::vector<std::shared_ptr<Entry>>& v = map_[key];
-    for (const auto& e : v)
-      if (!has_static || e->static_key.equal(static_key)) return e;
-    v.push_back(std::make_shared<Entry>());
-    v.back()->static_key = py::reinterpret_borrow<py::object>(static_key);
-    return v.back();
+    if (has_static) {
+      // Comparing static keys runs Python (__eq__), which may collect an object and drop entries
+      // (a weakly keyed static argument): compare on a copy, look the bucket up again after.
+      auto it = map_.find(key);
+      if (it != map_.end()) {
+        const std::vector<std::shared_ptr<Entry>> bucket = it->second;
+        for (const auto& e : bucket)
+          if (e->static_key.equal(static_key)) return e;
+      }
+    } else {
+      auto it = map_.find(key);
+      if (it != map_.end() && !it->second.empty()) return it->second.front();
+    }
+    auto e = std::make_shared<Entry>();
+    e->static_key = py::reinterpret_borrow<py::object>(static_key);
+    map_[key].push_back(e);
+    return e;
   }
   py::object build(const py::object& tree, const TensorList& outs) const {
     if (tree.is_none()) return py::cast(outs[0]);
@@ -199,6 +287,7 @@ class JitFunction {
     }
     TensorList values;
     std::shared_ptr<Program> prog = level->finish(outs, values);
+    note_bindings();
     ++e.records;
     if (prog->impure) {
       e.eager = true;
@@ -215,7 +304,8 @@ class JitFunction {
     return build(tree, values);
   }
 
-  py::object fn_, flatten_, unflatten_;
+  py::object fn_, flatten_, unflatten_, bindings_;
+  std::vector<Binding> watch_;
   std::unordered_map<Key, std::vector<std::shared_ptr<Entry>>, KeyHash> map_;
   std::shared_ptr<Entry> last_;  // the last signature seen, looked up without hashing
   Key last_key_;
@@ -231,11 +321,16 @@ void bind_jit(py::module_& m) {
                             type->tp_traverse = JitFunction::tp_traverse;
                             type->tp_clear = JitFunction::tp_clear;
                           }))
-      .def(py::init<py::object, py::object, py::object>())
-      .def_property_readonly("_fn", &JitFunction::fn)
-      .def("_call", &JitFunction::call)
-      .def("_stats", &JitFunction::stats)
-      .def("_clear", &JitFunction::clear);
+      .def(py::init<py::object, py::object, py::object, py::object>(), py::arg("fn"), py::arg("flatten"),
+           py::arg("unflatten"), py::arg("bindings") = py::none())
+      // Each method goes through JitFunction::of, so an object made by __new__ alone raises.
+      .def_property_readonly("_fn", [](py::handle self) { return JitFunction::of(self).fn(); })
+      .def("_call", [](py::handle self, py::handle fn, py::tuple args, py::handle key) {
+        return JitFunction::of(self).call(fn, std::move(args), key);
+      })
+      .def("_stats", [](py::handle self) { return JitFunction::of(self).stats(); })
+      .def("_clear", [](py::handle self) { JitFunction::of(self).clear(); })
+      .def("_drop_entries", [](py::handle self, const py::function& pred) { JitFunction::of(self).drop_entries(pred); });
 }
 
 }  // namespace bind

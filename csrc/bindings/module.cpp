@@ -42,6 +42,7 @@ PYBIND11_MODULE(_core, m) {
   bind::bind_jacobian(m);
   bind::bind_jit(m);
   bind::bind_custom(m);
+  bind::bind_sparse(m);
   m.def("simd_path", [] { return kernels::cpu_simd_path(); });
   m.def("num_threads", [] { return kernels::num_threads(); });
   m.def("set_num_threads", [](int n) { kernels::set_num_threads(n); });

@@ -363,14 +363,23 @@ void bind_tensor(py::module_& m) {
       .def("_value_repr", [](const Tensor& t) { return to_numpy_view(t, false); })
       .def("__copy__", [](const Tensor& t) { return ops::copy(t); }, docs::Tensor___copy__)
       .def("__deepcopy__", [](const Tensor& t, py::handle) { return ops::copy(t); })
+      // Pickling: Tensor.__reduce_ex__ (python/tapegrad/_pickle.py) writes every protocol 0-5. This
+      // state pair is what older tapegrads wrote for protocols 2-5; __setstate__ still reads it,
+      // checked by the same Python helper as new pickles (a bad state is a TypeError/ValueError).
       .def(py::pickle(
           [](const Tensor& t) {
             check_has_data(t, "pickle");
             return py::make_tuple(to_numpy_view(t, false).attr("copy")(), std::string(dtype_numpy_name(t.dtype())));
           },
-          [](py::tuple st) {
-            TG_CHECK_TYPE(st.size() == 2, "Tensor.__setstate__: bad state");
-            return tensor_from_py(st[0], st[1], true);
+          [](py::object st) {
+            TG_CHECK_TYPE(py::isinstance<py::tuple>(st) && py::len(st) == 2,
+                          "Tensor.__setstate__: the state must be a tuple (numpy array, dtype name), got a ",
+                          std::string(py::str(py::type::of(st).attr("__name__"))),
+                          py::isinstance<py::tuple>(st) ? str_cat(" of length ", py::len(st)) : std::string());
+            py::tuple state = st;
+            py::object arr = py::module_::import("tapegrad._pickle")
+                                 .attr("array_from_parts")(state[0], state[1], "Tensor.__setstate__");
+            return tensor_from_py(arr, state[1], true);
           }));
 
   // Arithmetic and comparisons: C-level slots (Note [Operator slots]); the dunder methods call

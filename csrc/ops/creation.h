@@ -1,6 +1,7 @@
 // Creation and random ops.
 #pragma once
 #include <cstdint>
+#include <utility>
 
 #include "core/tensor.h"
 
@@ -36,6 +37,10 @@ Tensor eye(int64_t n, int64_t m, int64_t k, DType dt);
 // so successive calls differ and set_seed(s) replays the same sequence.
 void set_seed(uint64_t seed);
 uint64_t get_seed();
+// The whole generator state (seed, next block): tg.checkpoint saves it at the forward and puts it
+// back for the recomputation, so random ops draw the same numbers again.
+std::pair<uint64_t, uint64_t> rng_state();
+void set_rng_state(uint64_t seed, uint64_t next_block);
 Tensor rand_uniform(const Shape& shape, double low, double high, DType dt);
 Tensor rand_normal(const Shape& shape, double mean, double stddev, DType dt);
 Tensor randint(const Shape& shape, int64_t low, int64_t high, DType dt);

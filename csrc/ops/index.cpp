@@ -594,6 +594,9 @@ Tensor index_put(const Tensor& x, const Tensor& idx, const Tensor& v) {
 }
 
 Tensor getitem(const Tensor& a, const std::vector<IndexItem>& idx) {
+  if (autodiff::traces_recording())  // tg.jit: a closed-over index array is read afresh
+    for (const IndexItem& it : idx)
+      if (it.kind == IndexItem::Array) autodiff::note_constant_read(it.array);
   Plan p = make_plan(a.shape(), idx);
   Tensor v = p.identity ? a : basic_index(a, p.view);
   if (!p.advanced) {
@@ -609,6 +612,9 @@ Tensor getitem(const Tensor& a, const std::vector<IndexItem>& idx) {
 
 void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) {
   if (!a.tracked()) check_op_input(a, "setitem");
+  if (autodiff::traces_recording())  // tg.jit: a closed-over index array is read afresh
+    for (const IndexItem& it : idx)
+      if (it.kind == IndexItem::Array) autodiff::note_constant_read(it.array);
   Plan p = make_plan(a.shape(), idx);
   const Shape& target = p.result;
   Tensor v = cast(value, a.dtype());  // numpy casts the value to the destination's dtype

@@ -59,6 +59,20 @@ void set_seed(uint64_t seed) {
   g.next_block = 0;
 }
 
+std::pair<uint64_t, uint64_t> rng_state() {
+  Generator& g = gen();
+  std::lock_guard<std::mutex> lock(g.mu);
+  return {g.seed, g.next_block};
+}
+
+void set_rng_state(uint64_t seed, uint64_t next_block) {
+  autodiff::note_impure("the function rewinds the random generator (tg.checkpoint around a random op)");
+  Generator& g = gen();
+  std::lock_guard<std::mutex> lock(g.mu);
+  g.seed = seed;
+  g.next_block = next_block;
+}
+
 uint64_t get_seed() {
   Generator& g = gen();
   std::lock_guard<std::mutex> lock(g.mu);

@@ -6,6 +6,8 @@ MindSpore's ``GradOperation`` and ``stop_gradient``, JAX-style transforms, and a
 # isort: skip_file
 # (The import order below is load order: the functions bound in C++ first, then the modules that
 # add Python-side Tensor methods, then those that read _public_functions().)
+import numpy as _np
+
 from . import _core
 from ._core import Tensor, bool_, float16, float32, float64, int32, int64  # noqa: F401
 
@@ -66,7 +68,17 @@ def tensor(data, dtype=None):
     Tensor(shape=[2, 2], dtype=Float64, value=
     [[ 1.00000000e+00,  2.00000000e+00],
      [ 3.00000000e+00,  4.00000000e+00]])
+
+    Inside a transform, a tensor built from values the transform tracks (``tg.tensor([x[0], x[1]])``
+    or ``tg.tensor(x)`` under ``grad``) keeps their derivatives: it is built by stacking them, not by
+    copying their numbers.
     """
+    if _core._levels_active() and not isinstance(data, _np.ndarray):
+        from ._autodiff import _tensor_tracked
+
+        t = _tensor_tracked(data, dtype)
+        if t is not None:
+            return t
     return Tensor(data, dtype)
 
 
@@ -139,6 +151,7 @@ from . import cuda  # noqa: E402,F401
 
 from ._custom_jvp import custom_jvp  # noqa: E402,F401
 from ._serialization import load_checkpoint, load_param_into_net, save_checkpoint  # noqa: E402,F401
+from ._sparse import SparseHessian, SparseJacobian, color_columns, color_rows, hessian_pattern, jacobian_pattern, sparse_hessian, sparse_jacobian, star_color  # noqa: E402, F401
 
 # Everything public: what `from tapegrad import *` gives, and what pdoc documents on the tapegrad
 # page (without __all__ it would skip the functions bound in C++ and document private modules).

@@ -4,11 +4,10 @@ runs in C++."""
 from __future__ import annotations
 
 import functools
-import numbers
 
 import numpy as _np
 
-from . import _core, _mode
+from . import _args, _core, _mode
 from ._core import Tensor
 from ._mode import GRAPH as _GRAPH
 from ._tree import flatten as _flatten
@@ -25,22 +24,11 @@ __all__ = [
 ]
 
 
-def _is_leaf(x):
-    return isinstance(x, Tensor) or x is None or isinstance(x, (numbers.Number, _np.ndarray, _np.generic))
-
-
-def _to_tensor_arg(x, what):
-    """Arguments of transforms: Tensors as they are, Python scalars as 0-d tensors."""
-    if isinstance(x, Tensor):
-        return x
-    if isinstance(x, bool):
-        return Tensor(x)
-    if isinstance(x, (int, float, _np.generic, _np.ndarray)):
-        return Tensor(x)
-    raise TypeError(
-        f"{what}: arguments must be Tensors, Python scalars, or tuples/lists/dicts of them; "
-        f"got {type(x).__name__}"
-    )
+# Plain arguments (numpy arrays and scalars, Python scalars, lists of numbers): the rule is in
+# _args.py, shared by every transform.
+_is_leaf = _args.is_leaf
+_to_tensor_arg = _args.to_tensor
+_plain_to_tensors = _args.convert_positions
 
 
 def _check_float(t, what):
@@ -54,6 +42,10 @@ def _check_float(t, what):
 def _normalise_positions(grad_position, nargs, what):
     if grad_position is None:
         return ()
+    if isinstance(grad_position, _np.integer):
+        grad_position = int(grad_position)
+    elif isinstance(grad_position, (tuple, list)):
+        grad_position = tuple(int(p) if isinstance(p, _np.integer) else p for p in grad_position)
     single = isinstance(grad_position, int) and not isinstance(grad_position, bool)
     positions = (grad_position,) if single else grad_position
     if not isinstance(positions, (tuple, list)) or not all(
@@ -92,7 +84,7 @@ def _normalise_weights(weights, what):
 class _Traced:
     """The result of running fn under a reverse level, ready for backward sweeps."""
 
-    __slots__ = ("aux", "in_defs", "in_leaves", "level", "out", "out_def", "out_leaves", "w_tracked")
+    __slots__ = ("aux", "in_defs", "in_index", "in_leaves", "level", "out", "out_def", "out_leaves", "w_index", "w_tracked")
 
 
 def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
@@ -100,21 +92,27 @@ def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
     kwargs = kwargs or {}
     level = _core.ReverseLevel()
     new_args = list(args)
-    in_leaves, in_defs = [], []
+    # A position listed twice is tracked once; each copy gets its full gradient (in_index maps the
+    # per-position leaves to the tracked ones).
+    in_leaves, in_defs, in_index, uniq = [], [], [], {}
     for p in positions:
-        leaves, td = _flatten(args[p], _is_leaf)
-        tl = []
-        for x in leaves:
-            t = _to_tensor_arg(x, what)
-            _check_float(t, what)
-            tl.append(t)
-        in_defs.append((td, len(tl)))
-        in_leaves.extend(tl)
+        if p not in uniq:
+            leaves, td = _flatten(args[p], _is_leaf)
+            tl = []
+            for x in leaves:
+                t = _to_tensor_arg(x, what)
+                _check_float(t, what)
+                tl.append(t)
+            uniq[p] = (len(in_leaves), len(tl), td)
+            in_leaves.extend(tl)
+        start, n, td = uniq[p]
+        in_defs.append((td, n))
+        in_index.extend(range(start, start + n))
     for p in range(len(args)):
         if p not in positions:
             leaves, td = _flatten(args[p], _is_leaf)
             for x in leaves:
-                if x is not None and not isinstance(x, (Tensor, numbers.Number, _np.ndarray, _np.generic)):
+                if not _is_leaf(x):
                     raise TypeError(
                         f"{what}: argument {p} contains a {type(x).__name__}; arguments must be Tensors, "
                         "Python scalars, or tuples/lists/dicts of them"
@@ -123,16 +121,22 @@ def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
     swapped = []
     try:
         tracked = [level.track(t) for t in in_leaves]
-        k = 0
-        for p, (td, n) in zip(positions, in_defs):
-            new_args[p] = _unflatten(td, tracked[k : k + n])
-            k += n
+        for p, (start, n, td) in uniq.items():
+            new_args[p] = _unflatten(td, tracked[start : start + n])
         if weights:
+            # A weight listed twice is tracked once; each copy gets its full gradient.
+            first = {}
+            w_index = []
             for w in weights:
-                _check_float(w, what)
-                tw = level.track(w)
-                _core._swap_value(w, tw)  # w now holds the tracked value, tw the original one
-                swapped.append((w, tw))
+                if id(w) not in first:
+                    _check_float(w, what)
+                    first[id(w)] = len(swapped)
+                    tw = level.track(w)
+                    _core._swap_value(w, tw)  # w now holds the tracked value, tw the original one
+                    swapped.append((w, tw))
+                w_index.append(first[id(w)])
+        else:
+            w_index = []
         out = fn(*new_args, **kwargs)
     finally:
         for w, tw in reversed(swapped):
@@ -148,10 +152,14 @@ def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
     else:
         primary, aux = out, None
     out_leaves, out_def = _flatten(primary, _is_leaf)
+    if not out_leaves:
+        raise TypeError(f"{what}: the function must return a Tensor (or a tuple of them), got {primary!r}"[:300])
     for o in out_leaves:
         if not isinstance(o, Tensor):
             raise TypeError(f"{what}: the function must return Tensors (or tuples of them), got {type(o).__name__}")
     tr = _Traced()
+    tr.w_index = w_index
+    tr.in_index = in_index
     tr.level = level
     tr.out = out
     tr.out_leaves = out_leaves
@@ -179,11 +187,15 @@ def _sweep(tr, cotangents=None):
         cots = [None] * len(outs)
     else:
         cots = cotangents
-    return tr.level.backward(outs, cots, list(tr.in_leaves) + list(tr.w_tracked))
+    grads = tr.level.backward(outs, cots, list(tr.in_leaves) + list(tr.w_tracked))
+    n = len(tr.in_leaves)
+    if len(tr.w_index) != len(tr.w_tracked) or len(tr.in_index) != n:  # a position or weight listed twice
+        grads = [grads[i] for i in tr.in_index] + [grads[n + i] for i in tr.w_index]
+    return grads
 
 
 def _pack_grads(tr, grads, positions, single_pos, n_weights, weights_single, return_ids, weights):
-    n_in = len(tr.in_leaves)
+    n_in = len(tr.in_index)
     in_grads = grads[:n_in]
     w_grads = grads[n_in:]
     per_pos = []
@@ -209,12 +221,32 @@ def _pack_grads(tr, grads, positions, single_pos, n_weights, weights_single, ret
     return pos_part
 
 
+def _check_cotangents(c, outs, what, kind):
+    """Cotangent leaves for `outs` (the level's output leaves): one per output, of its shape and a
+    floating dtype; errors name both shapes."""
+    c_leaves, _ = _flatten(c, _is_leaf)
+    if len(c_leaves) != len(outs):
+        raise ValueError(f"{what}: expected {len(outs)} {kind}(s), one per output, got {len(c_leaves)}")
+    cl = []
+    for i, (ci, o) in enumerate(zip(c_leaves, outs)):
+        ct = _to_tensor_arg(ci, what)
+        where = f" for output {i}" if len(outs) > 1 else ""
+        if tuple(ct.shape) != tuple(o.shape):
+            raise ValueError(f"{what}: {kind} of shape {tuple(ct.shape)}{where} does not match the output shape "
+                             f"{tuple(o.shape)}")
+        if o.dtype.is_floating_point and not ct.dtype.is_floating_point:
+            raise TypeError(f"{what}: {kind}{where} has dtype {ct.dtype} but the output has dtype {o.dtype} (a "
+                            "floating-point cotangent is needed)")
+        cl.append(ct)
+    return cl
+
+
 def _value(tr):
     """The function's output with this level's wrappers removed."""
     return _strip_level(tr, tr.out)
 
 
-def _fast(fn, args, positions):
+def _fast(fn, args, positions, what="grad"):
     """C++ fast path for plain Tensor arguments: (value, grads) or None to take the general path."""
     r = _core._grad_fast(fn, args, positions)
     if r is None or r[0] is not Ellipsis:
@@ -224,7 +256,7 @@ def _fast(fn, args, positions):
     leaves, td = _flatten(out, _is_leaf)
     for o in leaves:
         if not isinstance(o, Tensor):
-            raise TypeError(f"grad: the function must return Tensors (or tuples of them), got {type(o).__name__}")
+            raise TypeError(f"{what}: the function must return Tensors (or tuples of them), got {type(o).__name__}")
     grads = level.backward(leaves, [None] * len(leaves), wanted)
     return _unflatten(td, [level.unwrap(o) for o in leaves]), tuple(grads)
 
@@ -256,6 +288,8 @@ def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
     """
     if not callable(fn):
         raise TypeError(f"grad: fn must be callable, got {type(fn).__name__}")
+    if isinstance(grad_position, _np.integer):
+        grad_position = int(grad_position)
     ws, w_single = _normalise_weights(weights, "grad")
     if grad_position is None and ws is None:
         raise ValueError("grad: grad_position and weights cannot both be None")
@@ -270,10 +304,12 @@ def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
         if _GRAPH[0] and _mode.graph_mode_active():
             return _mode.run_graph(grad_fn, grad_fn, args, kwargs)
         if fixed is not None and simple and not kwargs and len(args) > fixed[0]:
+            args = _plain_to_tensors(args, fixed)
             r = _fast(fn, args, fixed)
             if r is not None:
                 return r[1][0]
         positions = _normalise_positions(grad_position, len(args), "grad")
+        args = _plain_to_tensors(args, positions)
         if simple and not kwargs:
             r = _fast(fn, args, positions)
             if r is not None:
@@ -304,6 +340,8 @@ def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
     """
     if not callable(fn):
         raise TypeError(f"value_and_grad: fn must be callable, got {type(fn).__name__}")
+    if isinstance(grad_position, _np.integer):
+        grad_position = int(grad_position)
     ws, w_single = _normalise_weights(weights, "value_and_grad")
     if grad_position is None and ws is None:
         raise ValueError("value_and_grad: grad_position and weights cannot both be None")
@@ -316,8 +354,9 @@ def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
         if _GRAPH[0] and _mode.graph_mode_active():
             return _mode.run_graph(vg_fn, vg_fn, args, kwargs)
         positions = _normalise_positions(grad_position, len(args), "value_and_grad")
+        args = _plain_to_tensors(args, positions)
         if simple and not kwargs:
-            r = _fast(fn, args, positions)
+            r = _fast(fn, args, positions, "value_and_grad")
             if r is not None:
                 return r[0], (r[1][0] if single else r[1])
         tr = _trace_reverse(fn, args, positions, ws, has_aux, "value_and_grad", kwargs)
@@ -355,21 +394,14 @@ def vjp(fn, *inputs, weights=None, has_aux=False):
     def vjp_fn(*cots):
         if used[0]:
             raise RuntimeError("vjp: vjp_fn can only be called once (the tape is freed by its sweep)")
-        used[0] = True
+        if not cots:
+            raise TypeError(f"vjp: vjp_fn takes the cotangent(s) of the output(s) ({len(tr.out_leaves)}), got none")
         c = cots[0] if len(cots) == 1 else cots
-        c_leaves, _ = _flatten(c, _is_leaf)
-        if len(c_leaves) != len(tr.out_leaves):
-            raise ValueError(
-                f"vjp: expected {len(tr.out_leaves)} cotangent(s) matching the outputs, got {len(c_leaves)}"
-            )
-        cl = []
-        for ci, o in zip(c_leaves, tr.out_leaves):
-            ct = _to_tensor_arg(ci, "vjp")
-            if tuple(ct.shape) != tuple(o.shape):
-                raise ValueError(f"vjp: cotangent shape {ct.shape} does not match output shape {o.shape}")
-            cl.append(ct)
+        # Checked before the sweep: a call with wrong cotangents raises and leaves vjp_fn usable.
+        cl = _check_cotangents(c, tr.out_leaves, "vjp", "cotangent")
+        used[0] = True
         grads = _sweep(tr, cl)
-        n_in = len(tr.in_leaves)
+        n_in = len(tr.in_index)
         per = []
         k = 0
         for td, n in tr.in_defs:
@@ -400,9 +432,10 @@ def jvp(fn, inputs, v, has_aux=False):
     """
     if not callable(fn):
         raise TypeError(f"jvp: fn must be callable, got {type(fn).__name__}")
-    single = not isinstance(inputs, (tuple, list))
+    # A list of numbers is one array argument (_args.py), not a list of arguments.
+    single = not isinstance(inputs, (tuple, list)) or _args.is_number_list(inputs)
     ins = (inputs,) if single else tuple(inputs)
-    vs = (v,) if single or (not isinstance(v, (tuple, list))) else tuple(v)
+    vs = (v,) if single or (not isinstance(v, (tuple, list))) or _args.is_number_list(v) else tuple(v)
     if len(vs) != len(ins):
         raise ValueError(f"jvp: got {len(ins)} input(s) but {len(vs)} tangent(s)")
     level = _core.ForwardLevel()
@@ -419,6 +452,9 @@ def jvp(fn, inputs, v, has_aux=False):
             if tuple(xt.shape) != tuple(tt.shape):
                 raise ValueError(f"jvp: tangent shape {tt.shape} does not match input shape {xt.shape}")
             if xt.dtype.is_floating_point:
+                if not tt.dtype.is_floating_point:
+                    raise TypeError(f"jvp: tangent of dtype {tt.dtype} for an input of dtype {xt.dtype} and shape "
+                                    f"{tuple(xt.shape)}: tangents of floating-point inputs must be floating point")
                 tt = tt.astype(xt.dtype)
                 ws.append((xt, tt))
             else:
@@ -433,11 +469,20 @@ def jvp(fn, inputs, v, has_aux=False):
     finally:
         level.pop()
     if has_aux:
+        if not isinstance(out, tuple) or len(out) < 2:
+            raise TypeError("jvp: with has_aux=True the function must return a tuple (output, aux), got "
+                            f"{type(out).__name__}")
         primary, aux = out[0], out[1:]
         aux = aux[0] if len(aux) == 1 else tuple(aux)
     else:
         primary, aux = out, None
     ol, od = _flatten(primary, _is_leaf)
+    if not ol:
+        raise TypeError(f"jvp: the function must return a Tensor (or a tuple of them), got {primary!r}"[:300])
+    for o in ol:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"jvp: the function must return Tensors (or tuples/lists/dicts of them), got "
+                            f"{type(o).__name__}")
     prim = _unflatten(od, [level.unwrap(o) for o in ol])
     tans = _unflatten(od, [level.tangent_of(o) for o in ol])
     if has_aux:
@@ -491,6 +536,9 @@ class GradOperation:
                 if not args:
                     raise TypeError("GradOperation(sens_param=True): the last argument must be the sensitivity")
                 args, sens = args[:-1], args[-1]
+                if sens is None:
+                    raise TypeError("GradOperation(sens_param=True): the sensitivity (last argument) must be a "
+                                    "Tensor of the output's shape, got None")
             else:
                 sens = None
             if get_all:
@@ -501,19 +549,17 @@ class GradOperation:
                 if not args:
                     raise TypeError("GradOperation: the function needs at least one input to differentiate")
                 positions = (0,)
+            args = _plain_to_tensors(args, positions)
             if sens is None and not get_by_list and positions:
-                r = _fast(fn, args, positions)
+                r = _fast(fn, args, positions, "GradOperation")
                 if r is not None:
                     return r[1] if get_all else r[1][0]
             tr = _trace_reverse(fn, args, positions, ws, False, "GradOperation")
             cots = None
             if sens is not None:
-                sl, _ = _flatten(sens, _is_leaf)
-                if len(sl) != len(tr.out_leaves):
-                    raise ValueError("GradOperation: sens must have the structure of the output")
-                cots = [_to_tensor_arg(s, "GradOperation") for s in sl]
+                cots = _check_cotangents(sens, tr.out_leaves, "GradOperation(sens_param=True)", "sens")
             grads = _sweep(tr, cots)
-            n_in = len(tr.in_leaves)
+            n_in = len(tr.in_index)
             per, k = [], 0
             for td, n in tr.in_defs:
                 per.append(_unflatten(td, grads[k : k + n]))
@@ -528,6 +574,37 @@ class GradOperation:
             return per[0]
 
         return grad_fn
+
+
+def _tensor_tracked(data, dtype):
+    """tg.tensor(data) when data holds tensors an active transform tracks: built by stacking them
+    (and a copy through an op for a Tensor), so the derivative flows; None when nothing is tracked
+    (the plain constructor then copies the numbers)."""
+    found = []
+
+    def scan(x, depth):
+        if isinstance(x, Tensor):
+            found.append(x)
+        elif isinstance(x, (list, tuple)) and depth < 64:
+            for v in x:
+                scan(v, depth + 1)
+
+    scan(data, 0)
+    if not found or not _core._any_tracked(found):
+        return None
+    import tapegrad as tg
+
+    def build(x):
+        if isinstance(x, Tensor):
+            return x * 1 if x.dtype.is_floating_point else x  # a copy that keeps the derivative
+        if isinstance(x, (list, tuple)):
+            if not x:
+                return Tensor(x)
+            return tg.stack([build(v) for v in x])
+        return Tensor(x)
+
+    t = build(data)
+    return t if dtype is None else t.astype(dtype)
 
 
 def stop_gradient(x):
@@ -548,7 +625,9 @@ def stop_gradient(x):
 def checkpoint(fn):
     """`fn` whose intermediates are recomputed in the reverse sweep instead of stored.
 
-    Trades compute for memory; values and gradients are those of `fn`.
+    Trades compute for memory; values and gradients are those of `fn`. Random ops inside `fn` draw
+    the same numbers in the recomputation as in the forward. Non-tensor arguments (and integer
+    tensors) are constants; keyword arguments must not be tensors.
 
     >>> f = tg.checkpoint(lambda x: tg.sin(x) * x)
     >>> tg.grad(lambda x: f(x).sum())(tg.tensor([0.0, 1.0]))  # sin(x) + x cos(x)
@@ -556,17 +635,69 @@ def checkpoint(fn):
     """
     from ._custom import custom_vjp
 
-    @custom_vjp
-    def ck(*args):
-        return fn(*args)
+    if not callable(fn):
+        raise TypeError(f"checkpoint: fn must be callable, got {type(fn).__name__}")
 
-    def fwd(*args):
-        return fn(*args), args
+    def make(f):
+        @custom_vjp
+        def ck(*args):
+            return f(*args)
 
-    def bwd(args, g):
-        _, f_vjp = vjp(fn, *args)
-        return f_vjp(g)
+        def fwd(*args):
+            before = _core._rng_state()
+            out = f(*args)
+            after = _core._rng_state()
+            # Random ops inside f: the recomputation must draw the same numbers (the state is put
+            # back for it, then moved on to where it was).
+            return out, (args, before if after != before else None)
 
-    ck.defvjp(fwd, bwd)
-    functools.update_wrapper(ck, fn)
-    return ck
+        def bwd(res, g):
+            args, state = res
+            # Differentiate with respect to the float tensors (and containers of them); numbers
+            # and integer tensors are constants and get None.
+            pos = [i for i, a in enumerate(args)
+                   if (isinstance(a, Tensor) and a.dtype.is_floating_point) or isinstance(a, (tuple, list, dict))]
+
+            def g_fn(*ts):
+                full = list(args)
+                for i, t in zip(pos, ts):
+                    full[i] = t
+                return f(*full)
+
+            now = None
+            if state is not None:
+                now = _core._rng_state()
+                _core._set_rng_state(*state)
+            try:
+                _, f_vjp = vjp(g_fn, *[args[i] for i in pos])
+            finally:
+                if now is not None:
+                    _core._set_rng_state(*now)
+            cts = f_vjp(g)
+            res_cts = [None] * len(args)
+            for i, c in zip(pos, cts):
+                res_cts[i] = c
+            return tuple(_none_tree(a) if c is None else c for a, c in zip(args, res_cts))
+
+        ck.defvjp(fwd, bwd)
+        return ck
+
+    plain = make(fn)
+
+    @functools.wraps(fn)
+    def checkpointed(*args, **kwargs):
+        if not kwargs:
+            return plain(*args)
+        leaves, _ = _flatten(kwargs, _is_leaf)
+        if any(isinstance(v, Tensor) for v in leaves):
+            raise TypeError("checkpoint: pass tensors positionally (keyword arguments are constants to the "
+                            "recomputation, and their gradient would be lost)")
+        return make(functools.partial(fn, **kwargs))(*args)
+
+    return checkpointed
+
+
+def _none_tree(a):
+    """None for every leaf of `a` (the cotangent of a constant argument)."""
+    leaves, td = _flatten(a, lambda x: not isinstance(x, (tuple, list, dict)))
+    return _unflatten(td, [None] * len(leaves))

@@ -70,7 +70,11 @@ class custom_vjp:
             ls = list(leaves)
             for i, t in zip(idx, ts):
                 ls[i] = t
-            out, res = self.fwd(*unflatten(in_def, ls))
+            r = self.fwd(*unflatten(in_def, ls))
+            if not isinstance(r, tuple) or len(r) != 2:
+                raise TypeError(f"custom_vjp {getattr(self.fun, '__name__', '')}: the forward rule must return a pair "
+                                f"(output, residuals), got {type(r).__name__}")
+            out, res = r
             ol, od = flatten(out, _is_leaf)
             out_def.append(od)
             return [o if isinstance(o, Tensor) else Tensor(o) for o in ol], res

@@ -3,12 +3,15 @@ replay] in csrc/autodiff/trace.h). Python only splits the arguments into traced 
 static part; recording, guards and replay are C++."""
 from __future__ import annotations
 
+import dataclasses as _dataclasses
 import functools
-import numbers
+import struct as _struct
+import sys
+import weakref as _weakref
 
 import numpy as _np
 
-from . import _core
+from . import _args, _core
 from ._core import Tensor
 from ._tree import flatten as _flatten
 from ._tree import unflatten as _unflatten
@@ -29,7 +32,7 @@ _TENSOR = _TensorSlot()
 
 
 def _is_leaf(x):
-    return not isinstance(x, (tuple, list, dict))
+    return not isinstance(x, (tuple, list, dict)) or _args.is_number_list(x)
 
 
 def _flatten_out(out):
@@ -44,23 +47,90 @@ def _unflatten_out(tree, tensors):
     return _unflatten(td, [next(it) if s is _TENSOR else s for s in statics])
 
 
-def _static_key(v):
-    """What identifies a non-tensor argument in the signature: its value when hashable (Python
-    numbers, strings, None, tuples of them), else its identity."""
-    if isinstance(v, (numbers.Number, str, bytes, type(None))):
-        return (type(v), v)
+class _Uncacheable(Exception):
+    """A static argument that no key can identify correctly: the call runs eagerly."""
+
+
+_ATOMS = frozenset({type(None), bool, int, str, bytes})
+_KINDS = {}  # type -> how its values are keyed (decided once per type)
+
+
+def _kind_of(t):
+    if t in (tuple, list) or (issubclass(t, tuple) and hasattr(t, "_fields")):
+        return "seq"
+    if t in (frozenset, set):
+        return "set"
+    if t is dict:
+        return "dict"
+    if t is slice:
+        return "slice"
+    if t is complex:
+        return "complex"
+    if issubclass(t, _np.generic):
+        return "np"
+    if issubclass(t, type):
+        return "ident"
+    if _dataclasses.is_dataclass(t):
+        return "dataclass"
+    if t.__eq__ is object.__eq__ and t.__hash__ is object.__hash__:
+        return "ident"
+    if t.__hash__ is None:
+        return "unhashable"
+    return "eq"
+
+
+def _canon(v, weak):
+    """A hashable key for a static argument that is equal for two arguments only when the function
+    cannot tell them apart: the type always takes part (True, 1 and 1.0 differ), floats by their
+    bits where == would mislead (0.0 and -0.0, NaN), containers and dataclasses by their contents,
+    objects compared by identity by a weak reference (collected in `weak`). Raises _Uncacheable
+    when no such key exists."""
+    t = type(v)
+    if t in _ATOMS:
+        return (t, v)
+    if t is float:
+        return (t, v) if v == v and v != 0.0 else (t, _struct.pack("<d", v))
+    kind = _KINDS.get(t)
+    if kind is None:
+        kind = _KINDS[t] = _kind_of(t)
+    if kind == "seq":
+        return (t, tuple([_canon(x, weak) for x in v]))
+    if kind == "ident":
+        # A weak reference: hashed and compared as its referent (by identity here) while alive; a
+        # dead one equals only itself, so a reused id() never matches it.
+        try:
+            k = _weakref.ref(v)
+        except TypeError:
+            return (t, "id", v)  # kept alive by the cache, so its id cannot be reused
+        weak.append(k)
+        return (t, k)
+    if kind == "dict":
+        return (t, tuple(sorted(((_canon(k, weak), _canon(x, weak)) for k, x in v.items()), key=repr)))
+    if kind == "set":
+        return (t, frozenset([_canon(x, weak) for x in v]))
+    if kind == "slice":
+        return (t, _canon(v.start, weak), _canon(v.stop, weak), _canon(v.step, weak))
+    if kind == "complex":
+        return (t, _struct.pack("<dd", v.real, v.imag))
+    if kind == "np":
+        return (t, v.dtype.str, v.tobytes())
+    if kind == "dataclass":
+        return (t, tuple([(f.name, _canon(getattr(v, f.name), weak)) for f in _dataclasses.fields(v)]))
     try:
         hash(v)
     except TypeError:
-        return ("id", id(v))
-    return (type(v), v)
+        raise _Uncacheable(f"a static argument of type {t.__name__} is unhashable") from None
+    if isinstance(v, float):  # a float subclass: by bits too
+        return (t, _struct.pack("<d", v))
+    return (t, "eq", v)  # its own __eq__/__hash__ (JAX's rule for static arguments)
 
 
 class JitFunction(_core._JitFunction):
     """`fn` recorded on its first call for each input signature and replayed in C++ afterwards.
 
-    Tensor arguments (also inside tuples, lists and dicts, and numpy arrays) are traced; every other
-    argument is static: a new value means a new recording. Each `bool()`, `item()`, `float()` or
+    Tensor arguments (also inside tuples, lists and dicts), numpy arrays, numpy scalars and lists
+    of numbers are traced; every other argument (Python scalars too) is static: a new value means a
+    new recording. Each `bool()`, `item()`, `float()` or
     numpy conversion of a traced value inside `fn` is a recorded decision, re-checked on replay;
     when one comes out differently the function is recorded again. Random draws are recorded (a
     replay draws fresh numbers). Functions that write in place into tensors that are not their
@@ -86,36 +156,83 @@ class JitFunction(_core._JitFunction):
     def __init__(self, fn):
         if not callable(fn):
             raise TypeError(f"jit: fn must be callable, got {type(fn).__name__}")
-        super().__init__(fn, _flatten_out, _unflatten_out)
+        try:
+            _ = self._fn
+        except TypeError:
+            pass  # not initialised yet: the normal case
+        else:
+            raise TypeError("jit: a jitted function cannot be initialised again; make a new one with tg.jit(fn)")
+        super().__init__(fn, _flatten_out, _unflatten_out, _bindings_of)
         # Copies fn.__dict__ too; `_fn` is a read-only C++ property, so skip it when fn is jitted.
         functools.update_wrapper(self, fn, updated=())
         self.__dict__.update({k: v for k, v in getattr(fn, "__dict__", {}).items() if k != "_fn"})
 
     def _call_general(self, *args, **kwargs):
+        if not kwargs and all(isinstance(a, Tensor) or _args.is_array_data(a) for a in args):
+            # numpy arrays/scalars and number lists as Tensors: then the C++ call takes them
+            return self(*[a if isinstance(a, Tensor) else Tensor(a) for a in args])
         leaves, td = _flatten((args, kwargs), _is_leaf)
-        tensors, statics, key = [], [], []
-        for v in leaves:
-            if isinstance(v, _np.ndarray):
-                v = Tensor(v)
-            if isinstance(v, Tensor):
-                tensors.append(v)
-                statics.append(_TENSOR)
-            else:
-                statics.append(v)
-                key.append(_static_key(v))
+        tensors, statics, key, weak = [], [], [], []
         fn = self._fn
+        try:
+            for v in leaves:
+                if _args.is_array_data(v):  # numpy arrays and scalars, lists of numbers (_args.py)
+                    v = Tensor(v)
+                if isinstance(v, Tensor):
+                    tensors.append(v)
+                    statics.append(_TENSOR)
+                else:
+                    statics.append(v)
+                    key.append(_canon(v, weak))
+        except _Uncacheable:
+            # No key can tell two such arguments apart correctly: run the function as it is.
+            self._eager_calls = getattr(self, "_eager_calls", 0) + 1
+            return fn(*args, **kwargs)
+        if weak:
+            self._watch(weak)
 
         def flat(*ts):
             it = iter(ts)
             a, kw = _unflatten(td, [next(it) if s is _TENSOR else s for s in statics])
             return fn(*a, **kw)
 
-        return self._call(flat, tuple(tensors), (td, tuple(key)))
+        return self._call(flat, tuple(tensors), (td, tuple(key), tuple(weak)))
+
+    def _watch(self, weak):
+        """Forget the recordings keyed by an object once it is collected (a Cell whose class has a
+        jitted construct): its programs hold its parameters."""
+        watched = self.__dict__.get("_watched")
+        if watched is None:
+            watched = self.__dict__["_watched"] = {}
+        for r in weak:
+            if r in watched:
+                continue
+            obj = r()
+            if obj is None:
+                continue
+            fin = _weakref.finalize(obj, _purge, _weakref.ref(self))
+            fin.atexit = False
+            watched[r] = fin
 
     def __get__(self, obj, objtype=None):
         if obj is None:
             return self
         return functools.partial(self, obj)
+
+    def __reduce__(self):
+        # Pickled as its Python function, never its recordings: the copy records again where it
+        # is loaded (a Dask worker). A module-level `@tg.jit def f` is found again by name (the
+        # same object, cache and all, in the loading process); otherwise the function itself goes
+        # into the stream (by reference under plain pickle, by value for closures and __main__
+        # under cloudpickle, which is how Dask sends functions).
+        mod, qual = self.__dict__.get("__module__"), self.__dict__.get("__qualname__")
+        if isinstance(mod, str) and isinstance(qual, str) and mod != "__main__" and "<" not in qual:
+            obj = sys.modules.get(mod)
+            for part in qual.split("."):
+                obj = getattr(obj, part, None)
+            if obj is self:
+                return qual
+        return (jit, (self._fn,))
 
     def cache_info(self):
         """Counts of recordings and replays, and why any signature runs eagerly.
@@ -139,6 +256,40 @@ class JitFunction(_core._JitFunction):
         0
         """
         self._clear()
+
+
+def _bindings_of(fn):
+    """(cell, None, tensor) and (globals, name, tensor) for the tensors `fn` names from outside:
+    the cache is dropped when one of them is rebound to another object."""
+    f = getattr(fn, "__func__", fn)
+    code = getattr(f, "__code__", None)
+    if code is None:
+        return ()
+    out = []
+    for cell in getattr(f, "__closure__", None) or ():
+        try:
+            v = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(v, Tensor):
+            out.append((cell, None, v))
+    g = getattr(f, "__globals__", None)
+    if isinstance(g, dict):
+        for name in code.co_names:
+            v = g.get(name)
+            if isinstance(v, Tensor):
+                out.append((g, name, v))
+    return out
+
+
+def _purge(self_ref):
+    self = self_ref()
+    if self is None:
+        return
+    self._drop_entries(lambda key: any(r() is None for r in key[2]))
+    watched = self.__dict__.get("_watched", {})
+    for r in [r for r in watched if r() is None]:
+        del watched[r]
 
 
 def jit(fn=None, **options):

@@ -27,7 +27,7 @@ def set_context(**kwargs):
     True
     >>> tg.set_context(mode=tg.PYNATIVE_MODE)
     """
-    if "mode" in kwargs and kwargs["mode"] not in (PYNATIVE_MODE, GRAPH_MODE):
+    if "mode" in kwargs and (type(kwargs["mode"]) is not int or kwargs["mode"] not in (PYNATIVE_MODE, GRAPH_MODE)):
         raise ValueError(f"set_context: mode must be tg.PYNATIVE_MODE or tg.GRAPH_MODE, got {kwargs['mode']!r}")
     if "device_target" in kwargs:
         dt = str(kwargs["device_target"]).upper()

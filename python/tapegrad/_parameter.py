@@ -1,7 +1,12 @@
 """Parameter and ParameterTuple (MindSpore names)."""
 from __future__ import annotations
 
-from . import _core
+import numpy as np
+
+from . import (
+    _core,
+    _pickle,  # Tensor.__reduce_ex__ (every pickle protocol); Parameter's below builds on it
+)
 from ._core import Tensor
 
 
@@ -74,12 +79,30 @@ class Parameter(Tensor):
     def __repr__(self):
         return f"Parameter (name={self.name}, shape={tuple(self.shape)}, dtype={self.dtype}, requires_grad={self.requires_grad})"
 
+    def __copy__(self):
+        return self.clone()
+
+    def __deepcopy__(self, memo):
+        out = self.clone()
+        memo[id(self)] = out
+        return out
+
+    def __reduce_ex__(self, protocol):
+        # The values as _pickle does for a Tensor (protocol 5: one out-of-band buffer), plus the
+        # name and requires_grad.
+        return (_rebuild_parameter, (_pickle.contiguous_data(self), _pickle._dtype_name(self), self.name, self.requires_grad))
+
     def __reduce__(self):
-        return (_rebuild_parameter, (self.asnumpy(), str(self.dtype.name), self.name, self.requires_grad))
+        return self.__reduce_ex__(2)
 
 
 def _rebuild_parameter(arr, dtype, name, requires_grad):
-    return Parameter(Tensor(arr, dtype), name=name, requires_grad=requires_grad)
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"Parameter pickle: the name must be a str or None, got {type(name).__name__}")
+    if not isinstance(requires_grad, (bool, np.bool_)):
+        raise TypeError(f"Parameter pickle: requires_grad must be a bool, got {type(requires_grad).__name__}")
+    data = _pickle.array_from_parts(arr, dtype, "Parameter pickle")
+    return Parameter(Tensor(data, dtype), name=name, requires_grad=bool(requires_grad))
 
 
 class ParameterTuple(tuple):

@@ -4,7 +4,18 @@ File format: a numpy ``.npz`` archive written with plain arrays only and read wi
 ``allow_pickle=False``, so loading a file never runs code from it. It holds
 ``__tapegrad_checkpoint__`` (format version), ``__names__`` (the names, a unicode array),
 ``__kinds__`` ("t" tensor, "s" string) and one array ``v<i>`` per entry, in the entry's own
-dtype (float16/32/64, int32/64, bool are kept exactly).
+dtype (float16/32/64, int32/64, bool are kept exactly). Python numbers given in ``append_dict``
+are stored exactly: floats as float64, ints as int64 (an int outside int64 is refused), bools as
+bool. Names are any str without the NUL character ``"\\x00"`` (refused: numpy's unicode arrays
+drop trailing NULs, so ``"a"`` and ``"a\\x00"`` would collide).
+
+Loading checks the whole file before building anything: every malformed file (not a zip, a plain
+``.npy``, a directory, a truncated file, a wrong or unknown version, an unknown entry kind, a
+missing or extra entry, a wrong dtype or shape, an object array) raises exactly one error type,
+``ValueError`` with ``not a readable tapegrad checkpoint: <why>`` in its message. Array headers
+are read before any array: a file whose entries declare more bytes than ``max_bytes`` (by default
+16 times the file's size plus 64 MiB; files written here are stored uncompressed, so their
+entries never exceed the file's size) is refused the same way, without allocating the memory.
 """
 from __future__ import annotations
 
@@ -34,9 +45,13 @@ def _to_array(value, name, what):
     if isinstance(value, bool):
         return _np.array(value, dtype=_np.bool_), "t"
     if isinstance(value, numbers.Integral):
-        return _np.array(value, dtype=_np.int64), "t"
+        v = int(value)
+        if not -(2**63) <= v < 2**63:
+            raise OverflowError(f"{what}: the int value of {name!r} ({v}) does not fit in int64, the dtype it is "
+                                "stored as")
+        return _np.array(v, dtype=_np.int64), "t"
     if isinstance(value, numbers.Real):
-        return _np.array(value, dtype=_np.float32), "t"
+        return _np.array(float(value), dtype=_np.float64), "t"  # float64: 1e-50 and 1e40 stay exact
     if isinstance(value, (_np.ndarray, _np.generic)) and _np.asarray(value).dtype.kind in "biuf":
         return _np.array(value, copy=True), "t"
     raise TypeError(f"{what}: the value of {name!r} must be a Tensor, Parameter, number or string, got "
@@ -69,6 +84,9 @@ def _entries(save_obj, append_dict, what):
     for name, _ in items:
         if not isinstance(name, str):
             raise TypeError(f"{what}: names must be strings, got {type(name).__name__}")
+        if "\x00" in name:
+            raise ValueError(f"{what}: the name {name!r} contains a NUL character ('\\x00'), which a checkpoint "
+                             "cannot store")
         if name in seen:
             raise ValueError(f"{what}: the name {name!r} appears twice")
         seen.add(name)
@@ -143,6 +161,8 @@ def _resolve_existing(ckpt_file_name, what):
         return path
     if not path.endswith(_SUFFIX) and os.path.isfile(path + _SUFFIX):
         return path + _SUFFIX
+    if os.path.isdir(path):
+        return path  # refused by the reader as not a checkpoint
     raise FileNotFoundError(f"{what}: the checkpoint file {path!r} does not exist")
 
 
@@ -156,12 +176,138 @@ def _prefixes(p, what, arg):
     raise TypeError(f"{what}: {arg} must be a str or a list of str, got {p!r}")
 
 
+class _Bad(Exception):
+    pass
+
+
+_TENSOR_DTYPES = frozenset(_np.dtype(t) for t in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
+                                                   "uint32", "uint64", "float16", "float32", "float64"))
+
+
+def _member_header(zf, member):
+    """(shape, dtype, data bytes) declared by the .npy header of zip member `member`."""
+    with zf.open(member) as f:
+        version = _np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _fortran, dtype = _np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, _fortran, dtype = _np.lib.format.read_array_header_2_0(f)
+        else:
+            raise _Bad(f"entry {member!r} has an unsupported .npy version {version}")
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        raise _Bad(f"entry {member!r} holds Python objects or records ({dtype})")
+    count = 1
+    for d in shape:
+        count *= int(d)
+    return tuple(int(d) for d in shape), dtype, count * dtype.itemsize
+
+
+def _read_checkpoint(path, what, max_bytes):
+    """(names, kinds, arrays) of a checkpoint file, or ValueError 'not a readable tapegrad
+    checkpoint: <why>' for anything malformed."""
+    try:
+        if os.path.isdir(path):
+            raise _Bad("it is a directory")
+        size = os.path.getsize(path)
+        cap = 16 * size + (64 << 20) if max_bytes is None else int(max_bytes)
+        if not zipfile.is_zipfile(path):
+            raise _Bad("not a zip (.npz) archive" + (" (a plain .npy array)" if _is_npy(path) else ""))
+        with zipfile.ZipFile(path) as zf:
+            infos = {}
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    raise _Bad(f"unexpected member {info.filename!r}")
+                key = info.filename[:-4]
+                if key in infos:
+                    raise _Bad(f"member {info.filename!r} appears twice")
+                infos[key] = info
+            for key in (_MAGIC, "__names__", "__kinds__"):
+                if key not in infos:
+                    raise _Bad(f"the entry {key!r} is missing" + (" (no tapegrad checkpoint header)"
+                                                                   if key == _MAGIC else ""))
+            total = 0
+            headers = {}
+            for key, info in infos.items():
+                shape, dtype, nbytes = _member_header(zf, info)
+                if nbytes > info.file_size:
+                    raise _Bad(f"entry {key!r} declares {nbytes} bytes of data but its member holds "
+                               f"{info.file_size}")
+                total += nbytes
+                if total > cap:
+                    raise _Bad(f"its entries would take more than {cap} bytes (max_bytes; the file has {size} bytes)")
+                headers[key] = (shape, dtype)
+
+            def read(key):
+                with zf.open(infos[key]) as f:
+                    return _np.lib.format.read_array(f, allow_pickle=False)
+
+            shape, dtype = headers[_MAGIC]
+            if shape != () or dtype.kind not in "iu":
+                raise _Bad(f"the format version must be an integer scalar, got dtype {dtype} and shape {shape}")
+            version = int(read(_MAGIC))
+            if not 1 <= version <= _VERSION:
+                raise _Bad(f"format version {version} is not one this tapegrad reads (1 to {_VERSION})")
+            lists = []
+            for key in ("__names__", "__kinds__"):
+                shape, dtype = headers[key]
+                if len(shape) != 1 or dtype.kind != "U":
+                    raise _Bad(f"{key} must be a 1-d unicode array, got dtype {dtype} and shape {shape}")
+                lists.append([str(v) for v in read(key)])
+            names, kinds = lists
+            if len(kinds) != len(names):
+                raise _Bad(f"{len(names)} names but {len(kinds)} kinds")
+            if len(set(names)) != len(names):
+                raise _Bad("a name appears twice")
+            expected = {_MAGIC, "__names__", "__kinds__"} | {f"v{i}" for i in range(len(names))}
+            extra = sorted(set(infos) - expected)
+            if extra:
+                raise _Bad(f"unexpected entries {extra[:5]}")
+            arrays = []
+            for i, (name, kind) in enumerate(zip(names, kinds)):
+                key = f"v{i}"
+                if key not in headers:
+                    raise _Bad(f"the value of {name!r} ({key}) is missing")
+                shape, dtype = headers[key]
+                if kind == "s":
+                    if shape != () or dtype.kind != "U":
+                        raise _Bad(f"the string {name!r} must be a 0-d unicode array, got dtype {dtype} and shape "
+                                   f"{shape}")
+                elif kind == "t":
+                    if dtype.newbyteorder("=") not in _TENSOR_DTYPES:
+                        raise _Bad(f"the tensor {name!r} has dtype {dtype}, which is not a tensor dtype")
+                else:
+                    raise _Bad(f"unknown entry kind {kind!r} for {name!r}")
+                arr = read(key)
+                if arr.shape != shape or arr.dtype != dtype:
+                    raise _Bad(f"the value of {name!r} does not match its header")
+                if kind == "t" and not arr.dtype.isnative:
+                    arr = arr.astype(arr.dtype.newbyteorder("="))
+                arrays.append(arr)
+            return names, kinds, arrays
+    except _Bad as e:
+        why = str(e)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, KeyError, OSError, EOFError, OverflowError,
+            TypeError, IndexError, SyntaxError, UnicodeError, NotImplementedError, RuntimeError) as e:
+        why = f"{type(e).__name__}: {e}"
+    raise ValueError(f"{what}: {path!r}: not a readable tapegrad checkpoint: {why}") from None
+
+
+def _is_npy(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read(6) == b"\x93NUMPY"
+    except OSError:
+        return False
+
+
 def load_checkpoint(ckpt_file_name, net=None, strict_load=False, filter_prefix=None, dec_key=None,
-                    dec_mode="AES-GCM", specify_prefix=None, choice_func=None, **kwargs):
+                    dec_mode="AES-GCM", specify_prefix=None, choice_func=None, max_bytes=None, **kwargs):
     """Load a checkpoint written by :func:`save_checkpoint`: a dict name -> ``Parameter`` (strings
     saved with ``append_dict`` come back as str). With ``net``, the values are also loaded into the
     network in place (:func:`load_param_into_net`). ``filter_prefix`` drops names starting with it,
     ``specify_prefix`` keeps only those, ``choice_func(name)`` keeps the names it accepts.
+    A malformed file raises ``ValueError`` ("not a readable tapegrad checkpoint: <why>");
+    ``max_bytes`` caps the bytes its entries may take (default: 16 times the file size plus 64 MiB).
 
     >>> import os, tempfile
     >>> import tapegrad as tg
@@ -177,39 +323,28 @@ def load_checkpoint(ckpt_file_name, net=None, strict_load=False, filter_prefix=N
     what = "load_checkpoint"
     if dec_key is not None:
         raise ValueError(f"{what}: encrypted checkpoints (dec_key) are not supported")
+    if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, numbers.Integral)):
+        raise TypeError(f"{what}: max_bytes must be an int or None, got {type(max_bytes).__name__}")
+    if max_bytes is not None and max_bytes < 0:
+        raise ValueError(f"{what}: max_bytes must be >= 0, got {max_bytes}")
     path = _resolve_existing(ckpt_file_name, what)
     drop = _prefixes(filter_prefix, what, "filter_prefix")
     keep = _prefixes(specify_prefix, what, "specify_prefix")
     from ._parameter import Parameter
 
+    names, kinds, arrays = _read_checkpoint(path, what, max_bytes)
     result = OrderedDict()
-    try:
-        with _np.load(path, allow_pickle=False) as z:
-            if _MAGIC not in z.files:
-                raise ValueError("no tapegrad checkpoint header")
-            version = int(z[_MAGIC])
-            if version > _VERSION:
-                raise ValueError(f"format version {version} is newer than this tapegrad reads ({_VERSION})")
-            names = [str(n) for n in z["__names__"]]
-            kinds = [str(k) for k in z["__kinds__"]]
-            if len(kinds) != len(names):
-                raise ValueError("names and kinds differ in length")
-            for i, (name, kind) in enumerate(zip(names, kinds)):
-                if drop and name.startswith(drop):
-                    continue
-                if keep and not name.startswith(keep):
-                    continue
-                if choice_func is not None and not choice_func(name):
-                    continue
-                arr = z[f"v{i}"]
-                if kind == "s":
-                    result[name] = str(arr)
-                else:
-                    result[name] = Parameter(Tensor(arr), name=name)
-    except FileNotFoundError:
-        raise
-    except (zipfile.BadZipFile, ValueError, KeyError, OSError, EOFError) as e:
-        raise ValueError(f"{what}: {path!r} is not a readable tapegrad checkpoint ({e})") from None
+    for name, kind, arr in zip(names, kinds, arrays):
+        if drop and name.startswith(drop):
+            continue
+        if keep and not name.startswith(keep):
+            continue
+        if choice_func is not None and not choice_func(name):
+            continue
+        if kind == "s":
+            result[name] = str(arr[()])
+        else:
+            result[name] = Parameter(Tensor(arr), name=name)
     if net is not None:
         load_param_into_net(net, result, strict_load=strict_load)
     return result
@@ -221,7 +356,8 @@ def load_param_into_net(net, parameter_dict, strict_load=False):
     ckpt_not_load)``: the network's parameters that got no value and the dict's names that were not
     used. A shape mismatch is a ValueError naming the parameter and both shapes. With
     ``strict_load=False`` a name may also match by its last components (``"fc.weight"`` for
-    ``"net.fc.weight"``, when unambiguous) and floating-point values are converted to the
+    ``"net.fc.weight"``, only when unambiguous: a checkpoint name that two parameters would take by
+    suffix fills neither, and both are in ``param_not_load``) and floating-point values are converted to the
     parameter's precision; with ``strict_load=True`` names and dtypes must match exactly.
 
     >>> import tapegrad as tg
@@ -245,13 +381,26 @@ def load_param_into_net(net, parameter_dict, strict_load=False):
     used = set()
     plan = []
     not_loaded = []
-    for name, p in net.parameters_and_names():
-        key = name if name in parameter_dict else None
-        if key is None and not strict_load:
+    named = list(net.parameters_and_names())
+    # A name matches exactly, or (strict_load=False) by its last components, and only when that is
+    # unambiguous both ways: one checkpoint name for the parameter, and no other parameter taking
+    # the same checkpoint name by suffix (two parameters matching one name: neither is filled).
+    chosen = {}
+    for name, _ in named:
+        if name in parameter_dict:
+            chosen[name] = name
+        elif not strict_load:
             cands = [k for k in parameter_dict
-                     if k.endswith("." + name) or name.endswith("." + k)]
+                     if k not in {n for n, _ in named} and (k.endswith("." + name) or name.endswith("." + k))]
             if len(cands) == 1:
-                key = cands[0]
+                chosen[name] = cands[0]
+    claims = {}
+    for key in chosen.values():
+        claims[key] = claims.get(key, 0) + 1
+    for name, p in named:
+        key = chosen.get(name)
+        if key is not None and key != name and claims[key] > 1:
+            key = None
         if key is None or isinstance(parameter_dict[key], str):
             not_loaded.append(name)
             continue

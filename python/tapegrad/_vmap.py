@@ -7,7 +7,7 @@ import numbers
 
 import numpy as _np
 
-from . import _core, _mode
+from . import _args, _core, _mode
 from ._core import Tensor
 from ._mode import GRAPH as _GRAPH
 from ._tree import flatten as _flatten
@@ -16,26 +16,84 @@ from ._tree import unflatten as _unflatten
 __all__ = ["hessian", "jacfwd", "jacrev", "vmap"]
 
 
-def _is_leaf(x):
-    return isinstance(x, Tensor) or x is None or isinstance(x, (numbers.Number, _np.ndarray, _np.generic))
+# Plain arguments (numpy arrays and scalars, Python scalars, lists of numbers): see _args.py.
+_is_leaf = _args.is_leaf
 
 
-def _axes_for(axes, tree, what):
+def _axes_for(axes, tree, what, kind="arguments"):
     """Broadcast an in_axes/out_axes spec (int, None, or a tree prefix) over the leaves of `tree`."""
     leaves, _ = _flatten(tree, _is_leaf)
+    if isinstance(axes, (bool, _np.bool_)):
+        raise TypeError(f"{what}: an axis must be an int or None, got {axes!r}")
+    if isinstance(axes, _np.integer):
+        axes = int(axes)
     if axes is None or isinstance(axes, int):
         return [axes] * len(leaves)
     if isinstance(axes, (tuple, list)) and isinstance(tree, (tuple, list)) and len(axes) == len(tree):
         out = []
         for a, t in zip(axes, tree):
-            out.extend(_axes_for(a, t, what))
+            out.extend(_axes_for(a, t, what, kind))
         return out
     if isinstance(axes, dict) and isinstance(tree, dict):
         out = []
         for k in sorted(tree.keys(), key=repr):
-            out.extend(_axes_for(axes.get(k, 0), tree[k], what))
+            out.extend(_axes_for(axes.get(k, 0), tree[k], what, kind))
         return out
-    raise ValueError(f"{what}: axes specification {axes!r} does not match the structure of the arguments")
+    raise ValueError(f"{what}: axes specification {axes!r} does not match the structure of the {kind}")
+
+
+def _check_axes_spec(spec, name, depth=0):
+    """in_axes/out_axes: ints (not bools), None, or tuples/lists/dicts of them."""
+    if spec is None or (isinstance(spec, (int, _np.integer)) and not isinstance(spec, (bool, _np.bool_))):
+        return
+    if isinstance(spec, (tuple, list)) and depth < 64:
+        for s in spec:
+            _check_axes_spec(s, name, depth + 1)
+        return
+    if isinstance(spec, dict) and depth < 64:
+        for s in spec.values():
+            _check_axes_spec(s, name, depth + 1)
+        return
+    raise TypeError(f"vmap: {name} must be an int, None, or a tuple/list/dict of them, got {spec!r}"[:300])
+
+
+def _outer_tensors(fn):
+    """(name, tensor, its value) for the tensors `fn` reaches by name from outside (closure cells,
+    globals it names, defaults): vmap checks afterwards that none was rebound to a mapped value."""
+    f = getattr(fn, "__func__", fn)
+    code = getattr(f, "__code__", None)
+    if code is None:
+        return ()
+    found = []
+    for name, cell in zip(code.co_freevars, getattr(f, "__closure__", None) or ()):
+        try:
+            v = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(v, Tensor):
+            found.append((name, v, _core.strip(v)))
+    g = getattr(f, "__globals__", None) or {}
+    for name in code.co_names:
+        v = g.get(name)
+        if isinstance(v, Tensor):
+            found.append((name, v, _core.strip(v)))
+    for v in getattr(f, "__defaults__", None) or ():
+        if isinstance(v, Tensor):
+            found.append(("<default>", v, _core.strip(v)))
+    return found
+
+
+def _restore_outer(outer, level):
+    bad = []
+    for name, t, before in outer:
+        if not _core._same_value(t, before) and level.wraps(t):
+            _core._swap_value(t, before)  # t names its value from before the call again
+            bad.append(name)
+    if bad:
+        raise ValueError(
+            f"vmap: the function wrote a mapped (batched) value into {', '.join(repr(b) for b in bad)}, a tensor "
+            "that vmap does not map and that outlives the call; it would be left with no single value. The write "
+            "was undone: build a new tensor and return it instead (or pass the tensor as a mapped argument)")
 
 
 def vmap(fn, in_axes=0, out_axes=0):
@@ -47,6 +105,8 @@ def vmap(fn, in_axes=0, out_axes=0):
     """
     if not callable(fn):
         raise TypeError(f"vmap: fn must be callable, got {type(fn).__name__}")
+    for name, spec in (("in_axes", in_axes), ("out_axes", out_axes)):
+        _check_axes_spec(spec, name)
 
     @functools.wraps(fn)
     def mapped(*args):
@@ -66,7 +126,7 @@ def vmap(fn, in_axes=0, out_axes=0):
                 norm.append((x, None))
                 continue
             if not isinstance(x, Tensor):
-                if isinstance(x, (numbers.Number, _np.ndarray, _np.generic)):
+                if isinstance(x, (numbers.Number, _np.ndarray, _np.generic)) or _args.is_number_list(x):
                     x = Tensor(x)
                 else:
                     raise TypeError(f"vmap: cannot map over an argument of type {type(x).__name__}")
@@ -84,19 +144,26 @@ def vmap(fn, in_axes=0, out_axes=0):
         if size is None:
             raise ValueError("vmap: at least one argument must be mapped (in_axes all None)")
         level = _core.BatchLevel(size)
+        outer = _outer_tensors(fn)
         level.push()
         try:
             new_leaves = [level.track(x, a) if a is not None else x for x, a in norm]
             out = fn(*_unflatten(td, new_leaves))
         finally:
             level.pop()
+            if outer:
+                _restore_outer(outer, level)
         ol, od = _flatten(out, _is_leaf)
-        oa = _axes_for(out_axes, out, "vmap") if not isinstance(out_axes, int) else [out_axes] * len(ol)
+        oa = (_axes_for(out_axes, out, "vmap", "outputs (out_axes)") if type(out_axes) is not int
+              else [out_axes] * len(ol))
         res = []
         for o, a in zip(ol, oa):
             if not isinstance(o, Tensor):
                 o = Tensor(o)
             if a is None:
+                if level.wraps(o):
+                    raise ValueError("vmap: out_axes is None for an output that depends on the mapped inputs (it has "
+                                     "one value per batch element); give it an axis")
                 res.append(o)
                 continue
             nd = o.ndim + 1
@@ -121,6 +188,8 @@ def _jacobian(fn, grad_position, has_aux, forward, what):
     csrc/autodiff/jacobian.h). Python only flattens pytree arguments and rebuilds the result."""
     if not callable(fn):
         raise TypeError(f"{what}: fn must be callable, got {type(fn).__name__}")
+    if isinstance(grad_position, _np.integer):
+        grad_position = int(grad_position)
     single = isinstance(grad_position, int) and not isinstance(grad_position, bool)
     fixed = (grad_position,) if single and grad_position >= 0 else None
     jacobian = _core._jacobian
@@ -129,6 +198,8 @@ def _jacobian(fn, grad_position, has_aux, forward, what):
     def jac(*args, **kwargs):
         if _GRAPH[0] and _mode.graph_mode_active():
             return _mode.run_graph(jac, jac, args, kwargs)
+        if fixed is not None and len(args) > grad_position:
+            args = _args.convert_positions(args, fixed)
         # The common case first: one Tensor at a fixed position.
         if (fixed is not None and not kwargs and len(args) > grad_position
                 and isinstance(args[grad_position], Tensor)):
@@ -137,6 +208,7 @@ def _jacobian(fn, grad_position, has_aux, forward, what):
             return (j, aux) if has_aux else j
         f = functools.partial(fn, **kwargs) if kwargs else fn
         positions = _positions(grad_position, len(args), what)
+        args = _args.convert_positions(args, positions)
         if all(isinstance(args[p], Tensor) for p in positions) and len(set(positions)) == len(positions):
             rows, out_def, aux = jacobian(f, args, positions, forward, has_aux, what, _flatten_out)
         else:

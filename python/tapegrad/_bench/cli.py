@@ -1,6 +1,6 @@
 """``python -m tapegrad bench``: tapegrad against the installed peer libraries, side by side.
 
-    python -m tapegrad bench [--suite ops|grad|jacobian|jit|growth|all] [--libs a,b]
+    python -m tapegrad bench [--suite ops|grad|jacobian|jit|growth|scipy|sparse|all] [--libs a,b]
                              [--json FILE] [--plot FILE.png] [--quick] [--markdown]
 
 Every library runs in its own fresh process (the growth suite: one per library and size).
@@ -21,14 +21,16 @@ from . import harness, suites
 from .harness import fmt_bytes, render
 from .worker import TRACED
 
-SUITE_CHOICES = (*suites.NAMES, "all")
+SUITE_CHOICES = (*suites.NAMES, *suites.EXTRA, "sparse", "all")
 
 
 def parse(argv):
     ap = argparse.ArgumentParser(prog="python -m tapegrad bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--suite", default="grad", choices=SUITE_CHOICES,
-                    help="which suite (default: grad); all = ops, grad, jacobian, jit, growth")
+                    help="which suite (default: grad); all = ops, grad, jacobian, jit, growth; "
+                    "scipy: SciPy solvers with each library's derivatives (needs SciPy); "
+                    "sparse: sparse Jacobians and Hessians (its own table: tapegrad/_bench/sparse.py)")
     ap.add_argument("--libs", help="comma-separated subset of: " + ", ".join(harness.ORDER)
                     + " ('jax' selects both jax columns)")
     ap.add_argument("--json", metavar="FILE", help="write every measurement to FILE")
@@ -117,6 +119,9 @@ def report(suite, libs, run, markdown, out=print):
         out(harness.time_table(suite, libs, run, markdown))
         out("median ±spread (half the interquartile range of the repeats) (library time / "
             "tapegrad time: >1 means tapegrad is faster)")
+        if suite.extra is not None:
+            out("")
+            out(suite.extra(suite, libs, run, markdown))
         if any(c.work for c in suite.cases):
             out("\nThroughput from the medians:")
             out(rate_table(suite, libs, run, markdown))
@@ -175,8 +180,22 @@ def replay(a, names):
     return 0
 
 
+def _suite_arg(argv):
+    for i, v in enumerate(argv):
+        if v == "--suite" and i + 1 < len(argv):
+            return argv[i + 1]
+        if v.startswith("--suite="):
+            return v.split("=", 1)[1]
+    return None
+
+
 def main(argv=None):
-    a = parse(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if _suite_arg(argv) == "sparse":  # its own runner, options and table (tapegrad/_bench/sparse.py)
+        from . import sparse
+
+        return sparse.main(argv)
+    a = parse(argv)
     names = list(suites.NAMES) if a.suite == "all" else [a.suite]
     if a.plot:
         from . import plot

@@ -45,6 +45,8 @@ class Suite:
     notes: list[str] = field(default_factory=list)
     fresh_per_case: bool = False  # one process per (library, case) instead of per library
     xlabel: str = "problem size (elements)"
+    make: Callable | None = None  # lib -> workload object (default: impl.make)
+    extra: Callable | None = None  # extra(suite, libs, run, markdown) -> a second table
 
     def applies(self, lib, case):
         return case.libs is None or lib in case.libs
@@ -59,6 +61,9 @@ MODULE = {
     "jax (jit)": "jax",
     "autograd": "autograd",
     "micrograd": "micrograd",
+    # the scipy suite's extra columns
+    "tapegrad (jit)": "tapegrad",
+    "scipy (FD)": "scipy",
 }
 ORDER = list(MODULE)
 

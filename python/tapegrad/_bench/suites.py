@@ -11,6 +11,7 @@ from . import impl
 from .harness import Case, Suite
 
 NAMES = ("ops", "grad", "jacobian", "jit", "growth")
+EXTRA = ("scipy",)  # suites that `--suite all` leaves out (scipy needs SciPy)
 ALL_LIBS = ["tapegrad", "numpy", "torch", "jax (eager)", "jax (jit)", "autograd", "micrograd"]
 
 
@@ -138,5 +139,9 @@ def growth_suite(quick):
 
 
 def get(name, quick=False):
+    if name == "scipy":
+        from .scipy_suite import scipy_suite
+
+        return scipy_suite(quick)
     return {"ops": ops_suite, "grad": grad_suite, "jacobian": jacobian_suite, "jit": jit_suite,
             "growth": growth_suite}[name](quick)

@@ -36,6 +36,9 @@ def measure(lib, m, case, quick):
         out.update(harness.timeit(fn, warmup=1, **budget))
     else:
         out.update(harness.timeit(fn, **harness.timing_budget(quick)))
+    if hasattr(fn, "per_call"):  # scipy suite: one derivative call and the solve's counts
+        out["per_call"] = harness.timeit(fn.per_call, **harness.timing_budget(quick))["median"]
+        out["counts"] = fn.counts()
     if case.work:
         amount, unit = case.work
         scale = 1e9  # GB/s and GFLOP/s
@@ -54,7 +57,7 @@ def main(argv=None):
     by_name = {c.name: c for c in suite.cases}
     names = json.loads(a.cases)
     for lib in a.libs.split(","):
-        m = impl.make(lib)
+        m = (suite.make or impl.make)(lib)
         try:
             m.init()
         except impl.NotApplicable:

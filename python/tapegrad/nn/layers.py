@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 from .. import _core
 from .._core import Tensor
@@ -19,7 +20,8 @@ def _init(init, shape, fan_in, dtype):
     tg = _tg()
     if isinstance(init, Tensor):
         if tuple(init.shape) != tuple(shape):
-            raise ValueError(f"initializer shape {tuple(init.shape)} does not match {tuple(shape)}")
+            raise ValueError(f"initializer: a Tensor of shape {tuple(init.shape)} cannot initialise a parameter of "
+                             f"shape {tuple(shape)}")
         return Tensor(init, dtype)
     if init is None or init == "zeros":
         return tg.zeros(shape, dtype)
@@ -154,13 +156,20 @@ class Dense(Cell):
         super().__init__()
         tg = _tg()
         dtype = dtype if dtype is not None else tg.float32
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+                raise TypeError(f"Dense: {name} must be an int, got {type(v).__name__} ({v!r})")
+            if v <= 0:
+                raise ValueError(f"Dense: {name} must be positive, got {v}")
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
-        self.weight = Parameter(_init(weight_init or "uniform", (self.out_channels, self.in_channels), self.in_channels, dtype),
+        w_init = "uniform" if weight_init is None else weight_init
+        b_init = "uniform" if bias_init is None else bias_init
+        self.weight = Parameter(_init(w_init, (self.out_channels, self.in_channels), self.in_channels, dtype),
                                 name="weight")
         self.has_bias = bool(has_bias)
         if self.has_bias:
-            self.bias = Parameter(_init(bias_init or "uniform", (self.out_channels,), self.in_channels, dtype), name="bias")
+            self.bias = Parameter(_init(b_init, (self.out_channels,), self.in_channels, dtype), name="bias")
         else:
             self.bias = None
         self.activation = _get_activation(activation)

@@ -10,6 +10,26 @@ def _tg():
     return tapegrad
 
 
+def _shape(x):
+    return tuple(x.shape) if hasattr(x, "shape") else ()
+
+
+def _check_pair(what, logits, labels, same=False):
+    """logits and labels must broadcast together (have the same shape when `same`); the error
+    names the loss and both shapes."""
+    import numpy as np
+
+    a, b = _shape(logits), _shape(labels)
+    if same:
+        if a != b:
+            raise ValueError(f"{what}: logits of shape {a} and labels of shape {b} must have the same shape")
+        return
+    try:
+        np.broadcast_shapes(a, b)
+    except ValueError:
+        raise ValueError(f"{what}: logits of shape {a} and labels of shape {b} cannot be broadcast together") from None
+
+
 def _reduce(x, reduction, what):
     if reduction == "mean":
         return x.mean()
@@ -56,6 +76,7 @@ class MSELoss(LossBase):
     """
 
     def construct(self, logits, labels):
+        _check_pair("MSELoss", logits, labels)
         d = logits - labels
         return self.get_loss(d * d)
 
@@ -68,6 +89,7 @@ class L1Loss(LossBase):
     """
 
     def construct(self, logits, labels):
+        _check_pair("L1Loss", logits, labels)
         return self.get_loss(abs(logits - labels))
 
 
@@ -89,11 +111,28 @@ class SoftmaxCrossEntropyWithLogits(LossBase):
 
     def construct(self, logits, labels):
         tg = _tg()
+        what = "SoftmaxCrossEntropyWithLogits"
+        if len(_shape(logits)) == 0:
+            raise ValueError(f"{what}: logits must have at least one dimension (the classes), got shape ()")
+        if self.sparse:
+            if _shape(labels) != _shape(logits)[:-1]:
+                raise ValueError(f"{what}(sparse=True): labels of shape {_shape(labels)} must have the shape of the "
+                                 f"logits without the class axis, {_shape(logits)[:-1]} (logits {_shape(logits)})")
+        else:
+            _check_pair(what, logits, labels, same=True)
         logp = tg.log_softmax(logits, axis=-1)
         if self.sparse:
             if labels.dtype.is_floating_point:
                 raise TypeError("SoftmaxCrossEntropyWithLogits(sparse=True): labels must be integers")
-            labels = tg.one_hot(labels, logits.shape[-1], dtype=logits.dtype)
+            n = logits.shape[-1]
+            try:
+                bad = bool(((labels < 0) | (labels >= n)).any())
+            except ValueError:  # batched by vmap: no single value to check here
+                bad = False
+            if bad:
+                raise ValueError(f"{what}(sparse=True): labels must be class indices in [0, {n}), got values outside "
+                                 f"it (labels of shape {_shape(labels)})")
+            labels = tg.one_hot(labels, n, dtype=logits.dtype)
         return self.get_loss(-(logp * labels).sum(axis=-1))
 
 
@@ -112,6 +151,16 @@ class BCELoss(LossBase):
 
     def construct(self, logits, labels):
         tg = _tg()
+        _check_pair("BCELoss", logits, labels, same=True)
+        # PyTorch raises for a probability outside [0, 1] (NaN included) instead of returning nan.
+        outside = ~((logits >= 0) & (logits <= 1))
+        try:
+            bad = bool(outside.any())
+        except ValueError:  # batched by vmap: no single value to check here
+            bad = False
+        if bad:
+            raise ValueError(f"BCELoss: every element of the input (logits) must be a probability in [0, 1]; got "
+                             f"values outside it in a tensor of shape {_shape(logits)}")
         log_p = tg.maximum(tg.log(logits), -100.0)
         log_1p = tg.maximum(tg.log(1.0 - logits), -100.0)
         loss = -(labels * log_p + (1.0 - labels) * log_1p)
@@ -131,6 +180,9 @@ class WithLossCell(Cell):
 
     def __init__(self, backbone, loss_fn):
         super().__init__(auto_prefix=False)
+        for name, v in (("backbone", backbone), ("loss_fn", loss_fn)):
+            if not callable(v):
+                raise TypeError(f"WithLossCell: {name} must be a Cell (or callable), got {type(v).__name__}")
         self._backbone = backbone
         self._loss_fn = loss_fn
 

@@ -1,9 +1,35 @@
 """Optimizers: update Parameters in place from a tuple of gradients (MindSpore conventions)."""
 from __future__ import annotations
 
+import math
+import numbers
+
 from .._core import Tensor
 from .._parameter import Parameter
 from .cell import Cell
+
+
+def _number(value, what, name, *, low=None, low_open=False, high=None, high_open=False):
+    """`value` as a finite Python float, checked against [low, high] (open ends where asked):
+    a TypeError for a non-number (bools included), a ValueError naming the range otherwise."""
+    if isinstance(value, Tensor):
+        if value.size != 1 or not (value.dtype.is_floating_point or "int" in str(value.dtype).lower()):
+            raise TypeError(f"{what}: {name} must be a number or a one-element numeric Tensor, got a Tensor of "
+                            f"shape {tuple(value.shape)} and dtype {value.dtype}")
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{what}: {name} must be a real number, got {type(value).__name__} ({value!r})")
+    v = float(value)
+    lo = "(" if low_open else "["
+    hi = ")" if high_open else "]"
+    rng = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
+    if not math.isfinite(v):
+        raise ValueError(f"{what}: {name} must be a finite number in {rng}, got {value!r}")
+    if low is not None and (v < low or (low_open and v == low)):
+        raise ValueError(f"{what}: {name} must be in {rng}, got {value!r}")
+    if high is not None and (v > high or (high_open and v == high)):
+        raise ValueError(f"{what}: {name} must be in {rng}, got {value!r}")
+    return v
 
 
 def _tg():
@@ -31,16 +57,20 @@ class Optimizer(Cell):
         params = list(parameters)
         if not params:
             raise ValueError(f"{type(self).__name__}: the parameter list is empty")
+        what = type(self).__name__
+        seen = set()
         for p in params:
             if not isinstance(p, Parameter):
-                raise TypeError(f"{type(self).__name__}: parameters must be Parameters, got {type(p).__name__}")
+                raise TypeError(f"{what}: parameters must be Parameters, got {type(p).__name__}")
+            if not p.dtype.is_floating_point:
+                raise TypeError(f"{what}: parameter {p.name!r} has dtype {p.dtype}; only floating-point "
+                                "Parameters can be optimized")
+            if id(p) in seen:
+                raise ValueError(f"{what}: parameter {p.name!r} appears more than once in the parameter list")
+            seen.add(id(p))
         object.__setattr__(self, "parameters", tuple(params))
-        if isinstance(learning_rate, Tensor):
-            learning_rate = float(learning_rate)
-        if not isinstance(learning_rate, (int, float)) or learning_rate < 0:
-            raise ValueError(f"{type(self).__name__}: learning_rate must be a non-negative number, got {learning_rate!r}")
-        self.learning_rate = float(learning_rate)
-        self.weight_decay = float(weight_decay)
+        self.learning_rate = _number(learning_rate, what, "learning_rate", low=0.0)
+        self.weight_decay = _number(weight_decay, what, "weight_decay", low=0.0)
         # State lives in tensors updated in place (as MindSpore's Parameters), not in Python
         # attributes: a tg.jit replay (GRAPH_MODE) repeats tensor writes, not Python assignments.
         object.__setattr__(self, "global_step", _tg().zeros((), dtype=_tg().int32))
@@ -52,6 +82,9 @@ class Optimizer(Cell):
                 f"{len(grads) if isinstance(grads, (tuple, list)) else type(grads).__name__}"
             )
         for p, g in zip(self.parameters, grads):
+            if not isinstance(g, Tensor):
+                raise TypeError(f"{type(self).__name__}: the gradient of parameter {p.name!r} must be a Tensor, got "
+                                f"{type(g).__name__}")
             if tuple(g.shape) != tuple(p.shape):
                 raise ValueError(f"{type(self).__name__}: gradient shape {tuple(g.shape)} does not match parameter "
                                  f"{p.name} of shape {tuple(p.shape)}")
@@ -83,10 +116,10 @@ class SGD(Optimizer):
     def __init__(self, params, learning_rate=0.1, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
                  loss_scale=1.0):
         super().__init__(learning_rate, params, weight_decay)
-        self.momentum = float(momentum)
-        self.dampening = float(dampening)
+        self.momentum = _number(momentum, "SGD", "momentum", low=0.0)
+        self.dampening = _number(dampening, "SGD", "dampening", low=0.0, high=1.0)
         self.nesterov = bool(nesterov)
-        self.loss_scale = float(loss_scale)
+        self.loss_scale = _number(loss_scale, "SGD", "loss_scale", low=0.0, low_open=True)
         tg = _tg()
         bufs = [tg.zeros_like(p) for p in self.parameters] if self.momentum else []
         object.__setattr__(self, "_buf", bufs)
@@ -113,11 +146,9 @@ class Momentum(Optimizer):
 
     def __init__(self, params, learning_rate, momentum, weight_decay=0.0, loss_scale=1.0, use_nesterov=False):
         super().__init__(learning_rate, params, weight_decay)
-        if momentum < 0:
-            raise ValueError(f"Momentum: momentum must be >= 0, got {momentum}")
-        self.momentum = float(momentum)
+        self.momentum = _number(momentum, "Momentum", "momentum", low=0.0)
         self.use_nesterov = bool(use_nesterov)
-        self.loss_scale = float(loss_scale)
+        self.loss_scale = _number(loss_scale, "Momentum", "loss_scale", low=0.0, low_open=True)
         object.__setattr__(self, "_buf", [_tg().zeros_like(p) for p in self.parameters])
 
     def _update(self, i, p, g):
@@ -141,7 +172,11 @@ class Adam(Optimizer):
     def __init__(self, params, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, use_locking=False,
                  use_nesterov=False, weight_decay=0.0, loss_scale=1.0):
         super().__init__(learning_rate, params, weight_decay)
-        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        what = type(self).__name__
+        self.beta1 = _number(beta1, what, "beta1", low=0.0, high=1.0, high_open=True)
+        self.beta2 = _number(beta2, what, "beta2", low=0.0, high=1.0, high_open=True)
+        self.eps = _number(eps, what, "eps", low=0.0, low_open=True)
+        self.loss_scale = _number(loss_scale, what, "loss_scale", low=0.0, low_open=True)
         tg = _tg()
         object.__setattr__(self, "_m", [tg.zeros_like(p) for p in self.parameters])
         object.__setattr__(self, "_v", [tg.zeros_like(p) for p in self.parameters])
@@ -190,9 +225,13 @@ class TrainOneStepCell(Cell):
 
     def __init__(self, network, optimizer, sens=1.0):
         super().__init__(auto_prefix=False)
+        if not callable(network):
+            raise TypeError(f"TrainOneStepCell: network must be a Cell (or callable), got {type(network).__name__}")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"TrainOneStepCell: optimizer must be an nn.Optimizer, got {type(optimizer).__name__}")
         self.network = network
         self.optimizer = optimizer
-        self.sens = float(sens)
+        self.sens = _number(sens, "TrainOneStepCell", "sens")
 
     def construct(self, *inputs):
         tg = _tg()

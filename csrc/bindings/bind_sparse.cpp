@@ -1,0 +1,181 @@
+// Sparse Jacobians and Hessians (python/tapegrad/_sparse.py arranges everything around these):
+// a recording of a function as a program Python can read record by record, and the colorings of
+// autodiff/coloring.h on numpy CSR arrays. Conversion only.
+#include "autodiff/coloring.h"
+#include "autodiff/trace.h"
+#include <optional>
+
+#include "bindings/common.h"
+
+namespace tapegrad {
+namespace bind {
+
+namespace {
+
+using autodiff::Program;
+
+py::tuple shape_tuple(const Shape& s) {
+  py::tuple t(s.size());
+  for (size_t i = 0; i < s.size(); ++i) t[i] = s[i];
+  return t;
+}
+
+// fn(*args) recorded by the tg.jit recorder; fn returns one Tensor.
+std::shared_ptr<Program> record(py::handle fn, py::tuple args) {
+  auto level = std::make_shared<autodiff::TraceLevel>();
+  py::tuple targs(args.size());
+  for (size_t i = 0; i < args.size(); ++i) {
+    TG_CHECK_TYPE(is_tensor(args[i]), "sparse: arguments must be Tensors, got ", Py_TYPE(args[i].ptr())->tp_name);
+    targs[i] = py::cast(level->track(as_tensor(args[i])));
+  }
+  py::object out;
+  {
+    autodiff::ScopedLevel scope(level);
+    out = fn(*targs);
+    scope.pop();
+  }
+  TG_CHECK_TYPE(is_tensor(out), "sparse: the function must return one Tensor, got ", Py_TYPE(out.ptr())->tp_name);
+  TensorList outs{as_tensor(out)}, values;
+  return level->finish(outs, values);
+}
+
+// Record k as a tuple (name, nondiff, ints, scalar, flag, dtype, in slots, out slots, out shapes,
+// out dtypes).
+py::tuple record_tuple(const Program::Rec& r) {
+  py::list ints, ins, outs, shapes, dtypes;
+  for (int64_t v : r.attrs.ints) ints.append(v);
+  for (int32_t s : r.in) ins.append(s);
+  for (int32_t s : r.out) outs.append(s);
+  for (const Shape& s : r.out_shapes) shapes.append(shape_tuple(s));
+  for (DType d : r.out_dtypes) dtypes.append(dtype_object(d));
+  return py::make_tuple(r.prim->name, r.prim->nondiff, ints, r.attrs.scalar, r.attrs.flag,
+                        dtype_object(r.attrs.dtype), ins, outs, shapes, dtypes);
+}
+
+using I64 = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+using I32 = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
+
+void check_csr(const I64& indptr, const I64& indices, int64_t n_rows, const char* op) {
+  TG_CHECK(indptr.ndim() == 1 && indices.ndim() == 1, op, ": indptr and indices must be 1-d");
+  TG_CHECK(n_rows >= 0 && indptr.size() == n_rows + 1, op, ": indptr has ", indptr.size(), " entries, expected ",
+           n_rows + 1);
+  TG_CHECK(indptr.at(n_rows) <= indices.size(), op, ": indptr ends at ", indptr.at(n_rows), " but indices has ",
+           indices.size(), " entries");
+}
+
+py::array_t<int32_t> to_array(const std::vector<int32_t>& v) {
+  py::array_t<int32_t> a(py::ssize_t(v.size()));
+  std::copy(v.begin(), v.end(), a.mutable_data());
+  return a;
+}
+
+autodiff::ColorOrder parse_order(const std::string& s) {
+  if (s == "natural") return autodiff::ColorOrder::Natural;
+  if (s == "largest_first") return autodiff::ColorOrder::LargestFirst;
+  if (s == "smallest_last") return autodiff::ColorOrder::SmallestLast;
+  if (s == "dsatur") return autodiff::ColorOrder::Dsatur;
+  TG_CHECK(false, "coloring: order must be 'natural', 'largest_first', 'smallest_last' or 'dsatur', got '", s, "'");
+  return autodiff::ColorOrder::Natural;
+}
+
+}  // namespace
+
+void bind_sparse(py::module_& m) {
+  py::class_<Program, std::shared_ptr<Program>>(m, "_SparseProgram")
+      .def_property_readonly("num_inputs", [](const Program& p) { return p.num_inputs; })
+      .def_property_readonly("num_slots", [](const Program& p) { return p.num_slots; })
+      .def_property_readonly("outputs", [](const Program& p) { return std::vector<int32_t>(p.outputs.begin(), p.outputs.end()); })
+      .def_property_readonly("impure_reason",
+                             [](const Program& p) -> py::object {
+                               if (!p.impure) return py::none();
+                               return py::str(p.impure_reason ? p.impure_reason : "not replayable");
+                             })
+      // Slots whose values the recording fixed by a guard (a bool()/item() of a traced value).
+      .def_property_readonly("guard_slots",
+                             [](const Program& p) {
+                               std::vector<int32_t> v;
+                               for (const Program::Guard& g : p.guards) v.push_back(g.slot);
+                               return v;
+                             })
+      .def("records",
+           [](const Program& p) {
+             py::list l;
+             for (const Program::Rec& r : p.recs) l.append(record_tuple(r));
+             return l;
+           })
+      .def("constants",
+           [](const Program& p) {
+             py::list l;
+             for (const Program::Constant& c : p.constants) l.append(py::make_tuple(c.slot, py::cast(c.value)));
+             return l;
+           })
+      // Every slot's value for the given inputs (each record's forward on plain values, nothing
+      // released): what the rules read for index arrays computed inside the function.
+      .def("values",
+           [](const Program& p, const std::vector<Tensor>& inputs) {
+             TG_CHECK(int64_t(inputs.size()) == p.num_inputs, "sparse: the program takes ", p.num_inputs,
+                      " inputs, got ", inputs.size());
+             std::vector<Tensor> slot(size_t(p.num_slots));
+             for (size_t i = 0; i < inputs.size(); ++i) slot[i] = inputs[i];
+             for (const Program::Constant& c : p.constants) slot[size_t(c.slot)] = c.value;
+             for (const Program::Rec& r : p.recs) {
+               TensorList in;
+               for (int32_t s : r.in) in.push_back(s >= 0 ? slot[size_t(s)] : Tensor());
+               TensorList out = r.prim->impl(in, r.attrs);
+               for (size_t j = 0; j < out.size() && j < r.out.size(); ++j) slot[size_t(r.out[j])] = out[j];
+             }
+             py::list l;
+             for (const Tensor& t : slot) l.append(t.defined() ? py::cast(t) : py::none());
+             return l;
+           })
+      // Record k's forward on the given plain values (None for an undefined input).
+      .def("run_record",
+           [](const Program& p, int64_t k, const std::vector<std::optional<Tensor>>& inputs) {
+             TG_CHECK_INDEX(k >= 0 && k < int64_t(p.recs.size()), "sparse: record ", k, " out of range");
+             const Program::Rec& r = p.recs[size_t(k)];
+             TensorList in;
+             for (const auto& t : inputs) in.push_back(t ? *t : Tensor());
+             TensorList out = r.prim->impl(in, r.attrs);
+             return std::vector<Tensor>(out.begin(), out.end());
+           });
+  m.def("_sparse_record", &record, "fn(*args) recorded as a program (sparsity detection)");
+  m.def(
+      "_color_columns",
+      [](const I64& indptr, const I64& indices, int64_t n_rows, int64_t n_cols, const std::string& order) {
+        check_csr(indptr, indices, n_rows, "color_columns");
+        TG_CHECK(n_cols >= 0, "color_columns: n_cols must be >= 0");
+        std::vector<int32_t> c;
+        {
+          py::gil_scoped_release nogil;
+          c = autodiff::color_columns(indptr.data(), indices.data(), n_rows, n_cols, parse_order(order));
+        }
+        return to_array(c);
+      },
+      py::arg("indptr"), py::arg("indices"), py::arg("n_rows"), py::arg("n_cols"), py::arg("order") = "largest_first");
+  m.def(
+      "_star_color",
+      [](const I64& indptr, const I64& indices, int64_t n, const std::string& order) {
+        check_csr(indptr, indices, n, "star_color");
+        std::vector<int32_t> c;
+        {
+          py::gil_scoped_release nogil;
+          c = autodiff::star_color(indptr.data(), indices.data(), n, parse_order(order));
+        }
+        return to_array(c);
+      },
+      py::arg("indptr"), py::arg("indices"), py::arg("n"), py::arg("order") = "largest_first");
+  m.def(
+      "_star_recovery",
+      [](const I64& indptr, const I64& indices, int64_t n, const I32& colors, int32_t num_colors) {
+        check_csr(indptr, indices, n, "star_recovery");
+        TG_CHECK(colors.ndim() == 1 && colors.size() == n, "star_recovery: colors must have ", n, " entries");
+        std::vector<int64_t> pos = autodiff::star_recovery(indptr.data(), indices.data(), n, colors.data(), num_colors);
+        py::array_t<int64_t> a(py::ssize_t(pos.size()));
+        std::copy(pos.begin(), pos.end(), a.mutable_data());
+        return a;
+      },
+      py::arg("indptr"), py::arg("indices"), py::arg("n"), py::arg("colors"), py::arg("num_colors"));
+}
+
+}  // namespace bind
+}  // namespace tapegrad

@@ -1,0 +1,531 @@
+"""Data-parallel gradients and per-row transforms on Dask (needs ``pip install 'tapegrad[dask]'``).
+
+`value_and_grad` takes a loss written for one chunk of rows and gives its value and gradient over
+all the rows of Dask arrays: each chunk's loss and gradient are computed by tapegrad on the worker
+that holds the chunk, and the partial results are summed by a tree reduction. `map_vmap` applies a
+per-row function (``tg.jacrev(f)``, ``tg.grad(f)``, ``tg.hessian(f)``) chunk by chunk through
+``tg.vmap`` and gives a Dask array. Both run on whatever Dask scheduler is active: a
+``distributed.Client`` (a laptop's LocalCluster, or a cluster: docs/scale-out.md), else Dask's
+threaded (or synchronous) scheduler in this process.
+
+Importing this module registers Tensors with ``dask.sizeof`` (their bytes, for the workers'
+memory accounting). Tensors sent between client and workers travel as pickle protocol 5 with their
+values in one out-of-band frame (Tensor.__reduce_ex__); `register_serialization` registers them
+with Dask's own serialisation family too, on the client and every worker at once.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import threading
+import uuid
+from collections import OrderedDict
+
+import numpy as np
+
+try:
+    import cloudpickle
+    import dask
+    import dask.array as da
+    import dask.sizeof
+except ImportError as e:  # pragma: no cover - exercised only where dask is missing
+    raise ImportError(
+        f"tapegrad.dask needs Dask ({e}): pip install 'tapegrad[dask]' (installs dask[array,distributed])"
+    ) from e
+
+import tapegrad as tg
+
+from ._core import Tensor
+from ._parameter import Parameter
+from ._pickle import array_from_parts, contiguous_data
+
+try:
+    from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPluginBase
+except ImportError:  # dask without distributed: only the local schedulers
+    _WorkerPluginBase = object
+
+__all__ = ["map_vmap", "register_serialization", "value_and_grad"]
+
+_REDUCTIONS = ("sum", "mean")
+
+
+# ---- functions sent to workers -----------------------------------------------------------------------
+# A loss or per-row function goes to the workers pickled by cloudpickle (closures by value, as Dask
+# sends functions). Each worker keeps the last few it loaded, keyed by a digest of their pickled
+# bytes: a function sent again unchanged (every step of a training loop) is the same object there,
+# so a `tg.jit` function keeps its recordings across chunks and calls; a function whose pickled
+# state changed (a closed-over tensor with new values) is loaded afresh.
+
+_FN_CACHE: OrderedDict = OrderedDict()
+_FN_CACHE_SIZE = 16
+_FN_LOCK = threading.Lock()
+
+
+class _Fn:
+    """Holds a user function; pickles as (digest, cloudpickle bytes), loaded once per worker."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __reduce__(self):
+        blob = cloudpickle.dumps(self.fn, protocol=5)
+        return (_load_fn, (hashlib.sha256(blob).hexdigest(), blob))
+
+
+def _load_fn(digest, blob):
+    with _FN_LOCK:
+        hit = _FN_CACHE.get(digest)
+        if hit is not None:
+            _FN_CACHE.move_to_end(digest)
+            return hit
+    fn = _Fn(cloudpickle.loads(blob))
+    with _FN_LOCK:
+        fn = _FN_CACHE.setdefault(digest, fn)
+        while len(_FN_CACHE) > _FN_CACHE_SIZE:
+            _FN_CACHE.popitem(last=False)
+    return fn
+
+
+_THREADS_LOCK = threading.Lock()
+_THREADS_SET = []
+
+
+def _worker_threads():
+    """On a Dask worker, the first tapegrad.dask task sets tapegrad's kernel threads to
+    OMP_NUM_THREADS, which Dask's nanny sets (to 1 by default) for every numeric library in a
+    worker: its task threads are the parallelism, and a kernel pool on top of them oversubscribes
+    the cores (on a busy machine that made a chunk's gradient 20x slower)."""
+    if _THREADS_SET:
+        return
+    with _THREADS_LOCK:
+        if _THREADS_SET:
+            return
+        try:
+            from distributed import get_worker
+
+            get_worker()
+        except (ImportError, ValueError):
+            pass  # not on a distributed worker: leave the caller's setting
+        else:
+            n = os.environ.get("OMP_NUM_THREADS", "")
+            if n.isdigit() and int(n) >= 1:
+                tg.set_num_threads(min(int(n), max(1, os.cpu_count() or 1)))
+        _THREADS_SET.append(True)
+
+
+def _as_tensor(block):
+    return block if isinstance(block, Tensor) else tg.tensor(np.asarray(block))
+
+
+def _chunk_value_and_grad(payload, *blocks):
+    """One chunk: (loss value, gradients as float64 arrays, rows, value dtype), the value and
+    gradients multiplied by the chunk's rows for reduce="mean" (so that the sums weigh chunks by
+    rows)."""
+    _worker_threads()
+    fn, params, mean = payload
+    rows = int(blocks[0].shape[0])
+    if rows == 0:  # an empty chunk adds nothing (and a mean over no rows would be nan)
+        return (0.0, None, 0, None)
+    ps = [Tensor(p) for p in params]
+    value, grads = tg.value_and_grad(fn.fn, grad_position=tuple(range(len(ps))))(*ps, *map(_as_tensor, blocks))
+    if not isinstance(value, Tensor) or value.size != 1:
+        shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
+        raise ValueError(f"tapegrad.dask.value_and_grad: the loss must return a scalar Tensor, got {shape}")
+    w = rows if mean else 1
+    return (float(value) * w, [np.asarray(g, dtype=np.float64) * w for g in grads], rows, str(value.dtype.name))
+
+
+def _identity(x):
+    return x
+
+
+def _group_value_and_grad(payload, n_arrays, *blocks):
+    """Several chunks held by one worker, in one task: their summed partial results. (One task per
+    chunk would cost the scheduler's per-task overhead, about a millisecond, for each chunk; a
+    chunk of 10^5 x 32 rows computes in about as long.)"""
+    return _combine(*(_chunk_value_and_grad(payload, *blocks[i : i + n_arrays]) for i in range(0, len(blocks), n_arrays)))
+
+
+def _combine(*parts):
+    """Sum of partial results (one node of the tree reduction)."""
+    value, grads, rows, vdtype = 0.0, None, 0, None
+    for v, g, n, d in parts:
+        value += v
+        rows += n
+        vdtype = vdtype or d
+        if g is not None:
+            grads = [a.copy() for a in g] if grads is None else [a + b for a, b in zip(grads, g)]
+    return (value, grads, rows, vdtype)
+
+
+def _chunk_vmap(fn, out_tail, out_dtype, *blocks):
+    _worker_threads()
+    rows = int(blocks[0].shape[0])
+    if rows == 0:
+        return np.empty((0, *out_tail), dtype=out_dtype)
+    out = tg.vmap(fn.fn)(*map(_as_tensor, blocks))
+    if not isinstance(out, Tensor):
+        raise TypeError(f"tapegrad.dask.map_vmap: fn must return one Tensor per row, got {type(out).__name__}")
+    want = (rows, *out_tail)
+    if tuple(out.shape) != want or str(out.dtype.name) != np.dtype(out_dtype).name:
+        raise ValueError(
+            f"tapegrad.dask.map_vmap: fn gave {tuple(out.shape)} {out.dtype.name} for a chunk of {rows} rows, "
+            f"expected {want} {np.dtype(out_dtype).name} (out_shape/dtype, or what one example row gave)"
+        )
+    return out.asnumpy()
+
+
+# ---- argument checks ---------------------------------------------------------------------------------
+
+
+def _align_rows(arrays, op):
+    """The arrays with one chunk across every axis but the first, and the first array's row chunks
+    (rechunked where they differ)."""
+    if not arrays:
+        raise TypeError(f"{op}: give at least one dask array of rows")
+    for k, a in enumerate(arrays):
+        if not isinstance(a, da.Array):
+            raise TypeError(
+                f"{op}: argument {k} must be a dask.array.Array (rows along axis 0), got {type(a).__name__}; "
+                "wrap in-memory data with dask.array.from_array(x, chunks=...)"
+            )
+        if a.ndim == 0:
+            raise ValueError(f"{op}: argument {k} is 0-d; every array needs rows along axis 0")
+        if any(math.isnan(c) for c in a.chunks[0]):
+            raise ValueError(f"{op}: argument {k} has unknown row chunk sizes; call .compute_chunk_sizes() first")
+    rows = arrays[0].shape[0]
+    if any(a.shape[0] != rows for a in arrays):
+        raise ValueError(
+            f"{op}: the arrays must have the same number of rows, got shapes {[tuple(a.shape) for a in arrays]}"
+        )
+    ref = arrays[0].chunks[0]
+    out = []
+    for a in arrays:
+        spec = {d: -1 for d in range(1, a.ndim) if a.numblocks[d] > 1}
+        if a.chunks[0] != ref:
+            spec[0] = ref
+        out.append(a.rechunk(spec) if spec else a)
+    return out
+
+
+def _params_to_arrays(params, op):
+    """(single?, [contiguous numpy arrays], [tapegrad dtype names]) of the parameters."""
+    single = not isinstance(params, (tuple, list))
+    items = [params] if single else list(params)
+    if not items:
+        raise ValueError(f"{op}: params is empty; give a Tensor or a tuple of Tensors to differentiate")
+    arrays, dtypes = [], []
+    for k, p in enumerate(items):
+        if isinstance(p, da.Array) or hasattr(p, "__dask_graph__"):
+            raise TypeError(f"{op}: params[{k}] is a Dask collection; parameters must be in memory (a Tensor or numpy array)")
+        if isinstance(p, (str, bytes)) or p is None:
+            raise TypeError(f"{op}: params[{k}] must be a Tensor, numpy array or number, got {type(p).__name__}")
+        t = p if isinstance(p, Tensor) else tg.tensor(p)
+        arrays.append(contiguous_data(t))
+        dtypes.append(str(t.dtype.name))
+    return single, arrays, dtypes
+
+
+_CHUNKS_PER_TASK = 32
+
+
+def _flat_keys(keys):
+    return [k for sub in keys for k in _flat_keys(sub)] if isinstance(keys, list) else [keys]
+
+
+def _persisted_blocks(client, arrays):
+    """For arrays whose every chunk is a computed (persisted) Future of `client`: per array, the
+    chunk Futures in row order. None when any chunk is still a lazy task."""
+    from distributed import futures_of, wait
+
+    held = []
+    for a in arrays:
+        futures = {f.key: f for f in futures_of(a) if f.client is client}
+        keys = _flat_keys(a.__dask_keys__())
+        if not all(k in futures for k in keys):
+            return None
+        held.append([futures[k] for k in keys])
+    wait([f for fs in held for f in fs])
+    if any(f.status != "finished" for fs in held for f in fs):
+        return None  # an error or a lost chunk: the per-chunk path recomputes or reports it
+    return held
+
+
+def _group_by_worker(client, held):
+    """[(worker address or None, [chunk indices])] by where each chunk of the first array is."""
+    who = client.who_has(held[0])
+    groups = {}
+    for i, f in enumerate(held[0]):
+        holders = who.get(f.key) or ()
+        groups.setdefault(holders[0] if holders else None, []).append(i)
+    return list(groups.items())
+
+
+def _active_client():
+    """The distributed Client that dask.compute would use now, or None."""
+    try:
+        sched = dask.base.get_scheduler()
+    except Exception:
+        return None
+    try:
+        from distributed import Client
+    except ImportError:
+        return None
+    client = getattr(sched, "__self__", None)
+    return client if isinstance(client, Client) else None
+
+
+# ---- public functions --------------------------------------------------------------------------------
+
+
+def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
+    """The value and gradient of a loss over all rows of Dask arrays, computed chunk by chunk.
+
+    ``loss(*params, *chunks)`` is written with tapegrad ops for one chunk: ``chunks`` are Tensors
+    holding the same rows of each array (axis 0), and it returns a scalar. With ``reduce="sum"`` it
+    returns the sum over the chunk's rows and the total is the sum over chunks; with
+    ``reduce="mean"`` it returns the mean over the chunk's rows and the total is the mean over all
+    rows (chunks weighted by their row counts). ``params`` is one Tensor, Parameter, numpy array or
+    number, or a tuple/list of them; ``grads`` has the same structure (Tensors of the params'
+    dtypes and shapes), ``value`` is a 0-d Tensor. The result equals the single-process
+    ``tg.value_and_grad`` over the whole arrays up to float rounding (partial sums are float64).
+
+    Each chunk's loss and gradient run on the worker that holds the chunk; the params (and the
+    loss, pickled by cloudpickle) are sent once per call to every worker, and the partial results
+    are combined by a tree reduction with ``split_every`` inputs per node. A worker lost during
+    the call costs a retry of its tasks, not the answer. Chunks already in the workers' memory
+    (``client.persist``) are taken a group per task (up to 32 chunks held by one worker), which
+    keeps the scheduler's cost per chunk small; lazy chunks get one task each, run where the chunk
+    is made. Arrays are rechunked to one chunk across their other axes, and to the first array's
+    row chunks. Without a ``distributed.Client`` it runs on Dask's local scheduler (threads, or
+    ``sync``).
+
+    >>> import dask, dask.array as da
+    >>> import tapegrad.dask as tgd
+    >>> x = da.from_array(np.arange(8.0).reshape(4, 2), chunks=(3, 2))
+    >>> y = da.from_array(np.array([1.0, 0.0, 1.0, 2.0]), chunks=3)
+    >>> sq = lambda w, x, y: ((x @ w - y) ** 2).mean()
+    >>> with dask.config.set(scheduler="sync"):
+    ...     value, grad = tgd.value_and_grad(sq, np.zeros(2), x, y, reduce="mean")
+    >>> value, grad
+    (Tensor(shape=[], dtype=Float64, value= 1.5), Tensor(shape=[2], dtype=Float64, value= [-8.00000000e+00, -1.00000000e+01]))
+    >>> print(tg.value_and_grad(sq)(tg.zeros(2, dtype=tg.float64), x.compute(), y.compute())[1])
+    [ -8. -10.]
+    """
+    op = "tapegrad.dask.value_and_grad"
+    if not callable(loss):
+        raise TypeError(f"{op}: loss must be callable, got {type(loss).__name__}")
+    if reduce not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduce must be 'sum' or 'mean', got {reduce!r}")
+    if isinstance(split_every, bool) or not isinstance(split_every, int) or split_every < 2:
+        raise ValueError(f"{op}: split_every must be an int >= 2, got {split_every!r}")
+    single, param_arrays, dtypes = _params_to_arrays(params, op)
+    arrays = _align_rows(arrays, op)
+
+    payload = (_Fn(loss), param_arrays, reduce == "mean")
+    client = _active_client()
+    if client is not None:
+        # Sent once per call to every worker; each chunk's task then reads its local copy. Not
+        # client.scatter: scattered data has no task to recompute it from, and Dask's active
+        # memory manager drops the extra replicas after a while, so the death of the one worker
+        # left holding it would fail the call. A task returning the payload can be rerun.
+        payload_arg = client.submit(_identity, payload, pure=False, key=f"tapegrad-params-{uuid.uuid4().hex}")
+        client.replicate([payload_arg])
+    else:
+        payload_arg = dask.delayed(payload, name=f"tapegrad-params-{uuid.uuid4().hex}", traverse=False)
+
+    held = _persisted_blocks(client, arrays) if client is not None else None
+    if held is not None:
+        # Chunks already in workers' memory (persisted): one task per worker and group of up to
+        # _CHUNKS_PER_TASK chunks, run where they are (another worker only if that one is lost).
+        level = []
+        for worker, idx in _group_by_worker(client, held):
+            for i in range(0, len(idx), _CHUNKS_PER_TASK):
+                blocks = [b[j] for j in idx[i : i + _CHUNKS_PER_TASK] for b in held]
+                level.append(client.submit(
+                    _group_value_and_grad, payload_arg, len(held), *blocks, pure=False,
+                    workers=None if worker is None else [worker], allow_other_workers=True,
+                ))
+        # Every future stays referenced until the result is in: a partial result lost with a
+        # worker is then recomputed (a released one would be forgotten by the scheduler, and the
+        # combine waiting on it cancelled).
+        submitted = list(level)
+        while len(level) > 1:
+            level = [client.submit(_combine, *level[i : i + split_every], pure=False) for i in range(0, len(level), split_every)]
+            submitted += level
+        value, grads, rows, vdtype = level[0].result()
+        del submitted
+    else:
+        # Lazy chunks (made where they are first needed) or a local scheduler: one task per chunk.
+        blocks = [a.to_delayed().reshape(-1) for a in arrays]
+        chunk_fn = dask.delayed(_chunk_value_and_grad, pure=False)
+        level = [chunk_fn(payload_arg, *(b[i] for b in blocks)) for i in range(len(blocks[0]))]
+        combine = dask.delayed(_combine, pure=False)
+        while len(level) > 1:
+            level = [combine(*level[i : i + split_every]) for i in range(0, len(level), split_every)]
+        value, grads, rows, vdtype = dask.compute(level[0])[0]
+
+    if reduce == "mean":
+        if rows == 0:
+            raise ValueError(f"{op}: reduce='mean' over arrays with no rows")
+        value = value / rows
+        if grads is not None:
+            grads = [g / rows for g in grads]
+    if grads is None:  # no rows at all: the sum is 0 and so is its gradient
+        grads = [np.zeros(a.shape) for a in param_arrays]
+    out = tuple(tg.tensor(np.asarray(g).astype(dt, copy=False).reshape(a.shape)) for g, a, dt in zip(grads, param_arrays, dtypes))
+    value = tg.tensor(np.asarray(value, dtype=vdtype or "float32"))
+    return value, (out[0] if single else out)
+
+
+def map_vmap(fn, *arrays, out_shape=None, dtype=None):
+    """``tg.vmap(fn)`` applied to the rows of Dask arrays chunk by chunk: a Dask array of
+    ``fn``'s per-row results stacked along axis 0, chunked along rows as the first array.
+
+    ``fn(*rows)`` takes one row of each array (axis 0 removed) and returns one Tensor, e.g.
+    ``tg.jacrev(f)``, ``tg.grad(f)`` (per-example gradients) or ``tg.hessian(f)``. The shape and
+    dtype of one row's result are found by running ``fn`` once on a row of zeros on the client;
+    give ``out_shape`` (one row's result shape) and ``dtype`` to skip that (when zeros are not a
+    valid input). Nothing is computed until the result is (``.compute()``, ``.persist()``, ...).
+
+    >>> import dask, dask.array as da
+    >>> import tapegrad.dask as tgd
+    >>> x = da.from_array(np.arange(6.0, dtype=np.float32).reshape(3, 2), chunks=(2, 2))
+    >>> jac = tgd.map_vmap(tg.jacrev(lambda r: r ** 2), x)
+    >>> jac.shape, jac.dtype, jac.chunks
+    ((3, 2, 2), dtype('float32'), ((2, 1), (2,), (2,)))
+    >>> with dask.config.set(scheduler="sync"):
+    ...     print(jac.compute()[2])
+    [[ 8.  0.]
+     [ 0. 10.]]
+    """
+    op = "tapegrad.dask.map_vmap"
+    if not callable(fn):
+        raise TypeError(f"{op}: fn must be callable, got {type(fn).__name__}")
+    arrays = _align_rows(arrays, op)
+    if out_shape is None or dtype is None:
+        example = [np.zeros((1, *a.shape[1:]), dtype=a.dtype) for a in arrays]
+        try:
+            out = tg.vmap(fn)(*example)
+        except Exception as e:
+            raise type(e)(
+                f"{op}: running fn on one row of zeros to find its output shape failed ({e}); "
+                "give out_shape= and dtype="
+            ) from e
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{op}: fn must return one Tensor per row, got {type(out).__name__}")
+        out_shape = tuple(out.shape[1:]) if out_shape is None else out_shape
+        dtype = str(out.dtype.name) if dtype is None else dtype
+    try:
+        out_tail = tuple(int(n) for n in out_shape)
+    except TypeError:
+        raise TypeError(f"{op}: out_shape must be a tuple of ints, got {out_shape!r}") from None
+    if any(n < 0 for n in out_tail):
+        raise ValueError(f"{op}: out_shape must not have negative sizes, got {out_tail}")
+    out_dtype = np.dtype(dtype)
+    if out_dtype.name not in ("float16", "float32", "float64", "int32", "int64", "bool"):
+        raise TypeError(f"{op}: dtype {out_dtype} is not a tapegrad dtype")
+
+    args = []
+    for k, a in enumerate(arrays):
+        args += [a, ("i", *(f"a{k}_{d}" for d in range(1, a.ndim)))]
+    out_ind = ("i", *(f"o{d}" for d in range(len(out_tail))))
+    return da.blockwise(
+        _chunk_vmap, out_ind, _Fn(fn), None, out_tail, None, out_dtype.str, None, *args,
+        new_axes={f"o{d}": n for d, n in enumerate(out_tail)},
+        concatenate=True,
+        dtype=out_dtype,
+        meta=np.empty((0,) * len(out_ind), dtype=out_dtype),
+        name=f"tapegrad-map-vmap-{uuid.uuid4().hex}",
+    )
+
+
+# ---- registration with Dask --------------------------------------------------------------------------
+
+
+@dask.sizeof.sizeof.register(Tensor)
+def _sizeof_tensor(t):
+    return int(t.size) * np.dtype(str(t.dtype.name)).itemsize + 100
+
+
+def _serialize_tensor(t):
+    data = contiguous_data(t)
+    header = {"dtype": str(t.dtype.name), "shape": list(data.shape)}
+    if isinstance(t, Parameter):
+        header["parameter"] = {"name": t.name, "requires_grad": bool(t.requires_grad)}
+    return header, [memoryview(data.reshape(-1).view(np.uint8))]
+
+
+def _deserialize_tensor(header, frames):
+    op = "tapegrad.dask: a serialised Tensor"
+    if not isinstance(header, dict) or len(frames) != 1:
+        raise ValueError(f"{op} needs a header dict and one frame, got {type(header).__name__} and {len(frames)} frames")
+    dtype, shape = header.get("dtype"), header.get("shape")
+    if not isinstance(shape, (list, tuple)) or not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise ValueError(f"{op} has a bad shape {shape!r}")
+    if dtype not in ("float16", "float32", "float64", "int32", "int64", "bool"):
+        raise ValueError(f"{op} has a bad dtype {dtype!r}")
+    frame = memoryview(frames[0]).cast("B")
+    need = math.prod(shape) * np.dtype(dtype).itemsize
+    if frame.nbytes != need:
+        raise ValueError(f"{op} of shape {tuple(shape)} {dtype} needs {need} bytes, got a frame of {frame.nbytes}")
+    data = array_from_parts(np.frombuffer(frame, dtype=dtype).reshape(shape), dtype, op)
+    t = Tensor(data, dtype)
+    par = header.get("parameter")
+    if par is not None:
+        return Parameter(t, name=par.get("name"), requires_grad=par.get("requires_grad", True))
+    return t
+
+
+_REGISTERED = []
+
+
+def register_serialization(client=None):
+    """Register Tensors and Parameters with Dask's serialisation (``distributed.protocol``'s "dask"
+    family), so that they travel between the client and workers as a small msgpack header and one
+    raw frame of values, with no pickle at all. Without it they already travel as pickle protocol 5
+    with the values out of band (one raw frame, no copy into the stream).
+
+    Both ends of a transfer must have it: give the ``client`` to register it on every worker of
+    that cluster (current and future ones, through a worker plugin) as well as in this process;
+    without a client it is registered in this process only. `value_and_grad` and `map_vmap` need
+    none of this (they send numpy arrays). Returns True when ``distributed`` is installed.
+
+    >>> import tapegrad.dask as tgd
+    >>> from distributed.protocol import deserialize, serialize
+    >>> tgd.register_serialization()
+    True
+    >>> header, frames = serialize(tg.arange(3.0))
+    >>> header["serializer"], [bytes(f) for f in frames][-1]
+    ('dask', b'\\x00\\x00\\x00\\x00\\x00\\x00\\x80?\\x00\\x00\\x00@')
+    >>> deserialize(header, frames)
+    Tensor(shape=[3], dtype=Float32, value= [ 0.00000000e+00,  1.00000000e+00,  2.00000000e+00])
+    """
+    try:
+        from distributed.protocol import dask_deserialize, dask_serialize
+    except ImportError:
+        return False
+    if not _REGISTERED:
+        for cls in (Tensor, Parameter):
+            dask_serialize.register(cls)(_serialize_tensor)
+            dask_deserialize.register(cls)(_deserialize_tensor)
+        _REGISTERED.append(True)
+    if client is not None:
+        client.register_plugin(_TapegradWorkerPlugin(), name="tapegrad-serialization")
+    return True
+
+
+class _TapegradWorkerPlugin(_WorkerPluginBase):
+    """Runs `register_serialization` on each worker when it starts (a restarted one too)."""
+
+    idempotent = True
+
+    def setup(self, worker):
+        register_serialization()
+
+    def teardown(self, worker):
+        pass
+
