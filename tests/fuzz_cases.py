@@ -1416,6 +1416,40 @@ def g_conv(draw, target):
     return p.case(target, f"tg.ops.conv2d({x}, {w}, None, {stride}, {pad}, {padding}, {dil}, {groups})")
 
 
+@gen("tg.sparse_jacobian", "tg.sparse_hessian", "tg.SparseJacobian", "tg.SparseHessian", "tg.jacobian_pattern",
+     "tg.hessian_pattern", "tg.color_columns", "tg.color_rows", "tg.star_color")
+def g_sparse(draw, target):
+    """Sparse Jacobians and Hessians equal the dense ones; colorings take any pattern."""
+    p = Prog(draw)
+    name = target[3:]
+    kind, f, _fv, fd = _fn(draw, ("elem", "scalar", "odd"))
+    x, n, floaty = _transform_input(p, draw)
+    mode = draw(st.sampled_from(["'auto'", "'fwd'", "'rev'", "'x'", "None"]))
+    pat = draw(st.sampled_from(["None", "None", "np.eye(3, dtype=bool)", "np.ones((2, 2))", "'a'", "[[1, 0]]"]))
+    if name in ("color_columns", "color_rows", "star_color"):
+        pattern = draw(st.sampled_from(["np.eye(3, dtype=bool)", "np.ones((2, 3), bool)", "np.zeros((0, 0), bool)",
+                                        "np.ones((3, 3), bool)", "[[True, False], [False, True]]", "None", "'a'",
+                                        "np.ones((2, 2)) * nan", "tg.ones((2, 2))"]))
+        order = draw(st.sampled_from(["None", "[0, 1, 2]", "[2**63]", "[-1]", "'a'"]))
+        return p.case(target, f"tg.{name}({pattern}, {order})")
+    sparse_ok = kind != "odd" and floaty and mode in ("'auto'", "'fwd'", "'rev'") and pat == "None"
+    if name == "sparse_jacobian":
+        call = f"tg.sparse_jacobian({f}, {x}, {mode}, {pat}).toarray()"
+        ref = f"({fd})({n}).reshape(1, -1)" if kind == "scalar" else f"R.elem_jac(({fd})({n})).reshape({n}.size, {n}.size)"
+    elif name == "SparseJacobian":
+        call = f"tg.SparseJacobian({f}, {x}, {mode}, {pat})({x}).toarray()"
+        ref = f"({fd})({n}).reshape(1, -1)" if kind == "scalar" else f"R.elem_jac(({fd})({n})).reshape({n}.size, {n}.size)"
+    elif name in ("sparse_hessian", "SparseHessian"):
+        call = (f"tg.sparse_hessian({f}, {x}, {pat}).toarray()" if name == "sparse_hessian"
+                else f"tg.SparseHessian({f}, {x}, {pat})({x}).toarray()")
+        ref = f"2 * np.eye({n}.size)" if f == SCALAR_FNS[0][0] else None
+        sparse_ok = sparse_ok and kind == "scalar"
+    else:
+        call = f"tg.{name}({f}, {x}).toarray()"
+        ref = None
+    return p.case(target, call, ref if sparse_ok else None, rtol=20.0)
+
+
 # ---- the strategy -------------------------------------------------------------------------------
 
 TARGETS = sorted(GENERATORS)
