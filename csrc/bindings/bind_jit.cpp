@@ -130,6 +130,7 @@ class JitFunction {
       if (elements >= kReleaseGil && !autodiff::any_level_active()) {
         // A large replay runs without the GIL (API section 8); user rules take it back themselves.
         py::gil_scoped_release nogil;
+        SharedDataLock lock;  // Note [Concurrent writes]
         ok = c.prog->replay(ins, outs);
       } else {
         ok = c.prog->replay(ins, outs);

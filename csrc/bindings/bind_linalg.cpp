@@ -20,6 +20,7 @@ template <class F>
 Tensor maybe_nogil(double work, F&& f) {
   if (work >= kReleaseGil) {
     py::gil_scoped_release nogil;
+    SharedDataLock lock;  // Note [Concurrent writes]
     return f();
   }
   return f();
@@ -137,6 +138,7 @@ void bind_linalg(py::module_& m) {
     std::vector<Tensor> r;
     {
       py::gil_scoped_release nogil;
+      SharedDataLock lock;
       r = ops::slogdet(x);
     }
     return py::make_tuple(r[0], r[1]);

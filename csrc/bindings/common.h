@@ -4,6 +4,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <shared_mutex>
+
 #include "core/tensor.h"
 #include "ops/ops.h"
 
@@ -124,13 +126,77 @@ void bind_sparse(py::module_& m);
 // meanwhile (API section 8); small ones keep it (releasing costs more than they do), and so do
 // tracked ones (their transform levels may call back into Python).
 constexpr int64_t kReleaseGil = 1 << 16;
+
+// Note [Concurrent writes]
+// ~~~~~~~~~~~~~~~~~~~~~~~~
+// An in-place write from Python (setitem, the in-place operators) never overlaps a kernel that
+// reads the same memory in another thread, so a reader sees a tensor wholly before or wholly after
+// a write (docs/guarantees.md). Writes keep the GIL, so kernels that keep it (small ones, tracked
+// ones) cannot overlap them; kernels that run without the GIL (nogil_if_large, large replays,
+// linalg) hold one process-wide reader-writer lock shared, and a write holds it exclusively.
+// Deadlock freedom: a thread never blocks on the lock while holding the GIL (a write that finds
+// the lock taken waits with the GIL released, readers release the GIL before locking), and a
+// thread that already holds the lock (a user rule called back from a replay) does not lock again.
+inline std::shared_mutex& data_lock() {
+  static std::shared_mutex m;
+  return m;
+}
+inline thread_local int t_data_lock_depth = 0;
+
+// Held by a kernel that runs without the GIL: take it after releasing the GIL.
+class SharedDataLock {
+ public:
+  SharedDataLock() : own_(t_data_lock_depth == 0) {
+    if (own_) data_lock().lock_shared();
+    ++t_data_lock_depth;
+  }
+  ~SharedDataLock() {
+    --t_data_lock_depth;
+    if (own_) data_lock().unlock_shared();
+  }
+  SharedDataLock(const SharedDataLock&) = delete;
+  SharedDataLock& operator=(const SharedDataLock&) = delete;
+
+ private:
+  bool own_;
+};
+
+// Held by an in-place write from Python, which holds the GIL: waits for readers without it.
+class WriteDataLock {
+ public:
+  WriteDataLock() : own_(t_data_lock_depth == 0) {
+    if (own_ && !data_lock().try_lock()) {
+      py::gil_scoped_release nogil;
+      data_lock().lock();
+    }
+    ++t_data_lock_depth;
+  }
+  ~WriteDataLock() {
+    --t_data_lock_depth;
+    if (own_) data_lock().unlock();
+  }
+  WriteDataLock(const WriteDataLock&) = delete;
+  WriteDataLock& operator=(const WriteDataLock&) = delete;
+
+ private:
+  bool own_;
+};
+
 template <class F>
 Tensor nogil_if_large(int64_t n, bool tracked, F&& f) {
   if (n >= kReleaseGil && !tracked) {
     py::gil_scoped_release nogil;
+    SharedDataLock lock;  // released before the GIL is taken back
     return f();
   }
   return f();
+}
+
+// An in-place write into a tensor's memory (Note [Concurrent writes]).
+template <class F>
+void locked_write(F&& f) {
+  WriteDataLock lock;
+  f();
 }
 
 // Bind `f` both as tapegrad._core.<name>(x, ...) and as Tensor.<name>(self, ...); `extra`

@@ -137,10 +137,7 @@ PyObject* nb_inplace(PyObject* a, PyObject* b) {
                    shape_str(self.shape()), " doesn't match the broadcast shape ", shape_str(r.shape()));
     std::vector<ops::IndexItem> all(1);
     all[0].kind = ops::IndexItem::Ellipsis;
-    nogil_if_large(self.numel(), self.tracked() || r.tracked(), [&] {
-      ops::setitem(self, all, r);
-      return Tensor();
-    });
+    locked_write([&] { ops::setitem(self, all, r); });
     Py_INCREF(a);
     return a;
   });
@@ -422,10 +419,7 @@ void bind_tensor(py::module_& m) {
         }
         Tensor val = operand(v, t, "setitem");
         std::vector<ops::IndexItem> items = parse_index(idx);
-        nogil_if_large(t.numel(), t.tracked() || val.tracked(), [&] {
-          ops::setitem(t, items, val);
-          return Tensor();
-        });
+        locked_write([&] { ops::setitem(t, items, val); });
       }, docs::Tensor___setitem__)
       .def("_value_repr", [](const Tensor& t) { return to_numpy_view(t, false); })
       // Whether __init__ ran (repr of a Tensor.__new__ object must not raise).
