@@ -238,7 +238,9 @@ def test_memory_stats_count_storage_and_its_peak():
                          ids=["fusion_off", "fuse_everything"])
 def test_jit_suites_pass_with_fusion_off_and_forced(env):
     e = dict(os.environ, **env)
-    e["PYTHONPATH"] = os.pathsep.join([os.path.join(HERE, "..", "python"), e.get("PYTHONPATH", "")])
+    # The tapegrad under test (installed, or the in-place build with TAPEGRAD_TEST_SOURCE=1).
+    under_test = os.path.dirname(os.path.dirname(os.path.abspath(tg.__file__)))
+    e["PYTHONPATH"] = os.pathsep.join([under_test, e.get("PYTHONPATH", "")])
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
                         os.path.join(HERE, "test_jit.py"), os.path.join(HERE, "test_jit_ops.py")],
                        env=e, capture_output=True, text=True, timeout=600)

@@ -22,7 +22,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _run(code):
     """Run `code` in a fresh interpreter (a crash is a failed test, not a dead runner)."""
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    # The tapegrad under test (installed, or the in-place build with TAPEGRAD_TEST_SOURCE=1).
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(tg.__file__))))
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
 
 
