@@ -399,3 +399,58 @@ def test_integer_reductions_and_scans_wrap_like_numpy():
         big = np.array([2**62, 2**62, 2**62], np.int64)
         assert tg.sum(tg.tensor(big)).item() == int(big.sum())
         assert tg.cumsum(tg.tensor(big)).tolist() == np.cumsum(big).tolist()
+
+
+def test_setstate_on_live_tensor_replaces_value_like_numpy():
+    t = tg.tensor(0.0)
+    t.__setstate__(tg.ones(3, dtype=tg.float64).__getstate__())
+    a = np.array(0.0)
+    a.__setstate__(np.ones(3).__reduce__()[2])
+    assert t.shape == a.shape == (3,)
+    assert t.dtype == tg.float64
+    np.testing.assert_array_equal(np.asarray(t), a)
+    fresh = tg.Tensor.__new__(tg.Tensor)
+    fresh.__setstate__(tg.arange(4).__getstate__())
+    assert fresh.tolist() == [0, 1, 2, 3]
+    with pytest.raises(TypeError, match="dtype"):
+        t.__setstate__((np.ones(2), 5))
+    assert t.tolist() == [1.0, 1.0, 1.0]  # a bad state leaves the value alone
+
+
+def test_transpose_empty_axes_on_nd_tensor_raises_like_numpy():
+    for call in (lambda x: tg.transpose(x, ()), lambda x: x.transpose(())):
+        with pytest.raises(ValueError, match=r"transpose: axes \(\) don't match a tensor of 2 dimensions"):
+            call(tg.ones((2, 2)))
+        assert call(tg.tensor(3.0)).item() == np.transpose(np.array(3.0), ()).item()
+    assert tg.transpose(tg.ones((2, 3))).shape == (3, 2)
+    assert tg.ones((2, 3)).transpose().shape == (3, 2)
+
+
+@pytest.mark.parametrize("fn", ["color_columns", "color_rows", "star_color"])
+def test_coloring_order_of_wrong_type_is_clear_type_error(fn):
+    pattern = np.ones((3, 3), bool)
+    for order in ([2**63], 3, [0, 1, 2]):
+        with pytest.raises(TypeError, match=f"{fn}: order must be None or one of"):
+            getattr(tg, fn)(pattern, order)
+    assert getattr(tg, fn)(pattern, "natural").tolist() == [0, 1, 2]
+
+
+_LEVEL_CALLS = {
+    "ReverseLevel": [lambda v: v.push(), lambda v: v.pop(), lambda v: v.track(tg.ones(2)), lambda v: v.num_records(),
+                     lambda v: v.unwrap(tg.ones(2)), lambda v: v.backward([tg.ones(1)], [None], [tg.ones(1)])],
+    "ForwardLevel": [lambda v: v.push(), lambda v: v.pop(), lambda v: v.track(tg.ones(2), tg.ones(2)),
+                     lambda v: v.tangent_of(tg.ones(2)), lambda v: v.unwrap(tg.ones(2))],
+    "BatchLevel": [lambda v: v.push(), lambda v: v.pop(), lambda v: v.size, lambda v: v.track(tg.ones(2), 0),
+                   lambda v: v.unwrap(tg.ones(2), 0), lambda v: v.wraps(tg.ones(2))],
+}
+
+
+@pytest.mark.parametrize("cls", sorted(_LEVEL_CALLS))
+def test_uninitialised_autodiff_levels_raise_type_error(cls):
+    c = getattr(tg._core, cls)
+    level = c.__new__(c)
+    for call in _LEVEL_CALLS[cls]:
+        with pytest.raises(TypeError, match=f"{cls}.*made by __new__ without __init__"):
+            call(level)
+    assert tg._core.BatchLevel(3).size == 3
+    assert tg._core.ReverseLevel().num_records() == 0

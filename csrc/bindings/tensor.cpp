@@ -433,6 +433,9 @@ void bind_tensor(py::module_& m) {
         void* v = reinterpret_cast<py::detail::instance*>(self.ptr())->get_value_and_holder().value_ptr();
         return v && static_cast<const Tensor*>(v)->defined();
       })
+      // Rebinds this Python object to o's value (Tensor.__setstate__ on a live tensor, as numpy's
+      // ndarray.__setstate__ replaces an array's contents; see python/tapegrad/_pickle.py).
+      .def("_rebind", [](Tensor& self, const Tensor& o) { self = o; })
       .def("__copy__", [](const Tensor& t) { return ops::copy(t); }, docs::Tensor___copy__)
       .def("__deepcopy__", [](const Tensor& t, py::handle) { return ops::copy(t); })
       // Pickling: Tensor.__reduce_ex__ (python/tapegrad/_pickle.py) writes every protocol 0-5. This
