@@ -629,3 +629,30 @@ def test_transform_messages_name_the_transform():
         tg.value_and_grad(lambda x: None)(tg.ones(2))
     with pytest.raises(TypeError, match="GradOperation: the function must return"):
         ops.GradOperation()(lambda x: None)(tg.ones(2))
+
+
+def test_numpy_arccosh_below_one_is_nan_in_float16():
+    x = np.array([-100.0, -2.0, 0.25, 1.0, 2.0, np.inf, np.nan], np.float16)
+    with np.errstate(invalid="ignore"):
+        ref = np.arccosh(x)
+    for f in (tg.numpy.arccosh, tg.numpy.acosh):
+        out = np.asarray(f(tg.tensor(x)))
+        np.testing.assert_allclose(out, ref, rtol=4e-3)
+        assert np.array_equal(np.isnan(out), np.isnan(ref))
+
+
+def test_numpy_imag_of_inf_and_nan_is_zero_with_zero_gradient():
+    x = np.array([1.0, -np.inf, np.inf, np.nan, -0.0], np.float16)
+    out = tg.numpy.imag(tg.tensor(x))
+    assert np.asarray(out).tolist() == np.imag(x).tolist()
+    assert not np.signbit(np.asarray(out)).any()
+    assert tg.grad(lambda v: tg.numpy.imag(v).sum())(tg.ones(3)).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_numpy_logaddexp2_promotes_before_scaling_like_numpy():
+    a = np.array([7.0, 0.25, 0.5], np.float16)
+    b = np.array([-7, -(2**31), 2**40], np.int64)
+    out = tg.numpy.logaddexp2(tg.tensor(a), tg.tensor(b))
+    assert out.dtype == tg.float64
+    np.testing.assert_allclose(np.asarray(out), np.logaddexp2(a, b), rtol=1e-12)
+    assert tg.numpy.logaddexp2(tg.tensor(a), tg.tensor(a)).dtype == tg.float16

@@ -454,3 +454,19 @@ def test_uninitialised_autodiff_levels_raise_type_error(cls):
             call(level)
     assert tg._core.BatchLevel(3).size == 3
     assert tg._core.ReverseLevel().num_records() == 0
+
+
+@pytest.mark.parametrize("make", [tg.tensor, tg.Tensor])
+def test_python_float_into_int_dtype_raises_like_numpy(make):
+    for v, exc in [(3.5e38, OverflowError), (1e10, OverflowError), (float("inf"), OverflowError),
+                   (float("nan"), ValueError), (2.0**63, OverflowError)]:
+        with pytest.raises(exc):
+            np.array(v, "int32")
+        with pytest.raises(exc):
+            make(v, "int32")
+    with pytest.raises(OverflowError, match="out of bounds for int32"):
+        make(3e9, "int32")
+    for v in (-2.7, 2.7, 2.0**31 - 1, -(2.0**31)):
+        assert make(v, "int32").item() == np.array(v, "int32").item()
+    assert make(3e9, "int64").item() == 3_000_000_000
+    assert make(-(2.0**63), "int64").item() == -(2**63)

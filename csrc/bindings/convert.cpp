@@ -253,7 +253,7 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
       if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
       return Tensor::scalar(d, want);
     }
-    if (overflow) int_out_of_range(obj, "int64");
+    if (overflow) int_out_of_range(obj, has_dt && want == DType::Int32 ? "int32" : "int64");
     if (has_dt && is_float(want)) return Tensor::scalar(double(v), want);
     Tensor t = Tensor::empty(Shape{}, DType::Int64);
     *t.data<int64_t>() = v;
@@ -261,7 +261,17 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
     return has_dt ? t.to(want) : t;
   }
   // numpy scalars (np.float64 subclasses float) keep their dtype through the numpy path below.
-  if (PyFloat_CheckExact(p)) return Tensor::scalar(PyFloat_AS_DOUBLE(p), has_dt ? want : DType::Float32);
+  if (PyFloat_CheckExact(p)) {
+    // Into an integer dtype as numpy does, through Python's int(): truncation toward zero; inf is
+    // an OverflowError, nan a ValueError and a value beyond the dtype an OverflowError (a C cast
+    // of an out-of-range double is undefined, and gave INT_MIN).
+    if (has_dt && (want == DType::Int32 || want == DType::Int64)) {
+      py::object as_int = py::reinterpret_steal<py::object>(PyNumber_Long(p));
+      if (!as_int) throw py::error_already_set();
+      return tensor_from_py(as_int, dtype, copy_tensor);
+    }
+    return Tensor::scalar(PyFloat_AS_DOUBLE(p), has_dt ? want : DType::Float32);
+  }
   if (p == Py_None) throw TypeError("tensor: cannot make a tensor from None");
   if (PyUnicode_Check(p) || PyBytes_Check(p))
     throw TypeError(str_cat("tensor: cannot make a tensor from a string (", std::string(py::repr(obj)), ")"));

@@ -253,7 +253,12 @@ def logaddexp2(x1, x2):
     >>> print(tg.numpy.logaddexp2(tg.tensor([1.0, 3.0]), tg.tensor([1.0, 3.0])))
     [2. 4.]
     """
-    return logaddexp(_t(x1) * _LN2, _t(x2) * _LN2) / _LN2
+    x1, x2 = _t(x1), _t(x2)
+    # Promote first (as numpy does): float16 * ln 2 next to an int64 would lose digits numpy keeps.
+    dt = (_core._zeros((0,), x1.dtype) + _core._zeros((0,), x2.dtype)).dtype
+    if not _is_float(_core._zeros((0,), dt)):
+        dt = _core.float64 if dt == _core.int64 else _core.float32
+    return logaddexp(x1.astype(dt) * _LN2, x2.astype(dt) * _LN2) / _LN2
 
 
 def fmax(x1, x2):
@@ -375,7 +380,9 @@ def arccosh(x):
     t = xs - 1.0
     small_branch = _core.log1p(t + _core.sqrt(t * (xs + 1.0)))
     big_branch = _core.log(_where(big, x, 2.0)) + _LN2
-    return _where(big, big_branch, small_branch)
+    r = _where(big, big_branch, small_branch)
+    # Below 1 the result is NaN; rounding (float16's t * (x + 1) for x = -100) can hit log1p(-1).
+    return _where(x < 1.0, np.nan, r)
 
 
 def arctanh(x):
@@ -565,7 +572,10 @@ def imag(x):
     [0. 0.]
     """
     x = _t(x)
-    return x * 0.0 + 0.0 if _is_float(x) else _creation.zeros_like(x)  # + 0.0: no -0.0
+    if not _is_float(x):
+        return _creation.zeros_like(x)
+    # x * 0 keeps the (zero) gradient connected; inf * 0 and nan * 0 would be NaN, so those are 0.
+    return _where(_core.isfinite(x), x * 0.0, 0.0) + 0.0  # + 0.0: no -0.0
 
 
 def isin(x1, x2, /, *, invert=False):
