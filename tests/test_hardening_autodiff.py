@@ -656,3 +656,12 @@ def test_numpy_logaddexp2_promotes_before_scaling_like_numpy():
     assert out.dtype == tg.float64
     np.testing.assert_allclose(np.asarray(out), np.logaddexp2(a, b), rtol=1e-12)
     assert tg.numpy.logaddexp2(tg.tensor(a), tg.tensor(a)).dtype == tg.float16
+
+
+def test_numpy_arcsinh_arccosh_large_float16_do_not_overflow():
+    x = np.array([65504.0, 300.0, 200.0, 201.0, 2.0, 1.0], np.float16)
+    np.testing.assert_allclose(np.asarray(tg.numpy.arcsinh(tg.tensor(x))), np.arcsinh(x), rtol=2e-3)
+    np.testing.assert_allclose(np.asarray(tg.numpy.arcsinh(tg.tensor(-x))), np.arcsinh(-x), rtol=2e-3)
+    np.testing.assert_allclose(np.asarray(tg.numpy.arccosh(tg.tensor(x))), np.arccosh(x), rtol=2e-3)
+    g = tg.grad(lambda v: tg.numpy.arcsinh(v).sum())(tg.tensor(np.array([0.0, 300.0], np.float32)))
+    np.testing.assert_allclose(np.asarray(g), 1 / np.sqrt(1 + np.array([0.0, 300.0]) ** 2), rtol=1e-4)

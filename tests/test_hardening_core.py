@@ -470,3 +470,19 @@ def test_python_float_into_int_dtype_raises_like_numpy(make):
         assert make(v, "int32").item() == np.array(v, "int32").item()
     assert make(3e9, "int64").item() == 3_000_000_000
     assert make(-(2.0**63), "int64").item() == -(2**63)
+
+
+@pytest.mark.parametrize("make", [tg.tensor, tg.Tensor, tg.numpy.array, tg.numpy.asarray])
+def test_float_array_into_int_dtype_truncates_or_raises(make):
+    for data, dt, exc in [([np.nan], "int64", ValueError), ([np.inf], "int32", OverflowError),
+                          ([1e30], "int64", OverflowError), ([3e9], "int32", OverflowError),
+                          ([2.0**63], "int64", OverflowError)]:
+        for a in (np.array(data), np.array(data, ">f8"), np.broadcast_to(np.array(data), (2, 1))):
+            with pytest.raises(exc, match=f"tensor: .*{dt}"):
+                make(a, dt)
+    for data in ([-2.5, 2.7, 0.0], [-(2.0**31), 2.0**31 - 1]):
+        a = np.array(data)
+        assert make(a, "int32").tolist() == a.astype("int32").tolist()
+        assert make(np.broadcast_to(a.astype(">f4"), (2, a.size)), int).tolist() == \
+            np.broadcast_to(a.astype(">f4"), (2, a.size)).astype("int64").tolist()
+    assert make(np.array([-(2.0**63)]), "int64").tolist() == [-(2**63)]

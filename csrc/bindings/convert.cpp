@@ -222,6 +222,26 @@ PyObject* find_big_int(py::handle obj, int depth) {
   return nullptr;
 }
 
+// Float data (a numpy array) into an integer dtype: truncation toward zero, as numpy, but NaN, inf
+// and values beyond the dtype raise (numpy only warns and writes INT_MIN; a C cast is undefined).
+void check_float_to_int(const py::array& arr, DType want) {
+  if (arr.size() == 0) return;
+  py::module_ np = py::module_::import("numpy");
+  py::object a = arr.attr("astype")("float64");
+  const char* dt = dtype_numpy_name(want);
+  if (np.attr("isnan")(a).attr("any")().cast<bool>())
+    throw ValueError(str_cat("tensor: cannot convert float NaN to integer (", dt, ")"));
+  if (np.attr("isinf")(a).attr("any")().cast<bool>())
+    throw OverflowError(str_cat("tensor: cannot convert float infinity to integer (", dt, ")"));
+  // Truncation keeps x when -2**k - 1 < x < 2**k (k = 31 or 63); the bounds are exact doubles.
+  const double hi = want == DType::Int32 ? 2147483648.0 : 9223372036854775808.0;
+  const double lo = want == DType::Int32 ? -2147483649.0 : -9223372036854775808.0;
+  const double mx = a.attr("max")().cast<double>(), mn = a.attr("min")().cast<double>();
+  const bool lo_ok = want == DType::Int32 ? mn > lo : mn >= lo;
+  if (!(mx < hi) || !lo_ok)
+    throw OverflowError(str_cat("tensor: value ", mx < hi ? mn : mx, " out of bounds for ", dt));
+}
+
 [[noreturn]] void int_out_of_range(py::handle v, const char* dt) {
   throw OverflowError(str_cat("tensor: Python integer ", std::string(py::str(v)), " out of bounds for ", dt));
 }
@@ -321,6 +341,7 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
   // list holds float64 values of its own (numpy float64 scalars or arrays, Float64 tensors).
   if (from_sequence && !has_dt && kind == 'f' && arr.dtype().itemsize() == 8 && !has_strong_float64(obj, 0))
     arr = arr.attr("astype")("float32");
+  if (has_dt && kind == 'f' && (want == DType::Int32 || want == DType::Int64)) check_float_to_int(arr, want);
   bool zc = false;
   Tensor t = from_numpy_array(arr, zc);
   if (has_dt && t.dtype() != want) return t.to(want);

@@ -351,6 +351,13 @@ def _float(x):
     return x if _is_float(x) else x.astype(_core.float32)
 
 
+def _big_threshold(x):
+    """Where arcsinh/arccosh switch to log(2|x|): beyond it x*x would lose the "+- 1" anyway, and
+    float16's x*x overflows from 256 (65504 gave NaN), so its switch is lower (the error of
+    log(2x) there, 1/(4x**2), stays below float16's resolution)."""
+    return 200.0 if x.dtype == _core.float16 else 1e8
+
+
 def arcsinh(x):
     """Inverse hyperbolic sine (numpy.arcsinh), accurate for small and large |x|.
 
@@ -359,7 +366,7 @@ def arcsinh(x):
     """
     x = _float(x)
     a = _where(x < 0, -x, x)  # |x| whose derivative at 0 is 1 (abs' is 0 there)
-    big = a > 1e8
+    big = a > _big_threshold(x)
     a_s = _where(big, 1.0, a)
     small_branch = _core.log1p(a_s + a_s * a_s / (1.0 + _core.sqrt(1.0 + a_s * a_s)))
     a_b = _where(big, a, 1.0)
@@ -375,7 +382,7 @@ def arccosh(x):
     [0.       1.316958]
     """
     x = _float(x)
-    big = x > 1e8
+    big = x > _big_threshold(x)
     xs = _where(big, 2.0, x)
     t = xs - 1.0
     small_branch = _core.log1p(t + _core.sqrt(t * (xs + 1.0)))
