@@ -332,6 +332,8 @@ def g_binary(draw, target):
     ref = f"{BINARY[name]}({na}, {nb})"
     if not (a.startswith("a") or b.startswith("a")):
         ref = None  # two Python values: tapegrad's scalar types differ from numpy's
+    if name == "pow" and "float16" in "".join(p.common):
+        ref = None  # numpy's float16 power differs from its float32/64 one ((-inf) ** 0.5: inf, not nan)
     return p.case(target, f"tg.{name}({a}, {b})", ref)
 
 
@@ -1492,7 +1494,9 @@ def g_np_round(draw, target):
     a, n = p.tensor(wild=True)
     if target.endswith("round"):
         dec = draw(st.sampled_from(["0", "1", "2", "-1", "3", "2**63", "1.5", "'a'"]))
-        return p.case(target, f"tg.numpy.round({a}, {dec})", f"np.round({n}, {dec})", rtol=4.0)
+        # int64 values near 2**63 round through float64 to 2**63, whose cast back numpy wraps (UB)
+        edge = "'int64'" in p.common[-1] and "9223372036854775807" in p.common[-1]
+        return p.case(target, f"tg.numpy.round({a}, {dec})", None if edge else f"np.round({n}, {dec})", rtol=4.0)
     kw = draw(st.sampled_from(["", "nan=1.5", "posinf=2.0", "neginf=-3.0", "nan=-1, posinf=7, neginf=0"]))
     kw = (", " + kw) if kw else ""
     f16 = "'float16'" in p.common[-1]  # numpy's float16 bounds for inf differ in the last place
@@ -1604,7 +1608,8 @@ def g_np_stack(draw, target):
         kw = ""
         if name == "meshgrid":
             kw = draw(st.sampled_from(["", ", indexing='ij'", ", sparse=True", ", indexing='x'"]))
-        return p.case(target, f"tg.numpy.{name}({', '.join(ts)}{kw})", f"np.{name}({', '.join(ns)}{kw})")
+        return p.case(target, f"tg.numpy.{name}({', '.join((*ts, kw[2:]) if kw else ts)})",
+                      f"np.{name}({', '.join((*ns, kw[2:]) if kw else ns)})")
     return p.case(target, f"tg.numpy.{name}([{', '.join(ts)}])", f"np.{name}([{', '.join(ns)}])")
 
 
@@ -1671,13 +1676,15 @@ def g_np_products(draw, target):
     sa = draw(shapes(0, 3))
     a, na = p.tensor(sa, dtypes=dts)
     b, nb = p.tensor(draw(st.sampled_from([sa, sa[-1:], sa[::-1], (3,), ()])), dtypes=dts)
+    # numpy's BLAS products and tapegrad's may differ where inf * 0 meets (nan or a skipped 0)
+    finite = not any(w in "".join(p.common) for w in ("inf", "nan"))
     if name == "tensordot":
         axes = draw(st.sampled_from(["0", "1", "2", "-1", "([0], [0])", "([1], [0])", "((0, 1), (0, 1))"]))
-        return p.case(target, f"{target}({a}, {b}, {axes})", f"np.tensordot({na}, {nb}, {axes})", rtol=4.0)
+        return p.case(target, f"{target}({a}, {b}, {axes})", f"np.tensordot({na}, {nb}, {axes})" if finite else None, rtol=4.0)
     if name == "vecdot":
         axis = draw(st.sampled_from(["-1", "0", "1", "5"]))
-        return p.case(target, f"{target}({a}, {b}, axis={axis})", f"np.vecdot({na}, {nb}, axis={axis})", rtol=4.0)
-    return p.case(target, f"{target}({a}, {b})", f"np.{name}({na}, {nb})", rtol=4.0)
+        return p.case(target, f"{target}({a}, {b}, axis={axis})", f"np.vecdot({na}, {nb}, axis={axis})" if finite else None, rtol=4.0)
+    return p.case(target, f"{target}({a}, {b})", f"np.{name}({na}, {nb})" if finite else None, rtol=4.0)
 
 
 @gen("tg.linalg.matrix_norm", "tg.linalg.vector_norm", "tg.linalg.matrix_power")

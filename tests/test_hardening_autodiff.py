@@ -665,3 +665,16 @@ def test_numpy_arcsinh_arccosh_large_float16_do_not_overflow():
     np.testing.assert_allclose(np.asarray(tg.numpy.arccosh(tg.tensor(x))), np.arccosh(x), rtol=2e-3)
     g = tg.grad(lambda v: tg.numpy.arcsinh(v).sum())(tg.tensor(np.array([0.0, 300.0], np.float32)))
     np.testing.assert_allclose(np.asarray(g), 1 / np.sqrt(1 + np.array([0.0, 300.0]) ** 2), rtol=1e-4)
+
+
+def test_numpy_round_integers_to_negative_decimals_like_numpy():
+    for dt in ("int32", "int64"):
+        a = np.array([3, 15, 25, -25, -15, 0, 123_456_789, -2_147_483_000, 994, 995], dt)
+        for d in (-1, -2, -3, -12, 1, 0):
+            out = tg.numpy.round(tg.tensor(a), d)
+            assert out.dtype == tg.tensor(a).dtype
+            assert np.asarray(out).tolist() == np.round(a, d).tolist(), (dt, d)
+    with pytest.raises(TypeError, match="round: decimals must be an integer"):
+        tg.numpy.round(tg.ones(2), 1.5)
+    with pytest.raises(OverflowError, match="round: decimals"):
+        tg.numpy.round(tg.ones(2), 2**63)

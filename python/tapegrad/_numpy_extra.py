@@ -444,8 +444,19 @@ def round(x, decimals=0):
     [   2.6 1234. ]
     """
     x = _t(x)
-    if decimals == 0 or not _is_float(x):
+    try:
+        decimals = operator.index(decimals)
+    except TypeError:
+        raise TypeError(f"round: decimals must be an integer, got {type(decimals).__name__}") from None
+    if decimals == 0 or (not _is_float(x) and (decimals > 0 or x.dtype == _core.bool_)):
         return _core.round(x)
+    if not _is_float(x):  # integers to tens, hundreds, ...: as numpy, through float64, half to even
+        if decimals < -400:
+            return _creation.zeros_like(x)
+        f = 10.0 ** -decimals
+        return (_core.round(x.astype(_core.float64) / f) * f).astype(x.dtype)
+    if abs(decimals) > 400:
+        raise OverflowError(f"round: decimals {decimals} out of range")
     scale = 10.0 ** decimals
     return _core.round(x * scale) / scale
 
