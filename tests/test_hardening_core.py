@@ -486,3 +486,22 @@ def test_float_array_into_int_dtype_truncates_or_raises(make):
         assert make(np.broadcast_to(a.astype(">f4"), (2, a.size)), int).tolist() == \
             np.broadcast_to(a.astype(">f4"), (2, a.size)).astype("int64").tolist()
     assert make(np.array([-(2.0**63)]), "int64").tolist() == [-(2**63)]
+
+
+def test_arange_length_beyond_index_range_raises_like_numpy():
+    for args in [(10**30, 2**63, 0.3), (0.3, -(2**63), 1e-30), (0, 1e20, 1e-2), (-(2**63), 2**63 - 1, 1)]:
+        with pytest.raises(ValueError, match="Maximum allowed size exceeded"):
+            np.arange(*args)
+        with pytest.raises(ValueError, match="arange: maximum allowed size exceeded"):
+            tg.arange(*args)
+    for args in [(2**62, -(2**62), 1), (10, 0, 1), (5,), (0, 10, 3), (1, 2, 0.25), (-3, 3, -1)]:
+        assert tg.arange(*args).tolist() == np.arange(*args).tolist()
+
+
+def test_tensor_init_with_wrong_arguments_is_clear_type_error():
+    for call in (lambda: tg.Tensor(), lambda: tg.Tensor(1, 2, 3), lambda: tg.Tensor(foo=1),
+                 lambda: tg.Tensor.__new__(tg.Tensor).__init__()):
+        with pytest.raises(TypeError, match=r"Tensor\(data, dtype=None\): takes the data") as e:
+            call()
+        assert "incompatible" not in str(e.value)
+    assert tg.Tensor(data=[1.0], dtype="float64").tolist() == [1.0]
