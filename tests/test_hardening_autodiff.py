@@ -678,3 +678,18 @@ def test_numpy_round_integers_to_negative_decimals_like_numpy():
         tg.numpy.round(tg.ones(2), 1.5)
     with pytest.raises(OverflowError, match="round: decimals"):
         tg.numpy.round(tg.ones(2), 2**63)
+
+
+def test_numpy_fmod_exact_and_keeps_python_scalars_weak():
+    a = np.array([65504, 5, -5, 0, np.inf, 3, -7, -0.0, 7, 1e-3], np.float16)
+    b = np.array([1e-30, 0, 3, 2, 2, np.inf, 2, 3, -2, -np.inf], np.float32)
+    with np.errstate(all="ignore"):
+        ref = np.fmod(a, b)
+        weak = np.fmod(2**31, np.array([4.0, 5.0], np.float16))
+    out = np.asarray(tg.numpy.fmod(tg.tensor(a), tg.tensor(b)))
+    np.testing.assert_array_equal(out, ref)
+    assert (np.signbit(out) == np.signbit(ref)).all()
+    w = tg.numpy.fmod(2**31, tg.tensor(np.array([4.0, 5.0], np.float16)))
+    assert w.dtype == tg.float16
+    np.testing.assert_array_equal(np.asarray(w), weak)
+    assert tg.grad(lambda x: tg.numpy.fmod(x, 2.0).sum())(tg.tensor([-3.0, 3.0])).tolist() == [1.0, 1.0]

@@ -151,12 +151,19 @@ def fmod(x1, x2):
     >>> print(tg.numpy.fmod(tg.tensor([-3.0, 3.0]), 2.0))
     [-1.  1.]
     """
-    x1 = _t(x1)
-    if not _is_float(x1) and not (isinstance(x2, Tensor) and _is_float(x2)) and not isinstance(x2, float):
-        r = _core.mod(x1, x2)  # integers: C's % from Python's %
-        return _where((r != 0) & ((x1 < 0) != (_t(x2) < 0)), r - x2, r)
-    r = x1 - trunc(x1 / x2) * x2
-    return _where(isinf(_t(x2)) & _core.isfinite(x1), x1, r)  # fmod(x, +-inf) = x
+    scalar1 = isinstance(x1, int | float) and not isinstance(x1, bool)
+    t1 = _t(x1)
+    if not _is_float(t1) and not (isinstance(x2, Tensor) and _is_float(x2)) and not isinstance(x2, float):
+        r = _core.mod(t1, x2)  # integers: C's % from Python's %
+        return _where((r != 0) & ((t1 < 0) != (_t(x2) < 0)), r - x2, r)
+    # fmod(a, b) = sign(a) * mod(|a|, |b|): exact (x1 - trunc(x1 / x2) * x2 loses every digit once
+    # x1 / x2 is beyond the float's precision), and Python scalars stay weak as in numpy.
+    a1 = builtins.abs(x1) if scalar1 else _core.abs(t1)
+    a2 = builtins.abs(x2) if isinstance(x2, int | float) and not isinstance(x2, bool) else _core.abs(_t(x2))
+    r = _core.mod(a1, a2)
+    if scalar1:
+        return -r if math.copysign(1.0, x1) < 0 else r
+    return _where(signbit(t1), -r, r)
 
 
 def isinf(x):
