@@ -693,3 +693,10 @@ def test_numpy_fmod_exact_and_keeps_python_scalars_weak():
     assert w.dtype == tg.float16
     np.testing.assert_array_equal(np.asarray(w), weak)
     assert tg.grad(lambda x: tg.numpy.fmod(x, 2.0).sum())(tg.tensor([-3.0, 3.0])).tolist() == [1.0, 1.0]
+
+
+def test_numpy_roll_by_int64_extremes_like_numpy():
+    a = np.resize(np.array([1, 7, 1, 7, 7, 0, -1], np.int64), (2, 3, 5))
+    for shift in (-(2**63), 2**63 - 1, -7, 12, 0):
+        assert tg.numpy.roll(tg.tensor(a), shift, -1).tolist() == np.roll(a, shift, -1).tolist(), shift
+        assert tg.numpy.roll(tg.tensor(a), shift).tolist() == np.roll(a, shift).tolist(), shift

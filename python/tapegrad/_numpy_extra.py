@@ -674,7 +674,7 @@ def roll(x, shift, axis=None):
         n = x.shape[a]
         if n == 0:
             continue
-        idx = (np.arange(n) - int(s)) % n
+        idx = (np.arange(n) - operator.index(s) % n) % n  # reduce first: -(-2**63) overflows int64
         x = _core.take(x, Tensor(idx.astype(np.int64)), a)
     return x
 
