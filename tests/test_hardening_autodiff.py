@@ -630,3 +630,74 @@ def test_transform_messages_name_the_transform():
         tg.value_and_grad(lambda x: None)(tg.ones(2))
     with pytest.raises(TypeError, match="GradOperation: the function must return"):
         ops.GradOperation()(lambda x: None)(tg.ones(2))
+
+
+def test_numpy_arccosh_below_one_is_nan_in_float16():
+    x = np.array([-100.0, -2.0, 0.25, 1.0, 2.0, np.inf, np.nan], np.float16)
+    with np.errstate(invalid="ignore"):
+        ref = np.arccosh(x)
+    for f in (tg.numpy.arccosh, tg.numpy.acosh):
+        out = np.asarray(f(tg.tensor(x)))
+        np.testing.assert_allclose(out, ref, rtol=4e-3)
+        assert np.array_equal(np.isnan(out), np.isnan(ref))
+
+
+def test_numpy_imag_of_inf_and_nan_is_zero_with_zero_gradient():
+    x = np.array([1.0, -np.inf, np.inf, np.nan, -0.0], np.float16)
+    out = tg.numpy.imag(tg.tensor(x))
+    assert np.asarray(out).tolist() == np.imag(x).tolist()
+    assert not np.signbit(np.asarray(out)).any()
+    assert tg.grad(lambda v: tg.numpy.imag(v).sum())(tg.ones(3)).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_numpy_logaddexp2_promotes_before_scaling_like_numpy():
+    a = np.array([7.0, 0.25, 0.5], np.float16)
+    b = np.array([-7, -(2**31), 2**40], np.int64)
+    out = tg.numpy.logaddexp2(tg.tensor(a), tg.tensor(b))
+    assert out.dtype == tg.float64
+    np.testing.assert_allclose(np.asarray(out), np.logaddexp2(a, b), rtol=1e-12)
+    assert tg.numpy.logaddexp2(tg.tensor(a), tg.tensor(a)).dtype == tg.float16
+
+
+def test_numpy_arcsinh_arccosh_large_float16_do_not_overflow():
+    x = np.array([65504.0, 300.0, 200.0, 201.0, 2.0, 1.0], np.float16)
+    np.testing.assert_allclose(np.asarray(tg.numpy.arcsinh(tg.tensor(x))), np.arcsinh(x), rtol=2e-3)
+    np.testing.assert_allclose(np.asarray(tg.numpy.arcsinh(tg.tensor(-x))), np.arcsinh(-x), rtol=2e-3)
+    np.testing.assert_allclose(np.asarray(tg.numpy.arccosh(tg.tensor(x))), np.arccosh(x), rtol=2e-3)
+    g = tg.grad(lambda v: tg.numpy.arcsinh(v).sum())(tg.tensor(np.array([0.0, 300.0], np.float32)))
+    np.testing.assert_allclose(np.asarray(g), 1 / np.sqrt(1 + np.array([0.0, 300.0]) ** 2), rtol=1e-4)
+
+
+def test_numpy_round_integers_to_negative_decimals_like_numpy():
+    for dt in ("int32", "int64"):
+        a = np.array([3, 15, 25, -25, -15, 0, 123_456_789, -2_147_483_000, 994, 995], dt)
+        for d in (-1, -2, -3, -12, 1, 0):
+            out = tg.numpy.round(tg.tensor(a), d)
+            assert out.dtype == tg.tensor(a).dtype
+            assert np.asarray(out).tolist() == np.round(a, d).tolist(), (dt, d)
+    with pytest.raises(TypeError, match="round: decimals must be an integer"):
+        tg.numpy.round(tg.ones(2), 1.5)
+    with pytest.raises(OverflowError, match="round: decimals"):
+        tg.numpy.round(tg.ones(2), 2**63)
+
+
+def test_numpy_fmod_exact_and_keeps_python_scalars_weak():
+    a = np.array([65504, 5, -5, 0, np.inf, 3, -7, -0.0, 7, 1e-3], np.float16)
+    b = np.array([1e-30, 0, 3, 2, 2, np.inf, 2, 3, -2, -np.inf], np.float32)
+    with np.errstate(all="ignore"):
+        ref = np.fmod(a, b)
+        weak = np.fmod(2**31, np.array([4.0, 5.0], np.float16))
+    out = np.asarray(tg.numpy.fmod(tg.tensor(a), tg.tensor(b)))
+    np.testing.assert_array_equal(out, ref)
+    assert (np.signbit(out) == np.signbit(ref)).all()
+    w = tg.numpy.fmod(2**31, tg.tensor(np.array([4.0, 5.0], np.float16)))
+    assert w.dtype == tg.float16
+    np.testing.assert_array_equal(np.asarray(w), weak)
+    assert tg.grad(lambda x: tg.numpy.fmod(x, 2.0).sum())(tg.tensor([-3.0, 3.0])).tolist() == [1.0, 1.0]
+
+
+def test_numpy_roll_by_int64_extremes_like_numpy():
+    a = np.resize(np.array([1, 7, 1, 7, 7, 0, -1], np.int64), (2, 3, 5))
+    for shift in (-(2**63), 2**63 - 1, -7, 12, 0):
+        assert tg.numpy.roll(tg.tensor(a), shift, -1).tolist() == np.roll(a, shift, -1).tolist(), shift
+        assert tg.numpy.roll(tg.tensor(a), shift).tolist() == np.roll(a, shift).tolist(), shift

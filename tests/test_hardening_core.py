@@ -399,3 +399,109 @@ def test_integer_reductions_and_scans_wrap_like_numpy():
         big = np.array([2**62, 2**62, 2**62], np.int64)
         assert tg.sum(tg.tensor(big)).item() == int(big.sum())
         assert tg.cumsum(tg.tensor(big)).tolist() == np.cumsum(big).tolist()
+
+
+def test_setstate_on_live_tensor_replaces_value_like_numpy():
+    t = tg.tensor(0.0)
+    t.__setstate__(tg.ones(3, dtype=tg.float64).__getstate__())
+    a = np.array(0.0)
+    a.__setstate__(np.ones(3).__reduce__()[2])
+    assert t.shape == a.shape == (3,)
+    assert t.dtype == tg.float64
+    np.testing.assert_array_equal(np.asarray(t), a)
+    fresh = tg.Tensor.__new__(tg.Tensor)
+    fresh.__setstate__(tg.arange(4).__getstate__())
+    assert fresh.tolist() == [0, 1, 2, 3]
+    with pytest.raises(TypeError, match="dtype"):
+        t.__setstate__((np.ones(2), 5))
+    assert t.tolist() == [1.0, 1.0, 1.0]  # a bad state leaves the value alone
+
+
+def test_transpose_empty_axes_on_nd_tensor_raises_like_numpy():
+    for call in (lambda x: tg.transpose(x, ()), lambda x: x.transpose(())):
+        with pytest.raises(ValueError, match=r"transpose: axes \(\) don't match a tensor of 2 dimensions"):
+            call(tg.ones((2, 2)))
+        assert call(tg.tensor(3.0)).item() == np.transpose(np.array(3.0), ()).item()
+    assert tg.transpose(tg.ones((2, 3))).shape == (3, 2)
+    assert tg.ones((2, 3)).transpose().shape == (3, 2)
+
+
+@pytest.mark.parametrize("fn", ["color_columns", "color_rows", "star_color"])
+def test_coloring_order_of_wrong_type_is_clear_type_error(fn):
+    pattern = np.ones((3, 3), bool)
+    for order in ([2**63], 3, [0, 1, 2]):
+        with pytest.raises(TypeError, match=f"{fn}: order must be None or one of"):
+            getattr(tg, fn)(pattern, order)
+    assert getattr(tg, fn)(pattern, "natural").tolist() == [0, 1, 2]
+
+
+_LEVEL_CALLS = {
+    "ReverseLevel": [lambda v: v.push(), lambda v: v.pop(), lambda v: v.track(tg.ones(2)), lambda v: v.num_records(),
+                     lambda v: v.unwrap(tg.ones(2)), lambda v: v.backward([tg.ones(1)], [None], [tg.ones(1)])],
+    "ForwardLevel": [lambda v: v.push(), lambda v: v.pop(), lambda v: v.track(tg.ones(2), tg.ones(2)),
+                     lambda v: v.tangent_of(tg.ones(2)), lambda v: v.unwrap(tg.ones(2))],
+    "BatchLevel": [lambda v: v.push(), lambda v: v.pop(), lambda v: v.size, lambda v: v.track(tg.ones(2), 0),
+                   lambda v: v.unwrap(tg.ones(2), 0), lambda v: v.wraps(tg.ones(2))],
+}
+
+
+@pytest.mark.parametrize("cls", sorted(_LEVEL_CALLS))
+def test_uninitialised_autodiff_levels_raise_type_error(cls):
+    c = getattr(tg._core, cls)
+    level = c.__new__(c)
+    for call in _LEVEL_CALLS[cls]:
+        with pytest.raises(TypeError, match=f"{cls}.*made by __new__ without __init__"):
+            call(level)
+    assert tg._core.BatchLevel(3).size == 3
+    assert tg._core.ReverseLevel().num_records() == 0
+
+
+@pytest.mark.parametrize("make", [tg.tensor, tg.Tensor])
+def test_python_float_into_int_dtype_raises_like_numpy(make):
+    for v, exc in [(3.5e38, OverflowError), (1e10, OverflowError), (float("inf"), OverflowError),
+                   (float("nan"), ValueError), (2.0**63, OverflowError)]:
+        with pytest.raises(exc):
+            np.array(v, "int32")
+        with pytest.raises(exc):
+            make(v, "int32")
+    with pytest.raises(OverflowError, match="out of bounds for int32"):
+        make(3e9, "int32")
+    for v in (-2.7, 2.7, 2.0**31 - 1, -(2.0**31)):
+        assert make(v, "int32").item() == np.array(v, "int32").item()
+    assert make(3e9, "int64").item() == 3_000_000_000
+    assert make(-(2.0**63), "int64").item() == -(2**63)
+
+
+@pytest.mark.parametrize("make", [tg.tensor, tg.Tensor, tg.numpy.array, tg.numpy.asarray])
+def test_float_array_into_int_dtype_truncates_or_raises(make):
+    for data, dt, exc in [([np.nan], "int64", ValueError), ([np.inf], "int32", OverflowError),
+                          ([1e30], "int64", OverflowError), ([3e9], "int32", OverflowError),
+                          ([2.0**63], "int64", OverflowError)]:
+        for a in (np.array(data), np.array(data, ">f8"), np.broadcast_to(np.array(data), (2, 1))):
+            with pytest.raises(exc, match=f"tensor: .*{dt}"):
+                make(a, dt)
+    for data in ([-2.5, 2.7, 0.0], [-(2.0**31), 2.0**31 - 1]):
+        a = np.array(data)
+        assert make(a, "int32").tolist() == a.astype("int32").tolist()
+        assert make(np.broadcast_to(a.astype(">f4"), (2, a.size)), int).tolist() == \
+            np.broadcast_to(a.astype(">f4"), (2, a.size)).astype("int64").tolist()
+    assert make(np.array([-(2.0**63)]), "int64").tolist() == [-(2**63)]
+
+
+def test_arange_length_beyond_index_range_raises_like_numpy():
+    for args in [(10**30, 2**63, 0.3), (0.3, -(2**63), 1e-30), (0, 1e20, 1e-2), (-(2**63), 2**63 - 1, 1)]:
+        with pytest.raises(ValueError, match="Maximum allowed size exceeded"):
+            np.arange(*args)
+        with pytest.raises(ValueError, match="arange: maximum allowed size exceeded"):
+            tg.arange(*args)
+    for args in [(2**62, -(2**62), 1), (10, 0, 1), (5,), (0, 10, 3), (1, 2, 0.25), (-3, 3, -1)]:
+        assert tg.arange(*args).tolist() == np.arange(*args).tolist()
+
+
+def test_tensor_init_with_wrong_arguments_is_clear_type_error():
+    for call in (lambda: tg.Tensor(), lambda: tg.Tensor(1, 2, 3), lambda: tg.Tensor(foo=1),
+                 lambda: tg.Tensor.__new__(tg.Tensor).__init__()):
+        with pytest.raises(TypeError, match=r"Tensor\(data, dtype=None\): takes the data") as e:
+            call()
+        assert "incompatible" not in str(e.value)
+    assert tg.Tensor(data=[1.0], dtype="float64").tolist() == [1.0]

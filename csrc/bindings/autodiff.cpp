@@ -94,6 +94,18 @@ static bool borrowed_may_change(const Storage& s) {
   return !py::detail::npy_api::get().PyArray_Check_(o) || py::detail::array_proxy(o)->base != nullptr;
 }
 
+// The level behind a ReverseLevel/ForwardLevel/BatchLevel Python object; a TypeError for one made
+// by __new__ without __init__ (or of another type).
+template <class L>
+std::shared_ptr<L> level_of(py::handle self, const char* cls, const char* method) {
+  TG_CHECK_TYPE(py::isinstance<L>(self), cls, ".", method, ": expected a ", cls, ", got ",
+                std::string(py::str(py::type::of(self).attr("__name__"))));
+  auto v_h = reinterpret_cast<py::detail::instance*>(self.ptr())->get_value_and_holder(py::detail::get_type_info(typeid(L)));
+  TG_CHECK_TYPE(v_h.holder_constructed() && v_h.value_ptr() != nullptr, cls, ".", method, ": this ", cls,
+                " was made by __new__ without __init__ (uninitialised)");
+  return v_h.template holder<std::shared_ptr<L>>();
+}
+
 void bind_autodiff(py::module_& m) {
   {
     static char byte = 0;
@@ -101,43 +113,62 @@ void bind_autodiff(py::module_& m) {
     g_py_release = probe->ext_release;
     autodiff::g_borrowed_may_change = borrowed_may_change;
   }
+  using autodiff::BatchLevel;
   using autodiff::ForwardLevel;
   using autodiff::ReverseLevel;
+  // Every method takes the Python object and goes through level_of, which refuses a level made by
+  // __new__ without __init__ (its holder was never constructed: a cast would read garbage memory).
   py::class_<ReverseLevel, std::shared_ptr<ReverseLevel>>(m, "ReverseLevel")
       .def(py::init<>())
-      .def("push", [](std::shared_ptr<ReverseLevel> l) { autodiff::push_level(l); })
-      .def("pop", [](ReverseLevel& l) { autodiff::pop_level(&l); })
-      .def("track", &ReverseLevel::track)
-      .def("num_records", &ReverseLevel::num_records)
-      .def("unwrap", [](ReverseLevel& l, const Tensor& t) {
-        auto* m = autodiff::meta_at(t, l.id());
+      .def("push", [](py::handle self) { autodiff::push_level(level_of<ReverseLevel>(self, "ReverseLevel", "push")); })
+      .def("pop", [](py::handle self) { autodiff::pop_level(level_of<ReverseLevel>(self, "ReverseLevel", "pop").get()); })
+      .def("track", [](py::handle self, const Tensor& t) {
+        return level_of<ReverseLevel>(self, "ReverseLevel", "track")->track(t);
+      })
+      .def("num_records", [](py::handle self) {
+        return level_of<ReverseLevel>(self, "ReverseLevel", "num_records")->num_records();
+      })
+      .def("unwrap", [](py::handle self, const Tensor& t) {
+        auto l = level_of<ReverseLevel>(self, "ReverseLevel", "unwrap");
+        auto* m = autodiff::meta_at(t, l->id());
         return m ? m->primal : t;
       })
-      .def("backward", [](ReverseLevel& l, const std::vector<Tensor>& outs, const std::vector<std::optional<Tensor>>& cots,
+      .def("backward", [](py::handle self, const std::vector<Tensor>& outs, const std::vector<std::optional<Tensor>>& cots,
                           const std::vector<Tensor>& ins) {
+        auto l = level_of<ReverseLevel>(self, "ReverseLevel", "backward");
         TensorList c;
         for (auto& o : cots) c.push_back(o ? *o : Tensor());
-        return from_list(l.backward(to_list(outs), c, to_list(ins)));
+        return from_list(l->backward(to_list(outs), c, to_list(ins)));
       });
   py::class_<ForwardLevel, std::shared_ptr<ForwardLevel>>(m, "ForwardLevel")
       .def(py::init<>())
-      .def("push", [](std::shared_ptr<ForwardLevel> l) { autodiff::push_level(l); })
-      .def("pop", [](ForwardLevel& l) { autodiff::pop_level(&l); })
-      .def("track", &ForwardLevel::track)
-      .def("tangent_of", &ForwardLevel::tangent_of)
-      .def("unwrap", [](ForwardLevel& l, const Tensor& t) {
-        auto* m = autodiff::meta_at(t, l.id());
+      .def("push", [](py::handle self) { autodiff::push_level(level_of<ForwardLevel>(self, "ForwardLevel", "push")); })
+      .def("pop", [](py::handle self) { autodiff::pop_level(level_of<ForwardLevel>(self, "ForwardLevel", "pop").get()); })
+      .def("track", [](py::handle self, const Tensor& t, const Tensor& tangent) {
+        return level_of<ForwardLevel>(self, "ForwardLevel", "track")->track(t, tangent);
+      })
+      .def("tangent_of", [](py::handle self, const Tensor& t) {
+        return level_of<ForwardLevel>(self, "ForwardLevel", "tangent_of")->tangent_of(t);
+      })
+      .def("unwrap", [](py::handle self, const Tensor& t) {
+        auto l = level_of<ForwardLevel>(self, "ForwardLevel", "unwrap");
+        auto* m = autodiff::meta_at(t, l->id());
         return m ? m->primal : t;
       });
-  using autodiff::BatchLevel;
   py::class_<BatchLevel, std::shared_ptr<BatchLevel>>(m, "BatchLevel")
       .def(py::init<int64_t>())
-      .def("push", [](std::shared_ptr<BatchLevel> l) { autodiff::push_level(l); })
-      .def("pop", [](BatchLevel& l) { autodiff::pop_level(&l); })
-      .def_property_readonly("size", &BatchLevel::size)
-      .def("track", &BatchLevel::track)
-      .def("unwrap", &BatchLevel::unwrap)
-      .def("wraps", [](BatchLevel& l, const Tensor& t) { return autodiff::meta_at(t, l.id()) != nullptr; });
+      .def("push", [](py::handle self) { autodiff::push_level(level_of<BatchLevel>(self, "BatchLevel", "push")); })
+      .def("pop", [](py::handle self) { autodiff::pop_level(level_of<BatchLevel>(self, "BatchLevel", "pop").get()); })
+      .def_property_readonly("size", [](py::handle self) { return level_of<BatchLevel>(self, "BatchLevel", "size")->size(); })
+      .def("track", [](py::handle self, const Tensor& t, int64_t axis) {
+        return level_of<BatchLevel>(self, "BatchLevel", "track")->track(t, axis);
+      })
+      .def("unwrap", [](py::handle self, const Tensor& t, int64_t out_axis) {
+        return level_of<BatchLevel>(self, "BatchLevel", "unwrap")->unwrap(t, out_axis);
+      })
+      .def("wraps", [](py::handle self, const Tensor& t) {
+        return autodiff::meta_at(t, level_of<BatchLevel>(self, "BatchLevel", "wraps")->id()) != nullptr;
+      });
   // Swap the value behind a Tensor object (used to track Parameters in place during a transform).
   m.def("_swap_value", [](Tensor& dst, Tensor& src) {
     Tensor tmp = dst;

@@ -222,6 +222,26 @@ PyObject* find_big_int(py::handle obj, int depth) {
   return nullptr;
 }
 
+// Float data (a numpy array) into an integer dtype: truncation toward zero, as numpy, but NaN, inf
+// and values beyond the dtype raise (numpy only warns and writes INT_MIN; a C cast is undefined).
+void check_float_to_int(const py::array& arr, DType want) {
+  if (arr.size() == 0) return;
+  py::module_ np = py::module_::import("numpy");
+  py::object a = arr.attr("astype")("float64");
+  const char* dt = dtype_numpy_name(want);
+  if (np.attr("isnan")(a).attr("any")().cast<bool>())
+    throw ValueError(str_cat("tensor: cannot convert float NaN to integer (", dt, ")"));
+  if (np.attr("isinf")(a).attr("any")().cast<bool>())
+    throw OverflowError(str_cat("tensor: cannot convert float infinity to integer (", dt, ")"));
+  // Truncation keeps x when -2**k - 1 < x < 2**k (k = 31 or 63); the bounds are exact doubles.
+  const double hi = want == DType::Int32 ? 2147483648.0 : 9223372036854775808.0;
+  const double lo = want == DType::Int32 ? -2147483649.0 : -9223372036854775808.0;
+  const double mx = a.attr("max")().cast<double>(), mn = a.attr("min")().cast<double>();
+  const bool lo_ok = want == DType::Int32 ? mn > lo : mn >= lo;
+  if (!(mx < hi) || !lo_ok)
+    throw OverflowError(str_cat("tensor: value ", mx < hi ? mn : mx, " out of bounds for ", dt));
+}
+
 [[noreturn]] void int_out_of_range(py::handle v, const char* dt) {
   throw OverflowError(str_cat("tensor: Python integer ", std::string(py::str(v)), " out of bounds for ", dt));
 }
@@ -253,7 +273,7 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
       if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
       return Tensor::scalar(d, want);
     }
-    if (overflow) int_out_of_range(obj, "int64");
+    if (overflow) int_out_of_range(obj, has_dt && want == DType::Int32 ? "int32" : "int64");
     if (has_dt && is_float(want)) return Tensor::scalar(double(v), want);
     Tensor t = Tensor::empty(Shape{}, DType::Int64);
     *t.data<int64_t>() = v;
@@ -261,7 +281,17 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
     return has_dt ? t.to(want) : t;
   }
   // numpy scalars (np.float64 subclasses float) keep their dtype through the numpy path below.
-  if (PyFloat_CheckExact(p)) return Tensor::scalar(PyFloat_AS_DOUBLE(p), has_dt ? want : DType::Float32);
+  if (PyFloat_CheckExact(p)) {
+    // Into an integer dtype as numpy does, through Python's int(): truncation toward zero; inf is
+    // an OverflowError, nan a ValueError and a value beyond the dtype an OverflowError (a C cast
+    // of an out-of-range double is undefined, and gave INT_MIN).
+    if (has_dt && (want == DType::Int32 || want == DType::Int64)) {
+      py::object as_int = py::reinterpret_steal<py::object>(PyNumber_Long(p));
+      if (!as_int) throw py::error_already_set();
+      return tensor_from_py(as_int, dtype, copy_tensor);
+    }
+    return Tensor::scalar(PyFloat_AS_DOUBLE(p), has_dt ? want : DType::Float32);
+  }
   if (p == Py_None) throw TypeError("tensor: cannot make a tensor from None");
   if (PyUnicode_Check(p) || PyBytes_Check(p))
     throw TypeError(str_cat("tensor: cannot make a tensor from a string (", std::string(py::repr(obj)), ")"));
@@ -311,6 +341,7 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
   // list holds float64 values of its own (numpy float64 scalars or arrays, Float64 tensors).
   if (from_sequence && !has_dt && kind == 'f' && arr.dtype().itemsize() == 8 && !has_strong_float64(obj, 0))
     arr = arr.attr("astype")("float32");
+  if (has_dt && kind == 'f' && (want == DType::Int32 || want == DType::Int64)) check_float_to_int(arr, want);
   bool zc = false;
   Tensor t = from_numpy_array(arr, zc);
   if (has_dt && t.dtype() != want) return t.to(want);

@@ -11,6 +11,12 @@ using kernels::Cmp;
 using kernels::Pred;
 using kernels::Un;
 
+// An explicit empty axes tuple is the identity only for a 0-d tensor (numpy: "axes don't match
+// array"); ops::transpose takes an empty permutation as "reverse the axes" (the default).
+void check_transpose_axes(const Tensor& x, const Shape& axes) {
+  TG_CHECK_SHAPE(!axes.empty() || x.ndim() == 0, "transpose: axes () don't match a tensor of ", x.ndim(),
+                 " dimensions (shape ", shape_str(x.shape()), ")");
+}
 
 }  // namespace
 
@@ -167,16 +173,19 @@ void bind_functions(py::module_& m) {
   }, docs::Tensor_view);
   m.def("transpose", [](py::handle x, py::handle axes) {
     SmallVec<int64_t, 6> p;
+    Tensor t = arg_tensor(x, "transpose");
     if (!axes.is_none()) {
       Shape s = parse_shape(axes, "transpose");
+      check_transpose_axes(t, s);
       p = SmallVec<int64_t, 6>(s.begin(), s.end());
     }
-    return ops::transpose(arg_tensor(x, "transpose"), p);
+    return ops::transpose(t, p);
   }, py::arg("x"), py::arg("axes") = py::none(), docs::transpose);
   cls.def("transpose", [](const Tensor& x, py::args axes) {
     SmallVec<int64_t, 6> p;
     if (axes.size() == 1 && !axes[0].is_none()) {
       Shape s = parse_shape(axes[0], "transpose");
+      check_transpose_axes(x, s);
       p = SmallVec<int64_t, 6>(s.begin(), s.end());
     } else if (axes.size() > 1) {
       Shape s = parse_shape(axes, "transpose");

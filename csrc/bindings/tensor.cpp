@@ -332,6 +332,12 @@ void bind_tensor(py::module_& m) {
   g_tensor_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
   cls.def(py::init([](py::handle data, py::handle dtype) { return tensor_from_py(data, dtype, true); }),
           py::arg("data"), py::arg("dtype") = py::none())
+      // Any other arguments: a clear TypeError instead of pybind11's list of signatures.
+      .def(py::init([](const py::args& args, const py::kwargs& kwargs) -> Tensor {
+        throw TypeError(str_cat("Tensor(data, dtype=None): takes the data and an optional dtype, got ", args.size(),
+                                " positional argument(s)", kwargs.size() ? " and keyword(s) " : "",
+                                kwargs.size() ? std::string(py::str(py::list(kwargs.attr("keys")()))) : std::string()));
+      }))
       .def_property_readonly("shape", [](const Tensor& t) {
         py::tuple r(size_t(t.ndim()));
         for (int64_t i = 0; i < t.ndim(); ++i) r[size_t(i)] = py::int_(t.shape()[size_t(i)]);
@@ -427,6 +433,9 @@ void bind_tensor(py::module_& m) {
         void* v = reinterpret_cast<py::detail::instance*>(self.ptr())->get_value_and_holder().value_ptr();
         return v && static_cast<const Tensor*>(v)->defined();
       })
+      // Rebinds this Python object to o's value (Tensor.__setstate__ on a live tensor, as numpy's
+      // ndarray.__setstate__ replaces an array's contents; see python/tapegrad/_pickle.py).
+      .def("_rebind", [](Tensor& self, const Tensor& o) { self = o; })
       .def("__copy__", [](const Tensor& t) { return ops::copy(t); }, docs::Tensor___copy__)
       .def("__deepcopy__", [](const Tensor& t, py::handle) { return ops::copy(t); })
       // Pickling: Tensor.__reduce_ex__ (python/tapegrad/_pickle.py) writes every protocol 0-5. This

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from . import _core
 
 __all__ = [
@@ -133,7 +135,29 @@ def arange(start, stop=None, step=1, dtype=None):
     >>> print(tg.arange(1, 2, 0.25))
     [1.   1.25 1.5  1.75]
     """
+    _check_arange_length(start, stop, step)
     return _core._arange(start, stop, step, dtype)
+
+
+def _check_arange_length(start, stop, step):
+    """numpy raises "Maximum allowed size exceeded" when ceil((stop - start) / step) is beyond the
+    index range, whichever its sign (an empty range that far away included); so does tapegrad."""
+    if stop is None:
+        start, stop = 0, start
+    vals = []
+    for v in (start, stop, step):
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return  # tensors, numpy scalars, bad types: the core checks them
+        vals.append(v)
+    a, b, s = vals
+    if s == 0 or not all(math.isfinite(float(v)) for v in vals):
+        return
+    if any(isinstance(v, float) for v in vals):
+        too_big = abs((b - a) / s) >= 2**63  # numpy's float length check, a negative length included
+    else:
+        too_big = -((a - b) // s) >= 2**63  # integers: only a positive length can overflow
+    if too_big:
+        raise ValueError(f"arange: maximum allowed size exceeded (start={a!r}, stop={b!r}, step={s!r})")
 
 
 def linspace(start, stop, num=50, endpoint=True, dtype=None):

@@ -151,12 +151,19 @@ def fmod(x1, x2):
     >>> print(tg.numpy.fmod(tg.tensor([-3.0, 3.0]), 2.0))
     [-1.  1.]
     """
-    x1 = _t(x1)
-    if not _is_float(x1) and not (isinstance(x2, Tensor) and _is_float(x2)) and not isinstance(x2, float):
-        r = _core.mod(x1, x2)  # integers: C's % from Python's %
-        return _where((r != 0) & ((x1 < 0) != (_t(x2) < 0)), r - x2, r)
-    r = x1 - trunc(x1 / x2) * x2
-    return _where(isinf(_t(x2)) & _core.isfinite(x1), x1, r)  # fmod(x, +-inf) = x
+    scalar1 = isinstance(x1, int | float) and not isinstance(x1, bool)
+    t1 = _t(x1)
+    if not _is_float(t1) and not (isinstance(x2, Tensor) and _is_float(x2)) and not isinstance(x2, float):
+        r = _core.mod(t1, x2)  # integers: C's % from Python's %
+        return _where((r != 0) & ((t1 < 0) != (_t(x2) < 0)), r - x2, r)
+    # fmod(a, b) = sign(a) * mod(|a|, |b|): exact (x1 - trunc(x1 / x2) * x2 loses every digit once
+    # x1 / x2 is beyond the float's precision), and Python scalars stay weak as in numpy.
+    a1 = builtins.abs(x1) if scalar1 else _core.abs(t1)
+    a2 = builtins.abs(x2) if isinstance(x2, int | float) and not isinstance(x2, bool) else _core.abs(_t(x2))
+    r = _core.mod(a1, a2)
+    if scalar1:
+        return -r if math.copysign(1.0, x1) < 0 else r
+    return _where(signbit(t1), -r, r)
 
 
 def isinf(x):
@@ -253,7 +260,12 @@ def logaddexp2(x1, x2):
     >>> print(tg.numpy.logaddexp2(tg.tensor([1.0, 3.0]), tg.tensor([1.0, 3.0])))
     [2. 4.]
     """
-    return logaddexp(_t(x1) * _LN2, _t(x2) * _LN2) / _LN2
+    x1, x2 = _t(x1), _t(x2)
+    # Promote first (as numpy does): float16 * ln 2 next to an int64 would lose digits numpy keeps.
+    dt = (_core._zeros((0,), x1.dtype) + _core._zeros((0,), x2.dtype)).dtype
+    if not _is_float(_core._zeros((0,), dt)):
+        dt = _core.float64 if dt == _core.int64 else _core.float32
+    return logaddexp(x1.astype(dt) * _LN2, x2.astype(dt) * _LN2) / _LN2
 
 
 def fmax(x1, x2):
@@ -346,6 +358,13 @@ def _float(x):
     return x if _is_float(x) else x.astype(_core.float32)
 
 
+def _big_threshold(x):
+    """Where arcsinh/arccosh switch to log(2|x|): beyond it x*x would lose the "+- 1" anyway, and
+    float16's x*x overflows from 256 (65504 gave NaN), so its switch is lower (the error of
+    log(2x) there, 1/(4x**2), stays below float16's resolution)."""
+    return 200.0 if x.dtype == _core.float16 else 1e8
+
+
 def arcsinh(x):
     """Inverse hyperbolic sine (numpy.arcsinh), accurate for small and large |x|.
 
@@ -354,7 +373,7 @@ def arcsinh(x):
     """
     x = _float(x)
     a = _where(x < 0, -x, x)  # |x| whose derivative at 0 is 1 (abs' is 0 there)
-    big = a > 1e8
+    big = a > _big_threshold(x)
     a_s = _where(big, 1.0, a)
     small_branch = _core.log1p(a_s + a_s * a_s / (1.0 + _core.sqrt(1.0 + a_s * a_s)))
     a_b = _where(big, a, 1.0)
@@ -370,12 +389,14 @@ def arccosh(x):
     [0.       1.316958]
     """
     x = _float(x)
-    big = x > 1e8
+    big = x > _big_threshold(x)
     xs = _where(big, 2.0, x)
     t = xs - 1.0
     small_branch = _core.log1p(t + _core.sqrt(t * (xs + 1.0)))
     big_branch = _core.log(_where(big, x, 2.0)) + _LN2
-    return _where(big, big_branch, small_branch)
+    r = _where(big, big_branch, small_branch)
+    # Below 1 the result is NaN; rounding (float16's t * (x + 1) for x = -100) can hit log1p(-1).
+    return _where(x < 1.0, np.nan, r)
 
 
 def arctanh(x):
@@ -430,8 +451,19 @@ def round(x, decimals=0):
     [   2.6 1234. ]
     """
     x = _t(x)
-    if decimals == 0 or not _is_float(x):
+    try:
+        decimals = operator.index(decimals)
+    except TypeError:
+        raise TypeError(f"round: decimals must be an integer, got {type(decimals).__name__}") from None
+    if decimals == 0 or (not _is_float(x) and (decimals > 0 or x.dtype == _core.bool_)):
         return _core.round(x)
+    if not _is_float(x):  # integers to tens, hundreds, ...: as numpy, through float64, half to even
+        if decimals < -400:
+            return _creation.zeros_like(x)
+        f = 10.0 ** -decimals
+        return (_core.round(x.astype(_core.float64) / f) * f).astype(x.dtype)
+    if abs(decimals) > 400:
+        raise OverflowError(f"round: decimals {decimals} out of range")
     scale = 10.0 ** decimals
     return _core.round(x * scale) / scale
 
@@ -565,7 +597,10 @@ def imag(x):
     [0. 0.]
     """
     x = _t(x)
-    return x * 0.0 + 0.0 if _is_float(x) else _creation.zeros_like(x)  # + 0.0: no -0.0
+    if not _is_float(x):
+        return _creation.zeros_like(x)
+    # x * 0 keeps the (zero) gradient connected; inf * 0 and nan * 0 would be NaN, so those are 0.
+    return _where(_core.isfinite(x), x * 0.0, 0.0) + 0.0  # + 0.0: no -0.0
 
 
 def isin(x1, x2, /, *, invert=False):
@@ -639,7 +674,7 @@ def roll(x, shift, axis=None):
         n = x.shape[a]
         if n == 0:
             continue
-        idx = (np.arange(n) - int(s)) % n
+        idx = (np.arange(n) - operator.index(s) % n) % n  # reduce first: -(-2**63) overflows int64
         x = _core.take(x, Tensor(idx.astype(np.int64)), a)
     return x
 

@@ -63,3 +63,21 @@ def _tensor_reduce(self):
 
 Tensor.__reduce_ex__ = _tensor_reduce_ex
 Tensor.__reduce__ = _tensor_reduce
+
+
+_construct_from_state = Tensor.__setstate__
+
+
+def _tensor_setstate(self, state):
+    """Tensor.__setstate__: the old (numpy array, dtype name) state pair. On a tensor made by
+    Tensor.__new__ it constructs the value; on a live tensor it replaces the value (shape, dtype and
+    values), as numpy's ndarray.__setstate__ does (pybind11 alone would silently keep the old one)."""
+    if not self._initialised():
+        return _construct_from_state(self, state)
+    fresh = Tensor.__new__(Tensor)
+    _construct_from_state(fresh, state)
+    self._rebind(fresh)
+    return None
+
+
+Tensor.__setstate__ = _tensor_setstate

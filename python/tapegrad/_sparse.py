@@ -563,6 +563,12 @@ def _user_pattern(pattern, shape, op):
 _ORDERS = ("natural", "largest_first", "smallest_last")
 
 
+def _check_order(order, op):
+    if order is not None and not isinstance(order, str):
+        raise TypeError(f"{op}: order must be None or one of 'natural', 'largest_first', 'smallest_last', "
+                        f"'dsatur' (a string), got {type(order).__name__}")
+
+
 def _best_coloring(color_fn, indptr, indices, *args):
     """The fewest colors of the static vertex orders; Dsatur (slower) as well when they all stay
     above the lower bound (the most non-zeros in one row)."""
@@ -591,6 +597,7 @@ def color_columns(pattern, order=None):
     >>> tg.color_columns(sp.csr_array(np.eye(3) + np.eye(3, k=1)))
     array([0, 1, 0], dtype=int32)
     """
+    _check_order(order, "color_columns")
     p = _user_pattern(pattern, _sp().csr_array(pattern).shape, "color_columns")
     args = (p.indptr.astype(_np.int64), p.indices.astype(_np.int64), p.shape[0], p.shape[1])
     if order is None:
@@ -606,6 +613,7 @@ def color_rows(pattern, order=None):
     >>> tg.color_rows(sp.csr_array(np.eye(3) + np.eye(3, k=1)))
     array([0, 1, 0], dtype=int32)
     """
+    _check_order(order, "color_rows")
     return color_columns(_sp().csr_array(pattern).T.tocsr(), order)
 
 
@@ -619,6 +627,7 @@ def star_color(pattern, order=None):
     >>> tg.star_color(sp.csr_array(arrow))
     array([0, 1, 1, 1, 1], dtype=int32)
     """
+    _check_order(order, "star_color")
     p = _user_pattern(pattern, _sp().csr_array(pattern).shape, "star_color")
     if p.shape[0] != p.shape[1]:
         raise ValueError(f"star_color: the pattern must be square, got shape {p.shape}")
