@@ -652,6 +652,22 @@ def _np_dtype(dtype):
     return {"Float16": _np.float16, "Float32": _np.float32, "Float64": _np.float64}[str(dtype)]
 
 
+
+def _evaluate(obj, x, what, empty):
+    """The compressed sweep of a SparseJacobian/SparseHessian at `x`, decompressed into the CSR
+    array of its pattern (`obj._take` picks each non-zero out of the flattened sweep)."""
+    sp = _sp()
+    x = _as_input(x, what)
+    if tuple(x.shape) != obj._shape or str(x.dtype) != str(obj._dtype):
+        raise ValueError(f"{what}: x has shape {tuple(x.shape)} and dtype {x.dtype}, but the pattern "
+                         f"was detected for shape {obj._shape} and dtype {obj._dtype}")
+    p = obj._p
+    if empty:
+        data = _np.zeros(0, _np_dtype(obj._dtype))
+    else:
+        data = obj._sweep(x, obj._seeds).asnumpy().reshape(-1)[obj._take]
+    return sp.csr_array((data, p.indices, p.indptr), shape=p.shape)
+
 class SparseJacobian:
     """The sparse Jacobian of `fn`, with the pattern detected and colored once at `x_example`;
     calling it on a new `x` of the same shape and dtype costs only the compressed sweeps (replayed
@@ -721,18 +737,7 @@ class SparseJacobian:
         self._sweep = _make_sweep(fn, self._shape, self._out_shape, mode, self._seeds)
 
     def __call__(self, x):
-        sp = _sp()
-        x = _as_input(x, "SparseJacobian")
-        if tuple(x.shape) != self._shape or str(x.dtype) != str(self._dtype):
-            raise ValueError(f"SparseJacobian: x has shape {tuple(x.shape)} and dtype {x.dtype}, but the pattern "
-                             f"was detected for shape {self._shape} and dtype {self._dtype}")
-        p = self._p
-        if self.num_colors == 0:
-            data = _np.zeros(0, _np_dtype(self._dtype))
-        else:
-            b = self._sweep(x, self._seeds).asnumpy()
-            data = b.reshape(-1)[self._take]
-        return sp.csr_array((data, p.indices, p.indptr), shape=p.shape)
+        return _evaluate(self, x, "SparseJacobian", self.num_colors == 0)
 
     def __repr__(self):
         return (f"SparseJacobian(shape={self.pattern.shape}, nnz={self.pattern.nnz}, mode={self.mode!r}, "
@@ -804,17 +809,7 @@ class SparseHessian:
         self._sweep = _make_hessian_sweep(fn, self._shape)
 
     def __call__(self, x):
-        sp = _sp()
-        x = _as_input(x, "SparseHessian")
-        if tuple(x.shape) != self._shape or str(x.dtype) != str(self._dtype):
-            raise ValueError(f"SparseHessian: x has shape {tuple(x.shape)} and dtype {x.dtype}, but the pattern "
-                             f"was detected for shape {self._shape} and dtype {self._dtype}")
-        p = self._p
-        if p.nnz == 0:
-            data = _np.zeros(0, _np_dtype(self._dtype))
-        else:
-            data = self._sweep(x, self._seeds).asnumpy().reshape(-1)[self._take]
-        return sp.csr_array((data, p.indices, p.indptr), shape=p.shape)
+        return _evaluate(self, x, "SparseHessian", self._p.nnz == 0)
 
     def __repr__(self):
         return f"SparseHessian(shape={self.pattern.shape}, nnz={self.pattern.nnz}, num_colors={self.num_colors})"
