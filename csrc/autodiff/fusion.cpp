@@ -510,18 +510,7 @@ bool replay_fused(const Program& p, const TensorList& inputs, TensorList& outs) 
   for (int32_t i = 0; i < p.num_inputs; ++i) slot[size_t(i)] = inputs[size_t(i)];
   for (const Program::Constant& c : p.constants) slot[size_t(c.slot)] = c.value;
   TensorList in;
-  auto run_rec = [&](int32_t k) {
-    const Program::Rec& r = p.recs[size_t(k)];
-    in.clear();
-    for (int32_t s : r.in) in.push_back(s >= 0 ? slot[size_t(s)] : Tensor());
-    TensorList out = apply(*r.prim, in, r.attrs);
-    if (out.size() != r.out.size()) return false;
-    for (size_t j = 0; j < out.size(); ++j) {
-      if (out[j].shape() != r.out_shapes[j] || out[j].dtype() != r.out_dtypes[j]) return false;
-      slot[size_t(r.out[j])] = std::move(out[j]);
-    }
-    return true;
-  };
+  auto run_rec = [&](int32_t k) { return Program::run_record(p.recs[size_t(k)], slot, in); };
   std::vector<Tensor> gin, gout, gsum;
   for (const FusionPlan::Item& it : plan.items) {
     if (it.rec >= 0) {

@@ -185,6 +185,18 @@ std::shared_ptr<Program> TraceLevel::finish(const TensorList& outputs, TensorLis
   return prog_;
 }
 
+bool Program::run_record(const Rec& r, std::vector<Tensor>& slot, TensorList& in) {
+  in.clear();
+  for (int32_t s : r.in) in.push_back(s >= 0 ? slot[size_t(s)] : Tensor());
+  TensorList out = apply(*r.prim, in, r.attrs);
+  if (out.size() != r.out.size()) return false;
+  for (size_t j = 0; j < out.size(); ++j) {
+    if (out[j].shape() != r.out_shapes[j] || out[j].dtype() != r.out_dtypes[j]) return false;
+    slot[size_t(r.out[j])] = std::move(out[j]);
+  }
+  return true;
+}
+
 bool Program::replay(const TensorList& inputs, TensorList& outs) const {
   if (fusion && !any_level_active()) return replay_fused(*this, inputs, outs);  // Note [Fused replay]
   std::vector<Tensor> slot(static_cast<size_t>(num_slots));
@@ -200,14 +212,7 @@ bool Program::replay(const TensorList& inputs, TensorList& outs) const {
   TensorList in;
   for (size_t k = 0; k < recs.size(); ++k) {
     const Rec& r = recs[k];
-    in.clear();
-    for (int32_t s : r.in) in.push_back(s >= 0 ? slot[size_t(s)] : Tensor());
-    TensorList out = apply(*r.prim, in, r.attrs);
-    if (out.size() != r.out.size()) return false;
-    for (size_t j = 0; j < out.size(); ++j) {
-      if (out[j].shape() != r.out_shapes[j] || out[j].dtype() != r.out_dtypes[j]) return false;
-      slot[size_t(r.out[j])] = std::move(out[j]);
-    }
+    if (!run_record(r, slot, in)) return false;
     for (int32_t s : r.release) slot[size_t(s)].reset();
     if (!guards_hold(k + 1)) return false;
   }

@@ -74,6 +74,9 @@ struct Program {
   // Runs the program on `inputs` (the recorded signature) through autodiff::apply. False when a
   // guard or a recorded shape does not hold; `outs` is then unspecified.
   bool replay(const TensorList& inputs, TensorList& outs) const;
+  // Runs record `r` on the values in `slot` through autodiff::apply and stores its outputs there;
+  // false when an output's count, shape or dtype differs from the recorded one. `in` is scratch.
+  static bool run_record(const Rec& r, std::vector<Tensor>& slot, TensorList& in);
 };
 
 class TraceLevel final : public Level {
