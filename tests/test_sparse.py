@@ -1,4 +1,4 @@
-"""Sparse Jacobians and Hessians (python/tapegrad/_sparse.py, csrc/autodiff/coloring.cpp): detected
+"""Sparse Jacobians and Hessians (python/tapegrad/_sparse.py, csrc/transforms/coloring.cpp): detected
 patterns never miss a non-zero of the dense Jacobian, colorings are valid, compressed results equal
 the dense jacrev/hessian."""
 from __future__ import annotations

@@ -6,7 +6,7 @@
 
 #include "bindings/common.h"
 #include "bindings/docstrings.h"
-#include "kernels/cpu/blas.h"
+#include "ops/runtime.h"
 
 namespace tapegrad {
 namespace bind {
@@ -149,9 +149,9 @@ void bind_linalg(py::module_& m) {
   }, py::arg("a"), docs::linalg_cholesky);
   la.def("norm", &do_norm, py::arg("x"), py::arg("ord") = py::none(), py::arg("axis") = py::none(),
          py::arg("keepdims") = false, docs::linalg_norm);
-  la.def("_blas_num_threads", [] { return kernels::blas_num_threads(); });
-  la.def("_blas_config", [] { return std::string(kernels::blas_config()); });
-  la.def("_sync_blas_threads", [] { kernels::sync_blas_threads(); });
+  la.def("_blas_num_threads", [] { return ops::blas_num_threads(); });
+  la.def("_blas_config", [] { return std::string(ops::blas_config()); });
+  la.def("_sync_blas_threads", [] { ops::sync_blas_threads(); });
 }
 
 }  // namespace bind

@@ -1,6 +1,7 @@
 // Module-level functions; the ones that take a tensor first are also bound as Tensor methods.
 #include "bindings/common.h"
 #include "bindings/docstrings.h"
+#include "ops/runtime.h"
 
 namespace tapegrad {
 namespace bind {
@@ -62,7 +63,7 @@ void bind_functions(py::module_& m) {
 #undef TG_UNARY_BIND
   // Testing hook: run the elementwise kernels with another SIMD path ("sse2", "avx2", "avx512",
   // "best"); returns False when this CPU cannot run it.
-  m.def("_set_simd_path", [](const std::string& name) { return kernels::set_cpu_simd_path(name.c_str()); });
+  m.def("_set_simd_path", [](const std::string& name) { return ops::set_simd_path(name.c_str()); });
   def_both(m, "isnan", [](py::handle x) { return ops::predicate(Pred::IsNan, arg_tensor(x, "isnan")); },
            docs::isnan);
   def_both(m, "isfinite", [](py::handle x) { return ops::predicate(Pred::IsFinite, arg_tensor(x, "isfinite")); },

@@ -9,8 +9,8 @@
 #include <map>
 
 #include "autodiff/batching.h"
-#include "kernels/cpu/blas.h"
 #include "kernels/kernels.h"
+#include "kernels/linalg.h"
 #include "ops/ops.h"
 
 namespace tapegrad {

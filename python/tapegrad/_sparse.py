@@ -9,7 +9,7 @@ colored, and the derivative computed with one compressed sweep (docs/sparse.md).
    all-to-all rule (every output element depends on everything any input depends on).
    Hessian patterns are the (symmetrised) Jacobian patterns of a recording of ``grad(f)``, which
    holds the reverse sweep's ops: a safe pattern that reuses the first-order rules.
-2. Coloring (C++, csrc/autodiff/coloring.cpp): greedy distance-1 column (forward mode) or row
+2. Coloring (C++, csrc/transforms/coloring.cpp): greedy distance-1 column (forward mode) or row
    (reverse mode) coloring, star coloring for symmetric Hessians.
 3. Evaluation: one vmapped jvp over the color seeds (J S), or one vmapped vjp (S^T J), or one vmapped
    jvp of the gradient (H S), decompressed into a ``scipy.sparse.csr_array``.

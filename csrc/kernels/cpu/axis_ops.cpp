@@ -288,7 +288,6 @@ void by_itemsize(size_t sz, const F& f) {
 }
 
 }  // namespace
-}  // namespace cpu
 
 void scan(Scan op, const Tensor& out, const Tensor& a, int64_t axis) {
   cpu::check_contig(a, "scan");
@@ -398,5 +397,6 @@ void segment_sum(const Tensor& out, const Tensor& a, const Tensor& counts, int64
   }
 }
 
+}  // namespace cpu
 }  // namespace kernels
 }  // namespace tapegrad
