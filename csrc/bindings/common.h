@@ -121,6 +121,7 @@ void bind_jacobian(py::module_& m);
 void bind_jit(py::module_& m);
 void bind_custom(py::module_& m);
 void bind_sparse(py::module_& m);
+void bind_device(py::module_& m);
 
 // Large kernels on untracked values run without the GIL so that other Python threads can work
 // meanwhile (API section 8); small ones keep it (releasing costs more than they do), and so do

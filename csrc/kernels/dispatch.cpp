@@ -2,6 +2,8 @@
 // kernels/dispatch.h.
 #include "kernels/dispatch.h"
 
+#include <atomic>
+
 #include "core/error.h"
 #include "core/layer_hooks.h"
 #include "kernels/kernels_index.h"
@@ -12,22 +14,47 @@ namespace kernels {
 
 namespace {
 
-// One entry per Device value (core/storage.h); null: no backend in this build.
-const Backend* const kBackends[] = {
-    &cpu::kBackend,  // Device::CPU
-    nullptr,         // Device::GPU (a kernels/cuda/ backend's table goes here)
+// One entry per Device value (core/storage.h); null: no backend loaded. The GPU's is registered by
+// the tapegrad._cuda plugin when it loads (register_backend); the load is one plain load on x86.
+std::atomic<const Backend*> g_backends[] = {
+    {&cpu::kBackend},  // Device::CPU
+    {nullptr},         // Device::GPU (kernels/cuda/backend.cu, registered by the plugin)
 };
-static_assert(sizeof(kBackends) / sizeof(kBackends[0]) == size_t(Device::GPU) + 1, "one entry per Device");
+static_assert(sizeof(g_backends) / sizeof(g_backends[0]) == size_t(Device::GPU) + 1, "one entry per Device");
 
 [[noreturn]] void no_backend(Device d, const char* kernel) {
-  throw Error(str_cat(kernel, ": no kernels for device ", device_name(d), " in this build"));
+  throw Error(str_cat(kernel, ": no kernels for device ", device_name(d), " are loaded"));
 }
 
 inline const Backend& on(const Tensor& t, const char* kernel) {
-  const Backend* b = kBackends[size_t(t.device())];
+  const Backend* b = g_backends[size_t(t.device())].load(std::memory_order_acquire);
   if (__builtin_expect(b == nullptr, 0)) no_backend(t.device(), kernel);
   return *b;
 }
+
+// Inputs on another device than the output: the ops layer allocated the output on its first
+// input's device, so this is an op mixing devices. No silent copies (API.md section 8).
+[[noreturn]] void mixed_devices(const char* kernel, const Tensor& out, const Tensor& in) {
+  throw ValueError(str_cat(kernel, ": the inputs are on different devices (", device_name(out.device()), " and ",
+                           device_name(in.device()), "); move them to one with .to(\"CPU\") or .to(\"GPU\")"));
+}
+inline void same_device(const char* kernel, const Tensor& out, const Tensor& a) {
+  if (__builtin_expect(a.device() != out.device(), 0)) mixed_devices(kernel, out, a);
+}
+
+[[noreturn]] void plugin_fail(int kind, const char* message) {
+  switch (kind) {
+    case 1: throw ValueError(message);
+    case 2: throw TypeError(message);
+    case 3: throw MemoryError(message);
+    default: throw Error(message);
+  }
+}
+
+const PluginApi kPluginApi = {
+    kPluginAbi,         sizeof(Backend),   sizeof(TensorImpl), sizeof(Storage), sizeof(Tensor),
+    register_backend,   register_device_allocator, plugin_fail,
+};
 
 // Tensor::full, clone and to (core) fill and copy through the routed kernels (Note [Layer hooks]).
 struct InstallKernelHooks {
@@ -39,22 +66,50 @@ struct InstallKernelHooks {
 
 }  // namespace
 
+void register_backend(Device dev, const Backend* b) {
+  TG_CHECK(dev != Device::CPU, "register_backend: the CPU's kernels are built in");
+  g_backends[size_t(dev)].store(b, std::memory_order_release);
+}
+
+const PluginApi& plugin_api() { return kPluginApi; }
+
 // kernels.h
-void binary(Bin op, const Tensor& out, const Tensor& a, const Tensor& b) { on(out, "binary").binary(op, out, a, b); }
+void binary(Bin op, const Tensor& out, const Tensor& a, const Tensor& b) {
+  same_device("binary", out, a);
+  same_device("binary", out, b);
+  on(out, "binary").binary(op, out, a, b);
+}
 void compare(Cmp op, const Tensor& out, const Tensor& a, const Tensor& b) {
+  same_device("compare", out, a);
+  same_device("compare", out, b);
   on(out, "compare").compare(op, out, a, b);
 }
-void unary(Un op, const Tensor& out, const Tensor& a) { on(out, "unary").unary(op, out, a); }
+void unary(Un op, const Tensor& out, const Tensor& a) {
+  same_device("unary", out, a);
+  on(out, "unary").unary(op, out, a);
+}
 void predicate(Pred op, const Tensor& out, const Tensor& a) { on(out, "predicate").predicate(op, out, a); }
 void clip(const Tensor& out, const Tensor& x, const Tensor& lo, const Tensor& hi) {
+  same_device("clip", out, x);
+  same_device("clip", out, lo);
+  same_device("clip", out, hi);
   on(out, "clip").clip(out, x, lo, hi);
 }
 void where(const Tensor& out, const Tensor& c, const Tensor& a, const Tensor& b) {
+  same_device("where", out, c);
+  same_device("where", out, a);
+  same_device("where", out, b);
   on(out, "where").where(out, c, a, b);
 }
-void copy(const Tensor& out, const Tensor& src) { on(out, "copy").copy(out, src); }
+void copy(const Tensor& out, const Tensor& src) {
+  same_device("copy", out, src);
+  on(out, "copy").copy(out, src);
+}
 void fill(const Tensor& out, double value) { on(out, "fill").fill(out, value); }
-void reduce(Red op, const Tensor& out, const Tensor& a, uint64_t mask) { on(out, "reduce").reduce(op, out, a, mask); }
+void reduce(Red op, const Tensor& out, const Tensor& a, uint64_t mask) {
+  same_device("reduce", out, a);
+  on(out, "reduce").reduce(op, out, a, mask);
+}
 
 // kernels_extra.h
 void scan(Scan op, const Tensor& out, const Tensor& a, int64_t axis) { on(out, "scan").scan(op, out, a, axis); }
@@ -65,6 +120,8 @@ void sort(const Tensor& values, const Tensor& indices, const Tensor& a, int64_t 
   on(a, "sort").sort(values, indices, a, axis, descending);
 }
 void gather_axis(const Tensor& out, const Tensor& a, const Tensor& idx, int64_t axis) {
+  same_device("gather_axis", out, a);
+  same_device("gather_axis", out, idx);
   on(out, "gather_axis").gather_axis(out, a, idx, axis);
 }
 void invert_permutation(const Tensor& out, const Tensor& idx, int64_t axis) {
@@ -79,9 +136,13 @@ void segment_sum(const Tensor& out, const Tensor& a, const Tensor& counts, int64
 
 // kernels_index.h
 void index_gather(const Tensor& out, const Tensor& x, const Tensor& idx) {
+  same_device("index_gather", out, x);
+  same_device("index_gather", out, idx);
   on(out, "index_gather").index_gather(out, x, idx);
 }
 void index_scatter(const Tensor& x, const Tensor& v, const Tensor& idx, bool accumulate) {
+  same_device("index_scatter", x, v);
+  same_device("index_scatter", x, idx);
   on(x, "index_scatter").index_scatter(x, v, idx, accumulate);
 }
 void index_last_writer(const Tensor& out, const Tensor& idx, const int64_t* dims) {
@@ -110,7 +171,11 @@ void random_int_fill(const Tensor& out, uint64_t seed, uint64_t first_block, int
 }
 
 // linalg.h
-void matmul(const Tensor& out, const Tensor& a, const Tensor& b) { on(out, "matmul").matmul(out, a, b); }
+void matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
+  same_device("matmul", out, a);
+  same_device("matmul", out, b);
+  on(out, "matmul").matmul(out, a, b);
+}
 int64_t solve(const Tensor& x, const Tensor& a, const Tensor& b) { return on(x, "solve").solve(x, a, b); }
 int64_t inv(const Tensor& out, const Tensor& a) { return on(out, "inv").inv(out, a); }
 int64_t cholesky(const Tensor& out, const Tensor& a) { return on(out, "cholesky").cholesky(out, a); }
