@@ -82,6 +82,8 @@ PYBIND11_MODULE(_core, m) {
       PyErr_SetString(PyExc_OverflowError, e.what());
     } catch (const MemoryError& e) {
       PyErr_SetString(PyExc_MemoryError, e.what());
+    } catch (const NotImplementedError& e) {
+      PyErr_SetString(PyExc_NotImplementedError, e.what());
     } catch (const ShapeError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
     } catch (const ValueError& e) {

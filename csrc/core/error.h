@@ -17,6 +17,7 @@ struct TypeError : Error { using Error::Error; };    // -> TypeError
 struct NotDifferentiable : Error { using Error::Error; };  // -> TypeError
 struct OverflowError : Error { using Error::Error; };  // -> OverflowError
 struct MemoryError : Error { using Error::Error; };    // -> MemoryError
+struct NotImplementedError : Error { using Error::Error; };  // -> NotImplementedError
 
 namespace detail {
 inline void cat(std::ostringstream&) {}

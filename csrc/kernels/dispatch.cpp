@@ -47,6 +47,7 @@ inline void same_device(const char* kernel, const Tensor& out, const Tensor& a) 
     case 1: throw ValueError(message);
     case 2: throw TypeError(message);
     case 3: throw MemoryError(message);
+    case 4: throw NotImplementedError(message);
     default: throw Error(message);
   }
 }

@@ -89,9 +89,10 @@ struct PluginApi {
   uint32_t sizeof_backend, sizeof_tensor_impl, sizeof_storage, sizeof_tensor;
   void (*register_backend)(Device dev, const Backend* b);
   void (*register_allocator)(Device dev, const DeviceAllocator* a);
-  // Throws the error of `kind` (0 Error -> RuntimeError, 1 ValueError, 2 TypeError, 3 MemoryError)
+  // Throws the error of `kind` (0 Error -> RuntimeError, 1 ValueError, 2 TypeError, 3 MemoryError,
+  // 4 NotImplementedError)
   // from _core's code; a kernel of the plugin calls it to fail (it never throws itself).
-  [[noreturn]] void (*fail)(int kind, const char* message);
+  void (*fail)(int kind, const char* message);  // never returns (not spelled: nvcc refuses it here)
 };
 const PluginApi& plugin_api();
 
