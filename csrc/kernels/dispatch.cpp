@@ -33,13 +33,16 @@ inline const Backend& on(const Tensor& t, const char* kernel) {
 }
 
 // Inputs on another device than the output: the ops layer allocated the output on its first
-// input's device, so this is an op mixing devices. No silent copies (API.md section 8).
+// input's device, so this is an op mixing devices. No silent copies (API.md section 8). A 0-d CPU
+// input is let through to another device: the ops layer makes Python scalars that way, and the
+// device's kernels take its value by argument (Note [CUDA iteration] in kernels/cuda/cuda.h).
 [[noreturn]] void mixed_devices(const char* kernel, const Tensor& out, const Tensor& in) {
   throw ValueError(str_cat(kernel, ": the inputs are on different devices (", device_name(out.device()), " and ",
                            device_name(in.device()), "); move them to one with .to(\"CPU\") or .to(\"GPU\")"));
 }
 inline void same_device(const char* kernel, const Tensor& out, const Tensor& a) {
-  if (__builtin_expect(a.device() != out.device(), 0)) mixed_devices(kernel, out, a);
+  if (__builtin_expect(a.device() != out.device(), 0) && !(a.device() == Device::CPU && a.ndim() == 0))
+    mixed_devices(kernel, out, a);
 }
 
 [[noreturn]] void plugin_fail(int kind, const char* message) {
@@ -113,11 +116,17 @@ void reduce(Red op, const Tensor& out, const Tensor& a, uint64_t mask) {
 }
 
 // kernels_extra.h
-void scan(Scan op, const Tensor& out, const Tensor& a, int64_t axis) { on(out, "scan").scan(op, out, a, axis); }
+void scan(Scan op, const Tensor& out, const Tensor& a, int64_t axis) {
+  same_device("scan", out, a);
+  on(out, "scan").scan(op, out, a, axis);
+}
 void softmax(const Tensor& out, const Tensor& a, int64_t axis, bool log) {
+  same_device("softmax", out, a);
   on(out, "softmax").softmax(out, a, axis, log);
 }
 void sort(const Tensor& values, const Tensor& indices, const Tensor& a, int64_t axis, bool descending) {
+  if (values.defined()) same_device("sort", a, values);  // either output may be absent
+  if (indices.defined()) same_device("sort", a, indices);
   on(a, "sort").sort(values, indices, a, axis, descending);
 }
 void gather_axis(const Tensor& out, const Tensor& a, const Tensor& idx, int64_t axis) {
@@ -126,12 +135,17 @@ void gather_axis(const Tensor& out, const Tensor& a, const Tensor& idx, int64_t 
   on(out, "gather_axis").gather_axis(out, a, idx, axis);
 }
 void invert_permutation(const Tensor& out, const Tensor& idx, int64_t axis) {
+  same_device("invert_permutation", out, idx);
   on(out, "invert_permutation").invert_permutation(out, idx, axis);
 }
 void repeat_axis(const Tensor& out, const Tensor& a, const Tensor& counts, int64_t axis) {
+  same_device("repeat_axis", out, a);
+  same_device("repeat_axis", out, counts);
   on(out, "repeat_axis").repeat_axis(out, a, counts, axis);
 }
 void segment_sum(const Tensor& out, const Tensor& a, const Tensor& counts, int64_t axis) {
+  same_device("segment_sum", out, a);
+  same_device("segment_sum", out, counts);
   on(out, "segment_sum").segment_sum(out, a, counts, axis);
 }
 
@@ -147,11 +161,14 @@ void index_scatter(const Tensor& x, const Tensor& v, const Tensor& idx, bool acc
   on(x, "index_scatter").index_scatter(x, v, idx, accumulate);
 }
 void index_last_writer(const Tensor& out, const Tensor& idx, const int64_t* dims) {
+  same_device("index_last_writer", out, idx);
   on(out, "index_last_writer").index_last_writer(out, idx, dims);
 }
 int64_t count_true(const Tensor& mask) { return on(mask, "count_true").count_true(mask); }
-void nonzero(const Tensor& out, const Tensor& mask) { on(mask, "nonzero").nonzero(out, mask); }
+void nonzero(const Tensor& out, const Tensor& mask) { same_device("nonzero", mask, out);
+  on(mask, "nonzero").nonzero(out, mask); }
 int index_pack(const Tensor& out, const std::vector<Tensor>& arrays, const int64_t* dims, int64_t* bad) {
+  for (const Tensor& a : arrays) same_device("index_pack", out, a);
   return on(out, "index_pack").index_pack(out, arrays, dims, bad);
 }
 
@@ -177,13 +194,20 @@ void matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
   same_device("matmul", out, b);
   on(out, "matmul").matmul(out, a, b);
 }
-int64_t solve(const Tensor& x, const Tensor& a, const Tensor& b) { return on(x, "solve").solve(x, a, b); }
-int64_t inv(const Tensor& out, const Tensor& a) { return on(out, "inv").inv(out, a); }
-int64_t cholesky(const Tensor& out, const Tensor& a) { return on(out, "cholesky").cholesky(out, a); }
+int64_t solve(const Tensor& x, const Tensor& a, const Tensor& b) { same_device("solve", x, a);
+  same_device("solve", x, b);
+  return on(x, "solve").solve(x, a, b); }
+int64_t inv(const Tensor& out, const Tensor& a) { same_device("inv", out, a);
+  return on(out, "inv").inv(out, a); }
+int64_t cholesky(const Tensor& out, const Tensor& a) { same_device("cholesky", out, a);
+  return on(out, "cholesky").cholesky(out, a); }
 void slogdet(const Tensor& sign, const Tensor& logabs, const Tensor& a) {
+  same_device("slogdet", sign, logabs);
+  same_device("slogdet", sign, a);
   on(sign, "slogdet").slogdet(sign, logabs, a);
 }
-void det(const Tensor& out, const Tensor& a) { on(out, "det").det(out, a); }
+void det(const Tensor& out, const Tensor& a) { same_device("det", out, a);
+  on(out, "det").det(out, a); }
 
 // fused.h: every register of a fused kernel is on one device (autodiff/fusion.cpp fuses CPU
 // values only); the first input, output or sum names it.

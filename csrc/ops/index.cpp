@@ -470,7 +470,8 @@ Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
         if (a.dtype() != DType::Bool && a.ndim() == 0 && !a.tracked()) {
           // numpy checks a 0-d index array like an integer, even when the result is empty
           const int64_t dim = shape[size_t(d)];
-          const int64_t raw = a.dtype() == DType::Int64 ? *a.data<int64_t>() : int64_t(*a.data<int32_t>());
+          const Tensor ah = a.to_device(Device::CPU);  // the host reads it (a copy only from a GPU)
+          const int64_t raw = ah.dtype() == DType::Int64 ? *ah.data<int64_t>() : int64_t(*ah.data<int32_t>());
           const int64_t i = raw < 0 ? raw + dim : raw;
           TG_CHECK_INDEX(i >= 0 && i < dim, "index ", raw, " is out of bounds for axis ", d, " with size ", dim);
           adv(Tensor::scalar_int(i), d);

@@ -50,6 +50,7 @@ _core_functions = {
 globals().update(_core_functions)
 
 from . import _tensor  # noqa: E402,F401  (Python-side Tensor methods: repr, str, numpy interop)
+from ._tensor import _place  # noqa: E402
 from ._creation import *  # noqa: E402,F403
 from ._autodiff import (  # noqa: E402,F401
     GradOperation,
@@ -72,7 +73,7 @@ double = float64
 int = int64
 
 
-def tensor(data, dtype=None):
+def tensor(data, dtype=None, *, device=None):
     """A Tensor from a Python scalar, nested list, numpy array or Tensor.
 
     Python floats become Float32, ints Int64, bools Bool; numpy arrays keep their dtype; `dtype`
@@ -91,6 +92,9 @@ def tensor(data, dtype=None):
     [[ 1.00000000e+00,  2.00000000e+00],
      [ 3.00000000e+00,  4.00000000e+00]])
 
+    `device` is None or "CPU" (the default; a Tensor argument stays on its device) or "GPU" when
+    ``tg.cuda.is_available()``.
+
     Inside a transform, a tensor built from values the transform tracks (``tg.tensor([x[0], x[1]])``
     or ``tg.tensor(x)`` under ``grad``) keeps their derivatives: it is built by stacking them, not by
     copying their numbers.
@@ -100,8 +104,8 @@ def tensor(data, dtype=None):
 
         t = _tensor_tracked(data, dtype)
         if t is not None:
-            return t
-    return Tensor(data, dtype)
+            return _place(t, device, "tensor")
+    return _place(Tensor(data, dtype), device, "tensor")
 
 
 def is_tensor(x):
