@@ -70,6 +70,21 @@ def test_cpu_device_arguments_are_no_ops():
     assert _core._to_device(t, "CPU") is not None
 
 
+def test_array_api_devices():
+    x = tg.ones(2)
+    info = tg.numpy.__array_namespace_info__()
+    assert info.devices() == (["CPU", "GPU"] if HAS_GPU else ["CPU"])
+    assert tg.numpy.asarray(x, device="cpu") is x
+    if HAS_GPU:
+        g = tg.numpy.asarray([1.0, 2.0], device="gpu")
+        assert g.device == "GPU" and tg.numpy.asarray(g) is g and tg.numpy.asarray(g, device="CPU").device == "CPU"
+        with pytest.raises(ValueError, match="copy=False"):
+            tg.numpy.asarray(x, device="GPU", copy=False)
+    else:
+        with pytest.raises(ValueError, match="not available"):
+            tg.numpy.asarray(x, device="gpu")
+
+
 def test_random_draw_follows_the_device_check():
     """A bad device is refused before a random function draws (the stream stays where it was)."""
     tg.set_seed(7)
