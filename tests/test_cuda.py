@@ -354,11 +354,33 @@ def test_reductions_over_axes(dev):
 
 
 @pytest.mark.parametrize("dev", DEVICES)
+def test_axis_kernels(dev):
+    a = F32.astype(np.float64)
+    t = on(dev, a)
+    for axis in (0, 1, 2):
+        np.testing.assert_allclose(host(tg.cumsum(t, axis)), np.cumsum(a, axis), rtol=1e-12)
+        np.testing.assert_allclose(host(tg.cumprod(t, axis)), np.cumprod(a, axis), rtol=1e-12)
+        e = np.exp(a - a.max(axis, keepdims=True))
+        np.testing.assert_allclose(host(tg.softmax(t, axis)), e / e.sum(axis, keepdims=True), rtol=1e-12)
+        np.testing.assert_allclose(host(tg.log_softmax(t.astype("float32"), axis)),
+                                   np.log(e / e.sum(axis, keepdims=True)), rtol=1e-5, atol=1e-6)
+    i = on(dev, np.array([3, 0, 2, 1, 3, 3]), "int64")
+    assert host(tg.cumsum(i, 0)).tolist() == [3, 3, 5, 6, 9, 12]
+    nan_row = on(dev, np.array([[1.0, np.nan], [0.0, 1.0]], np.float32))
+    assert np.isnan(host(tg.softmax(nan_row, 1))[0]).all()
+    idx = np.argsort(a, axis=-1)
+    np.testing.assert_array_equal(host(tg.numpy.take_along_axis(t, on(dev, idx), -1)), np.take_along_axis(a, idx, -1))
+    with pytest.raises(IndexError, match="out of bounds"):
+        host(tg.numpy.take_along_axis(t, on(dev, idx + 10), -1))
+
+
+@pytest.mark.parametrize("dev", DEVICES)
 def test_gradients_match_the_cpu(dev):
     x = np.linspace(-1.0, 1.0, 12, dtype=np.float32).reshape(3, 4)
 
     def f(v):
-        return (tg.sin(v) * v + tg.exp(v) / (1.0 + v * v)).sum() + tg.amax(v, 1).sum() + tg.mean(tg.tanh(v))
+        return ((tg.sin(v) * v + tg.exp(v) / (1.0 + v * v)).sum() + tg.amax(v, 1).sum() + tg.mean(tg.tanh(v))
+                + (tg.log_softmax(v, 1) * v).sum() + tg.cumsum(v, 0).sum())
 
     g_dev = tg.grad(f)(on(dev, x))
     assert g_dev.device == dev

@@ -51,6 +51,7 @@ inline void same_device(const char* kernel, const Tensor& out, const Tensor& a) 
     case 2: throw TypeError(message);
     case 3: throw MemoryError(message);
     case 4: throw NotImplementedError(message);
+    case 5: throw IndexError(message);
     default: throw Error(message);
   }
 }

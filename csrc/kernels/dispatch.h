@@ -90,7 +90,7 @@ struct PluginApi {
   void (*register_backend)(Device dev, const Backend* b);
   void (*register_allocator)(Device dev, const DeviceAllocator* a);
   // Throws the error of `kind` (0 Error -> RuntimeError, 1 ValueError, 2 TypeError, 3 MemoryError,
-  // 4 NotImplementedError)
+  // 4 NotImplementedError, 5 IndexError)
   // from _core's code; a kernel of the plugin calls it to fail (it never throws itself).
   void (*fail)(int kind, const char* message);  // never returns (not spelled: nvcc refuses it here)
 };

@@ -8,6 +8,7 @@
 
 #include "core/tensor.h"
 #include "kernels/dispatch.h"
+#include "kernels/kernels_extra.h"
 
 namespace tapegrad {
 namespace kernels {
@@ -15,7 +16,7 @@ namespace cuda {
 
 // Set by the module's init (plugin.cpp) before any table is registered.
 extern const PluginApi* g_api;
-enum FailKind : int { kRuntime = 0, kValue = 1, kType = 2, kMemory = 3, kNotImplemented = 4 };
+enum FailKind : int { kRuntime = 0, kValue = 1, kType = 2, kMemory = 3, kNotImplemented = 4, kIndex = 5 };
 
 // Throws from _core (PluginApi::fail): the plugin itself never throws.
 [[noreturn]] void fail(int kind, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -60,7 +61,7 @@ struct Iter {
 // ops[0] is the output; the iteration shape is its shape.
 Iter make_iter(const Tensor* const* ops, int nops, const char* kernel);
 
-// The backend's entry points, one file per family (elementwise.cu, copy.cu, reduce.cu).
+// The backend's entry points, one file per family (elementwise.cu, reduce.cu, axis.cu).
 void binary(Bin op, const Tensor& out, const Tensor& a, const Tensor& b);
 void compare(Cmp op, const Tensor& out, const Tensor& a, const Tensor& b);
 void unary(Un op, const Tensor& out, const Tensor& a);
@@ -70,6 +71,10 @@ void where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor&
 void copy(const Tensor& out, const Tensor& src);
 void fill(const Tensor& out, double value);
 void reduce(Red op, const Tensor& out, const Tensor& a, uint64_t axes_mask);
+void scan(Scan op, const Tensor& out, const Tensor& a, int64_t axis);
+void softmax(const Tensor& out, const Tensor& a, int64_t axis, bool log);
+void gather_axis(const Tensor& out, const Tensor& a, const Tensor& idx, int64_t axis);
+void invert_permutation(const Tensor& out, const Tensor& idx, int64_t axis);
 
 // The table (backend.cu) and the memory (allocator.cpp) the plugin registers.
 extern const Backend kBackend;
