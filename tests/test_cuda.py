@@ -139,6 +139,18 @@ def test_plugin_needs_no_core_symbols():
         assert "libcudart" not in deps and "libcuda.so" not in deps
 
 
+def test_cublas_is_looked_up_in_the_nvidia_wheels(tmp_path, monkeypatch):
+    from tapegrad import cuda
+    lib = tmp_path / "nvidia" / "cu13" / "lib"
+    lib.mkdir(parents=True)
+    (lib / "libcublas.so.13").write_bytes(b"")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in sys.modules if m == "nvidia" or m.startswith("nvidia.")]:
+        monkeypatch.delitem(sys.modules, name)
+    found = cuda._cublas_dir()
+    assert found is not None and found.endswith("lib")
+
+
 # ---- the caching allocator (Note [Caching allocator]) with a fake raw allocator ------------------
 
 def test_allocator_size_classes():
@@ -374,6 +386,37 @@ def test_axis_kernels(dev):
         host(tg.numpy.take_along_axis(t, on(dev, idx + 10), -1))
 
 
+def _cublas_or_skip(dev):
+    """GPU float matmul needs the nvidia-cublas wheel; without it, the error names the extra."""
+    if dev == "GPU" and tg.cuda._cublas_dir() is None:
+        with pytest.raises(RuntimeError, match=r"pip install tapegrad\[cuda\]"):
+            tg.ones((2, 2), device="GPU") @ tg.ones((2, 2), device="GPU")
+        pytest.skip("no nvidia-cublas wheel: float matmul on the GPU is not available")
+
+
+@pytest.mark.parametrize("dev", DEVICES)
+def test_matmul(dev):
+    rng = np.random.default_rng(0)
+    ai = rng.integers(-5, 5, (3, 4, 5))
+    bi = rng.integers(-5, 5, (5, 2))
+    assert host(on(dev, ai) @ on(dev, bi)).tolist() == (ai @ bi).tolist()  # integers: no cuBLAS
+    _cublas_or_skip(dev)
+    for dtype, tol in (("float32", 1e-5), ("float64", 1e-12)):
+        a = rng.standard_normal((2, 3, 4, 5)).astype(dtype)
+        b = rng.standard_normal((3, 5, 6)).astype(dtype)
+        ta, tb = on(dev, a), on(dev, b)
+        np.testing.assert_allclose(host(ta @ tb), a @ b, rtol=tol, atol=tol)  # broadcast batch
+        np.testing.assert_allclose(host(ta.mT @ ta), a.swapaxes(-1, -2) @ a, rtol=tol, atol=tol)  # transposed
+        np.testing.assert_allclose(host(ta[..., ::2, :] @ tb[0, :, ::3]), a[..., ::2, :] @ b[0, :, ::3],
+                                   rtol=tol, atol=tol)  # strided: copied first
+        np.testing.assert_allclose(host(tg.matmul(on(dev, a[0, 0]), on(dev, b[0]))), a[0, 0] @ b[0], rtol=tol, atol=tol)
+    x = rng.standard_normal((4, 3)).astype("float32")
+    w = rng.standard_normal((3, 2)).astype("float32")
+    g_dev = tg.grad(lambda w: tg.tanh(on(dev, x) @ w).sum())(on(dev, w))
+    g_cpu = tg.grad(lambda w: tg.tanh(tg.tensor(x) @ w).sum())(tg.tensor(w))
+    np.testing.assert_allclose(host(g_dev), g_cpu.asnumpy(), rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("dev", DEVICES)
 def test_gradients_match_the_cpu(dev):
     x = np.linspace(-1.0, 1.0, 12, dtype=np.float32).reshape(3, 4)
@@ -396,8 +439,8 @@ def test_gpu_errors_and_memory():
         g + tg.ones((2, 3))
     with pytest.raises(ValueError, match="different devices"):
         tg.ones((2, 3)) * g
-    with pytest.raises(NotImplementedError, match=r"matmul: not implemented on the GPU yet; move the tensors to the CPU"):
-        g @ g.T
+    with pytest.raises(NotImplementedError, match=r"sort/argsort: not implemented on the GPU yet; move the tensors to the CPU"):
+        tg.sort(g, 1)
     with pytest.raises(ValueError, match="tracks"):
         tg.grad(lambda v: v.to("GPU").sum())(tg.ones(2))
     tg.cuda.synchronize()

@@ -3,7 +3,8 @@
 #   1. records the machine (GPU, driver, nvcc, Python) into $OUT/env.txt;
 #   2. installs the build and test dependencies from wheels carried with the checkout
 #      ($TG_WHEELS, default tools/wheels/: pybind11, scipy-openblas32, numpy, pytest, hypothesis,
-#      ninja, cmake; skipped when they are already importable), never from the network;
+#      ninja, cmake; skipped when they are already importable; nvidia-cublas when it is there, for
+#      the GPU matmul), never from the network;
 #   3. builds tapegrad in place with the CUDA plugin (warnings are errors), for this GPU's
 #      architecture only unless TG_CUDA_ARCH says otherwise (CI compiles the sm_80/sm_90 fat binary);
 #   4. runs the GPU tests (tests/test_cuda.py, and the device-parametrised op tests) and fails when
@@ -37,6 +38,11 @@ if ! "$PY" -c "import pybind11, scipy_openblas32, numpy, pytest, hypothesis" 2>/
     echo "missing build/test dependencies and no wheel folder $WHEELS (set TG_WHEELS)" >&2
     exit 2
   fi
+fi
+
+# cuBLAS for the GPU matmul (tapegrad[cuda]); without it the float matmul tests skip and say so.
+if [ -d "$WHEELS" ] && ! "$PY" -c "import importlib.util as u; assert u.find_spec('nvidia') is not None" 2>/dev/null; then
+  "$PY" -m pip install --no-index --find-links "$WHEELS" nvidia-cublas || echo "no nvidia-cublas wheel in $WHEELS"
 fi
 
 stage "build"

@@ -25,6 +25,7 @@ constexpr Backend make_backend() {
   b.copy = copy;
   b.fill = fill;
   b.reduce = reduce;
+  b.matmul = matmul;
   b.invert_permutation = invert_permutation;
   b.gather_axis = gather_axis;
   b.softmax = softmax;
@@ -45,7 +46,6 @@ constexpr Backend make_backend() {
   b.eye = [](const Tensor&, int64_t) { missing("eye"); };
   b.random_fill = [](const Tensor&, RandDist, uint64_t, uint64_t, double, double) { missing("random"); };
   b.random_int_fill = [](const Tensor&, uint64_t, uint64_t, int64_t, uint64_t) { missing("randint"); };
-  b.matmul = [](const Tensor&, const Tensor&, const Tensor&) { missing("matmul"); };
   b.solve = [](const Tensor&, const Tensor&, const Tensor&) -> int64_t { missing("linalg.solve"); };
   b.inv = [](const Tensor&, const Tensor&) -> int64_t { missing("linalg.inv"); };
   b.cholesky = [](const Tensor&, const Tensor&) -> int64_t { missing("linalg.cholesky"); };

@@ -75,6 +75,9 @@ void scan(Scan op, const Tensor& out, const Tensor& a, int64_t axis);
 void softmax(const Tensor& out, const Tensor& a, int64_t axis, bool log);
 void gather_axis(const Tensor& out, const Tensor& a, const Tensor& idx, int64_t axis);
 void invert_permutation(const Tensor& out, const Tensor& idx, int64_t axis);
+void matmul(const Tensor& out, const Tensor& a, const Tensor& b);
+// Where matmul looks for libcublas first (Note [cuBLAS at run time] in matmul.cu).
+void set_library_dir(const char* dir);
 
 // The table (backend.cu) and the memory (allocator.cpp) the plugin registers.
 extern const Backend kBackend;

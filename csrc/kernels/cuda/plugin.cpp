@@ -103,6 +103,13 @@ PyObject* py_reset_peak(PyObject*, PyObject*) {
   Py_RETURN_NONE;
 }
 
+PyObject* py_set_library_dir(PyObject*, PyObject* arg) {
+  const char* dir = PyUnicode_AsUTF8(arg);
+  if (!dir) return nullptr;
+  set_library_dir(dir);
+  Py_RETURN_NONE;
+}
+
 PyObject* py_info(PyObject*, PyObject*) {
   int rt = 0, drv = 0;
   cudaRuntimeGetVersion(&rt);
@@ -134,6 +141,7 @@ PyMethodDef kMethods[] = {
     PyMethodDef{"max_memory_allocated", py_max_memory_allocated, METH_NOARGS, "Peak of memory_allocated()."},
     PyMethodDef{"memory_reserved", py_memory_reserved, METH_NOARGS, "Bytes taken from the driver (held plus cached)."},
     PyMethodDef{"reset_peak_memory_stats", py_reset_peak, METH_NOARGS, "The peak becomes memory_allocated()."},
+    PyMethodDef{"set_library_dir", py_set_library_dir, METH_O, "Where matmul looks for libcublas first (the nvidia-cublas wheel's lib/)."},
     PyMethodDef{"info", py_info, METH_NOARGS, "Runtime and driver versions, device count, GPU 0's name and capability."},
     PyMethodDef{nullptr, nullptr, 0, nullptr},
 };

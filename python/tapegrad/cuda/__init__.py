@@ -39,11 +39,33 @@ def _plugin():
             return None
         if _cuda.init() > 0:
             _state["plugin"] = _cuda
+            lib = _cublas_dir()
+            if lib:
+                _cuda.set_library_dir(lib)
         else:
             _state["plugin"] = False
             _state["reason"] = f"the CUDA backend is built but no CUDA GPU was found ({_cuda.no_device_reason()})"
         p = _state["plugin"]
     return p or None
+
+
+def _cublas_dir():
+    """The folder of libcublas in the nvidia-cublas wheel (``pip install tapegrad[cuda]``), or None:
+    the GPU matmul loads it from there at run time (Note [cuBLAS at run time] in kernels/cuda).
+    The wheels put it under the ``nvidia`` namespace package (``nvidia/cublas/lib`` for CUDA 12,
+    ``nvidia/cu13/lib`` for CUDA 13), so every ``nvidia/*/lib`` is looked at."""
+    import glob
+    import importlib.util
+    import os
+
+    try:
+        spec = importlib.util.find_spec("nvidia")
+    except (ImportError, ValueError):
+        return None
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        for lib in sorted(glob.glob(os.path.join(root, "*", "lib*", "libcublas.so.*")), reverse=True):
+            return os.path.dirname(lib)
+    return None
 
 
 def _built():
