@@ -54,6 +54,23 @@ def test_gpu_requests_without_gpu_raise_clearly(make):
         make()
 
 
+def test_device_target_sets_the_default_device():
+    if not HAS_GPU:
+        with pytest.raises(RuntimeError, match=r"set_context\(device_target='GPU'\).*tg.cuda.is_available\(\) is False"):
+            tg.set_context(device_target="GPU")
+        assert tg.get_context("device_target") == "CPU" and tg.zeros(2).device == "CPU"
+        return
+    try:
+        tg.set_context(device_target="GPU")
+        assert tg.zeros(2).device == "GPU" and tg.tensor([1.0]).device == "GPU" and tg.rand(3).device == "GPU"
+        assert tg.linspace(0, 1, 3).device == "GPU" and tg.zeros(2, device="CPU").device == "CPU"
+        c = tg.ones(2, device="CPU")
+        assert tg.zeros_like(c).device == "CPU" and tg.tensor(c).device == "CPU"  # they keep their argument's
+    finally:
+        tg.set_context(device_target="CPU")
+    assert tg.zeros(2).device == "CPU"
+
+
 def test_bad_device_names():
     for make in (lambda: tg.ones(2).to("TPU"), lambda: tg.zeros(2, device="x"), lambda: tg.tensor(1.0, device=3)):
         with pytest.raises((ValueError, TypeError)):

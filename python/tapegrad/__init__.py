@@ -51,6 +51,7 @@ globals().update(_core_functions)
 
 from . import _tensor  # noqa: E402,F401  (Python-side Tensor methods: repr, str, numpy interop)
 from ._tensor import _place  # noqa: E402
+from . import _mode  # noqa: E402
 from ._creation import *  # noqa: E402,F403
 from ._autodiff import (  # noqa: E402,F401
     GradOperation,
@@ -92,13 +93,15 @@ def tensor(data, dtype=None, *, device=None):
     [[ 1.00000000e+00,  2.00000000e+00],
      [ 3.00000000e+00,  4.00000000e+00]])
 
-    `device` is None or "CPU" (the default; a Tensor argument stays on its device) or "GPU" when
-    ``tg.cuda.is_available()``.
+    `device` is "CPU" or "GPU" (when ``tg.cuda.is_available()``); None: a Tensor argument stays on
+    its device, anything else goes to ``set_context``'s device_target (the CPU by default).
 
     Inside a transform, a tensor built from values the transform tracks (``tg.tensor([x[0], x[1]])``
     or ``tg.tensor(x)`` under ``grad``) keeps their derivatives: it is built by stacking them, not by
     copying their numbers.
     """
+    if device is None and _mode.DEVICE[0] != "CPU" and not isinstance(data, Tensor):
+        device = _mode.DEVICE[0]  # set_context(device_target="GPU")
     if _core._levels_active() and not isinstance(data, _np.ndarray):
         from ._autodiff import _tensor_tracked
 

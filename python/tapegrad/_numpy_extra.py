@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _core, _creation
 from ._core import Tensor
-from ._tensor import _place
+from ._tensor import _made, _place
 
 __all__ = [  # noqa: RUF022  (grouped by kind)
     # elementwise
@@ -1456,7 +1456,7 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, *, device=N
     if not (isinstance(start, Tensor) or isinstance(stop, Tensor) or np.ndim(start) or np.ndim(stop)):
         if axis not in (0, -1):
             raise np.exceptions.AxisError(f"linspace: axis {axis} is out of bounds for the 1-d result")
-        return _place(_core._linspace(start, stop, num, endpoint, dtype), device, "linspace")
+        return _made(device, "linspace", _core._linspace, start, stop, num, endpoint, dtype)
     if not isinstance(num, (int, np.integer)) or isinstance(num, bool):
         raise TypeError(f"linspace: num must be an int, got {num!r}")
     if num < 0:

@@ -1,7 +1,7 @@
 """Python-side parts of Tensor: MindSpore repr, numpy str, numpy interop flags."""
 from __future__ import annotations
 
-from . import _core
+from . import _core, _mode
 from . import cuda as _cuda_module
 from ._core import Tensor
 from ._repr import format_tensor_repr
@@ -96,10 +96,13 @@ def _device_name(device, where):
 
 
 def _made(device, where, make, *args):
-    """``make(*args)`` on `device` (None: where `make` puts it); the device is checked first, so
-    that a bad one raises before a random function draws."""
+    """``make(*args)`` on `device` (None: set_context's device_target, or for a ``*_like``
+    function its argument's device); the device is checked first, so that a bad one raises before
+    a random function draws."""
     if device is None:
-        return make(*args)
+        if _mode.DEVICE[0] == "CPU" or where.endswith("_like"):  # *_like: the argument's device
+            return make(*args)
+        device = _mode.DEVICE[0]  # set_context(device_target=...)
     dev = _device_name(device, where)
     if dev == "GPU":
         _cuda_module._require(f"{where}(device={device!r})")
