@@ -403,6 +403,23 @@ def test_axis_kernels(dev):
         host(tg.numpy.take_along_axis(t, on(dev, idx + 10), -1))
 
 
+@pytest.mark.parametrize("dev", DEVICES)
+def test_indexing_and_its_gradients(dev):
+    a = F32
+    t = on(dev, a)
+    np.testing.assert_array_equal(host(t[1, :, ::2]), a[1, :, ::2])  # basic: a view
+    np.testing.assert_array_equal(host(t[[0, 1, 1], :, [3, 0, 2]]), a[[0, 1, 1], :, [3, 0, 2]])
+    np.testing.assert_array_equal(host(t[:, [2, 0]]), a[:, [2, 0]])
+    w = np.arange(4, dtype=np.float32)
+
+    def f(v, wt):  # gather with a repeated row (scatter-add VJP), basic slices (zero-filled VJP)
+        return (v[[0, 0, 1]] * wt).sum() + (v[1:, ::2] ** 2).sum() + v[0, 1, 2]
+
+    g = tg.grad(f)(t, on(dev, w))
+    assert g.device == dev
+    np.testing.assert_allclose(host(g), tg.grad(f)(tg.tensor(a), tg.tensor(w)).asnumpy(), rtol=1e-6)
+
+
 def _cublas_or_skip(dev):
     """GPU float matmul needs the nvidia-cublas wheel; without it, the error names the extra."""
     if dev == "GPU" and tg.cuda._cublas_dir() is None:

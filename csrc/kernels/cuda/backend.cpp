@@ -26,6 +26,8 @@ constexpr Backend make_backend() {
   b.fill = fill;
   b.reduce = reduce;
   b.matmul = matmul;
+  b.index_gather = index_gather;
+  b.index_scatter = index_scatter;
   b.invert_permutation = invert_permutation;
   b.gather_axis = gather_axis;
   b.softmax = softmax;
@@ -34,8 +36,6 @@ constexpr Backend make_backend() {
   b.sort = [](const Tensor&, const Tensor&, const Tensor&, int64_t, bool) { missing("sort/argsort"); };
   b.repeat_axis = [](const Tensor&, const Tensor&, const Tensor&, int64_t) { missing("repeat"); };
   b.segment_sum = [](const Tensor&, const Tensor&, const Tensor&, int64_t) { missing("repeat (gradient)"); };
-  b.index_gather = [](const Tensor&, const Tensor&, const Tensor&) { missing("indexing (getitem)"); };
-  b.index_scatter = [](const Tensor&, const Tensor&, const Tensor&, bool) { missing("indexing (setitem/scatter-add)"); };
   b.index_last_writer = [](const Tensor&, const Tensor&, const int64_t*) { missing("indexing (setitem)"); };
   b.count_true = [](const Tensor&) -> int64_t { missing("boolean mask indexing"); };
   b.nonzero = [](const Tensor&, const Tensor&) { missing("nonzero"); };

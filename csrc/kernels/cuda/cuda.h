@@ -61,7 +61,8 @@ struct Iter {
 // ops[0] is the output; the iteration shape is its shape.
 Iter make_iter(const Tensor* const* ops, int nops, const char* kernel);
 
-// The backend's entry points, one file per family (elementwise.cu, reduce.cu, axis.cu).
+// The backend's entry points, one file per family (elementwise.cu, reduce.cu, axis.cu, matmul.cu,
+// index.cu).
 void binary(Bin op, const Tensor& out, const Tensor& a, const Tensor& b);
 void compare(Cmp op, const Tensor& out, const Tensor& a, const Tensor& b);
 void unary(Un op, const Tensor& out, const Tensor& a);
@@ -76,6 +77,8 @@ void softmax(const Tensor& out, const Tensor& a, int64_t axis, bool log);
 void gather_axis(const Tensor& out, const Tensor& a, const Tensor& idx, int64_t axis);
 void invert_permutation(const Tensor& out, const Tensor& idx, int64_t axis);
 void matmul(const Tensor& out, const Tensor& a, const Tensor& b);
+void index_gather(const Tensor& out, const Tensor& x, const Tensor& idx);
+void index_scatter(const Tensor& x, const Tensor& v, const Tensor& idx, bool accumulate);
 // Where matmul looks for libcublas first (Note [cuBLAS at run time] in matmul.cu).
 void set_library_dir(const char* dir);
 
