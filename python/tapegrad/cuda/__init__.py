@@ -37,14 +37,20 @@ def _plugin():
             _state["plugin"] = False
             _state["reason"] = f"the CUDA backend is built but its plugin tapegrad._cuda does not load ({e})"
             return None
-        if _cuda.init() > 0:
+        try:
+            count = _cuda.init()
+        except Exception as e:  # a driver that fails to set up the GPU: not available, and why
+            count = 0
+            _state["reason"] = f"the CUDA backend is built but the GPU could not be set up ({e})"
+        if count > 0:
             _state["plugin"] = _cuda
             lib = _cublas_dir()
             if lib:
                 _cuda.set_library_dir(lib)
         else:
             _state["plugin"] = False
-            _state["reason"] = f"the CUDA backend is built but no CUDA GPU was found ({_cuda.no_device_reason()})"
+            _state["reason"] = _state["reason"] or (
+                f"the CUDA backend is built but no CUDA GPU was found ({_cuda.no_device_reason()})")
         p = _state["plugin"]
     return p or None
 
