@@ -116,7 +116,8 @@ TensorList dispatch(const py::object& h, TensorList in) {
       auto* m = static_cast<autodiff::LevelMeta*>(x.ad());
       const int d = autodiff::depth_of(m->level_id);
       if (d < 0) {  // a wrapper of a finished transform: see through it
-        TG_CHECK(m->bdim < 0, "custom_jvp: a value batched by vmap was used outside its vmap (it escaped through a "
+        TG_CHECK(m->bdim < 0,
+                 "custom_jvp: a value batched by vmap was used outside its vmap (it escaped through a "
                  "closure or global); return it from the mapped function instead");
         Tensor inner = m->primal;
         x = std::move(inner);

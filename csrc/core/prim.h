@@ -45,8 +45,7 @@ struct Prim {
   // input, undefined for "no gradient". `need` bit i asks for input i (i < 32; a rule of a prim
   // with more inputs computes the later ones always). Results may be broadcast
   // (the sweep sums them back to the input's shape) and of a wider dtype (cast back).
-  TensorList (*vjp)(const TensorList& cots, const TensorList& in, const TensorList& out, const Attrs& a,
-                    uint32_t need);
+  TensorList (*vjp)(const TensorList& cots, const TensorList& in, const TensorList& out, const Attrs& a, uint32_t need);
   // Forward rule: tangents of the inputs (undefined = zero) -> tangent of each output (undefined =
   // zero). Written with ops, like vjp, so both compose to any order.
   TensorList (*jvp)(const TensorList& tangents, const TensorList& in, const TensorList& out, const Attrs& a);

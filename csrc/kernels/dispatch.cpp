@@ -57,8 +57,8 @@ inline void same_device(const char* kernel, const Tensor& out, const Tensor& a) 
 }
 
 const PluginApi kPluginApi = {
-    kPluginAbi,         sizeof(Backend),   sizeof(TensorImpl), sizeof(Storage), sizeof(Tensor),
-    register_backend,   register_device_allocator, plugin_fail,
+    kPluginAbi,     sizeof(Backend),  sizeof(TensorImpl),        sizeof(Storage),
+    sizeof(Tensor), register_backend, register_device_allocator, plugin_fail,
 };
 
 // Tensor::full, clone and to (core) fill and copy through the routed kernels (Note [Layer hooks]).
@@ -166,8 +166,10 @@ void index_last_writer(const Tensor& out, const Tensor& idx, const int64_t* dims
   on(out, "index_last_writer").index_last_writer(out, idx, dims);
 }
 int64_t count_true(const Tensor& mask) { return on(mask, "count_true").count_true(mask); }
-void nonzero(const Tensor& out, const Tensor& mask) { same_device("nonzero", mask, out);
-  on(mask, "nonzero").nonzero(out, mask); }
+void nonzero(const Tensor& out, const Tensor& mask) {
+  same_device("nonzero", mask, out);
+  on(mask, "nonzero").nonzero(out, mask);
+}
 int index_pack(const Tensor& out, const std::vector<Tensor>& arrays, const int64_t* dims, int64_t* bad) {
   for (const Tensor& a : arrays) same_device("index_pack", out, a);
   return on(out, "index_pack").index_pack(out, arrays, dims, bad);
@@ -175,9 +177,7 @@ int index_pack(const Tensor& out, const std::vector<Tensor>& arrays, const int64
 
 // creation.h
 void arange(const Tensor& out, double start, double step) { on(out, "arange").arange(out, start, step); }
-void arange_int(const Tensor& out, int64_t start, int64_t step) {
-  on(out, "arange").arange_int(out, start, step);
-}
+void arange_int(const Tensor& out, int64_t start, int64_t step) { on(out, "arange").arange_int(out, start, step); }
 void linspace(const Tensor& out, double start, double stop, bool endpoint) {
   on(out, "linspace").linspace(out, start, stop, endpoint);
 }
@@ -195,20 +195,28 @@ void matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
   same_device("matmul", out, b);
   on(out, "matmul").matmul(out, a, b);
 }
-int64_t solve(const Tensor& x, const Tensor& a, const Tensor& b) { same_device("solve", x, a);
+int64_t solve(const Tensor& x, const Tensor& a, const Tensor& b) {
+  same_device("solve", x, a);
   same_device("solve", x, b);
-  return on(x, "solve").solve(x, a, b); }
-int64_t inv(const Tensor& out, const Tensor& a) { same_device("inv", out, a);
-  return on(out, "inv").inv(out, a); }
-int64_t cholesky(const Tensor& out, const Tensor& a) { same_device("cholesky", out, a);
-  return on(out, "cholesky").cholesky(out, a); }
+  return on(x, "solve").solve(x, a, b);
+}
+int64_t inv(const Tensor& out, const Tensor& a) {
+  same_device("inv", out, a);
+  return on(out, "inv").inv(out, a);
+}
+int64_t cholesky(const Tensor& out, const Tensor& a) {
+  same_device("cholesky", out, a);
+  return on(out, "cholesky").cholesky(out, a);
+}
 void slogdet(const Tensor& sign, const Tensor& logabs, const Tensor& a) {
   same_device("slogdet", sign, logabs);
   same_device("slogdet", sign, a);
   on(sign, "slogdet").slogdet(sign, logabs, a);
 }
-void det(const Tensor& out, const Tensor& a) { same_device("det", out, a);
-  on(out, "det").det(out, a); }
+void det(const Tensor& out, const Tensor& a) {
+  same_device("det", out, a);
+  on(out, "det").det(out, a);
+}
 
 // fused.h: every register of a fused kernel is on one device (autodiff/fusion.cpp fuses CPU
 // values only); the first input, output or sum names it.

@@ -10,13 +10,15 @@ namespace tapegrad {
 namespace kernels {
 
 #define TG_BINARY_KERNELS(X) \
-  X(Add) X(Sub) X(Mul) X(Div) X(FloorDiv) X(Mod) X(Pow) X(Maximum) X(Minimum) X(Atan2) \
-  X(BitAnd) X(BitOr) X(BitXor)
+  X(Add) X(Sub) X(Mul) X(Div) X(FloorDiv) X(Mod) X(Pow) X(Maximum) X(Minimum) X(Atan2) X(BitAnd) X(BitOr) X(BitXor)
 #define TG_COMPARE_KERNELS(X) X(Eq) X(Ne) X(Lt) X(Le) X(Gt) X(Ge) X(LogicalAnd) X(LogicalOr)
-#define TG_UNARY_KERNELS(X) \
-  X(Neg) X(Abs) X(Sign) X(Exp) X(Exp2) X(Log) X(Log2) X(Log1p) X(Expm1) X(Sqrt) X(Rsqrt) \
-  X(Square) X(Reciprocal) X(Sin) X(Cos) X(Tan) X(Arcsin) X(Arccos) X(Arctan) X(Sinh) X(Cosh) \
-  X(Tanh) X(Sigmoid) X(Relu) X(Softplus) X(Gelu) X(Erf) X(Floor) X(Ceil) X(Round) X(BitNot)
+#define TG_UNARY_KERNELS(X)                                                                                        \
+  X(Neg)                                                                                                           \
+  X(Abs)                                                                                                           \
+  X(Sign)                                                                                                          \
+  X(Exp) X(Exp2) X(Log) X(Log2) X(Log1p) X(Expm1) X(Sqrt) X(Rsqrt) X(Square) X(Reciprocal) X(Sin) X(Cos) X(Tan)    \
+      X(Arcsin) X(Arccos) X(Arctan) X(Sinh) X(Cosh) X(Tanh) X(Sigmoid) X(Relu) X(Softplus) X(Gelu) X(Erf) X(Floor) \
+          X(Ceil) X(Round) X(BitNot)
 #define TG_PREDICATE_KERNELS(X) X(IsNan) X(IsFinite) X(LogicalNot)
 
 #define TG_ENUM_ITEM(name) name,

@@ -28,24 +28,22 @@ using autodiff::elementwise_batch;
 namespace {
 
 const char* bin_name(Bin op) {
-  static const char* names[] = {"add",     "sub",     "mul",         "div",        "floor_divide",
-                                "mod",     "pow",     "maximum",     "minimum",    "arctan2",
-                                "bitwise_and", "bitwise_or", "bitwise_xor"};
+  static const char* names[] = {"add",     "sub",     "mul",     "div",         "floor_divide", "mod",        "pow",
+                                "maximum", "minimum", "arctan2", "bitwise_and", "bitwise_or",   "bitwise_xor"};
   static_assert(sizeof(names) / sizeof(names[0]) == size_t(Bin::kCount), "one name per binary kernel");
   return names[int(op)];
 }
 const char* un_name(Un op) {
-  static const char* names[] = {"neg",   "abs",   "sign",    "exp",     "exp2",       "log",    "log2",
-                                "log1p", "expm1", "sqrt",    "rsqrt",   "square",     "reciprocal", "sin",
-                                "cos",   "tan",   "arcsin",  "arccos",  "arctan",     "sinh",   "cosh",
-                                "tanh",  "sigmoid", "relu",  "softplus", "gelu",      "erf",    "floor",
-                                "ceil",  "round", "invert"};
+  static const char* names[] = {"neg",      "abs",    "sign",   "exp",    "exp2",       "log",   "log2",    "log1p",
+                                "expm1",    "sqrt",   "rsqrt",  "square", "reciprocal", "sin",   "cos",     "tan",
+                                "arcsin",   "arccos", "arctan", "sinh",   "cosh",       "tanh",  "sigmoid", "relu",
+                                "softplus", "gelu",   "erf",    "floor",  "ceil",       "round", "invert"};
   static_assert(sizeof(names) / sizeof(names[0]) == size_t(Un::kCount), "one name per unary kernel");
   return names[int(op)];
 }
 const char* cmp_name(Cmp op) {
-  static const char* names[] = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-                                "logical_and", "logical_or"};
+  static const char* names[] = {"equal",   "not_equal",     "less",        "less_equal",
+                                "greater", "greater_equal", "logical_and", "logical_or"};
   static_assert(sizeof(names) / sizeof(names[0]) == size_t(Cmp::kCount), "one name per compare kernel");
   return names[int(op)];
 }
@@ -79,7 +77,6 @@ Shape broadcast3(const Tensor& a, const Tensor& b, const Tensor& c, const char* 
   return s;
 }
 
-
 // numpy's result dtype of a binary op on tensors of dtypes a and b.
 DType bin_result_dtype(Bin op, const Tensor& a, const Tensor& b) {
   const DType dt = promote(a.dtype(), b.dtype());
@@ -91,8 +88,12 @@ DType bin_result_dtype(Bin op, const Tensor& a, const Tensor& b) {
       return dt;
     case Bin::Div: return is_float(dt) ? dt : DType::Float64;
     case Bin::Atan2: return float_result_dtype(dt);
-    case Bin::FloorDiv: case Bin::Mod: case Bin::Pow: return dt == DType::Bool ? DType::Int32 : dt;
-    case Bin::BitAnd: case Bin::BitOr: case Bin::BitXor:
+    case Bin::FloorDiv:
+    case Bin::Mod:
+    case Bin::Pow: return dt == DType::Bool ? DType::Int32 : dt;
+    case Bin::BitAnd:
+    case Bin::BitOr:
+    case Bin::BitXor:
       if (is_float(dt))
         throw DTypeError(str_cat(bin_name(op), ": bitwise operations need Bool or integer tensors, got ", describe(a),
                                  " and ", describe(b)));
@@ -103,11 +104,17 @@ DType bin_result_dtype(Bin op, const Tensor& a, const Tensor& b) {
 
 bool float_only(Un op) {
   switch (op) {
-    case Un::Neg: case Un::Abs: case Un::Sign: case Un::Square: case Un::Reciprocal: case Un::Relu:
-    case Un::BitNot: case Un::Floor: case Un::Ceil: case Un::Round:
-      return false;  // integer in, integer out (floor/ceil/round are the identity there, as numpy)
-    default:
-      return true;
+    case Un::Neg:
+    case Un::Abs:
+    case Un::Sign:
+    case Un::Square:
+    case Un::Reciprocal:
+    case Un::Relu:
+    case Un::BitNot:
+    case Un::Floor:
+    case Un::Ceil:
+    case Un::Round: return false;  // integer in, integer out (floor/ceil/round are the identity there, as numpy)
+    default: return true;
   }
 }
 
@@ -115,16 +122,19 @@ DType un_result_dtype(Un op, const Tensor& a) {
   const DType dt = a.dtype();
   switch (op) {
     case Un::BitNot:
-      if (is_float(dt)) throw DTypeError(str_cat("invert: bitwise not needs a Bool or integer tensor, got ", describe(a)));
+      if (is_float(dt))
+        throw DTypeError(str_cat("invert: bitwise not needs a Bool or integer tensor, got ", describe(a)));
       return dt;
     case Un::Neg:
       if (dt == DType::Bool)
-        throw DTypeError(str_cat("neg: numpy boolean negative is not supported (", describe(a), "); use ~ or logical_not"));
+        throw DTypeError(
+            str_cat("neg: numpy boolean negative is not supported (", describe(a), "); use ~ or logical_not"));
       return dt;
     case Un::Sign:
       if (dt == DType::Bool) throw DTypeError(str_cat("sign: not supported for ", describe(a), " (as numpy)"));
       return dt;
-    case Un::Square: case Un::Reciprocal: return dt == DType::Bool ? DType::Int32 : dt;
+    case Un::Square:
+    case Un::Reciprocal: return dt == DType::Bool ? DType::Int32 : dt;
     default: return float_only(op) ? float_result_dtype(dt) : dt;
   }
 }
@@ -162,17 +172,17 @@ bool pow_fast_path(const Tensor& out, const Tensor& x, const Tensor& e) {
 }
 
 Tensor binary_fwd(Bin op, const Tensor& a, const Tensor& b) {
-  const DType dt = (a.dtype() == b.dtype() && is_float(a.dtype()) && op != Bin::BitAnd && op != Bin::BitOr &&
-                    op != Bin::BitXor)
-                       ? a.dtype()
-                       : bin_result_dtype(op, a, b);
+  const DType dt =
+      (a.dtype() == b.dtype() && is_float(a.dtype()) && op != Bin::BitAnd && op != Bin::BitOr && op != Bin::BitXor)
+          ? a.dtype()
+          : bin_result_dtype(op, a, b);
   const DType cd = compute_dtype(dt);
   Tensor ta, tb;
   const Tensor& aa = as_dtype(a, cd, ta);
   const Tensor& bb = as_dtype(b, cd, tb);
   if (op == Bin::Pow && is_int(cd) && any_negative(bb))
-    throw ValueError(str_cat("pow: integers to negative integer powers are not allowed (", describe(a), " ** ",
-                             describe(b), ")"));
+    throw ValueError(
+        str_cat("pow: integers to negative integer powers are not allowed (", describe(a), " ** ", describe(b), ")"));
   Tensor out = a.shape() == b.shape() ? Tensor::empty(a.shape(), cd, result_device(a, b))
                                       : Tensor::empty(broadcast2(a, b, bin_name(op)), cd, result_device(a, b));
   if (op == Bin::Pow && is_float(cd) && bb.numel() == 1 && out.shape() == a.shape() && pow_fast_path(out, aa, bb))
@@ -265,8 +275,7 @@ Tensor pow_db(const Tensor& x, const Tensor& out) {
   return mul(out, log(safe));
 }
 TensorList pow_vjp(const TensorList& g, const TensorList& x, const TensorList& y, const Attrs&, uint32_t need) {
-  return {(need & 1) ? mul(g[0], pow_da(x[0], x[1])) : Tensor(),
-          (need & 2) ? mul(g[0], pow_db(x[0], y[0])) : Tensor()};
+  return {(need & 1) ? mul(g[0], pow_da(x[0], x[1])) : Tensor(), (need & 2) ? mul(g[0], pow_db(x[0], y[0])) : Tensor()};
 }
 TensorList pow_jvp(const TensorList& t, const TensorList& x, const TensorList& y, const Attrs&) {
   return {opt_add(t[0].defined() ? mul(t[0], pow_da(x[0], x[1])) : Tensor(),
@@ -315,8 +324,7 @@ const Prim kBinPrims[] = {
     // (the reverse rules of add and sub read no values; mul's reads its inputs, not its output)
     {"add", bin_impl<Bin::Add>, add_vjp, add_jvp, elementwise_batch, false, nullptr, nullptr, false, 0},
     {"sub", bin_impl<Bin::Sub>, sub_vjp, sub_jvp, elementwise_batch, false, nullptr, nullptr, false, 0},
-    {"mul", bin_impl<Bin::Mul>, mul_vjp, mul_jvp, elementwise_batch, false, nullptr, nullptr, false,
-     kReadsInputs},
+    {"mul", bin_impl<Bin::Mul>, mul_vjp, mul_jvp, elementwise_batch, false, nullptr, nullptr, false, kReadsInputs},
     {"div", bin_impl<Bin::Div>, div_vjp, div_jvp, elementwise_batch},
     {"floor_divide", bin_impl<Bin::FloorDiv>, nullptr, nullptr, elementwise_batch, true},
     {"mod", bin_impl<Bin::Mod>, mod_vjp, mod_jvp, elementwise_batch},
@@ -338,29 +346,29 @@ Tensor unary_deriv(Un op, const Tensor& x, const Tensor& y) {
   constexpr double kTwoOverSqrtPi = 1.12837916709551257390;
   constexpr double kInvSqrt2Pi = 0.39894228040143267794;
   switch (op) {
-    case Un::Abs: return sign(x);                                          // |x|' = sign x (0 at 0)
-    case Un::Exp: return y;                                                // (e^x)' = e^x
-    case Un::Exp2: return mul_scalar(y, kLn2);                             // (2^x)' = 2^x ln 2
-    case Un::Log: return reciprocal(x);                                    // 1 / x
-    case Un::Log2: return div(scalar_like(1.0 / kLn2, x), x);              // 1 / (x ln 2)
-    case Un::Log1p: return reciprocal(add_scalar(x, 1.0));                 // 1 / (1 + x)
-    case Un::Expm1: return add_scalar(y, 1.0);                             // e^x = expm1(x) + 1
-    case Un::Sqrt: return div(scalar_like(0.5, y), y);                     // 1 / (2 sqrt x)
-    case Un::Rsqrt: return mul_scalar(div(y, x), -0.5);                    // -x^(-3/2) / 2
-    case Un::Square: return mul_scalar(x, 2.0);                            // 2x
-    case Un::Reciprocal: return neg(square(y));                            // -1 / x^2
-    case Un::Sin: return cos(x);                                           // cos x
-    case Un::Cos: return neg(sin(x));                                      // -sin x
-    case Un::Tan: return add_scalar(square(y), 1.0);                       // 1 + tan^2 x
-    case Un::Arcsin: return rsqrt(one_minus(square(x)));                   // 1 / sqrt(1 - x^2)
-    case Un::Arccos: return neg(rsqrt(one_minus(square(x))));              // -1 / sqrt(1 - x^2)
-    case Un::Arctan: return reciprocal(add_scalar(square(x), 1.0));        // 1 / (1 + x^2)
-    case Un::Sinh: return unary(Un::Cosh, x);                              // cosh x
-    case Un::Cosh: return unary(Un::Sinh, x);                              // sinh x
-    case Un::Tanh: return one_minus(square(y));                            // 1 - tanh^2 x
-    case Un::Sigmoid: return mul(y, one_minus(y));                         // s (1 - s)
+    case Un::Abs: return sign(x);                                                      // |x|' = sign x (0 at 0)
+    case Un::Exp: return y;                                                            // (e^x)' = e^x
+    case Un::Exp2: return mul_scalar(y, kLn2);                                         // (2^x)' = 2^x ln 2
+    case Un::Log: return reciprocal(x);                                                // 1 / x
+    case Un::Log2: return div(scalar_like(1.0 / kLn2, x), x);                          // 1 / (x ln 2)
+    case Un::Log1p: return reciprocal(add_scalar(x, 1.0));                             // 1 / (1 + x)
+    case Un::Expm1: return add_scalar(y, 1.0);                                         // e^x = expm1(x) + 1
+    case Un::Sqrt: return div(scalar_like(0.5, y), y);                                 // 1 / (2 sqrt x)
+    case Un::Rsqrt: return mul_scalar(div(y, x), -0.5);                                // -x^(-3/2) / 2
+    case Un::Square: return mul_scalar(x, 2.0);                                        // 2x
+    case Un::Reciprocal: return neg(square(y));                                        // -1 / x^2
+    case Un::Sin: return cos(x);                                                       // cos x
+    case Un::Cos: return neg(sin(x));                                                  // -sin x
+    case Un::Tan: return add_scalar(square(y), 1.0);                                   // 1 + tan^2 x
+    case Un::Arcsin: return rsqrt(one_minus(square(x)));                               // 1 / sqrt(1 - x^2)
+    case Un::Arccos: return neg(rsqrt(one_minus(square(x))));                          // -1 / sqrt(1 - x^2)
+    case Un::Arctan: return reciprocal(add_scalar(square(x), 1.0));                    // 1 / (1 + x^2)
+    case Un::Sinh: return unary(Un::Cosh, x);                                          // cosh x
+    case Un::Cosh: return unary(Un::Sinh, x);                                          // sinh x
+    case Un::Tanh: return one_minus(square(y));                                        // 1 - tanh^2 x
+    case Un::Sigmoid: return mul(y, one_minus(y));                                     // s (1 - s)
     case Un::Relu: return cast(gt(stop_gradient(x), scalar_like(0.0, x)), x.dtype());  // [x > 0]
-    case Un::Softplus: return sigmoid(x);                                  // sigmoid x
+    case Un::Softplus: return sigmoid(x);                                              // sigmoid x
     case Un::Gelu: {  // gelu = x Phi(x): Phi(x) + x phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2
       Tensor cdf = mul_scalar(add_scalar(unary(Un::Erf, mul_scalar(x, 0.70710678118654752440)), 1.0), 0.5);
       Tensor pdf = mul_scalar(exp(mul_scalar(square(x), -0.5)), kInvSqrt2Pi);
@@ -397,9 +405,14 @@ constexpr bool un_nondiff(Un op) {
 // rsqrt, the input for the rest; -x reads nothing.
 constexpr uint8_t un_vjp_reads(Un op) {
   switch (op) {
-    case Un::Exp: case Un::Exp2: case Un::Expm1: case Un::Sqrt: case Un::Reciprocal: case Un::Tan:
-    case Un::Tanh: case Un::Sigmoid:
-      return kReadsOutputs;
+    case Un::Exp:
+    case Un::Exp2:
+    case Un::Expm1:
+    case Un::Sqrt:
+    case Un::Reciprocal:
+    case Un::Tan:
+    case Un::Tanh:
+    case Un::Sigmoid: return kReadsOutputs;
     case Un::Rsqrt: return kReadsInputs | kReadsOutputs;
     case Un::Neg: return 0;
     default: return kReadsInputs;
@@ -407,9 +420,17 @@ constexpr uint8_t un_vjp_reads(Un op) {
 }
 
 const Prim kUnPrims[] = {
-#define TG_UN_PRIM(N) \
-  {#N, un_impl<Un::N>, un_nondiff(Un::N) ? nullptr : un_vjp<Un::N>, un_nondiff(Un::N) ? nullptr : un_jvp<Un::N>, \
-   elementwise_batch, un_nondiff(Un::N), nullptr, nullptr, false, un_vjp_reads(Un::N)},
+#define TG_UN_PRIM(N)                           \
+  {#N,                                          \
+   un_impl<Un::N>,                              \
+   un_nondiff(Un::N) ? nullptr : un_vjp<Un::N>, \
+   un_nondiff(Un::N) ? nullptr : un_jvp<Un::N>, \
+   elementwise_batch,                           \
+   un_nondiff(Un::N),                           \
+   nullptr,                                     \
+   nullptr,                                     \
+   false,                                       \
+   un_vjp_reads(Un::N)},
     TG_UNARY_KERNELS(TG_UN_PRIM)
 #undef TG_UN_PRIM
 };
@@ -488,8 +509,8 @@ TensorList clip_vjp(const TensorList& g, const TensorList& x, const TensorList&,
   clip_masks(x, below, above);
   Tensor zero = scalar_like(0.0, g[0]);
   Tensor gx = (need & 1) ? where(compare(Cmp::LogicalOr, below, above), zero, g[0]) : Tensor();
-  Tensor glo = (need & 2) ? where(compare(Cmp::LogicalAnd, below, predicate(Pred::LogicalNot, above)), g[0], zero)
-                          : Tensor();
+  Tensor glo =
+      (need & 2) ? where(compare(Cmp::LogicalAnd, below, predicate(Pred::LogicalNot, above)), g[0], zero) : Tensor();
   Tensor ghi = (need & 4) ? where(above, g[0], zero) : Tensor();
   return {gx, glo, ghi};
 }
@@ -508,7 +529,8 @@ Tensor open_bound(DType dt, bool upper) {
   switch (dt) {
     case DType::Bool: return Tensor::scalar(upper ? 1.0 : 0.0, dt);
     case DType::Int32:
-      return Tensor::scalar(upper ? double(std::numeric_limits<int32_t>::max()) : double(std::numeric_limits<int32_t>::min()), dt);
+      return Tensor::scalar(
+          upper ? double(std::numeric_limits<int32_t>::max()) : double(std::numeric_limits<int32_t>::min()), dt);
     case DType::Int64: {
       Tensor t = Tensor::empty(Shape{}, dt);
       *t.data<int64_t>() = upper ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
@@ -538,9 +560,7 @@ DType float_result_dtype(DType d) {
 }
 
 Tensor binary(Bin op, const Tensor& a, const Tensor& b) {
-  if (!any_tracked(a, b)) {
-    return binary_fwd(op, a, b);
-  }
+  if (!any_tracked(a, b)) { return binary_fwd(op, a, b); }
   // Tracked: bring integer operands of float-valued ops to the result dtype first, so that the
   // prim and its rules see float values.
   if (op == Bin::Div || op == Bin::Atan2) {
@@ -560,18 +580,14 @@ Tensor compare(Cmp op, const Tensor& a, const Tensor& b) {
 }
 
 Tensor unary(Un op, const Tensor& a) {
-  if (!any_tracked(a)) {
-    return unary_fwd(op, a);
-  }
+  if (!any_tracked(a)) { return unary_fwd(op, a); }
   const DType dt = un_result_dtype(op, a);
   if (float_only(op) && !is_float(a.dtype())) return unary(op, cast(a, dt));
   return autodiff::apply1(kUnPrims[int(op)], {a}, Attrs());
 }
 
 Tensor predicate(Pred op, const Tensor& a) {
-  if (!any_tracked(a)) {
-    return predicate_fwd(op, a);
-  }
+  if (!any_tracked(a)) { return predicate_fwd(op, a); }
   return autodiff::apply1(kPredPrims[int(op)], {a}, Attrs());
 }
 

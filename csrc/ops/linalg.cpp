@@ -354,12 +354,12 @@ Tensor cofactor_by_minors(const Tensor& a) {
   Shape s1 = batch, s2 = batch;
   for (int64_t d : {n, n - 1, n}) s1.push_back(d);
   for (int64_t d : {n, n - 1, n, n - 1}) s2.push_back(d);
-  Tensor rows = reshape(take(a, idx, -2, false), s1);    // (..., i, r, col)
-  Tensor m = reshape(take(rows, idx, -1, false), s2);    // (..., i, r, j, c)
+  Tensor rows = reshape(take(a, idx, -2, false), s1);  // (..., i, r, col)
+  Tensor m = reshape(take(rows, idx, -1, false), s2);  // (..., i, r, j, c)
   SmallVec<int64_t, 6> perm;
   for (int64_t k = 0; k < nb; ++k) perm.push_back(k);
   for (int64_t k : {nb, nb + 2, nb + 1, nb + 3}) perm.push_back(k);
-  Tensor minors = det(transpose(m, perm));               // (..., i, j)
+  Tensor minors = det(transpose(m, perm));  // (..., i, j)
   Tensor sign64 = Tensor::empty(Shape{n, n}, DType::Float64);
   double* q = sign64.data<double>();
   for (int64_t i = 0; i < n; ++i)
@@ -371,8 +371,7 @@ Tensor cofactor_by_minors(const Tensor& a) {
 Tensor cofactor(const Tensor& a, const Tensor& d) {
   try {
     return mul(batch_scalar_to_matrix(d), mT(inv(a)));
-  } catch (const ValueError&) {
-  }
+  } catch (const ValueError&) {}
   return cofactor_by_minors(a);
 }
 // det'(a) = g C(a)  (= g det a^-T for an invertible a)
@@ -428,8 +427,8 @@ TensorList cholesky_vjp(const TensorList& g, const TensorList&, const TensorList
   const DType dt = L.dtype();
   Tensor lt = mT(L);
   Tensor p = mul(matmul(lt, g[0]), tri_mask(n, dt, 0, 0.5));
-  Tensor y = solve(lt, p);               // L^-T P
-  Tensor s = mT(solve(lt, mT(y)));       // L^-T P L^-1
+  Tensor y = solve(lt, p);          // L^-T P
+  Tensor s = mT(solve(lt, mT(y)));  // L^-T P L^-1
   return {add(mul(s, tri_mask(n, dt, 0, 1.0)), mul(mT(s), tri_mask(n, dt, -1, 1.0)))};
 }
 TensorList cholesky_jvp(const TensorList& t, const TensorList&, const TensorList& out, const Attrs&) {
@@ -440,15 +439,15 @@ TensorList cholesky_jvp(const TensorList& t, const TensorList&, const TensorList
   Tensor x = solve(L, mT(solve(L, e)));  // L^-1 E L^-T (E symmetric)
   return {matmul(L, mul(x, tri_mask(n, dt, 0, 0.5)))};
 }
-const Prim kCholesky = {"cholesky", cholesky_impl, cholesky_vjp, cholesky_jvp, autodiff::leading_batch};  // batch axis first
+const Prim kCholesky = {"cholesky", cholesky_impl, cholesky_vjp, cholesky_jvp,
+                        autodiff::leading_batch};  // batch axis first
 
 // Checks a stack of square matrices and returns it in the dtype LAPACK runs on: numpy's rules
 // (integers and Bool as float64; float16 unsupported).
 Tensor square_operand(const Tensor& a, const char* op) {
   check_op_input(a, op);
   TG_CHECK_SHAPE(a.ndim() >= 2, op, ": ", a.ndim(),
-                 "-dimensional array given; array must be at least two-dimensional (",
-                 describe(a), ")");
+                 "-dimensional array given; array must be at least two-dimensional (", describe(a), ")");
   TG_CHECK_SHAPE(a.shape()[a.shape().size() - 1] == a.shape()[a.shape().size() - 2], op,
                  ": last 2 dimensions of the array must be square, got shape ", shape_str(a.shape()));
   TG_CHECK_DTYPE(a.dtype() != DType::Float16, op, ": array type float16 is unsupported in linalg (", describe(a), ")");
@@ -462,8 +461,7 @@ Shape batch_broadcast(const Tensor& a, const Tensor& b, const Tensor& a2, const 
   } catch (const ShapeError&) {
     throw ShapeError(str_cat(op, ": the batch dims of shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
                              " do not broadcast (", shape_str(batch_shape(a2, 2)), " vs ",
-                             shape_str(batch_shape(b2, 2)),
-                             ")"));
+                             shape_str(batch_shape(b2, 2)), ")"));
   }
 }
 
@@ -648,10 +646,12 @@ Term contract(Term a, Term b, const std::vector<int>& keep) {
 Tensor matmul(const Tensor& a, const Tensor& b) {
   check_op_input(a, "matmul");
   check_op_input(b, "matmul");
-  TG_CHECK_SHAPE(a.ndim() >= 1, "matmul: input operand 0 does not have enough dimensions (has 0, needs at least 1): ",
-                 describe(a), "; use mul for scalars");
-  TG_CHECK_SHAPE(b.ndim() >= 1, "matmul: input operand 1 does not have enough dimensions (has 0, needs at least 1): ",
-                 describe(b), "; use mul for scalars");
+  TG_CHECK_SHAPE(a.ndim() >= 1,
+                 "matmul: input operand 0 does not have enough dimensions (has 0, needs at least 1): ", describe(a),
+                 "; use mul for scalars");
+  TG_CHECK_SHAPE(b.ndim() >= 1,
+                 "matmul: input operand 1 does not have enough dimensions (has 0, needs at least 1): ", describe(b),
+                 "; use mul for scalars");
   const int64_t ka = a.shape().back();
   const int64_t kb = b.ndim() == 1 ? b.shape()[0] : b.shape()[b.shape().size() - 2];
   TG_CHECK_SHAPE(ka == kb, "matmul: shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
@@ -790,8 +790,7 @@ Tensor einsum(const std::string& spec_in, const std::vector<Tensor>& xs) {
       if (p < 0) break;
       const int64_t dp = x.t.shape()[size_t(p)], dq = x.t.shape()[size_t(q)];
       TG_CHECK_SHAPE(dp == dq, "einsum: dimensions in operand ", i, " for collapsing index '",
-                     label_str(x.labels[size_t(p)]),
-                     "' don't match (", dp, " != ", dq, ")");
+                     label_str(x.labels[size_t(p)]), "' don't match (", dp, " != ", dq, ")");
       const int l = x.labels[size_t(p)];
       x.t = diagonal_p(x.t, 0, p, q);
       x.labels.erase(x.labels.begin() + q);
@@ -931,8 +930,8 @@ Tensor norm(const Tensor& a, const std::string& ord, const SmallVec<int64_t, 6>&
 Tensor solve(const Tensor& a_in, const Tensor& b_in) {
   Tensor a = square_operand(a_in, "solve");
   check_op_input(b_in, "solve");
-  TG_CHECK_DTYPE(b_in.dtype() != DType::Float16, "solve: array type float16 is unsupported in linalg (",
-                 describe(b_in), ")");
+  TG_CHECK_DTYPE(b_in.dtype() != DType::Float16, "solve: array type float16 is unsupported in linalg (", describe(b_in),
+                 ")");
   const int64_t n = a.shape().back();
   const DType dt = promote(a.dtype(), is_float(b_in.dtype()) ? b_in.dtype() : DType::Float64);
   a = cast(a, dt);

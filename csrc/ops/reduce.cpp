@@ -335,7 +335,9 @@ Tensor scan_fwd(kernels::Scan op, const Tensor& x, int64_t axis) {
   kernels::scan(op, out, xx, axis);
   return cd == x.dtype() ? out : out.to(x.dtype());
 }
-TensorList cumsum_impl(const TensorList& in, const Attrs& a) { return {scan_fwd(kernels::Scan::Sum, in[0], a.ints[0])}; }
+TensorList cumsum_impl(const TensorList& in, const Attrs& a) {
+  return {scan_fwd(kernels::Scan::Sum, in[0], a.ints[0])};
+}
 // cumsum'(x)^T g = reverse cumsum of g = flip(cumsum(flip(g)))
 TensorList cumsum_vjp(const TensorList& g, const TensorList&, const TensorList&, const Attrs& a, uint32_t) {
   SmallVec<int64_t, 6> ax{a.ints[0]};
@@ -349,7 +351,9 @@ const Prim kCumsum = {"cumsum", cumsum_impl, cumsum_vjp, cumsum_jvp, one_axis_ba
 
 // Cumulative product of values no derivative flows through (integers, and values no
 // differentiation level tracks); the others use the differentiable composite cumprod_scan below. attrs: ints[0] = axis (normalised).
-TensorList cumprod_impl(const TensorList& in, const Attrs& a) { return {scan_fwd(kernels::Scan::Prod, in[0], a.ints[0])}; }
+TensorList cumprod_impl(const TensorList& in, const Attrs& a) {
+  return {scan_fwd(kernels::Scan::Prod, in[0], a.ints[0])};
+}
 const Prim kCumprod = {"cumprod", cumprod_impl, nullptr, nullptr, one_axis_batch, true};
 
 // Inclusive prefix product along `axis` from differentiable ops (pairs multiplied, prefix of the
@@ -373,7 +377,7 @@ Tensor cumprod_scan(const Tensor& x, int64_t axis) {
   auto eo = split(reshape(head, ps), {2}, true, axis + 1);
   Tensor ev = reshape(eo[0], hs), od = reshape(eo[1], hs);  // x0 x2 x4 .. / x1 x3 x5 ..
   Tensor odd = cumprod_scan(mul(ev, od), axis);             // y1 y3 y5 ..
-  Tensor even = ev;                                        // y0 = x0, y2k = y(2k-1) * x2k
+  Tensor even = ev;                                         // y0 = x0, y2k = y(2k-1) * x2k
   if (h > 1) {
     auto e_parts = split(ev, {1}, false, axis);
     auto o_parts = split(odd, {h - 1}, false, axis);
@@ -432,8 +436,8 @@ Tensor prod(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
 static Tensor minmax(const Prim& p, const char* name, const char* ufunc, const Tensor& a, const Axes& axes,
                      bool all_axes, bool keepdims) {
   uint64_t m = axes_mask(a, axes, all_axes, name);
-  TG_CHECK(reduced_count(a.shape(), m) > 0, name, ": zero-size array to reduction operation ",
-           ufunc, " which has no identity (shape ", shape_str(a.shape()), ")");
+  TG_CHECK(reduced_count(a.shape(), m) > 0, name, ": zero-size array to reduction operation ", ufunc,
+           " which has no identity (shape ", shape_str(a.shape()), ")");
   Attrs at = reduce_attrs(m, keepdims);
   if (!any_tracked(a)) return p.impl({a}, at)[0];
   return autodiff::apply1(p, {a}, at);
@@ -542,8 +546,8 @@ Tensor sum_to(const Tensor& a, const Shape& shape) {
     } else if (shape[size_t(i - lead)] == 1 && a.shape()[size_t(i)] != 1) {
       axes.push_back(i);
     } else {
-      TG_CHECK_SHAPE(shape[size_t(i - lead)] == a.shape()[size_t(i)], "sum_to: cannot sum ",
-                     shape_str(a.shape()), " to ", shape_str(shape));
+      TG_CHECK_SHAPE(shape[size_t(i - lead)] == a.shape()[size_t(i)], "sum_to: cannot sum ", shape_str(a.shape()),
+                     " to ", shape_str(shape));
     }
   }
   Tensor s = sum(a, axes, false, true);

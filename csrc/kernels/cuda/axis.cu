@@ -174,9 +174,9 @@ void gather_axis(const Tensor& out, const Tensor& a, const Tensor& idx, int64_t 
   const int64_t n = out.numel();
   if (ok) {
     switch (itemsize(a.dtype())) {
-#define TG_GATHER(U)                                                                                        \
-  launch_n(gather_kernel<U>, n, "gather", reinterpret_cast<U*>(bytes_of(out)),                            \
-           reinterpret_cast<const U*>(bytes_of(a)), pi, so.outer, so.len, sa.len, so.inner, bad);        \
+#define TG_GATHER(U)                                                                              \
+  launch_n(gather_kernel<U>, n, "gather", reinterpret_cast<U*>(bytes_of(out)),                    \
+           reinterpret_cast<const U*>(bytes_of(a)), pi, so.outer, so.len, sa.len, so.inner, bad); \
   break;
       case 1: TG_GATHER(uint8_t)
       case 2: TG_GATHER(uint16_t)

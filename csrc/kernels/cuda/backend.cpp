@@ -39,7 +39,9 @@ constexpr Backend make_backend() {
   b.index_last_writer = [](const Tensor&, const Tensor&, const int64_t*) { missing("indexing (setitem)"); };
   b.count_true = [](const Tensor&) -> int64_t { missing("boolean mask indexing"); };
   b.nonzero = [](const Tensor&, const Tensor&) { missing("nonzero"); };
-  b.index_pack = [](const Tensor&, const std::vector<Tensor>&, const int64_t*, int64_t*) -> int { missing("indexing"); };
+  b.index_pack = [](const Tensor&, const std::vector<Tensor>&, const int64_t*, int64_t*) -> int {
+    missing("indexing");
+  };
   b.arange = [](const Tensor&, double, double) { missing("arange"); };
   b.arange_int = [](const Tensor&, int64_t, int64_t) { missing("arange"); };
   b.linspace = [](const Tensor&, double, double, bool) { missing("linspace"); };

@@ -51,12 +51,28 @@ inline unsigned blocks_for(int64_t n) {
 
 // std::numeric_limits is host-only under nvcc (without --expt-relaxed-constexpr): the limits the
 // kernels need, as constants.
-template <class T> struct Lim;
-template <> struct Lim<bool> { static constexpr bool lo = false, hi = true; };
-template <> struct Lim<int32_t> { static constexpr int32_t lo = INT32_MIN, hi = INT32_MAX; };
-template <> struct Lim<int64_t> { static constexpr int64_t lo = INT64_MIN, hi = INT64_MAX; };
-template <> struct Lim<float> { static constexpr float lo = -__builtin_huge_valf(), hi = __builtin_huge_valf(); };
-template <> struct Lim<double> { static constexpr double lo = -__builtin_huge_val(), hi = __builtin_huge_val(); };
+template <class T>
+struct Lim;
+template <>
+struct Lim<bool> {
+  static constexpr bool lo = false, hi = true;
+};
+template <>
+struct Lim<int32_t> {
+  static constexpr int32_t lo = INT32_MIN, hi = INT32_MAX;
+};
+template <>
+struct Lim<int64_t> {
+  static constexpr int64_t lo = INT64_MIN, hi = INT64_MAX;
+};
+template <>
+struct Lim<float> {
+  static constexpr float lo = -__builtin_huge_valf(), hi = __builtin_huge_valf();
+};
+template <>
+struct Lim<double> {
+  static constexpr double lo = -__builtin_huge_val(), hi = __builtin_huge_val();
+};
 
 // Integer arithmetic wraps modulo 2^bits as numpy's does (as the CPU kernels, through unsigned).
 template <class T>

@@ -26,35 +26,40 @@ constexpr bool kIsInt = std::is_integral<T>::value && !std::is_same<T, bool>::va
 
 // ---- binary -----------------------------------------------------------------------------------
 struct AddF {
-  template <class T> __device__ static T f(T a, T b) {
+  template <class T>
+  __device__ static T f(T a, T b) {
     if constexpr (kIsBool<T>) return a || b;
     else if constexpr (kIsInt<T>) return wrap_add(a, b);
     else return a + b;
   }
 };
 struct SubF {
-  template <class T> __device__ static T f(T a, T b) {
+  template <class T>
+  __device__ static T f(T a, T b) {
     if constexpr (kIsBool<T>) return a != b;
     else if constexpr (kIsInt<T>) return wrap_sub(a, b);
     else return a - b;
   }
 };
 struct MulF {
-  template <class T> __device__ static T f(T a, T b) {
+  template <class T>
+  __device__ static T f(T a, T b) {
     if constexpr (kIsBool<T>) return a && b;
     else if constexpr (kIsInt<T>) return wrap_mul(a, b);
     else return a * b;
   }
 };
 struct DivF {
-  template <class T> __device__ static T f(T a, T b) {
+  template <class T>
+  __device__ static T f(T a, T b) {
     if constexpr (kIsFloat<T>) return a / b;
     else if constexpr (kIsBool<T>) return a;
     else return b == 0 ? T(0) : (b == -1 ? wrap_neg(a) : T(a / b));
   }
 };
 struct FloorDivF {
-  template <class T> __device__ static T f(T a, T b) {
+  template <class T>
+  __device__ static T f(T a, T b) {
     if constexpr (kIsFloat<T>) {
       if (b == 0) return a / b;
       T m = fmod(a, b), d = (a - m) / b;
@@ -75,7 +80,8 @@ struct FloorDivF {
   }
 };
 struct ModF {
-  template <class T> __device__ static T f(T a, T b) {
+  template <class T>
+  __device__ static T f(T a, T b) {
     if constexpr (kIsFloat<T>) {
       if (b == 0) return fmod(a, b);
       T m = fmod(a, b);
@@ -96,7 +102,8 @@ struct ModF {
   }
 };
 struct PowF {
-  template <class T> __device__ static T f(T a, T b) {
+  template <class T>
+  __device__ static T f(T a, T b) {
     if constexpr (kIsFloat<T>) {
       return pow(a, b);
     } else if constexpr (kIsBool<T>) {
@@ -116,93 +123,145 @@ struct PowF {
   }
 };
 struct MaximumF {
-  template <class T> __device__ static T f(T a, T b) {
+  template <class T>
+  __device__ static T f(T a, T b) {
     if constexpr (kIsFloat<T>) return (a > b || a != a) ? a : b;
     else return a > b ? a : b;
   }
 };
 struct MinimumF {
-  template <class T> __device__ static T f(T a, T b) {
+  template <class T>
+  __device__ static T f(T a, T b) {
     if constexpr (kIsFloat<T>) return (a < b || a != a) ? a : b;
     else return a < b ? a : b;
   }
 };
 struct Atan2F {
-  template <class T> __device__ static T f(T a, T b) {
+  template <class T>
+  __device__ static T f(T a, T b) {
     if constexpr (kIsFloat<T>) return atan2(a, b);
     else return T(atan2(double(a), double(b)));
   }
 };
 struct BitAndF {
-  template <class T> __device__ static T f(T a, T b) {
+  template <class T>
+  __device__ static T f(T a, T b) {
     if constexpr (std::is_integral<T>::value) return T(a & b);
     else return a;
   }
 };
 struct BitOrF {
-  template <class T> __device__ static T f(T a, T b) {
+  template <class T>
+  __device__ static T f(T a, T b) {
     if constexpr (std::is_integral<T>::value) return T(a | b);
     else return a;
   }
 };
 struct BitXorF {
-  template <class T> __device__ static T f(T a, T b) {
+  template <class T>
+  __device__ static T f(T a, T b) {
     if constexpr (std::is_integral<T>::value) return T(a ^ b);
     else return a;
   }
 };
 
 // ---- comparisons (Bool out) ---------------------------------------------------------------------
-struct EqF { template <class T> __device__ static bool f(T a, T b) { return a == b; } };
-struct NeF { template <class T> __device__ static bool f(T a, T b) { return a != b; } };
-struct LtF { template <class T> __device__ static bool f(T a, T b) { return a < b; } };
-struct LeF { template <class T> __device__ static bool f(T a, T b) { return a <= b; } };
-struct GtF { template <class T> __device__ static bool f(T a, T b) { return a > b; } };
-struct GeF { template <class T> __device__ static bool f(T a, T b) { return a >= b; } };
-struct LogicalAndF { template <class T> __device__ static bool f(T a, T b) { return (a != T(0)) && (b != T(0)); } };
-struct LogicalOrF { template <class T> __device__ static bool f(T a, T b) { return (a != T(0)) || (b != T(0)); } };
+struct EqF {
+  template <class T>
+  __device__ static bool f(T a, T b) {
+    return a == b;
+  }
+};
+struct NeF {
+  template <class T>
+  __device__ static bool f(T a, T b) {
+    return a != b;
+  }
+};
+struct LtF {
+  template <class T>
+  __device__ static bool f(T a, T b) {
+    return a < b;
+  }
+};
+struct LeF {
+  template <class T>
+  __device__ static bool f(T a, T b) {
+    return a <= b;
+  }
+};
+struct GtF {
+  template <class T>
+  __device__ static bool f(T a, T b) {
+    return a > b;
+  }
+};
+struct GeF {
+  template <class T>
+  __device__ static bool f(T a, T b) {
+    return a >= b;
+  }
+};
+struct LogicalAndF {
+  template <class T>
+  __device__ static bool f(T a, T b) {
+    return (a != T(0)) && (b != T(0));
+  }
+};
+struct LogicalOrF {
+  template <class T>
+  __device__ static bool f(T a, T b) {
+    return (a != T(0)) || (b != T(0));
+  }
+};
 
 // ---- unary --------------------------------------------------------------------------------------
-#define TG_CUDA_FLOAT_UNARY(Name, expr)       \
-  struct Name##F {                            \
-    template <class T> __device__ static T f(T x) { \
-      if constexpr (kIsFloat<T>) {            \
-        return expr;                          \
-      } else {                                \
-        return x;                             \
-      }                                       \
-    }                                         \
+#define TG_CUDA_FLOAT_UNARY(Name, expr) \
+  struct Name##F {                      \
+    template <class T>                  \
+    __device__ static T f(T x) {        \
+      if constexpr (kIsFloat<T>) {      \
+        return expr;                    \
+      } else {                          \
+        return x;                       \
+      }                                 \
+    }                                   \
   };
 struct NegF {
-  template <class T> __device__ static T f(T x) {
+  template <class T>
+  __device__ static T f(T x) {
     if constexpr (kIsBool<T>) return !x;
     else if constexpr (kIsInt<T>) return wrap_neg(x);
     else return T(-x);
   }
 };
 struct AbsF {
-  template <class T> __device__ static T f(T x) {
+  template <class T>
+  __device__ static T f(T x) {
     if constexpr (kIsBool<T>) return x;
     else if constexpr (kIsFloat<T>) return fabs(x);
     else return x < 0 ? wrap_neg(x) : x;
   }
 };
 struct SignF {
-  template <class T> __device__ static T f(T x) {
+  template <class T>
+  __device__ static T f(T x) {
     if constexpr (kIsBool<T>) return x;
     else if constexpr (kIsFloat<T>) return x != x ? x : T((x > 0) - (x < 0));
     else return T((x > 0) - (x < 0));
   }
 };
 struct ReciprocalF {
-  template <class T> __device__ static T f(T x) {
+  template <class T>
+  __device__ static T f(T x) {
     if constexpr (kIsFloat<T>) return T(1) / x;
     else if constexpr (kIsBool<T>) return x;
     else return x == 0 ? T(0) : T(T(1) / x);
   }
 };
 struct SquareF {
-  template <class T> __device__ static T f(T x) {
+  template <class T>
+  __device__ static T f(T x) {
     if constexpr (kIsBool<T>) return x;
     else if constexpr (kIsInt<T>) return wrap_mul(x, x);
     else return x * x;
@@ -234,22 +293,41 @@ TG_CUDA_FLOAT_UNARY(Ceil, ceil(x))
 TG_CUDA_FLOAT_UNARY(Round, rint(x))  // half to even, as numpy (and nearbyint on the CPU)
 #undef TG_CUDA_FLOAT_UNARY
 struct ReluF {
-  template <class T> __device__ static T f(T x) {
+  template <class T>
+  __device__ static T f(T x) {
     if constexpr (kIsBool<T>) return x;
     else return x > T(0) ? x : (x != x ? x : T(0));
   }
 };
 struct BitNotF {
-  template <class T> __device__ static T f(T x) {
+  template <class T>
+  __device__ static T f(T x) {
     if constexpr (kIsBool<T>) return !x;
     else if constexpr (kIsInt<T>) return T(~x);
     else return x;
   }
 };
 
-struct IsNanF { template <class T> __device__ static bool f(T x) { if constexpr (kIsFloat<T>) return x != x; else return false; } };
-struct IsFiniteF { template <class T> __device__ static bool f(T x) { if constexpr (kIsFloat<T>) return isfinite(x); else return true; } };
-struct LogicalNotF { template <class T> __device__ static bool f(T x) { return !(x != T(0)); } };
+struct IsNanF {
+  template <class T>
+  __device__ static bool f(T x) {
+    if constexpr (kIsFloat<T>) return x != x;
+    else return false;
+  }
+};
+struct IsFiniteF {
+  template <class T>
+  __device__ static bool f(T x) {
+    if constexpr (kIsFloat<T>) return isfinite(x);
+    else return true;
+  }
+};
+struct LogicalNotF {
+  template <class T>
+  __device__ static bool f(T x) {
+    return !(x != T(0));
+  }
+};
 
 // ---- kernels ------------------------------------------------------------------------------------
 // Grid-stride loops over the flat output index (Note [CUDA iteration]).
@@ -293,15 +371,20 @@ __global__ void where_kernel(const Iter it) {
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < it.numel; i += int64_t(gridDim.x) * blockDim.x) {
     int64_t off[4];
     offsets<4>(it, i, off);
-    *reinterpret_cast<B*>(it.ptr[0] + off[0]) = load<bool>(it, 1, off[1]) ? load<B>(it, 2, off[2]) : load<B>(it, 3, off[3]);
+    *reinterpret_cast<B*>(it.ptr[0] + off[0]) =
+        load<bool>(it, 1, off[1]) ? load<B>(it, 2, off[2]) : load<B>(it, 3, off[3]);
   }
 }
 
 // ---- casts --------------------------------------------------------------------------------------
 template <class T>
-struct Wide { using type = T; };
+struct Wide {
+  using type = T;
+};
 template <>
-struct Wide<H16> { using type = float; };
+struct Wide<H16> {
+  using type = float;
+};
 
 template <class From>
 __device__ __forceinline__ typename Wide<From>::type widen(From v) {
@@ -347,13 +430,33 @@ void launch(K kernel, const Iter& it, const char* what) {
 }
 
 // The arithmetic dtypes (float16 is computed in float32 by the ops layer).
-#define TG_CUDA_NUM(dt, what, ...)                          \
-  switch (dt) {                                             \
-    case DType::Bool: { using T = bool; __VA_ARGS__; break; }       \
-    case DType::Int32: { using T = int32_t; __VA_ARGS__; break; }   \
-    case DType::Int64: { using T = int64_t; __VA_ARGS__; break; }   \
-    case DType::Float32: { using T = float; __VA_ARGS__; break; }   \
-    case DType::Float64: { using T = double; __VA_ARGS__; break; }  \
+#define TG_CUDA_NUM(dt, what, ...)                                                         \
+  switch (dt) {                                                                            \
+    case DType::Bool: {                                                                    \
+      using T = bool;                                                                      \
+      __VA_ARGS__;                                                                         \
+      break;                                                                               \
+    }                                                                                      \
+    case DType::Int32: {                                                                   \
+      using T = int32_t;                                                                   \
+      __VA_ARGS__;                                                                         \
+      break;                                                                               \
+    }                                                                                      \
+    case DType::Int64: {                                                                   \
+      using T = int64_t;                                                                   \
+      __VA_ARGS__;                                                                         \
+      break;                                                                               \
+    }                                                                                      \
+    case DType::Float32: {                                                                 \
+      using T = float;                                                                     \
+      __VA_ARGS__;                                                                         \
+      break;                                                                               \
+    }                                                                                      \
+    case DType::Float64: {                                                                 \
+      using T = double;                                                                    \
+      __VA_ARGS__;                                                                         \
+      break;                                                                               \
+    }                                                                                      \
     default: fail(kType, "%s: dtype %s is not supported on the GPU", what, dtype_str(dt)); \
   }
 

@@ -26,9 +26,9 @@ constexpr int kIdxDims = 10;
 struct Rows {
   int k = 0, nb = 0, nrest = 0;
   int64_t m = 1, rest_n = 1;
-  int64_t xs[kIdxDims];                                       // x's strides of the indexed dims
-  int64_t b_size[kIdxDims], b_v[kIdxDims];                    // B dims, strides of out / v
-  int64_t r_size[kIdxDims], r_x[kIdxDims], r_v[kIdxDims];     // rest dims, strides of x and out / v
+  int64_t xs[kIdxDims];                                    // x's strides of the indexed dims
+  int64_t b_size[kIdxDims], b_v[kIdxDims];                 // B dims, strides of out / v
+  int64_t r_size[kIdxDims], r_x[kIdxDims], r_v[kIdxDims];  // rest dims, strides of x and out / v
   const int64_t* idx;
   char* x;
   char* v;  // out (gather) or the values (scatter)

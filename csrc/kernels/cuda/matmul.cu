@@ -197,8 +197,8 @@ T* compact_copy(const Tensor& t) {
 }
 
 template <class T>
-__global__ void int_matmul_kernel(T* c, const T* a, const T* b, Batch ba, Batch bb, int64_t count, int64_t m,
-                                  int64_t n, int64_t k, int64_t ars, int64_t acs, int64_t brs, int64_t bcs) {
+__global__ void int_matmul_kernel(T* c, const T* a, const T* b, Batch ba, Batch bb, int64_t count, int64_t m, int64_t n,
+                                  int64_t k, int64_t ars, int64_t acs, int64_t brs, int64_t bcs) {
   using U = std::make_unsigned_t<T>;
   const int64_t total = count * m * n;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {

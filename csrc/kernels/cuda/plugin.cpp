@@ -25,8 +25,7 @@ int device_count() {
   int n = 0;
   const cudaError_t e = cudaGetDeviceCount(&n);
   if (e != cudaSuccess) {
-    std::snprintf(g_no_device_reason, sizeof(g_no_device_reason), "%s: %s", cudaGetErrorName(e),
-                  cudaGetErrorString(e));
+    std::snprintf(g_no_device_reason, sizeof(g_no_device_reason), "%s: %s", cudaGetErrorName(e), cudaGetErrorString(e));
     cudaGetLastError();
     n = 0;
   } else if (n == 0) {
@@ -44,17 +43,11 @@ PyObject* guarded(F f) {
     return f();
   } catch (const NotImplementedError& e) {
     PyErr_SetString(PyExc_NotImplementedError, e.what());
-  } catch (const MemoryError& e) {
-    PyErr_SetString(PyExc_MemoryError, e.what());
-  } catch (const ValueError& e) {
+  } catch (const MemoryError& e) { PyErr_SetString(PyExc_MemoryError, e.what()); } catch (const ValueError& e) {
     PyErr_SetString(PyExc_ValueError, e.what());
-  } catch (const TypeError& e) {
-    PyErr_SetString(PyExc_TypeError, e.what());
-  } catch (const IndexError& e) {
+  } catch (const TypeError& e) { PyErr_SetString(PyExc_TypeError, e.what()); } catch (const IndexError& e) {
     PyErr_SetString(PyExc_IndexError, e.what());
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_RuntimeError, e.what());
-  }
+  } catch (const std::exception& e) { PyErr_SetString(PyExc_RuntimeError, e.what()); }
   return nullptr;
 }
 
@@ -132,8 +125,10 @@ PyObject* py_info(PyObject*, PyObject*) {
 
 // (Rows spelled PyMethodDef{...}: tests/test_sparse.py reads {"name", fn} rows in csrc/ as prims.)
 PyMethodDef kMethods[] = {
-    PyMethodDef{"init", py_init, METH_NOARGS, "Count the GPUs; register the backend with _core when there is one. Returns the count."},
-    PyMethodDef{"device_count", py_device_count, METH_NOARGS, "Number of GPUs the CUDA driver reports (0 without a driver)."},
+    PyMethodDef{"init", py_init, METH_NOARGS,
+                "Count the GPUs; register the backend with _core when there is one. Returns the count."},
+    PyMethodDef{"device_count", py_device_count, METH_NOARGS,
+                "Number of GPUs the CUDA driver reports (0 without a driver)."},
     PyMethodDef{"no_device_reason", py_no_device_reason, METH_NOARGS, "Why device_count() is 0 ('' when it is not)."},
     PyMethodDef{"synchronize", py_synchronize, METH_NOARGS, "Wait for every kernel queued on the GPU's stream."},
     PyMethodDef{"empty_cache", py_empty_cache, METH_NOARGS, "Free the caching allocator's unused blocks."},
@@ -141,13 +136,22 @@ PyMethodDef kMethods[] = {
     PyMethodDef{"max_memory_allocated", py_max_memory_allocated, METH_NOARGS, "Peak of memory_allocated()."},
     PyMethodDef{"memory_reserved", py_memory_reserved, METH_NOARGS, "Bytes taken from the driver (held plus cached)."},
     PyMethodDef{"reset_peak_memory_stats", py_reset_peak, METH_NOARGS, "The peak becomes memory_allocated()."},
-    PyMethodDef{"set_library_dir", py_set_library_dir, METH_O, "Where matmul looks for libcublas first (the nvidia-cublas wheel's lib/)."},
-    PyMethodDef{"info", py_info, METH_NOARGS, "Runtime and driver versions, device count, GPU 0's name and capability."},
+    PyMethodDef{"set_library_dir", py_set_library_dir, METH_O,
+                "Where matmul looks for libcublas first (the nvidia-cublas wheel's lib/)."},
+    PyMethodDef{"info", py_info, METH_NOARGS,
+                "Runtime and driver versions, device count, GPU 0's name and capability."},
     PyMethodDef{nullptr, nullptr, 0, nullptr},
 };
 
-PyModuleDef kModule = {PyModuleDef_HEAD_INIT, "_cuda", "tapegrad's CUDA backend (a plugin of _core)", -1, kMethods,
-                       nullptr, nullptr, nullptr, nullptr};
+PyModuleDef kModule = {PyModuleDef_HEAD_INIT,
+                       "_cuda",
+                       "tapegrad's CUDA backend (a plugin of _core)",
+                       -1,
+                       kMethods,
+                       nullptr,
+                       nullptr,
+                       nullptr,
+                       nullptr};
 
 }  // namespace
 }  // namespace cuda

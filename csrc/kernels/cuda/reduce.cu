@@ -133,7 +133,8 @@ __global__ void arg_kernel(const RedIter it) {
     for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
       if (threadIdx.x < s) {
         const int64_t j = pi[threadIdx.x + s];
-        if (j >= 0 && (pi[threadIdx.x] < 0 || better<T, kMax>(pv[threadIdx.x + s], j, pv[threadIdx.x], pi[threadIdx.x]))) {
+        if (j >= 0 &&
+            (pi[threadIdx.x] < 0 || better<T, kMax>(pv[threadIdx.x + s], j, pv[threadIdx.x], pi[threadIdx.x]))) {
           pv[threadIdx.x] = pv[threadIdx.x + s];
           pi[threadIdx.x] = j;
         }

@@ -105,8 +105,10 @@ Iter make_iter(const Tensor* const* ops, int nops, const char* kernel) {
     ++m;
   }
   if (m > kMaxDims)
-    fail(kValue, "%s: the GPU kernels take at most %d dims that cannot be merged, got %d; make the tensor "
-         "contiguous first", kernel, kMaxDims, m);
+    fail(kValue,
+         "%s: the GPU kernels take at most %d dims that cannot be merged, got %d; make the tensor "
+         "contiguous first",
+         kernel, kMaxDims, m);
   if (m == 0) {  // a single element
     m = 1;
     size[0] = 1;
@@ -157,7 +159,7 @@ void* dev_allocate(size_t n) {
 void dev_deallocate(void* p, size_t n) { caching().deallocate(p, n); }
 
 bool dev_copy(void* dst, const void* src, size_t n, int kind) {
-  const cudaMemcpyKind k = kind == kCopyToHost ? cudaMemcpyDeviceToHost
+  const cudaMemcpyKind k = kind == kCopyToHost     ? cudaMemcpyDeviceToHost
                            : kind == kCopyFromHost ? cudaMemcpyHostToDevice
                                                    : cudaMemcpyDeviceToDevice;
   // On the stream, after the kernels already queued. From or to pageable host memory the call
