@@ -279,7 +279,7 @@ def test_paths_agree_within_bounds_where_rounding_differs():
 
 def test_each_path_sums_floats_in_its_own_lane_width():
     # The forced path reaches the reductions' vector loops: a float32 row sum adds elements in
-    # float lanes within a block of 512 (Note [SIMD dispatch]); elements 16 apart share a lane at
+    # float lanes within a block of 512 or more (Note [SIMD dispatch]); elements 16 apart share a lane at
     # 16-byte registers (sse2), 32 apart at 32 bytes (avx2), 64 apart at 64 bytes (avx512). 2^24
     # absorbs each 1 added to its own lane, so each width gives its own (documented) total; the
     # exact sum is 2^24 + 31.

@@ -112,7 +112,10 @@ template <int B>
 TG_SIMD_INLINE double row_sum_f32(const float* p, int64_t n) {
   using V = typename Vec<float, B>::V;
   constexpr int L = Vec<float, B>::L;
-  constexpr int64_t kBlock = 512;  // float lanes add at most kBlock / (4 L) values each
+  // Float lanes add at most kBlock / (4 L) values each: 32 at 16 bytes, 16 from 32 bytes up (a
+  // block as wide as 16 registers, so that the lanes' sum in double, one add per lane, stays a
+  // small share of the work).
+  constexpr int64_t kBlock = 16 * 4 * L > 512 ? 16 * 4 * L : 512;
   double total = 0;
   int64_t i = 0;
   while (i + L <= n) {
