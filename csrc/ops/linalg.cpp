@@ -108,7 +108,12 @@ TensorList matmul_batch(const Prim& p, const TensorList& in, const BatchDims& bd
   obd.push_back(0);
   return autodiff::apply(p, xs, a);
 }
-const Prim kMatmul = {"matmul", matmul_impl, matmul_vjp, matmul_jvp, matmul_batch};
+constexpr Prim kMatmul = PrimDef("matmul")
+    .impl(matmul_impl)
+    .vjp(matmul_vjp)
+    .jvp(matmul_jvp)
+    .batch(matmul_batch)
+    .api("matmul dot");
 
 // ---- diagonal and its adjoint ----------------------------------------------------------------
 // attrs.ints = {offset, axis1, axis2} (normalised, axis1 != axis2); diag_embed adds the full shape.
@@ -153,7 +158,12 @@ TensorList diagonal_batch(const Prim& p, const TensorList& in, const BatchDims& 
   obd.push_back(0);
   return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0])}, b);
 }
-const Prim kDiagonal = {"diagonal", diagonal_impl, diagonal_vjp, diagonal_jvp, diagonal_batch};
+constexpr Prim kDiagonal = PrimDef("diagonal")
+    .impl(diagonal_impl)
+    .vjp(diagonal_vjp)
+    .jvp(diagonal_jvp)
+    .batch(diagonal_batch)
+    .api("trace einsum");
 
 TensorList diag_embed_impl(const TensorList& in, const Attrs& a) {
   Shape full(a.ints.begin() + 3, a.ints.end());
@@ -178,7 +188,12 @@ TensorList diag_embed_batch(const Prim& p, const TensorList& in, const BatchDims
   obd.push_back(0);
   return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0])}, b);
 }
-const Prim kDiagEmbed = {"diag_embed", diag_embed_impl, diag_embed_vjp, diag_embed_jvp, diag_embed_batch};
+constexpr Prim kDiagEmbed = PrimDef("diag_embed")
+    .impl(diag_embed_impl)
+    .vjp(diag_embed_vjp)
+    .jvp(diag_embed_jvp)
+    .batch(diag_embed_batch)
+    .api("");
 
 Tensor diagonal_p(const Tensor& a, int64_t offset, int64_t ax1, int64_t ax2) {
   Attrs at;
@@ -214,7 +229,13 @@ TensorList norm2_jvp(const TensorList& t, const TensorList& in, const TensorList
   Tensor dot_xt = sum(mul(in[0], t[0]), mask_axes(uint64_t(a.ints[0])), false, a.flag != 0);
   return {div(dot_xt, safe_norm(out[0]))};
 }
-const Prim kNorm2 = {"norm2", norm2_impl, norm2_vjp, norm2_jvp, autodiff::axis_mask_batch};  // mask shifted
+// mask shifted
+constexpr Prim kNorm2 = PrimDef("norm2")
+    .impl(norm2_impl)
+    .vjp(norm2_vjp)
+    .jvp(norm2_jvp)
+    .batch(autodiff::axis_mask_batch)
+    .api("linalg.norm");
 
 Tensor norm2(const Tensor& x, uint64_t mask, bool keepdims) {
   Attrs at;
@@ -258,7 +279,13 @@ TensorList amax_jvp(const TensorList& t, const TensorList& in, const TensorList&
   Tensor ok = a.flag ? out[0] : reshape_(out[0], keep_shape(in[0].shape(), m));
   return {sum(mul(t[0], amax_weight(in[0], ok, m)), mask_axes(m), false, a.flag != 0)};
 }
-const Prim kAmax = {"norm_max", amax_impl, amax_vjp, amax_jvp, autodiff::axis_mask_batch};  // mask shifted
+// mask shifted
+constexpr Prim kAmax = PrimDef("norm_max")
+    .impl(amax_impl)
+    .vjp(amax_vjp)
+    .jvp(amax_jvp)
+    .batch(autodiff::axis_mask_batch)
+    .api("linalg.norm");
 
 Tensor amax_p(const Tensor& x, uint64_t mask, bool keepdims, const char* op) {
   for (size_t i = 0; i < x.shape().size(); ++i)
@@ -300,7 +327,12 @@ TensorList solve_jvp(const TensorList& t, const TensorList& in, const TensorList
 }
 // vmap: the LAPACK kernels loop over any leading dims, so the batch axis goes first on both operands
 // (which must share their batch dims: an unbatched one is broadcast, a zero-stride view)
-const Prim kSolve = {"solve", solve_impl, solve_vjp, solve_jvp, autodiff::shared_leading_batch};
+constexpr Prim kSolve = PrimDef("solve")
+    .impl(solve_impl)
+    .vjp(solve_vjp)
+    .jvp(solve_jvp)
+    .batch(autodiff::shared_leading_batch)
+    .api("linalg.solve");
 
 TensorList inv_impl(const TensorList& in, const Attrs&) {
   const Tensor& a = in[0];
@@ -318,7 +350,13 @@ TensorList inv_vjp(const TensorList& g, const TensorList&, const TensorList& out
 TensorList inv_jvp(const TensorList& t, const TensorList&, const TensorList& out, const Attrs&) {
   return {neg(matmul(matmul(out[0], t[0]), out[0]))};
 }
-const Prim kInv = {"inv", inv_impl, inv_vjp, inv_jvp, autodiff::leading_batch};  // batch axis first
+// batch axis first
+constexpr Prim kInv = PrimDef("inv")
+    .impl(inv_impl)
+    .vjp(inv_vjp)
+    .jvp(inv_jvp)
+    .batch(autodiff::leading_batch)
+    .api("linalg.inv");
 
 Tensor batch_scalar_to_matrix(const Tensor& s) {  // (...) -> (..., 1, 1)
   Shape sh = s.shape();
@@ -382,7 +420,13 @@ TensorList det_vjp(const TensorList& g, const TensorList& in, const TensorList& 
 TensorList det_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs&) {
   return {sum_last2(mul(cofactor(in[0], out[0]), t[0]))};
 }
-const Prim kDet = {"det", det_impl, det_vjp, det_jvp, autodiff::leading_batch};  // batch axis first
+// batch axis first
+constexpr Prim kDet = PrimDef("det")
+    .impl(det_impl)
+    .vjp(det_vjp)
+    .jvp(det_jvp)
+    .batch(autodiff::leading_batch)
+    .api("linalg.det");
 
 TensorList slogdet_impl(const TensorList& in, const Attrs&) {
   const Tensor& a = in[0];
@@ -400,7 +444,13 @@ TensorList slogdet_vjp(const TensorList& g, const TensorList& in, const TensorLi
 TensorList slogdet_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs&) {
   return {Tensor(), sum_last2(mul(mT(inv(in[0])), t[0]))};
 }
-const Prim kSlogdet = {"slogdet", slogdet_impl, slogdet_vjp, slogdet_jvp, autodiff::leading_batch};  // batch axis first
+// batch axis first
+constexpr Prim kSlogdet = PrimDef("slogdet")
+    .impl(slogdet_impl)
+    .vjp(slogdet_vjp)
+    .jvp(slogdet_jvp)
+    .batch(autodiff::leading_batch)
+    .api("linalg.slogdet");
 
 // Constant n x n masks: tril(k) has ones where j <= i + k; phi has ones below the diagonal and 1/2 on it.
 Tensor tri_mask(int64_t n, DType dt, int64_t k, double diag) {
@@ -439,7 +489,13 @@ TensorList cholesky_jvp(const TensorList& t, const TensorList&, const TensorList
   Tensor x = solve(L, mT(solve(L, e)));  // L^-1 E L^-T (E symmetric)
   return {matmul(L, mul(x, tri_mask(n, dt, 0, 0.5)))};
 }
-const Prim kCholesky = {"cholesky", cholesky_impl, cholesky_vjp, cholesky_jvp, autodiff::leading_batch};  // batch axis first
+// batch axis first
+constexpr Prim kCholesky = PrimDef("cholesky")
+    .impl(cholesky_impl)
+    .vjp(cholesky_vjp)
+    .jvp(cholesky_jvp)
+    .batch(autodiff::leading_batch)
+    .api("linalg.cholesky");
 
 // Checks a stack of square matrices and returns it in the dtype LAPACK runs on: numpy's rules
 // (integers and Bool as float64; float16 unsupported).
@@ -664,6 +720,20 @@ namespace linalg_detail {
 Tensor diagonal(const Tensor& a, int64_t offset, int64_t ax1, int64_t ax2) { return diagonal_p(a, offset, ax1, ax2); }
 Tensor reshape(const Tensor& x, const Shape& s) { return reshape_(x, s); }
 }  // namespace linalg_detail
+
+void add_linalg_prims(PrimRegistry& r) {
+  for (const Prim* p : {&kMatmul,
+                         &kDiagonal,
+                         &kDiagEmbed,
+                         &kNorm2,
+                         &kAmax,
+                         &kSolve,
+                         &kInv,
+                         &kDet,
+                         &kSlogdet,
+                         &kCholesky})
+    r.push_back(p);
+}
 
 }  // namespace ops
 }  // namespace tapegrad
