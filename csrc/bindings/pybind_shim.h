@@ -1,9 +1,10 @@
 // Note [pybind11 internals]
 // ~~~~~~~~~~~~~~~~~~~~~~~~~
 // Every use of pybind11's private API (py::detail) in tapegrad, in this one header. Those are not
-// covered by pybind11's compatibility promise, so pyproject.toml and .ci/sanitize pin pybind11 to
-// the major version they were checked against (>=3.0,<4): checked against pybind11 3.0.0, 3.0.1
-// and 3.1.0. A new pybind11 that changes one of them breaks the build here, in one place.
+// covered by pybind11's compatibility promise, so pyproject.toml, .ci/sanitize and the README pin
+// pybind11 to the major version they were checked against (>=3.0,<4). Checked against pybind11
+// 3.1.0 (built and the suite run with it). A pybind11 that changes one of them breaks the build
+// here, in one place.
 //
 // What is used, and why:
 //  - type_caster<Tensor>: pybind11's caster plus a refusal of a Tensor whose __init__ never ran.
