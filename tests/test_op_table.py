@@ -96,7 +96,7 @@ def test_every_public_name_resolves_and_documented_prims_have_docs():
 
 
 def test_every_table_row_is_a_prim_with_its_columns():
-    for kind, _id, name, bind, diff, reads, doc in _rows():
+    for kind, _id, name, _bind, diff, reads, doc in _rows():
         p = BY_NAME[name]
         assert p["doc"] == doc, name
         assert p["differentiable"] == p["jvp"] == (diff == "Diff"), name
@@ -126,11 +126,11 @@ def test_every_table_row_is_bound_with_its_docstring():
 
 def test_table_bindings_compute():
     x = tg.tensor([0.25, 0.5])
-    for _kind, _id, name, bind, _diff, _reads, _doc in _rows():
+    for kind, _id, name, bind, _diff, _reads, _doc in _rows():
         if bind == "Operator":
             continue
         f = getattr(tg, name)
-        out = f(x) if _kind in ("UNARY", "PREDICATE") else f(x, x)
+        out = f(x) if kind in ("UNARY", "PREDICATE") else f(x, x)
         assert isinstance(out, tg.Tensor) and out.shape == (2,), name
         if bind == "Both":
             np.testing.assert_array_equal(np.asarray(getattr(x, name)()), np.asarray(out))
