@@ -360,7 +360,7 @@ _UNARY = ("neg abs sign exp exp2 log log2 log1p expm1 sqrt rsqrt square reciproc
 _BINARY = "add sub mul div floor_divide mod pow maximum minimum arctan2".split()
 
 _RULES = {}
-for _name in _UNARY + _BINARY + ["where", "clip", "cast", "copy"]:
+for _name in _UNARY + _BINARY + ["where", "clip", "astype", "copy"]:
     _RULES[_name] = _rule_elementwise
 for _name in ("basic_index", "basic_put", "broadcast_to", "reshape", "transpose", "concatenate", "split", "flip",
               "repeat", "diagonal", "diag_embed", "index_gather", "index_put", "permute_along"):
@@ -384,7 +384,7 @@ _RULES["write_basic"] = _rule_write_basic
 # Prims marked non-differentiable whose float outputs really have a zero derivative. Any other prim
 # marked so (its float outputs may still depend on x, as cumprod's do) needs a rule of its own or is
 # treated conservatively.
-_ZERO_DERIVATIVE = {"sign", "floor", "ceil", "round", "bitnot", "floor_divide", "stop_gradient", "uniform", "normal",
+_ZERO_DERIVATIVE = {"sign", "floor", "ceil", "round", "bitwise_invert", "floor_divide", "stop_gradient", "uniform", "normal",
                     "randint"}
 
 
