@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import tapegrad as tg
+from helpers import setitem
 
 # ==== argument specs: per-example shape + how values are drawn (float64, cast by the runner) ======
 
@@ -193,12 +194,6 @@ def tracked(f):
         return tg.vjp(f, *args)[0]
 
     return g
-
-
-def setitem(y, idx, v):
-    y = y.copy()
-    y[idx] = v
-    return y
 
 
 def np_setitem(y, idx, v):

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from helpers import as_list
 from prim_cases import CASES, NO_VMAP
 from tapegrad import _core
 from tapegrad.testing import check_grads
@@ -44,16 +45,12 @@ def draw(c, dtype, lead=()):
     return out
 
 
-def leaves(out):
-    return list(out) if isinstance(out, (tuple, list)) else [out]
-
-
 def tol(dtype):
     return {"rtol": 2e-5, "atol": 2e-6} if dtype == np.float32 else {"rtol": 1e-11, "atol": 1e-12}
 
 
 def assert_matches(got, want, what):
-    got, want = leaves(got), leaves(want)
+    got, want = as_list(got), as_list(want)
     assert len(got) == len(want), f"{what}: {len(got)} outputs, expected {len(want)}"
     for k, (g, w) in enumerate(zip(got, want)):
         assert isinstance(g, tg.Tensor), f"{what}: output {k} is {type(g).__name__}, not a Tensor"
@@ -143,7 +140,7 @@ def test_vmap(c, dtype):
     before = _core._vmap_fallback_count()
     got = tg.vmap(c.fn)(*[tg.tensor(a) for a in arrs])
     loops = _core._vmap_fallback_count() - before
-    per_example = [leaves(c.fn(*[tg.tensor(a[b]) for a in arrs])) for b in range(BATCH)]
+    per_example = [as_list(c.fn(*[tg.tensor(a[b]) for a in arrs])) for b in range(BATCH)]
     want = [np.stack([np.asarray(o[k]) for o in per_example]) for k in range(len(per_example[0]))]
     assert_matches(got, want if isinstance(got, (tuple, list)) else want[0],
                    f"{c.id} ({dtype}): vmap against stacked examples")
