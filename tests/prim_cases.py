@@ -254,6 +254,8 @@ UNARY = [
 for _name, _f, _ref, _spec in UNARY:
     case(_name, _f, [_spec.of(3, 4)], ref=_ref, diff=(0,), tag="3x4")
     case(_name, _f, [_spec.of()], ref=_ref, diff=(0,), tag="0d")
+    if _name in ("neg", "abs", "square"):  # integers too (value and vmap)
+        case(_name, _f, [I().of(3, 4)], ref=_ref, floats=False, tag="int")
 
 # not differentiable: value and vmap only
 for _name, _f, _ref, _spec in [
@@ -264,9 +266,10 @@ for _name, _f, _ref, _spec in [
 ]:
     case(_name, _f, [_spec.of(3, 4)], ref=_ref, tag="3x4")
     case(_name, _f, [_spec.of()], ref=_ref, tag="0d")
-case("invert", lambda x: ~x, [I().of(3, 4)], ref=np.invert, floats=False, tag="int64")
-case("invert", lambda x: ~x, [B().of(3, 4)], ref=np.invert, floats=False, tag="bool")
-case("invert", lambda x: ~x, [I().of()], ref=np.invert, floats=False, tag="0d")
+case("sign", tg.sign, [I(lo=-2, hi=3).of(3, 4)], ref=np.sign, floats=False, tag="int")
+case("bitwise_invert", lambda x: ~x, [I().of(3, 4)], ref=np.invert, floats=False, tag="int64")
+case("bitwise_invert", lambda x: ~x, [B().of(3, 4)], ref=np.invert, floats=False, tag="bool")
+case("bitwise_invert", lambda x: ~x, [I().of()], ref=np.invert, floats=False, tag="0d")
 
 # ---- elementwise binary: broadcast shapes and a 0-d operand --------------------------------------
 BINARY_SHAPES = {"bcast": [(3, 4), (4,)], "bcast_both": [(3, 1), (1, 4)], "0d": [(), (2, 3)]}
@@ -283,6 +286,8 @@ BINARY = [
 for _name, _f, _ref, _s0, _s1 in BINARY:
     for _tag, (_a, _b) in BINARY_SHAPES.items():
         case(_name, _f, [_s0.of(*_a), _s1.of(*_b)], ref=_ref, diff=(0, 1), tag=_tag)
+    if _name in ("add", "sub", "mul", "maximum", "minimum"):  # integers too (value and vmap)
+        case(_name, _f, [I().of(3, 4), I().of(4)], ref=_ref, floats=False, tag="int")
 
 
 # mod jumps where a / b is an integer: a = q b with q an integer plus a fraction in [0.3, 0.7], so a
@@ -354,15 +359,15 @@ def _other_float(x):
 
 # float -> the other float dtype (values; derivatives only upwards: float64 -> float32 rounds, which
 # finite differences at float64's step cannot see past)
-case("cast", lambda x: x.astype(_other_float(x)), [F().of(3, 4)],
+case("astype", lambda x: x.astype(_other_float(x)), [F().of(3, 4)],
      ref=lambda x: x.astype(np.float64 if x.dtype == np.float32 else np.float32), tag="float")
-case("cast", lambda x: x.astype(tg.float64) * 1.5, [F().of(3, 4)], ref=lambda x: x.astype(np.float64) * 1.5,
+case("astype", lambda x: x.astype(tg.float64) * 1.5, [F().of(3, 4)], ref=lambda x: x.astype(np.float64) * 1.5,
      diff=(0,), tag="up")
-case("cast", lambda x: x.astype(tg.float64), [F().of()], ref=lambda x: x.astype(np.float64),
+case("astype", lambda x: x.astype(tg.float64), [F().of()], ref=lambda x: x.astype(np.float64),
      diff=(0,), tag="0d")
-case("cast", lambda i: i.astype(tg.float64), [I().of(5)], ref=lambda i: i.astype(np.float64),
+case("astype", lambda i: i.astype(tg.float64), [I().of(5)], ref=lambda i: i.astype(np.float64),
      floats=False, tag="int")
-case("cast", lambda i: i.astype(tg.bool_), [I(lo=-2, hi=3).of(5)], ref=lambda i: i.astype(bool),
+case("astype", lambda i: i.astype(tg.bool_), [I(lo=-2, hi=3).of(5)], ref=lambda i: i.astype(bool),
      floats=False, tag="int_to_bool")
 case("stop_gradient", tg.stop_gradient, [F().of(3, 4)], ref=lambda x: x, tag="3x4")
 case("stop_gradient", tg.stop_gradient, [F().of()], ref=lambda x: x, tag="0d")
