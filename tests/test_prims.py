@@ -63,6 +63,14 @@ def assert_matches(got, want, what):
             np.testing.assert_allclose(g, w, err_msg=f"{what}: output {k}", equal_nan=True, **tol(w.dtype))
 
 
+@pytest.fixture(autouse=True)
+def _keep_rng_state():
+    """The random prims' cases seed the global generator: the tests after them see it unchanged."""
+    state = _core._rng_state()
+    yield
+    _core._set_rng_state(*state)
+
+
 # ---- the table covers the registry ----------------------------------------------------------------
 
 
