@@ -1,4 +1,5 @@
-"""Shared pytest set-up for tapegrad's tests."""
+"""Shared pytest set-up for tapegrad's tests. Helper functions the test files share (close, t64,
+make, f64, assert_same, ...) are in tests/helpers.py: `import helpers`."""
 from __future__ import annotations
 
 # ==== which tapegrad is under test (the installed package, never the bare source tree) ==========

@@ -6,16 +6,8 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from helpers import close, t64
 from tapegrad import nn, ops
-
-
-def t64(v):
-    return tg.tensor(np.asarray(v, dtype=np.float64))
-
-
-def close(a, b, **kw):
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), **kw)
-
 
 # ---- grad and its options ------------------------------------------------------------------
 

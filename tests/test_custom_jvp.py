@@ -1,21 +1,17 @@
 """custom_jvp (API.md section 4; JAX semantics): the rule is used by every transform (jvp, jacfwd,
 grad, vjp, jacrev, vmap) and their compositions, to second order; pytrees, nondiff arguments, None
 tangents, methods, errors. Note [custom_jvp] in csrc/bindings/bind_custom.cpp has the design."""
+from functools import partial
+
 import numpy as np
 import pytest
 
+import helpers
 import tapegrad as tg
+from helpers import t64
 from tapegrad import nn
 
-
-def t64(v):
-    return tg.tensor(np.asarray(v, dtype=np.float64))
-
-
-def close(a, b, **kw):
-    kw.setdefault("rtol", 1e-7)
-    kw.setdefault("atol", 1e-9)
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), **kw)
+close = partial(helpers.close, atol=1e-9)
 
 
 X = [0.3, -0.7, 1.2]

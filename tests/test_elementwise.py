@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from helpers import arr
 from tapegrad import _core
 
 np.seterr(all="ignore")
@@ -22,10 +23,6 @@ def simd_path(request):
     assert _core._set_simd_path(request.param)
     yield request.param
     _core._set_simd_path("best")
-
-
-def arr(t):
-    return np.asarray(t.asnumpy() if isinstance(t, tg.Tensor) else t)
 
 
 # ---- references -----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ hold less memory. The jit test suites also run in subprocesses with fusion off
 (TAPEGRAD_JIT_FUSE=0) and with every group fused however small (TAPEGRAD_JIT_FUSE_MIN=1).
 """
 import os
+import re
 import subprocess
 import sys
 
@@ -103,7 +104,7 @@ def test_jit_grad_is_one_fused_pass_equal_to_eager(dtype):
     for _ in range(3):
         same_bits(g(x), want)
     text = g.explain()
-    assert "1 fused group(s)" in text and "Sin" in text and "Cos" in text
+    assert "1 fused group(s)" in text and re.search(r"\bsin\b", text) and re.search(r"\bcos\b", text)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -261,7 +262,7 @@ def test_dead_records_are_dropped_but_unused_random_draws_still_happen():
     got = [np.asarray(j(x)) for _ in range(3)]
     for a, b in zip(got, want):
         same_bits(a, b)
-    assert "Exp" not in j.explain() and "normal" in j.explain()
+    assert not re.search(r"\bexp\b", j.explain()) and "normal" in j.explain()
 
 
 def test_jit_of_vmap_and_jacrev_are_fused_and_exact():

@@ -1,25 +1,21 @@
 """Indexing (API.md section 2): getitem/setitem against numpy, views, errors, derivative rules of
 every index prim (first and second order), take / take_along_axis / one_hot, and property tests."""
 import os
+from functools import partial
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import helpers
 import tapegrad as tg
 
 DTYPES = [np.float32, np.float64, np.int32, np.bool_]
 S = (3, 4, 5)
 
 
-def make(shape, dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    if dtype == np.bool_:
-        return np.asarray(rng.random(shape) > 0.5)
-    if np.issubdtype(dtype, np.integer):
-        return np.asarray(rng.integers(-50, 50, size=shape), dtype=dtype)
-    return np.asarray(rng.standard_normal(shape), dtype=dtype)
+make = partial(helpers.make, ints=(-50, 50))
 
 
 def layouts(a):
@@ -55,7 +51,7 @@ def check_equal(got, want):
 
 i64 = lambda *v: np.array(v, dtype=np.int64)
 i32 = lambda *v: np.array(v, dtype=np.int32)
-M = make(S, np.float64, 7) > 0  # a fixed mask over S
+M = make(S, np.float64, seed=7) > 0  # a fixed mask over S
 GET_CASES = [
     ((5,), 0), ((5,), -1), ((5,), slice(1, 4)), ((5,), slice(None, None, -1)), ((5,), slice(4, 0, -2)),
     ((5,), slice(10, 20)), ((5,), slice(-100, 100, 3)), ((5,), ()), ((5,), Ellipsis), ((5,), None),
@@ -168,9 +164,9 @@ def values_for(shape, dtype, seed):
     rng = np.random.default_rng(seed)
     vals = [7, 2.5, True]
     if len(shape):
-        vals.append(make(shape, dtype, seed))
-        vals.append(make(shape[-1:], np.float64, seed + 1))  # broadcast along leading dims
-        vals.append(make((1,) + tuple(shape), dtype, seed + 2))  # leading size-1 dims are dropped
+        vals.append(make(shape, dtype, seed=seed))
+        vals.append(make(shape[-1:], np.float64, seed=seed + 1))  # broadcast along leading dims
+        vals.append(make((1,) + tuple(shape), dtype, seed=seed + 2))  # leading size-1 dims are dropped
     vals.append(np.asarray(rng.integers(-3, 3), dtype=np.int32))  # 0-d numpy
     return vals
 
@@ -650,7 +646,7 @@ def shape_and_index(draw):
 
 def _prop_check(data, sample):
     shape, idx = sample
-    a = make(shape, np.float64, 3)
+    a = make(shape, np.float64, seed=3)
     try:
         want = a[idx]
     except IndexError:  # numpy rejects this combination (e.g. arrays that do not broadcast)
@@ -661,7 +657,7 @@ def _prop_check(data, sample):
     base = data.draw(st.sampled_from(["c", "rev"]))
     t = tg.tensor(a) if base == "c" else tg.tensor(np.ascontiguousarray(a[::-1]))[::-1] if a.ndim else tg.tensor(a)
     check_equal(t[to_tg(idx, mode)], want)
-    val = make(want.shape[data.draw(st.integers(0, want.ndim)):], np.float64, 4)
+    val = make(want.shape[data.draw(st.integers(0, want.ndim)):], np.float64, seed=4)
     na = a.copy()
     na[idx] = val
     t[to_tg(idx, mode)] = tg.tensor(val) if data.draw(st.booleans()) else val
@@ -691,7 +687,7 @@ def grad_sample(draw):
 @given(grad_sample())
 def test_index_grad_property(sample):
     shape, idx = sample
-    a = make(shape, np.float64, 5)
+    a = make(shape, np.float64, seed=5)
     try:
         a[idx]
     except IndexError:

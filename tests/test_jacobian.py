@@ -1,23 +1,18 @@
 """jacrev / jacfwd / hessian (API.md section 4): pytree inputs and outputs, positions, has_aux,
 edge shapes, errors, and composition with the other transforms. Values are checked against
 analytic Jacobians and central finite differences in float64."""
+from functools import partial
+
 import numpy as np
 import pytest
 
+import helpers
 import tapegrad as tg
+from helpers import rosen, t64
 
 rng = np.random.default_rng(7)
 JACS = ["jacrev", "jacfwd"]
-
-
-def t64(v):
-    return tg.tensor(np.asarray(v, dtype=np.float64))
-
-
-def close(a, b, **kw):
-    kw.setdefault("rtol", 1e-7)
-    kw.setdefault("atol", 1e-9)
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), **kw)
+close = partial(helpers.close, atol=1e-9)
 
 
 def fd_jacobian(f, x, eps=1e-6):
@@ -177,10 +172,6 @@ def test_kwargs_are_passed_and_not_differentiated():
 
 
 # ---- composition ----------------------------------------------------------------------------
-
-def rosen(x):
-    return (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
-
 
 def rosen_hess(x):
     n = len(x)

@@ -1,19 +1,16 @@
 """tg.jit (API.md section 6): record once per signature, replay in C++, guards on Python-visible
 decisions, composition with every transform, and MindSpore's GRAPH_MODE."""
 import threading
+from functools import partial
 
 import numpy as np
 import pytest
 
+import helpers
 import tapegrad as tg
 
 rng = np.random.default_rng(3)
-
-
-def close(a, b, **kw):
-    kw.setdefault("rtol", 1e-6)
-    kw.setdefault("atol", 1e-7)
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), **kw)
+close = partial(helpers.close, rtol=1e-6, atol=1e-7)
 
 
 def counted(fn):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from test_vmap_rules import CASES, DIFF, NAMES, as_list
+from helpers import as_list
+from test_vmap_rules import CASES, DIFF, NAMES
 
 
 def make_args(specs, rng):

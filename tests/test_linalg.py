@@ -5,11 +5,14 @@ non-contiguous inputs), error cases, and every derivative rule against finite di
 second order (float64) plus float32 spot checks.
 """
 import threading
+from functools import partial
 
 import numpy as np
 import pytest
 
+import helpers
 import tapegrad as tg
+from helpers import f64
 from tapegrad import linalg as la
 from tapegrad.testing import check_grads
 
@@ -17,12 +20,7 @@ RNG = np.random.default_rng(1234)
 INF = np.inf
 
 
-def rand(shape, dtype=np.float64, rng=RNG):
-    if np.issubdtype(np.dtype(dtype), np.integer):
-        return rng.integers(-4, 5, size=shape).astype(dtype)
-    if dtype == np.bool_:
-        return rng.random(shape) > 0.5
-    return rng.standard_normal(shape).astype(dtype)
+rand = partial(helpers.make, rng=RNG, ints=(-4, 5))
 
 
 def well_conditioned(shape, dtype=np.float64, rng=RNG):
@@ -516,10 +514,6 @@ def test_singular_and_errors():
 
 # ---- derivatives -----------------------------------------------------------------------------
 
-def f64(shape, rng=RNG):
-    return T(rng.standard_normal(shape))
-
-
 GRAD_CASES = {
     "matmul_2d": (lambda a, b: tg.matmul(a, b), [(3, 4), (4, 2)]),
     "matmul_vec_mat": (lambda a, b: a @ b, [(4,), (4, 2)]),
@@ -558,7 +552,7 @@ GRAD_CASES = {
 def test_grads_order2(name):
     fn, shapes = GRAD_CASES[name]
     rng = np.random.default_rng(abs(hash(name)) % 2**32)
-    args = [f64(s, rng) for s in shapes]
+    args = [f64(s, rng=rng) for s in shapes]
     check_grads(fn, args, order=2)
 
 
@@ -571,13 +565,13 @@ LINALG_GRAD_CASES = {
     "slogdet_negative": (lambda a: la.slogdet(a)[1],
                          lambda r: [T(-well_conditioned((3, 3), rng=r))]),
     "slogdet_tuple": (lambda a: la.slogdet(a), lambda r: [T(well_conditioned((2, 3, 3), rng=r))]),
-    "solve_vec": (la.solve, lambda r: [T(well_conditioned((3, 3), rng=r)), f64((3,), r)]),
-    "solve_mat": (la.solve, lambda r: [T(well_conditioned((3, 3), rng=r)), f64((3, 2), r)]),
-    "solve_bcast": (la.solve, lambda r: [T(well_conditioned((3, 3), rng=r)), f64((2, 3, 2), r)]),
+    "solve_vec": (la.solve, lambda r: [T(well_conditioned((3, 3), rng=r)), f64((3,), rng=r)]),
+    "solve_mat": (la.solve, lambda r: [T(well_conditioned((3, 3), rng=r)), f64((3, 2), rng=r)]),
+    "solve_bcast": (la.solve, lambda r: [T(well_conditioned((3, 3), rng=r)), f64((2, 3, 2), rng=r)]),
     "cholesky": (la.cholesky, lambda r: [T(spd((3, 3), rng=r))]),
     "cholesky_batch": (la.cholesky, lambda r: [T(spd((2, 3, 3), rng=r))]),
     "cholesky_sym": (lambda a: la.cholesky(a @ a.T + 3 * tg.ones((), tg.float64) * T(np.eye(3))),
-                     lambda r: [f64((3, 3), r)]),
+                     lambda r: [f64((3, 3), rng=r)]),
 }
 
 
@@ -635,7 +629,7 @@ def test_grads_float32(name):
 @pytest.mark.parametrize("fn,make", [
     (la.inv, lambda r: [well_conditioned((3, 3), np.float32, r)]),
     (la.det, lambda r: [well_conditioned((3, 3), np.float32, r)]),
-    (la.solve, lambda r: [well_conditioned((3, 3), np.float32, r), rand((3,), np.float32, r)]),
+    (la.solve, lambda r: [well_conditioned((3, 3), np.float32, r), rand((3,), np.float32, rng=r)]),
     (la.cholesky, lambda r: [spd((3, 3), np.float32, r)]),
 ])
 def test_linalg_grads_float32(fn, make):

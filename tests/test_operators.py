@@ -7,12 +7,9 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from helpers import arr
 
 np.seterr(all="ignore")
-
-
-def arr(t):
-    return np.asarray(t.asnumpy() if isinstance(t, tg.Tensor) else t)
 
 
 ARITH = {

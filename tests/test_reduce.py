@@ -1,11 +1,14 @@
 """Reductions: values and dtypes against numpy, errors, and VJP/JVP rules against finite differences."""
 import os
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
 
+import helpers
 import tapegrad as tg
+from helpers import assert_same, f64
 from tapegrad.testing import check_grads
 
 RNG = np.random.default_rng(1234)
@@ -13,34 +16,7 @@ DTYPES = ["float32", "float64", "int32", "int64", "bool"]
 FLOATS = ["float32", "float64"]
 
 
-def make(shape, dtype, kind="normal", rng=RNG):
-    dt = np.dtype(dtype)
-    if dt == np.bool_:
-        x = rng.random(shape) > 0.5
-    elif dt.kind in "iu":
-        x = rng.integers(-4, 5, size=shape)
-    elif kind == "prod":  # magnitudes near 1 so products neither overflow nor vanish
-        x = rng.uniform(0.6, 1.4, size=shape) * rng.choice([-1, 1], size=shape)
-    else:
-        x = rng.standard_normal(shape)
-    return np.asarray(x).astype(dt)  # 0-d: an array, not a numpy scalar
-
-
-def assert_same(got, want, rtol=None, atol=None):
-    """`got` (Tensor) equals `want` (numpy): dtype, shape and values (NaN where numpy has NaN)."""
-    want = np.asarray(want)
-    assert isinstance(got, tg.Tensor), type(got)
-    g = np.asarray(got)
-    assert g.dtype == want.dtype, f"dtype {g.dtype} != numpy {want.dtype}"
-    assert g.shape == want.shape, f"shape {g.shape} != numpy {want.shape}"
-    if want.dtype.kind in "biu":
-        np.testing.assert_array_equal(g, want)
-    else:
-        if rtol is None:
-            rtol = 2e-5 if want.dtype == np.float32 else 1e-11
-        if atol is None:
-            atol = 2e-5 if want.dtype == np.float32 else 1e-11
-        np.testing.assert_allclose(g, want, rtol=rtol, atol=atol, equal_nan=True)
+make = partial(helpers.make, rng=RNG, ints=(-4, 5))
 
 
 def np_logsumexp(x, axis=None, keepdims=False):
@@ -92,7 +68,7 @@ def views(x):
 @pytest.mark.parametrize("name,dtype", CASES)
 def test_reduction_values(name, dtype):
     tgf, npf, _, kind = REDUCERS[name]
-    x = make((3, 4, 5), dtype, kind)
+    x = make((3, 4, 5), dtype, kind=kind)
     for vname, xv, tv in views(x):
         for axis in AXES:
             for keepdims in (False, True):
@@ -107,7 +83,7 @@ def test_reduction_values(name, dtype):
 @pytest.mark.parametrize("name", ["sum", "mean", "prod", "max", "min", "var", "std", "any", "all"])
 def test_reduction_methods(name):
     _tgf, npf, _, kind = REDUCERS[name]
-    x = make((3, 4), "float64", kind)
+    x = make((3, 4), "float64", kind=kind)
     t = tg.tensor(x)
     assert_same(getattr(t, name)(), npf(x))
     assert_same(getattr(t, name)(axis=1), npf(x, axis=1))
@@ -119,7 +95,7 @@ def test_reduction_methods(name):
 @pytest.mark.parametrize("name,dtype", CASES)
 def test_reduction_0d(name, dtype):
     tgf, npf, _, kind = REDUCERS[name]
-    x = make((), dtype, kind)
+    x = make((), dtype, kind=kind)
     t = tg.tensor(x)
     for axis in (None, ()):
         for keepdims in (False, True):
@@ -132,7 +108,7 @@ def test_reduction_0d(name, dtype):
 @pytest.mark.parametrize("shape", [(0,), (0, 3), (2, 0, 4)])
 def test_reduction_empty(name, shape):
     tgf, npf, _, kind = REDUCERS[name]
-    x = make(shape, "float32", kind)
+    x = make(shape, "float32", kind=kind)
     t = tg.tensor(x)
     axes = [None] + list(range(len(shape))) + ([(0, len(shape) - 1)] if len(shape) > 1 else [])
     for axis in axes:
@@ -335,7 +311,7 @@ def test_logsumexp_stability():
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", ["cumsum", "cumprod"])
 def test_scans(name, dtype):
-    x = make((3, 4, 5), dtype, "prod" if name == "cumprod" else "normal")
+    x = make((3, 4, 5), dtype, kind="prod" if name == "cumprod" else "normal")
     for _vname, xv, tv in views(x):
         for axis in (None, 0, 1, 2, -1):
             assert_same(getattr(tg, name)(tv, axis=axis), getattr(np, name)(xv, axis=axis))
@@ -379,10 +355,6 @@ def test_reduction_errors(name):
 
 # ---- gradients ------------------------------------------------------------------------------------
 
-def f64(shape, kind="normal", seed=0):
-    return tg.tensor(make(shape, "float64", kind, np.random.default_rng(seed)))
-
-
 GRAD_CASES = {
     "sum": (lambda x: tg.sum(x), (3, 4)),
     "sum_axis_keep": (lambda x: tg.sum(x, axis=1, keepdims=True) * x, (3, 4)),
@@ -420,14 +392,14 @@ GRAD_CASES = {
 @pytest.mark.parametrize("name", list(GRAD_CASES))
 def test_grads_order2(name):
     fn, shape = GRAD_CASES[name]
-    check_grads(fn, (f64(shape, "prod" if "prod" in name else "normal"),), order=2)
+    check_grads(fn, (f64(shape, kind="prod" if "prod" in name else "normal"),), order=2)
 
 
 @pytest.mark.parametrize("name", ["prod_all", "prod_axis", "prod_tuple_keep", "cumprod", "cumprod_flat"])
 def test_grads_with_zeros(name):
     """prod/cumprod derivatives are exact at zeros (no division by x), to second order."""
     fn, shape = GRAD_CASES[name]
-    x = make(shape, "float64", "prod", np.random.default_rng(3))
+    x = make(shape, "float64", kind="prod", rng=np.random.default_rng(3))
     x.flat[1] = 0.0
     check_grads(fn, (tg.tensor(x),), order=2)
     x.flat[-1] = 0.0  # two zeros
@@ -474,7 +446,7 @@ def test_std_at_constant_input_has_zero_gradient():
                                   "std", "cumprod"])
 def test_grads_float32(name):
     fn, shape = GRAD_CASES[name]
-    x = tg.tensor(make(shape, "float32", "prod" if "prod" in name else "normal", np.random.default_rng(7)))
+    x = tg.tensor(make(shape, "float32", kind="prod" if "prod" in name else "normal", rng=np.random.default_rng(7)))
     check_grads(fn, (x,), order=1)
 
 
@@ -578,7 +550,7 @@ def test_float16_inputs():
 def test_mixed_modes(name):
     """jvp of grad and grad of jvp (forward-over-reverse and reverse-over-forward)."""
     fn, shape = GRAD_CASES[name]
-    x = f64(shape, "prod" if "prod" in name else "normal", seed=11)
+    x = f64(shape, kind="prod" if "prod" in name else "normal", seed=11)
 
     def scalar(a):
         return tg.sum(fn(a) * fn(a))

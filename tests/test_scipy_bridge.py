@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from helpers import rosen
 
 scipy = pytest.importorskip("scipy")
 from scipy import optimize  # noqa: E402
@@ -18,10 +19,6 @@ import tapegrad.scipy as tgs  # noqa: E402
 
 DTYPES = [np.float32, np.float64]
 JIT = [False, True]
-
-
-def rosen(x):
-    return (100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2).sum()
 
 
 class Spy:

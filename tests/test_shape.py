@@ -1,34 +1,21 @@
 """Shape ops: values, dtypes and shapes against numpy, view semantics, errors, and VJP/JVP rules."""
 import os
+from functools import partial
 
 import numpy as np
 import pytest
 
+import helpers
 import tapegrad as tg
+from helpers import f64
 from tapegrad.testing import check_grads
 
 RNG = np.random.default_rng(99)
 DTYPES = ["float32", "float64", "int32", "int64", "bool"]
 
 
-def make(shape, dtype="float64", rng=RNG):
-    dt = np.dtype(dtype)
-    if dt == np.bool_:
-        x = rng.random(shape) > 0.5
-    elif dt.kind in "iu":
-        x = rng.integers(-9, 10, size=shape)
-    else:
-        x = rng.standard_normal(shape)
-    return np.asarray(x).astype(dt)
-
-
-def assert_same(got, want):
-    want = np.asarray(want)
-    assert isinstance(got, tg.Tensor), type(got)
-    g = np.asarray(got)
-    assert g.dtype == want.dtype, f"dtype {g.dtype} != numpy {want.dtype}"
-    assert g.shape == want.shape, f"shape {g.shape} != numpy {want.shape}"
-    np.testing.assert_array_equal(g, want)
+make = partial(helpers.make, rng=RNG)
+assert_same = partial(helpers.assert_same, exact=True)
 
 
 def views(x):
@@ -38,10 +25,6 @@ def views(x):
     if x.ndim >= 1 and x.shape[0] > 1:
         out += [("strided", x[::2], t[::2]), ("reversed", x[::-1], t[::-1])]
     return out
-
-
-def f64(shape, seed=0):
-    return tg.tensor(make(shape, "float64", np.random.default_rng(seed)))
 
 
 # ---- the existing layout ops --------------------------------------------------------------------
@@ -379,7 +362,7 @@ def test_grads_order2(name):
 @pytest.mark.parametrize("name", ["concatenate", "stack", "split", "flip", "tile", "repeat_counts", "sort"])
 def test_grads_float32(name):
     fn, shapes = GRAD_CASES[name]
-    args = tuple(tg.tensor(make(s, "float32", np.random.default_rng(i))) for i, s in enumerate(shapes))
+    args = tuple(tg.tensor(make(s, "float32", rng=np.random.default_rng(i))) for i, s in enumerate(shapes))
     check_grads(fn, args, order=1)
 
 

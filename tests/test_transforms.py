@@ -3,15 +3,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-
-
-def t64(v):
-    return tg.tensor(np.asarray(v, dtype=np.float64))
-
-
-def close(a, b, **kw):
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), **kw)
-
+from helpers import close, t64
 
 # ---- seed 000: the Jacobian MindSpore could not compute ------------------------------------------
 

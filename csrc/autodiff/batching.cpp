@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "autodiff/levels.h"
-#include "ops/ops.h"
+#include "core/layer_hooks.h"
 
 namespace tapegrad {
 namespace autodiff {
@@ -15,7 +15,7 @@ Tensor move_axis(const Tensor& t, int64_t from, int64_t to) {
   for (int64_t i = 0; i < t.ndim(); ++i)
     if (i != from) perm.push_back(i);
   perm.insert(size_t(to), from);
-  return ops::transpose(t, perm);
+  return g_op_hooks.transpose(t, perm);
 }
 
 Tensor batch_first(const Tensor& x, int32_t bdim) { return move_axis(x, bdim, 0); }
@@ -28,7 +28,7 @@ Tensor batch_first_padded(const Tensor& x, int32_t bdim, int64_t rank) {
   s.push_back(y.shape()[0]);
   for (int64_t i = 0; i < rank - lr; ++i) s.push_back(1);
   for (int64_t i = 1; i < y.ndim(); ++i) s.push_back(y.shape()[size_t(i)]);
-  return ops::reshape(y, s);
+  return g_op_hooks.reshape(y, s);
 }
 
 Tensor batch_first_or_broadcast(const Tensor& x, int32_t bdim, int64_t size) {
@@ -37,7 +37,7 @@ Tensor batch_first_or_broadcast(const Tensor& x, int32_t bdim, int64_t size) {
   s.insert(0, 1);
   Shape full = s;
   full[0] = size;
-  return ops::broadcast_to(ops::reshape(x, s), full);
+  return g_op_hooks.broadcast_to(g_op_hooks.reshape(x, s), full);
 }
 
 Tensor contiguous_rows(const Tensor& t) { return t.tracked() || t.is_contiguous() ? t : t.contiguous(); }
@@ -48,8 +48,8 @@ Tensor prepend_batch_index(const Tensor& rows, int64_t size) {
   col.back() = 1;
   Shape lay(col.size(), 1);
   lay[0] = size;
-  Tensor b = ops::broadcast_to(ops::reshape(ops::arange_int(0, size, 1, DType::Int64), lay), col);
-  return contiguous_rows(ops::concatenate({b, rows}, -1));
+  Tensor b = g_op_hooks.broadcast_to(g_op_hooks.reshape(g_op_hooks.arange_int(0, size, 1, DType::Int64), lay), col);
+  return contiguous_rows(g_op_hooks.concatenate({b, rows}, -1));
 }
 
 namespace {

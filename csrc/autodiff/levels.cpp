@@ -6,7 +6,7 @@
 
 #include "autodiff/batching.h"
 #include "core/error.h"
-#include "ops/ops.h"
+#include "core/layer_hooks.h"
 
 namespace tapegrad {
 namespace autodiff {
@@ -273,9 +273,9 @@ TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& c
   for (size_t i = 0; i < outputs.size(); ++i) {
     LevelMeta* m = meta_at(outputs[i], id_);
     if (!m || m->node < 0) continue;
-    Tensor c = i < cots.size() && cots[i].defined() ? cots[i] : ops::ones_like(m->primal);
+    Tensor c = i < cots.size() && cots[i].defined() ? cots[i] : g_op_hooks.ones_like(m->primal);
     Tensor& s = slot[size_t(m->node)];
-    s = s.defined() ? ops::add(s, c) : c;
+    s = s.defined() ? g_op_hooks.add(s, c) : c;
   }
   for (size_t k = records_.size(); k-- > 0;) {
     Record& r = records_[k];
@@ -305,7 +305,7 @@ TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& c
       // Multi-output rules get zeros for the outputs that received no cotangent.
       if (oc.size() > 1)
         for (size_t j = 0; j < oc.size(); ++j)
-          if (!oc[j].defined() && is_float(r.saved_out[j].dtype())) oc[j] = ops::zeros_like(r.saved_out[j]);
+          if (!oc[j].defined() && is_float(r.saved_out[j].dtype())) oc[j] = g_op_hooks.zeros_like(r.saved_out[j]);
       TG_CHECK_T(NotDifferentiable, r.prim->vjp, r.prim->name, ": reverse-mode differentiation is not implemented");
       TensorList ic = r.prim->vjp(oc, r.saved_in, r.saved_out, r.attrs, need);
       for (size_t i = 0; i < r.in_nodes.size() && i < ic.size(); ++i) {
@@ -313,10 +313,10 @@ TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& c
         if (n < 0 || !ic[i].defined()) continue;
         const Tensor& x = r.saved_in[i];
         Tensor c = ic[i];
-        if (c.shape() != x.shape()) c = ops::sum_to(c, x.shape());
-        if (c.dtype() != x.dtype()) c = ops::cast(c, x.dtype());
+        if (c.shape() != x.shape()) c = g_op_hooks.sum_to(c, x.shape());
+        if (c.dtype() != x.dtype()) c = g_op_hooks.cast(c, x.dtype());
         Tensor& s = slot[size_t(n)];
-        s = s.defined() ? ops::add(s, c) : c;
+        s = s.defined() ? g_op_hooks.add(s, c) : c;
       }
     }
     // The tape is single use: free what this record saved as soon as it is done.
@@ -329,10 +329,10 @@ TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& c
     LevelMeta* m = meta_at(x, id_);
     if (m && m->node >= 0 && slot[size_t(m->node)].defined()) {
       Tensor g = slot[size_t(m->node)];
-      if (g.shape() != m->primal.shape()) g = ops::broadcast_to(g, m->primal.shape());
+      if (g.shape() != m->primal.shape()) g = g_op_hooks.broadcast_to(g, m->primal.shape());
       res.push_back(g);
     } else {
-      res.push_back(ops::zeros_like(m ? m->primal : strip(x)));
+      res.push_back(g_op_hooks.zeros_like(m ? m->primal : strip(x)));
     }
   }
   return res;
@@ -362,7 +362,7 @@ Tensor BatchLevel::unwrap(const Tensor& t, int64_t out_axis) {
   s.insert(size_t(out_axis), 1);
   Shape full = s;
   full[size_t(out_axis)] = size_;
-  return ops::broadcast_to(ops::reshape(v, s), full);
+  return g_op_hooks.broadcast_to(g_op_hooks.reshape(v, s), full);
 }
 
 TensorList BatchLevel::process(const Prim& p, const TensorList& in, const Attrs& a) {
@@ -394,17 +394,7 @@ TensorList BatchLevel::process(const Prim& p, const TensorList& in, const Attrs&
         if (bd[i] < 0) {
           xs.push_back(phys[i]);
         } else {
-          std::vector<ops::IndexItem> idx;
-          for (int32_t k = 0; k < bd[i]; ++k) {
-            ops::IndexItem it;
-            it.kind = ops::IndexItem::Slice;
-            idx.push_back(it);
-          }
-          ops::IndexItem it;
-          it.kind = ops::IndexItem::Int;
-          it.i = b;
-          idx.push_back(it);
-          xs.push_back(ops::getitem(phys[i], idx));
+          xs.push_back(g_op_hooks.select(phys[i], bd[i], b));
         }
       }
       TensorList o = apply(p, xs, a);
@@ -412,7 +402,7 @@ TensorList BatchLevel::process(const Prim& p, const TensorList& in, const Attrs&
       for (size_t j = 0; j < o.size(); ++j) per_out[j].push_back(o[j]);
     }
     for (auto& v : per_out) {
-      out.push_back(ops::stack(v, 0));
+      out.push_back(g_op_hooks.stack(v, 0));
       obd.push_back(0);
     }
   }
@@ -430,7 +420,7 @@ Tensor ForwardLevel::track(const Tensor& x, const Tensor& tangent) { return wrap
 Tensor ForwardLevel::tangent_of(const Tensor& t) {
   LevelMeta* m = meta_at(t, id_);
   if (m && m->tangent.defined()) return m->tangent;
-  return ops::zeros_like(m ? m->primal : strip(t));
+  return g_op_hooks.zeros_like(m ? m->primal : strip(t));
 }
 
 TensorList ForwardLevel::process(const Prim& p, const TensorList& in, const Attrs& a) {
@@ -461,8 +451,8 @@ TensorList ForwardLevel::process(const Prim& p, const TensorList& in, const Attr
     }
     Tensor t = j < to.size() ? to[j] : Tensor();
     if (t.defined()) {
-      if (t.shape() != o.shape()) t = ops::broadcast_to(t, o.shape());
-      if (t.dtype() != o.dtype()) t = ops::cast(t, o.dtype());
+      if (t.shape() != o.shape()) t = g_op_hooks.broadcast_to(t, o.shape());
+      if (t.dtype() != o.dtype()) t = g_op_hooks.cast(t, o.dtype());
     }
     wrapped.push_back(wrap(o, id_, -1, t));
   }

@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "autodiff/fusion.h"
-#include "ops/ops.h"
 
 namespace tapegrad {
 namespace autodiff {

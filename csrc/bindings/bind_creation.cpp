@@ -4,7 +4,7 @@
 
 #include "bindings/buffer.h"
 #include "bindings/common.h"
-#include "kernels/creation.h"
+#include "ops/runtime.h"
 
 namespace tapegrad {
 namespace bind {
@@ -197,7 +197,7 @@ void bind_creation(py::module_& m) {
   // The raw generator, for known-answer tests.
   def_new(m, "_philox4x32_10", [](std::array<uint32_t, 4> ctr, std::array<uint32_t, 2> key) {
     std::array<uint32_t, 4> out;
-    kernels::Philox::block(ctr.data(), key.data(), out.data());
+    ops::philox_block(ctr.data(), key.data(), out.data());
     return out;
   });
 

@@ -1,5 +1,5 @@
 // jacrev/jacfwd for the Python layer (python/tapegrad/_vmap.py arranges pytrees around it).
-#include "autodiff/jacobian.h"
+#include "transforms/jacobian.h"
 #include "bindings/common.h"
 
 namespace tapegrad {
@@ -51,7 +51,7 @@ void bind_jacobian(py::module_& m) {
       xs.push_back(t);
     }
     py::object aux = py::none(), out_def = py::none();
-    autodiff::FlatFn f = [&](const TensorList& tracked) {
+    transforms::FlatFn f = [&](const TensorList& tracked) {
       py::tuple call(n);
       for (size_t i = 0; i < n; ++i) call[i] = args[i];
       for (size_t j = 0; j < pos.size(); ++j) call[pos[j]] = py::cast(tracked[j]);
@@ -84,14 +84,14 @@ void bind_jacobian(py::module_& m) {
       }
       return outs;
     };
-    std::vector<TensorList> jac = forward ? autodiff::jacfwd(f, xs, nullptr) : autodiff::jacrev(f, xs, nullptr);
+    std::vector<TensorList> jac = forward ? transforms::jacfwd(f, xs, nullptr) : transforms::jacrev(f, xs, nullptr);
     py::list rows;
     for (TensorList& r : jac) {
       py::tuple row(r.size());
       for (size_t j = 0; j < r.size(); ++j) row[j] = py::cast(std::move(r[j]));
       rows.append(row);
     }
-    if (has_aux) aux = map_tensors(aux, [](const Tensor& t) { return autodiff::drop_stale(t); });
+    if (has_aux) aux = map_tensors(aux, [](const Tensor& t) { return transforms::drop_stale(t); });
     return py::make_tuple(rows, out_def, aux);
   });
 }

@@ -1,8 +1,8 @@
 // Sparse Jacobians and Hessians (python/tapegrad/_sparse.py arranges everything around these):
 // a recording of a function as a program Python can read record by record, and the colorings of
-// autodiff/coloring.h on numpy CSR arrays. Conversion only.
-#include "autodiff/coloring.h"
+// transforms/coloring.h on numpy CSR arrays. Conversion only.
 #include "autodiff/trace.h"
+#include "transforms/coloring.h"
 #include <optional>
 
 #include "bindings/common.h"
@@ -69,13 +69,13 @@ py::array_t<int32_t> to_array(const std::vector<int32_t>& v) {
   return a;
 }
 
-autodiff::ColorOrder parse_order(const std::string& s) {
-  if (s == "natural") return autodiff::ColorOrder::Natural;
-  if (s == "largest_first") return autodiff::ColorOrder::LargestFirst;
-  if (s == "smallest_last") return autodiff::ColorOrder::SmallestLast;
-  if (s == "dsatur") return autodiff::ColorOrder::Dsatur;
+transforms::ColorOrder parse_order(const std::string& s) {
+  if (s == "natural") return transforms::ColorOrder::Natural;
+  if (s == "largest_first") return transforms::ColorOrder::LargestFirst;
+  if (s == "smallest_last") return transforms::ColorOrder::SmallestLast;
+  if (s == "dsatur") return transforms::ColorOrder::Dsatur;
   TG_CHECK(false, "coloring: order must be 'natural', 'largest_first', 'smallest_last' or 'dsatur', got '", s, "'");
-  return autodiff::ColorOrder::Natural;
+  return transforms::ColorOrder::Natural;
 }
 
 }  // namespace
@@ -147,7 +147,7 @@ void bind_sparse(py::module_& m) {
         std::vector<int32_t> c;
         {
           py::gil_scoped_release nogil;
-          c = autodiff::color_columns(indptr.data(), indices.data(), n_rows, n_cols, parse_order(order));
+          c = transforms::color_columns(indptr.data(), indices.data(), n_rows, n_cols, parse_order(order));
         }
         return to_array(c);
       },
@@ -159,7 +159,7 @@ void bind_sparse(py::module_& m) {
         std::vector<int32_t> c;
         {
           py::gil_scoped_release nogil;
-          c = autodiff::star_color(indptr.data(), indices.data(), n, parse_order(order));
+          c = transforms::star_color(indptr.data(), indices.data(), n, parse_order(order));
         }
         return to_array(c);
       },
@@ -169,7 +169,7 @@ void bind_sparse(py::module_& m) {
       [](const I64& indptr, const I64& indices, int64_t n, const I32& colors, int32_t num_colors) {
         check_csr(indptr, indices, n, "star_recovery");
         TG_CHECK(colors.ndim() == 1 && colors.size() == n, "star_recovery: colors must have ", n, " entries");
-        std::vector<int64_t> pos = autodiff::star_recovery(indptr.data(), indices.data(), n, colors.data(), num_colors);
+        std::vector<int64_t> pos = transforms::star_recovery(indptr.data(), indices.data(), n, colors.data(), num_colors);
         py::array_t<int64_t> a(py::ssize_t(pos.size()));
         std::copy(pos.begin(), pos.end(), a.mutable_data());
         return a;

@@ -1,6 +1,6 @@
 // The _core extension module: registers the binding files and maps C++ errors to Python.
 #include "bindings/common.h"
-#include "kernels/kernels.h"
+#include "ops/runtime.h"
 
 namespace tapegrad {
 namespace bind {
@@ -117,14 +117,14 @@ PYBIND11_MODULE(_core, m) {
   bind::bind_sparse(m);
   m.attr("__version__") = TG_BUILD_VERSION;
   m.def("_build_info", &build_info);
-  m.def("simd_path", [] { return kernels::cpu_simd_path(); });
-  m.def("num_threads", [] { return kernels::num_threads(); });
+  m.def("simd_path", [] { return ops::simd_path(); });
+  m.def("num_threads", [] { return ops::num_threads(); });
   m.def("set_num_threads", [](py::handle n) {
     int64_t v;
     TG_CHECK_TYPE(bind::is_index_like(n), "set_num_threads: the number of threads must be an int, got ",
                   std::string(py::repr(n)));
     bind::py_int64(n, v);  // beyond int64: clamped, then refused as too many (or too few)
-    kernels::set_num_threads(v);
+    ops::set_num_threads(v);
   });
   m.def("bytes_in_use", [] { return alloc::bytes_in_use(); });
   m.def("empty_cache", [] { alloc::empty_cache(); });

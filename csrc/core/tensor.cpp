@@ -4,7 +4,7 @@
 #include <new>
 #include <vector>
 
-#include "kernels/kernels.h"
+#include "core/layer_hooks.h"
 
 namespace tapegrad {
 
@@ -100,7 +100,7 @@ Tensor Tensor::zeros(const Shape& shape, DType dt, Device dev) {
 
 Tensor Tensor::full(const Shape& shape, DType dt, double value, Device dev) {
   Tensor t = empty(shape, dt, dev);
-  kernels::fill(t, value);
+  g_kernel_hooks.fill(t, value);
   return t;
 }
 
@@ -155,7 +155,7 @@ Tensor Tensor::contiguous() const {
 Tensor Tensor::clone() const {
   check_has_data(*this, "copy");
   Tensor out = empty(shape(), dtype(), device());
-  kernels::copy(out, *this);
+  g_kernel_hooks.copy(out, *this);
   return out;
 }
 
@@ -163,7 +163,7 @@ Tensor Tensor::to(DType dt) const {
   if (dt == dtype()) return *this;
   check_has_data(*this, "astype");
   Tensor out = empty(shape(), dt, device());
-  kernels::copy(out, *this);
+  g_kernel_hooks.copy(out, *this);
   return out;
 }
 

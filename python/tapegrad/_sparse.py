@@ -9,7 +9,7 @@ colored, and the derivative computed with one compressed sweep (docs/sparse.md).
    all-to-all rule (every output element depends on everything any input depends on).
    Hessian patterns are the (symmetrised) Jacobian patterns of a recording of ``grad(f)``, which
    holds the reverse sweep's ops: a safe pattern that reuses the first-order rules.
-2. Coloring (C++, csrc/autodiff/coloring.cpp): greedy distance-1 column (forward mode) or row
+2. Coloring (C++, csrc/transforms/coloring.cpp): greedy distance-1 column (forward mode) or row
    (reverse mode) coloring, star coloring for symmetric Hessians.
 3. Evaluation: one vmapped jvp over the color seeds (J S), or one vmapped vjp (S^T J), or one vmapped
    jvp of the gradient (H S), decompressed into a ``scipy.sparse.csr_array``.
@@ -360,7 +360,7 @@ _UNARY = ("neg abs sign exp exp2 log log2 log1p expm1 sqrt rsqrt square reciproc
 _BINARY = "add sub mul div floor_divide mod pow maximum minimum arctan2".split()
 
 _RULES = {}
-for _name in _UNARY + _BINARY + ["where", "clip", "cast", "copy"]:
+for _name in _UNARY + _BINARY + ["where", "clip", "astype", "copy"]:
     _RULES[_name] = _rule_elementwise
 for _name in ("basic_index", "basic_put", "broadcast_to", "reshape", "transpose", "concatenate", "split", "flip",
               "repeat", "diagonal", "diag_embed", "index_gather", "index_put", "permute_along"):
@@ -384,7 +384,7 @@ _RULES["write_basic"] = _rule_write_basic
 # Prims marked non-differentiable whose float outputs really have a zero derivative. Any other prim
 # marked so (its float outputs may still depend on x, as cumprod's do) needs a rule of its own or is
 # treated conservatively.
-_ZERO_DERIVATIVE = {"sign", "floor", "ceil", "round", "bitnot", "floor_divide", "stop_gradient", "uniform", "normal",
+_ZERO_DERIVATIVE = {"sign", "floor", "ceil", "round", "bitwise_invert", "floor_divide", "stop_gradient", "uniform", "normal",
                     "randint"}
 
 

@@ -185,7 +185,7 @@ def _flatten_out(tree):
 
 def _jacobian(fn, grad_position, has_aux, forward, what):
     """jacrev/jacfwd: one traced call of `fn` and one batched sweep, in C++ (Note [Jacobians] in
-    csrc/autodiff/jacobian.h). Python only flattens pytree arguments and rebuilds the result."""
+    csrc/transforms/jacobian.h). Python only flattens pytree arguments and rebuilds the result."""
     if not callable(fn):
         raise TypeError(f"{what}: fn must be callable, got {type(fn).__name__}")
     if isinstance(grad_position, _np.integer):

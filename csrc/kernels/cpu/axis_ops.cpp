@@ -287,7 +287,6 @@ void by_itemsize(size_t sz, const F& f) {
 }
 
 }  // namespace
-}  // namespace cpu
 
 void scan(Scan op, const Tensor& out, const Tensor& a, int64_t axis) {
   cpu::check_contig(a, "scan");
@@ -397,5 +396,6 @@ void segment_sum(const Tensor& out, const Tensor& a, const Tensor& counts, int64
   }
 }
 
+}  // namespace cpu
 }  // namespace kernels
 }  // namespace tapegrad

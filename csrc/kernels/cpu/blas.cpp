@@ -14,7 +14,7 @@
 // getrs with trans='T' on A^T's factors solves A x = b; potrf('U') of A^T = A reads and writes our
 // lower triangle. This avoids LAPACKE's row-major transposition copies and its NaN pre-checks (the
 // _work entry points): NaN inputs give NaN outputs, as in numpy.
-#include "kernels/cpu/blas.h"
+#include "kernels/linalg.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -451,6 +451,8 @@ void sync_blas_threads() {
 int blas_num_threads() { return scipy_openblas_get_num_threads(); }
 const char* blas_config() { return scipy_openblas_get_config(); }
 
+namespace cpu {
+
 void matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
   switch (out.dtype()) {
     case DType::Float32: matmul_typed<float>(out, a, b); break;
@@ -493,5 +495,6 @@ void det(const Tensor& out, const Tensor& a) {
 }
 #undef TG_LAPACK_DISPATCH
 
+}  // namespace cpu
 }  // namespace kernels
 }  // namespace tapegrad

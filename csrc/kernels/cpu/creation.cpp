@@ -67,6 +67,8 @@ void arange_fill<bool>(bool* p, int64_t n, double start, double step) {
 
 }  // namespace
 
+namespace cpu {
+
 void arange(const Tensor& out, double start, double step) {
   const int64_t n = out.numel();
   TG_DISPATCH_ALL(out.dtype(), arange_fill<T>(out.data<T>(), n, start, step));
@@ -135,5 +137,6 @@ void eye(const Tensor& out, int64_t k) {
   });
 }
 
+}  // namespace cpu
 }  // namespace kernels
 }  // namespace tapegrad

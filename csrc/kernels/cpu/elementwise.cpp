@@ -139,15 +139,6 @@ void fill(const Tensor& out, double value) {
 
 }  // namespace cpu
 
-// Device routing. The CUDA backend, when built, registers its own entry points here.
-void binary(Bin op, const Tensor& out, const Tensor& a, const Tensor& b) { cpu::binary(op, out, a, b); }
-void compare(Cmp op, const Tensor& out, const Tensor& a, const Tensor& b) { cpu::compare(op, out, a, b); }
-void unary(Un op, const Tensor& out, const Tensor& a) { cpu::unary(op, out, a); }
-void predicate(Pred op, const Tensor& out, const Tensor& a) { cpu::predicate(op, out, a); }
-void where(const Tensor& out, const Tensor& c, const Tensor& a, const Tensor& b) { cpu::where(out, c, a, b); }
-void clip(const Tensor& out, const Tensor& x, const Tensor& lo, const Tensor& hi) { cpu::clip(out, x, lo, hi); }
-void copy(const Tensor& out, const Tensor& src) { cpu::copy(out, src); }
-void fill(const Tensor& out, double value) { cpu::fill(out, value); }
 const char* cpu_simd_path() { return cpu::isa().name; }
 bool set_cpu_simd_path(const char* name) { return cpu::set_isa(name); }
 

@@ -144,10 +144,8 @@ struct Run {
 };
 
 }  // namespace
-}  // namespace cpu
 
 void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs, const Tensor* sums) {
-  using namespace cpu;
   Run run;
   run.k = &k;
   run.inputs = inputs;
@@ -176,5 +174,6 @@ void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs
   }
 }
 
+}  // namespace cpu
 }  // namespace kernels
 }  // namespace tapegrad

@@ -447,19 +447,5 @@ int index_pack(const Tensor& out, const std::vector<Tensor>& arrays, const int64
 
 }  // namespace cpu
 
-// Device routing (CPU only for now).
-void index_gather(const Tensor& out, const Tensor& x, const Tensor& idx) { cpu::index_gather(out, x, idx); }
-void index_scatter(const Tensor& x, const Tensor& v, const Tensor& idx, bool accumulate) {
-  cpu::index_scatter(x, v, idx, accumulate);
-}
-void index_last_writer(const Tensor& out, const Tensor& idx, const int64_t* dims) {
-  cpu::index_last_writer(out, idx, dims);
-}
-int64_t count_true(const Tensor& mask) { return cpu::count_true(mask); }
-void nonzero(const Tensor& out, const Tensor& mask) { cpu::nonzero(out, mask); }
-int index_pack(const Tensor& out, const std::vector<Tensor>& arrays, const int64_t* dims, int64_t* bad) {
-  return cpu::index_pack(out, arrays, dims, bad);
-}
-
 }  // namespace kernels
 }  // namespace tapegrad

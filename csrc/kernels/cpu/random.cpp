@@ -188,6 +188,8 @@ uint64_t random_blocks(RandDist dist, DType dt, int64_t n) {
   return uint64_t((n + k - 1) / k);
 }
 
+namespace cpu {
+
 void random_fill(const Tensor& out, RandDist dist, uint64_t seed, uint64_t first_block, double a, double b) {
   const int64_t n = out.numel();
   switch (out.dtype()) {
@@ -217,5 +219,6 @@ void random_int_fill(const Tensor& out, uint64_t seed, uint64_t first_block, int
   }
 }
 
+}  // namespace cpu
 }  // namespace kernels
 }  // namespace tapegrad

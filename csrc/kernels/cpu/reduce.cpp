@@ -447,7 +447,5 @@ void reduce(Red op, const Tensor& out, const Tensor& a, uint64_t mask) {
 
 }  // namespace cpu
 
-void reduce(Red op, const Tensor& out, const Tensor& a, uint64_t mask) { cpu::reduce(op, out, a, mask); }
-
 }  // namespace kernels
 }  // namespace tapegrad

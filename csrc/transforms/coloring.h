@@ -4,7 +4,7 @@
 #include <vector>
 
 namespace tapegrad {
-namespace autodiff {
+namespace transforms {
 
 // Note [Coloring]
 // ~~~~~~~~~~~~~~~
@@ -43,5 +43,5 @@ std::vector<int32_t> star_color(const int64_t* indptr, const int64_t* indices, i
 std::vector<int64_t> star_recovery(const int64_t* indptr, const int64_t* indices, int64_t n, const int32_t* colors,
                                    int32_t num_colors);
 
-}  // namespace autodiff
+}  // namespace transforms
 }  // namespace tapegrad

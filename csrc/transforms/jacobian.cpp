@@ -1,5 +1,5 @@
-// Jacobians by one batched sweep: see Note [Jacobians] in autodiff/jacobian.h.
-#include "autodiff/jacobian.h"
+// Jacobians by one batched sweep: see Note [Jacobians] in transforms/jacobian.h.
+#include "transforms/jacobian.h"
 
 #include <memory>
 
@@ -7,7 +7,9 @@
 #include "ops/ops.h"
 
 namespace tapegrad {
-namespace autodiff {
+namespace transforms {
+
+using namespace autodiff;  // the levels these transforms push
 
 namespace {
 
@@ -169,5 +171,5 @@ std::vector<TensorList> jacfwd(const FlatFn& f, const TensorList& xs, TensorList
   return jac;
 }
 
-}  // namespace autodiff
+}  // namespace transforms
 }  // namespace tapegrad

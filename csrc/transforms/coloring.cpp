@@ -1,5 +1,5 @@
-// Greedy colorings for sparse Jacobians and Hessians: see Note [Coloring] in autodiff/coloring.h.
-#include "autodiff/coloring.h"
+// Greedy colorings for sparse Jacobians and Hessians: see Note [Coloring] in transforms/coloring.h.
+#include "transforms/coloring.h"
 
 #include <algorithm>
 #include <numeric>
@@ -11,7 +11,7 @@
 #include "core/error.h"
 
 namespace tapegrad {
-namespace autodiff {
+namespace transforms {
 
 namespace {
 
@@ -376,5 +376,5 @@ std::vector<int64_t> star_recovery(const int64_t* indptr, const int64_t* indices
   return pos;
 }
 
-}  // namespace autodiff
+}  // namespace transforms
 }  // namespace tapegrad

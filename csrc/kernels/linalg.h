@@ -1,6 +1,8 @@
-// BLAS/LAPACK glue (scipy-openblas32, whose symbols carry a `scipy_` prefix). Kernels only: no tape.
-// Every entry point is batched over leading dims. Inputs may have any strides (zero strides for
-// broadcast batch dims included); outputs are contiguous and allocated by the caller.
+// Kernel entry points of the linear-algebra family (the CPU backend calls BLAS/LAPACK:
+// kernels/cpu/blas.cpp, scipy-openblas32). Kernels only: no tape. Routed by device like every
+// kernel (kernels/dispatch.h). Every entry point is batched over leading dims. Inputs may have any
+// strides (zero strides for broadcast batch dims included); outputs are contiguous and allocated by
+// the caller.
 #pragma once
 #include <cstdint>
 
@@ -24,6 +26,7 @@ int64_t cholesky(const Tensor& out, const Tensor& a);  // lower L with a = L L^T
 void slogdet(const Tensor& sign, const Tensor& logabs, const Tensor& a);
 void det(const Tensor& out, const Tensor& a);
 
+// CPU backend settings (not routed: they concern the CPU's BLAS library).
 // OpenBLAS's own thread count follows our pool's (kernels::num_threads()), so that the two never
 // run more threads than cores between them. Called before each BLAS/LAPACK call; cheap.
 void sync_blas_threads();

@@ -6,7 +6,7 @@
 #include "core/prim.h"
 
 namespace tapegrad {
-namespace autodiff {
+namespace transforms {
 
 // Note [Jacobians]
 // ~~~~~~~~~~~~~~~~
@@ -31,5 +31,5 @@ std::vector<TensorList> jacfwd(const FlatFn& f, const TensorList& xs, TensorList
 // transform hands back to its caller, e.g. has_aux outputs). Batch wrappers are kept.
 Tensor drop_stale(const Tensor& t);
 
-}  // namespace autodiff
+}  // namespace transforms
 }  // namespace tapegrad
