@@ -1,6 +1,7 @@
 """TAPEGRAD_SIMD forces the CPU kernels' SIMD path at import: each path this CPU runs passes the
 elementwise and reduction value checks when forced, in a fresh process; a path the CPU cannot run
 is clamped with a warning; a name that is no path is an error."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,9 @@ AVAILABLE = _config.simd_available(_core._build_info())
 
 def _run(code, simd, **kw):
     env = dict(os.environ, TAPEGRAD_SIMD=simd)
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          timeout=120, **kw)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, **kw
+    )
 
 
 def test_available_paths_are_known_and_include_the_chosen_one():
@@ -31,8 +33,10 @@ def test_available_paths_are_known_and_include_the_chosen_one():
 
 @pytest.mark.parametrize("simd", _config.SIMD_PATHS)
 def test_env_forces_the_path_or_clamps_it_with_a_warning(simd):
-    code = ("import warnings; warnings.simplefilter('always')\n"
-            "import tapegrad as tg; print(tg.get_simd_path())")
+    code = (
+        "import warnings; warnings.simplefilter('always')\n"
+        "import tapegrad as tg; print(tg.get_simd_path())"
+    )
     r = _run(code, simd)
     assert r.returncode == 0, r.stderr
     path = r.stdout.split()[-1]
@@ -40,14 +44,22 @@ def test_env_forces_the_path_or_clamps_it_with_a_warning(simd):
         assert path == simd
         assert "RuntimeWarning" not in r.stderr
     else:  # the best path below the one asked for, and a warning that says so
-        assert path == [p for p in AVAILABLE if _config.SIMD_PATHS.index(p) < _config.SIMD_PATHS.index(simd)][-1]
+        assert (
+            path
+            == [
+                p for p in AVAILABLE if _config.SIMD_PATHS.index(p) < _config.SIMD_PATHS.index(simd)
+            ][-1]
+        )
         assert "RuntimeWarning" in r.stderr and f"TAPEGRAD_SIMD={simd}" in r.stderr
 
 
 def test_env_with_an_unknown_path_is_an_import_error_naming_the_choices():
     r = _run("import tapegrad", "avx9000")
     assert r.returncode != 0
-    assert "TAPEGRAD_SIMD='avx9000' is not a SIMD path" in r.stderr and "sse2, avx2, avx512" in r.stderr
+    assert (
+        "TAPEGRAD_SIMD='avx9000' is not a SIMD path" in r.stderr
+        and "sse2, avx2, avx512" in r.stderr
+    )
 
 
 def test_env_empty_or_best_keeps_the_automatic_choice():
@@ -93,8 +105,18 @@ def test_elementwise_and_reduce_suites_pass_on_the_forced_path(simd):
     # The value checks of test_elementwise.py and test_reduce.py in a process started with
     # TAPEGRAD_SIMD=simd. Tests there that switch paths themselves return to "best", which is
     # the forced path in that process.
-    cmd = [sys.executable, "-m", "pytest", "-o", "addopts=", "-x", "-p", "no:cacheprovider",
-           str(TESTS / "test_elementwise.py"), str(TESTS / "test_reduce.py")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-o",
+        "addopts=",
+        "-x",
+        "-p",
+        "no:cacheprovider",
+        str(TESTS / "test_elementwise.py"),
+        str(TESTS / "test_reduce.py"),
+    ]
     env = dict(os.environ, TAPEGRAD_SIMD=simd)
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=TESTS.parent)
     assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-2000:]

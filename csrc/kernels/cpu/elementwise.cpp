@@ -3,8 +3,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <string>
 #include <limits>
+#include <string>
 
 #include "core/error.h"
 #include "kernels/cpu/iter.h"
@@ -25,8 +25,7 @@ bool cpu_has(const char* isa_name) {
   if (n == "avx2") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   if (n == "avx512")
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-           __builtin_cpu_supports("fma");
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
 #endif
   return false;
 }
@@ -69,7 +68,7 @@ bool set_isa(const char* name) {
   else if (n == "avx2") g_isa.store(table_avx2(), std::memory_order_release);
   else
 #endif
-  g_isa.store(table_base(), std::memory_order_release);
+    g_isa.store(table_base(), std::memory_order_release);
   return true;
 }
 
@@ -137,14 +136,18 @@ void run_iter(Loop loop, const Tensor* const* ops, int nops, int64_t grain) {
 
 bool costly(Un op) {
   switch (op) {
-    case Un::Neg: case Un::Abs: case Un::Sign: case Un::Square: case Un::Relu: case Un::Floor:
-    case Un::Ceil: case Un::Round: case Un::BitNot:
-      return false;
-    default:
-      return true;
+    case Un::Neg:
+    case Un::Abs:
+    case Un::Sign:
+    case Un::Square:
+    case Un::Relu:
+    case Un::Floor:
+    case Un::Ceil:
+    case Un::Round:
+    case Un::BitNot: return false;
+    default: return true;
   }
 }
-
 
 }  // namespace
 

@@ -32,22 +32,34 @@ namespace cpu {
 
 // ---- the SIMD table: each loop of reduce_simd.h at 16 bytes (baseline) and 32 (AVX2) ------------
 namespace {
-#define TG_SIMD_VARIANT(SUF, B, ATTR)                                                                       \
-  ATTR double sum_f32_##SUF(const float* p, int64_t n) { return simd::row_sum_f32<B>(p, n); }              \
-  ATTR double sum_f64_##SUF(const double* p, int64_t n) { return simd::row_sum_f64<B>(p, n); }             \
-  ATTR float max_f32_##SUF(const float* p, int64_t n, bool& nan) { return simd::row_extreme<B, true>(p, n, nan); } \
-  ATTR float min_f32_##SUF(const float* p, int64_t n, bool& nan) { return simd::row_extreme<B, false>(p, n, nan); } \
-  ATTR double max_f64_##SUF(const double* p, int64_t n, bool& nan) { return simd::row_extreme<B, true>(p, n, nan); } \
+#define TG_SIMD_VARIANT(SUF, B, ATTR)                                                                                 \
+  ATTR double sum_f32_##SUF(const float* p, int64_t n) { return simd::row_sum_f32<B>(p, n); }                         \
+  ATTR double sum_f64_##SUF(const double* p, int64_t n) { return simd::row_sum_f64<B>(p, n); }                        \
+  ATTR float max_f32_##SUF(const float* p, int64_t n, bool& nan) { return simd::row_extreme<B, true>(p, n, nan); }    \
+  ATTR float min_f32_##SUF(const float* p, int64_t n, bool& nan) { return simd::row_extreme<B, false>(p, n, nan); }   \
+  ATTR double max_f64_##SUF(const double* p, int64_t n, bool& nan) { return simd::row_extreme<B, true>(p, n, nan); }  \
   ATTR double min_f64_##SUF(const double* p, int64_t n, bool& nan) { return simd::row_extreme<B, false>(p, n, nan); } \
-  ATTR void colsum_f32_##SUF(float* o, const float* b, int64_t l, int64_t s, int64_t c) { simd::colsum_f32<B>(o, b, l, s, c); } \
-  ATTR void colsum_f64_##SUF(double* o, const double* b, int64_t l, int64_t s, int64_t c) { simd::colsum_f64<B>(o, b, l, s, c); } \
-  ATTR void colmax_f32_##SUF(float* o, const float* b, int64_t l, int64_t s, int64_t c) { simd::col_extreme<B, true>(o, b, l, s, c); } \
-  ATTR void colmin_f32_##SUF(float* o, const float* b, int64_t l, int64_t s, int64_t c) { simd::col_extreme<B, false>(o, b, l, s, c); } \
-  ATTR void colmax_f64_##SUF(double* o, const double* b, int64_t l, int64_t s, int64_t c) { simd::col_extreme<B, true>(o, b, l, s, c); } \
-  ATTR void colmin_f64_##SUF(double* o, const double* b, int64_t l, int64_t s, int64_t c) { simd::col_extreme<B, false>(o, b, l, s, c); } \
-  const SimdFns kSimd_##SUF = {sum_f32_##SUF, sum_f64_##SUF, max_f32_##SUF, min_f32_##SUF, max_f64_##SUF,           \
-                               min_f64_##SUF, colsum_f32_##SUF, colsum_f64_##SUF, colmax_f32_##SUF,                 \
-                               colmin_f32_##SUF, colmax_f64_##SUF, colmin_f64_##SUF};
+  ATTR void colsum_f32_##SUF(float* o, const float* b, int64_t l, int64_t s, int64_t c) {                             \
+    simd::colsum_f32<B>(o, b, l, s, c);                                                                               \
+  }                                                                                                                   \
+  ATTR void colsum_f64_##SUF(double* o, const double* b, int64_t l, int64_t s, int64_t c) {                           \
+    simd::colsum_f64<B>(o, b, l, s, c);                                                                               \
+  }                                                                                                                   \
+  ATTR void colmax_f32_##SUF(float* o, const float* b, int64_t l, int64_t s, int64_t c) {                             \
+    simd::col_extreme<B, true>(o, b, l, s, c);                                                                        \
+  }                                                                                                                   \
+  ATTR void colmin_f32_##SUF(float* o, const float* b, int64_t l, int64_t s, int64_t c) {                             \
+    simd::col_extreme<B, false>(o, b, l, s, c);                                                                       \
+  }                                                                                                                   \
+  ATTR void colmax_f64_##SUF(double* o, const double* b, int64_t l, int64_t s, int64_t c) {                           \
+    simd::col_extreme<B, true>(o, b, l, s, c);                                                                        \
+  }                                                                                                                   \
+  ATTR void colmin_f64_##SUF(double* o, const double* b, int64_t l, int64_t s, int64_t c) {                           \
+    simd::col_extreme<B, false>(o, b, l, s, c);                                                                       \
+  }                                                                                                                   \
+  const SimdFns kSimd_##SUF = {sum_f32_##SUF,    sum_f64_##SUF,    max_f32_##SUF,    min_f32_##SUF,                   \
+                               max_f64_##SUF,    min_f64_##SUF,    colsum_f32_##SUF, colsum_f64_##SUF,                \
+                               colmax_f32_##SUF, colmin_f32_##SUF, colmax_f64_##SUF, colmin_f64_##SUF};
 TG_SIMD_VARIANT(base, 16, )
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(TAPEGRAD_NO_X86_SIMD)
 #define TG_HAVE_AVX2_VARIANT 1
@@ -143,7 +155,8 @@ Acc<T, op> reduce_run(const T* p, int64_t n) {
   } else if constexpr (kFloat && (op == Red::Max || op == Red::Min)) {
     bool nan = false;
     T m;
-    if constexpr (std::is_same<T, float>::value) m = (op == Red::Max ? simd_fns().max_f32 : simd_fns().min_f32)(p, n, nan);
+    if constexpr (std::is_same<T, float>::value)
+      m = (op == Red::Max ? simd_fns().max_f32 : simd_fns().min_f32)(p, n, nan);
     else m = (op == Red::Max ? simd_fns().max_f64 : simd_fns().min_f64)(p, n, nan);
     return nan ? std::numeric_limits<T>::quiet_NaN() : m;
   } else {
