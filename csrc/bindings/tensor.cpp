@@ -256,6 +256,7 @@ using kernels::Un;
 
 // ---- operators -------------------------------------------------------------------------------
 // Note [Operator slots]
+// ~~~~~~~~~~~~~~~~~~~~~
 // The arithmetic and comparison operators are installed as C-level slots of the Tensor type
 // (nb_add, tp_richcompare, ...), not only as pybind11 methods: Python then calls them directly,
 // without looking up __mul__/__rmul__ and building bound methods, and without pybind11's argument

@@ -76,6 +76,7 @@ struct Prim {
 };
 
 // Note [Prim records]
+// ~~~~~~~~~~~~~~~~~~~
 // A prim is declared by name, field by field, instead of a positional initialiser of ten fields
 // (C++17 has no designated initialisers):
 //   constexpr Prim kSum = PrimDef("sum").impl(sum_impl).vjp(sum_vjp).jvp(sum_jvp).batch(b).reads(kReadsNone);
