@@ -4,6 +4,7 @@ pytest puts tests/ on sys.path (the default "prepend" import mode, tests/ has no
 test files import this module by its bare name, as they import fuzz_cases and prim_cases.
 A file that wants other defaults binds them once, e.g. `close = partial(helpers.close, atol=1e-9)`.
 """
+
 from __future__ import annotations
 
 import numpy as np

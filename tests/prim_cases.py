@@ -20,6 +20,7 @@ A prim that users reach only indirectly (the VJP of getitem, of repeat, of diago
 the public function whose derivative uses it, e.g. `transpose_of(...)`: the VJP of that function as
 a function of the cotangent.
 """
+
 from __future__ import annotations
 
 import copy
@@ -163,7 +164,9 @@ class Case:
     fn: Callable
     specs: list
     ref: Callable | None = None  # numpy reference (arrays in, array or tuple of arrays out)
-    check: Callable | None = None  # check(dtype) asserts values numpy cannot give (dtype None: fixed)
+    check: Callable | None = (
+        None  # check(dtype) asserts values numpy cannot give (dtype None: fixed)
+    )
     diff: tuple = ()  # argument positions check_grads differentiates
     modes: tuple = ("fwd", "rev")
     vmap: bool = True
@@ -186,7 +189,7 @@ def case(prim, fn, specs, **kw):
 # accepts the exemption only for a prim whose `batch` is False).
 NO_VMAP = {
     "write_basic": "runs only while tg.jit records a write into a tensor the trace does not own "
-                   "(a side effect replayed later); vmap never records it",
+    "(a side effect replayed later); vmap never records it",
 }
 
 
@@ -223,7 +226,9 @@ def _same_dtype(f):
     """A float64 reference computed from the inputs, cast back to the first input's dtype."""
 
     def g(x, *rest):
-        return np.asarray(f(x.astype(np.float64), *[np.asarray(r, np.float64) for r in rest])).astype(x.dtype)
+        return np.asarray(
+            f(x.astype(np.float64), *[np.asarray(r, np.float64) for r in rest])
+        ).astype(x.dtype)
 
     return g
 
@@ -316,32 +321,69 @@ class _Q(Spec):
 
 
 for _tag, (_a, _b) in BINARY_SHAPES.items():
-    case("mod", lambda q, b: tg.mod(q * b, b), [_Q().of(*_a), Away(lo=0.8, hi=1.5).of(*_b)],
-         ref=lambda q, b: np.mod(q * b, b), diff=(0, 1), tag=_tag)
-    case("mod", tg.mod, [I().of(*_a), I(nonzero=True).of(*_b)], ref=np.mod, floats=False,
-         tag=f"int-{_tag}")
+    case(
+        "mod",
+        lambda q, b: tg.mod(q * b, b),
+        [_Q().of(*_a), Away(lo=0.8, hi=1.5).of(*_b)],
+        ref=lambda q, b: np.mod(q * b, b),
+        diff=(0, 1),
+        tag=_tag,
+    )
+    case(
+        "mod",
+        tg.mod,
+        [I().of(*_a), I(nonzero=True).of(*_b)],
+        ref=np.mod,
+        floats=False,
+        tag=f"int-{_tag}",
+    )
 
 # not differentiable
 for _tag, (_a, _b) in BINARY_SHAPES.items():
-    case("floor_divide", tg.floor_divide, [F().of(*_a), Away(lo=0.5).of(*_b)], ref=np.floor_divide,
-         tag=_tag)
-    case("floor_divide", tg.floor_divide, [I().of(*_a), I(nonzero=True).of(*_b)],
-         ref=np.floor_divide, floats=False, tag=f"int-{_tag}")
-    for _name, _np in [("bitwise_and", np.bitwise_and), ("bitwise_or", np.bitwise_or),
-                       ("bitwise_xor", np.bitwise_xor)]:
+    case(
+        "floor_divide",
+        tg.floor_divide,
+        [F().of(*_a), Away(lo=0.5).of(*_b)],
+        ref=np.floor_divide,
+        tag=_tag,
+    )
+    case(
+        "floor_divide",
+        tg.floor_divide,
+        [I().of(*_a), I(nonzero=True).of(*_b)],
+        ref=np.floor_divide,
+        floats=False,
+        tag=f"int-{_tag}",
+    )
+    for _name, _np in [
+        ("bitwise_and", np.bitwise_and),
+        ("bitwise_or", np.bitwise_or),
+        ("bitwise_xor", np.bitwise_xor),
+    ]:
         _f = getattr(tg.numpy, _name)
         case(_name, _f, [I().of(*_a), I().of(*_b)], ref=_np, floats=False, tag=f"int-{_tag}")
         case(_name, _f, [B().of(*_a), B().of(*_b)], ref=_np, floats=False, tag=f"bool-{_tag}")
 
 # comparisons (float inputs with ties: small integers as floats) and logical ops
 for _tag, (_a, _b) in BINARY_SHAPES.items():
-    for _name, _np in [("equal", np.equal), ("not_equal", np.not_equal), ("less", np.less),
-                       ("less_equal", np.less_equal), ("greater", np.greater),
-                       ("greater_equal", np.greater_equal)]:
+    for _name, _np in [
+        ("equal", np.equal),
+        ("not_equal", np.not_equal),
+        ("less", np.less),
+        ("less_equal", np.less_equal),
+        ("greater", np.greater),
+        ("greater_equal", np.greater_equal),
+    ]:
         _f = getattr(tg, _name)
         case(_name, _f, [Grid(step=1.0).of(*_a), Grid(step=1.0).of(*_b)], ref=_np, tag=_tag)
-        case(_name, _f, [I(lo=-2, hi=3).of(*_a), I(lo=-2, hi=3).of(*_b)], ref=_np, floats=False,
-             tag=f"int-{_tag}")
+        case(
+            _name,
+            _f,
+            [I(lo=-2, hi=3).of(*_a), I(lo=-2, hi=3).of(*_b)],
+            ref=_np,
+            floats=False,
+            tag=f"int-{_tag}",
+        )
     for _name, _np in [("logical_and", np.logical_and), ("logical_or", np.logical_or)]:
         _f = getattr(tg, _name)
         case(_name, _f, [B().of(*_a), B().of(*_b)], ref=_np, floats=False, tag=f"bool-{_tag}")
@@ -350,20 +392,48 @@ for _tag, (_a, _b) in BINARY_SHAPES.items():
 for _shape, _tag in [((3, 4), "3x4"), ((), "0d")]:
     case("isnan", tg.isnan, [Special().of(*_shape)], ref=np.isnan, tag=_tag)
     case("isfinite", tg.isfinite, [Special().of(*_shape)], ref=np.isfinite, tag=_tag)
-    case("logical_not", tg.logical_not, [B().of(*_shape)], ref=np.logical_not, floats=False,
-         tag=f"bool-{_tag}")
+    case(
+        "logical_not",
+        tg.logical_not,
+        [B().of(*_shape)],
+        ref=np.logical_not,
+        floats=False,
+        tag=f"bool-{_tag}",
+    )
     case("logical_not", tg.logical_not, [Grid(step=1.0).of(*_shape)], ref=np.logical_not, tag=_tag)
 
 # ---- where, clip, cast, stop_gradient ---------------------------------------------------------
-case("where", tg.where, [B().of(3, 4), F().of(3, 4), F().of(4)], ref=np.where, diff=(1, 2),
-     tag="bcast")
+case(
+    "where",
+    tg.where,
+    [B().of(3, 4), F().of(3, 4), F().of(4)],
+    ref=np.where,
+    diff=(1, 2),
+    tag="bcast",
+)
 case("where", tg.where, [B().of(), F().of(2, 3), F().of()], ref=np.where, diff=(1, 2), tag="0d")
 # Bounds and values on grids a quarter step apart: no value sits on a bound.
-_X, _LO, _HI = Grid(step=0.5), Grid(lo=-1.3, hi=-0.2, offset=0.25), Grid(lo=0.2, hi=1.3, offset=0.25)
-case("clip", tg.clip, [_X.of(3, 4), _LO.of(4), _HI.of(3, 1)], ref=np.clip, diff=(0, 1, 2),
-     tag="tensor_bounds")
-case("clip", lambda x: tg.clip(x, -1.25, 0.75), [_X.of(3, 4)], ref=lambda x: np.clip(x, -1.25, 0.75),
-     diff=(0,), tag="scalar_bounds")
+_X, _LO, _HI = (
+    Grid(step=0.5),
+    Grid(lo=-1.3, hi=-0.2, offset=0.25),
+    Grid(lo=0.2, hi=1.3, offset=0.25),
+)
+case(
+    "clip",
+    tg.clip,
+    [_X.of(3, 4), _LO.of(4), _HI.of(3, 1)],
+    ref=np.clip,
+    diff=(0, 1, 2),
+    tag="tensor_bounds",
+)
+case(
+    "clip",
+    lambda x: tg.clip(x, -1.25, 0.75),
+    [_X.of(3, 4)],
+    ref=lambda x: np.clip(x, -1.25, 0.75),
+    diff=(0,),
+    tag="scalar_bounds",
+)
 case("clip", tg.clip, [_X.of(), _LO.of(), _HI.of()], ref=np.clip, diff=(0, 1, 2), tag="0d")
 
 
@@ -373,16 +443,45 @@ def _other_float(x):
 
 # float -> the other float dtype (values; derivatives only upwards: float64 -> float32 rounds, which
 # finite differences at float64's step cannot see past)
-case("astype", lambda x: x.astype(_other_float(x)), [F().of(3, 4)],
-     ref=lambda x: x.astype(np.float64 if x.dtype == np.float32 else np.float32), tag="float")
-case("astype", lambda x: x.astype(tg.float64) * 1.5, [F().of(3, 4)], ref=lambda x: x.astype(np.float64) * 1.5,
-     diff=(0,), tag="up")
-case("astype", lambda x: x.astype(tg.float64), [F().of()], ref=lambda x: x.astype(np.float64),
-     diff=(0,), tag="0d")
-case("astype", lambda i: i.astype(tg.float64), [I().of(5)], ref=lambda i: i.astype(np.float64),
-     floats=False, tag="int")
-case("astype", lambda i: i.astype(tg.bool_), [I(lo=-2, hi=3).of(5)], ref=lambda i: i.astype(bool),
-     floats=False, tag="int_to_bool")
+case(
+    "astype",
+    lambda x: x.astype(_other_float(x)),
+    [F().of(3, 4)],
+    ref=lambda x: x.astype(np.float64 if x.dtype == np.float32 else np.float32),
+    tag="float",
+)
+case(
+    "astype",
+    lambda x: x.astype(tg.float64) * 1.5,
+    [F().of(3, 4)],
+    ref=lambda x: x.astype(np.float64) * 1.5,
+    diff=(0,),
+    tag="up",
+)
+case(
+    "astype",
+    lambda x: x.astype(tg.float64),
+    [F().of()],
+    ref=lambda x: x.astype(np.float64),
+    diff=(0,),
+    tag="0d",
+)
+case(
+    "astype",
+    lambda i: i.astype(tg.float64),
+    [I().of(5)],
+    ref=lambda i: i.astype(np.float64),
+    floats=False,
+    tag="int",
+)
+case(
+    "astype",
+    lambda i: i.astype(tg.bool_),
+    [I(lo=-2, hi=3).of(5)],
+    ref=lambda i: i.astype(bool),
+    floats=False,
+    tag="int_to_bool",
+)
 case("stop_gradient", tg.stop_gradient, [F().of(3, 4)], ref=lambda x: x, tag="3x4")
 case("stop_gradient", tg.stop_gradient, [F().of()], ref=lambda x: x, tag="0d")
 
@@ -414,79 +513,230 @@ def _seeded(f):
     return g
 
 
-case("uniform", _seeded(lambda x: x + tg.uniform(-1.0, 2.0, shape=(4,), dtype=x.dtype)), [F().of(4)],
-     check=lambda dt: _check_random(lambda: tg.uniform(-1.0, 2.0, shape=(4000,), dtype=dt),
-                                    dt, (4000,), lo=-1.0, hi=2.0,
-                                    mean=0.5, std=3 / np.sqrt(12)))
-case("normal", _seeded(lambda x: x * tg.normal(1.0, 2.0, shape=(4,), dtype=x.dtype)), [F().of(4)],
-     check=lambda dt: _check_random(lambda: tg.normal(1.0, 2.0, shape=(4000,), dtype=dt),
-                                    dt, (4000,), mean=1.0, std=2.0))
-case("randint", _seeded(lambda x: x + tg.randint(-3, 5, shape=(4,))), [I().of(4)], floats=False,
-     check=lambda dt: _check_random(lambda: tg.randint(-3, 5, shape=(4000,)), np.dtype(np.int64),
-                                    (4000,), lo=-3, hi=5, mean=0.5, std=np.sqrt((8 ** 2 - 1) / 12)))
+case(
+    "uniform",
+    _seeded(lambda x: x + tg.uniform(-1.0, 2.0, shape=(4,), dtype=x.dtype)),
+    [F().of(4)],
+    check=lambda dt: _check_random(
+        lambda: tg.uniform(-1.0, 2.0, shape=(4000,), dtype=dt),
+        dt,
+        (4000,),
+        lo=-1.0,
+        hi=2.0,
+        mean=0.5,
+        std=3 / np.sqrt(12),
+    ),
+)
+case(
+    "normal",
+    _seeded(lambda x: x * tg.normal(1.0, 2.0, shape=(4,), dtype=x.dtype)),
+    [F().of(4)],
+    check=lambda dt: _check_random(
+        lambda: tg.normal(1.0, 2.0, shape=(4000,), dtype=dt), dt, (4000,), mean=1.0, std=2.0
+    ),
+)
+case(
+    "randint",
+    _seeded(lambda x: x + tg.randint(-3, 5, shape=(4,))),
+    [I().of(4)],
+    floats=False,
+    check=lambda dt: _check_random(
+        lambda: tg.randint(-3, 5, shape=(4000,)),
+        np.dtype(np.int64),
+        (4000,),
+        lo=-3,
+        hi=5,
+        mean=0.5,
+        std=np.sqrt((8**2 - 1) / 12),
+    ),
+)
 
 # ---- reductions --------------------------------------------------------------------------------
-case("sum", lambda x: tg.sum(x, axis=1), [F().of(3, 4)], ref=lambda x: np.sum(x, axis=1),
-     diff=(0,), tag="axis")
-case("sum", lambda x: tg.sum(x, axis=(0, 2), keepdims=True), [F().of(2, 3, 2)],
-     ref=lambda x: np.sum(x, axis=(0, 2), keepdims=True), diff=(0,), tag="axes_keepdims")
+case(
+    "sum",
+    lambda x: tg.sum(x, axis=1),
+    [F().of(3, 4)],
+    ref=lambda x: np.sum(x, axis=1),
+    diff=(0,),
+    tag="axis",
+)
+case(
+    "sum",
+    lambda x: tg.sum(x, axis=(0, 2), keepdims=True),
+    [F().of(2, 3, 2)],
+    ref=lambda x: np.sum(x, axis=(0, 2), keepdims=True),
+    diff=(0,),
+    tag="axes_keepdims",
+)
 case("sum", tg.sum, [F().of()], ref=np.sum, diff=(0,), tag="0d")
-case("sum", lambda i: tg.sum(i, axis=0), [I().of(3, 4)], ref=lambda i: np.sum(i, axis=0),
-     floats=False, tag="int")
-case("prod", lambda x: tg.prod(x, axis=-1), [Away(lo=0.5, hi=1.5).of(3, 4)],
-     ref=lambda x: np.prod(x, axis=-1), diff=(0,), tag="axis")
+case(
+    "sum",
+    lambda i: tg.sum(i, axis=0),
+    [I().of(3, 4)],
+    ref=lambda i: np.sum(i, axis=0),
+    floats=False,
+    tag="int",
+)
+case(
+    "prod",
+    lambda x: tg.prod(x, axis=-1),
+    [Away(lo=0.5, hi=1.5).of(3, 4)],
+    ref=lambda x: np.prod(x, axis=-1),
+    diff=(0,),
+    tag="axis",
+)
 case("prod", tg.prod, [Away(lo=0.5, hi=1.5).of()], ref=np.prod, diff=(0,), tag="0d")
 for _name, _f, _np in [("amax", tg.max, np.max), ("amin", tg.min, np.min)]:
-    case(_name, lambda x, _f=_f: _f(x, axis=0), [Distinct().of(3, 4)],
-         ref=lambda x, _np=_np: _np(x, axis=0), diff=(0,), tag="axis")
+    case(
+        _name,
+        lambda x, _f=_f: _f(x, axis=0),
+        [Distinct().of(3, 4)],
+        ref=lambda x, _np=_np: _np(x, axis=0),
+        diff=(0,),
+        tag="axis",
+    )
     case(_name, _f, [Distinct().of(2, 3)], ref=_np, diff=(0,), tag="all")
     case(_name, _f, [Distinct().of()], ref=_np, diff=(0,), tag="0d")
-    case(_name, lambda i, _f=_f: _f(i, axis=-1), [I().of(3, 4)], ref=lambda i, _np=_np: _np(i, axis=-1),
-         floats=False, tag="int")
+    case(
+        _name,
+        lambda i, _f=_f: _f(i, axis=-1),
+        [I().of(3, 4)],
+        ref=lambda i, _np=_np: _np(i, axis=-1),
+        floats=False,
+        tag="int",
+    )
 for _name, _f, _np in [("argmax", tg.argmax, np.argmax), ("argmin", tg.argmin, np.argmin)]:
-    case(_name, lambda x, _f=_f: _f(x, axis=1), [Distinct().of(3, 4)],
-         ref=lambda x, _np=_np: _np(x, axis=1), tag="axis")
+    case(
+        _name,
+        lambda x, _f=_f: _f(x, axis=1),
+        [Distinct().of(3, 4)],
+        ref=lambda x, _np=_np: _np(x, axis=1),
+        tag="axis",
+    )
     case(_name, _f, [Distinct().of(3, 4)], ref=_np, tag="flat")
     case(_name, _f, [Distinct().of()], ref=_np, tag="0d")
 for _name, _f, _np in [("any", tg.any, np.any), ("all", tg.all, np.all)]:
-    case(_name, lambda b, _f=_f: _f(b, axis=0), [B().of(3, 4)], ref=lambda b, _np=_np: _np(b, axis=0),
-         floats=False, tag="bool")
+    case(
+        _name,
+        lambda b, _f=_f: _f(b, axis=0),
+        [B().of(3, 4)],
+        ref=lambda b, _np=_np: _np(b, axis=0),
+        floats=False,
+        tag="bool",
+    )
     case(_name, _f, [Grid(step=1.0).of(3, 4)], ref=_np, tag="float")
     case(_name, _f, [B().of()], ref=_np, floats=False, tag="0d")
-case("std", lambda x: tg.std(x, axis=1), [F().of(3, 4)], ref=lambda x: np.std(x, axis=1),
-     diff=(0,), tag="axis")
-case("std", lambda x: tg.std(x, ddof=1), [F().of(2, 3)], ref=lambda x: np.std(x, ddof=1),
-     diff=(0,), tag="ddof")
-case("softmax", lambda x: tg.softmax(x, axis=-1), [F().of(3, 4)],
-     ref=lambda x: np.exp(x) / np.exp(x).sum(-1, keepdims=True), diff=(0,), tag="last")
-case("softmax", lambda x: tg.softmax(x, axis=0), [F().of(3, 4)],
-     ref=lambda x: np.exp(x) / np.exp(x).sum(0, keepdims=True), diff=(0,), tag="first")
-case("log_softmax", lambda x: tg.log_softmax(x, axis=-1), [F().of(3, 4)],
-     ref=lambda x: x - np.log(np.exp(x).sum(-1, keepdims=True)), diff=(0,), tag="last")
-case("log_softmax", lambda x: tg.log_softmax(x, axis=0), [F().of(3, 4)],
-     ref=lambda x: x - np.log(np.exp(x).sum(0, keepdims=True)), diff=(0,), tag="first")
-case("cumsum", lambda x: tg.cumsum(x, axis=1), [F().of(3, 4)], ref=lambda x: np.cumsum(x, axis=1),
-     diff=(0,), tag="axis")
+case(
+    "std",
+    lambda x: tg.std(x, axis=1),
+    [F().of(3, 4)],
+    ref=lambda x: np.std(x, axis=1),
+    diff=(0,),
+    tag="axis",
+)
+case(
+    "std",
+    lambda x: tg.std(x, ddof=1),
+    [F().of(2, 3)],
+    ref=lambda x: np.std(x, ddof=1),
+    diff=(0,),
+    tag="ddof",
+)
+case(
+    "softmax",
+    lambda x: tg.softmax(x, axis=-1),
+    [F().of(3, 4)],
+    ref=lambda x: np.exp(x) / np.exp(x).sum(-1, keepdims=True),
+    diff=(0,),
+    tag="last",
+)
+case(
+    "softmax",
+    lambda x: tg.softmax(x, axis=0),
+    [F().of(3, 4)],
+    ref=lambda x: np.exp(x) / np.exp(x).sum(0, keepdims=True),
+    diff=(0,),
+    tag="first",
+)
+case(
+    "log_softmax",
+    lambda x: tg.log_softmax(x, axis=-1),
+    [F().of(3, 4)],
+    ref=lambda x: x - np.log(np.exp(x).sum(-1, keepdims=True)),
+    diff=(0,),
+    tag="last",
+)
+case(
+    "log_softmax",
+    lambda x: tg.log_softmax(x, axis=0),
+    [F().of(3, 4)],
+    ref=lambda x: x - np.log(np.exp(x).sum(0, keepdims=True)),
+    diff=(0,),
+    tag="first",
+)
+case(
+    "cumsum",
+    lambda x: tg.cumsum(x, axis=1),
+    [F().of(3, 4)],
+    ref=lambda x: np.cumsum(x, axis=1),
+    diff=(0,),
+    tag="axis",
+)
 case("cumsum", tg.cumsum, [F().of(2, 3)], ref=np.cumsum, diff=(0,), tag="flat")
-case("cumsum", lambda i: tg.cumsum(i, axis=0), [I().of(3, 4)], ref=lambda i: np.cumsum(i, axis=0),
-     floats=False, tag="int")
+case(
+    "cumsum",
+    lambda i: tg.cumsum(i, axis=0),
+    [I().of(3, 4)],
+    ref=lambda i: np.cumsum(i, axis=0),
+    floats=False,
+    tag="int",
+)
 # The cumprod prim runs on values no derivative flows through (integers; untracked floats); a
 # tracked float takes a differentiable composite of multiplies (reduce.cpp), so the batching case is
 # integer and no derivative case exists.
-case("cumprod", lambda i: tg.cumprod(i, axis=1), [I(lo=-3, hi=4).of(3, 4)],
-     ref=lambda i: np.cumprod(i, axis=1), floats=False, tag="int")
-case("cumprod", lambda x: tg.cumprod(x, axis=0), [F().of(3, 4)], ref=lambda x: np.cumprod(x, axis=0),
-     vmap=False, tag="float")
+case(
+    "cumprod",
+    lambda i: tg.cumprod(i, axis=1),
+    [I(lo=-3, hi=4).of(3, 4)],
+    ref=lambda i: np.cumprod(i, axis=1),
+    floats=False,
+    tag="int",
+)
+case(
+    "cumprod",
+    lambda x: tg.cumprod(x, axis=0),
+    [F().of(3, 4)],
+    ref=lambda x: np.cumprod(x, axis=0),
+    vmap=False,
+    tag="float",
+)
 
 # ---- linear algebra ----------------------------------------------------------------------------
-for _tag, (_a, _b) in {"2d": [(3, 4), (4, 2)], "vec_mat": [(4,), (4, 3)], "mat_vec": [(3, 4), (4,)],
-                       "vec_vec": [(4,), (4,)], "batched": [(2, 3, 4), (4, 2)]}.items():
+for _tag, (_a, _b) in {
+    "2d": [(3, 4), (4, 2)],
+    "vec_mat": [(4,), (4, 3)],
+    "mat_vec": [(3, 4), (4,)],
+    "vec_vec": [(4,), (4,)],
+    "batched": [(2, 3, 4), (4, 2)],
+}.items():
     case("matmul", tg.matmul, [F().of(*_a), F().of(*_b)], ref=np.matmul, diff=(0, 1), tag=_tag)
 case("matmul", tg.matmul, [I().of(2, 3), I().of(3, 2)], ref=np.matmul, floats=False, tag="int")
-case("diagonal", tg.linalg.diagonal, [F().of(3, 3)], ref=lambda a: np.diagonal(a, axis1=-2, axis2=-1),
-     diff=(0,), tag="square")
-case("diagonal", lambda a: tg.linalg.diagonal(a, offset=1), [F().of(3, 4)],
-     ref=lambda a: np.diagonal(a, offset=1, axis1=-2, axis2=-1), diff=(0,), tag="offset")
+case(
+    "diagonal",
+    tg.linalg.diagonal,
+    [F().of(3, 3)],
+    ref=lambda a: np.diagonal(a, axis1=-2, axis2=-1),
+    diff=(0,),
+    tag="square",
+)
+case(
+    "diagonal",
+    lambda a: tg.linalg.diagonal(a, offset=1),
+    [F().of(3, 4)],
+    ref=lambda a: np.diagonal(a, offset=1, axis1=-2, axis2=-1),
+    diff=(0,),
+    tag="offset",
+)
 case("diagonal", tg.trace, [F().of(3, 3)], ref=np.trace, diff=(0,), tag="trace")
 
 
@@ -498,29 +748,84 @@ def _np_diag_embed(u, n, m, offset=0):
 
 
 # diag_embed is the VJP of diagonal: reached as the transpose of linalg.diagonal.
-case("diag_embed", transpose_of(lambda a: tg.linalg.diagonal(a, offset=1), (3, 4)),
-     [F().of(3)], ref=lambda u: _np_diag_embed(u, 3, 4, 1), diff=(0,), tag="offset")
+case(
+    "diag_embed",
+    transpose_of(lambda a: tg.linalg.diagonal(a, offset=1), (3, 4)),
+    [F().of(3)],
+    ref=lambda u: _np_diag_embed(u, 3, 4, 1),
+    diff=(0,),
+    tag="offset",
+)
 case("norm2", tg.norm, [F().of(3, 4)], ref=np.linalg.norm, diff=(0,), tag="flat")
-case("norm2", lambda x: tg.norm(x, axis=1), [F().of(3, 4)], ref=lambda x: np.linalg.norm(x, axis=1),
-     diff=(0,), tag="axis")
-case("norm2", lambda x: tg.norm(x, "fro"), [F().of(2, 3)], ref=lambda x: np.linalg.norm(x, "fro"),
-     diff=(0,), tag="fro")
-case("norm_max", lambda x: tg.norm(x, ord=np.inf), [Distinct().of(5)],
-     ref=lambda x: np.linalg.norm(x, ord=np.inf), diff=(0,), tag="inf")
-case("norm_max", lambda x: tg.norm(x, ord=np.inf, axis=0), [Distinct().of(3, 4)],
-     ref=lambda x: np.linalg.norm(x, ord=np.inf, axis=0), diff=(0,), tag="inf_axis")
-case("norm_max", lambda x: tg.norm(x, ord=-np.inf, axis=1), [Distinct().of(3, 4)],
-     ref=lambda x: np.linalg.norm(x, ord=-np.inf, axis=1), diff=(0,), tag="neg_inf_axis")
-case("solve", tg.linalg.solve, [SPD(3), F().of(3, 2)], ref=np.linalg.solve, diff=(0, 1), tag="matrix")
-case("solve", tg.linalg.solve, [SPD(3), F().of(3)], ref=lambda a, b: np.linalg.solve(a, b[:, None])[:, 0],
-     diff=(0, 1), tag="vector")
+case(
+    "norm2",
+    lambda x: tg.norm(x, axis=1),
+    [F().of(3, 4)],
+    ref=lambda x: np.linalg.norm(x, axis=1),
+    diff=(0,),
+    tag="axis",
+)
+case(
+    "norm2",
+    lambda x: tg.norm(x, "fro"),
+    [F().of(2, 3)],
+    ref=lambda x: np.linalg.norm(x, "fro"),
+    diff=(0,),
+    tag="fro",
+)
+case(
+    "norm_max",
+    lambda x: tg.norm(x, ord=np.inf),
+    [Distinct().of(5)],
+    ref=lambda x: np.linalg.norm(x, ord=np.inf),
+    diff=(0,),
+    tag="inf",
+)
+case(
+    "norm_max",
+    lambda x: tg.norm(x, ord=np.inf, axis=0),
+    [Distinct().of(3, 4)],
+    ref=lambda x: np.linalg.norm(x, ord=np.inf, axis=0),
+    diff=(0,),
+    tag="inf_axis",
+)
+case(
+    "norm_max",
+    lambda x: tg.norm(x, ord=-np.inf, axis=1),
+    [Distinct().of(3, 4)],
+    ref=lambda x: np.linalg.norm(x, ord=-np.inf, axis=1),
+    diff=(0,),
+    tag="neg_inf_axis",
+)
+case(
+    "solve", tg.linalg.solve, [SPD(3), F().of(3, 2)], ref=np.linalg.solve, diff=(0, 1), tag="matrix"
+)
+case(
+    "solve",
+    tg.linalg.solve,
+    [SPD(3), F().of(3)],
+    ref=lambda a, b: np.linalg.solve(a, b[:, None])[:, 0],
+    diff=(0, 1),
+    tag="vector",
+)
 case("inv", tg.linalg.inv, [SPD(3)], ref=np.linalg.inv, diff=(0,))
 case("det", tg.linalg.det, [SPD(3)], ref=np.linalg.det, diff=(0,))
 case("det", tg.linalg.det, [General(3)], ref=np.linalg.det, diff=(0,), tag="general")
-case("slogdet", lambda a: tuple(tg.linalg.slogdet(a)), [SPD(3)], ref=lambda a: tuple(np.linalg.slogdet(a)),
-     diff=(0,))
-case("slogdet", lambda a: tuple(tg.linalg.slogdet(a)), [General(3)],
-     ref=lambda a: tuple(np.linalg.slogdet(a)), diff=(0,), tag="general")
+case(
+    "slogdet",
+    lambda a: tuple(tg.linalg.slogdet(a)),
+    [SPD(3)],
+    ref=lambda a: tuple(np.linalg.slogdet(a)),
+    diff=(0,),
+)
+case(
+    "slogdet",
+    lambda a: tuple(tg.linalg.slogdet(a)),
+    [General(3)],
+    ref=lambda a: tuple(np.linalg.slogdet(a)),
+    diff=(0,),
+    tag="general",
+)
 
 
 def _sym(a):
@@ -529,53 +834,160 @@ def _sym(a):
 
 # cholesky reads one triangle: the argument is symmetrised first, so a finite-difference step in any
 # direction stays on symmetric matrices, where the rule is defined.
-case("cholesky", lambda a: tg.linalg.cholesky(_sym(a)), [SPD(3)],
-     ref=lambda a: np.linalg.cholesky(0.5 * (a + np.swapaxes(a, -1, -2))), diff=(0,))
+case(
+    "cholesky",
+    lambda a: tg.linalg.cholesky(_sym(a)),
+    [SPD(3)],
+    ref=lambda a: np.linalg.cholesky(0.5 * (a + np.swapaxes(a, -1, -2))),
+    diff=(0,),
+)
 
 # ---- shape ---------------------------------------------------------------------------------------
-case("broadcast_to", lambda x: tg.broadcast_to(x, (3, 4, 5)), [F().of(4, 1)],
-     ref=lambda x: np.broadcast_to(x, (3, 4, 5)), diff=(0,), tag="bcast")
-case("broadcast_to", lambda x: tg.broadcast_to(x, (2, 3)), [F().of()],
-     ref=lambda x: np.broadcast_to(x, (2, 3)), diff=(0,), tag="0d")
-case("reshape", lambda x: tg.reshape(x, (2, 6)), [F().of(3, 4)], ref=lambda x: np.reshape(x, (2, 6)),
-     diff=(0,), tag="2d")
-case("reshape", lambda x: tg.reshape(x.T, (-1,)), [F().of(3, 4)], ref=lambda x: np.reshape(x.T, (-1,)),
-     diff=(0,), tag="noncontiguous")
-case("reshape", lambda x: tg.reshape(x, (1, 1)), [F().of()], ref=lambda x: np.reshape(x, (1, 1)),
-     diff=(0,), tag="0d")
-case("transpose", lambda x: tg.transpose(x, (2, 0, 1)), [F().of(2, 3, 4)],
-     ref=lambda x: np.transpose(x, (2, 0, 1)), diff=(0,), tag="perm")
+case(
+    "broadcast_to",
+    lambda x: tg.broadcast_to(x, (3, 4, 5)),
+    [F().of(4, 1)],
+    ref=lambda x: np.broadcast_to(x, (3, 4, 5)),
+    diff=(0,),
+    tag="bcast",
+)
+case(
+    "broadcast_to",
+    lambda x: tg.broadcast_to(x, (2, 3)),
+    [F().of()],
+    ref=lambda x: np.broadcast_to(x, (2, 3)),
+    diff=(0,),
+    tag="0d",
+)
+case(
+    "reshape",
+    lambda x: tg.reshape(x, (2, 6)),
+    [F().of(3, 4)],
+    ref=lambda x: np.reshape(x, (2, 6)),
+    diff=(0,),
+    tag="2d",
+)
+case(
+    "reshape",
+    lambda x: tg.reshape(x.T, (-1,)),
+    [F().of(3, 4)],
+    ref=lambda x: np.reshape(x.T, (-1,)),
+    diff=(0,),
+    tag="noncontiguous",
+)
+case(
+    "reshape",
+    lambda x: tg.reshape(x, (1, 1)),
+    [F().of()],
+    ref=lambda x: np.reshape(x, (1, 1)),
+    diff=(0,),
+    tag="0d",
+)
+case(
+    "transpose",
+    lambda x: tg.transpose(x, (2, 0, 1)),
+    [F().of(2, 3, 4)],
+    ref=lambda x: np.transpose(x, (2, 0, 1)),
+    diff=(0,),
+    tag="perm",
+)
 case("transpose", lambda x: x.T, [F().of(3, 4)], ref=lambda x: x.T, diff=(0,), tag="T")
 case("copy", lambda x: x.copy(), [F().of(3, 4)], ref=lambda x: x.copy(), diff=(0,), tag="3x4")
 case("copy", lambda x: x.copy(), [F().of()], ref=lambda x: x.copy(), diff=(0,), tag="0d")
-case("concatenate", lambda x, y: tg.concatenate([x, y, x], axis=0), [F().of(2, 3), F().of(1, 3)],
-     ref=lambda x, y: np.concatenate([x, y, x], axis=0), diff=(0, 1), tag="axis0")
-case("concatenate", lambda x, y: tg.concatenate([x, y], axis=-1), [F().of(2, 3), F().of(2, 1)],
-     ref=lambda x, y: np.concatenate([x, y], axis=-1), diff=(0, 1), tag="last")
-case("split", lambda x: tuple(tg.split(x, 3, axis=1)), [F().of(2, 6)],
-     ref=lambda x: tuple(np.split(x, 3, axis=1)), diff=(0,), tag="sections")
-case("split", lambda x: tuple(tg.split(x, [1, 4], axis=-1)), [F().of(2, 6)],
-     ref=lambda x: tuple(np.split(x, [1, 4], axis=-1)), diff=(0,), tag="indices")
-case("flip", lambda x: tg.flip(x, axis=1), [F().of(3, 4)], ref=lambda x: np.flip(x, axis=1), diff=(0,),
-     tag="axis")
+case(
+    "concatenate",
+    lambda x, y: tg.concatenate([x, y, x], axis=0),
+    [F().of(2, 3), F().of(1, 3)],
+    ref=lambda x, y: np.concatenate([x, y, x], axis=0),
+    diff=(0, 1),
+    tag="axis0",
+)
+case(
+    "concatenate",
+    lambda x, y: tg.concatenate([x, y], axis=-1),
+    [F().of(2, 3), F().of(2, 1)],
+    ref=lambda x, y: np.concatenate([x, y], axis=-1),
+    diff=(0, 1),
+    tag="last",
+)
+case(
+    "split",
+    lambda x: tuple(tg.split(x, 3, axis=1)),
+    [F().of(2, 6)],
+    ref=lambda x: tuple(np.split(x, 3, axis=1)),
+    diff=(0,),
+    tag="sections",
+)
+case(
+    "split",
+    lambda x: tuple(tg.split(x, [1, 4], axis=-1)),
+    [F().of(2, 6)],
+    ref=lambda x: tuple(np.split(x, [1, 4], axis=-1)),
+    diff=(0,),
+    tag="indices",
+)
+case(
+    "flip",
+    lambda x: tg.flip(x, axis=1),
+    [F().of(3, 4)],
+    ref=lambda x: np.flip(x, axis=1),
+    diff=(0,),
+    tag="axis",
+)
 case("flip", tg.flip, [F().of(3, 4)], ref=np.flip, diff=(0,), tag="all")
-case("repeat", lambda x: tg.repeat(x, 2, axis=0), [F().of(3, 2)], ref=lambda x: np.repeat(x, 2, axis=0),
-     diff=(0,), tag="scalar")
+case(
+    "repeat",
+    lambda x: tg.repeat(x, 2, axis=0),
+    [F().of(3, 2)],
+    ref=lambda x: np.repeat(x, 2, axis=0),
+    diff=(0,),
+    tag="scalar",
+)
 _COUNTS = np.array([1, 0, 3])
-case("repeat", lambda x: tg.repeat(x, tg.tensor(_COUNTS), axis=0), [F().of(3, 2)],
-     ref=lambda x: np.repeat(x, _COUNTS, axis=0), diff=(0,), tag="counts")
-case("repeat", lambda x: tg.repeat(x, 3), [F().of()], ref=lambda x: np.repeat(x, 3), diff=(0,), tag="0d")
+case(
+    "repeat",
+    lambda x: tg.repeat(x, tg.tensor(_COUNTS), axis=0),
+    [F().of(3, 2)],
+    ref=lambda x: np.repeat(x, _COUNTS, axis=0),
+    diff=(0,),
+    tag="counts",
+)
+case(
+    "repeat",
+    lambda x: tg.repeat(x, 3),
+    [F().of()],
+    ref=lambda x: np.repeat(x, 3),
+    diff=(0,),
+    tag="0d",
+)
 # repeat_transpose (a segment sum) is the VJP of repeat with counts.
-case("repeat_transpose", transpose_of(lambda x: tg.repeat(x, tg.tensor(_COUNTS), axis=0), (3, 2)),
-     [F().of(4, 2)], ref=lambda u: np.stack([u[0], np.zeros_like(u[0]), u[1:].sum(0)]), diff=(0,),
-     tag="counts")
+case(
+    "repeat_transpose",
+    transpose_of(lambda x: tg.repeat(x, tg.tensor(_COUNTS), axis=0), (3, 2)),
+    [F().of(4, 2)],
+    ref=lambda u: np.stack([u[0], np.zeros_like(u[0]), u[1:].sum(0)]),
+    diff=(0,),
+    tag="counts",
+)
 
 # ---- indexing ----------------------------------------------------------------------------------
 # basic_index (getitem with ints, slices, None, ...)
-case("basic_index", lambda x: x[1:, ::2], [F().of(3, 5)], ref=lambda x: x[1:, ::2], diff=(0,),
-     tag="slices")
-case("basic_index", lambda x: x[None, ..., -1] + x[::-1, 0, None], [F().of(3, 4)],
-     ref=lambda x: x[None, ..., -1] + x[::-1, 0, None], diff=(0,), tag="int_newaxis_ellipsis")
+case(
+    "basic_index",
+    lambda x: x[1:, ::2],
+    [F().of(3, 5)],
+    ref=lambda x: x[1:, ::2],
+    diff=(0,),
+    tag="slices",
+)
+case(
+    "basic_index",
+    lambda x: x[None, ..., -1] + x[::-1, 0, None],
+    [F().of(3, 4)],
+    ref=lambda x: x[None, ..., -1] + x[::-1, 0, None],
+    diff=(0,),
+    tag="int_newaxis_ellipsis",
+)
 case("basic_index", lambda x: x[()], [F().of()], ref=lambda x: x[()], diff=(0,), tag="0d")
 
 
@@ -589,10 +1001,22 @@ def _put_int(x, v):
     return setitem(x, (Ellipsis, 1), v)
 
 
-case("basic_put", tracked(_put_slice), [F().of(4, 3), F().of(2, 3)],
-     ref=lambda x, v: np_setitem(x, slice(1, 3), v), diff=(0, 1), tag="slice")
-case("basic_put", tracked(_put_int), [F().of(4, 3), F().of(1)],
-     ref=lambda x, v: np_setitem(x, (Ellipsis, 1), v), diff=(0, 1), tag="int_broadcast")
+case(
+    "basic_put",
+    tracked(_put_slice),
+    [F().of(4, 3), F().of(2, 3)],
+    ref=lambda x, v: np_setitem(x, slice(1, 3), v),
+    diff=(0, 1),
+    tag="slice",
+)
+case(
+    "basic_put",
+    tracked(_put_int),
+    [F().of(4, 3), F().of(1)],
+    ref=lambda x, v: np_setitem(x, (Ellipsis, 1), v),
+    diff=(0, 1),
+    tag="int_broadcast",
+)
 case("basic_put", _put_slice, [F().of(4, 3), F().of(2, 3)], diff=(0, 1), tag="slice_untracked")
 
 
@@ -617,15 +1041,41 @@ case("write_basic", None, [], check=_check_write_basic, vmap=False)
 
 # index_gather (getitem with integer arrays and masks)
 _IDX = np.array([2, 0, 2])
-_MASK = np.array([[True, False, True, True], [False, False, True, False], [True, True, False, False]])
-case("index_gather", lambda x: x[tg.tensor(_IDX)], [F().of(3, 4)], ref=lambda x: x[_IDX], diff=(0,),
-     tag="int_array")
-case("index_gather", lambda x: x[tg.tensor([0, 2]), tg.tensor([1, -1])], [F().of(3, 4)],
-     ref=lambda x: x[[0, 2], [1, -1]], diff=(0,), tag="two_arrays")
-case("index_gather", lambda x: x[tg.tensor(_MASK)], [F().of(3, 4)], ref=lambda x: x[_MASK], diff=(0,),
-     tag="mask")
-case("index_gather", lambda x: tg.take(x, tg.tensor([[3, 0], [1, 1]]), axis=1), [F().of(2, 4)],
-     ref=lambda x: np.take(x, [[3, 0], [1, 1]], axis=1), diff=(0,), tag="take")
+_MASK = np.array(
+    [[True, False, True, True], [False, False, True, False], [True, True, False, False]]
+)
+case(
+    "index_gather",
+    lambda x: x[tg.tensor(_IDX)],
+    [F().of(3, 4)],
+    ref=lambda x: x[_IDX],
+    diff=(0,),
+    tag="int_array",
+)
+case(
+    "index_gather",
+    lambda x: x[tg.tensor([0, 2]), tg.tensor([1, -1])],
+    [F().of(3, 4)],
+    ref=lambda x: x[[0, 2], [1, -1]],
+    diff=(0,),
+    tag="two_arrays",
+)
+case(
+    "index_gather",
+    lambda x: x[tg.tensor(_MASK)],
+    [F().of(3, 4)],
+    ref=lambda x: x[_MASK],
+    diff=(0,),
+    tag="mask",
+)
+case(
+    "index_gather",
+    lambda x: tg.take(x, tg.tensor([[3, 0], [1, 1]]), axis=1),
+    [F().of(2, 4)],
+    ref=lambda x: np.take(x, [[3, 0], [1, 1]], axis=1),
+    diff=(0,),
+    tag="take",
+)
 
 
 def _np_index_add(u, n):
@@ -635,8 +1085,14 @@ def _np_index_add(u, n):
 
 
 # index_add (a scatter-add) is the VJP of a gather: reached as the transpose of x[idx].
-case("index_add", transpose_of(lambda x: x[tg.tensor(_IDX)], (3, 4)),
-     [F().of(3, 4)], ref=lambda u: _np_index_add(u, 3), diff=(0,), tag="duplicates")
+case(
+    "index_add",
+    transpose_of(lambda x: x[tg.tensor(_IDX)], (3, 4)),
+    [F().of(3, 4)],
+    ref=lambda u: _np_index_add(u, 3),
+    diff=(0,),
+    tag="duplicates",
+)
 
 
 # index_put: setitem with integer arrays into a tracked tensor (repeated indices: the last write wins)
@@ -644,10 +1100,22 @@ def _put_array(x, v):
     return setitem(x, tg.tensor(_IDX), v)
 
 
-case("index_put", tracked(_put_array), [F().of(4, 3), F().of(3, 3)],
-     ref=lambda x, v: np_setitem(x, _IDX, v), diff=(0, 1), tag="duplicates")
-case("index_put", tracked(lambda x, v: setitem(x, tg.tensor(_MASK[:, :3]), v)), [F().of(3, 3), F().of()],
-     ref=lambda x, v: np_setitem(x, _MASK[:, :3], v), diff=(0, 1), tag="mask_scalar")
+case(
+    "index_put",
+    tracked(_put_array),
+    [F().of(4, 3), F().of(3, 3)],
+    ref=lambda x, v: np_setitem(x, _IDX, v),
+    diff=(0, 1),
+    tag="duplicates",
+)
+case(
+    "index_put",
+    tracked(lambda x, v: setitem(x, tg.tensor(_MASK[:, :3]), v)),
+    [F().of(3, 3), F().of()],
+    ref=lambda x, v: np_setitem(x, _MASK[:, :3], v),
+    diff=(0, 1),
+    tag="mask_scalar",
+)
 
 
 # index_last_writer: which write of a repeated index wins, computed by index_put's VJP: the
@@ -668,8 +1136,13 @@ def _np_grad_of_put(x, v):
     return g
 
 
-case("index_last_writer", _grad_of_put, [F().of(4, 3), F().of(3, 3)], ref=_np_grad_of_put,
-     tag="grad_of_setitem")
+case(
+    "index_last_writer",
+    _grad_of_put,
+    [F().of(4, 3), F().of(3, 3)],
+    ref=_np_grad_of_put,
+    tag="grad_of_setitem",
+)
 
 
 # index_pack: integer index arrays batched by vmap are packed into rows by a prim (unbatched arrays
@@ -682,19 +1155,46 @@ def _check_index_pack(dtype):
     np.testing.assert_array_equal(np.asarray(got), np.stack([x[b][i[b]] for b in range(4)]))
 
 
-case("index_pack", lambda x, i: x[i], [F().of(5, 3), I(lo=-5, hi=5).of(2)], check=_check_index_pack,
-     tag="batched_index")
+case(
+    "index_pack",
+    lambda x, i: x[i],
+    [F().of(5, 3), I(lo=-5, hi=5).of(2)],
+    check=_check_index_pack,
+    tag="batched_index",
+)
 
 # ---- sorting ------------------------------------------------------------------------------------
-case("argsort", lambda x: tg.argsort(x, axis=-1), [Distinct().of(3, 5)],
-     ref=lambda x: np.argsort(x, axis=-1), tag="last")
-case("argsort", lambda x: tg.argsort(x, axis=0), [Distinct().of(4, 3)], ref=lambda x: np.argsort(x, axis=0),
-     tag="first")
+case(
+    "argsort",
+    lambda x: tg.argsort(x, axis=-1),
+    [Distinct().of(3, 5)],
+    ref=lambda x: np.argsort(x, axis=-1),
+    tag="last",
+)
+case(
+    "argsort",
+    lambda x: tg.argsort(x, axis=0),
+    [Distinct().of(4, 3)],
+    ref=lambda x: np.argsort(x, axis=0),
+    tag="first",
+)
 # permute_along: the values of sort (x permuted by its argsort)
-case("permute_along", lambda x: tg.sort(x, axis=-1), [Distinct().of(3, 5)],
-     ref=lambda x: np.sort(x, axis=-1), diff=(0,), tag="sort")
-case("permute_along", lambda x: tg.sort(x, axis=0, descending=True), [Distinct().of(3, 5)],
-     ref=lambda x: -np.sort(-x, axis=0), diff=(0,), tag="descending")
+case(
+    "permute_along",
+    lambda x: tg.sort(x, axis=-1),
+    [Distinct().of(3, 5)],
+    ref=lambda x: np.sort(x, axis=-1),
+    diff=(0,),
+    tag="sort",
+)
+case(
+    "permute_along",
+    lambda x: tg.sort(x, axis=0, descending=True),
+    [Distinct().of(3, 5)],
+    ref=lambda x: -np.sort(-x, axis=0),
+    diff=(0,),
+    tag="descending",
+)
 
 
 # ---- user-defined rules -------------------------------------------------------------------------
@@ -720,9 +1220,24 @@ def _x_sin_x_jvp_rule(primals, tangents):
     return x * tg.sin(x), t * (tg.sin(x) + x * tg.cos(x))
 
 
-case("custom_vjp", x_sin_x, [F().of(3, 4)], ref=lambda x: x * np.sin(x), diff=(0,), modes=("rev",),
-     tag="3x4")
-case("custom_vjp", x_sin_x, [F().of()], ref=lambda x: x * np.sin(x), diff=(0,), modes=("rev",), tag="0d")
+case(
+    "custom_vjp",
+    x_sin_x,
+    [F().of(3, 4)],
+    ref=lambda x: x * np.sin(x),
+    diff=(0,),
+    modes=("rev",),
+    tag="3x4",
+)
+case(
+    "custom_vjp",
+    x_sin_x,
+    [F().of()],
+    ref=lambda x: x * np.sin(x),
+    diff=(0,),
+    modes=("rev",),
+    tag="0d",
+)
 case("custom_jvp", x_sin_x_jvp, [F().of(3, 4)], ref=lambda x: x * np.sin(x), diff=(0,), tag="3x4")
 case("custom_jvp", x_sin_x_jvp, [F().of()], ref=lambda x: x * np.sin(x), diff=(0,), tag="0d")
 

@@ -1,6 +1,7 @@
 """jacrev / jacfwd / hessian (API.md section 4): pytree inputs and outputs, positions, has_aux,
 edge shapes, errors, and composition with the other transforms. Values are checked against
 analytic Jacobians and central finite differences in float64."""
+
 from functools import partial
 
 import numpy as np
@@ -32,14 +33,17 @@ def via_np(f):
 
 
 @pytest.mark.parametrize("jac", JACS)
-@pytest.mark.parametrize("shape_in,shape_out_fn", [
-    ((4,), lambda x: tg.sin(x) * x),
-    ((2, 3), lambda x: tg.exp(x).sum(axis=0)),
-    ((3,), lambda x: tg.outer(x, x)),
-    ((), lambda x: tg.stack([x, x * x, tg.sin(x)])),
-    ((3,), lambda x: (x * x).sum()),
-    ((2, 2), lambda x: tg.linalg.inv(x + 3 * tg.eye(2, dtype=tg.float64))),
-])
+@pytest.mark.parametrize(
+    "shape_in,shape_out_fn",
+    [
+        ((4,), lambda x: tg.sin(x) * x),
+        ((2, 3), lambda x: tg.exp(x).sum(axis=0)),
+        ((3,), lambda x: tg.outer(x, x)),
+        ((), lambda x: tg.stack([x, x * x, tg.sin(x)])),
+        ((3,), lambda x: (x * x).sum()),
+        ((2, 2), lambda x: tg.linalg.inv(x + 3 * tg.eye(2, dtype=tg.float64))),
+    ],
+)
 def test_matches_finite_differences(jac, shape_in, shape_out_fn):
     x = rng.standard_normal(shape_in)
     J = getattr(tg, jac)(shape_out_fn)(t64(x))
@@ -173,6 +177,7 @@ def test_kwargs_are_passed_and_not_differentiated():
 
 # ---- composition ----------------------------------------------------------------------------
 
+
 def rosen_hess(x):
     n = len(x)
     H = np.zeros((n, n))
@@ -184,8 +189,10 @@ def rosen_hess(x):
     return H
 
 
-@pytest.mark.parametrize("outer,inner", [("jacfwd", "jacrev"), ("jacrev", "jacrev"), ("jacrev", "jacfwd"),
-                                         ("jacfwd", "jacfwd")])
+@pytest.mark.parametrize(
+    "outer,inner",
+    [("jacfwd", "jacrev"), ("jacrev", "jacrev"), ("jacrev", "jacfwd"), ("jacfwd", "jacfwd")],
+)
 def test_second_order_any_nesting(outer, inner):
     x = rng.standard_normal(5)
     H = getattr(tg, outer)(getattr(tg, inner)(rosen))(t64(x))
@@ -194,7 +201,9 @@ def test_second_order_any_nesting(outer, inner):
 
 def test_hessian_has_aux_and_positions():
     x, y = rng.standard_normal(3), rng.standard_normal(3)
-    H, aux = tg.hessian(lambda a, b: ((a * a * b).sum(), b), grad_position=1, has_aux=True)(t64(x), t64(y))
+    H, aux = tg.hessian(lambda a, b: ((a * a * b).sum(), b), grad_position=1, has_aux=True)(
+        t64(x), t64(y)
+    )
     close(H, np.zeros((3, 3)))
     close(aux, y)
     H = tg.hessian(lambda a, b: (a * a * b).sum())(t64(x), t64(y))
@@ -203,7 +212,7 @@ def test_hessian_has_aux_and_positions():
 
 def test_third_order_jacobian():
     x = rng.standard_normal(2)
-    T = tg.jacfwd(tg.jacrev(tg.jacrev(lambda x: (x ** 3).sum())))(t64(x))
+    T = tg.jacfwd(tg.jacrev(tg.jacrev(lambda x: (x**3).sum())))(t64(x))
     want = np.zeros((2, 2, 2))
     for i in range(2):
         want[i, i, i] = 6

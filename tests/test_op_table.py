@@ -20,8 +20,19 @@ KEYS = {"name", "differentiable", "jvp", "batch", "vjp_reads", "doc", "public"}
 # Prims no Python function of their own name reaches: pieces of indexing, the adjoints other prims'
 # rules use, and the norms' building blocks. Each is reached through the functions in its `public`.
 INTERNAL = {
-    "basic_index", "basic_put", "write_basic", "index_gather", "index_add", "index_last_writer",
-    "index_put", "index_pack", "diag_embed", "norm2", "norm_max", "repeat_transpose", "permute_along",
+    "basic_index",
+    "basic_put",
+    "write_basic",
+    "index_gather",
+    "index_add",
+    "index_last_writer",
+    "index_put",
+    "index_pack",
+    "diag_embed",
+    "norm2",
+    "norm_max",
+    "repeat_transpose",
+    "permute_along",
 }
 
 
@@ -30,7 +41,9 @@ def _rows():
     text = TABLE.read_text(encoding="utf-8")
     rows = re.findall(
         r'^TG_(UNARY|BINARY|COMPARE|PREDICATE)_OP\((\w+), (\w+), (\w+), (\w+), (\w+),\nR"doc\((.*?)\)doc"\)',
-        text, flags=re.M | re.S)
+        text,
+        flags=re.M | re.S,
+    )
     assert rows, "no rows parsed from the op table"
     assert len(rows) == text.count("\nTG_"), "a row of the op table does not have the expected form"
     return rows
@@ -71,9 +84,28 @@ def test_registry_has_the_interface_keys_and_unique_names():
 
 def test_registry_holds_every_family():
     # one or more prims of each ops file, and the two of user-defined rules
-    for n in ("add", "tanh", "greater", "isnan", "where", "clip", "astype", "stop_gradient", "sum", "argmax",
-              "reshape", "concatenate", "basic_index", "index_put", "matmul", "solve", "uniform", "argsort",
-              "custom_vjp", "custom_jvp"):
+    for n in (
+        "add",
+        "tanh",
+        "greater",
+        "isnan",
+        "where",
+        "clip",
+        "astype",
+        "stop_gradient",
+        "sum",
+        "argmax",
+        "reshape",
+        "concatenate",
+        "basic_index",
+        "index_put",
+        "matmul",
+        "solve",
+        "uniform",
+        "argsort",
+        "custom_vjp",
+        "custom_jvp",
+    ):
         assert n in BY_NAME, n
 
 
@@ -84,7 +116,9 @@ def test_every_prim_name_is_a_python_name():
         if name in INTERNAL:
             assert not _reachable(name), f"{name} is public now: take it off INTERNAL"
             continue
-        assert _reachable(name), f"prim {name!r} is no function of tapegrad, tapegrad.numpy or tapegrad.linalg"
+        assert _reachable(name), (
+            f"prim {name!r} is no function of tapegrad, tapegrad.numpy or tapegrad.linalg"
+        )
 
 
 def test_every_public_name_resolves_and_documented_prims_have_docs():
@@ -136,16 +170,22 @@ def test_table_bindings_compute():
             np.testing.assert_array_equal(np.asarray(getattr(x, name)()), np.asarray(out))
 
 
-@pytest.mark.parametrize("fn, msg", [
-    (lambda: tg.add(tg.ones(2), tg.ones(3)), r"^add: operands could not be broadcast"),
-    (lambda: tg.ones(2) - tg.ones(3), r"^sub: operands could not be broadcast"),
-    (lambda: tg.greater(tg.ones(2), tg.ones(3)), r"^greater: operands could not be broadcast"),
-    (lambda: tg.ones(2) <= tg.ones(3), r"^less_equal: operands could not be broadcast"),
-    (lambda: tg.ones(2) & tg.ones(2), r"^bitwise_and: bitwise operations need Bool or integer"),
-    (lambda: ~tg.ones(2), r"^bitwise_invert: bitwise not needs a Bool or integer"),
-    (lambda: tg.grad(lambda x: (x * tg.ones(3)).sum())(tg.ones(2)), r"^mul: operands could not be broadcast"),
-    (lambda: tg.neg(tg.tensor([True])), r"^neg: numpy boolean negative"),
-])
+@pytest.mark.parametrize(
+    "fn, msg",
+    [
+        (lambda: tg.add(tg.ones(2), tg.ones(3)), r"^add: operands could not be broadcast"),
+        (lambda: tg.ones(2) - tg.ones(3), r"^sub: operands could not be broadcast"),
+        (lambda: tg.greater(tg.ones(2), tg.ones(3)), r"^greater: operands could not be broadcast"),
+        (lambda: tg.ones(2) <= tg.ones(3), r"^less_equal: operands could not be broadcast"),
+        (lambda: tg.ones(2) & tg.ones(2), r"^bitwise_and: bitwise operations need Bool or integer"),
+        (lambda: ~tg.ones(2), r"^bitwise_invert: bitwise not needs a Bool or integer"),
+        (
+            lambda: tg.grad(lambda x: (x * tg.ones(3)).sum())(tg.ones(2)),
+            r"^mul: operands could not be broadcast",
+        ),
+        (lambda: tg.neg(tg.tensor([True])), r"^neg: numpy boolean negative"),
+    ],
+)
 def test_errors_name_the_python_function(fn, msg):
     with pytest.raises(Exception, match=msg):
         fn()

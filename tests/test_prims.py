@@ -6,6 +6,7 @@ The cases are in tests/prim_cases.py. `test_every_prim_has_cases` holds the tabl
 `tapegrad._core._prims()`: a prim without a value case, a check_grads case of each rule it has, or
 a vmap case fails it by name, and so does a case for a prim the registry no longer has.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -60,7 +61,9 @@ def assert_matches(got, want, what):
         if w.dtype.kind in "biu":
             np.testing.assert_array_equal(g, w, err_msg=f"{what}: output {k}")
         else:
-            np.testing.assert_allclose(g, w, err_msg=f"{what}: output {k}", equal_nan=True, **tol(w.dtype))
+            np.testing.assert_allclose(
+                g, w, err_msg=f"{what}: output {k}", equal_nan=True, **tol(w.dtype)
+            )
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +80,8 @@ def _keep_rng_state():
 def test_every_prim_has_cases():
     assert hasattr(_core, "_prims"), (
         "tapegrad._core._prims() is missing: the prim registry (issue 12, item 2) must list every "
-        "prim for this test to hold the case table to it")
+        "prim for this test to hold the case table to it"
+    )
     prims = _core._prims()
     names = [p["name"] for p in prims]
     assert len(names) == len(set(names)), f"prim names repeat: {sorted(names)}"
@@ -97,18 +101,24 @@ def test_every_prim_has_cases():
             if p["jvp"] and not any("fwd" in c.modes for c in grads):
                 problems.append(f"{n}: has a JVP, but no check_grads case of it")
         elif grads:
-            problems.append(f"{n}: not differentiable, yet the table has derivative cases "
-                            f"{[c.id for c in grads]}")
+            problems.append(
+                f"{n}: not differentiable, yet the table has derivative cases "
+                f"{[c.id for c in grads]}"
+            )
         if not p["jvp"] and any("fwd" in c.modes for c in grads):
             problems.append(f"{n}: has no JVP, yet the table checks one")
         if not any(c.vmap for c in cs):
             if n not in NO_VMAP:
                 problems.append(f"{n}: no vmap case")
             elif p["batch"]:
-                problems.append(f"{n}: has a batching rule, so NO_VMAP may not excuse it: add a vmap case")
+                problems.append(
+                    f"{n}: has a batching rule, so NO_VMAP may not excuse it: add a vmap case"
+                )
     for n in sorted(set(by_prim) - set(names)):
-        problems.append(f"{n}: the table has cases for it, but _prims() has no prim of that name "
-                        "(renamed or removed?)")
+        problems.append(
+            f"{n}: the table has cases for it, but _prims() has no prim of that name "
+            "(renamed or removed?)"
+        )
     for n in sorted(set(NO_VMAP) - set(names)):
         problems.append(f"{n}: NO_VMAP names it, but _prims() has no prim of that name")
     assert not problems, "prims without their cases:\n  " + "\n  ".join(problems)
@@ -117,7 +127,9 @@ def test_every_prim_has_cases():
 # ---- the cases --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("c", "dtype"), _params(lambda c: c.ref is not None or c.check is not None))
+@pytest.mark.parametrize(
+    ("c", "dtype"), _params(lambda c: c.ref is not None or c.check is not None)
+)
 def test_value(c, dtype):
     if c.check is not None:
         c.check(np.dtype(dtype) if dtype else None)
@@ -150,8 +162,11 @@ def test_vmap(c, dtype):
     loops = _core._vmap_fallback_count() - before
     per_example = [as_list(c.fn(*[tg.tensor(a[b]) for a in arrs])) for b in range(BATCH)]
     want = [np.stack([np.asarray(o[k]) for o in per_example]) for k in range(len(per_example[0]))]
-    assert_matches(got, want if isinstance(got, (tuple, list)) else want[0],
-                   f"{c.id} ({dtype}): vmap against stacked examples")
+    assert_matches(
+        got,
+        want if isinstance(got, (tuple, list)) else want[0],
+        f"{c.id} ({dtype}): vmap against stacked examples",
+    )
     # user-defined rules have no batching rule: the batch level runs them once per example
     if not c.prim.startswith("custom_"):
         assert loops == 0, f"{c.id}: an op fell back to the batch level's per-example loop"

@@ -8,6 +8,7 @@ the stated bounds where the path's vector width or FMA contraction changes the r
 Through TAPEGRAD_SIMD at import: each path passes the elementwise and reduction suites when
 forced, in a fresh process; a path the CPU cannot run is clamped with a warning; a name that is
 no path is an error."""
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,10 @@ LD = np.longdouble
 def path(request):
     """Each SIMD path, forced in this process for the test; the automatic choice after it."""
     if request.param not in AVAILABLE:
-        pytest.skip(f"this CPU or build cannot run the {request.param} kernels "
-                    f"(it runs {', '.join(AVAILABLE)})")
+        pytest.skip(
+            f"this CPU or build cannot run the {request.param} kernels "
+            f"(it runs {', '.join(AVAILABLE)})"
+        )
     assert _core._set_simd_path(request.param)
     assert tg.get_simd_path() == request.param
     yield request.param
@@ -76,13 +79,21 @@ _erfc = np.vectorize(math.erfc, otypes=[F64])
 # name -> (reference in float64/longdouble, input range, max ULP vs the reference). The kernels
 # promise <= 2.5 ULP (tan float64 3, gelu 5, Note [Vector math]); the references add up to ~1.
 VECMATH = {
-    "exp": (np.exp, (-80, 80), 4), "exp2": (np.exp2, (-120, 120), 4),
-    "expm1": (np.expm1, (-30, 80), 4), "log": (np.log, (1e-30, 1e30), 4),
-    "log2": (np.log2, (1e-30, 1e30), 4), "log1p": (np.log1p, (-0.999, 1e20), 4),
-    "sin": (np.sin, (-1e4, 1e4), 4), "cos": (np.cos, (-1e4, 1e4), 4), "tan": (np.tan, (-100, 100), 4),
-    "arcsin": (np.arcsin, (-1, 1), 4), "arccos": (np.arccos, (-1, 1), 4),
-    "arctan": (np.arctan, (-1e3, 1e3), 4), "sinh": (np.sinh, (-80, 80), 4),
-    "cosh": (np.cosh, (-80, 80), 4), "tanh": (np.tanh, (-12, 12), 4),
+    "exp": (np.exp, (-80, 80), 4),
+    "exp2": (np.exp2, (-120, 120), 4),
+    "expm1": (np.expm1, (-30, 80), 4),
+    "log": (np.log, (1e-30, 1e30), 4),
+    "log2": (np.log2, (1e-30, 1e30), 4),
+    "log1p": (np.log1p, (-0.999, 1e20), 4),
+    "sin": (np.sin, (-1e4, 1e4), 4),
+    "cos": (np.cos, (-1e4, 1e4), 4),
+    "tan": (np.tan, (-100, 100), 4),
+    "arcsin": (np.arcsin, (-1, 1), 4),
+    "arccos": (np.arccos, (-1, 1), 4),
+    "arctan": (np.arctan, (-1e3, 1e3), 4),
+    "sinh": (np.sinh, (-80, 80), 4),
+    "cosh": (np.cosh, (-80, 80), 4),
+    "tanh": (np.tanh, (-12, 12), 4),
     "sigmoid": (lambda x: 1 / (1 + np.exp(-x)), (-80, 40), 4),
     "softplus": (lambda x: np.logaddexp(LD(0), x), (-80, 80), 4),
     # (not far below 0: erfc of the rounded x / sqrt 2 loses ~2 a^2 ULP there; test_elementwise.py
@@ -102,7 +113,12 @@ def vecmath_input(name, dtype):
 
 
 # f(+inf), f(-inf) of the functions numpy lacks.
-LIMITS = {"sigmoid": (1.0, 0.0), "softplus": (np.inf, 0.0), "gelu": (np.inf, -0.0), "erf": (1.0, -1.0)}
+LIMITS = {
+    "sigmoid": (1.0, 0.0),
+    "softplus": (np.inf, 0.0),
+    "gelu": (np.inf, -0.0),
+    "erf": (1.0, -1.0),
+}
 
 
 @pytest.mark.parametrize("dtype", [F32, F64])
@@ -115,7 +131,9 @@ def test_vecmath_matches_numpy_on_the_path(path, name, dtype):
         ref = ref_fn(x[:-3].astype(LD))
     err = ulp_error(got[:-3], ref, dtype)
     worst = int(np.argmax(err))
-    assert err.max() <= bound, f"{path} {name}({np.dtype(dtype).name}): {err.max():.2f} ULP at x={x[worst]!r}"
+    assert err.max() <= bound, (
+        f"{path} {name}({np.dtype(dtype).name}): {err.max():.2f} ULP at x={x[worst]!r}"
+    )
     # NaN propagates; +-Inf give numpy's values (or the limits).
     with np.errstate(all="ignore"):
         want = np.array(LIMITS[name], dtype) if name in LIMITS else getattr(np, name)(x[-2:])
@@ -134,8 +152,13 @@ def operands(dtype, shape, seed):
     return rng.integers(-1000, 1000, shape).astype(dtype)
 
 
-BINARY = {"add": np.add, "sub": np.subtract, "mul": np.multiply,
-          "maximum": np.maximum, "minimum": np.minimum}
+BINARY = {
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "maximum": np.maximum,
+    "minimum": np.minimum,
+}
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64, F32, F64])
@@ -147,8 +170,12 @@ def test_elementwise_loops_match_numpy_on_the_path(path, dtype):
     ta, tb, trow = tg.tensor(a), tg.tensor(b), tg.tensor(row)
     for name, f in BINARY.items():
         np.testing.assert_array_equal(getattr(tg, name)(ta, tb).asnumpy(), f(a, b), err_msg=name)
-        np.testing.assert_array_equal(getattr(tg, name)(ta, trow).asnumpy(), f(a, row), err_msg=name)
-        np.testing.assert_array_equal(getattr(tg, name)(ta.T, tb.T).asnumpy(), f(a.T, b.T), err_msg=name)
+        np.testing.assert_array_equal(
+            getattr(tg, name)(ta, trow).asnumpy(), f(a, row), err_msg=name
+        )
+        np.testing.assert_array_equal(
+            getattr(tg, name)(ta.T, tb.T).asnumpy(), f(a.T, b.T), err_msg=name
+        )
     np.testing.assert_array_equal((ta < tb).asnumpy(), a < b)
     np.testing.assert_array_equal(tg.where(ta < tb, ta, tb).asnumpy(), np.where(a < b, a, b))
     np.testing.assert_array_equal(tg.abs(ta).asnumpy(), np.abs(a))
@@ -190,12 +217,20 @@ def test_reductions_match_numpy_on_the_path(path, dtype):
             assert bits_equal(t.max(axis=axis).asnumpy(), x.max(axis=axis)), msg
             assert bits_equal(t.min(axis=axis).asnumpy(), x.min(axis=axis)), msg
             if axis is not None:
-                np.testing.assert_array_equal(tg.argmax(t, axis=axis).asnumpy(), x.argmax(axis=axis), err_msg=msg)
-                np.testing.assert_array_equal(tg.argmin(t, axis=axis).asnumpy(), x.argmin(axis=axis), err_msg=msg)
+                np.testing.assert_array_equal(
+                    tg.argmax(t, axis=axis).asnumpy(), x.argmax(axis=axis), err_msg=msg
+                )
+                np.testing.assert_array_equal(
+                    tg.argmin(t, axis=axis).asnumpy(), x.argmin(axis=axis), err_msg=msg
+                )
         # Products of values near 1 (no overflow): a few eps per factor.
         p = (1 + x[:, :20] / 64).astype(dtype)
-        np.testing.assert_allclose(tg.prod(tg.tensor(p), axis=1).asnumpy(), p.astype(LD).prod(axis=1).astype(F64),
-                                   rtol=30 * eps, err_msg=f"{path} {key} prod")
+        np.testing.assert_allclose(
+            tg.prod(tg.tensor(p), axis=1).asnumpy(),
+            p.astype(LD).prod(axis=1).astype(F64),
+            rtol=30 * eps,
+            err_msg=f"{path} {key} prod",
+        )
 
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
@@ -268,13 +303,19 @@ def test_paths_agree_within_bounds_where_rounding_differs():
             dtype = np.dtype(dt).type
             if name in VECMATH:
                 err = ulp_error(v, base[k].astype(LD), dtype)
-                assert err.max() <= 2 * VECMATH[name][2], f"{k}: {p} vs {AVAILABLE[0]}: {err.max()} ULP"
+                assert err.max() <= 2 * VECMATH[name][2], (
+                    f"{k}: {p} vs {AVAILABLE[0]}: {err.max()} ULP"
+                )
                 assert bits_equal(np.isnan(v), np.isnan(base[k])), k
             elif name == "rowsum":  # (random signs: relative to the sum of magnitudes)
                 scale = np.abs(rows[dtype]).astype(F64).sum(axis=1)
-                assert np.all(np.abs(v.astype(F64) - base[k]) <= 8 * np.finfo(dtype).eps * scale), f"{k} on {p}"
+                assert np.all(np.abs(v.astype(F64) - base[k]) <= 8 * np.finfo(dtype).eps * scale), (
+                    f"{k} on {p}"
+                )
             else:
-                np.testing.assert_allclose(v, base[k], rtol=8 * np.finfo(dtype).eps, atol=0, err_msg=f"{k} on {p}")
+                np.testing.assert_allclose(
+                    v, base[k], rtol=8 * np.finfo(dtype).eps, atol=0, err_msg=f"{k} on {p}"
+                )
 
 
 def test_each_path_sums_floats_in_its_own_lane_width():
@@ -293,10 +334,12 @@ def test_each_path_sums_floats_in_its_own_lane_width():
 
 # ---- at import: TAPEGRAD_SIMD in a fresh process -------------------------------------------
 
+
 def _run(code, simd, **kw):
     env = dict(os.environ, TAPEGRAD_SIMD=simd)
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          timeout=120, **kw)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, **kw
+    )
 
 
 def test_available_paths_are_known_and_include_the_chosen_one():
@@ -307,8 +350,10 @@ def test_available_paths_are_known_and_include_the_chosen_one():
 
 @pytest.mark.parametrize("simd", _config.SIMD_PATHS)
 def test_env_forces_the_path_or_clamps_it_with_a_warning(simd):
-    code = ("import warnings; warnings.simplefilter('always')\n"
-            "import tapegrad as tg; print(tg.get_simd_path())")
+    code = (
+        "import warnings; warnings.simplefilter('always')\n"
+        "import tapegrad as tg; print(tg.get_simd_path())"
+    )
     r = _run(code, simd)
     assert r.returncode == 0, r.stderr
     path = r.stdout.split()[-1]
@@ -316,14 +361,22 @@ def test_env_forces_the_path_or_clamps_it_with_a_warning(simd):
         assert path == simd
         assert "RuntimeWarning" not in r.stderr
     else:  # the best path below the one asked for, and a warning that says so
-        assert path == [p for p in AVAILABLE if _config.SIMD_PATHS.index(p) < _config.SIMD_PATHS.index(simd)][-1]
+        assert (
+            path
+            == [
+                p for p in AVAILABLE if _config.SIMD_PATHS.index(p) < _config.SIMD_PATHS.index(simd)
+            ][-1]
+        )
         assert "RuntimeWarning" in r.stderr and f"TAPEGRAD_SIMD={simd}" in r.stderr
 
 
 def test_env_with_an_unknown_path_is_an_import_error_naming_the_choices():
     r = _run("import tapegrad", "avx9000")
     assert r.returncode != 0
-    assert "TAPEGRAD_SIMD='avx9000' is not a SIMD path" in r.stderr and "sse2, avx2, avx512" in r.stderr
+    assert (
+        "TAPEGRAD_SIMD='avx9000' is not a SIMD path" in r.stderr
+        and "sse2, avx2, avx512" in r.stderr
+    )
 
 
 def test_env_empty_or_best_keeps_the_automatic_choice():
@@ -369,8 +422,18 @@ def test_elementwise_and_reduce_suites_pass_on_the_forced_path(simd):
     # The value checks of test_elementwise.py and test_reduce.py in a process started with
     # TAPEGRAD_SIMD=simd. Tests there that switch paths themselves return to "best", which is
     # the forced path in that process.
-    cmd = [sys.executable, "-m", "pytest", "-o", "addopts=", "-x", "-p", "no:cacheprovider",
-           str(TESTS / "test_elementwise.py"), str(TESTS / "test_reduce.py")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-o",
+        "addopts=",
+        "-x",
+        "-p",
+        "no:cacheprovider",
+        str(TESTS / "test_elementwise.py"),
+        str(TESTS / "test_reduce.py"),
+    ]
     env = dict(os.environ, TAPEGRAD_SIMD=simd)
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=TESTS.parent)
     assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-2000:]

@@ -100,8 +100,8 @@ TensorList leading_batch(const Prim& p, const TensorList& in, const BatchDims& b
   return all_at(apply(p, {batch_first(in[0], bd[0])}, a), 0, obd);
 }
 
-TensorList shared_leading_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a,
-                                int64_t size, BatchDims& obd) {
+TensorList shared_leading_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t size,
+                                BatchDims& obd) {
   TensorList xs;
   for (size_t i = 0; i < in.size(); ++i) xs.push_back(batch_first_or_broadcast(in[i], bd[i], size));
   return all_at(apply(p, xs, a), 0, obd);

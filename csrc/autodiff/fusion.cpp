@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
-#include <string>
 #include <sstream>
+#include <string>
 #include <tuple>
 
 #include "autodiff/batching.h"
@@ -64,11 +64,16 @@ const char* const kBinNames[] = {
 
 bool costly_un(Un op) {
   switch (op) {
-    case Un::Neg: case Un::Abs: case Un::Sign: case Un::Square: case Un::Relu: case Un::Floor: case Un::Ceil:
-    case Un::Round: case Un::BitNot:
-      return false;
-    default:
-      return true;
+    case Un::Neg:
+    case Un::Abs:
+    case Un::Sign:
+    case Un::Square:
+    case Un::Relu:
+    case Un::Floor:
+    case Un::Ceil:
+    case Un::Round:
+    case Un::BitNot: return false;
+    default: return true;
   }
 }
 
@@ -206,8 +211,7 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
     st.b = regs[1];
     st.c = regs[2];
     st.out = new_reg(r.out_dtypes[0], false);
-    k.costly = k.costly || (st.kind == FusedStep::Unary && costly_un(Un(st.op))) ||
-               st.kind == FusedStep::PowScalar ||
+    k.costly = k.costly || (st.kind == FusedStep::Unary && costly_un(Un(st.op))) || st.kind == FusedStep::PowScalar ||
                (st.kind == FusedStep::Binary && (Bin(st.op) == Bin::Pow || Bin(st.op) == Bin::Atan2 ||
                                                  Bin(st.op) == Bin::Mod || Bin(st.op) == Bin::FloorDiv));
     cse.emplace(key, st.out);
@@ -536,8 +540,8 @@ bool replay_fused(const Program& p, const TensorList& inputs, TensorList& outs) 
       gin.clear();
       for (size_t i = 0; i < g.in_slots.size() && ok; ++i) {
         const Tensor& t = slot[size_t(g.in_slots[i])];
-        ok = t.defined() && !t.tracked() && t.has_data() && t.device() == Device::CPU &&
-             t.dtype() == k.reg_dtype[i] && (k.reg_scalar[i] ? t.numel() == 1 : t.numel() == k.n);
+        ok = t.defined() && !t.tracked() && t.has_data() && t.device() == Device::CPU && t.dtype() == k.reg_dtype[i] &&
+             (k.reg_scalar[i] ? t.numel() == 1 : t.numel() == k.n);
         // A strided view (x.T) is copied once: cheaper than running the group op by op.
         if (ok) gin.push_back(k.reg_scalar[i] || t.is_contiguous() ? t : t.contiguous());
       }

@@ -57,12 +57,12 @@ struct FusionPlan {
     std::vector<int32_t> sum_slots;  // slot of each sum result
     std::vector<Shape> sum_shapes;
     std::vector<DType> sum_dtypes;
-    std::vector<int32_t> recs;       // members, in order (the unfused fallback)
-    std::vector<int32_t> internal;   // member outputs that are not live (freed after a fallback)
+    std::vector<int32_t> recs;      // members, in order (the unfused fallback)
+    std::vector<int32_t> internal;  // member outputs that are not live (freed after a fallback)
   };
   struct Item {
-    int32_t rec = -1;    // a record run as in the plain replay, or
-    int32_t group = -1;  // a group, or
+    int32_t rec = -1;      // a record run as in the plain replay, or
+    int32_t group = -1;    // a group, or
     int32_t same_as = -1;  // record `rec_cse`'s outputs are those of this earlier identical record
     int32_t rec_cse = -1;
     std::vector<int32_t> release;  // slots no longer needed after this item

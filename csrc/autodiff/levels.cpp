@@ -171,7 +171,8 @@ TensorList apply(const Prim& p, TensorList in, const Attrs& a) {
       auto* m = static_cast<LevelMeta*>(x.ad());
       int d = depth_of(m->level_id);
       if (d < 0) {  // stale wrapper: see through it
-        TG_CHECK(m->bdim < 0, p.name, ": a value batched by vmap was used outside its vmap (it escaped through "
+        TG_CHECK(m->bdim < 0, p.name,
+                 ": a value batched by vmap was used outside its vmap (it escaped through "
                  "a closure or global); return it from the mapped function instead");
         Tensor inner = m->primal;
         x = std::move(inner);
@@ -298,8 +299,8 @@ TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& c
       for (size_t i = 0; i < r.saved_in.size(); ++i) {
         const Tensor& x = r.saved_in[i];
         if (x.defined() && x.has_data())
-          TG_CHECK(x.storage()->version.load(std::memory_order_relaxed) == r.versions[i],
-                   r.prim->name, ": an input saved for the gradient was modified in place after it "
+          TG_CHECK(x.storage()->version.load(std::memory_order_relaxed) == r.versions[i], r.prim->name,
+                   ": an input saved for the gradient was modified in place after it "
                    "was used; copy it before writing into it");
       }
       // Multi-output rules get zeros for the outputs that received no cotangent.
@@ -343,8 +344,8 @@ TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& c
 Tensor BatchLevel::track(const Tensor& physical, int64_t bdim) {
   TG_CHECK(bdim >= 0 && bdim < physical.ndim(), "vmap: axis ", bdim, " is out of range for an input of shape ",
            shape_str(physical.shape()));
-  TG_CHECK(physical.shape()[size_t(bdim)] == size_, "vmap: inputs have different sizes along the mapped axes (",
-           size_, " and ", physical.shape()[size_t(bdim)], ")");
+  TG_CHECK(physical.shape()[size_t(bdim)] == size_, "vmap: inputs have different sizes along the mapped axes (", size_,
+           " and ", physical.shape()[size_t(bdim)], ")");
   return wrap_batched(physical, id_, bdim);
 }
 
@@ -461,4 +462,3 @@ TensorList ForwardLevel::process(const Prim& p, const TensorList& in, const Attr
 
 }  // namespace autodiff
 }  // namespace tapegrad
-

@@ -58,7 +58,7 @@ inline bool traces_recording() { return g_traces_recording.load(std::memory_orde
 
 // The thread's stack.
 void push_level(std::shared_ptr<Level> l);
-void pop_level(Level* l);  // throws unless l is on top
+void pop_level(Level* l);         // throws unless l is on top
 int depth_of(uint64_t level_id);  // -1 if not active on this thread
 bool any_level_active();
 

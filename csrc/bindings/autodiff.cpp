@@ -64,8 +64,9 @@ TensorList custom_vjp(const TensorList& gs, const TensorList& in, const TensorLi
       res.push_back(Tensor());
     } else {
       Tensor t = arg_tensor(h, "custom_vjp");
-      TG_CHECK(i < in.size() && t.shape() == in[i].shape(), "custom_vjp: the backward rule returned a cotangent of shape ",
-               shape_str(t.shape()), " for input ", i, " of shape ", i < in.size() ? shape_str(in[i].shape()) : "?");
+      TG_CHECK(i < in.size() && t.shape() == in[i].shape(),
+               "custom_vjp: the backward rule returned a cotangent of shape ", shape_str(t.shape()), " for input ", i,
+               " of shape ", i < in.size() ? shape_str(in[i].shape()) : "?");
       res.push_back(t);
     }
     ++i;
@@ -76,11 +77,12 @@ TensorList custom_vjp(const TensorList& gs, const TensorList& in, const TensorLi
 }
 // No batching rule: the forward is Python code, so vmap runs it once per batch element (the one
 // prim that keeps the batch level's loop fallback).
-constexpr Prim kCustomVjp = PrimDef("custom_vjp")
-    .impl(custom_impl)
-    .vjp(custom_vjp)
-    .record_forward(custom_record_forward)
-    .no_jvp("a custom_vjp function has no forward-mode rule (use custom_jvp for jvp/jacfwd)");
+constexpr Prim kCustomVjp =
+    PrimDef("custom_vjp")
+        .impl(custom_impl)
+        .vjp(custom_vjp)
+        .record_forward(custom_record_forward)
+        .no_jvp("a custom_vjp function has no forward-mode rule (use custom_jvp for jvp/jacfwd)");
 }  // namespace
 
 // The release function of memory borrowed from a Python object (convert.cpp keeps it private:
@@ -104,7 +106,8 @@ std::shared_ptr<L> level_of(py::handle self, const char* cls, const char* method
   TG_CHECK_TYPE(py::isinstance<L>(self), cls, ".", method, ": expected a ", cls, ", got ",
                 std::string(py::str(py::type::of(self).attr("__name__"))));
   std::shared_ptr<L> h = shim::holder_of<std::shared_ptr<L>, L>(self);
-  TG_CHECK_TYPE(h != nullptr, cls, ".", method, ": this ", cls, " was made by __new__ without __init__ (uninitialised)");
+  TG_CHECK_TYPE(h != nullptr, cls, ".", method, ": this ", cls,
+                " was made by __new__ without __init__ (uninitialised)");
   return h;
 }
 
@@ -123,20 +126,20 @@ void bind_autodiff(py::module_& m) {
   py::class_<ReverseLevel, std::shared_ptr<ReverseLevel>>(m, "ReverseLevel")
       .def(py::init<>())
       .def("push", [](py::handle self) { autodiff::push_level(level_of<ReverseLevel>(self, "ReverseLevel", "push")); })
-      .def("pop", [](py::handle self) { autodiff::pop_level(level_of<ReverseLevel>(self, "ReverseLevel", "pop").get()); })
-      .def("track", [](py::handle self, const Tensor& t) {
-        return level_of<ReverseLevel>(self, "ReverseLevel", "track")->track(t);
-      })
-      .def("num_records", [](py::handle self) {
-        return level_of<ReverseLevel>(self, "ReverseLevel", "num_records")->num_records();
-      })
-      .def("unwrap", [](py::handle self, const Tensor& t) {
-        auto l = level_of<ReverseLevel>(self, "ReverseLevel", "unwrap");
-        auto* m = autodiff::meta_at(t, l->id());
-        return m ? m->primal : t;
-      })
-      .def("backward", [](py::handle self, const std::vector<Tensor>& outs, const std::vector<std::optional<Tensor>>& cots,
-                          const std::vector<Tensor>& ins) {
+      .def("pop",
+           [](py::handle self) { autodiff::pop_level(level_of<ReverseLevel>(self, "ReverseLevel", "pop").get()); })
+      .def("track", [](py::handle self,
+                       const Tensor& t) { return level_of<ReverseLevel>(self, "ReverseLevel", "track")->track(t); })
+      .def("num_records",
+           [](py::handle self) { return level_of<ReverseLevel>(self, "ReverseLevel", "num_records")->num_records(); })
+      .def("unwrap",
+           [](py::handle self, const Tensor& t) {
+             auto l = level_of<ReverseLevel>(self, "ReverseLevel", "unwrap");
+             auto* m = autodiff::meta_at(t, l->id());
+             return m ? m->primal : t;
+           })
+      .def("backward", [](py::handle self, const std::vector<Tensor>& outs,
+                          const std::vector<std::optional<Tensor>>& cots, const std::vector<Tensor>& ins) {
         auto l = level_of<ReverseLevel>(self, "ReverseLevel", "backward");
         TensorList c;
         for (auto& o : cots) c.push_back(o ? *o : Tensor());
@@ -145,13 +148,16 @@ void bind_autodiff(py::module_& m) {
   py::class_<ForwardLevel, std::shared_ptr<ForwardLevel>>(m, "ForwardLevel")
       .def(py::init<>())
       .def("push", [](py::handle self) { autodiff::push_level(level_of<ForwardLevel>(self, "ForwardLevel", "push")); })
-      .def("pop", [](py::handle self) { autodiff::pop_level(level_of<ForwardLevel>(self, "ForwardLevel", "pop").get()); })
-      .def("track", [](py::handle self, const Tensor& t, const Tensor& tangent) {
-        return level_of<ForwardLevel>(self, "ForwardLevel", "track")->track(t, tangent);
-      })
-      .def("tangent_of", [](py::handle self, const Tensor& t) {
-        return level_of<ForwardLevel>(self, "ForwardLevel", "tangent_of")->tangent_of(t);
-      })
+      .def("pop",
+           [](py::handle self) { autodiff::pop_level(level_of<ForwardLevel>(self, "ForwardLevel", "pop").get()); })
+      .def("track",
+           [](py::handle self, const Tensor& t, const Tensor& tangent) {
+             return level_of<ForwardLevel>(self, "ForwardLevel", "track")->track(t, tangent);
+           })
+      .def("tangent_of",
+           [](py::handle self, const Tensor& t) {
+             return level_of<ForwardLevel>(self, "ForwardLevel", "tangent_of")->tangent_of(t);
+           })
       .def("unwrap", [](py::handle self, const Tensor& t) {
         auto l = level_of<ForwardLevel>(self, "ForwardLevel", "unwrap");
         auto* m = autodiff::meta_at(t, l->id());
@@ -161,13 +167,14 @@ void bind_autodiff(py::module_& m) {
       .def(py::init<int64_t>())
       .def("push", [](py::handle self) { autodiff::push_level(level_of<BatchLevel>(self, "BatchLevel", "push")); })
       .def("pop", [](py::handle self) { autodiff::pop_level(level_of<BatchLevel>(self, "BatchLevel", "pop").get()); })
-      .def_property_readonly("size", [](py::handle self) { return level_of<BatchLevel>(self, "BatchLevel", "size")->size(); })
-      .def("track", [](py::handle self, const Tensor& t, int64_t axis) {
-        return level_of<BatchLevel>(self, "BatchLevel", "track")->track(t, axis);
-      })
-      .def("unwrap", [](py::handle self, const Tensor& t, int64_t out_axis) {
-        return level_of<BatchLevel>(self, "BatchLevel", "unwrap")->unwrap(t, out_axis);
-      })
+      .def_property_readonly("size",
+                             [](py::handle self) { return level_of<BatchLevel>(self, "BatchLevel", "size")->size(); })
+      .def("track", [](py::handle self, const Tensor& t,
+                       int64_t axis) { return level_of<BatchLevel>(self, "BatchLevel", "track")->track(t, axis); })
+      .def("unwrap",
+           [](py::handle self, const Tensor& t, int64_t out_axis) {
+             return level_of<BatchLevel>(self, "BatchLevel", "unwrap")->unwrap(t, out_axis);
+           })
       .def("wraps", [](py::handle self, const Tensor& t) {
         return autodiff::meta_at(t, level_of<BatchLevel>(self, "BatchLevel", "wraps")->id()) != nullptr;
       });

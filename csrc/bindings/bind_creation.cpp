@@ -56,8 +56,8 @@ int64_t int_arg(py::handle h, const char* op, const char* what) {
   PyObject* p = h.ptr();
   if (is_tensor(h)) {
     Tensor t = ops::stop_gradient(as_tensor(h));
-    TG_CHECK_TYPE(!is_float(t.dtype()) && t.numel() == 1, op, ": ", what, " must be an int, got a ", dtype_name(t.dtype()),
-                  " tensor of shape ", shape_str(t.shape()));
+    TG_CHECK_TYPE(!is_float(t.dtype()) && t.numel() == 1, op, ": ", what, " must be an int, got a ",
+                  dtype_name(t.dtype()), " tensor of shape ", shape_str(t.shape()));
     check_has_data(t, op);
     return t.dtype() == DType::Int64 ? *t.data<int64_t>() : int64_t(t.item_as_double(0));
   }
@@ -81,9 +81,7 @@ Tensor fill_arg(py::handle v, py::handle dt, const char* op) {
   if (is_tensor(v)) return as_tensor(v);
   try {
     return tensor_from_py(v, dt, false);
-  } catch (TypeError& e) {
-    throw TypeError(str_cat(op, ": fill_value: ", e.what()));
-  }
+  } catch (TypeError& e) { throw TypeError(str_cat(op, ": fill_value: ", e.what())); }
 }
 
 Tensor arange(py::handle start, py::handle stop, py::handle step, py::handle dtype) {
@@ -107,8 +105,8 @@ uint64_t seed_arg(py::handle seed) {
                 repr_of(seed));
   py::int_ i = py::reinterpret_steal<py::int_>(PyNumber_Index(p));
   if (!i) throw py::error_already_set();
-  TG_CHECK(PyObject_RichCompareBool(i.ptr(), py::int_(0).ptr(), Py_GE) == 1, "set_seed: seed must be non-negative, got ",
-           repr_of(seed));
+  TG_CHECK(PyObject_RichCompareBool(i.ptr(), py::int_(0).ptr(), Py_GE) == 1,
+           "set_seed: seed must be non-negative, got ", repr_of(seed));
   const unsigned long long v = PyLong_AsUnsignedLongLong(i.ptr());
   if (PyErr_Occurred()) {
     PyErr_Clear();

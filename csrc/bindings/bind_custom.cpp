@@ -96,11 +96,8 @@ TensorList cj_jvp(const TensorList& ts, const TensorList& in, const TensorList&,
 }
 
 // No batching rule: dispatch() handles a batch level before the prim is recorded (Note [custom_jvp]).
-constexpr Prim kCustomJvp = PrimDef("custom_jvp")
-    .impl(cj_impl)
-    .vjp(cj_vjp)
-    .jvp(cj_jvp)
-    .record_forward(cj_record_forward);
+constexpr Prim kCustomJvp =
+    PrimDef("custom_jvp").impl(cj_impl).vjp(cj_vjp).jvp(cj_jvp).record_forward(cj_record_forward);
 
 // The function or rule ran one level below `level_id`; an output that is still tracked at that level
 // came from a value the function closes over (not one of its arguments) that this transform tracks.
@@ -120,7 +117,8 @@ TensorList dispatch(const py::object& h, TensorList in) {
       auto* m = static_cast<autodiff::LevelMeta*>(x.ad());
       const int d = autodiff::depth_of(m->level_id);
       if (d < 0) {  // a wrapper of a finished transform: see through it
-        TG_CHECK(m->bdim < 0, "custom_jvp: a value batched by vmap was used outside its vmap (it escaped through a "
+        TG_CHECK(m->bdim < 0,
+                 "custom_jvp: a value batched by vmap was used outside its vmap (it escaped through a "
                  "closure or global); return it from the mapped function instead");
         Tensor inner = m->primal;
         x = std::move(inner);

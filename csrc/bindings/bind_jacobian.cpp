@@ -1,6 +1,6 @@
 // jacrev/jacfwd for the Python layer (python/tapegrad/_vmap.py arranges pytrees around it).
-#include "transforms/jacobian.h"
 #include "bindings/common.h"
+#include "transforms/jacobian.h"
 
 namespace tapegrad {
 namespace bind {
@@ -41,8 +41,7 @@ void bind_jacobian(py::module_& m) {
       const size_t k = p.cast<size_t>();
       TG_CHECK_T(IndexError, k < n, what, ": grad_position ", k, " is out of range for ", n, " argument(s)");
       py::handle a = args[k];
-      TG_CHECK_T(TypeError, is_tensor(a), what, ": argument ", k, " must be a Tensor, got ",
-                 Py_TYPE(a.ptr())->tp_name);
+      TG_CHECK_T(TypeError, is_tensor(a), what, ": argument ", k, " must be a Tensor, got ", Py_TYPE(a.ptr())->tp_name);
       const Tensor& t = as_tensor(a);
       TG_CHECK_T(TypeError, is_float(t.dtype()), what,
                  ": can only differentiate with respect to floating-point inputs, got a tensor of dtype ",

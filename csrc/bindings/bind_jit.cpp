@@ -24,8 +24,11 @@ class JitFunction {
   static constexpr size_t kMaxSignatures = 256;
 
   JitFunction(py::object fn, py::object flatten, py::object unflatten, py::object bindings, bool fuse = true)
-      : fn_(std::move(fn)), flatten_(std::move(flatten)), unflatten_(std::move(unflatten)),
-        bindings_(std::move(bindings)), fuse_(fuse) {}
+      : fn_(std::move(fn)),
+        flatten_(std::move(flatten)),
+        unflatten_(std::move(unflatten)),
+        bindings_(std::move(bindings)),
+        fuse_(fuse) {}
 
   const py::object& fn() const { return fn_; }
 
@@ -45,9 +48,7 @@ class JitFunction {
       }
       py::object general = py::handle(self).attr("_call_general");
       return PyObject_Call(general.ptr(), args, kwargs);
-    } catch (py::error_already_set& e) {
-      e.restore();
-    } catch (...) {
+    } catch (py::error_already_set& e) { e.restore(); } catch (...) {
       shim::translate_active_exception();
     }
     return nullptr;
@@ -69,9 +70,7 @@ class JitFunction {
   // collection that traverses this very object while pybind11's cache entry for the type is still
   // empty: a segfault. An instance whose layout is not set up yet reads as zeros here and is
   // skipped (it owns nothing yet). This class has one C++ type, hence pybind11's simple layout.
-  static JitFunction* constructed(PyObject* self) {
-    return shim::simple_layout_value<JitFunction>(self);
-  }
+  static JitFunction* constructed(PyObject* self) { return shim::simple_layout_value<JitFunction>(self); }
   static int tp_traverse(PyObject* self, visitproc visit, void* arg) {
     Py_VISIT(Py_TYPE(self));
     if (JitFunction* f = constructed(self)) {
@@ -103,7 +102,8 @@ class JitFunction {
       TG_CHECK_TYPE(is_tensor(a), "jit: arguments must be Tensors here, got ", Py_TYPE(a.ptr())->tp_name);
       const Tensor& t = as_tensor(a);
       elements += t.numel();
-      key.push_back(int64_t(t.dtype()) | (t.tracked() && autodiff::tracked_at_active_level(t) ? 256 : 0) | (t.ndim() << 16));
+      key.push_back(int64_t(t.dtype()) | (t.tracked() && autodiff::tracked_at_active_level(t) ? 256 : 0) |
+                    (t.ndim() << 16));
       for (int64_t d : t.shape()) key.push_back(d);
       ins.push_back(t);
     }
@@ -342,9 +342,8 @@ void bind_jit(py::module_& m) {
            py::arg("unflatten"), py::arg("bindings") = py::none(), py::arg("fuse") = true)
       // Each method goes through JitFunction::of, so an object made by __new__ alone raises.
       .def_property_readonly("_fn", [](py::handle self) { return JitFunction::of(self).fn(); })
-      .def("_call", [](py::handle self, py::handle fn, py::tuple args, py::handle key) {
-        return JitFunction::of(self).call(fn, std::move(args), key);
-      })
+      .def("_call", [](py::handle self, py::handle fn, py::tuple args,
+                       py::handle key) { return JitFunction::of(self).call(fn, std::move(args), key); })
       .def("_stats", [](py::handle self) { return JitFunction::of(self).stats(); })
       .def("_clear", [](py::handle self) { JitFunction::of(self).clear(); })
       .def("_drop_entries", [](py::handle self, const py::function& pred) { JitFunction::of(self).drop_entries(pred); })

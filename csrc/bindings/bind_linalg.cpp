@@ -222,76 +222,100 @@ Tensor do_norm(py::handle x, py::handle ord, py::handle axis, py::handle keepdim
 void bind_linalg(py::module_& m) {
   auto cls = py::reinterpret_borrow<py::class_<Tensor>>(reinterpret_cast<PyObject*>(g_tensor_type));
 
-  m.def("matmul", [](py::handle a, py::handle b) {
-    return do_matmul(arg_tensor(a, "matmul"), arg_tensor(b, "matmul"));
-  }, py::arg("x1"), py::arg("x2"), docs::matmul);
+  m.def(
+      "matmul", [](py::handle a, py::handle b) { return do_matmul(arg_tensor(a, "matmul"), arg_tensor(b, "matmul")); },
+      py::arg("x1"), py::arg("x2"), docs::matmul);
   cls.def("__matmul__", [](const Tensor& a, py::handle b) { return do_matmul(a, operand(b, a, "matmul")); });
   cls.def("__rmatmul__", [](const Tensor& a, py::handle b) { return do_matmul(operand(b, a, "matmul"), a); });
 
-  def_both(m, "dot", [](py::handle a, py::handle b) {
-    Tensor x = arg_tensor(a, "dot");
-    Tensor y = is_tensor(b) ? as_tensor(b) : operand(b, x, "dot");
-    return maybe_nogil(matmul_work(x, y), [&] { return ops::dot(x, y); });
-  }, py::arg("b"), docs::dot);
-  m.def("vdot", [](py::handle a, py::handle b) {
-    return ops::vdot(arg_tensor(a, "vdot"), arg_tensor(b, "vdot"));
-  }, py::arg("a"), py::arg("b"), docs::vdot);
-  m.def("outer", [](py::handle a, py::handle b) {
-    return ops::outer(arg_tensor(a, "outer"), arg_tensor(b, "outer"));
-  }, py::arg("a"), py::arg("b"), docs::outer);
-  m.def("einsum", [](py::handle spec_h, py::args operands) {
-    TG_CHECK_TYPE(PyUnicode_Check(spec_h.ptr()), "einsum: subscripts must be a str, got ",
-                  std::string(py::repr(spec_h)));
-    const std::string spec = py::cast<std::string>(spec_h);
-    // Subscripts are ASCII letters: name a non-ASCII character whole (never a byte of it).
-    for (py::handle ch : spec_h) {
-      const std::string c = py::cast<std::string>(ch);
-      if (c.size() > 1 || static_cast<unsigned char>(c[0]) > 127)
-        throw ValueError(str_cat("einsum: invalid character '", c, "' in subscripts '", spec,
-                                 "' (subscripts are ASCII letters, ',', '->' and '...')"));
-    }
-    std::vector<Tensor> xs;
-    double work = 1.0;
-    for (py::handle o : operands) {
-      xs.push_back(arg_tensor(o, "einsum"));
-      work *= double(std::max<int64_t>(1, xs.back().numel()));
-    }
-    return maybe_nogil(std::sqrt(work), [&] { return ops::einsum(spec, xs); });
-  }, py::arg("subscripts"), docs::einsum);
-  def_both(m, "trace", [](py::handle a, py::handle offset, py::handle axis1, py::handle axis2) {
-    return ops::trace(arg_tensor(a, "trace"), int_param(offset, "trace", "offset"), axis_param(axis1, "trace"),
-                      axis_param(axis2, "trace"));
-  }, py::arg("offset") = 0, py::arg("axis1") = 0, py::arg("axis2") = 1, docs::trace);
-  def_both(m, "norm", &do_norm, py::arg("ord") = py::none(), py::arg("axis") = py::none(),
-           py::arg("keepdims") = false, docs::norm);
+  def_both(
+      m, "dot",
+      [](py::handle a, py::handle b) {
+        Tensor x = arg_tensor(a, "dot");
+        Tensor y = is_tensor(b) ? as_tensor(b) : operand(b, x, "dot");
+        return maybe_nogil(matmul_work(x, y), [&] { return ops::dot(x, y); });
+      },
+      py::arg("b"), docs::dot);
+  m.def(
+      "vdot", [](py::handle a, py::handle b) { return ops::vdot(arg_tensor(a, "vdot"), arg_tensor(b, "vdot")); },
+      py::arg("a"), py::arg("b"), docs::vdot);
+  m.def(
+      "outer", [](py::handle a, py::handle b) { return ops::outer(arg_tensor(a, "outer"), arg_tensor(b, "outer")); },
+      py::arg("a"), py::arg("b"), docs::outer);
+  m.def(
+      "einsum",
+      [](py::handle spec_h, py::args operands) {
+        TG_CHECK_TYPE(PyUnicode_Check(spec_h.ptr()), "einsum: subscripts must be a str, got ",
+                      std::string(py::repr(spec_h)));
+        const std::string spec = py::cast<std::string>(spec_h);
+        // Subscripts are ASCII letters: name a non-ASCII character whole (never a byte of it).
+        for (py::handle ch : spec_h) {
+          const std::string c = py::cast<std::string>(ch);
+          if (c.size() > 1 || static_cast<unsigned char>(c[0]) > 127)
+            throw ValueError(str_cat("einsum: invalid character '", c, "' in subscripts '", spec,
+                                     "' (subscripts are ASCII letters, ',', '->' and '...')"));
+        }
+        std::vector<Tensor> xs;
+        double work = 1.0;
+        for (py::handle o : operands) {
+          xs.push_back(arg_tensor(o, "einsum"));
+          work *= double(std::max<int64_t>(1, xs.back().numel()));
+        }
+        return maybe_nogil(std::sqrt(work), [&] { return ops::einsum(spec, xs); });
+      },
+      py::arg("subscripts"), docs::einsum);
+  def_both(
+      m, "trace",
+      [](py::handle a, py::handle offset, py::handle axis1, py::handle axis2) {
+        return ops::trace(arg_tensor(a, "trace"), int_param(offset, "trace", "offset"), axis_param(axis1, "trace"),
+                          axis_param(axis2, "trace"));
+      },
+      py::arg("offset") = 0, py::arg("axis1") = 0, py::arg("axis2") = 1, docs::trace);
+  def_both(m, "norm", &do_norm, py::arg("ord") = py::none(), py::arg("axis") = py::none(), py::arg("keepdims") = false,
+           docs::norm);
 
   py::module_ la = m.def_submodule("linalg", "LAPACK-backed linear algebra (numpy.linalg names)");
-  la.def("solve", [](py::handle a, py::handle b) {
-    Tensor x = arg_tensor(a, "solve"), y = arg_tensor(b, "solve");
-    return maybe_nogil(cube_work(x), [&] { return ops::solve(x, y); });
-  }, py::arg("a"), py::arg("b"), docs::linalg_solve);
-  la.def("inv", [](py::handle a) {
-    Tensor x = arg_tensor(a, "inv");
-    return maybe_nogil(cube_work(x), [&] { return ops::inv(x); });
-  }, py::arg("a"), docs::linalg_inv);
-  la.def("det", [](py::handle a) {
-    Tensor x = arg_tensor(a, "det");
-    return maybe_nogil(cube_work(x), [&] { return ops::det(x); });
-  }, py::arg("a"), docs::linalg_det);
-  la.def("slogdet", [](py::handle a) {
-    Tensor x = arg_tensor(a, "slogdet");
-    std::vector<Tensor> r;
-    {
-      py::gil_scoped_release nogil;
-      SharedDataLock lock;
-      r = ops::slogdet(x);
-    }
-    return py::make_tuple(r[0], r[1]);
-  }, py::arg("a"), docs::linalg_slogdet);
-  la.def("cholesky", [](py::handle a) {
-    Tensor x = arg_tensor(a, "cholesky");
-    return maybe_nogil(cube_work(x), [&] { return ops::cholesky(x); });
-  }, py::arg("a"), docs::linalg_cholesky);
+  la.def(
+      "solve",
+      [](py::handle a, py::handle b) {
+        Tensor x = arg_tensor(a, "solve"), y = arg_tensor(b, "solve");
+        return maybe_nogil(cube_work(x), [&] { return ops::solve(x, y); });
+      },
+      py::arg("a"), py::arg("b"), docs::linalg_solve);
+  la.def(
+      "inv",
+      [](py::handle a) {
+        Tensor x = arg_tensor(a, "inv");
+        return maybe_nogil(cube_work(x), [&] { return ops::inv(x); });
+      },
+      py::arg("a"), docs::linalg_inv);
+  la.def(
+      "det",
+      [](py::handle a) {
+        Tensor x = arg_tensor(a, "det");
+        return maybe_nogil(cube_work(x), [&] { return ops::det(x); });
+      },
+      py::arg("a"), docs::linalg_det);
+  la.def(
+      "slogdet",
+      [](py::handle a) {
+        Tensor x = arg_tensor(a, "slogdet");
+        std::vector<Tensor> r;
+        {
+          py::gil_scoped_release nogil;
+          SharedDataLock lock;
+          r = ops::slogdet(x);
+        }
+        return py::make_tuple(r[0], r[1]);
+      },
+      py::arg("a"), docs::linalg_slogdet);
+  la.def(
+      "cholesky",
+      [](py::handle a) {
+        Tensor x = arg_tensor(a, "cholesky");
+        return maybe_nogil(cube_work(x), [&] { return ops::cholesky(x); });
+      },
+      py::arg("a"), docs::linalg_cholesky);
   la.def("norm", &do_norm, py::arg("x"), py::arg("ord") = py::none(), py::arg("axis") = py::none(),
          py::arg("keepdims") = false, docs::linalg_norm);
   la.def("_blas_num_threads", [] { return ops::blas_num_threads(); });

@@ -352,12 +352,18 @@ void bind_reduce_shape(py::module_& m) {
   def_both(m, "std", varf(ops::std_, "std"), py::arg("axis") = py::none(), py::arg("ddof") = 0,
            py::arg("keepdims") = false, docs::std_);
 
-  def_both(m, "softmax", [](py::handle x, py::handle axis) {
-    return ops::softmax(arg_tensor(x, "softmax"), parse_int_axis(axis, "softmax"));
-  }, py::arg("axis") = -1, docs::softmax);
-  def_both(m, "log_softmax", [](py::handle x, py::handle axis) {
-    return ops::log_softmax(arg_tensor(x, "log_softmax"), parse_int_axis(axis, "log_softmax"));
-  }, py::arg("axis") = -1, docs::log_softmax);
+  def_both(
+      m, "softmax",
+      [](py::handle x, py::handle axis) {
+        return ops::softmax(arg_tensor(x, "softmax"), parse_int_axis(axis, "softmax"));
+      },
+      py::arg("axis") = -1, docs::softmax);
+  def_both(
+      m, "log_softmax",
+      [](py::handle x, py::handle axis) {
+        return ops::log_softmax(arg_tensor(x, "log_softmax"), parse_int_axis(axis, "log_softmax"));
+      },
+      py::arg("axis") = -1, docs::log_softmax);
 
   auto scanf = [](Tensor (*f)(const Tensor&, int64_t, bool), const char* name) {
     return [f, name](py::handle x, py::handle axis) {
@@ -377,43 +383,62 @@ void bind_reduce_shape(py::module_& m) {
   };
   m.def("concatenate", catf, py::arg("tensors"), py::arg("axis") = 0, docs::concatenate);
   m.def("concat", catf, py::arg("tensors"), py::arg("axis") = 0, docs::concat);
-  m.def("stack", [](py::handle seq, py::handle axis) {
-    return ops::stack(tensor_seq(seq, "stack"), parse_int_axis(axis, "stack"));
-  }, py::arg("tensors"), py::arg("axis") = 0, docs::stack);
-  m.def("split", [](py::handle x, py::handle spec, py::handle axis) {
-    Tensor t = arg_tensor(x, "split");
-    int64_t ax = parse_int_axis(axis, "split");
-    if (is_index_like(spec))  // a number of sections
-      return ops::split(t, {int_param(spec, "split", "indices_or_sections")}, true, ax);
-    py::object cuts = is_tensor(spec) ? py::reinterpret_borrow<py::object>(spec).attr("tolist")()
-                                      : py::reinterpret_borrow<py::object>(spec);
-    return ops::split(t, to_vec(parse_shape(cuts, "split")), false, ax);
-  }, py::arg("x"), py::arg("indices_or_sections"), py::arg("axis") = 0, docs::split);
-  m.def("flip", [](py::handle x, py::handle axis) {
-    AxisArg ax = parse_axis(axis, "flip");
-    return ops::flip(arg_tensor(x, "flip"), SmallVec<int64_t, 6>(ax.axes.begin(), ax.axes.end()), ax.all);
-  }, py::arg("x"), py::arg("axis") = py::none(), docs::flip);
-  def_both(m, "tile", [](py::handle x, py::handle reps) {
-    return ops::tile(arg_tensor(x, "tile"), to_vec(parse_shape(reps, "tile")));
-  }, py::arg("reps"), docs::tile);
-  def_both(m, "repeat", [](py::handle x, py::handle repeats, py::handle axis) {
-    int64_t ax;
-    bool flat = parse_one_axis(axis, "repeat", ax);
-    return ops::repeat(arg_tensor(x, "repeat"), arg_tensor(repeats, "repeat"), ax, flat);
-  }, py::arg("repeats"), py::arg("axis") = py::none(), docs::repeat);
+  m.def(
+      "stack",
+      [](py::handle seq, py::handle axis) {
+        return ops::stack(tensor_seq(seq, "stack"), parse_int_axis(axis, "stack"));
+      },
+      py::arg("tensors"), py::arg("axis") = 0, docs::stack);
+  m.def(
+      "split",
+      [](py::handle x, py::handle spec, py::handle axis) {
+        Tensor t = arg_tensor(x, "split");
+        int64_t ax = parse_int_axis(axis, "split");
+        if (is_index_like(spec))  // a number of sections
+          return ops::split(t, {int_param(spec, "split", "indices_or_sections")}, true, ax);
+        py::object cuts = is_tensor(spec) ? py::reinterpret_borrow<py::object>(spec).attr("tolist")()
+                                          : py::reinterpret_borrow<py::object>(spec);
+        return ops::split(t, to_vec(parse_shape(cuts, "split")), false, ax);
+      },
+      py::arg("x"), py::arg("indices_or_sections"), py::arg("axis") = 0, docs::split);
+  m.def(
+      "flip",
+      [](py::handle x, py::handle axis) {
+        AxisArg ax = parse_axis(axis, "flip");
+        return ops::flip(arg_tensor(x, "flip"), SmallVec<int64_t, 6>(ax.axes.begin(), ax.axes.end()), ax.all);
+      },
+      py::arg("x"), py::arg("axis") = py::none(), docs::flip);
+  def_both(
+      m, "tile",
+      [](py::handle x, py::handle reps) { return ops::tile(arg_tensor(x, "tile"), to_vec(parse_shape(reps, "tile"))); },
+      py::arg("reps"), docs::tile);
+  def_both(
+      m, "repeat",
+      [](py::handle x, py::handle repeats, py::handle axis) {
+        int64_t ax;
+        bool flat = parse_one_axis(axis, "repeat", ax);
+        return ops::repeat(arg_tensor(x, "repeat"), arg_tensor(repeats, "repeat"), ax, flat);
+      },
+      py::arg("repeats"), py::arg("axis") = py::none(), docs::repeat);
   // kind/stable are accepted for numpy compatibility: the sort is always stable.
-  m.def("sort", [](py::handle x, py::handle axis, py::handle descending, py::handle, py::handle) {
-    int64_t ax;
-    bool flat = parse_one_axis(axis, "sort", ax);
-    return ops::sort(arg_tensor(x, "sort"), ax, bool_param(descending, "sort", "descending"), flat);
-  }, py::arg("x"), py::arg("axis") = -1, py::arg("descending") = false, py::arg("kind") = py::none(),
-        py::arg("stable") = py::none(), docs::sort);
-  def_both(m, "argsort", [](py::handle x, py::handle axis, py::handle descending, py::handle, py::handle) {
-    int64_t ax;
-    bool flat = parse_one_axis(axis, "argsort", ax);
-    return ops::argsort(arg_tensor(x, "argsort"), ax, bool_param(descending, "argsort", "descending"), flat);
-  }, py::arg("axis") = -1, py::arg("descending") = false, py::arg("kind") = py::none(),
-           py::arg("stable") = py::none(), docs::argsort);
+  m.def(
+      "sort",
+      [](py::handle x, py::handle axis, py::handle descending, py::handle, py::handle) {
+        int64_t ax;
+        bool flat = parse_one_axis(axis, "sort", ax);
+        return ops::sort(arg_tensor(x, "sort"), ax, bool_param(descending, "sort", "descending"), flat);
+      },
+      py::arg("x"), py::arg("axis") = -1, py::arg("descending") = false, py::arg("kind") = py::none(),
+      py::arg("stable") = py::none(), docs::sort);
+  def_both(
+      m, "argsort",
+      [](py::handle x, py::handle axis, py::handle descending, py::handle, py::handle) {
+        int64_t ax;
+        bool flat = parse_one_axis(axis, "argsort", ax);
+        return ops::argsort(arg_tensor(x, "argsort"), ax, bool_param(descending, "argsort", "descending"), flat);
+      },
+      py::arg("axis") = -1, py::arg("descending") = false, py::arg("kind") = py::none(), py::arg("stable") = py::none(),
+      docs::argsort);
   def_both(m, "ravel", [](py::handle x) { return ops::ravel(arg_tensor(x, "ravel")); }, docs::ravel);
   (void)cls;
 }

@@ -1,9 +1,9 @@
 // Sparse Jacobians and Hessians (python/tapegrad/_sparse.py arranges everything around these):
 // a recording of a function as a program Python can read record by record, and the colorings of
 // transforms/coloring.h on numpy CSR arrays. Conversion only.
+#include <optional>
 #include "autodiff/trace.h"
 #include "transforms/coloring.h"
-#include <optional>
 
 #include "bindings/common.h"
 
@@ -48,8 +48,8 @@ py::tuple record_tuple(const Program::Rec& r) {
   for (int32_t s : r.out) outs.append(s);
   for (const Shape& s : r.out_shapes) shapes.append(shape_tuple(s));
   for (DType d : r.out_dtypes) dtypes.append(dtype_object(d));
-  return py::make_tuple(r.prim->name, r.prim->nondiff, ints, r.attrs.scalar, r.attrs.flag,
-                        dtype_object(r.attrs.dtype), ins, outs, shapes, dtypes);
+  return py::make_tuple(r.prim->name, r.prim->nondiff, ints, r.attrs.scalar, r.attrs.flag, dtype_object(r.attrs.dtype),
+                        ins, outs, shapes, dtypes);
 }
 
 using I64 = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
@@ -84,7 +84,8 @@ void bind_sparse(py::module_& m) {
   py::class_<Program, std::shared_ptr<Program>>(m, "_SparseProgram")
       .def_property_readonly("num_inputs", [](const Program& p) { return p.num_inputs; })
       .def_property_readonly("num_slots", [](const Program& p) { return p.num_slots; })
-      .def_property_readonly("outputs", [](const Program& p) { return std::vector<int32_t>(p.outputs.begin(), p.outputs.end()); })
+      .def_property_readonly("outputs",
+                             [](const Program& p) { return std::vector<int32_t>(p.outputs.begin(), p.outputs.end()); })
       .def_property_readonly("impure_reason",
                              [](const Program& p) -> py::object {
                                if (!p.impure) return py::none();
@@ -129,15 +130,14 @@ void bind_sparse(py::module_& m) {
              return l;
            })
       // Record k's forward on the given plain values (None for an undefined input).
-      .def("run_record",
-           [](const Program& p, int64_t k, const std::vector<std::optional<Tensor>>& inputs) {
-             TG_CHECK_INDEX(k >= 0 && k < int64_t(p.recs.size()), "sparse: record ", k, " out of range");
-             const Program::Rec& r = p.recs[size_t(k)];
-             TensorList in;
-             for (const auto& t : inputs) in.push_back(t ? *t : Tensor());
-             TensorList out = r.prim->impl(in, r.attrs);
-             return std::vector<Tensor>(out.begin(), out.end());
-           });
+      .def("run_record", [](const Program& p, int64_t k, const std::vector<std::optional<Tensor>>& inputs) {
+        TG_CHECK_INDEX(k >= 0 && k < int64_t(p.recs.size()), "sparse: record ", k, " out of range");
+        const Program::Rec& r = p.recs[size_t(k)];
+        TensorList in;
+        for (const auto& t : inputs) in.push_back(t ? *t : Tensor());
+        TensorList out = r.prim->impl(in, r.attrs);
+        return std::vector<Tensor>(out.begin(), out.end());
+      });
   m.def("_sparse_record", &record, "fn(*args) recorded as a program (sparsity detection)");
   m.def(
       "_color_columns",
@@ -169,7 +169,8 @@ void bind_sparse(py::module_& m) {
       [](const I64& indptr, const I64& indices, int64_t n, const I32& colors, int32_t num_colors) {
         check_csr(indptr, indices, n, "star_recovery");
         TG_CHECK(colors.ndim() == 1 && colors.size() == n, "star_recovery: colors must have ", n, " entries");
-        std::vector<int64_t> pos = transforms::star_recovery(indptr.data(), indices.data(), n, colors.data(), num_colors);
+        std::vector<int64_t> pos =
+            transforms::star_recovery(indptr.data(), indices.data(), n, colors.data(), num_colors);
         py::array_t<int64_t> a(py::ssize_t(pos.size()));
         std::copy(pos.begin(), pos.end(), a.mutable_data());
         return a;

@@ -6,9 +6,9 @@
 
 #include <shared_mutex>
 
+#include "bindings/pybind_shim.h"
 #include "core/tensor.h"
 #include "ops/ops.h"
-#include "bindings/pybind_shim.h"
 
 namespace tapegrad {
 namespace py = pybind11;

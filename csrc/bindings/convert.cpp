@@ -90,8 +90,14 @@ bool dtype_from_numpy(const py::dtype& dt, DType& out, DType& convert_to, bool& 
     return true;
   }
   if (kind == 'i') {
-    if (sz == 4) { out = DType::Int32; return true; }
-    if (sz == 8) { out = DType::Int64; return true; }
+    if (sz == 4) {
+      out = DType::Int32;
+      return true;
+    }
+    if (sz == 8) {
+      out = DType::Int64;
+      return true;
+    }
     needs_convert = true;
     convert_to = DType::Int32;
     out = DType::Int32;
@@ -105,9 +111,18 @@ bool dtype_from_numpy(const py::dtype& dt, DType& out, DType& convert_to, bool& 
     return true;
   }
   if (kind == 'f') {
-    if (sz == 2) { out = DType::Float16; return true; }
-    if (sz == 4) { out = DType::Float32; return true; }
-    if (sz == 8) { out = DType::Float64; return true; }
+    if (sz == 2) {
+      out = DType::Float16;
+      return true;
+    }
+    if (sz == 4) {
+      out = DType::Float32;
+      return true;
+    }
+    if (sz == 8) {
+      out = DType::Float64;
+      return true;
+    }
   }
   return false;
 }
@@ -124,8 +139,8 @@ Tensor from_numpy_array(py::array arr, bool& zero_copy) {
   DType d, conv;
   bool needs;
   if (!dtype_from_numpy(dt, d, conv, needs))
-    throw TypeError(str_cat("tensor: numpy dtype ", std::string(py::str(dt)), " is not supported (supported: ",
-                            "bool, int32, int64, float16, float32, float64)"));
+    throw TypeError(str_cat("tensor: numpy dtype ", std::string(py::str(dt)),
+                            " is not supported (supported: ", "bool, int32, int64, float16, float32, float64)"));
   if (needs) {
     arr = arr.attr("astype")(np_dtype(conv));
     dt = arr.dtype();
@@ -134,7 +149,7 @@ Tensor from_numpy_array(py::array arr, bool& zero_copy) {
   const py::ssize_t nd = arr.ndim();
   Shape shape;
   Strides strides;
-  bool ok = dt.byteorder() != '>' ;
+  bool ok = dt.byteorder() != '>';
   const char* base = static_cast<const char*>(arr.data());
   int64_t min_off = 0;
   for (py::ssize_t i = 0; i < nd; ++i) {
@@ -204,9 +219,7 @@ DType parse_dtype(py::handle h) {
   py::dtype dt;
   try {
     dt = py::dtype::from_args(py::reinterpret_borrow<py::object>(h));
-  } catch (py::error_already_set&) {
-    throw TypeError(str_cat("dtype: ", std::string(py::repr(h)), " is not a dtype"));
-  }
+  } catch (py::error_already_set&) { throw TypeError(str_cat("dtype: ", std::string(py::repr(h)), " is not a dtype")); }
   DType d, conv;
   bool needs;
   if (!dtype_from_numpy(dt, d, conv, needs) || needs)
@@ -250,9 +263,7 @@ bool has_strong_float64(py::handle obj, int depth) {
     try {
       py::dtype dt = py::dtype::from_args(obj.attr("dtype"));
       return dt.kind() == 'f' && dt.itemsize() == 8;
-    } catch (py::error_already_set&) {
-      return false;
-    }
+    } catch (py::error_already_set&) { return false; }
   }
   return false;
 }
@@ -405,7 +416,11 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
 Tensor operand(py::handle o, const Tensor& self, const char* op) {
   if (is_tensor(o)) return as_tensor(o);
   PyObject* p = o.ptr();
-  if (PyBool_Check(p)) return Tensor::scalar(p == Py_True ? 1.0 : 0.0, promote_weak(self.dtype(), ScalarKind::Bool) == self.dtype() && self.dtype() != DType::Bool ? self.dtype() : DType::Bool);
+  if (PyBool_Check(p))
+    return Tensor::scalar(p == Py_True ? 1.0 : 0.0,
+                          promote_weak(self.dtype(), ScalarKind::Bool) == self.dtype() && self.dtype() != DType::Bool
+                              ? self.dtype()
+                              : DType::Bool);
   if (PyLong_Check(p)) {
     DType d = promote_weak(self.dtype(), ScalarKind::Int);
     if (is_float(d)) {
@@ -432,8 +447,8 @@ Tensor operand(py::handle o, const Tensor& self, const char* op) {
   // (NEP 50).
   if (PyFloat_CheckExact(p)) return Tensor::scalar(PyFloat_AS_DOUBLE(p), promote_weak(self.dtype(), ScalarKind::Float));
   if (p == Py_None || PyUnicode_Check(p) || PyBytes_Check(p))
-    throw TypeError(str_cat(op, ": unsupported operand type ", std::string(py::str(py::type::handle_of(o).attr("__name__"))),
-                            " for a Tensor"));
+    throw TypeError(str_cat(op, ": unsupported operand type ",
+                            std::string(py::str(py::type::handle_of(o).attr("__name__"))), " for a Tensor"));
   return tensor_from_py(o, py::none(), false);
 }
 
@@ -441,9 +456,7 @@ Tensor arg_tensor(py::handle o, const char* op) {
   if (is_tensor(o)) return as_tensor(o);
   try {
     return tensor_from_py(o, py::none(), false);
-  } catch (TypeError& e) {
-    throw TypeError(str_cat(op, ": ", e.what()));
-  }
+  } catch (TypeError& e) { throw TypeError(str_cat(op, ": ", e.what())); }
 }
 
 namespace {
@@ -585,25 +598,29 @@ Shape parse_shape(py::handle shape, const char* op) {
 
 void bind_dtypes(py::module_& m) {
   py::class_<PyDType>(m, "dtype", docs::dtype)
-      .def("__repr__", [](const PyDType& d) { return d.code ? std::string(dtype_name(d.get())) : "<dtype, not initialised>"; })
-      .def("__str__", [](const PyDType& d) { return d.code ? std::string(dtype_name(d.get())) : "<dtype, not initialised>"; })
-      .def("__eq__", [](const PyDType& d, py::handle o) {
-        try {
-          return parse_dtype(o) == d.get();
-        } catch (...) {
-          return false;
-        }
-      })
+      .def("__repr__",
+           [](const PyDType& d) { return d.code ? std::string(dtype_name(d.get())) : "<dtype, not initialised>"; })
+      .def("__str__",
+           [](const PyDType& d) { return d.code ? std::string(dtype_name(d.get())) : "<dtype, not initialised>"; })
+      .def("__eq__",
+           [](const PyDType& d, py::handle o) {
+             try {
+               return parse_dtype(o) == d.get();
+             } catch (...) { return false; }
+           })
       // Equal to the numpy name string, so hash like it (dicts keyed by 'float32' find tg.float32).
       .def("__hash__", [](const PyDType& d) { return py::hash(py::str(dtype_numpy_name(d.get()))); })
-      .def_property_readonly("name", [](const PyDType& d) { return std::string(dtype_numpy_name(d.get())); },
-                             docs::dtype_name)
-      .def_property_readonly("itemsize", [](const PyDType& d) { return itemsize(d.get()); }, docs::dtype_itemsize)
-      .def_property_readonly("is_floating_point", [](const PyDType& d) { return is_float(d.get()); },
-                             docs::dtype_is_floating_point)
-      .def_property_readonly("numpy_dtype", [](const PyDType& d) { return np_dtype(d.get()); }, docs::dtype_numpy_dtype)
+      .def_property_readonly(
+          "name", [](const PyDType& d) { return std::string(dtype_numpy_name(d.get())); }, docs::dtype_name)
+      .def_property_readonly(
+          "itemsize", [](const PyDType& d) { return itemsize(d.get()); }, docs::dtype_itemsize)
+      .def_property_readonly(
+          "is_floating_point", [](const PyDType& d) { return is_float(d.get()); }, docs::dtype_is_floating_point)
+      .def_property_readonly(
+          "numpy_dtype", [](const PyDType& d) { return np_dtype(d.get()); }, docs::dtype_numpy_dtype)
       // numpy reads `.dtype` of any object: np.dtype(tg.float32), np.zeros(3, tg.float32).
-      .def_property_readonly("dtype", [](const PyDType& d) { return np_dtype(d.get()); }, docs::dtype_dtype)
+      .def_property_readonly(
+          "dtype", [](const PyDType& d) { return np_dtype(d.get()); }, docs::dtype_dtype)
       .def("__reduce__", [](const PyDType& d) {
         return py::make_tuple(py::module_::import("tapegrad").attr("_dtype_from_name"),
                               py::make_tuple(std::string(dtype_numpy_name(d.get()))));

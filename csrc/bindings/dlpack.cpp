@@ -158,7 +158,8 @@ py::object export_dlpack(const Tensor& t0, py::handle stream, py::handle max_ver
   check_has_data(t, "__dlpack__");
   (void)stream;  // CPU memory: there is no stream to synchronise with.
   if (!dl_device.is_none() && !is_cpu_device(dl_device))
-    throw py::buffer_error(str_cat("__dlpack__: cannot export a CPU tensor to device ", std::string(py::repr(dl_device))));
+    throw py::buffer_error(
+        str_cat("__dlpack__: cannot export a CPU tensor to device ", std::string(py::repr(dl_device))));
   const bool copied = !copy.is_none() && py::cast<bool>(copy);
   if (copied) t = t.clone();
   bool versioned = false;
@@ -215,24 +216,53 @@ bool from_dl(dl::DataType t, DType& out, bool& convert) {
   if (t.lanes != 1) return false;
   switch (t.code) {
     case dl::kBool:
-      if (t.bits == 8) { out = DType::Bool; return true; }
+      if (t.bits == 8) {
+        out = DType::Bool;
+        return true;
+      }
       return false;
     case dl::kInt:
-      if (t.bits == 32) { out = DType::Int32; return true; }
-      if (t.bits == 64) { out = DType::Int64; return true; }
-      if (t.bits == 8 || t.bits == 16) { out = DType::Int32; convert = true; return true; }
+      if (t.bits == 32) {
+        out = DType::Int32;
+        return true;
+      }
+      if (t.bits == 64) {
+        out = DType::Int64;
+        return true;
+      }
+      if (t.bits == 8 || t.bits == 16) {
+        out = DType::Int32;
+        convert = true;
+        return true;
+      }
       return false;
     case dl::kUInt:
-      if (t.bits == 8 || t.bits == 16) { out = DType::Int32; convert = true; return true; }
-      if (t.bits == 32) { out = DType::Int64; convert = true; return true; }
+      if (t.bits == 8 || t.bits == 16) {
+        out = DType::Int32;
+        convert = true;
+        return true;
+      }
+      if (t.bits == 32) {
+        out = DType::Int64;
+        convert = true;
+        return true;
+      }
       return false;
     case dl::kFloat:
-      if (t.bits == 16) { out = DType::Float16; return true; }
-      if (t.bits == 32) { out = DType::Float32; return true; }
-      if (t.bits == 64) { out = DType::Float64; return true; }
+      if (t.bits == 16) {
+        out = DType::Float16;
+        return true;
+      }
+      if (t.bits == 32) {
+        out = DType::Float32;
+        return true;
+      }
+      if (t.bits == 64) {
+        out = DType::Float64;
+        return true;
+      }
       return false;
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -243,15 +273,35 @@ T read_as(const char* p, dl::DataType t) {
     case dl::kInt:
       switch (t.bits) {
         case 8: return T(*reinterpret_cast<const int8_t*>(p));
-        case 16: { int16_t v; std::memcpy(&v, p, 2); return T(v); }
-        case 32: { int32_t v; std::memcpy(&v, p, 4); return T(v); }
-        default: { int64_t v; std::memcpy(&v, p, 8); return T(v); }
+        case 16: {
+          int16_t v;
+          std::memcpy(&v, p, 2);
+          return T(v);
+        }
+        case 32: {
+          int32_t v;
+          std::memcpy(&v, p, 4);
+          return T(v);
+        }
+        default: {
+          int64_t v;
+          std::memcpy(&v, p, 8);
+          return T(v);
+        }
       }
     case dl::kUInt:
       switch (t.bits) {
         case 8: return T(*reinterpret_cast<const uint8_t*>(p));
-        case 16: { uint16_t v; std::memcpy(&v, p, 2); return T(v); }
-        default: { uint32_t v; std::memcpy(&v, p, 4); return T(v); }
+        case 16: {
+          uint16_t v;
+          std::memcpy(&v, p, 2);
+          return T(v);
+        }
+        default: {
+          uint32_t v;
+          std::memcpy(&v, p, 4);
+          return T(v);
+        }
       }
     default: return T(0);
   }
@@ -356,7 +406,8 @@ py::object from_dlpack(py::handle obj, py::handle device, py::handle copy) {
   if (is_tensor(obj)) return want_copy ? py::cast(ops::copy(as_tensor(obj))) : py::reinterpret_borrow<py::object>(obj);
   if (PyCapsule_CheckExact(obj.ptr())) return py::cast(import_capsule(obj));
   if (!PyObject_HasAttrString(obj.ptr(), "__dlpack__"))
-    throw TypeError(str_cat("from_dlpack: an object of type ", std::string(py::str(py::type::handle_of(obj).attr("__name__"))),
+    throw TypeError(str_cat("from_dlpack: an object of type ",
+                            std::string(py::str(py::type::handle_of(obj).attr("__name__"))),
                             " does not support the DLPack protocol (no __dlpack__)"));
   if (PyObject_HasAttrString(obj.ptr(), "__dlpack_device__")) {
     py::tuple dev = obj.attr("__dlpack_device__")();
@@ -366,8 +417,8 @@ py::object from_dlpack(py::handle obj, py::handle device, py::handle copy) {
   }
   py::object cap;
   try {
-    cap = obj.attr("__dlpack__")(py::arg("max_version") = py::make_tuple(dl::kMajor, dl::kMinor),
-                                 py::arg("copy") = copy);
+    cap =
+        obj.attr("__dlpack__")(py::arg("max_version") = py::make_tuple(dl::kMajor, dl::kMinor), py::arg("copy") = copy);
   } catch (py::error_already_set& e) {
     if (!e.matches(PyExc_TypeError)) throw;
     cap = obj.attr("__dlpack__")();  // a producer from before DLPack 1.0
@@ -383,10 +434,11 @@ void bind_dlpack(py::module_& m) {
   cls.def("__dlpack__", &export_dlpack, py::arg("stream") = py::none(), py::kw_only(),
           py::arg("max_version") = py::none(), py::arg("dl_device") = py::none(), py::arg("copy") = py::none(),
           docs::Tensor___dlpack__);
-  cls.def("__dlpack_device__", [](const Tensor&) { return py::make_tuple(int(dl::kCPU), 0); },
-          docs::Tensor___dlpack_device__);
-  m.def("from_dlpack", &from_dlpack, py::arg("x"), py::kw_only(), py::arg("device") = py::none(), py::arg("copy") = py::none(),
-        docs::from_dlpack);
+  cls.def(
+      "__dlpack_device__", [](const Tensor&) { return py::make_tuple(int(dl::kCPU), 0); },
+      docs::Tensor___dlpack_device__);
+  m.def("from_dlpack", &from_dlpack, py::arg("x"), py::kw_only(), py::arg("device") = py::none(),
+        py::arg("copy") = py::none(), docs::from_dlpack);
 }
 
 }  // namespace bind

@@ -286,24 +286,33 @@ void bind_functions(py::module_& m) {
   // The elementwise ops: one binding per row of the op table (core/elementwise_ops.def), by its
   // bind column: Both = module function and Tensor method, Function = module function, Operator =
   // nothing here (the operator slots in tensor.cpp reach it).
-#define TG_BIND_UNARY_Both(Id, name, doc)                                                          \
-  def_both(m, #name, [](py::handle x) {                                                            \
-    Tensor t = arg_tensor(x, #name);                                                               \
-    return nogil_if_large(t.numel(), t.tracked(), [&] { return ops::unary(Un::Id, t); });          \
-  }, doc);
+#define TG_BIND_UNARY_Both(Id, name, doc)                                                     \
+  def_both(                                                                                   \
+      m, #name,                                                                               \
+      [](py::handle x) {                                                                      \
+        Tensor t = arg_tensor(x, #name);                                                      \
+        return nogil_if_large(t.numel(), t.tracked(), [&] { return ops::unary(Un::Id, t); }); \
+      },                                                                                      \
+      doc);
 #define TG_BIND_PREDICATE_Both(Id, name, doc) \
   def_both(m, #name, [](py::handle x) { return ops::predicate(Pred::Id, arg_tensor(x, #name)); }, doc);
-#define TG_BIND_BINARY_Function(Id, name, doc)                                                     \
-  m.def(#name, [pair](py::handle a, py::handle b) {                                                \
-    auto xy = pair(a, b, #name);                                                                   \
-    return nogil_if_large(xy.first.numel() + xy.second.numel(), ops::any_tracked(xy.first, xy.second), \
-                          [&] { return ops::binary(Bin::Id, xy.first, xy.second); });              \
-  }, py::arg("x1"), py::arg("x2"), doc);
-#define TG_BIND_COMPARE_Function(Id, name, doc)                                                    \
-  m.def(#name, [pair](py::handle a, py::handle b) {                                                \
-    auto xy = pair(a, b, #name);                                                                   \
-    return ops::compare(Cmp::Id, xy.first, xy.second);                                             \
-  }, py::arg("x1"), py::arg("x2"), doc);
+#define TG_BIND_BINARY_Function(Id, name, doc)                                                             \
+  m.def(                                                                                                   \
+      #name,                                                                                               \
+      [pair](py::handle a, py::handle b) {                                                                 \
+        auto xy = pair(a, b, #name);                                                                       \
+        return nogil_if_large(xy.first.numel() + xy.second.numel(), ops::any_tracked(xy.first, xy.second), \
+                              [&] { return ops::binary(Bin::Id, xy.first, xy.second); });                  \
+      },                                                                                                   \
+      py::arg("x1"), py::arg("x2"), doc);
+#define TG_BIND_COMPARE_Function(Id, name, doc)            \
+  m.def(                                                   \
+      #name,                                               \
+      [pair](py::handle a, py::handle b) {                 \
+        auto xy = pair(a, b, #name);                       \
+        return ops::compare(Cmp::Id, xy.first, xy.second); \
+      },                                                   \
+      py::arg("x1"), py::arg("x2"), doc);
 #define TG_BIND_UNARY_Operator(Id, name, doc)
 #define TG_BIND_BINARY_Operator(Id, name, doc)
 #define TG_UNARY_OP(Id, name, bind, diff, reads, doc) TG_BIND_UNARY_##bind(Id, name, doc)
@@ -318,93 +327,135 @@ void bind_functions(py::module_& m) {
 #undef TG_BIND_UNARY_Operator
 #undef TG_BIND_BINARY_Operator
 
-  m.def("logical_xor", [pair](py::handle a, py::handle b) {
-    auto xy = pair(a, b, "logical_xor");
-    return ops::logical_xor(xy.first, xy.second);
-  }, py::arg("x1"), py::arg("x2"), docs::logical_xor);
+  m.def(
+      "logical_xor",
+      [pair](py::handle a, py::handle b) {
+        auto xy = pair(a, b, "logical_xor");
+        return ops::logical_xor(xy.first, xy.second);
+      },
+      py::arg("x1"), py::arg("x2"), docs::logical_xor);
 
   // clip(x, min=None, max=None): bounds are scalars (weak, NEP 50) or tensors.
-  def_both(m, "clip", [](py::handle x, py::handle lo, py::handle hi) {
-    Tensor t = arg_tensor(x, "clip");
-    Tensor l = lo.is_none() ? Tensor() : operand(lo, t, "clip");
-    Tensor h = hi.is_none() ? Tensor() : operand(hi, t, "clip");
-    return nogil_if_large(t.numel(), t.tracked() || (l.defined() && l.tracked()) || (h.defined() && h.tracked()),
-                          [&] { return ops::clip(t, l, h); });
-  }, py::arg("min") = py::none(), py::arg("max") = py::none(), docs::clip);
-  m.def("where", [pair](py::handle c, py::handle a, py::handle b) {
-    Tensor cond = arg_tensor(c, "where");
-    auto xy = pair(a, b, "where");
-    return nogil_if_large(cond.numel() + xy.first.numel(), ops::any_tracked(cond, xy.first, xy.second),
-                          [&] { return ops::where(cond, xy.first, xy.second); });
-  }, py::arg("condition"), py::arg("x"), py::arg("y"), docs::where);
+  def_both(
+      m, "clip",
+      [](py::handle x, py::handle lo, py::handle hi) {
+        Tensor t = arg_tensor(x, "clip");
+        Tensor l = lo.is_none() ? Tensor() : operand(lo, t, "clip");
+        Tensor h = hi.is_none() ? Tensor() : operand(hi, t, "clip");
+        return nogil_if_large(t.numel(), t.tracked() || (l.defined() && l.tracked()) || (h.defined() && h.tracked()),
+                              [&] { return ops::clip(t, l, h); });
+      },
+      py::arg("min") = py::none(), py::arg("max") = py::none(), docs::clip);
+  m.def(
+      "where",
+      [pair](py::handle c, py::handle a, py::handle b) {
+        Tensor cond = arg_tensor(c, "where");
+        auto xy = pair(a, b, "where");
+        return nogil_if_large(cond.numel() + xy.first.numel(), ops::any_tracked(cond, xy.first, xy.second),
+                              [&] { return ops::where(cond, xy.first, xy.second); });
+      },
+      py::arg("condition"), py::arg("x"), py::arg("y"), docs::where);
   m.def("stop_gradient", [](py::handle x) { return ops::stop_gradient(arg_tensor(x, "stop_gradient")); });
-  def_both(m, "astype", [](py::handle x, py::handle dt) { return ops::cast(arg_tensor(x, "astype"), parse_dtype(dt)); },
-           py::arg("dtype"), docs::astype);
+  def_both(
+      m, "astype", [](py::handle x, py::handle dt) { return ops::cast(arg_tensor(x, "astype"), parse_dtype(dt)); },
+      py::arg("dtype"), docs::astype);
 
   // Reductions.
-  def_both(m, "sum", [](py::handle x, py::handle axis, py::handle keepdims_h) {
-    const bool keepdims = bool_param(keepdims_h, "sum", "keepdims");
-    AxisArg ax = parse_axis(axis, "sum");
-    return ops::sum(arg_tensor(x, "sum"), ax.axes, ax.all, keepdims);
-  }, py::arg("axis") = py::none(), py::arg("keepdims") = false, docs::sum);
-  def_both(m, "mean", [](py::handle x, py::handle axis, py::handle keepdims_h) {
-    const bool keepdims = bool_param(keepdims_h, "mean", "keepdims");
-    AxisArg ax = parse_axis(axis, "mean");
-    return ops::mean(arg_tensor(x, "mean"), ax.axes, ax.all, keepdims);
-  }, py::arg("axis") = py::none(), py::arg("keepdims") = false, docs::mean);
+  def_both(
+      m, "sum",
+      [](py::handle x, py::handle axis, py::handle keepdims_h) {
+        const bool keepdims = bool_param(keepdims_h, "sum", "keepdims");
+        AxisArg ax = parse_axis(axis, "sum");
+        return ops::sum(arg_tensor(x, "sum"), ax.axes, ax.all, keepdims);
+      },
+      py::arg("axis") = py::none(), py::arg("keepdims") = false, docs::sum);
+  def_both(
+      m, "mean",
+      [](py::handle x, py::handle axis, py::handle keepdims_h) {
+        const bool keepdims = bool_param(keepdims_h, "mean", "keepdims");
+        AxisArg ax = parse_axis(axis, "mean");
+        return ops::mean(arg_tensor(x, "mean"), ax.axes, ax.all, keepdims);
+      },
+      py::arg("axis") = py::none(), py::arg("keepdims") = false, docs::mean);
 
   // Shape.
-  def_both(m, "broadcast_to", [](py::handle x, py::handle shape) {
-    return ops::broadcast_to(arg_tensor(x, "broadcast_to"), parse_shape(shape, "broadcast_to"));
-  }, py::arg("shape"), docs::broadcast_to);
-  m.def("reshape", [](py::handle x, py::handle shape) {
-    return ops::reshape(arg_tensor(x, "reshape"), parse_shape(shape, "reshape"));
-  }, py::arg("x"), py::arg("shape"), docs::reshape);
-  cls.def("reshape", [](const Tensor& x, py::args shape) {
-    if (shape.size() == 1) return ops::reshape(x, parse_shape(shape[0], "reshape"));
-    return ops::reshape(x, parse_shape(shape, "reshape"));
-  }, docs::Tensor_reshape);
-  cls.def("view", [](const Tensor& x, py::args shape) {
-    if (shape.size() == 1) return ops::reshape(x, parse_shape(shape[0], "view"));
-    return ops::reshape(x, parse_shape(shape, "view"));
-  }, docs::Tensor_view);
-  m.def("transpose", [](py::handle x, py::handle axes) {
-    SmallVec<int64_t, 6> p;
-    Tensor t = arg_tensor(x, "transpose");
-    if (!axes.is_none()) {
-      Shape s = parse_shape(axes, "transpose");
-      check_transpose_axes(t, s);
-      p = SmallVec<int64_t, 6>(s.begin(), s.end());
-    }
-    return ops::transpose(t, p);
-  }, py::arg("x"), py::arg("axes") = py::none(), docs::transpose);
-  cls.def("transpose", [](const Tensor& x, py::args axes) {
-    SmallVec<int64_t, 6> p;
-    if (axes.size() == 1 && !axes[0].is_none()) {
-      Shape s = parse_shape(axes[0], "transpose");
-      check_transpose_axes(x, s);
-      p = SmallVec<int64_t, 6>(s.begin(), s.end());
-    } else if (axes.size() > 1) {
-      Shape s = parse_shape(axes, "transpose");
-      p = SmallVec<int64_t, 6>(s.begin(), s.end());
-    }
-    return ops::transpose(x, p);
-  }, docs::Tensor_transpose);
-  def_both(m, "swapaxes", [](py::handle x, py::handle a, py::handle b) {
-    return ops::swapaxes(arg_tensor(x, "swapaxes"), axis_param(a, "swapaxes"), axis_param(b, "swapaxes"));
-  }, py::arg("axis1"), py::arg("axis2"), docs::swapaxes);
-  def_both(m, "expand_dims", [](py::handle x, py::handle axis) {
-    AxisArg ax = parse_axis(axis, "expand_dims");
-    TG_CHECK_TYPE(!ax.all, "expand_dims: axis must be an int or a tuple of ints, got None");
-    return ops::expand_dims(arg_tensor(x, "expand_dims"), SmallVec<int64_t, 6>(ax.axes.begin(), ax.axes.end()));
-  }, py::arg("axis"), docs::expand_dims);
-  def_both(m, "squeeze", [](py::handle x, py::handle axis) {
-    AxisArg ax = parse_axis(axis, "squeeze");
-    return ops::squeeze(arg_tensor(x, "squeeze"), SmallVec<int64_t, 6>(ax.axes.begin(), ax.axes.end()), ax.all);
-  }, py::arg("axis") = py::none(), docs::squeeze);
+  def_both(
+      m, "broadcast_to",
+      [](py::handle x, py::handle shape) {
+        return ops::broadcast_to(arg_tensor(x, "broadcast_to"), parse_shape(shape, "broadcast_to"));
+      },
+      py::arg("shape"), docs::broadcast_to);
+  m.def(
+      "reshape",
+      [](py::handle x, py::handle shape) {
+        return ops::reshape(arg_tensor(x, "reshape"), parse_shape(shape, "reshape"));
+      },
+      py::arg("x"), py::arg("shape"), docs::reshape);
+  cls.def(
+      "reshape",
+      [](const Tensor& x, py::args shape) {
+        if (shape.size() == 1) return ops::reshape(x, parse_shape(shape[0], "reshape"));
+        return ops::reshape(x, parse_shape(shape, "reshape"));
+      },
+      docs::Tensor_reshape);
+  cls.def(
+      "view",
+      [](const Tensor& x, py::args shape) {
+        if (shape.size() == 1) return ops::reshape(x, parse_shape(shape[0], "view"));
+        return ops::reshape(x, parse_shape(shape, "view"));
+      },
+      docs::Tensor_view);
+  m.def(
+      "transpose",
+      [](py::handle x, py::handle axes) {
+        SmallVec<int64_t, 6> p;
+        Tensor t = arg_tensor(x, "transpose");
+        if (!axes.is_none()) {
+          Shape s = parse_shape(axes, "transpose");
+          check_transpose_axes(t, s);
+          p = SmallVec<int64_t, 6>(s.begin(), s.end());
+        }
+        return ops::transpose(t, p);
+      },
+      py::arg("x"), py::arg("axes") = py::none(), docs::transpose);
+  cls.def(
+      "transpose",
+      [](const Tensor& x, py::args axes) {
+        SmallVec<int64_t, 6> p;
+        if (axes.size() == 1 && !axes[0].is_none()) {
+          Shape s = parse_shape(axes[0], "transpose");
+          check_transpose_axes(x, s);
+          p = SmallVec<int64_t, 6>(s.begin(), s.end());
+        } else if (axes.size() > 1) {
+          Shape s = parse_shape(axes, "transpose");
+          p = SmallVec<int64_t, 6>(s.begin(), s.end());
+        }
+        return ops::transpose(x, p);
+      },
+      docs::Tensor_transpose);
+  def_both(
+      m, "swapaxes",
+      [](py::handle x, py::handle a, py::handle b) {
+        return ops::swapaxes(arg_tensor(x, "swapaxes"), axis_param(a, "swapaxes"), axis_param(b, "swapaxes"));
+      },
+      py::arg("axis1"), py::arg("axis2"), docs::swapaxes);
+  def_both(
+      m, "expand_dims",
+      [](py::handle x, py::handle axis) {
+        AxisArg ax = parse_axis(axis, "expand_dims");
+        TG_CHECK_TYPE(!ax.all, "expand_dims: axis must be an int or a tuple of ints, got None");
+        return ops::expand_dims(arg_tensor(x, "expand_dims"), SmallVec<int64_t, 6>(ax.axes.begin(), ax.axes.end()));
+      },
+      py::arg("axis"), docs::expand_dims);
+  def_both(
+      m, "squeeze",
+      [](py::handle x, py::handle axis) {
+        AxisArg ax = parse_axis(axis, "squeeze");
+        return ops::squeeze(arg_tensor(x, "squeeze"), SmallVec<int64_t, 6>(ax.axes.begin(), ax.axes.end()), ax.all);
+      },
+      py::arg("axis") = py::none(), docs::squeeze);
   def_both(m, "flatten", [](py::handle x) { return ops::flatten(arg_tensor(x, "flatten")); }, docs::flatten);
   def_both(m, "copy", [](py::handle x) { return ops::copy(arg_tensor(x, "copy")); }, docs::copy);
-
 }
 
 }  // namespace bind

@@ -70,25 +70,15 @@ PYBIND11_MODULE(_core, m) {
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
-    } catch (const IndexError& e) {
-      PyErr_SetString(PyExc_IndexError, e.what());
-    } catch (const DTypeError& e) {
+    } catch (const IndexError& e) { PyErr_SetString(PyExc_IndexError, e.what()); } catch (const DTypeError& e) {
       PyErr_SetString(PyExc_TypeError, e.what());
-    } catch (const TypeError& e) {
+    } catch (const TypeError& e) { PyErr_SetString(PyExc_TypeError, e.what()); } catch (const NotDifferentiable& e) {
       PyErr_SetString(PyExc_TypeError, e.what());
-    } catch (const NotDifferentiable& e) {
-      PyErr_SetString(PyExc_TypeError, e.what());
-    } catch (const OverflowError& e) {
-      PyErr_SetString(PyExc_OverflowError, e.what());
-    } catch (const MemoryError& e) {
+    } catch (const OverflowError& e) { PyErr_SetString(PyExc_OverflowError, e.what()); } catch (const MemoryError& e) {
       PyErr_SetString(PyExc_MemoryError, e.what());
-    } catch (const ShapeError& e) {
+    } catch (const ShapeError& e) { PyErr_SetString(PyExc_ValueError, e.what()); } catch (const ValueError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
-    } catch (const ValueError& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
-    } catch (const Error& e) {
-      PyErr_SetString(PyExc_RuntimeError, e.what());
-    } catch (const py::cast_error& e) {
+    } catch (const Error& e) { PyErr_SetString(PyExc_RuntimeError, e.what()); } catch (const py::cast_error& e) {
       // pybind11's own conversion failures: a TypeError in words a user can act on, never its
       // "#define PYBIND11_DETAILED_ERROR_MESSAGES" hint.
       std::string msg = e.what();
@@ -97,7 +87,8 @@ PYBIND11_MODULE(_core, m) {
       const std::string pre = "Unable to cast Python instance of type ";
       if (msg.compare(0, pre.size(), pre) == 0) {
         const size_t end = msg.find(" to C++ type", pre.size());
-        msg = "an argument of type " + msg.substr(pre.size(), end == std::string::npos ? std::string::npos : end - pre.size()) +
+        msg = "an argument of type " +
+              msg.substr(pre.size(), end == std::string::npos ? std::string::npos : end - pre.size()) +
               " is not supported here (expected a Tensor, a number, or a sequence of numbers)";
       }
       PyErr_SetString(PyExc_TypeError, msg.c_str());

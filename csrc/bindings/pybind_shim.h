@@ -76,7 +76,8 @@ inline bool numpy_array_has_base(PyObject* o) { return py::detail::array_proxy(o
 // __init__ never ran.
 template <class Holder, class T>
 Holder holder_of(py::handle self) {
-  auto v_h = reinterpret_cast<py::detail::instance*>(self.ptr())->get_value_and_holder(py::detail::get_type_info(typeid(T)));
+  auto v_h =
+      reinterpret_cast<py::detail::instance*>(self.ptr())->get_value_and_holder(py::detail::get_type_info(typeid(T)));
   if (!v_h.holder_constructed() || v_h.value_ptr() == nullptr) return Holder();
   return v_h.template holder<Holder>();
 }

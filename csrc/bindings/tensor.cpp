@@ -254,9 +254,9 @@ using kernels::Bin;
 using kernels::Cmp;
 using kernels::Un;
 
-
 // ---- operators -------------------------------------------------------------------------------
 // Note [Operator slots]
+// ~~~~~~~~~~~~~~~~~~~~~
 // The arithmetic and comparison operators are installed as C-level slots of the Tensor type
 // (nb_add, tp_richcompare, ...), not only as pybind11 methods: Python then calls them directly,
 // without looking up __mul__/__rmul__ and building bound methods, and without pybind11's argument
@@ -284,9 +284,7 @@ bool try_operand(PyObject* o, const Tensor& self, const char* name, Tensor& out)
     return false;
   try {
     out = operand(py::handle(o), self, name);
-  } catch (const TypeError&) {
-    return false;
-  }
+  } catch (const TypeError&) { return false; }
   return true;
 }
 
@@ -345,12 +343,13 @@ PyObject* nb_inplace(PyObject* a, PyObject* b) {
     Tensor other;
     if (!try_operand(b, self, ops::op_name(op), other)) return not_implemented();
     Tensor r = apply_binary(op, self, other);
-    TG_CHECK_TYPE(kind_rank(r.dtype()) <= kind_rank(self.dtype()), ops::op_name(op), " (in place): cannot cast the result from ",
-                  dtype_numpy_name(r.dtype()), " to ", dtype_numpy_name(self.dtype()),
-                  " with casting rule 'same_kind' (", ops::describe(self), " op= ", ops::describe(other),
-                  "); an in-place operation keeps the tensor's dtype");
-    TG_CHECK_SHAPE(r.shape() == self.shape(), ops::op_name(op), " (in place): non-broadcastable output operand with shape ",
-                   shape_str(self.shape()), " doesn't match the broadcast shape ", shape_str(r.shape()));
+    TG_CHECK_TYPE(kind_rank(r.dtype()) <= kind_rank(self.dtype()), ops::op_name(op),
+                  " (in place): cannot cast the result from ", dtype_numpy_name(r.dtype()), " to ",
+                  dtype_numpy_name(self.dtype()), " with casting rule 'same_kind' (", ops::describe(self),
+                  " op= ", ops::describe(other), "); an in-place operation keeps the tensor's dtype");
+    TG_CHECK_SHAPE(r.shape() == self.shape(), ops::op_name(op),
+                   " (in place): non-broadcastable output operand with shape ", shape_str(self.shape()),
+                   " doesn't match the broadcast shape ", shape_str(r.shape()));
     std::vector<ops::IndexItem> all(1);
     all[0].kind = ops::IndexItem::Ellipsis;
     locked_write([&] { ops::setitem(self, all, r); });
@@ -405,7 +404,8 @@ PyObject* tp_richcompare(PyObject* a, PyObject* b, int pyop) {
         switch (c) {
           case Cmp::Eq: r = false; break;
           case Cmp::Ne: r = true; break;
-          case Cmp::Lt: case Cmp::Le: r = big; break;
+          case Cmp::Lt:
+          case Cmp::Le: r = big; break;
           default: r = !big; break;
         }
         return to_python(ops::full(self.shape(), r ? 1.0 : 0.0, DType::Bool));
@@ -413,7 +413,8 @@ PyObject* tp_richcompare(PyObject* a, PyObject* b, int pyop) {
     }
     Tensor other;
     if (!try_operand(b, self, ops::op_name(c), other)) return not_implemented();
-    return to_python(nogil_if_large(self.numel(), ops::any_tracked(self, other), [&] { return ops::compare(c, self, other); }));
+    return to_python(
+        nogil_if_large(self.numel(), ops::any_tracked(self, other), [&] { return ops::compare(c, self, other); }));
   });
 }
 
@@ -428,9 +429,7 @@ PyObject* nb_absolute(PyObject* a) {
   return guarded([&] { return to_python(ops::unary(Un::Abs, tensor_of(a))); });
 }
 PyObject* nb_invert(PyObject* a) {
-  return guarded([&] {
-    return to_python(ops::invert(tensor_of(a)));
-  });
+  return guarded([&] { return to_python(ops::invert(tensor_of(a))); });
 }
 
 py::object steal(PyObject* o) {
@@ -478,8 +477,8 @@ bool is_numpy_bool_scalar(py::handle h) {
 }
 
 ops::IndexItem array_index(Tensor t) {
-  TG_CHECK_T(IndexError, !is_float(t.dtype()),
-             "arrays used as indices must be of integer or Bool dtype, got ", dtype_name(t.dtype()));
+  TG_CHECK_T(IndexError, !is_float(t.dtype()), "arrays used as indices must be of integer or Bool dtype, got ",
+             dtype_name(t.dtype()));
   ops::IndexItem it;
   it.kind = ops::IndexItem::Array;
   it.array = std::move(t);
@@ -511,8 +510,10 @@ ops::IndexItem parse_item(py::handle h) {
     try {
       t = tensor_from_py(h, py::none(), false);
     } catch (TypeError&) {
-      throw IndexError(str_cat("only integers, slices (`:`), ellipsis (`...`), None and integer or Bool "
-                               "arrays are valid indices, got ", std::string(py::repr(h))));
+      throw IndexError(
+          str_cat("only integers, slices (`:`), ellipsis (`...`), None and integer or Bool "
+                  "arrays are valid indices, got ",
+                  std::string(py::repr(h))));
     }
     if (t.numel() == 0 && is_float(t.dtype()) && !py::isinstance<py::array>(h)) t = t.to(DType::Int64);  // x[[]]
     it = array_index(std::move(t));
@@ -522,8 +523,10 @@ ops::IndexItem parse_item(py::handle h) {
     if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
     it.i = int64_t(v);
   } else {
-    throw IndexError(str_cat("only integers, slices (`:`), ellipsis (`...`), None and integer or Bool "
-                             "arrays are valid indices, got ", std::string(py::repr(h))));
+    throw IndexError(
+        str_cat("only integers, slices (`:`), ellipsis (`...`), None and integer or Bool "
+                "arrays are valid indices, got ",
+                std::string(py::repr(h))));
   }
   return it;
 }
@@ -552,105 +555,150 @@ void bind_tensor(py::module_& m) {
                                 " positional argument(s)", kwargs.size() ? " and keyword(s) " : "",
                                 kwargs.size() ? std::string(py::str(py::list(kwargs.attr("keys")()))) : std::string()));
       }))
-      .def_property_readonly("shape", [](const Tensor& t) {
-        py::tuple r(size_t(t.ndim()));
-        for (int64_t i = 0; i < t.ndim(); ++i) r[size_t(i)] = py::int_(t.shape()[size_t(i)]);
-        return r;
-      }, docs::Tensor_shape)
-      .def_property_readonly("dtype", [](const Tensor& t) { return dtype_object(t.dtype()); }, docs::Tensor_dtype)
-      .def_property_readonly("ndim", [](const Tensor& t) { return t.ndim(); }, docs::Tensor_ndim)
-      .def_property_readonly("size", [](const Tensor& t) { return t.numel(); }, docs::Tensor_size)
-      .def_property_readonly("itemsize", [](const Tensor& t) { return itemsize(t.dtype()); }, docs::Tensor_itemsize)
-      .def_property_readonly("nbytes", [](const Tensor& t) { return int64_t(itemsize(t.dtype())) * t.numel(); },
-                             docs::Tensor_nbytes)
-      .def_property_readonly("strides", [](const Tensor& t) {
-        py::tuple r(size_t(t.ndim()));
-        for (int64_t i = 0; i < t.ndim(); ++i) r[size_t(i)] = py::int_(t.strides()[size_t(i)] * int64_t(itemsize(t.dtype())));
-        return r;
-      }, docs::Tensor_strides)
-      .def_property_readonly("device", [](const Tensor& t) { return std::string(device_name(t.device())); },
-                             docs::Tensor_device)
-      .def_property_readonly("T", [](const Tensor& t) { return ops::transpose(t, {}); }, docs::Tensor_T)
-      .def("is_contiguous", [](const Tensor& t) { return t.is_contiguous(); }, docs::Tensor_is_contiguous)
+      .def_property_readonly(
+          "shape",
+          [](const Tensor& t) {
+            py::tuple r(size_t(t.ndim()));
+            for (int64_t i = 0; i < t.ndim(); ++i) r[size_t(i)] = py::int_(t.shape()[size_t(i)]);
+            return r;
+          },
+          docs::Tensor_shape)
+      .def_property_readonly(
+          "dtype", [](const Tensor& t) { return dtype_object(t.dtype()); }, docs::Tensor_dtype)
+      .def_property_readonly(
+          "ndim", [](const Tensor& t) { return t.ndim(); }, docs::Tensor_ndim)
+      .def_property_readonly(
+          "size", [](const Tensor& t) { return t.numel(); }, docs::Tensor_size)
+      .def_property_readonly(
+          "itemsize", [](const Tensor& t) { return itemsize(t.dtype()); }, docs::Tensor_itemsize)
+      .def_property_readonly(
+          "nbytes", [](const Tensor& t) { return int64_t(itemsize(t.dtype())) * t.numel(); }, docs::Tensor_nbytes)
+      .def_property_readonly(
+          "strides",
+          [](const Tensor& t) {
+            py::tuple r(size_t(t.ndim()));
+            for (int64_t i = 0; i < t.ndim(); ++i)
+              r[size_t(i)] = py::int_(t.strides()[size_t(i)] * int64_t(itemsize(t.dtype())));
+            return r;
+          },
+          docs::Tensor_strides)
+      .def_property_readonly(
+          "device", [](const Tensor& t) { return std::string(device_name(t.device())); }, docs::Tensor_device)
+      .def_property_readonly(
+          "T", [](const Tensor& t) { return ops::transpose(t, {}); }, docs::Tensor_T)
+      .def(
+          "is_contiguous", [](const Tensor& t) { return t.is_contiguous(); }, docs::Tensor_is_contiguous)
       .def("_is_tracked", [](const Tensor& t) { return t.tracked(); })
-      .def("_shares_memory", [](const Tensor& a, const Tensor& b) {
-        return a.has_data() && b.has_data() && a.storage() == b.storage();
-      })
-      .def("asnumpy", [](const Tensor& t) { return to_numpy_view(t, false).attr("copy")(); }, docs::Tensor_asnumpy)
-      .def("numpy", [](const Tensor& t) { return to_numpy_view(t, false).attr("copy")(); }, docs::Tensor_numpy)
+      .def("_shares_memory",
+           [](const Tensor& a, const Tensor& b) { return a.has_data() && b.has_data() && a.storage() == b.storage(); })
+      .def(
+          "asnumpy", [](const Tensor& t) { return to_numpy_view(t, false).attr("copy")(); }, docs::Tensor_asnumpy)
+      .def(
+          "numpy", [](const Tensor& t) { return to_numpy_view(t, false).attr("copy")(); }, docs::Tensor_numpy)
       // numpy's protocol: a read-only view when possible; copy=True gives a fresh writable array,
       // copy=False raises when a dtype conversion makes a copy unavoidable.
-      .def("__array__", [](const Tensor& t, py::handle dtype, py::handle copy) {
-        py::object a = to_numpy_view(ops::stop_gradient(t), false);
-        const bool force = !copy.is_none() && py::cast<bool>(copy);
-        const bool never = !copy.is_none() && !py::cast<bool>(copy);
-        if (!dtype.is_none()) {
-          py::dtype want = py::dtype::from_args(py::reinterpret_borrow<py::object>(dtype));
-          if (!want.equal(a.attr("dtype"))) {
-            TG_CHECK(!never, "__array__: converting ", dtype_name(t.dtype()), " to ", std::string(py::str(want)),
-                     " needs a copy, but copy=False");
-            return a.attr("astype")(want);
-          }
-        }
-        return force ? a.attr("copy")() : a;
-      }, py::arg("dtype") = py::none(), py::arg("copy") = py::none(), docs::Tensor___array__)
-      .def("item", [](const Tensor& t) {
-        need_one(t, "item", true);
-        return scalar_value(t);
-      }, docs::Tensor_item)
-      .def("tolist", [](const Tensor& t) { return to_numpy_view(t, false).attr("tolist")(); }, docs::Tensor_tolist)
-      .def("__float__", [](const Tensor& t) {
-        need_one(t, "float", false);
-        check_has_data(t, "float");
-        return t.item_as_double(0);
-      }, docs::Tensor___float__)
-      .def("__int__", [](const Tensor& t) {
-        need_one(t, "int", false);
-        return py::int_(scalar_value(t).attr("__int__")());
-      }, docs::Tensor___int__)
-      .def("__index__", [](const Tensor& t) {
-        TG_CHECK_TYPE(!is_float(t.dtype()) && t.dtype() != DType::Bool && t.ndim() == 0,
-                      "only 0-d integer tensors can be converted to an index, got a ", dtype_name(t.dtype()),
-                      " tensor of shape ", shape_str(t.shape()));
-        return py::int_(scalar_value(t));
-      }, docs::Tensor___index__)
-      .def("__bool__", [](const Tensor& t) {
-        if (t.numel() != 1)
-          throw ValueError(str_cat("The truth value of a Tensor with ", t.numel() == 0 ? "no elements" : "more than one element",
-                                   " is ambiguous (shape ", shape_str(t.shape()), "). Use a.any() or a.all()"));
-        check_has_data(t, "bool");
-        return t.item_as_double(0) != 0;
-      }, docs::Tensor___bool__)
-      .def("__len__", [](const Tensor& t) {
-        TG_CHECK_TYPE(t.ndim() > 0, "len() of a 0-d tensor");
-        return t.shape()[0];
-      }, docs::Tensor___len__)
+      .def(
+          "__array__",
+          [](const Tensor& t, py::handle dtype, py::handle copy) {
+            py::object a = to_numpy_view(ops::stop_gradient(t), false);
+            const bool force = !copy.is_none() && py::cast<bool>(copy);
+            const bool never = !copy.is_none() && !py::cast<bool>(copy);
+            if (!dtype.is_none()) {
+              py::dtype want = py::dtype::from_args(py::reinterpret_borrow<py::object>(dtype));
+              if (!want.equal(a.attr("dtype"))) {
+                TG_CHECK(!never, "__array__: converting ", dtype_name(t.dtype()), " to ", std::string(py::str(want)),
+                         " needs a copy, but copy=False");
+                return a.attr("astype")(want);
+              }
+            }
+            return force ? a.attr("copy")() : a;
+          },
+          py::arg("dtype") = py::none(), py::arg("copy") = py::none(), docs::Tensor___array__)
+      .def(
+          "item",
+          [](const Tensor& t) {
+            need_one(t, "item", true);
+            return scalar_value(t);
+          },
+          docs::Tensor_item)
+      .def(
+          "tolist", [](const Tensor& t) { return to_numpy_view(t, false).attr("tolist")(); }, docs::Tensor_tolist)
+      .def(
+          "__float__",
+          [](const Tensor& t) {
+            need_one(t, "float", false);
+            check_has_data(t, "float");
+            return t.item_as_double(0);
+          },
+          docs::Tensor___float__)
+      .def(
+          "__int__",
+          [](const Tensor& t) {
+            need_one(t, "int", false);
+            return py::int_(scalar_value(t).attr("__int__")());
+          },
+          docs::Tensor___int__)
+      .def(
+          "__index__",
+          [](const Tensor& t) {
+            TG_CHECK_TYPE(!is_float(t.dtype()) && t.dtype() != DType::Bool && t.ndim() == 0,
+                          "only 0-d integer tensors can be converted to an index, got a ", dtype_name(t.dtype()),
+                          " tensor of shape ", shape_str(t.shape()));
+            return py::int_(scalar_value(t));
+          },
+          docs::Tensor___index__)
+      .def(
+          "__bool__",
+          [](const Tensor& t) {
+            if (t.numel() != 1)
+              throw ValueError(str_cat("The truth value of a Tensor with ",
+                                       t.numel() == 0 ? "no elements" : "more than one element",
+                                       " is ambiguous (shape ", shape_str(t.shape()), "). Use a.any() or a.all()"));
+            check_has_data(t, "bool");
+            return t.item_as_double(0) != 0;
+          },
+          docs::Tensor___bool__)
+      .def(
+          "__len__",
+          [](const Tensor& t) {
+            TG_CHECK_TYPE(t.ndim() > 0, "len() of a 0-d tensor");
+            return t.shape()[0];
+          },
+          docs::Tensor___len__)
       .def("__hash__", [](py::handle self) { return py::hash(py::int_(reinterpret_cast<uintptr_t>(self.ptr()))); })
-      .def("__getitem__", [](const Tensor& t, py::handle idx) {
-        std::vector<ops::IndexItem> items = parse_index(idx);
-        return nogil_if_large(t.numel(), t.tracked(), [&] { return ops::getitem(t, items); });
-      }, docs::Tensor___getitem__)
-      .def("__setitem__", [](Tensor& t, py::handle idx, py::handle v) {
-        if (PyFloat_Check(v.ptr()) && is_int(t.dtype())) {  // numpy refuses what no integer holds
-          const double d = PyFloat_AS_DOUBLE(v.ptr());
-          TG_CHECK(d == d, "setitem: cannot convert float NaN to integer (", ops::describe(t), ")");
-          TG_CHECK_T(OverflowError, std::isfinite(d), "setitem: cannot convert float infinity to integer (",
-                     ops::describe(t), ")");
-        }
-        Tensor val = operand(v, t, "setitem");
-        std::vector<ops::IndexItem> items = parse_index(idx);
-        locked_write([&] { ops::setitem(t, items, val); });
-      }, docs::Tensor___setitem__)
+      .def(
+          "__getitem__",
+          [](const Tensor& t, py::handle idx) {
+            std::vector<ops::IndexItem> items = parse_index(idx);
+            return nogil_if_large(t.numel(), t.tracked(), [&] { return ops::getitem(t, items); });
+          },
+          docs::Tensor___getitem__)
+      .def(
+          "__setitem__",
+          [](Tensor& t, py::handle idx, py::handle v) {
+            if (PyFloat_Check(v.ptr()) && is_int(t.dtype())) {  // numpy refuses what no integer holds
+              const double d = PyFloat_AS_DOUBLE(v.ptr());
+              TG_CHECK(d == d, "setitem: cannot convert float NaN to integer (", ops::describe(t), ")");
+              TG_CHECK_T(OverflowError, std::isfinite(d), "setitem: cannot convert float infinity to integer (",
+                         ops::describe(t), ")");
+            }
+            Tensor val = operand(v, t, "setitem");
+            std::vector<ops::IndexItem> items = parse_index(idx);
+            locked_write([&] { ops::setitem(t, items, val); });
+          },
+          docs::Tensor___setitem__)
       .def("_value_repr", [](const Tensor& t) { return to_numpy_view(t, false); })
       // Whether __init__ ran (repr of a Tensor.__new__ object must not raise).
-      .def("_initialised", [](py::handle self) {
-        void* v = shim::value_ptr(self.ptr());
-        return v && static_cast<const Tensor*>(v)->defined();
-      })
+      .def("_initialised",
+           [](py::handle self) {
+             void* v = shim::value_ptr(self.ptr());
+             return v && static_cast<const Tensor*>(v)->defined();
+           })
       // Rebinds this Python object to o's value (Tensor.__setstate__ on a live tensor, as numpy's
       // ndarray.__setstate__ replaces an array's contents; see python/tapegrad/_pickle.py).
       .def("_rebind", [](Tensor& self, const Tensor& o) { self = o; })
-      .def("__copy__", [](const Tensor& t) { return ops::copy(t); }, docs::Tensor___copy__)
+      .def(
+          "__copy__", [](const Tensor& t) { return ops::copy(t); }, docs::Tensor___copy__)
       .def("__deepcopy__", [](const Tensor& t, py::handle) { return ops::copy(t); })
       // Pickling: Tensor.__reduce_ex__ (python/tapegrad/_pickle.py) writes every protocol 0-5. This
       // state pair is what older tapegrads wrote for protocols 2-5; __setstate__ still reads it,
@@ -674,8 +722,8 @@ void bind_tensor(py::module_& m) {
   // Arithmetic and comparisons: C-level slots (Note [Operator slots]); the dunder methods call
   // the same functions (for explicit x.__add__(y) calls). Numpy arrays defer to them through
   // __array_ufunc__ = None (set in Python), so ndarray * Tensor is a Tensor.
-#define TG_BIN(pyname, rpyname, OP)                                                                        \
-  cls.def(pyname, [](py::handle a, py::handle b) { return steal(nb_binary<OP>(a.ptr(), b.ptr())); });   \
+#define TG_BIN(pyname, rpyname, OP)                                                                   \
+  cls.def(pyname, [](py::handle a, py::handle b) { return steal(nb_binary<OP>(a.ptr(), b.ptr())); }); \
   cls.def(rpyname, [](py::handle a, py::handle b) { return steal(nb_binary<OP>(b.ptr(), a.ptr())); });
   TG_BIN("__add__", "__radd__", Bin::Add)
   TG_BIN("__sub__", "__rsub__", Bin::Sub)

@@ -41,7 +41,10 @@ float half_to_float(uint16_t h) {
       bits = sign;
     } else {  // subnormal: renormalise
       exp = 127 - 15 + 1;
-      while ((man & 0x400u) == 0) { man <<= 1; --exp; }
+      while ((man & 0x400u) == 0) {
+        man <<= 1;
+        --exp;
+      }
       man &= 0x3ffu;
       bits = sign | (exp << 23) | (man << 13);
     }

@@ -43,13 +43,32 @@ enum class ScalarKind : uint8_t { Bool, Int, Float };
 DType promote_weak(DType t, ScalarKind k);
 
 // Map C++ types to dtypes.
-template <class T> struct dtype_of;
-template <> struct dtype_of<bool> { static constexpr DType value = DType::Bool; };
-template <> struct dtype_of<int32_t> { static constexpr DType value = DType::Int32; };
-template <> struct dtype_of<int64_t> { static constexpr DType value = DType::Int64; };
-template <> struct dtype_of<Half> { static constexpr DType value = DType::Float16; };
-template <> struct dtype_of<float> { static constexpr DType value = DType::Float32; };
-template <> struct dtype_of<double> { static constexpr DType value = DType::Float64; };
+template <class T>
+struct dtype_of;
+template <>
+struct dtype_of<bool> {
+  static constexpr DType value = DType::Bool;
+};
+template <>
+struct dtype_of<int32_t> {
+  static constexpr DType value = DType::Int32;
+};
+template <>
+struct dtype_of<int64_t> {
+  static constexpr DType value = DType::Int64;
+};
+template <>
+struct dtype_of<Half> {
+  static constexpr DType value = DType::Float16;
+};
+template <>
+struct dtype_of<float> {
+  static constexpr DType value = DType::Float32;
+};
+template <>
+struct dtype_of<double> {
+  static constexpr DType value = DType::Float64;
+};
 
 // TG_DISPATCH(dtype, T, body): runs body with T bound to the C++ type of dtype.
 #define TG_DISPATCH_CASE(D, TYPE, ...) \
@@ -58,30 +77,30 @@ template <> struct dtype_of<double> { static constexpr DType value = DType::Floa
     __VA_ARGS__;                       \
     break;                             \
   }
-#define TG_DISPATCH_ALL(dt, ...)                                   \
-  switch (dt) {                                                    \
-    TG_DISPATCH_CASE(Bool, bool, __VA_ARGS__)                      \
-    TG_DISPATCH_CASE(Int32, int32_t, __VA_ARGS__)                  \
-    TG_DISPATCH_CASE(Int64, int64_t, __VA_ARGS__)                  \
-    TG_DISPATCH_CASE(Float16, ::tapegrad::Half, __VA_ARGS__)       \
-    TG_DISPATCH_CASE(Float32, float, __VA_ARGS__)                  \
-    TG_DISPATCH_CASE(Float64, double, __VA_ARGS__)                 \
+#define TG_DISPATCH_ALL(dt, ...)                             \
+  switch (dt) {                                              \
+    TG_DISPATCH_CASE(Bool, bool, __VA_ARGS__)                \
+    TG_DISPATCH_CASE(Int32, int32_t, __VA_ARGS__)            \
+    TG_DISPATCH_CASE(Int64, int64_t, __VA_ARGS__)            \
+    TG_DISPATCH_CASE(Float16, ::tapegrad::Half, __VA_ARGS__) \
+    TG_DISPATCH_CASE(Float32, float, __VA_ARGS__)            \
+    TG_DISPATCH_CASE(Float64, double, __VA_ARGS__)           \
   }
 // Arithmetic dtypes (float16 is computed in float32 by the caller, never here).
-#define TG_DISPATCH_NUM(dt, ...)                                   \
-  switch (dt) {                                                    \
-    TG_DISPATCH_CASE(Bool, bool, __VA_ARGS__)                      \
-    TG_DISPATCH_CASE(Int32, int32_t, __VA_ARGS__)                  \
-    TG_DISPATCH_CASE(Int64, int64_t, __VA_ARGS__)                  \
-    TG_DISPATCH_CASE(Float32, float, __VA_ARGS__)                  \
-    TG_DISPATCH_CASE(Float64, double, __VA_ARGS__)                 \
-    default: break;                                                \
+#define TG_DISPATCH_NUM(dt, ...)                   \
+  switch (dt) {                                    \
+    TG_DISPATCH_CASE(Bool, bool, __VA_ARGS__)      \
+    TG_DISPATCH_CASE(Int32, int32_t, __VA_ARGS__)  \
+    TG_DISPATCH_CASE(Int64, int64_t, __VA_ARGS__)  \
+    TG_DISPATCH_CASE(Float32, float, __VA_ARGS__)  \
+    TG_DISPATCH_CASE(Float64, double, __VA_ARGS__) \
+    default: break;                                \
   }
-#define TG_DISPATCH_FLOAT(dt, ...)                                 \
-  switch (dt) {                                                    \
-    TG_DISPATCH_CASE(Float32, float, __VA_ARGS__)                  \
-    TG_DISPATCH_CASE(Float64, double, __VA_ARGS__)                 \
-    default: break;                                                \
+#define TG_DISPATCH_FLOAT(dt, ...)                 \
+  switch (dt) {                                    \
+    TG_DISPATCH_CASE(Float32, float, __VA_ARGS__)  \
+    TG_DISPATCH_CASE(Float64, double, __VA_ARGS__) \
+    default: break;                                \
   }
 
 }  // namespace tapegrad

@@ -9,14 +9,30 @@ namespace tapegrad {
 struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-struct ShapeError : Error { using Error::Error; };   // -> ValueError
-struct ValueError : Error { using Error::Error; };   // -> ValueError
-struct IndexError : Error { using Error::Error; };   // -> IndexError
-struct DTypeError : Error { using Error::Error; };   // -> TypeError
-struct TypeError : Error { using Error::Error; };    // -> TypeError
-struct NotDifferentiable : Error { using Error::Error; };  // -> TypeError
-struct OverflowError : Error { using Error::Error; };  // -> OverflowError
-struct MemoryError : Error { using Error::Error; };    // -> MemoryError
+struct ShapeError : Error {
+  using Error::Error;
+};  // -> ValueError
+struct ValueError : Error {
+  using Error::Error;
+};  // -> ValueError
+struct IndexError : Error {
+  using Error::Error;
+};  // -> IndexError
+struct DTypeError : Error {
+  using Error::Error;
+};  // -> TypeError
+struct TypeError : Error {
+  using Error::Error;
+};  // -> TypeError
+struct NotDifferentiable : Error {
+  using Error::Error;
+};  // -> TypeError
+struct OverflowError : Error {
+  using Error::Error;
+};  // -> OverflowError
+struct MemoryError : Error {
+  using Error::Error;
+};  // -> MemoryError
 
 namespace detail {
 inline void cat(std::ostringstream&) {}
@@ -37,11 +53,9 @@ std::string str_cat(const A&... a) {
 }  // namespace tapegrad
 
 // TG_CHECK(cond, "mul: shapes ", a, " and ", b, " do not broadcast") throws ValueError.
-#define TG_CHECK_T(ExcT, cond, ...)                           \
-  do {                                                         \
-    if (__builtin_expect(!(cond), 0)) {                        \
-      throw ::tapegrad::ExcT(::tapegrad::str_cat(__VA_ARGS__)); \
-    }                                                          \
+#define TG_CHECK_T(ExcT, cond, ...)                                                                 \
+  do {                                                                                              \
+    if (__builtin_expect(!(cond), 0)) { throw ::tapegrad::ExcT(::tapegrad::str_cat(__VA_ARGS__)); } \
   } while (0)
 #define TG_CHECK(cond, ...) TG_CHECK_T(ValueError, cond, __VA_ARGS__)
 #define TG_CHECK_SHAPE(cond, ...) TG_CHECK_T(ShapeError, cond, __VA_ARGS__)

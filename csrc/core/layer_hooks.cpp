@@ -6,8 +6,9 @@
 namespace tapegrad {
 
 void detail::layer_hook_missing() {
-  throw Error("tapegrad: a layer above core is not linked in (kernels/dispatch.cpp or ops/layer_hooks.cpp "
-              "fills the tables of core/layer_hooks.h)");
+  throw Error(
+      "tapegrad: a layer above core is not linked in (kernels/dispatch.cpp or ops/layer_hooks.cpp "
+      "fills the tables of core/layer_hooks.h)");
 }
 
 KernelHooks g_kernel_hooks;

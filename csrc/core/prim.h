@@ -45,8 +45,7 @@ struct Prim {
   // input, undefined for "no gradient". `need` bit i asks for input i (i < 32; a rule of a prim
   // with more inputs computes the later ones always). Results may be broadcast
   // (the sweep sums them back to the input's shape) and of a wider dtype (cast back).
-  TensorList (*vjp)(const TensorList& cots, const TensorList& in, const TensorList& out, const Attrs& a,
-                    uint32_t need);
+  TensorList (*vjp)(const TensorList& cots, const TensorList& in, const TensorList& out, const Attrs& a, uint32_t need);
   // Forward rule: tangents of the inputs (undefined = zero) -> tangent of each output (undefined =
   // zero). Written with ops, like vjp, so both compose to any order.
   TensorList (*jvp)(const TensorList& tangents, const TensorList& in, const TensorList& out, const Attrs& a);
@@ -77,6 +76,7 @@ struct Prim {
 };
 
 // Note [Prim records]
+// ~~~~~~~~~~~~~~~~~~~
 // A prim is declared by name, field by field, instead of a positional initialiser of ten fields
 // (C++17 has no designated initialisers):
 //   constexpr Prim kSum = PrimDef("sum").impl(sum_impl).vjp(sum_vjp).jvp(sum_jvp).batch(b).reads(kReadsNone);
@@ -85,22 +85,62 @@ struct Prim {
 class PrimDef {
  public:
   constexpr explicit PrimDef(const char* name) : p_{} { p_.name = name; }
-  constexpr PrimDef impl(decltype(Prim::impl) f) const { PrimDef r = *this; r.p_.impl = f; return r; }
-  constexpr PrimDef vjp(decltype(Prim::vjp) f) const { PrimDef r = *this; r.p_.vjp = f; return r; }
-  constexpr PrimDef jvp(decltype(Prim::jvp) f) const { PrimDef r = *this; r.p_.jvp = f; return r; }
-  constexpr PrimDef batch(BatchRule f) const { PrimDef r = *this; r.p_.batch = f; return r; }
+  constexpr PrimDef impl(decltype(Prim::impl) f) const {
+    PrimDef r = *this;
+    r.p_.impl = f;
+    return r;
+  }
+  constexpr PrimDef vjp(decltype(Prim::vjp) f) const {
+    PrimDef r = *this;
+    r.p_.vjp = f;
+    return r;
+  }
+  constexpr PrimDef jvp(decltype(Prim::jvp) f) const {
+    PrimDef r = *this;
+    r.p_.jvp = f;
+    return r;
+  }
+  constexpr PrimDef batch(BatchRule f) const {
+    PrimDef r = *this;
+    r.p_.batch = f;
+    return r;
+  }
   // Outputs are integer/boolean or piecewise constant (Prim::nondiff).
-  constexpr PrimDef nondiff(bool v = true) const { PrimDef r = *this; r.p_.nondiff = v; return r; }
+  constexpr PrimDef nondiff(bool v = true) const {
+    PrimDef r = *this;
+    r.p_.nondiff = v;
+    return r;
+  }
   constexpr PrimDef record_forward(decltype(Prim::record_forward) f) const {
     PrimDef r = *this;
     r.p_.record_forward = f;
     return r;
   }
-  constexpr PrimDef no_jvp(const char* reason) const { PrimDef r = *this; r.p_.no_jvp_reason = reason; return r; }
-  constexpr PrimDef writes_input0() const { PrimDef r = *this; r.p_.writes_input0 = true; return r; }
-  constexpr PrimDef reads(uint8_t bits) const { PrimDef r = *this; r.p_.vjp_reads = bits; return r; }
-  constexpr PrimDef doc(const char* d) const { PrimDef r = *this; r.p_.doc = d; return r; }
-  constexpr PrimDef api(const char* names) const { PrimDef r = *this; r.p_.api = names; return r; }
+  constexpr PrimDef no_jvp(const char* reason) const {
+    PrimDef r = *this;
+    r.p_.no_jvp_reason = reason;
+    return r;
+  }
+  constexpr PrimDef writes_input0() const {
+    PrimDef r = *this;
+    r.p_.writes_input0 = true;
+    return r;
+  }
+  constexpr PrimDef reads(uint8_t bits) const {
+    PrimDef r = *this;
+    r.p_.vjp_reads = bits;
+    return r;
+  }
+  constexpr PrimDef doc(const char* d) const {
+    PrimDef r = *this;
+    r.p_.doc = d;
+    return r;
+  }
+  constexpr PrimDef api(const char* names) const {
+    PrimDef r = *this;
+    r.p_.api = names;
+    return r;
+  }
   constexpr operator Prim() const { return p_; }  // NOLINT: the builder's product
 
  private:

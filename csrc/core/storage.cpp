@@ -19,9 +19,9 @@ namespace alloc {
 namespace {
 
 constexpr size_t kAlign = 64;
-constexpr int kSmallClasses = 13;      // 64 B .. 256 KiB in powers of two, cached per thread
+constexpr int kSmallClasses = 13;  // 64 B .. 256 KiB in powers of two, cached per thread
 constexpr size_t kSmallMax = size_t(64) << (kSmallClasses - 1);
-constexpr size_t kPerThreadCap = 64;   // blocks kept per class per thread
+constexpr size_t kPerThreadCap = 64;                  // blocks kept per class per thread
 constexpr size_t kLargeCacheBytes = size_t(1) << 30;  // at most 1 GiB of large blocks kept
 
 std::atomic<size_t> g_in_use{0};
@@ -30,8 +30,7 @@ std::atomic<size_t> g_peak{0};  // max of g_in_use since reset_peak_bytes (memor
 // Raises g_peak to `now` (one relaxed load on the common path where the peak is not exceeded).
 inline void note_peak(size_t now) {
   size_t p = g_peak.load(std::memory_order_relaxed);
-  while (now > p && !g_peak.compare_exchange_weak(p, now, std::memory_order_relaxed)) {
-  }
+  while (now > p && !g_peak.compare_exchange_weak(p, now, std::memory_order_relaxed)) {}
 }
 
 int small_class(size_t n) {
@@ -220,8 +219,7 @@ Ref<Storage> Storage::allocate(size_t nbytes, Device dev) {
   return Ref<Storage>(s);
 }
 
-Ref<Storage> Storage::borrow(void* data, size_t nbytes, Device dev, void (*rel)(void*), void* ctx,
-                             bool readonly) {
+Ref<Storage> Storage::borrow(void* data, size_t nbytes, Device dev, void (*rel)(void*), void* ctx, bool readonly) {
   Storage* s = new_storage();
   s->device = dev;
   s->data = data;

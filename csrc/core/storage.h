@@ -75,8 +75,7 @@ struct Storage {
   bool ext_readonly = false;
 
   static Ref<Storage> allocate(size_t nbytes, Device dev = Device::CPU);
-  static Ref<Storage> borrow(void* data, size_t nbytes, Device dev, void (*rel)(void*), void* ctx,
-                             bool readonly);
+  static Ref<Storage> borrow(void* data, size_t nbytes, Device dev, void (*rel)(void*), void* ctx, bool readonly);
   static void release(Storage* s);
   // Borrowed memory is copied into our own before the first in-place write (copy on write:
   // every view shares this Storage object, so all of them see the new buffer).

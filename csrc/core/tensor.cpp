@@ -53,8 +53,7 @@ void TensorImpl::release(TensorImpl* t) {
   ::operator delete(t);
 }
 
-Tensor Tensor::from_storage(Ref<Storage> st, int64_t offset, const Shape& shape, const Strides& strides,
-                            DType dt) {
+Tensor Tensor::from_storage(Ref<Storage> st, int64_t offset, const Shape& shape, const Strides& strides, DType dt) {
   TensorImpl* t = TensorImpl::create();
   t->dtype = dt;
   t->device = st ? st->device : Device::CPU;

@@ -3,8 +3,8 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
-#include <new>
 #include <memory>
+#include <new>
 
 #include "core/dtype.h"
 #include "core/error.h"
@@ -28,7 +28,7 @@ struct TensorImpl {
   int64_t offset = 0;      // in elements
   int64_t numel = 0;
   Shape shape;
-  Strides strides;  // in elements
+  Strides strides;             // in elements
   std::unique_ptr<AdMeta> ad;  // non-null: this value is tracked by a transform level
 
   static void release(TensorImpl* t);
@@ -46,6 +46,7 @@ class Tensor {
  public:
   Tensor() = default;
   // Note [Uninitialised tensors]
+  // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~
   // A Python Tensor made by Tensor.__new__ without __init__ has no C++ value; pybind11 then
   // allocates the value's memory on first use without constructing it. Memory from this operator
   // new starts zeroed, so such a value reads as a null handle (defined() is false), which the
@@ -65,9 +66,8 @@ class Tensor {
   static Tensor zeros(const Shape& shape, DType dt, Device dev = Device::CPU);
   static Tensor full(const Shape& shape, DType dt, double value, Device dev = Device::CPU);
   static Tensor scalar(double value, DType dt);  // 0-d
-  static Tensor scalar_int(int64_t value);         // 0-d Int64, exact beyond 2**53
-  static Tensor from_storage(Ref<Storage> st, int64_t offset, const Shape& shape, const Strides& strides,
-                             DType dt);
+  static Tensor scalar_int(int64_t value);       // 0-d Int64, exact beyond 2**53
+  static Tensor from_storage(Ref<Storage> st, int64_t offset, const Shape& shape, const Strides& strides, DType dt);
 
   bool defined() const { return bool(impl_); }
   TensorImpl* impl() const { return impl_.get(); }

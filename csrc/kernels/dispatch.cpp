@@ -41,9 +41,7 @@ struct InstallKernelHooks {
 
 // kernels.h
 void binary(Bin op, const Tensor& out, const Tensor& a, const Tensor& b) { on(out, "binary").binary(op, out, a, b); }
-void compare(Cmp op, const Tensor& out, const Tensor& a, const Tensor& b) {
-  on(out, "compare").compare(op, out, a, b);
-}
+void compare(Cmp op, const Tensor& out, const Tensor& a, const Tensor& b) { on(out, "compare").compare(op, out, a, b); }
 void unary(Un op, const Tensor& out, const Tensor& a) { on(out, "unary").unary(op, out, a); }
 void predicate(Pred op, const Tensor& out, const Tensor& a) { on(out, "predicate").predicate(op, out, a); }
 void clip(const Tensor& out, const Tensor& x, const Tensor& lo, const Tensor& hi) {
@@ -95,9 +93,7 @@ int index_pack(const Tensor& out, const std::vector<Tensor>& arrays, const int64
 
 // creation.h
 void arange(const Tensor& out, double start, double step) { on(out, "arange").arange(out, start, step); }
-void arange_int(const Tensor& out, int64_t start, int64_t step) {
-  on(out, "arange").arange_int(out, start, step);
-}
+void arange_int(const Tensor& out, int64_t start, int64_t step) { on(out, "arange").arange_int(out, start, step); }
 void linspace(const Tensor& out, double start, double stop, bool endpoint) {
   on(out, "linspace").linspace(out, start, stop, endpoint);
 }

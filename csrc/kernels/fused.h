@@ -17,21 +17,21 @@ struct FusedStep {
   // on each run; SumAll adds register `a` into the one-element result number `out`.
   enum Kind : uint8_t { Unary, Binary, Compare, Predicate, Where, Cast, PowScalar, SumAll };
   Kind kind = Unary;
-  uint8_t op = 0;                 // Un / Bin / Cmp / Pred
-  DType dtype = DType::Float32;   // the loop's dtype: of the output (of the input for Compare,
-                                  // Predicate, SumAll; the target for Cast)
-  DType from = DType::Float32;    // Cast: the source dtype
+  uint8_t op = 0;                            // Un / Bin / Cmp / Pred
+  DType dtype = DType::Float32;              // the loop's dtype: of the output (of the input for Compare,
+                                             // Predicate, SumAll; the target for Cast)
+  DType from = DType::Float32;               // Cast: the source dtype
   int32_t out = -1, a = -1, b = -1, c = -1;  // registers (SumAll: `out` is the result number)
 };
 
 struct FusedKernel {
-  int64_t n = 0;                 // elements of every full-size register
-  int32_t num_inputs = 0;        // registers [0, num_inputs) are the inputs, in order
+  int64_t n = 0;           // elements of every full-size register
+  int32_t num_inputs = 0;  // registers [0, num_inputs) are the inputs, in order
   int32_t num_regs = 0;
   std::vector<uint8_t> reg_scalar;  // 1: one element, broadcast (stride 0); only inputs
   std::vector<DType> reg_dtype;
-  std::vector<int32_t> reg_output;  // output number of a register written to an output, or -1
-  std::vector<int32_t> reg_scratch; // scratch buffer of a temporary register, or -1
+  std::vector<int32_t> reg_output;   // output number of a register written to an output, or -1
+  std::vector<int32_t> reg_scratch;  // scratch buffer of a temporary register, or -1
   int32_t num_scratch = 0;
   std::vector<FusedStep> steps;
   int32_t num_outputs = 0;

@@ -100,8 +100,8 @@ Tensor arange_int(int64_t start, int64_t stop, int64_t step, DType dt) {
            ", ", stop, ", ", step, ") would have ", double(q), " elements)");
   const int64_t len = q > 0 ? int64_t(q) : 0;
   // numpy: the arguments must fit an Int32 result (later values wrap, as numpy's do).
-  TG_CHECK_T(OverflowError, dt != DType::Int32 || (start >= INT32_MIN && start <= INT32_MAX),
-             "arange: Python integer ", start, " out of bounds for int32");
+  TG_CHECK_T(OverflowError, dt != DType::Int32 || (start >= INT32_MIN && start <= INT32_MAX), "arange: Python integer ",
+             start, " out of bounds for int32");
   check_bool_arange(len, dt);
   Tensor out = new_tensor(Shape{len}, dt, "arange");
   kernels::arange_int(out, start, step);

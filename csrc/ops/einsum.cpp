@@ -273,8 +273,7 @@ Tensor einsum(const std::string& spec_in, const std::vector<Tensor>& xs) {
       if (p < 0) break;
       const int64_t dp = x.t.shape()[size_t(p)], dq = x.t.shape()[size_t(q)];
       TG_CHECK_SHAPE(dp == dq, "einsum: dimensions in operand ", i, " for collapsing index '",
-                     label_str(x.labels[size_t(p)]),
-                     "' don't match (", dp, " != ", dq, ")");
+                     label_str(x.labels[size_t(p)]), "' don't match (", dp, " != ", dq, ")");
       const int l = x.labels[size_t(p)];
       x.t = linalg_detail::diagonal(x.t, 0, p, q);
       x.labels.erase(x.labels.begin() + q);

@@ -60,7 +60,6 @@ Shape broadcast3(const Tensor& a, const Tensor& b, const Tensor& c, const char* 
   return s;
 }
 
-
 // numpy's result dtype of a binary op on tensors of dtypes a and b.
 DType bin_result_dtype(Bin op, const Tensor& a, const Tensor& b) {
   const DType dt = promote(a.dtype(), b.dtype());
@@ -72,8 +71,12 @@ DType bin_result_dtype(Bin op, const Tensor& a, const Tensor& b) {
       return dt;
     case Bin::Div: return is_float(dt) ? dt : DType::Float64;
     case Bin::Atan2: return float_result_dtype(dt);
-    case Bin::FloorDiv: case Bin::Mod: case Bin::Pow: return dt == DType::Bool ? DType::Int32 : dt;
-    case Bin::BitAnd: case Bin::BitOr: case Bin::BitXor:
+    case Bin::FloorDiv:
+    case Bin::Mod:
+    case Bin::Pow: return dt == DType::Bool ? DType::Int32 : dt;
+    case Bin::BitAnd:
+    case Bin::BitOr:
+    case Bin::BitXor:
       if (is_float(dt))
         throw DTypeError(str_cat(op_name(op), ": bitwise operations need Bool or integer tensors, got ", describe(a),
                                  " and ", describe(b)));
@@ -84,11 +87,17 @@ DType bin_result_dtype(Bin op, const Tensor& a, const Tensor& b) {
 
 bool float_only(Un op) {
   switch (op) {
-    case Un::Neg: case Un::Abs: case Un::Sign: case Un::Square: case Un::Reciprocal: case Un::Relu:
-    case Un::BitNot: case Un::Floor: case Un::Ceil: case Un::Round:
-      return false;  // integer in, integer out (floor/ceil/round are the identity there, as numpy)
-    default:
-      return true;
+    case Un::Neg:
+    case Un::Abs:
+    case Un::Sign:
+    case Un::Square:
+    case Un::Reciprocal:
+    case Un::Relu:
+    case Un::BitNot:
+    case Un::Floor:
+    case Un::Ceil:
+    case Un::Round: return false;  // integer in, integer out (floor/ceil/round are the identity there, as numpy)
+    default: return true;
   }
 }
 
@@ -96,16 +105,19 @@ DType un_result_dtype(Un op, const Tensor& a) {
   const DType dt = a.dtype();
   switch (op) {
     case Un::BitNot:
-      if (is_float(dt)) throw DTypeError(str_cat("bitwise_invert: bitwise not needs a Bool or integer tensor, got ", describe(a)));
+      if (is_float(dt))
+        throw DTypeError(str_cat("bitwise_invert: bitwise not needs a Bool or integer tensor, got ", describe(a)));
       return dt;
     case Un::Neg:
       if (dt == DType::Bool)
-        throw DTypeError(str_cat("neg: numpy boolean negative is not supported (", describe(a), "); use ~ or logical_not"));
+        throw DTypeError(
+            str_cat("neg: numpy boolean negative is not supported (", describe(a), "); use ~ or logical_not"));
       return dt;
     case Un::Sign:
       if (dt == DType::Bool) throw DTypeError(str_cat("sign: not supported for ", describe(a), " (as numpy)"));
       return dt;
-    case Un::Square: case Un::Reciprocal: return dt == DType::Bool ? DType::Int32 : dt;
+    case Un::Square:
+    case Un::Reciprocal: return dt == DType::Bool ? DType::Int32 : dt;
     default: return float_only(op) ? float_result_dtype(dt) : dt;
   }
 }
@@ -143,17 +155,17 @@ bool pow_fast_path(const Tensor& out, const Tensor& x, const Tensor& e) {
 }
 
 Tensor binary_fwd(Bin op, const Tensor& a, const Tensor& b) {
-  const DType dt = (a.dtype() == b.dtype() && is_float(a.dtype()) && op != Bin::BitAnd && op != Bin::BitOr &&
-                    op != Bin::BitXor)
-                       ? a.dtype()
-                       : bin_result_dtype(op, a, b);
+  const DType dt =
+      (a.dtype() == b.dtype() && is_float(a.dtype()) && op != Bin::BitAnd && op != Bin::BitOr && op != Bin::BitXor)
+          ? a.dtype()
+          : bin_result_dtype(op, a, b);
   const DType cd = compute_dtype(dt);
   Tensor ta, tb;
   const Tensor& aa = as_dtype(a, cd, ta);
   const Tensor& bb = as_dtype(b, cd, tb);
   if (op == Bin::Pow && is_int(cd) && any_negative(bb))
-    throw ValueError(str_cat("pow: integers to negative integer powers are not allowed (", describe(a), " ** ",
-                             describe(b), ")"));
+    throw ValueError(
+        str_cat("pow: integers to negative integer powers are not allowed (", describe(a), " ** ", describe(b), ")"));
   Tensor out = a.shape() == b.shape() ? Tensor::empty(a.shape(), cd, a.device())
                                       : Tensor::empty(broadcast2(a, b, op_name(op)), cd, a.device());
   if (op == Bin::Pow && is_float(cd) && bb.numel() == 1 && out.shape() == a.shape() && pow_fast_path(out, aa, bb))
@@ -246,8 +258,7 @@ Tensor pow_db(const Tensor& x, const Tensor& out) {
   return mul(out, log(safe));
 }
 TensorList pow_vjp(const TensorList& g, const TensorList& x, const TensorList& y, const Attrs&, uint32_t need) {
-  return {(need & 1) ? mul(g[0], pow_da(x[0], x[1])) : Tensor(),
-          (need & 2) ? mul(g[0], pow_db(x[0], y[0])) : Tensor()};
+  return {(need & 1) ? mul(g[0], pow_da(x[0], x[1])) : Tensor(), (need & 2) ? mul(g[0], pow_db(x[0], y[0])) : Tensor()};
 }
 TensorList pow_jvp(const TensorList& t, const TensorList& x, const TensorList& y, const Attrs&) {
   return {opt_add(t[0].defined() ? mul(t[0], pow_da(x[0], x[1])) : Tensor(),
@@ -312,7 +323,7 @@ constexpr BinRules bin_rules(Bin op) {
   }
 }
 // What the table says, checked against the rules written here.
-#define TG_BINARY_OP(Id, name, bind, diff, reads, doc)                                                    \
+#define TG_BINARY_OP(Id, name, bind, diff, reads, doc)                                                            \
   static_assert((bin_rules(Bin::Id).vjp != nullptr) == k##diff && (bin_rules(Bin::Id).jvp != nullptr) == k##diff, \
                 #name ": the table's diff column and bin_rules disagree");
 #include "core/elementwise_ops.def"
@@ -325,29 +336,29 @@ Tensor unary_deriv(Un op, const Tensor& x, const Tensor& y) {
   constexpr double kTwoOverSqrtPi = 1.12837916709551257390;
   constexpr double kInvSqrt2Pi = 0.39894228040143267794;
   switch (op) {
-    case Un::Abs: return sign(x);                                          // |x|' = sign x (0 at 0)
-    case Un::Exp: return y;                                                // (e^x)' = e^x
-    case Un::Exp2: return mul_scalar(y, kLn2);                             // (2^x)' = 2^x ln 2
-    case Un::Log: return reciprocal(x);                                    // 1 / x
-    case Un::Log2: return div(scalar_like(1.0 / kLn2, x), x);              // 1 / (x ln 2)
-    case Un::Log1p: return reciprocal(add_scalar(x, 1.0));                 // 1 / (1 + x)
-    case Un::Expm1: return add_scalar(y, 1.0);                             // e^x = expm1(x) + 1
-    case Un::Sqrt: return div(scalar_like(0.5, y), y);                     // 1 / (2 sqrt x)
-    case Un::Rsqrt: return mul_scalar(div(y, x), -0.5);                    // -x^(-3/2) / 2
-    case Un::Square: return mul_scalar(x, 2.0);                            // 2x
-    case Un::Reciprocal: return neg(square(y));                            // -1 / x^2
-    case Un::Sin: return cos(x);                                           // cos x
-    case Un::Cos: return neg(sin(x));                                      // -sin x
-    case Un::Tan: return add_scalar(square(y), 1.0);                       // 1 + tan^2 x
-    case Un::Arcsin: return rsqrt(one_minus(square(x)));                   // 1 / sqrt(1 - x^2)
-    case Un::Arccos: return neg(rsqrt(one_minus(square(x))));              // -1 / sqrt(1 - x^2)
-    case Un::Arctan: return reciprocal(add_scalar(square(x), 1.0));        // 1 / (1 + x^2)
-    case Un::Sinh: return unary(Un::Cosh, x);                              // cosh x
-    case Un::Cosh: return unary(Un::Sinh, x);                              // sinh x
-    case Un::Tanh: return one_minus(square(y));                            // 1 - tanh^2 x
-    case Un::Sigmoid: return mul(y, one_minus(y));                         // s (1 - s)
+    case Un::Abs: return sign(x);                                                      // |x|' = sign x (0 at 0)
+    case Un::Exp: return y;                                                            // (e^x)' = e^x
+    case Un::Exp2: return mul_scalar(y, kLn2);                                         // (2^x)' = 2^x ln 2
+    case Un::Log: return reciprocal(x);                                                // 1 / x
+    case Un::Log2: return div(scalar_like(1.0 / kLn2, x), x);                          // 1 / (x ln 2)
+    case Un::Log1p: return reciprocal(add_scalar(x, 1.0));                             // 1 / (1 + x)
+    case Un::Expm1: return add_scalar(y, 1.0);                                         // e^x = expm1(x) + 1
+    case Un::Sqrt: return div(scalar_like(0.5, y), y);                                 // 1 / (2 sqrt x)
+    case Un::Rsqrt: return mul_scalar(div(y, x), -0.5);                                // -x^(-3/2) / 2
+    case Un::Square: return mul_scalar(x, 2.0);                                        // 2x
+    case Un::Reciprocal: return neg(square(y));                                        // -1 / x^2
+    case Un::Sin: return cos(x);                                                       // cos x
+    case Un::Cos: return neg(sin(x));                                                  // -sin x
+    case Un::Tan: return add_scalar(square(y), 1.0);                                   // 1 + tan^2 x
+    case Un::Arcsin: return rsqrt(one_minus(square(x)));                               // 1 / sqrt(1 - x^2)
+    case Un::Arccos: return neg(rsqrt(one_minus(square(x))));                          // -1 / sqrt(1 - x^2)
+    case Un::Arctan: return reciprocal(add_scalar(square(x), 1.0));                    // 1 / (1 + x^2)
+    case Un::Sinh: return unary(Un::Cosh, x);                                          // cosh x
+    case Un::Cosh: return unary(Un::Sinh, x);                                          // sinh x
+    case Un::Tanh: return one_minus(square(y));                                        // 1 - tanh^2 x
+    case Un::Sigmoid: return mul(y, one_minus(y));                                     // s (1 - s)
     case Un::Relu: return cast(gt(stop_gradient(x), scalar_like(0.0, x)), x.dtype());  // [x > 0]
-    case Un::Softplus: return sigmoid(x);                                  // sigmoid x
+    case Un::Softplus: return sigmoid(x);                                              // sigmoid x
     case Un::Gelu: {  // gelu = x Phi(x): Phi(x) + x phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2
       Tensor cdf = mul_scalar(add_scalar(unary(Un::Erf, mul_scalar(x, 0.70710678118654752440)), 1.0), 0.5);
       Tensor pdf = mul_scalar(exp(mul_scalar(square(x), -0.5)), kInvSqrt2Pi);
@@ -393,14 +404,14 @@ TensorList pred_impl(const TensorList& in, const Attrs&) {
 #define TG_ELEMENTWISE_API_Function(name) nullptr
 #define TG_ELEMENTWISE_API_Operator(name) "numpy." #name
 #define TG_ELEMENTWISE_PRIM(name, bind, diff, reads_, doc_, impl_, vjp_, jvp_) \
-  PrimDef(#name)                                                            \
-      .impl(impl_)                                                          \
-      .vjp(k##diff ? vjp_ : nullptr)                                        \
-      .jvp(k##diff ? jvp_ : nullptr)                                        \
-      .batch(elementwise_batch)                                             \
-      .nondiff(!k##diff)                                                    \
-      .reads(kReads##reads_)                                                \
-      .doc(doc_)                                                            \
+  PrimDef(#name)                                                               \
+      .impl(impl_)                                                             \
+      .vjp(k##diff ? vjp_ : nullptr)                                           \
+      .jvp(k##diff ? jvp_ : nullptr)                                           \
+      .batch(elementwise_batch)                                                \
+      .nondiff(!k##diff)                                                       \
+      .reads(kReads##reads_)                                                   \
+      .doc(doc_)                                                               \
       .api(TG_ELEMENTWISE_API_##bind(name)),
 
 constexpr Prim kUnPrims[] = {
@@ -482,8 +493,8 @@ TensorList clip_vjp(const TensorList& g, const TensorList& x, const TensorList&,
   clip_masks(x, below, above);
   Tensor zero = scalar_like(0.0, g[0]);
   Tensor gx = (need & 1) ? where(compare(Cmp::LogicalOr, below, above), zero, g[0]) : Tensor();
-  Tensor glo = (need & 2) ? where(compare(Cmp::LogicalAnd, below, predicate(Pred::LogicalNot, above)), g[0], zero)
-                          : Tensor();
+  Tensor glo =
+      (need & 2) ? where(compare(Cmp::LogicalAnd, below, predicate(Pred::LogicalNot, above)), g[0], zero) : Tensor();
   Tensor ghi = (need & 4) ? where(above, g[0], zero) : Tensor();
   return {gx, glo, ghi};
 }
@@ -502,7 +513,8 @@ Tensor open_bound(DType dt, bool upper) {
   switch (dt) {
     case DType::Bool: return Tensor::scalar(upper ? 1.0 : 0.0, dt);
     case DType::Int32:
-      return Tensor::scalar(upper ? double(std::numeric_limits<int32_t>::max()) : double(std::numeric_limits<int32_t>::min()), dt);
+      return Tensor::scalar(
+          upper ? double(std::numeric_limits<int32_t>::max()) : double(std::numeric_limits<int32_t>::min()), dt);
     case DType::Int64: {
       Tensor t = Tensor::empty(Shape{}, dt);
       *t.data<int64_t>() = upper ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
@@ -521,11 +533,7 @@ TensorList cast_vjp(const TensorList& g, const TensorList&, const TensorList&, c
 TensorList cast_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
   return {t[0].defined() ? cast(t[0], a.dtype) : Tensor()};
 }
-constexpr Prim kCast = PrimDef("astype")
-    .impl(cast_impl)
-    .vjp(cast_vjp)
-    .jvp(cast_jvp)
-    .batch(elementwise_batch);
+constexpr Prim kCast = PrimDef("astype").impl(cast_impl).vjp(cast_vjp).jvp(cast_jvp).batch(elementwise_batch);
 
 }  // namespace
 
@@ -536,9 +544,7 @@ DType float_result_dtype(DType d) {
 }
 
 Tensor binary(Bin op, const Tensor& a, const Tensor& b) {
-  if (!any_tracked(a, b)) {
-    return binary_fwd(op, a, b);
-  }
+  if (!any_tracked(a, b)) { return binary_fwd(op, a, b); }
   // Tracked: bring integer operands of float-valued ops to the result dtype first, so that the
   // prim and its rules see float values.
   if (op == Bin::Div || op == Bin::Atan2) {
@@ -558,18 +564,14 @@ Tensor compare(Cmp op, const Tensor& a, const Tensor& b) {
 }
 
 Tensor unary(Un op, const Tensor& a) {
-  if (!any_tracked(a)) {
-    return unary_fwd(op, a);
-  }
+  if (!any_tracked(a)) { return unary_fwd(op, a); }
   const DType dt = un_result_dtype(op, a);
   if (float_only(op) && !is_float(a.dtype())) return unary(op, cast(a, dt));
   return autodiff::apply1(kUnPrims[int(op)], {a}, Attrs());
 }
 
 Tensor predicate(Pred op, const Tensor& a) {
-  if (!any_tracked(a)) {
-    return predicate_fwd(op, a);
-  }
+  if (!any_tracked(a)) { return predicate_fwd(op, a); }
   return autodiff::apply1(kPredPrims[int(op)], {a}, Attrs());
 }
 

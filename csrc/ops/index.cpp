@@ -87,11 +87,11 @@ TensorList basic_index_batch(const Prim& p, const TensorList& in, const BatchDim
   return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0])}, with_batch_slice(a, size));
 }
 constexpr Prim kBasicIndex = PrimDef("basic_index")
-    .impl(basic_index_impl)
-    .vjp(basic_index_vjp)
-    .jvp(basic_index_jvp)
-    .batch(basic_index_batch)
-    .api("Tensor.__getitem__");
+                                 .impl(basic_index_impl)
+                                 .vjp(basic_index_vjp)
+                                 .jvp(basic_index_jvp)
+                                 .batch(basic_index_batch)
+                                 .api("Tensor.__getitem__");
 
 // basic_put(x, v): x with the view's positions replaced by v (v has the view's shape).
 TensorList basic_put_impl(const TensorList& in, const Attrs& a) {
@@ -102,8 +102,7 @@ TensorList basic_put_impl(const TensorList& in, const Attrs& a) {
   return {out};
 }
 // basic_put'(x, v) = (g with the view zeroed, view(g))
-TensorList basic_put_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs& a,
-                         uint32_t need) {
+TensorList basic_put_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs& a, uint32_t need) {
   Tensor gx = (need & 1) ? basic_put(g[0], zero_fill(x[1].shape(), g[0].dtype()), a) : Tensor();
   Tensor gv = (need & 2) ? basic_index(g[0], a) : Tensor();
   return {gx, gv};
@@ -119,17 +118,17 @@ TensorList basic_put_jvp(const TensorList& t, const TensorList& x, const TensorL
 TensorList basic_put_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t size,
                            BatchDims& obd) {
   obd.push_back(0);
-  return autodiff::apply(p,
-                         {autodiff::batch_first_or_broadcast(in[0], bd[0], size),
-                          autodiff::batch_first_or_broadcast(in[1], bd[1], size)},
-                         with_batch_slice(a, size));
+  return autodiff::apply(
+      p,
+      {autodiff::batch_first_or_broadcast(in[0], bd[0], size), autodiff::batch_first_or_broadcast(in[1], bd[1], size)},
+      with_batch_slice(a, size));
 }
 constexpr Prim kBasicPut = PrimDef("basic_put")
-    .impl(basic_put_impl)
-    .vjp(basic_put_vjp)
-    .jvp(basic_put_jvp)
-    .batch(basic_put_batch)
-    .api("Tensor.__setitem__");
+                               .impl(basic_put_impl)
+                               .vjp(basic_put_vjp)
+                               .jvp(basic_put_jvp)
+                               .batch(basic_put_batch)
+                               .api("Tensor.__setitem__");
 
 // write_basic(dst, src): src (broadcast to the view) written into dst's memory through the basic
 // view in attrs. Not a functional op: it is what setitem does to a tensor a tg.jit trace does not
@@ -143,11 +142,8 @@ TensorList write_basic_impl(const TensorList& in, const Attrs& a) {
   if (view.numel() > 0) kernels::copy(view, broadcast_to(src, view.shape()));
   return {};
 }
-constexpr Prim kWriteBasic = PrimDef("write_basic")
-    .impl(write_basic_impl)
-    .nondiff()
-    .writes_input0()
-    .api("Tensor.__setitem__");
+constexpr Prim kWriteBasic =
+    PrimDef("write_basic").impl(write_basic_impl).nondiff().writes_input0().api("Tensor.__setitem__");
 
 Tensor basic_index(const Tensor& x, const Attrs& a) {
   if (!any_tracked(x)) return basic_index_impl({x}, a)[0];
@@ -170,8 +166,8 @@ Shape value_shape(const Tensor& x, const Tensor& idx) {
 void check_rows(const Tensor& x, const Tensor& idx, const char* op) {
   TG_CHECK(idx.dtype() == DType::Int64 && idx.ndim() >= 1 && idx.is_contiguous() && idx.shape().back() >= 1 &&
                idx.shape().back() <= x.ndim(),
-           op, ": index rows must be a contiguous Int64 tensor of shape B + (k,) with 1 <= k <= ",
-           x.ndim(), ", got ", describe(idx));
+           op, ": index rows must be a contiguous Int64 tensor of shape B + (k,) with 1 <= k <= ", x.ndim(), ", got ",
+           describe(idx));
   if (!x.tracked()) check_op_input(x, op);
   if (!idx.tracked()) check_op_input(idx, op);
 }
@@ -207,11 +203,11 @@ TensorList gather_batch(const Prim& p, const TensorList& in, const BatchDims& bd
   return autodiff::apply(p, {autodiff::batch_first(x, bd[0]), autodiff::prepend_batch_index(rows, size)}, a);
 }
 constexpr Prim kGather = PrimDef("index_gather")
-    .impl(gather_impl)
-    .vjp(gather_vjp)
-    .jvp(gather_jvp)
-    .batch(gather_batch)
-    .api("Tensor.__getitem__ take take_along_axis");
+                             .impl(gather_impl)
+                             .vjp(gather_vjp)
+                             .jvp(gather_jvp)
+                             .batch(gather_batch)
+                             .api("Tensor.__getitem__ take take_along_axis");
 
 // x[idx] (+)= v on a fresh copy of x. Float16 accumulates in Float32.
 Tensor scatter_fwd(const Tensor& x, const Tensor& idx, const Tensor& v, bool accumulate) {
@@ -272,11 +268,8 @@ TensorList last_writer_batch(const Prim& p, const TensorList& in, const BatchDim
   obd.push_back(0);
   return autodiff::apply(p, {autodiff::prepend_batch_index(autodiff::batch_first(in[0], bd[0]), size)}, b);
 }
-constexpr Prim kLastWriter = PrimDef("index_last_writer")
-    .impl(last_writer_impl)
-    .batch(last_writer_batch)
-    .nondiff()
-    .api("");
+constexpr Prim kLastWriter =
+    PrimDef("index_last_writer").impl(last_writer_impl).batch(last_writer_batch).nondiff().api("");
 
 Tensor last_writer(const Tensor& idx, const Shape& x_shape) {
   Attrs at;
@@ -310,12 +303,8 @@ TensorList put_jvp(const TensorList& t, const TensorList& x, const TensorList& y
   Tensor tv = t[2].defined() ? t[2] : zero_fill(x[2].shape(), d);
   return {index_put(tx, x[1], tv)};
 }
-constexpr Prim kIndexPut = PrimDef("index_put")
-    .impl(put_impl)
-    .vjp(put_vjp)
-    .jvp(put_jvp)
-    .batch(scatter_batch)
-    .api("Tensor.__setitem__");
+constexpr Prim kIndexPut =
+    PrimDef("index_put").impl(put_impl).vjp(put_vjp).jvp(put_jvp).batch(scatter_batch).api("Tensor.__setitem__");
 
 // ---- planning: numpy's index rules ----------------------------------------------------------
 
@@ -346,18 +335,18 @@ void slice_bounds(const IndexItem& it, int64_t dim, int64_t& start, int64_t& len
 }
 
 struct Plan {
-  Attrs view;        // basic_index attrs
-  Shape view_shape;  // shape of the basic view
+  Attrs view;            // basic_index attrs
+  Shape view_shape;      // shape of the basic view
   bool identity = true;  // the view is the tensor itself
   bool advanced = false;
   // Advanced part, one entry per advanced dim of the view.
   std::vector<Tensor> arrays;
   SmallVec<int64_t, 8> vdims;  // the view dim each array indexes
   SmallVec<int64_t, 8> axes;   // the tensor axis it indexes (-1: the new axis of a 0-d Bool)
-  Tensor rows;       // packed rows, shape B + (k,)
-  Perm perm;         // view -> advanced dims first (empty: identity)
-  Perm place;        // gathered (B + rest) -> numpy's result order (empty: identity)
-  Shape result;      // shape of a[idx]
+  Tensor rows;                 // packed rows, shape B + (k,)
+  Perm perm;                   // view -> advanced dims first (empty: identity)
+  Perm place;                  // gathered (B + rest) -> numpy's result order (empty: identity)
+  Shape result;                // shape of a[idx]
 };
 
 Shape index_broadcast(const std::vector<Tensor>& arrays) {
@@ -394,8 +383,7 @@ Tensor pack_rows_now(const std::vector<Tensor>& arrays, const Shape& b, const in
   for (const Tensor& t : arrays) bc.push_back(broadcast_to(t, b));
   int64_t bad = 0;
   int j = kernels::index_pack(rows, bc, dims, &bad);
-  if (j >= 0)
-    throw IndexError(str_cat("index ", bad, " is out of bounds for axis ", axes[j], " with size ", dims[j]));
+  if (j >= 0) throw IndexError(str_cat("index ", bad, " is out of bounds for axis ", axes[j], " with size ", dims[j]));
   return rows;
 }
 TensorList pack_impl(const TensorList& in, const Attrs& a) {
@@ -404,10 +392,10 @@ TensorList pack_impl(const TensorList& in, const Attrs& a) {
 }
 // vmap: packing is elementwise over the broadcast index shape, so the elementwise rule serves
 constexpr Prim kIndexPack = PrimDef("index_pack")
-    .impl(pack_impl)
-    .batch(autodiff::elementwise_batch)
-    .nondiff()
-    .api("Tensor.__getitem__ Tensor.__setitem__");
+                                .impl(pack_impl)
+                                .batch(autodiff::elementwise_batch)
+                                .nondiff()
+                                .api("Tensor.__getitem__ Tensor.__setitem__");
 
 Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
   Plan p;
@@ -473,9 +461,7 @@ Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
         if (!p.arrays.empty()) ellipsis_after_adv = true;
         for (int64_t k = nd - consumed; k > 0; --k) full();
         break;
-      case IndexItem::NewAxis:
-        new_axis();
-        break;
+      case IndexItem::NewAxis: new_axis(); break;
       case IndexItem::Int: {
         const int64_t dim = shape[size_t(d)];
         const int64_t i = it.i < 0 ? it.i + dim : it.i;
@@ -516,9 +502,9 @@ Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
         } else {  // a mask: the coordinates of its true elements, one index array per mask dim
           const int64_t n = a.ndim();
           for (int64_t j = 0; j < n; ++j)  // numpy lets a mask dim of length 0 match any dim
-            TG_CHECK_INDEX(a.shape()[size_t(j)] == 0 || a.shape()[size_t(j)] == shape[size_t(d + j)], "boolean index did not match indexed tensor along axis ",
-                           d + j, "; size of axis is ", shape[size_t(d + j)], " but size of corresponding boolean axis is ",
-                           a.shape()[size_t(j)]);
+            TG_CHECK_INDEX(a.shape()[size_t(j)] == 0 || a.shape()[size_t(j)] == shape[size_t(d + j)],
+                           "boolean index did not match indexed tensor along axis ", d + j, "; size of axis is ",
+                           shape[size_t(d + j)], " but size of corresponding boolean axis is ", a.shape()[size_t(j)]);
           const int64_t cnt = kernels::count_true(a);
           Tensor nz = Tensor::empty(Shape{cnt, n}, DType::Int64);
           kernels::nonzero(nz, a);
@@ -654,7 +640,8 @@ void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) 
   const Shape& target = p.result;
   Tensor v = cast(value, a.dtype());  // numpy casts the value to the destination's dtype
   // numpy drops leading size-1 dims of the value, then broadcasts it to a[idx]'s shape.
-  while (v.ndim() > int64_t(target.size()) && v.shape()[0] == 1) v = reshape(v, Shape(v.shape().begin() + 1, v.shape().end()));
+  while (v.ndim() > int64_t(target.size()) && v.shape()[0] == 1)
+    v = reshape(v, Shape(v.shape().begin() + 1, v.shape().end()));
   bool ok = v.ndim() <= int64_t(target.size());
   for (int64_t i = 0; ok && i < v.ndim(); ++i) {
     int64_t s = v.shape()[size_t(i)], t = target[target.size() - size_t(v.ndim()) + size_t(i)];
@@ -666,11 +653,11 @@ void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) 
   if (!a.tracked() && !v.tracked() && !(p.rows.defined() && p.rows.tracked())) {
     // In place, into a's memory (and every view of it), as numpy does.
     for (int64_t i = 0; i < a.ndim(); ++i)
-      TG_CHECK(a.numel() == 0 || a.shape()[size_t(i)] <= 1 || a.strides()[size_t(i)] != 0, "setitem: cannot write into ",
-               describe(a), ": it is a broadcast view (axis ", i,
+      TG_CHECK(a.numel() == 0 || a.shape()[size_t(i)] <= 1 || a.strides()[size_t(i)] != 0,
+               "setitem: cannot write into ", describe(a), ": it is a broadcast view (axis ", i,
                " has stride 0, so its elements share memory); copy it first");
     check_op_input(v, "setitem");
-    if (numel(target) == 0) return;  // nothing to write
+    if (numel(target) == 0) return;                 // nothing to write
     if (v.storage() == a.storage()) v = v.clone();  // overlapping source: read it before writing
     a.prepare_write();
     Tensor dst = p.identity ? a : apply_view(a, p.view);
@@ -706,8 +693,8 @@ void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) 
   // updates) with a value only traces track is a side effect: done now and recorded for replays.
   if (!a.tracked() && !p.advanced && autodiff::traced_only(v)) {
     for (int64_t i = 0; i < a.ndim(); ++i)
-      TG_CHECK(a.numel() == 0 || a.shape()[size_t(i)] <= 1 || a.strides()[size_t(i)] != 0, "setitem: cannot write into ",
-               describe(a), ": it is a broadcast view (axis ", i,
+      TG_CHECK(a.numel() == 0 || a.shape()[size_t(i)] <= 1 || a.strides()[size_t(i)] != 0,
+               "setitem: cannot write into ", describe(a), ": it is a broadcast view (axis ", i,
                " has stride 0, so its elements share memory); copy it first");
     autodiff::apply(kWriteBasic, {a, v}, p.view);
     return;
@@ -753,7 +740,8 @@ Tensor take(const Tensor& a, const Tensor& indices_in, int64_t axis, bool flatte
 
 Tensor take_along_axis(const Tensor& a_in, const Tensor& indices_in, int64_t axis, bool flatten) {
   Tensor indices = stop_gradient(indices_in);
-  TG_CHECK_INDEX(is_int(indices.dtype()), "take_along_axis: `indices` must be an integer tensor, got ", describe(indices));
+  TG_CHECK_INDEX(is_int(indices.dtype()), "take_along_axis: `indices` must be an integer tensor, got ",
+                 describe(indices));
   Tensor a = a_in;
   if (flatten) {
     TG_CHECK(indices.ndim() == 1, "take_along_axis: when axis=None, `indices` must have a single dimension, got ",
@@ -761,8 +749,9 @@ Tensor take_along_axis(const Tensor& a_in, const Tensor& indices_in, int64_t axi
     a = reshape(a, Shape{a.numel()});
     axis = 0;
   }
-  TG_CHECK(indices.ndim() == a.ndim(), "take_along_axis: `indices` and `arr` must have the same number of dimensions, got ",
-           describe(indices), " and ", describe(a));
+  TG_CHECK(indices.ndim() == a.ndim(),
+           "take_along_axis: `indices` and `arr` must have the same number of dimensions, got ", describe(indices),
+           " and ", describe(a));
   const int64_t nd = a.ndim();
   const int64_t ax = norm_axis(axis, nd, "take_along_axis");
   // a[arange(n0)[:, None, ...], ..., indices, ..., arange(nk)[..., None]]: every index advanced.
@@ -806,14 +795,8 @@ Tensor one_hot(const Tensor& indices, int64_t depth, DType dt) {
 }
 
 void add_index_prims(PrimRegistry& r) {
-  for (const Prim* p : {&kBasicIndex,
-                         &kBasicPut,
-                         &kWriteBasic,
-                         &kGather,
-                         &kIndexAdd,
-                         &kLastWriter,
-                         &kIndexPut,
-                         &kIndexPack})
+  for (const Prim* p :
+       {&kBasicIndex, &kBasicPut, &kWriteBasic, &kGather, &kIndexAdd, &kLastWriter, &kIndexPut, &kIndexPack})
     r.push_back(p);
 }
 

@@ -38,9 +38,9 @@ Tensor one_hot(const Tensor& indices, int64_t depth, DType dt);
 // Canonical index primitives (see kernels/kernels_index.h): `idx` is a contiguous Int64 tensor of
 // shape B + (k,) with in-range rows indexing the first k dims of `x`; values have shape
 // B + x.shape[k:].
-Tensor index_gather(const Tensor& x, const Tensor& idx);                      // x[idx]
-Tensor index_add(const Tensor& x, const Tensor& idx, const Tensor& v);       // x with x[idx] += v
-Tensor index_put(const Tensor& x, const Tensor& idx, const Tensor& v);       // x with x[idx] = v
+Tensor index_gather(const Tensor& x, const Tensor& idx);                // x[idx]
+Tensor index_add(const Tensor& x, const Tensor& idx, const Tensor& v);  // x with x[idx] += v
+Tensor index_put(const Tensor& x, const Tensor& idx, const Tensor& v);  // x with x[idx] = v
 
 }  // namespace ops
 }  // namespace tapegrad

@@ -108,12 +108,8 @@ TensorList matmul_batch(const Prim& p, const TensorList& in, const BatchDims& bd
   obd.push_back(0);
   return autodiff::apply(p, xs, a);
 }
-constexpr Prim kMatmul = PrimDef("matmul")
-    .impl(matmul_impl)
-    .vjp(matmul_vjp)
-    .jvp(matmul_jvp)
-    .batch(matmul_batch)
-    .api("matmul dot");
+constexpr Prim kMatmul =
+    PrimDef("matmul").impl(matmul_impl).vjp(matmul_vjp).jvp(matmul_jvp).batch(matmul_batch).api("matmul dot");
 
 // ---- diagonal and its adjoint ----------------------------------------------------------------
 // attrs.ints = {offset, axis1, axis2} (normalised, axis1 != axis2); diag_embed adds the full shape.
@@ -159,11 +155,11 @@ TensorList diagonal_batch(const Prim& p, const TensorList& in, const BatchDims& 
   return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0])}, b);
 }
 constexpr Prim kDiagonal = PrimDef("diagonal")
-    .impl(diagonal_impl)
-    .vjp(diagonal_vjp)
-    .jvp(diagonal_jvp)
-    .batch(diagonal_batch)
-    .api("trace einsum");
+                               .impl(diagonal_impl)
+                               .vjp(diagonal_vjp)
+                               .jvp(diagonal_jvp)
+                               .batch(diagonal_batch)
+                               .api("trace einsum");
 
 TensorList diag_embed_impl(const TensorList& in, const Attrs& a) {
   Shape full(a.ints.begin() + 3, a.ints.end());
@@ -188,12 +184,8 @@ TensorList diag_embed_batch(const Prim& p, const TensorList& in, const BatchDims
   obd.push_back(0);
   return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0])}, b);
 }
-constexpr Prim kDiagEmbed = PrimDef("diag_embed")
-    .impl(diag_embed_impl)
-    .vjp(diag_embed_vjp)
-    .jvp(diag_embed_jvp)
-    .batch(diag_embed_batch)
-    .api("");
+constexpr Prim kDiagEmbed =
+    PrimDef("diag_embed").impl(diag_embed_impl).vjp(diag_embed_vjp).jvp(diag_embed_jvp).batch(diag_embed_batch).api("");
 
 Tensor diagonal_p(const Tensor& a, int64_t offset, int64_t ax1, int64_t ax2) {
   Attrs at;
@@ -230,12 +222,8 @@ TensorList norm2_jvp(const TensorList& t, const TensorList& in, const TensorList
   return {div(dot_xt, safe_norm(out[0]))};
 }
 // mask shifted
-constexpr Prim kNorm2 = PrimDef("norm2")
-    .impl(norm2_impl)
-    .vjp(norm2_vjp)
-    .jvp(norm2_jvp)
-    .batch(autodiff::axis_mask_batch)
-    .api("linalg.norm");
+constexpr Prim kNorm2 =
+    PrimDef("norm2").impl(norm2_impl).vjp(norm2_vjp).jvp(norm2_jvp).batch(autodiff::axis_mask_batch).api("linalg.norm");
 
 Tensor norm2(const Tensor& x, uint64_t mask, bool keepdims) {
   Attrs at;
@@ -280,12 +268,8 @@ TensorList amax_jvp(const TensorList& t, const TensorList& in, const TensorList&
   return {sum(mul(t[0], amax_weight(in[0], ok, m)), mask_axes(m), false, a.flag != 0)};
 }
 // mask shifted
-constexpr Prim kAmax = PrimDef("norm_max")
-    .impl(amax_impl)
-    .vjp(amax_vjp)
-    .jvp(amax_jvp)
-    .batch(autodiff::axis_mask_batch)
-    .api("linalg.norm");
+constexpr Prim kAmax =
+    PrimDef("norm_max").impl(amax_impl).vjp(amax_vjp).jvp(amax_jvp).batch(autodiff::axis_mask_batch).api("linalg.norm");
 
 Tensor amax_p(const Tensor& x, uint64_t mask, bool keepdims, const char* op) {
   for (size_t i = 0; i < x.shape().size(); ++i)
@@ -328,11 +312,11 @@ TensorList solve_jvp(const TensorList& t, const TensorList& in, const TensorList
 // vmap: the LAPACK kernels loop over any leading dims, so the batch axis goes first on both operands
 // (which must share their batch dims: an unbatched one is broadcast, a zero-stride view)
 constexpr Prim kSolve = PrimDef("solve")
-    .impl(solve_impl)
-    .vjp(solve_vjp)
-    .jvp(solve_jvp)
-    .batch(autodiff::shared_leading_batch)
-    .api("linalg.solve");
+                            .impl(solve_impl)
+                            .vjp(solve_vjp)
+                            .jvp(solve_jvp)
+                            .batch(autodiff::shared_leading_batch)
+                            .api("linalg.solve");
 
 TensorList inv_impl(const TensorList& in, const Attrs&) {
   const Tensor& a = in[0];
@@ -351,12 +335,8 @@ TensorList inv_jvp(const TensorList& t, const TensorList&, const TensorList& out
   return {neg(matmul(matmul(out[0], t[0]), out[0]))};
 }
 // batch axis first
-constexpr Prim kInv = PrimDef("inv")
-    .impl(inv_impl)
-    .vjp(inv_vjp)
-    .jvp(inv_jvp)
-    .batch(autodiff::leading_batch)
-    .api("linalg.inv");
+constexpr Prim kInv =
+    PrimDef("inv").impl(inv_impl).vjp(inv_vjp).jvp(inv_jvp).batch(autodiff::leading_batch).api("linalg.inv");
 
 Tensor batch_scalar_to_matrix(const Tensor& s) {  // (...) -> (..., 1, 1)
   Shape sh = s.shape();
@@ -391,12 +371,12 @@ Tensor cofactor_by_minors(const Tensor& a) {
   Shape s1 = batch, s2 = batch;
   for (int64_t d : {n, n - 1, n}) s1.push_back(d);
   for (int64_t d : {n, n - 1, n, n - 1}) s2.push_back(d);
-  Tensor rows = reshape(take(a, idx, -2, false), s1);    // (..., i, r, col)
-  Tensor m = reshape(take(rows, idx, -1, false), s2);    // (..., i, r, j, c)
+  Tensor rows = reshape(take(a, idx, -2, false), s1);  // (..., i, r, col)
+  Tensor m = reshape(take(rows, idx, -1, false), s2);  // (..., i, r, j, c)
   SmallVec<int64_t, 6> perm;
   for (int64_t k = 0; k < nb; ++k) perm.push_back(k);
   for (int64_t k : {nb, nb + 2, nb + 1, nb + 3}) perm.push_back(k);
-  Tensor minors = det(transpose(m, perm));               // (..., i, j)
+  Tensor minors = det(transpose(m, perm));  // (..., i, j)
   Tensor sign64 = Tensor::empty(Shape{n, n}, DType::Float64);
   double* q = sign64.data<double>();
   for (int64_t i = 0; i < n; ++i)
@@ -408,8 +388,7 @@ Tensor cofactor_by_minors(const Tensor& a) {
 Tensor cofactor(const Tensor& a, const Tensor& d) {
   try {
     return mul(batch_scalar_to_matrix(d), mT(inv(a)));
-  } catch (const ValueError&) {
-  }
+  } catch (const ValueError&) {}
   return cofactor_by_minors(a);
 }
 // det'(a) = g C(a)  (= g det a^-T for an invertible a)
@@ -421,12 +400,8 @@ TensorList det_jvp(const TensorList& t, const TensorList& in, const TensorList& 
   return {sum_last2(mul(cofactor(in[0], out[0]), t[0]))};
 }
 // batch axis first
-constexpr Prim kDet = PrimDef("det")
-    .impl(det_impl)
-    .vjp(det_vjp)
-    .jvp(det_jvp)
-    .batch(autodiff::leading_batch)
-    .api("linalg.det");
+constexpr Prim kDet =
+    PrimDef("det").impl(det_impl).vjp(det_vjp).jvp(det_jvp).batch(autodiff::leading_batch).api("linalg.det");
 
 TensorList slogdet_impl(const TensorList& in, const Attrs&) {
   const Tensor& a = in[0];
@@ -446,11 +421,11 @@ TensorList slogdet_jvp(const TensorList& t, const TensorList& in, const TensorLi
 }
 // batch axis first
 constexpr Prim kSlogdet = PrimDef("slogdet")
-    .impl(slogdet_impl)
-    .vjp(slogdet_vjp)
-    .jvp(slogdet_jvp)
-    .batch(autodiff::leading_batch)
-    .api("linalg.slogdet");
+                              .impl(slogdet_impl)
+                              .vjp(slogdet_vjp)
+                              .jvp(slogdet_jvp)
+                              .batch(autodiff::leading_batch)
+                              .api("linalg.slogdet");
 
 // Constant n x n masks: tril(k) has ones where j <= i + k; phi has ones below the diagonal and 1/2 on it.
 Tensor tri_mask(int64_t n, DType dt, int64_t k, double diag) {
@@ -477,8 +452,8 @@ TensorList cholesky_vjp(const TensorList& g, const TensorList&, const TensorList
   const DType dt = L.dtype();
   Tensor lt = mT(L);
   Tensor p = mul(matmul(lt, g[0]), tri_mask(n, dt, 0, 0.5));
-  Tensor y = solve(lt, p);               // L^-T P
-  Tensor s = mT(solve(lt, mT(y)));       // L^-T P L^-1
+  Tensor y = solve(lt, p);          // L^-T P
+  Tensor s = mT(solve(lt, mT(y)));  // L^-T P L^-1
   return {add(mul(s, tri_mask(n, dt, 0, 1.0)), mul(mT(s), tri_mask(n, dt, -1, 1.0)))};
 }
 TensorList cholesky_jvp(const TensorList& t, const TensorList&, const TensorList& out, const Attrs&) {
@@ -491,19 +466,18 @@ TensorList cholesky_jvp(const TensorList& t, const TensorList&, const TensorList
 }
 // batch axis first
 constexpr Prim kCholesky = PrimDef("cholesky")
-    .impl(cholesky_impl)
-    .vjp(cholesky_vjp)
-    .jvp(cholesky_jvp)
-    .batch(autodiff::leading_batch)
-    .api("linalg.cholesky");
+                               .impl(cholesky_impl)
+                               .vjp(cholesky_vjp)
+                               .jvp(cholesky_jvp)
+                               .batch(autodiff::leading_batch)
+                               .api("linalg.cholesky");
 
 // Checks a stack of square matrices and returns it in the dtype LAPACK runs on: numpy's rules
 // (integers and Bool as float64; float16 unsupported).
 Tensor square_operand(const Tensor& a, const char* op) {
   check_op_input(a, op);
   TG_CHECK_SHAPE(a.ndim() >= 2, op, ": ", a.ndim(),
-                 "-dimensional array given; array must be at least two-dimensional (",
-                 describe(a), ")");
+                 "-dimensional array given; array must be at least two-dimensional (", describe(a), ")");
   TG_CHECK_SHAPE(a.shape()[a.shape().size() - 1] == a.shape()[a.shape().size() - 2], op,
                  ": last 2 dimensions of the array must be square, got shape ", shape_str(a.shape()));
   TG_CHECK_DTYPE(a.dtype() != DType::Float16, op, ": array type float16 is unsupported in linalg (", describe(a), ")");
@@ -517,8 +491,7 @@ Shape batch_broadcast(const Tensor& a, const Tensor& b, const Tensor& a2, const 
   } catch (const ShapeError&) {
     throw ShapeError(str_cat(op, ": the batch dims of shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
                              " do not broadcast (", shape_str(batch_shape(a2, 2)), " vs ",
-                             shape_str(batch_shape(b2, 2)),
-                             ")"));
+                             shape_str(batch_shape(b2, 2)), ")"));
   }
 }
 
@@ -536,10 +509,12 @@ Tensor apply_or_impl(const Prim& p, const TensorList& in) {
 Tensor matmul(const Tensor& a, const Tensor& b) {
   check_op_input(a, "matmul");
   check_op_input(b, "matmul");
-  TG_CHECK_SHAPE(a.ndim() >= 1, "matmul: input operand 0 does not have enough dimensions (has 0, needs at least 1): ",
-                 describe(a), "; use mul for scalars");
-  TG_CHECK_SHAPE(b.ndim() >= 1, "matmul: input operand 1 does not have enough dimensions (has 0, needs at least 1): ",
-                 describe(b), "; use mul for scalars");
+  TG_CHECK_SHAPE(a.ndim() >= 1,
+                 "matmul: input operand 0 does not have enough dimensions (has 0, needs at least 1): ", describe(a),
+                 "; use mul for scalars");
+  TG_CHECK_SHAPE(b.ndim() >= 1,
+                 "matmul: input operand 1 does not have enough dimensions (has 0, needs at least 1): ", describe(b),
+                 "; use mul for scalars");
   const int64_t ka = a.shape().back();
   const int64_t kb = b.ndim() == 1 ? b.shape()[0] : b.shape()[b.shape().size() - 2];
   TG_CHECK_SHAPE(ka == kb, "matmul: shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
@@ -684,8 +659,8 @@ Tensor norm(const Tensor& a, const std::string& ord, const SmallVec<int64_t, 6>&
 Tensor solve(const Tensor& a_in, const Tensor& b_in) {
   Tensor a = square_operand(a_in, "solve");
   check_op_input(b_in, "solve");
-  TG_CHECK_DTYPE(b_in.dtype() != DType::Float16, "solve: array type float16 is unsupported in linalg (",
-                 describe(b_in), ")");
+  TG_CHECK_DTYPE(b_in.dtype() != DType::Float16, "solve: array type float16 is unsupported in linalg (", describe(b_in),
+                 ")");
   const int64_t n = a.shape().back();
   const DType dt = promote(a.dtype(), is_float(b_in.dtype()) ? b_in.dtype() : DType::Float64);
   a = cast(a, dt);
@@ -722,16 +697,8 @@ Tensor reshape(const Tensor& x, const Shape& s) { return reshape_(x, s); }
 }  // namespace linalg_detail
 
 void add_linalg_prims(PrimRegistry& r) {
-  for (const Prim* p : {&kMatmul,
-                         &kDiagonal,
-                         &kDiagEmbed,
-                         &kNorm2,
-                         &kAmax,
-                         &kSolve,
-                         &kInv,
-                         &kDet,
-                         &kSlogdet,
-                         &kCholesky})
+  for (const Prim* p :
+       {&kMatmul, &kDiagonal, &kDiagEmbed, &kNorm2, &kAmax, &kSolve, &kInv, &kDet, &kSlogdet, &kCholesky})
     r.push_back(p);
 }
 

@@ -16,8 +16,7 @@ Tensor einsum(const std::string& spec, const std::vector<Tensor>& xs);
 Tensor trace(const Tensor& a, int64_t offset, int64_t axis1, int64_t axis2);
 // numpy.linalg.norm: `has_ord` false is ord=None; axes as in reductions (`all_axes`: axis=None).
 // The 2-norm's gradient at x = 0 is 0 (not NaN), as JAX's safe norm.
-Tensor norm(const Tensor& a, double ord, bool has_ord, const SmallVec<int64_t, 6>& axes, bool all_axes,
-            bool keepdims);
+Tensor norm(const Tensor& a, double ord, bool has_ord, const SmallVec<int64_t, 6>& axes, bool all_axes, bool keepdims);
 // ord = "fro" or "nuc" (the latter is not supported: no SVD yet).
 Tensor norm(const Tensor& a, const std::string& ord, const SmallVec<int64_t, 6>& axes, bool all_axes, bool keepdims);
 Tensor solve(const Tensor& a, const Tensor& b);

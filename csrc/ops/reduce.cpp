@@ -111,13 +111,8 @@ TensorList sum_jvp(const TensorList& t, const TensorList&, const TensorList&, co
 // vmap: the batch axis first, the mask of reduced axes shifted past it (the same for every prim
 // below whose ints[0] is an axis mask).
 // (its reverse rule reads the input's shape only)
-constexpr Prim kSum = PrimDef("sum")
-    .impl(sum_impl)
-    .vjp(sum_vjp)
-    .jvp(sum_jvp)
-    .batch(axis_mask_batch)
-    .reads(kReadsNone)
-    .api("sum mean");
+constexpr Prim kSum =
+    PrimDef("sum").impl(sum_impl).vjp(sum_vjp).jvp(sum_jvp).batch(axis_mask_batch).reads(kReadsNone).api("sum mean");
 
 // ---- prod ------------------------------------------------------------------------------------
 TensorList prod_impl(const TensorList& in, const Attrs& a) {
@@ -197,17 +192,17 @@ TensorList minmax_jvp(const TensorList& t, const TensorList& x, const TensorList
   return {sum(mul(t[0], w), mask_axes(m), false, kd)};
 }
 constexpr Prim kAmax = PrimDef("amax")
-    .impl(minmax_impl<kernels::Red::Max>)
-    .vjp(minmax_vjp)
-    .jvp(minmax_jvp)
-    .batch(axis_mask_batch)
-    .api("amax max");
+                           .impl(minmax_impl<kernels::Red::Max>)
+                           .vjp(minmax_vjp)
+                           .jvp(minmax_jvp)
+                           .batch(axis_mask_batch)
+                           .api("amax max");
 constexpr Prim kAmin = PrimDef("amin")
-    .impl(minmax_impl<kernels::Red::Min>)
-    .vjp(minmax_vjp)
-    .jvp(minmax_jvp)
-    .batch(axis_mask_batch)
-    .api("amin min");
+                           .impl(minmax_impl<kernels::Red::Min>)
+                           .vjp(minmax_vjp)
+                           .jvp(minmax_jvp)
+                           .batch(axis_mask_batch)
+                           .api("amin min");
 
 // ---- argmax / argmin (non-differentiable) -----------------------------------------------------
 // attrs: ints[0] = axis, flag = keepdims; the input is already flattened for axis=None.
@@ -305,12 +300,7 @@ TensorList std_jvp(const TensorList& t, const TensorList& x, const TensorList& y
   return {sum(mul(t[0], w), mask_axes(m), false, kd)};
 }
 // ints[1] (ddof) unchanged
-constexpr Prim kStd = PrimDef("std")
-    .impl(std_impl)
-    .vjp(std_vjp)
-    .jvp(std_jvp)
-    .batch(axis_mask_batch)
-    .api("std var");
+constexpr Prim kStd = PrimDef("std").impl(std_impl).vjp(std_vjp).jvp(std_jvp).batch(axis_mask_batch).api("std var");
 
 // ---- softmax / log_softmax (fused forward) -----------------------------------------------------
 // attrs: ints[0] = axis (normalised). Input is floating point.
@@ -344,16 +334,10 @@ TensorList log_softmax_jvp(const TensorList& t, const TensorList&, const TensorL
   return {sub(t[0], sum(mul(exp(y[0]), t[0]), one_axis(a), false, true))};
 }
 // vmap: the batch axis first, the softmax axis shifted past it.
-constexpr Prim kSoftmax = PrimDef("softmax")
-    .impl(softmax_impl<false>)
-    .vjp(softmax_vjp)
-    .jvp(softmax_jvp)
-    .batch(one_axis_batch);
-constexpr Prim kLogSoftmax = PrimDef("log_softmax")
-    .impl(softmax_impl<true>)
-    .vjp(log_softmax_vjp)
-    .jvp(log_softmax_jvp)
-    .batch(one_axis_batch);
+constexpr Prim kSoftmax =
+    PrimDef("softmax").impl(softmax_impl<false>).vjp(softmax_vjp).jvp(softmax_jvp).batch(one_axis_batch);
+constexpr Prim kLogSoftmax =
+    PrimDef("log_softmax").impl(softmax_impl<true>).vjp(log_softmax_vjp).jvp(log_softmax_jvp).batch(one_axis_batch);
 
 // ---- cumsum ------------------------------------------------------------------------------------
 // attrs: ints[0] = axis (normalised). Input already of the result dtype.
@@ -365,7 +349,9 @@ Tensor scan_fwd(kernels::Scan op, const Tensor& x, int64_t axis) {
   kernels::scan(op, out, xx, axis);
   return cd == x.dtype() ? out : out.to(x.dtype());
 }
-TensorList cumsum_impl(const TensorList& in, const Attrs& a) { return {scan_fwd(kernels::Scan::Sum, in[0], a.ints[0])}; }
+TensorList cumsum_impl(const TensorList& in, const Attrs& a) {
+  return {scan_fwd(kernels::Scan::Sum, in[0], a.ints[0])};
+}
 // cumsum'(x)^T g = reverse cumsum of g = flip(cumsum(flip(g)))
 TensorList cumsum_vjp(const TensorList& g, const TensorList&, const TensorList&, const Attrs& a, uint32_t) {
   SmallVec<int64_t, 6> ax{a.ints[0]};
@@ -379,7 +365,9 @@ constexpr Prim kCumsum = PrimDef("cumsum").impl(cumsum_impl).vjp(cumsum_vjp).jvp
 
 // Cumulative product of values no derivative flows through (integers, and values no
 // differentiation level tracks); the others use the differentiable composite cumprod_scan below. attrs: ints[0] = axis (normalised).
-TensorList cumprod_impl(const TensorList& in, const Attrs& a) { return {scan_fwd(kernels::Scan::Prod, in[0], a.ints[0])}; }
+TensorList cumprod_impl(const TensorList& in, const Attrs& a) {
+  return {scan_fwd(kernels::Scan::Prod, in[0], a.ints[0])};
+}
 constexpr Prim kCumprod = PrimDef("cumprod").impl(cumprod_impl).batch(one_axis_batch).nondiff();
 
 // Inclusive prefix product along `axis` from differentiable ops (pairs multiplied, prefix of the
@@ -403,7 +391,7 @@ Tensor cumprod_scan(const Tensor& x, int64_t axis) {
   auto eo = split(reshape(head, ps), {2}, true, axis + 1);
   Tensor ev = reshape(eo[0], hs), od = reshape(eo[1], hs);  // x0 x2 x4 .. / x1 x3 x5 ..
   Tensor odd = cumprod_scan(mul(ev, od), axis);             // y1 y3 y5 ..
-  Tensor even = ev;                                        // y0 = x0, y2k = y(2k-1) * x2k
+  Tensor even = ev;                                         // y0 = x0, y2k = y(2k-1) * x2k
   if (h > 1) {
     auto e_parts = split(ev, {1}, false, axis);
     auto o_parts = split(odd, {h - 1}, false, axis);
@@ -462,8 +450,8 @@ Tensor prod(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
 static Tensor minmax(const Prim& p, const char* name, const char* ufunc, const Tensor& a, const Axes& axes,
                      bool all_axes, bool keepdims) {
   uint64_t m = axes_mask(a, axes, all_axes, name);
-  TG_CHECK(reduced_count(a.shape(), m) > 0, name, ": zero-size array to reduction operation ",
-           ufunc, " which has no identity (shape ", shape_str(a.shape()), ")");
+  TG_CHECK(reduced_count(a.shape(), m) > 0, name, ": zero-size array to reduction operation ", ufunc,
+           " which has no identity (shape ", shape_str(a.shape()), ")");
   Attrs at = reduce_attrs(m, keepdims);
   if (!any_tracked(a)) return p.impl({a}, at)[0];
   return autodiff::apply1(p, {a}, at);
@@ -572,8 +560,8 @@ Tensor sum_to(const Tensor& a, const Shape& shape) {
     } else if (shape[size_t(i - lead)] == 1 && a.shape()[size_t(i)] != 1) {
       axes.push_back(i);
     } else {
-      TG_CHECK_SHAPE(shape[size_t(i - lead)] == a.shape()[size_t(i)], "sum_to: cannot sum ",
-                     shape_str(a.shape()), " to ", shape_str(shape));
+      TG_CHECK_SHAPE(shape[size_t(i - lead)] == a.shape()[size_t(i)], "sum_to: cannot sum ", shape_str(a.shape()),
+                     " to ", shape_str(shape));
     }
   }
   Tensor s = sum(a, axes, false, true);
@@ -581,19 +569,8 @@ Tensor sum_to(const Tensor& a, const Shape& shape) {
 }
 
 void add_reduce_prims(PrimRegistry& r) {
-  for (const Prim* p : {&kSum,
-                         &kProd,
-                         &kAmax,
-                         &kAmin,
-                         &kArgmax,
-                         &kArgmin,
-                         &kAny,
-                         &kAll,
-                         &kStd,
-                         &kSoftmax,
-                         &kLogSoftmax,
-                         &kCumsum,
-                         &kCumprod})
+  for (const Prim* p : {&kSum, &kProd, &kAmax, &kAmin, &kArgmax, &kArgmin, &kAny, &kAll, &kStd, &kSoftmax, &kLogSoftmax,
+                        &kCumsum, &kCumprod})
     r.push_back(p);
 }
 

@@ -16,8 +16,8 @@ SmallVec<int64_t, 8> to_ints(const Shape& s) { return SmallVec<int64_t, 8>(s.beg
 Tensor broadcast_fwd(const Tensor& a, const Shape& shape) {
   const size_t nd = shape.size(), ad = a.shape().size();
   auto fail = [&] {
-    throw ShapeError(str_cat("broadcast_to: cannot broadcast a tensor of shape ", shape_str(a.shape()),
-                             " to shape ", shape_str(shape)));
+    throw ShapeError(str_cat("broadcast_to: cannot broadcast a tensor of shape ", shape_str(a.shape()), " to shape ",
+                             shape_str(shape)));
   };
   if (ad > nd) fail();
   for (size_t i = 0; i < nd; ++i)
@@ -144,11 +144,8 @@ TensorList transpose_batch(const Prim& p, const TensorList& in, const BatchDims&
   obd.push_back(0);
   return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0])}, b);
 }
-constexpr Prim kTranspose = PrimDef("transpose")
-    .impl(transpose_impl)
-    .vjp(transpose_vjp)
-    .jvp(transpose_jvp)
-    .batch(transpose_batch);
+constexpr Prim kTranspose =
+    PrimDef("transpose").impl(transpose_impl).vjp(transpose_vjp).jvp(transpose_jvp).batch(transpose_batch);
 
 }  // namespace
 
@@ -175,8 +172,8 @@ Tensor reshape(const Tensor& a, const Shape& shape_in) {
     }
   }
   if (neg >= 0) {
-    TG_CHECK_SHAPE(known != 0 && a.numel() % known == 0, "reshape: cannot reshape a tensor of size ",
-                   a.numel(), " into shape ", shape_str(shape_in));
+    TG_CHECK_SHAPE(known != 0 && a.numel() % known == 0, "reshape: cannot reshape a tensor of size ", a.numel(),
+                   " into shape ", shape_str(shape_in));
     shape[size_t(neg)] = a.numel() / known;
   }
   TG_CHECK_SHAPE(checked_numel(shape, itemsize(a.dtype()), "reshape") == a.numel(),
@@ -231,7 +228,8 @@ Tensor squeeze(const Tensor& a, const SmallVec<int64_t, 6>& axes, bool all_axes)
   if (!all_axes) {
     for (int64_t ax : axes) {
       int64_t k = norm_axis(ax, a.ndim(), "squeeze");
-      TG_CHECK(a.shape()[size_t(k)] == 1, "squeeze: cannot select an axis to squeeze out which has size not equal to one");
+      TG_CHECK(a.shape()[size_t(k)] == 1,
+               "squeeze: cannot select an axis to squeeze out which has size not equal to one");
       m |= uint64_t(1) << k;
     }
   }
@@ -273,7 +271,9 @@ namespace tapegrad {
 namespace ops {
 namespace {
 TensorList copy_impl(const TensorList& in, const Attrs&) { return {in[0].clone()}; }
-TensorList copy_vjp(const TensorList& g, const TensorList&, const TensorList&, const Attrs&, uint32_t) { return {g[0]}; }
+TensorList copy_vjp(const TensorList& g, const TensorList&, const TensorList&, const Attrs&, uint32_t) {
+  return {g[0]};
+}
 TensorList copy_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs&) { return {t[0]}; }
 constexpr Prim kCopy = PrimDef("copy").impl(copy_impl).vjp(copy_vjp).jvp(copy_jvp).batch(autodiff::elementwise_batch);
 }  // namespace
@@ -342,11 +342,11 @@ TensorList concat_jvp(const TensorList& t, const TensorList& in, const TensorLis
 }
 // vmap: every input with the batch axis first (unbatched ones broadcast along it), axis + 1
 constexpr Prim kConcat = PrimDef("concatenate")
-    .impl(concat_impl)
-    .vjp(concat_vjp)
-    .jvp(concat_jvp)
-    .batch(autodiff::shared_axis_batch)
-    .api("concatenate concat stack");
+                             .impl(concat_impl)
+                             .vjp(concat_vjp)
+                             .jvp(concat_jvp)
+                             .batch(autodiff::shared_axis_batch)
+                             .api("concatenate concat stack");
 
 // split: attrs ints = {axis, start_0, len_0, start_1, len_1, ...}; outputs are views.
 TensorList split_impl(const TensorList& in, const Attrs& a) {
@@ -443,11 +443,7 @@ TensorList flip_jvp(const TensorList& t, const TensorList&, const TensorList&, c
   return {flip(t[0], mask_list(uint64_t(a.ints[0])), false)};
 }
 // mask shifted
-constexpr Prim kFlip = PrimDef("flip")
-    .impl(flip_impl)
-    .vjp(flip_vjp)
-    .jvp(flip_jvp)
-    .batch(autodiff::axis_mask_batch);
+constexpr Prim kFlip = PrimDef("flip").impl(flip_impl).vjp(flip_vjp).jvp(flip_jvp).batch(autodiff::axis_mask_batch);
 
 // repeat along an axis with one count per element (inputs x, counts Int64) and its transpose, the
 // segment sum (inputs g, counts). attrs: ints[0] = axis, ints[1] = output length along axis.
@@ -475,7 +471,8 @@ TensorList repeat_jvp(const TensorList& t, const TensorList& in, const TensorLis
 // shape, so they cannot differ across the batch (repeat() refuses batched counts).
 TensorList repeat_batch(const Prim& p, const TensorList& in, const BatchDims& bd, const Attrs& a, int64_t,
                         BatchDims& obd) {
-  TG_CHECK(bd[1] < 0, "repeat: the repeat counts cannot be batched by vmap (the output shape would differ "
+  TG_CHECK(bd[1] < 0,
+           "repeat: the repeat counts cannot be batched by vmap (the output shape would differ "
            "across the batch)");
   Attrs b = a;
   b.ints[0] = a.ints[0] + 1;
@@ -503,12 +500,8 @@ TensorList segsum_vjp(const TensorList& g, const TensorList& in, const TensorLis
 TensorList segsum_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs& a) {
   return {segment_sum(t[0], in[1], a.ints[0], a.ints[1])};
 }
-constexpr Prim kSegmentSum = PrimDef("repeat_transpose")
-    .impl(segsum_impl)
-    .vjp(segsum_vjp)
-    .jvp(segsum_jvp)
-    .batch(repeat_batch)
-    .api("");
+constexpr Prim kSegmentSum =
+    PrimDef("repeat_transpose").impl(segsum_impl).vjp(segsum_vjp).jvp(segsum_jvp).batch(repeat_batch).api("");
 
 Tensor repeat_counts(const Tensor& x, const Tensor& counts, int64_t axis, int64_t total) {
   Attrs at;
@@ -542,9 +535,10 @@ Tensor concatenate(const std::vector<Tensor>& xs_in, int64_t axis_in, bool flatt
   bool tracked = false;
   for (size_t i = 0; i < xs.size(); ++i) {
     const Tensor& x = xs[i];
-    TG_CHECK_SHAPE(x.ndim() == x0.ndim(), "concatenate: all the input tensors must have the same number of "
-                   "dimensions, but tensor 0 has shape ", shape_str(x0.shape()), " and tensor ", i, " has shape ",
-                   shape_str(x.shape()));
+    TG_CHECK_SHAPE(x.ndim() == x0.ndim(),
+                   "concatenate: all the input tensors must have the same number of "
+                   "dimensions, but tensor 0 has shape ",
+                   shape_str(x0.shape()), " and tensor ", i, " has shape ", shape_str(x.shape()));
     for (int64_t d = 0; d < x0.ndim(); ++d)
       TG_CHECK_SHAPE(d == axis || x.shape()[size_t(d)] == x0.shape()[size_t(d)],
                      "concatenate: the input shapes must match except along axis ", axis, ", but tensor 0 has shape ",
@@ -571,7 +565,8 @@ Tensor concatenate(const std::vector<Tensor>& xs_in, int64_t axis_in, bool flatt
   if (xs.size() > kMaxCatInputs) {  // concatenate groups, then the groups
     std::vector<Tensor> groups;
     for (size_t i = 0; i < xs.size(); i += kMaxCatInputs)
-      groups.push_back(concatenate(std::vector<Tensor>(xs.begin() + long(i), xs.begin() + long(std::min(xs.size(), i + kMaxCatInputs))), axis));
+      groups.push_back(concatenate(
+          std::vector<Tensor>(xs.begin() + long(i), xs.begin() + long(std::min(xs.size(), i + kMaxCatInputs))), axis));
     return concatenate(groups, axis);
   }
   TensorList in;
@@ -584,9 +579,10 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
   const int64_t k = norm_axis(axis, xs[0].ndim() + 1, "stack");
   std::vector<Tensor> ys;
   for (size_t i = 0; i < xs.size(); ++i) {
-    TG_CHECK_SHAPE(xs[i].shape() == xs[0].shape(), "stack: all input tensors must have the same shape, but "
-                   "tensor 0 has shape ", shape_str(xs[0].shape()), " and tensor ", i, " has shape ",
-                   shape_str(xs[i].shape()));
+    TG_CHECK_SHAPE(xs[i].shape() == xs[0].shape(),
+                   "stack: all input tensors must have the same shape, but "
+                   "tensor 0 has shape ",
+                   shape_str(xs[0].shape()), " and tensor ", i, " has shape ", shape_str(xs[i].shape()));
     ys.push_back(expand_dims(xs[i], k));
   }
   return concatenate(ys, k);
@@ -672,7 +668,8 @@ Tensor repeat(const Tensor& a, const Tensor& repeats_in, int64_t axis_in, bool f
   TG_CHECK_INDEX(x.ndim() > 0, "repeat: axis ", axis_in, " is out of bounds for a tensor of dimension 0");
   const int64_t axis = flatten ? 0 : norm_axis(axis_in, x.ndim(), "repeat");
   Tensor rep = autodiff::strip(repeats_in);
-  TG_CHECK(!rep.tracked(), "repeat: the repeat counts cannot be batched by vmap (the output shape would differ "
+  TG_CHECK(!rep.tracked(),
+           "repeat: the repeat counts cannot be batched by vmap (the output shape would differ "
            "across the batch); pass them as an unmapped argument (in_axes=None) or a constant");
   TG_CHECK_DTYPE(is_int(rep.dtype()) || rep.dtype() == DType::Bool, "repeat: repeats must be integers, got ",
                  describe(rep));
@@ -704,15 +701,7 @@ Tensor repeat(const Tensor& a, const Tensor& repeats_in, int64_t axis_in, bool f
 }
 
 void add_shape_prims(PrimRegistry& r) {
-  for (const Prim* p : {&kBroadcast,
-                         &kReshape,
-                         &kTranspose,
-                         &kCopy,
-                         &kConcat,
-                         &kSplit,
-                         &kFlip,
-                         &kRepeat,
-                         &kSegmentSum})
+  for (const Prim* p : {&kBroadcast, &kReshape, &kTranspose, &kCopy, &kConcat, &kSplit, &kFlip, &kRepeat, &kSegmentSum})
     r.push_back(p);
 }
 

@@ -9,14 +9,14 @@ namespace tapegrad {
 namespace ops {
 
 Tensor broadcast_to(const Tensor& a, const Shape& shape);
-Tensor reshape(const Tensor& a, const Shape& shape);  // one -1 allowed
+Tensor reshape(const Tensor& a, const Shape& shape);                  // one -1 allowed
 Tensor transpose(const Tensor& a, const SmallVec<int64_t, 6>& perm);  // empty perm: reverse
 Tensor swapaxes(const Tensor& a, int64_t i, int64_t j);
 Tensor squeeze(const Tensor& a, const SmallVec<int64_t, 6>& axes, bool all_axes);
 Tensor expand_dims(const Tensor& a, int64_t axis);
 Tensor expand_dims(const Tensor& a, const SmallVec<int64_t, 6>& axes);  // numpy: a tuple of axes
-Tensor flatten(const Tensor& a);  // a 1-d copy (numpy's ndarray.flatten)
-Tensor ravel(const Tensor& a);    // 1-d, a view when the layout allows
+Tensor flatten(const Tensor& a);                                        // a 1-d copy (numpy's ndarray.flatten)
+Tensor ravel(const Tensor& a);                                          // 1-d, a view when the layout allows
 // `flatten`: axis=None, every input is flattened first.
 Tensor concatenate(const std::vector<Tensor>& xs, int64_t axis, bool flatten = false);
 Tensor stack(const std::vector<Tensor>& xs, int64_t axis);

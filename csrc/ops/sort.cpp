@@ -20,11 +20,8 @@ TensorList argsort_impl(const TensorList& in, const Attrs& a) {
   return {idx};
 }
 // vmap: the batch axis first, the sorted axis shifted past it
-constexpr Prim kArgsort = PrimDef("argsort")
-    .impl(argsort_impl)
-    .batch(autodiff::one_axis_batch)
-    .nondiff()
-    .api("argsort sort");
+constexpr Prim kArgsort =
+    PrimDef("argsort").impl(argsort_impl).batch(autodiff::one_axis_batch).nondiff().api("argsort sort");
 
 TensorList sort_values_impl(const TensorList& in, const Attrs& a) {
   check_op_input(in[0], "sort");
@@ -63,11 +60,11 @@ TensorList permute_jvp(const TensorList& t, const TensorList& in, const TensorLi
 }
 // vmap: values and indices with the batch axis first (an unbatched one broadcast), axis + 1
 constexpr Prim kPermute = PrimDef("permute_along")
-    .impl(permute_impl)
-    .vjp(permute_vjp)
-    .jvp(permute_jvp)
-    .batch(autodiff::shared_axis_batch)
-    .api("sort");
+                              .impl(permute_impl)
+                              .vjp(permute_vjp)
+                              .jvp(permute_jvp)
+                              .batch(autodiff::shared_axis_batch)
+                              .api("sort");
 
 // (x, attrs) for sort/argsort: flattened for axis=None, axis checked.
 std::pair<Tensor, Attrs> sort_args(const Tensor& a, int64_t axis, bool descending, bool flatten, const char* name) {

@@ -30,8 +30,7 @@ void transpose_pattern(const int64_t* indptr, const int64_t* indices, int64_t n_
 
 void check_pattern(const int64_t* indptr, const int64_t* indices, int64_t n_rows, int64_t n_cols, const char* op) {
   TG_CHECK(indptr[0] == 0, op, ": indptr must start at 0");
-  for (int64_t i = 0; i < n_rows; ++i)
-    TG_CHECK(indptr[i + 1] >= indptr[i], op, ": indptr must be non-decreasing");
+  for (int64_t i = 0; i < n_rows; ++i) TG_CHECK(indptr[i + 1] >= indptr[i], op, ": indptr must be non-decreasing");
   for (int64_t k = 0; k < indptr[n_rows]; ++k)
     TG_CHECK_INDEX(indices[k] >= 0 && indices[k] < n_cols, op, ": column index ", indices[k], " out of range for ",
                    n_cols, " columns");

@@ -153,11 +153,15 @@ def _check_arange_length(start, stop, step):
     if s == 0 or not all(math.isfinite(float(v)) for v in vals):
         return
     if any(isinstance(v, float) for v in vals):
-        too_big = abs((b - a) / s) >= 2**63  # numpy's float length check, a negative length included
+        too_big = (
+            abs((b - a) / s) >= 2**63
+        )  # numpy's float length check, a negative length included
     else:
         too_big = -((a - b) // s) >= 2**63  # integers: only a positive length can overflow
     if too_big:
-        raise ValueError(f"arange: maximum allowed size exceeded (start={a!r}, stop={b!r}, step={s!r})")
+        raise ValueError(
+            f"arange: maximum allowed size exceeded (start={a!r}, stop={b!r}, step={s!r})"
+        )
 
 
 def linspace(start, stop, num=50, endpoint=True, dtype=None):

@@ -48,9 +48,7 @@ int main(int argc, char** argv) {
       // the failure is recorded already
     } catch (const std::exception& e) {
       fail(__FILE__, __LINE__, std::string("unexpected exception: ") + e.what());
-    } catch (...) {
-      fail(__FILE__, __LINE__, "unexpected exception of unknown type");
-    }
+    } catch (...) { fail(__FILE__, __LINE__, "unexpected exception of unknown type"); }
     std::printf("[%s] %s.%s\n", g_failures ? "FAIL" : " ok ", c.suite, c.name);
     if (g_failures) ++failed;
   }

@@ -29,12 +29,15 @@ TEST(shape, numel_and_checked_numel) {
 }
 
 TEST(shape, checked_numel_rejects_overflow_and_negative_dimensions) {
-  CHECK_THROWS(ValueError, checked_numel(Shape{int64_t(1) << 60}, 8, "zeros"), "zeros: shape (1152921504606846976,) is too large");
+  CHECK_THROWS(ValueError, checked_numel(Shape{int64_t(1) << 60}, 8, "zeros"),
+               "zeros: shape (1152921504606846976,) is too large");
   CHECK_THROWS(ValueError, checked_numel(Shape{kMax, 2}, 1, "ones"), "too large");
   CHECK_THROWS(ValueError, checked_numel(Shape{int64_t(1) << 32, int64_t(1) << 32}, 1, "t"), "does not fit in 64 bits");
   // numpy's rule: the non-zero dimensions must fit even when another one is zero.
-  CHECK_THROWS(ValueError, checked_numel(Shape{0, int64_t(1) << 62, 4}, 1, "empty"), "empty: shape (0, 4611686018427387904, 4)");
-  CHECK_THROWS(ValueError, checked_numel(Shape{2, -1}, 4, "reshape"), "reshape: negative dimensions are not allowed, got shape (2, -1)");
+  CHECK_THROWS(ValueError, checked_numel(Shape{0, int64_t(1) << 62, 4}, 1, "empty"),
+               "empty: shape (0, 4611686018427387904, 4)");
+  CHECK_THROWS(ValueError, checked_numel(Shape{2, -1}, 4, "reshape"),
+               "reshape: negative dimensions are not allowed, got shape (2, -1)");
 }
 
 TEST(shape, checked_mul_and_add) {
@@ -43,9 +46,11 @@ TEST(shape, checked_mul_and_add) {
   CHECK_EQ(checked_mul(kMax, 1, "m"), kMax);
   CHECK_EQ(checked_add(kMax - 1, 1, "a"), kMax);
   CHECK_EQ(checked_add(kMin, kMax, "a"), int64_t(-1));
-  CHECK_THROWS(ValueError, checked_mul(int64_t(1) << 32, int64_t(1) << 31, "tile"), "tile: size 4294967296 * 2147483648 does not fit in 64 bits");
+  CHECK_THROWS(ValueError, checked_mul(int64_t(1) << 32, int64_t(1) << 31, "tile"),
+               "tile: size 4294967296 * 2147483648 does not fit in 64 bits");
   CHECK_THROWS(ValueError, checked_mul(kMin, -1, "m"), "does not fit");
-  CHECK_THROWS(ValueError, checked_add(kMax, 1, "concatenate"), "concatenate: size 9223372036854775807 + 1 does not fit in 64 bits");
+  CHECK_THROWS(ValueError, checked_add(kMax, 1, "concatenate"),
+               "concatenate: size 9223372036854775807 + 1 does not fit in 64 bits");
   CHECK_THROWS(ValueError, checked_add(kMin, -1, "a"), "does not fit");
 }
 
@@ -70,7 +75,8 @@ TEST(shape, broadcasting) {
   CHECK(broadcast_shapes(Shape{5}, Shape{4, 1}, "add") == (Shape{4, 5}));
   CHECK(broadcast_shapes(Shape{0}, Shape{1}, "add") == (Shape{0}));
   CHECK(broadcast_shapes(Shape{2, 1, 3, 1, 1, 1, 7}, Shape{4, 1, 1, 1}, "mul") == (Shape{2, 1, 3, 4, 1, 1, 7}));
-  CHECK_THROWS(ShapeError, broadcast_shapes(Shape{2, 3}, Shape{3, 2}, "add"), "add: shapes (2, 3) and (3, 2) do not broadcast");
+  CHECK_THROWS(ShapeError, broadcast_shapes(Shape{2, 3}, Shape{3, 2}, "add"),
+               "add: shapes (2, 3) and (3, 2) do not broadcast");
   CHECK_THROWS(ShapeError, broadcast_shapes(Shape{0}, Shape{2}, "mul"), "mul: shapes (0,) and (2,) do not broadcast");
 }
 

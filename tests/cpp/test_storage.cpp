@@ -74,9 +74,7 @@ TEST(storage, impossible_requests_are_refused_without_leaking_the_count) {
   bool refused = false;
   try {
     alloc::allocate(size_t(1) << 62, Device::CPU);  // above RAM + swap on any machine
-  } catch (const std::bad_alloc&) {
-    refused = true;
-  }
+  } catch (const std::bad_alloc&) { refused = true; }
   CHECK(refused);
   CHECK_EQ(alloc::bytes_in_use(), before);
   CHECK_EQ(alloc::peak_bytes_in_use(), before);  // a refused request is no peak

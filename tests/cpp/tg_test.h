@@ -29,42 +29,42 @@ std::string show_pair(const char* ea, const char* eb, const A& a, const B& b) {
 
 }  // namespace tgtest
 
-#define TEST(suite, name)                                                                       \
-  static void tg_test_##suite##_##name();                                                          \
+#define TEST(suite, name)                                                                                 \
+  static void tg_test_##suite##_##name();                                                                 \
   static const ::tgtest::Register tg_register_##suite##_##name(#suite, #name, &tg_test_##suite##_##name); \
   static void tg_test_##suite##_##name()
 
-#define CHECK(cond)                                                 \
-  do {                                                                 \
+#define CHECK(cond)                                                      \
+  do {                                                                   \
     if (!(cond)) ::tgtest::fail(__FILE__, __LINE__, "CHECK(" #cond ")"); \
   } while (0)
 
-#define REQUIRE(cond)                                                     \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      ::tgtest::fail(__FILE__, __LINE__, "REQUIRE(" #cond ")");           \
-      throw ::tgtest::Abort{};                                               \
-    }                                                                        \
+#define REQUIRE(cond)                                           \
+  do {                                                          \
+    if (!(cond)) {                                              \
+      ::tgtest::fail(__FILE__, __LINE__, "REQUIRE(" #cond ")"); \
+      throw ::tgtest::Abort{};                                  \
+    }                                                           \
   } while (0)
 
-#define CHECK_EQ(a, b)                                                            \
-  do {                                                                               \
-    const auto& tg_a_ = (a);                                                         \
-    const auto& tg_b_ = (b);                                                         \
+#define CHECK_EQ(a, b)                                                                                    \
+  do {                                                                                                    \
+    const auto& tg_a_ = (a);                                                                              \
+    const auto& tg_b_ = (b);                                                                              \
     if (!(tg_a_ == tg_b_)) ::tgtest::fail(__FILE__, __LINE__, ::tgtest::show_pair(#a, #b, tg_a_, tg_b_)); \
   } while (0)
 
 // `expr` throws ExcT whose what() contains `substr`.
-#define CHECK_THROWS(ExcT, expr, substr)                                                        \
-  do {                                                                                             \
-    bool tg_thrown_ = false;                                                                       \
-    try {                                                                                          \
-      (void)(expr);                                                                                \
-    } catch (const ExcT& e) {                                                                      \
-      tg_thrown_ = true;                                                                           \
-      if (!std::strstr(e.what(), substr))                                                          \
-        ::tgtest::fail(__FILE__, __LINE__, std::string(#expr ": message '") + e.what() +          \
-                                               "' lacks '" + (substr) + "'");                      \
-    }                                                                                              \
-    if (!tg_thrown_) ::tgtest::fail(__FILE__, __LINE__, #expr " did not throw " #ExcT);           \
+#define CHECK_THROWS(ExcT, expr, substr)                                                            \
+  do {                                                                                              \
+    bool tg_thrown_ = false;                                                                        \
+    try {                                                                                           \
+      (void)(expr);                                                                                 \
+    } catch (const ExcT& e) {                                                                       \
+      tg_thrown_ = true;                                                                            \
+      if (!std::strstr(e.what(), substr))                                                           \
+        ::tgtest::fail(__FILE__, __LINE__,                                                          \
+                       std::string(#expr ": message '") + e.what() + "' lacks '" + (substr) + "'"); \
+    }                                                                                               \
+    if (!tg_thrown_) ::tgtest::fail(__FILE__, __LINE__, #expr " did not throw " #ExcT);             \
   } while (0)

@@ -106,8 +106,12 @@ inline double row_max(const double* p, int64_t n) {
 }
 inline double row_sum(const float* p, int64_t n) { return isa().reduce.sum_f32(p, n); }
 inline double row_sum(const double* p, int64_t n) { return isa().reduce.sum_f64(p, n); }
-inline void col_max(float* o, const float* b, int64_t l, int64_t s, int64_t c) { isa().reduce.colmax_f32(o, b, l, s, c); }
-inline void col_max(double* o, const double* b, int64_t l, int64_t s, int64_t c) { isa().reduce.colmax_f64(o, b, l, s, c); }
+inline void col_max(float* o, const float* b, int64_t l, int64_t s, int64_t c) {
+  isa().reduce.colmax_f32(o, b, l, s, c);
+}
+inline void col_max(double* o, const double* b, int64_t l, int64_t s, int64_t c) {
+  isa().reduce.colmax_f64(o, b, l, s, c);
+}
 
 // softmax = exp(x - m) / sum(exp(x - m)), log_softmax = (x - m) - log(sum(exp(x - m))) with m the
 // max along the axis: three passes over each row, no temporaries beyond one row. A NaN in a row
@@ -209,9 +213,11 @@ void sort_typed(T* vals, int64_t* idx, const T* a, const Split3& s, bool desc) {
         pairs.resize(size_t(s.len));
         for (int64_t l = 0; l < s.len; ++l) pairs[size_t(l)] = {a[base + l * s.inner], l};
         if (desc)
-          std::stable_sort(pairs.begin(), pairs.end(), [](const auto& x, const auto& y) { return sort_greater(x.first, y.first); });
+          std::stable_sort(pairs.begin(), pairs.end(),
+                           [](const auto& x, const auto& y) { return sort_greater(x.first, y.first); });
         else
-          std::stable_sort(pairs.begin(), pairs.end(), [](const auto& x, const auto& y) { return sort_less(x.first, y.first); });
+          std::stable_sort(pairs.begin(), pairs.end(),
+                           [](const auto& x, const auto& y) { return sort_less(x.first, y.first); });
         for (int64_t l = 0; l < s.len; ++l) {
           idx[base + l * s.inner] = pairs[size_t(l)].second;
           if (vals) vals[base + l * s.inner] = pairs[size_t(l)].first;
@@ -326,8 +332,8 @@ void sort(const Tensor& values, const Tensor& indices, const Tensor& a, int64_t 
   if (a.numel() == 0) return;
   cpu::Split3 s = cpu::split3(a.shape(), axis);
   int64_t* idx = indices.defined() ? indices.data<int64_t>() : nullptr;
-  TG_DISPATCH_NUM(a.dtype(), cpu::sort_typed<T>(values.defined() ? values.data<T>() : nullptr, idx, a.data<T>(),
-                                                s, descending));
+  TG_DISPATCH_NUM(a.dtype(),
+                  cpu::sort_typed<T>(values.defined() ? values.data<T>() : nullptr, idx, a.data<T>(), s, descending));
 }
 
 void gather_axis(const Tensor& out, const Tensor& a, const Tensor& idx, int64_t axis) {
@@ -343,8 +349,8 @@ void gather_axis(const Tensor& out, const Tensor& a, const Tensor& idx, int64_t 
                    sa.len);
   cpu::by_itemsize(itemsize(a.dtype()), [&](auto tag) {
     using U = decltype(tag);
-    cpu::gather_typed<U>(static_cast<U*>(out.raw_data()), static_cast<const U*>(a.raw_data()),
-                         idx.data<int64_t>(), so.outer, so.len, sa.len, so.inner);
+    cpu::gather_typed<U>(static_cast<U*>(out.raw_data()), static_cast<const U*>(a.raw_data()), idx.data<int64_t>(),
+                         so.outer, so.len, sa.len, so.inner);
   });
 }
 
@@ -376,8 +382,8 @@ void repeat_axis(const Tensor& out, const Tensor& a, const Tensor& counts, int64
   const int64_t total = out.shape()[size_t(axis)];
   cpu::by_itemsize(itemsize(a.dtype()), [&](auto tag) {
     using U = decltype(tag);
-    cpu::repeat_typed<U>(static_cast<U*>(out.raw_data()), static_cast<const U*>(a.raw_data()),
-                         counts.data<int64_t>(), s, total);
+    cpu::repeat_typed<U>(static_cast<U*>(out.raw_data()), static_cast<const U*>(a.raw_data()), counts.data<int64_t>(),
+                         s, total);
   });
 }
 
@@ -389,9 +395,15 @@ void segment_sum(const Tensor& out, const Tensor& a, const Tensor& counts, int64
   cpu::Split3 s = cpu::split3(out.shape(), axis);
   const int64_t total = a.shape()[size_t(axis)];
   switch (a.dtype()) {
-    case DType::Int64: cpu::segment_sum_typed<int64_t>(out.data<int64_t>(), a.data<int64_t>(), counts.data<int64_t>(), s, total); break;
-    case DType::Float32: cpu::segment_sum_typed<float>(out.data<float>(), a.data<float>(), counts.data<int64_t>(), s, total); break;
-    case DType::Float64: cpu::segment_sum_typed<double>(out.data<double>(), a.data<double>(), counts.data<int64_t>(), s, total); break;
+    case DType::Int64:
+      cpu::segment_sum_typed<int64_t>(out.data<int64_t>(), a.data<int64_t>(), counts.data<int64_t>(), s, total);
+      break;
+    case DType::Float32:
+      cpu::segment_sum_typed<float>(out.data<float>(), a.data<float>(), counts.data<int64_t>(), s, total);
+      break;
+    case DType::Float64:
+      cpu::segment_sum_typed<double>(out.data<double>(), a.data<double>(), counts.data<int64_t>(), s, total);
+      break;
     default: throw DTypeError(str_cat("segment_sum kernel: dtype ", a.dtype(), " is not supported"));
   }
 }

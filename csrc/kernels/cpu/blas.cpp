@@ -106,12 +106,12 @@ bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool& trans
 // ---- typed BLAS entry points -----------------------------------------------------------------
 inline CBLAS_TRANSPOSE tr(bool t) { return t ? CblasTrans : CblasNoTrans; }
 
-inline void gemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
-                 float* c, int ldc) {
+inline void gemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
+                 int ldc) {
   scipy_cblas_sgemm(CblasRowMajor, tr(ta), tr(tb), m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
 }
-inline void gemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, const double* b, int ldb,
-                 double* c, int ldc) {
+inline void gemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, const double* b, int ldb, double* c,
+                 int ldc) {
   scipy_cblas_dgemm(CblasRowMajor, tr(ta), tr(tb), m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
 }
 // y = op(A) x with A stored row-major as rows x cols.
@@ -463,19 +463,23 @@ void matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
   }
 }
 
-#define TG_LAPACK_DISPATCH(dt, name, call)                                                        \
-  switch (dt) {                                                                                  \
-    case DType::Float32: { using T = float; call; }                                              \
-    case DType::Float64: { using T = double; call; }                                             \
-    default: throw DTypeError(str_cat(name, " kernel: dtype ", dt, " is not supported"));          \
+#define TG_LAPACK_DISPATCH(dt, name, call)                                                \
+  switch (dt) {                                                                           \
+    case DType::Float32: {                                                                \
+      using T = float;                                                                    \
+      call;                                                                               \
+    }                                                                                     \
+    case DType::Float64: {                                                                \
+      using T = double;                                                                   \
+      call;                                                                               \
+    }                                                                                     \
+    default: throw DTypeError(str_cat(name, " kernel: dtype ", dt, " is not supported")); \
   }
 
 int64_t solve(const Tensor& x, const Tensor& a, const Tensor& b) {
   TG_LAPACK_DISPATCH(x.dtype(), "solve", return solve_typed<T>(x, a, b));
 }
-int64_t inv(const Tensor& out, const Tensor& a) {
-  TG_LAPACK_DISPATCH(out.dtype(), "inv", return inv_typed<T>(out, a));
-}
+int64_t inv(const Tensor& out, const Tensor& a) { TG_LAPACK_DISPATCH(out.dtype(), "inv", return inv_typed<T>(out, a)); }
 int64_t cholesky(const Tensor& out, const Tensor& a) {
   TG_LAPACK_DISPATCH(out.dtype(), "cholesky", return cholesky_typed<T>(out, a));
 }

@@ -28,8 +28,14 @@ inline bool from_double<bool>(double v) {
 }
 
 // Element type in which numpy's fill runs for T (float16 fills in float32).
-template <class T> struct FillType { using type = T; };
-template <> struct FillType<Half> { using type = float; };
+template <class T>
+struct FillType {
+  using type = T;
+};
+template <>
+struct FillType<Half> {
+  using type = float;
+};
 
 template <class T>
 void arange_fill(T* p, int64_t n, double start, double step) {
@@ -92,8 +98,7 @@ void arange_int(const Tensor& out, int64_t start, int64_t step) {
       });
       break;
     }
-    default:
-      arange(out, double(start), double(step));
+    default: arange(out, double(start), double(step));
   }
 }
 
@@ -107,10 +112,8 @@ void linspace(const Tensor& out, double start, double stop, bool endpoint) {
   const bool floor_it = is_int(out.dtype());
   auto value = [&](int64_t i) {
     double y;
-    if (div > 0)
-      y = step_zero ? (double(i) / double(div)) * delta : double(i) * step;
-    else
-      y = double(i) * delta;
+    if (div > 0) y = step_zero ? (double(i) / double(div)) * delta : double(i) * step;
+    else y = double(i) * delta;
     y += start;
     if (endpoint && n > 1 && i == n - 1) y = stop;
     return floor_it ? std::floor(y) : y;

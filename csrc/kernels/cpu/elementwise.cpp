@@ -1,6 +1,7 @@
 // CPU entry points of kernels.h: build the N-d iteration, pick the ISA loop, split across threads.
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "core/error.h"
 #include "kernels/cpu/iter.h"
@@ -75,14 +76,18 @@ void run_iter(Loop loop, const Tensor* const* ops, int nops, int64_t grain) {
 
 bool costly(Un op) {
   switch (op) {
-    case Un::Neg: case Un::Abs: case Un::Sign: case Un::Square: case Un::Relu: case Un::Floor:
-    case Un::Ceil: case Un::Round: case Un::BitNot:
-      return false;
-    default:
-      return true;
+    case Un::Neg:
+    case Un::Abs:
+    case Un::Sign:
+    case Un::Square:
+    case Un::Relu:
+    case Un::Floor:
+    case Un::Ceil:
+    case Un::Round:
+    case Un::BitNot: return false;
+    default: return true;
   }
 }
-
 
 }  // namespace
 

@@ -17,10 +17,10 @@ namespace {
 
 // A step with its loop chosen for this run.
 struct Resolved {
-  Loop loop = nullptr;     // null: a SumAll step
+  Loop loop = nullptr;                 // null: a SumAll step
   int32_t regs[4] = {-1, -1, -1, -1};  // output first, as the loops take them
   int nops = 0;
-  int32_t sum = -1;        // SumAll: the result number
+  int32_t sum = -1;  // SumAll: the result number
   DType sum_dtype = DType::Float32;
 };
 
@@ -47,12 +47,30 @@ Resolved resolve(const FusedStep& s, const Tensor* inputs) {
   const IsaTable& t = isa();
   const int d = int(s.dtype);
   switch (s.kind) {
-    case FusedStep::Unary: r.loop = t.unary[s.op][d]; r.nops = 2; break;
-    case FusedStep::Binary: r.loop = t.binary[s.op][d]; r.nops = 3; break;
-    case FusedStep::Compare: r.loop = t.compare[s.op][d]; r.nops = 3; break;
-    case FusedStep::Predicate: r.loop = t.predicate[s.op][d]; r.nops = 2; break;
-    case FusedStep::Where: r.loop = t.where[d]; r.nops = 4; break;
-    case FusedStep::Cast: r.loop = t.cast[d][int(s.from)]; r.nops = 2; break;
+    case FusedStep::Unary:
+      r.loop = t.unary[s.op][d];
+      r.nops = 2;
+      break;
+    case FusedStep::Binary:
+      r.loop = t.binary[s.op][d];
+      r.nops = 3;
+      break;
+    case FusedStep::Compare:
+      r.loop = t.compare[s.op][d];
+      r.nops = 3;
+      break;
+    case FusedStep::Predicate:
+      r.loop = t.predicate[s.op][d];
+      r.nops = 2;
+      break;
+    case FusedStep::Where:
+      r.loop = t.where[d];
+      r.nops = 4;
+      break;
+    case FusedStep::Cast:
+      r.loop = t.cast[d][int(s.from)];
+      r.nops = 2;
+      break;
     case FusedStep::PowScalar: {
       // As ops/elementwise.cpp's pow_fast_path, from the exponent's value on this run.
       const double c = inputs[s.b].item_as_double(0);
@@ -129,8 +147,9 @@ struct Run {
           int64_t st;
           const char* p = ptr(op.regs[1], st);
           double v;
-          if (st == 0) v = double(len) * (op.sum_dtype == DType::Float64 ? *reinterpret_cast<const double*>(p)
-                                                                         : double(*reinterpret_cast<const float*>(p)));
+          if (st == 0)
+            v = double(len) * (op.sum_dtype == DType::Float64 ? *reinterpret_cast<const double*>(p)
+                                                              : double(*reinterpret_cast<const float*>(p)));
           else if (op.sum_dtype == DType::Float64) v = block_sum(reinterpret_cast<const double*>(p), len);
           else v = block_sum(reinterpret_cast<const float*>(p), len);
           partials[size_t(blk * k->num_sums + op.sum)] = v;

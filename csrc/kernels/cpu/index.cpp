@@ -223,8 +223,8 @@ void index_gather(const Tensor& out, const Tensor& x, const Tensor& idx) {
   const int64_t m = batch_count(idx);
   if (out.numel() == 0) return;
   const int64_t isz = int64_t(itemsize(x.dtype()));
-  Block blk = make_block(x.shape().data() + k, size_t(x.ndim() - k), out.strides().data() + nb,
-                         x.strides().data() + k, isz);
+  Block blk =
+      make_block(x.shape().data() + k, size_t(x.ndim() - k), out.strides().data() + nb, x.strides().data() + k, isz);
   const Dims xs = indexed_strides(x, k);
   const int64_t* ip = idx.data<int64_t>();
   char* xbase = static_cast<char*>(x.raw_data());
@@ -243,7 +243,8 @@ void index_gather(const Tensor& out, const Tensor& x, const Tensor& idx) {
   }
   RunFn run = copy_fn(isz);
   parallel_for(m, grain, [&](int64_t b0, int64_t b1) {
-    for_rows(out, nb, obase, b0, b1, [&](int64_t b, char* p) { for_block(p, row_ptr(xbase, ip + b * k, xs), blk, run); });
+    for_rows(out, nb, obase, b0, b1,
+             [&](int64_t b, char* p) { for_block(p, row_ptr(xbase, ip + b * k, xs), blk, run); });
   });
 }
 
@@ -276,8 +277,8 @@ void index_scatter(const Tensor& x, const Tensor& v, const Tensor& idx, bool acc
   const int64_t m = batch_count(idx);
   if (m == 0 || v.numel() == 0) return;
   const int64_t isz = int64_t(itemsize(x.dtype()));
-  Block blk = make_block(x.shape().data() + k, size_t(x.ndim() - k), x.strides().data() + k,
-                         v.strides().data() + nb, isz);
+  Block blk =
+      make_block(x.shape().data() + k, size_t(x.ndim() - k), x.strides().data() + k, v.strides().data() + nb, isz);
   const Dims xs = indexed_strides(x, k);
   const int64_t* ip = idx.data<int64_t>();
   char* xbase = static_cast<char*>(x.raw_data());

@@ -16,8 +16,7 @@ namespace tapegrad {
 namespace kernels {
 namespace cpu {
 
-void NdIter::init(const Shape& shp, int nops_, char* const* ptrs, const Strides* const* st,
-                  const int64_t* itemsizes) {
+void NdIter::init(const Shape& shp, int nops_, char* const* ptrs, const Strides* const* st, const int64_t* itemsizes) {
   nops = nops_;
   TG_CHECK(int(shp.size()) <= kMaxDims, "tensors of more than ", kMaxDims, " dimensions are not supported");
   total = numel(shp);
@@ -27,8 +26,7 @@ void NdIter::init(const Shape& shp, int nops_, char* const* ptrs, const Strides*
   for (size_t i = 0; i < shp.size(); ++i) {
     if (shp[i] == 1) continue;
     bool merge = ndim > 0;
-    for (int k = 0; k < nops && merge; ++k)
-      merge = strides[k][ndim - 1] == (*st[k])[i] * itemsizes[k] * shp[i];
+    for (int k = 0; k < nops && merge; ++k) merge = strides[k][ndim - 1] == (*st[k])[i] * itemsizes[k] * shp[i];
     if (merge) {
       shape[ndim - 1] *= shp[i];
       for (int k = 0; k < nops; ++k) strides[k][ndim - 1] = (*st[k])[i] * itemsizes[k];
@@ -82,6 +80,7 @@ void NdIter::run(Loop loop, int64_t begin, int64_t end) const {
 
 // ---- thread pool -------------------------------------------------------------------------
 // Note [Kernel thread pool]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~
 // A parallel region splits [0, n) into a few chunks per thread; whoever is free claims the next
 // chunk (the caller too), so the caller never waits for a worker that has not started: on a
 // busy machine, where a worker may not get a core for a while, the caller simply runs the chunks

@@ -25,8 +25,7 @@ struct NdIter {
 
   // shape: the iteration shape; for operand k: data pointer, element strides (broadcast, same
   // length as shape), itemsize.
-  void init(const Shape& shape_, int nops_, char* const* ptrs, const Strides* const* st,
-            const int64_t* itemsizes);
+  void init(const Shape& shape_, int nops_, char* const* ptrs, const Strides* const* st, const int64_t* itemsizes);
   // Run elements [begin, end) of the C-order iteration.
   void run(Loop loop, int64_t begin, int64_t end) const;
   int64_t inner() const { return ndim ? shape[ndim - 1] : 1; }

@@ -85,11 +85,13 @@ bool cpu_has(const char* isa_name);
 
 // The unary ops with vectorised float32/float64 kernels (vecmath_impl.h), and the per-ISA hooks
 // that put them into a table.
+// clang-format off
 #define TG_VECMATH_KERNELS(X)                                                                 \
   X(Exp, ExpK) X(Exp2, Exp2K) X(Expm1, Expm1K) X(Log, LogK) X(Log2, Log2K) X(Log1p, Log1pK)  \
   X(Sin, SinK) X(Cos, CosK) X(Tan, TanK) X(Arcsin, ArcsinK) X(Arccos, ArccosK)               \
   X(Arctan, ArctanK) X(Sinh, SinhK) X(Cosh, CoshK) X(Tanh, TanhK) X(Sigmoid, SigmoidK)        \
   X(Softplus, SoftplusK) X(Gelu, GeluK) X(Erf, ErfK)
+// clang-format on
 void install_vecmath_base(IsaTable& t);
 void install_vecmath_avx2(IsaTable& t);
 void install_vecmath_avx512(IsaTable& t);

@@ -17,17 +17,55 @@ using Acc = std::conditional_t<std::is_same<T, bool>::value, int, T>;
 
 // Integer arithmetic wraps modulo 2^bits as numpy's does; it goes through the unsigned type so
 // that overflow is defined behaviour in C++ too (no UB for the optimiser or UBSan to act on).
-template <class T> inline T wrap_add(T a, T b) { using U = std::make_unsigned_t<T>; return T(U(a) + U(b)); }
-template <class T> inline T wrap_sub(T a, T b) { using U = std::make_unsigned_t<T>; return T(U(a) - U(b)); }
-template <class T> inline T wrap_mul(T a, T b) { using U = std::make_unsigned_t<T>; return T(U(a) * U(b)); }
-template <class T> inline T wrap_neg(T a) { using U = std::make_unsigned_t<T>; return T(U(0) - U(a)); }
+template <class T>
+inline T wrap_add(T a, T b) {
+  using U = std::make_unsigned_t<T>;
+  return T(U(a) + U(b));
+}
+template <class T>
+inline T wrap_sub(T a, T b) {
+  using U = std::make_unsigned_t<T>;
+  return T(U(a) - U(b));
+}
+template <class T>
+inline T wrap_mul(T a, T b) {
+  using U = std::make_unsigned_t<T>;
+  return T(U(a) * U(b));
+}
+template <class T>
+inline T wrap_neg(T a) {
+  using U = std::make_unsigned_t<T>;
+  return T(U(0) - U(a));
+}
 
 // ---- binary ------------------------------------------------------------------------------
-struct AddF { template <class T> static T f(T a, T b) { if constexpr (std::is_same<T, bool>::value) return a || b; else if constexpr (std::is_integral<T>::value) return wrap_add(a, b); else return a + b; } };
-struct SubF { template <class T> static T f(T a, T b) { if constexpr (std::is_same<T, bool>::value) return a != b; else if constexpr (std::is_integral<T>::value) return wrap_sub(a, b); else return a - b; } };
-struct MulF { template <class T> static T f(T a, T b) { if constexpr (std::is_same<T, bool>::value) return a && b; else if constexpr (std::is_integral<T>::value) return wrap_mul(a, b); else return a * b; } };
+struct AddF {
+  template <class T>
+  static T f(T a, T b) {
+    if constexpr (std::is_same<T, bool>::value) return a || b;
+    else if constexpr (std::is_integral<T>::value) return wrap_add(a, b);
+    else return a + b;
+  }
+};
+struct SubF {
+  template <class T>
+  static T f(T a, T b) {
+    if constexpr (std::is_same<T, bool>::value) return a != b;
+    else if constexpr (std::is_integral<T>::value) return wrap_sub(a, b);
+    else return a - b;
+  }
+};
+struct MulF {
+  template <class T>
+  static T f(T a, T b) {
+    if constexpr (std::is_same<T, bool>::value) return a && b;
+    else if constexpr (std::is_integral<T>::value) return wrap_mul(a, b);
+    else return a * b;
+  }
+};
 struct DivF {
-  template <class T> static T f(T a, T b) {
+  template <class T>
+  static T f(T a, T b) {
     if constexpr (std::is_floating_point<T>::value) return a / b;
     else if constexpr (std::is_same<T, bool>::value) return a;
     else return b == 0 ? T(0) : (b == -1 ? wrap_neg(a) : T(a / b));
@@ -36,7 +74,8 @@ struct DivF {
 // Integer floor division and modulo as numpy: x // 0 == 0 and x % 0 == 0 (numpy warns),
 // INT_MIN // -1 == INT_MIN (wraps) and INT_MIN % -1 == 0 (never the CPU's division trap).
 struct FloorDivF {
-  template <class T> static T f(T a, T b) {
+  template <class T>
+  static T f(T a, T b) {
     if constexpr (std::is_floating_point<T>::value) {
       if (b == 0) return a / b;
       T m = std::fmod(a, b), d = (a - m) / b;
@@ -57,7 +96,8 @@ struct FloorDivF {
   }
 };
 struct ModF {
-  template <class T> static T f(T a, T b) {
+  template <class T>
+  static T f(T a, T b) {
     if constexpr (std::is_floating_point<T>::value) {
       if (b == 0) return std::fmod(a, b);
       T m = std::fmod(a, b);
@@ -78,7 +118,8 @@ struct ModF {
   }
 };
 struct PowF {
-  template <class T> static T f(T a, T b) {
+  template <class T>
+  static T f(T a, T b) {
     if constexpr (std::is_floating_point<T>::value) {
       return std::pow(a, b);
     } else if constexpr (std::is_same<T, bool>::value) {
@@ -100,13 +141,15 @@ struct PowF {
 };
 // numpy's maximum/minimum: NaN in either operand propagates; on ties the second operand.
 struct MaximumF {
-  template <class T> static T f(T a, T b) {
+  template <class T>
+  static T f(T a, T b) {
     if constexpr (std::is_floating_point<T>::value) return (a > b || a != a) ? a : b;
     else return a > b ? a : b;
   }
 };
 struct MinimumF {
-  template <class T> static T f(T a, T b) {
+  template <class T>
+  static T f(T a, T b) {
     if constexpr (std::is_floating_point<T>::value) return (a < b || a != a) ? a : b;
     else return a < b ? a : b;
   }
@@ -114,7 +157,8 @@ struct MinimumF {
 // numpy's clip: x if lo <= x <= hi (ties keep x, so clip(-0., 0., 1.) is -0.), hi if lo > hi;
 // NaN in x or in a bound propagates.
 struct ClipF {
-  template <class T> static T f(T x, T lo, T hi) {
+  template <class T>
+  static T f(T x, T lo, T hi) {
     T r = x < lo ? lo : x;
     r = r > hi ? hi : r;
     if constexpr (std::is_floating_point<T>::value) {
@@ -124,41 +168,138 @@ struct ClipF {
     return r;
   }
 };
-struct Atan2F { template <class T> static T f(T a, T b) { if constexpr (std::is_floating_point<T>::value) return std::atan2(a, b); else return T(std::atan2(double(a), double(b))); } };
-struct BitAndF { template <class T> static T f(T a, T b) { if constexpr (std::is_integral<T>::value) return T(a & b); else return a; } };
-struct BitOrF { template <class T> static T f(T a, T b) { if constexpr (std::is_integral<T>::value) return T(a | b); else return a; } };
-struct BitXorF { template <class T> static T f(T a, T b) { if constexpr (std::is_integral<T>::value) return T(a ^ b); else return a; } };
+struct Atan2F {
+  template <class T>
+  static T f(T a, T b) {
+    if constexpr (std::is_floating_point<T>::value) return std::atan2(a, b);
+    else return T(std::atan2(double(a), double(b)));
+  }
+};
+struct BitAndF {
+  template <class T>
+  static T f(T a, T b) {
+    if constexpr (std::is_integral<T>::value) return T(a & b);
+    else return a;
+  }
+};
+struct BitOrF {
+  template <class T>
+  static T f(T a, T b) {
+    if constexpr (std::is_integral<T>::value) return T(a | b);
+    else return a;
+  }
+};
+struct BitXorF {
+  template <class T>
+  static T f(T a, T b) {
+    if constexpr (std::is_integral<T>::value) return T(a ^ b);
+    else return a;
+  }
+};
 
 // ---- comparisons (Bool out) ----------------------------------------------------------------
-struct EqF { template <class T> static bool f(T a, T b) { return a == b; } };
-struct NeF { template <class T> static bool f(T a, T b) { return a != b; } };
-struct LtF { template <class T> static bool f(T a, T b) { return a < b; } };
-struct LeF { template <class T> static bool f(T a, T b) { return a <= b; } };
-struct GtF { template <class T> static bool f(T a, T b) { return a > b; } };
-struct GeF { template <class T> static bool f(T a, T b) { return a >= b; } };
-struct LogicalAndF { template <class T> static bool f(T a, T b) { return (a != T(0)) && (b != T(0)); } };
-struct LogicalOrF { template <class T> static bool f(T a, T b) { return (a != T(0)) || (b != T(0)); } };
+struct EqF {
+  template <class T>
+  static bool f(T a, T b) {
+    return a == b;
+  }
+};
+struct NeF {
+  template <class T>
+  static bool f(T a, T b) {
+    return a != b;
+  }
+};
+struct LtF {
+  template <class T>
+  static bool f(T a, T b) {
+    return a < b;
+  }
+};
+struct LeF {
+  template <class T>
+  static bool f(T a, T b) {
+    return a <= b;
+  }
+};
+struct GtF {
+  template <class T>
+  static bool f(T a, T b) {
+    return a > b;
+  }
+};
+struct GeF {
+  template <class T>
+  static bool f(T a, T b) {
+    return a >= b;
+  }
+};
+struct LogicalAndF {
+  template <class T>
+  static bool f(T a, T b) {
+    return (a != T(0)) && (b != T(0));
+  }
+};
+struct LogicalOrF {
+  template <class T>
+  static bool f(T a, T b) {
+    return (a != T(0)) || (b != T(0));
+  }
+};
 
 // ---- unary -------------------------------------------------------------------------------
-#define TG_FLOAT_UNARY(Name, expr)                                              \
-  struct Name##F {                                                              \
-    template <class T> static T f(T x) {                                        \
-      if constexpr (std::is_floating_point<T>::value) { return expr; }          \
-      else { return x; }                                                        \
-    }                                                                           \
+#define TG_FLOAT_UNARY(Name, expr)                      \
+  struct Name##F {                                      \
+    template <class T>                                  \
+    static T f(T x) {                                   \
+      if constexpr (std::is_floating_point<T>::value) { \
+        return expr;                                    \
+      } else {                                          \
+        return x;                                       \
+      }                                                 \
+    }                                                   \
   };
-struct NegF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return !x; else if constexpr (std::is_integral<T>::value) return wrap_neg(x); else return T(-x); } };
-struct AbsF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return x; else if constexpr (std::is_floating_point<T>::value) return std::fabs(x); else return x < 0 ? wrap_neg(x) : x; } };
-struct SignF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return x; else if constexpr (std::is_floating_point<T>::value) return x != x ? x : T((x > 0) - (x < 0)); else return T((x > 0) - (x < 0)); } };
+struct NegF {
+  template <class T>
+  static T f(T x) {
+    if constexpr (std::is_same<T, bool>::value) return !x;
+    else if constexpr (std::is_integral<T>::value) return wrap_neg(x);
+    else return T(-x);
+  }
+};
+struct AbsF {
+  template <class T>
+  static T f(T x) {
+    if constexpr (std::is_same<T, bool>::value) return x;
+    else if constexpr (std::is_floating_point<T>::value) return std::fabs(x);
+    else return x < 0 ? wrap_neg(x) : x;
+  }
+};
+struct SignF {
+  template <class T>
+  static T f(T x) {
+    if constexpr (std::is_same<T, bool>::value) return x;
+    else if constexpr (std::is_floating_point<T>::value) return x != x ? x : T((x > 0) - (x < 0));
+    else return T((x > 0) - (x < 0));
+  }
+};
 // Integer reciprocal as numpy: 1 / x truncated (0 for |x| > 1; 0 for x == 0, where numpy warns).
 struct ReciprocalF {
-  template <class T> static T f(T x) {
+  template <class T>
+  static T f(T x) {
     if constexpr (std::is_floating_point<T>::value) return T(1) / x;
     else if constexpr (std::is_same<T, bool>::value) return x;
     else return x == 0 ? T(0) : T(T(1) / x);
   }
 };
-struct SquareF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return x; else if constexpr (std::is_integral<T>::value) return wrap_mul(x, x); else return x * x; } };
+struct SquareF {
+  template <class T>
+  static T f(T x) {
+    if constexpr (std::is_same<T, bool>::value) return x;
+    else if constexpr (std::is_integral<T>::value) return wrap_mul(x, x);
+    else return x * x;
+  }
+};
 TG_FLOAT_UNARY(Exp, std::exp(x))
 TG_FLOAT_UNARY(Exp2, std::exp2(x))
 TG_FLOAT_UNARY(Log, std::log(x))
@@ -183,13 +324,43 @@ TG_FLOAT_UNARY(Erf, std::erf(x))
 TG_FLOAT_UNARY(Floor, std::floor(x))
 TG_FLOAT_UNARY(Ceil, std::ceil(x))
 TG_FLOAT_UNARY(Round, std::nearbyint(x))
-struct ReluF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return x; else return x > T(0) ? x : (x != x ? x : T(0)); } };
-struct BitNotF { template <class T> static T f(T x) { if constexpr (std::is_same<T, bool>::value) return !x; else if constexpr (std::is_integral<T>::value) return T(~x); else return x; } };
+struct ReluF {
+  template <class T>
+  static T f(T x) {
+    if constexpr (std::is_same<T, bool>::value) return x;
+    else return x > T(0) ? x : (x != x ? x : T(0));
+  }
+};
+struct BitNotF {
+  template <class T>
+  static T f(T x) {
+    if constexpr (std::is_same<T, bool>::value) return !x;
+    else if constexpr (std::is_integral<T>::value) return T(~x);
+    else return x;
+  }
+};
 #undef TG_FLOAT_UNARY
 
-struct IsNanF { template <class T> static bool f(T x) { if constexpr (std::is_floating_point<T>::value) return x != x; else return false; } };
-struct IsFiniteF { template <class T> static bool f(T x) { if constexpr (std::is_floating_point<T>::value) return std::isfinite(x); else return true; } };
-struct LogicalNotF { template <class T> static bool f(T x) { return !(x != T(0)); } };
+struct IsNanF {
+  template <class T>
+  static bool f(T x) {
+    if constexpr (std::is_floating_point<T>::value) return x != x;
+    else return false;
+  }
+};
+struct IsFiniteF {
+  template <class T>
+  static bool f(T x) {
+    if constexpr (std::is_floating_point<T>::value) return std::isfinite(x);
+    else return true;
+  }
+};
+struct LogicalNotF {
+  template <class T>
+  static bool f(T x) {
+    return !(x != T(0));
+  }
+};
 
 // ---- loops -------------------------------------------------------------------------------
 // Contiguous and scalar-broadcast runs get their own loops so that the compiler vectorises them.
@@ -243,8 +414,8 @@ void where_loop(char** p, const int64_t* s, int64_t n) {
     return;
   }
   for (int64_t i = 0; i < n; ++i, po += s[0], pc += s[1], pa += s[2], pb += s[3])
-    *reinterpret_cast<T*>(po) = *reinterpret_cast<const bool*>(pc) ? *reinterpret_cast<const T*>(pa)
-                                                                    : *reinterpret_cast<const T*>(pb);
+    *reinterpret_cast<T*>(po) =
+        *reinterpret_cast<const bool*>(pc) ? *reinterpret_cast<const T*>(pa) : *reinterpret_cast<const T*>(pb);
 }
 
 template <class T>

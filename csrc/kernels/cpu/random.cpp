@@ -44,9 +44,9 @@ void Philox::block(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]
 namespace {
 
 constexpr double kTwoPi = 6.283185307179586476925286766559;
-constexpr double k2m24 = 1.0 / 16777216.0;           // 2^-24
-constexpr double k2m32 = 1.0 / 4294967296.0;         // 2^-32
-constexpr double k2m53 = 1.0 / 9007199254740992.0;   // 2^-53
+constexpr double k2m24 = 1.0 / 16777216.0;          // 2^-24
+constexpr double k2m32 = 1.0 / 4294967296.0;        // 2^-32
+constexpr double k2m53 = 1.0 / 9007199254740992.0;  // 2^-53
 
 // Blocks generated at a time into a stack buffer before they are turned into samples.
 constexpr int kBatch = 256;
@@ -205,8 +205,7 @@ void random_fill(const Tensor& out, RandDist dist, uint64_t seed, uint64_t first
       if (dist == RandDist::Uniform) uniform_fill(out.data<double>(), n, seed, first_block, a, b);
       else normal_fill(out.data<double>(), n, seed, first_block, a, b);
       break;
-    default:
-      throw DTypeError(str_cat("random: dtype ", out.dtype(), " is not a float dtype"));
+    default: throw DTypeError(str_cat("random: dtype ", out.dtype(), " is not a float dtype"));
   }
 }
 

@@ -168,7 +168,7 @@ TG_SIMD_INLINE void colsum_f32(float* out, const float* base, int64_t len, int64
     int64_t l = l0;
     for (; l + 4 <= l1; l += 4) {
       const float* __restrict r0 = base + l * stride;
-      const float *__restrict r1 = r0 + stride, *__restrict r2 = r1 + stride, *__restrict r3 = r2 + stride;
+      const float* __restrict r1 = r0 + stride, * __restrict r2 = r1 + stride, * __restrict r3 = r2 + stride;
       for (int64_t j = 0; j < cb; ++j) part[j] += (r0[j] + r1[j]) + (r2[j] + r3[j]);
     }
     for (; l < l1; ++l) {
@@ -187,7 +187,7 @@ TG_SIMD_INLINE void colsum_f64(double* out, const double* base, int64_t len, int
   int64_t l = 0;
   for (; l + 4 <= len; l += 4) {
     const double* __restrict r0 = base + l * stride;
-    const double *__restrict r1 = r0 + stride, *__restrict r2 = r1 + stride, *__restrict r3 = r2 + stride;
+    const double* __restrict r1 = r0 + stride, * __restrict r2 = r1 + stride, * __restrict r3 = r2 + stride;
     for (int64_t j = 0; j < cb; ++j) acc[j] += (r0[j] + r1[j]) + (r2[j] + r3[j]);
   }
   for (; l < len; ++l) {
@@ -241,7 +241,8 @@ TG_SIMD_INLINE void col_extreme(T* out, const T* base, int64_t len, int64_t stri
     for (int64_t j = vend; j < cb; ++j) {
       T v = row[j];
       if (v != v) tbad[j - vend] = true;
-      else tacc[j - vend] = IsMax ? (v > tacc[j - vend] ? v : tacc[j - vend]) : (v < tacc[j - vend] ? v : tacc[j - vend]);
+      else
+        tacc[j - vend] = IsMax ? (v > tacc[j - vend] ? v : tacc[j - vend]) : (v < tacc[j - vend] ? v : tacc[j - vend]);
     }
   }
   for (int64_t c = 0; c < nv; ++c)
@@ -268,16 +269,36 @@ constexpr int kReduceB = 16;
 namespace entry {
 inline double sum_f32(const float* p, int64_t n) { return simd::row_sum_f32<simd::kReduceB>(p, n); }
 inline double sum_f64(const double* p, int64_t n) { return simd::row_sum_f64<simd::kReduceB>(p, n); }
-inline float max_f32(const float* p, int64_t n, bool& nan) { return simd::row_extreme<simd::kReduceB, true>(p, n, nan); }
-inline float min_f32(const float* p, int64_t n, bool& nan) { return simd::row_extreme<simd::kReduceB, false>(p, n, nan); }
-inline double max_f64(const double* p, int64_t n, bool& nan) { return simd::row_extreme<simd::kReduceB, true>(p, n, nan); }
-inline double min_f64(const double* p, int64_t n, bool& nan) { return simd::row_extreme<simd::kReduceB, false>(p, n, nan); }
-inline void colsum_f32(float* o, const float* b, int64_t l, int64_t s, int64_t c) { simd::colsum_f32<simd::kReduceB>(o, b, l, s, c); }
-inline void colsum_f64(double* o, const double* b, int64_t l, int64_t s, int64_t c) { simd::colsum_f64<simd::kReduceB>(o, b, l, s, c); }
-inline void colmax_f32(float* o, const float* b, int64_t l, int64_t s, int64_t c) { simd::col_extreme<simd::kReduceB, true>(o, b, l, s, c); }
-inline void colmin_f32(float* o, const float* b, int64_t l, int64_t s, int64_t c) { simd::col_extreme<simd::kReduceB, false>(o, b, l, s, c); }
-inline void colmax_f64(double* o, const double* b, int64_t l, int64_t s, int64_t c) { simd::col_extreme<simd::kReduceB, true>(o, b, l, s, c); }
-inline void colmin_f64(double* o, const double* b, int64_t l, int64_t s, int64_t c) { simd::col_extreme<simd::kReduceB, false>(o, b, l, s, c); }
+inline float max_f32(const float* p, int64_t n, bool& nan) {
+  return simd::row_extreme<simd::kReduceB, true>(p, n, nan);
+}
+inline float min_f32(const float* p, int64_t n, bool& nan) {
+  return simd::row_extreme<simd::kReduceB, false>(p, n, nan);
+}
+inline double max_f64(const double* p, int64_t n, bool& nan) {
+  return simd::row_extreme<simd::kReduceB, true>(p, n, nan);
+}
+inline double min_f64(const double* p, int64_t n, bool& nan) {
+  return simd::row_extreme<simd::kReduceB, false>(p, n, nan);
+}
+inline void colsum_f32(float* o, const float* b, int64_t l, int64_t s, int64_t c) {
+  simd::colsum_f32<simd::kReduceB>(o, b, l, s, c);
+}
+inline void colsum_f64(double* o, const double* b, int64_t l, int64_t s, int64_t c) {
+  simd::colsum_f64<simd::kReduceB>(o, b, l, s, c);
+}
+inline void colmax_f32(float* o, const float* b, int64_t l, int64_t s, int64_t c) {
+  simd::col_extreme<simd::kReduceB, true>(o, b, l, s, c);
+}
+inline void colmin_f32(float* o, const float* b, int64_t l, int64_t s, int64_t c) {
+  simd::col_extreme<simd::kReduceB, false>(o, b, l, s, c);
+}
+inline void colmax_f64(double* o, const double* b, int64_t l, int64_t s, int64_t c) {
+  simd::col_extreme<simd::kReduceB, true>(o, b, l, s, c);
+}
+inline void colmin_f64(double* o, const double* b, int64_t l, int64_t s, int64_t c) {
+  simd::col_extreme<simd::kReduceB, false>(o, b, l, s, c);
+}
 
 }  // namespace entry
 

@@ -66,41 +66,47 @@ typedef uint64_t VU64 __attribute__((vector_size(kVB)));
 typedef float VFh __attribute__((vector_size(kVB / 2)));
 typedef uint32_t VU32h __attribute__((vector_size(kVB / 2)));
 
-template <class V> struct VInfo;
-template <> struct VInfo<VF> {
+template <class V>
+struct VInfo;
+template <>
+struct VInfo<VF> {
   using T = float;
   using I = VI32;
   using U = VU32;
 };
-template <> struct VInfo<VD> {
+template <>
+struct VInfo<VD> {
   using T = double;
   using I = VI64;
   using U = VU64;
 };
 
 // ---- constants per precision ---------------------------------------------------------------
-template <class T> struct K;
-template <> struct K<float> {
+template <class T>
+struct K;
+template <>
+struct K<float> {
   using UInt = uint32_t;
   static constexpr int kMant = 23;
   static constexpr UInt kSign = 0x80000000u;
-  static constexpr UInt kExpOffset = 128;          // 2^(exponent bits - 1)
-  static constexpr UInt kSqrtHalf = 0x3f3504f3u;   // bits of sqrt(1/2)
-  static constexpr float kMagic = 0x1.8p23f;       // x + kMagic - kMagic rounds to an integer
+  static constexpr UInt kExpOffset = 128;         // 2^(exponent bits - 1)
+  static constexpr UInt kSqrtHalf = 0x3f3504f3u;  // bits of sqrt(1/2)
+  static constexpr float kMagic = 0x1.8p23f;      // x + kMagic - kMagic rounds to an integer
   static constexpr float kTwoMant = 0x1p23f;
   static constexpr float kLog2e = 0x1.715476p+0f;
   static constexpr float kLog2eLo = 0x1.4ae0cp-26f;
-  static constexpr float kLn2Hi = 0x1.62e4p-1f;    // 16 bits: n * kLn2Hi is exact for |n| < 2^8
+  static constexpr float kLn2Hi = 0x1.62e4p-1f;  // 16 bits: n * kLn2Hi is exact for |n| < 2^8
   static constexpr float kLn2Lo = 0x1.7f7d1cp-20f;
   static constexpr float kLn2 = 0x1.62e43p-1f;
   static constexpr float kPio2Hi = 0x1.921fb6p+0f, kPio2Lo = -0x1.777a5cp-25f;
   static constexpr float kPiHi = 0x1.921fb6p+1f, kPiLo = -0x1.777a5cp-24f;
   static constexpr float kPio4Hi = 0x1.921fb6p-1f, kPio4Lo = -0x1.777a5cp-26f;
-  static constexpr float kExpMax = 87.0f;          // exp core: n in [-126, 126]
+  static constexpr float kExpMax = 87.0f;  // exp core: n in [-126, 126]
   static constexpr float kExp2Max = 125.0f;
-  static constexpr float kTanhClamp = 9.0f;        // tanh rounds to 1 beyond
+  static constexpr float kTanhClamp = 9.0f;  // tanh rounds to 1 beyond
 };
-template <> struct K<double> {
+template <>
+struct K<double> {
   using UInt = uint64_t;
   static constexpr int kMant = 52;
   static constexpr UInt kSign = 0x8000000000000000ull;
@@ -116,7 +122,7 @@ template <> struct K<double> {
   static constexpr double kPio2Hi = 0x1.921fb54442d18p+0, kPio2Lo = 0x1.1a62633145c07p-54;
   static constexpr double kPiHi = 0x1.921fb54442d18p+1, kPiLo = 0x1.1a62633145c07p-53;
   static constexpr double kPio4Hi = 0x1.921fb54442d18p-1, kPio4Lo = 0x1.1a62633145c07p-55;
-  static constexpr double kExpMax = 708.0;          // exp core: n in [-1022, 1022]
+  static constexpr double kExpMax = 708.0;  // exp core: n in [-1022, 1022]
   static constexpr double kExp2Max = 1020.0;
   static constexpr double kTanhClamp = 20.0;
 };
@@ -124,63 +130,69 @@ template <> struct K<double> {
 // ---- minimax coefficient tables (see Note [Vector math]) -----------------------------------
 // exp: e^r = 1 + r + r^2 P(r) on [-ln2/2, ln2/2] (also expm1(r) = r + r^2 P(r)).
 constexpr float kExpF[] = {0x1p-1f, 0x1.5554dep-3f, 0x1.5555bap-5f, 0x1.120b1cp-7f, 0x1.6c69f2p-10f};  // 1.2e-7
-constexpr double kExpD[] = {0x1p-1, 0x1.5555555555557p-3, 0x1.555555555554ep-5, 0x1.11111111100eep-7,
-                            0x1.6c16c16c1a074p-10, 0x1.a01a01abdf003p-13, 0x1.a01a019061fc0p-16,
-                            0x1.71de024b44223p-19, 0x1.27e510db24f29p-22, 0x1.af4db8a2b58a0p-26,
+constexpr double kExpD[] = {0x1p-1,
+                            0x1.5555555555557p-3,
+                            0x1.555555555554ep-5,
+                            0x1.11111111100eep-7,
+                            0x1.6c16c16c1a074p-10,
+                            0x1.a01a01abdf003p-13,
+                            0x1.a01a019061fc0p-16,
+                            0x1.71de024b44223p-19,
+                            0x1.27e510db24f29p-22,
+                            0x1.af4db8a2b58a0p-26,
                             0x1.1f19f322ff3e7p-29};  // 2.7e-18
 // Lower degrees for float64 arithmetic whose result is rounded to float32 (pow, erf, gelu).
-constexpr double kExpFD[] = {0x1.0000000b7e30dp-1, 0x1.555555273040cp-3, 0x1.5554e95900a9fp-5, 0x1.11114bddc2d6fp-7,
-                             0x1.6d42ca5cfb8b1p-10, 0x1.a072c053a5905p-13};  // 2.7e-9
+constexpr double kExpFD[] = {0x1.0000000b7e30dp-1, 0x1.555555273040cp-3,  0x1.5554e95900a9fp-5,
+                             0x1.11114bddc2d6fp-7, 0x1.6d42ca5cfb8b1p-10, 0x1.a072c053a5905p-13};  // 2.7e-9
 // log: log1p(f) = f - s (f - z Q(z)), s = f / (2 + f), z = s^2 <= ((sqrt2-1)/(sqrt2+1))^2.
 constexpr float kLogF[] = {0x1.55555cp-1f, 0x1.997c26p-2f, 0x1.2ee78ap-2f};  // 2.8e-7
-constexpr double kLogD[] = {0x1.5555555555558p-1, 0x1.99999999952a7p-2, 0x1.2492492df7086p-2,
-                            0x1.c71c62defb7a8p-3, 0x1.7462b656a3693p-3, 0x1.39fe2def01becp-3,
-                            0x1.2b5a867b2c93ap-3};  // 4.5e-16
+constexpr double kLogD[] = {0x1.5555555555558p-1, 0x1.99999999952a7p-2, 0x1.2492492df7086p-2, 0x1.c71c62defb7a8p-3,
+                            0x1.7462b656a3693p-3, 0x1.39fe2def01becp-3, 0x1.2b5a867b2c93ap-3};  // 4.5e-16
 constexpr double kLogFD[] = {0x1.5555554ba98aep-1, 0x1.9999eb8972296p-2, 0x1.245c33eed84e7p-2,
                              0x1.ddd199a4b471cp-3};  // 1.7e-9 (float32 results)
 // sin: sin(r) = r + r^3 S(r^2); cos: cos(r) = 1 - r^2/2 + r^4 C(r^2); |r| <= pi/4.
 constexpr float kSinF[] = {-0x1.555556p-3f, 0x1.11110ep-7f, -0x1.a013a2p-13f, 0x1.6dbc44p-19f};  // 1.7e-10
 constexpr float kCosF[] = {0x1.555556p-5f, -0x1.6c16cp-10f, 0x1.a015c2p-16f, -0x1.25238ep-22f};  // 5.7e-11
-constexpr double kSinD[] = {-0x1.5555555555555p-3, 0x1.1111111111110p-7, -0x1.a01a01a01992ap-13,
+constexpr double kSinD[] = {-0x1.5555555555555p-3, 0x1.1111111111110p-7,   -0x1.a01a01a01992ap-13,
                             0x1.71de3a545f19bp-19, -0x1.ae64541073e7ap-26, 0x1.61217d603b002p-33,
                             -0x1.ab16ed470a6c9p-41};  // 7.1e-20
-constexpr double kCosD[] = {0x1.5555555555555p-5, -0x1.6c16c16c16c16p-10, 0x1.a01a01a019d06p-16,
-                            -0x1.27e4fb7712685p-22, 0x1.1eed8deaebdcdp-29, -0x1.9394b91569c8fp-37,
+constexpr double kCosD[] = {0x1.5555555555555p-5,   -0x1.6c16c16c16c16p-10, 0x1.a01a01a019d06p-16,
+                            -0x1.27e4fb7712685p-22, 0x1.1eed8deaebdcdp-29,  -0x1.9394b91569c8fp-37,
                             0x1.ab77d55c2f16fp-45};  // 1.6e-20
 // atan: atan(t) = t + t^3 A(t^2), |t| <= tan(pi/8).
-constexpr float kAtanF[] = {-0x1.555554p-2f, 0x1.999738p-3f, -0x1.242114p-3f, 0x1.b82056p-4f, -0x1.087428p-4f};  // 4.6e-8
-constexpr double kAtanD[] = {-0x1.5555555555555p-2, 0x1.999999999936cp-3, -0x1.2492492437a2bp-3,
-                             0x1.c71c71861d7a2p-4, -0x1.745d0b49a1a06p-4, 0x1.3b1265d0af62dp-4,
-                             -0x1.10fa9c849577bp-4, 0x1.dfe8a3459f284p-5, -0x1.a0a538f8d85f5p-5,
-                             0x1.4182842df6c27p-5, -0x1.3a7b948532beap-6};  // 9.3e-17
+constexpr float kAtanF[] = {-0x1.555554p-2f, 0x1.999738p-3f, -0x1.242114p-3f, 0x1.b82056p-4f,
+                            -0x1.087428p-4f};  // 4.6e-8
+constexpr double kAtanD[] = {-0x1.5555555555555p-2, 0x1.999999999936cp-3, -0x1.2492492437a2bp-3, 0x1.c71c71861d7a2p-4,
+                             -0x1.745d0b49a1a06p-4, 0x1.3b1265d0af62dp-4, -0x1.10fa9c849577bp-4, 0x1.dfe8a3459f284p-5,
+                             -0x1.a0a538f8d85f5p-5, 0x1.4182842df6c27p-5, -0x1.3a7b948532beap-6};  // 9.3e-17
 // asin: asin(s) = s + s^3 B(s^2), s^2 <= 1/4.
-constexpr float kAsinF[] = {0x1.555554p-3f, 0x1.33343cp-4f, 0x1.6d5902p-5f, 0x1.fdcb1ep-6f, 0x1.17dda4p-6f, 0x1.14e324p-5f};  // 2.1e-8
-constexpr double kAsinD[] = {0x1.5555555555556p-3, 0x1.3333333332e84p-4, 0x1.6db6db6e38806p-5,
-                             0x1.f1c71c19d5348p-6, 0x1.6e8bb25de1700p-6, 0x1.1c4d286b617d3p-6,
-                             0x1.c9d08bc8fe483p-7, 0x1.7817d8bed7313p-7, 0x1.529e18a63daa8p-7,
-                             0x1.62a4ad22c6452p-8, 0x1.1f1b0ec445453p-6, -0x1.eccf9b130aacep-7,
+constexpr float kAsinF[] = {0x1.555554p-3f, 0x1.33343cp-4f, 0x1.6d5902p-5f,
+                            0x1.fdcb1ep-6f, 0x1.17dda4p-6f, 0x1.14e324p-5f};  // 2.1e-8
+constexpr double kAsinD[] = {0x1.5555555555556p-3, 0x1.3333333332e84p-4, 0x1.6db6db6e38806p-5, 0x1.f1c71c19d5348p-6,
+                             0x1.6e8bb25de1700p-6, 0x1.1c4d286b617d3p-6, 0x1.c9d08bc8fe483p-7, 0x1.7817d8bed7313p-7,
+                             0x1.529e18a63daa8p-7, 0x1.62a4ad22c6452p-8, 0x1.1f1b0ec445453p-6, -0x1.eccf9b130aacep-7,
                              0x1.d9390527027cep-6};  // 7.5e-17
 // erf: erf(x) = x E(x^2) for |x| < 1.
-constexpr double kErfD[] = {0x1.20dd750429b6dp+0, -0x1.812746b0379bdp-2, 0x1.ce2f21a040d16p-4,
-                            -0x1.b82ce311fa93ep-6, 0x1.565bccf92b314p-8, -0x1.c02db03dd7619p-11,
-                            0x1.f9a2baa905608p-14, -0x1.f4ca4d6fa3e01p-17, 0x1.b97fd3dd8c050p-20,
-                            -0x1.5c072708f33dcp-23, 0x1.d71b0fc777a13p-27, -0x1.abae4b23f571ep-31};  // 7.3e-18
-constexpr float kErfF[] = {0x1.20dd74p+0f, -0x1.81273ep-2f, 0x1.ce2cf8p-4f, -0x1.b7f90ep-6f, 0x1.5405b2p-8f,
-                          -0x1.a3f700p-11f, 0x1.496a32p-14f};  // 1.2e-9
+constexpr double kErfD[] = {0x1.20dd750429b6dp+0,   -0x1.812746b0379bdp-2,  0x1.ce2f21a040d16p-4,
+                            -0x1.b82ce311fa93ep-6,  0x1.565bccf92b314p-8,   -0x1.c02db03dd7619p-11,
+                            0x1.f9a2baa905608p-14,  -0x1.f4ca4d6fa3e01p-17, 0x1.b97fd3dd8c050p-20,
+                            -0x1.5c072708f33dcp-23, 0x1.d71b0fc777a13p-27,  -0x1.abae4b23f571ep-31};  // 7.3e-18
+constexpr float kErfF[] = {0x1.20dd74p+0f, -0x1.81273ep-2f,  0x1.ce2cf8p-4f, -0x1.b7f90ep-6f,
+                           0x1.5405b2p-8f, -0x1.a3f700p-11f, 0x1.496a32p-14f};  // 1.2e-9
 // erfc tail: erfc(a) = exp(-a^2) P(t) / (a + k), t = (a - k) / (a + k), k = 2.3, a in [0.5, 10.5].
 constexpr double kErfcK = 2.3, kErfcLo = 0.5;
-constexpr double kErfcD[] = {0x1.0b02c7f51b4cdp+0, -0x1.86d9206a0271bp-1, 0x1.8e1de7ca68015p-2,
-                             -0x1.d6eea795ec61fp-4, 0x1.d0cd6773b46f0p-10, 0x1.814f3ee82975cp-7,
+constexpr double kErfcD[] = {0x1.0b02c7f51b4cdp+0,   -0x1.86d9206a0271bp-1,  0x1.8e1de7ca68015p-2,
+                             -0x1.d6eea795ec61fp-4,  0x1.d0cd6773b46f0p-10,  0x1.814f3ee82975cp-7,
                              -0x1.bfa414967ede5p-10, -0x1.944e7f791f603p-10, 0x1.06dc4810fb195p-12,
-                             0x1.1e27a6ce8e741p-12, -0x1.c89cdb1310387p-17, -0x1.c4626699abc5ap-15,
-                             -0x1.125597f1f439ep-17, 0x1.3959de19fbf43p-17, 0x1.254426dc9f582p-18,
+                             0x1.1e27a6ce8e741p-12,  -0x1.c89cdb1310387p-17, -0x1.c4626699abc5ap-15,
+                             -0x1.125597f1f439ep-17, 0x1.3959de19fbf43p-17,  0x1.254426dc9f582p-18,
                              -0x1.ad762dd153abdp-21, -0x1.5ef4798733162p-20, -0x1.dfd66716ea8fcp-23,
-                             0x1.062a814e78f94p-22, 0x1.7c8802ca87518p-24, -0x1.6ac88725bb5ecp-26};  // 2.5e-18
+                             0x1.062a814e78f94p-22,  0x1.7c8802ca87518p-24,  -0x1.6ac88725bb5ecp-26};  // 2.5e-18
 // float32: k = 2.3 on [0.5, 10.5], degree 11 (8.8e-12 before rounding the coefficients).
-constexpr float kErfcF[] = {0x1.0b02c8p+0f, -0x1.86d920p-1f, 0x1.8e1de8p-2f, -0x1.d6eea6p-4f, 0x1.d0d040p-10f,
-                            0x1.814de4p-7f, -0x1.bfc428p-10f, -0x1.93f216p-10f, 0x1.097d72p-12f, 0x1.182b64p-12f,
-                            -0x1.5209fep-16f, -0x1.641758p-15f};
-  // 3.0e-11 (float32 results)
+constexpr float kErfcF[] = {0x1.0b02c8p+0f,  -0x1.86d920p-1f, 0x1.8e1de8p-2f,   -0x1.d6eea6p-4f,
+                            0x1.d0d040p-10f, 0x1.814de4p-7f,  -0x1.bfc428p-10f, -0x1.93f216p-10f,
+                            0x1.097d72p-12f, 0x1.182b64p-12f, -0x1.5209fep-16f, -0x1.641758p-15f};
+// 3.0e-11 (float32 results)
 
 // ---- lane helpers --------------------------------------------------------------------------
 template <class V>
@@ -370,7 +382,7 @@ TG_VM_INLINE V expm1_core(V x) {
   r = r - n * K<T>::kLn2Lo;
   V p = r + r * r * exp_poly<T>(r);  // expm1(r)
   V s = pow2_from_magic(y);
-  return (s - T(1)) + s * p;         // 2^n (1 + p) - 1, exact when n == 0
+  return (s - T(1)) + s * p;  // 2^n (1 + p) - 1, exact when n == 0
 }
 
 // 2^x for |x| <= kExp2Max.
@@ -552,25 +564,29 @@ TG_VM_INLINE V erfc_tail_q(V a, const T (&coef)[N], T k) {
 // `if constexpr` in the cores above. Only erf and gelu keep a specialisation per precision (their
 // float32 and float64 forms are different algorithms, not twins), and pow exists for float32.
 
-template <class F> struct VecOf;
-template <> struct VecOf<float> {
+template <class F>
+struct VecOf;
+template <>
+struct VecOf<float> {
   using V = VF;
   using M = VI32;
   using U = VU32;
 };
-template <> struct VecOf<double> {
+template <>
+struct VecOf<double> {
   using V = VD;
   using M = VI64;
   using U = VU64;
 };
 // The member types every kernel has (Kn::T, Kn::V, Kn::M are what the loops below use).
-#define TG_VM_TYPES(F)             \
-  using T = F;                     \
-  using V = typename VecOf<F>::V;  \
-  using M = typename VecOf<F>::M;  \
+#define TG_VM_TYPES(F)            \
+  using T = F;                    \
+  using V = typename VecOf<F>::V; \
+  using M = typename VecOf<F>::M; \
   using U = typename VecOf<F>::U;
 
-template <class F> struct ExpK {
+template <class F>
+struct ExpK {
   TG_VM_TYPES(F)
   TG_VM_INLINE static V vec(V x, M& bad) {
     bad = !(vabs(x) <= K<T>::kExpMax);
@@ -579,7 +595,8 @@ template <class F> struct ExpK {
   static T scalar(T x) { return std::exp(x); }
 };
 
-template <class F> struct Exp2K {
+template <class F>
+struct Exp2K {
   TG_VM_TYPES(F)
   TG_VM_INLINE static V vec(V x, M& bad) {
     bad = !(vabs(x) <= K<T>::kExp2Max);
@@ -588,7 +605,8 @@ template <class F> struct Exp2K {
   static T scalar(T x) { return std::exp2(x); }
 };
 
-template <class F> struct Expm1K {
+template <class F>
+struct Expm1K {
   TG_VM_TYPES(F)
   TG_VM_INLINE static V vec(V x, M& bad) {
     bad = !(vabs(x) <= K<T>::kExpMax);
@@ -599,7 +617,8 @@ template <class F> struct Expm1K {
 };
 
 // The positive normal finite range: the domain of log_reduce.
-template <class F> struct LogK {
+template <class F>
+struct LogK {
   TG_VM_TYPES(F)
   TG_VM_INLINE static V vec(V x, M& bad) {
     bad = !(x >= std::numeric_limits<T>::min() && x <= std::numeric_limits<T>::max());
@@ -608,7 +627,8 @@ template <class F> struct LogK {
   static T scalar(T x) { return std::log(x); }
 };
 
-template <class F> struct Log2K {
+template <class F>
+struct Log2K {
   TG_VM_TYPES(F)
   TG_VM_INLINE static V vec(V x, M& bad) {
     bad = !(x >= std::numeric_limits<T>::min() && x <= std::numeric_limits<T>::max());
@@ -619,7 +639,8 @@ template <class F> struct Log2K {
   static T scalar(T x) { return std::log2(x); }
 };
 
-template <class F> struct Log1pK {
+template <class F>
+struct Log1pK {
   TG_VM_TYPES(F)
   TG_VM_INLINE static V vec(V x, M& bad) {
     bad = !(x > T(-1) && x <= std::numeric_limits<T>::max());
@@ -631,7 +652,8 @@ template <class F> struct Log1pK {
 
 // sin, cos, tan: |x| reduced by n pi/2 (reduce_pio2 of the precision), the quadrant picks the
 // polynomial and the sign.
-template <class F> struct SinK {
+template <class F>
+struct SinK {
   TG_VM_TYPES(F)
   TG_VM_INLINE static V vec(V x, M& bad) {
     V ax = vabs(x);
@@ -645,7 +667,8 @@ template <class F> struct SinK {
   }
   static T scalar(T x) { return std::sin(x); }
 };
-template <class F> struct CosK {
+template <class F>
+struct CosK {
   TG_VM_TYPES(F)
   TG_VM_INLINE static V vec(V x, M& bad) {
     V ax = vabs(x);
@@ -658,7 +681,8 @@ template <class F> struct CosK {
   }
   static T scalar(T x) { return std::cos(x); }
 };
-template <class F> struct TanK {
+template <class F>
+struct TanK {
   TG_VM_TYPES(F)
   TG_VM_INLINE static V vec(V x, M& bad) {
     V ax = vabs(x);
@@ -674,7 +698,8 @@ template <class F> struct TanK {
 };
 
 // Inverse trigonometric functions: no scalar path (|x| > 1 gives NaN through the square root).
-template <class F> struct ArctanK {
+template <class F>
+struct ArctanK {
   TG_VM_TYPES(F)
   TG_VM_INLINE static V vec(V x, M& bad) {
     bad = M{};
@@ -682,7 +707,8 @@ template <class F> struct ArctanK {
   }
   static T scalar(T x) { return std::atan(x); }
 };
-template <class F> struct ArcsinK {
+template <class F>
+struct ArcsinK {
   TG_VM_TYPES(F)
   TG_VM_INLINE static V vec(V x, M& bad) {
     bad = M{};
@@ -696,7 +722,8 @@ template <class F> struct ArcsinK {
   }
   static T scalar(T x) { return std::asin(x); }
 };
-template <class F> struct ArccosK {
+template <class F>
+struct ArccosK {
   TG_VM_TYPES(F)
   TG_VM_INLINE static V vec(V x, M& bad) {
     bad = M{};
@@ -715,7 +742,8 @@ template <class F> struct ArccosK {
 
 // Hyperbolic functions and the activations built on exp.
 // tanh|x| = e / (e + 2), e = expm1(2|x|); 2|x| is clamped where tanh rounds to 1.
-template <class F> struct TanhK {
+template <class F>
+struct TanhK {
   TG_VM_TYPES(F)
   TG_VM_INLINE static V vec(V x, M& bad) {
     bad = M{};
@@ -725,7 +753,8 @@ template <class F> struct TanhK {
   static T scalar(T x) { return std::tanh(x); }
 };
 // sinh|x| = (e + e / (e + 1)) / 2, e = expm1(|x|)
-template <class F> struct SinhK {
+template <class F>
+struct SinhK {
   TG_VM_TYPES(F)
   TG_VM_INLINE static V vec(V x, M& bad) {
     V ax = vabs(x);
@@ -735,7 +764,8 @@ template <class F> struct SinhK {
   }
   static T scalar(T x) { return std::sinh(x); }
 };
-template <class F> struct CoshK {
+template <class F>
+struct CoshK {
   TG_VM_TYPES(F)
   TG_VM_INLINE static V vec(V x, M& bad) {
     V ax = vabs(x);
@@ -746,7 +776,8 @@ template <class F> struct CoshK {
   static T scalar(T x) { return std::cosh(x); }
 };
 // sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) for x < 0, e = exp(-|x|)
-template <class F> struct SigmoidK {
+template <class F>
+struct SigmoidK {
   TG_VM_TYPES(F)
   TG_VM_INLINE static V vec(V x, M& bad) {
     bad = x < -K<T>::kExpMax;
@@ -760,7 +791,8 @@ template <class F> struct SigmoidK {
   }
 };
 // softplus(x) = max(x, 0) + log1p(exp(-|x|))
-template <class F> struct SoftplusK {
+template <class F>
+struct SoftplusK {
   TG_VM_TYPES(F)
   TG_VM_INLINE static V vec(V x, M& bad) {
     bad = x < -K<T>::kExpMax;
@@ -777,8 +809,10 @@ template <class F> struct SoftplusK {
 // with a^2 carried exactly as hi + lo (a fused multiply-add, or Dekker's product) so that the
 // exponential keeps its relative accuracy; gelu(x) = x - x erfc(a) / 2 (x > 0) or x erfc(a) / 2
 // (x < 0), a = |x| / sqrt 2, so that its negative tail keeps relative accuracy too.
-template <class F> struct ErfK;
-template <class F> struct GeluK;
+template <class F>
+struct ErfK;
+template <class F>
+struct GeluK;
 constexpr double kSqrtHalf = 0x1.6a09e667f3bcdp-1;
 constexpr double kSqrtHalfLo = -0x1.bdd3413b26456p-55;
 
@@ -794,7 +828,8 @@ TG_VM_INLINE VD erf_abs(VD ax, VD a2h, VD a2l) {
   return big ? tail : small;
 }
 
-template <> struct ErfK<float> {
+template <>
+struct ErfK<float> {
   TG_VM_TYPES(float)
   TG_VM_INLINE static V vec(V x, M& bad) {
     bad = M{};
@@ -810,7 +845,8 @@ template <> struct ErfK<float> {
   }
   static T scalar(T x) { return std::erf(x); }
 };
-template <> struct ErfK<double> {
+template <>
+struct ErfK<double> {
   TG_VM_TYPES(double)
   TG_VM_INLINE static V vec(V x, M& bad) {
     bad = M{};
@@ -824,7 +860,8 @@ template <> struct ErfK<double> {
 };
 
 // gelu(x) = x Phi(x) = x - x erfc(a) / 2 for x >= 0, x erfc(a) / 2 for x < 0, a = |x| / sqrt 2.
-template <> struct GeluK<float> {
+template <>
+struct GeluK<float> {
   TG_VM_TYPES(float)
   TG_VM_INLINE static V vec(V x, M& bad) {
     V ax = vabs(x);
@@ -846,13 +883,14 @@ template <> struct GeluK<float> {
     r = far ? x : r;
     return x == x ? r : x;
   }
-  static T scalar(T x) {  // x < -13: a tiny or zero result, computed in float64
+  static T scalar(T x) {           // x < -13: a tiny or zero result, computed in float64
     if (x < -15.0f) return -0.0f;  // rounds to -0 (gelu(-inf) = -0, the limit)
     double xd = x;
     return T(0.5 * xd * std::erfc(-xd * kSqrtHalf));
   }
 };
-template <> struct GeluK<double> {
+template <>
+struct GeluK<double> {
   TG_VM_TYPES(double)
   TG_VM_INLINE static V vec(V x, M& bad) {
     V ax = vabs(x);
@@ -897,8 +935,10 @@ struct PowF32 {
       t = vmin(vmax(t, bc<VD>(-708.0)), bc<VD>(708.0));
       return exp_core<true>(t);
     };
-    VFh r0 = __builtin_convertvector(half(__builtin_convertvector(lo_half(a), VD), __builtin_convertvector(lo_half(b), VD)), VFh);
-    VFh r1 = __builtin_convertvector(half(__builtin_convertvector(hi_half(a), VD), __builtin_convertvector(hi_half(b), VD)), VFh);
+    VFh r0 = __builtin_convertvector(
+        half(__builtin_convertvector(lo_half(a), VD), __builtin_convertvector(lo_half(b), VD)), VFh);
+    VFh r1 = __builtin_convertvector(
+        half(__builtin_convertvector(hi_half(a), VD), __builtin_convertvector(hi_half(b), VD)), VFh);
     return concat(r0, r1);
   }
   static T scalar(T a, T b) { return std::pow(a, b); }
@@ -1020,8 +1060,8 @@ void vm_bin_loop(char** p, const int64_t* s, int64_t n) {
 
 // Puts this ISA's vector-math loops into its table (called by install_vecmath_<isa>).
 inline void install(IsaTable& t) {
-#define TG_VM_INSTALL(OP, KERNEL)                                                      \
-  t.unary[int(Un::OP)][int(DType::Float32)] = &vm_loop<KERNEL<float>>;                 \
+#define TG_VM_INSTALL(OP, KERNEL)                                      \
+  t.unary[int(Un::OP)][int(DType::Float32)] = &vm_loop<KERNEL<float>>; \
   t.unary[int(Un::OP)][int(DType::Float64)] = &vm_loop<KERNEL<double>>;
   TG_VECMATH_KERNELS(TG_VM_INSTALL)
 #undef TG_VM_INSTALL

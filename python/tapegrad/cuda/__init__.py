@@ -1,5 +1,5 @@
-"""The GPU backend (API.md section 8). This build has no CUDA kernels: every tensor lives on the CPU.
-"""
+"""The GPU backend (API.md section 8). This build has no CUDA kernels: every tensor lives on the CPU."""
+
 from __future__ import annotations
 
 __all__ = ["device_count", "is_available"]
