@@ -667,3 +667,16 @@ def test_integer_matmul_is_not_differentiated():
     ai, b = T(np.arange(6).reshape(2, 3)), T(rand((3, 2)))
     g = tg.grad(lambda y: (ai @ y).sum())(b)
     np.testing.assert_allclose(np.asarray(g), np.arange(6).reshape(2, 3).T @ np.ones((2, 2)))
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 3), (3, 0)])
+@pytest.mark.parametrize("ord_", [np.inf, 1])
+def test_norm_of_empty_max_norms_is_zero_as_numpy(shape, ord_):
+    x = np.zeros(shape, np.float64)
+    got = tg.norm(tg.tensor(x), ord=ord_)
+    np.testing.assert_array_equal(got.asnumpy(), np.linalg.norm(x, ord_))
+    if len(shape) == 2:
+        np.testing.assert_array_equal(
+            tg.norm(tg.tensor(x), ord=ord_, axis=0).asnumpy(), np.linalg.norm(x, ord_, axis=0)
+        )
+    assert tg.grad(lambda t: tg.norm(t, ord=ord_))(tg.tensor(x)).shape == shape

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     checks.append([sys.executable, str(ROOT / "tools" / "check_layers.py")])
     failed = []
     for cmd in checks:
-        name = " ".join(Path(c).name if i == 0 else c for i, c in enumerate(cmd[:4]))
+        name = " ".join(Path(c).name if i == 0 else c for i, c in enumerate(cmd[:3]))
         if subprocess.run(cmd, cwd=ROOT).returncode != 0:
             failed.append(name)
     if failed:

@@ -584,6 +584,8 @@ Tensor vector_norm(const Tensor& x, int64_t ax, double ord, bool has_ord, bool k
   const Axes axes{ax};
   if (std::isinf(ord)) {
     Tensor ab = unary(kernels::Un::Abs, x);
+    // The max of no elements is 0 for a norm (numpy); the min of none has no identity.
+    if (ord > 0 && x.shape()[size_t(ax)] == 0) return sum(ab, axes, false, keepdims);
     return ord > 0 ? amax_p(ab, m, keepdims, "norm") : amin_p(ab, m, keepdims, "norm");
   }
   if (ord == 0.0) {  // the count of nonzeros: piecewise constant
@@ -608,7 +610,9 @@ Tensor matrix_norm(const Tensor& x, int64_t r, int64_t c, double ord, bool has_o
     if (other > summed) --other;
     Tensor s = sum(unary(kernels::Un::Abs, x), Axes{summed}, false, false);
     const uint64_t om = uint64_t(1) << other;
-    res = ord > 0 ? amax_p(s, om, false, "norm") : amin_p(s, om, false, "norm");
+    if (ord > 0 && s.shape()[size_t(other)] == 0)  // no rows (columns): 0, as numpy
+      res = sum(s, Axes{other}, false, false);
+    else res = ord > 0 ? amax_p(s, om, false, "norm") : amin_p(s, om, false, "norm");
   } else if (ord == 2.0 || ord == -2.0) {
     throw ValueError("norm: matrix norms ord=2 and ord=-2 need singular values and are not supported");
   } else {
