@@ -264,8 +264,9 @@ py::list prims_list() {
 void bind_functions(py::module_& m) {
   auto cls = py::reinterpret_borrow<py::class_<Tensor>>(reinterpret_cast<PyObject*>(g_tensor_type));
 
-  // Testing hook: run the elementwise kernels with another SIMD path ("sse2", "avx2", "avx512",
-  // "best"); returns False when this CPU cannot run it.
+  // Testing hook: run the CPU kernels (loops, vector math, reductions, random words) with another
+  // SIMD path ("sse2", "avx2", "avx512", "best"); False when this CPU cannot run it.
+  // (Note [SIMD dispatch])
   m.def("_set_simd_path", [](const std::string& name) { return ops::set_simd_path(name.c_str()); });
   // Every prim, as dicts (Note [Op table]).
   m.def("_prims", &prims_list);
