@@ -1,5 +1,6 @@
 """Use the tapegrad of this checkout (../python) when its extension is built there; otherwise
 the installed one."""
+
 import glob
 import os
 import sys

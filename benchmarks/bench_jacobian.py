@@ -4,6 +4,7 @@
 
 The same as `python -m tapegrad bench --suite jacobian`; the code lives in tapegrad/_bench.
 """
+
 import sys
 
 import _path  # noqa: F401  (finds tapegrad in ../python when it is built there)

@@ -5,6 +5,7 @@
 Runs alternate (numpy, tapegrad, numpy, ...) so that load from other processes hits both alike;
 reports the best and the median of each and their ratio.
 """
+
 import sys
 import time
 
@@ -35,9 +36,11 @@ def main():
     for k, ts in times.items():
         res[k] = (flop / min(ts) / 1e9, flop / float(np.median(ts)) / 1e9)
         print(f"{k:9s} best {res[k][0]:6.1f} GFLOP/s  median {res[k][1]:6.1f} GFLOP/s")
-    print(f"ratio tapegrad/numpy: best {res['tapegrad'][0] / res['numpy'][0]:.3f}, "
-          f"median {res['tapegrad'][1] / res['numpy'][1]:.3f}  "
-          f"(n={n}, float32, {tg.get_num_threads()} threads)")
+    print(
+        f"ratio tapegrad/numpy: best {res['tapegrad'][0] / res['numpy'][0]:.3f}, "
+        f"median {res['tapegrad'][1] / res['numpy'][1]:.3f}  "
+        f"(n={n}, float32, {tg.get_num_threads()} threads)"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ JAX + sparsejac.
 
 The same as `python -m tapegrad bench --suite sparse`; the code lives in tapegrad/_bench/sparse.py.
 """
+
 import sys
 
 import _path  # noqa: F401  (finds tapegrad in ../python when it is built there)

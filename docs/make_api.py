@@ -11,6 +11,7 @@ This is `pdoc tapegrad -o docs/api` plus two fixes for what pybind11 binds:
 - pdoc documents a property with its getter's docstring; pybind11 puts the text on the property
   and only a signature on the getter, so the property's own docstring is used.
 """
+
 from __future__ import annotations
 
 import ast

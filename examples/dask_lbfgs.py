@@ -9,6 +9,7 @@ its gradient summed over every chunk on the workers); SciPy's L-BFGS-B runs on t
 
 Needs: pip install "tapegrad[dask]" scipy.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,9 @@ def fit(x, y, maxiter=50):
         value, grad = tgd.value_and_grad(loss, theta, x, y, reduce="mean")
         return float(value), np.asarray(grad, dtype=np.float64)
 
-    return scipy.optimize.minimize(fun, np.zeros(features + 1), jac=True, method="L-BFGS-B",
-                                   options={"maxiter": maxiter})
+    return scipy.optimize.minimize(
+        fun, np.zeros(features + 1), jac=True, method="L-BFGS-B", options={"maxiter": maxiter}
+    )
 
 
 def main(argv=None):
@@ -52,7 +54,9 @@ def main(argv=None):
     if args.address:
         client, cluster = Client(args.address), None
     else:
-        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
         client = Client(cluster)
     try:
         x, y, true_w = make_data(args.rows, args.features, chunk_rows)
@@ -63,8 +67,10 @@ def main(argv=None):
         if cluster is not None:
             cluster.close()
     corr = float(np.corrcoef(res.x[:-1], true_w)[0, 1])
-    print(f"L-BFGS-B: {res.message} after {res.nit} iterations, {res.nfev} evaluations; "
-          f"loss {res.fun:.5f}; corr(w, true w) = {corr:.3f}; b = {res.x[-1]:.3f}")
+    print(
+        f"L-BFGS-B: {res.message} after {res.nit} iterations, {res.nfev} evaluations; "
+        f"loss {res.fun:.5f}; corr(w, true w) = {corr:.3f}; b = {res.x[-1]:.3f}"
+    )
     return res
 
 

@@ -12,6 +12,7 @@
    result (per task).
 Prints Markdown.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,12 +54,16 @@ def _worker_chunk_time(rows, features, repeats):
     w, b = _params(features)
     payload = (tgd._Fn(loss), [np.asarray(w), np.asarray(b)], True)
     tgd._chunk_value_and_grad(payload, x, y)
-    return _median_time(lambda: tgd._chunk_value_and_grad(payload, x, y), repeats)[0], tg.get_num_threads()
+    return _median_time(lambda: tgd._chunk_value_and_grad(payload, x, y), repeats)[
+        0
+    ], tg.get_num_threads()
 
 
 class Cluster:
     def __init__(self, n_workers):
-        self.cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        self.cluster = LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
         self.client = Client(self.cluster)
 
     def data(self, rows, features, chunk_rows):
@@ -69,7 +74,7 @@ class Cluster:
 
     def gradient_time(self, x, y, repeats):
         w, b = _params(x.shape[1])
-        run = lambda: tgd.value_and_grad(loss, (w, b), x, y, reduce="mean")  # noqa: E731
+        run = lambda: tgd.value_and_grad(loss, (w, b), x, y, reduce="mean")
         run()  # warm: imports and first calls on the workers
         proc = psutil.Process()
         rss0 = proc.memory_info().rss
@@ -77,9 +82,11 @@ class Cluster:
         return t, times, proc.memory_info().rss - rss0
 
     def noop_time(self, n=100):
-        noop = lambda i: i  # noqa: E731
+        noop = lambda i: i
         self.client.gather(self.client.map(noop, range(10), pure=False))
-        t, _ = _median_time(lambda: self.client.gather(self.client.map(noop, range(n), pure=False)), 3)
+        t, _ = _median_time(
+            lambda: self.client.gather(self.client.map(noop, range(n), pure=False)), 3
+        )
         return t / n
 
     def close(self):
@@ -92,11 +99,15 @@ def main():
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--features", type=int, default=32)
     ap.add_argument("--chunk-rows", type=int, default=1_000_000)
-    ap.add_argument("--overhead-chunks", type=int, default=40, help="chunks of 10^5 rows for the overhead run")
+    ap.add_argument(
+        "--overhead-chunks", type=int, default=40, help="chunks of 10^5 rows for the overhead run"
+    )
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     print(f"uptime before: {os.popen('uptime').read().strip()}")
-    print(f"cores: {os.cpu_count()}; tapegrad {tg.__version__}; client RSS {psutil.Process().memory_info().rss / 2**20:.0f} MiB")
+    print(
+        f"cores: {os.cpu_count()}; tapegrad {tg.__version__}; client RSS {psutil.Process().memory_info().rss / 2**20:.0f} MiB"
+    )
 
     results = []
     for n in (1, 2):
@@ -104,16 +115,26 @@ def main():
         try:
             x, y = c.data(args.rows, args.features, args.chunk_rows)
             t, times, drss = c.gradient_time(x, y, args.repeats)
-            chunk_t, threads = c.client.run(_worker_chunk_time, args.chunk_rows, args.features, 3, workers=[next(iter(c.client.scheduler_info()["workers"]))]).popitem()[1]
+            chunk_t, threads = c.client.run(
+                _worker_chunk_time,
+                args.chunk_rows,
+                args.features,
+                3,
+                workers=[next(iter(c.client.scheduler_info()["workers"]))],
+            ).popitem()[1]
             results.append((n, t, times, drss, chunk_t, threads))
-            print(f"{n} worker(s): median {t:.3f} s of {[round(v, 3) for v in times]}; client RSS change {drss / 2**20:+.1f} MiB; "
-                  f"one {args.chunk_rows}-row chunk on a worker ({threads} kernel thread): {chunk_t * 1e3:.1f} ms")
+            print(
+                f"{n} worker(s): median {t:.3f} s of {[round(v, 3) for v in times]}; client RSS change {drss / 2**20:+.1f} MiB; "
+                f"one {args.chunk_rows}-row chunk on a worker ({threads} kernel thread): {chunk_t * 1e3:.1f} ms"
+            )
         finally:
             c.close()
     t1 = results[0][1]
     nchunks = -(-args.rows // args.chunk_rows)
     print()
-    print(f"| workers | gradient, {args.rows:.0e} x {args.features} float32 rows, {nchunks} chunks | speed-up | client RSS change |")
+    print(
+        f"| workers | gradient, {args.rows:.0e} x {args.features} float32 rows, {nchunks} chunks | speed-up | client RSS change |"
+    )
     print("|---|---|---|---|")
     for n, t, _, drss, _, _ in results:
         print(f"| {n} | {t:.3f} s | {t1 / t:.2f}x | {drss / 2**20:+.1f} MiB |")
@@ -134,29 +155,46 @@ def main():
                 t0 = time.perf_counter()
                 tgd.value_and_grad(loss, (w, b), xk, yk, reduce="mean")
                 wall = time.perf_counter() - t0
-            comp = sum(ss["stop"] - ss["start"] for task in ts.data if "group_value_and_grad" in str(task["key"])
-                       for ss in task["startstops"] if ss["action"] == "compute")
+            comp = sum(
+                ss["stop"] - ss["start"]
+                for task in ts.data
+                if "group_value_and_grad" in str(task["key"])
+                for ss in task["startstops"]
+                if ss["action"] == "compute"
+            )
             rows.append((wall, comp))
-        one, threads = next(iter(c.client.run(_worker_chunk_time, 100_000, args.features, 20).values()))
+        one, threads = next(
+            iter(c.client.run(_worker_chunk_time, 100_000, args.features, 20).values())
+        )
         noop = c.noop_time()
     finally:
         c.close()
     wall, comp = statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows)
     print()
-    print(f"10^5 rows per chunk, {k} chunks, 1 worker ({threads} kernel thread), median of {args.repeats}: "
-          f"{[(round(a * 1e3, 1), round(b * 1e3, 1)) for a, b in rows]} (wall, compute in tasks) ms")
-    print("| chunk compute (in the task) | call wall time / chunks | overhead per chunk | overhead / compute | "
-          "one chunk alone on the worker (best-case compute) | no-op task (throughput) |")
+    print(
+        f"10^5 rows per chunk, {k} chunks, 1 worker ({threads} kernel thread), median of {args.repeats}: "
+        f"{[(round(a * 1e3, 1), round(b * 1e3, 1)) for a, b in rows]} (wall, compute in tasks) ms"
+    )
+    print(
+        "| chunk compute (in the task) | call wall time / chunks | overhead per chunk | overhead / compute | "
+        "one chunk alone on the worker (best-case compute) | no-op task (throughput) |"
+    )
     print("|---|---|---|---|---|---|")
-    print(f"| {comp / k * 1e3:.2f} ms | {wall / k * 1e3:.2f} ms | {(wall - comp) / k * 1e3:.2f} ms | "
-          f"{(wall - comp) / comp * 100:.1f}% | {one * 1e3:.2f} ms | {noop * 1e3:.2f} ms |")
+    print(
+        f"| {comp / k * 1e3:.2f} ms | {wall / k * 1e3:.2f} ms | {(wall - comp) / k * 1e3:.2f} ms | "
+        f"{(wall - comp) / comp * 100:.1f}% | {one * 1e3:.2f} ms | {noop * 1e3:.2f} ms |"
+    )
 
     w, b = _params(args.features)
     payload = (tgd._Fn(loss), [np.asarray(w), np.asarray(b)], True)
-    part = tgd._chunk_value_and_grad(payload, np.zeros((10, args.features), np.float32), np.zeros(10, np.float32))
+    part = tgd._chunk_value_and_grad(
+        payload, np.zeros((10, args.features), np.float32), np.zeros(10, np.float32)
+    )
     print()
-    print(f"bytes per step: payload (loss + params, pickled) {len(cloudpickle.dumps(payload))} B to each worker; "
-          f"one partial result {len(cloudpickle.dumps(part))} B per task")
+    print(
+        f"bytes per step: payload (loss + params, pickled) {len(cloudpickle.dumps(payload))} B to each worker; "
+        f"one partial result {len(cloudpickle.dumps(part))} B per task"
+    )
     print(f"uptime after: {os.popen('uptime').read().strip()}")
 
 

@@ -11,6 +11,7 @@ depend on --rows.
 
 Needs: pip install "tapegrad[dask]".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,10 +48,16 @@ def train(client, rows, features, chunk_rows, steps, lr, optimizer="adam", persi
         t0 = time.perf_counter()
         x, y = client.persist([x, y])
         wait([x, y])
-        log(f"generated {rows} x {features} rows on the workers in {time.perf_counter() - t0:.1f} s")
+        log(
+            f"generated {rows} x {features} rows on the workers in {time.perf_counter() - t0:.1f} s"
+        )
     w = tg.Parameter(tg.zeros(features), name="w")
     b = tg.Parameter(tg.zeros(()), name="b")
-    opt = tg.nn.Adam([w, b], learning_rate=lr) if optimizer == "adam" else tg.nn.SGD([w, b], learning_rate=lr)
+    opt = (
+        tg.nn.Adam([w, b], learning_rate=lr)
+        if optimizer == "adam"
+        else tg.nn.SGD([w, b], learning_rate=lr)
+    )
     history = []
     for step in range(steps):
         t0 = time.perf_counter()
@@ -65,11 +72,18 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--features", type=int, default=32)
-    ap.add_argument("--chunk-rows", type=int, default=None, help="rows per chunk (default: rows / 20, at most 10^6)")
+    ap.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=None,
+        help="rows per chunk (default: rows / 20, at most 10^6)",
+    )
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
-    ap.add_argument("--workers", type=int, default=2, help="LocalCluster workers (ignored with --address)")
+    ap.add_argument(
+        "--workers", type=int, default=2, help="LocalCluster workers (ignored with --address)"
+    )
     ap.add_argument("--address", default=None, help="scheduler address of an existing cluster")
     ap.add_argument("--no-persist", action="store_true", help="regenerate the rows in every step")
     args = ap.parse_args(argv)
@@ -78,17 +92,29 @@ def main(argv=None):
     if args.address:
         client, cluster = Client(args.address), None
     else:
-        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
         client = Client(cluster)
     try:
-        w, b, true_w, history = train(client, args.rows, args.features, chunk_rows, args.steps, args.lr,
-                                      args.optimizer, persist=not args.no_persist)
+        w, b, true_w, history = train(
+            client,
+            args.rows,
+            args.features,
+            chunk_rows,
+            args.steps,
+            args.lr,
+            args.optimizer,
+            persist=not args.no_persist,
+        )
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
     corr = float(np.corrcoef(w.asnumpy(), true_w)[0, 1])
-    print(f"final loss {history[-1]:.5f} (first {history[0]:.5f}); corr(w, true w) = {corr:.3f}; b = {float(b):.3f}")
+    print(
+        f"final loss {history[-1]:.5f} (first {history[0]:.5f}); corr(w, true w) = {corr:.3f}; b = {float(b):.3f}"
+    )
     return history
 
 

@@ -1,4 +1,6 @@
-"""Shared pytest set-up for tapegrad's tests."""
+"""Shared pytest set-up for tapegrad's tests. Helper functions the test files share (close, t64,
+make, f64, assert_same, ...) are in tests/helpers.py: `import helpers`."""
+
 from __future__ import annotations
 
 # ==== which tapegrad is under test (the installed package, never the bare source tree) ==========
@@ -31,19 +33,23 @@ def _check_tapegrad_under_test():
     """(location, kind) of the tapegrad these tests import; a UsageError that names the fix."""
     where = _tapegrad_location()
     if where is None:
-        raise pytest.UsageError("tapegrad is not installed: pip install . (or a wheel), "
-                                "or see README: Development to test an in-place build")
+        raise pytest.UsageError(
+            "tapegrad is not installed: pip install . (or a wheel), "
+            "or see README: Development to test an in-place build"
+        )
     if where != _SOURCE_PKG:
         return where, "installed"
     if os.environ.get("TAPEGRAD_TEST_SOURCE") != "1":
         raise pytest.UsageError(
             f"the tests would import the source tree {where}, not an installed tapegrad. Install "
             "it (pip install . or a wheel) and run pytest without PYTHONPATH=python, or opt in to "
-            "testing an in-place build: TAPEGRAD_TEST_SOURCE=1 PYTHONPATH=python python -m pytest")
+            "testing an in-place build: TAPEGRAD_TEST_SOURCE=1 PYTHONPATH=python python -m pytest"
+        )
     if not any(p.name.startswith("_core.") for p in where.iterdir()):
         raise pytest.UsageError(
             f"TAPEGRAD_TEST_SOURCE=1, but {where} has no built extension (_core): build it in "
-            "place first (README: Development)")
+            "place first (README: Development)"
+        )
     return where, "source tree (TAPEGRAD_TEST_SOURCE=1)"
 
 
@@ -59,8 +65,12 @@ def pytest_report_header(config):
     import tapegrad
 
     where, kind = _UNDER_TEST
-    return [f"tapegrad {tapegrad.__version__} from {where} [{kind}], "
-            f"SIMD path {tapegrad.get_simd_path()}"]
+    return [
+        f"tapegrad {tapegrad.__version__} from {where} [{kind}], "
+        f"SIMD path {tapegrad.get_simd_path()}"
+    ]
+
+
 # ==== end: which tapegrad is under test =============================================================
 
 

@@ -10,6 +10,7 @@ so both programs see the same values in the same (non-contiguous) layouts.
 to the function that writes cases for it; `test_fuzz.test_every_public_callable_is_fuzzed` checks
 that every public callable of tapegrad is one of them (or the same object as one of them).
 """
+
 from __future__ import annotations
 
 import math
@@ -23,11 +24,13 @@ from hypothesis import strategies as st
 @dataclass
 class Case:
     target: str
-    code: str                 # tapegrad program; sets `out`
-    ref: str | None = None    # numpy program from the same inputs; sets `ref`
-    strict: bool | str = False  # numpy raising (this exception type, if a str) means tapegrad must raise too
+    code: str  # tapegrad program; sets `out`
+    ref: str | None = None  # numpy program from the same inputs; sets `ref`
+    strict: bool | str = (
+        False  # numpy raising (this exception type, if a str) means tapegrad must raise too
+    )
     check: str | None = None  # an expression about `out` that must be true
-    rtol: float = 1.0         # tolerance multiplier for float comparisons
+    rtol: float = 1.0  # tolerance multiplier for float comparisons
 
 
 # ---- values -------------------------------------------------------------------------------------
@@ -40,11 +43,49 @@ WILD_F = [1e30, -1e30, 65504.0, 1e-30, 3.4e38, 1e-7, 100.0, -100.0]
 NICE_I = [0, 1, -1, 2, 3, -2, 5, 7, -7, 4]
 EDGE_I32 = [2**31 - 1, -(2**31), -1, 2**16]
 EDGE_I64 = [2**63 - 1, -(2**63), 2**40, -(2**31)]
-HUGE_INTS = [2**31, 2**31 - 1, 2**32, 2**62, 2**63 - 1, 2**63, 2**64, -(2**63), -(2**63) - 1, 10**30,
-             0x6DB6DB6DB6DB6DB7]
-SCALARS = ["0", "1", "-1", "2.5", "-0.0", "nan", "inf", "-inf", "2**31", "2**63", "-2**63-1", "10**30", "True",
-           "False", "np.float32(1.5)", "np.int64(3)", "np.float64(-2.0)", "None", "'a'", "1j", "[1.0, 2.0]",
-           "3", "0.5", "-2", "1e-30", "65504.0", "np.int32(-2147483648)", "np.bool_(True)"]
+HUGE_INTS = [
+    2**31,
+    2**31 - 1,
+    2**32,
+    2**62,
+    2**63 - 1,
+    2**63,
+    2**64,
+    -(2**63),
+    -(2**63) - 1,
+    10**30,
+    0x6DB6DB6DB6DB6DB7,
+]
+SCALARS = [
+    "0",
+    "1",
+    "-1",
+    "2.5",
+    "-0.0",
+    "nan",
+    "inf",
+    "-inf",
+    "2**31",
+    "2**63",
+    "-2**63-1",
+    "10**30",
+    "True",
+    "False",
+    "np.float32(1.5)",
+    "np.int64(3)",
+    "np.float64(-2.0)",
+    "None",
+    "'a'",
+    "1j",
+    "[1.0, 2.0]",
+    "3",
+    "0.5",
+    "-2",
+    "1e-30",
+    "65504.0",
+    "np.int32(-2147483648)",
+    "np.bool_(True)",
+]
 
 
 def _fmt(v):
@@ -67,7 +108,9 @@ def _values(draw, dtype, n, wild=False):
         return draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n))
     pool = NICE_F + SPECIAL_F + (WILD_F if wild else [])
     if dtype == "float16":
-        pool = [v for v in pool if not (isinstance(v, float) and abs(v) > 65504 and math.isfinite(v))]
+        pool = [
+            v for v in pool if not (isinstance(v, float) and abs(v) > 65504 and math.isfinite(v))
+        ]
     return draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n))
 
 
@@ -75,7 +118,9 @@ def array_literal(draw, shape, dtype, wild=False):
     size = int(np.prod(shape)) if shape else 1
     if size <= 24:
         vals = _values(draw, dtype, size, wild)
-        return f"np.array([{', '.join(_fmt(v) for v in vals)}], '{dtype}').reshape({tuple(shape)!r})"
+        return (
+            f"np.array([{', '.join(_fmt(v) for v in vals)}], '{dtype}').reshape({tuple(shape)!r})"
+        )
     vals = _values(draw, dtype, 7, wild)
     return f"np.resize(np.array([{', '.join(_fmt(v) for v in vals)}], '{dtype}'), {tuple(shape)!r})"
 
@@ -108,7 +153,16 @@ class Prog:
         self.np: list[str] = []
         self.n = 0
 
-    def tensor(self, shape=None, dtypes=DTYPES, wild=False, views=True, writable=False, min_dims=0, max_dims=4):
+    def tensor(
+        self,
+        shape=None,
+        dtypes=DTYPES,
+        wild=False,
+        views=True,
+        writable=False,
+        min_dims=0,
+        max_dims=4,
+    ):
         d = self.draw
         shape = d(shapes(min_dims, max_dims)) if shape is None else tuple(shape)
         dtype = d(st.sampled_from(dtypes))
@@ -157,8 +211,20 @@ def axis_arg(draw, ndim, allow_tuple=True, allow_none=True):
         opts.append(st.lists(st.integers(-ndim - 1, ndim), max_size=3).map(tuple))
     opts.append(st.sampled_from([2**31, 2**63, -(2**63), 10**20]))
     v = draw(st.one_of(*opts))
-    weird = draw(st.sampled_from([None] * 12 + ["1.0", "'a'", "[0]", "np.int64(0)", "tg.tensor(0)",
-                                                 "np.array([0, 1])", "tg.tensor([0])"]))
+    weird = draw(
+        st.sampled_from(
+            [None] * 12
+            + [
+                "1.0",
+                "'a'",
+                "[0]",
+                "np.int64(0)",
+                "tg.tensor(0)",
+                "np.array([0, 1])",
+                "tg.tensor([0])",
+            ]
+        )
+    )
     return weird if weird is not None else repr(v)
 
 
@@ -173,32 +239,103 @@ def shape_arg(draw, near=None):
             s = s[::-1]
         return repr(tuple(s))
     if kind == "huge":
-        return repr(tuple(draw(st.lists(st.sampled_from([0, 1, 2, 3] + HUGE_INTS[:6]), min_size=1, max_size=3))))
+        return repr(
+            tuple(
+                draw(
+                    st.lists(st.sampled_from([0, 1, 2, 3] + HUGE_INTS[:6]), min_size=1, max_size=3)
+                )
+            )
+        )
     if kind == "wrap":
-        return draw(st.sampled_from(["(7, 0x6DB6DB6DB6DB6DB7)", "(2**32, 2**32)", "(0, 2**62)", "(2**62, 4)",
-                                     "(2**31, 2**31, 0)", "(-1, 2**62)", "(3, -3)", "(-2,)", "(-1, -1)"]))
+        return draw(
+            st.sampled_from(
+                [
+                    "(7, 0x6DB6DB6DB6DB6DB7)",
+                    "(2**32, 2**32)",
+                    "(0, 2**62)",
+                    "(2**62, 4)",
+                    "(2**31, 2**31, 0)",
+                    "(-1, 2**62)",
+                    "(3, -3)",
+                    "(-2,)",
+                    "(-1, -1)",
+                ]
+            )
+        )
     if kind == "weird":
-        return draw(st.sampled_from(["None", "'a'", "(2.0, 3)", "np.array([2, 3])", "tg.tensor([2, 3])",
-                                     "[2, 3]", "3", "np.int64(2)", "(True, 2)", "((2,), 3)", "()", "[]"]))
+        return draw(
+            st.sampled_from(
+                [
+                    "None",
+                    "'a'",
+                    "(2.0, 3)",
+                    "np.array([2, 3])",
+                    "tg.tensor([2, 3])",
+                    "[2, 3]",
+                    "3",
+                    "np.int64(2)",
+                    "(True, 2)",
+                    "((2,), 3)",
+                    "()",
+                    "[]",
+                ]
+            )
+        )
     return repr(draw(shapes(0, 4)))
 
 
 def dtype_arg(draw):
-    return draw(st.sampled_from(["None", "tg.float32", "tg.float64", "tg.float16", "tg.int32", "tg.int64",
-                                 "tg.bool_", "'float32'", "'int32'", "'float64'", "np.float32", "np.int64",
-                                 "np.dtype('float16')", "'bool'", "float", "int", "bool", "'int8'", "'uint8'",
-                                 "'complex64'", "np.complex128", "'foo'", "5", "tg.Tensor"]))
+    return draw(
+        st.sampled_from(
+            [
+                "None",
+                "tg.float32",
+                "tg.float64",
+                "tg.float16",
+                "tg.int32",
+                "tg.int64",
+                "tg.bool_",
+                "'float32'",
+                "'int32'",
+                "'float64'",
+                "np.float32",
+                "np.int64",
+                "np.dtype('float16')",
+                "'bool'",
+                "float",
+                "int",
+                "bool",
+                "'int8'",
+                "'uint8'",
+                "'complex64'",
+                "np.complex128",
+                "'foo'",
+                "5",
+                "tg.Tensor",
+            ]
+        )
+    )
 
 
 def np_dtype(expr):
     """The numpy dtype a tapegrad dtype argument means (for the reference), or None."""
-    table = {"None": None, "tg.float32": "'float32'", "tg.float64": "'float64'", "tg.float16": "'float16'",
-             "tg.int32": "'int32'", "tg.int64": "'int64'", "tg.bool_": "'bool'", "float": "'float64'",
-             "int": "'int64'", "bool": "'bool'"}
+    table = {
+        "None": None,
+        "tg.float32": "'float32'",
+        "tg.float64": "'float64'",
+        "tg.float16": "'float16'",
+        "tg.int32": "'int32'",
+        "tg.int64": "'int64'",
+        "tg.bool_": "'bool'",
+        "float": "'float64'",
+        "int": "'int64'",
+        "bool": "'bool'",
+    }
     return table.get(expr, expr)
 
 
 # ---- numpy references for functions numpy lacks ---------------------------------------------
+
 
 def _erf(x):
     x = np.asarray(x)
@@ -222,8 +359,11 @@ def _logsumexp(x, axis=None, keepdims=False):
 
 R = types.SimpleNamespace(
     erf=_erf,
-    gelu=lambda x: np.where(np.isinf(x), np.maximum(x, 0), np.asarray(x, np.float64) * 0.5 * (
-        1 + _erf(np.asarray(x, np.float64) / math.sqrt(2)))),
+    gelu=lambda x: np.where(
+        np.isinf(x),
+        np.maximum(x, 0),
+        np.asarray(x, np.float64) * 0.5 * (1 + _erf(np.asarray(x, np.float64) / math.sqrt(2))),
+    ),
     sigmoid=lambda x: 1 / (1 + np.exp(-np.asarray(x, np.float64))),
     softplus=lambda x: np.logaddexp(0, np.asarray(x, np.float64)),
     relu=lambda x: np.maximum(x, 0),
@@ -234,36 +374,112 @@ R = types.SimpleNamespace(
 )
 
 UNARY = {
-    "abs": "np.abs", "arccos": "np.arccos", "arcsin": "np.arcsin", "arctan": "np.arctan", "ceil": "np.ceil",
-    "cos": "np.cos", "cosh": "np.cosh", "erf": "R.erf", "exp": "np.exp", "exp2": "np.exp2", "expm1": "np.expm1",
-    "floor": "np.floor", "isfinite": "np.isfinite", "isnan": "np.isnan", "log": "np.log", "log1p": "np.log1p",
-    "log2": "np.log2", "logical_not": "np.logical_not", "neg": "np.negative", "reciprocal": None,
-    "relu": "R.relu", "round": "np.round", "rsqrt": "R.rsqrt", "sigmoid": "R.sigmoid", "sign": "np.sign",
-    "sin": "np.sin", "sinh": "np.sinh", "softplus": "R.softplus", "sqrt": "np.sqrt", "square": "np.square",
-    "tan": "np.tan", "tanh": "np.tanh", "gelu": "R.gelu", "copy": "np.copy", "flatten": "np.ravel",
-    "ravel": "np.ravel", "stop_gradient": "np.asarray",
+    "abs": "np.abs",
+    "arccos": "np.arccos",
+    "arcsin": "np.arcsin",
+    "arctan": "np.arctan",
+    "ceil": "np.ceil",
+    "cos": "np.cos",
+    "cosh": "np.cosh",
+    "erf": "R.erf",
+    "exp": "np.exp",
+    "exp2": "np.exp2",
+    "expm1": "np.expm1",
+    "floor": "np.floor",
+    "isfinite": "np.isfinite",
+    "isnan": "np.isnan",
+    "log": "np.log",
+    "log1p": "np.log1p",
+    "log2": "np.log2",
+    "logical_not": "np.logical_not",
+    "neg": "np.negative",
+    "reciprocal": None,
+    "relu": "R.relu",
+    "round": "np.round",
+    "rsqrt": "R.rsqrt",
+    "sigmoid": "R.sigmoid",
+    "sign": "np.sign",
+    "sin": "np.sin",
+    "sinh": "np.sinh",
+    "softplus": "R.softplus",
+    "sqrt": "np.sqrt",
+    "square": "np.square",
+    "tan": "np.tan",
+    "tanh": "np.tanh",
+    "gelu": "R.gelu",
+    "copy": "np.copy",
+    "flatten": "np.ravel",
+    "ravel": "np.ravel",
+    "stop_gradient": "np.asarray",
 }
 BINARY = {
-    "add": "np.add", "sub": "np.subtract", "mul": "np.multiply", "div": "np.true_divide", "pow": "np.power",
-    "maximum": "np.maximum", "minimum": "np.minimum", "arctan2": "np.arctan2", "floor_divide": "np.floor_divide",
-    "mod": "np.mod", "equal": "np.equal", "not_equal": "np.not_equal", "greater": "np.greater",
-    "greater_equal": "np.greater_equal", "less": "np.less", "less_equal": "np.less_equal",
-    "logical_and": "np.logical_and", "logical_or": "np.logical_or", "logical_xor": "np.logical_xor",
+    "add": "np.add",
+    "sub": "np.subtract",
+    "mul": "np.multiply",
+    "div": "np.true_divide",
+    "pow": "np.power",
+    "maximum": "np.maximum",
+    "minimum": "np.minimum",
+    "arctan2": "np.arctan2",
+    "floor_divide": "np.floor_divide",
+    "mod": "np.mod",
+    "equal": "np.equal",
+    "not_equal": "np.not_equal",
+    "greater": "np.greater",
+    "greater_equal": "np.greater_equal",
+    "less": "np.less",
+    "less_equal": "np.less_equal",
+    "logical_and": "np.logical_and",
+    "logical_or": "np.logical_or",
+    "logical_xor": "np.logical_xor",
 }
 OPERATORS = {
-    "__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/", "__floordiv__": "//", "__mod__": "%",
-    "__pow__": "**", "__and__": "&", "__or__": "|", "__xor__": "^", "__eq__": "==", "__ne__": "!=",
-    "__lt__": "<", "__le__": "<=", "__gt__": ">", "__ge__": ">=", "__matmul__": "@", "__lshift__": "<<",
+    "__add__": "+",
+    "__sub__": "-",
+    "__mul__": "*",
+    "__truediv__": "/",
+    "__floordiv__": "//",
+    "__mod__": "%",
+    "__pow__": "**",
+    "__and__": "&",
+    "__or__": "|",
+    "__xor__": "^",
+    "__eq__": "==",
+    "__ne__": "!=",
+    "__lt__": "<",
+    "__le__": "<=",
+    "__gt__": ">",
+    "__ge__": ">=",
+    "__matmul__": "@",
+    "__lshift__": "<<",
     "__rshift__": ">>",
 }
 REDUCE = {
-    "sum": "np.sum", "mean": "np.mean", "prod": "np.prod", "max": "np.max", "min": "np.min", "amax": "np.max",
-    "amin": "np.min", "all": "np.all", "any": "np.any", "argmax": "np.argmax", "argmin": "np.argmin",
-    "logsumexp": "R.logsumexp", "var": "np.var", "std": "np.std",
+    "sum": "np.sum",
+    "mean": "np.mean",
+    "prod": "np.prod",
+    "max": "np.max",
+    "min": "np.min",
+    "amax": "np.max",
+    "amin": "np.min",
+    "all": "np.all",
+    "any": "np.any",
+    "argmax": "np.argmax",
+    "argmin": "np.argmin",
+    "logsumexp": "R.logsumexp",
+    "var": "np.var",
+    "std": "np.std",
 }
 AXIS_FUNCS = {
-    "cumsum": "np.cumsum", "cumprod": "np.cumprod", "softmax": "R.softmax", "log_softmax": "R.log_softmax",
-    "flip": "np.flip", "sort": "np.sort", "argsort": None, "squeeze": "np.squeeze", "expand_dims": "np.expand_dims",
+    "cumsum": "np.cumsum",
+    "cumprod": "np.cumprod",
+    "softmax": "R.softmax",
+    "log_softmax": "R.log_softmax",
+    "flip": "np.flip",
+    "sort": "np.sort",
+    "argsort": None,
+    "squeeze": "np.squeeze",
+    "expand_dims": "np.expand_dims",
 }
 
 GENERATORS = {}
@@ -274,6 +490,7 @@ def gen(*targets):
         for t in targets:
             GENERATORS[t] = (f, t)
         return f
+
     return deco
 
 
@@ -284,17 +501,34 @@ def _callsite(target, name):
 
 # ---- elementwise --------------------------------------------------------------------------------
 
+
 def g_unary(draw, target):
     name = target.split(".")[-1]
     p = Prog(draw)
     a, n = p.tensor(wild=True)
     npf = UNARY.get(name)
     call = f"{a}.{name}()" if target.startswith("Tensor.") else f"tg.{name}({a})"
-    floaty = name not in ("abs", "neg", "sign", "square", "copy", "flatten", "ravel", "stop_gradient",
-                          "logical_not", "isnan", "isfinite", "relu")
+    floaty = name not in (
+        "abs",
+        "neg",
+        "sign",
+        "square",
+        "copy",
+        "flatten",
+        "ravel",
+        "stop_gradient",
+        "logical_not",
+        "isnan",
+        "isfinite",
+        "relu",
+    )
     ref = None
     if npf:
-        ref = f"{npf}({n}.astype('float64') if {n}.dtype.kind in 'iub' else {n})" if floaty else f"{npf}({n})"
+        ref = (
+            f"{npf}({n}.astype('float64') if {n}.dtype.kind in 'iub' else {n})"
+            if floaty
+            else f"{npf}({n})"
+        )
         if name in ("abs", "neg", "sign", "square") and "bool" in p.common[-1]:
             ref = None
     return p.case(target, call, ref)
@@ -302,10 +536,44 @@ def g_unary(draw, target):
 
 for _n in UNARY:
     gen(f"tg.{_n}")(g_unary)
-for _n in ["abs", "arccos", "arcsin", "arctan", "ceil", "cos", "cosh", "erf", "exp", "exp2", "expm1", "floor",
-           "isfinite", "isnan", "log", "log1p", "log2", "logical_not", "neg", "reciprocal", "relu", "round",
-           "rsqrt", "sigmoid", "sign", "sin", "sinh", "softplus", "sqrt", "square", "tan", "tanh", "gelu",
-           "copy", "flatten", "ravel"]:
+for _n in [
+    "abs",
+    "arccos",
+    "arcsin",
+    "arctan",
+    "ceil",
+    "cos",
+    "cosh",
+    "erf",
+    "exp",
+    "exp2",
+    "expm1",
+    "floor",
+    "isfinite",
+    "isnan",
+    "log",
+    "log1p",
+    "log2",
+    "logical_not",
+    "neg",
+    "reciprocal",
+    "relu",
+    "round",
+    "rsqrt",
+    "sigmoid",
+    "sign",
+    "sin",
+    "sinh",
+    "softplus",
+    "sqrt",
+    "square",
+    "tan",
+    "tanh",
+    "gelu",
+    "copy",
+    "flatten",
+    "ravel",
+]:
     gen(f"Tensor.{_n}")(g_unary)
 
 
@@ -314,7 +582,7 @@ def _pair_shape(draw, shape):
     if kind == "same":
         return shape
     if kind == "suffix":
-        return shape[draw(st.integers(0, len(shape))):]
+        return shape[draw(st.integers(0, len(shape))) :]
     if kind == "ones":
         return tuple(1 if draw(st.booleans()) else d for d in shape)
     if kind == "scalar":
@@ -337,15 +605,23 @@ def g_binary(draw, target):
     return p.case(target, f"tg.{name}({a}, {b})", ref)
 
 
-@gen(*[f"Tensor.{n}" for n in OPERATORS], *[f"Tensor.__r{n[2:]}" for n in OPERATORS if n[2:-2] not in
-                                            ("eq", "ne", "lt", "le", "gt", "ge")])
+@gen(
+    *[f"Tensor.{n}" for n in OPERATORS],
+    *[
+        f"Tensor.__r{n[2:]}"
+        for n in OPERATORS
+        if n[2:-2] not in ("eq", "ne", "lt", "le", "gt", "ge")
+    ],
+)
 def g_operator(draw, target):
     name = target.split(".")[-1]
     reflected = name.startswith("__r") and name not in ("__rshift__",)
     op = OPERATORS["__" + name[3:] if reflected else name]
     p = Prog(draw)
     if op == "@":
-        a, na = p.tensor(draw(shapes(1, 3)), dtypes=["float32", "float64", "int32", "int64", "float16"])
+        a, na = p.tensor(
+            draw(shapes(1, 3)), dtypes=["float32", "float64", "int32", "int64", "float16"]
+        )
         sa = draw(shapes(1, 3))
         b, nb = p.operand(sa, dtypes=["float32", "float64", "int64"])
     else:
@@ -365,7 +641,9 @@ def g_operator(draw, target):
 
 @gen("Tensor.__neg__", "Tensor.__pos__", "Tensor.__abs__", "Tensor.__invert__")
 def g_unary_op(draw, target):
-    op = {"__neg__": "-", "__pos__": "+", "__abs__": "abs", "__invert__": "~"}[target.split(".")[-1]]
+    op = {"__neg__": "-", "__pos__": "+", "__abs__": "abs", "__invert__": "~"}[
+        target.split(".")[-1]
+    ]
     p = Prog(draw)
     a, n = p.tensor(wild=True)
     if op == "abs":
@@ -374,15 +652,28 @@ def g_unary_op(draw, target):
     return p.case(target, f"{op}{a}", ref)
 
 
-INPLACE = {"__iadd__": "+=", "__isub__": "-=", "__imul__": "*=", "__itruediv__": "/=", "__ifloordiv__": "//=",
-           "__imod__": "%=", "__ipow__": "**=", "__iand__": "&=", "__ior__": "|=", "__ixor__": "^="}
+INPLACE = {
+    "__iadd__": "+=",
+    "__isub__": "-=",
+    "__imul__": "*=",
+    "__itruediv__": "/=",
+    "__ifloordiv__": "//=",
+    "__imod__": "%=",
+    "__ipow__": "**=",
+    "__iand__": "&=",
+    "__ior__": "|=",
+    "__ixor__": "^=",
+}
 
 
 @gen(*[f"Tensor.{n}" for n in INPLACE])
 def g_inplace(draw, target):
     """In-place operators keep the tensor's dtype (numpy raises where the result does not fit)."""
-    op = (draw(st.sampled_from(list(INPLACE.values()))) if target == "Tensor.__iadd__"
-          else INPLACE[target.split(".")[-1]])
+    op = (
+        draw(st.sampled_from(list(INPLACE.values())))
+        if target == "Tensor.__iadd__"
+        else INPLACE[target.split(".")[-1]]
+    )
     p = Prog(draw)
     shape = draw(shapes(0, 3))
     a, na = p.tensor(shape, wild=True, writable=True)
@@ -416,6 +707,7 @@ def g_clip(draw, target):
 
 # ---- reductions and axis functions --------------------------------------------------------------
 
+
 @gen(*[f"tg.{n}" for n in REDUCE], *[f"Tensor.{n}" for n in REDUCE if n not in ("amax", "amin")])
 def g_reduce(draw, target):
     name = target.split(".")[-1]
@@ -429,8 +721,11 @@ def g_reduce(draw, target):
     if name in ("var", "std"):
         ddof = draw(st.sampled_from([0, 1, 2, 5, -1, 2**63 - 1]))
         extra = nextra = f", ddof={ddof}"
-    call = (f"{a}.{name}(axis={axis}, keepdims={keep}{extra})" if target.startswith("Tensor.")
-            else f"tg.{name}({a}, axis={axis}, keepdims={keep}{extra})")
+    call = (
+        f"{a}.{name}(axis={axis}, keepdims={keep}{extra})"
+        if target.startswith("Tensor.")
+        else f"tg.{name}({a}, axis={axis}, keepdims={keep}{extra})"
+    )
     npf = REDUCE[name]
     ref = f"{npf}({n}, axis={axis}, keepdims={keep}{nextra})"
     if name in ("mean", "var", "std", "logsumexp"):
@@ -440,13 +735,20 @@ def g_reduce(draw, target):
     return p.case(target, call, ref, rtol=4.0)
 
 
-@gen(*[f"tg.{n}" for n in AXIS_FUNCS], *[f"Tensor.{n}" for n in AXIS_FUNCS if n not in ("flip", "sort")])
+@gen(
+    *[f"tg.{n}" for n in AXIS_FUNCS],
+    *[f"Tensor.{n}" for n in AXIS_FUNCS if n not in ("flip", "sort")],
+)
 def g_axis(draw, target):
     name = target.split(".")[-1]
     p = Prog(draw)
     a, n = p.tensor()
-    axis = axis_arg(draw, 4, allow_tuple=name in ("flip", "squeeze", "expand_dims"),
-                    allow_none=name not in ("expand_dims", "softmax", "log_softmax"))
+    axis = axis_arg(
+        draw,
+        4,
+        allow_tuple=name in ("flip", "squeeze", "expand_dims"),
+        allow_none=name not in ("expand_dims", "softmax", "log_softmax"),
+    )
     call = f"{a}.{name}({axis})" if target.startswith("Tensor.") else f"tg.{name}({a}, {axis})"
     if name in ("sort", "argsort") and draw(st.booleans()):
         call = call[:-1] + ", descending=True)"
@@ -454,7 +756,9 @@ def g_axis(draw, target):
     if "descending" in call or axis.startswith(("tg", "np", "'", "[")) or axis == "1.0":
         ref = None
     if name == "sort" and ref:
-        ref = None if "float" in p.common[-1] else ref  # nan order differs between sorts: checked below
+        ref = (
+            None if "float" in p.common[-1] else ref
+        )  # nan order differs between sorts: checked below
     return p.case(target, call, ref, rtol=4.0)
 
 
@@ -462,7 +766,11 @@ def g_axis(draw, target):
 def g_norm(draw, target):
     p = Prog(draw)
     a, n = p.tensor(dtypes=FLOATS + ["int32"], max_dims=3)
-    ordv = draw(st.sampled_from(["None", "1", "2", "inf", "-inf", "0", "-1", "'fro'", "'nuc'", "3", "'a'", "0.5"]))
+    ordv = draw(
+        st.sampled_from(
+            ["None", "1", "2", "inf", "-inf", "0", "-1", "'fro'", "'nuc'", "3", "'a'", "0.5"]
+        )
+    )
     axis = axis_arg(draw, 3)
     keep = draw(st.booleans())
     f = {"tg.norm": "tg.norm", "tg.linalg.norm": "tg.linalg.norm"}.get(target)
@@ -473,13 +781,18 @@ def g_norm(draw, target):
 
 # ---- shape functions -----------------------------------------------------------------------------
 
+
 @gen("tg.reshape", "Tensor.reshape", "Tensor.view", "tg.ops.Reshape")
 def g_reshape(draw, target):
     p = Prog(draw)
     a, n = p.tensor(dtypes=["float32", "int64", "bool"])
     shape = shape_arg(draw, near=draw(shapes(0, 4)))
-    call = {"tg.reshape": f"tg.reshape({a}, {shape})", "Tensor.reshape": f"{a}.reshape({shape})",
-            "Tensor.view": f"{a}.view({shape})", "tg.ops.Reshape": f"tg.ops.Reshape()({a}, {shape})"}[target]
+    call = {
+        "tg.reshape": f"tg.reshape({a}, {shape})",
+        "Tensor.reshape": f"{a}.reshape({shape})",
+        "Tensor.view": f"{a}.view({shape})",
+        "tg.ops.Reshape": f"tg.ops.Reshape()({a}, {shape})",
+    }[target]
     ref = f"np.reshape({n}, {shape})" if shape.startswith("(") else None
     return p.case(target, call, ref, strict=ref is not None)
 
@@ -490,13 +803,27 @@ def g_broadcast(draw, target):
     a, n = p.tensor(shape=draw(shapes(0, 3)), dtypes=["float32", "int32", "bool"])
     shape = shape_arg(draw, near=draw(shapes(0, 4)))
     then = draw(st.sampled_from(["", "", " + 1", ".sum(axis=0)", ".copy()", "[0]"]))
-    call = {"tg.broadcast_to": f"tg.broadcast_to({a}, {shape})", "Tensor.broadcast_to": f"{a}.broadcast_to({shape})",
-            "tg.ops.BroadcastTo": f"tg.ops.BroadcastTo({shape})({a})"}[target]
-    ref = f"np.broadcast_to({n}, {shape}){then}" if shape.startswith("(") and target != "tg.ops.BroadcastTo" else None
+    call = {
+        "tg.broadcast_to": f"tg.broadcast_to({a}, {shape})",
+        "Tensor.broadcast_to": f"{a}.broadcast_to({shape})",
+        "tg.ops.BroadcastTo": f"tg.ops.BroadcastTo({shape})({a})",
+    }[target]
+    ref = (
+        f"np.broadcast_to({n}, {shape}){then}"
+        if shape.startswith("(") and target != "tg.ops.BroadcastTo"
+        else None
+    )
     return p.case(target, f"({call}){then}", ref, strict=ref is not None)
 
 
-@gen("tg.transpose", "Tensor.transpose", "tg.ops.Transpose", "tg.swapaxes", "Tensor.swapaxes", "Tensor.T")
+@gen(
+    "tg.transpose",
+    "Tensor.transpose",
+    "tg.ops.Transpose",
+    "tg.swapaxes",
+    "Tensor.swapaxes",
+    "Tensor.T",
+)
 def g_transpose(draw, target):
     p = Prog(draw)
     a, n = p.tensor()
@@ -504,12 +831,24 @@ def g_transpose(draw, target):
         return p.case(target, f"{a}.T", f"{n}.T")
     if target.endswith("swapaxes"):
         i, j = draw(st.integers(-5, 4)), draw(st.sampled_from([0, 1, -1, 2, 3, 2**31, -(2**63)]))
-        call = f"{a}.swapaxes({i}, {j})" if target.startswith("Tensor") else f"tg.swapaxes({a}, {i}, {j})"
+        call = (
+            f"{a}.swapaxes({i}, {j})"
+            if target.startswith("Tensor")
+            else f"tg.swapaxes({a}, {i}, {j})"
+        )
         return p.case(target, call, f"np.swapaxes({n}, {i}, {j})", strict=True)
-    axes = draw(st.one_of(st.just(None), st.permutations(list(range(4))).map(tuple),
-                          st.lists(st.integers(-5, 4), max_size=5).map(tuple)))
-    call = {"tg.transpose": f"tg.transpose({a}, {axes!r})", "Tensor.transpose": f"{a}.transpose({axes!r})",
-            "tg.ops.Transpose": f"tg.ops.Transpose()({a}, {axes!r})"}[target]
+    axes = draw(
+        st.one_of(
+            st.just(None),
+            st.permutations(list(range(4))).map(tuple),
+            st.lists(st.integers(-5, 4), max_size=5).map(tuple),
+        )
+    )
+    call = {
+        "tg.transpose": f"tg.transpose({a}, {axes!r})",
+        "Tensor.transpose": f"{a}.transpose({axes!r})",
+        "tg.ops.Transpose": f"tg.ops.Transpose()({a}, {axes!r})",
+    }[target]
     return p.case(target, call, f"np.transpose({n}, {axes!r})", strict=axes is not None)
 
 
@@ -517,8 +856,12 @@ def g_transpose(draw, target):
 def g_tile(draw, target):
     p = Prog(draw)
     a, n = p.tensor(max_dims=3)
-    reps = draw(st.one_of(st.sampled_from(["2", "0", "-1", "2**62", "(2**62, 4)", "(2**31, 2**31)", "()", "'a'"]),
-                          shapes(0, 4).map(repr)))
+    reps = draw(
+        st.one_of(
+            st.sampled_from(["2", "0", "-1", "2**62", "(2**62, 4)", "(2**31, 2**31)", "()", "'a'"]),
+            shapes(0, 4).map(repr),
+        )
+    )
     call = f"{a}.tile({reps})" if target.startswith("Tensor") else f"tg.tile({a}, {reps})"
     return p.case(target, call, f"np.tile({n}, {reps})")
 
@@ -527,10 +870,30 @@ def g_tile(draw, target):
 def g_repeat(draw, target):
     p = Prog(draw)
     a, n = p.tensor(max_dims=3)
-    reps = draw(st.sampled_from(["2", "0", "-1", "2**62", "2**31", "[1, 2]", "[0, 0, 0]", "[2**62, 1]", "1.5",
-                                 "np.array([1, 2, 3])", "tg.tensor([2])", "3"]))
+    reps = draw(
+        st.sampled_from(
+            [
+                "2",
+                "0",
+                "-1",
+                "2**62",
+                "2**31",
+                "[1, 2]",
+                "[0, 0, 0]",
+                "[2**62, 1]",
+                "1.5",
+                "np.array([1, 2, 3])",
+                "tg.tensor([2])",
+                "3",
+            ]
+        )
+    )
     axis = axis_arg(draw, 3, allow_tuple=False)
-    call = f"{a}.repeat({reps}, {axis})" if target.startswith("Tensor") else f"tg.repeat({a}, {reps}, {axis})"
+    call = (
+        f"{a}.repeat({reps}, {axis})"
+        if target.startswith("Tensor")
+        else f"tg.repeat({a}, {reps}, {axis})"
+    )
     ok = not any(s in reps for s in ("tg.", "1.5")) and not axis.startswith(("tg", "np", "'", "["))
     return p.case(target, call, f"np.repeat({n}, {reps}, {axis})" if ok else None)
 
@@ -559,17 +922,46 @@ def g_concat(draw, target):
 def g_split(draw, target):
     p = Prog(draw)
     a, n = p.tensor(min_dims=1, max_dims=3)
-    ios = draw(st.sampled_from(["1", "2", "3", "0", "-1", "2**62", "[1, 2]", "[3, 1]", "[-1]", "[2**62]", "[]",
-                                "(0, 0)", "1.5", "'a'"]))
+    ios = draw(
+        st.sampled_from(
+            [
+                "1",
+                "2",
+                "3",
+                "0",
+                "-1",
+                "2**62",
+                "[1, 2]",
+                "[3, 1]",
+                "[-1]",
+                "[2**62]",
+                "[]",
+                "(0, 0)",
+                "1.5",
+                "'a'",
+            ]
+        )
+    )
     axis = axis_arg(draw, 3, allow_tuple=False, allow_none=False)
-    ok = ios not in ("1.5", "'a'", "0", "-1") and not axis.startswith(("tg", "np", "'", "[")) and axis != "1.0"
-    return p.case(target, f"tg.split({a}, {ios}, {axis})", f"np.split({n}, {ios}, {axis})" if ok else None)
+    ok = (
+        ios not in ("1.5", "'a'", "0", "-1")
+        and not axis.startswith(("tg", "np", "'", "["))
+        and axis != "1.0"
+    )
+    return p.case(
+        target, f"tg.split({a}, {ios}, {axis})", f"np.split({n}, {ios}, {axis})" if ok else None
+    )
 
 
 def _index_array(draw, n_max, dtype="int64"):
     size = draw(st.integers(0, 4))
-    vals = draw(st.lists(st.sampled_from([0, 1, -1, 2, n_max, -n_max - 1, 2**31, -(2**63), 2**63 - 1]),
-                         min_size=size, max_size=size))
+    vals = draw(
+        st.lists(
+            st.sampled_from([0, 1, -1, 2, n_max, -n_max - 1, 2**31, -(2**63), 2**63 - 1]),
+            min_size=size,
+            max_size=size,
+        )
+    )
     return f"np.array({vals!r}, '{dtype}')", vals
 
 
@@ -578,11 +970,16 @@ def g_take(draw, target):
     p = Prog(draw)
     a, n = p.tensor(max_dims=3)
     idx, _ = _index_array(draw, 3, draw(st.sampled_from(["int64", "int32"])))
-    wrap = draw(st.sampled_from(["tg.tensor({})", "{}", "{}.tolist()", "tg.tensor({}).astype('float32')"]))
+    wrap = draw(
+        st.sampled_from(["tg.tensor({})", "{}", "{}.tolist()", "tg.tensor({}).astype('float32')"])
+    )
     axis = axis_arg(draw, 3, allow_tuple=False)
     name = target.split(".")[-1]
-    call = f"{a}.{name}({wrap.format(idx)}, {axis})" if target.startswith("Tensor") else \
-        f"tg.{name}({a}, {wrap.format(idx)}, {axis})"
+    call = (
+        f"{a}.{name}({wrap.format(idx)}, {axis})"
+        if target.startswith("Tensor")
+        else f"tg.{name}({a}, {wrap.format(idx)}, {axis})"
+    )
     ok = "float" not in wrap and not axis.startswith(("tg", "np", "'", "[")) and axis != "1.0"
     return p.case(target, call, f"np.take({n}, {idx}, {axis})" if ok else None, strict=ok)
 
@@ -593,11 +990,17 @@ def g_take_along(draw, target):
     a, n = p.tensor(min_dims=1, max_dims=3)
     ishape = draw(shapes(1, 3))
     size = int(np.prod(ishape))
-    vals = draw(st.lists(st.sampled_from([0, 1, -1, 2, 3, -4, 2**40]), min_size=size, max_size=size))
+    vals = draw(
+        st.lists(st.sampled_from([0, 1, -1, 2, 3, -4, 2**40]), min_size=size, max_size=size)
+    )
     idx = f"np.array({vals!r}, 'int64').reshape({ishape!r})"
     axis = draw(st.sampled_from(["0", "1", "-1", "2", "None", "5"]))
-    return p.case(target, f"tg.take_along_axis({a}, tg.tensor({idx}), {axis})",
-                  f"np.take_along_axis({n}, {idx}, {axis})", strict=True)
+    return p.case(
+        target,
+        f"tg.take_along_axis({a}, tg.tensor({idx}), {axis})",
+        f"np.take_along_axis({n}, {idx}, {axis})",
+        strict=True,
+    )
 
 
 @gen("tg.one_hot")
@@ -619,7 +1022,11 @@ def g_trace(draw, target):
     a, n = p.tensor(min_dims=0, max_dims=4)
     off = draw(st.sampled_from([0, 1, -1, 5, -5, 2**62, -(2**63)]))
     a1, a2 = draw(st.sampled_from([0, 1, -1, 2, 5])), draw(st.sampled_from([1, 0, -1, 2, -5]))
-    call = f"{a}.trace({off}, {a1}, {a2})" if target.startswith("Tensor") else f"tg.trace({a}, {off}, {a1}, {a2})"
+    call = (
+        f"{a}.trace({off}, {a1}, {a2})"
+        if target.startswith("Tensor")
+        else f"tg.trace({a}, {off}, {a1}, {a2})"
+    )
     return p.case(target, call, f"np.trace({n}, {off}, {a1}, {a2})")
 
 
@@ -628,27 +1035,64 @@ def g_astype(draw, target):
     p = Prog(draw)
     a, n = p.tensor(wild=True)
     dt = dtype_arg(draw)
-    call = {"tg.astype": f"tg.astype({a}, {dt})", "Tensor.astype": f"{a}.astype({dt})",
-            "tg.ops.Cast": f"tg.ops.Cast()({a}, {dt})", "Tensor.to": f"{a}.to({dt})"}[target]
+    call = {
+        "tg.astype": f"tg.astype({a}, {dt})",
+        "Tensor.astype": f"{a}.astype({dt})",
+        "tg.ops.Cast": f"tg.ops.Cast()({a}, {dt})",
+        "Tensor.to": f"{a}.to({dt})",
+    }[target]
     if target == "Tensor.to" and draw(st.booleans()):
-        dev = draw(st.sampled_from(['CPU', 'GPU', 'cpu', 'Ascend', 'x', '']))
+        dev = draw(st.sampled_from(["CPU", "GPU", "cpu", "Ascend", "x", ""]))
         call = f"{a}.to({dev!r})"
-        return p.case(target, call, n if dev in ("CPU", "cpu") else None)  # a device: the tensor itself
+        return p.case(
+            target, call, n if dev in ("CPU", "cpu") else None
+        )  # a device: the tensor itself
     ok = dt not in ("None", "tg.Tensor", "5", "'foo'") and "complex" not in dt and "int8" not in dt
     # float -> int of nan/inf/out-of-range values is undefined in C and differs in numpy: ints only
-    ref = f"{n}.astype({np_dtype(dt)})" if ok and ("int" not in dt or "float" not in p.common[-1]) else None
+    ref = (
+        f"{n}.astype({np_dtype(dt)})"
+        if ok and ("int" not in dt or "float" not in p.common[-1])
+        else None
+    )
     return p.case(target, call, ref if "GPU" not in call else None)
 
 
 @gen("tg.einsum", "tg.linalg.einsum")
 def g_einsum(draw, target):
     p = Prog(draw)
-    spec = draw(st.sampled_from(["ij,jk->ik", "ii->i", "ii", "ij->ji", "i,i", "i,j->ij", "...i,...i->...",
-                                 "ij,ij->", "bij,bjk->bik", "ijk", "i->", "ij,jk", "é,é", "ij->ii", "i,i->j",
-                                 "", "->", "a" * 60, "ab,,->", "iJ,Jk->ik", "ii->ii"]))
+    spec = draw(
+        st.sampled_from(
+            [
+                "ij,jk->ik",
+                "ii->i",
+                "ii",
+                "ij->ji",
+                "i,i",
+                "i,j->ij",
+                "...i,...i->...",
+                "ij,ij->",
+                "bij,bjk->bik",
+                "ijk",
+                "i->",
+                "ij,jk",
+                "é,é",
+                "ij->ii",
+                "i,i->j",
+                "",
+                "->",
+                "a" * 60,
+                "ab,,->",
+                "iJ,Jk->ik",
+                "ii->ii",
+            ]
+        )
+    )
     nops = max(1, spec.split("->")[0].count(",") + 1) if spec else 1
     nops += draw(st.sampled_from([0, 0, 0, 1, -1]))
-    ops = [p.tensor(draw(shapes(0, 3)), dtypes=["float32", "float64", "int64"]) for _ in range(max(0, nops))]
+    ops = [
+        p.tensor(draw(shapes(0, 3)), dtypes=["float32", "float64", "int64"])
+        for _ in range(max(0, nops))
+    ]
     args = "".join(f", {x}" for x, _ in ops)
     nargs = "".join(f", {x}" for _, x in ops)
     return p.case(target, f"tg.einsum({spec!r}{args})", f"np.einsum({spec!r}{nargs})", rtol=10.0)
@@ -698,10 +1142,13 @@ def g_linalg(draw, target):
     p = Prog(draw)
     name = target.split(".")[-1]
     a, n, dtype = _matrix(p, draw, square=draw(st.integers(0, 9)) > 0, spd=name == "cholesky")
-    cond = (f"np.all(np.isfinite({n})) and ({n}.size == 0 or np.all(np.linalg.cond({n}.astype('float64')) < 1e3))")
+    cond = f"np.all(np.isfinite({n})) and ({n}.size == 0 or np.all(np.linalg.cond({n}.astype('float64')) < 1e3))"
     if name == "solve":
-        b, nb = p.tensor(draw(st.sampled_from([(0,), (1,), (2,), (3,), (3, 1), (2, 2), (2, 3, 2)])),
-                         dtypes=["float32", "float64"], views=False)
+        b, nb = p.tensor(
+            draw(st.sampled_from([(0,), (1,), (2,), (3,), (3, 1), (2, 2), (2, 3, 2)])),
+            dtypes=["float32", "float64"],
+            views=False,
+        )
         call, ref = f"tg.linalg.solve({a}, {b})", f"np.linalg.solve({n}, {nb})"
     else:
         call, ref = f"tg.linalg.{name}({a})", f"np.linalg.{name}({n})"
@@ -722,6 +1169,7 @@ def g_slogdet_result(draw, target):
 
 # ---- creation -----------------------------------------------------------------------------------
 
+
 @gen("tg.zeros", "tg.ones", "tg.empty", "tg.full")
 def g_fill(draw, target):
     p = Prog(draw)
@@ -733,7 +1181,11 @@ def g_fill(draw, target):
         fill = ", " + draw(st.sampled_from(SCALARS))
     call = f"tg.{name}({shape}{fill}, dtype={dt})"
     npd = np_dtype(dt)
-    ok = shape.startswith("(") and dt not in ("tg.Tensor", "5", "'foo'", "'uint8'", "'int8'") and "complex" not in dt
+    ok = (
+        shape.startswith("(")
+        and dt not in ("tg.Tensor", "5", "'foo'", "'uint8'", "'int8'")
+        and "complex" not in dt
+    )
     if name == "empty":
         return p.case(target, call + ".shape", f"np.empty({shape}).shape" if ok else None)
     if name == "full" and npd is None:
@@ -766,39 +1218,83 @@ def g_eye(draw, target):
     M = draw(st.sampled_from(["None", "2", "0", "-3", "2**62", "4"]))
     k = draw(st.sampled_from(["0", "1", "-1", "5", "-2**63", "2**63-1"]))
     dt = draw(st.sampled_from(["None", "tg.int32", "tg.float64", "tg.bool_"]))
-    return p.case(target, f"tg.eye({N}, {M}, {k}, {dt})", f"np.eye({N}, {M}, {k}, {np_dtype(dt) or 'float32'})")
+    return p.case(
+        target,
+        f"tg.eye({N}, {M}, {k}, {dt})",
+        f"np.eye({N}, {M}, {k}, {np_dtype(dt) or 'float32'})",
+    )
 
 
 @gen("tg.arange")
 def g_arange(draw, target):
     p = Prog(draw)
-    vals = ["0", "1", "3", "-2", "2.5", "0.1", "nan", "inf", "2**62", "-2**63", "2**63", "10**30", "1e18", "0.3"]
+    vals = [
+        "0",
+        "1",
+        "3",
+        "-2",
+        "2.5",
+        "0.1",
+        "nan",
+        "inf",
+        "2**62",
+        "-2**63",
+        "2**63",
+        "10**30",
+        "1e18",
+        "0.3",
+    ]
     args = draw(st.lists(st.sampled_from(vals), min_size=1, max_size=3))
     if len(args) == 3 and draw(st.booleans()):
         args[2] = draw(st.sampled_from(["0", "-1", "1e-30", "-0.5", "2**62"]))
     dt = draw(st.sampled_from(["None", "None", "tg.int32", "tg.float64", "tg.float16", "tg.int64"]))
     a = ", ".join(args)
-    return p.case(target, f"tg.arange({a}, dtype={dt})", f"np.arange({a}, dtype={np_dtype(dt)})", strict=True)
+    return p.case(
+        target, f"tg.arange({a}, dtype={dt})", f"np.arange({a}, dtype={np_dtype(dt)})", strict=True
+    )
 
 
 @gen("tg.linspace")
 def g_linspace(draw, target):
     p = Prog(draw)
-    start, stop = draw(st.sampled_from(["0", "1", "-2.5", "nan", "inf", "1e30"])), draw(st.sampled_from(
-        ["1", "0", "10", "-inf", "2**63"]))
+    start, stop = (
+        draw(st.sampled_from(["0", "1", "-2.5", "nan", "inf", "1e30"])),
+        draw(st.sampled_from(["1", "0", "10", "-inf", "2**63"])),
+    )
     num = draw(st.sampled_from(["5", "0", "1", "-1", "2**62", "2.5", "50"]))
     ep = draw(st.booleans())
     dt = draw(st.sampled_from(["None", "tg.float64", "tg.int32"]))
     ref = f"np.linspace({start}, {stop}, {num}, {ep}, dtype={np_dtype(dt) or 'float32'})"
-    return p.case(target, f"tg.linspace({start}, {stop}, {num}, {ep}, dtype={dt})", ref,
-                  rtol=10.0)
+    return p.case(target, f"tg.linspace({start}, {stop}, {num}, {ep}, dtype={dt})", ref, rtol=10.0)
 
 
 def _py_data(draw, depth=0):
     """Nested Python data for tensor(): ragged lists, huge ints, mixed types."""
-    leaf = st.sampled_from(["1", "2.5", "-1", "True", "2**40", "2**63", "-2**63", "-2**63-1", "10**30", "nan",
-                            "-0.0", "inf", "None", "'a'", "1j", "np.float16(3)", "np.int64(2**62)", "65504.0",
-                            "3.5e38", "2**31", "-2**31"])
+    leaf = st.sampled_from(
+        [
+            "1",
+            "2.5",
+            "-1",
+            "True",
+            "2**40",
+            "2**63",
+            "-2**63",
+            "-2**63-1",
+            "10**30",
+            "nan",
+            "-0.0",
+            "inf",
+            "None",
+            "'a'",
+            "1j",
+            "np.float16(3)",
+            "np.int64(2**62)",
+            "65504.0",
+            "3.5e38",
+            "2**31",
+            "-2**31",
+        ]
+    )
     if depth >= 3 or draw(st.integers(0, 3)) == 0:
         return draw(leaf)
     k = draw(st.integers(0, 4))
@@ -815,12 +1311,31 @@ def g_tensor(draw, target):
     if kind == "py":
         data = _py_data(draw)
     elif kind == "np":
-        dt = draw(st.sampled_from(DTYPES + ["uint8", "int8", "int16", "uint64", "uint32", "complex64", "object",
-                                            "<U3", "datetime64[s]", ">f4", ">i8", "float128" if hasattr(
-                                                np, "float128") else "float64"]))
+        dt = draw(
+            st.sampled_from(
+                DTYPES
+                + [
+                    "uint8",
+                    "int8",
+                    "int16",
+                    "uint64",
+                    "uint32",
+                    "complex64",
+                    "object",
+                    "<U3",
+                    "datetime64[s]",
+                    ">f4",
+                    ">i8",
+                    "float128" if hasattr(np, "float128") else "float64",
+                ]
+            )
+        )
         shape = draw(shapes(0, 3))
-        src = "float64" if dt in ("object", "<U3", "datetime64[s]", ">f4", ">i8", "float128") or "complex" in dt \
+        src = (
+            "float64"
+            if dt in ("object", "<U3", "datetime64[s]", ">f4", ">i8", "float128") or "complex" in dt
             else dt
+        )
         if dt.startswith("u"):
             src = "int64"
         lit = array_literal(draw, shape, src if src in DTYPES else "int64", wild=True)
@@ -834,8 +1349,13 @@ def g_tensor(draw, target):
         a, _ = p.tensor()
         data = a
     dt = dtype_arg(draw)
-    fname = {"tg.tensor": "tg.tensor", "tg.Tensor": "tg.Tensor", "tg.numpy.array": "tg.numpy.array",
-             "tg.numpy.asarray": "tg.numpy.asarray", "tg.numpy.ndarray": "tg.numpy.ndarray"}[target]
+    fname = {
+        "tg.tensor": "tg.tensor",
+        "tg.Tensor": "tg.Tensor",
+        "tg.numpy.array": "tg.numpy.array",
+        "tg.numpy.asarray": "tg.numpy.asarray",
+        "tg.numpy.ndarray": "tg.numpy.ndarray",
+    }[target]
     call = f"{fname}({data}, {dt})"
     npd = np_dtype(dt)
     if npd is None and kind == "py":
@@ -869,7 +1389,9 @@ def _default_dtype(data):
 
 
 def _as_tensor_would(data):
-    if not isinstance(data, list):  # .tolist() of a 0-d array: a Python scalar, weak in both libraries
+    if not isinstance(
+        data, list
+    ):  # .tolist() of a 0-d array: a Python scalar, weak in both libraries
         return data
     a = np.array(data)
     return a.astype(np.float32) if a.dtype == np.float64 else a
@@ -896,10 +1418,18 @@ def g_dlpack(draw, target):
         view = _view_suffix(draw, len(shape))
         view = "" if view == "BCAST" else view
         src = n = f"{lit}.astype('{dt}'){view}"
-    kw = draw(st.sampled_from(["", ", copy=True", ", copy=False", ", device=None", ", device='GPU'", ", copy='x'"]))
+    kw = draw(
+        st.sampled_from(
+            ["", ", copy=True", ", copy=False", ", device=None", ", device='GPU'", ", copy='x'"]
+        )
+    )
     if target == "Tensor.__dlpack__" and src.startswith("a"):
         return p.case(target, f"np.from_dlpack({src})", f"np.asarray({n})")
-    return p.case(target, f"tg.from_dlpack({src}{kw})", f"np.asarray({n})" if kw in ("", ", copy=True") else None)
+    return p.case(
+        target,
+        f"tg.from_dlpack({src}{kw})",
+        f"np.asarray({n})" if kw in ("", ", copy=True") else None,
+    )
 
 
 @gen("tg.rand", "tg.randn", "tg.uniform", "tg.normal", "tg.randint")
@@ -907,7 +1437,9 @@ def g_random(draw, target):
     p = Prog(draw)
     name = target[3:]
     shape = shape_arg(draw)
-    dt = draw(st.sampled_from(["None", "tg.float64", "tg.float16", "tg.int32", "tg.bool_", "'float32'"]))
+    dt = draw(
+        st.sampled_from(["None", "tg.float64", "tg.float16", "tg.int32", "tg.bool_", "'float32'"])
+    )
     if name in ("rand", "randn"):
         form = draw(st.sampled_from(["pos", "tuple", "kw"]))
         if form == "pos" and shape.startswith("(") and shape != "()":
@@ -917,30 +1449,55 @@ def g_random(draw, target):
         else:
             call = f"tg.{name}(shape={shape}, dtype={dt})"
     elif name == "randint":
-        lo, hi = draw(st.sampled_from(["0", "5", "-3", "2**62", "-2**63", "nan"])), draw(
-            st.sampled_from(["None", "10", "0", "2**63", "-5", "2**31"]))
+        lo, hi = (
+            draw(st.sampled_from(["0", "5", "-3", "2**62", "-2**63", "nan"])),
+            draw(st.sampled_from(["None", "10", "0", "2**63", "-5", "2**31"])),
+        )
         call = f"tg.randint({lo}, {hi}, shape={shape}, dtype={dt})"
     else:
-        a1, a2 = draw(st.sampled_from(["0.0", "-1", "nan", "inf", "1e30"])), draw(
-            st.sampled_from(["1.0", "-1.0", "0.0", "inf", "nan"]))
+        a1, a2 = (
+            draw(st.sampled_from(["0.0", "-1", "nan", "inf", "1e30"])),
+            draw(st.sampled_from(["1.0", "-1.0", "0.0", "inf", "nan"])),
+        )
         call = f"tg.{name}({a1}, {a2}, shape={shape}, dtype={dt})"
     seed = draw(st.integers(0, 3))
     p.tg.append(f"tg.set_seed({seed})")
-    check = f"tuple(out.shape) == np.empty({shape}).shape" if shape.startswith("(") and "2**" not in shape \
-        and "-" not in shape else None
+    check = (
+        f"tuple(out.shape) == np.empty({shape}).shape"
+        if shape.startswith("(") and "2**" not in shape and "-" not in shape
+        else None
+    )
     return p.case(target, call, None, check=check)
 
 
 @gen("tg.set_seed", "tg.get_seed")
 def g_seed(draw, target):
     p = Prog(draw)
-    s = draw(st.sampled_from(["0", "1", "2**64 - 1", "2**64", "-1", "1.5", "'a'", "None", "np.uint64(5)",
-                              "np.int64(-1)", "True", "10**30", "tg.tensor(3)"]))
+    s = draw(
+        st.sampled_from(
+            [
+                "0",
+                "1",
+                "2**64 - 1",
+                "2**64",
+                "-1",
+                "1.5",
+                "'a'",
+                "None",
+                "np.uint64(5)",
+                "np.int64(-1)",
+                "True",
+                "10**30",
+                "tg.tensor(3)",
+            ]
+        )
+    )
     ok = s in ("0", "1", "2**64 - 1", "np.uint64(5)", "True")
     return p.case(target, f"(tg.set_seed({s}), tg.get_seed())[1]", f"int({s})" if ok else None)
 
 
 # ---- indexing -----------------------------------------------------------------------------------
+
 
 def _index(draw, ndim):
     """(tapegrad source, numpy source, has_array, array values unique) of a random index."""
@@ -948,8 +1505,23 @@ def _index(draw, ndim):
     has_array, unique = False, True
     k = draw(st.integers(0, min(ndim + 1, 4)))
     for _ in range(k):
-        kind = draw(st.sampled_from(["int", "int", "slice", "slice", "slice", "none", "ell", "arr", "mask",
-                                     "float", "huge"]))
+        kind = draw(
+            st.sampled_from(
+                [
+                    "int",
+                    "int",
+                    "slice",
+                    "slice",
+                    "slice",
+                    "none",
+                    "ell",
+                    "arr",
+                    "mask",
+                    "float",
+                    "huge",
+                ]
+            )
+        )
         if kind == "int":
             v = repr(draw(st.integers(-5, 5)))
             comps.append((v, v))
@@ -957,8 +1529,12 @@ def _index(draw, ndim):
             v = repr(draw(st.sampled_from(HUGE_INTS)))
             comps.append((v, v))
         elif kind == "slice":
-            part = st.sampled_from([None, 0, 1, -1, 2, -2, 3, 2**62, 2**63 - 1, -(2**63), 2**63, 10**20])
-            step = st.sampled_from([None, 1, -1, 2, -2, 3, 0, 2**63 - 1, -(2**63), 2**62, -(2**63) + 1, 10**20])
+            part = st.sampled_from(
+                [None, 0, 1, -1, 2, -2, 3, 2**62, 2**63 - 1, -(2**63), 2**63, 10**20]
+            )
+            step = st.sampled_from(
+                [None, 1, -1, 2, -2, 3, 0, 2**63 - 1, -(2**63), 2**62, -(2**63) + 1, 10**20]
+            )
             s = f"{draw(part)}:{draw(part)}:{draw(step)}".replace("None", "")
             comps.append((s, s))
         elif kind == "none":
@@ -1020,23 +1596,41 @@ def g_setitem(draw, target):
 # ---- Tensor attributes and conversions -----------------------------------------------------------
 
 ATTRS = {
-    "shape": ("{a}.shape", "{n}.shape"), "ndim": ("{a}.ndim", "{n}.ndim"), "size": ("{a}.size", "{n}.size"),
-    "itemsize": ("{a}.itemsize", "{n}.itemsize"), "nbytes": ("{a}.nbytes", "{n}.size * {n}.itemsize"),
-    "dtype": ("str({a}.dtype)", None), "device": ("{a}.device", None), "strides": ("{a}.strides", None),
-    "is_contiguous": ("{a}.is_contiguous()", None), "asnumpy": ("{a}.asnumpy()", "{n}"),
-    "numpy": ("{a}.numpy()", "{n}"), "__array__": ("np.asarray({a}, dtype='float64')", "np.asarray({n}, 'float64')"),
-    "item": ("{a}.item()", "{n}.item()"), "tolist": ("{a}.tolist()", "{n}.tolist()"),
+    "shape": ("{a}.shape", "{n}.shape"),
+    "ndim": ("{a}.ndim", "{n}.ndim"),
+    "size": ("{a}.size", "{n}.size"),
+    "itemsize": ("{a}.itemsize", "{n}.itemsize"),
+    "nbytes": ("{a}.nbytes", "{n}.size * {n}.itemsize"),
+    "dtype": ("str({a}.dtype)", None),
+    "device": ("{a}.device", None),
+    "strides": ("{a}.strides", None),
+    "is_contiguous": ("{a}.is_contiguous()", None),
+    "asnumpy": ("{a}.asnumpy()", "{n}"),
+    "numpy": ("{a}.numpy()", "{n}"),
+    "__array__": ("np.asarray({a}, dtype='float64')", "np.asarray({n}, 'float64')"),
+    "item": ("{a}.item()", "{n}.item()"),
+    "tolist": ("{a}.tolist()", "{n}.tolist()"),
     "__float__": ("float({a})", "float({n}) if {n}.size == 1 else float({n}.reshape(-1)[5])"),
     "__int__": ("int({a})", "int({n}) if {n}.size == 1 else int({n}.reshape(-1)[5])"),
     "__index__": ("[10, 20, 30, 40, 50, 60, 70][{a}]", "[10, 20, 30, 40, 50, 60, 70][{n}]"),
     "__bool__": ("bool({a})", "bool({n}) if {n}.size == 1 else {n}.reshape(-1)[5]"),
-    "__len__": ("len({a})", "len({n})"), "__hash__": ("hash({a}) == hash({a})", "True"),
-    "__iter__": ("list({a})", "list({n})"), "__format__": ("format({a}, '.3f')", None),
-    "__repr__": ("repr({a})", None), "__str__": ("str({a})", None), "__copy__": ("copy.copy({a})", "{n}"),
-    "__deepcopy__": ("copy.deepcopy({a})", "{n}"), "__getstate__": ("{a}.__getstate__() is not None", "True"),
-    "__reduce__": ("pickle.loads(pickle.dumps({a}))", "{n}"), "__reduce_ex__": ("pickle.loads(pickle.dumps({a}, {p}))", "{n}"),
-    "__setstate__": ("(lambda t: (t.__setstate__({a}.__getstate__()), t)[1])(tg.tensor(0.0))", "{n}"),
-    "__sizeof__": ("{a}.__sizeof__() > 0", "True"), "__init__": ("tg.Tensor.__init__({a}, {d})", None),
+    "__len__": ("len({a})", "len({n})"),
+    "__hash__": ("hash({a}) == hash({a})", "True"),
+    "__iter__": ("list({a})", "list({n})"),
+    "__format__": ("format({a}, '.3f')", None),
+    "__repr__": ("repr({a})", None),
+    "__str__": ("str({a})", None),
+    "__copy__": ("copy.copy({a})", "{n}"),
+    "__deepcopy__": ("copy.deepcopy({a})", "{n}"),
+    "__getstate__": ("{a}.__getstate__() is not None", "True"),
+    "__reduce__": ("pickle.loads(pickle.dumps({a}))", "{n}"),
+    "__reduce_ex__": ("pickle.loads(pickle.dumps({a}, {p}))", "{n}"),
+    "__setstate__": (
+        "(lambda t: (t.__setstate__({a}.__getstate__()), t)[1])(tg.tensor(0.0))",
+        "{n}",
+    ),
+    "__sizeof__": ("{a}.__sizeof__() > 0", "True"),
+    "__init__": ("tg.Tensor.__init__({a}, {d})", None),
 }
 
 
@@ -1044,16 +1638,28 @@ ATTRS = {
 def g_attr(draw, target):
     name = target.split(".")[-1]
     p = Prog(draw)
-    a, n = p.tensor(dtypes=DTYPES if name not in ("__index__",) else ["int64", "int32", "bool", "float32"])
+    a, n = p.tensor(
+        dtypes=DTYPES if name not in ("__index__",) else ["int64", "int32", "bool", "float32"]
+    )
     tgs, nps = ATTRS[name]
     proto = draw(st.integers(0, 5))
     d = draw(st.sampled_from(["[1.0]", "None", "'a'", "np.ones(2)", "2**70"]))
-    strict = name in ("item", "__float__", "__int__", "__index__", "__bool__", "__len__", "__iter__")
+    strict = name in (
+        "item",
+        "__float__",
+        "__int__",
+        "__index__",
+        "__bool__",
+        "__len__",
+        "__iter__",
+    )
     tg_call = tgs.format(a=a, p=proto, d=d)
     ref = nps.format(n=n) if nps else None
     if name in ("__float__", "__int__", "__bool__"):
         ref = ref.split(" if ")[0]
-    if name == "__float__":  # the spec allows any one-element tensor (numpy >= 2.3 only a 0-d array)
+    if (
+        name == "__float__"
+    ):  # the spec allows any one-element tensor (numpy >= 2.3 only a 0-d array)
         ref = f"float({n}.item()) if {n}.size == 1 else float({n})"
     if (name in ("__int__", "__index__") and "float" in p.common[-1]) or name == "__int__":
         ref = f"R.int_or_raise({n})" if name == "__int__" else ref
@@ -1075,12 +1681,35 @@ def g_uninit(draw, target):
     """Objects made by __new__ without __init__, or given a bad state, raise and never crash."""
     p = Prog(draw)
     cls = draw(st.sampled_from(["tg.Tensor", "tg.Parameter", "type(tg.jit(lambda x: x))"]))
-    use = draw(st.sampled_from(["obj.shape", "obj.dtype", "repr(obj)", "obj + 1", "obj[0]", "obj.sum()",
-                                "obj.numpy()", "len(obj)", "obj.item()", "tg.sin(obj)", "obj(tg.ones(2))",
-                                "obj.__setstate__(None)", "obj.__setstate__((1, 2))", "obj.__getstate__()",
-                                "obj.__setstate__(tg.ones(2).__getstate__())", "pickle.dumps(obj)",
-                                "tg.grad(lambda x: (x * obj).sum())(tg.ones(2))", "obj.T", "obj.copy()",
-                                "copy.deepcopy(obj)", "obj.__dlpack__()", "obj.tolist()", "obj.__init__()"]))
+    use = draw(
+        st.sampled_from(
+            [
+                "obj.shape",
+                "obj.dtype",
+                "repr(obj)",
+                "obj + 1",
+                "obj[0]",
+                "obj.sum()",
+                "obj.numpy()",
+                "len(obj)",
+                "obj.item()",
+                "tg.sin(obj)",
+                "obj(tg.ones(2))",
+                "obj.__setstate__(None)",
+                "obj.__setstate__((1, 2))",
+                "obj.__getstate__()",
+                "obj.__setstate__(tg.ones(2).__getstate__())",
+                "pickle.dumps(obj)",
+                "tg.grad(lambda x: (x * obj).sum())(tg.ones(2))",
+                "obj.T",
+                "obj.copy()",
+                "copy.deepcopy(obj)",
+                "obj.__dlpack__()",
+                "obj.tolist()",
+                "obj.__init__()",
+            ]
+        )
+    )
     if cls.startswith("type(tg.jit") and use.startswith("obj.") and use != "obj.__init__()":
         use = "obj.cache_info()"  # a JitFunction has none of the Tensor attributes
     p.tg.append(f"obj = {cls}.__new__({cls})")
@@ -1090,10 +1719,25 @@ def g_uninit(draw, target):
 @gen("tg.Tensor.__setstate__")
 def g_setstate(draw, target):
     p = Prog(draw)
-    state = draw(st.sampled_from(["None", "()", "(1,)", "{}", "'a'", "(b'abc', 'float32', (2,))",
-                                  "(np.ones(3), 'int64')", "(np.ones(3),)", "(b'', 'float32', (2**62,))",
-                                  "tg.ones(2).__getstate__()", "(tg.ones(2).__getstate__()[0], 'x')",
-                                  "list(tg.ones(2).__getstate__())", "(1, 2, 3, 4, 5, 6)"]))
+    state = draw(
+        st.sampled_from(
+            [
+                "None",
+                "()",
+                "(1,)",
+                "{}",
+                "'a'",
+                "(b'abc', 'float32', (2,))",
+                "(np.ones(3), 'int64')",
+                "(np.ones(3),)",
+                "(b'', 'float32', (2**62,))",
+                "tg.ones(2).__getstate__()",
+                "(tg.ones(2).__getstate__()[0], 'x')",
+                "list(tg.ones(2).__getstate__())",
+                "(1, 2, 3, 4, 5, 6)",
+            ]
+        )
+    )
     then = draw(st.sampled_from(["t.shape", "t.sum()", "repr(t)", "t.numpy()", "t + 1"]))
     p.tg.append("t = tg.tensor([1.0, 2.0])")
     p.tg.append("r = t.__setstate__(" + state + ")")
@@ -1108,9 +1752,16 @@ SCALAR_FNS = [
     ("lambda x: tg.sin(x).sum()", "lambda x: np.sin(x).sum()", "lambda x: np.cos(x)"),
     ("lambda x: (x ** 3).mean()", "lambda x: (x ** 3).mean()", "lambda x: 3 * x ** 2 / x.size"),
     ("lambda x: tg.exp(x).sum()", "lambda x: np.exp(x).sum()", "lambda x: np.exp(x)"),
-    ("lambda x: tg.tanh(x * 0.5).sum()", "lambda x: np.tanh(x * 0.5).sum()",
-     "lambda x: 0.5 * (1 - np.tanh(x * 0.5) ** 2)"),
-    ("lambda x: (x * 2.0 - 1.0).sum()", "lambda x: (x * 2.0 - 1.0).sum()", "lambda x: np.full_like(x, 2.0)"),
+    (
+        "lambda x: tg.tanh(x * 0.5).sum()",
+        "lambda x: np.tanh(x * 0.5).sum()",
+        "lambda x: 0.5 * (1 - np.tanh(x * 0.5) ** 2)",
+    ),
+    (
+        "lambda x: (x * 2.0 - 1.0).sum()",
+        "lambda x: (x * 2.0 - 1.0).sum()",
+        "lambda x: np.full_like(x, 2.0)",
+    ),
 ]
 ELEM_FNS = [
     ("lambda x: x * x", "lambda x: x * x", "lambda x: 2 * x"),
@@ -1118,12 +1769,27 @@ ELEM_FNS = [
     ("lambda x: x * 3.0 + 1.0", "lambda x: x * 3.0 + 1.0", "lambda x: np.full_like(x, 3.0)"),
     ("lambda x: tg.exp(x)", "np.exp", "np.exp"),
 ]
-ODD_FNS = ["lambda x: None", "lambda x: 'a'", "lambda x: 1.5", "lambda x: (x, x)", "lambda x: [x.sum()]",
-           "lambda x: {'a': x.sum()}", "lambda x: x.astype(tg.int32).sum()", "lambda x: x > 0",
-           "lambda x: x[tg.tensor([0, -1])].sum()", "lambda x: tg.tensor([x.sum(), x.sum()]).sum()",
-           "lambda x: x.sum().item()", "lambda x: float(x.sum())", "lambda x: x.sum() if bool(x.sum() > 0) else -x.sum()",
-           "lambda x: 1 / 0", "lambda x: tg.linalg.det(x.reshape(1, -1)[:, :1])", "lambda *a: a[0].sum()",
-           "lambda x: x.sum() * tg.rand(())", "lambda x, y: (x * y).sum()", "lambda: tg.ones(2)"]
+ODD_FNS = [
+    "lambda x: None",
+    "lambda x: 'a'",
+    "lambda x: 1.5",
+    "lambda x: (x, x)",
+    "lambda x: [x.sum()]",
+    "lambda x: {'a': x.sum()}",
+    "lambda x: x.astype(tg.int32).sum()",
+    "lambda x: x > 0",
+    "lambda x: x[tg.tensor([0, -1])].sum()",
+    "lambda x: tg.tensor([x.sum(), x.sum()]).sum()",
+    "lambda x: x.sum().item()",
+    "lambda x: float(x.sum())",
+    "lambda x: x.sum() if bool(x.sum() > 0) else -x.sum()",
+    "lambda x: 1 / 0",
+    "lambda x: tg.linalg.det(x.reshape(1, -1)[:, :1])",
+    "lambda *a: a[0].sum()",
+    "lambda x: x.sum() * tg.rand(())",
+    "lambda x, y: (x * y).sum()",
+    "lambda: tg.ones(2)",
+]
 
 
 def _fn(draw, kinds=("scalar", "elem", "odd")):
@@ -1138,22 +1804,48 @@ def _fn(draw, kinds=("scalar", "elem", "odd")):
 def _transform_input(p, draw):
     kind = draw(st.sampled_from(["t", "t", "t", "t", "t", "odd"]))
     if kind == "odd":
-        v = draw(st.sampled_from(["1.5", "2", "None", "'a'", "[1.0, 2.0]", "np.ones(3)", "{'x': tg.ones(2)}",
-                                  "(tg.ones(2), tg.ones(2))", "tg.ones(2, tg.int32)", "tg.ones((0, 3))",
-                                  "np.float32(2.0)", "tg.Parameter(tg.ones(2))", "2**70"]))
+        v = draw(
+            st.sampled_from(
+                [
+                    "1.5",
+                    "2",
+                    "None",
+                    "'a'",
+                    "[1.0, 2.0]",
+                    "np.ones(3)",
+                    "{'x': tg.ones(2)}",
+                    "(tg.ones(2), tg.ones(2))",
+                    "tg.ones(2, tg.int32)",
+                    "tg.ones((0, 3))",
+                    "np.float32(2.0)",
+                    "tg.Parameter(tg.ones(2))",
+                    "2**70",
+                ]
+            )
+        )
         return v, None, False
     dt = draw(st.sampled_from(["float32", "float64", "float64", "float16", "int64", "bool"]))
     a, n = p.tensor(draw(shapes(0, 3)), dtypes=[dt], views=draw(st.booleans()))
     return a, n, dt in ("float32", "float64")
 
 
-@gen("tg.grad", "tg.value_and_grad", "tg.ops.functional.grad", "tg.checkpoint", "tg.GradOperation",
-     "tg.stop_gradient")
+@gen(
+    "tg.grad",
+    "tg.value_and_grad",
+    "tg.ops.functional.grad",
+    "tg.checkpoint",
+    "tg.GradOperation",
+    "tg.stop_gradient",
+)
 def g_grad(draw, target):
     p = Prog(draw)
     kind, f, fv, fd = _fn(draw, ("scalar", "scalar", "odd"))
     x, n, floaty = _transform_input(p, draw)
-    pos = draw(st.sampled_from(["0", "0", "0", "1", "-1", "(0,)", "(0, 0)", "()", "None", "'a'", "2**63", "1.0"]))
+    pos = draw(
+        st.sampled_from(
+            ["0", "0", "0", "1", "-1", "(0,)", "(0, 0)", "()", "None", "'a'", "2**63", "1.0"]
+        )
+    )
     aux = draw(st.sampled_from([False, False, True]))
     if target == "tg.checkpoint":
         call = f"tg.grad(lambda x: tg.checkpoint({f})(x))({x})"
@@ -1171,8 +1863,11 @@ def g_grad(draw, target):
         if kind == "scalar" and floaty and not gb:
             ref = f"({'(' if ga else ''}({fd})({n}){' * 2.0' if sp else ''}{',)' if ga else ''})"
     else:
-        fname = {"tg.grad": "tg.grad", "tg.value_and_grad": "tg.value_and_grad",
-                 "tg.ops.functional.grad": "tg.ops.functional.grad"}[target]
+        fname = {
+            "tg.grad": "tg.grad",
+            "tg.value_and_grad": "tg.value_and_grad",
+            "tg.ops.functional.grad": "tg.ops.functional.grad",
+        }[target]
         fa = f"(lambda x: (({f})(x), x))" if aux else f
         call = f"{fname}({fa}, {pos}, has_aux={aux})({x})"
         ref = None
@@ -1190,8 +1885,11 @@ def g_vjp_jvp(draw, target):
     p = Prog(draw)
     kind, f, fv, fd = _fn(draw, ("scalar", "elem", "elem", "odd"))
     x, n, floaty = _transform_input(p, draw)
-    ct = draw(st.sampled_from(["out", "out", "tg.ones_like(out)", "tg.ones(7)", "None", "1.0", "(out, out)",
-                               "'a'"]))
+    ct = draw(
+        st.sampled_from(
+            ["out", "out", "tg.ones_like(out)", "tg.ones(7)", "None", "1.0", "(out, out)", "'a'"]
+        )
+    )
     ok = kind != "odd" and floaty
     if target.endswith("vjp"):
         p.tg.append(f"o, fn = tg.vjp({f}, {x})")
@@ -1208,9 +1906,15 @@ def g_vjp_jvp(draw, target):
     call = f"tg.jvp({f}, ({x},), ({tan},))"
     ref = None
     if ok and ct in ("out", "tg.ones_like(out)"):
-        ref = (f"(({fv})({n}), (({fd})({n}) * {n}).sum())" if kind == "scalar" and ct == "out" else
-               f"(({fv})({n}), ({fd})({n}).sum())" if kind == "scalar" else
-               f"(({fv})({n}), ({fd})({n}) * {n})" if ct == "out" else f"(({fv})({n}), ({fd})({n}))")
+        ref = (
+            f"(({fv})({n}), (({fd})({n}) * {n}).sum())"
+            if kind == "scalar" and ct == "out"
+            else f"(({fv})({n}), ({fd})({n}).sum())"
+            if kind == "scalar"
+            else f"(({fv})({n}), ({fd})({n}) * {n})"
+            if ct == "out"
+            else f"(({fv})({n}), ({fd})({n}))"
+        )
     return p.case(target, call, ref, rtol=20.0)
 
 
@@ -1229,7 +1933,11 @@ def g_vmap(draw, target):
     p = Prog(draw)
     kind, f, fv, _fd = _fn(draw, ("elem", "elem", "scalar", "odd"))
     x, n, floaty = _transform_input(p, draw)
-    ia = draw(st.sampled_from(["0", "0", "1", "-1", "None", "(0,)", "(None,)", "5", "2**40", "'a'", "(0, 0)"]))
+    ia = draw(
+        st.sampled_from(
+            ["0", "0", "1", "-1", "None", "(0,)", "(None,)", "5", "2**40", "'a'", "(0, 0)"]
+        )
+    )
     oa = draw(st.sampled_from(["0", "0", "1", "-1", "None", "5"]))
     call = f"tg.vmap({f}, {ia}, {oa})({x})"
     ref = None
@@ -1282,7 +1990,11 @@ def g_jit(draw, target):
         ref = f"({fv})({m})" if kind != "odd" and floaty2 else None
         return p.case(target, f"g({y})", ref, rtol=20.0)
     if form == "static":
-        s1, s2 = draw(st.sampled_from([("0.0", "-0.0"), ("1", "True"), ("1", "1.0"), ("2", "3"), ("nan", "nan")]))
+        s1, s2 = draw(
+            st.sampled_from(
+                [("0.0", "-0.0"), ("1", "True"), ("1", "1.0"), ("2", "3"), ("nan", "nan")]
+            )
+        )
         a, n = p.tensor(draw(shapes(0, 2)), dtypes=FLOATS)
         p.tg.append(f"g = tg.jit(lambda x, s: x * math.copysign(1.0, s) + s); first = g({a}, {s1})")
         return p.case(target, f"g({a}, {s2})", f"{n} * math.copysign(1.0, {s2}) + {s2}", rtol=5.0)
@@ -1305,39 +2017,102 @@ def g_jit(draw, target):
 def g_custom(draw, target):
     p = Prog(draw)
     x, n, floaty = _transform_input(p, draw)
-    tr = draw(st.sampled_from(["tg.grad(lambda x: f(x).sum())", "tg.vmap(f)", "tg.jacfwd(f)", "tg.jacrev(f)",
-                               "f", "tg.jit(f)"]))
+    tr = draw(
+        st.sampled_from(
+            [
+                "tg.grad(lambda x: f(x).sum())",
+                "tg.vmap(f)",
+                "tg.jacfwd(f)",
+                "tg.jacrev(f)",
+                "f",
+                "tg.jit(f)",
+            ]
+        )
+    )
     if target == "tg.custom_vjp":
-        bwd = draw(st.sampled_from(["lambda res, g: (g * tg.cos(res[0]),)", "lambda res, g: g",
-                                    "lambda res, g: None", "lambda res, g: (g, g)", "lambda res, g: (tg.ones(7),)"]))
-        p.tg.append(f"f = tg.custom_vjp(lambda x: tg.sin(x)); f.defvjp(lambda x: (tg.sin(x), (x,)), {bwd})")
+        bwd = draw(
+            st.sampled_from(
+                [
+                    "lambda res, g: (g * tg.cos(res[0]),)",
+                    "lambda res, g: g",
+                    "lambda res, g: None",
+                    "lambda res, g: (g, g)",
+                    "lambda res, g: (tg.ones(7),)",
+                ]
+            )
+        )
+        p.tg.append(
+            f"f = tg.custom_vjp(lambda x: tg.sin(x)); f.defvjp(lambda x: (tg.sin(x), (x,)), {bwd})"
+        )
         good = bwd.startswith("lambda res, g: (g * tg.cos")
     else:
-        rule = draw(st.sampled_from(["lambda p, t: (tg.sin(p[0]), tg.cos(p[0]) * t[0])", "lambda p, t: None",
-                                     "lambda p, t: (tg.sin(p[0]),)", "lambda p, t: (tg.sin(p[0]), tg.ones(7))"]))
+        rule = draw(
+            st.sampled_from(
+                [
+                    "lambda p, t: (tg.sin(p[0]), tg.cos(p[0]) * t[0])",
+                    "lambda p, t: None",
+                    "lambda p, t: (tg.sin(p[0]),)",
+                    "lambda p, t: (tg.sin(p[0]), tg.ones(7))",
+                ]
+            )
+        )
         p.tg.append(f"f = tg.custom_jvp(lambda x: tg.sin(x)); f.defjvp({rule})")
         good = rule.endswith("t[0])")
     ref = None
     if floaty and (good or tr in ("f", "tg.vmap(f)", "tg.jit(f)")):
-        ref = {"tg.grad(lambda x: f(x).sum())": f"np.cos({n})", "tg.vmap(f)": f"np.sin({n})", "f": f"np.sin({n})",
-               "tg.jit(f)": f"np.sin({n})", "tg.jacfwd(f)": f"R.elem_jac(np.cos({n}))",
-               "tg.jacrev(f)": f"R.elem_jac(np.cos({n}))"}[tr]
-        if tr == "tg.vmap(f)" and "(0,)" not in p.common[-1] and "()" in p.common[-1].split("reshape")[-1]:
+        ref = {
+            "tg.grad(lambda x: f(x).sum())": f"np.cos({n})",
+            "tg.vmap(f)": f"np.sin({n})",
+            "f": f"np.sin({n})",
+            "tg.jit(f)": f"np.sin({n})",
+            "tg.jacfwd(f)": f"R.elem_jac(np.cos({n}))",
+            "tg.jacrev(f)": f"R.elem_jac(np.cos({n}))",
+        }[tr]
+        if (
+            tr == "tg.vmap(f)"
+            and "(0,)" not in p.common[-1]
+            and "()" in p.common[-1].split("reshape")[-1]
+        ):
             ref = None
     return p.case(target, f"{tr}({x})", ref, rtol=20.0)
 
 
 # ---- the rest of the namespace ------------------------------------------------------------------
 
-@gen("tg.is_tensor", "tg.get_simd_path", "tg.get_num_threads", "tg.dtype", "tg.get_context", "tg.set_context")
+
+@gen(
+    "tg.is_tensor",
+    "tg.get_simd_path",
+    "tg.get_num_threads",
+    "tg.dtype",
+    "tg.get_context",
+    "tg.set_context",
+)
 def g_misc(draw, target):
     p = Prog(draw)
-    v = draw(st.sampled_from(["tg.ones(2)", "np.ones(2)", "None", "'float32'", "np.float32", "1", "'Float32'",
-                              "tg.float16", "'x'", "float", "tg.Parameter(tg.ones(1))"]))
+    v = draw(
+        st.sampled_from(
+            [
+                "tg.ones(2)",
+                "np.ones(2)",
+                "None",
+                "'float32'",
+                "np.float32",
+                "1",
+                "'Float32'",
+                "tg.float16",
+                "'x'",
+                "float",
+                "tg.Parameter(tg.ones(1))",
+            ]
+        )
+    )
     if target == "tg.is_tensor":
         return p.case(target, f"tg.is_tensor({v})", f"{v.startswith(('tg.ones', 'tg.Parameter'))}")
     if target == "tg.get_simd_path":
-        return p.case(target, "tg.get_simd_path() in ('avx512', 'avx2', 'sse2', 'neon', 'base')", "True")
+        return p.case(
+            target, "tg.get_simd_path() in ('avx512', 'avx2', 'sse2', 'neon', 'base')", "True"
+        )
     if target == "tg.get_num_threads":
         return p.case(target, "tg.get_num_threads() >= 1", "True")
     if target == "tg.dtype":
@@ -1345,8 +2120,19 @@ def g_misc(draw, target):
     key = draw(st.sampled_from(["'mode'", "'device_target'", "'x'", "None", "1"]))
     if target == "tg.get_context":
         return p.case(target, f"tg.get_context({key})")
-    kw = draw(st.sampled_from(["mode=tg.GRAPH_MODE", "mode=5", "mode='x'", "device_target='GPU'",
-                               "device_target='CPU'", "foo=1", "mode=None"]))
+    kw = draw(
+        st.sampled_from(
+            [
+                "mode=tg.GRAPH_MODE",
+                "mode=5",
+                "mode='x'",
+                "device_target='GPU'",
+                "device_target='CPU'",
+                "foo=1",
+                "mode=None",
+            ]
+        )
+    )
     p.tg.append(f"tg.set_context({kw})")
     return p.case(target, "(tg.get_context('mode'), tg.set_context(mode=tg.PYNATIVE_MODE))[0]")
 
@@ -1355,8 +2141,14 @@ def g_misc(draw, target):
 def g_threads(draw, target):
     """Runs in a fresh interpreter (spawn): a forked child has none of the pool's threads."""
     p = Prog(draw)
-    v = draw(st.sampled_from(["0", "-1", "1", "2", "10**6", "2**31", "2**63", "2.5", "'3'", "None", "np.int64(2)"]))
-    return p.case(target, f"(tg.set_num_threads({v}), tg.get_num_threads(), (tg.ones(10**5) + 1).sum())")
+    v = draw(
+        st.sampled_from(
+            ["0", "-1", "1", "2", "10**6", "2**31", "2**63", "2.5", "'3'", "None", "np.int64(2)"]
+        )
+    )
+    return p.case(
+        target, f"(tg.set_num_threads({v}), tg.get_num_threads(), (tg.ones(10**5) + 1).sum())"
+    )
 
 
 SPAWN_TARGETS = {"tg.set_num_threads"}
@@ -1369,7 +2161,11 @@ def g_parameter(draw, target):
     name = draw(st.sampled_from(["None", "'w'", "'a\\x00'", "''", "5", "'é'"]))
     rg = draw(st.sampled_from(["True", "False", "None", "'x'"]))
     if target == "tg.Parameter":
-        then = draw(st.sampled_from(["w", "w + 1", "w.sum()", "tg.grad(lambda x: (x * w).sum())(w)", "w.name"]))
+        then = draw(
+            st.sampled_from(
+                ["w", "w + 1", "w.sum()", "tg.grad(lambda x: (x * w).sum())(w)", "w.name"]
+            )
+        )
         p.tg.append(f"w = tg.Parameter({a}, {name}, {rg})")
         ref = f"{n} + 1" if then == "w + 1" and "bool" not in p.common[-1] else None
         return p.case(target, then, ref)
@@ -1385,16 +2181,40 @@ def g_checkpoint(draw, target):
     name = draw(st.sampled_from(["'w'", "'a\\x00'", "'é'", "''", "'a.weight'"]))
     p.tg.append(f"path = '/tmp/tgfuzz_%d.ckpt' % os.getpid(); w = tg.Parameter({a}, {name})")
     if target == "tg.save_checkpoint":
-        ad = draw(st.sampled_from(["None", "{'lr': 1e-50}", "{'lr': 1e40}", "{'step': 2**63}", "{'x': 'a'}",
-                                   "{'x': None}"]))
+        ad = draw(
+            st.sampled_from(
+                [
+                    "None",
+                    "{'lr': 1e-50}",
+                    "{'lr': 1e40}",
+                    "{'step': 2**63}",
+                    "{'x': 'a'}",
+                    "{'x': None}",
+                ]
+            )
+        )
         p.tg.append(f"tg.save_checkpoint([w], path, append_dict={ad})")
         return p.case(target, "sorted(tg.load_checkpoint(path))")
     if target == "tg.load_checkpoint":
-        junk = draw(st.sampled_from(["b''", "b'PK\\x03\\x04'", "b'\\x93NUMPY'", "open(path, 'rb').read()[:50]",
-                                     "open(path, 'rb').read()[:-3]", "b'\\x00' * 100"]))
+        junk = draw(
+            st.sampled_from(
+                [
+                    "b''",
+                    "b'PK\\x03\\x04'",
+                    "b'\\x93NUMPY'",
+                    "open(path, 'rb').read()[:50]",
+                    "open(path, 'rb').read()[:-3]",
+                    "b'\\x00' * 100",
+                ]
+            )
+        )
         p.tg.append(f"tg.save_checkpoint([w], path); data = {junk}; open(path, 'wb').write(data)")
         return p.case(target, "tg.load_checkpoint(path)")
-    d = draw(st.sampled_from(["{'weight': w}", "{'weight': tg.ones(1)}", "{}", "{'bias': 1}", "{'weight': None}"]))
+    d = draw(
+        st.sampled_from(
+            ["{'weight': w}", "{'weight': tg.ones(1)}", "{}", "{'bias': 1}", "{'weight': None}"]
+        )
+    )
     return p.case(target, f"tg.load_param_into_net(tg.nn.Dense(2, 3), {d})")
 
 
@@ -1408,28 +2228,50 @@ def g_prims(draw, target):
     axis = draw(st.sampled_from(["()", "0", "-1", "(0, 1)", "(0, 0)", "5", "None"]))
     f = "np.sum" if target.endswith("Sum") else "np.mean"
     ok = axis not in ("None",)
-    return p.case(target, f"{target}({keep})({a}, {axis})",
-                  f"{f}({n}.astype('float64'), {'None' if axis == '()' else axis}, keepdims={keep})" if ok else None,
-                  rtol=4.0)
+    return p.case(
+        target,
+        f"{target}({keep})({a}, {axis})",
+        f"{f}({n}.astype('float64'), {'None' if axis == '()' else axis}, keepdims={keep})"
+        if ok
+        else None,
+        rtol=4.0,
+    )
 
 
 @gen("tg.ops.conv2d")
 def g_conv(draw, target):
     p = Prog(draw)
-    x, _ = p.tensor(draw(st.sampled_from([(1, 1, 3, 3), (2, 2, 4, 4), (1, 1, 0, 3), (1, 3), (1, 1, 1, 1)])),
-                    dtypes=["float32", "float64", "int64"])
-    w, _ = p.tensor(draw(st.sampled_from([(1, 1, 2, 2), (2, 1, 3, 3), (1, 1, 5, 5), (0, 1, 1, 1), (1, 2, 1, 1)])),
-                    dtypes=["float32", "float64"])
+    x, _ = p.tensor(
+        draw(st.sampled_from([(1, 1, 3, 3), (2, 2, 4, 4), (1, 1, 0, 3), (1, 3), (1, 1, 1, 1)])),
+        dtypes=["float32", "float64", "int64"],
+    )
+    w, _ = p.tensor(
+        draw(
+            st.sampled_from([(1, 1, 2, 2), (2, 1, 3, 3), (1, 1, 5, 5), (0, 1, 1, 1), (1, 2, 1, 1)])
+        ),
+        dtypes=["float32", "float64"],
+    )
     stride = draw(st.sampled_from(["1", "2", "0", "-1", "2**62", "(1, 2)"]))
     pad = draw(st.sampled_from(["'valid'", "'same'", "'pad'", "'x'"]))
     padding = draw(st.sampled_from(["0", "1", "-1", "2**62", "(1, 1, 1, 1)"]))
     dil = draw(st.sampled_from(["1", "2", "0", "2**62"]))
     groups = draw(st.sampled_from(["1", "2", "0", "-1"]))
-    return p.case(target, f"tg.ops.conv2d({x}, {w}, None, {stride}, {pad}, {padding}, {dil}, {groups})")
+    return p.case(
+        target, f"tg.ops.conv2d({x}, {w}, None, {stride}, {pad}, {padding}, {dil}, {groups})"
+    )
 
 
-@gen("tg.sparse_jacobian", "tg.sparse_hessian", "tg.SparseJacobian", "tg.SparseHessian", "tg.jacobian_pattern",
-     "tg.hessian_pattern", "tg.color_columns", "tg.color_rows", "tg.star_color")
+@gen(
+    "tg.sparse_jacobian",
+    "tg.sparse_hessian",
+    "tg.SparseJacobian",
+    "tg.SparseHessian",
+    "tg.jacobian_pattern",
+    "tg.hessian_pattern",
+    "tg.color_columns",
+    "tg.color_rows",
+    "tg.star_color",
+)
 def g_sparse(draw, target):
     """Sparse Jacobians and Hessians equal the dense ones; colorings take any pattern."""
     p = Prog(draw)
@@ -1437,23 +2279,50 @@ def g_sparse(draw, target):
     kind, f, _fv, fd = _fn(draw, ("elem", "scalar", "odd"))
     x, n, floaty = _transform_input(p, draw)
     mode = draw(st.sampled_from(["'auto'", "'fwd'", "'rev'", "'x'", "None"]))
-    pat = draw(st.sampled_from(["None", "None", "np.eye(3, dtype=bool)", "np.ones((2, 2))", "'a'", "[[1, 0]]"]))
+    pat = draw(
+        st.sampled_from(
+            ["None", "None", "np.eye(3, dtype=bool)", "np.ones((2, 2))", "'a'", "[[1, 0]]"]
+        )
+    )
     if name in ("color_columns", "color_rows", "star_color"):
-        pattern = draw(st.sampled_from(["np.eye(3, dtype=bool)", "np.ones((2, 3), bool)", "np.zeros((0, 0), bool)",
-                                        "np.ones((3, 3), bool)", "[[True, False], [False, True]]", "None", "'a'",
-                                        "np.ones((2, 2)) * nan", "tg.ones((2, 2))"]))
+        pattern = draw(
+            st.sampled_from(
+                [
+                    "np.eye(3, dtype=bool)",
+                    "np.ones((2, 3), bool)",
+                    "np.zeros((0, 0), bool)",
+                    "np.ones((3, 3), bool)",
+                    "[[True, False], [False, True]]",
+                    "None",
+                    "'a'",
+                    "np.ones((2, 2)) * nan",
+                    "tg.ones((2, 2))",
+                ]
+            )
+        )
         order = draw(st.sampled_from(["None", "[0, 1, 2]", "[2**63]", "[-1]", "'a'"]))
         return p.case(target, f"tg.{name}({pattern}, {order})")
     sparse_ok = kind != "odd" and floaty and mode in ("'auto'", "'fwd'", "'rev'") and pat == "None"
     if name == "sparse_jacobian":
         call = f"tg.sparse_jacobian({f}, {x}, {mode}, {pat}).toarray()"
-        ref = f"({fd})({n}).reshape(1, -1)" if kind == "scalar" else f"R.elem_jac(({fd})({n})).reshape({n}.size, {n}.size)"
+        ref = (
+            f"({fd})({n}).reshape(1, -1)"
+            if kind == "scalar"
+            else f"R.elem_jac(({fd})({n})).reshape({n}.size, {n}.size)"
+        )
     elif name == "SparseJacobian":
         call = f"tg.SparseJacobian({f}, {x}, {mode}, {pat})({x}).toarray()"
-        ref = f"({fd})({n}).reshape(1, -1)" if kind == "scalar" else f"R.elem_jac(({fd})({n})).reshape({n}.size, {n}.size)"
+        ref = (
+            f"({fd})({n}).reshape(1, -1)"
+            if kind == "scalar"
+            else f"R.elem_jac(({fd})({n})).reshape({n}.size, {n}.size)"
+        )
     elif name in ("sparse_hessian", "SparseHessian"):
-        call = (f"tg.sparse_hessian({f}, {x}, {pat}).toarray()" if name == "sparse_hessian"
-                else f"tg.SparseHessian({f}, {x}, {pat})({x}).toarray()")
+        call = (
+            f"tg.sparse_hessian({f}, {x}, {pat}).toarray()"
+            if name == "sparse_hessian"
+            else f"tg.SparseHessian({f}, {x}, {pat})({x}).toarray()"
+        )
         ref = f"2 * np.eye({n}.size)" if f == SCALAR_FNS[0][0] else None
         sparse_ok = sparse_ok and kind == "scalar"
     else:
@@ -1465,15 +2334,46 @@ def g_sparse(draw, target):
 # ---- tg.numpy / Array API additions, tg.linalg additions, Tensor extras, runtime info ------------
 
 NP_UNARY = {
-    "acosh": "np.arccosh", "arccosh": "np.arccosh", "arcsinh": "np.arcsinh", "arctanh": "np.arctanh",
-    "asinh": "np.arcsinh", "atanh": "np.arctanh", "deg2rad": "np.deg2rad", "degrees": "np.degrees",
-    "rad2deg": "np.rad2deg", "radians": "np.radians", "log10": "np.log10", "sinc": "np.sinc", "trunc": "np.trunc",
-    "isinf": "np.isinf", "isneginf": "np.isneginf", "isposinf": "np.isposinf", "signbit": "np.signbit",
-    "negative": "np.negative", "positive": "np.positive", "conj": "np.conj", "conjugate": "np.conjugate",
-    "real": "np.real", "imag": "np.imag", "bitwise_invert": "np.bitwise_invert", "bitwise_not": "np.bitwise_not",
+    "acosh": "np.arccosh",
+    "arccosh": "np.arccosh",
+    "arcsinh": "np.arcsinh",
+    "arctanh": "np.arctanh",
+    "asinh": "np.arcsinh",
+    "atanh": "np.arctanh",
+    "deg2rad": "np.deg2rad",
+    "degrees": "np.degrees",
+    "rad2deg": "np.rad2deg",
+    "radians": "np.radians",
+    "log10": "np.log10",
+    "sinc": "np.sinc",
+    "trunc": "np.trunc",
+    "isinf": "np.isinf",
+    "isneginf": "np.isneginf",
+    "isposinf": "np.isposinf",
+    "signbit": "np.signbit",
+    "negative": "np.negative",
+    "positive": "np.positive",
+    "conj": "np.conj",
+    "conjugate": "np.conjugate",
+    "real": "np.real",
+    "imag": "np.imag",
+    "bitwise_invert": "np.bitwise_invert",
+    "bitwise_not": "np.bitwise_not",
 }
-NP_FLOATY = {"acosh", "arccosh", "arcsinh", "arctanh", "asinh", "atanh", "deg2rad", "degrees", "rad2deg", "radians",
-             "log10", "sinc"}
+NP_FLOATY = {
+    "acosh",
+    "arccosh",
+    "arcsinh",
+    "arctanh",
+    "asinh",
+    "atanh",
+    "deg2rad",
+    "degrees",
+    "rad2deg",
+    "radians",
+    "log10",
+    "sinc",
+}
 
 
 @gen(*[f"tg.numpy.{n}" for n in NP_UNARY])
@@ -1497,19 +2397,40 @@ def g_np_round(draw, target):
         dec = draw(st.sampled_from(["0", "1", "2", "-1", "3", "2**63", "1.5", "'a'"]))
         # int64 values near 2**63 round through float64 to 2**63, whose cast back numpy wraps (UB)
         edge = "'int64'" in p.common[-1] and "9223372036854775807" in p.common[-1]
-        return p.case(target, f"tg.numpy.round({a}, {dec})", None if edge else f"np.round({n}, {dec})", rtol=4.0)
-    kw = draw(st.sampled_from(["", "nan=1.5", "posinf=2.0", "neginf=-3.0", "nan=-1, posinf=7, neginf=0"]))
+        return p.case(
+            target,
+            f"tg.numpy.round({a}, {dec})",
+            None if edge else f"np.round({n}, {dec})",
+            rtol=4.0,
+        )
+    kw = draw(
+        st.sampled_from(["", "nan=1.5", "posinf=2.0", "neginf=-3.0", "nan=-1, posinf=7, neginf=0"])
+    )
     kw = (", " + kw) if kw else ""
     f16 = "'float16'" in p.common[-1]  # numpy's float16 bounds for inf differ in the last place
-    return p.case(target, f"tg.numpy.nan_to_num({a}{kw})", None if f16 else f"np.nan_to_num({n}{kw})")
+    return p.case(
+        target, f"tg.numpy.nan_to_num({a}{kw})", None if f16 else f"np.nan_to_num({n}{kw})"
+    )
 
 
 NP_BINARY = {
-    "bitwise_and": "np.bitwise_and", "bitwise_or": "np.bitwise_or", "bitwise_xor": "np.bitwise_xor",
-    "bitwise_left_shift": "np.left_shift", "bitwise_right_shift": "np.right_shift", "left_shift": "np.left_shift",
-    "right_shift": "np.right_shift", "copysign": "np.copysign", "divide": "np.divide", "fmax": "np.fmax",
-    "fmin": "np.fmin", "fmod": "np.fmod", "hypot": "np.hypot", "logaddexp": "np.logaddexp",
-    "logaddexp2": "np.logaddexp2", "multiply": "np.multiply", "remainder": "np.remainder",
+    "bitwise_and": "np.bitwise_and",
+    "bitwise_or": "np.bitwise_or",
+    "bitwise_xor": "np.bitwise_xor",
+    "bitwise_left_shift": "np.left_shift",
+    "bitwise_right_shift": "np.right_shift",
+    "left_shift": "np.left_shift",
+    "right_shift": "np.right_shift",
+    "copysign": "np.copysign",
+    "divide": "np.divide",
+    "fmax": "np.fmax",
+    "fmin": "np.fmin",
+    "fmod": "np.fmod",
+    "hypot": "np.hypot",
+    "logaddexp": "np.logaddexp",
+    "logaddexp2": "np.logaddexp2",
+    "multiply": "np.multiply",
+    "remainder": "np.remainder",
     "subtract": "np.subtract",
 }
 
@@ -1548,7 +2469,11 @@ def g_np_reduce(draw, target):
     axis = axis_arg(draw, 4)
     keep = draw(st.booleans())
     call = f"tg.numpy.{name}({a}, axis={axis}, keepdims={keep})"
-    src = f"{n}.astype('float64') if {n}.dtype.kind in 'iub' else {n}" if name in ("std", "var") else n
+    src = (
+        f"{n}.astype('float64') if {n}.dtype.kind in 'iub' else {n}"
+        if name in ("std", "var")
+        else n
+    )
     ref = f"np.{name}({src}, axis={axis}, keepdims={keep})"
     if not axis.lstrip("(-").split(",")[0].strip(")").isdigit() and axis != "None":
         ref = None
@@ -1564,14 +2489,27 @@ def g_np_scan(draw, target):
     if name == "diff":
         k = draw(st.sampled_from(["0", "1", "2", "-1", "5", "2**63"]))
         ax = "-1" if axis == "None" else axis
-        return p.case(target, f"tg.numpy.diff({a}, {k}, {ax})", f"np.diff({n}, {k}, {ax})", rtol=4.0)
+        return p.case(
+            target, f"tg.numpy.diff({a}, {k}, {ax})", f"np.diff({n}, {k}, {ax})", rtol=4.0
+        )
     init = draw(st.booleans())
-    return p.case(target, f"tg.numpy.{name}({a}, axis={axis}, include_initial={init})",
-                  f"np.{name}({n}, axis={axis}, include_initial={init})", rtol=4.0)
+    return p.case(
+        target,
+        f"tg.numpy.{name}({a}, axis={axis}, include_initial={init})",
+        f"np.{name}({n}, axis={axis}, include_initial={init})",
+        rtol=4.0,
+    )
 
 
-@gen("tg.numpy.atleast_1d", "tg.numpy.atleast_2d", "tg.numpy.atleast_3d", "tg.numpy.matrix_transpose",
-     "tg.linalg.matrix_transpose", "tg.numpy.nonzero", "Tensor.mT")
+@gen(
+    "tg.numpy.atleast_1d",
+    "tg.numpy.atleast_2d",
+    "tg.numpy.atleast_3d",
+    "tg.numpy.matrix_transpose",
+    "tg.linalg.matrix_transpose",
+    "tg.numpy.nonzero",
+    "Tensor.mT",
+)
 def g_np_shape1(draw, target):
     name = target.split(".")[-1]
     p = Prog(draw)
@@ -1581,45 +2519,84 @@ def g_np_shape1(draw, target):
     return p.case(target, f"{target}({a})", f"np.{name}({n})")
 
 
-@gen("tg.numpy.array_split", "tg.numpy.hsplit", "tg.numpy.vsplit", "tg.numpy.dsplit", "tg.numpy.unstack")
+@gen(
+    "tg.numpy.array_split",
+    "tg.numpy.hsplit",
+    "tg.numpy.vsplit",
+    "tg.numpy.dsplit",
+    "tg.numpy.unstack",
+)
 def g_np_split(draw, target):
     name = target.split(".")[-1]
     p = Prog(draw)
     a, n = p.tensor()
     if name == "unstack":
         axis = draw(st.sampled_from(["0", "-1", "1", "4", "2**63"]))
-        return p.case(target, f"tg.numpy.unstack({a}, axis={axis})", f"np.unstack({n}, axis={axis})")
-    sec = draw(st.sampled_from(["1", "2", "3", "0", "-1", "[1]", "[0, 2]", "[3, 1]", "[-1]", "2**63", "1.5"]))
+        return p.case(
+            target, f"tg.numpy.unstack({a}, axis={axis})", f"np.unstack({n}, axis={axis})"
+        )
+    sec = draw(
+        st.sampled_from(
+            ["1", "2", "3", "0", "-1", "[1]", "[0, 2]", "[3, 1]", "[-1]", "2**63", "1.5"]
+        )
+    )
     if name == "array_split":
         axis = draw(st.sampled_from(["0", "-1", "1", "4"]))
-        return p.case(target, f"tg.numpy.array_split({a}, {sec}, {axis})", f"np.array_split({n}, {sec}, {axis})")
+        return p.case(
+            target,
+            f"tg.numpy.array_split({a}, {sec}, {axis})",
+            f"np.array_split({n}, {sec}, {axis})",
+        )
     return p.case(target, f"tg.numpy.{name}({a}, {sec})", f"np.{name}({n}, {sec})")
 
 
-@gen("tg.numpy.hstack", "tg.numpy.vstack", "tg.numpy.dstack", "tg.numpy.column_stack",
-     "tg.numpy.broadcast_arrays", "tg.numpy.meshgrid")
+@gen(
+    "tg.numpy.hstack",
+    "tg.numpy.vstack",
+    "tg.numpy.dstack",
+    "tg.numpy.column_stack",
+    "tg.numpy.broadcast_arrays",
+    "tg.numpy.meshgrid",
+)
 def g_np_stack(draw, target):
     name = target.split(".")[-1]
     p = Prog(draw)
     shape = draw(shapes(0, 3))
     k = draw(st.integers(1 if name != "meshgrid" else 0, 3))
-    ts, ns = zip(*[p.tensor(_pair_shape(draw, shape), dtypes=["float32", "float64", "int64", "bool"])
-                   for _ in range(k)]) if k else ((), ())
+    ts, ns = (
+        zip(
+            *[
+                p.tensor(_pair_shape(draw, shape), dtypes=["float32", "float64", "int64", "bool"])
+                for _ in range(k)
+            ]
+        )
+        if k
+        else ((), ())
+    )
     if name in ("broadcast_arrays", "meshgrid"):
         kw = ""
         if name == "meshgrid":
             kw = draw(st.sampled_from(["", ", indexing='ij'", ", sparse=True", ", indexing='x'"]))
-        return p.case(target, f"tg.numpy.{name}({', '.join((*ts, kw[2:]) if kw else ts)})",
-                      f"np.{name}({', '.join((*ns, kw[2:]) if kw else ns)})")
+        return p.case(
+            target,
+            f"tg.numpy.{name}({', '.join((*ts, kw[2:]) if kw else ts)})",
+            f"np.{name}({', '.join((*ns, kw[2:]) if kw else ns)})",
+        )
     return p.case(target, f"tg.numpy.{name}([{', '.join(ts)}])", f"np.{name}([{', '.join(ns)}])")
 
 
 @gen("tg.numpy.broadcast_shapes")
 def g_np_bshapes(draw, target):
-    args = draw(st.lists(st.one_of(shapes(0, 3).map(repr), st.sampled_from(["3", "(2**63,)", "(-1,)", "'a'"])),
-                         max_size=3))
+    args = draw(
+        st.lists(
+            st.one_of(shapes(0, 3).map(repr), st.sampled_from(["3", "(2**63,)", "(-1,)", "'a'"])),
+            max_size=3,
+        )
+    )
     call = ", ".join(args)
-    return Case(target, f"out = tg.numpy.broadcast_shapes({call})", f"ref = np.broadcast_shapes({call})")
+    return Case(
+        target, f"out = tg.numpy.broadcast_shapes({call})", f"ref = np.broadcast_shapes({call})"
+    )
 
 
 @gen("tg.numpy.moveaxis", "tg.numpy.permute_dims", "tg.numpy.roll", "tg.numpy.rot90")
@@ -1632,12 +2609,18 @@ def g_np_axes(draw, target):
         s, d = draw(ax), draw(ax)
         return p.case(target, f"tg.numpy.moveaxis({a}, {s}, {d})", f"np.moveaxis({n}, {s}, {d})")
     if name == "permute_dims":
-        axes = draw(st.sampled_from(["()", "(0,)", "(1, 0)", "(0, 1, 2)", "(2, 0, 1)", "(0, 0)", "(-1, 0)"]))
-        return p.case(target, f"tg.numpy.permute_dims({a}, {axes})", f"np.permute_dims({n}, {axes})")
+        axes = draw(
+            st.sampled_from(["()", "(0,)", "(1, 0)", "(0, 1, 2)", "(2, 0, 1)", "(0, 0)", "(-1, 0)"])
+        )
+        return p.case(
+            target, f"tg.numpy.permute_dims({a}, {axes})", f"np.permute_dims({n}, {axes})"
+        )
     if name == "roll":
         shift = draw(st.sampled_from(["0", "1", "-2", "7", "(1, 2)", "2**63", "-2**63"]))
         axis = draw(st.sampled_from(["None", "0", "-1", "(0, 1)", "3"]))
-        return p.case(target, f"tg.numpy.roll({a}, {shift}, {axis})", f"np.roll({n}, {shift}, {axis})")
+        return p.case(
+            target, f"tg.numpy.roll({a}, {shift}, {axis})", f"np.roll({n}, {shift}, {axis})"
+        )
     k = draw(st.sampled_from(["0", "1", "2", "3", "-1", "5", "2**63"]))
     axes = draw(st.sampled_from(["(0, 1)", "(1, 0)", "(0, 0)", "(0, 2)", "(-1, -2)"]))
     return p.case(target, f"tg.numpy.rot90({a}, {k}, {axes})", f"np.rot90({n}, {k}, {axes})")
@@ -1650,7 +2633,9 @@ def g_np_diag(draw, target):
     a, n = p.tensor(max_dims=3)
     k = draw(st.sampled_from(["0", "1", "-1", "2", "-3", "10", "2**63"]))
     if target == "tg.linalg.diagonal":
-        return p.case(target, f"tg.linalg.diagonal({a}, offset={k})", f"np.linalg.diagonal({n}, offset={k})")
+        return p.case(
+            target, f"tg.linalg.diagonal({a}, offset={k})", f"np.linalg.diagonal({n}, offset={k})"
+        )
     return p.case(target, f"tg.numpy.{name}({a}, {k})", f"np.{name}({n}, {k})")
 
 
@@ -1658,13 +2643,25 @@ def g_np_diag(draw, target):
 def g_np_pad(draw, target):
     p = Prog(draw)
     a, n = p.tensor(max_dims=3)
-    pw = draw(st.sampled_from(["0", "1", "(1, 2)", "((1, 0),)", "((0, 1), (2, 0))", "-1", "2**62", "'a'"]))
-    mode = draw(st.sampled_from(["'constant'", "'constant'", "'edge'", "'reflect'", "'wrap'", "'x'"]))
+    pw = draw(
+        st.sampled_from(["0", "1", "(1, 2)", "((1, 0),)", "((0, 1), (2, 0))", "-1", "2**62", "'a'"])
+    )
+    mode = draw(
+        st.sampled_from(["'constant'", "'constant'", "'edge'", "'reflect'", "'wrap'", "'x'"])
+    )
     return p.case(target, f"tg.numpy.pad({a}, {pw}, {mode})", f"np.pad({n}, {pw}, {mode})")
 
 
-@gen("tg.numpy.kron", "tg.numpy.inner", "tg.numpy.cross", "tg.linalg.cross", "tg.numpy.tensordot",
-     "tg.linalg.tensordot", "tg.numpy.vecdot", "tg.linalg.vecdot")
+@gen(
+    "tg.numpy.kron",
+    "tg.numpy.inner",
+    "tg.numpy.cross",
+    "tg.linalg.cross",
+    "tg.numpy.tensordot",
+    "tg.linalg.tensordot",
+    "tg.numpy.vecdot",
+    "tg.linalg.vecdot",
+)
 def g_np_products(draw, target):
     name = target.split(".")[-1]
     p = Prog(draw)
@@ -1680,12 +2677,26 @@ def g_np_products(draw, target):
     # numpy's BLAS products and tapegrad's may differ where inf * 0 meets (nan or a skipped 0)
     finite = not any(w in "".join(p.common) for w in ("inf", "nan"))
     if name == "tensordot":
-        axes = draw(st.sampled_from(["0", "1", "2", "-1", "([0], [0])", "([1], [0])", "((0, 1), (0, 1))"]))
-        return p.case(target, f"{target}({a}, {b}, {axes})", f"np.tensordot({na}, {nb}, {axes})" if finite else None, rtol=4.0)
+        axes = draw(
+            st.sampled_from(["0", "1", "2", "-1", "([0], [0])", "([1], [0])", "((0, 1), (0, 1))"])
+        )
+        return p.case(
+            target,
+            f"{target}({a}, {b}, {axes})",
+            f"np.tensordot({na}, {nb}, {axes})" if finite else None,
+            rtol=4.0,
+        )
     if name == "vecdot":
         axis = draw(st.sampled_from(["-1", "0", "1", "5"]))
-        return p.case(target, f"{target}({a}, {b}, axis={axis})", f"np.vecdot({na}, {nb}, axis={axis})" if finite else None, rtol=4.0)
-    return p.case(target, f"{target}({a}, {b})", f"np.{name}({na}, {nb})" if finite else None, rtol=4.0)
+        return p.case(
+            target,
+            f"{target}({a}, {b}, axis={axis})",
+            f"np.vecdot({na}, {nb}, axis={axis})" if finite else None,
+            rtol=4.0,
+        )
+    return p.case(
+        target, f"{target}({a}, {b})", f"np.{name}({na}, {nb})" if finite else None, rtol=4.0
+    )
 
 
 @gen("tg.linalg.matrix_norm", "tg.linalg.vector_norm", "tg.linalg.matrix_power")
@@ -1694,7 +2705,9 @@ def g_linalg_extra(draw, target):
     p = Prog(draw)
     if name == "matrix_power":
         k = draw(st.sampled_from([0, 1, 2, 3, 2]))
-        a, n = p.tensor((k, k) if draw(st.booleans()) else None, dtypes=["float32", "float64", "int64"])
+        a, n = p.tensor(
+            (k, k) if draw(st.booleans()) else None, dtypes=["float32", "float64", "int64"]
+        )
         e = draw(st.sampled_from(["0", "1", "2", "3", "-1", "2**63", "1.5"]))
         ref = f"np.linalg.matrix_power({n}, {e})" if e != "-1" else None
         return p.case(target, f"tg.linalg.matrix_power({a}, {e})", ref, rtol=50.0)
@@ -1703,11 +2716,15 @@ def g_linalg_extra(draw, target):
     if name == "matrix_norm":
         o = draw(st.sampled_from(["'fro'", "'nuc'", "1", "-1", "2", "inf", "-inf", "3", "'a'"]))
         ref = f"np.linalg.matrix_norm({n}.astype('float64'), keepdims={keep}, ord={o})"
-        return p.case(target, f"tg.linalg.matrix_norm({a}, keepdims={keep}, ord={o})", ref, rtol=10.0)
+        return p.case(
+            target, f"tg.linalg.matrix_norm({a}, keepdims={keep}, ord={o})", ref, rtol=10.0
+        )
     o = draw(st.sampled_from(["2", "1", "inf", "-inf", "0", "3", "-1", "0.5"]))
     axis = draw(st.sampled_from(["None", "0", "-1", "(0, 1)", "(0, 0)", "5"]))
     ref = f"np.linalg.vector_norm({n}.astype('float64'), axis={axis}, keepdims={keep}, ord={o})"
-    return p.case(target, f"tg.linalg.vector_norm({a}, axis={axis}, keepdims={keep}, ord={o})", ref, rtol=10.0)
+    return p.case(
+        target, f"tg.linalg.vector_norm({a}, axis={axis}, keepdims={keep}, ord={o})", ref, rtol=10.0
+    )
 
 
 @gen("tg.numpy.take_along_axis", "tg.numpy.searchsorted", "tg.numpy.select", "tg.numpy.isin")
@@ -1719,20 +2736,33 @@ def g_np_index(draw, target):
         shape = draw(shapes(1, 3))
         idx = f"np.resize(np.array({draw(st.lists(st.integers(-4, 4), min_size=1, max_size=5))}), {shape!r})"
         axis = draw(st.sampled_from(["0", "-1", "1", "5"]))
-        return p.case(target, f"tg.numpy.take_along_axis({a}, tg.tensor({idx}), axis={axis})",
-                      f"np.take_along_axis({n}, {idx}, axis={axis})")
+        return p.case(
+            target,
+            f"tg.numpy.take_along_axis({a}, tg.tensor({idx}), axis={axis})",
+            f"np.take_along_axis({n}, {idx}, axis={axis})",
+        )
     if name == "searchsorted":
-        a, n = p.tensor(draw(st.sampled_from([(0,), (1,), (4,), (2, 2)])), dtypes=["float32", "int64"], views=False)
+        a, n = p.tensor(
+            draw(st.sampled_from([(0,), (1,), (4,), (2, 2)])),
+            dtypes=["float32", "int64"],
+            views=False,
+        )
         v, nv = p.operand(draw(shapes(0, 2)), dtypes=["float32", "int64"])
         side = draw(st.sampled_from(["'left'", "'right'", "'x'"]))
-        return p.case(target, f"tg.numpy.searchsorted(tg.sort({a}) if {a}.ndim == 1 else {a}, {v}, {side})",
-                      f"np.searchsorted(np.sort({n}) if {n}.ndim == 1 else {n}, {nv}, {side})"
-                      if not v.startswith(("[", "'", "N", "1j")) else None)
+        return p.case(
+            target,
+            f"tg.numpy.searchsorted(tg.sort({a}) if {a}.ndim == 1 else {a}, {v}, {side})",
+            f"np.searchsorted(np.sort({n}) if {n}.ndim == 1 else {n}, {nv}, {side})"
+            if not v.startswith(("[", "'", "N", "1j"))
+            else None,
+        )
     if name == "isin":
         a, na = p.tensor(wild=True)
         b, nb = p.tensor(draw(shapes(0, 2)))
         inv = draw(st.booleans())
-        return p.case(target, f"tg.numpy.isin({a}, {b}, invert={inv})", f"np.isin({na}, {nb}, invert={inv})")
+        return p.case(
+            target, f"tg.numpy.isin({a}, {b}, invert={inv})", f"np.isin({na}, {nb}, invert={inv})"
+        )
     shape = draw(shapes(0, 3))
     k = draw(st.integers(0, 3))
     conds, nconds, chs, nchs = [], [], [], []
@@ -1741,38 +2771,83 @@ def g_np_index(draw, target):
         x, nx = p.tensor(_pair_shape(draw, shape), dtypes=["float32", "int64"])
         conds.append(c), nconds.append(nc), chs.append(x), nchs.append(nx)
     d = draw(st.sampled_from(["0", "1.5", "-1"]))
-    return p.case(target, f"tg.numpy.select([{', '.join(conds)}], [{', '.join(chs)}], {d})",
-                  f"np.select([{', '.join(nconds)}], [{', '.join(nchs)}], {d})")
+    return p.case(
+        target,
+        f"tg.numpy.select([{', '.join(conds)}], [{', '.join(chs)}], {d})",
+        f"np.select([{', '.join(nconds)}], [{', '.join(nchs)}], {d})",
+    )
 
 
-@gen("tg.numpy.unique_all", "tg.numpy.unique_counts", "tg.numpy.unique_inverse", "tg.numpy.unique_values",
-     "tg.numpy.UniqueAllResult", "tg.numpy.UniqueCountsResult", "tg.numpy.UniqueInverseResult")
+@gen(
+    "tg.numpy.unique_all",
+    "tg.numpy.unique_counts",
+    "tg.numpy.unique_inverse",
+    "tg.numpy.unique_values",
+    "tg.numpy.UniqueAllResult",
+    "tg.numpy.UniqueCountsResult",
+    "tg.numpy.UniqueInverseResult",
+)
 def g_np_unique(draw, target):
     name = target.split(".")[-1]
     p = Prog(draw)
     a, n = p.tensor(dtypes=["float32", "int64", "bool", "float64"])
     if name.startswith("Unique"):
-        fn = {"UniqueAllResult": "unique_all", "UniqueCountsResult": "unique_counts",
-              "UniqueInverseResult": "unique_inverse"}[name]
-        return p.case(target, f"tuple(tg.numpy.{name}(*tg.numpy.{fn}({a})))",
-                      f"tuple(np.asarray(v) for v in tg.numpy.{fn}(tg.tensor({n})))")  # fields kept
-    if "nan" in p.common[-1]:  # numpy >= 2 merges NaNs (equal_nan); only the values are compared then
+        fn = {
+            "UniqueAllResult": "unique_all",
+            "UniqueCountsResult": "unique_counts",
+            "UniqueInverseResult": "unique_inverse",
+        }[name]
+        return p.case(
+            target,
+            f"tuple(tg.numpy.{name}(*tg.numpy.{fn}({a})))",
+            f"tuple(np.asarray(v) for v in tg.numpy.{fn}(tg.tensor({n})))",
+        )  # fields kept
+    if (
+        "nan" in p.common[-1]
+    ):  # numpy >= 2 merges NaNs (equal_nan); only the values are compared then
         return p.case(target, f"tg.numpy.{name}({a})", None)
     # numpy >= 2.3's unique_* may leave the values unsorted (the Array API leaves the order open);
     # tapegrad sorts them, so np.unique (sorted) is the reference
-    ref = {"unique_values": f"np.unique({n})", "unique_counts": f"tuple(np.unique({n}, return_counts=True))",
-           "unique_inverse": f"(lambda v, i: (v, i.reshape({n}.shape)))(*np.unique({n}, return_inverse=True))",
-           "unique_all": f"(lambda v, f, i, c: (v, f, i.reshape({n}.shape), c))(*np.unique({n}, True, True, True))"}
-    return p.case(target, f"tuple(tg.numpy.{name}({a}))" if name != "unique_values" else f"tg.numpy.{name}({a})",
-                  ref[name])
+    ref = {
+        "unique_values": f"np.unique({n})",
+        "unique_counts": f"tuple(np.unique({n}, return_counts=True))",
+        "unique_inverse": f"(lambda v, i: (v, i.reshape({n}.shape)))(*np.unique({n}, return_inverse=True))",
+        "unique_all": f"(lambda v, f, i, c: (v, f, i.reshape({n}.shape), c))(*np.unique({n}, True, True, True))",
+    }
+    return p.case(
+        target,
+        f"tuple(tg.numpy.{name}({a}))" if name != "unique_values" else f"tg.numpy.{name}({a})",
+        ref[name],
+    )
 
 
-DTYPE_EXPRS = ["tg.float32", "tg.float64", "tg.float16", "tg.int32", "tg.int64", "tg.bool_", "'float32'", "'int64'",
-               "float", "int", "bool", "None", "'a'", "np.uint8", "3"]
+DTYPE_EXPRS = [
+    "tg.float32",
+    "tg.float64",
+    "tg.float16",
+    "tg.int32",
+    "tg.int64",
+    "tg.bool_",
+    "'float32'",
+    "'int64'",
+    "float",
+    "int",
+    "bool",
+    "None",
+    "'a'",
+    "np.uint8",
+    "3",
+]
 
 
-@gen("tg.numpy.astype", "tg.numpy.can_cast", "tg.numpy.result_type", "tg.numpy.isdtype", "tg.numpy.finfo",
-     "tg.numpy.iinfo")
+@gen(
+    "tg.numpy.astype",
+    "tg.numpy.can_cast",
+    "tg.numpy.result_type",
+    "tg.numpy.isdtype",
+    "tg.numpy.finfo",
+    "tg.numpy.iinfo",
+)
 def g_np_dtypes(draw, target):
     name = target.split(".")[-1]
     p = Prog(draw)
@@ -1786,20 +2861,41 @@ def g_np_dtypes(draw, target):
         a, _ = p.tensor()
         return p.case(target, f"tg.numpy.result_type({a}, {d1})")
     if name == "isdtype":
-        kind = draw(st.sampled_from(["'bool'", "'signed integer'", "'integral'", "'real floating'", "'numeric'",
-                                     "('integral', 'bool')", "'x'", "tg.float32", "3"]))
+        kind = draw(
+            st.sampled_from(
+                [
+                    "'bool'",
+                    "'signed integer'",
+                    "'integral'",
+                    "'real floating'",
+                    "'numeric'",
+                    "('integral', 'bool')",
+                    "'x'",
+                    "tg.float32",
+                    "3",
+                ]
+            )
+        )
         return p.case(target, f"tg.numpy.isdtype({d1}, {kind})")
     if name == "finfo":
-        d = draw(st.sampled_from(["tg.float32", "tg.float64", "tg.float16", "tg.int32", "'a'", "None"]))
+        d = draw(
+            st.sampled_from(["tg.float32", "tg.float64", "tg.float16", "tg.int32", "'a'", "None"])
+        )
         ok = d in ("tg.float32", "tg.float64", "tg.float16")
         npd = d.replace("tg.", "np.")
-        return p.case(target, f"(tg.numpy.finfo({d}).eps, tg.numpy.finfo({d}).max, tg.numpy.finfo({d}).bits)",
-                      f"(np.finfo({npd}).eps, np.finfo({npd}).max, np.finfo({npd}).bits)" if ok else None)
+        return p.case(
+            target,
+            f"(tg.numpy.finfo({d}).eps, tg.numpy.finfo({d}).max, tg.numpy.finfo({d}).bits)",
+            f"(np.finfo({npd}).eps, np.finfo({npd}).max, np.finfo({npd}).bits)" if ok else None,
+        )
     d = draw(st.sampled_from(["tg.int32", "tg.int64", "tg.float32", "tg.bool_", "'a'"]))
     ok = d in ("tg.int32", "tg.int64")
     npd = d.replace("tg.", "np.")
-    return p.case(target, f"(tg.numpy.iinfo({d}).min, tg.numpy.iinfo({d}).max, tg.numpy.iinfo({d}).bits)",
-                  f"(np.iinfo({npd}).min, np.iinfo({npd}).max, np.iinfo({npd}).bits)" if ok else None)
+    return p.case(
+        target,
+        f"(tg.numpy.iinfo({d}).min, tg.numpy.iinfo({d}).max, tg.numpy.iinfo({d}).bits)",
+        f"(np.iinfo({npd}).min, np.iinfo({npd}).max, np.iinfo({npd}).bits)" if ok else None,
+    )
 
 
 @gen("Tensor.__array_function__", "Tensor.to_device")
@@ -1808,9 +2904,26 @@ def g_tensor_extra(draw, target):
     a, n = p.tensor()
     if target == "Tensor.to_device":
         dev = draw(st.sampled_from(["'cpu'", "'CPU'", f"{a}.device", "'cuda'", "None", "3"]))
-        return p.case(target, f"{a}.to_device({dev})", n if dev in ("'cpu'", "'CPU'", f"{a}.device") else None)
-    f = draw(st.sampled_from(["sum", "mean", "concatenate", "stack", "transpose", "ravel", "max", "cumsum", "flip",
-                              "where", "clip"]))
+        return p.case(
+            target, f"{a}.to_device({dev})", n if dev in ("'cpu'", "'CPU'", f"{a}.device") else None
+        )
+    f = draw(
+        st.sampled_from(
+            [
+                "sum",
+                "mean",
+                "concatenate",
+                "stack",
+                "transpose",
+                "ravel",
+                "max",
+                "cumsum",
+                "flip",
+                "where",
+                "clip",
+            ]
+        )
+    )
     if f in ("concatenate", "stack"):
         return p.case(target, f"np.{f}([{a}, {a}])", f"np.{f}([{n}, {n}])")
     if f == "where":

@@ -19,6 +19,7 @@ Outcome of a case: "ok", or a failure kind:
   accepted  numpy rejects the input with an exception and tapegrad silently returns a value
             (checked only for cases marked strict: conversions, indices, in-place dtypes)
 """
+
 from __future__ import annotations
 
 import json
@@ -37,12 +38,26 @@ import numpy as np
 
 PRELUDE = "import numpy as np, tapegrad as tg, math, pickle, copy, os; nan, inf = float('nan'), float('inf')"
 
-ALLOWED = (ValueError, TypeError, IndexError, OverflowError, MemoryError, ZeroDivisionError,
-           NotImplementedError, RuntimeError)
-BAD_MESSAGES = ("Unable to cast", "PYBIND11_DETAILED_ERROR_MESSAGES", "incompatible function arguments",
-                "incompatible constructor arguments")
+ALLOWED = (
+    ValueError,
+    TypeError,
+    IndexError,
+    OverflowError,
+    MemoryError,
+    ZeroDivisionError,
+    NotImplementedError,
+    RuntimeError,
+)
+BAD_MESSAGES = (
+    "Unable to cast",
+    "PYBIND11_DETAILED_ERROR_MESSAGES",
+    "incompatible function arguments",
+    "incompatible constructor arguments",
+)
 
-SANITIZED = bool(os.environ.get("TAPEGRAD_FUZZ_SANITIZED")) or "libasan" in os.environ.get("LD_PRELOAD", "")
+SANITIZED = bool(os.environ.get("TAPEGRAD_FUZZ_SANITIZED")) or "libasan" in os.environ.get(
+    "LD_PRELOAD", ""
+)
 CASE_TIMEOUT = float(os.environ.get("TAPEGRAD_FUZZ_TIMEOUT", "60" if SANITIZED else "20"))
 # Address space a child may add to what it inherits (a huge allocation is a MemoryError then, not
 # a machine out of memory). Not under ASan, which reserves terabytes of shadow memory; there
@@ -59,6 +74,7 @@ def reproducer(case_or_cases) -> str:
 
 # ---- the child side ---------------------------------------------------------------------------
 
+
 def _namespace():
     import copy
     import pickle
@@ -66,8 +82,17 @@ def _namespace():
     import tapegrad as tg
     from fuzz_cases import R
 
-    return {"np": np, "tg": tg, "math": math, "pickle": pickle, "copy": copy, "os": os, "nan": math.nan,
-            "inf": math.inf, "R": R}
+    return {
+        "np": np,
+        "tg": tg,
+        "math": math,
+        "pickle": pickle,
+        "copy": copy,
+        "os": os,
+        "nan": math.nan,
+        "inf": math.inf,
+        "R": R,
+    }
 
 
 def _leaves(x, depth=0):
@@ -96,7 +121,9 @@ def _as_array(x):
             return ("big", tuple(x.shape), str(x.dtype))
         a = np.array(x.numpy(), copy=True)
         if a.shape != tuple(x.shape):
-            raise AssertionError(f"numpy() gave shape {a.shape} for a tensor of shape {tuple(x.shape)}")
+            raise AssertionError(
+                f"numpy() gave shape {a.shape} for a tensor of shape {tuple(x.shape)}"
+            )
         if x.size <= 64:
             repr(x)
             str(x)
@@ -126,7 +153,9 @@ def _compare(out, ref, rtol_scale=1.0):
                 return f"result {k}: shape {o[1]}, numpy {np.shape(r)}"
             continue
         if not isinstance(r, np.ndarray | np.generic | bool | int | float):
-            if o != r and not (isinstance(r, float) and isinstance(o, float) and math.isnan(r) and math.isnan(o)):
+            if o != r and not (
+                isinstance(r, float) and isinstance(o, float) and math.isnan(r) and math.isnan(o)
+            ):
                 return f"result {k}: {o!r}, numpy {r!r}"
             continue
         r = np.asarray(r)
@@ -147,10 +176,16 @@ def _compare(out, ref, rtol_scale=1.0):
         rtol *= rtol_scale
         of, rf = o.astype(np.float64), r.astype(np.float64)
         with np.errstate(all="ignore"):
-            same = (of == rf) | (np.isnan(of) & np.isnan(rf)) | (np.abs(of - rf) <= rtol * (1 + np.abs(rf)))
+            same = (
+                (of == rf)
+                | (np.isnan(of) & np.isnan(rf))
+                | (np.abs(of - rf) <= rtol * (1 + np.abs(rf)))
+            )
         if not same.all():
             bad = tuple(np.argwhere(~same)[0])
-            return f"result {k}: {o[bad]!r} at {bad}, numpy {r[bad]!r} ({o.dtype} vs numpy {r.dtype})"
+            return (
+                f"result {k}: {o[bad]!r} at {bad}, numpy {r[bad]!r} ({o.dtype} vs numpy {r.dtype})"
+            )
     return None
 
 
@@ -183,7 +218,9 @@ def run_case(case, ns_base):
         return "ok", _exc_text(e)
     except BaseException as e:
         tb = traceback.format_exception(e)
-        return "error", _exc_text(e) + " | " + tb[-2].strip().replace("\n", " ")[:200] if len(tb) > 1 else _exc_text(e)
+        return "error", _exc_text(e) + " | " + tb[-2].strip().replace("\n", " ")[:200] if len(
+            tb
+        ) > 1 else _exc_text(e)
     del arrays
     if case.check:  # a property of `out` checked in tapegrad terms (e.g. dtype kept)
         try:
@@ -255,6 +292,7 @@ def _vm_size():
 
 # ---- the parent side ----------------------------------------------------------------------------
 
+
 class _Child:
     def __init__(self, cases, offset):
         self.cases, self.offset = cases, offset
@@ -311,9 +349,14 @@ class _Child:
         self.err.seek(max(0, size - (1 << 16)))
         text = self.err.read().decode(errors="replace")
         self.err.close()
-        keys = [ln.strip() for ln in text.splitlines()
-                if "runtime error:" in ln or "ERROR: AddressSanitizer" in ln or "what():" in ln
-                or ln.startswith("SUMMARY:")]
+        keys = [
+            ln.strip()
+            for ln in text.splitlines()
+            if "runtime error:" in ln
+            or "ERROR: AddressSanitizer" in ln
+            or "what():" in ln
+            or ln.startswith("SUMMARY:")
+        ]
         return " | ".join(dict.fromkeys(keys))[:400]
 
 
@@ -326,7 +369,9 @@ def _status_text(status):
             name = str(sig)
         return f"killed by {name}"
     code = os.WEXITSTATUS(status)
-    extra = {86: " (AddressSanitizer report)", 87: " (UndefinedBehaviorSanitizer report)"}.get(code, "")
+    extra = {86: " (AddressSanitizer report)", 87: " (UndefinedBehaviorSanitizer report)"}.get(
+        code, ""
+    )
     return f"exit status {code}{extra}"
 
 
@@ -402,7 +447,7 @@ class Runner:
         if err:
             detail += ": " + err
         self._isolate(c.cases[:bad], c.cases[bad], kind, detail)
-        rest = c.cases[bad + 1:]
+        rest = c.cases[bad + 1 :]
         if rest:
             self.active.append(_Child(rest, 0))
 
@@ -481,19 +526,35 @@ def spawn_run(cases):
             "print('@@' + json.dumps([k, d]))\n"
         )
         try:
-            p = subprocess.run([sys.executable, "-c", prog], input=pickle.dumps(case), capture_output=True,
-                               timeout=CASE_TIMEOUT + 30, preexec_fn=None if SANITIZED else _limit_memory)
+            p = subprocess.run(
+                [sys.executable, "-c", prog],
+                input=pickle.dumps(case),
+                capture_output=True,
+                timeout=CASE_TIMEOUT + 30,
+                preexec_fn=None if SANITIZED else _limit_memory,
+            )
         except subprocess.TimeoutExpired:
             out.append((case, "hang", f"no answer in {CASE_TIMEOUT + 30:g} s"))
             continue
         line = [ln for ln in p.stdout.decode(errors="replace").splitlines() if ln.startswith("@@")]
         if p.returncode != 0 or not line:
-            st = (f"killed by {signal.Signals(-p.returncode).name}" if p.returncode < 0
-                  else f"exit status {p.returncode}")
+            st = (
+                f"killed by {signal.Signals(-p.returncode).name}"
+                if p.returncode < 0
+                else f"exit status {p.returncode}"
+            )
             err = p.stderr.decode(errors="replace")
-            keys = [ln.strip() for ln in err.splitlines() if "runtime error:" in ln or "ERROR: AddressSanitizer" in ln
-                    or "what():" in ln or ln.startswith("SUMMARY:")]
-            out.append((case, "crash", st + ": " + (" | ".join(dict.fromkeys(keys)) or err[-300:])[:400]))
+            keys = [
+                ln.strip()
+                for ln in err.splitlines()
+                if "runtime error:" in ln
+                or "ERROR: AddressSanitizer" in ln
+                or "what():" in ln
+                or ln.startswith("SUMMARY:")
+            ]
+            out.append(
+                (case, "crash", st + ": " + (" | ".join(dict.fromkeys(keys)) or err[-300:])[:400])
+            )
         else:
             k, d = json.loads(line[0][2:])
             out.append((case, k, d))

@@ -1,4 +1,5 @@
 """Array API (2024.12) spellings of tapegrad.numpy that need no new dtypes (python/tapegrad/_array_api.py)."""
+
 from __future__ import annotations
 
 import math
@@ -23,11 +24,18 @@ def test_constants():
     assert tg.ones(2)[tnp.newaxis].shape == (1, 2)
 
 
-@pytest.mark.parametrize("dt,np_dt", [(tg.float16, np.float16), (tg.float32, np.float32), (tg.float64, np.float64)])
+@pytest.mark.parametrize(
+    "dt,np_dt", [(tg.float16, np.float16), (tg.float32, np.float32), (tg.float64, np.float64)]
+)
 def test_finfo(dt, np_dt):
     fi, ref = tnp.finfo(dt), np.finfo(np_dt)
     assert (fi.bits, fi.eps, fi.max, fi.min, fi.smallest_normal) == (
-        ref.bits, float(ref.eps), float(ref.max), float(ref.min), float(ref.smallest_normal))
+        ref.bits,
+        float(ref.eps),
+        float(ref.max),
+        float(ref.min),
+        float(ref.smallest_normal),
+    )
     assert fi.dtype == dt and tnp.finfo(tg.ones(1, dt)).dtype == dt
     with pytest.raises(TypeError, match="finfo: Int32 is not a floating dtype"):
         tnp.finfo(tg.int32)
@@ -44,8 +52,12 @@ def test_iinfo(dt, np_dt):
 def test_isdtype():
     assert tnp.isdtype(tg.bool_, "bool") and not tnp.isdtype(tg.bool_, "numeric")
     assert tnp.isdtype(tg.int64, "signed integer") and tnp.isdtype(tg.int64, "integral")
-    assert not tnp.isdtype(tg.int64, "unsigned integer") and not tnp.isdtype(tg.float32, "complex floating")
-    assert tnp.isdtype(tg.float16, ("integral", "real floating")) and tnp.isdtype(tg.float32, tg.float32)
+    assert not tnp.isdtype(tg.int64, "unsigned integer") and not tnp.isdtype(
+        tg.float32, "complex floating"
+    )
+    assert tnp.isdtype(tg.float16, ("integral", "real floating")) and tnp.isdtype(
+        tg.float32, tg.float32
+    )
     with pytest.raises(ValueError, match="isdtype: unknown kind 'float'"):
         tnp.isdtype(tg.float32, "float")
 
@@ -112,7 +124,9 @@ def test_var_std_correction():
     a = np.array([[1.0, 2.0, 4.0], [0.5, 3.0, -1.0]])
     x = tg.tensor(a, tg.float64)
     for c in (0, 1, 2.0):
-        np.testing.assert_allclose(tnp.var(x, axis=1, correction=c).numpy(), np.var(a, axis=1, ddof=c))
+        np.testing.assert_allclose(
+            tnp.var(x, axis=1, correction=c).numpy(), np.var(a, axis=1, ddof=c)
+        )
         np.testing.assert_allclose(tnp.std(x, correction=c).numpy(), np.std(a, ddof=c))
     np.testing.assert_allclose(tnp.var(x, ddof=1).numpy(), np.var(a, ddof=1))
     with pytest.raises(ValueError, match="var: ddof=1 and correction=2 disagree"):
@@ -123,13 +137,17 @@ def test_var_std_correction():
 def test_take_along_axis_defaults_to_last_axis():
     a = np.array([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]])
     idx = np.argsort(a, axis=-1)
-    np.testing.assert_array_equal(tnp.take_along_axis(tg.tensor(a), tg.tensor(idx)).numpy(),
-                                  np.take_along_axis(a, idx, axis=-1))
+    np.testing.assert_array_equal(
+        tnp.take_along_axis(tg.tensor(a), tg.tensor(idx)).numpy(),
+        np.take_along_axis(a, idx, axis=-1),
+    )
 
 
 def test_sort_argsort_stable_descending():
     a = np.array([2.0, 1.0, 2.0, 0.0, 1.0])
-    assert tnp.sort(tg.tensor(a), descending=True, stable=True).tolist() == sorted(a.tolist(), reverse=True)
+    assert tnp.sort(tg.tensor(a), descending=True, stable=True).tolist() == sorted(
+        a.tolist(), reverse=True
+    )
     assert tnp.argsort(tg.tensor(a), stable=True).tolist() == np.argsort(a, kind="stable").tolist()
 
 
@@ -154,7 +172,9 @@ def test_unique_functions():
 def test_tensor_mT_and_to_device():
     x = tg.tensor(np.arange(24.0).reshape(2, 3, 4))
     assert x.mT.shape == (2, 4, 3)
-    np.testing.assert_array_equal(x.mT.numpy(), np.swapaxes(np.arange(24.0).reshape(2, 3, 4), -1, -2))
+    np.testing.assert_array_equal(
+        x.mT.numpy(), np.swapaxes(np.arange(24.0).reshape(2, 3, 4), -1, -2)
+    )
     assert tg.grad(lambda x: (x.mT * tg.arange(3.0)).sum())(x).shape == x.shape
     with pytest.raises(ValueError, match="matrix_transpose: needs at least 2 dimensions"):
         _ = tg.ones(3).mT
@@ -180,12 +200,25 @@ def test_array_namespace_info():
     info = tnp.__array_namespace_info__()
     assert info.devices() == ["CPU"] and info.default_device() == "CPU"
     assert info.capabilities()["boolean indexing"] is True
-    assert info.default_dtypes() == {"real floating": tg.float32, "complex floating": None,
-                                     "integral": tg.int64, "indexing": tg.int64}
-    assert info.dtypes() == {"bool": tg.bool_, "int32": tg.int32, "int64": tg.int64,
-                             "float32": tg.float32, "float64": tg.float64}
-    assert info.dtypes(kind="numeric") == {"int32": tg.int32, "int64": tg.int64,
-                                           "float32": tg.float32, "float64": tg.float64}
+    assert info.default_dtypes() == {
+        "real floating": tg.float32,
+        "complex floating": None,
+        "integral": tg.int64,
+        "indexing": tg.int64,
+    }
+    assert info.dtypes() == {
+        "bool": tg.bool_,
+        "int32": tg.int32,
+        "int64": tg.int64,
+        "float32": tg.float32,
+        "float64": tg.float64,
+    }
+    assert info.dtypes(kind="numeric") == {
+        "int32": tg.int32,
+        "int64": tg.int64,
+        "float32": tg.float32,
+        "float64": tg.float64,
+    }
     assert info.dtypes(kind=("bool", "real floating")).keys() == {"bool", "float32", "float64"}
     with pytest.raises(ValueError, match="dtypes: device 'gpu' is not available"):
         info.dtypes(device="gpu")
@@ -203,14 +236,19 @@ def test_vector_norm_matches_numpy(ord_, axis):
     got = tg.linalg.vector_norm(tg.tensor(M, tg.float64), axis=axis, ord=ord_, keepdims=True)
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
     if ord_ in (2, 3):
-        tg.testing.check_grads(lambda x: tg.linalg.vector_norm(x, axis=axis, ord=ord_), (tg.tensor(M, tg.float64),),
-                               order=2)
+        tg.testing.check_grads(
+            lambda x: tg.linalg.vector_norm(x, axis=axis, ord=ord_),
+            (tg.tensor(M, tg.float64),),
+            order=2,
+        )
 
 
 @pytest.mark.parametrize("ord_", ["fro", 1, -1, np.inf, -np.inf])
 def test_matrix_norm_matches_numpy(ord_):
     got = tg.linalg.matrix_norm(tg.tensor(M, tg.float64), ord=ord_, keepdims=True)
-    np.testing.assert_allclose(got.numpy(), np.linalg.matrix_norm(M, ord=ord_, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(
+        got.numpy(), np.linalg.matrix_norm(M, ord=ord_, keepdims=True), rtol=1e-12
+    )
 
 
 def test_matrix_norm_needing_singular_values_is_a_clear_error():
@@ -224,16 +262,26 @@ def test_matrix_power_matches_numpy(n):
     got = tg.linalg.matrix_power(tg.tensor(a, tg.float64), n)
     np.testing.assert_allclose(got.numpy(), np.linalg.matrix_power(a, n), rtol=1e-10, atol=1e-12)
     if n:
-        tg.testing.check_grads(lambda x: tg.linalg.matrix_power(x, n), (tg.tensor(a, tg.float64),), order=1)
+        tg.testing.check_grads(
+            lambda x: tg.linalg.matrix_power(x, n), (tg.tensor(a, tg.float64),), order=1
+        )
 
 
 def test_linalg_diagonal_cross_vecdot_tensordot_transpose():
     x = tg.tensor(M, tg.float64)
-    np.testing.assert_array_equal(tg.linalg.diagonal(x, offset=1).numpy(), np.linalg.diagonal(M, offset=1))
+    np.testing.assert_array_equal(
+        tg.linalg.diagonal(x, offset=1).numpy(), np.linalg.diagonal(M, offset=1)
+    )
     np.testing.assert_allclose(tg.linalg.cross(x, x[::-1]).numpy(), np.linalg.cross(M, M[::-1]))
     np.testing.assert_allclose(tg.linalg.vecdot(x, x).numpy(), np.linalg.vecdot(M, M))
-    np.testing.assert_allclose(tg.linalg.tensordot(x, x[0], axes=1).numpy(), np.linalg.tensordot(M, M[0], axes=1))
-    np.testing.assert_array_equal(tg.linalg.matrix_transpose(x).numpy(), np.linalg.matrix_transpose(M))
-    assert isinstance(np.linalg.matrix_power(x, 2), tg.Tensor)  # numpy's functions dispatch here too
+    np.testing.assert_allclose(
+        tg.linalg.tensordot(x, x[0], axes=1).numpy(), np.linalg.tensordot(M, M[0], axes=1)
+    )
+    np.testing.assert_array_equal(
+        tg.linalg.matrix_transpose(x).numpy(), np.linalg.matrix_transpose(M)
+    )
+    assert isinstance(
+        np.linalg.matrix_power(x, 2), tg.Tensor
+    )  # numpy's functions dispatch here too
     with pytest.raises(TypeError, match="matrix_power: exponent must be an integer"):
         tg.linalg.matrix_power(x, 1.5)

@@ -1,6 +1,7 @@
 """numpy's own functions on Tensors (Tensor.__array_function__ / __array_ufunc__): Tensors back,
 differentiable; numpy's default keywords accepted; unsupported ones and unimplemented functions
 inside a transform are TypeErrors."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -67,13 +68,17 @@ def test_np_sum_accepts_numpys_default_keywords():
     # np.sum(t) used to fail: numpy called t.sum(axis=None, dtype=None, out=None).
     t = t64()
     assert float(np.sum(t)) == pytest.approx(X.sum())
-    assert float(np.sum(t, axis=None, dtype=None, out=None, keepdims=False, where=True)) == pytest.approx(X.sum())
+    assert float(
+        np.sum(t, axis=None, dtype=None, out=None, keepdims=False, where=True)
+    ) == pytest.approx(X.sum())
     s = np.sum(tg.tensor([1, 2, 3], tg.int32), dtype=np.float64)
     assert s.dtype == tg.float64 and float(s) == 6.0
     assert np.mean(tg.tensor(X, tg.float32), dtype=np.float64).dtype == tg.float64
 
 
-@pytest.mark.parametrize("kwargs", [{"out": np.zeros(())}, {"where": np.ones(X.shape, bool)}, {"initial": 1.0}])
+@pytest.mark.parametrize(
+    "kwargs", [{"out": np.zeros(())}, {"where": np.ones(X.shape, bool)}, {"initial": 1.0}]
+)
 def test_np_sum_non_default_keywords_are_type_errors(kwargs):
     with pytest.raises(TypeError, match=r"numpy\.sum on Tensors: (out|where|initial)="):
         np.sum(t64(), **kwargs)
@@ -112,7 +117,9 @@ def test_numpy_functions_compose_with_every_transform():
     x = tg.tensor([0.5, -1.0, 2.0], tg.float64)
     tg.testing.check_grads(f, (x,), order=2)
     batched = tg.vmap(f)(tg.tensor(X, tg.float64))
-    np.testing.assert_allclose(batched.numpy(), [float(f(tg.tensor(r, tg.float64))) for r in X], rtol=1e-12)
+    np.testing.assert_allclose(
+        batched.numpy(), [float(f(tg.tensor(r, tg.float64))) for r in X], rtol=1e-12
+    )
     np.testing.assert_allclose(tg.jit(f)(x).numpy(), f(x).numpy(), rtol=1e-12)
 
 
@@ -147,9 +154,20 @@ def test_dtype_argument_passes_to_functions_that_take_one():
 def test_more_numpy_functions_give_tensors():
     t = tg.tensor(np.arange(1.0, 7.0).reshape(2, 3), tg.float64)
     v = tg.tensor([1.0, 2.0, 3.0], tg.float64)
-    for out in (np.linspace(v[0], v[2], 3), np.pad(t, 1), np.einsum(t, [0, 1], v, [1], [0]), np.diff(v),
-                np.kron(v, v), np.linalg.det(t[:, :2]), np.linalg.solve(t[:, :2], v[:2]), np.roll(v, 1),
-                np.isin(v, v), np.sort(v, kind="stable"), np.clip(v, min=1.5), np.round(v / 3, 2)):
+    for out in (
+        np.linspace(v[0], v[2], 3),
+        np.pad(t, 1),
+        np.einsum(t, [0, 1], v, [1], [0]),
+        np.diff(v),
+        np.kron(v, v),
+        np.linalg.det(t[:, :2]),
+        np.linalg.solve(t[:, :2], v[:2]),
+        np.roll(v, 1),
+        np.isin(v, v),
+        np.sort(v, kind="stable"),
+        np.clip(v, min=1.5),
+        np.round(v / 3, 2),
+    ):
         assert isinstance(out, tg.Tensor)
     assert np.allclose(t, t) is True
     g = tg.grad(lambda a, b: np.linspace(a, b, 4).sum(), grad_position=(0, 1))(v[0], v[2])

@@ -1,4 +1,5 @@
 """The differentiation API (API.md section 4) on the reverse and forward tape levels."""
+
 import gc
 import threading
 
@@ -6,18 +7,11 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from helpers import close, t64
 from tapegrad import nn, ops
 
-
-def t64(v):
-    return tg.tensor(np.asarray(v, dtype=np.float64))
-
-
-def close(a, b, **kw):
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), **kw)
-
-
 # ---- grad and its options ------------------------------------------------------------------
+
 
 def test_grad_positions_int_and_tuple():
     f = lambda x, y: (x * y * y).sum()
@@ -33,6 +27,7 @@ def test_grad_positions_int_and_tuple():
 def test_grad_has_aux_and_value_and_grad():
     def f(x):
         return (x * x).sum(), x * 3
+
     x = tg.tensor([1.0, 2.0])
     g, aux = tg.grad(f, has_aux=True)(x)
     close(g, [2.0, 4.0])
@@ -49,6 +44,7 @@ def test_grad_has_aux_and_value_and_grad():
 def test_grad_several_aux():
     def f(x):
         return x.sum(), x * 2, x * 3
+
     _g, aux = tg.grad(f, has_aux=True)(tg.tensor([1.0]))
     assert isinstance(aux, tuple) and len(aux) == 2
 
@@ -70,6 +66,7 @@ def test_tuple_and_nonscalar_outputs_get_ones_cotangent():
 def test_pytree_arguments():
     def f(p, scale):
         return ((p["w"] * p["b"][0]).sum() + p["b"][1].sum()) * scale
+
     p = {"w": tg.tensor([1.0, 2.0]), "b": [tg.tensor(3.0), tg.tensor([4.0, 5.0])]}
     g = tg.grad(f)(p, 2.0)
     close(g["w"], [6.0, 6.0])
@@ -110,6 +107,7 @@ def test_weights_and_positions():
 
 # ---- GradOperation (MindSpore) ---------------------------------------------------------------
 
+
 def test_gradoperation_modes():
     class Net(nn.Cell):
         def __init__(self):
@@ -127,7 +125,9 @@ def test_gradoperation_modes():
     close(gy, [6.0])
     (gw,) = ops.GradOperation(get_by_list=True)(net, net.trainable_params())(x, y)
     close(gw, [15.0])
-    (_ga, _gb), (gw2,) = ops.GradOperation(get_all=True, get_by_list=True)(net, net.trainable_params())(x, y)
+    (_ga, _gb), (gw2,) = ops.GradOperation(get_all=True, get_by_list=True)(
+        net, net.trainable_params()
+    )(x, y)
     close(gw2, [15.0])
     g = ops.GradOperation(sens_param=True)(net)(x, y, tg.tensor(2.0))
     close(g, [20.0])
@@ -135,10 +135,12 @@ def test_gradoperation_modes():
 
 # ---- stop_gradient, vjp, jvp ---------------------------------------------------------------
 
+
 def test_stop_gradient():
     def f(x):
         y = x * x
         return (tg.stop_gradient(y) * x).sum()
+
     x = tg.tensor([1.0, 2.0])
     close(tg.grad(f)(x), [1.0, 4.0])
     close(tg.grad(lambda x: tg.stop_gradient(x * x).sum())(x), [0.0, 0.0])
@@ -182,7 +184,8 @@ def test_control_flow_and_recursion():
         if n == 0:
             return x
         return f(x * x, n - 1) if float(x.sum()) < 100 else x
-    close(tg.grad(lambda x: f(x, 3).sum())(tg.tensor([1.5])), [8 * 1.5 ** 7])
+
+    close(tg.grad(lambda x: f(x, 3).sum())(tg.tensor([1.5])), [8 * 1.5**7])
 
 
 def test_custom_vjp_and_checkpoint():
@@ -209,6 +212,7 @@ def test_cell_bprop():
 
 
 # ---- errors --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("bad", ["string", None, object()])
 def test_non_tensor_argument_is_typeerror(bad):
@@ -244,6 +248,7 @@ def test_inplace_write_to_saved_value_raises():
 
 
 # ---- safety ----------------------------------------------------------------------------------
+
 
 def test_threads_take_gradients_concurrently():
     errors = []

@@ -1,5 +1,6 @@
 """The benchmark command line, run quickly on tapegrad and numpy only (no peers, no timing
 targets): it must finish, write a median for every case, and draw its figure."""
+
 import json
 import os
 import subprocess
@@ -13,8 +14,9 @@ from tapegrad._bench import cli, harness, suites
 
 def run_cli(*args, timeout=120):
     cmd = [sys.executable, "-m", "tapegrad", "bench", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
-                          env=dict(os.environ))
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, check=False, env=dict(os.environ)
+    )
 
 
 def have_matplotlib():
@@ -27,8 +29,16 @@ def have_matplotlib():
 
 def test_quick_grad_suite_json_and_plot(tmp_path):
     out, png = tmp_path / "grad.json", tmp_path / "grad.png"
-    args = ["--suite", "grad", "--quick", "--libs", "tapegrad,numpy", "--no-progress",
-            "--json", str(out)]
+    args = [
+        "--suite",
+        "grad",
+        "--quick",
+        "--libs",
+        "tapegrad,numpy",
+        "--no-progress",
+        "--json",
+        str(out),
+    ]
     if have_matplotlib():
         args += ["--plot", str(png)]
     p = run_cli(*args)
@@ -47,7 +57,9 @@ def test_quick_grad_suite_json_and_plot(tmp_path):
 
 def test_jit_suite_times_every_case(tmp_path):
     out = tmp_path / "jit.json"
-    p = run_cli("--suite", "jit", "--quick", "--libs", "tapegrad", "--no-progress", "--json", str(out))
+    p = run_cli(
+        "--suite", "jit", "--quick", "--libs", "tapegrad", "--no-progress", "--json", str(out)
+    )
     assert p.returncode == 0, p.stderr
     res = json.loads(out.read_text())["suites"]["jit"]["results"]["tapegrad"]
     for case in suites.get("jit", True).cases:

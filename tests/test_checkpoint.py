@@ -1,6 +1,7 @@
 """save_checkpoint / load_checkpoint / load_param_into_net (API.md section 5, MindSpore semantics):
 round trips keep values and dtypes exactly, loading into a net works in place, the file format never
 unpickles, and misuse gives clear errors."""
+
 import os
 import pickle
 
@@ -56,7 +57,10 @@ def test_dtypes_are_kept_exactly(tmp_path, dtype):
     else:
         arr = (rng.standard_normal((3, 4)) * 1e3).astype(dtype)
     path = tmp_path / "d.ckpt"
-    tg.save_checkpoint([{"name": "x", "data": tg.tensor(arr)}, {"name": "s", "data": tg.tensor(arr[0, 0])}], str(path))
+    tg.save_checkpoint(
+        [{"name": "x", "data": tg.tensor(arr)}, {"name": "s", "data": tg.tensor(arr[0, 0])}],
+        str(path),
+    )
     pd = tg.load_checkpoint(str(path))
     got = pd["x"].asnumpy()
     assert got.dtype == arr.dtype
@@ -84,10 +88,23 @@ def test_suffix_append_dict_and_filters(tmp_path):
     assert float(pd["lr"]) == 0.5
     assert pd["note"] == "hi"
     assert bool(pd["done"])
-    assert list(tg.load_checkpoint(stem + ".ckpt", filter_prefix="0.")) == ["2.weight", "2.bias", "epoch", "lr",
-                                                                            "note", "done"]
-    assert list(tg.load_checkpoint(stem, specify_prefix=["0.", "2.bias"])) == ["0.weight", "0.bias", "2.bias"]
-    assert list(tg.load_checkpoint(stem, choice_func=lambda n: n.endswith("weight"))) == ["0.weight", "2.weight"]
+    assert list(tg.load_checkpoint(stem + ".ckpt", filter_prefix="0.")) == [
+        "2.weight",
+        "2.bias",
+        "epoch",
+        "lr",
+        "note",
+        "done",
+    ]
+    assert list(tg.load_checkpoint(stem, specify_prefix=["0.", "2.bias"])) == [
+        "0.weight",
+        "0.bias",
+        "2.bias",
+    ]
+    assert list(tg.load_checkpoint(stem, choice_func=lambda n: n.endswith("weight"))) == [
+        "0.weight",
+        "2.weight",
+    ]
     tg.save_checkpoint(net, stem + "_w.ckpt", choice_func=lambda n: "weight" in n)
     assert list(tg.load_checkpoint(stem + "_w.ckpt")) == ["0.weight", "2.weight"]
 
@@ -126,8 +143,13 @@ def test_shape_mismatch_names_parameter_and_shapes_and_leaves_net_untouched(tmp_
     net = make_net(6)
     before = values(net)
     path = str(tmp_path / "bad.ckpt")
-    tg.save_checkpoint([{"name": "0.bias", "data": tg.zeros((4,))}, {"name": "2.weight", "data": tg.zeros((3, 3))}],
-                       path)
+    tg.save_checkpoint(
+        [
+            {"name": "0.bias", "data": tg.zeros((4,))},
+            {"name": "2.weight", "data": tg.zeros((3, 3))},
+        ],
+        path,
+    )
     with pytest.raises(ValueError, match=r"2\.weight.*\(2, 4\).*\(3, 3\)"):
         tg.load_checkpoint(path, net=net)
     for n, a in values(net).items():
@@ -171,9 +193,16 @@ def test_loading_never_unpickles(tmp_path):
     obj = np.empty((1,), dtype=object)
     obj[0] = _Evil()
     with open(path, "wb") as f:
-        np.savez(f, __tapegrad_checkpoint__=np.array(1), __names__=np.array(["x"]), __kinds__=np.array(["t"]),
-                 v0=obj)
-    assert pickle.loads(pickle.dumps(_Evil())) == 0 and _Evil.ran  # the payload does work when unpickled
+        np.savez(
+            f,
+            __tapegrad_checkpoint__=np.array(1),
+            __names__=np.array(["x"]),
+            __kinds__=np.array(["t"]),
+            v0=obj,
+        )
+    assert (
+        pickle.loads(pickle.dumps(_Evil())) == 0 and _Evil.ran
+    )  # the payload does work when unpickled
     _Evil.ran = False
     with pytest.raises(ValueError, match="evil.ckpt"):
         tg.load_checkpoint(str(path))
@@ -188,7 +217,9 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match="must be a Tensor"):
         tg.save_checkpoint([{"name": "a", "data": object()}], "x.ckpt")
     with pytest.raises(ValueError, match="twice"):
-        tg.save_checkpoint([{"name": "a", "data": tg.ones(1)}, {"name": "a", "data": tg.ones(1)}], "x.ckpt")
+        tg.save_checkpoint(
+            [{"name": "a", "data": tg.ones(1)}, {"name": "a", "data": tg.ones(1)}], "x.ckpt"
+        )
     with pytest.raises(TypeError, match="nn.Cell"):
         tg.load_param_into_net({"a": 1}, {})
     with pytest.raises(TypeError, match="dict"):

@@ -2,6 +2,7 @@
 
 Each case runs in a subprocess so that a crash or a deadlock is a failing test, not a dead runner.
 """
+
 import json
 import subprocess
 import sys
@@ -59,7 +60,9 @@ BODY = textwrap.dedent("""
 
 
 def test_inplace_writes_never_tear_reads_in_other_threads():
-    p = subprocess.run([sys.executable, "-c", BODY, "40"], capture_output=True, text=True, timeout=600)
+    p = subprocess.run(
+        [sys.executable, "-c", BODY, "40"], capture_output=True, text=True, timeout=600
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     out = json.loads([ln for ln in p.stdout.splitlines() if ln.startswith("@@")][-1][2:])
     assert out["gradients"] == 80 and out["sums"] == 80 and out["writes"] > 0

@@ -1,6 +1,7 @@
 """What a user checks first: the version (one source: pyproject.toml), `python -m tapegrad
 --version`, `tapegrad.show_config()`, the BLAS found at import (or an ImportError naming the fix),
 and a repository whose README, LICENSE and CHANGELOG stand alone."""
+
 from __future__ import annotations
 
 import importlib.metadata as md
@@ -24,8 +25,13 @@ def _pyproject_version():
 
 
 def _run(*args, **env):
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, **env))
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, **env),
+    )
 
 
 def test_version_is_pyprojects():
@@ -35,7 +41,9 @@ def test_version_is_pyprojects():
 def test_version_matches_the_installed_distribution():
     # An installed tapegrad (not an in-place build of the checkout) has metadata of the same version.
     if Path(tg.__file__).resolve().parent == (ROOT / "python" / "tapegrad").resolve():
-        pytest.skip("testing the in-place build of the checkout: no distribution metadata of its own")
+        pytest.skip(
+            "testing the in-place build of the checkout: no distribution metadata of its own"
+        )
     assert md.version("tapegrad") == tg.__version__
 
 
@@ -75,16 +83,34 @@ def test_show_config_facts():
     assert cfg["threads"] == tg.get_num_threads()
     assert cfg["cuda"]["available"] == tg.cuda.is_available()
     assert isinstance(cfg["cuda"]["built"], bool)
-    assert cfg["build"]["compiler"].split()[0] in ("GNU", "Clang", "AppleClang", "IntelLLVM", "MSVC")
+    assert cfg["build"]["compiler"].split()[0] in (
+        "GNU",
+        "Clang",
+        "AppleClang",
+        "IntelLLVM",
+        "MSVC",
+    )
     assert "-O" in cfg["build"]["flags"]
 
 
 def test_show_config_prints_every_section(capsys):
     assert tg.show_config() is None
     out = capsys.readouterr().out
-    for line in (f"tapegrad {tg.__version__}", "simd:", "  path: ", "  available: ", "blas:",
-                 "  library: ", "  version: scipy-openblas32 ", "  threads: ", "cuda:", "  built: ",
-                 "build:", "  compiler: ", "  flags: "):
+    for line in (
+        f"tapegrad {tg.__version__}",
+        "simd:",
+        "  path: ",
+        "  available: ",
+        "blas:",
+        "  library: ",
+        "  version: scipy-openblas32 ",
+        "  threads: ",
+        "cuda:",
+        "  built: ",
+        "build:",
+        "  compiler: ",
+        "  flags: ",
+    ):
         assert line in out
 
 
@@ -119,7 +145,9 @@ def test_repository_documents_stand_alone():
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
     for page in pages:
         text = page.read_text(encoding="utf-8")
-        assert "../shared" not in text and "shared/" not in text, f"{page.name} points outside the repository"
+        assert "../shared" not in text and "shared/" not in text, (
+            f"{page.name} points outside the repository"
+        )
         for target in re.findall(r"\]\(([^)#]+)\)", text):
             if "://" not in target:
                 assert (page.parent / target).exists(), f"{page.name}: broken link {target}"

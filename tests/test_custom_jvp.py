@@ -1,27 +1,25 @@
 """custom_jvp (API.md section 4; JAX semantics): the rule is used by every transform (jvp, jacfwd,
 grad, vjp, jacrev, vmap) and their compositions, to second order; pytrees, nondiff arguments, None
 tangents, methods, errors. Note [custom_jvp] in csrc/bindings/bind_custom.cpp has the design."""
+
+from functools import partial
+
 import numpy as np
 import pytest
 
+import helpers
 import tapegrad as tg
+from helpers import t64
 from tapegrad import nn
 
-
-def t64(v):
-    return tg.tensor(np.asarray(v, dtype=np.float64))
-
-
-def close(a, b, **kw):
-    kw.setdefault("rtol", 1e-7)
-    kw.setdefault("atol", 1e-9)
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), **kw)
+close = partial(helpers.close, atol=1e-9)
 
 
 X = [0.3, -0.7, 1.2]
 
 
 # ---- a rule that is not the true derivative: it must be the one every transform uses ----------
+
 
 @tg.custom_jvp
 def three_cos(x):
@@ -85,6 +83,7 @@ def test_third_order():
 
 # ---- vmap -----------------------------------------------------------------------------------
 
+
 def test_vmap_matches_a_loop():
     xs = t64(np.arange(12.0).reshape(4, 3) / 7)
     close(tg.vmap(three_cos)(xs), np.sin(xs.asnumpy()))
@@ -105,7 +104,7 @@ def test_vmap_of_vmap_and_unbatched_arguments():
     @scale.defjvp
     def _(primals, tangents):
         (x, s), (tx, ts) = primals, tangents
-        return scale(x, s), 10.0 * tx * s + ts * x   # the x-part is 10x the truth
+        return scale(x, s), 10.0 * tx * s + ts * x  # the x-part is 10x the truth
 
     xs = t64(np.arange(6.0).reshape(2, 3))
     s = t64(2.0)
@@ -118,6 +117,7 @@ def test_vmap_of_vmap_and_unbatched_arguments():
 
 
 # ---- numerically stable rule ----------------------------------------------------------------
+
 
 def _log1pexp_naive(x):
     return tg.where(x > 0, x + tg.log1p(tg.exp(-x)), tg.log1p(tg.exp(x)))
@@ -176,6 +176,7 @@ def test_check_grads_two_arguments():
 
 # ---- arguments: pytrees, nondiff, None tangents, Python scalars, methods ---------------------
 
+
 def test_pytree_inputs_and_outputs():
     @tg.custom_jvp
     def f(d):
@@ -208,7 +209,7 @@ def test_pytree_inputs_and_outputs():
 def test_nondiff_argnums():
     @tg.custom_jvp
     def power(n, x):
-        return x ** n
+        return x**n
 
     power_jvp_calls = []
 
@@ -394,6 +395,7 @@ def test_custom_vjp_still_refuses_forward_mode():
 
 
 # ---- errors ---------------------------------------------------------------------------------
+
 
 def test_call_without_rule_is_typeerror():
     @tg.custom_jvp

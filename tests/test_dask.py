@@ -2,6 +2,7 @@
 value_and_grad (sum and mean, several chunkings, several params), map_vmap (jacrev, grad,
 hessian per row), a worker killed in the middle of a gradient, jitted losses on the workers,
 Tensor serialisation, the examples, and the argument checks (on the synchronous scheduler)."""
+
 from __future__ import annotations
 
 import logging
@@ -36,7 +37,11 @@ def client():
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (TAPEGRAD_PATH, old_path) if p)
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
     )
     c = distributed.Client(cluster)
     try:
@@ -75,7 +80,9 @@ def _params(features=5, dtype=tg.float64):
 
 
 def _close(a, b, rtol=1e-10, atol=1e-10):
-    np.testing.assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(
+        np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=rtol, atol=atol
+    )
 
 
 CHUNKINGS = {"even": 250, "uneven": (100, 333, 7, 560), "single": 1000}
@@ -102,7 +109,13 @@ def test_float32_params_and_data(client):
     x, y = _data(dtype=np.float32)
     w, b = _params(dtype=tg.float32)
     want_v, want_g = tg.value_and_grad(_logistic_mean, grad_position=(0, 1))(w, b, x, y)
-    v, grads = tgd.value_and_grad(_logistic_mean, [w, b], da.from_array(x, chunks=(128, 5)), da.from_array(y, chunks=128), reduce="mean")
+    v, grads = tgd.value_and_grad(
+        _logistic_mean,
+        [w, b],
+        da.from_array(x, chunks=(128, 5)),
+        da.from_array(y, chunks=128),
+        reduce="mean",
+    )
     assert v.dtype == tg.float32 and grads[0].dtype == tg.float32 and grads[1].dtype == tg.float32
     _close(v, want_v, rtol=1e-5)
     _close(grads[0], want_g[0], rtol=1e-4, atol=1e-6)
@@ -181,7 +194,9 @@ def test_worker_killed_during_the_gradient_still_gives_the_right_answer(client, 
             os.kill(os.getpid(), signal.SIGKILL)  # this worker process dies mid-task
         return _logistic_sum(w, b, x, y)
 
-    v, g = tgd.value_and_grad(loss, (w, b), da.from_array(x, chunks=100), da.from_array(y, chunks=100))
+    v, g = tgd.value_and_grad(
+        loss, (w, b), da.from_array(x, chunks=100), da.from_array(y, chunks=100)
+    )
     assert os.path.exists(flag)  # a worker did die
     want_v, want_g = tg.value_and_grad(_logistic_sum, grad_position=(0, 1))(w, b, x, y)
     _close(v, want_v)
@@ -196,14 +211,21 @@ def test_persisted_chunks_are_grouped_per_worker_and_match(client, reduce):
     w, b = _params()
     loss = _logistic_sum if reduce == "sum" else _logistic_mean
     want_v, want_g = tg.value_and_grad(loss, grad_position=(0, 1))(w, b, x, y)
-    dx, dy = client.persist([da.from_array(x, chunks=((90, 10, 300, 0, 600), (5,))), da.from_array(y, chunks=((90, 10, 300, 0, 600),))])
+    dx, dy = client.persist(
+        [
+            da.from_array(x, chunks=((90, 10, 300, 0, 600), (5,))),
+            da.from_array(y, chunks=((90, 10, 300, 0, 600),)),
+        ]
+    )
     assert tgd._persisted_blocks(client, [dx, dy]) is not None
     v, g = tgd.value_and_grad(loss, (w, b), dx, dy, reduce=reduce)
     _close(v, want_v)
     _close(g[0], want_g[0])
     _close(g[1], want_g[1])
     # half persisted, half lazy: the per-chunk path
-    v, g = tgd.value_and_grad(loss, (w, b), dx, da.from_array(y, chunks=((90, 10, 300, 0, 600),)), reduce=reduce)
+    v, g = tgd.value_and_grad(
+        loss, (w, b), dx, da.from_array(y, chunks=((90, 10, 300, 0, 600),)), reduce=reduce
+    )
     _close(g[0], want_g[0])
 
 
@@ -242,7 +264,11 @@ def test_jitted_loss_records_once_per_worker_and_replays(client):
     def jit_stats():
         import tapegrad.dask
 
-        return [f.fn.cache_info() for f in tapegrad.dask._FN_CACHE.values() if hasattr(f.fn, "cache_info")]
+        return [
+            f.fn.cache_info()
+            for f in tapegrad.dask._FN_CACHE.values()
+            if hasattr(f.fn, "cache_info")
+        ]
 
     stats = [s for per_worker in client.run(jit_stats).values() for s in per_worker]
     assert stats, "the jitted loss was not kept on any worker"
@@ -260,7 +286,11 @@ def test_workers_run_tapegrad_kernels_on_omp_num_threads(client):
     def state():
         import tapegrad.dask
 
-        return os.environ.get("OMP_NUM_THREADS"), tapegrad.get_num_threads(), bool(tapegrad.dask._THREADS_SET)
+        return (
+            os.environ.get("OMP_NUM_THREADS"),
+            tapegrad.get_num_threads(),
+            bool(tapegrad.dask._THREADS_SET),
+        )
 
     seen = [s for s in client.run(state).values() if s[2]]
     assert seen, "no worker ran a tapegrad.dask task"
@@ -345,7 +375,11 @@ def test_tensors_travel_as_raw_frames(client):
         return t * 2, type(t).__name__
 
     r, kind = client.submit(double, t, pure=False).result()
-    assert kind == "Tensor" and isinstance(r, tg.Tensor) and r.tolist() == (np.arange(1000.0) * 2).tolist()
+    assert (
+        kind == "Tensor"
+        and isinstance(r, tg.Tensor)
+        and r.tolist() == (np.arange(1000.0) * 2).tolist()
+    )
     r, kind = client.submit(double, tg.arange(6.0).reshape(2, 3)[:, ::2], pure=False).result()
     assert r.tolist() == [[0.0, 4.0], [6.0, 10.0]]
 
@@ -383,24 +417,39 @@ def test_deserialised_tensor_copies_read_only_frames():
 
 
 def _run_example(client, name, *args):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([TAPEGRAD_PATH, os.environ.get("PYTHONPATH", "")]))
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([TAPEGRAD_PATH, os.environ.get("PYTHONPATH", "")])
+    )
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / name), "--address", client.scheduler.address, *args],
-        capture_output=True, text=True, env=env, timeout=120,
+        [
+            sys.executable,
+            str(ROOT / "examples" / name),
+            "--address",
+            client.scheduler.address,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
 
 
 def test_example_training_loop_runs_small(client):
-    out = _run_example(client, "dask_train.py", "--rows", "20000", "--steps", "8", "--chunk-rows", "5000")
+    out = _run_example(
+        client, "dask_train.py", "--rows", "20000", "--steps", "8", "--chunk-rows", "5000"
+    )
     losses = [float(line.split()[3]) for line in out.splitlines() if line.startswith("step")]
     assert len(losses) == 8 and losses[-1] < losses[0] < 0.7
     assert "corr(w, true w)" in out
 
 
 def test_example_lbfgs_runs_small(client):
-    out = _run_example(client, "dask_lbfgs.py", "--rows", "20000", "--chunk-rows", "5000", "--maxiter", "20")
+    out = _run_example(
+        client, "dask_lbfgs.py", "--rows", "20000", "--chunk-rows", "5000", "--maxiter", "20"
+    )
     corr = float(out.split("corr(w, true w) = ")[1].split(";")[0])
     assert corr > 0.95, out
 
@@ -414,7 +463,13 @@ def test_local_schedulers(scheduler):
     w, b = _params()
     want_v, want_g = tg.value_and_grad(_logistic_mean, grad_position=(0, 1))(w, b, x, y)
     with dask.config.set(scheduler=scheduler):
-        v, g = tgd.value_and_grad(_logistic_mean, (w, b), da.from_array(x, chunks=70), da.from_array(y, chunks=70), reduce="mean")
+        v, g = tgd.value_and_grad(
+            _logistic_mean,
+            (w, b),
+            da.from_array(x, chunks=70),
+            da.from_array(y, chunks=70),
+            reduce="mean",
+        )
         jac = tgd.map_vmap(tg.grad(lambda r: (r * r).sum()), da.from_array(x, chunks=70)).compute()
     _close(v, want_v)
     _close(g[0], want_g[0])
@@ -505,5 +560,7 @@ def test_every_public_name_has_an_example():
 def test_importing_tapegrad_does_not_import_dask():
     code = "import sys, tapegrad, pickle; pickle.dumps(tapegrad.ones(2), 5); print('dask' in sys.modules, 'distributed' in sys.modules)"
     env = dict(os.environ, PYTHONPATH=TAPEGRAD_PATH)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
     assert out.stdout.split() == ["False", "False"], out.stderr

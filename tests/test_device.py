@@ -1,4 +1,5 @@
 """Devices (API.md section 8): CPU always; GPU only with the CUDA backend and a GPU."""
+
 import pytest
 
 import tapegrad as tg
@@ -11,7 +12,9 @@ def test_cpu_device_and_to():
     assert t.to(tg.float64).dtype == tg.float64
 
 
-@pytest.mark.skipif(tg.cuda.is_available(), reason="a GPU is present: the CPU-only error does not apply")
+@pytest.mark.skipif(
+    tg.cuda.is_available(), reason="a GPU is present: the CPU-only error does not apply"
+)
 def test_gpu_without_backend_is_a_clear_error():
     assert tg.cuda.device_count() == 0
     with pytest.raises(RuntimeError, match="CUDA backend"):

@@ -6,6 +6,7 @@ functions and classes, and the functions and Tensor methods bound in C++ (their 
 pybind11 `.def(..., doc)` strings). Examples may use `tg` (tapegrad) and `np` (numpy) without
 importing them. Each doctest gets a fresh namespace and the global random seed is reset first.
 """
+
 from __future__ import annotations
 
 import doctest
@@ -119,8 +120,17 @@ def test_docs_page_examples(page):
 
 # Tensor's conversion and indexing protocol (API.md section 2): dunders, but part of the public API.
 TENSOR_DUNDERS = (
-    "__array__", "__float__", "__int__", "__bool__", "__len__", "__iter__", "__getitem__",
-    "__setitem__", "__dlpack__", "__repr__", "__str__",
+    "__array__",
+    "__float__",
+    "__int__",
+    "__bool__",
+    "__len__",
+    "__iter__",
+    "__getitem__",
+    "__setitem__",
+    "__dlpack__",
+    "__repr__",
+    "__str__",
 )
 
 # Names that cannot have a runnable example. Keep this empty unless there is a real reason.
@@ -216,7 +226,9 @@ def test_every_public_name_has_a_doctest():
 def test_pending_names_are_still_pending():
     for name in sorted(PENDING):
         assert name in PUBLIC, f"{name} is no longer public: remove it from PENDING"
-        assert not _examples(_doc_of(PUBLIC[name])), f"{name} has an example now: remove it from PENDING"
+        assert not _examples(_doc_of(PUBLIC[name])), (
+            f"{name} has an example now: remove it from PENDING"
+        )
 
 
 # ---- the API reference build ----------------------------------------------------------------------

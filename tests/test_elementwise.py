@@ -1,6 +1,7 @@
 """Elementwise functions: values against numpy (ULP-level for the vectorised transcendentals, on
 every SIMD path this CPU runs), special values, dtype promotion, shapes, errors, and derivative
 rules (first and second order, forward and reverse)."""
+
 import math
 import os
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from helpers import arr
 from tapegrad import _core
 
 np.seterr(all="ignore")
@@ -22,10 +24,6 @@ def simd_path(request):
     assert _core._set_simd_path(request.param)
     yield request.param
     _core._set_simd_path("best")
-
-
-def arr(t):
-    return np.asarray(t.asnumpy() if isinstance(t, tg.Tensor) else t)
 
 
 # ---- references -----------------------------------------------------------------------------
@@ -90,8 +88,27 @@ UNARY = {
     "round": (np.round, (-50, 50)),
     "sign": (np.sign, (-5, 5)),
 }
-VECMATH = ["exp", "exp2", "expm1", "log", "log2", "log1p", "sin", "cos", "tan", "arcsin", "arccos", "arctan",
-           "sinh", "cosh", "tanh", "sigmoid", "softplus", "gelu", "erf"]
+VECMATH = [
+    "exp",
+    "exp2",
+    "expm1",
+    "log",
+    "log2",
+    "log1p",
+    "sin",
+    "cos",
+    "tan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "sigmoid",
+    "softplus",
+    "gelu",
+    "erf",
+]
 
 
 def samples(name, dtype, n, seed=0):
@@ -138,7 +155,8 @@ def test_unary_values_against_numpy(name, dtype):
     err = ulp_error(got, ref, dtype)
     bad = np.argmax(err)
     assert err.max() <= max_ulp(name, dtype), (
-        f"{name}({np.dtype(dtype).name}): {err.max():.2f} ULP at x={x[bad]!r}: got {got[bad]!r}, want {ref[bad]!r}")
+        f"{name}({np.dtype(dtype).name}): {err.max():.2f} ULP at x={x[bad]!r}: got {got[bad]!r}, want {ref[bad]!r}"
+    )
 
 
 @pytest.mark.parametrize("dtype", [F32, F64])
@@ -150,7 +168,9 @@ def test_vecmath_on_every_simd_path(simd_path, dtype):
         ref_fn = UNARY[name][0]
         ref = ref_fn(x.astype(LD) if ref_fn not in (_erf, _gelu) else x.astype(F64))
         err = ulp_error(got, ref, dtype)
-        assert err.max() <= max_ulp(name, dtype), f"{simd_path} {name}({np.dtype(dtype).name}): {err.max():.2f} ULP"
+        assert err.max() <= max_ulp(name, dtype), (
+            f"{simd_path} {name}({np.dtype(dtype).name}): {err.max():.2f} ULP"
+        )
 
 
 def test_float64_tails_against_mpmath():
@@ -173,8 +193,33 @@ def test_float64_tails_against_mpmath():
         assert err.max() <= 3, f"{name}: {err.max():.2f} ULP at {x[np.argmax(err)]!r}"
 
 
-SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -1e-30, 1e30, -1e30, 0.5, -0.5, 1.0, -1.0, 88.5, -88.5, 89.5,
-           -104.0, 710.0, -745.0, 1e6, 2e6, -14.9, -38.0, 3.5e38, -3.5e38]
+SPECIAL = [
+    np.nan,
+    np.inf,
+    -np.inf,
+    0.0,
+    -0.0,
+    1e-30,
+    -1e-30,
+    1e30,
+    -1e30,
+    0.5,
+    -0.5,
+    1.0,
+    -1.0,
+    88.5,
+    -88.5,
+    89.5,
+    -104.0,
+    710.0,
+    -745.0,
+    1e6,
+    2e6,
+    -14.9,
+    -38.0,
+    3.5e38,
+    -3.5e38,
+]
 
 SPECIAL_REF = {
     "sigmoid": lambda x: _sigmoid(x),
@@ -197,8 +242,11 @@ def same_special(got, ref):
 @pytest.mark.parametrize("name", VECMATH)
 def test_special_values_propagate_as_numpy(simd_path, name, dtype):
     fi = np.finfo(dtype)
-    x = np.array(SPECIAL + [fi.tiny, -fi.tiny, fi.smallest_subnormal, -fi.smallest_subnormal, fi.max, -fi.max],
-                 dtype=dtype)
+    x = np.array(
+        SPECIAL
+        + [fi.tiny, -fi.tiny, fi.smallest_subnormal, -fi.smallest_subnormal, fi.max, -fi.max],
+        dtype=dtype,
+    )
     got = arr(getattr(tg, name)(tg.tensor(x)))
     if name == "gelu":
         xd = x.astype(F64)
@@ -237,8 +285,12 @@ def test_unary_non_contiguous(view):
     else:
         tv, nv = tg.broadcast_to(t[0], (4, 8)), np.broadcast_to(base[0], (4, 8))
     for name in ("exp", "tanh", "sin", "erf", "square", "relu"):
-        np.testing.assert_allclose(arr(getattr(tg, name)(tv)), UNARY[name][0](nv), rtol=1e-14, atol=1e-15)
-        np.testing.assert_allclose(arr(getattr(tv, name)()), UNARY[name][0](nv), rtol=1e-14, atol=1e-15)
+        np.testing.assert_allclose(
+            arr(getattr(tg, name)(tv)), UNARY[name][0](nv), rtol=1e-14, atol=1e-15
+        )
+        np.testing.assert_allclose(
+            arr(getattr(tv, name)()), UNARY[name][0](nv), rtol=1e-14, atol=1e-15
+        )
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -250,7 +302,9 @@ def test_large_arrays_threaded(threads):
         x = np.random.default_rng(3).standard_normal(300_001).astype(F32)
         t = tg.tensor(x)
         np.testing.assert_array_max_ulp(arr(tg.exp(t)), np.exp(x.astype(F64)).astype(F32), maxulp=3)
-        np.testing.assert_array_max_ulp(arr(tg.tanh(t[::3])), np.tanh(x[::3].astype(F64)).astype(F32), maxulp=3)
+        np.testing.assert_array_max_ulp(
+            arr(tg.tanh(t[::3])), np.tanh(x[::3].astype(F64)).astype(F32), maxulp=3
+        )
         np.testing.assert_array_equal(arr(t + t), x + x)
         np.testing.assert_array_equal(arr(t[::2] * 2.0), x[::2] * F32(2))
         m = x.reshape(1, -1)[:, :300_000].reshape(600, 500)
@@ -269,14 +323,24 @@ def test_float_functions_of_integers_and_bools(name):
         got = getattr(tg, name)(tg.tensor(x))
         assert arr(got).dtype == want, f"{name}({x.dtype}) -> {got.dtype}"
         ref = UNARY[name][0](x.astype(F64))
-        np.testing.assert_allclose(arr(got).astype(F64), ref, rtol=1e-3 if want == np.float16 else 1e-14)
+        np.testing.assert_allclose(
+            arr(got).astype(F64), ref, rtol=1e-3 if want == np.float16 else 1e-14
+        )
 
 
 def test_integer_preserving_functions():
     x = np.array([-3, -1, 0, 2, 5], np.int32)
     t = tg.tensor(x)
-    for name, ref in (("abs", np.abs(x)), ("neg", -x), ("square", x * x), ("sign", np.sign(x)),
-                      ("floor", x), ("ceil", x), ("round", x), ("relu", np.maximum(x, 0))):
+    for name, ref in (
+        ("abs", np.abs(x)),
+        ("neg", -x),
+        ("square", x * x),
+        ("sign", np.sign(x)),
+        ("floor", x),
+        ("ceil", x),
+        ("round", x),
+        ("relu", np.maximum(x, 0)),
+    ):
         got = getattr(tg, name)(t)
         assert got.dtype == tg.int32, name
         np.testing.assert_array_equal(arr(got), ref)
@@ -292,7 +356,9 @@ def test_float16_inputs_computed_in_float32():
         got = getattr(tg, name)(tg.tensor(x))
         assert got.dtype == tg.float16
         ref = UNARY[name][0](x.astype(F64))
-        np.testing.assert_allclose(arr(got).astype(F64), np.asarray(ref, F64), rtol=1e-3, equal_nan=True)
+        np.testing.assert_allclose(
+            arr(got).astype(F64), np.asarray(ref, F64), rtol=1e-3, equal_nan=True
+        )
 
 
 def test_rounding_functions_match_numpy():
@@ -312,8 +378,12 @@ def test_predicates_and_logical():
     np.testing.assert_array_equal(arr(tg.isfinite(tg.tensor([1, 2]))), [True, True])
     a = np.array([0, 1, 2, 0])
     b = np.array([0.0, 0.0, 3.0, 1.0])
-    np.testing.assert_array_equal(arr(tg.logical_and(tg.tensor(a), tg.tensor(b))), np.logical_and(a, b))
-    np.testing.assert_array_equal(arr(tg.logical_or(tg.tensor(a), tg.tensor(b))), np.logical_or(a, b))
+    np.testing.assert_array_equal(
+        arr(tg.logical_and(tg.tensor(a), tg.tensor(b))), np.logical_and(a, b)
+    )
+    np.testing.assert_array_equal(
+        arr(tg.logical_or(tg.tensor(a), tg.tensor(b))), np.logical_or(a, b)
+    )
     np.testing.assert_array_equal(arr(tg.logical_not(tg.tensor(a))), np.logical_not(a))
     np.testing.assert_array_equal(arr(tg.logical_and(tg.tensor(a), 1)), np.logical_and(a, 1))
     for f in (tg.isnan, tg.isfinite, tg.logical_not):
@@ -333,8 +403,15 @@ def test_unary_dtype_errors():
 
 # ---- binary functions -------------------------------------------------------------------------
 BINARY = {
-    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide, "pow": np.power,
-    "maximum": np.maximum, "minimum": np.minimum, "arctan2": np.arctan2, "floor_divide": np.floor_divide,
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "div": np.true_divide,
+    "pow": np.power,
+    "maximum": np.maximum,
+    "minimum": np.minimum,
+    "arctan2": np.arctan2,
+    "floor_divide": np.floor_divide,
     "mod": np.remainder,
 }
 DTYPES = [np.bool_, np.int32, np.int64, np.float16, np.float32, np.float64]
@@ -365,13 +442,26 @@ def test_binary_dtypes_match_numpy(name, da, db):
         return
     got = getattr(tg, name)(tg.tensor(a), tg.tensor(b))
     want_dt = want.dtype if want.dtype != np.int8 else np.dtype(np.int32)  # no int8 here
-    assert arr(got).dtype == want_dt, f"{name}({a.dtype}, {b.dtype}) -> {got.dtype}, numpy {want.dtype}"
+    assert arr(got).dtype == want_dt, (
+        f"{name}({a.dtype}, {b.dtype}) -> {got.dtype}, numpy {want.dtype}"
+    )
     tol = 2e-3 if want_dt == np.float16 else (2e-6 if want_dt == np.float32 else 1e-13)
     np.testing.assert_allclose(arr(got).astype(F64), want.astype(F64), rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("sa,sb", [((), ()), ((3,), ()), ((), (4,)), ((2, 3), (3,)), ((2, 1), (1, 4)),
-                                   ((4, 1, 3), (2, 1)), ((0,), (1,)), ((2, 0), (2, 1))])
+@pytest.mark.parametrize(
+    "sa,sb",
+    [
+        ((), ()),
+        ((3,), ()),
+        ((), (4,)),
+        ((2, 3), (3,)),
+        ((2, 1), (1, 4)),
+        ((4, 1, 3), (2, 1)),
+        ((0,), (1,)),
+        ((2, 0), (2, 1)),
+    ],
+)
 @pytest.mark.parametrize("name", ["add", "mul", "sub", "div", "maximum", "pow", "arctan2", "mod"])
 def test_binary_broadcasting(name, sa, sb):
     rng = np.random.default_rng(5)
@@ -390,8 +480,11 @@ def test_binary_non_contiguous():
     ta, tb = tg.tensor(a), tg.tensor(b)
     for name, f in BINARY.items():
         np.testing.assert_allclose(arr(getattr(tg, name)(ta, tb.T)), f(a, b.T), rtol=1e-14)
-        np.testing.assert_allclose(arr(getattr(tg, name)(ta[::2, ::-3], tb.T[1::2, ::-3])),
-                                   f(a[::2, ::-3], b.T[1::2, ::-3]), rtol=1e-14)
+        np.testing.assert_allclose(
+            arr(getattr(tg, name)(ta[::2, ::-3], tb.T[1::2, ::-3])),
+            f(a[::2, ::-3], b.T[1::2, ::-3]),
+            rtol=1e-14,
+        )
 
 
 def test_binary_special_values():
@@ -414,17 +507,25 @@ def test_pow_float32_vectorised(simd_path):
     assert ulp_error(got[fin], ref[fin], F32).max() <= 1
     assert (np.isinf(got) == np.isinf(ref.astype(F32))).all()
     # Special values follow libm/numpy: negative bases, zeros, infinities, NaN.
-    sp = np.array([0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -3.0, np.inf, -np.inf, np.nan, 1e-40, 3e38], F32)
+    sp = np.array(
+        [0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -3.0, np.inf, -np.inf, np.nan, 1e-40, 3e38], F32
+    )
     A, B = (m.ravel() for m in np.meshgrid(sp, sp))
     got = arr(tg.pow(tg.tensor(A), tg.tensor(B)))
     want = np.power(A, B)
     assert same_special(got, want).all()
     np.testing.assert_array_max_ulp(got[np.isfinite(want)], want[np.isfinite(want)], maxulp=1)
     # Broadcast and strided operands take the same kernel.
-    np.testing.assert_array_max_ulp(arr(tg.tensor(a[:100]) ** tg.tensor(b[:10]).reshape(10, 1)),
-                                    (a[:100].astype(F64) ** b[:10].astype(F64).reshape(10, 1)).astype(F32), 1)
-    np.testing.assert_array_max_ulp(arr(tg.tensor(a)[::7] ** 1.7),  # a weak scalar: float32(1.7)
-                                    (a[::7].astype(F64) ** F64(F32(1.7))).astype(F32), 1)
+    np.testing.assert_array_max_ulp(
+        arr(tg.tensor(a[:100]) ** tg.tensor(b[:10]).reshape(10, 1)),
+        (a[:100].astype(F64) ** b[:10].astype(F64).reshape(10, 1)).astype(F32),
+        1,
+    )
+    np.testing.assert_array_max_ulp(
+        arr(tg.tensor(a)[::7] ** 1.7),  # a weak scalar: float32(1.7)
+        (a[::7].astype(F64) ** F64(F32(1.7))).astype(F32),
+        1,
+    )
 
 
 @pytest.mark.parametrize("e", [2, 0.5, -1, 1, 0, 3, 2.5])
@@ -432,7 +533,7 @@ def test_pow_float32_vectorised(simd_path):
 def test_pow_scalar_exponents_like_numpy_operator(e, dtype):
     x = np.array([-0.0, 0.0, -1.0, 2.0, 3.5, np.inf, -np.inf, np.nan], dtype)
     got = arr(tg.tensor(x) ** e)
-    want = x ** e
+    want = x**e
     assert got.dtype == want.dtype
     assert same_special(got, want).all(), (got, want)
     np.testing.assert_array_max_ulp(got[np.isfinite(want)], want[np.isfinite(want)], maxulp=1)
@@ -441,11 +542,15 @@ def test_pow_scalar_exponents_like_numpy_operator(e, dtype):
 def test_integer_division_and_modulo_follow_numpy():
     a = np.array([7, -7, 7, -7, 0, 5], np.int64)
     b = np.array([2, 2, -2, -2, 3, 0], np.int64)
-    np.testing.assert_array_equal(arr(tg.floor_divide(tg.tensor(a), tg.tensor(b))), np.floor_divide(a, b))
+    np.testing.assert_array_equal(
+        arr(tg.floor_divide(tg.tensor(a), tg.tensor(b))), np.floor_divide(a, b)
+    )
     np.testing.assert_array_equal(arr(tg.mod(tg.tensor(a), tg.tensor(b))), np.remainder(a, b))
     af = a.astype(F64)
     bf = np.array([2.0, 2.0, -2.0, -2.0, 3.0, 0.5])
-    np.testing.assert_array_equal(arr(tg.floor_divide(tg.tensor(af), tg.tensor(bf))), np.floor_divide(af, bf))
+    np.testing.assert_array_equal(
+        arr(tg.floor_divide(tg.tensor(af), tg.tensor(bf))), np.floor_divide(af, bf)
+    )
     np.testing.assert_array_equal(arr(tg.mod(tg.tensor(af), tg.tensor(bf))), np.remainder(af, bf))
 
 
@@ -479,15 +584,19 @@ def test_where_values_dtypes_broadcast():
     want = np.where(c, a, b)
     assert got.shape == want.shape and arr(got).dtype == want.dtype
     np.testing.assert_array_equal(arr(got), want)
-    np.testing.assert_array_equal(arr(tg.where(tg.tensor(a) > 0, tg.tensor(a), 0.0)), np.where(a > 0, a, F32(0)))
+    np.testing.assert_array_equal(
+        arr(tg.where(tg.tensor(a) > 0, tg.tensor(a), 0.0)), np.where(a > 0, a, F32(0))
+    )
     assert tg.where(tg.tensor(a) > 0, tg.tensor(a), 0.0).dtype == tg.float32
     np.testing.assert_array_equal(arr(tg.where(tg.tensor([1, 0, 2]), 1, 0)), [1, 0, 1])
     with pytest.raises(ValueError, match="where"):
         tg.where(tg.tensor([True, False, True]), tg.tensor([1.0, 2.0]), 0.0)
 
 
-@pytest.mark.parametrize("lo,hi", [(1.5, 4.0), (None, 2.0), (-1.0, None), (None, None), (4.0, 1.0),
-                                   ("t", 3.0), (0.0, "t")])
+@pytest.mark.parametrize(
+    "lo,hi",
+    [(1.5, 4.0), (None, 2.0), (-1.0, None), (None, None), (4.0, 1.0), ("t", 3.0), (0.0, "t")],
+)
 def test_clip_values(lo, hi):
     x = np.array([-1.0, 0.0, 1.5, 2.0, 3.7, 5.0, np.nan], F32)
     bound = np.array([0.5, 0.5, 2.0, 2.0, 1.0, 1.0, 1.0], F32)
@@ -511,8 +620,12 @@ def test_clip_dtypes_and_broadcast():
     np.testing.assert_array_equal(arr(got), np.clip(i, 2.5, 7))
     x = np.arange(6.0).reshape(2, 3)
     lo = np.array([[1.0], [4.0]])
-    np.testing.assert_array_equal(arr(tg.clip(tg.tensor(x), tg.tensor(lo), 4.5)), np.clip(x, lo, 4.5))
-    assert np.signbit(arr(tg.clip(tg.tensor([-0.0]), 0.0, 1.0)))[0] == np.signbit(np.clip(-0.0, 0.0, 1.0))
+    np.testing.assert_array_equal(
+        arr(tg.clip(tg.tensor(x), tg.tensor(lo), 4.5)), np.clip(x, lo, 4.5)
+    )
+    assert np.signbit(arr(tg.clip(tg.tensor([-0.0]), 0.0, 1.0)))[0] == np.signbit(
+        np.clip(-0.0, 0.0, 1.0)
+    )
     with pytest.raises(ValueError, match="clip"):
         tg.clip(tg.tensor(x), tg.tensor([1.0, 2.0]), None)
 
@@ -520,12 +633,44 @@ def test_clip_dtypes_and_broadcast():
 # ---- derivatives ----------------------------------------------------------------------------
 # Points inside each function's domain, away from kinks.
 GRAD_RANGE = {
-    "log": (0.3, 2.0), "log2": (0.3, 2.0), "log1p": (-0.5, 2.0), "sqrt": (0.3, 2.0), "rsqrt": (0.3, 2.0),
-    "reciprocal": (0.3, 2.0), "arcsin": (-0.8, 0.8), "arccos": (-0.8, 0.8), "tan": (-1.2, 1.2),
+    "log": (0.3, 2.0),
+    "log2": (0.3, 2.0),
+    "log1p": (-0.5, 2.0),
+    "sqrt": (0.3, 2.0),
+    "rsqrt": (0.3, 2.0),
+    "reciprocal": (0.3, 2.0),
+    "arcsin": (-0.8, 0.8),
+    "arccos": (-0.8, 0.8),
+    "tan": (-1.2, 1.2),
 }
-DIFFERENTIABLE_UNARY = ["neg", "abs", "exp", "exp2", "log", "log2", "log1p", "expm1", "sqrt", "rsqrt", "square",
-                        "reciprocal", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
-                        "sigmoid", "relu", "softplus", "gelu", "erf"]
+DIFFERENTIABLE_UNARY = [
+    "neg",
+    "abs",
+    "exp",
+    "exp2",
+    "log",
+    "log2",
+    "log1p",
+    "expm1",
+    "sqrt",
+    "rsqrt",
+    "square",
+    "reciprocal",
+    "sin",
+    "cos",
+    "tan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "softplus",
+    "gelu",
+    "erf",
+]
 
 
 def grad_input(name, shape=(4,), dtype=tg.float64, seed=0):
@@ -552,7 +697,7 @@ def test_unary_grad_values():
     cases = {
         "tanh": 1 - np.tanh(xn) ** 2,
         "sigmoid": _sigmoid(xn) * (1 - _sigmoid(xn)),
-        "erf": 2 / np.sqrt(np.pi) * np.exp(-xn ** 2),
+        "erf": 2 / np.sqrt(np.pi) * np.exp(-(xn**2)),
         "softplus": _sigmoid(xn),
         "relu": (xn > 0).astype(F64),
         "abs": np.sign(xn),
@@ -563,11 +708,17 @@ def test_unary_grad_values():
         np.testing.assert_allclose(arr(g), np.asarray(want, F64), rtol=1e-13, err_msg=name)
 
 
-BINARY_GRAD_RANGE = {"pow": ((0.5, 2.0), (-1.5, 1.5)), "div": ((-2, 2), (0.5, 2.0)), "mod": ((0.5, 4.0), (0.7, 1.3)),
-                     "arctan2": ((-2, 2), (-2, 2))}
+BINARY_GRAD_RANGE = {
+    "pow": ((0.5, 2.0), (-1.5, 1.5)),
+    "div": ((-2, 2), (0.5, 2.0)),
+    "mod": ((0.5, 4.0), (0.7, 1.3)),
+    "arctan2": ((-2, 2), (-2, 2)),
+}
 
 
-@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "arctan2", "mod"])
+@pytest.mark.parametrize(
+    "name", ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "arctan2", "mod"]
+)
 @pytest.mark.parametrize("shapes", [((4,), (4,)), ((2, 3), (3,)), ((), (3,))])
 def test_binary_grads_order2(name, shapes):
     (alo, ahi), (blo, bhi) = BINARY_GRAD_RANGE.get(name, ((-2, 2), (-2, 2)))
@@ -622,11 +773,16 @@ def test_clip_grads():
     tg.testing.check_grads(lambda x, lo, hi: tg.clip(x * x * x, lo, hi), (x, lo, hi), order=2)
     tg.testing.check_grads(lambda x: tg.clip(tg.sin(x), None, 0.3), (x,), order=2)
     tg.testing.check_grads(lambda x, lo: tg.clip(x, lo, None), (x, lo), order=1)
-    tg.testing.check_grads(lambda x: tg.clip(x, -0.5, 0.5), (tg.tensor([0.1, -0.3], tg.float32),), order=1)
+    tg.testing.check_grads(
+        lambda x: tg.clip(x, -0.5, 0.5), (tg.tensor([0.1, -0.3], tg.float32),), order=1
+    )
     # Ties keep the gradient in x; where lo > hi the result is hi.
     xs = tg.tensor([-1.0, 0.0, 1.0, 2.0, 5.0], tg.float64)
     gx, glo, ghi = tg.grad(lambda x, l, h: tg.clip(x, l, h).sum(), grad_position=(0, 1, 2))(
-        xs, tg.tensor([0.0, 0.0, 0.0, 0.0, 9.0], tg.float64), tg.tensor([1.0, 1.0, 1.0, 1.0, 1.0], tg.float64))
+        xs,
+        tg.tensor([0.0, 0.0, 0.0, 0.0, 9.0], tg.float64),
+        tg.tensor([1.0, 1.0, 1.0, 1.0, 1.0], tg.float64),
+    )
     np.testing.assert_array_equal(arr(gx), [0, 1, 1, 0, 0])
     np.testing.assert_array_equal(arr(glo), [1, 0, 0, 0, 0])
     np.testing.assert_array_equal(arr(ghi), [0, 0, 0, 1, 1])
@@ -651,18 +807,24 @@ def test_jvp_of_composite_expression():
         th = np.tanh(z)
         return _gelu(th) * _erf(z)
 
-    np.testing.assert_allclose(arr(t), (f(xn + eps * arr(v)) - f(xn - eps * arr(v))) / (2 * eps), rtol=1e-7)
+    np.testing.assert_allclose(
+        arr(t), (f(xn + eps * arr(v)) - f(xn - eps * arr(v))) / (2 * eps), rtol=1e-7
+    )
 
 
-@pytest.mark.skipif(not os.environ.get("TAPEGRAD_SLOW"), reason="slow property test; set TAPEGRAD_SLOW=1")
+@pytest.mark.skipif(
+    not os.environ.get("TAPEGRAD_SLOW"), reason="slow property test; set TAPEGRAD_SLOW=1"
+)
 def test_vecmath_property_random_floats():
     hypothesis = pytest.importorskip("hypothesis")
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
     @settings(max_examples=300, deadline=None)
-    @given(st.lists(st.floats(width=32, allow_nan=True, allow_infinity=True), min_size=1, max_size=40),
-           st.sampled_from(VECMATH))
+    @given(
+        st.lists(st.floats(width=32, allow_nan=True, allow_infinity=True), min_size=1, max_size=40),
+        st.sampled_from(VECMATH),
+    )
     def check(vals, name):
         x = np.array(vals, F32)
         got = arr(getattr(tg, name)(tg.tensor(x)))
@@ -670,11 +832,21 @@ def test_vecmath_property_random_floats():
         if name == "gelu":
             ref = np.where(np.isneginf(x), -0.0, _gelu(x)).astype(F32)
         else:
-            ref = np.asarray(ref_fn(x.astype(LD) if ref_fn not in (_erf,) else x.astype(F64))).astype(F32)
+            ref = np.asarray(
+                ref_fn(x.astype(LD) if ref_fn not in (_erf,) else x.astype(F64))
+            ).astype(F32)
         assert same_special(got, ref).all()
         fin = np.isfinite(ref) & (np.abs(ref) >= np.finfo(F32).tiny)
-        assert (ulp_error(got[fin], np.asarray(ref_fn(x[fin].astype(LD) if ref_fn not in (_erf, _gelu) else
-                                                      x[fin].astype(F64))), F32) <= 4).all()
+        assert (
+            ulp_error(
+                got[fin],
+                np.asarray(
+                    ref_fn(x[fin].astype(LD) if ref_fn not in (_erf, _gelu) else x[fin].astype(F64))
+                ),
+                F32,
+            )
+            <= 4
+        ).all()
 
     del hypothesis
     check()

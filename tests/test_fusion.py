@@ -5,7 +5,9 @@ in float64 in blocks), compose with outer transforms, guards, random draws and r
 hold less memory. The jit test suites also run in subprocesses with fusion off
 (TAPEGRAD_JIT_FUSE=0) and with every group fused however small (TAPEGRAD_JIT_FUSE_MIN=1).
 """
+
 import os
+import re
 import subprocess
 import sys
 
@@ -29,7 +31,9 @@ def same_bits(a, b):
     a, b = np.asarray(a), np.asarray(b)
     assert a.dtype == b.dtype and a.shape == b.shape
     a, b = a.reshape(-1), b.reshape(-1)
-    assert np.array_equal(a.view(np.uint8), b.view(np.uint8)), np.max(np.abs(a.astype(float) - b.astype(float)))
+    assert np.array_equal(a.view(np.uint8), b.view(np.uint8)), np.max(
+        np.abs(a.astype(float) - b.astype(float))
+    )
 
 
 CHAINS = {
@@ -38,7 +42,9 @@ CHAINS = {
     "powers": lambda a, b: a**2 + b**0.5 - a**-1 + b**1 + a**0 + a**3,
     "where_compare": lambda a, b: tg.where(a > b, tg.tanh(a), -b) + tg.maximum(a, b),
     "casts_masks": lambda a, b: (a < 0).astype(a.dtype) * b + tg.isnan(a).astype(a.dtype),
-    "long": lambda a, b: tg.log1p(tg.abs(tg.sigmoid(a) - tg.cos(b) / (1 + a * a))) * tg.sqrt(tg.abs(b)),
+    "long": lambda a, b: (
+        tg.log1p(tg.abs(tg.sigmoid(a) - tg.cos(b) / (1 + a * a))) * tg.sqrt(tg.abs(b))
+    ),
     "clip_like": lambda a, b: tg.minimum(tg.maximum(a, -1.0), 1.0) - tg.floor(b) + b % 1.5,
 }
 
@@ -103,7 +109,9 @@ def test_jit_grad_is_one_fused_pass_equal_to_eager(dtype):
     for _ in range(3):
         same_bits(g(x), want)
     text = g.explain()
-    assert "1 fused group(s)" in text and "Sin" in text and "Cos" in text
+    assert (
+        "1 fused group(s)" in text and re.search(r"\bsin\b", text) and re.search(r"\bcos\b", text)
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -130,7 +138,9 @@ def test_outer_transforms_of_a_fused_function():
     eager = lambda x: (tg.tanh(x) * x + tg.exp(-x * x)).sum()
     np.testing.assert_allclose(np.asarray(tg.grad(f)(x)), np.asarray(tg.grad(eager)(x)), rtol=1e-12)
     xs = tg.tensor(special_values(N + 8, np.float64)[8:].reshape(6, N // 6))
-    np.testing.assert_allclose(np.asarray(tg.vmap(f)(xs)), np.asarray(tg.vmap(eager)(xs)), rtol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(tg.vmap(f)(xs)), np.asarray(tg.vmap(eager)(xs)), rtol=1e-12
+    )
     h = tg.jit(tg.grad(tg.jit(lambda x: (tg.sin(x) ** 2).sum())))
     want = tg.grad(lambda x: (tg.sin(x) ** 2).sum())(x)
     for _ in range(3):
@@ -234,16 +244,33 @@ def test_memory_stats_count_storage_and_its_peak():
     assert tg.memory_stats()["peak_bytes"] == tg.memory_stats()["current_bytes"]
 
 
-@pytest.mark.parametrize("env", [{"TAPEGRAD_JIT_FUSE": "0"}, {"TAPEGRAD_JIT_FUSE_MIN": "1"}],
-                         ids=["fusion_off", "fuse_everything"])
+@pytest.mark.parametrize(
+    "env",
+    [{"TAPEGRAD_JIT_FUSE": "0"}, {"TAPEGRAD_JIT_FUSE_MIN": "1"}],
+    ids=["fusion_off", "fuse_everything"],
+)
 def test_jit_suites_pass_with_fusion_off_and_forced(env):
     e = dict(os.environ, **env)
     # The tapegrad under test (installed, or the in-place build with TAPEGRAD_TEST_SOURCE=1).
     under_test = os.path.dirname(os.path.dirname(os.path.abspath(tg.__file__)))
     e["PYTHONPATH"] = os.pathsep.join([under_test, e.get("PYTHONPATH", "")])
-    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                        os.path.join(HERE, "test_jit.py"), os.path.join(HERE, "test_jit_ops.py")],
-                       env=e, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-x",
+            "-p",
+            "no:cacheprovider",
+            os.path.join(HERE, "test_jit.py"),
+            os.path.join(HERE, "test_jit_ops.py"),
+        ],
+        env=e,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
 
 
@@ -261,7 +288,7 @@ def test_dead_records_are_dropped_but_unused_random_draws_still_happen():
     got = [np.asarray(j(x)) for _ in range(3)]
     for a, b in zip(got, want):
         same_bits(a, b)
-    assert "Exp" not in j.explain() and "normal" in j.explain()
+    assert not re.search(r"\bexp\b", j.explain()) and "normal" in j.explain()
 
 
 def test_jit_of_vmap_and_jacrev_are_fused_and_exact():

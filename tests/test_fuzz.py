@@ -9,6 +9,7 @@ A failing case prints as a one-line reproducer. Known failures that other branch
 are listed in fuzz_expected_failures.txt: a fuzz failure of a listed kind and target is
 tolerated, and every listed reproducer must still fail (a fixed one must leave the list).
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -35,12 +36,18 @@ EXPECTED_FILE = Path(__file__).with_name("fuzz_expected_failures.txt")
 
 # ---- what must be covered -----------------------------------------------------------------------
 
+
 def public_callables():
     """Every public callable: tg.*, tg.numpy.*, tg.linalg.*, tg.ops.* (and ops.functional), and
     Tensor's methods, properties and operators. Key -> object."""
     out = {}
-    for prefix, mod in [("tg", tg), ("tg.numpy", tg.numpy), ("tg.linalg", tg.linalg), ("tg.ops", tg.ops),
-                        ("tg.ops.functional", tg.ops.functional)]:
+    for prefix, mod in [
+        ("tg", tg),
+        ("tg.numpy", tg.numpy),
+        ("tg.linalg", tg.linalg),
+        ("tg.ops", tg.ops),
+        ("tg.ops.functional", tg.ops.functional),
+    ]:
         for name in getattr(mod, "__all__", None) or dir(mod):
             if name.startswith("_"):
                 continue
@@ -50,7 +57,13 @@ def public_callables():
             if prefix == "tg.linalg" and name in ("NamedTuple", "Tensor"):
                 continue  # typing's NamedTuple and the Tensor class imported for annotations
             out[f"{prefix}.{name}"] = obj
-    skip = {"__doc__", "__module__", "__array_priority__", "__array_ufunc__", "_pybind11_conduit_v1_"}
+    skip = {
+        "__doc__",
+        "__module__",
+        "__array_priority__",
+        "__array_ufunc__",
+        "_pybind11_conduit_v1_",
+    }
     for name, obj in vars(tg.Tensor).items():
         if name in skip or (name.startswith("_") and not name.startswith("__")):
             continue
@@ -73,18 +86,28 @@ def test_every_public_callable_is_fuzzed():
         if obj is not None:
             by_object.add(id(obj))
     missing = sorted(k for k, o in public_callables().items() if not _covered(k, o, by_object))
-    assert not missing, f"public callables with no fuzz generator (add one to tests/fuzz_cases.py): {missing}"
+    assert not missing, (
+        f"public callables with no fuzz generator (add one to tests/fuzz_cases.py): {missing}"
+    )
 
 
 def test_fuzz_generators_target_real_names():
     names = set(public_callables())
-    extra = {"Tensor.__iadd__", "tg.Tensor.__new__", "tg.Tensor.__setstate__", "Tensor.__reduce__",
-             "Tensor.__reduce_ex__", "Tensor.__sizeof__", "Tensor.__init__"}
+    extra = {
+        "Tensor.__iadd__",
+        "tg.Tensor.__new__",
+        "tg.Tensor.__setstate__",
+        "Tensor.__reduce__",
+        "Tensor.__reduce_ex__",
+        "Tensor.__sizeof__",
+        "Tensor.__init__",
+    }
     stale = sorted(t for t in GENERATORS if t not in names and t not in extra)
     assert not stale, f"fuzz generators for names tapegrad does not have: {stale}"
 
 
 # ---- expected failures ----------------------------------------------------------------------------
+
 
 def load_expected():
     """Lines `kind || target || code || ref or - || why` of fuzz_expected_failures.txt."""
@@ -103,8 +126,19 @@ def load_expected():
                 continue
             kind = kind[: -len("@sanitized")]
         case_target = target if "*" not in target else "tg.listed"
-        items.append((kind, target, Case(case_target, code, None if ref == "-" else ref,
-                                         strict=kind.startswith("accepted")), why))
+        items.append(
+            (
+                kind,
+                target,
+                Case(
+                    case_target,
+                    code,
+                    None if ref == "-" else ref,
+                    strict=kind.startswith("accepted"),
+                ),
+                why,
+            )
+        )
     return items
 
 
@@ -125,7 +159,9 @@ def _describe(failures, limit=40):
         lines.append(f"[{kind}] {case.target}: {detail}\n    {reproducer(case)}")
         if getattr(case, "ref", None):
             lines.append(f"    numpy: {case.ref}")
-    return "\n".join(lines[:limit]) + (f"\n... {len(lines) - limit} more" if len(lines) > limit else "")
+    return "\n".join(lines[:limit]) + (
+        f"\n... {len(lines) - limit} more" if len(lines) > limit else ""
+    )
 
 
 def test_expected_failures_still_fail():
@@ -145,24 +181,35 @@ def test_expected_failures_still_fail():
         now = got.get(id(c), ("ok", ""))
         if not _matches(k, "*", now[0], c.target, now[1]):
             bad.append(f"{k} || {t} || {c.code}  ({why}) -- now: {now[0]} {now[1][:150]}")
-    assert not bad, (f"these expected failures no longer fail as listed; remove them from {EXPECTED_FILE.name}:\n"
-                     + "\n".join(bad))
+    assert not bad, (
+        f"these expected failures no longer fail as listed; remove them from {EXPECTED_FILE.name}:\n"
+        + "\n".join(bad)
+    )
 
 
 def _judge(failures):
     expected = [(k, t) for k, t, _, _ in load_expected()]
-    return [f for f in failures if not any(_matches(k, t, f[1], f[0].target, f[2]) for k, t in expected)]
+    return [
+        f for f in failures if not any(_matches(k, t, f[1], f[0].target, f[2]) for k, t in expected)
+    ]
 
 
 # ---- the fuzz run ---------------------------------------------------------------------------------
+
 
 def test_fuzz():
     runner = Runner(jobs=JOBS)
     nbatches = max(1, NCASES // BATCH)
     t0 = time.monotonic()
 
-    @settings(max_examples=nbatches, deadline=None, database=None, derandomize=not LONG,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=nbatches,
+        deadline=None,
+        database=None,
+        derandomize=not LONG,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @seed(SEED)
     @given(st.lists(cases(), min_size=BATCH, max_size=BATCH))
     def run(batch):
@@ -172,7 +219,9 @@ def test_fuzz():
     failures = runner.finish()
     dt = time.monotonic() - t0
     counts = dict(runner.counts)
-    print(f"\nfuzz: {runner.ncases} cases in {dt:.1f} s ({runner.ncases / dt:.0f}/s, {JOBS} jobs): {counts}")
+    print(
+        f"\nfuzz: {runner.ncases} cases in {dt:.1f} s ({runner.ncases / dt:.0f}/s, {JOBS} jobs): {counts}"
+    )
     unexpected = _judge(failures)
     if LONG or os.environ.get("TAPEGRAD_FUZZ_REPORT"):
         print(_describe(failures, limit=400))
@@ -182,10 +231,18 @@ def test_fuzz():
 @pytest.mark.parametrize("target", sorted(SPAWN_TARGETS))
 def test_fuzz_in_fresh_interpreters(target):
     """Calls a forked child cannot make (they resize the kernel thread pool), each in a new process."""
-    values = ["0", "-1", "10**6", "2.5"] if not LONG else ["0", "-1", "1", "2", "10**6", "2**31", "2**63", "2.5",
-                                                            "'3'", "None", "np.int64(2)"]
-    cs = [Case(target, f"out = (tg.set_num_threads({v}), tg.get_num_threads(), (tg.ones(10**5) + 1).sum())")
-          for v in values]
+    values = (
+        ["0", "-1", "10**6", "2.5"]
+        if not LONG
+        else ["0", "-1", "1", "2", "10**6", "2**31", "2**63", "2.5", "'3'", "None", "np.int64(2)"]
+    )
+    cs = [
+        Case(
+            target,
+            f"out = (tg.set_num_threads({v}), tg.get_num_threads(), (tg.ones(10**5) + 1).sum())",
+        )
+        for v in values
+    ]
     failures = [f for f in spawn_run(cs) if f[1] != "ok"]
     unexpected = _judge(failures)
     assert not unexpected, _describe(unexpected)

@@ -1,5 +1,6 @@
 """Issue 10 (autodiff, jit, checkpoint files, optimizers, losses): each test guards one behaviour
 that used to crash, give a stale or silently wrong answer, or accept nonsense."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,11 +24,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _run(code):
     """Run `code` in a fresh interpreter (a crash is a failed test, not a dead runner)."""
     # The tapegrad under test (installed, or the in-place build with TAPEGRAD_TEST_SOURCE=1).
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(tg.__file__))))
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    env = dict(
+        os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(tg.__file__)))
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 # ---- jit: static arguments, constants, lifetime ---------------------------------------------------
+
 
 def test_jit_unhashable_static_dataclass_never_gives_an_earlier_answer():
     @dataclasses.dataclass
@@ -164,11 +170,14 @@ def test_jit_failing_call_leaves_no_state_behind():
 
 # ---- autodiff corner cases -------------------------------------------------------------------------
 
+
 def test_grad_repeated_weight_gets_full_gradient_each_time():
     w = tg.Parameter(tg.tensor([2.0]), name="w")
     g = tg.grad(lambda x: (w * x).sum(), grad_position=None, weights=[w, w])(tg.tensor([3.0]))
     assert [t.tolist() for t in g] == [[3.0], [3.0]]
-    _, gw = tg.value_and_grad(lambda x: (w * x).sum(), grad_position=None, weights=[w, w])(tg.tensor([3.0]))
+    _, gw = tg.value_and_grad(lambda x: (w * x).sum(), grad_position=None, weights=[w, w])(
+        tg.tensor([3.0])
+    )
     assert [t.tolist() for t in gw] == [[3.0], [3.0]]
     assert w.tolist() == [2.0]
 
@@ -178,8 +187,9 @@ def test_tensor_from_traced_scalars_keeps_the_gradient():
     assert tg.grad(lambda x: (tg.tensor([x[0], x[1]]) * 3).sum())(x).tolist() == [3.0, 3.0]
     assert tg.grad(lambda x: (tg.tensor(x) * 3).sum())(x).tolist() == [3.0, 3.0]
     assert tg.grad(lambda x: (tg.tensor([x[0] * 2, 5.0]) * 3).sum())(x).tolist() == [6.0, 0.0]
-    assert tg.vmap(lambda r: tg.tensor([r[1], r[0]]))(tg.tensor([[1.0, 2.0], [3.0, 4.0]])).tolist() == [
-        [2.0, 1.0], [4.0, 3.0]]
+    assert tg.vmap(lambda r: tg.tensor([r[1], r[0]]))(
+        tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    ).tolist() == [[2.0, 1.0], [4.0, 3.0]]
     assert tg.tensor([1.0, 2.0]).tolist() == [1.0, 2.0]  # outside transforms: unchanged
 
 
@@ -246,8 +256,17 @@ def test_transforms_leave_no_level_behind_after_an_exception():
         _ = x * 2
         raise RuntimeError("boom")
 
-    for t in (tg.grad, tg.jit, tg.vmap, tg.jacrev, tg.jacfwd, tg.hessian, tg.checkpoint,
-              lambda f: (lambda x: tg.jvp(f, x, x)), lambda f: (lambda x: tg.vjp(f, x))):
+    for t in (
+        tg.grad,
+        tg.jit,
+        tg.vmap,
+        tg.jacrev,
+        tg.jacfwd,
+        tg.hessian,
+        tg.checkpoint,
+        lambda f: lambda x: tg.jvp(f, x, x),
+        lambda f: lambda x: tg.vjp(f, x),
+    ):
         with pytest.raises(RuntimeError, match="boom"):
             t(bad)(x)
     assert not tg._core._levels_active()
@@ -256,6 +275,7 @@ def test_transforms_leave_no_level_behind_after_an_exception():
 
 # ---- checkpoint files -----------------------------------------------------------------------------
 
+
 def test_checkpoint_name_with_nul_is_refused(tmp_path):
     with pytest.raises(ValueError, match="NUL"):
         tg.save_checkpoint({"a": tg.ones(1), "a\x00": tg.ones(1)}, str(tmp_path / "x.ckpt"))
@@ -263,8 +283,11 @@ def test_checkpoint_name_with_nul_is_refused(tmp_path):
 
 def test_checkpoint_append_dict_numbers_are_exact(tmp_path):
     path = str(tmp_path / "x.ckpt")
-    tg.save_checkpoint({"w": tg.ones(1)}, path,
-                       append_dict={"lr": 1e-50, "big": 1e40, "i": 2**62 + 1, "b": True, "neg": -0.0})
+    tg.save_checkpoint(
+        {"w": tg.ones(1)},
+        path,
+        append_dict={"lr": 1e-50, "big": 1e40, "i": 2**62 + 1, "b": True, "neg": -0.0},
+    )
     r = tg.load_checkpoint(path)
     assert r["lr"].asnumpy().item() == 1e-50 and r["big"].asnumpy().item() == 1e40
     assert r["i"].dtype == tg.int64 and r["i"].asnumpy().item() == 2**62 + 1
@@ -296,15 +319,35 @@ def _npz(path, **arrays):
 
 
 def _header(version=1, names=("x",), kinds=("t",)):
-    return {"__tapegrad_checkpoint__": np.array(version, np.int64), "__names__": np.array(list(names)),
-            "__kinds__": np.array(list(kinds))}
+    return {
+        "__tapegrad_checkpoint__": np.array(version, np.int64),
+        "__names__": np.array(list(names)),
+        "__kinds__": np.array(list(kinds)),
+    }
 
 
-@pytest.mark.parametrize("case", [
-    "negative_version", "future_version", "float_version", "unknown_kind", "object_dtype", "string_tensor",
-    "missing_value", "missing_names", "extra_entry", "names_2d", "kinds_length", "string_shape",
-    "not_zip", "npy", "directory", "truncated", "declared_too_big",
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "negative_version",
+        "future_version",
+        "float_version",
+        "unknown_kind",
+        "object_dtype",
+        "string_tensor",
+        "missing_value",
+        "missing_names",
+        "extra_entry",
+        "names_2d",
+        "kinds_length",
+        "string_shape",
+        "not_zip",
+        "npy",
+        "directory",
+        "truncated",
+        "declared_too_big",
+    ],
+)
 def test_malformed_checkpoint_is_one_valueerror(tmp_path, case):
     path = str(tmp_path / "bad.ckpt")
     if case == "negative_version":
@@ -368,30 +411,36 @@ def test_checkpoint_expansion_cap_refuses_small_compressed_file(tmp_path):
     assert os.path.getsize(path) < 2**20
     with pytest.raises(ValueError, match="not a readable tapegrad checkpoint: .*max_bytes"):
         tg.load_checkpoint(path, max_bytes=2**20)
-    assert tg.load_checkpoint(path, max_bytes=2**27)["x"].shape == (10 * 2**20,)  # the cap can be raised
+    assert tg.load_checkpoint(path, max_bytes=2**27)["x"].shape == (
+        10 * 2**20,
+    )  # the cap can be raised
 
 
 # ---- optimizers and losses -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("make, err", [
-    (lambda w: tg.nn.SGD([w], learning_rate=float("nan")), ValueError),
-    (lambda w: tg.nn.SGD([w], learning_rate=-0.1), ValueError),
-    (lambda w: tg.nn.SGD([w], learning_rate=float("inf")), ValueError),
-    (lambda w: tg.nn.SGD([w], learning_rate=True), TypeError),
-    (lambda w: tg.nn.SGD([w], learning_rate="0.1"), TypeError),
-    (lambda w: tg.nn.SGD([w], momentum=-1.0), ValueError),
-    (lambda w: tg.nn.SGD([w], weight_decay=-1e-4), ValueError),
-    (lambda w: tg.nn.Momentum([w], 0.1, float("nan")), ValueError),
-    (lambda w: tg.nn.Adam([w], beta1=1.0), ValueError),
-    (lambda w: tg.nn.Adam([w], beta2=-0.1), ValueError),
-    (lambda w: tg.nn.Adam([w], eps=0.0), ValueError),
-    (lambda w: tg.nn.Adam([w], eps=-1e-8), ValueError),
-    (lambda w: tg.nn.AdamW([w], weight_decay=-0.01), ValueError),
-    (lambda w: tg.nn.SGD([tg.Parameter(tg.ones(1, dtype=tg.int32), name="i")]), TypeError),
-    (lambda w: tg.nn.SGD([tg.Parameter(tg.tensor([True]), name="b")]), TypeError),
-    (lambda w: tg.nn.SGD([]), ValueError),
-    (lambda w: tg.nn.SGD([w, w]), ValueError),
-])
+
+@pytest.mark.parametrize(
+    "make, err",
+    [
+        (lambda w: tg.nn.SGD([w], learning_rate=float("nan")), ValueError),
+        (lambda w: tg.nn.SGD([w], learning_rate=-0.1), ValueError),
+        (lambda w: tg.nn.SGD([w], learning_rate=float("inf")), ValueError),
+        (lambda w: tg.nn.SGD([w], learning_rate=True), TypeError),
+        (lambda w: tg.nn.SGD([w], learning_rate="0.1"), TypeError),
+        (lambda w: tg.nn.SGD([w], momentum=-1.0), ValueError),
+        (lambda w: tg.nn.SGD([w], weight_decay=-1e-4), ValueError),
+        (lambda w: tg.nn.Momentum([w], 0.1, float("nan")), ValueError),
+        (lambda w: tg.nn.Adam([w], beta1=1.0), ValueError),
+        (lambda w: tg.nn.Adam([w], beta2=-0.1), ValueError),
+        (lambda w: tg.nn.Adam([w], eps=0.0), ValueError),
+        (lambda w: tg.nn.Adam([w], eps=-1e-8), ValueError),
+        (lambda w: tg.nn.AdamW([w], weight_decay=-0.01), ValueError),
+        (lambda w: tg.nn.SGD([tg.Parameter(tg.ones(1, dtype=tg.int32), name="i")]), TypeError),
+        (lambda w: tg.nn.SGD([tg.Parameter(tg.tensor([True]), name="b")]), TypeError),
+        (lambda w: tg.nn.SGD([]), ValueError),
+        (lambda w: tg.nn.SGD([w, w]), ValueError),
+    ],
+)
 def test_optimizer_rejects_nonsense_at_construction(make, err):
     w = tg.Parameter(tg.ones(1), name="w")
     with pytest.raises(err):
@@ -422,16 +471,28 @@ def test_loss_shape_mismatch_names_the_loss_and_shapes():
     with pytest.raises(ValueError, match=r"SoftmaxCrossEntropyWithLogits.*\(2, 3\).*\(2, 4\)"):
         tg.nn.SoftmaxCrossEntropyWithLogits()(tg.ones((2, 3)), tg.ones((2, 4)))
     with pytest.raises(ValueError, match=r"sparse=True.*\(3,\)"):
-        tg.nn.SoftmaxCrossEntropyWithLogits(sparse=True)(tg.ones((2, 3)), tg.tensor([0, 1, 2], tg.int32))
+        tg.nn.SoftmaxCrossEntropyWithLogits(sparse=True)(
+            tg.ones((2, 3)), tg.tensor([0, 1, 2], tg.int32)
+        )
 
 
 # ---- more transform arguments ----------------------------------------------------------------------
 
+
 def test_checkpoint_with_constant_and_keyword_arguments():
     x = tg.tensor([1.0, 2.0])
-    assert tg.grad(lambda x: tg.checkpoint(lambda x, n: x * n)(x, 3).sum())(x).tolist() == [3.0, 3.0]
-    assert tg.grad(lambda x: tg.checkpoint(lambda x, n=1: x * n)(x, n=3).sum())(x).tolist() == [3.0, 3.0]
-    assert tg.grad(lambda x: tg.checkpoint(lambda p: p[0] * p[1])((x, x)).sum())(x).tolist() == [2.0, 4.0]
+    assert tg.grad(lambda x: tg.checkpoint(lambda x, n: x * n)(x, 3).sum())(x).tolist() == [
+        3.0,
+        3.0,
+    ]
+    assert tg.grad(lambda x: tg.checkpoint(lambda x, n=1: x * n)(x, n=3).sum())(x).tolist() == [
+        3.0,
+        3.0,
+    ]
+    assert tg.grad(lambda x: tg.checkpoint(lambda p: p[0] * p[1])((x, x)).sum())(x).tolist() == [
+        2.0,
+        4.0,
+    ]
     with pytest.raises(TypeError, match="positionally"):
         tg.grad(lambda x: tg.checkpoint(lambda x, y: x * y)(x, y=x).sum())(x)
 
@@ -521,6 +582,7 @@ def test_vmap_write_into_closed_over_tensor_raises_and_keeps_it_readable():
 
 # ---- nn arguments ---------------------------------------------------------------------------------
 
+
 def test_dense_channels_must_be_positive_ints():
     for bad, err in ((2.5, TypeError), (True, TypeError), (0, ValueError), (-1, ValueError)):
         with pytest.raises(err, match="Dense: in_channels"):
@@ -542,8 +604,11 @@ def test_train_step_and_loss_cell_arguments_are_checked():
     with pytest.raises(TypeError, match="optimizer"):
         tg.nn.TrainOneStepCell(tg.nn.WithLossCell(net, tg.nn.MSELoss()), 5)
     with pytest.raises(ValueError, match="sens"):
-        tg.nn.TrainOneStepCell(tg.nn.WithLossCell(net, tg.nn.MSELoss()), tg.nn.SGD(net.trainable_params()),
-                               sens=float("nan"))
+        tg.nn.TrainOneStepCell(
+            tg.nn.WithLossCell(net, tg.nn.MSELoss()),
+            tg.nn.SGD(net.trainable_params()),
+            sens=float("nan"),
+        )
     with pytest.raises(TypeError, match="backbone"):
         tg.nn.WithLossCell(1, tg.nn.MSELoss())
 
@@ -567,7 +632,9 @@ def test_load_checkpoint_max_bytes_argument_is_checked(tmp_path):
 
 def test_grad_repeated_position_with_weights_gets_full_gradient_each_time():
     w = tg.Parameter(tg.tensor([2.0]), name="w")
-    (g0, g1), (w0, w1) = tg.grad(lambda x: (w * x).sum(), grad_position=(0, 0), weights=[w, w])(tg.ones(1))
+    (g0, g1), (w0, w1) = tg.grad(lambda x: (w * x).sum(), grad_position=(0, 0), weights=[w, w])(
+        tg.ones(1)
+    )
     assert [g0.tolist(), g1.tolist(), w0.tolist(), w1.tolist()] == [[2.0], [2.0], [1.0], [1.0]]
     g = ops.GradOperation(get_by_list=True)(lambda x: (w * x).sum(), [w, w])(tg.ones(1))
     assert [t.tolist() for t in g] == [[1.0], [1.0]]
@@ -662,10 +729,14 @@ def test_numpy_logaddexp2_promotes_before_scaling_like_numpy():
 def test_numpy_arcsinh_arccosh_large_float16_do_not_overflow():
     x = np.array([65504.0, 300.0, 200.0, 201.0, 2.0, 1.0], np.float16)
     np.testing.assert_allclose(np.asarray(tg.numpy.arcsinh(tg.tensor(x))), np.arcsinh(x), rtol=2e-3)
-    np.testing.assert_allclose(np.asarray(tg.numpy.arcsinh(tg.tensor(-x))), np.arcsinh(-x), rtol=2e-3)
+    np.testing.assert_allclose(
+        np.asarray(tg.numpy.arcsinh(tg.tensor(-x))), np.arcsinh(-x), rtol=2e-3
+    )
     np.testing.assert_allclose(np.asarray(tg.numpy.arccosh(tg.tensor(x))), np.arccosh(x), rtol=2e-3)
     g = tg.grad(lambda v: tg.numpy.arcsinh(v).sum())(tg.tensor(np.array([0.0, 300.0], np.float32)))
-    np.testing.assert_allclose(np.asarray(g), 1 / np.sqrt(1 + np.array([0.0, 300.0]) ** 2), rtol=1e-4)
+    np.testing.assert_allclose(
+        np.asarray(g), 1 / np.sqrt(1 + np.array([0.0, 300.0]) ** 2), rtol=1e-4
+    )
 
 
 def test_numpy_round_integers_to_negative_decimals_like_numpy():
@@ -693,11 +764,16 @@ def test_numpy_fmod_exact_and_keeps_python_scalars_weak():
     w = tg.numpy.fmod(2**31, tg.tensor(np.array([4.0, 5.0], np.float16)))
     assert w.dtype == tg.float16
     np.testing.assert_array_equal(np.asarray(w), weak)
-    assert tg.grad(lambda x: tg.numpy.fmod(x, 2.0).sum())(tg.tensor([-3.0, 3.0])).tolist() == [1.0, 1.0]
+    assert tg.grad(lambda x: tg.numpy.fmod(x, 2.0).sum())(tg.tensor([-3.0, 3.0])).tolist() == [
+        1.0,
+        1.0,
+    ]
 
 
 def test_numpy_roll_by_int64_extremes_like_numpy():
     a = np.resize(np.array([1, 7, 1, 7, 7, 0, -1], np.int64), (2, 3, 5))
     for shift in (-(2**63), 2**63 - 1, -7, 12, 0):
-        assert tg.numpy.roll(tg.tensor(a), shift, -1).tolist() == np.roll(a, shift, -1).tolist(), shift
+        assert tg.numpy.roll(tg.tensor(a), shift, -1).tolist() == np.roll(a, shift, -1).tolist(), (
+            shift
+        )
         assert tg.numpy.roll(tg.tensor(a), shift).tolist() == np.roll(a, shift).tolist(), shift

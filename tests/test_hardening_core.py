@@ -1,5 +1,6 @@
 """Regression tests for the C++ core's promise (issue 10): bad input gets a clear Python exception
 and edge values follow numpy; never a crash, never a silently wrong number."""
+
 import numpy as np
 import pytest
 
@@ -178,7 +179,9 @@ def test_python_int_out_of_dtype_range_is_overflow_error():
 
 
 def test_python_big_int_with_float_dtype_converts():
-    np.testing.assert_array_equal(tg.tensor([-1, 2**63], dtype=tg.float64).numpy(), np.array([-1.0, 2.0**63]))
+    np.testing.assert_array_equal(
+        tg.tensor([-1, 2**63], dtype=tg.float64).numpy(), np.array([-1.0, 2.0**63])
+    )
 
 
 @pytest.mark.parametrize(
@@ -275,7 +278,14 @@ def test_astype_nan_inf_to_int_is_defined():
     # numpy leaves this undefined; tapegrad saturates and maps NaN to the minimum (no C++ UB).
     t = tg.tensor([np.nan, np.inf, -np.inf, 3e10, -3e10, 2.9], dtype=tg.float64)
     assert t.astype(tg.int32).tolist() == [-(2**31), 2**31 - 1, -(2**31), 2**31 - 1, -(2**31), 2]
-    assert t.astype(tg.int64).tolist() == [-(2**63), 2**63 - 1, -(2**63), 30000000000, -30000000000, 2]
+    assert t.astype(tg.int64).tolist() == [
+        -(2**63),
+        2**63 - 1,
+        -(2**63),
+        30000000000,
+        -30000000000,
+        2,
+    ]
     assert t.astype(tg.bool_).tolist() == [True, True, True, True, True, True]
 
 
@@ -310,10 +320,19 @@ def test_det_gradient_known_singular_case():
     # adj([[1, 2], [2, 4]])^T = [[4, -2], [-2, 1]]
     g = tg.grad(tg.linalg.det)(tg.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=tg.float64))
     assert g.tolist() == [[4.0, -2.0], [-2.0, 1.0]]
-    h = tg.hessian(tg.linalg.det)(tg.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=tg.float64)).numpy().reshape(4, 4)
-    np.testing.assert_allclose(h, np.array([[0, 0, 0, 1], [0, 0, -1, 0], [0, -1, 0, 0], [1, 0, 0, 0]]), atol=1e-12)
+    h = (
+        tg.hessian(tg.linalg.det)(tg.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=tg.float64))
+        .numpy()
+        .reshape(4, 4)
+    )
+    np.testing.assert_allclose(
+        h, np.array([[0, 0, 0, 1], [0, 0, -1, 0], [0, -1, 0, 0], [1, 0, 0, 0]]), atol=1e-12
+    )
     batch = tg.tensor(np.stack([np.zeros((2, 2)), np.eye(2)]))
-    assert tg.vmap(tg.grad(tg.linalg.det))(batch).tolist() == [[[0.0, 0.0], [0.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]]]
+    assert tg.vmap(tg.grad(tg.linalg.det))(batch).tolist() == [
+        [[0.0, 0.0], [0.0, 0.0]],
+        [[1.0, 0.0], [0.0, 1.0]],
+    ]
 
 
 def test_eye_with_extreme_diagonal_offset_is_zero():
@@ -332,7 +351,9 @@ def test_pybind_cast_errors_never_show_pybind_text():
     ):
         with pytest.raises(TypeError) as e:
             call()
-        assert "PYBIND11" not in str(e.value) and "incompatible function arguments" not in str(e.value)
+        assert "PYBIND11" not in str(e.value) and "incompatible function arguments" not in str(
+            e.value
+        )
 
 
 def test_arange_length_beyond_int64_raises():
@@ -341,7 +362,10 @@ def test_arange_length_beyond_int64_raises():
     with pytest.raises(OverflowError, match="int32"):
         tg.arange(2**40, 2**40 + 3, dtype=tg.int32)
     assert tg.arange(2**62, 2**62 + 2).tolist() == [2**62, 2**62 + 1]
-    assert tg.arange(2**63 - 1, -(2**63), -(2**62)).tolist() == np.arange(2**63 - 1, -(2**63), -(2**62)).tolist()
+    assert (
+        tg.arange(2**63 - 1, -(2**63), -(2**62)).tolist()
+        == np.arange(2**63 - 1, -(2**63), -(2**62)).tolist()
+    )
 
 
 def test_integer_index_beyond_2_53_is_exact_with_advanced_indices():
@@ -355,7 +379,13 @@ def test_integer_index_beyond_2_53_is_exact_with_advanced_indices():
 def test_uninitialised_dtype_raises_instead_of_crashing():
     d = tg.dtype.__new__(tg.dtype)
     assert "not initialised" in repr(d)
-    for use in (lambda: d.name, lambda: d.itemsize, lambda: tg.ones(2, d), lambda: d.__reduce__(), lambda: hash(d)):
+    for use in (
+        lambda: d.name,
+        lambda: d.itemsize,
+        lambda: tg.ones(2, d),
+        lambda: d.__reduce__(),
+        lambda: hash(d),
+    ):
         with pytest.raises(TypeError, match="not initialised"):
             use()
     assert (d == tg.float32) is False
@@ -419,7 +449,9 @@ def test_setstate_on_live_tensor_replaces_value_like_numpy():
 
 def test_transpose_empty_axes_on_nd_tensor_raises_like_numpy():
     for call in (lambda x: tg.transpose(x, ()), lambda x: x.transpose(())):
-        with pytest.raises(ValueError, match=r"transpose: axes \(\) don't match a tensor of 2 dimensions"):
+        with pytest.raises(
+            ValueError, match=r"transpose: axes \(\) don't match a tensor of 2 dimensions"
+        ):
             call(tg.ones((2, 2)))
         assert call(tg.tensor(3.0)).item() == np.transpose(np.array(3.0), ()).item()
     assert tg.transpose(tg.ones((2, 3))).shape == (3, 2)
@@ -436,12 +468,29 @@ def test_coloring_order_of_wrong_type_is_clear_type_error(fn):
 
 
 _LEVEL_CALLS = {
-    "ReverseLevel": [lambda v: v.push(), lambda v: v.pop(), lambda v: v.track(tg.ones(2)), lambda v: v.num_records(),
-                     lambda v: v.unwrap(tg.ones(2)), lambda v: v.backward([tg.ones(1)], [None], [tg.ones(1)])],
-    "ForwardLevel": [lambda v: v.push(), lambda v: v.pop(), lambda v: v.track(tg.ones(2), tg.ones(2)),
-                     lambda v: v.tangent_of(tg.ones(2)), lambda v: v.unwrap(tg.ones(2))],
-    "BatchLevel": [lambda v: v.push(), lambda v: v.pop(), lambda v: v.size, lambda v: v.track(tg.ones(2), 0),
-                   lambda v: v.unwrap(tg.ones(2), 0), lambda v: v.wraps(tg.ones(2))],
+    "ReverseLevel": [
+        lambda v: v.push(),
+        lambda v: v.pop(),
+        lambda v: v.track(tg.ones(2)),
+        lambda v: v.num_records(),
+        lambda v: v.unwrap(tg.ones(2)),
+        lambda v: v.backward([tg.ones(1)], [None], [tg.ones(1)]),
+    ],
+    "ForwardLevel": [
+        lambda v: v.push(),
+        lambda v: v.pop(),
+        lambda v: v.track(tg.ones(2), tg.ones(2)),
+        lambda v: v.tangent_of(tg.ones(2)),
+        lambda v: v.unwrap(tg.ones(2)),
+    ],
+    "BatchLevel": [
+        lambda v: v.push(),
+        lambda v: v.pop(),
+        lambda v: v.size,
+        lambda v: v.track(tg.ones(2), 0),
+        lambda v: v.unwrap(tg.ones(2), 0),
+        lambda v: v.wraps(tg.ones(2)),
+    ],
 }
 
 
@@ -458,8 +507,13 @@ def test_uninitialised_autodiff_levels_raise_type_error(cls):
 
 @pytest.mark.parametrize("make", [tg.tensor, tg.Tensor])
 def test_python_float_into_int_dtype_raises_like_numpy(make):
-    for v, exc in [(3.5e38, OverflowError), (1e10, OverflowError), (float("inf"), OverflowError),
-                   (float("nan"), ValueError), (2.0**63, OverflowError)]:
+    for v, exc in [
+        (3.5e38, OverflowError),
+        (1e10, OverflowError),
+        (float("inf"), OverflowError),
+        (float("nan"), ValueError),
+        (2.0**63, OverflowError),
+    ]:
         with pytest.raises(exc):
             np.array(v, "int32")
         with pytest.raises(exc):
@@ -474,22 +528,33 @@ def test_python_float_into_int_dtype_raises_like_numpy(make):
 
 @pytest.mark.parametrize("make", [tg.tensor, tg.Tensor, tg.numpy.array, tg.numpy.asarray])
 def test_float_array_into_int_dtype_truncates_or_raises(make):
-    for data, dt, exc in [([np.nan], "int64", ValueError), ([np.inf], "int32", OverflowError),
-                          ([1e30], "int64", OverflowError), ([3e9], "int32", OverflowError),
-                          ([2.0**63], "int64", OverflowError)]:
+    for data, dt, exc in [
+        ([np.nan], "int64", ValueError),
+        ([np.inf], "int32", OverflowError),
+        ([1e30], "int64", OverflowError),
+        ([3e9], "int32", OverflowError),
+        ([2.0**63], "int64", OverflowError),
+    ]:
         for a in (np.array(data), np.array(data, ">f8"), np.broadcast_to(np.array(data), (2, 1))):
             with pytest.raises(exc, match=f"tensor: .*{dt}"):
                 make(a, dt)
     for data in ([-2.5, 2.7, 0.0], [-(2.0**31), 2.0**31 - 1]):
         a = np.array(data)
         assert make(a, "int32").tolist() == a.astype("int32").tolist()
-        assert make(np.broadcast_to(a.astype(">f4"), (2, a.size)), int).tolist() == \
-            np.broadcast_to(a.astype(">f4"), (2, a.size)).astype("int64").tolist()
+        assert (
+            make(np.broadcast_to(a.astype(">f4"), (2, a.size)), int).tolist()
+            == np.broadcast_to(a.astype(">f4"), (2, a.size)).astype("int64").tolist()
+        )
     assert make(np.array([-(2.0**63)]), "int64").tolist() == [-(2**63)]
 
 
 def test_arange_length_beyond_index_range_raises_like_numpy():
-    for args in [(10**30, 2**63, 0.3), (0.3, -(2**63), 1e-30), (0, 1e20, 1e-2), (-(2**63), 2**63 - 1, 1)]:
+    for args in [
+        (10**30, 2**63, 0.3),
+        (0.3, -(2**63), 1e-30),
+        (0, 1e20, 1e-2),
+        (-(2**63), 2**63 - 1, 1),
+    ]:
         with pytest.raises(ValueError, match="Maximum allowed size exceeded"):
             np.arange(*args)
         with pytest.raises(ValueError, match="arange: maximum allowed size exceeded"):
@@ -499,8 +564,12 @@ def test_arange_length_beyond_index_range_raises_like_numpy():
 
 
 def test_tensor_init_with_wrong_arguments_is_clear_type_error():
-    for call in (lambda: tg.Tensor(), lambda: tg.Tensor(1, 2, 3), lambda: tg.Tensor(foo=1),
-                 lambda: tg.Tensor.__new__(tg.Tensor).__init__()):
+    for call in (
+        lambda: tg.Tensor(),
+        lambda: tg.Tensor(1, 2, 3),
+        lambda: tg.Tensor(foo=1),
+        lambda: tg.Tensor.__new__(tg.Tensor).__init__(),
+    ):
         with pytest.raises(TypeError, match=r"Tensor\(data, dtype=None\): takes the data") as e:
             call()
         assert "incompatible" not in str(e.value)

@@ -1,25 +1,22 @@
 """Indexing (API.md section 2): getitem/setitem against numpy, views, errors, derivative rules of
 every index prim (first and second order), take / take_along_axis / one_hot, and property tests."""
+
 import os
+from functools import partial
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import helpers
 import tapegrad as tg
 
 DTYPES = [np.float32, np.float64, np.int32, np.bool_]
 S = (3, 4, 5)
 
 
-def make(shape, dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    if dtype == np.bool_:
-        return np.asarray(rng.random(shape) > 0.5)
-    if np.issubdtype(dtype, np.integer):
-        return np.asarray(rng.integers(-50, 50, size=shape), dtype=dtype)
-    return np.asarray(rng.standard_normal(shape), dtype=dtype)
+make = partial(helpers.make, ints=(-50, 50))
 
 
 def layouts(a):
@@ -55,24 +52,60 @@ def check_equal(got, want):
 
 i64 = lambda *v: np.array(v, dtype=np.int64)
 i32 = lambda *v: np.array(v, dtype=np.int32)
-M = make(S, np.float64, 7) > 0  # a fixed mask over S
+M = make(S, np.float64, seed=7) > 0  # a fixed mask over S
 GET_CASES = [
-    ((5,), 0), ((5,), -1), ((5,), slice(1, 4)), ((5,), slice(None, None, -1)), ((5,), slice(4, 0, -2)),
-    ((5,), slice(10, 20)), ((5,), slice(-100, 100, 3)), ((5,), ()), ((5,), Ellipsis), ((5,), None),
-    ((), ()), ((), Ellipsis), ((), None), ((), True), ((), False), ((), (None, Ellipsis, None)),
-    ((0, 3), slice(None)), ((0, 3), (slice(None), 1)), ((0, 3), i64()), ((2, 0), (1, i64())),
-    (S, (1, 2)), (S, (1, 2, 3)), (S, (-1, slice(None), 0)), (S, (Ellipsis, 1)),
-    (S, (None, 1, None, Ellipsis, None)), (S, (slice(None, None, 2), slice(3, None, -1))),
+    ((5,), 0),
+    ((5,), -1),
+    ((5,), slice(1, 4)),
+    ((5,), slice(None, None, -1)),
+    ((5,), slice(4, 0, -2)),
+    ((5,), slice(10, 20)),
+    ((5,), slice(-100, 100, 3)),
+    ((5,), ()),
+    ((5,), Ellipsis),
+    ((5,), None),
+    ((), ()),
+    ((), Ellipsis),
+    ((), None),
+    ((), True),
+    ((), False),
+    ((), (None, Ellipsis, None)),
+    ((0, 3), slice(None)),
+    ((0, 3), (slice(None), 1)),
+    ((0, 3), i64()),
+    ((2, 0), (1, i64())),
+    (S, (1, 2)),
+    (S, (1, 2, 3)),
+    (S, (-1, slice(None), 0)),
+    (S, (Ellipsis, 1)),
+    (S, (None, 1, None, Ellipsis, None)),
+    (S, (slice(None, None, 2), slice(3, None, -1))),
     (S, (slice(None), slice(None), slice(None, None, -3))),
-    (S, i64(0, 2, 2, 1)), (S, np.array([[0, 1], [2, -1]], np.int32)), (S, (slice(None), i32(3, 0))),
-    (S, (i64(0, 1), i64(1, 2))), (S, (np.array([[0], [2]]), i64(1, 2, 3))),
-    (S, (0, slice(None), i64(1, 2))), (S, (slice(None), 0, i64(1, 2))),
-    (S, (i64(0, 1), slice(None), i64(1, 2))), (S, (i64(0, 1), None, i64(1, 2))),
-    (S, (slice(1, None), i64(0), None, i64(1))), (S, (Ellipsis, i64(4, 0, -5))),
-    (S, M), (S, M[:, 0, 0]), (S, (slice(None), M[0, :, 0])), (S, (M[:, :, 0], 1)),
-    (S, (1, M[0, :, 0], slice(1, 3))), (S, np.zeros(3, bool)), (S, i64()), (S, True),
-    (S, (Ellipsis, None, True)), (S, (0, False)), (S, np.array(1)), (S, np.array(True)),
-    (S, (i64(0, 0, 0), i64(1, 1, 1), i64(2, 2, 2))), (S, (i32(2), slice(None, None, -1), np.array(1))),
+    (S, i64(0, 2, 2, 1)),
+    (S, np.array([[0, 1], [2, -1]], np.int32)),
+    (S, (slice(None), i32(3, 0))),
+    (S, (i64(0, 1), i64(1, 2))),
+    (S, (np.array([[0], [2]]), i64(1, 2, 3))),
+    (S, (0, slice(None), i64(1, 2))),
+    (S, (slice(None), 0, i64(1, 2))),
+    (S, (i64(0, 1), slice(None), i64(1, 2))),
+    (S, (i64(0, 1), None, i64(1, 2))),
+    (S, (slice(1, None), i64(0), None, i64(1))),
+    (S, (Ellipsis, i64(4, 0, -5))),
+    (S, M),
+    (S, M[:, 0, 0]),
+    (S, (slice(None), M[0, :, 0])),
+    (S, (M[:, :, 0], 1)),
+    (S, (1, M[0, :, 0], slice(1, 3))),
+    (S, np.zeros(3, bool)),
+    (S, i64()),
+    (S, True),
+    (S, (Ellipsis, None, True)),
+    (S, (0, False)),
+    (S, np.array(1)),
+    (S, np.array(True)),
+    (S, (i64(0, 0, 0), i64(1, 1, 1), i64(2, 2, 2))),
+    (S, (i32(2), slice(None, None, -1), np.array(1))),
 ]
 
 
@@ -100,7 +133,14 @@ def test_getitem_seed000():
 
 def test_basic_index_is_a_view():
     a = np.arange(60.0).reshape(S)
-    for idx in [1, (slice(None), 2), (slice(None, None, -1), None, 1), Ellipsis, (), (0, 1, 2, Ellipsis)]:
+    for idx in [
+        1,
+        (slice(None), 2),
+        (slice(None, None, -1), None, 1),
+        Ellipsis,
+        (),
+        (0, 1, 2, Ellipsis),
+    ]:
         na, t = a.copy(), tg.tensor(a)
         v, nv = t[idx], na[idx]
         assert v._shares_memory(t) and np.shares_memory(nv, na)
@@ -158,7 +198,10 @@ def test_getitem_is_view_of_view_with_offset():
 # ---- setitem ---------------------------------------------------------------------------------
 
 SET_CASES = [c for c in GET_CASES if c[0] != ()] + [
-    ((), ()), ((), Ellipsis), ((), True), ((), None),
+    ((), ()),
+    ((), Ellipsis),
+    ((), True),
+    ((), None),
     ((5,), i64(1, 1, 3, 1)),  # repeated rows: the last write wins
     (S, (i64(0, 0), slice(None), i64(1, 1))),
 ]
@@ -168,9 +211,11 @@ def values_for(shape, dtype, seed):
     rng = np.random.default_rng(seed)
     vals = [7, 2.5, True]
     if len(shape):
-        vals.append(make(shape, dtype, seed))
-        vals.append(make(shape[-1:], np.float64, seed + 1))  # broadcast along leading dims
-        vals.append(make((1,) + tuple(shape), dtype, seed + 2))  # leading size-1 dims are dropped
+        vals.append(make(shape, dtype, seed=seed))
+        vals.append(make(shape[-1:], np.float64, seed=seed + 1))  # broadcast along leading dims
+        vals.append(
+            make((1,) + tuple(shape), dtype, seed=seed + 2)
+        )  # leading size-1 dims are dropped
     vals.append(np.asarray(rng.integers(-3, 3), dtype=np.int32))  # 0-d numpy
     return vals
 
@@ -238,8 +283,14 @@ def test_setitem_mask_seed000():
 
 
 def test_setitem_casts_like_numpy():
-    for dt, val in [(np.int32, 1.75), (np.int32, np.array([2.9, -2.9])), (np.bool_, 2), (np.bool_, 0.0),
-                    (np.float32, True), (np.float64, np.array([1, 2], np.int32))]:
+    for dt, val in [
+        (np.int32, 1.75),
+        (np.int32, np.array([2.9, -2.9])),
+        (np.bool_, 2),
+        (np.bool_, 0.0),
+        (np.float32, True),
+        (np.float64, np.array([1, 2], np.int32)),
+    ]:
         a = np.zeros(2, dt)
         t = tg.tensor(a)
         a[:] = val
@@ -256,10 +307,15 @@ def test_setitem_borrowed_numpy_memory_is_not_written():
 
 def test_setitem_into_broadcast_view_raises():
     src = tg.tensor([1.0, 2.0, 3.0])
-    views = [tg.broadcast_to(src, (2, 3)), tg.Tensor(np.broadcast_to(np.array([1.0, 2.0, 3.0]), (2, 3)))]
+    views = [
+        tg.broadcast_to(src, (2, 3)),
+        tg.Tensor(np.broadcast_to(np.array([1.0, 2.0, 3.0]), (2, 3))),
+    ]
     for b in views:
         for idx in [(0, 0), (slice(None), 1), ([0, 1], [2, 2]), np.ones((2, 3), bool)]:
-            with pytest.raises(ValueError, match=r"setitem: cannot write into .*shape=\(2, 3\).*broadcast view"):
+            with pytest.raises(
+                ValueError, match=r"setitem: cannot write into .*shape=\(2, 3\).*broadcast view"
+            ):
                 b[idx] = 5
         assert b.numpy().tolist() == [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
     assert src.numpy().tolist() == [1.0, 2.0, 3.0]
@@ -289,7 +345,9 @@ def test_setitem_untracked_views_then_grad():
     c[0] = 5.0
     v[0] = 6.0
     np.testing.assert_allclose(c.numpy(), [5.0, 6.0, 3.0])
-    np.testing.assert_allclose(tg.grad(lambda x: f(x).sum())(c).numpy(), np.cos([5.0, 6.0, 3.0]), rtol=1e-6)
+    np.testing.assert_allclose(
+        tg.grad(lambda x: f(x).sum())(c).numpy(), np.cos([5.0, 6.0, 3.0]), rtol=1e-6
+    )
 
 
 # ---- errors --------------------------------------------------------------------------------
@@ -299,7 +357,12 @@ ERRORS = [
     ((3,), -4, IndexError, "index -4 is out of bounds for axis 0 with size 3"),
     ((2, 3), (0, [0, 3]), IndexError, "index 3 is out of bounds for axis 1 with size 3"),
     ((2, 3), ([1, -3], 0), IndexError, "index -3 is out of bounds for axis 0 with size 2"),
-    ((2, 3), (0, 0, 0), IndexError, "too many indices for tensor: tensor is 2-dimensional, but 3 were indexed"),
+    (
+        (2, 3),
+        (0, 0, 0),
+        IndexError,
+        "too many indices for tensor: tensor is 2-dimensional, but 3 were indexed",
+    ),
     ((2, 3), (Ellipsis, [True, False], 0, 0), IndexError, "too many indices"),
     ((), 0, IndexError, "too many indices"),
     ((3,), 1.0, IndexError, "only integers, slices"),
@@ -307,8 +370,18 @@ ERRORS = [
     ((3,), np.array([1.0]), IndexError, "integer or Bool"),
     ((3,), [0.5, 1], IndexError, "integer or Bool"),
     ((3,), (Ellipsis, Ellipsis), IndexError, "single ellipsis"),
-    ((2, 3), np.array([True, False, True]), IndexError, "boolean index did not match indexed tensor along axis 0"),
-    ((2, 3), ([0, 1], [0, 1, 2]), IndexError, "shape mismatch: indexing arrays could not be broadcast"),
+    (
+        (2, 3),
+        np.array([True, False, True]),
+        IndexError,
+        "boolean index did not match indexed tensor along axis 0",
+    ),
+    (
+        (2, 3),
+        ([0, 1], [0, 1, 2]),
+        IndexError,
+        "shape mismatch: indexing arrays could not be broadcast",
+    ),
     ((3,), slice(0, 3, 0), ValueError, "slice step cannot be zero"),
     ((3,), slice(0.5, 2), TypeError, "slice indices must be integers"),
 ]
@@ -334,7 +407,10 @@ def test_index_error_tensor_index():
 
 def test_setitem_value_errors():
     t = tg.zeros((2, 3))
-    with pytest.raises(ValueError, match=r"could not broadcast a value of shape \(2, 2\) into an indexed result of shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"could not broadcast a value of shape \(2, 2\) into an indexed result of shape \(2, 3\)",
+    ):
         t[...] = np.ones((2, 2))
     with pytest.raises(ValueError, match="could not broadcast"):
         t[0] = np.ones((2, 3))
@@ -359,7 +435,9 @@ GRAD_FNS = {
     "slice_neg_step": lambda x: x[:, ::-2] * x[:, 1::2],
     "none_ellipsis": lambda x: tg.sin(x[None, ..., 1:3]) * x[0, 0],
     "gather_dups": lambda x: x[[0, 2, 0]] * x[[1, 1, 2]],
-    "gather_2d": lambda x: x[tg.tensor(np.array([[0, 0], [2, 1]], np.int32)), tg.tensor([3, 3])] ** 3,
+    "gather_2d": lambda x: (
+        x[tg.tensor(np.array([[0, 0], [2, 1]], np.int32)), tg.tensor([3, 3])] ** 3
+    ),
     "mixed_int_array": lambda x: x[1, [0, 0, 3]] * x[[2, 2, 0], -1],
     "nonadjacent": lambda x: x[None, [0, 1], :, None][..., 0] ** 2,
     "mask": lambda x: x[MASK34] ** 2,
@@ -367,8 +445,12 @@ GRAD_FNS = {
     "bool_scalar": lambda x: x[True] * x[..., None, True, 0],
     "take_flat": lambda x: tg.take(x, tg.tensor([0, 11, 5, 5])) ** 2,
     "take_axis": lambda x: x.take(tg.tensor([[3, 0], [3, 3]]), axis=1) * x[:, :1, None],
-    "take_along_axis": lambda x: tg.take_along_axis(x, tg.tensor(np.array([[0, 0], [3, 1], [2, 2]])), 1) ** 2,
-    "take_along_axis0": lambda x: tg.take_along_axis(x, tg.tensor(np.array([[2, 0, 1, 1]])), 0) * x[0],
+    "take_along_axis": lambda x: (
+        tg.take_along_axis(x, tg.tensor(np.array([[0, 0], [3, 1], [2, 2]])), 1) ** 2
+    ),
+    "take_along_axis0": lambda x: (
+        tg.take_along_axis(x, tg.tensor(np.array([[2, 0, 1, 1]])), 0) * x[0]
+    ),
 }
 
 
@@ -412,7 +494,7 @@ def f_untracked_base(x):
 
 
 def f_value_into_tracked(x):
-    y = x ** 2
+    y = x**2
     y[0] = 1.0  # the old value of row 0 gets no gradient
     y[MASK34[:, 1]] = 2.0
     return y
@@ -431,7 +513,9 @@ SET_FNS = {
 @pytest.mark.parametrize("name", list(SET_FNS))
 def test_setitem_grads(name):
     fn, shape = SET_FNS[name]
-    x = tg.tensor(X34[: shape[0], : shape[-1]].reshape(shape) if len(shape) == 2 else X34[0, :3], tg.float64)
+    x = tg.tensor(
+        X34[: shape[0], : shape[-1]].reshape(shape) if len(shape) == 2 else X34[0, :3], tg.float64
+    )
     tg.testing.check_grads(fn, (x,), order=2)
 
 
@@ -459,6 +543,7 @@ def test_jvp_of_grad(name):
 def test_setitem_grad_values():
     g = tg.grad(lambda x: f_seed(x).sum())(tg.tensor([1.0, 2.0, 3.0], tg.float64))
     np.testing.assert_allclose(g.numpy(), [4.0, 2.0, 0.0])
+
     # last write wins: only the second write into row 0 gets a gradient
     def f(v):
         y = tg.zeros((2,), tg.float64)
@@ -512,7 +597,9 @@ def test_int_tensor_gather_not_differentiated():
     def f(x):
         return x * n[[2, 0, 1]]
 
-    np.testing.assert_allclose(tg.grad(lambda x: f(x).sum())(tg.tensor([1.0, 1.0, 1.0])).numpy(), [3, 1, 2])
+    np.testing.assert_allclose(
+        tg.grad(lambda x: f(x).sum())(tg.tensor([1.0, 1.0, 1.0])).numpy(), [3, 1, 2]
+    )
 
 
 # ---- take / take_along_axis / one_hot ------------------------------------------------------
@@ -522,10 +609,18 @@ def test_int_tensor_gather_not_differentiated():
 def test_take_values(dt):
     a = make((3, 4, 2), dt)
     for _name, na, t in layouts(a):
-        for ind, axis in [(np.array([0, 5, -1]), None), (np.array([[1, 1], [0, 2]]), 0), (np.array(3), 1),
-                          (np.array([], np.int64), 2), (np.array([-1, 0], np.int32), -1), ([2, 0], 1)]:
+        for ind, axis in [
+            (np.array([0, 5, -1]), None),
+            (np.array([[1, 1], [0, 2]]), 0),
+            (np.array(3), 1),
+            (np.array([], np.int64), 2),
+            (np.array([-1, 0], np.int32), -1),
+            ([2, 0], 1),
+        ]:
             want = np.take(na, ind, axis=axis)
-            check_equal(tg.take(t, tg.tensor(ind) if isinstance(ind, np.ndarray) else ind, axis=axis), want)
+            check_equal(
+                tg.take(t, tg.tensor(ind) if isinstance(ind, np.ndarray) else ind, axis=axis), want
+            )
             check_equal(t.take(ind, axis), want)
             check_equal(tg.gather(t, ind, axis), want)
 
@@ -552,11 +647,15 @@ def test_take_along_axis_values(dt):
             shape = list(na.shape)
             shape[axis] = 5
             ind = rng.integers(-n, n, size=shape)
-            check_equal(tg.take_along_axis(t, tg.tensor(ind), axis), np.take_along_axis(na, ind, axis))
+            check_equal(
+                tg.take_along_axis(t, tg.tensor(ind), axis), np.take_along_axis(na, ind, axis)
+            )
             # broadcasting: a size-1 index dim against the array and the reverse
             shape[(axis + 1) % 3] = 1
             ind = rng.integers(-n, n, size=shape).astype(np.int32)
-            check_equal(tg.take_along_axis(t, tg.tensor(ind), axis), np.take_along_axis(na, ind, axis))
+            check_equal(
+                tg.take_along_axis(t, tg.tensor(ind), axis), np.take_along_axis(na, ind, axis)
+            )
         ind = rng.integers(0, na.size, size=7)
         check_equal(tg.take_along_axis(t, ind, None), np.take_along_axis(na, ind, None))
 
@@ -578,7 +677,10 @@ def test_one_hot_values():
     check_equal(tg.one_hot(tg.tensor(ind), 4), want)
     check_equal(tg.one_hot(tg.tensor(ind), 4, axis=0), np.moveaxis(want, -1, 0))
     check_equal(tg.one_hot(tg.tensor(ind), 4, axis=1), np.moveaxis(want, -1, 1))
-    check_equal(tg.one_hot(ind, 4, on_value=5.0, off_value=-1.0), np.where(want > 0, 5.0, -1.0).astype(np.float32))
+    check_equal(
+        tg.one_hot(ind, 4, on_value=5.0, off_value=-1.0),
+        np.where(want > 0, 5.0, -1.0).astype(np.float32),
+    )
     check_equal(tg.one_hot(ind, 4, dtype=tg.int32), want.astype(np.int32))
     on = tg.tensor(2.0, tg.float64)
     check_equal(tg.one_hot(ind, 4, on, tg.tensor(0.5, tg.float64)), np.where(want > 0, 2.0, 0.5))
@@ -596,7 +698,9 @@ def test_one_hot_grads():
     ind = tg.tensor(np.array([0, 2, 2, 4]))
 
     def f(on, off):
-        return tg.one_hot(ind, 3, on_value=on * on, off_value=tg.sin(off)) * tg.tensor(np.arange(9.0).reshape(1, 3, 3)[0, 0])
+        return tg.one_hot(ind, 3, on_value=on * on, off_value=tg.sin(off)) * tg.tensor(
+            np.arange(9.0).reshape(1, 3, 3)[0, 0]
+        )
 
     tg.testing.check_grads(f, (tg.tensor(1.5, tg.float64), tg.tensor(0.3, tg.float64)), order=2)
 
@@ -606,7 +710,9 @@ def test_one_hot_grads():
 
 @st.composite
 def shape_and_index(draw):
-    shape = tuple(draw(st.lists(st.integers(0, 4), min_size=draw(st.sampled_from([0, 1, 1, 2])), max_size=4)))
+    shape = tuple(
+        draw(st.lists(st.integers(0, 4), min_size=draw(st.sampled_from([0, 1, 1, 2])), max_size=4))
+    )
     bshape = tuple(draw(st.lists(st.integers(0, 3), min_size=0, max_size=2)))
     items = []
     d = 0
@@ -627,17 +733,28 @@ def shape_and_index(draw):
             continue
         elif kind == "array":
             ashape = tuple(s if draw(st.booleans()) else 1 for s in bshape)
-            ashape = ashape[draw(st.integers(0, len(ashape))):]
+            ashape = ashape[draw(st.integers(0, len(ashape))) :]
             if n == 0 or (0 in bshape and 0 not in ashape):
                 ashape = bshape
-            vals = np.array(draw(st.lists(st.integers(-n, n - 1) if n else st.nothing(),
-                                          min_size=int(np.prod(ashape)), max_size=int(np.prod(ashape)))),
-                            dtype=draw(st.sampled_from([np.int32, np.int64]))).reshape(ashape)
+            vals = np.array(
+                draw(
+                    st.lists(
+                        st.integers(-n, n - 1) if n else st.nothing(),
+                        min_size=int(np.prod(ashape)),
+                        max_size=int(np.prod(ashape)),
+                    )
+                ),
+                dtype=draw(st.sampled_from([np.int32, np.int64])),
+            ).reshape(ashape)
             items.append(vals)
         else:  # a mask over the next k dims (k = 0: a 0-d Bool)
             k = draw(st.integers(0, min(2, len(shape) - d)))
-            mshape = shape[d:d + k]
-            vals = draw(st.lists(st.booleans(), min_size=int(np.prod(mshape)), max_size=int(np.prod(mshape))))
+            mshape = shape[d : d + k]
+            vals = draw(
+                st.lists(
+                    st.booleans(), min_size=int(np.prod(mshape)), max_size=int(np.prod(mshape))
+                )
+            )
             items.append(np.array(vals, dtype=bool).reshape(mshape))
             d += k
             continue
@@ -650,7 +767,7 @@ def shape_and_index(draw):
 
 def _prop_check(data, sample):
     shape, idx = sample
-    a = make(shape, np.float64, 3)
+    a = make(shape, np.float64, seed=3)
     try:
         want = a[idx]
     except IndexError:  # numpy rejects this combination (e.g. arrays that do not broadcast)
@@ -659,9 +776,15 @@ def _prop_check(data, sample):
         return
     mode = data.draw(st.sampled_from(["tensor", "numpy", "list"]))
     base = data.draw(st.sampled_from(["c", "rev"]))
-    t = tg.tensor(a) if base == "c" else tg.tensor(np.ascontiguousarray(a[::-1]))[::-1] if a.ndim else tg.tensor(a)
+    t = (
+        tg.tensor(a)
+        if base == "c"
+        else tg.tensor(np.ascontiguousarray(a[::-1]))[::-1]
+        if a.ndim
+        else tg.tensor(a)
+    )
     check_equal(t[to_tg(idx, mode)], want)
-    val = make(want.shape[data.draw(st.integers(0, want.ndim)):], np.float64, 4)
+    val = make(want.shape[data.draw(st.integers(0, want.ndim)) :], np.float64, seed=4)
     na = a.copy()
     na[idx] = val
     t[to_tg(idx, mode)] = tg.tensor(val) if data.draw(st.booleans()) else val
@@ -674,7 +797,9 @@ def test_index_property_fast(data, sample):
     _prop_check(data, sample)
 
 
-@pytest.mark.skipif(not os.environ.get("TAPEGRAD_SLOW"), reason="slow property test; set TAPEGRAD_SLOW=1")
+@pytest.mark.skipif(
+    not os.environ.get("TAPEGRAD_SLOW"), reason="slow property test; set TAPEGRAD_SLOW=1"
+)
 @settings(max_examples=2000, deadline=None)
 @given(st.data(), shape_and_index())
 def test_index_property_slow(data, sample):
@@ -691,7 +816,7 @@ def grad_sample(draw):
 @given(grad_sample())
 def test_index_grad_property(sample):
     shape, idx = sample
-    a = make(shape, np.float64, 5)
+    a = make(shape, np.float64, seed=5)
     try:
         a[idx]
     except IndexError:

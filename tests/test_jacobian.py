@@ -1,23 +1,19 @@
 """jacrev / jacfwd / hessian (API.md section 4): pytree inputs and outputs, positions, has_aux,
 edge shapes, errors, and composition with the other transforms. Values are checked against
 analytic Jacobians and central finite differences in float64."""
+
+from functools import partial
+
 import numpy as np
 import pytest
 
+import helpers
 import tapegrad as tg
+from helpers import rosen, t64
 
 rng = np.random.default_rng(7)
 JACS = ["jacrev", "jacfwd"]
-
-
-def t64(v):
-    return tg.tensor(np.asarray(v, dtype=np.float64))
-
-
-def close(a, b, **kw):
-    kw.setdefault("rtol", 1e-7)
-    kw.setdefault("atol", 1e-9)
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), **kw)
+close = partial(helpers.close, atol=1e-9)
 
 
 def fd_jacobian(f, x, eps=1e-6):
@@ -37,14 +33,17 @@ def via_np(f):
 
 
 @pytest.mark.parametrize("jac", JACS)
-@pytest.mark.parametrize("shape_in,shape_out_fn", [
-    ((4,), lambda x: tg.sin(x) * x),
-    ((2, 3), lambda x: tg.exp(x).sum(axis=0)),
-    ((3,), lambda x: tg.outer(x, x)),
-    ((), lambda x: tg.stack([x, x * x, tg.sin(x)])),
-    ((3,), lambda x: (x * x).sum()),
-    ((2, 2), lambda x: tg.linalg.inv(x + 3 * tg.eye(2, dtype=tg.float64))),
-])
+@pytest.mark.parametrize(
+    "shape_in,shape_out_fn",
+    [
+        ((4,), lambda x: tg.sin(x) * x),
+        ((2, 3), lambda x: tg.exp(x).sum(axis=0)),
+        ((3,), lambda x: tg.outer(x, x)),
+        ((), lambda x: tg.stack([x, x * x, tg.sin(x)])),
+        ((3,), lambda x: (x * x).sum()),
+        ((2, 2), lambda x: tg.linalg.inv(x + 3 * tg.eye(2, dtype=tg.float64))),
+    ],
+)
 def test_matches_finite_differences(jac, shape_in, shape_out_fn):
     x = rng.standard_normal(shape_in)
     J = getattr(tg, jac)(shape_out_fn)(t64(x))
@@ -178,9 +177,6 @@ def test_kwargs_are_passed_and_not_differentiated():
 
 # ---- composition ----------------------------------------------------------------------------
 
-def rosen(x):
-    return (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
-
 
 def rosen_hess(x):
     n = len(x)
@@ -193,8 +189,10 @@ def rosen_hess(x):
     return H
 
 
-@pytest.mark.parametrize("outer,inner", [("jacfwd", "jacrev"), ("jacrev", "jacrev"), ("jacrev", "jacfwd"),
-                                         ("jacfwd", "jacfwd")])
+@pytest.mark.parametrize(
+    "outer,inner",
+    [("jacfwd", "jacrev"), ("jacrev", "jacrev"), ("jacrev", "jacfwd"), ("jacfwd", "jacfwd")],
+)
 def test_second_order_any_nesting(outer, inner):
     x = rng.standard_normal(5)
     H = getattr(tg, outer)(getattr(tg, inner)(rosen))(t64(x))
@@ -203,7 +201,9 @@ def test_second_order_any_nesting(outer, inner):
 
 def test_hessian_has_aux_and_positions():
     x, y = rng.standard_normal(3), rng.standard_normal(3)
-    H, aux = tg.hessian(lambda a, b: ((a * a * b).sum(), b), grad_position=1, has_aux=True)(t64(x), t64(y))
+    H, aux = tg.hessian(lambda a, b: ((a * a * b).sum(), b), grad_position=1, has_aux=True)(
+        t64(x), t64(y)
+    )
     close(H, np.zeros((3, 3)))
     close(aux, y)
     H = tg.hessian(lambda a, b: (a * a * b).sum())(t64(x), t64(y))
@@ -212,7 +212,7 @@ def test_hessian_has_aux_and_positions():
 
 def test_third_order_jacobian():
     x = rng.standard_normal(2)
-    T = tg.jacfwd(tg.jacrev(tg.jacrev(lambda x: (x ** 3).sum())))(t64(x))
+    T = tg.jacfwd(tg.jacrev(tg.jacrev(lambda x: (x**3).sum())))(t64(x))
     want = np.zeros((2, 2, 2))
     for i in range(2):
         want[i, i, i] = 6

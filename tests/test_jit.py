@@ -1,19 +1,17 @@
 """tg.jit (API.md section 6): record once per signature, replay in C++, guards on Python-visible
 decisions, composition with every transform, and MindSpore's GRAPH_MODE."""
+
 import threading
+from functools import partial
 
 import numpy as np
 import pytest
 
+import helpers
 import tapegrad as tg
 
 rng = np.random.default_rng(3)
-
-
-def close(a, b, **kw):
-    kw.setdefault("rtol", 1e-6)
-    kw.setdefault("atol", 1e-7)
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), **kw)
+close = partial(helpers.close, rtol=1e-6, atol=1e-7)
 
 
 def counted(fn):
@@ -115,8 +113,8 @@ def test_jit_of_grad_and_grad_of_jit():
         close(gj(tg.tensor(x)), df(x), rtol=1e-5)
     assert jg.cache_info()["replays"] == 2
     # Second order through a replayed function.
-    close(tg.grad(tg.grad(tg.jit(lambda x: x ** 3)))(tg.tensor(2.0)), 12.0)
-    hj = tg.jit(tg.hessian(lambda x: (x ** 3).sum()))
+    close(tg.grad(tg.grad(tg.jit(lambda x: x**3)))(tg.tensor(2.0)), 12.0)
+    hj = tg.jit(tg.hessian(lambda x: (x**3).sum()))
     for _ in range(2):
         x = rng.standard_normal(3)
         close(hj(tg.tensor(x)), np.diag(6 * x), rtol=1e-5)
@@ -186,7 +184,9 @@ def test_constants_are_read_when_replayed():
 
 def test_random_draws_are_replayed_fresh_and_in_eager_order():
     def f(x):
-        return x + tg.randn(3) * tg.uniform(0.0, 1.0, (3,)) + tg.randint(0, 5, (3,)).astype(tg.float32)
+        return (
+            x + tg.randn(3) * tg.uniform(0.0, 1.0, (3,)) + tg.randint(0, 5, (3,)).astype(tg.float32)
+        )
 
     j = tg.jit(f)
     tg.set_seed(11)
@@ -235,6 +235,7 @@ def test_impure_functions_run_eagerly():
     for v in (1.0, 2.0, 3.0):
         close(jw(tg.tensor([v, v])), [2 * v, 2 * v])
         close(buf, [2 * v, 0.0])
+
     # A value another transform tracks, closed over: its derivative must not be lost.
     def outer(w):
         return tg.jit(lambda x: (x * w).sum())(tg.ones(2))
@@ -440,9 +441,11 @@ def test_graph_mode_training_steps_are_replayed(opt):
         tg.set_seed(0)
         net = MLP()
         params = net.trainable_params()
-        optim = {"SGD": lambda: tg.nn.SGD(params, learning_rate=0.1),
-                 "Momentum": lambda: tg.nn.Momentum(params, learning_rate=0.1, momentum=0.9),
-                 "Adam": lambda: tg.nn.Adam(params, learning_rate=0.01)}[opt]()
+        optim = {
+            "SGD": lambda: tg.nn.SGD(params, learning_rate=0.1),
+            "Momentum": lambda: tg.nn.Momentum(params, learning_rate=0.1, momentum=0.9),
+            "Adam": lambda: tg.nn.Adam(params, learning_rate=0.01),
+        }[opt]()
         step = tg.nn.TrainOneStepCell(tg.nn.WithLossCell(net, tg.nn.MSELoss()), optim)
         tg.set_context(mode=mode)
         x = tg.tensor(np.linspace(-1, 1, 20, dtype=np.float32).reshape(5, 4))

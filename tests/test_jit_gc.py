@@ -1,4 +1,5 @@
 """tg.jit's objects and the garbage collector (csrc/bindings/bind_jit.cpp, tp_traverse/tp_clear)."""
+
 import gc
 import os
 import subprocess
@@ -23,8 +24,14 @@ def test_jit_survives_a_collection_while_its_first_object_is_built():
     )
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                       env=env, check=False)
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip() == "ok"
 

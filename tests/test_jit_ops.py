@@ -1,11 +1,13 @@
 """tg.jit over every op family: each case of tests/test_vmap_rules.py (every prim, reached through
 the public API) is recorded once and replayed on fresh inputs, and must give what running it
 eagerly gives; for the differentiable ones, jit(grad) and grad(jit) too."""
+
 import numpy as np
 import pytest
 
 import tapegrad as tg
-from test_vmap_rules import CASES, DIFF, NAMES, as_list
+from helpers import as_list
+from test_vmap_rules import CASES, DIFF, NAMES
 
 
 def make_args(specs, rng):

@@ -4,12 +4,16 @@ Values against numpy (float32, float64, ints where meaningful; 1-d/N-d/batched/b
 non-contiguous inputs), error cases, and every derivative rule against finite differences to
 second order (float64) plus float32 spot checks.
 """
+
 import threading
+from functools import partial
 
 import numpy as np
 import pytest
 
+import helpers
 import tapegrad as tg
+from helpers import f64
 from tapegrad import linalg as la
 from tapegrad.testing import check_grads
 
@@ -17,12 +21,7 @@ RNG = np.random.default_rng(1234)
 INF = np.inf
 
 
-def rand(shape, dtype=np.float64, rng=RNG):
-    if np.issubdtype(np.dtype(dtype), np.integer):
-        return rng.integers(-4, 5, size=shape).astype(dtype)
-    if dtype == np.bool_:
-        return rng.random(shape) > 0.5
-    return rng.standard_normal(shape).astype(dtype)
+rand = partial(helpers.make, rng=RNG, ints=(-4, 5))
 
 
 def well_conditioned(shape, dtype=np.float64, rng=RNG):
@@ -100,8 +99,7 @@ def test_matmul_bool_and_mixed_dtypes():
     got = T(h) @ T(h.T.copy())
     assert str(got.dtype) == "Float16"
     h32 = h.astype(np.float32)
-    np.testing.assert_allclose(np.asarray(got, np.float32), h32 @ h32.T,
-                               rtol=1e-2, atol=1e-2)
+    np.testing.assert_allclose(np.asarray(got, np.float32), h32 @ h32.T, rtol=1e-2, atol=1e-2)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
@@ -287,18 +285,21 @@ def test_einsum_noncontiguous():
     assert_matches(tg.einsum("ii->i", T(c)[::2, ::2]), np.einsum("ii->i", c[::2, ::2]))
 
 
-@pytest.mark.parametrize("spec,shapes,match", [
-    ("ij,jk->ik", [(3, 4)], "operand"),
-    ("ij,jk->ik", [(3, 4), (5, 6)], "size"),
-    ("ij->ik", [(3, 4)], "'k'"),
-    ("ij->ii", [(3, 4)], "more than once"),
-    ("i#j", [(3, 4)], "invalid character"),
-    ("ij", [(3, 4, 5)], "dimension"),
-    ("ii", [(3, 4)], "collapsing"),
-    ("...ij,jk->ik", [(2, 3, 4), (4, 5)], r"\.\.\."),
-    ("ij->i->j", [(3, 4)], "->"),
-    ("i.j", [(3, 4)], r"\.\.\."),
-])
+@pytest.mark.parametrize(
+    "spec,shapes,match",
+    [
+        ("ij,jk->ik", [(3, 4)], "operand"),
+        ("ij,jk->ik", [(3, 4), (5, 6)], "size"),
+        ("ij->ik", [(3, 4)], "'k'"),
+        ("ij->ii", [(3, 4)], "more than once"),
+        ("i#j", [(3, 4)], "invalid character"),
+        ("ij", [(3, 4, 5)], "dimension"),
+        ("ii", [(3, 4)], "collapsing"),
+        ("...ij,jk->ik", [(2, 3, 4), (4, 5)], r"\.\.\."),
+        ("ij->i->j", [(3, 4)], "->"),
+        ("i.j", [(3, 4)], r"\.\.\."),
+    ],
+)
 def test_einsum_errors(spec, shapes, match):
     with pytest.raises(ValueError, match=match):
         tg.einsum(spec, *[T(rand(s)) for s in shapes])
@@ -306,17 +307,21 @@ def test_einsum_errors(spec, shapes, match):
 
 # ---- trace -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64])
-@pytest.mark.parametrize("shape,offset,a1,a2", [
-    ((3, 3), 0, 0, 1),
-    ((3, 4), 1, 0, 1),
-    ((3, 4), -2, 0, 1),
-    ((3, 4), 7, 0, 1),
-    ((2, 3, 4), 0, 1, 2),
-    ((2, 3, 4), 1, 2, 0),
-    ((2, 3, 4), 0, -1, -3),
-    ((0, 3), 0, 0, 1),
-])
+@pytest.mark.parametrize(
+    "shape,offset,a1,a2",
+    [
+        ((3, 3), 0, 0, 1),
+        ((3, 4), 1, 0, 1),
+        ((3, 4), -2, 0, 1),
+        ((3, 4), 7, 0, 1),
+        ((2, 3, 4), 0, 1, 2),
+        ((2, 3, 4), 1, 2, 0),
+        ((2, 3, 4), 0, -1, -3),
+        ((0, 3), 0, 0, 1),
+    ],
+)
 def test_trace_values(shape, offset, a1, a2, dtype):
     x = rand(shape, dtype)
     want = np.asarray(np.trace(x, offset, a1, a2))
@@ -422,9 +427,11 @@ def test_norm_gradient_at_zero_is_zero():
 
 # ---- linalg ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
-    "shape", [(3, 3), (1, 1), (2, 4, 4), (2, 1, 3, 3), (0, 0), (0, 3, 3), (40, 40)])
+    "shape", [(3, 3), (1, 1), (2, 4, 4), (2, 1, 3, 3), (0, 0), (0, 3, 3), (40, 40)]
+)
 def test_inv_det_slogdet_cholesky(shape, dtype):
     a = well_conditioned(shape, dtype)
     rt = 2e-3 if dtype == np.float32 else 1e-9
@@ -441,18 +448,21 @@ def test_inv_det_slogdet_cholesky(shape, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("sa,sb", [
-    ((3, 3), (3,)),
-    ((3, 3), (3, 2)),
-    ((2, 3, 3), (3,)),
-    ((2, 3, 3), (2, 3, 4)),
-    ((2, 3, 3), (3, 4)),
-    ((3, 3), (5, 3, 2)),
-    ((2, 1, 3, 3), (4, 3, 1)),
-    ((0, 0), (0,)),
-    ((3, 3), (3, 0)),
-    ((30, 30), (30, 5)),
-])
+@pytest.mark.parametrize(
+    "sa,sb",
+    [
+        ((3, 3), (3,)),
+        ((3, 3), (3, 2)),
+        ((2, 3, 3), (3,)),
+        ((2, 3, 3), (2, 3, 4)),
+        ((2, 3, 3), (3, 4)),
+        ((3, 3), (5, 3, 2)),
+        ((2, 1, 3, 3), (4, 3, 1)),
+        ((0, 0), (0,)),
+        ((3, 3), (3, 0)),
+        ((30, 30), (30, 5)),
+    ],
+)
 def test_solve(sa, sb, dtype):
     a, b = well_conditioned(sa, dtype), rand(sb, dtype)
     rt = 2e-3 if dtype == np.float32 else 1e-9
@@ -474,8 +484,10 @@ def test_linalg_noncontiguous_and_int_inputs():
     assert_matches(la.det(T(ai)), np.asarray(np.linalg.det(ai)))
     assert_matches(la.solve(T(ai), T(np.array([1, 2]))), np.linalg.solve(ai, np.array([1, 2])))
     assert_matches(la.cholesky(T(ai)), np.linalg.cholesky(ai))
-    assert_matches(la.solve(T(ai.astype(np.float32)), T(np.ones(2, np.float64))),
-                   np.linalg.solve(ai.astype(np.float32), np.ones(2)))
+    assert_matches(
+        la.solve(T(ai.astype(np.float32)), T(np.ones(2, np.float64))),
+        np.linalg.solve(ai.astype(np.float32), np.ones(2)),
+    )
 
 
 def test_cholesky_reads_lower_triangle():
@@ -516,10 +528,6 @@ def test_singular_and_errors():
 
 # ---- derivatives -----------------------------------------------------------------------------
 
-def f64(shape, rng=RNG):
-    return T(rng.standard_normal(shape))
-
-
 GRAD_CASES = {
     "matmul_2d": (lambda a, b: tg.matmul(a, b), [(3, 4), (4, 2)]),
     "matmul_vec_mat": (lambda a, b: a @ b, [(4,), (4, 2)]),
@@ -558,7 +566,7 @@ GRAD_CASES = {
 def test_grads_order2(name):
     fn, shapes = GRAD_CASES[name]
     rng = np.random.default_rng(abs(hash(name)) % 2**32)
-    args = [f64(s, rng) for s in shapes]
+    args = [f64(s, rng=rng) for s in shapes]
     check_grads(fn, args, order=2)
 
 
@@ -568,16 +576,23 @@ LINALG_GRAD_CASES = {
     "det": (la.det, lambda r: [T(well_conditioned((3, 3), rng=r))]),
     "det_batch": (la.det, lambda r: [T(well_conditioned((2, 2, 2), rng=r))]),
     "slogdet": (lambda a: la.slogdet(a)[1], lambda r: [T(well_conditioned((3, 3), rng=r))]),
-    "slogdet_negative": (lambda a: la.slogdet(a)[1],
-                         lambda r: [T(-well_conditioned((3, 3), rng=r))]),
+    "slogdet_negative": (
+        lambda a: la.slogdet(a)[1],
+        lambda r: [T(-well_conditioned((3, 3), rng=r))],
+    ),
     "slogdet_tuple": (lambda a: la.slogdet(a), lambda r: [T(well_conditioned((2, 3, 3), rng=r))]),
-    "solve_vec": (la.solve, lambda r: [T(well_conditioned((3, 3), rng=r)), f64((3,), r)]),
-    "solve_mat": (la.solve, lambda r: [T(well_conditioned((3, 3), rng=r)), f64((3, 2), r)]),
-    "solve_bcast": (la.solve, lambda r: [T(well_conditioned((3, 3), rng=r)), f64((2, 3, 2), r)]),
+    "solve_vec": (la.solve, lambda r: [T(well_conditioned((3, 3), rng=r)), f64((3,), rng=r)]),
+    "solve_mat": (la.solve, lambda r: [T(well_conditioned((3, 3), rng=r)), f64((3, 2), rng=r)]),
+    "solve_bcast": (
+        la.solve,
+        lambda r: [T(well_conditioned((3, 3), rng=r)), f64((2, 3, 2), rng=r)],
+    ),
     "cholesky": (la.cholesky, lambda r: [T(spd((3, 3), rng=r))]),
     "cholesky_batch": (la.cholesky, lambda r: [T(spd((2, 3, 3), rng=r))]),
-    "cholesky_sym": (lambda a: la.cholesky(a @ a.T + 3 * tg.ones((), tg.float64) * T(np.eye(3))),
-                     lambda r: [f64((3, 3), r)]),
+    "cholesky_sym": (
+        lambda a: la.cholesky(a @ a.T + 3 * tg.ones((), tg.float64) * T(np.eye(3))),
+        lambda r: [f64((3, 3), rng=r)],
+    ),
 }
 
 
@@ -632,12 +647,18 @@ def test_grads_float32(name):
     check_grads(fn, [T(r.standard_normal(s).astype(np.float32)) for s in shapes(r)], order=1)
 
 
-@pytest.mark.parametrize("fn,make", [
-    (la.inv, lambda r: [well_conditioned((3, 3), np.float32, r)]),
-    (la.det, lambda r: [well_conditioned((3, 3), np.float32, r)]),
-    (la.solve, lambda r: [well_conditioned((3, 3), np.float32, r), rand((3,), np.float32, r)]),
-    (la.cholesky, lambda r: [spd((3, 3), np.float32, r)]),
-])
+@pytest.mark.parametrize(
+    "fn,make",
+    [
+        (la.inv, lambda r: [well_conditioned((3, 3), np.float32, r)]),
+        (la.det, lambda r: [well_conditioned((3, 3), np.float32, r)]),
+        (
+            la.solve,
+            lambda r: [well_conditioned((3, 3), np.float32, r), rand((3,), np.float32, rng=r)],
+        ),
+        (la.cholesky, lambda r: [spd((3, 3), np.float32, r)]),
+    ],
+)
 def test_linalg_grads_float32(fn, make):
     check_grads(fn, [T(x) for x in make(np.random.default_rng(5))], order=1)
 
@@ -646,3 +667,16 @@ def test_integer_matmul_is_not_differentiated():
     ai, b = T(np.arange(6).reshape(2, 3)), T(rand((3, 2)))
     g = tg.grad(lambda y: (ai @ y).sum())(b)
     np.testing.assert_allclose(np.asarray(g), np.arange(6).reshape(2, 3).T @ np.ones((2, 2)))
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 3), (3, 0)])
+@pytest.mark.parametrize("ord_", [np.inf, 1])
+def test_norm_of_empty_max_norms_is_zero_as_numpy(shape, ord_):
+    x = np.zeros(shape, np.float64)
+    got = tg.norm(tg.tensor(x), ord=ord_)
+    np.testing.assert_array_equal(got.asnumpy(), np.linalg.norm(x, ord_))
+    if len(shape) == 2:
+        np.testing.assert_array_equal(
+            tg.norm(tg.tensor(x), ord=ord_, axis=0).asnumpy(), np.linalg.norm(x, ord_, axis=0)
+        )
+    assert tg.grad(lambda t: tg.norm(t, ord=ord_))(tg.tensor(x)).shape == shape

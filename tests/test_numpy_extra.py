@@ -1,5 +1,6 @@
 """The numpy functions composed from tapegrad's differentiable ops (python/tapegrad/_numpy_extra.py):
 values against numpy, derivatives against finite differences (check_grads, first and second order)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +18,7 @@ def test_pow_zero_exponent_second_derivative_at_zero_is_zero():
         assert float(tg.grad(tg.grad(f))(x)) == 0.0
         assert float(tg.hessian(f)(x)) == 0.0
     # the rule away from b == 0 is unchanged
-    assert np.isclose(float(tg.grad(tg.grad(lambda x: x ** 3.0))(tg.tensor(2.0))), 12.0)
+    assert np.isclose(float(tg.grad(tg.grad(lambda x: x**3.0))(tg.tensor(2.0))), 12.0)
 
 
 tnp = tg.numpy
@@ -62,7 +63,11 @@ UNARY_BINARY = [
     ("atanh", lambda m, a: m.atanh(a) if m is tnp else m.arctanh(a), (UNIT,)),
     ("pow", lambda m, a, b: m.pow(a, b) if m is tnp else m.power(a, b), (POS, B)),
     ("moveaxis", lambda m, a: m.moveaxis(a.reshape(3, 2, 2), 0, -1), (A,)),
-    ("permute_dims", lambda m, a: m.permute_dims(a, (1, 0)) if m is tnp else m.transpose(a, (1, 0)), (A,)),
+    (
+        "permute_dims",
+        lambda m, a: m.permute_dims(a, (1, 0)) if m is tnp else m.transpose(a, (1, 0)),
+        (A,),
+    ),
     ("roll", lambda m, a: m.roll(a, 2, axis=1), (A,)),
     ("roll_flat", lambda m, a: m.roll(a, -5), (A,)),
     ("roll_tuple", lambda m, a: m.roll(a, (1, -1), axis=(0, 1)), (A,)),
@@ -71,7 +76,11 @@ UNARY_BINARY = [
     ("diag_vector", lambda m, a: m.diag(a[0], 1), (A,)),
     ("diag_matrix", lambda m, a: m.diag(a, -1), (SQ,)),
     ("diagonal", lambda m, a: m.diagonal(a.reshape(2, 2, 3), 1, 1, 2), (A,)),
-    ("matrix_transpose", lambda m, a: m.matrix_transpose(a) if m is tnp else m.swapaxes(a, -1, -2), (A,)),
+    (
+        "matrix_transpose",
+        lambda m, a: m.matrix_transpose(a) if m is tnp else m.swapaxes(a, -1, -2),
+        (A,),
+    ),
     ("tensordot", lambda m, a, b: m.tensordot(a, b, axes=([0], [0])), (A, B)),
     ("tensordot_int", lambda m, a, b: m.tensordot(a, b.reshape(4, 3), 1), (A, B)),
     ("vecdot", lambda m, a, b: m.vecdot(a, b) if m is tnp else (a * b).sum(-1), (A, B)),
@@ -88,16 +97,31 @@ UNARY_BINARY = [
     ("rot90", lambda m, a: m.rot90(a), (A,)),
     ("rot90_k3", lambda m, a: m.rot90(a, 3, axes=(1, 0)), (A,)),
     ("rot90_k2", lambda m, a: m.rot90(a, 2), (A,)),
-    ("pad_constant", lambda m, a: m.pad(a, ((1, 0), (2, 1)), constant_values=((1.5, 2.5), (3.5, 4.5))), (A,)),
+    (
+        "pad_constant",
+        lambda m, a: m.pad(a, ((1, 0), (2, 1)), constant_values=((1.5, 2.5), (3.5, 4.5))),
+        (A,),
+    ),
     ("pad_edge", lambda m, a: m.pad(a, 2, mode="edge"), (A,)),
     ("pad_reflect", lambda m, a: m.pad(a, ((2, 1), (3, 3)), mode="reflect"), (A,)),
     ("pad_symmetric", lambda m, a: m.pad(a, ((2, 1), (3, 5)), mode="symmetric"), (A,)),
     ("pad_wrap", lambda m, a: m.pad(a, ((2, 4), (1, 0)), mode="wrap"), (A,)),
     ("select", lambda m, a, b: m.select([a < -1, a > 1], [a * b, a + b], -2.0), (A, B)),
     ("nan_to_num", lambda m, a: m.nan_to_num(a), (A,)),
-    ("cumulative_sum", lambda m, a: m.cumulative_sum(a, axis=1, include_initial=True) if m is tnp
-     else np.concatenate([np.zeros((3, 1)), np.cumsum(a, axis=1)], 1), (A,)),
-    ("cumulative_prod", lambda m, a: m.cumulative_prod(a, axis=0) if m is tnp else np.cumprod(a, axis=0), (A,)),
+    (
+        "cumulative_sum",
+        lambda m, a: (
+            m.cumulative_sum(a, axis=1, include_initial=True)
+            if m is tnp
+            else np.concatenate([np.zeros((3, 1)), np.cumsum(a, axis=1)], 1)
+        ),
+        (A,),
+    ),
+    (
+        "cumulative_prod",
+        lambda m, a: m.cumulative_prod(a, axis=0) if m is tnp else np.cumprod(a, axis=0),
+        (A,),
+    ),
     ("einsum_sublist", lambda m, a, b: m.einsum(a, [0, 1], b, [0, 2], [1, 2]), (A, B)),
     ("einsum_sublist_ellipsis", lambda m, a: m.einsum(a, [Ellipsis, 0], [Ellipsis]), (A,)),
 ]
@@ -140,7 +164,9 @@ def test_special_values_match_numpy(name):
     np.testing.assert_array_equal(got, getattr(np, name)(SPECIAL))
 
 
-@pytest.mark.parametrize("name", ["hypot", "logaddexp", "logaddexp2", "fmin", "fmax", "copysign", "fmod"])
+@pytest.mark.parametrize(
+    "name", ["hypot", "logaddexp", "logaddexp2", "fmin", "fmax", "copysign", "fmod"]
+)
 def test_binary_special_values_match_numpy(name):
     a, b = np.meshgrid(SPECIAL, SPECIAL)
     with np.errstate(all="ignore"):
@@ -154,15 +180,23 @@ def test_binary_special_values_match_numpy(name):
 
 def test_big_and_small_values_keep_precision():
     x = np.array([1e-20, 1e-5, 1e10, 1e30, -1e30])
-    np.testing.assert_allclose(tnp.arcsinh(tg.tensor(x, tg.float64)).numpy(), np.arcsinh(x), rtol=1e-14)
+    np.testing.assert_allclose(
+        tnp.arcsinh(tg.tensor(x, tg.float64)).numpy(), np.arcsinh(x), rtol=1e-14
+    )
     y = np.array([1.0 + 1e-10, 1e10, 1e30])
-    np.testing.assert_allclose(tnp.arccosh(tg.tensor(y, tg.float64)).numpy(), np.arccosh(y), rtol=1e-9)
+    np.testing.assert_allclose(
+        tnp.arccosh(tg.tensor(y, tg.float64)).numpy(), np.arccosh(y), rtol=1e-9
+    )
     h = [1e-200, 1e200]
-    np.testing.assert_allclose(tnp.hypot(tg.tensor(h, tg.float64), tg.tensor(h, tg.float64)).numpy(),
-                               np.hypot(h, h), rtol=1e-15)
+    np.testing.assert_allclose(
+        tnp.hypot(tg.tensor(h, tg.float64), tg.tensor(h, tg.float64)).numpy(),
+        np.hypot(h, h),
+        rtol=1e-15,
+    )
     h32 = np.array([1e-30, 3e38], np.float32)
-    np.testing.assert_allclose(tnp.hypot(tg.tensor(h32), tg.tensor(h32 / 2)).numpy(), np.hypot(h32, h32 / 2),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        tnp.hypot(tg.tensor(h32), tg.tensor(h32 / 2)).numpy(), np.hypot(h32, h32 / 2), rtol=1e-6
+    )
     z = np.array([1e-8, 1e-3, 0.5, 0.99])
     np.testing.assert_allclose(tnp.sinc(tg.tensor(z, tg.float64)).numpy(), np.sinc(z), rtol=1e-14)
 
@@ -171,10 +205,12 @@ def test_derivatives_at_the_awkward_points():
     # sinc at 0: f' = 0 and f'' = -pi^2/3; hypot and logaddexp at ties / zeros.
     x0 = tg.tensor(0.0, tg.float64)
     assert float(tg.grad(tnp.sinc)(x0)) == 0.0
-    assert float(tg.grad(tg.grad(tnp.sinc))(x0)) == pytest.approx(-np.pi ** 2 / 3, rel=1e-12)
+    assert float(tg.grad(tg.grad(tnp.sinc))(x0)) == pytest.approx(-(np.pi**2) / 3, rel=1e-12)
     assert float(tg.grad(tnp.arcsinh)(x0)) == 1.0
     assert tg.grad(lambda a, b: tnp.hypot(a, b), grad_position=(0, 1))(x0, x0) == (0.0, 0.0)
-    ga, gb = tg.grad(tnp.logaddexp, grad_position=(0, 1))(tg.tensor(1.0, tg.float64), tg.tensor(1.0, tg.float64))
+    ga, gb = tg.grad(tnp.logaddexp, grad_position=(0, 1))(
+        tg.tensor(1.0, tg.float64), tg.tensor(1.0, tg.float64)
+    )
     assert (float(ga), float(gb)) == (0.5, 0.5)
     tg.testing.check_grads(tnp.sinc, (tg.tensor([0.0, 5e-4, -2e-3], tg.float64),), order=2)
 
@@ -183,20 +219,28 @@ def test_integer_functions():
     a = np.array([-7, -4, 0, 5, 9])
     b = np.array([3, -3, 2, 2, -4])
     np.testing.assert_array_equal(tnp.fmod(tg.tensor(a), tg.tensor(b)).numpy(), np.fmod(a, b))
-    np.testing.assert_array_equal(tnp.remainder(tg.tensor(a), tg.tensor(b)).numpy(), np.remainder(a, b))
+    np.testing.assert_array_equal(
+        tnp.remainder(tg.tensor(a), tg.tensor(b)).numpy(), np.remainder(a, b)
+    )
     s = np.array([0, 1, 3, 62, 63, 64, 70])
     x = np.array([5, -5, 7, 1, -1, 3, -9])
-    np.testing.assert_array_equal(tnp.bitwise_left_shift(tg.tensor(x), tg.tensor(s)).numpy(),
-                                  np.left_shift(x, s))
-    np.testing.assert_array_equal(tnp.bitwise_right_shift(tg.tensor(x), tg.tensor(s)).numpy(),
-                                  np.right_shift(x, s))
+    np.testing.assert_array_equal(
+        tnp.bitwise_left_shift(tg.tensor(x), tg.tensor(s)).numpy(), np.left_shift(x, s)
+    )
+    np.testing.assert_array_equal(
+        tnp.bitwise_right_shift(tg.tensor(x), tg.tensor(s)).numpy(), np.right_shift(x, s)
+    )
     np.testing.assert_array_equal((tg.tensor(x) << 2).numpy(), x << 2)
     np.testing.assert_array_equal((tg.tensor(x) >> 1).numpy(), x >> 1)
     x32 = x.astype(np.int32)
     s32 = np.array([0, 1, 3, 30, 31, 32, 33], np.int32)
-    np.testing.assert_array_equal(tnp.right_shift(tg.tensor(x32), tg.tensor(s32)).numpy(), np.right_shift(x32, s32))
-    np.testing.assert_array_equal(tnp.bitwise_xor(tg.tensor(x), tg.tensor(b.tolist() + [1, 2])).numpy(),
-                                  np.bitwise_xor(x, b.tolist() + [1, 2]))
+    np.testing.assert_array_equal(
+        tnp.right_shift(tg.tensor(x32), tg.tensor(s32)).numpy(), np.right_shift(x32, s32)
+    )
+    np.testing.assert_array_equal(
+        tnp.bitwise_xor(tg.tensor(x), tg.tensor(b.tolist() + [1, 2])).numpy(),
+        np.bitwise_xor(x, b.tolist() + [1, 2]),
+    )
     np.testing.assert_array_equal(tnp.bitwise_invert(tg.tensor(x)).numpy(), ~x)
     with pytest.raises(TypeError, match="bitwise_and: needs integer or Bool tensors, got Float32"):
         tnp.bitwise_and(tg.tensor([1.0]), tg.tensor([1.0]))
@@ -214,8 +258,9 @@ def test_shape_functions_match_numpy():
         for g, w in zip(got, want):
             np.testing.assert_array_equal(g.numpy(), w)
         sparse = tnp.meshgrid(tg.arange(3), tg.arange(2), indexing=indexing, sparse=True)
-        assert [s.shape for s in sparse] == [s.shape for s in np.meshgrid(np.arange(3), np.arange(2),
-                                                                            indexing=indexing, sparse=True)]
+        assert [s.shape for s in sparse] == [
+            s.shape for s in np.meshgrid(np.arange(3), np.arange(2), indexing=indexing, sparse=True)
+        ]
     for n in (1, 3, 5):
         got = tnp.array_split(tg.arange(7), n)
         assert [p.tolist() for p in got] == [p.tolist() for p in np.array_split(np.arange(7), n)]
@@ -226,14 +271,18 @@ def test_shape_functions_match_numpy():
     assert tnp.atleast_2d(tg.tensor(1.0)).shape == (1, 1)
     for k in range(-2, 3):
         np.testing.assert_array_equal(tnp.diag(tg.tensor(SQ), k).numpy(), np.diag(SQ, k))
-        np.testing.assert_array_equal(tnp.diag(tg.tensor([1, 2, 3]), k).numpy(), np.diag([1, 2, 3], k))
+        np.testing.assert_array_equal(
+            tnp.diag(tg.tensor([1, 2, 3]), k).numpy(), np.diag([1, 2, 3], k)
+        )
     np.testing.assert_array_equal(tnp.diagonal(tg.tensor(A), 2).numpy(), np.diagonal(A, 2))
     assert tnp.diagonal(tg.tensor(A), 9).shape == (0,)
     for mode in ("edge", "wrap", "reflect", "symmetric"):
         x1 = np.arange(1, 4)
         for w in (1, 2, 5, 7):
-            np.testing.assert_array_equal(tnp.pad(tg.tensor(x1), (w, w // 2), mode=mode).numpy(),
-                                          np.pad(x1, (w, w // 2), mode=mode))
+            np.testing.assert_array_equal(
+                tnp.pad(tg.tensor(x1), (w, w // 2), mode=mode).numpy(),
+                np.pad(x1, (w, w // 2), mode=mode),
+            )
     with pytest.raises(ValueError, match="pad: mode 'mean' is not supported"):
         tnp.pad(tg.ones(2), 1, mode="mean")
 
@@ -246,12 +295,16 @@ def test_search_and_count():
         assert got.dtype == tg.int64
         np.testing.assert_array_equal(got.numpy(), np.searchsorted(sorted_, v, side=side))
     unsorted = np.array([3.0, 1.0, 2.0])
-    got = tnp.searchsorted(tg.tensor(unsorted), tg.tensor([2.5]), sorter=tg.tensor(np.argsort(unsorted)))
+    got = tnp.searchsorted(
+        tg.tensor(unsorted), tg.tensor([2.5]), sorter=tg.tensor(np.argsort(unsorted))
+    )
     assert got.tolist() == np.searchsorted(unsorted, [2.5], sorter=np.argsort(unsorted)).tolist()
     x = np.array([[1, 0, 2], [0, 0, 3]])
     assert int(tnp.count_nonzero(tg.tensor(x))) == 3
-    np.testing.assert_array_equal(tnp.count_nonzero(tg.tensor(x), axis=0, keepdims=True).numpy(),
-                                  np.count_nonzero(x, axis=0, keepdims=True))
+    np.testing.assert_array_equal(
+        tnp.count_nonzero(tg.tensor(x), axis=0, keepdims=True).numpy(),
+        np.count_nonzero(x, axis=0, keepdims=True),
+    )
     nz = tnp.nonzero(tg.tensor(x))
     for g, w in zip(nz, np.nonzero(x)):
         np.testing.assert_array_equal(g.numpy(), w)
@@ -267,8 +320,11 @@ def test_isclose_allclose():
     b = np.array([1.0 + 1e-9, 1.1, np.inf, np.inf, np.nan, 1e-9, 1.00001e10])
     for equal_nan in (False, True):
         np.testing.assert_array_equal(
-            tnp.isclose(tg.tensor(a, tg.float64), tg.tensor(b, tg.float64), equal_nan=equal_nan).numpy(),
-            np.isclose(a, b, equal_nan=equal_nan))
+            tnp.isclose(
+                tg.tensor(a, tg.float64), tg.tensor(b, tg.float64), equal_nan=equal_nan
+            ).numpy(),
+            np.isclose(a, b, equal_nan=equal_nan),
+        )
     assert tnp.allclose(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 2.0])) is True
     assert tnp.allclose(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 2.1])) is False
 
@@ -276,7 +332,9 @@ def test_isclose_allclose():
 def test_round_decimals():
     x = np.array([1.2345, -2.5, 2.5, 0.125, 123.456])
     for d in (0, 1, 2, -1):
-        np.testing.assert_allclose(tnp.round(tg.tensor(x, tg.float64), d).numpy(), np.round(x, d), rtol=1e-15)
+        np.testing.assert_allclose(
+            tnp.round(tg.tensor(x, tg.float64), d).numpy(), np.round(x, d), rtol=1e-15
+        )
     assert float(tg.grad(lambda x: tnp.round(x, 2) + x)(tg.tensor(1.2345))) == 1.0
 
 
@@ -288,7 +346,9 @@ def test_clip_min_max_keywords():
 
 def test_einsum_sublist_form_matches_string_form():
     a, b = tg.tensor(A), tg.tensor(B)
-    np.testing.assert_allclose(tnp.einsum(a, [0, 1], b, [0, 1]).numpy(), tnp.einsum("ij,ij", a, b).numpy())
+    np.testing.assert_allclose(
+        tnp.einsum(a, [0, 1], b, [0, 1]).numpy(), tnp.einsum("ij,ij", a, b).numpy()
+    )
     with pytest.raises(ValueError, match="einsum: subscript"):
         tnp.einsum(a, ["i", "j"])
 
@@ -300,12 +360,19 @@ def test_linspace_is_differentiable_in_start_and_stop():
     # the derivative was silently zero: d/dstart sum = sum(1 - t), d/dstop = sum(t)
     for endpoint in (True, False):
         t = np.linspace(0.0, 1.0, 5, endpoint=endpoint)
-        ga, gb = tg.grad(lambda a, b, endpoint=endpoint: (tg.linspace(a, b, 5, endpoint=endpoint) * tg.arange(5.0)).sum(),
-                         grad_position=(0, 1))(tg.tensor(0.5), tg.tensor(2.0))
+        ga, gb = tg.grad(
+            lambda a, b, endpoint=endpoint: (
+                tg.linspace(a, b, 5, endpoint=endpoint) * tg.arange(5.0)
+            ).sum(),
+            grad_position=(0, 1),
+        )(tg.tensor(0.5), tg.tensor(2.0))
         assert float(ga) == pytest.approx(((1 - t) * np.arange(5)).sum(), rel=1e-6)
         assert float(gb) == pytest.approx((t * np.arange(5)).sum(), rel=1e-6)
-    tg.testing.check_grads(lambda a, b: tnp.linspace(a, b, 7) ** 2,
-                           (tg.tensor(0.5, tg.float64), tg.tensor(2.0, tg.float64)), order=2)
+    tg.testing.check_grads(
+        lambda a, b: tnp.linspace(a, b, 7) ** 2,
+        (tg.tensor(0.5, tg.float64), tg.tensor(2.0, tg.float64)),
+        order=2,
+    )
 
 
 def test_linspace_with_array_endpoints_matches_numpy():
@@ -330,8 +397,10 @@ def test_isin_matches_numpy():
     a = np.array([[1.0, np.nan], [2.0, 3.0]])
     b = np.array([np.nan, 3.0, 7.0])
     for invert in (False, True):
-        np.testing.assert_array_equal(tnp.isin(tg.tensor(a), tg.tensor(b), invert=invert).numpy(),
-                                      np.isin(a, b, invert=invert))
+        np.testing.assert_array_equal(
+            tnp.isin(tg.tensor(a), tg.tensor(b), invert=invert).numpy(),
+            np.isin(a, b, invert=invert),
+        )
     assert tnp.isin(tg.tensor([1, 2]), tg.tensor(np.zeros(0, np.int64))).tolist() == [False, False]
 
 
@@ -346,19 +415,29 @@ def test_real_conj_imag_of_real_tensors():
 
 X3 = RNG.normal(size=(4, 3, 3))
 COMPOSITES = {
-    "tril": lambda x: tnp.tril(x), "diag_vector": lambda x: tnp.diag(x[0], 1), "diag_matrix": lambda x: tnp.diag(x),
+    "tril": lambda x: tnp.tril(x),
+    "diag_vector": lambda x: tnp.diag(x[0], 1),
+    "diag_matrix": lambda x: tnp.diag(x),
     "pad_reflect": lambda x: tnp.pad(x, 1, mode="reflect"),
     "pad_constant": lambda x: tnp.pad(x, ((1, 0), (0, 2)), constant_values=2.0),
-    "roll": lambda x: tnp.roll(x, 1), "diff": lambda x: tnp.diff(x, axis=0),
-    "tensordot": lambda x: tnp.tensordot(x, x, 1), "cross": lambda x: tnp.cross(x[0], x[1]),
-    "kron": lambda x: tnp.kron(x, x[:2, :2]), "diagonal": lambda x: tnp.diagonal(x, 1),
+    "roll": lambda x: tnp.roll(x, 1),
+    "diff": lambda x: tnp.diff(x, axis=0),
+    "tensordot": lambda x: tnp.tensordot(x, x, 1),
+    "cross": lambda x: tnp.cross(x[0], x[1]),
+    "kron": lambda x: tnp.kron(x, x[:2, :2]),
+    "diagonal": lambda x: tnp.diagonal(x, 1),
     "searchsorted": lambda x: tnp.searchsorted(tg.tensor([-1.0, 0.0, 1.0], tg.float64), x),
-    "linspace": lambda x: tnp.linspace(x[0, 0], x[1, 1], 4), "rot90": lambda x: tnp.rot90(x),
-    "hypot": lambda x: tnp.hypot(x, x.mT), "select": lambda x: tnp.select([x > 0], [x * 2], 0.5),
+    "linspace": lambda x: tnp.linspace(x[0, 0], x[1, 1], 4),
+    "rot90": lambda x: tnp.rot90(x),
+    "hypot": lambda x: tnp.hypot(x, x.mT),
+    "select": lambda x: tnp.select([x > 0], [x * 2], 0.5),
     "cumulative_sum": lambda x: tnp.cumulative_sum(x, axis=1, include_initial=True),
-    "count_nonzero": lambda x: tnp.count_nonzero(x > 0, axis=0), "isclose": lambda x: tnp.isclose(x, x.mT),
-    "einsum_sublist": lambda x: tnp.einsum(x, [0, 1], x, [1, 2], [0, 2]), "vstack": lambda x: tnp.vstack([x, x[0]]),
-    "meshgrid": lambda x: tnp.meshgrid(x[0], x[1])[0], "sinc": lambda x: tnp.sinc(x),
+    "count_nonzero": lambda x: tnp.count_nonzero(x > 0, axis=0),
+    "isclose": lambda x: tnp.isclose(x, x.mT),
+    "einsum_sublist": lambda x: tnp.einsum(x, [0, 1], x, [1, 2], [0, 2]),
+    "vstack": lambda x: tnp.vstack([x, x[0]]),
+    "meshgrid": lambda x: tnp.meshgrid(x[0], x[1])[0],
+    "sinc": lambda x: tnp.sinc(x),
 }
 
 

@@ -1,26 +1,35 @@
 """Tensor operators: + - * / // % ** (and reflected), unary -, +, abs(), ~, comparisons, & | ^;
 mixing with Python scalars (NEP 50 weak scalars), numpy scalars and numpy arrays on either side;
 dtypes as numpy 2; errors; and derivatives through operator expressions."""
+
 import operator
 
 import numpy as np
 import pytest
 
 import tapegrad as tg
+from helpers import arr
 
 np.seterr(all="ignore")
 
 
-def arr(t):
-    return np.asarray(t.asnumpy() if isinstance(t, tg.Tensor) else t)
-
-
 ARITH = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-    "//": operator.floordiv, "%": operator.mod, "**": operator.pow,
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
+    "**": operator.pow,
 }
-COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
-           ">=": operator.ge}
+COMPARE = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 BITWISE = {"&": operator.and_, "|": operator.or_, "^": operator.xor}
 DTYPES = [np.bool_, np.int32, np.int64, np.float16, np.float32, np.float64]
 
@@ -51,8 +60,9 @@ def expect_like_numpy(fn, a, b, ta, tb):
     if want_dt == np.bool_ or np.issubdtype(want_dt, np.integer):
         np.testing.assert_array_equal(arr(got), want)
     else:
-        np.testing.assert_allclose(arr(got).astype(np.float64), want.astype(np.float64), rtol=tol, atol=tol,
-                                   equal_nan=True)
+        np.testing.assert_allclose(
+            arr(got).astype(np.float64), want.astype(np.float64), rtol=tol, atol=tol, equal_nan=True
+        )
 
 
 @pytest.mark.parametrize("op", sorted(ARITH))
@@ -74,7 +84,13 @@ SCALARS = [2, -3, 2.5, True, 0.5]
 def test_tensor_python_scalar_both_sides(op, dtype, scalar):
     positive = op in ("/", "//", "%", "**")
     a = values(dtype, seed=3, positive=positive)
-    if op == "**" and isinstance(scalar, int) and not isinstance(scalar, bool) and scalar < 0 and dtype != np.bool_:
+    if (
+        op == "**"
+        and isinstance(scalar, int)
+        and not isinstance(scalar, bool)
+        and scalar < 0
+        and dtype != np.bool_
+    ):
         scalar = 2
     fn = ARITH[op]
     if op == "**" and dtype == np.bool_ and scalar == 2 and not isinstance(scalar, bool):
@@ -89,7 +105,9 @@ def test_tensor_python_scalar_both_sides(op, dtype, scalar):
 
 
 @pytest.mark.parametrize("op", ["+", "-", "*", "/", "**"])
-@pytest.mark.parametrize("nps", [np.float64(2.5), np.float32(1.5), np.int64(3), np.int32(2), np.bool_(True)])
+@pytest.mark.parametrize(
+    "nps", [np.float64(2.5), np.float32(1.5), np.int64(3), np.int32(2), np.bool_(True)]
+)
 @pytest.mark.parametrize("dtype", [np.float32, np.int32, np.float16])
 def test_numpy_scalars_are_not_weak(op, nps, dtype):
     a = values(dtype, seed=4, positive=True)
@@ -99,13 +117,24 @@ def test_numpy_scalars_are_not_weak(op, nps, dtype):
 
 
 @pytest.mark.parametrize("op", sorted(ARITH))
-@pytest.mark.parametrize("da,db", [(np.float32, np.float32), (np.float32, np.float64), (np.int64, np.float32),
-                                   (np.int32, np.int64), (np.float64, np.bool_)])
+@pytest.mark.parametrize(
+    "da,db",
+    [
+        (np.float32, np.float32),
+        (np.float32, np.float64),
+        (np.int64, np.float32),
+        (np.int32, np.int64),
+        (np.float64, np.bool_),
+    ],
+)
 def test_numpy_arrays_on_either_side(op, da, db):
     positive = op in ("/", "//", "%", "**")
-    a, b = values(da, (2, 3), seed=5, positive=positive), values(db, (3,), seed=6, positive=positive)
+    a, b = (
+        values(da, (2, 3), seed=5, positive=positive),
+        values(db, (3,), seed=6, positive=positive),
+    )
     ta = tg.tensor(a)
-    expect_like_numpy(ARITH[op], a, b, ta, b)                     # Tensor op ndarray
+    expect_like_numpy(ARITH[op], a, b, ta, b)  # Tensor op ndarray
     expect_like_numpy(lambda x, y: ARITH[op](y, x), a, b, ta, b)  # ndarray op Tensor is a Tensor
 
 
@@ -119,24 +148,34 @@ def test_weak_scalar_examples():
     assert (i32 * 2.5).dtype == tg.float64
     assert (i32 / 2).dtype == tg.float64
     b = tg.tensor([True, False])
-    assert (b + 1).dtype == tg.int64 and (b * 2.5).dtype == tg.float64 and (b | True).dtype == tg.bool_
+    assert (
+        (b + 1).dtype == tg.int64 and (b * 2.5).dtype == tg.float64 and (b | True).dtype == tg.bool_
+    )
     h = tg.tensor([1.0], tg.float16)
     assert (h * 2.5).dtype == tg.float16
     assert (x32 * np.float64(2.0)).dtype == tg.float64  # numpy scalars are strongly typed
-    assert (x32 + 2 ** 70).dtype == tg.float32
+    assert (x32 + 2**70).dtype == tg.float32
     np.testing.assert_allclose(arr(x32 * 2.5), [2.5, 5.0])
 
 
 def test_python_int_out_of_bounds():
     with pytest.raises(OverflowError, match="out of bounds for int32"):
-        tg.tensor([1, 2], tg.int32) + 2 ** 40
+        tg.tensor([1, 2], tg.int32) + 2**40
     with pytest.raises(OverflowError):
-        tg.tensor([1, 2]) * 2 ** 70
+        tg.tensor([1, 2]) * 2**70
 
 
 @pytest.mark.parametrize("op", sorted(COMPARE))
-@pytest.mark.parametrize("da,db", [(np.float32, np.float32), (np.int64, np.float32), (np.bool_, np.int32),
-                                   (np.float64, np.float16), (np.int32, np.int64)])
+@pytest.mark.parametrize(
+    "da,db",
+    [
+        (np.float32, np.float32),
+        (np.int64, np.float32),
+        (np.bool_, np.int32),
+        (np.float64, np.float16),
+        (np.int32, np.int64),
+    ],
+)
 def test_comparisons(op, da, db):
     a = values(da, seed=7)
     b = values(db, seed=8)
@@ -146,8 +185,8 @@ def test_comparisons(op, da, db):
     assert got.dtype == tg.bool_
     np.testing.assert_array_equal(arr(got), fn(a, b))
     np.testing.assert_array_equal(arr(fn(tg.tensor(a), 1)), fn(a, 1))
-    np.testing.assert_array_equal(arr(fn(1, tg.tensor(a))), fn(1, a))    # reflected: 1 < x
-    np.testing.assert_array_equal(arr(fn(b, tg.tensor(a))), fn(b, a))    # ndarray on the left
+    np.testing.assert_array_equal(arr(fn(1, tg.tensor(a))), fn(1, a))  # reflected: 1 < x
+    np.testing.assert_array_equal(arr(fn(b, tg.tensor(a))), fn(b, a))  # ndarray on the left
     np.testing.assert_array_equal(arr(fn(tg.tensor(a), 0.5)), fn(a, 0.5))
 
 
@@ -170,12 +209,23 @@ def test_eq_with_foreign_objects():
 
 
 @pytest.mark.parametrize("op", sorted(BITWISE))
-@pytest.mark.parametrize("da,db", [(np.bool_, np.bool_), (np.int32, np.int32), (np.int64, np.int32),
-                                   (np.bool_, np.int64), (np.float32, np.int32), (np.float64, np.bool_)])
+@pytest.mark.parametrize(
+    "da,db",
+    [
+        (np.bool_, np.bool_),
+        (np.int32, np.int32),
+        (np.int64, np.int32),
+        (np.bool_, np.int64),
+        (np.float32, np.int32),
+        (np.float64, np.bool_),
+    ],
+)
 def test_bitwise(op, da, db):
     a, b = values(da, seed=9), values(db, seed=10)
     expect_like_numpy(BITWISE[op], a, b, tg.tensor(a), tg.tensor(b))
-    expect_like_numpy(BITWISE[op], a, True if da == np.bool_ else 3, tg.tensor(a), True if da == np.bool_ else 3)
+    expect_like_numpy(
+        BITWISE[op], a, True if da == np.bool_ else 3, tg.tensor(a), True if da == np.bool_ else 3
+    )
 
 
 def test_unary_operators():
@@ -200,15 +250,21 @@ def test_unary_operators():
 
 def test_operator_errors_are_clear():
     x = tg.tensor([1.0, 2.0, 3.0])
-    with pytest.raises(TypeError, match=r"unsupported operand type\(s\) for \+: '.*Tensor' and 'str'"):
+    with pytest.raises(
+        TypeError, match=r"unsupported operand type\(s\) for \+: '.*Tensor' and 'str'"
+    ):
         x + "a"
-    with pytest.raises(TypeError, match=r"unsupported operand type\(s\) for \*: 'NoneType' and '.*Tensor'"):
+    with pytest.raises(
+        TypeError, match=r"unsupported operand type\(s\) for \*: 'NoneType' and '.*Tensor'"
+    ):
         None * x
     with pytest.raises(TypeError):
         x - {1: 2}
     with pytest.raises(TypeError, match="three-argument"):
         pow(x, 2, 3)
-    with pytest.raises(ValueError, match=r"mul: operands could not be broadcast together: .*\(3,\).*\(2,\)"):
+    with pytest.raises(
+        ValueError, match=r"mul: operands could not be broadcast together: .*\(3,\).*\(2,\)"
+    ):
         x * tg.tensor([1.0, 2.0])
     with pytest.raises(TypeError, match="sub: numpy boolean subtract"):
         tg.tensor([True]) - tg.tensor([True])
@@ -236,8 +292,10 @@ def test_foreign_reflected_operators_take_over():
     assert x * Other() == "rmul"
 
 
-@pytest.mark.parametrize("shape_a,shape_b", [((), ()), ((), (3,)), ((0,), ()), ((2, 0), (0,)), ((2, 1, 3), (4, 1)),
-                                             ((1,), (5,))])
+@pytest.mark.parametrize(
+    "shape_a,shape_b",
+    [((), ()), ((), (3,)), ((0,), ()), ((2, 0), (0,)), ((2, 1, 3), (4, 1)), ((1,), (5,))],
+)
 def test_shapes_0d_empty_broadcast(shape_a, shape_b):
     a = values(np.float64, shape_a, seed=11, positive=True)
     b = values(np.float64, shape_b, seed=12, positive=True)
@@ -274,11 +332,22 @@ def f64(*shape, seed=0, lo=-2.0, hi=2.0):
     return tg.tensor(np.random.default_rng(seed).uniform(lo, hi, shape), tg.float64)
 
 
-@pytest.mark.parametrize("expr", [
-    lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / b, lambda a, b: a ** b,
-    lambda a, b: a % b, lambda a, b: -a * abs(b), lambda a, b: 2.0 * a - b / 3 + 1,
-    lambda a, b: 3 / a + b ** 2, lambda a, b: 2 ** a * b, lambda a, b: (a * b) ** 0.5,
-])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        lambda a, b: a + b,
+        lambda a, b: a - b,
+        lambda a, b: a * b,
+        lambda a, b: a / b,
+        lambda a, b: a**b,
+        lambda a, b: a % b,
+        lambda a, b: -a * abs(b),
+        lambda a, b: 2.0 * a - b / 3 + 1,
+        lambda a, b: 3 / a + b**2,
+        lambda a, b: 2**a * b,
+        lambda a, b: (a * b) ** 0.5,
+    ],
+)
 def test_operator_grads_order2(expr):
     a = f64(3, seed=1, lo=0.5, hi=2.0)
     b = f64(3, seed=2, lo=0.6, hi=1.4)
@@ -288,7 +357,7 @@ def test_operator_grads_order2(expr):
 def test_operator_grads_float32_and_broadcast():
     a = tg.tensor(np.random.default_rng(3).uniform(0.5, 2, (2, 3)), tg.float32)
     b = tg.tensor(np.random.default_rng(4).uniform(0.5, 2, (3,)), tg.float32)
-    tg.testing.check_grads(lambda a, b: a * b / (a + b) - a ** 2, (a, b), order=1)
+    tg.testing.check_grads(lambda a, b: a * b / (a + b) - a**2, (a, b), order=1)
     ga, gb = tg.grad(lambda a, b: (a * b).sum(), grad_position=(0, 1))(a, b)
     assert ga.shape == (2, 3) and gb.shape == (3,)
     np.testing.assert_allclose(arr(gb), arr(a).sum(0), rtol=1e-6)

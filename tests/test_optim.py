@@ -1,5 +1,6 @@
 """Optimizers against their formulas written in numpy (float64), over several steps, eagerly and
 replayed by tg.jit (their state lives in tensors updated in place)."""
+
 import numpy as np
 import pytest
 
@@ -24,17 +25,19 @@ def reference(name):
             wd = 0.01 if name == "adamw" else 0.0
             m = 0.9 * m + 0.1 * g
             v = 0.999 * v + 0.001 * g * g
-            step = 0.1 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+            step = 0.1 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
             p = p - step - 0.1 * wd * p
         out.append(p.copy())
     return out
 
 
 def make(name, params):
-    return {"sgd": lambda: tg.nn.SGD(params, 0.1, momentum=0.9, dampening=0.1, nesterov=True),
-            "momentum": lambda: tg.nn.Momentum(params, 0.1, 0.9),
-            "adam": lambda: tg.nn.Adam(params, 0.1),
-            "adamw": lambda: tg.nn.AdamW(params, 0.1, weight_decay=0.01)}[name]()
+    return {
+        "sgd": lambda: tg.nn.SGD(params, 0.1, momentum=0.9, dampening=0.1, nesterov=True),
+        "momentum": lambda: tg.nn.Momentum(params, 0.1, 0.9),
+        "adam": lambda: tg.nn.Adam(params, 0.1),
+        "adamw": lambda: tg.nn.AdamW(params, 0.1, weight_decay=0.01),
+    }[name]()
 
 
 @pytest.mark.parametrize("jitted", [False, True])

@@ -1,6 +1,7 @@
 """Pickling of Tensors, Parameters and jitted functions: every protocol 0-5, protocol 5's
 out-of-band buffers, every dtype and layout, copy/deepcopy, and malformed states (a clear
 TypeError/ValueError, never a crash: issue 10 item 3)."""
+
 from __future__ import annotations
 
 import copy
@@ -43,7 +44,10 @@ def test_tensor_pickles_with_every_protocol_and_dtype(protocol, dtype):
 def test_protocols_0_and_1_do_not_abort(protocol):
     # Issue 10 item 3: these aborted the process (pybind11 could not allocate the instance).
     t = tg.arange(6.0).reshape(2, 3)
-    _same(pickle.loads(pickle.dumps(t, protocol=protocol)), np.arange(6.0, dtype=np.float32).reshape(2, 3))
+    _same(
+        pickle.loads(pickle.dumps(t, protocol=protocol)),
+        np.arange(6.0, dtype=np.float32).reshape(2, 3),
+    )
     assert t.__reduce_ex__(protocol)[0] is not None
     rebuild, args = t.__reduce__()
     _same(rebuild(*args), t.asnumpy())
@@ -124,7 +128,9 @@ def test_loaded_tensor_does_not_alias_the_pickled_one():
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_parameter_keeps_name_and_requires_grad(protocol):
     for rg in (True, False):
-        w = tg.Parameter(tg.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=tg.float64), name="layer.w", requires_grad=rg)
+        w = tg.Parameter(
+            tg.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=tg.float64), name="layer.w", requires_grad=rg
+        )
         back = pickle.loads(pickle.dumps(w, protocol=protocol))
         assert type(back) is tg.Parameter
         assert back.name == "layer.w" and back.requires_grad is rg
@@ -185,7 +191,11 @@ def test_tensor_in_a_gradient_pickles_its_value():
         ((np.ones(2, np.float32), "float99"), ValueError, "unknown dtype 'float99'"),
         ((np.ones(2, np.float32), 7), TypeError, "dtype must be a str"),
         ((np.ones(2, np.float32), None), TypeError, "dtype must be a str"),
-        ((np.ones(2, np.float32), "float64"), ValueError, "has dtype float32 but the state says float64"),
+        (
+            (np.ones(2, np.float32), "float64"),
+            ValueError,
+            "has dtype float32 but the state says float64",
+        ),
         ((b"\x00" * 8, "float32"), TypeError, "must be a numpy.ndarray, got bytes"),
         (([1.0, 2.0], "float32"), TypeError, "must be a numpy.ndarray, got list"),
         ((np.array(["a"]), "float32"), ValueError, "has dtype <U1"),
@@ -200,8 +210,19 @@ def test_rebuild_with_bad_parts_raises(args, exc, match):
 
 @pytest.mark.parametrize(
     "state",
-    [5, None, (), (np.ones(2),), (np.ones(2), "float64", 3), "float32", [np.ones(2), "float64"],
-     (np.ones(2), "bogus"), (np.ones(2), b"float64"), ("abc", "float32"), (np.ones(2, np.int8), "int32")],
+    [
+        5,
+        None,
+        (),
+        (np.ones(2),),
+        (np.ones(2), "float64", 3),
+        "float32",
+        [np.ones(2), "float64"],
+        (np.ones(2), "bogus"),
+        (np.ones(2), b"float64"),
+        ("abc", "float32"),
+        (np.ones(2, np.int8), "int32"),
+    ],
 )
 def test_setstate_with_bad_state_raises(state):
     t = tg.Tensor.__new__(tg.Tensor)

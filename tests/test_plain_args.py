@@ -2,6 +2,7 @@
 strides, numpy scalars, Python scalars and (nested) lists of numbers give what the same transform
 gives on `tg.tensor(x)`, and the results are Tensors. Tuples, dicts and lists of anything but
 numbers stay pytrees (python/tapegrad/_args.py has the rule)."""
+
 import numpy as np
 import pytest
 
@@ -87,7 +88,9 @@ TRANSFORMS = {
     "hessian": lambda x: tg.hessian(f)(x),
     "GradOperation": lambda x: ops.GradOperation()(f)(x),
     "GradOperation_get_all": lambda x: ops.GradOperation(get_all=True)(f2)(x, x),
-    "GradOperation_sens": lambda x: ops.GradOperation(sens_param=True)(g)(x, tg.ones_like(tg.tensor(x))),
+    "GradOperation_sens": lambda x: ops.GradOperation(sens_param=True)(g)(
+        x, tg.ones_like(tg.tensor(x))
+    ),
     "vmap": lambda x: tg.vmap(g)(x),
     "vmap_grad": lambda x: tg.vmap(tg.grad(f))(x),
     "jit": lambda x: tg.jit(g)(x),
@@ -110,7 +113,9 @@ def test_plain_float_arguments_are_differentiated_with_real_values():
     for arg in (x, np.asfortranarray(x), list(x), x.tolist(), x[::-1][::-1]):
         gr = tg.grad(f)(arg)
         assert isinstance(gr, tg.Tensor)
-        np.testing.assert_allclose(gr.asnumpy(), want, rtol=1e-6 if gr.dtype == tg.float64 else 1e-5)
+        np.testing.assert_allclose(
+            gr.asnumpy(), want, rtol=1e-6 if gr.dtype == tg.float64 else 1e-5
+        )
     v, gr = tg.value_and_grad(f)(x)
     assert v.dtype == tg.float64 and abs(float(v) - (np.sin(x) * x + x * x).sum()) < 1e-12
 

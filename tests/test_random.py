@@ -38,7 +38,7 @@ def test_philox_known_answers(ctr, key, out):
 
 def test_uniform_bits_come_from_the_philox_stream():
     # Element i of a float32 draw is the top 24 bits of word i % 4 of block i // 4, keyed by the
-    # seed; 43 blocks cover the 8-lane SIMD path and the scalar tail.
+    # seed; 43 blocks cover the 16- and 8-block SIMD forms and the scalar tail.
     tg.set_seed(0x0123456789ABCDEF)
     x = tg.rand(170).asnumpy()
     key = [0x89ABCDEF, 0x01234567]

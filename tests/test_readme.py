@@ -1,4 +1,5 @@
 """The README's example runs and prints what its comments say."""
+
 import contextlib
 import io
 import pathlib

@@ -194,13 +194,18 @@ def test_small_int_types_print_as_numbers():
 
 def test_uint64_large_value():
     out = format_tensor_repr(np.array([2**64 - 1, 0], dtype=np.uint64), "UInt64")
-    assert out == "Tensor(shape=[2], dtype=UInt64, value= [18446744073709551615,                    0])"
+    assert (
+        out
+        == "Tensor(shape=[2], dtype=UInt64, value= [18446744073709551615,                    0])"
+    )
 
 
 def test_bool_vector_mixed_and_scalar_false():
     out = format_tensor_repr(np.array([True, False, True]), "Bool")
     assert out == "Tensor(shape=[3], dtype=Bool, value= [ True, False,  True])"
-    assert format_tensor_repr(np.array(False), "Bool") == "Tensor(shape=[], dtype=Bool, value= False)"
+    assert (
+        format_tensor_repr(np.array(False), "Bool") == "Tensor(shape=[], dtype=Bool, value= False)"
+    )
 
 
 def test_bool_matrix():
@@ -239,9 +244,7 @@ def test_three_dimensional_layout():
 def test_float_vector_breaks_line_after_12_elements():
     out = format_tensor_repr(np.arange(13, dtype=np.float32), "Float32")
     first = ",  ".join(f"{i:.8e}" for i in range(12))
-    assert out == (
-        "Tensor(shape=[13], dtype=Float32, value= [ " + first + ", \n  1.20000000e+01])"
-    )
+    assert out == ("Tensor(shape=[13], dtype=Float32, value= [ " + first + ", \n  1.20000000e+01])")
 
 
 def test_float_vector_of_exactly_12_puts_bracket_on_new_line():
@@ -318,8 +321,7 @@ def test_int_padding_ignores_hidden_elements():
 def test_six_rows_are_not_summarised():
     out = format_tensor_repr(np.arange(6, dtype=np.int32).reshape(6, 1), "Int32")
     assert out == (
-        "Tensor(shape=[6, 1], dtype=Int32, value=\n"
-        "[[0],\n [1],\n [2],\n [3],\n [4],\n [5]])"
+        "Tensor(shape=[6, 1], dtype=Int32, value=\n[[0],\n [1],\n [2],\n [3],\n [4],\n [5]])"
     )
 
 
@@ -353,7 +355,9 @@ def test_vector_of_1000_is_printed_in_full():
 
 def test_long_vector_summarised():
     out = format_tensor_repr(np.arange(2000, dtype=np.int64), "Int64")
-    assert out == "Tensor(shape=[2000], dtype=Int64, value= [   0,    1,    2 ... 1997, 1998, 1999])"
+    assert (
+        out == "Tensor(shape=[2000], dtype=Int64, value= [   0,    1,    2 ... 1997, 1998, 1999])"
+    )
 
 
 def test_long_float_vector_summarised_without_line_breaks():

@@ -1,6 +1,7 @@
 """tapegrad.scipy: the derivatives it hands SciPy equal SciPy's own (hand-written Rosenbrock
 derivatives, finite differences), and the solvers reach the known answers, for float32 and float64
 x0, with and without jit."""
+
 import importlib
 import sys
 import warnings
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from helpers import rosen
 
 scipy = pytest.importorskip("scipy")
 from scipy import optimize  # noqa: E402
@@ -18,10 +20,6 @@ import tapegrad.scipy as tgs  # noqa: E402
 
 DTYPES = [np.float32, np.float64]
 JIT = [False, True]
-
-
-def rosen(x):
-    return (100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2).sum()
 
 
 class Spy:
@@ -60,8 +58,13 @@ def rng_points(n, k=3, seed=0):
 def test_minimize_lbfgsb_rosenbrock_gradient_and_optimum(monkeypatch, dtype, jit):
     spy = Spy(monkeypatch, "minimize")
     n = 20
-    res = tgs.minimize(rosen, np.zeros(n, dtype), method="L-BFGS-B", jit=jit,
-                       options={"gtol": 1e-10, "ftol": 1e-14})
+    res = tgs.minimize(
+        rosen,
+        np.zeros(n, dtype),
+        method="L-BFGS-B",
+        jit=jit,
+        options={"gtol": 1e-10, "ftol": 1e-14},
+    )
     assert isinstance(res, optimize.OptimizeResult)
     assert res.success and res.x.dtype == np.float64
     np.testing.assert_allclose(res.x, np.ones(n), atol=1e-5)
@@ -74,8 +77,13 @@ def test_minimize_lbfgsb_rosenbrock_gradient_and_optimum(monkeypatch, dtype, jit
         fd = optimize.approx_fprime(x, optimize.rosen, 1e-7)
         np.testing.assert_allclose(g, fd, rtol=1e-4, atol=1e-3)
     # Same gradients as the hand-written ones: SciPy's own run takes the same path.
-    ref = optimize.minimize(optimize.rosen, np.zeros(n), jac=optimize.rosen_der, method="L-BFGS-B",
-                            options={"gtol": 1e-10, "ftol": 1e-14})
+    ref = optimize.minimize(
+        optimize.rosen,
+        np.zeros(n),
+        jac=optimize.rosen_der,
+        method="L-BFGS-B",
+        options={"gtol": 1e-10, "ftol": 1e-14},
+    )
     np.testing.assert_allclose(res.x, ref.x, atol=1e-7)
 
 
@@ -94,8 +102,9 @@ def test_minimize_hessp_methods_get_a_hessian_vector_product(monkeypatch, method
     assert "hess" not in kw
     for x in rng_points(n):
         for p in rng_points(n, 2, seed=1):
-            np.testing.assert_allclose(kw["hessp"](x, p), optimize.rosen_hess_prod(x, p),
-                                       rtol=1e-12, atol=1e-9)
+            np.testing.assert_allclose(
+                kw["hessp"](x, p), optimize.rosen_hess_prod(x, p), rtol=1e-12, atol=1e-9
+            )
 
 
 @pytest.mark.parametrize("jit", JIT)
@@ -143,12 +152,15 @@ def test_minimize_passes_args_bounds_and_constraints_through():
         seen.append((type(d), scale))
         return (scale * (x - d) ** 2).sum()
 
-    res = tgs.minimize(fun, np.zeros(3), args=(data, 2.0), method="L-BFGS-B",
-                       bounds=[(0.0, 1.0)] * 3)
+    res = tgs.minimize(
+        fun, np.zeros(3), args=(data, 2.0), method="L-BFGS-B", bounds=[(0.0, 1.0)] * 3
+    )
     np.testing.assert_allclose(res.x, [1.0, 0.0, 0.5], atol=1e-6)
     assert seen[0] == (tg.Tensor, 2.0)  # the array is handed over as a Tensor, the float unchanged
     cons = [{"type": "ineq", "fun": lambda x: 1.0 - x[0] - x[1]}]  # x0 + x1 <= 1
-    res = tgs.minimize(lambda x: ((x - 2.0) ** 2).sum(), [0.0, 0.0], method="SLSQP", constraints=cons)
+    res = tgs.minimize(
+        lambda x: ((x - 2.0) ** 2).sum(), [0.0, 0.0], method="SLSQP", constraints=cons
+    )
     np.testing.assert_allclose(res.x, [0.5, 0.5], atol=1e-6)
 
 
@@ -208,12 +220,21 @@ Y = expfit_np(P_TRUE, T)
 def test_least_squares_exponential_fit(monkeypatch, mode, dtype, jit):
     spy = Spy(monkeypatch, "least_squares")
     x0 = np.array([1.0, 1.0, 1.0, 0.1], dtype)
-    res = tgs.least_squares(lambda p, t, y: expfit(p, t) - y, x0, args=(T, Y), jit=jit, mode=mode,
-                            xtol=1e-14, ftol=1e-14, gtol=1e-14)
+    res = tgs.least_squares(
+        lambda p, t, y: expfit(p, t) - y,
+        x0,
+        args=(T, Y),
+        jit=jit,
+        mode=mode,
+        xtol=1e-14,
+        ftol=1e-14,
+        gtol=1e-14,
+    )
     assert isinstance(res, optimize.OptimizeResult) and res.x.dtype == np.float64
     np.testing.assert_allclose(res.x, P_TRUE, rtol=1e-6)
-    ref = optimize.least_squares(lambda p: expfit_np(p, T) - Y, x0.astype(np.float64),
-                                 xtol=1e-14, ftol=1e-14, gtol=1e-14)  # SciPy's finite differences
+    ref = optimize.least_squares(
+        lambda p: expfit_np(p, T) - Y, x0.astype(np.float64), xtol=1e-14, ftol=1e-14, gtol=1e-14
+    )  # SciPy's finite differences
     np.testing.assert_allclose(res.x, ref.x, rtol=1e-6)
     _, _, kw = spy.calls[0]
     for p in (np.array([1.0, 1.0, 1.0, 0.1]), P_TRUE * 1.1):
@@ -225,8 +246,9 @@ def test_least_squares_exponential_fit(monkeypatch, mode, dtype, jit):
 
 def test_least_squares_more_unknowns_than_residuals_and_bounds():
     # 1 residual, 3 unknowns (reverse mode under "auto"), bounded
-    res = tgs.least_squares(lambda x: (x * x).sum(keepdims=True) - 1.0, [0.5, 0.5, 0.5],
-                            bounds=([0.0] * 3, [2.0] * 3))
+    res = tgs.least_squares(
+        lambda x: (x * x).sum(keepdims=True) - 1.0, [0.5, 0.5, 0.5], bounds=([0.0] * 3, [2.0] * 3)
+    )
     assert res.fun.shape == (1,) and abs(res.fun[0]) < 1e-8
     assert res.jac.shape == (1, 3)
     np.testing.assert_allclose(res.jac, 2 * res.x[None, :], rtol=1e-6)
@@ -266,7 +288,9 @@ def test_root_nonlinear_system(monkeypatch, method, dtype, jit):
     for x in (np.array([1.0, -1.0]), np.array([0.3, 2.0])):
         f, j = fun(x)
         np.testing.assert_allclose(f, system_np(x), rtol=1e-14)
-        np.testing.assert_allclose(j, optimize.approx_fprime(x, system_np, 1e-7), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            j, optimize.approx_fprime(x, system_np, 1e-7), rtol=1e-5, atol=1e-6
+        )
         np.testing.assert_allclose(j, [[2 * x[0], 2 * x[1]], [np.exp(x[0]), 1.0]], rtol=1e-14)
 
 
@@ -285,19 +309,23 @@ def test_root_methods_without_a_jacobian_get_fun_only(monkeypatch):
 
 
 def robertson(t, y):
-    return tg.stack([
-        -0.04 * y[0] + 1e4 * y[1] * y[2],
-        0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
-        3e7 * y[1] ** 2,
-    ])
+    return tg.stack(
+        [
+            -0.04 * y[0] + 1e4 * y[1] * y[2],
+            0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
+            3e7 * y[1] ** 2,
+        ]
+    )
 
 
 def robertson_np(t, y):
-    return np.array([
-        -0.04 * y[0] + 1e4 * y[1] * y[2],
-        0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
-        3e7 * y[1] ** 2,
-    ])
+    return np.array(
+        [
+            -0.04 * y[0] + 1e4 * y[1] * y[2],
+            0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
+            3e7 * y[1] ** 2,
+        ]
+    )
 
 
 @pytest.mark.parametrize("jit", JIT)
@@ -308,9 +336,11 @@ def test_ode_jacobian_robertson_matches_finite_differences(jit):
         assert j.shape == (3, 3) and j.dtype == np.float64
         fd = central_differences(lambda z: robertson_np(0.3, z), y, 1e-7)
         np.testing.assert_allclose(j, fd, rtol=1e-6, atol=1e-6)
-        exact = [[-0.04, 1e4 * y[2], 1e4 * y[1]],
-                 [0.04, -1e4 * y[2] - 6e7 * y[1], -1e4 * y[1]],
-                 [0.0, 6e7 * y[1], 0.0]]
+        exact = [
+            [-0.04, 1e4 * y[2], 1e4 * y[1]],
+            [0.04, -1e4 * y[2] - 6e7 * y[1], -1e4 * y[1]],
+            [0.0, 6e7 * y[1], 0.0],
+        ]
         np.testing.assert_allclose(j, exact, rtol=1e-14, atol=1e-12)
 
 
@@ -319,8 +349,14 @@ def test_ode_jacobian_robertson_matches_finite_differences(jit):
 def test_solve_ivp_robertson_with_tapegrad_jacobian(method, jit):
     y0 = [1.0, 0.0, 0.0]
     opts = {"rtol": 1e-6, "atol": [1e-8, 1e-12, 1e-8]}
-    sol = solve_ivp(tgs.ode_fun(robertson, jit=jit), (0.0, 40.0), y0, method=method,
-                    jac=tgs.ode_jacobian(robertson, jit=jit), **opts)
+    sol = solve_ivp(
+        tgs.ode_fun(robertson, jit=jit),
+        (0.0, 40.0),
+        y0,
+        method=method,
+        jac=tgs.ode_jacobian(robertson, jit=jit),
+        **opts,
+    )
     ref = solve_ivp(robertson_np, (0.0, 40.0), y0, method=method, **opts)  # SciPy's own Jacobian
     assert sol.success and ref.success
     assert sol.njev > 0
@@ -396,8 +432,16 @@ def test_least_squares_bad_mode_is_a_value_error():
 
 def test_ode_fun_and_jacobian_pass_solve_ivp_args():
     f = lambda t, y, k: -k * y
-    sol = solve_ivp(tgs.ode_fun(f), (0.0, 1.0), [1.0, 2.0], method="Radau",
-                    jac=tgs.ode_jacobian(f), args=(3.0,), rtol=1e-9, atol=1e-12)
+    sol = solve_ivp(
+        tgs.ode_fun(f),
+        (0.0, 1.0),
+        [1.0, 2.0],
+        method="Radau",
+        jac=tgs.ode_jacobian(f),
+        args=(3.0,),
+        rtol=1e-9,
+        atol=1e-12,
+    )
     np.testing.assert_allclose(sol.y[:, -1], np.array([1.0, 2.0]) * np.exp(-3.0), rtol=1e-6)
     np.testing.assert_allclose(tgs.ode_jacobian(f)(0.0, np.ones(2), 3.0), -3.0 * np.eye(2))
 

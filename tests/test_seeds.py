@@ -1,5 +1,6 @@
 """The two MindSpore notebooks in ../shared/seeds, run with only their imports changed; every
 printed value is checked."""
+
 import contextlib
 import io
 import textwrap
@@ -146,12 +147,20 @@ def test_seed_001_all_cells():
     _, ns = run(SEED_001)
     f32 = "Tensor(shape=[4], dtype=Float32, value= [{}])"
     true4 = "Tensor(shape=[4], dtype=Bool, value= [ True,  True,  True,  True])"
-    assert ns["r1"] == f32.format(" 0.00000000e+00,  1.00000000e+00,  2.00000000e+00,  3.00000000e+00")
+    assert ns["r1"] == f32.format(
+        " 0.00000000e+00,  1.00000000e+00,  2.00000000e+00,  3.00000000e+00"
+    )
     assert ns["r2"] == "Tensor(shape=[], dtype=Float32, value= 28)"
-    assert ns["r3"] == f32.format(" 0.00000000e+00,  4.00000000e+00,  8.00000000e+00,  1.20000000e+01")
+    assert ns["r3"] == f32.format(
+        " 0.00000000e+00,  4.00000000e+00,  8.00000000e+00,  1.20000000e+01"
+    )
     assert ns["r4"] == true4
-    assert ns["r6"] == f32.format(" 1.00000000e+00,  1.00000000e+00,  1.00000000e+00,  1.00000000e+00")
-    assert ns["r8"] == f32.format(" 0.00000000e+00,  2.00000000e+00,  4.00000000e+00,  6.00000000e+00")
+    assert ns["r6"] == f32.format(
+        " 1.00000000e+00,  1.00000000e+00,  1.00000000e+00,  1.00000000e+00"
+    )
+    assert ns["r8"] == f32.format(
+        " 0.00000000e+00,  2.00000000e+00,  4.00000000e+00,  6.00000000e+00"
+    )
     assert ns["r9"] == true4
     assert ns["r10"] == true4
     a, d, a_grad = ns["a"], ns["d"], ns["a_grad"]

@@ -1,34 +1,22 @@
 """Shape ops: values, dtypes and shapes against numpy, view semantics, errors, and VJP/JVP rules."""
+
 import os
+from functools import partial
 
 import numpy as np
 import pytest
 
+import helpers
 import tapegrad as tg
+from helpers import f64
 from tapegrad.testing import check_grads
 
 RNG = np.random.default_rng(99)
 DTYPES = ["float32", "float64", "int32", "int64", "bool"]
 
 
-def make(shape, dtype="float64", rng=RNG):
-    dt = np.dtype(dtype)
-    if dt == np.bool_:
-        x = rng.random(shape) > 0.5
-    elif dt.kind in "iu":
-        x = rng.integers(-9, 10, size=shape)
-    else:
-        x = rng.standard_normal(shape)
-    return np.asarray(x).astype(dt)
-
-
-def assert_same(got, want):
-    want = np.asarray(want)
-    assert isinstance(got, tg.Tensor), type(got)
-    g = np.asarray(got)
-    assert g.dtype == want.dtype, f"dtype {g.dtype} != numpy {want.dtype}"
-    assert g.shape == want.shape, f"shape {g.shape} != numpy {want.shape}"
-    np.testing.assert_array_equal(g, want)
+make = partial(helpers.make, rng=RNG)
+assert_same = partial(helpers.assert_same, exact=True)
 
 
 def views(x):
@@ -40,11 +28,8 @@ def views(x):
     return out
 
 
-def f64(shape, seed=0):
-    return tg.tensor(make(shape, "float64", np.random.default_rng(seed)))
-
-
 # ---- the existing layout ops --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_reshape_transpose_swapaxes(dtype):
@@ -137,6 +122,7 @@ def test_flatten_copies_ravel_views():
 
 # ---- concatenate / stack / split --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_concatenate(dtype):
     a, b, c = make((2, 3), dtype), make((4, 3), dtype), make((1, 3), dtype)
@@ -144,7 +130,9 @@ def test_concatenate(dtype):
     assert_same(tg.concatenate([ta, tb, tc]), np.concatenate([a, b, c]))
     assert_same(tg.concat((ta, tb), axis=0), np.concatenate((a, b), axis=0))
     assert_same(tg.concatenate([ta.T, tb.T], axis=1), np.concatenate([a.T, b.T], axis=1))
-    assert_same(tg.concatenate([ta.T, tb[::2].T], axis=-1), np.concatenate([a.T, b[::2].T], axis=-1))
+    assert_same(
+        tg.concatenate([ta.T, tb[::2].T], axis=-1), np.concatenate([a.T, b[::2].T], axis=-1)
+    )
     assert_same(tg.concatenate([ta, tb], axis=None), np.concatenate([a, b], axis=None))
     assert_same(tg.concatenate([ta]), np.concatenate([a]))
     e = make((0, 3), dtype)
@@ -155,7 +143,9 @@ def test_concatenate_promotes_dtypes_and_many_inputs():
     a = np.arange(3, dtype=np.int32)
     b = np.linspace(0, 1, 2, dtype=np.float32)
     c = np.array([True, False])
-    assert_same(tg.concatenate([tg.tensor(a), tg.tensor(b), tg.tensor(c)]), np.concatenate([a, b, c]))
+    assert_same(
+        tg.concatenate([tg.tensor(a), tg.tensor(b), tg.tensor(c)]), np.concatenate([a, b, c])
+    )
     assert_same(tg.concatenate([tg.tensor(a), tg.tensor(c)]), np.concatenate([a, c]))
     xs = [make((2, i % 3 + 1)) for i in range(70)]
     assert_same(tg.concatenate([tg.tensor(x) for x in xs], axis=1), np.concatenate(xs, axis=1))
@@ -199,7 +189,15 @@ def test_stack(dtype):
 def test_split(dtype):
     x = make((6, 4), dtype)
     for _name, xv, tv in views(x):
-        for spec, axis in [(2, 0), (1, 1), ([1, 3], 0), ([2, 2], -1), ([-2], 0), ([3, 20, 1], 0), ([], 0)]:
+        for spec, axis in [
+            (2, 0),
+            (1, 1),
+            ([1, 3], 0),
+            ([2, 2], -1),
+            ([-2], 0),
+            ([3, 20, 1], 0),
+            ([], 0),
+        ]:
             if isinstance(spec, int) and xv.shape[axis] % spec:
                 continue
             got = tg.split(tv, spec, axis=axis)
@@ -225,6 +223,7 @@ def test_split_errors():
 
 
 # ---- flip / tile / repeat ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_flip(dtype):
@@ -267,11 +266,23 @@ def test_repeat(dtype):
     for _name, xv, tv in views(x):
         per0 = [(i * 2 + 1) % 3 for i in range(xv.shape[0])]
         per1 = tuple(i % 3 for i in range(xv.shape[1]))
-        for reps, axis in [(2, None), (3, 0), (2, 1), (0, 1), (per0, 0), (per1, 1), ([2], -1),
-                           (np.arange(xv.size) % 3, None)]:
+        for reps, axis in [
+            (2, None),
+            (3, 0),
+            (2, 1),
+            (0, 1),
+            (per0, 0),
+            (per1, 1),
+            ([2], -1),
+            (np.arange(xv.size) % 3, None),
+        ]:
             want = np.repeat(xv, reps, axis=axis)
-            assert_same(tg.repeat(tv, reps if not isinstance(reps, np.ndarray) else tg.tensor(reps), axis=axis),
-                        want)
+            assert_same(
+                tg.repeat(
+                    tv, reps if not isinstance(reps, np.ndarray) else tg.tensor(reps), axis=axis
+                ),
+                want,
+            )
         assert_same(tv.repeat(2, axis=0), xv.repeat(2, axis=0))
         assert_same(tv.repeat(2), xv.repeat(2))
     z = make((), dtype)
@@ -296,6 +307,7 @@ def test_repeat_errors():
 
 # ---- sort / argsort ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_sort_argsort(dtype):
     x = make((4, 5, 6), dtype)
@@ -309,9 +321,13 @@ def test_sort_argsort(dtype):
         if dtype != "bool":
             # descending is stable too: equal elements keep their order
             neg = -xv.astype(np.float64)
-            assert_same(tg.argsort(tv, axis=1, descending=True), np.argsort(neg, axis=1, kind="stable"))
-            assert_same(tg.sort(tv, axis=1, descending=True), np.take_along_axis(
-                xv, np.argsort(neg, axis=1, kind="stable"), axis=1))
+            assert_same(
+                tg.argsort(tv, axis=1, descending=True), np.argsort(neg, axis=1, kind="stable")
+            )
+            assert_same(
+                tg.sort(tv, axis=1, descending=True),
+                np.take_along_axis(xv, np.argsort(neg, axis=1, kind="stable"), axis=1),
+            )
     e = make((0, 3), dtype)
     assert_same(tg.sort(tg.tensor(e), axis=0), np.sort(e, axis=0))
     assert_same(tg.argsort(tg.tensor(e)), np.argsort(e))
@@ -349,12 +365,15 @@ GRAD_CASES = {
     "copy": (lambda x: tg.copy(x.T) ** 2, [(3, 2)]),
     "concatenate": (lambda x, y: tg.concatenate([x, y * y, x], axis=1), [(2, 3), (2, 2)]),
     "concatenate_none": (lambda x, y: tg.concatenate([x.T, y], axis=None) ** 2, [(2, 3), (4,)]),
-    "concatenate_one_tracked": (lambda x: tg.concatenate([x, tg.ones((2, 3), dtype=tg.float64)]) ** 2, [(2, 3)]),
+    "concatenate_one_tracked": (
+        lambda x: tg.concatenate([x, tg.ones((2, 3), dtype=tg.float64)]) ** 2,
+        [(2, 3)],
+    ),
     "stack": (lambda x, y: tg.stack([x, y, x * y], axis=1), [(2, 3), (2, 3)]),
     "stack_last": (lambda x: tg.stack([x, x.T.T * 2.0], axis=-1) ** 2, [(3,)]),
-    "split": (lambda x: tuple(p ** 2 for p in tg.split(x, [1, 3], axis=1)), [(2, 5)]),
+    "split": (lambda x: tuple(p**2 for p in tg.split(x, [1, 3], axis=1)), [(2, 5)]),
     "split_count": (lambda x: tuple(tg.split(x * x, 3)), [(6, 2)]),
-    "split_overlapping": (lambda x: tuple(p ** 2 for p in tg.split(x, [3, 1], axis=0)), [(5, 2)]),
+    "split_overlapping": (lambda x: tuple(p**2 for p in tg.split(x, [3, 1], axis=0)), [(5, 2)]),
     "split_one_used": (lambda x: tg.split(x, 2, axis=1)[1] ** 2, [(2, 4)]),
     "flip": (lambda x: tg.flip(x, 0) * x, [(3, 4)]),
     "flip_all": (lambda x: tg.flip(x) ** 2, [(2, 3, 2)]),
@@ -376,10 +395,14 @@ def test_grads_order2(name):
     check_grads(fn, tuple(f64(s, i) for i, s in enumerate(shapes)), order=2)
 
 
-@pytest.mark.parametrize("name", ["concatenate", "stack", "split", "flip", "tile", "repeat_counts", "sort"])
+@pytest.mark.parametrize(
+    "name", ["concatenate", "stack", "split", "flip", "tile", "repeat_counts", "sort"]
+)
 def test_grads_float32(name):
     fn, shapes = GRAD_CASES[name]
-    args = tuple(tg.tensor(make(s, "float32", np.random.default_rng(i))) for i, s in enumerate(shapes))
+    args = tuple(
+        tg.tensor(make(s, "float32", rng=np.random.default_rng(i))) for i, s in enumerate(shapes)
+    )
     check_grads(fn, args, order=1)
 
 
@@ -387,17 +410,28 @@ def test_grad_values():
     x = tg.tensor([3.0, 1.0, 2.0], tg.float64)
     w = tg.tensor([1.0, 10.0, 100.0], tg.float64)
     # sort: the cotangent of position j goes back to the element that landed there
-    np.testing.assert_allclose(tg.grad(lambda a: (tg.sort(a) * w).sum())(x).numpy(), [100.0, 1.0, 10.0])
-    np.testing.assert_allclose(tg.grad(lambda a: (tg.tile(a, 2) * tg.arange(6.0).astype(tg.float64)).sum())(x).numpy(),
-                               [3.0, 5.0, 7.0])
-    np.testing.assert_allclose(tg.grad(lambda a: tg.repeat(a, [2, 0, 3]).sum())(x).numpy(), [2.0, 0.0, 3.0])
-    np.testing.assert_allclose(tg.grad(lambda a: (tg.flip(a) * w).sum())(x).numpy(), [100.0, 10.0, 1.0])
+    np.testing.assert_allclose(
+        tg.grad(lambda a: (tg.sort(a) * w).sum())(x).numpy(), [100.0, 1.0, 10.0]
+    )
+    np.testing.assert_allclose(
+        tg.grad(lambda a: (tg.tile(a, 2) * tg.arange(6.0).astype(tg.float64)).sum())(x).numpy(),
+        [3.0, 5.0, 7.0],
+    )
+    np.testing.assert_allclose(
+        tg.grad(lambda a: tg.repeat(a, [2, 0, 3]).sum())(x).numpy(), [2.0, 0.0, 3.0]
+    )
+    np.testing.assert_allclose(
+        tg.grad(lambda a: (tg.flip(a) * w).sum())(x).numpy(), [100.0, 10.0, 1.0]
+    )
     # argsort is not differentiable: its result is a constant of the gradient
     np.testing.assert_allclose(
-        tg.grad(lambda a: (a * tg.argsort(a).astype(tg.float64)).sum())(x).numpy(), [1.0, 2.0, 0.0])
+        tg.grad(lambda a: (a * tg.argsort(a).astype(tg.float64)).sum())(x).numpy(), [1.0, 2.0, 0.0]
+    )
 
 
-@pytest.mark.skipif(not os.environ.get("TAPEGRAD_SLOW"), reason="slow property test; set TAPEGRAD_SLOW=1")
+@pytest.mark.skipif(
+    not os.environ.get("TAPEGRAD_SLOW"), reason="slow property test; set TAPEGRAD_SLOW=1"
+)
 def test_sort_split_concat_property():
     pytest.importorskip("hypothesis")
     from hypothesis import given, settings
@@ -405,8 +439,14 @@ def test_sort_split_concat_property():
     from hypothesis.extra import numpy as hnp
 
     @settings(max_examples=300, deadline=None)
-    @given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=7),
-                      elements=st.floats(allow_nan=True, allow_infinity=True, width=64)), st.data())
+    @given(
+        hnp.arrays(
+            np.float64,
+            hnp.array_shapes(min_dims=1, max_dims=3, max_side=7),
+            elements=st.floats(allow_nan=True, allow_infinity=True, width=64),
+        ),
+        st.data(),
+    )
     def run(x, data):
         axis = data.draw(st.integers(-x.ndim, x.ndim - 1))
         assert_same(tg.sort(tg.tensor(x), axis=axis), np.sort(x, axis=axis))
@@ -415,7 +455,10 @@ def test_sort_split_concat_property():
         parts = tg.split(tg.tensor(x), cuts, axis=axis)
         for g, w in zip(parts, np.split(x, cuts, axis=axis)):
             assert_same(g, w)
-        assert_same(tg.concatenate(parts, axis=axis), np.concatenate(np.split(x, cuts, axis=axis), axis=axis))
+        assert_same(
+            tg.concatenate(parts, axis=axis),
+            np.concatenate(np.split(x, cuts, axis=axis), axis=axis),
+        )
 
     run()
 
@@ -434,7 +477,9 @@ def test_float16_shape_ops():
         assert_same(g, w)
 
 
-@pytest.mark.parametrize("name", ["concatenate", "stack", "split", "flip", "tile", "repeat_counts", "sort"])
+@pytest.mark.parametrize(
+    "name", ["concatenate", "stack", "split", "flip", "tile", "repeat_counts", "sort"]
+)
 def test_mixed_modes(name):
     """jvp of grad and grad of jvp (forward-over-reverse and reverse-over-forward)."""
     fn, shapes = GRAD_CASES[name]
@@ -445,6 +490,17 @@ def test_mixed_modes(name):
         outs = out if isinstance(out, tuple) else (out,)
         return sum(tg.sum(o * o * o) for o in outs)
 
-    check_grads(tg.grad(scalar, grad_position=tuple(range(len(args)))) if len(args) > 1 else tg.grad(scalar),
-                args, order=1, modes=("fwd",))
-    check_grads(lambda *a: tg.jvp(scalar, a, tuple(tg.ones_like(v) for v in a))[1], args, order=1, modes=("rev",))
+    check_grads(
+        tg.grad(scalar, grad_position=tuple(range(len(args))))
+        if len(args) > 1
+        else tg.grad(scalar),
+        args,
+        order=1,
+        modes=("fwd",),
+    )
+    check_grads(
+        lambda *a: tg.jvp(scalar, a, tuple(tg.ones_like(v) for v in a))[1],
+        args,
+        order=1,
+        modes=("rev",),
+    )

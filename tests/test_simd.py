@@ -1,13 +1,23 @@
-"""TAPEGRAD_SIMD forces the CPU kernels' SIMD path at import: each path this CPU runs passes the
-elementwise and reduction value checks when forced, in a fresh process; a path the CPU cannot run
-is clamped with a warning; a name that is no path is an error."""
+"""The CPU kernels' SIMD paths (Note [SIMD dispatch] in csrc/kernels/cpu/loops.h).
+
+In process, `_core._set_simd_path` forces each path this CPU runs (paths it lacks are skipped
+with the reason) for a representative set of ops -- elementwise loops, the vector-math functions,
+sum/prod/max/min/argmax/argmin reductions, uniform and normal draws -- checked against numpy with
+per-op tolerances and against the other paths: bit-identical where the kernels promise it, within
+the stated bounds where the path's vector width or FMA contraction changes the rounding.
+Through TAPEGRAD_SIMD at import: each path passes the elementwise and reduction suites when
+forced, in a fresh process; a path the CPU cannot run is clamped with a warning; a name that is
+no path is an error."""
+
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import tapegrad as tg
@@ -15,12 +25,321 @@ from tapegrad import _config, _core
 
 TESTS = Path(__file__).resolve().parent
 AVAILABLE = _config.simd_available(_core._build_info())
+F32, F64 = np.float32, np.float64
+LD = np.longdouble
+
+
+@pytest.fixture(params=_config.SIMD_PATHS)
+def path(request):
+    """Each SIMD path, forced in this process for the test; the automatic choice after it."""
+    if request.param not in AVAILABLE:
+        pytest.skip(
+            f"this CPU or build cannot run the {request.param} kernels "
+            f"(it runs {', '.join(AVAILABLE)})"
+        )
+    assert _core._set_simd_path(request.param)
+    assert tg.get_simd_path() == request.param
+    yield request.param
+    assert _core._set_simd_path("best")
+
+
+def on_every_path(fn):
+    """{path: fn()} for every path this CPU runs; the automatic choice afterwards."""
+    out = {}
+    try:
+        for p in AVAILABLE:
+            assert _core._set_simd_path(p)
+            out[p] = fn()
+    finally:
+        _core._set_simd_path("best")
+    return out
+
+
+def bits_equal(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def ulp_error(got, ref, dtype):
+    """|got - ref| in units of dtype's spacing at ref (ref in higher precision); equal infinities
+    and NaNs in both count 0."""
+    ref = np.asarray(ref, LD)
+    got = np.asarray(got).astype(LD)
+    refd = ref.astype(dtype)
+    with np.errstate(all="ignore"):
+        err = np.abs(got - ref) / np.spacing(np.abs(refd)).astype(LD)
+    same = (got == ref) | (np.isnan(got) & np.isnan(ref))
+    return np.where(same, 0, err)
+
+
+# ---- in process: each path forced by _core._set_simd_path -----------------------------------
+
+_erf = np.vectorize(math.erf, otypes=[F64])
+_erfc = np.vectorize(math.erfc, otypes=[F64])
+# name -> (reference in float64/longdouble, input range, max ULP vs the reference). The kernels
+# promise <= 2.5 ULP (tan float64 3, gelu 5, Note [Vector math]); the references add up to ~1.
+VECMATH = {
+    "exp": (np.exp, (-80, 80), 4),
+    "exp2": (np.exp2, (-120, 120), 4),
+    "expm1": (np.expm1, (-30, 80), 4),
+    "log": (np.log, (1e-30, 1e30), 4),
+    "log2": (np.log2, (1e-30, 1e30), 4),
+    "log1p": (np.log1p, (-0.999, 1e20), 4),
+    "sin": (np.sin, (-1e4, 1e4), 4),
+    "cos": (np.cos, (-1e4, 1e4), 4),
+    "tan": (np.tan, (-100, 100), 4),
+    "arcsin": (np.arcsin, (-1, 1), 4),
+    "arccos": (np.arccos, (-1, 1), 4),
+    "arctan": (np.arctan, (-1e3, 1e3), 4),
+    "sinh": (np.sinh, (-80, 80), 4),
+    "cosh": (np.cosh, (-80, 80), 4),
+    "tanh": (np.tanh, (-12, 12), 4),
+    "sigmoid": (lambda x: 1 / (1 + np.exp(-x)), (-80, 40), 4),
+    "softplus": (lambda x: np.logaddexp(LD(0), x), (-80, 80), 4),
+    # (not far below 0: erfc of the rounded x / sqrt 2 loses ~2 a^2 ULP there; test_elementwise.py
+    # has the exact tail reference)
+    "gelu": (lambda x: x * _erfc(-x.astype(F64) / np.sqrt(2)).astype(LD) / 2, (-1, 10), 6),
+    "erf": (lambda x: _erf(x.astype(F64)), (-6, 6), 4),
+}
+
+
+def vecmath_input(name, dtype):
+    # 4099 values: whole registers of every width and a tail; plus the odd special value.
+    lo, hi = VECMATH[name][1]
+    x = np.random.default_rng(len(name)).uniform(lo, hi, 4096)
+    if lo < 0 < hi:
+        x[:64] = np.logspace(-12, 0, 64) * np.resize([-1, 1], 64) * min(-lo, hi)
+    return np.concatenate([x, [np.nan, np.inf, -np.inf]]).astype(dtype)
+
+
+# f(+inf), f(-inf) of the functions numpy lacks.
+LIMITS = {
+    "sigmoid": (1.0, 0.0),
+    "softplus": (np.inf, 0.0),
+    "gelu": (np.inf, -0.0),
+    "erf": (1.0, -1.0),
+}
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize("name", sorted(VECMATH))
+def test_vecmath_matches_numpy_on_the_path(path, name, dtype):
+    ref_fn, _, bound = VECMATH[name]
+    x = vecmath_input(name, dtype)
+    got = getattr(tg, name)(tg.tensor(x)).asnumpy()
+    with np.errstate(all="ignore"):
+        ref = ref_fn(x[:-3].astype(LD))
+    err = ulp_error(got[:-3], ref, dtype)
+    worst = int(np.argmax(err))
+    assert err.max() <= bound, (
+        f"{path} {name}({np.dtype(dtype).name}): {err.max():.2f} ULP at x={x[worst]!r}"
+    )
+    # NaN propagates; +-Inf give numpy's values (or the limits).
+    with np.errstate(all="ignore"):
+        want = np.array(LIMITS[name], dtype) if name in LIMITS else getattr(np, name)(x[-2:])
+    assert np.isnan(got[-3])
+    np.testing.assert_array_equal(got[-2:], want)
+    assert np.array_equal(np.signbit(got[-2:]), np.signbit(want))
+    # A strided view goes through the same kernel (via a buffer).
+    xs = np.ascontiguousarray(np.stack([x, x], axis=1))
+    assert bits_equal(getattr(tg, name)(tg.tensor(xs)[:, 1]).asnumpy(), got)
+
+
+def operands(dtype, shape, seed):
+    rng = np.random.default_rng(seed)
+    if np.dtype(dtype).kind == "f":
+        return (rng.standard_normal(shape) * 100).astype(dtype)
+    return rng.integers(-1000, 1000, shape).astype(dtype)
+
+
+BINARY = {
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "maximum": np.maximum,
+    "minimum": np.minimum,
+}
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, F32, F64])
+def test_elementwise_loops_match_numpy_on_the_path(path, dtype):
+    # Exact: the basic operations round once, as numpy's do. Shapes: a flat run with a tail, a
+    # broadcast row and a transposed (strided) operand.
+    a, b = operands(dtype, (67, 33), 1), operands(dtype, (67, 33), 2)
+    row = operands(dtype, (33,), 3)
+    ta, tb, trow = tg.tensor(a), tg.tensor(b), tg.tensor(row)
+    for name, f in BINARY.items():
+        np.testing.assert_array_equal(getattr(tg, name)(ta, tb).asnumpy(), f(a, b), err_msg=name)
+        np.testing.assert_array_equal(
+            getattr(tg, name)(ta, trow).asnumpy(), f(a, row), err_msg=name
+        )
+        np.testing.assert_array_equal(
+            getattr(tg, name)(ta.T, tb.T).asnumpy(), f(a.T, b.T), err_msg=name
+        )
+    np.testing.assert_array_equal((ta < tb).asnumpy(), a < b)
+    np.testing.assert_array_equal(tg.where(ta < tb, ta, tb).asnumpy(), np.where(a < b, a, b))
+    np.testing.assert_array_equal(tg.abs(ta).asnumpy(), np.abs(a))
+    np.testing.assert_array_equal((-ta).asnumpy(), -a)
+    np.testing.assert_array_equal(tg.clip(ta, -50, 70).asnumpy(), np.clip(a, -50, 70).astype(dtype))
+    np.testing.assert_array_equal(ta.astype("float64").asnumpy(), a.astype(F64))
+    if np.dtype(dtype).kind == "f":
+        np.testing.assert_array_equal((ta / tb).asnumpy(), a / b)
+        np.testing.assert_array_equal(tg.sqrt(tg.abs(ta)).asnumpy(), np.sqrt(np.abs(a)))
+
+
+def reduce_inputs(dtype):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((129, 37)).astype(dtype)
+    y = rng.standard_normal((3, 70001)).astype(dtype)  # rows longer than one parallel chunk
+    z = rng.standard_normal((37, 129)).astype(dtype)
+    z[4, 17] = np.nan
+    z[30, 100] = np.nan
+    return {"x": x, "y": y, "z_nan": z}
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_reductions_match_numpy_on_the_path(path, dtype):
+    eps = np.finfo(dtype).eps
+    for key, x in reduce_inputs(dtype).items():
+        t = tg.tensor(x)
+        for axis in (None, 0, 1):
+            msg = f"{path} {key} axis={axis}"
+            # Sums: float32 accumulates in float64, so within a few eps of the float64 sum scaled
+            # by the sum of magnitudes (numpy's own pairwise float32 sum is less accurate).
+            want = x.astype(LD).sum(axis=axis)
+            scale = np.abs(x).astype(LD).sum(axis=axis)
+            got = t.sum(axis=axis).asnumpy()
+            if key == "z_nan":
+                assert np.array_equal(np.isnan(got), np.isnan(want)), msg
+                ok = ~np.isnan(want)
+                got, want, scale = np.asarray(got)[ok], np.asarray(want)[ok], np.asarray(scale)[ok]
+            assert np.all(np.abs(got - want) <= 4 * eps * scale + np.finfo(dtype).tiny), msg
+            assert bits_equal(t.max(axis=axis).asnumpy(), x.max(axis=axis)), msg
+            assert bits_equal(t.min(axis=axis).asnumpy(), x.min(axis=axis)), msg
+            if axis is not None:
+                np.testing.assert_array_equal(
+                    tg.argmax(t, axis=axis).asnumpy(), x.argmax(axis=axis), err_msg=msg
+                )
+                np.testing.assert_array_equal(
+                    tg.argmin(t, axis=axis).asnumpy(), x.argmin(axis=axis), err_msg=msg
+                )
+        # Products of values near 1 (no overflow): a few eps per factor.
+        p = (1 + x[:, :20] / 64).astype(dtype)
+        np.testing.assert_allclose(
+            tg.prod(tg.tensor(p), axis=1).asnumpy(),
+            p.astype(LD).prod(axis=1).astype(F64),
+            rtol=30 * eps,
+            err_msg=f"{path} {key} prod",
+        )
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_random_draws_on_the_path(path, dtype):
+    # Moments within 5 standard errors; uniform draws inside [low, high).
+    n = 200_003
+    tg.set_seed(2024)
+    u = tg.uniform(-2.0, 3.0, shape=(n,), dtype=dtype).asnumpy().astype(F64)
+    assert u.min() >= -2.0 and u.max() < 3.0
+    assert abs(u.mean() - 0.5) < 5 * (5 / math.sqrt(12)) / math.sqrt(n)
+    g = tg.normal(1.0, 2.0, shape=(n,), dtype=dtype).asnumpy().astype(F64)
+    assert abs(g.mean() - 1.0) < 5 * 2.0 / math.sqrt(n)
+    assert abs(g.std() - 2.0) < 5 * 2.0 / math.sqrt(2 * n) + (2e-3 if dtype == "float16" else 0)
+
+
+def test_paths_agree_bit_for_bit_where_the_kernels_promise_it():
+    # Elementwise loops, extrema, products, column sums and random draws (Philox words computed
+    # 16, 8 or 1 block at a time) are the same on every path (Note [SIMD dispatch]).
+    rng = np.random.default_rng(9)
+    x32 = rng.standard_normal((131, 67)).astype(F32)
+    x64 = rng.standard_normal((67, 131))
+
+    def run():
+        r = {}
+        for nm, x in (("f32", x32), ("f64", x64)):
+            t = tg.tensor(x)
+            r[f"add/{nm}"] = (t + t.T.T * 3).asnumpy()
+            r[f"max/{nm}"] = t.max(axis=1).asnumpy()
+            r[f"min0/{nm}"] = t.min(axis=0).asnumpy()
+            r[f"argmax/{nm}"] = tg.argmax(t, axis=1).asnumpy()
+            r[f"prod/{nm}"] = tg.prod(1 + t / 64, axis=1).asnumpy()
+            r[f"colsum/{nm}"] = t.sum(axis=0).asnumpy()
+        r["pow/f32"] = (tg.tensor(np.abs(x32) + 0.5) ** tg.tensor(x32)).asnumpy()
+        for n in (1, 3, 37, 64, 65, 1021, 4099, 100_003):
+            for dt in ("float16", "float32", "float64"):
+                tg.set_seed(n)
+                r[f"rand/{dt}/{n}"] = tg.rand(n, dtype=dt).asnumpy()
+                r[f"normal/{dt}/{n}"] = tg.normal(1.0, 3.0, shape=(n,), dtype=dt).asnumpy()
+            r[f"randint/{n}"] = tg.randint(-7, 1 << 40, (n,)).asnumpy()
+        return r
+
+    res = on_every_path(run)
+    base = res[AVAILABLE[0]]
+    for p, r in res.items():
+        for k, v in r.items():
+            assert bits_equal(v, base[k]), f"{k}: {p} differs from {AVAILABLE[0]}"
+
+
+def test_paths_agree_within_bounds_where_rounding_differs():
+    # Vector math: FMA contraction on avx2/avx512 changes the last bit or two, within the ULP
+    # bound each path keeps against numpy. Row sums: lanes as wide as the ISA's registers.
+    rng = np.random.default_rng(10)
+    rows = {dt: rng.standard_normal((9, 5000)).astype(dt) for dt in (F32, F64)}
+
+    def run():
+        r = {}
+        for dt in (F32, F64):
+            for name in VECMATH:
+                x = vecmath_input(name, dt)
+                r[f"{name}/{np.dtype(dt).name}"] = getattr(tg, name)(tg.tensor(x)).asnumpy()
+            r[f"rowsum/{np.dtype(dt).name}"] = tg.tensor(rows[dt]).sum(axis=1).asnumpy()
+            r[f"softmax/{np.dtype(dt).name}"] = tg.softmax(tg.tensor(rows[dt]), axis=1).asnumpy()
+        return r
+
+    res = on_every_path(run)
+    base = res[AVAILABLE[0]]
+    for p, r in res.items():
+        for k, v in r.items():
+            name, dt = k.split("/")
+            dtype = np.dtype(dt).type
+            if name in VECMATH:
+                err = ulp_error(v, base[k].astype(LD), dtype)
+                assert err.max() <= 2 * VECMATH[name][2], (
+                    f"{k}: {p} vs {AVAILABLE[0]}: {err.max()} ULP"
+                )
+                assert bits_equal(np.isnan(v), np.isnan(base[k])), k
+            elif name == "rowsum":  # (random signs: relative to the sum of magnitudes)
+                scale = np.abs(rows[dtype]).astype(F64).sum(axis=1)
+                assert np.all(np.abs(v.astype(F64) - base[k]) <= 8 * np.finfo(dtype).eps * scale), (
+                    f"{k} on {p}"
+                )
+            else:
+                np.testing.assert_allclose(
+                    v, base[k], rtol=8 * np.finfo(dtype).eps, atol=0, err_msg=f"{k} on {p}"
+                )
+
+
+def test_each_path_sums_floats_in_its_own_lane_width():
+    # The forced path reaches the reductions' vector loops: a float32 row sum adds elements in
+    # float lanes within a block of 512 or more (Note [SIMD dispatch]); elements 16 apart share a lane at
+    # 16-byte registers (sse2), 32 apart at 32 bytes (avx2), 64 apart at 64 bytes (avx512). 2^24
+    # absorbs each 1 added to its own lane, so each width gives its own (documented) total; the
+    # exact sum is 2^24 + 31.
+    x = np.zeros(512, F32)
+    x[0] = 2.0**24
+    x[16::16] = 1.0
+    want = {"sse2": 2.0**24, "avx2": 2.0**24 + 16, "avx512": 2.0**24 + 24}
+    got = on_every_path(lambda: float(tg.tensor(x).sum().asnumpy()))
+    assert got == {p: want[p] for p in AVAILABLE}
+
+
+# ---- at import: TAPEGRAD_SIMD in a fresh process -------------------------------------------
 
 
 def _run(code, simd, **kw):
     env = dict(os.environ, TAPEGRAD_SIMD=simd)
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          timeout=120, **kw)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, **kw
+    )
 
 
 def test_available_paths_are_known_and_include_the_chosen_one():
@@ -31,8 +350,10 @@ def test_available_paths_are_known_and_include_the_chosen_one():
 
 @pytest.mark.parametrize("simd", _config.SIMD_PATHS)
 def test_env_forces_the_path_or_clamps_it_with_a_warning(simd):
-    code = ("import warnings; warnings.simplefilter('always')\n"
-            "import tapegrad as tg; print(tg.get_simd_path())")
+    code = (
+        "import warnings; warnings.simplefilter('always')\n"
+        "import tapegrad as tg; print(tg.get_simd_path())"
+    )
     r = _run(code, simd)
     assert r.returncode == 0, r.stderr
     path = r.stdout.split()[-1]
@@ -40,14 +361,22 @@ def test_env_forces_the_path_or_clamps_it_with_a_warning(simd):
         assert path == simd
         assert "RuntimeWarning" not in r.stderr
     else:  # the best path below the one asked for, and a warning that says so
-        assert path == [p for p in AVAILABLE if _config.SIMD_PATHS.index(p) < _config.SIMD_PATHS.index(simd)][-1]
+        assert (
+            path
+            == [
+                p for p in AVAILABLE if _config.SIMD_PATHS.index(p) < _config.SIMD_PATHS.index(simd)
+            ][-1]
+        )
         assert "RuntimeWarning" in r.stderr and f"TAPEGRAD_SIMD={simd}" in r.stderr
 
 
 def test_env_with_an_unknown_path_is_an_import_error_naming_the_choices():
     r = _run("import tapegrad", "avx9000")
     assert r.returncode != 0
-    assert "TAPEGRAD_SIMD='avx9000' is not a SIMD path" in r.stderr and "sse2, avx2, avx512" in r.stderr
+    assert (
+        "TAPEGRAD_SIMD='avx9000' is not a SIMD path" in r.stderr
+        and "sse2, avx2, avx512" in r.stderr
+    )
 
 
 def test_env_empty_or_best_keeps_the_automatic_choice():
@@ -93,8 +422,18 @@ def test_elementwise_and_reduce_suites_pass_on_the_forced_path(simd):
     # The value checks of test_elementwise.py and test_reduce.py in a process started with
     # TAPEGRAD_SIMD=simd. Tests there that switch paths themselves return to "best", which is
     # the forced path in that process.
-    cmd = [sys.executable, "-m", "pytest", "-o", "addopts=", "-x", "-p", "no:cacheprovider",
-           str(TESTS / "test_elementwise.py"), str(TESTS / "test_reduce.py")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-o",
+        "addopts=",
+        "-x",
+        "-p",
+        "no:cacheprovider",
+        str(TESTS / "test_elementwise.py"),
+        str(TESTS / "test_reduce.py"),
+    ]
     env = dict(os.environ, TAPEGRAD_SIMD=simd)
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=TESTS.parent)
     assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-2000:]

@@ -9,6 +9,7 @@
 
 Each soak runs in its own interpreter, so a crash fails the test instead of killing pytest.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def _run(body, timeout):
     prog = f"import sys; sys.path.insert(0, {HERE!r})\n" + textwrap.dedent(body)
-    p = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run(
+        [sys.executable, "-c", prog], capture_output=True, text=True, timeout=timeout
+    )
     if p.returncode != 0:
         how = f"signal {-p.returncode}" if p.returncode < 0 else f"exit status {p.returncode}"
         pytest.fail(f"soak process ended with {how}:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
@@ -101,7 +104,8 @@ def test_soak_threads_gradients_jit_inplace_writes():
     assert stats["gradients"] > 0
     assert stats["mixed"] == 0, (
         f"{stats['mixed']} of {stats['gradients']} gradients mixed the old and the new value of a parameter "
-        "written in place by another thread")
+        "written in place by another thread"
+    )
 
 
 MEMORY_BODY = """
@@ -158,4 +162,6 @@ def test_soak_memory_each_transform():
     growth = _run(MEMORY_BODY, timeout=1800)
     print(f"\nRSS growth over 10**5 calls, MB: {growth}")
     over = {k: v for k, v in growth.items() if v > MEMORY_BOUND_MB}
-    assert not over, f"resident memory grew by more than {MEMORY_BOUND_MB} MB over 10**5 calls: {over}"
+    assert not over, (
+        f"resident memory grew by more than {MEMORY_BOUND_MB} MB over 10**5 calls: {over}"
+    )

@@ -1,19 +1,13 @@
 """Forward mode, vmap, Jacobians and Hessians, and their compositions (API.md section 4)."""
+
 import numpy as np
 import pytest
 
 import tapegrad as tg
-
-
-def t64(v):
-    return tg.tensor(np.asarray(v, dtype=np.float64))
-
-
-def close(a, b, **kw):
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), **kw)
-
+from helpers import close, t64
 
 # ---- seed 000: the Jacobian MindSpore could not compute ------------------------------------------
+
 
 def seed_000():
     x = tg.tensor(np.array([1, 2, 3]).astype(np.float32))
@@ -32,11 +26,15 @@ def test_seed_000_jacobian_without_mask(transform):
 
 # ---- vmap ------------------------------------------------------------------------------------
 
+
 def test_vmap_basic_axes():
     m = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
     close(tg.vmap(lambda x: (x * x).sum())(m), [5.0, 25.0])
     close(tg.vmap(lambda x: x.sum(), in_axes=1)(m), [4.0, 6.0])
-    close(tg.vmap(lambda x, y: x * y, in_axes=(0, None))(m, tg.tensor([10.0, 100.0])), [[10, 200], [30, 400]])
+    close(
+        tg.vmap(lambda x, y: x * y, in_axes=(0, None))(m, tg.tensor([10.0, 100.0])),
+        [[10, 200], [30, 400]],
+    )
     out = tg.vmap(lambda x: x * 2, out_axes=1)(m)
     close(out, np.array([[1.0, 2.0], [3.0, 4.0]]).T * 2)
 
@@ -68,6 +66,7 @@ def test_vmap_errors():
 
 # ---- compositions ------------------------------------------------------------------------------
 
+
 def rosen(x):
     return (100.0 * (x[1:] - x[:-1] * x[:-1]) ** 2 + (1.0 - x[:-1]) ** 2).sum()
 
@@ -88,7 +87,9 @@ def test_vmap_of_grad_per_example():
 
 def test_grad_of_vmap():
     m = t64([[1.0, 2.0], [3.0, 4.0]])
-    close(tg.grad(lambda m: tg.vmap(lambda x: (x * x * x).sum())(m).sum())(m), 3 * np.asarray(m) ** 2)
+    close(
+        tg.grad(lambda m: tg.vmap(lambda x: (x * x * x).sum())(m).sum())(m), 3 * np.asarray(m) ** 2
+    )
 
 
 def test_jacobians_agree_and_match_numpy():
@@ -104,8 +105,13 @@ def test_hessian_rosenbrock():
     H = tg.hessian(rosen)(x)
     # finite differences of the analytic gradient
     eps = 1e-6
-    want = np.stack([(rosen_np_grad(np.asarray(x) + eps * e) - rosen_np_grad(np.asarray(x) - eps * e)) / (2 * eps)
-                     for e in np.eye(3)]).T
+    want = np.stack(
+        [
+            (rosen_np_grad(np.asarray(x) + eps * e) - rosen_np_grad(np.asarray(x) - eps * e))
+            / (2 * eps)
+            for e in np.eye(3)
+        ]
+    ).T
     close(H, want, rtol=1e-6, atol=1e-5)
     close(tg.jacfwd(tg.jacrev(rosen))(x), H)
     close(tg.jacrev(tg.jacrev(rosen))(x), H, rtol=1e-10)
@@ -113,11 +119,11 @@ def test_hessian_rosenbrock():
 
 
 def test_jvp_of_grad_and_third_order():
-    f = lambda x: (x ** 4).sum()
+    f = lambda x: (x**4).sum()
     x = t64([1.0, 2.0])
     _, t = tg.jvp(tg.grad(f), (x,), (t64([1.0, 0.0]),))
     close(t, [12.0, 0.0])
-    close(tg.grad(tg.grad(tg.grad(lambda x: (x ** 4).sum())))(x), [24.0, 48.0])
+    close(tg.grad(tg.grad(tg.grad(lambda x: (x**4).sum())))(x), [24.0, 48.0])
 
 
 def test_jacrev_multiple_positions_and_aux():

@@ -1,5 +1,6 @@
 """vmap of every kind of op against a Python loop over the batch (batching rules and the C++
 loop fallback must agree with the unbatched op), and grad through vmap against grad of the loop."""
+
 import numpy as np
 import pytest
 
@@ -43,7 +44,9 @@ CASES = {
 
 
 def loop(f, args):
-    return np.stack([np.asarray(f(*[tg.tensor(a[i]) for a in args])) for i in range(args[0].shape[0])])
+    return np.stack(
+        [np.asarray(f(*[tg.tensor(a[i]) for a in args])) for i in range(args[0].shape[0])]
+    )
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -53,12 +56,33 @@ def test_vmap_matches_loop(name):
     np.testing.assert_allclose(np.asarray(got), loop(f, args), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["sin", "add-broadcast", "sum-axis", "softmax", "log_softmax", "prod", "matmul",
-                                  "slice", "gather", "inv"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sin",
+        "add-broadcast",
+        "sum-axis",
+        "softmax",
+        "log_softmax",
+        "prod",
+        "matmul",
+        "slice",
+        "gather",
+        "inv",
+    ],
+)
 def test_grad_through_vmap_matches_loop(name):
     f, args = CASES[name]
     ts = [tg.tensor(a) for a in args]
     g = tg.grad(lambda x: tg.vmap(f)(x, *ts[1:]).sum())(ts[0])
-    want = np.stack([np.asarray(tg.grad(lambda x, i=i: f(x, *[tg.tensor(a[i]) for a in args[1:]]).sum())(tg.tensor(args[0][i])))
-                     for i in range(args[0].shape[0])])
+    want = np.stack(
+        [
+            np.asarray(
+                tg.grad(lambda x, i=i: f(x, *[tg.tensor(a[i]) for a in args[1:]]).sum())(
+                    tg.tensor(args[0][i])
+                )
+            )
+            for i in range(args[0].shape[0])
+        ]
+    )
     np.testing.assert_allclose(np.asarray(g), want, rtol=1e-9, atol=1e-12)

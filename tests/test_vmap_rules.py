@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from helpers import as_list, setitem
 from tapegrad import _core
 
 # ---- argument specs: per-example shapes; batch dims are added in front, then moved -----------
@@ -46,12 +47,6 @@ class SPD:  # symmetric positive definite n x n
         n = self.shape[0]
         a = rng.standard_normal(lead + (n, n))
         return (a @ np.swapaxes(a, -1, -2) + n * np.eye(n)).astype(dtype)
-
-
-def setitem(y, idx, v):
-    y = y.copy()
-    y[idx] = v
-    return y
 
 
 def put_batched_idx(x, i, v):
@@ -232,10 +227,6 @@ DIFF = sorted(n for n in NAMES if CASES[n][2])
 
 def tol(dtype):
     return {"rtol": 2e-5, "atol": 2e-5} if dtype == np.float32 else {"rtol": 1e-9, "atol": 1e-11}
-
-
-def as_list(out):
-    return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
 def build(specs, rng, dtype, lead, axes):

@@ -13,6 +13,7 @@ build-wheeltest/, then `auditwheel repair` as tools/build_wheel.py does when aud
 installed). numpy's and scipy-openblas32's wheels come from `pip download` into
 build-wheeltest/deps once (the versions installed here), so later runs work offline.
 """
+
 from __future__ import annotations
 
 import glob
@@ -52,8 +53,11 @@ COMPILERS = ("cc", "gcc", "c++", "g++", "clang", "clang++")
 def _no_compiler_env(bin_dir, **extra):
     """An environment whose PATH is `bin_dir` alone (no compiler), without this run's PYTHONPATH
     or source-tree opt-in."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "TAPEGRAD_TEST_SOURCE", "PYTHONHOME", "VIRTUAL_ENV")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "TAPEGRAD_TEST_SOURCE", "PYTHONHOME", "VIRTUAL_ENV")
+    }
     env["PATH"] = str(bin_dir)
     env.update(extra)
     assert not any(shutil.which(c, path=env["PATH"]) for c in COMPILERS)
@@ -61,7 +65,15 @@ def _no_compiler_env(bin_dir, **extra):
 
 
 def _pip(*args, python=sys.executable):
-    cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", str(python), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "--disable-pip-version-check",
+        "--python",
+        str(python),
+        *args,
+    ]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, f"{' '.join(cmd)}\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
     return r
@@ -71,8 +83,19 @@ def _build_wheel(out):
     """A wheel of this checkout, built without network (the build needs only what is installed
     here) and repaired as a release is, when auditwheel is available."""
     raw = out / "raw"
-    cmd = [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
-           "-w", str(raw), f"-Cbuild-dir={WORK / 'build'}", "-Ccmake.define.TAPEGRAD_CUDA=OFF"]  # the CPU wheel
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        str(ROOT),
+        "--no-deps",
+        "--no-build-isolation",
+        "-w",
+        str(raw),
+        f"-Cbuild-dir={WORK / 'build'}",
+        "-Ccmake.define.TAPEGRAD_CUDA=OFF",
+    ]  # the CPU wheel
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     (wheel,) = glob.glob(str(raw / "tapegrad-*.whl"))
@@ -83,8 +106,22 @@ def _build_wheel(out):
     if not sys.platform.startswith("linux"):
         return Path(wheel)
     fixed = out / "fixed"
-    r = subprocess.run([sys.executable, "-m", "auditwheel", "repair", "--exclude", "libscipy_openblas.so",
-                        "-w", str(fixed), wheel], capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "auditwheel",
+            "repair",
+            "--exclude",
+            "libscipy_openblas.so",
+            "-w",
+            str(fixed),
+            wheel,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     (wheel,) = glob.glob(str(fixed / "tapegrad-*.whl"))
     return Path(wheel)
@@ -109,8 +146,18 @@ def deps():
     have = {name for name, v in wanted.items() if glob.glob(str(d / f"{name}-{v}-*.whl"))}
     missing = [f"{n.replace('_', '-')}=={v}" for n, v in wanted.items() if n not in have]
     if missing:
-        cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-deps",
-               "--only-binary=:all:", "-d", str(d), *missing]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-d",
+            str(d),
+            *missing,
+        ]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return d
@@ -125,26 +172,44 @@ def _venv(path, system_site=False):
 
 
 def _run_check(python, env, cwd):
-    r = subprocess.run([str(python), "-c", CHECK], env=env, cwd=cwd, capture_output=True, text=True,
-                       timeout=300)
+    r = subprocess.run(
+        [str(python), "-c", CHECK], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     lines = dict(line.split(" ", 1) for line in r.stdout.splitlines() if " " in line)
     return lines
 
 
 def _blas_lib_of(python, env, cwd):
-    r = subprocess.run([str(python), "-c", "import scipy_openblas32 as s; print(s.get_lib_dir())"],
-                       env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=True)
+    r = subprocess.run(
+        [str(python), "-c", "import scipy_openblas32 as s; print(s.get_lib_dir())"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return Path(r.stdout.strip()).resolve()
 
 
 def test_wheel_is_manylinux_and_small(wheel):
     assert wheel.name.startswith("tapegrad-")
-    if sys.platform.startswith("linux") and "linux_" in wheel.name and "manylinux" not in wheel.name:
-        pytest.importorskip("auditwheel", reason="the repair step needs auditwheel (tapegrad[release])")
+    if (
+        sys.platform.startswith("linux")
+        and "linux_" in wheel.name
+        and "manylinux" not in wheel.name
+    ):
+        pytest.importorskip(
+            "auditwheel", reason="the repair step needs auditwheel (tapegrad[release])"
+        )
     if "manylinux" in wheel.name:
-        r = subprocess.run([sys.executable, "-m", "auditwheel", "show", str(wheel)],
-                           capture_output=True, text=True, timeout=300)
+        r = subprocess.run(
+            [sys.executable, "-m", "auditwheel", "show", str(wheel)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         report = " ".join(r.stdout.split())
         assert r.returncode == 0, r.stdout + r.stderr
         m = re.search(r'consistent with the following platform tag: "([^"]+)"', report)
@@ -190,8 +255,14 @@ def test_without_the_blas_package_import_names_the_fix(wheel, deps, tmp_path):
     py = _venv(tmp_path / "venv")
     numpy_whl = glob.glob(str(deps / "numpy-*.whl"))
     _pip("install", "--no-deps", "--no-index", *numpy_whl, str(wheel), python=py)
-    r = subprocess.run([str(py), "-c", "import tapegrad"], env=_no_compiler_env(py.parent),
-                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [str(py), "-c", "import tapegrad"],
+        env=_no_compiler_env(py.parent),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode != 0
     assert "ImportError" in r.stderr and "pip install scipy-openblas32" in r.stderr
 
@@ -200,8 +271,14 @@ def test_version_and_cli_of_the_installed_wheel(wheel, tmp_path):
     py = _venv(tmp_path / "venv", system_site=True)
     _pip("install", "--no-deps", "--no-index", "--ignore-installed", str(wheel), python=py)
     env = _no_compiler_env(py.parent)
-    r = subprocess.run([str(py), "-m", "tapegrad", "--version"], env=env, cwd=tmp_path,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [str(py), "-m", "tapegrad", "--version"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     version = wheel.name.split("-")[1]
     assert r.stdout.strip() == f"tapegrad {version}"
@@ -214,11 +291,35 @@ def test_installed_wheel_passes_tests_with_no_compiler_on_path(wheel, tmp_path):
     _pip("install", "--no-deps", "--no-index", "--ignore-installed", str(wheel), python=py)
     env = _no_compiler_env(py.parent)
     tests = ROOT / "tests"
-    files = [str(tests / f) for f in ("test_autodiff_basic.py", "test_seeds.py", "test_linalg.py",
-                                      "test_random.py", "test_simd.py")]
-    r = subprocess.run([str(py), "-m", "pytest", "-o", "addopts=", "-x", "-p", "no:cacheprovider",
-                        f"--rootdir={ROOT}", *files], env=env, cwd=tmp_path, capture_output=True,
-                       text=True, timeout=900)
+    files = [
+        str(tests / f)
+        for f in (
+            "test_autodiff_basic.py",
+            "test_seeds.py",
+            "test_linalg.py",
+            "test_random.py",
+            "test_simd.py",
+        )
+    ]
+    r = subprocess.run(
+        [
+            str(py),
+            "-m",
+            "pytest",
+            "-o",
+            "addopts=",
+            "-x",
+            "-p",
+            "no:cacheprovider",
+            f"--rootdir={ROOT}",
+            *files,
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     venv_site = Path(sysconfig.get_path("purelib", vars={"base": str(tmp_path / "venv")})).resolve()
     assert f"from {venv_site / 'tapegrad'} [installed]" in r.stdout

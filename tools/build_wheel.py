@@ -21,6 +21,7 @@ Steps (each printed as it runs):
 Options: --outdir DIR (dist), --static-runtime, --skip-repair (non-Linux or a quick local wheel),
 --max-mb N (5). cibuildwheel (.github/workflows/wheels.yml) runs the same repair command itself.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,7 +55,9 @@ def repair(wheel, outdir):
 
 
 def show(wheel):
-    out = run([sys.executable, "-m", "auditwheel", "show", wheel], capture_output=True, text=True).stdout
+    out = run(
+        [sys.executable, "-m", "auditwheel", "show", wheel], capture_output=True, text=True
+    ).stdout
     print(out)
     return out
 
@@ -62,8 +65,11 @@ def show(wheel):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--outdir", default=str(ROOT / "dist"))
-    ap.add_argument("--static-runtime", action="store_true",
-                    help="link libstdc++/libgcc statically (TAPEGRAD_STATIC_RUNTIME)")
+    ap.add_argument(
+        "--static-runtime",
+        action="store_true",
+        help="link libstdc++/libgcc statically (TAPEGRAD_STATIC_RUNTIME)",
+    )
     ap.add_argument("--skip-repair", action="store_true", help="no auditwheel step")
     ap.add_argument("--max-mb", type=float, default=5.0)
     a = ap.parse_args(argv)
@@ -75,7 +81,15 @@ def main(argv=None):
         tmp = Path(tmp)
         # The CPU wheel: no CUDA plugin, whatever this machine has (issue 13: CPU installs
         # unchanged in size).
-        cmd = [sys.executable, "-m", "build", "-Ccmake.define.TAPEGRAD_CUDA=OFF", "--outdir", tmp / "raw", ROOT]
+        cmd = [
+            sys.executable,
+            "-m",
+            "build",
+            "-Ccmake.define.TAPEGRAD_CUDA=OFF",
+            "--outdir",
+            tmp / "raw",
+            ROOT,
+        ]
         if linux and a.static_runtime:
             cmd[3:3] = ["-Ccmake.define.TAPEGRAD_STATIC_RUNTIME=ON"]
         run(cmd)
@@ -99,8 +113,10 @@ def main(argv=None):
             shutil.copy2(f, outdir / f.name)
     print(f"sdist: {outdir / sdists[0].name}")
     print(f"wheel: {outdir / wheel.name} ({size_mb:.2f} MB)")
-    print(f"time: {time.perf_counter() - t0:.0f} s (python -m build: {build_s:.0f} s; "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
+    print(
+        f"time: {time.perf_counter() - t0:.0f} s (python -m build: {build_s:.0f} s; "
+        f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})"
+    )
     return 0
 
 

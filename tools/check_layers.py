@@ -26,7 +26,13 @@ from pathlib import Path
 # ---- the rules, written once ------------------------------------------------------------------
 # Layer -> the layers its files may include (itself included). Anything not listed is refused.
 ALLOWED = {
-    "bindings": ("bindings", "transforms", "ops", "autodiff", "core"),  # kernel settings: ops/runtime.h
+    "bindings": (
+        "bindings",
+        "transforms",
+        "ops",
+        "autodiff",
+        "core",
+    ),  # kernel settings: ops/runtime.h
     "transforms": ("transforms", "ops", "autodiff", "core"),
     "ops": ("ops", "autodiff", "kernels", "core"),
     # autodiff runs ops through OpHooks (core/layer_hooks.h); jit fusion builds kernels/fused.h programs
@@ -66,10 +72,14 @@ def check(root: Path) -> tuple[list[str], int]:
         shown = f"csrc/{rel}"
         layer = layer_of(rel)
         if layer is None:
-            errors.append(f"{shown}:1: the file is in no layer (layers: {', '.join(ALLOWED)}); "
-                          "put it in one, or add its folder to ALLOWED in tools/check_layers.py")
+            errors.append(
+                f"{shown}:1: the file is in no layer (layers: {', '.join(ALLOWED)}); "
+                "put it in one, or add its folder to ALLOWED in tools/check_layers.py"
+            )
             continue
-        for lineno, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        for lineno, line in enumerate(
+            path.read_text(encoding="utf-8", errors="replace").splitlines(), 1
+        ):
             m = INCLUDE.match(line)
             if not m:
                 continue
@@ -81,17 +91,23 @@ def check(root: Path) -> tuple[list[str], int]:
             count += 1
             if target in GENERATED:
                 if layer not in GENERATED[target]:
-                    errors.append(f'{shown}:{lineno}: {layer} may not include the generated header "{target}" '
-                                  f"(only {', '.join(GENERATED[target])})")
+                    errors.append(
+                        f'{shown}:{lineno}: {layer} may not include the generated header "{target}" '
+                        f"(only {', '.join(GENERATED[target])})"
+                    )
                 continue
             target_layer = layer_of(target)
             if target_layer is None or not (csrc / target).is_file():
-                errors.append(f'{shown}:{lineno}: "{target}" is not a file of csrc/ in a layer (write '
-                              'includes from csrc/, e.g. "core/tensor.h")')
+                errors.append(
+                    f'{shown}:{lineno}: "{target}" is not a file of csrc/ in a layer (write '
+                    'includes from csrc/, e.g. "core/tensor.h")'
+                )
                 continue
             if target_layer not in ALLOWED[layer]:
-                errors.append(f'{shown}:{lineno}: {layer} may not include {target_layer} ("{target}"); '
-                              f"{layer} may include: {', '.join(ALLOWED[layer])}")
+                errors.append(
+                    f'{shown}:{lineno}: {layer} may not include {target_layer} ("{target}"); '
+                    f"{layer} may include: {', '.join(ALLOWED[layer])}"
+                )
     return errors, count
 
 
@@ -101,8 +117,11 @@ def main(argv: list[str]) -> int:
     for e in errors:
         print(e)
     if errors:
-        print(f"check_layers: {len(errors)} include(s) against the layer order "
-              "(docs/architecture.md, Layers)", file=sys.stderr)
+        print(
+            f"check_layers: {len(errors)} include(s) against the layer order "
+            "(docs/architecture.md, Layers)",
+            file=sys.stderr,
+        )
         return 1
     print(f"check_layers: {count} includes follow the layer order")
     return 0

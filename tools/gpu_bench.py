@@ -8,6 +8,7 @@ step eager and jitted (CUDA Graphs). Prints one table; exit status 1 when a tape
 
 Usage: PYTHONPATH=python python tools/gpu_bench.py [--n 100000000] [--repeat 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,7 +67,9 @@ print(json.dumps(res))
 
 
 def run(lib: str, n: int, repeat: int) -> dict | str:
-    p = subprocess.run([sys.executable, "-c", CHILD, lib, str(n), str(repeat)], capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, "-c", CHILD, lib, str(n), str(repeat)], capture_output=True, text=True
+    )
     if p.returncode != 0:
         return (p.stderr.strip().splitlines() or ["failed"])[-1]
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -79,6 +82,7 @@ def main() -> int:
     args = ap.parse_args()
     try:
         from tapegrad import _cuda
+
         print("device:", json.dumps(_cuda.info()))
     except ImportError as e:
         print("tapegrad._cuda:", e)

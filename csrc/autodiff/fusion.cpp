@@ -37,20 +37,30 @@ struct Classified {
   int64_t n = 0;   // elements of the output
 };
 
-// The elementwise prims by name (ops/elementwise.cpp names unary, compare and predicate prims by
-// their kernel's enum name, binary ones by numpy's name).
+// The elementwise prims by name: each is named by the name column of the op table
+// (core/elementwise_ops.def), in the order of its kernel enum.
 int find_name(const char* name, const char* const* names, int count) {
   for (int i = 0; i < count; ++i)
     if (std::strcmp(name, names[i]) == 0) return i;
   return -1;
 }
-#define TG_NAME(N) #N,
-const char* const kUnNames[] = {TG_UNARY_KERNELS(TG_NAME)};
-const char* const kCmpNames[] = {TG_COMPARE_KERNELS(TG_NAME)};
-const char* const kPredNames[] = {TG_PREDICATE_KERNELS(TG_NAME)};
-#undef TG_NAME
-const char* const kBinNames[] = {"add", "sub", "mul",     "div",     "floor_divide",
-                                 "mod", "pow", "maximum", "minimum", "arctan2"};  // (the bitwise ones take no floats)
+const char* const kUnNames[] = {
+#define TG_UNARY_OP(Id, name, ...) #name,
+#include "core/elementwise_ops.def"
+};
+const char* const kCmpNames[] = {
+#define TG_COMPARE_OP(Id, name, ...) #name,
+#include "core/elementwise_ops.def"
+};
+const char* const kPredNames[] = {
+#define TG_PREDICATE_OP(Id, name, ...) #name,
+#include "core/elementwise_ops.def"
+};
+// (the bitwise ones take no floats: the planner's float checks leave them out)
+const char* const kBinNames[] = {
+#define TG_BINARY_OP(Id, name, ...) #name,
+#include "core/elementwise_ops.def"
+};
 
 bool costly_un(Un op) {
   switch (op) {
@@ -124,7 +134,7 @@ Classified classify(const Program::Rec& r, const SlotInfo& si) {
     if (!is_f(od) || ind(0) != DType::Bool || ind(1) != od || ind(2) != od) return c;
     st.kind = FusedStep::Where;
     st.dtype = od;
-  } else if (r.in.size() == 1 && std::strcmp(name, "cast") == 0) {
+  } else if (r.in.size() == 1 && std::strcmp(name, "astype") == 0) {
     const DType from = ind(0);
     if (from == od || !(is_f(od) || od == DType::Bool) || !(is_f(from) || from == DType::Bool)) return c;
     st.kind = FusedStep::Cast;

@@ -77,14 +77,12 @@ TensorList custom_vjp(const TensorList& gs, const TensorList& in, const TensorLi
 }
 // No batching rule: the forward is Python code, so vmap runs it once per batch element (the one
 // prim that keeps the batch level's loop fallback).
-const Prim kCustomVjp = {"custom_vjp",
-                         custom_impl,
-                         custom_vjp,
-                         nullptr,
-                         nullptr,
-                         false,
-                         custom_record_forward,
-                         "a custom_vjp function has no forward-mode rule (use custom_jvp for jvp/jacfwd)"};
+constexpr Prim kCustomVjp =
+    PrimDef("custom_vjp")
+        .impl(custom_impl)
+        .vjp(custom_vjp)
+        .record_forward(custom_record_forward)
+        .no_jvp("a custom_vjp function has no forward-mode rule (use custom_jvp for jvp/jacfwd)");
 }  // namespace
 
 // The release function of memory borrowed from a Python object (convert.cpp keeps it private:
@@ -98,7 +96,7 @@ static bool borrowed_may_change(const Storage& s) {
   if (!g_py_release || s.ext_release != g_py_release) return true;
   auto* o = static_cast<PyObject*>(s.ext_ctx);
   if (Py_REFCNT(o) > 1) return true;
-  return !py::detail::npy_api::get().PyArray_Check_(o) || py::detail::array_proxy(o)->base != nullptr;
+  return !shim::is_numpy_array(o) || shim::numpy_array_has_base(o);
 }
 
 // The level behind a ReverseLevel/ForwardLevel/BatchLevel Python object; a TypeError for one made
@@ -107,11 +105,10 @@ template <class L>
 std::shared_ptr<L> level_of(py::handle self, const char* cls, const char* method) {
   TG_CHECK_TYPE(py::isinstance<L>(self), cls, ".", method, ": expected a ", cls, ", got ",
                 std::string(py::str(py::type::of(self).attr("__name__"))));
-  auto v_h =
-      reinterpret_cast<py::detail::instance*>(self.ptr())->get_value_and_holder(py::detail::get_type_info(typeid(L)));
-  TG_CHECK_TYPE(v_h.holder_constructed() && v_h.value_ptr() != nullptr, cls, ".", method, ": this ", cls,
+  std::shared_ptr<L> h = shim::holder_of<std::shared_ptr<L>, L>(self);
+  TG_CHECK_TYPE(h != nullptr, cls, ".", method, ": this ", cls,
                 " was made by __new__ without __init__ (uninitialised)");
-  return v_h.template holder<std::shared_ptr<L>>();
+  return h;
 }
 
 void bind_autodiff(py::module_& m) {
@@ -282,6 +279,8 @@ void bind_autodiff(py::module_& m) {
     return from_list(autodiff::apply(kCustomVjp, to_list(inputs), a));
   });
 }
+
+const Prim* custom_vjp_prim() { return &kCustomVjp; }
 
 }  // namespace bind
 }  // namespace tapegrad

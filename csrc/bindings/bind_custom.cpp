@@ -96,7 +96,8 @@ TensorList cj_jvp(const TensorList& ts, const TensorList& in, const TensorList&,
 }
 
 // No batching rule: dispatch() handles a batch level before the prim is recorded (Note [custom_jvp]).
-const Prim kCustomJvp = {"custom_jvp", cj_impl, cj_vjp, cj_jvp, nullptr, false, cj_record_forward, nullptr};
+constexpr Prim kCustomJvp =
+    PrimDef("custom_jvp").impl(cj_impl).vjp(cj_vjp).jvp(cj_jvp).record_forward(cj_record_forward);
 
 // The function or rule ran one level below `level_id`; an output that is still tracked at that level
 // came from a value the function closes over (not one of its arguments) that this transform tracks.
@@ -208,6 +209,8 @@ void bind_custom(py::module_& m) {
     return std::vector<Tensor>(out.begin(), out.end());
   });
 }
+
+const Prim* custom_jvp_prim() { return &kCustomJvp; }
 
 }  // namespace bind
 }  // namespace tapegrad

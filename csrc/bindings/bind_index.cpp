@@ -1,9 +1,60 @@
 // Bindings of the index family (module functions and Tensor methods). Conversion only.
 #include "bindings/common.h"
-#include "bindings/docstrings.h"
 
 namespace tapegrad {
 namespace bind {
+
+// Docstrings of the functions, methods and properties bound in this file. Every `>>>` example
+// runs as a doctest (tests/test_doctests.py) with `tg` (tapegrad) and `np` (numpy) in scope;
+// `...` in an output stands for digits that may differ in the last place between SIMD paths.
+namespace docs {
+
+inline constexpr char take[] =
+    R"doc(Elements of x at integer indices: along axis, or of the flattened x when axis is None
+(numpy.take; a gather). Negative indices count from the end; out of range is an IndexError.
+
+>>> x = tg.tensor([10, 20, 30])
+>>> tg.take(x, tg.tensor([2, 0]))
+Tensor(shape=[2], dtype=Int64, value= [30, 10])
+>>> print(tg.take(tg.tensor([[1, 2], [3, 4]]), [1], axis=1))
+[[2]
+ [4]]
+)doc";
+
+inline constexpr char gather[] =
+    R"doc(MindSpore's name for `take`: elements of x at integer indices along axis.
+
+>>> x = tg.tensor([10.0, 20.0, 30.0])
+>>> tg.gather(x, tg.tensor([2, 0]), axis=0)
+Tensor(shape=[2], dtype=Float32, value= [ 3.00000000e+01,  1.00000000e+01])
+>>> tg.grad(lambda x: x.gather(tg.tensor([2, 2]), axis=0).sum())(x)
+Tensor(shape=[3], dtype=Float32, value= [ 0.00000000e+00,  0.00000000e+00,  2.00000000e+00])
+)doc";
+
+inline constexpr char take_along_axis[] =
+    R"doc(Elements of arr picked along axis by indices of arr's rank (numpy's take_along_axis), e.g.
+with the result of argsort or argmax(keepdims=True).
+
+>>> x = tg.tensor([[10, 30], [40, 20]])
+>>> tg.take_along_axis(x, x.argmax(axis=1, keepdims=True), axis=1)
+Tensor(shape=[2, 1], dtype=Int64, value=
+[[30],
+ [40]])
+)doc";
+
+inline constexpr char one_hot[] =
+    R"doc(One-hot vectors of length depth for integer indices: on_value where the index matches,
+off_value elsewhere, along a new axis (default last); Float32 unless dtype is given.
+
+>>> tg.one_hot(tg.tensor([0, 2]), 3)
+Tensor(shape=[2, 3], dtype=Float32, value=
+[[ 1.00000000e+00,  0.00000000e+00,  0.00000000e+00],
+ [ 0.00000000e+00,  0.00000000e+00,  1.00000000e+00]])
+>>> print(tg.one_hot(tg.tensor([1]), 3, dtype=tg.int32))
+[[0 1 0]]
+)doc";
+
+}  // namespace docs
 
 namespace {
 

@@ -49,14 +49,14 @@ class JitFunction {
       py::object general = py::handle(self).attr("_call_general");
       return PyObject_Call(general.ptr(), args, kwargs);
     } catch (py::error_already_set& e) { e.restore(); } catch (...) {
-      py::detail::try_translate_exceptions();
+      shim::translate_active_exception();
     }
     return nullptr;
   }
 
   // The function behind `self`; a TypeError (never a crash) for an object made by __new__ alone.
   static JitFunction& of(py::handle self) {
-    TG_CHECK_TYPE(py::isinstance<JitFunction>(self) && py::detail::is_holder_constructed(self.ptr()),
+    TG_CHECK_TYPE(py::isinstance<JitFunction>(self) && shim::is_holder_constructed(self.ptr()),
                   "jit: this function object was not initialised (make it with tg.jit(fn))");
     return py::cast<JitFunction&>(self);
   }
@@ -70,11 +70,7 @@ class JitFunction {
   // collection that traverses this very object while pybind11's cache entry for the type is still
   // empty: a segfault. An instance whose layout is not set up yet reads as zeros here and is
   // skipped (it owns nothing yet). This class has one C++ type, hence pybind11's simple layout.
-  static JitFunction* constructed(PyObject* self) {
-    auto* inst = reinterpret_cast<py::detail::instance*>(self);
-    if (!inst->simple_layout || !inst->simple_holder_constructed) return nullptr;
-    return static_cast<JitFunction*>(inst->simple_value_holder[0]);
-  }
+  static JitFunction* constructed(PyObject* self) { return shim::simple_layout_value<JitFunction>(self); }
   static int tp_traverse(PyObject* self, visitproc visit, void* arg) {
     Py_VISIT(Py_TYPE(self));
     if (JitFunction* f = constructed(self)) {

@@ -5,11 +5,156 @@
 #include <cmath>
 
 #include "bindings/common.h"
-#include "bindings/docstrings.h"
 #include "ops/runtime.h"
 
 namespace tapegrad {
 namespace bind {
+
+// Docstrings of the functions, methods and properties bound in this file. Every `>>>` example
+// runs as a doctest (tests/test_doctests.py) with `tg` (tapegrad) and `np` (numpy) in scope;
+// `...` in an output stands for digits that may differ in the last place between SIMD paths.
+namespace docs {
+
+inline constexpr char matmul[] =
+    R"doc(The matrix product (numpy.matmul; also the `@` operator). 1-d arguments are vectors;
+leading dimensions are batch dimensions and broadcast.
+
+>>> a = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+>>> tg.matmul(a, tg.tensor([1.0, 1.0]))
+Tensor(shape=[2], dtype=Float32, value= [ 3.00000000e+00,  7.00000000e+00])
+>>> print(a @ a)
+[[ 7. 10.]
+ [15. 22.]]
+>>> (tg.ones((5, 2, 3)) @ tg.ones((3, 4))).shape
+(5, 2, 4)
+)doc";
+
+inline constexpr char dot[] =
+    R"doc(numpy.dot: the inner product of vectors, the matrix product of matrices, and the sum over
+the last axis of a with the second-to-last of b otherwise.
+
+>>> x = tg.tensor([1.0, 2.0, 3.0])
+>>> tg.dot(x, x)
+Tensor(shape=[], dtype=Float32, value= 14)
+>>> x.dot(tg.ones((3, 2)))
+Tensor(shape=[2], dtype=Float32, value= [ 6.00000000e+00,  6.00000000e+00])
+)doc";
+
+inline constexpr char vdot[] =
+    R"doc(The inner product of a and b, both flattened first.
+
+>>> tg.vdot(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), tg.ones((2, 2)))
+Tensor(shape=[], dtype=Float32, value= 10)
+)doc";
+
+inline constexpr char outer[] =
+    R"doc(The outer product a[i] * b[j] of a and b, both flattened first.
+
+>>> tg.outer(tg.tensor([1, 2]), tg.tensor([1, 10, 100]))
+Tensor(shape=[2, 3], dtype=Int64, value=
+[[  1,  10, 100],
+ [  2,  20, 200]])
+)doc";
+
+inline constexpr char einsum[] =
+    R"doc(Einstein summation over the operands (numpy.einsum: explicit `->` output, repeated indices
+for traces and diagonals, `...` for broadcast dimensions); products run on BLAS.
+
+>>> a, b = tg.ones((2, 3)), tg.ones((3, 4))
+>>> tg.einsum("ij,jk->ik", a, b).shape
+(2, 4)
+>>> tg.einsum("ii", tg.tensor([[1.0, 2.0], [3.0, 4.0]]))  # the trace
+Tensor(shape=[], dtype=Float32, value= 5)
+>>> tg.einsum("bi,bi->b", tg.ones((5, 3)), tg.ones((5, 3))).shape
+(5,)
+)doc";
+
+inline constexpr char trace[] =
+    R"doc(The sum of the diagonal offset by offset, over axes axis1 and axis2.
+
+>>> x = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+>>> tg.trace(x)
+Tensor(shape=[], dtype=Float32, value= 5)
+>>> x.trace(offset=1)
+Tensor(shape=[], dtype=Float32, value= 2)
+)doc";
+
+inline constexpr char norm[] =
+    R"doc(numpy.linalg.norm: the 2-norm of the flattened x by default; ord is a number, inf, -inf,
+'fro' or 'nuc'; axis picks a vector axis (an int) or matrix axes (a pair). The gradient of the
+2-norm at 0 is 0.
+
+>>> x = tg.tensor([3.0, 4.0])
+>>> tg.norm(x)
+Tensor(shape=[], dtype=Float32, value= 5)
+>>> x.norm(ord=1)
+Tensor(shape=[], dtype=Float32, value= 7)
+>>> tg.norm(tg.tensor([[3.0, 4.0], [0.0, 1.0]]), axis=1)
+Tensor(shape=[2], dtype=Float32, value= [ 5.00000000e+00,  1.00000000e+00])
+)doc";
+
+inline constexpr char linalg_solve[] =
+    R"doc(The solution x of a @ x = b (LAPACK gesv); a is (..., n, n), b is (..., n) or (..., n, k).
+A singular a raises ValueError. Differentiable in a and b.
+
+>>> a = tg.tensor([[2.0, 0.0], [0.0, 4.0]])
+>>> tg.linalg.solve(a, tg.tensor([2.0, 2.0]))
+Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+00,  5.00000000e-01])
+)doc";
+
+inline constexpr char linalg_inv[] =
+    R"doc(The inverse of each square matrix in a (..., n, n); a singular matrix raises ValueError.
+
+>>> a = tg.tensor([[2.0, 1.0], [1.0, 1.0]])
+>>> tg.linalg.inv(a)
+Tensor(shape=[2, 2], dtype=Float32, value=
+[[ 1.00000000e+00, -1.00000000e+00],
+ [-1.00000000e+00,  2.00000000e+00]])
+)doc";
+
+inline constexpr char linalg_det[] =
+    R"doc(The determinant of each square matrix in a (..., n, n), by LU; 0 when singular.
+
+>>> a = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+>>> tg.linalg.det(a)
+Tensor(shape=[], dtype=Float32, value= -2)
+>>> tg.grad(tg.linalg.det)(a)  # det(a) * inv(a).T
+Tensor(shape=[2, 2], dtype=Float32, value=
+[[ 4.00000000e+00, -3.00000000e+00],
+ [-2.00000000e+00,  1.00000000e+00]])
+)doc";
+
+inline constexpr char linalg_slogdet[] =
+    R"doc((sign, log|det|) of each square matrix in a; tapegrad.linalg.slogdet gives them as a named
+tuple.
+
+>>> sign, logabsdet = tg._core.linalg.slogdet(tg.tensor([[-1.0, 0.0], [0.0, 1.0]]))
+>>> print(sign, logabsdet)
+-1.0 0.0
+)doc";
+
+inline constexpr char linalg_cholesky[] =
+    R"doc(The lower-triangular L with L @ L.T = a, for each symmetric positive-definite a (..., n,
+n); a matrix that is not positive definite raises ValueError.
+
+>>> tg.linalg.cholesky(tg.tensor([[4.0, 2.0], [2.0, 2.0]]))
+Tensor(shape=[2, 2], dtype=Float32, value=
+[[ 2.00000000e+00,  0.00000000e+00],
+ [ 1.00000000e+00,  1.00000000e+00]])
+)doc";
+
+inline constexpr char linalg_norm[] =
+    R"doc(numpy.linalg.norm (the same function as tapegrad.norm): vector and matrix norms; ord is a
+number, inf, -inf, 'fro' or 'nuc'.
+
+>>> a = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+>>> tg.linalg.norm(a, "fro") ** 2
+Tensor(shape=[], dtype=Float32, value= 30)
+>>> tg.linalg.norm(a, ord=1)  # the largest column sum
+Tensor(shape=[], dtype=Float32, value= 6)
+)doc";
+
+}  // namespace docs
 
 namespace {
 

@@ -6,39 +6,9 @@
 
 #include <shared_mutex>
 
+#include "bindings/pybind_shim.h"
 #include "core/tensor.h"
 #include "ops/ops.h"
-
-// Every binding takes Tensors through this caster: pybind11's, plus a refusal of a Tensor whose
-// __init__ never ran (Note [Uninitialised tensors] in core/tensor.h). One compare per argument.
-namespace pybind11 {
-namespace detail {
-template <>
-class type_caster<tapegrad::Tensor> : public type_caster_base<tapegrad::Tensor> {
-  using base = type_caster_base<tapegrad::Tensor>;
-
- public:
-  template <typename T>
-  using cast_op_type = detail::cast_op_type<T>;
-  // NOLINTNEXTLINE(google-explicit-constructor)
-  operator tapegrad::Tensor*() {
-    check();
-    return base::operator tapegrad::Tensor*();
-  }
-  // NOLINTNEXTLINE(google-explicit-constructor)
-  operator tapegrad::Tensor&() {
-    check();
-    return base::operator tapegrad::Tensor&();
-  }
-
- private:
-  void check() const {
-    if (value && !static_cast<const tapegrad::Tensor*>(value)->defined())
-      throw tapegrad::TypeError("Tensor is not initialised (Tensor.__new__ was called without Tensor.__init__)");
-  }
-};
-}  // namespace detail
-}  // namespace pybind11
 
 namespace tapegrad {
 namespace py = pybind11;
@@ -122,6 +92,11 @@ void bind_jit(py::module_& m);
 void bind_custom(py::module_& m);
 void bind_sparse(py::module_& m);
 void bind_device(py::module_& m);
+
+// The prims of user-defined rules (their rules call Python, so they live in bindings/), for
+// _core._prims() beside ops::all_prims().
+const Prim* custom_vjp_prim();
+const Prim* custom_jvp_prim();
 
 // Large kernels on untracked values run without the GIL so that other Python threads can work
 // meanwhile (API section 8); small ones keep it (releasing costs more than they do), and so do

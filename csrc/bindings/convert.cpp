@@ -3,11 +3,65 @@
 
 #include "bindings/buffer.h"
 #include "bindings/common.h"
-#include "bindings/docstrings.h"
 #include "ops/device.h"
 
 namespace tapegrad {
 namespace bind {
+
+// Docstrings of the functions, methods and properties bound in this file. Every `>>>` example
+// runs as a doctest (tests/test_doctests.py) with `tg` (tapegrad) and `np` (numpy) in scope;
+// `...` in an output stands for digits that may differ in the last place between SIMD paths.
+namespace docs {
+
+inline constexpr char dtype[] =
+    R"doc(A tensor element type: `tg.float32`, `tg.float64`, `tg.float16`, `tg.int32`, `tg.int64`,
+`tg.bool_`. It prints as MindSpore's name and compares equal to the numpy dtype and its name, so
+numpy accepts it too.
+
+>>> tg.float32, tg.bool_
+(Float32, Bool)
+>>> tg.float32 == "float32", tg.float32 == np.float32
+(True, True)
+>>> np.zeros(2, dtype=tg.float64).dtype
+dtype('float64')
+)doc";
+
+inline constexpr char dtype_name[] =
+    R"doc(numpy's name of the dtype.
+
+>>> tg.float32.name, tg.bool_.name
+('float32', 'bool')
+)doc";
+
+inline constexpr char dtype_itemsize[] =
+    R"doc(Bytes per element.
+
+>>> tg.float16.itemsize, tg.int64.itemsize
+(2, 8)
+)doc";
+
+inline constexpr char dtype_is_floating_point[] =
+    R"doc(Whether the dtype is a floating-point type (differentiable).
+
+>>> tg.float64.is_floating_point, tg.int32.is_floating_point
+(True, False)
+)doc";
+
+inline constexpr char dtype_numpy_dtype[] =
+    R"doc(The numpy dtype.
+
+>>> tg.int32.numpy_dtype
+dtype('int32')
+)doc";
+
+inline constexpr char dtype_dtype[] =
+    R"doc(The numpy dtype (numpy reads `.dtype` of any object: `np.dtype(tg.float32)`).
+
+>>> np.dtype(tg.float32)
+dtype('float32')
+)doc";
+
+}  // namespace docs
 
 namespace {
 

@@ -6,10 +6,45 @@
 
 #include "bindings/buffer.h"
 #include "bindings/common.h"
-#include "bindings/docstrings.h"
 
 namespace tapegrad {
 namespace bind {
+
+// Docstrings of the functions, methods and properties bound in this file. Every `>>>` example
+// runs as a doctest (tests/test_doctests.py) with `tg` (tapegrad) and `np` (numpy) in scope;
+// `...` in an output stands for digits that may differ in the last place between SIMD paths.
+namespace docs {
+
+inline constexpr char Tensor___dlpack__[] =
+    R"doc(The DLPack protocol: a capsule sharing this tensor's memory, for `numpy.from_dlpack`,
+`torch.from_dlpack` and `tg.from_dlpack`.
+
+>>> x = tg.tensor([1.0, 2.0])
+>>> np.from_dlpack(x)
+array([1., 2.], dtype=float32)
+)doc";
+
+inline constexpr char Tensor___dlpack_device__[] =
+    R"doc(The DLPack device of the memory: (1, 0) is the CPU.
+
+>>> tg.zeros(1).__dlpack_device__()
+(1, 0)
+)doc";
+
+inline constexpr char from_dlpack[] =
+    R"doc(A Tensor sharing the memory of any object with __dlpack__ (numpy arrays, torch tensors,
+...) or of a DLPack capsule; `copy=True` copies.
+
+>>> a = np.arange(3.0)
+>>> t = tg.from_dlpack(a)
+>>> t
+Tensor(shape=[3], dtype=Float64, value= [ 0.00000000e+00,  1.00000000e+00,  2.00000000e+00])
+>>> a[0] = 7.0  # the same memory
+>>> print(t)
+[7. 1. 2.]
+)doc";
+
+}  // namespace docs
 
 namespace {
 namespace dl {

@@ -1,10 +1,190 @@
 // Module-level functions; the ones that take a tensor first are also bound as Tensor methods.
 #include "bindings/common.h"
-#include "bindings/docstrings.h"
 #include "ops/runtime.h"
 
 namespace tapegrad {
 namespace bind {
+
+// Docstrings of the functions, methods and properties bound in this file. Every `>>>` example
+// runs as a doctest (tests/test_doctests.py) with `tg` (tapegrad) and `np` (numpy) in scope;
+// `...` in an output stands for digits that may differ in the last place between SIMD paths.
+namespace docs {
+
+inline constexpr char logical_xor[] =
+    R"doc(XOR of the truth values (nonzero is True), elementwise: a Bool tensor (also `^` on Bool
+tensors).
+
+>>> a, b = tg.tensor([True, True, False]), tg.tensor([True, False, False])
+>>> tg.logical_xor(a, b)
+Tensor(shape=[3], dtype=Bool, value= [False,  True, False])
+>>> a ^ b
+Tensor(shape=[3], dtype=Bool, value= [False,  True, False])
+)doc";
+
+inline constexpr char clip[] =
+    R"doc(x limited to [min, max], elementwise; either bound may be None, a scalar or a tensor.
+
+The gradient is 1 inside the bounds and 0 outside.
+
+>>> x = tg.tensor([-2.0, 0.5, 3.0])
+>>> tg.clip(x, -1.0, 1.0)
+Tensor(shape=[3], dtype=Float32, value= [-1.00000000e+00,  5.00000000e-01,  1.00000000e+00])
+>>> x.clip(max=0.0)
+Tensor(shape=[3], dtype=Float32, value= [-2.00000000e+00,  0.00000000e+00,  0.00000000e+00])
+)doc";
+
+inline constexpr char where[] =
+    R"doc(Elements of x where condition is True and of y elsewhere (the three broadcast).
+
+The gradient flows to x where the condition holds and to y elsewhere.
+
+>>> cond = tg.tensor([True, False, True])
+>>> tg.where(cond, tg.tensor([1.0, 2.0, 3.0]), 0.0)
+Tensor(shape=[3], dtype=Float32, value= [ 1.00000000e+00,  0.00000000e+00,  3.00000000e+00])
+)doc";
+
+inline constexpr char astype[] =
+    R"doc(x converted to dtype (a tapegrad dtype, a numpy dtype or a name); floats to integers
+truncate, as numpy. The gradient of a float-to-float cast is cast back.
+
+>>> x = tg.tensor([1.7, -2.7])
+>>> x.astype(tg.int32)
+Tensor(shape=[2], dtype=Int32, value= [ 1, -2])
+>>> tg.astype(x, "float64").dtype
+Float64
+)doc";
+
+inline constexpr char sum[] =
+    R"doc(The sum over axis (None: every axis; an int or a tuple of ints), keeping the reduced axes
+as size 1 with keepdims. Integer and Bool sums are Int64, as numpy.
+
+>>> x = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+>>> tg.sum(x)
+Tensor(shape=[], dtype=Float32, value= 10)
+>>> x.sum(axis=0)
+Tensor(shape=[2], dtype=Float32, value= [ 4.00000000e+00,  6.00000000e+00])
+>>> x.sum(axis=1, keepdims=True).shape
+(2, 1)
+)doc";
+
+inline constexpr char mean[] =
+    R"doc(The mean over axis (None: every axis; an int or a tuple of ints), keeping the reduced axes
+as size 1 with keepdims. Integers give Float32.
+
+>>> x = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+>>> tg.mean(x)
+Tensor(shape=[], dtype=Float32, value= 2.5)
+>>> x.mean(axis=1)
+Tensor(shape=[2], dtype=Float32, value= [ 1.50000000e+00,  3.50000000e+00])
+)doc";
+
+inline constexpr char broadcast_to[] =
+    R"doc(x broadcast to shape (numpy's rules); a view, no copy. The gradient sums over the
+broadcast axes.
+
+>>> x = tg.tensor([1.0, 2.0])
+>>> tg.broadcast_to(x, (2, 2))
+Tensor(shape=[2, 2], dtype=Float32, value=
+[[ 1.00000000e+00,  2.00000000e+00],
+ [ 1.00000000e+00,  2.00000000e+00]])
+>>> x.broadcast_to((3, 2)).shape
+(3, 2)
+)doc";
+
+inline constexpr char reshape[] =
+    R"doc(x with a new shape of the same size; one dimension may be -1 (inferred). A view when the
+layout allows, else a copy.
+
+>>> print(tg.reshape(tg.arange(6), (2, 3)))
+[[0 1 2]
+ [3 4 5]]
+>>> tg.arange(6).reshape(3, -1).shape
+(3, 2)
+)doc";
+
+inline constexpr char Tensor_reshape[] =
+    R"doc(The tensor with a new shape of the same size: `x.reshape(2, 3)` or `x.reshape((2, 3))`;
+one dimension may be -1 (inferred).
+
+>>> x = tg.arange(6)
+>>> x.reshape(2, 3).shape, x.reshape((3, -1)).shape
+((2, 3), (3, 2))
+)doc";
+
+inline constexpr char Tensor_view[] =
+    R"doc(MindSpore's name for `reshape`: `x.view(2, 3)` or `x.view((2, 3))`.
+
+>>> print(tg.arange(4).view(2, 2))
+[[0 1]
+ [2 3]]
+)doc";
+
+inline constexpr char transpose[] =
+    R"doc(x with its axes permuted by axes (default: reversed). A view.
+
+>>> x = tg.tensor([[1, 2, 3]])
+>>> tg.transpose(x)
+Tensor(shape=[3, 1], dtype=Int64, value=
+[[1],
+ [2],
+ [3]])
+>>> tg.transpose(tg.ones((2, 3, 4)), (1, 2, 0)).shape
+(3, 4, 2)
+)doc";
+
+inline constexpr char Tensor_transpose[] =
+    R"doc(The tensor with its axes permuted: `x.transpose()` reverses them, `x.transpose(1, 0, 2)`
+or `x.transpose((1, 0, 2))` permutes them. A view.
+
+>>> x = tg.ones((2, 3, 4))
+>>> x.transpose().shape, x.transpose(1, 0, 2).shape
+((4, 3, 2), (3, 2, 4))
+)doc";
+
+inline constexpr char swapaxes[] =
+    R"doc(x with axes axis1 and axis2 exchanged. A view.
+
+>>> x = tg.ones((2, 3, 4))
+>>> tg.swapaxes(x, 0, 2).shape
+(4, 3, 2)
+>>> x.swapaxes(1, -1).shape
+(2, 4, 3)
+)doc";
+
+inline constexpr char expand_dims[] =
+    R"doc(x with new axes of size 1 at axis (an int or a tuple of ints).
+
+>>> x = tg.tensor([1.0, 2.0])
+>>> tg.expand_dims(x, 0).shape, x.expand_dims(1).shape, x.expand_dims((0, 2)).shape
+((1, 2), (2, 1), (1, 2, 1))
+)doc";
+
+inline constexpr char squeeze[] =
+    R"doc(x without its axes of size 1 (all of them, or those in axis).
+
+>>> x = tg.ones((1, 2, 1))
+>>> tg.squeeze(x).shape, x.squeeze(0).shape
+((2,), (2, 1))
+)doc";
+
+inline constexpr char flatten[] =
+    R"doc(x as a 1-d tensor (a copy when not contiguous).
+
+>>> tg.flatten(tg.tensor([[1, 2], [3, 4]]))
+Tensor(shape=[4], dtype=Int64, value= [1, 2, 3, 4])
+)doc";
+
+inline constexpr char copy[] =
+    R"doc(A copy of x with its own memory; differentiable (the gradient passes through).
+
+>>> x = tg.tensor([1.0, 2.0])
+>>> y = x.copy()
+>>> y[0] = 5.0
+>>> print(x, y)
+[1. 2.] [5. 2.]
+)doc";
+
+}  // namespace docs
 
 namespace {
 using kernels::Bin;
@@ -19,61 +199,77 @@ void check_transpose_axes(const Tensor& x, const Shape& axes) {
                  " dimensions (shape ", shape_str(x.shape()), ")");
 }
 
+const char* reads_str(const Prim& p) {
+  if (!p.vjp) return "none";
+  switch (p.vjp_reads) {
+    case kReadsInOut: return "both";
+    case kReadsInputs: return "inputs";
+    case kReadsOutputs: return "outputs";
+    default: return "none";
+  }
+}
+
+// `path` ("sum", "linalg.norm", "Tensor.__getitem__") looked up from the tapegrad module; None if
+// it is not there.
+py::object resolve(const py::object& root, const std::string& path) {
+  py::object o = root;
+  size_t s = 0;
+  for (;;) {
+    const size_t e = path.find('.', s);
+    const std::string part = path.substr(s, e == std::string::npos ? std::string::npos : e - s);
+    if (!py::hasattr(o, part.c_str())) return py::none();
+    o = o.attr(part.c_str());
+    if (e == std::string::npos) return o;
+    s = e + 1;
+  }
+}
+
+// _core._prims(): every prim as a dict (Note [Op table] in ops/prims.h).
+py::list prims_list() {
+  ops::PrimRegistry all = ops::all_prims();
+  all.push_back(custom_vjp_prim());
+  all.push_back(custom_jvp_prim());
+  const py::object tg = py::module_::import("tapegrad");
+  py::list out;
+  for (const Prim* p : all) {
+    py::list pub;
+    const std::string api = p->api ? p->api : p->name;
+    for (size_t s = 0; s < api.size();) {
+      size_t e = api.find(' ', s);
+      if (e == std::string::npos) e = api.size();
+      if (e > s) pub.append(api.substr(s, e - s));
+      s = e + 1;
+    }
+    py::object doc = py::str(p->doc ? p->doc : "");
+    if (!p->doc && !pub.empty()) {
+      // Not an op of the table: the docstring beside the binding of its first function.
+      py::object f = resolve(tg, pub[0].cast<std::string>());
+      if (!f.is_none() && py::hasattr(f, "__doc__") && !f.attr("__doc__").is_none()) doc = f.attr("__doc__");
+    }
+    py::dict d;
+    d["name"] = p->name;
+    d["differentiable"] = p->vjp != nullptr;
+    d["jvp"] = p->jvp != nullptr;
+    d["batch"] = p->batch != nullptr;
+    d["vjp_reads"] = reads_str(*p);
+    d["doc"] = doc;
+    d["public"] = pub;
+    out.append(d);
+  }
+  return out;
+}
+
 }  // namespace
 
 void bind_functions(py::module_& m) {
   auto cls = py::reinterpret_borrow<py::class_<Tensor>>(reinterpret_cast<PyObject*>(g_tensor_type));
 
-  // Unary math: functions and methods.
-#define TG_UNARY_BIND(N, pyname)                                                             \
-  def_both(                                                                                  \
-      m, #pyname,                                                                            \
-      [](py::handle x) {                                                                     \
-        Tensor t = arg_tensor(x, #pyname);                                                   \
-        return nogil_if_large(t.numel(), t.tracked(), [&] { return ops::unary(Un::N, t); }); \
-      },                                                                                     \
-      docs::pyname);
-  TG_UNARY_BIND(Neg, neg)
-  TG_UNARY_BIND(Abs, abs)
-  TG_UNARY_BIND(Sign, sign)
-  TG_UNARY_BIND(Exp, exp)
-  TG_UNARY_BIND(Exp2, exp2)
-  TG_UNARY_BIND(Log, log)
-  TG_UNARY_BIND(Log2, log2)
-  TG_UNARY_BIND(Log1p, log1p)
-  TG_UNARY_BIND(Expm1, expm1)
-  TG_UNARY_BIND(Sqrt, sqrt)
-  TG_UNARY_BIND(Rsqrt, rsqrt)
-  TG_UNARY_BIND(Square, square)
-  TG_UNARY_BIND(Reciprocal, reciprocal)
-  TG_UNARY_BIND(Sin, sin)
-  TG_UNARY_BIND(Cos, cos)
-  TG_UNARY_BIND(Tan, tan)
-  TG_UNARY_BIND(Arcsin, arcsin)
-  TG_UNARY_BIND(Arccos, arccos)
-  TG_UNARY_BIND(Arctan, arctan)
-  TG_UNARY_BIND(Sinh, sinh)
-  TG_UNARY_BIND(Cosh, cosh)
-  TG_UNARY_BIND(Tanh, tanh)
-  TG_UNARY_BIND(Sigmoid, sigmoid)
-  TG_UNARY_BIND(Relu, relu)
-  TG_UNARY_BIND(Softplus, softplus)
-  TG_UNARY_BIND(Gelu, gelu)
-  TG_UNARY_BIND(Erf, erf)
-  TG_UNARY_BIND(Floor, floor)
-  TG_UNARY_BIND(Ceil, ceil)
-  TG_UNARY_BIND(Round, round)
-#undef TG_UNARY_BIND
-  // Testing hook: run the elementwise kernels with another SIMD path ("sse2", "avx2", "avx512",
-  // "best"); returns False when this CPU cannot run it.
+  // Testing hook: run the CPU kernels (loops, vector math, reductions, random words) with another
+  // SIMD path ("sse2", "avx2", "avx512", "best"); False when this CPU cannot run it.
+  // (Note [SIMD dispatch])
   m.def("_set_simd_path", [](const std::string& name) { return ops::set_simd_path(name.c_str()); });
-  def_both(m, "isnan", [](py::handle x) { return ops::predicate(Pred::IsNan, arg_tensor(x, "isnan")); }, docs::isnan);
-  def_both(
-      m, "isfinite", [](py::handle x) { return ops::predicate(Pred::IsFinite, arg_tensor(x, "isfinite")); },
-      docs::isfinite);
-  def_both(
-      m, "logical_not", [](py::handle x) { return ops::predicate(Pred::LogicalNot, arg_tensor(x, "logical_not")); },
-      docs::logical_not);
+  // Every prim, as dicts (Note [Op table]).
+  m.def("_prims", &prims_list);
 
   // Binary functions: the first tensor argument sets the kind of Python scalars.
   auto pair = [](py::handle a, py::handle b, const char* op) {
@@ -87,62 +283,56 @@ void bind_functions(py::module_& m) {
     }
     return std::make_pair(arg_tensor(a, op), arg_tensor(b, op));
   };
-#define TG_BINARY_BIND(N, pyname)                                                                          \
+
+  // The elementwise ops: one binding per row of the op table (core/elementwise_ops.def), by its
+  // bind column: Both = module function and Tensor method, Function = module function, Operator =
+  // nothing here (the operator slots in tensor.cpp reach it).
+#define TG_BIND_UNARY_Both(Id, name, doc)                                                     \
+  def_both(                                                                                   \
+      m, #name,                                                                               \
+      [](py::handle x) {                                                                      \
+        Tensor t = arg_tensor(x, #name);                                                      \
+        return nogil_if_large(t.numel(), t.tracked(), [&] { return ops::unary(Un::Id, t); }); \
+      },                                                                                      \
+      doc);
+#define TG_BIND_PREDICATE_Both(Id, name, doc) \
+  def_both(m, #name, [](py::handle x) { return ops::predicate(Pred::Id, arg_tensor(x, #name)); }, doc);
+#define TG_BIND_BINARY_Function(Id, name, doc)                                                             \
   m.def(                                                                                                   \
-      #pyname,                                                                                             \
+      #name,                                                                                               \
       [pair](py::handle a, py::handle b) {                                                                 \
-        auto xy = pair(a, b, #pyname);                                                                     \
+        auto xy = pair(a, b, #name);                                                                       \
         return nogil_if_large(xy.first.numel() + xy.second.numel(), ops::any_tracked(xy.first, xy.second), \
-                              [&] { return ops::binary(Bin::N, xy.first, xy.second); });                   \
+                              [&] { return ops::binary(Bin::Id, xy.first, xy.second); });                  \
       },                                                                                                   \
-      py::arg("x1"), py::arg("x2"), docs::pyname);
-  TG_BINARY_BIND(Add, add)
-  TG_BINARY_BIND(Sub, sub)
-  TG_BINARY_BIND(Mul, mul)
-  TG_BINARY_BIND(FloorDiv, floor_divide)
-  TG_BINARY_BIND(Mod, mod)
-  TG_BINARY_BIND(Pow, pow)
-  TG_BINARY_BIND(Maximum, maximum)
-  TG_BINARY_BIND(Minimum, minimum)
-#undef TG_BINARY_BIND
-  m.def(
-      "div",
-      [pair](py::handle a, py::handle b) {
-        auto xy = pair(a, b, "div");
-        return nogil_if_large(xy.first.numel() + xy.second.numel(), ops::any_tracked(xy.first, xy.second),
-                              [&] { return ops::div(xy.first, xy.second); });
-      },
-      py::arg("x1"), py::arg("x2"), docs::div);
-  m.def(
-      "arctan2",
-      [pair](py::handle a, py::handle b) {
-        auto xy = pair(a, b, "arctan2");
-        return nogil_if_large(xy.first.numel() + xy.second.numel(), ops::any_tracked(xy.first, xy.second),
-                              [&] { return ops::arctan2(xy.first, xy.second); });
-      },
-      py::arg("x1"), py::arg("x2"), docs::arctan2);
-#define TG_CMP_BIND(N, pyname)                            \
-  m.def(                                                  \
-      #pyname,                                            \
-      [pair](py::handle a, py::handle b) {                \
-        auto xy = pair(a, b, #pyname);                    \
-        return ops::compare(Cmp::N, xy.first, xy.second); \
-      },                                                  \
-      py::arg("x1"), py::arg("x2"), docs::pyname);
-  TG_CMP_BIND(Eq, equal)
-  TG_CMP_BIND(Ne, not_equal)
-  TG_CMP_BIND(Lt, less)
-  TG_CMP_BIND(Le, less_equal)
-  TG_CMP_BIND(Gt, greater)
-  TG_CMP_BIND(Ge, greater_equal)
-  TG_CMP_BIND(LogicalAnd, logical_and)
-  TG_CMP_BIND(LogicalOr, logical_or)
-#undef TG_CMP_BIND
+      py::arg("x1"), py::arg("x2"), doc);
+#define TG_BIND_COMPARE_Function(Id, name, doc)            \
+  m.def(                                                   \
+      #name,                                               \
+      [pair](py::handle a, py::handle b) {                 \
+        auto xy = pair(a, b, #name);                       \
+        return ops::compare(Cmp::Id, xy.first, xy.second); \
+      },                                                   \
+      py::arg("x1"), py::arg("x2"), doc);
+#define TG_BIND_UNARY_Operator(Id, name, doc)
+#define TG_BIND_BINARY_Operator(Id, name, doc)
+#define TG_UNARY_OP(Id, name, bind, diff, reads, doc) TG_BIND_UNARY_##bind(Id, name, doc)
+#define TG_PREDICATE_OP(Id, name, bind, diff, reads, doc) TG_BIND_PREDICATE_##bind(Id, name, doc)
+#define TG_BINARY_OP(Id, name, bind, diff, reads, doc) TG_BIND_BINARY_##bind(Id, name, doc)
+#define TG_COMPARE_OP(Id, name, bind, diff, reads, doc) TG_BIND_COMPARE_##bind(Id, name, doc)
+#include "core/elementwise_ops.def"
+#undef TG_BIND_UNARY_Both
+#undef TG_BIND_PREDICATE_Both
+#undef TG_BIND_BINARY_Function
+#undef TG_BIND_COMPARE_Function
+#undef TG_BIND_UNARY_Operator
+#undef TG_BIND_BINARY_Operator
+
   m.def(
       "logical_xor",
       [pair](py::handle a, py::handle b) {
         auto xy = pair(a, b, "logical_xor");
-        return ops::compare(Cmp::Ne, ops::cast(xy.first, DType::Bool), ops::cast(xy.second, DType::Bool));
+        return ops::logical_xor(xy.first, xy.second);
       },
       py::arg("x1"), py::arg("x2"), docs::logical_xor);
 

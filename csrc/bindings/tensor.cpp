@@ -3,10 +3,250 @@
 #include <cstring>
 
 #include "bindings/common.h"
-#include "bindings/docstrings.h"
 
 namespace tapegrad {
 namespace bind {
+
+// Docstrings of the functions, methods and properties bound in this file. Every `>>>` example
+// runs as a doctest (tests/test_doctests.py) with `tg` (tapegrad) and `np` (numpy) in scope;
+// `...` in an output stands for digits that may differ in the last place between SIMD paths.
+namespace docs {
+
+inline constexpr char Tensor[] =
+    R"doc(An n-dimensional array whose every op runs in C++ and is differentiable.
+
+`Tensor(data, dtype=None)` (or `tg.tensor`) takes a Python scalar, a nested list, a numpy array (its
+dtype is kept) or another Tensor. Python floats become Float32, ints Int64, bools Bool. Operators
+(`+ - * / // % ** @`, comparisons, `& | ^ ~`) mix with Python scalars and numpy arrays on either
+side and follow numpy's type promotion; `ndarray * Tensor` is a Tensor. Indexing takes ints, slices,
+None, `...`, integer and Bool tensors, lists and arrays, and tuples of them; assignment `t[idx] = v`
+takes the same. `repr` is MindSpore's, `str` numpy's.
+
+>>> x = tg.Tensor([[1.0, 2.0], [3.0, 4.0]])
+>>> x
+Tensor(shape=[2, 2], dtype=Float32, value=
+[[ 1.00000000e+00,  2.00000000e+00],
+ [ 3.00000000e+00,  4.00000000e+00]])
+>>> print(x * 2 + 1)
+[[3. 5.]
+ [7. 9.]]
+>>> np.ones(2) * tg.tensor([1.0, 2.0])
+Tensor(shape=[2], dtype=Float64, value= [ 1.00000000e+00,  2.00000000e+00])
+>>> x > 2
+Tensor(shape=[2, 2], dtype=Bool, value=
+[[False, False],
+ [ True,  True]])
+>>> x[x > 2]
+Tensor(shape=[2], dtype=Float32, value= [ 3.00000000e+00,  4.00000000e+00])
+>>> tg.tensor(7) // 2, tg.tensor(2.0) ** 0.5 < 1.5
+(Tensor(shape=[], dtype=Int64, value= 3), Tensor(shape=[], dtype=Bool, value= True))
+)doc";
+
+inline constexpr char Tensor_shape[] =
+    R"doc(The dimensions, as a tuple of ints.
+
+>>> tg.zeros((2, 3)).shape
+(2, 3)
+>>> tg.tensor(1.0).shape
+()
+)doc";
+
+inline constexpr char Tensor_dtype[] =
+    R"doc(The element type: a tapegrad dtype (it prints as MindSpore's name).
+
+>>> tg.tensor([1.0]).dtype, tg.tensor([1]).dtype, tg.tensor(True).dtype
+(Float32, Int64, Bool)
+>>> tg.tensor([1.0]).dtype == tg.float32
+True
+)doc";
+
+inline constexpr char Tensor_ndim[] =
+    R"doc(The number of dimensions.
+
+>>> tg.zeros((2, 3)).ndim, tg.tensor(1.0).ndim
+(2, 0)
+)doc";
+
+inline constexpr char Tensor_size[] =
+    R"doc(The number of elements.
+
+>>> tg.zeros((2, 3)).size
+6
+)doc";
+
+inline constexpr char Tensor_itemsize[] =
+    R"doc(Bytes per element.
+
+>>> tg.zeros(2, tg.float64).itemsize, tg.zeros(2, tg.int32).itemsize
+(8, 4)
+)doc";
+
+inline constexpr char Tensor_nbytes[] =
+    R"doc(Bytes of all the elements (size * itemsize).
+
+>>> tg.zeros((2, 3)).nbytes
+24
+)doc";
+
+inline constexpr char Tensor_strides[] =
+    R"doc(Bytes to step in each dimension, as numpy's strides.
+
+>>> x = tg.zeros((2, 3))
+>>> x.strides, x.T.strides
+((12, 4), (4, 12))
+)doc";
+
+inline constexpr char Tensor_device[] =
+    R"doc(Where the memory is: "CPU" (or "GPU" with the CUDA backend).
+
+>>> tg.zeros(2).device
+'CPU'
+)doc";
+
+inline constexpr char Tensor_T[] =
+    R"doc(The transpose (axes reversed), a view.
+
+>>> tg.tensor([[1, 2, 3]]).T
+Tensor(shape=[3, 1], dtype=Int64, value=
+[[1],
+ [2],
+ [3]])
+)doc";
+
+inline constexpr char Tensor_is_contiguous[] =
+    R"doc(Whether the elements are in row-major order without gaps.
+
+>>> x = tg.zeros((2, 3))
+>>> x.is_contiguous(), x.T.is_contiguous()
+(True, False)
+)doc";
+
+inline constexpr char Tensor_asnumpy[] =
+    R"doc(A numpy array copy of the value (MindSpore's name).
+
+>>> tg.tensor([[1.0, 2.0]]).asnumpy()
+array([[1., 2.]], dtype=float32)
+)doc";
+
+inline constexpr char Tensor_numpy[] =
+    R"doc(A numpy array copy of the value.
+
+>>> tg.tensor([1, 2], tg.int32).numpy()
+array([1, 2], dtype=int32)
+)doc";
+
+inline constexpr char Tensor___array__[] =
+    R"doc(numpy's conversion protocol: `np.asarray(t)` is a read-only view of the memory when
+possible; `dtype` converts, `copy=True` gives a fresh writable array.
+
+>>> np.asarray(tg.tensor([1.0, 2.0]))
+array([1., 2.], dtype=float32)
+>>> np.asarray(tg.tensor([1.0, 2.0]), dtype=np.float64)
+array([1., 2.])
+)doc";
+
+inline constexpr char Tensor_item[] =
+    R"doc(The value of a one-element tensor as a Python scalar (ValueError otherwise).
+
+>>> tg.tensor([2.5]).item(), tg.tensor(3).item(), tg.tensor(True).item()
+(2.5, 3, True)
+)doc";
+
+inline constexpr char Tensor_tolist[] =
+    R"doc(The value as nested Python lists of Python scalars.
+
+>>> tg.tensor([[1, 2], [3, 4]]).tolist()
+[[1, 2], [3, 4]]
+)doc";
+
+inline constexpr char Tensor___float__[] =
+    R"doc(`float(t)` of a one-element tensor (TypeError otherwise).
+
+>>> float(tg.tensor([2.5]))
+2.5
+)doc";
+
+inline constexpr char Tensor___int__[] =
+    R"doc(`int(t)` of a one-element tensor, truncating (TypeError otherwise).
+
+>>> int(tg.tensor(3.9)), int(tg.tensor([-3.9]))
+(3, -3)
+)doc";
+
+inline constexpr char Tensor___index__[] =
+    R"doc(A 0-d integer tensor used as an index or in `range`.
+
+>>> list(range(tg.tensor(3)))
+[0, 1, 2]
+)doc";
+
+inline constexpr char Tensor___bool__[] =
+    R"doc(`bool(t)` of a one-element tensor; more elements are ambiguous (ValueError, as numpy).
+
+>>> bool(tg.tensor([1])), bool(tg.tensor(0.0))
+(True, False)
+>>> bool(tg.tensor([1, 2]))
+Traceback (most recent call last):
+ValueError: The truth value of a Tensor with more than one element is ambiguous ...
+)doc";
+
+inline constexpr char Tensor___len__[] =
+    R"doc(The size of the first dimension (TypeError for a 0-d tensor).
+
+>>> len(tg.zeros((3, 2)))
+3
+)doc";
+
+inline constexpr char Tensor___getitem__[] =
+    R"doc(Indexing, as numpy: ints (negative too), slices with steps, None, `...`, integer
+tensors/lists/arrays (a gather), Bool masks, and tuples of them. Basic indexing gives views; out of
+range is an IndexError. Differentiable.
+
+>>> x = tg.tensor([[1, 2, 3], [4, 5, 6]])
+>>> x[0]
+Tensor(shape=[3], dtype=Int64, value= [1, 2, 3])
+>>> x[:, ::2]
+Tensor(shape=[2, 2], dtype=Int64, value=
+[[1, 3],
+ [4, 6]])
+>>> x[-1, tg.tensor([2, 0], tg.int32)]
+Tensor(shape=[2], dtype=Int64, value= [6, 4])
+>>> x[x % 2 == 0]
+Tensor(shape=[3], dtype=Int64, value= [2, 4, 6])
+>>> x[None, ..., 1].shape
+(1, 2)
+)doc";
+
+inline constexpr char Tensor___setitem__[] =
+    R"doc(Assignment in place, `t[idx] = v`, for every index `__getitem__` takes; v broadcasts to
+the selection and is converted to t's dtype.
+
+>>> x = tg.zeros(4)
+>>> x[1:3] = 1.0
+>>> x[tg.tensor([0])] = tg.tensor([5.0])
+>>> x[x == 0] = -1.0
+>>> print(x)
+[ 5.  1.  1. -1.]
+>>> mask = tg.zeros((3, 3))
+>>> mask[tg.arange(3), tg.tensor([0, 2, 1], tg.int32)] = 1
+>>> print(mask)
+[[1. 0. 0.]
+ [0. 0. 1.]
+ [0. 1. 0.]]
+)doc";
+
+inline constexpr char Tensor___copy__[] =
+    R"doc(`copy.copy(t)`: a copy with its own memory.
+
+>>> import copy
+>>> x = tg.tensor([1.0])
+>>> y = copy.copy(x)
+>>> y[0] = 2.0
+>>> print(x, y)
+[1.] [2.]
+)doc";
+
+}  // namespace docs
 
 namespace {
 
@@ -16,6 +256,7 @@ using kernels::Un;
 
 // ---- operators -------------------------------------------------------------------------------
 // Note [Operator slots]
+// ~~~~~~~~~~~~~~~~~~~~~
 // The arithmetic and comparison operators are installed as C-level slots of the Tensor type
 // (nb_add, tp_richcompare, ...), not only as pybind11 methods: Python then calls them directly,
 // without looking up __mul__/__rmul__ and building bound methods, and without pybind11's argument
@@ -26,7 +267,7 @@ using kernels::Un;
 
 // The Tensor inside a Python object known to be a Tensor (no type-registry lookup).
 const Tensor& tensor_of(PyObject* o) {
-  void* v = reinterpret_cast<py::detail::instance*>(o)->get_value_and_holder().value_ptr();
+  void* v = shim::value_ptr(o);
   if (!v || !static_cast<const Tensor*>(v)->defined())  // Note [Uninitialised tensors]
     throw TypeError("Tensor is not initialised (Tensor.__new__ was called without Tensor.__init__)");
   return *static_cast<const Tensor*>(v);
@@ -63,38 +304,14 @@ PyObject* guarded(F&& f) {
     e.restore();
     return nullptr;
   } catch (...) {
-    py::detail::try_translate_exceptions();
+    shim::translate_active_exception();
     return nullptr;
-  }
-}
-
-const char* bin_label(Bin op) {
-  switch (op) {
-    case Bin::Add: return "add";
-    case Bin::Sub: return "sub";
-    case Bin::Mul: return "mul";
-    case Bin::Div: return "div";
-    case Bin::FloorDiv: return "floor_divide";
-    case Bin::Mod: return "mod";
-    case Bin::Pow: return "pow";
-    case Bin::BitAnd: return "bitwise_and";
-    case Bin::BitOr: return "bitwise_or";
-    case Bin::BitXor: return "bitwise_xor";
-    default: return "binary";
   }
 }
 
 Tensor apply_binary(Bin op, const Tensor& x, const Tensor& y) {
   return nogil_if_large(x.numel() > y.numel() ? x.numel() : y.numel(), ops::any_tracked(x, y), [&] {
-    if (op == Bin::Div) return ops::div(x, y);
-    if (op == Bin::BitAnd || op == Bin::BitOr || op == Bin::BitXor) {
-      // On Bool tensors &, |, ^ are the logical operations.
-      if (x.dtype() == DType::Bool && y.dtype() == DType::Bool) {
-        if (op == Bin::BitAnd) return ops::compare(Cmp::LogicalAnd, x, y);
-        if (op == Bin::BitOr) return ops::compare(Cmp::LogicalOr, x, y);
-        return ops::compare(Cmp::Ne, x, y);
-      }
-    }
+    if (op == Bin::BitAnd || op == Bin::BitOr || op == Bin::BitXor) return ops::bitwise(op, x, y);
     return ops::binary(op, x, y);
   });
 }
@@ -106,7 +323,7 @@ PyObject* nb_binary(PyObject* a, PyObject* b) {
     const bool self_left = is_tensor(a);
     const Tensor& self = tensor_of(self_left ? a : b);
     Tensor other;
-    if (!try_operand(self_left ? b : a, self, bin_label(op), other)) return not_implemented();
+    if (!try_operand(self_left ? b : a, self, ops::op_name(op), other)) return not_implemented();
     return to_python(self_left ? apply_binary(op, self, other) : apply_binary(op, other, self));
   });
 }
@@ -124,13 +341,13 @@ PyObject* nb_inplace(PyObject* a, PyObject* b) {
     if (!is_tensor(a)) return not_implemented();
     Tensor& self = const_cast<Tensor&>(tensor_of(a));
     Tensor other;
-    if (!try_operand(b, self, bin_label(op), other)) return not_implemented();
+    if (!try_operand(b, self, ops::op_name(op), other)) return not_implemented();
     Tensor r = apply_binary(op, self, other);
-    TG_CHECK_TYPE(kind_rank(r.dtype()) <= kind_rank(self.dtype()), bin_label(op),
+    TG_CHECK_TYPE(kind_rank(r.dtype()) <= kind_rank(self.dtype()), ops::op_name(op),
                   " (in place): cannot cast the result from ", dtype_numpy_name(r.dtype()), " to ",
                   dtype_numpy_name(self.dtype()), " with casting rule 'same_kind' (", ops::describe(self),
                   " op= ", ops::describe(other), "); an in-place operation keeps the tensor's dtype");
-    TG_CHECK_SHAPE(r.shape() == self.shape(), bin_label(op),
+    TG_CHECK_SHAPE(r.shape() == self.shape(), ops::op_name(op),
                    " (in place): non-broadcastable output operand with shape ", shape_str(self.shape()),
                    " doesn't match the broadcast shape ", shape_str(r.shape()));
     std::vector<ops::IndexItem> all(1);
@@ -195,7 +412,7 @@ PyObject* tp_richcompare(PyObject* a, PyObject* b, int pyop) {
       }
     }
     Tensor other;
-    if (!try_operand(b, self, "compare", other)) return not_implemented();
+    if (!try_operand(b, self, ops::op_name(c), other)) return not_implemented();
     return to_python(
         nogil_if_large(self.numel(), ops::any_tracked(self, other), [&] { return ops::compare(c, self, other); }));
   });
@@ -212,11 +429,7 @@ PyObject* nb_absolute(PyObject* a) {
   return guarded([&] { return to_python(ops::unary(Un::Abs, tensor_of(a))); });
 }
 PyObject* nb_invert(PyObject* a) {
-  return guarded([&] {
-    const Tensor& t = tensor_of(a);
-    if (t.dtype() == DType::Bool) return to_python(ops::predicate(kernels::Pred::LogicalNot, t));
-    return to_python(ops::unary(Un::BitNot, t));
-  });
+  return guarded([&] { return to_python(ops::invert(tensor_of(a))); });
 }
 
 py::object steal(PyObject* o) {
@@ -479,7 +692,7 @@ void bind_tensor(py::module_& m) {
       // Whether __init__ ran (repr of a Tensor.__new__ object must not raise).
       .def("_initialised",
            [](py::handle self) {
-             void* v = reinterpret_cast<py::detail::instance*>(self.ptr())->get_value_and_holder().value_ptr();
+             void* v = shim::value_ptr(self.ptr());
              return v && static_cast<const Tensor*>(v)->defined();
            })
       // Rebinds this Python object to o's value (Tensor.__setstate__ on a live tensor, as numpy's

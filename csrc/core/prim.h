@@ -35,7 +35,7 @@ using BatchRule = TensorList (*)(const Prim& p, const TensorList& in, const Batc
                                  int64_t size, BatchDims& out_bdims);
 
 // Prim::vjp_reads bits.
-constexpr uint8_t kReadsInputs = 1, kReadsOutputs = 2;
+constexpr uint8_t kReadsNone = 0, kReadsInputs = 1, kReadsOutputs = 2, kReadsInOut = 3;
 
 struct Prim {
   const char* name;
@@ -66,6 +66,85 @@ struct Prim {
   // What the reverse rule reads besides shapes and dtypes: a reverse level keeps only that (the
   // rest is saved as shape and dtype alone, so its memory is freed as early as eager code frees it).
   uint8_t vjp_reads = kReadsInputs | kReadsOutputs;
+  // The docstring, for the prims of the elementwise op table (core/elementwise_ops.def); null for
+  // the others, whose docs are beside their bindings (_core._prims() reads them from there).
+  const char* doc = nullptr;
+  // The Python functions that reach this prim, space-separated, relative to the tapegrad module
+  // ("sum mean", "linalg.norm"); null: the function of the prim's own name, if there is one;
+  // "": none (an internal prim, reached only through other ops' rules).
+  const char* api = nullptr;
+};
+
+// Note [Prim records]
+// ~~~~~~~~~~~~~~~~~~~
+// A prim is declared by name, field by field, instead of a positional initialiser of ten fields
+// (C++17 has no designated initialisers):
+//   constexpr Prim kSum = PrimDef("sum").impl(sum_impl).vjp(sum_vjp).jvp(sum_jvp).batch(b).reads(kReadsNone);
+// Every step is constexpr, so the record is a constant (constant-initialised, no code at start-up;
+// `constexpr` on the variable enforces it). Unset fields keep Prim's defaults.
+class PrimDef {
+ public:
+  constexpr explicit PrimDef(const char* name) : p_{} { p_.name = name; }
+  constexpr PrimDef impl(decltype(Prim::impl) f) const {
+    PrimDef r = *this;
+    r.p_.impl = f;
+    return r;
+  }
+  constexpr PrimDef vjp(decltype(Prim::vjp) f) const {
+    PrimDef r = *this;
+    r.p_.vjp = f;
+    return r;
+  }
+  constexpr PrimDef jvp(decltype(Prim::jvp) f) const {
+    PrimDef r = *this;
+    r.p_.jvp = f;
+    return r;
+  }
+  constexpr PrimDef batch(BatchRule f) const {
+    PrimDef r = *this;
+    r.p_.batch = f;
+    return r;
+  }
+  // Outputs are integer/boolean or piecewise constant (Prim::nondiff).
+  constexpr PrimDef nondiff(bool v = true) const {
+    PrimDef r = *this;
+    r.p_.nondiff = v;
+    return r;
+  }
+  constexpr PrimDef record_forward(decltype(Prim::record_forward) f) const {
+    PrimDef r = *this;
+    r.p_.record_forward = f;
+    return r;
+  }
+  constexpr PrimDef no_jvp(const char* reason) const {
+    PrimDef r = *this;
+    r.p_.no_jvp_reason = reason;
+    return r;
+  }
+  constexpr PrimDef writes_input0() const {
+    PrimDef r = *this;
+    r.p_.writes_input0 = true;
+    return r;
+  }
+  constexpr PrimDef reads(uint8_t bits) const {
+    PrimDef r = *this;
+    r.p_.vjp_reads = bits;
+    return r;
+  }
+  constexpr PrimDef doc(const char* d) const {
+    PrimDef r = *this;
+    r.p_.doc = d;
+    return r;
+  }
+  constexpr PrimDef api(const char* names) const {
+    PrimDef r = *this;
+    r.p_.api = names;
+    return r;
+  }
+  constexpr operator Prim() const { return p_; }  // NOLINT: the builder's product
+
+ private:
+  Prim p_;
 };
 
 }  // namespace tapegrad

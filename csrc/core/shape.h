@@ -13,6 +13,7 @@ using Strides = SmallVec<int64_t, 6>;
 
 int64_t numel(const Shape& s);
 // Note [Size arithmetic]
+// ~~~~~~~~~~~~~~~~~~~~~~
 // Every tensor satisfies: each dimension >= 0, and the product of its non-zero dimensions times
 // its itemsize fits in int64 (numpy's rule: then every element count, byte count, stride and
 // offset computed from the shape fits too, even for a tensor with a zero dimension). Ops that

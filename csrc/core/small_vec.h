@@ -85,15 +85,27 @@ class SmallVec {
     }
     ++size_;
   }
+  // On growth the new element is built before the move to the larger buffer: the argument may
+  // be one of this vector's elements (v.push_back(std::move(v[0])), v.emplace_back(v[1])).
   void push_back(T&& v) {
-    if (size_ == cap()) reserve(cap() * 2);
-    new (data() + size_) T(std::move(v));
+    if (size_ == cap()) {
+      T tmp(std::move(v));
+      reserve(cap() * 2);
+      new (data() + size_) T(std::move(tmp));
+    } else {
+      new (data() + size_) T(std::move(v));
+    }
     ++size_;
   }
   template <class... A>
   T& emplace_back(A&&... a) {
-    if (size_ == cap()) reserve(cap() * 2);
-    new (data() + size_) T(std::forward<A>(a)...);
+    if (size_ == cap()) {
+      T tmp(std::forward<A>(a)...);
+      reserve(cap() * 2);
+      new (data() + size_) T(std::move(tmp));
+    } else {
+      new (data() + size_) T(std::forward<A>(a)...);
+    }
     return data()[size_++];
   }
   void pop_back() { data()[--size_].~T(); }

@@ -115,12 +115,8 @@ LargeCache& lcache() {
 }
 size_t round_large(size_t n) { return (n + 4095) / 4096 * 4096; }
 
-}  // namespace
-
-void* allocate(size_t nbytes, Device dev) {
-  if (__builtin_expect(dev != Device::CPU, 0)) return device_allocate(nbytes, dev);
-  if (nbytes == 0) nbytes = 1;
-  note_peak(g_in_use.fetch_add(nbytes, std::memory_order_relaxed) + nbytes);
+// A block for nbytes (> 0) from the caches or the system; throws std::bad_alloc, counts nothing.
+void* take_block(size_t nbytes) {
   if (nbytes <= kSmallMax) {
     int k = small_class(nbytes);
     if (t_cache_dead) return raw_alloc(size_t(64) << k);
@@ -132,10 +128,7 @@ void* allocate(size_t nbytes, Device dev) {
     }
     return raw_alloc(size_t(64) << k);
   }
-  if (nbytes > memory_limit()) {
-    g_in_use.fetch_sub(nbytes, std::memory_order_relaxed);
-    throw std::bad_alloc();
-  }
+  if (nbytes > memory_limit()) throw std::bad_alloc();
   size_t r = round_large(nbytes);
   {
     auto& c = lcache();
@@ -150,12 +143,18 @@ void* allocate(size_t nbytes, Device dev) {
       }
     }
   }
-  try {
-    return raw_alloc(r);
-  } catch (...) {
-    g_in_use.fetch_sub(nbytes, std::memory_order_relaxed);
-    throw;
-  }
+  return raw_alloc(r);
+}
+
+}  // namespace
+
+void* allocate(size_t nbytes, Device dev) {
+  if (__builtin_expect(dev != Device::CPU, 0)) return device_allocate(nbytes, dev);
+  if (nbytes == 0) nbytes = 1;
+  // Counted once the block is there: a refused request changes neither the count nor the peak.
+  void* p = take_block(nbytes);
+  note_peak(g_in_use.fetch_add(nbytes, std::memory_order_relaxed) + nbytes);
+  return p;
 }
 
 void deallocate(void* p, size_t nbytes, Device dev) {

@@ -46,6 +46,7 @@ class Tensor {
  public:
   Tensor() = default;
   // Note [Uninitialised tensors]
+  // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~
   // A Python Tensor made by Tensor.__new__ without __init__ has no C++ value; pybind11 then
   // allocates the value's memory on first use without constructing it. Memory from this operator
   // new starts zeroed, so such a value reads as a null handle (defined() is false), which the

@@ -9,24 +9,27 @@
 namespace tapegrad {
 namespace kernels {
 
-#define TG_BINARY_KERNELS(X) \
-  X(Add) X(Sub) X(Mul) X(Div) X(FloorDiv) X(Mod) X(Pow) X(Maximum) X(Minimum) X(Atan2) X(BitAnd) X(BitOr) X(BitXor)
-#define TG_COMPARE_KERNELS(X) X(Eq) X(Ne) X(Lt) X(Le) X(Gt) X(Ge) X(LogicalAnd) X(LogicalOr)
-#define TG_UNARY_KERNELS(X)                                                                                        \
-  X(Neg)                                                                                                           \
-  X(Abs)                                                                                                           \
-  X(Sign)                                                                                                          \
-  X(Exp) X(Exp2) X(Log) X(Log2) X(Log1p) X(Expm1) X(Sqrt) X(Rsqrt) X(Square) X(Reciprocal) X(Sin) X(Cos) X(Tan)    \
-      X(Arcsin) X(Arccos) X(Arctan) X(Sinh) X(Cosh) X(Tanh) X(Sigmoid) X(Relu) X(Softplus) X(Gelu) X(Erf) X(Floor) \
-          X(Ceil) X(Round) X(BitNot)
-#define TG_PREDICATE_KERNELS(X) X(IsNan) X(IsFinite) X(LogicalNot)
-
-#define TG_ENUM_ITEM(name) name,
-enum class Bin : uint8_t { TG_BINARY_KERNELS(TG_ENUM_ITEM) kCount };
-enum class Cmp : uint8_t { TG_COMPARE_KERNELS(TG_ENUM_ITEM) kCount };
-enum class Un : uint8_t { TG_UNARY_KERNELS(TG_ENUM_ITEM) kCount };
-enum class Pred : uint8_t { TG_PREDICATE_KERNELS(TG_ENUM_ITEM) kCount };
-#undef TG_ENUM_ITEM
+// The elementwise kernels' ids, one per row of the op table (core/elementwise_ops.def).
+enum class Bin : uint8_t {
+#define TG_BINARY_OP(Id, ...) Id,
+#include "core/elementwise_ops.def"
+  kCount
+};
+enum class Cmp : uint8_t {
+#define TG_COMPARE_OP(Id, ...) Id,
+#include "core/elementwise_ops.def"
+  kCount
+};
+enum class Un : uint8_t {
+#define TG_UNARY_OP(Id, ...) Id,
+#include "core/elementwise_ops.def"
+  kCount
+};
+enum class Pred : uint8_t {
+#define TG_PREDICATE_OP(Id, ...) Id,
+#include "core/elementwise_ops.def"
+  kCount
+};
 
 enum class Red : uint8_t { Sum, Prod, Max, Min, ArgMax, ArgMin, Any, All, kCount };
 

@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/prim.h"
 #include "core/tensor.h"
+#include "ops/prims.h"
 
 namespace tapegrad {
 namespace ops {

@@ -27,26 +27,9 @@ using autodiff::elementwise_batch;
 
 namespace {
 
-const char* bin_name(Bin op) {
-  static const char* names[] = {"add",     "sub",     "mul",     "div",         "floor_divide", "mod",        "pow",
-                                "maximum", "minimum", "arctan2", "bitwise_and", "bitwise_or",   "bitwise_xor"};
-  static_assert(sizeof(names) / sizeof(names[0]) == size_t(Bin::kCount), "one name per binary kernel");
-  return names[int(op)];
-}
-const char* un_name(Un op) {
-  static const char* names[] = {"neg",      "abs",    "sign",   "exp",    "exp2",       "log",   "log2",    "log1p",
-                                "expm1",    "sqrt",   "rsqrt",  "square", "reciprocal", "sin",   "cos",     "tan",
-                                "arcsin",   "arccos", "arctan", "sinh",   "cosh",       "tanh",  "sigmoid", "relu",
-                                "softplus", "gelu",   "erf",    "floor",  "ceil",       "round", "invert"};
-  static_assert(sizeof(names) / sizeof(names[0]) == size_t(Un::kCount), "one name per unary kernel");
-  return names[int(op)];
-}
-const char* cmp_name(Cmp op) {
-  static const char* names[] = {"equal",   "not_equal",     "less",        "less_equal",
-                                "greater", "greater_equal", "logical_and", "logical_or"};
-  static_assert(sizeof(names) / sizeof(names[0]) == size_t(Cmp::kCount), "one name per compare kernel");
-  return names[int(op)];
-}
+// The table's flags as constants (core/elementwise_ops.def).
+constexpr bool kDiff = true, kNoDiff = false;
+
 // numpy broadcasting of shapes sa and sb; false when they do not broadcast.
 bool broadcast_into(const Shape& sa, const Shape& sb, Shape& out) {
   const size_t n = sa.size() > sb.size() ? sa.size() : sb.size();
@@ -95,7 +78,7 @@ DType bin_result_dtype(Bin op, const Tensor& a, const Tensor& b) {
     case Bin::BitOr:
     case Bin::BitXor:
       if (is_float(dt))
-        throw DTypeError(str_cat(bin_name(op), ": bitwise operations need Bool or integer tensors, got ", describe(a),
+        throw DTypeError(str_cat(op_name(op), ": bitwise operations need Bool or integer tensors, got ", describe(a),
                                  " and ", describe(b)));
       return dt;
     default: return dt;
@@ -123,7 +106,7 @@ DType un_result_dtype(Un op, const Tensor& a) {
   switch (op) {
     case Un::BitNot:
       if (is_float(dt))
-        throw DTypeError(str_cat("invert: bitwise not needs a Bool or integer tensor, got ", describe(a)));
+        throw DTypeError(str_cat("bitwise_invert: bitwise not needs a Bool or integer tensor, got ", describe(a)));
       return dt;
     case Un::Neg:
       if (dt == DType::Bool)
@@ -184,7 +167,7 @@ Tensor binary_fwd(Bin op, const Tensor& a, const Tensor& b) {
     throw ValueError(
         str_cat("pow: integers to negative integer powers are not allowed (", describe(a), " ** ", describe(b), ")"));
   Tensor out = a.shape() == b.shape() ? Tensor::empty(a.shape(), cd, result_device(a, b))
-                                      : Tensor::empty(broadcast2(a, b, bin_name(op)), cd, result_device(a, b));
+                                      : Tensor::empty(broadcast2(a, b, op_name(op)), cd, result_device(a, b));
   if (op == Bin::Pow && is_float(cd) && bb.numel() == 1 && out.shape() == a.shape() && pow_fast_path(out, aa, bb))
     return cd == dt ? out : out.to(dt);
   kernels::binary(op, out, aa, bb);
@@ -197,7 +180,7 @@ Tensor compare_fwd(Cmp op, const Tensor& a, const Tensor& b) {
   const Tensor& aa = as_dtype(a, cd, ta);
   const Tensor& bb = as_dtype(b, cd, tb);
   Tensor out = a.shape() == b.shape() ? Tensor::empty(a.shape(), DType::Bool, result_device(a, b))
-                                      : Tensor::empty(broadcast2(a, b, cmp_name(op)), DType::Bool, result_device(a, b));
+                                      : Tensor::empty(broadcast2(a, b, op_name(op)), DType::Bool, result_device(a, b));
   kernels::compare(op, out, aa, bb);
   return out;
 }
@@ -320,23 +303,34 @@ TensorList mod_jvp(const TensorList& t, const TensorList& x, const TensorList&, 
   return {opt_sub(t[0], tb)};
 }
 
-const Prim kBinPrims[] = {
-    // (the reverse rules of add and sub read no values; mul's reads its inputs, not its output)
-    {"add", bin_impl<Bin::Add>, add_vjp, add_jvp, elementwise_batch, false, nullptr, nullptr, false, 0},
-    {"sub", bin_impl<Bin::Sub>, sub_vjp, sub_jvp, elementwise_batch, false, nullptr, nullptr, false, 0},
-    {"mul", bin_impl<Bin::Mul>, mul_vjp, mul_jvp, elementwise_batch, false, nullptr, nullptr, false, kReadsInputs},
-    {"div", bin_impl<Bin::Div>, div_vjp, div_jvp, elementwise_batch},
-    {"floor_divide", bin_impl<Bin::FloorDiv>, nullptr, nullptr, elementwise_batch, true},
-    {"mod", bin_impl<Bin::Mod>, mod_vjp, mod_jvp, elementwise_batch},
-    {"pow", bin_impl<Bin::Pow>, pow_vjp, pow_jvp, elementwise_batch},
-    {"maximum", bin_impl<Bin::Maximum>, minmax_vjp<true>, minmax_jvp<true>, elementwise_batch},
-    {"minimum", bin_impl<Bin::Minimum>, minmax_vjp<false>, minmax_jvp<false>, elementwise_batch},
-    {"arctan2", bin_impl<Bin::Atan2>, atan2_vjp, atan2_jvp, elementwise_batch},
-    {"bitwise_and", bin_impl<Bin::BitAnd>, nullptr, nullptr, elementwise_batch, true},
-    {"bitwise_or", bin_impl<Bin::BitOr>, nullptr, nullptr, elementwise_batch, true},
-    {"bitwise_xor", bin_impl<Bin::BitXor>, nullptr, nullptr, elementwise_batch, true},
+// The rules of each differentiable binary op (the table marks which are).
+struct BinRules {
+  decltype(Prim::vjp) vjp;
+  decltype(Prim::jvp) jvp;
 };
-static_assert(sizeof(kBinPrims) / sizeof(Prim) == size_t(Bin::kCount), "one prim per binary kernel");
+constexpr BinRules bin_rules(Bin op) {
+  switch (op) {
+    case Bin::Add: return {add_vjp, add_jvp};
+    case Bin::Sub: return {sub_vjp, sub_jvp};
+    case Bin::Mul: return {mul_vjp, mul_jvp};
+    case Bin::Div: return {div_vjp, div_jvp};
+    case Bin::Mod: return {mod_vjp, mod_jvp};
+    case Bin::Pow: return {pow_vjp, pow_jvp};
+    case Bin::Maximum: return {minmax_vjp<true>, minmax_jvp<true>};
+    case Bin::Minimum: return {minmax_vjp<false>, minmax_jvp<false>};
+    case Bin::Atan2: return {atan2_vjp, atan2_jvp};
+    default: return {nullptr, nullptr};
+  }
+}
+// What the table says, checked against the rules written here. (Not in the sanitizer build:
+// GCC 12 under -fsanitize=undefined does not fold a function's address compared with nullptr in
+// a constant expression; every other build checks it.)
+#ifndef TAPEGRAD_SANITIZE_BUILD
+#define TG_BINARY_OP(Id, name, bind, diff, reads, doc)                                                            \
+  static_assert((bin_rules(Bin::Id).vjp != nullptr) == k##diff && (bin_rules(Bin::Id).jvp != nullptr) == k##diff, \
+                #name ": the table's diff column and bin_rules disagree");
+#include "core/elementwise_ops.def"
+#endif
 
 // ---- unary: one derivative formula d(x, out) serves both rules: vjp = g * d, jvp = t * d ----
 Tensor one_minus(const Tensor& a) { return sub(scalar_like(1.0, a), a); }
@@ -377,7 +371,7 @@ Tensor unary_deriv(Un op, const Tensor& x, const Tensor& y) {
     case Un::Erf: return mul_scalar(exp(neg(square(x))), kTwoOverSqrtPi);  // 2 / sqrt(pi) e^(-x^2)
     default: break;
   }
-  throw NotDifferentiable(str_cat(un_name(op), ": no derivative"));
+  throw NotDifferentiable(str_cat(op_name(op), ": no derivative"));
 }
 
 template <Un op>
@@ -397,63 +391,57 @@ TensorList un_jvp(const TensorList& t, const TensorList& x, const TensorList& y,
   return {mul(t[0], unary_deriv(op, x[0], y[0]))};
 }
 
-constexpr bool un_nondiff(Un op) {
-  return op == Un::Sign || op == Un::Floor || op == Un::Ceil || op == Un::Round || op == Un::BitNot;
-}
-
-// What unary_deriv reads: the output for these (so the tape need not keep the input), both for
-// rsqrt, the input for the rest; -x reads nothing.
-constexpr uint8_t un_vjp_reads(Un op) {
-  switch (op) {
-    case Un::Exp:
-    case Un::Exp2:
-    case Un::Expm1:
-    case Un::Sqrt:
-    case Un::Reciprocal:
-    case Un::Tan:
-    case Un::Tanh:
-    case Un::Sigmoid: return kReadsOutputs;
-    case Un::Rsqrt: return kReadsInputs | kReadsOutputs;
-    case Un::Neg: return 0;
-    default: return kReadsInputs;
-  }
-}
-
-const Prim kUnPrims[] = {
-#define TG_UN_PRIM(N)                           \
-  {#N,                                          \
-   un_impl<Un::N>,                              \
-   un_nondiff(Un::N) ? nullptr : un_vjp<Un::N>, \
-   un_nondiff(Un::N) ? nullptr : un_jvp<Un::N>, \
-   elementwise_batch,                           \
-   un_nondiff(Un::N),                           \
-   nullptr,                                     \
-   nullptr,                                     \
-   false,                                       \
-   un_vjp_reads(Un::N)},
-    TG_UNARY_KERNELS(TG_UN_PRIM)
-#undef TG_UN_PRIM
-};
-
 template <Cmp op>
 TensorList cmp_impl(const TensorList& in, const Attrs&) {
   return {compare_fwd(op, in[0], in[1])};
 }
-const Prim kCmpPrims[] = {
-#define TG_CMP_PRIM(N) {#N, cmp_impl<Cmp::N>, nullptr, nullptr, elementwise_batch, true},
-    TG_COMPARE_KERNELS(TG_CMP_PRIM)
-#undef TG_CMP_PRIM
-};
-
 template <Pred op>
 TensorList pred_impl(const TensorList& in, const Attrs&) {
   return {predicate_fwd(op, in[0])};
 }
-const Prim kPredPrims[] = {
-#define TG_PRED_PRIM(N) {#N, pred_impl<Pred::N>, nullptr, nullptr, elementwise_batch, true},
-    TG_PREDICATE_KERNELS(TG_PRED_PRIM)
-#undef TG_PRED_PRIM
+
+// ---- the prims of the op table, one per row (Note [Op table]) ------------------------------
+// The bind column says which Python functions reach a prim: Both and Function bind the function
+// of the prim's name (api null); an Operator op is reached through its operator and the
+// tapegrad.numpy wrapper of its name.
+#define TG_ELEMENTWISE_API_Both(name) nullptr
+#define TG_ELEMENTWISE_API_Function(name) nullptr
+#define TG_ELEMENTWISE_API_Operator(name) "numpy." #name
+#define TG_ELEMENTWISE_PRIM(name, bind, diff, reads_, doc_, impl_, vjp_, jvp_) \
+  PrimDef(#name)                                                               \
+      .impl(impl_)                                                             \
+      .vjp(k##diff ? vjp_ : nullptr)                                           \
+      .jvp(k##diff ? jvp_ : nullptr)                                           \
+      .batch(elementwise_batch)                                                \
+      .nondiff(!k##diff)                                                       \
+      .reads(kReads##reads_)                                                   \
+      .doc(doc_)                                                               \
+      .api(TG_ELEMENTWISE_API_##bind(name)),
+
+constexpr Prim kUnPrims[] = {
+#define TG_UNARY_OP(Id, name, bind, diff, reads, doc) \
+  TG_ELEMENTWISE_PRIM(name, bind, diff, reads, doc, un_impl<Un::Id>, un_vjp<Un::Id>, un_jvp<Un::Id>)
+#include "core/elementwise_ops.def"
 };
+constexpr Prim kBinPrims[] = {
+#define TG_BINARY_OP(Id, name, bind, diff, reads, doc) \
+  TG_ELEMENTWISE_PRIM(name, bind, diff, reads, doc, bin_impl<Bin::Id>, bin_rules(Bin::Id).vjp, bin_rules(Bin::Id).jvp)
+#include "core/elementwise_ops.def"
+};
+constexpr Prim kCmpPrims[] = {
+#define TG_COMPARE_OP(Id, name, bind, diff, reads, doc) \
+  TG_ELEMENTWISE_PRIM(name, bind, diff, reads, doc, cmp_impl<Cmp::Id>, nullptr, nullptr)
+#include "core/elementwise_ops.def"
+};
+constexpr Prim kPredPrims[] = {
+#define TG_PREDICATE_OP(Id, name, bind, diff, reads, doc) \
+  TG_ELEMENTWISE_PRIM(name, bind, diff, reads, doc, pred_impl<Pred::Id>, nullptr, nullptr)
+#include "core/elementwise_ops.def"
+};
+#undef TG_ELEMENTWISE_PRIM
+#undef TG_ELEMENTWISE_API_Both
+#undef TG_ELEMENTWISE_API_Function
+#undef TG_ELEMENTWISE_API_Operator
 
 // ---- where ---------------------------------------------------------------------------------
 // where(c, a, b)' = (none, where(c, g, 0), where(c, 0, g))
@@ -480,7 +468,7 @@ TensorList where_jvp(const TensorList& t, const TensorList& x, const TensorList&
   Tensor ta = t[1].defined() ? t[1] : zero, tb = t[2].defined() ? t[2] : zero;
   return {where(stop_gradient(x[0]), ta, tb)};
 }
-const Prim kWhere = {"where", where_impl, where_vjp, where_jvp, elementwise_batch};
+constexpr Prim kWhere = PrimDef("where").impl(where_impl).vjp(where_vjp).jvp(where_jvp).batch(elementwise_batch);
 
 // ---- clip ----------------------------------------------------------------------------------
 // clip(x, lo, hi) = min(max(x, lo), hi), ties kept by x; with m = max(x, lo):
@@ -522,7 +510,7 @@ TensorList clip_jvp(const TensorList& t, const TensorList& x, const TensorList& 
   auto tz = [&](const Tensor& v) { return v.defined() ? v : zero; };
   return {where(above, tz(t[2]), where(below, tz(t[1]), tz(t[0])))};
 }
-const Prim kClip = {"clip", clip_impl, clip_vjp, clip_jvp, elementwise_batch};
+constexpr Prim kClip = PrimDef("clip").impl(clip_impl).vjp(clip_vjp).jvp(clip_jvp).batch(elementwise_batch);
 
 // A bound that is absent: the extreme value of the dtype (so the kernel always has two bounds).
 Tensor open_bound(DType dt, bool upper) {
@@ -549,7 +537,7 @@ TensorList cast_vjp(const TensorList& g, const TensorList&, const TensorList&, c
 TensorList cast_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
   return {t[0].defined() ? cast(t[0], a.dtype) : Tensor()};
 }
-const Prim kCast = {"cast", cast_impl, cast_vjp, cast_jvp, elementwise_batch};
+constexpr Prim kCast = PrimDef("astype").impl(cast_impl).vjp(cast_vjp).jvp(cast_jvp).batch(elementwise_batch);
 
 }  // namespace
 
@@ -591,6 +579,24 @@ Tensor predicate(Pred op, const Tensor& a) {
   return autodiff::apply1(kPredPrims[int(op)], {a}, Attrs());
 }
 
+Tensor logical_xor(const Tensor& a, const Tensor& b) {
+  return compare(Cmp::Ne, cast(a, DType::Bool), cast(b, DType::Bool));
+}
+
+Tensor bitwise(Bin op, const Tensor& a, const Tensor& b) {
+  if (a.dtype() == DType::Bool && b.dtype() == DType::Bool) {
+    if (op == Bin::BitAnd) return compare(Cmp::LogicalAnd, a, b);
+    if (op == Bin::BitOr) return compare(Cmp::LogicalOr, a, b);
+    if (op == Bin::BitXor) return compare(Cmp::Ne, a, b);
+  }
+  return binary(op, a, b);
+}
+
+Tensor invert(const Tensor& a) {
+  if (a.dtype() == DType::Bool) return predicate(Pred::LogicalNot, a);
+  return unary(Un::BitNot, a);
+}
+
 Tensor where(const Tensor& c, const Tensor& a, const Tensor& b) {
   if (!any_tracked(c, a, b)) return where_fwd(c, a, b);
   return autodiff::apply1(kWhere, {c, a, b}, Attrs());
@@ -624,9 +630,17 @@ Tensor cast(const Tensor& a, DType dt) {
 // records it, so a replay under grad stops the gradient too.
 namespace {
 TensorList stop_gradient_impl(const TensorList& in, const Attrs&) { return {in[0]}; }
-const Prim kStopGradient = {"stop_gradient", stop_gradient_impl, nullptr, nullptr, elementwise_batch, true};
+constexpr Prim kStopGradient = PrimDef("stop_gradient").impl(stop_gradient_impl).batch(elementwise_batch).nondiff();
 }  // namespace
 Tensor stop_gradient(const Tensor& a) { return a.tracked() ? autodiff::apply1(kStopGradient, {a}, Attrs()) : a; }
+
+void add_elementwise_prims(PrimRegistry& r) {
+  for (const Prim& p : kUnPrims) r.push_back(&p);
+  for (const Prim& p : kBinPrims) r.push_back(&p);
+  for (const Prim& p : kCmpPrims) r.push_back(&p);
+  for (const Prim& p : kPredPrims) r.push_back(&p);
+  for (const Prim* p : {&kWhere, &kClip, &kCast, &kStopGradient}) r.push_back(p);
+}
 
 Tensor scalar_like(double v, const Tensor& like) { return Tensor::scalar(v, like.dtype()); }
 Tensor mul_scalar(const Tensor& a, double s) { return mul(a, scalar_like(s, a)); }

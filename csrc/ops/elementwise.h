@@ -10,6 +10,30 @@ Tensor binary(kernels::Bin op, const Tensor& a, const Tensor& b);
 Tensor compare(kernels::Cmp op, const Tensor& a, const Tensor& b);
 Tensor unary(kernels::Un op, const Tensor& a);
 Tensor predicate(kernels::Pred op, const Tensor& a);
+// The Python name of an elementwise op (the name column of core/elementwise_ops.def): the name of
+// its prim and of its errors. Inline: the operator slots pass it for their error messages.
+namespace op_names {
+inline constexpr const char* kUn[] = {
+#define TG_UNARY_OP(Id, name, ...) #name,
+#include "core/elementwise_ops.def"
+};
+inline constexpr const char* kBin[] = {
+#define TG_BINARY_OP(Id, name, ...) #name,
+#include "core/elementwise_ops.def"
+};
+inline constexpr const char* kCmp[] = {
+#define TG_COMPARE_OP(Id, name, ...) #name,
+#include "core/elementwise_ops.def"
+};
+inline constexpr const char* kPred[] = {
+#define TG_PREDICATE_OP(Id, name, ...) #name,
+#include "core/elementwise_ops.def"
+};
+}  // namespace op_names
+inline const char* op_name(kernels::Un op) { return op_names::kUn[int(op)]; }
+inline const char* op_name(kernels::Bin op) { return op_names::kBin[int(op)]; }
+inline const char* op_name(kernels::Cmp op) { return op_names::kCmp[int(op)]; }
+inline const char* op_name(kernels::Pred op) { return op_names::kPred[int(op)]; }
 
 inline Tensor add(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Add, a, b); }
 inline Tensor sub(const Tensor& a, const Tensor& b) { return binary(kernels::Bin::Sub, a, b); }
@@ -42,6 +66,13 @@ inline Tensor gt(const Tensor& a, const Tensor& b) { return compare(kernels::Cmp
 inline Tensor ge(const Tensor& a, const Tensor& b) { return compare(kernels::Cmp::Ge, a, b); }
 inline Tensor lt(const Tensor& a, const Tensor& b) { return compare(kernels::Cmp::Lt, a, b); }
 inline Tensor le(const Tensor& a, const Tensor& b) { return compare(kernels::Cmp::Le, a, b); }
+// XOR of the truth values (nonzero is True): a Bool tensor.
+Tensor logical_xor(const Tensor& a, const Tensor& b);
+// The `&`, `|`, `^` operators (op is Bin::BitAnd, BitOr or BitXor): bitwise on integers, the
+// logical operations on two Bool tensors (numpy).
+Tensor bitwise(kernels::Bin op, const Tensor& a, const Tensor& b);
+// The `~` operator: bitwise NOT on integers, logical NOT on Bool (numpy's invert).
+Tensor invert(const Tensor& a);
 
 // where(cond, a, b) with broadcasting; cond is converted to Bool.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);

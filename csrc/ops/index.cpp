@@ -87,7 +87,12 @@ TensorList basic_index_batch(const Prim& p, const TensorList& in, const BatchDim
   obd.push_back(0);
   return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0])}, with_batch_slice(a, size));
 }
-const Prim kBasicIndex = {"basic_index", basic_index_impl, basic_index_vjp, basic_index_jvp, basic_index_batch};
+constexpr Prim kBasicIndex = PrimDef("basic_index")
+                                 .impl(basic_index_impl)
+                                 .vjp(basic_index_vjp)
+                                 .jvp(basic_index_jvp)
+                                 .batch(basic_index_batch)
+                                 .api("Tensor.__getitem__");
 
 // basic_put(x, v): x with the view's positions replaced by v (v has the view's shape).
 TensorList basic_put_impl(const TensorList& in, const Attrs& a) {
@@ -119,7 +124,12 @@ TensorList basic_put_batch(const Prim& p, const TensorList& in, const BatchDims&
       {autodiff::batch_first_or_broadcast(in[0], bd[0], size), autodiff::batch_first_or_broadcast(in[1], bd[1], size)},
       with_batch_slice(a, size));
 }
-const Prim kBasicPut = {"basic_put", basic_put_impl, basic_put_vjp, basic_put_jvp, basic_put_batch};
+constexpr Prim kBasicPut = PrimDef("basic_put")
+                               .impl(basic_put_impl)
+                               .vjp(basic_put_vjp)
+                               .jvp(basic_put_jvp)
+                               .batch(basic_put_batch)
+                               .api("Tensor.__setitem__");
 
 // write_basic(dst, src): src (broadcast to the view) written into dst's memory through the basic
 // view in attrs. Not a functional op: it is what setitem does to a tensor a tg.jit trace does not
@@ -133,7 +143,8 @@ TensorList write_basic_impl(const TensorList& in, const Attrs& a) {
   if (view.numel() > 0) kernels::copy(view, broadcast_to(src, view.shape()));
   return {};
 }
-const Prim kWriteBasic = {"write_basic", write_basic_impl, nullptr, nullptr, nullptr, true, nullptr, nullptr, true};
+constexpr Prim kWriteBasic =
+    PrimDef("write_basic").impl(write_basic_impl).nondiff().writes_input0().api("Tensor.__setitem__");
 
 Tensor basic_index(const Tensor& x, const Attrs& a) {
   if (!any_tracked(x)) return basic_index_impl({x}, a)[0];
@@ -196,7 +207,12 @@ TensorList gather_batch(const Prim& p, const TensorList& in, const BatchDims& bd
   if (bd[0] < 0) return autodiff::apply(p, {x, rows}, a);
   return autodiff::apply(p, {autodiff::batch_first(x, bd[0]), autodiff::prepend_batch_index(rows, size)}, a);
 }
-const Prim kGather = {"index_gather", gather_impl, gather_vjp, gather_jvp, gather_batch};
+constexpr Prim kGather = PrimDef("index_gather")
+                             .impl(gather_impl)
+                             .vjp(gather_vjp)
+                             .jvp(gather_jvp)
+                             .batch(gather_batch)
+                             .api("Tensor.__getitem__ take take_along_axis");
 
 // x[idx] (+)= v on a fresh copy of x. Float16 accumulates in Float32.
 Tensor scatter_fwd(const Tensor& x, const Tensor& idx, const Tensor& v, bool accumulate) {
@@ -238,7 +254,7 @@ TensorList scatter_batch(const Prim& p, const TensorList& in, const BatchDims& b
   obd.push_back(0);
   return autodiff::apply(p, {xb, rows, vb}, a);
 }
-const Prim kIndexAdd = {"index_add", add_impl, add_vjp, add_jvp, scatter_batch};
+constexpr Prim kIndexAdd = PrimDef("index_add").impl(add_impl).vjp(add_vjp).jvp(add_jvp).batch(scatter_batch).api("");
 
 // ---- last_writer(rows): Bool of shape B, true where a row is the last one in C order equal to it
 // (the write that wins an assignment through repeated rows). attrs.ints = sizes of the k indexed dims.
@@ -257,7 +273,8 @@ TensorList last_writer_batch(const Prim& p, const TensorList& in, const BatchDim
   obd.push_back(0);
   return autodiff::apply(p, {autodiff::prepend_batch_index(autodiff::batch_first(in[0], bd[0]), size)}, b);
 }
-const Prim kLastWriter = {"index_last_writer", last_writer_impl, nullptr, nullptr, last_writer_batch, true};
+constexpr Prim kLastWriter =
+    PrimDef("index_last_writer").impl(last_writer_impl).batch(last_writer_batch).nondiff().api("");
 
 Tensor last_writer(const Tensor& idx, const Shape& x_shape) {
   Attrs at;
@@ -291,7 +308,8 @@ TensorList put_jvp(const TensorList& t, const TensorList& x, const TensorList& y
   Tensor tv = t[2].defined() ? t[2] : zero_fill(x[2].shape(), d, y[0].device());
   return {index_put(tx, x[1], tv)};
 }
-const Prim kIndexPut = {"index_put", put_impl, put_vjp, put_jvp, scatter_batch};
+constexpr Prim kIndexPut =
+    PrimDef("index_put").impl(put_impl).vjp(put_vjp).jvp(put_jvp).batch(scatter_batch).api("Tensor.__setitem__");
 
 // ---- planning: numpy's index rules ----------------------------------------------------------
 
@@ -378,7 +396,11 @@ TensorList pack_impl(const TensorList& in, const Attrs& a) {
   return {pack_rows_now(arrays, index_broadcast(arrays), a.ints.data(), a.ints.data() + in.size())};
 }
 // vmap: packing is elementwise over the broadcast index shape, so the elementwise rule serves
-const Prim kIndexPack = {"index_pack", pack_impl, nullptr, nullptr, autodiff::elementwise_batch, true};
+constexpr Prim kIndexPack = PrimDef("index_pack")
+                                .impl(pack_impl)
+                                .batch(autodiff::elementwise_batch)
+                                .nondiff()
+                                .api("Tensor.__getitem__ Tensor.__setitem__");
 
 Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
   Plan p;
@@ -776,6 +798,12 @@ Tensor one_hot(const Tensor& indices_in, int64_t depth, const Tensor& on_value, 
 
 Tensor one_hot(const Tensor& indices, int64_t depth, DType dt) {
   return one_hot(indices, depth, Tensor::scalar(1, dt), Tensor::scalar(0, dt), -1);
+}
+
+void add_index_prims(PrimRegistry& r) {
+  for (const Prim* p :
+       {&kBasicIndex, &kBasicPut, &kWriteBasic, &kGather, &kIndexAdd, &kLastWriter, &kIndexPut, &kIndexPack})
+    r.push_back(p);
 }
 
 }  // namespace ops

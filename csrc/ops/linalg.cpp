@@ -1,12 +1,11 @@
 // Linear algebra prims (matmul, diagonal, norms, LAPACK-backed solve/inv/det/slogdet/cholesky) and
-// the composites built from them (dot, vdot, outer, einsum, trace, norm). Forward kernels live in
+// the composites built from them (dot, vdot, outer, trace, norm; einsum is in einsum.cpp). Forward kernels live in
 // kernels/cpu/blas.cpp; every rule here is written with ops, so it is itself differentiable.
 #include "ops/linalg.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <map>
 
 #include "autodiff/batching.h"
 #include "kernels/kernels.h"
@@ -109,7 +108,8 @@ TensorList matmul_batch(const Prim& p, const TensorList& in, const BatchDims& bd
   obd.push_back(0);
   return autodiff::apply(p, xs, a);
 }
-const Prim kMatmul = {"matmul", matmul_impl, matmul_vjp, matmul_jvp, matmul_batch};
+constexpr Prim kMatmul =
+    PrimDef("matmul").impl(matmul_impl).vjp(matmul_vjp).jvp(matmul_jvp).batch(matmul_batch).api("matmul dot");
 
 // ---- diagonal and its adjoint ----------------------------------------------------------------
 // attrs.ints = {offset, axis1, axis2} (normalised, axis1 != axis2); diag_embed adds the full shape.
@@ -154,7 +154,12 @@ TensorList diagonal_batch(const Prim& p, const TensorList& in, const BatchDims& 
   obd.push_back(0);
   return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0])}, b);
 }
-const Prim kDiagonal = {"diagonal", diagonal_impl, diagonal_vjp, diagonal_jvp, diagonal_batch};
+constexpr Prim kDiagonal = PrimDef("diagonal")
+                               .impl(diagonal_impl)
+                               .vjp(diagonal_vjp)
+                               .jvp(diagonal_jvp)
+                               .batch(diagonal_batch)
+                               .api("trace einsum");
 
 TensorList diag_embed_impl(const TensorList& in, const Attrs& a) {
   Shape full(a.ints.begin() + 3, a.ints.end());
@@ -179,7 +184,8 @@ TensorList diag_embed_batch(const Prim& p, const TensorList& in, const BatchDims
   obd.push_back(0);
   return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0])}, b);
 }
-const Prim kDiagEmbed = {"diag_embed", diag_embed_impl, diag_embed_vjp, diag_embed_jvp, diag_embed_batch};
+constexpr Prim kDiagEmbed =
+    PrimDef("diag_embed").impl(diag_embed_impl).vjp(diag_embed_vjp).jvp(diag_embed_jvp).batch(diag_embed_batch).api("");
 
 Tensor diagonal_p(const Tensor& a, int64_t offset, int64_t ax1, int64_t ax2) {
   Attrs at;
@@ -215,7 +221,9 @@ TensorList norm2_jvp(const TensorList& t, const TensorList& in, const TensorList
   Tensor dot_xt = sum(mul(in[0], t[0]), mask_axes(uint64_t(a.ints[0])), false, a.flag != 0);
   return {div(dot_xt, safe_norm(out[0]))};
 }
-const Prim kNorm2 = {"norm2", norm2_impl, norm2_vjp, norm2_jvp, autodiff::axis_mask_batch};  // mask shifted
+// mask shifted
+constexpr Prim kNorm2 =
+    PrimDef("norm2").impl(norm2_impl).vjp(norm2_vjp).jvp(norm2_jvp).batch(autodiff::axis_mask_batch).api("linalg.norm");
 
 Tensor norm2(const Tensor& x, uint64_t mask, bool keepdims) {
   Attrs at;
@@ -259,7 +267,9 @@ TensorList amax_jvp(const TensorList& t, const TensorList& in, const TensorList&
   Tensor ok = a.flag ? out[0] : reshape_(out[0], keep_shape(in[0].shape(), m));
   return {sum(mul(t[0], amax_weight(in[0], ok, m)), mask_axes(m), false, a.flag != 0)};
 }
-const Prim kAmax = {"norm_max", amax_impl, amax_vjp, amax_jvp, autodiff::axis_mask_batch};  // mask shifted
+// mask shifted
+constexpr Prim kAmax =
+    PrimDef("norm_max").impl(amax_impl).vjp(amax_vjp).jvp(amax_jvp).batch(autodiff::axis_mask_batch).api("linalg.norm");
 
 Tensor amax_p(const Tensor& x, uint64_t mask, bool keepdims, const char* op) {
   for (size_t i = 0; i < x.shape().size(); ++i)
@@ -301,7 +311,12 @@ TensorList solve_jvp(const TensorList& t, const TensorList& in, const TensorList
 }
 // vmap: the LAPACK kernels loop over any leading dims, so the batch axis goes first on both operands
 // (which must share their batch dims: an unbatched one is broadcast, a zero-stride view)
-const Prim kSolve = {"solve", solve_impl, solve_vjp, solve_jvp, autodiff::shared_leading_batch};
+constexpr Prim kSolve = PrimDef("solve")
+                            .impl(solve_impl)
+                            .vjp(solve_vjp)
+                            .jvp(solve_jvp)
+                            .batch(autodiff::shared_leading_batch)
+                            .api("linalg.solve");
 
 TensorList inv_impl(const TensorList& in, const Attrs&) {
   const Tensor& a = in[0];
@@ -319,7 +334,9 @@ TensorList inv_vjp(const TensorList& g, const TensorList&, const TensorList& out
 TensorList inv_jvp(const TensorList& t, const TensorList&, const TensorList& out, const Attrs&) {
   return {neg(matmul(matmul(out[0], t[0]), out[0]))};
 }
-const Prim kInv = {"inv", inv_impl, inv_vjp, inv_jvp, autodiff::leading_batch};  // batch axis first
+// batch axis first
+constexpr Prim kInv =
+    PrimDef("inv").impl(inv_impl).vjp(inv_vjp).jvp(inv_jvp).batch(autodiff::leading_batch).api("linalg.inv");
 
 Tensor batch_scalar_to_matrix(const Tensor& s) {  // (...) -> (..., 1, 1)
   Shape sh = s.shape();
@@ -382,7 +399,9 @@ TensorList det_vjp(const TensorList& g, const TensorList& in, const TensorList& 
 TensorList det_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs&) {
   return {sum_last2(mul(cofactor(in[0], out[0]), t[0]))};
 }
-const Prim kDet = {"det", det_impl, det_vjp, det_jvp, autodiff::leading_batch};  // batch axis first
+// batch axis first
+constexpr Prim kDet =
+    PrimDef("det").impl(det_impl).vjp(det_vjp).jvp(det_jvp).batch(autodiff::leading_batch).api("linalg.det");
 
 TensorList slogdet_impl(const TensorList& in, const Attrs&) {
   const Tensor& a = in[0];
@@ -400,7 +419,13 @@ TensorList slogdet_vjp(const TensorList& g, const TensorList& in, const TensorLi
 TensorList slogdet_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs&) {
   return {Tensor(), sum_last2(mul(mT(inv(in[0])), t[0]))};
 }
-const Prim kSlogdet = {"slogdet", slogdet_impl, slogdet_vjp, slogdet_jvp, autodiff::leading_batch};  // batch axis first
+// batch axis first
+constexpr Prim kSlogdet = PrimDef("slogdet")
+                              .impl(slogdet_impl)
+                              .vjp(slogdet_vjp)
+                              .jvp(slogdet_jvp)
+                              .batch(autodiff::leading_batch)
+                              .api("linalg.slogdet");
 
 // Constant n x n masks: tril(k) has ones where j <= i + k; phi has ones below the diagonal and 1/2 on it.
 Tensor tri_mask(int64_t n, DType dt, int64_t k, double diag) {
@@ -439,8 +464,13 @@ TensorList cholesky_jvp(const TensorList& t, const TensorList&, const TensorList
   Tensor x = solve(L, mT(solve(L, e)));  // L^-1 E L^-T (E symmetric)
   return {matmul(L, mul(x, tri_mask(n, dt, 0, 0.5)))};
 }
-const Prim kCholesky = {"cholesky", cholesky_impl, cholesky_vjp, cholesky_jvp,
-                        autodiff::leading_batch};  // batch axis first
+// batch axis first
+constexpr Prim kCholesky = PrimDef("cholesky")
+                               .impl(cholesky_impl)
+                               .vjp(cholesky_vjp)
+                               .jvp(cholesky_jvp)
+                               .batch(autodiff::leading_batch)
+                               .api("linalg.cholesky");
 
 // Checks a stack of square matrices and returns it in the dtype LAPACK runs on: numpy's rules
 // (integers and Bool as float64; float16 unsupported).
@@ -470,173 +500,6 @@ Tensor apply_or_impl(const Prim& p, const TensorList& in) {
   for (const Tensor& x : in) tr = tr || x.tracked();
   if (!tr) return p.impl(in, Attrs())[0];
   return autodiff::apply1(p, in, Attrs());
-}
-
-// ---- einsum ----------------------------------------------------------------------------------
-// Labels: letters are their character codes; the dims under "..." get 256 + position, aligned
-// from the right across operands (numpy broadcasting).
-constexpr int kEllLabel = 256;
-
-std::string label_str(int l) {
-  if (l < kEllLabel) return std::string(1, char(l));
-  return str_cat("...[", l - kEllLabel, "]");
-}
-
-struct Term {
-  Tensor t;
-  std::vector<int> labels;
-};
-
-// Parses one side of the spec into letters and the ellipsis position (-1: none).
-void parse_subscripts(const std::string& s, const std::string& spec, std::vector<int>& letters, int& ell_pos) {
-  letters.clear();
-  ell_pos = -1;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-      letters.push_back(int(c));
-    } else if (c == '.') {
-      TG_CHECK(s.compare(i, 3, "...") == 0, "einsum: invalid subscripts '", spec, "': '.' must be part of '...'");
-      TG_CHECK(ell_pos < 0, "einsum: invalid subscripts '", spec, "': more than one '...' in one term");
-      ell_pos = int(letters.size());
-      i += 2;
-    } else {
-      throw ValueError(str_cat("einsum: invalid character '", std::string(1, c), "' in subscripts '", spec,
-                               "' (subscripts are letters a-z, A-Z, ',', '->' and '...')"));
-    }
-  }
-}
-
-std::vector<int> expand_labels(const std::vector<int>& letters, int ell_pos, int ell_dims, int max_ell) {
-  std::vector<int> r;
-  for (int i = 0; i < int(letters.size()); ++i) {
-    if (i == ell_pos)
-      for (int t = 0; t < ell_dims; ++t) r.push_back(kEllLabel + (max_ell - ell_dims) + t);
-    r.push_back(letters[size_t(i)]);
-  }
-  if (ell_pos == int(letters.size()))
-    for (int t = 0; t < ell_dims; ++t) r.push_back(kEllLabel + (max_ell - ell_dims) + t);
-  return r;
-}
-
-int find_label(const std::vector<int>& ls, int l) {
-  for (size_t i = 0; i < ls.size(); ++i)
-    if (ls[i] == l) return int(i);
-  return -1;
-}
-bool has_label(const std::vector<int>& ls, int l) { return find_label(ls, l) >= 0; }
-
-// Sums away the labels of `x` that `keep` does not contain.
-void sum_unkept(Term& x, const std::vector<int>& keep) {
-  Axes axes;
-  std::vector<int> rest;
-  for (size_t i = 0; i < x.labels.size(); ++i) {
-    if (has_label(keep, x.labels[i])) rest.push_back(x.labels[i]);
-    else axes.push_back(int64_t(i));
-  }
-  if (axes.empty()) return;
-  x.t = sum(x.t, axes, false, false);
-  x.labels = rest;
-}
-
-int64_t dim_of(const Term& x, int l) { return x.t.shape()[size_t(find_label(x.labels, l))]; }
-
-// Broadcasts size-1 dims of `x` for the given labels up to `sizes`.
-void broadcast_labels(Term& x, const std::vector<int>& labels, const std::map<int, int64_t>& sizes) {
-  Shape s = x.t.shape();
-  bool change = false;
-  for (int l : labels) {
-    int i = find_label(x.labels, l);
-    if (i < 0) continue;
-    int64_t want = sizes.at(l);
-    if (s[size_t(i)] != want) {
-      s[size_t(i)] = want;
-      change = true;
-    }
-  }
-  if (change) x.t = broadcast_to(x.t, s);
-}
-
-// Permutes `x` so that its labels come in `order` (a permutation of them).
-Tensor permute_to(const Term& x, const std::vector<int>& order) {
-  SmallVec<int64_t, 6> perm;
-  bool ident = true;
-  for (size_t i = 0; i < order.size(); ++i) {
-    int p = find_label(x.labels, order[i]);
-    perm.push_back(p);
-    ident = ident && p == int(i);
-  }
-  return ident ? x.t : transpose(x.t, perm);
-}
-
-// Contracts two terms into one whose labels are `keep`'s among theirs: shared kept labels are
-// batch dims, shared others are summed by a (batched) matrix product.
-Term contract(Term a, Term b, const std::vector<int>& keep) {
-  std::vector<int> ka = keep, kb = keep;
-  for (int l : b.labels) ka.push_back(l);
-  for (int l : a.labels) kb.push_back(l);
-  sum_unkept(a, ka);
-  sum_unkept(b, kb);
-  std::vector<int> batch, contr, aonly, bonly;
-  for (int l : a.labels) {
-    if (has_label(b.labels, l)) (has_label(keep, l) ? batch : contr).push_back(l);
-    else aonly.push_back(l);
-  }
-  for (int l : b.labels)
-    if (!has_label(a.labels, l)) bonly.push_back(l);
-  std::map<int, int64_t> sizes;
-  for (int l : batch) sizes[l] = std::max(dim_of(a, l), dim_of(b, l));
-  for (int l : contr) sizes[l] = std::max(dim_of(a, l), dim_of(b, l));
-  auto prod_of = [](const Term& x, const std::vector<int>& ls, Shape* dims) {
-    int64_t p = 1;
-    for (int l : ls) {
-      int64_t d = dim_of(x, l);
-      if (dims) dims->push_back(d);
-      p *= d;
-    }
-    return p;
-  };
-  Term r;
-  r.labels = batch;
-  for (int l : aonly) r.labels.push_back(l);
-  for (int l : bonly) r.labels.push_back(l);
-  if (contr.empty()) {
-    // Nothing summed: a broadcasting product.
-    std::vector<int> oa = batch, ob = batch;
-    for (int l : aonly) oa.push_back(l);
-    for (int l : bonly) ob.push_back(l);
-    Shape sa, sb;
-    prod_of(a, oa, &sa);
-    prod_of(b, batch, &sb);
-    for (size_t i = 0; i < aonly.size(); ++i) sb.push_back(1);
-    prod_of(b, bonly, &sb);
-    for (size_t i = 0; i < bonly.size(); ++i) sa.push_back(1);
-    r.t = mul(reshape_(permute_to(a, oa), sa), reshape_(permute_to(b, ob), sb));
-    return r;
-  }
-  broadcast_labels(a, batch, sizes);
-  broadcast_labels(b, batch, sizes);
-  broadcast_labels(a, contr, sizes);
-  broadcast_labels(b, contr, sizes);
-  Shape bdims, adims, cdims;
-  const int64_t nb = prod_of(a, batch, &bdims);
-  const int64_t m = prod_of(a, aonly, &adims);
-  const int64_t k = prod_of(a, contr, nullptr);
-  const int64_t n = prod_of(b, bonly, &cdims);
-  std::vector<int> oa = batch, ob = batch;
-  for (int l : aonly) oa.push_back(l);
-  for (int l : contr) oa.push_back(l);
-  for (int l : contr) ob.push_back(l);
-  for (int l : bonly) ob.push_back(l);
-  Tensor am = permute_to(a, oa), bm = permute_to(b, ob);
-  Tensor prod;
-  if (batch.empty()) {
-    prod = matmul(reshape_(am, Shape{m, k}), reshape_(bm, Shape{k, n}));
-  } else {
-    prod = matmul(reshape_(am, Shape{nb, m, k}), reshape_(bm, Shape{nb, k, n}));
-  }
-  r.t = reshape_(prod, cat_shape(cat_shape(bdims, adims), cdims));
-  return r;
 }
 
 }  // namespace
@@ -704,140 +567,6 @@ Tensor outer(const Tensor& a, const Tensor& b) {
   return mul(reshape_(a, Shape{a.numel(), 1}), reshape_(b, Shape{1, b.numel()}));
 }
 
-Tensor einsum(const std::string& spec_in, const std::vector<Tensor>& xs) {
-  std::string spec;
-  for (char c : spec_in)
-    if (c != ' ') spec += c;
-  TG_CHECK(!xs.empty(), "einsum: at least one operand is needed");
-  size_t arrow = spec.find("->");
-  TG_CHECK(arrow == std::string::npos || spec.find("->", arrow + 2) == std::string::npos, "einsum: subscripts '",
-           spec_in, "' have more than one '->'");
-  const std::string lhs = spec.substr(0, arrow);
-  TG_CHECK(lhs.find('-') == std::string::npos && lhs.find('>') == std::string::npos, "einsum: subscripts '", spec_in,
-           "' have a stray '-' or '>' (the output is given with '->')");
-  std::vector<std::string> terms;
-  {
-    size_t s = 0;
-    for (;;) {
-      size_t c = lhs.find(',', s);
-      terms.push_back(lhs.substr(s, c == std::string::npos ? std::string::npos : c - s));
-      if (c == std::string::npos) break;
-      s = c + 1;
-    }
-  }
-  TG_CHECK(terms.size() == xs.size(), "einsum: subscripts '", spec_in, "' name ", terms.size(), " operand(s) but ",
-           xs.size(), " were given");
-  std::vector<std::vector<int>> letters(xs.size());
-  std::vector<int> ell_pos(xs.size()), ell_dims(xs.size());
-  int max_ell = 0;
-  for (size_t i = 0; i < xs.size(); ++i) {
-    check_op_input(xs[i], "einsum");
-    parse_subscripts(terms[i], spec_in, letters[i], ell_pos[i]);
-    const int nd = int(xs[i].ndim()), nl = int(letters[i].size());
-    if (ell_pos[i] < 0) {
-      TG_CHECK_SHAPE(nd == nl, "einsum: operand ", i, " has ", nd, " dimension(s) (shape ", shape_str(xs[i].shape()),
-                     ") but its subscripts '", terms[i], "' name ", nl);
-      ell_dims[i] = 0;
-    } else {
-      TG_CHECK_SHAPE(nd >= nl, "einsum: operand ", i, " has ", nd, " dimension(s) (shape ", shape_str(xs[i].shape()),
-                     ") but its subscripts '", terms[i], "' name ", nl, " besides '...'");
-      ell_dims[i] = nd - nl;
-    }
-    max_ell = std::max(max_ell, ell_dims[i]);
-  }
-  std::vector<Term> ops_(xs.size());
-  std::map<int, int> count;
-  for (size_t i = 0; i < xs.size(); ++i) {
-    ops_[i].t = xs[i];
-    ops_[i].labels = expand_labels(letters[i], ell_pos[i], ell_dims[i], max_ell);
-    for (int l : ops_[i].labels) count[l]++;
-  }
-  std::vector<int> out;
-  if (arrow != std::string::npos) {
-    std::vector<int> ol;
-    int opos;
-    parse_subscripts(spec.substr(arrow + 2), spec_in, ol, opos);
-    for (size_t i = 0; i < ol.size(); ++i) {
-      TG_CHECK(count.count(ol[i]), "einsum: output subscript '", label_str(ol[i]), "' in '", spec_in,
-               "' does not appear in the inputs");
-      for (size_t j = 0; j < i; ++j)
-        TG_CHECK(ol[j] != ol[i], "einsum: output subscript '", label_str(ol[i]), "' appears more than once in '",
-                 spec_in, "'");
-    }
-    TG_CHECK(opos >= 0 || max_ell == 0, "einsum: the operands have dimensions under '...' but the output of '", spec_in,
-             "' has no '...'");
-    out = expand_labels(ol, opos, opos >= 0 ? max_ell : 0, max_ell);
-  } else {
-    for (int t = 0; t < max_ell; ++t) out.push_back(kEllLabel + t);
-    for (auto& kv : count)
-      if (kv.first < kEllLabel && kv.second == 1) out.push_back(kv.first);
-  }
-  DType rdt = xs[0].dtype();
-  for (const Tensor& x : xs) rdt = promote(rdt, x.dtype());
-
-  // Repeated labels within one operand: take the diagonal.
-  for (size_t i = 0; i < ops_.size(); ++i) {
-    Term& x = ops_[i];
-    for (;;) {
-      int p = -1, q = -1;
-      for (size_t u = 0; u < x.labels.size() && p < 0; ++u)
-        for (size_t v = u + 1; v < x.labels.size(); ++v)
-          if (x.labels[u] == x.labels[v]) {
-            p = int(u);
-            q = int(v);
-            break;
-          }
-      if (p < 0) break;
-      const int64_t dp = x.t.shape()[size_t(p)], dq = x.t.shape()[size_t(q)];
-      TG_CHECK_SHAPE(dp == dq, "einsum: dimensions in operand ", i, " for collapsing index '",
-                     label_str(x.labels[size_t(p)]), "' don't match (", dp, " != ", dq, ")");
-      const int l = x.labels[size_t(p)];
-      x.t = diagonal_p(x.t, 0, p, q);
-      x.labels.erase(x.labels.begin() + q);
-      x.labels.erase(x.labels.begin() + p);
-      x.labels.push_back(l);
-    }
-  }
-  // Sizes agree across operands, or are 1 (broadcast).
-  std::map<int, int64_t> sizes;
-  for (size_t i = 0; i < ops_.size(); ++i)
-    for (size_t j = 0; j < ops_[i].labels.size(); ++j) {
-      const int l = ops_[i].labels[j];
-      const int64_t d = ops_[i].t.shape()[j];
-      auto it = sizes.find(l);
-      if (it == sizes.end() || it->second == 1) {
-        sizes[l] = d;
-      } else {
-        TG_CHECK_SHAPE(d == 1 || d == it->second, "einsum: operands do not broadcast: subscript '", label_str(l),
-                       "' has size ", it->second, " in one operand and ", d, " in operand ", i, " ('", spec_in, "')");
-      }
-    }
-
-  // Labels no other operand and not the output needs are summed away first (numpy's lone indices).
-  for (size_t i = 0; i < ops_.size(); ++i) {
-    std::vector<int> keep = out;
-    for (size_t j = 0; j < ops_.size(); ++j)
-      if (j != i)
-        for (int l : ops_[j].labels) keep.push_back(l);
-    sum_unkept(ops_[i], keep);
-  }
-  // Then left to right: each step keeps the labels the output or a later operand needs.
-  Term acc = ops_[0];
-  for (size_t i = 1; i < ops_.size(); ++i) {
-    std::vector<int> keep = out;
-    for (size_t j = i + 1; j < ops_.size(); ++j)
-      for (int l : ops_[j].labels) keep.push_back(l);
-    acc = contract(acc, ops_[i], keep);
-  }
-  sum_unkept(acc, out);
-  Tensor r = permute_to(acc, out);
-  Shape want;
-  for (int l : out) want.push_back(sizes[l]);
-  if (r.shape() != want) r = broadcast_to(r, want);
-  if (r.dtype() != rdt) r = cast(r, rdt);
-  return r;
-}
-
 Tensor trace(const Tensor& a, int64_t offset, int64_t axis1, int64_t axis2) {
   check_op_input(a, "trace");
   TG_CHECK_SHAPE(a.ndim() >= 2, "trace: diag requires an array of at least two dimensions, got ", describe(a));
@@ -855,6 +584,8 @@ Tensor vector_norm(const Tensor& x, int64_t ax, double ord, bool has_ord, bool k
   const Axes axes{ax};
   if (std::isinf(ord)) {
     Tensor ab = unary(kernels::Un::Abs, x);
+    // The max of no elements is 0 for a norm (numpy); the min of none has no identity.
+    if (ord > 0 && x.shape()[size_t(ax)] == 0) return sum(ab, axes, false, keepdims);
     return ord > 0 ? amax_p(ab, m, keepdims, "norm") : amin_p(ab, m, keepdims, "norm");
   }
   if (ord == 0.0) {  // the count of nonzeros: piecewise constant
@@ -879,7 +610,9 @@ Tensor matrix_norm(const Tensor& x, int64_t r, int64_t c, double ord, bool has_o
     if (other > summed) --other;
     Tensor s = sum(unary(kernels::Un::Abs, x), Axes{summed}, false, false);
     const uint64_t om = uint64_t(1) << other;
-    res = ord > 0 ? amax_p(s, om, false, "norm") : amin_p(s, om, false, "norm");
+    if (ord > 0 && s.shape()[size_t(other)] == 0)  // no rows (columns): 0, as numpy
+      res = sum(s, Axes{other}, false, false);
+    else res = ord > 0 ? amax_p(s, om, false, "norm") : amin_p(s, om, false, "norm");
   } else if (ord == 2.0 || ord == -2.0) {
     throw ValueError("norm: matrix norms ord=2 and ord=-2 need singular values and are not supported");
   } else {
@@ -961,6 +694,17 @@ std::vector<Tensor> slogdet(const Tensor& a_in) {
 }
 
 Tensor cholesky(const Tensor& a) { return apply_or_impl(kCholesky, {square_operand(a, "cholesky")}); }
+
+namespace linalg_detail {
+Tensor diagonal(const Tensor& a, int64_t offset, int64_t ax1, int64_t ax2) { return diagonal_p(a, offset, ax1, ax2); }
+Tensor reshape(const Tensor& x, const Shape& s) { return reshape_(x, s); }
+}  // namespace linalg_detail
+
+void add_linalg_prims(PrimRegistry& r) {
+  for (const Prim* p :
+       {&kMatmul, &kDiagonal, &kDiagEmbed, &kNorm2, &kAmax, &kSolve, &kInv, &kDet, &kSlogdet, &kCholesky})
+    r.push_back(p);
+}
 
 }  // namespace ops
 }  // namespace tapegrad

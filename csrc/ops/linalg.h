@@ -25,5 +25,11 @@ Tensor det(const Tensor& a);
 std::vector<Tensor> slogdet(const Tensor& a);  // {sign, log|det|}
 Tensor cholesky(const Tensor& a);
 
+// linalg.cpp's helpers that einsum.cpp shares (not part of the op API).
+namespace linalg_detail {
+Tensor diagonal(const Tensor& a, int64_t offset, int64_t ax1, int64_t ax2);  // the diagonal prim, axes normalised
+Tensor reshape(const Tensor& x, const Shape& s);  // reshape that also takes zero-size inputs with odd strides
+}  // namespace linalg_detail
+
 }  // namespace ops
 }  // namespace tapegrad

@@ -105,9 +105,9 @@ TensorList randint_impl(const TensorList&, const Attrs& a) {
   kernels::random_int_fill(out, sb.first, sb.second, low, uint64_t(high) - uint64_t(low));
   return {out};
 }
-const Prim kUniform = {"uniform", uniform_impl, nullptr, nullptr, nullptr, true};
-const Prim kNormal = {"normal", normal_impl, nullptr, nullptr, nullptr, true};
-const Prim kRandint = {"randint", randint_impl, nullptr, nullptr, nullptr, true};
+constexpr Prim kUniform = PrimDef("uniform").impl(uniform_impl).nondiff().api("uniform rand");
+constexpr Prim kNormal = PrimDef("normal").impl(normal_impl).nondiff().api("normal randn");
+constexpr Prim kRandint = PrimDef("randint").impl(randint_impl).nondiff();
 
 Tensor draw(const Prim& p, const Shape& shape, double x, double y, DType dt) {
   Attrs a;
@@ -150,6 +150,10 @@ Tensor randint(const Shape& shape, int64_t low, int64_t high, DType dt) {
   a.ints.push_back(high);
   a.dtype = dt;
   return autodiff::apply1(kRandint, {}, a);
+}
+
+void add_random_prims(PrimRegistry& r) {
+  for (const Prim* p : {&kUniform, &kNormal, &kRandint}) r.push_back(p);
 }
 
 }  // namespace ops

@@ -111,7 +111,8 @@ TensorList sum_jvp(const TensorList& t, const TensorList&, const TensorList&, co
 // vmap: the batch axis first, the mask of reduced axes shifted past it (the same for every prim
 // below whose ints[0] is an axis mask).
 // (its reverse rule reads the input's shape only)
-const Prim kSum = {"sum", sum_impl, sum_vjp, sum_jvp, axis_mask_batch, false, nullptr, nullptr, false, 0};
+constexpr Prim kSum =
+    PrimDef("sum").impl(sum_impl).vjp(sum_vjp).jvp(sum_jvp).batch(axis_mask_batch).reads(kReadsNone).api("sum mean");
 
 // ---- prod ------------------------------------------------------------------------------------
 TensorList prod_impl(const TensorList& in, const Attrs& a) {
@@ -164,7 +165,7 @@ TensorList prod_jvp(const TensorList& t, const TensorList& x, const TensorList&,
   uint64_t m = uint64_t(a.ints[0]);
   return {sum(mul(t[0], prod_others(x[0], m)), mask_axes(m), false, a.flag != 0)};
 }
-const Prim kProd = {"prod", prod_impl, prod_vjp, prod_jvp, axis_mask_batch};
+constexpr Prim kProd = PrimDef("prod").impl(prod_impl).vjp(prod_vjp).jvp(prod_jvp).batch(axis_mask_batch);
 
 // ---- amax / amin -------------------------------------------------------------------------------
 template <kernels::Red R>
@@ -190,8 +191,18 @@ TensorList minmax_jvp(const TensorList& t, const TensorList& x, const TensorList
   Tensor w = tie_weights(x[0], as_keep(y[0], x[0].shape(), m, kd), m);
   return {sum(mul(t[0], w), mask_axes(m), false, kd)};
 }
-const Prim kAmax = {"amax", minmax_impl<kernels::Red::Max>, minmax_vjp, minmax_jvp, axis_mask_batch};
-const Prim kAmin = {"amin", minmax_impl<kernels::Red::Min>, minmax_vjp, minmax_jvp, axis_mask_batch};
+constexpr Prim kAmax = PrimDef("amax")
+                           .impl(minmax_impl<kernels::Red::Max>)
+                           .vjp(minmax_vjp)
+                           .jvp(minmax_jvp)
+                           .batch(axis_mask_batch)
+                           .api("amax max");
+constexpr Prim kAmin = PrimDef("amin")
+                           .impl(minmax_impl<kernels::Red::Min>)
+                           .vjp(minmax_vjp)
+                           .jvp(minmax_jvp)
+                           .batch(axis_mask_batch)
+                           .api("amin min");
 
 // ---- argmax / argmin (non-differentiable) -----------------------------------------------------
 // attrs: ints[0] = axis, flag = keepdims; the input is already flattened for axis=None.
@@ -214,8 +225,8 @@ TensorList arg_impl(const TensorList& in, const Attrs& a) {
   return {out};
 }
 // vmap: the batch axis first, the reduced axis shifted past it.
-const Prim kArgmax = {"argmax", arg_impl<kernels::Red::ArgMax>, nullptr, nullptr, one_axis_batch, true};
-const Prim kArgmin = {"argmin", arg_impl<kernels::Red::ArgMin>, nullptr, nullptr, one_axis_batch, true};
+constexpr Prim kArgmax = PrimDef("argmax").impl(arg_impl<kernels::Red::ArgMax>).batch(one_axis_batch).nondiff();
+constexpr Prim kArgmin = PrimDef("argmin").impl(arg_impl<kernels::Red::ArgMin>).batch(one_axis_batch).nondiff();
 
 Tensor arg_reduce(const Prim& p, const char* name, const Tensor& a, int64_t axis, bool all_axes, bool keepdims) {
   Tensor x = a;
@@ -242,8 +253,8 @@ TensorList anyall_impl(const TensorList& in, const Attrs& a) {
   Tensor b = in[0].dtype() == DType::Bool ? in[0] : in[0].to(DType::Bool);
   return {reduce_fwd(R, b, uint64_t(a.ints[0]), a.flag != 0, DType::Bool)};
 }
-const Prim kAny = {"any", anyall_impl<kernels::Red::Any>, nullptr, nullptr, axis_mask_batch, true};
-const Prim kAll = {"all", anyall_impl<kernels::Red::All>, nullptr, nullptr, axis_mask_batch, true};
+constexpr Prim kAny = PrimDef("any").impl(anyall_impl<kernels::Red::Any>).batch(axis_mask_batch).nondiff();
+constexpr Prim kAll = PrimDef("all").impl(anyall_impl<kernels::Red::All>).batch(axis_mask_batch).nondiff();
 
 // ---- std ---------------------------------------------------------------------------------------
 // count - ddof, at least 0 (a huge negative ddof saturates rather than overflowing).
@@ -288,7 +299,8 @@ TensorList std_jvp(const TensorList& t, const TensorList& x, const TensorList& y
   Tensor w = std_weights(x[0], as_keep(y[0], x[0].shape(), m, kd), m, a.ints[1]);
   return {sum(mul(t[0], w), mask_axes(m), false, kd)};
 }
-const Prim kStd = {"std", std_impl, std_vjp, std_jvp, axis_mask_batch};  // ints[1] (ddof) unchanged
+// ints[1] (ddof) unchanged
+constexpr Prim kStd = PrimDef("std").impl(std_impl).vjp(std_vjp).jvp(std_jvp).batch(axis_mask_batch).api("std var");
 
 // ---- softmax / log_softmax (fused forward) -----------------------------------------------------
 // attrs: ints[0] = axis (normalised). Input is floating point.
@@ -322,8 +334,10 @@ TensorList log_softmax_jvp(const TensorList& t, const TensorList&, const TensorL
   return {sub(t[0], sum(mul(exp(y[0]), t[0]), one_axis(a), false, true))};
 }
 // vmap: the batch axis first, the softmax axis shifted past it.
-const Prim kSoftmax = {"softmax", softmax_impl<false>, softmax_vjp, softmax_jvp, one_axis_batch};
-const Prim kLogSoftmax = {"log_softmax", softmax_impl<true>, log_softmax_vjp, log_softmax_jvp, one_axis_batch};
+constexpr Prim kSoftmax =
+    PrimDef("softmax").impl(softmax_impl<false>).vjp(softmax_vjp).jvp(softmax_jvp).batch(one_axis_batch);
+constexpr Prim kLogSoftmax =
+    PrimDef("log_softmax").impl(softmax_impl<true>).vjp(log_softmax_vjp).jvp(log_softmax_jvp).batch(one_axis_batch);
 
 // ---- cumsum ------------------------------------------------------------------------------------
 // attrs: ints[0] = axis (normalised). Input already of the result dtype.
@@ -347,14 +361,14 @@ TensorList cumsum_jvp(const TensorList& t, const TensorList&, const TensorList&,
   return {cumsum(t[0], a.ints[0], false)};
 }
 // vmap: the batch axis first, the scanned axis shifted past it.
-const Prim kCumsum = {"cumsum", cumsum_impl, cumsum_vjp, cumsum_jvp, one_axis_batch};
+constexpr Prim kCumsum = PrimDef("cumsum").impl(cumsum_impl).vjp(cumsum_vjp).jvp(cumsum_jvp).batch(one_axis_batch);
 
 // Cumulative product of values no derivative flows through (integers, and values no
 // differentiation level tracks); the others use the differentiable composite cumprod_scan below. attrs: ints[0] = axis (normalised).
 TensorList cumprod_impl(const TensorList& in, const Attrs& a) {
   return {scan_fwd(kernels::Scan::Prod, in[0], a.ints[0])};
 }
-const Prim kCumprod = {"cumprod", cumprod_impl, nullptr, nullptr, one_axis_batch, true};
+constexpr Prim kCumprod = PrimDef("cumprod").impl(cumprod_impl).batch(one_axis_batch).nondiff();
 
 // Inclusive prefix product along `axis` from differentiable ops (pairs multiplied, prefix of the
 // pairs recursively, then the even positions filled in): O(n) work, log n depth. Used for tracked
@@ -552,6 +566,12 @@ Tensor sum_to(const Tensor& a, const Shape& shape) {
   }
   Tensor s = sum(a, axes, false, true);
   return reshape(s, shape);
+}
+
+void add_reduce_prims(PrimRegistry& r) {
+  for (const Prim* p : {&kSum, &kProd, &kAmax, &kAmin, &kArgmax, &kArgmin, &kAny, &kAll, &kStd, &kSoftmax, &kLogSoftmax,
+                        &kCumsum, &kCumprod})
+    r.push_back(p);
 }
 
 }  // namespace ops

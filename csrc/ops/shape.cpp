@@ -50,7 +50,7 @@ TensorList bcast_batch(const Prim& p, const TensorList& in, const BatchDims& bd,
   obd.push_back(0);
   return autodiff::apply(p, {autodiff::batch_first_padded(in[0], bd[0], int64_t(a.ints.size()))}, b);
 }
-const Prim kBroadcast = {"broadcast_to", bcast_impl, bcast_vjp, bcast_jvp, bcast_batch};
+constexpr Prim kBroadcast = PrimDef("broadcast_to").impl(bcast_impl).vjp(bcast_vjp).jvp(bcast_jvp).batch(bcast_batch);
 
 // Strides of a view of `a` with shape `s`, if one exists without copying.
 bool view_strides(const Tensor& a, const Shape& s, Strides& out) {
@@ -110,7 +110,7 @@ TensorList reshape_batch(const Prim& p, const TensorList& in, const BatchDims& b
   obd.push_back(0);
   return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0])}, b);
 }
-const Prim kReshape = {"reshape", reshape_impl, reshape_vjp, reshape_jvp, reshape_batch};
+constexpr Prim kReshape = PrimDef("reshape").impl(reshape_impl).vjp(reshape_vjp).jvp(reshape_jvp).batch(reshape_batch);
 
 TensorList transpose_impl(const TensorList& in, const Attrs& a) {
   const Tensor& x = in[0];
@@ -144,7 +144,8 @@ TensorList transpose_batch(const Prim& p, const TensorList& in, const BatchDims&
   obd.push_back(0);
   return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0])}, b);
 }
-const Prim kTranspose = {"transpose", transpose_impl, transpose_vjp, transpose_jvp, transpose_batch};
+constexpr Prim kTranspose =
+    PrimDef("transpose").impl(transpose_impl).vjp(transpose_vjp).jvp(transpose_jvp).batch(transpose_batch);
 
 }  // namespace
 
@@ -274,7 +275,7 @@ TensorList copy_vjp(const TensorList& g, const TensorList&, const TensorList&, c
   return {g[0]};
 }
 TensorList copy_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs&) { return {t[0]}; }
-const Prim kCopy = {"copy", copy_impl, copy_vjp, copy_jvp, autodiff::elementwise_batch};
+constexpr Prim kCopy = PrimDef("copy").impl(copy_impl).vjp(copy_vjp).jvp(copy_jvp).batch(autodiff::elementwise_batch);
 }  // namespace
 
 Tensor copy(const Tensor& a) {
@@ -340,7 +341,12 @@ TensorList concat_jvp(const TensorList& t, const TensorList& in, const TensorLis
   return {concatenate(ts, a.ints[0])};
 }
 // vmap: every input with the batch axis first (unbatched ones broadcast along it), axis + 1
-const Prim kConcat = {"concatenate", concat_impl, concat_vjp, concat_jvp, autodiff::shared_axis_batch};
+constexpr Prim kConcat = PrimDef("concatenate")
+                             .impl(concat_impl)
+                             .vjp(concat_vjp)
+                             .jvp(concat_jvp)
+                             .batch(autodiff::shared_axis_batch)
+                             .api("concatenate concat stack");
 
 // split: attrs ints = {axis, start_0, len_0, start_1, len_1, ...}; outputs are views.
 TensorList split_impl(const TensorList& in, const Attrs& a) {
@@ -402,7 +408,7 @@ TensorList split_batch(const Prim& p, const TensorList& in, const BatchDims& bd,
   for (size_t j = 0; j < r.size(); ++j) obd.push_back(0);
   return r;
 }
-const Prim kSplit = {"split", split_impl, split_vjp, split_jvp, split_batch};
+constexpr Prim kSplit = PrimDef("split").impl(split_impl).vjp(split_vjp).jvp(split_jvp).batch(split_batch);
 TensorList split_apply(const Tensor& x, const Attrs& a) {
   if (!any_tracked(x)) return split_impl({x}, a);
   return autodiff::apply(kSplit, {x}, a);
@@ -436,7 +442,8 @@ TensorList flip_vjp(const TensorList& g, const TensorList&, const TensorList&, c
 TensorList flip_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
   return {flip(t[0], mask_list(uint64_t(a.ints[0])), false)};
 }
-const Prim kFlip = {"flip", flip_impl, flip_vjp, flip_jvp, autodiff::axis_mask_batch};  // mask shifted
+// mask shifted
+constexpr Prim kFlip = PrimDef("flip").impl(flip_impl).vjp(flip_vjp).jvp(flip_jvp).batch(autodiff::axis_mask_batch);
 
 // repeat along an axis with one count per element (inputs x, counts Int64) and its transpose, the
 // segment sum (inputs g, counts). attrs: ints[0] = axis, ints[1] = output length along axis.
@@ -472,7 +479,7 @@ TensorList repeat_batch(const Prim& p, const TensorList& in, const BatchDims& bd
   obd.push_back(0);
   return autodiff::apply(p, {autodiff::batch_first(in[0], bd[0]), in[1]}, b);
 }
-const Prim kRepeat = {"repeat", repeat_impl, repeat_vjp, repeat_jvp, repeat_batch};
+constexpr Prim kRepeat = PrimDef("repeat").impl(repeat_impl).vjp(repeat_vjp).jvp(repeat_jvp).batch(repeat_batch);
 
 TensorList segsum_impl(const TensorList& in, const Attrs& a) {
   const Tensor& g = in[0];
@@ -493,7 +500,8 @@ TensorList segsum_vjp(const TensorList& g, const TensorList& in, const TensorLis
 TensorList segsum_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs& a) {
   return {segment_sum(t[0], in[1], a.ints[0], a.ints[1])};
 }
-const Prim kSegmentSum = {"repeat_transpose", segsum_impl, segsum_vjp, segsum_jvp, repeat_batch};
+constexpr Prim kSegmentSum =
+    PrimDef("repeat_transpose").impl(segsum_impl).vjp(segsum_vjp).jvp(segsum_jvp).batch(repeat_batch).api("");
 
 Tensor repeat_counts(const Tensor& x, const Tensor& counts, int64_t axis, int64_t total) {
   Attrs at;
@@ -690,6 +698,11 @@ Tensor repeat(const Tensor& a, const Tensor& repeats_in, int64_t axis_in, bool f
   so[size_t(axis)] = total;
   checked_numel(so, itemsize(x.dtype()), "repeat");
   return repeat_counts(x, rep, axis, total);
+}
+
+void add_shape_prims(PrimRegistry& r) {
+  for (const Prim* p : {&kBroadcast, &kReshape, &kTranspose, &kCopy, &kConcat, &kSplit, &kFlip, &kRepeat, &kSegmentSum})
+    r.push_back(p);
 }
 
 }  // namespace ops

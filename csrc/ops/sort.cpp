@@ -20,7 +20,8 @@ TensorList argsort_impl(const TensorList& in, const Attrs& a) {
   return {idx};
 }
 // vmap: the batch axis first, the sorted axis shifted past it
-const Prim kArgsort = {"argsort", argsort_impl, nullptr, nullptr, autodiff::one_axis_batch, true};
+constexpr Prim kArgsort =
+    PrimDef("argsort").impl(argsort_impl).batch(autodiff::one_axis_batch).nondiff().api("argsort sort");
 
 TensorList sort_values_impl(const TensorList& in, const Attrs& a) {
   check_op_input(in[0], "sort");
@@ -58,7 +59,12 @@ TensorList permute_jvp(const TensorList& t, const TensorList& in, const TensorLi
   return {t[0].defined() ? permute_along(t[0], in[1], a.ints[0]) : Tensor()};
 }
 // vmap: values and indices with the batch axis first (an unbatched one broadcast), axis + 1
-const Prim kPermute = {"permute_along", permute_impl, permute_vjp, permute_jvp, autodiff::shared_axis_batch};
+constexpr Prim kPermute = PrimDef("permute_along")
+                              .impl(permute_impl)
+                              .vjp(permute_vjp)
+                              .jvp(permute_jvp)
+                              .batch(autodiff::shared_axis_batch)
+                              .api("sort");
 
 // (x, attrs) for sort/argsort: flattened for axis=None, axis checked.
 std::pair<Tensor, Attrs> sort_args(const Tensor& a, int64_t axis, bool descending, bool flatten, const char* name) {
@@ -99,6 +105,10 @@ Tensor permute_along(const Tensor& a, const Tensor& idx, int64_t axis) {
   Tensor i = autodiff::strip(idx);
   if (!any_tracked(a, i)) return permute_impl({a, i}, at)[0];
   return autodiff::apply1(kPermute, {a, i}, at);
+}
+
+void add_sort_prims(PrimRegistry& r) {
+  for (const Prim* p : {&kArgsort, &kPermute}) r.push_back(p);
 }
 
 }  // namespace ops

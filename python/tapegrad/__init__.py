@@ -3,6 +3,7 @@
 MindSpore's ``GradOperation`` and ``stop_gradient``, JAX-style transforms, and a numpy-like
 ``Tensor`` whose every op runs in C++ (SIMD kernels, a flat tape for reverse mode).
 """
+
 # isort: skip_file
 # (The import order below is load order: the functions bound in C++ first, then the modules that
 # add Python-side Tensor methods, then those that read _public_functions().)
@@ -22,7 +23,8 @@ except ImportError as _e:
         raise ImportError(
             f"tapegrad's C++ extension (_core) is not built in {_os.path.dirname(__file__)}: "
             "this is a source checkout. Install tapegrad (pip install tapegrad, or pip install . "
-            "in the checkout), or build it in place (README: Development)") from _e
+            "in the checkout), or build it in place (README: Development)"
+        ) from _e
     raise
 from ._core import Tensor, bool_, float16, float32, float64, int32, int64  # noqa: E402,F401
 
@@ -36,15 +38,25 @@ show_config = _config.show_config
 
 # Names of _core that are internal and not part of the public API.
 _INTERNAL = {
-    "ReverseLevel", "ForwardLevel", "BatchLevel", "strip", "simd_path", "num_threads", "set_num_threads",
-    "bytes_in_use", "empty_cache", "dtype",
+    "ReverseLevel",
+    "ForwardLevel",
+    "BatchLevel",
+    "strip",
+    "simd_path",
+    "num_threads",
+    "set_num_threads",
+    "bytes_in_use",
+    "empty_cache",
+    "dtype",
 }
 
 # Every public function bound in C++ is a tapegrad function (ops and numpy re-export them).
 _core_functions = {
     name: getattr(_core, name)
     for name in dir(_core)
-    if not name.startswith("_") and name not in _INTERNAL and callable(getattr(_core, name))
+    if not name.startswith("_")
+    and name not in _INTERNAL
+    and callable(getattr(_core, name))
     and name not in ("Tensor",)
 }
 globals().update(_core_functions)
@@ -153,11 +165,20 @@ def get_num_threads():
     """
     return _core.num_threads()
 
+
 from ._custom import custom_vjp  # noqa: E402,F401
 from ._parameter import Parameter, ParameterTuple  # noqa: E402,F401
 from ._mode import GRAPH_MODE, PYNATIVE_MODE, get_context, set_context  # noqa: E402,F401
 
-_NOT_FUNCTIONS = {"Tensor", "Parameter", "ParameterTuple", "GradOperation", "dtype", "tensor", "is_tensor"}
+_NOT_FUNCTIONS = {
+    "Tensor",
+    "Parameter",
+    "ParameterTuple",
+    "GradOperation",
+    "dtype",
+    "tensor",
+    "is_tensor",
+}
 
 
 def _public_functions():
@@ -171,6 +192,7 @@ def _public_functions():
 
 
 from . import _creation  # noqa: E402
+
 # linspace differentiable in start/stop, einsum with numpy's sublist form too (before ops and
 # numpy re-export them).
 from ._numpy_extra import einsum, linspace  # noqa: E402,F401
@@ -184,7 +206,17 @@ from . import cuda  # noqa: E402,F401
 
 from ._custom_jvp import custom_jvp  # noqa: E402,F401
 from ._serialization import load_checkpoint, load_param_into_net, save_checkpoint  # noqa: E402,F401
-from ._sparse import SparseHessian, SparseJacobian, color_columns, color_rows, hessian_pattern, jacobian_pattern, sparse_hessian, sparse_jacobian, star_color  # noqa: E402, F401
+from ._sparse import (  # noqa: E402, F401
+    SparseHessian,
+    SparseJacobian,
+    color_columns,
+    color_rows,
+    hessian_pattern,
+    jacobian_pattern,
+    sparse_hessian,
+    sparse_jacobian,
+    star_color,
+)
 
 # Everything public: what `from tapegrad import *` gives, and what pdoc documents on the tapegrad
 # page (without __all__ it would skip the functions bound in C++ and document private modules).

@@ -1,11 +1,12 @@
 """`python -m tapegrad`: a short tour of what tapegrad does, with a small benchmark table.
 
-    python -m tapegrad                 the tour (seed computations, a higher-order derivative,
-                                       a small gradient benchmark against the installed peers)
-    python -m tapegrad bench --help    the benchmark suites
-    python -m tapegrad --version       the version
-    python -m tapegrad config          tapegrad.show_config(): build, SIMD path, BLAS, CUDA
+python -m tapegrad                 the tour (seed computations, a higher-order derivative,
+                                   a small gradient benchmark against the installed peers)
+python -m tapegrad bench --help    the benchmark suites
+python -m tapegrad --version       the version
+python -m tapegrad config          tapegrad.show_config(): build, SIMD path, BLAS, CUDA
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,10 @@ def tour():
     import tapegrad as tg
     from tapegrad import ops
 
-    print(f"tapegrad {tg.__version__}: SIMD path {tg.get_simd_path()}, {tg.get_num_threads()} kernel thread(s), "
-          f"BLAS/LAPACK from scipy-openblas32")
+    print(
+        f"tapegrad {tg.__version__}: SIMD path {tg.get_simd_path()}, {tg.get_num_threads()} kernel thread(s), "
+        f"BLAS/LAPACK from scipy-openblas32"
+    )
 
     _section("Tensors (MindSpore repr, numpy str)")
     x = tg.arange(4.0)
@@ -66,7 +69,9 @@ def tour():
     _section("Higher order: d3/dx3 of sin(x) * x at x = 1")
     f = lambda x: tg.sin(x) * x
     d3 = tg.grad(tg.grad(tg.grad(f)))(tg.tensor(1.0, tg.float64))
-    print(f">>> tg.grad(tg.grad(tg.grad(f)))(1.0) = {float(d3):.6f}   (exact: {-3 * np.sin(1) - np.cos(1):.6f})")
+    print(
+        f">>> tg.grad(tg.grad(tg.grad(f)))(1.0) = {float(d3):.6f}   (exact: {-3 * np.sin(1) - np.cos(1):.6f})"
+    )
 
     _section("Tape replay: tg.jit records once per signature, then replays in C++")
     import timeit
@@ -80,14 +85,18 @@ def tour():
     g = tg.grad(loss)
     jg = tg.jit(g)
     x4 = tg.tensor([0.5, 1.0, 1.5, 2.0])
-    print(f">>> jg = tg.jit(tg.grad(loss)); jg(x) == tg.grad(loss)(x): {bool((jg(x4) == g(x4)).all())}")
+    print(
+        f">>> jg = tg.jit(tg.grad(loss)); jg(x) == tg.grad(loss)(x): {bool((jg(x4) == g(x4)).all())}"
+    )
     calls.clear()
     n = 2000
     t_jit = min(timeit.repeat(lambda: jg(x4), number=n, repeat=3)) / n
     ran = len(calls)
     t_eager = min(timeit.repeat(lambda: g(x4), number=n, repeat=3)) / n
-    print(f"    {n * 3} replays ran the Python body {ran} times; "
-          f"{t_jit * 1e6:.2f} us per call replayed, {t_eager * 1e6:.2f} us eager")
+    print(
+        f"    {n * 3} replays ran the Python body {ran} times; "
+        f"{t_jit * 1e6:.2f} us per call replayed, {t_eager * 1e6:.2f} us eager"
+    )
 
     _speed_table()
 
@@ -109,13 +118,18 @@ def _speed_table():
     jobs = harness.jobs_for(suite, libs, share_module=True)
     run = harness.run_suite(suite, libs, quick=True, jobs=jobs)
     print(harness.time_table(suite, libs, run, show_spread=False))
-    print("(ratio: the library's time / tapegrad's; numpy: the derivative written by hand; "
-          "blank: the library cannot do it)")
+    print(
+        "(ratio: the library's time / tapegrad's; numpy: the derivative written by hand; "
+        "blank: the library cannot do it)"
+    )
     for lib, err in run["errors"].items():
         print(f"{lib} failed: {err}")
     if absent:
-        print("not installed, skipped: " + ", ".join(absent)
-              + '  (pip install "tapegrad[bench]" brings HIPS autograd and micrograd)')
+        print(
+            "not installed, skipped: "
+            + ", ".join(absent)
+            + '  (pip install "tapegrad[bench]" brings HIPS autograd and micrograd)'
+        )
     busy = harness.busy_cpus()
     if busy is not None and busy > 0.25:
         print(f"(other processes kept {busy:.1f} of {os.cpu_count()} CPUs busy: timings are noisy)")

@@ -21,6 +21,7 @@ a ``ValueError`` from ``tg.tensor``.
 This module is the single place where that rule lives; the transform modules call ``is_leaf``
 (to stop pytree flattening at an array argument) and ``to_tensor`` (to convert one).
 """
+
 from __future__ import annotations
 
 import numbers

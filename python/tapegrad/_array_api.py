@@ -5,6 +5,7 @@ functions, constants, set functions, the standard's keyword spellings, and Tenso
 ``tapegrad.numpy`` does not declare ``__array_api_version__`` (nor ``Tensor.__array_namespace__``):
 it lacks the standard's complex and small-integer dtypes, so it does not conform yet.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -20,11 +21,30 @@ from ._numpy_extra import _as_dtype, _t, bitwise_left_shift, bitwise_right_shift
 from ._tensor import _device_name
 
 __all__ = [  # noqa: RUF022  (grouped by kind)
-    "e", "pi", "inf", "nan", "newaxis",
-    "finfo", "iinfo", "isdtype", "result_type", "can_cast",
-    "asarray", "astype", "sum", "prod", "var", "std", "take_along_axis",
-    "unique_values", "unique_counts", "unique_inverse", "unique_all",
-    "UniqueCountsResult", "UniqueInverseResult", "UniqueAllResult",
+    "e",
+    "pi",
+    "inf",
+    "nan",
+    "newaxis",
+    "finfo",
+    "iinfo",
+    "isdtype",
+    "result_type",
+    "can_cast",
+    "asarray",
+    "astype",
+    "sum",
+    "prod",
+    "var",
+    "std",
+    "take_along_axis",
+    "unique_values",
+    "unique_counts",
+    "unique_inverse",
+    "unique_all",
+    "UniqueCountsResult",
+    "UniqueInverseResult",
+    "UniqueAllResult",
     "__array_namespace_info__",
 ]
 
@@ -87,7 +107,9 @@ def finfo(type):
     if not str(dt).startswith("Float"):
         raise TypeError(f"finfo: {dt} is not a floating dtype")
     f = np.finfo(_np_dtype(dt))
-    return finfo_object(int(f.bits), float(f.eps), float(f.max), float(f.min), float(f.smallest_normal), dt)
+    return finfo_object(
+        int(f.bits), float(f.eps), float(f.max), float(f.min), float(f.smallest_normal), dt
+    )
 
 
 def iinfo(type):
@@ -155,7 +177,9 @@ def result_type(*arrays_and_dtypes):
         else:
             tensors.append(_core._zeros((0,), _as_dtype(a)))
     if not tensors:
-        raise ValueError("result_type: needs at least one array or dtype (Python scalars alone have none)")
+        raise ValueError(
+            "result_type: needs at least one array or dtype (Python scalars alone have none)"
+        )
     out = tensors[0].reshape(-1)[:0]
     for t in tensors[1:]:
         t = t.reshape(-1)[:0]
@@ -195,23 +219,33 @@ def asarray(obj, dtype=None, device=None, copy=None):
     _check_device("asarray", device)
     if device is not None:
         want = _device_name(device, "asarray")
-        if not (isinstance(obj, Tensor) and obj.device == want):  # a move: a copy on the other device
+        if not (
+            isinstance(obj, Tensor) and obj.device == want
+        ):  # a move: a copy on the other device
             if copy is False:
-                raise ValueError(f"asarray: copy=False, but putting it on device {device!r} needs a copy")
+                raise ValueError(
+                    f"asarray: copy=False, but putting it on device {device!r} needs a copy"
+                )
             return asarray(obj, dtype).to(want)
     dt = None if dtype is None else _as_dtype(dtype)
     if isinstance(obj, Tensor):
         if dt is None or obj.dtype == dt:
             return _core.copy(obj) if copy else obj
         if copy is False:
-            raise ValueError(f"asarray: copy=False, but converting {obj.dtype} to {dt} needs a copy")
+            raise ValueError(
+                f"asarray: copy=False, but converting {obj.dtype} to {dt} needs a copy"
+            )
         return obj.astype(dt)
     if copy is False:
         if not isinstance(obj, np.ndarray) and not hasattr(obj, "__dlpack__"):
-            raise ValueError(f"asarray: copy=False, but a {type(obj).__name__} has to be copied into a Tensor")
+            raise ValueError(
+                f"asarray: copy=False, but a {type(obj).__name__} has to be copied into a Tensor"
+            )
         out = Tensor(obj, dt)
         if isinstance(obj, np.ndarray) and not np.shares_memory(np.asarray(out), obj):
-            raise ValueError("asarray: copy=False, but this array has to be copied (its dtype or layout)")
+            raise ValueError(
+                "asarray: copy=False, but this array has to be copied (its dtype or layout)"
+            )
         return out
     out = Tensor(obj, dt)
     if copy and isinstance(obj, np.ndarray) and np.shares_memory(np.asarray(out), obj):
@@ -361,8 +395,10 @@ class UniqueAllResult(NamedTuple):
 def _unique_input(name, x):
     x = _t(x)
     if x._is_tracked():
-        raise TypeError(f"{name}: the result's shape depends on the values, so it cannot run inside "
-                        "grad/jvp/vmap/jit (call it outside the transform)")
+        raise TypeError(
+            f"{name}: the result's shape depends on the values, so it cannot run inside "
+            "grad/jvp/vmap/jit (call it outside the transform)"
+        )
     return x, x.numpy()
 
 
@@ -417,13 +453,21 @@ def unique_all(x, /):
     """
     x, a = _unique_input("unique_all", x)
     values, index, inverse, counts = np.unique(a, True, True, True, equal_nan=False)
-    return UniqueAllResult(Tensor(values, x.dtype), _i64(index), _i64(np.reshape(inverse, a.shape)), _i64(counts))
+    return UniqueAllResult(
+        Tensor(values, x.dtype), _i64(index), _i64(np.reshape(inverse, a.shape)), _i64(counts)
+    )
 
 
 # ---- inspection -----------------------------------------------------------------------------------
 
 # The standard's dtypes that tapegrad has (float16 exists too, but is not an Array API dtype).
-_DTYPE_NAMES = {"bool": "bool_", "int32": "int32", "int64": "int64", "float32": "float32", "float64": "float64"}
+_DTYPE_NAMES = {
+    "bool": "bool_",
+    "int32": "int32",
+    "int64": "int64",
+    "float32": "float32",
+    "float64": "float64",
+}
 
 
 class ArrayNamespaceInfo:
@@ -468,8 +512,12 @@ class ArrayNamespaceInfo:
         Float32
         """
         _check_device("default_dtypes", device)
-        return {"real floating": _core.float32, "complex floating": None, "integral": _core.int64,
-                "indexing": _core.int64}
+        return {
+            "real floating": _core.float32,
+            "complex floating": None,
+            "integral": _core.int64,
+            "indexing": _core.int64,
+        }
 
     def dtypes(self, *, device=None, kind=None):
         """The dtypes tapegrad has, by name, optionally only those of `kind` (as ``isdtype``).

@@ -23,6 +23,7 @@ as the ndarray cannot carry a derivative); ``out=`` Tensors are a ``TypeError``,
 functions that write into an argument (``np.add.at``, ``np.copyto``, ``np.put``, ``np.fill_diagonal``,
 ...), whose write would otherwise land in a converted copy and be lost.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -36,13 +37,29 @@ __all__: list[str] = []
 
 # numpy ufunc name -> tapegrad.numpy name, where they differ.
 _UFUNC_ALIAS = {
-    "subtract": "subtract", "multiply": "multiply", "divide": "divide", "true_divide": "divide",
-    "power": "pow", "absolute": "abs", "fabs": "abs", "rint": "round", "negative": "negative",
-    "conjugate": "conj", "conj": "conj", "left_shift": "bitwise_left_shift",
-    "right_shift": "bitwise_right_shift", "invert": "bitwise_invert",
+    "subtract": "subtract",
+    "multiply": "multiply",
+    "divide": "divide",
+    "true_divide": "divide",
+    "power": "pow",
+    "absolute": "abs",
+    "fabs": "abs",
+    "rint": "round",
+    "negative": "negative",
+    "conjugate": "conj",
+    "conj": "conj",
+    "left_shift": "bitwise_left_shift",
+    "right_shift": "bitwise_right_shift",
+    "invert": "bitwise_invert",
 }
-_UFUNC_REDUCE = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min",
-                 "logical_and": "all", "logical_or": "any"}
+_UFUNC_REDUCE = {
+    "add": "sum",
+    "multiply": "prod",
+    "maximum": "max",
+    "minimum": "min",
+    "logical_and": "all",
+    "logical_or": "any",
+}
 _UFUNC_ACCUMULATE = {"add": "cumsum", "multiply": "cumprod"}
 
 _NOVALUE = np._NoValue
@@ -112,8 +129,10 @@ def _to_numpy(obj):
 
 
 def _is_default(name, value):
-    return any(value is d or (not isinstance(value, np.ndarray) and type(value) is type(d) and value == d)
-               for d in _DEFAULTS[name])
+    return any(
+        value is d or (not isinstance(value, np.ndarray) and type(value) is type(d) and value == d)
+        for d in _DEFAULTS[name]
+    )
 
 
 _SIG_RE = re.compile(r"^\w+\((.*?)\)\s*->")
@@ -131,8 +150,15 @@ def _param_names(fn):
         names = list(inspect.signature(fn).parameters)
     except (TypeError, ValueError):
         m = _SIG_RE.match((fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "")
-        names = [p.split(":")[0].split("=")[0].strip().lstrip("*") for p in m.group(1).split(",") if p.strip()] \
-            if m else []
+        names = (
+            [
+                p.split(":")[0].split("=")[0].strip().lstrip("*")
+                for p in m.group(1).split(",")
+                if p.strip()
+            ]
+            if m
+            else []
+        )
     _PARAMS_CACHE[fn] = names
     return names
 
@@ -158,16 +184,24 @@ def _bind(func, args, kwargs):
         params = _np_signature(func).parameters
         P = inspect.Parameter
         simple = not any(p.kind in (P.VAR_POSITIONAL, P.VAR_KEYWORD) for p in params.values())
-        positional = [n for n, p in params.items() if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)]
-        keywords = {n for n, p in params.items() if p.kind in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY)}
+        positional = [
+            n for n, p in params.items() if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)
+        ]
+        keywords = {
+            n for n, p in params.items() if p.kind in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY)
+        }
         info = _BIND_CACHE[func] = (simple, positional, keywords, list(params))
     simple, positional, keywords, order = info
     if not simple or len(args) > len(positional) or not keywords.issuperset(kwargs):
-        return _np_signature(func).bind(*args, **kwargs).arguments  # the general case, and its errors
+        return (
+            _np_signature(func).bind(*args, **kwargs).arguments
+        )  # the general case, and its errors
     given = dict(zip(positional, args))
     for k, v in kwargs.items():
         if k in given:
-            raise TypeError(f"{getattr(func, '__name__', func)}() got multiple values for argument {k!r}")
+            raise TypeError(
+                f"{getattr(func, '__name__', func)}() got multiple values for argument {k!r}"
+            )
         given[k] = v
     return {n: given[n] for n in order if n in given}
 
@@ -202,7 +236,8 @@ def _call_numpy_style(func, fn, args, kwargs, fname):
                 continue
             raise TypeError(
                 f"numpy.{fname} on Tensors: {name}={value!r} is not supported by tapegrad "
-                f"(only numpy's default {_DEFAULTS[name][0]!r})")
+                f"(only numpy's default {_DEFAULTS[name][0]!r})"
+            )
         if value is _NOVALUE:
             prefix = False
             continue
@@ -213,7 +248,9 @@ def _call_numpy_style(func, fn, args, kwargs, fname):
             kw[gname] = value
             prefix = False
         else:
-            raise TypeError(f"numpy.{fname} on Tensors: argument {name!r} is not supported by tapegrad")
+            raise TypeError(
+                f"numpy.{fname} on Tensors: argument {name!r} is not supported by tapegrad"
+            )
     if cast is not None and pos and isinstance(pos[0], Tensor) and fname in _CAST_INPUT:
         pos[0] = pos[0].astype(cast)
         cast = None
@@ -223,12 +260,38 @@ def _call_numpy_style(func, fn, args, kwargs, fname):
     return out
 
 
-_CAST_INPUT = {"sum", "prod", "mean", "cumsum", "cumprod", "nansum", "var", "std", "trace",
-               "cumulative_sum", "cumulative_prod", "average"}
+_CAST_INPUT = {
+    "sum",
+    "prod",
+    "mean",
+    "cumsum",
+    "cumprod",
+    "nansum",
+    "var",
+    "std",
+    "trace",
+    "cumulative_sum",
+    "cumulative_prod",
+    "average",
+}
 
 _HANDLED: dict = {}
-_NOT_DISPATCHED = {"array", "asarray", "ndarray", "dtype", "finfo", "iinfo", "result_type", "can_cast",
-                   "isdtype", "e", "pi", "inf", "nan", "newaxis"}
+_NOT_DISPATCHED = {
+    "array",
+    "asarray",
+    "ndarray",
+    "dtype",
+    "finfo",
+    "iinfo",
+    "result_type",
+    "can_cast",
+    "isdtype",
+    "e",
+    "pi",
+    "inf",
+    "nan",
+    "newaxis",
+}
 
 
 def _handled():
@@ -245,7 +308,12 @@ def _handled():
                 continue
             func = getattr(space, name, None)
             fn = getattr(mine, name)
-            if func is None or isinstance(func, np.ufunc) or not callable(fn) or isinstance(fn, type):
+            if (
+                func is None
+                or isinstance(func, np.ufunc)
+                or not callable(fn)
+                or isinstance(fn, type)
+            ):
                 continue
             if not hasattr(func, "_implementation"):
                 continue  # not dispatched through __array_function__
@@ -261,7 +329,9 @@ def _np_where(condition, x=None, y=None):
     if x is None and y is None:
         return tnp.nonzero(condition)
     if x is None or y is None:
-        raise ValueError("numpy.where on Tensors: either both or neither of x and y should be given")
+        raise ValueError(
+            "numpy.where on Tensors: either both or neither of x and y should be given"
+        )
     return tnp.where(condition, x, y)
 
 
@@ -277,12 +347,15 @@ _IN_PLACE = {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_ax
 
 def _not_handled(what, args, kwargs, run):
     if what.rsplit(".", 1)[-1] in _IN_PLACE or _contains_tensor(kwargs.get("out"), lambda t: True):
-        raise TypeError(f"{what} writes into its argument, which tapegrad does not support for Tensors "
-                        "(write with indexing: t[index] = value)")
+        raise TypeError(
+            f"{what} writes into its argument, which tapegrad does not support for Tensors "
+            "(write with indexing: t[index] = value)"
+        )
     if _contains_tensor((args, kwargs), lambda t: t._is_tracked()):
         raise TypeError(
             f"{what} is not implemented by tapegrad, so it cannot be differentiated, vmapped or jitted; "
-            "use the tapegrad.numpy functions, or compute it outside the transform")
+            "use the tapegrad.numpy functions, or compute it outside the transform"
+        )
     return run(*_to_numpy(args), **_to_numpy(kwargs))
 
 
@@ -353,7 +426,9 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
         x = _as_operand(x)
         if dtype is not None:
             x, dtype = x.astype(dtype), None
-        result = getattr(tnp, _UFUNC_REDUCE[name])(x, axis=axis, keepdims=bool(kwargs.get("keepdims", False)))
+        result = getattr(tnp, _UFUNC_REDUCE[name])(
+            x, axis=axis, keepdims=bool(kwargs.get("keepdims", False))
+        )
     elif method == "accumulate" and name in _UFUNC_ACCUMULATE:
         (x,) = inputs
         x = _as_operand(x)
@@ -377,7 +452,9 @@ def _write_out(what, out, result):
     outs = out if isinstance(out, tuple) else (out,)
     results = result if isinstance(result, tuple) else (result,)
     if any(isinstance(o, Tensor) for o in outs):
-        raise TypeError(f"{what}: out= Tensors are not supported by tapegrad (write `t[...] = value`)")
+        raise TypeError(
+            f"{what}: out= Tensors are not supported by tapegrad (write `t[...] = value`)"
+        )
     if _contains_tensor(results, lambda t: t._is_tracked()):
         raise TypeError(f"{what}: out= ndarray cannot hold a value that a transform is tracing")
     for o, r in zip(outs, results):
@@ -388,8 +465,10 @@ def _write_out(what, out, result):
 
 def _ufunc_fallback(what, ufunc, method, inputs, out, kwargs):
     if method == "at":
-        raise TypeError(f"{what} writes into its argument, which tapegrad does not support for Tensors "
-                        "(write with indexing: t[index] = value)")
+        raise TypeError(
+            f"{what} writes into its argument, which tapegrad does not support for Tensors "
+            "(write with indexing: t[index] = value)"
+        )
     if out is not None:
         kwargs = dict(kwargs, out=out)
     return _not_handled(what, inputs, kwargs, getattr(ufunc, method))

@@ -1,6 +1,7 @@
 """Differentiation transforms on top of the C++ tape levels (see Note [Tape levels] in
 csrc/autodiff/levels.h). Python only arranges arguments and results; every op, record and sweep
 runs in C++."""
+
 from __future__ import annotations
 
 import functools
@@ -51,7 +52,9 @@ def _normalise_positions(grad_position, nargs, what):
     if not isinstance(positions, (tuple, list)) or not all(
         isinstance(p, int) and not isinstance(p, bool) for p in positions
     ):
-        raise TypeError(f"{what}: grad_position must be an int or a tuple of ints, got {grad_position!r}")
+        raise TypeError(
+            f"{what}: grad_position must be an int or a tuple of ints, got {grad_position!r}"
+        )
     if len(positions) == 0:
         raise ValueError(f"{what}: grad_position must not be empty")
     out = []
@@ -74,17 +77,34 @@ def _normalise_weights(weights, what):
         ws = list(weights)
         for w in ws:
             if not isinstance(w, Tensor):
-                raise TypeError(f"{what}: weights must be Parameters/Tensors, got {type(w).__name__}")
+                raise TypeError(
+                    f"{what}: weights must be Parameters/Tensors, got {type(w).__name__}"
+                )
         return ws, False
     if isinstance(weights, dict):
-        raise TypeError(f"{what}: weights must be a Parameter, a list or a ParameterTuple, not a dict")
-    raise TypeError(f"{what}: weights must be a Parameter, a list or a ParameterTuple, got {type(weights).__name__}")
+        raise TypeError(
+            f"{what}: weights must be a Parameter, a list or a ParameterTuple, not a dict"
+        )
+    raise TypeError(
+        f"{what}: weights must be a Parameter, a list or a ParameterTuple, got {type(weights).__name__}"
+    )
 
 
 class _Traced:
     """The result of running fn under a reverse level, ready for backward sweeps."""
 
-    __slots__ = ("aux", "in_defs", "in_index", "in_leaves", "level", "out", "out_def", "out_leaves", "w_index", "w_tracked")
+    __slots__ = (
+        "aux",
+        "in_defs",
+        "in_index",
+        "in_leaves",
+        "level",
+        "out",
+        "out_def",
+        "out_leaves",
+        "w_index",
+        "w_tracked",
+    )
 
 
 def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
@@ -145,7 +165,9 @@ def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
     w_tracked = [tw for _, tw in swapped]
     if has_aux:
         if not isinstance(out, tuple) or len(out) < 1:
-            raise TypeError(f"{what}: with has_aux=True the function must return a tuple (output, *aux)")
+            raise TypeError(
+                f"{what}: with has_aux=True the function must return a tuple (output, *aux)"
+            )
         primary = out[0]
         aux = out[1:]
         aux = aux[0] if len(aux) == 1 else tuple(aux)
@@ -153,10 +175,14 @@ def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
         primary, aux = out, None
     out_leaves, out_def = _flatten(primary, _is_leaf)
     if not out_leaves:
-        raise TypeError(f"{what}: the function must return a Tensor (or a tuple of them), got {primary!r}"[:300])
+        raise TypeError(
+            f"{what}: the function must return a Tensor (or a tuple of them), got {primary!r}"[:300]
+        )
     for o in out_leaves:
         if not isinstance(o, Tensor):
-            raise TypeError(f"{what}: the function must return Tensors (or tuples of them), got {type(o).__name__}")
+            raise TypeError(
+                f"{what}: the function must return Tensors (or tuples of them), got {type(o).__name__}"
+            )
     tr = _Traced()
     tr.w_index = w_index
     tr.in_index = in_index
@@ -172,7 +198,9 @@ def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
 
 
 def _strip_level(tr, x):
-    return _unflatten(*_flatten_map(x, lambda t: tr.level.unwrap(t) if isinstance(t, Tensor) else t))
+    return _unflatten(
+        *_flatten_map(x, lambda t: tr.level.unwrap(t) if isinstance(t, Tensor) else t)
+    )
 
 
 def _flatten_map(x, f):
@@ -189,7 +217,9 @@ def _sweep(tr, cotangents=None):
         cots = cotangents
     grads = tr.level.backward(outs, cots, list(tr.in_leaves) + list(tr.w_tracked))
     n = len(tr.in_leaves)
-    if len(tr.w_index) != len(tr.w_tracked) or len(tr.in_index) != n:  # a position or weight listed twice
+    if (
+        len(tr.w_index) != len(tr.w_tracked) or len(tr.in_index) != n
+    ):  # a position or weight listed twice
         grads = [grads[i] for i in tr.in_index] + [grads[n + i] for i in tr.w_index]
     return grads
 
@@ -226,17 +256,23 @@ def _check_cotangents(c, outs, what, kind):
     floating dtype; errors name both shapes."""
     c_leaves, _ = _flatten(c, _is_leaf)
     if len(c_leaves) != len(outs):
-        raise ValueError(f"{what}: expected {len(outs)} {kind}(s), one per output, got {len(c_leaves)}")
+        raise ValueError(
+            f"{what}: expected {len(outs)} {kind}(s), one per output, got {len(c_leaves)}"
+        )
     cl = []
     for i, (ci, o) in enumerate(zip(c_leaves, outs)):
         ct = _to_tensor_arg(ci, what)
         where = f" for output {i}" if len(outs) > 1 else ""
         if tuple(ct.shape) != tuple(o.shape):
-            raise ValueError(f"{what}: {kind} of shape {tuple(ct.shape)}{where} does not match the output shape "
-                             f"{tuple(o.shape)}")
+            raise ValueError(
+                f"{what}: {kind} of shape {tuple(ct.shape)}{where} does not match the output shape "
+                f"{tuple(o.shape)}"
+            )
         if o.dtype.is_floating_point and not ct.dtype.is_floating_point:
-            raise TypeError(f"{what}: {kind}{where} has dtype {ct.dtype} but the output has dtype {o.dtype} (a "
-                            "floating-point cotangent is needed)")
+            raise TypeError(
+                f"{what}: {kind}{where} has dtype {ct.dtype} but the output has dtype {o.dtype} (a "
+                "floating-point cotangent is needed)"
+            )
         cl.append(ct)
     return cl
 
@@ -256,7 +292,9 @@ def _fast(fn, args, positions, what="grad"):
     leaves, td = _flatten(out, _is_leaf)
     for o in leaves:
         if not isinstance(o, Tensor):
-            raise TypeError(f"{what}: the function must return Tensors (or tuples of them), got {type(o).__name__}")
+            raise TypeError(
+                f"{what}: the function must return Tensors (or tuples of them), got {type(o).__name__}"
+            )
     grads = level.backward(leaves, [None] * len(leaves), wanted)
     return _unflatten(td, [level.unwrap(o) for o in leaves]), tuple(grads)
 
@@ -315,7 +353,16 @@ def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
             if r is not None:
                 return r[1][0] if single else r[1]
         tr = _trace_reverse(fn, args, positions, ws, has_aux, "grad", kwargs)
-        g = _pack_grads(tr, _sweep(tr), positions, single, None if ws is None else len(ws), w_single, return_ids, ws)
+        g = _pack_grads(
+            tr,
+            _sweep(tr),
+            positions,
+            single,
+            None if ws is None else len(ws),
+            w_single,
+            return_ids,
+            ws,
+        )
         if has_aux:
             return g, _strip_level(tr, tr.aux)
         return g
@@ -360,7 +407,9 @@ def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
             if r is not None:
                 return r[0], (r[1][0] if single else r[1])
         tr = _trace_reverse(fn, args, positions, ws, has_aux, "value_and_grad", kwargs)
-        g = _pack_grads(tr, _sweep(tr), positions, single, None if ws is None else len(ws), w_single, False, ws)
+        g = _pack_grads(
+            tr, _sweep(tr), positions, single, None if ws is None else len(ws), w_single, False, ws
+        )
         value = _value(tr)
         if has_aux:
             return (value[0], _strip_level(tr, tr.aux)), g
@@ -393,9 +442,13 @@ def vjp(fn, *inputs, weights=None, has_aux=False):
 
     def vjp_fn(*cots):
         if used[0]:
-            raise RuntimeError("vjp: vjp_fn can only be called once (the tape is freed by its sweep)")
+            raise RuntimeError(
+                "vjp: vjp_fn can only be called once (the tape is freed by its sweep)"
+            )
         if not cots:
-            raise TypeError(f"vjp: vjp_fn takes the cotangent(s) of the output(s) ({len(tr.out_leaves)}), got none")
+            raise TypeError(
+                f"vjp: vjp_fn takes the cotangent(s) of the output(s) ({len(tr.out_leaves)}), got none"
+            )
         c = cots[0] if len(cots) == 1 else cots
         # Checked before the sweep: a call with wrong cotangents raises and leaves vjp_fn usable.
         cl = _check_cotangents(c, tr.out_leaves, "vjp", "cotangent")
@@ -435,7 +488,11 @@ def jvp(fn, inputs, v, has_aux=False):
     # A list of numbers is one array argument (_args.py), not a list of arguments.
     single = not isinstance(inputs, (tuple, list)) or _args.is_number_list(inputs)
     ins = (inputs,) if single else tuple(inputs)
-    vs = (v,) if single or (not isinstance(v, (tuple, list))) or _args.is_number_list(v) else tuple(v)
+    vs = (
+        (v,)
+        if single or (not isinstance(v, (tuple, list))) or _args.is_number_list(v)
+        else tuple(v)
+    )
     if len(vs) != len(ins):
         raise ValueError(f"jvp: got {len(ins)} input(s) but {len(vs)} tangent(s)")
     level = _core.ForwardLevel()
@@ -450,11 +507,15 @@ def jvp(fn, inputs, v, has_aux=False):
             xt = _to_tensor_arg(xi, "jvp")
             tt = _to_tensor_arg(ti, "jvp")
             if tuple(xt.shape) != tuple(tt.shape):
-                raise ValueError(f"jvp: tangent shape {tt.shape} does not match input shape {xt.shape}")
+                raise ValueError(
+                    f"jvp: tangent shape {tt.shape} does not match input shape {xt.shape}"
+                )
             if xt.dtype.is_floating_point:
                 if not tt.dtype.is_floating_point:
-                    raise TypeError(f"jvp: tangent of dtype {tt.dtype} for an input of dtype {xt.dtype} and shape "
-                                    f"{tuple(xt.shape)}: tangents of floating-point inputs must be floating point")
+                    raise TypeError(
+                        f"jvp: tangent of dtype {tt.dtype} for an input of dtype {xt.dtype} and shape "
+                        f"{tuple(xt.shape)}: tangents of floating-point inputs must be floating point"
+                    )
                 tt = tt.astype(xt.dtype)
                 ws.append((xt, tt))
             else:
@@ -464,25 +525,33 @@ def jvp(fn, inputs, v, has_aux=False):
     try:
         new_ins = []
         for xd, ws in wrapped:
-            new_ins.append(_unflatten(xd, [level.track(x, t) if t is not None else x for x, t in ws]))
+            new_ins.append(
+                _unflatten(xd, [level.track(x, t) if t is not None else x for x, t in ws])
+            )
         out = fn(*new_ins)
     finally:
         level.pop()
     if has_aux:
         if not isinstance(out, tuple) or len(out) < 2:
-            raise TypeError("jvp: with has_aux=True the function must return a tuple (output, aux), got "
-                            f"{type(out).__name__}")
+            raise TypeError(
+                "jvp: with has_aux=True the function must return a tuple (output, aux), got "
+                f"{type(out).__name__}"
+            )
         primary, aux = out[0], out[1:]
         aux = aux[0] if len(aux) == 1 else tuple(aux)
     else:
         primary, aux = out, None
     ol, od = _flatten(primary, _is_leaf)
     if not ol:
-        raise TypeError(f"jvp: the function must return a Tensor (or a tuple of them), got {primary!r}"[:300])
+        raise TypeError(
+            f"jvp: the function must return a Tensor (or a tuple of them), got {primary!r}"[:300]
+        )
     for o in ol:
         if not isinstance(o, Tensor):
-            raise TypeError(f"jvp: the function must return Tensors (or tuples/lists/dicts of them), got "
-                            f"{type(o).__name__}")
+            raise TypeError(
+                f"jvp: the function must return Tensors (or tuples/lists/dicts of them), got "
+                f"{type(o).__name__}"
+            )
     prim = _unflatten(od, [level.unwrap(o) for o in ol])
     tans = _unflatten(od, [level.tangent_of(o) for o in ol])
     if has_aux:
@@ -524,7 +593,9 @@ class GradOperation:
         if not callable(fn):
             raise TypeError(f"GradOperation: fn must be callable, got {type(fn).__name__}")
         if self.get_by_list and weights is None:
-            raise TypeError("GradOperation(get_by_list=True) needs the weights: grad_op(fn, weights)")
+            raise TypeError(
+                "GradOperation(get_by_list=True) needs the weights: grad_op(fn, weights)"
+            )
         ws, _ = _normalise_weights(weights, "GradOperation") if self.get_by_list else (None, False)
         get_all, get_by_list, sens_param = self.get_all, self.get_by_list, self.sens_param
 
@@ -534,11 +605,15 @@ class GradOperation:
                 return _mode.run_graph(grad_fn, grad_fn, args, {})
             if sens_param:
                 if not args:
-                    raise TypeError("GradOperation(sens_param=True): the last argument must be the sensitivity")
+                    raise TypeError(
+                        "GradOperation(sens_param=True): the last argument must be the sensitivity"
+                    )
                 args, sens = args[:-1], args[-1]
                 if sens is None:
-                    raise TypeError("GradOperation(sens_param=True): the sensitivity (last argument) must be a "
-                                    "Tensor of the output's shape, got None")
+                    raise TypeError(
+                        "GradOperation(sens_param=True): the sensitivity (last argument) must be a "
+                        "Tensor of the output's shape, got None"
+                    )
             else:
                 sens = None
             if get_all:
@@ -547,7 +622,9 @@ class GradOperation:
                 positions = ()
             else:
                 if not args:
-                    raise TypeError("GradOperation: the function needs at least one input to differentiate")
+                    raise TypeError(
+                        "GradOperation: the function needs at least one input to differentiate"
+                    )
                 positions = (0,)
             args = _plain_to_tensors(args, positions)
             if sens is None and not get_by_list and positions:
@@ -557,7 +634,9 @@ class GradOperation:
             tr = _trace_reverse(fn, args, positions, ws, False, "GradOperation")
             cots = None
             if sens is not None:
-                cots = _check_cotangents(sens, tr.out_leaves, "GradOperation(sens_param=True)", "sens")
+                cots = _check_cotangents(
+                    sens, tr.out_leaves, "GradOperation(sens_param=True)", "sens"
+                )
             grads = _sweep(tr, cots)
             n_in = len(tr.in_index)
             per, k = [], 0
@@ -655,8 +734,12 @@ def checkpoint(fn):
             args, state = res
             # Differentiate with respect to the float tensors (and containers of them); numbers
             # and integer tensors are constants and get None.
-            pos = [i for i, a in enumerate(args)
-                   if (isinstance(a, Tensor) and a.dtype.is_floating_point) or isinstance(a, (tuple, list, dict))]
+            pos = [
+                i
+                for i, a in enumerate(args)
+                if (isinstance(a, Tensor) and a.dtype.is_floating_point)
+                or isinstance(a, (tuple, list, dict))
+            ]
 
             def g_fn(*ts):
                 full = list(args)
@@ -690,8 +773,10 @@ def checkpoint(fn):
             return plain(*args)
         leaves, _ = _flatten(kwargs, _is_leaf)
         if any(isinstance(v, Tensor) for v in leaves):
-            raise TypeError("checkpoint: pass tensors positionally (keyword arguments are constants to the "
-                            "recomputation, and their gradient would be lost)")
+            raise TypeError(
+                "checkpoint: pass tensors positionally (keyword arguments are constants to the "
+                "recomputation, and their gradient would be lost)"
+            )
         return make(functools.partial(fn, **kwargs))(*args)
 
     return checkpointed

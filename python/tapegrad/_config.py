@@ -10,6 +10,7 @@
 
 Nothing here imports `_core` at module level: this module runs before it exists.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -38,8 +39,11 @@ def load_blas():
             f"importable from this Python ({sys.executable}): pip install scipy-openblas32"
         ) from e
     lib_dir = scipy_openblas32.get_lib_dir()
-    names = sorted(n for n in os.listdir(lib_dir) if n.startswith("libscipy_openblas")) \
-        if os.path.isdir(lib_dir) else []
+    names = (
+        sorted(n for n in os.listdir(lib_dir) if n.startswith("libscipy_openblas"))
+        if os.path.isdir(lib_dir)
+        else []
+    )
     if sys.platform == "darwin":
         names = [n for n in names if n.endswith(".dylib")] or names
     elif sys.platform != "win32":
@@ -47,7 +51,8 @@ def load_blas():
     if not names:
         raise ImportError(
             f"scipy-openblas32 is installed but has no library in {lib_dir}: "
-            "pip install --force-reinstall scipy-openblas32")
+            "pip install --force-reinstall scipy-openblas32"
+        )
     path = os.path.join(lib_dir, names[0])
     mode = getattr(ctypes, "RTLD_GLOBAL", 0)
     try:
@@ -55,7 +60,8 @@ def load_blas():
     except OSError as e:
         raise ImportError(
             f"tapegrad could not load scipy-openblas32's library {path}: {e}. "
-            "pip install --force-reinstall scipy-openblas32") from e
+            "pip install --force-reinstall scipy-openblas32"
+        ) from e
     _blas.update(path=path, dll=dll)
     return path
 
@@ -72,15 +78,19 @@ def blas_info():
         info["version"] = md.version("scipy-openblas32")
     except Exception:  # metadata missing in odd layouts: report no version
         pass
-    for name, key, restype in (("scipy_openblas_get_config", "config", ctypes.c_char_p),
-                               ("scipy_openblas_get_corename", "core", ctypes.c_char_p),
-                               ("scipy_openblas_get_num_threads", "threads", ctypes.c_int)):
+    for name, key, restype in (
+        ("scipy_openblas_get_config", "config", ctypes.c_char_p),
+        ("scipy_openblas_get_corename", "core", ctypes.c_char_p),
+        ("scipy_openblas_get_num_threads", "threads", ctypes.c_int),
+    ):
         fn = getattr(dll, name, None)
         if fn is not None:
             fn.restype = restype
             fn.argtypes = []
             value = fn()
-            info[key] = value.decode("utf-8", "replace").strip() if isinstance(value, bytes) else value
+            info[key] = (
+                value.decode("utf-8", "replace").strip() if isinstance(value, bytes) else value
+            )
     return info
 
 
@@ -92,7 +102,9 @@ def simd_available(build_info):
         "avx2": ("avx2", "fma"),
         "avx512": ("avx512f", "avx512dq", "avx512bw", "avx512vl", "fma"),
     }
-    return [p for p in build_info.get("simd_compiled", ["sse2"]) if all(cpu.get(f) for f in need[p])]
+    return [
+        p for p in build_info.get("simd_compiled", ["sse2"]) if all(cpu.get(f) for f in need[p])
+    ]
 
 
 def apply_simd_env(core, value=None):
@@ -110,13 +122,17 @@ def apply_simd_env(core, value=None):
     if want not in SIMD_PATHS:
         raise ValueError(
             f"TAPEGRAD_SIMD={value!r} is not a SIMD path: use one of {', '.join(SIMD_PATHS)} "
-            "(or leave it unset for the best one this CPU runs)")
+            "(or leave it unset for the best one this CPU runs)"
+        )
     for path in reversed(SIMD_PATHS[: SIMD_PATHS.index(want) + 1]):
         if core._set_simd_path(path):
             if path != want:
                 warnings.warn(
                     f"TAPEGRAD_SIMD={want}: this CPU or build cannot run the {want} kernels; "
-                    f"using {path}", RuntimeWarning, stacklevel=3)
+                    f"using {path}",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
             return path
     return core.simd_path()  # unreachable: sse2 is always there
 
@@ -136,13 +152,22 @@ def config_dict():
         cuda_available = False
     return {
         "tapegrad": {"version": _core.__version__, "location": os.path.dirname(_core.__file__)},
-        "python": {"version": platform.python_version(), "executable": sys.executable,
-                   "platform": platform.platform()},
-        "build": {"compiler": build["compiler"], "flags": build["flags"],
-                  "build_type": build["build_type"]},
-        "simd": {"path": _core.simd_path(), "available": simd_available(build),
-                 "compiled": list(build["simd_compiled"]),
-                 "forced": os.environ.get("TAPEGRAD_SIMD") or None},
+        "python": {
+            "version": platform.python_version(),
+            "executable": sys.executable,
+            "platform": platform.platform(),
+        },
+        "build": {
+            "compiler": build["compiler"],
+            "flags": build["flags"],
+            "build_type": build["build_type"],
+        },
+        "simd": {
+            "path": _core.simd_path(),
+            "available": simd_available(build),
+            "compiled": list(build["simd_compiled"]),
+            "forced": os.environ.get("TAPEGRAD_SIMD") or None,
+        },
         "threads": _core.num_threads(),
         "blas": blas_info(),
         "cuda": {"built": bool(build["cuda"]), "available": cuda_available},
@@ -182,7 +207,9 @@ def show_config(mode="stdout"):
         return cfg
     if mode != "stdout":
         raise ValueError(f"show_config: mode must be 'stdout' or 'dicts', got {mode!r}")
-    t, py, b, simd, blas, cuda = (cfg[k] for k in ("tapegrad", "python", "build", "simd", "blas", "cuda"))
+    t, py, b, simd, blas, cuda = (
+        cfg[k] for k in ("tapegrad", "python", "build", "simd", "blas", "cuda")
+    )
     lines = [
         f"tapegrad {t['version']}",
         f"  location: {t['location']}",
@@ -192,7 +219,8 @@ def show_config(mode="stdout"):
         f"  flags: {b['flags']}",
         f"  build type: {b['build_type']}",
         "simd:",
-        f"  path: {simd['path']}" + (f" (forced by TAPEGRAD_SIMD={simd['forced']})" if simd["forced"] else ""),
+        f"  path: {simd['path']}"
+        + (f" (forced by TAPEGRAD_SIMD={simd['forced']})" if simd["forced"] else ""),
         f"  available: {', '.join(simd['available'])}",
         f"  compiled: {', '.join(simd['compiled'])}",
         f"threads: {cfg['threads']} (kernels)",

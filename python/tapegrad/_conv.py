@@ -17,6 +17,7 @@ The reverse of the gather is one scatter-add (overlapping patches accumulate) an
 two matmuls, so a backward pass costs about two forward passes. The index depends only on the
 geometry and is cached.
 """
+
 from __future__ import annotations
 
 import functools
@@ -33,8 +34,11 @@ __all__ = ["conv2d"]
 def _pair(v, what, name, allow_zero=False):
     if isinstance(v, numbers.Integral) and not isinstance(v, bool):
         v = (int(v), int(v))
-    if (not isinstance(v, (tuple, list)) or len(v) != 2
-            or not all(isinstance(e, numbers.Integral) and not isinstance(e, bool) for e in v)):
+    if (
+        not isinstance(v, (tuple, list))
+        or len(v) != 2
+        or not all(isinstance(e, numbers.Integral) and not isinstance(e, bool) for e in v)
+    ):
         raise TypeError(f"{what}: {name} must be an int or a tuple of 2 ints, got {v!r}")
     lo = 0 if allow_zero else 1
     if any(int(e) < lo for e in v):
@@ -46,13 +50,18 @@ def _padding4(padding, what):
     """(top, bottom, left, right) from an int, 2 ints (height, width) or 4 ints."""
     if isinstance(padding, numbers.Integral) and not isinstance(padding, bool):
         p = (int(padding),) * 4
-    elif isinstance(padding, (tuple, list)) and len(padding) in (2, 4) and all(
-            isinstance(e, numbers.Integral) and not isinstance(e, bool) for e in padding):
+    elif (
+        isinstance(padding, (tuple, list))
+        and len(padding) in (2, 4)
+        and all(isinstance(e, numbers.Integral) and not isinstance(e, bool) for e in padding)
+    ):
         p = tuple(int(e) for e in padding)
         if len(p) == 2:
             p = (p[0], p[0], p[1], p[1])
     else:
-        raise TypeError(f"{what}: padding must be an int or a tuple of 2 or 4 ints, got {padding!r}")
+        raise TypeError(
+            f"{what}: padding must be an int or a tuple of 2 or 4 ints, got {padding!r}"
+        )
     if any(e < 0 for e in p):
         raise ValueError(f"{what}: padding must be >= 0, got {padding!r}")
     return p
@@ -105,10 +114,14 @@ def conv2d(input, weight, bias=None, stride=1, pad_mode="valid", padding=0, dila
     if input.ndim != 4:
         raise ValueError(f"{what}: input must be 4-d (N, C, H, W), got shape {tuple(input.shape)}")
     if weight.ndim != 4:
-        raise ValueError(f"{what}: weight must be 4-d (C_out, C_in/groups, kh, kw), got shape {tuple(weight.shape)}")
+        raise ValueError(
+            f"{what}: weight must be 4-d (C_out, C_in/groups, kh, kw), got shape {tuple(weight.shape)}"
+        )
     for name, t in (("input", input), ("weight", weight)):
         if not t.dtype.is_floating_point:
-            raise TypeError(f"{what}: {name} must be floating point, got dtype {t.dtype} (shape {tuple(t.shape)})")
+            raise TypeError(
+                f"{what}: {name} must be floating point, got dtype {t.dtype} (shape {tuple(t.shape)})"
+            )
     if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"{what}: groups must be a positive int, got {groups!r}")
     n, c, h, w = (int(s) for s in input.shape)
@@ -120,7 +133,9 @@ def conv2d(input, weight, bias=None, stride=1, pad_mode="valid", padding=0, dila
             f"with groups={g}: need C_in ({c}) = weight.shape[1] ({cg}) * groups and C_out ({o}) divisible by groups"
         )
     if kh < 1 or kw < 1:
-        raise ValueError(f"{what}: the kernel must be at least 1x1, got weight of shape {tuple(weight.shape)}")
+        raise ValueError(
+            f"{what}: the kernel must be at least 1x1, got weight of shape {tuple(weight.shape)}"
+        )
     sh, sw = _pair(stride, what, "stride")
     dh, dw = _pair(dilation, what, "dilation")
     if isinstance(padding, str):  # padding='same' / 'valid', as mint and PyTorch spell it
@@ -150,8 +165,10 @@ def conv2d(input, weight, bias=None, stride=1, pad_mode="valid", padding=0, dila
         if not isinstance(bias, Tensor):
             bias = Tensor(bias)
         if tuple(bias.shape) != (o,):
-            raise ValueError(f"{what}: bias must have shape ({o},) for weight of shape {tuple(weight.shape)}, got "
-                             f"{tuple(bias.shape)}")
+            raise ValueError(
+                f"{what}: bias must have shape ({o},) for weight of shape {tuple(weight.shape)}, got "
+                f"{tuple(bias.shape)}"
+            )
 
     idx, padded = _patch_index(n, h, w, kh, kw, sh, sw, dh, dw, top, left, ho, wo)
     rows = input.transpose(0, 2, 3, 1).reshape(n * h * w, c)  # one pixel per row (NHWC)

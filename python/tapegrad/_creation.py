@@ -158,11 +158,15 @@ def _check_arange_length(start, stop, step):
     if s == 0 or not all(math.isfinite(float(v)) for v in vals):
         return
     if any(isinstance(v, float) for v in vals):
-        too_big = abs((b - a) / s) >= 2**63  # numpy's float length check, a negative length included
+        too_big = (
+            abs((b - a) / s) >= 2**63
+        )  # numpy's float length check, a negative length included
     else:
         too_big = -((a - b) // s) >= 2**63  # integers: only a positive length can overflow
     if too_big:
-        raise ValueError(f"arange: maximum allowed size exceeded (start={a!r}, stop={b!r}, step={s!r})")
+        raise ValueError(
+            f"arange: maximum allowed size exceeded (start={a!r}, stop={b!r}, step={s!r})"
+        )
 
 
 def linspace(start, stop, num=50, endpoint=True, dtype=None, *, device=None):
@@ -242,7 +246,9 @@ def rand(*dims, shape=None, dtype=None, device=None):
     >>> tg.rand(shape=()).shape
     ()
     """
-    return _made(device, "rand", _core._uniform, 0.0, 1.0, _varargs_shape(dims, shape, "rand"), dtype)
+    return _made(
+        device, "rand", _core._uniform, 0.0, 1.0, _varargs_shape(dims, shape, "rand"), dtype
+    )
 
 
 def randn(*dims, shape=None, dtype=None, device=None):
@@ -255,7 +261,9 @@ def randn(*dims, shape=None, dtype=None, device=None):
     >>> tg.randn(shape=()).shape
     ()
     """
-    return _made(device, "randn", _core._normal, 0.0, 1.0, _varargs_shape(dims, shape, "randn"), dtype)
+    return _made(
+        device, "randn", _core._normal, 0.0, 1.0, _varargs_shape(dims, shape, "randn"), dtype
+    )
 
 
 def uniform(low=0.0, high=1.0, shape=(), dtype=None, *, device=None):

@@ -1,4 +1,5 @@
 """User-defined reverse rules: JAX's custom_vjp and MindSpore's Cell.bprop (custom_jvp: _custom_jvp)."""
+
 from __future__ import annotations
 
 import functools
@@ -58,7 +59,9 @@ class custom_vjp:
 
     def __call__(self, *args):
         if self.fwd is None:
-            raise TypeError(f"custom_vjp {getattr(self.fun, '__name__', '')}: call defvjp(fwd, bwd) first")
+            raise TypeError(
+                f"custom_vjp {getattr(self.fun, '__name__', '')}: call defvjp(fwd, bwd) first"
+            )
         leaves, in_def = flatten(args, _is_leaf)
         idx = [i for i, x in enumerate(leaves) if isinstance(x, Tensor)]
         tensors = [leaves[i] for i in idx]
@@ -72,8 +75,10 @@ class custom_vjp:
                 ls[i] = t
             r = self.fwd(*unflatten(in_def, ls))
             if not isinstance(r, tuple) or len(r) != 2:
-                raise TypeError(f"custom_vjp {getattr(self.fun, '__name__', '')}: the forward rule must return a pair "
-                                f"(output, residuals), got {type(r).__name__}")
+                raise TypeError(
+                    f"custom_vjp {getattr(self.fun, '__name__', '')}: the forward rule must return a pair "
+                    f"(output, residuals), got {type(r).__name__}"
+                )
             out, res = r
             ol, od = flatten(out, _is_leaf)
             out_def.append(od)
@@ -83,7 +88,9 @@ class custom_vjp:
             g = unflatten(out_def[0], list(gs))
             cts = self.bwd(res, g)
             if not isinstance(cts, tuple):
-                raise TypeError("custom_vjp: the backward rule must return a tuple with one entry per argument")
+                raise TypeError(
+                    "custom_vjp: the backward rule must return a tuple with one entry per argument"
+                )
             cl, _ = flatten(cts, _is_leaf)
             if len(cl) != len(leaves):
                 raise ValueError(

@@ -4,6 +4,7 @@ The dispatch over transform levels happens in C++ (Note [custom_jvp] in csrc/bin
 this module flattens pytree arguments, calls the user's function and rule, checks what the rule
 returns, and derives the reverse rule and the batched rule from it.
 """
+
 from __future__ import annotations
 
 import functools
@@ -91,8 +92,10 @@ class _Call:
         for o in ol:
             if not isinstance(o, Tensor):
                 if not isinstance(o, (numbers.Number, _np.ndarray, _np.generic)):
-                    raise TypeError(f"{self.name}: the function must return Tensors (or tuples, lists or dicts of "
-                                    f"them), got {type(o).__name__}")
+                    raise TypeError(
+                        f"{self.name}: the function must return Tensors (or tuples, lists or dicts of "
+                        f"them), got {type(o).__name__}"
+                    )
                 o = Tensor(o)
             res.append(o)
         self._note_out(od, "the output")
@@ -108,8 +111,10 @@ class _Call:
         nondiff = [self.args[p] for p in self.cj.nondiff_argnums]
         r = self.cj.jvp_rule(*nondiff, tuple(primals), tuple(tangents))
         if not isinstance(r, (tuple, list)) or len(r) != 2:
-            raise TypeError(f"{self.name}: the JVP rule must return a pair (primal_out, tangent_out), got "
-                            f"{_describe(r) if not isinstance(r, (tuple, list)) else f'{len(r)} values'}")
+            raise TypeError(
+                f"{self.name}: the JVP rule must return a pair (primal_out, tangent_out), got "
+                f"{_describe(r) if not isinstance(r, (tuple, list)) else f'{len(r)} values'}"
+            )
         po, to = r
         pl, pdef = flatten(po, _is_leaf)
         if to is None:
@@ -117,24 +122,32 @@ class _Call:
         else:
             tl_out, tdef = flatten(to, _is_leaf)
         if tdef != pdef:
-            raise _StructureError(f"{self.name}: the JVP rule returned a primal output and a tangent output of "
-                                  f"different structures ({pdef} vs {tdef})")
+            raise _StructureError(
+                f"{self.name}: the JVP rule returned a primal output and a tangent output of "
+                f"different structures ({pdef} vs {tdef})"
+            )
         outs, touts = [], []
         for k, (p, t) in enumerate(zip(pl, tl_out)):
             if not isinstance(p, Tensor):
                 if not isinstance(p, (numbers.Number, _np.ndarray, _np.generic)):
-                    raise TypeError(f"{self.name}: the JVP rule's primal output {k} must be a Tensor, got "
-                                    f"{type(p).__name__}")
+                    raise TypeError(
+                        f"{self.name}: the JVP rule's primal output {k} must be a Tensor, got "
+                        f"{type(p).__name__}"
+                    )
                 p = Tensor(p)
             if t is not None:
                 if not isinstance(t, Tensor):
                     if not isinstance(t, (numbers.Number, _np.ndarray, _np.generic)):
-                        raise TypeError(f"{self.name}: the JVP rule's tangent output {k} must be a Tensor or "
-                                        f"None, got {type(t).__name__}")
+                        raise TypeError(
+                            f"{self.name}: the JVP rule's tangent output {k} must be a Tensor or "
+                            f"None, got {type(t).__name__}"
+                        )
                     t = Tensor(_np.broadcast_to(_np.asarray(t), tuple(p.shape)).copy(), p.dtype)
                 if tuple(t.shape) != tuple(p.shape):
-                    raise ValueError(f"{self.name}: the JVP rule returned a tangent of shape {tuple(t.shape)} for "
-                                     f"primal output {k} of shape {tuple(p.shape)}")
+                    raise ValueError(
+                        f"{self.name}: the JVP rule returned a tangent of shape {tuple(t.shape)} for "
+                        f"primal output {k} of shape {tuple(p.shape)}"
+                    )
                 if t.dtype != p.dtype and p.dtype.is_floating_point:
                     t = t.astype(p.dtype)
             outs.append(p)
@@ -149,8 +162,10 @@ def _vjp_from_rule(handler, xs, cots, need):
     level = _core.ReverseLevel()
     level.push()
     try:
-        ts = [level.track(_core.zeros_like(x)) if w and x.dtype.is_floating_point else None
-              for x, w in zip(xs, need)]
+        ts = [
+            level.track(_core.zeros_like(x)) if w and x.dtype.is_floating_point else None
+            for x, w in zip(xs, need)
+        ]
         _, touts = handler.jvp(xs, ts)
     finally:
         level.pop()
@@ -160,8 +175,10 @@ def _vjp_from_rule(handler, xs, cots, need):
         if t is None or c is None:
             continue
         if tuple(t.shape) != tuple(c.shape):
-            raise ValueError(f"{handler.name}: the JVP rule returned a tangent of shape {tuple(t.shape)} for an "
-                             f"output of shape {tuple(c.shape)}")
+            raise ValueError(
+                f"{handler.name}: the JVP rule returned a tangent of shape {tuple(t.shape)} for an "
+                f"output of shape {tuple(c.shape)}"
+            )
         outs.append(t)
         seeds.append(c)
     if not tracked or not outs:
@@ -292,7 +309,9 @@ class custom_jvp:
         Tensor(shape=[], dtype=Float32, value= 3)
         """
         if not callable(jvp):
-            raise TypeError(f"custom_jvp.defjvp: the rule must be callable, got {type(jvp).__name__}")
+            raise TypeError(
+                f"custom_jvp.defjvp: the rule must be callable, got {type(jvp).__name__}"
+            )
         self.jvp_rule = jvp
         return jvp
 
@@ -312,12 +331,16 @@ class custom_jvp:
             raise TypeError("custom_jvp.defjvps cannot be used with nondiff_argnums; use defjvp")
         for fn in tangent_fns:
             if fn is not None and not callable(fn):
-                raise TypeError(f"custom_jvp.defjvps: expected functions or None, got {type(fn).__name__}")
+                raise TypeError(
+                    f"custom_jvp.defjvps: expected functions or None, got {type(fn).__name__}"
+                )
 
         def rule(primals, tangents):
             if len(primals) != len(tangent_fns):
-                raise TypeError(f"custom_jvp {self.__name__}: defjvps got {len(tangent_fns)} function(s) for a call "
-                                f"with {len(primals)} argument(s)")
+                raise TypeError(
+                    f"custom_jvp {self.__name__}: defjvps got {len(tangent_fns)} function(s) for a call "
+                    f"with {len(primals)} argument(s)"
+                )
             out = self(*primals)
             total = None
             for fn, t in zip(tangent_fns, tangents):
@@ -343,32 +366,44 @@ class custom_jvp:
 
     def _resolve_kwargs(self, args, kwargs):
         if self._signature is None:
-            raise TypeError(f"custom_jvp {self.__name__}: keyword arguments need a function with a signature")
+            raise TypeError(
+                f"custom_jvp {self.__name__}: keyword arguments need a function with a signature"
+            )
         try:
             ba = self._signature.bind(*args, **kwargs)
         except (TypeError, ValueError) as e:
             raise TypeError(f"custom_jvp {self.__name__}: {e}") from None
         ba.apply_defaults()
         if ba.kwargs:
-            raise TypeError(f"custom_jvp {self.__name__}: keyword-only arguments are not supported "
-                            f"({sorted(ba.kwargs)}); pass them positionally")
+            raise TypeError(
+                f"custom_jvp {self.__name__}: keyword-only arguments are not supported "
+                f"({sorted(ba.kwargs)}); pass them positionally"
+            )
         return tuple(ba.args)
 
     def __call__(self, *args, **kwargs):
         name = getattr(self.fun, "__name__", "<function>")
         if self.jvp_rule is None:
-            raise TypeError(f"custom_jvp {name}: no JVP rule was given; call defjvp(rule) or defjvps(...) "
-                            "before calling the function")
+            raise TypeError(
+                f"custom_jvp {name}: no JVP rule was given; call defjvp(rule) or defjvps(...) "
+                "before calling the function"
+            )
         if kwargs or len(args) < self._n_fill:
             args = self._resolve_kwargs(args, kwargs)
-        elif not self.nondiff_argnums and all(type(a) is Tensor for a in args) and not _core._any_tracked(args):
+        elif (
+            not self.nondiff_argnums
+            and all(type(a) is Tensor for a in args)
+            and not _core._any_tracked(args)
+        ):
             return self.fun(*args)  # the common untransformed call, without flattening
         nondiff = set()
         for i in self.nondiff_argnums:
             j = i + len(args) if i < 0 else i
             if not 0 <= j < len(args):
-                raise TypeError(f"custom_jvp {name}: nondiff_argnums entry {i} is out of range for a call with "
-                                f"{len(args)} argument(s)")
+                raise TypeError(
+                    f"custom_jvp {name}: nondiff_argnums entry {i} is out of range for a call with "
+                    f"{len(args)} argument(s)"
+                )
             nondiff.add(j)
         diff_pos = [i for i in range(len(args)) if i not in nondiff]
         leaves, in_def = flatten(tuple(args[i] for i in diff_pos), _is_leaf)
@@ -377,8 +412,10 @@ class custom_jvp:
         for j in sorted(nondiff):
             nl, _ = flatten(args[j], _is_leaf)
             if _core._any_tracked([x for x in nl if isinstance(x, Tensor)]):
-                raise TypeError(f"custom_jvp {name}: argument {j} is in nondiff_argnums but is being transformed "
-                                "(differentiated or mapped); pass it as a regular argument")
+                raise TypeError(
+                    f"custom_jvp {name}: argument {j} is in nondiff_argnums but is being transformed "
+                    "(differentiated or mapped); pass it as a regular argument"
+                )
         if not tensors or not _core._any_tracked(tensors):
             return self.fun(*args)
         call = _Call(self, args, diff_pos, leaves, in_def, tidx)

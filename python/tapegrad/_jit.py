@@ -1,6 +1,7 @@
 """tg.jit: a function recorded once per input signature and replayed in C++ afterwards (Note [Tape
 replay] in csrc/autodiff/trace.h). Python only splits the arguments into traced tensors and a
 static part; recording, guards and replay are C++."""
+
 from __future__ import annotations
 
 import dataclasses as _dataclasses
@@ -22,7 +23,12 @@ __all__ = ["jit"]
 # Default of tg.jit's `fuse` option (Note [Fused replay] in csrc/autodiff/fusion.h): the
 # environment variable TAPEGRAD_JIT_FUSE=0, read once at import, turns fusion off for every tg.jit
 # that does not say `fuse=` (to compare fused and plain replays, e.g. in the test suite).
-FUSE_DEFAULT = os.environ.get("TAPEGRAD_JIT_FUSE", "1").strip().lower() not in ("0", "false", "off", "no")
+FUSE_DEFAULT = os.environ.get("TAPEGRAD_JIT_FUSE", "1").strip().lower() not in (
+    "0",
+    "false",
+    "off",
+    "no",
+)
 
 
 class _TensorSlot:
@@ -111,7 +117,10 @@ def _canon(v, weak):
         weak.append(k)
         return (t, k)
     if kind == "dict":
-        return (t, tuple(sorted(((_canon(k, weak), _canon(x, weak)) for k, x in v.items()), key=repr)))
+        return (
+            t,
+            tuple(sorted(((_canon(k, weak), _canon(x, weak)) for k, x in v.items()), key=repr)),
+        )
     if kind == "set":
         return (t, frozenset([_canon(x, weak) for x in v]))
     if kind == "slice":
@@ -121,7 +130,10 @@ def _canon(v, weak):
     if kind == "np":
         return (t, v.dtype.str, v.tobytes())
     if kind == "dataclass":
-        return (t, tuple([(f.name, _canon(getattr(v, f.name), weak)) for f in _dataclasses.fields(v)]))
+        return (
+            t,
+            tuple([(f.name, _canon(getattr(v, f.name), weak)) for f in _dataclasses.fields(v)]),
+        )
     try:
         hash(v)
     except TypeError:
@@ -167,7 +179,9 @@ class JitFunction(_core._JitFunction):
         except TypeError:
             pass  # not initialised yet: the normal case
         else:
-            raise TypeError("jit: a jitted function cannot be initialised again; make a new one with tg.jit(fn)")
+            raise TypeError(
+                "jit: a jitted function cannot be initialised again; make a new one with tg.jit(fn)"
+            )
         if fuse is None:
             fuse = FUSE_DEFAULT
         if not isinstance(fuse, bool):

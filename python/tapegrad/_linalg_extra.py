@@ -1,5 +1,6 @@
 """The Array API linalg extension's functions that tapegrad's ops compose (no SVD or
 eigendecomposition needed), re-exported by ``tapegrad.linalg``."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,16 @@ from . import _core, _creation
 from ._numpy_extra import _axis, _t, cross, matrix_transpose, moveaxis, tensordot, vecdot
 from ._numpy_extra import diagonal as _np_diagonal
 
-__all__ = ["cross", "diagonal", "matrix_norm", "matrix_power", "matrix_transpose", "tensordot", "vecdot",
-           "vector_norm"]
+__all__ = [
+    "cross",
+    "diagonal",
+    "matrix_norm",
+    "matrix_power",
+    "matrix_transpose",
+    "tensordot",
+    "vecdot",
+    "vector_norm",
+]
 
 _ = (cross, matrix_transpose, tensordot, vecdot)  # re-exported unchanged
 
@@ -35,7 +44,13 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     """
     x = _t(x)
     nd = x.ndim
-    axes = tuple(range(nd)) if axis is None else (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (
+        tuple(range(nd))
+        if axis is None
+        else (axis,)
+        if isinstance(axis, (int, np.integer))
+        else tuple(axis)
+    )
     axes = tuple(_axis(a, nd, "vector_norm") for a in axes)
     if len(set(axes)) != len(axes):
         raise ValueError(f"vector_norm: repeated axis in {axis}")
@@ -77,7 +92,9 @@ def matrix_power(x, n, /):
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
         raise TypeError(f"matrix_power: exponent must be an integer, got {n!r}")
     if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
-        raise ValueError(f"matrix_power: needs square matrices in the last two axes, got shape {x.shape}")
+        raise ValueError(
+            f"matrix_power: needs square matrices in the last two axes, got shape {x.shape}"
+        )
     n = int(n)
     if n == 0:
         return _core.broadcast_to(_creation.eye(x.shape[-1], dtype=x.dtype), x.shape)

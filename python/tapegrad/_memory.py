@@ -1,5 +1,6 @@
 """tg.memory_stats / tg.reset_peak_memory_stats: the bytes of tensor storage the caching allocator
 has handed out (csrc/core/storage.cpp)."""
+
 from __future__ import annotations
 
 from . import _core

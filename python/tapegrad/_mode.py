@@ -1,6 +1,7 @@
 """MindSpore's execution modes. PYNATIVE_MODE (default) runs eagerly; GRAPH_MODE runs every
 Cell.construct and every transform (grad, value_and_grad, GradOperation, jacrev, jacfwd, vmap)
 under tg.jit: recorded once per input signature, replayed in C++ afterwards."""
+
 from __future__ import annotations
 
 import threading
@@ -32,12 +33,18 @@ def set_context(**kwargs):
     True
     >>> tg.set_context(mode=tg.PYNATIVE_MODE)
     """
-    if "mode" in kwargs and (type(kwargs["mode"]) is not int or kwargs["mode"] not in (PYNATIVE_MODE, GRAPH_MODE)):
-        raise ValueError(f"set_context: mode must be tg.PYNATIVE_MODE or tg.GRAPH_MODE, got {kwargs['mode']!r}")
+    if "mode" in kwargs and (
+        type(kwargs["mode"]) is not int or kwargs["mode"] not in (PYNATIVE_MODE, GRAPH_MODE)
+    ):
+        raise ValueError(
+            f"set_context: mode must be tg.PYNATIVE_MODE or tg.GRAPH_MODE, got {kwargs['mode']!r}"
+        )
     if "device_target" in kwargs:
         dt = str(kwargs["device_target"]).upper()
         if dt not in ("CPU", "GPU"):
-            raise ValueError(f"set_context: device_target must be 'CPU' or 'GPU', got {kwargs['device_target']!r}")
+            raise ValueError(
+                f"set_context: device_target must be 'CPU' or 'GPU', got {kwargs['device_target']!r}"
+            )
         kwargs["device_target"] = dt
         if dt == "GPU":
             from . import cuda
@@ -62,8 +69,7 @@ def get_context(key):
 
 
 def graph_mode_active():
-    """True in GRAPH_MODE, except inside a graph recording (whose outer trace already sees every op).
-    """
+    """True in GRAPH_MODE, except inside a graph recording (whose outer trace already sees every op)."""
     return GRAPH[0] and not getattr(_local, "depth", 0)
 
 

@@ -6,6 +6,7 @@ Each function here is written with existing ops (no new derivative rules), so ``
 functions (``unique_*``) and ``nonzero`` have data-dependent shapes and run eagerly (a ``TypeError``
 inside a transform). They are re-exported by ``tapegrad.numpy``.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -21,23 +22,99 @@ from ._tensor import _made, _place
 
 __all__ = [  # noqa: RUF022  (grouped by kind)
     # elementwise
-    "divide", "multiply", "subtract", "negative", "positive", "remainder", "fmod", "isinf",
-    "isneginf", "isposinf", "signbit", "trunc", "hypot", "logaddexp", "logaddexp2", "copysign",
-    "fmin", "fmax", "sinc", "log10", "degrees", "radians", "deg2rad", "rad2deg", "arcsinh",
-    "arccosh", "arctanh", "asin", "acos", "atan", "atan2", "asinh", "acosh", "atanh", "round",
-    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_invert", "bitwise_not",
-    "bitwise_left_shift", "bitwise_right_shift", "left_shift", "right_shift", "conj", "conjugate",
-    "real", "imag", "isin",
+    "divide",
+    "multiply",
+    "subtract",
+    "negative",
+    "positive",
+    "remainder",
+    "fmod",
+    "isinf",
+    "isneginf",
+    "isposinf",
+    "signbit",
+    "trunc",
+    "hypot",
+    "logaddexp",
+    "logaddexp2",
+    "copysign",
+    "fmin",
+    "fmax",
+    "sinc",
+    "log10",
+    "degrees",
+    "radians",
+    "deg2rad",
+    "rad2deg",
+    "arcsinh",
+    "arccosh",
+    "arctanh",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    "asinh",
+    "acosh",
+    "atanh",
+    "round",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "bitwise_invert",
+    "bitwise_not",
+    "bitwise_left_shift",
+    "bitwise_right_shift",
+    "left_shift",
+    "right_shift",
+    "conj",
+    "conjugate",
+    "real",
+    "imag",
+    "isin",
     # shape
-    "moveaxis", "permute_dims", "roll", "unstack", "broadcast_arrays", "broadcast_shapes", "meshgrid",
-    "tril", "triu", "diag", "diagonal", "matrix_transpose", "atleast_1d", "atleast_2d", "atleast_3d",
-    "vstack", "hstack", "dstack", "column_stack", "array_split", "hsplit", "vsplit", "dsplit", "rot90",
-    "pad", "diff",
+    "moveaxis",
+    "permute_dims",
+    "roll",
+    "unstack",
+    "broadcast_arrays",
+    "broadcast_shapes",
+    "meshgrid",
+    "tril",
+    "triu",
+    "diag",
+    "diagonal",
+    "matrix_transpose",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "vstack",
+    "hstack",
+    "dstack",
+    "column_stack",
+    "array_split",
+    "hsplit",
+    "vsplit",
+    "dsplit",
+    "rot90",
+    "pad",
+    "diff",
     # linear algebra
-    "tensordot", "vecdot", "inner", "kron", "cross", "einsum",
+    "tensordot",
+    "vecdot",
+    "inner",
+    "kron",
+    "cross",
+    "einsum",
     # search, select, reduce
-    "nonzero", "count_nonzero", "cumulative_sum", "cumulative_prod", "searchsorted", "select",
-    "nan_to_num", "isclose", "allclose",
+    "nonzero",
+    "count_nonzero",
+    "cumulative_sum",
+    "cumulative_prod",
+    "searchsorted",
+    "select",
+    "nan_to_num",
+    "isclose",
+    "allclose",
     # creation
     "linspace",
 ]
@@ -60,7 +137,9 @@ def _axis(axis, ndim, name):
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(f"{name}: axis must be an int, got {axis!r}")
     if not -ndim <= axis < ndim:
-        raise np.exceptions.AxisError(f"{name}: axis {axis} is out of bounds for an array of dimension {ndim}")
+        raise np.exceptions.AxisError(
+            f"{name}: axis {axis} is out of bounds for an array of dimension {ndim}"
+        )
     return int(axis) % ndim
 
 
@@ -154,13 +233,21 @@ def fmod(x1, x2):
     """
     scalar1 = isinstance(x1, int | float) and not isinstance(x1, bool)
     t1 = _t(x1)
-    if not _is_float(t1) and not (isinstance(x2, Tensor) and _is_float(x2)) and not isinstance(x2, float):
+    if (
+        not _is_float(t1)
+        and not (isinstance(x2, Tensor) and _is_float(x2))
+        and not isinstance(x2, float)
+    ):
         r = _core.mod(t1, x2)  # integers: C's % from Python's %
         return _where((r != 0) & ((t1 < 0) != (_t(x2) < 0)), r - x2, r)
     # fmod(a, b) = sign(a) * mod(|a|, |b|): exact (x1 - trunc(x1 / x2) * x2 loses every digit once
     # x1 / x2 is beyond the float's precision), and Python scalars stay weak as in numpy.
     a1 = builtins.abs(x1) if scalar1 else _core.abs(t1)
-    a2 = builtins.abs(x2) if isinstance(x2, int | float) and not isinstance(x2, bool) else _core.abs(_t(x2))
+    a2 = (
+        builtins.abs(x2)
+        if isinstance(x2, int | float) and not isinstance(x2, bool)
+        else _core.abs(_t(x2))
+    )
     r = _core.mod(a1, a2)
     if scalar1:
         return -r if math.copysign(1.0, x1) < 0 else r
@@ -455,24 +542,28 @@ def round(x, decimals=0):
     try:
         decimals = operator.index(decimals)
     except TypeError:
-        raise TypeError(f"round: decimals must be an integer, got {type(decimals).__name__}") from None
+        raise TypeError(
+            f"round: decimals must be an integer, got {type(decimals).__name__}"
+        ) from None
     if decimals == 0 or (not _is_float(x) and (decimals > 0 or x.dtype == _core.bool_)):
         return _core.round(x)
     if not _is_float(x):  # integers to tens, hundreds, ...: as numpy, through float64, half to even
         if decimals < -400:
             return _creation.zeros_like(x)
-        f = 10.0 ** -decimals
+        f = 10.0**-decimals
         return (_core.round(x.astype(_core.float64) / f) * f).astype(x.dtype)
     if abs(decimals) > 400:
         raise OverflowError(f"round: decimals {decimals} out of range")
-    scale = 10.0 ** decimals
+    scale = 10.0**decimals
     return _core.round(x * scale) / scale
 
 
 def _int_check(name, *xs):
     for x in xs:
         if isinstance(x, Tensor) and _is_float(x):
-            raise TypeError(f"{name}: needs integer or Bool tensors, got {x.dtype} of shape {x.shape}")
+            raise TypeError(
+                f"{name}: needs integer or Bool tensors, got {x.dtype} of shape {x.shape}"
+            )
         if isinstance(x, float):
             raise TypeError(f"{name}: needs integers, got the float {x!r}")
 
@@ -613,7 +704,11 @@ def isin(x1, x2, /, *, invert=False):
     """
     x1, x2 = _t(x1), _t(x2)
     flat = x2.reshape((1,) * x1.ndim + (-1,))
-    found = _core.any(x1.reshape(x1.shape + (1,)) == flat, -1) if x2.size else _creation.zeros(x1.shape, _core.bool_)
+    found = (
+        _core.any(x1.reshape(x1.shape + (1,)) == flat, -1)
+        if x2.size
+        else _creation.zeros(x1.shape, _core.bool_)
+    )
     return _core.logical_not(found) if invert else found
 
 
@@ -630,7 +725,9 @@ def moveaxis(x, source, destination):
     src = [source] if isinstance(source, (int, np.integer)) else list(source)
     dst = [destination] if isinstance(destination, (int, np.integer)) else list(destination)
     if len(src) != len(dst):
-        raise ValueError(f"moveaxis: source {source} and destination {destination} need the same number of axes")
+        raise ValueError(
+            f"moveaxis: source {source} and destination {destination} need the same number of axes"
+        )
     src = [_axis(a, x.ndim, "moveaxis") for a in src]
     dst = [_axis(a, x.ndim, "moveaxis") for a in dst]
     if len(set(src)) != len(src) or len(set(dst)) != len(dst):
@@ -702,7 +799,9 @@ def broadcast_shapes(*shapes):
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
-        raise ValueError(f"broadcast_shapes: shapes {' and '.join(map(str, shapes))} do not broadcast") from None
+        raise ValueError(
+            f"broadcast_shapes: shapes {' and '.join(map(str, shapes))} do not broadcast"
+        ) from None
 
 
 def broadcast_arrays(*arrays):
@@ -795,7 +894,11 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
     x = moveaxis(x, (a1, a2), (-2, -1))
     n, m = x.shape[-2], x.shape[-1]
     k = int(offset)
-    rows = np.arange(max(0, -k), min(n, m - k)) if min(n, m - k) > max(0, -k) else np.zeros(0, np.int64)
+    rows = (
+        np.arange(max(0, -k), min(n, m - k))
+        if min(n, m - k) > max(0, -k)
+        else np.zeros(0, np.int64)
+    )
     flat = rows * m + rows + k
     x = x.reshape(x.shape[:-2] + (n * m,))
     return _core.take(x, Tensor(flat.astype(np.int64)), x.ndim - 1)
@@ -817,7 +920,9 @@ def diag(v, k=0):
         raise ValueError(f"diag: input must be 1- or 2-d, got shape {v.shape}")
     n, k = v.shape[0], int(k)
     # [v_i, 0 * n] rows flattened, cut to n*n and reshaped put v_i at (i, i).
-    d = _core.concatenate([v.reshape(n, 1), _creation.zeros((n, n), v.dtype)], 1).reshape(-1)[: n * n]
+    d = _core.concatenate([v.reshape(n, 1), _creation.zeros((n, n), v.dtype)], 1).reshape(-1)[
+        : n * n
+    ]
     d = d.reshape(n, n)
     if k == 0:
         return d
@@ -954,7 +1059,9 @@ def array_split(x, indices_or_sections, axis=0):
 def _split_n(name, x, ios, axis):
     x = _t(x)
     if isinstance(ios, (int, np.integer)) and x.shape[axis] % int(ios):
-        raise ValueError(f"{name}: array split does not result in an equal division ({x.shape[axis]} by {ios})")
+        raise ValueError(
+            f"{name}: array split does not result in an equal division ({x.shape[axis]} by {ios})"
+        )
     return array_split(x, ios, axis)
 
 
@@ -1022,7 +1129,9 @@ def _pad_widths(pad_width, ndim):
     try:
         pw = np.broadcast_to(pw, (ndim, 2))
     except ValueError:
-        raise ValueError(f"pad: pad_width {pad_width!r} does not fit an array of {ndim} dimensions") from None
+        raise ValueError(
+            f"pad: pad_width {pad_width!r} does not fit an array of {ndim} dimensions"
+        ) from None
     if (pw < 0).any():
         raise ValueError(f"pad: pad_width must be non-negative, got {pad_width!r}")
     return pw
@@ -1058,20 +1167,28 @@ def pad(x, pad_width, mode="constant", constant_values=0):
                     val = constant_values
                 else:
                     val = cv[ax, side].item()
-                block = _core.broadcast_to(_t(val).astype(x.dtype) if isinstance(val, Tensor) else
-                                           _creation.full((), val, x.dtype), tuple(shape))
+                block = _core.broadcast_to(
+                    _t(val).astype(x.dtype)
+                    if isinstance(val, Tensor)
+                    else _creation.full((), val, x.dtype),
+                    tuple(shape),
+                )
                 parts.append(block)
             x = _core.concatenate([parts[0], x, parts[1]], ax)
         return x
     if mode not in ("edge", "reflect", "symmetric", "wrap"):
-        raise ValueError(f"pad: mode {mode!r} is not supported (constant, edge, reflect, symmetric, wrap)")
+        raise ValueError(
+            f"pad: mode {mode!r} is not supported (constant, edge, reflect, symmetric, wrap)"
+        )
     for ax in range(x.ndim):
         before, after = int(pw[ax, 0]), int(pw[ax, 1])
         if before == 0 and after == 0:
             continue
         n = x.shape[ax]
         if n == 0:
-            raise ValueError(f"pad: can't extend the empty axis {ax} of shape {x.shape} in mode {mode!r}")
+            raise ValueError(
+                f"pad: can't extend the empty axis {ax} of shape {x.shape} in mode {mode!r}"
+            )
         idx = np.arange(-before, n + after)
         if mode == "edge":
             idx = np.clip(idx, 0, n - 1)
@@ -1103,6 +1220,7 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
     if a.ndim == 0:
         raise ValueError("diff: needs at least 1 dimension, got a 0-d array")
     axis = _axis(axis, a.ndim, "diff")
+
     def _edge(extra):
         e = _t(extra)
         if e.ndim == 0:
@@ -1119,7 +1237,11 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
         hi = [slice(None)] * a.ndim
         lo = [slice(None)] * a.ndim
         hi[axis], lo[axis] = slice(1, None), slice(None, -1)
-        a = (a[tuple(hi)] != a[tuple(lo)]) if str(a.dtype) == "Bool" else a[tuple(hi)] - a[tuple(lo)]
+        a = (
+            (a[tuple(hi)] != a[tuple(lo)])
+            if str(a.dtype) == "Bool"
+            else a[tuple(hi)] - a[tuple(lo)]
+        )
     return a
 
 
@@ -1151,7 +1273,9 @@ def tensordot(a, b, axes=2):
         ax_b = [_axis(i, b.ndim, "tensordot") for i in ax_b]
     for i, j in zip(ax_a, ax_b):
         if a.shape[i] != b.shape[j]:
-            raise ValueError(f"tensordot: shape mismatch for sum: {a.shape} axis {i} and {b.shape} axis {j}")
+            raise ValueError(
+                f"tensordot: shape mismatch for sum: {a.shape} axis {i} and {b.shape} axis {j}"
+            )
     free_a = [i for i in range(a.ndim) if i not in ax_a]
     free_b = [j for j in range(b.ndim) if j not in ax_b]
     k = int(np.prod([a.shape[i] for i in ax_a], dtype=np.int64))
@@ -1212,7 +1336,9 @@ def cross(a, b, axis=-1):
     """
     a, b = _t(a), _t(b)
     if a.ndim == 0 or b.ndim == 0 or a.shape[axis] != 3 or b.shape[axis] != 3:
-        raise ValueError(f"cross: needs vectors of 3 elements along axis {axis}, got shapes {a.shape} and {b.shape}")
+        raise ValueError(
+            f"cross: needs vectors of 3 elements along axis {axis}, got shapes {a.shape} and {b.shape}"
+        )
     a, b = moveaxis(a, axis, -1), moveaxis(b, axis, -1)
     a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
     b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
@@ -1229,7 +1355,9 @@ def _sublist_to_str(sub):
         elif isinstance(s, (int, np.integer)) and 0 <= s < 52:
             out.append(letters[int(s)])
         else:
-            raise ValueError(f"einsum: subscript {s!r} in a sublist must be an int in [0, 52) or Ellipsis")
+            raise ValueError(
+                f"einsum: subscript {s!r} in a sublist must be an int in [0, 52) or Ellipsis"
+            )
     return "".join(out)
 
 
@@ -1244,7 +1372,11 @@ def einsum(*operands, **kwargs):
     (2, 4)
     """
     for k, v in kwargs.items():
-        if (k in ("out", "dtype") and v is None) or k == "optimize" or (k == "order" and v in ("K", "C")):
+        if (
+            (k in ("out", "dtype") and v is None)
+            or k == "optimize"
+            or (k == "order" and v in ("K", "C"))
+        ):
             continue
         raise TypeError(f"einsum: argument {k}={v!r} is not supported")
     if not operands:
@@ -1269,8 +1401,10 @@ def einsum(*operands, **kwargs):
 def _eager(name, *xs):
     for x in xs:
         if isinstance(x, Tensor) and x._is_tracked():
-            raise TypeError(f"{name}: the result's shape depends on the values, so it cannot run "
-                            "inside grad/jvp/vmap/jit (call it outside the transform)")
+            raise TypeError(
+                f"{name}: the result's shape depends on the values, so it cannot run "
+                "inside grad/jvp/vmap/jit (call it outside the transform)"
+            )
 
 
 def nonzero(x):
@@ -1282,7 +1416,9 @@ def nonzero(x):
     x = _t(x)
     _eager("nonzero", x)
     if x.ndim == 0:
-        raise ValueError("nonzero: 0-d arrays are not supported (numpy 2 raises too); use atleast_1d")
+        raise ValueError(
+            "nonzero: 0-d arrays are not supported (numpy 2 raises too); use atleast_1d"
+        )
     return tuple(Tensor(i.astype(np.int64)) for i in np.nonzero(x.numpy()))
 
 
@@ -1300,7 +1436,9 @@ def _cumulative(name, fn, x, axis, dtype, include_initial, initial):
     x = _t(x)
     if axis is None:
         if x.ndim > 1:
-            raise ValueError(f"{name}: axis is required for arrays of more than 1 dimension (shape {x.shape})")
+            raise ValueError(
+                f"{name}: axis is required for arrays of more than 1 dimension (shape {x.shape})"
+            )
         axis = 0
     if x.ndim == 0:
         raise ValueError(f"{name}: needs at least 1 dimension, got a 0-d array")
@@ -1374,19 +1512,26 @@ def select(condlist, choicelist, default=0):
     [ 1.  7. 20.]
     """
     if len(condlist) != len(choicelist):
-        raise ValueError(f"select: list of cases ({len(condlist)}) must be same length as list of conditions "
-                         f"({len(choicelist)})")
+        raise ValueError(
+            f"select: list of cases ({len(condlist)}) must be same length as list of conditions "
+            f"({len(choicelist)})"
+        )
     if not condlist:
         raise ValueError("select: select with an empty condition list is not possible")
     out = default
     for cond, choice in reversed(list(zip(condlist, choicelist))):
         cond = _t(cond)
         if str(cond.dtype) != "Bool":
-            raise TypeError(f"select: invalid entry in condlist: should be boolean, got {cond.dtype}")
+            raise TypeError(
+                f"select: invalid entry in condlist: should be boolean, got {cond.dtype}"
+            )
         out = _where(cond, choice, out)
     out = _t(out)
-    shape = broadcast_shapes(*[_t(c).shape for c in condlist], *[_t(c).shape for c in choicelist],
-                             np.shape(default) if not isinstance(default, Tensor) else default.shape)
+    shape = broadcast_shapes(
+        *[_t(c).shape for c in condlist],
+        *[_t(c).shape for c in choicelist],
+        np.shape(default) if not isinstance(default, Tensor) else default.shape,
+    )
     return out if out.shape == shape else _core.broadcast_to(out, shape)
 
 
@@ -1453,9 +1598,13 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, *, device=N
     >>> tg.grad(lambda a, b: tg.linspace(a, b, 5).sum(), grad_position=(0, 1))(tg.tensor(0.0), tg.tensor(1.0))
     (Tensor(shape=[], dtype=Float32, value= 2.5), Tensor(shape=[], dtype=Float32, value= 2.5))
     """
-    if not (isinstance(start, Tensor) or isinstance(stop, Tensor) or np.ndim(start) or np.ndim(stop)):
+    if not (
+        isinstance(start, Tensor) or isinstance(stop, Tensor) or np.ndim(start) or np.ndim(stop)
+    ):
         if axis not in (0, -1):
-            raise np.exceptions.AxisError(f"linspace: axis {axis} is out of bounds for the 1-d result")
+            raise np.exceptions.AxisError(
+                f"linspace: axis {axis} is out of bounds for the 1-d result"
+            )
         return _made(device, "linspace", _core._linspace, start, stop, num, endpoint, dtype)
     if not isinstance(num, (int, np.integer)) or isinstance(num, bool):
         raise TypeError(f"linspace: num must be an int, got {num!r}")
@@ -1466,8 +1615,11 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, *, device=N
     if dtype is not None:
         ft = _as_dtype(dtype)
     else:  # as the C++ linspace: float32 unless a Tensor argument is float64
-        ft = _core.float64 if any(isinstance(v, Tensor) and str(v.dtype) == "Float64" for v in (start, stop)) \
+        ft = (
+            _core.float64
+            if any(isinstance(v, Tensor) and str(v.dtype) == "Float64" for v in (start, stop))
             else _core.float32
+        )
     work = ft if str(ft).startswith("Float") else _core.float64
     a, b = a.astype(work), b.astype(work)
     shape = broadcast_shapes(a.shape, b.shape)

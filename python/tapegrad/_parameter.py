@@ -1,4 +1,5 @@
 """Parameter and ParameterTuple (MindSpore names)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,7 +26,14 @@ class Parameter(Tensor):
     Tensor(shape=[2], dtype=Float32, value= [ 3.00000000e+00,  3.00000000e+00])
     """
 
-    def __init__(self, default_input, name=None, requires_grad=True, layerwise_parallel=False, parallel_optimizer=True):
+    def __init__(
+        self,
+        default_input,
+        name=None,
+        requires_grad=True,
+        layerwise_parallel=False,
+        parallel_optimizer=True,
+    ):
         if isinstance(default_input, Tensor):
             super().__init__(_core.strip(default_input))
         else:
@@ -42,7 +50,9 @@ class Parameter(Tensor):
         """
         new = data if isinstance(data, Tensor) else Tensor(data, self.dtype)
         if tuple(new.shape) != tuple(self.shape):
-            raise ValueError(f"Parameter.set_data: shape {tuple(new.shape)} does not match {tuple(self.shape)}")
+            raise ValueError(
+                f"Parameter.set_data: shape {tuple(new.shape)} does not match {tuple(self.shape)}"
+            )
         self[...] = new.astype(self.dtype)
         return self
 
@@ -92,7 +102,15 @@ class Parameter(Tensor):
     def __reduce_ex__(self, protocol):
         # The values as _pickle does for a Tensor (protocol 5: one out-of-band buffer), plus the
         # name and requires_grad.
-        return (_rebuild_parameter, (_pickle.contiguous_data(self), _pickle._dtype_name(self), self.name, self.requires_grad))
+        return (
+            _rebuild_parameter,
+            (
+                _pickle.contiguous_data(self),
+                _pickle._dtype_name(self),
+                self.name,
+                self.requires_grad,
+            ),
+        )
 
     def __reduce__(self):
         return self.__reduce_ex__(2)
@@ -100,9 +118,13 @@ class Parameter(Tensor):
 
 def _rebuild_parameter(arr, dtype, name, requires_grad):
     if name is not None and not isinstance(name, str):
-        raise TypeError(f"Parameter pickle: the name must be a str or None, got {type(name).__name__}")
+        raise TypeError(
+            f"Parameter pickle: the name must be a str or None, got {type(name).__name__}"
+        )
     if not isinstance(requires_grad, (bool, np.bool_)):
-        raise TypeError(f"Parameter pickle: requires_grad must be a bool, got {type(requires_grad).__name__}")
+        raise TypeError(
+            f"Parameter pickle: requires_grad must be a bool, got {type(requires_grad).__name__}"
+        )
     data = _pickle.array_from_parts(arr, dtype, "Parameter pickle")
     return Parameter(Tensor(data, dtype), name=name, requires_grad=bool(requires_grad))
 
@@ -121,7 +143,9 @@ class ParameterTuple(tuple):
         items = tuple(iterable)
         for p in items:
             if not isinstance(p, Parameter):
-                raise TypeError(f"ParameterTuple: elements must be Parameters, got {type(p).__name__}")
+                raise TypeError(
+                    f"ParameterTuple: elements must be Parameters, got {type(p).__name__}"
+                )
         return super().__new__(cls, items)
 
     def clone(self, prefix="", init="same"):
@@ -132,6 +156,10 @@ class ParameterTuple(tuple):
         'moment.w'
         """
         return ParameterTuple(
-            Parameter(Tensor(p), name=(prefix + "." + p.name) if prefix and p.name else p.name, requires_grad=p.requires_grad)
+            Parameter(
+                Tensor(p),
+                name=(prefix + "." + p.name) if prefix and p.name else p.name,
+                requires_grad=p.requires_grad,
+            )
             for p in self
         )

@@ -9,6 +9,7 @@ stream gives a TypeError/ValueError, never a tensor over bad memory) and copies 
 (bytes from the stream, a read-only frame), so a loaded tensor never writes into memory it may not
 own. The same helpers serve Dask's serialisation (tapegrad.dask) and the Parameter pickling.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,7 +38,9 @@ def array_from_parts(data, dtype, op="Tensor pickle"):
     numpy array whose dtype is `dtype`, one of the names in _DTYPE_NAMES. A read-only array is
     copied (see the module docstring)."""
     if not isinstance(dtype, str):
-        raise TypeError(f"{op}: the dtype must be a str naming one of {_DTYPE_NAMES}, got {type(dtype).__name__}")
+        raise TypeError(
+            f"{op}: the dtype must be a str naming one of {_DTYPE_NAMES}, got {type(dtype).__name__}"
+        )
     if dtype not in _DTYPE_NAMES:
         raise ValueError(f"{op}: unknown dtype {dtype!r} (expected one of {_DTYPE_NAMES})")
     if type(data) is not np.ndarray:

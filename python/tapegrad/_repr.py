@@ -179,7 +179,9 @@ def _element_formatter(category: str, data: np.ndarray, scalar: bool) -> Callabl
     if category == "bfloat16":
         return lambda i: _general(float(flat[i]))
     if category == "complex":
-        return lambda i: _general(float(flat[i].real)) + _general(float(flat[i].imag), plus=True) + "j"
+        return lambda i: (
+            _general(float(flat[i].real)) + _general(float(flat[i].imag), plus=True) + "j"
+        )
     raise AssertionError(category)
 
 
@@ -219,7 +221,7 @@ class _Layout:
             else:
                 self._run(base, 0, n)
         else:
-            stride = int(np.prod(self.shape[depth + 1:], dtype=np.int64))
+            stride = int(np.prod(self.shape[depth + 1 :], dtype=np.int64))
             newline = "\n" + " " * (depth + 1)
             if n > _SUMMARY_THRESHOLD:
                 for k in range(_EDGE_ITEMS):

@@ -17,6 +17,7 @@ are read before any array: a file whose entries declare more bytes than ``max_by
 16 times the file's size plus 64 MiB; files written here are stored uncompressed, so their
 entries never exceed the file's size) is refused the same way, without allocating the memory.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -47,15 +48,19 @@ def _to_array(value, name, what):
     if isinstance(value, numbers.Integral):
         v = int(value)
         if not -(2**63) <= v < 2**63:
-            raise OverflowError(f"{what}: the int value of {name!r} ({v}) does not fit in int64, the dtype it is "
-                                "stored as")
+            raise OverflowError(
+                f"{what}: the int value of {name!r} ({v}) does not fit in int64, the dtype it is "
+                "stored as"
+            )
         return _np.array(v, dtype=_np.int64), "t"
     if isinstance(value, numbers.Real):
         return _np.array(float(value), dtype=_np.float64), "t"  # float64: 1e-50 and 1e40 stay exact
     if isinstance(value, (_np.ndarray, _np.generic)) and _np.asarray(value).dtype.kind in "biuf":
         return _np.array(value, copy=True), "t"
-    raise TypeError(f"{what}: the value of {name!r} must be a Tensor, Parameter, number or string, got "
-                    f"{type(value).__name__}")
+    raise TypeError(
+        f"{what}: the value of {name!r} must be a Tensor, Parameter, number or string, got "
+        f"{type(value).__name__}"
+    )
 
 
 def _entries(save_obj, append_dict, what):
@@ -68,14 +73,18 @@ def _entries(save_obj, append_dict, what):
         items = []
         for i, d in enumerate(save_obj):
             if not isinstance(d, dict) or "name" not in d or "data" not in d:
-                raise TypeError(f"{what}: element {i} of the list must be a dict with keys 'name' and 'data', got "
-                                f"{d!r}"[:200])
+                raise TypeError(
+                    f"{what}: element {i} of the list must be a dict with keys 'name' and 'data', got "
+                    f"{d!r}"[:200]
+                )
             items.append((d["name"], d["data"]))
     elif isinstance(save_obj, dict):
         items = list(save_obj.items())
     else:
-        raise TypeError(f"{what}: save_obj must be an nn.Cell, a list of {{'name': ..., 'data': ...}} dicts or a "
-                        f"dict, got {type(save_obj).__name__}")
+        raise TypeError(
+            f"{what}: save_obj must be an nn.Cell, a list of {{'name': ..., 'data': ...}} dicts or a "
+            f"dict, got {type(save_obj).__name__}"
+        )
     if append_dict is not None:
         if not isinstance(append_dict, dict):
             raise TypeError(f"{what}: append_dict must be a dict, got {type(append_dict).__name__}")
@@ -85,8 +94,10 @@ def _entries(save_obj, append_dict, what):
         if not isinstance(name, str):
             raise TypeError(f"{what}: names must be strings, got {type(name).__name__}")
         if "\x00" in name:
-            raise ValueError(f"{what}: the name {name!r} contains a NUL character ('\\x00'), which a checkpoint "
-                             "cannot store")
+            raise ValueError(
+                f"{what}: the name {name!r} contains a NUL character ('\\x00'), which a checkpoint "
+                "cannot store"
+            )
         if name in seen:
             raise ValueError(f"{what}: the name {name!r} appears twice")
         seen.add(name)
@@ -100,8 +111,17 @@ def _with_suffix(path):
     return path if path.endswith(_SUFFIX) else path + _SUFFIX
 
 
-def save_checkpoint(save_obj, ckpt_file_name, integrated_save=True, async_save=False, append_dict=None,
-                    enc_key=None, enc_mode="AES-GCM", choice_func=None, **kwargs):
+def save_checkpoint(
+    save_obj,
+    ckpt_file_name,
+    integrated_save=True,
+    async_save=False,
+    append_dict=None,
+    enc_key=None,
+    enc_mode="AES-GCM",
+    choice_func=None,
+    **kwargs,
+):
     """Save parameters to ``ckpt_file_name`` (``.ckpt`` is appended when missing, as MindSpore does).
 
     ``save_obj`` is an ``nn.Cell`` (every parameter, under its ``parameters_and_names`` name), a list
@@ -156,7 +176,9 @@ def save_checkpoint(save_obj, ckpt_file_name, integrated_save=True, async_save=F
 def _resolve_existing(ckpt_file_name, what):
     path = os.fspath(ckpt_file_name)
     if not isinstance(path, str):
-        raise TypeError(f"{what}: the checkpoint file name must be a str or path, got {type(path).__name__}")
+        raise TypeError(
+            f"{what}: the checkpoint file name must be a str or path, got {type(path).__name__}"
+        )
     if os.path.isfile(path):
         return path
     if not path.endswith(_SUFFIX) and os.path.isfile(path + _SUFFIX):
@@ -180,8 +202,23 @@ class _Bad(Exception):
     pass
 
 
-_TENSOR_DTYPES = frozenset(_np.dtype(t) for t in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
-                                                   "uint32", "uint64", "float16", "float32", "float64"))
+_TENSOR_DTYPES = frozenset(
+    _np.dtype(t)
+    for t in (
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+    )
+)
 
 
 def _member_header(zf, member):
@@ -211,7 +248,9 @@ def _read_checkpoint(path, what, max_bytes):
         size = os.path.getsize(path)
         cap = 16 * size + (64 << 20) if max_bytes is None else int(max_bytes)
         if not zipfile.is_zipfile(path):
-            raise _Bad("not a zip (.npz) archive" + (" (a plain .npy array)" if _is_npy(path) else ""))
+            raise _Bad(
+                "not a zip (.npz) archive" + (" (a plain .npy array)" if _is_npy(path) else "")
+            )
         with zipfile.ZipFile(path) as zf:
             infos = {}
             for info in zf.infolist():
@@ -223,18 +262,24 @@ def _read_checkpoint(path, what, max_bytes):
                 infos[key] = info
             for key in (_MAGIC, "__names__", "__kinds__"):
                 if key not in infos:
-                    raise _Bad(f"the entry {key!r} is missing" + (" (no tapegrad checkpoint header)"
-                                                                   if key == _MAGIC else ""))
+                    raise _Bad(
+                        f"the entry {key!r} is missing"
+                        + (" (no tapegrad checkpoint header)" if key == _MAGIC else "")
+                    )
             total = 0
             headers = {}
             for key, info in infos.items():
                 shape, dtype, nbytes = _member_header(zf, info)
                 if nbytes > info.file_size:
-                    raise _Bad(f"entry {key!r} declares {nbytes} bytes of data but its member holds "
-                               f"{info.file_size}")
+                    raise _Bad(
+                        f"entry {key!r} declares {nbytes} bytes of data but its member holds "
+                        f"{info.file_size}"
+                    )
                 total += nbytes
                 if total > cap:
-                    raise _Bad(f"its entries would take more than {cap} bytes (max_bytes; the file has {size} bytes)")
+                    raise _Bad(
+                        f"its entries would take more than {cap} bytes (max_bytes; the file has {size} bytes)"
+                    )
                 headers[key] = (shape, dtype)
 
             def read(key):
@@ -243,15 +288,21 @@ def _read_checkpoint(path, what, max_bytes):
 
             shape, dtype = headers[_MAGIC]
             if shape != () or dtype.kind not in "iu":
-                raise _Bad(f"the format version must be an integer scalar, got dtype {dtype} and shape {shape}")
+                raise _Bad(
+                    f"the format version must be an integer scalar, got dtype {dtype} and shape {shape}"
+                )
             version = int(read(_MAGIC))
             if not 1 <= version <= _VERSION:
-                raise _Bad(f"format version {version} is not one this tapegrad reads (1 to {_VERSION})")
+                raise _Bad(
+                    f"format version {version} is not one this tapegrad reads (1 to {_VERSION})"
+                )
             lists = []
             for key in ("__names__", "__kinds__"):
                 shape, dtype = headers[key]
                 if len(shape) != 1 or dtype.kind != "U":
-                    raise _Bad(f"{key} must be a 1-d unicode array, got dtype {dtype} and shape {shape}")
+                    raise _Bad(
+                        f"{key} must be a 1-d unicode array, got dtype {dtype} and shape {shape}"
+                    )
                 lists.append([str(v) for v in read(key)])
             names, kinds = lists
             if len(kinds) != len(names):
@@ -270,11 +321,15 @@ def _read_checkpoint(path, what, max_bytes):
                 shape, dtype = headers[key]
                 if kind == "s":
                     if shape != () or dtype.kind != "U":
-                        raise _Bad(f"the string {name!r} must be a 0-d unicode array, got dtype {dtype} and shape "
-                                   f"{shape}")
+                        raise _Bad(
+                            f"the string {name!r} must be a 0-d unicode array, got dtype {dtype} and shape "
+                            f"{shape}"
+                        )
                 elif kind == "t":
                     if dtype.newbyteorder("=") not in _TENSOR_DTYPES:
-                        raise _Bad(f"the tensor {name!r} has dtype {dtype}, which is not a tensor dtype")
+                        raise _Bad(
+                            f"the tensor {name!r} has dtype {dtype}, which is not a tensor dtype"
+                        )
                 else:
                     raise _Bad(f"unknown entry kind {kind!r} for {name!r}")
                 arr = read(key)
@@ -286,8 +341,21 @@ def _read_checkpoint(path, what, max_bytes):
             return names, kinds, arrays
     except _Bad as e:
         why = str(e)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, KeyError, OSError, EOFError, OverflowError,
-            TypeError, IndexError, SyntaxError, UnicodeError, NotImplementedError, RuntimeError) as e:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        ValueError,
+        KeyError,
+        OSError,
+        EOFError,
+        OverflowError,
+        TypeError,
+        IndexError,
+        SyntaxError,
+        UnicodeError,
+        NotImplementedError,
+        RuntimeError,
+    ) as e:
         why = f"{type(e).__name__}: {e}"
     raise ValueError(f"{what}: {path!r}: not a readable tapegrad checkpoint: {why}") from None
 
@@ -300,8 +368,18 @@ def _is_npy(path):
         return False
 
 
-def load_checkpoint(ckpt_file_name, net=None, strict_load=False, filter_prefix=None, dec_key=None,
-                    dec_mode="AES-GCM", specify_prefix=None, choice_func=None, max_bytes=None, **kwargs):
+def load_checkpoint(
+    ckpt_file_name,
+    net=None,
+    strict_load=False,
+    filter_prefix=None,
+    dec_key=None,
+    dec_mode="AES-GCM",
+    specify_prefix=None,
+    choice_func=None,
+    max_bytes=None,
+    **kwargs,
+):
     """Load a checkpoint written by :func:`save_checkpoint`: a dict name -> ``Parameter`` (strings
     saved with ``append_dict`` come back as str). With ``net``, the values are also loaded into the
     network in place (:func:`load_param_into_net`). ``filter_prefix`` drops names starting with it,
@@ -323,7 +401,9 @@ def load_checkpoint(ckpt_file_name, net=None, strict_load=False, filter_prefix=N
     what = "load_checkpoint"
     if dec_key is not None:
         raise ValueError(f"{what}: encrypted checkpoints (dec_key) are not supported")
-    if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, numbers.Integral)):
+    if max_bytes is not None and (
+        isinstance(max_bytes, bool) or not isinstance(max_bytes, numbers.Integral)
+    ):
         raise TypeError(f"{what}: max_bytes must be an int or None, got {type(max_bytes).__name__}")
     if max_bytes is not None and max_bytes < 0:
         raise ValueError(f"{what}: max_bytes must be >= 0, got {max_bytes}")
@@ -373,11 +453,15 @@ def load_param_into_net(net, parameter_dict, strict_load=False):
     if not isinstance(net, Cell):
         raise TypeError(f"{what}: net must be an nn.Cell, got {type(net).__name__}")
     if not isinstance(parameter_dict, dict):
-        raise TypeError(f"{what}: parameter_dict must be a dict, got {type(parameter_dict).__name__}")
+        raise TypeError(
+            f"{what}: parameter_dict must be a dict, got {type(parameter_dict).__name__}"
+        )
     for k, v in parameter_dict.items():
         if not isinstance(v, (Tensor, _np.ndarray, str)):
-            raise TypeError(f"{what}: parameter_dict values must be Parameters or Tensors, got "
-                            f"{type(v).__name__} for {k!r}")
+            raise TypeError(
+                f"{what}: parameter_dict values must be Parameters or Tensors, got "
+                f"{type(v).__name__} for {k!r}"
+            )
     used = set()
     plan = []
     not_loaded = []
@@ -390,8 +474,12 @@ def load_param_into_net(net, parameter_dict, strict_load=False):
         if name in parameter_dict:
             chosen[name] = name
         elif not strict_load:
-            cands = [k for k in parameter_dict
-                     if k not in {n for n, _ in named} and (k.endswith("." + name) or name.endswith("." + k))]
+            cands = [
+                k
+                for k in parameter_dict
+                if k not in {n for n, _ in named}
+                and (k.endswith("." + name) or name.endswith("." + k))
+            ]
             if len(cands) == 1:
                 chosen[name] = cands[0]
     claims = {}
@@ -407,13 +495,17 @@ def load_param_into_net(net, parameter_dict, strict_load=False):
         v = parameter_dict[key]
         v = v if isinstance(v, Tensor) else Tensor(v)
         if tuple(v.shape) != tuple(p.shape):
-            raise ValueError(f"{what}: parameter {name!r} has shape {tuple(p.shape)} in the network but the "
-                             f"checkpoint value {key!r} has shape {tuple(v.shape)}")
+            raise ValueError(
+                f"{what}: parameter {name!r} has shape {tuple(p.shape)} in the network but the "
+                f"checkpoint value {key!r} has shape {tuple(v.shape)}"
+            )
         if v.dtype != p.dtype:
             both_float = v.dtype.is_floating_point and p.dtype.is_floating_point
             if strict_load or not both_float:
-                raise TypeError(f"{what}: parameter {name!r} has dtype {p.dtype} in the network but the checkpoint "
-                                f"value {key!r} has dtype {v.dtype}")
+                raise TypeError(
+                    f"{what}: parameter {name!r} has dtype {p.dtype} in the network but the checkpoint "
+                    f"value {key!r} has dtype {v.dtype}"
+                )
         plan.append((p, v))
         used.add(key)
     # Every check passed: only now write, so that a failed load leaves the network untouched.

@@ -19,6 +19,7 @@ rows and columns in C order (``x`` and ``f(x)`` flattened); its ``.toarray()`` e
 ``tg.jacrev(f)(x)`` reshaped to that shape. Entries of the detected pattern that happen to be zero at
 this ``x`` stay stored (explicit zeros), so the structure does not change from one x to the next.
 """
+
 from __future__ import annotations
 
 import numpy as _np
@@ -116,8 +117,18 @@ class _Ctx:
         self._values = values
         self.program = program
         self.k = k
-        (self.name, self.nondiff, self.ints, self.scalar, self.flag, self.attr_dtype, self.ins, self.outs,
-         self.out_shapes, self.out_dtypes) = rec
+        (
+            self.name,
+            self.nondiff,
+            self.ints,
+            self.scalar,
+            self.flag,
+            self.attr_dtype,
+            self.ins,
+            self.outs,
+            self.out_shapes,
+            self.out_dtypes,
+        ) = rec
 
     def pat(self, i):
         s = self.ins[i]
@@ -263,7 +274,9 @@ def _rule_matmul(c):
     m, kk = A[-2], A[-1]
     q = B[-1]
     full = batch + (m, q, kk)
-    out_ids = _np.broadcast_to(_np.arange(_size(batch + (m, q))).reshape(batch + (m, q))[..., None], full)
+    out_ids = _np.broadcast_to(
+        _np.arange(_size(batch + (m, q))).reshape(batch + (m, q))[..., None], full
+    )
     out_size = _size(c.out_shapes[0])
     parts = []
     if pa is not None:
@@ -293,7 +306,11 @@ def _rule_index_add(c):
         if _size(vs) != rows.shape[0] * rest:
             return _rule_conservative(c)
         dims = _np.asarray(xs[:k], _np.int64)
-        flat_row = _np.ravel_multi_index(tuple((rows % dims).T), xs[:k]) if k else _np.zeros(rows.shape[0], _np.int64)
+        flat_row = (
+            _np.ravel_multi_index(tuple((rows % dims).T), xs[:k])
+            if k
+            else _np.zeros(rows.shape[0], _np.int64)
+        )
         dest = (flat_row[:, None] * rest + _np.arange(rest)[None, :]).ravel()
         parts.append(_apply_local(_local(dest, _np.arange(dest.size), (_size(xs), _size(vs))), pv))
     return [_union(parts)]
@@ -341,9 +358,12 @@ def _conservative_rows(ps, rows, n, name):
     if rows * cols.size > _MAX_CONSERVATIVE_NNZ:
         raise MemoryError(
             f"sparse_jacobian: prim '{name}' has no sparsity rule, and its conservative pattern "
-            f"({rows} x {cols.size} entries) is too large; pass pattern= explicitly")
+            f"({rows} x {cols.size} entries) is too large; pass pattern= explicitly"
+        )
     indptr = _np.arange(rows + 1, dtype=_np.int64) * cols.size
-    return sp.csr_array((_np.ones(rows * cols.size, _np.float32), _np.tile(cols, rows), indptr), shape=(rows, n))
+    return sp.csr_array(
+        (_np.ones(rows * cols.size, _np.float32), _np.tile(cols, rows), indptr), shape=(rows, n)
+    )
 
 
 def _rule_conservative(c):
@@ -351,19 +371,37 @@ def _rule_conservative(c):
     ps = [c.pat(i) for i in range(len(c.ins)) if c.ins[i] >= 0 and c.pat(i) is not None]
     if not ps:
         return [None] * len(c.outs)
-    return [_conservative_rows(ps, _size(shp), c.n, c.name) if _is_float(dt) else None
-            for shp, dt in zip(c.out_shapes, c.out_dtypes)]
+    return [
+        _conservative_rows(ps, _size(shp), c.n, c.name) if _is_float(dt) else None
+        for shp, dt in zip(c.out_shapes, c.out_dtypes)
+    ]
 
 
-_UNARY = ("neg abs sign exp exp2 log log2 log1p expm1 sqrt rsqrt square reciprocal sin cos tan arcsin "
-          "arccos arctan sinh cosh tanh sigmoid relu softplus gelu erf floor ceil round").split()
+_UNARY = (
+    "neg abs sign exp exp2 log log2 log1p expm1 sqrt rsqrt square reciprocal sin cos tan arcsin "
+    "arccos arctan sinh cosh tanh sigmoid relu softplus gelu erf floor ceil round"
+).split()
 _BINARY = "add sub mul div floor_divide mod pow maximum minimum arctan2".split()
 
 _RULES = {}
-for _name in _UNARY + _BINARY + ["where", "clip", "cast", "copy"]:
+for _name in _UNARY + _BINARY + ["where", "clip", "astype", "copy"]:
     _RULES[_name] = _rule_elementwise
-for _name in ("basic_index", "basic_put", "broadcast_to", "reshape", "transpose", "concatenate", "split", "flip",
-              "repeat", "diagonal", "diag_embed", "index_gather", "index_put", "permute_along"):
+for _name in (
+    "basic_index",
+    "basic_put",
+    "broadcast_to",
+    "reshape",
+    "transpose",
+    "concatenate",
+    "split",
+    "flip",
+    "repeat",
+    "diagonal",
+    "diag_embed",
+    "index_gather",
+    "index_put",
+    "permute_along",
+):
     _RULES[_name] = _rule_movement
 for _name in ("sum", "prod", "amax", "amin", "std", "norm2", "norm_max"):
     _RULES[_name] = _rule_reduce
@@ -384,8 +422,18 @@ _RULES["write_basic"] = _rule_write_basic
 # Prims marked non-differentiable whose float outputs really have a zero derivative. Any other prim
 # marked so (its float outputs may still depend on x, as cumprod's do) needs a rule of its own or is
 # treated conservatively.
-_ZERO_DERIVATIVE = {"sign", "floor", "ceil", "round", "bitnot", "floor_divide", "stop_gradient", "uniform", "normal",
-                    "randint"}
+_ZERO_DERIVATIVE = {
+    "sign",
+    "floor",
+    "ceil",
+    "round",
+    "bitwise_invert",
+    "floor_divide",
+    "stop_gradient",
+    "uniform",
+    "normal",
+    "randint",
+}
 
 
 def rule_for(name, nondiff=False):
@@ -410,9 +458,13 @@ def _as_input(x, op):
         try:
             t = Tensor(_np.asarray(x))
         except Exception as e:
-            raise TypeError(f"{op}: x must be a Tensor or array of floats, got {type(x).__name__}") from e
+            raise TypeError(
+                f"{op}: x must be a Tensor or array of floats, got {type(x).__name__}"
+            ) from e
     if not _is_float(t.dtype):
-        raise TypeError(f"{op}: x must be floating point (Float32 or Float64), got {t.dtype} of shape {t.shape}")
+        raise TypeError(
+            f"{op}: x must be floating point (Float32 or Float64), got {t.dtype} of shape {t.shape}"
+        )
     return t
 
 
@@ -457,7 +509,8 @@ def _detect(fn, x, op):
         ins = rec[6]
         t = any(s >= 0 and tainted[s] for s in ins)
         if not any(s >= 0 and patterns[s] is not None for s in ins) or (
-                name != "write_basic" and not any(_is_float(d) for d in out_dtypes)):
+            name != "write_basic" and not any(_is_float(d) for d in out_dtypes)
+        ):
             res = [None] * len(outs)
         else:
             rule, _ = rule_for(name, nondiff)
@@ -522,7 +575,9 @@ def _hessian_pattern(fn, x, op):
     def scalar(xt):
         y = _check_output(fn(xt), op)
         if y.size != 1:
-            raise ValueError(f"{op}: the function must return a scalar (one element), got shape {tuple(y.shape)}")
+            raise ValueError(
+                f"{op}: the function must return a scalar (one element), got shape {tuple(y.shape)}"
+            )
         return y.reshape(())
 
     g = grad(scalar)
@@ -545,12 +600,16 @@ def _user_pattern(pattern, shape, op):
     else:
         a = _np.asarray(pattern)
         if a.ndim != 2:
-            raise ValueError(f"{op}: pattern must be a 2-d array or scipy.sparse matrix of shape {shape}, "
-                             f"got shape {a.shape}")
+            raise ValueError(
+                f"{op}: pattern must be a 2-d array or scipy.sparse matrix of shape {shape}, "
+                f"got shape {a.shape}"
+            )
         p = sp.csr_array(a != 0)
     if tuple(p.shape) != tuple(shape):
-        raise ValueError(f"{op}: pattern has shape {tuple(p.shape)}, expected {tuple(shape)} "
-                         "(output size x input size)")
+        raise ValueError(
+            f"{op}: pattern has shape {tuple(p.shape)}, expected {tuple(shape)} "
+            "(output size x input size)"
+        )
     p = sp.csr_array((_np.ones(p.nnz, _np.float32), p.indices, p.indptr), shape=p.shape)
     p.sum_duplicates()
     p.eliminate_zeros()
@@ -565,8 +624,10 @@ _ORDERS = ("natural", "largest_first", "smallest_last")
 
 def _check_order(order, op):
     if order is not None and not isinstance(order, str):
-        raise TypeError(f"{op}: order must be None or one of 'natural', 'largest_first', 'smallest_last', "
-                        f"'dsatur' (a string), got {type(order).__name__}")
+        raise TypeError(
+            f"{op}: order must be None or one of 'natural', 'largest_first', 'smallest_last', "
+            f"'dsatur' (a string), got {type(order).__name__}"
+        )
 
 
 def _best_coloring(color_fn, indptr, indices, *args):
@@ -652,21 +713,23 @@ def _np_dtype(dtype):
     return {"Float16": _np.float16, "Float32": _np.float32, "Float64": _np.float64}[str(dtype)]
 
 
-
 def _evaluate(obj, x, what, empty):
     """The compressed sweep of a SparseJacobian/SparseHessian at `x`, decompressed into the CSR
     array of its pattern (`obj._take` picks each non-zero out of the flattened sweep)."""
     sp = _sp()
     x = _as_input(x, what)
     if tuple(x.shape) != obj._shape or str(x.dtype) != str(obj._dtype):
-        raise ValueError(f"{what}: x has shape {tuple(x.shape)} and dtype {x.dtype}, but the pattern "
-                         f"was detected for shape {obj._shape} and dtype {obj._dtype}")
+        raise ValueError(
+            f"{what}: x has shape {tuple(x.shape)} and dtype {x.dtype}, but the pattern "
+            f"was detected for shape {obj._shape} and dtype {obj._dtype}"
+        )
     p = obj._p
     if empty:
         data = _np.zeros(0, _np_dtype(obj._dtype))
     else:
         data = obj._sweep(x, obj._seeds).asnumpy().reshape(-1)[obj._take]
     return sp.csr_array((data, p.indices, p.indptr), shape=p.shape)
+
 
 class SparseJacobian:
     """The sparse Jacobian of `fn`, with the pattern detected and colored once at `x_example`;
@@ -720,7 +783,13 @@ class SparseJacobian:
         if mode in ("auto", "rev"):
             pt = p.T.tocsr()
             pt.sort_indices()
-            rc = _best_coloring(_core._color_columns, pt.indptr.astype(_np.int64), pt.indices.astype(_np.int64), n, m)
+            rc = _best_coloring(
+                _core._color_columns,
+                pt.indptr.astype(_np.int64),
+                pt.indices.astype(_np.int64),
+                n,
+                m,
+            )
         if mode == "auto":
             mode = "fwd" if cc.max(initial=-1) <= rc.max(initial=-1) else "rev"
         self.mode = mode
@@ -740,8 +809,10 @@ class SparseJacobian:
         return _evaluate(self, x, "SparseJacobian", self.num_colors == 0)
 
     def __repr__(self):
-        return (f"SparseJacobian(shape={self.pattern.shape}, nnz={self.pattern.nnz}, mode={self.mode!r}, "
-                f"num_colors={self.num_colors})")
+        return (
+            f"SparseJacobian(shape={self.pattern.shape}, nnz={self.pattern.nnz}, mode={self.mode!r}, "
+            f"num_colors={self.num_colors})"
+        )
 
 
 def _make_sweep(fn, shape, out_shape, mode, seeds):
@@ -754,14 +825,17 @@ def _make_sweep(fn, shape, out_shape, mode, seeds):
         return _check_output(y, "sparse_jacobian").reshape(-1)
 
     if mode == "fwd":
+
         def sweep(x, s):
             xf = x.reshape(-1)
             return vmap(lambda t: jvp(flat, (xf,), (t,))[1])(s)
     else:
+
         def sweep(x, s):
             xf = x.reshape(-1)
             _, back = vjp(flat, xf)
             return vmap(lambda w: back(w)[0])(s)
+
     return jit(sweep)
 
 
@@ -823,7 +897,9 @@ def _make_hessian_sweep(fn, shape):
     def scalar(xf):
         y = _check_output(fn(xf.reshape(shape)), "sparse_hessian")
         if y.size != 1:
-            raise ValueError(f"sparse_hessian: the function must return a scalar, got shape {tuple(y.shape)}")
+            raise ValueError(
+                f"sparse_hessian: the function must return a scalar, got shape {tuple(y.shape)}"
+            )
         return y.reshape(())
 
     g = grad(scalar)

@@ -1,4 +1,5 @@
 """Python-side parts of Tensor: MindSpore repr, numpy str, numpy interop flags."""
+
 from __future__ import annotations
 
 from . import _core, _mode
@@ -55,7 +56,9 @@ def _iter(self):
 
 
 Tensor.__iter__ = _iter
-Tensor.__format__ = lambda self, spec: format(self.item(), spec) if self.size == 1 and spec else str(self)
+Tensor.__format__ = lambda self, spec: (
+    format(self.item(), spec) if self.size == 1 and spec else str(self)
+)
 
 
 def _to(self, target):

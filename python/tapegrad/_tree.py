@@ -1,4 +1,5 @@
 """Minimal pytrees: tuples, lists and dicts of leaves (JAX-style flatten/unflatten)."""
+
 from __future__ import annotations
 
 

@@ -1,5 +1,6 @@
 """vmap and the Jacobian transforms built on it (JAX semantics). Batching runs in C++: each op
 runs once on the batched value through its batching rule."""
+
 from __future__ import annotations
 
 import functools
@@ -29,7 +30,11 @@ def _axes_for(axes, tree, what, kind="arguments"):
         axes = int(axes)
     if axes is None or isinstance(axes, int):
         return [axes] * len(leaves)
-    if isinstance(axes, (tuple, list)) and isinstance(tree, (tuple, list)) and len(axes) == len(tree):
+    if (
+        isinstance(axes, (tuple, list))
+        and isinstance(tree, (tuple, list))
+        and len(axes) == len(tree)
+    ):
         out = []
         for a, t in zip(axes, tree):
             out.extend(_axes_for(a, t, what, kind))
@@ -39,12 +44,16 @@ def _axes_for(axes, tree, what, kind="arguments"):
         for k in sorted(tree.keys(), key=repr):
             out.extend(_axes_for(axes.get(k, 0), tree[k], what, kind))
         return out
-    raise ValueError(f"{what}: axes specification {axes!r} does not match the structure of the {kind}")
+    raise ValueError(
+        f"{what}: axes specification {axes!r} does not match the structure of the {kind}"
+    )
 
 
 def _check_axes_spec(spec, name, depth=0):
     """in_axes/out_axes: ints (not bools), None, or tuples/lists/dicts of them."""
-    if spec is None or (isinstance(spec, (int, _np.integer)) and not isinstance(spec, (bool, _np.bool_))):
+    if spec is None or (
+        isinstance(spec, (int, _np.integer)) and not isinstance(spec, (bool, _np.bool_))
+    ):
         return
     if isinstance(spec, (tuple, list)) and depth < 64:
         for s in spec:
@@ -54,7 +63,9 @@ def _check_axes_spec(spec, name, depth=0):
         for s in spec.values():
             _check_axes_spec(s, name, depth + 1)
         return
-    raise TypeError(f"vmap: {name} must be an int, None, or a tuple/list/dict of them, got {spec!r}"[:300])
+    raise TypeError(
+        f"vmap: {name} must be an int, None, or a tuple/list/dict of them, got {spec!r}"[:300]
+    )
 
 
 def _outer_tensors(fn):
@@ -93,7 +104,8 @@ def _restore_outer(outer, level):
         raise ValueError(
             f"vmap: the function wrote a mapped (batched) value into {', '.join(repr(b) for b in bad)}, a tensor "
             "that vmap does not map and that outlives the call; it would be left with no single value. The write "
-            "was undone: build a new tensor and return it instead (or pass the tensor as a mapped argument)")
+            "was undone: build a new tensor and return it instead (or pass the tensor as a mapped argument)"
+        )
 
 
 def vmap(fn, in_axes=0, out_axes=0):
@@ -116,7 +128,9 @@ def vmap(fn, in_axes=0, out_axes=0):
         if isinstance(ia, list):
             ia = tuple(ia)
         if isinstance(ia, tuple) and len(ia) != len(args):
-            raise ValueError(f"vmap: in_axes has {len(ia)} entries but the function got {len(args)} arguments")
+            raise ValueError(
+                f"vmap: in_axes has {len(ia)} entries but the function got {len(args)} arguments"
+            )
         axes = _axes_for(ia, args, "vmap")
         leaves, td = _flatten(args, _is_leaf)
         size = None
@@ -126,15 +140,21 @@ def vmap(fn, in_axes=0, out_axes=0):
                 norm.append((x, None))
                 continue
             if not isinstance(x, Tensor):
-                if isinstance(x, (numbers.Number, _np.ndarray, _np.generic)) or _args.is_number_list(x):
+                if isinstance(
+                    x, (numbers.Number, _np.ndarray, _np.generic)
+                ) or _args.is_number_list(x):
                     x = Tensor(x)
                 else:
                     raise TypeError(f"vmap: cannot map over an argument of type {type(x).__name__}")
             if x.ndim == 0:
-                raise ValueError("vmap: cannot map over axis of a 0-d tensor (use in_axes=None for it)")
+                raise ValueError(
+                    "vmap: cannot map over axis of a 0-d tensor (use in_axes=None for it)"
+                )
             a = ax + x.ndim if ax < 0 else ax
             if not 0 <= a < x.ndim:
-                raise ValueError(f"vmap: in_axes {ax} is out of range for an argument of shape {tuple(x.shape)}")
+                raise ValueError(
+                    f"vmap: in_axes {ax} is out of range for an argument of shape {tuple(x.shape)}"
+                )
             n = x.shape[a]
             if size is None:
                 size = n
@@ -154,16 +174,21 @@ def vmap(fn, in_axes=0, out_axes=0):
             if outer:
                 _restore_outer(outer, level)
         ol, od = _flatten(out, _is_leaf)
-        oa = (_axes_for(out_axes, out, "vmap", "outputs (out_axes)") if type(out_axes) is not int
-              else [out_axes] * len(ol))
+        oa = (
+            _axes_for(out_axes, out, "vmap", "outputs (out_axes)")
+            if type(out_axes) is not int
+            else [out_axes] * len(ol)
+        )
         res = []
         for o, a in zip(ol, oa):
             if not isinstance(o, Tensor):
                 o = Tensor(o)
             if a is None:
                 if level.wraps(o):
-                    raise ValueError("vmap: out_axes is None for an output that depends on the mapped inputs (it has "
-                                     "one value per batch element); give it an axis")
+                    raise ValueError(
+                        "vmap: out_axes is None for an output that depends on the mapped inputs (it has "
+                        "one value per batch element); give it an axis"
+                    )
                 res.append(o)
                 continue
             nd = o.ndim + 1
@@ -201,15 +226,21 @@ def _jacobian(fn, grad_position, has_aux, forward, what):
         if fixed is not None and len(args) > grad_position:
             args = _args.convert_positions(args, fixed)
         # The common case first: one Tensor at a fixed position.
-        if (fixed is not None and not kwargs and len(args) > grad_position
-                and isinstance(args[grad_position], Tensor)):
+        if (
+            fixed is not None
+            and not kwargs
+            and len(args) > grad_position
+            and isinstance(args[grad_position], Tensor)
+        ):
             rows, out_def, aux = jacobian(fn, args, fixed, forward, has_aux, what, _flatten_out)
             j = rows[0][0] if out_def is None else _unflatten(out_def, [row[0] for row in rows])
             return (j, aux) if has_aux else j
         f = functools.partial(fn, **kwargs) if kwargs else fn
         positions = _positions(grad_position, len(args), what)
         args = _args.convert_positions(args, positions)
-        if all(isinstance(args[p], Tensor) for p in positions) and len(set(positions)) == len(positions):
+        if all(isinstance(args[p], Tensor) for p in positions) and len(set(positions)) == len(
+            positions
+        ):
             rows, out_def, aux = jacobian(f, args, positions, forward, has_aux, what, _flatten_out)
         else:
             rows, out_def, aux = _jacobian_tree(f, args, positions, forward, has_aux, what)

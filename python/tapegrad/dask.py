@@ -13,6 +13,7 @@ memory accounting). Tensors sent between client and workers travel as pickle pro
 values in one out-of-band frame (Tensor.__reduce_ex__); `register_serialization` registers them
 with Dask's own serialisation family too, on the client and every worker at once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -130,12 +131,21 @@ def _chunk_value_and_grad(payload, *blocks):
     if rows == 0:  # an empty chunk adds nothing (and a mean over no rows would be nan)
         return (0.0, None, 0, None)
     ps = [Tensor(p) for p in params]
-    value, grads = tg.value_and_grad(fn.fn, grad_position=tuple(range(len(ps))))(*ps, *map(_as_tensor, blocks))
+    value, grads = tg.value_and_grad(fn.fn, grad_position=tuple(range(len(ps))))(
+        *ps, *map(_as_tensor, blocks)
+    )
     if not isinstance(value, Tensor) or value.size != 1:
         shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
-        raise ValueError(f"tapegrad.dask.value_and_grad: the loss must return a scalar Tensor, got {shape}")
+        raise ValueError(
+            f"tapegrad.dask.value_and_grad: the loss must return a scalar Tensor, got {shape}"
+        )
     w = rows if mean else 1
-    return (float(value) * w, [np.asarray(g, dtype=np.float64) * w for g in grads], rows, str(value.dtype.name))
+    return (
+        float(value) * w,
+        [np.asarray(g, dtype=np.float64) * w for g in grads],
+        rows,
+        str(value.dtype.name),
+    )
 
 
 def _identity(x):
@@ -146,7 +156,12 @@ def _group_value_and_grad(payload, n_arrays, *blocks):
     """Several chunks held by one worker, in one task: their summed partial results. (One task per
     chunk would cost the scheduler's per-task overhead, about a millisecond, for each chunk; a
     chunk of 10^5 x 32 rows computes in about as long.)"""
-    return _combine(*(_chunk_value_and_grad(payload, *blocks[i : i + n_arrays]) for i in range(0, len(blocks), n_arrays)))
+    return _combine(
+        *(
+            _chunk_value_and_grad(payload, *blocks[i : i + n_arrays])
+            for i in range(0, len(blocks), n_arrays)
+        )
+    )
 
 
 def _combine(*parts):
@@ -168,7 +183,9 @@ def _chunk_vmap(fn, out_tail, out_dtype, *blocks):
         return np.empty((0, *out_tail), dtype=out_dtype)
     out = tg.vmap(fn.fn)(*map(_as_tensor, blocks))
     if not isinstance(out, Tensor):
-        raise TypeError(f"tapegrad.dask.map_vmap: fn must return one Tensor per row, got {type(out).__name__}")
+        raise TypeError(
+            f"tapegrad.dask.map_vmap: fn must return one Tensor per row, got {type(out).__name__}"
+        )
     want = (rows, *out_tail)
     if tuple(out.shape) != want or str(out.dtype.name) != np.dtype(out_dtype).name:
         raise ValueError(
@@ -195,7 +212,9 @@ def _align_rows(arrays, op):
         if a.ndim == 0:
             raise ValueError(f"{op}: argument {k} is 0-d; every array needs rows along axis 0")
         if any(math.isnan(c) for c in a.chunks[0]):
-            raise ValueError(f"{op}: argument {k} has unknown row chunk sizes; call .compute_chunk_sizes() first")
+            raise ValueError(
+                f"{op}: argument {k} has unknown row chunk sizes; call .compute_chunk_sizes() first"
+            )
     rows = arrays[0].shape[0]
     if any(a.shape[0] != rows for a in arrays):
         raise ValueError(
@@ -216,13 +235,19 @@ def _params_to_arrays(params, op):
     single = not isinstance(params, (tuple, list))
     items = [params] if single else list(params)
     if not items:
-        raise ValueError(f"{op}: params is empty; give a Tensor or a tuple of Tensors to differentiate")
+        raise ValueError(
+            f"{op}: params is empty; give a Tensor or a tuple of Tensors to differentiate"
+        )
     arrays, dtypes = [], []
     for k, p in enumerate(items):
         if isinstance(p, da.Array) or hasattr(p, "__dask_graph__"):
-            raise TypeError(f"{op}: params[{k}] is a Dask collection; parameters must be in memory (a Tensor or numpy array)")
+            raise TypeError(
+                f"{op}: params[{k}] is a Dask collection; parameters must be in memory (a Tensor or numpy array)"
+            )
         if isinstance(p, (str, bytes)) or p is None:
-            raise TypeError(f"{op}: params[{k}] must be a Tensor, numpy array or number, got {type(p).__name__}")
+            raise TypeError(
+                f"{op}: params[{k}] must be a Tensor, numpy array or number, got {type(p).__name__}"
+            )
         t = p if isinstance(p, Tensor) else tg.tensor(p)
         arrays.append(contiguous_data(t))
         dtypes.append(str(t.dtype.name))
@@ -332,10 +357,14 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
         # client.scatter: scattered data has no task to recompute it from, and Dask's active
         # memory manager drops the extra replicas after a while, so the death of the one worker
         # left holding it would fail the call. A task returning the payload can be rerun.
-        payload_arg = client.submit(_identity, payload, pure=False, key=f"tapegrad-params-{uuid.uuid4().hex}")
+        payload_arg = client.submit(
+            _identity, payload, pure=False, key=f"tapegrad-params-{uuid.uuid4().hex}"
+        )
         client.replicate([payload_arg])
     else:
-        payload_arg = dask.delayed(payload, name=f"tapegrad-params-{uuid.uuid4().hex}", traverse=False)
+        payload_arg = dask.delayed(
+            payload, name=f"tapegrad-params-{uuid.uuid4().hex}", traverse=False
+        )
 
     held = _persisted_blocks(client, arrays) if client is not None else None
     if held is not None:
@@ -345,16 +374,26 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
         for worker, idx in _group_by_worker(client, held):
             for i in range(0, len(idx), _CHUNKS_PER_TASK):
                 blocks = [b[j] for j in idx[i : i + _CHUNKS_PER_TASK] for b in held]
-                level.append(client.submit(
-                    _group_value_and_grad, payload_arg, len(held), *blocks, pure=False,
-                    workers=None if worker is None else [worker], allow_other_workers=True,
-                ))
+                level.append(
+                    client.submit(
+                        _group_value_and_grad,
+                        payload_arg,
+                        len(held),
+                        *blocks,
+                        pure=False,
+                        workers=None if worker is None else [worker],
+                        allow_other_workers=True,
+                    )
+                )
         # Every future stays referenced until the result is in: a partial result lost with a
         # worker is then recomputed (a released one would be forgotten by the scheduler, and the
         # combine waiting on it cancelled).
         submitted = list(level)
         while len(level) > 1:
-            level = [client.submit(_combine, *level[i : i + split_every], pure=False) for i in range(0, len(level), split_every)]
+            level = [
+                client.submit(_combine, *level[i : i + split_every], pure=False)
+                for i in range(0, len(level), split_every)
+            ]
             submitted += level
         value, grads, rows, vdtype = level[0].result()
         del submitted
@@ -365,7 +404,9 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
         level = [chunk_fn(payload_arg, *(b[i] for b in blocks)) for i in range(len(blocks[0]))]
         combine = dask.delayed(_combine, pure=False)
         while len(level) > 1:
-            level = [combine(*level[i : i + split_every]) for i in range(0, len(level), split_every)]
+            level = [
+                combine(*level[i : i + split_every]) for i in range(0, len(level), split_every)
+            ]
         value, grads, rows, vdtype = dask.compute(level[0])[0]
 
     if reduce == "mean":
@@ -376,7 +417,10 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
             grads = [g / rows for g in grads]
     if grads is None:  # no rows at all: the sum is 0 and so is its gradient
         grads = [np.zeros(a.shape) for a in param_arrays]
-    out = tuple(tg.tensor(np.asarray(g).astype(dt, copy=False).reshape(a.shape)) for g, a, dt in zip(grads, param_arrays, dtypes))
+    out = tuple(
+        tg.tensor(np.asarray(g).astype(dt, copy=False).reshape(a.shape))
+        for g, a, dt in zip(grads, param_arrays, dtypes)
+    )
     value = tg.tensor(np.asarray(value, dtype=vdtype or "float32"))
     return value, (out[0] if single else out)
 
@@ -434,7 +478,15 @@ def map_vmap(fn, *arrays, out_shape=None, dtype=None):
         args += [a, ("i", *(f"a{k}_{d}" for d in range(1, a.ndim)))]
     out_ind = ("i", *(f"o{d}" for d in range(len(out_tail))))
     return da.blockwise(
-        _chunk_vmap, out_ind, _Fn(fn), None, out_tail, None, out_dtype.str, None, *args,
+        _chunk_vmap,
+        out_ind,
+        _Fn(fn),
+        None,
+        out_tail,
+        None,
+        out_dtype.str,
+        None,
+        *args,
         new_axes={f"o{d}": n for d, n in enumerate(out_tail)},
         concatenate=True,
         dtype=out_dtype,
@@ -462,16 +514,22 @@ def _serialize_tensor(t):
 def _deserialize_tensor(header, frames):
     op = "tapegrad.dask: a serialised Tensor"
     if not isinstance(header, dict) or len(frames) != 1:
-        raise ValueError(f"{op} needs a header dict and one frame, got {type(header).__name__} and {len(frames)} frames")
+        raise ValueError(
+            f"{op} needs a header dict and one frame, got {type(header).__name__} and {len(frames)} frames"
+        )
     dtype, shape = header.get("dtype"), header.get("shape")
-    if not isinstance(shape, (list, tuple)) or not all(isinstance(n, int) and n >= 0 for n in shape):
+    if not isinstance(shape, (list, tuple)) or not all(
+        isinstance(n, int) and n >= 0 for n in shape
+    ):
         raise ValueError(f"{op} has a bad shape {shape!r}")
     if dtype not in ("float16", "float32", "float64", "int32", "int64", "bool"):
         raise ValueError(f"{op} has a bad dtype {dtype!r}")
     frame = memoryview(frames[0]).cast("B")
     need = math.prod(shape) * np.dtype(dtype).itemsize
     if frame.nbytes != need:
-        raise ValueError(f"{op} of shape {tuple(shape)} {dtype} needs {need} bytes, got a frame of {frame.nbytes}")
+        raise ValueError(
+            f"{op} of shape {tuple(shape)} {dtype} needs {need} bytes, got a frame of {frame.nbytes}"
+        )
     data = array_from_parts(np.frombuffer(frame, dtype=dtype).reshape(shape), dtype, op)
     t = Tensor(data, dtype)
     par = header.get("parameter")
@@ -528,4 +586,3 @@ class _TapegradWorkerPlugin(_WorkerPluginBase):
 
     def teardown(self, worker):
         pass
-

@@ -5,6 +5,7 @@ dims are a batch). Singular matrices raise ``ValueError`` in ``solve`` and ``inv
 its ``LinAlgError``); ``det`` of a singular matrix is 0 and ``slogdet`` gives ``(0, -inf)``.
 ``norm`` is ``numpy.linalg.norm``; the gradient of the 2-norm at 0 is 0 (as JAX's safe norm).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple

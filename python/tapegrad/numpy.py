@@ -1,4 +1,5 @@
 """numpy-named functions on Tensors: `from tapegrad import numpy as tnp` (MindSpore's mindspore.numpy)."""
+
 import tapegrad as _tg
 
 _g = globals()
@@ -33,6 +34,7 @@ def asarray(obj, dtype=None):
     if isinstance(obj, _tg.Tensor) and (dtype is None or obj.dtype == dtype):
         return obj
     return _tg.tensor(obj, dtype)
+
 
 # numpy / Array API functions composed from the ops above (and numpy's protocols on Tensor).
 from ._array_api import *  # noqa: E402, F403  (Array API spellings: asarray(copy=), sum(dtype=), ...)

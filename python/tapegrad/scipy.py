@@ -33,6 +33,7 @@ Conventions:
 
 Needs SciPy: ``pip install tapegrad[scipy]``.
 """
+
 from __future__ import annotations
 
 import numpy as _np
@@ -89,7 +90,9 @@ def _np64(t):
 def _tensor_args(args):
     """numpy arrays and number lists among the extra arguments, wrapped once as Tensors."""
     args = args if isinstance(args, tuple) else (args,)
-    return tuple(_Tensor(a) if isinstance(a, _np.ndarray) or _args.is_number_list(a) else a for a in args)
+    return tuple(
+        _Tensor(a) if isinstance(a, _np.ndarray) or _args.is_number_list(a) else a for a in args
+    )
 
 
 def _given(kw, *names):
@@ -110,9 +113,13 @@ def _method_name(method):
 
 def _scalar(v, what):
     if not isinstance(v, _Tensor):
-        raise TypeError(f"{what}: fun must return a Tensor (write it with tapegrad ops), got {type(v).__name__}")
+        raise TypeError(
+            f"{what}: fun must return a Tensor (write it with tapegrad ops), got {type(v).__name__}"
+        )
     if v.size != 1:
-        raise ValueError(f"{what}: fun must return a scalar, got a tensor of shape {tuple(v.shape)}")
+        raise ValueError(
+            f"{what}: fun must return a scalar, got a tensor of shape {tuple(v.shape)}"
+        )
     return float(v)
 
 
@@ -140,7 +147,6 @@ def _minimize_parts(fun, method, jit, kw):
         kw["jac"] = True
 
     if not user_hess and m in _HESSP:
-
         g_fn = _grad(fun)
 
         def hvp(x, p, *a):  # forward over reverse: the tangent of the gradient along p
@@ -201,7 +207,9 @@ def _jacobian_fn(fn, n, m, mode, what):
 
 def _vector(v, what):
     if not isinstance(v, _Tensor):
-        raise TypeError(f"{what}: fun must return a Tensor (write it with tapegrad ops), got {type(v).__name__}")
+        raise TypeError(
+            f"{what}: fun must return a Tensor (write it with tapegrad ops), got {type(v).__name__}"
+        )
     return v
 
 
@@ -254,7 +262,9 @@ def least_squares(residuals, x0, jit=False, mode="auto", **kw):
     array([2. , 1.5])
     """
     if not callable(residuals):
-        raise TypeError(f"least_squares: residuals must be callable, got {type(residuals).__name__}")
+        raise TypeError(
+            f"least_squares: residuals must be callable, got {type(residuals).__name__}"
+        )
     x0 = _x64(x0, "least_squares")
     r_scipy, kw = _least_squares_parts(residuals, x0, jit, mode, kw)
     return _optimize.least_squares(r_scipy, x0, **kw)

@@ -1,4 +1,5 @@
 """Numerical checks of derivative rules (JAX's check_grads)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,7 +51,9 @@ def _check_close(what, got, want, atol, rtol):
         raise AssertionError(f"{what}: shape {got.shape} != expected {want.shape}")
     if not np.allclose(got, want, atol=atol, rtol=rtol, equal_nan=True):
         err = np.max(np.abs(got - want)) if got.size else 0.0
-        raise AssertionError(f"{what}: max abs error {err:.3g} (atol={atol}, rtol={rtol})\n got: {got}\nwant: {want}")
+        raise AssertionError(
+            f"{what}: max abs error {err:.3g} (atol={atol}, rtol={rtol})\n got: {got}\nwant: {want}"
+        )
 
 
 def check_grads(fn, args, order=2, modes=("fwd", "rev"), atol=None, rtol=None, eps=None, seed=0):
@@ -101,7 +104,9 @@ def check_grads(fn, args, order=2, modes=("fwd", "rev"), atol=None, rtol=None, e
             rhs = sum(float(np.sum(_np(u) * n)) for u, n in zip(cots, num))
             scale = max(1.0, abs(rhs))
             if abs(lhs - rhs) > atol * scale + rtol * abs(rhs):
-                raise AssertionError(f"VJP (order {k}): <vjp(u), v> = {lhs:.8g} but <u, J v> = {rhs:.8g}")
+                raise AssertionError(
+                    f"VJP (order {k}): <vjp(u), v> = {lhs:.8g} but <u, J v> = {rhs:.8g}"
+                )
         if k < order:
             if "fwd" in modes:
                 t_fixed = tangents

@@ -11,7 +11,6 @@
 #include "core/error.h"
 #include "kernels/cpu/iter.h"
 #include "kernels/cpu/loops.h"
-#include "kernels/cpu/reduce_simd.h"
 #include "kernels/kernels.h"
 #include "kernels/kernels_extra.h"
 
@@ -94,22 +93,24 @@ void scan_typed(T* out, const T* a, const Split3& s) {
 
 // ---- softmax -------------------------------------------------------------------------------
 
-// Row max (NaN when the row holds one) and sums through the SIMD table of reduce_simd.h.
+// Row max (NaN when the row holds one) and sums through the ISA table's reduction loops.
 inline float row_max(const float* p, int64_t n) {
   bool nan = false;
-  float m = simd_fns().max_f32(p, n, nan);
+  float m = isa().reduce.max_f32(p, n, nan);
   return nan ? std::numeric_limits<float>::quiet_NaN() : m;
 }
 inline double row_max(const double* p, int64_t n) {
   bool nan = false;
-  double m = simd_fns().max_f64(p, n, nan);
+  double m = isa().reduce.max_f64(p, n, nan);
   return nan ? std::numeric_limits<double>::quiet_NaN() : m;
 }
-inline double row_sum(const float* p, int64_t n) { return simd_fns().sum_f32(p, n); }
-inline double row_sum(const double* p, int64_t n) { return simd_fns().sum_f64(p, n); }
-inline void col_max(float* o, const float* b, int64_t l, int64_t s, int64_t c) { simd_fns().colmax_f32(o, b, l, s, c); }
+inline double row_sum(const float* p, int64_t n) { return isa().reduce.sum_f32(p, n); }
+inline double row_sum(const double* p, int64_t n) { return isa().reduce.sum_f64(p, n); }
+inline void col_max(float* o, const float* b, int64_t l, int64_t s, int64_t c) {
+  isa().reduce.colmax_f32(o, b, l, s, c);
+}
 inline void col_max(double* o, const double* b, int64_t l, int64_t s, int64_t c) {
-  simd_fns().colmax_f64(o, b, l, s, c);
+  isa().reduce.colmax_f64(o, b, l, s, c);
 }
 
 // softmax = exp(x - m) / sum(exp(x - m)), log_softmax = (x - m) - log(sum(exp(x - m))) with m the

@@ -1,8 +1,5 @@
 // CPU entry points of kernels.h: build the N-d iteration, pick the ISA loop, split across threads.
-#include <atomic>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <limits>
 #include <string>
 
@@ -14,63 +11,6 @@
 namespace tapegrad {
 namespace kernels {
 namespace cpu {
-
-namespace {
-
-bool cpu_has(const char* isa_name) {
-  const std::string n = isa_name;
-  if (n == "sse2") return true;
-#if (defined(__x86_64__) || defined(__i386__)) && !defined(TAPEGRAD_NO_X86_SIMD)
-  __builtin_cpu_init();
-  if (n == "avx2") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (n == "avx512")
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
-#endif
-  return false;
-}
-
-// The default path: the best this CPU runs, or at most the one that TAPEGRAD_SIMD names
-// (sse2|avx2|avx512; tapegrad/_config.py validates it and warns when it is clamped).
-const IsaTable* best_isa() {
-#ifndef TAPEGRAD_NO_X86_SIMD
-  const char* env = std::getenv("TAPEGRAD_SIMD");
-  const std::string cap = env ? env : "";
-  const bool below_avx512 = cap == "sse2" || cap == "avx2";
-  if (!below_avx512 && cpu_has("avx512")) return table_avx512();
-  if (cap != "sse2" && cpu_has("avx2")) return table_avx2();
-#endif
-  return table_base();
-}
-
-std::atomic<const IsaTable*> g_isa{nullptr};
-
-}  // namespace
-
-const IsaTable& isa() {
-  const IsaTable* t = g_isa.load(std::memory_order_acquire);
-  if (__builtin_expect(t == nullptr, 0)) {
-    t = best_isa();
-    g_isa.store(t, std::memory_order_release);
-  }
-  return *t;
-}
-
-bool set_isa(const char* name) {
-  const std::string n = name;
-  if (n == "best") {
-    g_isa.store(best_isa(), std::memory_order_release);
-    return true;
-  }
-  if (!cpu_has(name)) return false;
-#ifndef TAPEGRAD_NO_X86_SIMD
-  if (n == "avx512") g_isa.store(table_avx512(), std::memory_order_release);
-  else if (n == "avx2") g_isa.store(table_avx2(), std::memory_order_release);
-  else
-#endif
-    g_isa.store(table_base(), std::memory_order_release);
-  return true;
-}
 
 namespace {
 

@@ -80,6 +80,7 @@ void NdIter::run(Loop loop, int64_t begin, int64_t end) const {
 
 // ---- thread pool -------------------------------------------------------------------------
 // Note [Kernel thread pool]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~
 // A parallel region splits [0, n) into a few chunks per thread; whoever is free claims the next
 // chunk (the caller too), so the caller never waits for a worker that has not started: on a
 // busy machine, where a worker may not get a core for a while, the caller simply runs the chunks

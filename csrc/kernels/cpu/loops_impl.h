@@ -522,18 +522,12 @@ void fill_cast_row(Loop* row) {
 inline IsaTable make_table(const char* name) {
   IsaTable t{};
   t.name = name;
-#define TG_FILL_BIN(N) fill_binary_row<N##F, false>(t.binary[int(Bin::N)]);
-  TG_BINARY_KERNELS(TG_FILL_BIN)
-#undef TG_FILL_BIN
-#define TG_FILL_CMP(N) fill_binary_row<N##F, true>(t.compare[int(Cmp::N)]);
-  TG_COMPARE_KERNELS(TG_FILL_CMP)
-#undef TG_FILL_CMP
-#define TG_FILL_UN(N) fill_unary_row<N##F, false>(t.unary[int(Un::N)]);
-  TG_UNARY_KERNELS(TG_FILL_UN)
-#undef TG_FILL_UN
-#define TG_FILL_PRED(N) fill_unary_row<N##F, true>(t.predicate[int(Pred::N)]);
-  TG_PREDICATE_KERNELS(TG_FILL_PRED)
-#undef TG_FILL_PRED
+  // One row per elementwise op of the table (core/elementwise_ops.def), computed by its functor IdF.
+#define TG_BINARY_OP(N, ...) fill_binary_row<N##F, false>(t.binary[int(Bin::N)]);
+#define TG_COMPARE_OP(N, ...) fill_binary_row<N##F, true>(t.compare[int(Cmp::N)]);
+#define TG_UNARY_OP(N, ...) fill_unary_row<N##F, false>(t.unary[int(Un::N)]);
+#define TG_PREDICATE_OP(N, ...) fill_unary_row<N##F, true>(t.predicate[int(Pred::N)]);
+#include "core/elementwise_ops.def"
   t.where[int(DType::Bool)] = &where_loop<bool>;
   t.where[int(DType::Int32)] = &where_loop<int32_t>;
   t.where[int(DType::Int64)] = &where_loop<int64_t>;

@@ -1,14 +1,8 @@
 // Counter-based random numbers on the CPU: Philox 4x32-10 blocks turned into uniform, normal and
 // integer samples. Every element draws from a fixed block of the stream, so a (seed, counter) pair
 // gives the same values whatever the number of threads or the chunking.
-#if defined(__x86_64__) && !defined(TAPEGRAD_NO_X86_SIMD)
-#define TG_RANDOM_AVX2 1
-#include <immintrin.h>
-#endif
-
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -20,7 +14,8 @@ namespace tapegrad {
 namespace kernels {
 
 // Philox 4x32: each round multiplies words 0 and 2 by fixed odd constants, swaps the halves
-// around and mixes in the round key; the key is bumped by Weyl constants between rounds.
+// around and mixes in the round key; the key is bumped by Weyl constants between rounds. The
+// reference form; philox_simd.h computes many blocks at once on each SIMD path, to the same words.
 void Philox::block(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]) {
   constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;  // multipliers
   constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;  // key bumps (golden ratio, sqrt(3) - 1)
@@ -56,88 +51,16 @@ constexpr double k2m53 = 1.0 / 9007199254740992.0;  // 2^-53
 // Blocks generated at a time into a stack buffer before they are turned into samples.
 constexpr int kBatch = 256;
 
-// Words of blocks [first, first + n) of the stream keyed by `seed`, 4 per block, in order.
-// Block b has the counter (b mod 2^32, b div 2^32, 0, 0).
-void philox_words_scalar(uint64_t seed, uint64_t first, int n, uint32_t* out) {
-  const uint32_t key[2] = {uint32_t(seed), uint32_t(seed >> 32)};
-  for (int b = 0; b < n; ++b) {
-    const uint64_t ctr = first + uint64_t(b);
-    const uint32_t c[4] = {uint32_t(ctr), uint32_t(ctr >> 32), 0u, 0u};
-    Philox::block(c, key, out + 4 * b);
-  }
-}
-
-#ifdef TG_RANDOM_AVX2
-// 32x32 -> 64 multiply of each lane of `a` by the splat `m`: high and low words.
-__attribute__((target("avx2"))) inline void mulhilo8(__m256i a, __m256i m, __m256i& hi, __m256i& lo) {
-  const __m256i pe = _mm256_mul_epu32(a, m);                         // lanes 0, 2, 4, 6
-  const __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);  // lanes 1, 3, 5, 7
-  lo = _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
-  hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
-}
-
-// Eight blocks side by side, one per 32-bit lane; the same words as the scalar form.
-__attribute__((target("avx2"))) void philox_words_avx2(uint64_t seed, uint64_t first, int n, uint32_t* out) {
-  const __m256i m0 = _mm256_set1_epi32(int(0xD2511F53u)), m1 = _mm256_set1_epi32(int(0xCD9E8D57u));
-  int b = 0;
-  for (; b + 8 <= n; b += 8) {
-    alignas(32) uint32_t lo[8], hi[8];
-    for (int j = 0; j < 8; ++j) {
-      const uint64_t c = first + uint64_t(b + j);
-      lo[j] = uint32_t(c);
-      hi[j] = uint32_t(c >> 32);
-    }
-    __m256i c0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo));
-    __m256i c1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi));
-    __m256i c2 = _mm256_setzero_si256(), c3 = _mm256_setzero_si256();
-    uint32_t k0 = uint32_t(seed), k1 = uint32_t(seed >> 32);
-    for (int r = 0; r < 10; ++r) {
-      __m256i h0, l0, h1, l1;
-      mulhilo8(c0, m0, h0, l0);
-      mulhilo8(c2, m1, h1, l1);
-      c0 = _mm256_xor_si256(_mm256_xor_si256(h1, c1), _mm256_set1_epi32(int(k0)));
-      c2 = _mm256_xor_si256(_mm256_xor_si256(h0, c3), _mm256_set1_epi32(int(k1)));
-      c1 = l1;
-      c3 = l0;
-      k0 += 0x9E3779B9u;
-      k1 += 0xBB67AE85u;
-    }
-    // 4 x 8 transpose into block order: out[4 j + k] = word k of block j.
-    const __m256i t0 = _mm256_unpacklo_epi32(c0, c1), t1 = _mm256_unpackhi_epi32(c0, c1);
-    const __m256i t2 = _mm256_unpacklo_epi32(c2, c3), t3 = _mm256_unpackhi_epi32(c2, c3);
-    const __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);  // blocks 0|4, 1|5
-    const __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);  // blocks 2|6, 3|7
-    __m256i* o = reinterpret_cast<__m256i*>(out + 4 * b);
-    _mm256_storeu_si256(o + 0, _mm256_permute2x128_si256(u0, u1, 0x20));
-    _mm256_storeu_si256(o + 1, _mm256_permute2x128_si256(u2, u3, 0x20));
-    _mm256_storeu_si256(o + 2, _mm256_permute2x128_si256(u0, u1, 0x31));
-    _mm256_storeu_si256(o + 3, _mm256_permute2x128_si256(u2, u3, 0x31));
-  }
-  philox_words_scalar(seed, first + uint64_t(b), n - b, out + 4 * b);
-}
-#endif
-
-void philox_words(uint64_t seed, uint64_t first, int n, uint32_t* out) {
-#ifdef TG_RANDOM_AVX2
-  static const bool avx2 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  // Same words either way; a forced SSE2 path (TAPEGRAD_SIMD=sse2) takes the scalar form.
-  if (avx2 && std::strcmp(cpu::isa().name, "sse2") != 0) return philox_words_avx2(seed, first, n, out);
-#endif
-  philox_words_scalar(seed, first, n, out);
-}
-
 // Run `body(words, first_block_index, count)` over every batch of the blocks [0, nblocks) of a
 // fill, the batches spread over threads. Each batch sees the same words on any thread count.
 template <class Body>
 void for_blocks(int64_t nblocks, uint64_t seed, uint64_t first, int64_t grain, const Body& body) {
+  const cpu::PhiloxWords words = cpu::isa().philox_words;  // this SIMD path's form (philox_simd.h)
   cpu::parallel_for(nblocks, grain, [&](int64_t b0, int64_t b1) {
     alignas(64) uint32_t w[4 * kBatch];
     for (int64_t b = b0; b < b1; b += kBatch) {
       const int m = int(std::min<int64_t>(kBatch, b1 - b));
-      philox_words(seed, first + uint64_t(b), m, w);
+      words(seed, first + uint64_t(b), m, w);
       body(w, b, m);
     }
   });

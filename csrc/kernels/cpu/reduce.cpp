@@ -18,68 +18,11 @@
 #include "core/error.h"
 #include "kernels/cpu/iter.h"
 #include "kernels/cpu/loops.h"
-#include "kernels/cpu/reduce_simd.h"
-
-// The AVX2 variants pass 32-byte vectors between always-inlined helpers only (see reduce_simd.h).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
 #include "kernels/kernels.h"
 
 namespace tapegrad {
 namespace kernels {
 namespace cpu {
-
-// ---- the SIMD table: each loop of reduce_simd.h at 16 bytes (baseline) and 32 (AVX2) ------------
-namespace {
-#define TG_SIMD_VARIANT(SUF, B, ATTR)                                                                                 \
-  ATTR double sum_f32_##SUF(const float* p, int64_t n) { return simd::row_sum_f32<B>(p, n); }                         \
-  ATTR double sum_f64_##SUF(const double* p, int64_t n) { return simd::row_sum_f64<B>(p, n); }                        \
-  ATTR float max_f32_##SUF(const float* p, int64_t n, bool& nan) { return simd::row_extreme<B, true>(p, n, nan); }    \
-  ATTR float min_f32_##SUF(const float* p, int64_t n, bool& nan) { return simd::row_extreme<B, false>(p, n, nan); }   \
-  ATTR double max_f64_##SUF(const double* p, int64_t n, bool& nan) { return simd::row_extreme<B, true>(p, n, nan); }  \
-  ATTR double min_f64_##SUF(const double* p, int64_t n, bool& nan) { return simd::row_extreme<B, false>(p, n, nan); } \
-  ATTR void colsum_f32_##SUF(float* o, const float* b, int64_t l, int64_t s, int64_t c) {                             \
-    simd::colsum_f32<B>(o, b, l, s, c);                                                                               \
-  }                                                                                                                   \
-  ATTR void colsum_f64_##SUF(double* o, const double* b, int64_t l, int64_t s, int64_t c) {                           \
-    simd::colsum_f64<B>(o, b, l, s, c);                                                                               \
-  }                                                                                                                   \
-  ATTR void colmax_f32_##SUF(float* o, const float* b, int64_t l, int64_t s, int64_t c) {                             \
-    simd::col_extreme<B, true>(o, b, l, s, c);                                                                        \
-  }                                                                                                                   \
-  ATTR void colmin_f32_##SUF(float* o, const float* b, int64_t l, int64_t s, int64_t c) {                             \
-    simd::col_extreme<B, false>(o, b, l, s, c);                                                                       \
-  }                                                                                                                   \
-  ATTR void colmax_f64_##SUF(double* o, const double* b, int64_t l, int64_t s, int64_t c) {                           \
-    simd::col_extreme<B, true>(o, b, l, s, c);                                                                        \
-  }                                                                                                                   \
-  ATTR void colmin_f64_##SUF(double* o, const double* b, int64_t l, int64_t s, int64_t c) {                           \
-    simd::col_extreme<B, false>(o, b, l, s, c);                                                                       \
-  }                                                                                                                   \
-  const SimdFns kSimd_##SUF = {sum_f32_##SUF,    sum_f64_##SUF,    max_f32_##SUF,    min_f32_##SUF,                   \
-                               max_f64_##SUF,    min_f64_##SUF,    colsum_f32_##SUF, colsum_f64_##SUF,                \
-                               colmax_f32_##SUF, colmin_f32_##SUF, colmax_f64_##SUF, colmin_f64_##SUF};
-TG_SIMD_VARIANT(base, 16, )
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(TAPEGRAD_NO_X86_SIMD)
-#define TG_HAVE_AVX2_VARIANT 1
-TG_SIMD_VARIANT(avx2, 32, __attribute__((target("avx2"))))
-#endif
-#undef TG_SIMD_VARIANT
-}  // namespace
-
-// The AVX2 table when the CPU has AVX2 and the elementwise path in use is not the SSE2 one (a
-// forced TAPEGRAD_SIMD=sse2 / set_isa("sse2") reaches the reductions too).
-const SimdFns& simd_fns() {
-#ifdef TG_HAVE_AVX2_VARIANT
-  static const bool avx2 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  if (avx2 && std::strcmp(isa().name, "sse2") != 0) return kSimd_avx2;
-#endif
-  return kSimd_base;
-}
 
 namespace {
 
@@ -143,21 +86,21 @@ inline W merge(W a, W b) {
   return step<op, W, W>(a, b);
 }
 
-// Reduce a contiguous run of at most kChunk elements: the SIMD table for float sums and
-// extrema, 8 independent lanes otherwise.
+// Reduce a contiguous run of at most kChunk elements: the ISA table's vector loops for float sums
+// and extrema, 8 independent lanes otherwise.
 template <class T, Red op>
 Acc<T, op> reduce_run(const T* p, int64_t n) {
   using W = Acc<T, op>;
   constexpr bool kFloat = std::is_floating_point<T>::value;
   if constexpr (kFloat && op == Red::Sum) {
-    if constexpr (std::is_same<T, float>::value) return simd_fns().sum_f32(p, n);
-    else return simd_fns().sum_f64(p, n);
+    if constexpr (std::is_same<T, float>::value) return isa().reduce.sum_f32(p, n);
+    else return isa().reduce.sum_f64(p, n);
   } else if constexpr (kFloat && (op == Red::Max || op == Red::Min)) {
+    const ReduceLoops& f = isa().reduce;
     bool nan = false;
     T m;
-    if constexpr (std::is_same<T, float>::value)
-      m = (op == Red::Max ? simd_fns().max_f32 : simd_fns().min_f32)(p, n, nan);
-    else m = (op == Red::Max ? simd_fns().max_f64 : simd_fns().min_f64)(p, n, nan);
+    if constexpr (std::is_same<T, float>::value) m = (op == Red::Max ? f.max_f32 : f.min_f32)(p, n, nan);
+    else m = (op == Red::Max ? f.max_f64 : f.min_f64)(p, n, nan);
     return nan ? std::numeric_limits<T>::quiet_NaN() : m;
   } else {
     const W init = identity<W>(op);
@@ -188,7 +131,7 @@ void reduce_cols(T* out, const T* base, int64_t len, int64_t stride, int64_t cb)
   using W = Acc<T, op>;
   constexpr bool kFloat = std::is_floating_point<T>::value;
   if constexpr (kFloat && (op == Red::Sum || op == Red::Max || op == Red::Min)) {
-    const SimdFns& f = simd_fns();
+    const ReduceLoops& f = isa().reduce;
     constexpr bool k32 = std::is_same<T, float>::value;
     if constexpr (op == Red::Sum) {
       if constexpr (k32) f.colsum_f32(out, base, len, stride, cb);

@@ -1,45 +1,34 @@
 // Vector loops for float reductions, written with GCC/Clang vector extensions at a vector width B
-// (bytes). reduce.cpp compiles each one twice, at 16 bytes for the baseline ISA and at 32 bytes
-// inside functions with target("avx2"), and picks one at run time (simd_fns()).
+// (bytes). Included by each loops_<isa>.cpp inside namespace TG_ISA_NS (Note [SIMD dispatch] in
+// loops.h), which instantiates them at its registers' width: 16 bytes (SSE2 / the portable
+// base), 32 (AVX2), 64 (AVX-512); reduce_loops() gives the table entries.
 //
 // Max/min ignore NaN in their vector lanes and report whether one was seen (the caller then
 // returns NaN, as numpy does): a NaN-sticky select does not vectorise. Float32 sums add float lanes
 // over short blocks and the blocks in double, so that sums of millions of elements stay accurate.
+// Only the row sums depend on B (which elements share a lane); extrema and column sums give the
+// same bits at every width.
 #pragma once
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <type_traits>
 
+#include "kernels/cpu/loops.h"
+
+#ifndef TG_ISA_NS
+#error "reduce_simd.h is included by loops_<isa>.cpp, which defines TG_ISA_NS"
+#endif
+
 namespace tapegrad {
 namespace kernels {
 namespace cpu {
-
-// Function pointers to the variant chosen for this CPU.
-struct SimdFns {
-  double (*sum_f32)(const float* p, int64_t n);
-  double (*sum_f64)(const double* p, int64_t n);
-  // Extremum of p[0:n) ignoring NaN; `nan` is set when p holds a NaN. n may be 0 (gives +-inf).
-  float (*max_f32)(const float* p, int64_t n, bool& nan);
-  float (*min_f32)(const float* p, int64_t n, bool& nan);
-  double (*max_f64)(const double* p, int64_t n, bool& nan);
-  double (*min_f64)(const double* p, int64_t n, bool& nan);
-  // Columns: out[j] = reduce_l base[l * stride + j] for j < cb (cb <= kSimdColBlock). Extremes
-  // write NaN into columns holding a NaN.
-  void (*colsum_f32)(float* out, const float* base, int64_t len, int64_t stride, int64_t cb);
-  void (*colsum_f64)(double* out, const double* base, int64_t len, int64_t stride, int64_t cb);
-  void (*colmax_f32)(float* out, const float* base, int64_t len, int64_t stride, int64_t cb);
-  void (*colmin_f32)(float* out, const float* base, int64_t len, int64_t stride, int64_t cb);
-  void (*colmax_f64)(double* out, const double* base, int64_t len, int64_t stride, int64_t cb);
-  void (*colmin_f64)(double* out, const double* base, int64_t len, int64_t stride, int64_t cb);
-};
-constexpr int64_t kSimdColBlock = 4096;  // 16 KB of float32 per row segment: prefetch-friendly
-const SimdFns& simd_fns();
-
+namespace TG_ISA_NS {
 namespace simd {
 
-// Everything below is always inlined into the per-ISA wrappers, so the vector-argument ABI note
-// GCC gives for 32-byte vectors outside AVX functions does not apply.
+// Everything below is always inlined into the per-ISA wrappers, whose vector width never exceeds
+// their ISA's registers; the pragma keeps GCC's vector-argument ABI note (-Wpsabi) quiet for
+// the helpers' signatures all the same.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -123,7 +112,10 @@ template <int B>
 TG_SIMD_INLINE double row_sum_f32(const float* p, int64_t n) {
   using V = typename Vec<float, B>::V;
   constexpr int L = Vec<float, B>::L;
-  constexpr int64_t kBlock = 512;  // float lanes add at most kBlock / (4 L) values each
+  // Float lanes add at most kBlock / (4 L) values each: 32 at 16 bytes, 16 from 32 bytes up (a
+  // block as wide as 16 registers, so that the lanes' sum in double, one add per lane, stays a
+  // small share of the work).
+  constexpr int64_t kBlock = 16 * 4 * L > 512 ? 16 * 4 * L : 512;
   double total = 0;
   int64_t i = 0;
   while (i + L <= n) {
@@ -262,7 +254,61 @@ TG_SIMD_INLINE void col_extreme(T* out, const T* base, int64_t len, int64_t stri
 #pragma GCC diagnostic pop
 #endif
 
+// The width of this ISA's registers, the lanes' width of the row loops.
+#if defined(__AVX512F__)
+constexpr int kReduceB = 64;
+#elif defined(__AVX2__)
+constexpr int kReduceB = 32;
+#else
+constexpr int kReduceB = 16;
+#endif
+
 }  // namespace simd
+
+// The table's entries (IsaTable::reduce), one set per ISA namespace.
+namespace entry {
+inline double sum_f32(const float* p, int64_t n) { return simd::row_sum_f32<simd::kReduceB>(p, n); }
+inline double sum_f64(const double* p, int64_t n) { return simd::row_sum_f64<simd::kReduceB>(p, n); }
+inline float max_f32(const float* p, int64_t n, bool& nan) {
+  return simd::row_extreme<simd::kReduceB, true>(p, n, nan);
+}
+inline float min_f32(const float* p, int64_t n, bool& nan) {
+  return simd::row_extreme<simd::kReduceB, false>(p, n, nan);
+}
+inline double max_f64(const double* p, int64_t n, bool& nan) {
+  return simd::row_extreme<simd::kReduceB, true>(p, n, nan);
+}
+inline double min_f64(const double* p, int64_t n, bool& nan) {
+  return simd::row_extreme<simd::kReduceB, false>(p, n, nan);
+}
+inline void colsum_f32(float* o, const float* b, int64_t l, int64_t s, int64_t c) {
+  simd::colsum_f32<simd::kReduceB>(o, b, l, s, c);
+}
+inline void colsum_f64(double* o, const double* b, int64_t l, int64_t s, int64_t c) {
+  simd::colsum_f64<simd::kReduceB>(o, b, l, s, c);
+}
+inline void colmax_f32(float* o, const float* b, int64_t l, int64_t s, int64_t c) {
+  simd::col_extreme<simd::kReduceB, true>(o, b, l, s, c);
+}
+inline void colmin_f32(float* o, const float* b, int64_t l, int64_t s, int64_t c) {
+  simd::col_extreme<simd::kReduceB, false>(o, b, l, s, c);
+}
+inline void colmax_f64(double* o, const double* b, int64_t l, int64_t s, int64_t c) {
+  simd::col_extreme<simd::kReduceB, true>(o, b, l, s, c);
+}
+inline void colmin_f64(double* o, const double* b, int64_t l, int64_t s, int64_t c) {
+  simd::col_extreme<simd::kReduceB, false>(o, b, l, s, c);
+}
+
+}  // namespace entry
+
+inline ReduceLoops reduce_loops() {
+  using namespace entry;
+  return {sum_f32,    sum_f64,    max_f32,    min_f32,    max_f64,    min_f64,
+          colsum_f32, colsum_f64, colmax_f32, colmin_f32, colmax_f64, colmin_f64};
+}
+
+}  // namespace TG_ISA_NS
 }  // namespace cpu
 }  // namespace kernels
 }  // namespace tapegrad

@@ -507,10 +507,9 @@ void binary(Bin op, const Tensor& out, const Tensor& a, const Tensor& b) {
   const Iter it = make_iter(ops, 3, "binary");
   const DType dt = out.dtype();
   switch (op) {
-#define TG_CASE(name) \
-  case Bin::name: run_binary<name##F>(it, dt); break;
-    TG_BINARY_KERNELS(TG_CASE)
-#undef TG_CASE
+#define TG_BINARY_OP(Id, ...) \
+  case Bin::Id: run_binary<Id##F>(it, dt); break;
+#include "core/elementwise_ops.def"
     case Bin::kCount: break;
   }
 }
@@ -520,10 +519,9 @@ void compare(Cmp op, const Tensor& out, const Tensor& a, const Tensor& b) {
   const Iter it = make_iter(ops, 3, "compare");
   const DType dt = a.dtype();
   switch (op) {
-#define TG_CASE(name) \
-  case Cmp::name: run_compare<name##F>(it, dt); break;
-    TG_COMPARE_KERNELS(TG_CASE)
-#undef TG_CASE
+#define TG_COMPARE_OP(Id, ...) \
+  case Cmp::Id: run_compare<Id##F>(it, dt); break;
+#include "core/elementwise_ops.def"
     case Cmp::kCount: break;
   }
 }
@@ -533,10 +531,9 @@ void unary(Un op, const Tensor& out, const Tensor& a) {
   const Iter it = make_iter(ops, 2, "unary");
   const DType dt = out.dtype();
   switch (op) {
-#define TG_CASE(name) \
-  case Un::name: run_unary<name##F>(it, dt); break;
-    TG_UNARY_KERNELS(TG_CASE)
-#undef TG_CASE
+#define TG_UNARY_OP(Id, ...) \
+  case Un::Id: run_unary<Id##F>(it, dt); break;
+#include "core/elementwise_ops.def"
     case Un::kCount: break;
   }
 }
@@ -546,10 +543,9 @@ void predicate(Pred op, const Tensor& out, const Tensor& a) {
   const Iter it = make_iter(ops, 2, "predicate");
   const DType dt = a.dtype();
   switch (op) {
-#define TG_CASE(name) \
-  case Pred::name: run_predicate<name##F>(it, dt); break;
-    TG_PREDICATE_KERNELS(TG_CASE)
-#undef TG_CASE
+#define TG_PREDICATE_OP(Id, ...) \
+  case Pred::Id: run_predicate<Id##F>(it, dt); break;
+#include "core/elementwise_ops.def"
     case Pred::kCount: break;
   }
 }

@@ -9,6 +9,7 @@ relative to the median) and the ratio to tapegrad's median (>1: tapegrad is fast
 that are not installed are skipped and named. ``--plot`` needs matplotlib; a progress bar uses
 tqdm when it is installed (both in ``pip install "tapegrad[bench]"``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,29 +26,54 @@ SUITE_CHOICES = (*suites.NAMES, *suites.EXTRA, "sparse", "all")
 
 
 def parse(argv):
-    ap = argparse.ArgumentParser(prog="python -m tapegrad bench", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--suite", default="grad", choices=SUITE_CHOICES,
-                    help="which suite (default: grad); all = ops, grad, jacobian, jit, growth; "
-                    "scipy: SciPy solvers with each library's derivatives (needs SciPy); "
-                    "sparse: sparse Jacobians and Hessians (its own table: tapegrad/_bench/sparse.py)")
-    ap.add_argument("--libs", help="comma-separated subset of: " + ", ".join(harness.ORDER)
-                    + " ('jax' selects both jax columns)")
+    ap = argparse.ArgumentParser(
+        prog="python -m tapegrad bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "--suite",
+        default="grad",
+        choices=SUITE_CHOICES,
+        help="which suite (default: grad); all = ops, grad, jacobian, jit, growth; "
+        "scipy: SciPy solvers with each library's derivatives (needs SciPy); "
+        "sparse: sparse Jacobians and Hessians (its own table: tapegrad/_bench/sparse.py)",
+    )
+    ap.add_argument(
+        "--libs",
+        help="comma-separated subset of: "
+        + ", ".join(harness.ORDER)
+        + " ('jax' selects both jax columns)",
+    )
     ap.add_argument("--json", metavar="FILE", help="write every measurement to FILE")
-    ap.add_argument("--plot", metavar="FILE.png",
-                    help="write a figure (several suites: FILE-<suite>.png)")
-    ap.add_argument("--quick", action="store_true",
-                    help="fewer repeats and sizes; the growth suite uses one process per library")
+    ap.add_argument(
+        "--plot", metavar="FILE.png", help="write a figure (several suites: FILE-<suite>.png)"
+    )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer repeats and sizes; the growth suite uses one process per library",
+    )
     ap.add_argument("--markdown", action="store_true", help="print the tables as markdown")
-    ap.add_argument("--tapegrad-simd", metavar="PATH",
-                    help="run tapegrad's kernels on this ISA path (avx512, avx2, sse2) instead of "
-                    "the best one the CPU has, e.g. to see a machine without AVX-512")
-    ap.add_argument("--threads", type=int, metavar="N",
-                    help="kernel threads per library (tapegrad, torch, OpenMP, OpenBLAS, MKL; "
-                    "XLA with N=1); default: each library's own default")
-    ap.add_argument("--from-json", metavar="FILE",
-                    help="measure nothing: print the tables (and --plot the figures) of a JSON "
-                    "file written by --json")
+    ap.add_argument(
+        "--tapegrad-simd",
+        metavar="PATH",
+        help="run tapegrad's kernels on this ISA path (avx512, avx2, sse2) instead of "
+        "the best one the CPU has, e.g. to see a machine without AVX-512",
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="kernel threads per library (tapegrad, torch, OpenMP, OpenBLAS, MKL; "
+        "XLA with N=1); default: each library's own default",
+    )
+    ap.add_argument(
+        "--from-json",
+        metavar="FILE",
+        help="measure nothing: print the tables (and --plot the figures) of a JSON "
+        "file written by --json",
+    )
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     return ap.parse_args(argv)
 
@@ -110,31 +136,46 @@ def report(suite, libs, run, markdown, out=print):
         out(harness.time_table(suite, libs, run, markdown, show_spread=False))
         out("\nPeak memory of one call above the memory held before it:")
         out(memory_table(suite, libs, run, markdown))
-        out("[tm] tracemalloc peak (Python objects and numpy buffers). [rss] increase of the "
+        out(
+            "[tm] tracemalloc peak (Python objects and numpy buffers). [rss] increase of the "
             "process's peak resident set\nover the resident set before the call (Linux: VmHWM "
             "reset via /proc/self/clear_refs; elsewhere ru_maxrss),\nafter one warm-up call "
             "at the same size, with glibc's mmap threshold fixed at 128 KiB so freed buffers\n"
             "go back to the OS; tapegrad's allocator cache is emptied first. "
-            + ("One fresh process per (library, size)." if suite.fresh_per_case else
-               "One process per library (--quick), sizes in ascending order."))
+            + (
+                "One fresh process per (library, size)."
+                if suite.fresh_per_case
+                else "One process per library (--quick), sizes in ascending order."
+            )
+        )
     else:
         out(harness.time_table(suite, libs, run, markdown))
-        out("median ±spread (half the interquartile range of the repeats) (library time / "
-            "tapegrad time: >1 means tapegrad is faster)")
+        out(
+            "median ±spread (half the interquartile range of the repeats) (library time / "
+            "tapegrad time: >1 means tapegrad is faster)"
+        )
         if suite.extra is not None:
             out("")
             out(suite.extra(suite, libs, run, markdown))
         if any(c.memory for c in suite.cases):
-            out("\nPeak memory of one call above the memory held before it (increase of the "
-                "process's peak resident set; tracemalloc [tm] for numpy-based libraries):")
+            out(
+                "\nPeak memory of one call above the memory held before it (increase of the "
+                "process's peak resident set; tracemalloc [tm] for numpy-based libraries):"
+            )
             out(memory_table(suite, libs, run, markdown, only_memory=True))
         if any(c.work for c in suite.cases):
             out("\nThroughput from the medians:")
             out(rate_table(suite, libs, run, markdown))
     for note in suite.notes:
         out("note: " + note)
-    skipped = sorted({r["skipped"] for lib in libs for r in run["results"].get(lib, {}).values()
-                      if "skipped" in r})
+    skipped = sorted(
+        {
+            r["skipped"]
+            for lib in libs
+            for r in run["results"].get(lib, {}).values()
+            if "skipped" in r
+        }
+    )
     for s in skipped:
         out("n/a: " + s)
     for lib in libs:
@@ -147,8 +188,12 @@ def report(suite, libs, run, markdown, out=print):
 
 def versions_line(versions):
     # "1 threads" in files written before harness.threads() existed
-    return [f"{k} {v['version']}".replace("(1 threads)", "(1 thread)").replace(
-        ", 1 threads)", ", 1 thread)") for k, v in versions.items()]
+    return [
+        f"{k} {v['version']}".replace("(1 threads)", "(1 thread)").replace(
+            ", 1 threads)", ", 1 thread)"
+        )
+        for k, v in versions.items()
+    ]
 
 
 def figure(suite, libs, run, path, versions):
@@ -156,8 +201,10 @@ def figure(suite, libs, run, path, versions):
 
     sub = wrap_join(versions_line(versions))
     if suite.name == "growth":
-        sub += ("\nmemory: tracemalloc peak for numpy, autograd, micrograd; "
-                "peak-RSS increase for the others")
+        sub += (
+            "\nmemory: tracemalloc peak for numpy, autograd, micrograd; "
+            "peak-RSS increase for the others"
+        )
     return plot.plot_suite(suite, libs, run, path, subtitle=sub)
 
 
@@ -197,7 +244,9 @@ def _suite_arg(argv):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if _suite_arg(argv) == "sparse":  # its own runner, options and table (tapegrad/_bench/sparse.py)
+    if (
+        _suite_arg(argv) == "sparse"
+    ):  # its own runner, options and table (tapegrad/_bench/sparse.py)
         from . import sparse
 
         return sparse.main(argv)
@@ -221,8 +270,10 @@ def main(argv=None):
     if busy is not None:
         print(f"CPUs busy with other processes at start: {busy:.2f} of {info.get('cpus')}")
         if busy > 0.25:
-            print("warning: other processes are using the CPU, so the timings will be noisy "
-                  "(PyTorch's and OpenBLAS's thread pools suffer most)")
+            print(
+                "warning: other processes are using the CPU, so the timings will be noisy "
+                "(PyTorch's and OpenBLAS's thread pools suffer most)"
+            )
     t_start = time.perf_counter()
     doc = {"machine": info, "argv": sys.argv[1:] if argv is None else list(argv), "suites": {}}
     versions = {}
@@ -239,10 +290,15 @@ def main(argv=None):
         if absent:
             print("not installed (skipped): " + ", ".join(absent))
         doc["suites"][name] = {
-            "title": suite.title, "libs": libs, "not_installed": absent,
-            "cases": [{"name": c.name, "group": c.group, "size": c.size, "libs": c.libs}
-                      for c in suite.cases],
-            "results": run["results"], "errors": run["errors"],
+            "title": suite.title,
+            "libs": libs,
+            "not_installed": absent,
+            "cases": [
+                {"name": c.name, "group": c.group, "size": c.size, "libs": c.libs}
+                for c in suite.cases
+            ],
+            "results": run["results"],
+            "errors": run["errors"],
         }
         if a.plot:
             path = plot_path(a.plot, name, len(names) > 1)
@@ -254,9 +310,14 @@ def main(argv=None):
     if not_installed:
         print("not installed: " + ", ".join(sorted(not_installed)))
     busy_end = harness.busy_cpus()
-    print(f"total {time.perf_counter() - t_start:.0f} s"
-          + (f"; CPUs busy with other processes at end: {busy_end:.2f}" if busy_end is not None
-             else ""))
+    print(
+        f"total {time.perf_counter() - t_start:.0f} s"
+        + (
+            f"; CPUs busy with other processes at end: {busy_end:.2f}"
+            if busy_end is not None
+            else ""
+        )
+    )
     doc["versions"] = versions
     doc["busy_cpus_at_end"] = busy_end
     if a.json:

@@ -5,6 +5,7 @@ starts thread pools and loads XLA, which would slow whatever else shares the pro
 prints one JSON line per finished case, so the parent can show progress and keeps the cases that
 finished even when a worker dies.
 """
+
 from __future__ import annotations
 
 import gc
@@ -321,8 +322,9 @@ def set_threads(n):
         os.environ[k] = n
     if n == "1":  # XLA's CPU client: one thread for Eigen and for its intra-op pool
         flags = os.environ.get("XLA_FLAGS", "")
-        os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false "
-                                   "intra_op_parallelism_threads=1").strip()
+        os.environ["XLA_FLAGS"] = (
+            flags + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        ).strip()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,14 +348,26 @@ def worker_env():
 def run_job(suite, libs, cases, quick, on_result, timeout=900):
     """Run ``libs`` (labels of one module) on ``cases`` in one fresh worker process. Calls
     ``on_result(lib, case, result)`` as each case finishes; returns (info per lib, error or None)."""
-    cmd = [sys.executable, "-m", "tapegrad._bench.worker", "--suite", suite,
-           "--libs", ",".join(libs), "--cases", json.dumps(cases)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tapegrad._bench.worker",
+        "--suite",
+        suite,
+        "--libs",
+        ",".join(libs),
+        "--cases",
+        json.dumps(cases),
+    ]
     if quick:
         cmd.append("--quick")
     infos, error = {}, None
-    with tempfile.TemporaryFile(mode="w+") as errf, subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=errf, text=True, env=worker_env()
-    ) as p:
+    with (
+        tempfile.TemporaryFile(mode="w+") as errf,
+        subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=errf, text=True, env=worker_env()
+        ) as p,
+    ):
         timer = threading.Timer(timeout, p.kill)  # a hung worker must not hang the whole run
         timer.start()
         try:
@@ -387,8 +401,14 @@ class Progress:
         try:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=desc, unit="case", file=sys.stderr, leave=False,
-                            dynamic_ncols=True)
+            self.bar = tqdm(
+                total=total,
+                desc=desc,
+                unit="case",
+                file=sys.stderr,
+                leave=False,
+                dynamic_ncols=True,
+            )
         except ImportError:
             self.bar = None
         self.tty = sys.stderr.isatty()
@@ -456,8 +476,9 @@ def run_suite(suite, libs, quick, progress=True, jobs=None):
         if err:
             for lib in job_libs:
                 errors.setdefault(lib, err)
-                missing = [n for n in names
-                           if n not in results[lib] and suite.applies(lib, by_name[n])]
+                missing = [
+                    n for n in names if n not in results[lib] and suite.applies(lib, by_name[n])
+                ]
                 if bar:
                     bar.step(len(missing))
     if bar:

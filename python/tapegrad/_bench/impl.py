@@ -11,6 +11,7 @@ per-example gradients (vmap of grad) of a small MLP; ``op`` one elementwise op o
 ``jit_*`` the gradient workloads under the library's compiler. "numpy" means derivatives written
 by hand: the floor that an autodiff library's overhead is measured against.
 """
+
 from __future__ import annotations
 
 import math
@@ -78,8 +79,7 @@ class Tapegrad(Base):
             tg.set_num_threads(int(threads))
         simd = os.environ.get("TAPEGRAD_BENCH_SIMD")  # set by the CLI's --tapegrad-simd
         if simd and not tg._core._set_simd_path(simd):
-            raise SystemExit(f"this CPU or build has no {simd} path (it uses "
-                             f"{tg.get_simd_path()})")
+            raise SystemExit(f"this CPU or build has no {simd} path (it uses {tg.get_simd_path()})")
 
     def release(self):
         self.tg._core.empty_cache()  # the caching allocator would otherwise hide a peak
@@ -147,8 +147,13 @@ class Tapegrad(Base):
     def op(self, kind, a, b):
         tg = self.tg
         x, y = tg.tensor(a), tg.tensor(b)
-        f = {"mul": lambda: x * y, "add": lambda: x + y, "exp": lambda: tg.exp(x),
-             "tanh": lambda: tg.tanh(x), "matmul": lambda: tg.matmul(x, y)}
+        f = {
+            "mul": lambda: x * y,
+            "add": lambda: x + y,
+            "exp": lambda: tg.exp(x),
+            "tanh": lambda: tg.tanh(x),
+            "matmul": lambda: tg.matmul(x, y),
+        }
         return f[kind]
 
     def _jit(self, fn):
@@ -187,8 +192,9 @@ class Tapegrad(Base):
 
     def jit_hess_rosen(self, x):
         tg = self.tg
-        h = self._jit(tg.hessian(
-            lambda x: (100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2).sum()))
+        h = self._jit(
+            tg.hessian(lambda x: (100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2).sum())
+        )
         t = tg.tensor(x)
         return lambda: h(t)
 
@@ -224,8 +230,13 @@ class Numpy(Base):
         return run
 
     def op(self, kind, a, b):
-        f = {"mul": lambda: a * b, "add": lambda: a + b, "exp": lambda: np.exp(a),
-             "tanh": lambda: np.tanh(a), "matmul": lambda: a @ b}
+        f = {
+            "mul": lambda: a * b,
+            "add": lambda: a + b,
+            "exp": lambda: np.exp(a),
+            "tanh": lambda: np.tanh(a),
+            "matmul": lambda: a @ b,
+        }
         return f[kind]
 
 
@@ -280,7 +291,8 @@ class Torch(Base):
     def hess_rosen(self, x):
         torch = self.torch
         h = torch.func.hessian(
-            lambda x: (100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2).sum())
+            lambda x: (100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2).sum()
+        )
         t = torch.tensor(x)
         return lambda: h(t)
 
@@ -300,8 +312,13 @@ class Torch(Base):
     def op(self, kind, a, b):
         torch = self.torch
         x, y = torch.from_numpy(a), torch.from_numpy(b)
-        f = {"mul": lambda: x * y, "add": lambda: x + y, "exp": lambda: torch.exp(x),
-             "tanh": lambda: torch.tanh(x), "matmul": lambda: x @ y}
+        f = {
+            "mul": lambda: x * y,
+            "add": lambda: x + y,
+            "exp": lambda: torch.exp(x),
+            "tanh": lambda: torch.tanh(x),
+            "matmul": lambda: x @ y,
+        }
         return f[kind]
 
 
@@ -348,8 +365,11 @@ class Jax(Base):
         return self._run(self.wrap(jax.grad(loss, (0, 1, 2, 3))), *ps)
 
     def hess_rosen(self, x):
-        h = self.wrap(self.jax.hessian(
-            lambda x: (100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2).sum()))
+        h = self.wrap(
+            self.jax.hessian(
+                lambda x: (100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2).sum()
+            )
+        )
         return self._run(h, self.jnp.asarray(x))
 
     def per_example(self, d):
@@ -365,8 +385,13 @@ class Jax(Base):
 
     def op(self, kind, a, b):
         jnp = self.jnp
-        f = {"mul": lambda x, y: x * y, "add": lambda x, y: x + y, "exp": lambda x, y: jnp.exp(x),
-             "tanh": lambda x, y: jnp.tanh(x), "matmul": lambda x, y: x @ y}[kind]
+        f = {
+            "mul": lambda x, y: x * y,
+            "add": lambda x, y: x + y,
+            "exp": lambda x, y: jnp.exp(x),
+            "tanh": lambda x, y: jnp.tanh(x),
+            "matmul": lambda x, y: x @ y,
+        }[kind]
         return self._run(self.wrap(f), jnp.asarray(a), jnp.asarray(b))
 
     def jit_grad_sq(self, x):
@@ -383,7 +408,9 @@ class Jax(Base):
         if not self.jit:
             raise NotApplicable("eager")
         jnp = self.jnp
-        return self._run(self.wrap(lambda a, b: 2 * a + 3 * b**2 - jnp.exp(-a)), jnp.asarray(a), jnp.asarray(b))
+        return self._run(
+            self.wrap(lambda a, b: 2 * a + 3 * b**2 - jnp.exp(-a)), jnp.asarray(a), jnp.asarray(b)
+        )
 
     def jit_mlp(self, d):
         if not self.jit:
@@ -444,7 +471,8 @@ class Autograd(Base):
     def hess_rosen(self, x):
         anp = self.anp
         h = self.ag.hessian(
-            lambda x: anp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2))
+            lambda x: anp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+        )
         return lambda: h(x)
 
 

@@ -1,12 +1,15 @@
 """Figures: time (and for the growth suite, peak memory) against problem size, log-log, one line
 per library. matplotlib is an optional extra (``pip install "tapegrad[bench]"``)."""
+
 from __future__ import annotations
 
 from .harness import ORDER
 from .worker import TRACED
 
-MISSING = ("--plot needs matplotlib, which is not installed: pip install matplotlib "
-           "(or pip install \"tapegrad[bench]\")")
+MISSING = (
+    "--plot needs matplotlib, which is not installed: pip install matplotlib "
+    '(or pip install "tapegrad[bench]")'
+)
 
 
 def available():
@@ -22,8 +25,12 @@ def _style(lib):
 
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     i = ORDER.index(lib) if lib in ORDER else len(ORDER)
-    return {"color": colors[i % len(colors)], "marker": "os^vDPX"[i % 7],
-            "linewidth": 2.2 if lib == "tapegrad" else 1.4, "markersize": 4}
+    return {
+        "color": colors[i % len(colors)],
+        "marker": "os^vDPX"[i % 7],
+        "linewidth": 2.2 if lib == "tapegrad" else 1.4,
+        "markersize": 4,
+    }
 
 
 def _series(suite):
@@ -75,8 +82,9 @@ def plot_suite(suite, libs, run, path, subtitle=""):
     ncols = 2 if memory else min(len(series), 2)
     nrows = len(series) if memory else (len(series) + ncols - 1) // ncols
     width = max(5.2 * ncols, 8.0)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, 3.6 * nrows + (0.8 if nrows == 1 else 0)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(width, 3.6 * nrows + (0.8 if nrows == 1 else 0)), squeeze=False
+    )
     flat = []
     for i, (group, cases) in enumerate(series.items()):
         ax = axes[i][0] if memory else axes[i // ncols][i % ncols]
@@ -107,8 +115,14 @@ def plot_suite(suite, libs, run, path, subtitle=""):
                 handles[lab] = h
                 labels.append(lab)
     per_row = 8 if width >= 10 else 5
-    fig.legend([handles[k] for k in labels], labels, loc="lower center", fontsize=8, frameon=False,
-               ncol=min(len(labels), per_row))
+    fig.legend(
+        [handles[k] for k in labels],
+        labels,
+        loc="lower center",
+        fontsize=8,
+        frameon=False,
+        ncol=min(len(labels), per_row),
+    )
     title = suite.title + (f"\n{subtitle}" if subtitle else "")
     fig.suptitle(title, fontsize=11)
     legend_rows = (len(labels) + per_row - 1) // per_row

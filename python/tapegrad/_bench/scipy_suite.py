@@ -18,6 +18,7 @@ solve and its error against the known answer, so that the table shows that every
 the same problem. "numpy" is the derivatives written by hand; "scipy (FD)" is SciPy's own finite
 differences (no derivatives given).
 """
+
 from __future__ import annotations
 
 import os
@@ -58,13 +59,20 @@ class Workload:
 
 
 def _min_counts(res):
-    return {"nfev": int(res.nfev), "njev": int(getattr(res, "njev", 0)),
-            "nhev": int(getattr(res, "nhev", 0)), "err": float(np.abs(res.x - 1.0).max())}
+    return {
+        "nfev": int(res.nfev),
+        "njev": int(getattr(res, "njev", 0)),
+        "nhev": int(getattr(res, "nhev", 0)),
+        "err": float(np.abs(res.x - 1.0).max()),
+    }
 
 
 def _lsq_counts(res):
-    return {"nfev": int(res.nfev), "njev": int(res.njev or 0),
-            "err": float(np.abs(res.x - P_TRUE).max() / P_TRUE.max())}
+    return {
+        "nfev": int(res.nfev),
+        "njev": int(res.njev or 0),
+        "err": float(np.abs(res.x - P_TRUE).max() / P_TRUE.max()),
+    }
 
 
 _ODE_REF = {}
@@ -75,12 +83,22 @@ def _ode_counts(sol):
     if "y" not in _ODE_REF:
         from scipy.integrate import solve_ivp
 
-        ref = solve_ivp(Numpy.rob_f, (0.0, T_END), Y0, method="BDF", jac=Numpy.rob_jac,
-                        rtol=1e-10, atol=[1e-12, 1e-16, 1e-12])
+        ref = solve_ivp(
+            Numpy.rob_f,
+            (0.0, T_END),
+            Y0,
+            method="BDF",
+            jac=Numpy.rob_jac,
+            rtol=1e-10,
+            atol=[1e-12, 1e-16, 1e-12],
+        )
         _ODE_REF["y"] = ref.y[:, -1]
     ref = _ODE_REF["y"]
-    return {"nfev": int(sol.nfev), "njev": int(sol.njev),
-            "err": float(np.abs(sol.y[:, -1] - ref).max() / np.abs(ref).max())}
+    return {
+        "nfev": int(sol.nfev),
+        "njev": int(sol.njev),
+        "err": float(np.abs(sol.y[:, -1] - ref).max() / np.abs(ref).max()),
+    }
 
 
 def _solvers():
@@ -127,8 +145,9 @@ class ScipyBase:
         fg, hvp = self.fg(), self.hvp()
         x0 = np.zeros(N_ROSEN)
         p = np.ones(N_ROSEN)
-        run = lambda: optimize.minimize(fg, x0, method="Newton-CG", jac=True, hessp=hvp,
-                                        options=NEWTON_OPTS)
+        run = lambda: optimize.minimize(
+            fg, x0, method="Newton-CG", jac=True, hessp=hvp, options=NEWTON_OPTS
+        )
         return Workload(run, lambda: hvp(self.X_PROBE, p), _min_counts)
 
     def least_squares(self):
@@ -198,11 +217,13 @@ class Tapegrad(ScipyBase):
         tg = self.tg
 
         def f(t, y):
-            return tg.stack([
-                -0.04 * y[0] + 1e4 * y[1] * y[2],
-                0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
-                3e7 * y[1] ** 2,
-            ])
+            return tg.stack(
+                [
+                    -0.04 * y[0] + 1e4 * y[1] * y[2],
+                    0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
+                    3e7 * y[1] ** 2,
+                ]
+            )
 
         return self.tgs.ode_fun(f, jit=self.jit), self.tgs.ode_jacobian(f, jit=self.jit)
 
@@ -238,19 +259,23 @@ class Numpy(ScipyBase):
 
     @staticmethod
     def rob_f(t, y):
-        return np.array([
-            -0.04 * y[0] + 1e4 * y[1] * y[2],
-            0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
-            3e7 * y[1] ** 2,
-        ])
+        return np.array(
+            [
+                -0.04 * y[0] + 1e4 * y[1] * y[2],
+                0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
+                3e7 * y[1] ** 2,
+            ]
+        )
 
     @staticmethod
     def rob_jac(t, y):
-        return np.array([
-            [-0.04, 1e4 * y[2], 1e4 * y[1]],
-            [0.04, -1e4 * y[2] - 6e7 * y[1], -1e4 * y[1]],
-            [0.0, 6e7 * y[1], 0.0],
-        ])
+        return np.array(
+            [
+                [-0.04, 1e4 * y[2], 1e4 * y[1]],
+                [0.04, -1e4 * y[2] - 6e7 * y[1], -1e4 * y[1]],
+                [0.0, 6e7 * y[1], 0.0],
+            ]
+        )
 
     def ode(self):
         return self.rob_f, self.rob_jac
@@ -277,8 +302,10 @@ class ScipyFD(Numpy):
     def newton_cg(self):
         # A finite-difference gradient and Hessian products from differences of it: about 12000
         # gradients of 101 evaluations each, ~50 s per solve here. Not timed.
-        raise NotApplicable("scipy (FD): Newton-CG with finite-difference gradients and Hessian "
-                            "products takes ~50 s per solve (about 12000 gradients); not timed")
+        raise NotApplicable(
+            "scipy (FD): Newton-CG with finite-difference gradients and Hessian "
+            "products takes ~50 s per solve (about 12000 gradients); not timed"
+        )
 
     def least_squares(self):
         from scipy.optimize import least_squares
@@ -295,7 +322,9 @@ class ScipyFD(Numpy):
 
         run = lambda: solve_ivp(self.rob_f, (0.0, T_END), Y0, method="BDF", **ODE_TOL)
         y = np.array([0.9, 3e-5, 0.1])
-        return Workload(run, lambda: approx_derivative(lambda z: self.rob_f(1.0, z), y), _ode_counts)
+        return Workload(
+            run, lambda: approx_derivative(lambda z: self.rob_f(1.0, z), y), _ode_counts
+        )
 
 
 class Autograd(ScipyBase):
@@ -336,11 +365,13 @@ class Autograd(ScipyBase):
         anp = self.anp
 
         def f(t, y):
-            return anp.stack([
-                -0.04 * y[0] + 1e4 * y[1] * y[2],
-                0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
-                3e7 * y[1] ** 2,
-            ])
+            return anp.stack(
+                [
+                    -0.04 * y[0] + 1e4 * y[1] * y[2],
+                    0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
+                    3e7 * y[1] ** 2,
+                ]
+            )
 
         return f, self.ag.jacobian(f, 1)
 
@@ -388,11 +419,13 @@ class Jax(ScipyBase):
         jax, jnp = self.jax, self.jnp
 
         def f(t, y):
-            return jnp.stack([
-                -0.04 * y[0] + 1e4 * y[1] * y[2],
-                0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
-                3e7 * y[1] ** 2,
-            ])
+            return jnp.stack(
+                [
+                    -0.04 * y[0] + 1e4 * y[1] * y[2],
+                    0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
+                    3e7 * y[1] ** 2,
+                ]
+            )
 
         fj, jj = jax.jit(f), jax.jit(jax.jacfwd(f, argnums=1))
         return (lambda t, y: np.asarray(fj(t, y))), (lambda t, y: np.asarray(jj(t, y)))
@@ -430,7 +463,10 @@ class Torch(ScipyBase):
         g = torch.func.grad(self._rosen)
 
         def hvp(x, p):
-            xt, pt = torch.from_numpy(np.asarray(x, np.float64)), torch.from_numpy(np.asarray(p, np.float64))
+            xt, pt = (
+                torch.from_numpy(np.asarray(x, np.float64)),
+                torch.from_numpy(np.asarray(p, np.float64)),
+            )
             return torch.func.jvp(g, (xt,), (pt,))[1].numpy()
 
         return hvp
@@ -450,11 +486,13 @@ class Torch(ScipyBase):
         torch = self.torch
 
         def f(t, y):
-            return torch.stack([
-                -0.04 * y[0] + 1e4 * y[1] * y[2],
-                0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
-                3e7 * y[1] ** 2,
-            ])
+            return torch.stack(
+                [
+                    -0.04 * y[0] + 1e4 * y[1] * y[2],
+                    0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
+                    3e7 * y[1] ** 2,
+                ]
+            )
 
         jf = torch.func.jacfwd(f, argnums=1)
         as_t = lambda y: torch.from_numpy(np.asarray(y, np.float64))
@@ -502,26 +540,42 @@ EXTRA_DOC = (
     "vector products; with jac=True the value and\ngradient come from one call, counted as f); "
     "time of one call of the derivative SciPy calls most (L-BFGS-B: value and gradient;\n"
     "Newton-CG: the Hessian-vector product; least_squares and BDF: the Jacobian); err: the "
-    "solution's distance to the known answer\n(relative for least_squares and the ODE).")
+    "solution's distance to the known answer\n(relative for least_squares and the ODE)."
+)
 
 
 def scipy_suite(quick):
     libs = list(LIBS)
     cases = [
         Case(f"L-BFGS-B Rosenbrock-{N_ROSEN}", "lbfgsb", N_ROSEN, build=lambda m: m.lbfgsb()),
-        Case(f"Newton-CG hessp Rosenbrock-{N_ROSEN}", "newton-cg", N_ROSEN,
-             build=lambda m: m.newton_cg()),
-        Case("least_squares 2 exponentials, 1e4 points", "least_squares", N_POINTS,
-             build=lambda m: m.least_squares()),
+        Case(
+            f"Newton-CG hessp Rosenbrock-{N_ROSEN}",
+            "newton-cg",
+            N_ROSEN,
+            build=lambda m: m.newton_cg(),
+        ),
+        Case(
+            "least_squares 2 exponentials, 1e4 points",
+            "least_squares",
+            N_POINTS,
+            build=lambda m: m.least_squares(),
+        ),
         Case(f"Robertson BDF, t <= {T_END:g}", "robertson", 3, build=lambda m: m.robertson()),
     ]
     return Suite(
-        "scipy", "SciPy solvers with derivatives from each library",
+        "scipy",
+        "SciPy solvers with derivatives from each library",
         "Wall time of one whole solve (float64); numpy: derivatives by hand; scipy (FD): SciPy's "
         "own finite differences.",
-        libs, cases, make=make, extra=extra_table,
-        notes=["tapegrad runs through tapegrad.scipy (minimize, least_squares, ode_fun/"
-               "ode_jacobian); 'tapegrad (jit)' with jit=True.",
-               "jax (jit) and torch return arrays that are converted to numpy for SciPy in each "
-               "call, as a user would.",
-               EXTRA_DOC])
+        libs,
+        cases,
+        make=make,
+        extra=extra_table,
+        notes=[
+            "tapegrad runs through tapegrad.scipy (minimize, least_squares, ode_fun/"
+            "ode_jacobian); 'tapegrad (jit)' with jit=True.",
+            "jax (jit) and torch return arrays that are converted to numpy for SciPy in each "
+            "call, as a user would.",
+            EXTRA_DOC,
+        ],
+    )

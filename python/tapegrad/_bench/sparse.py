@@ -18,6 +18,7 @@ Reported per case: the first call (detection + coloring + compilation + evaluati
 of later calls, colors used, and the extra peak memory of the process (resident set high-water
 mark after the call minus before it). Every (method, case) runs in its own fresh process.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,60 +56,78 @@ def case_name(kind, n):
 
 def _tg_funcs(tg, kind):
     if kind == "tridiagonal":
+
         def f(x):
             z = tg.zeros(1, dtype=x.dtype)
             up = tg.concatenate([z, x, z])
-            return up[:-2] - 2 * x + up[2:] - x ** 3
+            return up[:-2] - 2 * x + up[2:] - x**3
+
         return f
     if kind == "laplacian 2-d":
+
         def f(x):
             u = x.reshape(GRID, GRID)
             zr = tg.zeros((1, GRID), dtype=x.dtype)
             zc = tg.zeros((GRID + 2, 1), dtype=x.dtype)
             p = tg.concatenate([zc, tg.concatenate([zr, u, zr], axis=0), zc], axis=1)
-            r = p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:] - 4 * u - u ** 3
+            r = p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:] - 4 * u - u**3
             return r.reshape(-1)
+
         return f
 
     def energy(x):  # arrow: x[0] meets every x[i]
-        return x[0] * x[1:].sum() + (x ** 4).sum()
+        return x[0] * x[1:].sum() + (x**4).sum()
+
     return energy
 
 
 def _np_funcs(kind):
     if kind == "tridiagonal":
+
         def f(x):
             up = np.concatenate([[0.0], x, [0.0]])
-            return up[:-2] - 2 * x + up[2:] - x ** 3
+            return up[:-2] - 2 * x + up[2:] - x**3
+
         return f
     if kind == "laplacian 2-d":
+
         def f(x):
             u = x.reshape(GRID, GRID)
             p = np.pad(u, 1)
-            return (p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:] - 4 * u - u ** 3).reshape(-1)
+            return (p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:] - 4 * u - u**3).reshape(
+                -1
+            )
+
         return f
 
     def grad(x):
-        g = 4 * x ** 3
+        g = 4 * x**3
         g[0] += x[1:].sum()
         g[1:] += x[0]
         return g
+
     return grad
 
 
 def _jax_funcs(jnp, jax, kind):
     if kind == "tridiagonal":
+
         def f(x):
             up = jnp.concatenate([jnp.zeros(1), x, jnp.zeros(1)])
-            return up[:-2] - 2 * x + up[2:] - x ** 3
+            return up[:-2] - 2 * x + up[2:] - x**3
+
         return f
     if kind == "laplacian 2-d":
+
         def f(x):
             u = x.reshape(GRID, GRID)
             p = jnp.pad(u, 1)
-            return (p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:] - 4 * u - u ** 3).reshape(-1)
+            return (p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:] - 4 * u - u**3).reshape(
+                -1
+            )
+
         return f
-    return jax.grad(lambda x: x[0] * x[1:].sum() + (x ** 4).sum())
+    return jax.grad(lambda x: x[0] * x[1:].sum() + (x**4).sum())
 
 
 def structure(kind, n):
@@ -116,9 +135,13 @@ def structure(kind, n):
     import scipy.sparse as sp
 
     if kind == "tridiagonal":
-        return sp.diags_array([np.ones(n - 1), np.ones(n), np.ones(n - 1)], offsets=[-1, 0, 1], format="csr")
+        return sp.diags_array(
+            [np.ones(n - 1), np.ones(n), np.ones(n - 1)], offsets=[-1, 0, 1], format="csr"
+        )
     if kind == "laplacian 2-d":
-        d = sp.diags_array([np.ones(GRID - 1), np.ones(GRID), np.ones(GRID - 1)], offsets=[-1, 0, 1])
+        d = sp.diags_array(
+            [np.ones(GRID - 1), np.ones(GRID), np.ones(GRID - 1)], offsets=[-1, 0, 1]
+        )
         return sp.kronsum(d, d, format="csr")
     a = sp.lil_array((n, n))
     a.setdiag(1)
@@ -185,7 +208,9 @@ def measure(method, kind, n):
         groups = group_columns(s)
         res["colors"] = int(groups.max()) + 1
         res["nnz"] = int(out.nnz)
-        res["later"], res["repeats"] = _later(lambda: approx_derivative(f, x, method="2-point", sparsity=(s, groups)))
+        res["later"], res["repeats"] = _later(
+            lambda: approx_derivative(f, x, method="2-point", sparsity=(s, groups))
+        )
     else:
         if kind == "arrow hessian":
             # sparsejac colors columns (no star coloring): an arrow needs n colors, and its networkx
@@ -229,7 +254,9 @@ def worker(argv):
 def _run_one(method, kind, n, timeout):
     cmd = [sys.executable, "-m", "tapegrad._bench.sparse", "--worker", method, kind, str(n)]
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=dict(os.environ))
+        p = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, env=dict(os.environ)
+        )
     except subprocess.TimeoutExpired:
         return {"method": method, "case": case_name(kind, n), "skipped": f"over {timeout} s"}
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
@@ -259,8 +286,17 @@ def table(results, methods, markdown):
                 rows.append([case, m, r["skipped"], "", "", "", ""])
                 continue
             ratio = f"{r['later'] / ref:.3g}x" if ref else ""
-            rows.append([case, m, _fmt_t(r["first"]), _fmt_t(r["later"]), str(r.get("colors", "")),
-                         f"{r['peak_mb']:.0f}", ratio])
+            rows.append(
+                [
+                    case,
+                    m,
+                    _fmt_t(r["first"]),
+                    _fmt_t(r["later"]),
+                    str(r.get("colors", "")),
+                    f"{r['peak_mb']:.0f}",
+                    ratio,
+                ]
+            )
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -291,8 +327,10 @@ def main(argv=None):
             results.append(_run_one(m, kind, n, a.timeout))
     print("== sparse: sparse Jacobians and Hessians ==")
     print(table(results, methods, a.markdown))
-    print("first call: detection + coloring (+ compilation) + one evaluation; later call: median of "
-          "later calls; peak MB: the process's extra resident-set high-water mark.")
+    print(
+        "first call: detection + coloring (+ compilation) + one evaluation; later call: median of "
+        "later calls; peak MB: the process's extra resident-set high-water mark."
+    )
     if a.json:
         with open(a.json, "w") as fh:
             json.dump({"suite": "sparse", "results": results}, fh, indent=1)

@@ -3,6 +3,7 @@
 Runs the named cases of one suite for the given libraries (labels of the same module) and prints
 one JSON line per case as it finishes, then nothing else on stdout. Run by harness.run_job.
 """
+
 from __future__ import annotations
 
 import argparse

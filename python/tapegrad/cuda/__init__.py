@@ -5,6 +5,7 @@ found at build time. It is imported on the first call here (never by ``import ta
 registers its kernels with ``_core`` only when the CUDA driver reports a GPU. Without the plugin, a
 driver or a GPU, :func:`is_available` is False and tensors stay on the CPU.
 """
+
 from __future__ import annotations
 
 __all__ = [
@@ -35,7 +36,9 @@ def _plugin():
             return None
         except ImportError as e:  # built, but it cannot load here (another _core's build, ...)
             _state["plugin"] = False
-            _state["reason"] = f"the CUDA backend is built but its plugin tapegrad._cuda does not load ({e})"
+            _state["reason"] = (
+                f"the CUDA backend is built but its plugin tapegrad._cuda does not load ({e})"
+            )
             return None
         try:
             count = _cuda.init()
@@ -50,7 +53,8 @@ def _plugin():
         else:
             _state["plugin"] = False
             _state["reason"] = _state["reason"] or (
-                f"the CUDA backend is built but no CUDA GPU was found ({_cuda.no_device_reason()})")
+                f"the CUDA backend is built but no CUDA GPU was found ({_cuda.no_device_reason()})"
+            )
         p = _state["plugin"]
     return p or None
 
@@ -69,7 +73,9 @@ def _cublas_dir():
     except (ImportError, ValueError):
         return None
     for root in (spec.submodule_search_locations or []) if spec else []:
-        for lib in sorted(glob.glob(os.path.join(root, "*", "lib*", "libcublas.so.*")), reverse=True):
+        for lib in sorted(
+            glob.glob(os.path.join(root, "*", "lib*", "libcublas.so.*")), reverse=True
+        ):
             return os.path.dirname(lib)
     return None
 

@@ -1,4 +1,5 @@
 """MindSpore-style neural-network layers, losses and optimizers."""
+
 from .._parameter import Parameter, ParameterTuple
 from .cell import Cell
 from .conv import Conv2d

@@ -1,4 +1,5 @@
 """nn.Cell: MindSpore's module class (construct, Parameter and sub-Cell registration)."""
+
 from __future__ import annotations
 
 from collections import OrderedDict

@@ -1,4 +1,5 @@
 """Convolution layers (MindSpore names and argument conventions)."""
+
 from __future__ import annotations
 
 import numbers
@@ -26,24 +27,46 @@ class Conv2d(Cell):
     (8, 3, 3, 3)
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, pad_mode="same", padding=0, dilation=1,
-                 group=1, has_bias=False, weight_init=None, bias_init=None, data_format="NCHW", dtype=None):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        pad_mode="same",
+        padding=0,
+        dilation=1,
+        group=1,
+        has_bias=False,
+        weight_init=None,
+        bias_init=None,
+        data_format="NCHW",
+        dtype=None,
+    ):
         super().__init__()
         what = "Conv2d"
-        for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("group", group)):
+        for name, v in (
+            ("in_channels", in_channels),
+            ("out_channels", out_channels),
+            ("group", group),
+        ):
             if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{what}: {name} must be a positive int, got {v!r}")
         if in_channels % group or out_channels % group:
-            raise ValueError(f"{what}: in_channels ({in_channels}) and out_channels ({out_channels}) must be "
-                             f"divisible by group ({group})")
+            raise ValueError(
+                f"{what}: in_channels ({in_channels}) and out_channels ({out_channels}) must be "
+                f"divisible by group ({group})"
+            )
         if data_format != "NCHW":
             raise ValueError(f"{what}: only data_format='NCHW' is supported, got {data_format!r}")
         if not isinstance(pad_mode, str) or pad_mode.lower() not in ("same", "valid", "pad"):
             raise ValueError(f"{what}: pad_mode must be 'same', 'valid' or 'pad', got {pad_mode!r}")
         pad_mode = pad_mode.lower()
         if pad_mode != "pad" and any(_padding4(padding, what)):
-            raise ValueError(f"{what}: padding must be 0 when pad_mode is {pad_mode!r} (use pad_mode='pad'), got "
-                             f"padding={padding!r}")
+            raise ValueError(
+                f"{what}: padding must be 0 when pad_mode is {pad_mode!r} (use pad_mode='pad'), got "
+                f"padding={padding!r}"
+            )
         tg = _tg()
         dtype = dtype if dtype is not None else tg.float32
         self.in_channels = int(in_channels)
@@ -58,23 +81,44 @@ class Conv2d(Cell):
         kh, kw = self.kernel_size
         fan_in = self.in_channels // self.group * kh * kw
         shape = (self.out_channels, self.in_channels // self.group, kh, kw)
-        self.weight = Parameter(_init(weight_init if weight_init is not None else "uniform", shape, fan_in, dtype),
-                                name="weight")
+        self.weight = Parameter(
+            _init(weight_init if weight_init is not None else "uniform", shape, fan_in, dtype),
+            name="weight",
+        )
         self.has_bias = bool(has_bias)
         if self.has_bias:
-            self.bias = Parameter(_init(bias_init if bias_init is not None else "uniform", (self.out_channels,),
-                                        fan_in, dtype), name="bias")
+            self.bias = Parameter(
+                _init(
+                    bias_init if bias_init is not None else "uniform",
+                    (self.out_channels,),
+                    fan_in,
+                    dtype,
+                ),
+                name="bias",
+            )
         else:
             self.bias = None
 
     def construct(self, x):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"Conv2d: expected input of shape (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
-        return conv2d(x, self.weight, self.bias if self.has_bias else None, self.stride, self.pad_mode,
-                      self.padding, self.dilation, self.group)
+            raise ValueError(
+                f"Conv2d: expected input of shape (N, {self.in_channels}, H, W), got {tuple(x.shape)}"
+            )
+        return conv2d(
+            x,
+            self.weight,
+            self.bias if self.has_bias else None,
+            self.stride,
+            self.pad_mode,
+            self.padding,
+            self.dilation,
+            self.group,
+        )
 
     def extend_repr(self):
-        return (f"input_channels={self.in_channels}, output_channels={self.out_channels}, "
-                f"kernel_size={self.kernel_size}, stride={self.stride}, pad_mode={self.pad_mode}, "
-                f"padding={self.padding}, dilation={self.dilation}, group={self.group}, has_bias={self.has_bias}, "
-                f"format={self.data_format}")
+        return (
+            f"input_channels={self.in_channels}, output_channels={self.out_channels}, "
+            f"kernel_size={self.kernel_size}, stride={self.stride}, pad_mode={self.pad_mode}, "
+            f"padding={self.padding}, dilation={self.dilation}, group={self.group}, has_bias={self.has_bias}, "
+            f"format={self.data_format}"
+        )

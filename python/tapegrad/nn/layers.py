@@ -1,4 +1,5 @@
 """Layers (MindSpore names and argument conventions)."""
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,10 @@ def _init(init, shape, fan_in, dtype):
     tg = _tg()
     if isinstance(init, Tensor):
         if tuple(init.shape) != tuple(shape):
-            raise ValueError(f"initializer: a Tensor of shape {tuple(init.shape)} cannot initialise a parameter of "
-                             f"shape {tuple(shape)}")
+            raise ValueError(
+                f"initializer: a Tensor of shape {tuple(init.shape)} cannot initialise a parameter of "
+                f"shape {tuple(shape)}"
+            )
         return Tensor(init, dtype)
     if init is None or init == "zeros":
         return tg.zeros(shape, dtype)
@@ -36,7 +39,9 @@ def _init(init, shape, fan_in, dtype):
         fan_out = shape[0]
         bound = math.sqrt(6.0 / (fan_in + fan_out)) if fan_in + fan_out > 0 else 0.0
         return tg.uniform(-bound, bound, shape=shape, dtype=dtype)
-    raise ValueError(f"unknown initializer {init!r} (use 'zeros', 'ones', 'normal', 'uniform', 'xavier_uniform' or a Tensor)")
+    raise ValueError(
+        f"unknown initializer {init!r} (use 'zeros', 'ones', 'normal', 'uniform', 'xavier_uniform' or a Tensor)"
+    )
 
 
 _ACTIVATIONS = {}
@@ -151,8 +156,16 @@ class Dense(Cell):
       (activation): ReLU<>
     """
 
-    def __init__(self, in_channels, out_channels, weight_init=None, bias_init=None, has_bias=True,
-                 activation=None, dtype=None):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        weight_init=None,
+        bias_init=None,
+        has_bias=True,
+        activation=None,
+        dtype=None,
+    ):
         super().__init__()
         tg = _tg()
         dtype = dtype if dtype is not None else tg.float32
@@ -165,11 +178,15 @@ class Dense(Cell):
         self.out_channels = int(out_channels)
         w_init = "uniform" if weight_init is None else weight_init
         b_init = "uniform" if bias_init is None else bias_init
-        self.weight = Parameter(_init(w_init, (self.out_channels, self.in_channels), self.in_channels, dtype),
-                                name="weight")
+        self.weight = Parameter(
+            _init(w_init, (self.out_channels, self.in_channels), self.in_channels, dtype),
+            name="weight",
+        )
         self.has_bias = bool(has_bias)
         if self.has_bias:
-            self.bias = Parameter(_init(b_init, (self.out_channels,), self.in_channels, dtype), name="bias")
+            self.bias = Parameter(
+                _init(b_init, (self.out_channels,), self.in_channels, dtype), name="bias"
+            )
         else:
             self.bias = None
         self.activation = _get_activation(activation)
@@ -177,7 +194,9 @@ class Dense(Cell):
     def construct(self, x):
         tg = _tg()
         if x.shape[-1] != self.in_channels:
-            raise ValueError(f"Dense: expected input with last dimension {self.in_channels}, got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"Dense: expected input with last dimension {self.in_channels}, got shape {tuple(x.shape)}"
+            )
         y = tg.matmul(x, self.weight.T)
         if self.has_bias:
             y = y + self.bias
@@ -205,7 +224,7 @@ class Flatten(Cell):
         nd = x.ndim
         s = self.start_dim % nd if nd else 0
         e = self.end_dim % nd if nd else 0
-        shape = tuple(x.shape[:s]) + (-1,) + tuple(x.shape[e + 1:])
+        shape = tuple(x.shape[:s]) + (-1,) + tuple(x.shape[e + 1 :])
         return x.reshape(shape)
 
 

@@ -1,4 +1,5 @@
 """Loss cells (MindSpore names)."""
+
 from __future__ import annotations
 
 from .cell import Cell
@@ -22,12 +23,16 @@ def _check_pair(what, logits, labels, same=False):
     a, b = _shape(logits), _shape(labels)
     if same:
         if a != b:
-            raise ValueError(f"{what}: logits of shape {a} and labels of shape {b} must have the same shape")
+            raise ValueError(
+                f"{what}: logits of shape {a} and labels of shape {b} must have the same shape"
+            )
         return
     try:
         np.broadcast_shapes(a, b)
     except ValueError:
-        raise ValueError(f"{what}: logits of shape {a} and labels of shape {b} cannot be broadcast together") from None
+        raise ValueError(
+            f"{what}: logits of shape {a} and labels of shape {b} cannot be broadcast together"
+        ) from None
 
 
 def _reduce(x, reduction, what):
@@ -54,7 +59,9 @@ class LossBase(Cell):
     def __init__(self, reduction="mean"):
         super().__init__()
         if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+            raise ValueError(
+                f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
+            )
         self.reduction = reduction
 
     def get_loss(self, x, weights=1.0):
@@ -113,25 +120,33 @@ class SoftmaxCrossEntropyWithLogits(LossBase):
         tg = _tg()
         what = "SoftmaxCrossEntropyWithLogits"
         if len(_shape(logits)) == 0:
-            raise ValueError(f"{what}: logits must have at least one dimension (the classes), got shape ()")
+            raise ValueError(
+                f"{what}: logits must have at least one dimension (the classes), got shape ()"
+            )
         if self.sparse:
             if _shape(labels) != _shape(logits)[:-1]:
-                raise ValueError(f"{what}(sparse=True): labels of shape {_shape(labels)} must have the shape of the "
-                                 f"logits without the class axis, {_shape(logits)[:-1]} (logits {_shape(logits)})")
+                raise ValueError(
+                    f"{what}(sparse=True): labels of shape {_shape(labels)} must have the shape of the "
+                    f"logits without the class axis, {_shape(logits)[:-1]} (logits {_shape(logits)})"
+                )
         else:
             _check_pair(what, logits, labels, same=True)
         logp = tg.log_softmax(logits, axis=-1)
         if self.sparse:
             if labels.dtype.is_floating_point:
-                raise TypeError("SoftmaxCrossEntropyWithLogits(sparse=True): labels must be integers")
+                raise TypeError(
+                    "SoftmaxCrossEntropyWithLogits(sparse=True): labels must be integers"
+                )
             n = logits.shape[-1]
             try:
                 bad = bool(((labels < 0) | (labels >= n)).any())
             except ValueError:  # batched by vmap: no single value to check here
                 bad = False
             if bad:
-                raise ValueError(f"{what}(sparse=True): labels must be class indices in [0, {n}), got values outside "
-                                 f"it (labels of shape {_shape(labels)})")
+                raise ValueError(
+                    f"{what}(sparse=True): labels must be class indices in [0, {n}), got values outside "
+                    f"it (labels of shape {_shape(labels)})"
+                )
             labels = tg.one_hot(labels, n, dtype=logits.dtype)
         return self.get_loss(-(logp * labels).sum(axis=-1))
 
@@ -159,8 +174,10 @@ class BCELoss(LossBase):
         except ValueError:  # batched by vmap: no single value to check here
             bad = False
         if bad:
-            raise ValueError(f"BCELoss: every element of the input (logits) must be a probability in [0, 1]; got "
-                             f"values outside it in a tensor of shape {_shape(logits)}")
+            raise ValueError(
+                f"BCELoss: every element of the input (logits) must be a probability in [0, 1]; got "
+                f"values outside it in a tensor of shape {_shape(logits)}"
+            )
         log_p = tg.maximum(tg.log(logits), -100.0)
         log_1p = tg.maximum(tg.log(1.0 - logits), -100.0)
         loss = -(labels * log_p + (1.0 - labels) * log_1p)
@@ -182,7 +199,9 @@ class WithLossCell(Cell):
         super().__init__(auto_prefix=False)
         for name, v in (("backbone", backbone), ("loss_fn", loss_fn)):
             if not callable(v):
-                raise TypeError(f"WithLossCell: {name} must be a Cell (or callable), got {type(v).__name__}")
+                raise TypeError(
+                    f"WithLossCell: {name} must be a Cell (or callable), got {type(v).__name__}"
+                )
         self._backbone = backbone
         self._loss_fn = loss_fn
 

@@ -1,4 +1,5 @@
 """Optimizers: update Parameters in place from a tuple of gradients (MindSpore conventions)."""
+
 from __future__ import annotations
 
 import math
@@ -13,12 +14,18 @@ def _number(value, what, name, *, low=None, low_open=False, high=None, high_open
     """`value` as a finite Python float, checked against [low, high] (open ends where asked):
     a TypeError for a non-number (bools included), a ValueError naming the range otherwise."""
     if isinstance(value, Tensor):
-        if value.size != 1 or not (value.dtype.is_floating_point or "int" in str(value.dtype).lower()):
-            raise TypeError(f"{what}: {name} must be a number or a one-element numeric Tensor, got a Tensor of "
-                            f"shape {tuple(value.shape)} and dtype {value.dtype}")
+        if value.size != 1 or not (
+            value.dtype.is_floating_point or "int" in str(value.dtype).lower()
+        ):
+            raise TypeError(
+                f"{what}: {name} must be a number or a one-element numeric Tensor, got a Tensor of "
+                f"shape {tuple(value.shape)} and dtype {value.dtype}"
+            )
         value = float(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{what}: {name} must be a real number, got {type(value).__name__} ({value!r})")
+        raise TypeError(
+            f"{what}: {name} must be a real number, got {type(value).__name__} ({value!r})"
+        )
     v = float(value)
     lo = "(" if low_open else "["
     hi = ")" if high_open else "]"
@@ -63,10 +70,14 @@ class Optimizer(Cell):
             if not isinstance(p, Parameter):
                 raise TypeError(f"{what}: parameters must be Parameters, got {type(p).__name__}")
             if not p.dtype.is_floating_point:
-                raise TypeError(f"{what}: parameter {p.name!r} has dtype {p.dtype}; only floating-point "
-                                "Parameters can be optimized")
+                raise TypeError(
+                    f"{what}: parameter {p.name!r} has dtype {p.dtype}; only floating-point "
+                    "Parameters can be optimized"
+                )
             if id(p) in seen:
-                raise ValueError(f"{what}: parameter {p.name!r} appears more than once in the parameter list")
+                raise ValueError(
+                    f"{what}: parameter {p.name!r} appears more than once in the parameter list"
+                )
             seen.add(id(p))
         object.__setattr__(self, "parameters", tuple(params))
         self.learning_rate = _number(learning_rate, what, "learning_rate", low=0.0)
@@ -83,11 +94,15 @@ class Optimizer(Cell):
             )
         for p, g in zip(self.parameters, grads):
             if not isinstance(g, Tensor):
-                raise TypeError(f"{type(self).__name__}: the gradient of parameter {p.name!r} must be a Tensor, got "
-                                f"{type(g).__name__}")
+                raise TypeError(
+                    f"{type(self).__name__}: the gradient of parameter {p.name!r} must be a Tensor, got "
+                    f"{type(g).__name__}"
+                )
             if tuple(g.shape) != tuple(p.shape):
-                raise ValueError(f"{type(self).__name__}: gradient shape {tuple(g.shape)} does not match parameter "
-                                 f"{p.name} of shape {tuple(p.shape)}")
+                raise ValueError(
+                    f"{type(self).__name__}: gradient shape {tuple(g.shape)} does not match parameter "
+                    f"{p.name} of shape {tuple(p.shape)}"
+                )
 
     def construct(self, grads):
         self._check(grads)
@@ -113,8 +128,16 @@ class SGD(Optimizer):
     [0.95]
     """
 
-    def __init__(self, params, learning_rate=0.1, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
-                 loss_scale=1.0):
+    def __init__(
+        self,
+        params,
+        learning_rate=0.1,
+        momentum=0.0,
+        dampening=0.0,
+        weight_decay=0.0,
+        nesterov=False,
+        loss_scale=1.0,
+    ):
         super().__init__(learning_rate, params, weight_decay)
         self.momentum = _number(momentum, "SGD", "momentum", low=0.0)
         self.dampening = _number(dampening, "SGD", "dampening", low=0.0, high=1.0)
@@ -144,7 +167,9 @@ class Momentum(Optimizer):
     [0.71]
     """
 
-    def __init__(self, params, learning_rate, momentum, weight_decay=0.0, loss_scale=1.0, use_nesterov=False):
+    def __init__(
+        self, params, learning_rate, momentum, weight_decay=0.0, loss_scale=1.0, use_nesterov=False
+    ):
         super().__init__(learning_rate, params, weight_decay)
         self.momentum = _number(momentum, "Momentum", "momentum", low=0.0)
         self.use_nesterov = bool(use_nesterov)
@@ -169,8 +194,18 @@ class Adam(Optimizer):
     [0.9]
     """
 
-    def __init__(self, params, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, use_locking=False,
-                 use_nesterov=False, weight_decay=0.0, loss_scale=1.0):
+    def __init__(
+        self,
+        params,
+        learning_rate=1e-3,
+        beta1=0.9,
+        beta2=0.999,
+        eps=1e-8,
+        use_locking=False,
+        use_nesterov=False,
+        weight_decay=0.0,
+        loss_scale=1.0,
+    ):
         super().__init__(learning_rate, params, weight_decay)
         what = type(self).__name__
         self.beta1 = _number(beta1, what, "beta1", low=0.0, high=1.0, high_open=True)
@@ -187,8 +222,8 @@ class Adam(Optimizer):
         m[...] = self.beta1 * m + (1.0 - self.beta1) * g
         v[...] = self.beta2 * v + (1.0 - self.beta2) * g * g
         t = (self.global_step + 1).astype(tg.float64)  # bias correction in float64, as in Python
-        mhat = m / (1.0 - self.beta1 ** t).astype(p.dtype)
-        vhat = v / (1.0 - self.beta2 ** t).astype(p.dtype)
+        mhat = m / (1.0 - self.beta1**t).astype(p.dtype)
+        vhat = v / (1.0 - self.beta2**t).astype(p.dtype)
         step = self.learning_rate * mhat / (tg.sqrt(vhat) + self.eps)
         if self._decoupled and self.weight_decay:
             step = step + self.learning_rate * self.weight_decay * p
@@ -206,7 +241,9 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2):
+    def __init__(
+        self, params, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2
+    ):
         super().__init__(params, learning_rate, beta1, beta2, eps, weight_decay=weight_decay)
 
 
@@ -226,9 +263,13 @@ class TrainOneStepCell(Cell):
     def __init__(self, network, optimizer, sens=1.0):
         super().__init__(auto_prefix=False)
         if not callable(network):
-            raise TypeError(f"TrainOneStepCell: network must be a Cell (or callable), got {type(network).__name__}")
+            raise TypeError(
+                f"TrainOneStepCell: network must be a Cell (or callable), got {type(network).__name__}"
+            )
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"TrainOneStepCell: optimizer must be an nn.Optimizer, got {type(optimizer).__name__}")
+            raise TypeError(
+                f"TrainOneStepCell: optimizer must be an nn.Optimizer, got {type(optimizer).__name__}"
+            )
         self.network = network
         self.optimizer = optimizer
         self.sens = _number(sens, "TrainOneStepCell", "sens")

@@ -1,5 +1,6 @@
 """MindSpore's `ops` namespace: GradOperation, stop_gradient, broadcast_to/BroadcastTo and every
 tapegrad function (the same objects as `tapegrad.<name>`)."""
+
 import tapegrad as _tg
 
 from .._autodiff import GradOperation, grad, jvp, stop_gradient, value_and_grad, vjp  # noqa: F401

@@ -1,4 +1,5 @@
 """MindSpore's primitive-class forms: `ops.BroadcastTo(shape)(x)` and friends."""
+
 from __future__ import annotations
 
 __all__ = ["BroadcastTo", "Cast", "Primitive", "ReduceMean", "ReduceSum", "Reshape", "Transpose"]

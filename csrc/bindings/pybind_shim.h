@@ -1,0 +1,99 @@
+// Note [pybind11 internals]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~
+// Every use of pybind11's private API (py::detail) in tapegrad, in this one header. Those are not
+// covered by pybind11's compatibility promise, so pyproject.toml, .ci/sanitize and the README pin
+// pybind11 to the major version they were checked against (>=3.0,<4). Checked against pybind11
+// 3.1.0 (built and the suite run with it). A pybind11 that changes one of them breaks the build
+// here, in one place.
+//
+// What is used, and why:
+//  - type_caster<Tensor>: pybind11's caster plus a refusal of a Tensor whose __init__ never ran.
+//  - instance::get_value_and_holder / simple layout fields: the C++ object of a known Python type
+//    read without the type-registry lookup py::cast does (operator slots, jit's GC traversal).
+//  - try_translate_exceptions: C-level slots map C++ exceptions as pybind11's dispatcher does.
+//  - npy_api / array_proxy: whether a numpy array is a view (its memory may change elsewhere).
+//  - get_type_info, is_holder_constructed: refusing objects made by __new__ without __init__.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <typeinfo>
+
+#include "core/error.h"
+#include "core/tensor.h"
+
+// Every binding takes Tensors through this caster: pybind11's, plus a refusal of a Tensor whose
+// __init__ never ran (Note [Uninitialised tensors] in core/tensor.h). One compare per argument.
+namespace pybind11 {
+namespace detail {
+template <>
+class type_caster<tapegrad::Tensor> : public type_caster_base<tapegrad::Tensor> {
+  using base = type_caster_base<tapegrad::Tensor>;
+
+ public:
+  template <typename T>
+  using cast_op_type = detail::cast_op_type<T>;
+  // NOLINTNEXTLINE(google-explicit-constructor)
+  operator tapegrad::Tensor*() {
+    check();
+    return base::operator tapegrad::Tensor*();
+  }
+  // NOLINTNEXTLINE(google-explicit-constructor)
+  operator tapegrad::Tensor&() {
+    check();
+    return base::operator tapegrad::Tensor&();
+  }
+
+ private:
+  void check() const {
+    if (value && !static_cast<const tapegrad::Tensor*>(value)->defined())
+      throw tapegrad::TypeError("Tensor is not initialised (Tensor.__new__ was called without Tensor.__init__)");
+  }
+};
+}  // namespace detail
+}  // namespace pybind11
+
+namespace tapegrad {
+namespace bind {
+namespace shim {
+namespace py = pybind11;
+
+// The C++ value inside an instance of a pybind11 class with one C++ type; null when __init__ has
+// not run. No type lookup: the caller knows the type.
+inline void* value_ptr(PyObject* o) {
+  return reinterpret_cast<py::detail::instance*>(o)->get_value_and_holder().value_ptr();
+}
+
+// Inside a catch (...): sets the Python error for the active C++ exception, as pybind11's
+// dispatcher does (for C-level slots, which pybind11 does not wrap).
+inline void translate_active_exception() { py::detail::try_translate_exceptions(); }
+
+// Whether `o` is a numpy array, and whether that array is a view of another object's memory.
+inline bool is_numpy_array(PyObject* o) { return py::detail::npy_api::get().PyArray_Check_(o); }
+inline bool numpy_array_has_base(PyObject* o) { return py::detail::array_proxy(o)->base != nullptr; }
+
+// The holder (a shared_ptr) of `self`, an instance of the class bound for T; an empty holder when
+// __init__ never ran.
+template <class Holder, class T>
+Holder holder_of(py::handle self) {
+  auto v_h =
+      reinterpret_cast<py::detail::instance*>(self.ptr())->get_value_and_holder(py::detail::get_type_info(typeid(T)));
+  if (!v_h.holder_constructed() || v_h.value_ptr() == nullptr) return Holder();
+  return v_h.template holder<Holder>();
+}
+
+// Whether the holder of `o` (a pybind11 instance) was constructed, i.e. __init__ ran.
+inline bool is_holder_constructed(PyObject* o) { return py::detail::is_holder_constructed(o); }
+
+// The C++ value of an instance of a class with pybind11's simple layout (one C++ type), read from
+// the instance record alone (no type_info lookup, hence no allocation); null while not constructed.
+template <class T>
+T* simple_layout_value(PyObject* self) {
+  auto* inst = reinterpret_cast<py::detail::instance*>(self);
+  if (!inst->simple_layout || !inst->simple_holder_constructed) return nullptr;
+  return static_cast<T*>(inst->simple_value_holder[0]);
+}
+
+}  // namespace shim
+}  // namespace bind
+}  // namespace tapegrad
