@@ -79,7 +79,17 @@ def main(argv=None):
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tapegrad-build-") as tmp:
         tmp = Path(tmp)
-        cmd = [sys.executable, "-m", "build", "--outdir", tmp / "raw", ROOT]
+        # The CPU wheel: no CUDA plugin, whatever this machine has (issue 13: CPU installs
+        # unchanged in size).
+        cmd = [
+            sys.executable,
+            "-m",
+            "build",
+            "-Ccmake.define.TAPEGRAD_CUDA=OFF",
+            "--outdir",
+            tmp / "raw",
+            ROOT,
+        ]
         if linux and a.static_runtime:
             cmd[3:3] = ["-Ccmake.define.TAPEGRAD_STATIC_RUNTIME=ON"]
         run(cmd)

@@ -24,8 +24,9 @@ const Tensor& base_of(const Tensor& t) {
 
 bool same_value(const Tensor& a, const Tensor& b) {
   if (!a.defined() || !b.defined() || !a.has_data() || !b.has_data()) return false;
-  if (a.dtype() != b.dtype() || a.shape() != b.shape()) return false;
-  Tensor ac = a.contiguous(), bc = b.contiguous();
+  if (a.dtype() != b.dtype() || a.shape() != b.shape() || a.device() != b.device()) return false;
+  // GPU values are compared on the host (to_device is the value itself on the CPU).
+  Tensor ac = a.contiguous().to_device(Device::CPU), bc = b.contiguous().to_device(Device::CPU);
   return std::memcmp(ac.raw_data(), bc.raw_data(), size_t(a.numel()) * itemsize(a.dtype())) == 0;
 }
 

@@ -59,6 +59,7 @@ int64_t int_arg(py::handle h, const char* op, const char* what) {
     TG_CHECK_TYPE(!is_float(t.dtype()) && t.numel() == 1, op, ": ", what, " must be an int, got a ",
                   dtype_name(t.dtype()), " tensor of shape ", shape_str(t.shape()));
     check_has_data(t, op);
+    if (t.device() != Device::CPU) t = t.to_device(Device::CPU);  // read on the host
     return t.dtype() == DType::Int64 ? *t.data<int64_t>() : int64_t(t.item_as_double(0));
   }
   if (PyFloat_Check(p) || !PyIndex_Check(p))

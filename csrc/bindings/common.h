@@ -91,6 +91,7 @@ void bind_jacobian(py::module_& m);
 void bind_jit(py::module_& m);
 void bind_custom(py::module_& m);
 void bind_sparse(py::module_& m);
+void bind_device(py::module_& m);
 
 // The prims of user-defined rules (their rules call Python, so they live in bindings/), for
 // _core._prims() beside ops::all_prims().

@@ -3,6 +3,7 @@
 
 #include "bindings/buffer.h"
 #include "bindings/common.h"
+#include "ops/device.h"
 
 namespace tapegrad {
 namespace bind {
@@ -229,6 +230,8 @@ DType parse_dtype(py::handle h) {
 
 py::array to_numpy_view(const Tensor& t0, bool writable) {
   check_has_data(t0, "asnumpy");
+  // GPU memory is copied to the host (asnumpy, np.asarray, printing); the array owns the copy.
+  if (t0.device() != Device::CPU) return to_numpy_view(ops::to_device(ops::stop_gradient(t0), Device::CPU), writable);
   const Tensor& t = t0;
   const int64_t isz = int64_t(itemsize(t.dtype()));
   std::vector<py::ssize_t> shape, strides;

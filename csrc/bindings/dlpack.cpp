@@ -156,6 +156,9 @@ py::object export_dlpack(const Tensor& t0, py::handle stream, py::handle max_ver
                          py::handle copy) {
   Tensor t = ops::stop_gradient(t0);
   check_has_data(t, "__dlpack__");
+  if (t.device() != Device::CPU)
+    throw py::buffer_error(
+        "__dlpack__: GPU tensors are not exported through DLPack yet (kDLCUDA); use .to(\"CPU\") first");
   (void)stream;  // CPU memory: there is no stream to synchronise with.
   if (!dl_device.is_none() && !is_cpu_device(dl_device))
     throw py::buffer_error(
@@ -435,7 +438,8 @@ void bind_dlpack(py::module_& m) {
           py::arg("max_version") = py::none(), py::arg("dl_device") = py::none(), py::arg("copy") = py::none(),
           docs::Tensor___dlpack__);
   cls.def(
-      "__dlpack_device__", [](const Tensor&) { return py::make_tuple(int(dl::kCPU), 0); },
+      "__dlpack_device__",
+      [](const Tensor& t) { return py::make_tuple(int(t.device() == Device::CPU ? dl::kCPU : dl::kCUDA), 0); },
       docs::Tensor___dlpack_device__);
   m.def("from_dlpack", &from_dlpack, py::arg("x"), py::kw_only(), py::arg("device") = py::none(),
         py::arg("copy") = py::none(), docs::from_dlpack);

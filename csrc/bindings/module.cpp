@@ -76,6 +76,8 @@ PYBIND11_MODULE(_core, m) {
       PyErr_SetString(PyExc_TypeError, e.what());
     } catch (const OverflowError& e) { PyErr_SetString(PyExc_OverflowError, e.what()); } catch (const MemoryError& e) {
       PyErr_SetString(PyExc_MemoryError, e.what());
+    } catch (const NotImplementedError& e) {
+      PyErr_SetString(PyExc_NotImplementedError, e.what());
     } catch (const ShapeError& e) { PyErr_SetString(PyExc_ValueError, e.what()); } catch (const ValueError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
     } catch (const Error& e) { PyErr_SetString(PyExc_RuntimeError, e.what()); } catch (const py::cast_error& e) {
@@ -106,6 +108,7 @@ PYBIND11_MODULE(_core, m) {
   bind::bind_jit(m);
   bind::bind_custom(m);
   bind::bind_sparse(m);
+  bind::bind_device(m);
   m.attr("__version__") = TG_BUILD_VERSION;
   m.def("_build_info", &build_info);
   m.def("simd_path", [] { return ops::simd_path(); });

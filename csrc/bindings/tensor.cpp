@@ -440,6 +440,7 @@ py::object steal(PyObject* o) {
 // Python scalar of element 0.
 py::object scalar_value(const Tensor& t) {
   check_has_data(t, "item");
+  if (t.device() != Device::CPU) return scalar_value(t.to_device(Device::CPU));  // read on the host
   double v = t.item_as_double(0);
   switch (t.dtype()) {
     case DType::Bool: return py::bool_(v != 0);

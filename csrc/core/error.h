@@ -33,6 +33,9 @@ struct OverflowError : Error {
 struct MemoryError : Error {
   using Error::Error;
 };  // -> MemoryError
+struct NotImplementedError : Error {
+  using Error::Error;
+};  // -> NotImplementedError
 
 namespace detail {
 inline void cat(std::ostringstream&) {}

@@ -15,6 +15,31 @@ namespace tapegrad {
 
 const char* device_name(Device d) { return d == Device::CPU ? "CPU" : "GPU"; }
 
+namespace {
+std::atomic<const DeviceAllocator*> g_device_alloc[2] = {{nullptr}, {nullptr}};
+}  // namespace
+
+void register_device_allocator(Device dev, const DeviceAllocator* a) {
+  TG_CHECK(dev != Device::CPU, "register_device_allocator: the CPU's memory is built in");
+  g_device_alloc[size_t(dev)].store(a, std::memory_order_release);
+}
+
+const DeviceAllocator* device_allocator(Device dev) {
+  return g_device_alloc[size_t(dev)].load(std::memory_order_acquire);
+}
+
+namespace {
+// Memory of a device other than the CPU (Note [Device plugins]).
+void* device_allocate(size_t nbytes, Device dev) {
+  const DeviceAllocator* a = device_allocator(dev);
+  if (!a) throw Error(str_cat("allocate: no ", device_name(dev), " is available (tg.cuda.is_available() is False)"));
+  void* p = a->allocate(nbytes == 0 ? 1 : nbytes);
+  if (!p)
+    throw MemoryError(str_cat("out of ", device_name(dev), " memory allocating ", nbytes, " bytes (", a->error(), ")"));
+  return p;
+}
+}  // namespace
+
 namespace alloc {
 namespace {
 
@@ -124,7 +149,7 @@ void* take_block(size_t nbytes) {
 }  // namespace
 
 void* allocate(size_t nbytes, Device dev) {
-  TG_CHECK(dev == Device::CPU, "allocate: the GPU backend is not available in this build");
+  if (__builtin_expect(dev != Device::CPU, 0)) return device_allocate(nbytes, dev);
   if (nbytes == 0) nbytes = 1;
   // Counted once the block is there: a refused request changes neither the count nor the peak.
   void* p = take_block(nbytes);
@@ -132,8 +157,12 @@ void* allocate(size_t nbytes, Device dev) {
   return p;
 }
 
-void deallocate(void* p, size_t nbytes, Device) {
+void deallocate(void* p, size_t nbytes, Device dev) {
   if (!p) return;
+  if (__builtin_expect(dev != Device::CPU, 0)) {
+    device_allocator(dev)->deallocate(p, nbytes == 0 ? 1 : nbytes);  // registered: p came from it
+    return;
+  }
   if (nbytes == 0) nbytes = 1;
   g_in_use.fetch_sub(nbytes, std::memory_order_relaxed);
   if (nbytes <= kSmallMax) {
@@ -252,7 +281,16 @@ void Storage::release(Storage* s) {
 void Storage::make_writable() {
   if (!ext_release) return;
   void* d = alloc::allocate(nbytes, device);
-  std::memcpy(d, data, nbytes);
+  if (device == Device::CPU) {
+    std::memcpy(d, data, nbytes);
+  } else if (nbytes > 0) {
+    const DeviceAllocator* a = device_allocator(device);
+    if (!a->copy(d, data, nbytes, kCopyOnDevice)) {
+      const std::string why = a->error();
+      alloc::deallocate(d, nbytes, device);
+      throw Error(str_cat("copy on ", device_name(device), " failed: ", why));
+    }
+  }
   ext_release(ext_ctx);
   ext_release = nullptr;
   ext_ctx = nullptr;

@@ -48,8 +48,39 @@ class Ref {
   T* p_ = nullptr;
 };
 
+// Note [Device plugins]
+// ~~~~~~~~~~~~~~~~~~~~~~
+// _core holds the CPU alone. A device's code lives in a plugin extension module built beside it
+// (tapegrad._cuda, csrc/kernels/cuda/), so that _core links no device runtime and a CPU-only
+// machine imports tapegrad as before. _core's symbols are not visible to other modules (hidden
+// visibility, loaded RTLD_LOCAL), so the plugin is handed what it may call as a table of function
+// pointers, kernels::PluginApi (kernels/dispatch.h), in the PyCapsule _core._device_plugin_api;
+// through it the plugin registers its memory (a DeviceAllocator, here) and its kernels (a
+// kernels::Backend). The plugin includes core/ and kernels/ headers for their types only: it
+// must not call an out-of-line function of _core (a Tensor's destructor included), which would be
+// an undefined symbol when it loads; tests/test_cuda.py checks its symbol table. Errors cross
+// back as return values or through PluginApi::fail, which throws from _core.
+//
+// A device's raw memory: what its plugin registered (register_device_allocator), or nothing.
+struct DeviceAllocator {
+  const char* name;
+  // nbytes > 0; nullptr when the device has no memory left (after the plugin freed its cache).
+  void* (*allocate)(size_t nbytes);
+  void (*deallocate)(void* p, size_t nbytes);
+  // Copies n bytes (kind: 0 device -> host, 1 host -> device, 2 device -> device), ordered after
+  // every kernel already launched on the device; false on failure, then error() says why.
+  bool (*copy)(void* dst, const void* src, size_t n, int kind);
+  const char* (*error)();
+};
+enum : int { kCopyToHost = 0, kCopyFromHost = 1, kCopyOnDevice = 2 };
+// Called by a plugin while it loads; `a` must outlive the process (a static table).
+void register_device_allocator(Device dev, const DeviceAllocator* a);
+const DeviceAllocator* device_allocator(Device dev);  // null: no plugin registered for dev
+
 // Raw memory from size-class caches: small blocks come from a per-thread free list and cost
-// no malloc on the hot path; large blocks are cached globally by size class.
+// no malloc on the hot path; large blocks are cached globally by size class. Memory of another
+// device comes from its registered DeviceAllocator, which keeps its own cache and statistics
+// (bytes_in_use and the peak count CPU memory only).
 namespace alloc {
 void* allocate(size_t nbytes, Device dev);  // 64-byte aligned
 void deallocate(void* p, size_t nbytes, Device dev);

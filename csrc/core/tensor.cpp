@@ -93,7 +93,8 @@ Tensor Tensor::empty(const Shape& shape, DType dt, Device dev) {
 
 Tensor Tensor::zeros(const Shape& shape, DType dt, Device dev) {
   Tensor t = empty(shape, dt, dev);
-  std::memset(t.raw_data(), 0, size_t(t.numel()) * itemsize(dt));
+  if (dev == Device::CPU) std::memset(t.raw_data(), 0, size_t(t.numel()) * itemsize(dt));
+  else g_kernel_hooks.fill(t, 0.0);  // device memory is not the host's to write
   return t;
 }
 
@@ -124,6 +125,7 @@ Tensor Tensor::scalar_int(int64_t value) {
 
 double Tensor::item_as_double(int64_t i) const {
   if (impl_->ad && detail::g_traced_read_hook) detail::g_traced_read_hook(*this);
+  if (device() != Device::CPU) return to_device(Device::CPU).item_as_double(i);
   const Shape& s = shape();
   int64_t off = 0, rem = i;
   for (size_t d = s.size(); d-- > 0;) {
@@ -163,6 +165,21 @@ Tensor Tensor::to(DType dt) const {
   check_has_data(*this, "astype");
   Tensor out = empty(shape(), dt, device());
   g_kernel_hooks.copy(out, *this);
+  return out;
+}
+
+Tensor Tensor::to_device(Device dev) const {
+  if (dev == device()) return *this;
+  check_has_data(*this, "to");
+  // One side is the CPU (two devices: CPU and GPU). The bytes move contiguous, in one copy.
+  const Device other = dev == Device::CPU ? device() : dev;
+  const DeviceAllocator* a = device_allocator(other);
+  if (!a) throw Error(str_cat("to('", device_name(dev), "'): no ", device_name(other), " is available"));
+  Tensor src = contiguous();  // on its own device
+  Tensor out = empty(shape(), dtype(), dev);
+  const size_t n = size_t(numel()) * itemsize(dtype());
+  if (n > 0 && !a->copy(out.raw_data(), src.raw_data(), n, dev == Device::CPU ? kCopyToHost : kCopyFromHost))
+    throw Error(str_cat("to('", device_name(dev), "'): the copy failed: ", a->error()));
   return out;
 }
 

@@ -109,6 +109,9 @@ class Tensor {
   Tensor clone() const;
   // Copy with dtype conversion (a no-op returning *this when dt == dtype()).
   Tensor to(DType dt) const;
+  // Contiguous copy on `dev` (*this when already there); needs the device's plugin (Note [Device
+  // plugins] in core/storage.h). Not recorded by any tape: the ops layer refuses tracked tensors.
+  Tensor to_device(Device dev) const;
 
   // Raw in-place write support: bumps the storage version and un-borrows the memory.
   void prepare_write() const;

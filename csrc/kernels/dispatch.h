@@ -70,10 +70,31 @@ struct Backend {
   void (*fused_run)(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs, const Tensor* sums);
 };
 
-// The backends; each is defined in its own folder (kernels/cpu/backend.cpp).
+// The backends; each is defined in its own folder (kernels/cpu/backend.cpp). A backend built as
+// a plugin module (kernels/cuda/) is not linked into _core: it registers its table when it loads.
 namespace cpu {
 extern const Backend kBackend;
 }
+
+// Installs `b` (a static table that outlives the process) as the kernels of `dev`; dev != CPU.
+void register_backend(Device dev, const Backend* b);
+
+// What a device plugin may call in _core (Note [Device plugins] in core/storage.h), handed over in
+// the PyCapsule "tapegrad._core._device_plugin_api". The plugin checks abi and the sizes first:
+// it was compiled against these headers, and a mismatch (a stale plugin beside a newer _core)
+// is refused at import instead of misreading a Tensor.
+constexpr uint32_t kPluginAbi = 1;  // bump when Backend, DeviceAllocator or PluginApi change
+struct PluginApi {
+  uint32_t abi;
+  uint32_t sizeof_backend, sizeof_tensor_impl, sizeof_storage, sizeof_tensor;
+  void (*register_backend)(Device dev, const Backend* b);
+  void (*register_allocator)(Device dev, const DeviceAllocator* a);
+  // Throws the error of `kind` (0 Error -> RuntimeError, 1 ValueError, 2 TypeError, 3 MemoryError,
+  // 4 NotImplementedError, 5 IndexError)
+  // from _core's code; a kernel of the plugin calls it to fail (it never throws itself).
+  void (*fail)(int kind, const char* message);  // never returns (not spelled: nvcc refuses it here)
+};
+const PluginApi& plugin_api();
 
 }  // namespace kernels
 }  // namespace tapegrad

@@ -27,6 +27,14 @@ Tensor opt_neg(const Tensor& a);
 
 // Float16 values are computed in float32 and rounded back.
 inline DType compute_dtype(DType d) { return d == DType::Float16 ? DType::Float32 : d; }
+// The device of an elementwise result: its first operand's, except that a 0-d CPU operand (a
+// Python scalar) takes the other operands' device (kernels/dispatch.cpp lets it through).
+inline Device result_device(const Tensor& a, const Tensor& b) {
+  return (a.device() == Device::CPU && a.ndim() == 0) ? b.device() : a.device();
+}
+inline Device result_device(const Tensor& a, const Tensor& b, const Tensor& c) {
+  return (a.device() == Device::CPU && a.ndim() == 0) ? result_device(b, c) : a.device();
+}
 
 std::string describe(const Tensor& t);  // "Tensor(shape=(2, 3), dtype=Float32)"
 

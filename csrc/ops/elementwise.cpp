@@ -166,8 +166,8 @@ Tensor binary_fwd(Bin op, const Tensor& a, const Tensor& b) {
   if (op == Bin::Pow && is_int(cd) && any_negative(bb))
     throw ValueError(
         str_cat("pow: integers to negative integer powers are not allowed (", describe(a), " ** ", describe(b), ")"));
-  Tensor out = a.shape() == b.shape() ? Tensor::empty(a.shape(), cd, a.device())
-                                      : Tensor::empty(broadcast2(a, b, op_name(op)), cd, a.device());
+  Tensor out = a.shape() == b.shape() ? Tensor::empty(a.shape(), cd, result_device(a, b))
+                                      : Tensor::empty(broadcast2(a, b, op_name(op)), cd, result_device(a, b));
   if (op == Bin::Pow && is_float(cd) && bb.numel() == 1 && out.shape() == a.shape() && pow_fast_path(out, aa, bb))
     return cd == dt ? out : out.to(dt);
   kernels::binary(op, out, aa, bb);
@@ -179,8 +179,8 @@ Tensor compare_fwd(Cmp op, const Tensor& a, const Tensor& b) {
   Tensor ta, tb;
   const Tensor& aa = as_dtype(a, cd, ta);
   const Tensor& bb = as_dtype(b, cd, tb);
-  Tensor out = a.shape() == b.shape() ? Tensor::empty(a.shape(), DType::Bool, a.device())
-                                      : Tensor::empty(broadcast2(a, b, op_name(op)), DType::Bool, a.device());
+  Tensor out = a.shape() == b.shape() ? Tensor::empty(a.shape(), DType::Bool, result_device(a, b))
+                                      : Tensor::empty(broadcast2(a, b, op_name(op)), DType::Bool, result_device(a, b));
   kernels::compare(op, out, aa, bb);
   return out;
 }
@@ -452,7 +452,7 @@ Tensor where_fwd(const Tensor& c, const Tensor& a, const Tensor& b) {
   const Tensor& cc = as_dtype(c, DType::Bool, tc);
   const Tensor& aa = as_dtype(a, dt, ta);
   const Tensor& bb = as_dtype(b, dt, tb);
-  Tensor out = Tensor::empty(s, dt, a.device());
+  Tensor out = Tensor::empty(s, dt, result_device(a, b, c));
   kernels::where(out, cc, aa, bb);
   return out;
 }
@@ -481,7 +481,7 @@ Tensor clip_fwd(const Tensor& x, const Tensor& lo, const Tensor& hi) {
   const Tensor& xx = as_dtype(x, cd, tx);
   const Tensor& ll = as_dtype(lo, cd, tl);
   const Tensor& hh = as_dtype(hi, cd, th);
-  Tensor out = Tensor::empty(s, cd, x.device());
+  Tensor out = Tensor::empty(s, cd, result_device(x, lo, hi));
   kernels::clip(out, xx, ll, hh);
   return cd == dt ? out : out.to(dt);
 }

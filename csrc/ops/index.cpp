@@ -54,8 +54,9 @@ Tensor apply_view(const Tensor& x, const Attrs& a) {
 }
 
 // A zero of shape s that allocates one element (a broadcast view; never written into).
-Tensor zero_fill(const Shape& s, DType d) {
-  Tensor z = Tensor::zeros(Shape{}, d);
+// Zeros of shape s as one broadcast element, on the device of the values they combine with.
+Tensor zero_fill(const Shape& s, DType d, Device dev) {
+  Tensor z = Tensor::zeros(Shape{}, d, dev);
   return z.view_as(s, Strides(s.size(), 0), z.offset());
 }
 
@@ -68,7 +69,7 @@ TensorList basic_index_impl(const TensorList& in, const Attrs& a) {
 }
 // view'(x) = g scattered into zeros of x's shape at the view's positions
 TensorList basic_index_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs& a, uint32_t) {
-  return {basic_put(zero_fill(x[0].shape(), g[0].dtype()), g[0], a)};
+  return {basic_put(zero_fill(x[0].shape(), g[0].dtype(), g[0].device()), g[0], a)};
 }
 TensorList basic_index_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
   return {basic_index(t[0], a)};
@@ -103,14 +104,14 @@ TensorList basic_put_impl(const TensorList& in, const Attrs& a) {
 }
 // basic_put'(x, v) = (g with the view zeroed, view(g))
 TensorList basic_put_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs& a, uint32_t need) {
-  Tensor gx = (need & 1) ? basic_put(g[0], zero_fill(x[1].shape(), g[0].dtype()), a) : Tensor();
+  Tensor gx = (need & 1) ? basic_put(g[0], zero_fill(x[1].shape(), g[0].dtype(), g[0].device()), a) : Tensor();
   Tensor gv = (need & 2) ? basic_index(g[0], a) : Tensor();
   return {gx, gv};
 }
 TensorList basic_put_jvp(const TensorList& t, const TensorList& x, const TensorList& y, const Attrs& a) {
   const DType d = y[0].dtype();
-  Tensor tx = t[0].defined() ? t[0] : zero_fill(x[0].shape(), d);
-  Tensor tv = t[1].defined() ? t[1] : zero_fill(x[1].shape(), d);
+  Tensor tx = t[0].defined() ? t[0] : zero_fill(x[0].shape(), d, y[0].device());
+  Tensor tv = t[1].defined() ? t[1] : zero_fill(x[1].shape(), d, y[0].device());
   return {basic_put(tx, tv, a)};
 }
 // vmap: x and v with the batch axis first (an unbatched one broadcast: x is copied anyway), and a
@@ -172,14 +173,18 @@ void check_rows(const Tensor& x, const Tensor& idx, const char* op) {
   if (!idx.tracked()) check_op_input(idx, op);
 }
 
+// Index rows are made on the CPU (they come from Python indices); a GPU gather or scatter takes a
+// copy of them on its device.
+Tensor rows_on(const Tensor& idx, const Tensor& x) { return idx.to_device(x.device()); }
+
 TensorList gather_impl(const TensorList& in, const Attrs&) {
   Tensor out = Tensor::empty(value_shape(in[0], in[1]), in[0].dtype(), in[0].device());
-  kernels::index_gather(out, in[0], in[1]);
+  kernels::index_gather(out, in[0], rows_on(in[1], in[0]));
   return {out};
 }
 // gather'(x) = scatter-add g into zeros of x's shape (repeated rows accumulate)
 TensorList gather_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs&, uint32_t) {
-  return {index_add(zero_fill(x[0].shape(), g[0].dtype()), x[1], g[0]), Tensor()};
+  return {index_add(zero_fill(x[0].shape(), g[0].dtype(), g[0].device()), x[1], g[0]), Tensor()};
 }
 TensorList gather_jvp(const TensorList& t, const TensorList& x, const TensorList&, const Attrs&) {
   return {index_gather(t[0], x[1])};
@@ -215,7 +220,7 @@ Tensor scatter_fwd(const Tensor& x, const Tensor& idx, const Tensor& v, bool acc
   const DType cd = accumulate ? compute_dtype(x.dtype()) : x.dtype();
   Tensor out = x.to(cd);
   if (out.impl() == x.impl()) out = x.clone();
-  kernels::index_scatter(out, v.dtype() == cd ? v : v.to(cd), idx, accumulate);
+  kernels::index_scatter(out, v.dtype() == cd ? v : v.to(cd), rows_on(idx, out), accumulate);
   return cd == x.dtype() ? out : out.to(x.dtype());
 }
 
@@ -226,7 +231,7 @@ TensorList add_vjp(const TensorList& g, const TensorList& x, const TensorList&, 
 }
 TensorList add_jvp(const TensorList& t, const TensorList& x, const TensorList& y, const Attrs&) {
   if (!t[2].defined()) return {t[0]};
-  Tensor tx = t[0].defined() ? t[0] : zero_fill(x[0].shape(), y[0].dtype());
+  Tensor tx = t[0].defined() ? t[0] : zero_fill(x[0].shape(), y[0].dtype(), y[0].device());
   return {index_add(tx, x[1], t[2])};
 }
 // vmap (index_add and index_put), like gather's: x and v always take the batch (x is copied anyway;
@@ -282,7 +287,7 @@ TensorList put_impl(const TensorList& in, const Attrs&) { return {scatter_fwd(in
 // index_put'(x, v) = (g with the rows zeroed, g[idx] where the row's write is the one that won)
 TensorList put_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs&, uint32_t need) {
   const Tensor& idx = x[1];
-  Tensor gx = (need & 1) ? index_put(g[0], idx, zero_fill(x[2].shape(), g[0].dtype())) : Tensor();
+  Tensor gx = (need & 1) ? index_put(g[0], idx, zero_fill(x[2].shape(), g[0].dtype(), g[0].device())) : Tensor();
   Tensor gv;
   if (need & 4) {
     gv = index_gather(g[0], idx);
@@ -299,8 +304,8 @@ TensorList put_vjp(const TensorList& g, const TensorList& x, const TensorList&, 
 }
 TensorList put_jvp(const TensorList& t, const TensorList& x, const TensorList& y, const Attrs&) {
   const DType d = y[0].dtype();
-  Tensor tx = t[0].defined() ? t[0] : zero_fill(x[0].shape(), d);
-  Tensor tv = t[2].defined() ? t[2] : zero_fill(x[2].shape(), d);
+  Tensor tx = t[0].defined() ? t[0] : zero_fill(x[0].shape(), d, y[0].device());
+  Tensor tv = t[2].defined() ? t[2] : zero_fill(x[2].shape(), d, y[0].device());
   return {index_put(tx, x[1], tv)};
 }
 constexpr Prim kIndexPut =
@@ -487,7 +492,8 @@ Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
         if (a.dtype() != DType::Bool && a.ndim() == 0 && !a.tracked()) {
           // numpy checks a 0-d index array like an integer, even when the result is empty
           const int64_t dim = shape[size_t(d)];
-          const int64_t raw = a.dtype() == DType::Int64 ? *a.data<int64_t>() : int64_t(*a.data<int32_t>());
+          const Tensor ah = a.to_device(Device::CPU);  // the host reads it (a copy only from a GPU)
+          const int64_t raw = ah.dtype() == DType::Int64 ? *ah.data<int64_t>() : int64_t(*ah.data<int32_t>());
           const int64_t i = raw < 0 ? raw + dim : raw;
           TG_CHECK_INDEX(i >= 0 && i < dim, "index ", raw, " is out of bounds for axis ", d, " with size ", dim);
           adv(Tensor::scalar_int(i), d);

@@ -674,7 +674,7 @@ Tensor repeat(const Tensor& a, const Tensor& repeats_in, int64_t axis_in, bool f
   TG_CHECK_DTYPE(is_int(rep.dtype()) || rep.dtype() == DType::Bool, "repeat: repeats must be integers, got ",
                  describe(rep));
   TG_CHECK(rep.ndim() <= 1, "repeat: repeats must be an int or a 1-d sequence, got shape ", shape_str(rep.shape()));
-  rep = rep.to(DType::Int64).contiguous();
+  rep = rep.to(DType::Int64).contiguous().to_device(Device::CPU);  // sizes the output: read on the host
   const int64_t n = x.shape()[size_t(axis)];
   const int64_t* rc = rep.data<int64_t>();
   for (int64_t i = 0; i < rep.numel(); ++i)

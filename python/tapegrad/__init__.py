@@ -62,6 +62,8 @@ _core_functions = {
 globals().update(_core_functions)
 
 from . import _tensor  # noqa: E402,F401  (Python-side Tensor methods: repr, str, numpy interop)
+from ._tensor import _place  # noqa: E402
+from . import _mode  # noqa: E402
 from ._creation import *  # noqa: E402,F403
 from ._autodiff import (  # noqa: E402,F401
     GradOperation,
@@ -84,7 +86,7 @@ double = float64
 int = int64
 
 
-def tensor(data, dtype=None):
+def tensor(data, dtype=None, *, device=None):
     """A Tensor from a Python scalar, nested list, numpy array or Tensor.
 
     Python floats become Float32, ints Int64, bools Bool; numpy arrays keep their dtype; `dtype`
@@ -103,17 +105,22 @@ def tensor(data, dtype=None):
     [[ 1.00000000e+00,  2.00000000e+00],
      [ 3.00000000e+00,  4.00000000e+00]])
 
+    `device` is "CPU" or "GPU" (when ``tg.cuda.is_available()``); None: a Tensor argument stays on
+    its device, anything else goes to ``set_context``'s device_target (the CPU by default).
+
     Inside a transform, a tensor built from values the transform tracks (``tg.tensor([x[0], x[1]])``
     or ``tg.tensor(x)`` under ``grad``) keeps their derivatives: it is built by stacking them, not by
     copying their numbers.
     """
+    if device is None and _mode.DEVICE[0] != "CPU" and not isinstance(data, Tensor):
+        device = _mode.DEVICE[0]  # set_context(device_target="GPU")
     if _core._levels_active() and not isinstance(data, _np.ndarray):
         from ._autodiff import _tensor_tracked
 
         t = _tensor_tracked(data, dtype)
         if t is not None:
-            return t
-    return Tensor(data, dtype)
+            return _place(t, device, "tensor")
+    return _place(Tensor(data, dtype), device, "tensor")
 
 
 def is_tensor(x):

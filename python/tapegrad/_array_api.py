@@ -15,8 +15,10 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _core
+from . import cuda as _cuda
 from ._core import Tensor
 from ._numpy_extra import _as_dtype, _t, bitwise_left_shift, bitwise_right_shift, matrix_transpose
+from ._tensor import _device_name
 
 __all__ = [  # noqa: RUF022  (grouped by kind)
     "e",
@@ -215,6 +217,16 @@ def asarray(obj, dtype=None, device=None, copy=None):
     Tensor(shape=[2], dtype=Float64, value= [ 1.00000000e+00,  2.00000000e+00])
     """
     _check_device("asarray", device)
+    if device is not None:
+        want = _device_name(device, "asarray")
+        if not (
+            isinstance(obj, Tensor) and obj.device == want
+        ):  # a move: a copy on the other device
+            if copy is False:
+                raise ValueError(
+                    f"asarray: copy=False, but putting it on device {device!r} needs a copy"
+                )
+            return asarray(obj, dtype).to(want)
     dt = None if dtype is None else _as_dtype(dtype)
     if isinstance(obj, Tensor):
         if dt is None or obj.dtype == dt:
@@ -242,8 +254,15 @@ def asarray(obj, dtype=None, device=None, copy=None):
 
 
 def _check_device(name, device):
-    if device is not None and str(device).upper() != "CPU":
-        raise ValueError(f"{name}: device {device!r} is not available (only 'cpu' in this build)")
+    if device is None or str(device).upper() == "CPU":
+        return
+    if str(device).upper() in ("GPU", "CUDA") and _cuda.is_available():
+        return
+    raise ValueError(f"{name}: device {device!r} is not available (devices: {_devices()})")
+
+
+def _devices():
+    return ["CPU", "GPU"] if _cuda.is_available() else ["CPU"]
 
 
 def astype(x, dtype, /, *, copy=True, device=None):
@@ -478,12 +497,12 @@ class ArrayNamespaceInfo:
         return "CPU"
 
     def devices(self):
-        """The devices this build supports.
+        """The devices tensors can live on here: the CPU, and the GPU when ``tg.cuda.is_available()``.
 
-        >>> tg.numpy.__array_namespace_info__().devices()
-        ['CPU']
+        >>> tg.numpy.__array_namespace_info__().devices()[0]
+        'CPU'
         """
-        return ["CPU"]
+        return _devices()
 
     def default_dtypes(self, *, device=None):
         """The default dtypes: Float32 for real floats (tapegrad's and MindSpore's default), Int64
@@ -536,7 +555,7 @@ def _mT(self):
 
 def _to_device(self, device, /, *, stream=None):
     """The tensor on `device` (Array API ``to_device``): ``"cpu"``/``"CPU"`` (or ``x.device``)
-    gives the tensor itself; other devices are not built in.
+    gives the tensor itself; ``"gpu"`` copies it to the GPU (``Tensor.to``).
 
     >>> x = tg.ones(2)
     >>> x.to_device("cpu") is x, x.to_device(x.device) is x

@@ -1,10 +1,15 @@
-"""Creation and random functions: public signatures here, argument checking and work in C++."""
+"""Creation and random functions: public signatures here, argument checking and work in C++.
+
+Each takes ``device=`` (API.md section 8): None or ``"CPU"`` (the default; a ``*_like`` function
+defaults to its argument's device) or ``"GPU"`` when ``tg.cuda.is_available()``; the values are
+made on the CPU and copied (GPU kernels for creation and random numbers are not written yet)."""
 
 from __future__ import annotations
 
 import math
 
 from . import _core
+from ._tensor import _made
 
 __all__ = [
     "arange",
@@ -28,7 +33,7 @@ __all__ = [
 ]
 
 
-def zeros(shape, dtype=None):
+def zeros(shape, dtype=None, *, device=None):
     """A tensor of zeros; `shape` is an int or a tuple of ints, `dtype` defaults to float32.
 
     >>> tg.zeros(3, tg.int32)
@@ -38,10 +43,10 @@ def zeros(shape, dtype=None):
     [[ 0.00000000e+00,  0.00000000e+00,  0.00000000e+00],
      [ 0.00000000e+00,  0.00000000e+00,  0.00000000e+00]])
     """
-    return _core._zeros(shape, dtype)
+    return _made(device, "zeros", _core._zeros, shape, dtype)
 
 
-def ones(shape, dtype=None):
+def ones(shape, dtype=None, *, device=None):
     """A tensor of ones; `shape` is an int or a tuple of ints, `dtype` defaults to float32.
 
     >>> tg.ones(2)
@@ -50,10 +55,10 @@ def ones(shape, dtype=None):
     [[1 1]
      [1 1]]
     """
-    return _core._ones(shape, dtype)
+    return _made(device, "ones", _core._ones, shape, dtype)
 
 
-def empty(shape, dtype=None):
+def empty(shape, dtype=None, *, device=None):
     """An uninitialised tensor (as numpy.empty); `dtype` defaults to float32.
 
     Its values are whatever the memory held: write them before reading them.
@@ -62,10 +67,10 @@ def empty(shape, dtype=None):
     >>> x.shape, x.dtype
     ((2, 3), Float32)
     """
-    return _core._empty(shape, dtype)
+    return _made(device, "empty", _core._empty, shape, dtype)
 
 
-def full(shape, fill_value, dtype=None):
+def full(shape, fill_value, dtype=None, *, device=None):
     """A tensor of `fill_value`. Without `dtype`, a Python bool gives Bool, an int Int64, a float
     Float32, and a tensor or numpy value its own dtype; an array-like fill value is broadcast.
 
@@ -77,10 +82,10 @@ def full(shape, fill_value, dtype=None):
     [[1. 2. 3.]
      [1. 2. 3.]]
     """
-    return _core._full(shape, fill_value, dtype)
+    return _made(device, "full", _core._full, shape, fill_value, dtype)
 
 
-def zeros_like(x, dtype=None):
+def zeros_like(x, dtype=None, *, device=None):
     """Zeros with the shape and (unless given) the dtype of `x`.
 
     >>> tg.zeros_like(tg.tensor([1, 2, 3]))
@@ -88,30 +93,30 @@ def zeros_like(x, dtype=None):
     >>> tg.zeros_like(tg.tensor([1, 2]), tg.float32)
     Tensor(shape=[2], dtype=Float32, value= [ 0.00000000e+00,  0.00000000e+00])
     """
-    return _core._zeros_like(x, dtype)
+    return _made(device, "zeros_like", _core._zeros_like, x, dtype)
 
 
-def ones_like(x, dtype=None):
+def ones_like(x, dtype=None, *, device=None):
     """Ones with the shape and (unless given) the dtype of `x`.
 
     >>> tg.ones_like(tg.tensor([[1.0, 2.0]]))
     Tensor(shape=[1, 2], dtype=Float32, value=
     [[ 1.00000000e+00,  1.00000000e+00]])
     """
-    return _core._ones_like(x, dtype)
+    return _made(device, "ones_like", _core._ones_like, x, dtype)
 
 
-def empty_like(x, dtype=None):
+def empty_like(x, dtype=None, *, device=None):
     """An uninitialised tensor with the shape and (unless given) the dtype of `x`.
 
     >>> x = tg.empty_like(tg.tensor([1, 2, 3]))
     >>> x.shape, x.dtype
     ((3,), Int64)
     """
-    return _core._empty_like(x, dtype)
+    return _made(device, "empty_like", _core._empty_like, x, dtype)
 
 
-def full_like(x, fill_value, dtype=None):
+def full_like(x, fill_value, dtype=None, *, device=None):
     """`fill_value` with the shape and (unless given) the dtype of `x`.
 
     >>> tg.full_like(tg.zeros(3), 2.5)
@@ -119,10 +124,10 @@ def full_like(x, fill_value, dtype=None):
     >>> tg.full_like(tg.tensor([1, 2]), 2.5)  # the dtype of x: Int64
     Tensor(shape=[2], dtype=Int64, value= [2, 2])
     """
-    return _core._full_like(x, fill_value, dtype)
+    return _made(device, "full_like", _core._full_like, x, fill_value, dtype)
 
 
-def arange(start, stop=None, step=1, dtype=None):
+def arange(start, stop=None, step=1, dtype=None, *, device=None):
     """numpy's arange: values in [start, stop) spaced by `step`; `arange(n)` is [0, n).
 
     Without `dtype` the result is Int64 when every argument is an integer and Float32 otherwise
@@ -136,7 +141,7 @@ def arange(start, stop=None, step=1, dtype=None):
     [1.   1.25 1.5  1.75]
     """
     _check_arange_length(start, stop, step)
-    return _core._arange(start, stop, step, dtype)
+    return _made(device, "arange", _core._arange, start, stop, step, dtype)
 
 
 def _check_arange_length(start, stop, step):
@@ -164,7 +169,7 @@ def _check_arange_length(start, stop, step):
         )
 
 
-def linspace(start, stop, num=50, endpoint=True, dtype=None):
+def linspace(start, stop, num=50, endpoint=True, dtype=None, *, device=None):
     """`num` evenly spaced values from `start` to `stop` (included when `endpoint`); float32 by
     default.
 
@@ -173,10 +178,10 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None):
     >>> print(tg.linspace(0, 1, 4, endpoint=False))
     [0.   0.25 0.5  0.75]
     """
-    return _core._linspace(start, stop, num, endpoint, dtype)
+    return _made(device, "linspace", _core._linspace, start, stop, num, endpoint, dtype)
 
 
-def eye(N, M=None, k=0, dtype=None):
+def eye(N, M=None, k=0, dtype=None, *, device=None):
     """An N x M matrix (M defaults to N) with ones on diagonal `k`, float32 by default.
 
     >>> tg.eye(2)
@@ -187,7 +192,7 @@ def eye(N, M=None, k=0, dtype=None):
     [[0 1 0]
      [0 0 1]]
     """
-    return _core._eye(N, M, k, dtype)
+    return _made(device, "eye", _core._eye, N, M, k, dtype)
 
 
 # ---- random numbers ------------------------------------------------------------------------------
@@ -230,7 +235,7 @@ def _varargs_shape(dims, shape, op):
     return dims
 
 
-def rand(*dims, shape=None, dtype=None):
+def rand(*dims, shape=None, dtype=None, device=None):
     """Uniform samples in [0, 1): `rand(2, 3)`, `rand((2, 3))` or `rand(shape=(2, 3))`; float32 by
     default.
 
@@ -241,10 +246,12 @@ def rand(*dims, shape=None, dtype=None):
     >>> tg.rand(shape=()).shape
     ()
     """
-    return _core._uniform(0.0, 1.0, _varargs_shape(dims, shape, "rand"), dtype)
+    return _made(
+        device, "rand", _core._uniform, 0.0, 1.0, _varargs_shape(dims, shape, "rand"), dtype
+    )
 
 
-def randn(*dims, shape=None, dtype=None):
+def randn(*dims, shape=None, dtype=None, device=None):
     """Standard normal samples: `randn(2, 3)`, `randn((2, 3))` or `randn(shape=())` (0-d);
     float32 by default.
 
@@ -254,30 +261,32 @@ def randn(*dims, shape=None, dtype=None):
     >>> tg.randn(shape=()).shape
     ()
     """
-    return _core._normal(0.0, 1.0, _varargs_shape(dims, shape, "randn"), dtype)
+    return _made(
+        device, "randn", _core._normal, 0.0, 1.0, _varargs_shape(dims, shape, "randn"), dtype
+    )
 
 
-def uniform(low=0.0, high=1.0, shape=(), dtype=None):
+def uniform(low=0.0, high=1.0, shape=(), dtype=None, *, device=None):
     """Uniform samples in [low, high) of the given shape; float32 by default.
 
     >>> tg.set_seed(0)
     >>> print(tg.uniform(-1, 1, shape=(3,)).numpy().round(3))
     [-0.202  0.761  0.471]
     """
-    return _core._uniform(low, high, shape, dtype)
+    return _made(device, "uniform", _core._uniform, low, high, shape, dtype)
 
 
-def normal(mean=0.0, stddev=1.0, shape=(), dtype=None):
+def normal(mean=0.0, stddev=1.0, shape=(), dtype=None, *, device=None):
     """Normal samples with the given mean and standard deviation; float32 by default.
 
     >>> tg.set_seed(0)
     >>> print(tg.normal(10.0, 0.1, shape=(3,)).numpy().round(3))
     [10.099  9.908  9.938]
     """
-    return _core._normal(mean, stddev, shape, dtype)
+    return _made(device, "normal", _core._normal, mean, stddev, shape, dtype)
 
 
-def randint(low, high=None, shape=(), dtype=None):
+def randint(low, high=None, shape=(), dtype=None, *, device=None):
     """Uniform integers in [low, high) (in [0, low) without `high`); int64 by default.
 
     >>> tg.set_seed(0)
@@ -286,4 +295,4 @@ def randint(low, high=None, shape=(), dtype=None):
     >>> tg.randint(3, shape=(2, 2), dtype=tg.int32).dtype
     Int32
     """
-    return _core._randint(low, high, shape, dtype)
+    return _made(device, "randint", _core._randint, low, high, shape, dtype)

@@ -12,6 +12,9 @@ GRAPH_MODE = 0
 _context = {"mode": PYNATIVE_MODE, "device_target": "CPU"}
 # GRAPH[0]: GRAPH_MODE is on (read on every transform call, so a list, not a dict lookup).
 GRAPH = [False]
+# DEVICE[0]: the device_target, where creation functions and tg.tensor put new tensors (API.md
+# section 8); read on every creation call, so a list as GRAPH.
+DEVICE = ["CPU"]
 # Per thread: how many graph recordings are running. Inside one, cells and transforms run eagerly
 # (the outer recording sees all their ops).
 _local = threading.local()
@@ -21,7 +24,9 @@ def set_context(**kwargs):
     """`tg.set_context(mode=tg.GRAPH_MODE)`; other MindSpore keys are accepted and stored.
 
     `mode` is `tg.PYNATIVE_MODE` (the default: run eagerly) or `tg.GRAPH_MODE`;
-    `device_target` is "CPU" or "GPU". Values are the same in both modes.
+    `device_target` is "CPU" or "GPU" (which needs ``tg.cuda.is_available()``: a RuntimeError
+    otherwise): the device that the creation functions and ``tg.tensor`` put new tensors on when
+    they are given no ``device=``. Values are the same in both modes.
 
     >>> tg.set_context(mode=tg.GRAPH_MODE, device_target="CPU")
     >>> tg.get_context("mode") == tg.GRAPH_MODE
@@ -41,8 +46,13 @@ def set_context(**kwargs):
                 f"set_context: device_target must be 'CPU' or 'GPU', got {kwargs['device_target']!r}"
             )
         kwargs["device_target"] = dt
+        if dt == "GPU":
+            from . import cuda
+
+            cuda._require("set_context(device_target='GPU')")
     _context.update(kwargs)
     GRAPH[0] = _context["mode"] == GRAPH_MODE
+    DEVICE[0] = _context["device_target"]
 
 
 def get_context(key):

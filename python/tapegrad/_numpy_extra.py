@@ -18,6 +18,7 @@ import numpy as np
 
 from . import _core, _creation
 from ._core import Tensor
+from ._tensor import _made, _place
 
 __all__ = [  # noqa: RUF022  (grouped by kind)
     # elementwise
@@ -1585,7 +1586,7 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 # ---- creation ------------------------------------------------------------------------------------
 
 
-def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, *, device=None):
     """`num` evenly spaced values from `start` to `stop` (included when `endpoint`); float32 by
     default (numpy.linspace). Differentiable with respect to Tensor `start` and `stop`, which may
     be arrays (the values then run along `axis`).
@@ -1604,7 +1605,7 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
             raise np.exceptions.AxisError(
                 f"linspace: axis {axis} is out of bounds for the 1-d result"
             )
-        return _core._linspace(start, stop, num, endpoint, dtype)
+        return _made(device, "linspace", _core._linspace, start, stop, num, endpoint, dtype)
     if not isinstance(num, (int, np.integer)) or isinstance(num, bool):
         raise TypeError(f"linspace: num must be an int, got {num!r}")
     if num < 0:
@@ -1632,4 +1633,4 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
         out = moveaxis(out, 0, axis)
     if dtype is not None and str(out.dtype) != str(ft):
         out = out.astype(ft)
-    return out
+    return _place(out, device, "linspace")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import _core, _mode
+from . import cuda as _cuda_module
 from ._core import Tensor
 from ._repr import format_tensor_repr
 
@@ -62,8 +64,10 @@ Tensor.__format__ = lambda self, spec: (
 def _to(self, target):
     """The tensor on a device (`"CPU"`, `"GPU"`) or in a dtype (as ``astype``).
 
-    The CUDA backend is not built in this version, so `"GPU"` raises (``tg.cuda.is_available()``
-    is False); `"CPU"` returns the tensor itself, as PyTorch's ``.to`` does for its own device.
+    `"GPU"` (or `"cuda"`) copies the tensor to the GPU when ``tg.cuda.is_available()``, and raises
+    a RuntimeError saying why not otherwise; `"CPU"` copies a GPU tensor back. A tensor already
+    on the device is returned itself, as PyTorch's ``.to`` does. The copy is not differentiable
+    yet: a tensor that ``grad``/``vmap``/``jit`` tracks is refused (move the inputs first).
 
     >>> import tapegrad as tg
     >>> t = tg.ones(2)
@@ -73,14 +77,51 @@ def _to(self, target):
     Float64
     """
     if isinstance(target, str) and target.upper() in ("CPU", "GPU", "CUDA", "ASCEND"):
-        dev = target.upper()
-        if dev == "CPU":
+        dev = _device_name(target, "to")
+        if dev == self.device:
             return self
-        raise RuntimeError(
-            f"to({target!r}): the CUDA backend is not built in this tapegrad, so only the CPU is "
-            "available (tg.cuda.is_available() is False)"
-        )
+        if dev == "GPU":
+            _cuda_module._require(f"to({target!r})")
+        return _core._to_device(self, dev)
     return self.astype(target)
+
+
+def _device_name(device, where):
+    """'CPU' or 'GPU' for a device argument (None: the CPU); ValueError for anything else."""
+    if device is None:
+        return "CPU"
+    name = str(device).upper() if isinstance(device, str) else None
+    if name == "CUDA":
+        name = "GPU"
+    if name not in ("CPU", "GPU"):
+        raise ValueError(f"{where}: device must be 'CPU' or 'GPU', got {device!r}")
+    return name
+
+
+def _made(device, where, make, *args):
+    """``make(*args)`` on `device` (None: set_context's device_target, or for a ``*_like``
+    function its argument's device); the device is checked first, so that a bad one raises before
+    a random function draws."""
+    if device is None:
+        if _mode.DEVICE[0] == "CPU" or where.endswith("_like"):  # *_like: the argument's device
+            return make(*args)
+        device = _mode.DEVICE[0]  # set_context(device_target=...)
+    dev = _device_name(device, where)
+    if dev == "GPU":
+        _cuda_module._require(f"{where}(device={device!r})")
+    return _place(make(*args), dev, where)
+
+
+def _place(t, device, where):
+    """`t` on `device` (None: where it is); itself when already there."""
+    if device is None:
+        return t
+    dev = _device_name(device, where)
+    if dev == t.device:
+        return t
+    if dev == "GPU":
+        _cuda_module._require(f"{where}(device={device!r})")
+    return _core._to_device(t, dev)
 
 
 Tensor.to = _to
