@@ -15,7 +15,7 @@ from tapegrad import _core
 
 TABLE = Path(__file__).resolve().parent.parent / "csrc" / "core" / "elementwise_ops.def"
 
-KEYS = {"name", "differentiable", "jvp", "batch", "vjp_reads", "doc", "public"}
+KEYS = {"name", "differentiable", "jvp", "batch", "vjp_reads", "doc", "public", "kind"}
 
 # Prims no Python function of their own name reaches: pieces of indexing, the adjoints other prims'
 # rules use, and the norms' building blocks. Each is reached through the functions in its `public`.
@@ -72,6 +72,7 @@ def test_registry_has_the_interface_keys_and_unique_names():
         assert set(p) == KEYS, p["name"]
         assert isinstance(p["name"], str) and isinstance(p["doc"], str)
         assert isinstance(p["public"], list) and all(isinstance(n, str) for n in p["public"])
+        assert p["kind"] in (None, "unary", "binary", "compare", "predicate"), p["name"]
         for k in ("differentiable", "jvp", "batch"):
             assert isinstance(p[k], bool), (p["name"], k)
         assert p["vjp_reads"] in ("inputs", "outputs", "both", "none"), p["name"]

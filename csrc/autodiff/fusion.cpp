@@ -212,8 +212,7 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
     st.c = regs[2];
     st.out = new_reg(r.out_dtypes[0], false);
     k.costly = k.costly || (st.kind == FusedStep::Unary && costly_un(Un(st.op))) || st.kind == FusedStep::PowScalar ||
-               (st.kind == FusedStep::Binary && (Bin(st.op) == Bin::Pow || Bin(st.op) == Bin::Atan2 ||
-                                                 Bin(st.op) == Bin::Mod || Bin(st.op) == Bin::FloorDiv));
+               (st.kind == FusedStep::Binary && !kernels::cheap_binary(Bin(st.op)));
     cse.emplace(key, st.out);
     slot2reg[size_t(out)] = st.out;
     k.steps.push_back(st);

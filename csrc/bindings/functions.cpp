@@ -254,6 +254,8 @@ py::list prims_list() {
     d["vjp_reads"] = reads_str(*p);
     d["doc"] = doc;
     d["public"] = pub;
+    const char* kind = ops::elementwise_kind(p);
+    d["kind"] = kind ? py::object(py::str(kind)) : py::object(py::none());
     out.append(d);
   }
   return out;

@@ -31,6 +31,14 @@ enum class Pred : uint8_t {
   kCount
 };
 
+// Whether a binary kernel costs about a load and a store per element (add, mul, ...): the loops
+// and the fused replay give such kernels larger chunks per thread. Every other op, a new one
+// included, counts as costly (a transcendental function per element).
+constexpr bool cheap_binary(Bin op) {
+  return op == Bin::Add || op == Bin::Sub || op == Bin::Mul || op == Bin::Div || op == Bin::Maximum ||
+         op == Bin::Minimum || op == Bin::BitAnd || op == Bin::BitOr || op == Bin::BitXor;
+}
+
 enum class Red : uint8_t { Sum, Prod, Max, Min, ArgMax, ArgMin, Any, All, kCount };
 
 // out = op(a, b); a, b, out share a dtype.

@@ -9,6 +9,8 @@
 #include "ops/elementwise.h"
 
 #include <cmath>
+#include <functional>
+#include <iterator>
 #include <limits>
 
 #include "autodiff/batching.h"
@@ -640,6 +642,18 @@ void add_elementwise_prims(PrimRegistry& r) {
   for (const Prim& p : kCmpPrims) r.push_back(&p);
   for (const Prim& p : kPredPrims) r.push_back(&p);
   for (const Prim* p : {&kWhere, &kClip, &kCast, &kStopGradient}) r.push_back(p);
+}
+
+const char* elementwise_kind(const Prim* p) {
+  auto in = [p](const auto& rows) {
+    const std::less<const Prim*> lt;
+    return !lt(p, std::begin(rows)) && lt(p, std::end(rows));
+  };
+  if (in(kUnPrims)) return "unary";
+  if (in(kBinPrims)) return "binary";
+  if (in(kCmpPrims)) return "compare";
+  if (in(kPredPrims)) return "predicate";
+  return nullptr;
 }
 
 Tensor scalar_like(double v, const Tensor& like) { return Tensor::scalar(v, like.dtype()); }

@@ -35,6 +35,10 @@ void add_sort_prims(PrimRegistry& r);
 
 // The prims of every ops file, file by file.
 PrimRegistry all_prims();
+// The kind of an elementwise op of the table ("unary", "binary", "compare", "predicate"), or null
+// for every other prim: what _core._prims() reports as "kind", for rules kept outside C++ (the
+// sparsity detection's) to cover new table rows without a list of their own.
+const char* elementwise_kind(const Prim* p);
 
 }  // namespace ops
 }  // namespace tapegrad

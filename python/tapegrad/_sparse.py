@@ -377,14 +377,14 @@ def _rule_conservative(c):
     ]
 
 
-_UNARY = (
-    "neg abs sign exp exp2 log log2 log1p expm1 sqrt rsqrt square reciprocal sin cos tan arcsin "
-    "arccos arctan sinh cosh tanh sigmoid relu softplus gelu erf floor ceil round"
-).split()
-_BINARY = "add sub mul div floor_divide mod pow maximum minimum arctan2".split()
+# The elementwise ops of the op table (csrc/core/elementwise_ops.def): one output element from the
+# same element of each input. Read from the table, so a new row is covered without a list here;
+# compares and predicates give Bool outputs (nothing flows), the table marks which rows are
+# non-differentiable (rule_for sends those with a zero derivative to the nondiff rule).
+_ELEMENTWISE = sorted(p["name"] for p in _core._prims() if p["kind"] in ("unary", "binary"))
 
 _RULES = {}
-for _name in _UNARY + _BINARY + ["where", "clip", "astype", "copy"]:
+for _name in [*_ELEMENTWISE, "where", "clip", "astype", "copy"]:
     _RULES[_name] = _rule_elementwise
 for _name in (
     "basic_index",

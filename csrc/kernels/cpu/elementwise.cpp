@@ -95,8 +95,7 @@ void binary(Bin op, const Tensor& out, const Tensor& a, const Tensor& b) {
   Loop l = isa().binary[int(op)][int(out.dtype())];
   TG_CHECK_DTYPE(l, "binary kernel: dtype ", out.dtype(), " is not supported");
   const Tensor* ops[3] = {&out, &a, &b};
-  bool cheap = op != Bin::Pow && op != Bin::Atan2 && op != Bin::Mod && op != Bin::FloorDiv;
-  run_iter(l, ops, 3, cheap ? kGrainCheap : kGrainCostly);
+  run_iter(l, ops, 3, cheap_binary(op) ? kGrainCheap : kGrainCostly);
 }
 
 void compare(Cmp op, const Tensor& out, const Tensor& a, const Tensor& b) {
