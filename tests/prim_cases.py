@@ -301,6 +301,8 @@ BINARY = [
     ("maximum", tg.maximum, np.maximum, Grid(step=0.3), Grid(step=0.3, offset=0.15)),
     ("minimum", tg.minimum, np.minimum, Grid(step=0.3), Grid(step=0.3, offset=0.15)),
     ("arctan2", tg.arctan2, np.arctan2, Away(), Away(lo=0.5)),  # y away from the branch cut
+    ("hypot", tg.hypot, np.hypot, Away(), Away()),  # away from (0, 0), its kink
+    ("logaddexp", tg.logaddexp, np.logaddexp, F(), F()),
 ]
 for _name, _f, _ref, _s0, _s1 in BINARY:
     for _tag, (_a, _b) in BINARY_SHAPES.items():

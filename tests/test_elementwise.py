@@ -850,3 +850,48 @@ def test_vecmath_property_random_floats():
 
     del hypothesis
     check()
+
+
+SPECIAL = np.array([0.0, -0.0, 1e-300, 3.0, -4.0, 1e300, np.inf, -np.inf, np.nan])
+
+
+@pytest.mark.parametrize("name", ["hypot", "logaddexp"])
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_hypot_logaddexp_special_values_as_numpy(name, dt):
+    a, b = np.meshgrid(SPECIAL.astype(dt), SPECIAL.astype(dt))
+    with np.errstate(all="ignore"):
+        want = getattr(np, name)(a, b)
+    got = getattr(tg, name)(tg.tensor(a), tg.tensor(b)).asnumpy()
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=2e-7 if dt == np.float64 else 2e-6)
+    assert getattr(tg.numpy, name) is getattr(tg, name)
+
+
+@pytest.mark.parametrize("name", ["hypot", "logaddexp"])
+def test_hypot_logaddexp_integers_give_float64_and_broadcast(name):
+    a, b = np.arange(6).reshape(2, 3), np.array([1, 2, 3])
+    got = getattr(tg, name)(tg.tensor(a), b).asnumpy()
+    want = getattr(np, name)(a, b)
+    assert got.dtype == want.dtype == np.float64
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+    got = tg.grad(lambda x: getattr(tg, name)(x, 2.0).sum())(
+        tg.tensor([1.0, 3.0], dtype=tg.float64)
+    )
+    assert np.isfinite(got.asnumpy()).all()
+
+
+def test_logaddexp_gradient_at_infinities_is_the_limit():
+    a = tg.tensor([-np.inf, np.inf, -np.inf, np.inf, 0.0], dtype=tg.float64)
+    b = tg.tensor([1.0, 1.0, -np.inf, np.inf, 0.0], dtype=tg.float64)
+    ga, gb = tg.grad(lambda x, y: tg.logaddexp(x, y).sum(), (0, 1))(a, b)
+    np.testing.assert_array_equal(ga.asnumpy(), [0.0, 1.0, 0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(gb.asnumpy(), [1.0, 0.0, 0.5, 0.5, 0.5])
+
+
+def test_hypot_gradient_at_the_origin_is_zero():
+    z = tg.tensor([0.0, 3.0], dtype=tg.float64)
+    gx, gy = tg.grad(lambda x, y: tg.hypot(x, y).sum(), (0, 1))(
+        z, tg.tensor([0.0, 4.0], dtype=tg.float64)
+    )
+    np.testing.assert_allclose(gx.asnumpy(), [0.0, 0.6])
+    np.testing.assert_allclose(gy.asnumpy(), [0.0, 0.8])

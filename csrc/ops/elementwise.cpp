@@ -72,7 +72,9 @@ DType bin_result_dtype(Bin op, const Tensor& a, const Tensor& b) {
                                  "); use logical_xor or ^ instead"));
       return dt;
     case Bin::Div: return is_float(dt) ? dt : DType::Float64;
-    case Bin::Atan2: return float_result_dtype(dt);
+    case Bin::Atan2:
+    case Bin::Hypot:
+    case Bin::LogAddExp: return float_result_dtype(dt);
     case Bin::FloorDiv:
     case Bin::Mod:
     case Bin::Pow: return dt == DType::Bool ? DType::Int32 : dt;
@@ -296,6 +298,35 @@ TensorList atan2_jvp(const TensorList& t, const TensorList& x, const TensorList&
   Tensor num = opt_sub(ta, tb);
   return {num.defined() ? div(num, den) : Tensor()};
 }
+// hypot(a, b)' = (g a / out, g b / out), 0 where out == 0 (as the norm's: no direction is preferred)
+Tensor hypot_d(const Tensor& x, const Tensor& out) {
+  Tensor zero = eq(stop_gradient(out), scalar_like(0.0, out));
+  return where(zero, scalar_like(0.0, x), div(x, where(zero, scalar_like(1.0, out), out)));
+}
+TensorList hypot_vjp(const TensorList& g, const TensorList& x, const TensorList& y, const Attrs&, uint32_t need) {
+  return {(need & 1) ? mul(g[0], hypot_d(x[0], y[0])) : Tensor(),
+          (need & 2) ? mul(g[0], hypot_d(x[1], y[0])) : Tensor()};
+}
+TensorList hypot_jvp(const TensorList& t, const TensorList& x, const TensorList& y, const Attrs&) {
+  return {opt_add(t[0].defined() ? mul(t[0], hypot_d(x[0], y[0])) : Tensor(),
+                  t[1].defined() ? mul(t[1], hypot_d(x[1], y[0])) : Tensor())};
+}
+// logaddexp(a, b)' = (g w, g (1 - w)) with w = e^a / (e^a + e^b) = sigmoid(a - b): exact at
+// infinities too (-inf against a finite b: 0; +inf: 1); a tie of two equal infinities splits 1/2.
+Tensor logaddexp_w(const Tensor& a, const Tensor& b) {
+  Tensor d = sub(a, b);
+  Tensor as = stop_gradient(a), bs = stop_gradient(b);
+  Tensor inf_tie = compare(Cmp::LogicalAnd, eq(as, bs), predicate(Pred::LogicalNot, predicate(Pred::IsFinite, as)));
+  return sigmoid(where(inf_tie, scalar_like(0.0, d), d));
+}
+TensorList logaddexp_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs&, uint32_t need) {
+  return {(need & 1) ? mul(g[0], logaddexp_w(x[0], x[1])) : Tensor(),
+          (need & 2) ? mul(g[0], logaddexp_w(x[1], x[0])) : Tensor()};
+}
+TensorList logaddexp_jvp(const TensorList& t, const TensorList& x, const TensorList&, const Attrs&) {
+  return {opt_add(t[0].defined() ? mul(t[0], logaddexp_w(x[0], x[1])) : Tensor(),
+                  t[1].defined() ? mul(t[1], logaddexp_w(x[1], x[0])) : Tensor())};
+}
 // mod(a, b) = a - b floor(a / b): mod' = (g, -g floor(a / b))
 TensorList mod_vjp(const TensorList& g, const TensorList& x, const TensorList&, const Attrs&, uint32_t need) {
   return {g[0], (need & 2) ? neg(mul(g[0], floor_divide(stop_gradient(x[0]), stop_gradient(x[1])))) : Tensor()};
@@ -321,6 +352,8 @@ constexpr BinRules bin_rules(Bin op) {
     case Bin::Maximum: return {minmax_vjp<true>, minmax_jvp<true>};
     case Bin::Minimum: return {minmax_vjp<false>, minmax_jvp<false>};
     case Bin::Atan2: return {atan2_vjp, atan2_jvp};
+    case Bin::Hypot: return {hypot_vjp, hypot_jvp};
+    case Bin::LogAddExp: return {logaddexp_vjp, logaddexp_jvp};
     default: return {nullptr, nullptr};
   }
 }
@@ -553,7 +586,7 @@ Tensor binary(Bin op, const Tensor& a, const Tensor& b) {
   if (!any_tracked(a, b)) { return binary_fwd(op, a, b); }
   // Tracked: bring integer operands of float-valued ops to the result dtype first, so that the
   // prim and its rules see float values.
-  if (op == Bin::Div || op == Bin::Atan2) {
+  if (op == Bin::Div || op == Bin::Atan2 || op == Bin::Hypot || op == Bin::LogAddExp) {
     const DType dt = bin_result_dtype(op, a, b);
     if (a.dtype() != dt || b.dtype() != dt) {
       if (!is_float(a.dtype()) || !is_float(b.dtype()))

@@ -17,7 +17,7 @@ import operator
 import numpy as np
 
 from . import _core, _creation
-from ._core import Tensor
+from ._core import Tensor, hypot, logaddexp
 from ._tensor import _made, _place
 
 __all__ = [  # noqa: RUF022  (grouped by kind)
@@ -309,37 +309,6 @@ def copysign(x1, x2):
     if not _is_float(x1):
         x1 = x1.astype(_core.float64 if str(x1.dtype) == "Int64" else _core.float32)
     return _where(signbit(x2), -_core.abs(x1), _core.abs(x1))
-
-
-def hypot(x1, x2):
-    """``sqrt(x1**2 + x2**2)`` without overflow or underflow (numpy.hypot); its gradient at (0, 0)
-    is 0 (as the norm's).
-
-    >>> print(tg.numpy.hypot(tg.tensor([3.0, 1e30]), tg.tensor([4.0, 1e30])))
-    [5.0000000e+00 1.4142135e+30]
-    """
-    x1, x2 = _t(x1), _t(x2)
-    a1, a2 = _core.abs(x1), _core.abs(x2)
-    m = _core.maximum(a1, a2)
-    zero = m == 0
-    ms = _where(zero, 1.0, m)
-    r1, r2 = a1 / ms, a2 / ms
-    inner = _where(zero, 1.0, r1 * r1 + r2 * r2)
-    out = _where(zero, 0.0, m * _core.sqrt(inner))
-    return _where(isinf(x1) | isinf(x2), np.inf, out)
-
-
-def logaddexp(x1, x2):
-    """``log(exp(x1) + exp(x2))`` without overflow (numpy.logaddexp).
-
-    >>> print(tg.numpy.logaddexp(tg.tensor([0.0, 1000.0]), tg.tensor([0.0, 1000.0])))
-    [6.9314718e-01 1.0006932e+03]
-    """
-    x1, x2 = _t(x1), _t(x2)
-    m = _core.maximum(x1, x2)
-    d = x1 - x2
-    d = _where(_core.isnan(d) & _core.logical_not(_core.isnan(x1) | _core.isnan(x2)), 0.0, d)
-    return m + _core.log1p(_core.exp(-_core.abs(d)))
 
 
 def logaddexp2(x1, x2):

@@ -175,6 +175,30 @@ struct Atan2F {
     else return T(std::atan2(double(a), double(b)));
   }
 };
+// numpy.hypot: the C library's, exact to an ulp and free of overflow in the squares.
+struct HypotF {
+  template <class T>
+  static T f(T a, T b) {
+    if constexpr (std::is_floating_point<T>::value) return std::hypot(a, b);
+    else return T(std::hypot(double(a), double(b)));
+  }
+};
+// numpy.logaddexp: the larger argument plus log1p(exp(-|a - b|)); equal arguments (two infinities
+// of one sign included) give a + ln 2, a NaN propagates.
+struct LogAddExpF {
+  template <class T>
+  static T f(T a, T b) {
+    if constexpr (std::is_floating_point<T>::value) {
+      if (a == b) return a + T(0.693147180559945309417232121458176568);
+      const T d = a - b;
+      if (d > 0) return a + std::log1p(std::exp(-d));
+      if (d <= 0) return b + std::log1p(std::exp(d));
+      return d;  // NaN
+    } else {
+      return T(f(double(a), double(b)));
+    }
+  }
+};
 struct BitAndF {
   template <class T>
   static T f(T a, T b) {

@@ -143,6 +143,28 @@ struct Atan2F {
     else return T(atan2(double(a), double(b)));
   }
 };
+struct HypotF {
+  template <class T>
+  __device__ static T f(T a, T b) {
+    if constexpr (kIsFloat<T>) return hypot(a, b);
+    else return T(hypot(double(a), double(b)));
+  }
+};
+// As the CPU's (kernels/cpu/loops_impl.h): equal arguments give a + ln 2, a NaN propagates.
+struct LogAddExpF {
+  template <class T>
+  __device__ static T f(T a, T b) {
+    if constexpr (kIsFloat<T>) {
+      if (a == b) return a + T(0.693147180559945309417232121458176568);
+      const T d = a - b;
+      if (d > 0) return a + log1p(exp(-d));
+      if (d <= 0) return b + log1p(exp(d));
+      return d;
+    } else {
+      return T(f(double(a), double(b)));
+    }
+  }
+};
 struct BitAndF {
   template <class T>
   __device__ static T f(T a, T b) {
