@@ -381,10 +381,11 @@ def _rule_conservative(c):
 # same element of each input. Read from the table, so a new row is covered without a list here;
 # compares and predicates give Bool outputs (nothing flows), the table marks which rows are
 # non-differentiable (rule_for sends those with a zero derivative to the nondiff rule).
-_ELEMENTWISE = sorted(p["name"] for p in _core._prims() if p["kind"] in ("unary", "binary"))
+# Read on the first detection, not at import (building the table's dicts costs milliseconds).
+_ELEMENTWISE_ADDED = []
 
 _RULES = {}
-for _name in [*_ELEMENTWISE, "where", "clip", "astype", "copy"]:
+for _name in ("where", "clip", "astype", "copy"):
     _RULES[_name] = _rule_elementwise
 for _name in (
     "basic_index",
@@ -439,6 +440,11 @@ _ZERO_DERIVATIVE = {
 def rule_for(name, nondiff=False):
     """The rule detection uses for the prim `name` (`nondiff`: the prim's table marks it
     non-differentiable), and whether it is the conservative fallback."""
+    if not _ELEMENTWISE_ADDED:
+        for p in _core._prims():
+            if p["kind"] in ("unary", "binary"):
+                _RULES.setdefault(p["name"], _rule_elementwise)
+        _ELEMENTWISE_ADDED.append(True)
     key = name.lower()
     if nondiff and key in _ZERO_DERIVATIVE:
         return _rule_nondiff, False
