@@ -77,6 +77,24 @@ bool costly_un(Un op) {
   }
 }
 
+// A step's name in f.explain().
+const char* step_name(const FusedStep& st) {
+  switch (st.kind) {
+    case FusedStep::Unary: return kUnNames[st.op];
+    case FusedStep::Binary: return kBinNames[st.op];
+    case FusedStep::Compare: return kCmpNames[st.op];
+    case FusedStep::Predicate: return kPredNames[st.op];
+    case FusedStep::Where: return "where";
+    case FusedStep::Cast: return st.from == st.dtype ? "copy" : "astype";
+    case FusedStep::PowScalar: return "pow";
+    case FusedStep::SumAll: return "sum";
+    case FusedStep::SinCos: return "sincos";
+    case FusedStep::MaxAll: return "amax";
+    case FusedStep::MinAll: return "amin";
+  }
+  return "?";
+}
+
 struct SlotInfo {
   std::vector<Shape> shape;
   std::vector<DType> dtype;
@@ -93,8 +111,14 @@ Classified classify(const Program::Rec& r, const SlotInfo& si) {
   const char* name = r.prim->name;
   auto ind = [&](size_t i) { return si.dtype[size_t(r.in[i])]; };
   auto inn = [&](size_t i) { return numel_of(si.shape[size_t(r.in[i])]); };
-  if (std::strcmp(name, "sum") == 0) {
-    if (r.in.size() == 1 && c.n == 1 && is_f(ind(0)) && od == ind(0) && inn(0) > 1) c.role = Role::Sum;
+  const bool is_sum = std::strcmp(name, "sum") == 0, is_max = std::strcmp(name, "amax") == 0,
+             is_min = std::strcmp(name, "amin") == 0;
+  if (is_sum || is_max || is_min) {  // over all axes (one-element result) only
+    if (r.in.size() == 1 && c.n == 1 && is_f(ind(0)) && od == ind(0) && inn(0) > 1) {
+      c.role = Role::Sum;
+      c.step.kind = is_sum ? FusedStep::SumAll : is_max ? FusedStep::MaxAll : FusedStep::MinAll;
+      c.step.dtype = od;
+    }
     return c;
   }
   // One-element work (a scalar chain of a gradient's seed) runs op by op: it neither joins nor
@@ -185,9 +209,7 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
     }
     if (c.role == Role::Sum) {
       if (!live[size_t(out)]) continue;  // a loss nobody reads (grad's forward pass): dead
-      FusedStep st;
-      st.kind = FusedStep::SumAll;
-      st.dtype = r.out_dtypes[0];
+      FusedStep st = c.step;
       st.a = slot2reg[size_t(r.in[0])];
       st.out = k.num_sums++;
       k.steps.push_back(st);
@@ -249,13 +271,31 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
   std::vector<FusedStep> kept;
   for (size_t i = k.steps.size(); i-- > 0;) {
     const FusedStep& st = k.steps[i];
-    const bool keep = st.kind == FusedStep::SumAll || needed[size_t(st.out)] || k.reg_output[size_t(st.out)] >= 0;
+    const bool keep =
+        FusedStep::is_full_reduction(st.kind) || needed[size_t(st.out)] || k.reg_output[size_t(st.out)] >= 0;
     if (!keep) continue;
     for (int32_t r : {st.a, st.b, st.c})
       if (r >= 0) needed[size_t(r)] = 1;
     kept.push_back(st);
   }
   k.steps.assign(kept.rbegin(), kept.rend());
+  // sin and cos of one register (a gradient of sin, or of cos, needs both): one sincos step at the
+  // first of the two, sharing the range reduction and polynomials (the same bits as each).
+  for (size_t i = 0; i < k.steps.size(); ++i) {
+    FusedStep& st = k.steps[i];
+    if (st.kind != FusedStep::Unary || (Un(st.op) != Un::Sin && Un(st.op) != Un::Cos)) continue;
+    const Un other = Un(st.op) == Un::Sin ? Un::Cos : Un::Sin;
+    for (size_t j = i + 1; j < k.steps.size(); ++j) {
+      const FusedStep& o = k.steps[j];
+      if (o.kind != FusedStep::Unary || Un(o.op) != other || o.a != st.a || o.dtype != st.dtype) continue;
+      const int32_t sin_reg = other == Un::Cos ? st.out : o.out, cos_reg = other == Un::Cos ? o.out : st.out;
+      st.kind = FusedStep::SinCos;
+      st.out = sin_reg;
+      st.out2 = cos_reg;
+      k.steps.erase(k.steps.begin() + std::ptrdiff_t(j));
+      break;
+    }
+  }
   std::vector<int64_t> last(size_t(k.num_regs), -1);
   for (size_t i = 0; i < k.steps.size(); ++i)
     for (int32_t r : {k.steps[i].a, k.steps[i].b, k.steps[i].c})
@@ -266,7 +306,8 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
     const FusedStep& st = k.steps[i];
     // Buffers of registers last read by this step are free once it ran (a loop may write its
     // output over an input it reads element by element, but keep them apart to be safe).
-    if (st.kind != FusedStep::SumAll && k.reg_output[size_t(st.out)] < 0) {
+    for (int32_t out : {st.out, st.out2}) {
+      if (out < 0 || FusedStep::is_full_reduction(st.kind) || k.reg_output[size_t(out)] >= 0) continue;
       int32_t buf;
       if (!free_bufs.empty()) {
         buf = free_bufs.back();
@@ -274,9 +315,11 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
       } else {
         buf = k.num_scratch++;
       }
-      k.reg_scratch[size_t(st.out)] = buf;
-      if (last[size_t(st.out)] < 0) free_bufs.push_back(buf);  // never read (cannot happen after DCE)
+      k.reg_scratch[size_t(out)] = buf;
     }
+    for (int32_t out : {st.out, st.out2})  // never read (only a sincos half can be)
+      if (out >= 0 && !FusedStep::is_full_reduction(st.kind) && k.reg_output[size_t(out)] < 0 && last[size_t(out)] < 0)
+        free_bufs.push_back(k.reg_scratch[size_t(out)]);
     for (int32_t r : {st.a, st.b, st.c})
       if (r >= k.num_inputs && last[size_t(r)] == int64_t(i) && k.reg_scratch[size_t(r)] >= 0) {
         bool dup = false;
@@ -579,7 +622,9 @@ std::string explain_fusion(const Program& p) {
     os << "\n  group " << gi << ": " << k.n << " elements, " << g.recs.size() << " records -> " << k.steps.size()
        << " steps [";
     for (size_t i = 0; i < g.recs.size(); ++i) os << (i ? " " : "") << p.recs[size_t(g.recs[i])].prim->name;
-    os << "], " << k.num_inputs << " inputs, " << k.num_outputs << " outputs, " << k.num_sums << " sums";
+    os << "], " << k.num_inputs << " inputs, " << k.num_outputs << " outputs, " << k.num_sums << " sums; steps [";
+    for (size_t i = 0; i < k.steps.size(); ++i) os << (i ? " " : "") << step_name(k.steps[i]);
+    os << "]";
   }
   os << "\n  op by op:";
   int unfused = 0;

@@ -4,6 +4,7 @@
 #include "kernels/fused.h"
 
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "core/error.h"
@@ -17,11 +18,12 @@ namespace {
 
 // A step with its loop chosen for this run.
 struct Resolved {
-  Loop loop = nullptr;                 // null: a SumAll step
+  Loop loop = nullptr;                 // null: a full reduction (SumAll, MaxAll, MinAll)
   int32_t regs[4] = {-1, -1, -1, -1};  // output first, as the loops take them
   int nops = 0;
-  int32_t sum = -1;  // SumAll: the result number
+  int32_t sum = -1;  // a reduction's result number
   DType sum_dtype = DType::Float32;
+  FusedStep::Kind red = FusedStep::SumAll;
 };
 
 constexpr int32_t kRegOne = -2;  // a float64 1.0 broadcast (pow's x ** 0 fast path fills ones)
@@ -40,6 +42,17 @@ double block_sum(const T* x, int64_t n) {
   for (int w = L / 2; w >= 1; w /= 2)
     for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
   return acc[0] + tail;
+}
+
+// The extremum of n values as the eager amax/amin's vector loop gives it (NaN when one is NaN),
+// widened to float64 (exact).
+double block_extreme(bool is_max, DType d, const char* p, int64_t n) {
+  const ReduceLoops& f = isa().reduce;
+  bool nan = false;
+  double m;
+  if (d == DType::Float64) m = (is_max ? f.max_f64 : f.min_f64)(reinterpret_cast<const double*>(p), n, nan);
+  else m = double((is_max ? f.max_f32 : f.min_f32)(reinterpret_cast<const float*>(p), n, nan));
+  return nan ? std::numeric_limits<double>::quiet_NaN() : m;
 }
 
 Resolved resolve(const FusedStep& s, const Tensor* inputs) {
@@ -89,7 +102,18 @@ Resolved resolve(const FusedStep& s, const Tensor* inputs) {
       r.regs[2] = s.b;
       return r;
     }
+    case FusedStep::SinCos:
+      r.loop = t.sincos[d];
+      TG_CHECK(r.loop != nullptr, "fused replay: no sincos kernel for dtype ", s.dtype);
+      r.nops = 3;
+      r.regs[0] = s.out;
+      r.regs[1] = s.out2;
+      r.regs[2] = s.a;
+      return r;
     case FusedStep::SumAll:
+    case FusedStep::MaxAll:
+    case FusedStep::MinAll:
+      r.red = s.kind;
       r.sum = s.out;
       r.sum_dtype = s.dtype;
       r.regs[1] = s.a;
@@ -147,11 +171,16 @@ struct Run {
           int64_t st;
           const char* p = ptr(op.regs[1], st);
           double v;
-          if (st == 0)
+          if (op.red != FusedStep::SumAll) {
+            v = block_extreme(op.red == FusedStep::MaxAll, op.sum_dtype, p, st == 0 ? 1 : len);
+          } else if (st == 0) {
             v = double(len) * (op.sum_dtype == DType::Float64 ? *reinterpret_cast<const double*>(p)
                                                               : double(*reinterpret_cast<const float*>(p)));
-          else if (op.sum_dtype == DType::Float64) v = block_sum(reinterpret_cast<const double*>(p), len);
-          else v = block_sum(reinterpret_cast<const float*>(p), len);
+          } else if (op.sum_dtype == DType::Float64) {
+            v = block_sum(reinterpret_cast<const double*>(p), len);
+          } else {
+            v = block_sum(reinterpret_cast<const float*>(p), len);
+          }
           partials[size_t(blk * k->num_sums + op.sum)] = v;
           continue;
         }
@@ -184,9 +213,20 @@ void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs
   } else {
     parallel_for(run.nblocks, grain, [&](int64_t b, int64_t e) { run.blocks(b, e); });
   }
-  for (int32_t s = 0; s < k.num_sums; ++s) {
+  for (const Resolved& op : run.ops) {
+    if (op.sum < 0) continue;
+    const int32_t s = op.sum;
     double total = 0;
-    for (int64_t b = 0; b < run.nblocks; ++b) total += run.partials[size_t(b * k.num_sums + s)];
+    if (op.red == FusedStep::SumAll) {
+      for (int64_t b = 0; b < run.nblocks; ++b) total += run.partials[size_t(b * k.num_sums + s)];
+    } else {  // blocks in order, NaN-sticky (the eager reduction's merge of its chunks)
+      const bool is_max = op.red == FusedStep::MaxAll;
+      total = is_max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+      for (int64_t b = 0; b < run.nblocks && total == total; ++b) {
+        const double v = run.partials[size_t(b * k.num_sums + s)];
+        if (v != v || (is_max ? v > total : v < total)) total = v;
+      }
+    }
     const Tensor& out = sums[s];
     if (out.dtype() == DType::Float64) *static_cast<double*>(out.raw_data()) = total;
     else *static_cast<float*>(out.raw_data()) = float(total);
