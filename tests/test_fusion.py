@@ -211,6 +211,53 @@ def test_jit_grad_of_a_max_is_fused_and_exact(name):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(600, 10), (6, 1000), (3, 3000), (2, 5, 700), (1, 7000)])
+@pytest.mark.parametrize("name", ["sum", "amax", "amin"])
+def test_reductions_over_the_last_axis_end_a_group_with_eager_bits(name, shape, dtype):
+    red = getattr(tg, name)
+    x = tg.tensor(special_values(int(np.prod(shape)), dtype, 6).reshape(shape))
+    for keepdims in [False, True]:
+
+        def f(a, kd=keepdims):
+            return red(tg.exp(a) * a, axis=-1, keepdims=kd), tg.sin(a) + 1
+
+        j = tg.jit(f)
+        for _ in range(3):
+            for got, want in zip(j(x), f(x)):
+                if shape[0] == 1 and name == "sum":  # one row: a full sum (float64 blocks)
+                    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5)
+                else:
+                    same_bits(got, want)
+        assert "1 fused group(s)" in j.explain()
+        if shape[0] > 1:
+            assert f"{name}_rows" in j.explain()
+
+
+def test_row_reductions_of_inputs_or_other_rows_or_long_rows_run_eagerly():
+    x = tg.tensor(special_values(6000, np.float32).reshape(60, 100))
+    y = tg.tensor(special_values(6000, np.float32).reshape(30, 200))
+    cases = [
+        lambda a, b: (tg.sin(a) * 2, tg.stop_gradient(a).sum(axis=-1)),  # an alias of an input
+        lambda a, b: (tg.sin(a).sum(axis=-1), tg.cos(b).sum(axis=-1)),  # two row lengths
+        lambda a, b: (tg.exp(a) + 1).sum(axis=0),  # not the last axis
+    ]
+    for f in cases:
+        j = tg.jit(f)
+        for _ in range(3):
+            got, want = j(x, y), f(x, y)
+            for g, w in zip(
+                got if isinstance(got, tuple) else [got],
+                want if isinstance(want, tuple) else [want],
+            ):
+                same_bits(g, w)
+    long = tg.tensor(special_values(2 * 9000, np.float64).reshape(2, 9000))
+    j = tg.jit(lambda a: (tg.exp(a) * a).sum(axis=-1))
+    for _ in range(3):
+        same_bits(j(long), (tg.exp(long) * long).sum(axis=-1))
+    assert "rows" not in j.explain()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fused_sum_is_within_the_stated_bound(dtype):
     x = tg.tensor(special_values(N, dtype)[8:])
     vg = tg.jit(tg.value_and_grad(grad_loss))

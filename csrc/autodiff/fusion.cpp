@@ -33,8 +33,9 @@ bool is_f(DType d) { return d == DType::Float32 || d == DType::Float64; }
 enum class Role { None, Step, Alias, Sum };
 struct Classified {
   Role role = Role::None;
-  FusedStep step;  // Role::Step: kind, op, dtype, from (registers are filled in later)
-  int64_t n = 0;   // elements of the output
+  FusedStep step;   // Role::Step: kind, op, dtype, from (registers are filled in later)
+  int64_t n = 0;    // elements of the output
+  int64_t row = 0;  // Role::Sum over the last axis: the row length
 };
 
 // The elementwise prims by name: each is named by the name column of the op table
@@ -91,6 +92,9 @@ const char* step_name(const FusedStep& st) {
     case FusedStep::SinCos: return "sincos";
     case FusedStep::MaxAll: return "amax";
     case FusedStep::MinAll: return "amin";
+    case FusedStep::SumRows: return "sum_rows";
+    case FusedStep::MaxRows: return "amax_rows";
+    case FusedStep::MinRows: return "amin_rows";
   }
   return "?";
 }
@@ -113,12 +117,20 @@ Classified classify(const Program::Rec& r, const SlotInfo& si) {
   auto inn = [&](size_t i) { return numel_of(si.shape[size_t(r.in[i])]); };
   const bool is_sum = std::strcmp(name, "sum") == 0, is_max = std::strcmp(name, "amax") == 0,
              is_min = std::strcmp(name, "amin") == 0;
-  if (is_sum || is_max || is_min) {  // over all axes (one-element result) only
-    if (r.in.size() == 1 && c.n == 1 && is_f(ind(0)) && od == ind(0) && inn(0) > 1) {
+  if (is_sum || is_max || is_min) {  // over all axes (one-element result), or over the last axis
+    if (r.in.size() != 1 || !is_f(ind(0)) || od != ind(0) || inn(0) <= 1 || r.attrs.ints.empty()) return c;
+    const Shape& is = si.shape[size_t(r.in[0])];
+    const int64_t m = is.empty() ? 1 : is.back();
+    if (c.n == 1) {
       c.role = Role::Sum;
       c.step.kind = is_sum ? FusedStep::SumAll : is_max ? FusedStep::MaxAll : FusedStep::MinAll;
-      c.step.dtype = od;
+    } else if (is.size() >= 2 && uint64_t(r.attrs.ints[0]) == (uint64_t(1) << (is.size() - 1)) && m >= 2 &&
+               m <= kernels::kFusedMaxRow) {
+      c.role = Role::Sum;
+      c.row = m;
+      c.step.kind = is_sum ? FusedStep::SumRows : is_max ? FusedStep::MaxRows : FusedStep::MinRows;
     }
+    c.step.dtype = od;
     return c;
   }
   // One-element work (a scalar chain of a gradient's seed) runs op by op: it neither joins nor
@@ -174,6 +186,7 @@ Classified classify(const Program::Rec& r, const SlotInfo& si) {
 struct Building {
   int64_t n = 0;
   std::vector<int32_t> recs;
+  int64_t row = 0;  // row length of its row reductions (0: none)
 };
 
 // Compiles the members of a group into its register program; false when it is not worth it.
@@ -181,6 +194,7 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
              const std::vector<uint8_t>& live, FusionPlan::Group& g) {
   FusedKernel& k = g.kernel;
   k.n = b.n;
+  k.row = b.row;
   std::vector<int32_t> slot2reg(size_t(p.num_slots), -1);
   std::vector<uint8_t> produced(size_t(p.num_slots), 0);
   for (int32_t ri : b.recs)
@@ -271,8 +285,7 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
   std::vector<FusedStep> kept;
   for (size_t i = k.steps.size(); i-- > 0;) {
     const FusedStep& st = k.steps[i];
-    const bool keep =
-        FusedStep::is_full_reduction(st.kind) || needed[size_t(st.out)] || k.reg_output[size_t(st.out)] >= 0;
+    const bool keep = FusedStep::is_reduction(st.kind) || needed[size_t(st.out)] || k.reg_output[size_t(st.out)] >= 0;
     if (!keep) continue;
     for (int32_t r : {st.a, st.b, st.c})
       if (r >= 0) needed[size_t(r)] = 1;
@@ -307,7 +320,7 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
     // Buffers of registers last read by this step are free once it ran (a loop may write its
     // output over an input it reads element by element, but keep them apart to be safe).
     for (int32_t out : {st.out, st.out2}) {
-      if (out < 0 || FusedStep::is_full_reduction(st.kind) || k.reg_output[size_t(out)] >= 0) continue;
+      if (out < 0 || FusedStep::is_reduction(st.kind) || k.reg_output[size_t(out)] >= 0) continue;
       int32_t buf;
       if (!free_bufs.empty()) {
         buf = free_bufs.back();
@@ -318,7 +331,7 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
       k.reg_scratch[size_t(out)] = buf;
     }
     for (int32_t out : {st.out, st.out2})  // never read (only a sincos half can be)
-      if (out >= 0 && !FusedStep::is_full_reduction(st.kind) && k.reg_output[size_t(out)] < 0 && last[size_t(out)] < 0)
+      if (out >= 0 && !FusedStep::is_reduction(st.kind) && k.reg_output[size_t(out)] < 0 && last[size_t(out)] < 0)
         free_bufs.push_back(k.reg_scratch[size_t(out)]);
     for (int32_t r : {st.a, st.b, st.c})
       if (r >= k.num_inputs && last[size_t(r)] == int64_t(i) && k.reg_scratch[size_t(r)] >= 0) {
@@ -445,6 +458,7 @@ void plan_fusion(Program& p) {
   std::vector<int64_t> order;
   std::vector<int32_t> group_of(size_t(p.num_slots), -1);  // building group that produced a slot
   std::vector<uint8_t> is_sum(size_t(p.num_slots), 0);
+  std::vector<uint8_t> step_value(size_t(p.num_slots), 0);  // computed by a step (not an alias)
   int32_t open = -1;
   auto close = [&]() {
     if (open >= 0) order.push_back(-1 - int64_t(open));
@@ -468,9 +482,16 @@ void plan_fusion(Program& p) {
       }
       built[size_t(open)].recs.push_back(int32_t(k));
       group_of[size_t(r.out[0])] = open;
+      step_value[size_t(r.out[0])] = c.role == Role::Step;
       continue;
     }
-    if (c.role == Role::Sum && open >= 0 && reads_open && !reads_open_sum) {
+    // A row reduction joins when it reduces a value a step of the group computes (an input or an
+    // alias of one may be a strided view, which the eager reduction adds in another order) and
+    // the group has no rows of another length (its blocks hold whole rows).
+    const bool rows_ok = c.row == 0 || (open >= 0 && step_value[size_t(r.in[0])] && group_of[size_t(r.in[0])] == open &&
+                                        (built[size_t(open)].row == 0 || built[size_t(open)].row == c.row));
+    if (c.role == Role::Sum && open >= 0 && reads_open && !reads_open_sum && rows_ok) {
+      if (c.row) built[size_t(open)].row = c.row;
       built[size_t(open)].recs.push_back(int32_t(k));
       group_of[size_t(r.out[0])] = open;
       is_sum[size_t(r.out[0])] = 1;

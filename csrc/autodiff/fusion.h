@@ -21,7 +21,10 @@ namespace autodiff {
 //   float32/float64 (Bool for masks), whose output has the group's n elements and whose inputs each
 //   have n elements or one (a scalar operand, broadcast); broadcast_to and stop_gradient are
 //   aliases of their input; a `sum`, `amax` or `amin` over all axes of a member's value ends in the
-//   group (its result is usable only after the group). Records are scanned in order with one open group: a fusable
+//   group (its result is usable only after the group), and so does one over the last axis of a
+//   value a step computes, with rows of at most kFusedMaxRow elements, one row length per group:
+//   the group's blocks then hold whole rows and each row is reduced by the eager reduction's
+//   vector loop (the same bits). Records are scanned in order with one open group: a fusable
 //   record joins it; a record that is not fusable and does not read the group's values runs before
 //   the group (the group runs where it is closed); one that reads them, or writes into memory
 //   (setitem on an outside tensor), closes it first. Random draws keep their order (they are never

@@ -18,8 +18,27 @@ struct FusedStep {
   // take its extremum there, NaN-sticky as the eager amax/amin); SinCos writes
   // sin(a) to `out` and cos(a) to `out2` with one range reduction (the bits of the Sin and Cos
   // loops: the planner merges a group's sin and cos of one register into it).
-  enum Kind : uint8_t { Unary, Binary, Compare, Predicate, Where, Cast, PowScalar, SumAll, SinCos, MaxAll, MinAll };
+  // SumRows/MaxRows/MinRows reduce register `a` over each row of FusedKernel::row elements into the
+  // result number `out` (one value per row, written as each block runs: blocks hold whole rows).
+  enum Kind : uint8_t {
+    Unary,
+    Binary,
+    Compare,
+    Predicate,
+    Where,
+    Cast,
+    PowScalar,
+    SumAll,
+    SinCos,
+    MaxAll,
+    MinAll,
+    SumRows,
+    MaxRows,
+    MinRows
+  };
   static bool is_full_reduction(Kind k) { return k == SumAll || k == MaxAll || k == MinAll; }
+  static bool is_row_reduction(Kind k) { return k == SumRows || k == MaxRows || k == MinRows; }
+  static bool is_reduction(Kind k) { return is_full_reduction(k) || is_row_reduction(k); }
   Kind kind = Unary;
   uint8_t op = 0;                            // Un / Bin / Cmp / Pred
   DType dtype = DType::Float32;              // the loop's dtype: of the output (of the input for Compare,
@@ -40,8 +59,11 @@ struct FusedKernel {
   int32_t num_scratch = 0;
   std::vector<FusedStep> steps;
   int32_t num_outputs = 0;
-  int32_t num_sums = 0;  // one-element results of full reductions (sums, extrema)
-  bool costly = false;   // transcendental steps: threads pay off from fewer elements
+  int32_t num_sums = 0;  // results of reductions (full: one element; rows: n / row elements)
+  int64_t row = 0;       // row length of the row reductions (0: none); blocks then hold whole rows
+  // Elements per block: kFusedBlock, or whole rows (at least one) when the group reduces rows.
+  int64_t block() const;
+  bool costly = false;  // transcendental steps: threads pay off from fewer elements
 };
 
 // Runs `k`: inputs[i] is register i (contiguous with n elements, or one element where
@@ -53,6 +75,11 @@ struct FusedKernel {
 void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs, const Tensor* sums);
 // Elements per block and per register (a few KB: every register of a block stays in L1/L2).
 constexpr int64_t kFusedBlock = 1024;
+// The longest row a group reduces (a block of one row: 64 KB per float64 register).
+constexpr int64_t kFusedMaxRow = 8192;
+inline int64_t FusedKernel::block() const {
+  return row > 0 ? (row < kFusedBlock ? kFusedBlock / row : 1) * row : kFusedBlock;
+}
 
 }  // namespace kernels
 }  // namespace tapegrad

@@ -3,6 +3,7 @@
 // through the ISA table's loops (the ones the eager ops call).
 #include "kernels/fused.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -113,6 +114,9 @@ Resolved resolve(const FusedStep& s, const Tensor* inputs) {
     case FusedStep::SumAll:
     case FusedStep::MaxAll:
     case FusedStep::MinAll:
+    case FusedStep::SumRows:
+    case FusedStep::MaxRows:
+    case FusedStep::MinRows:
       r.red = s.kind;
       r.sum = s.out;
       r.sum_dtype = s.dtype;
@@ -131,22 +135,45 @@ struct Run {
   const FusedKernel* k;
   const Tensor* inputs;
   const Tensor* outputs;
+  const Tensor* sums;
   std::vector<Resolved> ops;
   std::vector<char*> in_base, out_base;
   std::vector<int64_t> isz;
   std::vector<double> partials;  // [block * num_sums + sum]
   int64_t nblocks = 0;
 
+  // Rows [r0, r0 + nrows) of a row reduction, from their values at p (contiguous): each row as the
+  // eager reduction over the last axis computes it (the table's vector loop over the row), so the
+  // same bits.
+  void row_results(const Resolved& op, const char* p, int64_t r0, int64_t nrows) const {
+    const int64_t m = k->row;
+    const ReduceLoops& f = isa().reduce;
+    char* o = static_cast<char*>(sums[op.sum].raw_data());
+    for (int64_t i = 0; i < nrows; ++i) {
+      double v;
+      if (op.red == FusedStep::SumRows) {
+        v = op.sum_dtype == DType::Float64 ? f.sum_f64(reinterpret_cast<const double*>(p) + i * m, m)
+                                           : f.sum_f32(reinterpret_cast<const float*>(p) + i * m, m);
+      } else {
+        const int64_t isz = int64_t(itemsize(op.sum_dtype));
+        v = block_extreme(op.red == FusedStep::MaxRows, op.sum_dtype, p + i * m * isz, m);
+      }
+      if (op.sum_dtype == DType::Float64) reinterpret_cast<double*>(o)[r0 + i] = v;
+      else reinterpret_cast<float*>(o)[r0 + i] = float(v);
+    }
+  }
+
   void blocks(int64_t b0, int64_t b1) {
     thread_local std::vector<char> scratch;
-    const size_t need = size_t(k->num_scratch) * size_t(kFusedBlock) * 8 + 64;
+    const int64_t block = k->block();
+    const size_t need = size_t(k->num_scratch) * size_t(block) * 8 + 64;
     if (scratch.size() < need) scratch.resize(need);
     char* sbase = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) & ~uintptr_t(63));
     char* ptrs[kMaxOperands];
     int64_t strides[kMaxOperands];
     for (int64_t blk = b0; blk < b1; ++blk) {
-      const int64_t start = blk * kFusedBlock;
-      const int64_t len = k->n - start < kFusedBlock ? k->n - start : kFusedBlock;
+      const int64_t start = blk * block;
+      const int64_t len = k->n - start < block ? k->n - start : block;
       auto ptr = [&](int32_t r, int64_t& stride) -> char* {
         if (r == kRegOne) {
           stride = 0;
@@ -164,12 +191,16 @@ struct Run {
         stride = sz;
         const int32_t o = k->reg_output[size_t(r)];
         if (o >= 0) return out_base[size_t(o)] + start * sz;
-        return sbase + size_t(k->reg_scratch[size_t(r)]) * size_t(kFusedBlock) * 8;
+        return sbase + size_t(k->reg_scratch[size_t(r)]) * size_t(block) * 8;
       };
       for (const Resolved& op : ops) {
         if (op.sum >= 0) {
           int64_t st;
           const char* p = ptr(op.regs[1], st);
+          if (FusedStep::is_row_reduction(op.red)) {
+            row_results(op, p, start / k->row, len / k->row);
+            continue;
+          }
           double v;
           if (op.red != FusedStep::SumAll) {
             v = block_extreme(op.red == FusedStep::MaxAll, op.sum_dtype, p, st == 0 ? 1 : len);
@@ -198,23 +229,25 @@ void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs
   run.k = &k;
   run.inputs = inputs;
   run.outputs = outputs;
+  run.sums = sums;
   for (const FusedStep& s : k.steps) run.ops.push_back(resolve(s, inputs));
   run.isz.resize(size_t(k.num_regs));
   for (int32_t r = 0; r < k.num_regs; ++r) run.isz[size_t(r)] = int64_t(itemsize(k.reg_dtype[size_t(r)]));
   for (int32_t i = 0; i < k.num_inputs; ++i) run.in_base.push_back(static_cast<char*>(inputs[i].raw_data()));
   for (int32_t j = 0; j < k.num_outputs; ++j) run.out_base.push_back(static_cast<char*>(outputs[j].raw_data()));
-  run.nblocks = (k.n + kFusedBlock - 1) / kFusedBlock;
+  const int64_t block = k.block();
+  run.nblocks = (k.n + block - 1) / block;
   run.partials.assign(size_t(run.nblocks * k.num_sums), 0.0);
   // Grain as the eager kernels (Note [Kernel thread pool]): 4K elements per thread for
   // transcendental work, 16K for cheap arithmetic.
-  const int64_t grain = (k.costly ? (int64_t(1) << 12) : (int64_t(1) << 14)) / kFusedBlock;
+  const int64_t grain = std::max<int64_t>(1, (k.costly ? (int64_t(1) << 12) : (int64_t(1) << 14)) / block);
   if (run.nblocks < 2 * grain) {
     run.blocks(0, run.nblocks);
   } else {
     parallel_for(run.nblocks, grain, [&](int64_t b, int64_t e) { run.blocks(b, e); });
   }
   for (const Resolved& op : run.ops) {
-    if (op.sum < 0) continue;
+    if (op.sum < 0 || FusedStep::is_row_reduction(op.red)) continue;
     const int32_t s = op.sum;
     double total = 0;
     if (op.red == FusedStep::SumAll) {
