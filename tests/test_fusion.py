@@ -258,6 +258,40 @@ def test_row_reductions_of_inputs_or_other_rows_or_long_rows_run_eagerly():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_partially_broadcast_operands_join_a_group_with_eager_bits(dtype):
+    rng = np.random.default_rng(8)
+    x = tg.tensor(special_values(6000, dtype, 9).reshape(60, 100))
+    r = tg.tensor(rng.standard_normal((60, 1)).astype(dtype))
+    c = tg.tensor(rng.standard_normal(100).astype(dtype))
+    c2 = tg.tensor(rng.standard_normal((1, 100)).astype(dtype))
+    x3 = tg.tensor(special_values(6000, dtype, 10).reshape(3, 20, 100))
+    r3 = tg.tensor(rng.standard_normal((3, 1, 1)).astype(dtype))
+    m3 = tg.tensor(rng.standard_normal((20, 100)).astype(dtype))
+    cases = [
+        (lambda x, r, c, c2: tg.exp(x - r) * c + c2, (x, r, c, c2), 3),
+        (lambda x, r, c, c2: tg.where(x > r, x, c) * tg.broadcast_to(r, x.shape), (x, r, c, c2), 2),
+        (
+            lambda x, r, c, c2: tg.exp(x - tg.amax(x, axis=-1, keepdims=True)).sum(axis=-1),
+            (x, r, c, c2),
+            1,
+        ),
+        (lambda x, r, m: tg.tanh(x * r) - m, (x3, r3, m3), 2),
+        (lambda x, r, m: (tg.broadcast_to(m, x.shape) > 0) & (x < r), (x3, r3, m3), 2),
+    ]
+    for f, args, n_expand in cases:
+        j = tg.jit(f)
+        for _ in range(3):
+            same_bits(j(*args), f(*args))
+        steps = re.search(r"; steps \[([^\]]*)\]", j.explain()).group(1).split()
+        assert steps.count("expand") == n_expand, j.explain()
+    loss = lambda x: (tg.tanh(x).sum(axis=-1) ** 2).sum()  # its gradient broadcasts (60, 1) rows
+    g = tg.jit(tg.grad(loss))
+    for _ in range(3):
+        same_bits(g(x), tg.grad(loss)(x))
+    assert "2 fused group(s)" in g.explain() and "expand" in g.explain()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fused_sum_is_within_the_stated_bound(dtype):
     x = tg.tensor(special_values(N, dtype)[8:])
     vg = tg.jit(tg.value_and_grad(grad_loss))

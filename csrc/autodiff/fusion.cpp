@@ -92,11 +92,39 @@ const char* step_name(const FusedStep& st) {
     case FusedStep::SinCos: return "sincos";
     case FusedStep::MaxAll: return "amax";
     case FusedStep::MinAll: return "amin";
+    case FusedStep::Expand: return "expand";
     case FusedStep::SumRows: return "sum_rows";
     case FusedStep::MaxRows: return "amax_rows";
     case FusedStep::MinRows: return "amin_rows";
   }
   return "?";
+}
+
+// A partial broadcast of `in` to `out` (Note [Fused replay]): element i of the output reads element
+// (i / div) % mod of the input (mod 0: no modulus). Per row: `in` is a leading part of `out`'s dims
+// followed by ones ((n, 1) to (n, m)); per column: ones followed by a trailing part ((1, m) or (m,)
+// to (n, m)).
+bool partial_broadcast(const Shape& in, const Shape& out, int64_t& div, int64_t& mod) {
+  if (in.size() > out.size()) return false;
+  const size_t lead = out.size() - in.size();
+  auto in_dim = [&](size_t d) { return d < lead ? int64_t(1) : in[d - lead]; };
+  size_t p = 0;  // per row: dims [0, p) equal, [p, end) ones in `in`
+  while (p < out.size() && in_dim(p) == out[p]) ++p;
+  bool rows = true;
+  for (size_t d = p; d < out.size(); ++d) rows = rows && in_dim(d) == 1;
+  if (rows && p < out.size()) {
+    div = 1;
+    for (size_t d = p; d < out.size(); ++d) div *= out[d];
+    mod = 0;
+    return numel_of(in) > 1 && div > 1;
+  }
+  size_t q = out.size();  // per column: dims [q, end) equal, [0, q) ones in `in`
+  while (q > 0 && in_dim(q - 1) == out[q - 1]) --q;
+  for (size_t d = 0; d < q; ++d)
+    if (in_dim(d) != 1) return false;
+  div = 1;
+  mod = numel_of(in);
+  return mod > 1 && mod < numel_of(out);
 }
 
 struct SlotInfo {
@@ -136,8 +164,10 @@ Classified classify(const Program::Rec& r, const SlotInfo& si) {
   // One-element work (a scalar chain of a gradient's seed) runs op by op: it neither joins nor
   // closes the open group.
   if (c.n <= 1) return c;
-  for (size_t i = 0; i < r.in.size(); ++i)
-    if (inn(i) != c.n && inn(i) != 1) return c;
+  for (size_t i = 0; i < r.in.size(); ++i) {
+    int64_t div, mod;
+    if (inn(i) != c.n && inn(i) != 1 && !partial_broadcast(si.shape[size_t(r.in[i])], os, div, mod)) return c;
+  }
   if (std::strcmp(name, "broadcast_to") == 0 || std::strcmp(name, "stop_gradient") == 0) {
     if (r.in.size() == 1 && ind(0) == od && (is_f(od) || od == DType::Bool)) c.role = Role::Alias;
     return c;
@@ -208,17 +238,42 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
   for (int32_t ri : b.recs)
     for (int32_t s : p.recs[size_t(ri)].in)
       if (!produced[size_t(s)] && slot2reg[size_t(s)] < 0) {
-        slot2reg[size_t(s)] = new_reg(si.dtype[size_t(s)], numel_of(si.shape[size_t(s)]) == 1);
+        const int64_t ne = numel_of(si.shape[size_t(s)]);
+        slot2reg[size_t(s)] = new_reg(si.dtype[size_t(s)], ne == 1);
+        k.in_numel.push_back(ne);
         g.in_slots.push_back(s);
       }
   k.num_inputs = k.num_regs;
+  // The register of slot `s` as an operand of a record whose output has shape `os`: a partially
+  // broadcast input is expanded block by block into a register of its own (once per pattern).
+  std::map<std::tuple<int32_t, int64_t, int64_t>, int32_t> expanded;
+  auto operand = [&](int32_t s, const Shape& os) {
+    const int32_t reg = slot2reg[size_t(s)];
+    int64_t div, mod;
+    if (reg >= k.num_inputs || k.reg_scalar[size_t(reg)] || k.in_numel[size_t(reg)] == k.n ||
+        !partial_broadcast(si.shape[size_t(s)], os, div, mod))
+      return reg;
+    auto key = std::make_tuple(reg, div, mod);
+    auto it = expanded.find(key);
+    if (it != expanded.end()) return it->second;
+    FusedStep st;
+    st.kind = FusedStep::Expand;
+    st.dtype = k.reg_dtype[size_t(reg)];
+    st.a = reg;
+    st.div = div;
+    st.mod = mod;
+    st.out = new_reg(st.dtype, false);
+    k.steps.push_back(st);
+    expanded.emplace(key, st.out);
+    return st.out;
+  };
   std::map<std::tuple<int, int, int, int, int, int, int>, int32_t> cse;
   for (int32_t ri : b.recs) {
     const Program::Rec& r = p.recs[size_t(ri)];
     const Classified& c = cls[size_t(ri)];
     const int32_t out = r.out[0];
     if (c.role == Role::Alias) {
-      slot2reg[size_t(out)] = slot2reg[size_t(r.in[0])];
+      slot2reg[size_t(out)] = operand(r.in[0], r.out_shapes[0]);
       continue;
     }
     if (c.role == Role::Sum) {
@@ -233,8 +288,9 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
       continue;
     }
     FusedStep st = c.step;
-    const int32_t regs[3] = {slot2reg[size_t(r.in[0])], r.in.size() > 1 ? slot2reg[size_t(r.in[1])] : -1,
-                             r.in.size() > 2 ? slot2reg[size_t(r.in[2])] : -1};
+    const Shape& os = r.out_shapes[0];
+    const int32_t regs[3] = {operand(r.in[0], os), r.in.size() > 1 ? operand(r.in[1], os) : -1,
+                             r.in.size() > 2 ? operand(r.in[2], os) : -1};
     if (st.kind == FusedStep::PowScalar && !(regs[1] < k.num_inputs && k.reg_scalar[size_t(regs[1])]))
       st.kind = FusedStep::Binary;
     auto key = std::make_tuple(int(st.kind), int(st.op), int(st.dtype), int(st.from), regs[0], regs[1], regs[2]);
@@ -604,7 +660,7 @@ bool replay_fused(const Program& p, const TensorList& inputs, TensorList& outs) 
       for (size_t i = 0; i < g.in_slots.size() && ok; ++i) {
         const Tensor& t = slot[size_t(g.in_slots[i])];
         ok = t.defined() && !t.tracked() && t.has_data() && t.device() == Device::CPU && t.dtype() == k.reg_dtype[i] &&
-             (k.reg_scalar[i] ? t.numel() == 1 : t.numel() == k.n);
+             t.numel() == k.in_numel[i];
         // A strided view (x.T) is copied once: cheaper than running the group op by op.
         if (ok) gin.push_back(k.reg_scalar[i] || t.is_contiguous() ? t : t.contiguous());
       }

@@ -19,8 +19,10 @@ namespace autodiff {
 //
 // * Members: elementwise prims (unary, binary, compare, predicate, where, cast) whose dtypes are
 //   float32/float64 (Bool for masks), whose output has the group's n elements and whose inputs each
-//   have n elements or one (a scalar operand, broadcast); broadcast_to and stop_gradient are
-//   aliases of their input; a `sum`, `amax` or `amin` over all axes of a member's value ends in the
+//   have n elements or one (a scalar operand, broadcast) or are partially broadcast (per row, as
+//   (n, 1) to (n, m), or per column, as (m,) or (1, m) to (n, m): an expand step copies each block's
+//   part of such an operand into a register, in runs); broadcast_to and stop_gradient are
+//   aliases of their input (broadcast_to of a partial operand is its expand step); a `sum`, `amax` or `amin` over all axes of a member's value ends in the
 //   group (its result is usable only after the group), and so does one over the last axis of a
 //   value a step computes, with rows of at most kFusedMaxRow elements, one row length per group:
 //   the group's blocks then hold whole rows and each row is reduced by the eager reduction's

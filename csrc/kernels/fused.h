@@ -34,7 +34,8 @@ struct FusedStep {
     MinAll,
     SumRows,
     MaxRows,
-    MinRows
+    MinRows,
+    Expand
   };
   static bool is_full_reduction(Kind k) { return k == SumAll || k == MaxAll || k == MinAll; }
   static bool is_row_reduction(Kind k) { return k == SumRows || k == MaxRows || k == MinRows; }
@@ -46,6 +47,9 @@ struct FusedStep {
   DType from = DType::Float32;               // Cast: the source dtype
   int32_t out = -1, a = -1, b = -1, c = -1;  // registers (reductions: `out` is the result number)
   int32_t out2 = -1;                         // SinCos: the cos register
+  // Expand: element i of `out` is element (i / div) % mod (mod 0: none) of input register `a`,
+  // a partially broadcast operand ((n, 1) or (1, m) to (n, m)) of `dtype`.
+  int64_t div = 1, mod = 0;
 };
 
 struct FusedKernel {
@@ -53,6 +57,7 @@ struct FusedKernel {
   int32_t num_inputs = 0;  // registers [0, num_inputs) are the inputs, in order
   int32_t num_regs = 0;
   std::vector<uint8_t> reg_scalar;  // 1: one element, broadcast (stride 0); only inputs
+  std::vector<int64_t> in_numel;    // elements of each input: n, 1, or fewer read by Expand steps
   std::vector<DType> reg_dtype;
   std::vector<int32_t> reg_output;   // output number of a register written to an output, or -1
   std::vector<int32_t> reg_scratch;  // scratch buffer of a temporary register, or -1

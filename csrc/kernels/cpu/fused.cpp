@@ -25,6 +25,8 @@ struct Resolved {
   int32_t sum = -1;  // a reduction's result number
   DType sum_dtype = DType::Float32;
   FusedStep::Kind red = FusedStep::SumAll;
+  bool expand = false;  // an Expand step (div, mod)
+  int64_t div = 1, mod = 0;
 };
 
 constexpr int32_t kRegOne = -2;  // a float64 1.0 broadcast (pow's x ** 0 fast path fills ones)
@@ -111,6 +113,13 @@ Resolved resolve(const FusedStep& s, const Tensor* inputs) {
       r.regs[1] = s.out2;
       r.regs[2] = s.a;
       return r;
+    case FusedStep::Expand:
+      r.expand = true;
+      r.regs[0] = s.out;
+      r.regs[1] = s.a;
+      r.div = s.div;
+      r.mod = s.mod;
+      return r;
     case FusedStep::SumAll:
     case FusedStep::MaxAll:
     case FusedStep::MinAll:
@@ -163,6 +172,29 @@ struct Run {
     }
   }
 
+  // Elements [start, start + len) of the expansion of input register op.regs[1] into `o`, copied
+  // in runs (a row's value repeated, or a stretch of the columns).
+  void expand(const Resolved& op, char* o, int64_t start, int64_t len) const {
+    const int32_t r = op.regs[1];
+    const int64_t sz = isz[size_t(r)];
+    const char* in = in_base[size_t(r)];
+    for (int64_t j = 0; j < len;) {
+      const int64_t i = start + j;
+      if (op.mod == 0) {  // per row: element i / div repeated
+        const int64_t run = std::min(len - j, op.div - i % op.div);
+        const char* v = in + (i / op.div) * sz;
+        if (sz == 4) std::fill_n(reinterpret_cast<float*>(o + j * sz), run, *reinterpret_cast<const float*>(v));
+        else if (sz == 8) std::fill_n(reinterpret_cast<double*>(o + j * sz), run, *reinterpret_cast<const double*>(v));
+        else std::memset(o + j * sz, *v, size_t(run));  // Bool
+        j += run;
+      } else {  // per column: elements i % mod onwards
+        const int64_t off = i % op.mod, run = std::min(len - j, op.mod - off);
+        std::memcpy(o + j * sz, in + off * sz, size_t(run * sz));
+        j += run;
+      }
+    }
+  }
+
   void blocks(int64_t b0, int64_t b1) {
     thread_local std::vector<char> scratch;
     const int64_t block = k->block();
@@ -194,6 +226,11 @@ struct Run {
         return sbase + size_t(k->reg_scratch[size_t(r)]) * size_t(block) * 8;
       };
       for (const Resolved& op : ops) {
+        if (op.expand) {
+          int64_t st;
+          expand(op, ptr(op.regs[0], st), start, len);
+          continue;
+        }
         if (op.sum >= 0) {
           int64_t st;
           const char* p = ptr(op.regs[1], st);
