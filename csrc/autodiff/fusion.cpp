@@ -698,10 +698,10 @@ std::string explain_fusion(const Program& p) {
     const kernels::FusedKernel& k = g.kernel;
     os << "\n  group " << gi << ": " << k.n << " elements, " << g.recs.size() << " records -> " << k.steps.size()
        << " steps [";
-    for (size_t i = 0; i < g.recs.size(); ++i) os << (i ? " " : "") << p.recs[size_t(g.recs[i])].prim->name;
-    os << "], " << k.num_inputs << " inputs, " << k.num_outputs << " outputs, " << k.num_sums << " sums; steps [";
     for (size_t i = 0; i < k.steps.size(); ++i) os << (i ? " " : "") << step_name(k.steps[i]);
-    os << "]";
+    os << "] from [";
+    for (size_t i = 0; i < g.recs.size(); ++i) os << (i ? " " : "") << p.recs[size_t(g.recs[i])].prim->name;
+    os << "], " << k.num_inputs << " inputs, " << k.num_outputs << " outputs, " << k.num_sums << " sums";
   }
   os << "\n  op by op:";
   int unfused = 0;
