@@ -114,6 +114,183 @@ def test_jit_grad_is_one_fused_pass_equal_to_eager(dtype):
     )
 
 
+def trig_values(n, dtype):
+    """Arguments of every kind for sin/cos: special values, the float32 and float64 reduction
+    branches (|x| around 65536 and 1e6, where the vector path hands over to libm), subnormals."""
+    x = special_values(n, dtype, 4)
+    x[8:16] = [65536.0, -65537.5, 1e6, -1e6 - 1, 3e6, 1e-40, -1e-310, np.pi / 2]
+    rng = np.random.default_rng(5)
+    x[16:1016] = rng.uniform(-2e6, 2e6, 1000).astype(dtype)
+    x[1016:2016] = rng.uniform(-7e4, 7e4, 1000).astype(dtype)
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sin_and_cos_of_one_value_are_one_sincos_step_with_their_bits(dtype):
+    from tapegrad import _config, _core
+
+    def f(a):
+        return tg.sin(a) * 2, tg.cos(a) - tg.sin(a), tg.cos(a[::1] * 1)
+
+    x = tg.tensor(trig_values(N + 3, dtype))  # a tail shorter than a register too
+    j = tg.jit(f)
+    paths = _config.simd_available(_core._build_info())
+    try:
+        for path in paths:  # the sincos kernel of each path against that path's sin and cos
+            assert _core._set_simd_path(path)
+            want = f(x)
+            for _ in range(3):
+                for got, w in zip(j(x), want):
+                    same_bits(got, w)
+    finally:
+        _core._set_simd_path("best")
+    steps = re.search(r" steps \[([^\]]*)\]", j.explain()).group(1).split()
+    assert steps.count("sincos") == 1 and "sin" not in steps, j.explain()
+    # cos(a * 1) is of another register: it stays a cos step
+    assert steps.count("cos") == 1
+
+
+def test_a_lone_sin_or_cos_is_not_merged_and_dead_halves_go():
+    x = tg.tensor(trig_values(N, np.float32))
+    j = tg.jit(lambda a: tg.sin(a) * tg.cos(a + 1))
+    for _ in range(2):
+        same_bits(j(x), tg.sin(x) * tg.cos(x + 1))
+    assert "sincos" not in j.explain()
+    k = tg.jit(lambda a: (tg.cos(a), tg.sin(a) * 0)[0] + 1)  # the sin is dead
+    for _ in range(2):
+        same_bits(k(x), tg.cos(x) + 1)
+    assert "sincos" not in k.explain()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["amax", "amin"])
+def test_fused_max_and_min_over_all_axes_equal_eager(name, dtype):
+    red = getattr(tg, name)
+
+    def f(a, b):
+        return red(tg.exp(a) * b), red(a - b), tg.tanh(a) + b
+
+    a = tg.tensor(special_values(N, dtype, 1)[8:])  # finite values
+    b = tg.tensor(special_values(N, dtype, 2)[8:])
+    j = tg.jit(f)
+    for _ in range(3):
+        for got, want in zip(j(a, b), f(a, b)):
+            same_bits(got, want)
+    steps = re.search(r" steps \[([^\]]*)\]", j.explain()).group(1).split()
+    assert steps.count(name) == 2 and "1 fused group(s)" in j.explain()
+    # NaN anywhere (first, last or middle block) is the result, as eagerly; infinities too
+    for pos in [0, N // 2, N - 9]:
+        an = np.asarray(a).copy()
+        an[pos] = np.nan
+        an[7] = np.inf if name == "amax" else -np.inf
+        an = tg.tensor(an)
+        for got, want in zip(j(an, b), f(an, b)):
+            same_bits(got, want)
+    # a 2-D input reduced over every axis, and a scalar operand's extremum
+    g = tg.jit(lambda m, s: (red(m * 3), red(tg.broadcast_to(s, m.shape) + m)))
+    m = tg.tensor(special_values(N, dtype, 3)[8:].reshape(-1, 8))
+    s = tg.tensor(dtype(-2.5))
+    for _ in range(3):
+        for got, want in zip(g(m, s), (red(m * 3), red(tg.broadcast_to(s, m.shape) + m))):
+            same_bits(got, want)
+
+
+@pytest.mark.parametrize("name", ["amax", "amin"])
+def test_jit_grad_of_a_max_is_fused_and_exact(name):
+    red = getattr(tg, name)
+
+    def loss(x):
+        return red(tg.sin(x) * x) + (x * x).sum()
+
+    x = tg.tensor(np.linspace(-5, 5, N, dtype=np.float64))
+    g = tg.jit(tg.grad(loss))
+    want = tg.grad(loss)(x)
+    for _ in range(3):
+        same_bits(g(x), want)
+    assert name in re.search(r" steps \[([^\]]*)\]", g.explain()).group(1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(600, 10), (6, 1000), (3, 3000), (2, 5, 700), (1, 7000)])
+@pytest.mark.parametrize("name", ["sum", "amax", "amin"])
+def test_reductions_over_the_last_axis_end_a_group_with_eager_bits(name, shape, dtype):
+    red = getattr(tg, name)
+    x = tg.tensor(special_values(int(np.prod(shape)), dtype, 6).reshape(shape))
+    for keepdims in [False, True]:
+
+        def f(a, kd=keepdims):
+            return red(tg.exp(a) * a, axis=-1, keepdims=kd), tg.sin(a) + 1
+
+        j = tg.jit(f)
+        for _ in range(3):
+            for got, want in zip(j(x), f(x)):
+                if shape[0] == 1 and name == "sum":  # one row: a full sum (float64 blocks)
+                    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5)
+                else:
+                    same_bits(got, want)
+        assert "1 fused group(s)" in j.explain()
+        if shape[0] > 1:
+            assert f"{name}_rows" in j.explain()
+
+
+def test_row_reductions_of_inputs_or_other_rows_or_long_rows_run_eagerly():
+    x = tg.tensor(special_values(6000, np.float32).reshape(60, 100))
+    y = tg.tensor(special_values(6000, np.float32).reshape(30, 200))
+    cases = [
+        lambda a, b: (tg.sin(a) * 2, tg.stop_gradient(a).sum(axis=-1)),  # an alias of an input
+        lambda a, b: (tg.sin(a).sum(axis=-1), tg.cos(b).sum(axis=-1)),  # two row lengths
+        lambda a, b: (tg.exp(a) + 1).sum(axis=0),  # not the last axis
+    ]
+    for f in cases:
+        j = tg.jit(f)
+        for _ in range(3):
+            got, want = j(x, y), f(x, y)
+            for g, w in zip(
+                got if isinstance(got, tuple) else [got],
+                want if isinstance(want, tuple) else [want],
+            ):
+                same_bits(g, w)
+    long = tg.tensor(special_values(2 * 9000, np.float64).reshape(2, 9000))
+    j = tg.jit(lambda a: (tg.exp(a) * a).sum(axis=-1))
+    for _ in range(3):
+        same_bits(j(long), (tg.exp(long) * long).sum(axis=-1))
+    assert "rows" not in j.explain()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_partially_broadcast_operands_join_a_group_with_eager_bits(dtype):
+    rng = np.random.default_rng(8)
+    x = tg.tensor(special_values(6000, dtype, 9).reshape(60, 100))
+    r = tg.tensor(rng.standard_normal((60, 1)).astype(dtype))
+    c = tg.tensor(rng.standard_normal(100).astype(dtype))
+    c2 = tg.tensor(rng.standard_normal((1, 100)).astype(dtype))
+    x3 = tg.tensor(special_values(6000, dtype, 10).reshape(3, 20, 100))
+    r3 = tg.tensor(rng.standard_normal((3, 1, 1)).astype(dtype))
+    m3 = tg.tensor(rng.standard_normal((20, 100)).astype(dtype))
+    cases = [
+        (lambda x, r, c, c2: tg.exp(x - r) * c + c2, (x, r, c, c2), 3),
+        (lambda x, r, c, c2: tg.where(x > r, x, c) * tg.broadcast_to(r, x.shape), (x, r, c, c2), 2),
+        (
+            lambda x, r, c, c2: tg.exp(x - tg.amax(x, axis=-1, keepdims=True)).sum(axis=-1),
+            (x, r, c, c2),
+            1,
+        ),
+        (lambda x, r, m: tg.tanh(x * r) - m, (x3, r3, m3), 2),
+        (lambda x, r, m: (tg.broadcast_to(m, x.shape) > 0) & (x < r), (x3, r3, m3), 2),
+    ]
+    for f, args, n_expand in cases:
+        j = tg.jit(f)
+        for _ in range(3):
+            same_bits(j(*args), f(*args))
+        steps = re.search(r" steps \[([^\]]*)\]", j.explain()).group(1).split()
+        assert steps.count("expand") == n_expand, j.explain()
+    loss = lambda x: (tg.tanh(x).sum(axis=-1) ** 2).sum()  # its gradient broadcasts (60, 1) rows
+    g = tg.jit(tg.grad(loss))
+    for _ in range(3):
+        same_bits(g(x), tg.grad(loss)(x))
+    assert "2 fused group(s)" in g.explain() and "expand" in g.explain()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fused_sum_is_within_the_stated_bound(dtype):
     x = tg.tensor(special_values(N, dtype)[8:])

@@ -33,8 +33,9 @@ bool is_f(DType d) { return d == DType::Float32 || d == DType::Float64; }
 enum class Role { None, Step, Alias, Sum };
 struct Classified {
   Role role = Role::None;
-  FusedStep step;  // Role::Step: kind, op, dtype, from (registers are filled in later)
-  int64_t n = 0;   // elements of the output
+  FusedStep step;   // Role::Step: kind, op, dtype, from (registers are filled in later)
+  int64_t n = 0;    // elements of the output
+  int64_t row = 0;  // Role::Sum over the last axis: the row length
 };
 
 // The elementwise prims by name: each is named by the name column of the op table
@@ -77,6 +78,55 @@ bool costly_un(Un op) {
   }
 }
 
+// A step's name in f.explain().
+const char* step_name(const FusedStep& st) {
+  switch (st.kind) {
+    case FusedStep::Unary: return kUnNames[st.op];
+    case FusedStep::Binary: return kBinNames[st.op];
+    case FusedStep::Compare: return kCmpNames[st.op];
+    case FusedStep::Predicate: return kPredNames[st.op];
+    case FusedStep::Where: return "where";
+    case FusedStep::Cast: return st.from == st.dtype ? "copy" : "astype";
+    case FusedStep::PowScalar: return "pow";
+    case FusedStep::SumAll: return "sum";
+    case FusedStep::SinCos: return "sincos";
+    case FusedStep::MaxAll: return "amax";
+    case FusedStep::MinAll: return "amin";
+    case FusedStep::Expand: return "expand";
+    case FusedStep::SumRows: return "sum_rows";
+    case FusedStep::MaxRows: return "amax_rows";
+    case FusedStep::MinRows: return "amin_rows";
+  }
+  return "?";
+}
+
+// A partial broadcast of `in` to `out` (Note [Fused replay]): element i of the output reads element
+// (i / div) % mod of the input (mod 0: no modulus). Per row: `in` is a leading part of `out`'s dims
+// followed by ones ((n, 1) to (n, m)); per column: ones followed by a trailing part ((1, m) or (m,)
+// to (n, m)).
+bool partial_broadcast(const Shape& in, const Shape& out, int64_t& div, int64_t& mod) {
+  if (in.size() > out.size()) return false;
+  const size_t lead = out.size() - in.size();
+  auto in_dim = [&](size_t d) { return d < lead ? int64_t(1) : in[d - lead]; };
+  size_t p = 0;  // per row: dims [0, p) equal, [p, end) ones in `in`
+  while (p < out.size() && in_dim(p) == out[p]) ++p;
+  bool rows = true;
+  for (size_t d = p; d < out.size(); ++d) rows = rows && in_dim(d) == 1;
+  if (rows && p < out.size()) {
+    div = 1;
+    for (size_t d = p; d < out.size(); ++d) div *= out[d];
+    mod = 0;
+    return numel_of(in) > 1 && div > 1;
+  }
+  size_t q = out.size();  // per column: dims [q, end) equal, [0, q) ones in `in`
+  while (q > 0 && in_dim(q - 1) == out[q - 1]) --q;
+  for (size_t d = 0; d < q; ++d)
+    if (in_dim(d) != 1) return false;
+  div = 1;
+  mod = numel_of(in);
+  return mod > 1 && mod < numel_of(out);
+}
+
 struct SlotInfo {
   std::vector<Shape> shape;
   std::vector<DType> dtype;
@@ -93,15 +143,31 @@ Classified classify(const Program::Rec& r, const SlotInfo& si) {
   const char* name = r.prim->name;
   auto ind = [&](size_t i) { return si.dtype[size_t(r.in[i])]; };
   auto inn = [&](size_t i) { return numel_of(si.shape[size_t(r.in[i])]); };
-  if (std::strcmp(name, "sum") == 0) {
-    if (r.in.size() == 1 && c.n == 1 && is_f(ind(0)) && od == ind(0) && inn(0) > 1) c.role = Role::Sum;
+  const bool is_sum = std::strcmp(name, "sum") == 0, is_max = std::strcmp(name, "amax") == 0,
+             is_min = std::strcmp(name, "amin") == 0;
+  if (is_sum || is_max || is_min) {  // over all axes (one-element result), or over the last axis
+    if (r.in.size() != 1 || !is_f(ind(0)) || od != ind(0) || inn(0) <= 1 || r.attrs.ints.empty()) return c;
+    const Shape& is = si.shape[size_t(r.in[0])];
+    const int64_t m = is.empty() ? 1 : is.back();
+    if (c.n == 1) {
+      c.role = Role::Sum;
+      c.step.kind = is_sum ? FusedStep::SumAll : is_max ? FusedStep::MaxAll : FusedStep::MinAll;
+    } else if (is.size() >= 2 && uint64_t(r.attrs.ints[0]) == (uint64_t(1) << (is.size() - 1)) && m >= 2 &&
+               m <= kernels::kFusedMaxRow) {
+      c.role = Role::Sum;
+      c.row = m;
+      c.step.kind = is_sum ? FusedStep::SumRows : is_max ? FusedStep::MaxRows : FusedStep::MinRows;
+    }
+    c.step.dtype = od;
     return c;
   }
   // One-element work (a scalar chain of a gradient's seed) runs op by op: it neither joins nor
   // closes the open group.
   if (c.n <= 1) return c;
-  for (size_t i = 0; i < r.in.size(); ++i)
-    if (inn(i) != c.n && inn(i) != 1) return c;
+  for (size_t i = 0; i < r.in.size(); ++i) {
+    int64_t div, mod;
+    if (inn(i) != c.n && inn(i) != 1 && !partial_broadcast(si.shape[size_t(r.in[i])], os, div, mod)) return c;
+  }
   if (std::strcmp(name, "broadcast_to") == 0 || std::strcmp(name, "stop_gradient") == 0) {
     if (r.in.size() == 1 && ind(0) == od && (is_f(od) || od == DType::Bool)) c.role = Role::Alias;
     return c;
@@ -150,6 +216,7 @@ Classified classify(const Program::Rec& r, const SlotInfo& si) {
 struct Building {
   int64_t n = 0;
   std::vector<int32_t> recs;
+  int64_t row = 0;  // row length of its row reductions (0: none)
 };
 
 // Compiles the members of a group into its register program; false when it is not worth it.
@@ -157,6 +224,7 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
              const std::vector<uint8_t>& live, FusionPlan::Group& g) {
   FusedKernel& k = g.kernel;
   k.n = b.n;
+  k.row = b.row;
   std::vector<int32_t> slot2reg(size_t(p.num_slots), -1);
   std::vector<uint8_t> produced(size_t(p.num_slots), 0);
   for (int32_t ri : b.recs)
@@ -170,24 +238,47 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
   for (int32_t ri : b.recs)
     for (int32_t s : p.recs[size_t(ri)].in)
       if (!produced[size_t(s)] && slot2reg[size_t(s)] < 0) {
-        slot2reg[size_t(s)] = new_reg(si.dtype[size_t(s)], numel_of(si.shape[size_t(s)]) == 1);
+        const int64_t ne = numel_of(si.shape[size_t(s)]);
+        slot2reg[size_t(s)] = new_reg(si.dtype[size_t(s)], ne == 1);
+        k.in_numel.push_back(ne);
         g.in_slots.push_back(s);
       }
   k.num_inputs = k.num_regs;
+  // The register of slot `s` as an operand of a record whose output has shape `os`: a partially
+  // broadcast input is expanded block by block into a register of its own (once per pattern).
+  std::map<std::tuple<int32_t, int64_t, int64_t>, int32_t> expanded;
+  auto operand = [&](int32_t s, const Shape& os) {
+    const int32_t reg = slot2reg[size_t(s)];
+    int64_t div, mod;
+    if (reg >= k.num_inputs || k.reg_scalar[size_t(reg)] || k.in_numel[size_t(reg)] == k.n ||
+        !partial_broadcast(si.shape[size_t(s)], os, div, mod))
+      return reg;
+    auto key = std::make_tuple(reg, div, mod);
+    auto it = expanded.find(key);
+    if (it != expanded.end()) return it->second;
+    FusedStep st;
+    st.kind = FusedStep::Expand;
+    st.dtype = k.reg_dtype[size_t(reg)];
+    st.a = reg;
+    st.div = div;
+    st.mod = mod;
+    st.out = new_reg(st.dtype, false);
+    k.steps.push_back(st);
+    expanded.emplace(key, st.out);
+    return st.out;
+  };
   std::map<std::tuple<int, int, int, int, int, int, int>, int32_t> cse;
   for (int32_t ri : b.recs) {
     const Program::Rec& r = p.recs[size_t(ri)];
     const Classified& c = cls[size_t(ri)];
     const int32_t out = r.out[0];
     if (c.role == Role::Alias) {
-      slot2reg[size_t(out)] = slot2reg[size_t(r.in[0])];
+      slot2reg[size_t(out)] = operand(r.in[0], r.out_shapes[0]);
       continue;
     }
     if (c.role == Role::Sum) {
       if (!live[size_t(out)]) continue;  // a loss nobody reads (grad's forward pass): dead
-      FusedStep st;
-      st.kind = FusedStep::SumAll;
-      st.dtype = r.out_dtypes[0];
+      FusedStep st = c.step;
       st.a = slot2reg[size_t(r.in[0])];
       st.out = k.num_sums++;
       k.steps.push_back(st);
@@ -197,8 +288,9 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
       continue;
     }
     FusedStep st = c.step;
-    const int32_t regs[3] = {slot2reg[size_t(r.in[0])], r.in.size() > 1 ? slot2reg[size_t(r.in[1])] : -1,
-                             r.in.size() > 2 ? slot2reg[size_t(r.in[2])] : -1};
+    const Shape& os = r.out_shapes[0];
+    const int32_t regs[3] = {operand(r.in[0], os), r.in.size() > 1 ? operand(r.in[1], os) : -1,
+                             r.in.size() > 2 ? operand(r.in[2], os) : -1};
     if (st.kind == FusedStep::PowScalar && !(regs[1] < k.num_inputs && k.reg_scalar[size_t(regs[1])]))
       st.kind = FusedStep::Binary;
     auto key = std::make_tuple(int(st.kind), int(st.op), int(st.dtype), int(st.from), regs[0], regs[1], regs[2]);
@@ -249,13 +341,30 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
   std::vector<FusedStep> kept;
   for (size_t i = k.steps.size(); i-- > 0;) {
     const FusedStep& st = k.steps[i];
-    const bool keep = st.kind == FusedStep::SumAll || needed[size_t(st.out)] || k.reg_output[size_t(st.out)] >= 0;
+    const bool keep = FusedStep::is_reduction(st.kind) || needed[size_t(st.out)] || k.reg_output[size_t(st.out)] >= 0;
     if (!keep) continue;
     for (int32_t r : {st.a, st.b, st.c})
       if (r >= 0) needed[size_t(r)] = 1;
     kept.push_back(st);
   }
   k.steps.assign(kept.rbegin(), kept.rend());
+  // sin and cos of one register (a gradient of sin, or of cos, needs both): one sincos step at the
+  // first of the two, sharing the range reduction and polynomials (the same bits as each).
+  for (size_t i = 0; i < k.steps.size(); ++i) {
+    FusedStep& st = k.steps[i];
+    if (st.kind != FusedStep::Unary || (Un(st.op) != Un::Sin && Un(st.op) != Un::Cos)) continue;
+    const Un other = Un(st.op) == Un::Sin ? Un::Cos : Un::Sin;
+    for (size_t j = i + 1; j < k.steps.size(); ++j) {
+      const FusedStep& o = k.steps[j];
+      if (o.kind != FusedStep::Unary || Un(o.op) != other || o.a != st.a || o.dtype != st.dtype) continue;
+      const int32_t sin_reg = other == Un::Cos ? st.out : o.out, cos_reg = other == Un::Cos ? o.out : st.out;
+      st.kind = FusedStep::SinCos;
+      st.out = sin_reg;
+      st.out2 = cos_reg;
+      k.steps.erase(k.steps.begin() + std::ptrdiff_t(j));
+      break;
+    }
+  }
   std::vector<int64_t> last(size_t(k.num_regs), -1);
   for (size_t i = 0; i < k.steps.size(); ++i)
     for (int32_t r : {k.steps[i].a, k.steps[i].b, k.steps[i].c})
@@ -266,7 +375,8 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
     const FusedStep& st = k.steps[i];
     // Buffers of registers last read by this step are free once it ran (a loop may write its
     // output over an input it reads element by element, but keep them apart to be safe).
-    if (st.kind != FusedStep::SumAll && k.reg_output[size_t(st.out)] < 0) {
+    for (int32_t out : {st.out, st.out2}) {
+      if (out < 0 || FusedStep::is_reduction(st.kind) || k.reg_output[size_t(out)] >= 0) continue;
       int32_t buf;
       if (!free_bufs.empty()) {
         buf = free_bufs.back();
@@ -274,9 +384,11 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
       } else {
         buf = k.num_scratch++;
       }
-      k.reg_scratch[size_t(st.out)] = buf;
-      if (last[size_t(st.out)] < 0) free_bufs.push_back(buf);  // never read (cannot happen after DCE)
+      k.reg_scratch[size_t(out)] = buf;
     }
+    for (int32_t out : {st.out, st.out2})  // never read (only a sincos half can be)
+      if (out >= 0 && !FusedStep::is_reduction(st.kind) && k.reg_output[size_t(out)] < 0 && last[size_t(out)] < 0)
+        free_bufs.push_back(k.reg_scratch[size_t(out)]);
     for (int32_t r : {st.a, st.b, st.c})
       if (r >= k.num_inputs && last[size_t(r)] == int64_t(i) && k.reg_scratch[size_t(r)] >= 0) {
         bool dup = false;
@@ -402,6 +514,7 @@ void plan_fusion(Program& p) {
   std::vector<int64_t> order;
   std::vector<int32_t> group_of(size_t(p.num_slots), -1);  // building group that produced a slot
   std::vector<uint8_t> is_sum(size_t(p.num_slots), 0);
+  std::vector<uint8_t> step_value(size_t(p.num_slots), 0);  // computed by a step (not an alias)
   int32_t open = -1;
   auto close = [&]() {
     if (open >= 0) order.push_back(-1 - int64_t(open));
@@ -425,9 +538,16 @@ void plan_fusion(Program& p) {
       }
       built[size_t(open)].recs.push_back(int32_t(k));
       group_of[size_t(r.out[0])] = open;
+      step_value[size_t(r.out[0])] = c.role == Role::Step;
       continue;
     }
-    if (c.role == Role::Sum && open >= 0 && reads_open && !reads_open_sum) {
+    // A row reduction joins when it reduces a value a step of the group computes (an input or an
+    // alias of one may be a strided view, which the eager reduction adds in another order) and
+    // the group has no rows of another length (its blocks hold whole rows).
+    const bool rows_ok = c.row == 0 || (open >= 0 && step_value[size_t(r.in[0])] && group_of[size_t(r.in[0])] == open &&
+                                        (built[size_t(open)].row == 0 || built[size_t(open)].row == c.row));
+    if (c.role == Role::Sum && open >= 0 && reads_open && !reads_open_sum && rows_ok) {
+      if (c.row) built[size_t(open)].row = c.row;
       built[size_t(open)].recs.push_back(int32_t(k));
       group_of[size_t(r.out[0])] = open;
       is_sum[size_t(r.out[0])] = 1;
@@ -540,7 +660,7 @@ bool replay_fused(const Program& p, const TensorList& inputs, TensorList& outs) 
       for (size_t i = 0; i < g.in_slots.size() && ok; ++i) {
         const Tensor& t = slot[size_t(g.in_slots[i])];
         ok = t.defined() && !t.tracked() && t.has_data() && t.device() == Device::CPU && t.dtype() == k.reg_dtype[i] &&
-             (k.reg_scalar[i] ? t.numel() == 1 : t.numel() == k.n);
+             t.numel() == k.in_numel[i];
         // A strided view (x.T) is copied once: cheaper than running the group op by op.
         if (ok) gin.push_back(k.reg_scalar[i] || t.is_contiguous() ? t : t.contiguous());
       }
@@ -578,6 +698,8 @@ std::string explain_fusion(const Program& p) {
     const kernels::FusedKernel& k = g.kernel;
     os << "\n  group " << gi << ": " << k.n << " elements, " << g.recs.size() << " records -> " << k.steps.size()
        << " steps [";
+    for (size_t i = 0; i < k.steps.size(); ++i) os << (i ? " " : "") << step_name(k.steps[i]);
+    os << "] from [";
     for (size_t i = 0; i < g.recs.size(); ++i) os << (i ? " " : "") << p.recs[size_t(g.recs[i])].prim->name;
     os << "], " << k.num_inputs << " inputs, " << k.num_outputs << " outputs, " << k.num_sums << " sums";
   }

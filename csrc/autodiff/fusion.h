@@ -19,9 +19,14 @@ namespace autodiff {
 //
 // * Members: elementwise prims (unary, binary, compare, predicate, where, cast) whose dtypes are
 //   float32/float64 (Bool for masks), whose output has the group's n elements and whose inputs each
-//   have n elements or one (a scalar operand, broadcast); broadcast_to and stop_gradient are
-//   aliases of their input; a `sum` over all axes of a member's value ends in the group (its result
-//   is usable only after the group). Records are scanned in order with one open group: a fusable
+//   have n elements or one (a scalar operand, broadcast) or are partially broadcast (per row, as
+//   (n, 1) to (n, m), or per column, as (m,) or (1, m) to (n, m): an expand step copies each block's
+//   part of such an operand into a register, in runs); broadcast_to and stop_gradient are
+//   aliases of their input (broadcast_to of a partial operand is its expand step); a `sum`, `amax` or `amin` over all axes of a member's value ends in the
+//   group (its result is usable only after the group), and so does one over the last axis of a
+//   value a step computes, with rows of at most kFusedMaxRow elements, one row length per group:
+//   the group's blocks then hold whole rows and each row is reduced by the eager reduction's
+//   vector loop (the same bits). Records are scanned in order with one open group: a fusable
 //   record joins it; a record that is not fusable and does not read the group's values runs before
 //   the group (the group runs where it is closed); one that reads them, or writes into memory
 //   (setitem on an outside tensor), closes it first. Random draws keep their order (they are never
@@ -30,8 +35,13 @@ namespace autodiff {
 //   steps call the very elementwise loops the eager ops call (the per-ISA tables of
 //   kernels/cpu/loops.h, vector math included), so a member's value is bit-identical to eager; a
 //   `sum` accumulates block sums in float64, which reorders the sum (within n * eps * sum|x| of the
-//   exact sum, the bound of the eager sum too). Identical steps are computed once (CSE: same kind,
-//   op, dtype and input registers) and steps nobody reads are dropped (members are pure).
+//   exact sum, the bound of the eager sum too); `amax`/`amin` take each block's extremum with the
+//   eager vector loop and merge blocks in order, NaN-sticky: the eager value, except that where the
+//   extremum is a zero held with both signs its sign may differ. Identical steps are computed once
+//   (CSE: same kind, op, dtype and input registers) and steps nobody reads are dropped (members are
+//   pure). A sin and a cos of the same register become one sincos step (one range reduction and
+//   one pair of polynomials, which each of the sin and cos kernels computes anyway: vecmath's
+//   SinCosK, the same expressions, so the same bits); a gradient through sin or cos needs both.
 // * Outside groups: a record none of whose outputs is read (nor a program output) is dropped unless
 //   it has a side effect (random draws, writes, user-defined rules); a record identical to an
 //   earlier one (same prim, attrs and input values, not a program output) takes its outputs.

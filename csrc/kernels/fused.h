@@ -14,14 +14,42 @@ struct FusedStep {
   // Unary/Binary/Compare/Predicate/Where/Cast call the elementwise kernel of that kind and dtype
   // (the same loop the eager op calls, hence the same bits); PowScalar is `a ** b` with a
   // one-element b, which picks the eager op's fast path (x*x, sqrt, 1/x, copy, ones) from b's value
-  // on each run; SumAll adds register `a` into the one-element result number `out`.
-  enum Kind : uint8_t { Unary, Binary, Compare, Predicate, Where, Cast, PowScalar, SumAll };
+  // on each run; SumAll adds register `a` into the one-element result number `out` (MaxAll and MinAll
+  // take its extremum there, NaN-sticky as the eager amax/amin); SinCos writes
+  // sin(a) to `out` and cos(a) to `out2` with one range reduction (the bits of the Sin and Cos
+  // loops: the planner merges a group's sin and cos of one register into it).
+  // SumRows/MaxRows/MinRows reduce register `a` over each row of FusedKernel::row elements into the
+  // result number `out` (one value per row, written as each block runs: blocks hold whole rows).
+  enum Kind : uint8_t {
+    Unary,
+    Binary,
+    Compare,
+    Predicate,
+    Where,
+    Cast,
+    PowScalar,
+    SumAll,
+    SinCos,
+    MaxAll,
+    MinAll,
+    SumRows,
+    MaxRows,
+    MinRows,
+    Expand
+  };
+  static bool is_full_reduction(Kind k) { return k == SumAll || k == MaxAll || k == MinAll; }
+  static bool is_row_reduction(Kind k) { return k == SumRows || k == MaxRows || k == MinRows; }
+  static bool is_reduction(Kind k) { return is_full_reduction(k) || is_row_reduction(k); }
   Kind kind = Unary;
   uint8_t op = 0;                            // Un / Bin / Cmp / Pred
   DType dtype = DType::Float32;              // the loop's dtype: of the output (of the input for Compare,
-                                             // Predicate, SumAll; the target for Cast)
+                                             // Predicate, reductions; the target for Cast)
   DType from = DType::Float32;               // Cast: the source dtype
-  int32_t out = -1, a = -1, b = -1, c = -1;  // registers (SumAll: `out` is the result number)
+  int32_t out = -1, a = -1, b = -1, c = -1;  // registers (reductions: `out` is the result number)
+  int32_t out2 = -1;                         // SinCos: the cos register
+  // Expand: element i of `out` is element (i / div) % mod (mod 0: none) of input register `a`,
+  // a partially broadcast operand ((n, 1) or (1, m) to (n, m)) of `dtype`.
+  int64_t div = 1, mod = 0;
 };
 
 struct FusedKernel {
@@ -29,23 +57,34 @@ struct FusedKernel {
   int32_t num_inputs = 0;  // registers [0, num_inputs) are the inputs, in order
   int32_t num_regs = 0;
   std::vector<uint8_t> reg_scalar;  // 1: one element, broadcast (stride 0); only inputs
+  std::vector<int64_t> in_numel;    // elements of each input: n, 1, or fewer read by Expand steps
   std::vector<DType> reg_dtype;
   std::vector<int32_t> reg_output;   // output number of a register written to an output, or -1
   std::vector<int32_t> reg_scratch;  // scratch buffer of a temporary register, or -1
   int32_t num_scratch = 0;
   std::vector<FusedStep> steps;
   int32_t num_outputs = 0;
-  int32_t num_sums = 0;
+  int32_t num_sums = 0;  // results of reductions (full: one element; rows: n / row elements)
+  int64_t row = 0;       // row length of the row reductions (0: none); blocks then hold whole rows
+  // Elements per block: kFusedBlock, or whole rows (at least one) when the group reduces rows.
+  int64_t block() const;
   bool costly = false;  // transcendental steps: threads pay off from fewer elements
 };
 
 // Runs `k`: inputs[i] is register i (contiguous with n elements, or one element where
 // reg_scalar), outputs[j] the contiguous n-element tensor of output number j, sums[k] the
 // one-element tensor of result number k (float sums accumulate in float64, in a fixed block order:
-// the result does not depend on the number of threads).
+// the result does not depend on the number of threads; extrema are the eager ones' values, though
+// where the extremum is a zero held with both signs the sign returned may differ, as it may
+// between eager reductions over different chunkings).
 void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs, const Tensor* sums);
 // Elements per block and per register (a few KB: every register of a block stays in L1/L2).
 constexpr int64_t kFusedBlock = 1024;
+// The longest row a group reduces (a block of one row: 64 KB per float64 register).
+constexpr int64_t kFusedMaxRow = 8192;
+inline int64_t FusedKernel::block() const {
+  return row > 0 ? (row < kFusedBlock ? kFusedBlock / row : 1) * row : kFusedBlock;
+}
 
 }  // namespace kernels
 }  // namespace tapegrad

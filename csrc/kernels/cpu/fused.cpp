@@ -3,7 +3,9 @@
 // through the ISA table's loops (the ones the eager ops call).
 #include "kernels/fused.h"
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "core/error.h"
@@ -17,11 +19,14 @@ namespace {
 
 // A step with its loop chosen for this run.
 struct Resolved {
-  Loop loop = nullptr;                 // null: a SumAll step
+  Loop loop = nullptr;                 // null: a full reduction (SumAll, MaxAll, MinAll)
   int32_t regs[4] = {-1, -1, -1, -1};  // output first, as the loops take them
   int nops = 0;
-  int32_t sum = -1;  // SumAll: the result number
+  int32_t sum = -1;  // a reduction's result number
   DType sum_dtype = DType::Float32;
+  FusedStep::Kind red = FusedStep::SumAll;
+  bool expand = false;  // an Expand step (div, mod)
+  int64_t div = 1, mod = 0;
 };
 
 constexpr int32_t kRegOne = -2;  // a float64 1.0 broadcast (pow's x ** 0 fast path fills ones)
@@ -40,6 +45,17 @@ double block_sum(const T* x, int64_t n) {
   for (int w = L / 2; w >= 1; w /= 2)
     for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
   return acc[0] + tail;
+}
+
+// The extremum of n values as the eager amax/amin's vector loop gives it (NaN when one is NaN),
+// widened to float64 (exact).
+double block_extreme(bool is_max, DType d, const char* p, int64_t n) {
+  const ReduceLoops& f = isa().reduce;
+  bool nan = false;
+  double m;
+  if (d == DType::Float64) m = (is_max ? f.max_f64 : f.min_f64)(reinterpret_cast<const double*>(p), n, nan);
+  else m = double((is_max ? f.max_f32 : f.min_f32)(reinterpret_cast<const float*>(p), n, nan));
+  return nan ? std::numeric_limits<double>::quiet_NaN() : m;
 }
 
 Resolved resolve(const FusedStep& s, const Tensor* inputs) {
@@ -89,7 +105,28 @@ Resolved resolve(const FusedStep& s, const Tensor* inputs) {
       r.regs[2] = s.b;
       return r;
     }
+    case FusedStep::SinCos:
+      r.loop = t.sincos[d];
+      TG_CHECK(r.loop != nullptr, "fused replay: no sincos kernel for dtype ", s.dtype);
+      r.nops = 3;
+      r.regs[0] = s.out;
+      r.regs[1] = s.out2;
+      r.regs[2] = s.a;
+      return r;
+    case FusedStep::Expand:
+      r.expand = true;
+      r.regs[0] = s.out;
+      r.regs[1] = s.a;
+      r.div = s.div;
+      r.mod = s.mod;
+      return r;
     case FusedStep::SumAll:
+    case FusedStep::MaxAll:
+    case FusedStep::MinAll:
+    case FusedStep::SumRows:
+    case FusedStep::MaxRows:
+    case FusedStep::MinRows:
+      r.red = s.kind;
       r.sum = s.out;
       r.sum_dtype = s.dtype;
       r.regs[1] = s.a;
@@ -107,22 +144,68 @@ struct Run {
   const FusedKernel* k;
   const Tensor* inputs;
   const Tensor* outputs;
+  const Tensor* sums;
   std::vector<Resolved> ops;
   std::vector<char*> in_base, out_base;
   std::vector<int64_t> isz;
   std::vector<double> partials;  // [block * num_sums + sum]
   int64_t nblocks = 0;
 
+  // Rows [r0, r0 + nrows) of a row reduction, from their values at p (contiguous): each row as the
+  // eager reduction over the last axis computes it (the table's vector loop over the row), so the
+  // same bits.
+  void row_results(const Resolved& op, const char* p, int64_t r0, int64_t nrows) const {
+    const int64_t m = k->row;
+    const ReduceLoops& f = isa().reduce;
+    char* o = static_cast<char*>(sums[op.sum].raw_data());
+    for (int64_t i = 0; i < nrows; ++i) {
+      double v;
+      if (op.red == FusedStep::SumRows) {
+        v = op.sum_dtype == DType::Float64 ? f.sum_f64(reinterpret_cast<const double*>(p) + i * m, m)
+                                           : f.sum_f32(reinterpret_cast<const float*>(p) + i * m, m);
+      } else {
+        const int64_t isz = int64_t(itemsize(op.sum_dtype));
+        v = block_extreme(op.red == FusedStep::MaxRows, op.sum_dtype, p + i * m * isz, m);
+      }
+      if (op.sum_dtype == DType::Float64) reinterpret_cast<double*>(o)[r0 + i] = v;
+      else reinterpret_cast<float*>(o)[r0 + i] = float(v);
+    }
+  }
+
+  // Elements [start, start + len) of the expansion of input register op.regs[1] into `o`, copied
+  // in runs (a row's value repeated, or a stretch of the columns).
+  void expand(const Resolved& op, char* o, int64_t start, int64_t len) const {
+    const int32_t r = op.regs[1];
+    const int64_t sz = isz[size_t(r)];
+    const char* in = in_base[size_t(r)];
+    for (int64_t j = 0; j < len;) {
+      const int64_t i = start + j;
+      if (op.mod == 0) {  // per row: element i / div repeated
+        const int64_t run = std::min(len - j, op.div - i % op.div);
+        const char* v = in + (i / op.div) * sz;
+        if (sz == 4) std::fill_n(reinterpret_cast<float*>(o + j * sz), run, *reinterpret_cast<const float*>(v));
+        else if (sz == 8) std::fill_n(reinterpret_cast<double*>(o + j * sz), run, *reinterpret_cast<const double*>(v));
+        else std::memset(o + j * sz, *v, size_t(run));  // Bool
+        j += run;
+      } else {  // per column: elements i % mod onwards
+        const int64_t off = i % op.mod, run = std::min(len - j, op.mod - off);
+        std::memcpy(o + j * sz, in + off * sz, size_t(run * sz));
+        j += run;
+      }
+    }
+  }
+
   void blocks(int64_t b0, int64_t b1) {
     thread_local std::vector<char> scratch;
-    const size_t need = size_t(k->num_scratch) * size_t(kFusedBlock) * 8 + 64;
+    const int64_t block = k->block();
+    const size_t need = size_t(k->num_scratch) * size_t(block) * 8 + 64;
     if (scratch.size() < need) scratch.resize(need);
     char* sbase = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) & ~uintptr_t(63));
     char* ptrs[kMaxOperands];
     int64_t strides[kMaxOperands];
     for (int64_t blk = b0; blk < b1; ++blk) {
-      const int64_t start = blk * kFusedBlock;
-      const int64_t len = k->n - start < kFusedBlock ? k->n - start : kFusedBlock;
+      const int64_t start = blk * block;
+      const int64_t len = k->n - start < block ? k->n - start : block;
       auto ptr = [&](int32_t r, int64_t& stride) -> char* {
         if (r == kRegOne) {
           stride = 0;
@@ -140,18 +223,32 @@ struct Run {
         stride = sz;
         const int32_t o = k->reg_output[size_t(r)];
         if (o >= 0) return out_base[size_t(o)] + start * sz;
-        return sbase + size_t(k->reg_scratch[size_t(r)]) * size_t(kFusedBlock) * 8;
+        return sbase + size_t(k->reg_scratch[size_t(r)]) * size_t(block) * 8;
       };
       for (const Resolved& op : ops) {
+        if (op.expand) {
+          int64_t st;
+          expand(op, ptr(op.regs[0], st), start, len);
+          continue;
+        }
         if (op.sum >= 0) {
           int64_t st;
           const char* p = ptr(op.regs[1], st);
+          if (FusedStep::is_row_reduction(op.red)) {
+            row_results(op, p, start / k->row, len / k->row);
+            continue;
+          }
           double v;
-          if (st == 0)
+          if (op.red != FusedStep::SumAll) {
+            v = block_extreme(op.red == FusedStep::MaxAll, op.sum_dtype, p, st == 0 ? 1 : len);
+          } else if (st == 0) {
             v = double(len) * (op.sum_dtype == DType::Float64 ? *reinterpret_cast<const double*>(p)
                                                               : double(*reinterpret_cast<const float*>(p)));
-          else if (op.sum_dtype == DType::Float64) v = block_sum(reinterpret_cast<const double*>(p), len);
-          else v = block_sum(reinterpret_cast<const float*>(p), len);
+          } else if (op.sum_dtype == DType::Float64) {
+            v = block_sum(reinterpret_cast<const double*>(p), len);
+          } else {
+            v = block_sum(reinterpret_cast<const float*>(p), len);
+          }
           partials[size_t(blk * k->num_sums + op.sum)] = v;
           continue;
         }
@@ -169,24 +266,37 @@ void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs
   run.k = &k;
   run.inputs = inputs;
   run.outputs = outputs;
+  run.sums = sums;
   for (const FusedStep& s : k.steps) run.ops.push_back(resolve(s, inputs));
   run.isz.resize(size_t(k.num_regs));
   for (int32_t r = 0; r < k.num_regs; ++r) run.isz[size_t(r)] = int64_t(itemsize(k.reg_dtype[size_t(r)]));
   for (int32_t i = 0; i < k.num_inputs; ++i) run.in_base.push_back(static_cast<char*>(inputs[i].raw_data()));
   for (int32_t j = 0; j < k.num_outputs; ++j) run.out_base.push_back(static_cast<char*>(outputs[j].raw_data()));
-  run.nblocks = (k.n + kFusedBlock - 1) / kFusedBlock;
+  const int64_t block = k.block();
+  run.nblocks = (k.n + block - 1) / block;
   run.partials.assign(size_t(run.nblocks * k.num_sums), 0.0);
   // Grain as the eager kernels (Note [Kernel thread pool]): 4K elements per thread for
   // transcendental work, 16K for cheap arithmetic.
-  const int64_t grain = (k.costly ? (int64_t(1) << 12) : (int64_t(1) << 14)) / kFusedBlock;
+  const int64_t grain = std::max<int64_t>(1, (k.costly ? (int64_t(1) << 12) : (int64_t(1) << 14)) / block);
   if (run.nblocks < 2 * grain) {
     run.blocks(0, run.nblocks);
   } else {
     parallel_for(run.nblocks, grain, [&](int64_t b, int64_t e) { run.blocks(b, e); });
   }
-  for (int32_t s = 0; s < k.num_sums; ++s) {
+  for (const Resolved& op : run.ops) {
+    if (op.sum < 0 || FusedStep::is_row_reduction(op.red)) continue;
+    const int32_t s = op.sum;
     double total = 0;
-    for (int64_t b = 0; b < run.nblocks; ++b) total += run.partials[size_t(b * k.num_sums + s)];
+    if (op.red == FusedStep::SumAll) {
+      for (int64_t b = 0; b < run.nblocks; ++b) total += run.partials[size_t(b * k.num_sums + s)];
+    } else {  // blocks in order, NaN-sticky (the eager reduction's merge of its chunks)
+      const bool is_max = op.red == FusedStep::MaxAll;
+      total = is_max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+      for (int64_t b = 0; b < run.nblocks && total == total; ++b) {
+        const double v = run.partials[size_t(b * k.num_sums + s)];
+        if (v != v || (is_max ? v > total : v < total)) total = v;
+      }
+    }
     const Tensor& out = sums[s];
     if (out.dtype() == DType::Float64) *static_cast<double*>(out.raw_data()) = total;
     else *static_cast<float*>(out.raw_data()) = float(total);

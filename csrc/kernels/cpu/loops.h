@@ -69,6 +69,10 @@ struct IsaTable {
   Loop where[kNumDTypes];
   Loop clip[kNumDTypes];
   Loop cast[kNumDTypes][kNumDTypes];  // [to][from]
+  // sin and cos of one float operand (p[0] gets sin, p[1] cos, p[2] the argument) with one range
+  // reduction, bit-equal to the unary Sin and Cos loops (the fused replay's sincos step); null
+  // where the vector math is not installed.
+  Loop sincos[kNumDTypes];
   ReduceLoops reduce;
   PhiloxWords philox_words;
 };

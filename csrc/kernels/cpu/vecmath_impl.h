@@ -652,6 +652,20 @@ struct Log1pK {
 
 // sin, cos, tan: |x| reduced by n pi/2 (reduce_pio2 of the precision), the quadrant picks the
 // polynomial and the sign.
+// The quadrant's choice: sin(x) and cos(x) from sin(r), cos(r) and q (one polynomial pair for
+// both; SinCosK below returns the two from one reduction, with the bits of SinK and CosK).
+template <class V, class U>
+TG_VM_INLINE V sin_of_quadrant(V x, U q, V s, V c) {
+  using T = typename VInfo<V>::T;
+  V r = (q & 1u) != 0u ? c : s;
+  r = (q & 2u) != 0u ? -r : r;
+  return (V)((U)r ^ ((U)x & K<T>::kSign));
+}
+template <class V, class U>
+TG_VM_INLINE V cos_of_quadrant(U q, V s, V c) {
+  V r = (q & 1u) != 0u ? s : c;
+  return ((q + 1u) & 2u) != 0u ? -r : r;
+}
 template <class F>
 struct SinK {
   TG_VM_TYPES(F)
@@ -661,9 +675,7 @@ struct SinK {
     U q;
     V s, c;
     sincos_poly<T>(reduce_pio2(ax, q), s, c);
-    V r = (q & 1u) != 0u ? c : s;
-    r = (q & 2u) != 0u ? -r : r;
-    return (V)((U)r ^ ((U)x & K<T>::kSign));
+    return sin_of_quadrant(x, q, s, c);
   }
   static T scalar(T x) { return std::sin(x); }
 };
@@ -676,10 +688,24 @@ struct CosK {
     U q;
     V s, c;
     sincos_poly<T>(reduce_pio2(ax, q), s, c);
-    V r = (q & 1u) != 0u ? s : c;
-    return ((q + 1u) & 2u) != 0u ? -r : r;
+    return cos_of_quadrant(q, s, c);
   }
   static T scalar(T x) { return std::cos(x); }
+};
+// sin(x) and cos(x) together (the fused replay's sincos step): the same reduction, polynomials and
+// quadrant choice as SinK and CosK, computed once, so each result has their bits.
+template <class F>
+struct SinCosK {
+  TG_VM_TYPES(F)
+  TG_VM_INLINE static void vec(V x, V& so, V& co, M& bad) {
+    V ax = vabs(x);
+    bad = !(ax <= T(1e6));
+    U q;
+    V s, c;
+    sincos_poly<T>(reduce_pio2(ax, q), s, c);
+    so = sin_of_quadrant(x, q, s, c);
+    co = cos_of_quadrant(q, s, c);
+  }
 };
 template <class F>
 struct TanK {
@@ -1058,6 +1084,69 @@ void vm_bin_loop(char** p, const int64_t* s, int64_t n) {
   }
 }
 
+// sin and cos of one operand: p[0] receives sin, p[1] cos, p[2] is the argument (a Loop with three
+// operands; contiguous runs directly, strided ones through small buffers).
+template <class F>
+void run_sincos(const F* a, F* os, F* oc, int64_t n) {
+  using Kn = SinCosK<F>;
+  using V = typename Kn::V;
+  using M = typename Kn::M;
+  constexpr int W = int(sizeof(V) / sizeof(F));
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    V x, s, c;
+    std::memcpy(&x, a + i, sizeof(V));
+    M bad;
+    Kn::vec(x, s, c, bad);
+    if (__builtin_expect(any(bad), 0)) {
+      for (int j = 0; j < W; ++j)
+        if (bad[j]) {
+          s[j] = SinK<F>::scalar(x[j]);
+          c[j] = CosK<F>::scalar(x[j]);
+        }
+    }
+    std::memcpy(os + i, &s, sizeof(V));
+    std::memcpy(oc + i, &c, sizeof(V));
+  }
+  if (i < n) {
+    const int rem = int(n - i);
+    V x = bc<V>(F(0.5)), s, c;
+    std::memcpy(&x, a + i, size_t(rem) * sizeof(F));
+    M bad;
+    Kn::vec(x, s, c, bad);
+    for (int j = 0; j < rem; ++j)
+      if (bad[j]) {
+        s[j] = SinK<F>::scalar(x[j]);
+        c[j] = CosK<F>::scalar(x[j]);
+      }
+    std::memcpy(os + i, &s, size_t(rem) * sizeof(F));
+    std::memcpy(oc + i, &c, size_t(rem) * sizeof(F));
+  }
+}
+
+template <class F>
+void sincos_loop(char** p, const int64_t* s, int64_t n) {
+  constexpr int64_t sz = int64_t(sizeof(F));
+  if (s[0] == sz && s[1] == sz && s[2] == sz) {
+    run_sincos<F>(reinterpret_cast<const F*>(p[2]), reinterpret_cast<F*>(p[0]), reinterpret_cast<F*>(p[1]), n);
+    return;
+  }
+  constexpr int64_t kBuf = 256;
+  alignas(64) F in[kBuf], os[kBuf], oc[kBuf];
+  char* ps = p[0];
+  char* pc = p[1];
+  const char* pa = p[2];
+  for (int64_t b = 0; b < n; b += kBuf) {
+    const int64_t m = n - b < kBuf ? n - b : kBuf;
+    for (int64_t j = 0; j < m; ++j, pa += s[2]) std::memcpy(&in[j], pa, sizeof(F));
+    run_sincos<F>(in, os, oc, m);
+    for (int64_t j = 0; j < m; ++j, ps += s[0], pc += s[1]) {
+      std::memcpy(ps, &os[j], sizeof(F));
+      std::memcpy(pc, &oc[j], sizeof(F));
+    }
+  }
+}
+
 // Puts this ISA's vector-math loops into its table (called by install_vecmath_<isa>).
 inline void install(IsaTable& t) {
 #define TG_VM_INSTALL(OP, KERNEL)                                      \
@@ -1066,6 +1155,8 @@ inline void install(IsaTable& t) {
   TG_VECMATH_KERNELS(TG_VM_INSTALL)
 #undef TG_VM_INSTALL
   t.binary[int(Bin::Pow)][int(DType::Float32)] = &vm_bin_loop<PowF32>;
+  t.sincos[int(DType::Float32)] = &sincos_loop<float>;
+  t.sincos[int(DType::Float64)] = &sincos_loop<double>;
 }
 
 }  // namespace vm
