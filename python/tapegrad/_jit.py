@@ -275,9 +275,11 @@ class JitFunction(_core._JitFunction):
     def explain(self):
         """The fused groups of each recording, as text (Note [Fused replay]).
 
-        A replay runs chains of elementwise ops (and a sum over all axes that ends one) as one pass
-        over the data in cache-sized blocks, when they have at least 4096 elements; each group
-        lists its records and the steps left after removing repeated and unused ones.
+        A replay runs chains of elementwise ops (with partial broadcasts, and a sum, max or min
+        over all axes or over the last axis that ends one) as one pass over the data in cache-sized
+        blocks, when they have at least 4096 elements; each group lists the steps left after
+        removing repeated and unused ones (sin and cos of one value become one `sincos` step), then
+        the records they come from.
 
         >>> import tapegrad as tg
         >>> g = tg.jit(tg.grad(lambda x: (tg.sin(x) * x).sum()))
