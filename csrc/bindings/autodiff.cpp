@@ -210,11 +210,22 @@ void bind_autodiff(py::module_& m) {
       if (k < 0 || size_t(k) >= n) return py::none();
       is_pos[size_t(k)] = 1;
     }
+    // A numpy array at a position is converted here as tg.tensor converts it (zero copy where the
+    // layout allows); elsewhere it is passed on as it is, as the general path does.
+    TensorList arrays;
     for (size_t i = 0; i < n; ++i) {
       py::handle a = args[i];
       if (is_pos[i]) {
-        if (!is_tensor(a) || !is_float(as_tensor(a).dtype())) return py::none();
-      } else if (!is_tensor(a) && !PyFloat_Check(a.ptr()) && !PyLong_Check(a.ptr())) {
+        if (is_tensor(a)) {
+          if (!is_float(as_tensor(a).dtype())) return py::none();
+        } else if (py::isinstance<py::array>(a)) {
+          if (arrays.empty()) arrays.resize(n);
+          arrays[i] = tensor_from_py(a, py::none(), true);
+          if (!is_float(arrays[i].dtype())) return py::none();
+        } else {
+          return py::none();
+        }
+      } else if (!is_tensor(a) && !PyFloat_Check(a.ptr()) && !PyLong_Check(a.ptr()) && !py::isinstance<py::array>(a)) {
         return py::none();
       }
     }
@@ -223,7 +234,7 @@ void bind_autodiff(py::module_& m) {
     py::tuple new_args(n);
     for (size_t i = 0; i < n; ++i) {
       if (is_pos[i]) {
-        Tensor t = level->track(as_tensor(args[i]));
+        Tensor t = level->track(!arrays.empty() && arrays[i].defined() ? arrays[i] : as_tensor(args[i]));
         ins.push_back(t);
         new_args[i] = py::cast(std::move(t));
       } else {

@@ -342,8 +342,12 @@ def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
         if _GRAPH[0] and _mode.graph_mode_active():
             return _mode.run_graph(grad_fn, grad_fn, args, kwargs)
         if fixed is not None and simple and not kwargs and len(args) > fixed[0]:
-            args = _plain_to_tensors(args, fixed)
+            # Tensors and numpy arrays go to C++ as they are; other plain arguments (scalars,
+            # number lists) are converted first (the fast path declines them before running fn).
             r = _fast(fn, args, fixed)
+            if r is None:
+                args = _plain_to_tensors(args, fixed)
+                r = _fast(fn, args, fixed)
             if r is not None:
                 return r[1][0]
         positions = _normalise_positions(grad_position, len(args), "grad")
@@ -395,11 +399,20 @@ def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
 
     single = isinstance(grad_position, int) and not isinstance(grad_position, bool)
     simple = ws is None and not has_aux
+    fixed = (grad_position,) if single and grad_position >= 0 else None
 
     @functools.wraps(fn)
     def vg_fn(*args, **kwargs):
         if _GRAPH[0] and _mode.graph_mode_active():
             return _mode.run_graph(vg_fn, vg_fn, args, kwargs)
+        if fixed is not None and simple and not kwargs and len(args) > fixed[0]:
+            # As in grad: Tensors and numpy arrays straight to C++, other plain arguments converted.
+            r = _fast(fn, args, fixed, "value_and_grad")
+            if r is None:
+                args = _plain_to_tensors(args, fixed)
+                r = _fast(fn, args, fixed, "value_and_grad")
+            if r is not None:
+                return r[0], r[1][0]
         positions = _normalise_positions(grad_position, len(args), "value_and_grad")
         args = _plain_to_tensors(args, positions)
         if simple and not kwargs:
@@ -626,11 +639,14 @@ class GradOperation:
                         "GradOperation: the function needs at least one input to differentiate"
                     )
                 positions = (0,)
-            args = _plain_to_tensors(args, positions)
             if sens is None and not get_by_list and positions:
                 r = _fast(fn, args, positions, "GradOperation")
+                if r is None:
+                    args = _plain_to_tensors(args, positions)
+                    r = _fast(fn, args, positions, "GradOperation")
                 if r is not None:
                     return r[1] if get_all else r[1][0]
+            args = _plain_to_tensors(args, positions)
             tr = _trace_reverse(fn, args, positions, ws, False, "GradOperation")
             cots = None
             if sens is not None:
