@@ -294,6 +294,11 @@ class JitFunction {
   }
   py::object build(const py::object& tree, const TensorList& outs) const {
     if (tree.is_none()) return py::cast(outs[0]);
+    if (PyLong_CheckExact(tree.ptr())) {  // a plain tuple of Tensors (_flatten_out in _jit.py)
+      py::tuple r(outs.size());
+      for (size_t i = 0; i < outs.size(); ++i) r[i] = py::cast(outs[i]);
+      return std::move(r);
+    }
     py::list l;
     for (const Tensor& t : outs) l.append(py::cast(t));
     return unflatten_(tree, l);
