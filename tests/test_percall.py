@@ -133,3 +133,30 @@ def test_graph_mode_still_reaches_the_function_itself():
     np.testing.assert_array_equal(np.asarray(r1), [2.0, 4.0])
     np.testing.assert_array_equal(np.asarray(r2), [6.0, 8.0])
     assert "_tg_graph" in g.__dict__
+
+
+def test_jit_tuple_outputs_keep_their_type_on_replay():
+    import collections
+
+    Pair = collections.namedtuple("Pair", "a b")
+    x = tg.tensor([1.0, 2.0])
+    for make, kind in (
+        (lambda a: (a, a * 2), tuple),
+        (lambda a: [a, a * 2], list),
+        (lambda a: Pair(a, a * 2), Pair),
+        (lambda a: (a, 3), tuple),
+        (lambda a: (a,), tuple),
+    ):
+        j = tg.jit(make)
+        first, again = j(x), j(x + 1)
+        assert type(first) is kind and type(again) is kind
+        assert j.cache_info()["replays"] == 1
+        np.testing.assert_array_equal(np.asarray(again[0]), [2.0, 3.0])
+        if kind is Pair:
+            np.testing.assert_array_equal(np.asarray(again.b), [4.0, 6.0])
+        elif len(again) == 1:
+            continue
+        elif not isinstance(again[1], int):
+            np.testing.assert_array_equal(np.asarray(again[1]), [4.0, 6.0])
+        else:
+            assert again[1] == 3
