@@ -210,22 +210,33 @@ void bind_autodiff(py::module_& m) {
       if (k < 0 || size_t(k) >= n) return py::none();
       is_pos[size_t(k)] = 1;
     }
+    // A numpy array at a position is converted here as tg.tensor converts it (zero copy where the
+    // layout allows); elsewhere it is passed on as it is, as the general path does.
+    TensorList arrays;
     for (size_t i = 0; i < n; ++i) {
       py::handle a = args[i];
       if (is_pos[i]) {
-        if (!is_tensor(a) || !is_float(as_tensor(a).dtype())) return py::none();
-      } else if (!is_tensor(a) && !PyFloat_Check(a.ptr()) && !PyLong_Check(a.ptr())) {
+        if (is_tensor(a)) {
+          if (!is_float(as_tensor(a).dtype())) return py::none();
+        } else if (py::isinstance<py::array>(a)) {
+          if (arrays.empty()) arrays.resize(n);
+          arrays[i] = tensor_from_py(a, py::none(), true);
+          if (!is_float(arrays[i].dtype())) return py::none();
+        } else {
+          return py::none();
+        }
+      } else if (!is_tensor(a) && !PyFloat_Check(a.ptr()) && !PyLong_Check(a.ptr()) && !py::isinstance<py::array>(a)) {
         return py::none();
       }
     }
     auto level = std::make_shared<autodiff::ReverseLevel>();
-    TensorList ins;
+    TensorList tracked;
+    tracked.resize(n);
     py::tuple new_args(n);
     for (size_t i = 0; i < n; ++i) {
       if (is_pos[i]) {
-        Tensor t = level->track(as_tensor(args[i]));
-        ins.push_back(t);
-        new_args[i] = py::cast(std::move(t));
+        tracked[i] = level->track(!arrays.empty() && arrays[i].defined() ? arrays[i] : as_tensor(args[i]));
+        new_args[i] = py::cast(tracked[i]);
       } else {
         new_args[i] = args[i];
       }
@@ -235,12 +246,14 @@ void bind_autodiff(py::module_& m) {
     for (py::handle p : positions) {
       long k = PyLong_AsLong(p.ptr());
       if (k < 0) k += long(n);
-      wanted.push_back(new_args[size_t(k)].cast<Tensor>());
+      wanted.push_back(tracked[size_t(k)]);
     }
     py::object out;
     {
       autodiff::ScopedLevel scope(level);
-      out = fn(*new_args);
+      // The argument tuple as it is (fn(*new_args) would build another one through a list).
+      out = py::reinterpret_steal<py::object>(PyObject_Call(fn.ptr(), new_args.ptr(), nullptr));
+      if (!out) throw py::error_already_set();
       scope.pop();
     }
     TensorList outs;

@@ -37,14 +37,32 @@ class JitFunction {
   static PyObject* tp_call(PyObject* self, PyObject* args, PyObject* kwargs) {
     try {
       const bool no_kw = kwargs == nullptr || PyDict_GET_SIZE(kwargs) == 0;
-      bool all = no_kw;
+      bool all = no_kw, arrays = false;
       const Py_ssize_t n = PyTuple_GET_SIZE(args);
-      for (Py_ssize_t i = 0; all && i < n; ++i) all = is_tensor(PyTuple_GET_ITEM(args, i));
+      for (Py_ssize_t i = 0; all && i < n; ++i) {
+        PyObject* a = PyTuple_GET_ITEM(args, i);
+        if (is_tensor(a)) continue;
+        // numpy arrays are traced arguments, converted as tg.tensor converts them (zero copy
+        // where the layout allows): here rather than through _call_general, since SciPy and
+        // other numerical callers pass them on every call.
+        all = py::isinstance<py::array>(a);
+        arrays = true;
+      }
       if (all) {
         // tp_call is only reached through this type, so only initialisation needs checking.
         JitFunction* f = constructed(self);
         TG_CHECK_TYPE(f != nullptr, "jit: this function object was not initialised (make it with tg.jit(fn))");
-        return f->call(f->fn_, py::reinterpret_borrow<py::tuple>(args), py::none()).release().ptr();
+        py::tuple targs = py::reinterpret_borrow<py::tuple>(args);
+        if (arrays) {
+          py::tuple conv(n);
+          for (Py_ssize_t i = 0; i < n; ++i) {
+            py::handle a = PyTuple_GET_ITEM(args, i);
+            conv[size_t(i)] =
+                is_tensor(a) ? py::reinterpret_borrow<py::object>(a) : py::cast(tensor_from_py(a, py::none(), true));
+          }
+          targs = std::move(conv);
+        }
+        return f->call(f->fn_, targs, py::none()).release().ptr();
       }
       py::object general = py::handle(self).attr("_call_general");
       return PyObject_Call(general.ptr(), args, kwargs);
@@ -276,6 +294,11 @@ class JitFunction {
   }
   py::object build(const py::object& tree, const TensorList& outs) const {
     if (tree.is_none()) return py::cast(outs[0]);
+    if (PyLong_CheckExact(tree.ptr())) {  // a plain tuple of Tensors (_flatten_out in _jit.py)
+      py::tuple r(outs.size());
+      for (size_t i = 0; i < outs.size(); ++i) r[i] = py::cast(outs[i]);
+      return std::move(r);
+    }
     py::list l;
     for (const Tensor& t : outs) l.append(py::cast(t));
     return unflatten_(tree, l);

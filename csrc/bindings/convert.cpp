@@ -316,6 +316,21 @@ void check_float_to_int(const py::array& arr, DType want) {
 
 }  // namespace
 
+namespace {
+// The tail of tensor_from_py for numpy data (an array given, or the array numpy made of a list).
+Tensor tensor_from_array(py::array arr, bool has_dt, DType want) {
+  char kind = arr.dtype().kind();
+  if (kind == 'O' || kind == 'U' || kind == 'S' || kind == 'c' || kind == 'V' || kind == 'M' || kind == 'm')
+    throw TypeError(str_cat("tensor: cannot make a tensor from data of numpy dtype ", std::string(py::str(arr.dtype())),
+                            " (supported: bool, integers, float16, float32, float64)"));
+  if (has_dt && kind == 'f' && (want == DType::Int32 || want == DType::Int64)) check_float_to_int(arr, want);
+  bool zc = false;
+  Tensor t = from_numpy_array(std::move(arr), zc);
+  if (has_dt && t.dtype() != want) return t.to(want);
+  return t;
+}
+}  // namespace
+
 Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
   const bool has_dt = !dtype.is_none();
   const DType want = has_dt ? parse_dtype(dtype) : DType::Float32;
@@ -326,6 +341,9 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
     if (has_dt && want != base.dtype()) return base.to(want);
     return copy_tensor ? base.clone() : t;
   }
+  // A numpy array next, before any attribute lookup or import: the per-call path of a transform
+  // (or a jitted function) called with ndarrays comes here on every call.
+  if (py::isinstance<py::array>(obj)) return tensor_from_array(py::reinterpret_borrow<py::array>(obj), has_dt, want);
   PyObject* p = obj.ptr();
   if (p == Py_None) throw TypeError("tensor: cannot make a tensor from None");
   // Python scalars (weak types): bool -> Bool, int -> Int64, float -> Float32. numpy scalars
@@ -401,19 +419,12 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
   } else {
     throw TypeError(str_cat("tensor: cannot make a tensor from an object of type ", type_name(obj)));
   }
-  char kind = arr.dtype().kind();
-  if (kind == 'O' || kind == 'U' || kind == 'S' || kind == 'c' || kind == 'V' || kind == 'M' || kind == 'm')
-    throw TypeError(str_cat("tensor: cannot make a tensor from data of numpy dtype ", std::string(py::str(arr.dtype())),
-                            " (supported: bool, integers, float16, float32, float64)"));
   // Python floats in a list become float32 (the default float), as in MindSpore and JAX, unless the
   // list holds float64 values of its own (numpy float64 scalars or arrays, Float64 tensors).
-  if (from_sequence && !has_dt && kind == 'f' && arr.dtype().itemsize() == 8 && !has_strong_float64(obj, 0))
+  if (from_sequence && !has_dt && arr.dtype().kind() == 'f' && arr.dtype().itemsize() == 8 &&
+      !has_strong_float64(obj, 0))
     arr = arr.attr("astype")("float32");
-  if (has_dt && kind == 'f' && (want == DType::Int32 || want == DType::Int64)) check_float_to_int(arr, want);
-  bool zc = false;
-  Tensor t = from_numpy_array(arr, zc);
-  if (has_dt && t.dtype() != want) return t.to(want);
-  return t;
+  return tensor_from_array(std::move(arr), has_dt, want);
 }
 
 Tensor operand(py::handle o, const Tensor& self, const char* op) {

@@ -5,6 +5,7 @@ runs in C++."""
 from __future__ import annotations
 
 import functools
+import weakref as _weakref
 
 import numpy as _np
 
@@ -30,6 +31,31 @@ __all__ = [
 _is_leaf = _args.is_leaf
 _to_tensor_arg = _args.to_tensor
 _plain_to_tensors = _args.convert_positions
+
+# Note [Self-reference by weakref]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# A transform's function hands itself to _mode.run_graph in GRAPH_MODE. Naming itself through its
+# closure would make it a reference cycle, which only the garbage collector frees: a transform made
+# per call (`tg.grad(f)(x)` in a loop, `GradOperation(...)(f)(x)`) would leave one cycle behind
+# every call and pay for collections (about 9k instructions a call). It names itself through a weak
+# reference instead, alive whenever the function runs. The reference pickles as the function
+# (cloudpickle sends closures by value, to Dask workers for one).
+
+
+class _SelfRef:
+    """A weak reference to a transform's own function that pickles (Note [Self-reference by
+    weakref])."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, f):
+        self.ref = _weakref.ref(f)
+
+    def __call__(self):
+        return self.ref()
+
+    def __reduce__(self):
+        return (_SelfRef, (self.ref(),))
 
 
 def _check_float(t, what):
@@ -340,10 +366,14 @@ def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
     @functools.wraps(fn)
     def grad_fn(*args, **kwargs):
         if _GRAPH[0] and _mode.graph_mode_active():
-            return _mode.run_graph(grad_fn, grad_fn, args, kwargs)
+            return _mode.run_graph(me(), me(), args, kwargs)
         if fixed is not None and simple and not kwargs and len(args) > fixed[0]:
-            args = _plain_to_tensors(args, fixed)
+            # Tensors and numpy arrays go to C++ as they are; other plain arguments (scalars,
+            # number lists) are converted first (the fast path declines them before running fn).
             r = _fast(fn, args, fixed)
+            if r is None:
+                args = _plain_to_tensors(args, fixed)
+                r = _fast(fn, args, fixed)
             if r is not None:
                 return r[1][0]
         positions = _normalise_positions(grad_position, len(args), "grad")
@@ -367,6 +397,7 @@ def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
             return g, _strip_level(tr, tr.aux)
         return g
 
+    me = _SelfRef(grad_fn)  # Note [Self-reference by weakref]
     return grad_fn
 
 
@@ -395,11 +426,20 @@ def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
 
     single = isinstance(grad_position, int) and not isinstance(grad_position, bool)
     simple = ws is None and not has_aux
+    fixed = (grad_position,) if single and grad_position >= 0 else None
 
     @functools.wraps(fn)
     def vg_fn(*args, **kwargs):
         if _GRAPH[0] and _mode.graph_mode_active():
-            return _mode.run_graph(vg_fn, vg_fn, args, kwargs)
+            return _mode.run_graph(me(), me(), args, kwargs)
+        if fixed is not None and simple and not kwargs and len(args) > fixed[0]:
+            # As in grad: Tensors and numpy arrays straight to C++, other plain arguments converted.
+            r = _fast(fn, args, fixed, "value_and_grad")
+            if r is None:
+                args = _plain_to_tensors(args, fixed)
+                r = _fast(fn, args, fixed, "value_and_grad")
+            if r is not None:
+                return r[0], r[1][0]
         positions = _normalise_positions(grad_position, len(args), "value_and_grad")
         args = _plain_to_tensors(args, positions)
         if simple and not kwargs:
@@ -415,6 +455,7 @@ def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
             return (value[0], _strip_level(tr, tr.aux)), g
         return value, g
 
+    me = _SelfRef(vg_fn)  # Note [Self-reference by weakref]
     return vg_fn
 
 
@@ -602,7 +643,7 @@ class GradOperation:
         @functools.wraps(fn)
         def grad_fn(*args):
             if _GRAPH[0] and _mode.graph_mode_active():
-                return _mode.run_graph(grad_fn, grad_fn, args, {})
+                return _mode.run_graph(me(), me(), args, {})
             if sens_param:
                 if not args:
                     raise TypeError(
@@ -626,11 +667,14 @@ class GradOperation:
                         "GradOperation: the function needs at least one input to differentiate"
                     )
                 positions = (0,)
-            args = _plain_to_tensors(args, positions)
             if sens is None and not get_by_list and positions:
                 r = _fast(fn, args, positions, "GradOperation")
+                if r is None:
+                    args = _plain_to_tensors(args, positions)
+                    r = _fast(fn, args, positions, "GradOperation")
                 if r is not None:
                     return r[1] if get_all else r[1][0]
+            args = _plain_to_tensors(args, positions)
             tr = _trace_reverse(fn, args, positions, ws, False, "GradOperation")
             cots = None
             if sens is not None:
@@ -652,6 +696,7 @@ class GradOperation:
                 return tuple(per)
             return per[0]
 
+        me = _SelfRef(grad_fn)  # Note [Self-reference by weakref]
         return grad_fn
 
 

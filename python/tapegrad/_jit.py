@@ -48,12 +48,18 @@ def _is_leaf(x):
 
 
 def _flatten_out(out):
+    # A plain tuple of Tensors (value_and_grad's (value, grad)) is the int n: the C++ replay
+    # builds the tuple itself, with no Python call per replay.
+    if type(out) is tuple and out and all(isinstance(v, Tensor) for v in out):
+        return list(out), len(out)
     leaves, td = _flatten(out, _is_leaf)
     tensors = [v for v in leaves if isinstance(v, Tensor)]
     return tensors, (td, tuple(_TENSOR if isinstance(v, Tensor) else v for v in leaves))
 
 
 def _unflatten_out(tree, tensors):
+    if type(tree) is int:
+        return tuple(tensors)
     td, statics = tree
     it = iter(tensors)
     return _unflatten(td, [next(it) if s is _TENSOR else s for s in statics])

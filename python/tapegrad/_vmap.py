@@ -9,6 +9,7 @@ import numbers
 import numpy as _np
 
 from . import _args, _core, _mode
+from ._autodiff import _SelfRef
 from ._core import Tensor
 from ._mode import GRAPH as _GRAPH
 from ._tree import flatten as _flatten
@@ -123,7 +124,7 @@ def vmap(fn, in_axes=0, out_axes=0):
     @functools.wraps(fn)
     def mapped(*args):
         if _GRAPH[0] and _mode.graph_mode_active():
-            return _mode.run_graph(mapped, mapped, args, {})
+            return _mode.run_graph(me(), me(), args, {})
         ia = in_axes
         if isinstance(ia, list):
             ia = tuple(ia)
@@ -195,6 +196,7 @@ def vmap(fn, in_axes=0, out_axes=0):
             res.append(level.unwrap(o, a + nd if a < 0 else a))
         return _unflatten(od, res)
 
+    me = _SelfRef(mapped)  # Note [Self-reference by weakref] in _autodiff.py
     return mapped
 
 
@@ -222,7 +224,7 @@ def _jacobian(fn, grad_position, has_aux, forward, what):
     @functools.wraps(fn)
     def jac(*args, **kwargs):
         if _GRAPH[0] and _mode.graph_mode_active():
-            return _mode.run_graph(jac, jac, args, kwargs)
+            return _mode.run_graph(me(), me(), args, kwargs)
         if fixed is not None and len(args) > grad_position:
             args = _args.convert_positions(args, fixed)
         # The common case first: one Tensor at a fixed position.
@@ -248,6 +250,7 @@ def _jacobian(fn, grad_position, has_aux, forward, what):
         j = per_out[0] if out_def is None else _unflatten(out_def, per_out)
         return (j, aux) if has_aux else j
 
+    me = _SelfRef(jac)  # Note [Self-reference by weakref] in _autodiff.py
     return jac
 
 
