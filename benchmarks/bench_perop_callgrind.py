@@ -4,9 +4,10 @@
     python benchmarks/bench_perop_callgrind.py --run CASE N    # one case N times (what callgrind runs)
 
 Instruction counts do not depend on what else the machine runs (wall times on a shared machine
-do), so two builds compare exactly: set PYTHONPATH to each build's python/ folder in turn. Each
-case runs N times and once with N = 0 (the same imports and set-up); the difference divided by N is
-the count per call. One kernel thread, OpenBLAS on one thread, a fixed hash seed.
+do), so two builds compare exactly: run this script from each checkout in turn (benchmarks/_path.py
+picks the checkout's in-place build, else the installed tapegrad). Each case runs N times and once
+with N = 0 (the same imports and set-up); the difference divided by N is the count per call. One
+kernel thread, OpenBLAS on one thread, a fixed hash seed.
 
 Cases: tg.add, the `*` operator, tg.tanh, tg.sum on 16 float32 elements; a 16x16 @ 16 matmul;
 tg.grad and tg.jit(tg.grad) of sum(tanh(x * y + 1) ** 2) on 16 elements; tg.add, tg.exp and tg.sum
