@@ -63,21 +63,6 @@ const char* const kBinNames[] = {
 #include "core/elementwise_ops.def"
 };
 
-bool costly_un(Un op) {
-  switch (op) {
-    case Un::Neg:
-    case Un::Abs:
-    case Un::Sign:
-    case Un::Square:
-    case Un::Relu:
-    case Un::Floor:
-    case Un::Ceil:
-    case Un::Round:
-    case Un::BitNot: return false;
-    default: return true;
-  }
-}
-
 // A step's name in f.explain().
 const char* step_name(const FusedStep& st) {
   switch (st.kind) {
@@ -303,8 +288,8 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
     st.b = regs[1];
     st.c = regs[2];
     st.out = new_reg(r.out_dtypes[0], false);
-    k.costly = k.costly || (st.kind == FusedStep::Unary && costly_un(Un(st.op))) || st.kind == FusedStep::PowScalar ||
-               (st.kind == FusedStep::Binary && !kernels::cheap_binary(Bin(st.op)));
+    k.costly = k.costly || (st.kind == FusedStep::Unary && !kernels::cheap_unary(Un(st.op))) ||
+               st.kind == FusedStep::PowScalar || (st.kind == FusedStep::Binary && !kernels::cheap_binary(Bin(st.op)));
     cse.emplace(key, st.out);
     slot2reg[size_t(out)] = st.out;
     k.steps.push_back(st);

@@ -31,9 +31,13 @@ enum class Pred : uint8_t {
   kCount
 };
 
-// Whether a binary kernel costs about a load and a store per element (add, mul, ...): the loops
+// Whether a kernel costs about a load and a store per element (add, mul, abs, ...): the loops
 // and the fused replay give such kernels larger chunks per thread. Every other op, a new one
 // included, counts as costly (a transcendental function per element).
+constexpr bool cheap_unary(Un op) {
+  return op == Un::Neg || op == Un::Abs || op == Un::Sign || op == Un::Square || op == Un::Relu || op == Un::Floor ||
+         op == Un::Ceil || op == Un::Round || op == Un::BitNot;
+}
 constexpr bool cheap_binary(Bin op) {
   return op == Bin::Add || op == Bin::Sub || op == Bin::Mul || op == Bin::Div || op == Bin::Maximum ||
          op == Bin::Minimum || op == Bin::BitAnd || op == Bin::BitOr || op == Bin::BitXor;

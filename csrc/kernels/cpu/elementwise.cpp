@@ -74,21 +74,6 @@ void run_iter(Loop loop, const Tensor* const* ops, int nops, int64_t grain) {
   parallel_for(it.total, grain, [&](int64_t b, int64_t e) { it.run(loop, b, e); });
 }
 
-bool costly(Un op) {
-  switch (op) {
-    case Un::Neg:
-    case Un::Abs:
-    case Un::Sign:
-    case Un::Square:
-    case Un::Relu:
-    case Un::Floor:
-    case Un::Ceil:
-    case Un::Round:
-    case Un::BitNot: return false;
-    default: return true;
-  }
-}
-
 }  // namespace
 
 void binary(Bin op, const Tensor& out, const Tensor& a, const Tensor& b) {
@@ -109,7 +94,7 @@ void unary(Un op, const Tensor& out, const Tensor& a) {
   Loop l = isa().unary[int(op)][int(out.dtype())];
   TG_CHECK_DTYPE(l, "unary kernel: dtype ", out.dtype(), " is not supported");
   const Tensor* ops[2] = {&out, &a};
-  run_iter(l, ops, 2, costly(op) ? kGrainCostly : kGrainCheap);
+  run_iter(l, ops, 2, cheap_unary(op) ? kGrainCheap : kGrainCostly);
 }
 
 void predicate(Pred op, const Tensor& out, const Tensor& a) {
