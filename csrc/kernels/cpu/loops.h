@@ -9,7 +9,7 @@
 // vector math (vecmath_impl.h), the float reductions' vector loops (reduce_simd.h) and the Philox
 // words behind random draws (philox_simd.h). Each is a header compiled inside namespace
 // TG_ISA_NS by one translation unit per instruction set (loops_<isa>.cpp, vecmath_<isa>.cpp;
-// CMakeLists.txt gives each its -m flags; never -march=native), so no inline function compiled
+// CMakeLists.txt gives each its -m flags; never a flag for the build machine's own CPU), so no inline function compiled
 // with AVX-512 flags can be picked by the linker for another path. Each set's functions go into
 // one IsaTable. simd_path.cpp detects the CPU's features once (cpu_has), picks the best table (or
 // the one TAPEGRAD_SIMD caps it at) on first use, and `set_isa` (the testing hook
