@@ -208,14 +208,26 @@ def test_array_namespace_info():
     }
     assert info.dtypes() == {
         "bool": tg.bool_,
+        "int8": tg.int8,
+        "int16": tg.int16,
         "int32": tg.int32,
         "int64": tg.int64,
+        "uint8": tg.uint8,
+        "uint16": tg.uint16,
+        "uint32": tg.uint32,
+        "uint64": tg.uint64,
         "float32": tg.float32,
         "float64": tg.float64,
     }
     assert info.dtypes(kind="numeric") == {
+        "int8": tg.int8,
+        "int16": tg.int16,
         "int32": tg.int32,
         "int64": tg.int64,
+        "uint8": tg.uint8,
+        "uint16": tg.uint16,
+        "uint32": tg.uint32,
+        "uint64": tg.uint64,
         "float32": tg.float32,
         "float64": tg.float64,
     }

@@ -581,7 +581,8 @@ bitwise_not = bitwise_invert
 
 
 def _shift_bits(x):
-    return 31 if str(x.dtype) == "Int32" else 63
+    """The bit width of x's integer dtype, and whether it is signed."""
+    return 8 * x.dtype.itemsize, not str(x.dtype).startswith("U")
 
 
 def bitwise_left_shift(x1, x2):
@@ -594,8 +595,8 @@ def bitwise_left_shift(x1, x2):
     x1, x2 = _t(x1), _t(x2)
     if str(x1.dtype) == "Bool":
         x1 = x1.astype(_core.int64)
-    bits = _shift_bits(x1)
-    big = x2 > bits
+    bits, _ = _shift_bits(x1)
+    big = x2 >= bits  # every bit shifted out (x * 2**s wraps to the same bits below that)
     s = _where(big, 0, x2).astype(x1.dtype)
     r = x1 * _core.pow(_creation.full_like(s, 2), s)
     return _where(big, 0, r).astype(x1.dtype)
@@ -611,11 +612,13 @@ def bitwise_right_shift(x1, x2):
     x1, x2 = _t(x1), _t(x2)
     if str(x1.dtype) == "Bool":
         x1 = x1.astype(_core.int64)
-    bits = _shift_bits(x1)
-    big = x2 >= bits
+    bits, signed = _shift_bits(x1)
+    # From bits - 1 on (signed) the result is the sign fill, and 2**s would not fit the dtype.
+    big = x2 >= (bits - 1 if signed else bits)
     s = _where(big, 0, x2).astype(x1.dtype)
     r = _core.floor_divide(x1, _core.pow(_creation.full_like(s, 2), s))
-    return _where(big, _where(x1 < 0, -1, 0), r).astype(x1.dtype)
+    fill = -((x1 < 0).astype(x1.dtype)) if signed else _creation.zeros_like(x1)
+    return _where(big, fill, r).astype(x1.dtype)
 
 
 left_shift = bitwise_left_shift
