@@ -201,7 +201,7 @@ m)) or 'r' (R alone). tapegrad.linalg.qr returns a named tuple. Differentiable f
 'r') with m >= n.
 
 >>> q, r = tg._core.linalg.qr(tg.tensor([[3.0, 1.0], [4.0, 2.0]]))
->>> print(abs(r))
+>>> print(np.round(abs(r).numpy(), 4))
 [[5.  2.2]
  [0.  0.4]]
 )doc";

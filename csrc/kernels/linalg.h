@@ -25,8 +25,9 @@ int64_t cholesky(const Tensor& out, const Tensor& a);  // lower L with a = L L^T
 // sign and log|det| (shapes (...)); a singular matrix gives (0, -inf).
 void slogdet(const Tensor& sign, const Tensor& logabs, const Tensor& a);
 void det(const Tensor& out, const Tensor& a);
-// Decompositions, Float32/Float64, a: (..., m, n) with any strides. Each returns the flat batch
-// index of the first matrix on which LAPACK failed to converge, or -1.
+// Decompositions, Float32/Float64, a: (..., m, n) with any strides. svd and eigh return the flat
+// batch index of the first matrix on which LAPACK failed to converge (or that holds NaN or inf,
+// on which it may never stop), or -1.
 // SVD a = U diag(s) Vh (gesdd): s (..., k), k = min(m, n), descending. With `compute_uv`, u is
 // (..., m, m) and vh (..., n, n) when `full`, else (..., m, k) and (..., k, n); without it u and
 // vh are not touched (undefined tensors allowed).

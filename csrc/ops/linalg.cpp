@@ -545,7 +545,7 @@ TensorList svd_impl(const TensorList& in, const Attrs& at) {
   Tensor s = Tensor::empty(cat_shape(bs, Shape{k}), a.dtype(), a.device());
   Tensor vh = Tensor::empty(cat_shape(bs, Shape{at.flag ? n : k, n}), a.dtype(), a.device());
   const int64_t bad = kernels::svd(u, s, vh, a, at.flag != 0, true);
-  TG_CHECK(bad < 0, "svd: SVD did not converge", at_batch(a, bad), "; ", describe(a));
+  TG_CHECK(bad < 0, "svd: SVD did not converge (NaN or inf in the input?)", at_batch(a, bad), "; ", describe(a));
   return {u, s, vh};
 }
 TensorList svd_vjp(const TensorList& g, const TensorList& in, const TensorList& out, const Attrs& at, uint32_t) {
@@ -597,7 +597,7 @@ Tensor svd_values(const Tensor& a) {
   const int64_t m = rows_of(a), n = cols_of(a);
   Tensor s = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{std::min(m, n)}), a.dtype(), a.device());
   const int64_t bad = kernels::svd(Tensor(), s, Tensor(), a, false, false);
-  TG_CHECK(bad < 0, "svdvals: SVD did not converge", at_batch(a, bad), "; ", describe(a));
+  TG_CHECK(bad < 0, "svdvals: SVD did not converge (NaN or inf in the input?)", at_batch(a, bad), "; ", describe(a));
   return s;
 }
 TensorList svdvals_impl(const TensorList& in, const Attrs&) { return {svd_values(in[0])}; }
@@ -651,7 +651,8 @@ TensorList eigh_impl(const TensorList& in, const Attrs& at) {
   Tensor w = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{n}), a.dtype(), a.device());
   Tensor v = Tensor::empty(a.shape(), a.dtype(), a.device());
   const int64_t bad = kernels::eigh(w, v, a, at.flag != 0, true);
-  TG_CHECK(bad < 0, "eigh: eigenvalues did not converge", at_batch(a, bad), "; ", describe(a));
+  TG_CHECK(bad < 0, "eigh: eigenvalues did not converge (NaN or inf in the input?)", at_batch(a, bad), "; ",
+           describe(a));
   return {w, v};
 }
 TensorList eigh_vjp(const TensorList& g, const TensorList&, const TensorList& out, const Attrs& at, uint32_t) {
@@ -683,7 +684,8 @@ TensorList eigvalsh_impl(const TensorList& in, const Attrs& at) {
   const Tensor& a = in[0];
   Tensor w = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{cols_of(a)}), a.dtype(), a.device());
   const int64_t bad = kernels::eigh(w, Tensor(), a, at.flag != 0, false);
-  TG_CHECK(bad < 0, "eigvalsh: eigenvalues did not converge", at_batch(a, bad), "; ", describe(a));
+  TG_CHECK(bad < 0, "eigvalsh: eigenvalues did not converge (NaN or inf in the input?)", at_batch(a, bad), "; ",
+           describe(a));
   return {w};
 }
 // eigvalsh'(a) = V diag(g) V^T onto the triangle read (finite for every a)

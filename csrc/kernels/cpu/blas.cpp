@@ -488,6 +488,16 @@ void gather_matrix(T* buf, const Tensor& t, int64_t off, int64_t ld, bool col_ma
     for (int64_t j = 0; j < cols; ++j) buf[col_major ? j * ld + i : i * ld + j] = p[i * rs + j * cs];
 }
 
+// False if the count values at p hold a NaN or an inf. The iterative decompositions (gesdd, syevd)
+// can loop forever on those (numpy's svd hangs on an inf), so such a matrix is reported as not
+// converging before LAPACK sees it.
+template <class T>
+bool all_finite(const T* p, size_t count) {
+  for (size_t i = 0; i < count; ++i)
+    if (!std::isfinite(p[i])) return false;
+  return true;
+}
+
 // Checks the sizes of an m x n decomposition for 32-bit LAPACK.
 void check_mn(int64_t m, int64_t n, const char* op) {
   TG_CHECK(fits(m) && fits(n) && fits(m * std::max<int64_t>(m, n)) && fits(n * std::max<int64_t>(m, n)), op,
@@ -537,6 +547,7 @@ int64_t svd_typed(const Tensor& u, const Tensor& s, const Tensor& vh, const Tens
   auto offs = batch_offsets(a, nd - 2);
   for (int64_t t = 0; t < count; ++t) {
     gather_matrix(buf.data(), a, offs[size_t(t)], n, false);
+    if (!all_finite(buf.data(), buf.size())) return t;
     T* sp = S + t * k;
     T* vp = compute_uv ? VH + t * int64_t(vrows) * n : &dummy;
     T* up = compute_uv ? U + t * int64_t(m) * ucols : &dummy;
@@ -570,6 +581,7 @@ int64_t eigh_typed(const Tensor& w, const Tensor& v, const Tensor& a, bool lower
   auto offs = batch_offsets(a, nd - 2);
   for (int64_t t = 0; t < count; ++t) {
     gather_matrix(buf.data(), a, offs[size_t(t)], n, false);
+    if (!all_finite(buf.data(), buf.size())) return t;  // the triangle not read too: numpy fails on it as well
     if (syevd(jobz, uplo, n, buf.data(), W + t * n, work.data(), lwork, iwork.data(), liwork) != 0) return t;
     if (!compute_v) continue;
     T* vp = V + t * int64_t(n) * n;
