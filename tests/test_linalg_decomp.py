@@ -460,6 +460,17 @@ def test_qr_grads(shape, dt):
             raise AssertionError(f"{name}, {shape}, {np.dtype(dt).name}: {e}") from None
 
 
+def test_grads_of_noncontiguous_inputs():
+    a = T(spread((4, 3)))
+    w = weights((3, 3), np.float64)
+    check_grads(lambda x: tg.sum(tg.abs(la.svd(x.T, full_matrices=False).U) * w), (a,), order=2)
+    check_grads(
+        lambda x: tg.sum(tg.abs(la.qr(x[::-1]).Q) * weights((4, 3), np.float64)), (a,), order=2
+    )
+    s = T(sym_spread((3, 3)))
+    check_grads(lambda x: tg.sum(la.eigh(x.T).eigenvectors ** 2 * w), (s,), order=2)
+
+
 def test_lstsq_grads():
     a, b = T(spread((5, 3))), T(RNG.standard_normal((5, 2)))
     check_grads(lambda x, y: tg.sum(tg.sin(la.lstsq(x, y)[0])), (a, b), order=2)

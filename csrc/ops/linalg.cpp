@@ -584,13 +584,13 @@ TensorList svd_jvp(const TensorList& t, const TensorList& in, const TensorList& 
   }
   return {du, diag_of(dp), mT(dv)};
 }
-// batch axis first
+// batch axis first; the rules read the outputs (of the input only its shape)
 constexpr Prim kSvd = PrimDef("svd")
                           .impl(svd_impl)
                           .vjp(svd_vjp)
                           .jvp(svd_jvp)
                           .batch(autodiff::leading_batch)
-                          .reads(kReadsInOut)
+                          .reads(kReadsOutputs)
                           .api("linalg.svd");
 
 Tensor svd_values(const Tensor& a) {
@@ -764,9 +764,6 @@ Tensor matrix_operand(const Tensor& a, const char* op) {
   TG_CHECK_SHAPE(a.ndim() >= 2, op, ": ", a.ndim(),
                  "-dimensional array given; array must be at least two-dimensional (", describe(a), ")");
   TG_CHECK_DTYPE(a.dtype() != DType::Float16, op, ": array type float16 is unsupported in linalg (", describe(a), ")");
-  TG_CHECK_DTYPE(
-      is_float(a.dtype()) || a.dtype() == DType::Bool || a.dtype() == DType::Int32 || a.dtype() == DType::Int64, op,
-      ": unsupported dtype (", describe(a), ")");
   return is_float(a.dtype()) ? a : cast(a, DType::Float64);
 }
 
