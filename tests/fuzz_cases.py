@@ -1114,7 +1114,8 @@ def g_matmul(draw, target):
     return p.case(target, call, f"{npn}({na}, {nb})", rtol=10.0)
 
 
-for _n in ["matmul", "dot", "vdot", "outer", "trace"]:
+# (tg.linalg.trace is the Array API's, over the last two axes: its own generator below.)
+for _n in ["matmul", "dot", "vdot", "outer"]:
     GENERATORS[f"tg.linalg.{_n}"] = GENERATORS[f"tg.{_n}"][0], f"tg.{_n}"
 
 
@@ -1158,6 +1159,147 @@ def g_linalg(draw, target):
     c = p.case(target, call, ref, rtol=100.0 if dtype != "float16" else 10.0)
     c.ref = c.ref.replace("; ref = (", "; ref = (") + "; ref = ref if ref is not None else out"
     return c
+
+
+def _well_conditioned(n):
+    """A numpy condition: `n` finite and far from singular (values compared only then)."""
+    return (
+        f"(np.all(np.isfinite({n})) and ({n}.size == 0 or "
+        f"np.all(np.linalg.cond({n}.astype('float64')) < 1e3)))"
+    )
+
+
+def _finite_only(c, n):
+    """Values compared only for finite inputs (with NaN or inf numpy's factors hold NaN, or it
+    raises, and reconstructions mean nothing); shapes and errors still are."""
+    c.ref += f"; ref = ref if np.all(np.isfinite({n})) else out"
+    return c
+
+
+@gen(
+    "tg.linalg.svd",
+    "tg.linalg.svdvals",
+    "tg.linalg.eigh",
+    "tg.linalg.eigvalsh",
+    "tg.linalg.qr",
+    "tg.linalg.pinv",
+    "tg.linalg.matrix_rank",
+    "tg.linalg.cond",
+)
+def g_linalg_decomp(draw, target):
+    # The factors' signs are LAPACK's pick: reconstructions and invariants are compared.
+    p = Prog(draw)
+    name = target.split(".")[-1]
+    square = name in ("eigh", "eigvalsh") or draw(st.integers(0, 3)) == 0
+    a, n, _ = _matrix(p, draw, square=square)
+    f64 = f"{n}.astype('float64')"
+    if name == "svd":
+        full = draw(st.booleans())
+        uv = draw(st.sampled_from([True, True, False]))
+        call = f"tg.linalg.svd({a}, full_matrices={full}, compute_uv={uv})"
+        if not uv:
+            return p.case(target, call, f"np.linalg.svd({n}, compute_uv=False)", rtol=100.0)
+        out = (
+            f"(lambda r, k: (r.S, (r.U[..., :k] * r.S[..., None, :]) @ r.Vh[..., :k, :], r.U.shape, "
+            f"r.Vh.shape))({call}, min({a}.shape[-2:]))"
+        )
+        ref = f"(lambda r: (r.S, {f64}, r.U.shape, r.Vh.shape))(np.linalg.svd({n}, full_matrices={full}))"
+        return _finite_only(p.case(target, out, ref, rtol=100.0), n)
+    if name == "svdvals":
+        return p.case(target, f"tg.linalg.svdvals({a})", f"np.linalg.svdvals({n})", rtol=100.0)
+    uplo = draw(st.sampled_from(["'L'", "'U'", "'u'", "'X'"]))
+    if name == "eigvalsh":
+        return p.case(
+            target,
+            f"tg.linalg.eigvalsh({a}, {uplo})",
+            f"np.linalg.eigvalsh({n}, {uplo})",
+            rtol=100.0,
+        )
+    if name == "eigh":
+        out = (
+            f"(lambda r: (r.eigenvalues, (r.eigenvectors * r.eigenvalues[..., None, :]) @ "
+            f"r.eigenvectors.mT))(tg.linalg.eigh({a}, {uplo}))"
+        )
+        tri = "np.tril" if uplo in ("'L'",) else "np.triu"
+        sym = f"(lambda t: t + np.swapaxes(t, -1, -2) - t * np.eye(t.shape[-1]))({tri}({f64}))"
+        ref = f"(np.linalg.eigvalsh({n}, {uplo}), {sym})"
+        return _finite_only(p.case(target, out, ref, rtol=100.0), n)
+    if name == "qr":
+        mode = draw(st.sampled_from(["'reduced'", "'complete'", "'r'", "'raw'"]))
+        if mode == "'r'":
+            return p.case(
+                target, f"tg.linalg.qr({a}, {mode}).shape", f"np.linalg.qr({n}, {mode}).shape"
+            )
+        out = f"(lambda r: (r.Q @ r.R, r.Q.shape, r.R.shape))(tg.linalg.qr({a}, {mode}))"
+        ref = f"(lambda r: ({f64}, r.Q.shape, r.R.shape))(np.linalg.qr({n}, {mode}))"
+        return _finite_only(p.case(target, out, ref, rtol=100.0), n)
+    if name == "pinv":  # A pinv(A) A = A holds whatever the cutoff drops (values at rounding level)
+        rtol = draw(st.sampled_from(["None", "1e-9"]))
+        out = f"{a}.astype(tg.float64) @ tg.linalg.pinv({a}, rtol={rtol}).astype(tg.float64) @ {a}.astype(tg.float64)"
+        ref = f"{f64} if np.all(np.isfinite({n})) else None"
+        c = p.case(target, out, ref, rtol=1000.0)
+        c.ref += "; ref = ref if ref is not None else out"
+        return c
+    if name == "matrix_rank":
+        out = f"tg.linalg.matrix_rank({a}).shape"
+        return p.case(target, out, f"np.linalg.matrix_rank({n}).shape")
+    o = draw(st.sampled_from(["None", "2", "-2", "'fro'", "'nuc'", "1", "-inf"]))
+    c = p.case(
+        target,
+        f"tg.linalg.cond({a}, {o})",
+        f"np.linalg.cond({n}, {o}) if {_well_conditioned(n)} else None",
+        rtol=1000.0,
+    )
+    c.ref += "; ref = ref if ref is not None else out"
+    return c
+
+
+@gen("tg.linalg.lstsq", "tg.linalg.multi_dot", "tg.linalg.trace")
+def g_linalg_more(draw, target):
+    p = Prog(draw)
+    name = target.split(".")[-1]
+    if name == "trace":
+        a, n = p.tensor(dtypes=FLOATS + ["int64"], max_dims=4)
+        off = draw(st.sampled_from([0, 1, -1, 3]))
+        return p.case(
+            target, f"tg.linalg.trace({a}, offset={off})", f"np.linalg.trace({n}, offset={off})"
+        )
+    if name == "multi_dot":
+        k = draw(st.sampled_from([2, 3]))
+        dims = [draw(st.sampled_from([0, 1, 2, 3])) for _ in range(k + 1)]
+        args = [p.tensor((dims[i], dims[i + 1]), dtypes=["float32", "float64"]) for i in range(k)]
+        if draw(st.booleans()):
+            args[0] = p.tensor((dims[1],), dtypes=["float32", "float64"])
+        ta = ", ".join(x for x, _ in args)
+        na = ", ".join(y for _, y in args)
+        c = p.case(
+            target, f"tg.linalg.multi_dot([{ta}])", f"np.linalg.multi_dot([{na}])", rtol=10.0
+        )
+        # numpy picks the cheapest order of the products: with inf entries the two differ
+        c.ref += f"; ref = ref if all(np.all(np.isfinite(v)) for v in [{na}]) else out"
+        return c
+    m, k = draw(st.sampled_from([0, 1, 2, 3, 4])), draw(st.sampled_from([0, 1, 2, 3]))
+    a, n = p.tensor((m, k), dtypes=["float32", "float64", "int64"])
+    rows = m if draw(st.integers(0, 5)) else m + 1
+    b, nb = p.tensor(
+        draw(st.sampled_from([(rows,), (rows, 2), (rows, 0)])), dtypes=["float32", "float64"]
+    )
+    out = f"tg.linalg.lstsq({a}, {b})[0]"
+    ref = f"np.linalg.lstsq({n}, {nb})[0] if {_well_conditioned(n)} and np.all(np.isfinite({nb})) else None"
+    c = p.case(target, out, ref, rtol=1000.0)
+    c.ref += "; ref = ref if ref is not None else out"
+    return c
+
+
+@gen("tg.linalg.SVDResult", "tg.linalg.EighResult", "tg.linalg.QRResult")
+def g_decomp_results(draw, target):
+    p = Prog(draw)
+    a, n = p.tensor(shape=(2, 2))
+    return p.case(
+        target,
+        f"{target}({a}, {a})[1] if '{target}'[-9:] != 'SVDResult' else {target}({a}, {a}, {a}).Vh",
+        f"{n}",
+    )
 
 
 @gen("tg.linalg.SlogdetResult")

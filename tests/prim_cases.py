@@ -130,6 +130,41 @@ class General(Spec):
         return a
 
 
+class Spectral(Spec):
+    """m x n matrices U diag(s) V^T with random orthonormal U, V and singular values spread apart
+    (3 + 1.2 k, times 1 or 1.5): well conditioned, no repeated singular value (svd, qr, pinv)."""
+
+    def __init__(self, m, n):
+        self.shape = (m, n)
+
+    def draw(self, rng, shape):
+        m, n = self.shape
+        k = min(m, n)
+        lead = shape[:-2]
+        u = np.linalg.qr(rng.standard_normal(lead + (m, k)))[0]
+        v = np.linalg.qr(rng.standard_normal(lead + (n, k)))[0]
+        s = (3.0 + 1.2 * np.arange(k)[::-1]) * rng.choice([1.0, 1.5], lead + (1,))
+        return (u * s[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+class SymSpread(Spec):
+    """n x n matrices whose lower and upper triangles each define a symmetric matrix with
+    eigenvalues at least 0.9 apart (eigh reads one triangle): Q diag(w) Q^T plus a small
+    antisymmetric part."""
+
+    def __init__(self, n):
+        self.shape = (n, n)
+
+    def draw(self, rng, shape):
+        n = self.shape[0]
+        lead = shape[:-2]
+        q = np.linalg.qr(rng.standard_normal(lead + (n, n)))[0]
+        w = 1.5 * np.arange(n) - 1.0 + rng.uniform(-0.2, 0.2, lead + (n,))
+        a = (q * w[..., None, :]) @ np.swapaxes(q, -1, -2)
+        noise = 0.05 * rng.standard_normal(lead + (n, n))
+        return a + noise - np.swapaxes(noise, -1, -2)
+
+
 class I(Spec):
     """int64 values in [lo, hi), with `nonzero` no zeros (divisors)."""
 
@@ -842,6 +877,98 @@ case(
     [SPD(3)],
     ref=lambda a: np.linalg.cholesky(0.5 * (a + np.swapaxes(a, -1, -2))),
     diff=(0,),
+)
+
+
+# Decompositions: the factors' signs are LAPACK's pick (and differ from numpy's), so the cases fix
+# them, the same way for tapegrad and numpy: each singular vector (eigenvector, column of Q) is
+# flipped so that the sum of the cubes of its entries is positive. The flip is piecewise constant,
+# so the derivative checks see the rules themselves.
+def _flip(x):
+    """Signs (+-1) of the sum of cubes of each column of x (..., m, k): shape (..., 1, k)."""
+    if isinstance(x, tg.Tensor):
+        return tg.sign(tg.sum(x**3, axis=-2, keepdims=True))
+    return np.sign(np.sum(x**3, axis=-2, keepdims=True))
+
+
+def _swap(x):
+    return tg.swapaxes(x, -1, -2) if isinstance(x, tg.Tensor) else np.swapaxes(x, -1, -2)
+
+
+def _svd_fixed(r):
+    u, s, vh = r
+    f = _flip(u)
+    return u * f, s, vh * _swap(f)
+
+
+def _eigh_fixed(r):
+    w, v = r
+    return w, v * _flip(v)
+
+
+def _qr_fixed(r):
+    q, r_ = r
+    f = _flip(q)
+    return q * f, r_ * _swap(f)
+
+
+for _m, _n, _tag in ((4, 3, "tall"), (3, 3, "square"), (2, 4, "wide")):
+    case(
+        "svd",
+        lambda a: _svd_fixed(tg.linalg.svd(a, full_matrices=False)),
+        [Spectral(_m, _n)],
+        ref=lambda a: _svd_fixed(np.linalg.svd(a, full_matrices=False)),
+        diff=(0,),
+        tag=_tag,
+    )
+    case(
+        "svdvals",
+        tg.linalg.svdvals,
+        [Spectral(_m, _n)],
+        ref=lambda a: np.linalg.svd(a, compute_uv=False),
+        diff=(0,),
+        tag=_tag,
+    )
+case(
+    "svd",
+    lambda a: _svd_fixed(tg.linalg.svd(a, full_matrices=True)),
+    [Spectral(3, 3)],
+    ref=lambda a: _svd_fixed(np.linalg.svd(a, full_matrices=True)),
+    diff=(0,),
+    tag="full_square",
+)
+for _uplo in ("L", "U"):
+    case(
+        "eigh",
+        lambda a, _u=_uplo: _eigh_fixed(tg.linalg.eigh(a, _u)),
+        [SymSpread(3)],
+        ref=lambda a, _u=_uplo: _eigh_fixed(np.linalg.eigh(a, _u)),
+        diff=(0,),
+        tag=_uplo,
+    )
+    case(
+        "eigvalsh",
+        lambda a, _u=_uplo: tg.linalg.eigvalsh(a, _u),
+        [SymSpread(3)],
+        ref=lambda a, _u=_uplo: np.linalg.eigvalsh(a, _u),
+        diff=(0,),
+        tag=_uplo,
+    )
+for _m, _n, _tag in ((4, 3, "tall"), (3, 3, "square")):
+    case(
+        "qr",
+        lambda a: _qr_fixed(tg.linalg.qr(a)),
+        [Spectral(_m, _n)],
+        ref=lambda a: _qr_fixed(np.linalg.qr(a)),
+        diff=(0,),
+        tag=_tag,
+    )
+case(
+    "qr",
+    lambda a: _qr_fixed(tg.linalg.qr(a, mode="complete")),
+    [Spectral(2, 4)],
+    ref=lambda a: _qr_fixed(np.linalg.qr(a, mode="complete")),
+    tag="wide_complete",
 )
 
 # ---- shape ---------------------------------------------------------------------------------------

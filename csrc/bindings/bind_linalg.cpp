@@ -154,6 +154,58 @@ Tensor(shape=[], dtype=Float32, value= 30)
 Tensor(shape=[], dtype=Float32, value= 6)
 )doc";
 
+inline constexpr char linalg_svd[] =
+    R"doc(Singular value decomposition a = U @ diag(S) @ Vh of each matrix in a (..., m, n) (LAPACK
+gesdd), as the tuple (U, S, Vh); S descending. `full_matrices` gives U (..., m, m) and Vh (..., n,
+n), else (..., m, k) and (..., k, n) with k = min(m, n); `compute_uv=False` gives S alone.
+tapegrad.linalg.svd returns a named tuple. Differentiable in all three outputs; a non-square a
+needs full_matrices=False for that. Failure to converge raises ValueError.
+
+>>> u, s, vh = tg._core.linalg.svd(tg.tensor([[3.0, 0.0], [0.0, -4.0]]))
+>>> s
+Tensor(shape=[2], dtype=Float32, value= [ 4.00000000e+00,  3.00000000e+00])
+)doc";
+
+inline constexpr char linalg_svdvals[] =
+    R"doc(The singular values of each matrix in a (..., m, n), descending (LAPACK gesdd without
+vectors). Its gradient U @ diag(g) @ Vh is finite for every a, repeated values included.
+
+>>> tg.linalg.svdvals(tg.tensor([[3.0, 0.0], [0.0, -4.0]]))
+Tensor(shape=[2], dtype=Float32, value= [ 4.00000000e+00,  3.00000000e+00])
+)doc";
+
+inline constexpr char linalg_eigh[] =
+    R"doc(Eigenvalues (ascending) and eigenvectors (the columns) of each symmetric matrix in a (...,
+n, n), read from its lower (UPLO='L') or upper ('U') triangle (LAPACK syevd), as a tuple;
+tapegrad.linalg.eigh returns a named tuple. Derivatives are those of the matrix the triangle
+defines; eigenvector derivatives are inf/nan where eigenvalues repeat.
+
+>>> w, v = tg._core.linalg.eigh(tg.tensor([[2.0, 1.0], [1.0, 2.0]]))
+>>> w
+Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+00,  3.00000000e+00])
+)doc";
+
+inline constexpr char linalg_eigvalsh[] =
+    R"doc(The eigenvalues (ascending) of each symmetric matrix in a (..., n, n), read from one
+triangle (UPLO='L' or 'U'). Its gradient V @ diag(g) @ V.T (onto that triangle) is finite for every
+a.
+
+>>> tg.linalg.eigvalsh(tg.tensor([[2.0, 1.0], [1.0, 2.0]]))
+Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+00,  3.00000000e+00])
+)doc";
+
+inline constexpr char linalg_qr[] =
+    R"doc(QR decomposition a = Q @ R of each matrix in a (..., m, n) (LAPACK geqrf and orgqr), as a
+tuple (Q, R); mode 'reduced' (Q (..., m, k), R (..., k, n), k = min(m, n)), 'complete' (Q (..., m,
+m)) or 'r' (R alone). tapegrad.linalg.qr returns a named tuple. Differentiable for 'reduced' (and
+'r') with m >= n.
+
+>>> q, r = tg._core.linalg.qr(tg.tensor([[3.0, 1.0], [4.0, 2.0]]))
+>>> print(np.round(abs(r).numpy(), 4))
+[[5.  2.2]
+ [0.  0.4]]
+)doc";
+
 }  // namespace docs
 
 namespace {
@@ -205,6 +257,14 @@ NormArgs parse_ord(py::handle ord) {
   r.has_ord = true;
   r.ord = py::cast<double>(py::float_(py::reinterpret_borrow<py::object>(ord)));
   return r;
+}
+
+// UPLO of eigh/eigvalsh: 'L' or 'U' (numpy's spelling; lower case too).
+bool uplo_param(py::handle h, const char* op) {
+  TG_CHECK_TYPE(PyUnicode_Check(h.ptr()), op, ": UPLO must be 'L' or 'U', got ", std::string(py::repr(h)));
+  const std::string u = py::cast<std::string>(h);
+  TG_CHECK(u == "L" || u == "U" || u == "l" || u == "u", op, ": UPLO must be 'L' or 'U', got '", u, "'");
+  return u == "L" || u == "l";
 }
 
 Tensor do_norm(py::handle x, py::handle ord, py::handle axis, py::handle keepdims_h) {
@@ -316,6 +376,67 @@ void bind_linalg(py::module_& m) {
         return maybe_nogil(cube_work(x), [&] { return ops::cholesky(x); });
       },
       py::arg("a"), docs::linalg_cholesky);
+  la.def(
+      "svd",
+      [](py::handle a, py::handle full_h, py::handle uv_h) -> py::object {
+        Tensor x = arg_tensor(a, "svd");
+        const bool full = bool_param(full_h, "svd", "full_matrices");
+        const bool uv = bool_param(uv_h, "svd", "compute_uv");
+        if (!uv) return py::cast(maybe_nogil(cube_work(x), [&] { return ops::svdvals(x); }));
+        std::vector<Tensor> r;
+        {
+          py::gil_scoped_release nogil;
+          SharedDataLock lock;  // Note [Concurrent writes]
+          r = ops::svd(x, full);
+        }
+        return py::make_tuple(r[0], r[1], r[2]);
+      },
+      py::arg("a"), py::arg("full_matrices") = true, py::arg("compute_uv") = true, docs::linalg_svd);
+  la.def(
+      "svdvals",
+      [](py::handle a) {
+        Tensor x = arg_tensor(a, "svdvals");
+        return maybe_nogil(cube_work(x), [&] { return ops::svdvals(x); });
+      },
+      py::arg("x"), docs::linalg_svdvals);
+  la.def(
+      "eigh",
+      [](py::handle a, py::handle uplo) {
+        Tensor x = arg_tensor(a, "eigh");
+        const bool lower = uplo_param(uplo, "eigh");
+        std::vector<Tensor> r;
+        {
+          py::gil_scoped_release nogil;
+          SharedDataLock lock;  // Note [Concurrent writes]
+          r = ops::eigh(x, lower);
+        }
+        return py::make_tuple(r[0], r[1]);
+      },
+      py::arg("a"), py::arg("UPLO") = "L", docs::linalg_eigh);
+  la.def(
+      "eigvalsh",
+      [](py::handle a, py::handle uplo) {
+        Tensor x = arg_tensor(a, "eigvalsh");
+        const bool lower = uplo_param(uplo, "eigvalsh");
+        return maybe_nogil(cube_work(x), [&] { return ops::eigvalsh(x, lower); });
+      },
+      py::arg("a"), py::arg("UPLO") = "L", docs::linalg_eigvalsh);
+  la.def(
+      "qr",
+      [](py::handle a, py::handle mode_h) -> py::object {
+        Tensor x = arg_tensor(a, "qr");
+        TG_CHECK_TYPE(PyUnicode_Check(mode_h.ptr()), "qr: mode must be a str, got ", std::string(py::repr(mode_h)));
+        const std::string mode = py::cast<std::string>(mode_h);
+        std::vector<Tensor> r;
+        {
+          py::gil_scoped_release nogil;
+          SharedDataLock lock;  // Note [Concurrent writes]
+          r = ops::qr(x, mode);
+        }
+        if (r.size() == 1) return py::cast(r[0]);
+        return py::make_tuple(r[0], r[1]);
+      },
+      py::arg("a"), py::arg("mode") = "reduced", docs::linalg_qr);
   la.def("norm", &do_norm, py::arg("x"), py::arg("ord") = py::none(), py::arg("axis") = py::none(),
          py::arg("keepdims") = false, docs::linalg_norm);
   la.def("_blas_num_threads", [] { return ops::blas_num_threads(); });

@@ -217,6 +217,18 @@ void det(const Tensor& out, const Tensor& a) {
   same_device("det", out, a);
   on(out, "det").det(out, a);
 }
+int64_t svd(const Tensor& u, const Tensor& s, const Tensor& vh, const Tensor& a, bool full, bool compute_uv) {
+  same_device("svd", s, a);
+  return on(a, "svd").svd(u, s, vh, a, full, compute_uv);
+}
+int64_t eigh(const Tensor& w, const Tensor& v, const Tensor& a, bool lower, bool compute_v) {
+  same_device("eigh", w, a);
+  return on(a, "eigh").eigh(w, v, a, lower, compute_v);
+}
+void qr(const Tensor& q, const Tensor& r, const Tensor& a, bool complete) {
+  same_device("qr", r, a);
+  on(a, "qr").qr(q, r, a, complete);
+}
 
 // fused.h: every register of a fused kernel is on one device (autodiff/fusion.cpp fuses CPU
 // values only); the first input, output or sum names it.

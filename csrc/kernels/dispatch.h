@@ -66,6 +66,9 @@ struct Backend {
   int64_t (*cholesky)(const Tensor& out, const Tensor& a);
   void (*slogdet)(const Tensor& sign, const Tensor& logabs, const Tensor& a);
   void (*det)(const Tensor& out, const Tensor& a);
+  int64_t (*svd)(const Tensor& u, const Tensor& s, const Tensor& vh, const Tensor& a, bool full, bool compute_uv);
+  int64_t (*eigh)(const Tensor& w, const Tensor& v, const Tensor& a, bool lower, bool compute_v);
+  void (*qr)(const Tensor& q, const Tensor& r, const Tensor& a, bool complete);
   // fused.h
   void (*fused_run)(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs, const Tensor* sums);
 };

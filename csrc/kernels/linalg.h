@@ -25,6 +25,20 @@ int64_t cholesky(const Tensor& out, const Tensor& a);  // lower L with a = L L^T
 // sign and log|det| (shapes (...)); a singular matrix gives (0, -inf).
 void slogdet(const Tensor& sign, const Tensor& logabs, const Tensor& a);
 void det(const Tensor& out, const Tensor& a);
+// Decompositions, Float32/Float64, a: (..., m, n) with any strides. svd and eigh return the flat
+// batch index of the first matrix on which LAPACK failed to converge (or that holds NaN or inf,
+// on which it may never stop), or -1.
+// SVD a = U diag(s) Vh (gesdd): s (..., k), k = min(m, n), descending. With `compute_uv`, u is
+// (..., m, m) and vh (..., n, n) when `full`, else (..., m, k) and (..., k, n); without it u and
+// vh are not touched (undefined tensors allowed).
+int64_t svd(const Tensor& u, const Tensor& s, const Tensor& vh, const Tensor& a, bool full, bool compute_uv);
+// Symmetric eigendecomposition a = V diag(w) V^T (syevd) from the lower (`lower`) or upper triangle
+// of a (..., n, n): w (..., n) ascending, v (..., n, n) with the eigenvectors as columns (only
+// written when `compute_v`).
+int64_t eigh(const Tensor& w, const Tensor& v, const Tensor& a, bool lower, bool compute_v);
+// QR a = Q R (geqrf, orgqr): with k = min(m, n), q is (..., m, k) and r (..., k, n), or (..., m, m)
+// and (..., m, n) when `complete`; q undefined: only r is computed.
+void qr(const Tensor& q, const Tensor& r, const Tensor& a, bool complete);
 
 // CPU backend settings (not routed: they concern the CPU's BLAS library).
 // OpenBLAS's own thread count follows our pool's (kernels::num_threads()), so that the two never

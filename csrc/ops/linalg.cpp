@@ -474,6 +474,301 @@ constexpr Prim kCholesky = PrimDef("cholesky")
                                .batch(autodiff::leading_batch)
                                .api("linalg.cholesky");
 
+// ---- decompositions: svd, svdvals, eigh, eigvalsh, qr -----------------------------------------
+// Their rules are written with ops (matmul, solve, the elementwise ones), so they differentiate
+// again; each prim runs on one stack of matrices, so vmap moves the batch axis first.
+//
+// Note [Decomposition gradients]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// The factors of a decomposition are defined up to signs (a singular vector or an eigenvector times
+// -1 is one too), and LAPACK picks one; a loss that does not depend on the pick (|U|, U S Vh, Q R,
+// V diag(w) V^T, ...) has one gradient, and the rules give it. The rules (with k = min(m, n)):
+//   svd (reduced; U m x k, S k, Vh k x n): F_ij = 1 / (s_j^2 - s_i^2) off the diagonal, 0 on it;
+//     dP = U^T dA V, dS = diag(dP), dU = U (F o (dP S + S dP^T)) + (I - U U^T) dA V S^-1 (m > n),
+//     dV = V (F o (S dP + dP^T S)) + (I - V V^T) dA^T U S^-1 (n > m); the VJP is its adjoint,
+//     U [diag(gS) + (J + J^T) S + S (K + K^T)] Vh + the two projections, J = F o (U^T gU),
+//     K = F o (V^T gV). full_matrices=True has no unique derivative for non-square inputs (the
+//     extra columns are any orthonormal completion): its rules raise, as JAX's.
+//   eigh (A = V diag(w) V^T from one triangle): F_ij = 1 / (w_j - w_i) off the diagonal;
+//     dM = V^T dE V, dw = diag(dM), dV = V (F o dM), where dE is the symmetric matrix the read
+//     triangle of dA defines; the VJP maps G = V (diag(gw) + F o (V^T gV)) V^T back onto that
+//     triangle (the off-diagonal entries appear twice in E): tril(G) + tril(G^T, -1) for 'L'.
+//   qr (reduced, m >= n): X = dA R^-1, C = Q^T X, O = tril(C, -1) - tril(C, -1)^T;
+//     dQ = X + Q (O - C), dR = (C - O) R; the VJP is (gQ + Q N) R^-T with M = Q^T gQ - gR R^T,
+//     N = tril(M - M^T, -1) - M. Wide (m < n) and complete non-square QR raise.
+// Degenerate spectra: with two equal singular values (eigenvalues) F has an infinite entry, so the
+// derivatives of U and Vh (V) are inf or nan there, as in JAX -- those factors are not even
+// continuous functions of A at such points. A zero singular value of a non-square matrix does the
+// same through S^-1. svdvals and eigvalsh are their own prims because their first derivatives
+// stay finite at every A: U diag(g) Vh and V diag(g) V^T need no F; their VJPs recompute the
+// vectors (with svd/eigh, so that second derivatives exist where the spectrum is simple).
+
+// The identity of size n as a constant.
+Tensor ident(int64_t n, DType dt) {
+  Tensor m = Tensor::zeros(Shape{n, n}, DType::Float64);
+  double* p = m.data<double>();
+  for (int64_t i = 0; i < n; ++i) p[i * n + i] = 1.0;
+  return m.to(dt);
+}
+// (..., k) -> (..., 1, k) (a row: scales columns) or (..., k, 1) (a column: scales rows).
+Tensor as_row(const Tensor& s) {
+  Shape sh = s.shape();
+  sh.insert(sh.size() - 1, 1);
+  return reshape_(s, sh);
+}
+Tensor as_col(const Tensor& s) {
+  Shape sh = s.shape();
+  sh.push_back(1);
+  return reshape_(s, sh);
+}
+Tensor diag_of(const Tensor& x) { return diagonal_p(x, 0, x.ndim() - 2, x.ndim() - 1); }
+// F_ij = 1 / (d_j - d_i) off the diagonal and 0 on it, for d (..., k) (JAX's form: an infinite
+// entry where two values are equal).
+Tensor gap_inverse(const Tensor& d) {
+  const int64_t k = d.shape().back();
+  const Tensor eye = ident(k, d.dtype());
+  return sub(reciprocal(add(sub(as_row(d), as_col(d)), eye)), eye);
+}
+int64_t rows_of(const Tensor& x) { return x.shape()[x.shape().size() - 2]; }
+int64_t cols_of(const Tensor& x) { return x.shape().back(); }
+
+void check_svd_diff(const Tensor& a, const Attrs& at) {
+  TG_CHECK_T(NotDifferentiable, !at.flag || rows_of(a) == cols_of(a),
+             "svd: the derivative of U and Vh with full_matrices=True is not unique for a non-square matrix of shape ",
+             shape_str(a.shape()), ": use full_matrices=False (or svdvals for the singular values alone)");
+}
+
+// attrs.flag = full_matrices.
+TensorList svd_impl(const TensorList& in, const Attrs& at) {
+  const Tensor& a = in[0];
+  const int64_t m = rows_of(a), n = cols_of(a), k = std::min(m, n);
+  const Shape bs = batch_shape(a, 2);
+  Tensor u = Tensor::empty(cat_shape(bs, Shape{m, at.flag ? m : k}), a.dtype(), a.device());
+  Tensor s = Tensor::empty(cat_shape(bs, Shape{k}), a.dtype(), a.device());
+  Tensor vh = Tensor::empty(cat_shape(bs, Shape{at.flag ? n : k, n}), a.dtype(), a.device());
+  const int64_t bad = kernels::svd(u, s, vh, a, at.flag != 0, true);
+  TG_CHECK(bad < 0, "svd: SVD did not converge (NaN or inf in the input?)", at_batch(a, bad), "; ", describe(a));
+  return {u, s, vh};
+}
+TensorList svd_vjp(const TensorList& g, const TensorList& in, const TensorList& out, const Attrs& at, uint32_t) {
+  const Tensor& a = in[0];
+  check_svd_diff(a, at);
+  const Tensor &u = out[0], &s = out[1], &vh = out[2];
+  const int64_t m = rows_of(a), n = cols_of(a);
+  const Tensor v = mT(vh), gv = mT(g[2]);
+  const Tensor f = gap_inverse(square(s));
+  const Tensor j = mul(f, matmul(mT(u), g[0]));
+  const Tensor kk = mul(f, matmul(vh, gv));
+  const Tensor sr = as_row(s), sc = as_col(s);
+  Tensor core = add(mul(ident(s.shape().back(), s.dtype()), as_row(g[1])), mul(add(j, mT(j)), sr));
+  core = add(core, mul(sc, add(kk, mT(kk))));
+  Tensor ga = matmul(matmul(u, core), vh);
+  if (m > n) ga = add(ga, matmul(div(sub(g[0], matmul(u, matmul(mT(u), g[0]))), sr), vh));
+  if (n > m) ga = add(ga, matmul(u, div(mT(sub(gv, matmul(v, matmul(vh, gv)))), sc)));
+  return {ga};
+}
+TensorList svd_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs& at) {
+  const Tensor& a = in[0];
+  check_svd_diff(a, at);
+  const Tensor &u = out[0], &s = out[1], &vh = out[2], &da = t[0];
+  const int64_t m = rows_of(a), n = cols_of(a);
+  const Tensor v = mT(vh);
+  const Tensor dav = matmul(da, v);
+  const Tensor dp = matmul(mT(u), dav);
+  const Tensor f = gap_inverse(square(s));
+  const Tensor sr = as_row(s), sc = as_col(s);
+  Tensor du = matmul(u, mul(f, add(mul(dp, sr), mul(sc, mT(dp)))));
+  Tensor dv = matmul(v, mul(f, add(mul(sc, dp), mul(mT(dp), sr))));
+  if (m > n) du = add(du, div(sub(dav, matmul(u, dp)), sr));
+  if (n > m) {
+    const Tensor dau = matmul(mT(da), u);
+    dv = add(dv, div(sub(dau, matmul(v, matmul(vh, dau))), sr));
+  }
+  return {du, diag_of(dp), mT(dv)};
+}
+// batch axis first; the rules read the outputs (of the input only its shape)
+constexpr Prim kSvd = PrimDef("svd")
+                          .impl(svd_impl)
+                          .vjp(svd_vjp)
+                          .jvp(svd_jvp)
+                          .batch(autodiff::leading_batch)
+                          .reads(kReadsOutputs)
+                          .api("linalg.svd");
+
+Tensor svd_values(const Tensor& a) {
+  const int64_t m = rows_of(a), n = cols_of(a);
+  Tensor s = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{std::min(m, n)}), a.dtype(), a.device());
+  const int64_t bad = kernels::svd(Tensor(), s, Tensor(), a, false, false);
+  TG_CHECK(bad < 0, "svdvals: SVD did not converge (NaN or inf in the input?)", at_batch(a, bad), "; ", describe(a));
+  return s;
+}
+TensorList svdvals_impl(const TensorList& in, const Attrs&) { return {svd_values(in[0])}; }
+TensorList svd_apply(const Tensor& a, bool full);
+// svdvals'(a) = U diag(g) Vh (finite for every a; Note [Decomposition gradients])
+TensorList svdvals_vjp(const TensorList& g, const TensorList& in, const TensorList&, const Attrs&, uint32_t) {
+  TensorList usv = svd_apply(in[0], false);
+  return {matmul(mul(usv[0], as_row(g[0])), usv[2])};
+}
+// dS = diag(U^T dA V)
+TensorList svdvals_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs&) {
+  TensorList usv = svd_apply(in[0], false);
+  return {sum(mul(usv[0], matmul(t[0], mT(usv[2]))), Axes{in[0].ndim() - 2}, false, false)};
+}
+// batch axis first
+constexpr Prim kSvdvals = PrimDef("svdvals")
+                              .impl(svdvals_impl)
+                              .vjp(svdvals_vjp)
+                              .jvp(svdvals_jvp)
+                              .batch(autodiff::leading_batch)
+                              .reads(kReadsInputs)
+                              .api("linalg.svdvals");
+
+TensorList svd_apply(const Tensor& a, bool full) {
+  Attrs at;
+  at.flag = full;
+  if (!any_tracked(a)) return svd_impl({a}, at);
+  return autodiff::apply(kSvd, {a}, at);
+}
+
+// The symmetric matrix that the triangle eigh reads defines, from a general a (or tangent):
+// lower: tril(a) + tril(a, -1)^T.
+Tensor sym_from_triangle(const Tensor& x, bool lower) {
+  const int64_t n = cols_of(x);
+  const Tensor diag_and_below = tri_mask(n, x.dtype(), 0, 1.0), below = tri_mask(n, x.dtype(), -1, 1.0);
+  if (lower) return add(mul(x, diag_and_below), mT(mul(x, below)));
+  return add(mul(x, mT(diag_and_below)), mT(mul(x, mT(below))));
+}
+// The adjoint of sym_from_triangle: G's entries summed onto the triangle read.
+Tensor onto_triangle(const Tensor& g, bool lower) {
+  const int64_t n = cols_of(g);
+  const Tensor diag_and_below = tri_mask(n, g.dtype(), 0, 1.0), below = tri_mask(n, g.dtype(), -1, 1.0);
+  if (lower) return add(mul(g, diag_and_below), mul(mT(g), below));
+  return add(mul(g, mT(diag_and_below)), mul(mT(g), mT(below)));
+}
+
+// attrs.flag = lower (UPLO='L').
+TensorList eigh_impl(const TensorList& in, const Attrs& at) {
+  const Tensor& a = in[0];
+  const int64_t n = cols_of(a);
+  Tensor w = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{n}), a.dtype(), a.device());
+  Tensor v = Tensor::empty(a.shape(), a.dtype(), a.device());
+  const int64_t bad = kernels::eigh(w, v, a, at.flag != 0, true);
+  TG_CHECK(bad < 0, "eigh: eigenvalues did not converge (NaN or inf in the input?)", at_batch(a, bad), "; ",
+           describe(a));
+  return {w, v};
+}
+TensorList eigh_vjp(const TensorList& g, const TensorList&, const TensorList& out, const Attrs& at, uint32_t) {
+  const Tensor &w = out[0], &v = out[1];
+  Tensor core = add(mul(ident(cols_of(v), v.dtype()), as_row(g[0])), mul(gap_inverse(w), matmul(mT(v), g[1])));
+  return {onto_triangle(matmul(matmul(v, core), mT(v)), at.flag != 0)};
+}
+TensorList eigh_jvp(const TensorList& t, const TensorList&, const TensorList& out, const Attrs& at) {
+  const Tensor &w = out[0], &v = out[1];
+  const Tensor dm = matmul(mT(v), matmul(sym_from_triangle(t[0], at.flag != 0), v));
+  return {diag_of(dm), matmul(v, mul(gap_inverse(w), dm))};
+}
+// batch axis first
+constexpr Prim kEigh = PrimDef("eigh")
+                           .impl(eigh_impl)
+                           .vjp(eigh_vjp)
+                           .jvp(eigh_jvp)
+                           .batch(autodiff::leading_batch)
+                           .reads(kReadsOutputs)
+                           .api("linalg.eigh");
+
+TensorList eigh_apply(const Tensor& a, bool lower) {
+  Attrs at;
+  at.flag = lower;
+  if (!any_tracked(a)) return eigh_impl({a}, at);
+  return autodiff::apply(kEigh, {a}, at);
+}
+TensorList eigvalsh_impl(const TensorList& in, const Attrs& at) {
+  const Tensor& a = in[0];
+  Tensor w = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{cols_of(a)}), a.dtype(), a.device());
+  const int64_t bad = kernels::eigh(w, Tensor(), a, at.flag != 0, false);
+  TG_CHECK(bad < 0, "eigvalsh: eigenvalues did not converge (NaN or inf in the input?)", at_batch(a, bad), "; ",
+           describe(a));
+  return {w};
+}
+// eigvalsh'(a) = V diag(g) V^T onto the triangle read (finite for every a)
+TensorList eigvalsh_vjp(const TensorList& g, const TensorList& in, const TensorList&, const Attrs& at, uint32_t) {
+  const Tensor v = eigh_apply(in[0], at.flag != 0)[1];
+  return {onto_triangle(matmul(mul(v, as_row(g[0])), mT(v)), at.flag != 0)};
+}
+// dw = diag(V^T dE V)
+TensorList eigvalsh_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs& at) {
+  const Tensor v = eigh_apply(in[0], at.flag != 0)[1];
+  return {sum(mul(v, matmul(sym_from_triangle(t[0], at.flag != 0), v)), Axes{in[0].ndim() - 2}, false, false)};
+}
+// batch axis first
+constexpr Prim kEigvalsh = PrimDef("eigvalsh")
+                               .impl(eigvalsh_impl)
+                               .vjp(eigvalsh_vjp)
+                               .jvp(eigvalsh_jvp)
+                               .batch(autodiff::leading_batch)
+                               .reads(kReadsInputs)
+                               .api("linalg.eigvalsh");
+
+// attrs.flag = complete (mode='complete'; else 'reduced').
+TensorList qr_impl(const TensorList& in, const Attrs& at) {
+  const Tensor& a = in[0];
+  const int64_t m = rows_of(a), n = cols_of(a), k = std::min(m, n);
+  const Shape bs = batch_shape(a, 2);
+  Tensor q = Tensor::empty(cat_shape(bs, Shape{m, at.flag ? m : k}), a.dtype(), a.device());
+  Tensor r = Tensor::empty(cat_shape(bs, Shape{at.flag ? m : k, n}), a.dtype(), a.device());
+  kernels::qr(q, r, a, at.flag != 0);
+  return {q, r};
+}
+void check_qr_diff(const Tensor& a, const Attrs& at) {
+  TG_CHECK_T(NotDifferentiable, rows_of(a) >= cols_of(a) && (!at.flag || rows_of(a) == cols_of(a)),
+             "qr: derivatives are implemented for mode='reduced' with m >= n (tall or square), got shape ",
+             shape_str(a.shape()), at.flag ? " and mode='complete'" : "");
+}
+// X R^-1 and X R^-T for a stack of invertible upper-triangular R (by LU: solve); a singular R (A of
+// lower rank) has no derivative.
+Tensor solve_r(const Tensor& r, const Tensor& x, bool transposed) {
+  try {
+    return transposed ? mT(solve(r, mT(x))) : mT(solve(mT(r), mT(x)));
+  } catch (const ValueError&) {
+    throw ValueError("qr: the derivative needs a matrix of full column rank (R is singular)");
+  }
+}
+TensorList qr_vjp(const TensorList& g, const TensorList& in, const TensorList& out, const Attrs& at, uint32_t) {
+  check_qr_diff(in[0], at);
+  const Tensor &q = out[0], &r = out[1];
+  const Tensor mm = sub(matmul(mT(q), g[0]), matmul(g[1], mT(r)));
+  const Tensor below = tri_mask(cols_of(r), r.dtype(), -1, 1.0);
+  const Tensor nn = sub(mul(sub(mm, mT(mm)), below), mm);
+  return {solve_r(r, add(g[0], matmul(q, nn)), true)};
+}
+TensorList qr_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs& at) {
+  check_qr_diff(in[0], at);
+  const Tensor &q = out[0], &r = out[1];
+  const Tensor x = solve_r(r, t[0], false);
+  const Tensor c = matmul(mT(q), x);
+  const Tensor low = mul(c, tri_mask(cols_of(r), r.dtype(), -1, 1.0));
+  const Tensor o = sub(low, mT(low));
+  return {add(x, matmul(q, sub(o, c))), matmul(sub(c, o), r)};
+}
+// batch axis first
+constexpr Prim kQr = PrimDef("qr")
+                         .impl(qr_impl)
+                         .vjp(qr_vjp)
+                         .jvp(qr_jvp)
+                         .batch(autodiff::leading_batch)
+                         .reads(kReadsOutputs)
+                         .api("linalg.qr");
+
+// Checks a stack of matrices (..., m, n) and returns it in the dtype LAPACK runs on (numpy's rules,
+// as square_operand).
+Tensor matrix_operand(const Tensor& a, const char* op) {
+  check_op_input(a, op);
+  TG_CHECK_SHAPE(a.ndim() >= 2, op, ": ", a.ndim(),
+                 "-dimensional array given; array must be at least two-dimensional (", describe(a), ")");
+  TG_CHECK_DTYPE(a.dtype() != DType::Float16, op, ": array type float16 is unsupported in linalg (", describe(a), ")");
+  return is_float(a.dtype()) ? a : cast(a, DType::Float64);
+}
+
 // Checks a stack of square matrices and returns it in the dtype LAPACK runs on: numpy's rules
 // (integers and Bool as float64; float16 unsupported).
 Tensor square_operand(const Tensor& a, const char* op) {
@@ -600,6 +895,16 @@ Tensor vector_norm(const Tensor& x, int64_t ax, double ord, bool has_ord, bool k
   return pow(s, scalar_like(1.0 / ord, x));
 }
 
+// x with axes r and c moved last (in that order), the others kept in order.
+Tensor matrix_axes_last(const Tensor& x, int64_t r, int64_t c) {
+  SmallVec<int64_t, 6> perm;
+  for (int64_t i = 0; i < x.ndim(); ++i)
+    if (i != r && i != c) perm.push_back(i);
+  perm.push_back(r);
+  perm.push_back(c);
+  return transpose(x, perm);
+}
+
 // numpy's matrix norms over axes (r, c).
 Tensor matrix_norm(const Tensor& x, int64_t r, int64_t c, double ord, bool has_ord, bool fro, bool keepdims) {
   const uint64_t both = (uint64_t(1) << r) | (uint64_t(1) << c);
@@ -616,7 +921,12 @@ Tensor matrix_norm(const Tensor& x, int64_t r, int64_t c, double ord, bool has_o
       res = sum(s, Axes{other}, false, false);
     else res = ord > 0 ? amax_p(s, om, false, "norm") : amin_p(s, om, false, "norm");
   } else if (ord == 2.0 || ord == -2.0) {
-    throw ValueError("norm: matrix norms ord=2 and ord=-2 need singular values and are not supported");
+    // The largest (smallest) singular value of each matrix, the axes moved last.
+    const Tensor s = svdvals(matrix_axes_last(x, r, c));
+    const uint64_t last = uint64_t(1) << (s.ndim() - 1);
+    if (ord > 0 && s.shape().back() == 0)  // no singular values: 0, as numpy
+      res = sum(s, Axes{s.ndim() - 1}, false, false);
+    else res = ord > 0 ? amax_p(s, last, false, "norm") : amin_p(s, last, false, "norm");
   } else {
     throw ValueError(str_cat("norm: invalid norm order ", ord, " for matrices"));
   }
@@ -647,7 +957,11 @@ Tensor norm_impl(const Tensor& a, double ord, bool has_ord, bool fro, bool nuc, 
   }
   TG_CHECK(axes.size() == 2, "norm: improper number of dimensions to norm: axis names ", axes.size(), " axes");
   TG_CHECK(axes[0] != axes[1], "norm: duplicate axes given");
-  TG_CHECK(!nuc, "norm: the nuclear norm needs singular values and is not supported");
+  if (nuc) {  // the sum of the singular values
+    const Tensor s = svdvals(matrix_axes_last(x, axes[0], axes[1]));
+    const Tensor res = sum(s, Axes{s.ndim() - 1}, false, false);
+    return keepdims ? reshape_(res, keep_shape(x.shape(), (uint64_t(1) << axes[0]) | (uint64_t(1) << axes[1]))) : res;
+  }
   return matrix_norm(x, axes[0], axes[1], ord, has_ord, fro, keepdims);
 }
 
@@ -697,14 +1011,56 @@ std::vector<Tensor> slogdet(const Tensor& a_in) {
 
 Tensor cholesky(const Tensor& a) { return apply_or_impl(kCholesky, {square_operand(a, "cholesky")}); }
 
+std::vector<Tensor> svd(const Tensor& a_in, bool full_matrices) {
+  const Tensor a = matrix_operand(a_in, "svd");
+  TensorList r = svd_apply(a, full_matrices);
+  return {r[0], r[1], r[2]};
+}
+
+Tensor svdvals(const Tensor& a_in) {
+  const Tensor a = matrix_operand(a_in, "svdvals");
+  if (!any_tracked(a)) return svd_values(a);
+  return autodiff::apply1(kSvdvals, {a}, Attrs());
+}
+
+std::vector<Tensor> eigh(const Tensor& a_in, bool lower) {
+  TensorList r = eigh_apply(square_operand(a_in, "eigh"), lower);
+  return {r[0], r[1]};
+}
+
+Tensor eigvalsh(const Tensor& a_in, bool lower) {
+  const Tensor a = square_operand(a_in, "eigvalsh");
+  Attrs at;
+  at.flag = lower;
+  if (!any_tracked(a)) return eigvalsh_impl({a}, at)[0];
+  return autodiff::apply1(kEigvalsh, {a}, at);
+}
+
+std::vector<Tensor> qr(const Tensor& a_in, const std::string& mode) {
+  TG_CHECK(mode == "reduced" || mode == "complete" || mode == "r", "qr: unrecognized mode '", mode,
+           "' (use 'reduced', 'complete' or 'r')");
+  const Tensor a = matrix_operand(a_in, "qr");
+  Attrs at;
+  at.flag = mode == "complete";
+  if (mode == "r" && !any_tracked(a)) {  // R alone: no Q to form
+    const int64_t m = rows_of(a), n = cols_of(a);
+    Tensor r = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{std::min(m, n), n}), a.dtype(), a.device());
+    kernels::qr(Tensor(), r, a, false);
+    return {r};
+  }
+  TensorList r = any_tracked(a) ? autodiff::apply(kQr, {a}, at) : qr_impl({a}, at);
+  if (mode == "r") return {r[1]};
+  return {r[0], r[1]};
+}
+
 namespace linalg_detail {
 Tensor diagonal(const Tensor& a, int64_t offset, int64_t ax1, int64_t ax2) { return diagonal_p(a, offset, ax1, ax2); }
 Tensor reshape(const Tensor& x, const Shape& s) { return reshape_(x, s); }
 }  // namespace linalg_detail
 
 void add_linalg_prims(PrimRegistry& r) {
-  for (const Prim* p :
-       {&kMatmul, &kDiagonal, &kDiagEmbed, &kNorm2, &kAmax, &kSolve, &kInv, &kDet, &kSlogdet, &kCholesky})
+  for (const Prim* p : {&kMatmul, &kDiagonal, &kDiagEmbed, &kNorm2, &kAmax, &kSolve, &kInv, &kDet, &kSlogdet,
+                        &kCholesky, &kSvd, &kSvdvals, &kEigh, &kEigvalsh, &kQr})
     r.push_back(p);
 }
 

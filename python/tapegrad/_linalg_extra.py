@@ -1,21 +1,41 @@
-"""The Array API linalg extension's functions that tapegrad's ops compose (no SVD or
-eigendecomposition needed), re-exported by ``tapegrad.linalg``."""
+"""The Array API linalg extension's functions and numpy.linalg's composites that tapegrad's ops
+compose (decompositions with named results, pinv, matrix_rank, cond, lstsq, ...), re-exported by
+``tapegrad.linalg``."""
 
 from __future__ import annotations
+
+import functools
+from typing import NamedTuple
 
 import numpy as np
 
 from . import _core, _creation
+from ._core import Tensor
 from ._numpy_extra import _axis, _t, cross, matrix_transpose, moveaxis, tensordot, vecdot
 from ._numpy_extra import diagonal as _np_diagonal
 
 __all__ = [
+    "EighResult",
+    "QRResult",
+    "SVDResult",
+    "cholesky",
+    "cond",
     "cross",
     "diagonal",
+    "eigh",
+    "eigvalsh",
+    "lstsq",
     "matrix_norm",
     "matrix_power",
+    "matrix_rank",
     "matrix_transpose",
+    "multi_dot",
+    "pinv",
+    "qr",
+    "svd",
+    "svdvals",
     "tensordot",
+    "trace",
     "vecdot",
     "vector_norm",
 ]
@@ -68,11 +88,13 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
 
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     """Matrix norm of each matrix in the last two axes (Array API linalg.matrix_norm): ``'fro'``,
-    ``1``, ``-1``, ``inf``, ``-inf``. ``2``, ``-2`` and ``'nuc'`` need singular values, which
-    tapegrad does not compute yet: they raise ``ValueError``.
+    ``'nuc'`` (the sum of the singular values), ``1``, ``-1``, ``inf``, ``-inf``, ``2`` and ``-2``
+    (the largest and smallest singular value).
 
     >>> print(tg.linalg.matrix_norm(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), ord=1))
     6.0
+    >>> print(tg.linalg.matrix_norm(tg.tensor([[3.0, 0.0], [0.0, -4.0]]), ord="nuc"))
+    7.0
     """
     x = _t(x)
     if x.ndim < 2:
@@ -108,3 +130,307 @@ def matrix_power(x, n, /):
         if n:
             base = _core.matmul(base, base)
     return result
+
+
+# ---- decompositions ------------------------------------------------------------------------------
+
+
+class SVDResult(NamedTuple):
+    """``(U, S, Vh)`` of ``svd``: ``x = U @ diag(S) @ Vh`` (numpy's and the Array API's names).
+
+    >>> tg.linalg.svd(tg.eye(2)).S
+    Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+00,  1.00000000e+00])
+    """
+
+    U: Tensor
+    S: Tensor
+    Vh: Tensor
+
+
+class EighResult(NamedTuple):
+    """``(eigenvalues, eigenvectors)`` of ``eigh``; the eigenvectors are the columns.
+
+    >>> tg.linalg.eigh(tg.tensor([[2.0, 0.0], [0.0, 1.0]])).eigenvalues
+    Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+00,  2.00000000e+00])
+    """
+
+    eigenvalues: Tensor
+    eigenvectors: Tensor
+
+
+class QRResult(NamedTuple):
+    """``(Q, R)`` of ``qr``.
+
+    >>> tg.linalg.qr(tg.eye(3)[:, :2]).R.shape
+    (2, 2)
+    """
+
+    Q: Tensor
+    R: Tensor
+
+
+def _bool(v, name, what):
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name}: {what} must be a bool, got {v!r}")
+    return bool(v)
+
+
+def svd(x, /, full_matrices=True, compute_uv=True, hermitian=False):
+    """Singular value decomposition ``x = U @ diag(S) @ Vh`` of each matrix in the last two axes
+    (numpy.linalg.svd and the Array API's): an ``SVDResult``, or ``S`` alone when `compute_uv` is
+    False. ``S`` is descending; `full_matrices` gives square ``U`` and ``Vh``. `hermitian` is
+    accepted for numpy's signature (the general SVD runs; the values are the same).
+
+    Differentiable in ``U``, ``S`` and ``Vh``; a non-square `x` needs ``full_matrices=False`` for
+    that (the extra columns of a full ``U`` are not unique). Where singular values repeat (or one
+    is 0 in a non-square matrix), the derivatives of ``U`` and ``Vh`` are inf/nan; ``svdvals``'s
+    stay finite.
+
+    >>> u, s, vh = tg.linalg.svd(tg.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), full_matrices=False)
+    >>> u.shape, s.shape, vh.shape
+    ((3, 2), (2,), (2, 2))
+    >>> print(np.round((u @ (s[:, None] * vh)).numpy(), 4))
+    [[1. 2.]
+     [3. 4.]
+     [5. 6.]]
+    """
+    _bool(hermitian, "svd", "hermitian")
+    r = _core.linalg.svd(x, full_matrices, compute_uv)
+    return SVDResult(*r) if isinstance(r, tuple) else r
+
+
+def svdvals(x, /):
+    """The singular values of each matrix in the last two axes, descending (Array API
+    linalg.svdvals). The gradient ``U @ diag(g) @ Vh`` is finite for every `x`.
+
+    >>> print(tg.linalg.svdvals(tg.tensor([[0.0, 2.0], [-1.0, 0.0]])))
+    [2. 1.]
+    """
+    return _core.linalg.svdvals(x)
+
+
+def eigh(x, /, UPLO="L"):
+    """Eigenvalues (ascending) and eigenvectors (columns) of each symmetric matrix in the last two
+    axes, an ``EighResult`` (numpy.linalg.eigh, the Array API's). Only the lower (``UPLO='L'``) or
+    upper (``'U'``) triangle is read, and derivatives are those of the symmetric matrix it
+    defines. Eigenvector derivatives are inf/nan where eigenvalues repeat; ``eigvalsh``'s gradient
+    stays finite.
+
+    >>> w, v = tg.linalg.eigh(tg.tensor([[2.0, 1.0], [1.0, 2.0]]))
+    >>> print(w)
+    [1. 3.]
+    """
+    return EighResult(*_core.linalg.eigh(x, UPLO))
+
+
+def eigvalsh(x, /, UPLO="L"):
+    """Eigenvalues (ascending) of each symmetric matrix in the last two axes, read from one
+    triangle (numpy.linalg.eigvalsh, the Array API's). Its gradient is finite for every `x`.
+
+    >>> print(tg.linalg.eigvalsh(tg.tensor([[2.0, 1.0], [1.0, 2.0]])))
+    [1. 3.]
+    """
+    return _core.linalg.eigvalsh(x, UPLO)
+
+
+def qr(x, /, mode="reduced"):
+    """QR decomposition of each matrix in the last two axes (numpy.linalg.qr, the Array API's): a
+    ``QRResult`` for ``mode='reduced'`` (``Q`` (..., m, k), ``R`` (..., k, n), k = min(m, n)) or
+    ``'complete'`` (``Q`` (..., m, m)), ``R`` alone for ``'r'``. Differentiable for ``'reduced'``
+    and ``'r'`` when m >= n (square or tall) and `x` has full column rank.
+
+    >>> q, r = tg.linalg.qr(tg.tensor([[3.0, 1.0], [4.0, 2.0]]))
+    >>> print(np.round((q @ r).numpy(), 4))
+    [[3. 1.]
+     [4. 2.]]
+    >>> print(np.round(abs(tg.linalg.qr(tg.tensor([[3.0, 1.0], [4.0, 2.0]]), mode="r")).numpy(), 4))
+    [[5.  2.2]
+     [0.  0.4]]
+    """
+    if not isinstance(mode, str):
+        raise TypeError(f"qr: mode must be a str, got {mode!r}")
+    r = _core.linalg.qr(x, mode)
+    return QRResult(*r) if isinstance(r, tuple) else r
+
+
+def cholesky(x, /, *, upper=False):
+    """The lower-triangular ``L`` with ``L @ L.T = x`` for each symmetric positive-definite matrix
+    in the last two axes, or the upper ``L.T`` when `upper` (numpy.linalg.cholesky, the Array
+    API's); a matrix that is not positive definite raises ``ValueError``. Reads the lower triangle.
+
+    >>> print(tg.linalg.cholesky(tg.tensor([[4.0, 2.0], [2.0, 2.0]])))
+    [[2. 0.]
+     [1. 1.]]
+    >>> print(tg.linalg.cholesky(tg.tensor([[4.0, 2.0], [2.0, 2.0]]), upper=True))
+    [[2. 1.]
+     [0. 1.]]
+    """
+    lower = _core.linalg.cholesky(x)
+    return matrix_transpose(lower) if _bool(upper, "cholesky", "upper") else lower
+
+
+def trace(x, /, *, offset=0, dtype=None):
+    """The sum of diagonal `offset` of each matrix in the last two axes (the Array API's
+    linalg.trace, numpy.linalg.trace; ``tapegrad.trace`` is numpy.trace, over the first two axes).
+    `dtype`: the dtype the sum runs in.
+
+    >>> print(tg.linalg.trace(tg.arange(8.0).reshape(2, 2, 2)))
+    [ 3. 11.]
+    """
+    x = _t(x)
+    if x.ndim < 2:
+        raise ValueError(f"trace: needs at least 2 dimensions, got shape {x.shape}")
+    if dtype is not None:
+        x = x.astype(dtype)
+    return _core.trace(x, offset, -2, -1)
+
+
+def _float_dtype(x):
+    return x.dtype if x.dtype in (_core.float32, _core.float64) else _core.float64
+
+
+def _eps(dt):
+    return float(np.finfo(np.float32 if dt == _core.float32 else np.float64).eps)
+
+
+def _rtol_default(x, dt):
+    return max(x.shape[-2:]) * _eps(dt)
+
+
+def pinv(x, /, rcond=None, hermitian=False, *, rtol=None):
+    """Moore-Penrose pseudo-inverse of each matrix in the last two axes, from its SVD: singular
+    values at or below ``rtol * largest`` count as 0 (numpy.linalg.pinv, the Array API's).
+    `rtol` defaults to ``max(m, n) * eps`` (the Array API's; numpy's `rcond` is the same cutoff,
+    and giving both is an error). `hermitian` is accepted for numpy's signature.
+
+    Differentiable through the SVD; its derivative exists where the rank is locally constant, and
+    the composition gives it for matrices of full rank with distinct singular values.
+
+    >>> print(tg.linalg.pinv(tg.tensor([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])))
+    [[1.  0.  0. ]
+     [0.  0.5 0. ]]
+    """
+    _bool(hermitian, "pinv", "hermitian")
+    if rcond is not None and rtol is not None:
+        raise ValueError("pinv: rtol and rcond can't be both set")
+    x = _t(x)
+    dt = _float_dtype(x)
+    x = x.astype(dt)
+    if x.ndim < 2:
+        raise ValueError(f"pinv: needs at least 2 dimensions, got shape {x.shape}")
+    cut = rtol if rtol is not None else rcond
+    if cut is None:
+        cut = _rtol_default(x, dt)
+    m, n = x.shape[-2:]
+    if m == 0 or n == 0:
+        return _creation.zeros(x.shape[:-2] + (n, m), dt)
+    u, s, vh = svd(x, full_matrices=False)
+    cut = _t(cut).astype(dt)
+    if cut.ndim:
+        cut = cut[..., None]
+    big = s > cut * _core.amax(s, axis=-1, keepdims=True)
+    # 1/s where kept, 0 elsewhere; the division never sees a dropped value (a nan gradient).
+    s_inv = _core.where(big, 1.0 / _core.where(big, s, 1.0), 0.0)
+    return matrix_transpose(vh) @ (s_inv[..., None] * matrix_transpose(u))
+
+
+def matrix_rank(x, /, tol=None, hermitian=False, *, rtol=None):
+    """The number of singular values above ``tol`` (absolute) or ``rtol * largest`` (relative,
+    ``max(m, n) * eps`` by default) of each matrix in the last two axes, an int64 count
+    (numpy.linalg.matrix_rank, the Array API's). A vector has rank 1 unless it is all zeros.
+
+    >>> tg.linalg.matrix_rank(tg.tensor([[1.0, 2.0], [2.0, 4.0]]))
+    Tensor(shape=[], dtype=Int64, value= 1)
+    """
+    _bool(hermitian, "matrix_rank", "hermitian")
+    if tol is not None and rtol is not None:
+        raise ValueError("matrix_rank: tol and rtol can't be both set")
+    x = _t(x)
+    if x.ndim < 2:
+        return _core.any(x != 0).astype(_core.int64)
+    dt = _float_dtype(x)
+    s = svdvals(x.astype(dt))
+    if tol is not None:
+        t = _t(tol).astype(dt)
+        bound = t[..., None] if t.ndim else t
+    else:
+        r = _t(_rtol_default(x, dt) if rtol is None else rtol).astype(dt)
+        bound = _core.amax(s, axis=-1, keepdims=True) * (r[..., None] if r.ndim else r)
+    return _core.sum((s > bound).astype(_core.int64), axis=-1)
+
+
+def cond(x, p=None):
+    """Condition number of each matrix in the last two axes in the norm `p` (numpy.linalg.cond):
+    None or 2 (largest over smallest singular value), -2 (the inverse ratio), or any matrix norm
+    of ``norm`` (``norm(x, p) * norm(inv(x), p)``; those need square, invertible matrices and raise
+    ``ValueError`` on singular ones, where numpy gives inf).
+
+    >>> print(tg.linalg.cond(tg.tensor([[2.0, 0.0], [0.0, 0.5]])))
+    4.0
+    """
+    x = _t(x)
+    if x.ndim < 2:
+        raise ValueError(f"cond: needs at least 2 dimensions, got shape {x.shape}")
+    if p is None or (not isinstance(p, str) and p in (2, -2)):
+        s = svdvals(x.astype(_float_dtype(x)))
+        if p == -2:
+            return s[..., -1] / s[..., 0]
+        return s[..., 0] / s[..., -1]
+    return _core.linalg.norm(x, p, (-2, -1)) * _core.linalg.norm(_core.linalg.inv(x), p, (-2, -1))
+
+
+def lstsq(a, b, rcond=None):
+    """Least-squares solution of ``a @ x = b`` for a 2-d `a` (m, n) and `b` (m,) or (m, k), by the
+    pseudo-inverse (numpy.linalg.lstsq): ``(x, residuals, rank, s)`` -- the sums of squared
+    residuals (shape (k,), or (1,) for a 1-d `b`; empty when the rank is below n or m <= n), the
+    rank and the singular values of `a`. `rcond` defaults to ``max(m, n) * eps``. Differentiable
+    in `a` and `b` (through the SVD, for `a` of full rank).
+
+    >>> x, res, rank, s = tg.linalg.lstsq(tg.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), tg.tensor([1.0, 2.0, 3.0]))
+    >>> print(np.round(x.numpy(), 4), int(rank))
+    [1. 2.] 2
+    """
+    a, b = _t(a), _t(b)
+    if a.ndim != 2:
+        raise ValueError(f"lstsq: a must be 2-dimensional, got shape {a.shape}")
+    if b.ndim not in (1, 2):
+        raise ValueError(f"lstsq: b must be 1- or 2-dimensional, got shape {b.shape}")
+    m, n = a.shape
+    if b.shape[0] != m:
+        raise ValueError(f"lstsq: incompatible dimensions: a {a.shape} and b {b.shape}")
+    dt = _core.float64 if _core.float64 in (_float_dtype(a), _float_dtype(b)) else _core.float32
+    a, b = a.astype(dt), b.astype(dt)
+    p = pinv(a, rtol=rcond)
+    x = p @ b
+    s = svdvals(a)
+    rank = matrix_rank(a, rtol=rcond)
+    if int(rank) == n and m > n:
+        r = a @ x - b
+        res = _core.sum(r * r, axis=0)
+        if b.ndim == 1:
+            res = res.reshape(1)
+    else:
+        res = _creation.zeros((0,), dt)
+    return x, res, rank, s
+
+
+def multi_dot(arrays, *, out=None):
+    """The product of two or more matrices, left to right (numpy.linalg.multi_dot; a 1-d first
+    argument is a row vector, a 1-d last one a column vector).
+
+    >>> print(tg.linalg.multi_dot([tg.ones(2), tg.eye(2), tg.ones(2)]))
+    2.0
+    """
+    if out is not None:
+        raise TypeError("multi_dot: out= is not supported (Tensors are not written in place)")
+    arrays = list(arrays)
+    if len(arrays) < 2:
+        raise ValueError("multi_dot: expecting at least two arrays")
+    for i, t in enumerate(arrays):
+        nd = _t(t).ndim
+        ok = nd == 2 or (nd == 1 and i in (0, len(arrays) - 1))
+        if not ok:
+            raise ValueError(
+                f"multi_dot: argument {i} has {nd} dimensions (needs 2, or 1 at the ends)"
+            )
+    return functools.reduce(_core.matmul, arrays)

@@ -416,8 +416,9 @@ _RULES["matmul"] = _rule_matmul
 _RULES["index_add"] = _rule_index_add
 _RULES["repeat_transpose"] = _rule_segment_sum
 _RULES["write_basic"] = _rule_write_basic
-# Linear algebra (solve, inv, det, slogdet, cholesky) and user-defined rules (custom_vjp, custom_jvp)
-# use the conservative rule on purpose: dense within the operands.
+# Linear algebra (solve, inv, det, slogdet, cholesky, svd, svdvals, eigh, eigvalsh, qr) and
+# user-defined rules (custom_vjp, custom_jvp) use the conservative rule on purpose: dense within the
+# operands.
 
 
 # Prims marked non-differentiable whose float outputs really have a zero derivative. Any other prim

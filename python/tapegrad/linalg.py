@@ -1,9 +1,19 @@
-"""numpy.linalg-named linear algebra on LAPACK (scipy-openblas32), differentiable to any order.
+"""numpy.linalg-named linear algebra on LAPACK (scipy-openblas32), differentiable to any order;
+the Array API 2024.12 linalg extension (``eig``/``eigvals`` are missing: they need complex dtypes).
 
-``solve``, ``inv``, ``det``, ``slogdet`` and ``cholesky`` work on stacks of matrices (leading
-dims are a batch). Singular matrices raise ``ValueError`` in ``solve`` and ``inv`` (numpy raises
-its ``LinAlgError``); ``det`` of a singular matrix is 0 and ``slogdet`` gives ``(0, -inf)``.
-``norm`` is ``numpy.linalg.norm``; the gradient of the 2-norm at 0 is 0 (as JAX's safe norm).
+Every function works on stacks of matrices (leading dims are a batch). Singular matrices raise
+``ValueError`` in ``solve`` and ``inv``, and a decomposition that does not converge (NaN input)
+raises ``ValueError`` (numpy raises its ``LinAlgError``, a ``ValueError`` too); ``det`` of a singular
+matrix is 0 and ``slogdet`` gives ``(0, -inf)``. ``norm`` is ``numpy.linalg.norm``; the gradient of
+the 2-norm at 0 is 0 (as JAX's safe norm).
+
+Decompositions (``svd``, ``eigh``, ``qr``) differentiate in every output, with JAX's conventions:
+``svd`` needs ``full_matrices=False`` for a non-square input, ``qr`` mode ``'reduced'`` with
+m >= n; ``eigh`` differentiates the symmetric matrix that the triangle it reads (``UPLO``) defines.
+Where singular values or eigenvalues repeat, the derivatives of the singular vectors and
+eigenvectors are inf/nan (those are not continuous there), while ``svdvals`` and ``eigvalsh`` keep
+finite gradients everywhere. Losses that do not depend on the signs LAPACK picks for the vectors
+(``abs(U)``, ``U @ diag(S) @ Vh``, ``Q @ R``) get their exact gradients.
 """
 
 from __future__ import annotations
@@ -14,22 +24,35 @@ from . import _core
 from ._core import Tensor
 
 __all__ = [
+    "EighResult",
+    "QRResult",
+    "SVDResult",
     "SlogdetResult",
     "cholesky",
+    "cond",
     "cross",
     "det",
     "diagonal",
     "dot",
+    "eigh",
+    "eigvalsh",
     "einsum",
     "inv",
+    "lstsq",
     "matmul",
     "matrix_norm",
     "matrix_power",
+    "matrix_rank",
     "matrix_transpose",
+    "multi_dot",
     "norm",
     "outer",
+    "pinv",
+    "qr",
     "slogdet",
     "solve",
+    "svd",
+    "svdvals",
     "tensordot",
     "trace",
     "vdot",
@@ -41,12 +64,27 @@ _la = _core.linalg
 
 # The Array API linalg extension's functions that tapegrad's ops compose.
 from ._linalg_extra import (  # noqa: E402
+    EighResult,
+    QRResult,
+    SVDResult,
+    cholesky,
+    cond,
     cross,
     diagonal,
+    eigh,
+    eigvalsh,
+    lstsq,
     matrix_norm,
     matrix_power,
+    matrix_rank,
     matrix_transpose,
+    multi_dot,
+    pinv,
+    qr,
+    svd,
+    svdvals,
     tensordot,
+    trace,
     vecdot,
     vector_norm,
 )
@@ -55,13 +93,11 @@ from ._numpy_extra import einsum  # noqa: E402  (numpy's sublist form too)
 solve = _la.solve
 inv = _la.inv
 det = _la.det
-cholesky = _la.cholesky
 norm = _la.norm
 matmul = _core.matmul
 dot = _core.dot
 vdot = _core.vdot
 outer = _core.outer
-trace = _core.trace
 
 
 class SlogdetResult(NamedTuple):

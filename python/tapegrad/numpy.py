@@ -43,3 +43,5 @@ from ._array_api import *  # noqa: E402, F403  (Array API spellings: asarray(cop
 from ._numpy_extra import *  # noqa: E402, F403
 
 bool = bool_
+
+from . import linalg  # noqa: E402, F401  (numpy.linalg and the Array API's linalg extension)

@@ -45,6 +45,9 @@ constexpr Backend make_backend() {
   b.cholesky = cholesky;
   b.slogdet = slogdet;
   b.det = det;
+  b.svd = svd;
+  b.eigh = eigh;
+  b.qr = qr;
   b.fused_run = fused_run;
   return b;
 }

@@ -438,6 +438,206 @@ void slogdet_typed(const Tensor& sign, const Tensor& logabs, const Tensor& a) {
   }
 }
 
+// ---- decompositions ------------------------------------------------------------------------
+inline lapack_int gesdd(char jobz, int m, int n, float* a, int lda, float* s, float* u, int ldu, float* vt, int ldvt,
+                        float* work, int lwork, lapack_int* iwork) {
+  return scipy_LAPACKE_sgesdd_work(LAPACK_COL_MAJOR, jobz, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, iwork);
+}
+inline lapack_int gesdd(char jobz, int m, int n, double* a, int lda, double* s, double* u, int ldu, double* vt,
+                        int ldvt, double* work, int lwork, lapack_int* iwork) {
+  return scipy_LAPACKE_dgesdd_work(LAPACK_COL_MAJOR, jobz, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, iwork);
+}
+inline lapack_int syevd(char jobz, char uplo, int n, float* a, float* w, float* work, int lwork, lapack_int* iwork,
+                        int liwork) {
+  return scipy_LAPACKE_ssyevd_work(LAPACK_COL_MAJOR, jobz, uplo, n, a, n, w, work, lwork, iwork, liwork);
+}
+inline lapack_int syevd(char jobz, char uplo, int n, double* a, double* w, double* work, int lwork, lapack_int* iwork,
+                        int liwork) {
+  return scipy_LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, jobz, uplo, n, a, n, w, work, lwork, iwork, liwork);
+}
+inline lapack_int geqrf(int m, int n, float* a, float* tau, float* work, int lwork) {
+  return scipy_LAPACKE_sgeqrf_work(LAPACK_COL_MAJOR, m, n, a, std::max(1, m), tau, work, lwork);
+}
+inline lapack_int geqrf(int m, int n, double* a, double* tau, double* work, int lwork) {
+  return scipy_LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, m, n, a, std::max(1, m), tau, work, lwork);
+}
+inline lapack_int orgqr(int m, int n, int k, float* a, const float* tau, float* work, int lwork) {
+  return scipy_LAPACKE_sorgqr_work(LAPACK_COL_MAJOR, m, n, k, a, std::max(1, m), tau, work, lwork);
+}
+inline lapack_int orgqr(int m, int n, int k, double* a, const double* tau, double* work, int lwork) {
+  return scipy_LAPACKE_dorgqr_work(LAPACK_COL_MAJOR, m, n, k, a, std::max(1, m), tau, work, lwork);
+}
+
+// A workspace size LAPACK reported (lwork = -1 queries answer in a float), checked to fit an int.
+template <class T>
+int work_size(T query, int64_t at_least, const char* op) {
+  const double q = std::max(double(query), double(at_least));
+  TG_CHECK(q <= double(kIntMax), op, ": LAPACK workspace of ", q, " elements is too large for 32-bit LAPACK");
+  return std::max(1, int(q));
+}
+
+// The rows x cols matrix t[batch] (batch offset `off`, any strides) into `buf`, column-major
+// with leading dimension `ld` (transposed = false) or row-major with row length `ld`.
+template <class T>
+void gather_matrix(T* buf, const Tensor& t, int64_t off, int64_t ld, bool col_major) {
+  const size_t nd = t.shape().size();
+  const int64_t rows = t.shape()[nd - 2], cols = t.shape()[nd - 1];
+  const int64_t rs = t.strides()[nd - 2], cs = t.strides()[nd - 1];
+  const T* p = t.data<T>() + off;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) buf[col_major ? j * ld + i : i * ld + j] = p[i * rs + j * cs];
+}
+
+// False if the count values at p hold a NaN or an inf. The iterative decompositions (gesdd, syevd)
+// can loop forever on those (numpy's svd hangs on an inf), so such a matrix is reported as not
+// converging before LAPACK sees it.
+template <class T>
+bool all_finite(const T* p, size_t count) {
+  for (size_t i = 0; i < count; ++i)
+    if (!std::isfinite(p[i])) return false;
+  return true;
+}
+
+// Checks the sizes of an m x n decomposition for 32-bit LAPACK.
+void check_mn(int64_t m, int64_t n, const char* op) {
+  TG_CHECK(fits(m) && fits(n) && fits(m * std::max<int64_t>(m, n)) && fits(n * std::max<int64_t>(m, n)), op,
+           ": matrix of shape (", m, ", ", n, ") is too large for 32-bit LAPACK");
+}
+
+// As for the LU calls (the comment at the top of this file): a row-major m x n A is the
+// column-major n x m A^T, and the SVD of A^T = V S U^T. So gesdd on A's own buffer (M = n, N = m)
+// writes its "U" (n x k, column-major) as our row-major Vh (k x n) and its "VT" (k x m,
+// column-major) as our row-major U (m x k): no transposition anywhere.
+template <class T>
+int64_t svd_typed(const Tensor& u, const Tensor& s, const Tensor& vh, const Tensor& a, bool full, bool compute_uv) {
+  const size_t nd = a.shape().size();
+  const int64_t m64 = a.shape()[nd - 2], n64 = a.shape()[nd - 1];
+  check_mn(m64, n64, "svd");
+  const int m = int(m64), n = int(n64), k = std::min(m, n);
+  const int64_t count = batch_count(a);
+  if (count == 0) return -1;
+  T* S = s.data<T>();
+  T* U = compute_uv ? u.data<T>() : nullptr;
+  T* VH = compute_uv ? vh.data<T>() : nullptr;
+  const int ucols = full ? m : k, vrows = full ? n : k;
+  if (k == 0) {
+    // No singular values; the full factors of an empty matrix are identities (numpy's).
+    if (compute_uv) {
+      for (int64_t t = 0; t < count; ++t) {
+        T* up = U + t * int64_t(m) * ucols;
+        T* vp = VH + t * int64_t(vrows) * n;
+        for (int64_t i = 0; i < int64_t(m) * ucols; ++i) up[i] = T(0);
+        for (int64_t i = 0; i < int64_t(vrows) * n; ++i) vp[i] = T(0);
+        for (int i = 0; i < std::min(m, ucols); ++i) up[int64_t(i) * ucols + i] = T(1);
+        for (int i = 0; i < std::min(vrows, n); ++i) vp[int64_t(i) * n + i] = T(1);
+      }
+    }
+    return -1;
+  }
+  const char jobz = !compute_uv ? 'N' : full ? 'A' : 'S';
+  std::vector<T> buf(size_t(m) * size_t(n));
+  std::vector<lapack_int> iwork(size_t(8) * size_t(k));
+  T dummy = 0;
+  sync_blas_threads();
+  T query = 0;
+  // gesdd's "U" is n x (n or k) with ldu = n; its "VT" is (m or k) x m with ldvt = ucols.
+  gesdd(jobz, n, m, buf.data(), n, S, &dummy, n, &dummy, std::max(1, ucols), &query, -1, iwork.data());
+  const int lwork = work_size(query, 1, "svd");
+  std::vector<T> work(static_cast<size_t>(lwork));
+  auto offs = batch_offsets(a, nd - 2);
+  for (int64_t t = 0; t < count; ++t) {
+    gather_matrix(buf.data(), a, offs[size_t(t)], n, false);
+    if (!all_finite(buf.data(), buf.size())) return t;
+    T* sp = S + t * k;
+    T* vp = compute_uv ? VH + t * int64_t(vrows) * n : &dummy;
+    T* up = compute_uv ? U + t * int64_t(m) * ucols : &dummy;
+    const lapack_int info =
+        gesdd(jobz, n, m, buf.data(), n, sp, vp, n, up, std::max(1, ucols), work.data(), lwork, iwork.data());
+    if (info != 0) return t;
+  }
+  return -1;
+}
+
+// syevd on a's buffer sees A^T: our lower triangle is its upper one. Its eigenvectors come back as
+// the columns of a column-major matrix, i.e. the rows of our row-major one: transposed into v.
+template <class T>
+int64_t eigh_typed(const Tensor& w, const Tensor& v, const Tensor& a, bool lower, bool compute_v) {
+  const int n = check_n(a, "eigh");
+  const int64_t count = batch_count(a);
+  if (count == 0 || n == 0) return -1;
+  const size_t nd = a.shape().size();
+  const char jobz = compute_v ? 'V' : 'N', uplo = lower ? 'U' : 'L';
+  std::vector<T> buf(size_t(n) * size_t(n));
+  T* W = w.data<T>();
+  T* V = compute_v ? v.data<T>() : nullptr;
+  sync_blas_threads();
+  T query = 0;
+  lapack_int iquery = 0;
+  syevd(jobz, uplo, n, buf.data(), W, &query, -1, &iquery, -1);
+  const int lwork = work_size(query, 1, "eigh");
+  const int liwork = work_size(double(iquery), 1, "eigh");
+  std::vector<T> work(static_cast<size_t>(lwork));
+  std::vector<lapack_int> iwork(static_cast<size_t>(liwork));
+  auto offs = batch_offsets(a, nd - 2);
+  for (int64_t t = 0; t < count; ++t) {
+    gather_matrix(buf.data(), a, offs[size_t(t)], n, false);
+    if (!all_finite(buf.data(), buf.size())) return t;  // the triangle not read too: numpy fails on it as well
+    if (syevd(jobz, uplo, n, buf.data(), W + t * n, work.data(), lwork, iwork.data(), liwork) != 0) return t;
+    if (!compute_v) continue;
+    T* vp = V + t * int64_t(n) * n;
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) vp[int64_t(i) * n + j] = buf[size_t(j) * n + i];
+  }
+  return -1;
+}
+
+// geqrf/orgqr need A itself column-major (a QR of A^T would be an LQ of A): gathered transposed,
+// and Q and R transposed back into the row-major outputs.
+template <class T>
+void qr_typed(const Tensor& q, const Tensor& r, const Tensor& a, bool complete) {
+  const size_t nd = a.shape().size();
+  const int64_t m64 = a.shape()[nd - 2], n64 = a.shape()[nd - 1];
+  check_mn(m64, n64, "qr");
+  const int m = int(m64), n = int(n64), k = std::min(m, n);
+  const int64_t count = batch_count(a);
+  if (count == 0) return;
+  const bool want_q = q.defined();
+  const int qcols = complete ? m : k, rrows = complete ? m : k;
+  T* Q = want_q ? q.data<T>() : nullptr;
+  T* R = r.data<T>();
+  // Column-major m x max(n, qcols): orgqr writes Q's qcols columns over the factored A.
+  const int cols = std::max(n, qcols);
+  std::vector<T> buf(size_t(m) * size_t(std::max(cols, 1)));
+  std::vector<T> tau(size_t(std::max(k, 1)));
+  sync_blas_threads();
+  T query = 0, query2 = 0;
+  geqrf(m, n, buf.data(), tau.data(), &query, -1);
+  if (want_q && m > 0) orgqr(m, qcols, k, buf.data(), tau.data(), &query2, -1);
+  const int lwork = work_size(std::max(query, query2), std::max(1, std::max(n, m)), "qr");
+  std::vector<T> work(static_cast<size_t>(lwork));
+  auto offs = batch_offsets(a, nd - 2);
+  for (int64_t t = 0; t < count; ++t) {
+    T* rp = R + t * int64_t(rrows) * n;
+    for (int64_t i = 0; i < int64_t(rrows) * n; ++i) rp[i] = T(0);
+    T* qp = want_q ? Q + t * int64_t(m) * qcols : nullptr;
+    if (k == 0) {  // an empty A: Q is the identity's first columns, R is zeros (numpy's)
+      if (want_q) {
+        for (int64_t i = 0; i < int64_t(m) * qcols; ++i) qp[i] = T(0);
+        for (int i = 0; i < std::min(m, qcols); ++i) qp[int64_t(i) * qcols + i] = T(1);
+      }
+      continue;
+    }
+    gather_matrix(buf.data(), a, offs[size_t(t)], m, true);
+    geqrf(m, n, buf.data(), tau.data(), work.data(), lwork);
+    for (int i = 0; i < rrows; ++i)
+      for (int j = i; j < n; ++j) rp[int64_t(i) * n + j] = buf[size_t(j) * m + i];
+    if (!want_q) continue;
+    orgqr(m, qcols, k, buf.data(), tau.data(), work.data(), lwork);
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < qcols; ++j) qp[int64_t(i) * qcols + j] = buf[size_t(j) * m + i];
+  }
+}
+
 }  // namespace
 
 void sync_blas_threads() {
@@ -496,6 +696,15 @@ void det(const Tensor& out, const Tensor& a) {
     for (int64_t i = 0; i < out.numel(); ++i) o[i] = s[i] * T(std::exp(double(o[i])));
     return;
   });
+}
+int64_t svd(const Tensor& u, const Tensor& s, const Tensor& vh, const Tensor& a, bool full, bool compute_uv) {
+  TG_LAPACK_DISPATCH(a.dtype(), "svd", return svd_typed<T>(u, s, vh, a, full, compute_uv));
+}
+int64_t eigh(const Tensor& w, const Tensor& v, const Tensor& a, bool lower, bool compute_v) {
+  TG_LAPACK_DISPATCH(a.dtype(), "eigh", return eigh_typed<T>(w, v, a, lower, compute_v));
+}
+void qr(const Tensor& q, const Tensor& r, const Tensor& a, bool complete) {
+  TG_LAPACK_DISPATCH(a.dtype(), "qr", qr_typed<T>(q, r, a, complete); return);
 }
 #undef TG_LAPACK_DISPATCH
 

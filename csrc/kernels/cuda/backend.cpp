@@ -53,6 +53,11 @@ constexpr Backend make_backend() {
   b.cholesky = [](const Tensor&, const Tensor&) -> int64_t { missing("linalg.cholesky"); };
   b.slogdet = [](const Tensor&, const Tensor&, const Tensor&) { missing("linalg.slogdet"); };
   b.det = [](const Tensor&, const Tensor&) { missing("linalg.det"); };
+  b.svd = [](const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool, bool) -> int64_t {
+    missing("linalg.svd");
+  };
+  b.eigh = [](const Tensor&, const Tensor&, const Tensor&, bool, bool) -> int64_t { missing("linalg.eigh"); };
+  b.qr = [](const Tensor&, const Tensor&, const Tensor&, bool) { missing("linalg.qr"); };
   // jit fusion fuses CPU values only (autodiff/fusion.cpp): never reached.
   b.fused_run = [](const FusedKernel&, const Tensor*, const Tensor*, const Tensor*) { missing("fused jit kernel"); };
   return b;
