@@ -2,6 +2,8 @@
 // sweeps] in transforms/compressed.h.
 #include "transforms/compressed.h"
 
+#include <algorithm>
+#include <climits>
 #include <cstring>
 #include <vector>
 
@@ -128,6 +130,17 @@ std::shared_ptr<Program> fold_fixed_inputs(const Program& p, int32_t num_varying
   std::vector<uint8_t> is_output(ns, 0);
   for (int32_t s : p.outputs) is_output[size_t(s)] = 1;
   std::vector<Program::Rec> recs(p.recs);
+  // A folded value is dropped after its last reader unless a kept record reads it (it becomes a
+  // constant): the fold's peak memory stays that of a replay. last[s]: the last record reading s.
+  std::vector<int64_t> last(ns, -1);
+  for (size_t k = 0; k < recs.size(); ++k)
+    for (int32_t s : recs[k].in)
+      if (s >= 0) last[size_t(s)] = int64_t(k);
+  for (int32_t s : p.outputs) last[size_t(s)] = INT64_MAX;
+  std::vector<uint8_t> needed(ns, 0);
+  auto drop_if_done = [&](int32_t s, size_t k) {
+    if (s >= p.num_inputs && !needed[size_t(s)] && last[size_t(s)] <= int64_t(k)) value[size_t(s)].reset();
+  };
   int64_t folded = 0;
   for (size_t k = 0; k < recs.size(); ++k) {
     Program::Rec& r = recs[k];
@@ -139,20 +152,30 @@ std::shared_ptr<Program> fold_fixed_inputs(const Program& p, int32_t num_varying
       const int32_t pick = chosen_branch(r, value, foldable, info);
       if (pick >= 0 && !is_output[size_t(r.out[0])]) {
         alias[size_t(r.out[0])] = pick;
+        last[size_t(pick)] = std::max(last[size_t(pick)], last[size_t(r.out[0])]);
+        for (int32_t s : r.in)
+          if (s >= 0) drop_if_done(s, k);
         kept[k] = 0;
         ++folded;
+      } else {
+        for (int32_t s : r.in)
+          if (s >= 0 && foldable[size_t(s)]) needed[size_t(s)] = 1;
       }
       continue;
     }
     TensorList in;
     for (int32_t s : r.in) in.push_back(s >= 0 ? value[size_t(s)] : Tensor());
     TensorList out = r.prim->impl(in, r.attrs);
+    in.clear();
     if (out.size() != r.out.size()) return nullptr;
     for (size_t j = 0; j < out.size(); ++j) {
       if (out[j].shape() != r.out_shapes[j] || out[j].dtype() != r.out_dtypes[j]) return nullptr;
       value[size_t(r.out[j])] = std::move(out[j]);
       foldable[size_t(r.out[j])] = 1;
     }
+    for (int32_t s : r.in)
+      if (s >= 0) drop_if_done(s, k);
+    for (int32_t s : r.out) drop_if_done(s, k);
     kept[k] = 0;
     ++folded;
   }
@@ -182,7 +205,7 @@ std::shared_ptr<Program> fold_fixed_inputs(const Program& p, int32_t num_varying
   for (int32_t s = p.num_inputs; s < p.num_slots; ++s)
     if (read[size_t(s)] && foldable[size_t(s)] && !is_constant[size_t(s)]) {
       const Tensor& v = value[size_t(s)];
-      q->constants.push_back({s, v, v.storage()->version.load(std::memory_order_relaxed)});
+      q->constants.push_back({s, v, v.has_data() ? v.storage()->version.load(std::memory_order_relaxed) : 0});
     }
   set_releases(*q);
   if (stats) {

@@ -12,7 +12,9 @@ colored, and the derivative computed with one compressed sweep (docs/sparse.md).
 2. Coloring (C++, csrc/transforms/coloring.cpp): greedy distance-1 column (forward mode) or row
    (reverse mode) coloring, star coloring for symmetric Hessians.
 3. Evaluation: one vmapped jvp over the color seeds (J S), or one vmapped vjp (S^T J), or one vmapped
-   jvp of the gradient (H S), decompressed into a ``scipy.sparse.csr_array``.
+   jvp of the gradient (H S), decompressed into a ``scipy.sparse.csr_array``. The sweep is recorded
+   once; its records that do not depend on x are computed once, and each later call replays the
+   rest and gathers the non-zeros in C++ (Note [Compressed sweeps], csrc/transforms/compressed.h).
 
 Shape convention: the Jacobian of ``f`` at ``x`` is a matrix of shape ``(f(x).size, x.size)``,
 rows and columns in C order (``x`` and ``f(x)`` flattened); its ``.toarray()`` equals
