@@ -3,7 +3,7 @@
 #include "transforms/compressed.h"
 
 #include <algorithm>
-#include <climits>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
