@@ -96,13 +96,57 @@ std::vector<int32_t> dsatur_columns(const int64_t* indptr, const int64_t* indice
                                     const std::vector<int64_t>& deg) {
   std::vector<int32_t> color(size_t(n_cols), -1);
   std::vector<int64_t> sat(size_t(n_cols), 0), mark(size_t(n_cols), -1), forbid;
-  std::vector<uint64_t> seen_low(size_t(n_cols), 0);    // bit c: color c (< 64) is used by a neighbour
-  std::unordered_set<uint64_t> seen_high;               // (column, color) pairs for colors >= 64
+  std::vector<uint64_t> seen_low(size_t(n_cols), 0);  // bit c: color c (< 64) is used by a neighbour
+  std::unordered_set<uint64_t> seen_high;             // (column, color) pairs for colors >= 64
+  // Entries packed in one integer where they fit: saturation above, then the column's rank in the
+  // order (degree descending, index ascending) inverted, so that a larger key is the next column.
+  std::vector<int64_t> by_rank(static_cast<size_t>(n_cols));
+  std::iota(by_rank.begin(), by_rank.end(), int64_t(0));
+  std::stable_sort(by_rank.begin(), by_rank.end(),
+                   [&](int64_t a, int64_t b) { return deg[size_t(a)] > deg[size_t(b)]; });
+  std::vector<uint32_t> rank(size_t(n_cols), 0);
+  const bool packed = n_cols < (int64_t(1) << 32);
+  for (int64_t r = 0; packed && r < n_cols; ++r) rank[size_t(by_rank[size_t(r)])] = uint32_t(r);
   using Entry = std::tuple<int64_t, int64_t, int64_t>;  // (saturation, degree, -column)
   std::vector<Entry> heap;
-  heap.reserve(size_t(n_cols));
-  for (int64_t j = 0; j < n_cols; ++j) heap.emplace_back(0, deg[size_t(j)], -j);
-  std::make_heap(heap.begin(), heap.end());
+  std::vector<uint64_t> pheap;
+  auto key = [&](int64_t s, int64_t j) { return (uint64_t(s) << 32) | uint64_t(UINT32_MAX - rank[size_t(j)]); };
+  if (packed) {
+    pheap.reserve(size_t(n_cols));
+    for (int64_t j = 0; j < n_cols; ++j) pheap.push_back(key(0, j));
+    std::make_heap(pheap.begin(), pheap.end());
+  } else {
+    heap.reserve(size_t(n_cols));
+    for (int64_t j = 0; j < n_cols; ++j) heap.emplace_back(0, deg[size_t(j)], -j);
+    std::make_heap(heap.begin(), heap.end());
+  }
+  // The next entry: (column, saturation it was pushed with); false when none is left.
+  auto pop = [&](int64_t& j, int64_t& s) {
+    if (packed) {
+      if (pheap.empty()) return false;
+      std::pop_heap(pheap.begin(), pheap.end());
+      const uint64_t k = pheap.back();
+      pheap.pop_back();
+      j = by_rank[size_t(UINT32_MAX - uint32_t(k & UINT32_MAX))];
+      s = int64_t(k >> 32);
+      return true;
+    }
+    if (heap.empty()) return false;
+    std::pop_heap(heap.begin(), heap.end());
+    j = -std::get<2>(heap.back());
+    s = std::get<0>(heap.back());
+    heap.pop_back();
+    return true;
+  };
+  auto push = [&](int64_t w) {
+    if (packed) {
+      pheap.push_back(key(sat[size_t(w)], w));
+      std::push_heap(pheap.begin(), pheap.end());
+    } else {
+      heap.emplace_back(sat[size_t(w)], deg[size_t(w)], -w);
+      std::push_heap(heap.begin(), heap.end());
+    }
+  };
   int64_t stamp = 0;  // a fresh stamp per visit de-duplicates the neighbours
   auto for_neighbours = [&](int64_t j, auto&& f) {
     ++stamp;
@@ -117,12 +161,9 @@ std::vector<int32_t> dsatur_columns(const int64_t* indptr, const int64_t* indice
       }
     }
   };
-  while (!heap.empty()) {
-    std::pop_heap(heap.begin(), heap.end());
-    const Entry top = heap.back();
-    heap.pop_back();
-    const int64_t j = -std::get<2>(top);
-    if (color[size_t(j)] >= 0 || std::get<0>(top) != sat[size_t(j)]) continue;  // stale
+  int64_t j = 0, s = 0;
+  while (pop(j, s)) {
+    if (color[size_t(j)] >= 0 || s != sat[size_t(j)]) continue;  // stale
     for_neighbours(j, [&](int64_t w) {
       if (color[size_t(w)] >= 0) forbid[size_t(color[size_t(w)])] = j;
     });
@@ -140,8 +181,7 @@ std::vector<int32_t> dsatur_columns(const int64_t* indptr, const int64_t* indice
         return;
       }
       ++sat[size_t(w)];
-      heap.emplace_back(sat[size_t(w)], deg[size_t(w)], -w);
-      std::push_heap(heap.begin(), heap.end());
+      push(w);
     });
   }
   return color;
