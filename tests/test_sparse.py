@@ -166,8 +166,9 @@ def test_sparse_jacobian_object_reuses_pattern_and_replays():
     for _ in range(3):
         x = tg.tensor(RNG.random(50))
         np.testing.assert_allclose(J(x).toarray(), _dense(fn, x), rtol=1e-12)
-    info = J._sweep.cache_info()
-    assert info["records"] == 1 and info["replays"] >= 2
+    # later calls replay the folded recording (Note [Compressed sweeps]), not the general path
+    assert J._fast.folded > 0 and J._fast.kept > 0
+    assert J._sweep.cache_info()["records"] == 0
     assert "SparseJacobian(shape=(48, 50)" in repr(J)
 
 

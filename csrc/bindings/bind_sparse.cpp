@@ -1,9 +1,12 @@
 // Sparse Jacobians and Hessians (python/tapegrad/_sparse.py arranges everything around these):
-// a recording of a function as a program Python can read record by record, and the colorings of
-// transforms/coloring.h on numpy CSR arrays. Conversion only.
+// a recording of a function as a program Python can read record by record, the colorings of
+// transforms/coloring.h on numpy CSR arrays, and the later calls' compressed sweep with its
+// decompression (Note [Compressed sweeps]).
 #include <optional>
+#include "autodiff/fusion.h"
 #include "autodiff/trace.h"
 #include "transforms/coloring.h"
+#include "transforms/compressed.h"
 
 #include "bindings/common.h"
 
@@ -78,6 +81,96 @@ transforms::ColorOrder parse_order(const std::string& s) {
   return transforms::ColorOrder::Natural;
 }
 
+// A later call of a SparseJacobian/SparseHessian (Note [Compressed sweeps]): the sweep fn(x, *fixed)
+// recorded once, its fixed part folded, replayed on each x and decompressed into the CSR value
+// array. call() returns None where it cannot answer (a signature other than the recorded one, x
+// tracked by a transform or on another device, a program that cannot be replayed, a replay that
+// gives up): Python then takes the general path (tg.jit of the sweep) and gather() decompresses.
+class CompressedSweep {
+ public:
+  CompressedSweep(py::handle fn, const Tensor& x, const std::vector<Tensor>& fixed, const I64& take, int64_t size,
+                  bool fuse)
+      : shape_(x.shape()), dtype_(x.dtype()), fixed_(fixed.begin(), fixed.end()), size_(size) {
+    TG_CHECK(take.ndim() == 1, "sparse: take must be 1-d");
+    TG_CHECK(size >= 0, "sparse: size must be >= 0");
+    count_ = int64_t(take.size());
+    const int64_t* t = take.data();
+    for (int64_t i = 0; i < count_; ++i)
+      TG_CHECK_INDEX(t[i] >= 0 && t[i] < size, "sparse: take[", i, "] = ", t[i], " outside the sweep's ", size,
+                     " values");
+    // 32-bit indices where they fit: half the index traffic of the gather.
+    if (size <= int64_t(INT32_MAX)) take32_.assign(t, t + count_);
+    else take64_.assign(t, t + count_);
+    py::tuple args(1 + fixed_.size());
+    args[0] = py::cast(x);
+    for (size_t i = 0; i < fixed_.size(); ++i) args[i + 1] = py::cast(fixed_[i]);
+    std::shared_ptr<Program> rec = record(fn, args);
+    prog_ = transforms::fold_fixed_inputs(*rec, 1, fixed_, &stats_);
+    if (prog_ && fuse) autodiff::plan_fusion(*prog_);
+  }
+
+  py::object call(const Tensor& x) const {
+    if (!prog_ || !x.defined() || x.tracked() || !x.has_data() || x.device() != Device::CPU || x.shape() != shape_ ||
+        x.dtype() != dtype_ || autodiff::any_level_active())
+      return py::none();
+    TensorList ins{x};
+    for (const Tensor& f : fixed_) ins.push_back(f);
+    Tensor data;
+    auto run = [&] {
+      TensorList outs;
+      if (prog_->replay(ins, outs) && outs.size() == 1) data = decompress(outs[0]);
+    };
+    if (x.numel() + count_ >= kReleaseGil) {
+      // A large replay runs without the GIL, as tg.jit's does (Note [Concurrent writes]).
+      py::gil_scoped_release nogil;
+      SharedDataLock lock;
+      run();
+    } else {
+      run();
+    }
+    if (!data.defined()) return py::none();
+    return to_numpy_view(data, true);
+  }
+
+  // The decompression of a sweep computed elsewhere (the general path), as a numpy array.
+  py::array gather(const py::array& b) const {
+    py::array a = py::array::ensure(b, py::array::c_style);
+    TG_CHECK(a && int64_t(a.size()) == size_, "sparse: the sweep has ", a ? int64_t(a.size()) : -1,
+             " values, expected ", size_);
+    const size_t isz = size_t(a.itemsize());
+    py::array out(a.dtype(), std::vector<py::ssize_t>{py::ssize_t(count_)});
+    gather_into(a.data(), isz, out.mutable_data());
+    return out;
+  }
+
+  int64_t folded() const { return stats_.folded; }
+  int64_t kept() const { return prog_ ? stats_.kept : -1; }
+  std::string explain() const { return prog_ ? autodiff::explain_fusion(*prog_) : std::string("not replayable"); }
+
+ private:
+  Tensor decompress(const Tensor& b0) const {
+    if (!b0.defined() || b0.tracked() || !b0.has_data() || b0.device() != Device::CPU || b0.numel() != size_)
+      return Tensor();
+    Tensor b = b0.is_contiguous() ? b0 : b0.contiguous();
+    Tensor out = Tensor::empty(Shape{count_}, b.dtype());
+    gather_into(b.raw_data(), itemsize(b.dtype()), out.raw_data());
+    return out;
+  }
+  void gather_into(const void* src, size_t isz, void* dst) const {
+    if (take64_.empty()) transforms::gather_elements(src, isz, take32_.data(), count_, dst);
+    else transforms::gather_elements(src, isz, take64_.data(), count_, dst);
+  }
+
+  Shape shape_;
+  DType dtype_;
+  TensorList fixed_;
+  int64_t size_ = 0, count_ = 0;
+  std::vector<int32_t> take32_;
+  std::vector<int64_t> take64_;
+  std::shared_ptr<Program> prog_;
+  transforms::FoldStats stats_;
+};
+
 }  // namespace
 
 void bind_sparse(py::module_& m) {
@@ -139,6 +232,14 @@ void bind_sparse(py::module_& m) {
         return std::vector<Tensor>(out.begin(), out.end());
       });
   m.def("_sparse_record", &record, "fn(*args) recorded as a program (sparsity detection)");
+  py::class_<CompressedSweep>(m, "_CompressedSweep")
+      .def(py::init<py::handle, const Tensor&, const std::vector<Tensor>&, const I64&, int64_t, bool>(), py::arg("fn"),
+           py::arg("x"), py::arg("fixed"), py::arg("take"), py::arg("size"), py::arg("fuse") = true)
+      .def("__call__", &CompressedSweep::call, py::arg("x"))
+      .def("gather", &CompressedSweep::gather, py::arg("b"))
+      .def_property_readonly("folded", &CompressedSweep::folded)
+      .def_property_readonly("kept", &CompressedSweep::kept)
+      .def("explain", &CompressedSweep::explain);
   m.def(
       "_color_columns",
       [](const I64& indptr, const I64& indices, int64_t n_rows, int64_t n_cols, const std::string& order) {

@@ -12,7 +12,9 @@ colored, and the derivative computed with one compressed sweep (docs/sparse.md).
 2. Coloring (C++, csrc/transforms/coloring.cpp): greedy distance-1 column (forward mode) or row
    (reverse mode) coloring, star coloring for symmetric Hessians.
 3. Evaluation: one vmapped jvp over the color seeds (J S), or one vmapped vjp (S^T J), or one vmapped
-   jvp of the gradient (H S), decompressed into a ``scipy.sparse.csr_array``.
+   jvp of the gradient (H S), decompressed into a ``scipy.sparse.csr_array``. The sweep is recorded
+   once; its records that do not depend on x are computed once, and each later call replays the
+   rest and gathers the non-zeros in C++ (Note [Compressed sweeps], csrc/transforms/compressed.h).
 
 Shape convention: the Jacobian of ``f`` at ``x`` is a matrix of shape ``(f(x).size, x.size)``,
 rows and columns in C order (``x`` and ``f(x)`` flattened); its ``.toarray()`` equals
@@ -638,14 +640,17 @@ def _check_order(order, op):
 
 
 def _best_coloring(color_fn, indptr, indices, *args):
-    """The fewest colors of the static vertex orders; Dsatur (slower) as well when they all stay
-    above the lower bound (the most non-zeros in one row)."""
+    """The fewest colors of the vertex orders, stopping once one reaches the lower bound (the most
+    non-zeros in one row). Column colorings try the natural order (optimal on banded patterns, and
+    the cheapest), then Dsatur (optimal on stencils, where the static orders need more colors),
+    then the other static orders."""
     lower = int(_np.diff(indptr).max(initial=0))
     best = None
-    orders = _ORDERS + (("dsatur",) if color_fn is _core._color_columns else ())
+    if color_fn is _core._color_columns:
+        orders = ("natural", "dsatur", "largest_first", "smallest_last")
+    else:
+        orders = _ORDERS
     for order in orders:
-        if order == "dsatur" and best is not None and best.max(initial=-1) + 1 <= lower:
-            break
         c = color_fn(indptr, indices, *args, order)
         if best is None or (c.max(initial=-1) < best.max(initial=-1)):
             best = c
@@ -722,20 +727,69 @@ def _np_dtype(dtype):
 
 def _evaluate(obj, x, what, empty):
     """The compressed sweep of a SparseJacobian/SparseHessian at `x`, decompressed into the CSR
-    array of its pattern (`obj._take` picks each non-zero out of the flattened sweep)."""
-    sp = _sp()
+    array of its pattern (Note [Compressed sweeps] in csrc/transforms/compressed.h). The fast path
+    is one C++ call (replay of the folded sweep, gather into the value array); it answers None
+    where it cannot (another signature, x tracked by a transform or on a GPU), and the general path
+    below then runs the jit-compiled sweep."""
+    if empty:
+        x = _check_signature(obj, x, what)
+        return obj._csr(_np.zeros(0, _np_dtype(obj._dtype)))
+    if not isinstance(x, Tensor):
+        x = _as_input(x, what)
+    data = obj._fast(x)
+    if data is None:
+        x = _check_signature(obj, x, what)
+        data = obj._fast.gather(obj._sweep(x, obj._seeds).asnumpy())
+    return obj._csr(data)
+
+
+def _check_signature(obj, x, what):
     x = _as_input(x, what)
     if tuple(x.shape) != obj._shape or str(x.dtype) != str(obj._dtype):
         raise ValueError(
             f"{what}: x has shape {tuple(x.shape)} and dtype {x.dtype}, but the pattern "
             f"was detected for shape {obj._shape} and dtype {obj._dtype}"
         )
-    p = obj._p
-    if empty:
-        data = _np.zeros(0, _np_dtype(obj._dtype))
-    else:
-        data = obj._sweep(x, obj._seeds).asnumpy().reshape(-1)[obj._take]
-    return sp.csr_array((data, p.indices, p.indptr), shape=p.shape)
+    return x
+
+
+class _CsrMaker:
+    """Builds the result ``csr_array`` around each call's value array without SciPy's constructor
+    (its checks cost tens of microseconds a call): the pattern's index arrays are known good,
+    sorted and free of duplicates, and every result shares them, read-only (a result's structure
+    cannot be changed in place, e.g. by ``eliminate_zeros()``, without ``.copy()`` first: the next
+    call would see the change). Falls back to the constructor should SciPy's csr_array ever keep
+    its state elsewhere than in these attributes."""
+
+    _KEYS = frozenset({"data", "indices", "indptr", "_shape"})
+
+    def __init__(self, p):
+        sp = _sp()
+        indices, indptr = p.indices.copy(), p.indptr.copy()
+        indices.flags.writeable = False
+        indptr.flags.writeable = False
+        self._args = (indices, indptr)
+        self._shape = p.shape
+        t = sp.csr_array((_np.zeros(p.nnz, _np.float32), indices, indptr), shape=p.shape)
+        t.has_canonical_format  # noqa: B018 - computed once here, kept as a flag for every result
+        state = getattr(t, "__dict__", None)
+        ok = (
+            state is not None
+            and self._KEYS <= set(state)
+            and state["indices"] is indices
+            and state["indptr"] is indptr
+        )
+        self._state = {k: v for k, v in state.items() if k != "data"} if ok else None
+        self._cls = type(t)
+
+    def __call__(self, data):
+        if self._state is None:
+            return self._cls((data,) + self._args, shape=self._shape)
+        a = self._cls.__new__(self._cls)
+        d = a.__dict__
+        d.update(self._state)
+        d["data"] = data
+        return a
 
 
 class SparseJacobian:
@@ -787,7 +841,12 @@ class SparseJacobian:
         cc = rc = None
         if mode in ("auto", "fwd"):
             cc = _best_coloring(_core._color_columns, p.indptr.astype(_np.int64), cols, m, n)
-        if mode in ("auto", "rev"):
+        # auto: the row coloring is skipped when the column coloring already uses no more colors
+        # than the row coloring's lower bound (the most non-zeros in one column): fwd wins anyway.
+        if mode == "rev" or (
+            mode == "auto"
+            and cc.max(initial=-1) + 1 > _np.bincount(cols, minlength=n).max(initial=0)
+        ):
             pt = p.T.tocsr()
             pt.sort_indices()
             rc = _best_coloring(
@@ -798,7 +857,7 @@ class SparseJacobian:
                 m,
             )
         if mode == "auto":
-            mode = "fwd" if cc.max(initial=-1) <= rc.max(initial=-1) else "rev"
+            mode = "fwd" if rc is None or cc.max(initial=-1) <= rc.max(initial=-1) else "rev"
         self.mode = mode
         self.colors = cc if mode == "fwd" else rc
         self.num_colors = int(self.colors.max(initial=-1)) + 1
@@ -806,14 +865,18 @@ class SparseJacobian:
         dt = _np_dtype(self._dtype)
         # B (k, m) in fwd mode: J[i, j] = B[color[j], i]; in rev mode B (k, n): J[i, j] = B[color[i], j].
         if mode == "fwd":
-            self._take = self.colors[cols].astype(_np.int64) * m + rows
+            take = self.colors[cols].astype(_np.int64) * m + rows
         else:
-            self._take = self.colors[rows].astype(_np.int64) * n + cols
+            take = self.colors[rows].astype(_np.int64) * n + cols
         self._seeds = Tensor(_seed(self.colors, k, dt))
-        self._sweep = _make_sweep(fn, self._shape, self._out_shape, mode, self._seeds)
+        sweep = _sweep_fn(fn, self._shape, mode)
+        self._sweep = _jit(sweep)
+        self._csr = _CsrMaker(p)
+        size = k * (m if mode == "fwd" else n)
+        self._fast = _core._CompressedSweep(sweep, x, [self._seeds], take, size) if p.nnz else None
 
     def __call__(self, x):
-        return _evaluate(self, x, "SparseJacobian", self.num_colors == 0)
+        return _evaluate(self, x, "SparseJacobian", self._p.nnz == 0)
 
     def __repr__(self):
         return (
@@ -822,9 +885,17 @@ class SparseJacobian:
         )
 
 
-def _make_sweep(fn, shape, out_shape, mode, seeds):
-    from ._autodiff import jvp, vjp
+def _jit(fn):
     from ._jit import jit
+
+    return jit(fn)
+
+
+def _sweep_fn(fn, shape, mode):
+    """The compressed sweep as a function of (x, seeds): one vmapped jvp over the seeds (J S) or
+    one vmapped vjp (S^T J), recorded and replayed by _CompressedSweep (the general path jit-compiles
+    it)."""
+    from ._autodiff import jvp, vjp
     from ._vmap import vmap
 
     def flat(xf):
@@ -843,7 +914,7 @@ def _make_sweep(fn, shape, out_shape, mode, seeds):
             _, back = vjp(flat, xf)
             return vmap(lambda w: back(w)[0])(s)
 
-    return jit(sweep)
+    return sweep
 
 
 class SparseHessian:
@@ -885,9 +956,12 @@ class SparseHessian:
         # B = H S as (k, n): entry (i, c) of H S is B[c, i]
         pos = _core._star_recovery(ip, ix, n, self.colors, k) if p.nnz else _np.zeros(0, _np.int64)
         row, col = pos // k, pos % k
-        self._take = col * n + row
+        take = col * n + row
         self._seeds = Tensor(_seed(self.colors, k, _np_dtype(self._dtype)))
-        self._sweep = _make_hessian_sweep(fn, self._shape)
+        sweep = _hessian_sweep_fn(fn, self._shape)
+        self._sweep = _jit(sweep)
+        self._csr = _CsrMaker(p)
+        self._fast = _core._CompressedSweep(sweep, x, [self._seeds], take, k * n) if p.nnz else None
 
     def __call__(self, x):
         return _evaluate(self, x, "SparseHessian", self._p.nnz == 0)
@@ -896,9 +970,9 @@ class SparseHessian:
         return f"SparseHessian(shape={self.pattern.shape}, nnz={self.pattern.nnz}, num_colors={self.num_colors})"
 
 
-def _make_hessian_sweep(fn, shape):
+def _hessian_sweep_fn(fn, shape):
+    """One vmapped jvp of the gradient over the seeds (H S), as a function of (x, seeds)."""
     from ._autodiff import grad, jvp
-    from ._jit import jit
     from ._vmap import vmap
 
     def scalar(xf):
@@ -915,7 +989,7 @@ def _make_hessian_sweep(fn, shape):
         xf = x.reshape(-1)
         return vmap(lambda t: jvp(g, (xf,), (t,))[1])(s)
 
-    return jit(sweep)
+    return sweep
 
 
 def sparse_jacobian(fn, x, mode="auto", pattern=None):
