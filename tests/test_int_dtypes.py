@@ -217,6 +217,14 @@ def test_promotion_with_python_scalars():
         assert (t + True).dtype.name == (z + True).dtype.name, name
 
 
+def test_result_type_with_python_scalars():
+    for name in SMALL:
+        dt = getattr(tg, name)
+        for v in (300, -1, 2**70, 1.5, True):
+            want = np.result_type(np.dtype(name), v)
+            assert tg.numpy.result_type(dt, v).name == want.name, (name, v)
+
+
 def test_uint64_int64_mixes_to_float64():
     a = np.array([2**63 + 5, 3], np.uint64)
     b = np.array([-1, 2], np.int64)
