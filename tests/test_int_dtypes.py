@@ -78,6 +78,15 @@ def test_numpy_round_trip_zero_copy(name):
         check_same(pickle.loads(pickle.dumps(t, protocol=proto)), a)
 
 
+def test_checkpoint_round_trip(tmp_path):
+    path = str(tmp_path / "ints.ckpt")
+    vals = {name: edge_values(name)[:8] for name in SMALL}
+    tg.save_checkpoint([{"name": n, "data": tg.tensor(v)} for n, v in vals.items()], path)
+    back = tg.load_checkpoint(path)
+    for n, v in vals.items():
+        check_same(back[n], v)
+
+
 def test_item_exact_beyond_2_53():
     big = np.array([2**64 - 1, 2**63 + 1], np.uint64)
     t = tg.tensor(big)
@@ -206,6 +215,14 @@ def test_promotion_with_python_scalars():
         if name != "bool":
             assert (t + 1).dtype.name == (z + 1).dtype.name, name
         assert (t + True).dtype.name == (z + True).dtype.name, name
+
+
+def test_result_type_with_python_scalars():
+    for name in SMALL:
+        dt = getattr(tg, name)
+        for v in (300, -1, 2**70, 1.5, True):
+            want = np.result_type(np.dtype(name), v)
+            assert tg.numpy.result_type(dt, v).name == want.name, (name, v)
 
 
 def test_uint64_int64_mixes_to_float64():

@@ -193,7 +193,9 @@ def result_type(*arrays_and_dtypes):
     for s in scalars:
         if str(out.dtype) == "Bool" and isinstance(s, builtins.bool):
             continue
-        out = out + s
+        # A weak scalar's effect depends on its type only (NEP 50): a zero of that type, so that
+        # an int the dtype cannot hold (uint8 with 300) gives the dtype, as np.result_type does.
+        out = out + type(s)(0)
     return out.dtype
 
 
