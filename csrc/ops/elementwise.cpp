@@ -75,6 +75,13 @@ DType bin_result_dtype(Bin op, const Tensor& a, const Tensor& b) {
     case Bin::Atan2:
     case Bin::Hypot:
     case Bin::LogAddExp: return float_result_dtype(dt);
+    case Bin::NextAfter:
+      // Float16 computes in float32 (its next value would round back to x1), and numpy's Bool
+      // result is Float16: both are refused rather than wrong.
+      if (dt == DType::Bool || dt == DType::Float16)
+        throw DTypeError(str_cat("nextafter: ", describe(a), ", ", describe(b),
+                                 ": Float16 (and Bool, which gives Float16) is not supported; use Float32 or Float64"));
+      return float_result_dtype(dt);
     case Bin::FloorDiv:
     case Bin::Mod:
     case Bin::Pow: return dt == DType::Bool ? DType::Int32 : dt;
@@ -159,10 +166,10 @@ bool pow_fast_path(const Tensor& out, const Tensor& x, const Tensor& e) {
 }
 
 Tensor binary_fwd(Bin op, const Tensor& a, const Tensor& b) {
-  const DType dt =
-      (a.dtype() == b.dtype() && is_float(a.dtype()) && op != Bin::BitAnd && op != Bin::BitOr && op != Bin::BitXor)
-          ? a.dtype()
-          : bin_result_dtype(op, a, b);
+  const DType dt = (a.dtype() == b.dtype() && is_float(a.dtype()) && op != Bin::BitAnd && op != Bin::BitOr &&
+                    op != Bin::BitXor && op != Bin::NextAfter)
+                       ? a.dtype()
+                       : bin_result_dtype(op, a, b);
   const DType cd = compute_dtype(dt);
   Tensor ta, tb;
   const Tensor& aa = as_dtype(a, cd, ta);

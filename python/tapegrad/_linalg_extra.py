@@ -6,16 +6,18 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core, _creation
-from ._numpy_extra import _axis, _t, cross, matrix_transpose, moveaxis, tensordot, vecdot
+from ._numpy_extra import _as_dtype, _axis, _t, cross, matrix_transpose, moveaxis, tensordot, vecdot
 from ._numpy_extra import diagonal as _np_diagonal
 
 __all__ = [
+    "cholesky",
     "cross",
     "diagonal",
     "matrix_norm",
     "matrix_power",
     "matrix_transpose",
     "tensordot",
+    "trace",
     "vecdot",
     "vector_norm",
 ]
@@ -108,3 +110,36 @@ def matrix_power(x, n, /):
         if n:
             base = _core.matmul(base, base)
     return result
+
+
+def cholesky(x, /, *, upper=False):
+    """The Cholesky factor of each symmetric positive definite matrix in the last two axes: the
+    lower triangular ``L`` with ``x = L @ L.mT``, or with ``upper=True`` the upper ``U = L.mT``
+    (``x = U.mT @ U``) (numpy.linalg.cholesky, Array API linalg.cholesky).
+
+    >>> print(tg.linalg.cholesky(tg.tensor([[4.0, 2.0], [2.0, 2.0]]), upper=True))
+    [[2. 1.]
+     [0. 1.]]
+    """
+    lower = _core.linalg.cholesky(x)
+    return matrix_transpose(lower) if upper else lower
+
+
+def trace(x, /, *, offset=0, dtype=None):
+    """Sum of diagonal `offset` of each matrix in the last two axes (numpy.linalg.trace, Array
+    API linalg.trace; ``tg.trace`` is numpy.trace, over axes 0 and 1). `dtype` converts first;
+    integer and Bool inputs sum as Int64.
+
+    >>> print(tg.linalg.trace(tg.arange(8.0).reshape(2, 2, 2)))
+    [ 3. 11.]
+    >>> tg.linalg.trace(tg.eye(2, dtype=tg.int32)).dtype
+    Int64
+    """
+    x = _t(x)
+    if x.ndim < 2:
+        raise ValueError(f"trace: needs at least 2 dimensions, got shape {x.shape}")
+    if dtype is not None:
+        x = x.astype(_as_dtype(dtype))
+    elif str(x.dtype) in ("Bool", "Int32"):
+        x = x.astype(_core.int64)
+    return _core.trace(x, offset, -2, -1)

@@ -41,12 +41,14 @@ _la = _core.linalg
 
 # The Array API linalg extension's functions that tapegrad's ops compose.
 from ._linalg_extra import (  # noqa: E402
+    cholesky,
     cross,
     diagonal,
     matrix_norm,
     matrix_power,
     matrix_transpose,
     tensordot,
+    trace,
     vecdot,
     vector_norm,
 )
@@ -55,13 +57,11 @@ from ._numpy_extra import einsum  # noqa: E402  (numpy's sublist form too)
 solve = _la.solve
 inv = _la.inv
 det = _la.det
-cholesky = _la.cholesky
 norm = _la.norm
 matmul = _core.matmul
 dot = _core.dot
 vdot = _core.vdot
 outer = _core.outer
-trace = _core.trace
 
 
 class SlogdetResult(NamedTuple):

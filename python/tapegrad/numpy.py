@@ -1,4 +1,9 @@
-"""numpy-named functions on Tensors: `from tapegrad import numpy as tnp` (MindSpore's mindspore.numpy)."""
+"""numpy-named functions on Tensors: `from tapegrad import numpy as tnp` (MindSpore's mindspore.numpy).
+
+It is also tapegrad's Python Array API namespace (``__array_api_version__ = "2024.12"``,
+``Tensor.__array_namespace__()`` returns it), with the ``linalg`` extension as ``tnp.linalg``
+(``tapegrad.linalg``). What of the standard is still missing: docs/numpy.md.
+"""
 
 import tapegrad as _tg
 
@@ -41,3 +46,4 @@ from ._array_api import *  # noqa: E402, F403  (Array API spellings: asarray(cop
 from ._numpy_extra import *  # noqa: E402, F403
 
 bool = bool_
+linalg = _tg.linalg  # the Array API linalg extension (and numpy.linalg's names)
