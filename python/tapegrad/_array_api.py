@@ -673,8 +673,13 @@ def _inplace(name, fn):
     # numpy's out=self with casting='same_kind', as the C++ in-place operators (+= ...): the
     # result is written into self's memory, keeping its dtype and shape.
     def op(self, other):
-        if not isinstance(other, (Tensor, builtins.bool, int, float, np.ndarray, np.generic)):
-            return NotImplemented
+        if not isinstance(other, (Tensor, builtins.bool, int, float)):
+            # arrays and lists as Tensors: else Python would fall back to the out-of-place
+            # operator (numpy's, for an ndarray) and rebind the name to a new array
+            try:
+                other = Tensor(other)
+            except (TypeError, ValueError):
+                return NotImplemented
         r = fn(self, other)
         if r is NotImplemented:
             return NotImplemented

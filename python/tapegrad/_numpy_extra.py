@@ -580,39 +580,45 @@ def bitwise_invert(x):
 bitwise_not = bitwise_invert
 
 
-def _shift_bits(x):
-    return 31 if str(x.dtype) == "Int32" else 63
+def _shift_operands(name, x1, x2):
+    """x1 and x2 as tensors of numpy's result dtype (a Python int takes x1's, NEP 50), Bool as
+    Int64, and the result's number of bits."""
+    _int_check(name, x1, x2)
+    weak = isinstance(x2, (int, np.integer)) and not isinstance(x2, (Tensor, np.ndarray))
+    x1, x2 = _t(x1), _t(x2)
+    if str(x1.dtype) == "Bool":
+        x1 = x1.astype(_core.int64)
+    if not weak and x1.dtype != x2.dtype and str(x2.dtype) != "Bool":
+        common = (x1.reshape(-1)[:0] + x2.reshape(-1)[:0]).dtype
+        x1, x2 = x1.astype(common), x2.astype(common)
+    if _is_float(x2):
+        raise TypeError(f"{name}: needs integer or Bool tensors, got {x2.dtype}")
+    return x1, x2, 32 if str(x1.dtype) == "Int32" else 64
 
 
 def bitwise_left_shift(x1, x2):
-    """``x1 << x2`` on integer tensors (numpy.left_shift): ``x1 * 2**x2``, wrapping as numpy does.
+    """``x1 << x2`` on integer tensors (numpy.left_shift): ``x1 * 2**x2``, wrapping as numpy does;
+    a shift by the width or more, or by a negative amount, gives 0 (numpy's rule).
 
     >>> print(tg.numpy.bitwise_left_shift(tg.tensor([1, 3]), tg.tensor([2, 1])))
     [4 6]
     """
-    _int_check("bitwise_left_shift", x1, x2)
-    x1, x2 = _t(x1), _t(x2)
-    if str(x1.dtype) == "Bool":
-        x1 = x1.astype(_core.int64)
-    bits = _shift_bits(x1)
-    big = x2 > bits
+    x1, x2, bits = _shift_operands("bitwise_left_shift", x1, x2)
+    big = (x2 >= bits) | (x2 < 0)
     s = _where(big, 0, x2).astype(x1.dtype)
     r = x1 * _core.pow(_creation.full_like(s, 2), s)
     return _where(big, 0, r).astype(x1.dtype)
 
 
 def bitwise_right_shift(x1, x2):
-    """``x1 >> x2`` on integer tensors (numpy.right_shift): arithmetic shift, ``floor(x1 / 2**x2)``.
+    """``x1 >> x2`` on integer tensors (numpy.right_shift): arithmetic shift, ``floor(x1 / 2**x2)``;
+    a shift by the width or more, or by a negative amount, gives -1 or 0 by the sign of x1.
 
     >>> print(tg.numpy.bitwise_right_shift(tg.tensor([16, -16]), tg.tensor([2, 2])))
     [ 4 -4]
     """
-    _int_check("bitwise_right_shift", x1, x2)
-    x1, x2 = _t(x1), _t(x2)
-    if str(x1.dtype) == "Bool":
-        x1 = x1.astype(_core.int64)
-    bits = _shift_bits(x1)
-    big = x2 >= bits
+    x1, x2, bits = _shift_operands("bitwise_right_shift", x1, x2)
+    big = (x2 >= bits - 1) | (x2 < 0)
     s = _where(big, 0, x2).astype(x1.dtype)
     r = _core.floor_divide(x1, _core.pow(_creation.full_like(s, 2), s))
     return _where(big, _where(x1 < 0, -1, 0), r).astype(x1.dtype)
