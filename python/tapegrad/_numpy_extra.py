@@ -436,7 +436,8 @@ def arcsinh(x):
     a_b = _where(big, a, 1.0)
     big_branch = _core.log(a_b) + _LN2
     r = _where(big, big_branch, small_branch)
-    return _where(x < 0, -r, r)
+    # x itself at +-0: the result keeps the zero's sign (asinh(-0.0) is -0.0), derivative 1
+    return _where(x < 0, -r, _where(x == 0, x, r))
 
 
 def arccosh(x):
