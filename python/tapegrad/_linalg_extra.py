@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core, _creation
-from ._numpy_extra import _as_dtype, _axis, _t, cross, matrix_transpose, moveaxis, tensordot, vecdot
+from ._numpy_extra import _as_dtype, _axis, _t, matrix_transpose, moveaxis, tensordot, vecdot
+from ._numpy_extra import cross as _np_cross
 from ._numpy_extra import diagonal as _np_diagonal
 
 __all__ = [
@@ -22,7 +23,29 @@ __all__ = [
     "vector_norm",
 ]
 
-_ = (cross, matrix_transpose, tensordot, vecdot)  # re-exported unchanged
+_ = (matrix_transpose, tensordot, vecdot)  # re-exported unchanged
+
+
+def cross(x1, x2, /, *, axis=-1):
+    """Cross product of the 3-vectors along `axis` of `x1` and `x2`, broadcasting the rest (Array
+    API linalg.cross; numpy.cross with its `axis`).
+
+    >>> print(tg.linalg.cross(tg.tensor([[1.0, 0.0, 0.0]]), tg.tensor([0.0, 1.0, 0.0])))
+    [[0. 0. 1.]]
+    """
+    x1, x2 = _t(x1), _t(x2)
+    if x1.ndim == 0 or x2.ndim == 0:
+        raise ValueError(
+            f"cross: needs vectors of 3 elements, got shapes {x1.shape} and {x2.shape}"
+        )
+    if not -min(x1.ndim, x2.ndim) <= axis < 0:
+        # the standard counts `axis` from the end, after broadcasting: a nonnegative axis is
+        # ambiguous when the ranks differ
+        nd = max(x1.ndim, x2.ndim)
+        axis = _axis(axis, nd, "cross") - nd
+        if axis < -min(x1.ndim, x2.ndim):
+            raise ValueError(f"cross: axis out of range for shapes {x1.shape} and {x2.shape}")
+    return _np_cross(x1, x2, axis=axis)
 
 
 def diagonal(x, /, *, offset=0):

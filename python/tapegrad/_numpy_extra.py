@@ -1303,23 +1303,31 @@ def kron(a, b):
     return (ai * bi).reshape(tuple(p * q for p, q in zip(a.shape, b.shape)))
 
 
-def cross(a, b, axis=-1):
-    """Cross product of 3-vectors along `axis`, broadcasting the rest (numpy.cross, the Array API's
-    linalg.cross).
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """Cross product of 3-vectors, broadcasting the rest (numpy.cross): the vectors of `a` lie
+    along `axisa`, those of `b` along `axisb`, the result's along `axisc`; `axis` sets all three.
 
     >>> print(tg.numpy.cross(tg.tensor([1.0, 0.0, 0.0]), tg.tensor([0.0, 1.0, 0.0])))
     [0. 0. 1.]
+    >>> tg.numpy.cross(tg.ones((3, 2)), tg.ones((2, 3)), axisa=0).shape
+    (2, 3)
     """
+    if axis is not None:
+        axisa = axisb = axisc = axis
     a, b = _t(a), _t(b)
-    if a.ndim == 0 or b.ndim == 0 or a.shape[axis] != 3 or b.shape[axis] != 3:
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"cross: needs vectors of 3 elements, got shapes {a.shape} and {b.shape}")
+    axisa, axisb = _axis(axisa, a.ndim, "cross"), _axis(axisb, b.ndim, "cross")
+    if a.shape[axisa] != 3 or b.shape[axisb] != 3:
         raise ValueError(
-            f"cross: needs vectors of 3 elements along axis {axis}, got shapes {a.shape} and {b.shape}"
+            f"cross: needs vectors of 3 elements along axes {axisa} and {axisb}, got shapes "
+            f"{a.shape} and {b.shape}"
         )
-    a, b = moveaxis(a, axis, -1), moveaxis(b, axis, -1)
+    a, b = moveaxis(a, axisa, -1), moveaxis(b, axisb, -1)
     a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
     b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
     out = _core.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], -1)
-    return moveaxis(out, -1, axis)
+    return moveaxis(out, -1, _axis(axisc, out.ndim, "cross"))
 
 
 def _sublist_to_str(sub):

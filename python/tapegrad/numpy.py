@@ -46,4 +46,6 @@ from ._array_api import *  # noqa: E402, F403  (Array API spellings: asarray(cop
 from ._numpy_extra import *  # noqa: E402, F403
 
 bool = bool_
+# numpy's other names of the same functions (autograd's tests and numpy code use them)
+power, absolute, true_divide, around = pow, abs, divide, round  # noqa: F405
 linalg = _tg.linalg  # the Array API linalg extension (and numpy.linalg's names)
