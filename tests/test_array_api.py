@@ -118,15 +118,20 @@ def test_sum_prod_dtype():
 def test_var_std_correction():
     a = np.array([[1.0, 2.0, 4.0], [0.5, 3.0, -1.0]])
     x = tg.tensor(a, tg.float64)
-    for c in (0, 1, 2.0):
+    for c in (0, 1, 2.0, 0.5, 1.25):  # the standard allows fractional corrections
         np.testing.assert_allclose(
             tnp.var(x, axis=1, correction=c).numpy(), np.var(a, axis=1, ddof=c)
+        )
+        np.testing.assert_allclose(
+            tnp.std(x, axis=(0, 1), correction=c, keepdims=True).numpy(),
+            np.std(a, axis=(0, 1), ddof=c, keepdims=True),
         )
         np.testing.assert_allclose(tnp.std(x, correction=c).numpy(), np.std(a, ddof=c))
     np.testing.assert_allclose(tnp.var(x, ddof=1).numpy(), np.var(a, ddof=1))
     with pytest.raises(ValueError, match="var: ddof=1 and correction=2 disagree"):
         tnp.var(x, ddof=1, correction=2)
     tg.testing.check_grads(lambda x: tnp.std(x, axis=0, correction=1), (x,), order=2)
+    tg.testing.check_grads(lambda x: tnp.var(x, axis=1, correction=0.5), (x,), order=2)
 
 
 def test_take_along_axis_defaults_to_last_axis():

@@ -331,21 +331,32 @@ def _correction(name, ddof, correction):
     if correction and ddof and ddof != correction:
         raise ValueError(f"{name}: ddof={ddof} and correction={correction} disagree (give one)")
     c = correction or ddof or 0
-    if isinstance(c, float):
-        if not c.is_integer():
-            raise ValueError(f"{name}: correction={c} must be a whole number in tapegrad")
+    if isinstance(c, float) and c.is_integer():
         c = int(c)
     return c
 
 
+def _var(name, x, axis, ddof, keepdims, correction):
+    c = _correction(name, ddof, correction)
+    if not isinstance(c, float):
+        return _core.var(x, axis, c, keepdims)
+    # A fractional correction (the standard allows any real one): the population variance
+    # scaled by N / (N - c), N the number of elements reduced.
+    x = _t(x)
+    n = _core.sum(_core.ones_like(x, dtype=x.dtype), axis, keepdims)
+    return _core.var(x, axis, 0, keepdims) * (n / (n - c))
+
+
 def var(x, /, axis=None, ddof=0, keepdims=False, *, correction=0.0):
-    """Variance over `axis` with `correction` (the Array API's name) or `ddof` (numpy's)
-    degrees of freedom removed.
+    """Variance over `axis` with `correction` (the Array API's name, any real number) or `ddof`
+    (numpy's) degrees of freedom removed.
 
     >>> print(tg.numpy.var(tg.tensor([1.0, 2.0, 3.0, 4.0]), correction=1))
     1.6666666
+    >>> print(tg.numpy.var(tg.tensor([1.0, 2.0, 3.0, 4.0]), correction=0.5))
+    1.4285715
     """
-    return _core.var(x, axis, _correction("var", ddof, correction), keepdims)
+    return _var("var", x, axis, ddof, keepdims, correction)
 
 
 def std(x, /, axis=None, ddof=0, keepdims=False, *, correction=0.0):
@@ -354,6 +365,8 @@ def std(x, /, axis=None, ddof=0, keepdims=False, *, correction=0.0):
     >>> print(tg.numpy.std(tg.tensor([1.0, 3.0]), correction=0))
     1.0
     """
+    if isinstance(_correction("std", ddof, correction), float):
+        return _core.sqrt(_var("std", x, axis, ddof, keepdims, correction))
     return _core.std(x, axis, _correction("std", ddof, correction), keepdims)
 
 
