@@ -208,14 +208,26 @@ def test_array_namespace_info():
     }
     assert info.dtypes() == {
         "bool": tg.bool_,
+        "int8": tg.int8,
+        "int16": tg.int16,
         "int32": tg.int32,
         "int64": tg.int64,
+        "uint8": tg.uint8,
+        "uint16": tg.uint16,
+        "uint32": tg.uint32,
+        "uint64": tg.uint64,
         "float32": tg.float32,
         "float64": tg.float64,
     }
     assert info.dtypes(kind="numeric") == {
+        "int8": tg.int8,
+        "int16": tg.int16,
         "int32": tg.int32,
         "int64": tg.int64,
+        "uint8": tg.uint8,
+        "uint16": tg.uint16,
+        "uint32": tg.uint32,
+        "uint64": tg.uint64,
         "float32": tg.float32,
         "float64": tg.float64,
     }
@@ -388,6 +400,13 @@ def test_nextafter_dtypes_derivative_and_transforms():
     np.testing.assert_array_equal(r.numpy(), np.nextafter([1, 2], [3, 0]))
     with pytest.raises(TypeError, match="nextafter: .*Float16"):
         tnp.nextafter(tg.ones(2, tg.float16), 2.0)
+    with pytest.raises(TypeError, match="nextafter: .*Float16"):
+        tnp.nextafter(tg.ones(2, tg.uint8), tg.zeros(2, tg.uint8))
+    r = tnp.nextafter(tg.tensor([1, 2], tg.int16), tg.tensor([3, 0], tg.int16))
+    assert r.dtype == tg.float32
+    np.testing.assert_array_equal(
+        r.numpy(), np.nextafter(np.array([1, 2], np.int16), np.array([3, 0], np.int16))
+    )
     with pytest.raises(TypeError, match="nextafter"):
         tnp.nextafter(tg.tensor([True]), tg.tensor([False]))
     # a step function: zero derivative, in both modes and under vmap/jit

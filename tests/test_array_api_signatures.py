@@ -193,7 +193,6 @@ DTYPES += ["float32", "float64", "complex64", "complex128"]
 # What tapegrad does not have yet, each with where it is being done. These are strict xfails: the
 # day one exists, its test fails until it is taken off this list.
 PENDING = {
-    **{d: "dtype without kernels yet (issue 17, item 2)" for d in DTYPES[1:3] + DTYPES[5:9]},
     "complex64": "complex dtypes (issue 17, item 2)",
     "complex128": "complex dtypes (issue 17, item 2)",
     **{

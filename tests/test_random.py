@@ -275,7 +275,7 @@ def test_seed_values():
         (
             lambda: tg.randint(0, 3, dtype=tg.float32),
             TypeError,
-            "randint: dtype must be Int32 or Int64",
+            "randint: dtype must be an integer dtype",
         ),
         (lambda: tg.randint(0, 2**70), ValueError, "randint: high"),
     ],

@@ -9,7 +9,8 @@
 # tools/array_api_tests_xfails.txt as the expected failures. Extra arguments go to pytest, e.g.
 #   tools/array_api_tests.sh -x array_api_tests/test_linalg.py
 # Environment: ARRAY_API_TESTS_REF (the git ref to test at), MAX_EXAMPLES (default 20, the number
-# the issue's reference counts were taken with), ARRAY_API_TESTS_DIR.
+# the issue's reference counts were taken with), ARRAY_API_TESTS_VERSION (the revision of the
+# standard to test, default 2024.12), ARRAY_API_TESTS_DIR.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,7 +37,7 @@ if compgen -G "$ROOT/python/tapegrad/_core*.so" > /dev/null; then
 fi
 
 cd "$DIR"
-ARRAY_API_TESTS_MODULE=tapegrad.numpy ARRAY_API_TESTS_VERSION=2024.12 \
+ARRAY_API_TESTS_MODULE=tapegrad.numpy ARRAY_API_TESTS_VERSION=${ARRAY_API_TESTS_VERSION:-2024.12} \
   "$PYTHON" -m pytest array_api_tests/ \
   --max-examples "$MAX_EXAMPLES" \
   --hypothesis-disable-deadline \

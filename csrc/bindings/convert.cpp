@@ -68,48 +68,25 @@ namespace {
 // Leaked on purpose: they must outlive interpreter finalisation.
 PyObject* g_dtype_objs[kNumDTypes];
 
-py::dtype np_dtype(DType d) {
-  switch (d) {
-    case DType::Bool: return py::dtype("bool");
-    case DType::Int32: return py::dtype("int32");
-    case DType::Int64: return py::dtype("int64");
-    case DType::Float16: return py::dtype("float16");
-    case DType::Float32: return py::dtype("float32");
-    case DType::Float64: return py::dtype("float64");
-  }
-  return py::dtype("float32");
-}
+py::dtype np_dtype(DType d) { return py::dtype(dtype_numpy_name(d)); }
 
-// Our dtype for a numpy dtype; converts what we do not carry (int8, uint8 ...) to the nearest
-// dtype that holds every value, and rejects what no dtype of ours can hold.
-bool dtype_from_numpy(const py::dtype& dt, DType& out, DType& convert_to, bool& needs_convert) {
-  char kind = dt.kind();
-  size_t sz = size_t(dt.itemsize());
-  needs_convert = false;
+// Our dtype for a numpy dtype; false for what no dtype of ours can hold.
+bool dtype_from_numpy(const py::dtype& dt, DType& out) {
+  const char kind = dt.kind();
+  const size_t sz = size_t(dt.itemsize());
   if (kind == 'b') {
     out = DType::Bool;
     return true;
   }
-  if (kind == 'i') {
-    if (sz == 4) {
-      out = DType::Int32;
-      return true;
+  if (kind == 'i' || kind == 'u') {
+    const bool u = kind == 'u';
+    switch (sz) {
+      case 1: out = u ? DType::UInt8 : DType::Int8; return true;
+      case 2: out = u ? DType::UInt16 : DType::Int16; return true;
+      case 4: out = u ? DType::UInt32 : DType::Int32; return true;
+      case 8: out = u ? DType::UInt64 : DType::Int64; return true;
+      default: return false;
     }
-    if (sz == 8) {
-      out = DType::Int64;
-      return true;
-    }
-    needs_convert = true;
-    convert_to = DType::Int32;
-    out = DType::Int32;
-    return true;
-  }
-  if (kind == 'u') {
-    if (sz >= 8) return false;
-    needs_convert = true;
-    convert_to = sz == 4 ? DType::Int64 : DType::Int32;
-    out = convert_to;
-    return true;
   }
   if (kind == 'f') {
     if (sz == 2) {
@@ -137,15 +114,10 @@ void release_pyobject(void* ctx) {
 
 Tensor from_numpy_array(py::array arr, bool& zero_copy) {
   py::dtype dt = arr.dtype();
-  DType d, conv;
-  bool needs;
-  if (!dtype_from_numpy(dt, d, conv, needs))
+  DType d;
+  if (!dtype_from_numpy(dt, d))
     throw TypeError(str_cat("tensor: numpy dtype ", std::string(py::str(dt)),
-                            " is not supported (supported: ", "bool, int32, int64, float16, float32, float64)"));
-  if (needs) {
-    arr = arr.attr("astype")(np_dtype(conv));
-    dt = arr.dtype();
-  }
+                            " is not supported (supported: ", "bool, int8-64, uint8-64, float16, float32, float64)"));
   const int64_t isz = int64_t(itemsize(d));
   const py::ssize_t nd = arr.ndim();
   Shape shape;
@@ -211,6 +183,12 @@ DType parse_dtype(py::handle h) {
     if (s == "bool" || s == "bool_") return DType::Bool;
     if (s == "int32") return DType::Int32;
     if (s == "int64" || s == "int") return DType::Int64;
+    if (s == "int8") return DType::Int8;
+    if (s == "int16") return DType::Int16;
+    if (s == "uint8") return DType::UInt8;
+    if (s == "uint16") return DType::UInt16;
+    if (s == "uint32") return DType::UInt32;
+    if (s == "uint64") return DType::UInt64;
     if (s == "float16" || s == "half") return DType::Float16;
     if (s == "float32" || s == "float") return DType::Float32;
     if (s == "float64" || s == "double") return DType::Float64;
@@ -221,10 +199,8 @@ DType parse_dtype(py::handle h) {
   try {
     dt = py::dtype::from_args(py::reinterpret_borrow<py::object>(h));
   } catch (py::error_already_set&) { throw TypeError(str_cat("dtype: ", std::string(py::repr(h)), " is not a dtype")); }
-  DType d, conv;
-  bool needs;
-  if (!dtype_from_numpy(dt, d, conv, needs) || needs)
-    throw TypeError(str_cat("dtype: ", std::string(py::str(dt)), " is not supported"));
+  DType d;
+  if (!dtype_from_numpy(dt, d)) throw TypeError(str_cat("dtype: ", std::string(py::str(dt)), " is not supported"));
   return d;
 }
 
@@ -301,11 +277,12 @@ void check_float_to_int(const py::array& arr, DType want) {
     throw ValueError(str_cat("tensor: cannot convert float NaN to integer (", dt, ")"));
   if (np.attr("isinf")(a).attr("any")().cast<bool>())
     throw OverflowError(str_cat("tensor: cannot convert float infinity to integer (", dt, ")"));
-  // Truncation keeps x when -2**k - 1 < x < 2**k (k = 31 or 63); the bounds are exact doubles.
-  const double hi = want == DType::Int32 ? 2147483648.0 : 9223372036854775808.0;
-  const double lo = want == DType::Int32 ? -2147483649.0 : -9223372036854775808.0;
+  // Truncation keeps x when min - 1 < x < max + 1; both bounds are exact doubles (powers of two,
+  // or a power of two minus one below 2**53).
+  const double hi = double(int_max_u64(want)) + (int_max_u64(want) >> 53 ? 0.0 : 1.0);  // 2**63, 2**64 round
+  const double lo = double(int_min(want)) - 1.0;  // -2**63 - 1 rounds to -2**63: its test is >=
   const double mx = a.attr("max")().cast<double>(), mn = a.attr("min")().cast<double>();
-  const bool lo_ok = want == DType::Int32 ? mn > lo : mn >= lo;
+  const bool lo_ok = int_min(want) == INT64_MIN ? mn >= lo : mn > lo;
   if (!(mx < hi) || !lo_ok)
     throw OverflowError(str_cat("tensor: value ", mx < hi ? mn : mx, " out of bounds for ", dt));
 }
@@ -316,6 +293,31 @@ void check_float_to_int(const py::array& arr, DType want) {
 
 }  // namespace
 
+// A 0-d tensor of integer dtype d holding the Python int p exactly; numpy 2's OverflowError
+// (naming `op`) when d cannot hold it (NEP 50: no silent wrap of a Python int, e.g. uint8 + 300).
+Tensor py_int_scalar(PyObject* p, DType d, const char* op) {
+  bool ok = false;
+  uint64_t bits = 0;
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(p, &overflow);
+  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  if (!overflow) {
+    ok = v >= int_min(d) && (v < 0 || uint64_t(v) <= int_max_u64(d));
+    bits = uint64_t(v);
+  } else if (overflow > 0 && d == DType::UInt64) {
+    const unsigned long long u = PyLong_AsUnsignedLongLong(p);
+    if (u == static_cast<unsigned long long>(-1) && PyErr_Occurred()) PyErr_Clear();
+    else ok = true, bits = uint64_t(u);
+  }
+  if (!ok) {
+    PyErr_Format(PyExc_OverflowError, "%s: Python integer %S out of bounds for %s", op, p, dtype_numpy_name(d));
+    throw py::error_already_set();
+  }
+  Tensor t = Tensor::empty(Shape{}, d);
+  TG_DISPATCH_NUM(d, *t.data<T>() = T(bits));
+  return t;
+}
+
 namespace {
 // The tail of tensor_from_py for numpy data (an array given, or the array numpy made of a list).
 Tensor tensor_from_array(py::array arr, bool has_dt, DType want) {
@@ -323,7 +325,7 @@ Tensor tensor_from_array(py::array arr, bool has_dt, DType want) {
   if (kind == 'O' || kind == 'U' || kind == 'S' || kind == 'c' || kind == 'V' || kind == 'M' || kind == 'm')
     throw TypeError(str_cat("tensor: cannot make a tensor from data of numpy dtype ", std::string(py::str(arr.dtype())),
                             " (supported: bool, integers, float16, float32, float64)"));
-  if (has_dt && kind == 'f' && (want == DType::Int32 || want == DType::Int64)) check_float_to_int(arr, want);
+  if (has_dt && kind == 'f' && is_int(want)) check_float_to_int(arr, want);
   bool zc = false;
   Tensor t = from_numpy_array(std::move(arr), zc);
   if (has_dt && t.dtype() != want) return t.to(want);
@@ -359,11 +361,11 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
       if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
       return Tensor::scalar(d, want);
     }
-    if (overflow) int_out_of_range(obj, has_dt && want == DType::Int32 ? "int32" : "int64");
     if (has_dt && is_float(want)) return Tensor::scalar(double(v), want);
+    if (has_dt && is_int(want)) return py_int_scalar(p, want, "tensor");
+    if (overflow) int_out_of_range(obj, "int64");
     Tensor t = Tensor::empty(Shape{}, DType::Int64);
     *t.data<int64_t>() = v;
-    if (has_dt && want == DType::Int32 && (v < INT32_MIN || v > INT32_MAX)) int_out_of_range(obj, "int32");
     return has_dt ? t.to(want) : t;
   }
   // numpy scalars (np.float64 subclasses float) keep their dtype through the numpy path below.
@@ -371,7 +373,7 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
     // Into an integer dtype as numpy does, through Python's int(): truncation toward zero; inf is
     // an OverflowError, nan a ValueError and a value beyond the dtype an OverflowError (a C cast
     // of an out-of-range double is undefined, and gave INT_MIN).
-    if (has_dt && (want == DType::Int32 || want == DType::Int64)) {
+    if (has_dt && is_int(want)) {
       py::object as_int = py::reinterpret_steal<py::object>(PyNumber_Long(p));
       if (!as_int) throw py::error_already_set();
       return tensor_from_py(as_int, dtype, copy_tensor);
@@ -390,7 +392,8 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
     // Python ints beyond int64 are an OverflowError unless a float dtype is asked for (numpy
     // would silently make float64 or object arrays of them).
     if (PyObject* big = find_big_int(obj, 0))
-      if (!(has_dt && is_float(want))) int_out_of_range(big, has_dt ? dtype_numpy_name(want) : "int64");
+      if (!(has_dt && (is_float(want) || want == DType::UInt64)))
+        int_out_of_range(big, has_dt ? dtype_numpy_name(want) : "int64");
   }
   if (is_array) {
     arr = py::reinterpret_borrow<py::array>(obj);
@@ -442,20 +445,16 @@ Tensor operand(py::handle o, const Tensor& self, const char* op) {
       if (v == -1.0 && PyErr_Occurred()) throw py::error_already_set();
       return Tensor::scalar(v, d);
     }
-    int overflow = 0;
-    long long v = PyLong_AsLongLongAndOverflow(p, &overflow);
-    if (overflow || (d == DType::Int32 && (v < INT32_MIN || v > INT32_MAX))) {
-      // numpy raises OverflowError for a Python int that does not fit the tensor's dtype.
-      PyErr_Format(PyExc_OverflowError, "%s: Python integer %S out of bounds for %s", op, p,
-                   dtype_numpy_name(overflow ? DType::Int64 : d));
-      throw py::error_already_set();
-    }
     if (d == DType::Int64) {
-      Tensor t = Tensor::empty(Shape{}, DType::Int64);
-      *t.data<int64_t>() = v;
-      return t;
+      int overflow = 0;
+      long long v = PyLong_AsLongLongAndOverflow(p, &overflow);
+      if (!overflow) {
+        Tensor t = Tensor::empty(Shape{}, DType::Int64);
+        *t.data<int64_t>() = v;
+        return t;
+      }
     }
-    return Tensor::scalar(double(v), d);
+    return py_int_scalar(p, d, op);
   }
   // Only Python's own float is weak: numpy scalars (np.float64 subclasses float) keep their dtype
   // (NEP 50).
@@ -639,7 +638,8 @@ void bind_dtypes(py::module_& m) {
         return py::make_tuple(py::module_::import("tapegrad").attr("_dtype_from_name"),
                               py::make_tuple(std::string(dtype_numpy_name(d.get()))));
       });
-  const char* names[] = {"bool_", "int32", "int64", "float16", "float32", "float64"};
+  const char* names[] = {"bool_", "int32", "int64", "float16", "float32", "float64",
+                         "int8",  "int16", "uint8", "uint16",  "uint32",  "uint64"};
   for (int i = 0; i < kNumDTypes; ++i) {
     g_dtype_objs[i] = py::cast(PyDType(DType(i))).release().ptr();
     m.attr(names[i]) = dtype_object(DType(i));

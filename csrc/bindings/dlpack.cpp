@@ -127,6 +127,12 @@ dl::DataType to_dl(DType d) {
     case DType::Float16: return {dl::kFloat, 16, 1};
     case DType::Float32: return {dl::kFloat, 32, 1};
     case DType::Float64: return {dl::kFloat, 64, 1};
+    case DType::Int8: return {dl::kInt, 8, 1};
+    case DType::Int16: return {dl::kInt, 16, 1};
+    case DType::UInt8: return {dl::kUInt, 8, 1};
+    case DType::UInt16: return {dl::kUInt, 16, 1};
+    case DType::UInt32: return {dl::kUInt, 32, 1};
+    case DType::UInt64: return {dl::kUInt, 64, 1};
   }
   return {dl::kFloat, 32, 1};
 }
@@ -214,8 +220,7 @@ py::object export_dlpack(const Tensor& t0, py::handle stream, py::handle max_ver
 // ---- import -----------------------------------------------------------------------------------
 
 // Element of a DLPack dtype we can read, and the dtype we hold it as.
-bool from_dl(dl::DataType t, DType& out, bool& convert) {
-  convert = false;
+bool from_dl(dl::DataType t, DType& out) {
   if (t.lanes != 1) return false;
   switch (t.code) {
     case dl::kBool:
@@ -225,32 +230,16 @@ bool from_dl(dl::DataType t, DType& out, bool& convert) {
       }
       return false;
     case dl::kInt:
-      if (t.bits == 32) {
-        out = DType::Int32;
-        return true;
+    case dl::kUInt: {
+      const bool u = t.code == dl::kUInt;
+      switch (t.bits) {
+        case 8: out = u ? DType::UInt8 : DType::Int8; return true;
+        case 16: out = u ? DType::UInt16 : DType::Int16; return true;
+        case 32: out = u ? DType::UInt32 : DType::Int32; return true;
+        case 64: out = u ? DType::UInt64 : DType::Int64; return true;
+        default: return false;
       }
-      if (t.bits == 64) {
-        out = DType::Int64;
-        return true;
-      }
-      if (t.bits == 8 || t.bits == 16) {
-        out = DType::Int32;
-        convert = true;
-        return true;
-      }
-      return false;
-    case dl::kUInt:
-      if (t.bits == 8 || t.bits == 16) {
-        out = DType::Int32;
-        convert = true;
-        return true;
-      }
-      if (t.bits == 32) {
-        out = DType::Int64;
-        convert = true;
-        return true;
-      }
-      return false;
+    }
     case dl::kFloat:
       if (t.bits == 16) {
         out = DType::Float16;
@@ -269,50 +258,9 @@ bool from_dl(dl::DataType t, DType& out, bool& convert) {
   }
 }
 
-// Read an integer element of DLPack type `t` (one from_dl widens) as T.
-template <class T>
-T read_as(const char* p, dl::DataType t) {
-  switch (t.code) {
-    case dl::kInt:
-      switch (t.bits) {
-        case 8: return T(*reinterpret_cast<const int8_t*>(p));
-        case 16: {
-          int16_t v;
-          std::memcpy(&v, p, 2);
-          return T(v);
-        }
-        case 32: {
-          int32_t v;
-          std::memcpy(&v, p, 4);
-          return T(v);
-        }
-        default: {
-          int64_t v;
-          std::memcpy(&v, p, 8);
-          return T(v);
-        }
-      }
-    case dl::kUInt:
-      switch (t.bits) {
-        case 8: return T(*reinterpret_cast<const uint8_t*>(p));
-        case 16: {
-          uint16_t v;
-          std::memcpy(&v, p, 2);
-          return T(v);
-        }
-        default: {
-          uint32_t v;
-          std::memcpy(&v, p, 4);
-          return T(v);
-        }
-      }
-    default: return T(0);
-  }
-}
-
 // Copy a strided DLPack tensor element by element into a new contiguous tensor (used when the
-// dtype needs widening or the data is not aligned for its type).
-Tensor copy_in(const char* base, const Shape& shape, const Strides& st, dl::DataType t, DType d, bool convert) {
+// data is not aligned for its type).
+Tensor copy_in(const char* base, const Shape& shape, const Strides& st, dl::DataType t, DType d) {
   Tensor out = Tensor::empty(shape, d);
   const int64_t n = out.numel(), nd = int64_t(shape.size());
   const int64_t src_isz = (t.bits + 7) / 8, isz = int64_t(itemsize(d));
@@ -322,13 +270,7 @@ Tensor copy_in(const char* base, const Shape& shape, const Strides& st, dl::Data
     int64_t off = 0;
     for (int64_t k = 0; k < nd; ++k) off += idx[size_t(k)] * st[size_t(k)];
     const char* p = base + off * src_isz;
-    if (!convert) {
-      std::memcpy(dst + i * isz, p, size_t(isz));
-    } else if (d == DType::Int32) {
-      reinterpret_cast<int32_t*>(dst)[i] = read_as<int32_t>(p, t);
-    } else {
-      reinterpret_cast<int64_t*>(dst)[i] = read_as<int64_t>(p, t);
-    }
+    std::memcpy(dst + i * isz, p, size_t(isz));
     for (int64_t k = nd - 1; k >= 0; --k) {
       if (++idx[size_t(k)] < shape[size_t(k)]) break;
       idx[size_t(k)] = 0;
@@ -372,10 +314,9 @@ Tensor import_capsule(py::handle cap) {
   TG_CHECK_TYPE(t->device.device_type == dl::kCPU || t->device.device_type == dl::kCUDAHost,
                 "from_dlpack: only CPU memory can be imported, got DLPack device type ", t->device.device_type);
   DType d;
-  bool convert;
-  TG_CHECK_TYPE(from_dl(t->dtype, d, convert), "from_dlpack: DLPack dtype (code ", int(t->dtype.code), ", bits ",
+  TG_CHECK_TYPE(from_dl(t->dtype, d), "from_dlpack: DLPack dtype (code ", int(t->dtype.code), ", bits ",
                 int(t->dtype.bits), ", lanes ", t->dtype.lanes, ") is not supported (supported: bool, int8-64, ",
-                "uint8-32, float16, float32, float64)");
+                "uint8-64, float16, float32, float64)");
   TG_CHECK(t->ndim >= 0 && t->ndim <= 32, "from_dlpack: bad number of dimensions ", t->ndim);
   Shape shape;
   for (int32_t i = 0; i < t->ndim; ++i) {
@@ -387,8 +328,7 @@ Tensor import_capsule(py::handle cap) {
   if (n == 0) return Tensor::empty(shape, d);
   const int64_t src_isz = (t->dtype.bits + 7) / 8;
   const char* base = static_cast<const char*>(t->data) + t->byte_offset;
-  if (convert || reinterpret_cast<uintptr_t>(base) % uintptr_t(src_isz) != 0)
-    return copy_in(base, shape, strides, t->dtype, d, convert);
+  if (reinterpret_cast<uintptr_t>(base) % uintptr_t(src_isz) != 0) return copy_in(base, shape, strides, t->dtype, d);
   // Borrow: the Storage starts at the lowest address an element uses.
   int64_t lo = 0, hi = 0;
   for (size_t i = 0; i < shape.size(); ++i) {

@@ -397,7 +397,13 @@ PyObject* tp_richcompare(PyObject* a, PyObject* b, int pyop) {
       int overflow = 0;
       long long v = PyLong_AsLongLongAndOverflow(b, &overflow);
       if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
-      const bool out_of_range = overflow || (self.dtype() != DType::Int64 && (v < INT32_MIN || v > INT32_MAX));
+      const DType d = self.dtype() == DType::Bool ? DType::Int64 : self.dtype();
+      bool out_of_range = overflow || v < int_min(d) || (v > 0 && uint64_t(v) > int_max_u64(d));
+      if (overflow > 0 && d == DType::UInt64) {  // 2**63 <= b < 2**64 fits
+        PyLong_AsUnsignedLongLong(b);
+        out_of_range = PyErr_Occurred() != nullptr;
+        PyErr_Clear();
+      }
       if (out_of_range) {
         const bool big = overflow ? overflow > 0 : v > 0;  // the int is above every value of self
         bool r = false;
@@ -441,13 +447,20 @@ py::object steal(PyObject* o) {
 py::object scalar_value(const Tensor& t) {
   check_has_data(t, "item");
   if (t.device() != Device::CPU) return scalar_value(t.to_device(Device::CPU));  // read on the host
-  double v = t.item_as_double(0);
-  switch (t.dtype()) {
-    case DType::Bool: return py::bool_(v != 0);
-    case DType::Int32: return py::int_(int64_t(v));
-    case DType::Int64: return py::int_(*t.data<int64_t>());  // exact beyond 2^53
-    default: return py::float_(v);
+  switch (t.dtype()) {                                                           // integers exactly, beyond 2^53 too
+    case DType::Int8: return py::int_(int64_t(*t.data<int8_t>()));
+    case DType::Int16: return py::int_(int64_t(*t.data<int16_t>()));
+    case DType::Int32: return py::int_(int64_t(*t.data<int32_t>()));
+    case DType::Int64: return py::int_(*t.data<int64_t>());
+    case DType::UInt8: return py::int_(uint64_t(*t.data<uint8_t>()));
+    case DType::UInt16: return py::int_(uint64_t(*t.data<uint16_t>()));
+    case DType::UInt32: return py::int_(uint64_t(*t.data<uint32_t>()));
+    case DType::UInt64: return py::int_(*t.data<uint64_t>());
+    default: break;
   }
+  const double v = t.item_as_double(0);
+  if (t.dtype() == DType::Bool) return py::bool_(v != 0);
+  return py::float_(v);
 }
 
 void need_one(const Tensor& t, const char* what, bool value_error) {

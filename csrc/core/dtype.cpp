@@ -3,26 +3,61 @@
 namespace tapegrad {
 
 const char* dtype_name(DType d) {
-  static const char* names[] = {"Bool", "Int32", "Int64", "Float16", "Float32", "Float64"};
+  static const char* names[] = {"Bool", "Int32", "Int64", "Float16", "Float32", "Float64",
+                                "Int8", "Int16", "UInt8", "UInt16",  "UInt32",  "UInt64"};
   return names[static_cast<int>(d)];
 }
 const char* dtype_numpy_name(DType d) {
-  static const char* names[] = {"bool", "int32", "int64", "float16", "float32", "float64"};
+  static const char* names[] = {"bool", "int32", "int64", "float16", "float32", "float64",
+                                "int8", "int16", "uint8", "uint16",  "uint32",  "uint64"};
   return names[static_cast<int>(d)];
 }
 
 DType promote(DType a, DType b) {
-  // Rows/cols: Bool Int32 Int64 Float16 Float32 Float64 (numpy.promote_types).
+  // numpy.promote_types over our dtypes, rows and columns in the enum's order (generated from
+  // numpy 2 and checked against np.result_type over all pairs by tests/test_int_dtypes.py).
   using D = DType;
-  static const D table[6][6] = {
-      {D::Bool, D::Int32, D::Int64, D::Float16, D::Float32, D::Float64},
-      {D::Int32, D::Int32, D::Int64, D::Float64, D::Float64, D::Float64},
-      {D::Int64, D::Int64, D::Int64, D::Float64, D::Float64, D::Float64},
-      {D::Float16, D::Float64, D::Float64, D::Float16, D::Float32, D::Float64},
-      {D::Float32, D::Float64, D::Float64, D::Float32, D::Float32, D::Float64},
-      {D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64},
+  // clang-format off
+  static const D table[kNumDTypes][kNumDTypes] = {
+      {D::Bool, D::Int32, D::Int64, D::Float16, D::Float32, D::Float64, D::Int8, D::Int16, D::UInt8, D::UInt16, D::UInt32, D::UInt64},
+      {D::Int32, D::Int32, D::Int64, D::Float64, D::Float64, D::Float64, D::Int32, D::Int32, D::Int32, D::Int32, D::Int64, D::Float64},
+      {D::Int64, D::Int64, D::Int64, D::Float64, D::Float64, D::Float64, D::Int64, D::Int64, D::Int64, D::Int64, D::Int64, D::Float64},
+      {D::Float16, D::Float64, D::Float64, D::Float16, D::Float32, D::Float64, D::Float16, D::Float32, D::Float16, D::Float32, D::Float64, D::Float64},
+      {D::Float32, D::Float64, D::Float64, D::Float32, D::Float32, D::Float64, D::Float32, D::Float32, D::Float32, D::Float32, D::Float64, D::Float64},
+      {D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64},
+      {D::Int8, D::Int32, D::Int64, D::Float16, D::Float32, D::Float64, D::Int8, D::Int16, D::Int16, D::Int32, D::Int64, D::Float64},
+      {D::Int16, D::Int32, D::Int64, D::Float32, D::Float32, D::Float64, D::Int16, D::Int16, D::Int16, D::Int32, D::Int64, D::Float64},
+      {D::UInt8, D::Int32, D::Int64, D::Float16, D::Float32, D::Float64, D::Int16, D::Int16, D::UInt8, D::UInt16, D::UInt32, D::UInt64},
+      {D::UInt16, D::Int32, D::Int64, D::Float32, D::Float32, D::Float64, D::Int32, D::Int32, D::UInt16, D::UInt16, D::UInt32, D::UInt64},
+      {D::UInt32, D::Int64, D::Int64, D::Float64, D::Float64, D::Float64, D::Int64, D::Int64, D::UInt32, D::UInt32, D::UInt32, D::UInt64},
+      {D::UInt64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::UInt64, D::UInt64, D::UInt64, D::UInt64},
   };
+  // clang-format on
   return table[static_cast<int>(a)][static_cast<int>(b)];
+}
+
+int64_t int_min(DType d) {
+  switch (d) {
+    case DType::Int8: return INT8_MIN;
+    case DType::Int16: return INT16_MIN;
+    case DType::Int32: return INT32_MIN;
+    case DType::Int64: return INT64_MIN;
+    default: return 0;
+  }
+}
+uint64_t int_max_u64(DType d) {
+  switch (d) {
+    case DType::Bool: return 1;
+    case DType::Int8: return INT8_MAX;
+    case DType::Int16: return INT16_MAX;
+    case DType::Int32: return INT32_MAX;
+    case DType::Int64: return INT64_MAX;
+    case DType::UInt8: return UINT8_MAX;
+    case DType::UInt16: return UINT16_MAX;
+    case DType::UInt32: return UINT32_MAX;
+    case DType::UInt64: return UINT64_MAX;
+    default: return 0;
+  }
 }
 
 DType promote_weak(DType t, ScalarKind k) {

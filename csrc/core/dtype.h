@@ -7,8 +7,23 @@
 
 namespace tapegrad {
 
-enum class DType : uint8_t { Bool = 0, Int32, Int64, Float16, Float32, Float64 };
-constexpr int kNumDTypes = 6;
+// The integer dtypes beyond Int32/Int64 come after Float64 so that the first six codes (and every
+// table indexed by them) keep their values.
+enum class DType : uint8_t {
+  Bool = 0,
+  Int32,
+  Int64,
+  Float16,
+  Float32,
+  Float64,
+  Int8,
+  Int16,
+  UInt8,
+  UInt16,
+  UInt32,
+  UInt64
+};
+constexpr int kNumDTypes = 12;
 
 // IEEE half stored as bits; arithmetic goes through float.
 struct Half {
@@ -25,11 +40,30 @@ inline size_t itemsize(DType d) {
     case DType::Float16: return 2;
     case DType::Float32: return 4;
     case DType::Float64: return 8;
+    case DType::Int8: return 1;
+    case DType::Int16: return 2;
+    case DType::UInt8: return 1;
+    case DType::UInt16: return 2;
+    case DType::UInt32: return 4;
+    case DType::UInt64: return 8;
   }
   return 0;
 }
 inline bool is_float(DType d) { return d == DType::Float16 || d == DType::Float32 || d == DType::Float64; }
-inline bool is_int(DType d) { return d == DType::Int32 || d == DType::Int64; }
+inline bool is_unsigned(DType d) {
+  return d == DType::UInt8 || d == DType::UInt16 || d == DType::UInt32 || d == DType::UInt64;
+}
+inline bool is_signed_int(DType d) {
+  return d == DType::Int8 || d == DType::Int16 || d == DType::Int32 || d == DType::Int64;
+}
+// Every integer dtype (not Bool).
+inline bool is_int(DType d) { return is_signed_int(d) || is_unsigned(d); }
+// The dtypes of the first generation (Int32/Int64): the only integer dtypes the SIMD-compiled
+// loops, the CUDA plugin and BLAS glue carry; the others run plain loops (kernels/cpu/small_ints.cpp).
+inline bool is_small_int(DType d) { return is_int(d) && d != DType::Int32 && d != DType::Int64; }
+// The range of an integer dtype as int64 (UInt64's maximum does not fit: see int_max_u64).
+int64_t int_min(DType d);
+uint64_t int_max_u64(DType d);
 const char* dtype_name(DType d);        // "Float32" (MindSpore spelling)
 const char* dtype_numpy_name(DType d);  // "float32"
 inline std::ostream& operator<<(std::ostream& os, DType d) { return os << dtype_name(d); }
@@ -58,6 +92,30 @@ struct dtype_of<int64_t> {
   static constexpr DType value = DType::Int64;
 };
 template <>
+struct dtype_of<int8_t> {
+  static constexpr DType value = DType::Int8;
+};
+template <>
+struct dtype_of<int16_t> {
+  static constexpr DType value = DType::Int16;
+};
+template <>
+struct dtype_of<uint8_t> {
+  static constexpr DType value = DType::UInt8;
+};
+template <>
+struct dtype_of<uint16_t> {
+  static constexpr DType value = DType::UInt16;
+};
+template <>
+struct dtype_of<uint32_t> {
+  static constexpr DType value = DType::UInt32;
+};
+template <>
+struct dtype_of<uint64_t> {
+  static constexpr DType value = DType::UInt64;
+};
+template <>
 struct dtype_of<Half> {
   static constexpr DType value = DType::Float16;
 };
@@ -77,11 +135,19 @@ struct dtype_of<double> {
     __VA_ARGS__;                       \
     break;                             \
   }
+#define TG_DISPATCH_SMALL_INTS(...)               \
+  TG_DISPATCH_CASE(Int8, int8_t, __VA_ARGS__)     \
+  TG_DISPATCH_CASE(Int16, int16_t, __VA_ARGS__)   \
+  TG_DISPATCH_CASE(UInt8, uint8_t, __VA_ARGS__)   \
+  TG_DISPATCH_CASE(UInt16, uint16_t, __VA_ARGS__) \
+  TG_DISPATCH_CASE(UInt32, uint32_t, __VA_ARGS__) \
+  TG_DISPATCH_CASE(UInt64, uint64_t, __VA_ARGS__)
 #define TG_DISPATCH_ALL(dt, ...)                             \
   switch (dt) {                                              \
     TG_DISPATCH_CASE(Bool, bool, __VA_ARGS__)                \
     TG_DISPATCH_CASE(Int32, int32_t, __VA_ARGS__)            \
     TG_DISPATCH_CASE(Int64, int64_t, __VA_ARGS__)            \
+    TG_DISPATCH_SMALL_INTS(__VA_ARGS__)                      \
     TG_DISPATCH_CASE(Float16, ::tapegrad::Half, __VA_ARGS__) \
     TG_DISPATCH_CASE(Float32, float, __VA_ARGS__)            \
     TG_DISPATCH_CASE(Float64, double, __VA_ARGS__)           \
@@ -92,6 +158,7 @@ struct dtype_of<double> {
     TG_DISPATCH_CASE(Bool, bool, __VA_ARGS__)      \
     TG_DISPATCH_CASE(Int32, int32_t, __VA_ARGS__)  \
     TG_DISPATCH_CASE(Int64, int64_t, __VA_ARGS__)  \
+    TG_DISPATCH_SMALL_INTS(__VA_ARGS__)            \
     TG_DISPATCH_CASE(Float32, float, __VA_ARGS__)  \
     TG_DISPATCH_CASE(Float64, double, __VA_ARGS__) \
     default: break;                                \

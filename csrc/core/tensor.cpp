@@ -113,6 +113,13 @@ Tensor Tensor::scalar(double value, DType dt) {
     case DType::Float16: t.data<Half>()->bits = float_to_half(float(value)); break;
     case DType::Float32: *t.data<float>() = float(value); break;
     case DType::Float64: *t.data<double>() = value; break;
+    // Through a 64-bit integer: a negative double into an unsigned type directly is undefined.
+    case DType::Int8: *t.data<int8_t>() = int8_t(int64_t(value)); break;
+    case DType::Int16: *t.data<int16_t>() = int16_t(int64_t(value)); break;
+    case DType::UInt8: *t.data<uint8_t>() = uint8_t(int64_t(value)); break;
+    case DType::UInt16: *t.data<uint16_t>() = uint16_t(int64_t(value)); break;
+    case DType::UInt32: *t.data<uint32_t>() = uint32_t(int64_t(value)); break;
+    case DType::UInt64: *t.data<uint64_t>() = value < 0 ? uint64_t(int64_t(value)) : uint64_t(value); break;
   }
   return t;
 }
@@ -140,6 +147,12 @@ double Tensor::item_as_double(int64_t i) const {
     case DType::Float16: return half_to_float(reinterpret_cast<const Half*>(p)->bits);
     case DType::Float32: return *reinterpret_cast<const float*>(p);
     case DType::Float64: return *reinterpret_cast<const double*>(p);
+    case DType::Int8: return *reinterpret_cast<const int8_t*>(p);
+    case DType::Int16: return *reinterpret_cast<const int16_t*>(p);
+    case DType::UInt8: return *reinterpret_cast<const uint8_t*>(p);
+    case DType::UInt16: return *reinterpret_cast<const uint16_t*>(p);
+    case DType::UInt32: return *reinterpret_cast<const uint32_t*>(p);
+    case DType::UInt64: return double(*reinterpret_cast<const uint64_t*>(p));
   }
   return 0;
 }

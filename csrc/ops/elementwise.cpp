@@ -2,9 +2,10 @@
 //
 // dtypes follow numpy: the result dtype of a binary op is numpy's promotion of the operands'
 // (weak Python scalars are resolved by the bindings, NEP 50); float functions of integers give
-// Float64 and of Bool Float16; true division of integers or Bools gives Float64; Bool - Bool,
-// -Bool, sign(Bool) and integer ** negative integer raise as in numpy; where numpy would give
-// int8 (Bool ** Bool, Bool // Bool, square(Bool) ...) we give Int32, our smallest integer.
+// the smallest float that holds them (Bool, Int8, UInt8: Float16; Int16, UInt16: Float32; wider:
+// Float64); true division of integers or Bools gives Float64; Bool - Bool, -Bool, sign(Bool) and
+// integer ** negative integer raise as in numpy; Bool ** Bool, Bool // Bool, square(Bool) ... give
+// Int8, as numpy.
 // Float16 is computed in float32 and rounded back.
 #include "ops/elementwise.h"
 
@@ -76,15 +77,15 @@ DType bin_result_dtype(Bin op, const Tensor& a, const Tensor& b) {
     case Bin::Hypot:
     case Bin::LogAddExp: return float_result_dtype(dt);
     case Bin::NextAfter:
-      // Float16 computes in float32 (its next value would round back to x1), and numpy's Bool
-      // result is Float16: both are refused rather than wrong.
-      if (dt == DType::Bool || dt == DType::Float16)
+      // Float16 computes in float32 (its next value would round back to x1): a Float16 result
+      // (of Float16, Bool, Int8 or UInt8 operands, numpy's rule) is refused rather than wrong.
+      if (float_result_dtype(dt) == DType::Float16)
         throw DTypeError(str_cat("nextafter: ", describe(a), ", ", describe(b),
-                                 ": Float16 (and Bool, which gives Float16) is not supported; use Float32 or Float64"));
+                                 ": the result would be Float16, which is not supported; use Float32 or Float64"));
       return float_result_dtype(dt);
     case Bin::FloorDiv:
     case Bin::Mod:
-    case Bin::Pow: return dt == DType::Bool ? DType::Int32 : dt;
+    case Bin::Pow: return dt == DType::Bool ? DType::Int8 : dt;
     case Bin::BitAnd:
     case Bin::BitOr:
     case Bin::BitXor:
@@ -128,7 +129,7 @@ DType un_result_dtype(Un op, const Tensor& a) {
       if (dt == DType::Bool) throw DTypeError(str_cat("sign: not supported for ", describe(a), " (as numpy)"));
       return dt;
     case Un::Square:
-    case Un::Reciprocal: return dt == DType::Bool ? DType::Int32 : dt;
+    case Un::Reciprocal: return dt == DType::Bool ? DType::Int8 : dt;
     default: return float_only(op) ? float_result_dtype(dt) : dt;
   }
 }
@@ -558,12 +559,17 @@ constexpr Prim kClip = PrimDef("clip").impl(clip_impl).vjp(clip_vjp).jvp(clip_jv
 Tensor open_bound(DType dt, bool upper) {
   switch (dt) {
     case DType::Bool: return Tensor::scalar(upper ? 1.0 : 0.0, dt);
+    case DType::Int8:
+    case DType::Int16:
     case DType::Int32:
-      return Tensor::scalar(
-          upper ? double(std::numeric_limits<int32_t>::max()) : double(std::numeric_limits<int32_t>::min()), dt);
-    case DType::Int64: {
+    case DType::Int64:
+    case DType::UInt8:
+    case DType::UInt16:
+    case DType::UInt32:
+    case DType::UInt64: {
       Tensor t = Tensor::empty(Shape{}, dt);
-      *t.data<int64_t>() = upper ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+      const uint64_t bits = upper ? int_max_u64(dt) : uint64_t(int_min(dt));
+      TG_DISPATCH_NUM(dt, *t.data<T>() = T(bits));
       return t;
     }
     default: return Tensor::scalar(upper ? HUGE_VAL : -HUGE_VAL, dt);
@@ -584,7 +590,14 @@ constexpr Prim kCast = PrimDef("astype").impl(cast_impl).vjp(cast_vjp).jvp(cast_
 }  // namespace
 
 DType float_result_dtype(DType d) {
-  if (d == DType::Bool) return DType::Float16;
+  switch (d) {
+    case DType::Bool:
+    case DType::Int8:
+    case DType::UInt8: return DType::Float16;
+    case DType::Int16:
+    case DType::UInt16: return DType::Float32;
+    default: break;
+  }
   if (is_int(d)) return DType::Float64;
   return d;
 }

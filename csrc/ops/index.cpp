@@ -493,7 +493,13 @@ Plan make_plan(const Shape& shape, const std::vector<IndexItem>& idx) {
           // numpy checks a 0-d index array like an integer, even when the result is empty
           const int64_t dim = shape[size_t(d)];
           const Tensor ah = a.to_device(Device::CPU);  // the host reads it (a copy only from a GPU)
-          const int64_t raw = ah.dtype() == DType::Int64 ? *ah.data<int64_t>() : int64_t(*ah.data<int32_t>());
+          int64_t raw = 0;
+          TG_DISPATCH_NUM(ah.dtype(), {
+            const T v = *ah.data<T>();
+            // A UInt64 beyond int64 is out of bounds of any axis: it reads as the largest int64.
+            raw = std::is_unsigned<T>::value && sizeof(T) == 8 && uint64_t(v) > uint64_t(INT64_MAX) ? INT64_MAX
+                                                                                                    : int64_t(v);
+          });
           const int64_t i = raw < 0 ? raw + dim : raw;
           TG_CHECK_INDEX(i >= 0 && i < dim, "index ", raw, " is out of bounds for axis ", d, " with size ", dim);
           adv(Tensor::scalar_int(i), d);

@@ -65,7 +65,9 @@ Axes mask_axes(uint64_t m) {
 // Inputs are at least 2-d here (the public op promotes 1-d operands); leading dims broadcast.
 Tensor matmul_fwd(const Tensor& a, const Tensor& b) {
   const DType dt = promote(a.dtype(), b.dtype());
-  const DType cd = dt == DType::Bool ? DType::Int64 : compute_dtype(dt);
+  // The integer dtypes without kernels of their own (is_small_int) multiply in Int64 and wrap back:
+  // the same bits, sums of products being arithmetic modulo 2**bits.
+  const DType cd = dt == DType::Bool || is_small_int(dt) ? DType::Int64 : compute_dtype(dt);
   const size_t an = a.shape().size(), bn = b.shape().size();
   const int64_t m = a.shape()[an - 2], k = a.shape()[an - 1], n = b.shape()[bn - 1];
   Shape batch = broadcast_shapes(batch_shape(a, 2), batch_shape(b, 2), "matmul");

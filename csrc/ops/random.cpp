@@ -138,11 +138,10 @@ Tensor rand_normal(const Shape& shape, double mean, double stddev, DType dt) {
 }
 
 Tensor randint(const Shape& shape, int64_t low, int64_t high, DType dt) {
-  TG_CHECK_DTYPE(is_int(dt), "randint: dtype must be Int32 or Int64, got ", dtype_name(dt));
+  TG_CHECK_DTYPE(is_int(dt), "randint: dtype must be an integer dtype, got ", dtype_name(dt));
   TG_CHECK(low < high, "randint: low (", low, ") must be less than high (", high, ")");
-  if (dt == DType::Int32)
-    TG_CHECK(low >= std::numeric_limits<int32_t>::min() && high - 1 <= std::numeric_limits<int32_t>::max(),
-             "randint: the range [", low, ", ", high, ") does not fit in Int32");
+  TG_CHECK(low >= int_min(dt) && (high - 1 < 0 || uint64_t(high - 1) <= int_max_u64(dt)), "randint: the range [", low,
+           ", ", high, ") does not fit in ", dtype_name(dt));
   check_new_shape(shape, "randint");
   Attrs a;
   for (int64_t d : shape) a.ints.push_back(d);

@@ -69,7 +69,9 @@ Tensor from_keep(const Tensor& r, const Shape& in_shape, uint64_t m, bool keepdi
   return keepdims ? r : reshape(r, drop_shape(in_shape, m));
 }
 
-DType sum_dtype(DType d) { return is_float(d) ? d : DType::Int64; }
+// numpy's default accumulator of sum, prod and cumsum: the platform integer of the kind (Int64 for
+// Bool and signed integers, UInt64 for unsigned ones); floats keep their dtype.
+DType sum_dtype(DType d) { return is_float(d) ? d : (is_unsigned(d) ? DType::UInt64 : DType::Int64); }
 Tensor float_input(const Tensor& a) { return is_float(a.dtype()) ? a : cast(a, DType::Float64); }
 
 Tensor reduce_fwd(kernels::Red op, const Tensor& a, uint64_t m, bool keepdims, DType out_dt) {

@@ -26,7 +26,21 @@ except ImportError as _e:
             "in the checkout), or build it in place (README: Development)"
         ) from _e
     raise
-from ._core import Tensor, bool_, float16, float32, float64, int32, int64  # noqa: E402,F401
+from ._core import (  # noqa: E402,F401
+    Tensor,
+    bool_,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+)
 
 # The version has one source, pyproject.toml, baked into _core at build time.
 __version__ = _core.__version__

@@ -130,20 +130,22 @@ def iinfo(type):
     -9223372036854775808
     """
     dt = _dtype_of(type)
-    if not str(dt).startswith("Int"):
+    if not str(dt).startswith(("Int", "UInt")):
         raise TypeError(f"iinfo: {dt} is not an integer dtype")
     i = np.iinfo(_np_dtype(dt))
     return iinfo_object(int(i.bits), int(i.max), int(i.min), dt)
 
 
+_SIGNED = ("Int8", "Int16", "Int32", "Int64")
+_UNSIGNED = ("UInt8", "UInt16", "UInt32", "UInt64")
 _KINDS = {
     "bool": ("Bool",),
-    "signed integer": ("Int32", "Int64"),
-    "unsigned integer": (),
-    "integral": ("Int32", "Int64"),
+    "signed integer": _SIGNED,
+    "unsigned integer": _UNSIGNED,
+    "integral": _SIGNED + _UNSIGNED,
     "real floating": ("Float16", "Float32", "Float64"),
     "complex floating": (),
-    "numeric": ("Int32", "Int64", "Float16", "Float32", "Float64"),
+    "numeric": _SIGNED + _UNSIGNED + ("Float16", "Float32", "Float64"),
 }
 
 
@@ -295,34 +297,39 @@ def astype(x, dtype, /, *, copy=True, device=None):
 
 
 def sum(x, /, axis=None, dtype=None, keepdims=False):
-    """Sum over `axis` (Array API sum): `dtype` converts first; integer and Bool inputs sum as Int64.
+    """Sum over `axis` (Array API sum): `dtype` converts first; integer and Bool inputs sum as Int64
+    (unsigned ones as UInt64), as numpy; an integer `dtype` gives the sum wrapped to it.
 
     >>> print(tg.numpy.sum(tg.tensor([1.5, 2.5]), dtype=tg.float64))
     4.0
     >>> tg.numpy.sum(tg.tensor([1, 2], tg.int32)).dtype
     Int64
+    >>> print(tg.numpy.sum(tg.tensor([100, 100], tg.int8), dtype=tg.int8))
+    -56
     """
+    return _reduce_as(_core.sum, x, axis, dtype, keepdims)
+
+
+def _reduce_as(fn, x, axis, dtype, keepdims):
+    """fn (sum or prod) of x, in `dtype` when given. Integer results are computed in the 64-bit
+    accumulator and wrapped to `dtype` afterwards: the same bits as accumulating in `dtype`, since
+    both are arithmetic modulo 2**bits."""
     x = _t(x)
-    if dtype is not None:
-        x = x.astype(_as_dtype(dtype))
-    elif str(x.dtype) in ("Bool", "Int32"):
-        x = x.astype(_core.int64)
-    return _core.sum(x, axis, keepdims)
+    if dtype is None:
+        return fn(x, axis, keepdims)
+    dt = _as_dtype(dtype)
+    out = fn(x.astype(dt), axis, keepdims)
+    return out if out.dtype == dt else out.astype(dt)
 
 
 def prod(x, /, axis=None, dtype=None, keepdims=False):
     """Product over `axis` (Array API prod): `dtype` converts first; integer and Bool inputs
-    multiply as Int64.
+    multiply as Int64 (unsigned ones as UInt64), as numpy.
 
     >>> print(tg.numpy.prod(tg.tensor([1.5, 2.0]), dtype=tg.float64))
     3.0
     """
-    x = _t(x)
-    if dtype is not None:
-        x = x.astype(_as_dtype(dtype))
-    elif str(x.dtype) in ("Bool", "Int32"):
-        x = x.astype(_core.int64)
-    return _core.prod(x, axis, keepdims)
+    return _reduce_as(_core.prod, x, axis, dtype, keepdims)
 
 
 def _correction(name, ddof, correction):
@@ -526,8 +533,14 @@ def unique_all(x, /):
 # The standard's dtypes that tapegrad has (float16 exists too, but is not an Array API dtype).
 _DTYPE_NAMES = {
     "bool": "bool_",
+    "int8": "int8",
+    "int16": "int16",
     "int32": "int32",
     "int64": "int64",
+    "uint8": "uint8",
+    "uint16": "uint16",
+    "uint32": "uint32",
+    "uint64": "uint64",
     "float32": "float32",
     "float64": "float64",
 }
@@ -585,8 +598,8 @@ class ArrayNamespaceInfo:
     def dtypes(self, *, device=None, kind=None):
         """The dtypes tapegrad has, by name, optionally only those of `kind` (as ``isdtype``).
 
-        >>> sorted(tg.numpy.__array_namespace_info__().dtypes(kind="integral"))
-        ['int32', 'int64']
+        >>> sorted(tg.numpy.__array_namespace_info__().dtypes(kind="signed integer"))
+        ['int16', 'int32', 'int64', 'int8']
         """
         _check_device("dtypes", device)
         out = {n: getattr(_core, a) for n, a in _DTYPE_NAMES.items()}

@@ -583,7 +583,7 @@ bitwise_not = bitwise_invert
 
 def _shift_operands(name, x1, x2):
     """x1 and x2 as tensors of numpy's result dtype (a Python int takes x1's, NEP 50), Bool as
-    Int64, and the result's number of bits."""
+    Int64, with the result's bit width and whether it is signed."""
     _int_check(name, x1, x2)
     weak = isinstance(x2, (int, np.integer)) and not isinstance(x2, (Tensor, np.ndarray))
     x1, x2 = _t(x1), _t(x2)
@@ -592,9 +592,9 @@ def _shift_operands(name, x1, x2):
     if not weak and x1.dtype != x2.dtype and str(x2.dtype) != "Bool":
         common = (x1.reshape(-1)[:0] + x2.reshape(-1)[:0]).dtype
         x1, x2 = x1.astype(common), x2.astype(common)
-    if _is_float(x2):
-        raise TypeError(f"{name}: needs integer or Bool tensors, got {x2.dtype}")
-    return x1, x2, 32 if str(x1.dtype) == "Int32" else 64
+    if _is_float(x1) or _is_float(x2):  # Int64 with UInt64 promotes to Float64 (numpy refuses too)
+        raise TypeError(f"{name}: needs integer or Bool tensors, got {x1.dtype} and {x2.dtype}")
+    return x1, x2, 8 * x1.dtype.itemsize, not str(x1.dtype).startswith("U")
 
 
 def bitwise_left_shift(x1, x2):
@@ -604,8 +604,8 @@ def bitwise_left_shift(x1, x2):
     >>> print(tg.numpy.bitwise_left_shift(tg.tensor([1, 3]), tg.tensor([2, 1])))
     [4 6]
     """
-    x1, x2, bits = _shift_operands("bitwise_left_shift", x1, x2)
-    big = (x2 >= bits) | (x2 < 0)
+    x1, x2, bits, _ = _shift_operands("bitwise_left_shift", x1, x2)
+    big = (x2 >= bits) | (x2 < 0)  # every bit shifted out (x * 2**s wraps to the same bits below)
     s = _where(big, 0, x2).astype(x1.dtype)
     r = x1 * _core.pow(_creation.full_like(s, 2), s)
     return _where(big, 0, r).astype(x1.dtype)
@@ -618,11 +618,13 @@ def bitwise_right_shift(x1, x2):
     >>> print(tg.numpy.bitwise_right_shift(tg.tensor([16, -16]), tg.tensor([2, 2])))
     [ 4 -4]
     """
-    x1, x2, bits = _shift_operands("bitwise_right_shift", x1, x2)
-    big = (x2 >= bits - 1) | (x2 < 0)
+    x1, x2, bits, signed = _shift_operands("bitwise_right_shift", x1, x2)
+    # From bits - 1 on (signed) the result is the sign fill, and 2**s would not fit the dtype.
+    big = (x2 >= (bits - 1 if signed else bits)) | (x2 < 0)
     s = _where(big, 0, x2).astype(x1.dtype)
     r = _core.floor_divide(x1, _core.pow(_creation.full_like(s, 2), s))
-    return _where(big, _where(x1 < 0, -1, 0), r).astype(x1.dtype)
+    fill = -((x1 < 0).astype(x1.dtype)) if signed else _creation.zeros_like(x1)
+    return _where(big, fill, r).astype(x1.dtype)
 
 
 left_shift = bitwise_left_shift

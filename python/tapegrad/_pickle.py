@@ -17,7 +17,20 @@ import numpy as np
 from ._core import Tensor
 
 # The dtypes a Tensor can have, by the name pickles carry (numpy's names).
-_DTYPE_NAMES = ("float16", "float32", "float64", "int32", "int64", "bool")
+_DTYPE_NAMES = (
+    "float16",
+    "float32",
+    "float64",
+    "int32",
+    "int64",
+    "bool",
+    "int8",
+    "int16",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+)
 
 
 def _dtype_name(t):

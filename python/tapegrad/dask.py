@@ -37,6 +37,7 @@ except ImportError as e:  # pragma: no cover - exercised only where dask is miss
 
 import tapegrad as tg
 
+from . import _pickle
 from ._core import Tensor
 from ._parameter import Parameter
 from ._pickle import array_from_parts, contiguous_data
@@ -470,7 +471,7 @@ def map_vmap(fn, *arrays, out_shape=None, dtype=None):
     if any(n < 0 for n in out_tail):
         raise ValueError(f"{op}: out_shape must not have negative sizes, got {out_tail}")
     out_dtype = np.dtype(dtype)
-    if out_dtype.name not in ("float16", "float32", "float64", "int32", "int64", "bool"):
+    if out_dtype.name not in _pickle._DTYPE_NAMES:
         raise TypeError(f"{op}: dtype {out_dtype} is not a tapegrad dtype")
 
     args = []
@@ -522,7 +523,7 @@ def _deserialize_tensor(header, frames):
         isinstance(n, int) and n >= 0 for n in shape
     ):
         raise ValueError(f"{op} has a bad shape {shape!r}")
-    if dtype not in ("float16", "float32", "float64", "int32", "int64", "bool"):
+    if dtype not in _pickle._DTYPE_NAMES:
         raise ValueError(f"{op} has a bad dtype {dtype!r}")
     frame = memoryview(frames[0]).cast("B")
     need = math.prod(shape) * np.dtype(dtype).itemsize

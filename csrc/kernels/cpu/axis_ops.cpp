@@ -307,6 +307,7 @@ void scan(Scan op, const Tensor& out, const Tensor& a, int64_t axis) {
   };
   switch (a.dtype()) {
     case DType::Int64: run(int64_t()); break;
+    case DType::UInt64: run(uint64_t()); break;
     case DType::Float32: run(float()); break;
     case DType::Float64: run(double()); break;
     default: throw DTypeError(str_cat("scan kernel: dtype ", a.dtype(), " is not supported"));

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/cpu/iter.h"
 #include "kernels/creation.h"
@@ -16,7 +17,10 @@ constexpr int64_t kGrain = 1 << 16;
 // Store a double into an element of type T as numpy's astype does (float16 rounds through float).
 template <class T>
 inline T from_double(double v) {
-  return static_cast<T>(v);
+  // Integers go through a 64-bit integer, so that -1.0 into an unsigned dtype wraps as numpy's
+  // does (a direct cast of a negative double to an unsigned type is undefined).
+  if constexpr (std::is_integral<T>::value) return v < 0 ? T(int64_t(v)) : T(uint64_t(v));
+  else return static_cast<T>(v);
 }
 template <>
 inline Half from_double<Half>(double v) {
@@ -82,24 +86,19 @@ void arange(const Tensor& out, double start, double step) {
 
 void arange_int(const Tensor& out, int64_t start, int64_t step) {
   const int64_t n = out.numel();
-  switch (out.dtype()) {
-    case DType::Int64: {
-      int64_t* p = out.data<int64_t>();
-      // Unsigned arithmetic: wraps like numpy's int64 fill instead of overflowing (UB).
-      cpu::parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) p[i] = int64_t(uint64_t(start) + uint64_t(i) * uint64_t(step));
-      });
-      break;
-    }
-    case DType::Int32: {
-      int32_t* p = out.data<int32_t>();
-      cpu::parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) p[i] = int32_t(uint32_t(uint64_t(start) + uint64_t(i) * uint64_t(step)));
-      });
-      break;
-    }
-    default: arange(out, double(start), double(step));
+  if (!is_int(out.dtype())) {
+    arange(out, double(start), double(step));
+    return;
   }
+  TG_DISPATCH_NUM(out.dtype(), {
+    if constexpr (std::is_integral<T>::value) {
+      T* p = out.data<T>();
+      // Unsigned arithmetic: wraps like numpy's integer fill instead of overflowing (UB).
+      cpu::parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) p[i] = T(uint64_t(start) + uint64_t(i) * uint64_t(step));
+      });
+    }
+  });
 }
 
 void linspace(const Tensor& out, double start, double stop, bool endpoint) {

@@ -177,6 +177,12 @@ RunFn add_fn(DType d) {
     case DType::Bool: return add_run<bool>;
     case DType::Int32: return add_run<int32_t>;
     case DType::Int64: return add_run<int64_t>;
+    case DType::Int8: return add_run<int8_t>;
+    case DType::Int16: return add_run<int16_t>;
+    case DType::UInt8: return add_run<uint8_t>;
+    case DType::UInt16: return add_run<uint16_t>;
+    case DType::UInt32: return add_run<uint32_t>;
+    case DType::UInt64: return add_run<uint64_t>;
     case DType::Float32: return add_run<float>;
     case DType::Float64: return add_run<double>;
     default: break;
@@ -288,14 +294,12 @@ void index_scatter(const Tensor& x, const Tensor& v, const Tensor& idx, bool acc
       by_itemsize(isz, [&](auto tag) { scatter_scalar_rows<decltype(tag)>(v, nb, m, xbase, ip, k, xs, false); });
       return;
     }
-    switch (x.dtype()) {
-      case DType::Bool: scatter_scalar_rows<bool>(v, nb, m, xbase, ip, k, xs, true); return;
-      case DType::Int32: scatter_scalar_rows<int32_t>(v, nb, m, xbase, ip, k, xs, true); return;
-      case DType::Int64: scatter_scalar_rows<int64_t>(v, nb, m, xbase, ip, k, xs, true); return;
-      case DType::Float32: scatter_scalar_rows<float>(v, nb, m, xbase, ip, k, xs, true); return;
-      case DType::Float64: scatter_scalar_rows<double>(v, nb, m, xbase, ip, k, xs, true); return;
-      default: break;
-    }
+    bool done = false;
+    TG_DISPATCH_NUM(x.dtype(), {
+      scatter_scalar_rows<T>(v, nb, m, xbase, ip, k, xs, true);
+      done = true;
+    });
+    if (done) return;
   }
   RunFn run = accumulate ? add_fn(x.dtype()) : copy_fn(isz);
   for_rows(v, nb, static_cast<char*>(v.raw_data()), 0, m,
@@ -430,7 +434,11 @@ int index_pack(const Tensor& out, const std::vector<Tensor>& arrays, const int64
     auto put = [&](auto tag) {
       using T = decltype(tag);
       for_rows(a, nb, static_cast<char*>(a.raw_data()), 0, m, [&](int64_t b, char* p) {
-        const int64_t v = *reinterpret_cast<const T*>(p);
+        const T raw = *reinterpret_cast<const T*>(p);
+        // A UInt64 index beyond int64 is out of range of any axis; it reads as the largest int64.
+        const int64_t v = sizeof(T) == 8 && std::is_unsigned<T>::value && uint64_t(raw) > uint64_t(INT64_MAX)
+                              ? INT64_MAX
+                              : int64_t(raw);
         const int64_t w = v < 0 ? v + n : v;
         if (__builtin_expect(w < 0 || w >= n, 0)) {
           if (ok) *bad = v;
@@ -439,8 +447,16 @@ int index_pack(const Tensor& out, const std::vector<Tensor>& arrays, const int64
         o[b * k + j] = w;
       });
     };
-    if (a.dtype() == DType::Int32) put(int32_t());
-    else put(int64_t());
+    switch (a.dtype()) {
+      case DType::Int32: put(int32_t()); break;
+      case DType::Int8: put(int8_t()); break;
+      case DType::Int16: put(int16_t()); break;
+      case DType::UInt8: put(uint8_t()); break;
+      case DType::UInt16: put(uint16_t()); break;
+      case DType::UInt32: put(uint32_t()); break;
+      case DType::UInt64: put(uint64_t()); break;
+      default: put(int64_t());
+    }
     if (!ok) return int(j);
   }
   return -1;

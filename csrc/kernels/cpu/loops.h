@@ -99,6 +99,9 @@ bool cpu_has(const char* isa_name);
 void install_vecmath_base(IsaTable& t);
 void install_vecmath_avx2(IsaTable& t);
 void install_vecmath_avx512(IsaTable& t);
+// The loops of the integer dtypes only plain loops carry (Int8 ... UInt64, is_small_int), from one
+// translation unit (small_ints.cpp) into every table.
+void install_small_ints(IsaTable& t);
 
 }  // namespace cpu
 }  // namespace kernels

@@ -13,6 +13,7 @@ const IsaTable* table_avx512() {
   static const IsaTable t = [] {
     IsaTable r = isa_avx512::make_table("avx512");
     install_vecmath_avx512(r);
+    install_small_ints(r);
     r.reduce = isa_avx512::reduce_loops();
     r.philox_words = &isa_avx512::philox::words;
     return r;

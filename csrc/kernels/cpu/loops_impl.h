@@ -17,25 +17,36 @@ using Acc = std::conditional_t<std::is_same<T, bool>::value, int, T>;
 
 // Integer arithmetic wraps modulo 2^bits as numpy's does; it goes through the unsigned type so
 // that overflow is defined behaviour in C++ too (no UB for the optimiser or UBSan to act on).
+// Types narrower than unsigned int compute in unsigned int: their own unsigned type would be
+// promoted to (signed) int, where 65535 * 65535 overflows. The conversion back to T is modulo
+// 2^bits (C++17 implementation-defined for signed T, two's complement on every compiler we build with).
+template <class T>
+using WrapU = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
 template <class T>
 inline T wrap_add(T a, T b) {
-  using U = std::make_unsigned_t<T>;
+  using U = WrapU<T>;
   return T(U(a) + U(b));
 }
 template <class T>
 inline T wrap_sub(T a, T b) {
-  using U = std::make_unsigned_t<T>;
+  using U = WrapU<T>;
   return T(U(a) - U(b));
 }
 template <class T>
 inline T wrap_mul(T a, T b) {
-  using U = std::make_unsigned_t<T>;
+  using U = WrapU<T>;
   return T(U(a) * U(b));
 }
 template <class T>
 inline T wrap_neg(T a) {
-  using U = std::make_unsigned_t<T>;
+  using U = WrapU<T>;
   return T(U(0) - U(a));
+}
+// x < 0 for any arithmetic T, without the always-false comparison warning for unsigned types.
+template <class T>
+constexpr bool is_neg(T x) {
+  if constexpr (std::is_unsigned<T>::value) return false;
+  else return x < T(0);
 }
 
 // ---- binary ------------------------------------------------------------------------------
@@ -68,7 +79,8 @@ struct DivF {
   static T f(T a, T b) {
     if constexpr (std::is_floating_point<T>::value) return a / b;
     else if constexpr (std::is_same<T, bool>::value) return a;
-    else return b == 0 ? T(0) : (b == -1 ? wrap_neg(a) : T(a / b));
+    else if constexpr (std::is_unsigned<T>::value) return b == 0 ? T(0) : T(a / b);
+    else return b == 0 ? T(0) : (b == T(-1) ? wrap_neg(a) : T(a / b));
   }
 };
 // Integer floor division and modulo as numpy: x // 0 == 0 and x % 0 == 0 (numpy warns),
@@ -86,9 +98,11 @@ struct FloorDivF {
       return fd;
     } else if constexpr (std::is_same<T, bool>::value) {
       return a && b;
+    } else if constexpr (std::is_unsigned<T>::value) {
+      return b == 0 ? T(0) : T(a / b);
     } else {
       if (b == 0) return 0;
-      if (b == -1) return wrap_neg(a);
+      if (b == T(-1)) return wrap_neg(a);
       T q = a / b;
       if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
       return q;
@@ -109,8 +123,10 @@ struct ModF {
       return m;
     } else if constexpr (std::is_same<T, bool>::value) {
       return false;
+    } else if constexpr (std::is_unsigned<T>::value) {
+      return b == 0 ? T(0) : T(a % b);
     } else {
-      if (b == 0 || b == -1) return 0;
+      if (b == 0 || b == T(-1)) return 0;
       T m = a % b;
       if (m != 0 && ((m < 0) != (b < 0))) m += b;
       return m;
@@ -136,7 +152,8 @@ struct PowF {
     } else {
       // Negative exponents are refused before the kernel runs (ops::binary), as numpy does; the
       // value here only keeps the loop defined.
-      if (b < 0) return a == 1 ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0);
+      if constexpr (std::is_signed<T>::value)
+        if (b < 0) return a == 1 ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0);
       T r = 1, base = a;
       auto e = b;
       while (e) {
@@ -313,7 +330,7 @@ struct AbsF {
   static T f(T x) {
     if constexpr (std::is_same<T, bool>::value) return x;
     else if constexpr (std::is_floating_point<T>::value) return std::fabs(x);
-    else return x < 0 ? wrap_neg(x) : x;
+    else return is_neg(x) ? wrap_neg(x) : x;
   }
 };
 struct SignF {
@@ -321,7 +338,7 @@ struct SignF {
   static T f(T x) {
     if constexpr (std::is_same<T, bool>::value) return x;
     else if constexpr (std::is_floating_point<T>::value) return x != x ? x : T((x > 0) - (x < 0));
-    else return T((x > 0) - (x < 0));
+    else return T(int(x > 0) - int(is_neg(x)));
   }
 };
 // Integer reciprocal as numpy: 1 / x truncated (0 for |x| > 1; 0 for x == 0, where numpy warns).
@@ -558,6 +575,54 @@ void fill_cast_row(Loop* row) {
   row[int(DType::Float16)] = &cast_loop<To, Half>;
   row[int(DType::Float32)] = &cast_loop<To, float>;
   row[int(DType::Float64)] = &cast_loop<To, double>;
+}
+
+// The columns of one of the integer dtypes that only the plain loops carry (is_small_int in
+// core/dtype.h; kernels/cpu/small_ints.cpp compiles this once, for every ISA table): every
+// elementwise op, where, clip, and the casts to and from every dtype.
+template <class T>
+void fill_small_int_column(IsaTable& t) {
+  constexpr int d = int(dtype_of<T>::value);
+#define TG_BINARY_OP(N, ...) t.binary[int(Bin::N)][d] = &bin_loop<N##F, T, T>;
+#define TG_COMPARE_OP(N, ...) t.compare[int(Cmp::N)][d] = &bin_loop<N##F, T, bool>;
+#define TG_UNARY_OP(N, ...) t.unary[int(Un::N)][d] = &un_loop<N##F, T, T>;
+#define TG_PREDICATE_OP(N, ...) t.predicate[int(Pred::N)][d] = &un_loop<N##F, T, bool>;
+#include "core/elementwise_ops.def"
+  t.where[d] = &where_loop<T>;
+  t.clip[d] = &clip_loop<T>;
+  fill_cast_row<T>(t.cast[d]);
+  t.cast[int(DType::Bool)][d] = &cast_loop<bool, T>;
+  t.cast[int(DType::Int32)][d] = &cast_loop<int32_t, T>;
+  t.cast[int(DType::Int64)][d] = &cast_loop<int64_t, T>;
+  t.cast[int(DType::Float16)][d] = &cast_loop<Half, T>;
+  t.cast[int(DType::Float32)][d] = &cast_loop<float, T>;
+  t.cast[int(DType::Float64)][d] = &cast_loop<double, T>;
+}
+
+template <class To>
+void fill_small_int_casts(Loop* row) {
+  row[int(DType::Int8)] = &cast_loop<To, int8_t>;
+  row[int(DType::Int16)] = &cast_loop<To, int16_t>;
+  row[int(DType::UInt8)] = &cast_loop<To, uint8_t>;
+  row[int(DType::UInt16)] = &cast_loop<To, uint16_t>;
+  row[int(DType::UInt32)] = &cast_loop<To, uint32_t>;
+  row[int(DType::UInt64)] = &cast_loop<To, uint64_t>;
+}
+
+inline void fill_small_ints(IsaTable& t) {
+  fill_small_int_column<int8_t>(t);
+  fill_small_int_column<int16_t>(t);
+  fill_small_int_column<uint8_t>(t);
+  fill_small_int_column<uint16_t>(t);
+  fill_small_int_column<uint32_t>(t);
+  fill_small_int_column<uint64_t>(t);
+  // Between two of them (the rows above wrote only the first six columns).
+  fill_small_int_casts<int8_t>(t.cast[int(DType::Int8)]);
+  fill_small_int_casts<int16_t>(t.cast[int(DType::Int16)]);
+  fill_small_int_casts<uint8_t>(t.cast[int(DType::UInt8)]);
+  fill_small_int_casts<uint16_t>(t.cast[int(DType::UInt16)]);
+  fill_small_int_casts<uint32_t>(t.cast[int(DType::UInt32)]);
+  fill_small_int_casts<uint64_t>(t.cast[int(DType::UInt64)]);
 }
 
 inline IsaTable make_table(const char* name) {

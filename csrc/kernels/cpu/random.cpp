@@ -214,6 +214,12 @@ void random_int_fill(const Tensor& out, uint64_t seed, uint64_t first_block, int
   switch (out.dtype()) {
     case DType::Int32: int_fill(out.data<int32_t>(), n, seed, first_block, low, range); break;
     case DType::Int64: int_fill(out.data<int64_t>(), n, seed, first_block, low, range); break;
+    case DType::Int8: int_fill(out.data<int8_t>(), n, seed, first_block, low, range); break;
+    case DType::Int16: int_fill(out.data<int16_t>(), n, seed, first_block, low, range); break;
+    case DType::UInt8: int_fill(out.data<uint8_t>(), n, seed, first_block, low, range); break;
+    case DType::UInt16: int_fill(out.data<uint16_t>(), n, seed, first_block, low, range); break;
+    case DType::UInt32: int_fill(out.data<uint32_t>(), n, seed, first_block, low, range); break;
+    case DType::UInt64: int_fill(out.data<uint64_t>(), n, seed, first_block, low, range); break;
     default: throw DTypeError(str_cat("randint: dtype ", out.dtype(), " is not an integer dtype"));
   }
 }

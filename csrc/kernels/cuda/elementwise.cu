@@ -515,6 +515,9 @@ void run_cast_to(const Iter& it, DType from) {
     case DType::Float16: launch(cast_kernel<To, H16>, it, "copy"); break;
     case DType::Float32: launch(cast_kernel<To, float>, it, "copy"); break;
     case DType::Float64: launch(cast_kernel<To, double>, it, "copy"); break;
+    // The integer dtypes beyond Int32/Int64 have no GPU kernels yet (a copy of one dtype is a
+    // memcpy and never comes here).
+    default: fail(kType, "copy: dtype %s is not supported on the GPU", dtype_str(from));
   }
 }
 
@@ -526,6 +529,7 @@ void run_cast(const Iter& it, DType to, DType from) {
     case DType::Float16: run_cast_to<H16>(it, from); break;
     case DType::Float32: run_cast_to<float>(it, from); break;
     case DType::Float64: run_cast_to<double>(it, from); break;
+    default: fail(kType, "copy: dtype %s is not supported on the GPU", dtype_str(to));
   }
 }
 

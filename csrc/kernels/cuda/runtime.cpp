@@ -45,6 +45,7 @@ cudaStream_t stream() {
   return s;
 }
 
+// (The plugin does not link core/dtype.cpp, so not dtype_numpy_name.)
 const char* dtype_str(DType d) {
   switch (d) {
     case DType::Bool: return "bool";
@@ -53,6 +54,12 @@ const char* dtype_str(DType d) {
     case DType::Float16: return "float16";
     case DType::Float32: return "float32";
     case DType::Float64: return "float64";
+    case DType::Int8: return "int8";
+    case DType::Int16: return "int16";
+    case DType::UInt8: return "uint8";
+    case DType::UInt16: return "uint16";
+    case DType::UInt32: return "uint32";
+    case DType::UInt64: return "uint64";
   }
   return "?";
 }
