@@ -471,3 +471,32 @@ def test_in_place_shifts_and_matmul_write_into_the_tensor():
     with pytest.raises(TypeError):
         x <<= 1.5
     assert complex(tg.tensor(2.5)) == 2.5 + 0j
+
+
+@pytest.mark.parametrize(
+    "d1", ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
+)
+def test_shifts_follow_numpy_for_every_integer_dtype_pair(d1):
+    # numpy's result dtype of both operands, counts beyond the width and negative counts
+    a = np.array([-3, 5, 100, 0, 1], d1) if d1[0] == "i" else np.array([3, 5, 200, 0, 1], d1)
+    for d2 in ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]:
+        b = np.array([1, 70, 3, 200, 0], d2) if d2[0] == "u" else np.array([1, -1, 3, 70, 0], d2)
+        for ours, theirs in [
+            (tnp.bitwise_left_shift, np.left_shift),
+            (tnp.bitwise_right_shift, np.right_shift),
+        ]:
+            try:
+                want = theirs(a, b)
+            except TypeError:  # int64 with uint64: numpy has no common integer dtype
+                with pytest.raises(TypeError):
+                    ours(tg.tensor(a), tg.tensor(b))
+                continue
+            got = ours(tg.tensor(a), tg.tensor(b)).numpy()
+            assert got.dtype == want.dtype and np.array_equal(got, want), (d1, d2, ours.__name__)
+        for s in [1, 9] + ([-1] if d1[0] == "i" else []):  # a Python int keeps a's dtype
+            for ours, theirs in [
+                (tnp.bitwise_left_shift, np.left_shift),
+                (tnp.bitwise_right_shift, np.right_shift),
+            ]:
+                got, want = ours(tg.tensor(a), s).numpy(), theirs(a, s)
+                assert got.dtype == want.dtype and np.array_equal(got, want), (d1, s)
