@@ -432,6 +432,7 @@ BINARY = {
     "logical_and": "np.logical_and",
     "logical_or": "np.logical_or",
     "logical_xor": "np.logical_xor",
+    "nextafter": "np.nextafter",
 }
 OPERATORS = {
     "__add__": "+",
@@ -663,6 +664,9 @@ INPLACE = {
     "__iand__": "&=",
     "__ior__": "|=",
     "__ixor__": "^=",
+    "__ilshift__": "<<=",
+    "__irshift__": ">>=",
+    "__imatmul__": "@=",
 }
 
 
@@ -782,18 +786,24 @@ def g_norm(draw, target):
 # ---- shape functions -----------------------------------------------------------------------------
 
 
-@gen("tg.reshape", "Tensor.reshape", "Tensor.view", "tg.ops.Reshape")
+@gen("tg.reshape", "Tensor.reshape", "Tensor.view", "tg.ops.Reshape", "tg.numpy.reshape")
 def g_reshape(draw, target):
     p = Prog(draw)
     a, n = p.tensor(dtypes=["float32", "int64", "bool"])
     shape = shape_arg(draw, near=draw(shapes(0, 4)))
+    copy = draw(st.sampled_from(["None", "True", "False"]))
     call = {
+        "tg.numpy.reshape": f"tg.numpy.reshape({a}, {shape}, copy={copy})",
         "tg.reshape": f"tg.reshape({a}, {shape})",
         "Tensor.reshape": f"{a}.reshape({shape})",
         "Tensor.view": f"{a}.view({shape})",
         "tg.ops.Reshape": f"tg.ops.Reshape()({a}, {shape})",
     }[target]
     ref = f"np.reshape({n}, {shape})" if shape.startswith("(") else None
+    if target == "tg.numpy.reshape" and copy == "False":
+        ref = (
+            None  # whether a view is possible depends on the strides, which numpy's views differ in
+        )
     return p.case(target, call, ref, strict=ref is not None)
 
 
@@ -2101,7 +2111,7 @@ def g_jac(draw, target):
     ref = None
     if floaty and pos == "0":
         if name != "hessian" and kind == "elem":
-            ref = f"R.elem_jac(({fd})({n}))"
+            ref = f"R.elem_jac(({fd})({n}){', True' if name == 'jacfwd' else ''})"
         elif name != "hessian" and kind == "scalar":
             ref = f"({fd})({n})"
         elif name == "hessian" and f == SCALAR_FNS[0][0]:
@@ -2109,11 +2119,13 @@ def g_jac(draw, target):
     return p.case(target, call, ref, rtol=20.0)
 
 
-def _elem_jac(d):
-    """The Jacobian of an elementwise function with derivative `d`, as a sweep computes it (row i is
-    e_i * d, so a nan in d shows in every row, as 0 * nan does)."""
+def _elem_jac(d, forward=False):
+    """The Jacobian of an elementwise function with derivative `d`, as a sweep computes it: reverse,
+    row i is e_i * d, so a nan in d shows in every row, as 0 * nan does; forward, column j is
+    d * e_j, so a nan shows in every column."""
     d = np.asarray(d)
-    return (np.eye(d.size, dtype=d.dtype) * d.reshape(-1)).reshape(d.shape + d.shape)
+    dd = d.reshape(-1, 1) if forward else d.reshape(-1)
+    return (np.eye(d.size, dtype=d.dtype) * dd).reshape(d.shape + d.shape)
 
 
 R.elem_jac = _elem_jac
@@ -2207,7 +2219,7 @@ def g_custom(draw, target):
             "tg.vmap(f)": f"np.sin({n})",
             "f": f"np.sin({n})",
             "tg.jit(f)": f"np.sin({n})",
-            "tg.jacfwd(f)": f"R.elem_jac(np.cos({n}))",
+            "tg.jacfwd(f)": f"R.elem_jac(np.cos({n}), True)",
             "tg.jacrev(f)": f"R.elem_jac(np.cos({n}))",
         }[tr]
         if (
@@ -2741,12 +2753,23 @@ def g_np_bshapes(draw, target):
     )
 
 
-@gen("tg.numpy.moveaxis", "tg.numpy.permute_dims", "tg.numpy.roll", "tg.numpy.rot90")
+@gen(
+    "tg.numpy.moveaxis",
+    "tg.numpy.permute_dims",
+    "tg.numpy.roll",
+    "tg.numpy.rot90",
+    "tg.numpy.expand_dims",
+)
 def g_np_axes(draw, target):
     name = target.split(".")[-1]
     p = Prog(draw)
     a, n = p.tensor()
     ax = st.sampled_from(["0", "1", "-1", "3", "(0, 1)", "(1, 0)", "(0, 0)", "()", "2**63"])
+    if name == "expand_dims":
+        if draw(st.booleans()):
+            return p.case(target, f"tg.numpy.expand_dims({a})", f"np.expand_dims({n}, 0)")
+        d = draw(ax)
+        return p.case(target, f"tg.numpy.expand_dims({a}, {d})", f"np.expand_dims({n}, {d})")
     if name == "moveaxis":
         s, d = draw(ax), draw(ax)
         return p.case(target, f"tg.numpy.moveaxis({a}, {s}, {d})", f"np.moveaxis({n}, {s}, {d})")
@@ -3040,10 +3063,26 @@ def g_np_dtypes(draw, target):
     )
 
 
-@gen("Tensor.__array_function__", "Tensor.to_device")
+@gen(
+    "Tensor.__array_function__",
+    "Tensor.to_device",
+    "Tensor.__array_namespace__",
+    "Tensor.__complex__",
+)
 def g_tensor_extra(draw, target):
     p = Prog(draw)
     a, n = p.tensor()
+    if target == "Tensor.__array_namespace__":
+        v = draw(st.sampled_from(["None", "'2024.12'", "'2023.12'", "'2025.12'", "3"]))
+        ok = v in ("None", "'2024.12'", "'2023.12'")
+        return p.case(
+            target,
+            f"{a}.__array_namespace__(api_version={v}).__name__",
+            None,
+            check="out == 'tapegrad.numpy'" if ok else None,
+        )
+    if target == "Tensor.__complex__":
+        return p.case(target, f"(complex({a}).real, complex({a}).imag)", f"(float({n}), 0.0)")
     if target == "Tensor.to_device":
         dev = draw(st.sampled_from(["'cpu'", "'CPU'", f"{a}.device", "'cuda'", "None", "3"]))
         return p.case(

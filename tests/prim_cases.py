@@ -377,6 +377,7 @@ for _tag, (_a, _b) in BINARY_SHAPES.items():
 
 # not differentiable
 for _tag, (_a, _b) in BINARY_SHAPES.items():
+    case("nextafter", tg.nextafter, [F().of(*_a), F().of(*_b)], ref=np.nextafter, tag=_tag)
     case(
         "floor_divide",
         tg.floor_divide,

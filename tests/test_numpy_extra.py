@@ -456,3 +456,81 @@ def test_linspace_and_einsum_are_one_object_in_every_namespace():
     assert tg.linspace is tg.ops.linspace is tnp.linspace
     assert tg.einsum is tg.ops.einsum is tnp.einsum is tg.linalg.einsum
     assert tg.einsum(tg.ones((2, 3)), [0, 1], [1]).tolist() == [2.0, 2.0, 2.0]
+
+
+# ---- the numpy functions of autograd's suite (issue 17): values and derivatives to order 2 --------
+
+_R = np.random.default_rng(17).standard_normal
+AUTOGRAD_LIST = {
+    "tensordot_axes": (
+        lambda a, b: tnp.tensordot(a, b, axes=[(0, 1), (1, 2)]),
+        lambda a, b: np.tensordot(a, b, axes=[(0, 1), (1, 2)]),
+        [_R((2, 3)), _R((1, 2, 3))],
+    ),
+    "vstack": (
+        lambda a, b: tnp.vstack([a, b]),
+        lambda a, b: np.vstack([a, b]),
+        [_R(3), _R((2, 3))],
+    ),
+    "hstack": (
+        lambda a, b: tnp.hstack((a, b)),
+        lambda a, b: np.hstack((a, b)),
+        [_R((2, 3)), _R((2, 1))],
+    ),
+    "column_stack": (
+        lambda a, b: tnp.column_stack([a, b]),
+        lambda a, b: np.column_stack([a, b]),
+        [_R(3), _R((3, 2))],
+    ),
+    "dstack": (
+        lambda a, b: tnp.dstack([a, b]),
+        lambda a, b: np.dstack([a, b]),
+        [_R((2, 3)), _R((2, 3))],
+    ),
+    "cross_axes": (
+        lambda a, b: tnp.cross(a, b, axisa=0, axisb=-1, axisc=0),
+        lambda a, b: np.cross(a, b, axisa=0, axisb=-1, axisc=0),
+        [_R((3, 2)), _R((2, 3))],
+    ),
+    "cross_axis": (
+        lambda a, b: tnp.cross(a, b, axis=0),
+        lambda a, b: np.cross(a, b, axis=0),
+        [_R((3, 2)), _R((3, 2))],
+    ),
+    "atleast_1d": (tnp.atleast_1d, np.atleast_1d, [_R(())]),
+    "atleast_2d": (tnp.atleast_2d, np.atleast_2d, [_R(3)]),
+    "atleast_3d": (tnp.atleast_3d, np.atleast_3d, [_R((2, 3))]),
+    "split": (
+        lambda a: tnp.split(a, 3, axis=1)[1],
+        lambda a: np.split(a, 3, axis=1)[1],
+        [_R((2, 6))],
+    ),
+    "split_indices": (lambda a: tnp.split(a, [1, 3])[2], lambda a: np.split(a, [1, 3])[2], [_R(5)]),
+    "array_split": (lambda a: tnp.array_split(a, 3)[0], lambda a: np.array_split(a, 3)[0], [_R(7)]),
+    "hsplit": (lambda a: tnp.hsplit(a, 2)[1], lambda a: np.hsplit(a, 2)[1], [_R((2, 4))]),
+    "vsplit": (lambda a: tnp.vsplit(a, [1])[1], lambda a: np.vsplit(a, [1])[1], [_R((3, 2))]),
+    "dsplit": (lambda a: tnp.dsplit(a, 2)[0], lambda a: np.dsplit(a, 2)[0], [_R((2, 2, 4))]),
+    "power": (lambda a, b: tnp.power(a, b), np.power, [np.abs(_R(4)) + 0.5, _R(4)]),
+    "absolute": (tnp.absolute, np.absolute, [_R(4)]),
+    "true_divide": (tnp.true_divide, np.true_divide, [_R(4), np.abs(_R(4)) + 0.5]),
+    "around": (lambda a: tnp.around(a * 3.0) * a, lambda a: np.around(a * 3.0) * a, [_R(4)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AUTOGRAD_LIST))
+def test_autograd_suite_functions_match_numpy_and_differentiate(name):
+    f, ref, args = AUTOGRAD_LIST[name]
+    targs = [tg.tensor(a) for a in args]
+    np.testing.assert_allclose(f(*targs).numpy(), ref(*args), rtol=1e-12, atol=1e-12)
+    tg.testing.check_grads(f, targs, order=2)
+
+
+def test_linalg_cross_is_the_standards():
+    a, b = _R((4, 3)), _R(3)
+    np.testing.assert_allclose(tg.linalg.cross(tg.tensor(a), tg.tensor(b)).numpy(), np.cross(a, b))
+    a, b = _R((2, 3, 5)), _R((3, 5))
+    np.testing.assert_allclose(
+        tg.linalg.cross(tg.tensor(a), tg.tensor(b), axis=-2).numpy(), np.cross(a, b, axis=-2)
+    )
+    with pytest.raises(ValueError, match="cross"):
+        tg.linalg.cross(tg.ones((2, 3)), tg.ones((2, 2)))

@@ -420,7 +420,8 @@ void bind_reduce_shape(py::module_& m) {
         return ops::repeat(arg_tensor(x, "repeat"), arg_tensor(repeats, "repeat"), ax, flat);
       },
       py::arg("repeats"), py::arg("axis") = py::none(), docs::repeat);
-  // kind/stable are accepted for numpy compatibility: the sort is always stable.
+  // kind/stable are accepted for numpy compatibility: the sort is always stable (stable=True by
+  // default, as the Array API writes it).
   m.def(
       "sort",
       [](py::handle x, py::handle axis, py::handle descending, py::handle, py::handle) {
@@ -429,7 +430,7 @@ void bind_reduce_shape(py::module_& m) {
         return ops::sort(arg_tensor(x, "sort"), ax, bool_param(descending, "sort", "descending"), flat);
       },
       py::arg("x"), py::arg("axis") = -1, py::arg("descending") = false, py::arg("kind") = py::none(),
-      py::arg("stable") = py::none(), docs::sort);
+      py::arg("stable") = true, docs::sort);
   def_both(
       m, "argsort",
       [](py::handle x, py::handle axis, py::handle descending, py::handle, py::handle) {
@@ -437,7 +438,7 @@ void bind_reduce_shape(py::module_& m) {
         bool flat = parse_one_axis(axis, "argsort", ax);
         return ops::argsort(arg_tensor(x, "argsort"), ax, bool_param(descending, "argsort", "descending"), flat);
       },
-      py::arg("axis") = -1, py::arg("descending") = false, py::arg("kind") = py::none(), py::arg("stable") = py::none(),
+      py::arg("axis") = -1, py::arg("descending") = false, py::arg("kind") = py::none(), py::arg("stable") = true,
       docs::argsort);
   def_both(m, "ravel", [](py::handle x) { return ops::ravel(arg_tensor(x, "ravel")); }, docs::ravel);
   (void)cls;

@@ -76,6 +76,13 @@ DType bin_result_dtype(Bin op, const Tensor& a, const Tensor& b) {
     case Bin::Atan2:
     case Bin::Hypot:
     case Bin::LogAddExp: return float_result_dtype(dt);
+    case Bin::NextAfter:
+      // Float16 computes in float32 (its next value would round back to x1): a Float16 result
+      // (of Float16, Bool, Int8 or UInt8 operands, numpy's rule) is refused rather than wrong.
+      if (float_result_dtype(dt) == DType::Float16)
+        throw DTypeError(str_cat("nextafter: ", describe(a), ", ", describe(b),
+                                 ": the result would be Float16, which is not supported; use Float32 or Float64"));
+      return float_result_dtype(dt);
     case Bin::FloorDiv:
     case Bin::Mod:
     case Bin::Pow: return dt == DType::Bool ? DType::Int8 : dt;
@@ -160,10 +167,10 @@ bool pow_fast_path(const Tensor& out, const Tensor& x, const Tensor& e) {
 }
 
 Tensor binary_fwd(Bin op, const Tensor& a, const Tensor& b) {
-  const DType dt =
-      (a.dtype() == b.dtype() && is_float(a.dtype()) && op != Bin::BitAnd && op != Bin::BitOr && op != Bin::BitXor)
-          ? a.dtype()
-          : bin_result_dtype(op, a, b);
+  const DType dt = (a.dtype() == b.dtype() && is_float(a.dtype()) && op != Bin::BitAnd && op != Bin::BitOr &&
+                    op != Bin::BitXor && op != Bin::NextAfter)
+                       ? a.dtype()
+                       : bin_result_dtype(op, a, b);
   const DType cd = compute_dtype(dt);
   Tensor ta, tb;
   const Tensor& aa = as_dtype(a, cd, ta);

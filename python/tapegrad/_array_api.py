@@ -1,9 +1,12 @@
-"""Python Array API (2024.12) parts of ``tapegrad.numpy`` that need no new dtypes: data-type
-functions, constants, set functions, the standard's keyword spellings, and Tensor's ``mT``,
-``to_device`` and ``<<``/``>>``.
+"""Python Array API (2024.12) parts of ``tapegrad.numpy``: the version declaration and
+``Tensor.__array_namespace__``, data-type functions, constants, set functions, the standard's
+keyword spellings (``expand_dims(axis=0)``, ``var(correction=)``...), ``nextafter``, and Tensor's
+``mT``, ``to_device``, ``<<``/``>>`` and their in-place forms.
 
-``tapegrad.numpy`` does not declare ``__array_api_version__`` (nor ``Tensor.__array_namespace__``):
-it lacks the standard's complex and small-integer dtypes, so it does not conform yet.
+``tapegrad.numpy`` declares ``__array_api_version__ = "2024.12"``. What it still lacks of the
+standard is listed in docs/numpy.md ("The Array API standard"): the dtypes tapegrad has no
+kernels for (complex, the small and unsigned integers), the ``linalg`` functions that need a
+decomposition, and the optional ``fft`` extension.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ._numpy_extra import _as_dtype, _t, bitwise_left_shift, bitwise_right_shift
 from ._tensor import _device_name
 
 __all__ = [  # noqa: RUF022  (grouped by kind)
+    "__array_api_version__",
     "e",
     "pi",
     "inf",
@@ -38,6 +42,8 @@ __all__ = [  # noqa: RUF022  (grouped by kind)
     "var",
     "std",
     "take_along_axis",
+    "expand_dims",
+    "reshape",
     "unique_values",
     "unique_counts",
     "unique_inverse",
@@ -47,6 +53,11 @@ __all__ = [  # noqa: RUF022  (grouped by kind)
     "UniqueAllResult",
     "__array_namespace_info__",
 ]
+
+__array_api_version__ = "2024.12"
+# The versions Tensor.__array_namespace__ accepts: 2024.12 and the earlier ones, whose functions it
+# contains (each version only added to the previous one or made a default more general).
+_API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
 
 e = math.e
 pi = math.pi
@@ -324,33 +335,85 @@ def prod(x, /, axis=None, dtype=None, keepdims=False):
 
 
 def _correction(name, ddof, correction):
-    if correction is not None and ddof not in (None, 0) and ddof != correction:
+    # The standard's default correction=0.0 and numpy's ddof=0 are the same request; a nonzero
+    # value of either wins, and two different nonzero values are an error.
+    if correction and ddof and ddof != correction:
         raise ValueError(f"{name}: ddof={ddof} and correction={correction} disagree (give one)")
-    c = correction if correction is not None else (ddof or 0)
-    if isinstance(c, float):
-        if not c.is_integer():
-            raise ValueError(f"{name}: correction={c} must be a whole number in tapegrad")
+    c = correction or ddof or 0
+    if isinstance(c, float) and c.is_integer():
         c = int(c)
     return c
 
 
-def var(x, /, axis=None, ddof=None, keepdims=False, *, correction=None):
-    """Variance over `axis` with `correction` (the Array API's name) or `ddof` (numpy's)
-    degrees of freedom removed.
+def _var(name, x, axis, ddof, keepdims, correction):
+    c = _correction(name, ddof, correction)
+    if not isinstance(c, float):
+        return _core.var(x, axis, c, keepdims)
+    # A fractional correction (the standard allows any real one): the population variance
+    # scaled by N / (N - c), N the number of elements reduced.
+    x = _t(x)
+    n = _core.sum(_core.ones_like(x, dtype=x.dtype), axis, keepdims)
+    return _core.var(x, axis, 0, keepdims) * (n / (n - c))
+
+
+def var(x, /, axis=None, ddof=0, keepdims=False, *, correction=0.0):
+    """Variance over `axis` with `correction` (the Array API's name, any real number) or `ddof`
+    (numpy's) degrees of freedom removed.
 
     >>> print(tg.numpy.var(tg.tensor([1.0, 2.0, 3.0, 4.0]), correction=1))
     1.6666666
+    >>> print(tg.numpy.var(tg.tensor([1.0, 2.0, 3.0, 4.0]), correction=0.5))
+    1.4285715
     """
-    return _core.var(x, axis, _correction("var", ddof, correction), keepdims)
+    return _var("var", x, axis, ddof, keepdims, correction)
 
 
-def std(x, /, axis=None, ddof=None, keepdims=False, *, correction=None):
+def std(x, /, axis=None, ddof=0, keepdims=False, *, correction=0.0):
     """Standard deviation over `axis` with `correction` (Array API) or `ddof` (numpy).
 
     >>> print(tg.numpy.std(tg.tensor([1.0, 3.0]), correction=0))
     1.0
     """
+    if isinstance(_correction("std", ddof, correction), float):
+        return _core.sqrt(_var("std", x, axis, ddof, keepdims, correction))
     return _core.std(x, axis, _correction("std", ddof, correction), keepdims)
+
+
+def expand_dims(x, /, axis=0):
+    """`x` with a new axis of length 1 at `axis`, 0 by default (Array API expand_dims; numpy's
+    tuple of axes too).
+
+    >>> tg.numpy.expand_dims(tg.ones((2, 3))).shape, tg.numpy.expand_dims(tg.ones(2), -1).shape
+    ((1, 2, 3), (2, 1))
+    """
+    return _core.expand_dims(x, axis)
+
+
+def reshape(x, /, shape, *, copy=None):
+    """`x` with a new shape of as many elements (Array API reshape): a view when it can be one;
+    ``copy=True`` always copies, ``copy=False`` never does (a ``ValueError`` when it would have to).
+
+    >>> x = tg.arange(6.0)
+    >>> tg.numpy.reshape(x, (2, 3), copy=False).shape
+    (2, 3)
+    >>> tg.numpy.reshape(x.reshape(2, 3).T, (6,), copy=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: reshape: copy=False, but this reshape of a tensor of shape (3, 2) needs a copy (its strides)
+    """
+    out = _core.reshape(x, shape)
+    if copy is None:
+        return out
+    x = _t(x)
+    shared = out._shares_memory(x)
+    if copy and shared:
+        return _core.copy(out)
+    if copy is False and not shared and x.size:
+        raise ValueError(
+            f"reshape: copy=False, but this reshape of a tensor of shape {tuple(x.shape)} "
+            "needs a copy (its strides)"
+        )
+    return out
 
 
 def take_along_axis(x, indices, /, axis=-1):
@@ -617,9 +680,81 @@ def _rrshift(self, other):
     return bitwise_right_shift(_t(other), self)
 
 
+def _array_namespace(self, /, *, api_version=None):
+    """The Array API namespace of Tensors: ``tapegrad.numpy`` (``api_version`` None or one of
+    ``"2021.12"`` ... ``"2024.12"``; any other is a ``ValueError``, as the standard asks).
+
+    >>> tg.ones(2).__array_namespace__() is tg.numpy
+    True
+    """
+    if api_version is not None and api_version not in _API_VERSIONS:
+        raise ValueError(
+            f"__array_namespace__: api_version {api_version!r} is not supported "
+            f"(supported: {', '.join(_API_VERSIONS)})"
+        )
+    from . import numpy
+
+    return numpy
+
+
+def _inplace(name, fn):
+    # numpy's out=self with casting='same_kind', as the C++ in-place operators (+= ...): the
+    # result is written into self's memory, keeping its dtype and shape.
+    def op(self, other):
+        if not isinstance(other, (Tensor, builtins.bool, int, float)):
+            # arrays and lists as Tensors: else Python would fall back to the out-of-place
+            # operator (numpy's, for an ndarray) and rebind the name to a new array
+            try:
+                other = Tensor(other)
+            except (TypeError, ValueError):
+                return NotImplemented
+        r = fn(self, other)
+        if r is NotImplemented:
+            return NotImplemented
+        if r.shape != self.shape:
+            raise ValueError(
+                f"{name} (in place): the result's shape {tuple(r.shape)} is not the tensor's "
+                f"{tuple(self.shape)}"
+            )
+        if _kind(r.dtype) > _kind(self.dtype):
+            raise TypeError(
+                f"{name} (in place): cannot cast the result from {r.dtype} to {self.dtype} "
+                "(an in-place operation keeps the tensor's dtype)"
+            )
+        self[...] = r
+        return self
+
+    op.__name__ = op.__qualname__ = f"__i{name}__"
+    op.__doc__ = f"``x {_INPLACE_SYMBOL[name]}= y``, written into x (its dtype and shape kept)."
+    return op
+
+
+_INPLACE_SYMBOL = {"lshift": "<<", "rshift": ">>", "matmul": "@"}
+
+
+def _kind(dt):
+    s = str(dt)
+    return 0 if s == "Bool" else 1 if s.startswith(("Int", "UInt")) else 2
+
+
+def _complex(self):
+    """``complex(x)`` of a one-element tensor (Array API ``__complex__``).
+
+    >>> complex(tg.tensor(2.0))
+    (2+0j)
+    """
+    return complex(float(self))
+
+
+Tensor.__array_namespace__ = _array_namespace
 Tensor.mT = property(_mT)
 Tensor.to_device = _to_device
 Tensor.__lshift__ = _lshift
 Tensor.__rshift__ = _rshift
 Tensor.__rlshift__ = _rlshift
 Tensor.__rrshift__ = _rrshift
+Tensor.__ilshift__ = _inplace("lshift", _lshift)
+Tensor.__irshift__ = _inplace("rshift", _rshift)
+Tensor.__imatmul__ = _inplace("matmul", Tensor.__matmul__)
+if not hasattr(Tensor, "__complex__"):  # a build with complex dtypes defines its own
+    Tensor.__complex__ = _complex

@@ -11,7 +11,8 @@ import numpy as np
 
 from . import _core, _creation
 from ._core import Tensor
-from ._numpy_extra import _axis, _t, cross, matrix_transpose, moveaxis, tensordot, vecdot
+from ._numpy_extra import _as_dtype, _axis, _t, matrix_transpose, moveaxis, tensordot, vecdot
+from ._numpy_extra import cross as _np_cross
 from ._numpy_extra import diagonal as _np_diagonal
 
 __all__ = [
@@ -40,7 +41,29 @@ __all__ = [
     "vector_norm",
 ]
 
-_ = (cross, matrix_transpose, tensordot, vecdot)  # re-exported unchanged
+_ = (matrix_transpose, tensordot, vecdot)  # re-exported unchanged
+
+
+def cross(x1, x2, /, *, axis=-1):
+    """Cross product of the 3-vectors along `axis` of `x1` and `x2`, broadcasting the rest (Array
+    API linalg.cross; numpy.cross with its `axis`).
+
+    >>> print(tg.linalg.cross(tg.tensor([[1.0, 0.0, 0.0]]), tg.tensor([0.0, 1.0, 0.0])))
+    [[0. 0. 1.]]
+    """
+    x1, x2 = _t(x1), _t(x2)
+    if x1.ndim == 0 or x2.ndim == 0:
+        raise ValueError(
+            f"cross: needs vectors of 3 elements, got shapes {x1.shape} and {x2.shape}"
+        )
+    if not -min(x1.ndim, x2.ndim) <= axis < 0:
+        # the standard counts `axis` from the end, after broadcasting: a nonnegative axis is
+        # ambiguous when the ranks differ
+        nd = max(x1.ndim, x2.ndim)
+        axis = _axis(axis, nd, "cross") - nd
+        if axis < -min(x1.ndim, x2.ndim):
+            raise ValueError(f"cross: axis out of range for shapes {x1.shape} and {x2.shape}")
+    return _np_cross(x1, x2, axis=axis)
 
 
 def diagonal(x, /, *, offset=0):
@@ -270,18 +293,25 @@ def cholesky(x, /, *, upper=False):
 
 
 def trace(x, /, *, offset=0, dtype=None):
-    """The sum of diagonal `offset` of each matrix in the last two axes (the Array API's
-    linalg.trace, numpy.linalg.trace; ``tapegrad.trace`` is numpy.trace, over the first two axes).
-    `dtype`: the dtype the sum runs in.
+    """Sum of diagonal `offset` of each matrix in the last two axes (numpy.linalg.trace, Array
+    API linalg.trace; ``tg.trace`` is numpy.trace, over axes 0 and 1). `dtype` converts first;
+    signed integer and Bool inputs sum as Int64, unsigned ones as UInt64 (the Array API's default
+    integer).
 
     >>> print(tg.linalg.trace(tg.arange(8.0).reshape(2, 2, 2)))
     [ 3. 11.]
+    >>> tg.linalg.trace(tg.eye(2, dtype=tg.int32)).dtype
+    Int64
     """
     x = _t(x)
     if x.ndim < 2:
         raise ValueError(f"trace: needs at least 2 dimensions, got shape {x.shape}")
     if dtype is not None:
-        x = x.astype(dtype)
+        x = x.astype(_as_dtype(dtype))
+    elif str(x.dtype) in ("Bool", "Int8", "Int16", "Int32"):
+        x = x.astype(_core.int64)
+    elif str(x.dtype) in ("UInt8", "UInt16", "UInt32"):
+        x = x.astype(_core.uint64)
     return _core.trace(x, offset, -2, -1)
 
 

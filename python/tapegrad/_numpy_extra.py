@@ -436,7 +436,8 @@ def arcsinh(x):
     a_b = _where(big, a, 1.0)
     big_branch = _core.log(a_b) + _LN2
     r = _where(big, big_branch, small_branch)
-    return _where(x < 0, -r, r)
+    # x itself at +-0: the result keeps the zero's sign (asinh(-0.0) is -0.0), derivative 1
+    return _where(x < 0, -r, _where(x == 0, x, r))
 
 
 def arccosh(x):
@@ -580,41 +581,46 @@ def bitwise_invert(x):
 bitwise_not = bitwise_invert
 
 
-def _shift_bits(x):
-    """The bit width of x's integer dtype, and whether it is signed."""
-    return 8 * x.dtype.itemsize, not str(x.dtype).startswith("U")
+def _shift_operands(name, x1, x2):
+    """x1 and x2 as tensors of numpy's result dtype (a Python int takes x1's, NEP 50), Bool as
+    Int64, with the result's bit width and whether it is signed."""
+    _int_check(name, x1, x2)
+    weak = isinstance(x2, (int, np.integer)) and not isinstance(x2, (Tensor, np.ndarray))
+    x1, x2 = _t(x1), _t(x2)
+    if str(x1.dtype) == "Bool":
+        x1 = x1.astype(_core.int64)
+    if not weak and x1.dtype != x2.dtype and str(x2.dtype) != "Bool":
+        common = (x1.reshape(-1)[:0] + x2.reshape(-1)[:0]).dtype
+        x1, x2 = x1.astype(common), x2.astype(common)
+    if _is_float(x1) or _is_float(x2):  # Int64 with UInt64 promotes to Float64 (numpy refuses too)
+        raise TypeError(f"{name}: needs integer or Bool tensors, got {x1.dtype} and {x2.dtype}")
+    return x1, x2, 8 * x1.dtype.itemsize, not str(x1.dtype).startswith("U")
 
 
 def bitwise_left_shift(x1, x2):
-    """``x1 << x2`` on integer tensors (numpy.left_shift): ``x1 * 2**x2``, wrapping as numpy does.
+    """``x1 << x2`` on integer tensors (numpy.left_shift): ``x1 * 2**x2``, wrapping as numpy does;
+    a shift by the width or more, or by a negative amount, gives 0 (numpy's rule).
 
     >>> print(tg.numpy.bitwise_left_shift(tg.tensor([1, 3]), tg.tensor([2, 1])))
     [4 6]
     """
-    _int_check("bitwise_left_shift", x1, x2)
-    x1, x2 = _t(x1), _t(x2)
-    if str(x1.dtype) == "Bool":
-        x1 = x1.astype(_core.int64)
-    bits, _ = _shift_bits(x1)
-    big = x2 >= bits  # every bit shifted out (x * 2**s wraps to the same bits below that)
+    x1, x2, bits, _ = _shift_operands("bitwise_left_shift", x1, x2)
+    big = (x2 >= bits) | (x2 < 0)  # every bit shifted out (x * 2**s wraps to the same bits below)
     s = _where(big, 0, x2).astype(x1.dtype)
     r = x1 * _core.pow(_creation.full_like(s, 2), s)
     return _where(big, 0, r).astype(x1.dtype)
 
 
 def bitwise_right_shift(x1, x2):
-    """``x1 >> x2`` on integer tensors (numpy.right_shift): arithmetic shift, ``floor(x1 / 2**x2)``.
+    """``x1 >> x2`` on integer tensors (numpy.right_shift): arithmetic shift, ``floor(x1 / 2**x2)``;
+    a shift by the width or more, or by a negative amount, gives -1 or 0 by the sign of x1.
 
     >>> print(tg.numpy.bitwise_right_shift(tg.tensor([16, -16]), tg.tensor([2, 2])))
     [ 4 -4]
     """
-    _int_check("bitwise_right_shift", x1, x2)
-    x1, x2 = _t(x1), _t(x2)
-    if str(x1.dtype) == "Bool":
-        x1 = x1.astype(_core.int64)
-    bits, signed = _shift_bits(x1)
+    x1, x2, bits, signed = _shift_operands("bitwise_right_shift", x1, x2)
     # From bits - 1 on (signed) the result is the sign fill, and 2**s would not fit the dtype.
-    big = x2 >= (bits - 1 if signed else bits)
+    big = (x2 >= (bits - 1 if signed else bits)) | (x2 < 0)
     s = _where(big, 0, x2).astype(x1.dtype)
     r = _core.floor_divide(x1, _core.pow(_creation.full_like(s, 2), s))
     fill = -((x1 < 0).astype(x1.dtype)) if signed else _creation.zeros_like(x1)
@@ -1299,23 +1305,31 @@ def kron(a, b):
     return (ai * bi).reshape(tuple(p * q for p, q in zip(a.shape, b.shape)))
 
 
-def cross(a, b, axis=-1):
-    """Cross product of 3-vectors along `axis`, broadcasting the rest (numpy.cross, the Array API's
-    linalg.cross).
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """Cross product of 3-vectors, broadcasting the rest (numpy.cross): the vectors of `a` lie
+    along `axisa`, those of `b` along `axisb`, the result's along `axisc`; `axis` sets all three.
 
     >>> print(tg.numpy.cross(tg.tensor([1.0, 0.0, 0.0]), tg.tensor([0.0, 1.0, 0.0])))
     [0. 0. 1.]
+    >>> tg.numpy.cross(tg.ones((3, 2)), tg.ones((2, 3)), axisa=0).shape
+    (2, 3)
     """
+    if axis is not None:
+        axisa = axisb = axisc = axis
     a, b = _t(a), _t(b)
-    if a.ndim == 0 or b.ndim == 0 or a.shape[axis] != 3 or b.shape[axis] != 3:
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"cross: needs vectors of 3 elements, got shapes {a.shape} and {b.shape}")
+    axisa, axisb = _axis(axisa, a.ndim, "cross"), _axis(axisb, b.ndim, "cross")
+    if a.shape[axisa] != 3 or b.shape[axisb] != 3:
         raise ValueError(
-            f"cross: needs vectors of 3 elements along axis {axis}, got shapes {a.shape} and {b.shape}"
+            f"cross: needs vectors of 3 elements along axes {axisa} and {axisb}, got shapes "
+            f"{a.shape} and {b.shape}"
         )
-    a, b = moveaxis(a, axis, -1), moveaxis(b, axis, -1)
+    a, b = moveaxis(a, axisa, -1), moveaxis(b, axisb, -1)
     a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
     b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
     out = _core.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], -1)
-    return moveaxis(out, -1, axis)
+    return moveaxis(out, -1, _axis(axisc, out.ndim, "cross"))
 
 
 def _sublist_to_str(sub):

@@ -1,4 +1,9 @@
-"""numpy-named functions on Tensors: `from tapegrad import numpy as tnp` (MindSpore's mindspore.numpy)."""
+"""numpy-named functions on Tensors: `from tapegrad import numpy as tnp` (MindSpore's mindspore.numpy).
+
+It is also tapegrad's Python Array API namespace (``__array_api_version__ = "2024.12"``,
+``Tensor.__array_namespace__()`` returns it), with the ``linalg`` extension as ``tnp.linalg``
+(``tapegrad.linalg``). What of the standard is still missing: docs/numpy.md.
+"""
 
 import tapegrad as _tg
 
@@ -43,5 +48,7 @@ from ._array_api import *  # noqa: E402, F403  (Array API spellings: asarray(cop
 from ._numpy_extra import *  # noqa: E402, F403
 
 bool = bool_
+# numpy's other names of the same functions (autograd's tests and numpy code use them)
+power, absolute, true_divide, around = pow, abs, divide, round  # noqa: F405
 
 from . import linalg  # noqa: E402, F401  (numpy.linalg and the Array API's linalg extension)

@@ -209,6 +209,14 @@ struct HypotF {
     else return T(std::hypot(double(a), double(b)));
   }
 };
+// numpy.nextafter: the C library's (subnormals included: no flush to zero here).
+struct NextAfterF {
+  template <class T>
+  static T f(T a, T b) {
+    if constexpr (std::is_floating_point<T>::value) return std::nextafter(a, b);
+    else return T(std::nextafter(double(a), double(b)));
+  }
+};
 // numpy.logaddexp: the larger argument plus log1p(exp(-|a - b|)); equal arguments (two infinities
 // of one sign included) give a + ln 2, a NaN propagates.
 struct LogAddExpF {

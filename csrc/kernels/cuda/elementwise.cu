@@ -150,6 +150,13 @@ struct HypotF {
     else return T(hypot(double(a), double(b)));
   }
 };
+struct NextAfterF {
+  template <class T>
+  __device__ static T f(T a, T b) {
+    if constexpr (kIsFloat<T>) return nextafter(a, b);
+    else return T(nextafter(double(a), double(b)));
+  }
+};
 // As the CPU's (kernels/cpu/loops_impl.h): equal arguments give a + ln 2, a NaN propagates.
 struct LogAddExpF {
   template <class T>
