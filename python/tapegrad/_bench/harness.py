@@ -63,6 +63,7 @@ MODULE = {
     "autograd": "autograd",
     "micrograd": "micrograd",
     "numexpr": "numexpr",
+    "torch.compile": "torch",
     "tapegrad (fuse=False)": "tapegrad",
     # the scipy suite's extra columns
     "tapegrad (jit)": "tapegrad",
