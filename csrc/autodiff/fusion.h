@@ -64,6 +64,7 @@ namespace autodiff {
 // records exactly as before (one pointer test more). tg.jit(f, fuse=False) or TAPEGRAD_JIT_FUSE=0
 // turns fusion off; f.explain() prints the groups, what the simplifications removed and each
 // group's register program. Memory: Note [Replay arena].
+
 // Note [Replay arena]
 // ~~~~~~~~~~~~~~~~~~~~
 // The memory plan of a fused program. Liveness comes from the recording: each value is freed after
