@@ -230,9 +230,11 @@ def jit_suite(quick):
         "jit",
         "Compiled replay (tg.jit against torch.compile, jax.jit and numexpr)",
         "Gradients and an expression under each library's compiler, after the first "
-        "(compiling) call; peak memory (rise of peak RSS) at 1e7.",
+        "(compiling) call; peak memory (rise of peak RSS) at 1e7, each such case in a fresh "
+        "process.",
         libs,
         cases,
+        fresh_memory_cases=True,
         notes=[
             "tapegrad fuses elementwise chains and a trailing sum by default; "
             "'tapegrad (fuse=False)' replays op by op.",
