@@ -27,6 +27,26 @@ def special_values(n, dtype, seed=0):
     return x
 
 
+def assert_sum_bound(got, terms, axis):
+    """`got` is a sum of `terms` over `axis` within the bound of Note [Fused replay]: at most
+    len * eps * sum(|terms|) from the exact sum (plus the final rounding), NaN and infinite where
+    the exact sum is."""
+    got, t = np.asarray(got), np.asarray(terms)
+    eps = np.finfo(t.dtype).eps
+    t64 = t.astype(np.float64)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    length = int(np.prod([t.shape[a] for a in axes]))
+    with np.errstate(invalid="ignore", over="ignore"):
+        exact = t64.sum(axis=axis)
+        bound = length * eps * np.abs(t64).sum(axis=axis) + eps * np.abs(exact)
+    assert got.dtype == t.dtype and got.shape == exact.shape
+    g = got.astype(np.float64)
+    finite = np.isfinite(exact)
+    assert np.array_equal(np.isnan(g), np.isnan(exact))
+    assert np.array_equal(g[~finite & ~np.isnan(exact)], exact[~finite & ~np.isnan(exact)])
+    assert np.all(np.abs(g[finite] - exact[finite]) <= bound[finite])
+
+
 def same_bits(a, b):
     a, b = np.asarray(a), np.asarray(b)
     assert a.dtype == b.dtype and a.shape == b.shape
@@ -239,7 +259,7 @@ def test_row_reductions_of_inputs_or_other_rows_or_long_rows_run_eagerly():
     cases = [
         lambda a, b: (tg.sin(a) * 2, tg.stop_gradient(a).sum(axis=-1)),  # an alias of an input
         lambda a, b: (tg.sin(a).sum(axis=-1), tg.cos(b).sum(axis=-1)),  # two row lengths
-        lambda a, b: (tg.exp(a) + 1).sum(axis=0),  # not the last axis
+        lambda a, b: tg.amax(tg.exp(a) + 1, axis=0),  # an extremum not over the last axis
     ]
     for f in cases:
         j = tg.jit(f)
@@ -497,8 +517,9 @@ def test_identical_records_are_computed_once_with_the_same_values():
 
     x = tg.tensor(special_values(N, np.float64).reshape(60, 100))
     j = tg.jit(h)
-    for _ in range(3):
-        same_bits(j(x), h(x))
+    terms = tg.tanh(x.T) * x.T + tg.exp(tg.transpose(x))
+    for _ in range(3):  # the sum over axis 0 is fused: within the bound of a sum
+        assert_sum_bound(j(x), terms, 0)
     assert j.explain().count("transpose[") == 1  # the three transposes: one runs, two reuse it
     g = tg.jit(tg.grad(lambda x: h(x).sum()))
     for _ in range(3):
@@ -682,3 +703,62 @@ def test_explain_shows_the_grad_program_with_sin_computed_once():
     sin_reg = re.search(r"(r\d+),r\d+=sincos", program).group(1)
     assert program.count(sin_reg) == 2, text  # computed once, read by the add
     assert "2 folded" in text and re.search(r"dropped: 2 dead record", text), text
+
+
+COLUMN_SUMS = [((60, 100), 0), ((20, 30, 17), 1), ((20, 30, 17), (0, 1)), ((6, 5, 4, 60), (1, 2))]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,axis", COLUMN_SUMS)
+def test_sums_over_first_or_middle_axes_end_a_group_within_the_bound(shape, axis, dtype):
+    size = int(np.prod(shape))
+    x = special_values(size, dtype, 6)
+    x[8:] = np.random.default_rng(6).uniform(-4, 4, size - 8)
+    x = tg.tensor(x.reshape(shape))
+
+    def f(a):
+        return (tg.tanh(a) * 2 + a).sum(axis=axis)
+
+    j = tg.jit(f)
+    terms = tg.tanh(x) * 2 + x  # bit-equal to the group's steps
+    for _ in range(3):
+        got = j(x)
+        assert_sum_bound(got, terms, axis)
+    assert "sum_cols" in j.explain() and "sum[" not in j.explain(), j.explain()
+    # The same bits for any number of threads (fixed chunks, merged in order).
+    before = tg.get_num_threads()
+    try:
+        tg.set_num_threads(1)
+        one = np.asarray(j(x)).copy()
+        tg.set_num_threads(2)
+        same_bits(j(x), one)
+    finally:
+        tg.set_num_threads(before)
+
+
+def test_column_sums_of_zeros_nans_and_infinities():
+    x = np.zeros((3000, 4), np.float32)
+    x[:, 0] = -0.0  # a column of -0.0 sums to +0.0, as eagerly
+    x[5, 1] = np.nan
+    x[7, 2] = np.inf
+    x[9, 3], x[10, 3] = np.inf, -np.inf
+    t = tg.tensor(x)
+    j = tg.jit(lambda a: (a * 2).sum(axis=0))
+    for _ in range(2):
+        same_bits(j(t), (t * 2).sum(axis=0))
+    assert "sum_cols" in j.explain()
+
+
+def test_jit_grad_of_a_bias_is_one_group_with_its_column_sum():
+    rng = np.random.default_rng(9)
+    x = tg.tensor(rng.standard_normal((128, 64)).astype(np.float32))
+    b = tg.tensor(rng.standard_normal(64).astype(np.float32))
+
+    def loss(b):
+        return tg.tanh(x + b).sum()
+
+    g = tg.jit(tg.grad(loss))
+    terms = 1 - tg.tanh(x + b) ** 2
+    for _ in range(3):
+        assert_sum_bound(g(b), terms, 0)
+    assert "sum_cols" in g.explain(), g.explain()

@@ -35,9 +35,10 @@ bool is_f(DType d) { return d == DType::Float32 || d == DType::Float64; }
 enum class Role { None, Step, Alias, Sum };
 struct Classified {
   Role role = Role::None;
-  FusedStep step;   // Role::Step: kind, op, dtype, from (registers are filled in later)
-  int64_t n = 0;    // elements of the output
-  int64_t row = 0;  // Role::Sum over the last axis: the row length
+  FusedStep step;     // Role::Step: kind, op, dtype, from (registers are filled in later)
+  int64_t n = 0;      // elements of the output
+  int64_t row = 0;    // Role::Sum over the last axis: the row length
+  bool cols = false;  // Role::Sum over the first or middle axes (SumCols)
 };
 
 // The elementwise prims by name: each is named by the name column of the op table
@@ -83,6 +84,7 @@ const char* step_name(const FusedStep& st) {
     case FusedStep::SumRows: return "sum_rows";
     case FusedStep::MaxRows: return "amax_rows";
     case FusedStep::MinRows: return "amin_rows";
+    case FusedStep::SumCols: return "sum_cols";
   }
   return "?";
 }
@@ -144,6 +146,24 @@ Classified classify(const Program::Rec& r, const SlotInfo& si) {
       c.role = Role::Sum;
       c.row = m;
       c.step.kind = is_sum ? FusedStep::SumRows : is_max ? FusedStep::MaxRows : FusedStep::MinRows;
+    } else if (is_sum && is.size() >= 2 && r.attrs.ints[0] > 0) {
+      // A sum over a run of axes [p, q) that leaves the last axis (the first axis, or middle axes):
+      // the value is (outer, len, inner) with inner > 1 (SumCols).
+      const uint64_t mask = uint64_t(r.attrs.ints[0]);
+      size_t p = 0;
+      while (p < is.size() && !((mask >> p) & 1)) ++p;
+      size_t q = p;
+      while (q < is.size() && ((mask >> q) & 1)) ++q;
+      int64_t len = 1, inner = 1;
+      for (size_t d = p; d < q; ++d) len *= is[d];
+      for (size_t d = q; d < is.size(); ++d) inner *= is[d];
+      if (q < is.size() && q < 64 && (mask >> q) == 0 && len >= 2 && inner >= 2 && c.n <= kernels::kFusedMaxCols) {
+        c.role = Role::Sum;
+        c.cols = true;
+        c.step.kind = FusedStep::SumCols;
+        c.step.div = inner;
+        c.step.mod = len;
+      }
     }
     c.step.dtype = od;
     return c;
@@ -682,7 +702,9 @@ void plan_fusion(Program& p) {
     // the group has no rows of another length (its blocks hold whole rows).
     const bool rows_ok = c.row == 0 || (open >= 0 && step_value[size_t(r.in[0])] && group_of[size_t(r.in[0])] == open &&
                                         (built[size_t(open)].row == 0 || built[size_t(open)].row == c.row));
-    if (c.role == Role::Sum && open >= 0 && reads_open && !reads_open_sum && rows_ok) {
+    // A column sum likewise reads a value a step computes (contiguous, in the group's order).
+    const bool cols_ok = !c.cols || (open >= 0 && step_value[size_t(r.in[0])] && group_of[size_t(r.in[0])] == open);
+    if (c.role == Role::Sum && open >= 0 && reads_open && !reads_open_sum && rows_ok && cols_ok) {
       if (c.row) built[size_t(open)].row = c.row;
       built[size_t(open)].recs.push_back(int32_t(k));
       group_of[size_t(r.out[0])] = open;

@@ -26,7 +26,11 @@ namespace autodiff {
 //   group (its result is usable only after the group), and so does one over the last axis of a
 //   value a step computes, with rows of at most kFusedMaxRow elements, one row length per group:
 //   the group's blocks then hold whole rows and each row is reduced by the eager reduction's
-//   vector loop (the same bits). Records are scanned in order with one open group: a fusable
+//   vector loop (the same bits); a `sum` over the first axis or a run of middle axes (the last
+//   axis kept) of a value a step computes ends the group too, with at most kFusedMaxCols results
+//   (SumCols: float64 column accumulators in fixed chunks, within len * eps * sum|x| of the exact
+//   sum per result, the eager bound too, and the same bits for any number of threads; a column of
+//   -0.0 sums to +0.0 as eagerly). Records are scanned in order with one open group: a fusable
 //   record joins it; a record that is not fusable and does not read the group's values runs before
 //   the group (the group runs where it is closed); one that reads them, or writes into memory
 //   (setitem on an outside tensor), closes it first. Random draws keep their order (they are never

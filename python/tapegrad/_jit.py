@@ -285,7 +285,8 @@ class JitFunction(_core._JitFunction):
         """The fused groups of each recording, as text (Note [Fused replay]).
 
         A replay runs chains of elementwise ops (with partial broadcasts, and a sum, max or min
-        over all axes or over the last axis that ends one) as one pass over the data in cache-sized
+        over all axes or over the last axis, or a sum over the first or middle axes, that ends one)
+        as one pass over the data in cache-sized
         blocks, when they have at least 4096 elements; each group lists the steps left after
         removing repeated and unused ones and folding exact constants (``x*1``, ``x**1``; sin and
         cos of one value become one `sincos` step), the records they come from, the counts of what
