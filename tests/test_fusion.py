@@ -762,3 +762,20 @@ def test_jit_grad_of_a_bias_is_one_group_with_its_column_sum():
     for _ in range(3):
         assert_sum_bound(g(b), terms, 0)
     assert "sum_cols" in g.explain(), g.explain()
+
+
+def test_a_column_sum_of_a_value_written_anyway_runs_as_the_eager_sum():
+    # dh is read after the group (returned): summing it in the group would save no memory
+    # traffic, so the sum runs right after the group as the eager one (the eager bits).
+    x = tg.tensor(special_values(N, np.float32, 7).reshape(60, 100))
+
+    def f(a):
+        dh = tg.tanh(a) * 2 + a
+        return dh, dh.sum(axis=0)
+
+    j = tg.jit(f)
+    for _ in range(3):
+        for g, w in zip(j(x), f(x)):
+            same_bits(g, w)
+    text = j.explain()
+    assert "sum_cols" not in text and "sum[100]" in text and "fused group" in text, text

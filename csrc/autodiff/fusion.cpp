@@ -1,6 +1,7 @@
 // Fused replay of tg.jit recordings: see Note [Fused replay] in autodiff/fusion.h.
 #include "autodiff/fusion.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -295,6 +296,12 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
     }
     if (c.role == Role::Sum) {
       if (!live[size_t(out)]) continue;  // a loss nobody reads (grad's forward pass): dead
+      // A column sum of a value the group writes to memory anyway (a later op reads it) saves no
+      // memory traffic: it runs after the group as the eager sum (vectorised, the eager bits).
+      if (c.cols && live[size_t(r.in[0])]) {
+        g.deferred.push_back(ri);
+        continue;
+      }
       FusedStep st = c.step;
       st.a = slot2reg[size_t(r.in[0])];
       st.out = k.num_sums++;
@@ -445,7 +452,9 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
         if (!dup) free_bufs.push_back(k.reg_scratch[size_t(r)]);
       }
   }
-  g.recs = b.recs;
+  g.recs.clear();
+  for (int32_t ri : b.recs)
+    if (std::find(g.deferred.begin(), g.deferred.end(), ri) == g.deferred.end()) g.recs.push_back(ri);
   int members = 0;
   for (const FusedStep& st : k.steps) members += st.kind != FusedStep::Cast || st.from != st.dtype;
   return b.n >= fuse_min_elements() && b.recs.size() >= 2 && members >= 1;
@@ -752,8 +761,14 @@ void plan_fusion(Program& p) {
     if (compile(p, si, cls, b, live, kn, g)) {
       FusionPlan::Item it;
       it.group = int32_t(plan->groups.size());
+      const std::vector<int32_t> deferred = g.deferred;
       plan->groups.push_back(std::move(g));
       plan->items.push_back(it);
+      for (int32_t ri : deferred) {  // column sums of the group's outputs, after it
+        FusionPlan::Item d;
+        d.rec = ri;
+        plan->items.push_back(d);
+      }
       any = true;
     } else {
       for (int32_t ri : b.recs) {

@@ -30,7 +30,9 @@ namespace autodiff {
 //   axis kept) of a value a step computes ends the group too, with at most kFusedMaxCols results
 //   (SumCols: float64 column accumulators in fixed chunks, within len * eps * sum|x| of the exact
 //   sum per result, the eager bound too, and the same bits for any number of threads; a column of
-//   -0.0 sums to +0.0 as eagerly). Records are scanned in order with one open group: a fusable
+//   -0.0 sums to +0.0 as eagerly), unless the value it sums is written to memory anyway (another
+//   op reads it): then it runs right after the group as the eager sum (vectorised, the eager
+//   bits), since fusing it saves no memory traffic. Records are scanned in order with one open group: a fusable
 //   record joins it; a record that is not fusable and does not read the group's values runs before
 //   the group (the group runs where it is closed); one that reads them, or writes into memory
 //   (setitem on an outside tensor), closes it first. Random draws keep their order (they are never
@@ -100,6 +102,7 @@ struct FusionPlan {
     std::vector<DType> sum_dtypes;
     std::vector<int32_t> recs;         // members, in order (the unfused fallback)
     std::vector<int32_t> internal;     // member outputs that are not live (freed after a fallback)
+    std::vector<int32_t> deferred;     // column sums of live outputs: plain records after the group
     std::vector<uint8_t> out_escapes;  // per output: a program output (allocated outside the arena)
     std::vector<uint8_t> sum_escapes;  // the same per sum result
     // Simplifications (f.explain()): members folded away (x*1), steps identical to an earlier one,

@@ -22,8 +22,9 @@ struct FusedStep {
   // result number `out` (one value per row, written as each block runs: blocks hold whole rows).
   // SumCols sums register `a`, seen as (n / (mod * div), mod, div), over its middle axis (the first
   // axis, or middle axes, of a contiguous value) into the n / mod values of result `out`: float64
-  // accumulators per column in kFusedColChunks fixed chunks of blocks, each chunk adding its rows
-  // in order, the chunks merged in order (the same bits for any number of threads).
+  // accumulators per column in fixed chunks of blocks (one per 8 blocks, at most kFusedColChunks:
+  // they depend on n only), each chunk adding its rows in order, the chunks merged in order (the
+  // same bits for any number of threads).
   enum Kind : uint8_t {
     Unary,
     Binary,

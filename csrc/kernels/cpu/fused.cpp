@@ -326,7 +326,9 @@ void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs
     // Column sums: fixed chunks of blocks (not one per thread), each adding its rows in order into
     // its own accumulators (from +0.0, as the eager sum: a column of -0.0 sums to +0.0), merged in
     // chunk order below: the result does not depend on the number of threads.
-    const int64_t chunks = std::min(run.nblocks, kFusedColChunks);
+    // One chunk per 8 blocks (at least one, at most kFusedColChunks): each chunk's accumulators
+    // are zeroed and merged once, which should stay small against its blocks' work.
+    const int64_t chunks = std::max<int64_t>(1, std::min(run.nblocks / 8, kFusedColChunks));
     run.colacc.assign(size_t(chunks * run.acc_per_chunk), 0.0);
     auto chunk_blocks = [&](int64_t c) { run.blocks(c * run.nblocks / chunks, (c + 1) * run.nblocks / chunks, c); };
     if (run.nblocks < 2 * grain) {
