@@ -11,7 +11,8 @@ kernel thread, OpenBLAS on one thread, a fixed hash seed.
 
 Cases: tg.add, the `*` operator, tg.tanh, tg.sum on 16 float32 elements; a 16x16 @ 16 matmul;
 tg.grad and tg.jit(tg.grad) of sum(tanh(x * y + 1) ** 2) on 16 elements; tg.add, tg.exp and tg.sum
-on 10^6 float32 elements.
+on 10^6 float32 elements; the replay of tg.jit(tg.grad) of sum(sin(x) * x) on 10^6 float32
+elements (jit_sin_1e6).
 """
 
 import os
@@ -30,8 +31,17 @@ CASES = {  # name: the statement timed
     "add_1e6": "tg.add(big_x, big_y)",
     "exp_1e6": "tg.exp(big_x)",
     "sum_1e6": "tg.sum(big_x)",
+    "jit_sin_1e6": "jsin(big_x)",
 }
-N = {"add_1e6": 20, "exp_1e6": 20, "sum_1e6": 20, "grad": 200, "jit": 200, "matmul": 500}
+N = {
+    "add_1e6": 20,
+    "exp_1e6": 20,
+    "sum_1e6": 20,
+    "jit_sin_1e6": 10,
+    "grad": 200,
+    "jit": 200,
+    "matmul": 500,
+}
 
 
 def run(case, n):
@@ -53,7 +63,20 @@ def run(case, n):
     g = tg.grad(f)
     jf = tg.jit(tg.grad(f))
     jf(x)
-    scope = {"tg": tg, "x": x, "y": y, "w": w, "g": g, "jf": jf, "big_x": big_x, "big_y": big_y}
+    jsin = tg.jit(tg.grad(lambda t: (tg.sin(t) * t).sum()))  # the fused replay (issue 14)
+    jsin(big_x)
+    jsin(big_x)
+    scope = {
+        "tg": tg,
+        "x": x,
+        "y": y,
+        "w": w,
+        "g": g,
+        "jf": jf,
+        "big_x": big_x,
+        "big_y": big_y,
+        "jsin": jsin,
+    }
     code = compile(CASES[case], case, "eval")
     for _ in range(n):
         eval(code, scope)  # noqa: S307  (a fixed statement of this file)

@@ -66,6 +66,19 @@ def test_jit_suite_times_every_case(tmp_path):
         assert res[case.name]["median"] > 0, case.name
 
 
+def test_jit_suite_measures_each_memory_case_in_a_fresh_process():
+    suite = suites.get("jit", False)
+    memory = {c.name for c in suite.cases if c.memory}
+    assert len(memory) == 2  # grad of (sin(x)*x).sum() and the expression, at 1e7
+    jobs = harness.jobs_for(suite, ["tapegrad", "torch.compile"])
+    for lib in ("tapegrad", "torch.compile"):
+        mine = [names for libs, names in jobs if libs == [lib]]
+        for name in memory:
+            assert [name] in mine, (lib, name, mine)  # alone in its process
+        shared = [names for names in mine if len(names) > 1]
+        assert len(shared) == 1 and not memory & set(shared[0])
+
+
 def test_plot_without_matplotlib_is_a_clear_message(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
     assert cli.main(["--suite", "grad", "--plot", "x.png"]) == 2

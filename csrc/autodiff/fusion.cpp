@@ -1,6 +1,9 @@
 // Fused replay of tg.jit recordings: see Note [Fused replay] in autodiff/fusion.h.
 #include "autodiff/fusion.h"
 
+#include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -33,9 +36,10 @@ bool is_f(DType d) { return d == DType::Float32 || d == DType::Float64; }
 enum class Role { None, Step, Alias, Sum };
 struct Classified {
   Role role = Role::None;
-  FusedStep step;   // Role::Step: kind, op, dtype, from (registers are filled in later)
-  int64_t n = 0;    // elements of the output
-  int64_t row = 0;  // Role::Sum over the last axis: the row length
+  FusedStep step;     // Role::Step: kind, op, dtype, from (registers are filled in later)
+  int64_t n = 0;      // elements of the output
+  int64_t row = 0;    // Role::Sum over the last axis: the row length
+  bool cols = false;  // Role::Sum over the first or middle axes (SumCols)
 };
 
 // The elementwise prims by name: each is named by the name column of the op table
@@ -81,6 +85,7 @@ const char* step_name(const FusedStep& st) {
     case FusedStep::SumRows: return "sum_rows";
     case FusedStep::MaxRows: return "amax_rows";
     case FusedStep::MinRows: return "amin_rows";
+    case FusedStep::SumCols: return "sum_cols";
   }
   return "?";
 }
@@ -142,6 +147,24 @@ Classified classify(const Program::Rec& r, const SlotInfo& si) {
       c.role = Role::Sum;
       c.row = m;
       c.step.kind = is_sum ? FusedStep::SumRows : is_max ? FusedStep::MaxRows : FusedStep::MinRows;
+    } else if (is_sum && is.size() >= 2 && r.attrs.ints[0] > 0) {
+      // A sum over a run of axes [p, q) that leaves the last axis (the first axis, or middle axes):
+      // the value is (outer, len, inner) with inner > 1 (SumCols).
+      const uint64_t mask = uint64_t(r.attrs.ints[0]);
+      size_t p = 0;
+      while (p < is.size() && !((mask >> p) & 1)) ++p;
+      size_t q = p;
+      while (q < is.size() && ((mask >> q) & 1)) ++q;
+      int64_t len = 1, inner = 1;
+      for (size_t d = p; d < q; ++d) len *= is[d];
+      for (size_t d = q; d < is.size(); ++d) inner *= is[d];
+      if (q < is.size() && q < 64 && (mask >> q) == 0 && len >= 2 && inner >= 2 && c.n <= kernels::kFusedMaxCols) {
+        c.role = Role::Sum;
+        c.cols = true;
+        c.step.kind = FusedStep::SumCols;
+        c.step.div = inner;
+        c.step.mod = len;
+      }
     }
     c.step.dtype = od;
     return c;
@@ -205,8 +228,18 @@ struct Building {
 };
 
 // Compiles the members of a group into its register program; false when it is not worth it.
+// Values the trace knows (Note [Fused replay], constant folding): has[s] when slot s holds one
+// value `v[s]` on every replay.
+struct Known {
+  std::vector<uint8_t> has;
+  std::vector<double> v;
+  bool is(int32_t s, double x, bool sign) const {
+    return s >= 0 && has[size_t(s)] && v[size_t(s)] == x && std::signbit(v[size_t(s)]) == sign;
+  }
+};
+
 bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>& cls, const Building& b,
-             const std::vector<uint8_t>& live, FusionPlan::Group& g) {
+             const std::vector<uint8_t>& live, const Known& known, FusionPlan::Group& g) {
   FusedKernel& k = g.kernel;
   k.n = b.n;
   k.row = b.row;
@@ -263,6 +296,12 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
     }
     if (c.role == Role::Sum) {
       if (!live[size_t(out)]) continue;  // a loss nobody reads (grad's forward pass): dead
+      // A column sum of a value the group writes to memory anyway (a later op reads it) saves no
+      // memory traffic: it runs after the group as the eager sum (vectorised, the eager bits).
+      if (c.cols && live[size_t(r.in[0])]) {
+        g.deferred.push_back(ri);
+        continue;
+      }
       FusedStep st = c.step;
       st.a = slot2reg[size_t(r.in[0])];
       st.out = k.num_sums++;
@@ -278,10 +317,38 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
                              r.in.size() > 2 ? operand(r.in[2], os) : -1};
     if (st.kind == FusedStep::PowScalar && !(regs[1] < k.num_inputs && k.reg_scalar[size_t(regs[1])]))
       st.kind = FusedStep::Binary;
+    // Constant folding, only where the result is exactly the other operand, NaN and signed zeros
+    // included: x*1, 1*x, x/1, x**1, x-(+0), x+(-0), (-0)+x (never x+0: -0 + +0 is +0). The operand
+    // kept must have the output's n elements (a broadcast scalar would need a copy anyway).
+    if (st.kind == FusedStep::Binary || st.kind == FusedStep::PowScalar) {
+      const Bin op = Bin(st.op);
+      const int32_t s0 = r.in[0], s1 = r.in[1];
+      int keep = -1;
+      if (op == Bin::Mul || op == Bin::Div || op == Bin::Pow) {
+        if (known.is(s1, 1.0, false)) keep = 0;
+        if (keep < 0 && op == Bin::Mul && known.is(s0, 1.0, false)) keep = 1;
+      } else if (op == Bin::Sub) {
+        if (known.is(s1, 0.0, false)) keep = 0;
+      } else if (op == Bin::Add) {
+        if (known.is(s1, 0.0, true)) keep = 0;
+        if (keep < 0 && known.is(s0, 0.0, true)) keep = 1;
+      }
+      if (keep >= 0) {
+        const int32_t kr = regs[keep];
+        const int32_t ks = r.in[size_t(keep)];
+        if (k.reg_dtype[size_t(kr)] == r.out_dtypes[0] && !(kr < k.num_inputs && k.reg_scalar[size_t(kr)]) &&
+            (kr >= k.num_inputs || numel_of(si.shape[size_t(ks)]) == k.n)) {
+          slot2reg[size_t(out)] = kr;
+          ++g.folded;
+          continue;
+        }
+      }
+    }
     auto key = std::make_tuple(int(st.kind), int(st.op), int(st.dtype), int(st.from), regs[0], regs[1], regs[2]);
     auto it = cse.find(key);
     if (it != cse.end()) {  // the same kernel on the same registers: the same bits
       slot2reg[size_t(out)] = it->second;
+      ++g.repeated;
       continue;
     }
     st.a = regs[0];
@@ -327,7 +394,10 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
   for (size_t i = k.steps.size(); i-- > 0;) {
     const FusedStep& st = k.steps[i];
     const bool keep = FusedStep::is_reduction(st.kind) || needed[size_t(st.out)] || k.reg_output[size_t(st.out)] >= 0;
-    if (!keep) continue;
+    if (!keep) {
+      ++g.dead;
+      continue;
+    }
     for (int32_t r : {st.a, st.b, st.c})
       if (r >= 0) needed[size_t(r)] = 1;
     kept.push_back(st);
@@ -344,6 +414,7 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
       if (o.kind != FusedStep::Unary || Un(o.op) != other || o.a != st.a || o.dtype != st.dtype) continue;
       const int32_t sin_reg = other == Un::Cos ? st.out : o.out, cos_reg = other == Un::Cos ? o.out : st.out;
       st.kind = FusedStep::SinCos;
+      ++g.sincos;
       st.out = sin_reg;
       st.out2 = cos_reg;
       k.steps.erase(k.steps.begin() + std::ptrdiff_t(j));
@@ -381,12 +452,88 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
         if (!dup) free_bufs.push_back(k.reg_scratch[size_t(r)]);
       }
   }
-  g.recs = b.recs;
+  g.recs.clear();
+  for (int32_t ri : b.recs)
+    if (std::find(g.deferred.begin(), g.deferred.end(), ri) == g.deferred.end()) g.recs.push_back(ri);
   int members = 0;
   for (const FusedStep& st : k.steps) members += st.kind != FusedStep::Cast || st.from != st.dtype;
   return b.n >= fuse_min_elements() && b.recs.size() >= 2 && members >= 1;
 }
 
+}  // namespace
+
+// Note [Replay arena].
+class ReplayArena final : public StorageSource {
+ public:
+  // Takes the arena for one replay on this thread; false when another replay holds it.
+  bool acquire() {
+    if (busy_.exchange(true, std::memory_order_acquire)) return false;
+    // Buffers someone else still holds escaped the last replay: theirs now.
+    size_t k = 0;
+    for (size_t i = 0; i < bufs_.size(); ++i)
+      if (bufs_[i].use_count() == 1) bufs_[k++] = std::move(bufs_[i]);
+    bufs_.resize(k);
+    return true;
+  }
+  void release() { busy_.store(false, std::memory_order_release); }
+  Ref<Storage> take(size_t nbytes) override {
+    for (const Ref<Storage>& b : bufs_)
+      if (b->nbytes == nbytes && b.use_count() == 1) return b;
+    StorageSource* prev = set_storage_source(nullptr);  // this allocation from the allocator
+    Ref<Storage> b;
+    try {
+      b = Storage::allocate(nbytes);
+    } catch (...) {
+      set_storage_source(prev);
+      throw;
+    }
+    set_storage_source(prev);
+    bufs_.push_back(b);
+    return b;
+  }
+  ArenaStats stats() {
+    ArenaStats st;
+    if (busy_.exchange(true, std::memory_order_acquire)) return st;  // in use by a replay
+    for (const Ref<Storage>& b : bufs_) {
+      ++st.buffers;
+      st.bytes += int64_t(b->nbytes);
+    }
+    release();
+    return st;
+  }
+
+ private:
+  std::atomic<bool> busy_{false};
+  std::vector<Ref<Storage>> bufs_;
+};
+
+ArenaStats arena_stats(const Program& p) {
+  return p.fusion && p.fusion->arena ? p.fusion->arena->stats() : ArenaStats{};
+}
+
+namespace {
+// While alive: `a` is this thread's storage source (when `a` is set and the arena was free).
+class ArenaScope {
+ public:
+  explicit ArenaScope(ReplayArena* a) : a_(a && a->acquire() ? a : nullptr) {
+    if (a_) prev_ = set_storage_source(a_);
+  }
+  ~ArenaScope() {
+    if (!a_) return;
+    set_storage_source(prev_);
+    a_->release();
+  }
+  ArenaScope(const ArenaScope&) = delete;
+  ArenaScope& operator=(const ArenaScope&) = delete;
+  // Program outputs are allocated outside the arena (they leave with the caller).
+  void outside(bool yes) {
+    if (a_) set_storage_source(yes ? prev_ : a_);
+  }
+
+ private:
+  ReplayArena* a_;
+  StorageSource* prev_ = nullptr;
+};
 }  // namespace
 
 int64_t fuse_min_elements() {
@@ -428,6 +575,7 @@ void plan_fusion(Program& p) {
   // Dead records: every output unread and not a program output, and no side effect (random draws
   // have no inputs; writes and user-defined rules are kept). Removed from the fused schedule.
   std::vector<uint8_t> dead(p.recs.size(), 0);
+  int32_t plan_dead = 0, plan_same = 0;
   {
     std::vector<int32_t> readers(size_t(p.num_slots), 0);
     for (const Program::Rec& r : p.recs)
@@ -443,6 +591,37 @@ void plan_fusion(Program& p) {
       dead[k] = 1;
       for (int32_t s : r.in)
         if (s >= 0) --readers[size_t(s)];
+    }
+  }
+  for (uint8_t d : dead) plan_dead += d;
+  // Values the trace knows, for constant folding: a one-element float constant that only this
+  // program holds (no user reference, no view, not numpy's memory: nothing can change it between
+  // replays), and reshapes, broadcasts and float casts of one. Programs with recorded writes are
+  // left alone (a write could reach a constant through a view).
+  Known kn;
+  kn.has.assign(size_t(p.num_slots), 0);
+  kn.v.assign(size_t(p.num_slots), 0.0);
+  bool writes = false;
+  for (const Program::Rec& r : p.recs) writes = writes || r.prim->writes_input0;
+  for (const Program::Constant& c : p.constants) {
+    const Tensor& t = c.value;
+    if (writes || !t.defined() || !t.has_data() || t.tracked() || t.numel() != 1 || !is_f(t.dtype()) ||
+        t.device() != Device::CPU || t.ref().use_count() != 1 || t.storage()->borrowed() ||
+        t.impl()->storage.use_count() != 1)
+      continue;
+    kn.has[size_t(c.slot)] = 1;
+    kn.v[size_t(c.slot)] = t.dtype() == DType::Float32 ? double(*t.data<float>()) : *t.data<double>();
+  }
+  for (const Program::Rec& r : p.recs) {
+    if (r.in.size() != 1 || r.out.size() != 1 || r.in[0] < 0 || !kn.has[size_t(r.in[0])]) continue;
+    const char* name = r.prim->name;
+    if (std::strcmp(name, "reshape") == 0 || std::strcmp(name, "broadcast_to") == 0 ||
+        std::strcmp(name, "stop_gradient") == 0 || (std::strcmp(name, "astype") == 0 && is_f(r.out_dtypes[0]))) {
+      const double v = kn.v[size_t(r.in[0])];
+      // A cast keeps the value when float32 holds it exactly (0, -0 and 1 do).
+      if (r.out_dtypes[0] == DType::Float32 && double(float(v)) != v) continue;
+      kn.has[size_t(r.out[0])] = 1;
+      kn.v[size_t(r.out[0])] = v;
     }
   }
   std::vector<Classified> cls(p.recs.size());
@@ -490,6 +669,7 @@ void plan_fusion(Program& p) {
         same = o.out_shapes[j] == r.out_shapes[j] && o.out_dtypes[j] == r.out_dtypes[j];
       if (!same) continue;
       cse_of[k] = it->second;
+      ++plan_same;
       for (size_t j = 0; j < nout; ++j) canon[size_t(r.out[j])] = canon[size_t(o.out[j])];
     }
   }
@@ -531,7 +711,9 @@ void plan_fusion(Program& p) {
     // the group has no rows of another length (its blocks hold whole rows).
     const bool rows_ok = c.row == 0 || (open >= 0 && step_value[size_t(r.in[0])] && group_of[size_t(r.in[0])] == open &&
                                         (built[size_t(open)].row == 0 || built[size_t(open)].row == c.row));
-    if (c.role == Role::Sum && open >= 0 && reads_open && !reads_open_sum && rows_ok) {
+    // A column sum likewise reads a value a step computes (contiguous, in the group's order).
+    const bool cols_ok = !c.cols || (open >= 0 && step_value[size_t(r.in[0])] && group_of[size_t(r.in[0])] == open);
+    if (c.role == Role::Sum && open >= 0 && reads_open && !reads_open_sum && rows_ok && cols_ok) {
       if (c.row) built[size_t(open)].row = c.row;
       built[size_t(open)].recs.push_back(int32_t(k));
       group_of[size_t(r.out[0])] = open;
@@ -576,11 +758,17 @@ void plan_fusion(Program& p) {
     }
     const Building& b = built[size_t(-1 - o)];
     FusionPlan::Group g;
-    if (compile(p, si, cls, b, live, g)) {
+    if (compile(p, si, cls, b, live, kn, g)) {
       FusionPlan::Item it;
       it.group = int32_t(plan->groups.size());
+      const std::vector<int32_t> deferred = g.deferred;
       plan->groups.push_back(std::move(g));
       plan->items.push_back(it);
+      for (int32_t ri : deferred) {  // column sums of the group's outputs, after it
+        FusionPlan::Item d;
+        d.rec = ri;
+        plan->items.push_back(d);
+      }
       any = true;
     } else {
       for (int32_t ri : b.recs) {
@@ -619,6 +807,19 @@ void plan_fusion(Program& p) {
   }
   for (int32_t s = 0; s < p.num_slots; ++s)
     if (!keep[size_t(s)] && last[size_t(s)] >= 0) plan->items[size_t(last[size_t(s)])].release.push_back(s);
+  // Program outputs leave with the caller: they are allocated outside the arena.
+  std::vector<uint8_t> is_out(size_t(p.num_slots), 0);
+  for (int32_t s : p.outputs) is_out[size_t(s)] = 1;
+  for (FusionPlan::Item& it : plan->items)
+    if (it.rec >= 0)
+      for (int32_t s : p.recs[size_t(it.rec)].out) it.escapes = it.escapes || is_out[size_t(s)];
+  for (FusionPlan::Group& g : plan->groups) {
+    for (int32_t s : g.out_slots) g.out_escapes.push_back(is_out[size_t(s)]);
+    for (int32_t s : g.sum_slots) g.sum_escapes.push_back(is_out[size_t(s)]);
+  }
+  plan->arena = std::make_shared<ReplayArena>();
+  plan->dead_records = plan_dead;
+  plan->same_records = plan_same;
   p.fusion = plan;
 }
 
@@ -628,11 +829,16 @@ bool replay_fused(const Program& p, const TensorList& inputs, TensorList& outs) 
   for (int32_t i = 0; i < p.num_inputs; ++i) slot[size_t(i)] = inputs[size_t(i)];
   for (const Program::Constant& c : p.constants) slot[size_t(c.slot)] = c.value;
   TensorList in;
+  // Note [Replay arena]: intermediates come from the program's arena, outputs from the allocator.
+  ArenaScope arena(plan.arena.get());
   auto run_rec = [&](int32_t k) { return Program::run_record(p.recs[size_t(k)], slot, in); };
   std::vector<Tensor> gin, gout, gsum;
   for (const FusionPlan::Item& it : plan.items) {
     if (it.rec >= 0) {
-      if (!run_rec(it.rec)) return false;
+      arena.outside(it.escapes);
+      const bool ok = run_rec(it.rec);
+      arena.outside(false);
+      if (!ok) return false;
     } else if (it.same_as >= 0) {
       const Program::Rec& o = p.recs[size_t(it.same_as)];
       const Program::Rec& r = p.recs[size_t(it.rec_cse)];
@@ -652,14 +858,23 @@ bool replay_fused(const Program& p, const TensorList& inputs, TensorList& outs) 
       if (ok) {
         gout.clear();
         gsum.clear();
-        for (size_t j = 0; j < g.out_slots.size(); ++j) gout.push_back(Tensor::empty(g.out_shapes[j], g.out_dtypes[j]));
-        for (size_t j = 0; j < g.sum_slots.size(); ++j) gsum.push_back(Tensor::empty(g.sum_shapes[j], g.sum_dtypes[j]));
+        for (size_t j = 0; j < g.out_slots.size(); ++j) {
+          arena.outside(g.out_escapes[j]);
+          gout.push_back(Tensor::empty(g.out_shapes[j], g.out_dtypes[j]));
+        }
+        for (size_t j = 0; j < g.sum_slots.size(); ++j) {
+          arena.outside(g.sum_escapes[j]);
+          gsum.push_back(Tensor::empty(g.sum_shapes[j], g.sum_dtypes[j]));
+        }
+        arena.outside(false);
         kernels::fused_run(k, gin.data(), gout.data(), gsum.data());
         for (size_t j = 0; j < g.out_slots.size(); ++j) slot[size_t(g.out_slots[j])] = std::move(gout[j]);
         for (size_t j = 0; j < g.sum_slots.size(); ++j) slot[size_t(g.sum_slots[j])] = std::move(gsum[j]);
-      } else {
+      } else {  // op by op, outside the arena (a member may produce a program output)
+        arena.outside(true);
         for (int32_t ri : g.recs)
           if (!run_rec(ri)) return false;
+        arena.outside(false);
         for (int32_t s : g.internal) slot[size_t(s)].reset();
       }
     }
@@ -687,7 +902,34 @@ std::string explain_fusion(const Program& p) {
     os << "] from [";
     for (size_t i = 0; i < g.recs.size(); ++i) os << (i ? " " : "") << p.recs[size_t(g.recs[i])].prim->name;
     os << "], " << k.num_inputs << " inputs, " << k.num_outputs << " outputs, " << k.num_sums << " sums";
+    os << "\n    simplified: " << g.folded << " folded, " << g.repeated << " repeated, " << g.dead << " dead, "
+       << g.sincos << " trig pair(s) merged";
+    // The program itself: registers r<i> (inputs first), out<j> the group's outputs, sum<j> its
+    // reduction results; a value read by several steps is computed once.
+    os << "\n    program:";
+    auto reg = [&](int32_t r) {
+      std::string t =
+          k.reg_output[size_t(r)] >= 0 ? "out" + std::to_string(k.reg_output[size_t(r)]) : "r" + std::to_string(r);
+      return t;
+    };
+    for (const FusedStep& st : k.steps) {
+      os << " ";
+      if (FusedStep::is_reduction(st.kind)) os << "sum" << st.out;
+      else os << reg(st.out);
+      if (st.out2 >= 0) os << "," << reg(st.out2);
+      os << "=" << step_name(st) << "(";
+      bool first = true;
+      for (int32_t r : {st.a, st.b, st.c})
+        if (r >= 0) {
+          os << (first ? "" : ",") << reg(r);
+          first = false;
+        }
+      os << ");";
+    }
   }
+  if (plan.dead_records || plan.same_records)
+    os << "\n  dropped: " << plan.dead_records << " dead record(s), " << plan.same_records
+       << " record(s) identical to an earlier one";
   os << "\n  op by op:";
   int unfused = 0;
   for (const FusionPlan::Item& it : plan.items)

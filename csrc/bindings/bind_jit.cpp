@@ -160,7 +160,7 @@ class JitFunction {
   }
 
   py::dict stats() const {
-    int64_t records = 0, replays = 0, programs = 0, eager = 0;
+    int64_t records = 0, replays = 0, programs = 0, eager = 0, arena_buffers = 0, arena_bytes = 0;
     std::vector<std::string> why;  // Python objects only after the walk (allocation may run the GC)
     for (const auto& kv : map_)
       for (const auto& ep : kv.second) {
@@ -168,6 +168,11 @@ class JitFunction {
         records += e.records;
         replays += e.replays;
         programs += int64_t(e.progs.size());
+        for (const Compiled& c : e.progs) {  // Note [Replay arena]
+          const autodiff::ArenaStats a = autodiff::arena_stats(*c.prog);
+          arena_buffers += a.buffers;
+          arena_bytes += a.bytes;
+        }
         if (e.eager) {
           ++eager;
           why.push_back(e.why);
@@ -181,6 +186,8 @@ class JitFunction {
     d["programs"] = programs;
     d["eager_signatures"] = eager;
     d["eager_reasons"] = reasons;
+    d["arena_buffers"] = arena_buffers;
+    d["arena_bytes"] = arena_bytes;
     return d;
   }
 

@@ -239,7 +239,27 @@ Storage* new_storage() {
 }
 }  // namespace
 
+namespace {
+// Note [Storage sources]: the threads with a source installed, and this thread's.
+std::atomic<int> g_sources{0};
+thread_local StorageSource* t_source = nullptr;
+}  // namespace
+
+StorageSource* set_storage_source(StorageSource* s) {
+  StorageSource* prev = t_source;
+  if (prev == s) return prev;
+  t_source = s;
+  g_sources.fetch_add((s ? 1 : 0) - (prev ? 1 : 0), std::memory_order_relaxed);
+  return prev;
+}
+
 Ref<Storage> Storage::allocate(size_t nbytes, Device dev) {
+  if (__builtin_expect(g_sources.load(std::memory_order_relaxed) != 0, 0) && dev == Device::CPU) {
+    if (StorageSource* src = t_source) {
+      Ref<Storage> r = src->take(nbytes);
+      if (r) return r;
+    }
+  }
   void* d = alloc::allocate(nbytes, dev);
   Storage* s = new_storage();
   s->device = dev;

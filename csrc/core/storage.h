@@ -114,4 +114,20 @@ struct Storage {
   bool borrowed() const { return ext_release != nullptr; }
 };
 
+// Note [Storage sources]
+// ~~~~~~~~~~~~~~~~~~~~~~~
+// A thread may install a StorageSource that Storage::allocate asks first for CPU memory on that
+// thread: a tg.jit program's arena (Note [Replay arena] in autodiff/fusion.h) hands out buffers it
+// keeps between replays, so a steady-state replay allocates nothing but its outputs. The source
+// keeps a reference to each buffer it hands out and reuses one only when it holds the last
+// reference (use_count() == 1), so a buffer a caller still holds is never handed out twice. The
+// test costs Storage::allocate one relaxed load of a process-wide count while no source is set.
+struct StorageSource {
+  virtual ~StorageSource() = default;
+  // A buffer of exactly `nbytes` (its contents unspecified), or an empty Ref to decline.
+  virtual Ref<Storage> take(size_t nbytes) = 0;
+};
+// Installs `s` as this thread's source (nullptr: none) and returns the previous one.
+StorageSource* set_storage_source(StorageSource* s);
+
 }  // namespace tapegrad

@@ -20,6 +20,11 @@ struct FusedStep {
   // loops: the planner merges a group's sin and cos of one register into it).
   // SumRows/MaxRows/MinRows reduce register `a` over each row of FusedKernel::row elements into the
   // result number `out` (one value per row, written as each block runs: blocks hold whole rows).
+  // SumCols sums register `a`, seen as (n / (mod * div), mod, div), over its middle axis (the first
+  // axis, or middle axes, of a contiguous value) into the n / mod values of result `out`: float64
+  // accumulators per column in fixed chunks of blocks (one per 8 blocks, at most kFusedColChunks:
+  // they depend on n only), each chunk adding its rows in order, the chunks merged in order (the
+  // same bits for any number of threads).
   enum Kind : uint8_t {
     Unary,
     Binary,
@@ -35,11 +40,12 @@ struct FusedStep {
     SumRows,
     MaxRows,
     MinRows,
-    Expand
+    Expand,
+    SumCols
   };
   static bool is_full_reduction(Kind k) { return k == SumAll || k == MaxAll || k == MinAll; }
   static bool is_row_reduction(Kind k) { return k == SumRows || k == MaxRows || k == MinRows; }
-  static bool is_reduction(Kind k) { return is_full_reduction(k) || is_row_reduction(k); }
+  static bool is_reduction(Kind k) { return is_full_reduction(k) || is_row_reduction(k) || k == SumCols; }
   Kind kind = Unary;
   uint8_t op = 0;                            // Un / Bin / Cmp / Pred
   DType dtype = DType::Float32;              // the loop's dtype: of the output (of the input for Compare,
@@ -48,7 +54,8 @@ struct FusedStep {
   int32_t out = -1, a = -1, b = -1, c = -1;  // registers (reductions: `out` is the result number)
   int32_t out2 = -1;                         // SinCos: the cos register
   // Expand: element i of `out` is element (i / div) % mod (mod 0: none) of input register `a`,
-  // a partially broadcast operand ((n, 1) or (1, m) to (n, m)) of `dtype`.
+  // a partially broadcast operand ((n, 1) or (1, m) to (n, m)) of `dtype`. SumCols: div is the
+  // inner extent (the columns), mod the reduced one.
   int64_t div = 1, mod = 0;
 };
 
@@ -82,6 +89,10 @@ void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs
 constexpr int64_t kFusedBlock = 1024;
 // The longest row a group reduces (a block of one row: 64 KB per float64 register).
 constexpr int64_t kFusedMaxRow = 8192;
+// A column reduction (SumCols) has at most kFusedMaxCols results, each with a float64 accumulator
+// in each of kFusedColChunks chunks (at most 8 MB of accumulators).
+constexpr int64_t kFusedMaxCols = int64_t(1) << 16;
+constexpr int64_t kFusedColChunks = 16;
 inline int64_t FusedKernel::block() const {
   return row > 0 ? (row < kFusedBlock ? kFusedBlock / row : 1) * row : kFusedBlock;
 }

@@ -27,6 +27,7 @@ struct Resolved {
   FusedStep::Kind red = FusedStep::SumAll;
   bool expand = false;  // an Expand step (div, mod)
   int64_t div = 1, mod = 0;
+  int64_t acc = 0;  // SumCols: offset of its accumulators in a chunk's
 };
 
 constexpr int32_t kRegOne = -2;  // a float64 1.0 broadcast (pow's x ** 0 fast path fills ones)
@@ -120,6 +121,10 @@ Resolved resolve(const FusedStep& s, const Tensor* inputs) {
       r.div = s.div;
       r.mod = s.mod;
       return r;
+    case FusedStep::SumCols:
+      r.div = s.div;
+      r.mod = s.mod;
+      [[fallthrough]];
     case FusedStep::SumAll:
     case FusedStep::MaxAll:
     case FusedStep::MinAll:
@@ -150,6 +155,22 @@ struct Run {
   std::vector<int64_t> isz;
   std::vector<double> partials;  // [block * num_sums + sum]
   int64_t nblocks = 0;
+  std::vector<double> colacc;  // SumCols accumulators: [chunk * acc_per_chunk + step's acc + column]
+  int64_t acc_per_chunk = 0;
+
+  // Adds elements [start, start + len) of a SumCols operand (at p) into chunk accumulators `acc`:
+  // element i goes to column (i / (mod * div)) * div + i % div, in runs of consecutive columns.
+  template <class T>
+  static void add_cols(double* acc, const T* p, int64_t start, int64_t len, int64_t div, int64_t mod) {
+    for (int64_t j = 0; j < len;) {
+      const int64_t i = start + j;
+      const int64_t c = i % div, run = std::min(len - j, div - c);
+      double* a = acc + (i / (mod * div)) * div + c;
+      const T* v = p + j;
+      for (int64_t t = 0; t < run; ++t) a[t] += double(v[t]);
+      j += run;
+    }
+  }
 
   // Rows [r0, r0 + nrows) of a row reduction, from their values at p (contiguous): each row as the
   // eager reduction over the last axis computes it (the table's vector loop over the row), so the
@@ -195,7 +216,7 @@ struct Run {
     }
   }
 
-  void blocks(int64_t b0, int64_t b1) {
+  void blocks(int64_t b0, int64_t b1, int64_t chunk = 0) {
     thread_local std::vector<char> scratch;
     const int64_t block = k->block();
     const size_t need = size_t(k->num_scratch) * size_t(block) * 8 + 64;
@@ -238,6 +259,24 @@ struct Run {
             row_results(op, p, start / k->row, len / k->row);
             continue;
           }
+          if (op.red == FusedStep::SumCols) {
+            double* acc = colacc.data() + chunk * acc_per_chunk + op.acc;
+            if (st == 0) {  // a broadcast scalar (one value): add it once per element
+              const double v = op.sum_dtype == DType::Float64 ? *reinterpret_cast<const double*>(p)
+                                                              : double(*reinterpret_cast<const float*>(p));
+              for (int64_t j = 0; j < len;) {
+                const int64_t i = start + j, c = i % op.div, run = std::min(len - j, op.div - c);
+                double* a = acc + (i / (op.mod * op.div)) * op.div + c;
+                for (int64_t t = 0; t < run; ++t) a[t] += v;
+                j += run;
+              }
+            } else if (op.sum_dtype == DType::Float64) {
+              add_cols(acc, reinterpret_cast<const double*>(p), start, len, op.div, op.mod);
+            } else {
+              add_cols(acc, reinterpret_cast<const float*>(p), start, len, op.div, op.mod);
+            }
+            continue;
+          }
           double v;
           if (op.red != FusedStep::SumAll) {
             v = block_extreme(op.red == FusedStep::MaxAll, op.sum_dtype, p, st == 0 ? 1 : len);
@@ -278,13 +317,45 @@ void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs
   // Grain as the eager kernels (Note [Kernel thread pool]): 4K elements per thread for
   // transcendental work, 16K for cheap arithmetic.
   const int64_t grain = std::max<int64_t>(1, (k.costly ? (int64_t(1) << 12) : (int64_t(1) << 14)) / block);
-  if (run.nblocks < 2 * grain) {
+  for (Resolved& op : run.ops)
+    if (op.red == FusedStep::SumCols && op.sum >= 0) {
+      op.acc = run.acc_per_chunk;
+      run.acc_per_chunk += k.n / op.mod;
+    }
+  if (run.acc_per_chunk > 0) {
+    // Column sums: fixed chunks of blocks (not one per thread), each adding its rows in order into
+    // its own accumulators (from +0.0, as the eager sum: a column of -0.0 sums to +0.0), merged in
+    // chunk order below: the result does not depend on the number of threads.
+    // One chunk per 8 blocks (at least one, at most kFusedColChunks): each chunk's accumulators
+    // are zeroed and merged once, which should stay small against its blocks' work.
+    const int64_t chunks = std::max<int64_t>(1, std::min(run.nblocks / 8, kFusedColChunks));
+    run.colacc.assign(size_t(chunks * run.acc_per_chunk), 0.0);
+    auto chunk_blocks = [&](int64_t c) { run.blocks(c * run.nblocks / chunks, (c + 1) * run.nblocks / chunks, c); };
+    if (run.nblocks < 2 * grain) {
+      for (int64_t c = 0; c < chunks; ++c) chunk_blocks(c);
+    } else {
+      parallel_for(chunks, 1, [&](int64_t b, int64_t e) {
+        for (int64_t c = b; c < e; ++c) chunk_blocks(c);
+      });
+    }
+    for (const Resolved& op : run.ops) {
+      if (op.red != FusedStep::SumCols || op.sum < 0) continue;
+      const int64_t cols = k.n / op.mod;
+      char* o = static_cast<char*>(sums[op.sum].raw_data());
+      for (int64_t j = 0; j < cols; ++j) {
+        double total = 0.0;
+        for (int64_t c = 0; c < chunks; ++c) total += run.colacc[size_t(c * run.acc_per_chunk + op.acc + j)];
+        if (op.sum_dtype == DType::Float64) reinterpret_cast<double*>(o)[j] = total;
+        else reinterpret_cast<float*>(o)[j] = float(total);
+      }
+    }
+  } else if (run.nblocks < 2 * grain) {
     run.blocks(0, run.nblocks);
   } else {
     parallel_for(run.nblocks, grain, [&](int64_t b, int64_t e) { run.blocks(b, e); });
   }
   for (const Resolved& op : run.ops) {
-    if (op.sum < 0 || FusedStep::is_row_reduction(op.red)) continue;
+    if (op.sum < 0 || FusedStep::is_row_reduction(op.red) || op.red == FusedStep::SumCols) continue;
     const int32_t s = op.sum;
     double total = 0;
     if (op.red == FusedStep::SumAll) {

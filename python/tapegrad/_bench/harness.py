@@ -45,6 +45,9 @@ class Suite:
     cases: list[Case]
     notes: list[str] = field(default_factory=list)
     fresh_per_case: bool = False  # one process per (library, case) instead of per library
+    # Cases that measure memory each in a process of their own (the others share one per
+    # library): a peak-RSS rise is then not hidden by pages that earlier cases left resident.
+    fresh_memory_cases: bool = False
     xlabel: str = "problem size (elements)"
     make: Callable | None = None  # lib -> workload object (default: impl.make)
     extra: Callable | None = None  # extra(suite, libs, run, markdown) -> a second table
@@ -63,6 +66,7 @@ MODULE = {
     "autograd": "autograd",
     "micrograd": "micrograd",
     "numexpr": "numexpr",
+    "torch.compile": "torch",
     "tapegrad (fuse=False)": "tapegrad",
     # the scipy suite's extra columns
     "tapegrad (jit)": "tapegrad",
@@ -437,7 +441,8 @@ class Progress:
 
 def jobs_for(suite, libs, share_module=False):
     """Processes to start: a list of (libraries sharing the process, case names). By default one
-    process per library (the growth suite: per library and case); ``share_module`` puts the
+    process per library (the growth suite: per library and case; suites with
+    ``fresh_memory_cases``: each memory case in its own process); ``share_module`` puts the
     labels of one module (jax eager and jit) into one process."""
     jobs = []
     for lib in libs:
@@ -449,6 +454,12 @@ def jobs_for(suite, libs, share_module=False):
             jobs[-1] = ([*prev_libs, lib], prev_names + [n for n in names if n not in prev_names])
         elif suite.fresh_per_case and not share_module:
             jobs.extend(([lib], [n]) for n in names)
+        elif suite.fresh_memory_cases and not share_module:
+            memory = {c.name for c in suite.cases if c.memory}
+            rest = [n for n in names if n not in memory]
+            if rest:
+                jobs.append(([lib], rest))
+            jobs.extend(([lib], [n]) for n in names if n in memory)
         else:
             jobs.append(([lib], names))
     return jobs

@@ -540,6 +540,61 @@ class Micrograd(Base):
         return run
 
 
+class TorchCompile(Torch):
+    """torch.compile (the inductor backend, which generates and compiles C++ loops on the CPU):
+    each workload is one function compiled whole, gradient included (torch.func.grad inside the
+    compiled function, so forward and backward are one graph). The first call compiles."""
+
+    name = "torch.compile"
+
+    def __init__(self):
+        super().__init__()
+        import torch._dynamo
+
+        # Every case compiles its own functions: raise the recompilation limit so no case falls
+        # back to eager because earlier cases used the slots.
+        torch._dynamo.config.cache_size_limit = 64
+
+    def _compile(self, fn):
+        return self.torch.compile(fn, backend="inductor", fullgraph=True)
+
+    def init(self):
+        x = rng_data(4)
+        self.jit_grad_sq(x)()
+
+    def jit_grad_sq(self, x):
+        torch = self.torch
+        g = self._compile(torch.func.grad(lambda x: (x * x).sum()))
+        t = torch.tensor(x)
+        return lambda: g(t)
+
+    def jit_grad_sin(self, x):
+        torch = self.torch
+        g = self._compile(torch.func.grad(lambda x: (torch.sin(x) * x).sum()))
+        t = torch.tensor(x)
+        return lambda: g(t)
+
+    def jit_expr(self, a, b):
+        torch = self.torch
+        f = self._compile(lambda a, b: 2 * a + 3 * b**2 - torch.exp(-a))
+        x, y = torch.from_numpy(a), torch.from_numpy(b)
+        return lambda: f(x, y)
+
+    def jit_mlp(self, d):
+        torch = self.torch
+        X, Y = torch.tensor(d["X"]), torch.tensor(d["Y"])
+        ps = [torch.tensor(d[k]) for k in ("W1", "b1", "W2", "b2")]
+        batch = float(d["X"].shape[0])
+
+        def loss(W1, b1, W2, b2):
+            h = torch.tanh(X @ W1 + b1)
+            logits = h @ W2 + b2
+            return -(torch.log_softmax(logits, -1) * Y).sum() / batch
+
+        g = self._compile(torch.func.grad(loss, (0, 1, 2, 3)))
+        return lambda: g(*ps)
+
+
 class Numexpr(Base):
     """numexpr: expressions compiled to a register program evaluated in cache-sized blocks (the
     approach of tg.jit's fused replay), with the same number of threads as the others."""
@@ -570,6 +625,7 @@ def make(lib):
         "numexpr": Numexpr,
         "numpy": Numpy,
         "torch": Torch,
+        "torch.compile": TorchCompile,
         "jax (eager)": lambda: Jax(False),
         "jax (jit)": lambda: Jax(True),
         "autograd": Autograd,

@@ -170,14 +170,15 @@ def _expr_data(n):
 
 
 def jit_suite(quick):
-    libs = ["tapegrad", "tapegrad (fuse=False)", "jax (jit)", "numexpr"]
+    libs = ["tapegrad", "tapegrad (fuse=False)", "torch.compile", "jax (jit)", "numexpr"]
     tg_jax = ("tapegrad", "tapegrad (fuse=False)", "jax (jit)")
+    compilers = (*tg_jax, "torch.compile")
     cases = [
         Case(
             "jit grad (x*x).sum(), n=4",
             "jit grad (x*x).sum()",
             4,
-            libs=tg_jax,
+            libs=compilers,
             build=lambda m: m.jit_grad_sq(impl.rng_data(4)),
         ),
     ]
@@ -187,7 +188,7 @@ def jit_suite(quick):
                 f"jit grad (sin(x)*x).sum(), n={size_label(n)}",
                 "jit grad (sin(x)*x).sum()",
                 n,
-                libs=tg_jax,
+                libs=compilers,
                 memory=n >= 10**7,
                 build=lambda m, n=n: m.jit_grad_sin(impl.rng_data(n)),
             )
@@ -207,7 +208,7 @@ def jit_suite(quick):
             "jit grad MLP 784-256-10, batch 64",
             "jit mlp",
             None,
-            libs=tg_jax,
+            libs=compilers,
             build=lambda m: m.jit_mlp(impl.mlp_data()),
         ),
         Case(
@@ -227,15 +228,19 @@ def jit_suite(quick):
     ]
     return Suite(
         "jit",
-        "Compiled replay (tg.jit against jax.jit and numexpr)",
+        "Compiled replay (tg.jit against torch.compile, jax.jit and numexpr)",
         "Gradients and an expression under each library's compiler, after the first "
-        "(compiling) call; peak memory (rise of peak RSS) at 1e7.",
+        "(compiling) call; peak memory (rise of peak RSS) at 1e7, each such case in a fresh "
+        "process.",
         libs,
         cases,
+        fresh_memory_cases=True,
         notes=[
             "tapegrad fuses elementwise chains and a trailing sum by default; "
             "'tapegrad (fuse=False)' replays op by op.",
             "numexpr evaluates the expression only (it has no gradients).",
+            "torch.compile: the inductor backend (C++ code generated and compiled on the first "
+            "call), the gradient taken by torch.func.grad inside the compiled function.",
         ],
     )
 
