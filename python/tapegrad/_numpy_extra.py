@@ -1211,7 +1211,9 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
     parts += [_edge(append)] if append is not None else []
     if len(parts) > 1:
         a = _core.concatenate(parts, axis)
-    for _ in range(n):
+    # past the axis's length every further difference is empty: stop there (numpy loops n times,
+    # so a huge n would hang)
+    for _ in range(min(n, a.shape[axis] + 1)):
         hi = [slice(None)] * a.ndim
         lo = [slice(None)] * a.ndim
         hi[axis], lo[axis] = slice(1, None), slice(None, -1)
