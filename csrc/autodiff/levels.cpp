@@ -298,6 +298,9 @@ TensorList ReverseLevel::process(const Prim& p, const TensorList& in, const Attr
   } else {
     for (const Tensor& o : out) r.saved_out.push_back(shape_only(o));
   }
+  // Room for a small tape at once: growing one record at a time moved every record twice for the
+  // first two ops of each gradient.
+  if (records_.capacity() == 0) records_.reserve(8);
   records_.push_back(std::move(r));
   return wrapped;
 }
