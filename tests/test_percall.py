@@ -343,6 +343,8 @@ def test_mixed_leaf_pytree_with_has_aux_and_weights():
     _assert_tree_close(aux, {"n": 2.0, "a": [1.0, 2.0]})
     ((v, aux2), (g2, wg2)) = tg.value_and_grad(f, weights=[w], has_aux=True)(_tree_arg())
     _assert_tree_close(v, 20.0)
+    _assert_tree_close(aux2["n"], 2.0)
+    _assert_tree_close(g2["c"], 5.5)
     _assert_tree_close(wg2, ([1.0, 2.0],))
 
 
