@@ -307,7 +307,8 @@ TensorList ReverseLevel::process(const Prim& p, const TensorList& in, const Attr
 
 TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& cots, const TensorList& inputs) {
   TG_CHECK(depth_of(id_) < 0, "backward: the level is still active");
-  std::vector<Tensor> slot(static_cast<size_t>(num_nodes_));
+  // One cotangent slot per node; a small tape's slots live on the stack.
+  SmallVec<Tensor, 16> slot(static_cast<size_t>(num_nodes_));
   for (size_t i = 0; i < outputs.size(); ++i) {
     LevelMeta* m = meta_at(outputs[i], id_);
     if (!m || m->node < 0) continue;
