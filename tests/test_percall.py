@@ -160,3 +160,204 @@ def test_jit_tuple_outputs_keep_their_type_on_replay():
             np.testing.assert_array_equal(np.asarray(again[1]), [4.0, 6.0])
         else:
             assert again[1] == 3
+
+
+# ---- one call per gradient (Note [One call per gradient] in csrc/bindings/autodiff.cpp) ----------
+
+X4 = np.array([0.1, 0.2, 0.3, 0.4], np.float32)
+
+
+def square_sum(x):
+    return (x * x).sum()
+
+
+FAST_CASES = {
+    "grad": (lambda f: tg.grad(f), lambda v, g: g),
+    "value_and_grad": (lambda f: tg.value_and_grad(f), lambda v, g: (v, g)),
+    "GradOperation": (lambda f: ops.GradOperation()(f), lambda v, g: g),
+    "GradOperation_get_all": (lambda f: ops.GradOperation(get_all=True)(f), lambda v, g: (g,)),
+}
+
+
+def _assert_tree_close(got, want):
+    """`got` has the structure of `want`, whose leaves are numbers or lists of numbers (the value of
+    a Tensor leaf of `got`)."""
+    if isinstance(got, tg.Tensor):
+        np.testing.assert_allclose(got.asnumpy(), np.asarray(want), rtol=1e-6)
+    elif isinstance(want, (tuple, list)):
+        assert type(got) is type(want) and len(got) == len(want)
+        for a, b in zip(got, want):
+            _assert_tree_close(a, b)
+    elif isinstance(want, dict):
+        assert isinstance(got, dict) and sorted(got) == sorted(want)
+        for k in want:
+            _assert_tree_close(got[k], want[k])
+    else:
+        raise AssertionError(f"expected a Tensor, got {type(got).__name__}")
+
+
+@pytest.mark.parametrize("case", sorted(FAST_CASES))
+@pytest.mark.parametrize(
+    "arg",
+    [lambda: tg.tensor(X4), lambda: X4.copy(), lambda: X4.tolist()],
+    ids=["tensor", "ndarray", "list"],
+)
+def test_fast_path_results_and_one_run_of_fn_per_call(case, arg):
+    make, expect = FAST_CASES[case]
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return (x * x).sum()
+
+    fn = make(f)
+    for _ in range(3):
+        r = fn(arg())
+        _assert_tree_close(r, expect(float((X4.astype(np.float64) ** 2).sum()), 2 * X4))
+    # A declined argument (a list) is converted before fn runs: fn never runs twice for one call.
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize("case", sorted(FAST_CASES))
+def test_fast_path_nested_outputs_finish_in_python(case):
+    make, _ = FAST_CASES[case]
+
+    def f(x):
+        return ((x * x).sum(), [x.sum()])
+
+    r = make(f)(tg.tensor(X4))
+    g = 2 * X4 + 1
+    if case == "value_and_grad":
+        v, gr = r
+        _assert_tree_close(v, (float((X4.astype(np.float64) ** 2).sum()), [float(X4.sum())]))
+        _assert_tree_close(gr, g)
+    elif case == "GradOperation_get_all":
+        _assert_tree_close(r, (g,))
+    else:
+        _assert_tree_close(r, g)
+
+
+def test_fast_path_tuple_and_list_outputs_keep_their_type():
+    v, _ = tg.value_and_grad(lambda x: ((x * x).sum(), x.sum()))(tg.tensor(X4))
+    assert type(v) is tuple
+    v, _ = tg.value_and_grad(lambda x: [(x * x).sum(), x.sum()])(tg.tensor(X4))
+    assert type(v) is list
+
+
+def test_fast_path_several_inputs_and_scalars():
+    f = lambda x, y, s: (x * y * s).sum()
+    x, y = tg.tensor([1.0, 2.0]), np.array([3.0, 4.0], np.float32)
+    gx, gy, gs = ops.GradOperation(get_all=True)(f)(x, y, tg.tensor(2.0))
+    _assert_tree_close((gx, gy, gs), ([6.0, 8.0], [2.0, 4.0], 11.0))
+    # A Python scalar at a differentiated position is converted (Float32), then differentiated.
+    _assert_tree_close(tg.grad(f, grad_position=2)(x, y, 2.0), 11.0)
+    _assert_tree_close(tg.grad(lambda x: x * x)(3.0), 6.0)
+    # At other positions it is passed on as it is.
+    _assert_tree_close(tg.grad(f)(x, y, 2), [6.0, 8.0])
+
+
+def test_fast_path_errors_are_the_general_paths():
+    with pytest.raises(TypeError, match="floating-point"):
+        tg.grad(lambda x: x.sum())(np.array([1, 2], np.int32))
+    with pytest.raises(TypeError, match="floating-point"):
+        tg.grad(lambda x: x)(True)
+    with pytest.raises(IndexError, match="grad_position 3"):
+        tg.grad(lambda x: x.sum(), grad_position=3)(tg.tensor([1.0]))
+    with pytest.raises(TypeError, match="at least one input"):
+        ops.GradOperation()(lambda: tg.tensor(1.0))()
+    assert ops.GradOperation(get_all=True)(lambda: tg.tensor(1.0))() == ()
+
+
+def test_exception_in_fn_propagates_and_leaves_no_level_behind():
+    def bad(x):
+        raise ValueError("boom")
+
+    for fn in (tg.grad(bad), tg.value_and_grad(bad), ops.GradOperation(get_all=True)(bad)):
+        with pytest.raises(ValueError, match="boom"):
+            fn(tg.tensor(X4))
+        assert not tg._core._levels_active()
+    # A later gradient works.
+    _assert_tree_close(tg.grad(square_sum)(X4), 2 * X4)
+
+
+def test_negative_positions_take_the_same_result():
+    f = lambda x, y: (x * x * y).sum()
+    x, y = tg.tensor([1.0, 2.0]), tg.tensor([3.0, 4.0])
+    _assert_tree_close(tg.grad(f, grad_position=-1)(x, y), [1.0, 4.0])
+    _assert_tree_close(tg.grad(f, grad_position=(1, -2))(x, y), ([1.0, 4.0], [6.0, 16.0]))
+
+
+def test_gradients_in_new_threads_and_after_they_end():
+    # The per-thread caches (Note [Per-thread caches]) are made on a thread's first use.
+    import threading
+
+    out = [None] * 4
+
+    def work(i):
+        out[i] = ops.GradOperation(get_all=True)(square_sum)(X4 * (i + 1))[0].asnumpy()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, g in enumerate(out):
+        np.testing.assert_allclose(g, 2 * X4 * (i + 1), rtol=1e-6)
+    _assert_tree_close(tg.grad(square_sum)(X4), 2 * X4)
+
+
+# ---- pytrees with mixed leaves, has_aux and weights (the general path) -----------------------------
+
+
+def tree_fn(p):
+    return (p["a"] * p["a"]).sum() + (p["b"][0] * p["b"][1]).sum() * p["c"]
+
+
+def _tree_arg():
+    return {
+        "a": np.array([1.0, 2.0], np.float32),
+        "b": ([0.5, 1.5], tg.tensor([2.0, 3.0])),
+        "c": np.float32(2.0),
+    }
+
+
+def test_mixed_leaf_pytree_in_grad_and_value_and_grad():
+    want = {"a": [2.0, 4.0], "b": ([4.0, 6.0], [1.0, 3.0]), "c": 5.5}
+    _assert_tree_close(tg.grad(tree_fn)(_tree_arg()), want)
+    v, g = tg.value_and_grad(tree_fn)(_tree_arg())
+    _assert_tree_close(v, 16.0)
+    _assert_tree_close(g, want)
+    _assert_tree_close(ops.GradOperation(get_all=True)(tree_fn)(_tree_arg()), (want,))
+
+
+def test_mixed_leaf_pytree_with_has_aux_and_weights():
+    w = tg.Parameter(tg.tensor([2.0, 1.0]), name="w")
+
+    def f(p):
+        y = tree_fn(p) + (w * p["a"]).sum()
+        return y, {"n": p["c"], "a": p["a"]}
+
+    (g, wg), aux = tg.grad(f, weights=[w], has_aux=True)(_tree_arg())
+    _assert_tree_close(g["a"], [4.0, 5.0])
+    _assert_tree_close(wg, ([1.0, 2.0],))
+    _assert_tree_close(aux, {"n": 2.0, "a": [1.0, 2.0]})
+    ((v, aux2), (g2, wg2)) = tg.value_and_grad(f, weights=[w], has_aux=True)(_tree_arg())
+    _assert_tree_close(v, 20.0)
+    _assert_tree_close(aux2["n"], 2.0)
+    _assert_tree_close(g2["c"], 5.5)
+    _assert_tree_close(wg2, ([1.0, 2.0],))
+
+
+def test_mixed_leaf_pytree_in_vjp_jvp_and_jacobians():
+    p = _tree_arg()
+    out, vjp_fn = tg.vjp(tree_fn, p)
+    _assert_tree_close(out, 16.0)
+    (ct,) = vjp_fn(tg.tensor(1.0))
+    _assert_tree_close(ct["b"], ([4.0, 6.0], [1.0, 3.0]))
+    jr = tg.jacrev(tree_fn)(_tree_arg())
+    _assert_tree_close(jr["a"], [2.0, 4.0])
+    jf = tg.jacfwd(tree_fn)(_tree_arg())
+    _assert_tree_close(jf["c"], 5.5)
+    x, t = [1.0, 2.0], np.array([1.0, 0.0], np.float32)
+    prim, tan = tg.jvp(lambda x: (x * x).sum(), x, t)
+    _assert_tree_close((prim, tan), (5.0, 2.0))

@@ -7,13 +7,43 @@
 #include "autodiff/batching.h"
 #include "core/error.h"
 #include "core/layer_hooks.h"
+#include "core/tls.h"
 
 namespace tapegrad {
 namespace autodiff {
 
 namespace {
 std::atomic<uint64_t> g_next_level{1};
-thread_local std::vector<std::shared_ptr<Level>> t_stack;
+using LevelStack = std::vector<std::shared_ptr<Level>>;
+// The stack is read on every op that meets a tracked value: reached through one initial-exec
+// pointer (Note [Per-thread caches] in core/tls.h), set on the thread's first push.
+TG_TLS_FAST thread_local LevelStack* t_stack_ptr = nullptr;
+thread_local bool t_stack_dead = false;
+struct StackHolder {
+  LevelStack stack;
+  StackHolder() { t_stack_ptr = &stack; }
+  ~StackHolder() {
+    t_stack_ptr = nullptr;
+    t_stack_dead = true;
+  }
+};
+// No level was ever pushed on this thread, or its stack is gone (thread exit): an empty stack.
+const LevelStack& empty_stack() {
+  static const LevelStack e;
+  return e;
+}
+// The thread's stack to read (empty when it has none).
+inline const LevelStack& stack() {
+  const LevelStack* s = t_stack_ptr;
+  return __builtin_expect(s != nullptr, 1) ? *s : empty_stack();
+}
+// The thread's stack to change (made on the first push).
+LevelStack& mutable_stack() {
+  if (LevelStack* s = t_stack_ptr) return *s;
+  TG_CHECK(!t_stack_dead, "transform levels: used during thread exit");
+  thread_local StackHolder h;
+  return h.stack;
+}
 thread_local int64_t t_vmap_fallbacks = 0;
 }  // namespace
 
@@ -27,7 +57,7 @@ namespace {
 // apply() runs a level's process() with the ceiling at that level's depth: the ops process() runs
 // one level down may be recorded by traces below it only (a trace takes untracked values too, so
 // without the ceiling it would be handed its own ops again).
-thread_local int t_ceiling = std::numeric_limits<int>::max();
+TG_TLS_FAST thread_local int t_ceiling = std::numeric_limits<int>::max();
 struct Ceiling {
   int saved;
   explicit Ceiling(int d) : saved(t_ceiling) { t_ceiling = d; }
@@ -37,32 +67,34 @@ struct Ceiling {
 
 void push_level(std::shared_ptr<Level> l) {
   if (l->kind() == LevelKind::Trace) g_traces_recording.fetch_add(1, std::memory_order_relaxed);
-  t_stack.push_back(std::move(l));
+  mutable_stack().push_back(std::move(l));
 }
 
 void pop_level(Level* l) {
-  TG_CHECK(!t_stack.empty() && t_stack.back().get() == l,
+  LevelStack* st = t_stack_ptr;
+  TG_CHECK(st && !st->empty() && st->back().get() == l,
            "transform levels were exited out of order (a grad/jvp call did not finish)");
   if (l->kind() == LevelKind::Trace) g_traces_recording.fetch_sub(1, std::memory_order_relaxed);
-  t_stack.pop_back();
+  st->pop_back();
 }
 
 int depth_of(uint64_t id) {
+  const LevelStack& t_stack = stack();
   for (int i = int(t_stack.size()) - 1; i >= 0; --i)
     if (t_stack[size_t(i)]->id() == id) return i;
   return -1;
 }
 
-bool any_level_active() { return !t_stack.empty(); }
+bool any_level_active() { return !stack().empty(); }
 
 Level* find_level(uint64_t id) {
   const int d = depth_of(id);
-  return d < 0 ? nullptr : t_stack[size_t(d)].get();
+  return d < 0 ? nullptr : stack()[size_t(d)].get();
 }
 
-int num_levels() { return int(t_stack.size()); }
+int num_levels() { return int(stack().size()); }
 
-Level* level_at(int depth) { return t_stack[size_t(depth)].get(); }
+Level* level_at(int depth) { return stack()[size_t(depth)].get(); }
 
 Tensor wrap(const Tensor& value, uint64_t level_id, int32_t node, Tensor tangent) {
   TensorImpl* v = value.impl();
@@ -150,6 +182,7 @@ Tensor strip(const Tensor& t) {
 
 // The innermost active trace below `below_depth` and the ceiling, or -1.
 int trace_below(int below_depth) {
+  const LevelStack& t_stack = stack();
   for (int d = std::min(below_depth, t_ceiling) - 1; d >= 0; --d)
     if (t_stack[size_t(d)]->kind() == LevelKind::Trace) return d;
   return -1;
@@ -159,10 +192,11 @@ TensorList apply_nullary(const Prim& p, const Attrs& a, int below_depth) {
   const int d = trace_below(below_depth);
   if (d < 0) return p.impl(TensorList(), a);
   Ceiling c(d);
-  return t_stack[size_t(d)]->process(p, TensorList(), a);
+  return stack()[size_t(d)]->process(p, TensorList(), a);
 }
 
 TensorList apply(const Prim& p, TensorList in, const Attrs& a) {
+  const LevelStack& t_stack = stack();
   if (in.empty()) return apply_nullary(p, a, int(t_stack.size()));
   int top = -1;
   for (Tensor& x : in) {
@@ -264,13 +298,17 @@ TensorList ReverseLevel::process(const Prim& p, const TensorList& in, const Attr
   } else {
     for (const Tensor& o : out) r.saved_out.push_back(shape_only(o));
   }
+  // Room for a small tape at once: growing one record at a time moved every record twice for the
+  // first two ops of each gradient.
+  if (records_.capacity() == 0) records_.reserve(8);
   records_.push_back(std::move(r));
   return wrapped;
 }
 
 TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& cots, const TensorList& inputs) {
   TG_CHECK(depth_of(id_) < 0, "backward: the level is still active");
-  std::vector<Tensor> slot(static_cast<size_t>(num_nodes_));
+  // One cotangent slot per node; a small tape's slots live on the stack.
+  SmallVec<Tensor, 16> slot(static_cast<size_t>(num_nodes_));
   for (size_t i = 0; i < outputs.size(); ++i) {
     LevelMeta* m = meta_at(outputs[i], id_);
     if (!m || m->node < 0) continue;

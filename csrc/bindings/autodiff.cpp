@@ -111,6 +111,189 @@ std::shared_ptr<L> level_of(py::handle self, const char* cls, const char* method
   return h;
 }
 
+// Note [One call per gradient]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// A tiny gradient (`GradOperation(get_all=True)(f)(x)` on 4 elements) costs a few tens of
+// thousands of instructions, and the Python around the C++ work was a fifth of them: the transform's
+// function, a helper frame, the tuple of positions, pybind11's argument dispatch, the (value, grads)
+// tuple unpacked again. The transforms' functions (python/tapegrad/_autodiff.py) now make one call,
+// `_core._grad_call(fn, args, position, flags)`, a METH_FASTCALL C function (no pybind11 dispatch):
+// it converts numpy arrays at the differentiated positions, tracks them, runs fn, sweeps and
+// returns the result in the transform's own shape (a gradient, a tuple of them, or (value, grads)).
+// It declines (returns None, before running fn) what it does not cover, and the Python path takes
+// over; when fn returned a nested structure it returns [out, level, wanted] (a list: never a
+// result) and Python flattens it and finishes the sweep on the same level.
+namespace {
+constexpr long kGradValue = 1;  // return (value, grads)
+constexpr long kGradTuple = 2;  // grads as a tuple even for one position
+
+using Positions = SmallVec<size_t, 4>;
+
+// `positions` (Python ints, negative from the end) as indices into n arguments; false for anything
+// else (the Python path then raises the error).
+bool positions_of(py::handle positions, size_t n, Positions& out) {
+  for (py::handle p : positions) {
+    if (!PyLong_Check(p.ptr())) return false;
+    long k = PyLong_AsLong(p.ptr());
+    if (k == -1 && PyErr_Occurred()) {
+      PyErr_Clear();
+      return false;
+    }
+    if (k < 0) k += long(n);
+    if (k < 0 || size_t(k) >= n) return false;
+    out.push_back(size_t(k));
+  }
+  return !out.empty();
+}
+
+// The Tensor inside a Python object known to be a Tensor (no type-registry lookup), or null when
+// its __init__ never ran.
+const Tensor* tensor_ptr(PyObject* o) {
+  auto* t = static_cast<const Tensor*>(shim::value_ptr(o));
+  return t && t->defined() ? t : nullptr;
+}
+
+struct FastGrad {
+  py::object value;  // the output without this level (when asked for)
+  TensorList grads;  // one per position, in the order given
+  bool nested = false;
+  py::object out, level, wanted;  // nested: what the caller needs to finish
+};
+
+// Runs fn under a new reverse level with the arguments at `pos` tracked and sweeps back from its
+// output. False (before fn runs) when an argument is not covered: a position holding anything but
+// a float Tensor or a float numpy array, another argument that is not a Tensor, number or array.
+bool grad_fast(py::handle fn, py::handle args_h, const Positions& pos, bool want_value, FastGrad& r) {
+  PyObject* args = args_h.ptr();
+  const size_t n = size_t(PyTuple_GET_SIZE(args));
+  SmallVec<Tensor, 4> tracked(n);  // the position's input, then its tracked wrapper
+  SmallVec<char, 8> is_pos(n, 0);
+  for (size_t k : pos) is_pos[k] = 1;
+  for (size_t i = 0; i < n; ++i) {
+    PyObject* a = PyTuple_GET_ITEM(args, i);
+    const bool tensor = is_tensor(a);
+    if (is_pos[i]) {
+      if (tensor) {
+        const Tensor* t = tensor_ptr(a);
+        if (!t || !is_float(t->dtype())) return false;
+        tracked[i] = *t;
+      } else if (shim::is_numpy_array(a)) {
+        // As tg.tensor converts it (zero copy where the layout allows).
+        tracked[i] = tensor_from_py(a, py::none(), true);
+        if (!is_float(tracked[i].dtype())) return false;
+      } else {
+        return false;
+      }
+    } else if (!tensor && !PyFloat_Check(a) && !PyLong_Check(a) && !shim::is_numpy_array(a)) {
+      return false;
+    }
+  }
+  auto level = std::make_shared<autodiff::ReverseLevel>();
+  py::tuple new_args(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (is_pos[i]) {
+      tracked[i] = level->track(tracked[i]);
+      new_args[i] = py::cast(tracked[i]);
+    } else {
+      new_args[i] = py::reinterpret_borrow<py::object>(PyTuple_GET_ITEM(args, i));
+    }
+  }
+  // Order of positions as given (duplicates allowed, as in a tuple of positions).
+  TensorList wanted;
+  for (size_t k : pos) wanted.push_back(tracked[k]);
+  py::object out;
+  {
+    autodiff::ScopedLevel scope(level);
+    // The argument tuple as it is (fn(*new_args) would build another one through a list).
+    out = py::reinterpret_steal<py::object>(PyObject_Call(fn.ptr(), new_args.ptr(), nullptr));
+    if (!out) throw py::error_already_set();
+    scope.pop();
+  }
+  TensorList outs;
+  bool is_seq = false;
+  auto nested = [&] {
+    r.nested = true;
+    r.out = out;
+    r.level = py::cast(level);
+    r.wanted = py::cast(from_list(wanted));
+    return true;
+  };
+  if (is_tensor(out)) {
+    const Tensor* t = tensor_ptr(out.ptr());
+    if (!t) return nested();
+    outs.push_back(*t);
+  } else if (PyTuple_Check(out.ptr()) || PyList_Check(out.ptr())) {
+    is_seq = true;
+    for (py::handle h : out) {
+      const Tensor* t = is_tensor(h) ? tensor_ptr(h.ptr()) : nullptr;
+      if (!t) return nested();
+      outs.push_back(*t);
+    }
+  } else {
+    return nested();
+  }
+  r.grads = level->backward(outs, TensorList(), wanted);
+  if (!want_value) return true;
+  auto unwrap = [&](const Tensor& t) {
+    auto* m = autodiff::meta_at(t, level->id());
+    return m ? m->primal : t;
+  };
+  if (!is_seq) {
+    r.value = py::cast(unwrap(outs[0]));
+  } else {
+    py::tuple v(outs.size());
+    for (size_t i = 0; i < outs.size(); ++i) v[i] = py::cast(unwrap(outs[i]));
+    r.value = PyList_Check(out.ptr()) ? py::object(py::list(v)) : py::object(v);
+  }
+  return true;
+}
+
+py::tuple grads_tuple(TensorList& grads) {
+  py::tuple g(grads.size());
+  for (size_t i = 0; i < grads.size(); ++i) g[i] = py::cast(std::move(grads[i]));
+  return g;
+}
+
+// _grad_call(fn, args, position, flags): differentiates the argument at `position` (negative: from
+// the end), or every argument when position is kAllPositions (GradOperation(get_all=True)).
+constexpr long kAllPositions = -(1L << 30);
+
+PyObject* grad_call(PyObject*, PyObject* const* argv, Py_ssize_t nargs) {
+  try {
+    if (nargs != 4 || !PyTuple_Check(argv[1])) throw TypeError("_grad_call(fn, args, position, flags)");
+    const long position = PyLong_AsLong(argv[2]);
+    const long flags = PyLong_AsLong(argv[3]);
+    if (PyErr_Occurred()) return nullptr;
+    const size_t n = size_t(PyTuple_GET_SIZE(argv[1]));
+    Positions pos;
+    if (position == kAllPositions) {
+      for (size_t i = 0; i < n; ++i) pos.push_back(i);
+    } else {
+      const long k = position < 0 ? position + long(n) : position;
+      if (k >= 0 && size_t(k) < n) pos.push_back(size_t(k));
+    }
+    FastGrad r;
+    if (pos.empty() || !grad_fast(argv[0], argv[1], pos, (flags & kGradValue) != 0, r)) Py_RETURN_NONE;
+    if (r.nested) {
+      py::list l(3);
+      l[0] = r.out;
+      l[1] = r.level;
+      l[2] = r.wanted;
+      return l.release().ptr();
+    }
+    py::object g = (flags & kGradTuple) ? py::object(grads_tuple(r.grads)) : py::cast(std::move(r.grads[0]));
+    if (flags & kGradValue) return PyTuple_Pack(2, r.value.ptr(), g.ptr());
+    return g.release().ptr();
+  } catch (py::error_already_set& e) {
+    e.restore();
+    return nullptr;
+  } catch (...) {
+    shim::translate_active_exception();
+    return nullptr;
+  }
+}
+}  // namespace
+
 void bind_autodiff(py::module_& m) {
   {
     static char byte = 0;
@@ -196,96 +379,27 @@ void bind_autodiff(py::module_& m) {
       if (autodiff::tracked_at_active_level(t)) return true;
     return false;
   });
-  // The common case of grad/value_and_grad/GradOperation in one C++ call: positional arguments
-  // at `positions` are float Tensors, the output is a Tensor or a flat tuple/list of Tensors.
-  // Returns None when the case is not covered (before running fn), and the Python path takes over.
-  // Result: (value, grads tuple) where value is the output with this level removed.
+  // The common case of grad/value_and_grad/GradOperation in one C++ call (see grad_fast below).
+  // Result: (value, grads tuple), None to decline, or (Ellipsis, out, level, wanted) when the output
+  // was nested (the caller finishes the sweep).
   m.def("_grad_fast", [](py::handle fn, py::tuple args, py::tuple positions) -> py::object {
-    const size_t n = args.size();
-    std::vector<char> is_pos(n, 0);
-    for (py::handle p : positions) {
-      if (!PyLong_Check(p.ptr())) return py::none();
-      long k = PyLong_AsLong(p.ptr());
-      if (k < 0) k += long(n);
-      if (k < 0 || size_t(k) >= n) return py::none();
-      is_pos[size_t(k)] = 1;
-    }
-    // A numpy array at a position is converted here as tg.tensor converts it (zero copy where the
-    // layout allows); elsewhere it is passed on as it is, as the general path does.
-    TensorList arrays;
-    for (size_t i = 0; i < n; ++i) {
-      py::handle a = args[i];
-      if (is_pos[i]) {
-        if (is_tensor(a)) {
-          if (!is_float(as_tensor(a).dtype())) return py::none();
-        } else if (py::isinstance<py::array>(a)) {
-          if (arrays.empty()) arrays.resize(n);
-          arrays[i] = tensor_from_py(a, py::none(), true);
-          if (!is_float(arrays[i].dtype())) return py::none();
-        } else {
-          return py::none();
-        }
-      } else if (!is_tensor(a) && !PyFloat_Check(a.ptr()) && !PyLong_Check(a.ptr()) && !py::isinstance<py::array>(a)) {
-        return py::none();
-      }
-    }
-    auto level = std::make_shared<autodiff::ReverseLevel>();
-    TensorList tracked;
-    tracked.resize(n);
-    py::tuple new_args(n);
-    for (size_t i = 0; i < n; ++i) {
-      if (is_pos[i]) {
-        tracked[i] = level->track(!arrays.empty() && arrays[i].defined() ? arrays[i] : as_tensor(args[i]));
-        new_args[i] = py::cast(tracked[i]);
-      } else {
-        new_args[i] = args[i];
-      }
-    }
-    // Order of positions as given (duplicates allowed, as in a tuple of positions).
-    TensorList wanted;
-    for (py::handle p : positions) {
-      long k = PyLong_AsLong(p.ptr());
-      if (k < 0) k += long(n);
-      wanted.push_back(tracked[size_t(k)]);
-    }
-    py::object out;
-    {
-      autodiff::ScopedLevel scope(level);
-      // The argument tuple as it is (fn(*new_args) would build another one through a list).
-      out = py::reinterpret_steal<py::object>(PyObject_Call(fn.ptr(), new_args.ptr(), nullptr));
-      if (!out) throw py::error_already_set();
-      scope.pop();
-    }
-    TensorList outs;
-    bool is_seq = false;
-    if (is_tensor(out)) {
-      outs.push_back(as_tensor(out));
-    } else if (py::isinstance<py::tuple>(out) || py::isinstance<py::list>(out)) {
-      is_seq = true;
-      for (py::handle h : out) {
-        if (!is_tensor(h)) return py::make_tuple(py::ellipsis(), out, py::cast(level), py::cast(from_list(wanted)));
-        outs.push_back(as_tensor(h));
-      }
-    } else {
-      return py::make_tuple(py::ellipsis(), out, py::cast(level), py::cast(from_list(wanted)));
-    }
-    TensorList grads = level->backward(outs, TensorList(), wanted);
-    py::tuple g(grads.size());
-    for (size_t i = 0; i < grads.size(); ++i) g[i] = py::cast(std::move(grads[i]));
-    py::object value;
-    auto unwrap = [&](const Tensor& t) {
-      auto* m = autodiff::meta_at(t, level->id());
-      return m ? m->primal : t;
-    };
-    if (!is_seq) {
-      value = py::cast(unwrap(outs[0]));
-    } else {
-      py::tuple v(outs.size());
-      for (size_t i = 0; i < outs.size(); ++i) v[i] = py::cast(unwrap(outs[i]));
-      value = py::isinstance<py::list>(out) ? py::object(py::list(v)) : py::object(v);
-    }
-    return py::make_tuple(value, g);
+    Positions pos;
+    if (!positions_of(positions, args.size(), pos)) return py::none();
+    FastGrad r;
+    if (!grad_fast(fn, args, pos, true, r)) return py::none();
+    if (r.nested) return py::make_tuple(py::ellipsis(), r.out, r.level, r.wanted);
+    return py::make_tuple(r.value, grads_tuple(r.grads));
   });
+  // Note [One call per gradient]: the transforms' call path as one METH_FASTCALL function.
+  {
+    static PyMethodDef def = {"_grad_call", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&grad_call)),
+                              METH_FASTCALL, "grad_call(fn, args, position, flags): the fast path of a gradient call"};
+    m.add_object("_grad_call",
+                 py::reinterpret_steal<py::object>(PyCFunction_NewEx(&def, nullptr, m.attr("__name__").ptr())));
+    m.attr("_GRAD_VALUE") = int(kGradValue);
+    m.attr("_GRAD_TUPLE") = int(kGradTuple);
+    m.attr("_GRAD_ALL") = kAllPositions;
+  }
   m.def("_custom_vjp_apply", [](py::object fwd, py::object bwd, const std::vector<Tensor>& inputs) {
     Attrs a;
     a.payload = make_payload(std::move(fwd), std::move(bwd), py::none());

@@ -54,7 +54,9 @@ void bind_jacobian(py::module_& m) {
       py::tuple call(n);
       for (size_t i = 0; i < n; ++i) call[i] = args[i];
       for (size_t j = 0; j < pos.size(); ++j) call[pos[j]] = py::cast(tracked[j]);
-      py::object out = fn(*call);
+      // The argument tuple as it is (fn(*call) would build another one through a list).
+      py::object out = py::reinterpret_steal<py::object>(PyObject_Call(fn.ptr(), call.ptr(), nullptr));
+      if (!out) throw py::error_already_set();
       py::object primary = out;
       if (has_aux) {
         TG_CHECK_T(TypeError, PyTuple_Check(out.ptr()) && py::len(out) >= 1, what,

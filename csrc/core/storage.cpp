@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/tls.h"
 
 namespace tapegrad {
 
@@ -88,19 +89,30 @@ void* raw_alloc(size_t n) {
 }
 
 // Set once this thread's caches are destroyed (thread exit): later frees go straight to free().
+// The cache is reached through one initial-exec pointer (Note [Per-thread caches] in core/tls.h).
+struct ThreadCache;
+TG_TLS_FAST thread_local ThreadCache* t_tcache = nullptr;
 thread_local bool t_cache_dead = false;
 
 struct ThreadCache {
   std::vector<void*> lists[kSmallClasses];
+  ThreadCache() { t_tcache = this; }
   ~ThreadCache() {
+    t_tcache = nullptr;
     t_cache_dead = true;
     for (auto& l : lists)
       for (void* p : l) std::free(p);
   }
 };
-ThreadCache& tcache() {
+// The thread's cache; null once it was destroyed.
+__attribute__((noinline)) ThreadCache* tcache_slow() {
+  if (t_cache_dead) return nullptr;
   thread_local ThreadCache c;
-  return c;
+  return &c;
+}
+inline ThreadCache* tcache() {
+  ThreadCache* c = t_tcache;
+  return __builtin_expect(c != nullptr, 1) ? c : tcache_slow();
 }
 
 // Large blocks: exact-size buckets (rounded to 4 KiB) under one lock.
@@ -119,8 +131,9 @@ size_t round_large(size_t n) { return (n + 4095) / 4096 * 4096; }
 void* take_block(size_t nbytes) {
   if (nbytes <= kSmallMax) {
     int k = small_class(nbytes);
-    if (t_cache_dead) return raw_alloc(size_t(64) << k);
-    auto& l = tcache().lists[k];
+    ThreadCache* tc = tcache();
+    if (!tc) return raw_alloc(size_t(64) << k);
+    auto& l = tc->lists[k];
     if (!l.empty()) {
       void* p = l.back();
       l.pop_back();
@@ -166,12 +179,13 @@ void deallocate(void* p, size_t nbytes, Device dev) {
   if (nbytes == 0) nbytes = 1;
   g_in_use.fetch_sub(nbytes, std::memory_order_relaxed);
   if (nbytes <= kSmallMax) {
-    if (t_cache_dead) {
+    ThreadCache* tc = tcache();
+    if (!tc) {
       std::free(p);
       return;
     }
     int k = small_class(nbytes);
-    auto& l = tcache().lists[k];
+    auto& l = tc->lists[k];
     if (l.size() < kPerThreadCap) {
       l.push_back(p);
       return;
@@ -196,8 +210,9 @@ void empty_cache() {
   for (auto& b : c.blocks) std::free(b.second);
   c.blocks.clear();
   c.bytes = 0;
-  if (t_cache_dead) return;
-  for (auto& l : tcache().lists) {
+  ThreadCache* tc = tcache();
+  if (!tc) return;
+  for (auto& l : tc->lists) {
     for (void* p : l) std::free(p);
     l.clear();
   }
@@ -214,25 +229,34 @@ void reset_peak_bytes() { g_peak.store(g_in_use.load(std::memory_order_relaxed),
 }  // namespace alloc
 
 namespace {
-// Storage headers come from a per-thread free list too.
+// Storage headers come from a per-thread free list too (reached as the small-block cache is).
+struct StoragePool;
+TG_TLS_FAST thread_local StoragePool* t_spool = nullptr;
 thread_local bool t_pool_dead = false;
 struct StoragePool {
   std::vector<Storage*> free;
+  StoragePool() { t_spool = this; }
   ~StoragePool() {
+    t_spool = nullptr;
     t_pool_dead = true;
     for (Storage* s : free) ::operator delete(s);
   }
 };
-StoragePool& spool() {
+// The thread's pool; null once it was destroyed.
+__attribute__((noinline)) StoragePool* spool_slow() {
+  if (t_pool_dead) return nullptr;
   thread_local StoragePool p;
-  return p;
+  return &p;
+}
+inline StoragePool* spool() {
+  StoragePool* p = t_spool;
+  return __builtin_expect(p != nullptr, 1) ? p : spool_slow();
 }
 Storage* new_storage() {
-  if (t_pool_dead) return new (::operator new(sizeof(Storage))) Storage();
-  auto& p = spool();
-  if (!p.free.empty()) {
-    Storage* s = p.free.back();
-    p.free.pop_back();
+  StoragePool* p = spool();
+  if (p && !p->free.empty()) {
+    Storage* s = p->free.back();
+    p->free.pop_back();
     return new (s) Storage();
   }
   return new (::operator new(sizeof(Storage))) Storage();
@@ -286,13 +310,9 @@ void Storage::release(Storage* s) {
     alloc::deallocate(s->data, s->nbytes, s->device);
   }
   s->~Storage();
-  if (t_pool_dead) {
-    ::operator delete(s);
-    return;
-  }
-  auto& p = spool();
-  if (p.free.size() < 256) {
-    p.free.push_back(s);
+  StoragePool* p = spool();
+  if (p && p->free.size() < 256) {
+    p->free.push_back(s);
   } else {
     ::operator delete(s);
   }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/layer_hooks.h"
+#include "core/tls.h"
 
 namespace tapegrad {
 
@@ -13,28 +14,38 @@ void (*g_traced_read_hook)(const Tensor&) = nullptr;
 }
 
 namespace {
-// TensorImpl objects come from a per-thread free list: creating a result costs no malloc.
+// TensorImpl objects come from a per-thread free list: creating a result costs no malloc. The list
+// is reached through one initial-exec pointer (Note [Per-thread caches] in core/tls.h).
+struct ImplPool;
+TG_TLS_FAST thread_local ImplPool* t_ipool = nullptr;
 thread_local bool t_impl_pool_dead = false;
 struct ImplPool {
   std::vector<void*> free;
+  ImplPool() { t_ipool = this; }
   ~ImplPool() {
+    t_ipool = nullptr;
     t_impl_pool_dead = true;
     for (void* p : free) ::operator delete(p);
   }
 };
-ImplPool& ipool() {
+// The thread's pool; null once it was destroyed (thread exit).
+__attribute__((noinline)) ImplPool* ipool_slow() {
+  if (t_impl_pool_dead) return nullptr;
   thread_local ImplPool p;
-  return p;
+  return &p;
+}
+inline ImplPool* ipool() {
+  ImplPool* p = t_ipool;
+  return __builtin_expect(p != nullptr, 1) ? p : ipool_slow();
 }
 }  // namespace
 
 TensorImpl* TensorImpl::create() {
   void* mem = nullptr;
-  if (!t_impl_pool_dead) {
-    auto& p = ipool();
-    if (!p.free.empty()) {
-      mem = p.free.back();
-      p.free.pop_back();
+  if (ImplPool* p = ipool()) {
+    if (!p->free.empty()) {
+      mem = p->free.back();
+      p->free.pop_back();
     }
   }
   if (!mem) mem = ::operator new(sizeof(TensorImpl));
@@ -43,10 +54,9 @@ TensorImpl* TensorImpl::create() {
 
 void TensorImpl::release(TensorImpl* t) {
   t->~TensorImpl();
-  if (!t_impl_pool_dead) {
-    auto& p = ipool();
-    if (p.free.size() < 1024) {
-      p.free.push_back(t);
+  if (ImplPool* p = ipool()) {
+    if (p->free.size() < 1024) {
+      p->free.push_back(t);
       return;
     }
   }

@@ -308,13 +308,9 @@ def _value(tr):
     return _strip_level(tr, tr.out)
 
 
-def _fast(fn, args, positions, what="grad"):
-    """C++ fast path for plain Tensor arguments: (value, grads) or None to take the general path."""
-    r = _core._grad_fast(fn, args, positions)
-    if r is None or r[0] is not Ellipsis:
-        return r
-    # The output was nested: flatten it here and finish the sweep on the same level.
-    _, out, level, wanted = r
+def _finish_nested(out, level, wanted, what):
+    """(value, grads) of a fast-path run whose output was nested: flatten it here and finish the
+    sweep on the same level."""
     leaves, td = _flatten(out, _is_leaf)
     for o in leaves:
         if not isinstance(o, Tensor):
@@ -323,6 +319,44 @@ def _fast(fn, args, positions, what="grad"):
             )
     grads = level.backward(leaves, [None] * len(leaves), wanted)
     return _unflatten(td, [level.unwrap(o) for o in leaves]), tuple(grads)
+
+
+def _fast(fn, args, positions, what="grad"):
+    """C++ fast path for plain Tensor arguments: (value, grads) or None to take the general path."""
+    r = _core._grad_fast(fn, args, positions)
+    if r is None or r[0] is not Ellipsis:
+        return r
+    return _finish_nested(r[1], r[2], r[3], what)
+
+
+# Note [One call per gradient] (csrc/bindings/autodiff.cpp): the transforms' common case is one
+# call of _grad_call(fn, args, position, flags); these name its flags.
+_grad_call = _core._grad_call
+_GRAD_VALUE = _core._GRAD_VALUE  # return (value, grads)
+_GRAD_TUPLE = _core._GRAD_TUPLE  # grads as a tuple even for one position
+_GRAD_ALL = _core._GRAD_ALL  # position: every argument
+
+
+def _grad_call_rest(r, fn, args, position, flags, what):
+    """What _grad_call left to Python: `r` is None (it declined: plain arguments other than Tensors
+    and arrays are converted and it is tried once more) or [out, level, wanted] (a nested output:
+    the sweep is finished here). The transform's result, or None for the general path."""
+    if r is None:
+        if position == _GRAD_ALL:
+            positions = tuple(range(len(args)))
+        elif -len(args) <= position < len(args):
+            positions = (position % len(args),)
+        else:
+            return None
+        conv = _plain_to_tensors(args, positions)
+        if conv is args:
+            return None
+        r = _grad_call(fn, conv, position, flags)
+        if r is None or r.__class__ is not list:
+            return r
+    value, grads = _finish_nested(r[0], r[1], r[2], what)
+    g = grads if flags & _GRAD_TUPLE else grads[0]
+    return (value, g) if flags & _GRAD_VALUE else g
 
 
 def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
@@ -370,12 +404,11 @@ def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
         if fixed is not None and simple and not kwargs and len(args) > fixed[0]:
             # Tensors and numpy arrays go to C++ as they are; other plain arguments (scalars,
             # number lists) are converted first (the fast path declines them before running fn).
-            r = _fast(fn, args, fixed)
-            if r is None:
-                args = _plain_to_tensors(args, fixed)
-                r = _fast(fn, args, fixed)
+            r = _grad_call(fn, args, fixed[0], 0)
+            if r is None or r.__class__ is list:
+                r = _grad_call_rest(r, fn, args, fixed[0], 0, "grad")
             if r is not None:
-                return r[1][0]
+                return r
         positions = _normalise_positions(grad_position, len(args), "grad")
         args = _plain_to_tensors(args, positions)
         if simple and not kwargs:
@@ -434,12 +467,11 @@ def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
             return _mode.run_graph(me(), me(), args, kwargs)
         if fixed is not None and simple and not kwargs and len(args) > fixed[0]:
             # As in grad: Tensors and numpy arrays straight to C++, other plain arguments converted.
-            r = _fast(fn, args, fixed, "value_and_grad")
-            if r is None:
-                args = _plain_to_tensors(args, fixed)
-                r = _fast(fn, args, fixed, "value_and_grad")
+            r = _grad_call(fn, args, fixed[0], _GRAD_VALUE)
+            if r is None or r.__class__ is list:
+                r = _grad_call_rest(r, fn, args, fixed[0], _GRAD_VALUE, "value_and_grad")
             if r is not None:
-                return r[0], r[1][0]
+                return r
         positions = _normalise_positions(grad_position, len(args), "value_and_grad")
         args = _plain_to_tensors(args, positions)
         if simple and not kwargs:
@@ -639,11 +671,22 @@ class GradOperation:
             )
         ws, _ = _normalise_weights(weights, "GradOperation") if self.get_by_list else (None, False)
         get_all, get_by_list, sens_param = self.get_all, self.get_by_list, self.sens_param
+        # The common cases in one C++ call (Note [One call per gradient]): every input or the first.
+        fast_pos = None
+        if not sens_param and not get_by_list:
+            fast_pos = _GRAD_ALL if get_all else 0
+        fast_flags = _GRAD_TUPLE if get_all else 0
 
         @functools.wraps(fn)
         def grad_fn(*args):
             if _GRAPH[0] and _mode.graph_mode_active():
                 return _mode.run_graph(me(), me(), args, {})
+            if fast_pos is not None and args:
+                r = _grad_call(fn, args, fast_pos, fast_flags)
+                if r is None or r.__class__ is list:
+                    r = _grad_call_rest(r, fn, args, fast_pos, fast_flags, "GradOperation")
+                if r is not None:
+                    return r
             if sens_param:
                 if not args:
                     raise TypeError(
@@ -667,13 +710,6 @@ class GradOperation:
                         "GradOperation: the function needs at least one input to differentiate"
                     )
                 positions = (0,)
-            if sens is None and not get_by_list and positions:
-                r = _fast(fn, args, positions, "GradOperation")
-                if r is None:
-                    args = _plain_to_tensors(args, positions)
-                    r = _fast(fn, args, positions, "GradOperation")
-                if r is not None:
-                    return r[1] if get_all else r[1][0]
             args = _plain_to_tensors(args, positions)
             tr = _trace_reverse(fn, args, positions, ws, False, "GradOperation")
             cots = None

@@ -225,18 +225,14 @@ def _jacobian(fn, grad_position, has_aux, forward, what):
     def jac(*args, **kwargs):
         if _GRAPH[0] and _mode.graph_mode_active():
             return _mode.run_graph(me(), me(), args, kwargs)
-        if fixed is not None and len(args) > grad_position:
-            args = _args.convert_positions(args, fixed)
-        # The common case first: one Tensor at a fixed position.
-        if (
-            fixed is not None
-            and not kwargs
-            and len(args) > grad_position
-            and isinstance(args[grad_position], Tensor)
-        ):
-            rows, out_def, aux = jacobian(fn, args, fixed, forward, has_aux, what, _flatten_out)
-            j = rows[0][0] if out_def is None else _unflatten(out_def, [row[0] for row in rows])
-            return (j, aux) if has_aux else j
+        # The common case first: one Tensor (or one plain array, converted) at a fixed position.
+        if fixed is not None and not kwargs and len(args) > grad_position:
+            if args[grad_position].__class__ is not Tensor:
+                args = _args.convert_positions(args, fixed)
+            if isinstance(args[grad_position], Tensor):
+                rows, out_def, aux = jacobian(fn, args, fixed, forward, has_aux, what, _flatten_out)
+                j = rows[0][0] if out_def is None else _unflatten(out_def, [row[0] for row in rows])
+                return (j, aux) if has_aux else j
         f = functools.partial(fn, **kwargs) if kwargs else fn
         positions = _positions(grad_position, len(args), what)
         args = _args.convert_positions(args, positions)
