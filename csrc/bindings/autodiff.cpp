@@ -259,7 +259,7 @@ py::tuple grads_tuple(TensorList& grads) {
 constexpr long kAllPositions = -(1L << 30);
 
 PyObject* grad_call(PyObject*, PyObject* const* argv, Py_ssize_t nargs) {
-  try {
+  return shim::guarded([&]() -> PyObject* {
     if (nargs != 4 || !PyTuple_Check(argv[1])) throw TypeError("_grad_call(fn, args, position, flags)");
     const long position = PyLong_AsLong(argv[2]);
     const long flags = PyLong_AsLong(argv[3]);
@@ -284,13 +284,7 @@ PyObject* grad_call(PyObject*, PyObject* const* argv, Py_ssize_t nargs) {
     py::object g = (flags & kGradTuple) ? py::object(grads_tuple(r.grads)) : py::cast(std::move(r.grads[0]));
     if (flags & kGradValue) return PyTuple_Pack(2, r.value.ptr(), g.ptr());
     return g.release().ptr();
-  } catch (py::error_already_set& e) {
-    e.restore();
-    return nullptr;
-  } catch (...) {
-    shim::translate_active_exception();
-    return nullptr;
-  }
+  });
 }
 }  // namespace
 

@@ -90,6 +90,21 @@ inline void* value_ptr(PyObject* o) {
 // dispatcher does (for C-level slots, which pybind11 does not wrap).
 inline void translate_active_exception() { py::detail::try_translate_exceptions(); }
 
+// Runs the body of a C-level slot or fast-call function, mapping C++ errors to Python ones as the
+// pybind11 dispatcher does: returns f()'s result, or nullptr with the Python error set.
+template <class F>
+PyObject* guarded(F&& f) {
+  try {
+    return f();
+  } catch (py::error_already_set& e) {
+    e.restore();
+    return nullptr;
+  } catch (...) {
+    translate_active_exception();
+    return nullptr;
+  }
+}
+
 // Whether `o` is a numpy array, and whether that array is a view of another object's memory.
 inline bool is_numpy_array(PyObject* o) { return py::detail::npy_api::get().PyArray_Check_(o); }
 inline bool numpy_array_has_base(PyObject* o) { return py::detail::array_proxy(o)->base != nullptr; }

@@ -295,19 +295,7 @@ PyObject* not_implemented() {
 
 PyObject* to_python(Tensor&& t) { return py::cast(std::move(t)).release().ptr(); }
 
-// Runs an operator body, mapping C++ errors to Python ones as the pybind11 dispatcher does.
-template <class F>
-PyObject* guarded(F&& f) {
-  try {
-    return f();
-  } catch (py::error_already_set& e) {
-    e.restore();
-    return nullptr;
-  } catch (...) {
-    shim::translate_active_exception();
-    return nullptr;
-  }
-}
+using shim::guarded;
 
 Tensor apply_binary(Bin op, const Tensor& x, const Tensor& y) {
   return nogil_if_large(x.numel() > y.numel() ? x.numel() : y.numel(), ops::any_tracked(x, y), [&] {
