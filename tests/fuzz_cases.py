@@ -2643,8 +2643,11 @@ def g_np_scan(draw, target):
     if name == "diff":
         k = draw(st.sampled_from(["0", "1", "2", "-1", "5", "2**63"]))
         ax = "-1" if axis == "None" else axis
+        # numpy loops k times (2**63 would hang the reference): past the axis's length every
+        # further difference is the same empty array, so the reference stops at 64
+        kref = "64" if k == "2**63" else k
         return p.case(
-            target, f"tg.numpy.diff({a}, {k}, {ax})", f"np.diff({n}, {k}, {ax})", rtol=4.0
+            target, f"tg.numpy.diff({a}, {k}, {ax})", f"np.diff({n}, {kref}, {ax})", rtol=4.0
         )
     init = draw(st.booleans())
     return p.case(
