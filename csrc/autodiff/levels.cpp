@@ -15,6 +15,10 @@ namespace {
 std::atomic<uint64_t> g_next_level{1};
 thread_local std::vector<std::shared_ptr<Level>> t_stack;
 thread_local int64_t t_vmap_fallbacks = 0;
+
+[[noreturn]] void complex_not_differentiable(const Prim& p) {
+  throw TypeError(str_cat(p.name, ": differentiation through complex values is not supported yet"));
+}
 }  // namespace
 
 int64_t vmap_fallback_count() { return t_vmap_fallbacks; }
@@ -250,6 +254,9 @@ TensorList ReverseLevel::process(const Prim& p, const TensorList& in, const Attr
   }
   TensorList wrapped;
   for (const Tensor& o : out) {
+    // Complex results of differentiated inputs would drop out of the sweep (a silently zero
+    // derivative): refused until complex rules exist.
+    if (__builtin_expect(is_complex(o.dtype()), 0)) complex_not_differentiable(p);
     if (is_float(o.dtype())) {
       int32_t n = new_node();
       r.out_nodes.push_back(n);
@@ -446,6 +453,7 @@ TensorList ForwardLevel::process(const Prim& p, const TensorList& in, const Attr
   TensorList wrapped;
   for (size_t j = 0; j < out.size(); ++j) {
     const Tensor& o = out[j];
+    if (__builtin_expect(is_complex(o.dtype()), 0)) complex_not_differentiable(p);
     if (!is_float(o.dtype())) {
       wrapped.push_back(o);
       continue;
