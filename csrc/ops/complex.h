@@ -1,6 +1,25 @@
 // The complex functions composed of real ops on the parts (real, imag, conj, abs, angle) and the
-// complex forms of sum, mean and matmul. Complex values are not differentiated yet (the reverse and
-// forward levels refuse complex results), so these run on untracked tensors only.
+// complex forms of sum, mean and matmul (Note [Complex dtypes]).
+//
+// Note [Complex dtypes]
+// ~~~~~~~~~~~~~~~~~~~~~
+// Complex64/Complex128 hold std::complex<float>/<double>: numpy's layout (real, imaginary side by
+// side), so numpy and DLPack buffers are borrowed as they are. Three kinds of support:
+// - elementwise loops of their own (kernels/cpu/complex.cpp, plain loops installed into every ISA
+//   table): the ops that complex_capable (ops/elementwise.cpp) lets through, where, the casts into
+//   complex;
+// - compositions of real ops on strided views of the parts (part_view in ops/complex.cpp: element
+//   strides doubled, the imaginary part one element further): real, imag, conj, abs, angle,
+//   sum/mean, matmul (four real BLAS products);
+// - everything else refuses them with a DTypeError naming the op. Many paths pick a real dtype by
+//   `is_float(dt) ? dt : Float64` (result dtypes, float_input, sum_dtype, LAPACK operands): each one
+//   a complex value reaches is refused by name before it, and two nets catch the rest: the cast
+//   from complex to a real dtype raises (ops::cast and the copy kernel have no such loop), and the
+//   generic dtype switches (TG_DISPATCH_* in core/dtype.h) throw on complex instead of skipping.
+// Not differentiated yet: the reverse and forward levels (autodiff/levels.cpp) raise on a complex
+// result of a differentiated input rather than leave it out of the sweep (a silently zero
+// derivative), and the compositions here refuse tracked values (vmap, jit). On the GPU,
+// kernels/dispatch.cpp refuses complex tensors (NotImplementedError).
 #pragma once
 #include "core/tensor.h"
 #include "ops/reduce.h"
