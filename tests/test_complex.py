@@ -386,3 +386,40 @@ def test_matmul_dot_vdot(name):
     close(tg.tensor(a) @ tg.tensor(r), a @ r, name)
     with pytest.raises(TypeError, match=f"inv: not supported for {name}"):
         tg.linalg.inv(tg.tensor(a[:3, :3]))
+
+
+@pytest.mark.parametrize("name", CPLX)
+def test_numpy_functions_on_complex(name):
+    tnp = tg.numpy
+    a = np.array([np.inf * 1j, 1 + 1j, np.nan + 0j, complex(-np.inf, 2), 0j], name)
+    t = tg.tensor(a)
+    np.testing.assert_array_equal(arr(tnp.isinf(t)), np.isinf(a))
+    with np.errstate(invalid="ignore"):
+        want = np.nan_to_num(a)
+    np.testing.assert_array_equal(arr(tnp.nan_to_num(t)), want)
+    assert tnp.nan_to_num(t).dtype.name == name
+    np.testing.assert_array_equal(arr(tg.any(t)), np.any(a))
+    np.testing.assert_array_equal(arr(tg.all(t)), np.all(a))
+    np.testing.assert_array_equal(arr(tg.any(t[-1:])), np.any(a[-1:]))
+    np.testing.assert_array_equal(arr(tnp.count_nonzero(t)), np.count_nonzero(a))
+    part = "float32" if name == "complex64" else "float64"
+    fi = tnp.finfo(getattr(tg, name))
+    assert fi.dtype.name == part and fi.eps == np.finfo(name).eps
+    z = sample(name, (3, 4))
+    tz = tg.tensor(z)
+    close(tg.linalg.norm(tz), np.linalg.norm(z), name)
+    close(tg.linalg.norm(tz[0], ord=1), np.linalg.norm(z[0], ord=1), name)
+    close(tg.linalg.norm(tz, ord=np.inf), np.linalg.norm(z, ord=np.inf), name)
+    close(tg.linalg.norm(tz, axis=1), np.linalg.norm(z, axis=1), name)
+    with pytest.raises(
+        TypeError, match=f"norm: the spectral and nuclear norms are not supported for {name}"
+    ):
+        tg.linalg.norm(tz, ord=2)
+    with pytest.raises(TypeError, match="trunc"):
+        tnp.trunc(tz)
+    with pytest.raises(TypeError, match="int"):
+        int(tg.tensor(1j))
+    with pytest.raises(TypeError, match="not ordered"):
+        _ = tz < tz
+    with pytest.raises(TypeError, match=f"expm1: not supported for {name}$"):
+        tg.expm1(tz)

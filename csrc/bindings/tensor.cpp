@@ -657,6 +657,8 @@ void bind_tensor(py::module_& m) {
           "__int__",
           [](const Tensor& t) {
             need_one(t, "int", false);
+            TG_CHECK_TYPE(!is_complex(t.dtype()), "int: cannot convert a ", dtype_numpy_name(t.dtype()),
+                          " value to int (take real(z) first)");
             return py::int_(scalar_value(t).attr("__int__")());
           },
           docs::Tensor___int__)

@@ -942,7 +942,16 @@ Tensor matrix_norm(const Tensor& x, int64_t r, int64_t c, double ord, bool has_o
 Tensor norm_impl(const Tensor& a, double ord, bool has_ord, bool fro, bool nuc, const Axes& axes_in, bool all_axes,
                  bool keepdims) {
   check_op_input(a, "norm");
-  Tensor x = is_float(a.dtype()) ? a : cast(a, DType::Float64);
+  Tensor x;
+  if (is_complex(a.dtype())) {
+    // Every norm but the spectral and nuclear ones (singular values) is that norm of |z|.
+    const bool matrix = all_axes ? a.ndim() == 2 : axes_in.size() == 2;
+    TG_CHECK_DTYPE(!nuc && !(matrix && has_ord && std::fabs(ord) == 2.0),
+                   "norm: the spectral and nuclear norms are not supported for ", dtype_numpy_name(a.dtype()));
+    x = complex_abs(a);
+  } else {
+    x = is_float(a.dtype()) ? a : cast(a, DType::Float64);
+  }
   const int64_t nd = x.ndim();
   Axes axes = axes_in;
   if (all_axes) {

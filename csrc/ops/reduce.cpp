@@ -538,11 +538,13 @@ Tensor softmax(const Tensor& a, int64_t axis) { return softmax_common(kSoftmax, 
 Tensor log_softmax(const Tensor& a, int64_t axis) { return softmax_common(kLogSoftmax, "log_softmax", a, axis); }
 
 Tensor any(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
+  if (is_complex(a.dtype())) return any(ne(a, Tensor::scalar(0.0, a.dtype())), axes, all_axes, keepdims);
   Attrs at = reduce_attrs(axes_mask(a, axes, all_axes, "any"), keepdims);
   if (!any_tracked(a)) return anyall_impl<kernels::Red::Any>({a}, at)[0];
   return autodiff::apply1(kAny, {a}, at);
 }
 Tensor all(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
+  if (is_complex(a.dtype())) return all(ne(a, Tensor::scalar(0.0, a.dtype())), axes, all_axes, keepdims);
   Attrs at = reduce_attrs(axes_mask(a, axes, all_axes, "all"), keepdims);
   if (!any_tracked(a)) return anyall_impl<kernels::Red::All>({a}, at)[0];
   return autodiff::apply1(kAll, {a}, at);

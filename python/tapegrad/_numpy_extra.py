@@ -134,6 +134,10 @@ def _is_float(t):
     return str(t.dtype).startswith("Float")
 
 
+def _is_complex(t):
+    return t.dtype.name.startswith("complex")
+
+
 def _axis(axis, ndim, name):
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(f"{name}: axis must be an int, got {axis!r}")
@@ -221,6 +225,8 @@ def trunc(x):
     [-1.  1.  2.]
     """
     x = _t(x)
+    if _is_complex(x):
+        raise TypeError(f"trunc: not supported for {x.dtype.name}")
     if not _is_float(x):
         return _core.copy(x)
     return _where(x < 0, _core.ceil(x), _core.floor(x))
@@ -262,6 +268,8 @@ def isinf(x):
     [False  True  True False]
     """
     x = _t(x)
+    if _is_complex(x):  # numpy: either part infinite (inf + nan j too)
+        return isinf(real(x)) | isinf(imag(x))
     return _core.logical_not(_core.isfinite(x) | _core.isnan(x))
 
 
@@ -632,10 +640,6 @@ def _lshift(self, other):
 
 def _rshift(self, other):
     return bitwise_right_shift(self, other)
-
-
-def _is_complex(t):
-    return t.dtype.name.startswith("complex")
 
 
 def conj(x):
@@ -1548,6 +1552,9 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     [ 0.0000000e+00  3.4028235e+38 -3.4028235e+38  1.0000000e+00]
     """
     x = _t(x)
+    if _is_complex(x):  # part by part, as numpy
+        parts = [nan_to_num(p, copy, nan, posinf, neginf) for p in (real(x), imag(x))]
+        return _core._complex(*parts)
     if not _is_float(x):
         return _core.copy(x)
     big = float(np.finfo(str(x.dtype).lower()).max)
