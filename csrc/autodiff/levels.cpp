@@ -16,9 +16,6 @@ std::atomic<uint64_t> g_next_level{1};
 thread_local std::vector<std::shared_ptr<Level>> t_stack;
 thread_local int64_t t_vmap_fallbacks = 0;
 
-[[noreturn]] void complex_not_differentiable(const Prim& p) {
-  throw TypeError(str_cat(p.name, ": differentiation through complex values is not supported yet"));
-}
 }  // namespace
 
 int64_t vmap_fallback_count() { return t_vmap_fallbacks; }
@@ -254,10 +251,8 @@ TensorList ReverseLevel::process(const Prim& p, const TensorList& in, const Attr
   }
   TensorList wrapped;
   for (const Tensor& o : out) {
-    // Complex results of differentiated inputs would drop out of the sweep (a silently zero
-    // derivative): refused until complex rules exist.
-    if (__builtin_expect(is_complex(o.dtype()), 0)) complex_not_differentiable(p);
-    if (is_float(o.dtype())) {
+    // Float and complex results carry derivatives (complex: JAX's convention, Note [Complex dtypes]).
+    if (is_inexact(o.dtype())) {
       int32_t n = new_node();
       r.out_nodes.push_back(n);
       wrapped.push_back(wrap(o, id_, n, Tensor()));
@@ -313,7 +308,7 @@ TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& c
       // Multi-output rules get zeros for the outputs that received no cotangent.
       if (oc.size() > 1)
         for (size_t j = 0; j < oc.size(); ++j)
-          if (!oc[j].defined() && is_float(r.saved_out[j].dtype())) oc[j] = g_op_hooks.zeros_like(r.saved_out[j]);
+          if (!oc[j].defined() && is_inexact(r.saved_out[j].dtype())) oc[j] = g_op_hooks.zeros_like(r.saved_out[j]);
       TG_CHECK_T(NotDifferentiable, r.prim->vjp, r.prim->name, ": reverse-mode differentiation is not implemented");
       TensorList ic = r.prim->vjp(oc, r.saved_in, r.saved_out, r.attrs, need);
       for (size_t i = 0; i < r.in_nodes.size() && i < ic.size(); ++i) {
@@ -453,8 +448,7 @@ TensorList ForwardLevel::process(const Prim& p, const TensorList& in, const Attr
   TensorList wrapped;
   for (size_t j = 0; j < out.size(); ++j) {
     const Tensor& o = out[j];
-    if (__builtin_expect(is_complex(o.dtype()), 0)) complex_not_differentiable(p);
-    if (!is_float(o.dtype())) {
+    if (!is_inexact(o.dtype())) {
       wrapped.push_back(o);
       continue;
     }

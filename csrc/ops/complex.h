@@ -16,10 +16,14 @@
 //   a complex value reaches is refused by name before it, and two nets catch the rest: the cast
 //   from complex to a real dtype raises (ops::cast and the copy kernel have no such loop), and the
 //   generic dtype switches (TG_DISPATCH_* in core/dtype.h) throw on complex instead of skipping.
-// Not differentiated yet: the reverse and forward levels (autodiff/levels.cpp) raise on a complex
-// result of a differentiated input rather than leave it out of the sweep (a silently zero
-// derivative), and the compositions here refuse tracked values (vmap, jit). On the GPU,
-// kernels/dispatch.cpp refuses complex tensors (NotImplementedError).
+// Differentiation, JAX's convention: with an op's derivative dz -> a dz + b conj(dz), the JVP is
+// a v + b conj(v) and the VJP of a cotangent c is a c + conj(b c). Holomorphic ops (b = 0) keep their
+// real rules unchanged; a real input takes the real part of its complex cotangent (the sweep's
+// dtype fix, ops::cast_any). Tracked values never use the part views: real(z) is the cast prim to
+// the part dtype (its cotangent rule gives g + 0i), and imag, conj, abs, angle, sum and the parts'
+// recombination are composed from it and holomorphic ops, so every transform (grad, jvp, vmap, jit)
+// carries them through existing prims. On the GPU, kernels/dispatch.cpp refuses complex tensors
+// (NotImplementedError).
 #pragma once
 #include "core/tensor.h"
 #include "ops/reduce.h"

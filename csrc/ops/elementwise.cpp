@@ -612,8 +612,10 @@ TensorList cast_impl(const TensorList& in, const Attrs& a) { return {in[0].to(a.
 TensorList cast_vjp(const TensorList& g, const TensorList&, const TensorList&, const Attrs&, uint32_t) {
   return {g[0]};
 }
+// (Between complex and real, JAX's convention: the cotangent of a real input is the real part
+// of its complex cotangent, which the sweep's dtype fix takes with cast_any.)
 TensorList cast_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
-  return {t[0].defined() ? cast(t[0], a.dtype) : Tensor()};
+  return {t[0].defined() ? cast_any(t[0], a.dtype) : Tensor()};
 }
 constexpr Prim kCast = PrimDef("astype").impl(cast_impl).vjp(cast_vjp).jvp(cast_jvp).batch(elementwise_batch);
 
@@ -636,9 +638,12 @@ Tensor binary(Bin op, const Tensor& a, const Tensor& b) {
   if (!any_tracked(a, b)) { return binary_fwd(op, a, b); }
   // Tracked: bring integer operands of float-valued ops to the result dtype first, so that the
   // prim and its rules see float values.
-  if (op == Bin::Div || op == Bin::Atan2 || op == Bin::Hypot || op == Bin::LogAddExp) {
+  // (Complex powers too: the rules see one complex dtype, never a real base with a complex exponent.)
+  if (op == Bin::Div || op == Bin::Atan2 || op == Bin::Hypot || op == Bin::LogAddExp ||
+      (op == Bin::Pow && is_complex(promote(a.dtype(), b.dtype())))) {
     const DType dt = bin_result_dtype(op, a, b);
     if (a.dtype() != dt || b.dtype() != dt) {
+      if (is_complex(dt)) return binary(op, cast(a, dt), cast(b, dt));
       if (!is_inexact(a.dtype()) || !is_inexact(b.dtype()))
         return binary(op, is_inexact(a.dtype()) ? a : cast(a, dt), is_inexact(b.dtype()) ? b : cast(b, dt));
     }
@@ -654,6 +659,7 @@ Tensor compare(Cmp op, const Tensor& a, const Tensor& b) {
 
 Tensor unary(Un op, const Tensor& a) {
   if (!any_tracked(a)) { return unary_fwd(op, a); }
+  if (op == Un::Abs && is_complex(a.dtype())) return complex_abs(a);  // hypot of the parts
   const DType dt = un_result_dtype(op, a);
   if (float_only(op) && !is_inexact(a.dtype())) return unary(op, cast(a, dt));
   return autodiff::apply1(kUnPrims[int(op)], {a}, Attrs());
@@ -700,12 +706,16 @@ Tensor clip(const Tensor& x, const Tensor& lo, const Tensor& hi) {
 }
 
 Tensor cast(const Tensor& a, DType dt) {
-  if (a.dtype() == dt) return a;
   // Complex -> real: numpy drops the imaginary part with a ComplexWarning, the Array API leaves it
   // undefined; we refuse it, so that no op silently loses the imaginary part.
   if (__builtin_expect(is_complex(a.dtype()) && !is_complex(dt), 0))
     throw DTypeError(str_cat("astype: cannot cast ", dtype_numpy_name(a.dtype()), " to ", dtype_numpy_name(dt),
                              " (the imaginary part would be lost); take real(z), imag(z) or abs(z) first"));
+  return cast_any(a, dt);
+}
+
+Tensor cast_any(const Tensor& a, DType dt) {
+  if (a.dtype() == dt) return a;
   if (!any_tracked(a)) return a.to(dt);
   Attrs at;
   at.dtype = dt;

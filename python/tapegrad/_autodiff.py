@@ -58,8 +58,13 @@ class _SelfRef:
         return (_SelfRef, (self.ref(),))
 
 
+def _inexact(dt):
+    """Float or complex: the dtypes derivatives flow through (complex: JAX's convention)."""
+    return dt.is_floating_point or dt.name.startswith("complex")
+
+
 def _check_float(t, what):
-    if not t.dtype.is_floating_point:
+    if not _inexact(t.dtype):
         raise TypeError(
             f"{what}: can only differentiate with respect to floating-point inputs, got a tensor "
             f"of dtype {t.dtype} and shape {t.shape}"
@@ -551,8 +556,8 @@ def jvp(fn, inputs, v, has_aux=False):
                 raise ValueError(
                     f"jvp: tangent shape {tt.shape} does not match input shape {xt.shape}"
                 )
-            if xt.dtype.is_floating_point:
-                if not tt.dtype.is_floating_point:
+            if _inexact(xt.dtype):
+                if not _inexact(tt.dtype):
                     raise TypeError(
                         f"jvp: tangent of dtype {tt.dtype} for an input of dtype {xt.dtype} and shape "
                         f"{tuple(xt.shape)}: tangents of floating-point inputs must be floating point"

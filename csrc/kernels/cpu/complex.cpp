@@ -149,6 +149,33 @@ struct CLogicalNotF {
   }
 };
 
+// Complex -> real: the real part (ops::cast_any, behind ops::real and the sweeps' dtype fixes;
+// the public astype refuses it before a kernel runs).
+template <class To, class C>
+void real_part_loop(char** p, const int64_t* s, int64_t n) {
+  char* po = p[0];
+  const char* pa = p[1];
+  for (int64_t i = 0; i < n; ++i, po += s[0], pa += s[1])
+    *reinterpret_cast<To*>(po) = convert<To>(reinterpret_cast<const C*>(pa)->real());
+}
+
+template <class C>
+void fill_real_part_casts(IsaTable& t) {
+  constexpr int d = int(dtype_of<C>::value);
+  t.cast[int(DType::Bool)][d] = &real_part_loop<bool, C>;
+  t.cast[int(DType::Int32)][d] = &real_part_loop<int32_t, C>;
+  t.cast[int(DType::Int64)][d] = &real_part_loop<int64_t, C>;
+  t.cast[int(DType::Float16)][d] = &real_part_loop<Half, C>;
+  t.cast[int(DType::Float32)][d] = &real_part_loop<float, C>;
+  t.cast[int(DType::Float64)][d] = &real_part_loop<double, C>;
+  t.cast[int(DType::Int8)][d] = &real_part_loop<int8_t, C>;
+  t.cast[int(DType::Int16)][d] = &real_part_loop<int16_t, C>;
+  t.cast[int(DType::UInt8)][d] = &real_part_loop<uint8_t, C>;
+  t.cast[int(DType::UInt16)][d] = &real_part_loop<uint16_t, C>;
+  t.cast[int(DType::UInt32)][d] = &real_part_loop<uint32_t, C>;
+  t.cast[int(DType::UInt64)][d] = &real_part_loop<uint64_t, C>;
+}
+
 template <class C>
 void fill_column(IsaTable& t) {
   constexpr int d = int(dtype_of<C>::value);
@@ -172,8 +199,7 @@ void fill_column(IsaTable& t) {
   t.predicate[int(Pred::IsFinite)][d] = &un_loop<CIsFiniteF, C, bool>;
   t.predicate[int(Pred::LogicalNot)][d] = &un_loop<CLogicalNotF, C, bool>;
   t.where[d] = &where_loop<C>;
-  // Casts into complex from every dtype. Complex -> real stays null: the ops layer refuses it
-  // (astype: TypeError, the Array API leaves it undefined), never a silent drop of the imaginary part.
+  // Casts into complex from every dtype.
   Loop* row = t.cast[d];
   row[int(DType::Bool)] = &cast_loop<C, bool>;
   row[int(DType::Int32)] = &cast_loop<C, int32_t>;
@@ -197,6 +223,8 @@ void fill_column(IsaTable& t) {
 void install_complex(IsaTable& t) {
   isa_complex::fill_column<std::complex<float>>(t);
   isa_complex::fill_column<std::complex<double>>(t);
+  isa_complex::fill_real_part_casts<std::complex<float>>(t);
+  isa_complex::fill_real_part_casts<std::complex<double>>(t);
 }
 
 }  // namespace cpu
