@@ -561,3 +561,23 @@ def test_complex64_grads_and_transforms():
     # vmap and jit carry complex values through the same prims
     np.testing.assert_array_equal(np.asarray(tg.vmap(tnp.real)(z)), np.real(zs.astype("complex64")))
     np.testing.assert_allclose(np.asarray(tg.jit(tg.abs)(z)), np.abs(zs), rtol=1e-6)
+
+
+def test_second_order_and_numpy_protocol():
+    x = tg.tensor([0.3, 0.5], tg.float64)
+    h = tg.grad(lambda x: tg.sum(tg.grad(lambda x: tnp.real(tg.sum(tg.exp(x * 1j))))(x)))(x)
+    np.testing.assert_allclose(np.asarray(h), -np.cos([0.3, 0.5]))
+    # L(z) = Re sum(grad(|z|^2) conj z) = 2 (x^2 - y^2): grad = 4x + 4iy = 4z
+    z = tg.tensor([1 + 1j, 0.5 - 2j], tg.complex128)
+    g2 = tg.grad(
+        lambda z: tnp.real(tg.sum(tg.grad(lambda z: tg.sum(tg.abs(z) ** 2))(z) * tnp.conj(z)))
+    )(z)
+    np.testing.assert_allclose(np.asarray(g2), 4 * np.asarray(z))
+    # numpy's own functions on complex Tensors give Tensors (the array-function protocol)
+    a = np.array([1 + 2j, -3 + 0.5j], "complex64")
+    t = tg.tensor(a)
+    for f in [np.conj, np.real, np.imag, np.abs, np.angle, np.sum, np.mean, np.exp]:
+        r = f(t)
+        assert isinstance(r, tg.Tensor), f
+        np.testing.assert_allclose(np.asarray(r), f(a), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(np.vdot(t, t)), np.vdot(a, a), rtol=1e-6)
