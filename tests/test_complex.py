@@ -581,3 +581,13 @@ def test_second_order_and_numpy_protocol():
         assert isinstance(r, tg.Tensor), f
         np.testing.assert_allclose(np.asarray(r), f(a), rtol=1e-6)
     np.testing.assert_allclose(np.asarray(np.vdot(t, t)), np.vdot(a, a), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", CPLX)
+def test_checkpoint_round_trip(name, tmp_path):
+    a = sample(name)
+    path = str(tmp_path / "c.ckpt")
+    tg.save_checkpoint({"z": tg.tensor(a)}, path)
+    z = tg.load_checkpoint(path)["z"]
+    assert z.dtype.name == name
+    np.testing.assert_array_equal(arr(z), a)
