@@ -183,11 +183,7 @@ TensorList dispatch(const py::object& h, TensorList in) {
   for (size_t j = 0; j < outs.size(); ++j) {
     const Tensor& o = outs[j];
     check_no_closure(o, id);
-    // A complex output would drop its tangent (the forward level refuses complex results too).
-    TG_CHECK_TYPE(!is_complex(o.dtype()) || !touts[j].defined(),
-                  "custom_jvp: differentiation through complex values is not supported yet (output ", j, " is ",
-                  dtype_numpy_name(o.dtype()), ")");
-    if (!is_float(o.dtype())) {
+    if (!is_inexact(o.dtype())) {  // float and complex outputs carry tangents
       wrapped.push_back(o);
       continue;
     }

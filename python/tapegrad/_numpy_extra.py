@@ -693,7 +693,7 @@ def imag(x):
 
 def angle(z, deg=False):
     """The argument of each element, arctan2(imag, real), of the part dtype (numpy.angle); 0 or
-    pi for real tensors. Not differentiable yet for complex `z`.
+    pi for real tensors.
 
     >>> print(tg.numpy.angle(tg.tensor([1j, -1 + 0j])))
     [1.5707964 3.1415927]
