@@ -606,3 +606,10 @@ def test_custom_rules_carry_complex_values():
         )
     _, t = tg.jvp(f, (z,), (tg.tensor([1j], tg.complex128),))
     np.testing.assert_allclose(np.asarray(t), [want * 1j])
+
+
+def test_checkpointed_function_of_complex():
+    z = tg.tensor([0.5 + 0.3j], tg.complex128)
+    f = tg.checkpoint(lambda z: tg.sin(z))
+    g = tg.grad(lambda z: tnp.real(tg.sum(f(z))))(z)
+    np.testing.assert_allclose(np.asarray(g), [np.cos(0.5 + 0.3j)])

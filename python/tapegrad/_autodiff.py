@@ -782,12 +782,12 @@ def checkpoint(fn):
 
         def bwd(res, g):
             args, state = res
-            # Differentiate with respect to the float tensors (and containers of them); numbers
+            # Differentiate with respect to the float and complex tensors (and containers of them); numbers
             # and integer tensors are constants and get None.
             pos = [
                 i
                 for i, a in enumerate(args)
-                if (isinstance(a, Tensor) and a.dtype.is_floating_point)
+                if (isinstance(a, Tensor) and _inexact(a.dtype))
                 or isinstance(a, (tuple, list, dict))
             ]
 
