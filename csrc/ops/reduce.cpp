@@ -485,7 +485,9 @@ Tensor argmin(const Tensor& a, int64_t axis, bool all_axes, bool keepdims) {
 }
 
 Tensor var(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims, int64_t ddof) {
-  refuse_complex(a, "var");
+  // numpy: mean |z - mean z|^2, real; |d|^2 = Re(d)^2 + Im(d)^2, so the parts' variances add.
+  if (is_complex(a.dtype()))
+    return add(var(real(a), axes, all_axes, keepdims, ddof), var(imag(a), axes, all_axes, keepdims, ddof));
   if (a.dtype() == DType::Float16)
     return cast(var(cast(a, DType::Float32), axes, all_axes, keepdims, ddof), DType::Float16);
   uint64_t m = axes_mask(a, axes, all_axes, "var");
@@ -494,7 +496,7 @@ Tensor var(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims, int6
 }
 
 Tensor std_(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims, int64_t ddof) {
-  refuse_complex(a, "std");
+  if (is_complex(a.dtype())) return sqrt(var(a, axes, all_axes, keepdims, ddof));
   if (a.dtype() == DType::Float16)
     return cast(std_(cast(a, DType::Float32), axes, all_axes, keepdims, ddof), DType::Float16);
   Attrs at = reduce_attrs(axes_mask(a, axes, all_axes, "std"), keepdims);
@@ -551,7 +553,7 @@ Tensor all(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
 }
 
 Tensor cumsum(const Tensor& a, int64_t axis, bool flatten) {
-  refuse_complex(a, "cumsum");
+  if (is_complex(a.dtype())) return complex_from_parts(cumsum(real(a), axis, flatten), cumsum(imag(a), axis, flatten));
   auto xa = scan_args(a, axis, flatten, "cumsum");
   Attrs at;
   at.ints.push_back(xa.second);
