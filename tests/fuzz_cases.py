@@ -2511,6 +2511,7 @@ NP_UNARY = {
     "conjugate": "np.conjugate",
     "real": "np.real",
     "imag": "np.imag",
+    "angle": "np.angle",
     "bitwise_invert": "np.bitwise_invert",
     "bitwise_not": "np.bitwise_not",
 }

@@ -202,7 +202,7 @@ def test_array_namespace_info():
     assert info.capabilities()["boolean indexing"] is True
     assert info.default_dtypes() == {
         "real floating": tg.float32,
-        "complex floating": None,
+        "complex floating": tg.complex64,
         "integral": tg.int64,
         "indexing": tg.int64,
     }
@@ -218,6 +218,8 @@ def test_array_namespace_info():
         "uint64": tg.uint64,
         "float32": tg.float32,
         "float64": tg.float64,
+        "complex64": tg.complex64,
+        "complex128": tg.complex128,
     }
     assert info.dtypes(kind="numeric") == {
         "int8": tg.int8,
@@ -230,6 +232,8 @@ def test_array_namespace_info():
         "uint64": tg.uint64,
         "float32": tg.float32,
         "float64": tg.float64,
+        "complex64": tg.complex64,
+        "complex128": tg.complex128,
     }
     assert info.dtypes(kind=("bool", "real floating")).keys() == {"bool", "float32", "float64"}
     with pytest.raises(ValueError, match="dtypes: device 'gpu' is not available"):

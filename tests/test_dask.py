@@ -390,7 +390,7 @@ def test_tensors_travel_as_raw_frames(client):
         ({"dtype": "float32", "shape": [3]}, [b"\x00" * 8], "needs 12 bytes"),
         ({"dtype": "float32", "shape": [-1]}, [b""], "bad shape"),
         ({"dtype": "float32", "shape": "3"}, [b""], "bad shape"),
-        ({"dtype": "complex64", "shape": [1]}, [b"\x00" * 8], "bad dtype"),
+        ({"dtype": "complex256", "shape": [1]}, [b"\x00" * 8], "bad dtype"),
         ({"dtype": "float32", "shape": [1]}, [b"\x00" * 4, b""], "one frame"),
     ],
 )
@@ -531,7 +531,7 @@ def test_argument_errors():
     with pytest.raises(ValueError, match="negative"):
         tgd.map_vmap(lambda r: r, x, out_shape=(-2,), dtype="float32")
     with pytest.raises(TypeError, match="not a tapegrad dtype"):
-        tgd.map_vmap(lambda r: r, x, out_shape=(2,), dtype="complex64")
+        tgd.map_vmap(lambda r: r, x, out_shape=(2,), dtype="complex256")
     with dask.config.set(scheduler="sync"), pytest.raises(ValueError, match="expected"):
         tgd.map_vmap(lambda r: r, x, out_shape=(3,), dtype="float32").compute()
 

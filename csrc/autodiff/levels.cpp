@@ -45,6 +45,7 @@ LevelStack& mutable_stack() {
   return h.stack;
 }
 thread_local int64_t t_vmap_fallbacks = 0;
+
 }  // namespace
 
 int64_t vmap_fallback_count() { return t_vmap_fallbacks; }
@@ -284,7 +285,8 @@ TensorList ReverseLevel::process(const Prim& p, const TensorList& in, const Attr
   }
   TensorList wrapped;
   for (const Tensor& o : out) {
-    if (is_float(o.dtype())) {
+    // Float and complex results carry derivatives (complex: JAX's convention, Note [Complex dtypes]).
+    if (is_inexact(o.dtype())) {
       int32_t n = new_node();
       r.out_nodes.push_back(n);
       wrapped.push_back(wrap(o, id_, n, Tensor()));
@@ -344,7 +346,7 @@ TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& c
       // Multi-output rules get zeros for the outputs that received no cotangent.
       if (oc.size() > 1)
         for (size_t j = 0; j < oc.size(); ++j)
-          if (!oc[j].defined() && is_float(r.saved_out[j].dtype())) oc[j] = g_op_hooks.zeros_like(r.saved_out[j]);
+          if (!oc[j].defined() && is_inexact(r.saved_out[j].dtype())) oc[j] = g_op_hooks.zeros_like(r.saved_out[j]);
       TG_CHECK_T(NotDifferentiable, r.prim->vjp, r.prim->name, ": reverse-mode differentiation is not implemented");
       TensorList ic = r.prim->vjp(oc, r.saved_in, r.saved_out, r.attrs, need);
       for (size_t i = 0; i < r.in_nodes.size() && i < ic.size(); ++i) {
@@ -484,7 +486,7 @@ TensorList ForwardLevel::process(const Prim& p, const TensorList& in, const Attr
   TensorList wrapped;
   for (size_t j = 0; j < out.size(); ++j) {
     const Tensor& o = out[j];
-    if (!is_float(o.dtype())) {
+    if (!is_inexact(o.dtype())) {
       wrapped.push_back(o);
       continue;
     }

@@ -24,7 +24,7 @@ std::string repr_of(py::handle h) { return py::repr(h); }
 bool is_int_like(py::handle h) {
   PyObject* p = h.ptr();
   if (PyLong_Check(p)) return true;
-  if (is_tensor(h)) return !is_float(as_tensor(h).dtype());
+  if (is_tensor(h)) return !is_inexact(as_tensor(h).dtype());
   if (PyFloat_Check(p)) return false;
   return PyIndex_Check(p);
 }
@@ -56,7 +56,7 @@ int64_t int_arg(py::handle h, const char* op, const char* what) {
   PyObject* p = h.ptr();
   if (is_tensor(h)) {
     Tensor t = ops::stop_gradient(as_tensor(h));
-    TG_CHECK_TYPE(!is_float(t.dtype()) && t.numel() == 1, op, ": ", what, " must be an int, got a ",
+    TG_CHECK_TYPE(!is_inexact(t.dtype()) && t.numel() == 1, op, ": ", what, " must be an int, got a ",
                   dtype_name(t.dtype()), " tensor of shape ", shape_str(t.shape()));
     check_has_data(t, op);
     if (t.device() != Device::CPU) t = t.to_device(Device::CPU);  // read on the host

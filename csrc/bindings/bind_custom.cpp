@@ -183,7 +183,7 @@ TensorList dispatch(const py::object& h, TensorList in) {
   for (size_t j = 0; j < outs.size(); ++j) {
     const Tensor& o = outs[j];
     check_no_closure(o, id);
-    if (!is_float(o.dtype())) {
+    if (!is_inexact(o.dtype())) {  // float and complex outputs carry tangents
       wrapped.push_back(o);
       continue;
     }

@@ -52,6 +52,8 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor = true)
 // The other operand of a binary operator on `self`: Python scalars take self's dtype kind (NEP 50
 // weak scalars); throws TypeError for what cannot be an operand.
 Tensor operand(py::handle o, const Tensor& self, const char* op);
+// A 0-d tensor of complex dtype d holding the Python complex p.
+Tensor complex_scalar(PyObject* p, DType d);
 // A 0-d tensor of integer dtype d holding the Python int p, or numpy 2's OverflowError naming op.
 Tensor py_int_scalar(PyObject* p, DType d, const char* op);
 // For module functions: a Tensor argument as is, anything else through tensor_from_py (weak

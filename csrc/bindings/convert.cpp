@@ -88,6 +88,10 @@ bool dtype_from_numpy(const py::dtype& dt, DType& out) {
       default: return false;
     }
   }
+  if (kind == 'c' && (sz == 8 || sz == 16)) {
+    out = sz == 8 ? DType::Complex64 : DType::Complex128;
+    return true;
+  }
   if (kind == 'f') {
     if (sz == 2) {
       out = DType::Float16;
@@ -116,8 +120,8 @@ Tensor from_numpy_array(py::array arr, bool& zero_copy) {
   py::dtype dt = arr.dtype();
   DType d;
   if (!dtype_from_numpy(dt, d))
-    throw TypeError(str_cat("tensor: numpy dtype ", std::string(py::str(dt)),
-                            " is not supported (supported: ", "bool, int8-64, uint8-64, float16, float32, float64)"));
+    throw TypeError(str_cat("tensor: numpy dtype ", std::string(py::str(dt)), " is not supported (supported: ",
+                            "bool, int8-64, uint8-64, float16, float32, float64, complex64, complex128)"));
   const int64_t isz = int64_t(itemsize(d));
   const py::ssize_t nd = arr.ndim();
   Shape shape;
@@ -177,6 +181,8 @@ DType parse_dtype(py::handle h) {
   if (h.ptr() == reinterpret_cast<PyObject*>(&PyBool_Type)) return DType::Bool;
   if (h.ptr() == reinterpret_cast<PyObject*>(&PyLong_Type)) return DType::Int64;
   if (h.ptr() == reinterpret_cast<PyObject*>(&PyFloat_Type)) return DType::Float32;
+  // Python's complex: the complex dtype of the default float (Float32), as the Array API's default.
+  if (h.ptr() == reinterpret_cast<PyObject*>(&PyComplex_Type)) return DType::Complex64;
   if (py::isinstance<py::str>(h)) {
     std::string s = h.cast<std::string>();
     for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
@@ -192,6 +198,8 @@ DType parse_dtype(py::handle h) {
     if (s == "float16" || s == "half") return DType::Float16;
     if (s == "float32" || s == "float") return DType::Float32;
     if (s == "float64" || s == "double") return DType::Float64;
+    if (s == "complex64") return DType::Complex64;
+    if (s == "complex128" || s == "complex") return DType::Complex128;
     throw TypeError(str_cat("dtype: '", h.cast<std::string>(), "' is not a supported dtype"));
   }
   py::object np = py::module_::import("numpy");
@@ -236,12 +244,12 @@ bool has_strong_float64(py::handle obj, int depth) {
       if (has_strong_float64(h, depth + 1)) return true;
     return false;
   }
-  if (PyFloat_CheckExact(p) || PyLong_Check(p)) return false;
-  if (is_tensor(obj)) return as_tensor(obj).dtype() == DType::Float64;
+  if (PyFloat_CheckExact(p) || PyLong_Check(p) || PyComplex_CheckExact(p)) return false;
+  if (is_tensor(obj)) return as_tensor(obj).dtype() == DType::Float64 || as_tensor(obj).dtype() == DType::Complex128;
   if (PyObject_HasAttrString(p, "dtype")) {
     try {
       py::dtype dt = py::dtype::from_args(obj.attr("dtype"));
-      return dt.kind() == 'f' && dt.itemsize() == 8;
+      return (dt.kind() == 'f' && dt.itemsize() == 8) || (dt.kind() == 'c' && dt.itemsize() == 16);
     } catch (py::error_already_set&) { return false; }
   }
   return false;
@@ -318,13 +326,27 @@ Tensor py_int_scalar(PyObject* p, DType d, const char* op) {
   return t;
 }
 
+Tensor complex_scalar(PyObject* p, DType d) {
+  const Py_complex c = PyComplex_AsCComplex(p);
+  if (c.real == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+  Tensor t = Tensor::empty(Shape{}, d);
+  if (d == DType::Complex64) *t.data<std::complex<float>>() = std::complex<float>(float(c.real), float(c.imag));
+  else *t.data<std::complex<double>>() = std::complex<double>(c.real, c.imag);
+  return t;
+}
+
 namespace {
 // The tail of tensor_from_py for numpy data (an array given, or the array numpy made of a list).
 Tensor tensor_from_array(py::array arr, bool has_dt, DType want) {
   char kind = arr.dtype().kind();
-  if (kind == 'O' || kind == 'U' || kind == 'S' || kind == 'c' || kind == 'V' || kind == 'M' || kind == 'm')
+  if (kind == 'O' || kind == 'U' || kind == 'S' || kind == 'V' || kind == 'M' || kind == 'm' ||
+      (kind == 'c' && arr.dtype().itemsize() > 16))
     throw TypeError(str_cat("tensor: cannot make a tensor from data of numpy dtype ", std::string(py::str(arr.dtype())),
-                            " (supported: bool, integers, float16, float32, float64)"));
+                            " (supported: bool, integers, float16, float32, float64, complex64, complex128)"));
+  if (has_dt && kind == 'c' && !is_complex(want))
+    throw TypeError(str_cat("tensor: cannot make a ", dtype_numpy_name(want),
+                            " tensor from complex data of numpy dtype ", std::string(py::str(arr.dtype())),
+                            " (the imaginary part would be lost)"));
   if (has_dt && kind == 'f' && is_int(want)) check_float_to_int(arr, want);
   bool zc = false;
   Tensor t = from_numpy_array(std::move(arr), zc);
@@ -383,7 +405,11 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
   if (p == Py_None) throw TypeError("tensor: cannot make a tensor from None");
   if (PyUnicode_Check(p) || PyBytes_Check(p))
     throw TypeError(str_cat("tensor: cannot make a tensor from a string (", std::string(py::repr(obj)), ")"));
-  if (PyComplex_Check(p)) throw TypeError("tensor: complex numbers are not supported");
+  if (PyComplex_CheckExact(p)) {
+    TG_CHECK_TYPE(!has_dt || is_complex(want), "tensor: cannot make a ", dtype_numpy_name(want),
+                  " tensor from the complex number ", std::string(py::repr(obj)));
+    return complex_scalar(p, has_dt ? want : DType::Complex64);
+  }
   py::module_ np = py::module_::import("numpy");
   const bool is_array = py::isinstance<py::array>(obj);
   const bool from_sequence = !is_array && (PyList_Check(p) || PyTuple_Check(p));
@@ -427,6 +453,10 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
   if (from_sequence && !has_dt && arr.dtype().kind() == 'f' && arr.dtype().itemsize() == 8 &&
       !has_strong_float64(obj, 0))
     arr = arr.attr("astype")("float32");
+  // Python complex numbers likewise become complex64, the complex dtype of the default float.
+  if (from_sequence && !has_dt && arr.dtype().kind() == 'c' && arr.dtype().itemsize() == 16 &&
+      !has_strong_float64(obj, 0))
+    arr = arr.attr("astype")("complex64");
   return tensor_from_array(std::move(arr), has_dt, want);
 }
 
@@ -440,7 +470,7 @@ Tensor operand(py::handle o, const Tensor& self, const char* op) {
                               : DType::Bool);
   if (PyLong_Check(p)) {
     DType d = promote_weak(self.dtype(), ScalarKind::Int);
-    if (is_float(d)) {
+    if (is_inexact(d)) {
       double v = PyLong_AsDouble(p);
       if (v == -1.0 && PyErr_Occurred()) throw py::error_already_set();
       return Tensor::scalar(v, d);
@@ -459,6 +489,7 @@ Tensor operand(py::handle o, const Tensor& self, const char* op) {
   // Only Python's own float is weak: numpy scalars (np.float64 subclasses float) keep their dtype
   // (NEP 50).
   if (PyFloat_CheckExact(p)) return Tensor::scalar(PyFloat_AS_DOUBLE(p), promote_weak(self.dtype(), ScalarKind::Float));
+  if (PyComplex_CheckExact(p)) return complex_scalar(p, promote_weak(self.dtype(), ScalarKind::Complex));
   if (p == Py_None || PyUnicode_Check(p) || PyBytes_Check(p))
     throw TypeError(str_cat(op, ": unsupported operand type ",
                             std::string(py::str(py::type::handle_of(o).attr("__name__"))), " for a Tensor"));
@@ -638,8 +669,8 @@ void bind_dtypes(py::module_& m) {
         return py::make_tuple(py::module_::import("tapegrad").attr("_dtype_from_name"),
                               py::make_tuple(std::string(dtype_numpy_name(d.get()))));
       });
-  const char* names[] = {"bool_", "int32", "int64", "float16", "float32", "float64",
-                         "int8",  "int16", "uint8", "uint16",  "uint32",  "uint64"};
+  const char* names[] = {"bool_", "int32", "int64",  "float16", "float32", "float64",   "int8",
+                         "int16", "uint8", "uint16", "uint32",  "uint64",  "complex64", "complex128"};
   for (int i = 0; i < kNumDTypes; ++i) {
     g_dtype_objs[i] = py::cast(PyDType(DType(i))).release().ptr();
     m.attr(names[i]) = dtype_object(DType(i));

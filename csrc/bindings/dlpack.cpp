@@ -133,6 +133,8 @@ dl::DataType to_dl(DType d) {
     case DType::UInt16: return {dl::kUInt, 16, 1};
     case DType::UInt32: return {dl::kUInt, 32, 1};
     case DType::UInt64: return {dl::kUInt, 64, 1};
+    case DType::Complex64: return {dl::kComplex, 64, 1};
+    case DType::Complex128: return {dl::kComplex, 128, 1};
   }
   return {dl::kFloat, 32, 1};
 }
@@ -251,6 +253,12 @@ bool from_dl(dl::DataType t, DType& out) {
       }
       if (t.bits == 64) {
         out = DType::Float64;
+        return true;
+      }
+      return false;
+    case dl::kComplex:
+      if (t.bits == 64 || t.bits == 128) {
+        out = t.bits == 64 ? DType::Complex64 : DType::Complex128;
         return true;
       }
       return false;

@@ -359,6 +359,18 @@ void bind_functions(py::module_& m) {
       },
       py::arg("condition"), py::arg("x"), py::arg("y"), docs::where);
   m.def("stop_gradient", [](py::handle x) { return ops::stop_gradient(arg_tensor(x, "stop_gradient")); });
+  // The complex parts (tapegrad.numpy's real, imag, conj, angle and complex construction wrap them).
+  m.def("_complex_part", [](py::handle x, const std::string& which) {
+    const Tensor t = arg_tensor(x, which.c_str());
+    if (which == "real") return ops::real(t);
+    if (which == "imag") return ops::imag(t);
+    if (which == "conj") return ops::conj(t);
+    if (which == "angle") return ops::angle(t);
+    throw ValueError(str_cat("_complex_part: unknown part '", which, "'"));
+  });
+  m.def("_complex", [](py::handle re, py::handle im) {
+    return ops::complex_from_parts(arg_tensor(re, "complex"), arg_tensor(im, "complex"));
+  });
   def_both(
       m, "astype", [](py::handle x, py::handle dt) { return ops::cast(arg_tensor(x, "astype"), parse_dtype(dt)); },
       py::arg("dtype"), docs::astype);

@@ -279,8 +279,8 @@ bool try_operand(PyObject* o, const Tensor& self, const char* name, Tensor& out)
     out = tensor_of(o);
     return true;
   }
-  if (o == Py_None || PyUnicode_Check(o) || PyBytes_Check(o) || PyComplex_Check(o) || PyDict_Check(o) ||
-      PySet_Check(o) || PyCallable_Check(o))
+  if (o == Py_None || PyUnicode_Check(o) || PyBytes_Check(o) || PyDict_Check(o) || PySet_Check(o) ||
+      PyCallable_Check(o))
     return false;
   try {
     out = operand(py::handle(o), self, name);
@@ -444,6 +444,14 @@ py::object scalar_value(const Tensor& t) {
     case DType::UInt16: return py::int_(uint64_t(*t.data<uint16_t>()));
     case DType::UInt32: return py::int_(uint64_t(*t.data<uint32_t>()));
     case DType::UInt64: return py::int_(*t.data<uint64_t>());
+    case DType::Complex64: {
+      const std::complex<float> z = *t.data<std::complex<float>>();
+      return steal(PyComplex_FromDoubles(double(z.real()), double(z.imag())));
+    }
+    case DType::Complex128: {
+      const std::complex<double> z = *t.data<std::complex<double>>();
+      return steal(PyComplex_FromDoubles(z.real(), z.imag()));
+    }
     default: break;
   }
   const double v = t.item_as_double(0);
@@ -637,6 +645,8 @@ void bind_tensor(py::module_& m) {
           "__int__",
           [](const Tensor& t) {
             need_one(t, "int", false);
+            TG_CHECK_TYPE(!is_complex(t.dtype()), "int: cannot convert a ", dtype_numpy_name(t.dtype()),
+                          " value to int (take real(z) first)");
             return py::int_(scalar_value(t).attr("__int__")());
           },
           docs::Tensor___int__)
@@ -657,6 +667,7 @@ void bind_tensor(py::module_& m) {
                                        t.numel() == 0 ? "no elements" : "more than one element",
                                        " is ambiguous (shape ", shape_str(t.shape()), "). Use a.any() or a.all()"));
             check_has_data(t, "bool");
+            if (is_complex(t.dtype())) return PyObject_IsTrue(scalar_value(t).ptr()) == 1;
             return t.item_as_double(0) != 0;
           },
           docs::Tensor___bool__)

@@ -1,15 +1,17 @@
 #include "core/dtype.h"
 
+#include "core/error.h"
+
 namespace tapegrad {
 
 const char* dtype_name(DType d) {
-  static const char* names[] = {"Bool", "Int32", "Int64", "Float16", "Float32", "Float64",
-                                "Int8", "Int16", "UInt8", "UInt16",  "UInt32",  "UInt64"};
+  static const char* names[] = {"Bool",  "Int32", "Int64",  "Float16", "Float32", "Float64",   "Int8",
+                                "Int16", "UInt8", "UInt16", "UInt32",  "UInt64",  "Complex64", "Complex128"};
   return names[static_cast<int>(d)];
 }
 const char* dtype_numpy_name(DType d) {
-  static const char* names[] = {"bool", "int32", "int64", "float16", "float32", "float64",
-                                "int8", "int16", "uint8", "uint16",  "uint32",  "uint64"};
+  static const char* names[] = {"bool",  "int32", "int64",  "float16", "float32", "float64",   "int8",
+                                "int16", "uint8", "uint16", "uint32",  "uint64",  "complex64", "complex128"};
   return names[static_cast<int>(d)];
 }
 
@@ -19,18 +21,20 @@ DType promote(DType a, DType b) {
   using D = DType;
   // clang-format off
   static const D table[kNumDTypes][kNumDTypes] = {
-      {D::Bool, D::Int32, D::Int64, D::Float16, D::Float32, D::Float64, D::Int8, D::Int16, D::UInt8, D::UInt16, D::UInt32, D::UInt64},
-      {D::Int32, D::Int32, D::Int64, D::Float64, D::Float64, D::Float64, D::Int32, D::Int32, D::Int32, D::Int32, D::Int64, D::Float64},
-      {D::Int64, D::Int64, D::Int64, D::Float64, D::Float64, D::Float64, D::Int64, D::Int64, D::Int64, D::Int64, D::Int64, D::Float64},
-      {D::Float16, D::Float64, D::Float64, D::Float16, D::Float32, D::Float64, D::Float16, D::Float32, D::Float16, D::Float32, D::Float64, D::Float64},
-      {D::Float32, D::Float64, D::Float64, D::Float32, D::Float32, D::Float64, D::Float32, D::Float32, D::Float32, D::Float32, D::Float64, D::Float64},
-      {D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64},
-      {D::Int8, D::Int32, D::Int64, D::Float16, D::Float32, D::Float64, D::Int8, D::Int16, D::Int16, D::Int32, D::Int64, D::Float64},
-      {D::Int16, D::Int32, D::Int64, D::Float32, D::Float32, D::Float64, D::Int16, D::Int16, D::Int16, D::Int32, D::Int64, D::Float64},
-      {D::UInt8, D::Int32, D::Int64, D::Float16, D::Float32, D::Float64, D::Int16, D::Int16, D::UInt8, D::UInt16, D::UInt32, D::UInt64},
-      {D::UInt16, D::Int32, D::Int64, D::Float32, D::Float32, D::Float64, D::Int32, D::Int32, D::UInt16, D::UInt16, D::UInt32, D::UInt64},
-      {D::UInt32, D::Int64, D::Int64, D::Float64, D::Float64, D::Float64, D::Int64, D::Int64, D::UInt32, D::UInt32, D::UInt32, D::UInt64},
-      {D::UInt64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::UInt64, D::UInt64, D::UInt64, D::UInt64},
+      {D::Bool, D::Int32, D::Int64, D::Float16, D::Float32, D::Float64, D::Int8, D::Int16, D::UInt8, D::UInt16, D::UInt32, D::UInt64, D::Complex64, D::Complex128},
+      {D::Int32, D::Int32, D::Int64, D::Float64, D::Float64, D::Float64, D::Int32, D::Int32, D::Int32, D::Int32, D::Int64, D::Float64, D::Complex128, D::Complex128},
+      {D::Int64, D::Int64, D::Int64, D::Float64, D::Float64, D::Float64, D::Int64, D::Int64, D::Int64, D::Int64, D::Int64, D::Float64, D::Complex128, D::Complex128},
+      {D::Float16, D::Float64, D::Float64, D::Float16, D::Float32, D::Float64, D::Float16, D::Float32, D::Float16, D::Float32, D::Float64, D::Float64, D::Complex64, D::Complex128},
+      {D::Float32, D::Float64, D::Float64, D::Float32, D::Float32, D::Float64, D::Float32, D::Float32, D::Float32, D::Float32, D::Float64, D::Float64, D::Complex64, D::Complex128},
+      {D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Complex128, D::Complex128},
+      {D::Int8, D::Int32, D::Int64, D::Float16, D::Float32, D::Float64, D::Int8, D::Int16, D::Int16, D::Int32, D::Int64, D::Float64, D::Complex64, D::Complex128},
+      {D::Int16, D::Int32, D::Int64, D::Float32, D::Float32, D::Float64, D::Int16, D::Int16, D::Int16, D::Int32, D::Int64, D::Float64, D::Complex64, D::Complex128},
+      {D::UInt8, D::Int32, D::Int64, D::Float16, D::Float32, D::Float64, D::Int16, D::Int16, D::UInt8, D::UInt16, D::UInt32, D::UInt64, D::Complex64, D::Complex128},
+      {D::UInt16, D::Int32, D::Int64, D::Float32, D::Float32, D::Float64, D::Int32, D::Int32, D::UInt16, D::UInt16, D::UInt32, D::UInt64, D::Complex64, D::Complex128},
+      {D::UInt32, D::Int64, D::Int64, D::Float64, D::Float64, D::Float64, D::Int64, D::Int64, D::UInt32, D::UInt32, D::UInt32, D::UInt64, D::Complex128, D::Complex128},
+      {D::UInt64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::Float64, D::UInt64, D::UInt64, D::UInt64, D::UInt64, D::Complex128, D::Complex128},
+      {D::Complex64, D::Complex128, D::Complex128, D::Complex64, D::Complex64, D::Complex128, D::Complex64, D::Complex64, D::Complex64, D::Complex64, D::Complex128, D::Complex128, D::Complex64, D::Complex128},
+      {D::Complex128, D::Complex128, D::Complex128, D::Complex128, D::Complex128, D::Complex128, D::Complex128, D::Complex128, D::Complex128, D::Complex128, D::Complex128, D::Complex128, D::Complex128, D::Complex128},
   };
   // clang-format on
   return table[static_cast<int>(a)][static_cast<int>(b)];
@@ -60,11 +64,20 @@ uint64_t int_max_u64(DType d) {
   }
 }
 
+void complex_unsupported(const char* op, DType d) {
+  throw DTypeError(str_cat(op, ": not supported for ", dtype_numpy_name(d)));
+}
+
 DType promote_weak(DType t, ScalarKind k) {
   switch (k) {
     case ScalarKind::Bool: return t;
     case ScalarKind::Int: return t == DType::Bool ? DType::Int64 : t;
-    case ScalarKind::Float: return is_float(t) ? t : DType::Float64;
+    case ScalarKind::Float: return is_inexact(t) ? t : DType::Float64;
+    // NEP 50: a Python complex keeps the precision of a float or complex tensor (float32 ->
+    // complex64); Bool and integer tensors give complex128.
+    case ScalarKind::Complex:
+      if (is_complex(t)) return t;
+      return t == DType::Float16 || t == DType::Float32 ? DType::Complex64 : DType::Complex128;
   }
   return t;
 }

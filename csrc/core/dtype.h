@@ -1,5 +1,6 @@
 // Element types and numpy's promotion lattice over them.
 #pragma once
+#include <complex>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -21,9 +22,11 @@ enum class DType : uint8_t {
   UInt8,
   UInt16,
   UInt32,
-  UInt64
+  UInt64,
+  Complex64,
+  Complex128
 };
-constexpr int kNumDTypes = 12;
+constexpr int kNumDTypes = 14;
 
 // IEEE half stored as bits; arithmetic goes through float.
 struct Half {
@@ -46,6 +49,8 @@ inline size_t itemsize(DType d) {
     case DType::UInt16: return 2;
     case DType::UInt32: return 4;
     case DType::UInt64: return 8;
+    case DType::Complex64: return 8;
+    case DType::Complex128: return 16;
   }
   return 0;
 }
@@ -56,6 +61,17 @@ inline bool is_unsigned(DType d) {
 inline bool is_signed_int(DType d) {
   return d == DType::Int8 || d == DType::Int16 || d == DType::Int32 || d == DType::Int64;
 }
+// Complex64/Complex128: std::complex<float>/<double> storage (numpy's layout: real, imaginary).
+inline bool is_complex(DType d) { return d == DType::Complex64 || d == DType::Complex128; }
+// Float or complex: the dtypes derivatives flow through (and the results of float functions).
+inline bool is_inexact(DType d) { return is_float(d) || is_complex(d); }
+// The real dtype of a complex one's parts (Float32 for Complex64); other dtypes map to themselves.
+inline DType real_dtype(DType d) {
+  return d == DType::Complex64 ? DType::Float32 : d == DType::Complex128 ? DType::Float64 : d;
+}
+// Throws DTypeError "<op>: not supported for complex64": every generic dtype switch (TG_DISPATCH_*)
+// ends in it for the complex dtypes, so a kernel without complex loops never skips its output.
+[[noreturn]] void complex_unsupported(const char* op, DType d);
 // Every integer dtype (not Bool).
 inline bool is_int(DType d) { return is_signed_int(d) || is_unsigned(d); }
 // The dtypes of the first generation (Int32/Int64): the only integer dtypes the SIMD-compiled
@@ -72,7 +88,7 @@ inline std::ostream& operator<<(std::ostream& os, DType d) { return os << dtype_
 DType promote(DType a, DType b);
 
 // Kind of a Python scalar taking part in an op ("weak" types, NEP 50).
-enum class ScalarKind : uint8_t { Bool, Int, Float };
+enum class ScalarKind : uint8_t { Bool, Int, Float, Complex };
 // dtype of `tensor op python_scalar` under NEP 50.
 DType promote_weak(DType t, ScalarKind k);
 
@@ -127,6 +143,14 @@ template <>
 struct dtype_of<double> {
   static constexpr DType value = DType::Float64;
 };
+template <>
+struct dtype_of<std::complex<float>> {
+  static constexpr DType value = DType::Complex64;
+};
+template <>
+struct dtype_of<std::complex<double>> {
+  static constexpr DType value = DType::Complex128;
+};
 
 // TG_DISPATCH(dtype, T, body): runs body with T bound to the C++ type of dtype.
 #define TG_DISPATCH_CASE(D, TYPE, ...) \
@@ -142,8 +166,12 @@ struct dtype_of<double> {
   TG_DISPATCH_CASE(UInt16, uint16_t, __VA_ARGS__) \
   TG_DISPATCH_CASE(UInt32, uint32_t, __VA_ARGS__) \
   TG_DISPATCH_CASE(UInt64, uint64_t, __VA_ARGS__)
+#define TG_DISPATCH_COMPLEX_UNSUPPORTED(dt) \
+  case ::tapegrad::DType::Complex64:        \
+  case ::tapegrad::DType::Complex128: ::tapegrad::complex_unsupported(__func__, dt);
 #define TG_DISPATCH_ALL(dt, ...)                             \
   switch (dt) {                                              \
+    TG_DISPATCH_COMPLEX_UNSUPPORTED(dt)                      \
     TG_DISPATCH_CASE(Bool, bool, __VA_ARGS__)                \
     TG_DISPATCH_CASE(Int32, int32_t, __VA_ARGS__)            \
     TG_DISPATCH_CASE(Int64, int64_t, __VA_ARGS__)            \
@@ -155,6 +183,7 @@ struct dtype_of<double> {
 // Arithmetic dtypes (float16 is computed in float32 by the caller, never here).
 #define TG_DISPATCH_NUM(dt, ...)                   \
   switch (dt) {                                    \
+    TG_DISPATCH_COMPLEX_UNSUPPORTED(dt)            \
     TG_DISPATCH_CASE(Bool, bool, __VA_ARGS__)      \
     TG_DISPATCH_CASE(Int32, int32_t, __VA_ARGS__)  \
     TG_DISPATCH_CASE(Int64, int64_t, __VA_ARGS__)  \
@@ -165,6 +194,7 @@ struct dtype_of<double> {
   }
 #define TG_DISPATCH_FLOAT(dt, ...)                 \
   switch (dt) {                                    \
+    TG_DISPATCH_COMPLEX_UNSUPPORTED(dt)            \
     TG_DISPATCH_CASE(Float32, float, __VA_ARGS__)  \
     TG_DISPATCH_CASE(Float64, double, __VA_ARGS__) \
     default: break;                                \

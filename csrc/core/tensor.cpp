@@ -130,6 +130,8 @@ Tensor Tensor::scalar(double value, DType dt) {
     case DType::UInt16: *t.data<uint16_t>() = uint16_t(int64_t(value)); break;
     case DType::UInt32: *t.data<uint32_t>() = uint32_t(int64_t(value)); break;
     case DType::UInt64: *t.data<uint64_t>() = value < 0 ? uint64_t(int64_t(value)) : uint64_t(value); break;
+    case DType::Complex64: *t.data<std::complex<float>>() = std::complex<float>(float(value), 0.0f); break;
+    case DType::Complex128: *t.data<std::complex<double>>() = std::complex<double>(value, 0.0); break;
   }
   return t;
 }
@@ -163,6 +165,10 @@ double Tensor::item_as_double(int64_t i) const {
     case DType::UInt16: return *reinterpret_cast<const uint16_t*>(p);
     case DType::UInt32: return *reinterpret_cast<const uint32_t*>(p);
     case DType::UInt64: return double(*reinterpret_cast<const uint64_t*>(p));
+    case DType::Complex64:
+    case DType::Complex128:
+      throw DTypeError(str_cat("cannot convert a ", dtype_numpy_name(dtype()),
+                               " value to a real number (take real(z), imag(z) or abs(z) first)"));
   }
   return 0;
 }

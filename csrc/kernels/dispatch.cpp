@@ -26,9 +26,17 @@ static_assert(sizeof(g_backends) / sizeof(g_backends[0]) == size_t(Device::GPU) 
   throw Error(str_cat(kernel, ": no kernels for device ", device_name(d), " are loaded"));
 }
 
+[[noreturn]] void no_complex(Device d, DType dt, const char* kernel) {
+  throw NotImplementedError(
+      str_cat(kernel, ": ", dtype_numpy_name(dt), " is not supported on the ", device_name(d), " (CPU only)"));
+}
+
 inline const Backend& on(const Tensor& t, const char* kernel) {
   const Backend* b = g_backends[size_t(t.device())].load(std::memory_order_acquire);
   if (__builtin_expect(b == nullptr, 0)) no_backend(t.device(), kernel);
+  // The complex dtypes have CPU loops only (kernels/cpu/complex.cpp).
+  if (__builtin_expect(t.device() != Device::CPU && is_complex(t.dtype()), 0))
+    no_complex(t.device(), t.dtype(), kernel);
   return *b;
 }
 

@@ -63,16 +63,50 @@ Shape broadcast3(const Tensor& a, const Tensor& b, const Tensor& c, const char* 
   return s;
 }
 
+// The elementwise ops with complex loops (kernels/cpu/complex.cpp); every other op refuses the
+// complex dtypes by name here, before a kernel or a rule runs. Every predicate (isnan, isfinite,
+// logical_not) has complex loops.
+bool complex_capable(Bin op) {
+  return op == Bin::Add || op == Bin::Sub || op == Bin::Mul || op == Bin::Div || op == Bin::Pow;
+}
+bool complex_capable(Un op) {
+  switch (op) {
+    case Un::Neg:
+    case Un::Exp:
+    case Un::Log:
+    case Un::Sqrt:
+    case Un::Square:
+    case Un::Reciprocal:
+    case Un::Sin:
+    case Un::Cos:
+    case Un::Tanh: return true;
+    default: return false;
+  }
+}
+bool complex_capable(Cmp op) { return op == Cmp::Eq || op == Cmp::Ne; }
+
+template <class Op>
+[[noreturn]] void complex_refused(Op op, DType dt) {
+  throw DTypeError(str_cat(op_name(op), ": not supported for ", dtype_numpy_name(dt)));
+}
+// The ordering comparisons: complex numbers are not ordered (numpy orders them lexicographically;
+// the Array API leaves it out).
+[[noreturn]] void complex_refused(Cmp op, DType dt) {
+  throw DTypeError(
+      str_cat(op_name(op), ": not supported for ", dtype_numpy_name(dt), " (complex numbers are not ordered)"));
+}
+
 // numpy's result dtype of a binary op on tensors of dtypes a and b.
 DType bin_result_dtype(Bin op, const Tensor& a, const Tensor& b) {
   const DType dt = promote(a.dtype(), b.dtype());
+  if (__builtin_expect(is_complex(dt), 0) && !complex_capable(op)) complex_refused(op, dt);
   switch (op) {
     case Bin::Sub:
       if (dt == DType::Bool)
         throw DTypeError(str_cat("sub: numpy boolean subtract is not supported (", describe(a), ", ", describe(b),
                                  "); use logical_xor or ^ instead"));
       return dt;
-    case Bin::Div: return is_float(dt) ? dt : DType::Float64;
+    case Bin::Div: return is_inexact(dt) ? dt : DType::Float64;
     case Bin::Atan2:
     case Bin::Hypot:
     case Bin::LogAddExp: return float_result_dtype(dt);
@@ -115,6 +149,7 @@ bool float_only(Un op) {
 
 DType un_result_dtype(Un op, const Tensor& a) {
   const DType dt = a.dtype();
+  if (__builtin_expect(is_complex(dt), 0) && !complex_capable(op)) complex_refused(op, dt);
   switch (op) {
     case Un::BitNot:
       if (is_float(dt))
@@ -188,6 +223,7 @@ Tensor binary_fwd(Bin op, const Tensor& a, const Tensor& b) {
 
 Tensor compare_fwd(Cmp op, const Tensor& a, const Tensor& b) {
   const DType cd = compute_dtype(promote(a.dtype(), b.dtype()));
+  if (__builtin_expect(is_complex(cd), 0) && !complex_capable(op)) complex_refused(op, cd);
   Tensor ta, tb;
   const Tensor& aa = as_dtype(a, cd, ta);
   const Tensor& bb = as_dtype(b, cd, tb);
@@ -198,6 +234,7 @@ Tensor compare_fwd(Cmp op, const Tensor& a, const Tensor& b) {
 }
 
 Tensor unary_fwd(Un op, const Tensor& a) {
+  if (op == Un::Abs && is_complex(a.dtype())) return complex_abs(a);  // a real result: hypot of the parts
   const DType dt = un_result_dtype(op, a);
   const DType cd = compute_dtype(dt);
   Tensor ta;
@@ -582,8 +619,10 @@ TensorList cast_impl(const TensorList& in, const Attrs& a) { return {in[0].to(a.
 TensorList cast_vjp(const TensorList& g, const TensorList&, const TensorList&, const Attrs&, uint32_t) {
   return {g[0]};
 }
+// (Between complex and real, JAX's convention: the cotangent of a real input is the real part
+// of its complex cotangent, which the sweep's dtype fix takes with cast_any.)
 TensorList cast_jvp(const TensorList& t, const TensorList&, const TensorList&, const Attrs& a) {
-  return {t[0].defined() ? cast(t[0], a.dtype) : Tensor()};
+  return {t[0].defined() ? cast_any(t[0], a.dtype) : Tensor()};
 }
 constexpr Prim kCast = PrimDef("astype").impl(cast_impl).vjp(cast_vjp).jvp(cast_jvp).batch(elementwise_batch);
 
@@ -606,11 +645,14 @@ Tensor binary(Bin op, const Tensor& a, const Tensor& b) {
   if (!any_tracked(a, b)) { return binary_fwd(op, a, b); }
   // Tracked: bring integer operands of float-valued ops to the result dtype first, so that the
   // prim and its rules see float values.
-  if (op == Bin::Div || op == Bin::Atan2 || op == Bin::Hypot || op == Bin::LogAddExp) {
+  // (Complex powers too: the rules see one complex dtype, never a real base with a complex exponent.)
+  if (op == Bin::Div || op == Bin::Atan2 || op == Bin::Hypot || op == Bin::LogAddExp ||
+      (op == Bin::Pow && is_complex(promote(a.dtype(), b.dtype())))) {
     const DType dt = bin_result_dtype(op, a, b);
     if (a.dtype() != dt || b.dtype() != dt) {
-      if (!is_float(a.dtype()) || !is_float(b.dtype()))
-        return binary(op, is_float(a.dtype()) ? a : cast(a, dt), is_float(b.dtype()) ? b : cast(b, dt));
+      if (is_complex(dt)) return binary(op, cast(a, dt), cast(b, dt));
+      if (!is_inexact(a.dtype()) || !is_inexact(b.dtype()))
+        return binary(op, is_inexact(a.dtype()) ? a : cast(a, dt), is_inexact(b.dtype()) ? b : cast(b, dt));
     }
   }
   bin_result_dtype(op, a, b);  // dtype errors before anything is recorded
@@ -624,8 +666,9 @@ Tensor compare(Cmp op, const Tensor& a, const Tensor& b) {
 
 Tensor unary(Un op, const Tensor& a) {
   if (!any_tracked(a)) { return unary_fwd(op, a); }
+  if (op == Un::Abs && is_complex(a.dtype())) return complex_abs(a);  // hypot of the parts
   const DType dt = un_result_dtype(op, a);
-  if (float_only(op) && !is_float(a.dtype())) return unary(op, cast(a, dt));
+  if (float_only(op) && !is_inexact(a.dtype())) return unary(op, cast(a, dt));
   return autodiff::apply1(kUnPrims[int(op)], {a}, Attrs());
 }
 
@@ -661,6 +704,8 @@ Tensor clip(const Tensor& x, const Tensor& lo, const Tensor& hi) {
   DType dt = x.dtype();
   if (lo.defined()) dt = promote(dt, lo.dtype());
   if (hi.defined()) dt = promote(dt, hi.dtype());
+  TG_CHECK_DTYPE(!is_complex(dt), "clip: not supported for ", dtype_numpy_name(dt),
+                 " (complex numbers are not ordered)");
   Tensor l = lo.defined() ? lo : open_bound(dt, false);
   Tensor h = hi.defined() ? hi : open_bound(dt, true);
   if (!any_tracked(x, l, h)) return clip_fwd(x, l, h);
@@ -668,11 +713,20 @@ Tensor clip(const Tensor& x, const Tensor& lo, const Tensor& hi) {
 }
 
 Tensor cast(const Tensor& a, DType dt) {
+  // Complex -> real: numpy drops the imaginary part with a ComplexWarning, the Array API leaves it
+  // undefined; we refuse it, so that no op silently loses the imaginary part.
+  if (__builtin_expect(is_complex(a.dtype()) && !is_complex(dt), 0))
+    throw DTypeError(str_cat("astype: cannot cast ", dtype_numpy_name(a.dtype()), " to ", dtype_numpy_name(dt),
+                             " (the imaginary part would be lost); take real(z), imag(z) or abs(z) first"));
+  return cast_any(a, dt);
+}
+
+Tensor cast_any(const Tensor& a, DType dt) {
   if (a.dtype() == dt) return a;
   if (!any_tracked(a)) return a.to(dt);
   Attrs at;
   at.dtype = dt;
-  if (!is_float(dt) || !is_float(a.dtype())) {
+  if (!is_inexact(dt) || !is_inexact(a.dtype())) {
     // Not differentiable: a constant of every differentiation level; still batched under vmap.
     Tensor c = autodiff::strip(a);
     return any_tracked(c) ? autodiff::apply1(kCast, {c}, at) : c.to(dt);

@@ -79,8 +79,11 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 // numpy's clip(x, lo, hi); an undefined bound is absent (None). Differentiable in x and in the
 // bounds: the gradient goes to x where lo <= x <= hi, to a bound where x is beyond it.
 Tensor clip(const Tensor& x, const Tensor& lo, const Tensor& hi);
-// dtype conversion (differentiable between float dtypes).
+// dtype conversion (differentiable between float and complex dtypes); complex -> real raises.
 Tensor cast(const Tensor& a, DType dt);
+// The same, complex -> real taking the real part: ops::real and the sweeps' dtype fixes (a real
+// input's cotangent is the real part of a complex one, JAX's convention).
+Tensor cast_any(const Tensor& a, DType dt);
 // The value with every transform level removed: a constant to all of them.
 Tensor stop_gradient(const Tensor& a);
 // Scalar helpers for rules: a 0-d tensor of `like`'s dtype.

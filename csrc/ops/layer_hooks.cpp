@@ -34,7 +34,7 @@ struct InstallOpHooks {
     h.sum_to = [](const Tensor& a, const Shape& s) { return sum_to(a, s); };
     h.broadcast_to = [](const Tensor& a, const Shape& s) { return broadcast_to(a, s); };
     h.reshape = [](const Tensor& a, const Shape& s) { return reshape(a, s); };
-    h.cast = [](const Tensor& a, DType dt) { return cast(a, dt); };
+    h.cast = [](const Tensor& a, DType dt) { return cast_any(a, dt); };
     h.transpose = [](const Tensor& a, const SmallVec<int64_t, 6>& perm) { return transpose(a, perm); };
     h.select = select;
     h.stack = [](const std::vector<Tensor>& xs, int64_t axis) { return stack(xs, axis); };

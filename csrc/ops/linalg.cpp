@@ -67,6 +67,7 @@ Tensor matmul_fwd(const Tensor& a, const Tensor& b) {
   const DType dt = promote(a.dtype(), b.dtype());
   // The integer dtypes without kernels of their own (is_small_int) multiply in Int64 and wrap back:
   // the same bits, sums of products being arithmetic modulo 2**bits.
+  if (is_complex(dt)) return complex_matmul(a, b);
   const DType cd = dt == DType::Bool || is_small_int(dt) ? DType::Int64 : compute_dtype(dt);
   const size_t an = a.shape().size(), bn = b.shape().size();
   const int64_t m = a.shape()[an - 2], k = a.shape()[an - 1], n = b.shape()[bn - 1];
@@ -766,6 +767,7 @@ Tensor matrix_operand(const Tensor& a, const char* op) {
   TG_CHECK_SHAPE(a.ndim() >= 2, op, ": ", a.ndim(),
                  "-dimensional array given; array must be at least two-dimensional (", describe(a), ")");
   TG_CHECK_DTYPE(a.dtype() != DType::Float16, op, ": array type float16 is unsupported in linalg (", describe(a), ")");
+  TG_CHECK_DTYPE(!is_complex(a.dtype()), op, ": not supported for ", dtype_numpy_name(a.dtype()));
   return is_float(a.dtype()) ? a : cast(a, DType::Float64);
 }
 
@@ -778,6 +780,7 @@ Tensor square_operand(const Tensor& a, const char* op) {
   TG_CHECK_SHAPE(a.shape()[a.shape().size() - 1] == a.shape()[a.shape().size() - 2], op,
                  ": last 2 dimensions of the array must be square, got shape ", shape_str(a.shape()));
   TG_CHECK_DTYPE(a.dtype() != DType::Float16, op, ": array type float16 is unsupported in linalg (", describe(a), ")");
+  TG_CHECK_DTYPE(!is_complex(a.dtype()), op, ": not supported for ", dtype_numpy_name(a.dtype()));
   return is_float(a.dtype()) ? a : cast(a, DType::Float64);
 }
 
@@ -857,7 +860,9 @@ Tensor dot(const Tensor& a, const Tensor& b) {
 Tensor vdot(const Tensor& a, const Tensor& b) {
   TG_CHECK_SHAPE(a.numel() == b.numel(), "vdot: inputs of shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
                  " have different sizes (", a.numel(), " != ", b.numel(), ")");
-  return matmul(reshape_(a, Shape{a.numel()}), reshape_(b, Shape{b.numel()}));
+  // numpy's vdot conjugates its first argument.
+  const Tensor ac = is_complex(a.dtype()) ? conj(a) : a;
+  return matmul(reshape_(ac, Shape{a.numel()}), reshape_(b, Shape{b.numel()}));
 }
 
 Tensor outer(const Tensor& a, const Tensor& b) {
@@ -937,7 +942,16 @@ Tensor matrix_norm(const Tensor& x, int64_t r, int64_t c, double ord, bool has_o
 Tensor norm_impl(const Tensor& a, double ord, bool has_ord, bool fro, bool nuc, const Axes& axes_in, bool all_axes,
                  bool keepdims) {
   check_op_input(a, "norm");
-  Tensor x = is_float(a.dtype()) ? a : cast(a, DType::Float64);
+  Tensor x;
+  if (is_complex(a.dtype())) {
+    // Every norm but the spectral and nuclear ones (singular values) is that norm of |z|.
+    const bool matrix = all_axes ? a.ndim() == 2 : axes_in.size() == 2;
+    TG_CHECK_DTYPE(!nuc && !(matrix && has_ord && std::fabs(ord) == 2.0),
+                   "norm: the spectral and nuclear norms are not supported for ", dtype_numpy_name(a.dtype()));
+    x = complex_abs(a);
+  } else {
+    x = is_float(a.dtype()) ? a : cast(a, DType::Float64);
+  }
   const int64_t nd = x.ndim();
   Axes axes = axes_in;
   if (all_axes) {

@@ -3,6 +3,7 @@
 // One header per family; this one gathers them.
 #pragma once
 #include "ops/common.h"
+#include "ops/complex.h"
 #include "ops/creation.h"
 #include "ops/elementwise.h"
 #include "ops/index.h"

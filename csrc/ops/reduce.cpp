@@ -72,6 +72,11 @@ Tensor from_keep(const Tensor& r, const Shape& in_shape, uint64_t m, bool keepdi
 // numpy's default accumulator of sum, prod and cumsum: the platform integer of the kind (Int64 for
 // Bool and signed integers, UInt64 for unsigned ones); floats keep their dtype.
 DType sum_dtype(DType d) { return is_float(d) ? d : (is_unsigned(d) ? DType::UInt64 : DType::Int64); }
+// The reductions have no complex loops yet: refused by name (sum_dtype and float_input would
+// otherwise pick a real dtype for them).
+static void refuse_complex(const Tensor& a, const char* op) {
+  TG_CHECK_DTYPE(!is_complex(a.dtype()), op, ": not supported for ", dtype_numpy_name(a.dtype()));
+}
 Tensor float_input(const Tensor& a) { return is_float(a.dtype()) ? a : cast(a, DType::Float64); }
 
 Tensor reduce_fwd(kernels::Red op, const Tensor& a, uint64_t m, bool keepdims, DType out_dt) {
@@ -428,6 +433,7 @@ std::pair<Tensor, int64_t> scan_args(const Tensor& a, int64_t axis, bool flatten
 // ---- public ops ----------------------------------------------------------------------------------
 
 Tensor sum(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
+  if (is_complex(a.dtype())) return complex_sum(a, axes, all_axes, keepdims, false);
   Attrs at = reduce_attrs(axes_mask(a, axes, all_axes, "sum"), keepdims);
   if (!any_tracked(a)) return sum_impl({a}, at)[0];
   return autodiff::apply1(kSum, {a}, at);
@@ -436,6 +442,7 @@ Tensor sum(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
 // Float16 statistics are computed in float32 and rounded once at the end, as numpy does: a
 // float16 sum of more than 65504 ones is inf, while their mean is 1.
 Tensor mean(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
+  if (is_complex(a.dtype())) return complex_sum(a, axes, all_axes, keepdims, true);
   if (a.dtype() == DType::Float16) return cast(mean(cast(a, DType::Float32), axes, all_axes, keepdims), DType::Float16);
   uint64_t m = axes_mask(a, axes, all_axes, "mean");
   int64_t count = reduced_count(a.shape(), m);
@@ -444,6 +451,7 @@ Tensor mean(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
 }
 
 Tensor prod(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
+  refuse_complex(a, "prod");
   Attrs at = reduce_attrs(axes_mask(a, axes, all_axes, "prod"), keepdims);
   if (!any_tracked(a)) return prod_impl({a}, at)[0];
   return autodiff::apply1(kProd, {a}, at);
@@ -459,20 +467,27 @@ static Tensor minmax(const Prim& p, const char* name, const char* ufunc, const T
   return autodiff::apply1(p, {a}, at);
 }
 Tensor amax(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
+  refuse_complex(a, "max");
   return minmax(kAmax, "max", "maximum", a, axes, all_axes, keepdims);
 }
 Tensor amin(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
+  refuse_complex(a, "min");
   return minmax(kAmin, "min", "minimum", a, axes, all_axes, keepdims);
 }
 
 Tensor argmax(const Tensor& a, int64_t axis, bool all_axes, bool keepdims) {
+  refuse_complex(a, "argmax");
   return arg_reduce(kArgmax, "argmax", a, axis, all_axes, keepdims);
 }
 Tensor argmin(const Tensor& a, int64_t axis, bool all_axes, bool keepdims) {
+  refuse_complex(a, "argmin");
   return arg_reduce(kArgmin, "argmin", a, axis, all_axes, keepdims);
 }
 
 Tensor var(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims, int64_t ddof) {
+  // numpy: mean |z - mean z|^2, real; |d|^2 = Re(d)^2 + Im(d)^2, so the parts' variances add.
+  if (is_complex(a.dtype()))
+    return add(var(real(a), axes, all_axes, keepdims, ddof), var(imag(a), axes, all_axes, keepdims, ddof));
   if (a.dtype() == DType::Float16)
     return cast(var(cast(a, DType::Float32), axes, all_axes, keepdims, ddof), DType::Float16);
   uint64_t m = axes_mask(a, axes, all_axes, "var");
@@ -481,6 +496,7 @@ Tensor var(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims, int6
 }
 
 Tensor std_(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims, int64_t ddof) {
+  if (is_complex(a.dtype())) return sqrt(var(a, axes, all_axes, keepdims, ddof));
   if (a.dtype() == DType::Float16)
     return cast(std_(cast(a, DType::Float32), axes, all_axes, keepdims, ddof), DType::Float16);
   Attrs at = reduce_attrs(axes_mask(a, axes, all_axes, "std"), keepdims);
@@ -493,6 +509,7 @@ Tensor std_(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims, int
 // logsumexp(x) = log(sum(exp(x - m))) + m with m = max(x) held constant (the result does not
 // depend on m, so its derivatives are exact; m keeps exp from overflowing).
 Tensor logsumexp(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
+  refuse_complex(a, "logsumexp");
   uint64_t mk = axes_mask(a, axes, all_axes, "logsumexp");
   Tensor x = float_input(a);
   const Axes ax = mask_axes(mk);
@@ -508,6 +525,7 @@ Tensor logsumexp(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims
 }
 
 static Tensor softmax_common(const Prim& p, const char* name, const Tensor& a, int64_t axis) {
+  refuse_complex(a, name);
   Tensor x = float_input(a);
   TG_CHECK_INDEX(x.ndim() > 0 || axis == -1 || axis == 0, name, ": axis ", axis,
                  " is out of bounds for a tensor of dimension 0");
@@ -522,17 +540,20 @@ Tensor softmax(const Tensor& a, int64_t axis) { return softmax_common(kSoftmax, 
 Tensor log_softmax(const Tensor& a, int64_t axis) { return softmax_common(kLogSoftmax, "log_softmax", a, axis); }
 
 Tensor any(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
+  if (is_complex(a.dtype())) return any(ne(a, Tensor::scalar(0.0, a.dtype())), axes, all_axes, keepdims);
   Attrs at = reduce_attrs(axes_mask(a, axes, all_axes, "any"), keepdims);
   if (!any_tracked(a)) return anyall_impl<kernels::Red::Any>({a}, at)[0];
   return autodiff::apply1(kAny, {a}, at);
 }
 Tensor all(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
+  if (is_complex(a.dtype())) return all(ne(a, Tensor::scalar(0.0, a.dtype())), axes, all_axes, keepdims);
   Attrs at = reduce_attrs(axes_mask(a, axes, all_axes, "all"), keepdims);
   if (!any_tracked(a)) return anyall_impl<kernels::Red::All>({a}, at)[0];
   return autodiff::apply1(kAll, {a}, at);
 }
 
 Tensor cumsum(const Tensor& a, int64_t axis, bool flatten) {
+  if (is_complex(a.dtype())) return complex_from_parts(cumsum(real(a), axis, flatten), cumsum(imag(a), axis, flatten));
   auto xa = scan_args(a, axis, flatten, "cumsum");
   Attrs at;
   at.ints.push_back(xa.second);
@@ -541,6 +562,7 @@ Tensor cumsum(const Tensor& a, int64_t axis, bool flatten) {
 }
 
 Tensor cumprod(const Tensor& a, int64_t axis, bool flatten) {
+  refuse_complex(a, "cumprod");
   auto xa = scan_args(a, axis, flatten, "cumprod");
   const Tensor& x = xa.first;
   Tensor c = autodiff::strip(x);  // x without its differentiation levels (vmap's are kept)

@@ -29,6 +29,8 @@ except ImportError as _e:
 from ._core import (  # noqa: E402,F401
     Tensor,
     bool_,
+    complex64,
+    complex128,
     float16,
     float32,
     float64,

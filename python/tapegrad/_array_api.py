@@ -115,6 +115,8 @@ def finfo(type):
     (2.220446049250313e-16, Float64)
     """
     dt = _dtype_of(type)
+    if str(dt).startswith("Complex"):  # the limits of its parts (Array API)
+        dt = _core.float32 if str(dt) == "Complex64" else _core.float64
     if not str(dt).startswith("Float"):
         raise TypeError(f"finfo: {dt} is not a floating dtype")
     f = np.finfo(_np_dtype(dt))
@@ -144,8 +146,8 @@ _KINDS = {
     "unsigned integer": _UNSIGNED,
     "integral": _SIGNED + _UNSIGNED,
     "real floating": ("Float16", "Float32", "Float64"),
-    "complex floating": (),
-    "numeric": _SIGNED + _UNSIGNED + ("Float16", "Float32", "Float64"),
+    "complex floating": ("Complex64", "Complex128"),
+    "numeric": _SIGNED + _UNSIGNED + ("Float16", "Float32", "Float64", "Complex64", "Complex128"),
 }
 
 
@@ -545,6 +547,8 @@ _DTYPE_NAMES = {
     "uint64": "uint64",
     "float32": "float32",
     "float64": "float64",
+    "complex64": "complex64",
+    "complex128": "complex128",
 }
 
 
@@ -584,7 +588,7 @@ class ArrayNamespaceInfo:
 
     def default_dtypes(self, *, device=None):
         """The default dtypes: Float32 for real floats (tapegrad's and MindSpore's default), Int64
-        for integers and indices; no complex dtype exists.
+        for integers and indices, Complex64 (the complex dtype of the default float) for complex.
 
         >>> tg.numpy.__array_namespace_info__().default_dtypes()["real floating"]
         Float32
@@ -592,7 +596,7 @@ class ArrayNamespaceInfo:
         _check_device("default_dtypes", device)
         return {
             "real floating": _core.float32,
-            "complex floating": None,
+            "complex floating": _core.complex64,
             "integral": _core.int64,
             "indexing": _core.int64,
         }

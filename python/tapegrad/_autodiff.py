@@ -58,8 +58,13 @@ class _SelfRef:
         return (_SelfRef, (self.ref(),))
 
 
+def _inexact(dt):
+    """Float or complex: the dtypes derivatives flow through (complex: JAX's convention)."""
+    return dt.is_floating_point or dt.name.startswith("complex")
+
+
 def _check_float(t, what):
-    if not t.dtype.is_floating_point:
+    if not _inexact(t.dtype):
         raise TypeError(
             f"{what}: can only differentiate with respect to floating-point inputs, got a tensor "
             f"of dtype {t.dtype} and shape {t.shape}"
@@ -583,8 +588,8 @@ def jvp(fn, inputs, v, has_aux=False):
                 raise ValueError(
                     f"jvp: tangent shape {tt.shape} does not match input shape {xt.shape}"
                 )
-            if xt.dtype.is_floating_point:
-                if not tt.dtype.is_floating_point:
+            if _inexact(xt.dtype):
+                if not _inexact(tt.dtype):
                     raise TypeError(
                         f"jvp: tangent of dtype {tt.dtype} for an input of dtype {xt.dtype} and shape "
                         f"{tuple(xt.shape)}: tangents of floating-point inputs must be floating point"
@@ -813,12 +818,12 @@ def checkpoint(fn):
 
         def bwd(res, g):
             args, state = res
-            # Differentiate with respect to the float tensors (and containers of them); numbers
+            # Differentiate with respect to the float and complex tensors (and containers of them); numbers
             # and integer tensors are constants and get None.
             pos = [
                 i
                 for i, a in enumerate(args)
-                if (isinstance(a, Tensor) and a.dtype.is_floating_point)
+                if (isinstance(a, Tensor) and _inexact(a.dtype))
                 or isinstance(a, (tuple, list, dict))
             ]
 

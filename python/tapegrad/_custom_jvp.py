@@ -20,6 +20,11 @@ from ._tree import flatten, unflatten
 __all__ = ["custom_jvp"]
 
 
+def _inexact(dt):
+    """Float or complex: the dtypes that carry tangents (complex: JAX's convention)."""
+    return dt.is_floating_point or dt.name.startswith("complex")
+
+
 def _is_leaf(x):
     return isinstance(x, Tensor) or not isinstance(x, (tuple, list, dict))
 
@@ -148,7 +153,7 @@ class _Call:
                         f"{self.name}: the JVP rule returned a tangent of shape {tuple(t.shape)} for "
                         f"primal output {k} of shape {tuple(p.shape)}"
                     )
-                if t.dtype != p.dtype and p.dtype.is_floating_point:
+                if t.dtype != p.dtype and _inexact(p.dtype):
                     t = t.astype(p.dtype)
             outs.append(p)
             touts.append(t)
@@ -163,7 +168,7 @@ def _vjp_from_rule(handler, xs, cots, need):
     level.push()
     try:
         ts = [
-            level.track(_core.zeros_like(x)) if w and x.dtype.is_floating_point else None
+            level.track(_core.zeros_like(x)) if w and _inexact(x.dtype) else None
             for x, w in zip(xs, need)
         ]
         _, touts = handler.jvp(xs, ts)

@@ -70,6 +70,7 @@ __all__ = [  # noqa: RUF022  (grouped by kind)
     "conjugate",
     "real",
     "imag",
+    "angle",
     "isin",
     # shape
     "moveaxis",
@@ -131,6 +132,10 @@ def _t(x):
 
 def _is_float(t):
     return str(t.dtype).startswith("Float")
+
+
+def _is_complex(t):
+    return t.dtype.name.startswith("complex")
 
 
 def _axis(axis, ndim, name):
@@ -220,6 +225,8 @@ def trunc(x):
     [-1.  1.  2.]
     """
     x = _t(x)
+    if _is_complex(x):
+        raise TypeError(f"trunc: not supported for {x.dtype.name}")
     if not _is_float(x):
         return _core.copy(x)
     return _where(x < 0, _core.ceil(x), _core.floor(x))
@@ -261,6 +268,8 @@ def isinf(x):
     [False  True  True False]
     """
     x = _t(x)
+    if _is_complex(x):  # numpy: either part infinite (inf + nan j too)
+        return isinf(real(x)) | isinf(imag(x))
     return _core.logical_not(_core.isfinite(x) | _core.isnan(x))
 
 
@@ -640,37 +649,63 @@ def _rshift(self, other):
 
 
 def conj(x):
-    """The complex conjugate; tapegrad's dtypes are real, so a copy of `x` (numpy.conj).
+    """The complex conjugate (numpy.conj); of a real tensor, a copy of `x`.
 
+    >>> print(tg.numpy.conj(tg.tensor([1 + 2j])))
+    [1.-2.j]
     >>> print(tg.numpy.conj(tg.tensor([1.0, -2.0])))
     [ 1. -2.]
     """
-    return _core.copy(_t(x))
+    x = _t(x)
+    if _is_complex(x):
+        return _core._complex_part(x, "conj")
+    return _core.copy(x)
 
 
 conjugate = conj
 
 
 def real(x):
-    """The real part; tapegrad's dtypes are real, so a copy of `x` (numpy.real).
+    """The real part, of the part dtype (float32 for complex64) (numpy.real); of a real tensor,
+    a copy of `x`.
 
+    >>> print(tg.numpy.real(tg.tensor([1 + 2j])))
+    [1.]
     >>> print(tg.numpy.real(tg.tensor([1.0, -2.0])))
     [ 1. -2.]
     """
-    return _core.copy(_t(x))
+    x = _t(x)
+    if _is_complex(x):
+        return _core._complex_part(x, "real")
+    return _core.copy(x)
 
 
 def imag(x):
-    """The imaginary part; tapegrad's dtypes are real, so zeros like `x` (numpy.imag).
+    """The imaginary part, of the part dtype (numpy.imag); of a real tensor, zeros like `x`.
 
+    >>> print(tg.numpy.imag(tg.tensor([1 + 2j])))
+    [2.]
     >>> print(tg.numpy.imag(tg.tensor([1.0, -2.0])))
     [0. 0.]
     """
     x = _t(x)
+    if _is_complex(x):
+        return _core._complex_part(x, "imag")
     if not _is_float(x):
         return _creation.zeros_like(x)
     # x * 0 keeps the (zero) gradient connected; inf * 0 and nan * 0 would be NaN, so those are 0.
     return _where(_core.isfinite(x), x * 0.0, 0.0) + 0.0  # + 0.0: no -0.0
+
+
+def angle(z, deg=False):
+    """The argument of each element, arctan2(imag, real), of the part dtype (numpy.angle); 0 or
+    pi for real tensors.
+
+    >>> print(tg.numpy.angle(tg.tensor([1j, -1 + 0j])))
+    [1.5707964 3.1415927]
+    """
+    a = _core._complex_part(_t(z), "angle")
+    return a * (180.0 / math.pi) if deg else a
 
 
 def isin(x1, x2, /, *, invert=False):
@@ -1276,6 +1311,8 @@ def vecdot(x1, x2, axis=-1):
     n2 = x2.shape[axis] if x2.ndim else None
     if n1 is None or n2 is None or n1 != n2:
         raise ValueError(f"vecdot: shapes {x1.shape} and {x2.shape} differ along axis {axis}")
+    if _is_complex(x1):  # the Array API's vecdot conjugates x1
+        x1 = conj(x1)
     return _core.sum(x1 * x2, axis)
 
 
@@ -1531,6 +1568,9 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     [ 0.0000000e+00  3.4028235e+38 -3.4028235e+38  1.0000000e+00]
     """
     x = _t(x)
+    if _is_complex(x):  # part by part, as numpy
+        parts = [nan_to_num(p, copy, nan, posinf, neginf) for p in (real(x), imag(x))]
+        return _core._complex(*parts)
     if not _is_float(x):
         return _core.copy(x)
     big = float(np.finfo(str(x.dtype).lower()).max)

@@ -30,6 +30,8 @@ _DTYPE_NAMES = (
     "uint16",
     "uint32",
     "uint64",
+    "complex64",
+    "complex128",
 )
 
 

@@ -4,7 +4,7 @@ File format: a numpy ``.npz`` archive written with plain arrays only and read wi
 ``allow_pickle=False``, so loading a file never runs code from it. It holds
 ``__tapegrad_checkpoint__`` (format version), ``__names__`` (the names, a unicode array),
 ``__kinds__`` ("t" tensor, "s" string) and one array ``v<i>`` per entry, in the entry's own
-dtype (float16/32/64, int8-64, uint8-64, bool are kept exactly). Python numbers given in ``append_dict``
+dtype (float16/32/64, int8-64, uint8-64, complex64/128, bool are kept exactly). Python numbers given in ``append_dict``
 are stored exactly: floats as float64, ints as int64 (an int outside int64 is refused), bools as
 bool. Names are any str without the NUL character ``"\\x00"`` (refused: numpy's unicode arrays
 drop trailing NULs, so ``"a"`` and ``"a\\x00"`` would collide).
@@ -217,6 +217,8 @@ _TENSOR_DTYPES = frozenset(
         "float16",
         "float32",
         "float64",
+        "complex64",
+        "complex128",
     )
 )
 

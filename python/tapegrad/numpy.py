@@ -17,6 +17,7 @@ float32, float64, float16 = _tg.float32, _tg.float64, _tg.float16
 int32, int64, bool_ = _tg.int32, _tg.int64, _tg.bool_
 int8, int16 = _tg.int8, _tg.int16
 uint8, uint16, uint32, uint64 = _tg.uint8, _tg.uint16, _tg.uint32, _tg.uint64
+complex64, complex128 = _tg.complex64, _tg.complex128
 
 
 def array(obj, dtype=None, copy=True):

@@ -288,6 +288,7 @@ void by_itemsize(size_t sz, const F& f) {
     case 2: f(uint16_t()); break;
     case 4: f(uint32_t()); break;
     case 8: f(uint64_t()); break;
+    case 16: f(Bytes16()); break;  // complex128
     default: throw ValueError("kernel: unsupported item size");
   }
 }

@@ -105,6 +105,7 @@ void predicate(Pred op, const Tensor& out, const Tensor& a) {
 }
 
 void where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor& b) {
+  TG_CHECK_DTYPE(isa().where[int(out.dtype())], "where kernel: dtype ", out.dtype(), " is not supported");
   const Tensor* ops[4] = {&out, &cond, &a, &b};
   run_iter(isa().where[int(out.dtype())], ops, 4, kGrainCheap);
 }
@@ -117,8 +118,11 @@ void clip(const Tensor& out, const Tensor& x, const Tensor& lo, const Tensor& hi
 }
 
 void copy(const Tensor& out, const Tensor& src) {
+  Loop l = isa().cast[int(out.dtype())][int(src.dtype())];
+  TG_CHECK_DTYPE(l, "cannot cast ", dtype_numpy_name(src.dtype()), " to ", dtype_numpy_name(out.dtype()),
+                 is_complex(src.dtype()) ? " (the imaginary part would be lost: take real(z) or abs(z) first)" : "");
   const Tensor* ops[2] = {&out, &src};
-  run_iter(isa().cast[int(out.dtype())][int(src.dtype())], ops, 2, kGrainCheap);
+  run_iter(l, ops, 2, kGrainCheap);
 }
 
 void fill(const Tensor& out, double value) {

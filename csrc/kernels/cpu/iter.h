@@ -12,6 +12,11 @@ namespace cpu {
 // Inner loop: ptrs[k] is operand k's first element, strides[k] its byte stride, n the run length.
 using Loop = void (*)(char** ptrs, const int64_t* strides, int64_t n);
 
+// A 16-byte element (complex128) for the kernels that only move elements (by_itemsize).
+struct Bytes16 {
+  uint64_t w[2];
+};
+
 constexpr int kMaxOperands = 4;
 constexpr int kMaxDims = 32;
 

@@ -102,6 +102,8 @@ void install_vecmath_avx512(IsaTable& t);
 // The loops of the integer dtypes only plain loops carry (Int8 ... UInt64, is_small_int), from one
 // translation unit (small_ints.cpp) into every table.
 void install_small_ints(IsaTable& t);
+// The loops of Complex64/Complex128 (complex.cpp), likewise into every table.
+void install_complex(IsaTable& t);
 
 }  // namespace cpu
 }  // namespace kernels

@@ -14,6 +14,7 @@ const IsaTable* table_avx2() {
     IsaTable r = isa_avx2::make_table("avx2");
     install_vecmath_avx2(r);
     install_small_ints(r);
+    install_complex(r);
     r.reduce = isa_avx2::reduce_loops();
     r.philox_words = &isa_avx2::philox::words;
     return r;

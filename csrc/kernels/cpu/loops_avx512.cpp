@@ -14,6 +14,7 @@ const IsaTable* table_avx512() {
     IsaTable r = isa_avx512::make_table("avx512");
     install_vecmath_avx512(r);
     install_small_ints(r);
+    install_complex(r);
     r.reduce = isa_avx512::reduce_loops();
     r.philox_words = &isa_avx512::philox::words;
     return r;

@@ -14,6 +14,7 @@ const IsaTable* table_base() {
     IsaTable r = isa_base::make_table("sse2");
     install_vecmath_base(r);
     install_small_ints(r);
+    install_complex(r);
     r.reduce = isa_base::reduce_loops();
     r.philox_words = &isa_base::philox::words;
     return r;

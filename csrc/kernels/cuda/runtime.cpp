@@ -60,6 +60,8 @@ const char* dtype_str(DType d) {
     case DType::UInt16: return "uint16";
     case DType::UInt32: return "uint32";
     case DType::UInt64: return "uint64";
+    case DType::Complex64: return "complex64";
+    case DType::Complex128: return "complex128";
   }
   return "?";
 }

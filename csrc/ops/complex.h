@@ -1,0 +1,49 @@
+// The complex functions composed of real ops on the parts (real, imag, conj, abs, angle) and the
+// complex forms of sum, mean and matmul (Note [Complex dtypes]).
+//
+// Note [Complex dtypes]
+// ~~~~~~~~~~~~~~~~~~~~~
+// Complex64/Complex128 hold std::complex<float>/<double>: numpy's layout (real, imaginary side by
+// side), so numpy and DLPack buffers are borrowed as they are. Three kinds of support:
+// - elementwise loops of their own (kernels/cpu/complex.cpp, plain loops installed into every ISA
+//   table): the ops that complex_capable (ops/elementwise.cpp) lets through, where, the casts into
+//   complex;
+// - compositions of real ops on strided views of the parts (part_view in ops/complex.cpp: element
+//   strides doubled, the imaginary part one element further): real, imag, conj, abs, angle,
+//   sum/mean, matmul (four real BLAS products);
+// - everything else refuses them with a DTypeError naming the op. Many paths pick a real dtype by
+//   `is_float(dt) ? dt : Float64` (result dtypes, float_input, sum_dtype, LAPACK operands): each one
+//   a complex value reaches is refused by name before it, and two nets catch the rest: the cast
+//   from complex to a real dtype raises (ops::cast and the copy kernel have no such loop), and the
+//   generic dtype switches (TG_DISPATCH_* in core/dtype.h) throw on complex instead of skipping.
+// Differentiation, JAX's convention: with an op's derivative dz -> a dz + b conj(dz), the JVP is
+// a v + b conj(v) and the VJP of a cotangent c is a c + conj(b c). Holomorphic ops (b = 0) keep their
+// real rules unchanged; a real input takes the real part of its complex cotangent (the sweep's
+// dtype fix, ops::cast_any). Tracked values never use the part views: real(z) is the cast prim to
+// the part dtype (its cotangent rule gives g + 0i), and imag, conj, abs, angle, sum and the parts'
+// recombination are composed from it and holomorphic ops, so every transform (grad, jvp, vmap, jit)
+// carries them through existing prims. On the GPU, kernels/dispatch.cpp refuses complex tensors
+// (NotImplementedError).
+#pragma once
+#include "core/tensor.h"
+#include "ops/reduce.h"
+
+namespace tapegrad {
+namespace ops {
+
+// The real and imaginary parts (new tensors of the part dtype: Float32 for Complex64); of a real
+// tensor: the tensor itself and zeros.
+Tensor real(const Tensor& z);
+Tensor imag(const Tensor& z);
+// re + i im, broadcast; Complex128 when either part is Float64, else Complex64.
+Tensor complex_from_parts(const Tensor& re, const Tensor& im);
+Tensor conj(const Tensor& z);
+// |z| = hypot(re, im) and arg z = arctan2(im, re), of the part dtype (numpy's abs and angle).
+Tensor complex_abs(const Tensor& z);
+Tensor angle(const Tensor& z);
+// sum and mean over axes, part by part; the matrix product by four real products.
+Tensor complex_sum(const Tensor& z, const Axes& axes, bool all_axes, bool keepdims, bool mean);
+Tensor complex_matmul(const Tensor& a, const Tensor& b);
+
+}  // namespace ops
+}  // namespace tapegrad
