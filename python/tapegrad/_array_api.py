@@ -4,9 +4,9 @@ keyword spellings (``expand_dims(axis=0)``, ``var(correction=)``...), ``nextafte
 ``mT``, ``to_device``, ``<<``/``>>`` and their in-place forms.
 
 ``tapegrad.numpy`` declares ``__array_api_version__ = "2024.12"``. What it still lacks of the
-standard is listed in docs/numpy.md ("The Array API standard"): the dtypes tapegrad has no
-kernels for (complex, the small and unsigned integers), the ``linalg`` functions that need a
-decomposition, and the optional ``fft`` extension.
+standard is listed in docs/numpy.md ("The Array API standard"): the complex forms of a few
+functions (``prod``, ``cumprod``, complex creation ranges, the ``linalg`` decompositions on
+complex input) and the optional ``fft`` extension.
 """
 
 from __future__ import annotations
@@ -744,10 +744,12 @@ def _kind(dt):
 def _complex(self):
     """``complex(x)`` of a one-element tensor (Array API ``__complex__``).
 
-    >>> complex(tg.tensor(2.0))
-    (2+0j)
+    >>> complex(tg.tensor(2.0)), complex(tg.tensor(1 - 2j))
+    ((2+0j), (1-2j))
     """
-    return complex(float(self))
+    if self.size != 1:
+        raise TypeError(f"complex(): only a one-element tensor converts, got shape {self.shape}")
+    return complex(self.item())
 
 
 Tensor.__array_namespace__ = _array_namespace
