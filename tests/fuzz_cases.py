@@ -1528,7 +1528,7 @@ def _strict_array(data, dtype=None):
             # "invalid value encountered in cast") raise here
             return np.asarray(data).astype(dtype)
         a = np.array(data, dtype=dtype)
-    if a.dtype.kind in "OUSMmcV":
+    if a.dtype.kind in "OUSMmV" or (a.dtype.kind == "c" and a.dtype.itemsize > 16):
         raise TypeError(f"unsupported dtype {a.dtype}")
     return a
 

@@ -169,6 +169,14 @@ def _compare(out, ref, rtol_scale=1.0):
                 bad = np.argwhere(o.astype(object) != r.astype(object))[0]
                 return f"result {k}: {o[tuple(bad)]!r} at {tuple(bad)}, numpy {r[tuple(bad)]!r}"
             continue
+        if o.dtype.kind == "c" or r.dtype.kind == "c":
+            # complex: the same dtype as numpy's, then the real and the imaginary parts as floats
+            if o.dtype != r.dtype:
+                return f"result {k}: dtype {o.dtype}, numpy {r.dtype}"
+            bad = _compare([o.real, o.imag], [r.real, r.imag], rtol_scale)
+            if bad is not None:
+                return f"result {k} (complex parts): {bad}"
+            continue
         if o.dtype.kind not in "iubf" or r.dtype.kind not in "iubf":
             return f"result {k}: dtype {o.dtype}, numpy {r.dtype}"
         precision = [d for d in (o.dtype, r.dtype) if d.kind == "f"]

@@ -250,11 +250,15 @@ def fmod(x1, x2):
     # fmod(a, b) = sign(a) * mod(|a|, |b|): exact (x1 - trunc(x1 / x2) * x2 loses every digit once
     # x1 / x2 is beyond the float's precision), and Python scalars stay weak as in numpy.
     a1 = builtins.abs(x1) if scalar1 else _core.abs(t1)
-    a2 = (
-        builtins.abs(x2)
-        if isinstance(x2, int | float) and not isinstance(x2, bool)
-        else _core.abs(_t(x2))
-    )
+    if isinstance(x2, int | float) and not isinstance(x2, bool):
+        a2 = builtins.abs(x2)
+    else:
+        t2 = _t(x2)
+        if not _is_float(t2):
+            # |x2| in the result's float dtype: an integer abs wraps at the type's minimum
+            # (abs(int64 -2**63) is -2**63), which would flip the remainder's sign
+            t2 = t2.astype(_core.add(t1.reshape(-1)[:0], t2.reshape(-1)[:0]).dtype)
+        a2 = _core.abs(t2)
     r = _core.mod(a1, a2)
     if scalar1:
         return -r if math.copysign(1.0, x1) < 0 else r
