@@ -1121,6 +1121,11 @@ def g_matmul(draw, target):
         return p.case(target, f"{arr} @ {a}", f"{arr} @ {na}", rtol=10.0)
     call = f"{a}.dot({b})" if target.startswith("Tensor") else f"tg.{name}({a}, {b})"
     npn = {"vdot": "np.vdot", "outer": "np.outer", "dot": "np.dot", "matmul": "np.matmul"}[name]
+    if name == "dot":
+        # dot with a 0-d operand is multiply (numpy's documentation), but numpy's own dot then
+        # scales through BLAS, whose scaling by 0 writes 0 over inf/nan: IEEE's multiply is the
+        # reference (0 * inf is nan)
+        npn = f"(np.multiply if 0 in (np.ndim({na}), np.ndim({nb})) else np.dot)"
     return p.case(target, call, f"{npn}({na}, {nb})", rtol=10.0)
 
 
