@@ -145,6 +145,8 @@ def matrix_power(x, n, /):
         return _core.broadcast_to(_creation.eye(x.shape[-1], dtype=x.dtype), x.shape)
     if n < 0:
         x, n = _core.linalg.inv(x), -n
+    if n == 3:  # numpy's association for 3, (x @ x) @ x: with inf entries the orders differ
+        return _core.matmul(_core.matmul(x, x), x)
     result, base = None, x
     while n:
         if n & 1:
