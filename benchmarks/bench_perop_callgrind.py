@@ -82,20 +82,26 @@ def run(case, n):
         eval(code, scope)  # noqa: S307  (a fixed statement of this file)
 
 
-def count(case, n):
+def callgrind_count(script, *args):
+    """Instructions callgrind counts for `python script --run *args` (one thread, fixed hash seed);
+    the other callgrind harnesses of this folder use it too."""
     env = dict(os.environ, PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1")
-    cmd = [
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        __file__,
-    ]
-    out = subprocess.run([*cmd, "--run", case, str(n)], env=env, capture_output=True, text=True)
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
+    out = subprocess.run(
+        [*cmd, os.path.abspath(script), "--run", *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=os.path.dirname(os.path.abspath(script)),
+    )
     m = re.search(r"Collected : (\d+)", out.stderr)
     if not m:
-        sys.exit(f"callgrind gave no count for {case}:\n{out.stderr[-2000:]}")
+        sys.exit(f"callgrind gave no count for {args}:\n{out.stderr[-2000:]}")
     return int(m.group(1))
+
+
+def count(case, n):
+    return callgrind_count(__file__, case, n)
 
 
 def main(argv):

@@ -12,10 +12,9 @@ a fixed hash seed. Run it from each checkout in turn (benchmarks/_path.py picks 
 in-place build).
 """
 
-import os
-import re
-import subprocess
 import sys
+
+from bench_perop_callgrind import callgrind_count
 
 CASES = {
     "tri1e4": ("tridiagonal", 10**4),
@@ -44,27 +43,7 @@ def run(case, n):
 
 
 def count(case, n):
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONHASHSEED="0")
-    cmd = [
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        os.path.abspath(__file__),
-        "--run",
-        case,
-        str(n),
-    ]
-    p = subprocess.run(
-        cmd,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-        cwd=os.path.dirname(os.path.abspath(__file__)),
-    )
-    m = re.search(r"Collected : (\d+)", p.stderr)
-    return int(m.group(1))
+    return callgrind_count(__file__, case, n)
 
 
 def main(argv):
