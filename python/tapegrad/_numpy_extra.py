@@ -257,7 +257,9 @@ def fmod(x1, x2):
         if not _is_float(t2):
             # |x2| in the result's float dtype: an integer abs wraps at the type's minimum
             # (abs(int64 -2**63) is -2**63), which would flip the remainder's sign
-            t2 = t2.astype(_core.add(t1.reshape(-1)[:0], t2.reshape(-1)[:0]).dtype)
+            from ._array_api import result_type  # (it imports this module)
+
+            t2 = t2.astype(result_type(t1, t2))
         a2 = _core.abs(t2)
     r = _core.mod(a1, a2)
     if scalar1:
