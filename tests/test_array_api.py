@@ -508,3 +508,58 @@ def test_shifts_follow_numpy_for_every_integer_dtype_pair(d1):
             ]:
                 got, want = ours(tg.tensor(a), s).numpy(), theirs(a, s)
                 assert got.dtype == want.dtype and np.array_equal(got, want), (d1, s)
+
+
+_INT_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
+
+
+@pytest.mark.parametrize("d", _INT_DTYPES)
+def test_python_int_first_operand_of_bitwise_functions_is_weak(d):
+    # 2024.12 scalar arguments: a Python int on either side takes the array's dtype (NEP 50), as
+    # numpy 2 gives; it was an Int64 tensor when first (UInt64 then had no common integer dtype)
+    a = np.array([3, 5, 12], d)
+    for ours, theirs in [
+        (tnp.bitwise_and, np.bitwise_and),
+        (tnp.bitwise_or, np.bitwise_or),
+        (tnp.bitwise_xor, np.bitwise_xor),
+        (tnp.bitwise_left_shift, np.left_shift),
+        (tnp.bitwise_right_shift, np.right_shift),
+    ]:
+        got, want = ours(6, tg.tensor(a)).numpy(), theirs(6, a)
+        assert got.dtype == want.dtype and np.array_equal(got, want), (d, ours.__name__)
+    got, want = (6 << tg.tensor(a)).numpy(), 6 << a
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+    got, want = (100 >> tg.tensor(a)).numpy(), 100 >> a
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+    got = tnp.bitwise_and(True, tg.tensor(np.array([True, False])))
+    assert got.dtype == tg.bool_ and got.numpy().tolist() == [True, False]
+    with pytest.raises(OverflowError):  # numpy: a Python int the dtype cannot hold
+        tnp.bitwise_left_shift(2**70, tg.tensor(a))
+
+
+def test_copysign_promotes_its_operands():
+    # the result dtype is the promoted one (a Python scalar weak): float32 with float64 gives
+    # float64 (it was float32), and a Python float magnitude keeps the tensor's dtype
+    f32 = np.array([1.0, -2.0, 0.0], np.float32)
+    f64 = np.array([-1.0, 1.0, -0.0])
+    for a, b in [(f32, f64), (f64, f32), (2.5, f32), (2.5, f64), (f32, -1.0), (2, f32)]:
+        ta = tg.tensor(a) if isinstance(a, np.ndarray) else a
+        tb = tg.tensor(b) if isinstance(b, np.ndarray) else b
+        got, want = tnp.copysign(ta, tb).numpy(), np.copysign(a, b)
+        assert got.dtype == want.dtype, (a, b)
+        np.testing.assert_array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    # integer magnitudes become floats as in numpy
+    got = tnp.copysign(tg.tensor(np.array([1, 2])), -1.0).numpy()
+    assert got.dtype == np.float64 and got.tolist() == [-1.0, -2.0]
+
+
+@pytest.mark.parametrize("d", _INT_DTYPES + ["bool"])
+def test_vecdot_keeps_the_promoted_integer_dtype(d):
+    # Array API vecdot: the operands' promoted dtype (the sum inside must not widen to Int64)
+    a = np.array([[1, 2, 3], [4, 5, 6]], d) if d != "bool" else np.array([[True, False]] * 2)
+    got = tnp.vecdot(tg.tensor(a), tg.tensor(a)).numpy()
+    want = np.vecdot(a, a)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+    x = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+    assert tnp.vecdot(tg.tensor(x), tg.tensor(x)).dtype == tg.float32

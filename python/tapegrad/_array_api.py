@@ -677,11 +677,12 @@ def _rshift(self, other):
 
 
 def _rlshift(self, other):
-    return bitwise_left_shift(_t(other), self)
+    # `other` goes as it is: a Python int stays weak (takes self's dtype, NEP 50)
+    return bitwise_left_shift(other if isinstance(other, int) else _t(other), self)
 
 
 def _rrshift(self, other):
-    return bitwise_right_shift(_t(other), self)
+    return bitwise_right_shift(other if isinstance(other, int) else _t(other), self)
 
 
 def _array_namespace(self, /, *, api_version=None):

@@ -320,9 +320,21 @@ def copysign(x1, x2):
     >>> print(tg.numpy.copysign(tg.tensor([1.0, -2.0, 3.0]), tg.tensor([-1.0, 1.0, -0.0])))
     [-1.  2. -3.]
     """
+    from ._array_api import result_type  # (it imports this module)
+
+    # The result's dtype is the operands' promoted one (a Python scalar weak, NEP 50): a float32
+    # magnitude with a float64 sign gives float64, and copysign(2.5, float32 tensor) stays float32.
+    if isinstance(x1, Tensor) or isinstance(x2, Tensor):
+        dt = result_type(
+            *[x for x in (x1, x2) if isinstance(x, Tensor | builtins.bool | int | float)]
+        )
+    else:
+        dt = _t(x1).dtype
     x1 = _t(x1)
-    if not _is_float(x1):
-        x1 = x1.astype(_core.float64 if str(x1.dtype) == "Int64" else _core.float32)
+    if not _is_float(_core._zeros((0,), dt)):
+        dt = _core.float64 if str(dt) in ("Int64", "UInt64", "Int32", "UInt32") else _core.float32
+    if x1.dtype != dt:
+        x1 = x1.astype(dt)
     return _where(signbit(x2), -_core.abs(x1), _core.abs(x1))
 
 
@@ -560,6 +572,8 @@ def bitwise_and(x1, x2):
     [8 2]
     """
     _int_check("bitwise_and", x1, x2)
+    if isinstance(x2, Tensor) and not isinstance(x1, Tensor | np.ndarray):
+        return operator.and_(x2, x1)  # commutative: the scalar stays weak (takes x2's dtype)
     return operator.and_(_t(x1), x2)
 
 
@@ -570,6 +584,8 @@ def bitwise_or(x1, x2):
     [14 14]
     """
     _int_check("bitwise_or", x1, x2)
+    if isinstance(x2, Tensor) and not isinstance(x1, Tensor | np.ndarray):
+        return operator.or_(x2, x1)  # commutative: the scalar stays weak (takes x2's dtype)
     return operator.or_(_t(x1), x2)
 
 
@@ -580,6 +596,8 @@ def bitwise_xor(x1, x2):
     [ 6 12]
     """
     _int_check("bitwise_xor", x1, x2)
+    if isinstance(x2, Tensor) and not isinstance(x1, Tensor | np.ndarray):
+        return operator.xor(x2, x1)  # commutative: the scalar stays weak (takes x2's dtype)
     return operator.xor(_t(x1), x2)
 
 
@@ -601,6 +619,15 @@ def _shift_operands(name, x1, x2):
     Int64, with the result's bit width and whether it is signed."""
     _int_check(name, x1, x2)
     weak = isinstance(x2, (int, np.integer)) and not isinstance(x2, (Tensor, np.ndarray))
+    if isinstance(x1, int) and isinstance(x2, Tensor):
+        # A Python int first operand is weak (NEP 50): it takes x2's dtype, and one that dtype
+        # cannot hold is an OverflowError as in numpy.
+        dt = _core.int64 if str(x2.dtype) == "Bool" else x2.dtype
+        info = np.iinfo(str(dt).lower())
+        if not info.min <= x1 <= info.max:
+            raise OverflowError(f"{name}: Python integer {x1} out of bounds for {dt}")
+        x1 = _t(x1).astype(dt)
+        weak = False
     x1, x2 = _t(x1), _t(x2)
     if str(x1.dtype) == "Bool":
         x1 = x1.astype(_core.int64)
@@ -1319,7 +1346,11 @@ def vecdot(x1, x2, axis=-1):
         raise ValueError(f"vecdot: shapes {x1.shape} and {x2.shape} differ along axis {axis}")
     if _is_complex(x1):  # the Array API's vecdot conjugates x1
         x1 = conj(x1)
-    return _core.sum(x1 * x2, axis)
+    p = x1 * x2
+    r = _core.sum(p, axis)
+    # The result has the operands' promoted dtype (Array API): sum widens small integers to Int64
+    # as numpy's sum does, which vecdot must not (int32 vectors give int32, wrapping like matmul).
+    return r if r.dtype == p.dtype else r.astype(p.dtype)
 
 
 def inner(a, b):
