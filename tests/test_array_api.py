@@ -563,3 +563,16 @@ def test_vecdot_keeps_the_promoted_integer_dtype(d):
     assert got.dtype == want.dtype and np.array_equal(got, want)
     x = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
     assert tnp.vecdot(tg.tensor(x), tg.tensor(x)).dtype == tg.float32
+
+
+def test_capabilities_max_dimensions_is_what_every_function_supports():
+    # 2024.12: None only for an unlimited number of dimensions; tapegrad's limit is finite
+    md = tnp.__array_namespace_info__().capabilities()["max dimensions"]
+    assert isinstance(md, int) and not isinstance(md, bool)
+    x = tnp.ones((1,) * md)
+    assert x.ndim == md
+    assert tnp.sum(x).item() == 1.0 and tnp.max(x, axis=md - 1).ndim == md - 1
+    assert tnp.flip(x).shape == x.shape and tnp.all(x).item()
+    # one more is refused with a clear error, not a crash
+    with pytest.raises(ValueError, match="too many dimensions"):
+        tnp.sum(tnp.ones((1,) * (md + 1)))

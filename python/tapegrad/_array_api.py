@@ -563,12 +563,17 @@ class ArrayNamespaceInfo:
 
     def capabilities(self):
         """Optional features: Bool-mask indexing and data-dependent shapes (eager ``nonzero``,
-        ``unique_*``) are supported; no fixed limit on the number of dimensions.
+        ``unique_*``) are supported; arrays of up to 63 dimensions work with every function.
 
-        >>> tg.numpy.__array_namespace_info__().capabilities()["boolean indexing"]
-        True
+        The standard asks for None only when any number of dimensions is supported. A Tensor holds
+        at most 64, and the functions that take a set of axes (reductions, ``flip``,
+        ``expand_dims``) refuse a 64th with a ValueError (their axis sets are 63-bit masks), so 63
+        is the number every function supports.
+
+        >>> tg.numpy.__array_namespace_info__().capabilities()["max dimensions"]
+        63
         """
-        return {"boolean indexing": True, "data-dependent shapes": True, "max dimensions": None}
+        return {"boolean indexing": True, "data-dependent shapes": True, "max dimensions": 63}
 
     def default_device(self):
         """The device new tensors go to: ``"CPU"``.
