@@ -576,3 +576,22 @@ def test_capabilities_max_dimensions_is_what_every_function_supports():
     # one more is refused with a clear error, not a crash
     with pytest.raises(ValueError, match="too many dimensions"):
         tnp.sum(tnp.ones((1,) * (md + 1)))
+
+
+@pytest.mark.parametrize(
+    "shape,axis", [((0, 2, 2), -1), ((0, 0), -1), ((2, 0, 0), (1, 2)), ((3, 0), -1), ((3, 0), 0)]
+)
+@pytest.mark.parametrize("ord_", [2, 1, 0, -1])
+def test_vector_norm_with_zero_length_axes(shape, axis, ord_):
+    # a zero-length axis, kept or reduced: the flattened vectors were a reshape with -1, which
+    # cannot be inferred next to a zero-length axis (a ValueError for shape (0, 2, 2))
+    x = np.arange(math.prod(shape), dtype=np.float64).reshape(shape) + 1.0
+    got = tnp.linalg.vector_norm(tg.tensor(x), axis=axis, ord=ord_).numpy()
+    ax = (axis,) if isinstance(axis, int) else axis
+    moved = np.moveaxis(x, ax, tuple(range(x.ndim - len(ax), x.ndim)))
+    n = math.prod(x.shape[a] for a in ax)
+    flat = moved.reshape(moved.shape[: x.ndim - len(ax)] + (n,))
+    with np.errstate(divide="ignore"):
+        want = np.linalg.norm(flat, ord=ord_, axis=-1)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want)

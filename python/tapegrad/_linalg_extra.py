@@ -102,7 +102,12 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
         return out
     moved = moveaxis(x, axes, tuple(range(nd - len(axes), nd)))
     kept = moved.shape[: nd - len(axes)]
-    out = _core.linalg.norm(moved.reshape(kept + (-1,)), ord, -1)
+    # The flattened length spelled out: reshape cannot infer a -1 next to a zero-length kept axis
+    # (a (0, 2, 2) tensor over its last axis is (0, 2) vectors of length 2).
+    n = 1
+    for s in moved.shape[nd - len(axes) :]:
+        n *= s
+    out = _core.linalg.norm(moved.reshape(kept + (n,)), ord, -1)
     if keepdims:
         shape = [1 if i in axes else s for i, s in enumerate(x.shape)]
         out = out.reshape(tuple(shape))
