@@ -595,3 +595,24 @@ def test_vector_norm_with_zero_length_axes(shape, axis, ord_):
         want = np.linalg.norm(flat, ord=ord_, axis=-1)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want)
+
+
+@pytest.mark.parametrize(
+    "sa,sb,axes",
+    [
+        ((2, 0, 3), (2, 0, 3), ((1, 2), (1, 2))),
+        ((2, 3, 0), (2, 3, 0), ((1, 2), (1, 2))),
+        ((0, 3, 0), (0, 3, 0), ((1, 2), (1, 2))),
+        ((2, 0), (0, 4), 1),
+        ((0, 3), (3, 0), 1),
+    ],
+)
+def test_tensordot_over_zero_length_axes(sa, sb, axes):
+    # contracting over a length-0 axis is an empty sum: zeros of the free shape, as numpy gives
+    # (the matrix views were reshapes with -1, which cannot be inferred next to a 0)
+    a = np.arange(math.prod(sa), dtype=np.float64).reshape(sa)
+    b = np.ones(sb)
+    got = tnp.tensordot(tg.tensor(a), tg.tensor(b), axes=axes).numpy()
+    want = np.tensordot(a, b, axes=axes)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)

@@ -1327,8 +1327,12 @@ def tensordot(a, b, axes=2):
     free_a = [i for i in range(a.ndim) if i not in ax_a]
     free_b = [j for j in range(b.ndim) if j not in ax_b]
     k = int(np.prod([a.shape[i] for i in ax_a], dtype=np.int64))
-    at = _core.transpose(a, tuple(free_a + ax_a)).reshape(-1, k)
-    bt = _core.transpose(b, tuple(ax_b + free_b)).reshape(k, -1)
+    # The free sizes spelled out: reshape cannot infer a -1 next to a zero-length contracted axis
+    # (contracting over a length-0 axis is a sum of nothing, zeros of the free shape).
+    m = int(np.prod([a.shape[i] for i in free_a], dtype=np.int64))
+    n = int(np.prod([b.shape[j] for j in free_b], dtype=np.int64))
+    at = _core.transpose(a, tuple(free_a + ax_a)).reshape(m, k)
+    bt = _core.transpose(b, tuple(ax_b + free_b)).reshape(k, n)
     out = _core.matmul(at, bt)
     return out.reshape(tuple(a.shape[i] for i in free_a) + tuple(b.shape[j] for j in free_b))
 
