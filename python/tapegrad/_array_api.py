@@ -233,6 +233,8 @@ def asarray(obj, dtype=None, device=None, copy=None):
     >>> tg.numpy.asarray([1.0, 2.0], dtype=tg.float64)
     Tensor(shape=[2], dtype=Float64, value= [ 1.00000000e+00,  2.00000000e+00])
     """
+    if copy is not None and not (isinstance(copy, (bool, np.bool_, int)) and copy in (0, 1)):
+        raise ValueError(f"asarray: copy must be True, False or None, got {copy!r}")
     _check_device("asarray", device)
     if device is not None:
         want = _device_name(device, "asarray")
@@ -253,6 +255,16 @@ def asarray(obj, dtype=None, device=None, copy=None):
                 f"asarray: copy=False, but converting {obj.dtype} to {dt} needs a copy"
             )
         return obj.astype(dt)
+    if not isinstance(obj, np.ndarray) and hasattr(obj, "__dlpack__"):
+        # Any other DLPack producer (torch, cupy, jax arrays, ...): its memory, or a copy of it.
+        out = _core.from_dlpack(obj, copy=None if copy is None else bool(copy))
+        if dt is None or out.dtype == dt:
+            return out
+        if copy is False:
+            raise ValueError(
+                f"asarray: copy=False, but converting {out.dtype} to {dt} needs a copy"
+            )
+        return out.astype(dt)
     if copy is False:
         if not isinstance(obj, np.ndarray) and not hasattr(obj, "__dlpack__"):
             raise ValueError(
