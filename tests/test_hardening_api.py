@@ -243,3 +243,70 @@ def test_asarray_copy_accepts_what_numpy_accepts(copy):
     t = tg.ones(2)
     out = tnp.asarray(t, copy=copy)
     assert (out is t) == (not copy)
+
+
+# ---- DLPack arguments ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kw, frag",
+    [
+        (dict(stream="x"), "stream must be None or an integer"),
+        (dict(stream=1.5), "stream must be None or an integer"),
+        (dict(max_version=("a", 0)), "max_version must be a tuple of two integers"),
+        (dict(max_version=(1,)), "max_version must be a tuple of two integers"),
+        (dict(max_version=(2**70, 0)), "max_version must be a tuple of two integers"),
+        (dict(max_version="x"), "max_version must be a tuple of two integers"),
+        (dict(dl_device=(1.5, 0)), "dl_device must be a tuple of two integers"),
+        (dict(dl_device="cpu"), "dl_device must be a tuple of two integers"),
+        (dict(copy="x"), "copy must be True, False or None"),
+        (dict(copy=np.array([1, 2])), "copy must be True, False or None"),
+    ],
+    ids=lambda v: repr(v) if isinstance(v, dict) else "",
+)
+def test_dlpack_export_arguments_are_checked_by_name(kw, frag):
+    # These were generic cast errors ("an argument of type str is not supported here") or, for a
+    # string stream, silently accepted.
+    with pytest.raises(TypeError, match=frag):
+        tg.ones(2).__dlpack__(**kw)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(stream=None),
+        dict(stream=-1),
+        dict(max_version=(1, 0)),
+        dict(max_version=[1, 0]),
+        dict(dl_device=(1, 0)),
+        dict(copy=True),
+        dict(copy=np.False_),
+    ],
+    ids=repr,
+)
+def test_dlpack_export_accepts_valid_arguments(kw):
+    cap = tg.arange(3.0).__dlpack__(**kw)
+    assert type(cap).__name__ == "PyCapsule"
+
+
+@pytest.mark.parametrize("device", ["cpu", "CPU", (1, 0), None], ids=repr)
+def test_from_dlpack_device_spellings(device):
+    # "cpu" (numpy's and the Array API's spelling, accepted by tg.tensor) was refused.
+    a = np.arange(3.0)
+    assert tg.from_dlpack(a, device=device).tolist() == [0.0, 1.0, 2.0]
+    assert tg.from_dlpack(a, device=tg.ones(1).device).tolist() == [0.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    "kw, frag",
+    [
+        (dict(device="gpu"), "device must be None, 'CPU'"),
+        (dict(device=("a", 0)), "device must be a tuple of two integers"),
+        (dict(copy="yes"), "copy must be True, False or None"),
+        (dict(copy=2), "copy must be True, False or None"),
+    ],
+    ids=lambda v: repr(v) if isinstance(v, dict) else "",
+)
+def test_from_dlpack_bad_arguments(kw, frag):
+    with pytest.raises(TypeError, match=frag):
+        tg.from_dlpack(np.ones(2), **kw)
