@@ -310,3 +310,48 @@ def test_from_dlpack_device_spellings(device):
 def test_from_dlpack_bad_arguments(kw, frag):
     with pytest.raises(TypeError, match=frag):
         tg.from_dlpack(np.ones(2), **kw)
+
+
+# ---- plain arguments: lists that no array can hold ----------------------------------------------
+
+
+def _self_referential():
+    x = [1.0]
+    x.append(x)
+    return x
+
+
+def _deep(depth):
+    y = 1.0
+    for _ in range(depth):
+        y = [y]
+    return y
+
+
+@pytest.mark.parametrize(
+    "make",
+    [_self_referential, lambda: _deep(70), lambda: _deep(100_000)],
+    ids=["self_referential", "deeper_than_64", "deeper_than_the_stack"],
+)
+@pytest.mark.parametrize(
+    "call",
+    [
+        tg.tensor,
+        tg.grad(lambda x: (x * x).sum()),
+        tg.jacrev(lambda x: x * 2),
+        tg.vmap(lambda x: x * 2),
+        tg.jit(lambda x: x * 2),
+    ],
+    ids=["tensor", "grad", "jacrev", "vmap", "jit"],
+)
+def test_unholdable_lists_are_a_value_error(make, call):
+    # These recursed until Python's stack gave out (RecursionError), in the check that tells a
+    # number list from a pytree and then in repr() for the error message.
+    with pytest.raises(ValueError, match="cannot make a tensor from"):
+        call(make())
+
+
+def test_tensor_error_message_of_a_huge_list_is_cut():
+    with pytest.raises(ValueError) as info:
+        tg.tensor([list(range(10**5)), [1]])
+    assert len(str(info.value)) < 1000 and "..." in str(info.value)
