@@ -777,8 +777,7 @@ def _evaluate(obj, x, what, empty, check=True):
     below then runs the jit-compiled sweep."""
     if check and obj._decisions is not None:
         # The detection recording made Python-visible decisions: the pattern is only known for x
-        # that decide the same way; another x is detected (and colored) afresh (Note [Compressed
-        # sweeps]).
+        # that decide the same way; another x is detected (and colored) afresh (docs/sparse.md).
         x = _check_signature(obj, x, what)
         if not obj._decisions.hold(x):
             return obj._again(x)
