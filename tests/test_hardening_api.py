@@ -355,3 +355,56 @@ def test_tensor_error_message_of_a_huge_list_is_cut():
     with pytest.raises(ValueError) as info:
         tg.tensor([list(range(10**5)), [1]])
     assert len(str(info.value)) < 1000 and "..." in str(info.value)
+
+
+# ---- pickling the reusable sparse objects -------------------------------------------------------
+
+
+def _tridiagonal_residual(x):  # module level: picklable by reference
+    return x[2:] - 2 * x[1:-1] + x[:-2] + tg.sin(x[1:-1]) * x[1:-1]
+
+
+def _arrow_energy(x):
+    return (x[0] * x).sum() + (x**4).sum()
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+@pytest.mark.parametrize("mode", ["auto", "rev"])
+def test_sparse_jacobian_pickles(how, mode):
+    # It raised AttributeError (a local function inside) or TypeError (the recorded sweep).
+    import copy
+    import pickle
+
+    J = tg.SparseJacobian(_tridiagonal_residual, np.ones(8), mode=mode)
+    J2 = pickle.loads(pickle.dumps(J)) if how == "pickle" else copy.deepcopy(J)
+    x = np.random.default_rng(2).random(8)
+    assert (J2.mode, J2.num_colors) == (J.mode, J.num_colors)
+    np.testing.assert_array_equal(J2(x).toarray(), J(x).toarray())
+
+
+def test_sparse_jacobian_with_a_given_pattern_pickles_it():
+    import pickle
+
+    p = np.ones((6, 8))
+    J = tg.SparseJacobian(_tridiagonal_residual, np.ones(8), pattern=p)
+    J2 = pickle.loads(pickle.dumps(J))
+    assert J2.pattern.nnz == 48
+    x = np.random.default_rng(3).random(8)
+    np.testing.assert_allclose(J2(x).toarray(), J(x).toarray())
+
+
+def test_sparse_hessian_pickles():
+    import pickle
+
+    H = tg.SparseHessian(_arrow_energy, np.ones(6))
+    H2 = pickle.loads(pickle.dumps(H))
+    x = np.random.default_rng(4).random(6)
+    assert H2.num_colors == H.num_colors == 2
+    np.testing.assert_array_equal(H2(x).toarray(), H(x).toarray())
+
+
+def test_sparse_jacobian_of_a_lambda_is_a_pickling_error():
+    import pickle
+
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        pickle.dumps(tg.SparseJacobian(lambda x: x * 2, np.ones(3)))

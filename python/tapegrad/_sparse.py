@@ -877,6 +877,8 @@ class SparseJacobian:
         self._dtype = x.dtype
         n = _size(self._shape)
         self._mode_arg = mode
+        self._user_pattern = pattern
+        self._example = _np.array(x.asnumpy())  # for pickling: detection again at the same x
         decisions = []
         if pattern is None:
             p, out_shape, _ = _detect(fn, x, op, decisions)
@@ -953,6 +955,11 @@ class SparseJacobian:
     def __call__(self, x):
         return _evaluate(self, x, "SparseJacobian", self._p.nnz == 0)
 
+    def __reduce__(self):
+        # The recorded sweep is not picklable; `fn` (a module-level function) and the example
+        # rebuild the same pattern, coloring and sweep (a Dask worker, a copy.deepcopy).
+        return (SparseJacobian, (self._fn, self._example, self._mode_arg, self._user_pattern))
+
     def _again(self, x):
         """The Jacobian at an x whose recorded decisions differ: a fresh detection at x."""
         J = SparseJacobian(self._fn, x, mode=self._mode_arg)
@@ -1022,6 +1029,8 @@ class SparseHessian:
         self._dtype = x.dtype
         n = _size(self._shape)
         self._fn = fn
+        self._user_pattern = pattern
+        self._example = _np.array(x.asnumpy())  # for pickling: detection again at the same x
         decisions = []
         if pattern is None:
             p = _hessian_pattern(fn, x, op, decisions)
@@ -1048,6 +1057,9 @@ class SparseHessian:
 
     def __call__(self, x):
         return _evaluate(self, x, "SparseHessian", self._p.nnz == 0)
+
+    def __reduce__(self):
+        return (SparseHessian, (self._fn, self._example, self._user_pattern))
 
     def _again(self, x):
         """The Hessian at an x whose recorded decisions differ: a fresh detection at x."""
