@@ -408,3 +408,53 @@ def test_sparse_jacobian_of_a_lambda_is_a_pickling_error():
 
     with pytest.raises((pickle.PicklingError, AttributeError)):
         pickle.dumps(tg.SparseJacobian(lambda x: x * 2, np.ones(3)))
+
+
+# ---- numpy functions on Tensors: options tapegrad's function takes itself ----------------------
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(mode="constant"),
+        dict(mode="constant", constant_values=7),
+        dict(constant_values=((1, 2), (3, 4))),
+        dict(mode="reflect"),
+        dict(mode="edge"),
+        dict(mode="symmetric"),
+        dict(mode="wrap"),
+    ],
+    ids=repr,
+)
+def test_numpy_pad_on_tensors_takes_its_modes(kw):
+    # np.pad's mode was checked against np.take's only default ('raise'): even the default
+    # mode='constant', spelled out, was refused, and so was constant_values.
+    a = np.arange(6.0).reshape(2, 3) - 2
+    out = np.pad(tg.tensor(a), 1, **kw)
+    assert isinstance(out, tg.Tensor)
+    np.testing.assert_array_equal(out.numpy(), np.pad(a, 1, **kw))
+
+
+def test_numpy_pad_on_tensors_is_differentiable():
+    g = tg.grad(lambda x: np.pad(x, 1, mode="reflect").sum())(tg.tensor([1.0, 2.0, 3.0]))
+    assert g.tolist() == [1.0, 3.0, 1.0]
+
+
+def test_numpy_pad_unsupported_mode_names_the_modes():
+    with pytest.raises(ValueError, match="linear_ramp"):
+        np.pad(tg.ones(3), 1, mode="linear_ramp")
+
+
+@pytest.mark.parametrize("copy", [None, True, False], ids=repr)
+def test_numpy_reshape_on_tensors_passes_copy(copy):
+    # copy= was passed positionally to tapegrad's reshape (a TypeError) or, for True, dropped.
+    t = tg.arange(6.0)
+    out = np.reshape(t, (3, 2), copy=copy)
+    assert isinstance(out, tg.Tensor) and out.shape == (3, 2)
+    out[0, 0] = 99.0
+    assert float(t[0]) == (0.0 if copy else 99.0)
+
+
+def test_numpy_take_other_modes_still_refused_clearly():
+    with pytest.raises(TypeError, match="mode='wrap' is not supported"):
+        np.take(tg.ones(3), [0], mode="wrap")
