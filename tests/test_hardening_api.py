@@ -458,3 +458,34 @@ def test_numpy_reshape_on_tensors_passes_copy(copy):
 def test_numpy_take_other_modes_still_refused_clearly():
     with pytest.raises(TypeError, match="mode='wrap' is not supported"):
         np.take(tg.ones(3), [0], mode="wrap")
+
+
+# ---- standard namespace: empty operands ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sa, sb, axes",
+    [((2, 0), (0, 2), 1), ((2, 0, 3), (0, 3, 4), 2), ((0, 3), (3, 0), 1), ((3, 0), (0,), 1)],
+    ids=str,
+)
+def test_tensordot_over_an_empty_axis_is_zeros(sa, sb, axes):
+    # A contracted axis of length 0 made reshape(-1, 0) ambiguous: a ValueError where numpy
+    # gives zeros.
+    a, b = np.ones(sa), np.ones(sb)
+    out = tnp.tensordot(tnp.asarray(a), tnp.asarray(b), axes=axes)
+    np.testing.assert_array_equal(out.numpy(), np.tensordot(a, b, axes=axes))
+
+
+def test_tensordot_over_an_empty_axis_has_a_gradient():
+    g = tg.grad(lambda a: tnp.tensordot(a, tnp.asarray(np.ones((0, 2))), axes=1).sum())(
+        tnp.asarray(np.ones((2, 0)))
+    )
+    assert g.shape == (2, 0)
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (0, 0), (4, 3, 0), (2, 0, 5)], ids=str)
+def test_matrix_rank_of_empty_matrices_is_zero(shape):
+    # amax over no singular values raised ValueError; numpy gives rank 0.
+    out = tnp.linalg.matrix_rank(tnp.asarray(np.zeros(shape)))
+    assert out.dtype == tg.int64
+    np.testing.assert_array_equal(out.numpy(), np.linalg.matrix_rank(np.zeros(shape)))

@@ -1300,8 +1300,12 @@ def tensordot(a, b, axes=2):
     free_a = [i for i in range(a.ndim) if i not in ax_a]
     free_b = [j for j in range(b.ndim) if j not in ax_b]
     k = int(np.prod([a.shape[i] for i in ax_a], dtype=np.int64))
-    at = _core.transpose(a, tuple(free_a + ax_a)).reshape(-1, k)
-    bt = _core.transpose(b, tuple(ax_b + free_b)).reshape(k, -1)
+    # Explicit sizes: with an empty contracted axis (k == 0) a -1 could not be resolved, and the
+    # product is zeros, as in numpy.
+    m = int(np.prod([a.shape[i] for i in free_a], dtype=np.int64))
+    n = int(np.prod([b.shape[j] for j in free_b], dtype=np.int64))
+    at = _core.transpose(a, tuple(free_a + ax_a)).reshape(m, k)
+    bt = _core.transpose(b, tuple(ax_b + free_b)).reshape(k, n)
     out = _core.matmul(at, bt)
     return out.reshape(tuple(a.shape[i] for i in free_a) + tuple(b.shape[j] for j in free_b))
 
