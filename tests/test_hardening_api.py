@@ -489,3 +489,44 @@ def test_matrix_rank_of_empty_matrices_is_zero(shape):
     out = tnp.linalg.matrix_rank(tnp.asarray(np.zeros(shape)))
     assert out.dtype == tg.int64
     np.testing.assert_array_equal(out.numpy(), np.linalg.matrix_rank(np.zeros(shape)))
+
+
+# ---- devices: a GPU asked for where none can be used ---------------------------------------------
+
+_NO_GPU = not tg.cuda.is_available()
+
+
+@pytest.mark.skipif(not _NO_GPU, reason="a GPU is available here")
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: tg.ones(2).to("GPU"),
+        lambda: tg.ones(2).to("cuda"),
+        lambda: tg.tensor([1.0], device="cuda"),
+        lambda: tg.zeros(2, device="GPU"),
+        lambda: tg.arange(3, device="GPU"),
+        lambda: tg.set_context(device_target="GPU"),
+        lambda: tg.ones(2).to_device("gpu"),
+    ],
+    ids=["to_GPU", "to_cuda", "tensor", "zeros", "arange", "set_context", "to_device"],
+)
+def test_unavailable_gpu_is_a_value_error_and_a_runtime_error(call):
+    # It was a bare RuntimeError, where the Array API functions (asarray(device="GPU")) raise
+    # ValueError for the same request: now both, so that either kind of handler catches it.
+    with pytest.raises(tg.cuda.DeviceUnavailableError, match="only the CPU is available") as info:
+        call()
+    assert isinstance(info.value, ValueError) and isinstance(info.value, RuntimeError)
+    assert tg.get_context("device_target") == "CPU"
+
+
+def test_unavailable_gpu_message_says_what_is_missing():
+    from tapegrad import cuda
+
+    if cuda.is_available():
+        pytest.skip("a GPU is available here")
+    with pytest.raises(cuda.DeviceUnavailableError) as info:
+        tg.ones(2).to("GPU")
+    if not cuda._built():  # it said "built but its plugin does not load" for a CPU-only build
+        assert "not built" in str(info.value)
+    else:
+        assert "is built" in str(info.value)
