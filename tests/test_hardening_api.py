@@ -530,3 +530,16 @@ def test_unavailable_gpu_message_says_what_is_missing():
         assert "not built" in str(info.value)
     else:
         assert "is built" in str(info.value)
+
+
+# ---- finfo / iinfo / can_cast of things that are no dtype ------------------------------------
+
+
+@pytest.mark.parametrize("fn", ["finfo", "iinfo", "can_cast"])
+@pytest.mark.parametrize("arg", [None, "abc", 3, object()], ids=["none", "str", "int", "object"])
+def test_dtype_inspection_of_no_dtype_names_the_function(fn, arg):
+    # finfo(None) gave float64's limits (numpy's deprecated reading); the others raised numpy's
+    # message, which names no function.
+    f = getattr(tnp, fn)
+    with pytest.raises(TypeError, match=f"{fn}: expected a dtype or a Tensor"):
+        f(arg, tnp.float64) if fn == "can_cast" else f(arg)

@@ -72,10 +72,15 @@ def _np_dtype(dtype):
     return np.dtype("bool" if name == "bool" else name)
 
 
-def _dtype_of(x):
+def _dtype_of(x, what="finfo"):
     if isinstance(x, Tensor):
         return x.dtype
-    return _as_dtype(x)
+    if x is None:  # numpy's finfo(None) is float64, deprecated: no dtype named here
+        raise TypeError(f"{what}: expected a dtype or a Tensor, got None")
+    try:
+        return _as_dtype(x)
+    except TypeError as e:
+        raise TypeError(f"{what}: expected a dtype or a Tensor, got {x!r} ({e})") from None
 
 
 class finfo_object(NamedTuple):
@@ -131,7 +136,7 @@ def iinfo(type):
     >>> tg.numpy.iinfo(tg.int64).min
     -9223372036854775808
     """
-    dt = _dtype_of(type)
+    dt = _dtype_of(type, "iinfo")
     if not str(dt).startswith(("Int", "UInt")):
         raise TypeError(f"iinfo: {dt} is not an integer dtype")
     i = np.iinfo(_np_dtype(dt))
@@ -219,7 +224,9 @@ def can_cast(from_, to):
     >>> tg.numpy.can_cast(tg.int32, tg.float64), tg.numpy.can_cast(tg.float64, tg.float32)
     (True, False)
     """
-    return builtins.bool(np.can_cast(_np_dtype(_dtype_of(from_)), _np_dtype(to), "safe"))
+    return builtins.bool(
+        np.can_cast(_np_dtype(_dtype_of(from_, "can_cast")), _np_dtype(to), "safe")
+    )
 
 
 def asarray(obj, dtype=None, device=None, copy=None):
