@@ -543,3 +543,49 @@ def test_dtype_inspection_of_no_dtype_names_the_function(fn, arg):
     f = getattr(tnp, fn)
     with pytest.raises(TypeError, match=f"{fn}: expected a dtype or a Tensor"):
         f(arg, tnp.float64) if fn == "can_cast" else f(arg)
+
+
+# ---- tapegrad.dask arguments (local scheduler, no cluster) ---------------------------------------
+
+
+def _dask_rows():
+    da = pytest.importorskip("dask.array")
+    rng = np.random.default_rng(5)
+    X = da.from_array(rng.random((20, 3)), chunks=(7, 3))
+    y = da.from_array(rng.random(20), chunks=(7,))
+    return X, y
+
+
+def _lsq_loss(w, X, y):
+    return ((X @ w - y) ** 2).sum()
+
+
+@pytest.mark.parametrize("split_every", [np.int64(3), np.int32(2), 4], ids=repr)
+def test_dask_split_every_takes_numpy_ints(split_every):
+    # numpy integers were refused ("must be an int >= 2, got np.int64(3)").
+    import tapegrad.dask as tgd
+
+    X, y = _dask_rows()
+    v, g = tgd.value_and_grad(_lsq_loss, np.zeros(3), X, y, split_every=split_every)
+    vr, gr = tg.value_and_grad(_lsq_loss)(
+        tg.tensor(np.zeros(3)), tg.tensor(X.compute()), tg.tensor(y.compute())
+    )
+    np.testing.assert_allclose(float(v), float(vr))
+    np.testing.assert_allclose(np.asarray(g), gr.numpy())
+
+
+@pytest.mark.parametrize("split_every", [True, 2.0, 1, np.bool_(True), "3"], ids=repr)
+def test_dask_split_every_refuses_non_ints(split_every):
+    import tapegrad.dask as tgd
+
+    X, y = _dask_rows()
+    with pytest.raises(ValueError, match="split_every must be an int >= 2"):
+        tgd.value_and_grad(_lsq_loss, np.zeros(3), X, y, split_every=split_every)
+
+
+def test_dask_dict_params_name_the_function():
+    import tapegrad.dask as tgd
+
+    X, y = _dask_rows()
+    with pytest.raises(TypeError, match=r"value_and_grad: params\[0\] must be a Tensor"):
+        tgd.value_and_grad(lambda p, X, y: _lsq_loss(p["w"], X, y), {"w": np.zeros(3)}, X, y)
