@@ -589,3 +589,15 @@ def test_dask_dict_params_name_the_function():
     X, y = _dask_rows()
     with pytest.raises(TypeError, match=r"value_and_grad: params\[0\] must be a Tensor"):
         tgd.value_and_grad(lambda p, X, y: _lsq_loss(p["w"], X, y), {"w": np.zeros(3)}, X, y)
+
+
+@pytest.mark.parametrize("helper", ["ode_fun", "ode_jacobian"])
+def test_ode_helpers_refuse_complex_states(helper):
+    # A complex y (solve_ivp integrates complex systems) was cast to float64, dropping the
+    # imaginary parts with only numpy's ComplexWarning: a silently wrong right-hand side.
+    import tapegrad.scipy as tgs
+
+    f = getattr(tgs, helper)(lambda t, y: -y * y)
+    with pytest.raises(TypeError, match=f"{helper}: y must be real numbers"):
+        f(0.0, np.ones(2) + 1j)
+    assert np.asarray(f(0.0, [1, 2])).dtype == np.float64

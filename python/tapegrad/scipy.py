@@ -65,11 +65,12 @@ _HESS_ONLY = {"dogleg", "trust-exact"}
 _ROOT_JAC = {"hybr", "lm"}
 
 
-def _x64(x, what):
-    """`x` as a float64 numpy array (SciPy's working type)."""
+def _x64(x, what, name="x0"):
+    """`x` as a float64 numpy array (SciPy's working type). Complex values are refused: a float64
+    copy would drop their imaginary parts without a word."""
     a = _np.asarray(x)
     if a.dtype.kind not in "biuf":
-        raise TypeError(f"{what}: x0 must be real numbers, got an array of dtype {a.dtype}")
+        raise TypeError(f"{what}: {name} must be real numbers, got an array of dtype {a.dtype}")
     return _np.asarray(a, dtype=_np.float64)
 
 
@@ -361,7 +362,7 @@ def ode_jacobian(f, jit=False, mode="fwd"):
     as_t = _t_tensor if jit else float
 
     def jac(t, y, *args):
-        y = _np.asarray(y, dtype=_np.float64)
+        y = _x64(y, "ode_jacobian", "y")
         n = y.size
         return _np64(j_fn(as_t(t), _tensor64(y), *args)).reshape(n, n)
 
@@ -387,7 +388,7 @@ def ode_fun(f, jit=False):
     as_t = _t_tensor if jit else float
 
     def fun(t, y, *args):
-        y = _np.asarray(y, dtype=_np.float64)
+        y = _x64(y, "ode_fun", "y")
         return _np64(_vector(f_fn(as_t(t), _tensor64(y), *args), "ode_fun")).reshape(y.shape)
 
     return fun
