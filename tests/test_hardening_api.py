@@ -601,3 +601,30 @@ def test_ode_helpers_refuse_complex_states(helper):
     with pytest.raises(TypeError, match=f"{helper}: y must be real numbers"):
         f(0.0, np.ones(2) + 1j)
     assert np.asarray(f(0.0, [1, 2])).dtype == np.float64
+
+
+@pytest.mark.parametrize("kind", ["tensor", "numpy"])
+def test_sparse_jacobian_sees_a_closed_over_index_array_changed_in_place(kind):
+    # The index array is a recorded decision: changed in place, the pattern of the old indices
+    # decompressed the new sweep (identity instead of the permutation).
+    idx = tg.tensor([0, 1, 2]) if kind == "tensor" else np.array([0, 1, 2])
+
+    def f(x):
+        return x[idx] * 2
+
+    J = tg.SparseJacobian(f, np.ones(3))
+    np.testing.assert_array_equal(J(np.ones(3)).toarray(), 2 * np.eye(3))
+    idx[0], idx[2] = 2, 0
+    np.testing.assert_array_equal(J(np.ones(3)).toarray(), 2 * np.eye(3)[[2, 1, 0]])
+
+
+def test_sparse_hessian_sees_a_closed_over_index_array_changed_in_place():
+    idx = np.array([0, 1, 2, 3])
+
+    def f(x):
+        return (x[idx[:2]] * x[idx[2:]]).sum()
+
+    H = tg.SparseHessian(f, np.ones(4))
+    idx[:] = [0, 2, 1, 3]
+    x = np.arange(1.0, 5.0)
+    np.testing.assert_array_equal(H(x).toarray(), tg.hessian(f)(tg.tensor(x)).numpy())
