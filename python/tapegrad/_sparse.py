@@ -505,16 +505,36 @@ class _Decisions:
     def __init__(self, prog, x):
         self._prog = prog
         self._slots = list(prog.guard_slots)
-        vals = prog.values([x])
+        # Only the records the decided values depend on are run again (often none: a closed-over
+        # index array is a constant of the program), in recording order.
+        recs = prog.records()
+        need, plan = set(self._slots), []
+        for k in range(len(recs) - 1, -1, -1):
+            ins, outs = recs[k][6], recs[k][7]
+            if any(o in need for o in outs):
+                plan.append((k, list(ins), list(outs)))
+                need.update(i for i in ins if i >= 0)
+        plan.reverse()
+        self._plan = plan
+        self._constants = {slot: t for slot, t in prog.constants() if slot in need}
+        vals = self._values_at(x)
         self._values = [vals[s].asnumpy().copy() for s in self._slots]
+
+    def _values_at(self, x):
+        vals = dict(self._constants)
+        vals[0] = x
+        for k, ins, outs in self._plan:
+            res = self._prog.run_record(k, [vals.get(i) if i >= 0 else None for i in ins])
+            vals.update(zip(outs, res))
+        return vals
 
     def hold(self, x):
         try:
-            vals = self._prog.values([x])
+            vals = self._values_at(x)
         except Exception:  # another path may index out of range, or fail to broadcast: redetect
             return False
         for s, want in zip(self._slots, self._values):
-            t = vals[s]
+            t = vals.get(s)
             if t is None:
                 return False
             got = t.asnumpy()
