@@ -356,7 +356,7 @@ Tensor import_capsule(py::handle cap) {
   DType d;
   TG_CHECK_TYPE(from_dl(t->dtype, d), "from_dlpack: DLPack dtype (code ", int(t->dtype.code), ", bits ",
                 int(t->dtype.bits), ", lanes ", t->dtype.lanes, ") is not supported (supported: bool, int8-64, ",
-                "uint8-64, float16, float32, float64)");
+                "uint8-64, float16, float32, float64, complex64, complex128)");
   TG_CHECK(t->ndim >= 0 && t->ndim <= 32, "from_dlpack: bad number of dimensions ", t->ndim);
   Shape shape;
   for (int32_t i = 0; i < t->ndim; ++i) {
