@@ -257,6 +257,18 @@ bool has_strong_float64(py::handle obj, int depth) {
 
 std::string type_name(py::handle obj) { return py::str(py::type::handle_of(obj).attr("__name__")); }
 
+// repr(obj) for an error message, cut to a readable length; the type's name where repr itself fails
+// (a list nested thousands deep exhausts Python's recursion limit in repr).
+std::string data_repr(py::handle obj) {
+  std::string r;
+  try {
+    r = py::repr(obj);
+  } catch (py::error_already_set&) { return str_cat("a deeply nested ", type_name(obj)); }
+  constexpr size_t kMax = 200;
+  if (r.size() > kMax) r = r.substr(0, kMax) + "...";
+  return r;
+}
+
 // The first Python int in a nested list/tuple that does not fit in int64 (null if none).
 PyObject* find_big_int(py::handle obj, int depth) {
   if (depth > 64) return nullptr;
@@ -404,10 +416,10 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
   }
   if (p == Py_None) throw TypeError("tensor: cannot make a tensor from None");
   if (PyUnicode_Check(p) || PyBytes_Check(p))
-    throw TypeError(str_cat("tensor: cannot make a tensor from a string (", std::string(py::repr(obj)), ")"));
+    throw TypeError(str_cat("tensor: cannot make a tensor from a string (", data_repr(obj), ")"));
   if (PyComplex_CheckExact(p)) {
     TG_CHECK_TYPE(!has_dt || is_complex(want), "tensor: cannot make a ", dtype_numpy_name(want),
-                  " tensor from the complex number ", std::string(py::repr(obj)));
+                  " tensor from the complex number ", data_repr(obj));
     return complex_scalar(p, has_dt ? want : DType::Complex64);
   }
   py::module_ np = py::module_::import("numpy");
@@ -431,9 +443,9 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
     } catch (py::error_already_set& e) {
       if (e.matches(PyExc_OverflowError)) throw;
       if (e.matches(PyExc_ValueError))
-        throw ValueError(str_cat("tensor: cannot make a ", dtype_numpy_name(want), " tensor from ",
-                                 std::string(py::repr(obj)), ": ", e.what()));
-      throw TypeError(str_cat("tensor: cannot make a tensor from ", std::string(py::repr(obj)), ": ", e.what()));
+        throw ValueError(
+            str_cat("tensor: cannot make a ", dtype_numpy_name(want), " tensor from ", data_repr(obj), ": ", e.what()));
+      throw TypeError(str_cat("tensor: cannot make a tensor from ", data_repr(obj), ": ", e.what()));
     }
   } else if (from_sequence || numpy_like || PySequence_Check(p) || PyObject_HasAttrString(p, "__array__") ||
              PyObject_HasAttrString(p, "__array_interface__")) {
@@ -442,8 +454,8 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
     } catch (py::error_already_set& e) {
       // Ragged nesting is a ValueError in numpy too; anything else cannot be data.
       if (e.matches(PyExc_ValueError))
-        throw ValueError(str_cat("tensor: cannot make a tensor from ", std::string(py::repr(obj)), ": ", e.what()));
-      throw TypeError(str_cat("tensor: cannot make a tensor from ", std::string(py::repr(obj)), ": ", e.what()));
+        throw ValueError(str_cat("tensor: cannot make a tensor from ", data_repr(obj), ": ", e.what()));
+      throw TypeError(str_cat("tensor: cannot make a tensor from ", data_repr(obj), ": ", e.what()));
     }
   } else {
     throw TypeError(str_cat("tensor: cannot make a tensor from an object of type ", type_name(obj)));

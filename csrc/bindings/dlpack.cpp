@@ -1,7 +1,9 @@
 // DLPack: Tensor.__dlpack__ / __dlpack_device__ (export) and tapegrad.from_dlpack (import).
 // The structs below are written from the DLPack specification (dlpack.h, v1.x; the Python
 // protocol of the array API standard); their layout is the ABI every producer and consumer shares.
+#include <cctype>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "bindings/buffer.h"
@@ -154,10 +156,40 @@ void capsule_destructor(PyObject* cap) {
   PyErr_Restore(type, value, tb);
 }
 
-bool is_cpu_device(py::handle dev) {
-  if (!py::isinstance<py::tuple>(dev) || py::len(dev) != 2) return false;
-  py::tuple t = py::reinterpret_borrow<py::tuple>(dev);
-  return py::cast<int>(t[0]) == dl::kCPU && py::cast<int>(t[1]) == 0;
+// A Python int (not a bool, which is an int to Python but never a device code or a version) that
+// fits in int64.
+bool small_int(py::handle v, int64_t& out) {
+  if (!PyLong_Check(v.ptr()) || PyBool_Check(v.ptr())) return false;
+  int overflow = 0;
+  out = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
+  return overflow == 0 && !(out == -1 && PyErr_Occurred());
+}
+
+// The (a, b) pair of ints of DLPack's `dl_device`, `device` and `max_version` arguments (a tuple;
+// a list is taken too), or a TypeError naming the argument: the cast errors of a str or a float
+// in it named nothing.
+std::pair<int64_t, int64_t> int_pair(py::handle v, const char* what) {
+  int64_t a = 0, b = 0;
+  const bool seq = py::isinstance<py::tuple>(v) || py::isinstance<py::list>(v);
+  TG_CHECK_TYPE(seq && py::len(v) == 2 && small_int(py::reinterpret_borrow<py::sequence>(v)[0], a) &&
+                    small_int(py::reinterpret_borrow<py::sequence>(v)[1], b),
+                what, " must be a tuple of two integers, got ", std::string(py::repr(v)));
+  return {a, b};
+}
+
+bool is_cpu_device(py::handle dev, const char* what) {
+  const auto d = int_pair(dev, what);
+  return d.first == dl::kCPU && d.second == 0;
+}
+
+// DLPack's `copy`: None, True or False (numpy's bool and the ints 0 and 1 as numpy takes them).
+bool copy_flag(py::handle copy, const char* what) {
+  if (copy.is_none()) return false;
+  int64_t i = 0;
+  const bool ok = PyBool_Check(copy.ptr()) || py::isinstance(copy, py::module_::import("numpy").attr("bool_")) ||
+                  (small_int(copy, i) && (i == 0 || i == 1));
+  TG_CHECK_TYPE(ok, what, ": copy must be True, False or None, got ", std::string(py::repr(copy)));
+  return py::cast<bool>(copy);
 }
 
 py::object export_dlpack(const Tensor& t0, py::handle stream, py::handle max_version, py::handle dl_device,
@@ -167,18 +199,18 @@ py::object export_dlpack(const Tensor& t0, py::handle stream, py::handle max_ver
   if (t.device() != Device::CPU)
     throw py::buffer_error(
         "__dlpack__: GPU tensors are not exported through DLPack yet (kDLCUDA); use .to(\"CPU\") first");
-  (void)stream;  // CPU memory: there is no stream to synchronise with.
-  if (!dl_device.is_none() && !is_cpu_device(dl_device))
+  // CPU memory: there is no stream to synchronise with; an integer (a consumer's stream handle or
+  // -1) is ignored, anything else is a mistake.
+  int64_t stream_id = 0;
+  TG_CHECK_TYPE(stream.is_none() || small_int(stream, stream_id), "__dlpack__: stream must be None or an integer, got ",
+                std::string(py::repr(stream)));
+  if (!dl_device.is_none() && !is_cpu_device(dl_device, "__dlpack__: dl_device"))
     throw py::buffer_error(
         str_cat("__dlpack__: cannot export a CPU tensor to device ", std::string(py::repr(dl_device))));
-  const bool copied = !copy.is_none() && py::cast<bool>(copy);
+  const bool copied = copy_flag(copy, "__dlpack__");
   if (copied) t = t.clone();
   bool versioned = false;
-  if (!max_version.is_none()) {
-    py::tuple mv = max_version.cast<py::tuple>();
-    TG_CHECK_TYPE(mv.size() == 2, "__dlpack__: max_version must be a (major, minor) tuple");
-    versioned = py::cast<int64_t>(mv[0]) >= 1;
-  }
+  if (!max_version.is_none()) versioned = int_pair(max_version, "__dlpack__: max_version").first >= 1;
 
   auto* c = new ExportCtx();
   c->owner = buffer_owner(t).release().ptr();
@@ -324,7 +356,7 @@ Tensor import_capsule(py::handle cap) {
   DType d;
   TG_CHECK_TYPE(from_dl(t->dtype, d), "from_dlpack: DLPack dtype (code ", int(t->dtype.code), ", bits ",
                 int(t->dtype.bits), ", lanes ", t->dtype.lanes, ") is not supported (supported: bool, int8-64, ",
-                "uint8-64, float16, float32, float64)");
+                "uint8-64, float16, float32, float64, complex64, complex128)");
   TG_CHECK(t->ndim >= 0 && t->ndim <= 32, "from_dlpack: bad number of dimensions ", t->ndim);
   Shape shape;
   for (int32_t i = 0; i < t->ndim; ++i) {
@@ -350,10 +382,16 @@ Tensor import_capsule(py::handle cap) {
 }
 
 py::object from_dlpack(py::handle obj, py::handle device, py::handle copy) {
-  TG_CHECK_TYPE(device.is_none() || (py::isinstance<py::str>(device) && py::cast<std::string>(device) == "CPU") ||
-                    is_cpu_device(device),
-                "from_dlpack: device must be None or 'CPU', got ", std::string(py::repr(device)));
-  const bool want_copy = !copy.is_none() && py::cast<bool>(copy);
+  bool cpu = device.is_none();
+  if (py::isinstance<py::str>(device)) {  // "CPU" as Tensor.device says, or "cpu" as numpy does
+    std::string d = py::cast<std::string>(device);
+    for (char& ch : d) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+    cpu = d == "CPU";
+  } else if (!cpu) {
+    cpu = is_cpu_device(device, "from_dlpack: device");
+  }
+  TG_CHECK_TYPE(cpu, "from_dlpack: device must be None, 'CPU' or (1, 0), got ", std::string(py::repr(device)));
+  const bool want_copy = copy_flag(copy, "from_dlpack");
   if (is_tensor(obj)) return want_copy ? py::cast(ops::copy(as_tensor(obj))) : py::reinterpret_borrow<py::object>(obj);
   if (PyCapsule_CheckExact(obj.ptr())) return py::cast(import_capsule(obj));
   if (!PyObject_HasAttrString(obj.ptr(), "__dlpack__"))

@@ -39,12 +39,20 @@ def is_number(x):
     return isinstance(x, _SCALAR_TYPES)
 
 
-def is_number_list(x):
+# Deeper than any array (numpy's 64 dimensions): a list nested this deep, or one that holds
+# itself, is taken as array data, so that tg.tensor refuses it with a ValueError instead of the
+# check recursing until Python's stack gives out.
+_MAX_DEPTH = 64
+
+
+def is_number_list(x, _depth=0):
     """A non-empty (nested) list of numbers: one array argument, not a pytree."""
     if type(x) is not list or not x:
         return False
+    if _depth > _MAX_DEPTH:
+        return True
     for v in x:
-        if not (isinstance(v, _SCALAR_TYPES) or is_number_list(v)):
+        if not (isinstance(v, _SCALAR_TYPES) or is_number_list(v, _depth + 1)):
             return False
     return True
 

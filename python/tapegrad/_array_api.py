@@ -72,10 +72,15 @@ def _np_dtype(dtype):
     return np.dtype("bool" if name == "bool" else name)
 
 
-def _dtype_of(x):
+def _dtype_of(x, what="finfo"):
     if isinstance(x, Tensor):
         return x.dtype
-    return _as_dtype(x)
+    if x is None:  # numpy's finfo(None) is float64, deprecated: no dtype named here
+        raise TypeError(f"{what}: expected a dtype or a Tensor, got None")
+    try:
+        return _as_dtype(x)
+    except TypeError as e:
+        raise TypeError(f"{what}: expected a dtype or a Tensor, got {x!r} ({e})") from None
 
 
 class finfo_object(NamedTuple):
@@ -131,7 +136,7 @@ def iinfo(type):
     >>> tg.numpy.iinfo(tg.int64).min
     -9223372036854775808
     """
-    dt = _dtype_of(type)
+    dt = _dtype_of(type, "iinfo")
     if not str(dt).startswith(("Int", "UInt")):
         raise TypeError(f"iinfo: {dt} is not an integer dtype")
     i = np.iinfo(_np_dtype(dt))
@@ -219,7 +224,9 @@ def can_cast(from_, to):
     >>> tg.numpy.can_cast(tg.int32, tg.float64), tg.numpy.can_cast(tg.float64, tg.float32)
     (True, False)
     """
-    return builtins.bool(np.can_cast(_np_dtype(_dtype_of(from_)), _np_dtype(to), "safe"))
+    return builtins.bool(
+        np.can_cast(_np_dtype(_dtype_of(from_, "can_cast")), _np_dtype(to), "safe")
+    )
 
 
 def asarray(obj, dtype=None, device=None, copy=None):
@@ -233,6 +240,8 @@ def asarray(obj, dtype=None, device=None, copy=None):
     >>> tg.numpy.asarray([1.0, 2.0], dtype=tg.float64)
     Tensor(shape=[2], dtype=Float64, value= [ 1.00000000e+00,  2.00000000e+00])
     """
+    if copy is not None and not (isinstance(copy, (bool, np.bool_, int)) and copy in (0, 1)):
+        raise ValueError(f"asarray: copy must be True, False or None, got {copy!r}")
     _check_device("asarray", device)
     if device is not None:
         want = _device_name(device, "asarray")
@@ -253,6 +262,16 @@ def asarray(obj, dtype=None, device=None, copy=None):
                 f"asarray: copy=False, but converting {obj.dtype} to {dt} needs a copy"
             )
         return obj.astype(dt)
+    if not isinstance(obj, np.ndarray) and hasattr(obj, "__dlpack__"):
+        # Any other DLPack producer (torch, cupy, jax arrays, ...): its memory, or a copy of it.
+        out = _core.from_dlpack(obj, copy=None if copy is None else bool(copy))
+        if dt is None or out.dtype == dt:
+            return out
+        if copy is False:
+            raise ValueError(
+                f"asarray: copy=False, but converting {out.dtype} to {dt} needs a copy"
+            )
+        return out.astype(dt)
     if copy is False:
         if not isinstance(obj, np.ndarray) and not hasattr(obj, "__dlpack__"):
             raise ValueError(

@@ -219,6 +219,9 @@ def _call_numpy_style(func, fn, args, kwargs, fname):
             continue
         if kind is inspect.Parameter.VAR_KEYWORD:
             for k, v in value.items():
+                if k in gnames and k not in kw:  # np.pad(..., constant_values=...)
+                    kw[k] = v
+                    continue
                 if k in _DEFAULTS and _is_default(k, v):
                     continue
                 raise TypeError(f"numpy.{fname} on Tensors: {k}={v!r} is not supported by tapegrad")
@@ -230,7 +233,9 @@ def _call_numpy_style(func, fn, args, kwargs, fname):
             continue
         if name == "correction" and value is not _NOVALUE:
             name = "ddof"
-        if name in _DEFAULTS:
+        # Options tapegrad's function takes itself (np.pad's mode, reshape's copy) go to it; the
+        # others only at numpy's default.
+        if name in _DEFAULTS and name not in gnames:
             prefix = False
             if _is_default(name, value):
                 continue
@@ -242,6 +247,8 @@ def _call_numpy_style(func, fn, args, kwargs, fname):
             prefix = False
             continue
         gname = {"a_min": "min", "a_max": "max", "newshape": "shape"}.get(name, name)
+        if kind is inspect.Parameter.KEYWORD_ONLY:  # numpy's keyword-only ones go by name
+            prefix = False
         if prefix and (gname not in gnames or gnames.index(gname) == len(pos)):
             pos.append(value)
         elif gname in gnames:

@@ -386,6 +386,8 @@ def matrix_rank(x, /, tol=None, hermitian=False, *, rtol=None):
     if x.ndim < 2:
         return _core.any(x != 0).astype(_core.int64)
     dt = _float_dtype(x)
+    if x.shape[-1] == 0 or x.shape[-2] == 0:  # no singular values: rank 0 (amax would refuse)
+        return _creation.zeros(tuple(x.shape[:-2]), _core.int64)
     s = svdvals(x.astype(dt))
     if tol is not None:
         t = _t(tol).astype(dt)

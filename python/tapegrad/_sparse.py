@@ -49,6 +49,15 @@ def _is_float(dtype):
     return str(dtype) in _FLOATS
 
 
+# Slots whose values carry derivatives: real floats and complex numbers (a function may go through
+# complex arithmetic and come back with `real`/`abs`: its dependencies go through too).
+_CARRIERS = _FLOATS + ("Complex64", "Complex128")
+
+
+def _carries(dtype):
+    return str(dtype) in _CARRIERS
+
+
 def _size(shape):
     return int(_np.prod(shape, dtype=_np.int64)) if len(shape) else 1
 
@@ -185,9 +194,11 @@ def _rule_movement(c):
             run_in.append(None)
             continue
         shp = c.shape(i)
-        if _is_float(c.dtypes[s]):
+        if _carries(c.dtypes[s]):
             m = _size(shp)
             ids = _np.arange(offset + 1, offset + m + 1, dtype=_np.float64).reshape(shp)
+            if not _is_float(c.dtypes[s]):  # complex: the ids as real parts, in the slot's dtype
+                ids = ids.astype(_np.complex128)
             run_in.append(Tensor(ids))
             p = c.pat(i)
             any_pat = any_pat or p is not None
@@ -205,7 +216,7 @@ def _rule_movement(c):
     big = stack[0] if len(stack) == 1 else sp.vstack(stack, format="csr")
     res = []
     for o in outs:
-        src = _np.asarray(o.asnumpy(), dtype=_np.float64).ravel()
+        src = _np.real(_np.asarray(o.asnumpy())).astype(_np.float64).ravel()
         res.append(_take_rows(big, src.astype(_np.int64) - 1, c.n) if src.size else _empty(0, c.n))
     return res
 
@@ -374,7 +385,7 @@ def _rule_conservative(c):
     if not ps:
         return [None] * len(c.outs)
     return [
-        _conservative_rows(ps, _size(shp), c.n, c.name) if _is_float(dt) else None
+        _conservative_rows(ps, _size(shp), c.n, c.name) if _carries(dt) else None
         for shp, dt in zip(c.out_shapes, c.out_dtypes)
     ]
 
@@ -483,8 +494,59 @@ def _check_output(y, op):
     return y
 
 
-def _detect(fn, x, op):
-    """The Jacobian pattern of fn at x: CSR (fn(x).size, x.size), sorted, values 1."""
+class _Decisions:
+    """The Python-visible decisions (guards: ``bool()``, ``float()``, ``item()`` of a traced value)
+    of a detection recording, with their values at the x it was made at. The pattern holds for the
+    path those decisions chose; an x that decides differently may take another path with another
+    pattern (``x * 2 if x[0] > 0 else x[::-1]``), which the compressed sweep alone would decompress
+    with the old pattern: silently wrong entries. `hold(x)` replays the recording's forward on x
+    (values only) and compares each decided value."""
+
+    def __init__(self, prog, x):
+        self._prog = prog
+        self._slots = list(prog.guard_slots)
+        # Only the records the decided values depend on are run again (often none: a closed-over
+        # index array is a constant of the program), in recording order.
+        recs = prog.records()
+        need, plan = set(self._slots), []
+        for k in range(len(recs) - 1, -1, -1):
+            ins, outs = recs[k][6], recs[k][7]
+            if any(o in need for o in outs):
+                plan.append((k, list(ins), list(outs)))
+                need.update(i for i in ins if i >= 0)
+        plan.reverse()
+        self._plan = plan
+        self._constants = {slot: t for slot, t in prog.constants() if slot in need}
+        vals = self._values_at(x)
+        self._values = [vals[s].asnumpy().copy() for s in self._slots]
+
+    def _values_at(self, x):
+        vals = dict(self._constants)
+        vals[0] = x
+        for k, ins, outs in self._plan:
+            res = self._prog.run_record(k, [vals.get(i) if i >= 0 else None for i in ins])
+            vals.update(zip(outs, res))
+        return vals
+
+    def hold(self, x):
+        try:
+            vals = self._values_at(x)
+        except Exception:  # another path may index out of range, or fail to broadcast: redetect
+            return False
+        for s, want in zip(self._slots, self._values):
+            t = vals.get(s)
+            if t is None:
+                return False
+            got = t.asnumpy()
+            nan = got.dtype.kind in "fc"
+            if got.shape != want.shape or not _np.array_equal(got, want, equal_nan=nan):
+                return False
+        return True
+
+
+def _detect(fn, x, op, decisions=None):
+    """The Jacobian pattern of fn at x: CSR (fn(x).size, x.size), sorted, values 1. With a list
+    `decisions`, appends the recording's _Decisions when it has any (guards)."""
     sp = _sp()
     shape = tuple(x.shape)
     n = _size(shape)
@@ -518,19 +580,21 @@ def _detect(fn, x, op):
         ins = rec[6]
         t = any(s >= 0 and tainted[s] for s in ins)
         if not any(s >= 0 and patterns[s] is not None for s in ins) or (
-            name != "write_basic" and not any(_is_float(d) for d in out_dtypes)
+            name != "write_basic" and not any(_carries(d) for d in out_dtypes)
         ):
             res = [None] * len(outs)
         else:
             rule, _ = rule_for(name, nondiff)
             res = rule(_Ctx(n, patterns, shapes, dtypes, values, prog, k, rec, tainted))
         for s, p, dt in zip(outs, res, out_dtypes):
-            patterns[s] = p if _is_float(dt) else None
+            patterns[s] = p if _carries(dt) else None
             tainted[s] = t and s not in guarded
+    if decisions is not None and len(prog.guard_slots):
+        decisions.append(_Decisions(prog, x))
     out_slot = prog.outputs[0]
     m = _size(shapes[out_slot])
     p = patterns[out_slot]
-    if p is None or not _is_float(dtypes[out_slot]):
+    if p is None or not _carries(dtypes[out_slot]):
         p = _empty(m, n)
     p = sp.csr_array(p)
     p.sum_duplicates()
@@ -576,7 +640,7 @@ def hessian_pattern(fn, x):
     return _bool(_hessian_pattern(fn, x, "hessian_pattern"))
 
 
-def _hessian_pattern(fn, x, op):
+def _hessian_pattern(fn, x, op, decisions=None):
     from ._autodiff import grad
 
     shape = tuple(x.shape)
@@ -590,7 +654,7 @@ def _hessian_pattern(fn, x, op):
         return y.reshape(())
 
     g = grad(scalar)
-    p, _, _ = _detect(lambda xt: g(xt).reshape(shape), x, op)
+    p, _, _ = _detect(lambda xt: g(xt).reshape(shape), x, op, decisions)
     p = _ones((p + p.T).tocsr())
     p.sum_duplicates()
     p.sort_indices()
@@ -725,12 +789,18 @@ def _np_dtype(dtype):
     return {"Float16": _np.float16, "Float32": _np.float32, "Float64": _np.float64}[str(dtype)]
 
 
-def _evaluate(obj, x, what, empty):
+def _evaluate(obj, x, what, empty, check=True):
     """The compressed sweep of a SparseJacobian/SparseHessian at `x`, decompressed into the CSR
     array of its pattern (Note [Compressed sweeps] in csrc/transforms/compressed.h). The fast path
     is one C++ call (replay of the folded sweep, gather into the value array); it answers None
     where it cannot (another signature, x tracked by a transform or on a GPU), and the general path
     below then runs the jit-compiled sweep."""
+    if check and obj._decisions is not None:
+        # The detection recording made Python-visible decisions: the pattern is only known for x
+        # that decide the same way; another x is detected (and colored) afresh (docs/sparse.md).
+        x = _check_signature(obj, x, what)
+        if not obj._decisions.hold(x):
+            return obj._again(x)
     if empty:
         x = _check_signature(obj, x, what)
         return obj._csr(_np.zeros(0, _np_dtype(obj._dtype)))
@@ -826,12 +896,17 @@ class SparseJacobian:
         self._shape = tuple(x.shape)
         self._dtype = x.dtype
         n = _size(self._shape)
+        self._mode_arg = mode
+        self._user_pattern = pattern
+        self._example = _np.array(x.asnumpy())  # for pickling: detection again at the same x
+        decisions = []
         if pattern is None:
-            p, out_shape, _ = _detect(fn, x, op)
+            p, out_shape, _ = _detect(fn, x, op, decisions)
         else:
             y = _check_output(fn(x), op)
             out_shape = tuple(y.shape)
             p = _user_pattern(pattern, (_size(out_shape), n), op)
+        self._decisions = decisions[0] if decisions else None
         self._out_shape = tuple(out_shape)
         self._p = p
         self.pattern = _bool(p)
@@ -858,8 +933,30 @@ class SparseJacobian:
             )
         if mode == "auto":
             mode = "fwd" if rc is None or cc.max(initial=-1) <= rc.max(initial=-1) else "rev"
+        try:
+            self._use(fn, x, p, mode, cc if mode == "fwd" else rc, rows, cols)
+        except TypeError:
+            # auto: a function with no forward-mode rule (a custom_vjp, tg.checkpoint) has
+            # reverse mode, as dense jacrev does.
+            if self._mode_arg != "auto" or mode != "fwd" or not p.nnz:
+                raise
+            if rc is None:
+                pt = p.T.tocsr()
+                pt.sort_indices()
+                rc = _best_coloring(
+                    _core._color_columns,
+                    pt.indptr.astype(_np.int64),
+                    pt.indices.astype(_np.int64),
+                    n,
+                    m,
+                )
+            self._use(fn, x, p, "rev", rc, rows, cols)
+
+    def _use(self, fn, x, p, mode, colors, rows, cols):
+        """Seeds, decompression indices and the recorded compressed sweep for `mode`."""
+        m, n = p.shape
         self.mode = mode
-        self.colors = cc if mode == "fwd" else rc
+        self.colors = colors
         self.num_colors = int(self.colors.max(initial=-1)) + 1
         k = max(self.num_colors, 1)
         dt = _np_dtype(self._dtype)
@@ -877,6 +974,16 @@ class SparseJacobian:
 
     def __call__(self, x):
         return _evaluate(self, x, "SparseJacobian", self._p.nnz == 0)
+
+    def __reduce__(self):
+        # The recorded sweep is not picklable; `fn` (a module-level function) and the example
+        # rebuild the same pattern, coloring and sweep (a Dask worker, a copy.deepcopy).
+        return (SparseJacobian, (self._fn, self._example, self._mode_arg, self._user_pattern))
+
+    def _again(self, x):
+        """The Jacobian at an x whose recorded decisions differ: a fresh detection at x."""
+        J = SparseJacobian(self._fn, x, mode=self._mode_arg)
+        return _evaluate(J, x, "SparseJacobian", J._p.nnz == 0, check=False)
 
     def __repr__(self):
         return (
@@ -941,12 +1048,17 @@ class SparseHessian:
         self._shape = tuple(x.shape)
         self._dtype = x.dtype
         n = _size(self._shape)
+        self._fn = fn
+        self._user_pattern = pattern
+        self._example = _np.array(x.asnumpy())  # for pickling: detection again at the same x
+        decisions = []
         if pattern is None:
-            p = _hessian_pattern(fn, x, op)
+            p = _hessian_pattern(fn, x, op, decisions)
         else:
             p = _user_pattern(pattern, (n, n), op)
             p = _ones((p + p.T).tocsr())
             p.sort_indices()
+        self._decisions = decisions[0] if decisions else None
         self._p = p
         self.pattern = _bool(p)
         ip, ix = p.indptr.astype(_np.int64), p.indices.astype(_np.int64)
@@ -965,6 +1077,14 @@ class SparseHessian:
 
     def __call__(self, x):
         return _evaluate(self, x, "SparseHessian", self._p.nnz == 0)
+
+    def __reduce__(self):
+        return (SparseHessian, (self._fn, self._example, self._user_pattern))
+
+    def _again(self, x):
+        """The Hessian at an x whose recorded decisions differ: a fresh detection at x."""
+        H = SparseHessian(self._fn, x)
+        return _evaluate(H, x, "SparseHessian", H._p.nnz == 0, check=False)
 
     def __repr__(self):
         return f"SparseHessian(shape={self.pattern.shape}, nnz={self.pattern.nnz}, num_colors={self.num_colors})"

@@ -65,8 +65,9 @@ def _to(self, target):
     """The tensor on a device (`"CPU"`, `"GPU"`) or in a dtype (as ``astype``).
 
     `"GPU"` (or `"cuda"`) copies the tensor to the GPU when ``tg.cuda.is_available()``, and raises
-    a RuntimeError saying why not otherwise; `"CPU"` copies a GPU tensor back. A tensor already
-    on the device is returned itself, as PyTorch's ``.to`` does. The copy is not differentiable
+    a ``tg.cuda.DeviceUnavailableError`` (a RuntimeError and a ValueError) saying why not
+    otherwise; `"CPU"` copies a GPU tensor back. A tensor already on the device is returned
+    itself, as PyTorch's ``.to`` does. The copy is not differentiable
     yet: a tensor that ``grad``/``vmap``/``jit`` tracks is refused (move the inputs first).
 
     >>> import tapegrad as tg

@@ -245,7 +245,7 @@ def _params_to_arrays(params, op):
             raise TypeError(
                 f"{op}: params[{k}] is a Dask collection; parameters must be in memory (a Tensor or numpy array)"
             )
-        if isinstance(p, (str, bytes)) or p is None:
+        if isinstance(p, (str, bytes, dict)) or p is None:
             raise TypeError(
                 f"{op}: params[{k}] must be a Tensor, numpy array or number, got {type(p).__name__}"
             )
@@ -346,8 +346,13 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
         raise TypeError(f"{op}: loss must be callable, got {type(loss).__name__}")
     if reduce not in _REDUCTIONS:
         raise ValueError(f"{op}: reduce must be 'sum' or 'mean', got {reduce!r}")
-    if isinstance(split_every, bool) or not isinstance(split_every, int) or split_every < 2:
+    if (
+        isinstance(split_every, (bool, np.bool_))
+        or not isinstance(split_every, (int, np.integer))
+        or split_every < 2
+    ):
         raise ValueError(f"{op}: split_every must be an int >= 2, got {split_every!r}")
+    split_every = int(split_every)  # numpy ints too
     single, param_arrays, dtypes = _params_to_arrays(params, op)
     arrays = _align_rows(arrays, op)
 

@@ -65,11 +65,12 @@ _HESS_ONLY = {"dogleg", "trust-exact"}
 _ROOT_JAC = {"hybr", "lm"}
 
 
-def _x64(x, what):
-    """`x` as a float64 numpy array (SciPy's working type)."""
+def _x64(x, what, name="x0"):
+    """`x` as a float64 numpy array (SciPy's working type). Complex values are refused: a float64
+    copy would drop their imaginary parts without a word."""
     a = _np.asarray(x)
     if a.dtype.kind not in "biuf":
-        raise TypeError(f"{what}: x0 must be real numbers, got an array of dtype {a.dtype}")
+        raise TypeError(f"{what}: {name} must be real numbers, got an array of dtype {a.dtype}")
     return _np.asarray(a, dtype=_np.float64)
 
 
@@ -95,6 +96,20 @@ def _tensor_args(args):
     )
 
 
+def _with_kwargs(fn, kwargs, what):
+    """`fn` with SciPy's ``kwargs`` dict bound (numpy arrays and number lists as Tensors)."""
+    if kwargs is None or (isinstance(kwargs, dict) and not kwargs):
+        return fn
+    if not isinstance(kwargs, dict):
+        raise TypeError(f"{what}: kwargs must be a dict, got {type(kwargs).__name__}")
+    bound = dict(zip(kwargs, _tensor_args(tuple(kwargs.values()))))
+
+    def with_kwargs(x, *args):
+        return fn(x, *args, **bound)
+
+    return with_kwargs
+
+
 def _given(kw, *names):
     """Drop derivative keywords set to None (SciPy's default: "not given"); whether any is left."""
     for k in names:
@@ -104,6 +119,10 @@ def _given(kw, *names):
 
 
 def _maybe_jit(fn, jit):
+    if not isinstance(jit, (bool, _np.bool_)):  # jit="no" would otherwise mean True
+        raise TypeError(
+            f"tapegrad.scipy: jit must be True or False, got {type(jit).__name__} {jit!r}"
+        )
     return _tg_jit(fn) if jit else fn
 
 
@@ -217,6 +236,9 @@ def _least_squares_parts(residuals, x0, jit, mode, kw):
     """What least_squares hands SciPy: the residual function and the keywords with jac filled in."""
     kw = dict(kw)
     targs = _tensor_args(kw.pop("args", ()))
+    # SciPy's `kwargs` go to the residuals and their Jacobian alike (SciPy would pass them to our
+    # wrappers, which take none): bound here, numpy arrays among them wrapped once as Tensors.
+    residuals = _with_kwargs(residuals, kw.pop("kwargs", None), "least_squares")
     r_fn = _maybe_jit(residuals, jit)
     n = x0.size
     if mode not in ("auto", "fwd", "rev"):
@@ -340,7 +362,7 @@ def ode_jacobian(f, jit=False, mode="fwd"):
     as_t = _t_tensor if jit else float
 
     def jac(t, y, *args):
-        y = _np.asarray(y, dtype=_np.float64)
+        y = _x64(y, "ode_jacobian", "y")
         n = y.size
         return _np64(j_fn(as_t(t), _tensor64(y), *args)).reshape(n, n)
 
@@ -366,7 +388,7 @@ def ode_fun(f, jit=False):
     as_t = _t_tensor if jit else float
 
     def fun(t, y, *args):
-        y = _np.asarray(y, dtype=_np.float64)
+        y = _x64(y, "ode_fun", "y")
         return _np64(_vector(f_fn(as_t(t), _tensor64(y), *args), "ode_fun")).reshape(y.shape)
 
     return fun

@@ -9,6 +9,7 @@ driver or a GPU, :func:`is_available` is False and tensors stay on the CPU.
 from __future__ import annotations
 
 __all__ = [
+    "DeviceUnavailableError",
     "device_count",
     "empty_cache",
     "is_available",
@@ -28,6 +29,12 @@ def _plugin():
     """The initialised plugin module, or None (the reason in ``_state["reason"]``)."""
     p = _state["plugin"]
     if p is None:
+        # `from .. import _cuda` of a module that is not there is an ImportError, not always a
+        # ModuleNotFoundError: ask first whether the plugin was built at all.
+        if not _built():
+            _state["plugin"] = False
+            _state["reason"] = "the CUDA backend is not built in this tapegrad"
+            return None
         try:
             from .. import _cuda
         except ModuleNotFoundError:
@@ -87,11 +94,18 @@ def _built():
     return importlib.util.find_spec("tapegrad._cuda") is not None
 
 
+class DeviceUnavailableError(RuntimeError, ValueError):
+    """A GPU was asked for (``device="GPU"``, ``.to("cuda")``, ``device_target="GPU"``) where none
+    can be used. A RuntimeError (this environment has no usable GPU) and a ValueError (the device
+    argument names a device that is not available), as numpy's AxisError is both a ValueError and
+    an IndexError: code that catches either sees it."""
+
+
 def _require(what):
-    """The plugin, or the RuntimeError that says why there is no GPU."""
+    """The plugin, or the DeviceUnavailableError that says why there is no GPU."""
     p = _plugin()
     if p is None:
-        raise RuntimeError(
+        raise DeviceUnavailableError(
             f"{what}: {_state['reason']}, so only the CPU is available (tg.cuda.is_available() is False)"
         )
     return p
