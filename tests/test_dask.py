@@ -264,10 +264,12 @@ def test_jitted_loss_records_once_per_worker_and_replays(client):
     def jit_stats():
         import tapegrad.dask
 
+        # A jitted loss is differentiated as tg.jit(value_and_grad(loss)), made once per worker.
         return [
-            f.fn.cache_info()
-            for f in tapegrad.dask._FN_CACHE.values()
-            if hasattr(f.fn, "cache_info")
+            f.cache_info()
+            for h in tapegrad.dask._FN_CACHE.values()
+            for f in h._chunk_fns.values()
+            if hasattr(f, "cache_info")
         ]
 
     stats = [s for per_worker in client.run(jit_stats).values() for s in per_worker]
