@@ -20,6 +20,7 @@ import hashlib
 import math
 import os
 import threading
+import time
 import uuid
 from collections import OrderedDict
 
@@ -310,18 +311,37 @@ def _persisted_blocks(client, arrays):
     return held
 
 
+# Where persisted chunks are, by their keys, for a few seconds: a training loop's calls over the
+# same arrays then skip the round trip to the scheduler that asks. A stale answer (a worker lost
+# and its chunks recomputed elsewhere) costs a transfer of the chunks, not a wrong result.
+_WHO_HAS: OrderedDict = OrderedDict()
+_WHO_HAS_SIZE = 8
+_WHO_HAS_TTL_S = 2.0
+
+
 def _group_by_worker(client, held):
-    """Lists of chunk indices, one per task: the chunks of the first array held by one worker
-    (one round trip to the scheduler), split evenly into groups of at most _CHUNKS_PER_TASK."""
+    """Lists of chunk indices, one per task: the chunks of the first array held by one worker,
+    split evenly into groups of at most _CHUNKS_PER_TASK."""
+    keys = tuple(f.key for f in held[0])
+    cache_key = (client.id, keys)
+    now = time.monotonic()
+    hit = _WHO_HAS.get(cache_key)
+    if hit is not None and now - hit[0] < _WHO_HAS_TTL_S:
+        return hit[1]
     who = client.who_has(held[0])
     by_worker = {}
-    for i, f in enumerate(held[0]):
-        holders = who.get(f.key) or ()
+    for i, k in enumerate(keys):
+        holders = who.get(k) or ()
         by_worker.setdefault(holders[0] if holders else None, []).append(i)
     groups = []
     for idx in by_worker.values():
         n = -(-len(idx) // _CHUNKS_PER_TASK)
         groups += [idx[len(idx) * k // n : len(idx) * (k + 1) // n] for k in range(n)]
+    with _FN_LOCK:
+        _WHO_HAS[cache_key] = (now, groups)
+        _WHO_HAS.move_to_end(cache_key)
+        while len(_WHO_HAS) > _WHO_HAS_SIZE:
+            _WHO_HAS.popitem(last=False)
     return groups
 
 
@@ -333,7 +353,10 @@ _INLINE_PAYLOAD_BYTES = 1 << 16
 
 def _grouped_graph(payload, held, groups, split_every):
     """The whole call as one graph (sent to the scheduler in one message): one task per group of
-    chunks, a tree of `_combine` tasks with `split_every` inputs each; (graph, root key)."""
+    chunks and a tree of `_combine` tasks with `split_every` inputs each, down to at most
+    `split_every` partial results, which the caller gathers and adds (the last node of the tree
+    on the client: no task and no transfer between workers on the way to the result); (graph,
+    keys of the last partial results)."""
     from dask._task_spec import DataNode, Task, TaskRef
 
     token = uuid.uuid4().hex
@@ -352,7 +375,7 @@ def _grouped_graph(payload, held, groups, split_every):
         graph[key] = Task(key, _group_value_and_grad, payload_arg, len(held), *blocks)
         level.append(key)
     depth = 0
-    while len(level) > 1:
+    while len(level) > split_every:
         depth += 1
         nxt = []
         for i in range(0, len(level), split_every):
@@ -360,7 +383,7 @@ def _grouped_graph(payload, held, groups, split_every):
             graph[key] = Task(key, _combine, *(TaskRef(k) for k in level[i : i + split_every]))
             nxt.append(key)
         level = nxt
-    return graph, level[0]
+    return graph, level
 
 
 def _active_client():
@@ -434,8 +457,9 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
         # holds the whole graph until the result is in, so a partial result (or the payload) lost
         # with a worker is recomputed. (Not client.scatter for the payload: scattered data has no
         # task to recompute it from.)
-        graph, root = _grouped_graph(payload, held, _group_by_worker(client, held), split_every)
-        value, grads, rows, vdtype = client.get(graph, root, sync=False).result()
+        graph, last = _grouped_graph(payload, held, _group_by_worker(client, held), split_every)
+        futures = client.get(graph, last, sync=False)
+        value, grads, rows, vdtype = _combine(*client.gather(futures))
     else:
         # Lazy chunks (made where they are first needed) or a local scheduler: one task per chunk.
         payload_arg = dask.delayed(
