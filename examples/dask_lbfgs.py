@@ -16,7 +16,7 @@ import argparse
 
 import numpy as np
 import scipy.optimize
-from dask_train import make_data  # the same generated rows as the SGD/Adam example
+from dask_train import make_data, persist_evenly  # the same rows as the SGD/Adam example
 from distributed import Client, LocalCluster
 
 import tapegrad as tg
@@ -60,7 +60,7 @@ def main(argv=None):
         client = Client(cluster)
     try:
         x, y, true_w = make_data(args.rows, args.features, chunk_rows)
-        x, y = client.persist([x, y])
+        x, y = persist_evenly(client, x, y)
         res = fit(x, y, args.maxiter)
     finally:
         client.close()

@@ -30,7 +30,8 @@ import time
 import cloudpickle
 import numpy as np
 import psutil
-from dask_train import loss, make_data, persist_evenly
+from dask_train import loss as plain_loss
+from dask_train import make_data, persist_evenly
 from distributed import Client, LocalCluster, get_task_stream
 
 import tapegrad as tg
@@ -50,12 +51,17 @@ def _params(features):
     return tg.Parameter(tg.zeros(features), name="w"), tg.Parameter(tg.zeros(()), name="b")
 
 
-def _payload(features):
+def _loss(jit):
+    """The loss of examples/dask_train.py, or its tg.jit (differentiated as one recorded replay)."""
+    return tg.jit(plain_loss) if jit else plain_loss
+
+
+def _payload(features, jit=False):
     w, b = _params(features)
-    return (tgd._Fn(loss), [np.asarray(w), np.asarray(b)], True)
+    return (tgd._Fn(_loss(jit)), [np.asarray(w), np.asarray(b)], True)
 
 
-def _worker_chunk_time(rows, features, repeats):
+def _worker_chunk_time(rows, features, repeats, jit=False):
     """Runs on a worker: one chunk's loss and gradient as a task computes it, the worker's thread
     settings; (median wall s, median thread CPU s, kernel threads). It cycles through chunks of
     64 MiB or more in all, so that each chunk comes from memory, not from the cache, as the
@@ -72,7 +78,7 @@ def _worker_chunk_time(rows, features, repeats):
         )
         for _ in range(n)
     ]
-    payload = _payload(features)
+    payload = _payload(features, jit)
     walls, cpus = [], []
     for i in range(repeats + n):
         x, y = chunks[i % n]
@@ -152,6 +158,8 @@ def _speedup_run(n, args):
         def run():
             return tgd.value_and_grad(loss, (w, b), x, y, reduce="mean")
 
+        loss = _loss(args.jit)
+
         run()  # warm: imports and first calls on the workers
         idle = c.idle_cpu_rate(1.0)
         proc = psutil.Process()
@@ -192,9 +200,14 @@ def main():
         "--overhead-chunks", type=int, default=100, help="chunks of 10^5 rows for the overhead run"
     )
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument(
+        "--jit",
+        action="store_true",
+        help="the loss as tg.jit(loss) (about half the compute per chunk)",
+    )
     args = ap.parse_args()
     feats = args.features
-    print(f"uptime before: {_uptime()}")
+    print(f"uptime before: {_uptime()}; loss: {'tg.jit(loss)' if args.jit else 'loss'}")
     print(
         f"cores: {os.cpu_count()}; tapegrad {tg.__version__}; client RSS {psutil.Process().memory_info().rss / 2**20:.0f} MiB"
     )
@@ -223,6 +236,7 @@ def main():
     try:
         xk, yk, _ = c.data(k * 100_000, feats, 100_000)
         w, b = _params(feats)
+        loss = _loss(args.jit)
         run = lambda: tgd.value_and_grad(loss, (w, b), xk, yk, reduce="mean")
         run()
         run()
@@ -240,7 +254,7 @@ def main():
             cpu = [b1 - a - r * wall for a, b1, r in zip(cpu0, cpu1, idle)]
             rows.append((wall, comp, cpu[0], cpu[1]))
         one_wall, one_cpu, threads = next(
-            iter(c.client.run(_worker_chunk_time, 100_000, feats, 20).values())
+            iter(c.client.run(_worker_chunk_time, 100_000, feats, 20, args.jit).values())
         )
     finally:
         c.close()

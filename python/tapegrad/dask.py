@@ -415,15 +415,17 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
     dtypes and shapes), ``value`` is a 0-d Tensor. The result equals the single-process
     ``tg.value_and_grad`` over the whole arrays up to float rounding (partial sums are float64).
 
-    Each chunk's loss and gradient run on the worker that holds the chunk; the params (and the
-    loss, pickled by cloudpickle) are sent once per call to every worker, and the partial results
-    are combined by a tree reduction with ``split_every`` inputs per node. A worker lost during
-    the call costs a retry of its tasks, not the answer. Chunks already in the workers' memory
-    (``client.persist``) are taken a group per task (up to 32 chunks held by one worker), which
+    Each chunk's loss and gradient run on the worker that holds the chunk; the params and the
+    loss (pickled once per call by cloudpickle) go with the tasks to the workers, and the partial
+    results are combined by a tree reduction with ``split_every`` inputs per node, the last node
+    on the client. A worker lost during the call costs a retry of its tasks, not the answer.
+    Chunks already in the workers' memory (``client.persist``) are taken a group per task (up to
+    32 chunks held by one worker), and the whole call is one graph sent in one message, which
     keeps the scheduler's cost per chunk small; lazy chunks get one task each, run where the chunk
-    is made. Arrays are rechunked to one chunk across their other axes, and to the first array's
-    row chunks. Without a ``distributed.Client`` it runs on Dask's local scheduler (threads, or
-    ``sync``).
+    is made. A ``tg.jit`` loss is differentiated as ``tg.jit(tg.value_and_grad(loss))``, recorded
+    once per chunk shape on each worker. Arrays are rechunked to one chunk across their other
+    axes, and to the first array's row chunks. Without a ``distributed.Client`` it runs on Dask's
+    local scheduler (threads, or ``sync``).
 
     >>> import dask, dask.array as da
     >>> import tapegrad.dask as tgd
