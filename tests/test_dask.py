@@ -576,6 +576,24 @@ def test_local_schedulers(scheduler):
     _close(jac, 2 * x)
 
 
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_jitted_loss_on_a_local_scheduler_keeps_its_recordings(scheduler):
+    x, y = _data(rows=300)
+    w, b = _params()
+    loss = tg.jit(_logistic_mean)
+    want_v, want_g = tg.value_and_grad(_logistic_mean, grad_position=(0, 1))(w, b, x, y)
+    dx, dy = da.from_array(x, chunks=70), da.from_array(y, chunks=70)  # 4 x 70 rows and 20
+    with dask.config.set(scheduler=scheduler):
+        for _ in range(3):
+            v, g = tgd.value_and_grad(loss, (w, b), dx, dy, reduce="mean")
+            _close(v, want_v)
+            _close(g[0], want_g[0])
+            _close(g[1], want_g[1])
+    (chunk_fn,) = tgd._LOCAL_JIT_CHUNK_FNS[loss].values()
+    info = chunk_fn.cache_info()
+    assert info["records"] <= 2 * 2 and info["replays"] >= 15 - info["records"], info
+
+
 def test_empty_chunks_and_no_rows():
     x, y = _data(rows=50)
     w, b = _params()

@@ -22,6 +22,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -67,15 +68,17 @@ _REDUCTIONS = ("sum", "mean")
 _FN_CACHE: OrderedDict = OrderedDict()
 _FN_CACHE_SIZE = 16
 _FN_LOCK = threading.Lock()
+_LOCAL_JIT_CHUNK_FNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class _Fn:
     """Holds a user function; pickles as (digest, cloudpickle bytes), loaded once per worker."""
 
-    __slots__ = ("_blob", "_chunk_fns", "_digest", "_fn")
+    __slots__ = ("_blob", "_chunk_fns", "_digest", "_fn", "_local")
 
     def __init__(self, fn=None, digest=None, blob=None):
         self._fn, self._digest, self._blob = fn, digest, blob
+        self._local = fn is not None  # made by the caller here, not unpickled
         self._chunk_fns = {}
 
     def __reduce__(self):
@@ -98,15 +101,22 @@ class _Fn:
         forward and backward passes are recorded once per chunk shape and replayed in C++ (about
         half the time of the loss's own replay differentiated op by op, for examples/dask_train.py's
         loss at 10^5 rows)."""
-        f = self._chunk_fns.get(n_params)
+        fn = self.fn
+        # A holder unpickled on a worker lives as long as its function is sent; in this process
+        # (a local scheduler) a new _Fn wraps the caller's function in every call, so the
+        # recordings are kept with the caller's jit function instead.
+        cache = self._chunk_fns
+        if self._local and isinstance(fn, JitFunction):
+            with _FN_LOCK:
+                cache = _LOCAL_JIT_CHUNK_FNS.setdefault(fn, {})
+        f = cache.get(n_params)
         if f is None:
-            fn = self.fn
             positions = tuple(range(n_params))
             if isinstance(fn, JitFunction):
                 f = tg.jit(tg.value_and_grad(fn._fn, grad_position=positions), fuse=fn._fuse)
             else:
                 f = tg.value_and_grad(fn, grad_position=positions)
-            f = self._chunk_fns.setdefault(n_params, f)
+            f = cache.setdefault(n_params, f)
         return f
 
 
