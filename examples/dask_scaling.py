@@ -5,9 +5,10 @@ targets.
 
 1. Speed-up: the gradient of examples/dask_train.py's logistic loss over rows x 32 float32 rows
    (generated on the workers and persisted evenly: the same number of chunks on each) on a
-   LocalCluster of 1 and of 2 worker processes, one task thread and one kernel thread each: the
-   median wall time of `tapegrad.dask.value_and_grad`, and the client's RSS change (the rows never
-   come to the client). Target: 2 workers at least 1.7x faster than 1.
+   LocalCluster of 1 and of 2 worker processes (dask_train.local_cluster: one task thread and one
+   kernel thread each, Dask's monitors quieter): the median wall time of
+   `tapegrad.dask.value_and_grad`, and the client's RSS change (the rows never come to the
+   client). Target: 2 workers at least 1.7x faster than 1.
 2. Overhead per chunk at 10^5 rows per chunk (1 worker, --overhead-chunks persisted chunks): the
    call's wall time minus the compute time of its tasks on the worker (Dask's task stream), per
    chunk, against one chunk's compute. Target: below 5%. Wall times depend on what else the
@@ -30,9 +31,9 @@ import time
 import cloudpickle
 import numpy as np
 import psutil
+from dask_train import local_cluster, make_data, persist_evenly
 from dask_train import loss as plain_loss
-from dask_train import make_data, persist_evenly
-from distributed import Client, LocalCluster, get_task_stream
+from distributed import Client, get_task_stream
 
 import tapegrad as tg
 import tapegrad.dask as tgd
@@ -117,9 +118,7 @@ def _cpu_seconds(proc):
 
 class Cluster:
     def __init__(self, n_workers):
-        self.cluster = LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
+        self.cluster = local_cluster(n_workers)
         self.client = Client(self.cluster)
         self.workers = [psutil.Process(p) for p in self.client.run(os.getpid).values()]
 

@@ -36,6 +36,16 @@ def client():
     old_path = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (TAPEGRAD_PATH, old_path) if p)
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    # Dask's background monitors quieter, as examples/dask_train.py's local_cluster (on a small CI
+    # machine every core runs a worker); set for the whole module, so restarted workers get it.
+    quiet = dask.config.set(
+        {
+            "distributed.admin.system-monitor.interval": "2s",
+            "distributed.worker.memory.monitor-interval": "1s",
+            "distributed.worker.profile.enabled": False,
+            "distributed.admin.tick.interval": "200ms",
+        }
+    )
     cluster = distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -49,6 +59,7 @@ def client():
     finally:
         c.close()
         cluster.close()
+        quiet.__exit__(None, None, None)
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
         if old_path is None:
             os.environ.pop("PYTHONPATH", None)
