@@ -284,8 +284,12 @@ def test_a_grouped_call_is_one_graph_of_few_tasks(client, monkeypatch):
         raise AssertionError("who_has asked again within the cache's lifetime")
 
     monkeypatch.setattr(client, "who_has", no_round_trip)
+    first = [f.key for f in client._tapegrad_dask_last]
+    assert all(client.refcount[k] == 1 for k in first)  # held until the next call's graph is sent
     v, g = tgd.value_and_grad(_logistic_sum, (w, b), dx, dy)
     _close(g[0], want_g[0])
+    assert all(client.refcount.get(k, 0) == 0 for k in first)  # then released
+    assert set(first).isdisjoint(f.key for f in client._tapegrad_dask_last)
 
 
 def test_combine_tree_over_many_groups():

@@ -471,6 +471,15 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
         # task to recompute it from.)
         graph, last = _grouped_graph(payload, held, _group_by_worker(client, held), split_every)
         futures = client.get(graph, last, sync=False)
+        # The previous call's futures are released now, after this call's graph has gone, not
+        # when that call returned: a release is a message on the client's batched stream to the
+        # scheduler, which holds back whatever follows it within 10 ms, so in a training loop the
+        # next call's graph would wait up to 10 ms for it. (Until then the workers keep a few
+        # partial results of a few hundred bytes; a worker lost in between makes the scheduler
+        # recompute its share of them, once.)
+        previous = getattr(client, "_tapegrad_dask_last", None)
+        client._tapegrad_dask_last = futures
+        del previous
         value, grads, rows, vdtype = _combine(*client.gather(futures))
     else:
         # Lazy chunks (made where they are first needed) or a local scheduler: one task per chunk.
