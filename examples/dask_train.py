@@ -27,20 +27,25 @@ import tapegrad.dask as tgd
 
 # Dask's background monitors are sized for machines with cores to spare; where every core runs a
 # worker (a laptop's LocalCluster), each wakeup takes CPU from the gradients. Idle, a 2-worker
-# LocalCluster used 128 ms of CPU per second with the defaults and 45 ms with these.
-QUIET_MONITORS = {
+# LocalCluster used 128 ms of CPU per second with the defaults and 45 ms with these. Work stealing
+# is off: the chunks are placed evenly, and a task stolen from a lagging worker copies its chunks
+# (128 MB for 10^6 x 32 rows) to the thief, after which Dask may drop the original copy, leaving
+# both chunks on one worker for the rest of the run (seen once on a loaded 2-core machine).
+QUIET_CONFIG = {
     "distributed.admin.system-monitor.interval": "2s",  # psutil samples in every process (500 ms)
     "distributed.worker.memory.monitor-interval": "1s",  # each nanny's memory check (100 ms)
     "distributed.worker.profile.enabled": False,  # the 100 Hz stack sampler of each worker
     "distributed.admin.tick.interval": "200ms",  # the event loops' health tick (20 ms)
+    "distributed.scheduler.work-stealing": False,
 }
 
 
 def local_cluster(n_workers):
     """A LocalCluster of `n_workers` processes with one task thread each (Dask's nanny sets
-    OMP_NUM_THREADS=1 in each, which tapegrad.dask's tasks follow: one kernel thread) and quiet
-    monitors (set for this process, so that restarted workers get them too)."""
-    dask.config.set(QUIET_MONITORS)
+    OMP_NUM_THREADS=1 in each, which tapegrad.dask's tasks follow: one kernel thread), quiet
+    monitors and no work stealing (set for this process, so that restarted workers get them
+    too)."""
+    dask.config.set(QUIET_CONFIG)
     return LocalCluster(
         n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
     )

@@ -37,7 +37,8 @@ def client():
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (TAPEGRAD_PATH, old_path) if p)
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     # Dask's background monitors quieter, as examples/dask_train.py's local_cluster (on a small CI
-    # machine every core runs a worker); set for the whole module, so restarted workers get it.
+    # machine every core runs a worker; work stealing stays on here); set for the whole module, so
+    # restarted workers get it.
     quiet = dask.config.set(
         {
             "distributed.admin.system-monitor.interval": "2s",
@@ -290,6 +291,24 @@ def test_a_grouped_call_is_one_graph_of_few_tasks(client, monkeypatch):
     _close(g[0], want_g[0])
     assert all(client.refcount.get(k, 0) == 0 for k in first)  # then released
     assert set(first).isdisjoint(f.key for f in client._tapegrad_dask_last)
+
+
+def test_chunks_with_copies_on_several_workers_are_spread():
+    # A chunk copied to a second worker goes to whichever holder has fewer chunks so far.
+    class Key:
+        def __init__(self, key):
+            self.key = key
+
+    class FakeClient:
+        id = "fake-client-for-grouping"
+
+        def who_has(self, futures):
+            return {"c0": ("A", "B"), "c1": ("A", "B"), "c2": ("A",), "c3": ("B", "A")}
+
+    held = [[Key(f"c{i}") for i in range(4)]]
+    groups = tgd._group_by_worker(FakeClient(), held)
+    tgd._WHO_HAS.clear()
+    assert sorted(groups) == [[0, 2], [1, 3]]
 
 
 def test_combine_tree_over_many_groups():

@@ -341,8 +341,11 @@ def _group_by_worker(client, held):
     who = client.who_has(held[0])
     by_worker = {}
     for i, k in enumerate(keys):
-        holders = who.get(k) or ()
-        by_worker.setdefault(holders[0] if holders else None, []).append(i)
+        # A chunk held by several workers (a copy made for a task elsewhere) goes to the one with
+        # the fewest chunks so far: the call waits for the busiest worker.
+        holders = who.get(k) or (None,)
+        w = min(holders, key=lambda h: len(by_worker.get(h, ())))
+        by_worker.setdefault(w, []).append(i)
     groups = []
     for idx in by_worker.values():
         n = -(-len(idx) // _CHUNKS_PER_TASK)
