@@ -370,6 +370,8 @@ def _grouped_graph(payload, held, groups, split_every):
     `split_every` partial results, which the caller gathers and adds (the last node of the tree
     on the client: no task and no transfer between workers on the way to the result); (graph,
     keys of the last partial results)."""
+    # Dask's task specification (dask >= 2024.12; Futures are TaskRefs), the form its own
+    # collections build graphs in.
     from dask._task_spec import DataNode, Task, TaskRef
 
     token = uuid.uuid4().hex
