@@ -16,8 +16,12 @@ import argparse
 
 import numpy as np
 import scipy.optimize
-from dask_train import make_data  # the same generated rows as the SGD/Adam example
-from distributed import Client, LocalCluster
+from dask_train import (  # the same rows as the SGD/Adam example
+    local_cluster,
+    make_data,
+    persist_evenly,
+)
+from distributed import Client
 
 import tapegrad as tg
 import tapegrad.dask as tgd
@@ -54,13 +58,11 @@ def main(argv=None):
     if args.address:
         client, cluster = Client(args.address), None
     else:
-        cluster = LocalCluster(
-            n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
+        cluster = local_cluster(args.workers)
         client = Client(cluster)
     try:
         x, y, true_w = make_data(args.rows, args.features, chunk_rows)
-        x, y = client.persist([x, y])
+        x, y = persist_evenly(client, x, y)
         res = fit(x, y, args.maxiter)
     finally:
         client.close()

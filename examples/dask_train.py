@@ -17,12 +17,38 @@ from __future__ import annotations
 import argparse
 import time
 
+import dask
 import dask.array as da
 import numpy as np
 from distributed import Client, LocalCluster, wait
 
 import tapegrad as tg
 import tapegrad.dask as tgd
+
+# Dask's background monitors are sized for machines with cores to spare; where every core runs a
+# worker (a laptop's LocalCluster), each wakeup takes CPU from the gradients. Idle, a 2-worker
+# LocalCluster used 128 ms of CPU per second with the defaults and 45 ms with these. Work stealing
+# is off: the chunks are placed evenly, and a task stolen from a lagging worker copies its chunks
+# (128 MB for 10^6 x 32 rows) to the thief, after which Dask may drop the original copy, leaving
+# both chunks on one worker for the rest of the run (seen once on a loaded 2-core machine).
+QUIET_CONFIG = {
+    "distributed.admin.system-monitor.interval": "2s",  # psutil samples in every process (500 ms)
+    "distributed.worker.memory.monitor-interval": "1s",  # each nanny's memory check (100 ms)
+    "distributed.worker.profile.enabled": False,  # the 100 Hz stack sampler of each worker
+    "distributed.admin.tick.interval": "200ms",  # the event loops' health tick (20 ms)
+    "distributed.scheduler.work-stealing": False,
+}
+
+
+def local_cluster(n_workers):
+    """A LocalCluster of `n_workers` processes with one task thread each (Dask's nanny sets
+    OMP_NUM_THREADS=1 in each, which tapegrad.dask's tasks follow: one kernel thread), quiet
+    monitors and no work stealing (set for this process, so that restarted workers get them
+    too)."""
+    dask.config.set(QUIET_CONFIG)
+    return LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
 
 
 def make_data(rows, features, chunk_rows, seed=0):
@@ -36,6 +62,29 @@ def make_data(rows, features, chunk_rows, seed=0):
     return x, y, true_w
 
 
+def persist_evenly(client, *arrays):
+    """Persist row-aligned Dask arrays with the same number of row chunks on each worker, and chunk
+    i of every array on the same worker (consecutive chunks together). `client.persist` alone lets
+    the scheduler place chunks where it likes: 10 chunks on 2 workers may land 6 and 4 (a speed-up
+    of 10/6 = 1.67 at best), and x's chunk may be on one worker and y's on the other (a transfer in
+    every step). The restriction is loose: a lost worker's chunks are recomputed elsewhere."""
+    workers = sorted(client.scheduler_info()["workers"])
+    n = arrays[0].numblocks[0]
+    blocks = [[] for _ in arrays]
+    for i in range(n):
+        placed = client.persist(
+            [a.blocks[i] for a in arrays],
+            workers=[workers[i * len(workers) // n]],
+            allow_other_workers=True,
+        )
+        for k, b in enumerate(placed):
+            blocks[k].append(b)
+    # One array per input again; its chunks are computed where the placed blocks are.
+    out = client.persist([da.concatenate(bs, axis=0) for bs in blocks])
+    wait(out)
+    return out
+
+
 def loss(w, b, x, y):
     """Mean binary cross-entropy of a logistic model over one chunk (written for logits)."""
     z = x @ w + b
@@ -46,8 +95,7 @@ def train(client, rows, features, chunk_rows, steps, lr, optimizer="adam", persi
     x, y, true_w = make_data(rows, features, chunk_rows)
     if persist:  # generate once, keep on the workers (about rows * features * 4 bytes in all)
         t0 = time.perf_counter()
-        x, y = client.persist([x, y])
-        wait([x, y])
+        x, y = persist_evenly(client, x, y)
         log(
             f"generated {rows} x {features} rows on the workers in {time.perf_counter() - t0:.1f} s"
         )
@@ -92,9 +140,7 @@ def main(argv=None):
     if args.address:
         client, cluster = Client(args.address), None
     else:
-        cluster = LocalCluster(
-            n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
+        cluster = local_cluster(args.workers)
         client = Client(cluster)
     try:
         w, b, true_w, history = train(

@@ -36,6 +36,17 @@ def client():
     old_path = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (TAPEGRAD_PATH, old_path) if p)
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    # Dask's background monitors quieter, as examples/dask_train.py's local_cluster (on a small CI
+    # machine every core runs a worker; work stealing stays on here); set for the whole module, so
+    # restarted workers get it.
+    quiet = dask.config.set(
+        {
+            "distributed.admin.system-monitor.interval": "2s",
+            "distributed.worker.memory.monitor-interval": "1s",
+            "distributed.worker.profile.enabled": False,
+            "distributed.admin.tick.interval": "200ms",
+        }
+    )
     cluster = distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -49,6 +60,7 @@ def client():
     finally:
         c.close()
         cluster.close()
+        quiet.__exit__(None, None, None)
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
         if old_path is None:
             os.environ.pop("PYTHONPATH", None)
@@ -250,6 +262,126 @@ def test_worker_killed_during_a_grouped_gradient(client, tmp_path):
     client.wait_for_workers(2, timeout=60)
 
 
+def test_a_grouped_call_is_one_graph_of_few_tasks(client, monkeypatch):
+    # 40 persisted chunks on 2 workers: one gradient task per worker (up to 32 chunks each), no
+    # combine task (the client adds the partial results), and the chunks' places asked once.
+    x, y = _data(rows=800)
+    w, b = _params()
+    dx, dy = client.persist([da.from_array(x, chunks=20), da.from_array(y, chunks=20)])
+    distributed.wait([dx, dy])
+    want_v, want_g = tg.value_and_grad(_logistic_sum, grad_position=(0, 1))(w, b, x, y)
+    monkeypatch.setattr(tgd, "_WHO_HAS_TTL_S", 3600.0)
+    with distributed.get_task_stream(client) as ts:
+        v, g = tgd.value_and_grad(_logistic_sum, (w, b), dx, dy)
+    _close(v, want_v)
+    _close(g[0], want_g[0])
+    _close(g[1], want_g[1])
+    keys = [str(t["key"]) for t in ts.data if "tapegrad-" in str(t["key"])]
+    per_worker = [sum(1 for k in ks if k[0] == dx.name) for ks in client.has_what().values()]
+    assert len(keys) == sum(-(-n // tgd._CHUNKS_PER_TASK) for n in per_worker if n), keys
+    assert all(k.startswith("tapegrad-grad-") for k in keys), keys
+
+    def no_round_trip(*args, **kwargs):
+        raise AssertionError("who_has asked again within the cache's lifetime")
+
+    monkeypatch.setattr(client, "who_has", no_round_trip)
+    first = [f.key for f in client._tapegrad_dask_last]
+    assert all(client.refcount[k] == 1 for k in first)  # held until the next call's graph is sent
+    v, g = tgd.value_and_grad(_logistic_sum, (w, b), dx, dy)
+    _close(g[0], want_g[0])
+    assert all(client.refcount.get(k, 0) == 0 for k in first)  # then released
+    assert set(first).isdisjoint(f.key for f in client._tapegrad_dask_last)
+
+
+def test_chunks_with_copies_on_several_workers_are_spread():
+    # A chunk copied to a second worker goes to whichever holder has fewer chunks so far.
+    class Key:
+        def __init__(self, key):
+            self.key = key
+
+    class FakeClient:
+        id = "fake-client-for-grouping"
+
+        def who_has(self, futures):
+            return {"c0": ("A", "B"), "c1": ("A", "B"), "c2": ("A",), "c3": ("B", "A")}
+
+    held = [[Key(f"c{i}") for i in range(4)]]
+    groups = tgd._group_by_worker(FakeClient(), held)
+    tgd._WHO_HAS.clear()
+    assert sorted(groups) == [[0, 2], [1, 3]]
+
+
+def test_combine_tree_over_many_groups():
+    # More groups than split_every: combine tasks down to at most split_every partial results.
+    payload = (tgd._Fn(_logistic_sum), [np.zeros(5), np.zeros(())], False)
+    held = [[f"x-{i}" for i in range(20)], [f"y-{i}" for i in range(20)]]
+    graph, last = tgd._grouped_graph(payload, held, [[i] for i in range(20)], 3)
+    kinds = [k.split("-")[1] for k in graph]
+    assert kinds.count("grad") == 20 and kinds.count("combine") == 7 + 3  # 20 -> 7 -> 3
+    assert len(last) == 3 and all(k in graph for k in last)
+    assert "params" not in kinds  # small parameters go inside each task
+
+
+def test_large_params_are_one_task_of_the_graph(client):
+    # Parameters over _INLINE_PAYLOAD_BYTES: one task holding them, fetched by the gradient tasks.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((300, 5))
+    big = rng.standard_normal((5, 2000))  # 80 kB of float64
+    assert big.nbytes > tgd._INLINE_PAYLOAD_BYTES
+
+    def loss(m, x):
+        return tg.tanh(x @ m).sum()
+
+    dx = client.persist(da.from_array(x, chunks=50))
+    distributed.wait(dx)
+    with distributed.get_task_stream(client) as ts:
+        v, g = tgd.value_and_grad(loss, tg.tensor(big), dx)
+    assert any("tapegrad-params-" in str(t["key"]) for t in ts.data)
+    want_v, want_g = tg.value_and_grad(loss)(tg.tensor(big), x)
+    _close(v, want_v, rtol=1e-9)
+    _close(g, want_g, rtol=1e-9)
+
+
+def test_the_scheduler_keeps_the_loss_as_bytes(client):
+    # The scheduler unpickles the graph but never the user's function; the workers load it.
+    scale = 1.0 + time.time() % 1.0  # a closure no other test sends
+    loss = lambda w, x: (x @ w).sum() * scale
+    digest = tgd._Fn(loss).__reduce__()[1][0]
+    dx = client.persist(da.ones((100, 3), chunks=10))
+    distributed.wait(dx)
+    v, _ = tgd.value_and_grad(loss, tg.ones(3, dtype=tg.float64), dx)
+    _close(v, 300.0 * scale)
+
+    def loaded(digest):
+        import tapegrad.dask
+
+        return [h._fn is not None for h in tapegrad.dask._FN_CACHE.values() if h._digest == digest]
+
+    assert client.run_on_scheduler(loaded, digest) == [False]
+    assert [True] in client.run(loaded, digest).values()
+
+
+def test_example_persist_evenly_places_chunks_together(client, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    import dask_train
+
+    x, y, _ = dask_train.make_data(4000, 3, 500)
+    px, py = dask_train.persist_evenly(client, x, y)
+    where = {}
+    for worker, keys in client.has_what().items():
+        for k in keys:
+            if k[0] in (px.name, py.name):
+                where.setdefault(k[1], set()).add(worker)
+    assert sorted(where) == list(range(8))
+    assert all(len(ws) == 1 for ws in where.values())  # x's and y's chunk i together
+    counts = {}
+    for ws in where.values():
+        counts[next(iter(ws))] = counts.get(next(iter(ws)), 0) + 1
+    assert sorted(counts.values()) == [4, 4]
+    np.testing.assert_array_equal(px.compute(), x.compute())
+    np.testing.assert_array_equal(py.compute(), y.compute())
+
+
 def test_jitted_loss_records_once_per_worker_and_replays(client):
     x, y = _data(rows=400)
     w, b = _params()
@@ -264,10 +396,12 @@ def test_jitted_loss_records_once_per_worker_and_replays(client):
     def jit_stats():
         import tapegrad.dask
 
+        # A jitted loss is differentiated as tg.jit(value_and_grad(loss)), made once per worker.
         return [
-            f.fn.cache_info()
-            for f in tapegrad.dask._FN_CACHE.values()
-            if hasattr(f.fn, "cache_info")
+            f.cache_info()
+            for h in tapegrad.dask._FN_CACHE.values()
+            for f in h._chunk_fns.values()
+            if hasattr(f, "cache_info")
         ]
 
     stats = [s for per_worker in client.run(jit_stats).values() for s in per_worker]
@@ -476,6 +610,24 @@ def test_local_schedulers(scheduler):
     _close(jac, 2 * x)
 
 
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_jitted_loss_on_a_local_scheduler_keeps_its_recordings(scheduler):
+    x, y = _data(rows=300)
+    w, b = _params()
+    loss = tg.jit(_logistic_mean)
+    want_v, want_g = tg.value_and_grad(_logistic_mean, grad_position=(0, 1))(w, b, x, y)
+    dx, dy = da.from_array(x, chunks=70), da.from_array(y, chunks=70)  # 4 x 70 rows and 20
+    with dask.config.set(scheduler=scheduler):
+        for _ in range(3):
+            v, g = tgd.value_and_grad(loss, (w, b), dx, dy, reduce="mean")
+            _close(v, want_v)
+            _close(g[0], want_g[0])
+            _close(g[1], want_g[1])
+    (chunk_fn,) = tgd._LOCAL_JIT_CHUNK_FNS[loss].values()
+    info = chunk_fn.cache_info()
+    assert info["records"] <= 2 * 2 and info["replays"] >= 15 - info["records"], info
+
+
 def test_empty_chunks_and_no_rows():
     x, y = _data(rows=50)
     w, b = _params()
@@ -541,6 +693,9 @@ def test_functions_sent_to_workers_are_loaded_once_per_content():
     a = pickle.loads(cloudpickle.dumps(f))
     b = pickle.loads(cloudpickle.dumps(f))
     assert a is b  # same bytes: the same loaded function (a jit keeps its recordings)
+    assert a._fn is None  # loaded where it is first called, not where it is unpickled
+    assert a.fn(tg.zeros(1)).item() == 1.0 and a.fn is b.fn
+    assert f.__reduce__()[1][1] is f.__reduce__()[1][1]  # pickled once, however often sent
     k = tg.ones(1)
     g = lambda x: x + k
     first = pickle.loads(cloudpickle.dumps(tgd._Fn(g)))

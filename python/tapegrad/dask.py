@@ -20,7 +20,9 @@ import hashlib
 import math
 import os
 import threading
+import time
 import uuid
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -39,6 +41,7 @@ import tapegrad as tg
 
 from . import _pickle
 from ._core import Tensor
+from ._jit import JitFunction
 from ._parameter import Parameter
 from ._pickle import array_from_parts, contiguous_data
 
@@ -54,41 +57,80 @@ _REDUCTIONS = ("sum", "mean")
 
 # ---- functions sent to workers -----------------------------------------------------------------------
 # A loss or per-row function goes to the workers pickled by cloudpickle (closures by value, as Dask
-# sends functions). Each worker keeps the last few it loaded, keyed by a digest of their pickled
-# bytes: a function sent again unchanged (every step of a training loop) is the same object there,
-# so a `tg.jit` function keeps its recordings across chunks and calls; a function whose pickled
-# state changed (a closed-over tensor with new values) is loaded afresh.
+# sends functions), once per call: the `_Fn` holding it keeps its bytes, so the copies of a task
+# that the scheduler sends on are not pickled again. Whatever unpickles an `_Fn` (the scheduler, a
+# worker) gets a holder of those bytes, kept by their digest (the last few): the function is loaded
+# only where it is first called, so the scheduler never runs the user's code, and a function sent
+# again unchanged (every step of a training loop) is the same object on the worker, with its
+# per-chunk gradient function (a `tg.jit` loss keeps its recordings across chunks and calls); a
+# function whose pickled state changed (a closed-over tensor with new values) is loaded afresh.
 
 _FN_CACHE: OrderedDict = OrderedDict()
 _FN_CACHE_SIZE = 16
 _FN_LOCK = threading.Lock()
+_LOCAL_JIT_CHUNK_FNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class _Fn:
     """Holds a user function; pickles as (digest, cloudpickle bytes), loaded once per worker."""
 
-    __slots__ = ("fn",)
+    __slots__ = ("_blob", "_chunk_fns", "_digest", "_fn", "_local")
 
-    def __init__(self, fn):
-        self.fn = fn
+    def __init__(self, fn=None, digest=None, blob=None):
+        self._fn, self._digest, self._blob = fn, digest, blob
+        self._local = fn is not None  # made by the caller here, not unpickled
+        self._chunk_fns = {}
 
     def __reduce__(self):
-        blob = cloudpickle.dumps(self.fn, protocol=5)
-        return (_load_fn, (hashlib.sha256(blob).hexdigest(), blob))
+        if self._blob is None:
+            blob = cloudpickle.dumps(self._fn, protocol=5)
+            self._digest, self._blob = hashlib.sha256(blob).hexdigest(), blob
+        return (_load_fn, (self._digest, self._blob))
+
+    @property
+    def fn(self):
+        if self._fn is None:
+            with _FN_LOCK:
+                if self._fn is None:
+                    self._fn = cloudpickle.loads(self._blob)
+        return self._fn
+
+    def chunk_value_and_grad(self, n_params):
+        """``tg.value_and_grad`` of the function over its first `n_params` arguments, made once
+        per function and worker. For a `tg.jit` loss it is ``tg.jit(value_and_grad(loss))``: the
+        forward and backward passes are recorded once per chunk shape and replayed in C++ (about
+        half the time of the loss's own replay differentiated op by op, for examples/dask_train.py's
+        loss at 10^5 rows)."""
+        fn = self.fn
+        # A holder unpickled on a worker lives as long as its function is sent; in this process
+        # (a local scheduler) a new _Fn wraps the caller's function in every call, so the
+        # recordings are kept with the caller's jit function instead.
+        cache = self._chunk_fns
+        if self._local and isinstance(fn, JitFunction):
+            with _FN_LOCK:
+                cache = _LOCAL_JIT_CHUNK_FNS.setdefault(fn, {})
+        f = cache.get(n_params)
+        if f is None:
+            positions = tuple(range(n_params))
+            if isinstance(fn, JitFunction):
+                f = tg.jit(tg.value_and_grad(fn._fn, grad_position=positions), fuse=fn._fuse)
+            else:
+                f = tg.value_and_grad(fn, grad_position=positions)
+            f = cache.setdefault(n_params, f)
+        return f
 
 
 def _load_fn(digest, blob):
+    """An `_Fn` unpickled: the one already held for these bytes, else a new holder (not loaded)."""
     with _FN_LOCK:
         hit = _FN_CACHE.get(digest)
-        if hit is not None:
+        if hit is None:
+            hit = _FN_CACHE[digest] = _Fn(None, digest, blob)
+            while len(_FN_CACHE) > _FN_CACHE_SIZE:
+                _FN_CACHE.popitem(last=False)
+        else:
             _FN_CACHE.move_to_end(digest)
-            return hit
-    fn = _Fn(cloudpickle.loads(blob))
-    with _FN_LOCK:
-        fn = _FN_CACHE.setdefault(digest, fn)
-        while len(_FN_CACHE) > _FN_CACHE_SIZE:
-            _FN_CACHE.popitem(last=False)
-    return fn
+        return hit
 
 
 _THREADS_LOCK = threading.Lock()
@@ -99,7 +141,8 @@ def _worker_threads():
     """On a Dask worker, the first tapegrad.dask task sets tapegrad's kernel threads to
     OMP_NUM_THREADS, which Dask's nanny sets (to 1 by default) for every numeric library in a
     worker: its task threads are the parallelism, and a kernel pool on top of them oversubscribes
-    the cores (on a busy machine that made a chunk's gradient 20x slower)."""
+    the cores (on a busy machine that made a chunk's gradient 20x slower). OpenBLAS follows
+    tapegrad's pool."""
     if _THREADS_SET:
         return
     with _THREADS_LOCK:
@@ -122,47 +165,43 @@ def _as_tensor(block):
     return block if isinstance(block, Tensor) else tg.tensor(np.asarray(block))
 
 
-def _chunk_value_and_grad(payload, *blocks):
-    """One chunk: (loss value, gradients as float64 arrays, rows, value dtype), the value and
-    gradients multiplied by the chunk's rows for reduce="mean" (so that the sums weigh chunks by
-    rows)."""
+def _group_value_and_grad(payload, n_arrays, *blocks):
+    """The summed partial result of one or more chunks (`n_arrays` blocks each, in order), in one
+    task: (loss value, gradients as float64 arrays, rows, value dtype), each chunk's value and
+    gradients multiplied by its rows for reduce="mean" (so that the sums weigh chunks by rows).
+    Persisted chunks held by one worker go several to a task: one task per chunk would cost the
+    scheduler's per-task overhead, about a millisecond, for each chunk, and a chunk of 10^5 x 32
+    rows computes in 1 to 3 ms."""
     _worker_threads()
     fn, params, mean = payload
-    rows = int(blocks[0].shape[0])
-    if rows == 0:  # an empty chunk adds nothing (and a mean over no rows would be nan)
-        return (0.0, None, 0, None)
-    ps = [Tensor(p) for p in params]
-    value, grads = tg.value_and_grad(fn.fn, grad_position=tuple(range(len(ps))))(
-        *ps, *map(_as_tensor, blocks)
-    )
-    if not isinstance(value, Tensor) or value.size != 1:
-        shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
-        raise ValueError(
-            f"tapegrad.dask.value_and_grad: the loss must return a scalar Tensor, got {shape}"
-        )
-    w = rows if mean else 1
-    return (
-        float(value) * w,
-        [np.asarray(g, dtype=np.float64) * w for g in grads],
-        rows,
-        str(value.dtype.name),
-    )
-
-
-def _identity(x):
-    return x
-
-
-def _group_value_and_grad(payload, n_arrays, *blocks):
-    """Several chunks held by one worker, in one task: their summed partial results. (One task per
-    chunk would cost the scheduler's per-task overhead, about a millisecond, for each chunk; a
-    chunk of 10^5 x 32 rows computes in about as long.)"""
-    return _combine(
-        *(
-            _chunk_value_and_grad(payload, *blocks[i : i + n_arrays])
-            for i in range(0, len(blocks), n_arrays)
-        )
-    )
+    value_and_grad_fn = fn.chunk_value_and_grad(len(params))
+    ps = None
+    value, grads, rows, vdtype = 0.0, None, 0, None
+    for i in range(0, len(blocks), n_arrays):
+        chunk = blocks[i : i + n_arrays]
+        n = int(chunk[0].shape[0])
+        if n == 0:  # an empty chunk adds nothing (and a mean over no rows would be nan)
+            continue
+        if ps is None:
+            ps = [Tensor(p) for p in params]
+        v, gs = value_and_grad_fn(*ps, *map(_as_tensor, chunk))
+        if not isinstance(v, Tensor) or v.size != 1:
+            shape = tuple(v.shape) if isinstance(v, Tensor) else type(v).__name__
+            raise ValueError(
+                f"tapegrad.dask.value_and_grad: the loss must return a scalar Tensor, got {shape}"
+            )
+        w = n if mean else 1
+        value += float(v) * w
+        rows += n
+        vdtype = vdtype or str(v.dtype.name)
+        if grads is None:  # float64 arrays (np.array: a 0-d one too, which += then updates)
+            grads = [np.array(g, dtype=np.float64) for g in gs]
+            for acc in grads:
+                acc *= w
+        else:
+            for acc, g in zip(grads, gs):
+                acc += np.asarray(g, dtype=np.float64) * w
+    return (value, grads, rows, vdtype)
 
 
 def _combine(*parts):
@@ -274,20 +313,92 @@ def _persisted_blocks(client, arrays):
         if not all(k in futures for k in keys):
             return None
         held.append([futures[k] for k in keys])
-    wait([f for fs in held for f in fs])
     if any(f.status != "finished" for fs in held for f in fs):
-        return None  # an error or a lost chunk: the per-chunk path recomputes or reports it
+        # (the status is the client's own record: no round trip to the scheduler when all are in)
+        wait([f for fs in held for f in fs])
+        if any(f.status != "finished" for fs in held for f in fs):
+            return None  # an error or a lost chunk: the per-chunk path recomputes or reports it
     return held
 
 
+# Where persisted chunks are, by their keys, for a few seconds: a training loop's calls over the
+# same arrays then skip the round trip to the scheduler that asks. A stale answer (a worker lost
+# and its chunks recomputed elsewhere) costs a transfer of the chunks, not a wrong result.
+_WHO_HAS: OrderedDict = OrderedDict()
+_WHO_HAS_SIZE = 8
+_WHO_HAS_TTL_S = 2.0
+
+
 def _group_by_worker(client, held):
-    """[(worker address or None, [chunk indices])] by where each chunk of the first array is."""
+    """Lists of chunk indices, one per task: the chunks of the first array held by one worker,
+    split evenly into groups of at most _CHUNKS_PER_TASK."""
+    keys = tuple(f.key for f in held[0])
+    cache_key = (client.id, keys)
+    now = time.monotonic()
+    hit = _WHO_HAS.get(cache_key)
+    if hit is not None and now - hit[0] < _WHO_HAS_TTL_S:
+        return hit[1]
     who = client.who_has(held[0])
-    groups = {}
-    for i, f in enumerate(held[0]):
-        holders = who.get(f.key) or ()
-        groups.setdefault(holders[0] if holders else None, []).append(i)
-    return list(groups.items())
+    by_worker = {}
+    for i, k in enumerate(keys):
+        # A chunk held by several workers (a copy made for a task elsewhere) goes to the one with
+        # the fewest chunks so far: the call waits for the busiest worker.
+        holders = who.get(k) or (None,)
+        w = min(holders, key=lambda h: len(by_worker.get(h, ())))
+        by_worker.setdefault(w, []).append(i)
+    groups = []
+    for idx in by_worker.values():
+        n = -(-len(idx) // _CHUNKS_PER_TASK)
+        groups += [idx[len(idx) * k // n : len(idx) * (k + 1) // n] for k in range(n)]
+    with _FN_LOCK:
+        _WHO_HAS[cache_key] = (now, groups)
+        _WHO_HAS.move_to_end(cache_key)
+        while len(_WHO_HAS) > _WHO_HAS_SIZE:
+            _WHO_HAS.popitem(last=False)
+    return groups
+
+
+# A payload (the pickled loss and parameters) up to this size goes inside each task's arguments:
+# no task of its own and no transfer between workers before the chunks can start. A larger one
+# is one task of the call's graph whose result the workers fetch (once each).
+_INLINE_PAYLOAD_BYTES = 1 << 16
+
+
+def _grouped_graph(payload, held, groups, split_every):
+    """The whole call as one graph (sent to the scheduler in one message): one task per group of
+    chunks and a tree of `_combine` tasks with `split_every` inputs each, down to at most
+    `split_every` partial results, which the caller gathers and adds (the last node of the tree
+    on the client: no task and no transfer between workers on the way to the result); (graph,
+    keys of the last partial results)."""
+    # Dask's task specification (dask >= 2024.12; Futures are TaskRefs), the form its own
+    # collections build graphs in.
+    from dask._task_spec import DataNode, Task, TaskRef
+
+    token = uuid.uuid4().hex
+    graph = {}
+    params_bytes = sum(a.nbytes for a in payload[1])
+    if params_bytes <= _INLINE_PAYLOAD_BYTES:
+        payload_arg = DataNode(None, payload)
+    else:
+        key = f"tapegrad-params-{token}"
+        graph[key] = DataNode(key, payload)
+        payload_arg = TaskRef(key)
+    level = []
+    for g, idx in enumerate(groups):
+        key = f"tapegrad-grad-{token}-{g}"
+        blocks = [b[j] for j in idx for b in held]
+        graph[key] = Task(key, _group_value_and_grad, payload_arg, len(held), *blocks)
+        level.append(key)
+    depth = 0
+    while len(level) > split_every:
+        depth += 1
+        nxt = []
+        for i in range(0, len(level), split_every):
+            key = f"tapegrad-combine-{token}-{depth}-{len(nxt)}"
+            graph[key] = Task(key, _combine, *(TaskRef(k) for k in level[i : i + split_every]))
+            nxt.append(key)
+        level = nxt
+    return graph, level
 
 
 def _active_client():
@@ -319,15 +430,17 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
     dtypes and shapes), ``value`` is a 0-d Tensor. The result equals the single-process
     ``tg.value_and_grad`` over the whole arrays up to float rounding (partial sums are float64).
 
-    Each chunk's loss and gradient run on the worker that holds the chunk; the params (and the
-    loss, pickled by cloudpickle) are sent once per call to every worker, and the partial results
-    are combined by a tree reduction with ``split_every`` inputs per node. A worker lost during
-    the call costs a retry of its tasks, not the answer. Chunks already in the workers' memory
-    (``client.persist``) are taken a group per task (up to 32 chunks held by one worker), which
+    Each chunk's loss and gradient run on the worker that holds the chunk; the params and the
+    loss (pickled once per call by cloudpickle) go with the tasks to the workers, and the partial
+    results are combined by a tree reduction with ``split_every`` inputs per node, the last node
+    on the client. A worker lost during the call costs a retry of its tasks, not the answer.
+    Chunks already in the workers' memory (``client.persist``) are taken a group per task (up to
+    32 chunks held by one worker), and the whole call is one graph sent in one message, which
     keeps the scheduler's cost per chunk small; lazy chunks get one task each, run where the chunk
-    is made. Arrays are rechunked to one chunk across their other axes, and to the first array's
-    row chunks. Without a ``distributed.Client`` it runs on Dask's local scheduler (threads, or
-    ``sync``).
+    is made. A ``tg.jit`` loss is differentiated as ``tg.jit(tg.value_and_grad(loss))``, recorded
+    once per chunk shape on each worker. Arrays are rechunked to one chunk across their other
+    axes, and to the first array's row chunks. Without a ``distributed.Client`` it runs on Dask's
+    local scheduler (threads, or ``sync``).
 
     >>> import dask, dask.array as da
     >>> import tapegrad.dask as tgd
@@ -358,56 +471,37 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
 
     payload = (_Fn(loss), param_arrays, reduce == "mean")
     client = _active_client()
-    if client is not None:
-        # Sent once per call to every worker; each chunk's task then reads its local copy. Not
-        # client.scatter: scattered data has no task to recompute it from, and Dask's active
-        # memory manager drops the extra replicas after a while, so the death of the one worker
-        # left holding it would fail the call. A task returning the payload can be rerun.
-        payload_arg = client.submit(
-            _identity, payload, pure=False, key=f"tapegrad-params-{uuid.uuid4().hex}"
-        )
-        client.replicate([payload_arg])
-    else:
-        payload_arg = dask.delayed(
-            payload, name=f"tapegrad-params-{uuid.uuid4().hex}", traverse=False
-        )
-
     held = _persisted_blocks(client, arrays) if client is not None else None
     if held is not None:
         # Chunks already in workers' memory (persisted): one task per worker and group of up to
-        # _CHUNKS_PER_TASK chunks, run where they are (another worker only if that one is lost).
-        level = []
-        for worker, idx in _group_by_worker(client, held):
-            for i in range(0, len(idx), _CHUNKS_PER_TASK):
-                blocks = [b[j] for j in idx[i : i + _CHUNKS_PER_TASK] for b in held]
-                level.append(
-                    client.submit(
-                        _group_value_and_grad,
-                        payload_arg,
-                        len(held),
-                        *blocks,
-                        pure=False,
-                        workers=None if worker is None else [worker],
-                        allow_other_workers=True,
-                    )
-                )
-        # Every future stays referenced until the result is in: a partial result lost with a
-        # worker is then recomputed (a released one would be forgotten by the scheduler, and the
-        # combine waiting on it cancelled).
-        submitted = list(level)
-        while len(level) > 1:
-            level = [
-                client.submit(_combine, *level[i : i + split_every], pure=False)
-                for i in range(0, len(level), split_every)
-            ]
-            submitted += level
-        value, grads, rows, vdtype = level[0].result()
-        del submitted
+        # _CHUNKS_PER_TASK chunks, which the scheduler runs where its chunks are (elsewhere only
+        # if that worker is lost), and the combine tree, all sent in one message. The scheduler
+        # holds the whole graph until the result is in, so a partial result (or the payload) lost
+        # with a worker is recomputed. (Not client.scatter for the payload: scattered data has no
+        # task to recompute it from.)
+        graph, last = _grouped_graph(payload, held, _group_by_worker(client, held), split_every)
+        futures = client.get(graph, last, sync=False)
+        # The previous call's futures are released now, after this call's graph has gone, not
+        # when that call returned: a release is a message on the client's batched stream to the
+        # scheduler, which holds back whatever follows it within 10 ms, so in a training loop the
+        # next call's graph would wait up to 10 ms for it. (Until then the workers keep a few
+        # partial results of a few hundred bytes; a worker lost in between makes the scheduler
+        # recompute its share of them, once.)
+        previous = getattr(client, "_tapegrad_dask_last", None)
+        client._tapegrad_dask_last = futures
+        del previous
+        value, grads, rows, vdtype = _combine(*client.gather(futures))
     else:
         # Lazy chunks (made where they are first needed) or a local scheduler: one task per chunk.
+        payload_arg = dask.delayed(
+            payload, name=f"tapegrad-params-{uuid.uuid4().hex}", traverse=False
+        )
         blocks = [a.to_delayed().reshape(-1) for a in arrays]
-        chunk_fn = dask.delayed(_chunk_value_and_grad, pure=False)
-        level = [chunk_fn(payload_arg, *(b[i] for b in blocks)) for i in range(len(blocks[0]))]
+        chunk_fn = dask.delayed(_group_value_and_grad, pure=False)
+        level = [
+            chunk_fn(payload_arg, len(blocks), *(b[i] for b in blocks))
+            for i in range(len(blocks[0]))
+        ]
         combine = dask.delayed(_combine, pure=False)
         while len(level) > 1:
             level = [
