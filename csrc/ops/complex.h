@@ -1,5 +1,5 @@
 // The complex functions composed of real ops on the parts (real, imag, conj, abs, angle) and the
-// complex forms of sum, mean and matmul (Note [Complex dtypes]).
+// complex forms of sum and mean (Note [Complex dtypes]).
 //
 // Note [Complex dtypes]
 // ~~~~~~~~~~~~~~~~~~~~~
@@ -10,7 +10,9 @@
 //   complex;
 // - compositions of real ops on strided views of the parts (part_view in ops/complex.cpp: element
 //   strides doubled, the imaginary part one element further): real, imag, conj, abs, angle,
-//   sum/mean, matmul (four real BLAS products);
+//   sum/mean;
+// - BLAS and LAPACK's complex routines (kernels/cpu/blas.cpp): matmul (cgemm/zgemm), solve and inv
+//   (c/zgetrf, getrs, getri), eig/eigvals (c/zgeev; real input through s/dgeev, Note [Eig gradients]);
 // - everything else refuses them with a DTypeError naming the op. Many paths pick a real dtype by
 //   `is_float(dt) ? dt : Float64` (result dtypes, float_input, sum_dtype, LAPACK operands): each one
 //   a complex value reaches is refused by name before it, and two nets catch the rest: the cast
@@ -41,9 +43,8 @@ Tensor conj(const Tensor& z);
 // |z| = hypot(re, im) and arg z = arctan2(im, re), of the part dtype (numpy's abs and angle).
 Tensor complex_abs(const Tensor& z);
 Tensor angle(const Tensor& z);
-// sum and mean over axes, part by part; the matrix product by four real products.
+// sum and mean over axes, part by part.
 Tensor complex_sum(const Tensor& z, const Axes& axes, bool all_axes, bool keepdims, bool mean);
-Tensor complex_matmul(const Tensor& a, const Tensor& b);
 
 }  // namespace ops
 }  // namespace tapegrad

@@ -66,8 +66,8 @@ Axes mask_axes(uint64_t m) {
 Tensor matmul_fwd(const Tensor& a, const Tensor& b) {
   const DType dt = promote(a.dtype(), b.dtype());
   // The integer dtypes without kernels of their own (is_small_int) multiply in Int64 and wrap back:
-  // the same bits, sums of products being arithmetic modulo 2**bits.
-  if (is_complex(dt)) return complex_matmul(a, b);
+  // the same bits, sums of products being arithmetic modulo 2**bits. Complex runs cgemm/zgemm (its
+  // rules are the real ones: holomorphic, JAX's convention).
   const DType cd = dt == DType::Bool || is_small_int(dt) ? DType::Int64 : compute_dtype(dt);
   const size_t an = a.shape().size(), bn = b.shape().size();
   const int64_t m = a.shape()[an - 2], k = a.shape()[an - 1], n = b.shape()[bn - 1];
@@ -710,6 +710,119 @@ constexpr Prim kEigvalsh = PrimDef("eigvalsh")
                                .reads(kReadsInputs)
                                .api("linalg.eigvalsh");
 
+// ---- eig, eigvals: the general (non-symmetric) eigendecomposition ----------------------------
+//
+// Note [Eig gradients]
+// ~~~~~~~~~~~~~~~~~~~~
+// a V = V diag(w) with V of unit-norm columns, each with its largest component real (LAPACK geev's
+// gauge, numpy's and JAX's); w and V are complex even for real a (JAX's choice: numpy returns real
+// arrays when every eigenvalue happens to be real, a type that depends on the values). The rules
+// are JAX's (jax.lax.linalg.eig with enable_eigvec_derivs=True), the nondegenerate perturbation
+// theory of e.g. Giles 2008, sec. 3.1: with F_ij = 1 / (w_j - w_i) off the diagonal (0 on it),
+//   P = V^-1 dA V, dw = diag(P), U = V (F o P), dV = U + V diag(c),
+//   c_j = -Re(v_j^H u_j) - i Im(u_kj) / Re(v_kj), k = argmax_i |v_ij|,
+// c keeping dV in the gauge (Re(v^H dv) = 0 keeps the norm, Im(dv_k) = 0 the phase). The VJP is
+// that map's transpose under JAX's pairing Re sum(x * y): with s_j = sum_i gV_ij v_ij,
+//   gU = gV - conj(V) diag(Re s) - i M diag(Im s / Re v_k), M the 0/1 mask of the rows k,
+//   gA = V^-T (diag(gw) + F o (V^T gU)) V^T,
+// whose real part is the cotangent of a real a. Every step is an op, so it differentiates again.
+// Repeated eigenvalues make F infinite (eigenvector derivatives inf/nan, as eigh's); a defective
+// a (V singular) has no derivative at all (solve raises). eigvals is its own prim: its derivative
+// V^-T diag(g) V^T needs no F, so it stays finite where eigenvalues repeat but V is invertible.
+DType eig_dtype(DType d) { return d == DType::Float32 || d == DType::Complex64 ? DType::Complex64 : DType::Complex128; }
+
+TensorList eig_impl(const TensorList& in, const Attrs&) {
+  const Tensor& a = in[0];
+  const DType cd = eig_dtype(a.dtype());
+  Tensor w = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{cols_of(a)}), cd, a.device());
+  Tensor v = Tensor::empty(a.shape(), cd, a.device());
+  const int64_t bad = kernels::eig(w, v, a, true);
+  TG_CHECK(bad < 0, "eig: eigenvalues did not converge or the input holds NaN or inf", at_batch(a, bad), "; ",
+           describe(a));
+  return {w, v};
+}
+Tensor complex_const(double re, double im, DType d) {
+  Tensor t = Tensor::empty(Shape{}, d);
+  if (d == DType::Complex64) *t.data<std::complex<float>>() = std::complex<float>(float(re), float(im));
+  else *t.data<std::complex<double>>() = std::complex<double>(re, im);
+  return t;
+}
+// The 0/1 mask (of v's dtype, a constant) of the largest-magnitude entry of every column of v: the
+// entry geev made real.
+Tensor eig_gauge_mask(const Tensor& v) {
+  const Tensor k = argmax(complex_abs(v), v.ndim() - 2, false, true);  // (..., 1, n)
+  const Tensor rows = reshape_(arange_int(0, rows_of(v), 1, k.dtype()), Shape{rows_of(v), 1});
+  return cast_any(eq(rows, k), v.dtype());
+}
+TensorList eig_vjp(const TensorList& g, const TensorList&, const TensorList& out, const Attrs&, uint32_t) {
+  const Tensor &w = out[0], &v = out[1];
+  const DType cd = v.dtype();
+  const int64_t n = cols_of(v);
+  Tensor inner = mul(ident(n, cd), as_row(cast_any(g[0], cd)));
+  if (g[1].defined()) {
+    const Tensor gv = cast_any(g[1], cd);
+    const Tensor m = eig_gauge_mask(v);
+    const Tensor s = sum(mul(gv, v), Axes{v.ndim() - 2}, false, true);  // (..., 1, n)
+    const Tensor vk = real(sum(mul(m, v), Axes{v.ndim() - 2}, false, true));
+    Tensor gu = sub(gv, mul(conj(v), cast_any(real(s), cd)));
+    gu = sub(gu, mul(mul(m, complex_const(0.0, 1.0, cd)), cast_any(div(imag(s), vk), cd)));
+    inner = add(inner, mul(gap_inverse(w), matmul(mT(v), gu)));
+  }
+  const Tensor vt = mT(v);
+  return {solve(vt, matmul(inner, vt))};
+}
+TensorList eig_jvp(const TensorList& t, const TensorList&, const TensorList& out, const Attrs&) {
+  const Tensor &w = out[0], &v = out[1];
+  const DType cd = v.dtype();
+  const Tensor p = matmul(solve(v, cast_any(t[0], cd)), v);
+  const Tensor u = matmul(v, mul(gap_inverse(w), p));
+  const Tensor m = eig_gauge_mask(v);
+  const Tensor vk = real(sum(mul(m, v), Axes{v.ndim() - 2}, false, true));
+  const Tensor c_re = neg(real(sum(mul(conj(v), u), Axes{v.ndim() - 2}, false, true)));
+  const Tensor c_im = neg(div(imag(sum(mul(m, u), Axes{v.ndim() - 2}, false, true)), vk));
+  return {diag_of(p), add(u, mul(v, cast_any(complex_from_parts(c_re, c_im), cd)))};
+}
+// batch axis first; the rules read the outputs (of the input only its dtype)
+constexpr Prim kEig = PrimDef("eig")
+                          .impl(eig_impl)
+                          .vjp(eig_vjp)
+                          .jvp(eig_jvp)
+                          .batch(autodiff::leading_batch)
+                          .reads(kReadsOutputs)
+                          .api("linalg.eig");
+
+TensorList eig_apply(const Tensor& a) {
+  if (!any_tracked(a)) return eig_impl({a}, Attrs());
+  return autodiff::apply(kEig, {a}, Attrs());
+}
+TensorList eigvals_impl(const TensorList& in, const Attrs&) {
+  const Tensor& a = in[0];
+  Tensor w = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{cols_of(a)}), eig_dtype(a.dtype()), a.device());
+  const int64_t bad = kernels::eig(w, Tensor(), a, false);
+  TG_CHECK(bad < 0, "eigvals: eigenvalues did not converge or the input holds NaN or inf", at_batch(a, bad), "; ",
+           describe(a));
+  return {w};
+}
+// eigvals'(a) = V^-T diag(g) V^T (Note [Eig gradients])
+TensorList eigvals_vjp(const TensorList& g, const TensorList& in, const TensorList&, const Attrs&, uint32_t) {
+  const Tensor v = eig_apply(in[0])[1];
+  const Tensor vt = mT(v);
+  return {solve(vt, mul(as_col(cast_any(g[0], v.dtype())), vt))};
+}
+// dw = diag(V^-1 dA V)
+TensorList eigvals_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs&) {
+  const Tensor v = eig_apply(in[0])[1];
+  return {sum(mul(solve(v, cast_any(t[0], v.dtype())), mT(v)), Axes{v.ndim() - 1}, false, false)};
+}
+// batch axis first
+constexpr Prim kEigvals = PrimDef("eigvals")
+                              .impl(eigvals_impl)
+                              .vjp(eigvals_vjp)
+                              .jvp(eigvals_jvp)
+                              .batch(autodiff::leading_batch)
+                              .reads(kReadsInputs)
+                              .api("linalg.eigvals");
+
 // attrs.flag = complete (mode='complete'; else 'reduced').
 TensorList qr_impl(const TensorList& in, const Attrs& at) {
   const Tensor& a = in[0];
@@ -772,16 +885,17 @@ Tensor matrix_operand(const Tensor& a, const char* op) {
 }
 
 // Checks a stack of square matrices and returns it in the dtype LAPACK runs on: numpy's rules
-// (integers and Bool as float64; float16 unsupported).
-Tensor square_operand(const Tensor& a, const char* op) {
+// (integers and Bool as float64; float16 unsupported). `complex_ok`: the op runs on complex matrices
+// too (the others refuse them by name).
+Tensor square_operand(const Tensor& a, const char* op, bool complex_ok = false) {
   check_op_input(a, op);
   TG_CHECK_SHAPE(a.ndim() >= 2, op, ": ", a.ndim(),
                  "-dimensional array given; array must be at least two-dimensional (", describe(a), ")");
   TG_CHECK_SHAPE(a.shape()[a.shape().size() - 1] == a.shape()[a.shape().size() - 2], op,
                  ": last 2 dimensions of the array must be square, got shape ", shape_str(a.shape()));
   TG_CHECK_DTYPE(a.dtype() != DType::Float16, op, ": array type float16 is unsupported in linalg (", describe(a), ")");
-  TG_CHECK_DTYPE(!is_complex(a.dtype()), op, ": not supported for ", dtype_numpy_name(a.dtype()));
-  return is_float(a.dtype()) ? a : cast(a, DType::Float64);
+  TG_CHECK_DTYPE(complex_ok || !is_complex(a.dtype()), op, ": not supported for ", dtype_numpy_name(a.dtype()));
+  return is_inexact(a.dtype()) ? a : cast(a, DType::Float64);
 }
 
 // Broadcast of the batch dims of a2 and b2 (a, b as the user gave them, for the message).
@@ -991,12 +1105,12 @@ Tensor norm(const Tensor& a, const std::string& ord, const SmallVec<int64_t, 6>&
 }
 
 Tensor solve(const Tensor& a_in, const Tensor& b_in) {
-  Tensor a = square_operand(a_in, "solve");
+  Tensor a = square_operand(a_in, "solve", true);
   check_op_input(b_in, "solve");
   TG_CHECK_DTYPE(b_in.dtype() != DType::Float16, "solve: array type float16 is unsupported in linalg (", describe(b_in),
                  ")");
   const int64_t n = a.shape().back();
-  const DType dt = promote(a.dtype(), is_float(b_in.dtype()) ? b_in.dtype() : DType::Float64);
+  const DType dt = promote(a.dtype(), is_inexact(b_in.dtype()) ? b_in.dtype() : DType::Float64);
   a = cast(a, dt);
   Tensor b = cast(b_in, dt);
   TG_CHECK_SHAPE(b.ndim() >= 1, "solve: b must be at least one-dimensional, got ", describe(b_in));
@@ -1013,7 +1127,7 @@ Tensor solve(const Tensor& a_in, const Tensor& b_in) {
   return x;
 }
 
-Tensor inv(const Tensor& a) { return apply_or_impl(kInv, {square_operand(a, "inv")}); }
+Tensor inv(const Tensor& a) { return apply_or_impl(kInv, {square_operand(a, "inv", true)}); }
 
 Tensor det(const Tensor& a) { return apply_or_impl(kDet, {square_operand(a, "det")}); }
 
@@ -1067,6 +1181,17 @@ std::vector<Tensor> qr(const Tensor& a_in, const std::string& mode) {
   return {r[0], r[1]};
 }
 
+std::vector<Tensor> eig(const Tensor& a_in) {
+  TensorList r = eig_apply(square_operand(a_in, "eig", true));
+  return {r[0], r[1]};
+}
+
+Tensor eigvals(const Tensor& a_in) {
+  const Tensor a = square_operand(a_in, "eigvals", true);
+  if (!any_tracked(a)) return eigvals_impl({a}, Attrs())[0];
+  return autodiff::apply1(kEigvals, {a}, Attrs());
+}
+
 namespace linalg_detail {
 Tensor diagonal(const Tensor& a, int64_t offset, int64_t ax1, int64_t ax2) { return diagonal_p(a, offset, ax1, ax2); }
 Tensor reshape(const Tensor& x, const Shape& s) { return reshape_(x, s); }
@@ -1074,7 +1199,7 @@ Tensor reshape(const Tensor& x, const Shape& s) { return reshape_(x, s); }
 
 void add_linalg_prims(PrimRegistry& r) {
   for (const Prim* p : {&kMatmul, &kDiagonal, &kDiagEmbed, &kNorm2, &kAmax, &kSolve, &kInv, &kDet, &kSlogdet,
-                        &kCholesky, &kSvd, &kSvdvals, &kEigh, &kEigvalsh, &kQr})
+                        &kCholesky, &kSvd, &kSvdvals, &kEigh, &kEigvalsh, &kEig, &kEigvals, &kQr})
     r.push_back(p);
 }
 

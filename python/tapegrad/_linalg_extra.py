@@ -16,6 +16,7 @@ from ._numpy_extra import cross as _np_cross
 from ._numpy_extra import diagonal as _np_diagonal
 
 __all__ = [
+    "EigResult",
     "EighResult",
     "QRResult",
     "SVDResult",
@@ -23,7 +24,9 @@ __all__ = [
     "cond",
     "cross",
     "diagonal",
+    "eig",
     "eigh",
+    "eigvals",
     "eigvalsh",
     "lstsq",
     "matrix_norm",
@@ -183,6 +186,17 @@ class EighResult(NamedTuple):
     eigenvectors: Tensor
 
 
+class EigResult(NamedTuple):
+    """``(eigenvalues, eigenvectors)`` of ``eig``; the eigenvectors are the columns.
+
+    >>> tg.linalg.eig(tg.tensor([[2.0, 0.0], [0.0, 1.0]])).eigenvalues.tolist()
+    [(2+0j), (1+0j)]
+    """
+
+    eigenvalues: Tensor
+    eigenvectors: Tensor
+
+
 class QRResult(NamedTuple):
     """``(Q, R)`` of ``qr``.
 
@@ -246,6 +260,38 @@ def eigh(x, /, UPLO="L"):
     [1. 3.]
     """
     return EighResult(*_core.linalg.eigh(x, UPLO))
+
+
+def eig(x, /):
+    """Eigenvalues and right eigenvectors (the columns) of each square matrix in the last two axes,
+    an ``EigResult`` (numpy.linalg.eig; LAPACK geev). Both are complex (complex64 for float32
+    input, complex128 for float64), for real input too, as ``jax.numpy.linalg.eig``: numpy returns
+    real arrays when every eigenvalue happens to be real. Each eigenvector has unit 2-norm and its
+    largest component real (LAPACK's normalisation, numpy's and JAX's).
+
+    Differentiable in both outputs with JAX's rules (``jax.lax.linalg.eig`` with
+    ``enable_eigvec_derivs=True``), which differentiate that normalisation. Where eigenvalues
+    repeat, eigenvector derivatives are inf/nan; a defective matrix has none (``ValueError``).
+
+    >>> w, v = tg.linalg.eig(tg.tensor([[0.0, -1.0], [1.0, 0.0]]))
+    >>> w.tolist()
+    [1j, -1j]
+    >>> print(np.round(np.abs(v.numpy()), 4))
+    [[0.7071 0.7071]
+     [0.7071 0.7071]]
+    """
+    return EigResult(*_core.linalg.eig(x))
+
+
+def eigvals(x, /):
+    """Eigenvalues of each square matrix in the last two axes (numpy.linalg.eigvals), complex for
+    real input too (as ``eig``). Its gradient ``V^-T diag(g) V^T`` stays finite where eigenvalues
+    repeat, as long as the matrix is diagonalisable.
+
+    >>> print(tg.linalg.eigvals(tg.tensor([[2.0, 1.0], [0.0, 3.0]])))
+    [2.+0.j 3.+0.j]
+    """
+    return _core.linalg.eigvals(x)
 
 
 def eigvalsh(x, /, UPLO="L"):

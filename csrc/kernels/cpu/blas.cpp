@@ -17,6 +17,12 @@
 #include "kernels/linalg.h"
 
 #include <cblas.h>
+
+#include <complex>
+// LAPACKE's complex arguments as std::complex (the same layout as Fortran's COMPLEX and as our
+// Complex64/Complex128 storage) rather than C99 _Complex, which is not C++.
+#define lapack_complex_float std::complex<float>
+#define lapack_complex_double std::complex<double>
 #include <lapacke.h>
 
 #include <algorithm>
@@ -121,6 +127,33 @@ inline void gemv(bool t, int rows, int cols, const float* a, int lda, const floa
 inline void gemv(bool t, int rows, int cols, const double* a, int lda, const double* x, int incx, double* y) {
   scipy_cblas_dgemv(CblasRowMajor, tr(t), rows, cols, 1.0, a, lda, x, incx, 0.0, y, 1);
 }
+
+// Complex64/Complex128: cgemm/zgemm and cgemv/zgemv (alpha and beta passed by pointer).
+inline void gemm(bool ta, bool tb, int m, int n, int k, const std::complex<float>* a, int lda,
+                 const std::complex<float>* b, int ldb, std::complex<float>* c, int ldc) {
+  const std::complex<float> one(1), zero(0);
+  scipy_cblas_cgemm(CblasRowMajor, tr(ta), tr(tb), m, n, k, &one, a, lda, b, ldb, &zero, c, ldc);
+}
+inline void gemm(bool ta, bool tb, int m, int n, int k, const std::complex<double>* a, int lda,
+                 const std::complex<double>* b, int ldb, std::complex<double>* c, int ldc) {
+  const std::complex<double> one(1), zero(0);
+  scipy_cblas_zgemm(CblasRowMajor, tr(ta), tr(tb), m, n, k, &one, a, lda, b, ldb, &zero, c, ldc);
+}
+inline void gemv(bool t, int rows, int cols, const std::complex<float>* a, int lda, const std::complex<float>* x,
+                 int incx, std::complex<float>* y) {
+  const std::complex<float> one(1), zero(0);
+  scipy_cblas_cgemv(CblasRowMajor, tr(t), rows, cols, &one, a, lda, x, incx, &zero, y, 1);
+}
+inline void gemv(bool t, int rows, int cols, const std::complex<double>* a, int lda, const std::complex<double>* x,
+                 int incx, std::complex<double>* y) {
+  const std::complex<double> one(1), zero(0);
+  scipy_cblas_zgemv(CblasRowMajor, tr(t), rows, cols, &one, a, lda, x, incx, &zero, y, 1);
+}
+
+template <class T>
+struct is_complex_t : std::false_type {};
+template <class T>
+struct is_complex_t<std::complex<T>> : std::true_type {};
 
 // ---- matmul --------------------------------------------------------------------------------
 struct MatmulArgs {
@@ -232,7 +265,8 @@ void matmul_typed(const Tensor& out, Tensor a, Tensor b) {
     std::memset(static_cast<void*>(c), 0, size_t(out.numel()) * sizeof(T));
     return;
   }
-  constexpr bool kFloat = std::is_floating_point<T>::value;
+  // Floats and complex numbers go to BLAS (sgemm/dgemm/cgemm/zgemm); integers to the loop.
+  constexpr bool kFloat = std::is_floating_point<T>::value || is_complex_t<T>::value;
   const bool small = g.m * g.n * g.k <= kTinyGemm;
   const bool use_blas = kFloat && !small && fits(g.m) && fits(g.n) && fits(g.k);
   BlasPlan<T> plan;
@@ -313,6 +347,35 @@ inline lapack_int getri(int n, float* a, const lapack_int* ipiv, float* work, in
 inline lapack_int getri(int n, double* a, const lapack_int* ipiv, double* work, int lwork) {
   return scipy_LAPACKE_dgetri_work(LAPACK_COL_MAJOR, n, a, n, ipiv, work, lwork);
 }
+using cfloat = std::complex<float>;
+using cdouble = std::complex<double>;
+inline lapack_int getrf(int n, cfloat* a, lapack_int* ipiv) {
+  return scipy_LAPACKE_cgetrf_work(LAPACK_COL_MAJOR, n, n, a, n, ipiv);
+}
+inline lapack_int getrf(int n, cdouble* a, lapack_int* ipiv) {
+  return scipy_LAPACKE_zgetrf_work(LAPACK_COL_MAJOR, n, n, a, n, ipiv);
+}
+inline lapack_int getrs_t(int n, int k, const cfloat* a, const lapack_int* ipiv, cfloat* b) {
+  return scipy_LAPACKE_cgetrs_work(LAPACK_COL_MAJOR, 'T', n, k, a, n, ipiv, b, n);
+}
+inline lapack_int getrs_t(int n, int k, const cdouble* a, const lapack_int* ipiv, cdouble* b) {
+  return scipy_LAPACKE_zgetrs_work(LAPACK_COL_MAJOR, 'T', n, k, a, n, ipiv, b, n);
+}
+inline lapack_int getri(int n, cfloat* a, const lapack_int* ipiv, cfloat* work, int lwork) {
+  return scipy_LAPACKE_cgetri_work(LAPACK_COL_MAJOR, n, a, n, ipiv, work, lwork);
+}
+inline lapack_int getri(int n, cdouble* a, const lapack_int* ipiv, cdouble* work, int lwork) {
+  return scipy_LAPACKE_zgetri_work(LAPACK_COL_MAJOR, n, a, n, ipiv, work, lwork);
+}
+// The real part of a workspace query's answer (complex routines answer in a complex number).
+template <class T>
+double query_value(T q) {
+  return double(q);
+}
+template <class T>
+double query_value(std::complex<T> q) {
+  return double(q.real());
+}
 inline lapack_int potrf_u(int n, float* a) { return scipy_LAPACKE_spotrf_work(LAPACK_COL_MAJOR, 'U', n, a, n); }
 inline lapack_int potrf_u(int n, double* a) { return scipy_LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', n, a, n); }
 
@@ -372,7 +435,7 @@ int64_t inv_typed(const Tensor& out, const Tensor& a) {
   sync_blas_threads();
   T query = 0;
   getri(n, O, ipiv.data(), &query, -1);
-  int lwork = std::max(n, int(query));
+  int lwork = std::max(n, int(query_value(query)));
   std::vector<T> work(static_cast<size_t>(lwork));
   for (int64_t t = 0; t < count; ++t) {
     T* p = O + t * int64_t(n) * n;
@@ -638,6 +701,108 @@ void qr_typed(const Tensor& q, const Tensor& r, const Tensor& a, bool complete) 
   }
 }
 
+// ---- general eigendecomposition (geev) -------------------------------------------------------
+inline lapack_int geev(char jobvr, int n, float* a, float* wr, float* wi, float* vr, int ldvr, float* work, int lwork) {
+  return scipy_LAPACKE_sgeev_work(LAPACK_COL_MAJOR, 'N', jobvr, n, a, n, wr, wi, nullptr, 1, vr, ldvr, work, lwork);
+}
+inline lapack_int geev(char jobvr, int n, double* a, double* wr, double* wi, double* vr, int ldvr, double* work,
+                       int lwork) {
+  return scipy_LAPACKE_dgeev_work(LAPACK_COL_MAJOR, 'N', jobvr, n, a, n, wr, wi, nullptr, 1, vr, ldvr, work, lwork);
+}
+inline lapack_int geev(char jobvr, int n, std::complex<float>* a, std::complex<float>* w, std::complex<float>* vr,
+                       int ldvr, std::complex<float>* work, int lwork, float* rwork) {
+  return scipy_LAPACKE_cgeev_work(LAPACK_COL_MAJOR, 'N', jobvr, n, a, n, w, nullptr, 1, vr, ldvr, work, lwork, rwork);
+}
+inline lapack_int geev(char jobvr, int n, std::complex<double>* a, std::complex<double>* w, std::complex<double>* vr,
+                       int ldvr, std::complex<double>* work, int lwork, double* rwork) {
+  return scipy_LAPACKE_zgeev_work(LAPACK_COL_MAJOR, 'N', jobvr, n, a, n, w, nullptr, 1, vr, ldvr, work, lwork, rwork);
+}
+
+template <class T>
+bool all_finite_complex(const std::complex<T>* p, size_t count) {
+  for (size_t i = 0; i < count; ++i)
+    if (!std::isfinite(p[i].real()) || !std::isfinite(p[i].imag())) return false;
+  return true;
+}
+
+// geev needs A itself (the eigenvectors of A^T are A's left ones): gathered column-major, and the
+// column-major eigenvector matrix transposed into the row-major v. Real input (sgeev/dgeev, what
+// numpy runs) gives eigenvalues as (wr, wi) and a conjugate pair's vectors as two real columns
+// (re, im) of VR; complex input (cgeev/zgeev) gives them complex. LAPACK normalises every
+// eigenvector to unit 2-norm with its largest component real, numpy's and JAX's gauge.
+template <class T>
+int64_t eig_real(const Tensor& w, const Tensor& v, const Tensor& a, bool compute_v) {
+  using C = std::complex<T>;
+  const int n = check_n(a, "eig");
+  const int64_t count = batch_count(a);
+  if (count == 0 || n == 0) return -1;
+  const char jobvr = compute_v ? 'V' : 'N';
+  const size_t nn = size_t(n) * size_t(n);
+  const size_t nw = static_cast<size_t>(n);
+  std::vector<T> buf(nn), wr(nw), wi(nw), vr(compute_v ? nn : 1);
+  C* W = w.data<C>();
+  C* V = compute_v ? v.data<C>() : nullptr;
+  sync_blas_threads();
+  T query = 0;
+  geev(jobvr, n, buf.data(), wr.data(), wi.data(), vr.data(), n, &query, -1);
+  const int lwork = work_size(query, int64_t(compute_v ? 4 : 3) * n, "eig");
+  std::vector<T> work(static_cast<size_t>(lwork));
+  auto offs = batch_offsets(a, a.shape().size() - 2);
+  for (int64_t t = 0; t < count; ++t) {
+    gather_matrix(buf.data(), a, offs[size_t(t)], n, true);
+    if (!all_finite(buf.data(), buf.size())) return t;
+    if (geev(jobvr, n, buf.data(), wr.data(), wi.data(), vr.data(), n, work.data(), lwork) != 0) return t;
+    C* wp = W + t * n;
+    for (int j = 0; j < n; ++j) wp[j] = C(wr[size_t(j)], wi[size_t(j)]);
+    if (!compute_v) continue;
+    C* vp = V + t * int64_t(n) * n;
+    for (int j = 0; j < n; ++j) {
+      const T* col = vr.data() + size_t(j) * n;
+      if (wi[size_t(j)] == T(0)) {
+        for (int i = 0; i < n; ++i) vp[int64_t(i) * n + j] = C(col[i], T(0));
+      } else if (j + 1 < n) {  // a pair: column j holds the real parts, j + 1 the imaginary ones
+        const T* im = col + n;
+        for (int i = 0; i < n; ++i) {
+          vp[int64_t(i) * n + j] = C(col[i], im[i]);
+          vp[int64_t(i) * n + j + 1] = C(col[i], -im[i]);
+        }
+        ++j;
+      }
+    }
+  }
+  return -1;
+}
+
+template <class T>
+int64_t eig_complex(const Tensor& w, const Tensor& v, const Tensor& a, bool compute_v) {
+  using C = std::complex<T>;
+  const int n = check_n(a, "eig");
+  const int64_t count = batch_count(a);
+  if (count == 0 || n == 0) return -1;
+  const char jobvr = compute_v ? 'V' : 'N';
+  const size_t nn = size_t(n) * size_t(n);
+  std::vector<C> buf(nn), vr(compute_v ? nn : 1);
+  std::vector<T> rwork(2 * static_cast<size_t>(n));
+  C* W = w.data<C>();
+  C* V = compute_v ? v.data<C>() : nullptr;
+  sync_blas_threads();
+  C query = 0;
+  geev(jobvr, n, buf.data(), W, vr.data(), n, &query, -1, rwork.data());
+  const int lwork = work_size(query.real(), int64_t(2) * n, "eig");
+  std::vector<C> work(static_cast<size_t>(lwork));
+  auto offs = batch_offsets(a, a.shape().size() - 2);
+  for (int64_t t = 0; t < count; ++t) {
+    gather_matrix(buf.data(), a, offs[size_t(t)], n, true);
+    if (!all_finite_complex(buf.data(), buf.size())) return t;
+    if (geev(jobvr, n, buf.data(), W + t * n, vr.data(), n, work.data(), lwork, rwork.data()) != 0) return t;
+    if (!compute_v) continue;
+    C* vp = V + t * int64_t(n) * n;
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) vp[int64_t(i) * n + j] = vr[size_t(j) * n + i];
+  }
+  return -1;
+}
+
 }  // namespace
 
 void sync_blas_threads() {
@@ -659,6 +824,8 @@ void matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
     case DType::Float64: matmul_typed<double>(out, a, b); break;
     case DType::Int32: matmul_typed<int32_t>(out, a, b); break;
     case DType::Int64: matmul_typed<int64_t>(out, a, b); break;
+    case DType::Complex64: matmul_typed<std::complex<float>>(out, a, b); break;
+    case DType::Complex128: matmul_typed<std::complex<double>>(out, a, b); break;
     default: throw DTypeError(str_cat("matmul kernel: dtype ", out.dtype(), " is not supported"));
   }
 }
@@ -677,9 +844,15 @@ void matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
   }
 
 int64_t solve(const Tensor& x, const Tensor& a, const Tensor& b) {
+  if (x.dtype() == DType::Complex64) return solve_typed<cfloat>(x, a, b);
+  if (x.dtype() == DType::Complex128) return solve_typed<cdouble>(x, a, b);
   TG_LAPACK_DISPATCH(x.dtype(), "solve", return solve_typed<T>(x, a, b));
 }
-int64_t inv(const Tensor& out, const Tensor& a) { TG_LAPACK_DISPATCH(out.dtype(), "inv", return inv_typed<T>(out, a)); }
+int64_t inv(const Tensor& out, const Tensor& a) {
+  if (out.dtype() == DType::Complex64) return inv_typed<cfloat>(out, a);
+  if (out.dtype() == DType::Complex128) return inv_typed<cdouble>(out, a);
+  TG_LAPACK_DISPATCH(out.dtype(), "inv", return inv_typed<T>(out, a));
+}
 int64_t cholesky(const Tensor& out, const Tensor& a) {
   TG_LAPACK_DISPATCH(out.dtype(), "cholesky", return cholesky_typed<T>(out, a));
 }
@@ -707,6 +880,16 @@ void qr(const Tensor& q, const Tensor& r, const Tensor& a, bool complete) {
   TG_LAPACK_DISPATCH(a.dtype(), "qr", qr_typed<T>(q, r, a, complete); return);
 }
 #undef TG_LAPACK_DISPATCH
+
+int64_t eig(const Tensor& w, const Tensor& v, const Tensor& a, bool compute_v) {
+  switch (a.dtype()) {
+    case DType::Float32: return eig_real<float>(w, v, a, compute_v);
+    case DType::Float64: return eig_real<double>(w, v, a, compute_v);
+    case DType::Complex64: return eig_complex<float>(w, v, a, compute_v);
+    case DType::Complex128: return eig_complex<double>(w, v, a, compute_v);
+    default: throw DTypeError(str_cat("eig kernel: dtype ", a.dtype(), " is not supported"));
+  }
+}
 
 }  // namespace cpu
 }  // namespace kernels

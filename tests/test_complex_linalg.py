@@ -1,0 +1,280 @@
+"""Linear algebra on complex values: linalg.eig/eigvals (LAPACK geev) with JAX's derivative rules,
+and the complex forms of solve/inv; values against numpy, derivatives against central differences
+along real and imaginary directions, under vmap and jit."""
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from test_complex import check_complex_grads
+
+tnp = tg.numpy
+CPLX = ["complex64", "complex128"]
+TOL = {"float32": 2e-4, "float64": 1e-10, "complex64": 2e-4, "complex128": 1e-10}
+CDT = {
+    "float32": "complex64",
+    "float64": "complex128",
+    "complex64": "complex64",
+    "complex128": "complex128",
+}
+
+
+def spread_matrix(n, dtype, seed=0, lead=()):
+    """S D S^-1 with S well conditioned and eigenvalues at least 0.5 apart; real dtypes get one
+    complex-conjugate pair (a rotation block), complex ones complex eigenvalues."""
+    rng = np.random.default_rng(seed)
+    s = np.eye(n) + 0.25 * rng.standard_normal(lead + (n, n))
+    d = np.zeros(lead + (n, n))
+    d[..., range(n), range(n)] = 1.2 * np.arange(n) - 1.0
+    if n >= 2:
+        d[..., 1, 1] = d[..., 0, 0]
+        d[..., 0, 1], d[..., 1, 0] = 0.9, -0.9  # eigenvalues -1 +- 0.9i
+    if np.dtype(dtype).kind == "c":
+        s = s + 0.25j * rng.standard_normal(lead + (n, n))
+        d = d + 0.3j * np.eye(n)
+    return (s @ d @ np.linalg.inv(s)).astype(dtype)
+
+
+def gauge_fixed(v):
+    """Each column times the phase that makes its largest-magnitude entry real positive (numpy
+    values)."""
+    k = np.argmax(np.abs(v), axis=-2)[..., None, :]
+    vk = np.take_along_axis(v, k, axis=-2)
+    return v * (np.conj(vk) / np.abs(vk))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", *CPLX])
+def test_eig_values_against_numpy(dtype):
+    a = spread_matrix(4, dtype, seed=1)
+    w, v = tg.linalg.eig(tg.tensor(a))
+    assert w.dtype.name == CDT[dtype] and v.dtype.name == CDT[dtype]
+    assert w.shape == (4,) and v.shape == (4, 4)
+    wn, vn = np.linalg.eig(a)
+    tol = TOL[dtype]
+    np.testing.assert_allclose(np.asarray(w), wn, rtol=tol, atol=tol)
+    np.testing.assert_allclose(gauge_fixed(np.asarray(v)), gauge_fixed(vn), rtol=tol, atol=tol)
+    # LAPACK's gauge: unit columns, the largest entry real
+    vv = np.asarray(v)
+    np.testing.assert_allclose(np.linalg.norm(vv, axis=0), 1, rtol=tol)
+    k = np.argmax(np.abs(vv), axis=0)
+    np.testing.assert_allclose(vv[k, range(4)].imag, 0, atol=tol)
+    np.testing.assert_allclose(a @ vv, vv * np.asarray(w), rtol=10 * tol, atol=10 * tol)
+    ev = tg.linalg.eigvals(tg.tensor(a))
+    assert ev.dtype.name == CDT[dtype]
+    np.testing.assert_allclose(np.asarray(ev), wn, rtol=tol, atol=tol)
+    assert tnp.linalg.eig is tg.linalg.eig and tnp.linalg.eigvals is tg.linalg.eigvals
+
+
+def test_eig_shapes_batches_and_inputs():
+    a = spread_matrix(3, "float64", seed=2, lead=(2, 3))
+    w, v = tg.linalg.eig(tg.tensor(a))
+    assert w.shape == (2, 3, 3) and v.shape == (2, 3, 3, 3)
+    np.testing.assert_allclose(np.asarray(w), np.linalg.eig(a)[0], rtol=1e-10)
+    # non-contiguous and broadcast (zero-stride) batches
+    t = tg.tensor(np.swapaxes(a, -1, -2))
+    np.testing.assert_allclose(
+        np.asarray(tg.linalg.eigvals(tg.swapaxes(t, -1, -2))), np.linalg.eigvals(a), rtol=1e-10
+    )
+    b = tg.broadcast_to(tg.tensor(a[0, 0]), (4, 3, 3))
+    np.testing.assert_allclose(np.asarray(tg.linalg.eigvals(b))[3], np.linalg.eigvals(a[0, 0]))
+    # integers as float64 (numpy's rule), 0x0 and empty batches
+    w, _ = tg.linalg.eig(tg.tensor([[2, 0], [0, 3]]))
+    assert w.dtype == tg.complex128 and w.tolist() == [2, 3]
+    w, v = tg.linalg.eig(tg.zeros((0, 2, 2)))
+    assert w.shape == (0, 2) and v.shape == (0, 2, 2) and w.dtype == tg.complex64
+    w, v = tg.linalg.eig(tg.zeros((3, 0, 0), tg.complex128))
+    assert w.shape == (3, 0) and v.shape == (3, 0, 0)
+    # a real matrix with real eigenvalues still gives complex results (JAX's choice)
+    assert tg.linalg.eigvals(tg.eye(2)).dtype == tg.complex64
+
+
+def test_eig_errors():
+    with pytest.raises(ValueError, match="eig.*NaN"):
+        tg.linalg.eig(tg.tensor([[1.0, float("nan")], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="eigvals.*inf"):
+        tg.linalg.eigvals(tg.tensor([[1.0, float("inf")], [0.0, 1.0]], tg.complex64))
+    with pytest.raises(ValueError, match="square"):
+        tg.linalg.eig(tg.zeros((2, 3)))
+    with pytest.raises(ValueError, match="two-dimensional"):
+        tg.linalg.eigvals(tg.zeros(3))
+    with pytest.raises(TypeError, match="float16"):
+        tg.linalg.eig(tg.zeros((2, 2), tg.float16))
+
+
+def _w(a):
+    return tg.linalg.eig(a)[0]
+
+
+def _v(a):
+    return tg.linalg.eig(a)[1]
+
+
+@pytest.mark.parametrize("cplx", [False, True])
+def test_eig_grads_finite_differences(cplx):
+    a = spread_matrix(3, "complex128" if cplx else "float64", seed=3)
+    check_complex_grads(_w, [a])
+    check_complex_grads(_v, [a])
+    check_complex_grads(tg.linalg.eigvals, [a])
+    # w and V together, and a non-contiguous input
+    check_complex_grads(lambda a: tg.sum(_v(a) * _w(a)[None, :], 0), [a])
+    check_complex_grads(lambda a: _v(tg.swapaxes(a, 0, 1)), [np.ascontiguousarray(a.T)])
+
+
+def test_eig_jvp_keeps_the_gauge():
+    # dV keeps every column's norm (Re v^H dv = 0) and its largest entry real (Im dv_k = 0)
+    a = spread_matrix(4, "complex128", seed=4)
+    da = spread_matrix(4, "complex128", seed=5)
+    (_, v), (_, dv) = tg.jvp(tg.linalg.eig, (tg.tensor(a),), (tg.tensor(da),))
+    v, dv = np.asarray(v), np.asarray(dv)
+    np.testing.assert_allclose(np.real(np.sum(np.conj(v) * dv, axis=0)), 0, atol=1e-12)
+    k = np.argmax(np.abs(v), axis=0)
+    np.testing.assert_allclose(dv[k, range(4)].imag, 0, atol=1e-12)
+
+
+def test_eig_jvp_matches_jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    a = spread_matrix(3, "complex128", seed=6)
+    da = spread_matrix(3, "complex128", seed=7)
+
+    def f(x):
+        return jax.lax.linalg.eig(x, compute_left_eigenvectors=False, enable_eigvec_derivs=True)
+
+    (jw, jv), (jdw, jdv) = jax.jvp(f, (a,), (da,))
+    (w, v), (dw, dv) = tg.jvp(tg.linalg.eig, (tg.tensor(a),), (tg.tensor(da),))
+    for got, want in [(w, jw), (v, jv), (dw, jdw), (dv, jdv)]:
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "complex64"])
+def test_eig_single_precision_grads(dtype):
+    a = tg.tensor(spread_matrix(3, dtype, seed=8))
+    g = tg.grad(lambda a: tnp.real(tg.sum(tg.linalg.eigvals(a) ** 2)))(a)
+    assert g.dtype.name == dtype
+    # sum(w^2) = trace(a^2): its gradient (JAX's convention) is 2 a^T, real part for real a
+    want = 2 * np.asarray(a).T
+    np.testing.assert_allclose(np.asarray(g), want, rtol=2e-3, atol=2e-3)
+
+
+def test_eig_second_order():
+    a = tg.tensor(spread_matrix(3, "float64", seed=9))
+    tg.testing.check_grads(lambda a: tnp.real(tg.linalg.eigvals(a)), (a,), order=2)
+    tg.testing.check_grads(lambda a: tnp.imag(tg.linalg.eig(a)[1]), (a,), order=2)
+
+
+def test_eig_vmap_and_jit():
+    a = spread_matrix(3, "complex128", seed=10, lead=(4,))
+    t = tg.tensor(a)
+    w, v = tg.vmap(tg.linalg.eig)(t)
+    np.testing.assert_allclose(np.asarray(w), np.linalg.eig(a)[0], rtol=1e-10)
+    np.testing.assert_allclose(
+        gauge_fixed(np.asarray(v)), gauge_fixed(np.linalg.eig(a)[1]), atol=1e-10
+    )
+
+    def loss(a):
+        w, v = tg.linalg.eig(a)
+        return tnp.real(tg.sum(w * tg.sum(v * tnp.conj(v), 0)))
+
+    g_loop = np.stack([np.asarray(tg.grad(loss)(tg.tensor(x))) for x in a])
+    np.testing.assert_allclose(np.asarray(tg.vmap(tg.grad(loss))(t)), g_loop, rtol=1e-10)
+    jg = tg.jit(tg.grad(loss))
+    for _ in range(3):
+        got = jg(t[1])
+    np.testing.assert_allclose(np.asarray(got), g_loop[1], rtol=1e-10)
+    np.testing.assert_allclose(
+        np.asarray(tg.vmap(tg.linalg.eigvals)(t)), np.linalg.eigvals(a), rtol=1e-10
+    )
+
+
+def test_eig_degenerate_documented():
+    # repeated eigenvalues: eigenvector derivatives are not finite, eigvals' gradient is
+    a = tg.tensor(np.diag([2.0, 2.0, 3.0]))
+    g = tg.grad(lambda a: tnp.real(tg.sum(tg.linalg.eig(a)[1])))(a)
+    assert not np.all(np.isfinite(np.asarray(g)))
+    g = tg.grad(lambda a: tnp.real(tg.sum(tg.linalg.eigvals(a))))(a)
+    np.testing.assert_allclose(np.asarray(g), np.eye(3))  # d trace = I
+
+
+@pytest.mark.parametrize("name", CPLX)
+def test_solve_inv_complex(name):
+    a = spread_matrix(3, name, seed=11)
+    b = (np.arange(6).reshape(3, 2) * (0.5 - 1j)).astype(name)
+    tol = TOL[name]
+    x = tg.linalg.solve(tg.tensor(a), tg.tensor(b))
+    assert x.dtype.name == name
+    np.testing.assert_allclose(np.asarray(x), np.linalg.solve(a, b), rtol=tol, atol=tol)
+    np.testing.assert_allclose(
+        np.asarray(tg.linalg.inv(tg.tensor(a))), np.linalg.inv(a), rtol=tol, atol=tol
+    )
+    # a real matrix with a complex right-hand side promotes
+    ar = np.real(a)
+    x = tg.linalg.solve(tg.tensor(ar), tg.tensor(b))
+    assert x.dtype.name == name
+    np.testing.assert_allclose(np.asarray(x), np.linalg.solve(ar, b), rtol=tol, atol=tol)
+    with pytest.raises(ValueError, match="singular"):
+        tg.linalg.inv(tg.zeros((2, 2), name))
+
+
+def test_solve_inv_complex_grads():
+    a = spread_matrix(3, "complex128", seed=12)
+    b = spread_matrix(3, "complex128", seed=13)[:, :2]
+    check_complex_grads(tg.linalg.solve, [a, b])
+    check_complex_grads(tg.linalg.inv, [a])
+    check_complex_grads(tg.linalg.solve, [np.real(a), b])
+
+
+@pytest.mark.parametrize("name", CPLX)
+def test_matmul_through_complex_blas(name):
+    # products large enough for cgemm/zgemm and cgemv/zgemv (small ones run a loop), with
+    # transposed, strided, batched and broadcast operands, and a real operand promoted
+    rng = np.random.default_rng(14)
+
+    def c(*shape):
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(name)
+
+    tol = 1e-4 if name == "complex64" else 1e-12
+    a, b = c(40, 30), c(30, 20)
+    cases = [
+        (a, b),
+        (a.T.copy().T, b),
+        (np.asfortranarray(a), np.asfortranarray(b)),
+        (c(3, 40, 30), b),
+        (c(3, 40, 30), c(3, 30, 20)),
+        (a[::2], b),
+        (a, c(30)),
+        (c(30), b),
+        (a, np.real(b).copy()),
+    ]
+    for x, y in cases:
+        got = tg.matmul(tg.tensor(x), tg.tensor(y))
+        assert got.dtype.name == name
+        np.testing.assert_allclose(np.asarray(got), x @ y, rtol=tol, atol=tol * 30)
+    t = tg.tensor(c(3, 40, 30))
+    np.testing.assert_allclose(
+        np.asarray(tg.matmul(tg.swapaxes(t, -1, -2), t)),
+        np.swapaxes(np.asarray(t), -1, -2) @ np.asarray(t),
+        rtol=tol,
+        atol=tol * 40,
+    )
+    # tensordot and einsum reach the same products
+    x, y = c(4, 5, 6), c(5, 6, 7)
+    np.testing.assert_allclose(
+        np.asarray(tg.numpy.tensordot(tg.tensor(x), tg.tensor(y), 2)),
+        np.tensordot(x, y, 2),
+        rtol=tol,
+        atol=tol * 30,
+    )
+    np.testing.assert_allclose(
+        np.asarray(tg.einsum("ijk,jkl->il", tg.tensor(x), tg.tensor(y))),
+        np.einsum("ijk,jkl->il", x, y),
+        rtol=tol,
+        atol=tol * 30,
+    )
+
+
+def test_matmul_complex_grads_large():
+    rng = np.random.default_rng(15)
+    a = rng.standard_normal((24, 30)) + 1j * rng.standard_normal((24, 30))
+    b = rng.standard_normal((30, 22)) + 1j * rng.standard_normal((30, 22))
+    check_complex_grads(tg.matmul, [a, b])
+    check_complex_grads(lambda a, b: tg.einsum("ij,jk->ik", a, b), [a, np.real(b)])
