@@ -278,7 +278,6 @@ def test_refused_ops_name_op_and_dtype(name):
         lambda: tg.maximum(t, t),
         lambda: tg.minimum(t, t),
         lambda: tg.floor(t),
-        lambda: tg.sign(t),
         lambda: tg.relu(t),
         lambda: tg.sigmoid(t),
         lambda: t // t,
@@ -419,8 +418,8 @@ def test_numpy_functions_on_complex(name):
         int(tg.tensor(1j))
     with pytest.raises(TypeError, match="not ordered"):
         _ = tz < tz
-    with pytest.raises(TypeError, match=f"expm1: not supported for {name}$"):
-        tg.expm1(tz)
+    with pytest.raises(TypeError, match=f"floor: not supported for {name}$"):
+        tg.floor(tz)
 
 
 # ---- differentiation (JAX's convention) ---------------------------------------------------------

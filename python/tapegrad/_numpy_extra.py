@@ -380,12 +380,27 @@ def sinc(x):
     return _where(small, taylor, big)
 
 
+def _parts(z):
+    return _core._complex_part(z, "real"), _core._complex_part(z, "imag")
+
+
+def _times_i(z, sign=1.0):
+    """``i z`` (``sign`` -1: ``-i z``) of a complex tensor, exactly: the parts swapped and one
+    negated (a complex product would round zeros' signs and turn infinities into NaN)."""
+    re, im = _parts(z)
+    return _core._complex(-im, re) if sign > 0 else _core._complex(im, -re)
+
+
 def log10(x):
-    """Base-10 logarithm (numpy.log10).
+    """Base-10 logarithm (numpy.log10); of complex `x`, ``log(x) / ln 10`` part by part.
 
     >>> print(tg.numpy.log10(tg.tensor([1.0, 100.0])))
     [0. 2.]
     """
+    x = _t(x)
+    if _is_complex(x):
+        re, im = _parts(_core.log(x))
+        return _core._complex(re * (1.0 / _LN10), im * (1.0 / _LN10))
     return _core.log(x) * (1.0 / _LN10)
 
 
@@ -443,6 +458,9 @@ def arcsinh(x):
     >>> print(tg.numpy.arcsinh(tg.tensor([0.0, 1.0, -1.0])))
     [ 0.         0.8813736 -0.8813736]
     """
+    x = _t(x)
+    if _is_complex(x):  # C99's casinh(z) = -i casin(i z): its branch cuts, numpy's
+        return _times_i(_core.arcsin(_times_i(x)), -1.0)
     x = _float(x)
     a = _where(x < 0, -x, x)  # |x| whose derivative at 0 is 1 (abs' is 0 there)
     big = a > _big_threshold(x)
@@ -461,6 +479,14 @@ def arccosh(x):
     >>> print(tg.numpy.arccosh(tg.tensor([1.0, 2.0])))
     [0.       1.316958]
     """
+    x = _t(x)
+    if _is_complex(x):
+        # C99's cacosh(z) = +-i cacos(z), the sign that makes the real part nonnegative: i w when
+        # Im w has its sign bit set (then Im z does not) or is NaN (numpy's NaN + i pi/2 at
+        # cacosh(0 + NaN i)), else -i w
+        w = _core.arccos(x)
+        w_im = _core._complex_part(w, "imag")
+        return _where(signbit(w_im) | _core.isnan(w_im), _times_i(w), _times_i(w, -1.0))
     x = _float(x)
     big = x > _big_threshold(x)
     xs = _where(big, 2.0, x)
@@ -478,6 +504,9 @@ def arctanh(x):
     >>> print(tg.numpy.arctanh(tg.tensor([0.0, 0.5, -0.5])))
     [ 0.          0.54930615 -0.54930615]
     """
+    x = _t(x)
+    if _is_complex(x):  # C99's catanh(z) = -i catan(i z)
+        return _times_i(_core.arctan(_times_i(x)), -1.0)
     x = _float(x)
     return 0.5 * _core.log1p(2.0 * x / (1.0 - x))
 
@@ -530,6 +559,9 @@ def round(x, decimals=0):
         raise TypeError(
             f"round: decimals must be an integer, got {type(decimals).__name__}"
         ) from None
+    if _is_complex(x) and decimals != 0:  # part by part, as numpy
+        re, im = _parts(x)
+        return _core._complex(round(re, decimals), round(im, decimals))
     if decimals == 0 or (not _is_float(x) and (decimals > 0 or x.dtype == _core.bool_)):
         return _core.round(x)
     if not _is_float(x):  # integers to tens, hundreds, ...: as numpy, through float64, half to even
