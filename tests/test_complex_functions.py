@@ -147,3 +147,101 @@ def test_functions_under_vmap_jit_and_second_order():
     )
     # grad of Re f for holomorphic f is f' (JAX's convention), so grad of Re f' is f''
     np.testing.assert_allclose(g2.item(), zz * (1 - zz**2) ** -1.5, rtol=1e-10)
+
+
+# ---- products, closeness, creation ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", CPLX)
+def test_prod_cumprod_values(name):
+    rng = np.random.default_rng(25)
+    z = (rng.uniform(-1.5, 1.5, (3, 4, 5)) + 1j * rng.uniform(-1.5, 1.5, (3, 4, 5))).astype(name)
+    t = tg.tensor(z)
+    tol = 1e-5 if name == "complex64" else 1e-12
+    for kw in [{}, {"axis": 1}, {"axis": (0, 2)}, {"axis": -1, "keepdims": True}]:
+        got = tnp.prod(t, **kw)
+        assert got.dtype.name == name
+        np.testing.assert_allclose(np.asarray(got), np.prod(z, **kw), rtol=tol)
+    for axis in (0, 1, 2):
+        np.testing.assert_allclose(
+            np.asarray(tnp.cumprod(t, axis=axis)), np.cumprod(z, axis=axis), rtol=tol
+        )
+    np.testing.assert_allclose(
+        np.asarray(tnp.cumprod(t)), np.cumprod(z), rtol=10 * tol
+    )  # flattened
+    np.testing.assert_allclose(
+        np.asarray(tnp.prod(t[:, ::2, 1:])), np.prod(z[:, ::2, 1:]), rtol=tol
+    )
+    # empty groups give 1, zeros stay exact
+    assert tnp.prod(tg.zeros((2, 0), name), axis=1).tolist() == [1, 1]
+    assert tnp.cumprod(tg.zeros((0,), name)).shape == (0,)
+    assert tnp.prod(tg.tensor(np.array([2j, 0, 3], name))).item() == 0
+    assert tnp.prod(tg.tensor(np.array(1 + 1j, name))).item() == 1 + 1j  # 0-d
+
+
+def test_prod_cumprod_grads():
+    z = _rand((2, 4), True, 26)
+    check_complex_grads(lambda z: tnp.prod(z, axis=1), [z])
+    check_complex_grads(tnp.prod, [z])
+    check_complex_grads(lambda z: tnp.cumprod(z, axis=1), [z])
+    check_complex_grads(lambda x: tnp.prod(x * (1 - 0.5j), axis=0), [_rand((3, 2), False, 27)])
+    # with a zero factor the gradient is the product of the others (no division by z)
+    z0 = np.array([0.0, 1 + 1j, 2 - 1j])
+    g = tg.grad(lambda z: tnp.real(tnp.prod(z)))(tg.tensor(z0))
+    np.testing.assert_allclose(np.asarray(g), [(1 + 1j) * (2 - 1j), 0, 0])
+    zs = tg.tensor(_rand((4, 3), True, 28))
+    np.testing.assert_allclose(
+        np.asarray(tg.vmap(lambda z: tnp.prod(z))(zs)), np.prod(np.asarray(zs), axis=1), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("name", CPLX)
+def test_isclose_allclose(name):
+    a = np.array([1 + 1j, 1 + 1j, np.inf + 1j, np.nan + 0j, 1e-9j, complex(np.inf, np.inf)], name)
+    b = np.array(
+        [1 + 1.000001j, 1 + 1.1j, np.inf + 1j, np.nan + 0j, 0j, complex(np.inf, -np.inf)], name
+    )
+    for eq in (False, True):
+        np.testing.assert_array_equal(
+            np.asarray(tnp.isclose(tg.tensor(a), tg.tensor(b), equal_nan=eq)),
+            np.isclose(a, b, equal_nan=eq),
+        )
+    np.testing.assert_array_equal(
+        np.asarray(tnp.isclose(tg.tensor(a), tg.tensor(a.real.copy()))), np.isclose(a, a.real)
+    )
+    assert tnp.allclose(tg.tensor(a[:1]), tg.tensor(b[:1])) and not tnp.allclose(
+        tg.tensor(a), tg.tensor(b)
+    )
+
+
+@pytest.mark.parametrize("name", CPLX)
+def test_creation_with_complex_dtypes(name):
+    dt = getattr(tnp, name)
+    for got, want in [
+        (tnp.eye(3, 2, k=-1, dtype=dt), np.eye(3, 2, k=-1, dtype=name)),
+        (tnp.arange(4, dtype=dt), np.arange(4, dtype=name)),
+        (tnp.arange(0.5, 3, 0.5, dtype=dt), np.arange(0.5, 3, 0.5, dtype=name)),
+        (
+            tnp.linspace(0, 1, 4, dtype=dt, endpoint=False),
+            np.linspace(0, 1, 4, dtype=name, endpoint=False),
+        ),
+        (tnp.linspace(1j, 2 - 1j, 5, dtype=dt), np.linspace(1j, 2 - 1j, 5, dtype=name)),
+        (tnp.full((2,), 1 - 2j, dtype=dt), np.full((2,), 1 - 2j, dtype=name)),
+        (tnp.ones((2, 1), dtype=dt), np.ones((2, 1), dtype=name)),
+        (tnp.zeros_like(tg.tensor(np.ones(3, name))), np.zeros(3, name)),
+        (tnp.asarray([[1 + 2j, 3], [0, -1j]], dtype=dt), np.asarray([[1 + 2j, 3], [0, -1j]], name)),
+    ]:
+        assert got.dtype.name == name
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6)
+    # complex endpoints: complex64 by default (the default float is float32), arrays along axis
+    r = tnp.linspace(np.array([0, 1j]), 2 + 2j, 3, axis=1)
+    assert r.dtype == tg.complex64 and r.shape == (2, 3)
+    np.testing.assert_allclose(
+        np.asarray(r), np.linspace(np.array([0, 1j]), 2 + 2j, 3, axis=1), rtol=1e-6
+    )
+    with pytest.raises(TypeError, match="complex dtype"):
+        tnp.linspace(0, 1j, 3, dtype=tnp.float32)
+    # differentiable in complex Tensor endpoints: d/da sum(linspace(0, a, 5) c) = 2.5 c
+    a = tg.tensor(1 + 1j, tg.complex128)
+    g = tg.grad(lambda a: tnp.real(tg.sum(tnp.linspace(0, a, 5) * (1 - 2j))))(a)
+    np.testing.assert_allclose(g.item(), 2.5 * (1 - 2j))

@@ -1627,9 +1627,9 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     [ True False  True]
     """
     a, b = _t(a), _t(b)
-    if not _is_float(a):
+    if not (_is_float(a) or _is_complex(a)):  # complex: |a - b| is the modulus, as numpy
         a = a.astype(_core.float64)
-    if not _is_float(b):
+    if not (_is_float(b) or _is_complex(b)):
         b = b.astype(_core.float64)
     finite = _core.isfinite(a) & _core.isfinite(b)
     diff_ = _core.abs(_where(finite, a - b, 0.0))
@@ -1652,6 +1652,28 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 # ---- creation ------------------------------------------------------------------------------------
 
 
+def _complex_arg(v):
+    if isinstance(v, Tensor):
+        return _is_complex(v)
+    return np.iscomplexobj(v)
+
+
+def _is_complex_dtype(dt):
+    return dt.name.startswith("complex")
+
+
+def _split_complex(v):
+    """(real, imag) of a linspace endpoint: Tensors through the differentiable parts."""
+    if isinstance(v, Tensor):
+        if _is_complex(v):
+            return _core._complex_part(v, "real"), _core._complex_part(v, "imag")
+        return v, _creation.zeros_like(v)
+    v = np.asarray(v)
+    if v.ndim == 0:
+        return float(v.real), float(v.imag)
+    return v.real, v.imag
+
+
 def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, *, device=None):
     """`num` evenly spaced values from `start` to `stop` (included when `endpoint`); float32 by
     default (numpy.linspace). Differentiable with respect to Tensor `start` and `stop`, which may
@@ -1663,7 +1685,30 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, *, device=N
     [0.   0.25 0.5  0.75]
     >>> tg.grad(lambda a, b: tg.linspace(a, b, 5).sum(), grad_position=(0, 1))(tg.tensor(0.0), tg.tensor(1.0))
     (Tensor(shape=[], dtype=Float32, value= 2.5), Tensor(shape=[], dtype=Float32, value= 2.5))
+    >>> print(tg.numpy.linspace(0, 1 + 2j, 3))
+    [0. +0.j 0.5+1.j 1. +2.j]
     """
+    if (
+        _complex_arg(start)
+        or _complex_arg(stop)
+        or (dtype is not None and "complex" in str(dtype).lower())
+    ):
+        # complex endpoints: the real and the imaginary parts spaced separately (numpy's values);
+        # complex64 unless a complex128/float64 Tensor or dtype says otherwise
+        ct = _as_dtype(dtype) if dtype is not None else None
+        if ct is None:
+            wide = any(
+                isinstance(v, Tensor) and v.dtype.name in ("complex128", "float64")
+                for v in (start, stop)
+            )
+            ct = _core.complex128 if wide else _core.complex64
+        if not _is_complex_dtype(ct):
+            raise TypeError(f"linspace: complex start or stop needs a complex dtype, got {ct}")
+        pt = _core.float64 if ct == _core.complex128 else _core.float32
+        parts = [_split_complex(v) for v in (start, stop)]
+        re = linspace(parts[0][0], parts[1][0], num, endpoint, pt, axis, device=device)
+        im = linspace(parts[0][1], parts[1][1], num, endpoint, pt, axis, device=device)
+        return _core._complex(re, im)
     if not (
         isinstance(start, Tensor) or isinstance(stop, Tensor) or np.ndim(start) or np.ndim(stop)
     ):
