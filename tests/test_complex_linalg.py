@@ -278,3 +278,34 @@ def test_matmul_complex_grads_large():
     b = rng.standard_normal((30, 22)) + 1j * rng.standard_normal((30, 22))
     check_complex_grads(tg.matmul, [a, b])
     check_complex_grads(lambda a, b: tg.einsum("ij,jk->ik", a, b), [a, np.real(b)])
+
+
+@pytest.mark.parametrize("name", CPLX)
+def test_det_slogdet_complex(name):
+    a = spread_matrix(3, name, seed=16, lead=(2,))
+    tol = TOL[name]
+    d = tg.linalg.det(tg.tensor(a))
+    assert d.dtype.name == name
+    np.testing.assert_allclose(np.asarray(d), np.linalg.det(a), rtol=tol)
+    sign, logabs = tg.linalg.slogdet(tg.tensor(a))
+    ws, wl = np.linalg.slogdet(a)
+    assert sign.dtype.name == name and logabs.dtype == np.real(a).dtype
+    np.testing.assert_allclose(np.asarray(sign), ws, rtol=tol)
+    np.testing.assert_allclose(np.asarray(logabs), wl, rtol=tol)
+    z = np.zeros((2, 2), name)
+    assert tg.linalg.det(tg.tensor(z)).item() == 0
+    s, la = tg.linalg.slogdet(tg.tensor(z))
+    assert s.item() == 0 and la.item() == -np.inf
+    s, la = tg.linalg.slogdet(tg.zeros((0, 0), name))
+    assert s.item() == 1 and la.item() == 0
+
+
+def test_det_slogdet_complex_grads():
+    a = spread_matrix(3, "complex128", seed=17)
+    check_complex_grads(tg.linalg.det, [a])
+    check_complex_grads(lambda a: tg.linalg.slogdet(a)[1], [a])
+    check_complex_grads(lambda a: tg.linalg.slogdet(a)[0], [a])
+    check_complex_grads(lambda a: tg.linalg.slogdet(a)[0] * tg.linalg.slogdet(a)[1], [a])
+    # a singular matrix: det's gradient is the cofactor matrix
+    s = np.array([[1 + 1j, 2], [1 + 1j, 2]])
+    check_complex_grads(tg.linalg.det, [s])

@@ -17,12 +17,13 @@ namespace kernels {
 // dimensions when their layout allows; only the others are copied.
 void matmul(const Tensor& out, const Tensor& a, const Tensor& b);
 
-// LAPACK, Float32/Float64 (solve and inv: Complex64/Complex128 too). a: (..., n, n). Each returns the flat batch index of the first matrix
+// LAPACK, Float32/Float64 (solve, inv, slogdet, det: Complex64/Complex128 too). a: (..., n, n). Each returns the flat batch index of the first matrix
 // that failed (singular for solve/inv, not positive definite for cholesky), or -1.
 int64_t solve(const Tensor& x, const Tensor& a, const Tensor& b);  // x, b: (..., n, k); a x = b
 int64_t inv(const Tensor& out, const Tensor& a);
 int64_t cholesky(const Tensor& out, const Tensor& a);  // lower L with a = L L^T (reads a's lower triangle)
-// sign and log|det| (shapes (...)); a singular matrix gives (0, -inf).
+// sign and log|det| (shapes (...)); a singular matrix gives (0, -inf). Complex a: sign complex (of
+// modulus 1), log|det| of the part dtype; det complex.
 void slogdet(const Tensor& sign, const Tensor& logabs, const Tensor& a);
 void det(const Tensor& out, const Tensor& a);
 // Decompositions, Float32/Float64, a: (..., m, n) with any strides. svd and eigh return the flat

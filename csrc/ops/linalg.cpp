@@ -410,17 +410,32 @@ TensorList slogdet_impl(const TensorList& in, const Attrs&) {
   const Tensor& a = in[0];
   Shape bs = batch_shape(a, 2);
   Tensor sign = Tensor::empty(bs, a.dtype(), a.device());
-  Tensor logabs = Tensor::empty(bs, a.dtype(), a.device());
+  Tensor logabs = Tensor::empty(bs, real_dtype(a.dtype()), a.device());
   kernels::slogdet(sign, logabs, a);
   return {sign, logabs};
 }
-// sign is piecewise constant; log|det|'(a) = g a^-T
-TensorList slogdet_vjp(const TensorList& g, const TensorList& in, const TensorList&, const Attrs&, uint32_t) {
-  if (!g[1].defined()) return {Tensor()};
-  return {mul(batch_scalar_to_matrix(g[1]), mT(inv(in[0])))};
+// Real a: sign is piecewise constant; log|det|'(a) = g a^-T. Complex a (JAX's rules): with
+// t = tr(a^-1 da), d log|det| = Re t and d sign = i Im(t) sign, so the VJP is
+// (g_l + i Im(g_s sign)) a^-T.
+TensorList slogdet_vjp(const TensorList& g, const TensorList& in, const TensorList& out, const Attrs&, uint32_t) {
+  const Tensor& a = in[0];
+  if (!is_complex(a.dtype())) {
+    if (!g[1].defined()) return {Tensor()};
+    return {mul(batch_scalar_to_matrix(g[1]), mT(inv(a)))};
+  }
+  const DType cd = a.dtype();
+  Tensor c = cast_any(g[1], cd);
+  if (g[0].defined()) {
+    const Tensor q = imag(mul(g[0], out[0]));
+    c = add(c, complex_from_parts(Tensor::zeros(q.shape(), q.dtype(), q.device()), q));
+  }
+  return {mul(batch_scalar_to_matrix(c), mT(inv(a)))};
 }
-TensorList slogdet_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs&) {
-  return {Tensor(), sum_last2(mul(mT(inv(in[0])), t[0]))};
+TensorList slogdet_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs&) {
+  const Tensor tr = sum_last2(mul(mT(inv(in[0])), t[0]));
+  if (!is_complex(in[0].dtype())) return {Tensor(), tr};
+  const Tensor im = imag(tr);
+  return {mul(complex_from_parts(Tensor::zeros(im.shape(), im.dtype(), im.device()), im), out[0]), real(tr)};
 }
 // batch axis first
 constexpr Prim kSlogdet = PrimDef("slogdet")
@@ -1129,10 +1144,10 @@ Tensor solve(const Tensor& a_in, const Tensor& b_in) {
 
 Tensor inv(const Tensor& a) { return apply_or_impl(kInv, {square_operand(a, "inv", true)}); }
 
-Tensor det(const Tensor& a) { return apply_or_impl(kDet, {square_operand(a, "det")}); }
+Tensor det(const Tensor& a) { return apply_or_impl(kDet, {square_operand(a, "det", true)}); }
 
 std::vector<Tensor> slogdet(const Tensor& a_in) {
-  Tensor a = square_operand(a_in, "slogdet");
+  Tensor a = square_operand(a_in, "slogdet", true);
   TensorList r = any_tracked(a) ? autodiff::apply(kSlogdet, {a}, Attrs()) : slogdet_impl({a}, Attrs());
   return {r[0], r[1]};
 }

@@ -501,6 +501,50 @@ void slogdet_typed(const Tensor& sign, const Tensor& logabs, const Tensor& a) {
   }
 }
 
+// The complex determinant from the same LU: sign = the product of the unit numbers u/|u| of U's
+// diagonal (and -1 per row swap), a complex of modulus 1, and log|det| = sum log|u| (real).
+template <class T>
+void slogdet_complex(const Tensor& sign, const Tensor& logabs, const Tensor& a) {
+  using C = std::complex<T>;
+  const int n = check_n(a, "slogdet");
+  const int64_t count = batch_count(a);
+  C* S = sign.data<C>();
+  T* L = logabs.data<T>();
+  if (n == 0) {
+    for (int64_t t = 0; t < count; ++t) {
+      S[t] = C(1);
+      L[t] = T(0);
+    }
+    return;
+  }
+  if (count == 0) return;
+  Tensor buf = Tensor::empty(a.shape(), a.dtype(), a.device());
+  copy(buf, a);
+  std::vector<lapack_int> ipiv(static_cast<size_t>(n));
+  C* B = buf.data<C>();
+  sync_blas_threads();
+  for (int64_t t = 0; t < count; ++t) {
+    C* p = B + t * int64_t(n) * n;
+    getrf(n, p, ipiv.data());
+    std::complex<double> s = 1.0;
+    double acc = 0.0;
+    for (int i = 0; i < n; ++i) {
+      const std::complex<double> u(p[int64_t(i) * n + i]);
+      if (ipiv[size_t(i)] != i + 1) s = -s;
+      const double m = std::abs(u);
+      if (m == 0) {
+        s = 0.0;
+        acc = -std::numeric_limits<double>::infinity();
+        break;
+      }
+      s *= u / m;
+      acc += std::log(m);
+    }
+    S[t] = C(s);
+    L[t] = T(acc);
+  }
+}
+
 // ---- decompositions ------------------------------------------------------------------------
 inline lapack_int gesdd(char jobz, int m, int n, float* a, int lda, float* s, float* u, int ldu, float* vt, int ldvt,
                         float* work, int lwork, lapack_int* iwork) {
@@ -857,9 +901,22 @@ int64_t cholesky(const Tensor& out, const Tensor& a) {
   TG_LAPACK_DISPATCH(out.dtype(), "cholesky", return cholesky_typed<T>(out, a));
 }
 void slogdet(const Tensor& sign, const Tensor& logabs, const Tensor& a) {
+  if (a.dtype() == DType::Complex64) return slogdet_complex<float>(sign, logabs, a);
+  if (a.dtype() == DType::Complex128) return slogdet_complex<double>(sign, logabs, a);
   TG_LAPACK_DISPATCH(a.dtype(), "slogdet", slogdet_typed<T>(sign, logabs, a); return);
 }
 void det(const Tensor& out, const Tensor& a) {
+  if (is_complex(out.dtype())) {  // sign * exp(log|det|), sign complex and log|det| real
+    Tensor sign = Tensor::empty(out.shape(), out.dtype(), out.device());
+    Tensor logabs = Tensor::empty(out.shape(), real_dtype(out.dtype()), out.device());
+    slogdet(sign, logabs, a);
+    auto fill = [&](auto* o, const auto* sg, const auto* l) {
+      for (int64_t i = 0; i < out.numel(); ++i) o[i] = sg[i] * std::exp(l[i]);
+    };
+    if (out.dtype() == DType::Complex64) fill(out.data<cfloat>(), sign.data<cfloat>(), logabs.data<float>());
+    else fill(out.data<cdouble>(), sign.data<cdouble>(), logabs.data<double>());
+    return;
+  }
   Tensor sign = Tensor::empty(out.shape(), out.dtype(), out.device());
   slogdet(sign, out, a);
   // det = sign * exp(log|det|), as numpy computes it from the same factorisation.
