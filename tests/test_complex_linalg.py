@@ -309,3 +309,67 @@ def test_det_slogdet_complex_grads():
     # a singular matrix: det's gradient is the cofactor matrix
     s = np.array([[1 + 1j, 2], [1 + 1j, 2]])
     check_complex_grads(tg.linalg.det, [s])
+
+
+def hermitian_spread(n, name, seed, lead=()):
+    """Q diag(w) Q^H (Q unitary, eigenvalues 1.2 apart) plus a small non-Hermitian part, which
+    eigh's triangle rule discards (so each triangle defines a well-separated Hermitian matrix)."""
+    rng = np.random.default_rng(seed)
+    q = np.linalg.qr(rng.standard_normal(lead + (n, n)) + 1j * rng.standard_normal(lead + (n, n)))[
+        0
+    ]
+    w = 1.2 * np.arange(n) - 1.0
+    h = (q * w[..., None, :]) @ np.conj(np.swapaxes(q, -1, -2))
+    return (h + 0.03 * (rng.standard_normal(h.shape) + 1j * rng.standard_normal(h.shape))).astype(
+        name
+    )
+
+
+@pytest.mark.parametrize("name", CPLX)
+@pytest.mark.parametrize("uplo", ["L", "U"])
+def test_eigh_complex_values(name, uplo):
+    a = hermitian_spread(4, name, seed=18, lead=(2,))
+    tol = TOL[name]
+    w, v = tg.linalg.eigh(tg.tensor(a), UPLO=uplo)
+    ww, wv = np.linalg.eigh(a, UPLO=uplo)
+    assert w.dtype == np.real(a).dtype and v.dtype.name == name
+    np.testing.assert_allclose(np.asarray(w), ww, rtol=tol, atol=tol)
+    # the eigenvectors' phases are LAPACK's choice: compare what does not depend on them
+    np.testing.assert_allclose(np.abs(np.asarray(v)), np.abs(wv), rtol=10 * tol, atol=10 * tol)
+    vv = np.asarray(v)
+    np.testing.assert_allclose(
+        vv @ (np.asarray(w)[..., None] * np.conj(np.swapaxes(vv, -1, -2))),
+        wv @ (ww[..., None] * np.conj(np.swapaxes(wv, -1, -2))),
+        rtol=10 * tol,
+        atol=10 * tol,
+    )
+    ev = tg.linalg.eigvalsh(tg.tensor(a), UPLO=uplo)
+    assert ev.dtype == np.real(a).dtype
+    np.testing.assert_allclose(np.asarray(ev), ww, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("uplo", ["L", "U"])
+def test_eigh_complex_grads(uplo):
+    a = hermitian_spread(3, "complex128", seed=19)
+
+    def vabs2(a):  # |V|^2, independent of the eigenvectors' phases
+        v = tg.linalg.eigh(a, UPLO=uplo)[1]
+        return tnp.real(v * tnp.conj(v))
+
+    def proj(a):  # v_0 v_0^H, the projector on the first eigenvector
+        v = tg.linalg.eigh(a, UPLO=uplo)[1][:, :1]
+        return v @ tnp.conj(tg.swapaxes(v, 0, 1))
+
+    check_complex_grads(lambda a: tg.linalg.eigh(a, UPLO=uplo)[0], [a])
+    check_complex_grads(vabs2, [a])
+    check_complex_grads(proj, [a])
+    check_complex_grads(lambda a: tg.linalg.eigvalsh(a, UPLO=uplo), [a])
+    tg.testing.check_grads(
+        lambda x: tg.linalg.eigvalsh(tg.tensor(a) * x, UPLO=uplo),
+        (tg.tensor([1.3], tg.float64),),
+        order=2,
+    )
+    at = tg.tensor(hermitian_spread(3, "complex128", seed=20, lead=(3,)))
+    np.testing.assert_allclose(
+        np.asarray(tg.vmap(tg.linalg.eigvalsh)(at)), np.linalg.eigvalsh(np.asarray(at)), rtol=1e-10
+    )

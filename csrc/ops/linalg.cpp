@@ -646,17 +646,37 @@ TensorList svd_apply(const Tensor& a, bool full) {
   return autodiff::apply(kSvd, {a}, at);
 }
 
-// The symmetric matrix that the triangle eigh reads defines, from a general a (or tangent):
-// lower: tril(a) + tril(a, -1)^T.
+// The conjugate transpose (the transpose of a real matrix).
+Tensor mH(const Tensor& x) { return conj(mT(x)); }
+// The diagonal of x as a matrix, its real part for complex x (Hermitian LAPACK routines read only
+// the real part of the diagonal).
+Tensor real_diag_part(const Tensor& x) {
+  const Tensor d = mul(x, ident(cols_of(x), x.dtype()));
+  return is_complex(x.dtype()) ? cast_any(real(d), x.dtype()) : d;
+}
+
+// The symmetric (Hermitian) matrix that the triangle eigh reads defines, from a general a (or
+// tangent): lower: tril(a) + tril(a, -1)^T, for complex a tril(a, -1) + Re diag(a) + tril(a, -1)^H.
 Tensor sym_from_triangle(const Tensor& x, bool lower) {
   const int64_t n = cols_of(x);
+  if (is_complex(x.dtype())) {
+    const Tensor below = tri_mask(n, x.dtype(), -1, 1.0);
+    const Tensor part = mul(x, lower ? below : mT(below));
+    return add(add(part, real_diag_part(x)), mH(part));
+  }
   const Tensor diag_and_below = tri_mask(n, x.dtype(), 0, 1.0), below = tri_mask(n, x.dtype(), -1, 1.0);
   if (lower) return add(mul(x, diag_and_below), mT(mul(x, below)));
   return add(mul(x, mT(diag_and_below)), mT(mul(x, mT(below))));
 }
-// The adjoint of sym_from_triangle: G's entries summed onto the triangle read.
+// The adjoint of sym_from_triangle (under JAX's pairing Re sum(x y) for complex values): G's
+// entries summed onto the triangle read, tril(G, -1) + tril(G^H, -1) + Re diag(G) for complex G.
 Tensor onto_triangle(const Tensor& g, bool lower) {
   const int64_t n = cols_of(g);
+  if (is_complex(g.dtype())) {
+    const Tensor below = tri_mask(n, g.dtype(), -1, 1.0);
+    const Tensor m = lower ? below : mT(below);
+    return add(add(mul(g, m), mul(mH(g), m)), real_diag_part(g));
+  }
   const Tensor diag_and_below = tri_mask(n, g.dtype(), 0, 1.0), below = tri_mask(n, g.dtype(), -1, 1.0);
   if (lower) return add(mul(g, diag_and_below), mul(mT(g), below));
   return add(mul(g, mT(diag_and_below)), mul(mT(g), mT(below)));
@@ -666,22 +686,24 @@ Tensor onto_triangle(const Tensor& g, bool lower) {
 TensorList eigh_impl(const TensorList& in, const Attrs& at) {
   const Tensor& a = in[0];
   const int64_t n = cols_of(a);
-  Tensor w = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{n}), a.dtype(), a.device());
+  Tensor w = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{n}), real_dtype(a.dtype()), a.device());
   Tensor v = Tensor::empty(a.shape(), a.dtype(), a.device());
   const int64_t bad = kernels::eigh(w, v, a, at.flag != 0, true);
   TG_CHECK(bad < 0, "eigh: eigenvalues did not converge (NaN or inf in the input?)", at_batch(a, bad), "; ",
            describe(a));
   return {w, v};
 }
+// Complex (Hermitian) a, JAX's rules: dM = V^H dE V, dw = Re diag(dM), dV = V (F o dM); the VJP's
+// G = conj(V) (diag(gw) + F o (V^T gV)) V^T (V's conjugate in place of V for real a).
 TensorList eigh_vjp(const TensorList& g, const TensorList&, const TensorList& out, const Attrs& at, uint32_t) {
   const Tensor &w = out[0], &v = out[1];
   Tensor core = add(mul(ident(cols_of(v), v.dtype()), as_row(g[0])), mul(gap_inverse(w), matmul(mT(v), g[1])));
-  return {onto_triangle(matmul(matmul(v, core), mT(v)), at.flag != 0)};
+  return {onto_triangle(matmul(matmul(conj(v), core), mT(v)), at.flag != 0)};
 }
 TensorList eigh_jvp(const TensorList& t, const TensorList&, const TensorList& out, const Attrs& at) {
   const Tensor &w = out[0], &v = out[1];
-  const Tensor dm = matmul(mT(v), matmul(sym_from_triangle(t[0], at.flag != 0), v));
-  return {diag_of(dm), matmul(v, mul(gap_inverse(w), dm))};
+  const Tensor dm = matmul(mH(v), matmul(sym_from_triangle(t[0], at.flag != 0), v));
+  return {real(diag_of(dm)), matmul(v, mul(gap_inverse(w), dm))};
 }
 // batch axis first
 constexpr Prim kEigh = PrimDef("eigh")
@@ -700,7 +722,7 @@ TensorList eigh_apply(const Tensor& a, bool lower) {
 }
 TensorList eigvalsh_impl(const TensorList& in, const Attrs& at) {
   const Tensor& a = in[0];
-  Tensor w = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{cols_of(a)}), a.dtype(), a.device());
+  Tensor w = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{cols_of(a)}), real_dtype(a.dtype()), a.device());
   const int64_t bad = kernels::eigh(w, Tensor(), a, at.flag != 0, false);
   TG_CHECK(bad < 0, "eigvalsh: eigenvalues did not converge (NaN or inf in the input?)", at_batch(a, bad), "; ",
            describe(a));
@@ -709,12 +731,13 @@ TensorList eigvalsh_impl(const TensorList& in, const Attrs& at) {
 // eigvalsh'(a) = V diag(g) V^T onto the triangle read (finite for every a)
 TensorList eigvalsh_vjp(const TensorList& g, const TensorList& in, const TensorList&, const Attrs& at, uint32_t) {
   const Tensor v = eigh_apply(in[0], at.flag != 0)[1];
-  return {onto_triangle(matmul(mul(v, as_row(g[0])), mT(v)), at.flag != 0)};
+  return {onto_triangle(matmul(mul(conj(v), as_row(g[0])), mT(v)), at.flag != 0)};
 }
-// dw = diag(V^T dE V)
+// dw = diag(V^T dE V) (Re diag(V^H dE V) for complex a)
 TensorList eigvalsh_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs& at) {
   const Tensor v = eigh_apply(in[0], at.flag != 0)[1];
-  return {sum(mul(v, matmul(sym_from_triangle(t[0], at.flag != 0), v)), Axes{in[0].ndim() - 2}, false, false)};
+  return {
+      real(sum(mul(conj(v), matmul(sym_from_triangle(t[0], at.flag != 0), v)), Axes{in[0].ndim() - 2}, false, false))};
 }
 // batch axis first
 constexpr Prim kEigvalsh = PrimDef("eigvalsh")
@@ -1167,12 +1190,12 @@ Tensor svdvals(const Tensor& a_in) {
 }
 
 std::vector<Tensor> eigh(const Tensor& a_in, bool lower) {
-  TensorList r = eigh_apply(square_operand(a_in, "eigh"), lower);
+  TensorList r = eigh_apply(square_operand(a_in, "eigh", true), lower);
   return {r[0], r[1]};
 }
 
 Tensor eigvalsh(const Tensor& a_in, bool lower) {
-  const Tensor a = square_operand(a_in, "eigvalsh");
+  const Tensor a = square_operand(a_in, "eigvalsh", true);
   Attrs at;
   at.flag = lower;
   if (!any_tracked(a)) return eigvalsh_impl({a}, at)[0];

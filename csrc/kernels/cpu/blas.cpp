@@ -605,6 +605,13 @@ bool all_finite(const T* p, size_t count) {
   return true;
 }
 
+template <class T>
+bool all_finite_complex(const std::complex<T>* p, size_t count) {
+  for (size_t i = 0; i < count; ++i)
+    if (!std::isfinite(p[i].real()) || !std::isfinite(p[i].imag())) return false;
+  return true;
+}
+
 // Checks the sizes of an m x n decomposition for 32-bit LAPACK.
 void check_mn(int64_t m, int64_t n, const char* op) {
   TG_CHECK(fits(m) && fits(n) && fits(m * std::max<int64_t>(m, n)) && fits(n * std::max<int64_t>(m, n)), op,
@@ -698,6 +705,53 @@ int64_t eigh_typed(const Tensor& w, const Tensor& v, const Tensor& a, bool lower
   return -1;
 }
 
+// Hermitian eigendecomposition (cheevd/zheevd). Unlike eigh_typed's transposed view (A^T is the
+// conjugate of a Hermitian matrix, whose eigenvectors are conjugated), A itself is gathered
+// column-major, so that `uplo` names our triangle; the column-major eigenvectors are transposed back.
+inline lapack_int heevd(char jobz, char uplo, int n, cfloat* a, float* w, cfloat* work, int lwork, float* rwork,
+                        int lrwork, lapack_int* iwork, int liwork) {
+  return scipy_LAPACKE_cheevd_work(LAPACK_COL_MAJOR, jobz, uplo, n, a, n, w, work, lwork, rwork, lrwork, iwork, liwork);
+}
+inline lapack_int heevd(char jobz, char uplo, int n, cdouble* a, double* w, cdouble* work, int lwork, double* rwork,
+                        int lrwork, lapack_int* iwork, int liwork) {
+  return scipy_LAPACKE_zheevd_work(LAPACK_COL_MAJOR, jobz, uplo, n, a, n, w, work, lwork, rwork, lrwork, iwork, liwork);
+}
+template <class T>
+int64_t eigh_complex(const Tensor& w, const Tensor& v, const Tensor& a, bool lower, bool compute_v) {
+  using C = std::complex<T>;
+  const int n = check_n(a, "eigh");
+  const int64_t count = batch_count(a);
+  if (count == 0 || n == 0) return -1;
+  const char jobz = compute_v ? 'V' : 'N', uplo = lower ? 'L' : 'U';
+  std::vector<C> buf(size_t(n) * size_t(n));
+  T* W = w.data<T>();
+  C* V = compute_v ? v.data<C>() : nullptr;
+  sync_blas_threads();
+  C query = 0;
+  T rquery = 0;
+  lapack_int iquery = 0;
+  heevd(jobz, uplo, n, buf.data(), W, &query, -1, &rquery, -1, &iquery, -1);
+  const int lwork = work_size(query.real(), 1, "eigh");
+  const int lrwork = work_size(rquery, 1, "eigh");
+  const int liwork = work_size(double(iquery), 1, "eigh");
+  std::vector<C> work(static_cast<size_t>(lwork));
+  std::vector<T> rwork(static_cast<size_t>(lrwork));
+  std::vector<lapack_int> iwork(static_cast<size_t>(liwork));
+  auto offs = batch_offsets(a, a.shape().size() - 2);
+  for (int64_t t = 0; t < count; ++t) {
+    gather_matrix(buf.data(), a, offs[size_t(t)], n, true);
+    if (!all_finite_complex(buf.data(), buf.size())) return t;
+    if (heevd(jobz, uplo, n, buf.data(), W + t * n, work.data(), lwork, rwork.data(), lrwork, iwork.data(), liwork) !=
+        0)
+      return t;
+    if (!compute_v) continue;
+    C* vp = V + t * int64_t(n) * n;
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) vp[int64_t(i) * n + j] = buf[size_t(j) * n + i];
+  }
+  return -1;
+}
+
 // geqrf/orgqr need A itself column-major (a QR of A^T would be an LQ of A): gathered transposed,
 // and Q and R transposed back into the row-major outputs.
 template <class T>
@@ -760,13 +814,6 @@ inline lapack_int geev(char jobvr, int n, std::complex<float>* a, std::complex<f
 inline lapack_int geev(char jobvr, int n, std::complex<double>* a, std::complex<double>* w, std::complex<double>* vr,
                        int ldvr, std::complex<double>* work, int lwork, double* rwork) {
   return scipy_LAPACKE_zgeev_work(LAPACK_COL_MAJOR, 'N', jobvr, n, a, n, w, nullptr, 1, vr, ldvr, work, lwork, rwork);
-}
-
-template <class T>
-bool all_finite_complex(const std::complex<T>* p, size_t count) {
-  for (size_t i = 0; i < count; ++i)
-    if (!std::isfinite(p[i].real()) || !std::isfinite(p[i].imag())) return false;
-  return true;
 }
 
 // geev needs A itself (the eigenvectors of A^T are A's left ones): gathered column-major, and the
@@ -931,6 +978,8 @@ int64_t svd(const Tensor& u, const Tensor& s, const Tensor& vh, const Tensor& a,
   TG_LAPACK_DISPATCH(a.dtype(), "svd", return svd_typed<T>(u, s, vh, a, full, compute_uv));
 }
 int64_t eigh(const Tensor& w, const Tensor& v, const Tensor& a, bool lower, bool compute_v) {
+  if (a.dtype() == DType::Complex64) return eigh_complex<float>(w, v, a, lower, compute_v);
+  if (a.dtype() == DType::Complex128) return eigh_complex<double>(w, v, a, lower, compute_v);
   TG_LAPACK_DISPATCH(a.dtype(), "eigh", return eigh_typed<T>(w, v, a, lower, compute_v));
 }
 void qr(const Tensor& q, const Tensor& r, const Tensor& a, bool complete) {
