@@ -373,3 +373,119 @@ def test_eigh_complex_grads(uplo):
     np.testing.assert_allclose(
         np.asarray(tg.vmap(tg.linalg.eigvalsh)(at)), np.linalg.eigvalsh(np.asarray(at)), rtol=1e-10
     )
+
+
+def complex_spectral(m, n, name, seed, lead=()):
+    """U diag(s) V^H with singular values 1.2 apart (well separated, none zero)."""
+    rng = np.random.default_rng(seed)
+    k = min(m, n)
+
+    def unitary(r):
+        z = rng.standard_normal(lead + (r, k)) + 1j * rng.standard_normal(lead + (r, k))
+        return np.linalg.qr(z)[0]
+
+    s = 3.0 + 1.2 * np.arange(k)[::-1]
+    return ((unitary(m) * s) @ np.conj(np.swapaxes(unitary(n), -1, -2))).astype(name)
+
+
+@pytest.mark.parametrize("name", CPLX)
+@pytest.mark.parametrize("shape", [(4, 3), (3, 3), (2, 4)])
+def test_svd_complex_values(name, shape):
+    a = complex_spectral(*shape, name, seed=29, lead=(2,))
+    tol = TOL[name]
+    for full in (False, True):
+        u, s, vh = tg.linalg.svd(tg.tensor(a), full_matrices=full)
+        wu, ws, wvh = np.linalg.svd(a, full_matrices=full)
+        assert s.dtype == np.real(a).dtype and u.dtype.name == name and u.shape == wu.shape
+        assert vh.shape == wvh.shape
+        np.testing.assert_allclose(np.asarray(s), ws, rtol=tol)
+        k = min(shape)
+        uu, vv = np.asarray(u), np.asarray(vh)
+        np.testing.assert_allclose(
+            uu[..., :k] * np.asarray(s)[..., None, :] @ vv[..., :k, :],
+            a,
+            rtol=10 * tol,
+            atol=10 * tol,
+        )
+        np.testing.assert_allclose(np.abs(uu), np.abs(wu), rtol=10 * tol, atol=10 * tol)
+    np.testing.assert_allclose(
+        np.asarray(tg.linalg.svdvals(tg.tensor(a))), np.linalg.svd(a)[1], rtol=tol
+    )
+    # the spectral and nuclear norms need the singular values
+    t = tg.tensor(a)
+    for ord_ in (2, -2, "nuc"):
+        np.testing.assert_allclose(
+            np.asarray(tg.linalg.norm(t, ord=ord_, axis=(-2, -1))),
+            np.linalg.norm(a, ord=ord_, axis=(-2, -1)),
+            rtol=10 * tol,
+        )
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 3), (2, 4)])
+def test_svd_complex_grads(shape):
+    a = complex_spectral(*shape, "complex128", seed=30)
+
+    def recon(a):  # U S Vh: independent of the singular vectors' phases
+        u, s, vh = tg.linalg.svd(a, full_matrices=False)
+        return (u * s) @ vh
+
+    def gauge_free(a):  # |U|^2 and u_0 vh_0, each independent of the phase of the pair
+        u, s, vh = tg.linalg.svd(a, full_matrices=False)
+        return (
+            tnp.real(u * tnp.conj(u)) @ tg.ones((u.shape[1], 1), tg.float64) + u[:, :1] @ vh[:1, :]
+        )
+
+    check_complex_grads(lambda a: tg.linalg.svd(a, full_matrices=False)[1], [a])
+    check_complex_grads(recon, [a])
+    check_complex_grads(gauge_free, [a])
+    check_complex_grads(tg.linalg.svdvals, [a])
+    check_complex_grads(lambda a: tg.linalg.norm(a, "nuc"), [a])
+    check_complex_grads(lambda x: tg.linalg.svdvals(x * (1 - 1j)), [np.real(a)])
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 3), (2, 4)])
+def test_svd_eigh_complex_rules_match_jax(shape):
+    # JAX's rules fix the singular vectors' phases in their derivatives too (a term the
+    # phase-independent checks above cannot see): compare both ways with jax, LAPACK's phases
+    # (which differ between the two libraries) aligned first.
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    jax.config.update("jax_enable_x64", True)
+    a = complex_spectral(*shape, "complex128", seed=31)
+    da = complex_spectral(*shape, "complex128", seed=32)
+    k = min(shape)
+
+    def jsvd(x):
+        return tuple(jnp.linalg.svd(x, full_matrices=False))
+
+    (ju, _, _), (dju, djs, djvh) = jax.jvp(jsvd, (a,), (da,))
+    (u, _, _), (du, ds, dvh) = tg.jvp(
+        lambda x: tg.linalg.svd(x, full_matrices=False), (tg.tensor(a),), (tg.tensor(da),)
+    )
+    ph = np.diag(np.conj(np.asarray(ju)).T @ np.asarray(u))  # our U = JAX's U diag(ph)
+    np.testing.assert_allclose(np.asarray(ju) * ph, np.asarray(u), atol=1e-12)
+    np.testing.assert_allclose(np.asarray(dju) * ph, np.asarray(du), atol=1e-12)
+    np.testing.assert_allclose(np.conj(ph)[:, None] * np.asarray(djvh), np.asarray(dvh), atol=1e-12)
+    np.testing.assert_allclose(np.asarray(djs), np.asarray(ds), atol=1e-12)
+    gu = complex_spectral(shape[0], k, "complex128", seed=33)
+    gvh = complex_spectral(k, shape[1], "complex128", seed=34)
+    gs = np.arange(k, dtype=np.float64)
+    _, jf = jax.vjp(jsvd, a)
+    _, tf = tg.vjp(lambda x: tg.linalg.svd(x, full_matrices=False), tg.tensor(a))
+    np.testing.assert_allclose(
+        np.asarray(tf((tg.tensor(gu), tg.tensor(gs), tg.tensor(gvh)))[0]),
+        jf((gu * ph, gs, np.conj(ph)[:, None] * gvh))[0],
+        atol=1e-12,
+    )
+    # eigh of a Hermitian matrix (JAX without its symmetrisation reads the lower triangle too)
+    h = hermitian_spread(3, "complex128", seed=35)
+    h = np.tril(h, -1) + np.conj(np.tril(h, -1)).T + np.diag(h.diagonal().real)
+    dh = hermitian_spread(3, "complex128", seed=36)
+    dh = np.tril(dh, -1) + np.conj(np.tril(dh, -1)).T + np.diag(dh.diagonal().real)
+    (_, jv), (djw, djv) = jax.jvp(
+        lambda x: tuple(jnp.linalg.eigh(x, symmetrize_input=False)), (h,), (dh,)
+    )
+    (_, v), (dw, dv) = tg.jvp(tg.linalg.eigh, (tg.tensor(h),), (tg.tensor(dh),))
+    ph = np.diag(np.conj(np.asarray(jv)).T @ np.asarray(v))
+    np.testing.assert_allclose(np.asarray(djv) * ph, np.asarray(dv), atol=1e-12)
+    np.testing.assert_allclose(np.asarray(djw), np.asarray(dw), atol=1e-12)

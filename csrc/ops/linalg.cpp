@@ -36,6 +36,15 @@ Tensor reshape_(const Tensor& x, const Shape& s) {
 
 // The last two axes swapped (matrix transpose of every matrix in a batch).
 Tensor mT(const Tensor& x) { return swapaxes(x, -1, -2); }
+// The conjugate transpose (the transpose of a real matrix).
+Tensor mH(const Tensor& x) { return conj(mT(x)); }
+// A 0-d complex constant re + i im of dtype d.
+Tensor complex_const(double re, double im, DType d) {
+  Tensor t = Tensor::empty(Shape{}, d);
+  if (d == DType::Complex64) *t.data<std::complex<float>>() = std::complex<float>(float(re), float(im));
+  else *t.data<std::complex<double>>() = std::complex<double>(re, im);
+  return t;
+}
 
 // An untracked zero-stride view of `x` broadcast to `shape` (numpy rules; checked by the caller).
 Tensor bview(const Tensor& x, const Shape& shape) {
@@ -560,15 +569,18 @@ TensorList svd_impl(const TensorList& in, const Attrs& at) {
   const int64_t m = rows_of(a), n = cols_of(a), k = std::min(m, n);
   const Shape bs = batch_shape(a, 2);
   Tensor u = Tensor::empty(cat_shape(bs, Shape{m, at.flag ? m : k}), a.dtype(), a.device());
-  Tensor s = Tensor::empty(cat_shape(bs, Shape{k}), a.dtype(), a.device());
+  Tensor s = Tensor::empty(cat_shape(bs, Shape{k}), real_dtype(a.dtype()), a.device());
   Tensor vh = Tensor::empty(cat_shape(bs, Shape{at.flag ? n : k, n}), a.dtype(), a.device());
   const int64_t bad = kernels::svd(u, s, vh, a, at.flag != 0, true);
   TG_CHECK(bad < 0, "svd: SVD did not converge (NaN or inf in the input?)", at_batch(a, bad), "; ", describe(a));
   return {u, s, vh};
 }
+TensorList svd_vjp_complex(const TensorList& g, const TensorList& in, const TensorList& out);
+TensorList svd_jvp_complex(const TensorList& t, const TensorList& in, const TensorList& out);
 TensorList svd_vjp(const TensorList& g, const TensorList& in, const TensorList& out, const Attrs& at, uint32_t) {
   const Tensor& a = in[0];
   check_svd_diff(a, at);
+  if (is_complex(a.dtype())) return svd_vjp_complex(g, in, out);
   const Tensor &u = out[0], &s = out[1], &vh = out[2];
   const int64_t m = rows_of(a), n = cols_of(a);
   const Tensor v = mT(vh), gv = mT(g[2]);
@@ -586,6 +598,7 @@ TensorList svd_vjp(const TensorList& g, const TensorList& in, const TensorList& 
 TensorList svd_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs& at) {
   const Tensor& a = in[0];
   check_svd_diff(a, at);
+  if (is_complex(a.dtype())) return svd_jvp_complex(t, in, out);
   const Tensor &u = out[0], &s = out[1], &vh = out[2], &da = t[0];
   const int64_t m = rows_of(a), n = cols_of(a);
   const Tensor v = mT(vh);
@@ -613,7 +626,7 @@ constexpr Prim kSvd = PrimDef("svd")
 
 Tensor svd_values(const Tensor& a) {
   const int64_t m = rows_of(a), n = cols_of(a);
-  Tensor s = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{std::min(m, n)}), a.dtype(), a.device());
+  Tensor s = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{std::min(m, n)}), real_dtype(a.dtype()), a.device());
   const int64_t bad = kernels::svd(Tensor(), s, Tensor(), a, false, false);
   TG_CHECK(bad < 0, "svdvals: SVD did not converge (NaN or inf in the input?)", at_batch(a, bad), "; ", describe(a));
   return s;
@@ -621,14 +634,15 @@ Tensor svd_values(const Tensor& a) {
 TensorList svdvals_impl(const TensorList& in, const Attrs&) { return {svd_values(in[0])}; }
 TensorList svd_apply(const Tensor& a, bool full);
 // svdvals'(a) = U diag(g) Vh (finite for every a; Note [Decomposition gradients])
+// (conj(U) diag(g) conj(Vh) for complex a, the transpose of ds = Re diag(U^H dA V))
 TensorList svdvals_vjp(const TensorList& g, const TensorList& in, const TensorList&, const Attrs&, uint32_t) {
   TensorList usv = svd_apply(in[0], false);
-  return {matmul(mul(usv[0], as_row(g[0])), usv[2])};
+  return {matmul(mul(conj(usv[0]), as_row(g[0])), conj(usv[2]))};
 }
-// dS = diag(U^T dA V)
+// dS = diag(U^T dA V) (Re diag(U^H dA V))
 TensorList svdvals_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs&) {
   TensorList usv = svd_apply(in[0], false);
-  return {sum(mul(usv[0], matmul(t[0], mT(usv[2]))), Axes{in[0].ndim() - 2}, false, false)};
+  return {real(sum(mul(conj(usv[0]), matmul(t[0], mH(usv[2]))), Axes{in[0].ndim() - 2}, false, false))};
 }
 // batch axis first
 constexpr Prim kSvdvals = PrimDef("svdvals")
@@ -646,13 +660,60 @@ TensorList svd_apply(const Tensor& a, bool full) {
   return autodiff::apply(kSvd, {a}, at);
 }
 
-// The conjugate transpose (the transpose of a real matrix).
-Tensor mH(const Tensor& x) { return conj(mT(x)); }
 // The diagonal of x as a matrix, its real part for complex x (Hermitian LAPACK routines read only
 // the real part of the diagonal).
 Tensor real_diag_part(const Tensor& x) {
   const Tensor d = mul(x, ident(cols_of(x), x.dtype()));
   return is_complex(x.dtype()) ? cast_any(real(d), x.dtype()) : d;
+}
+
+// Complex SVD, JAX's rules (its svd_jvp_rule), with V = Vh^H, dP = U^H dA V:
+//   ds = Re diag(dP), dU = U (F o (dP S + S dP^H) + D) + [m > n] (I - U U^H) dA V S^-1,
+//   dV = V (F o (S dP + dP^H S)) + [n > m] (I - V V^H) dA^H U S^-1, D = diag(i Im(dP_jj) / s_j)
+// (the phase of each pair of singular vectors, fixed as JAX fixes it). The VJP is its transpose
+// under Re sum(x y): with J = F o (U^T gU), K = F o (V^T gV), gV = gVh^H,
+//   gP = diag(gs) + J S + J^H S + i diag(Im J_jj / s_j) + S K + S K^H,
+//   gA = conj(U) gP conj(Vh) + the transposes of the projections.
+TensorList svd_jvp_complex(const TensorList& t, const TensorList& in, const TensorList& out) {
+  const Tensor &a = in[0], &u = out[0], &s = out[1], &vh = out[2];
+  const DType cd = a.dtype();
+  const Tensor da = cast_any(t[0], cd);
+  const int64_t m = rows_of(a), n = cols_of(a);
+  const Tensor v = mH(vh);
+  const Tensor dav = matmul(da, v);
+  const Tensor dp = matmul(mH(u), dav);
+  const Tensor f = cast_any(gap_inverse(square(s)), cd);
+  const Tensor sr = cast_any(as_row(s), cd), sc = cast_any(as_col(s), cd);
+  const Tensor eye = ident(s.shape().back(), cd);
+  const Tensor d = mul(mul(sub(dp, mH(dp)), eye), mul_scalar(reciprocal(sr), 0.5));
+  Tensor du = matmul(u, add(mul(f, add(mul(dp, sr), mul(sc, mH(dp)))), d));
+  Tensor dv = matmul(v, mul(f, add(mul(sc, dp), mul(mH(dp), sr))));
+  if (m > n) du = add(du, div(sub(dav, matmul(u, dp)), sr));
+  if (n > m) {
+    const Tensor dau = matmul(mH(da), u);
+    dv = add(dv, div(sub(dau, matmul(v, matmul(vh, dau))), sr));
+  }
+  return {du, real(diag_of(dp)), mH(dv)};
+}
+TensorList svd_vjp_complex(const TensorList& g, const TensorList& in, const TensorList& out) {
+  const Tensor &a = in[0], &u = out[0], &s = out[1], &vh = out[2];
+  const DType cd = a.dtype();
+  const int64_t m = rows_of(a), n = cols_of(a);
+  const Tensor gu = cast_any(g[0], cd), gvh = cast_any(g[2], cd);
+  const Tensor v = mH(vh), gv = mH(gvh);
+  const Tensor f = cast_any(gap_inverse(square(s)), cd);
+  const Tensor sr = cast_any(as_row(s), cd), sc = cast_any(as_col(s), cd);
+  const Tensor eye = ident(s.shape().back(), cd);
+  const Tensor ju = matmul(mT(u), gu);
+  const Tensor j = mul(f, ju), kk = mul(f, matmul(mT(v), gv));
+  const Tensor im_diag = cast_any(imag(ju), cd);  // i Im(J_jj) / s_j on the diagonal
+  Tensor gp = add(mul(eye, as_row(cast_any(g[1], cd))), mul(add(j, mH(j)), sr));
+  gp = add(gp, mul(sc, add(kk, mH(kk))));
+  gp = add(gp, mul(mul(eye, mul(im_diag, complex_const(0.0, 1.0, cd))), reciprocal(sr)));
+  Tensor ga = matmul(matmul(conj(u), gp), conj(vh));
+  if (m > n) ga = add(ga, matmul(div(sub(gu, matmul(conj(u), matmul(mT(u), gu))), sr), conj(vh)));
+  if (n > m) ga = add(ga, matmul(conj(u), div(sub(gvh, matmul(matmul(gvh, mT(vh)), conj(vh))), sc)));
+  return {ga};
 }
 
 // The symmetric (Hermitian) matrix that the triangle eigh reads defines, from a general a (or
@@ -778,12 +839,6 @@ TensorList eig_impl(const TensorList& in, const Attrs&) {
   TG_CHECK(bad < 0, "eig: eigenvalues did not converge or the input holds NaN or inf", at_batch(a, bad), "; ",
            describe(a));
   return {w, v};
-}
-Tensor complex_const(double re, double im, DType d) {
-  Tensor t = Tensor::empty(Shape{}, d);
-  if (d == DType::Complex64) *t.data<std::complex<float>>() = std::complex<float>(float(re), float(im));
-  else *t.data<std::complex<double>>() = std::complex<double>(re, im);
-  return t;
 }
 // The 0/1 mask (of v's dtype, a constant) of the largest-magnitude entry of every column of v: the
 // entry geev made real.
@@ -913,13 +968,13 @@ constexpr Prim kQr = PrimDef("qr")
 
 // Checks a stack of matrices (..., m, n) and returns it in the dtype LAPACK runs on (numpy's rules,
 // as square_operand).
-Tensor matrix_operand(const Tensor& a, const char* op) {
+Tensor matrix_operand(const Tensor& a, const char* op, bool complex_ok = false) {
   check_op_input(a, op);
   TG_CHECK_SHAPE(a.ndim() >= 2, op, ": ", a.ndim(),
                  "-dimensional array given; array must be at least two-dimensional (", describe(a), ")");
   TG_CHECK_DTYPE(a.dtype() != DType::Float16, op, ": array type float16 is unsupported in linalg (", describe(a), ")");
-  TG_CHECK_DTYPE(!is_complex(a.dtype()), op, ": not supported for ", dtype_numpy_name(a.dtype()));
-  return is_float(a.dtype()) ? a : cast(a, DType::Float64);
+  TG_CHECK_DTYPE(complex_ok || !is_complex(a.dtype()), op, ": not supported for ", dtype_numpy_name(a.dtype()));
+  return is_inexact(a.dtype()) ? a : cast(a, DType::Float64);
 }
 
 // Checks a stack of square matrices and returns it in the dtype LAPACK runs on: numpy's rules
@@ -1096,11 +1151,10 @@ Tensor norm_impl(const Tensor& a, double ord, bool has_ord, bool fro, bool nuc, 
   check_op_input(a, "norm");
   Tensor x;
   if (is_complex(a.dtype())) {
-    // Every norm but the spectral and nuclear ones (singular values) is that norm of |z|.
+    // Every norm but the spectral and nuclear ones is that norm of |z|; those two take the
+    // singular values of the complex matrices themselves.
     const bool matrix = all_axes ? a.ndim() == 2 : axes_in.size() == 2;
-    TG_CHECK_DTYPE(!nuc && !(matrix && has_ord && std::fabs(ord) == 2.0),
-                   "norm: the spectral and nuclear norms are not supported for ", dtype_numpy_name(a.dtype()));
-    x = complex_abs(a);
+    x = nuc || (matrix && has_ord && std::fabs(ord) == 2.0) ? a : complex_abs(a);
   } else {
     x = is_float(a.dtype()) ? a : cast(a, DType::Float64);
   }
@@ -1178,13 +1232,13 @@ std::vector<Tensor> slogdet(const Tensor& a_in) {
 Tensor cholesky(const Tensor& a) { return apply_or_impl(kCholesky, {square_operand(a, "cholesky")}); }
 
 std::vector<Tensor> svd(const Tensor& a_in, bool full_matrices) {
-  const Tensor a = matrix_operand(a_in, "svd");
+  const Tensor a = matrix_operand(a_in, "svd", true);
   TensorList r = svd_apply(a, full_matrices);
   return {r[0], r[1], r[2]};
 }
 
 Tensor svdvals(const Tensor& a_in) {
-  const Tensor a = matrix_operand(a_in, "svdvals");
+  const Tensor a = matrix_operand(a_in, "svdvals", true);
   if (!any_tracked(a)) return svd_values(a);
   return autodiff::apply1(kSvdvals, {a}, Attrs());
 }

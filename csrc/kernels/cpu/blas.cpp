@@ -554,6 +554,30 @@ inline lapack_int gesdd(char jobz, int m, int n, double* a, int lda, double* s, 
                         int ldvt, double* work, int lwork, lapack_int* iwork) {
   return scipy_LAPACKE_dgesdd_work(LAPACK_COL_MAJOR, jobz, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, iwork);
 }
+inline lapack_int gesdd(char jobz, int m, int n, cfloat* a, int lda, float* s, cfloat* u, int ldu, cfloat* vt, int ldvt,
+                        cfloat* work, int lwork, float* rwork, lapack_int* iwork) {
+  return scipy_LAPACKE_cgesdd_work(LAPACK_COL_MAJOR, jobz, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, rwork,
+                                   iwork);
+}
+inline lapack_int gesdd(char jobz, int m, int n, cdouble* a, int lda, double* s, cdouble* u, int ldu, cdouble* vt,
+                        int ldvt, cdouble* work, int lwork, double* rwork, lapack_int* iwork) {
+  return scipy_LAPACKE_zgesdd_work(LAPACK_COL_MAJOR, jobz, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, rwork,
+                                   iwork);
+}
+// The real routines take no rwork: the same call shape for the template below.
+template <class T>
+inline lapack_int gesdd(char jobz, int m, int n, T* a, int lda, T* s, T* u, int ldu, T* vt, int ldvt, T* work,
+                        int lwork, T* /*rwork*/, lapack_int* iwork) {
+  return gesdd(jobz, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, iwork);
+}
+template <class T>
+struct RealOf {
+  using type = T;
+};
+template <class T>
+struct RealOf<std::complex<T>> {
+  using type = T;
+};
 inline lapack_int syevd(char jobz, char uplo, int n, float* a, float* w, float* work, int lwork, lapack_int* iwork,
                         int liwork) {
   return scipy_LAPACKE_ssyevd_work(LAPACK_COL_MAJOR, jobz, uplo, n, a, n, w, work, lwork, iwork, liwork);
@@ -578,7 +602,7 @@ inline lapack_int orgqr(int m, int n, int k, double* a, const double* tau, doubl
 // A workspace size LAPACK reported (lwork = -1 queries answer in a float), checked to fit an int.
 template <class T>
 int work_size(T query, int64_t at_least, const char* op) {
-  const double q = std::max(double(query), double(at_least));
+  const double q = std::max(query_value(query), double(at_least));
   TG_CHECK(q <= double(kIntMax), op, ": LAPACK workspace of ", q, " elements is too large for 32-bit LAPACK");
   return std::max(1, int(q));
 }
@@ -606,7 +630,7 @@ bool all_finite(const T* p, size_t count) {
 }
 
 template <class T>
-bool all_finite_complex(const std::complex<T>* p, size_t count) {
+bool all_finite(const std::complex<T>* p, size_t count) {
   for (size_t i = 0; i < count; ++i)
     if (!std::isfinite(p[i].real()) || !std::isfinite(p[i].imag())) return false;
   return true;
@@ -622,15 +646,18 @@ void check_mn(int64_t m, int64_t n, const char* op) {
 // column-major n x m A^T, and the SVD of A^T = V S U^T. So gesdd on A's own buffer (M = n, N = m)
 // writes its "U" (n x k, column-major) as our row-major Vh (k x n) and its "VT" (k x m,
 // column-major) as our row-major U (m x k): no transposition anywhere.
+// Complex matrices the same way (cgesdd/zgesdd; s real): A^T = conj(V) S U^T, so gesdd's "U" read
+// row-major is Vh and its "VT" is U.
 template <class T>
 int64_t svd_typed(const Tensor& u, const Tensor& s, const Tensor& vh, const Tensor& a, bool full, bool compute_uv) {
+  using R = typename RealOf<T>::type;
   const size_t nd = a.shape().size();
   const int64_t m64 = a.shape()[nd - 2], n64 = a.shape()[nd - 1];
   check_mn(m64, n64, "svd");
   const int m = int(m64), n = int(n64), k = std::min(m, n);
   const int64_t count = batch_count(a);
   if (count == 0) return -1;
-  T* S = s.data<T>();
+  R* S = s.data<R>();
   T* U = compute_uv ? u.data<T>() : nullptr;
   T* VH = compute_uv ? vh.data<T>() : nullptr;
   const int ucols = full ? m : k, vrows = full ? n : k;
@@ -651,22 +678,27 @@ int64_t svd_typed(const Tensor& u, const Tensor& s, const Tensor& vh, const Tens
   const char jobz = !compute_uv ? 'N' : full ? 'A' : 'S';
   std::vector<T> buf(size_t(m) * size_t(n));
   std::vector<lapack_int> iwork(size_t(8) * size_t(k));
+  // cgesdd/zgesdd's real workspace (LAPACK's documented bound; the real routines take none)
+  const size_t mx = size_t(std::max(m, n)), mn = size_t(k);
+  std::vector<R> rwork(!is_complex_t<T>::value ? 1
+                       : jobz == 'N'           ? 7 * mn
+                                               : std::max(5 * mn * mn + 5 * mn, 2 * mx * mn + 2 * mn * mn + mn));
   T dummy = 0;
   sync_blas_threads();
   T query = 0;
   // gesdd's "U" is n x (n or k) with ldu = n; its "VT" is (m or k) x m with ldvt = ucols.
-  gesdd(jobz, n, m, buf.data(), n, S, &dummy, n, &dummy, std::max(1, ucols), &query, -1, iwork.data());
+  gesdd(jobz, n, m, buf.data(), n, S, &dummy, n, &dummy, std::max(1, ucols), &query, -1, rwork.data(), iwork.data());
   const int lwork = work_size(query, 1, "svd");
   std::vector<T> work(static_cast<size_t>(lwork));
   auto offs = batch_offsets(a, nd - 2);
   for (int64_t t = 0; t < count; ++t) {
     gather_matrix(buf.data(), a, offs[size_t(t)], n, false);
     if (!all_finite(buf.data(), buf.size())) return t;
-    T* sp = S + t * k;
+    R* sp = S + t * k;
     T* vp = compute_uv ? VH + t * int64_t(vrows) * n : &dummy;
     T* up = compute_uv ? U + t * int64_t(m) * ucols : &dummy;
-    const lapack_int info =
-        gesdd(jobz, n, m, buf.data(), n, sp, vp, n, up, std::max(1, ucols), work.data(), lwork, iwork.data());
+    const lapack_int info = gesdd(jobz, n, m, buf.data(), n, sp, vp, n, up, std::max(1, ucols), work.data(), lwork,
+                                  rwork.data(), iwork.data());
     if (info != 0) return t;
   }
   return -1;
@@ -740,7 +772,7 @@ int64_t eigh_complex(const Tensor& w, const Tensor& v, const Tensor& a, bool low
   auto offs = batch_offsets(a, a.shape().size() - 2);
   for (int64_t t = 0; t < count; ++t) {
     gather_matrix(buf.data(), a, offs[size_t(t)], n, true);
-    if (!all_finite_complex(buf.data(), buf.size())) return t;
+    if (!all_finite(buf.data(), buf.size())) return t;
     if (heevd(jobz, uplo, n, buf.data(), W + t * n, work.data(), lwork, rwork.data(), lrwork, iwork.data(), liwork) !=
         0)
       return t;
@@ -884,7 +916,7 @@ int64_t eig_complex(const Tensor& w, const Tensor& v, const Tensor& a, bool comp
   auto offs = batch_offsets(a, a.shape().size() - 2);
   for (int64_t t = 0; t < count; ++t) {
     gather_matrix(buf.data(), a, offs[size_t(t)], n, true);
-    if (!all_finite_complex(buf.data(), buf.size())) return t;
+    if (!all_finite(buf.data(), buf.size())) return t;
     if (geev(jobvr, n, buf.data(), W + t * n, vr.data(), n, work.data(), lwork, rwork.data()) != 0) return t;
     if (!compute_v) continue;
     C* vp = V + t * int64_t(n) * n;
@@ -975,6 +1007,8 @@ void det(const Tensor& out, const Tensor& a) {
   });
 }
 int64_t svd(const Tensor& u, const Tensor& s, const Tensor& vh, const Tensor& a, bool full, bool compute_uv) {
+  if (a.dtype() == DType::Complex64) return svd_typed<cfloat>(u, s, vh, a, full, compute_uv);
+  if (a.dtype() == DType::Complex128) return svd_typed<cdouble>(u, s, vh, a, full, compute_uv);
   TG_LAPACK_DISPATCH(a.dtype(), "svd", return svd_typed<T>(u, s, vh, a, full, compute_uv));
 }
 int64_t eigh(const Tensor& w, const Tensor& v, const Tensor& a, bool lower, bool compute_v) {
