@@ -430,7 +430,7 @@ def test_svd_complex_grads(shape):
         return (u * s) @ vh
 
     def gauge_free(a):  # |U|^2 and u_0 vh_0, each independent of the phase of the pair
-        u, s, vh = tg.linalg.svd(a, full_matrices=False)
+        u, _, vh = tg.linalg.svd(a, full_matrices=False)
         return (
             tnp.real(u * tnp.conj(u)) @ tg.ones((u.shape[1], 1), tg.float64) + u[:, :1] @ vh[:1, :]
         )
