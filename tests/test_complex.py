@@ -379,8 +379,8 @@ def test_matmul_dot_vdot(name):
     # mixed with a real matrix
     r = np.linspace(-1, 1, 8).reshape(4, 2).astype("float32" if name == "complex64" else "float64")
     close(tg.tensor(a) @ tg.tensor(r), a @ r, name)
-    with pytest.raises(TypeError, match=f"cholesky: not supported for {name}"):
-        tg.linalg.cholesky(tg.tensor(a[:3, :3]))
+    with pytest.raises(TypeError, match="floor"):  # complex numbers are not ordered
+        tg.floor(tg.tensor(a[:3, :3]))
 
 
 @pytest.mark.parametrize("name", CPLX)

@@ -489,3 +489,104 @@ def test_svd_eigh_complex_rules_match_jax(shape):
     ph = np.diag(np.conj(np.asarray(jv)).T @ np.asarray(v))
     np.testing.assert_allclose(np.asarray(djv) * ph, np.asarray(dv), atol=1e-12)
     np.testing.assert_allclose(np.asarray(djw), np.asarray(dw), atol=1e-12)
+
+
+def hpd(n, name, seed, lead=()):
+    """A Hermitian positive-definite matrix B B^H + n I, with noise above the diagonal (not read)."""
+    rng = np.random.default_rng(seed)
+    b = rng.standard_normal(lead + (n, n)) + 1j * rng.standard_normal(lead + (n, n))
+    h = b @ np.conj(np.swapaxes(b, -1, -2)) + n * np.eye(n)
+    return (h + np.triu(rng.standard_normal(h.shape) * 0.1j, 1)).astype(name)
+
+
+@pytest.mark.parametrize("name", CPLX)
+def test_cholesky_complex(name):
+    a = hpd(4, name, seed=37, lead=(2,))
+    tol = TOL[name]
+    herm = np.tril(a, -1) + np.conj(np.swapaxes(np.tril(a, -1), -1, -2)) + np.real(a) * np.eye(4)
+    lo = tg.linalg.cholesky(tg.tensor(a))
+    assert lo.dtype.name == name
+    np.testing.assert_allclose(
+        np.asarray(lo), np.linalg.cholesky(herm), rtol=10 * tol, atol=10 * tol
+    )
+    up = tg.linalg.cholesky(tg.tensor(a), upper=True)
+    np.testing.assert_allclose(
+        np.asarray(up), np.linalg.cholesky(herm, upper=True), rtol=10 * tol, atol=10 * tol
+    )
+    with pytest.raises(ValueError, match="positive definite"):
+        tg.linalg.cholesky(tg.tensor(-np.eye(2, dtype=name)))
+
+
+def test_cholesky_complex_grads():
+    a = hpd(3, "complex128", seed=38)
+    check_complex_grads(tg.linalg.cholesky, [a])
+    check_complex_grads(lambda a: tg.linalg.cholesky(a, upper=True), [a])
+    at = tg.tensor(hpd(3, "complex128", seed=39, lead=(3,)))
+    g = tg.vmap(tg.grad(lambda a: tnp.real(tg.sum(tg.linalg.cholesky(a)))))(at)
+    for i in range(3):
+        gi = tg.grad(lambda a: tnp.real(tg.sum(tg.linalg.cholesky(a))))(at[i])
+        np.testing.assert_allclose(np.asarray(g[i]), np.asarray(gi), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", CPLX)
+@pytest.mark.parametrize("shape", [(4, 3), (3, 3), (2, 4)])
+def test_qr_complex_values(name, shape):
+    a = complex_spectral(*shape, name, seed=40, lead=(2,))
+    tol = TOL[name]
+    for mode in ("reduced", "complete"):
+        q, r = tg.linalg.qr(tg.tensor(a), mode=mode)
+        wq, wr = np.linalg.qr(a, mode=mode)
+        assert q.dtype.name == name and q.shape == wq.shape and r.shape == wr.shape
+        np.testing.assert_allclose(np.asarray(q), wq, rtol=10 * tol, atol=10 * tol)
+        np.testing.assert_allclose(np.asarray(r), wr, rtol=10 * tol, atol=10 * tol)
+    np.testing.assert_allclose(
+        np.asarray(tg.linalg.qr(tg.tensor(a), mode="r")),
+        np.linalg.qr(a, mode="r"),
+        rtol=10 * tol,
+        atol=10 * tol,
+    )
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 3)])
+def test_qr_complex_grads(shape):
+    a = complex_spectral(*shape, "complex128", seed=41)
+    check_complex_grads(lambda a: tg.linalg.qr(a)[0], [a])
+    check_complex_grads(lambda a: tg.linalg.qr(a)[1], [a])
+    check_complex_grads(lambda x: tg.linalg.qr(x * (1 + 2j))[1], [np.real(a)])
+
+
+@pytest.mark.parametrize("name", CPLX)
+def test_pinv_rank_cond_lstsq_complex(name):
+    a = complex_spectral(4, 3, name, seed=42)
+    b = complex_spectral(4, 2, name, seed=43)
+    tol = 1e-4 if name == "complex64" else 1e-10
+    la = tg.linalg
+    got = la.pinv(tg.tensor(a))
+    assert got.dtype.name == name
+    np.testing.assert_allclose(np.asarray(got), np.linalg.pinv(a), rtol=tol, atol=tol)
+    low = a[:, :1] @ a[:1, :]  # rank 1
+    assert int(la.matrix_rank(tg.tensor(low))) == np.linalg.matrix_rank(low) == 1
+    np.testing.assert_allclose(  # numpy's default rcond (1e-15) ignores the dtype: give one
+        np.asarray(la.pinv(tg.tensor(low), rtol=1e-5)),
+        np.linalg.pinv(low, rtol=1e-5),
+        rtol=tol,
+        atol=tol,
+    )
+    sq = a[:3]
+    np.testing.assert_allclose(float(la.cond(tg.tensor(sq))), np.linalg.cond(sq), rtol=tol)
+    np.testing.assert_allclose(
+        float(la.cond(tg.tensor(sq), "fro")), np.linalg.cond(sq, "fro"), rtol=tol
+    )
+    for rhs in (b, b[:, 0]):
+        got = la.lstsq(tg.tensor(a), tg.tensor(rhs))
+        want = np.linalg.lstsq(a, rhs)
+        np.testing.assert_allclose(np.asarray(got[0]), want[0], rtol=tol, atol=tol)
+        np.testing.assert_allclose(np.asarray(got[1]), want[1], rtol=tol, atol=tol)
+        assert got[1].dtype == want[1].dtype
+
+
+def test_pinv_lstsq_complex_grads():
+    a = complex_spectral(4, 3, "complex128", seed=44)
+    b = complex_spectral(4, 2, "complex128", seed=45)
+    check_complex_grads(tg.linalg.pinv, [a])
+    check_complex_grads(lambda a, b: tg.linalg.lstsq(a, b)[0], [a, b])

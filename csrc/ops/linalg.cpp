@@ -470,25 +470,29 @@ TensorList cholesky_impl(const TensorList& in, const Attrs&) {
   TG_CHECK(bad < 0, "cholesky: matrix is not positive definite", at_batch(a, bad), "; ", describe(a));
   return {out};
 }
-// Only a's lower triangle is read, so the function is L(E) with E = tril(a) + tril(a, -1)^T.
-// Murray (2016): dL = L phi(L^-1 dE L^-T); its adjoint S = L^-T phi(L^T g) L^-1 on E, which
-// maps back onto a as a' = tril(S) + tril(S^T, -1).
+Tensor sym_from_triangle(const Tensor& x, bool lower);
+Tensor onto_triangle(const Tensor& g, bool lower);
+// Only a's lower triangle is read, so the function is L(E) with E = tril(a) + tril(a, -1)^T
+// (sym_from_triangle; for complex a the Hermitian tril(a, -1) + Re diag(a) + tril(a, -1)^H).
+// Murray (2016): dL = L phi(L^-1 dE L^-H); its adjoint S = L^-T phi(L^T g) conj(L)^-1 on E (under
+// Re sum(x y) for complex values; L^-T phi(L^T g) L^-1 for real ones), which maps back onto a
+// through onto_triangle: a' = tril(S) + tril(S^T, -1) for real a.
 TensorList cholesky_vjp(const TensorList& g, const TensorList&, const TensorList& out, const Attrs&, uint32_t) {
   const Tensor& L = out[0];
   const int64_t n = L.shape().back();
   const DType dt = L.dtype();
   Tensor lt = mT(L);
   Tensor p = mul(matmul(lt, g[0]), tri_mask(n, dt, 0, 0.5));
-  Tensor y = solve(lt, p);          // L^-T P
-  Tensor s = mT(solve(lt, mT(y)));  // L^-T P L^-1
-  return {add(mul(s, tri_mask(n, dt, 0, 1.0)), mul(mT(s), tri_mask(n, dt, -1, 1.0)))};
+  Tensor y = solve(lt, p);             // L^-T P
+  Tensor s = mT(solve(mH(L), mT(y)));  // L^-T P conj(L)^-1
+  return {onto_triangle(s, true)};
 }
 TensorList cholesky_jvp(const TensorList& t, const TensorList&, const TensorList& out, const Attrs&) {
   const Tensor& L = out[0];
   const int64_t n = L.shape().back();
   const DType dt = L.dtype();
-  Tensor e = add(mul(t[0], tri_mask(n, dt, 0, 1.0)), mT(mul(t[0], tri_mask(n, dt, -1, 1.0))));
-  Tensor x = solve(L, mT(solve(L, e)));  // L^-1 E L^-T (E symmetric)
+  Tensor e = sym_from_triangle(t[0], true);
+  Tensor x = solve(L, mH(solve(L, e)));  // L^-1 E L^-H (E Hermitian)
   return {matmul(L, mul(x, tri_mask(n, dt, 0, 0.5)))};
 }
 // batch axis first
@@ -940,21 +944,28 @@ Tensor solve_r(const Tensor& r, const Tensor& x, bool transposed) {
     throw ValueError("qr: the derivative needs a matrix of full column rank (R is singular)");
   }
 }
+// i Im(diag(x)) as a matrix: the complex correction of JAX's qr rule (zero for real x).
+Tensor imag_diag_part(const Tensor& x) { return sub(mul(x, ident(cols_of(x), x.dtype())), real_diag_part(x)); }
+// Complex a (JAX's rules): C = Q^H X, O = tril(C, -1) - tril(C, -1)^H + i Im diag(C); the VJP's
+// N = tril(M - M^H, -1) - M + i Im diag(M) and a' = (gQ + conj(Q) N) R^-T (the transposes under
+// Re sum(x y)).
 TensorList qr_vjp(const TensorList& g, const TensorList& in, const TensorList& out, const Attrs& at, uint32_t) {
   check_qr_diff(in[0], at);
   const Tensor &q = out[0], &r = out[1];
   const Tensor mm = sub(matmul(mT(q), g[0]), matmul(g[1], mT(r)));
   const Tensor below = tri_mask(cols_of(r), r.dtype(), -1, 1.0);
-  const Tensor nn = sub(mul(sub(mm, mT(mm)), below), mm);
-  return {solve_r(r, add(g[0], matmul(q, nn)), true)};
+  Tensor nn = sub(mul(sub(mm, mH(mm)), below), mm);
+  if (is_complex(mm.dtype())) nn = add(nn, imag_diag_part(mm));
+  return {solve_r(r, add(g[0], matmul(conj(q), nn)), true)};
 }
 TensorList qr_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs& at) {
   check_qr_diff(in[0], at);
   const Tensor &q = out[0], &r = out[1];
   const Tensor x = solve_r(r, t[0], false);
-  const Tensor c = matmul(mT(q), x);
+  const Tensor c = matmul(mH(q), x);
   const Tensor low = mul(c, tri_mask(cols_of(r), r.dtype(), -1, 1.0));
-  const Tensor o = sub(low, mT(low));
+  Tensor o = sub(low, mH(low));
+  if (is_complex(c.dtype())) o = add(o, imag_diag_part(c));
   return {add(x, matmul(q, sub(o, c))), matmul(sub(c, o), r)};
 }
 // batch axis first
@@ -1229,7 +1240,7 @@ std::vector<Tensor> slogdet(const Tensor& a_in) {
   return {r[0], r[1]};
 }
 
-Tensor cholesky(const Tensor& a) { return apply_or_impl(kCholesky, {square_operand(a, "cholesky")}); }
+Tensor cholesky(const Tensor& a) { return apply_or_impl(kCholesky, {square_operand(a, "cholesky", true)}); }
 
 std::vector<Tensor> svd(const Tensor& a_in, bool full_matrices) {
   const Tensor a = matrix_operand(a_in, "svd", true);
@@ -1259,7 +1270,7 @@ Tensor eigvalsh(const Tensor& a_in, bool lower) {
 std::vector<Tensor> qr(const Tensor& a_in, const std::string& mode) {
   TG_CHECK(mode == "reduced" || mode == "complete" || mode == "r", "qr: unrecognized mode '", mode,
            "' (use 'reduced', 'complete' or 'r')");
-  const Tensor a = matrix_operand(a_in, "qr");
+  const Tensor a = matrix_operand(a_in, "qr", true);
   Attrs at;
   at.flag = mode == "complete";
   if (mode == "r" && !any_tracked(a)) {  // R alone: no Q to form

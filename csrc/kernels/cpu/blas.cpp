@@ -376,6 +376,8 @@ template <class T>
 double query_value(std::complex<T> q) {
   return double(q.real());
 }
+inline lapack_int potrf_u(int n, cfloat* a) { return scipy_LAPACKE_cpotrf_work(LAPACK_COL_MAJOR, 'U', n, a, n); }
+inline lapack_int potrf_u(int n, cdouble* a) { return scipy_LAPACKE_zpotrf_work(LAPACK_COL_MAJOR, 'U', n, a, n); }
 inline lapack_int potrf_u(int n, float* a) { return scipy_LAPACKE_spotrf_work(LAPACK_COL_MAJOR, 'U', n, a, n); }
 inline lapack_int potrf_u(int n, double* a) { return scipy_LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', n, a, n); }
 
@@ -592,6 +594,19 @@ inline lapack_int geqrf(int m, int n, float* a, float* tau, float* work, int lwo
 inline lapack_int geqrf(int m, int n, double* a, double* tau, double* work, int lwork) {
   return scipy_LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, m, n, a, std::max(1, m), tau, work, lwork);
 }
+inline lapack_int geqrf(int m, int n, cfloat* a, cfloat* tau, cfloat* work, int lwork) {
+  return scipy_LAPACKE_cgeqrf_work(LAPACK_COL_MAJOR, m, n, a, std::max(1, m), tau, work, lwork);
+}
+inline lapack_int geqrf(int m, int n, cdouble* a, cdouble* tau, cdouble* work, int lwork) {
+  return scipy_LAPACKE_zgeqrf_work(LAPACK_COL_MAJOR, m, n, a, std::max(1, m), tau, work, lwork);
+}
+// Complex Q: the unitary ungqr (orgqr's complex counterpart).
+inline lapack_int orgqr(int m, int n, int k, cfloat* a, const cfloat* tau, cfloat* work, int lwork) {
+  return scipy_LAPACKE_cungqr_work(LAPACK_COL_MAJOR, m, n, k, a, std::max(1, m), tau, work, lwork);
+}
+inline lapack_int orgqr(int m, int n, int k, cdouble* a, const cdouble* tau, cdouble* work, int lwork) {
+  return scipy_LAPACKE_zungqr_work(LAPACK_COL_MAJOR, m, n, k, a, std::max(1, m), tau, work, lwork);
+}
 inline lapack_int orgqr(int m, int n, int k, float* a, const float* tau, float* work, int lwork) {
   return scipy_LAPACKE_sorgqr_work(LAPACK_COL_MAJOR, m, n, k, a, std::max(1, m), tau, work, lwork);
 }
@@ -806,7 +821,7 @@ void qr_typed(const Tensor& q, const Tensor& r, const Tensor& a, bool complete) 
   T query = 0, query2 = 0;
   geqrf(m, n, buf.data(), tau.data(), &query, -1);
   if (want_q && m > 0) orgqr(m, qcols, k, buf.data(), tau.data(), &query2, -1);
-  const int lwork = work_size(std::max(query, query2), std::max(1, std::max(n, m)), "qr");
+  const int lwork = work_size(std::max(query_value(query), query_value(query2)), std::max(1, std::max(n, m)), "qr");
   std::vector<T> work(static_cast<size_t>(lwork));
   auto offs = batch_offsets(a, nd - 2);
   for (int64_t t = 0; t < count; ++t) {
@@ -977,6 +992,10 @@ int64_t inv(const Tensor& out, const Tensor& a) {
   TG_LAPACK_DISPATCH(out.dtype(), "inv", return inv_typed<T>(out, a));
 }
 int64_t cholesky(const Tensor& out, const Tensor& a) {
+  // Complex: our buffer is A^T = conj(A) for a Hermitian A; potrf('U') gives conj(A) = R^H R, so
+  // A = R^T conj(R) and L = R^T, which our row-major view of R is.
+  if (out.dtype() == DType::Complex64) return cholesky_typed<cfloat>(out, a);
+  if (out.dtype() == DType::Complex128) return cholesky_typed<cdouble>(out, a);
   TG_LAPACK_DISPATCH(out.dtype(), "cholesky", return cholesky_typed<T>(out, a));
 }
 void slogdet(const Tensor& sign, const Tensor& logabs, const Tensor& a) {
@@ -1017,6 +1036,8 @@ int64_t eigh(const Tensor& w, const Tensor& v, const Tensor& a, bool lower, bool
   TG_LAPACK_DISPATCH(a.dtype(), "eigh", return eigh_typed<T>(w, v, a, lower, compute_v));
 }
 void qr(const Tensor& q, const Tensor& r, const Tensor& a, bool complete) {
+  if (a.dtype() == DType::Complex64) return qr_typed<cfloat>(q, r, a, complete);
+  if (a.dtype() == DType::Complex128) return qr_typed<cdouble>(q, r, a, complete);
   TG_LAPACK_DISPATCH(a.dtype(), "qr", qr_typed<T>(q, r, a, complete); return);
 }
 #undef TG_LAPACK_DISPATCH
