@@ -245,3 +245,51 @@ def test_creation_with_complex_dtypes(name):
     a = tg.tensor(1 + 1j, tg.complex128)
     g = tg.grad(lambda a: tnp.real(tg.sum(tnp.linspace(0, a, 5) * (1 - 2j))))(a)
     np.testing.assert_allclose(g.item(), 2.5 * (1 - 2j))
+
+
+# ---- Jacobians (JAX's rules for complex values) ---------------------------------------------------
+
+
+def test_jacobians_of_complex_functions():
+    zs = np.array([1 + 1j, 0.5 - 2j])
+    z = tg.tensor(zs)
+    for jac in (tg.jacrev, tg.jacfwd):
+        # holomorphic: the complex derivative, d(z^2)/dz = 2z on the diagonal
+        np.testing.assert_allclose(
+            np.asarray(jac(lambda z: z * z, holomorphic=True)(z)), np.diag(2 * zs)
+        )
+        # f = (sin(z0) z1, sin(z1) z0)
+        want = [[np.cos(zs[0]) * zs[1], np.sin(zs[0])], [np.sin(zs[1]), np.cos(zs[1]) * zs[0]]]
+        np.testing.assert_allclose(
+            np.asarray(jac(lambda z: tnp.sin(z) * z[::-1], holomorphic=True)(z)), want
+        )
+    # jacrev of a real output of complex inputs: each row a gradient (d/dx - i d/dy), as jax.grad
+    np.testing.assert_allclose(
+        np.asarray(tg.jacrev(lambda z: tg.abs(z) ** 2)(z)), np.diag(2 * np.conj(zs))
+    )
+    # jacfwd of a complex output of real inputs: a complex Jacobian
+    x = tg.tensor([0.3, 0.4], tg.float64)
+    jf = tg.jacfwd(lambda x: tg.exp(1j * x))(x)
+    assert jf.dtype == tg.complex128
+    np.testing.assert_allclose(np.asarray(jf), np.diag(1j * np.exp(1j * np.asarray(x))))
+    # the holomorphic Hessian
+    h = tg.hessian(lambda z: tg.sum(z**3), holomorphic=True)(z)
+    np.testing.assert_allclose(np.asarray(h), np.diag(6 * zs))
+    # complex64 keeps its dtype
+    j = tg.jacrev(lambda z: z * 2, holomorphic=True)(tg.tensor(zs.astype("complex64")))
+    assert j.dtype == tg.complex64
+
+
+def test_jacobian_refusals_follow_jax():
+    z = tg.tensor([1 + 1j])
+    x = tg.tensor([1.0])
+    with pytest.raises(TypeError, match="jacrev requires real-valued outputs.*holomorphic=True"):
+        tg.jacrev(lambda z: z * z)(z)
+    with pytest.raises(TypeError, match="jacfwd requires real-valued inputs.*holomorphic=True"):
+        tg.jacfwd(lambda z: tg.abs(z))(z)
+    with pytest.raises(TypeError, match="holomorphic=True requires inputs with complex dtype"):
+        tg.jacrev(lambda x: x * 1j, holomorphic=True)(x)
+    with pytest.raises(TypeError, match="holomorphic=True requires outputs with complex dtype"):
+        tg.jacfwd(lambda z: tg.abs(z), holomorphic=True)(z)
+    with pytest.raises(TypeError, match="holomorphic must be a bool"):
+        tg.jacrev(tg.sin, holomorphic=1)
