@@ -293,3 +293,27 @@ def test_jacobian_refusals_follow_jax():
         tg.jacfwd(lambda z: tg.abs(z), holomorphic=True)(z)
     with pytest.raises(TypeError, match="holomorphic must be a bool"):
         tg.jacrev(tg.sin, holomorphic=1)
+
+
+@pytest.mark.parametrize("name", CPLX)
+def test_multiply_divide_special_values(name):
+    # numpy's formulas: the plain product (the Array API's) and Smith's quotient
+    z = GRID.astype(name)
+    a, b = z[:, None], z[None, :]
+    ta, tb = tg.tensor(a), tg.tensor(b)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        want_div, want_mul = a / b, a * b
+    assert same(np.asarray(ta / tb), want_div, 1e-5 if name == "complex64" else 1e-12) is None
+    got = np.asarray(ta * tb)
+    # The standard's formula (ac - bd) + (ad + bc)i, part by part in the part dtype. numpy's own
+    # product is that formula too, but its SIMD loops fuse a multiply-add where the machine has
+    # FMA, which changes roundings and overflows (1e30 * 1e30 - inf is -inf fused, nan unfused in
+    # float32): compared with it only where both are finite.
+    plain = np.empty(got.shape, name)
+    with np.errstate(all="ignore"):
+        ar, ai, br, bi = a.real, a.imag, b.real, b.imag
+        plain.real, plain.imag = ar * br - ai * bi, ar * bi + ai * br
+    assert same(got, plain, 0.0) is None
+    finite = np.isfinite(got) & np.isfinite(want_mul)
+    np.testing.assert_allclose(got[finite], want_mul[finite], rtol=1e-5, atol=1e-30)

@@ -30,16 +30,29 @@ struct CSubF {
     return a - b;
   }
 };
+// numpy's (and the Array API's) plain product (ac - bd) + (ad + bc)i, without C's recovery of
+// infinities from NaN parts (numpy's 1j * (inf + inf j) is nan + nan j).
 struct CMulF {
   template <class C>
   static C f(C a, C b) {
-    return a * b;
+    return C(a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real());
   }
 };
+// numpy's quotient (Smith's method, scaled by the larger part of the divisor; a zero divisor gives
+// the parts divided by zero).
 struct CDivF {
   template <class C>
   static C f(C a, C b) {
-    return a / b;
+    using T = R<C>;
+    const T ar = a.real(), ai = a.imag(), br = b.real(), bi = b.imag();
+    const T abr = std::fabs(br), abi = std::fabs(bi);
+    if (abr >= abi) {
+      if (abr == 0 && abi == 0) return C(ar / abr, ai / abr);
+      const T rat = bi / br, scl = T(1) / (br + bi * rat);
+      return C((ar + ai * rat) * scl, (ai - ar * rat) * scl);
+    }
+    const T rat = br / bi, scl = T(1) / (bi + br * rat);
+    return C((ar * rat + ai) * scl, (ai * rat - ar) * scl);
   }
 };
 // z**w as numpy: small integral real exponents by repeated squaring (exact for Gaussian
