@@ -2,6 +2,11 @@
 and the complex forms of solve/inv; values against numpy, derivatives against central differences
 along real and imaginary directions, under vmap and jit."""
 
+import importlib.util
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -131,19 +136,41 @@ def test_eig_jvp_keeps_the_gauge():
     np.testing.assert_allclose(dv[k, range(4)].imag, 0, atol=1e-12)
 
 
-def test_eig_jvp_matches_jax():
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
+def jax_values(tmp_path, code, **arrays):
+    """Runs `code` under JAX in a fresh interpreter (JAX's threads must not meet the os.fork of
+    the fuzz tests in this process) on `arrays`; it sets `out`, a dict of arrays, returned here.
+    Skips when JAX is not installed (it is not a test dependency)."""
+    if importlib.util.find_spec("jax") is None:
+        pytest.skip("jax is not installed")
+    np.savez(tmp_path / "in.npz", **arrays)
+    prog = (
+        "import numpy as np, jax, jax.numpy as jnp\n"
+        "jax.config.update('jax_enable_x64', True)\n"
+        f"a = dict(np.load({str(tmp_path / 'in.npz')!r}))\n"
+        + textwrap.dedent(code)
+        + f"\nnp.savez({str(tmp_path / 'out.npz')!r}, **{{k: np.asarray(v) for k, v in out.items()}})\n"
+    )
+    r = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return dict(np.load(tmp_path / "out.npz"))
+
+
+def test_eig_jvp_matches_jax(tmp_path):
     a = spread_matrix(3, "complex128", seed=6)
     da = spread_matrix(3, "complex128", seed=7)
-
-    def f(x):
-        return jax.lax.linalg.eig(x, compute_left_eigenvectors=False, enable_eigvec_derivs=True)
-
-    (jw, jv), (jdw, jdv) = jax.jvp(f, (a,), (da,))
+    j = jax_values(
+        tmp_path,
+        """
+        f = lambda x: jax.lax.linalg.eig(x, compute_left_eigenvectors=False, enable_eigvec_derivs=True)
+        (w, v), (dw, dv) = jax.jvp(f, (a["a"],), (a["da"],))
+        out = dict(w=w, v=v, dw=dw, dv=dv)
+        """,
+        a=a,
+        da=da,
+    )
     (w, v), (dw, dv) = tg.jvp(tg.linalg.eig, (tg.tensor(a),), (tg.tensor(da),))
-    for got, want in [(w, jw), (v, jv), (dw, jdw), (dv, jdv)]:
-        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-9, atol=1e-9)
+    for got, key in [(w, "w"), (v, "v"), (dw, "dw"), (dv, "dv")]:
+        np.testing.assert_allclose(np.asarray(got), j[key], rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "complex64"])
@@ -444,51 +471,58 @@ def test_svd_complex_grads(shape):
 
 
 @pytest.mark.parametrize("shape", [(4, 3), (3, 3), (2, 4)])
-def test_svd_eigh_complex_rules_match_jax(shape):
+def test_svd_eigh_complex_rules_match_jax(shape, tmp_path):
     # JAX's rules fix the singular vectors' phases in their derivatives too (a term the
     # phase-independent checks above cannot see): compare both ways with jax, LAPACK's phases
     # (which differ between the two libraries) aligned first.
-    jax = pytest.importorskip("jax")
-    jnp = jax.numpy
-    jax.config.update("jax_enable_x64", True)
     a = complex_spectral(*shape, "complex128", seed=31)
     da = complex_spectral(*shape, "complex128", seed=32)
     k = min(shape)
-
-    def jsvd(x):
-        return tuple(jnp.linalg.svd(x, full_matrices=False))
-
-    (ju, _, _), (dju, djs, djvh) = jax.jvp(jsvd, (a,), (da,))
-    (u, _, _), (du, ds, dvh) = tg.jvp(
-        lambda x: tg.linalg.svd(x, full_matrices=False), (tg.tensor(a),), (tg.tensor(da),)
-    )
-    ph = np.diag(np.conj(np.asarray(ju)).T @ np.asarray(u))  # our U = JAX's U diag(ph)
-    np.testing.assert_allclose(np.asarray(ju) * ph, np.asarray(u), atol=1e-12)
-    np.testing.assert_allclose(np.asarray(dju) * ph, np.asarray(du), atol=1e-12)
-    np.testing.assert_allclose(np.conj(ph)[:, None] * np.asarray(djvh), np.asarray(dvh), atol=1e-12)
-    np.testing.assert_allclose(np.asarray(djs), np.asarray(ds), atol=1e-12)
     gu = complex_spectral(shape[0], k, "complex128", seed=33)
     gvh = complex_spectral(k, shape[1], "complex128", seed=34)
     gs = np.arange(k, dtype=np.float64)
-    _, jf = jax.vjp(jsvd, a)
-    _, tf = tg.vjp(lambda x: tg.linalg.svd(x, full_matrices=False), tg.tensor(a))
-    np.testing.assert_allclose(
-        np.asarray(tf((tg.tensor(gu), tg.tensor(gs), tg.tensor(gvh)))[0]),
-        jf((gu * ph, gs, np.conj(ph)[:, None] * gvh))[0],
-        atol=1e-12,
-    )
     # eigh of a Hermitian matrix (JAX without its symmetrisation reads the lower triangle too)
     h = hermitian_spread(3, "complex128", seed=35)
     h = np.tril(h, -1) + np.conj(np.tril(h, -1)).T + np.diag(h.diagonal().real)
     dh = hermitian_spread(3, "complex128", seed=36)
     dh = np.tril(dh, -1) + np.conj(np.tril(dh, -1)).T + np.diag(dh.diagonal().real)
-    (_, jv), (djw, djv) = jax.jvp(
-        lambda x: tuple(jnp.linalg.eigh(x, symmetrize_input=False)), (h,), (dh,)
+    (u, _, _), (du, ds, dvh) = tg.jvp(
+        lambda x: tg.linalg.svd(x, full_matrices=False), (tg.tensor(a),), (tg.tensor(da),)
     )
     (_, v), (dw, dv) = tg.jvp(tg.linalg.eigh, (tg.tensor(h),), (tg.tensor(dh),))
-    ph = np.diag(np.conj(np.asarray(jv)).T @ np.asarray(v))
-    np.testing.assert_allclose(np.asarray(djv) * ph, np.asarray(dv), atol=1e-12)
-    np.testing.assert_allclose(np.asarray(djw), np.asarray(dw), atol=1e-12)
+    j = jax_values(
+        tmp_path,
+        """
+        jsvd = lambda x: tuple(jnp.linalg.svd(x, full_matrices=False))
+        (ju, _, _), (dju, djs, djvh) = jax.jvp(jsvd, (a["a"],), (a["da"],))
+        ph = np.diag(np.conj(np.asarray(ju)).T @ a["u"])  # our U = JAX's U diag(ph)
+        _, jf = jax.vjp(jsvd, a["a"])
+        ga = jf((a["gu"] * ph, a["gs"], np.conj(ph)[:, None] * a["gvh"]))[0]
+        jeigh = lambda x: tuple(jnp.linalg.eigh(x, symmetrize_input=False))
+        (_, jv), (djw, djv) = jax.jvp(jeigh, (a["h"],), (a["dh"],))
+        out = dict(ju=ju, dju=dju, djs=djs, djvh=djvh, ph=ph, ga=ga, jv=jv, djw=djw, djv=djv)
+        """,
+        a=a,
+        da=da,
+        u=np.asarray(u),
+        gu=gu,
+        gs=gs,
+        gvh=gvh,
+        h=h,
+        dh=dh,
+    )
+    ph = j["ph"]
+    np.testing.assert_allclose(j["ju"] * ph, np.asarray(u), atol=1e-12)
+    np.testing.assert_allclose(j["dju"] * ph, np.asarray(du), atol=1e-12)
+    np.testing.assert_allclose(np.conj(ph)[:, None] * j["djvh"], np.asarray(dvh), atol=1e-12)
+    np.testing.assert_allclose(j["djs"], np.asarray(ds), atol=1e-12)
+    _, tf = tg.vjp(lambda x: tg.linalg.svd(x, full_matrices=False), tg.tensor(a))
+    np.testing.assert_allclose(
+        np.asarray(tf((tg.tensor(gu), tg.tensor(gs), tg.tensor(gvh)))[0]), j["ga"], atol=1e-12
+    )
+    ph = np.diag(np.conj(j["jv"]).T @ np.asarray(v))
+    np.testing.assert_allclose(j["djv"] * ph, np.asarray(dv), atol=1e-12)
+    np.testing.assert_allclose(j["djw"], np.asarray(dw), atol=1e-12)
 
 
 def hpd(n, name, seed, lead=()):
