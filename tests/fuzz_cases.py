@@ -1269,6 +1269,28 @@ def g_linalg_decomp(draw, target):
     return c
 
 
+@gen("tg.linalg.eig", "tg.linalg.eigvals")
+def g_linalg_eig(draw, target):
+    # The eigenvalues come complex in LAPACK's order (numpy's are real when all are): compared
+    # through their sum, the trace, with the shapes.
+    p = Prog(draw)
+    name = target.split(".")[-1]
+    a, n, _ = _matrix(p, draw, square=True)
+    if name == "eigvals":
+        out = f"(lambda w: (tg.numpy.real(tg.sum(w, axis=-1)), w.shape))(tg.linalg.eigvals({a}))"
+        ref = f"(np.trace({n}, axis1=-2, axis2=-1).astype('float64'), np.linalg.eigvals({n}).shape)"
+    else:
+        out = (
+            f"(lambda r: (tg.numpy.real(tg.sum(r.eigenvalues, axis=-1)), r.eigenvalues.shape, "
+            f"r.eigenvectors.shape))(tg.linalg.eig({a}))"
+        )
+        ref = (
+            f"(lambda r: (np.trace({n}, axis1=-2, axis2=-1).astype('float64'), r[0].shape, "
+            f"r[1].shape))(np.linalg.eig({n}))"
+        )
+    return _finite_only(p.case(target, out, ref, rtol=1000.0), n)
+
+
 @gen("tg.linalg.lstsq", "tg.linalg.multi_dot", "tg.linalg.trace")
 def g_linalg_more(draw, target):
     p = Prog(draw)
@@ -1306,7 +1328,7 @@ def g_linalg_more(draw, target):
     return c
 
 
-@gen("tg.linalg.SVDResult", "tg.linalg.EighResult", "tg.linalg.QRResult")
+@gen("tg.linalg.SVDResult", "tg.linalg.EighResult", "tg.linalg.EigResult", "tg.linalg.QRResult")
 def g_decomp_results(draw, target):
     p = Prog(draw)
     a, n = p.tensor(shape=(2, 2))

@@ -165,6 +165,25 @@ class SymSpread(Spec):
         return a + noise - np.swapaxes(noise, -1, -2)
 
 
+class EigSpread(Spec):
+    """n x n real matrices S D S^-1 with S near the identity (well conditioned) and D block
+    diagonal: eigenvalues -1 +- 0.9i (a rotation block), then 0.2, 1.4, ...: at least 0.9 apart,
+    one conjugate pair (eig's output is complex)."""
+
+    def __init__(self, n):
+        self.shape = (n, n)
+
+    def draw(self, rng, shape):
+        n = self.shape[0]
+        lead = shape[:-2]
+        s = np.eye(n) + 0.2 * rng.standard_normal(lead + (n, n))
+        d = np.zeros(lead + (n, n))
+        d[..., range(n), range(n)] = 1.2 * np.arange(n) - 1.0
+        d[..., 1, 1] = -1.0
+        d[..., 0, 1], d[..., 1, 0] = 0.9, -0.9
+        return s @ d @ np.linalg.inv(s)
+
+
 class I(Spec):
     """int64 values in [lo, hi), with `nonzero` no zeros (divisors)."""
 
@@ -955,6 +974,39 @@ for _uplo in ("L", "U"):
         diff=(0,),
         tag=_uplo,
     )
+
+
+def _eig_parts(r):
+    """eig's (w, V) as real arrays (check_grads pairs real values), each column of V turned by
+    the sign that makes its largest entry positive (geev makes it real, of either sign)."""
+    w, v = r
+    if isinstance(w, tg.Tensor):
+        m = tg.abs(v)
+        vk = tg.sum(
+            tg.where(m == tg.max(m, axis=-2, keepdims=True), v, 0 * v), axis=-2, keepdims=True
+        )
+        v = v * (tg.numpy.conj(vk) / tg.abs(vk))
+        return tg.numpy.real(w), tg.numpy.imag(w), tg.numpy.real(v), tg.numpy.imag(v)
+    k = np.argmax(np.abs(v), axis=-2)[..., None, :]
+    vk = np.take_along_axis(v, k, axis=-2)
+    v = v * (np.conj(vk) / np.abs(vk))
+    return w.real, w.imag, v.real, v.imag
+
+
+case(
+    "eig",
+    lambda a: _eig_parts(tg.linalg.eig(a)),
+    [EigSpread(3)],
+    ref=lambda a: _eig_parts(np.linalg.eig(a)),
+    diff=(0,),
+)
+case(
+    "eigvals",
+    lambda a: (tg.numpy.real(tg.linalg.eigvals(a)), tg.numpy.imag(tg.linalg.eigvals(a))),
+    [EigSpread(3)],
+    ref=lambda a: (np.linalg.eigvals(a).real, np.linalg.eigvals(a).imag),
+    diff=(0,),
+)
 for _m, _n, _tag in ((4, 3, "tall"), (3, 3, "square")):
     case(
         "qr",

@@ -278,14 +278,12 @@ def test_refused_ops_name_op_and_dtype(name):
         lambda: tg.maximum(t, t),
         lambda: tg.minimum(t, t),
         lambda: tg.floor(t),
-        lambda: tg.sign(t),
         lambda: tg.relu(t),
         lambda: tg.sigmoid(t),
         lambda: t // t,
         lambda: t % t,
         lambda: tg.arctan2(t, t),
         lambda: tg.clip(t, 0, 1),
-        lambda: tg.prod(t),
         lambda: tg.max(t),
         lambda: tg.argmin(t),
         lambda: tg.softmax(t, 0),
@@ -300,7 +298,9 @@ def test_differentiation_refusals():
     x = tg.tensor([1.0, 2.0])
     with pytest.raises(TypeError, match="imaginary part"):  # astype stays refused under grad
         tg.grad(lambda x: (x * 1j).astype(tg.float32).sum())(x)
-    with pytest.raises(TypeError, match="floating-point"):  # jacobians: real only
+    with pytest.raises(
+        TypeError, match="holomorphic=True"
+    ):  # as JAX (tests/test_complex_functions.py)
         tg.jacrev(lambda z: z)(tg.tensor([1j]))
 
 
@@ -360,8 +360,7 @@ def test_sum_mean(name):
     close(tg.var(t, 1), np.var(a, 1).astype(part), name)
     close(tg.std(t), np.std(a).astype(part), name)
     close(tg.numpy.var(t, correction=1), np.var(a, ddof=1).astype(part), name)
-    with pytest.raises(TypeError, match=f"prod: not supported for {name}"):
-        tg.prod(t)
+    close(tg.prod(t, 1), np.prod(a, 1), name)  # more in tests/test_complex_functions.py
 
 
 @pytest.mark.parametrize("name", CPLX)
@@ -382,8 +381,8 @@ def test_matmul_dot_vdot(name):
     # mixed with a real matrix
     r = np.linspace(-1, 1, 8).reshape(4, 2).astype("float32" if name == "complex64" else "float64")
     close(tg.tensor(a) @ tg.tensor(r), a @ r, name)
-    with pytest.raises(TypeError, match=f"inv: not supported for {name}"):
-        tg.linalg.inv(tg.tensor(a[:3, :3]))
+    with pytest.raises(TypeError, match="floor"):  # complex numbers are not ordered
+        tg.floor(tg.tensor(a[:3, :3]))
 
 
 @pytest.mark.parametrize("name", CPLX)
@@ -409,18 +408,15 @@ def test_numpy_functions_on_complex(name):
     close(tg.linalg.norm(tz[0], ord=1), np.linalg.norm(z[0], ord=1), name)
     close(tg.linalg.norm(tz, ord=np.inf), np.linalg.norm(z, ord=np.inf), name)
     close(tg.linalg.norm(tz, axis=1), np.linalg.norm(z, axis=1), name)
-    with pytest.raises(
-        TypeError, match=f"norm: the spectral and nuclear norms are not supported for {name}"
-    ):
-        tg.linalg.norm(tz, ord=2)
+    close(tg.linalg.norm(tz, ord=2), np.linalg.norm(z, ord=2).astype(z.real.dtype), name)
     with pytest.raises(TypeError, match="trunc"):
         tnp.trunc(tz)
     with pytest.raises(TypeError, match="int"):
         int(tg.tensor(1j))
     with pytest.raises(TypeError, match="not ordered"):
         _ = tz < tz
-    with pytest.raises(TypeError, match=f"expm1: not supported for {name}$"):
-        tg.expm1(tz)
+    with pytest.raises(TypeError, match=f"floor: not supported for {name}$"):
+        tg.floor(tz)
 
 
 # ---- differentiation (JAX's convention) ---------------------------------------------------------

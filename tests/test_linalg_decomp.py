@@ -280,7 +280,7 @@ def test_multi_dot_cholesky_upper_trace():
 # ---- the namespace ------------------------------------------------------------------------------
 
 # The Array API 2024.12 linalg extension: name -> its parameters (positional-only ones by position,
-# keyword-only ones by name). eig/eigvals are left out: they need complex dtypes.
+# keyword-only ones by name). numpy's eig/eigvals are not in the standard (tests/test_complex_linalg.py).
 ARRAY_API = {
     "cholesky": ["x", "upper"],
     "cross": ["x1", "x2", "axis"],

@@ -445,6 +445,8 @@ def test_every_prim_has_a_rule_or_is_reported_conservative():
         "svdvals",
         "eigh",
         "eigvalsh",
+        "eig",
+        "eigvals",
         "qr",
         "custom_jvp",
         "custom_vjp",

@@ -28,12 +28,15 @@ py::object map_tensors(py::handle tree, const F& f) {
 }  // namespace
 
 void bind_jacobian(py::module_& m) {
-  // _jacobian(fn, args, positions, forward, has_aux, what, flatten) -> (rows, out_def, aux)
+  // _jacobian(fn, args, positions, forward, has_aux, what, flatten, holomorphic) -> (rows, out_def, aux)
   // The arguments at `positions` (distinct, in range) must be floating-point Tensors. rows[k][j] is
   // d out_k / d args[positions[j]] for the k-th output leaf; out_def is None when fn returned a
   // single Tensor, else the tree definition from flatten(output) (tapegrad._tree.flatten).
+  // Complex values follow JAX: `holomorphic` needs complex inputs and outputs (the Jacobian is then
+  // the complex derivative); without it, jacrev takes complex inputs but needs real outputs (rows
+  // are gradients, d/dx - i d/dy) and jacfwd needs real inputs (its outputs may be complex).
   m.def("_jacobian", [](py::handle fn, py::tuple args, py::tuple positions, bool forward, bool has_aux,
-                        const char* what, py::handle flatten) {
+                        const char* what, py::handle flatten, bool holomorphic) {
     const size_t n = args.size();
     std::vector<size_t> pos;
     TensorList xs;
@@ -43,9 +46,15 @@ void bind_jacobian(py::module_& m) {
       py::handle a = args[k];
       TG_CHECK_T(TypeError, is_tensor(a), what, ": argument ", k, " must be a Tensor, got ", Py_TYPE(a.ptr())->tp_name);
       const Tensor& t = as_tensor(a);
-      TG_CHECK_T(TypeError, is_float(t.dtype()), what,
+      TG_CHECK_T(TypeError, is_inexact(t.dtype()), what,
                  ": can only differentiate with respect to floating-point inputs, got a tensor of dtype ",
                  dtype_name(t.dtype()), " and shape ", shape_str(t.shape()));
+      TG_CHECK_T(TypeError, !holomorphic || is_complex(t.dtype()), what,
+                 " with holomorphic=True requires inputs with complex dtype, got ", dtype_name(t.dtype()));
+      TG_CHECK_T(TypeError, holomorphic || !forward || !is_complex(t.dtype()), what,
+                 " requires real-valued inputs (got ", dtype_name(t.dtype()),
+                 "). For holomorphic differentiation, pass holomorphic=True. For differentiation of "
+                 "non-holomorphic functions involving complex inputs, use tapegrad.jvp directly.");
       pos.push_back(k);
       xs.push_back(t);
     }
@@ -74,14 +83,22 @@ void bind_jacobian(py::module_& m) {
       TensorList outs;
       if (is_tensor(primary)) {
         outs.push_back(as_tensor(primary));
-        return outs;
+      } else {
+        py::tuple fl = flatten(primary).cast<py::tuple>();
+        out_def = fl[1];
+        for (py::handle h : fl[0]) {
+          TG_CHECK_T(TypeError, is_tensor(h), what, ": the function must return Tensors (or tuples, lists or ",
+                     "dicts of them), got ", Py_TYPE(h.ptr())->tp_name);
+          outs.push_back(as_tensor(h));
+        }
       }
-      py::tuple fl = flatten(primary).cast<py::tuple>();
-      out_def = fl[1];
-      for (py::handle h : fl[0]) {
-        TG_CHECK_T(TypeError, is_tensor(h), what, ": the function must return Tensors (or tuples, lists or dicts ",
-                   "of them), got ", Py_TYPE(h.ptr())->tp_name);
-        outs.push_back(as_tensor(h));
+      for (const Tensor& o : outs) {
+        TG_CHECK_T(TypeError, !holomorphic || is_complex(o.dtype()), what,
+                   " with holomorphic=True requires outputs with complex dtype, got ", dtype_name(o.dtype()));
+        TG_CHECK_T(TypeError, holomorphic || forward || !is_complex(o.dtype()), what,
+                   " requires real-valued outputs (got ", dtype_name(o.dtype()),
+                   "). For holomorphic differentiation, pass holomorphic=True. For differentiation of "
+                   "non-holomorphic functions involving complex outputs, use tapegrad.vjp directly.");
       }
       return outs;
     };

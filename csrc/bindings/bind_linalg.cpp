@@ -194,6 +194,26 @@ a.
 Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+00,  3.00000000e+00])
 )doc";
 
+inline constexpr char linalg_eig[] =
+    R"doc(Eigenvalues and right eigenvectors (the columns, each of unit norm with its largest
+component real) of each square matrix in a (..., n, n) (LAPACK geev), as a tuple; complex for real
+input too (as JAX; numpy returns real arrays when every eigenvalue is real). tapegrad.linalg.eig
+returns a named tuple. Differentiable (JAX's rules): eigenvector derivatives are inf/nan where
+eigenvalues repeat.
+
+>>> w, v = tg._core.linalg.eig(tg.tensor([[2.0, 0.0], [0.0, 3.0]]))
+>>> w.tolist()
+[(2+0j), (3+0j)]
+)doc";
+
+inline constexpr char linalg_eigvals[] =
+    R"doc(The eigenvalues of each square matrix in a (..., n, n) (LAPACK geev without vectors),
+complex for real input too. Its gradient V^-T diag(g) V^T needs no eigenvalue gaps.
+
+>>> tg.linalg.eigvals(tg.tensor([[0.0, -1.0], [1.0, 0.0]])).tolist()
+[1j, -1j]
+)doc";
+
 inline constexpr char linalg_qr[] =
     R"doc(QR decomposition a = Q @ R of each matrix in a (..., m, n) (LAPACK geqrf and orgqr), as a
 tuple (Q, R); mode 'reduced' (Q (..., m, k), R (..., k, n), k = min(m, n)), 'complete' (Q (..., m,
@@ -421,6 +441,26 @@ void bind_linalg(py::module_& m) {
         return maybe_nogil(cube_work(x), [&] { return ops::eigvalsh(x, lower); });
       },
       py::arg("a"), py::arg("UPLO") = "L", docs::linalg_eigvalsh);
+  la.def(
+      "eig",
+      [](py::handle a) {
+        Tensor x = arg_tensor(a, "eig");
+        std::vector<Tensor> r;
+        {
+          py::gil_scoped_release nogil;
+          SharedDataLock lock;  // Note [Concurrent writes]
+          r = ops::eig(x);
+        }
+        return py::make_tuple(r[0], r[1]);
+      },
+      py::arg("a"), docs::linalg_eig);
+  la.def(
+      "eigvals",
+      [](py::handle a) {
+        Tensor x = arg_tensor(a, "eigvals");
+        return maybe_nogil(cube_work(x), [&] { return ops::eigvals(x); });
+      },
+      py::arg("a"), docs::linalg_eigvals);
   la.def(
       "qr",
       [](py::handle a, py::handle mode_h) -> py::object {

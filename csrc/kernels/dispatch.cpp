@@ -237,6 +237,10 @@ void qr(const Tensor& q, const Tensor& r, const Tensor& a, bool complete) {
   same_device("qr", r, a);
   on(a, "qr").qr(q, r, a, complete);
 }
+int64_t eig(const Tensor& w, const Tensor& v, const Tensor& a, bool compute_v) {
+  same_device("eig", w, a);
+  return on(a, "eig").eig(w, v, a, compute_v);
+}
 
 // fused.h: every register of a fused kernel is on one device (autodiff/fusion.cpp fuses CPU
 // values only); the first input, output or sum names it.

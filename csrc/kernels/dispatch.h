@@ -69,6 +69,7 @@ struct Backend {
   int64_t (*svd)(const Tensor& u, const Tensor& s, const Tensor& vh, const Tensor& a, bool full, bool compute_uv);
   int64_t (*eigh)(const Tensor& w, const Tensor& v, const Tensor& a, bool lower, bool compute_v);
   void (*qr)(const Tensor& q, const Tensor& r, const Tensor& a, bool complete);
+  int64_t (*eig)(const Tensor& w, const Tensor& v, const Tensor& a, bool compute_v);
   // fused.h
   void (*fused_run)(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs, const Tensor* sums);
 };
@@ -86,7 +87,7 @@ void register_backend(Device dev, const Backend* b);
 // the PyCapsule "tapegrad._core._device_plugin_api". The plugin checks abi and the sizes first:
 // it was compiled against these headers, and a mismatch (a stale plugin beside a newer _core)
 // is refused at import instead of misreading a Tensor.
-constexpr uint32_t kPluginAbi = 1;  // bump when Backend, DeviceAllocator or PluginApi change
+constexpr uint32_t kPluginAbi = 2;  // bump when Backend, DeviceAllocator or PluginApi change
 struct PluginApi {
   uint32_t abi;
   uint32_t sizeof_backend, sizeof_tensor_impl, sizeof_storage, sizeof_tensor;

@@ -11,18 +11,19 @@
 namespace tapegrad {
 namespace kernels {
 
-// out[..., m, n] = a[..., m, k] @ b[..., k, n]. a, b and out share one dtype (Float32/Float64 go to
-// sgemm/dgemm, Int32/Int64 to a loop) and one batch shape (a and b broadcast to it by strides).
+// out[..., m, n] = a[..., m, k] @ b[..., k, n]. a, b and out share one dtype (Float32/Float64/
+// Complex64/Complex128 go to s/d/c/zgemm, Int32/Int64 to a loop) and one batch shape (a and b broadcast to it by strides).
 // Transposed or otherwise strided matrices are handed to BLAS with trans flags and leading
 // dimensions when their layout allows; only the others are copied.
 void matmul(const Tensor& out, const Tensor& a, const Tensor& b);
 
-// LAPACK, Float32/Float64. a: (..., n, n). Each returns the flat batch index of the first matrix
+// LAPACK, Float32/Float64 (solve, inv, slogdet, det: Complex64/Complex128 too). a: (..., n, n). Each returns the flat batch index of the first matrix
 // that failed (singular for solve/inv, not positive definite for cholesky), or -1.
 int64_t solve(const Tensor& x, const Tensor& a, const Tensor& b);  // x, b: (..., n, k); a x = b
 int64_t inv(const Tensor& out, const Tensor& a);
 int64_t cholesky(const Tensor& out, const Tensor& a);  // lower L with a = L L^T (reads a's lower triangle)
-// sign and log|det| (shapes (...)); a singular matrix gives (0, -inf).
+// sign and log|det| (shapes (...)); a singular matrix gives (0, -inf). Complex a: sign complex (of
+// modulus 1), log|det| of the part dtype; det complex.
 void slogdet(const Tensor& sign, const Tensor& logabs, const Tensor& a);
 void det(const Tensor& out, const Tensor& a);
 // Decompositions, Float32/Float64, a: (..., m, n) with any strides. svd and eigh return the flat
@@ -39,6 +40,12 @@ int64_t eigh(const Tensor& w, const Tensor& v, const Tensor& a, bool lower, bool
 // QR a = Q R (geqrf, orgqr): with k = min(m, n), q is (..., m, k) and r (..., k, n), or (..., m, m)
 // and (..., m, n) when `complete`; q undefined: only r is computed.
 void qr(const Tensor& q, const Tensor& r, const Tensor& a, bool complete);
+// General (non-symmetric) eigendecomposition a V = V diag(w) (geev) of a (..., n, n) Float32/Float64
+// (sgeev/dgeev) or Complex64/Complex128 (cgeev/zgeev): w (..., n) and v (..., n, n) complex of a's
+// precision, v's columns the right eigenvectors, each of unit 2-norm with its largest component
+// real (LAPACK's normalisation). v is only written when `compute_v`. Returns the flat batch index of
+// the first matrix that holds NaN or inf or on which LAPACK failed to converge, or -1.
+int64_t eig(const Tensor& w, const Tensor& v, const Tensor& a, bool compute_v);
 
 // CPU backend settings (not routed: they concern the CPU's BLAS library).
 // OpenBLAS's own thread count follows our pool's (kernels::num_threads()), so that the two never

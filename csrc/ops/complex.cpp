@@ -97,16 +97,5 @@ Tensor complex_sum(const Tensor& z, const Axes& axes, bool all_axes, bool keepdi
   return complex_from_parts(red(part_view(z, 0)), red(part_view(z, 1)));
 }
 
-Tensor complex_matmul(const Tensor& a, const Tensor& b) {
-  // Called by the matmul prim's forward on untracked values (its rules are the real ones:
-  // holomorphic, JAX's convention).
-  const DType cd = promote(a.dtype(), b.dtype());
-  const Tensor ac = a.to(cd), bc = b.to(cd);
-  const Tensor ar = part_view(ac, 0).contiguous(), ai = part_view(ac, 1).contiguous();
-  const Tensor br = part_view(bc, 0).contiguous(), bi = part_view(bc, 1).contiguous();
-  // (ar + i ai)(br + i bi) = (ar br - ai bi) + i (ar bi + ai br): BLAS for each real product.
-  return complex_from_parts(sub(matmul(ar, br), matmul(ai, bi)), add(matmul(ar, bi), matmul(ai, br)));
-}
-
 }  // namespace ops
 }  // namespace tapegrad

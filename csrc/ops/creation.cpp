@@ -82,7 +82,10 @@ void check_bool_arange(int64_t len, DType dt) {
 }
 }  // namespace
 
+// arange, linspace and eye with a complex dtype: the real values of the part dtype, cast (their
+// imaginary parts are 0; the kernels have no complex loops).
 Tensor arange(double start, double stop, double step, DType dt) {
+  if (is_complex(dt)) return arange(start, stop, step, real_dtype(dt)).to(dt);
   const int64_t len = arange_length(start, stop, step);
   check_bool_arange(len, dt);
   Tensor out = new_tensor(Shape{len}, dt, "arange");
@@ -92,6 +95,7 @@ Tensor arange(double start, double stop, double step, DType dt) {
 
 Tensor arange_int(int64_t start, int64_t stop, int64_t step, DType dt) {
   TG_CHECK(step != 0, "arange: step must not be zero");
+  if (is_complex(dt)) return arange_int(start, stop, step, DType::Int64).to(dt);
   // ceil((stop - start) / step) without overflow.
   const __int128 span = (__int128)stop - start;
   __int128 q = span / step;
@@ -111,6 +115,7 @@ Tensor arange_int(int64_t start, int64_t stop, int64_t step, DType dt) {
 Tensor linspace(double start, double stop, int64_t num, bool endpoint, DType dt) {
   TG_CHECK(num >= 0, "linspace: number of samples, ", num, ", must be non-negative");
   TG_CHECK(!std::isnan(start) && !std::isnan(stop), "linspace: start and stop must not be NaN");
+  if (is_complex(dt)) return linspace(start, stop, num, endpoint, real_dtype(dt)).to(dt);
   Tensor out = new_tensor(Shape{num}, dt, "linspace");
   kernels::linspace(out, start, stop, endpoint);
   return out;
@@ -118,6 +123,7 @@ Tensor linspace(double start, double stop, int64_t num, bool endpoint, DType dt)
 
 Tensor eye(int64_t n, int64_t m, int64_t k, DType dt) {
   TG_CHECK(n >= 0 && m >= 0, "eye: N and M must be non-negative, got N=", n, ", M=", m);
+  if (is_complex(dt)) return eye(n, m, k, real_dtype(dt)).to(dt);
   Tensor out = new_tensor(Shape{n, m}, dt, "eye");
   kernels::eye(out, k);
   return out;

@@ -79,7 +79,20 @@ bool complex_capable(Un op) {
     case Un::Reciprocal:
     case Un::Sin:
     case Un::Cos:
-    case Un::Tanh: return true;
+    case Un::Tanh:
+    case Un::Rsqrt:
+    case Un::Exp2:
+    case Un::Log2:
+    case Un::Log1p:
+    case Un::Expm1:
+    case Un::Tan:
+    case Un::Arcsin:
+    case Un::Arccos:
+    case Un::Arctan:
+    case Un::Sinh:
+    case Un::Cosh:
+    case Un::Sign:
+    case Un::Round: return true;
     default: return false;
   }
 }

@@ -36,6 +36,15 @@ Tensor reshape_(const Tensor& x, const Shape& s) {
 
 // The last two axes swapped (matrix transpose of every matrix in a batch).
 Tensor mT(const Tensor& x) { return swapaxes(x, -1, -2); }
+// The conjugate transpose (the transpose of a real matrix).
+Tensor mH(const Tensor& x) { return conj(mT(x)); }
+// A 0-d complex constant re + i im of dtype d.
+Tensor complex_const(double re, double im, DType d) {
+  Tensor t = Tensor::empty(Shape{}, d);
+  if (d == DType::Complex64) *t.data<std::complex<float>>() = std::complex<float>(float(re), float(im));
+  else *t.data<std::complex<double>>() = std::complex<double>(re, im);
+  return t;
+}
 
 // An untracked zero-stride view of `x` broadcast to `shape` (numpy rules; checked by the caller).
 Tensor bview(const Tensor& x, const Shape& shape) {
@@ -66,8 +75,8 @@ Axes mask_axes(uint64_t m) {
 Tensor matmul_fwd(const Tensor& a, const Tensor& b) {
   const DType dt = promote(a.dtype(), b.dtype());
   // The integer dtypes without kernels of their own (is_small_int) multiply in Int64 and wrap back:
-  // the same bits, sums of products being arithmetic modulo 2**bits.
-  if (is_complex(dt)) return complex_matmul(a, b);
+  // the same bits, sums of products being arithmetic modulo 2**bits. Complex runs cgemm/zgemm (its
+  // rules are the real ones: holomorphic, JAX's convention).
   const DType cd = dt == DType::Bool || is_small_int(dt) ? DType::Int64 : compute_dtype(dt);
   const size_t an = a.shape().size(), bn = b.shape().size();
   const int64_t m = a.shape()[an - 2], k = a.shape()[an - 1], n = b.shape()[bn - 1];
@@ -410,17 +419,32 @@ TensorList slogdet_impl(const TensorList& in, const Attrs&) {
   const Tensor& a = in[0];
   Shape bs = batch_shape(a, 2);
   Tensor sign = Tensor::empty(bs, a.dtype(), a.device());
-  Tensor logabs = Tensor::empty(bs, a.dtype(), a.device());
+  Tensor logabs = Tensor::empty(bs, real_dtype(a.dtype()), a.device());
   kernels::slogdet(sign, logabs, a);
   return {sign, logabs};
 }
-// sign is piecewise constant; log|det|'(a) = g a^-T
-TensorList slogdet_vjp(const TensorList& g, const TensorList& in, const TensorList&, const Attrs&, uint32_t) {
-  if (!g[1].defined()) return {Tensor()};
-  return {mul(batch_scalar_to_matrix(g[1]), mT(inv(in[0])))};
+// Real a: sign is piecewise constant; log|det|'(a) = g a^-T. Complex a (JAX's rules): with
+// t = tr(a^-1 da), d log|det| = Re t and d sign = i Im(t) sign, so the VJP is
+// (g_l + i Im(g_s sign)) a^-T.
+TensorList slogdet_vjp(const TensorList& g, const TensorList& in, const TensorList& out, const Attrs&, uint32_t) {
+  const Tensor& a = in[0];
+  if (!is_complex(a.dtype())) {
+    if (!g[1].defined()) return {Tensor()};
+    return {mul(batch_scalar_to_matrix(g[1]), mT(inv(a)))};
+  }
+  const DType cd = a.dtype();
+  Tensor c = cast_any(g[1], cd);
+  if (g[0].defined()) {
+    const Tensor q = imag(mul(g[0], out[0]));
+    c = add(c, complex_from_parts(Tensor::zeros(q.shape(), q.dtype(), q.device()), q));
+  }
+  return {mul(batch_scalar_to_matrix(c), mT(inv(a)))};
 }
-TensorList slogdet_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs&) {
-  return {Tensor(), sum_last2(mul(mT(inv(in[0])), t[0]))};
+TensorList slogdet_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs&) {
+  const Tensor tr = sum_last2(mul(mT(inv(in[0])), t[0]));
+  if (!is_complex(in[0].dtype())) return {Tensor(), tr};
+  const Tensor im = imag(tr);
+  return {mul(complex_from_parts(Tensor::zeros(im.shape(), im.dtype(), im.device()), im), out[0]), real(tr)};
 }
 // batch axis first
 constexpr Prim kSlogdet = PrimDef("slogdet")
@@ -446,25 +470,29 @@ TensorList cholesky_impl(const TensorList& in, const Attrs&) {
   TG_CHECK(bad < 0, "cholesky: matrix is not positive definite", at_batch(a, bad), "; ", describe(a));
   return {out};
 }
-// Only a's lower triangle is read, so the function is L(E) with E = tril(a) + tril(a, -1)^T.
-// Murray (2016): dL = L phi(L^-1 dE L^-T); its adjoint S = L^-T phi(L^T g) L^-1 on E, which
-// maps back onto a as a' = tril(S) + tril(S^T, -1).
+Tensor sym_from_triangle(const Tensor& x, bool lower);
+Tensor onto_triangle(const Tensor& g, bool lower);
+// Only a's lower triangle is read, so the function is L(E) with E = tril(a) + tril(a, -1)^T
+// (sym_from_triangle; for complex a the Hermitian tril(a, -1) + Re diag(a) + tril(a, -1)^H).
+// Murray (2016): dL = L phi(L^-1 dE L^-H); its adjoint S = L^-T phi(L^T g) conj(L)^-1 on E (under
+// Re sum(x y) for complex values; L^-T phi(L^T g) L^-1 for real ones), which maps back onto a
+// through onto_triangle: a' = tril(S) + tril(S^T, -1) for real a.
 TensorList cholesky_vjp(const TensorList& g, const TensorList&, const TensorList& out, const Attrs&, uint32_t) {
   const Tensor& L = out[0];
   const int64_t n = L.shape().back();
   const DType dt = L.dtype();
   Tensor lt = mT(L);
   Tensor p = mul(matmul(lt, g[0]), tri_mask(n, dt, 0, 0.5));
-  Tensor y = solve(lt, p);          // L^-T P
-  Tensor s = mT(solve(lt, mT(y)));  // L^-T P L^-1
-  return {add(mul(s, tri_mask(n, dt, 0, 1.0)), mul(mT(s), tri_mask(n, dt, -1, 1.0)))};
+  Tensor y = solve(lt, p);             // L^-T P
+  Tensor s = mT(solve(mH(L), mT(y)));  // L^-T P conj(L)^-1
+  return {onto_triangle(s, true)};
 }
 TensorList cholesky_jvp(const TensorList& t, const TensorList&, const TensorList& out, const Attrs&) {
   const Tensor& L = out[0];
   const int64_t n = L.shape().back();
   const DType dt = L.dtype();
-  Tensor e = add(mul(t[0], tri_mask(n, dt, 0, 1.0)), mT(mul(t[0], tri_mask(n, dt, -1, 1.0))));
-  Tensor x = solve(L, mT(solve(L, e)));  // L^-1 E L^-T (E symmetric)
+  Tensor e = sym_from_triangle(t[0], true);
+  Tensor x = solve(L, mH(solve(L, e)));  // L^-1 E L^-H (E Hermitian)
   return {matmul(L, mul(x, tri_mask(n, dt, 0, 0.5)))};
 }
 // batch axis first
@@ -545,15 +573,18 @@ TensorList svd_impl(const TensorList& in, const Attrs& at) {
   const int64_t m = rows_of(a), n = cols_of(a), k = std::min(m, n);
   const Shape bs = batch_shape(a, 2);
   Tensor u = Tensor::empty(cat_shape(bs, Shape{m, at.flag ? m : k}), a.dtype(), a.device());
-  Tensor s = Tensor::empty(cat_shape(bs, Shape{k}), a.dtype(), a.device());
+  Tensor s = Tensor::empty(cat_shape(bs, Shape{k}), real_dtype(a.dtype()), a.device());
   Tensor vh = Tensor::empty(cat_shape(bs, Shape{at.flag ? n : k, n}), a.dtype(), a.device());
   const int64_t bad = kernels::svd(u, s, vh, a, at.flag != 0, true);
   TG_CHECK(bad < 0, "svd: SVD did not converge (NaN or inf in the input?)", at_batch(a, bad), "; ", describe(a));
   return {u, s, vh};
 }
+TensorList svd_vjp_complex(const TensorList& g, const TensorList& in, const TensorList& out);
+TensorList svd_jvp_complex(const TensorList& t, const TensorList& in, const TensorList& out);
 TensorList svd_vjp(const TensorList& g, const TensorList& in, const TensorList& out, const Attrs& at, uint32_t) {
   const Tensor& a = in[0];
   check_svd_diff(a, at);
+  if (is_complex(a.dtype())) return svd_vjp_complex(g, in, out);
   const Tensor &u = out[0], &s = out[1], &vh = out[2];
   const int64_t m = rows_of(a), n = cols_of(a);
   const Tensor v = mT(vh), gv = mT(g[2]);
@@ -571,6 +602,7 @@ TensorList svd_vjp(const TensorList& g, const TensorList& in, const TensorList& 
 TensorList svd_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs& at) {
   const Tensor& a = in[0];
   check_svd_diff(a, at);
+  if (is_complex(a.dtype())) return svd_jvp_complex(t, in, out);
   const Tensor &u = out[0], &s = out[1], &vh = out[2], &da = t[0];
   const int64_t m = rows_of(a), n = cols_of(a);
   const Tensor v = mT(vh);
@@ -598,7 +630,7 @@ constexpr Prim kSvd = PrimDef("svd")
 
 Tensor svd_values(const Tensor& a) {
   const int64_t m = rows_of(a), n = cols_of(a);
-  Tensor s = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{std::min(m, n)}), a.dtype(), a.device());
+  Tensor s = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{std::min(m, n)}), real_dtype(a.dtype()), a.device());
   const int64_t bad = kernels::svd(Tensor(), s, Tensor(), a, false, false);
   TG_CHECK(bad < 0, "svdvals: SVD did not converge (NaN or inf in the input?)", at_batch(a, bad), "; ", describe(a));
   return s;
@@ -606,14 +638,15 @@ Tensor svd_values(const Tensor& a) {
 TensorList svdvals_impl(const TensorList& in, const Attrs&) { return {svd_values(in[0])}; }
 TensorList svd_apply(const Tensor& a, bool full);
 // svdvals'(a) = U diag(g) Vh (finite for every a; Note [Decomposition gradients])
+// (conj(U) diag(g) conj(Vh) for complex a, the transpose of ds = Re diag(U^H dA V))
 TensorList svdvals_vjp(const TensorList& g, const TensorList& in, const TensorList&, const Attrs&, uint32_t) {
   TensorList usv = svd_apply(in[0], false);
-  return {matmul(mul(usv[0], as_row(g[0])), usv[2])};
+  return {matmul(mul(conj(usv[0]), as_row(g[0])), conj(usv[2]))};
 }
-// dS = diag(U^T dA V)
+// dS = diag(U^T dA V) (Re diag(U^H dA V))
 TensorList svdvals_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs&) {
   TensorList usv = svd_apply(in[0], false);
-  return {sum(mul(usv[0], matmul(t[0], mT(usv[2]))), Axes{in[0].ndim() - 2}, false, false)};
+  return {real(sum(mul(conj(usv[0]), matmul(t[0], mH(usv[2]))), Axes{in[0].ndim() - 2}, false, false))};
 }
 // batch axis first
 constexpr Prim kSvdvals = PrimDef("svdvals")
@@ -631,17 +664,84 @@ TensorList svd_apply(const Tensor& a, bool full) {
   return autodiff::apply(kSvd, {a}, at);
 }
 
-// The symmetric matrix that the triangle eigh reads defines, from a general a (or tangent):
-// lower: tril(a) + tril(a, -1)^T.
+// The diagonal of x as a matrix, its real part for complex x (Hermitian LAPACK routines read only
+// the real part of the diagonal).
+Tensor real_diag_part(const Tensor& x) {
+  const Tensor d = mul(x, ident(cols_of(x), x.dtype()));
+  return is_complex(x.dtype()) ? cast_any(real(d), x.dtype()) : d;
+}
+
+// Complex SVD, JAX's rules (its svd_jvp_rule), with V = Vh^H, dP = U^H dA V:
+//   ds = Re diag(dP), dU = U (F o (dP S + S dP^H) + D) + [m > n] (I - U U^H) dA V S^-1,
+//   dV = V (F o (S dP + dP^H S)) + [n > m] (I - V V^H) dA^H U S^-1, D = diag(i Im(dP_jj) / s_j)
+// (the phase of each pair of singular vectors, fixed as JAX fixes it). The VJP is its transpose
+// under Re sum(x y): with J = F o (U^T gU), K = F o (V^T gV), gV = gVh^H,
+//   gP = diag(gs) + J S + J^H S + i diag(Im J_jj / s_j) + S K + S K^H,
+//   gA = conj(U) gP conj(Vh) + the transposes of the projections.
+TensorList svd_jvp_complex(const TensorList& t, const TensorList& in, const TensorList& out) {
+  const Tensor &a = in[0], &u = out[0], &s = out[1], &vh = out[2];
+  const DType cd = a.dtype();
+  const Tensor da = cast_any(t[0], cd);
+  const int64_t m = rows_of(a), n = cols_of(a);
+  const Tensor v = mH(vh);
+  const Tensor dav = matmul(da, v);
+  const Tensor dp = matmul(mH(u), dav);
+  const Tensor f = cast_any(gap_inverse(square(s)), cd);
+  const Tensor sr = cast_any(as_row(s), cd), sc = cast_any(as_col(s), cd);
+  const Tensor eye = ident(s.shape().back(), cd);
+  const Tensor d = mul(mul(sub(dp, mH(dp)), eye), mul_scalar(reciprocal(sr), 0.5));
+  Tensor du = matmul(u, add(mul(f, add(mul(dp, sr), mul(sc, mH(dp)))), d));
+  Tensor dv = matmul(v, mul(f, add(mul(sc, dp), mul(mH(dp), sr))));
+  if (m > n) du = add(du, div(sub(dav, matmul(u, dp)), sr));
+  if (n > m) {
+    const Tensor dau = matmul(mH(da), u);
+    dv = add(dv, div(sub(dau, matmul(v, matmul(vh, dau))), sr));
+  }
+  return {du, real(diag_of(dp)), mH(dv)};
+}
+TensorList svd_vjp_complex(const TensorList& g, const TensorList& in, const TensorList& out) {
+  const Tensor &a = in[0], &u = out[0], &s = out[1], &vh = out[2];
+  const DType cd = a.dtype();
+  const int64_t m = rows_of(a), n = cols_of(a);
+  const Tensor gu = cast_any(g[0], cd), gvh = cast_any(g[2], cd);
+  const Tensor v = mH(vh), gv = mH(gvh);
+  const Tensor f = cast_any(gap_inverse(square(s)), cd);
+  const Tensor sr = cast_any(as_row(s), cd), sc = cast_any(as_col(s), cd);
+  const Tensor eye = ident(s.shape().back(), cd);
+  const Tensor ju = matmul(mT(u), gu);
+  const Tensor j = mul(f, ju), kk = mul(f, matmul(mT(v), gv));
+  const Tensor im_diag = cast_any(imag(ju), cd);  // i Im(J_jj) / s_j on the diagonal
+  Tensor gp = add(mul(eye, as_row(cast_any(g[1], cd))), mul(add(j, mH(j)), sr));
+  gp = add(gp, mul(sc, add(kk, mH(kk))));
+  gp = add(gp, mul(mul(eye, mul(im_diag, complex_const(0.0, 1.0, cd))), reciprocal(sr)));
+  Tensor ga = matmul(matmul(conj(u), gp), conj(vh));
+  if (m > n) ga = add(ga, matmul(div(sub(gu, matmul(conj(u), matmul(mT(u), gu))), sr), conj(vh)));
+  if (n > m) ga = add(ga, matmul(conj(u), div(sub(gvh, matmul(matmul(gvh, mT(vh)), conj(vh))), sc)));
+  return {ga};
+}
+
+// The symmetric (Hermitian) matrix that the triangle eigh reads defines, from a general a (or
+// tangent): lower: tril(a) + tril(a, -1)^T, for complex a tril(a, -1) + Re diag(a) + tril(a, -1)^H.
 Tensor sym_from_triangle(const Tensor& x, bool lower) {
   const int64_t n = cols_of(x);
+  if (is_complex(x.dtype())) {
+    const Tensor below = tri_mask(n, x.dtype(), -1, 1.0);
+    const Tensor part = mul(x, lower ? below : mT(below));
+    return add(add(part, real_diag_part(x)), mH(part));
+  }
   const Tensor diag_and_below = tri_mask(n, x.dtype(), 0, 1.0), below = tri_mask(n, x.dtype(), -1, 1.0);
   if (lower) return add(mul(x, diag_and_below), mT(mul(x, below)));
   return add(mul(x, mT(diag_and_below)), mT(mul(x, mT(below))));
 }
-// The adjoint of sym_from_triangle: G's entries summed onto the triangle read.
+// The adjoint of sym_from_triangle (under JAX's pairing Re sum(x y) for complex values): G's
+// entries summed onto the triangle read, tril(G, -1) + tril(G^H, -1) + Re diag(G) for complex G.
 Tensor onto_triangle(const Tensor& g, bool lower) {
   const int64_t n = cols_of(g);
+  if (is_complex(g.dtype())) {
+    const Tensor below = tri_mask(n, g.dtype(), -1, 1.0);
+    const Tensor m = lower ? below : mT(below);
+    return add(add(mul(g, m), mul(mH(g), m)), real_diag_part(g));
+  }
   const Tensor diag_and_below = tri_mask(n, g.dtype(), 0, 1.0), below = tri_mask(n, g.dtype(), -1, 1.0);
   if (lower) return add(mul(g, diag_and_below), mul(mT(g), below));
   return add(mul(g, mT(diag_and_below)), mul(mT(g), mT(below)));
@@ -651,22 +751,24 @@ Tensor onto_triangle(const Tensor& g, bool lower) {
 TensorList eigh_impl(const TensorList& in, const Attrs& at) {
   const Tensor& a = in[0];
   const int64_t n = cols_of(a);
-  Tensor w = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{n}), a.dtype(), a.device());
+  Tensor w = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{n}), real_dtype(a.dtype()), a.device());
   Tensor v = Tensor::empty(a.shape(), a.dtype(), a.device());
   const int64_t bad = kernels::eigh(w, v, a, at.flag != 0, true);
   TG_CHECK(bad < 0, "eigh: eigenvalues did not converge (NaN or inf in the input?)", at_batch(a, bad), "; ",
            describe(a));
   return {w, v};
 }
+// Complex (Hermitian) a, JAX's rules: dM = V^H dE V, dw = Re diag(dM), dV = V (F o dM); the VJP's
+// G = conj(V) (diag(gw) + F o (V^T gV)) V^T (V's conjugate in place of V for real a).
 TensorList eigh_vjp(const TensorList& g, const TensorList&, const TensorList& out, const Attrs& at, uint32_t) {
   const Tensor &w = out[0], &v = out[1];
   Tensor core = add(mul(ident(cols_of(v), v.dtype()), as_row(g[0])), mul(gap_inverse(w), matmul(mT(v), g[1])));
-  return {onto_triangle(matmul(matmul(v, core), mT(v)), at.flag != 0)};
+  return {onto_triangle(matmul(matmul(conj(v), core), mT(v)), at.flag != 0)};
 }
 TensorList eigh_jvp(const TensorList& t, const TensorList&, const TensorList& out, const Attrs& at) {
   const Tensor &w = out[0], &v = out[1];
-  const Tensor dm = matmul(mT(v), matmul(sym_from_triangle(t[0], at.flag != 0), v));
-  return {diag_of(dm), matmul(v, mul(gap_inverse(w), dm))};
+  const Tensor dm = matmul(mH(v), matmul(sym_from_triangle(t[0], at.flag != 0), v));
+  return {real(diag_of(dm)), matmul(v, mul(gap_inverse(w), dm))};
 }
 // batch axis first
 constexpr Prim kEigh = PrimDef("eigh")
@@ -685,7 +787,7 @@ TensorList eigh_apply(const Tensor& a, bool lower) {
 }
 TensorList eigvalsh_impl(const TensorList& in, const Attrs& at) {
   const Tensor& a = in[0];
-  Tensor w = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{cols_of(a)}), a.dtype(), a.device());
+  Tensor w = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{cols_of(a)}), real_dtype(a.dtype()), a.device());
   const int64_t bad = kernels::eigh(w, Tensor(), a, at.flag != 0, false);
   TG_CHECK(bad < 0, "eigvalsh: eigenvalues did not converge (NaN or inf in the input?)", at_batch(a, bad), "; ",
            describe(a));
@@ -694,12 +796,13 @@ TensorList eigvalsh_impl(const TensorList& in, const Attrs& at) {
 // eigvalsh'(a) = V diag(g) V^T onto the triangle read (finite for every a)
 TensorList eigvalsh_vjp(const TensorList& g, const TensorList& in, const TensorList&, const Attrs& at, uint32_t) {
   const Tensor v = eigh_apply(in[0], at.flag != 0)[1];
-  return {onto_triangle(matmul(mul(v, as_row(g[0])), mT(v)), at.flag != 0)};
+  return {onto_triangle(matmul(mul(conj(v), as_row(g[0])), mT(v)), at.flag != 0)};
 }
-// dw = diag(V^T dE V)
+// dw = diag(V^T dE V) (Re diag(V^H dE V) for complex a)
 TensorList eigvalsh_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs& at) {
   const Tensor v = eigh_apply(in[0], at.flag != 0)[1];
-  return {sum(mul(v, matmul(sym_from_triangle(t[0], at.flag != 0), v)), Axes{in[0].ndim() - 2}, false, false)};
+  return {
+      real(sum(mul(conj(v), matmul(sym_from_triangle(t[0], at.flag != 0), v)), Axes{in[0].ndim() - 2}, false, false))};
 }
 // batch axis first
 constexpr Prim kEigvalsh = PrimDef("eigvalsh")
@@ -709,6 +812,113 @@ constexpr Prim kEigvalsh = PrimDef("eigvalsh")
                                .batch(autodiff::leading_batch)
                                .reads(kReadsInputs)
                                .api("linalg.eigvalsh");
+
+// ---- eig, eigvals: the general (non-symmetric) eigendecomposition ----------------------------
+//
+// Note [Eig gradients]
+// ~~~~~~~~~~~~~~~~~~~~
+// a V = V diag(w) with V of unit-norm columns, each with its largest component real (LAPACK geev's
+// gauge, numpy's and JAX's); w and V are complex even for real a (JAX's choice: numpy returns real
+// arrays when every eigenvalue happens to be real, a type that depends on the values). The rules
+// are JAX's (jax.lax.linalg.eig with enable_eigvec_derivs=True), the nondegenerate perturbation
+// theory of e.g. Giles 2008, sec. 3.1: with F_ij = 1 / (w_j - w_i) off the diagonal (0 on it),
+//   P = V^-1 dA V, dw = diag(P), U = V (F o P), dV = U + V diag(c),
+//   c_j = -Re(v_j^H u_j) - i Im(u_kj) / Re(v_kj), k = argmax_i |v_ij|,
+// c keeping dV in the gauge (Re(v^H dv) = 0 keeps the norm, Im(dv_k) = 0 the phase). The VJP is
+// that map's transpose under JAX's pairing Re sum(x * y): with s_j = sum_i gV_ij v_ij,
+//   gU = gV - conj(V) diag(Re s) - i M diag(Im s / Re v_k), M the 0/1 mask of the rows k,
+//   gA = V^-T (diag(gw) + F o (V^T gU)) V^T,
+// whose real part is the cotangent of a real a. Every step is an op, so it differentiates again.
+// Repeated eigenvalues make F infinite (eigenvector derivatives inf/nan, as eigh's); a defective
+// a (V singular) has no derivative at all (solve raises). eigvals is its own prim: its derivative
+// V^-T diag(g) V^T needs no F, so it stays finite where eigenvalues repeat but V is invertible.
+DType eig_dtype(DType d) { return d == DType::Float32 || d == DType::Complex64 ? DType::Complex64 : DType::Complex128; }
+
+TensorList eig_impl(const TensorList& in, const Attrs&) {
+  const Tensor& a = in[0];
+  const DType cd = eig_dtype(a.dtype());
+  Tensor w = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{cols_of(a)}), cd, a.device());
+  Tensor v = Tensor::empty(a.shape(), cd, a.device());
+  const int64_t bad = kernels::eig(w, v, a, true);
+  TG_CHECK(bad < 0, "eig: eigenvalues did not converge or the input holds NaN or inf", at_batch(a, bad), "; ",
+           describe(a));
+  return {w, v};
+}
+// The 0/1 mask (of v's dtype, a constant) of the largest-magnitude entry of every column of v: the
+// entry geev made real.
+Tensor eig_gauge_mask(const Tensor& v) {
+  const Tensor k = argmax(complex_abs(v), v.ndim() - 2, false, true);  // (..., 1, n)
+  const Tensor rows = reshape_(arange_int(0, rows_of(v), 1, k.dtype()), Shape{rows_of(v), 1});
+  return cast_any(eq(rows, k), v.dtype());
+}
+TensorList eig_vjp(const TensorList& g, const TensorList&, const TensorList& out, const Attrs&, uint32_t) {
+  const Tensor &w = out[0], &v = out[1];
+  const DType cd = v.dtype();
+  const int64_t n = cols_of(v);
+  Tensor inner = mul(ident(n, cd), as_row(cast_any(g[0], cd)));
+  if (g[1].defined()) {
+    const Tensor gv = cast_any(g[1], cd);
+    const Tensor m = eig_gauge_mask(v);
+    const Tensor s = sum(mul(gv, v), Axes{v.ndim() - 2}, false, true);  // (..., 1, n)
+    const Tensor vk = real(sum(mul(m, v), Axes{v.ndim() - 2}, false, true));
+    Tensor gu = sub(gv, mul(conj(v), cast_any(real(s), cd)));
+    gu = sub(gu, mul(mul(m, complex_const(0.0, 1.0, cd)), cast_any(div(imag(s), vk), cd)));
+    inner = add(inner, mul(gap_inverse(w), matmul(mT(v), gu)));
+  }
+  const Tensor vt = mT(v);
+  return {solve(vt, matmul(inner, vt))};
+}
+TensorList eig_jvp(const TensorList& t, const TensorList&, const TensorList& out, const Attrs&) {
+  const Tensor &w = out[0], &v = out[1];
+  const DType cd = v.dtype();
+  const Tensor p = matmul(solve(v, cast_any(t[0], cd)), v);
+  const Tensor u = matmul(v, mul(gap_inverse(w), p));
+  const Tensor m = eig_gauge_mask(v);
+  const Tensor vk = real(sum(mul(m, v), Axes{v.ndim() - 2}, false, true));
+  const Tensor c_re = neg(real(sum(mul(conj(v), u), Axes{v.ndim() - 2}, false, true)));
+  const Tensor c_im = neg(div(imag(sum(mul(m, u), Axes{v.ndim() - 2}, false, true)), vk));
+  return {diag_of(p), add(u, mul(v, cast_any(complex_from_parts(c_re, c_im), cd)))};
+}
+// batch axis first; the rules read the outputs (of the input only its dtype)
+constexpr Prim kEig = PrimDef("eig")
+                          .impl(eig_impl)
+                          .vjp(eig_vjp)
+                          .jvp(eig_jvp)
+                          .batch(autodiff::leading_batch)
+                          .reads(kReadsOutputs)
+                          .api("linalg.eig");
+
+TensorList eig_apply(const Tensor& a) {
+  if (!any_tracked(a)) return eig_impl({a}, Attrs());
+  return autodiff::apply(kEig, {a}, Attrs());
+}
+TensorList eigvals_impl(const TensorList& in, const Attrs&) {
+  const Tensor& a = in[0];
+  Tensor w = Tensor::empty(cat_shape(batch_shape(a, 2), Shape{cols_of(a)}), eig_dtype(a.dtype()), a.device());
+  const int64_t bad = kernels::eig(w, Tensor(), a, false);
+  TG_CHECK(bad < 0, "eigvals: eigenvalues did not converge or the input holds NaN or inf", at_batch(a, bad), "; ",
+           describe(a));
+  return {w};
+}
+// eigvals'(a) = V^-T diag(g) V^T (Note [Eig gradients])
+TensorList eigvals_vjp(const TensorList& g, const TensorList& in, const TensorList&, const Attrs&, uint32_t) {
+  const Tensor v = eig_apply(in[0])[1];
+  const Tensor vt = mT(v);
+  return {solve(vt, mul(as_col(cast_any(g[0], v.dtype())), vt))};
+}
+// dw = diag(V^-1 dA V)
+TensorList eigvals_jvp(const TensorList& t, const TensorList& in, const TensorList&, const Attrs&) {
+  const Tensor v = eig_apply(in[0])[1];
+  return {sum(mul(solve(v, cast_any(t[0], v.dtype())), mT(v)), Axes{v.ndim() - 1}, false, false)};
+}
+// batch axis first
+constexpr Prim kEigvals = PrimDef("eigvals")
+                              .impl(eigvals_impl)
+                              .vjp(eigvals_vjp)
+                              .jvp(eigvals_jvp)
+                              .batch(autodiff::leading_batch)
+                              .reads(kReadsInputs)
+                              .api("linalg.eigvals");
 
 // attrs.flag = complete (mode='complete'; else 'reduced').
 TensorList qr_impl(const TensorList& in, const Attrs& at) {
@@ -734,21 +944,28 @@ Tensor solve_r(const Tensor& r, const Tensor& x, bool transposed) {
     throw ValueError("qr: the derivative needs a matrix of full column rank (R is singular)");
   }
 }
+// i Im(diag(x)) as a matrix: the complex correction of JAX's qr rule (zero for real x).
+Tensor imag_diag_part(const Tensor& x) { return sub(mul(x, ident(cols_of(x), x.dtype())), real_diag_part(x)); }
+// Complex a (JAX's rules): C = Q^H X, O = tril(C, -1) - tril(C, -1)^H + i Im diag(C); the VJP's
+// N = tril(M - M^H, -1) - M + i Im diag(M) and a' = (gQ + conj(Q) N) R^-T (the transposes under
+// Re sum(x y)).
 TensorList qr_vjp(const TensorList& g, const TensorList& in, const TensorList& out, const Attrs& at, uint32_t) {
   check_qr_diff(in[0], at);
   const Tensor &q = out[0], &r = out[1];
   const Tensor mm = sub(matmul(mT(q), g[0]), matmul(g[1], mT(r)));
   const Tensor below = tri_mask(cols_of(r), r.dtype(), -1, 1.0);
-  const Tensor nn = sub(mul(sub(mm, mT(mm)), below), mm);
-  return {solve_r(r, add(g[0], matmul(q, nn)), true)};
+  Tensor nn = sub(mul(sub(mm, mH(mm)), below), mm);
+  if (is_complex(mm.dtype())) nn = add(nn, imag_diag_part(mm));
+  return {solve_r(r, add(g[0], matmul(conj(q), nn)), true)};
 }
 TensorList qr_jvp(const TensorList& t, const TensorList& in, const TensorList& out, const Attrs& at) {
   check_qr_diff(in[0], at);
   const Tensor &q = out[0], &r = out[1];
   const Tensor x = solve_r(r, t[0], false);
-  const Tensor c = matmul(mT(q), x);
+  const Tensor c = matmul(mH(q), x);
   const Tensor low = mul(c, tri_mask(cols_of(r), r.dtype(), -1, 1.0));
-  const Tensor o = sub(low, mT(low));
+  Tensor o = sub(low, mH(low));
+  if (is_complex(c.dtype())) o = add(o, imag_diag_part(c));
   return {add(x, matmul(q, sub(o, c))), matmul(sub(c, o), r)};
 }
 // batch axis first
@@ -762,26 +979,27 @@ constexpr Prim kQr = PrimDef("qr")
 
 // Checks a stack of matrices (..., m, n) and returns it in the dtype LAPACK runs on (numpy's rules,
 // as square_operand).
-Tensor matrix_operand(const Tensor& a, const char* op) {
+Tensor matrix_operand(const Tensor& a, const char* op, bool complex_ok = false) {
   check_op_input(a, op);
   TG_CHECK_SHAPE(a.ndim() >= 2, op, ": ", a.ndim(),
                  "-dimensional array given; array must be at least two-dimensional (", describe(a), ")");
   TG_CHECK_DTYPE(a.dtype() != DType::Float16, op, ": array type float16 is unsupported in linalg (", describe(a), ")");
-  TG_CHECK_DTYPE(!is_complex(a.dtype()), op, ": not supported for ", dtype_numpy_name(a.dtype()));
-  return is_float(a.dtype()) ? a : cast(a, DType::Float64);
+  TG_CHECK_DTYPE(complex_ok || !is_complex(a.dtype()), op, ": not supported for ", dtype_numpy_name(a.dtype()));
+  return is_inexact(a.dtype()) ? a : cast(a, DType::Float64);
 }
 
 // Checks a stack of square matrices and returns it in the dtype LAPACK runs on: numpy's rules
-// (integers and Bool as float64; float16 unsupported).
-Tensor square_operand(const Tensor& a, const char* op) {
+// (integers and Bool as float64; float16 unsupported). `complex_ok`: the op runs on complex matrices
+// too (the others refuse them by name).
+Tensor square_operand(const Tensor& a, const char* op, bool complex_ok = false) {
   check_op_input(a, op);
   TG_CHECK_SHAPE(a.ndim() >= 2, op, ": ", a.ndim(),
                  "-dimensional array given; array must be at least two-dimensional (", describe(a), ")");
   TG_CHECK_SHAPE(a.shape()[a.shape().size() - 1] == a.shape()[a.shape().size() - 2], op,
                  ": last 2 dimensions of the array must be square, got shape ", shape_str(a.shape()));
   TG_CHECK_DTYPE(a.dtype() != DType::Float16, op, ": array type float16 is unsupported in linalg (", describe(a), ")");
-  TG_CHECK_DTYPE(!is_complex(a.dtype()), op, ": not supported for ", dtype_numpy_name(a.dtype()));
-  return is_float(a.dtype()) ? a : cast(a, DType::Float64);
+  TG_CHECK_DTYPE(complex_ok || !is_complex(a.dtype()), op, ": not supported for ", dtype_numpy_name(a.dtype()));
+  return is_inexact(a.dtype()) ? a : cast(a, DType::Float64);
 }
 
 // Broadcast of the batch dims of a2 and b2 (a, b as the user gave them, for the message).
@@ -944,11 +1162,10 @@ Tensor norm_impl(const Tensor& a, double ord, bool has_ord, bool fro, bool nuc, 
   check_op_input(a, "norm");
   Tensor x;
   if (is_complex(a.dtype())) {
-    // Every norm but the spectral and nuclear ones (singular values) is that norm of |z|.
+    // Every norm but the spectral and nuclear ones is that norm of |z|; those two take the
+    // singular values of the complex matrices themselves.
     const bool matrix = all_axes ? a.ndim() == 2 : axes_in.size() == 2;
-    TG_CHECK_DTYPE(!nuc && !(matrix && has_ord && std::fabs(ord) == 2.0),
-                   "norm: the spectral and nuclear norms are not supported for ", dtype_numpy_name(a.dtype()));
-    x = complex_abs(a);
+    x = nuc || (matrix && has_ord && std::fabs(ord) == 2.0) ? a : complex_abs(a);
   } else {
     x = is_float(a.dtype()) ? a : cast(a, DType::Float64);
   }
@@ -991,12 +1208,12 @@ Tensor norm(const Tensor& a, const std::string& ord, const SmallVec<int64_t, 6>&
 }
 
 Tensor solve(const Tensor& a_in, const Tensor& b_in) {
-  Tensor a = square_operand(a_in, "solve");
+  Tensor a = square_operand(a_in, "solve", true);
   check_op_input(b_in, "solve");
   TG_CHECK_DTYPE(b_in.dtype() != DType::Float16, "solve: array type float16 is unsupported in linalg (", describe(b_in),
                  ")");
   const int64_t n = a.shape().back();
-  const DType dt = promote(a.dtype(), is_float(b_in.dtype()) ? b_in.dtype() : DType::Float64);
+  const DType dt = promote(a.dtype(), is_inexact(b_in.dtype()) ? b_in.dtype() : DType::Float64);
   a = cast(a, dt);
   Tensor b = cast(b_in, dt);
   TG_CHECK_SHAPE(b.ndim() >= 1, "solve: b must be at least one-dimensional, got ", describe(b_in));
@@ -1013,37 +1230,37 @@ Tensor solve(const Tensor& a_in, const Tensor& b_in) {
   return x;
 }
 
-Tensor inv(const Tensor& a) { return apply_or_impl(kInv, {square_operand(a, "inv")}); }
+Tensor inv(const Tensor& a) { return apply_or_impl(kInv, {square_operand(a, "inv", true)}); }
 
-Tensor det(const Tensor& a) { return apply_or_impl(kDet, {square_operand(a, "det")}); }
+Tensor det(const Tensor& a) { return apply_or_impl(kDet, {square_operand(a, "det", true)}); }
 
 std::vector<Tensor> slogdet(const Tensor& a_in) {
-  Tensor a = square_operand(a_in, "slogdet");
+  Tensor a = square_operand(a_in, "slogdet", true);
   TensorList r = any_tracked(a) ? autodiff::apply(kSlogdet, {a}, Attrs()) : slogdet_impl({a}, Attrs());
   return {r[0], r[1]};
 }
 
-Tensor cholesky(const Tensor& a) { return apply_or_impl(kCholesky, {square_operand(a, "cholesky")}); }
+Tensor cholesky(const Tensor& a) { return apply_or_impl(kCholesky, {square_operand(a, "cholesky", true)}); }
 
 std::vector<Tensor> svd(const Tensor& a_in, bool full_matrices) {
-  const Tensor a = matrix_operand(a_in, "svd");
+  const Tensor a = matrix_operand(a_in, "svd", true);
   TensorList r = svd_apply(a, full_matrices);
   return {r[0], r[1], r[2]};
 }
 
 Tensor svdvals(const Tensor& a_in) {
-  const Tensor a = matrix_operand(a_in, "svdvals");
+  const Tensor a = matrix_operand(a_in, "svdvals", true);
   if (!any_tracked(a)) return svd_values(a);
   return autodiff::apply1(kSvdvals, {a}, Attrs());
 }
 
 std::vector<Tensor> eigh(const Tensor& a_in, bool lower) {
-  TensorList r = eigh_apply(square_operand(a_in, "eigh"), lower);
+  TensorList r = eigh_apply(square_operand(a_in, "eigh", true), lower);
   return {r[0], r[1]};
 }
 
 Tensor eigvalsh(const Tensor& a_in, bool lower) {
-  const Tensor a = square_operand(a_in, "eigvalsh");
+  const Tensor a = square_operand(a_in, "eigvalsh", true);
   Attrs at;
   at.flag = lower;
   if (!any_tracked(a)) return eigvalsh_impl({a}, at)[0];
@@ -1053,7 +1270,7 @@ Tensor eigvalsh(const Tensor& a_in, bool lower) {
 std::vector<Tensor> qr(const Tensor& a_in, const std::string& mode) {
   TG_CHECK(mode == "reduced" || mode == "complete" || mode == "r", "qr: unrecognized mode '", mode,
            "' (use 'reduced', 'complete' or 'r')");
-  const Tensor a = matrix_operand(a_in, "qr");
+  const Tensor a = matrix_operand(a_in, "qr", true);
   Attrs at;
   at.flag = mode == "complete";
   if (mode == "r" && !any_tracked(a)) {  // R alone: no Q to form
@@ -1067,6 +1284,17 @@ std::vector<Tensor> qr(const Tensor& a_in, const std::string& mode) {
   return {r[0], r[1]};
 }
 
+std::vector<Tensor> eig(const Tensor& a_in) {
+  TensorList r = eig_apply(square_operand(a_in, "eig", true));
+  return {r[0], r[1]};
+}
+
+Tensor eigvals(const Tensor& a_in) {
+  const Tensor a = square_operand(a_in, "eigvals", true);
+  if (!any_tracked(a)) return eigvals_impl({a}, Attrs())[0];
+  return autodiff::apply1(kEigvals, {a}, Attrs());
+}
+
 namespace linalg_detail {
 Tensor diagonal(const Tensor& a, int64_t offset, int64_t ax1, int64_t ax2) { return diagonal_p(a, offset, ax1, ax2); }
 Tensor reshape(const Tensor& x, const Shape& s) { return reshape_(x, s); }
@@ -1074,7 +1302,7 @@ Tensor reshape(const Tensor& x, const Shape& s) { return reshape_(x, s); }
 
 void add_linalg_prims(PrimRegistry& r) {
   for (const Prim* p : {&kMatmul, &kDiagonal, &kDiagEmbed, &kNorm2, &kAmax, &kSolve, &kInv, &kDet, &kSlogdet,
-                        &kCholesky, &kSvd, &kSvdvals, &kEigh, &kEigvalsh, &kQr})
+                        &kCholesky, &kSvd, &kSvdvals, &kEigh, &kEigvalsh, &kEig, &kEigvals, &kQr})
     r.push_back(p);
 }
 

@@ -29,6 +29,10 @@ std::vector<Tensor> svd(const Tensor& a, bool full_matrices);  // {U, S, Vh}
 Tensor svdvals(const Tensor& a);
 std::vector<Tensor> eigh(const Tensor& a, bool lower);  // {eigenvalues, eigenvectors}
 Tensor eigvalsh(const Tensor& a, bool lower);
+// General eigendecomposition (geev; Note [Eig gradients]): {eigenvalues, eigenvectors}, complex
+// for real input too.
+std::vector<Tensor> eig(const Tensor& a);
+Tensor eigvals(const Tensor& a);
 std::vector<Tensor> qr(const Tensor& a, const std::string& mode);  // {Q, R}; mode "r": {R}
 
 // linalg.cpp's helpers that einsum.cpp shares (not part of the op API).

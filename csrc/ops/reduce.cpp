@@ -450,8 +450,32 @@ Tensor mean(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
   return div(s, Tensor::scalar(double(count), s.dtype()));
 }
 
+// Complex products have no reduction kernel: the reduced axes go last and are flattened, and the
+// last of their prefix products (cumprod_scan, differentiable multiplications: holomorphic, so
+// JAX's convention needs no rule of its own) is the product; 1 for an empty group, as numpy.
+static Tensor complex_prod(const Tensor& x, uint64_t m, bool keepdims) {
+  const int64_t nd = x.ndim();
+  SmallVec<int64_t, 6> perm;
+  Shape kept;
+  for (int64_t d = 0; d < nd; ++d)
+    if (!((m >> d) & 1)) {
+      perm.push_back(d);
+      kept.push_back(x.shape()[size_t(d)]);
+    }
+  for (int64_t d = 0; d < nd; ++d)
+    if ((m >> d) & 1) perm.push_back(d);
+  const int64_t n = reduced_count(x.shape(), m);
+  const Shape out_shape = keepdims ? keep_shape(x.shape(), m) : kept;
+  if (n == 0) return Tensor::full(out_shape, x.dtype(), 1.0, x.device());
+  Shape flat = kept;
+  flat.push_back(n);
+  const Tensor xr = reshape(transpose(x, perm), flat);
+  const Tensor last = split(cumprod_scan(xr, int64_t(kept.size())), {n - 1}, false, -1)[1];
+  return reshape(last, out_shape);
+}
+
 Tensor prod(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims) {
-  refuse_complex(a, "prod");
+  if (is_complex(a.dtype())) return complex_prod(a, axes_mask(a, axes, all_axes, "prod"), keepdims);
   Attrs at = reduce_attrs(axes_mask(a, axes, all_axes, "prod"), keepdims);
   if (!any_tracked(a)) return prod_impl({a}, at)[0];
   return autodiff::apply1(kProd, {a}, at);
@@ -562,7 +586,11 @@ Tensor cumsum(const Tensor& a, int64_t axis, bool flatten) {
 }
 
 Tensor cumprod(const Tensor& a, int64_t axis, bool flatten) {
-  refuse_complex(a, "cumprod");
+  if (is_complex(a.dtype())) {  // no complex scan kernel: the differentiable scan, for every value
+    if (flatten) return cumprod_scan(reshape(a, Shape{a.numel()}), 0);
+    TG_CHECK_INDEX(a.ndim() > 0, "cumprod: axis ", axis, " is out of bounds for a tensor of dimension 0");
+    return cumprod_scan(a, norm_axis(axis, a.ndim(), "cumprod"));
+  }
   auto xa = scan_args(a, axis, flatten, "cumprod");
   const Tensor& x = xa.first;
   Tensor c = autodiff::strip(x);  // x without its differentiation levels (vmap's are kept)

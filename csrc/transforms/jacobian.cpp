@@ -98,7 +98,7 @@ std::vector<TensorList> jacrev(const FlatFn& f, const TensorList& xs, TensorList
     TensorList cots;
     int64_t off = 0;
     for (const Tensor& o : outs) {
-      const DType odt = is_float(o.dtype()) ? o.dtype() : dt;
+      const DType odt = is_inexact(o.dtype()) ? o.dtype() : dt;  // complex outputs: complex seeds
       cots.push_back(batch->track(basis_block(total, off, o.shape(), odt), 0));
       off += o.numel();
     }
@@ -149,7 +149,7 @@ std::vector<TensorList> jacfwd(const FlatFn& f, const TensorList& xs, TensorList
   std::vector<TensorList> jac(outs.size());
   for (size_t k = 0; k < outs.size(); ++k) {
     const Shape& os = vals[k].shape();
-    if (total == 0 || !is_float(vals[k].dtype())) {
+    if (total == 0 || !is_inexact(vals[k].dtype())) {
       for (const Tensor& x : xs) jac[k].push_back(ops::zeros(concat_shapes(os, x.shape()), x.dtype()));
       continue;
     }
@@ -162,7 +162,9 @@ std::vector<TensorList> jacfwd(const FlatFn& f, const TensorList& xs, TensorList
       const int64_t n = x.numel();
       Tensor block = ops::transpose(rows(tangents[k], off, n), perm);
       block = ops::reshape(block, concat_shapes(os, x.shape()));
-      if (block.dtype() != x.dtype()) block = ops::cast(block, x.dtype());
+      // A complex output of a real input keeps its complex Jacobian (JAX's jacfwd).
+      if (block.dtype() != x.dtype() && !(is_complex(block.dtype()) && !is_complex(x.dtype())))
+        block = ops::cast(block, x.dtype());
       jac[k].push_back(block);
       off += n;
     }

@@ -16,6 +16,7 @@ from ._numpy_extra import cross as _np_cross
 from ._numpy_extra import diagonal as _np_diagonal
 
 __all__ = [
+    "EigResult",
     "EighResult",
     "QRResult",
     "SVDResult",
@@ -23,7 +24,9 @@ __all__ = [
     "cond",
     "cross",
     "diagonal",
+    "eig",
     "eigh",
+    "eigvals",
     "eigvalsh",
     "lstsq",
     "matrix_norm",
@@ -188,6 +191,17 @@ class EighResult(NamedTuple):
     eigenvectors: Tensor
 
 
+class EigResult(NamedTuple):
+    """``(eigenvalues, eigenvectors)`` of ``eig``; the eigenvectors are the columns.
+
+    >>> tg.linalg.eig(tg.tensor([[2.0, 0.0], [0.0, 1.0]])).eigenvalues.tolist()
+    [(2+0j), (1+0j)]
+    """
+
+    eigenvalues: Tensor
+    eigenvectors: Tensor
+
+
 class QRResult(NamedTuple):
     """``(Q, R)`` of ``qr``.
 
@@ -253,6 +267,38 @@ def eigh(x, /, UPLO="L"):
     return EighResult(*_core.linalg.eigh(x, UPLO))
 
 
+def eig(x, /):
+    """Eigenvalues and right eigenvectors (the columns) of each square matrix in the last two axes,
+    an ``EigResult`` (numpy.linalg.eig; LAPACK geev). Both are complex (complex64 for float32
+    input, complex128 for float64), for real input too, as ``jax.numpy.linalg.eig``: numpy returns
+    real arrays when every eigenvalue happens to be real. Each eigenvector has unit 2-norm and its
+    largest component real (LAPACK's normalisation, numpy's and JAX's).
+
+    Differentiable in both outputs with JAX's rules (``jax.lax.linalg.eig`` with
+    ``enable_eigvec_derivs=True``), which differentiate that normalisation. Where eigenvalues
+    repeat, eigenvector derivatives are inf/nan; a defective matrix has none (``ValueError``).
+
+    >>> w, v = tg.linalg.eig(tg.tensor([[0.0, -1.0], [1.0, 0.0]]))
+    >>> w.tolist()
+    [1j, -1j]
+    >>> print(np.round(np.abs(v.numpy()), 4))
+    [[0.7071 0.7071]
+     [0.7071 0.7071]]
+    """
+    return EigResult(*_core.linalg.eig(x))
+
+
+def eigvals(x, /):
+    """Eigenvalues of each square matrix in the last two axes (numpy.linalg.eigvals), complex for
+    real input too (as ``eig``). Its gradient ``V^-T diag(g) V^T`` stays finite where eigenvalues
+    repeat, as long as the matrix is diagonalisable.
+
+    >>> print(tg.linalg.eigvals(tg.tensor([[2.0, 1.0], [0.0, 3.0]])))
+    [2.+0.j 3.+0.j]
+    """
+    return _core.linalg.eigvals(x)
+
+
 def eigvalsh(x, /, UPLO="L"):
     """Eigenvalues (ascending) of each symmetric matrix in the last two axes, read from one
     triangle (numpy.linalg.eigvalsh, the Array API's). Its gradient is finite for every `x`.
@@ -287,6 +333,7 @@ def cholesky(x, /, *, upper=False):
     """The lower-triangular ``L`` with ``L @ L.T = x`` for each symmetric positive-definite matrix
     in the last two axes, or the upper ``L.T`` when `upper` (numpy.linalg.cholesky, the Array
     API's); a matrix that is not positive definite raises ``ValueError``. Reads the lower triangle.
+    For complex (Hermitian) `x`, ``L @ L.conj().T = x`` and `upper` gives ``L.conj().T``.
 
     >>> print(tg.linalg.cholesky(tg.tensor([[4.0, 2.0], [2.0, 2.0]])))
     [[2. 0.]
@@ -296,7 +343,11 @@ def cholesky(x, /, *, upper=False):
      [0. 1.]]
     """
     lower = _core.linalg.cholesky(x)
-    return matrix_transpose(lower) if _bool(upper, "cholesky", "upper") else lower
+    if not _bool(upper, "cholesky", "upper"):
+        return lower
+    if lower.dtype.name.startswith("complex"):  # U = L^H, with U^H U = x
+        return _core._complex_part(matrix_transpose(lower), "conj")
+    return matrix_transpose(lower)
 
 
 def trace(x, /, *, offset=0, dtype=None):
@@ -323,11 +374,28 @@ def trace(x, /, *, offset=0, dtype=None):
 
 
 def _float_dtype(x):
-    return x.dtype if x.dtype in (_core.float32, _core.float64) else _core.float64
+    """The dtype LAPACK runs on: floats and complex numbers as they are, the rest as float64."""
+    ok = (_core.float32, _core.float64, _core.complex64, _core.complex128)
+    return x.dtype if x.dtype in ok else _core.float64
+
+
+def _is_cplx(dt):
+    return dt in (_core.complex64, _core.complex128)
+
+
+def _part(dt):
+    """The real dtype of singular values and tolerances for matrices of dtype `dt`."""
+    return {_core.complex64: _core.float32, _core.complex128: _core.float64}.get(dt, dt)
+
+
+def _mH(x):
+    """The conjugate transpose of each matrix (the transpose of real ones)."""
+    t = matrix_transpose(x)
+    return _core._complex_part(t, "conj") if _is_cplx(t.dtype) else t
 
 
 def _eps(dt):
-    return float(np.finfo(np.float32 if dt == _core.float32 else np.float64).eps)
+    return float(np.finfo(np.float32 if dt in (_core.float32, _core.complex64) else np.float64).eps)
 
 
 def _rtol_default(x, dt):
@@ -362,13 +430,13 @@ def pinv(x, /, rcond=None, hermitian=False, *, rtol=None):
     if m == 0 or n == 0:
         return _creation.zeros(x.shape[:-2] + (n, m), dt)
     u, s, vh = svd(x, full_matrices=False)
-    cut = _t(cut).astype(dt)
+    cut = _t(cut).astype(_part(dt))
     if cut.ndim:
         cut = cut[..., None]
     big = s > cut * _core.amax(s, axis=-1, keepdims=True)
     # 1/s where kept, 0 elsewhere; the division never sees a dropped value (a nan gradient).
     s_inv = _core.where(big, 1.0 / _core.where(big, s, 1.0), 0.0)
-    return matrix_transpose(vh) @ (s_inv[..., None] * matrix_transpose(u))
+    return _mH(vh) @ (s_inv[..., None] * _mH(u))  # V S^+ U^H
 
 
 def matrix_rank(x, /, tol=None, hermitian=False, *, rtol=None):
@@ -390,10 +458,10 @@ def matrix_rank(x, /, tol=None, hermitian=False, *, rtol=None):
         return _creation.zeros(tuple(x.shape[:-2]), _core.int64)
     s = svdvals(x.astype(dt))
     if tol is not None:
-        t = _t(tol).astype(dt)
+        t = _t(tol).astype(_part(dt))
         bound = t[..., None] if t.ndim else t
     else:
-        r = _t(_rtol_default(x, dt) if rtol is None else rtol).astype(dt)
+        r = _t(_rtol_default(x, dt) if rtol is None else rtol).astype(_part(dt))
         bound = _core.amax(s, axis=-1, keepdims=True) * (r[..., None] if r.ndim else r)
     return _core.sum((s > bound).astype(_core.int64), axis=-1)
 
@@ -437,7 +505,12 @@ def lstsq(a, b, rcond=None):
     m, n = a.shape
     if b.shape[0] != m:
         raise ValueError(f"lstsq: incompatible dimensions: a {a.shape} and b {b.shape}")
-    dt = _core.float64 if _core.float64 in (_float_dtype(a), _float_dtype(b)) else _core.float32
+    dts = (_float_dtype(a), _float_dtype(b))
+    wide = any(d in (_core.float64, _core.complex128) for d in dts)
+    if any(_is_cplx(d) for d in dts):
+        dt = _core.complex128 if wide else _core.complex64
+    else:
+        dt = _core.float64 if wide else _core.float32
     a, b = a.astype(dt), b.astype(dt)
     p = pinv(a, rtol=rcond)
     x = p @ b
@@ -445,11 +518,13 @@ def lstsq(a, b, rcond=None):
     rank = matrix_rank(a, rtol=rcond)
     if int(rank) == n and m > n:
         r = a @ x - b
+        if _is_cplx(dt):  # |r|^2, real (numpy's)
+            r = _core.abs(r)
         res = _core.sum(r * r, axis=0)
         if b.ndim == 1:
             res = res.reshape(1)
     else:
-        res = _creation.zeros((0,), dt)
+        res = _creation.zeros((0,), _part(dt))
     return x, res, rank, s
 
 

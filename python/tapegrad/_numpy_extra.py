@@ -392,12 +392,27 @@ def sinc(x):
     return _where(small, taylor, big)
 
 
+def _parts(z):
+    return _core._complex_part(z, "real"), _core._complex_part(z, "imag")
+
+
+def _times_i(z, sign=1.0):
+    """``i z`` (``sign`` -1: ``-i z``) of a complex tensor, exactly: the parts swapped and one
+    negated (a complex product would round zeros' signs and turn infinities into NaN)."""
+    re, im = _parts(z)
+    return _core._complex(-im, re) if sign > 0 else _core._complex(im, -re)
+
+
 def log10(x):
-    """Base-10 logarithm (numpy.log10).
+    """Base-10 logarithm (numpy.log10); of complex `x`, ``log(x) / ln 10`` part by part.
 
     >>> print(tg.numpy.log10(tg.tensor([1.0, 100.0])))
     [0. 2.]
     """
+    x = _t(x)
+    if _is_complex(x):
+        re, im = _parts(_core.log(x))
+        return _core._complex(re * (1.0 / _LN10), im * (1.0 / _LN10))
     return _core.log(x) * (1.0 / _LN10)
 
 
@@ -455,6 +470,9 @@ def arcsinh(x):
     >>> print(tg.numpy.arcsinh(tg.tensor([0.0, 1.0, -1.0])))
     [ 0.         0.8813736 -0.8813736]
     """
+    x = _t(x)
+    if _is_complex(x):  # C99's casinh(z) = -i casin(i z): its branch cuts, numpy's
+        return _times_i(_core.arcsin(_times_i(x)), -1.0)
     x = _float(x)
     a = _where(x < 0, -x, x)  # |x| whose derivative at 0 is 1 (abs' is 0 there)
     big = a > _big_threshold(x)
@@ -473,6 +491,14 @@ def arccosh(x):
     >>> print(tg.numpy.arccosh(tg.tensor([1.0, 2.0])))
     [0.       1.316958]
     """
+    x = _t(x)
+    if _is_complex(x):
+        # C99's cacosh(z) = +-i cacos(z), the sign that makes the real part nonnegative: i w when
+        # Im w has its sign bit set (then Im z does not) or is NaN (numpy's NaN + i pi/2 at
+        # cacosh(0 + NaN i)), else -i w
+        w = _core.arccos(x)
+        w_im = _core._complex_part(w, "imag")
+        return _where(signbit(w_im) | _core.isnan(w_im), _times_i(w), _times_i(w, -1.0))
     x = _float(x)
     big = x > _big_threshold(x)
     xs = _where(big, 2.0, x)
@@ -490,6 +516,9 @@ def arctanh(x):
     >>> print(tg.numpy.arctanh(tg.tensor([0.0, 0.5, -0.5])))
     [ 0.          0.54930615 -0.54930615]
     """
+    x = _t(x)
+    if _is_complex(x):  # C99's catanh(z) = -i catan(i z)
+        return _times_i(_core.arctan(_times_i(x)), -1.0)
     x = _float(x)
     return 0.5 * _core.log1p(2.0 * x / (1.0 - x))
 
@@ -542,6 +571,9 @@ def round(x, decimals=0):
         raise TypeError(
             f"round: decimals must be an integer, got {type(decimals).__name__}"
         ) from None
+    if _is_complex(x) and decimals != 0:  # part by part, as numpy
+        re, im = _parts(x)
+        return _core._complex(round(re, decimals), round(im, decimals))
     if decimals == 0 or (not _is_float(x) and (decimals > 0 or x.dtype == _core.bool_)):
         return _core.round(x)
     if not _is_float(x):  # integers to tens, hundreds, ...: as numpy, through float64, half to even
@@ -1630,9 +1662,9 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     [ True False  True]
     """
     a, b = _t(a), _t(b)
-    if not _is_float(a):
+    if not (_is_float(a) or _is_complex(a)):  # complex: |a - b| is the modulus, as numpy
         a = a.astype(_core.float64)
-    if not _is_float(b):
+    if not (_is_float(b) or _is_complex(b)):
         b = b.astype(_core.float64)
     finite = _core.isfinite(a) & _core.isfinite(b)
     diff_ = _core.abs(_where(finite, a - b, 0.0))
@@ -1655,6 +1687,28 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 # ---- creation ------------------------------------------------------------------------------------
 
 
+def _complex_arg(v):
+    if isinstance(v, Tensor):
+        return _is_complex(v)
+    return np.iscomplexobj(v)
+
+
+def _is_complex_dtype(dt):
+    return dt.name.startswith("complex")
+
+
+def _split_complex(v):
+    """(real, imag) of a linspace endpoint: Tensors through the differentiable parts."""
+    if isinstance(v, Tensor):
+        if _is_complex(v):
+            return _core._complex_part(v, "real"), _core._complex_part(v, "imag")
+        return v, _creation.zeros_like(v)
+    v = np.asarray(v)
+    if v.ndim == 0:
+        return float(v.real), float(v.imag)
+    return v.real, v.imag
+
+
 def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, *, device=None):
     """`num` evenly spaced values from `start` to `stop` (included when `endpoint`); float32 by
     default (numpy.linspace). Differentiable with respect to Tensor `start` and `stop`, which may
@@ -1666,7 +1720,30 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, *, device=N
     [0.   0.25 0.5  0.75]
     >>> tg.grad(lambda a, b: tg.linspace(a, b, 5).sum(), grad_position=(0, 1))(tg.tensor(0.0), tg.tensor(1.0))
     (Tensor(shape=[], dtype=Float32, value= 2.5), Tensor(shape=[], dtype=Float32, value= 2.5))
+    >>> print(tg.numpy.linspace(0, 1 + 2j, 3))
+    [0. +0.j 0.5+1.j 1. +2.j]
     """
+    if (
+        _complex_arg(start)
+        or _complex_arg(stop)
+        or (dtype is not None and "complex" in str(dtype).lower())
+    ):
+        # complex endpoints: the real and the imaginary parts spaced separately (numpy's values);
+        # complex64 unless a complex128/float64 Tensor or dtype says otherwise
+        ct = _as_dtype(dtype) if dtype is not None else None
+        if ct is None:
+            wide = any(
+                isinstance(v, Tensor) and v.dtype.name in ("complex128", "float64")
+                for v in (start, stop)
+            )
+            ct = _core.complex128 if wide else _core.complex64
+        if not _is_complex_dtype(ct):
+            raise TypeError(f"linspace: complex start or stop needs a complex dtype, got {ct}")
+        pt = _core.float64 if ct == _core.complex128 else _core.float32
+        parts = [_split_complex(v) for v in (start, stop)]
+        re = linspace(parts[0][0], parts[1][0], num, endpoint, pt, axis, device=device)
+        im = linspace(parts[0][1], parts[1][1], num, endpoint, pt, axis, device=device)
+        return _core._complex(re, im)
     if not (
         isinstance(start, Tensor) or isinstance(stop, Tensor) or np.ndim(start) or np.ndim(stop)
     ):

@@ -210,7 +210,7 @@ def _flatten_out(tree):
     return _flatten(tree, _is_leaf)
 
 
-def _jacobian(fn, grad_position, has_aux, forward, what):
+def _jacobian(fn, grad_position, has_aux, forward, what, holomorphic=False):
     """jacrev/jacfwd: one traced call of `fn` and one batched sweep, in C++ (Note [Jacobians] in
     csrc/transforms/jacobian.h). Python only flattens pytree arguments and rebuilds the result."""
     if not callable(fn):
@@ -230,7 +230,9 @@ def _jacobian(fn, grad_position, has_aux, forward, what):
             if args[grad_position].__class__ is not Tensor:
                 args = _args.convert_positions(args, fixed)
             if isinstance(args[grad_position], Tensor):
-                rows, out_def, aux = jacobian(fn, args, fixed, forward, has_aux, what, _flatten_out)
+                rows, out_def, aux = jacobian(
+                    fn, args, fixed, forward, has_aux, what, _flatten_out, holomorphic
+                )
                 j = rows[0][0] if out_def is None else _unflatten(out_def, [row[0] for row in rows])
                 return (j, aux) if has_aux else j
         f = functools.partial(fn, **kwargs) if kwargs else fn
@@ -239,9 +241,13 @@ def _jacobian(fn, grad_position, has_aux, forward, what):
         if all(isinstance(args[p], Tensor) for p in positions) and len(set(positions)) == len(
             positions
         ):
-            rows, out_def, aux = jacobian(f, args, positions, forward, has_aux, what, _flatten_out)
+            rows, out_def, aux = jacobian(
+                f, args, positions, forward, has_aux, what, _flatten_out, holomorphic
+            )
         else:
-            rows, out_def, aux = _jacobian_tree(f, args, positions, forward, has_aux, what)
+            rows, out_def, aux = _jacobian_tree(
+                f, args, positions, forward, has_aux, what, holomorphic
+            )
         per_out = [row[0] if single else tuple(row) for row in rows]
         j = per_out[0] if out_def is None else _unflatten(out_def, per_out)
         return (j, aux) if has_aux else j
@@ -250,7 +256,7 @@ def _jacobian(fn, grad_position, has_aux, forward, what):
     return jac
 
 
-def _jacobian_tree(fn, args, positions, forward, has_aux, what):
+def _jacobian_tree(fn, args, positions, forward, has_aux, what, holomorphic=False):
     """The general case: arguments at `positions` may be scalars, arrays, or tuples/lists/dicts of
     them, and a position may repeat. Each row of the result holds one entry per position."""
     from ._autodiff import _to_tensor_arg
@@ -269,7 +275,14 @@ def _jacobian_tree(fn, args, positions, forward, has_aux, what):
         return fn(*full)
 
     rows, out_def, aux = _core._jacobian(
-        flat_fn, tuple(leaves), tuple(range(len(leaves))), forward, has_aux, what, _flatten_out
+        flat_fn,
+        tuple(leaves),
+        tuple(range(len(leaves))),
+        forward,
+        has_aux,
+        what,
+        _flatten_out,
+        holomorphic,
     )
     regrouped = []
     for row in rows:
@@ -281,39 +294,55 @@ def _jacobian_tree(fn, args, positions, forward, has_aux, what):
     return regrouped, out_def, aux
 
 
-def jacrev(fn, grad_position=0, has_aux=False):
+def jacrev(fn, grad_position=0, has_aux=False, holomorphic=False):
     """Jacobian of `fn` by reverse mode: one traced call and one VJP sweep over the rows of the
     identity, batched (not one sweep per row). Each output leaf gets ``out.shape + in.shape``;
     with a tuple ``grad_position``, a tuple over the positions; pytree arguments and outputs give
     the same structure (output tree of input trees). ``has_aux``: ``(jacobian, aux)``.
+
+    Complex values, as ``jax.jacrev``: the outputs must be real (each row is then the gradient of
+    an output, ``d/dx - i d/dy`` for a complex input), unless ``holomorphic=True``, which needs
+    complex inputs and outputs and gives the complex derivative ``df_i/dz_j``.
 
     >>> import tapegrad as tg
     >>> print(tg.jacrev(lambda x: x * x)(tg.tensor([1.0, 2.0])))
     [[2. 0.]
      [0. 4.]]
     """
-    return _jacobian(fn, grad_position, has_aux, False, "jacrev")
+    return _jacobian(fn, grad_position, has_aux, False, "jacrev", _bool_arg(holomorphic, "jacrev"))
 
 
-def jacfwd(fn, grad_position=0, has_aux=False):
+def jacfwd(fn, grad_position=0, has_aux=False, holomorphic=False):
     """Jacobian of `fn` by forward mode: one call with the columns of the identity as a batch of
     tangents. Same result and structure as :func:`jacrev`; cheaper when inputs are fewer than
     outputs.
+
+    Complex values, as ``jax.jacfwd``: the inputs must be real (complex outputs give a complex
+    Jacobian), unless ``holomorphic=True``, which needs complex inputs and outputs.
 
     >>> import tapegrad as tg
     >>> print(tg.jacfwd(lambda x: tg.sin(x) * 2)(tg.tensor([0.0, 0.0])))
     [[2. 0.]
      [0. 2.]]
     """
-    return _jacobian(fn, grad_position, has_aux, True, "jacfwd")
+    return _jacobian(fn, grad_position, has_aux, True, "jacfwd", _bool_arg(holomorphic, "jacfwd"))
 
 
-def hessian(fn, grad_position=0, has_aux=False):
-    """Hessian of a scalar function: ``jacfwd(jacrev(fn))`` (forward over reverse).
+def hessian(fn, grad_position=0, has_aux=False, holomorphic=False):
+    """Hessian of a scalar function: ``jacfwd(jacrev(fn))`` (forward over reverse); with
+    ``holomorphic=True`` (complex inputs and output), the complex second derivative, as JAX's.
 
     >>> import tapegrad as tg
     >>> print(tg.hessian(lambda x: (x ** 3).sum())(tg.tensor([1.0, 2.0])))
     [[ 6.  0.]
      [ 0. 12.]]
     """
-    return jacfwd(jacrev(fn, grad_position, has_aux), grad_position, has_aux)
+    return jacfwd(
+        jacrev(fn, grad_position, has_aux, holomorphic), grad_position, has_aux, holomorphic
+    )
+
+
+def _bool_arg(v, what):
+    if not isinstance(v, (bool, _np.bool_)):
+        raise TypeError(f"{what}: holomorphic must be a bool, got {v!r}")
+    return bool(v)

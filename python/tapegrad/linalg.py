@@ -1,5 +1,5 @@
 """numpy.linalg-named linear algebra on LAPACK (scipy-openblas32), differentiable to any order;
-the Array API 2024.12 linalg extension (``eig``/``eigvals`` are missing: they need complex dtypes).
+the Array API 2024.12 linalg extension, and numpy's ``eig``/``eigvals`` (complex results, as JAX's).
 
 Every function works on stacks of matrices (leading dims are a batch). Singular matrices raise
 ``ValueError`` in ``solve`` and ``inv``, and a decomposition that does not converge (NaN input)
@@ -24,6 +24,7 @@ from . import _core
 from ._core import Tensor
 
 __all__ = [
+    "EigResult",
     "EighResult",
     "QRResult",
     "SVDResult",
@@ -34,7 +35,9 @@ __all__ = [
     "det",
     "diagonal",
     "dot",
+    "eig",
     "eigh",
+    "eigvals",
     "eigvalsh",
     "einsum",
     "inv",
@@ -65,13 +68,16 @@ _la = _core.linalg
 # The Array API linalg extension's functions that tapegrad's ops compose.
 from ._linalg_extra import (  # noqa: E402
     EighResult,
+    EigResult,
     QRResult,
     SVDResult,
     cholesky,
     cond,
     cross,
     diagonal,
+    eig,
     eigh,
+    eigvals,
     eigvalsh,
     lstsq,
     matrix_norm,

@@ -48,6 +48,7 @@ constexpr Backend make_backend() {
   b.svd = svd;
   b.eigh = eigh;
   b.qr = qr;
+  b.eig = eig;
   b.fused_run = fused_run;
   return b;
 }

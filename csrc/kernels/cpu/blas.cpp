@@ -17,6 +17,12 @@
 #include "kernels/linalg.h"
 
 #include <cblas.h>
+
+#include <complex>
+// LAPACKE's complex arguments as std::complex (the same layout as Fortran's COMPLEX and as our
+// Complex64/Complex128 storage) rather than C99 _Complex, which is not C++.
+#define lapack_complex_float std::complex<float>
+#define lapack_complex_double std::complex<double>
 #include <lapacke.h>
 
 #include <algorithm>
@@ -121,6 +127,33 @@ inline void gemv(bool t, int rows, int cols, const float* a, int lda, const floa
 inline void gemv(bool t, int rows, int cols, const double* a, int lda, const double* x, int incx, double* y) {
   scipy_cblas_dgemv(CblasRowMajor, tr(t), rows, cols, 1.0, a, lda, x, incx, 0.0, y, 1);
 }
+
+// Complex64/Complex128: cgemm/zgemm and cgemv/zgemv (alpha and beta passed by pointer).
+inline void gemm(bool ta, bool tb, int m, int n, int k, const std::complex<float>* a, int lda,
+                 const std::complex<float>* b, int ldb, std::complex<float>* c, int ldc) {
+  const std::complex<float> one(1), zero(0);
+  scipy_cblas_cgemm(CblasRowMajor, tr(ta), tr(tb), m, n, k, &one, a, lda, b, ldb, &zero, c, ldc);
+}
+inline void gemm(bool ta, bool tb, int m, int n, int k, const std::complex<double>* a, int lda,
+                 const std::complex<double>* b, int ldb, std::complex<double>* c, int ldc) {
+  const std::complex<double> one(1), zero(0);
+  scipy_cblas_zgemm(CblasRowMajor, tr(ta), tr(tb), m, n, k, &one, a, lda, b, ldb, &zero, c, ldc);
+}
+inline void gemv(bool t, int rows, int cols, const std::complex<float>* a, int lda, const std::complex<float>* x,
+                 int incx, std::complex<float>* y) {
+  const std::complex<float> one(1), zero(0);
+  scipy_cblas_cgemv(CblasRowMajor, tr(t), rows, cols, &one, a, lda, x, incx, &zero, y, 1);
+}
+inline void gemv(bool t, int rows, int cols, const std::complex<double>* a, int lda, const std::complex<double>* x,
+                 int incx, std::complex<double>* y) {
+  const std::complex<double> one(1), zero(0);
+  scipy_cblas_zgemv(CblasRowMajor, tr(t), rows, cols, &one, a, lda, x, incx, &zero, y, 1);
+}
+
+template <class T>
+struct is_complex_t : std::false_type {};
+template <class T>
+struct is_complex_t<std::complex<T>> : std::true_type {};
 
 // ---- matmul --------------------------------------------------------------------------------
 struct MatmulArgs {
@@ -232,7 +265,8 @@ void matmul_typed(const Tensor& out, Tensor a, Tensor b) {
     std::memset(static_cast<void*>(c), 0, size_t(out.numel()) * sizeof(T));
     return;
   }
-  constexpr bool kFloat = std::is_floating_point<T>::value;
+  // Floats and complex numbers go to BLAS (sgemm/dgemm/cgemm/zgemm); integers to the loop.
+  constexpr bool kFloat = std::is_floating_point<T>::value || is_complex_t<T>::value;
   const bool small = g.m * g.n * g.k <= kTinyGemm;
   const bool use_blas = kFloat && !small && fits(g.m) && fits(g.n) && fits(g.k);
   BlasPlan<T> plan;
@@ -313,6 +347,37 @@ inline lapack_int getri(int n, float* a, const lapack_int* ipiv, float* work, in
 inline lapack_int getri(int n, double* a, const lapack_int* ipiv, double* work, int lwork) {
   return scipy_LAPACKE_dgetri_work(LAPACK_COL_MAJOR, n, a, n, ipiv, work, lwork);
 }
+using cfloat = std::complex<float>;
+using cdouble = std::complex<double>;
+inline lapack_int getrf(int n, cfloat* a, lapack_int* ipiv) {
+  return scipy_LAPACKE_cgetrf_work(LAPACK_COL_MAJOR, n, n, a, n, ipiv);
+}
+inline lapack_int getrf(int n, cdouble* a, lapack_int* ipiv) {
+  return scipy_LAPACKE_zgetrf_work(LAPACK_COL_MAJOR, n, n, a, n, ipiv);
+}
+inline lapack_int getrs_t(int n, int k, const cfloat* a, const lapack_int* ipiv, cfloat* b) {
+  return scipy_LAPACKE_cgetrs_work(LAPACK_COL_MAJOR, 'T', n, k, a, n, ipiv, b, n);
+}
+inline lapack_int getrs_t(int n, int k, const cdouble* a, const lapack_int* ipiv, cdouble* b) {
+  return scipy_LAPACKE_zgetrs_work(LAPACK_COL_MAJOR, 'T', n, k, a, n, ipiv, b, n);
+}
+inline lapack_int getri(int n, cfloat* a, const lapack_int* ipiv, cfloat* work, int lwork) {
+  return scipy_LAPACKE_cgetri_work(LAPACK_COL_MAJOR, n, a, n, ipiv, work, lwork);
+}
+inline lapack_int getri(int n, cdouble* a, const lapack_int* ipiv, cdouble* work, int lwork) {
+  return scipy_LAPACKE_zgetri_work(LAPACK_COL_MAJOR, n, a, n, ipiv, work, lwork);
+}
+// The real part of a workspace query's answer (complex routines answer in a complex number).
+template <class T>
+double query_value(T q) {
+  return double(q);
+}
+template <class T>
+double query_value(std::complex<T> q) {
+  return double(q.real());
+}
+inline lapack_int potrf_u(int n, cfloat* a) { return scipy_LAPACKE_cpotrf_work(LAPACK_COL_MAJOR, 'U', n, a, n); }
+inline lapack_int potrf_u(int n, cdouble* a) { return scipy_LAPACKE_zpotrf_work(LAPACK_COL_MAJOR, 'U', n, a, n); }
 inline lapack_int potrf_u(int n, float* a) { return scipy_LAPACKE_spotrf_work(LAPACK_COL_MAJOR, 'U', n, a, n); }
 inline lapack_int potrf_u(int n, double* a) { return scipy_LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', n, a, n); }
 
@@ -372,7 +437,7 @@ int64_t inv_typed(const Tensor& out, const Tensor& a) {
   sync_blas_threads();
   T query = 0;
   getri(n, O, ipiv.data(), &query, -1);
-  int lwork = std::max(n, int(query));
+  int lwork = std::max(n, int(query_value(query)));
   std::vector<T> work(static_cast<size_t>(lwork));
   for (int64_t t = 0; t < count; ++t) {
     T* p = O + t * int64_t(n) * n;
@@ -438,6 +503,50 @@ void slogdet_typed(const Tensor& sign, const Tensor& logabs, const Tensor& a) {
   }
 }
 
+// The complex determinant from the same LU: sign = the product of the unit numbers u/|u| of U's
+// diagonal (and -1 per row swap), a complex of modulus 1, and log|det| = sum log|u| (real).
+template <class T>
+void slogdet_complex(const Tensor& sign, const Tensor& logabs, const Tensor& a) {
+  using C = std::complex<T>;
+  const int n = check_n(a, "slogdet");
+  const int64_t count = batch_count(a);
+  C* S = sign.data<C>();
+  T* L = logabs.data<T>();
+  if (n == 0) {
+    for (int64_t t = 0; t < count; ++t) {
+      S[t] = C(1);
+      L[t] = T(0);
+    }
+    return;
+  }
+  if (count == 0) return;
+  Tensor buf = Tensor::empty(a.shape(), a.dtype(), a.device());
+  copy(buf, a);
+  std::vector<lapack_int> ipiv(static_cast<size_t>(n));
+  C* B = buf.data<C>();
+  sync_blas_threads();
+  for (int64_t t = 0; t < count; ++t) {
+    C* p = B + t * int64_t(n) * n;
+    getrf(n, p, ipiv.data());
+    std::complex<double> s = 1.0;
+    double acc = 0.0;
+    for (int i = 0; i < n; ++i) {
+      const std::complex<double> u(p[int64_t(i) * n + i]);
+      if (ipiv[size_t(i)] != i + 1) s = -s;
+      const double m = std::abs(u);
+      if (m == 0) {
+        s = 0.0;
+        acc = -std::numeric_limits<double>::infinity();
+        break;
+      }
+      s *= u / m;
+      acc += std::log(m);
+    }
+    S[t] = C(s);
+    L[t] = T(acc);
+  }
+}
+
 // ---- decompositions ------------------------------------------------------------------------
 inline lapack_int gesdd(char jobz, int m, int n, float* a, int lda, float* s, float* u, int ldu, float* vt, int ldvt,
                         float* work, int lwork, lapack_int* iwork) {
@@ -447,6 +556,30 @@ inline lapack_int gesdd(char jobz, int m, int n, double* a, int lda, double* s, 
                         int ldvt, double* work, int lwork, lapack_int* iwork) {
   return scipy_LAPACKE_dgesdd_work(LAPACK_COL_MAJOR, jobz, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, iwork);
 }
+inline lapack_int gesdd(char jobz, int m, int n, cfloat* a, int lda, float* s, cfloat* u, int ldu, cfloat* vt, int ldvt,
+                        cfloat* work, int lwork, float* rwork, lapack_int* iwork) {
+  return scipy_LAPACKE_cgesdd_work(LAPACK_COL_MAJOR, jobz, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, rwork,
+                                   iwork);
+}
+inline lapack_int gesdd(char jobz, int m, int n, cdouble* a, int lda, double* s, cdouble* u, int ldu, cdouble* vt,
+                        int ldvt, cdouble* work, int lwork, double* rwork, lapack_int* iwork) {
+  return scipy_LAPACKE_zgesdd_work(LAPACK_COL_MAJOR, jobz, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, rwork,
+                                   iwork);
+}
+// The real routines take no rwork: the same call shape for the template below.
+template <class T>
+inline lapack_int gesdd(char jobz, int m, int n, T* a, int lda, T* s, T* u, int ldu, T* vt, int ldvt, T* work,
+                        int lwork, T* /*rwork*/, lapack_int* iwork) {
+  return gesdd(jobz, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, iwork);
+}
+template <class T>
+struct RealOf {
+  using type = T;
+};
+template <class T>
+struct RealOf<std::complex<T>> {
+  using type = T;
+};
 inline lapack_int syevd(char jobz, char uplo, int n, float* a, float* w, float* work, int lwork, lapack_int* iwork,
                         int liwork) {
   return scipy_LAPACKE_ssyevd_work(LAPACK_COL_MAJOR, jobz, uplo, n, a, n, w, work, lwork, iwork, liwork);
@@ -461,6 +594,19 @@ inline lapack_int geqrf(int m, int n, float* a, float* tau, float* work, int lwo
 inline lapack_int geqrf(int m, int n, double* a, double* tau, double* work, int lwork) {
   return scipy_LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, m, n, a, std::max(1, m), tau, work, lwork);
 }
+inline lapack_int geqrf(int m, int n, cfloat* a, cfloat* tau, cfloat* work, int lwork) {
+  return scipy_LAPACKE_cgeqrf_work(LAPACK_COL_MAJOR, m, n, a, std::max(1, m), tau, work, lwork);
+}
+inline lapack_int geqrf(int m, int n, cdouble* a, cdouble* tau, cdouble* work, int lwork) {
+  return scipy_LAPACKE_zgeqrf_work(LAPACK_COL_MAJOR, m, n, a, std::max(1, m), tau, work, lwork);
+}
+// Complex Q: the unitary ungqr (orgqr's complex counterpart).
+inline lapack_int orgqr(int m, int n, int k, cfloat* a, const cfloat* tau, cfloat* work, int lwork) {
+  return scipy_LAPACKE_cungqr_work(LAPACK_COL_MAJOR, m, n, k, a, std::max(1, m), tau, work, lwork);
+}
+inline lapack_int orgqr(int m, int n, int k, cdouble* a, const cdouble* tau, cdouble* work, int lwork) {
+  return scipy_LAPACKE_zungqr_work(LAPACK_COL_MAJOR, m, n, k, a, std::max(1, m), tau, work, lwork);
+}
 inline lapack_int orgqr(int m, int n, int k, float* a, const float* tau, float* work, int lwork) {
   return scipy_LAPACKE_sorgqr_work(LAPACK_COL_MAJOR, m, n, k, a, std::max(1, m), tau, work, lwork);
 }
@@ -471,7 +617,7 @@ inline lapack_int orgqr(int m, int n, int k, double* a, const double* tau, doubl
 // A workspace size LAPACK reported (lwork = -1 queries answer in a float), checked to fit an int.
 template <class T>
 int work_size(T query, int64_t at_least, const char* op) {
-  const double q = std::max(double(query), double(at_least));
+  const double q = std::max(query_value(query), double(at_least));
   TG_CHECK(q <= double(kIntMax), op, ": LAPACK workspace of ", q, " elements is too large for 32-bit LAPACK");
   return std::max(1, int(q));
 }
@@ -498,6 +644,13 @@ bool all_finite(const T* p, size_t count) {
   return true;
 }
 
+template <class T>
+bool all_finite(const std::complex<T>* p, size_t count) {
+  for (size_t i = 0; i < count; ++i)
+    if (!std::isfinite(p[i].real()) || !std::isfinite(p[i].imag())) return false;
+  return true;
+}
+
 // Checks the sizes of an m x n decomposition for 32-bit LAPACK.
 void check_mn(int64_t m, int64_t n, const char* op) {
   TG_CHECK(fits(m) && fits(n) && fits(m * std::max<int64_t>(m, n)) && fits(n * std::max<int64_t>(m, n)), op,
@@ -508,15 +661,18 @@ void check_mn(int64_t m, int64_t n, const char* op) {
 // column-major n x m A^T, and the SVD of A^T = V S U^T. So gesdd on A's own buffer (M = n, N = m)
 // writes its "U" (n x k, column-major) as our row-major Vh (k x n) and its "VT" (k x m,
 // column-major) as our row-major U (m x k): no transposition anywhere.
+// Complex matrices the same way (cgesdd/zgesdd; s real): A^T = conj(V) S U^T, so gesdd's "U" read
+// row-major is Vh and its "VT" is U.
 template <class T>
 int64_t svd_typed(const Tensor& u, const Tensor& s, const Tensor& vh, const Tensor& a, bool full, bool compute_uv) {
+  using R = typename RealOf<T>::type;
   const size_t nd = a.shape().size();
   const int64_t m64 = a.shape()[nd - 2], n64 = a.shape()[nd - 1];
   check_mn(m64, n64, "svd");
   const int m = int(m64), n = int(n64), k = std::min(m, n);
   const int64_t count = batch_count(a);
   if (count == 0) return -1;
-  T* S = s.data<T>();
+  R* S = s.data<R>();
   T* U = compute_uv ? u.data<T>() : nullptr;
   T* VH = compute_uv ? vh.data<T>() : nullptr;
   const int ucols = full ? m : k, vrows = full ? n : k;
@@ -537,22 +693,27 @@ int64_t svd_typed(const Tensor& u, const Tensor& s, const Tensor& vh, const Tens
   const char jobz = !compute_uv ? 'N' : full ? 'A' : 'S';
   std::vector<T> buf(size_t(m) * size_t(n));
   std::vector<lapack_int> iwork(size_t(8) * size_t(k));
+  // cgesdd/zgesdd's real workspace (LAPACK's documented bound; the real routines take none)
+  const size_t mx = size_t(std::max(m, n)), mn = size_t(k);
+  std::vector<R> rwork(!is_complex_t<T>::value ? 1
+                       : jobz == 'N'           ? 7 * mn
+                                               : std::max(5 * mn * mn + 5 * mn, 2 * mx * mn + 2 * mn * mn + mn));
   T dummy = 0;
   sync_blas_threads();
   T query = 0;
   // gesdd's "U" is n x (n or k) with ldu = n; its "VT" is (m or k) x m with ldvt = ucols.
-  gesdd(jobz, n, m, buf.data(), n, S, &dummy, n, &dummy, std::max(1, ucols), &query, -1, iwork.data());
+  gesdd(jobz, n, m, buf.data(), n, S, &dummy, n, &dummy, std::max(1, ucols), &query, -1, rwork.data(), iwork.data());
   const int lwork = work_size(query, 1, "svd");
   std::vector<T> work(static_cast<size_t>(lwork));
   auto offs = batch_offsets(a, nd - 2);
   for (int64_t t = 0; t < count; ++t) {
     gather_matrix(buf.data(), a, offs[size_t(t)], n, false);
     if (!all_finite(buf.data(), buf.size())) return t;
-    T* sp = S + t * k;
+    R* sp = S + t * k;
     T* vp = compute_uv ? VH + t * int64_t(vrows) * n : &dummy;
     T* up = compute_uv ? U + t * int64_t(m) * ucols : &dummy;
-    const lapack_int info =
-        gesdd(jobz, n, m, buf.data(), n, sp, vp, n, up, std::max(1, ucols), work.data(), lwork, iwork.data());
+    const lapack_int info = gesdd(jobz, n, m, buf.data(), n, sp, vp, n, up, std::max(1, ucols), work.data(), lwork,
+                                  rwork.data(), iwork.data());
     if (info != 0) return t;
   }
   return -1;
@@ -591,6 +752,53 @@ int64_t eigh_typed(const Tensor& w, const Tensor& v, const Tensor& a, bool lower
   return -1;
 }
 
+// Hermitian eigendecomposition (cheevd/zheevd). Unlike eigh_typed's transposed view (A^T is the
+// conjugate of a Hermitian matrix, whose eigenvectors are conjugated), A itself is gathered
+// column-major, so that `uplo` names our triangle; the column-major eigenvectors are transposed back.
+inline lapack_int heevd(char jobz, char uplo, int n, cfloat* a, float* w, cfloat* work, int lwork, float* rwork,
+                        int lrwork, lapack_int* iwork, int liwork) {
+  return scipy_LAPACKE_cheevd_work(LAPACK_COL_MAJOR, jobz, uplo, n, a, n, w, work, lwork, rwork, lrwork, iwork, liwork);
+}
+inline lapack_int heevd(char jobz, char uplo, int n, cdouble* a, double* w, cdouble* work, int lwork, double* rwork,
+                        int lrwork, lapack_int* iwork, int liwork) {
+  return scipy_LAPACKE_zheevd_work(LAPACK_COL_MAJOR, jobz, uplo, n, a, n, w, work, lwork, rwork, lrwork, iwork, liwork);
+}
+template <class T>
+int64_t eigh_complex(const Tensor& w, const Tensor& v, const Tensor& a, bool lower, bool compute_v) {
+  using C = std::complex<T>;
+  const int n = check_n(a, "eigh");
+  const int64_t count = batch_count(a);
+  if (count == 0 || n == 0) return -1;
+  const char jobz = compute_v ? 'V' : 'N', uplo = lower ? 'L' : 'U';
+  std::vector<C> buf(size_t(n) * size_t(n));
+  T* W = w.data<T>();
+  C* V = compute_v ? v.data<C>() : nullptr;
+  sync_blas_threads();
+  C query = 0;
+  T rquery = 0;
+  lapack_int iquery = 0;
+  heevd(jobz, uplo, n, buf.data(), W, &query, -1, &rquery, -1, &iquery, -1);
+  const int lwork = work_size(query.real(), 1, "eigh");
+  const int lrwork = work_size(rquery, 1, "eigh");
+  const int liwork = work_size(double(iquery), 1, "eigh");
+  std::vector<C> work(static_cast<size_t>(lwork));
+  std::vector<T> rwork(static_cast<size_t>(lrwork));
+  std::vector<lapack_int> iwork(static_cast<size_t>(liwork));
+  auto offs = batch_offsets(a, a.shape().size() - 2);
+  for (int64_t t = 0; t < count; ++t) {
+    gather_matrix(buf.data(), a, offs[size_t(t)], n, true);
+    if (!all_finite(buf.data(), buf.size())) return t;
+    if (heevd(jobz, uplo, n, buf.data(), W + t * n, work.data(), lwork, rwork.data(), lrwork, iwork.data(), liwork) !=
+        0)
+      return t;
+    if (!compute_v) continue;
+    C* vp = V + t * int64_t(n) * n;
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) vp[int64_t(i) * n + j] = buf[size_t(j) * n + i];
+  }
+  return -1;
+}
+
 // geqrf/orgqr need A itself column-major (a QR of A^T would be an LQ of A): gathered transposed,
 // and Q and R transposed back into the row-major outputs.
 template <class T>
@@ -613,7 +821,7 @@ void qr_typed(const Tensor& q, const Tensor& r, const Tensor& a, bool complete) 
   T query = 0, query2 = 0;
   geqrf(m, n, buf.data(), tau.data(), &query, -1);
   if (want_q && m > 0) orgqr(m, qcols, k, buf.data(), tau.data(), &query2, -1);
-  const int lwork = work_size(std::max(query, query2), std::max(1, std::max(n, m)), "qr");
+  const int lwork = work_size(std::max(query_value(query), query_value(query2)), std::max(1, std::max(n, m)), "qr");
   std::vector<T> work(static_cast<size_t>(lwork));
   auto offs = batch_offsets(a, nd - 2);
   for (int64_t t = 0; t < count; ++t) {
@@ -638,6 +846,101 @@ void qr_typed(const Tensor& q, const Tensor& r, const Tensor& a, bool complete) 
   }
 }
 
+// ---- general eigendecomposition (geev) -------------------------------------------------------
+inline lapack_int geev(char jobvr, int n, float* a, float* wr, float* wi, float* vr, int ldvr, float* work, int lwork) {
+  return scipy_LAPACKE_sgeev_work(LAPACK_COL_MAJOR, 'N', jobvr, n, a, n, wr, wi, nullptr, 1, vr, ldvr, work, lwork);
+}
+inline lapack_int geev(char jobvr, int n, double* a, double* wr, double* wi, double* vr, int ldvr, double* work,
+                       int lwork) {
+  return scipy_LAPACKE_dgeev_work(LAPACK_COL_MAJOR, 'N', jobvr, n, a, n, wr, wi, nullptr, 1, vr, ldvr, work, lwork);
+}
+inline lapack_int geev(char jobvr, int n, std::complex<float>* a, std::complex<float>* w, std::complex<float>* vr,
+                       int ldvr, std::complex<float>* work, int lwork, float* rwork) {
+  return scipy_LAPACKE_cgeev_work(LAPACK_COL_MAJOR, 'N', jobvr, n, a, n, w, nullptr, 1, vr, ldvr, work, lwork, rwork);
+}
+inline lapack_int geev(char jobvr, int n, std::complex<double>* a, std::complex<double>* w, std::complex<double>* vr,
+                       int ldvr, std::complex<double>* work, int lwork, double* rwork) {
+  return scipy_LAPACKE_zgeev_work(LAPACK_COL_MAJOR, 'N', jobvr, n, a, n, w, nullptr, 1, vr, ldvr, work, lwork, rwork);
+}
+
+// geev needs A itself (the eigenvectors of A^T are A's left ones): gathered column-major, and the
+// column-major eigenvector matrix transposed into the row-major v. Real input (sgeev/dgeev, what
+// numpy runs) gives eigenvalues as (wr, wi) and a conjugate pair's vectors as two real columns
+// (re, im) of VR; complex input (cgeev/zgeev) gives them complex. LAPACK normalises every
+// eigenvector to unit 2-norm with its largest component real, numpy's and JAX's gauge.
+template <class T>
+int64_t eig_real(const Tensor& w, const Tensor& v, const Tensor& a, bool compute_v) {
+  using C = std::complex<T>;
+  const int n = check_n(a, "eig");
+  const int64_t count = batch_count(a);
+  if (count == 0 || n == 0) return -1;
+  const char jobvr = compute_v ? 'V' : 'N';
+  const size_t nn = size_t(n) * size_t(n);
+  const size_t nw = static_cast<size_t>(n);
+  std::vector<T> buf(nn), wr(nw), wi(nw), vr(compute_v ? nn : 1);
+  C* W = w.data<C>();
+  C* V = compute_v ? v.data<C>() : nullptr;
+  sync_blas_threads();
+  T query = 0;
+  geev(jobvr, n, buf.data(), wr.data(), wi.data(), vr.data(), n, &query, -1);
+  const int lwork = work_size(query, int64_t(compute_v ? 4 : 3) * n, "eig");
+  std::vector<T> work(static_cast<size_t>(lwork));
+  auto offs = batch_offsets(a, a.shape().size() - 2);
+  for (int64_t t = 0; t < count; ++t) {
+    gather_matrix(buf.data(), a, offs[size_t(t)], n, true);
+    if (!all_finite(buf.data(), buf.size())) return t;
+    if (geev(jobvr, n, buf.data(), wr.data(), wi.data(), vr.data(), n, work.data(), lwork) != 0) return t;
+    C* wp = W + t * n;
+    for (int j = 0; j < n; ++j) wp[j] = C(wr[size_t(j)], wi[size_t(j)]);
+    if (!compute_v) continue;
+    C* vp = V + t * int64_t(n) * n;
+    for (int j = 0; j < n; ++j) {
+      const T* col = vr.data() + size_t(j) * n;
+      if (wi[size_t(j)] == T(0)) {
+        for (int i = 0; i < n; ++i) vp[int64_t(i) * n + j] = C(col[i], T(0));
+      } else if (j + 1 < n) {  // a pair: column j holds the real parts, j + 1 the imaginary ones
+        const T* im = col + n;
+        for (int i = 0; i < n; ++i) {
+          vp[int64_t(i) * n + j] = C(col[i], im[i]);
+          vp[int64_t(i) * n + j + 1] = C(col[i], -im[i]);
+        }
+        ++j;
+      }
+    }
+  }
+  return -1;
+}
+
+template <class T>
+int64_t eig_complex(const Tensor& w, const Tensor& v, const Tensor& a, bool compute_v) {
+  using C = std::complex<T>;
+  const int n = check_n(a, "eig");
+  const int64_t count = batch_count(a);
+  if (count == 0 || n == 0) return -1;
+  const char jobvr = compute_v ? 'V' : 'N';
+  const size_t nn = size_t(n) * size_t(n);
+  std::vector<C> buf(nn), vr(compute_v ? nn : 1);
+  std::vector<T> rwork(2 * static_cast<size_t>(n));
+  C* W = w.data<C>();
+  C* V = compute_v ? v.data<C>() : nullptr;
+  sync_blas_threads();
+  C query = 0;
+  geev(jobvr, n, buf.data(), W, vr.data(), n, &query, -1, rwork.data());
+  const int lwork = work_size(query.real(), int64_t(2) * n, "eig");
+  std::vector<C> work(static_cast<size_t>(lwork));
+  auto offs = batch_offsets(a, a.shape().size() - 2);
+  for (int64_t t = 0; t < count; ++t) {
+    gather_matrix(buf.data(), a, offs[size_t(t)], n, true);
+    if (!all_finite(buf.data(), buf.size())) return t;
+    if (geev(jobvr, n, buf.data(), W + t * n, vr.data(), n, work.data(), lwork, rwork.data()) != 0) return t;
+    if (!compute_v) continue;
+    C* vp = V + t * int64_t(n) * n;
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) vp[int64_t(i) * n + j] = vr[size_t(j) * n + i];
+  }
+  return -1;
+}
+
 }  // namespace
 
 void sync_blas_threads() {
@@ -659,6 +962,8 @@ void matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
     case DType::Float64: matmul_typed<double>(out, a, b); break;
     case DType::Int32: matmul_typed<int32_t>(out, a, b); break;
     case DType::Int64: matmul_typed<int64_t>(out, a, b); break;
+    case DType::Complex64: matmul_typed<std::complex<float>>(out, a, b); break;
+    case DType::Complex128: matmul_typed<std::complex<double>>(out, a, b); break;
     default: throw DTypeError(str_cat("matmul kernel: dtype ", out.dtype(), " is not supported"));
   }
 }
@@ -677,16 +982,39 @@ void matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
   }
 
 int64_t solve(const Tensor& x, const Tensor& a, const Tensor& b) {
+  if (x.dtype() == DType::Complex64) return solve_typed<cfloat>(x, a, b);
+  if (x.dtype() == DType::Complex128) return solve_typed<cdouble>(x, a, b);
   TG_LAPACK_DISPATCH(x.dtype(), "solve", return solve_typed<T>(x, a, b));
 }
-int64_t inv(const Tensor& out, const Tensor& a) { TG_LAPACK_DISPATCH(out.dtype(), "inv", return inv_typed<T>(out, a)); }
+int64_t inv(const Tensor& out, const Tensor& a) {
+  if (out.dtype() == DType::Complex64) return inv_typed<cfloat>(out, a);
+  if (out.dtype() == DType::Complex128) return inv_typed<cdouble>(out, a);
+  TG_LAPACK_DISPATCH(out.dtype(), "inv", return inv_typed<T>(out, a));
+}
 int64_t cholesky(const Tensor& out, const Tensor& a) {
+  // Complex: our buffer is A^T = conj(A) for a Hermitian A; potrf('U') gives conj(A) = R^H R, so
+  // A = R^T conj(R) and L = R^T, which our row-major view of R is.
+  if (out.dtype() == DType::Complex64) return cholesky_typed<cfloat>(out, a);
+  if (out.dtype() == DType::Complex128) return cholesky_typed<cdouble>(out, a);
   TG_LAPACK_DISPATCH(out.dtype(), "cholesky", return cholesky_typed<T>(out, a));
 }
 void slogdet(const Tensor& sign, const Tensor& logabs, const Tensor& a) {
+  if (a.dtype() == DType::Complex64) return slogdet_complex<float>(sign, logabs, a);
+  if (a.dtype() == DType::Complex128) return slogdet_complex<double>(sign, logabs, a);
   TG_LAPACK_DISPATCH(a.dtype(), "slogdet", slogdet_typed<T>(sign, logabs, a); return);
 }
 void det(const Tensor& out, const Tensor& a) {
+  if (is_complex(out.dtype())) {  // sign * exp(log|det|), sign complex and log|det| real
+    Tensor sign = Tensor::empty(out.shape(), out.dtype(), out.device());
+    Tensor logabs = Tensor::empty(out.shape(), real_dtype(out.dtype()), out.device());
+    slogdet(sign, logabs, a);
+    auto fill = [&](auto* o, const auto* sg, const auto* l) {
+      for (int64_t i = 0; i < out.numel(); ++i) o[i] = sg[i] * std::exp(l[i]);
+    };
+    if (out.dtype() == DType::Complex64) fill(out.data<cfloat>(), sign.data<cfloat>(), logabs.data<float>());
+    else fill(out.data<cdouble>(), sign.data<cdouble>(), logabs.data<double>());
+    return;
+  }
   Tensor sign = Tensor::empty(out.shape(), out.dtype(), out.device());
   slogdet(sign, out, a);
   // det = sign * exp(log|det|), as numpy computes it from the same factorisation.
@@ -698,15 +1026,31 @@ void det(const Tensor& out, const Tensor& a) {
   });
 }
 int64_t svd(const Tensor& u, const Tensor& s, const Tensor& vh, const Tensor& a, bool full, bool compute_uv) {
+  if (a.dtype() == DType::Complex64) return svd_typed<cfloat>(u, s, vh, a, full, compute_uv);
+  if (a.dtype() == DType::Complex128) return svd_typed<cdouble>(u, s, vh, a, full, compute_uv);
   TG_LAPACK_DISPATCH(a.dtype(), "svd", return svd_typed<T>(u, s, vh, a, full, compute_uv));
 }
 int64_t eigh(const Tensor& w, const Tensor& v, const Tensor& a, bool lower, bool compute_v) {
+  if (a.dtype() == DType::Complex64) return eigh_complex<float>(w, v, a, lower, compute_v);
+  if (a.dtype() == DType::Complex128) return eigh_complex<double>(w, v, a, lower, compute_v);
   TG_LAPACK_DISPATCH(a.dtype(), "eigh", return eigh_typed<T>(w, v, a, lower, compute_v));
 }
 void qr(const Tensor& q, const Tensor& r, const Tensor& a, bool complete) {
+  if (a.dtype() == DType::Complex64) return qr_typed<cfloat>(q, r, a, complete);
+  if (a.dtype() == DType::Complex128) return qr_typed<cdouble>(q, r, a, complete);
   TG_LAPACK_DISPATCH(a.dtype(), "qr", qr_typed<T>(q, r, a, complete); return);
 }
 #undef TG_LAPACK_DISPATCH
+
+int64_t eig(const Tensor& w, const Tensor& v, const Tensor& a, bool compute_v) {
+  switch (a.dtype()) {
+    case DType::Float32: return eig_real<float>(w, v, a, compute_v);
+    case DType::Float64: return eig_real<double>(w, v, a, compute_v);
+    case DType::Complex64: return eig_complex<float>(w, v, a, compute_v);
+    case DType::Complex128: return eig_complex<double>(w, v, a, compute_v);
+    default: throw DTypeError(str_cat("eig kernel: dtype ", a.dtype(), " is not supported"));
+  }
+}
 
 }  // namespace cpu
 }  // namespace kernels

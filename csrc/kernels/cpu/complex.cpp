@@ -5,6 +5,7 @@
 // which the CPU entry points turn into a TypeError.
 #define TG_ISA_NS isa_complex
 #include <complex>
+#include <limits>
 
 #include "kernels/cpu/loops_impl.h"
 
@@ -29,16 +30,29 @@ struct CSubF {
     return a - b;
   }
 };
+// numpy's (and the Array API's) plain product (ac - bd) + (ad + bc)i, without C's recovery of
+// infinities from NaN parts (numpy's 1j * (inf + inf j) is nan + nan j).
 struct CMulF {
   template <class C>
   static C f(C a, C b) {
-    return a * b;
+    return C(a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real());
   }
 };
+// numpy's quotient (Smith's method, scaled by the larger part of the divisor; a zero divisor gives
+// the parts divided by zero).
 struct CDivF {
   template <class C>
   static C f(C a, C b) {
-    return a / b;
+    using T = R<C>;
+    const T ar = a.real(), ai = a.imag(), br = b.real(), bi = b.imag();
+    const T abr = std::fabs(br), abi = std::fabs(bi);
+    if (abr >= abi) {
+      if (abr == 0 && abi == 0) return C(ar / abr, ai / abr);
+      const T rat = bi / br, scl = T(1) / (br + bi * rat);
+      return C((ar + ai * rat) * scl, (ai - ar * rat) * scl);
+    }
+    const T rat = br / bi, scl = T(1) / (bi + br * rat);
+    return C((ar * rat + ai) * scl, (ai * rat - ar) * scl);
   }
 };
 // z**w as numpy: small integral real exponents by repeated squaring (exact for Gaussian
@@ -106,10 +120,18 @@ struct CSquareF {
     return a * a;
   }
 };
+// numpy's nc_reciprocal (Smith's method): 1 / 0 is nan + nan i, and zeros keep numpy's signs.
 struct CReciprocalF {
   template <class C>
   static C f(C a) {
-    return C(1) / a;
+    using T = R<C>;
+    const T x = a.real(), y = a.imag();
+    if (std::fabs(y) <= std::fabs(x)) {
+      const T r = y / x, d = x + y * r;
+      return C(T(1) / d, -r / d);
+    }
+    const T r = x / y, d = x * r + y;
+    return C(r / d, T(-1) / d);
   }
 };
 struct CSinF {
@@ -128,6 +150,110 @@ struct CTanhF {
   template <class C>
   static C f(C a) {
     return std::tanh(a);
+  }
+};
+// The functions below follow numpy's complex loops (umath's nc_* functions): the C library's
+// complex functions (C99 Annex G branch cuts and special values, the Array API's too) where numpy
+// calls them, and numpy's own formulas for expm1, log1p, exp2 and log2.
+struct CRsqrtF {
+  template <class C>
+  static C f(C a) {
+    return C(1) / std::sqrt(a);
+  }
+};
+// exp(z ln 2), as numpy
+struct CExp2F {
+  template <class C>
+  static C f(C a) {
+    using T = R<C>;
+    const T ln2 = T(0.693147180559945309417232121458176568L);
+    return std::exp(C(a.real() * ln2, a.imag() * ln2));
+  }
+};
+// log(z) / ln 2, part by part (a complex product would turn log(0) = -inf + 0i into -inf + nan i)
+struct CLog2F {
+  template <class C>
+  static C f(C a) {
+    using T = R<C>;
+    const T log2e = T(1.44269504088896340735992468100189214L);
+    const C l = std::log(a);
+    return C(l.real() * log2e, l.imag() * log2e);
+  }
+};
+// numpy's nc_log1p: log|1 + z| + i arg(1 + z)
+struct CLog1pF {
+  template <class C>
+  static C f(C a) {
+    const auto re = a.real() + 1;
+    return C(std::log(std::hypot(re, a.imag())), std::atan2(a.imag(), re));
+  }
+};
+// numpy's nc_expm1: expm1(x) cos y - 2 sin^2(y / 2) + i e^x sin y (accurate near 0)
+struct CExpm1F {
+  template <class C>
+  static C f(C a) {
+    using T = R<C>;
+    const T h = std::sin(a.imag() / 2);
+    return C(std::expm1(a.real()) * std::cos(a.imag()) - 2 * h * h, std::exp(a.real()) * std::sin(a.imag()));
+  }
+};
+struct CTanF {
+  template <class C>
+  static C f(C a) {
+    return std::tan(a);
+  }
+};
+struct CArcsinF {
+  template <class C>
+  static C f(C a) {
+    return std::asin(a);
+  }
+};
+struct CArccosF {
+  template <class C>
+  static C f(C a) {
+    return std::acos(a);
+  }
+};
+struct CArctanF {
+  template <class C>
+  static C f(C a) {
+    return std::atan(a);
+  }
+};
+struct CSinhF {
+  template <class C>
+  static C f(C a) {
+    return std::sinh(a);
+  }
+};
+struct CCoshF {
+  template <class C>
+  static C f(C a) {
+    return std::cosh(a);
+  }
+};
+// z / |z| (numpy 2, the Array API): 0 at 0; an infinite part gives the unit number in its
+// direction whatever the other part (NaN when both are infinite), else a NaN part gives NaN.
+struct CSignF {
+  template <class C>
+  static C f(C a) {
+    using T = R<C>;
+    const T x = a.real(), y = a.imag();
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    if (std::isinf(x)) return std::isinf(y) ? C(nan, nan) : C(std::copysign(T(1), x), T(0));
+    if (std::isinf(y)) return C(T(0), std::copysign(T(1), y));
+    if (std::isnan(x) || std::isnan(y)) return C(nan, nan);
+    if (x == 0 && y == 0) return C(0);
+    const T m = std::hypot(x, y);
+    return C(x / m, y / m);
+  }
+};
+// numpy rounds the two parts (half to even)
+struct CRoundF {
+  template <class C>
+  static C f(C a) {
+    return C(std::nearbyint(a.real()), std::nearbyint(a.imag()));
   }
 };
 struct CIsNanF {
@@ -195,6 +321,19 @@ void fill_column(IsaTable& t) {
   t.unary[int(Un::Sin)][d] = &un_loop<CSinF, C, C>;
   t.unary[int(Un::Cos)][d] = &un_loop<CCosF, C, C>;
   t.unary[int(Un::Tanh)][d] = &un_loop<CTanhF, C, C>;
+  t.unary[int(Un::Rsqrt)][d] = &un_loop<CRsqrtF, C, C>;
+  t.unary[int(Un::Exp2)][d] = &un_loop<CExp2F, C, C>;
+  t.unary[int(Un::Log2)][d] = &un_loop<CLog2F, C, C>;
+  t.unary[int(Un::Log1p)][d] = &un_loop<CLog1pF, C, C>;
+  t.unary[int(Un::Expm1)][d] = &un_loop<CExpm1F, C, C>;
+  t.unary[int(Un::Tan)][d] = &un_loop<CTanF, C, C>;
+  t.unary[int(Un::Arcsin)][d] = &un_loop<CArcsinF, C, C>;
+  t.unary[int(Un::Arccos)][d] = &un_loop<CArccosF, C, C>;
+  t.unary[int(Un::Arctan)][d] = &un_loop<CArctanF, C, C>;
+  t.unary[int(Un::Sinh)][d] = &un_loop<CSinhF, C, C>;
+  t.unary[int(Un::Cosh)][d] = &un_loop<CCoshF, C, C>;
+  t.unary[int(Un::Sign)][d] = &un_loop<CSignF, C, C>;
+  t.unary[int(Un::Round)][d] = &un_loop<CRoundF, C, C>;
   t.predicate[int(Pred::IsNan)][d] = &un_loop<CIsNanF, C, bool>;
   t.predicate[int(Pred::IsFinite)][d] = &un_loop<CIsFiniteF, C, bool>;
   t.predicate[int(Pred::LogicalNot)][d] = &un_loop<CLogicalNotF, C, bool>;

@@ -58,6 +58,7 @@ void det(const Tensor& out, const Tensor& a);
 int64_t svd(const Tensor& u, const Tensor& s, const Tensor& vh, const Tensor& a, bool full, bool compute_uv);
 int64_t eigh(const Tensor& w, const Tensor& v, const Tensor& a, bool lower, bool compute_v);
 void qr(const Tensor& q, const Tensor& r, const Tensor& a, bool complete);
+int64_t eig(const Tensor& w, const Tensor& v, const Tensor& a, bool compute_v);
 // fused.cpp
 void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs, const Tensor* sums);
 

@@ -58,6 +58,7 @@ constexpr Backend make_backend() {
   };
   b.eigh = [](const Tensor&, const Tensor&, const Tensor&, bool, bool) -> int64_t { missing("linalg.eigh"); };
   b.qr = [](const Tensor&, const Tensor&, const Tensor&, bool) { missing("linalg.qr"); };
+  b.eig = [](const Tensor&, const Tensor&, const Tensor&, bool) -> int64_t { missing("linalg.eig"); };
   // jit fusion fuses CPU values only (autodiff/fusion.cpp): never reached.
   b.fused_run = [](const FusedKernel&, const Tensor*, const Tensor*, const Tensor*) { missing("fused jit kernel"); };
   return b;
