@@ -39,7 +39,8 @@ struct Classified {
   FusedStep step;     // Role::Step: kind, op, dtype, from (registers are filled in later)
   int64_t n = 0;      // elements of the output
   int64_t row = 0;    // Role::Sum over the last axis: the row length
-  bool cols = false;  // Role::Sum over the first or middle axes (SumCols)
+  bool cols = false;  // Role::Sum over other axes (SumCols/MaxCols/MinCols), through `map`
+  kernels::ReduceMap map;
 };
 
 // The elementwise prims by name: each is named by the name column of the op table
@@ -86,6 +87,8 @@ const char* step_name(const FusedStep& st) {
     case FusedStep::MaxRows: return "amax_rows";
     case FusedStep::MinRows: return "amin_rows";
     case FusedStep::SumCols: return "sum_cols";
+    case FusedStep::MaxCols: return "amax_cols";
+    case FusedStep::MinCols: return "amin_cols";
   }
   return "?";
 }
@@ -147,23 +150,37 @@ Classified classify(const Program::Rec& r, const SlotInfo& si) {
       c.role = Role::Sum;
       c.row = m;
       c.step.kind = is_sum ? FusedStep::SumRows : is_max ? FusedStep::MaxRows : FusedStep::MinRows;
-    } else if (is_sum && is.size() >= 2 && r.attrs.ints[0] > 0) {
-      // A sum over a run of axes [p, q) that leaves the last axis (the first axis, or middle axes):
-      // the value is (outer, len, inner) with inner > 1 (SumCols).
+    } else if (is.size() >= 2 && r.attrs.ints[0] > 0 && c.n <= kernels::kFusedMaxCols &&
+               uint64_t(r.attrs.ints[0]) != (uint64_t(1) << (is.size() - 1))) {
+      // Over other axes (the first axis, middle axes, a set with gaps, or the last one with
+      // others): the value's axes, size-1 ones dropped, runs of reduced or kept ones merged.
       const uint64_t mask = uint64_t(r.attrs.ints[0]);
-      size_t p = 0;
-      while (p < is.size() && !((mask >> p) & 1)) ++p;
-      size_t q = p;
-      while (q < is.size() && ((mask >> q) & 1)) ++q;
-      int64_t len = 1, inner = 1;
-      for (size_t d = p; d < q; ++d) len *= is[d];
-      for (size_t d = q; d < is.size(); ++d) inner *= is[d];
-      if (q < is.size() && q < 64 && (mask >> q) == 0 && len >= 2 && inner >= 2 && c.n <= kernels::kFusedMaxCols) {
+      kernels::ReduceMap& map = c.map;
+      std::vector<uint8_t> reduced;
+      int64_t len = 1;
+      for (size_t d = 0; d < is.size() && d < 64; ++d) {
+        if (is[d] == 1) continue;
+        const bool red = (mask >> d) & 1;
+        if (red) len *= is[d];
+        if (!reduced.empty() && reduced.back() == red) {
+          map.extent.back() *= is[d];
+        } else {
+          map.extent.push_back(is[d]);
+          reduced.push_back(red);
+        }
+      }
+      int64_t stride = 1;
+      map.out_stride.assign(map.extent.size(), 0);
+      for (size_t d = map.extent.size(); d-- > 0;)
+        if (!reduced[d]) {
+          map.out_stride[d] = stride;
+          stride *= map.extent[d];
+        }
+      map.outputs = stride;
+      if (is.size() <= 64 && len >= 2 && stride == c.n && c.n >= 2) {
         c.role = Role::Sum;
         c.cols = true;
-        c.step.kind = FusedStep::SumCols;
-        c.step.div = inner;
-        c.step.mod = len;
+        c.step.kind = is_sum ? FusedStep::SumCols : is_max ? FusedStep::MaxCols : FusedStep::MinCols;
       }
     }
     c.step.dtype = od;
@@ -305,6 +322,10 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
       FusedStep st = c.step;
       st.a = slot2reg[size_t(r.in[0])];
       st.out = k.num_sums++;
+      if (c.cols) {
+        st.map = int32_t(k.maps.size());
+        k.maps.push_back(c.map);
+      }
       k.steps.push_back(st);
       g.sum_slots.push_back(out);
       g.sum_shapes.push_back(r.out_shapes[0]);

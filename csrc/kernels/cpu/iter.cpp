@@ -133,6 +133,11 @@ class Pool {
     int64_t parts = int64_t(nthreads_) * kChunksPerThread;
     const int64_t maxparts = (n + grain - 1) / grain;
     if (maxparts < parts) parts = maxparts;
+    run_parts(n, parts, fn, ctx);
+  }
+  // [0, n) in `parts` chunks (at most kMaxParts) that whoever is free claims, the caller too.
+  void run_parts(int64_t n, int64_t parts, void (*fn)(void*, int64_t, int64_t), void* ctx) {
+    if (parts > kMaxParts) parts = kMaxParts;
     if (parts <= 1 || nthreads_ <= 1 || in_pool_) {
       fn(ctx, 0, n);
       return;
@@ -173,20 +178,26 @@ class Pool {
  private:
   static constexpr int kChunksPerThread = 4;
   static constexpr int kChunkBits = 16;
+  static constexpr int64_t kMaxParts = (int64_t(1) << kChunkBits) - 1;  // the claim counter never carries
 
   // Claims and runs chunks of job `job` until none is left.
+  // The chunks it ran are counted once, when it leaves: one shared-line update per thread and job
+  // rather than per chunk (regions of many small chunks). The job cannot end, and be replaced,
+  // before that count arrives, so it always counts towards the job it claimed from.
   void run_chunks(uint64_t job, void (*fn)(void*, int64_t, int64_t), void* ctx, int64_t n, int parts) {
+    int64_t ran = 0;
     for (;;) {
       uint64_t c = claim_.load(std::memory_order_relaxed);
-      if ((c >> kChunkBits) != job) return;
+      if ((c >> kChunkBits) != job) break;
       const int k = int(c & ((uint64_t(1) << kChunkBits) - 1));
-      if (k >= parts) return;
+      if (k >= parts) break;
       if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_relaxed)) continue;
       fn(ctx, n * k / parts, n * (k + 1) / parts);
-      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == parts) {
-        std::lock_guard<std::mutex> lk(mu_);
-        if (waiting_) done_cv_.notify_one();
-      }
+      ++ran;
+    }
+    if (ran > 0 && done_.fetch_add(ran, std::memory_order_acq_rel) + ran == parts) {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (waiting_) done_cv_.notify_one();
     }
   }
 
@@ -283,6 +294,12 @@ void parallel_for(int64_t n, int64_t grain, void (*fn)(void*, int64_t, int64_t),
     return;
   }
   pool().run(n, grain, fn, ctx);
+}
+
+void parallel_for_units(int64_t n, int64_t unit, void (*fn)(void*, int64_t, int64_t), void* ctx) {
+  if (n <= 0) return;
+  if (unit < 1) unit = 1;
+  pool().run_parts(n, (n + unit - 1) / unit, fn, ctx);
 }
 
 }  // namespace cpu
