@@ -442,6 +442,44 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
       break;
     }
   }
+  // Inputs no step reads any more (an operand folded away, as a gradient's seed of ones) go: the
+  // replay neither checks nor copies them, and f.explain() does not list them.
+  {
+    std::vector<uint8_t> read(size_t(k.num_inputs), 0);
+    for (const FusedStep& st : k.steps)
+      for (int32_t r : {st.a, st.b, st.c})
+        if (r >= 0 && r < k.num_inputs) read[size_t(r)] = 1;
+    std::vector<int32_t> to(size_t(k.num_regs), -1);
+    int32_t next = 0;
+    for (int32_t r = 0; r < k.num_regs; ++r)
+      if (r >= k.num_inputs || read[size_t(r)]) to[size_t(r)] = next++;
+    if (next < k.num_regs) {
+      auto keep_regs = [&](auto& v) {
+        size_t w = 0;
+        for (int32_t r = 0; r < k.num_regs; ++r)
+          if (to[size_t(r)] >= 0) v[w++] = v[size_t(r)];
+        v.resize(w);
+      };
+      keep_regs(k.reg_dtype);
+      keep_regs(k.reg_scalar);
+      keep_regs(k.reg_output);
+      size_t w = 0;
+      for (int32_t r = 0; r < k.num_inputs; ++r)
+        if (read[size_t(r)]) {
+          k.in_numel[w] = k.in_numel[size_t(r)];
+          g.in_slots[w++] = g.in_slots[size_t(r)];
+        }
+      k.in_numel.resize(w);
+      g.in_slots.resize(w);
+      for (FusedStep& st : k.steps) {
+        for (int32_t* r : {&st.a, &st.b, &st.c, &st.out2})
+          if (*r >= 0) *r = to[size_t(*r)];
+        if (!FusedStep::is_reduction(st.kind)) st.out = to[size_t(st.out)];  // (a reduction's: its result)
+      }
+      k.num_inputs = int32_t(w);
+      k.num_regs = next;
+    }
+  }
   std::vector<int64_t> last(size_t(k.num_regs), -1);
   for (size_t i = 0; i < k.steps.size(); ++i)
     for (int32_t r : {k.steps[i].a, k.steps[i].b, k.steps[i].c})
@@ -922,7 +960,7 @@ std::string explain_fusion(const Program& p) {
     for (size_t i = 0; i < k.steps.size(); ++i) os << (i ? " " : "") << step_name(k.steps[i]);
     os << "] from [";
     for (size_t i = 0; i < g.recs.size(); ++i) os << (i ? " " : "") << p.recs[size_t(g.recs[i])].prim->name;
-    os << "], " << k.num_inputs << " inputs, " << k.num_outputs << " outputs, " << k.num_sums << " sums";
+    os << "], " << k.num_inputs << " inputs, " << k.num_outputs << " outputs, " << k.num_sums << " reductions";
     os << "\n    simplified: " << g.folded << " folded, " << g.repeated << " repeated, " << g.dead << " dead, "
        << g.sincos << " trig pair(s) merged";
     // The program itself: registers r<i> (inputs first), out<j> the group's outputs, sum<j> its
@@ -935,7 +973,7 @@ std::string explain_fusion(const Program& p) {
     };
     for (const FusedStep& st : k.steps) {
       os << " ";
-      if (FusedStep::is_reduction(st.kind)) os << "sum" << st.out;
+      if (FusedStep::is_reduction(st.kind)) os << "res" << st.out;
       else os << reg(st.out);
       if (st.out2 >= 0) os << "," << reg(st.out2);
       os << "=" << step_name(st) << "(";
