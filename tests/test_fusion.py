@@ -702,7 +702,7 @@ def test_explain_shows_the_grad_program_with_sin_computed_once():
     assert program.count("sincos(") == 1 and program.count("sin(") == 0, text
     sin_reg = re.search(r"(r\d+),r\d+=sincos", program).group(1)
     assert program.count(sin_reg) == 2, text  # computed once, read by the add
-    assert "2 folded" in text and re.search(r"dropped: 2 dead record", text), text
+    assert "2 folded" in text and re.search(r"dropped: 2 dead op", text), text
 
 
 COLUMN_SUMS = [((60, 100), 0), ((20, 30, 17), 1), ((20, 30, 17), (0, 1)), ((6, 5, 4, 60), (1, 2))]

@@ -947,15 +947,15 @@ bool replay_fused(const Program& p, const TensorList& inputs, TensorList& outs) 
 std::string explain_fusion(const Program& p) {
   std::ostringstream os;
   if (!p.fusion) {
-    os << p.recs.size() << " records, no fused group";
+    os << p.recs.size() << " ops recorded, no fused group";
     return os.str();
   }
   const FusionPlan& plan = *p.fusion;
-  os << p.recs.size() << " records, " << plan.groups.size() << " fused group(s):";
+  os << p.recs.size() << " ops recorded, " << plan.groups.size() << " fused group(s):";
   for (size_t gi = 0; gi < plan.groups.size(); ++gi) {
     const FusionPlan::Group& g = plan.groups[gi];
     const kernels::FusedKernel& k = g.kernel;
-    os << "\n  group " << gi << ": " << k.n << " elements, " << g.recs.size() << " records -> " << k.steps.size()
+    os << "\n  group " << gi << ": " << k.n << " elements, " << g.recs.size() << " ops -> " << k.steps.size()
        << " steps [";
     for (size_t i = 0; i < k.steps.size(); ++i) os << (i ? " " : "") << step_name(k.steps[i]);
     os << "] from [";
@@ -987,8 +987,8 @@ std::string explain_fusion(const Program& p) {
     }
   }
   if (plan.dead_records || plan.same_records)
-    os << "\n  dropped: " << plan.dead_records << " dead record(s), " << plan.same_records
-       << " record(s) identical to an earlier one";
+    os << "\n  dropped: " << plan.dead_records << " dead op(s), " << plan.same_records
+       << " op(s) identical to an earlier one";
   os << "\n  op by op:";
   int unfused = 0;
   for (const FusionPlan::Item& it : plan.items)
