@@ -51,16 +51,19 @@ def stats(fn):
     return ts[n // 2] * 1e3, ts[int(n * 0.9)] * 1e3, mean * 1e3
 
 
-s0 = tg._core._pool_stats()
+pool = getattr(tg._core, "_pool_stats", None)  # (absent from builds before it: compare them too)
+s0 = pool() if pool else None
 a = stats(lambda: g(x))
-s1 = tg._core._pool_stats()
+s1 = pool() if pool else None
 b = stats(lambda: (tg.sin(x), tg.cos(x)))
-d = {k: s1[k] - s0[k] for k in s0}
-print(
-    f"grad med {a[0]:.3f} p90 {a[1]:.3f} mean {a[2]:.3f} | sin+cos med {b[0]:.3f} p90 {b[1]:.3f} "
-    f"mean {b[2]:.3f} | pool: wait {d['wait_ns'] / 1e3 / (n + 20):.0f} us/replay, "
-    f"{d['stalls']} stalls, {d['alone']}/{d['alone'] + d['shared']} regions alone"
-)
+line = f"grad med {a[0]:.3f} p90 {a[1]:.3f} mean {a[2]:.3f} | sin+cos med {b[0]:.3f} p90 {b[1]:.3f} mean {b[2]:.3f}"
+if pool:
+    d = {k: s1[k] - s0[k] for k in s0}
+    line += (
+        f" | pool: wait {d['wait_ns'] / 1e3 / (n + 20):.0f} us/replay, {d['stalls']} stalls, "
+        f"{d['alone']}/{d['alone'] + d['shared']} regions alone"
+    )
+print(line)
 """
 
 
