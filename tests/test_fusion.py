@@ -884,3 +884,30 @@ def test_thread_pool_counts_its_regions():
     # each sin is one region, with the workers or (after a stall) alone
     assert (s1["shared"] + s1["alone"]) - (s0["shared"] + s0["alone"]) == 3
     assert s1["wait_ns"] >= s0["wait_ns"] and s1["stalls"] >= s0["stalls"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_parallel_fused_results_do_not_depend_on_the_threads(dtype):
+    # Large enough for the threads (blocks claimed 16 or 32 at a time, whoever is free): the
+    # outputs, the sum over all axes (per-block partial sums merged in block order) and the
+    # reductions over other axes (fixed chunks) are the same bits for 1 and 2 threads.
+    x = tg.tensor(special_values(300_000, dtype, 13).reshape(600, 500))
+
+    def f(a):
+        t = tg.sin(a) * a + 1.5
+        return t, t.sum(), tg.amax(t * 2.0, axis=0), (t * 3.0).sum(axis=0)
+
+    j = tg.jit(f)
+    j(x)  # records (runs eagerly)
+    before = tg.get_num_threads()
+    try:
+        tg.set_num_threads(1)
+        one = [np.asarray(v).copy() for v in j(x)]
+        tg.set_num_threads(2)
+        for _ in range(3):
+            for got, want in zip(j(x), one):
+                same_bits(got, want)
+    finally:
+        tg.set_num_threads(before)
+    text = j.explain()
+    assert "amax_cols" in text and "sum_cols" in text and "=sum(" in text, text
