@@ -86,7 +86,7 @@ struct FusedKernel {
   std::vector<FusedStep> steps;
   std::vector<ReduceMap> maps;
   int32_t num_outputs = 0;
-  int32_t num_sums = 0;  // results of reductions (full: one element; rows: n / row elements)
+  int32_t num_sums = 0;  // results of reductions (full: one element; rows: n / row; others: ReduceMap::outputs)
   int64_t row = 0;       // row length of the row reductions (0: none); blocks then hold whole rows
   // Elements per block: kFusedBlock, or whole rows (at least one) when the group reduces rows.
   int64_t block() const;
@@ -95,8 +95,9 @@ struct FusedKernel {
 
 // Runs `k`: inputs[i] is register i (contiguous with n elements, or one element where
 // reg_scalar), outputs[j] the contiguous n-element tensor of output number j, sums[k] the
-// one-element tensor of result number k (float sums accumulate in float64, in a fixed block order:
-// the result does not depend on the number of threads; extrema are the eager ones' values, though
+// contiguous tensor of result number k (float sums accumulate in float64, in a fixed block or chunk
+// order: the result does not depend on the number of threads or on which thread ran which blocks;
+// extrema are the eager ones' values, NaN-sticky with the eager NaN, though
 // where the extremum is a zero held with both signs the sign returned may differ, as it may
 // between eager reductions over different chunkings).
 void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs, const Tensor* sums);
