@@ -39,7 +39,8 @@ struct Classified {
   FusedStep step;     // Role::Step: kind, op, dtype, from (registers are filled in later)
   int64_t n = 0;      // elements of the output
   int64_t row = 0;    // Role::Sum over the last axis: the row length
-  bool cols = false;  // Role::Sum over the first or middle axes (SumCols)
+  bool cols = false;  // Role::Sum over other axes (SumCols/MaxCols/MinCols), through `map`
+  kernels::ReduceMap map;
 };
 
 // The elementwise prims by name: each is named by the name column of the op table
@@ -86,6 +87,8 @@ const char* step_name(const FusedStep& st) {
     case FusedStep::MaxRows: return "amax_rows";
     case FusedStep::MinRows: return "amin_rows";
     case FusedStep::SumCols: return "sum_cols";
+    case FusedStep::MaxCols: return "amax_cols";
+    case FusedStep::MinCols: return "amin_cols";
   }
   return "?";
 }
@@ -147,23 +150,37 @@ Classified classify(const Program::Rec& r, const SlotInfo& si) {
       c.role = Role::Sum;
       c.row = m;
       c.step.kind = is_sum ? FusedStep::SumRows : is_max ? FusedStep::MaxRows : FusedStep::MinRows;
-    } else if (is_sum && is.size() >= 2 && r.attrs.ints[0] > 0) {
-      // A sum over a run of axes [p, q) that leaves the last axis (the first axis, or middle axes):
-      // the value is (outer, len, inner) with inner > 1 (SumCols).
+    } else if (is.size() >= 2 && r.attrs.ints[0] > 0 && c.n <= kernels::kFusedMaxCols &&
+               uint64_t(r.attrs.ints[0]) != (uint64_t(1) << (is.size() - 1))) {
+      // Over other axes (the first axis, middle axes, a set with gaps, or the last one with
+      // others): the value's axes, size-1 ones dropped, runs of reduced or kept ones merged.
       const uint64_t mask = uint64_t(r.attrs.ints[0]);
-      size_t p = 0;
-      while (p < is.size() && !((mask >> p) & 1)) ++p;
-      size_t q = p;
-      while (q < is.size() && ((mask >> q) & 1)) ++q;
-      int64_t len = 1, inner = 1;
-      for (size_t d = p; d < q; ++d) len *= is[d];
-      for (size_t d = q; d < is.size(); ++d) inner *= is[d];
-      if (q < is.size() && q < 64 && (mask >> q) == 0 && len >= 2 && inner >= 2 && c.n <= kernels::kFusedMaxCols) {
+      kernels::ReduceMap& map = c.map;
+      std::vector<uint8_t> reduced;
+      int64_t len = 1;
+      for (size_t d = 0; d < is.size() && d < 64; ++d) {
+        if (is[d] == 1) continue;
+        const bool red = (mask >> d) & 1;
+        if (red) len *= is[d];
+        if (!reduced.empty() && reduced.back() == red) {
+          map.extent.back() *= is[d];
+        } else {
+          map.extent.push_back(is[d]);
+          reduced.push_back(red);
+        }
+      }
+      int64_t stride = 1;
+      map.out_stride.assign(map.extent.size(), 0);
+      for (size_t d = map.extent.size(); d-- > 0;)
+        if (!reduced[d]) {
+          map.out_stride[d] = stride;
+          stride *= map.extent[d];
+        }
+      map.outputs = stride;
+      if (is.size() <= 64 && len >= 2 && stride == c.n && c.n >= 2) {
         c.role = Role::Sum;
         c.cols = true;
-        c.step.kind = FusedStep::SumCols;
-        c.step.div = inner;
-        c.step.mod = len;
+        c.step.kind = is_sum ? FusedStep::SumCols : is_max ? FusedStep::MaxCols : FusedStep::MinCols;
       }
     }
     c.step.dtype = od;
@@ -305,6 +322,10 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
       FusedStep st = c.step;
       st.a = slot2reg[size_t(r.in[0])];
       st.out = k.num_sums++;
+      if (c.cols) {
+        st.map = int32_t(k.maps.size());
+        k.maps.push_back(c.map);
+      }
       k.steps.push_back(st);
       g.sum_slots.push_back(out);
       g.sum_shapes.push_back(r.out_shapes[0]);
@@ -419,6 +440,44 @@ bool compile(const Program& p, const SlotInfo& si, const std::vector<Classified>
       st.out2 = cos_reg;
       k.steps.erase(k.steps.begin() + std::ptrdiff_t(j));
       break;
+    }
+  }
+  // Inputs no step reads any more (an operand folded away, as a gradient's seed of ones) go: the
+  // replay neither checks nor copies them, and f.explain() does not list them.
+  {
+    std::vector<uint8_t> read(size_t(k.num_inputs), 0);
+    for (const FusedStep& st : k.steps)
+      for (int32_t r : {st.a, st.b, st.c})
+        if (r >= 0 && r < k.num_inputs) read[size_t(r)] = 1;
+    std::vector<int32_t> to(size_t(k.num_regs), -1);
+    int32_t next = 0;
+    for (int32_t r = 0; r < k.num_regs; ++r)
+      if (r >= k.num_inputs || read[size_t(r)]) to[size_t(r)] = next++;
+    if (next < k.num_regs) {
+      auto keep_regs = [&](auto& v) {
+        size_t w = 0;
+        for (int32_t r = 0; r < k.num_regs; ++r)
+          if (to[size_t(r)] >= 0) v[w++] = v[size_t(r)];
+        v.resize(w);
+      };
+      keep_regs(k.reg_dtype);
+      keep_regs(k.reg_scalar);
+      keep_regs(k.reg_output);
+      size_t w = 0;
+      for (int32_t r = 0; r < k.num_inputs; ++r)
+        if (read[size_t(r)]) {
+          k.in_numel[w] = k.in_numel[size_t(r)];
+          g.in_slots[w++] = g.in_slots[size_t(r)];
+        }
+      k.in_numel.resize(w);
+      g.in_slots.resize(w);
+      for (FusedStep& st : k.steps) {
+        for (int32_t* r : {&st.a, &st.b, &st.c, &st.out2})
+          if (*r >= 0) *r = to[size_t(*r)];
+        if (!FusedStep::is_reduction(st.kind)) st.out = to[size_t(st.out)];  // (a reduction's: its result)
+      }
+      k.num_inputs = int32_t(w);
+      k.num_regs = next;
     }
   }
   std::vector<int64_t> last(size_t(k.num_regs), -1);
@@ -888,20 +947,20 @@ bool replay_fused(const Program& p, const TensorList& inputs, TensorList& outs) 
 std::string explain_fusion(const Program& p) {
   std::ostringstream os;
   if (!p.fusion) {
-    os << p.recs.size() << " records, no fused group";
+    os << p.recs.size() << " ops recorded, no fused group";
     return os.str();
   }
   const FusionPlan& plan = *p.fusion;
-  os << p.recs.size() << " records, " << plan.groups.size() << " fused group(s):";
+  os << p.recs.size() << " ops recorded, " << plan.groups.size() << " fused group(s):";
   for (size_t gi = 0; gi < plan.groups.size(); ++gi) {
     const FusionPlan::Group& g = plan.groups[gi];
     const kernels::FusedKernel& k = g.kernel;
-    os << "\n  group " << gi << ": " << k.n << " elements, " << g.recs.size() << " records -> " << k.steps.size()
+    os << "\n  group " << gi << ": " << k.n << " elements, " << g.recs.size() << " ops -> " << k.steps.size()
        << " steps [";
     for (size_t i = 0; i < k.steps.size(); ++i) os << (i ? " " : "") << step_name(k.steps[i]);
     os << "] from [";
     for (size_t i = 0; i < g.recs.size(); ++i) os << (i ? " " : "") << p.recs[size_t(g.recs[i])].prim->name;
-    os << "], " << k.num_inputs << " inputs, " << k.num_outputs << " outputs, " << k.num_sums << " sums";
+    os << "], " << k.num_inputs << " inputs, " << k.num_outputs << " outputs, " << k.num_sums << " reductions";
     os << "\n    simplified: " << g.folded << " folded, " << g.repeated << " repeated, " << g.dead << " dead, "
        << g.sincos << " trig pair(s) merged";
     // The program itself: registers r<i> (inputs first), out<j> the group's outputs, sum<j> its
@@ -914,7 +973,7 @@ std::string explain_fusion(const Program& p) {
     };
     for (const FusedStep& st : k.steps) {
       os << " ";
-      if (FusedStep::is_reduction(st.kind)) os << "sum" << st.out;
+      if (FusedStep::is_reduction(st.kind)) os << "res" << st.out;
       else os << reg(st.out);
       if (st.out2 >= 0) os << "," << reg(st.out2);
       os << "=" << step_name(st) << "(";
@@ -928,8 +987,8 @@ std::string explain_fusion(const Program& p) {
     }
   }
   if (plan.dead_records || plan.same_records)
-    os << "\n  dropped: " << plan.dead_records << " dead record(s), " << plan.same_records
-       << " record(s) identical to an earlier one";
+    os << "\n  dropped: " << plan.dead_records << " dead op(s), " << plan.same_records
+       << " op(s) identical to an earlier one";
   os << "\n  op by op:";
   int unfused = 0;
   for (const FusionPlan::Item& it : plan.items)

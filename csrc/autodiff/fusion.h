@@ -26,13 +26,16 @@ namespace autodiff {
 //   group (its result is usable only after the group), and so does one over the last axis of a
 //   value a step computes, with rows of at most kFusedMaxRow elements, one row length per group:
 //   the group's blocks then hold whole rows and each row is reduced by the eager reduction's
-//   vector loop (the same bits); a `sum` over the first axis or a run of middle axes (the last
-//   axis kept) of a value a step computes ends the group too, with at most kFusedMaxCols results
-//   (SumCols: float64 column accumulators in fixed chunks, within len * eps * sum|x| of the exact
-//   sum per result, the eager bound too, and the same bits for any number of threads; a column of
-//   -0.0 sums to +0.0 as eagerly), unless the value it sums is written to memory anyway (another
-//   op reads it): then it runs right after the group as the eager sum (vectorised, the eager
-//   bits), since fusing it saves no memory traffic. Records are scanned in order with one open group: a fusable
+//   vector loop (the same bits); a `sum`, `amax` or `amin` over any other set of axes (the first
+//   axis, middle axes, axes with gaps, the last axis with others: a kernels::ReduceMap) of a value
+//   a step computes ends the group too, with at most kFusedMaxCols results (SumCols/MaxCols/
+//   MinCols: float64 accumulators per result in fixed chunks; a sum is within
+//   len * eps * sum|x| of the exact sum per result, the eager bound too, and a column of -0.0
+//   sums to +0.0 as eagerly; an extremum is exact, NaN-sticky with the eager NaN, the eager value
+//   but for the sign of a zero held with both signs; the same bits for any number of threads),
+//   unless the value it reduces is written to memory anyway (another op reads it): then it runs
+//   right after the group as the eager reduction (vectorised, the eager bits), since fusing it
+//   saves no memory traffic. Records are scanned in order with one open group: a fusable
 //   record joins it; a record that is not fusable and does not read the group's values runs before
 //   the group (the group runs where it is closed); one that reads them, or writes into memory
 //   (setitem on an outside tensor), closes it first. Random draws keep their order (they are never
@@ -57,9 +60,13 @@ namespace autodiff {
 // * Outside groups: a record none of whose outputs is read (nor a program output) is dropped unless
 //   it has a side effect (random draws, writes, user-defined rules); a record identical to an
 //   earlier one (same prim, attrs and input values, not a program output) takes its outputs.
-// * The runner takes blocks of kFusedBlock elements, split across the kernel thread pool; each
+// * The runner takes blocks of kFusedBlock elements, split across the kernel thread pool: a thread
+//   claims kFusedUnitCostly/Cheap elements of whole blocks at a time, whoever is free next (the
+//   caller too), so a thread a busy core stalls holds up only those (Note [Kernel thread pool]:
+//   the caller then also works alone for a while); results never depend on the split. Each
 //   block runs every step on block-sized scratch registers (reused once dead), reading inputs and
-//   writing outputs in place. Only live values are materialised: those read after the group by
+//   writing outputs in place. Inputs no step reads (an operand constant folding removed) are not
+//   inputs of the group. Only live values are materialised: those read after the group by
 //   another record, and the program's outputs; an intermediate the group consumes never is.
 // * The replay checks, per group, that each input has the recorded dtype and size (a strided view
 //   is copied to contiguous memory first); otherwise it runs the group's records one by one (the

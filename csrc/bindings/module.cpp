@@ -113,6 +113,16 @@ PYBIND11_MODULE(_core, m) {
   m.def("_build_info", &build_info);
   m.def("simd_path", [] { return ops::simd_path(); });
   m.def("num_threads", [] { return ops::num_threads(); });
+  m.def("_pool_stats", [] {  // a diagnostic (benchmarks/bench_jit_busy.py)
+    int64_t v[4];
+    ops::pool_stats(v);
+    py::dict d;
+    d["shared"] = v[0];
+    d["alone"] = v[1];
+    d["stalls"] = v[2];
+    d["wait_ns"] = v[3];
+    return d;
+  });
   m.def("set_num_threads", [](py::handle n) {
     int64_t v;
     TG_CHECK_TYPE(bind::is_index_like(n), "set_num_threads: the number of threads must be an int, got ",

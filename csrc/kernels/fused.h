@@ -20,11 +20,14 @@ struct FusedStep {
   // loops: the planner merges a group's sin and cos of one register into it).
   // SumRows/MaxRows/MinRows reduce register `a` over each row of FusedKernel::row elements into the
   // result number `out` (one value per row, written as each block runs: blocks hold whole rows).
-  // SumCols sums register `a`, seen as (n / (mod * div), mod, div), over its middle axis (the first
-  // axis, or middle axes, of a contiguous value) into the n / mod values of result `out`: float64
-  // accumulators per column in fixed chunks of blocks (one per 8 blocks, at most kFusedColChunks:
-  // they depend on n only), each chunk adding its rows in order, the chunks merged in order (the
-  // same bits for any number of threads).
+  // SumCols/MaxCols/MinCols reduce register `a`, a contiguous value seen through the axis map
+  // FusedKernel::maps[map], over any of its axes but not all of them and not the last one alone
+  // (those are the full and row reductions): the first axis, middle axes, or a set with gaps,
+  // into the ReduceMap::outputs values of result `out`. Float64 accumulators per result in fixed
+  // chunks of blocks (their number depends on n and the maps only: fused_col_chunks), each chunk
+  // adding its elements in order, the chunks merged in order: the same bits for any number of
+  // threads and any schedule. Extrema start from -inf/+inf and are NaN-sticky (a NaN anywhere
+  // gives the eager reduction's NaN).
   enum Kind : uint8_t {
     Unary,
     Binary,
@@ -41,11 +44,14 @@ struct FusedStep {
     MaxRows,
     MinRows,
     Expand,
-    SumCols
+    SumCols,
+    MaxCols,
+    MinCols
   };
   static bool is_full_reduction(Kind k) { return k == SumAll || k == MaxAll || k == MinAll; }
   static bool is_row_reduction(Kind k) { return k == SumRows || k == MaxRows || k == MinRows; }
-  static bool is_reduction(Kind k) { return is_full_reduction(k) || is_row_reduction(k) || k == SumCols; }
+  static bool is_col_reduction(Kind k) { return k == SumCols || k == MaxCols || k == MinCols; }
+  static bool is_reduction(Kind k) { return is_full_reduction(k) || is_row_reduction(k) || is_col_reduction(k); }
   Kind kind = Unary;
   uint8_t op = 0;                            // Un / Bin / Cmp / Pred
   DType dtype = DType::Float32;              // the loop's dtype: of the output (of the input for Compare,
@@ -54,9 +60,17 @@ struct FusedStep {
   int32_t out = -1, a = -1, b = -1, c = -1;  // registers (reductions: `out` is the result number)
   int32_t out2 = -1;                         // SinCos: the cos register
   // Expand: element i of `out` is element (i / div) % mod (mod 0: none) of input register `a`,
-  // a partially broadcast operand ((n, 1) or (1, m) to (n, m)) of `dtype`. SumCols: div is the
-  // inner extent (the columns), mod the reduced one.
+  // a partially broadcast operand ((n, 1) or (1, m) to (n, m)) of `dtype`.
   int64_t div = 1, mod = 0;
+  int32_t map = -1;  // SumCols/MaxCols/MinCols: index in FusedKernel::maps
+};
+
+// The axes of a reduced value (SumCols/MaxCols/MinCols), its size-1 axes dropped and runs of
+// adjacent reduced (or kept) axes merged: element i, at coordinates c over `extent` (C order), goes
+// to result sum over k of c[k] * out_stride[k] (0 for a reduced axis).
+struct ReduceMap {
+  std::vector<int64_t> extent, out_stride;
+  int64_t outputs = 0;  // results (the kept extents' product)
 };
 
 struct FusedKernel {
@@ -70,8 +84,9 @@ struct FusedKernel {
   std::vector<int32_t> reg_scratch;  // scratch buffer of a temporary register, or -1
   int32_t num_scratch = 0;
   std::vector<FusedStep> steps;
+  std::vector<ReduceMap> maps;
   int32_t num_outputs = 0;
-  int32_t num_sums = 0;  // results of reductions (full: one element; rows: n / row elements)
+  int32_t num_sums = 0;  // results of reductions (full: one element; rows: n / row; others: ReduceMap::outputs)
   int64_t row = 0;       // row length of the row reductions (0: none); blocks then hold whole rows
   // Elements per block: kFusedBlock, or whole rows (at least one) when the group reduces rows.
   int64_t block() const;
@@ -80,8 +95,9 @@ struct FusedKernel {
 
 // Runs `k`: inputs[i] is register i (contiguous with n elements, or one element where
 // reg_scalar), outputs[j] the contiguous n-element tensor of output number j, sums[k] the
-// one-element tensor of result number k (float sums accumulate in float64, in a fixed block order:
-// the result does not depend on the number of threads; extrema are the eager ones' values, though
+// contiguous tensor of result number k (float sums accumulate in float64, in a fixed block or chunk
+// order: the result does not depend on the number of threads or on which thread ran which blocks;
+// extrema are the eager ones' values, NaN-sticky with the eager NaN, though
 // where the extremum is a zero held with both signs the sign returned may differ, as it may
 // between eager reductions over different chunkings).
 void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs, const Tensor* sums);
@@ -89,10 +105,17 @@ void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs
 constexpr int64_t kFusedBlock = 1024;
 // The longest row a group reduces (a block of one row: 64 KB per float64 register).
 constexpr int64_t kFusedMaxRow = 8192;
-// A column reduction (SumCols) has at most kFusedMaxCols results, each with a float64 accumulator
-// in each of kFusedColChunks chunks (at most 8 MB of accumulators).
+// A reduction over other axes (SumCols/MaxCols/MinCols) has at most kFusedMaxCols results, each
+// with a float64 accumulator in each chunk: one chunk per 8 blocks, at most kFusedColChunks, and
+// fewer where the accumulators of all chunks would pass kFusedColAccs (8 MB).
 constexpr int64_t kFusedMaxCols = int64_t(1) << 16;
-constexpr int64_t kFusedColChunks = 16;
+constexpr int64_t kFusedColChunks = 64;
+constexpr int64_t kFusedColAccs = int64_t(1) << 20;
+// Elements a thread claims at a time in a parallel run (whole blocks; Note [Kernel thread pool]):
+// small enough that a thread the system stalls (a busy core) holds up only that much work, large
+// enough that claiming costs about 1% of it. Transcendental work takes fewer elements per claim.
+constexpr int64_t kFusedUnitCostly = int64_t(1) << 14;
+constexpr int64_t kFusedUnitCheap = int64_t(1) << 15;
 inline int64_t FusedKernel::block() const {
   return row > 0 ? (row < kFusedBlock ? kFusedBlock / row : 1) * row : kFusedBlock;
 }

@@ -70,6 +70,13 @@ const char* cpu_simd_path();
 // false when this CPU cannot run it.
 bool set_cpu_simd_path(const char* name);
 int num_threads();
+// What the thread pool did so far (a diagnostic; Note [Kernel thread pool]): parallel regions run
+// with the workers, regions the caller ran alone after a stall, stalls, and the time callers spent
+// waiting for workers to finish their chunks.
+struct PoolStats {
+  int64_t shared = 0, alone = 0, stalls = 0, wait_ns = 0;
+};
+PoolStats pool_stats();
 // 1 <= n <= max_threads() = max(64, 4 * hardware threads); ValueError otherwise.
 void set_num_threads(int64_t n);
 int max_threads();

@@ -276,6 +276,9 @@ class JitFunction(_core._JitFunction):
         >>> info["records"], info["replays"]
         (1, 1)
 
+        ``records`` counts the times the function was recorded (once per signature, again when a
+        guard or a rebound outside tensor asks; ``explain()`` lists the ops each recording holds),
+        ``replays`` the calls that replayed a recording, ``programs`` the recordings kept.
         ``arena_buffers`` and ``arena_bytes`` are what the recordings' arenas hold for the
         intermediates of fused replays (see ``docs/autodiff.md``, Memory plan).
         """
@@ -285,22 +288,23 @@ class JitFunction(_core._JitFunction):
         """The fused groups of each recording, as text (Note [Fused replay]).
 
         A replay runs chains of elementwise ops (with partial broadcasts, and a sum, max or min
-        over all axes or over the last axis, or a sum over the first or middle axes, that ends one)
+        over all axes, over the last axis or over other axes, that ends one)
         as one pass over the data in cache-sized
         blocks, when they have at least 4096 elements; each group lists the steps left after
         removing repeated and unused ones and folding exact constants (``x*1``, ``x**1``; sin and
         cos of one value become one `sincos` step), the records they come from, the counts of what
-        was removed and the group's register program.
+        was removed and the group's register program (``r<i>`` registers, the inputs a step
+        reads first; ``out<j>`` the group's outputs; ``res<j>`` its reduction results).
 
         >>> import tapegrad as tg
         >>> g = tg.jit(tg.grad(lambda x: (tg.sin(x) * x).sum()))
         >>> _ = g(tg.ones(10**5))
         >>> print(g.explain())  # doctest: +ELLIPSIS
-        program 0: ... records, 1 fused group(s):
-          group 0: 100000 elements, ... records -> ... steps [...], 2 inputs, 1 outputs, 0 sums
+        program 0: ... ops recorded, 1 fused group(s):
+          group 0: 100000 elements, ... ops -> ... steps [...], 1 inputs, 1 outputs, 0 reductions
             simplified: 2 folded, 0 repeated, 0 dead, 1 trig pair(s) merged
-            program: r2,r3=sincos(r0); r4=mul(r0,r3); out0=add(r2,r4);
-          dropped: 2 dead record(s), 0 record(s) identical to an earlier one
+            program: r1,r2=sincos(r0); r3=mul(r0,r2); out0=add(r1,r3);
+          dropped: 2 dead op(s), 0 op(s) identical to an earlier one
           op by op: ...
         """
         return self._explain()

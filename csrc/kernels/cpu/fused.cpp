@@ -27,7 +27,8 @@ struct Resolved {
   FusedStep::Kind red = FusedStep::SumAll;
   bool expand = false;  // an Expand step (div, mod)
   int64_t div = 1, mod = 0;
-  int64_t acc = 0;  // SumCols: offset of its accumulators in a chunk's
+  const ReduceMap* map = nullptr;  // SumCols/MaxCols/MinCols: the axes, and
+  int64_t acc = 0;                 // the offset of its accumulators in a chunk's
 };
 
 constexpr int32_t kRegOne = -2;  // a float64 1.0 broadcast (pow's x ** 0 fast path fills ones)
@@ -57,6 +58,59 @@ double block_extreme(bool is_max, DType d, const char* p, int64_t n) {
   if (d == DType::Float64) m = (is_max ? f.max_f64 : f.min_f64)(reinterpret_cast<const double*>(p), n, nan);
   else m = double((is_max ? f.max_f32 : f.min_f32)(reinterpret_cast<const float*>(p), n, nan));
   return nan ? std::numeric_limits<double>::quiet_NaN() : m;
+}
+
+// Folds x into an extremum accumulator, NaN-sticky (a NaN accumulator stays NaN).
+template <bool IsMax>
+inline double pick(double acc, double x) {
+  return (IsMax ? x > acc : x < acc) || x != x ? x : acc;
+}
+
+// Elements [start, start + len) of a SumCols/MaxCols/MinCols operand (at p, element stride vs: 1,
+// or 0 for a broadcast scalar) into a chunk's accumulators `acc`, in runs along the innermost axis:
+// a kept one adds a run into consecutive results, a reduced one reduces a run into one result.
+template <FusedStep::Kind red, class T>
+void reduce_axes(const ReduceMap& m, double* acc, const T* p, int64_t vs, int64_t start, int64_t len) {
+  constexpr bool kMax = red == FusedStep::MaxCols;
+  const size_t nd = m.extent.size();
+  int64_t coord[64];  // merged axes: at most one per bit of an axis mask
+  int64_t o = 0;
+  for (size_t d = nd; d-- > 0;) {
+    coord[d] = start % m.extent[d];
+    start /= m.extent[d];
+    o += coord[d] * m.out_stride[d];
+  }
+  const int64_t inner = m.extent[nd - 1], istride = m.out_stride[nd - 1];
+  for (int64_t j = 0; j < len;) {
+    const int64_t run = std::min(len - j, inner - coord[nd - 1]);
+    const T* v = p + j * vs;
+    if (istride != 0) {  // the innermost axis is kept: one result per element
+      double* a = acc + o;
+      if (vs == 0) {
+        const double x = double(*v);
+        for (int64_t t = 0; t < run; ++t) a[t] = red == FusedStep::SumCols ? a[t] + x : pick<kMax>(a[t], x);
+      } else {
+        for (int64_t t = 0; t < run; ++t)
+          a[t] = red == FusedStep::SumCols ? a[t] + double(v[t]) : pick<kMax>(a[t], double(v[t]));
+      }
+    } else if (red == FusedStep::SumCols) {  // reduced: the run into one result
+      acc[o] += vs == 0 ? double(run) * double(*v) : block_sum(v, run);
+    } else {
+      acc[o] = pick<kMax>(acc[o], vs == 0 ? double(*v)
+                                          : block_extreme(kMax, sizeof(T) == 8 ? DType::Float64 : DType::Float32,
+                                                          reinterpret_cast<const char*>(v), run));
+    }
+    j += run;
+    coord[nd - 1] += run;
+    o += run * istride;
+    // Carry into the outer axes (the run ended the innermost one, or the range ends here).
+    for (size_t d = nd - 1; d > 0 && coord[d] == m.extent[d]; --d) {
+      o -= coord[d] * m.out_stride[d];
+      coord[d] = 0;
+      ++coord[d - 1];
+      o += m.out_stride[d - 1];
+    }
+  }
 }
 
 Resolved resolve(const FusedStep& s, const Tensor* inputs) {
@@ -122,9 +176,8 @@ Resolved resolve(const FusedStep& s, const Tensor* inputs) {
       r.mod = s.mod;
       return r;
     case FusedStep::SumCols:
-      r.div = s.div;
-      r.mod = s.mod;
-      [[fallthrough]];
+    case FusedStep::MaxCols:
+    case FusedStep::MinCols: [[fallthrough]];
     case FusedStep::SumAll:
     case FusedStep::MaxAll:
     case FusedStep::MinAll:
@@ -157,20 +210,6 @@ struct Run {
   int64_t nblocks = 0;
   std::vector<double> colacc;  // SumCols accumulators: [chunk * acc_per_chunk + step's acc + column]
   int64_t acc_per_chunk = 0;
-
-  // Adds elements [start, start + len) of a SumCols operand (at p) into chunk accumulators `acc`:
-  // element i goes to column (i / (mod * div)) * div + i % div, in runs of consecutive columns.
-  template <class T>
-  static void add_cols(double* acc, const T* p, int64_t start, int64_t len, int64_t div, int64_t mod) {
-    for (int64_t j = 0; j < len;) {
-      const int64_t i = start + j;
-      const int64_t c = i % div, run = std::min(len - j, div - c);
-      double* a = acc + (i / (mod * div)) * div + c;
-      const T* v = p + j;
-      for (int64_t t = 0; t < run; ++t) a[t] += double(v[t]);
-      j += run;
-    }
-  }
 
   // Rows [r0, r0 + nrows) of a row reduction, from their values at p (contiguous): each row as the
   // eager reduction over the last axis computes it (the table's vector loop over the row), so the
@@ -259,21 +298,26 @@ struct Run {
             row_results(op, p, start / k->row, len / k->row);
             continue;
           }
-          if (op.red == FusedStep::SumCols) {
+          if (op.map) {
             double* acc = colacc.data() + chunk * acc_per_chunk + op.acc;
-            if (st == 0) {  // a broadcast scalar (one value): add it once per element
-              const double v = op.sum_dtype == DType::Float64 ? *reinterpret_cast<const double*>(p)
-                                                              : double(*reinterpret_cast<const float*>(p));
-              for (int64_t j = 0; j < len;) {
-                const int64_t i = start + j, c = i % op.div, run = std::min(len - j, op.div - c);
-                double* a = acc + (i / (op.mod * op.div)) * op.div + c;
-                for (int64_t t = 0; t < run; ++t) a[t] += v;
-                j += run;
-              }
-            } else if (op.sum_dtype == DType::Float64) {
-              add_cols(acc, reinterpret_cast<const double*>(p), start, len, op.div, op.mod);
-            } else {
-              add_cols(acc, reinterpret_cast<const float*>(p), start, len, op.div, op.mod);
+            const int64_t vs = st == 0 ? 0 : 1;
+            const bool f64 = op.sum_dtype == DType::Float64;
+            switch (op.red) {
+              case FusedStep::SumCols:
+                if (f64)
+                  reduce_axes<FusedStep::SumCols>(*op.map, acc, reinterpret_cast<const double*>(p), vs, start, len);
+                else reduce_axes<FusedStep::SumCols>(*op.map, acc, reinterpret_cast<const float*>(p), vs, start, len);
+                break;
+              case FusedStep::MaxCols:
+                if (f64)
+                  reduce_axes<FusedStep::MaxCols>(*op.map, acc, reinterpret_cast<const double*>(p), vs, start, len);
+                else reduce_axes<FusedStep::MaxCols>(*op.map, acc, reinterpret_cast<const float*>(p), vs, start, len);
+                break;
+              default:
+                if (f64)
+                  reduce_axes<FusedStep::MinCols>(*op.map, acc, reinterpret_cast<const double*>(p), vs, start, len);
+                else reduce_axes<FusedStep::MinCols>(*op.map, acc, reinterpret_cast<const float*>(p), vs, start, len);
+                break;
             }
             continue;
           }
@@ -306,7 +350,10 @@ void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs
   run.inputs = inputs;
   run.outputs = outputs;
   run.sums = sums;
-  for (const FusedStep& s : k.steps) run.ops.push_back(resolve(s, inputs));
+  for (const FusedStep& s : k.steps) {
+    run.ops.push_back(resolve(s, inputs));
+    if (FusedStep::is_col_reduction(s.kind)) run.ops.back().map = &k.maps[size_t(s.map)];
+  }
   run.isz.resize(size_t(k.num_regs));
   for (int32_t r = 0; r < k.num_regs; ++r) run.isz[size_t(r)] = int64_t(itemsize(k.reg_dtype[size_t(r)]));
   for (int32_t i = 0; i < k.num_inputs; ++i) run.in_base.push_back(static_cast<char*>(inputs[i].raw_data()));
@@ -314,48 +361,65 @@ void fused_run(const FusedKernel& k, const Tensor* inputs, const Tensor* outputs
   const int64_t block = k.block();
   run.nblocks = (k.n + block - 1) / block;
   run.partials.assign(size_t(run.nblocks * k.num_sums), 0.0);
-  // Grain as the eager kernels (Note [Kernel thread pool]): 4K elements per thread for
-  // transcendental work, 16K for cheap arithmetic.
+  // Threads from 2 grains up, as the eager kernels (Note [Kernel thread pool]): 4K elements per
+  // thread for transcendental work, 16K for cheap arithmetic. Then whoever is free claims the next
+  // few blocks (kFusedUnitCostly/Cheap elements), the caller too: a thread that a busy core stalls
+  // holds up only the blocks it claimed, and every result is the same for any schedule (sums go
+  // through per-block partials or fixed chunks, merged in order).
   const int64_t grain = std::max<int64_t>(1, (k.costly ? (int64_t(1) << 12) : (int64_t(1) << 14)) / block);
+  const int64_t unit = std::max<int64_t>(1, (k.costly ? kFusedUnitCostly : kFusedUnitCheap) / block);
+  const bool threads = run.nblocks >= 2 * grain;
   for (Resolved& op : run.ops)
-    if (op.red == FusedStep::SumCols && op.sum >= 0) {
+    if (op.map && op.sum >= 0) {
       op.acc = run.acc_per_chunk;
-      run.acc_per_chunk += k.n / op.mod;
+      run.acc_per_chunk += op.map->outputs;
     }
   if (run.acc_per_chunk > 0) {
-    // Column sums: fixed chunks of blocks (not one per thread), each adding its rows in order into
-    // its own accumulators (from +0.0, as the eager sum: a column of -0.0 sums to +0.0), merged in
-    // chunk order below: the result does not depend on the number of threads.
-    // One chunk per 8 blocks (at least one, at most kFusedColChunks): each chunk's accumulators
-    // are zeroed and merged once, which should stay small against its blocks' work.
-    const int64_t chunks = std::max<int64_t>(1, std::min(run.nblocks / 8, kFusedColChunks));
-    run.colacc.assign(size_t(chunks * run.acc_per_chunk), 0.0);
-    auto chunk_blocks = [&](int64_t c) { run.blocks(c * run.nblocks / chunks, (c + 1) * run.nblocks / chunks, c); };
-    if (run.nblocks < 2 * grain) {
-      for (int64_t c = 0; c < chunks; ++c) chunk_blocks(c);
-    } else {
-      parallel_for(chunks, 1, [&](int64_t b, int64_t e) {
-        for (int64_t c = b; c < e; ++c) chunk_blocks(c);
-      });
-    }
+    // Reductions over other axes: fixed chunks of blocks (not one per thread), each adding its
+    // elements in order into its own accumulators (sums from +0.0, as the eager sum: a column of
+    // -0.0 sums to +0.0; extrema from -inf/+inf), merged in chunk order below: the result does not
+    // depend on the number of threads. One chunk per 8 blocks, at most kFusedColChunks, and fewer
+    // when their accumulators pass kFusedColAccs (each is filled and merged once: small against
+    // its blocks' work).
+    int64_t chunks = std::max<int64_t>(1, std::min(run.nblocks / 8, kFusedColChunks));
+    chunks = std::max<int64_t>(1, std::min(chunks, kFusedColAccs / run.acc_per_chunk));
+    run.colacc.resize(size_t(chunks * run.acc_per_chunk));
     for (const Resolved& op : run.ops) {
-      if (op.red != FusedStep::SumCols || op.sum < 0) continue;
-      const int64_t cols = k.n / op.mod;
+      if (!op.map || op.sum < 0) continue;
+      const double init = op.red == FusedStep::SumCols   ? 0.0
+                          : op.red == FusedStep::MaxCols ? -std::numeric_limits<double>::infinity()
+                                                         : std::numeric_limits<double>::infinity();
+      for (int64_t c = 0; c < chunks; ++c)
+        std::fill_n(run.colacc.begin() + std::ptrdiff_t(c * run.acc_per_chunk + op.acc), op.map->outputs, init);
+    }
+    auto chunk_blocks = [&](int64_t b, int64_t e) {
+      for (int64_t c = b; c < e; ++c) run.blocks(c * run.nblocks / chunks, (c + 1) * run.nblocks / chunks, c);
+    };
+    if (threads) parallel_for_units(chunks, 1, chunk_blocks);
+    else chunk_blocks(0, chunks);
+    for (const Resolved& op : run.ops) {
+      if (!op.map || op.sum < 0) continue;
+      const int64_t cols = op.map->outputs;
       char* o = static_cast<char*>(sums[op.sum].raw_data());
+      const bool is_sum = op.red == FusedStep::SumCols, is_max = op.red == FusedStep::MaxCols;
       for (int64_t j = 0; j < cols; ++j) {
-        double total = 0.0;
-        for (int64_t c = 0; c < chunks; ++c) total += run.colacc[size_t(c * run.acc_per_chunk + op.acc + j)];
+        double total = run.colacc[size_t(op.acc + j)];
+        for (int64_t c = 1; c < chunks; ++c) {
+          const double v = run.colacc[size_t(c * run.acc_per_chunk + op.acc + j)];
+          total = is_sum ? total + v : total != total ? total : is_max ? pick<true>(total, v) : pick<false>(total, v);
+        }
+        if (!is_sum && total != total) total = std::numeric_limits<double>::quiet_NaN();  // the eager NaN
         if (op.sum_dtype == DType::Float64) reinterpret_cast<double*>(o)[j] = total;
         else reinterpret_cast<float*>(o)[j] = float(total);
       }
     }
-  } else if (run.nblocks < 2 * grain) {
-    run.blocks(0, run.nblocks);
+  } else if (threads) {
+    parallel_for_units(run.nblocks, unit, [&](int64_t b, int64_t e) { run.blocks(b, e); });
   } else {
-    parallel_for(run.nblocks, grain, [&](int64_t b, int64_t e) { run.blocks(b, e); });
+    run.blocks(0, run.nblocks);
   }
   for (const Resolved& op : run.ops) {
-    if (op.sum < 0 || FusedStep::is_row_reduction(op.red) || op.red == FusedStep::SumCols) continue;
+    if (op.sum < 0 || FusedStep::is_row_reduction(op.red) || op.map) continue;
     const int32_t s = op.sum;
     double total = 0;
     if (op.red == FusedStep::SumAll) {

@@ -89,6 +89,13 @@ void NdIter::run(Loop loop, int64_t begin, int64_t end) const {
 // than a chunk of a fast kernel), so workers spin for a short while (kSpinTime) after each job
 // before they sleep: ops come in runs. Spinning yields the core now and then, so a spinning
 // worker never holds up the caller it shares a core with.
+// What the caller cannot avoid is waiting for a chunk a worker claimed and then lost its core in
+// (another process got it, for a scheduler time slice: milliseconds, against a region of tenths
+// of a millisecond). Two things bound that cost on a busy machine: regions may use many small
+// chunks (parallel_for_units: the fused replay's blocks), so a stalled worker holds up only a
+// little work, and after such a stall the caller runs the next regions alone for a while, longer
+// after each stall in a row (the stall back-off in Pool::run_parts). Results never depend on the
+// split: callers of parallel_for compute the same values for any chunking.
 namespace {
 
 inline void cpu_relax() {
@@ -133,12 +140,24 @@ class Pool {
     int64_t parts = int64_t(nthreads_) * kChunksPerThread;
     const int64_t maxparts = (n + grain - 1) / grain;
     if (maxparts < parts) parts = maxparts;
+    run_parts(n, parts, fn, ctx);
+  }
+  // [0, n) in `parts` chunks (at most kMaxParts) that whoever is free claims, the caller too.
+  void run_parts(int64_t n, int64_t parts, void (*fn)(void*, int64_t, int64_t), void* ctx) {
+    if (parts > kMaxParts) parts = kMaxParts;
     if (parts <= 1 || nthreads_ <= 1 || in_pool_) {
       fn(ctx, 0, n);
       return;
     }
     std::unique_lock<std::mutex> submit(submit_mu_, std::try_to_lock);
     if (!submit.owns_lock()) {  // another thread's region is running: do this one alone
+      fn(ctx, 0, n);
+      return;
+    }
+    const Clock::time_point t0 = Clock::now();
+    if (t0 < alone_until_) {  // workers stalled a region lately: alone for a while (see below)
+      ++stats_.alone;
+      submit.unlock();
       fn(ctx, 0, n);
       return;
     }
@@ -158,36 +177,83 @@ class Pool {
       { std::lock_guard<std::mutex> g(mu_); }  // a worker between its check and its wait sees the new generation
       cv_.notify_all();
     }
+    ++stats_.shared;
     in_pool_ = true;
-    run_chunks(job, fn, ctx, n, int(parts));
+    const int64_t ran = run_chunks(job, fn, ctx, n, int(parts));
     in_pool_ = false;
     auto all_done = [this, parts] { return done_.load(std::memory_order_acquire) == parts; };
+    if (all_done()) {
+      stalls_ = 0;
+      return;
+    }
+    const Clock::time_point t1 = Clock::now();
     if (!spin_until(all_done)) {
       std::unique_lock<std::mutex> g(mu_);
       waiting_ = true;
       done_cv_.wait(g, all_done);
       waiting_ = false;
     }
+    // Stall back-off: a worker that ran normally finishes its last chunk about when the caller
+    // finishes its own, so the caller waits at most about one chunk. A much longer wait means a
+    // worker lost its core in the middle of a chunk (a busy machine: another process took the
+    // core, for a scheduler time slice of milliseconds), and the next regions would likely wait
+    // the same way, each far longer than the whole region takes alone. So the caller then runs
+    // the regions of the next while alone (a few times the stall, more after stalls in a row: the
+    // constants above) -- the serial time, at most about twice the parallel one on two cores --
+    // and tries the workers again after that; a region that did not stall resets the count. The
+    // split of a region never changes its results (parallel_for's contract): only timings change.
+    const Clock::time_point t2 = Clock::now();
+    stats_.wait_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(t2 - t1).count();
+    if (ran == 0) return;  // the workers took every chunk: no measure of one
+    const auto chunk = (t1 - t0) / ran;
+    const auto wait = t2 - t1;
+    if (wait > 2 * chunk + kStallSlack) {
+      ++stats_.stalls;
+      if (stalls_ < kMaxStalls) ++stalls_;
+      const auto alone = std::min<Clock::duration>(
+          std::max<Clock::duration>(kAloneMin, kAloneFactor * wait) * (int64_t(1) << (stalls_ - 1)), kAloneMax);
+      alone_until_ = t2 + alone;
+    } else {
+      stalls_ = 0;
+    }
   }
 
  private:
   static constexpr int kChunksPerThread = 4;
   static constexpr int kChunkBits = 16;
+  static constexpr int64_t kMaxParts = (int64_t(1) << kChunkBits) - 1;  // the claim counter never carries
+  using Clock = std::chrono::steady_clock;
+  // A wait this much longer than two of the caller's chunks is a stall (wakeups and cache misses
+  // stay well below it). After a stall of length S, the k-th in a row, the caller works alone for
+  // max(kAloneMin, kAloneFactor * S) << (k - 1), at most kAloneMax: the stalls then cost at most
+  // about 1 / kAloneFactor of the time on top of the serial time, however often they come.
+  static constexpr auto kStallSlack = std::chrono::microseconds(50);
+  static constexpr auto kAloneMin = std::chrono::microseconds(500);
+  static constexpr int64_t kAloneFactor = 4;
+  static constexpr auto kAloneMax = std::chrono::milliseconds(200);
+  static constexpr int kMaxStalls = 4;
 
   // Claims and runs chunks of job `job` until none is left.
-  void run_chunks(uint64_t job, void (*fn)(void*, int64_t, int64_t), void* ctx, int64_t n, int parts) {
+  // The chunks it ran are counted once, when it leaves: one shared-line update per thread and job
+  // rather than per chunk (regions of many small chunks). The job cannot end, and be replaced,
+  // before that count arrives, so it always counts towards the job it claimed from.
+  // Returns the number of chunks it ran.
+  int64_t run_chunks(uint64_t job, void (*fn)(void*, int64_t, int64_t), void* ctx, int64_t n, int parts) {
+    int64_t ran = 0;
     for (;;) {
       uint64_t c = claim_.load(std::memory_order_relaxed);
-      if ((c >> kChunkBits) != job) return;
+      if ((c >> kChunkBits) != job) break;
       const int k = int(c & ((uint64_t(1) << kChunkBits) - 1));
-      if (k >= parts) return;
+      if (k >= parts) break;
       if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_relaxed)) continue;
       fn(ctx, n * k / parts, n * (k + 1) / parts);
-      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == parts) {
-        std::lock_guard<std::mutex> lk(mu_);
-        if (waiting_) done_cv_.notify_one();
-      }
+      ++ran;
     }
+    if (ran > 0 && done_.fetch_add(ran, std::memory_order_acq_rel) + ran == parts) {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (waiting_) done_cv_.notify_one();
+    }
+    return ran;
   }
 
   bool fresh(uint64_t g, uint64_t seen) const { return g != seen && (g & 1) == 0; }
@@ -254,6 +320,18 @@ class Pool {
   std::mutex mu_, submit_mu_;
   std::condition_variable cv_, done_cv_;
   bool waiting_ = false;  // the caller sleeps on done_cv_ (guarded by mu_)
+  // Stall back-off (guarded by submit_mu_): stalls in a row, and until when the caller works alone.
+  int stalls_ = 0;
+  Clock::time_point alone_until_{};
+  PoolStats stats_;  // (guarded by submit_mu_)
+
+ public:
+  PoolStats stats() {
+    std::lock_guard<std::mutex> submit(submit_mu_);
+    return stats_;
+  }
+
+ private:
   std::atomic<bool> quit_{false};
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> sleepers_{0};
@@ -285,9 +363,16 @@ void parallel_for(int64_t n, int64_t grain, void (*fn)(void*, int64_t, int64_t),
   pool().run(n, grain, fn, ctx);
 }
 
+void parallel_for_units(int64_t n, int64_t unit, void (*fn)(void*, int64_t, int64_t), void* ctx) {
+  if (n <= 0) return;
+  if (unit < 1) unit = 1;
+  pool().run_parts(n, (n + unit - 1) / unit, fn, ctx);
+}
+
 }  // namespace cpu
 
 int num_threads() { return cpu::pool().size(); }
+PoolStats pool_stats() { return cpu::pool().stats(); }
 int max_threads() {
   const unsigned hw = std::thread::hardware_concurrency();
   return std::max(64, 4 * int(hw ? hw : 1));

@@ -45,6 +45,18 @@ void parallel_for(int64_t n, int64_t grain, const F& f) {
       const_cast<void*>(static_cast<const void*>(&f)));
 }
 
+// [0, n) in chunks of about `unit` claimed one at a time by whoever is free, the caller included,
+// however many there are (up to 65535): for long regions whose threads may stall (a busy core),
+// where a stalled thread should hold up no more than the chunk it is running. The caller decides
+// whether the region is worth threads.
+void parallel_for_units(int64_t n, int64_t unit, void (*fn)(void* ctx, int64_t b, int64_t e), void* ctx);
+template <class F>
+void parallel_for_units(int64_t n, int64_t unit, const F& f) {
+  parallel_for_units(
+      n, unit, [](void* c, int64_t b, int64_t e) { (*static_cast<const F*>(c))(b, e); },
+      const_cast<void*>(static_cast<const void*>(&f)));
+}
+
 }  // namespace cpu
 }  // namespace kernels
 }  // namespace tapegrad
