@@ -86,6 +86,7 @@ const char* step_name(const FusedStep& st) {
     case FusedStep::MaxRows: return "amax_rows";
     case FusedStep::MinRows: return "amin_rows";
     case FusedStep::SumCols: return "sum_cols";
+    case FusedStep::Gather: return "gather";
   }
   return "?";
 }

@@ -25,6 +25,11 @@ struct FusedStep {
   // accumulators per column in fixed chunks of blocks (one per 8 blocks, at most kFusedColChunks:
   // they depend on n only), each chunk adding its rows in order, the chunks merged in order (the
   // same bits for any number of threads).
+  // Gather: element i of `out` is element idx[i] of input register `a` (any number of elements, of
+  // `dtype`), where idx is input register `b` (Int32 or UInt8, n elements): the group then runs on
+  // the n elements an index map picks out of its operands (a sparse Jacobian's non-zeros, Note
+  // [Compressed sweeps]). Whoever builds the kernel checks every index against `a`'s size; the
+  // fusion planner never emits it.
   enum Kind : uint8_t {
     Unary,
     Binary,
@@ -41,7 +46,8 @@ struct FusedStep {
     MaxRows,
     MinRows,
     Expand,
-    SumCols
+    SumCols,
+    Gather
   };
   static bool is_full_reduction(Kind k) { return k == SumAll || k == MaxAll || k == MinAll; }
   static bool is_row_reduction(Kind k) { return k == SumRows || k == MaxRows || k == MinRows; }
