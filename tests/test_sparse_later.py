@@ -260,6 +260,7 @@ def test_gathered_tail_is_bit_identical(name, dtype):
     fn, n, mode = GATHERED[name]
     x0 = tg.tensor(RNG.random(n) + 0.5, dtype=dtype)
     J = tg.SparseJacobian(fn, x0)
+    assert J.mode == mode
     gathered, plain = _sweep_pair(J, x0)
     assert gathered.gathered == (name in ENDS_FUSED)
     if gathered.gathered:
@@ -295,7 +296,7 @@ def test_gathered_tail_reads_closed_over_tensors_afresh():
     assert not np.array_equal(before, after)
     np.testing.assert_array_equal(after, _general(J, x))
     small = tg.tensor(RNG.random(40))
-    fs, ws = _closed_weights(40)
+    fs, _ = _closed_weights(40)
     np.testing.assert_allclose(
         tg.SparseJacobian(fs, small)(small).toarray(), tg.jacfwd(fs)(small).numpy(), rtol=1e-12
     )
