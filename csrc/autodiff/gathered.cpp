@@ -58,9 +58,13 @@ FixedOperand encode_fixed(const Tensor& src, const std::vector<int32_t>& idx) {
     }
     codes[size_t(p)] = it->second;
   }
-  f.table = Tensor::empty(Shape{int64_t(distinct.size())}, g.dtype());
+  // A table of kFusedTableBytes (padded with its first value) runs the vector lookup loop.
+  size_t entries = distinct.size();
+  if ((sz == 4 || sz == 8) && int64_t(entries * sz) <= kernels::kFusedTableBytes)
+    entries = size_t(kernels::kFusedTableBytes) / sz;
+  f.table = Tensor::empty(Shape{int64_t(entries)}, g.dtype());
   char* t = static_cast<char*>(f.table.raw_data());
-  for (size_t j = 0; j < distinct.size(); ++j) std::memcpy(t + j * sz, &distinct[j], sz);
+  for (size_t j = 0; j < entries; ++j) std::memcpy(t + j * sz, &distinct[j < distinct.size() ? j : 0], sz);
   f.codes = Tensor::empty(Shape{n}, DType::UInt8);
   if (n) std::memcpy(f.codes.raw_data(), codes.data(), size_t(n));
   return f;

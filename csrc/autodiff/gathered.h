@@ -25,7 +25,8 @@ namespace autodiff {
 //   gathered once, at planning, into count elements read in order -- or, when it holds at most 256
 //   distinct bit patterns (seeds are 0 and 1, stencil coefficients a handful), kept as one byte
 //   per element indexing a table of those values: the kernel gathers table[code[p]], a read of one
-//   byte per element instead of eight;
+//   byte per element instead of eight (a table of at most 16 float64 or 32 float32 values is
+//   padded to that size and read by the ISA's lookup loop: one permute per 8 or 16 codes);
 // * an operand computed on each call becomes a Gather step through an Int32 index map built once
 //   (take[p], or its broadcast), read straight from the tensor the rest of the program produced:
 //   no per-block copy of a partially broadcast operand, no materialised B and no second pass.

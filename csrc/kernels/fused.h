@@ -29,7 +29,8 @@ struct FusedStep {
   // `dtype`), where idx is input register `b` (Int32 or UInt8, n elements): the group then runs on
   // the n elements an index map picks out of its operands (a sparse Jacobian's non-zeros, Note
   // [Compressed sweeps]). Whoever builds the kernel checks every index against `a`'s size; the
-  // fusion planner never emits it.
+  // fusion planner never emits it. UInt8 codes into a table of exactly kFusedTableBytes bytes (16
+  // float64 or 32 float32 values) run the ISA's vector lookup loop.
   enum Kind : uint8_t {
     Unary,
     Binary,
@@ -99,6 +100,8 @@ constexpr int64_t kFusedMaxRow = 8192;
 // in each of kFusedColChunks chunks (at most 8 MB of accumulators).
 constexpr int64_t kFusedMaxCols = int64_t(1) << 16;
 constexpr int64_t kFusedColChunks = 16;
+// The table size of a Gather step's vector lookup (FusedStep::Gather).
+constexpr int64_t kFusedTableBytes = 128;
 inline int64_t FusedKernel::block() const {
   return row > 0 ? (row < kFusedBlock ? kFusedBlock / row : 1) * row : kFusedBlock;
 }

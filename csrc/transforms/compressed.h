@@ -37,7 +37,9 @@ namespace transforms {
 //
 // The decompression is one gather, data[p] = B.flat[take[p]], with `take` built once from the
 // pattern and the colors and checked to lie in B, into a fresh tensor from the caching allocator
-// (handed to numpy without a copy): the CSR value array of the result, in its order.
+// (handed to numpy without a copy): the CSR value array of the result, in its order. When the
+// folded program ends in a fused group, B is never formed: that group runs at the non-zeros only,
+// writing the value array itself (Note [Gathered tail]).
 
 // Records folded and kept by fold_fixed_inputs.
 struct FoldStats {

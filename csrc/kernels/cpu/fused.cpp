@@ -60,6 +60,8 @@ double block_extreme(bool is_max, DType d, const char* p, int64_t n) {
   return nan ? std::numeric_limits<double>::quiet_NaN() : m;
 }
 
+static_assert(kLookupBytes == kFusedTableBytes, "the Gather step's table is the lookup loops' table");
+
 // A Gather step's block: out[i] = src[idx[i]], elements of `sz` bytes, indices of `isz` bytes
 // (UInt8 or Int32, checked against the source by the kernel's maker).
 template <class E, class I>
@@ -282,6 +284,13 @@ struct Run {
         if (op.gather) {
           int64_t st;
           const int32_t a = op.regs[1], ix = op.regs[2];
+          const int64_t sz = isz[size_t(a)];
+          if (isz[size_t(ix)] == 1 && (sz == 4 || sz == 8) && sz * k->in_numel[size_t(a)] == kLookupBytes) {
+            // byte codes into a table of kLookupBytes: the ISA's lookup loop
+            char* lp[3] = {ptr(op.regs[0], st), in_base[size_t(a)], in_base[size_t(ix)] + start};
+            isa().lookup[sz == 8](lp, nullptr, len);
+            continue;
+          }
           gather_block(ptr(op.regs[0], st), in_base[size_t(a)], isz[size_t(a)],
                        in_base[size_t(ix)] + start * isz[size_t(ix)], isz[size_t(ix)], len);
           continue;
