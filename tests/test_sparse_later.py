@@ -311,3 +311,31 @@ def test_gathered_tail_nan_inf_and_signed_zeros():
     x[5::13] = -0.0
     x = tg.tensor(x)
     np.testing.assert_array_equal(J(x).data.view(np.uint64), _general(J, x).view(np.uint64))
+
+
+def _few_weights(x):
+    # a private constant with 40 distinct values: byte codes, a table too large for the vector lookup
+    c = (tg.arange(x.shape[0], dtype=x.dtype) % 40) * 0.25 + 1
+    return tg.sin(x) * c + x[::-1] ** 2
+
+
+@pytest.mark.parametrize("simd", ["sse2", "avx2", "avx512"])
+@pytest.mark.parametrize("dtype", [tg.float32, tg.float64])
+@pytest.mark.parametrize("fn", [_tridiagonal, _few_weights, _private_weights])
+def test_gathered_tail_lookup_on_every_simd_path(simd, dtype, fn):
+    from tapegrad import _config, _core
+
+    if simd not in _config.simd_available(_core._build_info()):
+        pytest.skip(f"this CPU or build cannot run the {simd} kernels")
+    n = 5003  # not a multiple of a vector: the lookup loops' tails run too
+    x0 = tg.tensor(RNG.random(n) + 0.5, dtype=dtype)
+    J = tg.SparseJacobian(fn, x0)
+    gathered, plain = _sweep_pair(J, x0)
+    assert gathered.gathered and " coded" in gathered.explain()
+    try:
+        assert _core._set_simd_path(simd)
+        for _ in range(2):
+            x = tg.tensor(RNG.random(n) * 4 - 2, dtype=dtype)
+            np.testing.assert_array_equal(gathered(x).view(np.uint8), plain(x).view(np.uint8))
+    finally:
+        _core._set_simd_path("best")

@@ -47,16 +47,25 @@ FixedOperand encode_fixed(const Tensor& src, const std::vector<int32_t>& idx) {
   for (int64_t p = 0; p < n; ++p) {
     uint64_t bits = 0;  // the element's bytes (bit patterns: -0.0 and each NaN stay apart)
     std::memcpy(&bits, v + size_t(p) * sz, sz);
-    auto it = code.find(bits);
-    if (it == code.end()) {
+    // A few values (the usual case) are found by a scan; the hash map takes over past 16.
+    size_t j = 0;
+    if (distinct.size() <= 16) {
+      while (j < distinct.size() && distinct[j] != bits) ++j;
+    } else {
+      auto it = code.find(bits);
+      j = it == code.end() ? distinct.size() : it->second;
+    }
+    if (j == distinct.size()) {
       if (distinct.size() == 256) {
         f.values = g;
         return f;
       }
-      it = code.emplace(bits, uint8_t(distinct.size())).first;
       distinct.push_back(bits);
+      if (distinct.size() == 17)
+        for (size_t d = 0; d < distinct.size(); ++d) code.emplace(distinct[d], uint8_t(d));
+      else if (distinct.size() > 17) code.emplace(bits, uint8_t(j));
     }
-    codes[size_t(p)] = it->second;
+    codes[size_t(p)] = uint8_t(j);
   }
   // A table of kFusedTableBytes (padded with its first value) runs the vector lookup loop.
   size_t entries = distinct.size();
