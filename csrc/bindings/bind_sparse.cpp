@@ -112,12 +112,15 @@ class CompressedSweep {
       autodiff::plan_fusion(*prog_);
       // Note [Gathered tail]: the last group computes only the non-zeros, straight into the result.
       if (gathered) tail_ = autodiff::plan_gathered_tail(*prog_, fixed_slots, t, count_);
+      // The tail and its head replace the folded program: its constants (the compressed matrix's
+      // fixed part, k times the output) are not kept.
+      if (tail_) prog_.reset();
     }
   }
 
   py::object call(const Tensor& x) const {
-    if (!prog_ || !x.defined() || x.tracked() || !x.has_data() || x.device() != Device::CPU || x.shape() != shape_ ||
-        x.dtype() != dtype_ || autodiff::any_level_active())
+    if ((!prog_ && !tail_) || !x.defined() || x.tracked() || !x.has_data() || x.device() != Device::CPU ||
+        x.shape() != shape_ || x.dtype() != dtype_ || autodiff::any_level_active())
       return py::none();
     TensorList ins{x};
     for (const Tensor& f : fixed_) ins.push_back(f);
@@ -154,11 +157,11 @@ class CompressedSweep {
   }
 
   int64_t folded() const { return stats_.folded; }
-  int64_t kept() const { return prog_ ? stats_.kept : -1; }
+  int64_t kept() const { return prog_ || tail_ ? stats_.kept : -1; }
   bool gathered() const { return bool(tail_); }
   std::string explain() const {
-    if (!prog_) return "not replayable";
-    return tail_ ? autodiff::explain_gathered_tail(*tail_) : autodiff::explain_fusion(*prog_);
+    if (tail_) return autodiff::explain_gathered_tail(*tail_);
+    return prog_ ? autodiff::explain_fusion(*prog_) : std::string("not replayable");
   }
 
  private:
