@@ -148,16 +148,24 @@ std::shared_ptr<const GatheredTail> plan_gathered_tail(const Program& p, const s
   auto t = std::make_shared<GatheredTail>();
   t->dtype = g.out_dtypes[0];
   // Index maps, one per broadcast pattern: (div, mod) = (1, 0) is take itself.
-  std::map<std::pair<int64_t, int64_t>, std::vector<int32_t>> maps;
-  auto index_map = [&](int64_t div, int64_t mod) -> const std::vector<int32_t>& {
+  // Each map's largest index is checked against the operand it reads (the runner trusts them).
+  std::map<std::pair<int64_t, int64_t>, std::pair<std::vector<int32_t>, int64_t>> maps;
+  bool out_of_range = false;
+  auto index_map = [&](int64_t div, int64_t mod, int64_t bound) -> const std::vector<int32_t>& {
     auto it = maps.find({div, mod});
-    if (it != maps.end()) return it->second;
-    std::vector<int32_t> v(static_cast<size_t>(count));
-    for (int64_t i = 0; i < count; ++i) {
-      const int64_t e = take[i] / div;
-      v[size_t(i)] = int32_t(mod ? e % mod : e);
+    if (it == maps.end()) {
+      std::vector<int32_t> v(static_cast<size_t>(count));
+      int64_t top = -1;
+      for (int64_t i = 0; i < count; ++i) {
+        const int64_t e = div > 0 ? take[i] / div : -1;
+        const int64_t ix = mod > 0 ? e % mod : e;
+        v[size_t(i)] = int32_t(ix >= 0 && ix <= INT32_MAX ? ix : 0);
+        top = std::max(top, ix < 0 ? INT64_MAX : ix);
+      }
+      it = maps.emplace(std::make_pair(div, mod), std::make_pair(std::move(v), top)).first;
     }
-    return maps.emplace(std::make_pair(div, mod), std::move(v)).first->second;
+    if (it->second.second >= bound) out_of_range = true;
+    return it->second.first;
   };
   // Extra inputs (registers I + j) and the new temporaries (registers after the old ones), named
   // before the old temporaries are renumbered: a pending register is (kind, index).
@@ -169,10 +177,11 @@ std::shared_ptr<const GatheredTail> plan_gathered_tail(const Program& p, const s
     extra_dtype.push_back(v.dtype());
     return int32_t(extra.size() - 1);
   };
-  auto map_extra = [&](int64_t div, int64_t mod) {
+  auto map_extra = [&](int64_t div, int64_t mod, int64_t bound) {
+    index_map(div, mod, bound);  // checks the bound
     auto it = map_input.find({div, mod});
     if (it != map_input.end()) return it->second;
-    const int32_t j = add_extra(int32_tensor(index_map(div, mod)));
+    const int32_t j = add_extra(int32_tensor(index_map(div, mod, bound)));
     map_input.emplace(std::make_pair(div, mod), j);
     return j;
   };
@@ -227,7 +236,9 @@ std::shared_ptr<const GatheredTail> plan_gathered_tail(const Program& p, const s
     }
     if (direct[size_t(i)]) {  // a full operand
       if (fv.defined()) {
-        FixedOperand f = encode_fixed(fv, index_map(1, 0));
+        const std::vector<int32_t>& ix = index_map(1, 0, fv.numel());
+        if (out_of_range) return nullptr;
+        FixedOperand f = encode_fixed(fv, ix);
         if (f.values.defined()) {
           t->fixed[size_t(i)] = f.values;
           ++t->pregathered;
@@ -243,7 +254,7 @@ std::shared_ptr<const GatheredTail> plan_gathered_tail(const Program& p, const s
         t->from_head[size_t(i)] = from_head(i);
         new_dtype.push_back(d);
         const PReg tmp{New, int32_t(new_dtype.size() - 1)};
-        pre.push_back(gather_step(tmp, PReg{Old, i}, PReg{Extra, map_extra(1, 0)}, d));
+        pre.push_back(gather_step(tmp, PReg{Old, i}, PReg{Extra, map_extra(1, 0, k.in_numel[size_t(i)])}, d));
         sub[i] = tmp;
         ++t->gathered;
       }
@@ -256,12 +267,14 @@ std::shared_ptr<const GatheredTail> plan_gathered_tail(const Program& p, const s
       const FusedStep& st = k.steps[si];
       if (st.kind != FusedStep::Expand || st.a != i) continue;
       if (!fv.defined()) {
-        expand_as.push_back(
-            {si, gather_step(PReg{Old, st.out}, PReg{Old, i}, PReg{Extra, map_extra(st.div, st.mod)}, d)});
+        expand_as.push_back({si, gather_step(PReg{Old, st.out}, PReg{Old, i},
+                                             PReg{Extra, map_extra(st.div, st.mod, k.in_numel[size_t(i)])}, d)});
         ++t->gathered;
         continue;
       }
-      FixedOperand f = encode_fixed(fv, index_map(st.div, st.mod));
+      const std::vector<int32_t>& ix = index_map(st.div, st.mod, fv.numel());
+      if (out_of_range) return nullptr;
+      FixedOperand f = encode_fixed(fv, ix);
       if (f.values.defined()) {  // read in order: the step's register becomes an input
         sub[st.out] = PReg{Extra, add_extra(f.values)};
         drop_step[si] = 1;
@@ -273,6 +286,8 @@ std::shared_ptr<const GatheredTail> plan_gathered_tail(const Program& p, const s
       }
     }
   }
+
+  if (out_of_range) return nullptr;
 
   // Final numbering: old inputs, extras, old temporaries, new temporaries.
   const int32_t X = int32_t(extra.size());
