@@ -204,3 +204,138 @@ def test_empty_pattern():
     )
     out = J(tg.ones(4))
     assert out.nnz == 0 and out.shape == (1, 4)
+
+
+# ---- Note [Gathered tail]: the last fused group evaluated at the non-zeros only ----------------------
+
+
+def _closed_weights(n):
+    w = tg.tensor(np.linspace(1.0, 2.0, n))
+
+    def fn(x):
+        return w * tg.sin(x) + x[::-1] * x
+
+    return fn, w
+
+
+def _private_weights(x):
+    # tensors made inside the function are private constants: folded (their tangent paths) or
+    # gathered once; linspace gives more than 256 distinct values (no byte codes)
+    n = x.shape[0]
+    c = tg.linspace(1.0, 3.0, n, dtype=x.dtype)
+    return tg.sin(x) * c + c * x[::-1] ** 2
+
+
+GATHERED = {
+    **CASES,
+    "private weights": (_private_weights, 5000, "fwd"),
+    "broadcast rows": (
+        lambda x: (tg.cos(x.reshape(50, 100)) * x.reshape(50, 100)[:, :1]).reshape(-1),
+        5000,
+        "fwd",
+    ),
+}
+# the cases whose sweep ends in a fused group (the others: too small to fuse, or ending op by op)
+ENDS_FUSED = {"tridiagonal", "pow0", "rev", "private weights"}
+
+
+def _sweep_pair(J, x):
+    """The object's compressed sweep rebuilt with and without the gathered tail."""
+    p = J._p
+    m, n = p.shape
+    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(p.indptr))
+    cols = p.indices.astype(np.int64)
+    if J.mode == "fwd":
+        take, size = J.colors[cols].astype(np.int64) * m + rows, J.num_colors * m
+    else:
+        take, size = J.colors[rows].astype(np.int64) * n + cols, J.num_colors * n
+    sweep = tg._sparse._sweep_fn(J._fn, J._shape, J.mode)
+    mk = lambda g: tg._core._CompressedSweep(sweep, x, [J._seeds], take, size, True, g)
+    return mk(True), mk(False)
+
+
+@pytest.mark.parametrize("name", sorted(GATHERED))
+@pytest.mark.parametrize("dtype", [tg.float32, tg.float64])
+def test_gathered_tail_is_bit_identical(name, dtype):
+    fn, n, mode = GATHERED[name]
+    x0 = tg.tensor(RNG.random(n) + 0.5, dtype=dtype)
+    J = tg.SparseJacobian(fn, x0)
+    assert J.mode == mode
+    gathered, plain = _sweep_pair(J, x0)
+    assert gathered.gathered == (name in ENDS_FUSED)
+    if gathered.gathered:
+        assert "gathered tail" in gathered.explain()
+    assert not plain.gathered
+    for _ in range(2):
+        x = tg.tensor(RNG.random(n) * 4 - 2, dtype=dtype)
+        a, b = gathered(x), plain(x)
+        assert a.dtype == b.dtype == x.numpy().dtype
+        np.testing.assert_array_equal(a.view(np.uint8), b.view(np.uint8))
+        np.testing.assert_array_equal(a.view(np.uint8), _general(J, x).view(np.uint8))
+
+
+def test_gathered_tail_kinds_of_operands():
+    J = tg.SparseJacobian(_tridiagonal, tg.ones(10**4, dtype=tg.float64))
+    text = J._fast.explain()
+    # seeds and the folded stencil hold a few values: a byte per non-zero; 3 x**2 is gathered per call
+    assert "2 coded, 0 gathered once, 1 gathered per call" in text
+    J = tg.SparseJacobian(_private_weights, tg.ones(5000, dtype=tg.float64))
+    assert J._fast.gathered and "gathered once" in J._fast.explain()
+    assert "0 gathered once" not in J._fast.explain()
+
+
+def test_gathered_tail_reads_closed_over_tensors_afresh():
+    n = 6000
+    fn, w = _closed_weights(n)
+    x = tg.tensor(RNG.random(n))
+    J = tg.SparseJacobian(fn, x)
+    assert J._fast.gathered
+    before = J(x).data.copy()
+    w[:] = w * 3 + 1
+    after = J(x).data
+    assert not np.array_equal(before, after)
+    np.testing.assert_array_equal(after, _general(J, x))
+    small = tg.tensor(RNG.random(40))
+    fs, _ = _closed_weights(40)
+    np.testing.assert_allclose(
+        tg.SparseJacobian(fs, small)(small).toarray(), tg.jacfwd(fs)(small).numpy(), rtol=1e-12
+    )
+
+
+def test_gathered_tail_nan_inf_and_signed_zeros():
+    n = 5000
+    J = tg.SparseJacobian(_tridiagonal, tg.ones(n, dtype=tg.float64))
+    x = RNG.random(n)
+    x[::7] = np.inf
+    x[3::11] = np.nan
+    x[5::13] = -0.0
+    x = tg.tensor(x)
+    np.testing.assert_array_equal(J(x).data.view(np.uint64), _general(J, x).view(np.uint64))
+
+
+def _few_weights(x):
+    # a private constant with 40 distinct values: byte codes, a table too large for the vector lookup
+    c = (tg.arange(x.shape[0], dtype=x.dtype) % 40) * 0.25 + 1
+    return tg.sin(x) * c + x[::-1] ** 2
+
+
+@pytest.mark.parametrize("simd", ["sse2", "avx2", "avx512"])
+@pytest.mark.parametrize("dtype", [tg.float32, tg.float64])
+@pytest.mark.parametrize("fn", [_tridiagonal, _few_weights, _private_weights])
+def test_gathered_tail_lookup_on_every_simd_path(simd, dtype, fn):
+    from tapegrad import _config, _core
+
+    if simd not in _config.simd_available(_core._build_info()):
+        pytest.skip(f"this CPU or build cannot run the {simd} kernels")
+    n = 5003  # not a multiple of a vector: the lookup loops' tails run too
+    x0 = tg.tensor(RNG.random(n) + 0.5, dtype=dtype)
+    J = tg.SparseJacobian(fn, x0)
+    gathered, plain = _sweep_pair(J, x0)
+    assert gathered.gathered and " coded" in gathered.explain()
+    try:
+        assert _core._set_simd_path(simd)
+        for _ in range(2):
+            x = tg.tensor(RNG.random(n) * 4 - 2, dtype=dtype)
+            np.testing.assert_array_equal(gathered(x).view(np.uint8), plain(x).view(np.uint8))
+    finally:
+        _core._set_simd_path("best")

@@ -89,6 +89,7 @@ const char* step_name(const FusedStep& st) {
     case FusedStep::SumCols: return "sum_cols";
     case FusedStep::MaxCols: return "amax_cols";
     case FusedStep::MinCols: return "amin_cols";
+    case FusedStep::Gather: return "gather";
   }
   return "?";
 }

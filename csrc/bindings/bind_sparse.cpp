@@ -4,6 +4,7 @@
 // decompression (Note [Compressed sweeps]).
 #include <optional>
 #include "autodiff/fusion.h"
+#include "autodiff/gathered.h"
 #include "autodiff/trace.h"
 #include "transforms/coloring.h"
 #include "transforms/compressed.h"
@@ -89,7 +90,7 @@ transforms::ColorOrder parse_order(const std::string& s) {
 class CompressedSweep {
  public:
   CompressedSweep(py::handle fn, const Tensor& x, const std::vector<Tensor>& fixed, const I64& take, int64_t size,
-                  bool fuse)
+                  bool fuse, bool gathered)
       : shape_(x.shape()), dtype_(x.dtype()), fixed_(fixed.begin(), fixed.end()), size_(size) {
     TG_CHECK(take.ndim() == 1, "sparse: take must be 1-d");
     TG_CHECK(size >= 0, "sparse: size must be >= 0");
@@ -105,18 +106,30 @@ class CompressedSweep {
     args[0] = py::cast(x);
     for (size_t i = 0; i < fixed_.size(); ++i) args[i + 1] = py::cast(fixed_[i]);
     std::shared_ptr<Program> rec = record(fn, args);
-    prog_ = transforms::fold_fixed_inputs(*rec, 1, fixed_, &stats_);
-    if (prog_ && fuse) autodiff::plan_fusion(*prog_);
+    std::vector<Tensor> fixed_slots;
+    prog_ = transforms::fold_fixed_inputs(*rec, 1, fixed_, &stats_, &fixed_slots);
+    if (prog_ && fuse) {
+      autodiff::plan_fusion(*prog_);
+      // Note [Gathered tail]: the last group computes only the non-zeros, straight into the result.
+      if (gathered) tail_ = autodiff::plan_gathered_tail(*prog_, fixed_slots, t, count_);
+      // The tail and its head replace the folded program: its constants (the compressed matrix's
+      // fixed part, k times the output) are not kept.
+      if (tail_) prog_.reset();
+    }
   }
 
   py::object call(const Tensor& x) const {
-    if (!prog_ || !x.defined() || x.tracked() || !x.has_data() || x.device() != Device::CPU || x.shape() != shape_ ||
-        x.dtype() != dtype_ || autodiff::any_level_active())
+    if ((!prog_ && !tail_) || !x.defined() || x.tracked() || !x.has_data() || x.device() != Device::CPU ||
+        x.shape() != shape_ || x.dtype() != dtype_ || autodiff::any_level_active())
       return py::none();
     TensorList ins{x};
     for (const Tensor& f : fixed_) ins.push_back(f);
     Tensor data;
     auto run = [&] {
+      if (tail_) {
+        data = autodiff::run_gathered_tail(*tail_, ins);
+        return;
+      }
       TensorList outs;
       if (prog_->replay(ins, outs) && outs.size() == 1) data = decompress(outs[0]);
     };
@@ -144,8 +157,12 @@ class CompressedSweep {
   }
 
   int64_t folded() const { return stats_.folded; }
-  int64_t kept() const { return prog_ ? stats_.kept : -1; }
-  std::string explain() const { return prog_ ? autodiff::explain_fusion(*prog_) : std::string("not replayable"); }
+  int64_t kept() const { return prog_ || tail_ ? stats_.kept : -1; }
+  bool gathered() const { return bool(tail_); }
+  std::string explain() const {
+    if (tail_) return autodiff::explain_gathered_tail(*tail_);
+    return prog_ ? autodiff::explain_fusion(*prog_) : std::string("not replayable");
+  }
 
  private:
   Tensor decompress(const Tensor& b0) const {
@@ -168,6 +185,7 @@ class CompressedSweep {
   std::vector<int32_t> take32_;
   std::vector<int64_t> take64_;
   std::shared_ptr<Program> prog_;
+  std::shared_ptr<const autodiff::GatheredTail> tail_;
   transforms::FoldStats stats_;
 };
 
@@ -233,12 +251,14 @@ void bind_sparse(py::module_& m) {
       });
   m.def("_sparse_record", &record, "fn(*args) recorded as a program (sparsity detection)");
   py::class_<CompressedSweep>(m, "_CompressedSweep")
-      .def(py::init<py::handle, const Tensor&, const std::vector<Tensor>&, const I64&, int64_t, bool>(), py::arg("fn"),
-           py::arg("x"), py::arg("fixed"), py::arg("take"), py::arg("size"), py::arg("fuse") = true)
+      .def(py::init<py::handle, const Tensor&, const std::vector<Tensor>&, const I64&, int64_t, bool, bool>(),
+           py::arg("fn"), py::arg("x"), py::arg("fixed"), py::arg("take"), py::arg("size"), py::arg("fuse") = true,
+           py::arg("gathered") = true)
       .def("__call__", &CompressedSweep::call, py::arg("x"))
       .def("gather", &CompressedSweep::gather, py::arg("b"))
       .def_property_readonly("folded", &CompressedSweep::folded)
       .def_property_readonly("kept", &CompressedSweep::kept)
+      .def_property_readonly("gathered", &CompressedSweep::gathered)
       .def("explain", &CompressedSweep::explain);
   m.def(
       "_color_columns",

@@ -28,6 +28,12 @@ struct FusedStep {
   // adding its elements in order, the chunks merged in order: the same bits for any number of
   // threads and any schedule. Extrema start from -inf/+inf and are NaN-sticky (a NaN anywhere
   // gives the eager reduction's NaN).
+  // Gather: element i of `out` is element idx[i] of input register `a` (any number of elements, of
+  // `dtype`), where idx is input register `b` (Int32 or UInt8, n elements): the group then runs on
+  // the n elements an index map picks out of its operands (a sparse Jacobian's non-zeros, Note
+  // [Compressed sweeps]). Whoever builds the kernel checks every index against `a`'s size; the
+  // fusion planner never emits it. UInt8 codes into a table of exactly kFusedTableBytes bytes (16
+  // float64 or 32 float32 values) run the ISA's vector lookup loop.
   enum Kind : uint8_t {
     Unary,
     Binary,
@@ -46,7 +52,8 @@ struct FusedStep {
     Expand,
     SumCols,
     MaxCols,
-    MinCols
+    MinCols,
+    Gather
   };
   static bool is_full_reduction(Kind k) { return k == SumAll || k == MaxAll || k == MinAll; }
   static bool is_row_reduction(Kind k) { return k == SumRows || k == MaxRows || k == MinRows; }
@@ -116,6 +123,8 @@ constexpr int64_t kFusedColAccs = int64_t(1) << 20;
 // enough that claiming costs about 1% of it. Transcendental work takes fewer elements per claim.
 constexpr int64_t kFusedUnitCostly = int64_t(1) << 14;
 constexpr int64_t kFusedUnitCheap = int64_t(1) << 15;
+// The table size of a Gather step's vector lookup (FusedStep::Gather).
+constexpr int64_t kFusedTableBytes = 128;
 inline int64_t FusedKernel::block() const {
   return row > 0 ? (row < kFusedBlock ? kFusedBlock / row : 1) * row : kFusedBlock;
 }

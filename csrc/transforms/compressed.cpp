@@ -2,6 +2,8 @@
 // sweeps] in transforms/compressed.h.
 #include "transforms/compressed.h"
 
+#include "autodiff/gathered.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -11,6 +13,7 @@ namespace tapegrad {
 namespace transforms {
 
 using autodiff::Program;
+using autodiff::set_releases;
 
 namespace {
 
@@ -24,23 +27,6 @@ bool private_constant(const Tensor& t) {
 // A record whose replay does more than compute its outputs from its inputs.
 bool has_effect(const Program::Rec& r) {
   return r.in.empty() || r.prim->writes_input0 || r.attrs.payload || r.prim->record_forward;
-}
-
-// Each slot is released after the record that reads it last, as TraceLevel::finish does; outputs
-// and constants live to the end.
-void set_releases(Program& q) {
-  std::vector<int64_t> last(size_t(q.num_slots), -1);
-  for (size_t k = 0; k < q.recs.size(); ++k) {
-    q.recs[k].release.clear();
-    for (int32_t s : q.recs[k].in)
-      if (s >= 0) last[size_t(s)] = int64_t(k);
-  }
-  for (int32_t s : q.outputs) last[size_t(s)] = int64_t(q.recs.size());
-  for (const Program::Constant& c : q.constants) last[size_t(c.slot)] = int64_t(q.recs.size());
-  for (int32_t s = 0; s < q.num_slots; ++s) {
-    const int64_t k = last[size_t(s)];
-    if (k >= 0 && k < int64_t(q.recs.size())) q.recs[size_t(k)].release.push_back(s);
-  }
 }
 
 // Recorded shape and dtype of every slot.
@@ -98,7 +84,7 @@ void gather_any(const void* src, size_t itemsize, const I* take, int64_t count, 
 }  // namespace
 
 std::shared_ptr<Program> fold_fixed_inputs(const Program& p, int32_t num_varying, const TensorList& fixed,
-                                           FoldStats* stats) {
+                                           FoldStats* stats, std::vector<Tensor>* fixed_slots) {
   TG_CHECK(num_varying >= 0 && int64_t(num_varying) + int64_t(fixed.size()) == p.num_inputs,
            "sparse: the program takes ", p.num_inputs, " inputs, got ", num_varying, " varying and ", fixed.size(),
            " fixed");
@@ -208,6 +194,12 @@ std::shared_ptr<Program> fold_fixed_inputs(const Program& p, int32_t num_varying
       q->constants.push_back({s, v, v.has_data() ? v.storage()->version.load(std::memory_order_relaxed) : 0});
     }
   set_releases(*q);
+  if (fixed_slots) {
+    fixed_slots->assign(ns, Tensor());
+    for (int32_t i = num_varying; i < p.num_inputs; ++i) (*fixed_slots)[size_t(i)] = fixed[size_t(i - num_varying)];
+    for (const Program::Constant& c : q->constants)
+      if (foldable[size_t(c.slot)]) (*fixed_slots)[size_t(c.slot)] = c.value;
+  }
   if (stats) {
     stats->folded = folded;
     stats->kept = int64_t(q->recs.size());

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "autodiff/trace.h"
 
@@ -36,7 +37,9 @@ namespace transforms {
 //
 // The decompression is one gather, data[p] = B.flat[take[p]], with `take` built once from the
 // pattern and the colors and checked to lie in B, into a fresh tensor from the caching allocator
-// (handed to numpy without a copy): the CSR value array of the result, in its order.
+// (handed to numpy without a copy): the CSR value array of the result, in its order. When the
+// folded program ends in a fused group, B is never formed: that group runs at the non-zeros only,
+// writing the value array itself (Note [Gathered tail]).
 
 // Records folded and kept by fold_fixed_inputs.
 struct FoldStats {
@@ -47,9 +50,12 @@ struct FoldStats {
 // A copy of `p` in which the records that do not depend on inputs [0, num_varying) are replaced by
 // constants holding their values (computed now, from `fixed`: the values of the other inputs, which
 // every replay must pass unchanged). Null when the program cannot be folded (impure, guards,
-// in-place writes, or a record whose value differs from its recording).
+// in-place writes, or a record whose value differs from its recording). `fixed_slots`, when given,
+// receives per slot of the result the value of the fixed ones (fixed inputs, folded values, private
+// constants), undefined for the others.
 std::shared_ptr<autodiff::Program> fold_fixed_inputs(const autodiff::Program& p, int32_t num_varying,
-                                                     const TensorList& fixed, FoldStats* stats);
+                                                     const TensorList& fixed, FoldStats* stats,
+                                                     std::vector<Tensor>* fixed_slots = nullptr);
 
 // data[i] = src[take[i]] for i < count, elements of `itemsize` bytes (2, 4 or 8). The indices must
 // be known to lie in src.

@@ -843,12 +843,19 @@ class _CsrMaker:
         t = sp.csr_array((_np.zeros(p.nnz, _np.float32), indices, indptr), shape=p.shape)
         t.has_canonical_format  # noqa: B018 - computed once here, kept as a flag for every result
         state = getattr(t, "__dict__", None)
+        # SciPy may keep copies of the index arrays (1.17 does): every result shares those.
         ok = (
             state is not None
             and self._KEYS <= set(state)
-            and state["indices"] is indices
-            and state["indptr"] is indptr
+            and all(
+                isinstance(state[k], _np.ndarray) and _np.array_equal(state[k], v)
+                for k, v in (("indices", indices), ("indptr", indptr))
+            )
         )
+        if ok:
+            for k in ("indices", "indptr"):
+                state[k].flags.writeable = False
+            self._args = (state["indices"], state["indptr"])
         self._state = {k: v for k, v in state.items() if k != "data"} if ok else None
         self._cls = type(t)
 

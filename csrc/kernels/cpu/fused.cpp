@@ -26,6 +26,7 @@ struct Resolved {
   DType sum_dtype = DType::Float32;
   FusedStep::Kind red = FusedStep::SumAll;
   bool expand = false;  // an Expand step (div, mod)
+  bool gather = false;  // a Gather step: regs[1] the source, regs[2] the index
   int64_t div = 1, mod = 0;
   const ReduceMap* map = nullptr;  // SumCols/MaxCols/MinCols: the axes, and
   int64_t acc = 0;                 // the offset of its accumulators in a chunk's
@@ -113,6 +114,33 @@ void reduce_axes(const ReduceMap& m, double* acc, const T* p, int64_t vs, int64_
   }
 }
 
+static_assert(kLookupBytes == kFusedTableBytes, "the Gather step's table is the lookup loops' table");
+
+// A Gather step's block: out[i] = src[idx[i]], elements of `sz` bytes, indices of `isz` bytes
+// (UInt8 or Int32, checked against the source by the kernel's maker).
+template <class E, class I>
+void gather_typed(char* out, const char* src, const char* idx, int64_t len) {
+  const I* ix = reinterpret_cast<const I*>(idx);
+  const E* s = reinterpret_cast<const E*>(src);
+  E* o = reinterpret_cast<E*>(out);
+  for (int64_t i = 0; i < len; ++i) o[i] = s[ix[i]];
+}
+template <class I>
+void gather_sized(char* out, const char* src, int64_t sz, const char* idx, int64_t len) {
+  switch (sz) {
+    case 1: gather_typed<uint8_t, I>(out, src, idx, len); return;
+    case 2: gather_typed<uint16_t, I>(out, src, idx, len); return;
+    case 4: gather_typed<uint32_t, I>(out, src, idx, len); return;
+    case 8: gather_typed<uint64_t, I>(out, src, idx, len); return;
+    default: TG_CHECK(false, "fused replay: no gather for elements of ", sz, " bytes");
+  }
+}
+void gather_block(char* out, const char* src, int64_t sz, const char* idx, int64_t isz, int64_t len) {
+  if (isz == 1) gather_sized<uint8_t>(out, src, sz, idx, len);
+  else if (isz == 4) gather_sized<int32_t>(out, src, sz, idx, len);
+  else TG_CHECK(false, "fused replay: gather indices must be UInt8 or Int32");
+}
+
 Resolved resolve(const FusedStep& s, const Tensor* inputs) {
   Resolved r;
   const IsaTable& t = isa();
@@ -174,6 +202,12 @@ Resolved resolve(const FusedStep& s, const Tensor* inputs) {
       r.regs[1] = s.a;
       r.div = s.div;
       r.mod = s.mod;
+      return r;
+    case FusedStep::Gather:
+      r.gather = true;
+      r.regs[0] = s.out;
+      r.regs[1] = s.a;
+      r.regs[2] = s.b;
       return r;
     case FusedStep::SumCols:
     case FusedStep::MaxCols:
@@ -286,6 +320,20 @@ struct Run {
         return sbase + size_t(k->reg_scratch[size_t(r)]) * size_t(block) * 8;
       };
       for (const Resolved& op : ops) {
+        if (op.gather) {
+          int64_t st;
+          const int32_t a = op.regs[1], ix = op.regs[2];
+          const int64_t sz = isz[size_t(a)];
+          if (isz[size_t(ix)] == 1 && (sz == 4 || sz == 8) && sz * k->in_numel[size_t(a)] == kLookupBytes) {
+            // byte codes into a table of kLookupBytes: the ISA's lookup loop
+            char* lp[3] = {ptr(op.regs[0], st), in_base[size_t(a)], in_base[size_t(ix)] + start};
+            isa().lookup[sz == 8](lp, nullptr, len);
+            continue;
+          }
+          gather_block(ptr(op.regs[0], st), in_base[size_t(a)], isz[size_t(a)],
+                       in_base[size_t(ix)] + start * isz[size_t(ix)], isz[size_t(ix)], len);
+          continue;
+        }
         if (op.expand) {
           int64_t st;
           expand(op, ptr(op.regs[0], st), start, len);

@@ -73,9 +73,15 @@ struct IsaTable {
   // reduction, bit-equal to the unary Sin and Cos loops (the fused replay's sincos step); null
   // where the vector math is not installed.
   Loop sincos[kNumDTypes];
+  // Byte-coded values, the fused replay's Gather step from a table of kLookupBytes bytes:
+  // p[0][i] = p[1][p[2][i]] with UInt8 codes p[2]; [0] for 4-byte elements, [1] for 8-byte ones.
+  Loop lookup[2];
   ReduceLoops reduce;
   PhiloxWords philox_words;
 };
+
+// The size of a table the lookup loops read whole (16 float64 or 32 float32 values).
+constexpr int64_t kLookupBytes = 128;
 
 const IsaTable* table_base();
 const IsaTable* table_avx2();

@@ -6,6 +6,9 @@
 #include <type_traits>
 
 #include "kernels/cpu/loops.h"
+#if defined(__AVX2__) && !defined(TAPEGRAD_NO_X86_SIMD)
+#include <immintrin.h>
+#endif
 
 namespace tapegrad {
 namespace kernels {
@@ -625,6 +628,78 @@ inline void fill_small_ints(IsaTable& t) {
   fill_small_int_casts<uint64_t>(t.cast[int(DType::UInt64)]);
 }
 
+// Byte-coded values (IsaTable::lookup): p[0][i] = table p[1][code p[2][i]], the table holding
+// exactly kLookupBytes bytes (the zero-masked widenings: GCC 12 warns of the unmasked ones'
+// undefined source). With AVX-512 eight (or sixteen) codes pick their values with one
+// two-register permute, with AVX2 four (or eight) with four permutes and three blends; permutes
+// and blends move bits, so the values are the table's exactly.
+template <class E>
+void lookup_loop(char** p, const int64_t*, int64_t n) {
+  static_assert(sizeof(E) == 4 || sizeof(E) == 8, "lookup: 4- or 8-byte elements");
+  E* o = reinterpret_cast<E*>(p[0]);
+  const E* t = reinterpret_cast<const E*>(p[1]);
+  const uint8_t* c = reinterpret_cast<const uint8_t*>(p[2]);
+  int64_t i = 0;
+#if defined(__AVX512F__) && !defined(TAPEGRAD_NO_X86_SIMD)
+  if constexpr (sizeof(E) == 8) {
+    const __m512i lo = _mm512_loadu_si512(t), hi = _mm512_loadu_si512(t + 8);
+    for (; i + 8 <= n; i += 8) {
+      const __m512i k = _mm512_maskz_cvtepu8_epi64(0xFF, _mm_loadl_epi64(reinterpret_cast<const __m128i*>(c + i)));
+      _mm512_storeu_si512(o + i, _mm512_permutex2var_epi64(lo, k, hi));
+    }
+  } else {
+    const __m512i lo = _mm512_loadu_si512(t), hi = _mm512_loadu_si512(t + 16);
+    for (; i + 16 <= n; i += 16) {
+      const __m512i k = _mm512_maskz_cvtepu8_epi32(0xFFFF, _mm_loadu_si128(reinterpret_cast<const __m128i*>(c + i)));
+      _mm512_storeu_si512(o + i, _mm512_permutex2var_epi32(lo, k, hi));
+    }
+  }
+#elif defined(__AVX2__) && !defined(TAPEGRAD_NO_X86_SIMD)
+  // AVX2 permutes 32-bit lanes within one register: the table is four registers, each lane picks
+  // from all four by its code's low bits, and the code's high bits choose among them by blends
+  // (bitwise selects).
+  if constexpr (sizeof(E) == 8) {
+    const __m256i t0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t)),
+                  t1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 4)),
+                  t2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 8)),
+                  t3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 12));
+    const __m256i three = _mm256_set1_epi64x(3), one = _mm256_set1_epi64x(1);
+    for (; i + 4 <= n; i += 4) {
+      int32_t w;
+      std::memcpy(&w, c + i, 4);
+      const __m256i k = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(w));
+      const __m256i lo = _mm256_slli_epi64(_mm256_and_si256(k, three), 1);  // lanes 2 (c & 3), +1
+      const __m256i ix = _mm256_or_si256(lo, _mm256_slli_epi64(_mm256_add_epi64(lo, one), 32));
+      const __m256d p0 = _mm256_castsi256_pd(_mm256_permutevar8x32_epi32(t0, ix)),
+                    p1 = _mm256_castsi256_pd(_mm256_permutevar8x32_epi32(t1, ix)),
+                    p2 = _mm256_castsi256_pd(_mm256_permutevar8x32_epi32(t2, ix)),
+                    p3 = _mm256_castsi256_pd(_mm256_permutevar8x32_epi32(t3, ix));
+      const __m256d b2 = _mm256_castsi256_pd(_mm256_slli_epi64(k, 61)),
+                    b3 = _mm256_castsi256_pd(_mm256_slli_epi64(k, 60));
+      const __m256d r = _mm256_blendv_pd(_mm256_blendv_pd(p0, p1, b2), _mm256_blendv_pd(p2, p3, b2), b3);
+      _mm256_storeu_pd(reinterpret_cast<double*>(o + i), r);
+    }
+  } else {
+    const __m256i t0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t)),
+                  t1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 8)),
+                  t2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 16)),
+                  t3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 24));
+    for (; i + 8 <= n; i += 8) {
+      const __m256i k = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(c + i)));
+      const __m256 p0 = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(t0, k)),
+                   p1 = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(t1, k)),
+                   p2 = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(t2, k)),
+                   p3 = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(t3, k));
+      const __m256 b3 = _mm256_castsi256_ps(_mm256_slli_epi32(k, 28)),
+                   b4 = _mm256_castsi256_ps(_mm256_slli_epi32(k, 27));
+      const __m256 r = _mm256_blendv_ps(_mm256_blendv_ps(p0, p1, b3), _mm256_blendv_ps(p2, p3, b3), b4);
+      _mm256_storeu_ps(reinterpret_cast<float*>(o + i), r);
+    }
+  }
+#endif
+  for (; i < n; ++i) o[i] = t[c[i]];
+}
+
 inline IsaTable make_table(const char* name) {
   IsaTable t{};
   t.name = name;
@@ -652,6 +727,8 @@ inline IsaTable make_table(const char* name) {
   fill_cast_row<Half>(t.cast[int(DType::Float16)]);
   fill_cast_row<float>(t.cast[int(DType::Float32)]);
   fill_cast_row<double>(t.cast[int(DType::Float64)]);
+  t.lookup[0] = &lookup_loop<uint32_t>;
+  t.lookup[1] = &lookup_loop<uint64_t>;
   return t;
 }
 
