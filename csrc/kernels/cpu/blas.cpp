@@ -464,58 +464,25 @@ int64_t cholesky_typed(const Tensor& out, const Tensor& a) {
   return -1;
 }
 
-template <class T>
-void slogdet_typed(const Tensor& sign, const Tensor& logabs, const Tensor& a) {
-  const int n = check_n(a, "slogdet");
-  const int64_t count = batch_count(a);
-  T* S = sign.data<T>();
-  T* L = logabs.data<T>();
-  if (n == 0) {
-    for (int64_t t = 0; t < count; ++t) {
-      S[t] = T(1);
-      L[t] = T(0);
-    }
-    return;
-  }
-  if (count == 0) return;
-  Tensor buf = Tensor::empty(a.shape(), a.dtype(), a.device());
-  copy(buf, a);
-  std::vector<lapack_int> ipiv(static_cast<size_t>(n));
-  T* B = buf.data<T>();
-  sync_blas_threads();
-  for (int64_t t = 0; t < count; ++t) {
-    T* p = B + t * int64_t(n) * n;
-    getrf(n, p, ipiv.data());
-    double s = 1.0, acc = 0.0;
-    for (int i = 0; i < n; ++i) {
-      const double u = double(p[int64_t(i) * n + i]);
-      if (ipiv[size_t(i)] != i + 1) s = -s;
-      if (u < 0) s = -s;
-      if (u == 0) {
-        s = 0.0;
-        acc = -std::numeric_limits<double>::infinity();
-        break;
-      }
-      acc += std::log(std::fabs(u));
-    }
-    S[t] = T(s);
-    L[t] = T(acc);
-  }
-}
+// The sign factor of a non-zero pivot u of modulus m: -1 or +1 for a real u, the unit number u/m
+// for a complex one (the complex determinant's sign is a complex number of modulus 1).
+inline double unit_of(double u, double) { return u < 0 ? -1.0 : 1.0; }
+inline std::complex<double> unit_of(std::complex<double> u, double m) { return u / m; }
 
-// The complex determinant from the same LU: sign = the product of the unit numbers u/|u| of U's
-// diagonal (and -1 per row swap), a complex of modulus 1, and log|det| = sum log|u| (real).
-template <class T>
-void slogdet_complex(const Tensor& sign, const Tensor& logabs, const Tensor& a) {
-  using C = std::complex<T>;
+// sign and log|det| from one LU per matrix: sign = the product of the pivots' unit factors (and -1
+// per row swap), log|det| = the sum of log|u| (real for every dtype). E is the element type, R its
+// real type (the dtype of logabs).
+template <class E, class R>
+void slogdet_typed(const Tensor& sign, const Tensor& logabs, const Tensor& a) {
+  using W = std::conditional_t<std::is_same_v<E, R>, double, std::complex<double>>;
   const int n = check_n(a, "slogdet");
   const int64_t count = batch_count(a);
-  C* S = sign.data<C>();
-  T* L = logabs.data<T>();
+  E* S = sign.data<E>();
+  R* L = logabs.data<R>();
   if (n == 0) {
     for (int64_t t = 0; t < count; ++t) {
-      S[t] = C(1);
-      L[t] = T(0);
+      S[t] = E(1);
+      L[t] = R(0);
     }
     return;
   }
@@ -523,15 +490,15 @@ void slogdet_complex(const Tensor& sign, const Tensor& logabs, const Tensor& a) 
   Tensor buf = Tensor::empty(a.shape(), a.dtype(), a.device());
   copy(buf, a);
   std::vector<lapack_int> ipiv(static_cast<size_t>(n));
-  C* B = buf.data<C>();
+  E* B = buf.data<E>();
   sync_blas_threads();
   for (int64_t t = 0; t < count; ++t) {
-    C* p = B + t * int64_t(n) * n;
+    E* p = B + t * int64_t(n) * n;
     getrf(n, p, ipiv.data());
-    std::complex<double> s = 1.0;
+    W s = 1.0;
     double acc = 0.0;
     for (int i = 0; i < n; ++i) {
-      const std::complex<double> u(p[int64_t(i) * n + i]);
+      const W u(p[int64_t(i) * n + i]);
       if (ipiv[size_t(i)] != i + 1) s = -s;
       const double m = std::abs(u);
       if (m == 0) {
@@ -539,11 +506,11 @@ void slogdet_complex(const Tensor& sign, const Tensor& logabs, const Tensor& a) 
         acc = -std::numeric_limits<double>::infinity();
         break;
       }
-      s *= u / m;
+      s *= unit_of(u, m);
       acc += std::log(m);
     }
-    S[t] = C(s);
-    L[t] = T(acc);
+    S[t] = E(s);
+    L[t] = R(acc);
   }
 }
 
@@ -999,9 +966,9 @@ int64_t cholesky(const Tensor& out, const Tensor& a) {
   TG_LAPACK_DISPATCH(out.dtype(), "cholesky", return cholesky_typed<T>(out, a));
 }
 void slogdet(const Tensor& sign, const Tensor& logabs, const Tensor& a) {
-  if (a.dtype() == DType::Complex64) return slogdet_complex<float>(sign, logabs, a);
-  if (a.dtype() == DType::Complex128) return slogdet_complex<double>(sign, logabs, a);
-  TG_LAPACK_DISPATCH(a.dtype(), "slogdet", slogdet_typed<T>(sign, logabs, a); return);
+  if (a.dtype() == DType::Complex64) return slogdet_typed<std::complex<float>, float>(sign, logabs, a);
+  if (a.dtype() == DType::Complex128) return slogdet_typed<std::complex<double>, double>(sign, logabs, a);
+  TG_LAPACK_DISPATCH(a.dtype(), "slogdet", (slogdet_typed<T, T>(sign, logabs, a)); return);
 }
 void det(const Tensor& out, const Tensor& a) {
   if (is_complex(out.dtype())) {  // sign * exp(log|det|), sign complex and log|det| real
