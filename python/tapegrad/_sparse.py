@@ -703,6 +703,15 @@ def _check_order(order, op):
         )
 
 
+def _row_coloring(p, m, n):
+    """A row coloring of the m x n pattern p (CSR): the column coloring of its transpose."""
+    pt = p.T.tocsr()
+    pt.sort_indices()
+    return _best_coloring(
+        _core._color_columns, pt.indptr.astype(_np.int64), pt.indices.astype(_np.int64), n, m
+    )
+
+
 def _best_coloring(color_fn, indptr, indices, *args):
     """The fewest colors of the vertex orders, stopping once one reaches the lower bound (the most
     non-zeros in one row). Column colorings try the natural order (optimal on banded patterns, and
@@ -929,15 +938,7 @@ class SparseJacobian:
             mode == "auto"
             and cc.max(initial=-1) + 1 > _np.bincount(cols, minlength=n).max(initial=0)
         ):
-            pt = p.T.tocsr()
-            pt.sort_indices()
-            rc = _best_coloring(
-                _core._color_columns,
-                pt.indptr.astype(_np.int64),
-                pt.indices.astype(_np.int64),
-                n,
-                m,
-            )
+            rc = _row_coloring(p, m, n)
         if mode == "auto":
             mode = "fwd" if rc is None or cc.max(initial=-1) <= rc.max(initial=-1) else "rev"
         try:
@@ -948,15 +949,7 @@ class SparseJacobian:
             if self._mode_arg != "auto" or mode != "fwd" or not p.nnz:
                 raise
             if rc is None:
-                pt = p.T.tocsr()
-                pt.sort_indices()
-                rc = _best_coloring(
-                    _core._color_columns,
-                    pt.indptr.astype(_np.int64),
-                    pt.indices.astype(_np.int64),
-                    n,
-                    m,
-                )
+                rc = _row_coloring(p, m, n)
             self._use(fn, x, p, "rev", rc, rows, cols)
 
     def _use(self, fn, x, p, mode, colors, rows, cols):
