@@ -312,6 +312,8 @@ def astype(x, dtype, /, *, copy=True, device=None):
     True
     """
     _check_device("astype", device)
+    if not isinstance(copy, (builtins.bool, np.bool_)):
+        raise TypeError(f"astype: copy must be True or False, got {copy!r}")
     x = _t(x)
     dt = _as_dtype(dtype)
     if x.dtype == dt:
