@@ -187,3 +187,117 @@ def test_true_division_by_a_large_python_int(dt, s):
 def test_floor_division_by_a_large_python_int_still_overflows():
     with pytest.raises(OverflowError, match="Python integer 300 out of bounds for int8"):
         tg.tensor(_sample("int8")) // 300
+
+
+# ---- in-place operators: numpy's same_kind (unsigned < signed) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        operator.iadd,
+        operator.isub,
+        operator.imul,
+        operator.ifloordiv,
+        operator.imod,
+        operator.ior,
+        operator.ilshift,
+    ],
+    ids=lambda f: f.__name__,
+)
+@pytest.mark.parametrize(
+    "d1,d2", [("uint8", "int8"), ("uint16", "int32"), ("uint32", "int64"), ("uint8", "int64")]
+)
+def test_inplace_unsigned_with_signed_is_refused(op, d1, d2):
+    # Was silently wrapped into the unsigned dtype; numpy raises UFuncTypeError (a TypeError).
+    t = tg.tensor(np.array([7, 5], dtype=d1))
+    with pytest.raises(TypeError, match=r"\(in place\): cannot cast the result from"):
+        op(t, tg.tensor(np.array([2, 3], dtype=d2)))
+    assert t.tolist() == [7, 5]
+
+
+@pytest.mark.parametrize(
+    "d1,d2", [("int8", "uint8"), ("int16", "uint8"), ("int64", "uint32"), ("uint8", "uint16")]
+)
+def test_inplace_within_same_kind_still_wraps_as_numpy(d1, d2):
+    a, b = np.array([100, -1 if d1[0] == "i" else 1], dtype=d1), np.array([100, 3], dtype=d2)
+    t = tg.tensor(a.copy())
+    t += tg.tensor(b)
+    a += b
+    assert t.dtype == tg.tensor(a).dtype
+    np.testing.assert_array_equal(t.numpy(), a)
+
+
+# ---- arange in an integer dtype: numpy's OverflowError for its first two values ----------------
+
+
+@pytest.mark.parametrize(
+    "args,dt",
+    [
+        ((-3, 5, 2), "uint8"),
+        ((-1, 5), "uint16"),
+        ((250, 300, 10), "int8"),
+        ((100, 200, 50), "int8"),
+        ((1, -300, -100), "uint8"),
+        ((-3, 5, 2), "uint64"),
+    ],
+)
+def test_arange_start_out_of_bounds_of_an_integer_dtype(args, dt):
+    # Was silently wrapped (uint8 arange from -3 began at 253).
+    with pytest.raises(
+        OverflowError, match=f"arange: Python integer -?[0-9]+ out of bounds for {dt}"
+    ):
+        tg.arange(*args, dtype=dt)
+    with pytest.raises(OverflowError):
+        np.arange(*args, dtype=dt)
+
+
+@pytest.mark.parametrize(
+    "args,dt",
+    [((0, 300), "uint8"), ((0, 300), "int8"), ((250, 260, 10), "uint8"), ((0, 10, -1), "uint8")],
+)
+def test_arange_later_values_wrap_as_numpy(args, dt):
+    got = tg.arange(*args, dtype=dt)
+    np.testing.assert_array_equal(got.numpy(), np.arange(*args, dtype=dt))
+
+
+# ---- tnp.mean(dtype=) -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dt", ["float64", "float16", "int8", "uint8", "int64", "bool"])
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_numpy_mean_with_dtype(dt, axis):
+    # Was pybind's "incompatible function arguments".
+    a = np.array([[1, 2, 3], [100, 120, 7]], dtype="int8")
+    got = tnp.mean(tg.tensor(a), axis=axis, dtype=dt)
+    want = np.mean(a, axis=axis, dtype=dt)
+    assert np.dtype(str(got.dtype).lower()) == want.dtype
+    np.testing.assert_allclose(got.numpy().astype(float), want.astype(float), rtol=1e-3)
+
+
+def test_numpy_mean_with_dtype_is_differentiable():
+    g = tg.grad(lambda x: tnp.mean(x, dtype=tg.float64))(tg.tensor([1.0, 2.0]))
+    np.testing.assert_allclose(g.numpy(), [0.5, 0.5])
+
+
+# ---- clip with a Python int bound beyond the integer dtype ------------------------------------
+
+
+@pytest.mark.parametrize("dt", ["int8", "uint8", "int64", "uint64"])
+@pytest.mark.parametrize(
+    "lo,hi",
+    [(0, 300), (-300, 5), (-1, 2**64), (-(2**64), 3), (1, 2**63), (None, 300), (-200, None)],
+)
+def test_clip_bound_beyond_the_dtype_bounds_nothing(dt, lo, hi):
+    # Was an OverflowError; numpy drops a bound that lies beyond the dtype on its own side.
+    a = np.array([0, 5, np.iinfo(dt).max], dtype=dt)
+    got = tg.clip(tg.tensor(a), lo, hi)
+    want = np.clip(a, lo, hi)
+    assert got.dtype == tg.tensor(want).dtype
+    np.testing.assert_array_equal(got.numpy(), want)
+
+
+@pytest.mark.parametrize("lo,hi,bad", [(200, 300, 200), (-300, -200, -200)])
+def test_clip_bound_beyond_on_the_other_side_overflows(lo, hi, bad):
+    with pytest.raises(OverflowError, match=f"clip: Python integer {bad} out of bounds for int8"):
+        tg.clip(tg.tensor(np.array([1], dtype="int8")), lo, hi)

@@ -346,8 +346,23 @@ void bind_functions(py::module_& m) {
       m, "clip",
       [](py::handle x, py::handle lo, py::handle hi) {
         Tensor t = arg_tensor(x, "clip");
-        Tensor l = lo.is_none() ? Tensor() : operand(lo, t, "clip");
-        Tensor h = hi.is_none() ? Tensor() : operand(hi, t, "clip");
+        // numpy: a Python int bound beyond the integer dtype on its own side (uint8 clipped below
+        // at -1, int8 above at 300) bounds nothing; beyond on the other side it is an OverflowError.
+        auto beyond = [&t](py::handle b, bool low) {
+          if (!PyLong_CheckExact(b.ptr()) || !is_int(t.dtype())) return false;
+          int overflow = 0;
+          const long long v = PyLong_AsLongLongAndOverflow(b.ptr(), &overflow);
+          if (low) return overflow < 0 || (!overflow && v < int_min(t.dtype()));
+          if (overflow > 0 && t.dtype() == DType::UInt64) {  // 2**63 <= v: beyond only past 2**64 - 1
+            PyLong_AsUnsignedLongLong(b.ptr());
+            if (!PyErr_Occurred()) return false;
+            PyErr_Clear();
+            return true;
+          }
+          return overflow > 0 || (!overflow && v > 0 && uint64_t(v) > int_max_u64(t.dtype()));
+        };
+        Tensor l = lo.is_none() || beyond(lo, true) ? Tensor() : operand(lo, t, "clip");
+        Tensor h = hi.is_none() || beyond(hi, false) ? Tensor() : operand(hi, t, "clip");
         return nogil_if_large(t.numel(), t.tracked() || (l.defined() && l.tracked()) || (h.defined() && h.tracked()),
                               [&] { return ops::clip(t, l, h); });
       },
