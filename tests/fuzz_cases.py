@@ -388,6 +388,7 @@ UNARY = {
     "floor": "np.floor",
     "isfinite": "np.isfinite",
     "isnan": "np.isnan",
+    "signbit": "np.signbit",
     "log": "np.log",
     "log1p": "np.log1p",
     "log2": "np.log2",
@@ -2640,7 +2641,14 @@ def g_np_close(draw, target):
     return p.case(target, f"tg.numpy.{name}({a}, {b}{kw})", ref)
 
 
-@gen("tg.numpy.sum", "tg.numpy.prod", "tg.numpy.std", "tg.numpy.var", "tg.numpy.count_nonzero")
+@gen(
+    "tg.numpy.sum",
+    "tg.numpy.prod",
+    "tg.numpy.mean",
+    "tg.numpy.std",
+    "tg.numpy.var",
+    "tg.numpy.count_nonzero",
+)
 def g_np_reduce(draw, target):
     name = target.split(".")[-1]
     p = Prog(draw)

@@ -301,3 +301,46 @@ def test_clip_bound_beyond_the_dtype_bounds_nothing(dt, lo, hi):
 def test_clip_bound_beyond_on_the_other_side_overflows(lo, hi, bad):
     with pytest.raises(OverflowError, match=f"clip: Python integer {bad} out of bounds for int8"):
         tg.clip(tg.tensor(np.array([1], dtype="int8")), lo, hi)
+
+
+# ---- divmod --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dt", ["int8", "int16", "int64", "uint8", "float16", "float32"])
+def test_divmod_as_numpy(dt):
+    # divmod(tensor, tensor) was "unsupported operand type(s) for divmod()".
+    a = np.array([7, 5, 9], dtype=dt)
+    b = np.array([2, 3, 4], dtype=dt)
+    if dt[0] == "i":
+        a, b = np.array([np.iinfo(dt).min, 7, -7], dtype=dt), np.array([-1, -2, 2], dtype=dt)
+    with np.errstate(all="ignore"):
+        want = divmod(a, b)
+    for got in (divmod(tg.tensor(a), tg.tensor(b)), divmod(tg.tensor(a), b)):
+        for g, w in zip(got, want):
+            assert g.dtype == tg.tensor(w).dtype
+            np.testing.assert_array_equal(g.numpy(), w)
+    q, r = divmod(7, tg.tensor(np.array([2, -2], dtype="int8")))
+    assert q.tolist() == [3, -4] and r.tolist() == [1, -1]
+
+
+# ---- losses over integer inputs ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "loss,want", [(tg.nn.MSELoss(), (1 + 255**2) / 2), (tg.nn.L1Loss(), 128.0)], ids=["mse", "l1"]
+)
+@pytest.mark.parametrize("dt", ["uint8", "int8"])
+def test_losses_of_integer_inputs_do_not_wrap(loss, want, dt):
+    # uint8 [0, 255] against [1, 0] gave an MSE of 1 (the difference and its square wrapped).
+    a = np.array([0, 255 if dt == "uint8" else 127], dtype=dt)
+    b = np.array([1, 0], dtype=dt)
+    if dt == "int8":
+        want = (1 + 127**2) / 2 if isinstance(loss, tg.nn.MSELoss) else 64.0
+    got = loss(tg.tensor(a), tg.tensor(b))
+    assert got.dtype == tg.float64
+    assert float(got) == want
+
+
+def test_l1_loss_of_bool_inputs():
+    got = tg.nn.L1Loss(reduction="none")(tg.tensor([True, False]), tg.tensor([False, False]))
+    assert got.tolist() == [1.0, 0.0]

@@ -806,6 +806,19 @@ def _complex(self):
     return complex(self.item())
 
 
+def _divmod(self, other):
+    """``divmod(x, y)``: ``(x // y, x % y)``, as numpy's divmod.
+
+    >>> divmod(tg.tensor([7, -7]), 2)
+    (Tensor(shape=[2], dtype=Int64, value= [ 3, -4]), Tensor(shape=[2], dtype=Int64, value= [1, 1]))
+    """
+    return self // other, self % other
+
+
+def _rdivmod(self, other):
+    return other // self, other % self
+
+
 Tensor.__array_namespace__ = _array_namespace
 Tensor.mT = property(_mT)
 Tensor.to_device = _to_device
@@ -813,6 +826,8 @@ Tensor.__lshift__ = _lshift
 Tensor.__rshift__ = _rshift
 Tensor.__rlshift__ = _rlshift
 Tensor.__rrshift__ = _rrshift
+Tensor.__divmod__ = _divmod
+Tensor.__rdivmod__ = _rdivmod
 Tensor.__ilshift__ = _inplace("lshift", _lshift)
 Tensor.__irshift__ = _inplace("rshift", _rshift)
 Tensor.__imatmul__ = _inplace("matmul", Tensor.__matmul__)
