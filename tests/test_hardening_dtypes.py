@@ -344,3 +344,21 @@ def test_losses_of_integer_inputs_do_not_wrap(loss, want, dt):
 def test_l1_loss_of_bool_inputs():
     got = tg.nn.L1Loss(reduction="none")(tg.tensor([True, False]), tg.tensor([False, False]))
     assert got.tolist() == [1.0, 0.0]
+
+
+# ---- float functions of integers: numpy's float dtype -----------------------------------------
+
+
+@pytest.mark.parametrize("dt", ["bool", "int8", "uint8", "int16", "uint16", "int32", "uint64"])
+@pytest.mark.parametrize(
+    "name", ["arcsinh", "arccosh", "arctanh", "radians", "degrees", "deg2rad", "rad2deg", "sinc"]
+)
+def test_float_functions_of_integers_take_numpy_dtype(name, dt):
+    # Gave Float32 (arcsinh, sinc) or Float64 (radians) whatever the integer's width; numpy gives
+    # Float16 for 1-byte integers, Float32 for 2-byte ones, Float64 wider (sinc: always Float64).
+    a = np.array([0, 1, 2], dtype=dt)
+    with np.errstate(all="ignore"):
+        want = getattr(np, name)(a)
+    got = getattr(tnp, name)(tg.tensor(a))
+    assert np.dtype(str(got.dtype).lower()) == want.dtype
+    np.testing.assert_allclose(got.numpy(), want, rtol=2e-3, equal_nan=True)

@@ -375,8 +375,8 @@ def sinc(x):
     [ 1.0000000e+00  6.3661975e-01 -2.7827534e-08]
     """
     x = _t(x)
-    if not _is_float(x):
-        x = x.astype(_core.float32)
+    if not _is_float(x):  # numpy's sinc computes integers in Float64 (pi * x)
+        x = x.astype(_core.float64)
     small = _core.abs(x) < 1e-3
     xs = _where(small, 1.0, x)
     y = math.pi * xs
@@ -402,7 +402,7 @@ def degrees(x):
     >>> print(tg.numpy.degrees(tg.tensor([np.pi, np.pi / 2])))
     [180.  90.]
     """
-    return _t(x) * (180.0 / math.pi)
+    return _float(x) * (180.0 / math.pi)
 
 
 def radians(x):
@@ -411,7 +411,7 @@ def radians(x):
     >>> print(tg.numpy.radians(tg.tensor([180.0, 90.0])))
     [3.1415927 1.5707964]
     """
-    return _t(x) * (math.pi / 180.0)
+    return _float(x) * (math.pi / 180.0)
 
 
 def rad2deg(x):
@@ -433,8 +433,14 @@ def deg2rad(x):
 
 
 def _float(x):
+    """x in the float dtype numpy's float functions give it: an integer or Bool tensor as the
+    smallest float that holds its values (numpy's ufunc loops: 1-byte as Float16, 2-byte as
+    Float32, wider as Float64), a float one as itself."""
     x = _t(x)
-    return x if _is_float(x) else x.astype(_core.float32)
+    if _is_float(x) or str(x.dtype).startswith("Complex"):
+        return x
+    size = x.dtype.itemsize
+    return x.astype(_core.float16 if size == 1 else _core.float32 if size == 2 else _core.float64)
 
 
 def _big_threshold(x):
