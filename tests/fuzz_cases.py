@@ -641,6 +641,23 @@ def g_operator(draw, target):
     return p.case(target, call, f"np.asarray({ref})" if ref else None)
 
 
+@gen("Tensor.__divmod__", "Tensor.__rdivmod__")
+def g_divmod(draw, target):
+    p = Prog(draw)
+    shape = draw(shapes(0, 3))
+    a, na = p.tensor(shape, wild=True)
+    b, nb = p.operand(_pair_shape(draw, shape))
+    if target.endswith("__rdivmod__"):
+        if b.startswith("a"):  # a Tensor on the left would call its own __divmod__
+            b = nb = draw(st.sampled_from(SCALARS[:16]))
+        call, ref = f"divmod({b}, {a})", f"np.divmod({nb}, {na})"
+    else:
+        call, ref = f"divmod({a}, {b})", f"np.divmod({na}, {nb})"
+    if b in ("None", "'a'", "1j"):
+        ref = None
+    return p.case(target, call, ref)
+
+
 @gen("Tensor.__neg__", "Tensor.__pos__", "Tensor.__abs__", "Tensor.__invert__")
 def g_unary_op(draw, target):
     op = {"__neg__": "-", "__pos__": "+", "__abs__": "abs", "__invert__": "~"}[
