@@ -388,6 +388,7 @@ UNARY = {
     "floor": "np.floor",
     "isfinite": "np.isfinite",
     "isnan": "np.isnan",
+    "signbit": "np.signbit",
     "log": "np.log",
     "log1p": "np.log1p",
     "log2": "np.log2",
@@ -638,6 +639,23 @@ def g_operator(draw, target):
     if b in ("None", "'a'", "1j") or (b.endswith(".tolist()") and op in ("==", "!=")):
         ref = None
     return p.case(target, call, f"np.asarray({ref})" if ref else None)
+
+
+@gen("Tensor.__divmod__", "Tensor.__rdivmod__")
+def g_divmod(draw, target):
+    p = Prog(draw)
+    shape = draw(shapes(0, 3))
+    a, na = p.tensor(shape, wild=True)
+    b, nb = p.operand(_pair_shape(draw, shape))
+    if target.endswith("__rdivmod__"):
+        if b.startswith("a"):  # a Tensor on the left would call its own __divmod__
+            b = nb = draw(st.sampled_from(SCALARS[:16]))
+        call, ref = f"divmod({b}, {a})", f"np.divmod({nb}, {na})"
+    else:
+        call, ref = f"divmod({a}, {b})", f"np.divmod({na}, {nb})"
+    if b in ("None", "'a'", "1j"):
+        ref = None
+    return p.case(target, call, ref)
 
 
 @gen("Tensor.__neg__", "Tensor.__pos__", "Tensor.__abs__", "Tensor.__invert__")
@@ -2662,7 +2680,14 @@ def g_np_close(draw, target):
     return p.case(target, f"tg.numpy.{name}({a}, {b}{kw})", ref)
 
 
-@gen("tg.numpy.sum", "tg.numpy.prod", "tg.numpy.std", "tg.numpy.var", "tg.numpy.count_nonzero")
+@gen(
+    "tg.numpy.sum",
+    "tg.numpy.prod",
+    "tg.numpy.mean",
+    "tg.numpy.std",
+    "tg.numpy.var",
+    "tg.numpy.count_nonzero",
+)
 def g_np_reduce(draw, target):
     name = target.split(".")[-1]
     p = Prog(draw)

@@ -104,6 +104,13 @@ class Special(Spec):
         return rng.choice([np.nan, np.inf, -np.inf, 0.0, -1.5, 2.0, 0.25], shape)
 
 
+class SignedSpecial(Special):
+    """Special values with both signs of zero and of NaN (signbit reads the sign bit of each)."""
+
+    def draw(self, rng, shape):
+        return rng.choice([np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, -1.5, 2.0], shape)
+
+
 class SPD(Spec):
     """Symmetric positive definite n x n matrices (solve, inv, det, cholesky)."""
 
@@ -449,6 +456,7 @@ for _tag, (_a, _b) in BINARY_SHAPES.items():
 for _shape, _tag in [((3, 4), "3x4"), ((), "0d")]:
     case("isnan", tg.isnan, [Special().of(*_shape)], ref=np.isnan, tag=_tag)
     case("isfinite", tg.isfinite, [Special().of(*_shape)], ref=np.isfinite, tag=_tag)
+    case("signbit", tg.signbit, [SignedSpecial().of(*_shape)], ref=np.signbit, tag=_tag)
     case(
         "logical_not",
         tg.logical_not,

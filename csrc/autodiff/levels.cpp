@@ -153,6 +153,15 @@ bool tracked_at_active_level(const Tensor& t) {
   return false;
 }
 
+bool forward_tracked(const Tensor& t) {
+  for (const Tensor* cur = &t; cur->defined() && cur->tracked(); cur = &static_cast<LevelMeta*>(cur->ad())->primal) {
+    auto* m = static_cast<LevelMeta*>(cur->ad());
+    Level* l = m->tangent.defined() ? find_level(m->level_id) : nullptr;
+    if (l && l->kind() == LevelKind::Forward) return true;
+  }
+  return false;
+}
+
 bool is_batched(const Tensor& t) {
   for (const Tensor* cur = &t; cur->defined() && cur->tracked(); cur = &static_cast<LevelMeta*>(cur->ad())->primal) {
     auto* m = static_cast<LevelMeta*>(cur->ad());

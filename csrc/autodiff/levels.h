@@ -111,6 +111,9 @@ bool tracked_at_active_level(const Tensor& t);
 // Whether memory a Storage borrows may be written by its lender behind tapegrad's back (a numpy
 // array someone else still holds). Set by the Python bindings; null: always assumed.
 extern bool (*g_borrowed_may_change)(const Storage& s);
+// True when an active forward level (jvp) on this thread gives `t` a tangent, at any depth of its
+// wrappers (tg.checkpoint differentiates its function directly in forward mode).
+bool forward_tracked(const Tensor& t);
 // True when an active batch level (vmap) carries `t` (it has no single value).
 bool is_batched(const Tensor& t);
 

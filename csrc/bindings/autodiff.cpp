@@ -368,6 +368,11 @@ void bind_autodiff(py::module_& m) {
   m.def("_set_rng_state", [](uint64_t seed, uint64_t block) { ops::set_rng_state(seed, block); });
   m.def("strip", [](const Tensor& t) { return autodiff::strip(t); });
   m.def("_vmap_fallback_count", &autodiff::vmap_fallback_count);
+  m.def("_forward_tracked", [](const std::vector<Tensor>& ts) {
+    for (const Tensor& t : ts)
+      if (autodiff::forward_tracked(t)) return true;
+    return false;
+  });
   m.def("_any_tracked", [](const std::vector<Tensor>& ts) {
     for (const Tensor& t : ts)
       if (autodiff::tracked_at_active_level(t)) return true;

@@ -496,6 +496,17 @@ Tensor operand(py::handle o, const Tensor& self, const char* op) {
         return t;
       }
     }
+    if (std::strcmp(op, "div") == 0) {
+      // True division of integers runs numpy's float64 loop: a Python int that the tensor's dtype
+      // cannot hold (int8 / 300) is still an operand there, not an OverflowError.
+      int overflow = 0;
+      const long long v = PyLong_AsLongLongAndOverflow(p, &overflow);
+      if (overflow || v < int_min(d) || (v > 0 && uint64_t(v) > int_max_u64(d))) {
+        const double f = PyLong_AsDouble(p);
+        if (f == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+        return Tensor::scalar(f, DType::Float64);
+      }
+    }
     return py_int_scalar(p, d, op);
   }
   // Only Python's own float is weak: numpy scalars (np.float64 subclasses float) keep their dtype

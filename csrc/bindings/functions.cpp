@@ -299,6 +299,8 @@ void bind_functions(py::module_& m) {
       doc);
 #define TG_BIND_PREDICATE_Both(Id, name, doc) \
   def_both(m, #name, [](py::handle x) { return ops::predicate(Pred::Id, arg_tensor(x, #name)); }, doc);
+#define TG_BIND_PREDICATE_Function(Id, name, doc) \
+  m.def(#name, [](py::handle x) { return ops::predicate(Pred::Id, arg_tensor(x, #name)); }, py::arg("x"), doc);
 #define TG_BIND_BINARY_Function(Id, name, doc)                                                             \
   m.def(                                                                                                   \
       #name,                                                                                               \
@@ -325,6 +327,7 @@ void bind_functions(py::module_& m) {
 #include "core/elementwise_ops.def"
 #undef TG_BIND_UNARY_Both
 #undef TG_BIND_PREDICATE_Both
+#undef TG_BIND_PREDICATE_Function
 #undef TG_BIND_BINARY_Function
 #undef TG_BIND_COMPARE_Function
 #undef TG_BIND_UNARY_Operator
@@ -343,8 +346,23 @@ void bind_functions(py::module_& m) {
       m, "clip",
       [](py::handle x, py::handle lo, py::handle hi) {
         Tensor t = arg_tensor(x, "clip");
-        Tensor l = lo.is_none() ? Tensor() : operand(lo, t, "clip");
-        Tensor h = hi.is_none() ? Tensor() : operand(hi, t, "clip");
+        // numpy: a Python int bound beyond the integer dtype on its own side (uint8 clipped below
+        // at -1, int8 above at 300) bounds nothing; beyond on the other side it is an OverflowError.
+        auto beyond = [&t](py::handle b, bool low) {
+          if (!PyLong_CheckExact(b.ptr()) || !is_int(t.dtype())) return false;
+          int overflow = 0;
+          const long long v = PyLong_AsLongLongAndOverflow(b.ptr(), &overflow);
+          if (low) return overflow < 0 || (!overflow && v < int_min(t.dtype()));
+          if (overflow > 0 && t.dtype() == DType::UInt64) {  // 2**63 <= v: beyond only past 2**64 - 1
+            PyLong_AsUnsignedLongLong(b.ptr());
+            if (!PyErr_Occurred()) return false;
+            PyErr_Clear();
+            return true;
+          }
+          return overflow > 0 || (!overflow && v > 0 && uint64_t(v) > int_max_u64(t.dtype()));
+        };
+        Tensor l = lo.is_none() || beyond(lo, true) ? Tensor() : operand(lo, t, "clip");
+        Tensor h = hi.is_none() || beyond(hi, false) ? Tensor() : operand(hi, t, "clip");
         return nogil_if_large(t.numel(), t.tracked() || (l.defined() && l.tracked()) || (h.defined() && h.tracked()),
                               [&] { return ops::clip(t, l, h); });
       },
@@ -374,6 +392,40 @@ void bind_functions(py::module_& m) {
   def_both(
       m, "astype", [](py::handle x, py::handle dt) { return ops::cast(arg_tensor(x, "astype"), parse_dtype(dt)); },
       py::arg("dtype"), docs::astype);
+  // Every other way of calling astype (copy=, a wrong keyword): a second overload, tried only when
+  // the plain one above does not match, so the per-op path pays nothing for it.
+  def_both(m, "astype", [](py::handle x, py::args args, py::kwargs kw) {
+    Tensor t = arg_tensor(x, "astype");
+    py::object dt, copy = py::bool_(true);
+    if (args.size() > 1)
+      throw TypeError(str_cat("astype() takes the dtype and the keyword argument copy, got ", args.size(),
+                              " positional arguments"));
+    if (args.size() == 1) dt = args[0];
+    for (auto item : kw) {
+      const std::string key = py::str(item.first);
+      if (key == "dtype" && !dt) {
+        dt = py::reinterpret_borrow<py::object>(item.second);
+      } else if (key == "copy") {
+        copy = py::reinterpret_borrow<py::object>(item.second);
+      } else {
+        throw TypeError(str_cat("astype() got an unexpected keyword argument '", key, "'"));
+      }
+    }
+    if (!dt) throw TypeError("astype() missing the required argument 'dtype'");
+    if (!PyBool_Check(copy.ptr())) {
+      if (!py::isinstance(copy, py::module_::import("numpy").attr("bool_")))
+        throw TypeError(
+            str_cat("astype: copy must be True or False, got ", py::str(py::repr(copy)).cast<std::string>()));
+      copy = py::bool_(copy.cast<bool>());
+    }
+    const DType to = parse_dtype(dt);
+    if (t.dtype() == to) {
+      // copy=True: new memory (numpy); copy=False: the tensor itself, as numpy gives the array.
+      if (copy.ptr() == Py_True) return py::cast(ops::copy(t));
+      return py::reinterpret_borrow<py::object>(x);
+    }
+    return py::cast(ops::cast(t, to));
+  });
 
   // Reductions.
   def_both(

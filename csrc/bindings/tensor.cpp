@@ -316,8 +316,14 @@ PyObject* nb_binary(PyObject* a, PyObject* b) {
   });
 }
 
-// numpy's casting='same_kind': bool < integer < floating; any size within a kind.
-int kind_rank(DType d) { return d == DType::Bool ? 0 : (is_int(d) ? 1 : 2); }
+// numpy's casting='same_kind': bool < unsigned < signed < floating < complex; any size within a
+// kind (so uint8 += int8, whose result is int16, is refused as numpy refuses it).
+int kind_rank(DType d) {
+  if (d == DType::Bool) return 0;
+  if (is_unsigned(d)) return 1;
+  if (is_signed_int(d)) return 2;
+  return is_float(d) ? 3 : 4;
+}
 
 // In-place operator slot (`self op= other`, self is the Tensor): numpy's out=self with
 // casting='same_kind'. The result keeps self's dtype and shape and is written into self's memory

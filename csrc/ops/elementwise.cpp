@@ -64,8 +64,8 @@ Shape broadcast3(const Tensor& a, const Tensor& b, const Tensor& c, const char* 
 }
 
 // The elementwise ops with complex loops (kernels/cpu/complex.cpp); every other op refuses the
-// complex dtypes by name here, before a kernel or a rule runs. Every predicate (isnan, isfinite,
-// logical_not) has complex loops.
+// complex dtypes by name here, before a kernel or a rule runs. Every predicate but signbit (isnan,
+// isfinite, logical_not) has complex loops.
 bool complex_capable(Bin op) {
   return op == Bin::Add || op == Bin::Sub || op == Bin::Mul || op == Bin::Div || op == Bin::Pow;
 }
@@ -258,6 +258,9 @@ Tensor unary_fwd(Un op, const Tensor& a) {
 }
 
 Tensor predicate_fwd(Pred op, const Tensor& a) {
+  // signbit has no complex loop (numpy refuses complex there too).
+  if (__builtin_expect(op == Pred::SignBit && is_complex(a.dtype()), 0))
+    throw DTypeError(str_cat("signbit: not supported for ", dtype_numpy_name(a.dtype())));
   Tensor out = Tensor::empty(a.shape(), DType::Bool, a.device());
   Tensor ta;
   kernels::predicate(op, out, as_dtype(a, compute_dtype(a.dtype()), ta));

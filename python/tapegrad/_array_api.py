@@ -39,6 +39,7 @@ __all__ = [  # noqa: RUF022  (grouped by kind)
     "astype",
     "sum",
     "prod",
+    "mean",
     "var",
     "std",
     "take_along_axis",
@@ -312,6 +313,8 @@ def astype(x, dtype, /, *, copy=True, device=None):
     True
     """
     _check_device("astype", device)
+    if not isinstance(copy, (builtins.bool, np.bool_)):
+        raise TypeError(f"astype: copy must be True or False, got {copy!r}")
     x = _t(x)
     dt = _as_dtype(dtype)
     if x.dtype == dt:
@@ -353,6 +356,26 @@ def prod(x, /, axis=None, dtype=None, keepdims=False):
     3.0
     """
     return _reduce_as(_core.prod, x, axis, dtype, keepdims)
+
+
+def mean(x, /, axis=None, keepdims=False, *, dtype=None):
+    """Mean over `axis`; numpy's `dtype` computes it in that dtype (an integer `dtype`: the sum
+    wrapped to it, divided, and truncated to it, as numpy).
+
+    >>> print(tg.numpy.mean(tg.tensor([1, 2], tg.int8), dtype=tg.float64))
+    1.5
+    >>> print(tg.numpy.mean(tg.tensor([1, 2], tg.int8), dtype=tg.int8))
+    1
+    """
+    if dtype is None:
+        return _core.mean(x, axis, keepdims)
+    x = _t(x)
+    dt = _as_dtype(dtype)
+    if np.dtype(dt.numpy_dtype).kind in "fc":
+        return _core.mean(x.astype(dt), axis, keepdims)
+    s = _reduce_as(_core.sum, x, axis, dt, keepdims)
+    n = x.size // max(s.size, 1) if x.size else 0
+    return (s / n).astype(dt)
 
 
 def _correction(name, ddof, correction):
@@ -762,8 +785,14 @@ _INPLACE_SYMBOL = {"lshift": "<<", "rshift": ">>", "matmul": "@"}
 
 
 def _kind(dt):
+    # numpy's same_kind order: bool < unsigned < signed < floating < complex
     s = str(dt)
-    return 0 if s == "Bool" else 1 if s.startswith(("Int", "UInt")) else 2
+    if s == "Bool":
+        return 0
+    for rank, prefix in enumerate(("UInt", "Int", "Float", "Complex"), 1):
+        if s.startswith(prefix):
+            return rank
+    raise TypeError(f"unknown dtype {s}")
 
 
 def _complex(self):
@@ -777,6 +806,19 @@ def _complex(self):
     return complex(self.item())
 
 
+def _divmod(self, other):
+    """``divmod(x, y)``: ``(x // y, x % y)``, as numpy's divmod.
+
+    >>> divmod(tg.tensor([7, -7]), 2)
+    (Tensor(shape=[2], dtype=Int64, value= [ 3, -4]), Tensor(shape=[2], dtype=Int64, value= [1, 1]))
+    """
+    return self // other, self % other
+
+
+def _rdivmod(self, other):
+    return other // self, other % self
+
+
 Tensor.__array_namespace__ = _array_namespace
 Tensor.mT = property(_mT)
 Tensor.to_device = _to_device
@@ -784,6 +826,8 @@ Tensor.__lshift__ = _lshift
 Tensor.__rshift__ = _rshift
 Tensor.__rlshift__ = _rlshift
 Tensor.__rrshift__ = _rrshift
+Tensor.__divmod__ = _divmod
+Tensor.__rdivmod__ = _rdivmod
 Tensor.__ilshift__ = _inplace("lshift", _lshift)
 Tensor.__irshift__ = _inplace("rshift", _rshift)
 Tensor.__imatmul__ = _inplace("matmul", Tensor.__matmul__)

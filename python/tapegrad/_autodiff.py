@@ -855,6 +855,11 @@ def checkpoint(fn):
 
     @functools.wraps(fn)
     def checkpointed(*args, **kwargs):
+        # Forward mode (jvp, jacfwd, hessian) differentiates fn itself, as JAX's checkpoint does:
+        # the custom_vjp below has no forward rule, and a forward sweep stores nothing to save.
+        tensors = [v for v in _flatten(args, _is_leaf)[0] if isinstance(v, Tensor)]
+        if tensors and _core._forward_tracked(tensors):
+            return fn(*args, **kwargs)
         if not kwargs:
             return plain(*args)
         leaves, _ = _flatten(kwargs, _is_leaf)

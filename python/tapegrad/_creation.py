@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from . import _core
 from ._tensor import _made
 
@@ -141,7 +143,31 @@ def arange(start, stop=None, step=1, dtype=None, *, device=None):
     [1.   1.25 1.5  1.75]
     """
     _check_arange_length(start, stop, step)
+    if dtype is not None:
+        _check_arange_int_bounds(start, stop, step, dtype)
     return _made(device, "arange", _core._arange, start, stop, step, dtype)
+
+
+def _check_arange_int_bounds(start, stop, step, dtype):
+    """numpy computes the first two values of an integer arange in the dtype itself: one the dtype
+    cannot hold is an OverflowError (later values wrap, as numpy's do)."""
+    if stop is None:
+        start, stop = 0, start
+    if (
+        not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, stop, step))
+        or not step
+    ):
+        return
+    from ._numpy_extra import _as_dtype
+
+    try:
+        info = np.iinfo(str(_as_dtype(dtype)).lower())
+    except (TypeError, ValueError):
+        return  # a float or Bool dtype, or a bad one (the core names it)
+    n = max(0, -((start - stop) // step))
+    for v in (start, start + step)[: min(n, 2)]:
+        if not info.min <= v <= info.max:
+            raise OverflowError(f"arange: Python integer {v} out of bounds for {info.dtype}")
 
 
 def _check_arange_length(start, stop, step):

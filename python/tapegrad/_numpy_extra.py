@@ -300,18 +300,13 @@ def isneginf(x):
 
 
 def signbit(x):
-    """Whether the sign bit is set (numpy.signbit): True for negative numbers, ``-0.0`` and ``-inf``.
-
-    The sign of a NaN is not read (tapegrad has no bit-cast op): ``signbit(nan)`` is False whatever
-    its sign bit.
+    """Whether the sign bit is set (numpy.signbit): True for negative numbers, ``-0.0``, ``-inf``
+    and a NaN whose sign bit is set.
 
     >>> print(tg.numpy.signbit(tg.tensor([-1.0, -0.0, 0.0, 2.0])))
     [ True  True False False]
     """
-    x = _t(x)
-    if not _is_float(x):
-        return x < 0
-    return (x < 0) | ((x == 0) & (_core.reciprocal(x) < 0))
+    return _core.signbit(_t(x))
 
 
 def copysign(x1, x2):
@@ -380,8 +375,8 @@ def sinc(x):
     [ 1.0000000e+00  6.3661975e-01 -2.7827534e-08]
     """
     x = _t(x)
-    if not _is_float(x):
-        x = x.astype(_core.float32)
+    if not _is_float(x):  # numpy's sinc computes integers in Float64 (pi * x)
+        x = x.astype(_core.float64)
     small = _core.abs(x) < 1e-3
     xs = _where(small, 1.0, x)
     y = math.pi * xs
@@ -422,7 +417,7 @@ def degrees(x):
     >>> print(tg.numpy.degrees(tg.tensor([np.pi, np.pi / 2])))
     [180.  90.]
     """
-    return _t(x) * (180.0 / math.pi)
+    return _float(x) * (180.0 / math.pi)
 
 
 def radians(x):
@@ -431,7 +426,7 @@ def radians(x):
     >>> print(tg.numpy.radians(tg.tensor([180.0, 90.0])))
     [3.1415927 1.5707964]
     """
-    return _t(x) * (math.pi / 180.0)
+    return _float(x) * (math.pi / 180.0)
 
 
 def rad2deg(x):
@@ -453,8 +448,14 @@ def deg2rad(x):
 
 
 def _float(x):
+    """x in the float dtype numpy's float functions give it: an integer or Bool tensor as the
+    smallest float that holds its values (numpy's ufunc loops: 1-byte as Float16, 2-byte as
+    Float32, wider as Float64), a float one as itself."""
     x = _t(x)
-    return x if _is_float(x) else x.astype(_core.float32)
+    if _is_float(x) or str(x.dtype).startswith("Complex"):
+        return x
+    size = x.dtype.itemsize
+    return x.astype(_core.float16 if size == 1 else _core.float32 if size == 2 else _core.float64)
 
 
 def _big_threshold(x):
@@ -647,28 +648,32 @@ bitwise_not = bitwise_invert
 
 
 def _shift_operands(name, x1, x2):
-    """x1 and x2 as tensors of numpy's result dtype (a Python int takes x1's, NEP 50), Bool as
-    Int64, with the result's bit width and whether it is signed."""
+    """x1 and x2 as tensors of numpy's result dtype, with the result's bit width and whether it is
+    signed. numpy's own shift, run on empty arrays of the operands' dtypes (a Python int passed as
+    itself, weak as NEP 50 says), gives that dtype: Bool with Bool is Int8, Bool with UInt16 is
+    UInt16, and a Python int the other dtype cannot hold is an OverflowError."""
     _int_check(name, x1, x2)
-    weak = isinstance(x2, (int, np.integer)) and not isinstance(x2, (Tensor, np.ndarray))
-    if isinstance(x1, int) and isinstance(x2, Tensor):
-        # A Python int first operand is weak (NEP 50): it takes x2's dtype, and one that dtype
-        # cannot hold is an OverflowError as in numpy.
-        dt = _core.int64 if str(x2.dtype) == "Bool" else x2.dtype
-        info = np.iinfo(str(dt).lower())
-        if not info.min <= x1 <= info.max:
-            raise OverflowError(f"{name}: Python integer {x1} out of bounds for {dt}")
-        x1 = _t(x1).astype(dt)
-        weak = False
-    x1, x2 = _t(x1), _t(x2)
-    if str(x1.dtype) == "Bool":
-        x1 = x1.astype(_core.int64)
-    if not weak and x1.dtype != x2.dtype and str(x2.dtype) != "Bool":
-        common = (x1.reshape(-1)[:0] + x2.reshape(-1)[:0]).dtype
-        x1, x2 = x1.astype(common), x2.astype(common)
-    if _is_float(x1) or _is_float(x2):  # Int64 with UInt64 promotes to Float64 (numpy refuses too)
-        raise TypeError(f"{name}: needs integer or Bool tensors, got {x1.dtype} and {x2.dtype}")
-    return x1, x2, 8 * x1.dtype.itemsize, not str(x1.dtype).startswith("U")
+
+    def probe(x):
+        if isinstance(x, Tensor):
+            return np.empty(0, np.dtype(str(x.dtype).lower()))
+        return np.empty(0, x.dtype) if isinstance(x, np.ndarray) else x
+
+    try:
+        dt = np.dtype(np.left_shift(probe(x1), probe(x2)).dtype)
+    except OverflowError as e:
+        raise OverflowError(f"{name}: {e}") from None
+    except (TypeError, ValueError):
+        d1, d2 = (getattr(x, "dtype", type(x).__name__) for x in (x1, x2))
+        raise TypeError(
+            f"{name}: needs integer or Bool operands with a common integer dtype, got {d1} and {d2}"
+        ) from None
+    tdt = _as_dtype(dt.name)
+
+    def conv(x):
+        return (x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=dt))).astype(tdt)
+
+    return conv(x1), conv(x2), 8 * dt.itemsize, dt.kind == "i"
 
 
 def bitwise_left_shift(x1, x2):

@@ -416,6 +416,15 @@ struct IsFiniteF {
     else return true;
   }
 };
+// std::signbit reads the bit, so a NaN with its sign bit set counts as negative (numpy's answer).
+struct SignBitF {
+  template <class T>
+  static bool f(T x) {
+    if constexpr (std::is_floating_point<T>::value) return std::signbit(x);
+    else if constexpr (std::is_signed<T>::value) return x < T(0);
+    else return false;
+  }
+};
 struct LogicalNotF {
   template <class T>
   static bool f(T x) {

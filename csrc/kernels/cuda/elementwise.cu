@@ -351,6 +351,14 @@ struct IsFiniteF {
     else return true;
   }
 };
+struct SignBitF {
+  template <class T>
+  __device__ static bool f(T x) {
+    if constexpr (kIsFloat<T>) return signbit(x);
+    else if constexpr (kIsInt<T> && std::is_signed<T>::value) return x < T(0);
+    else return false;
+  }
+};
 struct LogicalNotF {
   template <class T>
   __device__ static bool f(T x) {

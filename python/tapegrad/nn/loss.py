@@ -35,6 +35,19 @@ def _check_pair(what, logits, labels, same=False):
         ) from None
 
 
+def _difference(logits, labels):
+    """logits - labels; two integer (or Bool) operands are subtracted as Float64, the dtype their
+    mean has: in their own dtype the difference (and its square) would wrap, and uint8 labels
+    [0, 255] against [1, 0] gave an MSE of 1."""
+    import numpy as np
+
+    tg = _tg()
+    a, b = (x if isinstance(x, tg.Tensor) else tg.tensor(x) for x in (logits, labels))
+    if all(np.dtype(t.dtype.numpy_dtype).kind in "iub" for t in (a, b)):
+        a, b = a.astype(tg.float64), b.astype(tg.float64)
+    return a - b
+
+
 def _reduce(x, reduction, what):
     if reduction == "mean":
         return x.mean()
@@ -84,7 +97,7 @@ class MSELoss(LossBase):
 
     def construct(self, logits, labels):
         _check_pair("MSELoss", logits, labels)
-        d = logits - labels
+        d = _difference(logits, labels)
         return self.get_loss(d * d)
 
 
@@ -97,7 +110,7 @@ class L1Loss(LossBase):
 
     def construct(self, logits, labels):
         _check_pair("L1Loss", logits, labels)
-        return self.get_loss(abs(logits - labels))
+        return self.get_loss(abs(_difference(logits, labels)))
 
 
 class SoftmaxCrossEntropyWithLogits(LossBase):
