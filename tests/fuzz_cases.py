@@ -2161,8 +2161,11 @@ def g_jac(draw, target):
     if floaty and pos == "0":
         if name != "hessian" and kind == "elem":
             ref = f"R.elem_jac(({fd})({n}){', True' if name == 'jacfwd' else ''})"
-        elif name != "hessian" and kind == "scalar":
+        elif name == "jacrev" and kind == "scalar":
             ref = f"({fd})({n})"
+        elif name == "jacfwd" and kind == "scalar":
+            # a forward sweep per column: an inf or nan anywhere makes the other columns nan
+            ref = f"R.fwd_row(({fd})({n})).reshape(np.shape({n}))"
         elif name == "hessian" and f == SCALAR_FNS[0][0]:
             ref = f"2 * R.elem_jac(np.ones_like({n}))"
     return p.case(target, call, ref, rtol=20.0)
