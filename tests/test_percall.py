@@ -361,3 +361,77 @@ def test_mixed_leaf_pytree_in_vjp_jvp_and_jacobians():
     x, t = [1.0, 2.0], np.array([1.0, 0.0], np.float32)
     prim, tan = tg.jvp(lambda x: (x * x).sum(), x, t)
     _assert_tree_close((prim, tan), (5.0, 2.0))
+
+
+# ---- Note [Unregistered tensor objects] and Note [Fast Tensor methods] ----------------------------
+
+
+def test_result_objects_are_plain_owned_tensors():
+    x = tg.tensor([1.0, 2.0, 3.0])
+    y = x * x  # a result object made without pybind11's instance registry
+    r = weakref.ref(y)
+    assert r() is y
+    np.testing.assert_array_equal(np.asarray(y), [1.0, 4.0, 9.0])
+    # a view of its memory keeps the value alive after the object is gone
+    a = np.asarray(y)
+    del y
+    gc.collect()
+    assert r() is None
+    np.testing.assert_array_equal(a, [1.0, 4.0, 9.0])
+    # many results made and dropped (the registry is not involved in either direction)
+    for _ in range(1000):
+        z = (x * 2.0).sum()
+    assert float(z) == 12.0
+    # every kind of result works as before: lists of tensors, copies, pickles, subclass instances
+    parts = tg.split(tg.arange(6.0), 3)
+    assert [p.shape for p in parts] == [(2,), (2,), (2,)]
+    assert pickle.loads(pickle.dumps(x + 1.0)).tolist() == [2.0, 3.0, 4.0]
+    w = tg.Parameter(tg.tensor([2.0]), name="w")
+    assert isinstance(w, tg.Tensor) and float((w * w).sum()) == 4.0
+    g = tg.grad(lambda v: (v * v).sum())(x)
+    assert weakref.ref(g)() is g and g.tolist() == [2.0, 4.0, 6.0]
+
+
+@pytest.mark.parametrize("name", ["sum", "mean"])
+def test_fast_sum_and_mean_methods_match_the_functions(name):
+    x = tg.tensor(np.arange(24.0).reshape(2, 3, 4))
+    meth, fn = getattr(tg.Tensor, name), getattr(tg, name)
+    assert type(vars(tg.Tensor)[name]).__name__ == "instancemethod"
+    assert meth.__doc__.startswith(
+        f"{name}(self: object, axis: object = None, keepdims: object = False)"
+    )
+    for args, kw in [
+        ((), {}),
+        ((1,), {}),
+        (((0, 2),), {}),
+        ((-1, True), {}),
+        ((), {"axis": 1}),
+        ((None,), {"keepdims": True}),
+        ((), {"keepdims": True, "axis": (0, 1)}),
+    ]:
+        got = getattr(x, name)(*args, **kw)
+        want = fn(x, *args, **kw)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    # called on the class with a non-Tensor self: converted as the function converts it
+    assert float(meth([1.0, 2.0, 3.0])) == float(fn(tg.tensor([1.0, 2.0, 3.0])))
+    # differentiable as before
+    g = tg.grad(lambda v: getattr(v, name)(axis=0).sum())(x)
+    np.testing.assert_allclose(np.asarray(g), np.full((2, 3, 4), 1.0 if name == "sum" else 0.5))
+    errors = [
+        (lambda: getattr(x, name)(foo=1), TypeError, "unexpected keyword argument 'foo'"),
+        (lambda: getattr(x, name)(0, axis=1), TypeError, "multiple values for argument 'axis'"),
+        (lambda: getattr(x, name)(0, False, keepdims=True), TypeError, "multiple values"),
+        (lambda: getattr(x, name)(0, False, 3), TypeError, "positional"),
+        (lambda: meth(), TypeError, "positional"),
+        (lambda: getattr(x, name)(keepdims="a"), TypeError, "keepdims"),
+        (lambda: getattr(x, name)(axis=5), IndexError, name),
+        (lambda: getattr(x, name)(axis=1.5), TypeError, "axis"),
+        (lambda: meth("abc"), TypeError, name),
+    ]
+    for f, exc, msg in errors:
+        with pytest.raises(exc, match=msg):
+            f()
+    # an integer tensor keeps the function's result dtype
+    xi = tg.tensor([[1, 2], [3, 4]])
+    assert getattr(xi, name)().dtype == fn(xi).dtype

@@ -96,6 +96,8 @@ void bind_jit(py::module_& m);
 void bind_custom(py::module_& m);
 void bind_sparse(py::module_& m);
 void bind_device(py::module_& m);
+// Last: replaces pybind11 methods bound above by C functions (Note [Fast Tensor methods]).
+void bind_fast_methods(py::module_& m);
 
 // The prims of user-defined rules (their rules call Python, so they live in bindings/), for
 // _core._prims() beside ops::all_prims().
