@@ -435,3 +435,159 @@ def test_fast_sum_and_mean_methods_match_the_functions(name):
     # an integer tensor keeps the function's result dtype
     xi = tg.tensor([[1, 2], [3, 4]])
     assert getattr(xi, name)().dtype == fn(xi).dtype
+
+
+# ---- Note [Gradient functions in C] ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make, expect, kwargs",
+    [
+        (lambda f: tg.grad(f), lambda x: 2 * x, True),
+        (lambda f: tg.value_and_grad(f), lambda x: ((x * x).sum(), 2 * x), True),
+        (lambda f: ops.GradOperation(get_all=True)(f), lambda x: (2 * x,), False),
+        (lambda f: ops.GradOperation()(f), lambda x: 2 * x, False),
+    ],
+)
+def test_c_gradient_functions_behave_as_the_python_ones(make, expect, kwargs):
+    runs = []
+
+    def total(x, scale=1.0):
+        """Sum of squares."""
+        runs.append(1)
+        return (x * x).sum() * scale
+
+    total.tag = "kept"
+    g = make(total)
+    assert isinstance(g, tg._core._GradFn)
+    # the wrapped function's metadata, its attributes and signature
+    assert g.__name__ == "total" and g.__doc__ == "Sum of squares." and g.__wrapped__ is total
+    assert g.__module__ == total.__module__ and g.tag == "kept"
+    import inspect
+
+    assert list(inspect.signature(g).parameters) == ["x", "scale"]
+    x = np.array([1.0, 2.0, 3.0])
+
+    def check(got):
+        want = expect(np.asarray(x))
+        for a, b in zip(
+            got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)
+        ):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b))
+
+    # Tensor, ndarray and list arguments (lists are declined by C and converted in Python): fn
+    # runs once per call on every path
+    for arg in (tg.tensor(x), x, x.tolist()):
+        runs.clear()
+        check(g(arg))
+        assert len(runs) == 1
+    # keyword arguments take the Python path (GradOperation's function takes none, as before)
+    runs.clear()
+    if not kwargs:
+        with pytest.raises(TypeError, match="keyword"):
+            g(tg.tensor(x), scale=1.0)
+    else:
+        check(g(tg.tensor(x), scale=1.0))
+        assert len(runs) == 1
+    # errors: no arguments, a non-float argument; the level stack is left empty
+    with pytest.raises((TypeError, IndexError)):
+        g()
+    with pytest.raises(TypeError):
+        g(tg.tensor([1, 2]))
+    assert not tg._core._levels_active()
+    # an exception inside fn propagates and leaves no level behind
+    bad = make(lambda v: (v * v).sum() + tg.tensor([1.0, 2.0]) @ tg.tensor([[1.0]]))
+    with pytest.raises(Exception):
+        bad(tg.tensor([1.0, 2.0]))
+    assert not tg._core._levels_active()
+    # weak references; pickled, it is the Python closure with the same results
+    r = weakref.ref(g)
+    assert r() is g
+    cloudpickle = pytest.importorskip("cloudpickle")
+    back = pickle.loads(cloudpickle.dumps(g))
+    check(back(tg.tensor(x)))
+
+
+def test_c_gradient_function_nested_output_and_method_binding():
+    runs = []
+
+    def f(x):
+        runs.append(1)
+        return {"a": x * x, "b": (x.sum(),)}
+
+    g = ops.GradOperation(get_all=True)(f)
+    (gx,) = g(tg.tensor([1.0, 2.0]))
+    np.testing.assert_allclose(np.asarray(gx), [3.0, 5.0])
+    assert len(runs) == 1
+
+    class Model:
+        # stored on a class it binds as a function does (the instance becomes the first argument)
+        loss = tg.grad(lambda self, x: (x * x).sum(), grad_position=1)
+
+    m = Model()
+    assert isinstance(Model.__dict__["loss"], tg._core._GradFn)
+    assert m.loss.__self__ is m and m.loss.__func__ is Model.__dict__["loss"]
+    assert Model.loss is Model.__dict__["loss"]
+    # (a non-Tensor argument such as the instance is refused, as it was by the Python function)
+    with pytest.raises(TypeError, match="contains a Model"):
+        m.loss(tg.tensor([1.0, 2.0]))
+
+
+def test_c_gradient_function_in_graph_mode_and_nested():
+    g = ops.GradOperation(get_all=True)(lambda x: (x * x * x).sum())
+    old = tg.get_context("mode")
+    tg.set_context(mode=tg.GRAPH_MODE)
+    try:
+        (r,) = g(tg.tensor([1.0, 2.0]))
+    finally:
+        tg.set_context(mode=old)
+    np.testing.assert_allclose(np.asarray(r), [3.0, 12.0])
+    # second order through the C object
+    gg = tg.grad(lambda x: tg.grad(lambda y: (y * y * y).sum())(x).sum())
+    np.testing.assert_allclose(np.asarray(gg(tg.tensor([1.0, 2.0]))), [6.0, 12.0])
+
+
+@pytest.mark.parametrize("jac", [tg.jacrev, tg.jacfwd])
+def test_c_jacobian_functions_behave_as_the_python_ones(jac):
+    runs = []
+
+    def f(x):
+        """Elementwise."""
+        runs.append(1)
+        return tg.sin(x) * x
+
+    j = jac(f)
+    assert isinstance(j, tg._core._GradFn) and j.__name__ == "f" and j.__wrapped__ is f
+    x = np.array([0.5, 1.0, 2.0])
+    want = np.diag(np.cos(x) * x + np.sin(x))
+    # a Tensor (C), an ndarray, a list and a Parameter (the Python function): fn runs once each
+    for arg in (tg.tensor(x), x, x.tolist(), tg.Parameter(tg.tensor(x), name="p")):
+        runs.clear()
+        got = j(arg)
+        assert len(runs) == 1
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6)
+    # pytree outputs and aux come back in the Python function's structure
+    jt = jac(lambda v: {"a": v * v, "b": (v.sum(),)})(tg.tensor([1.0, 2.0]))
+    np.testing.assert_allclose(np.asarray(jt["a"]), [[2.0, 0.0], [0.0, 4.0]])
+    np.testing.assert_allclose(np.asarray(jt["b"][0]), [1.0, 1.0])
+    ja, aux = jac(lambda v: (v * v, {"s": v.sum()}), has_aux=True)(tg.tensor([1.0, 2.0]))
+    np.testing.assert_allclose(np.asarray(ja), [[2.0, 0.0], [0.0, 4.0]])
+    assert float(aux["s"]) == 3.0
+    # errors as before; no level left behind
+    with pytest.raises(TypeError):
+        j(tg.tensor([1, 2]))
+    with pytest.raises((TypeError, IndexError)):
+        j()
+    assert not tg._core._levels_active()
+    cloudpickle = pytest.importorskip("cloudpickle")
+    back = pickle.loads(cloudpickle.dumps(j))
+    np.testing.assert_allclose(np.asarray(back(tg.tensor(x))), want, rtol=1e-6)
+    # graph mode and nesting (hessian = jacfwd(jacrev))
+    old = tg.get_context("mode")
+    tg.set_context(mode=tg.GRAPH_MODE)
+    try:
+        np.testing.assert_allclose(np.asarray(j(tg.tensor(x))), want, rtol=1e-6)
+    finally:
+        tg.set_context(mode=old)
+    h = tg.hessian(lambda v: (v * v * v).sum())(tg.tensor([1.0, 2.0]))
+    np.testing.assert_allclose(np.asarray(h), [[6.0, 0.0], [0.0, 12.0]])

@@ -92,6 +92,10 @@ void bind_index(py::module_& m);
 void bind_linalg(py::module_& m);
 void bind_creation(py::module_& m);
 void bind_jacobian(py::module_& m);
+// _core._jacobian(fn, args, positions, forward, has_aux, what, flatten) -> (rows, out_def, aux)
+// (bind_jacobian.cpp); also called by the jacobian functions of Note [Gradient functions in C].
+py::tuple jacobian_call(py::handle fn, py::tuple args, py::tuple positions, bool forward, bool has_aux,
+                        const char* what, py::handle flatten);
 void bind_jit(py::module_& m);
 void bind_custom(py::module_& m);
 void bind_sparse(py::module_& m);

@@ -436,7 +436,9 @@ def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
         return g
 
     me = _SelfRef(grad_fn)  # Note [Self-reference by weakref]
-    return grad_fn
+    if fixed is None or not simple:
+        return grad_fn
+    return _c_grad_fn(fn, fixed[0], 0, grad_fn, "grad")
 
 
 def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
@@ -493,7 +495,9 @@ def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
         return value, g
 
     me = _SelfRef(vg_fn)  # Note [Self-reference by weakref]
-    return vg_fn
+    if fixed is None or not simple:
+        return vg_fn
+    return _c_grad_fn(fn, fixed[0], _GRAD_VALUE, vg_fn, "value_and_grad")
 
 
 def vjp(fn, *inputs, weights=None, has_aux=False):
@@ -738,7 +742,24 @@ class GradOperation:
             return per[0]
 
         me = _SelfRef(grad_fn)  # Note [Self-reference by weakref]
-        return grad_fn
+        if fast_pos is None:
+            return grad_fn
+        return _c_grad_fn(fn, fast_pos, fast_flags, grad_fn, "GradOperation")
+
+
+def _c_grad_fn(fn, position, flags, slow, what):
+    """The C object that runs `slow`'s fast path itself (Note [Gradient functions in C] in
+    csrc/bindings/autodiff.cpp); `slow` (the Python closure) takes every other call."""
+
+    def rest(r, args):
+        return _grad_call_rest(r, fn, args, position, flags, what)
+
+    g = _core._grad_fn(fn, position, flags, slow, rest, _GRAPH)
+    # One attribute dict for both: what graph mode stores on the function (run_graph reaches the
+    # closure) is seen on the object the user holds, and the other way round.
+    g.__dict__ = slow.__dict__
+    functools.update_wrapper(g, fn)
+    return g
 
 
 def _tensor_tracked(data, dtype):

@@ -247,7 +247,22 @@ def _jacobian(fn, grad_position, has_aux, forward, what):
         return (j, aux) if has_aux else j
 
     me = _SelfRef(jac)  # Note [Self-reference by weakref] in _autodiff.py
-    return jac
+    if fixed is None:
+        return jac
+
+    # Note [Gradient functions in C] (csrc/bindings/autodiff.cpp): the common case above runs in
+    # C; a pytree output comes back here as [rows, out_def, aux] to be rebuilt.
+    def rest(r, args):
+        rows, out_def, aux = r
+        j = _unflatten(out_def, [row[0] for row in rows])
+        return (j, aux) if has_aux else j
+
+    flags = _core._JACOBIAN | (_core._JAC_FORWARD if forward else 0)
+    flags |= _core._JAC_HAS_AUX if has_aux else 0
+    g = _core._grad_fn(fn, grad_position, flags, jac, rest, _GRAPH, what, _flatten_out)
+    g.__dict__ = jac.__dict__  # one attribute dict (graph mode stores on it through `me`)
+    functools.update_wrapper(g, fn)
+    return g
 
 
 def _jacobian_tree(fn, args, positions, forward, has_aux, what):
