@@ -594,3 +594,42 @@ def test_c_jacobian_functions_behave_as_the_python_ones(jac):
         tg.set_context(mode=old)
     h = tg.hessian(lambda v: (v * v * v).sum())(tg.tensor([1.0, 2.0]))
     np.testing.assert_allclose(np.asarray(h), [[6.0, 0.0], [0.0, 12.0]])
+
+
+def test_c_gradient_function_with_a_tuple_of_positions():
+    runs = []
+
+    def f(x, y, k):
+        runs.append(1)
+        return (x * y * y).sum() * k
+
+    x, y = tg.tensor([1.0, 2.0]), tg.tensor([3.0, 4.0])
+    g = tg.grad(f, grad_position=(0, 1))
+    assert isinstance(g, tg._core._GradFn)
+    gx, gy = g(x, y, 2.0)
+    np.testing.assert_allclose(np.asarray(gx), [18.0, 32.0])
+    np.testing.assert_allclose(np.asarray(gy), [12.0, 32.0])
+    # negative and repeated positions, ndarray and list arguments (declined by C: the Python path)
+    for args in ((x, y, 2.0), (np.array([1.0, 2.0]), y, 2.0), (x, [3.0, 4.0], 2.0)):
+        runs.clear()
+        r = tg.grad(f, grad_position=(1, -2, 0))(*args)
+        assert len(runs) == 1 and len(r) == 3
+        np.testing.assert_allclose(np.asarray(r[0]), [12.0, 32.0])
+        np.testing.assert_allclose(np.asarray(r[1]), [12.0, 32.0])
+        np.testing.assert_allclose(np.asarray(r[2]), [18.0, 32.0])
+    v, (gx2,) = tg.value_and_grad(f, grad_position=(0,))(x, y, 2.0)
+    assert float(v) == 2.0 * (9.0 + 32.0)
+    np.testing.assert_allclose(np.asarray(gx2), [18.0, 32.0])
+    # a nested output is finished in Python on the same run
+    runs.clear()
+    h = tg.grad(lambda a, b: (runs.append(1), {"p": a * b})[1], grad_position=(0, 1))
+    ha, hb = h(x, y)
+    assert len(runs) == 1
+    np.testing.assert_allclose(np.asarray(ha), [3.0, 4.0])
+    np.testing.assert_allclose(np.asarray(hb), [1.0, 2.0])
+    # errors are the Python function's
+    with pytest.raises(IndexError, match="grad_position 5 is out of range"):
+        tg.grad(f, grad_position=(0, 5))(x, y, 2.0)
+    with pytest.raises(TypeError, match="floating-point"):
+        tg.grad(f, grad_position=(0, 2))(x, y, tg.tensor(2))
+    assert not tg._core._levels_active()

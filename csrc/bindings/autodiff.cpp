@@ -260,10 +260,13 @@ constexpr long kAllPositions = -(1L << 30);
 
 // The body of _grad_call: a new reference to the result, None (declined) or [out, level, wanted]
 // (nested output); throws on errors.
-PyObject* grad_call_impl(PyObject* fn, PyObject* args, long position, long flags) {
+// `positions` (a tuple of ints, or null): differentiate at those instead of `position`.
+PyObject* grad_call_impl(PyObject* fn, PyObject* args, long position, long flags, PyObject* positions = nullptr) {
   const size_t n = size_t(PyTuple_GET_SIZE(args));
   Positions pos;
-  if (position == kAllPositions) {
+  if (positions) {
+    if (!positions_of(positions, n, pos)) Py_RETURN_NONE;  // out of range: the Python path's error
+  } else if (position == kAllPositions) {
     for (size_t i = 0; i < n; ++i) pos.push_back(i);
   } else {
     const long k = position < 0 ? position + long(n) : position;
@@ -313,6 +316,7 @@ struct GradFnObject {
   PyObject* rest;              // rest(r, args): finishes a nested output
   PyObject* graph;             // _mode.GRAPH (a list): its item 0 is true while graph mode may be on
   long position, flags;
+  PyObject* positions;  // a tuple of positions (grad_position=(0, 1)), or null: `position`
   // Jacobians (jacrev/jacfwd, flags has kJacobian): the name for errors and the pytree flatten.
   PyObject* what;
   PyObject* flatten;
@@ -360,7 +364,7 @@ PyObject* gradfn_vectorcall(PyObject* self_o, PyObject* const* args, size_t narg
   }
   PyObject* r = shim::guarded([&]() -> PyObject* {
     if (self->flags & kJacobian) return jacobian_fast(self, tup);
-    return grad_call_impl(self->fn, tup, self->position, self->flags);
+    return grad_call_impl(self->fn, tup, self->position, self->flags, self->positions);
   });
   if (r == Py_None) {  // declined before fn ran: the Python path decides
     Py_DECREF(r);
@@ -380,6 +384,7 @@ int gradfn_traverse(PyObject* self_o, visitproc visit, void* arg) {
   Py_VISIT(self->slow);
   Py_VISIT(self->rest);
   Py_VISIT(self->graph);
+  Py_VISIT(self->positions);
   Py_VISIT(self->what);
   Py_VISIT(self->flatten);
   Py_VISIT(self->dict);
@@ -392,6 +397,7 @@ int gradfn_clear(PyObject* self_o) {
   Py_CLEAR(self->slow);
   Py_CLEAR(self->rest);
   Py_CLEAR(self->graph);
+  Py_CLEAR(self->positions);
   Py_CLEAR(self->what);
   Py_CLEAR(self->flatten);
   Py_CLEAR(self->dict);
@@ -575,7 +581,9 @@ void bind_autodiff(py::module_& m) {
     m.def(
         "_grad_fn",
         [](py::object fn, long position, long flags, py::object slow, py::object rest, py::list graph, py::str what,
-           py::object flatten) -> py::object {
+           py::object flatten, py::object positions) -> py::object {
+          TG_CHECK_TYPE(positions.is_none() || (PyTuple_Check(positions.ptr()) && py::len(positions) > 0),
+                        "_grad_fn: positions must be None or a non-empty tuple");
           TG_CHECK_TYPE(graph.size() >= 1, "_grad_fn: graph must be a non-empty list");
           TG_CHECK_TYPE(!(flags & kJacobian) || position >= 0, "_grad_fn: a jacobian position must be >= 0");
           auto* o = PyObject_GC_New(GradFnObject, g_gradfn_type);
@@ -586,6 +594,7 @@ void bind_autodiff(py::module_& m) {
           o->graph = graph.release().ptr();
           o->position = position;
           o->flags = flags;
+          o->positions = positions.is_none() ? nullptr : positions.release().ptr();
           o->what = what.release().ptr();
           o->flatten = flatten.release().ptr();
           o->dict = nullptr;
@@ -595,7 +604,7 @@ void bind_autodiff(py::module_& m) {
           return py::reinterpret_steal<py::object>(reinterpret_cast<PyObject*>(o));
         },
         py::arg("fn"), py::arg("position"), py::arg("flags"), py::arg("slow"), py::arg("rest"), py::arg("graph"),
-        py::arg("what") = "grad", py::arg("flatten") = py::none());
+        py::arg("what") = "grad", py::arg("flatten") = py::none(), py::arg("positions") = py::none());
     m.attr("_JACOBIAN") = int(kJacobian);
     m.attr("_JAC_FORWARD") = int(kJacForward);
     m.attr("_JAC_HAS_AUX") = int(kJacHasAux);

@@ -436,6 +436,9 @@ def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
         return g
 
     me = _SelfRef(grad_fn)  # Note [Self-reference by weakref]
+    many = _c_positions(grad_position)
+    if simple and many is not None:  # a tuple of positions: a tuple of gradients
+        return _c_grad_fn(fn, 0, _GRAD_TUPLE, grad_fn, "grad", many)
     if fixed is None or not simple:
         return grad_fn
     return _c_grad_fn(fn, fixed[0], 0, grad_fn, "grad")
@@ -495,6 +498,9 @@ def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
         return value, g
 
     me = _SelfRef(vg_fn)  # Note [Self-reference by weakref]
+    many = _c_positions(grad_position)
+    if simple and many is not None:
+        return _c_grad_fn(fn, 0, _GRAD_VALUE | _GRAD_TUPLE, vg_fn, "value_and_grad", many)
     if fixed is None or not simple:
         return vg_fn
     return _c_grad_fn(fn, fixed[0], _GRAD_VALUE, vg_fn, "value_and_grad")
@@ -747,14 +753,23 @@ class GradOperation:
         return _c_grad_fn(fn, fast_pos, fast_flags, grad_fn, "GradOperation")
 
 
-def _c_grad_fn(fn, position, flags, slow, what):
+def _c_positions(grad_position):
+    """A tuple of int positions for the C gradient function, or None (then the Python function
+    checks and normalises what it is given)."""
+    if isinstance(grad_position, (tuple, list)) and grad_position:
+        if all(type(p) is int for p in grad_position):
+            return tuple(grad_position)
+    return None
+
+
+def _c_grad_fn(fn, position, flags, slow, what, positions=None):
     """The C object that runs `slow`'s fast path itself (Note [Gradient functions in C] in
     csrc/bindings/autodiff.cpp); `slow` (the Python closure) takes every other call."""
 
     def rest(r, args):
         return _grad_call_rest(r, fn, args, position, flags, what)
 
-    g = _core._grad_fn(fn, position, flags, slow, rest, _GRAPH)
+    g = _core._grad_fn(fn, position, flags, slow, rest, _GRAPH, what, None, positions)
     # One attribute dict for both: what graph mode stores on the function (run_graph reaches the
     # closure) is seen on the object the user holds, and the other way round.
     g.__dict__ = slow.__dict__
