@@ -633,3 +633,57 @@ def test_c_gradient_function_with_a_tuple_of_positions():
     with pytest.raises(TypeError, match="floating-point"):
         tg.grad(f, grad_position=(0, 2))(x, y, tg.tensor(2))
     assert not tg._core._levels_active()
+
+
+def test_c_gradient_function_with_has_aux():
+    x = tg.tensor([1.0, 2.0])
+    runs = []
+
+    def f(v):
+        runs.append(1)
+        return (v * v).sum(), v.sum()
+
+    g = tg.grad(f, has_aux=True)
+    assert isinstance(g, tg._core._GradFn)
+    gx, aux = g(x)
+    np.testing.assert_allclose(np.asarray(gx), [2.0, 4.0])
+    assert float(aux) == 3.0 and not tg._core._any_tracked([aux])
+    (value, aux2), gx2 = tg.value_and_grad(f, has_aux=True)(x)
+    assert float(value) == 5.0 and float(aux2) == 3.0
+    np.testing.assert_allclose(np.asarray(gx2), [2.0, 4.0])
+    # several aux values, nested tuples, plain leaves (C); dicts and lists (the Python pytree)
+    for aux_of, check in [
+        (lambda v: (v * 2, (v, 3.0, None)), lambda a: a[1][1] == 3.0 and a[1][2] is None),
+        (lambda v: ({"a": v, "b": [v]},), lambda a: sorted(a) == ["a", "b"] and len(a["b"]) == 1),
+        (lambda v: ([v, 1],), lambda a: isinstance(a, list) and a[1] == 1),
+    ]:
+        runs.clear()
+        h = tg.grad(
+            lambda v, aux_of=aux_of: (runs.append(1), ((v * v).sum(), *aux_of(v)))[1], has_aux=True
+        )
+        gh, a = h(x)
+        assert len(runs) == 1 and check(a)
+        np.testing.assert_allclose(np.asarray(gh), [2.0, 4.0])
+        leaves = [
+            t for t in tg._tree.flatten(a, lambda z: not isinstance(z, (tuple, list, dict)))[0]
+        ]
+        assert not tg._core._any_tracked([t for t in leaves if isinstance(t, tg.Tensor)])
+    # a pytree primary output is finished in Python on the same run
+    runs.clear()
+    gp, ap = tg.grad(lambda v: (runs.append(1), ({"p": (v * v).sum()}, v))[1], has_aux=True)(x)
+    assert len(runs) == 1
+    np.testing.assert_allclose(np.asarray(gp), [2.0, 4.0])
+    np.testing.assert_allclose(np.asarray(ap), [1.0, 2.0])
+    # tuple positions with aux
+    (ga, gb), a = tg.grad(lambda u, w: ((u * w).sum(), w), grad_position=(0, 1), has_aux=True)(x, x)
+    np.testing.assert_allclose(np.asarray(ga), [1.0, 2.0])
+    np.testing.assert_allclose(np.asarray(gb), [1.0, 2.0])
+    np.testing.assert_allclose(np.asarray(a), [1.0, 2.0])
+    # errors as the Python function's, no level left behind
+    with pytest.raises(TypeError, match="must return a tuple"):
+        tg.grad(lambda v: (v * v).sum(), has_aux=True)(x)
+    with pytest.raises(TypeError, match=r"must return a Tensor \(or a tuple of them\), got \(\)"):
+        tg.grad(lambda v: ((), v), has_aux=True)(x)
+    with pytest.raises(TypeError, match="NoneType"):
+        tg.grad(lambda v: (None, v), has_aux=True)(x)
+    assert not tg._core._levels_active()

@@ -126,6 +126,7 @@ std::shared_ptr<L> level_of(py::handle self, const char* cls, const char* method
 namespace {
 constexpr long kGradValue = 1;  // return (value, grads)
 constexpr long kGradTuple = 2;  // grads as a tuple even for one position
+constexpr long kGradAux = 32;   // fn returns (output, *aux) (has_aux=True)
 
 using Positions = SmallVec<size_t, 4>;
 
@@ -158,12 +159,43 @@ struct FastGrad {
   TensorList grads;  // one per position, in the order given
   bool nested = false;
   py::object out, level, wanted;  // nested: what the caller needs to finish
+  py::object aux;                 // has_aux: the aux part of the output without this level
 };
 
 // Runs fn under a new reverse level with the arguments at `pos` tracked and sweeps back from its
 // output. False (before fn runs) when an argument is not covered: a position holding anything but
 // a float Tensor or a float numpy array, another argument that is not a Tensor, number or array.
-bool grad_fast(py::handle fn, py::handle args_h, const Positions& pos, bool want_value, FastGrad& r) {
+// `aux` with the wrappers of level `id` removed from its Tensors, as Python's _strip_level does;
+// false (nothing built) for containers other than plain tuples (lists, dicts, namedtuples: their
+// rebuilding rules are the Python pytree's), which the caller then leaves to Python.
+bool strip_aux(py::handle aux, uint64_t id, py::object& out, int depth = 0) {
+  PyObject* o = aux.ptr();
+  if (is_tensor(aux)) {
+    const Tensor* t = tensor_ptr(o);
+    if (!t) return false;
+    auto* m = autodiff::meta_at(*t, id);
+    out = py::cast(m ? m->primal : *t);
+    return true;
+  }
+  if (PyTuple_CheckExact(o)) {
+    if (depth > 64) return false;
+    const Py_ssize_t n = PyTuple_GET_SIZE(o);
+    py::tuple t(n);
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      py::object v;
+      if (!strip_aux(PyTuple_GET_ITEM(o, i), id, v, depth + 1)) return false;
+      t[size_t(i)] = v;
+    }
+    out = t;
+    return true;
+  }
+  if (PyTuple_Check(o) || PyList_Check(o) || PyDict_Check(o)) return false;
+  out = py::reinterpret_borrow<py::object>(aux);  // any other leaf, as it is
+  return true;
+}
+
+bool grad_fast(py::handle fn, py::handle args_h, const Positions& pos, bool want_value, FastGrad& r,
+               bool has_aux = false) {
   PyObject* args = args_h.ptr();
   const size_t n = size_t(PyTuple_GET_SIZE(args));
   SmallVec<Tensor, 4> tracked(n);  // the position's input, then its tracked wrapper
@@ -218,13 +250,28 @@ bool grad_fast(py::handle fn, py::handle args_h, const Positions& pos, bool want
     r.wanted = py::cast(from_list(wanted));
     return true;
   };
-  if (is_tensor(out)) {
-    const Tensor* t = tensor_ptr(out.ptr());
+  // has_aux: fn returned (output, *aux); anything else is Python's to report (nested).
+  py::object primary = out;
+  if (has_aux) {
+    if (!PyTuple_CheckExact(out.ptr()) || PyTuple_GET_SIZE(out.ptr()) < 1) return nested();
+    const Py_ssize_t k = PyTuple_GET_SIZE(out.ptr());
+    primary = py::reinterpret_borrow<py::object>(PyTuple_GET_ITEM(out.ptr(), 0));
+    py::object aux;
+    if (k == 2) {
+      aux = py::reinterpret_borrow<py::object>(PyTuple_GET_ITEM(out.ptr(), 1));
+    } else {
+      aux = py::reinterpret_steal<py::object>(PyTuple_GetSlice(out.ptr(), 1, k));
+      if (!aux) throw py::error_already_set();
+    }
+    if (!strip_aux(aux, level->id(), r.aux)) return nested();
+  }
+  if (is_tensor(primary)) {
+    const Tensor* t = tensor_ptr(primary.ptr());
     if (!t) return nested();
     outs.push_back(*t);
-  } else if (PyTuple_Check(out.ptr()) || PyList_Check(out.ptr())) {
+  } else if (PyTuple_Check(primary.ptr()) || PyList_Check(primary.ptr())) {
     is_seq = true;
-    for (py::handle h : out) {
+    for (py::handle h : primary) {
       const Tensor* t = is_tensor(h) ? tensor_ptr(h.ptr()) : nullptr;
       if (!t) return nested();
       outs.push_back(*t);
@@ -232,6 +279,8 @@ bool grad_fast(py::handle fn, py::handle args_h, const Positions& pos, bool want
   } else {
     return nested();
   }
+  // An empty output with has_aux is Python's error to raise (without aux, zeros, as always).
+  if (has_aux && outs.empty()) return nested();
   r.grads = level->backward(outs, TensorList(), wanted);
   if (!want_value) return true;
   auto unwrap = [&](const Tensor& t) {
@@ -243,7 +292,7 @@ bool grad_fast(py::handle fn, py::handle args_h, const Positions& pos, bool want
   } else {
     py::tuple v(outs.size());
     for (size_t i = 0; i < outs.size(); ++i) v[i] = py::cast(unwrap(outs[i]));
-    r.value = PyList_Check(out.ptr()) ? py::object(py::list(v)) : py::object(v);
+    r.value = PyList_Check(primary.ptr()) ? py::object(py::list(v)) : py::object(v);
   }
   return true;
 }
@@ -273,7 +322,8 @@ PyObject* grad_call_impl(PyObject* fn, PyObject* args, long position, long flags
     if (k >= 0 && size_t(k) < n) pos.push_back(size_t(k));
   }
   FastGrad r;
-  if (pos.empty() || !grad_fast(fn, args, pos, (flags & kGradValue) != 0, r)) Py_RETURN_NONE;
+  const bool aux = (flags & kGradAux) != 0;
+  if (pos.empty() || !grad_fast(fn, args, pos, (flags & kGradValue) != 0, r, aux)) Py_RETURN_NONE;
   if (r.nested) {
     py::list l(3);
     l[0] = r.out;
@@ -282,6 +332,10 @@ PyObject* grad_call_impl(PyObject* fn, PyObject* args, long position, long flags
     return l.release().ptr();
   }
   py::object g = (flags & kGradTuple) ? py::object(grads_tuple(r.grads)) : py::cast(std::move(r.grads[0]));
+  if (aux) {  // ((value, aux), grads) or (grads, aux), as Python's grad/value_and_grad
+    if (flags & kGradValue) return py::make_tuple(py::make_tuple(r.value, r.aux), g).release().ptr();
+    return PyTuple_Pack(2, g.ptr(), r.aux.ptr());
+  }
   if (flags & kGradValue) return PyTuple_Pack(2, r.value.ptr(), g.ptr());
   return g.release().ptr();
 }
@@ -542,6 +596,7 @@ void bind_autodiff(py::module_& m) {
                  py::reinterpret_steal<py::object>(PyCFunction_NewEx(&def, nullptr, m.attr("__name__").ptr())));
     m.attr("_GRAD_VALUE") = int(kGradValue);
     m.attr("_GRAD_TUPLE") = int(kGradTuple);
+    m.attr("_GRAD_AUX") = int(kGradAux);
     m.attr("_GRAD_ALL") = kAllPositions;
   }
   // Note [Gradient functions in C]: the type, its maker and its unpickler.
