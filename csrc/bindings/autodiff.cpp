@@ -425,7 +425,12 @@ PyObject* gradfn_vectorcall(PyObject* self_o, PyObject* const* args, size_t narg
     r = PyObject_Call(self->slow, tup, nullptr);
   } else if (r && PyList_CheckExact(r)) {  // fn ran; its nested output is finished in Python
     PyObject* l = r;
-    r = PyObject_CallFunctionObjArgs(self->rest, l, tup, nullptr);
+    // rest(r, args, fn, position, flags, what): one module-level function for every transform
+    PyObject* pos = PyLong_FromLong(self->position);
+    PyObject* flags = pos ? PyLong_FromLong(self->flags) : nullptr;
+    r = flags ? PyObject_CallFunctionObjArgs(self->rest, l, tup, self->fn, pos, flags, self->what, nullptr) : nullptr;
+    Py_XDECREF(pos);
+    Py_XDECREF(flags);
     Py_DECREF(l);
   }
   Py_DECREF(tup);
@@ -656,7 +661,27 @@ void bind_autodiff(py::module_& m) {
           o->weakrefs = nullptr;
           o->vectorcall = gradfn_vectorcall;
           PyObject_GC_Track(reinterpret_cast<PyObject*>(o));
-          return py::reinterpret_steal<py::object>(reinterpret_cast<PyObject*>(o));
+          auto g = py::reinterpret_steal<py::object>(reinterpret_cast<PyObject*>(o));
+          // What functools.update_wrapper(g, fn) does, in one dict shared with `slow` (which
+          // functools.wraps made from fn): what graph mode stores on the closure is seen on g.
+          o->dict = PyObject_GenericGetDict(o->slow, nullptr);
+          if (!o->dict) throw py::error_already_set();
+          static PyObject* names = [] {
+            return py::object(py::module_::import("functools").attr("WRAPPER_ASSIGNMENTS")).release().ptr();
+          }();
+          for (py::handle name : py::reinterpret_borrow<py::tuple>(names)) {
+            PyObject* v = PyObject_GetAttr(o->fn, name.ptr());
+            if (!v) {
+              if (!PyErr_ExceptionMatches(PyExc_AttributeError)) throw py::error_already_set();
+              PyErr_Clear();
+              continue;
+            }
+            const int rc = PyDict_SetItem(o->dict, name.ptr(), v);
+            Py_DECREF(v);
+            if (rc < 0) throw py::error_already_set();
+          }
+          if (PyDict_SetItemString(o->dict, "__wrapped__", o->fn) < 0) throw py::error_already_set();
+          return g;
         },
         py::arg("fn"), py::arg("position"), py::arg("flags"), py::arg("slow"), py::arg("rest"), py::arg("graph"),
         py::arg("what") = "grad", py::arg("flatten") = py::none(), py::arg("positions") = py::none());

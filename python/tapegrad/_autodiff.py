@@ -789,19 +789,22 @@ def _c_positions(grad_position):
 
 def _c_grad_fn(fn, position, flags, slow, what, positions=None):
     """The C object that runs `slow`'s fast path itself (Note [Gradient functions in C] in
-    csrc/bindings/autodiff.cpp); `slow` (the Python closure) takes every other call."""
+    csrc/bindings/autodiff.cpp); `slow` (the Python closure) takes every other call. It gets
+    fn's name, doc and __wrapped__ in slow's attribute dict (update_wrapper's work, in C)."""
+    return _core._grad_fn(fn, position, flags, slow, _c_rest, _GRAPH, what, None, positions)
 
-    def rest(r, args):
-        if flags & _GRAD_AUX:
-            return _grad_aux_rest(r, flags, what)
-        return _grad_call_rest(r, fn, args, position, flags, what)
 
-    g = _core._grad_fn(fn, position, flags, slow, rest, _GRAPH, what, None, positions)
-    # One attribute dict for both: what graph mode stores on the function (run_graph reaches the
-    # closure) is seen on the object the user holds, and the other way round.
-    g.__dict__ = slow.__dict__
-    functools.update_wrapper(g, fn)
-    return g
+def _c_rest(r, args, fn, position, flags, what):
+    """What a C gradient function leaves to Python after fn ran once: `r` is [out, level,
+    wanted] for a gradient whose output (or aux) is a pytree, [rows, out_def, aux] for a
+    Jacobian with a pytree output."""
+    if flags & _core._JACOBIAN:
+        rows, out_def, aux = r
+        j = _unflatten(out_def, [row[0] for row in rows])
+        return (j, aux) if flags & _core._JAC_HAS_AUX else j
+    if flags & _GRAD_AUX:
+        return _grad_aux_rest(r, flags, what)
+    return _grad_call_rest(r, fn, args, position, flags, what)
 
 
 def _tensor_tracked(data, dtype):

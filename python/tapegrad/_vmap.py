@@ -9,7 +9,7 @@ import numbers
 import numpy as _np
 
 from . import _args, _core, _mode
-from ._autodiff import _SelfRef
+from ._autodiff import _c_rest, _SelfRef
 from ._core import Tensor
 from ._mode import GRAPH as _GRAPH
 from ._tree import flatten as _flatten
@@ -251,18 +251,10 @@ def _jacobian(fn, grad_position, has_aux, forward, what):
         return jac
 
     # Note [Gradient functions in C] (csrc/bindings/autodiff.cpp): the common case above runs in
-    # C; a pytree output comes back here as [rows, out_def, aux] to be rebuilt.
-    def rest(r, args):
-        rows, out_def, aux = r
-        j = _unflatten(out_def, [row[0] for row in rows])
-        return (j, aux) if has_aux else j
-
+    # C; a pytree output comes back to _c_rest as [rows, out_def, aux] to be rebuilt.
     flags = _core._JACOBIAN | (_core._JAC_FORWARD if forward else 0)
     flags |= _core._JAC_HAS_AUX if has_aux else 0
-    g = _core._grad_fn(fn, grad_position, flags, jac, rest, _GRAPH, what, _flatten_out)
-    g.__dict__ = jac.__dict__  # one attribute dict (graph mode stores on it through `me`)
-    functools.update_wrapper(g, fn)
-    return g
+    return _core._grad_fn(fn, grad_position, flags, jac, _c_rest, _GRAPH, what, _flatten_out)
 
 
 def _jacobian_tree(fn, args, positions, forward, has_aux, what):
