@@ -1,6 +1,7 @@
 """Per-call cost of the transforms (issue 15's targets), one thread.
 
     python benchmarks/bench_percall.py wall [REPEATS]   # medians of wall time and the target ratios
+    python benchmarks/bench_percall.py callgrind [CASE ...]  # instructions per call, and the ratios
     python benchmarks/bench_percall.py CASE N           # run CASE N times (for callgrind)
 
 Instruction counts do not depend on the load of the machine, wall times do: for a count per call,
@@ -114,10 +115,31 @@ def wall(repeats):
     print(f"jitted tiny gradient:          {med['jit_grad4']:.2f} us (target < 1.5)")
 
 
+def instructions(cases):
+    """Instructions per call of each case under callgrind, (count(N) - count(0)) / N, independent
+    of the machine's load; with the two tiny-input ratios to HIPS autograd counted the same way."""
+    from bench_perop_callgrind import callgrind_count
+
+    n = 300
+    per = {}
+    for case in cases:
+        per[case] = (callgrind_count(__file__, case, n) - callgrind_count(__file__, case, 0)) / n
+        print(f"{case:18s} {per[case] / 1000:8.1f}k instructions per call", flush=True)
+    for a, b in (("gradop4", "ag_grad4"), ("jacrev4", "ag_jac4")):
+        if a in per and b in per:
+            print(f"{a} / {b}: {per[a] / per[b]:.3f} (instructions)")
+
+
 def main(argv):
     if not argv or argv[0] == "wall":
         wall(int(argv[1]) if len(argv) > 1 else 15)
         return 0
+    if argv[0] == "callgrind":
+        default = ["gradop4", "gradop4_percall", "jacrev4", "ag_grad4", "ag_jac4", "vg_tensor"]
+        instructions(argv[1:] or default)
+        return 0
+    if argv[0] == "--run":  # what callgrind_count runs
+        argv = argv[1:]
     case, n = argv[0], int(argv[1])
     f = {**tapegrad_cases(), **numpy_cases(), **autograd_cases()}[case]
     f()

@@ -361,3 +361,329 @@ def test_mixed_leaf_pytree_in_vjp_jvp_and_jacobians():
     x, t = [1.0, 2.0], np.array([1.0, 0.0], np.float32)
     prim, tan = tg.jvp(lambda x: (x * x).sum(), x, t)
     _assert_tree_close((prim, tan), (5.0, 2.0))
+
+
+# ---- Note [Unregistered tensor objects] and Note [Fast Tensor methods] ----------------------------
+
+
+def test_result_objects_are_plain_owned_tensors():
+    x = tg.tensor([1.0, 2.0, 3.0])
+    y = x * x  # a result object made without pybind11's instance registry
+    r = weakref.ref(y)
+    assert r() is y
+    np.testing.assert_array_equal(np.asarray(y), [1.0, 4.0, 9.0])
+    # a view of its memory keeps the value alive after the object is gone
+    a = np.asarray(y)
+    del y
+    gc.collect()
+    assert r() is None
+    np.testing.assert_array_equal(a, [1.0, 4.0, 9.0])
+    # many results made and dropped (the registry is not involved in either direction)
+    for _ in range(1000):
+        z = (x * 2.0).sum()
+    assert float(z) == 12.0
+    # every kind of result works as before: lists of tensors, copies, pickles, subclass instances
+    parts = tg.split(tg.arange(6.0), 3)
+    assert [p.shape for p in parts] == [(2,), (2,), (2,)]
+    assert pickle.loads(pickle.dumps(x + 1.0)).tolist() == [2.0, 3.0, 4.0]
+    w = tg.Parameter(tg.tensor([2.0]), name="w")
+    assert isinstance(w, tg.Tensor) and float((w * w).sum()) == 4.0
+    g = tg.grad(lambda v: (v * v).sum())(x)
+    assert weakref.ref(g)() is g and g.tolist() == [2.0, 4.0, 6.0]
+
+
+@pytest.mark.parametrize("name", ["sum", "mean"])
+def test_fast_sum_and_mean_methods_match_the_functions(name):
+    x = tg.tensor(np.arange(24.0).reshape(2, 3, 4))
+    meth, fn = getattr(tg.Tensor, name), getattr(tg, name)
+    assert type(vars(tg.Tensor)[name]).__name__ == "instancemethod"
+    assert meth.__doc__.startswith(
+        f"{name}(self: object, axis: object = None, keepdims: object = False)"
+    )
+    for args, kw in [
+        ((), {}),
+        ((1,), {}),
+        (((0, 2),), {}),
+        ((-1, True), {}),
+        ((), {"axis": 1}),
+        ((None,), {"keepdims": True}),
+        ((), {"keepdims": True, "axis": (0, 1)}),
+    ]:
+        got = getattr(x, name)(*args, **kw)
+        want = fn(x, *args, **kw)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    # called on the class with a non-Tensor self: converted as the function converts it
+    assert float(meth([1.0, 2.0, 3.0])) == float(fn(tg.tensor([1.0, 2.0, 3.0])))
+    # differentiable as before
+    g = tg.grad(lambda v: getattr(v, name)(axis=0).sum())(x)
+    np.testing.assert_allclose(np.asarray(g), np.full((2, 3, 4), 1.0 if name == "sum" else 0.5))
+    errors = [
+        (lambda: getattr(x, name)(foo=1), TypeError, "unexpected keyword argument 'foo'"),
+        (lambda: getattr(x, name)(0, axis=1), TypeError, "multiple values for argument 'axis'"),
+        (lambda: getattr(x, name)(0, False, keepdims=True), TypeError, "multiple values"),
+        (lambda: getattr(x, name)(0, False, 3), TypeError, "positional"),
+        (lambda: meth(), TypeError, "positional"),
+        (lambda: getattr(x, name)(keepdims="a"), TypeError, "keepdims"),
+        (lambda: getattr(x, name)(axis=5), IndexError, name),
+        (lambda: getattr(x, name)(axis=1.5), TypeError, "axis"),
+        (lambda: meth("abc"), TypeError, name),
+    ]
+    for f, exc, msg in errors:
+        with pytest.raises(exc, match=msg):
+            f()
+    # an integer tensor keeps the function's result dtype
+    xi = tg.tensor([[1, 2], [3, 4]])
+    assert getattr(xi, name)().dtype == fn(xi).dtype
+
+
+# ---- Note [Gradient functions in C] ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make, expect, kwargs",
+    [
+        (lambda f: tg.grad(f), lambda x: 2 * x, True),
+        (lambda f: tg.value_and_grad(f), lambda x: ((x * x).sum(), 2 * x), True),
+        (lambda f: ops.GradOperation(get_all=True)(f), lambda x: (2 * x,), False),
+        (lambda f: ops.GradOperation()(f), lambda x: 2 * x, False),
+    ],
+)
+def test_c_gradient_functions_behave_as_the_python_ones(make, expect, kwargs):
+    runs = []
+
+    def total(x, scale=1.0):
+        """Sum of squares."""
+        runs.append(1)
+        return (x * x).sum() * scale
+
+    total.tag = "kept"
+    g = make(total)
+    assert isinstance(g, tg._core._GradFn)
+    # the wrapped function's metadata, its attributes and signature
+    assert g.__name__ == "total" and g.__doc__ == "Sum of squares." and g.__wrapped__ is total
+    assert g.__module__ == total.__module__ and g.tag == "kept"
+    import inspect
+
+    assert list(inspect.signature(g).parameters) == ["x", "scale"]
+    x = np.array([1.0, 2.0, 3.0])
+
+    def check(got):
+        want = expect(np.asarray(x))
+        for a, b in zip(
+            got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)
+        ):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b))
+
+    # Tensor, ndarray and list arguments (lists are declined by C and converted in Python): fn
+    # runs once per call on every path
+    for arg in (tg.tensor(x), x, x.tolist()):
+        runs.clear()
+        check(g(arg))
+        assert len(runs) == 1
+    # keyword arguments take the Python path (GradOperation's function takes none, as before)
+    runs.clear()
+    if not kwargs:
+        with pytest.raises(TypeError, match="keyword"):
+            g(tg.tensor(x), scale=1.0)
+    else:
+        check(g(tg.tensor(x), scale=1.0))
+        assert len(runs) == 1
+    # errors: no arguments, a non-float argument; the level stack is left empty
+    with pytest.raises((TypeError, IndexError)):
+        g()
+    with pytest.raises(TypeError):
+        g(tg.tensor([1, 2]))
+    assert not tg._core._levels_active()
+
+    # an exception inside fn propagates and leaves no level behind
+    def bad_fn(v):
+        raise ZeroDivisionError("inside fn")
+
+    with pytest.raises(ZeroDivisionError, match="inside fn"):
+        make(bad_fn)(tg.tensor([1.0, 2.0]))
+    assert not tg._core._levels_active()
+    # weak references; pickled, it is the Python closure with the same results
+    r = weakref.ref(g)
+    assert r() is g
+    cloudpickle = pytest.importorskip("cloudpickle")
+    back = pickle.loads(cloudpickle.dumps(g))
+    check(back(tg.tensor(x)))
+
+
+def test_c_gradient_function_nested_output_and_method_binding():
+    runs = []
+
+    def f(x):
+        runs.append(1)
+        return {"a": x * x, "b": (x.sum(),)}
+
+    g = ops.GradOperation(get_all=True)(f)
+    (gx,) = g(tg.tensor([1.0, 2.0]))
+    np.testing.assert_allclose(np.asarray(gx), [3.0, 5.0])
+    assert len(runs) == 1
+
+    class Model:
+        # stored on a class it binds as a function does (the instance becomes the first argument)
+        loss = tg.grad(lambda self, x: (x * x).sum(), grad_position=1)
+
+    m = Model()
+    assert isinstance(Model.__dict__["loss"], tg._core._GradFn)
+    assert m.loss.__self__ is m and m.loss.__func__ is Model.__dict__["loss"]
+    assert Model.loss is Model.__dict__["loss"]
+    # (a non-Tensor argument such as the instance is refused, as it was by the Python function)
+    with pytest.raises(TypeError, match="contains a Model"):
+        m.loss(tg.tensor([1.0, 2.0]))
+
+
+def test_c_gradient_function_in_graph_mode_and_nested():
+    g = ops.GradOperation(get_all=True)(lambda x: (x * x * x).sum())
+    old = tg.get_context("mode")
+    tg.set_context(mode=tg.GRAPH_MODE)
+    try:
+        (r,) = g(tg.tensor([1.0, 2.0]))
+    finally:
+        tg.set_context(mode=old)
+    np.testing.assert_allclose(np.asarray(r), [3.0, 12.0])
+    # second order through the C object
+    gg = tg.grad(lambda x: tg.grad(lambda y: (y * y * y).sum())(x).sum())
+    np.testing.assert_allclose(np.asarray(gg(tg.tensor([1.0, 2.0]))), [6.0, 12.0])
+
+
+@pytest.mark.parametrize("jac", [tg.jacrev, tg.jacfwd])
+def test_c_jacobian_functions_behave_as_the_python_ones(jac):
+    runs = []
+
+    def f(x):
+        """Elementwise."""
+        runs.append(1)
+        return tg.sin(x) * x
+
+    j = jac(f)
+    assert isinstance(j, tg._core._GradFn) and j.__name__ == "f" and j.__wrapped__ is f
+    x = np.array([0.5, 1.0, 2.0])
+    want = np.diag(np.cos(x) * x + np.sin(x))
+    # a Tensor (C), an ndarray, a list and a Parameter (the Python function): fn runs once each
+    for arg in (tg.tensor(x), x, x.tolist(), tg.Parameter(tg.tensor(x), name="p")):
+        runs.clear()
+        got = j(arg)
+        assert len(runs) == 1
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6)
+    # pytree outputs and aux come back in the Python function's structure
+    jt = jac(lambda v: {"a": v * v, "b": (v.sum(),)})(tg.tensor([1.0, 2.0]))
+    np.testing.assert_allclose(np.asarray(jt["a"]), [[2.0, 0.0], [0.0, 4.0]])
+    np.testing.assert_allclose(np.asarray(jt["b"][0]), [1.0, 1.0])
+    ja, aux = jac(lambda v: (v * v, {"s": v.sum()}), has_aux=True)(tg.tensor([1.0, 2.0]))
+    np.testing.assert_allclose(np.asarray(ja), [[2.0, 0.0], [0.0, 4.0]])
+    assert float(aux["s"]) == 3.0
+    # errors as before; no level left behind
+    with pytest.raises(TypeError):
+        j(tg.tensor([1, 2]))
+    with pytest.raises((TypeError, IndexError)):
+        j()
+    assert not tg._core._levels_active()
+    cloudpickle = pytest.importorskip("cloudpickle")
+    back = pickle.loads(cloudpickle.dumps(j))
+    np.testing.assert_allclose(np.asarray(back(tg.tensor(x))), want, rtol=1e-6)
+    # graph mode and nesting (hessian = jacfwd(jacrev))
+    old = tg.get_context("mode")
+    tg.set_context(mode=tg.GRAPH_MODE)
+    try:
+        np.testing.assert_allclose(np.asarray(j(tg.tensor(x))), want, rtol=1e-6)
+    finally:
+        tg.set_context(mode=old)
+    h = tg.hessian(lambda v: (v * v * v).sum())(tg.tensor([1.0, 2.0]))
+    np.testing.assert_allclose(np.asarray(h), [[6.0, 0.0], [0.0, 12.0]])
+
+
+def test_c_gradient_function_with_a_tuple_of_positions():
+    runs = []
+
+    def f(x, y, k):
+        runs.append(1)
+        return (x * y * y).sum() * k
+
+    x, y = tg.tensor([1.0, 2.0]), tg.tensor([3.0, 4.0])
+    g = tg.grad(f, grad_position=(0, 1))
+    assert isinstance(g, tg._core._GradFn)
+    gx, gy = g(x, y, 2.0)
+    np.testing.assert_allclose(np.asarray(gx), [18.0, 32.0])
+    np.testing.assert_allclose(np.asarray(gy), [12.0, 32.0])
+    # negative and repeated positions, ndarray and list arguments (declined by C: the Python path)
+    for args in ((x, y, 2.0), (np.array([1.0, 2.0]), y, 2.0), (x, [3.0, 4.0], 2.0)):
+        runs.clear()
+        r = tg.grad(f, grad_position=(1, -2, 0))(*args)
+        assert len(runs) == 1 and len(r) == 3
+        np.testing.assert_allclose(np.asarray(r[0]), [12.0, 32.0])
+        np.testing.assert_allclose(np.asarray(r[1]), [12.0, 32.0])
+        np.testing.assert_allclose(np.asarray(r[2]), [18.0, 32.0])
+    v, (gx2,) = tg.value_and_grad(f, grad_position=(0,))(x, y, 2.0)
+    assert float(v) == 2.0 * (9.0 + 32.0)
+    np.testing.assert_allclose(np.asarray(gx2), [18.0, 32.0])
+    # a nested output is finished in Python on the same run
+    runs.clear()
+    h = tg.grad(lambda a, b: (runs.append(1), {"p": a * b})[1], grad_position=(0, 1))
+    ha, hb = h(x, y)
+    assert len(runs) == 1
+    np.testing.assert_allclose(np.asarray(ha), [3.0, 4.0])
+    np.testing.assert_allclose(np.asarray(hb), [1.0, 2.0])
+    # errors are the Python function's
+    with pytest.raises(IndexError, match="grad_position 5 is out of range"):
+        tg.grad(f, grad_position=(0, 5))(x, y, 2.0)
+    with pytest.raises(TypeError, match="floating-point"):
+        tg.grad(f, grad_position=(0, 2))(x, y, tg.tensor(2))
+    assert not tg._core._levels_active()
+
+
+def test_c_gradient_function_with_has_aux():
+    x = tg.tensor([1.0, 2.0])
+    runs = []
+
+    def f(v):
+        runs.append(1)
+        return (v * v).sum(), v.sum()
+
+    g = tg.grad(f, has_aux=True)
+    assert isinstance(g, tg._core._GradFn)
+    gx, aux = g(x)
+    np.testing.assert_allclose(np.asarray(gx), [2.0, 4.0])
+    assert float(aux) == 3.0 and not tg._core._any_tracked([aux])
+    (value, aux2), gx2 = tg.value_and_grad(f, has_aux=True)(x)
+    assert float(value) == 5.0 and float(aux2) == 3.0
+    np.testing.assert_allclose(np.asarray(gx2), [2.0, 4.0])
+    # several aux values, nested tuples, plain leaves (C); dicts and lists (the Python pytree)
+    for aux_of, check in [
+        (lambda v: (v * 2, (v, 3.0, None)), lambda a: a[1][1] == 3.0 and a[1][2] is None),
+        (lambda v: ({"a": v, "b": [v]},), lambda a: sorted(a) == ["a", "b"] and len(a["b"]) == 1),
+        (lambda v: ([v, 1],), lambda a: isinstance(a, list) and a[1] == 1),
+    ]:
+        runs.clear()
+        h = tg.grad(
+            lambda v, aux_of=aux_of: (runs.append(1), ((v * v).sum(), *aux_of(v)))[1], has_aux=True
+        )
+        gh, a = h(x)
+        assert len(runs) == 1 and check(a)
+        np.testing.assert_allclose(np.asarray(gh), [2.0, 4.0])
+        leaves = [
+            t for t in tg._tree.flatten(a, lambda z: not isinstance(z, (tuple, list, dict)))[0]
+        ]
+        assert not tg._core._any_tracked([t for t in leaves if isinstance(t, tg.Tensor)])
+    # a pytree primary output is finished in Python on the same run
+    runs.clear()
+    gp, ap = tg.grad(lambda v: (runs.append(1), ({"p": (v * v).sum()}, v))[1], has_aux=True)(x)
+    assert len(runs) == 1
+    np.testing.assert_allclose(np.asarray(gp), [2.0, 4.0])
+    np.testing.assert_allclose(np.asarray(ap), [1.0, 2.0])
+    # tuple positions with aux
+    (ga, gb), a = tg.grad(lambda u, w: ((u * w).sum(), w), grad_position=(0, 1), has_aux=True)(x, x)
+    np.testing.assert_allclose(np.asarray(ga), [1.0, 2.0])
+    np.testing.assert_allclose(np.asarray(gb), [1.0, 2.0])
+    np.testing.assert_allclose(np.asarray(a), [1.0, 2.0])
+    # errors as the Python function's, no level left behind
+    with pytest.raises(TypeError, match="must return a tuple"):
+        tg.grad(lambda v: (v * v).sum(), has_aux=True)(x)
+    with pytest.raises(TypeError, match=r"must return a Tensor \(or a tuple of them\), got \(\)"):
+        tg.grad(lambda v: ((), v), has_aux=True)(x)
+    with pytest.raises(TypeError, match="NoneType"):
+        tg.grad(lambda v: (None, v), has_aux=True)(x)
+    assert not tg._core._levels_active()

@@ -92,10 +92,16 @@ void bind_index(py::module_& m);
 void bind_linalg(py::module_& m);
 void bind_creation(py::module_& m);
 void bind_jacobian(py::module_& m);
+// _core._jacobian(fn, args, positions, forward, has_aux, what, flatten, holomorphic) -> (rows, out_def, aux)
+// (bind_jacobian.cpp); also called by the jacobian functions of Note [Gradient functions in C].
+py::tuple jacobian_call(py::handle fn, py::tuple args, py::tuple positions, bool forward, bool has_aux,
+                        const char* what, py::handle flatten, bool holomorphic);
 void bind_jit(py::module_& m);
 void bind_custom(py::module_& m);
 void bind_sparse(py::module_& m);
 void bind_device(py::module_& m);
+// Last: replaces pybind11 methods bound above by C functions (Note [Fast Tensor methods]).
+void bind_fast_methods(py::module_& m);
 
 // The prims of user-defined rules (their rules call Python, so they live in bindings/), for
 // _core._prims() beside ops::all_prims().

@@ -109,6 +109,7 @@ PYBIND11_MODULE(_core, m) {
   bind::bind_custom(m);
   bind::bind_sparse(m);
   bind::bind_device(m);
+  bind::bind_fast_methods(m);
   m.attr("__version__") = TG_BUILD_VERSION;
   m.def("_build_info", &build_info);
   m.def("simd_path", [] { return ops::simd_path(); });

@@ -14,6 +14,8 @@
 //  - try_translate_exceptions: C-level slots map C++ exceptions as pybind11's dispatcher does.
 //  - npy_api / array_proxy: whether a numpy array is a view (its memory may change elsewhere).
 //  - get_type_info, is_holder_constructed: refusing objects made by __new__ without __init__.
+//  - make_new_instance, value_and_holder, instance flags: Tensor results wrapped without the
+//    instance registry (Note [Unregistered tensor objects]).
 #pragma once
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -37,17 +39,56 @@ class type_caster<tapegrad::Tensor> : public type_caster_base<tapegrad::Tensor> 
   // A Tensor to a new Python object with the type's record looked up once (pybind11 looks it up
   // by typeid on every cast: hash lookups in its internals, ~10% of a tiny gradient's per-op path).
   // Same policies as type_caster_base: a returned value is moved, a reference copied.
-  static handle cast(tapegrad::Tensor&& src, return_value_policy, handle parent) {
-    return type_caster_generic::cast(std::addressof(src), return_value_policy::move, parent, tensor_type_info(),
-                                     make_copy_constructor(&src), make_move_constructor(&src));
+  // A value (moved or copied) becomes a new object that is not entered in pybind11's registry of
+  // instances (Note [Unregistered tensor objects]); references keep pybind11's way.
+  static handle cast(tapegrad::Tensor&& src, return_value_policy, handle) {
+    return new_object(tapegrad::Tensor(std::move(src)));
   }
   static handle cast(const tapegrad::Tensor& src, return_value_policy policy, handle parent) {
-    if (policy == return_value_policy::automatic || policy == return_value_policy::automatic_reference)
-      policy = return_value_policy::copy;
+    if (policy == return_value_policy::automatic || policy == return_value_policy::automatic_reference ||
+        policy == return_value_policy::copy || policy == return_value_policy::move)
+      return new_object(tapegrad::Tensor(src));
     return type_caster_generic::cast(std::addressof(src), policy, parent, tensor_type_info(),
                                      make_copy_constructor(&src), make_move_constructor(&src));
   }
   using base::cast;
+
+  // Note [Unregistered tensor objects]
+  // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+  // pybind11 enters every object it makes for a C++ value in a registry (a hash map from the C++
+  // address to the Python object) so that a C++ *reference* handed to Python again finds the
+  // object that already owns it; it looks the address up before making an object and removes it
+  // when the object dies. A Tensor result is always a fresh value that no other object owns, and
+  // no binding returns a Tensor by reference, so for Tensors the registry is pure cost: three hash
+  // operations (about a thousand instructions) per result, a sixth of a tiny gradient. Values
+  // are therefore wrapped here as pybind11's own move path does it (a new instance, the value moved
+  // to the heap, a unique_ptr holder constructed, the object owning it) but without the registry
+  // entry. pybind11's deallocation skips deregistering an instance whose registered flag is clear,
+  // so the object is freed as any other. Weak references, subclasses (made by their own __init__,
+  // registered as before) and identity are unchanged: a Python object is still one value.
+  static handle new_object(tapegrad::Tensor&& v) {
+    const type_info* ti = tensor_type_info();
+    PyObject* self = make_new_instance(ti->type);
+    if (!self) throw error_already_set();
+    auto* inst = reinterpret_cast<instance*>(self);
+    if (!inst->simple_layout) {  // never for Tensor (one C++ type); pybind11's path if it were
+      Py_DECREF(self);
+      return type_caster_generic::cast(std::addressof(v), return_value_policy::move, handle(), ti,
+                                       make_copy_constructor(&v), make_move_constructor(&v));
+    }
+    value_and_holder v_h(inst, ti, 0, 0);
+    try {
+      v_h.value_ptr() = new tapegrad::Tensor(std::move(v));
+    } catch (...) {
+      Py_DECREF(self);
+      throw;
+    }
+    inst->owned = true;
+    using Holder = std::unique_ptr<tapegrad::Tensor>;
+    new (std::addressof(v_h.holder<Holder>())) Holder(v_h.value_ptr<tapegrad::Tensor>());
+    v_h.set_holder_constructed();
+    return self;
+  }
 
   // NOLINTNEXTLINE(google-explicit-constructor)
   operator tapegrad::Tensor*() {

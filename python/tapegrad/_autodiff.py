@@ -340,6 +340,7 @@ _grad_call = _core._grad_call
 _GRAD_VALUE = _core._GRAD_VALUE  # return (value, grads)
 _GRAD_TUPLE = _core._GRAD_TUPLE  # grads as a tuple even for one position
 _GRAD_ALL = _core._GRAD_ALL  # position: every argument
+_GRAD_AUX = _core._GRAD_AUX  # fn returns (output, *aux)
 
 
 def _grad_call_rest(r, fn, args, position, flags, what):
@@ -436,7 +437,14 @@ def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
         return g
 
     me = _SelfRef(grad_fn)  # Note [Self-reference by weakref]
-    return grad_fn
+    many = _c_positions(grad_position)
+    c_ok = ws is None and not return_ids  # simple, or has_aux (the C function splits the output)
+    aux = _GRAD_AUX if has_aux else 0
+    if c_ok and many is not None:  # a tuple of positions: a tuple of gradients
+        return _c_grad_fn(fn, 0, _GRAD_TUPLE | aux, grad_fn, "grad", many)
+    if fixed is None or not c_ok:
+        return grad_fn
+    return _c_grad_fn(fn, fixed[0], aux, grad_fn, "grad")
 
 
 def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
@@ -493,7 +501,14 @@ def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
         return value, g
 
     me = _SelfRef(vg_fn)  # Note [Self-reference by weakref]
-    return vg_fn
+    many = _c_positions(grad_position)
+    c_ok = ws is None
+    aux = _GRAD_AUX if has_aux else 0
+    if c_ok and many is not None:
+        return _c_grad_fn(fn, 0, _GRAD_VALUE | _GRAD_TUPLE | aux, vg_fn, "value_and_grad", many)
+    if fixed is None or not c_ok:
+        return vg_fn
+    return _c_grad_fn(fn, fixed[0], _GRAD_VALUE | aux, vg_fn, "value_and_grad")
 
 
 def vjp(fn, *inputs, weights=None, has_aux=False):
@@ -738,7 +753,58 @@ class GradOperation:
             return per[0]
 
         me = _SelfRef(grad_fn)  # Note [Self-reference by weakref]
-        return grad_fn
+        if fast_pos is None:
+            return grad_fn
+        return _c_grad_fn(fn, fast_pos, fast_flags, grad_fn, "GradOperation")
+
+
+def _grad_aux_rest(r, flags, what):
+    """The C gradient function's nested case with has_aux: fn ran once and returned `r[0]`; split
+    it as _trace_reverse does, finish the sweep on its level and strip the aux."""
+    out, level, wanted = r
+    if not isinstance(out, tuple) or len(out) < 1:
+        raise TypeError(
+            f"{what}: with has_aux=True the function must return a tuple (output, *aux)"
+        )
+    primary, aux = out[0], out[1:]
+    aux = aux[0] if len(aux) == 1 else tuple(aux)
+    if not _flatten(primary, _is_leaf)[0]:
+        raise TypeError(
+            f"{what}: the function must return a Tensor (or a tuple of them), got {primary!r}"[:300]
+        )
+    value, grads = _finish_nested(primary, level, wanted, what)
+    aux = _unflatten(*_flatten_map(aux, lambda t: level.unwrap(t) if isinstance(t, Tensor) else t))
+    g = grads if flags & _GRAD_TUPLE else grads[0]
+    return ((value, aux), g) if flags & _GRAD_VALUE else (g, aux)
+
+
+def _c_positions(grad_position):
+    """A tuple of int positions for the C gradient function, or None (then the Python function
+    checks and normalises what it is given)."""
+    if isinstance(grad_position, (tuple, list)) and grad_position:
+        if all(type(p) is int for p in grad_position):
+            return tuple(grad_position)
+    return None
+
+
+def _c_grad_fn(fn, position, flags, slow, what, positions=None):
+    """The C object that runs `slow`'s fast path itself (Note [Gradient functions in C] in
+    csrc/bindings/autodiff.cpp); `slow` (the Python closure) takes every other call. It gets
+    fn's name, doc and __wrapped__ in slow's attribute dict (update_wrapper's work, in C)."""
+    return _core._grad_fn(fn, position, flags, slow, _c_rest, _GRAPH, what, None, positions)
+
+
+def _c_rest(r, args, fn, position, flags, what):
+    """What a C gradient function leaves to Python after fn ran once: `r` is [out, level,
+    wanted] for a gradient whose output (or aux) is a pytree, [rows, out_def, aux] for a
+    Jacobian with a pytree output."""
+    if flags & _core._JACOBIAN:
+        rows, out_def, aux = r
+        j = _unflatten(out_def, [row[0] for row in rows])
+        return (j, aux) if flags & _core._JAC_HAS_AUX else j
+    if flags & _GRAD_AUX:
+        return _grad_aux_rest(r, flags, what)
+    return _grad_call_rest(r, fn, args, position, flags, what)
 
 
 def _tensor_tracked(data, dtype):

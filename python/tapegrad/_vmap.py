@@ -9,7 +9,7 @@ import numbers
 import numpy as _np
 
 from . import _args, _core, _mode
-from ._autodiff import _SelfRef
+from ._autodiff import _c_rest, _SelfRef
 from ._core import Tensor
 from ._mode import GRAPH as _GRAPH
 from ._tree import flatten as _flatten
@@ -253,7 +253,14 @@ def _jacobian(fn, grad_position, has_aux, forward, what, holomorphic=False):
         return (j, aux) if has_aux else j
 
     me = _SelfRef(jac)  # Note [Self-reference by weakref] in _autodiff.py
-    return jac
+    if fixed is None or holomorphic:  # the C object below covers holomorphic=False only
+        return jac
+
+    # Note [Gradient functions in C] (csrc/bindings/autodiff.cpp): the common case above runs in
+    # C; a pytree output comes back to _c_rest as [rows, out_def, aux] to be rebuilt.
+    flags = _core._JACOBIAN | (_core._JAC_FORWARD if forward else 0)
+    flags |= _core._JAC_HAS_AUX if has_aux else 0
+    return _core._grad_fn(fn, grad_position, flags, jac, _c_rest, _GRAPH, what, _flatten_out)
 
 
 def _jacobian_tree(fn, args, positions, forward, has_aux, what, holomorphic=False):

@@ -28,6 +28,15 @@ Strides broadcast_strides(const Tensor& t, const Shape& out) {
   return s;
 }
 
+// One element seen at every index: a single element, or a broadcast view of one (every axis of
+// more than one element has stride 0, as the reverse sweep's broadcast cotangent of a sum).
+bool one_element(const Tensor& t) {
+  if (t.numel() == 1) return true;
+  for (size_t i = 0; i < t.shape().size(); ++i)
+    if (t.shape()[i] != 1 && t.strides()[i] != 0) return false;
+  return true;
+}
+
 // Runs `loop` over the operands (ops[0] is the output, whose shape is the iteration shape).
 void run_iter(Loop loop, const Tensor* const* ops, int nops, int64_t grain) {
   const Tensor& out = *ops[0];
@@ -35,18 +44,20 @@ void run_iter(Loop loop, const Tensor* const* ops, int nops, int64_t grain) {
   if (n == 0) return;
   char* ptrs[kMaxOperands];
   int64_t isz[kMaxOperands];
-  // Fast path: every operand contiguous with the output's size, or a single element (broadcast
-  // by a zero stride): one flat run, no N-d iteration.
+  // Fast path: every operand contiguous with the output's size, or one element (broadcast by a
+  // zero stride): one flat run, no N-d iteration.
   bool flat = out.is_contiguous();
+  bool single[kMaxOperands];
   for (int k = 0; k < nops; ++k) {
     const Tensor& t = *ops[k];
     ptrs[k] = static_cast<char*>(t.raw_data());
     isz[k] = int64_t(itemsize(t.dtype()));
-    if (k > 0 && !(t.numel() == 1 || (t.numel() == n && t.is_contiguous()))) flat = false;
+    single[k] = k > 0 && !(t.numel() == n && t.is_contiguous()) && one_element(t);
+    if (k > 0 && !single[k] && !(t.numel() == n && t.is_contiguous())) flat = false;
   }
   if (flat) {
     int64_t st[kMaxOperands];
-    for (int k = 0; k < nops; ++k) st[k] = (k > 0 && ops[k]->numel() == 1 && n > 1) ? 0 : isz[k];
+    for (int k = 0; k < nops; ++k) st[k] = (single[k] && n > 1) ? 0 : isz[k];
     if (n < 2 * grain) {
       loop(ptrs, st, n);
       return;

@@ -309,6 +309,12 @@ void reduce_typed(Red op, const Tensor& out, const Tensor& a_in, uint64_t mask) 
     fill_value<T>(out, init);
     return;
   }
+  // A contiguous input reduced over every axis (a full sum, as in a loss): one dense run, without
+  // sorting the axes (the general path below costs more than the sum of a small tensor).
+  if (a_in.is_contiguous() && out.numel() == 1) {
+    reduce_dense_op<T>(op, out.data<T>(), a_in.data<T>(), 1, a_in.numel(), 1);
+    return;
+  }
   Tensor a = a_in;
   SmallVec<int64_t, 6> perm;
   if (!dense_order(a, perm)) {
