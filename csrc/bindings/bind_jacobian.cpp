@@ -54,8 +54,8 @@ py::tuple jacobian_call(py::handle fn, py::tuple args, py::tuple positions, bool
                dtype_name(t.dtype()), " and shape ", shape_str(t.shape()));
     TG_CHECK_T(TypeError, !holomorphic || is_complex(t.dtype()), what,
                " with holomorphic=True requires inputs with complex dtype, got ", dtype_name(t.dtype()));
-    TG_CHECK_T(TypeError, holomorphic || !forward || !is_complex(t.dtype()), what,
-               " requires real-valued inputs (got ", dtype_name(t.dtype()),
+    TG_CHECK_T(TypeError, holomorphic || !forward || !is_complex(t.dtype()), what, " requires real-valued inputs (got ",
+               dtype_name(t.dtype()),
                "). For holomorphic differentiation, pass holomorphic=True. For differentiation of "
                "non-holomorphic functions involving complex inputs, use tapegrad.jvp directly.");
     pos.push_back(k);
