@@ -92,6 +92,7 @@ void bind_index(py::module_& m);
 void bind_linalg(py::module_& m);
 void bind_creation(py::module_& m);
 void bind_jacobian(py::module_& m);
+void bind_tree(py::module_& m);
 // _core._jacobian(fn, args, positions, forward, has_aux, what, flatten, holomorphic) -> (rows, out_def, aux)
 // (bind_jacobian.cpp); also called by the jacobian functions of Note [Gradient functions in C].
 py::tuple jacobian_call(py::handle fn, py::tuple args, py::tuple positions, bool forward, bool has_aux,

@@ -105,6 +105,7 @@ PYBIND11_MODULE(_core, m) {
   bind::bind_linalg(m);
   bind::bind_creation(m);
   bind::bind_jacobian(m);
+  bind::bind_tree(m);
   bind::bind_jit(m);
   bind::bind_custom(m);
   bind::bind_sparse(m);

@@ -1,9 +1,12 @@
-"""Minimal pytrees: tuples, lists and dicts of leaves (JAX-style flatten/unflatten)."""
+"""Minimal pytrees: tuples, lists and dicts of leaves (JAX-style flatten/unflatten).
+
+`flatten` and `unflatten` are the C++ functions of Note [Pytrees in C] (csrc/bindings/tree.cpp);
+the Python functions here define them (same tree definitions) and are what tests compare with."""
 
 from __future__ import annotations
 
 
-def flatten(tree, is_leaf):
+def py_flatten(tree, is_leaf):
     """Return (leaves, treedef). `is_leaf(x)` decides what stops the recursion."""
     leaves = []
 
@@ -26,7 +29,7 @@ def flatten(tree, is_leaf):
     return leaves, go(tree)
 
 
-def unflatten(treedef, leaves):
+def py_unflatten(treedef, leaves):
     it = iter(leaves)
 
     def go(d):
@@ -44,6 +47,12 @@ def unflatten(treedef, leaves):
         raise AssertionError(kind)
 
     return go(treedef)
+
+
+from . import _core  # noqa: E402 - after the reference functions it mirrors
+
+flatten = _core._tree_flatten
+unflatten = _core._tree_unflatten
 
 
 def tree_map(fn, tree, is_leaf):
