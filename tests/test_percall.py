@@ -687,3 +687,21 @@ def test_c_gradient_function_with_has_aux():
     with pytest.raises(TypeError, match="NoneType"):
         tg.grad(lambda v: (None, v), has_aux=True)(x)
     assert not tg._core._levels_active()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda f: tg.grad(f, 2**63),
+        lambda f: tg.grad(f, 2**63, has_aux=True),
+        lambda f: tg.value_and_grad(f, 2**63),
+        lambda f: tg.grad(f, (0, 2**63)),
+        lambda f: tg.jacrev(f, 2**63),
+        lambda f: tg.jacfwd(f, 2**63),
+    ],
+)
+def test_huge_position_is_an_index_error_at_call(make):
+    # beyond a C int the gradient function stays in Python, whose call names the position
+    g = make(lambda x: (x.sum(), x))
+    with pytest.raises(IndexError, match="9223372036854775808 is out of range"):
+        g(tg.ones(2))

@@ -787,10 +787,18 @@ def _c_positions(grad_position):
     return None
 
 
+def _c_int(p):
+    return -(2**31) <= p < 2**31
+
+
 def _c_grad_fn(fn, position, flags, slow, what, positions=None):
     """The C object that runs `slow`'s fast path itself (Note [Gradient functions in C] in
     csrc/bindings/autodiff.cpp); `slow` (the Python closure) takes every other call. It gets
-    fn's name, doc and __wrapped__ in slow's attribute dict (update_wrapper's work, in C)."""
+    fn's name, doc and __wrapped__ in slow's attribute dict (update_wrapper's work, in C).
+    A position beyond a C int (it can only be out of range) stays with `slow`, whose call
+    raises the IndexError naming it."""
+    if not _c_int(position) or (positions is not None and not all(map(_c_int, positions))):
+        return slow
     return _core._grad_fn(fn, position, flags, slow, _c_rest, _GRAPH, what, None, positions)
 
 

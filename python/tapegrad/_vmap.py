@@ -253,7 +253,8 @@ def _jacobian(fn, grad_position, has_aux, forward, what, holomorphic=False):
         return (j, aux) if has_aux else j
 
     me = _SelfRef(jac)  # Note [Self-reference by weakref] in _autodiff.py
-    if fixed is None or holomorphic:  # the C object below covers holomorphic=False only
+    # the C object below covers holomorphic=False and positions that fit a C int
+    if fixed is None or holomorphic or grad_position >= 2**31:
         return jac
 
     # Note [Gradient functions in C] (csrc/bindings/autodiff.cpp): the common case above runs in
