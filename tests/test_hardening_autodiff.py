@@ -770,6 +770,20 @@ def test_numpy_fmod_exact_and_keeps_python_scalars_weak():
     ]
 
 
+@pytest.mark.parametrize(
+    "x2",
+    [np.array(3.4e38), np.float32(2.5), np.array([2.5, -2.5], np.float32), np.array([2, -3])],
+)
+def test_numpy_fmod_integer_dividend_by_numpy_floats(x2):
+    # an int dividend with a float ndarray/numpy-scalar divisor takes the float path (it took
+    # the integer one: fmod(-1, 3.4e38) gave 0.0)
+    a = np.array([-1, 7], np.int64)
+    ref = np.fmod(a, x2)
+    out = tg.numpy.fmod(tg.tensor(a), x2)
+    assert np.asarray(out).dtype == ref.dtype
+    np.testing.assert_array_equal(np.asarray(out), ref)
+
+
 def test_numpy_roll_by_int64_extremes_like_numpy():
     a = np.resize(np.array([1, 7, 1, 7, 7, 0, -1], np.int64), (2, 3, 5))
     for shift in (-(2**63), 2**63 - 1, -7, 12, 0):

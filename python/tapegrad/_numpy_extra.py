@@ -240,11 +240,9 @@ def fmod(x1, x2):
     """
     scalar1 = isinstance(x1, int | float) and not isinstance(x1, bool)
     t1 = _t(x1)
-    if (
-        not _is_float(t1)
-        and not (isinstance(x2, Tensor) and _is_float(x2))
-        and not isinstance(x2, float)
-    ):
+    # x2 a float of any kind (Python float, float Tensor, ndarray or numpy scalar): the float path
+    x2_float = isinstance(x2, float) or (not isinstance(x2, int) and _is_float(_t(x2)))
+    if not _is_float(t1) and not x2_float:
         r = _core.mod(t1, x2)  # integers: C's % from Python's %
         return _where((r != 0) & ((t1 < 0) != (_t(x2) < 0)), r - x2, r)
     # fmod(a, b) = sign(a) * mod(|a|, |b|): exact (x1 - trunc(x1 / x2) * x2 loses every digit once
