@@ -425,6 +425,14 @@ Tensor tensor_from_py(py::handle obj, py::handle dtype, bool copy_tensor) {
   py::module_ np = py::module_::import("numpy");
   const bool is_array = py::isinstance<py::array>(obj);
   const bool from_sequence = !is_array && (PyList_Check(p) || PyTuple_Check(p));
+  if (from_sequence && !copy_tensor && autodiff::any_level_active()) {
+    // An op's argument such as mean([x, x + 2]) inside a transform: the Tensors a transform tracks
+    // are stacked, so their derivatives flow (numpy's asarray below would copy their numbers and
+    // silently give a zero derivative). The constructor (copy_tensor) keeps its copying meaning;
+    // tg.tensor does the same stacking itself.
+    py::object tracked = py::module_::import("tapegrad._autodiff").attr("_tensor_tracked")(obj, dtype);
+    if (!tracked.is_none()) return as_tensor(tracked);
+  }
   py::array arr;
   if (from_sequence) {
     // Python ints beyond int64 are an OverflowError unless a float dtype is asked for (numpy

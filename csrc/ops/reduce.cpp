@@ -520,7 +520,15 @@ Tensor var(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims, int6
 }
 
 Tensor std_(const Tensor& a, const Axes& axes, bool all_axes, bool keepdims, int64_t ddof) {
-  if (is_complex(a.dtype())) return sqrt(var(a, axes, all_axes, keepdims, ddof));
+  if (is_complex(a.dtype())) {
+    // sqrt of the (real) variance, with the real std's subgradient 0 where the variance is 0 (a
+    // constant input, one element among them): sqrt's derivative is infinite there, and 0 * inf
+    // made the derivative NaN. ne, not gt, so that a NaN variance still gives NaN.
+    Tensor v = var(a, axes, all_axes, keepdims, ddof);
+    Tensor nonzero = ne(v, scalar_like(0.0, v));
+    Tensor s = sqrt(where(nonzero, v, scalar_like(1.0, v)));
+    return where(nonzero, s, scalar_like(0.0, s));
+  }
   if (a.dtype() == DType::Float16)
     return cast(std_(cast(a, DType::Float32), axes, all_axes, keepdims, ddof), DType::Float16);
   Attrs at = reduce_attrs(axes_mask(a, axes, all_axes, "std"), keepdims);

@@ -284,6 +284,14 @@ def asarray(obj, dtype=None, device=None, copy=None):
                 "asarray: copy=False, but this array has to be copied (its dtype or layout)"
             )
         return out
+    if isinstance(obj, (list, tuple)) and _core._levels_active():
+        # Tensors a transform tracks inside a list are stacked, so their derivatives flow (as in
+        # tg.tensor); the constructor would copy their numbers.
+        from ._autodiff import _tensor_tracked
+
+        tracked = _tensor_tracked(obj, dt)
+        if tracked is not None:
+            return tracked
     out = Tensor(obj, dt)
     if copy and isinstance(obj, np.ndarray) and np.shares_memory(np.asarray(out), obj):
         out = _core.copy(out)

@@ -72,6 +72,13 @@ __all__ = [  # noqa: RUF022  (grouped by kind)
     "imag",
     "angle",
     "isin",
+    "fabs",
+    "clip",
+    "iscomplex",
+    "isreal",
+    "iscomplexobj",
+    "isrealobj",
+    "real_if_close",
     # shape
     "moveaxis",
     "permute_dims",
@@ -92,6 +99,13 @@ __all__ = [  # noqa: RUF022  (grouped by kind)
     "hstack",
     "dstack",
     "column_stack",
+    "row_stack",
+    "fliplr",
+    "flipud",
+    "rollaxis",
+    "append",
+    "r_",
+    "c_",
     "array_split",
     "hsplit",
     "vsplit",
@@ -116,6 +130,8 @@ __all__ = [  # noqa: RUF022  (grouped by kind)
     "nan_to_num",
     "isclose",
     "allclose",
+    "partition",
+    "gradient",
     # creation
     "linspace",
 ]
@@ -126,8 +142,17 @@ _LN10 = math.log(10.0)
 
 
 def _t(x):
-    """`x` as a Tensor (Tensors as themselves)."""
-    return x if isinstance(x, Tensor) else Tensor(x)
+    """`x` as a Tensor (Tensors as themselves). A list holding Tensors that a transform tracks is
+    stacked, so their derivatives flow (the constructor would copy their numbers)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (list, tuple)) and _core._levels_active():
+        from ._autodiff import _tensor_tracked
+
+        t = _tensor_tracked(x, None)
+        if t is not None:
+            return t
+    return Tensor(x)
 
 
 def _is_float(t):
@@ -1066,8 +1091,11 @@ def atleast_3d(*arys):
 
 
 def _seq(tup, name):
-    if isinstance(tup, Tensor) or not isinstance(tup, (list, tuple)):
-        raise TypeError(f"{name}: needs a sequence of arrays")
+    # numpy iterates any sequence, an array too (vstack of a 1-D array stacks its elements).
+    if isinstance(tup, (Tensor, np.ndarray)) and tup.ndim >= 1:
+        return list(unstack(tup, 0))
+    if not isinstance(tup, (list, tuple)):
+        raise TypeError(f"{name}: needs a sequence of arrays, got {type(tup).__name__}")
     return [_t(a) for a in tup]
 
 
@@ -1783,3 +1811,270 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, *, device=N
     if dtype is not None and str(out.dtype) != str(ft):
         out = out.astype(ft)
     return _place(out, device, "linspace")
+
+
+# numpy's remaining common functions that autograd.numpy differentiates (autograd's test suite
+# runs them: tools/autograd_suite).
+
+
+def row_stack(tup):
+    """numpy's older name of vstack (numpy.row_stack).
+
+    >>> tg.numpy.row_stack([tg.tensor([1, 2]), tg.tensor([3, 4])]).shape
+    (2, 2)
+    """
+    return vstack(tup)
+
+
+def fliplr(m):
+    """Reverse the columns, the second axis (numpy.fliplr).
+
+    >>> print(tg.numpy.fliplr(tg.tensor([[1, 2], [3, 4]])))
+    [[2 1]
+     [4 3]]
+    """
+    m = _t(m)
+    if m.ndim < 2:
+        raise ValueError(f"fliplr: the input must be at least 2-D, got shape {tuple(m.shape)}")
+    return _core.flip(m, 1)
+
+
+def flipud(m):
+    """Reverse the rows, the first axis (numpy.flipud).
+
+    >>> print(tg.numpy.flipud(tg.tensor([1, 2, 3])))
+    [3 2 1]
+    """
+    m = _t(m)
+    if m.ndim < 1:
+        raise ValueError("flipud: the input must be at least 1-D, got a 0-d array")
+    return _core.flip(m, 0)
+
+
+def rollaxis(a, axis, start=0):
+    """Move `axis` to just before position `start` (numpy.rollaxis; moveaxis is the clearer name).
+
+    >>> tg.numpy.rollaxis(tg.ones((2, 3, 4)), 2).shape
+    (4, 2, 3)
+    >>> tg.numpy.rollaxis(tg.ones((2, 3, 4)), 0, 2).shape
+    (3, 2, 4)
+    """
+    a = _t(a)
+    n = a.ndim
+    axis = _axis(axis, n, "rollaxis")
+    if not isinstance(start, (int, np.integer)) or isinstance(start, (bool, np.bool_)):
+        raise TypeError(f"rollaxis: start must be an integer, got {start!r}")
+    if not -n <= start <= n:
+        raise ValueError(f"rollaxis: start={start} is out of range for an array of {n} dimensions")
+    start = int(start) + n if start < 0 else int(start)
+    if axis < start:
+        start -= 1
+    if axis == start:
+        return a
+    return moveaxis(a, axis, start)
+
+
+def append(arr, values, axis=None):
+    """`values` appended to `arr` (numpy.append): both flattened when `axis` is None, else joined
+    along `axis` (where the shapes must match but on that axis).
+
+    >>> print(tg.numpy.append(tg.tensor([1, 2]), [[3, 4]]))
+    [1 2 3 4]
+    """
+    arr, values = _t(arr), _t(values)
+    if axis is None:
+        return _core.concatenate([arr.reshape(-1), values.reshape(-1)], 0)
+    return _core.concatenate([arr, values], axis)
+
+
+class _Concatenator:
+    """numpy's r_ and c_: `r_[a, b, 0:3]` joins its items along the first axis (slices become
+    ranges, numbers 1-element arrays); `c_[a, b]` joins along the last axis, 1-D items as columns.
+    numpy's string directives ('r', 'c', '0,2,1') are not supported (a TypeError)."""
+
+    def __init__(self, name, columns):
+        self._name = name
+        self._columns = columns
+
+    def _item(self, item):
+        if isinstance(item, str):
+            raise TypeError(f"{self._name}: string directives such as {item!r} are not supported")
+        if isinstance(item, slice):
+            start = 0 if item.start is None else item.start
+            step = 1 if item.step is None else item.step
+            if isinstance(step, complex):  # numpy: a complex step is a number of points
+                return linspace(start, item.stop, int(abs(step)))
+            return _creation.arange(start, item.stop, step)
+        t = _t(item)
+        if self._columns:
+            return t.reshape(-1, 1) if t.ndim < 2 else t
+        return t.reshape(1) if t.ndim == 0 else t
+
+    def __getitem__(self, key):
+        items = key if isinstance(key, tuple) else (key,)
+        ts = [self._item(i) for i in items]
+        if not ts:
+            return Tensor(np.zeros(0))
+        if self._columns:
+            nd = builtins.max(t.ndim for t in ts)
+            ts = [t.reshape(t.shape + (1,) * (nd - t.ndim)) for t in ts]
+        return _core.concatenate(ts, -1 if self._columns else 0)
+
+
+r_ = _Concatenator("r_", columns=False)
+c_ = _Concatenator("c_", columns=True)
+
+
+def fabs(x):
+    """Absolute value of real numbers (numpy.fabs; complex input is a TypeError, as numpy's).
+
+    >>> print(tg.numpy.fabs(tg.tensor([-1.5, 2.0])))
+    [1.5 2. ]
+    """
+    x = _t(x)
+    if _is_complex(x):
+        raise TypeError(f"fabs: not supported for {x.dtype.name} (use abs for the modulus)")
+    return _core.abs(x)
+
+
+def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):
+    """`a` limited to [a_min, a_max] (numpy.clip: the bounds by position, as `a_min=`/`a_max=`,
+    or as the Array API's `min=`/`max=`; None bounds nothing on that side).
+
+    >>> print(tg.numpy.clip(tg.tensor([-1.0, 0.5, 2.0]), a_min=0.0, a_max=1.0))
+    [0.  0.5 1. ]
+    """
+    if out is not None:
+        raise TypeError(
+            f"clip: out={out!r} is not supported by tapegrad (only numpy's default None)"
+        )
+    if a_min is not None and min is not None:
+        raise TypeError("clip: give the lower bound once (a_min or min)")
+    if a_max is not None and max is not None:
+        raise TypeError("clip: give the upper bound once (a_max or max)")
+    lo = a_min if a_min is not None else min
+    hi = a_max if a_max is not None else max
+    return _core.clip(a, lo, hi)
+
+
+def iscomplexobj(x):
+    """Whether `x` has a complex dtype (numpy.iscomplexobj; a Python bool, not an array)."""
+    if isinstance(x, Tensor):
+        return _is_complex(x)
+    return bool(np.iscomplexobj(x))
+
+
+def isrealobj(x):
+    """Whether `x` does not have a complex dtype (numpy.isrealobj; a Python bool)."""
+    return not iscomplexobj(x)
+
+
+def iscomplex(x):
+    """Elementwise: a nonzero imaginary part (numpy.iscomplex; Bool, all False for real dtypes)."""
+    x = _t(x)
+    if not _is_complex(x):
+        return Tensor(np.zeros(tuple(x.shape), dtype=bool))
+    return imag(x) != 0
+
+
+def isreal(x):
+    """Elementwise: a zero imaginary part (numpy.isreal; Bool, all True for real dtypes)."""
+    return _core.logical_not(iscomplex(x))
+
+
+def real_if_close(a, tol=100):
+    """The real part when every imaginary part is below `tol` machine epsilons (`tol` > 1) or
+    below `tol` itself (`tol` <= 1), else `a` unchanged (numpy.real_if_close). Real input comes back as it is.
+
+    Which of the two comes back depends on the values, as in numpy: inside a transform the choice
+    is made on the values seen (``tg.jit`` re-checks it on every call).
+    """
+    a = _t(a)
+    if not _is_complex(a):
+        return a
+    if tol > 1:
+        tol = tol * float(np.finfo(np.dtype(a.dtype.name)).eps)
+    if bool(_core.all(_core.abs(imag(a)) < tol)):
+        return real(a)
+    return a
+
+
+def partition(a, kth, axis=-1, kind="introselect", order=None):
+    """`a` rearranged so that the element at each position `kth` is the one a sort would put there,
+    smaller ones before it and larger ones after (numpy.partition). numpy leaves the order within
+    the two parts unspecified; tapegrad returns them sorted (a full sort, which satisfies it).
+
+    >>> print(tg.numpy.partition(tg.tensor([3, 1, 2]), 1))
+    [1 2 3]
+    """
+    if order is not None:
+        raise TypeError("partition: order= (structured arrays) is not supported by tapegrad")
+    if kind != "introselect":
+        raise ValueError(f"partition: kind must be 'introselect', got {kind!r}")
+    a = _t(a)
+    if axis is None:
+        a, axis = a.reshape(-1), 0
+    n = a.ndim
+    axis = _axis(axis, n, "partition")
+    size = a.shape[axis]
+    for k in np.atleast_1d(np.asarray(kth)).tolist():
+        if not isinstance(k, int) or not -size <= k < size:
+            raise ValueError(f"partition: kth={k!r} is out of bounds for an axis of length {size}")
+    return _core.sort(a, axis)
+
+
+def gradient(f, *varargs, axis=None, edge_order=1):
+    """The gradient of sampled values by second-order central differences in the interior and
+    one-sided differences of order `edge_order` (1 or 2) at the ends (numpy.gradient). Spacings:
+    none (1), one scalar for every axis, or one scalar per axis; numpy's coordinate arrays are
+    not supported (a TypeError). One axis gives a Tensor, several a tuple of them.
+
+    >>> print(tg.numpy.gradient(tg.tensor([1.0, 2.0, 4.0, 7.0])))
+    [1.  1.5 2.5 3. ]
+    """
+    f = _t(f)
+    n = f.ndim
+    if n == 0:
+        raise ValueError("gradient: the input must be at least 1-D")
+    if axis is None:
+        axes = list(range(n))
+    elif isinstance(axis, (tuple, list)):
+        axes = [_axis(ax, n, "gradient") for ax in axis]
+    else:
+        axes = [_axis(axis, n, "gradient")]
+    if len(varargs) == 0:
+        spacing = [1.0] * len(axes)
+    elif len(varargs) == 1:
+        spacing = list(varargs) * len(axes)
+    elif len(varargs) == len(axes):
+        spacing = list(varargs)
+    else:
+        raise TypeError(f"gradient: {len(varargs)} spacings for {len(axes)} axes")
+    for h in spacing:
+        if np.ndim(h) != 0:
+            raise TypeError(
+                "gradient: coordinate arrays as spacing are not supported; give scalars"
+            )
+    if edge_order not in (1, 2):
+        raise ValueError(f"gradient: edge_order must be 1 or 2, got {edge_order!r}")
+    if not (_is_float(f) or _is_complex(f)):
+        f = f.astype(_core.float64)
+    out = []
+    for ax, h in zip(axes, spacing):
+        length = f.shape[ax]
+        if length < edge_order + 1:
+            raise ValueError(
+                f"gradient: axis {ax} has {length} samples; edge_order={edge_order} needs at least {edge_order + 1}"
+            )
+        g = moveaxis(f, ax, 0)
+        h = float(h)
+        interior = (g[2:] - g[:-2]) / (2.0 * h)
+        if edge_order == 1:
+            first = (g[1:2] - g[0:1]) / h
+            last = (g[-1:] - g[-2:-1]) / h
+        else:
+            first = (-1.5 * g[0:1] + 2.0 * g[1:2] - 0.5 * g[2:3]) / h
+            last = (0.5 * g[-3:-2] - 2.0 * g[-2:-1] + 1.5 * g[-1:]) / h
+        d = _core.concatenate([first, interior, last], 0)
+        out.append(moveaxis(d, 0, ax))
+    return out[0] if len(out) == 1 else tuple(out)
