@@ -2820,6 +2820,103 @@ def g_np_stack(draw, target):
     return p.case(target, f"tg.numpy.{name}([{', '.join(ts)}])", f"np.{name}([{', '.join(ns)}])")
 
 
+@gen("tg.numpy.row_stack", "tg.numpy.fliplr", "tg.numpy.flipud", "tg.numpy.fabs")
+def g_np_autograd_unary(draw, target):
+    # numpy functions autograd.numpy differentiates (tools/autograd_suite): an array as the
+    # sequence of its rows for row_stack, any shape, dtype and view for the others
+    name = target.split(".")[-1]
+    p = Prog(draw)
+    a, n = p.tensor(max_dims=3, wild=name == "fabs")
+    return p.case(
+        target, f"tg.numpy.{name}({a})", f"np.{'vstack' if name == 'row_stack' else name}({n})"
+    )
+
+
+@gen("tg.numpy.rollaxis")
+def g_np_rollaxis(draw, target):
+    p = Prog(draw)
+    a, n = p.tensor(max_dims=4)
+    ax = draw(st.sampled_from(["0", "1", "-1", "2", "4", "-5", "2**63", "1.5"]))
+    start = draw(st.sampled_from(["0", "1", "2", "-1", "3", "5", "-5"]))
+    return p.case(
+        target, f"tg.numpy.rollaxis({a}, {ax}, {start})", f"np.rollaxis({n}, {ax}, {start})"
+    )
+
+
+@gen("tg.numpy.append")
+def g_np_append(draw, target):
+    p = Prog(draw)
+    shape = draw(shapes(0, 3))
+    a, n = p.tensor(shape, dtypes=["float32", "float64", "int64", "bool"])
+    b, m = p.tensor(_pair_shape(draw, shape), dtypes=["float32", "float64", "int64", "bool"])
+    axis = draw(st.sampled_from(["None", "None", "0", "-1", "1", "3"]))
+    return p.case(
+        target, f"tg.numpy.append({a}, {b}, axis={axis})", f"np.append({n}, {m}, axis={axis})"
+    )
+
+
+@gen("tg.numpy.clip")
+def g_np_clip(draw, target):
+    # numpy's keywords: a_min/a_max, or the Array API's min/max
+    p = Prog(draw)
+    a, n = p.tensor(wild=True, dtypes=["float32", "float64", "int64"])
+    lo = draw(st.sampled_from(["None", "0", "-1.5", "2"]))
+    hi = draw(st.sampled_from(["None", "1", "2.5", "-1"]))
+    kw = draw(st.sampled_from(["a_min={}, a_max={}", "min={}, max={}", "{}, {}"])).format(lo, hi)
+    ref = None if lo == "None" and hi == "None" else f"np.clip({n}, {kw})"
+    return p.case(target, f"tg.numpy.clip({a}, {kw})", ref)
+
+
+@gen(
+    "tg.numpy.iscomplex",
+    "tg.numpy.isreal",
+    "tg.numpy.iscomplexobj",
+    "tg.numpy.isrealobj",
+    "tg.numpy.real_if_close",
+)
+def g_np_complex_predicates(draw, target):
+    name = target.split(".")[-1]
+    p = Prog(draw)
+    a, n = p.tensor(max_dims=3, dtypes=[*DTYPES, "complex64", "complex128"])
+    if name == "real_if_close":
+        tol = draw(st.sampled_from(["100", "1", "1e-3", "1000"]))
+        return p.case(
+            target, f"tg.numpy.real_if_close({a}, {tol})", f"np.real_if_close({n}, {tol})"
+        )
+    return p.case(target, f"tg.numpy.{name}({a})", f"np.{name}({n})")
+
+
+@gen("tg.numpy.partition")
+def g_np_partition(draw, target):
+    # numpy leaves the order inside the two parts open: the check is the partition property
+    p = Prog(draw)
+    a, n = p.tensor(min_dims=1, max_dims=2, dtypes=["float32", "float64", "int64"])
+    kth = draw(st.sampled_from(["0", "1", "-1", "[0, 1]", "5", "2**63"]))
+    axis = draw(st.sampled_from(["-1", "0", "None", "4"]))
+    return p.case(
+        target,
+        f"tg.numpy.partition({a}, {kth}, axis={axis})",
+        None,
+        check=f"np.array_equal(np.asarray(out), np.sort(np.asarray({a}), axis={axis}), equal_nan=True)",
+    )
+
+
+@gen("tg.numpy.gradient")
+def g_np_gradient(draw, target):
+    p = Prog(draw)
+    a, n = p.tensor(min_dims=1, max_dims=3, dtypes=["float32", "float64", "int64"])
+    spacing = draw(st.sampled_from(["", ", 2.0", ", 0.5", ", 0", ", 1, 2"]))
+    axis = draw(st.sampled_from(["None", "0", "-1", "(0, -1)", "5"]))
+    order = draw(st.sampled_from(["1", "2", "3"]))
+    call = f"({{}}{spacing}, axis={axis}, edge_order={order})"
+    return p.case(
+        target,
+        "tg.numpy.gradient" + call.format(a),
+        "np.gradient" + call.format(n),
+        rtol=4.0,
+    )
+
+
 @gen("tg.numpy.broadcast_shapes")
 def g_np_bshapes(draw, target):
     args = draw(

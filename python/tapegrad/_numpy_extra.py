@@ -1934,12 +1934,17 @@ def fabs(x):
     x = _t(x)
     if _is_complex(x):
         raise TypeError(f"fabs: not supported for {x.dtype.name} (use abs for the modulus)")
+    if not _is_float(x):
+        # numpy's fabs has float loops only: integers and bools take the float dtype numpy picks
+        # (float64 for int32 / int64, so abs(INT32_MIN) does not wrap)
+        x = x.astype(np.fabs(np.zeros((), np.dtype(x.dtype.name))).dtype.name)
     return _core.abs(x)
 
 
-def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):
-    """`a` limited to [a_min, a_max] (numpy.clip: the bounds by position, as `a_min=`/`a_max=`,
-    or as the Array API's `min=`/`max=`; None bounds nothing on that side).
+def clip(x, /, min=None, max=None, out=None, *, a_min=None, a_max=None):
+    """`x` limited to [min, max] (the Array API's clip and numpy's: the bounds by position, as
+    the standard's `min=`/`max=` or as numpy's `a_min=`/`a_max=`; None bounds nothing on that
+    side).
 
     >>> print(tg.numpy.clip(tg.tensor([-1.0, 0.5, 2.0]), a_min=0.0, a_max=1.0))
     [0.  0.5 1. ]
@@ -1949,28 +1954,40 @@ def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):
             f"clip: out={out!r} is not supported by tapegrad (only numpy's default None)"
         )
     if a_min is not None and min is not None:
-        raise TypeError("clip: give the lower bound once (a_min or min)")
+        raise TypeError("clip: give the lower bound once (min or a_min)")
     if a_max is not None and max is not None:
-        raise TypeError("clip: give the upper bound once (a_max or max)")
+        raise TypeError("clip: give the upper bound once (max or a_max)")
     lo = a_min if a_min is not None else min
     hi = a_max if a_max is not None else max
-    return _core.clip(a, lo, hi)
+    return _core.clip(x, lo, hi)
 
 
 def iscomplexobj(x):
-    """Whether `x` has a complex dtype (numpy.iscomplexobj; a Python bool, not an array)."""
+    """Whether `x` has a complex dtype (numpy.iscomplexobj; a Python bool, not an array).
+
+    >>> tg.numpy.iscomplexobj(tg.tensor([1 + 0j])), tg.numpy.iscomplexobj(tg.tensor([1.0]))
+    (True, False)
+    """
     if isinstance(x, Tensor):
         return _is_complex(x)
     return bool(np.iscomplexobj(x))
 
 
 def isrealobj(x):
-    """Whether `x` does not have a complex dtype (numpy.isrealobj; a Python bool)."""
+    """Whether `x` does not have a complex dtype (numpy.isrealobj; a Python bool).
+
+    >>> tg.numpy.isrealobj(tg.tensor([1 + 0j])), tg.numpy.isrealobj(tg.tensor([1.0]))
+    (False, True)
+    """
     return not iscomplexobj(x)
 
 
 def iscomplex(x):
-    """Elementwise: a nonzero imaginary part (numpy.iscomplex; Bool, all False for real dtypes)."""
+    """Elementwise: a nonzero imaginary part (numpy.iscomplex; Bool, all False for real dtypes).
+
+    >>> print(tg.numpy.iscomplex(tg.tensor([1 + 0j, 2 + 1j])))
+    [False  True]
+    """
     x = _t(x)
     if not _is_complex(x):
         return Tensor(np.zeros(tuple(x.shape), dtype=bool))
@@ -1978,7 +1995,11 @@ def iscomplex(x):
 
 
 def isreal(x):
-    """Elementwise: a zero imaginary part (numpy.isreal; Bool, all True for real dtypes)."""
+    """Elementwise: a zero imaginary part (numpy.isreal; Bool, all True for real dtypes).
+
+    >>> print(tg.numpy.isreal(tg.tensor([1 + 0j, 2 + 1j])))
+    [ True False]
+    """
     return _core.logical_not(iscomplex(x))
 
 
@@ -1988,6 +2009,9 @@ def real_if_close(a, tol=100):
 
     Which of the two comes back depends on the values, as in numpy: inside a transform the choice
     is made on the values seen (``tg.jit`` re-checks it on every call).
+
+    >>> tg.numpy.real_if_close(tg.tensor([1 + 1e-20j, 2 + 0j], tg.complex128)).dtype
+    Float64
     """
     a = _t(a)
     if not _is_complex(a):

@@ -5,8 +5,9 @@
 #   tools/autograd_suite/run.sh [pytest args...]
 #
 # AUTOGRAD_SUITE_DIR (default ~/.cache/tapegrad/autograd-suite) holds the sdist, downloaded from
-# PyPI with pip and unpacked there (never into the repository). TAPEGRAD_PYTHONPATH puts an
-# in-place build first (e.g. TAPEGRAD_PYTHONPATH=python from the repository root).
+# PyPI with pip and unpacked there (never into the repository). The in-place build of this
+# checkout is tested when there is one (python/tapegrad/_core*.so), else the installed tapegrad.
+# AUTOGRAD_SUITE_FILES replaces the list of test files below.
 set -euo pipefail
 VERSION=1.9.1
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,8 +21,9 @@ fi
 # The numpy-scope files: autograd.numpy's functions, their derivatives, linalg and the operators.
 FILES="${AUTOGRAD_SUITE_FILES:-test_numpy.py test_systematic.py test_linalg.py test_binary_ops.py test_scalar_ops.py
 test_logic.py test_complex.py test_jacobian.py test_truediv.py}"
+ROOT="$(cd "$HERE/../.." && pwd)"
 PP="$HERE"
-if [ -n "${TAPEGRAD_PYTHONPATH:-}" ]; then PP="$HERE:$(cd "${TAPEGRAD_PYTHONPATH}" && pwd)"; fi
+if compgen -G "$ROOT/python/tapegrad/_core*.so" > /dev/null; then PP="$HERE:$ROOT/python"; fi
 cd "$SRC/tests"
 # -c /dev/null: autograd's pyproject asks for pytest-cov and pytest-xdist, which the run does not need.
 # shellcheck disable=SC2086
