@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run HIPS autograd's own test suite (its numpy-scope files) against tapegrad through the adapter
-# in this folder: a package named `autograd` whose `autograd.numpy` is tapegrad.numpy.
+# in this folder: a package named `autograd` whose `autograd.numpy` is tapegrad.numpy (docs/numpy.md,
+# "Running autograd's test suite": what the adapter maps and which tests fail, and why).
 #
 #   tools/autograd_suite/run.sh [pytest args...]
 #
