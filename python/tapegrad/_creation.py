@@ -293,6 +293,10 @@ def _normal_draw(op, mean, stddev, shape, dtype):
     """Normal samples, complex ones included: a complex dtype draws the real and the imaginary
     part (in that order, one after the other from the generator) each with variance stddev**2 / 2,
     JAX's convention, so that E|z - mean|**2 = stddev**2; `mean` may then be complex."""
+    return _renamed(op, "normal", _normal_parts, op, mean, stddev, shape, dtype)
+
+
+def _normal_parts(op, mean, stddev, shape, dtype):
     dt = _random_dtype(dtype, op, complex_ok=True)
     if dt not in (_core.complex64, _core.complex128):
         if isinstance(mean, complex):
@@ -316,6 +320,18 @@ def _normal_draw(op, mean, stddev, shape, dtype):
     return _core._complex(re, im)
 
 
+def _renamed(op, core_name, make, *args):
+    """``make(*args)`` with the core's error messages, which name the core function
+    (`uniform`, `normal`), naming `op` (`rand`, `randn`) instead."""
+    try:
+        return make(*args)
+    except (TypeError, ValueError, OverflowError, MemoryError) as e:
+        msg = str(e)
+        if op == core_name or not msg.startswith(core_name + ":"):
+            raise
+        raise type(e)(op + msg[len(core_name) :]) from None
+
+
 def rand(*dims, shape=None, dtype=None, device=None):
     """Uniform samples in [0, 1): `rand(2, 3)`, `rand((2, 3))` or `rand(shape=(2, 3))`; float32 by
     default (complex dtypes are refused).
@@ -329,7 +345,9 @@ def rand(*dims, shape=None, dtype=None, device=None):
     """
     shape = _varargs_shape(dims, shape, "rand")
     dtype = _random_dtype(dtype, "rand", complex_ok=False)
-    return _made(device, "rand", _core._uniform, 0.0, 1.0, shape, dtype)
+    return _made(
+        device, "rand", _renamed, "rand", "uniform", _core._uniform, 0.0, 1.0, shape, dtype
+    )
 
 
 def randn(*dims, shape=None, dtype=None, device=None):
