@@ -472,3 +472,99 @@ def test_float16_cumsum_dtype_and_values():
     short = np.array([0.5, 0.25, 1.5, -2.0, 3.0], np.float16)
     np.testing.assert_array_equal(tnp.cumsum(tnp.asarray(short)).numpy(), np.cumsum(short))
     np.testing.assert_array_equal(tnp.cumulative_sum(tnp.asarray(short)).numpy(), np.cumsum(short))
+
+
+# ---- unusual but valid inputs: numpy scalars, 0-d arrays, bools, nan, -0.0 ------------------------
+_ODD_INPUTS = {
+    **{f"np.{d}": np.dtype(d).type(1) for d in SMALL + ["float16", "float32", "float64"]},
+    **{f"0-d {d}": np.array(3, dtype=d) for d in SMALL + ["float16", "float32", "float64"]},
+    "np.float32(-0.0)": np.float32(-0.0),
+    "0-d -0.0": np.array(-0.0),
+    "True": True,
+    "[True, False]": [True, False],
+    "5": 5,
+    "[1, 2**40]": [1, 2**40],
+}
+_ODD_UNARY = ["negative", "abs", "exp", "sqrt", "square", "sign", "floor", "round", "isnan"]
+_ODD_UNARY += ["signbit", "reciprocal", "positive", "trunc", "cumsum", "sum", "max", "argmax"]
+_ODD_BINARY = ["add", "subtract", "multiply", "divide", "power", "maximum", "floor_divide"]
+_ODD_BINARY += ["remainder", "less", "hypot", "arctan2", "logaddexp", "copysign"]
+
+
+def _same_as_numpy(np_call, tg_call):
+    try:
+        want = np.asarray(np_call())
+    except Exception:  # numpy refuses: so must tapegrad, with a clear error
+        with pytest.raises((TypeError, ValueError)):
+            tg_call()
+        return
+    got = tg_call()
+    got = got.numpy() if hasattr(got, "numpy") else np.asarray(got)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    if want.dtype.kind == "f":
+        np.testing.assert_allclose(got, want, rtol=1e-3, equal_nan=True)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))  # -0.0 kept
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("name", _ODD_UNARY)
+@pytest.mark.parametrize("what", list(_ODD_INPUTS))
+def test_unary_of_unusual_inputs_follow_numpy(name, what):
+    v = _ODD_INPUTS[what]
+    with np.errstate(all="ignore"):
+        _same_as_numpy(lambda: getattr(np, name)(v), lambda: getattr(tnp, name)(v))
+
+
+@pytest.mark.parametrize("name", _ODD_BINARY)
+@pytest.mark.parametrize("what", list(_ODD_INPUTS))
+def test_binary_with_unusual_inputs_follow_numpy(name, what):
+    v = _ODD_INPUTS[what]
+    f32 = np.array([1.5, -2.0], np.float32)
+    i32 = np.array([1, 3], np.int32)
+    with np.errstate(all="ignore"):
+        for arr in (f32, i32):
+            _same_as_numpy(
+                lambda arr=arr: getattr(np, name)(arr, v),
+                lambda arr=arr: getattr(tnp, name)(tnp.asarray(arr), v),
+            )
+
+
+def test_round_of_bool_is_float16_and_cumsum_keeps_negative_zero():
+    b = np.array([True, False])
+    assert tnp.round(tnp.asarray(b)).dtype == tg.float16 and np.round(b).dtype == np.float16
+    assert tg.tensor(b).round().dtype == tg.float16
+    assert tnp.floor(tnp.asarray(b)).dtype == tg.bool_  # floor/ceil/trunc keep Bool, as numpy
+    z = np.array([-0.0, -0.0, 1.0])
+    for dt in ("float16", "float32", "float64"):
+        got = tnp.cumsum(tnp.asarray(z.astype(dt))).numpy()
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(np.cumsum(z.astype(dt))))
+    with pytest.raises(TypeError, match="positive: not supported for bool"):
+        tnp.positive(tnp.asarray(b))
+
+
+@pytest.mark.parametrize(
+    "value, exc",
+    [
+        (__import__("fractions").Fraction(1, 3), TypeError),
+        (__import__("decimal").Decimal("1.5"), TypeError),
+        (b"ab", TypeError),
+    ],
+)
+def test_fraction_decimal_bytes_are_refused(value, exc):
+    for call in (
+        lambda: tg.tensor(value),
+        lambda: tnp.asarray(value),
+        lambda: tnp.exp(value),
+        lambda: tnp.add(tnp.ones(2), value),
+    ):
+        with pytest.raises(exc):
+            call()
+
+
+def test_memoryview_converts_as_numpy():
+    m = memoryview(b"ab")
+    got = tnp.asarray(m)
+    want = np.asarray(m)
+    assert got.numpy().dtype == want.dtype == np.uint8
+    np.testing.assert_array_equal(got.numpy(), want)

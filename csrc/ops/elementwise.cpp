@@ -184,6 +184,8 @@ DType un_result_dtype(Un op, const Tensor& a) {
       return dt;
     case Un::Square:
     case Un::Reciprocal: return dt == DType::Bool ? DType::Int8 : dt;
+    // numpy's round (rint) has no Bool loop: Bool rounds as Float16 (floor, ceil and trunc keep Bool).
+    case Un::Round: return dt == DType::Bool ? DType::Float16 : dt;
     default: return float_only(op) ? float_result_dtype(dt) : dt;
   }
 }

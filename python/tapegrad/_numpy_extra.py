@@ -206,7 +206,10 @@ def positive(x):
     >>> print(tg.numpy.positive(tg.tensor([1.0, -3.0])))
     [ 1. -3.]
     """
-    return _core.copy(_t(x))
+    x = _t(x)
+    if x.dtype == _core.bool_:  # numpy has no Bool loop for positive (the Array API: numeric only)
+        raise TypeError("positive: not supported for bool (as numpy); use the tensor itself")
+    return _core.copy(x)
 
 
 def remainder(x1, x2):
@@ -335,8 +338,10 @@ def copysign(x1, x2):
     # The result's dtype is the operands' promoted one (a Python scalar weak, NEP 50): a float32
     # magnitude with a float64 sign gives float64, and copysign(2.5, float32 tensor) stays float32.
     if isinstance(x1, Tensor) or isinstance(x2, Tensor):
+        # Only Python scalars are weak: numpy scalars, arrays and lists are converted with their
+        # own dtype (np.copysign(float32 array, np.int32(1)) is float64).
         dt = result_type(
-            *[x for x in (x1, x2) if isinstance(x, Tensor | builtins.bool | int | float)]
+            *[x if isinstance(x, Tensor | builtins.bool | int | float) else _t(x) for x in (x1, x2)]
         )
     else:
         dt = _t(x1).dtype
