@@ -695,6 +695,16 @@ def test_every_public_callable_refuses_wrong_calls_clearly(tmp_path, monkeypatch
             "Tensor.transpose() got an unexpected keyword argument 'bogus'",
         ),
         (lambda: tg.linalg.inv(), "inv() missing 1 required positional argument: 'a'"),
+        # The C fast methods (Note [Fast Tensor methods]) use the same words.
+        (
+            lambda: tg.ones(2).sum(0, False, 1),
+            "Tensor.sum() takes from 0 to 2 positional arguments but 3 were given",
+        ),
+        (
+            lambda: tg.ones(2).mean(axes=0),
+            "Tensor.mean() got an unexpected keyword argument 'axes'",
+        ),
+        (lambda: tg.ones(2).sum(0, axis=0), "Tensor.sum() got multiple values for argument 'axis'"),
         (lambda: tg.set_num_threads(), "set_num_threads() missing 1 required positional argument"),
     ],
 )
@@ -702,6 +712,63 @@ def test_wrong_arity_and_keywords_get_pythons_message(call, message):
     with pytest.raises(TypeError) as e:
         call()
     assert str(e.value) == message or str(e.value).startswith(message), str(e.value)
+
+
+def _core_functions():
+    """(qualified name, function) of every pybind11 function of _core and of its classes."""
+    core = tg._core
+    out = []
+    for mod in (core, core.linalg):
+        for name, v in vars(mod).items():
+            if type(v).__name__ == "builtin_function_or_method":
+                out.append((name, v))
+            elif isinstance(v, type) and v.__module__.startswith("tapegrad._core"):
+                for attr, w in vars(v).items():
+                    f = getattr(w, "__func__", w)
+                    if type(f).__name__ == "builtin_function_or_method" and not attr.startswith(
+                        "__"
+                    ):
+                        out.append((f"{v.__name__}.{attr}", f))
+    return out
+
+
+def test_every_core_function_explains_wrong_arity():
+    # Nine positional arguments or an unknown keyword: refused by pybind11 before the function
+    # runs (unless it takes *args/**kwargs, skipped here), so every function of _core, private
+    # ones too, can be probed. The message is Python's, never pybind11's listing nor the short
+    # fallback used when the explanation itself fails.
+    funcs = [
+        (name, f)
+        for name, f in _core_functions()
+        if "*args" not in (f.__doc__ or "")
+        and "**kwargs" not in (f.__doc__ or "")
+        # pybind11's (its record is the function's self); not the raw C functions of _core
+        and "function_record" in type(getattr(f, "__self__", None)).__name__
+    ]
+    assert len(funcs) > 200
+    bad = []
+    for name, f in funcs:
+        for args, kw in (((None,) * 9, {}), ((), {"bogus_kw": 1})):
+            try:
+                f(*args, **kw)
+            except TypeError as e:
+                msg = str(e)
+                if (
+                    any(g in msg for g in GENERIC)
+                    or "the arguments do not match" in msg
+                    or not (
+                        "takes" in msg
+                        or "unexpected keyword" in msg
+                        or "missing" in msg
+                        or "must be" in msg
+                    )
+                ):
+                    bad.append(f"{name}: {msg[:100]}")
+            except Exception as e:
+                bad.append(f"{name}: {type(e).__name__}: {str(e)[:100]}")
+            else:
+                bad.append(f"{name}: accepted {len(args)} arguments / {kw}")
+    assert not bad, "\n".join(bad)
 
 
 def test_argument_errors_leave_other_errors_alone():

@@ -37,13 +37,18 @@ def _arity_problem(rec, pos, kw):
     args, nargs_pos, nargs_pos_only, has_args, has_kwargs, is_method, _sig = rec
     skip = 1 if is_method else 0  # self is passed positionally and never counted in messages
     n = len(pos)
-    names = [a[0] if a[0] is not None else f"arg{i - skip}" for i, a in enumerate(args)]
     # pybind11 keeps argument records only when the binding names them: without records every
-    # argument is positional and required.
-    positional = list(range(nargs_pos)) if not args else list(range(min(nargs_pos, len(args))))
+    # argument is positional and required, and called arg0, arg1, ... as in its signatures.
+    names = [
+        args[i][0] if i < len(args) and args[i][0] is not None else f"arg{i - skip}"
+        for i in range(max(nargs_pos, len(args)))
+    ]
+    if skip and not args:
+        names[0] = "self"
+    positional = list(range(nargs_pos))
     kw_only = list(range(nargs_pos, len(args)))
     if not has_args and n > nargs_pos:
-        required = sum(1 for i in positional if i >= skip and not (args and args[i][1]))
+        required = sum(1 for i in positional if i >= skip and not (i < len(args) and args[i][1]))
         most = nargs_pos - skip
         takes = (
             _plural(most, "positional argument")
@@ -52,7 +57,9 @@ def _arity_problem(rec, pos, kw):
         )
         given = n - skip
         return f"takes {takes} but {given} {'was' if given == 1 else 'were'} given"
-    by_name = {names[i]: i for i in positional + kw_only if args and args[i][0] is not None}
+    by_name = {
+        names[i]: i for i in positional + kw_only if i < len(args) and args[i][0] is not None
+    }
     for k in kw:
         i = by_name.get(k)
         if i is None or i < nargs_pos_only:
@@ -66,7 +73,7 @@ def _arity_problem(rec, pos, kw):
     missing_pos = [
         names[i]
         for i in positional
-        if i >= max(n, skip) and not (args and args[i][1]) and names[i] not in kw
+        if i >= max(n, skip) and not (i < len(args) and args[i][1]) and names[i] not in kw
     ]
     if missing_pos:
         word = "positional argument" if len(missing_pos) == 1 else "positional arguments"
