@@ -574,3 +574,247 @@ def test_tensor_init_with_wrong_arguments_is_clear_type_error():
             call()
         assert "incompatible" not in str(e.value)
     assert tg.Tensor(data=[1.0], dtype="float64").tolist() == [1.0]
+
+
+# ---- wrong calls of C++-bound functions (Note [Argument errors]) ----------------------------------
+GENERIC = (
+    "incompatible function arguments",
+    "incompatible constructor arguments",
+    "The following argument types are supported",
+    "Invoked with",
+    "Unable to cast",
+    "PYBIND11",
+)
+
+
+def _public_callables():
+    """(qualified name, name, callable) of every public function of tg, tnp, ops, nn, linalg and
+    every public Tensor method."""
+    import types
+
+    import tapegrad.nn as nn
+    import tapegrad.numpy as tnp
+    import tapegrad.ops as ops
+
+    seen = {}
+    for prefix, mod in (
+        ("tg", tg),
+        ("tnp", tnp),
+        ("ops", ops),
+        ("nn", nn),
+        ("tg.linalg", tg.linalg),
+        ("tnp.linalg", tnp.linalg),
+    ):
+        for name in dir(mod):
+            f = getattr(mod, name)
+            if name.startswith("_") or isinstance(f, type | types.ModuleType) or not callable(f):
+                continue
+            seen.setdefault(id(f), (f"{prefix}.{name}", name, f))
+    t = tg.ones((2, 2))
+    for name in dir(tg.Tensor):
+        if not name.startswith("_") and callable(getattr(t, name, None)):
+            seen.setdefault(("Tensor", name), (f"Tensor.{name}", name, getattr(t, name)))
+    return sorted(seen.values(), key=lambda v: v[0])
+
+
+def _names_of(name, f):
+    """The names a message may call the function by: its public name, its own (an alias such as
+    tnp.around is numpy's round), the C++ function's."""
+    out = {name, getattr(f, "__name__", name)}
+    return out
+
+
+def _binds(f, args, kw):
+    """Whether a Python function's signature takes these arguments (a **kwargs function takes any
+    keyword, a *args one any count): then an error is about their kinds, not their number. C++
+    functions have no signature to ask, so their errors are always checked."""
+    import inspect
+
+    try:
+        inspect.signature(f).bind(*args, **kw)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def test_every_public_callable_refuses_wrong_calls_clearly(tmp_path, monkeypatch):
+    # Calls each public function and method with no argument, too many, an unknown keyword, None
+    # and a string. Any of them may be valid (tg.rand(), x.sum()); one that is not must raise an
+    # exception a user can act on: never SystemError, never pybind11's generic overload listing,
+    # and for the arity and keyword probes a message naming the function and the problem.
+    monkeypatch.chdir(tmp_path)  # a function taking a path (load_checkpoint("abc")) looks here
+    seed = tg.get_seed()
+    x = tg.ones((2, 2))
+    probes = {
+        "no arguments": ((), {}),
+        "too many": ((x,) * 9, {}),
+        "unknown keyword": ((x,), {"bogus_kw": 1}),
+        "None": ((None,), {}),
+        "a string": (("abc",), {}),
+    }
+    problems = []
+    callables = _public_callables()
+    assert len(callables) > 300
+    for qual, name, f in callables:
+        for what, (args, kw) in probes.items():
+            try:
+                f(*args, **kw)
+            except (TypeError, ValueError, IndexError, OSError, NotImplementedError) as e:
+                msg = str(e)
+                if any(g in msg for g in GENERIC):
+                    problems.append(f"{qual} ({what}): pybind11's text: {msg[:90]!r}")
+                elif (
+                    what in ("too many", "unknown keyword", "no arguments")
+                    and isinstance(e, TypeError)
+                    and not _binds(f, args, kw)
+                ):
+                    if not any(n in msg for n in _names_of(name, f)):
+                        problems.append(f"{qual} ({what}): the message names no function: {msg!r}")
+            except Exception as e:  # SystemError, RuntimeError, ...: not a clear refusal
+                problems.append(f"{qual} ({what}): {type(e).__name__}: {str(e)[:90]}")
+    tg.set_seed(seed)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: tg.add(tg.ones(2)), "add() missing 1 required positional argument: 'x2'"),
+        (lambda: tg.add(1, 2, 3), "add() takes 2 positional arguments but 3 were given"),
+        (lambda: tg.tanh(), "tanh() missing 1 required positional argument: 'x'"),
+        (lambda: tg.tanh(tg.ones(2), 1), "tanh() takes 1 positional argument but 2 were given"),
+        (
+            lambda: tg.sum(tg.ones(2), 0, False, 1),
+            "sum() takes from 1 to 3 positional arguments but 4 were given",
+        ),
+        (lambda: tg.sum(tg.ones(2), bogus=1), "sum() got an unexpected keyword argument 'bogus'"),
+        (lambda: tg.sum(tg.ones(2), x=1), "sum() got multiple values for argument 'x'"),
+        (lambda: tg.ones(2).tanh(1), "Tensor.tanh() takes 0 positional arguments but 1 was given"),
+        (
+            lambda: tg.ones(2).transpose(bogus=1),
+            "Tensor.transpose() got an unexpected keyword argument 'bogus'",
+        ),
+        (lambda: tg.linalg.inv(), "inv() missing 1 required positional argument: 'a'"),
+        # The C fast methods (Note [Fast Tensor methods]) use the same words.
+        (
+            lambda: tg.ones(2).sum(0, False, 1),
+            "Tensor.sum() takes from 0 to 2 positional arguments but 3 were given",
+        ),
+        (
+            lambda: tg.ones(2).mean(axes=0),
+            "Tensor.mean() got an unexpected keyword argument 'axes'",
+        ),
+        (lambda: tg.ones(2).sum(0, axis=0), "Tensor.sum() got multiple values for argument 'axis'"),
+        (lambda: tg.set_num_threads(), "set_num_threads() missing 1 required positional argument"),
+    ],
+)
+def test_wrong_arity_and_keywords_get_pythons_message(call, message):
+    with pytest.raises(TypeError) as e:
+        call()
+    assert str(e.value) == message or str(e.value).startswith(message), str(e.value)
+
+
+def _core_functions():
+    """(qualified name, function) of every pybind11 function of _core and of its classes."""
+    core = tg._core
+    out = []
+    for mod in (core, core.linalg):
+        for name, v in vars(mod).items():
+            if type(v).__name__ == "builtin_function_or_method":
+                out.append((name, v))
+            elif isinstance(v, type) and v.__module__.startswith("tapegrad._core"):
+                for attr, w in vars(v).items():
+                    f = getattr(w, "__func__", w)
+                    if type(f).__name__ == "builtin_function_or_method" and not attr.startswith(
+                        "__"
+                    ):
+                        out.append((f"{v.__name__}.{attr}", f))
+    return out
+
+
+def test_every_core_function_explains_wrong_arity():
+    # Nine positional arguments or an unknown keyword: refused by pybind11 before the function
+    # runs (unless it takes *args/**kwargs, skipped here), so every function of _core, private
+    # ones too, can be probed. The message is Python's, never pybind11's listing nor the short
+    # fallback used when the explanation itself fails.
+    funcs = [
+        (name, f)
+        for name, f in _core_functions()
+        if "*args" not in (f.__doc__ or "")
+        and "**kwargs" not in (f.__doc__ or "")
+        # pybind11's (its record is the function's self); not the raw C functions of _core
+        and "function_record" in type(getattr(f, "__self__", None)).__name__
+    ]
+    assert len(funcs) > 200
+    bad = []
+    for name, f in funcs:
+        for args, kw in (((None,) * 9, {}), ((), {"bogus_kw": 1})):
+            try:
+                f(*args, **kw)
+            except TypeError as e:
+                msg = str(e)
+                if (
+                    any(g in msg for g in GENERIC)
+                    or "the arguments do not match" in msg
+                    or not (
+                        "takes" in msg
+                        or "unexpected keyword" in msg
+                        or "missing" in msg
+                        or "must be" in msg
+                    )
+                ):
+                    bad.append(f"{name}: {msg[:100]}")
+            except Exception as e:
+                bad.append(f"{name}: {type(e).__name__}: {str(e)[:100]}")
+            else:
+                bad.append(f"{name}: accepted {len(args)} arguments / {kw}")
+    assert not bad, "\n".join(bad)
+
+
+def test_argument_errors_leave_other_errors_alone():
+    # Only pybind11's overload-mismatch error is rewritten: errors raised inside a function that
+    # accepted its arguments pass through unchanged (type and message).
+    with pytest.raises(ValueError, match="operands could not be broadcast"):
+        tg.add(tg.ones(2), tg.ones(3))
+    with pytest.raises(TypeError, match="sum: axis must be None, an int or a tuple of ints"):
+        tg.sum(tg.ones(2), "a")
+
+
+def test_argument_error_kinds_from_the_signature():
+    from tapegrad import _call_errors
+
+    # An overload record as _core hands it over: (args, nargs_pos, nargs_pos_only, has_args,
+    # has_kwargs, is_method, signature).
+    rec = (
+        [("x", False, False), ("axis", True, True), ("n", True, False)],
+        3,
+        0,
+        False,
+        False,
+        False,
+        "(x: tapegrad._core.Tensor, axis: typing.SupportsInt | None = None, "
+        "n: collections.abc.Sequence[typing.SupportsInt] = []) -> tapegrad._core.Tensor",
+    )
+    t = tg.ones(2)
+    assert _call_errors.explain("f", [rec], (t, "a"), {}) == (
+        "f() argument 'axis' must be int | None, not str"
+    )
+    assert _call_errors.explain("f", [rec], (None,), {}) == (
+        "f() argument 'x' must be Tensor, not None"
+    )
+    assert _call_errors.explain("f", [rec], (t,), {"n": [1.5]}) == (
+        "f() argument 'n' must be Sequence[int], not list"
+    )
+    # Nothing certain: the accepted signature, in Python's type names.
+    assert _call_errors.explain("f", [rec], (t, 1, [2]), {}) == (
+        "f() does not take arguments of these types (Tensor, int, list); it takes "
+        "f(x: Tensor, axis: int | None, n: Sequence[int])"
+    )
+    kw_only = ([("x", False, False), ("k", False, True)], 1, 0, False, False, False, "(x, *, k)")
+    assert _call_errors.explain("g", [kw_only], (t,), {}) == (
+        "g() missing 1 required keyword-only argument: 'k'"
+    )
+    pos_only = ([("x", False, False)], 1, 1, False, False, False, "(x, /)")
+    assert _call_errors.explain("h", [pos_only], (), {"x": t}) == (
+        "h() got a positional-only argument passed as keyword argument: 'x'"
+    )

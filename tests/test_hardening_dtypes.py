@@ -362,3 +362,209 @@ def test_float_functions_of_integers_take_numpy_dtype(name, dt):
     got = getattr(tnp, name)(tg.tensor(a))
     assert np.dtype(str(got.dtype).lower()) == want.dtype
     np.testing.assert_allclose(got.numpy(), want, rtol=2e-3, equal_nan=True)
+
+
+# ---- float results of integer and Bool operands (numpy 2's loop choice) --------------------------
+# numpy picks the first float loop both operands cast to safely: each integer operand's own float
+# dtype (Bool/int8/uint8 -> float16, int16/uint16 -> float32, wider -> float64), promoted. So
+# (int8, uint8) gives float16, not the float32 of their promoted int16. The Array API leaves
+# integer operands of these functions unspecified, so tapegrad.numpy follows numpy.
+
+SMALL = ["bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64"]
+FLOAT_BINARY = ["hypot", "arctan2", "logaddexp", "logaddexp2", "copysign", "nextafter"]
+
+
+def _ints(dt, seed):
+    if dt == "bool":
+        return np.array([True, False, True, True])
+    return np.array([0, 1, 3, 5], dtype=dt)[np.random.default_rng(seed).permutation(4)]
+
+
+@pytest.mark.parametrize("name", FLOAT_BINARY)
+@pytest.mark.parametrize("d1", SMALL)
+@pytest.mark.parametrize("d2", SMALL)
+def test_float_binary_of_integer_pairs_follow_numpy(name, d1, d2):
+    a, b = _ints(d1, 1), _ints(d2, 2)
+    with np.errstate(all="ignore"):
+        want = getattr(np, name)(a, b)
+    fn = getattr(tnp, name)
+    if name == "nextafter" and want.dtype == np.float16:
+        # nextafter of float16 needs float16 arithmetic (computed in float32, its next value would
+        # round back to x1): refused rather than wrong.
+        with pytest.raises(TypeError, match="nextafter: .*Float16, which is not supported"):
+            fn(tnp.asarray(a), tnp.asarray(b))
+        return
+    got = fn(tnp.asarray(a), tnp.asarray(b))
+    assert str(got.dtype).lower() == want.dtype.name, (name, d1, d2)
+    tol = 1e-3 if want.dtype == np.float16 else 1e-6
+    np.testing.assert_allclose(got.numpy(), want, rtol=tol, atol=tol)
+
+
+def test_float_binary_with_weak_python_scalars_follow_numpy():
+    i8 = np.array([1, -2, 3], np.int8)
+    for name in ("hypot", "arctan2", "logaddexp", "copysign", "logaddexp2"):
+        fn = getattr(tnp, name)
+        want = getattr(np, name)(i8, 2)  # a Python int is weak: int8's float16
+        got = fn(tnp.asarray(i8), 2)
+        assert str(got.dtype).lower() == want.dtype.name == "float16", name
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["sqrt", "exp", "log1p", "sin", "arctan", "tanh", "log2", "exp2", "deg2rad", "sinc"],
+)
+@pytest.mark.parametrize("dt", SMALL)
+def test_float_unary_of_integers_follow_numpy(name, dt):
+    a = _ints(dt, 3)
+    with np.errstate(all="ignore"):
+        want = getattr(np, name)(a)
+    got = getattr(tnp, name)(tnp.asarray(a))
+    assert str(got.dtype).lower() == want.dtype.name, (name, dt)
+    tol = 2e-3 if want.dtype == np.float16 else 1e-6
+    np.testing.assert_allclose(got.numpy(), want, rtol=tol, atol=tol)
+
+
+# ---- integer reciprocal of 0, Bool ** 2, float16 cumsum -----------------------------------------
+
+
+@pytest.mark.parametrize("dt", INTS)
+def test_integer_reciprocal_of_zero_matches_numpy(dt):
+    # numpy computes 1.0 / x and converts back: 1/0 = inf becomes INT_MIN for int32/int64 on
+    # x86-64 and 0 for the narrower and the unsigned integers. numpy also warns (divide by zero);
+    # tapegrad's kernels raise no floating-point warnings, here as for float 1/0.
+    a = np.array([0, 1, 2, -1, 3], dtype=np.int64).astype(dt)
+    with np.errstate(all="ignore"):
+        want = np.reciprocal(a)
+    got = tnp.reciprocal(tnp.asarray(a))
+    assert got.numpy().dtype == want.dtype
+    np.testing.assert_array_equal(got.numpy(), want)
+    np.testing.assert_array_equal(tg.tensor(a).reciprocal().numpy(), want)
+    if dt in ("int32", "int64"):
+        assert got.numpy()[0] == np.iinfo(dt).min
+
+
+def test_bool_squared_is_int8_as_numpy():
+    b = np.array([True, False, True])
+    t = tg.tensor(b)
+    assert (t**2).dtype == tg.int8 and (b**2).dtype == np.int8
+    np.testing.assert_array_equal((t**2).numpy(), b**2)
+    # Every other exponent, and power(b, 2), promote Bool with a weak int to int64 (as numpy).
+    assert (t**3).dtype == tg.int64 and (b**3).dtype == np.int64
+    assert (t**1).dtype == tg.int64
+    assert tnp.power(t, 2).dtype == tg.int64 and np.power(b, 2).dtype == np.int64
+    assert str((t**True).dtype).lower() == (b**True).dtype.name  # bool ** bool: int8
+    assert str((t**2.0).dtype).lower() == (b**2.0).dtype.name  # a float exponent: no square
+
+
+def test_float16_cumsum_dtype_and_values():
+    # numpy's cumsum of float16 returns float16 and accumulates in float16: each running sum is
+    # rounded to float16 before the next addition, so a long sum stalls (3000 x 0.1 gives 256.0,
+    # np.sum gives 300.0). tapegrad keeps the float16 dtype but accumulates in float32 and rounds
+    # each running sum once (as PyTorch does): every element is the exact running sum rounded to
+    # float16, which is what numpy gives wherever its float16 accumulation has not drifted.
+    a = np.full(3000, 0.1, np.float16)
+    got = tnp.cumsum(tnp.asarray(a))
+    assert got.dtype == tg.float16 and np.cumsum(a).dtype == np.float16
+    exact = np.cumsum(a.astype(np.float64)).astype(np.float16)
+    np.testing.assert_allclose(got.numpy().astype(np.float64), exact, rtol=1e-3)
+    assert got.numpy()[-1] == np.float16(300.0)
+    short = np.array([0.5, 0.25, 1.5, -2.0, 3.0], np.float16)
+    np.testing.assert_array_equal(tnp.cumsum(tnp.asarray(short)).numpy(), np.cumsum(short))
+    np.testing.assert_array_equal(tnp.cumulative_sum(tnp.asarray(short)).numpy(), np.cumsum(short))
+
+
+# ---- unusual but valid inputs: numpy scalars, 0-d arrays, bools, nan, -0.0 ------------------------
+_ODD_INPUTS = {
+    **{f"np.{d}": np.dtype(d).type(1) for d in SMALL + ["float16", "float32", "float64"]},
+    **{f"0-d {d}": np.array(3, dtype=d) for d in SMALL + ["float16", "float32", "float64"]},
+    "np.float32(-0.0)": np.float32(-0.0),
+    "0-d -0.0": np.array(-0.0),
+    "True": True,
+    "[True, False]": [True, False],
+    "5": 5,
+    "[1, 2**40]": [1, 2**40],
+}
+_ODD_UNARY = ["negative", "abs", "exp", "sqrt", "square", "sign", "floor", "round", "isnan"]
+_ODD_UNARY += ["signbit", "reciprocal", "positive", "trunc", "cumsum", "sum", "max", "argmax"]
+_ODD_BINARY = ["add", "subtract", "multiply", "divide", "power", "maximum", "floor_divide"]
+_ODD_BINARY += ["remainder", "less", "hypot", "arctan2", "logaddexp", "copysign"]
+
+
+def _same_as_numpy(np_call, tg_call):
+    try:
+        want = np.asarray(np_call())
+    except Exception:  # numpy refuses: so must tapegrad, with a clear error
+        with pytest.raises((TypeError, ValueError)):
+            tg_call()
+        return
+    got = tg_call()
+    got = got.numpy() if hasattr(got, "numpy") else np.asarray(got)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    if want.dtype.kind == "f":
+        np.testing.assert_allclose(got, want, rtol=1e-3, equal_nan=True)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))  # -0.0 kept
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("name", _ODD_UNARY)
+@pytest.mark.parametrize("what", list(_ODD_INPUTS))
+def test_unary_of_unusual_inputs_follow_numpy(name, what):
+    v = _ODD_INPUTS[what]
+    with np.errstate(all="ignore"):
+        _same_as_numpy(lambda: getattr(np, name)(v), lambda: getattr(tnp, name)(v))
+
+
+@pytest.mark.parametrize("name", _ODD_BINARY)
+@pytest.mark.parametrize("what", list(_ODD_INPUTS))
+def test_binary_with_unusual_inputs_follow_numpy(name, what):
+    v = _ODD_INPUTS[what]
+    f32 = np.array([1.5, -2.0], np.float32)
+    i32 = np.array([1, 3], np.int32)
+    with np.errstate(all="ignore"):
+        for arr in (f32, i32):
+            _same_as_numpy(
+                lambda arr=arr: getattr(np, name)(arr, v),
+                lambda arr=arr: getattr(tnp, name)(tnp.asarray(arr), v),
+            )
+
+
+def test_round_of_bool_is_float16_and_cumsum_keeps_negative_zero():
+    b = np.array([True, False])
+    assert tnp.round(tnp.asarray(b)).dtype == tg.float16 and np.round(b).dtype == np.float16
+    assert tg.tensor(b).round().dtype == tg.float16
+    assert tnp.floor(tnp.asarray(b)).dtype == tg.bool_  # floor/ceil/trunc keep Bool, as numpy
+    z = np.array([-0.0, -0.0, 1.0])
+    for dt in ("float16", "float32", "float64"):
+        got = tnp.cumsum(tnp.asarray(z.astype(dt))).numpy()
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(np.cumsum(z.astype(dt))))
+    with pytest.raises(TypeError, match="positive: not supported for bool"):
+        tnp.positive(tnp.asarray(b))
+
+
+@pytest.mark.parametrize(
+    "value, exc",
+    [
+        (__import__("fractions").Fraction(1, 3), TypeError),
+        (__import__("decimal").Decimal("1.5"), TypeError),
+        (b"ab", TypeError),
+    ],
+)
+def test_fraction_decimal_bytes_are_refused(value, exc):
+    for call in (
+        lambda: tg.tensor(value),
+        lambda: tnp.asarray(value),
+        lambda: tnp.exp(value),
+        lambda: tnp.add(tnp.ones(2), value),
+    ):
+        with pytest.raises(exc):
+            call()
+
+
+def test_memoryview_converts_as_numpy():
+    m = memoryview(b"ab")
+    got = tnp.asarray(m)
+    want = np.asarray(m)
+    assert got.numpy().dtype == want.dtype == np.uint8
+    np.testing.assert_array_equal(got.numpy(), want)

@@ -249,10 +249,14 @@ def test_seed_values():
         (lambda: tg.set_seed(1.5), TypeError, "set_seed: seed must be an int"),
         (lambda: tg.set_seed("1"), TypeError, "set_seed"),
         (lambda: tg.randn(2, shape=(2,)), TypeError, "randn: give the shape"),
-        (lambda: tg.randn(-1), ValueError, "normal: negative dimensions"),
-        (lambda: tg.rand(2.5), TypeError, "uniform: shape"),
-        (lambda: tg.rand(2, dtype=tg.int32), TypeError, "uniform: dtype must be a float dtype"),
-        (lambda: tg.randn(2, dtype="int64"), TypeError, "normal: dtype must be a float dtype"),
+        (lambda: tg.randn(-1), ValueError, "randn: negative dimensions"),
+        (lambda: tg.rand(2.5), TypeError, "rand: shape"),
+        (lambda: tg.rand(2, dtype=tg.int32), TypeError, "rand: dtype must be a float dtype"),
+        (
+            lambda: tg.randn(2, dtype="int64"),
+            TypeError,
+            "randn: dtype must be a float or complex dtype",
+        ),
         (lambda: tg.uniform(2.0, 1.0), ValueError, "uniform: low .* must not be greater than high"),
         (lambda: tg.uniform(0.0, np.inf), ValueError, "uniform: .* must be finite"),
         (lambda: tg.uniform("a", 1.0), TypeError, "uniform: low must be a real number"),
@@ -297,3 +301,85 @@ def test_random_values_are_constants_under_grad():
     tg.set_seed(1)
     noise = tg.randn(3, dtype=tg.float64)
     np.testing.assert_array_equal(g.asnumpy(), noise.asnumpy())
+
+
+# ---- complex dtypes ---------------------------------------------------------------------------
+# randn/normal draw complex samples as jax.random.normal does (real and imaginary parts
+# independent, each of variance stddev**2 / 2); rand/uniform refuse complex dtypes as numpy's
+# Generator.random and jax.random.uniform do.
+
+
+@pytest.mark.parametrize("dtype", [tg.complex64, tg.complex128, "complex64", np.complex128])
+def test_randn_complex_dtype_and_moments(dtype):
+    tg.set_seed(11)
+    z = tg.randn(200_000, dtype=dtype).numpy()
+    assert z.dtype == np.dtype(str(np.dtype(dtype)) if not hasattr(dtype, "name") else dtype.name)
+    assert abs(z.real.var() - 0.5) < 0.01 and abs(z.imag.var() - 0.5) < 0.01
+    assert abs(z.real.mean()) < 0.01 and abs(z.imag.mean()) < 0.01
+    assert abs(np.corrcoef(z.real, z.imag)[0, 1]) < 0.01  # independent parts
+    assert abs((np.abs(z) ** 2).mean() - 1.0) < 0.01  # E|z|^2 = 1, JAX's convention
+
+
+def test_normal_complex_mean_and_stddev():
+    tg.set_seed(5)
+    z = tg.normal(1 + 2j, 3.0, shape=(100_000,), dtype=tg.complex128).numpy()
+    assert z.dtype == np.complex128
+    assert abs(z.real.mean() - 1) < 0.05 and abs(z.imag.mean() - 2) < 0.05
+    assert abs(z.real.var() - 4.5) < 0.1 and abs(z.imag.var() - 4.5) < 0.1
+    # A real mean with a complex dtype: the imaginary part centred on 0.
+    w = tg.normal(2.0, 1.0, shape=(50_000,), dtype=tg.complex64).numpy()
+    assert abs(w.real.mean() - 2) < 0.03 and abs(w.imag.mean()) < 0.03
+
+
+def test_complex_draws_reproducible_for_a_seed():
+    tg.set_seed(123)
+    a = tg.randn(3, 4, dtype=tg.complex64).numpy()
+    b = tg.normal(0.5j, 2.0, shape=(5,), dtype=tg.complex128).numpy()
+    tg.set_seed(123)
+    np.testing.assert_array_equal(tg.randn(3, 4, dtype=tg.complex64).numpy(), a)
+    np.testing.assert_array_equal(tg.normal(0.5j, 2.0, shape=(5,), dtype=tg.complex128).numpy(), b)
+    # The parts are the generator's next two real draws, scaled by sqrt(1/2).
+    tg.set_seed(9)
+    z = tg.randn(6, dtype=tg.complex128).numpy()
+    tg.set_seed(9)
+    re = tg.randn(6, dtype=tg.float64).numpy()
+    im = tg.randn(6, dtype=tg.float64).numpy()
+    np.testing.assert_allclose(z.real, re * np.sqrt(0.5), rtol=1e-15)
+    np.testing.assert_allclose(z.imag, im * np.sqrt(0.5), rtol=1e-15)
+
+
+def test_complex_draw_shapes():
+    assert tg.randn(dtype=tg.complex64, shape=()).shape == ()
+    assert tg.randn(0, 3, dtype=tg.complex64).shape == (0, 3)
+    assert tg.normal(shape=(2, 0), dtype=tg.complex128).dtype == tg.complex128
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: tg.rand(2, dtype=tg.complex64), "rand: dtype must be a float dtype.*Complex64"),
+        (lambda: tg.uniform(0, 1, (2,), tg.complex128), "uniform: dtype must be a float dtype"),
+        (lambda: tg.uniform(0, 1, (2,), "complex64"), "uniform samples of complex numbers"),
+        (lambda: tg.randint(0, 3, (2,), tg.complex64), "randint: dtype must be an integer"),
+        (lambda: tg.normal(1j, 1.0, (2,)), "normal: mean must be a real number for a real dtype"),
+        (lambda: tg.randn(2, dtype=tg.int8), "randn: dtype must be a float or complex dtype"),
+        (lambda: tg.rand(None), "rand: shape must contain ints"),
+        (lambda: tg.randn("ab"), "randn: shape must contain ints"),
+    ],
+)
+def test_random_dtype_errors_name_the_function(call, match):
+    with pytest.raises(TypeError, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: tg.normal(0.0, -1.0, (2,), tg.complex64), "normal: stddev must be non-negative"),
+        (lambda: tg.normal(complex(np.inf, 0), 1.0, (2,), tg.complex64), "normal: mean"),
+        (lambda: tg.randn(-1, dtype=tg.complex64), "randn: negative dimensions"),
+    ],
+)
+def test_complex_normal_value_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

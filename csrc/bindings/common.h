@@ -103,6 +103,8 @@ void bind_sparse(py::module_& m);
 void bind_device(py::module_& m);
 // Last: replaces pybind11 methods bound above by C functions (Note [Fast Tensor methods]).
 void bind_fast_methods(py::module_& m);
+// Clear messages for calls no overload accepts (Note [Argument errors]); after every binding.
+void install_argument_errors(py::module_& m);
 
 // The prims of user-defined rules (their rules call Python, so they live in bindings/), for
 // _core._prims() beside ops::all_prims().

@@ -33,9 +33,11 @@ template <class Op>
 PyObject* reduce_method(PyObject*, PyObject* const* args, Py_ssize_t nargsf, PyObject* kwnames) {
   return shim::guarded([&]() -> PyObject* {
     const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    if (nargs < 1 || nargs > 3)
+    // Python's own wording, as for the pybind11 functions (Note [Argument errors]).
+    if (nargs < 1) throw TypeError(str_cat("Tensor.", Op::name, "() missing 1 required positional argument: 'self'"));
+    if (nargs > 3)
       throw TypeError(
-          str_cat(Op::name, "(): takes self, axis and keepdims (", nargs, " positional argument(s) given)"));
+          str_cat("Tensor.", Op::name, "() takes from 0 to 2 positional arguments but ", nargs - 1, " were given"));
     PyObject* axis = nargs > 1 ? args[1] : Py_None;
     PyObject* keep = nargs > 2 ? args[2] : nullptr;
     bool have_axis = nargs > 1;
@@ -44,10 +46,11 @@ PyObject* reduce_method(PyObject*, PyObject* const* args, Py_ssize_t nargsf, PyO
       PyObject* k = PyTuple_GET_ITEM(kwnames, i);
       const bool is_axis = PyUnicode_CompareWithASCIIString(k, "axis") == 0;
       if (!is_axis && PyUnicode_CompareWithASCIIString(k, "keepdims") != 0)
-        throw TypeError(str_cat(Op::name, "(): got an unexpected keyword argument '", std::string(py::str(k)), "'"));
+        throw TypeError(
+            str_cat("Tensor.", Op::name, "() got an unexpected keyword argument '", std::string(py::str(k)), "'"));
       if (is_axis ? have_axis : keep != nullptr)
         throw TypeError(
-            str_cat(Op::name, "(): got multiple values for argument '", is_axis ? "axis" : "keepdims", "'"));
+            str_cat("Tensor.", Op::name, "() got multiple values for argument '", is_axis ? "axis" : "keepdims", "'"));
       if (is_axis) {
         axis = args[nargs + i];
         have_axis = true;

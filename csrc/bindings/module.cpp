@@ -134,4 +134,5 @@ PYBIND11_MODULE(_core, m) {
   });
   m.def("bytes_in_use", [] { return alloc::bytes_in_use(); });
   m.def("empty_cache", [] { alloc::empty_cache(); });
+  bind::install_argument_errors(m);  // last: every function above
 }

@@ -16,6 +16,8 @@
 //  - get_type_info, is_holder_constructed: refusing objects made by __new__ without __init__.
 //  - make_new_instance, value_and_holder, instance flags: Tensor results wrapped without the
 //    instance registry (Note [Unregistered tensor objects]).
+//  - function_record (name, scope, argument records and counts, signature, its PyMethodDef) and
+//    function_record_ptr_from_PyObject: the call entry and messages of Note [Argument errors].
 #pragma once
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -170,6 +172,13 @@ T* simple_layout_value(PyObject* self) {
   auto* inst = reinterpret_cast<py::detail::instance*>(self);
   if (!inst->simple_layout || !inst->simple_holder_constructed) return nullptr;
   return static_cast<T*>(inst->simple_value_holder[0]);
+}
+
+// The head of the overload chain of a function object made by pybind11; null for any other object.
+inline py::detail::function_record* function_record_of(PyObject* f) {
+  if (f == nullptr || !PyCFunction_Check(f)) return nullptr;
+  PyObject* self = PyCFunction_GET_SELF(f);  // null for a C function without one (the fast methods)
+  return self == nullptr ? nullptr : py::detail::function_record_ptr_from_PyObject(self);
 }
 
 }  // namespace shim

@@ -357,6 +357,14 @@ PyObject* nb_power(PyObject* a, PyObject* b, PyObject* mod) {
     PyErr_SetString(PyExc_TypeError, "pow: the three-argument form pow(x, y, mod) is not supported for Tensors");
     return nullptr;
   }
+  // numpy's operator turns `x ** 2` into square(x) (its fast path for a scalar exponent 2), which
+  // keeps a Bool base's result Int8 where power(x, 2) promotes to Int64; the other dtypes give the
+  // same result either way.
+  if (PyLong_CheckExact(b) && is_tensor(a) && tensor_of(a).dtype() == DType::Bool) {
+    int overflow = 0;
+    if (PyLong_AsLongAndOverflow(b, &overflow) == 2 && overflow == 0)
+      return guarded([&]() -> PyObject* { return to_python(ops::unary(Un::Square, tensor_of(a))); });
+  }
   return nb_binary<Bin::Pow>(a, b);
 }
 

@@ -120,16 +120,22 @@ DType bin_result_dtype(Bin op, const Tensor& a, const Tensor& b) {
                                  "); use logical_xor or ^ instead"));
       return dt;
     case Bin::Div: return is_inexact(dt) ? dt : DType::Float64;
+    // numpy picks the first float loop both operands cast to safely, i.e. each operand's own float
+    // dtype, promoted: (Int8, UInt8) is Float16 and (Int16, UInt16) Float32, where the float dtype
+    // of the promoted integer (Int16, Int32) would be one size larger. The Array API leaves integer
+    // operands of these functions unspecified, so numpy's rule stands.
     case Bin::Atan2:
     case Bin::Hypot:
-    case Bin::LogAddExp: return float_result_dtype(dt);
-    case Bin::NextAfter:
+    case Bin::LogAddExp: return promote(float_result_dtype(a.dtype()), float_result_dtype(b.dtype()));
+    case Bin::NextAfter: {
       // Float16 computes in float32 (its next value would round back to x1): a Float16 result
       // (of Float16, Bool, Int8 or UInt8 operands, numpy's rule) is refused rather than wrong.
-      if (float_result_dtype(dt) == DType::Float16)
+      const DType r = promote(float_result_dtype(a.dtype()), float_result_dtype(b.dtype()));
+      if (r == DType::Float16)
         throw DTypeError(str_cat("nextafter: ", describe(a), ", ", describe(b),
                                  ": the result would be Float16, which is not supported; use Float32 or Float64"));
-      return float_result_dtype(dt);
+      return r;
+    }
     case Bin::FloorDiv:
     case Bin::Mod:
     case Bin::Pow: return dt == DType::Bool ? DType::Int8 : dt;
@@ -178,6 +184,8 @@ DType un_result_dtype(Un op, const Tensor& a) {
       return dt;
     case Un::Square:
     case Un::Reciprocal: return dt == DType::Bool ? DType::Int8 : dt;
+    // numpy's round (rint) has no Bool loop: Bool rounds as Float16 (floor, ceil and trunc keep Bool).
+    case Un::Round: return dt == DType::Bool ? DType::Float16 : dt;
     default: return float_only(op) ? float_result_dtype(dt) : dt;
   }
 }

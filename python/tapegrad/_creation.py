@@ -261,9 +261,80 @@ def _varargs_shape(dims, shape, op):
     return dims
 
 
+def _random_dtype(dtype, op, complex_ok):
+    """The dtype of a random draw as _core's dtype object (None: the default, float32).
+
+    Complex dtypes: `randn` and `normal` draw them as JAX's ``random.normal`` does (below);
+    `rand` and `uniform` refuse them as JAX and numpy do (a uniform distribution over complex
+    numbers has no one meaning: the unit square? the unit disc?)."""
+    if dtype is None:
+        return None
+    try:
+        dt = _core._zeros((0,), dtype).dtype
+    except (TypeError, ValueError):
+        return dtype  # the core names the bad dtype
+    if dt in (_core.float16, _core.float32, _core.float64):
+        return dt
+    if dt in (_core.complex64, _core.complex128):
+        if complex_ok:
+            return dt
+        raise TypeError(
+            f"{op}: dtype must be a float dtype (Float16, Float32, Float64), got {dt}: uniform "
+            "samples of complex numbers are not defined (as in numpy and JAX); draw the real and "
+            "imaginary parts separately"
+        )
+    kinds = (
+        "a float or complex dtype" if complex_ok else "a float dtype (Float16, Float32, Float64)"
+    )
+    raise TypeError(f"{op}: dtype must be {kinds}, got {dt}")
+
+
+def _normal_draw(op, mean, stddev, shape, dtype):
+    """Normal samples, complex ones included: a complex dtype draws the real and the imaginary
+    part (in that order, one after the other from the generator) each with variance stddev**2 / 2,
+    JAX's convention, so that E|z - mean|**2 = stddev**2; `mean` may then be complex."""
+    return _renamed(op, "normal", _normal_parts, op, mean, stddev, shape, dtype)
+
+
+def _normal_parts(op, mean, stddev, shape, dtype):
+    dt = _random_dtype(dtype, op, complex_ok=True)
+    if dt not in (_core.complex64, _core.complex128):
+        if isinstance(mean, complex):
+            raise TypeError(
+                f"{op}: mean must be a real number for a real dtype, got {mean!r} "
+                "(a complex mean needs dtype=complex64 or complex128)"
+            )
+        return _core._normal(mean, stddev, shape, dt)
+    real = _core.float32 if dt == _core.complex64 else _core.float64
+    if isinstance(mean, complex | np.complexfloating):
+        m_re, m_im = mean.real, mean.imag
+    else:
+        m_re, m_im = mean, 0.0
+    # The real-argument checks (finite, stddev >= 0) before the scale is applied, so that their
+    # messages quote what the caller gave.
+    _core._normal(m_re, stddev, (0,), real)
+    _core._normal(m_im, stddev, (0,), real)
+    s = stddev * math.sqrt(0.5)
+    re = _core._normal(m_re, s, shape, real)
+    im = _core._normal(m_im, s, shape, real)
+    return _core._complex(re, im)
+
+
+def _renamed(op, core_name, make, *args):
+    """``make(*args)`` with the core's error messages, which name the core function
+    (`uniform`, `normal`), naming `op` (`rand`, `randn`) instead."""
+    try:
+        return make(*args)
+    except (TypeError, ValueError, OverflowError, MemoryError) as e:
+        msg = str(e)
+        if op == core_name or not msg.startswith(core_name + ":"):
+            raise
+        raise type(e)(op + msg[len(core_name) :]) from None
+
+
 def rand(*dims, shape=None, dtype=None, device=None):
     """Uniform samples in [0, 1): `rand(2, 3)`, `rand((2, 3))` or `rand(shape=(2, 3))`; float32 by
-    default.
+    default (complex dtypes are refused).
 
     >>> tg.set_seed(0)
     >>> print(tg.rand(2, 3).numpy().round(3))
@@ -272,44 +343,52 @@ def rand(*dims, shape=None, dtype=None, device=None):
     >>> tg.rand(shape=()).shape
     ()
     """
+    shape = _varargs_shape(dims, shape, "rand")
+    dtype = _random_dtype(dtype, "rand", complex_ok=False)
     return _made(
-        device, "rand", _core._uniform, 0.0, 1.0, _varargs_shape(dims, shape, "rand"), dtype
+        device, "rand", _renamed, "rand", "uniform", _core._uniform, 0.0, 1.0, shape, dtype
     )
 
 
 def randn(*dims, shape=None, dtype=None, device=None):
     """Standard normal samples: `randn(2, 3)`, `randn((2, 3))` or `randn(shape=())` (0-d);
-    float32 by default.
+    float32 by default. A complex dtype draws standard complex normal samples (JAX's
+    convention): real and imaginary parts independent, each of variance 1/2.
 
     >>> tg.set_seed(0)
     >>> print(tg.randn(3).numpy().round(3))
     [ 0.991 -0.925 -0.618]
     >>> tg.randn(shape=()).shape
     ()
+    >>> tg.randn(2, dtype=tg.complex64).dtype
+    Complex64
     """
-    return _made(
-        device, "randn", _core._normal, 0.0, 1.0, _varargs_shape(dims, shape, "randn"), dtype
-    )
+    shape = _varargs_shape(dims, shape, "randn")
+    return _made(device, "randn", _normal_draw, "randn", 0.0, 1.0, shape, dtype)
 
 
 def uniform(low=0.0, high=1.0, shape=(), dtype=None, *, device=None):
-    """Uniform samples in [low, high) of the given shape; float32 by default.
+    """Uniform samples in [low, high) of the given shape; float32 by default (complex dtypes are
+    refused).
 
     >>> tg.set_seed(0)
     >>> print(tg.uniform(-1, 1, shape=(3,)).numpy().round(3))
     [-0.202  0.761  0.471]
     """
+    dtype = _random_dtype(dtype, "uniform", complex_ok=False)
     return _made(device, "uniform", _core._uniform, low, high, shape, dtype)
 
 
 def normal(mean=0.0, stddev=1.0, shape=(), dtype=None, *, device=None):
-    """Normal samples with the given mean and standard deviation; float32 by default.
+    """Normal samples with the given mean and standard deviation; float32 by default. A complex
+    dtype draws complex normal samples (JAX's convention: real and imaginary parts independent,
+    each of variance stddev**2 / 2); `mean` may then be complex.
 
     >>> tg.set_seed(0)
     >>> print(tg.normal(10.0, 0.1, shape=(3,)).numpy().round(3))
     [10.099  9.908  9.938]
     """
-    return _made(device, "normal", _core._normal, mean, stddev, shape, dtype)
+    return _made(device, "normal", _normal_draw, "normal", mean, stddev, shape, dtype)
 
 
 def randint(low, high=None, shape=(), dtype=None, *, device=None):

@@ -231,7 +231,10 @@ def positive(x):
     >>> print(tg.numpy.positive(tg.tensor([1.0, -3.0])))
     [ 1. -3.]
     """
-    return _core.copy(_t(x))
+    x = _t(x)
+    if x.dtype == _core.bool_:  # numpy has no Bool loop for positive (the Array API: numeric only)
+        raise TypeError("positive: not supported for bool (as numpy); use the tensor itself")
+    return _core.copy(x)
 
 
 def remainder(x1, x2):
@@ -332,6 +335,23 @@ def signbit(x):
     return _core.signbit(_t(x))
 
 
+def _float_pair_dtype(x1, x2):
+    """numpy's float result dtype of a float-valued binary function of x1 and x2 (Python scalars
+    weak): that of hypot, whose rule is numpy's loop choice (each integer operand's own float
+    dtype, promoted: (int8, uint8) -> float16, not the float dtype of their promoted int16)."""
+
+    def probe(x):
+        if isinstance(x, builtins.bool | int | float):
+            return x
+        return _core._zeros((0,), _t(x).dtype)
+
+    a, b = probe(x1), probe(x2)
+    try:
+        return hypot(a, b).dtype
+    except TypeError:  # complex operands: the caller's own op refuses them, naming itself
+        return _t(a).dtype if isinstance(a, Tensor) else _t(b).dtype
+
+
 def copysign(x1, x2):
     """The magnitude of `x1` with the sign of `x2` (numpy.copysign).
 
@@ -343,14 +363,16 @@ def copysign(x1, x2):
     # The result's dtype is the operands' promoted one (a Python scalar weak, NEP 50): a float32
     # magnitude with a float64 sign gives float64, and copysign(2.5, float32 tensor) stays float32.
     if isinstance(x1, Tensor) or isinstance(x2, Tensor):
+        # Only Python scalars are weak: numpy scalars, arrays and lists are converted with their
+        # own dtype (np.copysign(float32 array, np.int32(1)) is float64).
         dt = result_type(
-            *[x for x in (x1, x2) if isinstance(x, Tensor | builtins.bool | int | float)]
+            *[x if isinstance(x, Tensor | builtins.bool | int | float) else _t(x) for x in (x1, x2)]
         )
     else:
         dt = _t(x1).dtype
-    x1 = _t(x1)
     if not _is_float(_core._zeros((0,), dt)):
-        dt = _core.float64 if str(dt) in ("Int64", "UInt64", "Int32", "UInt32") else _core.float32
+        dt = _float_pair_dtype(x1, x2)
+    x1 = _t(x1)
     if x1.dtype != dt:
         x1 = x1.astype(dt)
     return _where(signbit(x2), -_core.abs(x1), _core.abs(x1))
@@ -362,11 +384,9 @@ def logaddexp2(x1, x2):
     >>> print(tg.numpy.logaddexp2(tg.tensor([1.0, 3.0]), tg.tensor([1.0, 3.0])))
     [2. 4.]
     """
-    x1, x2 = _t(x1), _t(x2)
     # Promote first (as numpy does): float16 * ln 2 next to an int64 would lose digits numpy keeps.
-    dt = (_core._zeros((0,), x1.dtype) + _core._zeros((0,), x2.dtype)).dtype
-    if not _is_float(_core._zeros((0,), dt)):
-        dt = _core.float64 if dt == _core.int64 else _core.float32
+    dt = _float_pair_dtype(x1, x2)
+    x1, x2 = _t(x1), _t(x2)
     return logaddexp(x1.astype(dt) * _LN2, x2.astype(dt) * _LN2) / _LN2
 
 

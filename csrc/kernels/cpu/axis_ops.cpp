@@ -57,7 +57,9 @@ template <class T, Scan op>
 void scan_typed(T* out, const T* a, const Split3& s) {
   // float32 sums accumulate in double (more accurate than numpy's float32 accumulation).
   using W = std::conditional_t<op == Scan::Sum && std::is_same<T, float>::value, double, T>;
-  const W init = op == Scan::Sum ? W(0) : W(1);
+  // A float sum starts from -0.0, the exact additive identity (-0 + x is x for every x, -0 too),
+  // so that cumsum([-0.0]) is -0.0 as numpy's (which starts from the first element).
+  const W init = op == Scan::Sum ? (std::is_floating_point<W>::value ? W(-0.0) : W(0)) : W(1);
   if (s.inner == 1) {
     parallel_for(s.outer, grain_for(s.len), [&](int64_t b, int64_t e) {
       for (int64_t o = b; o < e; ++o) {

@@ -350,6 +350,11 @@ struct ReciprocalF {
   static T f(T x) {
     if constexpr (std::is_floating_point<T>::value) return T(1) / x;
     else if constexpr (std::is_same<T, bool>::value) return x;
+    // numpy computes 1.0 / x and converts it back: 1/0 is inf, which x86-64 converts to the
+    // 'integer indefinite' value, INT_MIN, for 32- and 64-bit destinations; the narrower
+    // integers convert through a 32-bit int and keep its low bits, 0 (as the unsigned do).
+    else if constexpr (std::is_signed<T>::value && sizeof(T) >= 4)
+      return x == 0 ? std::numeric_limits<T>::min() : T(T(1) / x);
     else return x == 0 ? T(0) : T(T(1) / x);
   }
 };

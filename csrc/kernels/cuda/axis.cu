@@ -42,7 +42,8 @@ __global__ void scan_kernel(T* out, const T* a, Split3 s) {
   for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < lines; k += int64_t(gridDim.x) * blockDim.x) {
     const int64_t o = k / s.inner, i = k % s.inner;
     const int64_t base = o * s.len * s.inner + i;
-    W acc = op == Scan::Sum ? W(0) : W(1);
+    // -0.0 for float sums: the exact additive identity (cumsum([-0.0]) is -0.0, as numpy's).
+    W acc = op == Scan::Sum ? (std::is_floating_point<W>::value ? W(-0.0) : W(0)) : W(1);
     for (int64_t l = 0; l < s.len; ++l) {
       const W v = W(a[base + l * s.inner]);
       if constexpr (std::is_integral<W>::value) {
