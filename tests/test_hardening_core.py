@@ -818,3 +818,12 @@ def test_argument_error_kinds_from_the_signature():
     assert _call_errors.explain("h", [pos_only], (), {"x": t}) == (
         "h() got a positional-only argument passed as keyword argument: 'x'"
     )
+
+
+@pytest.mark.parametrize("method", ["reshape", "view"])
+def test_reshape_without_a_shape_is_a_type_error(method):
+    # numpy: a.reshape() raises TypeError; the 0-d result is spelled reshape(()).
+    x = tg.tensor([1.0])
+    with pytest.raises(TypeError, match=rf"^{method}\(\) takes the new shape"):
+        getattr(x, method)()
+    assert getattr(x, method)(()).shape == ()

@@ -534,3 +534,11 @@ def test_linalg_cross_is_the_standards():
     )
     with pytest.raises(ValueError, match="cross"):
         tg.linalg.cross(tg.ones((2, 3)), tg.ones((2, 2)))
+
+
+@pytest.mark.parametrize("name", ["fliplr", "diff", "sinc", "tril", "triu", "fabs", "rot90"])
+@pytest.mark.parametrize("bad", [None, "abc"])
+def test_conversion_errors_name_the_function(name, bad):
+    # The constructor's "tensor: cannot make a tensor from ..." is reported under the function called.
+    with pytest.raises(TypeError, match=rf"^{name}: cannot make a tensor"):
+        getattr(tnp, name)(bad)

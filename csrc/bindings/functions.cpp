@@ -461,6 +461,9 @@ void bind_functions(py::module_& m) {
   cls.def(
       "reshape",
       [](const Tensor& x, py::args shape) {
+        // numpy's a.reshape() without a shape is a TypeError; a 0-d result is spelled reshape(()).
+        if (shape.size() == 0)
+          throw py::type_error("reshape() takes the new shape (ints or one tuple; () for a 0-d result), got none");
         if (shape.size() == 1) return ops::reshape(x, parse_shape(shape[0], "reshape"));
         return ops::reshape(x, parse_shape(shape, "reshape"));
       },
@@ -468,6 +471,9 @@ void bind_functions(py::module_& m) {
   cls.def(
       "view",
       [](const Tensor& x, py::args shape) {
+        // numpy's a.view() without a shape is a TypeError; a 0-d result is spelled view(()).
+        if (shape.size() == 0)
+          throw py::type_error("view() takes the new shape (ints or one tuple; () for a 0-d result), got none");
         if (shape.size() == 1) return ops::reshape(x, parse_shape(shape[0], "view"));
         return ops::reshape(x, parse_shape(shape, "view"));
       },

@@ -13,6 +13,7 @@ import builtins
 import itertools
 import math
 import operator
+import sys
 
 import numpy as np
 
@@ -152,7 +153,27 @@ def _t(x):
         t = _tensor_tracked(x, None)
         if t is not None:
             return t
-    return Tensor(x)
+    try:
+        return Tensor(x)
+    except TypeError as e:
+        raise TypeError(_caller_named(str(e))) from None
+
+
+def _caller_named(msg):
+    """The constructor's error (`tensor: cannot make a tensor from None`) named after the public
+    function of this module that was called: the first frame up whose code is one of its
+    functions. Runs on the error path only."""
+    if not msg.startswith("tensor:"):
+        return msg
+    f = sys._getframe(2)
+    for _ in range(6):
+        if f is None:
+            break
+        name = f.f_code.co_name
+        if f.f_globals is globals() and not name.startswith("_") and name in __all__:
+            return f"{name}:{msg[len('tensor:') :]}"
+        f = f.f_back
+    return msg
 
 
 def _is_float(t):
