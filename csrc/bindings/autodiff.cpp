@@ -571,6 +571,8 @@ void bind_autodiff(py::module_& m) {
     dst.rebind(src);
     src.rebind(tmp);
   });
+  // A second Tensor object naming the same value (grad: was a tracked weight written in place?).
+  m.def("_alias", [](const Tensor& t) { return Tensor(t); });
   // Whether two Tensor objects name the same value (vmap: was a closed-over tensor rebound?).
   m.def("_same_value", [](const Tensor& a, const Tensor& b) { return a.impl() == b.impl(); });
   m.def("_levels_active", [] { return autodiff::any_level_active(); });

@@ -184,16 +184,24 @@ def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
                     first[id(w)] = len(swapped)
                     tw = level.track(w)
                     _core._swap_value(w, tw)  # w now holds the tracked value, tw the original one
-                    swapped.append((w, tw))
+                    swapped.append((w, tw, _core._alias(w)))
                 w_index.append(first[id(w)])
         else:
             w_index = []
         out = fn(*new_args, **kwargs)
     finally:
-        for w, tw in reversed(swapped):
+        for w, tw, entry in reversed(swapped):
+            written = None
+            if not _core._same_value(w, entry):
+                # fn wrote into the weight (an optimizer step, `w[...] = v`): the write rebound w
+                # to a new value. The gradient is that of the value fn started from (`entry`),
+                # and w keeps what fn wrote, as it would outside a transform.
+                written = level.unwrap(w)
             _core._swap_value(w, tw)  # w gets its value back; tw now holds the tracked one
+            if written is not None:
+                _core._swap_value(w, written)
         level.pop()
-    w_tracked = [tw for _, tw in swapped]
+    w_tracked = [entry for _, _, entry in swapped]
     if has_aux:
         if not isinstance(out, tuple) or len(out) < 1:
             raise TypeError(

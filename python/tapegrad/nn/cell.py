@@ -45,14 +45,31 @@ class Cell:
             self._ensure_init()
             if value.name is None:
                 value.name = name
-            self._cells.pop(name, None)
-            self.__dict__.pop(name, None)
+            self._forget(name, keep=self._params)  # a replaced Parameter keeps its place
             self._params[name] = value
         elif isinstance(value, Cell):
             self._ensure_init()
-            self._params.pop(name, None)
-            self.__dict__.pop(name, None)
+            self._forget(name, keep=self._cells)
             self._cells[name] = value
+        elif (
+            isinstance(value, (list, tuple))
+            and value
+            and all(isinstance(v, Parameter) for v in value)
+        ):
+            # MindSpore registers the Parameters of a list, tuple or ParameterTuple attribute
+            # (each under "<name>.<i>" here): without it an optimizer built from
+            # trainable_params() would silently leave them untrained.
+            self._ensure_init()
+            self._forget(name)
+            keys = []
+            for i, p in enumerate(value):
+                key = f"{name}.{i}"
+                if p.name is None:
+                    p.name = key
+                self._params[key] = p
+                keys.append(key)
+            self.__dict__.setdefault("_param_lists", {})[name] = keys
+            object.__setattr__(self, name, value)
         else:
             if "_params" in self.__dict__:
                 if name in self._params:
@@ -61,9 +78,32 @@ class Cell:
                     elif isinstance(value, Tensor):
                         self._params[name].set_data(value)
                         return
+                    else:
+                        # As MindSpore: otherwise the attribute would shadow the Parameter that
+                        # trainable_params() and the optimizers still hold.
+                        raise TypeError(
+                            f"{type(self).__name__}: attribute {name!r} is a Parameter; assign a "
+                            f"Parameter, a Tensor of its shape or None, not {type(value).__name__}"
+                        )
                 self._cells.pop(name, None)
+                self._forget_list(name)
             object.__setattr__(self, name, value)
         _mode.bump_cell_epoch()
+
+    def _forget(self, name, keep=None):
+        """Drop what `name` held: a Parameter, a sub-Cell, a plain attribute or a list of
+        Parameters, before `name` is bound to something else (in `keep`, which it overwrites)."""
+        for registry in (self._params, self._cells):
+            if registry is not keep:
+                registry.pop(name, None)
+        self.__dict__.pop(name, None)
+        self._forget_list(name)
+
+    def _forget_list(self, name):
+        lists = self.__dict__.get("_param_lists")
+        if lists and name in lists:
+            for key in lists.pop(name):
+                self._params.pop(key, None)
 
     def __getattr__(self, name):
         d = self.__dict__
@@ -80,6 +120,8 @@ class Cell:
             del self._cells[name]
         else:
             object.__delattr__(self, name)
+            self._forget_list(name)
+        _mode.bump_cell_epoch()
 
     def insert_param_to_cell(self, param_name, param, check_name_contain_dot=True):
         """Register `param` under `param_name` (as `setattr(self, param_name, param)`).
@@ -169,6 +211,9 @@ class Cell:
         >>> [name for name, _ in net.cells_and_names()]
         ['', '0', '1']
         """
+        if "_params" not in self.__dict__:
+            # A subclass whose __init__ did not call super().__init__(): say so, not "no _params".
+            self._ensure_init()
         seen = set() if cells is None else cells
         if id(self) in seen:
             return
@@ -260,8 +305,14 @@ class Cell:
         >>> net.set_train(False)[0].training
         False
         """
+        changed = False
         for _, c in self.cells_and_names():
+            changed = changed or c.training != bool(mode)
             object.__setattr__(c, "training", bool(mode))
+        if changed:
+            # GRAPH_MODE keys a cell's recordings by this epoch: without the bump, a Dropout
+            # recorded in inference mode would replay as the identity after set_train().
+            _mode.bump_cell_epoch()
         return self
 
     def set_grad(self, requires_grad=True):
