@@ -301,3 +301,46 @@ def test_weight_not_written_keeps_its_object_value():
     before = tg._core._alias(w)
     tg.grad(lambda x: (w * x).sum(), 0, weights=[w])(tg.ones(3))
     assert tg._core._same_value(w, before)
+
+
+# ---- cells with a bprop, losses fed a network's tuple --------------------------------------------
+
+
+class _ScaleWithBprop(nn.Cell):
+    def construct(self, x, scale=2.0):
+        return x * scale
+
+    def bprop(self, x, scale, out, dout):
+        return (dout * scale * 10, None)
+
+
+@pytest.mark.parametrize(
+    "call, value",
+    [
+        (lambda c, x: c(x, scale=5.0), 5.0),
+        (lambda c, x: c(x, 5.0), 5.0),
+        (lambda c, x: c(scale=3.0, x=x), 3.0),
+    ],
+    ids=["keyword", "positional", "all_keywords"],
+)
+def test_bprop_cell_keyword_inputs_reach_construct_and_bprop(call, value):
+    # Keyword inputs were dropped: construct ran with its default and bprop never saw them.
+    c, x = _ScaleWithBprop(), tg.tensor([1.0, 2.0])
+    assert call(c, x).tolist() == [value, 2 * value]
+    assert tg.grad(lambda x: call(c, x).sum())(x).tolist() == [10 * value] * 2
+
+
+def test_bprop_cell_bad_keyword_names_the_cell():
+    with pytest.raises(TypeError, match="_ScaleWithBprop.construct: .*unexpected keyword"):
+        _ScaleWithBprop()(tg.ones(2), factor=2.0)
+
+
+@pytest.mark.parametrize("loss", [nn.MSELoss(), nn.L1Loss(), nn.BCELoss()], ids=type)
+def test_loss_of_a_tuple_output_names_the_loss(loss):
+    out = (tg.full((2, 1), 0.5), tg.ones((2, 3)))
+    with pytest.raises(
+        TypeError, match=f"{type(loss).__name__}: logits must be a Tensor, got tuple"
+    ):
+        loss(out, tg.zeros((2, 1)))
+    with pytest.raises(TypeError, match="labels must be a Tensor, got NoneType"):
+        loss(tg.full((2, 1), 0.5), None)

@@ -157,6 +157,8 @@ class Cell:
 
     def __call__(self, *inputs, **kwargs):
         if type(self).bprop is not Cell.bprop:
+            if kwargs:  # they were dropped: construct ran with its defaults
+                inputs = self._bprop_positional(inputs, kwargs)
             return self._call_with_bprop(*inputs)
         if _mode.GRAPH[0] and _mode.graph_mode_active():
             return _mode.run_cell_graph(self, inputs, kwargs)
@@ -175,6 +177,23 @@ class Cell:
         Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+01,  1.00000000e+01])
         """
         raise NotImplementedError
+
+    def _bprop_positional(self, inputs, kwargs):
+        """Keyword inputs of a cell with a bprop as positional ones (its rule takes them so),
+        with construct's defaults filled in before them."""
+        import inspect
+
+        try:
+            bound = inspect.signature(self.construct).bind(*inputs, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{type(self).__name__}.construct: {e}") from None
+        bound.apply_defaults()
+        if bound.kwargs:
+            raise TypeError(
+                f"{type(self).__name__}: a cell with a bprop takes its inputs by position; "
+                f"construct's keyword-only inputs {sorted(bound.kwargs)} cannot be passed"
+            )
+        return bound.args
 
     def _call_with_bprop(self, *inputs):
         fn = self.__dict__.get("_bprop_fn")

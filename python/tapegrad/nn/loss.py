@@ -18,8 +18,18 @@ def _shape(x):
 def _check_pair(what, logits, labels, same=False):
     """logits and labels must broadcast together (have the same shape when `same`); the error
     names the loss and both shapes."""
+    import numbers
+
     import numpy as np
 
+    for name, x in (("logits", logits), ("labels", labels)):
+        # A network that returns several outputs hands the loss a tuple: say so, instead of the
+        # tensor constructor's message about nested sequences.
+        if not isinstance(x, (_tg().Tensor, np.ndarray, np.generic, numbers.Number, list)):
+            raise TypeError(
+                f"{what}: {name} must be a Tensor, got {type(x).__name__}"
+                + (" (the network returned several outputs?)" if isinstance(x, tuple) else "")
+            )
     a, b = _shape(logits), _shape(labels)
     if same:
         if a != b:
