@@ -344,3 +344,31 @@ def test_loss_of_a_tuple_output_names_the_loss(loss):
         loss(out, tg.zeros((2, 1)))
     with pytest.raises(TypeError, match="labels must be a Tensor, got NoneType"):
         loss(tg.full((2, 1), 0.5), None)
+
+
+# ---- Python numbers taken from traced values ------------------------------------------------------
+
+_CONVERT = {
+    "float": lambda t: float(t),
+    "item": lambda t: t.item(),
+    "int": lambda t: int(t),
+    "numpy": lambda t: float(np.asarray(t)),
+}
+
+
+@pytest.mark.parametrize("conv", list(_CONVERT))
+def test_python_number_of_a_traced_value_is_a_constant_to_every_transform(conv):
+    c = _CONVERT[conv]
+    x = tg.tensor([1.0, 2.0, 3.0])
+
+    def f(x):
+        return x * c(x.sum())  # d/dx with the factor held constant: 6 everywhere
+
+    assert tg.grad(lambda x: f(x).sum())(x).tolist() == [6.0] * 3
+    assert tg.jvp(f, (x,), (tg.ones(3),))[1].tolist() == [6.0] * 3
+    np.testing.assert_array_equal(tg.jacrev(f)(x).asnumpy(), 6 * np.eye(3))
+    g = tg.jit(tg.grad(lambda x: f(x).sum()))
+    assert g(x).tolist() == [6.0] * 3
+    assert g(2 * x).tolist() == [12.0] * 3  # a recorded decision: recorded again, not replayed
+    with pytest.raises(ValueError, match="batched by vmap"):
+        tg.vmap(f)(tg.ones((2, 3)))
