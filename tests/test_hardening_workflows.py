@@ -372,3 +372,21 @@ def test_python_number_of_a_traced_value_is_a_constant_to_every_transform(conv):
     assert g(2 * x).tolist() == [12.0] * 3  # a recorded decision: recorded again, not replayed
     with pytest.raises(ValueError, match="batched by vmap"):
         tg.vmap(f)(tg.ones((2, 3)))
+
+
+def test_weights_tuple_attribute_renames_no_parameter():
+    # MindSpore's custom training cells keep `self.weights = optimizer.parameters`: the
+    # Parameters keep the names their layers give them (checkpoints stay loadable).
+    net = nn.SequentialCell([nn.Dense(3, 4), nn.Dense(4, 1)])
+
+    class Step(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.weights = net.trainable_params()
+            self.network = net
+
+        def construct(self, x):
+            return self.network(x)
+
+    names = [n for n, _ in Step().parameters_and_names()]
+    assert names == ["network.0.weight", "network.0.bias", "network.1.weight", "network.1.bias"]

@@ -56,19 +56,17 @@ class Cell:
             and value
             and all(isinstance(v, Parameter) for v in value)
         ):
-            # MindSpore registers the Parameters of a list, tuple or ParameterTuple attribute
-            # (each under "<name>.<i>" here): without it an optimizer built from
-            # trainable_params() would silently leave them untrained.
+            # MindSpore registers the Parameters of a list, tuple or ParameterTuple attribute:
+            # without it an optimizer built from trainable_params() would silently leave them
+            # untrained. parameters_and_names() lists them (as "<name>.<i>") after every
+            # Parameter held directly, so that `self.weights = net.trainable_params()` (a
+            # MindSpore idiom) renames none of them.
             self._ensure_init()
             self._forget(name)
-            keys = []
             for i, p in enumerate(value):
-                key = f"{name}.{i}"
                 if p.name is None:
-                    p.name = key
-                self._params[key] = p
-                keys.append(key)
-            self.__dict__.setdefault("_param_lists", {})[name] = keys
+                    p.name = f"{name}.{i}"
+            self.__dict__.setdefault("_param_lists", {})[name] = tuple(value)
             object.__setattr__(self, name, value)
         else:
             if "_params" in self.__dict__:
@@ -102,8 +100,7 @@ class Cell:
     def _forget_list(self, name):
         lists = self.__dict__.get("_param_lists")
         if lists and name in lists:
-            for key in lists.pop(name):
-                self._params.pop(key, None)
+            del lists[name]
 
     def __getattr__(self, name):
         d = self.__dict__
@@ -252,7 +249,9 @@ class Cell:
         [('0.weight', (1, 2)), ('0.bias', (1,))]
         """
         seen = set()
+        cells = []
         for prefix, cell in self.cells_and_names(name_prefix=name_prefix):
+            cells.append((prefix, cell))
             for name, p in cell._params.items():
                 if id(p) in seen:
                     continue
@@ -260,6 +259,14 @@ class Cell:
                 yield (f"{prefix}.{name}" if prefix else name), p
             if not expand:
                 break
+        for prefix, cell in cells:  # then those of list attributes, not met above
+            for name, params in cell.__dict__.get("_param_lists", {}).items():
+                for i, p in enumerate(params):
+                    if id(p) in seen:
+                        continue
+                    seen.add(id(p))
+                    key = f"{name}.{i}"
+                    yield (f"{prefix}.{key}" if prefix else key), p
 
     def get_parameters(self, expand=True):
         """Every Parameter, as `parameters_and_names` without the names.
