@@ -390,3 +390,69 @@ def test_weights_tuple_attribute_renames_no_parameter():
 
     names = [n for n, _ in Step().parameters_and_names()]
     assert names == ["network.0.weight", "network.0.bias", "network.1.weight", "network.1.bias"]
+
+
+def test_weight_written_inside_grad_is_seen_by_a_graph_mode_replay(graph_mode):
+    # The write lands in the weight's own storage, which recordings read afresh on replay.
+    class Net(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.w = tg.Parameter(tg.ones(3), name="w")
+
+        def construct(self, x):
+            return self.w * x
+
+    net, x = Net(), tg.ones(3)
+    assert net(x).tolist() == [1.0] * 3 and net(x).tolist() == [1.0] * 3  # recorded, replayed
+    before = tg._core._alias(net.w)
+
+    def f(a):
+        net.w[...] = net.w * 3
+        return (a * net.w).sum()
+
+    tg.set_context(mode=tg.PYNATIVE_MODE)
+    gx, (gw,) = tg.grad(f, 0, weights=[net.w])(x)
+    tg.set_context(mode=tg.GRAPH_MODE)
+    assert gx.tolist() == [3.0] * 3 and gw.tolist() == [3.0] * 3
+    assert tg._core._same_value(net.w, before)
+    assert net(x).tolist() == [3.0] * 3
+
+
+@pytest.mark.parametrize("stage", ["function", "has_aux", "sens"])
+def test_weight_write_kept_when_the_transform_raises(stage):
+    w = tg.Parameter(tg.ones(3), name="w")
+
+    def f(a):
+        w[0] = 2.0
+        if stage == "function":
+            raise KeyError("boom")
+        return (a * w).sum()  # not a tuple: has_aux refuses it
+
+    x = tg.ones(3)
+    if stage == "function":
+        with pytest.raises(KeyError):
+            tg.grad(f, 0, weights=[w])(x)
+    elif stage == "has_aux":
+        with pytest.raises(TypeError, match="has_aux=True"):
+            tg.grad(f, 0, weights=[w], has_aux=True)(x)
+    else:
+        g = ops.GradOperation(get_by_list=True, sens_param=True)(f, tg.ParameterTuple([w]))
+        with pytest.raises(ValueError, match="sens of shape"):
+            g(x, tg.ones(5))
+    assert w.tolist() == [2.0, 1.0, 1.0]
+    assert not tg._core._any_tracked([w])
+
+
+def test_weight_written_inside_vjp():
+    w = tg.Parameter(tg.ones(3), name="w")
+
+    def f(a):
+        w[0] = 2.0
+        y = a * w
+        w[1] = 4.0
+        return y
+
+    out, vjp_fn = tg.vjp(f, tg.tensor([1.0, 2.0, 3.0]), weights=[w])
+    assert w.tolist() == [2.0, 4.0, 1.0] and out.tolist() == [2.0, 2.0, 3.0]
+    (ga,), (gw,) = vjp_fn(tg.ones(3))
+    assert ga.tolist() == [2.0, 1.0, 1.0] and gw.tolist() == [0.0, 2.0, 3.0]

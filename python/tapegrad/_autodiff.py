@@ -135,10 +135,36 @@ class _Traced:
         "out_leaves",
         "w_index",
         "w_tracked",
+        "writes",
     )
 
 
-def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
+def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None, defer_writes=True):
+    writes = []  # (weight, value): weights fn wrote into; see _finish_writes
+    try:
+        return _trace_reverse_body(
+            fn, args, positions, weights, has_aux, what, kwargs, writes, defer_writes
+        )
+    except BaseException:
+        _finish_writes(writes, True)  # no sweep will need the weights' old values
+        raise
+
+
+def _finish_writes(writes, in_place):
+    """Give the weights that fn wrote into (an optimizer step, `w[...] = v` inside the function)
+    what fn wrote, as it would outside a transform; the gradient is that of the value fn started
+    from. In place (the weight's storage, which tg.jit recordings read afresh) once no sweep
+    needs the old value (it shares that storage); otherwise by rebinding the weight (vjp, whose
+    sweep comes later, if ever)."""
+    while writes:
+        w, value = writes.pop()
+        if in_place:
+            w[...] = value
+        else:
+            _core._swap_value(w, value)
+
+
+def _trace_reverse_body(fn, args, positions, weights, has_aux, what, kwargs, writes, defer):
     args = tuple(args)
     kwargs = kwargs or {}
     level = _core.ReverseLevel()
@@ -191,16 +217,14 @@ def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
         out = fn(*new_args, **kwargs)
     finally:
         for w, tw, entry in reversed(swapped):
-            written = None
             if not _core._same_value(w, entry):
-                # fn wrote into the weight (an optimizer step, `w[...] = v`): the write rebound w
-                # to a new value. The gradient is that of the value fn started from (`entry`),
-                # and w keeps what fn wrote, as it would outside a transform.
-                written = level.unwrap(w)
+                # fn wrote into the weight: the write rebound w (a tracked value) to a new value.
+                # The sweep differentiates `entry`, the value fn started from.
+                writes.append((w, level.unwrap(w)))
             _core._swap_value(w, tw)  # w gets its value back; tw now holds the tracked one
-            if written is not None:
-                _core._swap_value(w, written)
         level.pop()
+    if not defer:
+        _finish_writes(writes, False)
     w_tracked = [entry for _, _, entry in swapped]
     if has_aux:
         if not isinstance(out, tuple) or len(out) < 1:
@@ -233,6 +257,7 @@ def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
     tr.in_leaves = tracked
     tr.in_defs = in_defs
     tr.w_tracked = w_tracked
+    tr.writes = writes
     return tr
 
 
@@ -254,7 +279,10 @@ def _sweep(tr, cotangents=None):
         cots = [None] * len(outs)
     else:
         cots = cotangents
-    grads = tr.level.backward(outs, cots, list(tr.in_leaves) + list(tr.w_tracked))
+    try:
+        grads = tr.level.backward(outs, cots, list(tr.in_leaves) + list(tr.w_tracked))
+    finally:
+        _finish_writes(tr.writes, True)
     n = len(tr.in_leaves)
     if (
         len(tr.w_index) != len(tr.w_tracked) or len(tr.in_index) != n
@@ -536,7 +564,7 @@ def vjp(fn, *inputs, weights=None, has_aux=False):
         raise TypeError(f"vjp: fn must be callable, got {type(fn).__name__}")
     ws, _ = _normalise_weights(weights, "vjp")
     positions = tuple(range(len(inputs)))
-    tr = _trace_reverse(fn, inputs, positions, ws, has_aux, "vjp")
+    tr = _trace_reverse(fn, inputs, positions, ws, has_aux, "vjp", defer_writes=False)
     primary = tr.out[0] if has_aux else tr.out
     out_value = _strip_level(tr, primary)
     used = [False]
@@ -742,9 +770,13 @@ class GradOperation:
             tr = _trace_reverse(fn, args, positions, ws, False, "GradOperation")
             cots = None
             if sens is not None:
-                cots = _check_cotangents(
-                    sens, tr.out_leaves, "GradOperation(sens_param=True)", "sens"
-                )
+                try:
+                    cots = _check_cotangents(
+                        sens, tr.out_leaves, "GradOperation(sens_param=True)", "sens"
+                    )
+                except BaseException:
+                    _finish_writes(tr.writes, True)  # no sweep follows
+                    raise
             grads = _sweep(tr, cots)
             n_in = len(tr.in_index)
             per, k = [], 0
