@@ -139,17 +139,6 @@ class _Traced:
     )
 
 
-def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None, defer_writes=True):
-    writes = []  # (weight, value): weights fn wrote into; see _finish_writes
-    try:
-        return _trace_reverse_body(
-            fn, args, positions, weights, has_aux, what, kwargs, writes, defer_writes
-        )
-    except BaseException:
-        _finish_writes(writes, True)  # no sweep will need the weights' old values
-        raise
-
-
 def _finish_writes(writes, in_place):
     """Give the weights that fn wrote into (an optimizer step, `w[...] = v` inside the function)
     what fn wrote, as it would outside a transform; the gradient is that of the value fn started
@@ -164,101 +153,109 @@ def _finish_writes(writes, in_place):
             _core._swap_value(w, value)
 
 
-def _trace_reverse_body(fn, args, positions, weights, has_aux, what, kwargs, writes, defer):
-    args = tuple(args)
-    kwargs = kwargs or {}
-    level = _core.ReverseLevel()
-    new_args = list(args)
-    # A position listed twice is tracked once; each copy gets its full gradient (in_index maps the
-    # per-position leaves to the tracked ones).
-    in_leaves, in_defs, in_index, uniq = [], [], [], {}
-    for p in positions:
-        if p not in uniq:
-            leaves, td = _flatten(args[p], _is_leaf)
-            tl = []
-            for x in leaves:
-                t = _to_tensor_arg(x, what)
-                _check_float(t, what)
-                tl.append(t)
-            uniq[p] = (len(in_leaves), len(tl), td)
-            in_leaves.extend(tl)
-        start, n, td = uniq[p]
-        in_defs.append((td, n))
-        in_index.extend(range(start, start + n))
-    for p in range(len(args)):
-        if p not in positions:
-            leaves, td = _flatten(args[p], _is_leaf)
-            for x in leaves:
-                if not _is_leaf(x):
-                    raise TypeError(
-                        f"{what}: argument {p} contains a {type(x).__name__}; arguments must be Tensors, "
-                        "Python scalars, or tuples/lists/dicts of them"
-                    )
-    level.push()
-    swapped = []
+def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None, defer_writes=True):
+    writes = []  # (weight, value): weights fn wrote into; see _finish_writes
     try:
-        tracked = [level.track(t) for t in in_leaves]
-        for p, (start, n, td) in uniq.items():
-            new_args[p] = _unflatten(td, tracked[start : start + n])
-        if weights:
-            # A weight listed twice is tracked once; each copy gets its full gradient.
-            first = {}
-            w_index = []
-            for w in weights:
-                if id(w) not in first:
-                    _check_float(w, what)
-                    first[id(w)] = len(swapped)
-                    tw = level.track(w)
-                    _core._swap_value(w, tw)  # w now holds the tracked value, tw the original one
-                    swapped.append((w, tw, _core._alias(w)))
-                w_index.append(first[id(w)])
+        args = tuple(args)
+        kwargs = kwargs or {}
+        level = _core.ReverseLevel()
+        new_args = list(args)
+        # A position listed twice is tracked once; each copy gets its full gradient (in_index maps the
+        # per-position leaves to the tracked ones).
+        in_leaves, in_defs, in_index, uniq = [], [], [], {}
+        for p in positions:
+            if p not in uniq:
+                leaves, td = _flatten(args[p], _is_leaf)
+                tl = []
+                for x in leaves:
+                    t = _to_tensor_arg(x, what)
+                    _check_float(t, what)
+                    tl.append(t)
+                uniq[p] = (len(in_leaves), len(tl), td)
+                in_leaves.extend(tl)
+            start, n, td = uniq[p]
+            in_defs.append((td, n))
+            in_index.extend(range(start, start + n))
+        for p in range(len(args)):
+            if p not in positions:
+                leaves, td = _flatten(args[p], _is_leaf)
+                for x in leaves:
+                    if not _is_leaf(x):
+                        raise TypeError(
+                            f"{what}: argument {p} contains a {type(x).__name__}; arguments must be Tensors, "
+                            "Python scalars, or tuples/lists/dicts of them"
+                        )
+        level.push()
+        swapped = []
+        try:
+            tracked = [level.track(t) for t in in_leaves]
+            for p, (start, n, td) in uniq.items():
+                new_args[p] = _unflatten(td, tracked[start : start + n])
+            if weights:
+                # A weight listed twice is tracked once; each copy gets its full gradient.
+                first = {}
+                w_index = []
+                for w in weights:
+                    if id(w) not in first:
+                        _check_float(w, what)
+                        first[id(w)] = len(swapped)
+                        tw = level.track(w)
+                        # w now holds the tracked value (the third object names it too, for the
+                        # sweep), tw the original one
+                        swapped.append((w, tw, _core._swap_in(w, tw)))
+                    w_index.append(first[id(w)])
+            else:
+                w_index = []
+            out = fn(*new_args, **kwargs)
+        finally:
+            for w, tw, entry in reversed(swapped):
+                # fn wrote into the weight when the write rebound w (a tracked value) to a new
+                # value: the sweep differentiates `entry`, the value fn started from.
+                # w gets its value back; tw now holds the tracked one (the written one, if any)
+                if not _core._swap_out(w, tw, entry):
+                    writes.append((w, level.unwrap(tw)))
+            level.pop()
+        if not defer_writes:
+            _finish_writes(writes, False)
+        w_tracked = [entry for _, _, entry in swapped]
+        if has_aux:
+            if not isinstance(out, tuple) or len(out) < 1:
+                raise TypeError(
+                    f"{what}: with has_aux=True the function must return a tuple (output, *aux)"
+                )
+            primary = out[0]
+            aux = out[1:]
+            aux = aux[0] if len(aux) == 1 else tuple(aux)
         else:
-            w_index = []
-        out = fn(*new_args, **kwargs)
-    finally:
-        for w, tw, entry in reversed(swapped):
-            if not _core._same_value(w, entry):
-                # fn wrote into the weight: the write rebound w (a tracked value) to a new value.
-                # The sweep differentiates `entry`, the value fn started from.
-                writes.append((w, level.unwrap(w)))
-            _core._swap_value(w, tw)  # w gets its value back; tw now holds the tracked one
-        level.pop()
-    if not defer:
-        _finish_writes(writes, False)
-    w_tracked = [entry for _, _, entry in swapped]
-    if has_aux:
-        if not isinstance(out, tuple) or len(out) < 1:
+            primary, aux = out, None
+        out_leaves, out_def = _flatten(primary, _is_leaf)
+        if not out_leaves:
             raise TypeError(
-                f"{what}: with has_aux=True the function must return a tuple (output, *aux)"
+                f"{what}: the function must return a Tensor (or a tuple of them), got {primary!r}"[
+                    :300
+                ]
             )
-        primary = out[0]
-        aux = out[1:]
-        aux = aux[0] if len(aux) == 1 else tuple(aux)
-    else:
-        primary, aux = out, None
-    out_leaves, out_def = _flatten(primary, _is_leaf)
-    if not out_leaves:
-        raise TypeError(
-            f"{what}: the function must return a Tensor (or a tuple of them), got {primary!r}"[:300]
-        )
-    for o in out_leaves:
-        if not isinstance(o, Tensor):
-            raise TypeError(
-                f"{what}: the function must return Tensors (or tuples of them), got {type(o).__name__}"
-            )
-    tr = _Traced()
-    tr.w_index = w_index
-    tr.in_index = in_index
-    tr.level = level
-    tr.out = out
-    tr.out_leaves = out_leaves
-    tr.out_def = out_def
-    tr.aux = aux
-    tr.in_leaves = tracked
-    tr.in_defs = in_defs
-    tr.w_tracked = w_tracked
-    tr.writes = writes
-    return tr
+        for o in out_leaves:
+            if not isinstance(o, Tensor):
+                raise TypeError(
+                    f"{what}: the function must return Tensors (or tuples of them), got {type(o).__name__}"
+                )
+        tr = _Traced()
+        tr.w_index = w_index
+        tr.in_index = in_index
+        tr.level = level
+        tr.out = out
+        tr.out_leaves = out_leaves
+        tr.out_def = out_def
+        tr.aux = aux
+        tr.in_leaves = tracked
+        tr.in_defs = in_defs
+        tr.w_tracked = w_tracked
+        tr.writes = writes
+        return tr
+    except BaseException:
+        _finish_writes(writes, True)  # no sweep will need the weights' old values
+        raise
 
 
 def _strip_level(tr, x):
