@@ -456,3 +456,12 @@ def test_weight_written_inside_vjp():
     assert w.tolist() == [2.0, 4.0, 1.0] and out.tolist() == [2.0, 2.0, 3.0]
     (ga,), (gw,) = vjp_fn(tg.ones(3))
     assert ga.tolist() == [2.0, 1.0, 1.0] and gw.tolist() == [0.0, 2.0, 3.0]
+
+
+def test_random_draws_under_vmap_are_the_same_for_every_example():
+    # The documented rule (docs/autodiff.md): one draw for one example's shape.
+    drop = nn.Dropout(p=0.5).set_train()
+    tg.set_seed(0)
+    out = tg.vmap(lambda r: drop(r) + tg.rand(()))(tg.ones((4, 8))).asnumpy()
+    assert (out == out[0]).all()
+    assert len(np.unique(out[0])) == 2  # dropped and kept, each shifted by the same draw
