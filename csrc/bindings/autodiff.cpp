@@ -571,6 +571,24 @@ void bind_autodiff(py::module_& m) {
     dst.rebind(src);
     src.rebind(tmp);
   });
+  // A second Tensor object naming the same value (grad: was a tracked weight written in place?).
+  m.def("_alias", [](const Tensor& t) { return Tensor(t); });
+  // grad's weights in one call each way: _swap_value, and (in) a second object naming the value
+  // `dst` gets, or (out) whether `dst` still names `entry` before the swap (fn did not write into
+  // the weight).
+  m.def("_swap_in", [](Tensor& dst, Tensor& src) {
+    Tensor tmp = dst;
+    dst.rebind(src);
+    src.rebind(tmp);
+    return Tensor(dst);
+  });
+  m.def("_swap_out", [](Tensor& dst, Tensor& src, const Tensor& entry) {
+    bool same = dst.impl() == entry.impl();
+    Tensor tmp = dst;
+    dst.rebind(src);
+    src.rebind(tmp);
+    return same;
+  });
   // Whether two Tensor objects name the same value (vmap: was a closed-over tensor rebound?).
   m.def("_same_value", [](const Tensor& a, const Tensor& b) { return a.impl() == b.impl(); });
   m.def("_levels_active", [] { return autodiff::any_level_active(); });

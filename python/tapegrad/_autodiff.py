@@ -135,97 +135,127 @@ class _Traced:
         "out_leaves",
         "w_index",
         "w_tracked",
+        "writes",
     )
 
 
-def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None):
-    args = tuple(args)
-    kwargs = kwargs or {}
-    level = _core.ReverseLevel()
-    new_args = list(args)
-    # A position listed twice is tracked once; each copy gets its full gradient (in_index maps the
-    # per-position leaves to the tracked ones).
-    in_leaves, in_defs, in_index, uniq = [], [], [], {}
-    for p in positions:
-        if p not in uniq:
-            leaves, td = _flatten(args[p], _is_leaf)
-            tl = []
-            for x in leaves:
-                t = _to_tensor_arg(x, what)
-                _check_float(t, what)
-                tl.append(t)
-            uniq[p] = (len(in_leaves), len(tl), td)
-            in_leaves.extend(tl)
-        start, n, td = uniq[p]
-        in_defs.append((td, n))
-        in_index.extend(range(start, start + n))
-    for p in range(len(args)):
-        if p not in positions:
-            leaves, td = _flatten(args[p], _is_leaf)
-            for x in leaves:
-                if not _is_leaf(x):
-                    raise TypeError(
-                        f"{what}: argument {p} contains a {type(x).__name__}; arguments must be Tensors, "
-                        "Python scalars, or tuples/lists/dicts of them"
-                    )
-    level.push()
-    swapped = []
-    try:
-        tracked = [level.track(t) for t in in_leaves]
-        for p, (start, n, td) in uniq.items():
-            new_args[p] = _unflatten(td, tracked[start : start + n])
-        if weights:
-            # A weight listed twice is tracked once; each copy gets its full gradient.
-            first = {}
-            w_index = []
-            for w in weights:
-                if id(w) not in first:
-                    _check_float(w, what)
-                    first[id(w)] = len(swapped)
-                    tw = level.track(w)
-                    _core._swap_value(w, tw)  # w now holds the tracked value, tw the original one
-                    swapped.append((w, tw))
-                w_index.append(first[id(w)])
+def _finish_writes(writes, in_place):
+    """Give the weights that fn wrote into (an optimizer step, `w[...] = v` inside the function)
+    what fn wrote, as it would outside a transform; the gradient is that of the value fn started
+    from. In place (the weight's storage, which tg.jit recordings read afresh) once no sweep
+    needs the old value (it shares that storage); otherwise by rebinding the weight (vjp, whose
+    sweep comes later, if ever)."""
+    while writes:
+        w, value = writes.pop()
+        if in_place:
+            w[...] = value
         else:
-            w_index = []
-        out = fn(*new_args, **kwargs)
-    finally:
-        for w, tw in reversed(swapped):
-            _core._swap_value(w, tw)  # w gets its value back; tw now holds the tracked one
-        level.pop()
-    w_tracked = [tw for _, tw in swapped]
-    if has_aux:
-        if not isinstance(out, tuple) or len(out) < 1:
+            _core._swap_value(w, value)
+
+
+def _trace_reverse(fn, args, positions, weights, has_aux, what, kwargs=None, defer_writes=True):
+    writes = []  # (weight, value): weights fn wrote into; see _finish_writes
+    try:
+        args = tuple(args)
+        kwargs = kwargs or {}
+        level = _core.ReverseLevel()
+        new_args = list(args)
+        # A position listed twice is tracked once; each copy gets its full gradient (in_index maps the
+        # per-position leaves to the tracked ones).
+        in_leaves, in_defs, in_index, uniq = [], [], [], {}
+        for p in positions:
+            if p not in uniq:
+                leaves, td = _flatten(args[p], _is_leaf)
+                tl = []
+                for x in leaves:
+                    t = _to_tensor_arg(x, what)
+                    _check_float(t, what)
+                    tl.append(t)
+                uniq[p] = (len(in_leaves), len(tl), td)
+                in_leaves.extend(tl)
+            start, n, td = uniq[p]
+            in_defs.append((td, n))
+            in_index.extend(range(start, start + n))
+        for p in range(len(args)):
+            if p not in positions:
+                leaves, td = _flatten(args[p], _is_leaf)
+                for x in leaves:
+                    if not _is_leaf(x):
+                        raise TypeError(
+                            f"{what}: argument {p} contains a {type(x).__name__}; arguments must be Tensors, "
+                            "Python scalars, or tuples/lists/dicts of them"
+                        )
+        level.push()
+        swapped = []
+        try:
+            tracked = [level.track(t) for t in in_leaves]
+            for p, (start, n, td) in uniq.items():
+                new_args[p] = _unflatten(td, tracked[start : start + n])
+            if weights:
+                # A weight listed twice is tracked once; each copy gets its full gradient.
+                first = {}
+                w_index = []
+                for w in weights:
+                    if id(w) not in first:
+                        _check_float(w, what)
+                        first[id(w)] = len(swapped)
+                        tw = level.track(w)
+                        # w now holds the tracked value (the third object names it too, for the
+                        # sweep), tw the original one
+                        swapped.append((w, tw, _core._swap_in(w, tw)))
+                    w_index.append(first[id(w)])
+            else:
+                w_index = []
+            out = fn(*new_args, **kwargs)
+        finally:
+            for w, tw, entry in reversed(swapped):
+                # fn wrote into the weight when the write rebound w (a tracked value) to a new
+                # value: the sweep differentiates `entry`, the value fn started from.
+                # w gets its value back; tw now holds the tracked one (the written one, if any)
+                if not _core._swap_out(w, tw, entry):
+                    writes.append((w, level.unwrap(tw)))
+            level.pop()
+        if not defer_writes:
+            _finish_writes(writes, False)
+        w_tracked = [entry for _, _, entry in swapped]
+        if has_aux:
+            if not isinstance(out, tuple) or len(out) < 1:
+                raise TypeError(
+                    f"{what}: with has_aux=True the function must return a tuple (output, *aux)"
+                )
+            primary = out[0]
+            aux = out[1:]
+            aux = aux[0] if len(aux) == 1 else tuple(aux)
+        else:
+            primary, aux = out, None
+        out_leaves, out_def = _flatten(primary, _is_leaf)
+        if not out_leaves:
             raise TypeError(
-                f"{what}: with has_aux=True the function must return a tuple (output, *aux)"
+                f"{what}: the function must return a Tensor (or a tuple of them), got {primary!r}"[
+                    :300
+                ]
             )
-        primary = out[0]
-        aux = out[1:]
-        aux = aux[0] if len(aux) == 1 else tuple(aux)
-    else:
-        primary, aux = out, None
-    out_leaves, out_def = _flatten(primary, _is_leaf)
-    if not out_leaves:
-        raise TypeError(
-            f"{what}: the function must return a Tensor (or a tuple of them), got {primary!r}"[:300]
-        )
-    for o in out_leaves:
-        if not isinstance(o, Tensor):
-            raise TypeError(
-                f"{what}: the function must return Tensors (or tuples of them), got {type(o).__name__}"
-            )
-    tr = _Traced()
-    tr.w_index = w_index
-    tr.in_index = in_index
-    tr.level = level
-    tr.out = out
-    tr.out_leaves = out_leaves
-    tr.out_def = out_def
-    tr.aux = aux
-    tr.in_leaves = tracked
-    tr.in_defs = in_defs
-    tr.w_tracked = w_tracked
-    return tr
+        for o in out_leaves:
+            if not isinstance(o, Tensor):
+                raise TypeError(
+                    f"{what}: the function must return Tensors (or tuples of them), got {type(o).__name__}"
+                )
+        tr = _Traced()
+        tr.w_index = w_index
+        tr.in_index = in_index
+        tr.level = level
+        tr.out = out
+        tr.out_leaves = out_leaves
+        tr.out_def = out_def
+        tr.aux = aux
+        tr.in_leaves = tracked
+        tr.in_defs = in_defs
+        tr.w_tracked = w_tracked
+        tr.writes = writes
+        return tr
+    except BaseException:
+        _finish_writes(writes, True)  # no sweep will need the weights' old values
+        raise
 
 
 def _strip_level(tr, x):
@@ -246,7 +276,10 @@ def _sweep(tr, cotangents=None):
         cots = [None] * len(outs)
     else:
         cots = cotangents
-    grads = tr.level.backward(outs, cots, list(tr.in_leaves) + list(tr.w_tracked))
+    try:
+        grads = tr.level.backward(outs, cots, list(tr.in_leaves) + list(tr.w_tracked))
+    finally:
+        _finish_writes(tr.writes, True)
     n = len(tr.in_leaves)
     if (
         len(tr.w_index) != len(tr.w_tracked) or len(tr.in_index) != n
@@ -528,7 +561,7 @@ def vjp(fn, *inputs, weights=None, has_aux=False):
         raise TypeError(f"vjp: fn must be callable, got {type(fn).__name__}")
     ws, _ = _normalise_weights(weights, "vjp")
     positions = tuple(range(len(inputs)))
-    tr = _trace_reverse(fn, inputs, positions, ws, has_aux, "vjp")
+    tr = _trace_reverse(fn, inputs, positions, ws, has_aux, "vjp", defer_writes=False)
     primary = tr.out[0] if has_aux else tr.out
     out_value = _strip_level(tr, primary)
     used = [False]
@@ -734,9 +767,13 @@ class GradOperation:
             tr = _trace_reverse(fn, args, positions, ws, False, "GradOperation")
             cots = None
             if sens is not None:
-                cots = _check_cotangents(
-                    sens, tr.out_leaves, "GradOperation(sens_param=True)", "sens"
-                )
+                try:
+                    cots = _check_cotangents(
+                        sens, tr.out_leaves, "GradOperation(sens_param=True)", "sens"
+                    )
+                except BaseException:
+                    _finish_writes(tr.writes, True)  # no sweep follows
+                    raise
             grads = _sweep(tr, cots)
             n_in = len(tr.in_index)
             per, k = [], 0

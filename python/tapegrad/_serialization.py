@@ -104,10 +104,19 @@ def _entries(save_obj, append_dict, what):
     return items
 
 
-def _with_suffix(path):
-    path = os.fspath(path)
-    if not isinstance(path, str):
-        raise TypeError(f"checkpoint file name must be a str or path, got {type(path).__name__}")
+def _file_name(path, what):
+    """`path` as a str; os.fspath's own TypeError would not name the function."""
+    if isinstance(path, (str, os.PathLike)):
+        path = os.fspath(path)
+        if isinstance(path, str):
+            return path
+    raise TypeError(
+        f"{what}: the checkpoint file name must be a str or path, got {type(path).__name__}"
+    )
+
+
+def _with_suffix(path, what="save_checkpoint"):
+    path = _file_name(path, what)
     return path if path.endswith(_SUFFIX) else path + _SUFFIX
 
 
@@ -153,7 +162,7 @@ def save_checkpoint(
         arrays[f"v{i}"] = arr
         kinds.append(kind)
     names = [n for n, _ in items]
-    path = _with_suffix(ckpt_file_name)
+    path = _with_suffix(ckpt_file_name, what)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"{what}: the directory {directory!r} of {path!r} does not exist")
@@ -174,11 +183,7 @@ def save_checkpoint(
 
 
 def _resolve_existing(ckpt_file_name, what):
-    path = os.fspath(ckpt_file_name)
-    if not isinstance(path, str):
-        raise TypeError(
-            f"{what}: the checkpoint file name must be a str or path, got {type(path).__name__}"
-        )
+    path = _file_name(ckpt_file_name, what)
     if os.path.isfile(path):
         return path
     if not path.endswith(_SUFFIX) and os.path.isfile(path + _SUFFIX):

@@ -45,14 +45,29 @@ class Cell:
             self._ensure_init()
             if value.name is None:
                 value.name = name
-            self._cells.pop(name, None)
-            self.__dict__.pop(name, None)
+            self._forget(name, keep=self._params)  # a replaced Parameter keeps its place
             self._params[name] = value
         elif isinstance(value, Cell):
             self._ensure_init()
-            self._params.pop(name, None)
-            self.__dict__.pop(name, None)
+            self._forget(name, keep=self._cells)
             self._cells[name] = value
+        elif (
+            isinstance(value, (list, tuple))
+            and value
+            and all(isinstance(v, Parameter) for v in value)
+        ):
+            # MindSpore registers the Parameters of a list, tuple or ParameterTuple attribute:
+            # without it an optimizer built from trainable_params() would silently leave them
+            # untrained. parameters_and_names() lists them (as "<name>.<i>") after every
+            # Parameter held directly, so that `self.weights = net.trainable_params()` (a
+            # MindSpore idiom) renames none of them.
+            self._ensure_init()
+            self._forget(name)
+            for i, p in enumerate(value):
+                if p.name is None:
+                    p.name = f"{name}.{i}"
+            self.__dict__.setdefault("_param_lists", {})[name] = tuple(value)
+            object.__setattr__(self, name, value)
         else:
             if "_params" in self.__dict__:
                 if name in self._params:
@@ -61,9 +76,31 @@ class Cell:
                     elif isinstance(value, Tensor):
                         self._params[name].set_data(value)
                         return
+                    else:
+                        # As MindSpore: otherwise the attribute would shadow the Parameter that
+                        # trainable_params() and the optimizers still hold.
+                        raise TypeError(
+                            f"{type(self).__name__}: attribute {name!r} is a Parameter; assign a "
+                            f"Parameter, a Tensor of its shape or None, not {type(value).__name__}"
+                        )
                 self._cells.pop(name, None)
+                self._forget_list(name)
             object.__setattr__(self, name, value)
         _mode.bump_cell_epoch()
+
+    def _forget(self, name, keep=None):
+        """Drop what `name` held: a Parameter, a sub-Cell, a plain attribute or a list of
+        Parameters, before `name` is bound to something else (in `keep`, which it overwrites)."""
+        for registry in (self._params, self._cells):
+            if registry is not keep:
+                registry.pop(name, None)
+        self.__dict__.pop(name, None)
+        self._forget_list(name)
+
+    def _forget_list(self, name):
+        lists = self.__dict__.get("_param_lists")
+        if lists and name in lists:
+            del lists[name]
 
     def __getattr__(self, name):
         d = self.__dict__
@@ -80,6 +117,8 @@ class Cell:
             del self._cells[name]
         else:
             object.__delattr__(self, name)
+            self._forget_list(name)
+        _mode.bump_cell_epoch()
 
     def insert_param_to_cell(self, param_name, param, check_name_contain_dot=True):
         """Register `param` under `param_name` (as `setattr(self, param_name, param)`).
@@ -115,6 +154,8 @@ class Cell:
 
     def __call__(self, *inputs, **kwargs):
         if type(self).bprop is not Cell.bprop:
+            if kwargs:  # they were dropped: construct ran with its defaults
+                inputs = self._bprop_positional(inputs, kwargs)
             return self._call_with_bprop(*inputs)
         if _mode.GRAPH[0] and _mode.graph_mode_active():
             return _mode.run_cell_graph(self, inputs, kwargs)
@@ -133,6 +174,23 @@ class Cell:
         Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+01,  1.00000000e+01])
         """
         raise NotImplementedError
+
+    def _bprop_positional(self, inputs, kwargs):
+        """Keyword inputs of a cell with a bprop as positional ones (its rule takes them so),
+        with construct's defaults filled in before them."""
+        import inspect
+
+        try:
+            bound = inspect.signature(self.construct).bind(*inputs, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{type(self).__name__}.construct: {e}") from None
+        bound.apply_defaults()
+        if bound.kwargs:
+            raise TypeError(
+                f"{type(self).__name__}: a cell with a bprop takes its inputs by position; "
+                f"construct's keyword-only inputs {sorted(bound.kwargs)} cannot be passed"
+            )
+        return bound.args
 
     def _call_with_bprop(self, *inputs):
         fn = self.__dict__.get("_bprop_fn")
@@ -169,6 +227,9 @@ class Cell:
         >>> [name for name, _ in net.cells_and_names()]
         ['', '0', '1']
         """
+        if "_params" not in self.__dict__:
+            # A subclass whose __init__ did not call super().__init__(): say so, not "no _params".
+            self._ensure_init()
         seen = set() if cells is None else cells
         if id(self) in seen:
             return
@@ -188,7 +249,9 @@ class Cell:
         [('0.weight', (1, 2)), ('0.bias', (1,))]
         """
         seen = set()
+        cells = []
         for prefix, cell in self.cells_and_names(name_prefix=name_prefix):
+            cells.append((prefix, cell))
             for name, p in cell._params.items():
                 if id(p) in seen:
                     continue
@@ -196,6 +259,14 @@ class Cell:
                 yield (f"{prefix}.{name}" if prefix else name), p
             if not expand:
                 break
+        for prefix, cell in cells:  # then those of list attributes, not met above
+            for name, params in cell.__dict__.get("_param_lists", {}).items():
+                for i, p in enumerate(params):
+                    if id(p) in seen:
+                        continue
+                    seen.add(id(p))
+                    key = f"{name}.{i}"
+                    yield (f"{prefix}.{key}" if prefix else key), p
 
     def get_parameters(self, expand=True):
         """Every Parameter, as `parameters_and_names` without the names.
@@ -260,8 +331,14 @@ class Cell:
         >>> net.set_train(False)[0].training
         False
         """
+        changed = False
         for _, c in self.cells_and_names():
+            changed = changed or c.training != bool(mode)
             object.__setattr__(c, "training", bool(mode))
+        if changed:
+            # GRAPH_MODE keys a cell's recordings by this epoch: without the bump, a Dropout
+            # recorded in inference mode would replay as the identity after set_train().
+            _mode.bump_cell_epoch()
         return self
 
     def set_grad(self, requires_grad=True):

@@ -244,7 +244,12 @@ class Dropout(Cell):
 
     def __init__(self, keep_prob=None, p=None, dtype=None):
         super().__init__()
+        for name, v in (("keep_prob", keep_prob), ("p", p)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+                raise TypeError(f"Dropout: {name} must be a number, got {type(v).__name__} ({v!r})")
         if p is None:
+            if keep_prob is not None and not 0.0 < keep_prob <= 1.0:
+                raise ValueError(f"Dropout: keep_prob must be in (0, 1], got {keep_prob}")
             p = 0.5 if keep_prob is None else 1.0 - keep_prob
         if not 0.0 <= p < 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
@@ -275,7 +280,13 @@ class Norm(Cell):
     def construct(self, x):
         tg = _tg()
         axis = None if self.axis == () else self.axis
-        return tg.sqrt(tg.sum(x * x, axis=axis, keepdims=self.keep_dims))
+        sq = tg.sum(x * x, axis=axis, keepdims=self.keep_dims)
+        # sqrt's derivative is infinite at 0, and inf * 0 would make the gradient of an all-zero
+        # slice NaN; its gradient is 0 instead, as tg.norm's (the sqrt sees 1 where sq is 0).
+        nz = sq > 0
+        return tg.where(
+            nz, tg.sqrt(tg.where(nz, sq, tg.ones((), sq.dtype))), tg.zeros((), sq.dtype)
+        )
 
 
 class SequentialCell(Cell):
@@ -307,7 +318,7 @@ class SequentialCell(Cell):
         return x
 
     def __getitem__(self, i):
-        return list(self._cells.values())[i]
+        return _cell_item(self, i)
 
     def __len__(self):
         return len(self._cells)
@@ -319,8 +330,33 @@ class SequentialCell(Cell):
         >>> net.cells()
         [ReLU<>, Tanh<>]
         """
+        _check_cell(self, cell)
         setattr(self, str(len(self._cells)), cell)
         return self
+
+
+def _check_cell(owner, c):
+    if not isinstance(c, Cell):
+        raise TypeError(f"{type(owner).__name__}: elements must be Cells, got {type(c).__name__}")
+
+
+def _cell_item(owner, i):
+    """`owner[i]`: a sub-cell for an int, a container of the same kind for a slice (MindSpore)."""
+    cells = list(owner._cells.values())
+    if isinstance(i, slice):
+        items = list(owner._cells.items())[i]
+        if isinstance(owner, SequentialCell):  # keeps the names, as MindSpore's
+            return type(owner)(dict(items))
+        return type(owner)([c for _, c in items])
+    if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+        raise TypeError(
+            f"{type(owner).__name__} indices must be integers or slices, got {type(i).__name__}"
+        )
+    if not -len(cells) <= i < len(cells):
+        raise IndexError(
+            f"{type(owner).__name__}: index {i} is out of range for {len(cells)} cell(s)"
+        )
+    return cells[i]
 
 
 class CellList(Cell):
@@ -334,10 +370,11 @@ class CellList(Cell):
     def __init__(self, cells=()):
         super().__init__()
         for i, c in enumerate(cells):
+            _check_cell(self, c)
             setattr(self, str(i), c)
 
     def __getitem__(self, i):
-        return list(self._cells.values())[i]
+        return _cell_item(self, i)
 
     def __len__(self):
         return len(self._cells)
@@ -353,4 +390,5 @@ class CellList(Cell):
         >>> list(layers)
         [ReLU<>]
         """
+        _check_cell(self, cell)
         setattr(self, str(len(self._cells)), cell)

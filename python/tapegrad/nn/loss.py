@@ -18,8 +18,18 @@ def _shape(x):
 def _check_pair(what, logits, labels, same=False):
     """logits and labels must broadcast together (have the same shape when `same`); the error
     names the loss and both shapes."""
+    import numbers
+
     import numpy as np
 
+    for name, x in (("logits", logits), ("labels", labels)):
+        # A network that returns several outputs hands the loss a tuple: say so, instead of the
+        # tensor constructor's message about nested sequences.
+        if not isinstance(x, (_tg().Tensor, np.ndarray, np.generic, numbers.Number, list)):
+            raise TypeError(
+                f"{what}: {name} must be a Tensor, got {type(x).__name__}"
+                + (" (the network returned several outputs?)" if isinstance(x, tuple) else "")
+            )
     a, b = _shape(logits), _shape(labels)
     if same:
         if a != b:
@@ -164,6 +174,14 @@ class SoftmaxCrossEntropyWithLogits(LossBase):
         return self.get_loss(-(logp * labels).sum(axis=-1))
 
 
+def _clamped_log(tg, p):
+    """max(log(p), -100) whose gradient at p = 0 is 0, not NaN: log sees 1 there, so that no
+    infinite derivative of log meets the zero that maximum passes back (inf * 0)."""
+    pos = p > 0
+    one = tg.ones((), p.dtype)
+    return tg.maximum(tg.where(pos, tg.log(tg.where(pos, p, one)), -100.0 * one), -100.0)
+
+
 class BCELoss(LossBase):
     """Binary cross entropy of probabilities `logits` against `labels` (log clamped at -100).
 
@@ -191,8 +209,8 @@ class BCELoss(LossBase):
                 f"BCELoss: every element of the input (logits) must be a probability in [0, 1]; got "
                 f"values outside it in a tensor of shape {_shape(logits)}"
             )
-        log_p = tg.maximum(tg.log(logits), -100.0)
-        log_1p = tg.maximum(tg.log(1.0 - logits), -100.0)
+        log_p = _clamped_log(tg, logits)
+        log_1p = _clamped_log(tg, 1.0 - logits)
         loss = -(labels * log_p + (1.0 - labels) * log_1p)
         if self.weight is not None:
             loss = loss * self.weight

@@ -39,6 +39,10 @@ def _number(value, what, name, *, low=None, low_open=False, high=None, high_open
     return v
 
 
+def _is_int(dt):
+    return "int" in str(dt).lower()
+
+
 def _tg():
     import tapegrad
 
@@ -61,6 +65,12 @@ class Optimizer(Cell):
 
     def __init__(self, learning_rate, parameters, weight_decay=0.0):
         super().__init__(auto_prefix=False)
+        if isinstance(parameters, (Tensor, str, bytes)) or not hasattr(parameters, "__iter__"):
+            # A lone Parameter is iterable (over its rows): it would come apart into Tensors.
+            raise TypeError(
+                f"{type(self).__name__}: parameters must be an iterable of Parameters (such as "
+                f"net.trainable_params()), got {type(parameters).__name__}"
+            )
         params = list(parameters)
         if not params:
             raise ValueError(f"{type(self).__name__}: the parameter list is empty")
@@ -97,6 +107,12 @@ class Optimizer(Cell):
                 raise TypeError(
                     f"{type(self).__name__}: the gradient of parameter {p.name!r} must be a Tensor, got "
                     f"{type(g).__name__}"
+                )
+            if not (g.dtype.is_floating_point or _is_int(g.dtype)):
+                raise TypeError(
+                    f"{type(self).__name__}: the gradient of parameter {p.name!r} has dtype "
+                    f"{g.dtype}; a real floating-point (or integer) gradient is needed for a "
+                    f"{p.dtype} parameter"
                 )
             if tuple(g.shape) != tuple(p.shape):
                 raise ValueError(
