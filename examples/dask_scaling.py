@@ -194,17 +194,20 @@ def _overhead_run(args):
     chunks of --overhead-rows rows, calls of the two sizes alternating (so that both see the same
     load); medians over --repeats calls of each.
 
-    With `c` the compute per chunk -- the compute time of the gradient tasks (Dask's task stream:
-    the wall time inside the task functions, which includes the chunks' own loss and gradient and
-    tapegrad.dask's per-chunk work around them) divided by their chunks, pooled over the calls of
-    both sizes, and used for both figures:
-    - average overhead at K chunks: (wall(K) / K - c) / c, everything in the call that is not
-      inside the tasks (client, graph, scheduler, messages, gather), spread over the chunks;
-    - marginal overhead: ((wall(K2) - wall(K1)) / (K2 - K1) - c) / c, what one more chunk costs
-      beyond its compute (the slope of the wall time), i.e. without the fixed cost per call.
-    The same two in CPU time: the CPU of the client + scheduler process and of the worker (less
-    their idle rates) against `c_cpu`, one chunk's loss and gradient alone on the worker (thread
-    CPU time), which depends far less on what else the machine runs."""
+    The compute of a call is the compute time of its gradient tasks (Dask's task stream: the wall
+    time inside the task functions, which holds the chunks' own loss and gradient and
+    tapegrad.dask's per-chunk work around them), its overhead the rest of its wall time (client,
+    graph, scheduler, messages, the worker's hand-overs, the gather). Per size K, the medians over
+    the calls of the overhead and of the compute; then, compute measured this one way for both:
+    - average overhead per chunk at K chunks: overhead(K) / compute(K) (both per chunk);
+    - marginal overhead per chunk: the slope of the overhead between the two sizes,
+      (overhead(K2) - overhead(K1)) / (K2 - K1) -- the slope of the wall time less the slope of
+      the compute, what one more chunk costs beyond its compute -- over the compute per chunk `c`
+      (pooled over both sizes); the intercept is the fixed cost per call.
+    The same in CPU time: the CPU of the client + scheduler process and of the worker (less their
+    idle rates) beyond `c_cpu`, one chunk's loss and gradient alone on the worker (thread CPU
+    time), which depends far less on what else the machine runs (but a chunk computed in a call
+    beside other processes can take more CPU than alone: cache and memory contention)."""
     ks = (args.overhead_chunks, args.overhead_chunks_2)
     if ks[0] >= ks[1]:
         raise SystemExit("--overhead-chunks-2 must be larger than --overhead-chunks")
@@ -243,10 +246,11 @@ def _overhead_run(args):
         c.close()
     med = {k: [statistics.median(r[i] for r in calls[k]) for i in range(4)] for k in ks}
     k1, k2 = ks
+    ovh = {k: statistics.median(r[0] - r[1] for r in calls[k]) for k in ks}
     cc = (med[k1][1] + med[k2][1]) / (k1 + k2)  # compute per chunk, in the tasks
-    avg = {k: (med[k][0] / k - cc) / cc for k in ks}
-    slope = (med[k2][0] - med[k1][0]) / (k2 - k1)
-    marginal = (slope - cc) / cc
+    avg = {k: ovh[k] / med[k][1] for k in ks}
+    slope = (ovh[k2] - ovh[k1]) / (k2 - k1)
+    marginal = slope / cc
     cpu_call = {k: med[k][2] + med[k][3] for k in ks}
     avg_cpu = {k: (cpu_call[k] / k - one_cpu) / one_cpu for k in ks}
     slope_cpu = (cpu_call[k2] - cpu_call[k1]) / (k2 - k1)
@@ -268,24 +272,25 @@ def _overhead_run(args):
     )
     print()
     print(
-        "| chunks | call wall | compute in the tasks | wall / chunk | overhead / chunk (wall / chunk - c) "
-        "| average overhead / c | call CPU (client+scheduler, worker) | CPU / chunk | CPU overhead / c_cpu |"
+        "| chunks | call wall | compute in the tasks | overhead (wall - compute) | per chunk: compute, overhead "
+        "| overhead / compute | call CPU (client+scheduler, worker) | CPU per chunk | CPU beyond c_cpu / c_cpu |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for k in ks:
         wall, comp, cs, cw = med[k]
         print(
-            f"| {k} | {wall * 1e3:.1f} ms | {comp * 1e3:.1f} ms | {wall / k * 1e3:.3f} ms | {(wall / k - cc) * 1e3:.3f} ms "
-            f"| {avg[k] * 100:.1f}% | {cpu_call[k] * 1e3:.1f} ms ({cs * 1e3:.1f}, {cw * 1e3:.1f}) | {cpu_call[k] / k * 1e3:.3f} ms "
-            f"| {avg_cpu[k] * 100:.1f}% |"
+            f"| {k} | {wall * 1e3:.1f} ms | {comp * 1e3:.1f} ms | {ovh[k] * 1e3:.1f} ms | {comp / k * 1e3:.3f} ms, "
+            f"{ovh[k] / k * 1e3:.3f} ms | {avg[k] * 100:.1f}% | {cpu_call[k] * 1e3:.1f} ms ({cs * 1e3:.1f}, {cw * 1e3:.1f}) "
+            f"| {cpu_call[k] / k * 1e3:.3f} ms | {avg_cpu[k] * 100:.1f}% |"
         )
     print(
-        f"| marginal ({k1} -> {k2}) | slope {slope * 1e3:.3f} ms / chunk | c = {cc * 1e3:.3f} ms (pooled) | | "
-        f"{(slope - cc) * 1e3:.3f} ms | {marginal * 100:.1f}% | slope {slope_cpu * 1e3:.3f} ms / chunk "
-        f"| c_cpu = {one_cpu * 1e3:.3f} ms | {marginal_cpu * 100:.1f}% |"
+        f"| marginal ({k1} -> {k2}) | | | slope {slope * 1e3:.3f} ms / chunk | c = {cc * 1e3:.3f} ms (pooled) "
+        f"| {marginal * 100:.1f}% | slope {slope_cpu * 1e3:.3f} ms / chunk | c_cpu = {one_cpu * 1e3:.3f} ms | {marginal_cpu * 100:.1f}% |"
     )
-    fixed = med[k1][0] - k1 * slope
-    print(f"fixed cost per call (wall intercept of the two sizes): {fixed * 1e3:.1f} ms")
+    fixed = ovh[k1] - k1 * slope
+    print(
+        f"fixed overhead per call (intercept of the overhead over the two sizes): {fixed * 1e3:.1f} ms"
+    )
     return {
         "ks": ks,
         "avg": avg,
