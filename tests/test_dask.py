@@ -614,6 +614,31 @@ def test_example_lbfgs_runs_small(client):
     assert corr > 0.95, out
 
 
+def test_example_scaling_runs_small():
+    # The measuring script at toy sizes (it starts its own 1- and 2-worker clusters): it prints
+    # the average overhead at both sizes and the marginal one, and a call over persisted chunks
+    # on a single-threaded worker is one task whatever the number of chunks.
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([TAPEGRAD_PATH, os.environ.get("PYTHONPATH", "")])
+    )
+    args = ["--rows", "20000", "--chunk-rows", "10000", "--overhead-chunks", "2"]
+    args += ["--overhead-chunks-2", "5", "--overhead-rows", "500", "--repeats", "1"]
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "dask_scaling.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(ROOT / "examples"),
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert "2 chunks, 1 task(s) per call" in out and "5 chunks, 1 task(s) per call" in out, out
+    assert "| marginal (2 -> 5) |" in out, out
+    target = [line for line in out.splitlines() if line.startswith("TARGET overhead")]
+    assert len(target) == 1 and "at 2 chunks" in target[0] and "marginal" in target[0], out
+
+
 # ---- threaded and synchronous schedulers, and argument checks (no cluster needed) ----------------------
 
 
