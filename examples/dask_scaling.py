@@ -1,7 +1,8 @@
 """Measure tapegrad.dask on this machine: the numbers behind docs/scale-out.md, and the issue's two
 targets.
 
-    python examples/dask_scaling.py --rows 10000000 --chunk-rows 1000000 --overhead-chunks 100 --repeats 5
+    python examples/dask_scaling.py --rows 10000000 --chunk-rows 1000000 --overhead-chunks 100 \
+        --overhead-chunks-2 300 --repeats 5
 
 1. Speed-up: the gradient of examples/dask_train.py's logistic loss over rows x 32 float32 rows
    (generated on the workers and persisted evenly: the same number of chunks on each) on a
@@ -9,14 +10,16 @@ targets.
    kernel thread each, Dask's monitors quieter): the median wall time of
    `tapegrad.dask.value_and_grad`, and the client's RSS change (the rows never come to the
    client). Target: 2 workers at least 1.7x faster than 1.
-2. Overhead per chunk at 10^5 rows per chunk (1 worker, --overhead-chunks persisted chunks): the
-   call's wall time minus the compute time of its tasks on the worker (Dask's task stream), per
-   chunk, against one chunk's compute. Target: below 5%. Wall times depend on what else the
-   machine runs; so the same split is also given in CPU time, which depends far less on load:
-   the CPU the client + scheduler process and the worker spend per call beyond their idle rate
-   (heartbeats), less the CPU of the chunks' own loss and gradient (each chunk computed alone on
-   the worker, timed by the thread's CPU clock). On an idle machine with a core for the scheduler
-   the wall overhead is at most this CPU overhead (part of it runs beside the worker's compute).
+2. Overhead per chunk at 10^5 rows per chunk (1 worker): calls over --overhead-chunks (100) and
+   --overhead-chunks-2 (300) persisted chunks, alternating. The compute per chunk `c` is the
+   compute time of the gradient tasks (Dask's task stream) over their chunks, pooled over both
+   sizes; the average overhead at K chunks is (wall / K - c) / c (what the call costs beyond the
+   compute in its tasks, spread over the chunks), the marginal one (slope of the wall time
+   between the two sizes - c) / c (what one more chunk costs, without the fixed cost per call).
+   Target: below 5%. Wall times depend on what else the machine runs; so the same two are also
+   given in CPU time, which depends far less on load: the CPU the client + scheduler process and
+   the worker spend per call beyond their idle rates (heartbeats), against one chunk's loss and
+   gradient computed alone on the worker (the thread's CPU clock).
 3. The bytes each step sends: the pickled loss + parameters and one partial result.
 Prints Markdown; the last two lines are the two target ratios.
 """
@@ -186,6 +189,117 @@ def _speedup_run(n, args):
         c.close()
 
 
+def _overhead_run(args):
+    """Overhead per chunk on 1 worker, at --overhead-chunks and --overhead-chunks-2 persisted
+    chunks of --overhead-rows rows, calls of the two sizes alternating (so that both see the same
+    load); medians over --repeats calls of each.
+
+    The compute of a call is the compute time of its gradient tasks (Dask's task stream: the wall
+    time inside the task functions, which holds the chunks' own loss and gradient and
+    tapegrad.dask's per-chunk work around them), its overhead the rest of its wall time (client,
+    graph, scheduler, messages, the worker's hand-overs, the gather). Per size K, the medians over
+    the calls of the overhead and of the compute; then, compute measured this one way for both:
+    - average overhead per chunk at K chunks: overhead(K) / compute(K) (both per chunk);
+    - marginal overhead per chunk: the slope of the overhead between the two sizes,
+      (overhead(K2) - overhead(K1)) / (K2 - K1) -- the slope of the wall time less the slope of
+      the compute, what one more chunk costs beyond its compute -- over the compute per chunk `c`
+      (pooled over both sizes); the intercept is the fixed cost per call.
+    The same in CPU time: the CPU of the client + scheduler process and of the worker (less their
+    idle rates) beyond `c_cpu`, one chunk's loss and gradient alone on the worker (thread CPU
+    time), which depends far less on what else the machine runs (but a chunk computed in a call
+    beside other processes can take more CPU than alone: cache and memory contention)."""
+    ks = (args.overhead_chunks, args.overhead_chunks_2)
+    if ks[0] >= ks[1]:
+        raise SystemExit("--overhead-chunks-2 must be larger than --overhead-chunks")
+    rows, feats = args.overhead_rows, args.features
+    c = Cluster(1)
+    try:
+        data = {k: c.data(k * rows, feats, rows)[:2] for k in ks}
+        w, b = _params(feats)
+        loss = _loss(args.jit)
+
+        def run(k):
+            return tgd.value_and_grad(loss, (w, b), *data[k], reduce="mean")
+
+        for k in ks:  # warm: first calls on the worker, the chunks' places
+            run(k)
+            run(k)
+        idle = c.idle_cpu_rate()
+        calls = {k: [] for k in ks}
+        ntasks = {}
+        for _ in range(args.repeats):
+            for k in ks:
+                with get_task_stream(c.client) as ts:
+                    cpu0 = c.cpu()
+                    t0 = time.perf_counter()
+                    run(k)
+                    wall = time.perf_counter() - t0
+                    cpu1 = c.cpu()
+                comp = sum(_task_compute(ts).values())
+                ntasks[k] = sum(1 for task in ts.data if "tapegrad-" in str(task["key"]))
+                cpu = [b1 - a - r * wall for a, b1, r in zip(cpu0, cpu1, idle)]
+                calls[k].append((wall, comp, cpu[0], cpu[1]))
+        one_wall, one_cpu, threads = next(
+            iter(c.client.run(_worker_chunk_time, rows, feats, 20, args.jit).values())
+        )
+    finally:
+        c.close()
+    med = {k: [statistics.median(r[i] for r in calls[k]) for i in range(4)] for k in ks}
+    k1, k2 = ks
+    ovh = {k: statistics.median(r[0] - r[1] for r in calls[k]) for k in ks}
+    cc = (med[k1][1] + med[k2][1]) / (k1 + k2)  # compute per chunk, in the tasks
+    avg = {k: ovh[k] / med[k][1] for k in ks}
+    slope = (ovh[k2] - ovh[k1]) / (k2 - k1)
+    marginal = slope / cc
+    cpu_call = {k: med[k][2] + med[k][3] for k in ks}
+    avg_cpu = {k: (cpu_call[k] / k - one_cpu) / one_cpu for k in ks}
+    slope_cpu = (cpu_call[k2] - cpu_call[k1]) / (k2 - k1)
+    marginal_cpu = (slope_cpu - one_cpu) / one_cpu
+
+    print()
+    print(
+        f"Overhead per chunk at {rows:.0e} rows per chunk, 1 worker ({threads} kernel thread), calls of {k1} and {k2} "
+        f"chunks alternating, {args.repeats} each (medians; ms: wall, compute in the tasks, client+scheduler CPU, "
+        "worker CPU, CPU less the idle rates):"
+    )
+    for k in ks:
+        print(
+            f"  {k} chunks, {ntasks[k]} task(s) per call: {[tuple(round(v * 1e3, 1) for v in r) for r in calls[k]]}"
+        )
+    print(
+        f"idle CPU rate: client+scheduler {idle[0] * 1e3:.1f} ms/s, worker {idle[1] * 1e3:.1f} ms/s; "
+        f"one chunk alone on the worker: {one_cpu * 1e3:.3f} ms CPU, {one_wall * 1e3:.3f} ms wall"
+    )
+    print()
+    print(
+        "| chunks | call wall | compute in the tasks | overhead (wall - compute) | per chunk: compute, overhead "
+        "| overhead / compute | call CPU (client+scheduler, worker) | CPU per chunk | CPU beyond c_cpu / c_cpu |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for k in ks:
+        wall, comp, cs, cw = med[k]
+        print(
+            f"| {k} | {wall * 1e3:.1f} ms | {comp * 1e3:.1f} ms | {ovh[k] * 1e3:.1f} ms | {comp / k * 1e3:.3f} ms, "
+            f"{ovh[k] / k * 1e3:.3f} ms | {avg[k] * 100:.1f}% | {cpu_call[k] * 1e3:.1f} ms ({cs * 1e3:.1f}, {cw * 1e3:.1f}) "
+            f"| {cpu_call[k] / k * 1e3:.3f} ms | {avg_cpu[k] * 100:.1f}% |"
+        )
+    print(
+        f"| marginal ({k1} -> {k2}) | | | slope {slope * 1e3:.3f} ms / chunk | c = {cc * 1e3:.3f} ms (pooled) "
+        f"| {marginal * 100:.1f}% | slope {slope_cpu * 1e3:.3f} ms / chunk | c_cpu = {one_cpu * 1e3:.3f} ms | {marginal_cpu * 100:.1f}% |"
+    )
+    fixed = ovh[k1] - k1 * slope
+    print(
+        f"fixed overhead per call (intercept of the overhead over the two sizes): {fixed * 1e3:.1f} ms"
+    )
+    return {
+        "ks": ks,
+        "avg": avg,
+        "marginal": marginal,
+        "avg_cpu": avg_cpu,
+        "marginal_cpu": marginal_cpu,
+    }
+
+
 def _uptime():
     return os.popen("uptime").read().strip()
 
@@ -196,7 +310,19 @@ def main():
     ap.add_argument("--features", type=int, default=32)
     ap.add_argument("--chunk-rows", type=int, default=1_000_000)
     ap.add_argument(
-        "--overhead-chunks", type=int, default=100, help="chunks of 10^5 rows for the overhead run"
+        "--overhead-chunks",
+        type=int,
+        default=100,
+        help="chunks for the overhead run (the average overhead is given here)",
+    )
+    ap.add_argument(
+        "--overhead-chunks-2",
+        type=int,
+        default=300,
+        help="more chunks for the overhead run (the average here, and the marginal cost between the two)",
+    )
+    ap.add_argument(
+        "--overhead-rows", type=int, default=100_000, help="rows per chunk in the overhead run"
     )
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument(
@@ -229,60 +355,8 @@ def main():
             f"| {cpu_one / cpu[1]:.2f}x | {drss / 2**20:+.1f} MiB |"
         )
 
-    # ---- 2. overhead per chunk at 10^5 rows per chunk, 1 worker
-    k = args.overhead_chunks
-    c = Cluster(1)
-    try:
-        xk, yk, _ = c.data(k * 100_000, feats, 100_000)
-        w, b = _params(feats)
-        loss = _loss(args.jit)
-        run = lambda: tgd.value_and_grad(loss, (w, b), xk, yk, reduce="mean")
-        run()
-        run()
-        idle = c.idle_cpu_rate()
-        rows = []
-        for _ in range(args.repeats):
-            with get_task_stream(c.client) as ts:
-                cpu0 = c.cpu()
-                t0 = time.perf_counter()
-                run()
-                wall = time.perf_counter() - t0
-                cpu1 = c.cpu()
-            comp = sum(_task_compute(ts).values())
-            ntasks = sum(1 for task in ts.data if "tapegrad-" in str(task["key"]))
-            cpu = [b1 - a - r * wall for a, b1, r in zip(cpu0, cpu1, idle)]
-            rows.append((wall, comp, cpu[0], cpu[1]))
-        one_wall, one_cpu, threads = next(
-            iter(c.client.run(_worker_chunk_time, 100_000, feats, 20, args.jit).values())
-        )
-    finally:
-        c.close()
-    wall, comp, cpu_client, cpu_worker = (statistics.median(r[i] for r in rows) for i in range(4))
-    over_wall = (wall - comp) / comp
-    over_cpu = (cpu_client + cpu_worker - k * one_cpu) / (k * one_cpu)
-    print()
-    print(
-        f"10^5 rows per chunk, {k} chunks, 1 worker ({threads} kernel thread), {ntasks} tasks per call, {args.repeats} calls: "
-        f"{[tuple(round(v * 1e3, 1) for v in r) for r in rows]} "
-        "(ms: wall, compute in the tasks, client+scheduler CPU, worker CPU; CPU less the idle rate)"
-    )
-    print(
-        f"idle CPU rate: client+scheduler {idle[0] * 1e3:.1f} ms/s, worker {idle[1] * 1e3:.1f} ms/s"
-    )
-    print()
-    print("| per chunk (medians) | wall | CPU |")
-    print("|---|---|---|")
-    print(
-        f"| call / chunks | {wall / k * 1e3:.3f} ms | {(cpu_client + cpu_worker) / k * 1e3:.3f} ms |"
-    )
-    print(
-        f"| chunk's loss + gradient | {comp / k * 1e3:.3f} ms (in the tasks) | {one_cpu * 1e3:.3f} ms (alone; wall {one_wall * 1e3:.3f} ms) |"
-    )
-    print(
-        f"| overhead | {(wall - comp) / k * 1e3:.3f} ms | {(cpu_client + cpu_worker - k * one_cpu) / k * 1e3:.3f} ms "
-        f"(client+scheduler {cpu_client / k * 1e3:.3f}, worker beyond the chunks {(cpu_worker - k * one_cpu) / k * 1e3:.3f}) |"
-    )
-    print(f"| overhead / compute | {over_wall * 100:.1f}% | {over_cpu * 100:.1f}% |")
+    # ---- 2. overhead per chunk at --overhead-rows (10^5) rows per chunk, 1 worker
+    ov = _overhead_run(args)
 
     payload = _payload(feats)
     part = tgd._group_value_and_grad(
@@ -299,9 +373,12 @@ def main():
         f"TARGET speed-up, 2 workers vs 1 ({args.rows:.0e} x {feats} rows, {nchunks} chunks; target >= 1.7x): "
         f"{t1 / results[1][1]:.2f}x in wall time ({cpu_one / results[1][6][1]:.2f}x in the busiest worker's CPU time)"
     )
+    k1, k2 = ov["ks"]
     print(
-        f"TARGET overhead per chunk / chunk compute at 10^5 rows per chunk ({k} chunks, 1 worker; target < 5%): "
-        f"{over_wall * 100:.1f}% in wall time ({over_cpu * 100:.1f}% in CPU time)"
+        f"TARGET overhead per chunk / chunk compute at {args.overhead_rows:.0e} rows per chunk (1 worker; target < 5%): "
+        f"average {ov['avg'][k1] * 100:.1f}% at {k1} chunks, {ov['avg'][k2] * 100:.1f}% at {k2} chunks; "
+        f"marginal {ov['marginal'] * 100:.1f}% ({k1} -> {k2} chunks), in wall time "
+        f"(CPU time: average {ov['avg_cpu'][k1] * 100:.1f}% / {ov['avg_cpu'][k2] * 100:.1f}%, marginal {ov['marginal_cpu'] * 100:.1f}%)"
     )
 
 

@@ -263,8 +263,9 @@ def test_worker_killed_during_a_grouped_gradient(client, tmp_path):
 
 
 def test_a_grouped_call_is_one_graph_of_few_tasks(client, monkeypatch):
-    # 40 persisted chunks on 2 workers: one gradient task per worker (up to 32 chunks each), no
-    # combine task (the client adds the partial results), and the chunks' places asked once.
+    # 40 persisted chunks on 2 workers of one thread: one gradient task per worker over all of its
+    # chunks, no combine task (the client adds the partial results), and the chunks' places
+    # asked once.
     x, y = _data(rows=800)
     w, b = _params()
     dx, dy = client.persist([da.from_array(x, chunks=20), da.from_array(y, chunks=20)])
@@ -278,7 +279,7 @@ def test_a_grouped_call_is_one_graph_of_few_tasks(client, monkeypatch):
     _close(g[1], want_g[1])
     keys = [str(t["key"]) for t in ts.data if "tapegrad-" in str(t["key"])]
     per_worker = [sum(1 for k in ks if k[0] == dx.name) for ks in client.has_what().values()]
-    assert len(keys) == sum(-(-n // tgd._CHUNKS_PER_TASK) for n in per_worker if n), keys
+    assert len(keys) == sum(1 for n in per_worker if n), keys
     assert all(k.startswith("tapegrad-grad-") for k in keys), keys
 
     def no_round_trip(*args, **kwargs):
@@ -305,10 +306,35 @@ def test_chunks_with_copies_on_several_workers_are_spread():
         def who_has(self, futures):
             return {"c0": ("A", "B"), "c1": ("A", "B"), "c2": ("A",), "c3": ("B", "A")}
 
+        def nthreads(self):
+            return {"A": 1, "B": 1}
+
     held = [[Key(f"c{i}") for i in range(4)]]
     groups = tgd._group_by_worker(FakeClient(), held)
     tgd._WHO_HAS.clear()
     assert sorted(groups) == [[0, 2], [1, 3]]
+
+
+def test_one_group_per_worker_thread():
+    # A worker's chunks are split evenly, consecutive chunks together, into one task per thread
+    # of that worker (never an empty group, whatever the thread count).
+    class Key:
+        def __init__(self, key):
+            self.key = key
+
+    class FakeClient:
+        id = "fake-client-for-threads"
+
+        def who_has(self, futures):
+            return {f"c{i}": ("A",) if i < 7 else ("B",) for i in range(9)}
+
+        def nthreads(self):
+            return {"A": 3, "B": 4}
+
+    held = [[Key(f"c{i}") for i in range(9)]]
+    groups = tgd._group_by_worker(FakeClient(), held)
+    tgd._WHO_HAS.clear()
+    assert groups == [[0, 1], [2, 3], [4, 5, 6], [7], [8]]
 
 
 def test_combine_tree_over_many_groups():
@@ -586,6 +612,31 @@ def test_example_lbfgs_runs_small(client):
     )
     corr = float(out.split("corr(w, true w) = ")[1].split(";")[0])
     assert corr > 0.95, out
+
+
+def test_example_scaling_runs_small():
+    # The measuring script at toy sizes (it starts its own 1- and 2-worker clusters): it prints
+    # the average overhead at both sizes and the marginal one, and a call over persisted chunks
+    # on a single-threaded worker is one task whatever the number of chunks.
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([TAPEGRAD_PATH, os.environ.get("PYTHONPATH", "")])
+    )
+    args = ["--rows", "20000", "--chunk-rows", "10000", "--overhead-chunks", "2"]
+    args += ["--overhead-chunks-2", "5", "--overhead-rows", "500", "--repeats", "1"]
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "dask_scaling.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(ROOT / "examples"),
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert "2 chunks, 1 task(s) per call" in out and "5 chunks, 1 task(s) per call" in out, out
+    assert "| marginal (2 -> 5) |" in out, out
+    target = [line for line in out.splitlines() if line.startswith("TARGET overhead")]
+    assert len(target) == 1 and "at 2 chunks" in target[0] and "marginal" in target[0], out
 
 
 # ---- threaded and synchronous schedulers, and argument checks (no cluster needed) ----------------------

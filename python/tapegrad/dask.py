@@ -169,9 +169,10 @@ def _group_value_and_grad(payload, n_arrays, *blocks):
     """The summed partial result of one or more chunks (`n_arrays` blocks each, in order), in one
     task: (loss value, gradients as float64 arrays, rows, value dtype), each chunk's value and
     gradients multiplied by its rows for reduce="mean" (so that the sums weigh chunks by rows).
-    Persisted chunks held by one worker go several to a task: one task per chunk would cost the
-    scheduler's per-task overhead, about a millisecond, for each chunk, and a chunk of 10^5 x 32
-    rows computes in 1 to 3 ms."""
+    Persisted chunks held by one worker go all to one task per thread of that worker: every task
+    costs a round of Dask's machinery (scheduler transitions, messages, the worker's hand-over
+    between its event loop and its task thread: about 4 ms between consecutive tasks on one
+    worker), and a chunk of 10^5 x 32 rows computes in about 3 ms."""
     _worker_threads()
     fn, params, mean = payload
     value_and_grad_fn = fn.chunk_value_and_grad(len(params))
@@ -294,9 +295,6 @@ def _params_to_arrays(params, op):
     return single, arrays, dtypes
 
 
-_CHUNKS_PER_TASK = 32
-
-
 def _flat_keys(keys):
     return [k for sub in keys for k in _flat_keys(sub)] if isinstance(keys, list) else [keys]
 
@@ -331,7 +329,9 @@ _WHO_HAS_TTL_S = 2.0
 
 def _group_by_worker(client, held):
     """Lists of chunk indices, one per task: the chunks of the first array held by one worker,
-    split evenly into groups of at most _CHUNKS_PER_TASK."""
+    split evenly into one group per thread of that worker (consecutive chunks together). More
+    tasks would only add Dask's cost per task: a worker runs as many at once as it has threads,
+    and the call waits for all of them."""
     keys = tuple(f.key for f in held[0])
     cache_key = (client.id, keys)
     now = time.monotonic()
@@ -339,6 +339,7 @@ def _group_by_worker(client, held):
     if hit is not None and now - hit[0] < _WHO_HAS_TTL_S:
         return hit[1]
     who = client.who_has(held[0])
+    threads = client.nthreads()  # (asked in the same refresh: a worker's threads do not change)
     by_worker = {}
     for i, k in enumerate(keys):
         # A chunk held by several workers (a copy made for a task elsewhere) goes to the one with
@@ -347,8 +348,8 @@ def _group_by_worker(client, held):
         w = min(holders, key=lambda h: len(by_worker.get(h, ())))
         by_worker.setdefault(w, []).append(i)
     groups = []
-    for idx in by_worker.values():
-        n = -(-len(idx) // _CHUNKS_PER_TASK)
+    for w, idx in by_worker.items():
+        n = max(1, min(len(idx), int(threads.get(w) or 1)))
         groups += [idx[len(idx) * k // n : len(idx) * (k + 1) // n] for k in range(n)]
     with _FN_LOCK:
         _WHO_HAS[cache_key] = (now, groups)
@@ -434,9 +435,9 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
     loss (pickled once per call by cloudpickle) go with the tasks to the workers, and the partial
     results are combined by a tree reduction with ``split_every`` inputs per node, the last node
     on the client. A worker lost during the call costs a retry of its tasks, not the answer.
-    Chunks already in the workers' memory (``client.persist``) are taken a group per task (up to
-    32 chunks held by one worker), and the whole call is one graph sent in one message, which
-    keeps the scheduler's cost per chunk small; lazy chunks get one task each, run where the chunk
+    Chunks already in the workers' memory (``client.persist``) are taken a group per task (one
+    task per thread of the worker holding them), and the whole call is one graph sent in one
+    message, which keeps Dask's cost per chunk small; lazy chunks get one task each, run where the chunk
     is made. A ``tg.jit`` loss is differentiated as ``tg.jit(tg.value_and_grad(loss))``, recorded
     once per chunk shape on each worker. Arrays are rechunked to one chunk across their other
     axes, and to the first array's row chunks. Without a ``distributed.Client`` it runs on Dask's
@@ -473,8 +474,8 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
     client = _active_client()
     held = _persisted_blocks(client, arrays) if client is not None else None
     if held is not None:
-        # Chunks already in workers' memory (persisted): one task per worker and group of up to
-        # _CHUNKS_PER_TASK chunks, which the scheduler runs where its chunks are (elsewhere only
+        # Chunks already in workers' memory (persisted): one task per worker thread, over that
+        # worker's chunks, which the scheduler runs where its chunks are (elsewhere only
         # if that worker is lost), and the combine tree, all sent in one message. The scheduler
         # holds the whole graph until the result is in, so a partial result (or the payload) lost
         # with a worker is recomputed. (Not client.scatter for the payload: scattered data has no
