@@ -80,28 +80,65 @@ def _ones(p):
     return p
 
 
+_ONES = [_np.ones(0, _np.float32)]
+
+
+def _ones_data(nnz):
+    """nnz stored values 1 for a pattern: views of one read-only buffer, grown as needed (a fresh
+    array per pattern cost a first touch of its pages each time; nothing writes pattern values:
+    rules that combine patterns make new arrays)."""
+    if _ONES[0].size < nnz:
+        buf = _np.ones(max(nnz, 2 * _ONES[0].size), _np.float32)
+        buf.flags.writeable = False
+        _ONES[0] = buf
+    return _ONES[0][:nnz]
+
+
+def _canonical(indptr, indices, shape):
+    """A pattern around index arrays known to be canonical (each row's columns sorted, each once:
+    what _core._pattern_union returns), stored values 1; SciPy is told so and checks nothing."""
+    sp = _sp()
+    p = sp.csr_array((_ones_data(indices.size), indices, indptr), shape=shape)
+    p.has_canonical_format = True
+    return p
+
+
+def _rows(parts, rows, n):
+    """The pattern of `rows` rows whose row r is the union of the rows the parts map to r. parts:
+    (pattern, map) or (pattern, map, first): map an index array of `rows` entries (negative:
+    nothing) or None (row r itself); with `first`, map holds ids over several inputs numbered one
+    after the other and this part's rows are ids first, first + 1, ... (other ids: nothing). One
+    C++ pass (csrc/transforms/patterns.h): no SciPy additions, stacks or row takes."""
+    args = [
+        (
+            q[0].indptr,
+            q[0].indices,
+            q[0].shape[0],
+            None if q[1] is None else _np.asarray(q[1], _np.int64).ravel(),
+            q[2] if len(q) > 2 else None,
+            bool(q[0].has_canonical_format),
+        )
+        for q in parts
+    ]
+    indptr, indices = _core._pattern_union(args, rows, n)
+    return _canonical(indptr, indices, (rows, n))
+
+
 def _union(ps):
     ps = [p for p in ps if p is not None]
     if not ps:
         return None
-    out = ps[0]
-    for p in ps[1:]:
-        out = out + p
-    if len(ps) > 1:
-        _ones(out)
-    return out
+    if len(ps) == 1:
+        return ps[0]
+    return _rows([(p, None) for p in ps], ps[0].shape[0], ps[0].shape[1])
 
 
 def _take_rows(p, idx, n):
-    """Rows idx of p (an index of -1: an empty row)."""
-    sp = _sp()
+    """Rows idx of p (a negative index: an empty row)."""
     idx = _np.asarray(idx, dtype=_np.int64).ravel()
-    if (idx < 0).any():
-        p = sp.vstack([p, _empty(1, n)], format="csr")
-        idx = _np.where(idx < 0, p.shape[0] - 1, idx)
     if idx.size == p.shape[0] and _np.array_equal(idx, _np.arange(idx.size)):
         return p
-    return p[idx]
+    return _rows([(p, idx)], idx.size, n)
 
 
 def _local(rows, cols, shape):
@@ -165,30 +202,31 @@ class _Ctx:
 
 def _rule_elementwise(c):
     """Per element, with numpy broadcasting (unary, binary, where, clip, cast, copy)."""
-    out_shape = c.out_shapes[0]
+    out_shape = tuple(c.out_shapes[0])
     size = _size(out_shape)
     parts = []
     for i in range(len(c.ins)):
         p = c.pat(i)
         if p is None:
             continue
-        shp = c.shape(i)
-        if tuple(shp) == tuple(out_shape):
-            parts.append(p)
-        else:
-            idx = _np.broadcast_to(_np.arange(_size(shp)).reshape(shp), out_shape)
-            parts.append(_take_rows(p, idx, c.n))
-    u = _union(parts)
-    return [u if u is None or u.shape[0] == size else _empty(size, c.n)]
+        shp = tuple(c.shape(i))
+        if shp == out_shape:
+            parts.append((p, None))
+        else:  # broadcast: each output element reads the input element it expands
+            parts.append((p, _np.broadcast_to(_np.arange(_size(shp)).reshape(shp), out_shape)))
+    if not parts:
+        return [None]
+    if any(m is None and p.shape[0] != size for p, m in parts):
+        return [_empty(size, c.n)]
+    u = parts[0][0] if len(parts) == 1 and parts[0][1] is None else _rows(parts, size, c.n)
+    return [u]
 
 
 def _rule_movement(c):
     """Data movement (indexing, reshapes, concatenation, gathers, puts): each output element is a
     copy of at most one input element. The prim itself runs on the inputs' element ids (float64,
     exact), with index inputs at their recorded values, so its attrs need no interpretation here."""
-    sp = _sp()
-    run_in, stack, offset = [], [], 0
-    any_pat = False
+    run_in, parts, offset = [], [], 0  # parts: (pattern, first id - 1, element count)
     for i, s in enumerate(c.ins):
         if s < 0:
             run_in.append(None)
@@ -200,24 +238,30 @@ def _rule_movement(c):
             if not _is_float(c.dtypes[s]):  # complex: the ids as real parts, in the slot's dtype
                 ids = ids.astype(_np.complex128)
             run_in.append(Tensor(ids))
-            p = c.pat(i)
-            any_pat = any_pat or p is not None
-            stack.append(p if p is not None else _empty(m, c.n))
+            if c.pat(i) is not None:
+                parts.append((c.pat(i), offset, m))
             offset += m
         else:
             if c.index_varies(i):
                 return _rule_along_axis(c) if c.name == "permute_along" else _rule_conservative(c)
             run_in.append(c.value(i))
-    if not any_pat:
+    if not parts:
         return [None] * len(c.outs)
     if offset >= 2**53:
         return _rule_conservative(c)
     outs = c.program.run_record(c.k, run_in)
-    big = stack[0] if len(stack) == 1 else sp.vstack(stack, format="csr")
     res = []
     for o in outs:
-        src = _np.real(_np.asarray(o.asnumpy())).astype(_np.float64).ravel()
-        res.append(_take_rows(big, src.astype(_np.int64) - 1, c.n) if src.size else _empty(0, c.n))
+        # the input element each output element copies, as an id over all carrying inputs in order
+        # (-1: none, a constant's element or a fill value)
+        src = _np.real(_np.asarray(o.asnumpy())).astype(_np.int64).ravel()
+        src -= 1
+        if not src.size:
+            res.append(_empty(0, c.n))
+        elif len(parts) == 1 and parts[0][1:] == (0, offset):
+            res.append(_take_rows(parts[0][0], src, c.n))
+        else:
+            res.append(_rows([(p, src, first) for p, first, _ in parts], src.size, c.n))
     return res
 
 
@@ -559,7 +603,8 @@ def _detect(fn, x, op, decisions=None):
     patterns = [None] * prog.num_slots
     shapes = [None] * prog.num_slots
     dtypes = [None] * prog.num_slots
-    patterns[0] = sp.csr_array(sp.identity(n, dtype=_np.float32, format="csr"))
+    it = _np.int32 if n <= _np.iinfo(_np.int32).max else _np.int64
+    patterns[0] = _canonical(_np.arange(n + 1, dtype=it), _np.arange(n, dtype=it), (n, n))
     shapes[0], dtypes[0] = shape, x.dtype
     for slot, val in prog.constants():
         shapes[slot], dtypes[slot] = tuple(val.shape), val.dtype
