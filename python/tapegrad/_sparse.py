@@ -772,8 +772,11 @@ def _best_coloring(color_fn, indptr, indices, *args):
         # row's non-zeros. A much wider band (a 2-D stencil: the width of a grid row) goes to
         # Dsatur first, which the natural order rarely beats there.
         if len(indices):
-            rows = _np.repeat(_np.arange(len(counts), dtype=_np.int64), counts)
-            if 2 * int(_np.abs(indices - rows).max()) + 1 > 4 * max(lower, 1):
+            # the half-width from each row's first and last column (rows are sorted): O(rows)
+            r = _np.flatnonzero(counts)
+            lo = _np.abs(indices[indptr[r]] - r).max()
+            hi = _np.abs(indices[indptr[r + 1] - 1] - r).max()
+            if 2 * int(max(lo, hi)) + 1 > 4 * max(lower, 1):
                 orders = ("dsatur", "natural", "largest_first", "smallest_last")
     else:
         orders = _ORDERS
@@ -1015,10 +1018,15 @@ class SparseJacobian:
         k = max(self.num_colors, 1)
         dt = _np_dtype(self._dtype)
         # B (k, m) in fwd mode: J[i, j] = B[color[j], i]; in rev mode B (k, n): J[i, j] = B[color[i], j].
+        # (in place: each temporary of nnz entries costs a first touch of its pages)
         if mode == "fwd":
-            take = self.colors[cols].astype(_np.int64) * m + rows
+            take = self.colors.astype(_np.int64)[cols]
+            take *= m
+            take += rows
         else:
-            take = self.colors[rows].astype(_np.int64) * n + cols
+            take = self.colors.astype(_np.int64)[rows]
+            take *= n
+            take += cols
         self._seeds = Tensor(_seed(self.colors, k, dt))
         sweep = _sweep_fn(fn, self._shape, mode)
         self._sweep = _jit(sweep)
