@@ -74,6 +74,20 @@ void pattern_union(const std::vector<PatternPart<I>>& parts, int64_t n_out, int6
         end[live] = p.indices + p.indptr[s + 1];
         ++live;
       }
+      if (live == 2) {
+        // The usual case (a binary op): a two-way merge until one row ends, then the other's tail.
+        const I *a = cur[0], *ea = end[0], *b = cur[1], *eb = end[1];
+        while (a != ea && b != eb) {
+          const I v = *a < *b ? *a : *b;
+          a += *a == v;
+          b += *b == v;
+          check(int64_t(v));
+          out[len++] = O(v);
+        }
+        for (; a != ea; ++a) check(int64_t(*a)), out[len++] = O(*a);
+        for (; b != eb; ++b) check(int64_t(*b)), out[len++] = O(*b);
+        live = 0;
+      }
       while (live > 0) {
         size_t m = 0;
         for (size_t i = 1; i < live; ++i)

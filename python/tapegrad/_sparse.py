@@ -136,9 +136,15 @@ def _union(ps):
 def _take_rows(p, idx, n):
     """Rows idx of p (a negative index: an empty row)."""
     idx = _np.asarray(idx, dtype=_np.int64).ravel()
-    if idx.size == p.shape[0] and _np.array_equal(idx, _np.arange(idx.size)):
+    size = idx.size
+    # all rows in order: p itself (the ends are looked at first, a slice fails there)
+    if (
+        size == p.shape[0]
+        and (not size or (idx[0] == 0 and idx[-1] == size - 1))
+        and _np.array_equal(idx, _np.arange(size))
+    ):
         return p
-    return _rows([(p, idx)], idx.size, n)
+    return _rows([(p, idx)], size, n)
 
 
 def _local(rows, cols, shape):
@@ -226,6 +232,14 @@ def _rule_movement(c):
     """Data movement (indexing, reshapes, concatenation, gathers, puts): each output element is a
     copy of at most one input element. The prim itself runs on the inputs' element ids (float64,
     exact), with index inputs at their recorded values, so its attrs need no interpretation here."""
+    if c.name == "reshape" and len(c.outs) == 1 and c.pat(0) is not None:
+        # C order kept: output element k is input element k
+        p = c.pat(0)
+        if p.shape[0] == _size(c.out_shapes[0]):
+            return [p]
+    # The ids in float32 where they are exact (below 2^24): half the memory of float64.
+    total = sum(_size(c.shape(i)) for i, s in enumerate(c.ins) if s >= 0 and _carries(c.dtypes[s]))
+    real, cplx = (_np.float32, _np.complex64) if total < 2**24 else (_np.float64, _np.complex128)
     run_in, parts, offset = [], [], 0  # parts: (pattern, first id - 1, element count)
     for i, s in enumerate(c.ins):
         if s < 0:
@@ -234,9 +248,9 @@ def _rule_movement(c):
         shp = c.shape(i)
         if _carries(c.dtypes[s]):
             m = _size(shp)
-            ids = _np.arange(offset + 1, offset + m + 1, dtype=_np.float64).reshape(shp)
+            ids = _np.arange(offset + 1, offset + m + 1, dtype=real).reshape(shp)
             if not _is_float(c.dtypes[s]):  # complex: the ids as real parts, in the slot's dtype
-                ids = ids.astype(_np.complex128)
+                ids = ids.astype(cplx)
             run_in.append(Tensor(ids))
             if c.pat(i) is not None:
                 parts.append((c.pat(i), offset, m))
