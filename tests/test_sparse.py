@@ -389,6 +389,20 @@ def test_pattern_union_matches_a_dense_reference(seed):
     np.testing.assert_array_equal(got.toarray() != 0, _union_reference(parts, rows, n))
 
 
+def test_pattern_union_sorts_long_unsorted_rows():
+    # a dense row in any order (a product with a sum's pattern): sorted by std::sort past 32
+    # entries, duplicates across the parts kept once
+    rng = np.random.default_rng(9)
+    n = 500
+    cols = rng.permutation(n)[:300]
+    a = (np.array([0, cols.size]), cols.astype(np.int64))
+    b = (np.array([0, 40]), rng.permutation(n)[:40].astype(np.int64))
+    parts = [(ip, ix, 1, None, None, False) for ip, ix in (a, b)]
+    indptr, indices = tg._core._pattern_union(parts, 1, n)
+    np.testing.assert_array_equal(indices, np.union1d(a[1], b[1]))
+    np.testing.assert_array_equal(indptr, [0, indices.size])
+
+
 def test_pattern_union_refuses_bad_input():
     ip, ix = np.array([0, 2, 3], np.int32), np.array([0, 3, 1], np.int32)
     with pytest.raises(IndexError, match="column 3 out of range for 3 columns"):

@@ -126,8 +126,10 @@ void pattern_union(const std::vector<PatternPart<I>>& parts, int64_t n_out, int6
         }
       }
     }
-    // Rows hold a few entries (a stencil's): an insertion sort, when they need one.
-    if (!sorted)
+    // Most rows hold a few entries (a stencil's): an insertion sort, when they need one; a long
+    // row (a dense one: a sum's, through a matrix product) std::sort.
+    if (!sorted && len - start > 32) std::sort(out + start, out + len);
+    else if (!sorted)
       for (int64_t i = start + 1; i < len; ++i) {
         const O v = out[i];
         int64_t j = i;
