@@ -340,25 +340,23 @@ def test_dsatur_on_a_stencil_reaches_the_lower_bound():
 
 def _union_reference(parts, rows, n):
     out = np.zeros((rows, n), bool)
-    for p, m, first in parts:
+    for p, m in parts:
         dense = sp.csr_array(p).toarray() != 0
         for r in range(rows):
-            s = r if m is None else int(m[r]) - (first or 0)
-            if s < 0 or (first is not None and s >= p.shape[0]):
-                continue
-            out[r] |= dense[s]
+            s = r if m is None else int(m[r])
+            if s >= 0:
+                out[r] |= dense[s]
     return out
 
 
 @pytest.mark.parametrize("seed", range(20))
 def test_pattern_union_matches_a_dense_reference(seed):
-    # detection's row unions (csrc/transforms/patterns.h): canonical parts (merged), rows in any
-    # order with duplicates (a marker array), maps with -1, parts numbered one after the other
+    # detection's row unions (csrc/transforms/patterns.h): canonical parts (copied, or merged two
+    # or more at a time), rows in any order with duplicates (a marker array), maps with -1
     rng = np.random.default_rng(500 + seed)
     rows, n = int(rng.integers(0, 40)), int(rng.integers(1, 30))
     parts, args = [], []
-    first = 0
-    for _ in range(int(rng.integers(1, 4))):
+    for _ in range(int(rng.integers(1, 5))):
         k = int(rng.integers(1, 30))
         p = sp.csr_array((rng.random((k, n)) < 0.2).astype(np.float32))
         p.sort_indices()
@@ -370,17 +368,10 @@ def test_pattern_union_matches_a_dense_reference(seed):
             rws = [r + r[:1] for r in rws]
             indptr = np.concatenate([[0], np.cumsum([len(r) for r in rws])]).astype(np.int64)
             indices = np.array([c for r in rws for c in r], np.int64)
-        kind = int(rng.integers(3)) if rows == k else int(rng.integers(1, 3))
-        if kind == 0:
-            m, f = None, None
-        elif kind == 1:
-            m, f = rng.integers(-1, k, rows), None
-        else:
-            m, f = rng.integers(-1, first + k + 5, rows), first
-            first += k
+        m = None if rows == k and rng.random() < 0.4 else rng.integers(-1, k, rows)
         it = np.int32 if seed % 4 < 2 else np.int64
-        parts.append((sp.csr_array((np.ones(indices.size), indices, indptr), shape=(k, n)), m, f))
-        args.append((indptr.astype(it), indices.astype(it), k, m, f, canonical))
+        parts.append((sp.csr_array((np.ones(indices.size), indices, indptr), shape=(k, n)), m))
+        args.append((indptr.astype(it), indices.astype(it), k, m, canonical))
     indptr, indices = tg._core._pattern_union(args, rows, n)
     got = sp.csr_array((np.ones(indices.size), indices, indptr), shape=(rows, n))
     for r in range(rows):  # each row sorted, each column once
@@ -397,7 +388,7 @@ def test_pattern_union_sorts_long_unsorted_rows():
     cols = rng.permutation(n)[:300]
     a = (np.array([0, cols.size]), cols.astype(np.int64))
     b = (np.array([0, 40]), rng.permutation(n)[:40].astype(np.int64))
-    parts = [(ip, ix, 1, None, None, False) for ip, ix in (a, b)]
+    parts = [(ip, ix, 1, None, False) for ip, ix in (a, b)]
     indptr, indices = tg._core._pattern_union(parts, 1, n)
     np.testing.assert_array_equal(indices, np.union1d(a[1], b[1]))
     np.testing.assert_array_equal(indptr, [0, indices.size])
@@ -406,17 +397,17 @@ def test_pattern_union_sorts_long_unsorted_rows():
 def test_pattern_union_refuses_bad_input():
     ip, ix = np.array([0, 2, 3], np.int32), np.array([0, 3, 1], np.int32)
     with pytest.raises(IndexError, match="column 3 out of range for 3 columns"):
-        tg._core._pattern_union([(ip, ix, 2, None, None, True)], 2, 3)
+        tg._core._pattern_union([(ip, ix, 2, None, True)], 2, 3)
     with pytest.raises(IndexError, match="row 2 out of range for a pattern of 2 rows"):
-        tg._core._pattern_union([(ip, ix, 2, np.array([0, 2]), None, True)], 2, 4)
+        tg._core._pattern_union([(ip, ix, 2, np.array([0, 2]), True)], 2, 4)
     with pytest.raises(ValueError, match="indptr has 3 entries for 5 rows"):
-        tg._core._pattern_union([(ip, ix, 5, None, None, True)], 5, 4)
+        tg._core._pattern_union([(ip, ix, 5, None, True)], 5, 4)
     with pytest.raises(ValueError, match="a row map has 1 entries for 2 rows"):
-        tg._core._pattern_union([(ip, ix, 2, np.array([0]), None, True)], 2, 4)
+        tg._core._pattern_union([(ip, ix, 2, np.array([0]), True)], 2, 4)
     with pytest.raises(ValueError, match="indptr must be non-decreasing"):
-        tg._core._pattern_union([(np.array([0, 3, 1], np.int32), ix, 2, None, None, True)], 2, 4)
+        tg._core._pattern_union([(np.array([0, 3, 1], np.int32), ix, 2, None, True)], 2, 4)
     with pytest.raises(ValueError, match="indptr ends at 3 but indices has 2"):
-        tg._core._pattern_union([(ip, ix[:2], 2, None, None, True)], 2, 4)
+        tg._core._pattern_union([(ip, ix[:2], 2, None, True)], 2, 4)
 
 
 @pytest.mark.parametrize("order", ["natural", "largest_first", "smallest_last"])

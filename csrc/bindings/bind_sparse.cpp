@@ -82,8 +82,8 @@ py::array_t<T> owned_array(std::vector<T>&& v) {
   return py::array_t<T>(py::ssize_t(heap->size()), heap->data(), owner);
 }
 
-// transforms::pattern_union on parts (indptr, indices, rows, map or None, first or None (a
-// partial part, see PatternPart), canonical) of numpy arrays: int32
+// transforms::pattern_union on parts (indptr, indices, rows, map or None, canonical) of numpy
+// arrays: int32
 // index arrays are read as they are when every part has them (scipy's usual choice), else all as
 // int64. The result's index arrays are int32 where its entries and columns fit, as scipy would
 // make them.
@@ -95,7 +95,7 @@ py::tuple pattern_union_as(const py::list& parts, int64_t n_out, int64_t n_cols)
   std::vector<transforms::PatternPart<I>> ps;
   for (py::handle h : parts) {
     auto t = py::reinterpret_borrow<py::tuple>(h);
-    TG_CHECK(t.size() == 6, "pattern_union: a part is (indptr, indices, rows, map, first, canonical)");
+    TG_CHECK(t.size() == 5, "pattern_union: a part is (indptr, indices, rows, map, canonical)");
     Arr indptr = t[0].cast<Arr>(), indices = t[1].cast<Arr>();
     const int64_t rows = t[2].cast<int64_t>();
     TG_CHECK(rows >= 0 && indptr.ndim() == 1 && indices.ndim() == 1 && indptr.size() == rows + 1,
@@ -106,11 +106,7 @@ py::tuple pattern_union_as(const py::list& parts, int64_t n_out, int64_t n_cols)
     p.indptr = indptr.data();
     p.indices = indices.data();
     p.rows = rows;
-    if (!t[4].is_none()) {
-      p.first = t[4].cast<int64_t>();
-      p.partial = true;
-    }
-    p.canonical = t[5].cast<bool>();
+    p.canonical = t[4].cast<bool>();
     if (!t[3].is_none()) {
       I64 m = t[3].cast<I64>();
       TG_CHECK(m.ndim() == 1 && m.size() == n_out, "pattern_union: a row map has ", m.size(), " entries for ", n_out,

@@ -10,26 +10,17 @@ namespace tapegrad {
 namespace transforms {
 
 // One operand of pattern_union: a CSR pattern of `rows` rows (indptr of rows + 1 entries, column
-// indices), and the row of it each output row reads: map[r] - first (negative: none) for each
-// output row r, or, with map null, row r itself (then rows must equal the output's row count).
-// A `partial` part is one of several inputs numbered one after the other (a concatenation's): map
-// values outside [first, first + rows) belong to the others and read nothing here; otherwise a
-// value past the last row is an error.
+// indices), and the row of it each output row reads: map[r] (negative: none) for each output row
+// r, or, with map null, row r itself (then rows must equal the output's row count).
 template <class I>
 struct PatternPart {
   const I* indptr = nullptr;
   const I* indices = nullptr;
   int64_t rows = 0;
   const int64_t* map = nullptr;
-  int64_t first = 0;
-  bool partial = false;
   bool canonical = false;  // each row's columns sorted, each once (the caller knows it)
-  // The row output row r reads, or -1.
-  int64_t row(int64_t r) const {
-    if (!map) return r;
-    const int64_t s = map[r] - first;
-    return partial && s >= rows ? -1 : s;
-  }
+  // The row output row r reads (negative: none).
+  int64_t row(int64_t r) const { return map ? map[r] : r; }
 };
 
 // The number of entries pattern_union can produce at most (the rows' lengths summed over the

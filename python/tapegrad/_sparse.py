@@ -84,9 +84,10 @@ _ONES = [_np.ones(0, _np.float32)]
 
 
 def _ones_data(nnz):
-    """nnz stored values 1 for a pattern: views of one read-only buffer, grown as needed (a fresh
-    array per pattern cost a first touch of its pages each time; nothing writes pattern values:
-    rules that combine patterns make new arrays)."""
+    """nnz stored values 1 for a canonical pattern: views of one read-only buffer, grown as needed
+    (a fresh array per pattern cost a first touch of its pages each time). Nothing writes the
+    values of a canonical pattern: SciPy's sum_duplicates/sort_indices leave it alone, and rules
+    that combine patterns make new arrays."""
     if _ONES[0].size < nnz:
         buf = _np.ones(max(nnz, 2 * _ONES[0].size), _np.float32)
         buf.flags.writeable = False
@@ -105,23 +106,50 @@ def _canonical(indptr, indices, shape):
 
 def _rows(parts, rows, n):
     """The pattern of `rows` rows whose row r is the union of the rows the parts map to r. parts:
-    (pattern, map) or (pattern, map, first): map an index array of `rows` entries (negative:
-    nothing) or None (row r itself); with `first`, map holds ids over several inputs numbered one
-    after the other and this part's rows are ids first, first + 1, ... (other ids: nothing). One
-    C++ pass (csrc/transforms/patterns.h): no SciPy additions, stacks or row takes."""
+    (pattern, map), map an index array of `rows` entries (negative: nothing) or None (row r
+    itself). One C++ pass (csrc/transforms/patterns.h): no SciPy additions or row takes."""
     args = [
         (
-            q[0].indptr,
-            q[0].indices,
-            q[0].shape[0],
-            None if q[1] is None else _np.asarray(q[1], _np.int64).ravel(),
-            q[2] if len(q) > 2 else None,
-            bool(q[0].has_canonical_format),
+            p.indptr,
+            p.indices,
+            p.shape[0],
+            None if m is None else _np.asarray(m, _np.int64).ravel(),
+            bool(p.has_canonical_format),
         )
-        for q in parts
+        for p, m in parts
     ]
     indptr, indices = _core._pattern_union(args, rows, n)
     return _canonical(indptr, indices, (rows, n))
+
+
+def _stack(items, n):
+    """The patterns (or None: no dependency) of items (pattern, rows) one above the other: the
+    index arrays joined with offset indptrs (SciPy's vstack without its checks)."""
+    if len(items) == 1 and items[0][0] is not None:
+        return items[0][0]
+    ptrs, inds, base, canonical = [_np.zeros(1, _np.int64)], [], 0, True
+    for p, m in items:
+        if p is None:
+            ptrs.append(_np.full(m, base, _np.int64))
+            continue
+        ptrs.append(p.indptr[1:].astype(_np.int64) + base)
+        inds.append(p.indices)
+        base += p.nnz
+        canonical = canonical and bool(p.has_canonical_format)
+    indices = _np.concatenate(inds) if inds else _np.zeros(0, _np.int64)
+    it = (
+        _np.int32
+        if base <= _np.iinfo(_np.int32).max and n <= _np.iinfo(_np.int32).max
+        else _np.int64
+    )
+    total = sum(m for _, m in items)
+    # shared values only for a canonical result: SciPy sorts the others in place, values included
+    data = _ones_data(base) if canonical else _np.ones(base, _np.float32)
+    p = _sp().csr_array(
+        (data, indices.astype(it, copy=False), _np.concatenate(ptrs).astype(it)), shape=(total, n)
+    )
+    p.has_canonical_format = canonical
+    return p
 
 
 def _union(ps):
@@ -240,7 +268,7 @@ def _rule_movement(c):
     # The ids in float32 where they are exact (below 2^24): half the memory of float64.
     total = sum(_size(c.shape(i)) for i, s in enumerate(c.ins) if s >= 0 and _carries(c.dtypes[s]))
     real, cplx = (_np.float32, _np.complex64) if total < 2**24 else (_np.float64, _np.complex128)
-    run_in, parts, offset = [], [], 0  # parts: (pattern, first id - 1, element count)
+    run_in, items, offset = [], [], 0  # items: (pattern or None, element count)
     for i, s in enumerate(c.ins):
         if s < 0:
             run_in.append(None)
@@ -252,30 +280,25 @@ def _rule_movement(c):
             if not _is_float(c.dtypes[s]):  # complex: the ids as real parts, in the slot's dtype
                 ids = ids.astype(cplx)
             run_in.append(Tensor(ids))
-            if c.pat(i) is not None:
-                parts.append((c.pat(i), offset, m))
+            items.append((c.pat(i), m))
             offset += m
         else:
             if c.index_varies(i):
                 return _rule_along_axis(c) if c.name == "permute_along" else _rule_conservative(c)
             run_in.append(c.value(i))
-    if not parts:
+    if all(p is None for p, _ in items):
         return [None] * len(c.outs)
     if offset >= 2**53:
         return _rule_conservative(c)
     outs = c.program.run_record(c.k, run_in)
+    big = _stack(items, c.n)
     res = []
     for o in outs:
         # the input element each output element copies, as an id over all carrying inputs in order
         # (-1: none, a constant's element or a fill value)
         src = _np.real(_np.asarray(o.asnumpy())).astype(_np.int64).ravel()
         src -= 1
-        if not src.size:
-            res.append(_empty(0, c.n))
-        elif len(parts) == 1 and parts[0][1:] == (0, offset):
-            res.append(_take_rows(parts[0][0], src, c.n))
-        else:
-            res.append(_rows([(p, src, first) for p, first, _ in parts], src.size, c.n))
+        res.append(_take_rows(big, src, c.n) if src.size else _empty(0, c.n))
     return res
 
 
