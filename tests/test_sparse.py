@@ -277,6 +277,139 @@ def test_column_and_row_colorings_are_valid(order, seed):
     )
 
 
+def _dsatur_reference(p):
+    """Dsatur as the C++ runs it, written plainly: next the uncolored column with the most distinct
+    neighbour colors, then the largest degree bound (its rows' lengths minus one, summed), then the
+    smallest index; it takes the smallest color no neighbour has."""
+    p = sp.csr_array(p)
+    m, n = p.shape
+    lens = np.diff(p.indptr)
+    cols_of = [set() for _ in range(n)]
+    deg = [0] * n
+    for i in range(m):
+        row = p.indices[p.indptr[i] : p.indptr[i + 1]]
+        for j in row:
+            cols_of[j].update(int(c) for c in row)
+            deg[j] += int(lens[i]) - 1
+    for j in range(n):
+        cols_of[j].discard(j)
+    color = [-1] * n
+    for _ in range(n):
+        best = None
+        for j in range(n):
+            if color[j] >= 0:
+                continue
+            key = (len({color[w] for w in cols_of[j] if color[w] >= 0}), deg[j], -j)
+            if best is None or key > best[0]:
+                best = (key, j)
+        j = best[1]
+        used = {color[w] for w in cols_of[j]}
+        c = 0
+        while c in used:
+            c += 1
+        color[j] = c
+    return np.array(color, np.int32)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_dsatur_is_the_reference_dsatur(seed):
+    # the bucket queue and the neighbour color masks pick the very columns (and colors) of a
+    # plain Dsatur: the same colorings as before them, on random patterns, with dense rows (more
+    # than 64 colors: the colors past the masks) and empty rows and columns
+    rng = np.random.default_rng(300 + seed)
+    m, n = int(rng.integers(1, 90)), int(rng.integers(1, 90))
+    a = rng.random((m, n)) < float(rng.choice([0.02, 0.05, 0.15, 0.4]))
+    if seed % 3 == 0:
+        a[int(rng.integers(m)), :] = True  # a dense row: n mutually adjacent columns
+    p = sp.csr_array(a.astype(np.float32))
+    c = tg.color_columns(p, "dsatur")
+    _check_column_coloring(p, c)
+    np.testing.assert_array_equal(c, _dsatur_reference(p))
+
+
+def test_dsatur_on_a_stencil_reaches_the_lower_bound():
+    # the 5-point Laplacian: 5 colors (the most non-zeros in a row), where static orders need 7
+    g = 30
+    d = sp.diags_array([np.ones(g - 1), np.ones(g), np.ones(g - 1)], offsets=[-1, 0, 1])
+    p = sp.kronsum(d, d, format="csr")
+    c = tg.color_columns(p, "dsatur")
+    _check_column_coloring(p, c)
+    assert c.max() + 1 == 5
+    assert tg.color_columns(p, "natural").max() + 1 > 5
+
+
+def _union_reference(parts, rows, n):
+    out = np.zeros((rows, n), bool)
+    for p, m in parts:
+        dense = sp.csr_array(p).toarray() != 0
+        for r in range(rows):
+            s = r if m is None else int(m[r])
+            if s >= 0:
+                out[r] |= dense[s]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_pattern_union_matches_a_dense_reference(seed):
+    # detection's row unions (csrc/transforms/patterns.h): canonical parts (copied, or merged two
+    # or more at a time), rows in any order with duplicates (a marker array), maps with -1
+    rng = np.random.default_rng(500 + seed)
+    rows, n = int(rng.integers(0, 40)), int(rng.integers(1, 30))
+    parts, args = [], []
+    for _ in range(int(rng.integers(1, 5))):
+        k = int(rng.integers(1, 30))
+        p = sp.csr_array((rng.random((k, n)) < 0.2).astype(np.float32))
+        p.sort_indices()
+        canonical = True
+        indices, indptr = p.indices.copy(), p.indptr.copy()
+        if seed % 2:  # rows reversed, and each non-empty row's last column once more
+            canonical = False
+            rws = [list(indices[indptr[i] : indptr[i + 1]][::-1]) for i in range(k)]
+            rws = [r + r[:1] for r in rws]
+            indptr = np.concatenate([[0], np.cumsum([len(r) for r in rws])]).astype(np.int64)
+            indices = np.array([c for r in rws for c in r], np.int64)
+        m = None if rows == k and rng.random() < 0.4 else rng.integers(-1, k, rows)
+        it = np.int32 if seed % 4 < 2 else np.int64
+        parts.append((sp.csr_array((np.ones(indices.size), indices, indptr), shape=(k, n)), m))
+        args.append((indptr.astype(it), indices.astype(it), k, m, canonical))
+    indptr, indices = tg._core._pattern_union(args, rows, n)
+    got = sp.csr_array((np.ones(indices.size), indices, indptr), shape=(rows, n))
+    for r in range(rows):  # each row sorted, each column once
+        row = indices[indptr[r] : indptr[r + 1]]
+        assert (np.diff(row) > 0).all()
+    np.testing.assert_array_equal(got.toarray() != 0, _union_reference(parts, rows, n))
+
+
+def test_pattern_union_sorts_long_unsorted_rows():
+    # a dense row in any order (a product with a sum's pattern): sorted by std::sort past 32
+    # entries, duplicates across the parts kept once
+    rng = np.random.default_rng(9)
+    n = 500
+    cols = rng.permutation(n)[:300]
+    a = (np.array([0, cols.size]), cols.astype(np.int64))
+    b = (np.array([0, 40]), rng.permutation(n)[:40].astype(np.int64))
+    parts = [(ip, ix, 1, None, False) for ip, ix in (a, b)]
+    indptr, indices = tg._core._pattern_union(parts, 1, n)
+    np.testing.assert_array_equal(indices, np.union1d(a[1], b[1]))
+    np.testing.assert_array_equal(indptr, [0, indices.size])
+
+
+def test_pattern_union_refuses_bad_input():
+    ip, ix = np.array([0, 2, 3], np.int32), np.array([0, 3, 1], np.int32)
+    with pytest.raises(IndexError, match="column 3 out of range for 3 columns"):
+        tg._core._pattern_union([(ip, ix, 2, None, True)], 2, 3)
+    with pytest.raises(IndexError, match="row 2 out of range for a pattern of 2 rows"):
+        tg._core._pattern_union([(ip, ix, 2, np.array([0, 2]), True)], 2, 4)
+    with pytest.raises(ValueError, match="indptr has 3 entries for 5 rows"):
+        tg._core._pattern_union([(ip, ix, 5, None, True)], 5, 4)
+    with pytest.raises(ValueError, match="a row map has 1 entries for 2 rows"):
+        tg._core._pattern_union([(ip, ix, 2, np.array([0]), True)], 2, 4)
+    with pytest.raises(ValueError, match="indptr must be non-decreasing"):
+        tg._core._pattern_union([(np.array([0, 3, 1], np.int32), ix, 2, None, True)], 2, 4)
+    with pytest.raises(ValueError, match="indptr ends at 3 but indices has 2"):
+        tg._core._pattern_union([(ip, ix[:2], 2, None, True)], 2, 4)
+
+
 @pytest.mark.parametrize("order", ["natural", "largest_first", "smallest_last"])
 @pytest.mark.parametrize("seed", range(8))
 def test_star_colorings_are_valid(order, seed):

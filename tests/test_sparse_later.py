@@ -226,9 +226,18 @@ def _private_weights(x):
     return tg.sin(x) * c + c * x[::-1] ** 2
 
 
+def _broadcast_49(x):
+    # operands broadcast along rows and columns of 49: index maps divide by 49, where the double
+    # reciprocal's product falls just below an integer (49 * (1 / 49) < 1) and is corrected
+    u = x.reshape(200, 49)
+    w = tg.linspace(1.0, 2.0, 200, dtype=x.dtype).reshape(200, 1)
+    return (tg.sin(u) * u[:, :1] * w + tg.cos(u) * u[:1, :]).reshape(-1)
+
+
 GATHERED = {
     **CASES,
     "private weights": (_private_weights, 5000, "fwd"),
+    "broadcast 49": (_broadcast_49, 9800, "fwd"),
     "broadcast rows": (
         lambda x: (tg.cos(x.reshape(50, 100)) * x.reshape(50, 100)[:, :1]).reshape(-1),
         5000,
@@ -236,7 +245,7 @@ GATHERED = {
     ),
 }
 # the cases whose sweep ends in a fused group (the others: too small to fuse, or ending op by op)
-ENDS_FUSED = {"tridiagonal", "pow0", "rev", "private weights"}
+ENDS_FUSED = {"tridiagonal", "pow0", "rev", "private weights", "broadcast 49"}
 
 
 def _sweep_pair(J, x):

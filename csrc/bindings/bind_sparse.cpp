@@ -8,6 +8,7 @@
 #include "autodiff/trace.h"
 #include "transforms/coloring.h"
 #include "transforms/compressed.h"
+#include "transforms/patterns.h"
 
 #include "bindings/common.h"
 
@@ -71,6 +72,77 @@ py::array_t<int32_t> to_array(const std::vector<int32_t>& v) {
   py::array_t<int32_t> a(py::ssize_t(v.size()));
   std::copy(v.begin(), v.end(), a.mutable_data());
   return a;
+}
+
+// A vector handed to numpy without a copy: the array owns it.
+template <class T>
+py::array_t<T> owned_array(std::vector<T>&& v) {
+  auto* heap = new std::vector<T>(std::move(v));
+  py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+  return py::array_t<T>(py::ssize_t(heap->size()), heap->data(), owner);
+}
+
+// transforms::pattern_union on parts (indptr, indices, rows, map or None, canonical) of numpy
+// arrays: int32
+// index arrays are read as they are when every part has them (scipy's usual choice), else all as
+// int64. The result's index arrays are int32 where its entries and columns fit, as scipy would
+// make them.
+template <class I>
+py::tuple pattern_union_as(const py::list& parts, int64_t n_out, int64_t n_cols) {
+  using Arr = py::array_t<I, py::array::c_style | py::array::forcecast>;
+  std::vector<Arr> keep;
+  std::vector<I64> maps;
+  std::vector<transforms::PatternPart<I>> ps;
+  for (py::handle h : parts) {
+    auto t = py::reinterpret_borrow<py::tuple>(h);
+    TG_CHECK(t.size() == 5, "pattern_union: a part is (indptr, indices, rows, map, canonical)");
+    Arr indptr = t[0].cast<Arr>(), indices = t[1].cast<Arr>();
+    const int64_t rows = t[2].cast<int64_t>();
+    TG_CHECK(rows >= 0 && indptr.ndim() == 1 && indices.ndim() == 1 && indptr.size() == rows + 1,
+             "pattern_union: indptr has ", indptr.size(), " entries for ", rows, " rows");
+    TG_CHECK(int64_t(indptr.data()[rows]) <= int64_t(indices.size()), "pattern_union: indptr ends at ",
+             int64_t(indptr.data()[rows]), " but indices has ", indices.size(), " entries");
+    transforms::PatternPart<I> p;
+    p.indptr = indptr.data();
+    p.indices = indices.data();
+    p.rows = rows;
+    p.canonical = t[4].cast<bool>();
+    if (!t[3].is_none()) {
+      I64 m = t[3].cast<I64>();
+      TG_CHECK(m.ndim() == 1 && m.size() == n_out, "pattern_union: a row map has ", m.size(), " entries for ", n_out,
+               " rows");
+      p.map = m.data();
+      maps.push_back(std::move(m));
+    }
+    keep.push_back(std::move(indptr));
+    keep.push_back(std::move(indices));
+    ps.push_back(p);
+  }
+  TG_CHECK(n_cols >= 0, "pattern_union: negative column count ", n_cols);
+  const int64_t bound = transforms::pattern_union_bound(ps, n_out);
+  auto run = [&](auto zero) {
+    using O = decltype(zero);
+    std::vector<O> indptr;
+    std::unique_ptr<O[]> indices;
+    int64_t nnz = 0;
+    transforms::pattern_union(ps, n_out, n_cols, bound, indptr, indices, &nnz);
+    O* raw = indices.release();
+    py::capsule owner(raw, [](void* q) { delete[] static_cast<O*>(q); });
+    return py::make_tuple(owned_array(std::move(indptr)), py::array_t<O>(py::ssize_t(nnz), raw, owner));
+  };
+  if (bound <= int64_t(INT32_MAX) && n_cols <= int64_t(INT32_MAX)) return run(int32_t(0));
+  return run(int64_t(0));
+}
+
+py::tuple pattern_union(const py::list& parts, int64_t n_out, int64_t n_cols) {
+  bool narrow = true;
+  for (py::handle h : parts) {
+    auto t = py::reinterpret_borrow<py::tuple>(h);
+    for (size_t i = 0; i < 2 && i < t.size(); ++i)
+      narrow = narrow && py::isinstance<py::array_t<int32_t>>(t[i]) &&
+               (py::reinterpret_borrow<py::array>(t[i]).flags() & py::array::c_style);
+  }
+  return narrow ? pattern_union_as<int32_t>(parts, n_out, n_cols) : pattern_union_as<int64_t>(parts, n_out, n_cols);
 }
 
 transforms::ColorOrder parse_order(const std::string& s) {
@@ -273,6 +345,8 @@ void bind_sparse(py::module_& m) {
         return to_array(c);
       },
       py::arg("indptr"), py::arg("indices"), py::arg("n_rows"), py::arg("n_cols"), py::arg("order") = "largest_first");
+  m.def("_pattern_union", &pattern_union, py::arg("parts"), py::arg("n_out"), py::arg("n_cols"),
+        "CSR (indptr, indices) whose row r is the union of the parts' rows mapped to r (sparsity detection)");
   m.def(
       "_star_color",
       [](const I64& indptr, const I64& indices, int64_t n, const std::string& order) {

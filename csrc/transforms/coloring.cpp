@@ -2,6 +2,7 @@
 #include "transforms/coloring.h"
 
 #include <algorithm>
+#include <functional>
 #include <numeric>
 #include <tuple>
 #include <unordered_map>
@@ -35,15 +36,33 @@ void check_pattern(const int64_t* indptr, const int64_t* indices, int64_t n_rows
                    n_cols, " columns");
 }
 
+// Vertices by decreasing degree, ties in natural order: a counting sort where the degrees are at
+// most a few times the vertex count (the usual case), else a stable sort.
+std::vector<int64_t> by_degree(const std::vector<int64_t>& deg) {
+  const int64_t n = int64_t(deg.size());
+  std::vector<int64_t> ord(static_cast<size_t>(n));
+  int64_t maxd = 0;
+  for (int64_t d : deg) maxd = std::max(maxd, d);
+  if (maxd > 4 * n + 1024) {
+    std::iota(ord.begin(), ord.end(), int64_t(0));
+    std::stable_sort(ord.begin(), ord.end(), [&](int64_t a, int64_t b) { return deg[size_t(a)] > deg[size_t(b)]; });
+    return ord;
+  }
+  std::vector<int64_t> start(size_t(maxd) + 2, 0);  // start[maxd - d]: first position of degree d
+  for (int64_t d : deg) ++start[size_t(maxd - d) + 1];
+  for (int64_t b = 0; b <= maxd; ++b) start[size_t(b) + 1] += start[size_t(b)];
+  for (int64_t v = 0; v < n; ++v) ord[size_t(start[size_t(maxd - deg[size_t(v)])]++)] = v;
+  return ord;
+}
+
 // Vertices by decreasing degree (ties in natural order), or the smallest-last order of
 // Matula and Beck on the given degrees and adjacency (deg[v] = number of neighbours).
 template <class Neighbours>
 std::vector<int64_t> vertex_order(int64_t n, const std::vector<int64_t>& deg, ColorOrder order, Neighbours&& nb) {
+  if (order == ColorOrder::LargestFirst) return by_degree(deg);
   std::vector<int64_t> ord(static_cast<size_t>(n));
   std::iota(ord.begin(), ord.end(), int64_t(0));
-  if (order == ColorOrder::LargestFirst) {
-    std::stable_sort(ord.begin(), ord.end(), [&](int64_t a, int64_t b) { return deg[size_t(a)] > deg[size_t(b)]; });
-  } else if (order == ColorOrder::SmallestLast) {
+  if (order == ColorOrder::SmallestLast) {
     // Repeatedly remove a vertex of smallest remaining degree (bucket queue); color in reverse.
     int64_t maxd = 0;
     for (int64_t d : deg) maxd = std::max(maxd, d);
@@ -84,93 +103,78 @@ std::vector<int64_t> vertex_order(int64_t n, const std::vector<int64_t>& deg, Co
 
 constexpr int kIteratedGreedyPasses = 8;
 
-// Dsatur on the column intersection graph (neighbours of column j: the columns of j's rows).
-// Next is always the uncolored column of most distinct neighbour colors (saturation), then of
-// largest degree, then of smallest index: a max-heap of (saturation, degree, column) entries with
-// lazy deletion (an entry whose saturation is out of date, or whose column is colored, is skipped
-// when it comes up; each saturation increase pushes a new one), which picks the same column as an
-// ordered set would at a fraction of the cost. A neighbour's colors below 64 are a bit mask per
-// column; colors from 64 on (rare) go to a hash set of (column, color) pairs.
+// Dsatur (Brelaz) on the column intersection graph (neighbours of column j: the other columns of
+// j's rows). Next is always the uncolored column of most distinct neighbour colors (saturation),
+// then of largest degree, then of smallest index: its rank in the order (degree descending, index
+// ascending) breaks ties. The queue is a bucket per saturation: a min-heap of ranks for each
+// saturation s >= 1, with lazy deletion (an entry whose column is colored or has a higher
+// saturation by now is dropped when it comes up; each saturation increase pushes a new entry), and
+// for saturation 0 the rank order itself, walked once. The buckets in use hold the front of the
+// coloring only (a few hundred columns on a 300 x 300 grid): their heaps stay small and in cache,
+// where one heap over all columns spent much of the time in cache misses.
+// A column's neighbour colors below 64 are a bit mask, kept for uncolored columns as their
+// neighbours are colored: the mask is then the exact set of colors below 64 the column may not
+// take, so its color is read from the mask without visiting its neighbours, and each column's rows
+// are walked once (to update its uncolored neighbours; a neighbour met twice through two rows has
+// the bit set already, so no de-duplication is needed). Colors from 64 on (rare) go to a hash set
+// of (column, color) pairs, and a column whose 64 low colors are all taken walks its rows for the
+// smallest free color above them.
 std::vector<int32_t> dsatur_columns(const int64_t* indptr, const int64_t* indices, int64_t n_cols,
                                     const std::vector<int64_t>& cptr, const std::vector<int64_t>& crow,
                                     const std::vector<int64_t>& deg) {
   std::vector<int32_t> color(size_t(n_cols), -1);
-  std::vector<int64_t> sat(size_t(n_cols), 0), mark(size_t(n_cols), -1), forbid;
+  std::vector<int64_t> sat(size_t(n_cols), 0), forbid;
   std::vector<uint64_t> seen_low(size_t(n_cols), 0);  // bit c: color c (< 64) is used by a neighbour
   std::unordered_set<uint64_t> seen_high;             // (column, color) pairs for colors >= 64
-  // Entries packed in one integer where they fit: saturation above, then the column's rank in the
-  // order (degree descending, index ascending) inverted, so that a larger key is the next column.
-  std::vector<int64_t> by_rank(static_cast<size_t>(n_cols));
-  std::iota(by_rank.begin(), by_rank.end(), int64_t(0));
-  std::stable_sort(by_rank.begin(), by_rank.end(),
-                   [&](int64_t a, int64_t b) { return deg[size_t(a)] > deg[size_t(b)]; });
-  std::vector<uint32_t> rank(size_t(n_cols), 0);
-  const bool packed = n_cols < (int64_t(1) << 32);
-  for (int64_t r = 0; packed && r < n_cols; ++r) rank[size_t(by_rank[size_t(r)])] = uint32_t(r);
-  using Entry = std::tuple<int64_t, int64_t, int64_t>;  // (saturation, degree, -column)
-  std::vector<Entry> heap;
-  std::vector<uint64_t> pheap;
-  auto key = [&](int64_t s, int64_t j) { return (uint64_t(s) << 32) | uint64_t(UINT32_MAX - rank[size_t(j)]); };
-  if (packed) {
-    pheap.reserve(size_t(n_cols));
-    for (int64_t j = 0; j < n_cols; ++j) pheap.push_back(key(0, j));
-    std::make_heap(pheap.begin(), pheap.end());
-  } else {
-    heap.reserve(size_t(n_cols));
-    for (int64_t j = 0; j < n_cols; ++j) heap.emplace_back(0, deg[size_t(j)], -j);
-    std::make_heap(heap.begin(), heap.end());
-  }
-  // The next entry: (column, saturation it was pushed with); false when none is left.
-  auto pop = [&](int64_t& j, int64_t& s) {
-    if (packed) {
-      if (pheap.empty()) return false;
-      std::pop_heap(pheap.begin(), pheap.end());
-      const uint64_t k = pheap.back();
-      pheap.pop_back();
-      j = by_rank[size_t(UINT32_MAX - uint32_t(k & UINT32_MAX))];
-      s = int64_t(k >> 32);
-      return true;
-    }
-    if (heap.empty()) return false;
-    std::pop_heap(heap.begin(), heap.end());
-    j = -std::get<2>(heap.back());
-    s = std::get<0>(heap.back());
-    heap.pop_back();
-    return true;
-  };
-  auto push = [&](int64_t w) {
-    if (packed) {
-      pheap.push_back(key(sat[size_t(w)], w));
-      std::push_heap(pheap.begin(), pheap.end());
-    } else {
-      heap.emplace_back(sat[size_t(w)], deg[size_t(w)], -w);
-      std::push_heap(heap.begin(), heap.end());
-    }
-  };
-  int64_t stamp = 0;  // a fresh stamp per visit de-duplicates the neighbours
+  const std::vector<int64_t> by_rank = by_degree(deg);
+  std::vector<int64_t> rank(static_cast<size_t>(n_cols));
+  for (int64_t r = 0; r < n_cols; ++r) rank[size_t(by_rank[size_t(r)])] = r;
+  std::vector<std::vector<int64_t>> bucket(1);  // bucket[s], s >= 1: min-heap of ranks
+  const auto later = std::greater<int64_t>();
+  int64_t top = 0;   // no bucket above this one holds an entry
+  int64_t next = 0;  // saturation 0: the columns before by_rank[next] are colored
   auto for_neighbours = [&](int64_t j, auto&& f) {
-    ++stamp;
     for (int64_t k = cptr[size_t(j)]; k < cptr[size_t(j) + 1]; ++k) {
       const int64_t r = crow[size_t(k)];
-      for (int64_t q = indptr[r]; q < indptr[r + 1]; ++q) {
-        const int64_t c = indices[q];
-        if (c != j && mark[size_t(c)] != stamp) {
-          mark[size_t(c)] = stamp;
-          f(c);
-        }
-      }
+      for (int64_t q = indptr[r]; q < indptr[r + 1]; ++q) f(indices[q]);
     }
   };
-  int64_t j = 0, s = 0;
-  while (pop(j, s)) {
-    if (color[size_t(j)] >= 0 || s != sat[size_t(j)]) continue;  // stale
-    for_neighbours(j, [&](int64_t w) {
-      if (color[size_t(w)] >= 0) forbid[size_t(color[size_t(w)])] = j;
-    });
+  for (int64_t done = 0; done < n_cols; ++done) {
+    int64_t j = -1;
+    while (top > 0 && j < 0) {
+      std::vector<int64_t>& h = bucket[size_t(top)];
+      while (!h.empty()) {
+        std::pop_heap(h.begin(), h.end(), later);
+        const int64_t v = by_rank[size_t(h.back())];
+        h.pop_back();
+        if (color[size_t(v)] < 0 && sat[size_t(v)] == top) {
+          j = v;
+          break;
+        }
+      }
+      if (j < 0) --top;
+    }
+    if (j < 0) {
+      // Every bucket above 0 is empty: no uncolored column has a colored neighbour, and the next
+      // is the first uncolored one in rank order.
+      while (color[size_t(by_rank[size_t(next)])] >= 0) ++next;
+      j = by_rank[size_t(next)];
+    }
     int32_t c = 0;
-    while (size_t(c) < forbid.size() && forbid[size_t(c)] == j) ++c;
-    if (size_t(c) == forbid.size()) forbid.push_back(-1);
+    const uint64_t free_low = ~seen_low[size_t(j)];
+    if (free_low) {
+      while (!((free_low >> c) & 1)) ++c;
+    } else {
+      for_neighbours(j, [&](int64_t w) {
+        const int32_t cw = color[size_t(w)];
+        if (cw >= 64) forbid[size_t(cw - 64)] = j;
+      });
+      c = 64;
+      while (size_t(c - 64) < forbid.size() && forbid[size_t(c - 64)] == j) ++c;
+      if (size_t(c - 64) == forbid.size()) forbid.push_back(-1);
+    }
     color[size_t(j)] = c;
+    // j itself is colored now, and skipped like every colored column.
     for_neighbours(j, [&](int64_t w) {
       if (color[size_t(w)] >= 0) return;
       if (c < 64) {
@@ -180,8 +184,12 @@ std::vector<int32_t> dsatur_columns(const int64_t* indptr, const int64_t* indice
       } else if (!seen_high.insert((uint64_t(w) << 24) | uint64_t(c)).second) {
         return;
       }
-      ++sat[size_t(w)];
-      push(w);
+      const int64_t s = ++sat[size_t(w)];
+      if (size_t(s) >= bucket.size()) bucket.resize(size_t(s) + 1);
+      std::vector<int64_t>& h = bucket[size_t(s)];
+      h.push_back(rank[size_t(w)]);
+      std::push_heap(h.begin(), h.end(), later);
+      top = std::max(top, s);
     });
   }
   return color;
@@ -202,6 +210,7 @@ std::vector<int32_t> color_columns(const int64_t* indptr, const int64_t* indices
       const int64_t r = crow[size_t(k)];
       deg[size_t(j)] += indptr[r + 1] - indptr[r] - 1;
     }
+  if (order == ColorOrder::Dsatur) return dsatur_columns(indptr, indices, n_cols, cptr, crow, deg);
   std::vector<int64_t> mark(size_t(n_cols) + 1, -1);
   auto neighbours = [&](int64_t j, auto&& visit) {
     for (int64_t k = cptr[size_t(j)]; k < cptr[size_t(j) + 1]; ++k) {
@@ -215,7 +224,6 @@ std::vector<int32_t> color_columns(const int64_t* indptr, const int64_t* indices
       }
     }
   };
-  if (order == ColorOrder::Dsatur) return dsatur_columns(indptr, indices, n_cols, cptr, crow, deg);
   std::vector<int64_t> ord;
   if (order == ColorOrder::SmallestLast) {
     // exact degrees for the bucket queue

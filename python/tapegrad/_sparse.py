@@ -80,28 +80,99 @@ def _ones(p):
     return p
 
 
+_ONES = [_np.ones(0, _np.float32)]
+
+
+def _ones_data(nnz):
+    """nnz stored values 1 for a canonical pattern: views of one read-only buffer, grown as needed
+    (a fresh array per pattern cost a first touch of its pages each time). Nothing writes the
+    values of a canonical pattern: SciPy's sum_duplicates/sort_indices leave it alone, and rules
+    that combine patterns make new arrays."""
+    if _ONES[0].size < nnz:
+        buf = _np.ones(max(nnz, 2 * _ONES[0].size), _np.float32)
+        buf.flags.writeable = False
+        _ONES[0] = buf
+    return _ONES[0][:nnz]
+
+
+def _canonical(indptr, indices, shape):
+    """A pattern around index arrays known to be canonical (each row's columns sorted, each once:
+    what _core._pattern_union returns), stored values 1; SciPy is told so and checks nothing."""
+    sp = _sp()
+    p = sp.csr_array((_ones_data(indices.size), indices, indptr), shape=shape)
+    p.has_canonical_format = True
+    return p
+
+
+def _rows(parts, rows, n):
+    """The pattern of `rows` rows whose row r is the union of the rows the parts map to r. parts:
+    (pattern, map), map an index array of `rows` entries (negative: nothing) or None (row r
+    itself). One C++ pass (csrc/transforms/patterns.h): no SciPy additions or row takes."""
+    args = [
+        (
+            p.indptr,
+            p.indices,
+            p.shape[0],
+            None if m is None else _np.asarray(m, _np.int64).ravel(),
+            bool(p.has_canonical_format),
+        )
+        for p, m in parts
+    ]
+    indptr, indices = _core._pattern_union(args, rows, n)
+    return _canonical(indptr, indices, (rows, n))
+
+
+def _stack(items, n):
+    """The patterns (or None: no dependency) of items (pattern, rows) one above the other: the
+    index arrays joined with offset indptrs (SciPy's vstack without its checks)."""
+    if len(items) == 1 and items[0][0] is not None:
+        return items[0][0]
+    ptrs, inds, base, canonical = [_np.zeros(1, _np.int64)], [], 0, True
+    for p, m in items:
+        if p is None:
+            ptrs.append(_np.full(m, base, _np.int64))
+            continue
+        ptrs.append(p.indptr[1:].astype(_np.int64) + base)
+        inds.append(p.indices)
+        base += p.nnz
+        canonical = canonical and bool(p.has_canonical_format)
+    indices = _np.concatenate(inds) if inds else _np.zeros(0, _np.int64)
+    it = (
+        _np.int32
+        if base <= _np.iinfo(_np.int32).max and n <= _np.iinfo(_np.int32).max
+        else _np.int64
+    )
+    total = sum(m for _, m in items)
+    # shared values only for a canonical result: SciPy sorts the others in place, values included
+    data = _ones_data(base) if canonical else _np.ones(base, _np.float32)
+    p = _sp().csr_array(
+        (data, indices.astype(it, copy=False), _np.concatenate(ptrs).astype(it)), shape=(total, n)
+    )
+    p.has_canonical_format = canonical
+    return p
+
+
 def _union(ps):
     ps = [p for p in ps if p is not None]
     if not ps:
         return None
-    out = ps[0]
-    for p in ps[1:]:
-        out = out + p
-    if len(ps) > 1:
-        _ones(out)
-    return out
+    if len(ps) == 1:
+        return ps[0]
+    return _rows([(p, None) for p in ps], ps[0].shape[0], ps[0].shape[1])
 
 
 def _take_rows(p, idx, n):
-    """Rows idx of p (an index of -1: an empty row)."""
-    sp = _sp()
+    """Rows idx of p (a negative index: an empty row)."""
     idx = _np.asarray(idx, dtype=_np.int64).ravel()
-    if (idx < 0).any():
-        p = sp.vstack([p, _empty(1, n)], format="csr")
-        idx = _np.where(idx < 0, p.shape[0] - 1, idx)
-    if idx.size == p.shape[0] and _np.array_equal(idx, _np.arange(idx.size)):
+    size = idx.size
+    # all rows in order: p itself (the ends are looked at first, a slice fails there)
+    if (
+        size == p.shape[0]
+        and (not size or (idx[0] == 0 and idx[-1] == size - 1))
+        and _np.array_equal(idx, _np.arange(size))
+    ):
         return p
-    return p[idx]
+    return _rows([(p, idx)], size, n)
 
 
 def _local(rows, cols, shape):
@@ -165,30 +236,39 @@ class _Ctx:
 
 def _rule_elementwise(c):
     """Per element, with numpy broadcasting (unary, binary, where, clip, cast, copy)."""
-    out_shape = c.out_shapes[0]
+    out_shape = tuple(c.out_shapes[0])
     size = _size(out_shape)
     parts = []
     for i in range(len(c.ins)):
         p = c.pat(i)
         if p is None:
             continue
-        shp = c.shape(i)
-        if tuple(shp) == tuple(out_shape):
-            parts.append(p)
-        else:
-            idx = _np.broadcast_to(_np.arange(_size(shp)).reshape(shp), out_shape)
-            parts.append(_take_rows(p, idx, c.n))
-    u = _union(parts)
-    return [u if u is None or u.shape[0] == size else _empty(size, c.n)]
+        shp = tuple(c.shape(i))
+        if shp == out_shape:
+            parts.append((p, None))
+        else:  # broadcast: each output element reads the input element it expands
+            parts.append((p, _np.broadcast_to(_np.arange(_size(shp)).reshape(shp), out_shape)))
+    if not parts:
+        return [None]
+    if any(m is None and p.shape[0] != size for p, m in parts):
+        return [_empty(size, c.n)]
+    u = parts[0][0] if len(parts) == 1 and parts[0][1] is None else _rows(parts, size, c.n)
+    return [u]
 
 
 def _rule_movement(c):
     """Data movement (indexing, reshapes, concatenation, gathers, puts): each output element is a
     copy of at most one input element. The prim itself runs on the inputs' element ids (float64,
     exact), with index inputs at their recorded values, so its attrs need no interpretation here."""
-    sp = _sp()
-    run_in, stack, offset = [], [], 0
-    any_pat = False
+    if c.name == "reshape" and len(c.outs) == 1 and c.pat(0) is not None:
+        # C order kept: output element k is input element k
+        p = c.pat(0)
+        if p.shape[0] == _size(c.out_shapes[0]):
+            return [p]
+    # The ids in float32 where they are exact (below 2^24): half the memory of float64.
+    total = sum(_size(c.shape(i)) for i, s in enumerate(c.ins) if s >= 0 and _carries(c.dtypes[s]))
+    real, cplx = (_np.float32, _np.complex64) if total < 2**24 else (_np.float64, _np.complex128)
+    run_in, items, offset = [], [], 0  # items: (pattern or None, element count)
     for i, s in enumerate(c.ins):
         if s < 0:
             run_in.append(None)
@@ -196,28 +276,29 @@ def _rule_movement(c):
         shp = c.shape(i)
         if _carries(c.dtypes[s]):
             m = _size(shp)
-            ids = _np.arange(offset + 1, offset + m + 1, dtype=_np.float64).reshape(shp)
+            ids = _np.arange(offset + 1, offset + m + 1, dtype=real).reshape(shp)
             if not _is_float(c.dtypes[s]):  # complex: the ids as real parts, in the slot's dtype
-                ids = ids.astype(_np.complex128)
+                ids = ids.astype(cplx)
             run_in.append(Tensor(ids))
-            p = c.pat(i)
-            any_pat = any_pat or p is not None
-            stack.append(p if p is not None else _empty(m, c.n))
+            items.append((c.pat(i), m))
             offset += m
         else:
             if c.index_varies(i):
                 return _rule_along_axis(c) if c.name == "permute_along" else _rule_conservative(c)
             run_in.append(c.value(i))
-    if not any_pat:
+    if all(p is None for p, _ in items):
         return [None] * len(c.outs)
     if offset >= 2**53:
         return _rule_conservative(c)
     outs = c.program.run_record(c.k, run_in)
-    big = stack[0] if len(stack) == 1 else sp.vstack(stack, format="csr")
+    big = _stack(items, c.n)
     res = []
     for o in outs:
-        src = _np.real(_np.asarray(o.asnumpy())).astype(_np.float64).ravel()
-        res.append(_take_rows(big, src.astype(_np.int64) - 1, c.n) if src.size else _empty(0, c.n))
+        # the input element each output element copies, as an id over all carrying inputs in order
+        # (-1: none, a constant's element or a fill value)
+        src = _np.real(_np.asarray(o.asnumpy())).astype(_np.int64).ravel()
+        src -= 1
+        res.append(_take_rows(big, src, c.n) if src.size else _empty(0, c.n))
     return res
 
 
@@ -559,7 +640,8 @@ def _detect(fn, x, op, decisions=None):
     patterns = [None] * prog.num_slots
     shapes = [None] * prog.num_slots
     dtypes = [None] * prog.num_slots
-    patterns[0] = sp.csr_array(sp.identity(n, dtype=_np.float32, format="csr"))
+    it = _np.int32 if n <= _np.iinfo(_np.int32).max else _np.int64
+    patterns[0] = _canonical(_np.arange(n + 1, dtype=it), _np.arange(n, dtype=it), (n, n))
     shapes[0], dtypes[0] = shape, x.dtype
     for slot, val in prog.constants():
         shapes[slot], dtypes[slot] = tuple(val.shape), val.dtype
@@ -727,8 +809,11 @@ def _best_coloring(color_fn, indptr, indices, *args):
         # row's non-zeros. A much wider band (a 2-D stencil: the width of a grid row) goes to
         # Dsatur first, which the natural order rarely beats there.
         if len(indices):
-            rows = _np.repeat(_np.arange(len(counts), dtype=_np.int64), counts)
-            if 2 * int(_np.abs(indices - rows).max()) + 1 > 4 * max(lower, 1):
+            # the half-width from each row's first and last column (rows are sorted): O(rows)
+            r = _np.flatnonzero(counts)
+            lo = _np.abs(indices[indptr[r]] - r).max()
+            hi = _np.abs(indices[indptr[r + 1] - 1] - r).max()
+            if 2 * int(max(lo, hi)) + 1 > 4 * max(lower, 1):
                 orders = ("dsatur", "natural", "largest_first", "smallest_last")
     else:
         orders = _ORDERS
@@ -970,10 +1055,15 @@ class SparseJacobian:
         k = max(self.num_colors, 1)
         dt = _np_dtype(self._dtype)
         # B (k, m) in fwd mode: J[i, j] = B[color[j], i]; in rev mode B (k, n): J[i, j] = B[color[i], j].
+        # (in place: each temporary of nnz entries costs a first touch of its pages)
         if mode == "fwd":
-            take = self.colors[cols].astype(_np.int64) * m + rows
+            take = self.colors.astype(_np.int64)[cols]
+            take *= m
+            take += rows
         else:
-            take = self.colors[rows].astype(_np.int64) * n + cols
+            take = self.colors.astype(_np.int64)[rows]
+            take *= n
+            take += cols
         self._seeds = Tensor(_seed(self.colors, k, dt))
         sweep = _sweep_fn(fn, self._shape, mode)
         self._sweep = _jit(sweep)
