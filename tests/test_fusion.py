@@ -911,3 +911,18 @@ def test_parallel_fused_results_do_not_depend_on_the_threads(dtype):
         tg.set_num_threads(before)
     text = j.explain()
     assert "amax_cols" in text and "sum_cols" in text and "=sum(" in text, text
+
+
+@pytest.mark.parametrize("jac", ["jacrev", "jacfwd"])
+def test_batched_jacobian_sweep_is_one_group(jac):
+    # A small step of another size that reads nothing of the open group (cos(x) of d sin(x), 100
+    # elements beside the sweep's 100 x 100) runs op by op before the group instead of closing it:
+    # the whole sweep is one fused pass, with the eager bits.
+    x = tg.tensor(np.linspace(-1.5, 1.5, 100, dtype=np.float32))
+    f = getattr(tg, jac)(lambda t: tg.sin(t) * t + tg.exp(t) * 2.0)
+    j = tg.jit(f)
+    for _ in range(3):
+        same_bits(j(x), f(x))
+    text = j.explain()
+    assert "1 fused group(s)" in text and "10000 elements" in text, text
+    assert re.search(r"op by op: .*\bcos\[100\]", text), text

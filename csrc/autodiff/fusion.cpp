@@ -755,6 +755,14 @@ void plan_fusion(Program& p) {
         reads_open = true;
         reads_open_sum = reads_open_sum || is_sum[size_t(s)];
       }
+    // A step of another size that reads nothing of the open group and is too small to be fused
+    // itself runs op by op before the group instead of closing it: the per-element factors of a
+    // batched Jacobian's sweep (cos(x) of d sin(x), n elements beside the group's n x n) would
+    // otherwise cut the sweep into groups that pass their n x n values through memory.
+    if (c.role == Role::Step && open >= 0 && built[size_t(open)].n != c.n && !reads_open && c.n < fuse_min_elements()) {
+      order.push_back(int64_t(k));
+      continue;
+    }
     if (c.role == Role::Step || c.role == Role::Alias) {
       if (open < 0 || built[size_t(open)].n != c.n || reads_open_sum) {
         close();

@@ -1,7 +1,9 @@
 // Jacobians by one batched sweep: see Note [Jacobians] in transforms/jacobian.h.
 #include "transforms/jacobian.h"
 
+#include <algorithm>
 #include <memory>
+#include <mutex>
 
 #include "autodiff/levels.h"
 #include "ops/ops.h"
@@ -26,10 +28,68 @@ Shape with_front(int64_t n, const Shape& s) {
   return r;
 }
 
+// Note [Jacobian seed cache]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~
+// The identity a Jacobian seeds its sweep with is a full pass over an n x n buffer (zero-fill and
+// diagonal), as expensive as one of the sweep's own elementwise passes: at n = 1000 it is a fifth
+// of an eager jacrev of an elementwise function. The same Jacobian is usually taken many times at
+// one size (an optimiser's or a solver's loop), so the last seed built is kept and handed out
+// again. A seed is an input of the sweep only: no op writes into its operands, and the storage's
+// version counter (bumped by every in-place write) is checked before reuse all the same. A
+// Jacobian that is (a view of) the seed itself, as for f(x) = x, is copied before it is returned,
+// so that results never share memory with the cache or with one another. Only at top level (no
+// transform level active, no tg.jit trace recording: a trace must record the eye op it replays)
+// and only up to kSeedCacheElems elements, so the cache holds at most a few tens of MB.
+constexpr int64_t kSeedCacheElems = int64_t(1) << 22;
+
+struct SeedCache {
+  std::mutex mu;
+  int64_t n = -1, m = -1, k = 0;
+  DType dt = DType::Float32;
+  Tensor eye;
+  uint32_t version = 0;
+};
+
+SeedCache& seed_cache() {
+  static SeedCache* c = new SeedCache;  // never destroyed: it may outlive the allocator at exit
+  return *c;
+}
+
+// Whether this Jacobian may take its seed from the cache: no level active (the Jacobian's own are
+// not pushed yet) and no trace recording.
+bool seed_cacheable() { return !any_level_active() && !traces_recording(); }
+
+// eye(n, m, k, dt), from the cache when `cached` and small enough.
+Tensor identity_seed(int64_t n, int64_t m, int64_t k, DType dt, bool cached) {
+  if (!cached || n > kSeedCacheElems / std::max<int64_t>(m, 1)) return ops::eye(n, m, k, dt);
+  SeedCache& c = seed_cache();
+  std::lock_guard<std::mutex> g(c.mu);
+  if (c.eye.defined() && c.n == n && c.m == m && c.k == k && c.dt == dt &&
+      c.eye.storage()->version.load(std::memory_order_acquire) == c.version)
+    return c.eye;
+  c.eye = Tensor();  // release the old seed before building the new one
+  Tensor e = ops::eye(n, m, k, dt);
+  c.n = n;
+  c.m = m;
+  c.k = k;
+  c.dt = dt;
+  c.version = e.storage()->version.load(std::memory_order_acquire);
+  c.eye = e;
+  return e;
+}
+
+// A copy of `t` when it shares memory with the cached seed (see Note [Jacobian seed cache]).
+Tensor detach_from_seed(const Tensor& t) {
+  SeedCache& c = seed_cache();
+  std::lock_guard<std::mutex> g(c.mu);
+  if (c.eye.defined() && t.defined() && t.storage() == c.eye.storage()) return t.clone();
+  return t;
+}
+
 // The columns [offset, offset + shape.numel) of the n x n identity as a batch of n values of
 // `shape`: physical shape (n, *shape).
-Tensor basis_block(int64_t n, int64_t offset, const Shape& shape, DType dt) {
-  return ops::reshape(ops::eye(n, numel(shape), -offset, dt), with_front(n, shape));
+Tensor basis_block(int64_t n, int64_t offset, const Shape& shape, DType dt, bool cached = false) {
+  return ops::reshape(identity_seed(n, numel(shape), -offset, dt, cached), with_front(n, shape));
 }
 
 // Rows [start, start + len) of `t` along axis 0 (a view).
@@ -68,6 +128,7 @@ Tensor drop_stale(const Tensor& t) {
 }
 
 std::vector<TensorList> jacrev(const FlatFn& f, const TensorList& xs, TensorList* values) {
+  const bool top_level = seed_cacheable();
   auto level = std::make_shared<ReverseLevel>();
   TensorList tracked;
   for (const Tensor& x : xs) tracked.push_back(level->track(x));
@@ -91,6 +152,7 @@ std::vector<TensorList> jacrev(const FlatFn& f, const TensorList& xs, TensorList
   }
   // One sweep, its cotangent the M x M identity split into one block per output.
   const DType dt = basis_dtype(outs);
+  const bool cached = top_level && outs.size() == 1;
   auto batch = std::make_shared<BatchLevel>(total);
   TensorList grads;
   {
@@ -99,7 +161,7 @@ std::vector<TensorList> jacrev(const FlatFn& f, const TensorList& xs, TensorList
     int64_t off = 0;
     for (const Tensor& o : outs) {
       const DType odt = is_inexact(o.dtype()) ? o.dtype() : dt;  // complex outputs: complex seeds
-      cots.push_back(batch->track(basis_block(total, off, o.shape(), odt), 0));
+      cots.push_back(batch->track(basis_block(total, off, o.shape(), odt, cached), 0));
       off += o.numel();
     }
     grads = level->backward(outs, cots, tracked);
@@ -110,13 +172,15 @@ std::vector<TensorList> jacrev(const FlatFn& f, const TensorList& xs, TensorList
   for (size_t k = 0; k < outs.size(); ++k) {
     const int64_t m = outs[k].numel();
     for (size_t j = 0; j < xs.size(); ++j)
-      jac[k].push_back(ops::reshape(rows(grads[j], off, m), concat_shapes(outs[k].shape(), xs[j].shape())));
+      jac[k].push_back(
+          detach_from_seed(ops::reshape(rows(grads[j], off, m), concat_shapes(outs[k].shape(), xs[j].shape()))));
     off += m;
   }
   return jac;
 }
 
 std::vector<TensorList> jacfwd(const FlatFn& f, const TensorList& xs, TensorList* values) {
+  const bool cached = seed_cacheable() && xs.size() == 1;
   int64_t total = 0;
   for (const Tensor& x : xs) total += x.numel();
   auto fwd = std::make_shared<ForwardLevel>();
@@ -132,7 +196,7 @@ std::vector<TensorList> jacfwd(const FlatFn& f, const TensorList& xs, TensorList
     TensorList tracked;
     int64_t off = 0;
     for (const Tensor& x : xs) {
-      Tensor t = batch->track(basis_block(total, off, x.shape(), x.dtype()), 0);
+      Tensor t = batch->track(basis_block(total, off, x.shape(), x.dtype(), cached), 0);
       tracked.push_back(fwd->track(x, t));
       off += x.numel();
     }
@@ -165,7 +229,7 @@ std::vector<TensorList> jacfwd(const FlatFn& f, const TensorList& xs, TensorList
       // A complex output of a real input keeps its complex Jacobian (JAX's jacfwd).
       if (block.dtype() != x.dtype() && !(is_complex(block.dtype()) && !is_complex(x.dtype())))
         block = ops::cast(block, x.dtype());
-      jac[k].push_back(block);
+      jac[k].push_back(detach_from_seed(block));
       off += n;
     }
   }
