@@ -468,3 +468,55 @@ def test_avx512_exp_loop_is_bit_identical_to_the_generic_exp():
         ref = np.exp(x.astype(LD))
         normal = (ref >= np.finfo(dt).tiny) & (ref <= np.finfo(dt).max)  # (NaN compares False)
         assert ulp_error(res["avx512"][0][normal], ref[normal], dt).max() <= 4
+
+
+@pytest.mark.skipif(
+    not {"avx2", "avx512"} <= set(AVAILABLE), reason="needs a CPU that runs avx2 and avx512"
+)
+def test_avx512_sin_cos_loops_are_bit_identical_to_the_generic_kernels():
+    # Note [AVX-512 sin and cos loop]: the same reduction, polynomials and quadrant choice as SinK
+    # and CosK, so the avx512 loop and the avx2 path agree bit for bit (libm's lanes included) for
+    # whole registers, generic tails, strided inputs and the jit's fused replay. float32 reduces a
+    # register in float64 when any of its lanes exceeds 65536, so registers of 8 and 16 lanes
+    # agree only where no register mixes the two sides: each float32 array keeps to one side.
+    rng = np.random.default_rng(5)
+    specials = [0.0, -0.0, np.nan, -np.nan, 1e-30, -1e-45, 1e-40]
+    cases = []
+    for lo, hi in ((-65536.0, 65536.0), (-7.0, 7.0)):
+        x = np.linspace(lo, hi, 300_007).astype(F32)
+        x[: len(specials)] = specials
+        cases.append(x)
+    x = np.concatenate([rng.uniform(65537.0, 3e6, 200_000), rng.uniform(-3e6, -65537.0, 100_000)])
+    x = x.astype(F32)
+    x[:4] = [np.inf, -np.inf, 1e30, -3e38]
+    cases.append(x)
+    x = np.concatenate([np.linspace(-2e6, 2e6, 300_007), rng.uniform(-7, 7, 100_000)])
+    x[:9] = specials + [np.inf, -np.inf]
+    x[100::777] = rng.integers(-300_000, 300_000, len(x[100::777])) * (np.pi / 2)  # near n pi/2
+    cases.append(x)
+    for x in cases:
+        short = [rng.uniform(-10, 10, n).astype(x.dtype) for n in range(1, 40)]
+
+        def run(x=x, short=short):
+            tg.set_num_threads(1)  # (chunk boundaries would move float32's register grouping)
+            t = tg.tensor(x)
+            out = []
+            for f in (tg.sin, tg.cos):
+                out += [f(t).asnumpy(), f(t[::3]).asnumpy(), f(t[::-1]).asnumpy()]
+                out += [f(tg.tensor(s)).asnumpy() for s in short]
+                out.append(tg.jit(lambda u, f=f: f(u * 1.0))(t).asnumpy())
+            return out
+
+        threads = tg.get_num_threads()
+        try:
+            res = on_every_path(run)
+        finally:
+            tg.set_num_threads(threads)
+        for a, b in zip(res["avx2"], res["avx512"]):
+            assert bits_equal(a, b), (x.dtype.name, x[:3])
+        with np.errstate(invalid="ignore"):  # (sin and cos of +-inf)
+            refs = np.sin(x.astype(LD)), np.cos(x.astype(LD))
+        for got, ref in zip((res["avx512"][0], res["avx512"][43]), refs):  # (43: the first cos)
+            fin = np.isfinite(x)
+            assert ulp_error(got[fin], ref[fin], x.dtype.type).max() <= 4
+            assert np.isnan(got[~fin]).all()
