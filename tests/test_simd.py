@@ -474,8 +474,8 @@ def test_avx512_exp_loop_is_bit_identical_to_the_generic_exp():
     not {"avx2", "avx512"} <= set(AVAILABLE), reason="needs a CPU that runs avx2 and avx512"
 )
 def test_avx512_sin_cos_loops_are_bit_identical_to_the_generic_kernels():
-    # Note [AVX-512 sin and cos loop]: the same reduction, polynomials and quadrant choice as SinK
-    # and CosK, so the avx512 loop and the avx2 path agree bit for bit (libm's lanes included) for
+    # Note [AVX-512 sin, cos and log loops]: the same reduction, polynomials and quadrant choice
+    # as SinK and CosK, so the avx512 loops and the avx2 path agree bit for bit (libm's lanes) for
     # whole registers, generic tails, strided inputs and the jit's fused replay. float32 reduces a
     # register in float64 when any of its lanes exceeds 65536, so registers of 8 and 16 lanes
     # agree only where no register mixes the two sides: each float32 array keeps to one side.
@@ -520,3 +520,39 @@ def test_avx512_sin_cos_loops_are_bit_identical_to_the_generic_kernels():
             fin = np.isfinite(x)
             assert ulp_error(got[fin], ref[fin], x.dtype.type).max() <= 4
             assert np.isnan(got[~fin]).all()
+
+
+@pytest.mark.skipif(
+    not {"avx2", "avx512"} <= set(AVAILABLE), reason="needs a CPU that runs avx2 and avx512"
+)
+def test_avx512_log_loop_is_bit_identical_to_the_generic_log():
+    # Note [AVX-512 sin, cos and log loops]: LogK's reduction, polynomial and sum with
+    # intrinsics; the same bits as the avx2 path for every input (random bit patterns: negative,
+    # subnormal, NaN and Inf lanes take libm), length, stride and the jit's fused replay.
+    rng = np.random.default_rng(11)
+    for dt, ui in ((F32, np.uint32), (F64, np.uint64)):
+        x = np.concatenate(
+            [
+                rng.integers(0, np.iinfo(ui).max, 200_000, dtype=ui, endpoint=True).view(dt),
+                np.linspace(0.0, 50.0, 200_003).astype(dt),
+                rng.uniform(0.6, 1.5, 100_000).astype(dt),
+            ]
+        )
+        x[:9] = [0.0, -0.0, np.inf, -np.inf, np.nan, -1.0, 1.0, np.finfo(dt).tiny, np.finfo(dt).max]
+        short = [rng.uniform(0.01, 5, n).astype(dt) for n in range(1, 40)]
+
+        def run(x=x, short=short):
+            t = tg.tensor(x)
+            out = [tg.log(t).asnumpy(), tg.log(t[::3]).asnumpy(), tg.log(t[::-1]).asnumpy()]
+            out += [tg.log(tg.tensor(s)).asnumpy() for s in short]
+            out.append(tg.jit(lambda u: tg.log(u * 1.0))(t).asnumpy())
+            return out
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            res = on_every_path(run)
+            ref = np.log(x.astype(LD))
+        for a, b in zip(res["avx2"], res["avx512"]):
+            assert bits_equal(a, b), np.dtype(dt).name
+        ok = np.isfinite(ref)
+        assert ulp_error(res["avx512"][0][ok], ref[ok], dt).max() <= 4
+        assert np.isnan(res["avx512"][0][np.isnan(ref)]).all()
