@@ -505,6 +505,9 @@ def test_avx512_sin_cos_loops_are_bit_identical_to_the_generic_kernels():
                 out += [f(t).asnumpy(), f(t[::3]).asnumpy(), f(t[::-1]).asnumpy()]
                 out += [f(tg.tensor(s)).asnumpy() for s in short]
                 out.append(tg.jit(lambda u, f=f: f(u * 1.0))(t).asnumpy())
+            # the fused replay's sincos step (one reduction for both), then the eager product
+            out.append(tg.jit(lambda u: tg.sin(u) * tg.cos(u))(t).asnumpy())
+            out.append((tg.sin(t) * tg.cos(t)).asnumpy())
             return out
 
         threads = tg.get_num_threads()
@@ -514,6 +517,7 @@ def test_avx512_sin_cos_loops_are_bit_identical_to_the_generic_kernels():
             tg.set_num_threads(threads)
         for a, b in zip(res["avx2"], res["avx512"]):
             assert bits_equal(a, b), (x.dtype.name, x[:3])
+        assert bits_equal(res["avx512"][-2], res["avx512"][-1])  # sincos step == sin and cos
         with np.errstate(invalid="ignore"):  # (sin and cos of +-inf)
             refs = np.sin(x.astype(LD)), np.cos(x.astype(LD))
         for got, ref in zip((res["avx512"][0], res["avx512"][43]), refs):  # (43: the first cos)

@@ -1152,7 +1152,8 @@ TG_VM_INLINE int64_t zmm_unary(const typename Kn::T* a, typename Kn::T* o, int64
 // one xor of sign bits). Results are bit-identical to the generic kernels (multi-million point
 // sweeps with NaN, +-Inf, +-0, subnormals, |x| up to 3e38 and near multiples of pi/2 on every
 // length, stride and the fused replay; tests/test_simd.py compares the avx2 and avx512 paths).
-// 10-20% fewer ns per element than the generic loops at 10^3-10^6 elements (one thread).
+// 10-20% fewer ns per element than the generic loops at 10^3-10^6 elements (one thread). The
+// fused replay's sincos step (sincos_avx512) shares the code, so it keeps the unary loops' bits.
 // log (log_avx512) the same way: log_reduce's integer steps, log1p_small with GCC's contractions
 // (f - s (f - z Q) as two fused negated multiply-adds), log_core's sum; float32 about 15-20%
 // faster, float64 about 7% (memory-bound at 10^6). sigmoid (sigmoid_avx512) likewise with
@@ -1352,6 +1353,40 @@ int64_t cos_avx512(const T* a, T* o, int64_t n) {
     return SinCosZmm<T>::cos_of(q, s, c);
   });
 }
+// sin and cos together (the fused replay's sincos step) over whole registers; returns the
+// elements done. Lanes flagged bad take libm for both, as run_sincos does.
+template <class T>
+int64_t sincos_avx512(const T* a, T* os, T* oc, int64_t n) {
+  using Z = Zmm<T>;
+  using R = typename Z::R;
+  constexpr int W = Z::kW;
+  const SinCosZmm<T> scz;
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    const R x = Z::load(a + i);
+    R s, c;
+    __m512i q;
+    typename Z::Mask bad;
+    scz(x, s, c, q, bad);
+    R rs = SinCosZmm<T>::sin_of(x, q, s, c), rc = SinCosZmm<T>::cos_of(q, s, c);
+    if (__builtin_expect(bad != 0, 0)) {
+      alignas(64) T xs[W], ss[W], cs[W];
+      Z::store(xs, x);
+      Z::store(ss, rs);
+      Z::store(cs, rc);
+      for (int j = 0; j < W; ++j)
+        if ((bad >> j) & 1) {
+          ss[j] = SinK<T>::scalar(xs[j]);
+          cs[j] = CosK<T>::scalar(xs[j]);
+        }
+      rs = Z::load(ss);
+      rc = Z::load(cs);
+    }
+    Z::store(os + i, rs);
+    Z::store(oc + i, rc);
+  }
+  return i;
+}
 #endif
 
 // ---- loops -----------------------------------------------------------------------------------
@@ -1484,6 +1519,9 @@ void run_sincos(const F* a, F* os, F* oc, int64_t n) {
   using M = typename Kn::M;
   constexpr int W = int(sizeof(V) / sizeof(F));
   int64_t i = 0;
+#if defined(TG_VM_X86) && defined(__AVX512F__)
+  i = sincos_avx512(a, os, oc, n);  // Note [AVX-512 sin, cos and log loops]
+#endif
   for (; i + W <= n; i += W) {
     V x, s, c;
     std::memcpy(&x, a + i, sizeof(V));
