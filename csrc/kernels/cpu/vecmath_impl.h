@@ -1155,8 +1155,9 @@ TG_VM_INLINE int64_t zmm_unary(const typename Kn::T* a, typename Kn::T* o, int64
 // 10-20% fewer ns per element than the generic loops at 10^3-10^6 elements (one thread). The
 // fused replay's sincos step (sincos_avx512) shares the code, so it keeps the unary loops' bits.
 // log (log_avx512) the same way: log_reduce's integer steps, log1p_small with GCC's contractions
-// (f - s (f - z Q) as two fused negated multiply-adds), log_core's sum; float32 about 15-20%
-// faster, float64 about 7% (memory-bound at 10^6). sigmoid (sigmoid_avx512) likewise with
+// (f - s (f - z Q) as two fused negated multiply-adds), log_core's sum: float32 only, 10-20%
+// faster; the float64 form (same code with kLogD) was bit-identical too but not faster beyond the
+// noise of repeated runs (-3% to +8%), so float64 keeps the generic loop. sigmoid (sigmoid_avx512) likewise with
 // exp_core's steps as GCC spells them for exp_core(-m) (see there), 5-18% faster.
 // tanh was tried the same way and gained under 5%: its loop is bound by the division e / (e + 2),
 // which intrinsics do not change.
@@ -1291,11 +1292,7 @@ int64_t log_avx512(const T* a, T* o, int64_t n, const T (&coef)[N]) {
     return Z::fma(kf, ln2hi, Z::fma(kf, ln2lo, l));
   });
 }
-template <class T>
-int64_t log_avx512(const T* a, T* o, int64_t n) {
-  if constexpr (sizeof(T) == 4) return log_avx512(a, o, n, kLogF);
-  else return log_avx512(a, o, n, kLogD);
-}
+inline int64_t log_avx512(const float* a, float* o, int64_t n) { return log_avx512(a, o, n, kLogF); }
 
 // sigmoid with SigmoidK's arithmetic: e = exp_core(-min(|x|, kExpMax)) (2^n by vscalef, as in
 // exp_avx512), 1 / (e + 1), times e for x < 0.
@@ -1400,8 +1397,8 @@ void run_contig(const typename Kn::T* a, typename Kn::T* o, int64_t n) {
   constexpr int W = int(sizeof(V) / sizeof(T));
   int64_t i = 0;
 #if defined(TG_VM_X86) && defined(__AVX512F__)
-  if constexpr (std::is_same<Kn, ExpK<T>>::value) i = exp_avx512(a, o, n);  // Note [AVX-512 exp loop]
-  if constexpr (std::is_same<Kn, LogK<T>>::value) i = log_avx512(a, o, n);
+  if constexpr (std::is_same<Kn, ExpK<T>>::value) i = exp_avx512(a, o, n);      // Note [AVX-512 exp loop]
+  if constexpr (std::is_same<Kn, LogK<float>>::value) i = log_avx512(a, o, n);  // (float64: no gain)
   if constexpr (std::is_same<Kn, SigmoidK<T>>::value) i = sigmoid_avx512(a, o, n);
   if constexpr (std::is_same<Kn, SinK<T>>::value) i = sin_avx512(a, o, n);  // Note [AVX-512 sin, cos and log loops]
   if constexpr (std::is_same<Kn, CosK<T>>::value) i = cos_avx512(a, o, n);
