@@ -531,8 +531,9 @@ def test_avx512_sin_cos_loops_are_bit_identical_to_the_generic_kernels():
 )
 def test_avx512_log_loop_is_bit_identical_to_the_generic_log():
     # Note [AVX-512 sin, cos and log loops]: LogK's reduction, polynomial and sum with
-    # intrinsics (float32; float64 runs the generic loop on both paths, checked all the same); the same bits as the avx2 path for every input (random bit patterns: negative,
-    # subnormal, NaN and Inf lanes take libm), length, stride and the jit's fused replay.
+    # intrinsics (float32; float64 runs the generic loop on both paths, checked all the same);
+    # the same bits as the avx2 path for every input (random bit patterns: negative, subnormal,
+    # NaN and Inf lanes take libm), length, stride and the jit's fused replay.
     rng = np.random.default_rng(11)
     for dt, ui in ((F32, np.uint32), (F64, np.uint64)):
         x = np.concatenate(
