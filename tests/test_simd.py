@@ -599,3 +599,28 @@ def test_avx512_sigmoid_loop_is_bit_identical_to_the_generic_sigmoid():
             ref = 1 / (1 + np.exp(-x.astype(LD)))
         ok = ~np.isnan(x) & (ref >= np.finfo(dt).tiny)
         assert ulp_error(res["avx512"][0][ok], ref[ok], dt).max() <= 4
+
+
+@pytest.mark.parametrize("name", ["sin", "cos", "tan"])
+def test_float32_trig_bits_do_not_depend_on_neighbours(name):
+    # float32 sin/cos/tan reduce lanes beyond 65536 in float64 and the others in float32; the choice
+    # is per lane, so an element's bits do not depend on which values share its register, and hence
+    # not on the thread count or where a chunk begins (it was per register: 1 vs 2 threads differed).
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-1e5, 1e5, 300_003).astype(np.float32)
+    x[::5] = rng.uniform(-10.0, 10.0, x[::5].size).astype(np.float32)
+    fn = getattr(tg, name)
+    old = tg.get_num_threads()
+    try:
+        tg.set_num_threads(1)
+        one = fn(tg.tensor(x)).numpy()
+        tg.set_num_threads(2)
+        two = fn(tg.tensor(x)).numpy()
+    finally:
+        tg.set_num_threads(old)
+    np.testing.assert_array_equal(one.view(np.uint32), two.view(np.uint32))
+    idx = rng.integers(0, x.size, 300)
+    alone = np.array([fn(tg.tensor(x[i : i + 1])).numpy()[0] for i in idx], dtype=np.float32)
+    np.testing.assert_array_equal(alone.view(np.uint32), one[idx].view(np.uint32))
+    shifted = fn(tg.tensor(x[1:])).numpy()  # every element in another lane
+    np.testing.assert_array_equal(shifted.view(np.uint32), one[1:].view(np.uint32))

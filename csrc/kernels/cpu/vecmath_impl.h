@@ -490,22 +490,28 @@ TG_VM_INLINE VF fnmadd(VF a, VF b, VF c) {
 }
 #endif
 
-// float32 |x| <= 1e6: r = |x| - n pi/2 and the quadrant. With fused multiply-adds, registers
-// with every |x| <= 65536 reduce in float32 with pi/2 in three parts (the first step is exact:
-// |x| - n c1 is a multiple of 2^-24 below 1); otherwise in float64.
+// float32 |x| <= 1e6: r = |x| - n pi/2 and the quadrant. With fused multiply-adds, lanes with
+// |x| <= 65536 reduce in float32 with pi/2 in three parts (the first step is exact: |x| - n c1 is
+// a multiple of 2^-24 below 1), wider lanes in float64 (reduce_pio2_f). The choice is made per
+// lane, never per register: a lane's result must not depend on which values share its register,
+// or the bits would depend on where the thread pool's chunks begin (Note [Kernel thread pool]).
 TG_VM_INLINE VF reduce_pio2(VF ax, VU32& q) {
 #if defined(__AVX512F__) || defined(__FMA__)
-  if (!any(ax > 65536.0f)) {
-    VF y = ax * 0x1.45f306p-1f + 0x1.8p23f;  // 2/pi
-    VF n = y - 0x1.8p23f;
-    VF r = fnmadd(n, bc<VF>(0x1.921fb6p+0f), ax);
-    r = fnmadd(n, bc<VF>(-0x1.777a5cp-25f), r);
-    r = fnmadd(n, bc<VF>(-0x1.ee59dap-50f), r);
-    q = (VU32)y & 3u;
-    return r;
-  }
-#endif
+  VF y = ax * 0x1.45f306p-1f + 0x1.8p23f;  // 2/pi
+  VF n = y - 0x1.8p23f;
+  VF r = fnmadd(n, bc<VF>(0x1.921fb6p+0f), ax);
+  r = fnmadd(n, bc<VF>(-0x1.777a5cp-25f), r);
+  r = fnmadd(n, bc<VF>(-0x1.ee59dap-50f), r);
+  q = (VU32)y & 3u;
+  const auto wide = ax > 65536.0f;
+  if (!any(wide)) return r;
+  VU32 qf;
+  const VF rf = reduce_pio2_f(ax, qf);
+  q = wide ? qf : q;
+  return wide ? rf : r;
+#else
   return reduce_pio2_f(ax, q);
+#endif
 }
 
 // For float64 |x| <= 1e6: r = |x| - n pi/2 with pi/2 in four parts (33 + 33 + 33 + 53 bits) so
@@ -1145,8 +1151,8 @@ TG_VM_INLINE int64_t zmm_unary(const typename Kn::T* a, typename Kn::T* o, int64
 // sin and cos are the next most used functions after exp (their gradients are each other; the
 // jit's expressions), and the generic SinK/CosK loops lose on AVX-512 the way ExpK's did (Note
 // [AVX-512 exp loop]). These loops compute the same arithmetic with intrinsics: reduce_pio2's
-// reduction (float32: in float32 with pi/2 in three parts unless a lane of the register exceeds
-// 65536, then reduce_pio2_f itself; float64: four parts), sincos_poly's two polynomials with
+// reduction (float32: in float32 with pi/2 in three parts, lanes beyond 65536 by reduce_pio2_f,
+// chosen per lane; float64: four parts), sincos_poly's two polynomials with
 // GCC's contractions of them (w = 1 - z/2 and (1 - w) - z/2 are fused multiply-adds), and the
 // quadrant's choice and sign of sin_of_quadrant / cos_of_quadrant (the two sign flips spelled as
 // one xor of sign bits). Results are bit-identical to the generic kernels (multi-million point
@@ -1179,18 +1185,18 @@ struct SinCosZmm<float> {
   TG_VM_INLINE void operator()(R x, R& s, R& c, Q& q, __mmask16& bad) const {
     const R ax = Z::abs(x);
     bad = Z::outside(x, lim);
-    R r;
-    if (__builtin_expect(_mm512_cmp_ps_mask(ax, wide, _CMP_GT_OQ) == 0, 1)) {
-      const R y = Z::fma(ax, twoopi, magic);
-      const R n = Z::sub(y, magic);
-      r = Z::fnma(n, c1, ax);
-      r = Z::fnma(n, c2, r);
-      r = Z::fnma(n, c3, r);
-      q = _mm512_castps_si512(y);
-    } else {
+    // reduce_pio2's per-lane choice: float32 reduction for |x| <= 65536, float64 beyond.
+    const R y = Z::fma(ax, twoopi, magic);
+    const R n = Z::sub(y, magic);
+    R r = Z::fnma(n, c1, ax);
+    r = Z::fnma(n, c2, r);
+    r = Z::fnma(n, c3, r);
+    q = _mm512_castps_si512(y);
+    const __mmask16 wl = _mm512_cmp_ps_mask(ax, wide, _CMP_GT_OQ);
+    if (__builtin_expect(wl != 0, 0)) {
       VU32 qv;
-      r = (R)reduce_pio2_f((VF)ax, qv);
-      q = (Q)qv;
+      r = _mm512_mask_blend_ps(wl, r, (R)reduce_pio2_f((VF)ax, qv));
+      q = _mm512_mask_blend_epi32(wl, q, (Q)qv);
     }
     const R z = Z::mul(r, r);
     R ps = sc[3], pc = cc[3];
