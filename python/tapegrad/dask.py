@@ -616,10 +616,13 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
     loss (pickled once per call by cloudpickle) go with the tasks to the workers, and the partial
     results are combined by a tree reduction with ``split_every`` inputs per node, the last node
     on the client. A worker lost during the call costs a retry of its tasks, not the answer.
-    Chunks already in the workers' memory (``client.persist``) are taken a group per task (one
-    task per thread of the worker holding them), and the whole call is one graph sent in one
-    message, which keeps Dask's cost per chunk small; lazy chunks get one task each, run where the chunk
-    is made. A ``tg.jit`` loss is differentiated as ``tg.jit(tg.value_and_grad(loss))``, recorded
+    Chunks already in the workers' memory (``client.persist``) are taken a group per thread of
+    the worker holding them: when chunk i of every array is on one worker, the client sends one
+    request straight to each such worker (to a Dask Actor made once per worker and client), with
+    no graph and no scheduler on the way; otherwise, or when anything is off on that path (a chunk
+    moved, a worker lost, an error), the call is one graph sent in one message, one task per
+    group, which keeps Dask's cost per chunk small. Lazy chunks get one task each, run where the
+    chunk is made. A ``tg.jit`` loss is differentiated as ``tg.jit(tg.value_and_grad(loss))``, recorded
     once per chunk shape on each worker. Arrays are rechunked to one chunk across their other
     axes, and to the first array's row chunks. Without a ``distributed.Client`` it runs on Dask's
     local scheduler (threads, or ``sync``).
@@ -655,12 +658,12 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
     client = _active_client()
     held = _persisted_blocks(client, arrays) if client is not None else None
     if held is not None:
-        # Chunks already in workers' memory (persisted): one task per worker thread, over that
-        # worker's chunks, which the scheduler runs where its chunks are (elsewhere only
-        # if that worker is lost), and the combine tree, all sent in one message. The scheduler
-        # holds the whole graph until the result is in, so a partial result (or the payload) lost
-        # with a worker is recomputed. (Not client.scatter for the payload: scattered data has no
-        # task to recompute it from.)
+        # Chunks already in workers' memory (persisted): one group per worker thread, over that
+        # worker's chunks, straight to the workers (_direct_call) or else as one graph
+        # (_graph_call): one task per group, which the scheduler runs where its chunks are
+        # (elsewhere only if that worker is lost), and the combine tree, all sent in one message.
+        # The scheduler holds the whole graph until the result is in, so a partial result (or the
+        # payload) lost with a worker is recomputed.
         groups = _group_by_worker(client, held)
         parts = _direct_call(client, payload, held, groups) if _DIRECT else None
         if parts is not None:
