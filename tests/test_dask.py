@@ -435,6 +435,33 @@ def test_worker_killed_during_a_direct_call(client, tmp_path):
     _check(tgd.value_and_grad(loss, (w, b), dx, dy), want)
 
 
+def test_direct_path_on_a_worker_of_two_threads(client):
+    # One worker, two task threads: its chunks go as two groups, computed at once on its threads.
+    # (A cluster of its own, started while the `client` fixture's settings hold: its worker
+    # imports this tapegrad, and this module's functions travel by value.)
+    x, y = _data(rows=700)
+    w, b = _params()
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=2,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
+        dx, dy = c.persist([da.from_array(x, chunks=(100, -1)), da.from_array(y, chunks=100)])
+        distributed.wait([dx, dy])
+        tgd._WHO_HAS.clear()
+        groups = tgd._group_by_worker(c, tgd._persisted_blocks(c, [dx, dy]))
+        assert [len(g) for _, g in groups] == [3, 4]
+        for reduce, loss in (("sum", _logistic_sum), ("mean", _logistic_mean)):
+            _check(tgd.value_and_grad(loss, (w, b), dx, dy, reduce=reduce), _want(x, y, w, b, loss))
+            assert tgd._LAST_CALL["path"] == "direct"
+    tgd._WHO_HAS.clear()
+
+
 def test_chunks_with_copies_on_several_workers_are_spread():
     # A chunk copied to a second worker goes to whichever holder has fewer chunks so far.
     class Key:
