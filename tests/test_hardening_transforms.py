@@ -263,3 +263,11 @@ def test_ode_helpers_right_shapes_still_work(jit):
     )
     np.testing.assert_array_equal(tgs.ode_fun(f, jit=jit)(0.0, np.array([1.0, 3.0])), [1.0, 3.0])
     assert tgs.ode_jacobian(lambda t, y: -y)(0.0, np.ones(0)).shape == (0, 0)
+
+
+@pytest.mark.parametrize("axis", [3, -4, -5, 2**70], ids=repr)
+def test_vmap_out_axes_out_of_range_names_the_axis_as_given(axis):
+    # out_axes=-5 was reported as "out_axes -3" (the axis after adding the result's rank).
+    with pytest.raises(IndexError, match=rf"vmap: out_axes {axis} is out of range .* axes -3\.\.2"):
+        tg.vmap(lambda a: a * 2, out_axes=axis)(tg.ones((2, 3, 4)))
+    assert tg.vmap(lambda a: a * 2, out_axes=-3)(tg.ones((2, 3, 4))).shape == (2, 3, 4)

@@ -213,6 +213,11 @@ def vmap(fn, in_axes=0, out_axes=0):
                 res.append(o)
                 continue
             nd = o.ndim + 1
+            if not -nd <= a < nd:  # checked here so that the message shows the axis as given
+                raise IndexError(
+                    f"vmap: out_axes {a} is out of range for an output of {o.ndim} dimensions "
+                    f"(the mapped result has {nd}: axes {-nd}..{nd - 1})"
+                )
             res.append(level.unwrap(o, a + nd if a < 0 else a))
         return _unflatten(od, res)
 
