@@ -271,3 +271,60 @@ def test_vmap_out_axes_out_of_range_names_the_axis_as_given(axis):
     with pytest.raises(IndexError, match=rf"vmap: out_axes {axis} is out of range .* axes -3\.\.2"):
         tg.vmap(lambda a: a * 2, out_axes=axis)(tg.ones((2, 3, 4)))
     assert tg.vmap(lambda a: a * 2, out_axes=-3)(tg.ones((2, 3, 4))).shape == (2, 3, 4)
+
+
+# ---- custom_jvp under jit and vmap ---------------------------------------------------------------
+
+
+def _sin_jvp():
+    @tg.custom_jvp
+    def h(x, y):
+        return tg.sin(x) * y
+
+    # The rule's derivative is 2x the true one, so a result that used f's own ops would show.
+    h.defjvp(lambda p, t: (h(*p), 2.0 * (tg.cos(p[0]) * p[1] * t[0] + tg.sin(p[0]) * t[1])))
+    return h
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda h: tg.vmap(lambda x: h(x, x)),
+        lambda h: tg.vmap(tg.grad(lambda x: h(x, x).sum())),
+        lambda h: tg.vmap(lambda x: tg.jvp(lambda x: h(x, x), (x,), (tg.ones_like(x),))[1]),
+        lambda h: tg.vmap(tg.vmap(lambda x: h(x, x))),
+        lambda h: tg.vmap(tg.jacrev(lambda x: h(x, x))),
+    ],
+    ids=["vmap", "vmap_grad", "vmap_jvp", "vmap_vmap", "vmap_jacrev"],
+)
+def test_custom_jvp_under_jit_of_vmap_matches_eager(make):
+    # tg.jit(tg.vmap(f)) of a custom_jvp function raised "the function uses a value that the
+    # enclosing transform ... maps without taking it as an argument": the vmap that runs the batched
+    # function inside the trace's recording let the trace record its ops as well.
+    h = _sin_jvp()
+    eager, jitted = make(h), tg.jit(make(h))
+    for s in (1.0, 2.0, 1.0):  # the later calls replay the recording
+        x = tg.tensor(np.arange(6.0).reshape(2, 3) * s / 7.0, dtype=tg.float64)
+        np.testing.assert_allclose(jitted(x).numpy(), eager(x).numpy(), rtol=1e-12)
+
+
+def test_custom_jvp_under_jit_of_vmap_values():
+    h = _sin_jvp()
+    x = np.arange(6.0).reshape(2, 3) / 7.0
+    g = tg.jit(tg.vmap(tg.grad(lambda x: h(x, x).sum())))
+    v = tg.jit(tg.vmap(lambda x: h(x, x)))
+    for s in (1.0, 2.0, 1.0):
+        xs = tg.tensor(x * s, dtype=tg.float64)
+        np.testing.assert_allclose(v(xs).numpy(), np.sin(x * s) * x * s, rtol=1e-12)
+        np.testing.assert_allclose(
+            g(xs).numpy(), 2.0 * (np.cos(x * s) * x * s + np.sin(x * s)), rtol=1e-12
+        )
+
+
+@pytest.mark.parametrize("bad", ["a", 1.5, True, (0, "1"), None], ids=repr)
+def test_custom_jvp_nondiff_argnums_must_be_ints(bad):
+    # "a" was a ValueError from int("a"); 1.5 was read as position 1.
+    with pytest.raises(
+        TypeError, match="custom_jvp: nondiff_argnums must be an int or a tuple of ints"
+    ):
+        tg.custom_jvp(lambda x, n: x * n, nondiff_argnums=bad)
