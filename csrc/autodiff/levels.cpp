@@ -59,9 +59,12 @@ namespace {
 // one level down may be recorded by traces below it only (a trace takes untracked values too, so
 // without the ceiling it would be handed its own ops again).
 TG_TLS_FAST thread_local int t_ceiling = std::numeric_limits<int>::max();
+// The ceiling only comes down: a level pushed inside a trace's process() (custom_jvp's batched
+// function runs vmap there, under tg.jit) would otherwise lift it back above that trace, which then
+// recorded the nested ops as its own and handed the prim outputs tracked at its own level.
 struct Ceiling {
   int saved;
-  explicit Ceiling(int d) : saved(t_ceiling) { t_ceiling = d; }
+  explicit Ceiling(int d) : saved(t_ceiling) { t_ceiling = std::min(d, t_ceiling); }
   ~Ceiling() { t_ceiling = saved; }
 };
 }  // namespace

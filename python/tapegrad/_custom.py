@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 
 from . import _core
 from ._core import Tensor
@@ -32,10 +33,18 @@ class custom_vjp:
     """
 
     def __init__(self, fun):
+        if not callable(fun):
+            raise TypeError(f"custom_vjp: expected a function, got {type(fun).__name__}")
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.fwd = None
         self.bwd = None
+        # Keyword arguments are bound to their positions (JAX's resolve_kwargs), so fwd and bwd
+        # always see every argument positionally, one cotangent each.
+        try:
+            self._signature = inspect.signature(fun)
+        except (TypeError, ValueError):
+            self._signature = None
 
     def defvjp(self, fwd, bwd):
         """`fwd(*args) -> (out, residuals)`; `bwd(residuals, g) -> tuple of input cotangents`
@@ -48,20 +57,53 @@ class custom_vjp:
         >>> tg.grad(f)(tg.tensor(1.0))  # the rule says 2, whatever cos(1) is
         Tensor(shape=[], dtype=Float32, value= 2)
         """
+        for what, rule in (("fwd", fwd), ("bwd", bwd)):
+            if not callable(rule):
+                raise TypeError(
+                    f"custom_vjp.defvjp: {what} must be callable, got {type(rule).__name__}"
+                )
         self.fwd = fwd
         self.bwd = bwd
         return self
+
+    def _resolve_kwargs(self, args, kwargs):
+        name = getattr(self.fun, "__name__", "")
+        if self._signature is None:
+            raise TypeError(
+                f"custom_vjp {name}: keyword arguments need a function with a signature"
+            )
+        try:
+            ba = self._signature.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"custom_vjp {name}: {e}") from None
+        given = set(ba.arguments)
+        ba.apply_defaults()
+        if ba.kwargs:
+            raise TypeError(
+                f"custom_vjp {name}: keyword-only arguments are not supported "
+                f"({sorted(ba.kwargs)}); pass them positionally"
+            )
+        # As if passed positionally: defaults fill only the gaps before the last argument given,
+        # so f(x, y=t) is f(x, t) and its rules see (and return cotangents for) those arguments.
+        params = self._signature.parameters
+        if any(params[n].kind == inspect.Parameter.VAR_POSITIONAL for n in given):
+            return tuple(ba.args)
+        names = list(ba.arguments)  # in the signature's order
+        last = max(i for i, n in enumerate(names) if n in given)
+        return tuple(ba.args)[: last + 1]
 
     def __get__(self, obj, objtype=None):
         if obj is None:
             return self
         return functools.partial(self.__call__, obj)
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         if self.fwd is None:
             raise TypeError(
                 f"custom_vjp {getattr(self.fun, '__name__', '')}: call defvjp(fwd, bwd) first"
             )
+        if kwargs:
+            args = self._resolve_kwargs(args, kwargs)
         leaves, in_def = flatten(args, _is_leaf)
         idx = [i for i, x in enumerate(leaves) if isinstance(x, Tensor)]
         tensors = [leaves[i] for i in idx]

@@ -286,6 +286,16 @@ class custom_jvp:
         self.fun = fun
         if isinstance(nondiff_argnums, int):
             nondiff_argnums = (nondiff_argnums,)
+        # ints only: int("1") or int(1.5) would read a string or a float as a position.
+        if not isinstance(nondiff_argnums, (tuple, list)) or not all(
+            isinstance(i, (int, _np.integer)) and not isinstance(i, (bool, _np.bool_))
+            for i in nondiff_argnums
+        ):
+            raise TypeError(
+                f"custom_jvp: nondiff_argnums must be an int or a tuple of ints, got {nondiff_argnums!r}"[
+                    :200
+                ]
+            )
         self.nondiff_argnums = tuple(int(i) for i in nondiff_argnums)
         self.jvp_rule = None
         # Defaults are filled in (JAX's resolve_kwargs), so the rule always sees every argument.

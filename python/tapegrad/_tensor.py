@@ -77,14 +77,22 @@ def _to(self, target):
     >>> t.to(tg.float64).dtype
     Float64
     """
-    if isinstance(target, str) and target.upper() in ("CPU", "GPU", "CUDA", "ASCEND"):
+    if isinstance(target, str) and target.split(":")[0].upper() in _DEVICE_WORDS:
         dev = _device_name(target, "to")
         if dev == self.device:
             return self
         if dev == "GPU":
             _cuda_module._require(f"to({target!r})")
         return _core._to_device(self, dev)
+    if target is None or isinstance(target, (bool, int, float)):
+        # Not a dtype either: say what `to` takes, not only that it is no dtype.
+        raise TypeError(f"to: expected a device ('CPU' or 'GPU') or a dtype, got {target!r}")
     return self.astype(target)
+
+
+# Words that make a string argument of ``to`` a device: "cuda:0" or "cpu:1" then gets the device
+# error ("device must be 'CPU' or 'GPU'") instead of being read as a dtype name.
+_DEVICE_WORDS = ("CPU", "GPU", "CUDA", "ASCEND", "NPU", "MPS", "XLA", "TPU")
 
 
 def _device_name(device, where):

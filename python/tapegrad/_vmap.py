@@ -41,9 +41,16 @@ def _axes_for(axes, tree, what, kind="arguments"):
             out.extend(_axes_for(a, t, what, kind))
         return out
     if isinstance(axes, dict) and isinstance(tree, dict):
+        # The keys must match exactly (JAX): a key missing from the spec used to map that entry
+        # on axis 0 silently, and a misspelt key was ignored.
+        if set(axes) != set(tree):
+            raise ValueError(
+                f"{what}: axes specification has keys {sorted(axes, key=repr)!r} but the {kind} "
+                f"have keys {sorted(tree, key=repr)!r}"[:300]
+            )
         out = []
         for k in sorted(tree.keys(), key=repr):
-            out.extend(_axes_for(axes.get(k, 0), tree[k], what, kind))
+            out.extend(_axes_for(axes[k], tree[k], what, kind))
         return out
     raise ValueError(
         f"{what}: axes specification {axes!r} does not match the structure of the {kind}"
@@ -122,9 +129,9 @@ def vmap(fn, in_axes=0, out_axes=0):
         _check_axes_spec(spec, name)
 
     @functools.wraps(fn)
-    def mapped(*args):
+    def mapped(*args, **kwargs):
         if _GRAPH[0] and _mode.graph_mode_active():
-            return _mode.run_graph(me(), me(), args, {})
+            return _mode.run_graph(me(), me(), args, kwargs)
         ia = in_axes
         if isinstance(ia, list):
             ia = tuple(ia)
@@ -133,7 +140,10 @@ def vmap(fn, in_axes=0, out_axes=0):
                 f"vmap: in_axes has {len(ia)} entries but the function got {len(args)} arguments"
             )
         axes = _axes_for(ia, args, "vmap")
-        leaves, td = _flatten(args, _is_leaf)
+        # Keyword arguments are mapped over their leading axis, as JAX does (in_axes covers only
+        # the positional ones).
+        axes += _axes_for(0, kwargs, "vmap")
+        leaves, td = _flatten((args, kwargs), _is_leaf)
         size = None
         norm = []
         for x, ax in zip(leaves, axes):
@@ -169,7 +179,8 @@ def vmap(fn, in_axes=0, out_axes=0):
         level.push()
         try:
             new_leaves = [level.track(x, a) if a is not None else x for x, a in norm]
-            out = fn(*_unflatten(td, new_leaves))
+            a_, kw_ = _unflatten(td, new_leaves)
+            out = fn(*a_, **kw_)
         finally:
             level.pop()
             if outer:
@@ -182,8 +193,17 @@ def vmap(fn, in_axes=0, out_axes=0):
         )
         res = []
         for o, a in zip(ol, oa):
+            if o is None:  # None is an empty output (JAX): it comes back as None
+                res.append(None)
+                continue
             if not isinstance(o, Tensor):
-                o = Tensor(o)
+                try:
+                    o = Tensor(o)
+                except (TypeError, ValueError) as e:
+                    raise TypeError(
+                        f"vmap: the function must return tensors, numbers or tuples/lists/dicts of "
+                        f"them; it returned a {type(o).__name__} ({e})"[:300]
+                    ) from None
             if a is None:
                 if level.wraps(o):
                     raise ValueError(
@@ -193,6 +213,11 @@ def vmap(fn, in_axes=0, out_axes=0):
                 res.append(o)
                 continue
             nd = o.ndim + 1
+            if not -nd <= a < nd:  # checked here so that the message shows the axis as given
+                raise IndexError(
+                    f"vmap: out_axes {a} is out of range for an output of {o.ndim} dimensions "
+                    f"(the mapped result has {nd}: axes {-nd}..{nd - 1})"
+                )
             res.append(level.unwrap(o, a + nd if a < 0 else a))
         return _unflatten(od, res)
 

@@ -71,7 +71,28 @@ def _x64(x, what, name="x0"):
     a = _np.asarray(x)
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{what}: {name} must be real numbers, got an array of dtype {a.dtype}")
+    if name == "x0" and a.size == 0:
+        # SciPy fails later on an empty start with an unrelated message (a reduction's).
+        raise ValueError(f"{what}: x0 is empty (shape {a.shape}); there is nothing to solve for")
     return _np.asarray(a, dtype=_np.float64)
+
+
+def _check_method(method, what):
+    """SciPy takes a method name or a callable; anything else failed inside SciPy with an
+    AttributeError ("'int' object has no attribute 'lower'")."""
+    if method is not None and not isinstance(method, str) and not callable(method):
+        raise TypeError(
+            f"{what}: method must be a name (str) or a callable, got {type(method).__name__} "
+            f"{method!r}"[:200]
+        )
+
+
+def _check_out_shape(shape, y, what):
+    """`f(t, y)` of an ODE gives one derivative per state: the same number of values as `y`."""
+    if int(_np.prod(shape)) != y.size:
+        raise ValueError(
+            f"{what}: f(t, y) must return an array of y's shape {y.shape}, got shape {tuple(shape)}"
+        )
 
 
 def _tensor64(x):
@@ -211,6 +232,7 @@ def minimize(fun, x0, method=None, jit=False, **kw):
     """
     if not callable(fun):
         raise TypeError(f"minimize: fun must be callable, got {type(fun).__name__}")
+    _check_method(method, "minimize")
     x0 = _x64(x0, "minimize")
     f_scipy, kw = _minimize_parts(fun, method, jit, kw)
     return _optimize.minimize(f_scipy, x0, method=method, **kw)
@@ -287,6 +309,7 @@ def least_squares(residuals, x0, jit=False, mode="auto", **kw):
         raise TypeError(
             f"least_squares: residuals must be callable, got {type(residuals).__name__}"
         )
+    _check_method(kw.get("method"), "least_squares")
     x0 = _x64(x0, "least_squares")
     r_scipy, kw = _least_squares_parts(residuals, x0, jit, mode, kw)
     return _optimize.least_squares(r_scipy, x0, **kw)
@@ -309,6 +332,7 @@ def root(fun, x0, jit=False, mode="auto", **kw):
     """
     if not callable(fun):
         raise TypeError(f"root: fun must be callable, got {type(fun).__name__}")
+    _check_method(kw.get("method"), "root")
     x0 = _x64(x0, "root")
     m = _method_name(kw.get("method", "hybr"))
     targs = _tensor_args(kw.pop("args", ()))
@@ -364,7 +388,9 @@ def ode_jacobian(f, jit=False, mode="fwd"):
     def jac(t, y, *args):
         y = _x64(y, "ode_jacobian", "y")
         n = y.size
-        return _np64(j_fn(as_t(t), _tensor64(y), *args)).reshape(n, n)
+        j = _np64(j_fn(as_t(t), _tensor64(y), *args))
+        _check_out_shape(j.shape[: j.ndim - y.ndim], y, "ode_jacobian")  # out.shape + y.shape
+        return j.reshape(n, n)
 
     return jac
 
@@ -389,6 +415,8 @@ def ode_fun(f, jit=False):
 
     def fun(t, y, *args):
         y = _x64(y, "ode_fun", "y")
-        return _np64(_vector(f_fn(as_t(t), _tensor64(y), *args), "ode_fun")).reshape(y.shape)
+        out = _np64(_vector(f_fn(as_t(t), _tensor64(y), *args), "ode_fun"))
+        _check_out_shape(out.shape, y, "ode_fun")
+        return out.reshape(y.shape)
 
     return fun
