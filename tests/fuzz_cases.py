@@ -1821,6 +1821,7 @@ ATTRS = {
     "__len__": ("len({a})", "len({n})"),
     "__hash__": ("hash({a}) == hash({a})", "True"),
     "__iter__": ("list({a})", "list({n})"),
+    "__contains__": ("1 in {a}", "1 in {n}"),
     "__format__": ("format({a}, '.3f')", None),
     "__repr__": ("repr({a})", None),
     "__str__": ("str({a})", None),

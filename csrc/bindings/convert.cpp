@@ -200,7 +200,19 @@ DType parse_dtype(py::handle h) {
     if (s == "float64" || s == "double") return DType::Float64;
     if (s == "complex64") return DType::Complex64;
     if (s == "complex128" || s == "complex") return DType::Complex128;
-    throw TypeError(str_cat("dtype: '", h.cast<std::string>(), "' is not a supported dtype"));
+    // numpy's other spellings ('f4', '<f8', 'i8', '?', 'e', 'single', 'longlong'): numpy reads the
+    // string as given (its one-letter codes are case-sensitive: 'b' is int8, 'B' uint8).
+    py::dtype dt;
+    DType d;
+    try {
+      dt = py::dtype::from_args(py::reinterpret_borrow<py::object>(h));
+    } catch (py::error_already_set&) {
+      throw TypeError(str_cat("dtype: '", h.cast<std::string>(), "' is not a supported dtype"));
+    }
+    if (!dtype_from_numpy(dt, d))
+      throw TypeError(
+          str_cat("dtype: '", h.cast<std::string>(), "' (", std::string(py::str(dt)), ") is not a supported dtype"));
+    return d;
   }
   py::object np = py::module_::import("numpy");
   py::dtype dt;

@@ -148,8 +148,13 @@ array([1., 2.])
 inline constexpr char Tensor_item[] =
     R"doc(The value of a one-element tensor as a Python scalar (ValueError otherwise).
 
+With an index, one element of any tensor, as numpy's ``item``: ``item(i)`` counts in the
+flattened tensor, ``item(i, j)`` or ``item((i, j))`` gives one index per dimension.
+
 >>> tg.tensor([2.5]).item(), tg.tensor(3).item(), tg.tensor(True).item()
 (2.5, 3, True)
+>>> tg.tensor([[1, 2], [3, 4]]).item(2), tg.tensor([[1, 2], [3, 4]]).item(0, 1)
+(3, 2)
 )doc";
 
 inline constexpr char Tensor_tolist[] =
@@ -640,7 +645,10 @@ void bind_tensor(py::module_& m) {
           py::arg("dtype") = py::none(), py::arg("copy") = py::none(), docs::Tensor___array__)
       .def(
           "item",
-          [](const Tensor& t) {
+          [](const Tensor& t, py::args index) {
+            // item(i) / item(i, j) / item((i, j)): one element by flat or full index, as numpy's
+            // and MindSpore's item(index); the Python helper checks and reads it.
+            if (index.size() != 0) return py::module_::import("tapegrad._tensor").attr("_item_at")(t, index);
             need_one(t, "item", true);
             return scalar_value(t);
           },

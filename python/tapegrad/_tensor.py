@@ -56,9 +56,59 @@ def _iter(self):
 
 
 Tensor.__iter__ = _iter
-Tensor.__format__ = lambda self, spec: (
-    format(self.item(), spec) if self.size == 1 and spec else str(self)
-)
+
+
+def _format(self, spec):
+    """format(t, spec): a 0-d tensor formats as its Python scalar; any other tensor takes only the
+    empty spec (its str), as numpy arrays and PyTorch tensors do: '.3f' on a vector was ignored."""
+    if not spec:
+        return str(self)
+    if self.ndim == 0:
+        return format(self.item(), spec)
+    raise TypeError(
+        f"unsupported format string {spec!r} passed to Tensor.__format__ for a tensor of shape "
+        f"{tuple(self.shape)} (only a 0-d tensor takes a format spec)"
+    )
+
+
+Tensor.__format__ = _format
+
+
+def _contains(self, value):
+    """`value in t` is `(t == value).any()`, as numpy: a row of a matrix is found too (iterating
+    compared whole rows with ==, whose truth value is ambiguous)."""
+    eq = self == value
+    return bool(eq.any()) if isinstance(eq, Tensor) else bool(eq)
+
+
+Tensor.__contains__ = _contains
+
+
+def _item_at(self, index):
+    """Tensor.item(*index): one element by flat index or one index per dimension (numpy's rules)."""
+    import operator
+
+    if len(index) == 1 and isinstance(index[0], tuple):
+        index = index[0]
+    try:
+        index = tuple(operator.index(i) for i in index)
+    except TypeError:
+        raise TypeError(
+            f"item: indices must be integers, got {index!r} for a tensor of shape {tuple(self.shape)}"
+        ) from None
+    if len(index) == 1 and self.ndim != 1:
+        (i,) = index
+        n = self.size
+        if not -n <= i < n:
+            raise IndexError(
+                f"item: index {i} is out of bounds for a tensor of size {n} (shape {tuple(self.shape)})"
+            )
+        return self.reshape(-1)[i].item()
+    if len(index) != self.ndim:
+        raise ValueError(
+            f"item: a tensor of shape {tuple(self.shape)} takes 1 or {self.ndim} indices, got {len(index)}"
+        )
+    return self[index].item()
 
 
 def _to(self, target):

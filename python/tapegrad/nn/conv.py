@@ -16,8 +16,9 @@ class Conv2d(Cell):
     ``'same'`` (default; output ``ceil(H / stride)``), ``'valid'`` or ``'pad'`` (then ``padding`` is an
     int, ``(pad_h, pad_w)`` or ``(top, bottom, left, right)``; other modes need ``padding=0``, as in
     MindSpore). ``weight_init``/``bias_init`` default to uniform(+-1/sqrt(fan_in)) (MindSpore's
-    HeUniform(sqrt(5)) and its bias rule); strings 'zeros', 'ones', 'normal', 'uniform',
-    'xavier_uniform' or a Tensor are accepted. Only ``data_format='NCHW'``. See ``ops.conv2d``.
+    HeUniform(sqrt(5)) and its bias rule); the initializers of ``nn.Dense`` are accepted ('zeros',
+    'ones', 'normal', 'truncated_normal', 'he_normal', 'xavier_uniform', 'xavier_normal', a number,
+    a Tensor). Only ``data_format='NCHW'``. See ``ops.conv2d``.
 
     >>> import tapegrad as tg
     >>> conv = tg.nn.Conv2d(3, 8, 3, stride=2, has_bias=True)
@@ -62,7 +63,9 @@ class Conv2d(Cell):
         if not isinstance(pad_mode, str) or pad_mode.lower() not in ("same", "valid", "pad"):
             raise ValueError(f"{what}: pad_mode must be 'same', 'valid' or 'pad', got {pad_mode!r}")
         pad_mode = pad_mode.lower()
-        if pad_mode != "pad" and any(_padding4(padding, what)):
+        # Checked here for every mode, so a negative padding fails at construction, not at the
+        # first call.
+        if any(_padding4(padding, what)) and pad_mode != "pad":
             raise ValueError(
                 f"{what}: padding must be 0 when pad_mode is {pad_mode!r} (use pad_mode='pad'), got "
                 f"padding={padding!r}"

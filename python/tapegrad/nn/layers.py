@@ -17,8 +17,23 @@ def _tg():
     return tapegrad
 
 
+def _truncated_normal(tg, sigma, shape, dtype):
+    """N(0, sigma) cut at two sigma (MindSpore's TruncatedNormal): draws outside are drawn again,
+    so the values keep the normal's shape inside the cut instead of piling up at its ends."""
+    x = tg.normal(0.0, sigma, shape=shape, dtype=dtype)
+    out = abs(x) > 2.0 * sigma
+    while bool(out.any()):
+        x = tg.where(out, tg.normal(0.0, sigma, shape=shape, dtype=dtype), x)
+        out = abs(x) > 2.0 * sigma
+    return x
+
+
 def _init(init, shape, fan_in, dtype):
+    import numpy as np
+
     tg = _tg()
+    if isinstance(init, np.ndarray):
+        init = Tensor(init)
     if isinstance(init, Tensor):
         if tuple(init.shape) != tuple(shape):
             raise ValueError(
@@ -26,21 +41,39 @@ def _init(init, shape, fan_in, dtype):
                 f"shape {tuple(shape)}"
             )
         return Tensor(init, dtype)
-    if init is None or init == "zeros":
+    if init is None:
         return tg.zeros(shape, dtype)
-    if init == "ones":
+    # A number is MindSpore's Constant initializer.
+    if isinstance(init, numbers.Real) and not isinstance(init, bool):
+        return tg.full(shape, float(init), dtype=dtype)
+    # MindSpore looks initializer names up case-insensitively, with or without underscores
+    # ('he_normal', 'HeNormal', 'TruncatedNormal', 'zero' and 'zeros').
+    key = init.lower().replace("_", "") if isinstance(init, str) else None
+    # A conv kernel (out, in/group, kh, kw) fans out to out * kh * kw, as fan_in counts kh * kw.
+    fan_out = math.prod(shape[:1] + tuple(shape[2:])) if len(shape) else 1
+    if key in ("zeros", "zero"):
+        return tg.zeros(shape, dtype)
+    if key in ("ones", "one"):
         return tg.ones(shape, dtype)
-    if init == "normal":
+    if key == "normal":
         return tg.normal(0.0, 0.01, shape=shape, dtype=dtype)
-    if init in ("uniform", "he_uniform", "HeUniform"):
+    if key == "truncatednormal":
+        return _truncated_normal(tg, 0.01, shape, dtype)
+    if key in ("uniform", "heuniform"):
         bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
         return tg.uniform(-bound, bound, shape=shape, dtype=dtype)
-    if init in ("xavier_uniform", "XavierUniform"):
-        fan_out = shape[0]
+    if key == "henormal":  # MindSpore's HeNormal(): gain sqrt(2) over fan_in
+        std = math.sqrt(2.0 / fan_in) if fan_in > 0 else 0.0
+        return tg.normal(0.0, std, shape=shape, dtype=dtype)
+    if key == "xavieruniform":
         bound = math.sqrt(6.0 / (fan_in + fan_out)) if fan_in + fan_out > 0 else 0.0
         return tg.uniform(-bound, bound, shape=shape, dtype=dtype)
+    if key == "xaviernormal":
+        std = math.sqrt(2.0 / (fan_in + fan_out)) if fan_in + fan_out > 0 else 0.0
+        return tg.normal(0.0, std, shape=shape, dtype=dtype)
     raise ValueError(
-        f"unknown initializer {init!r} (use 'zeros', 'ones', 'normal', 'uniform', 'xavier_uniform' or a Tensor)"
+        f"unknown initializer {init!r} (use 'zeros', 'ones', 'normal', 'truncated_normal', 'uniform', "
+        "'he_uniform', 'he_normal', 'xavier_uniform', 'xavier_normal', a number or a Tensor)"
     )
 
 
@@ -141,9 +174,12 @@ _ACTIVATIONS.update(relu=ReLU, sigmoid=Sigmoid, tanh=Tanh, gelu=GELU, softmax=So
 class Dense(Cell):
     """y = activation(x @ weight.T + bias); weight has shape (out_channels, in_channels).
 
-    `weight_init` and `bias_init` are "uniform" (the default: U(-1/sqrt(in), 1/sqrt(in))),
-    "normal", "xavier_uniform", "zeros", "ones" or a Tensor; `activation` is a Cell or a name
-    ("relu", "sigmoid", "tanh", "gelu", "softmax").
+    `weight_init` and `bias_init` are "uniform" (the default: U(-1/sqrt(in), 1/sqrt(in)); also
+    "he_uniform"), "normal" (N(0, 0.01)), "truncated_normal" (the same cut at two sigma),
+    "he_normal", "xavier_uniform", "xavier_normal", "zeros", "ones" (MindSpore's names, read
+    case-insensitively, with or without underscores: "HeNormal", "Zero"), a number (a constant), a
+    Tensor or a numpy array; `activation` is a Cell or a name ("relu", "sigmoid", "tanh", "gelu",
+    "softmax").
 
     >>> dense = tg.nn.Dense(3, 2, weight_init="ones", bias_init="zeros")
     >>> dense(tg.tensor([[1.0, 2.0, 3.0]]))
@@ -193,7 +229,9 @@ class Dense(Cell):
 
     def construct(self, x):
         tg = _tg()
-        if x.shape[-1] != self.in_channels:
+        if not isinstance(x, Tensor):
+            x = tg.tensor(x)
+        if x.ndim == 0 or x.shape[-1] != self.in_channels:
             raise ValueError(
                 f"Dense: expected input with last dimension {self.in_channels}, got shape {tuple(x.shape)}"
             )

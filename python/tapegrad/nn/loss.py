@@ -15,9 +15,8 @@ def _shape(x):
     return tuple(x.shape) if hasattr(x, "shape") else ()
 
 
-def _check_pair(what, logits, labels, same=False):
-    """logits and labels must broadcast together (have the same shape when `same`); the error
-    names the loss and both shapes."""
+def _check_types(what, logits, labels):
+    """logits and labels must be tensors or array-likes; the error names the loss."""
     import numbers
 
     import numpy as np
@@ -30,6 +29,14 @@ def _check_pair(what, logits, labels, same=False):
                 f"{what}: {name} must be a Tensor, got {type(x).__name__}"
                 + (" (the network returned several outputs?)" if isinstance(x, tuple) else "")
             )
+
+
+def _check_pair(what, logits, labels, same=False):
+    """logits and labels must broadcast together (have the same shape when `same`); the error
+    names the loss and both shapes."""
+    import numpy as np
+
+    _check_types(what, logits, labels)
     a, b = _shape(logits), _shape(labels)
     if same:
         if a != b:
@@ -140,8 +147,14 @@ class SoftmaxCrossEntropyWithLogits(LossBase):
         self.sparse = bool(sparse)
 
     def construct(self, logits, labels):
+        import numpy as np
+
         tg = _tg()
         what = "SoftmaxCrossEntropyWithLogits"
+        _check_types(what, logits, labels)
+        # Lists and numpy arrays are taken as tensors: their dtype and shape are checked below
+        # (a list has no .shape, and a numpy dtype no is_floating_point).
+        logits, labels = (x if isinstance(x, tg.Tensor) else tg.tensor(x) for x in (logits, labels))
         if len(_shape(logits)) == 0:
             raise ValueError(
                 f"{what}: logits must have at least one dimension (the classes), got shape ()"
@@ -156,9 +169,10 @@ class SoftmaxCrossEntropyWithLogits(LossBase):
             _check_pair(what, logits, labels, same=True)
         logp = tg.log_softmax(logits, axis=-1)
         if self.sparse:
-            if labels.dtype.is_floating_point:
+            if np.dtype(labels.dtype.numpy_dtype).kind not in "iu":
                 raise TypeError(
-                    "SoftmaxCrossEntropyWithLogits(sparse=True): labels must be integers"
+                    f"{what}(sparse=True): labels must be integers, got dtype {labels.dtype} "
+                    f"(labels of shape {_shape(labels)})"
                 )
             n = logits.shape[-1]
             try:

@@ -1,0 +1,291 @@
+"""Robustness round 'what users actually write': numpy idioms on Tensors (formatting, `in`,
+item(index), dtype spellings), MindSpore nn arguments (initializers, padding, labels given as
+lists or numpy arrays) and the jit's treatment of Python numbers read from outside."""
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad import nn
+
+# ---- Section 2: Tensor conversions ---------------------------------------------------------------
+
+
+def test_format_spec_of_a_0d_tensor_formats_its_value():
+    assert format(tg.tensor(3.14159), ".3f") == "3.142"
+    assert f"{tg.tensor(7):05d}" == "00007"
+    assert format(tg.tensor([1.5, 2.0]), "") == str(tg.tensor([1.5, 2.0]))
+
+
+@pytest.mark.parametrize("shape", [(1,), (2,), (2, 2), (0,)])
+def test_format_spec_of_an_nd_tensor_is_a_type_error_like_numpy(shape):
+    t = tg.ones(shape)
+    with pytest.raises(TypeError) as np_err:
+        format(np.ones(shape), ".3f")
+    assert "unsupported format string" in str(np_err.value)
+    with pytest.raises(
+        TypeError,
+        match=r"unsupported format string.*shape "
+        + repr(shape).replace("(", r"\(").replace(")", r"\)"),
+    ):
+        format(t, ".3f")
+
+
+@pytest.mark.parametrize(
+    "value, data",
+    [
+        ([1, 2], [[1, 2], [3, 4]]),
+        ([3, 4], [[1, 2], [3, 4]]),
+        ([2, 1], [[1, 2], [3, 4]]),
+        (5, [[1, 2], [3, 4]]),
+        (3, [[1, 2], [3, 4]]),
+        (2.0, [1.0, 2.0]),
+        (np.float32(7), [1.0, 2.0]),
+        ([1, 2], np.zeros((0, 2))),
+    ],
+)
+def test_in_operator_is_any_of_equal_like_numpy(value, data):
+    t = tg.tensor(np.asarray(data))
+    assert (value in t) is (value in np.asarray(data))
+    assert (tg.tensor(value) in t) is (value in np.asarray(data))
+
+
+def test_in_operator_with_a_non_number_is_false():
+    assert ("a" in tg.tensor([1, 2])) is False
+    assert (None in tg.tensor([1, 2])) is False
+
+
+@pytest.mark.parametrize("args", [(0,), (2,), (-1,), (3,), (0, 1), (1, 0), ((1, 1),), ((-1, -2),)])
+def test_item_with_an_index_follows_numpy(args):
+    a = np.array([[1, 2], [3, 4]])
+    assert tg.tensor(a).item(*args) == a.item(*args)
+    assert type(tg.tensor(a).item(*args)) is int
+
+
+@pytest.mark.parametrize(
+    "args, exc, fragment",
+    [
+        ((4,), IndexError, "index 4 is out of bounds for a tensor of size 4"),
+        ((-5,), IndexError, "index -5 is out of bounds"),
+        ((0, 2), IndexError, "out of bounds"),
+        ((1.5,), TypeError, "item: indices must be integers"),
+        (("a",), TypeError, "item: indices must be integers"),
+        ((0, 0, 0), ValueError, "takes 1 or 2 indices, got 3"),
+    ],
+)
+def test_item_with_a_bad_index_names_item(args, exc, fragment):
+    with pytest.raises(exc, match=fragment):
+        tg.tensor([[1, 2], [3, 4]]).item(*args)
+
+
+def test_item_with_an_index_of_0d_and_float_tensors():
+    assert tg.tensor(5.0).item(0) == 5.0
+    assert tg.tensor([1.5, 2.5]).item(1) == 2.5
+    with pytest.raises(IndexError):
+        tg.tensor(5.0).item(1)
+
+
+def test_item_with_an_index_is_a_jit_decision():
+    f = tg.jit(lambda x: x * x.item(1))
+    np.testing.assert_allclose(f(tg.tensor([1.0, 2.0])).asnumpy(), [2.0, 4.0])
+    np.testing.assert_allclose(f(tg.tensor([1.0, 3.0])).asnumpy(), [3.0, 9.0])
+
+
+# ---- Section 3: dtype spellings ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "f4",
+        "<f4",
+        ">f4",
+        "f8",
+        "=f8",
+        "f2",
+        "e",
+        "d",
+        "i1",
+        "i2",
+        "i4",
+        "i8",
+        "u1",
+        "u2",
+        "u4",
+        "u8",
+        "b",
+        "B",
+        "h",
+        "l",
+        "q",
+        "?",
+        "b1",
+        "F",
+        "D",
+        "c8",
+        "c16",
+        "single",
+        "longlong",
+        "ubyte",
+    ],
+)
+def test_numpy_dtype_codes_are_accepted(spelling):
+    want = np.dtype(spelling).newbyteorder("=")
+    for make in (
+        lambda: tg.zeros(2, dtype=spelling),
+        lambda: tg.tensor([0, 1], dtype=spelling),
+        lambda: tg.ones(2).astype(spelling),
+    ):
+        t = make()
+        assert t.asnumpy().dtype == want
+
+
+def test_named_dtype_spellings_keep_their_meaning():
+    # The names tapegrad read before (case-insensitive, MindSpore's print names too) are unchanged.
+    assert tg.zeros(1, dtype="float").dtype == tg.float32
+    assert tg.zeros(1, dtype="Float32").dtype == tg.float32
+    assert tg.zeros(1, dtype="complex").dtype == tg.complex128
+    assert tg.zeros(1, dtype="int").dtype == tg.int64
+
+
+@pytest.mark.parametrize(
+    "spelling, fragment",
+    [
+        ("x", "'x' is not a supported dtype"),
+        ("U3", r"'U3' \(<U3\) is not a supported dtype"),
+        ("f16", r"'f16' \(float128\) is not a supported dtype"),
+        ("O", "is not a supported dtype"),
+        ("cuda:0", "is not a supported dtype"),
+    ],
+)
+def test_unsupported_dtype_strings_are_a_type_error(spelling, fragment):
+    with pytest.raises(TypeError, match=fragment):
+        tg.zeros(2, dtype=spelling)
+
+
+# ---- Section 5: nn -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("x", [tg.tensor(1.0), 1.0])
+def test_dense_of_a_0d_input_names_the_shapes(x):
+    with pytest.raises(
+        ValueError, match=r"Dense: expected input with last dimension 3, got shape \(\)"
+    ):
+        nn.Dense(3, 4)(x)
+
+
+def test_dense_takes_numpy_and_list_inputs():
+    d = nn.Dense(3, 2, weight_init="ones", bias_init="zeros")
+    np.testing.assert_allclose(d(np.ones((1, 3))).asnumpy(), [[3.0, 3.0]])
+    np.testing.assert_allclose(d([[1.0, 1.0, 1.0]]).asnumpy(), [[3.0, 3.0]])
+
+
+@pytest.mark.parametrize(
+    "name, std",
+    [
+        ("he_normal", np.sqrt(2.0 / 300)),
+        ("HeNormal", np.sqrt(2.0 / 300)),
+        ("xavier_normal", np.sqrt(2.0 / 700)),
+        ("XavierNormal", np.sqrt(2.0 / 700)),
+        ("xavier_uniform", np.sqrt(6.0 / 700) / np.sqrt(3.0)),
+        ("XavierUniform", np.sqrt(6.0 / 700) / np.sqrt(3.0)),
+        ("Normal", 0.01),
+    ],
+)
+def test_mindspore_initializer_names(name, std):
+    tg.set_seed(0)
+    w = nn.Dense(300, 400, weight_init=name).weight.asnumpy()
+    assert w.shape == (400, 300)
+    assert abs(w.mean()) < 0.1 * std
+    assert abs(w.std() - std) < 0.05 * std
+
+
+@pytest.mark.parametrize("name", ["truncatednormal", "TruncatedNormal", "truncated_normal"])
+def test_truncated_normal_initializer_stays_within_two_sigma(name):
+    tg.set_seed(0)
+    w = nn.Dense(200, 100, weight_init=name).weight.asnumpy()
+    assert np.abs(w).max() <= 0.02
+    # N(0, 0.01) cut at two sigma has a standard deviation of 0.0088.
+    assert abs(w.std() - 0.0088) < 0.0005
+
+
+def test_truncated_normal_initializer_is_reproducible():
+    tg.set_seed(3)
+    a = nn.Dense(20, 10, weight_init="truncatednormal").weight.asnumpy()
+    tg.set_seed(3)
+    b = nn.Dense(20, 10, weight_init="truncatednormal").weight.asnumpy()
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name, value", [("Zero", 0.0), ("zero", 0.0), ("One", 1.0), ("ONES", 1.0)])
+def test_constant_initializer_names(name, value):
+    d = nn.Dense(3, 2, weight_init=name, bias_init=name)
+    np.testing.assert_array_equal(d.weight.asnumpy(), np.full((2, 3), value, np.float32))
+    np.testing.assert_array_equal(d.bias.asnumpy(), np.full((2,), value, np.float32))
+
+
+def test_number_and_numpy_initializers():
+    d = nn.Dense(3, 2, weight_init=0.5, bias_init=np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(d.weight.asnumpy(), np.full((2, 3), 0.5, np.float32))
+    np.testing.assert_array_equal(d.bias.asnumpy(), [1.0, 2.0])
+    assert d.bias.dtype == tg.float32
+    with pytest.raises(
+        ValueError,
+        match=r"a Tensor of shape \(3, 2\) cannot initialise a parameter of shape \(2, 3\)",
+    ):
+        nn.Dense(3, 2, weight_init=np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("bad", ["bogus", True, None.__class__, [1.0]])
+def test_unknown_initializer_names_the_choices(bad):
+    with pytest.raises(ValueError, match="unknown initializer .*he_normal"):
+        nn.Dense(3, 2, weight_init=bad)
+
+
+def test_conv_xavier_fan_out_counts_the_kernel_window():
+    tg.set_seed(0)
+    w = nn.Conv2d(16, 32, 3, weight_init="xavier_uniform").weight.asnumpy()
+    bound = np.sqrt(6.0 / (16 * 9 + 32 * 9))
+    assert np.abs(w).max() <= bound
+    assert np.abs(w).max() > 0.95 * bound
+
+
+@pytest.mark.parametrize("padding", [-1, (1, -1), (0, 0, -2, 0)])
+@pytest.mark.parametrize("pad_mode", ["pad", "same", "valid"])
+def test_conv_negative_padding_fails_at_construction(padding, pad_mode):
+    with pytest.raises(ValueError, match=r"Conv2d: padding must be >= 0"):
+        nn.Conv2d(3, 2, 3, pad_mode=pad_mode, padding=padding)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([0, 1, 3]),
+        [0, 1, 3],
+        np.array([0, 1, 3], np.int32),
+        (np.array([0, 1, 3], np.uint8)),
+    ],
+)
+def test_sparse_cross_entropy_takes_numpy_and_list_labels(labels):
+    loss = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
+    logits = np.log(np.array([[0.5, 0.25, 0.125, 0.125]] * 3))
+    want = -np.mean(logits[np.arange(3), [0, 1, 3]])
+    np.testing.assert_allclose(float(loss(tg.tensor(logits), labels)), want, rtol=1e-6)
+    np.testing.assert_allclose(float(loss(logits, labels)), want, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "labels, exc, fragment",
+    [
+        (np.array([0, 1, 4]), ValueError, r"class indices in \[0, 4\)"),
+        ([0, -1, 2], ValueError, r"class indices in \[0, 4\)"),
+        ([0, 1], ValueError, r"labels of shape \(2,\) must have the shape of the logits"),
+        (np.array([0.0, 1.0, 2.0]), TypeError, r"labels must be integers, got dtype Float64"),
+        (tg.tensor([True, False, True]), TypeError, r"labels must be integers, got dtype Bool"),
+        ((0, 1, 2), TypeError, r"labels must be a Tensor, got tuple"),
+    ],
+)
+def test_sparse_cross_entropy_bad_labels_name_the_loss(labels, exc, fragment):
+    loss = nn.SoftmaxCrossEntropyWithLogits(sparse=True)
+    with pytest.raises(exc, match=r"SoftmaxCrossEntropyWithLogits.*" + fragment):
+        loss(tg.ones((3, 4)), labels)
