@@ -289,3 +289,211 @@ def test_sparse_cross_entropy_bad_labels_name_the_loss(labels, exc, fragment):
     loss = nn.SoftmaxCrossEntropyWithLogits(sparse=True)
     with pytest.raises(exc, match=r"SoftmaxCrossEntropyWithLogits.*" + fragment):
         loss(tg.ones((3, 4)), labels)
+
+
+# ---- Section 5: optimizers -----------------------------------------------------------------------
+
+
+def _param(v=1.0, name="w"):
+    return tg.Parameter(tg.tensor([v]), name=name)
+
+
+@pytest.mark.parametrize(
+    "lr",
+    [
+        [0.5, 0.25],
+        (0.5, 0.25),
+        np.array([0.5, 0.25]),
+        tg.tensor([0.5, 0.25]),
+        tg.tensor([0.5, 0.25], dtype=tg.float64),
+    ],
+)
+def test_learning_rate_sequence_gives_each_step_its_rate(lr):
+    w = _param()
+    opt = nn.SGD([w], learning_rate=lr)
+    seen = []
+    for _ in range(4):
+        seen.append(float(opt.get_lr()))
+        opt((tg.tensor([1.0]),))
+    assert seen == [0.5, 0.25, 0.25, 0.25]
+    np.testing.assert_allclose(w.asnumpy(), [1.0 - 0.5 - 0.25 * 3])
+
+
+def test_learning_rate_schedule_is_called_with_the_step():
+    class Halving(nn.Cell):
+        def construct(self, step):
+            return 0.5 ** step.astype(tg.float32)
+
+    w = _param()
+    opt = nn.Adam([w], learning_rate=Halving())
+    steps = []
+    opt2 = nn.SGD([_param()], learning_rate=lambda step: (steps.append(int(step)), 0.1)[1])
+    for _ in range(3):
+        opt((tg.tensor([1.0]),))
+        opt2((tg.tensor([1.0]),))
+    assert steps == [0, 1, 2]
+    # Adam's first steps move by about the rate: 1 + 0.5 + 0.25.
+    np.testing.assert_allclose(w.asnumpy(), [1.0 - 1.75], rtol=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["PYNATIVE_MODE", "GRAPH_MODE"])
+def test_learning_rate_sequence_under_graph_mode_follows_the_step(mode):
+    net = nn.Dense(2, 1, weight_init="zeros", bias_init="zeros")
+
+    class NegSum(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
+        def construct(self, x):
+            return -self.net(x).sum()
+
+    step = nn.TrainOneStepCell(
+        NegSum(), nn.SGD(net.trainable_params(), tg.tensor([1.0, 0.5, 0.25]))
+    )
+    tg.set_context(mode=getattr(tg, mode))
+    try:
+        for _ in range(5):
+            step(tg.zeros((1, 2)))
+    finally:
+        tg.set_context(mode=tg.PYNATIVE_MODE)
+    np.testing.assert_allclose(net.bias.asnumpy(), [1.0 + 0.5 + 0.25 * 3])
+
+
+@pytest.mark.parametrize(
+    "lr, exc, fragment",
+    [
+        ([], ValueError, r"learning_rate sequence must be 1-d and not empty, got shape \(0,\)"),
+        ([[0.1]], ValueError, r"must be 1-d and not empty, got shape \(1, 1\)"),
+        ([0.1, -1.0], ValueError, r"learning_rate must be in \[0.0, inf\], got -1.0"),
+        ([0.1, float("nan")], ValueError, "learning_rate must be a finite number"),
+        (["a"], TypeError, "learning_rate must be a real number, got str"),
+        (tg.tensor([[0.1, 0.2]]), TypeError, "one-element numeric Tensor"),
+    ],
+)
+def test_bad_learning_rate_sequences_are_refused(lr, exc, fragment):
+    with pytest.raises(exc, match="SGD: .*" + fragment):
+        nn.SGD([_param()], learning_rate=lr)
+
+
+def test_schedule_returning_a_bad_rate_names_it():
+    opt = nn.SGD([_param()], learning_rate=lambda step: "fast")
+    with pytest.raises(
+        TypeError, match="SGD: the learning rate of the schedule must be a real number"
+    ):
+        opt((tg.tensor([1.0]),))
+
+
+def test_parameter_groups_have_their_own_rate_and_weight_decay():
+    a, b, c = _param(1.0, "a"), _param(1.0, "b"), _param(1.0, "c")
+    opt = nn.SGD(
+        [
+            {"params": [a], "lr": 0.5},
+            {"params": [b], "weight_decay": 1.0},
+            {"params": [c], "lr": [0.25, 0.0]},
+        ],
+        learning_rate=0.1,
+    )
+    assert opt.parameters == (a, b, c)
+    for _ in range(2):
+        opt((tg.tensor([1.0]),) * 3)
+    np.testing.assert_allclose(a.asnumpy(), [0.0])
+    # b: 1 - 0.1 * (1 + 1) = 0.8, then 0.8 - 0.1 * (1 + 0.8) = 0.62
+    np.testing.assert_allclose(b.asnumpy(), [0.62], rtol=1e-6)
+    np.testing.assert_allclose(c.asnumpy(), [0.75])
+
+
+def test_parameter_groups_of_adamw_decay_by_their_own_rate():
+    a, b = _param(1.0, "a"), _param(1.0, "b")
+    nn.AdamW(
+        [{"params": [a], "weight_decay": 0.0}, {"params": [b]}], learning_rate=0.1, weight_decay=0.5
+    )((tg.tensor([0.0]), tg.tensor([0.0])))
+    np.testing.assert_allclose(a.asnumpy(), [1.0])
+    np.testing.assert_allclose(b.asnumpy(), [1.0 - 0.1 * 0.5])
+
+
+@pytest.mark.parametrize(
+    "groups, exc, fragment",
+    [
+        (
+            lambda w: [{"params": [w], "momentum": 0.9}],
+            ValueError,
+            r"group 0 must have 'params'.*got keys \['momentum', 'params'\]",
+        ),
+        (lambda w: [{"lr": 0.1}], ValueError, r"group 0 must have 'params'"),
+        (
+            lambda w: [{"params": [w]}, w],
+            TypeError,
+            r"parameter groups must all be dicts, got a Parameter among them \(item 1\)",
+        ),
+        (
+            lambda w: [{"params": w}],
+            TypeError,
+            r"the 'params' of group 0 must be an iterable of Parameters, got Parameter",
+        ),
+        (lambda w: [{"params": []}], ValueError, "the parameter groups hold no parameters"),
+        (
+            lambda w: [{"params": [w]}, {"params": [w]}],
+            ValueError,
+            r"parameter 'w' appears more than once",
+        ),
+        (
+            lambda w: [{"params": [w], "lr": -1.0}],
+            ValueError,
+            r"learning_rate must be in \[0.0, inf\]",
+        ),
+        (
+            lambda w: [{"params": [w], "weight_decay": "x"}],
+            TypeError,
+            "weight_decay must be a real number",
+        ),
+        (
+            lambda w: [{"params": [tg.ones(1)]}],
+            TypeError,
+            "parameters must be Parameters, got Tensor",
+        ),
+    ],
+)
+def test_bad_parameter_groups_are_refused(groups, exc, fragment):
+    with pytest.raises(exc, match="Momentum: .*" + fragment):
+        nn.Momentum(groups(_param()), 0.1, 0.9)
+
+
+def _adam_reference(
+    grads, lr, nesterov, loss_scale=1.0, weight_decay=0.0, b1=0.9, b2=0.999, eps=1e-8
+):
+    p, m, v = np.array([1.0, 2.0]), np.zeros(2), np.zeros(2)
+    for t, g in enumerate(grads, 1):
+        g = np.asarray(g) / loss_scale + weight_decay * p
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        mt = b1 * m + (1 - b1) * g if nesterov else m
+        p = p - lr * (mt / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+    return p
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+@pytest.mark.parametrize("loss_scale, weight_decay", [(1.0, 0.0), (1024.0, 0.0), (1024.0, 0.1)])
+def test_adam_nesterov_and_loss_scale_follow_mindspore(nesterov, loss_scale, weight_decay):
+    grads = [np.array([0.5, -1.0]) * t * loss_scale for t in range(1, 4)]
+    w = tg.Parameter(tg.tensor([1.0, 2.0], dtype=tg.float64), name="w")
+    opt = nn.Adam([w], 0.1, use_nesterov=nesterov, loss_scale=loss_scale, weight_decay=weight_decay)
+    for g in grads:
+        opt((tg.tensor(g),))
+    np.testing.assert_allclose(
+        w.asnumpy(), _adam_reference(grads, 0.1, nesterov, loss_scale, weight_decay), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: nn.SGD(ps, 0.1, weight_decay=0.1, loss_scale=8.0),
+        lambda ps: nn.Momentum(ps, 0.1, 0.0, weight_decay=0.1, loss_scale=8.0),
+    ],
+)
+def test_loss_scale_does_not_scale_the_weight_decay(make):
+    w = tg.Parameter(tg.tensor([1.0], dtype=tg.float64), name="w")
+    make([w])((tg.tensor([8.0], dtype=tg.float64),))
+    # the gradient 8 / 8 = 1, plus 0.1 * w = 0.1
+    np.testing.assert_allclose(w.asnumpy(), [1.0 - 0.1 * 1.1])
