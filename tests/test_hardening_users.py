@@ -497,3 +497,46 @@ def test_loss_scale_does_not_scale_the_weight_decay(make):
     make([w])((tg.tensor([8.0], dtype=tg.float64),))
     # the gradient 8 / 8 = 1, plus 0.1 * w = 0.1
     np.testing.assert_allclose(w.asnumpy(), [1.0 - 0.1 * 1.1])
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0])
+def test_sgd_nesterov_without_momentum_is_refused(momentum):
+    with pytest.raises(
+        ValueError, match=r"SGD: nesterov=True needs momentum > 0, got momentum=0.0"
+    ):
+        nn.SGD([_param()], 0.1, momentum=momentum, nesterov=True)
+
+
+# ---- Section 6: jit and Python numbers from outside (documented in docs/autodiff.md) -------------
+
+SCALE = 2.0
+
+
+def _scaled(x):
+    return x * SCALE
+
+
+def test_jit_python_number_global_is_a_constant_of_the_record():
+    global SCALE
+    f = tg.jit(_scaled)
+    x = tg.tensor([1.0, 2.0])
+    try:
+        np.testing.assert_allclose(f(x).asnumpy(), [2.0, 4.0])
+        SCALE = 3.0
+        # As documented: the number is part of the record (JAX does the same) ...
+        np.testing.assert_allclose(f(x).asnumpy(), [2.0, 4.0])
+        # ... and passing it as an argument is the way to vary it.
+        g = tg.jit(lambda x, s: x * s)
+        np.testing.assert_allclose(g(x, 2.0).asnumpy(), [2.0, 4.0])
+        np.testing.assert_allclose(g(x, SCALE).asnumpy(), [3.0, 6.0])
+    finally:
+        SCALE = 2.0
+
+
+def test_jit_tensor_global_changed_in_place_is_seen():
+    w = tg.tensor([2.0])
+    f = tg.jit(lambda x: x * w)
+    x = tg.tensor([1.0, 2.0])
+    np.testing.assert_allclose(f(x).asnumpy(), [2.0, 4.0])
+    w[0] = 3.0
+    np.testing.assert_allclose(f(x).asnumpy(), [3.0, 6.0])

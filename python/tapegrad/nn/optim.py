@@ -270,6 +270,10 @@ class SGD(Optimizer):
         self.momentum = _number(momentum, "SGD", "momentum", low=0.0)
         self.dampening = _number(dampening, "SGD", "dampening", low=0.0, high=1.0)
         self.nesterov = bool(nesterov)
+        if self.nesterov and self.momentum <= 0.0:
+            # Nesterov's step needs a momentum buffer: without one it was silently plain SGD
+            # (MindSpore and PyTorch refuse it too).
+            raise ValueError(f"SGD: nesterov=True needs momentum > 0, got momentum={self.momentum}")
         self.loss_scale = _number(loss_scale, "SGD", "loss_scale", low=0.0, low_open=True)
         tg = _tg()
         bufs = [tg.zeros_like(p) for p in self.parameters] if self.momentum else []
