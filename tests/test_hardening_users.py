@@ -540,3 +540,37 @@ def test_jit_tensor_global_changed_in_place_is_seen():
     np.testing.assert_allclose(f(x).asnumpy(), [2.0, 4.0])
     w[0] = 3.0
     np.testing.assert_allclose(f(x).asnumpy(), [3.0, 6.0])
+
+
+# ---- Section 5: cells and checkpoints ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dst", [tg.float16, "float16", np.float16, tg.float64])
+def test_to_float_casts_the_inputs_of_the_cell_and_its_sub_cells(dst):
+    net = nn.SequentialCell([nn.Dense(2, 3), nn.ReLU(), nn.Dense(3, 1)]).to_float(dst)
+    want = tg.zeros(1, dtype=dst).dtype
+    assert net[0].weight.dtype == want and net[2].bias.dtype == want
+    assert net(tg.ones((1, 2))).dtype == want
+    assert net[2](tg.ones((1, 3), dtype=tg.float32)).dtype == want
+    # integer inputs are left alone (an index, a label)
+    assert nn.ReLU().to_float(dst)(tg.tensor([1, -1])).dtype == tg.int64
+
+
+def test_to_float_refuses_a_non_float_dtype():
+    with pytest.raises(
+        TypeError, match="Dense.to_float: dst_type must be a float dtype, got Int32"
+    ):
+        nn.Dense(2, 1).to_float(tg.int32)
+    with pytest.raises(TypeError, match="is not a supported dtype"):
+        nn.Dense(2, 1).to_float("x")
+
+
+def test_save_checkpoint_os_errors_name_the_checkpoint(tmp_path):
+    (tmp_path / "taken.ckpt").mkdir()
+    with pytest.raises(
+        IsADirectoryError, match=r"save_checkpoint: cannot write '.*taken.ckpt' \(Is a directory\)"
+    ):
+        tg.save_checkpoint(nn.Dense(1, 1), str(tmp_path / "taken"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.ckpt"]  # no temporary file left
+    with pytest.raises(FileNotFoundError, match="save_checkpoint: the directory .* does not exist"):
+        tg.save_checkpoint(nn.Dense(1, 1), str(tmp_path / "no" / "x.ckpt"))

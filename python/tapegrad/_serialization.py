@@ -171,14 +171,20 @@ def save_checkpoint(
         "__names__": _np.array(names, dtype=str) if names else _np.zeros((0,), dtype="<U1"),
         "__kinds__": _np.array(kinds, dtype=str) if kinds else _np.zeros((0,), dtype="<U1"),
     }
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=_SUFFIX, dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=_SUFFIX, dir=directory)
+    except OSError as e:
+        # The OS names the temporary file, which the user never chose: name the checkpoint.
+        raise type(e)(e.errno, f"{what}: cannot write {path!r} ({e.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as f:
             _np.savez(f, **header, **arrays)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError) and e.errno is not None:
+            raise type(e)(e.errno, f"{what}: cannot write {path!r} ({e.strerror})") from None
         raise
 
 

@@ -153,6 +153,8 @@ class Cell:
         raise NotImplementedError(f"{type(self).__name__}.construct is not defined")
 
     def __call__(self, *inputs, **kwargs):
+        if self._to_float is not None:
+            inputs, kwargs = self._cast_inputs(inputs, kwargs)
         if type(self).bprop is not Cell.bprop:
             if kwargs:  # they were dropped: construct ran with its defaults
                 inputs = self._bprop_positional(inputs, kwargs)
@@ -351,19 +353,41 @@ class Cell:
         """
         return self
 
-    def to_float(self, dst_type):
-        """Convert the floating-point Parameters to `dst_type`, in place. Returns the cell.
+    _to_float = None
 
-        >>> tg.nn.Dense(2, 1).to_float(tg.float64).weight.dtype
-        Float64
+    def to_float(self, dst_type):
+        """Run the cell and its sub-cells in `dst_type`: their floating-point Parameters are
+        converted in place and, as MindSpore's ``to_float`` does, their floating-point Tensor
+        inputs are cast to it on every call. Returns the cell.
+
+        >>> net = tg.nn.Dense(2, 1).to_float(tg.float16)
+        >>> net.weight.dtype, net(tg.ones((1, 2))).dtype
+        (Float16, Float16)
         """
+        from .. import _core
+        from .._core import Tensor
+
+        dst = Tensor(0.0).astype(dst_type).dtype  # checks the dtype and reads every spelling
+        if not dst.is_floating_point:
+            raise TypeError(
+                f"{type(self).__name__}.to_float: dst_type must be a float dtype, got {dst}"
+            )
         for p in self.get_parameters():
             if p.dtype.is_floating_point:
-                new = p.astype(dst_type)
-                from .. import _core
-
-                _core._swap_value(p, new)
+                _core._swap_value(p, p.astype(dst))
+        for _, cell in self.cells_and_names():
+            object.__setattr__(cell, "_to_float", dst)
         return self
+
+    def _cast_inputs(self, inputs, kwargs):
+        from .._core import Tensor
+
+        dst = self._to_float
+
+        def cast(x):
+            return x.astype(dst) if isinstance(x, Tensor) and x.dtype.is_floating_point else x
+
+        return tuple(cast(x) for x in inputs), {k: cast(v) for k, v in kwargs.items()}
 
     def extend_repr(self):
         """The text inside `<...>` of the cell's repr; subclasses describe their settings.
