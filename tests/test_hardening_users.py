@@ -574,3 +574,144 @@ def test_save_checkpoint_os_errors_name_the_checkpoint(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.ckpt"]  # no temporary file left
     with pytest.raises(FileNotFoundError, match="save_checkpoint: the directory .* does not exist"):
         tg.save_checkpoint(nn.Dense(1, 1), str(tmp_path / "no" / "x.ckpt"))
+
+
+# ---- Section 7: writes through DLPack views into values a reverse sweep saved --------------------
+# PyTorch writes through the views it takes (it ignores DLPack's read-only flag) and bumps none
+# of tapegrad's version counters: these gave wrong gradients (Note [Exported buffers]).
+
+
+def test_dlpack_write_into_an_intermediate_inside_grad_keeps_the_gradient():
+    torch = pytest.importorskip("torch")
+    seen = {}
+
+    def f(x):
+        y = x * 2.0
+        z = (y * y).sum()
+        v = torch.from_dlpack(y)  # a traced value goes out as a copy
+        v[0] = 100.0
+        seen["y"] = y.asnumpy().copy()
+        return z
+
+    np.testing.assert_allclose(tg.grad(f)(tg.tensor([1.0, 2.0, 3.0])).asnumpy(), [8.0, 16.0, 24.0])
+    np.testing.assert_allclose(seen["y"], [2.0, 4.0, 6.0])
+
+
+def test_dlpack_export_after_vjp_then_write_raises_naming_dlpack():
+    torch = pytest.importorskip("torch")
+    x = tg.tensor([1.0, 2.0, 3.0])
+    _, fn = tg.vjp(lambda x: (x * x).sum(), x)
+    torch.from_dlpack(x).mul_(10.0)
+    np.testing.assert_allclose(x.asnumpy(), [10.0, 20.0, 30.0])  # still zero-copy
+    with pytest.raises(
+        ValueError,
+        match=r"mul: an input saved for the gradient was modified.*exported through DLPack",
+    ):
+        fn(tg.tensor(1.0))
+
+
+def test_dlpack_view_taken_before_vjp_then_written_keeps_the_gradient():
+    torch = pytest.importorskip("torch")
+    x = tg.tensor([1.0, 2.0, 3.0])
+    view = torch.from_dlpack(x)
+    _, fn = tg.vjp(lambda x: (tg.sin(x) * x).sum(), x)
+    view.zero_()
+    (g,) = fn(tg.tensor(1.0))
+    a = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(g.asnumpy(), np.cos(a) * a + np.sin(a), rtol=1e-6)
+    np.testing.assert_allclose(x.asnumpy(), [0.0, 0.0, 0.0])
+
+
+def test_dlpack_copy_export_after_vjp_does_not_raise():
+    torch = pytest.importorskip("torch")
+    x = tg.tensor([1.0, 2.0, 3.0])
+    _, fn = tg.vjp(lambda x: (x * x).sum(), x)
+    torch.from_dlpack(x.__dlpack__(copy=True)).mul_(10.0)
+    np.testing.assert_allclose(fn(tg.tensor(1.0))[0].asnumpy(), [2.0, 4.0, 6.0])
+    np.testing.assert_allclose(x.asnumpy(), [1.0, 2.0, 3.0])
+
+
+def test_dlpack_view_still_sees_in_place_updates_of_tapegrad():
+    torch = pytest.importorskip("torch")
+    w = tg.Parameter(tg.tensor([1.0, 2.0]), name="w")
+    view = torch.from_dlpack(w)
+    nn.SGD([w], 1.0)((tg.ones(2),))
+    assert view.tolist() == [0.0, 1.0]
+    # gradients through the exported parameter stay right while the view lives
+    g = tg.grad(lambda x: (x * w * w).sum(), None, [w])(tg.ones(2))
+    np.testing.assert_allclose(g[0].asnumpy(), [0.0, 2.0])
+
+
+def test_numpy_dlpack_view_is_read_only_and_does_not_break_a_pending_sweep():
+    x = tg.tensor([1.0, 2.0, 3.0])
+    a = np.from_dlpack(x)
+    assert not a.flags.writeable
+    _, fn = tg.vjp(lambda x: (x * x).sum(), x)
+    np.testing.assert_allclose(fn(tg.tensor(1.0))[0].asnumpy(), [2.0, 4.0, 6.0])
+
+
+# ---- Section 2: MindSpore's Tensor keywords ------------------------------------------------------
+
+
+def test_tensor_takes_mindspore_input_data_keyword():
+    t = tg.Tensor(input_data=[1, 2], dtype=tg.float32)
+    assert t.dtype == tg.float32 and t.tolist() == [1.0, 2.0]
+    assert tg.Tensor(input_data=np.arange(3)).dtype == tg.int64
+
+
+@pytest.mark.parametrize(
+    "init, want",
+    [(None, 0.0), ("zeros", 0.0), ("ones", 1.0), ("One", 1.0), (2.5, 2.5)],
+)
+def test_tensor_with_shape_and_init_is_filled_by_the_initializer(init, want):
+    t = tg.Tensor(shape=(2, 3), dtype=tg.float64, init=init)
+    assert t.shape == (2, 3) and t.dtype == tg.float64
+    np.testing.assert_array_equal(t.asnumpy(), np.full((2, 3), want))
+
+
+def test_tensor_with_shape_and_a_random_initializer():
+    tg.set_seed(0)
+    t = tg.Tensor(shape=(200, 300), dtype=tg.float32, init="normal")
+    assert abs(float(t.asnumpy().std()) - 0.01) < 0.001
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, exc, fragment",
+    [
+        ((), {}, TypeError, "needs input_data, or a shape"),
+        ((), {"input_data": [1.0], "shape": (1,)}, TypeError, "give either input_data or shape"),
+        ((), {"shape": (2,), "init": "bogus"}, ValueError, "unknown initializer 'bogus'"),
+        ((), {"shape": (-1,)}, ValueError, "negative dimensions"),
+        ((), {"shape": (2,), "dtype": "x"}, TypeError, "'x' is not a supported dtype"),
+        ((), {"data": [1.0], "shape": (1,)}, TypeError, r"keyword\(s\) \['data', 'shape'\]"),
+        (([1.0], None, None, None, 5), {}, TypeError, r"got 5 positional argument\(s\)"),
+        (([1.0],), {"input_data": [2.0]}, TypeError, "Tensor\\(data, dtype=None\\)"),
+    ],
+)
+def test_tensor_bad_keyword_forms_are_clear(args, kwargs, exc, fragment):
+    with pytest.raises(exc, match=fragment):
+        tg.Tensor(*args, **kwargs)
+
+
+def test_dlpack_of_a_tracked_value_with_copy_false_is_a_buffer_error():
+    def f(x):
+        y = x * 2.0
+        y.__dlpack__(copy=False)
+        return y.sum()
+
+    with pytest.raises(BufferError, match="exported only as a copy, and copy=False was given"):
+        tg.grad(f)(tg.tensor([1.0]))
+    # without a transform, copy=False is a view as before
+
+    class NoCopy:
+        def __init__(self, t):
+            self.t = t
+
+        def __dlpack__(self, **kw):
+            return self.t.__dlpack__(copy=False)
+
+        def __dlpack_device__(self):
+            return self.t.__dlpack_device__()
+
+    x = tg.tensor([1.0, 2.0])
+    assert np.from_dlpack(NoCopy(x)).ctypes.data == np.from_dlpack(x).ctypes.data

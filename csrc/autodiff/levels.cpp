@@ -281,10 +281,13 @@ TensorList ReverseLevel::process(const Prim& p, const TensorList& in, const Attr
   r.in_nodes = nodes;
   if (p.vjp_reads & kReadsInputs) {
     // Memory tapegrad borrows from a writable numpy array (zero-copy tg.tensor) can be changed by
-    // numpy, which bumps no version: the rule gets the forward's value from a copy made now.
+    // numpy, which bumps no version, and so can memory a DLPack consumer holds a view of (torch
+    // writes through it): the rule gets the forward's value from a copy made now.
     for (Tensor& x : prim_in)
-      if (x.defined() && !x.tracked() && x.has_data() && x.storage()->borrowed() && !x.storage()->ext_readonly &&
-          (!g_borrowed_may_change || g_borrowed_may_change(*x.storage())))
+      if (x.defined() && !x.tracked() && x.has_data() &&
+          ((x.storage()->borrowed() && !x.storage()->ext_readonly &&
+            (!g_borrowed_may_change || g_borrowed_may_change(*x.storage()))) ||
+           x.storage()->ext_views.load(std::memory_order_relaxed) > 0))
         x = x.clone();
   }
   for (const Tensor& x : prim_in) {
@@ -353,7 +356,12 @@ TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& c
         if (x.defined() && x.has_data())
           TG_CHECK(x.storage()->version.load(std::memory_order_relaxed) == r.versions[i], r.prim->name,
                    ": an input saved for the gradient was modified in place after it "
-                   "was used; copy it before writing into it");
+                   "was used; copy it before writing into it",
+                   x.storage()->exported.load(std::memory_order_relaxed)
+                       ? " (or it was exported through DLPack after it was used, and the consumer may "
+                         "have written into it: export a copy with __dlpack__(copy=True), or export "
+                         "it before differentiating or after the gradient is taken)"
+                       : "");
       }
       // Multi-output rules get zeros for the outputs that received no cotangent.
       if (oc.size() > 1)

@@ -102,19 +102,37 @@ constexpr const char* kCapsuleVUsed = "used_dltensor_versioned";
 
 // ---- export -----------------------------------------------------------------------------------
 
-// Owns what an exported DLTensor points at: the memory's keeper (Note [Borrowed buffers]) and
-// the shape/stride arrays.
+// Note [Exported buffers]
+// ~~~~~~~~~~~~~~~~~~~~~~~
+// A DLPack view hands a consumer our memory, and consumers write through it (PyTorch ignores
+// DLPack's read-only flag), bumping no version counter: a value a pending reverse sweep saved
+// could change under it and give a wrong gradient. Three rules keep "works or raises" (Note
+// [Borrowed buffers] is the same problem for numpy-lent memory):
+//  - a tensor that a transform is tracking (a value inside a differentiated function) is exported
+//    as a copy: a write through the view could never be part of its derivative;
+//  - exporting any other tensor counts as a write (its storage's version is bumped), so a record
+//    that saved it before the export raises in the reverse sweep instead of reading a changed
+//    value; the message says the export may be why;
+//  - while a consumer holds a view (Storage::ext_views > 0), records copy what they save from that
+//    storage, so writes made through the view after the record cannot reach the saved value.
+// Owns what an exported DLTensor points at: the memory's keeper (Note [Borrowed buffers]), the
+// storage whose live views it counts, and the shape/stride arrays.
 struct ExportCtx {
   PyObject* owner = nullptr;
+  Ref<Storage> watched;
   std::vector<int64_t> shape, strides;
   dl::ManagedTensor legacy{};
   dl::ManagedTensorVersioned versioned{};
 };
 
 void free_ctx(ExportCtx* c) {
-  if (c->owner && Py_IsInitialized()) {
+  if (c->watched) c->watched->ext_views.fetch_sub(1, std::memory_order_relaxed);
+  if (Py_IsInitialized()) {
     py::gil_scoped_acquire g;
-    Py_DECREF(c->owner);
+    c->watched.reset();  // releasing borrowed memory calls into Python
+    if (c->owner) Py_DECREF(c->owner);
+  } else {
+    new (&c->watched) Ref<Storage>();  // at exit: leave the storage rather than call Python
   }
   delete c;
 }
@@ -207,13 +225,28 @@ py::object export_dlpack(const Tensor& t0, py::handle stream, py::handle max_ver
   if (!dl_device.is_none() && !is_cpu_device(dl_device, "__dlpack__: dl_device"))
     throw py::buffer_error(
         str_cat("__dlpack__: cannot export a CPU tensor to device ", std::string(py::repr(dl_device))));
-  const bool copied = copy_flag(copy, "__dlpack__");
+  // A tracked value (inside a differentiated function) goes out as a copy (Note [Exported buffers]);
+  // copy=False forbids one, so it is refused there, as DLPack asks of a producer that must copy.
+  const bool asked_copy = copy_flag(copy, "__dlpack__");
+  if (t0.tracked() && !asked_copy && !copy.is_none())
+    throw py::buffer_error(
+        "__dlpack__: a value a transform is tracking (inside grad, vjp, jit, ...) is exported only as a "
+        "copy, and copy=False was given");
+  const bool copied = asked_copy || t0.tracked();
   if (copied) t = t.clone();
   bool versioned = false;
   if (!max_version.is_none()) versioned = int_pair(max_version, "__dlpack__: max_version").first >= 1;
 
   auto* c = new ExportCtx();
   c->owner = buffer_owner(t).release().ptr();
+  if (!copied) {
+    // The consumer may write: counts as a write now, and records copy while the view lives.
+    Storage* st = t.storage();
+    c->watched = Ref<Storage>(st, true);
+    st->ext_views.fetch_add(1, std::memory_order_relaxed);
+    st->exported.store(true, std::memory_order_relaxed);
+    st->version.fetch_add(1, std::memory_order_relaxed);
+  }
   const int64_t nd = t.ndim();
   for (int64_t i = 0; i < nd; ++i) {
     c->shape.push_back(t.shape()[size_t(i)]);

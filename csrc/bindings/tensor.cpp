@@ -578,11 +578,11 @@ void bind_tensor(py::module_& m) {
   g_tensor_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
   cls.def(py::init([](py::handle data, py::handle dtype) { return tensor_from_py(data, dtype, true); }),
           py::arg("data"), py::arg("dtype") = py::none())
-      // Any other arguments: a clear TypeError instead of pybind11's list of signatures.
+      // Any other arguments: MindSpore's keywords (input_data=, shape= and init=), read by the
+      // Python helper, which raises a clear TypeError for the rest instead of pybind11's list of
+      // signatures.
       .def(py::init([](const py::args& args, const py::kwargs& kwargs) -> Tensor {
-        throw TypeError(str_cat("Tensor(data, dtype=None): takes the data and an optional dtype, got ", args.size(),
-                                " positional argument(s)", kwargs.size() ? " and keyword(s) " : "",
-                                kwargs.size() ? std::string(py::str(py::list(kwargs.attr("keys")()))) : std::string()));
+        return py::module_::import("tapegrad._tensor").attr("_tensor_from_keywords")(*args, **kwargs).cast<Tensor>();
       }))
       .def_property_readonly(
           "shape",

@@ -104,6 +104,11 @@ struct Storage {
   void (*ext_release)(void*) = nullptr;  // non-null: memory is borrowed
   void* ext_ctx = nullptr;
   bool ext_readonly = false;
+  // DLPack views of this memory that consumers hold (Note [Exported buffers] in
+  // bindings/dlpack.cpp): they may write without bumping `version`, so the reverse sweep's
+  // records copy what they save from such a storage; `exported` stays set once it was handed out.
+  std::atomic<int32_t> ext_views{0};
+  std::atomic<bool> exported{false};
 
   static Ref<Storage> allocate(size_t nbytes, Device dev = Device::CPU);
   static Ref<Storage> borrow(void* data, size_t nbytes, Device dev, void (*rel)(void*), void* ctx, bool readonly);

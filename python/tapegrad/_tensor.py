@@ -184,3 +184,40 @@ def _place(t, device, where):
 
 
 Tensor.to = _to
+
+
+def _tensor_from_keywords(*args, **kwargs):
+    """Tensor(...) called other than as Tensor(data, dtype=None): MindSpore's keywords,
+    `Tensor(input_data=None, dtype=None, shape=None, init=None)`. With `shape` (and no data) the
+    tensor is made by `init`: an initializer name of nn.Dense ("zeros", "ones", "normal",
+    "xavier_uniform", ...), a number, or None for zeros. Anything else is a TypeError naming the
+    accepted forms."""
+    allowed = ("input_data", "dtype", "shape", "init")
+    given = dict(zip(allowed, args)) if len(args) <= len(allowed) else None
+    if given is None or set(given) & set(kwargs) or set(kwargs) - set(allowed):
+        raise TypeError(
+            "Tensor(data, dtype=None): takes the data and an optional dtype (or MindSpore's "
+            "input_data=, dtype=, shape=, init=), got "
+            f"{len(args)} positional argument(s)"
+            + (f" and keyword(s) {sorted(kwargs)}" if kwargs else "")
+        )
+    given.update(kwargs)
+    data, dtype, shape, init = (given.get(k) for k in allowed)
+    if data is not None:
+        if shape is not None or init is not None:
+            raise TypeError("Tensor: give either input_data or shape (with init), not both")
+        return Tensor(data, dtype)
+    if shape is None:
+        raise TypeError("Tensor: needs input_data, or a shape (and optionally dtype and init)")
+    import tapegrad as tg
+
+    from .nn.layers import _init
+
+    base = tg.zeros(shape, dtype=dtype)  # checks the shape and the dtype
+    if init is None:
+        return base
+    shape = tuple(base.shape)
+    fan_in = 1
+    for d in shape[1:]:
+        fan_in *= d
+    return Tensor(_init(init, shape, fan_in, base.dtype), base.dtype)
