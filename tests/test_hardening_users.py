@@ -678,13 +678,13 @@ def test_tensor_with_shape_and_a_random_initializer():
 @pytest.mark.parametrize(
     "args, kwargs, exc, fragment",
     [
-        ((), {}, TypeError, "needs input_data, or a shape"),
-        ((), {"input_data": [1.0], "shape": (1,)}, TypeError, "give either input_data or shape"),
+        ((), {}, TypeError, r"got no data and no shape \(0 positional argument\(s\)\)"),
+        ((), {"input_data": [1.0], "shape": (1,)}, TypeError, "give either the data or a shape"),
         ((), {"shape": (2,), "init": "bogus"}, ValueError, "unknown initializer 'bogus'"),
         ((), {"shape": (-1,)}, ValueError, "negative dimensions"),
         ((), {"shape": (2,), "dtype": "x"}, TypeError, "'x' is not a supported dtype"),
         ((), {"data": [1.0], "shape": (1,)}, TypeError, r"keyword\(s\) \['data', 'shape'\]"),
-        (([1.0], None, None, None, 5), {}, TypeError, r"got 5 positional argument\(s\)"),
+        (([1.0], None, (1,)), {}, TypeError, r"got 3 positional argument\(s\)"),
         (([1.0],), {"input_data": [2.0]}, TypeError, "Tensor\\(data, dtype=None\\)"),
     ],
 )

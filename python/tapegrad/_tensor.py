@@ -193,22 +193,27 @@ def _tensor_from_keywords(*args, **kwargs):
     "xavier_uniform", ...), a number, or None for zeros. Anything else is a TypeError naming the
     accepted forms."""
     allowed = ("input_data", "dtype", "shape", "init")
-    given = dict(zip(allowed, args)) if len(args) <= len(allowed) else None
-    if given is None or set(given) & set(kwargs) or set(kwargs) - set(allowed):
-        raise TypeError(
+
+    def bad(why):
+        return TypeError(
             "Tensor(data, dtype=None): takes the data and an optional dtype (or MindSpore's "
-            "input_data=, dtype=, shape=, init=), got "
-            f"{len(args)} positional argument(s)"
+            f"keywords input_data=, dtype=, shape=, init=); {why}"
+        )
+
+    if len(args) > 2 or set(kwargs) - set(allowed) or set(allowed[: len(args)]) & set(kwargs):
+        raise bad(
+            f"got {len(args)} positional argument(s)"
             + (f" and keyword(s) {sorted(kwargs)}" if kwargs else "")
         )
+    given = dict(zip(allowed, args))
     given.update(kwargs)
     data, dtype, shape, init = (given.get(k) for k in allowed)
     if data is not None:
         if shape is not None or init is not None:
-            raise TypeError("Tensor: give either input_data or shape (with init), not both")
+            raise bad("give either the data or a shape (with init), not both")
         return Tensor(data, dtype)
     if shape is None:
-        raise TypeError("Tensor: needs input_data, or a shape (and optionally dtype and init)")
+        raise bad(f"got no data and no shape ({len(args)} positional argument(s))")
     import tapegrad as tg
 
     from .nn.layers import _init
