@@ -880,10 +880,13 @@ def test_thread_pool_counts_its_regions():
         s1 = tg._core._pool_stats()
     finally:
         tg.set_num_threads(before)
-    assert set(s1) == {"shared", "alone", "stalls", "wait_ns"}
+    assert set(s1) == {"shared", "alone", "stalls", "wait_ns", "worker_chunks"}
     # each sin is one region, with the workers or (after a stall) alone
     assert (s1["shared"] + s1["alone"]) - (s0["shared"] + s0["alone"]) == 3
     assert s1["wait_ns"] >= s0["wait_ns"] and s1["stalls"] >= s0["stalls"]
+    # at most all 8 chunks (4 per thread) of each shared region ran on the worker
+    shared = s1["shared"] - s0["shared"]
+    assert 0 <= s1["worker_chunks"] - s0["worker_chunks"] <= 8 * shared
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -116,13 +116,14 @@ PYBIND11_MODULE(_core, m) {
   m.def("simd_path", [] { return ops::simd_path(); });
   m.def("num_threads", [] { return ops::num_threads(); });
   m.def("_pool_stats", [] {  // a diagnostic (benchmarks/bench_jit_busy.py)
-    int64_t v[4];
+    int64_t v[5];
     ops::pool_stats(v);
     py::dict d;
     d["shared"] = v[0];
     d["alone"] = v[1];
     d["stalls"] = v[2];
     d["wait_ns"] = v[3];
+    d["worker_chunks"] = v[4];
     return d;
   });
   m.def("set_num_threads", [](py::handle n) {

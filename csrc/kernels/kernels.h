@@ -71,10 +71,11 @@ const char* cpu_simd_path();
 bool set_cpu_simd_path(const char* name);
 int num_threads();
 // What the thread pool did so far (a diagnostic; Note [Kernel thread pool]): parallel regions run
-// with the workers, regions the caller ran alone after a stall, stalls, and the time callers spent
-// waiting for workers to finish their chunks.
+// with the workers, regions the caller ran alone after a stall, stalls, the time callers spent
+// waiting for workers to finish their chunks, and the chunks of shared regions that workers ran
+// (the others the caller ran).
 struct PoolStats {
-  int64_t shared = 0, alone = 0, stalls = 0, wait_ns = 0;
+  int64_t shared = 0, alone = 0, stalls = 0, wait_ns = 0, worker_chunks = 0;
 };
 PoolStats pool_stats();
 // 1 <= n <= max_threads() = max(64, 4 * hardware threads); ValueError otherwise.

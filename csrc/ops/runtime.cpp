@@ -11,12 +11,13 @@ namespace ops {
 const char* simd_path() { return kernels::cpu_simd_path(); }
 bool set_simd_path(const char* name) { return kernels::set_cpu_simd_path(name); }
 int num_threads() { return kernels::num_threads(); }
-void pool_stats(int64_t out[4]) {
+void pool_stats(int64_t out[5]) {
   const kernels::PoolStats st = kernels::pool_stats();
   out[0] = st.shared;
   out[1] = st.alone;
   out[2] = st.stalls;
   out[3] = st.wait_ns;
+  out[4] = st.worker_chunks;
 }
 void set_num_threads(int64_t n) { kernels::set_num_threads(n); }
 int blas_num_threads() { return kernels::blas_num_threads(); }

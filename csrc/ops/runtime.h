@@ -14,7 +14,7 @@ const char* simd_path();
 bool set_simd_path(const char* name);
 int num_threads();
 // The thread pool's counters (kernels::PoolStats): shared and alone regions, stalls, wait in ns.
-void pool_stats(int64_t out[4]);
+void pool_stats(int64_t out[5]);
 // 1 <= n <= max(64, 4 * hardware threads); ValueError otherwise.
 void set_num_threads(int64_t n);
 int blas_num_threads();

@@ -46,9 +46,9 @@ void parallel_for(int64_t n, int64_t grain, const F& f) {
 }
 
 // [0, n) in chunks of about `unit` claimed one at a time by whoever is free, the caller included,
-// however many there are (up to 65535): for long regions whose threads may stall (a busy core),
-// where a stalled thread should hold up no more than the chunk it is running. The caller decides
-// whether the region is worth threads.
+// however many there are (up to 4095 per thread, larger chunks beyond): for long regions whose
+// threads may stall (a busy core), where a stalled thread should hold up no more than the chunk it
+// is running. The caller decides whether the region is worth threads.
 void parallel_for_units(int64_t n, int64_t unit, void (*fn)(void* ctx, int64_t b, int64_t e), void* ctx);
 template <class F>
 void parallel_for_units(int64_t n, int64_t unit, const F& f) {
