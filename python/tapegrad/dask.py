@@ -517,7 +517,21 @@ def _drop_actors(client):
         f.release()
 
 
+class _WorkerLost(Exception):
+    """A worker of a direct call left the cluster while the call waited for it."""
+
+
+_DIRECT_WATCH_S = 1.0  # how often a direct call still waiting checks that its workers are alive
+
+
 async def _call_actors(client, calls):
+    """The actors' answers, in the order of `calls`. The first failure ends the call: the other
+    requests are dropped (cancelled here; a worker still computing finishes its groups and its
+    answer is thrown away). A worker whose process dies closes its connection, which fails its
+    request at once; one that vanishes without closing it (a host lost, a network cut) would keep
+    its request waiting as long as TCP does, so a call still waiting after `_DIRECT_WATCH_S` asks
+    the scheduler which workers it has, and gives up when one of its workers is gone (the graph
+    path then waits for the scheduler's own recovery, as every Dask computation does)."""
     from distributed.protocol import to_serialize
 
     async def one(address, key, args):
@@ -528,33 +542,50 @@ async def _call_actors(client, calls):
             raise r.get("exception") or RuntimeError(f"tapegrad.dask: actor call failed: {r}")
         return r["result"]
 
-    return await asyncio.gather(*(one(*c) for c in calls))
+    tasks = [asyncio.ensure_future(one(*c)) for c in calls]
+    try:
+        pending = set(tasks)
+        while pending:
+            done, pending = await asyncio.wait(
+                pending, timeout=_DIRECT_WATCH_S, return_when=asyncio.FIRST_EXCEPTION
+            )
+            for t in done:
+                if t.exception() is not None:
+                    raise t.exception()
+            if pending:
+                alive = await client.scheduler.ncores()
+                if any(address not in alive for address, _, _ in calls):
+                    raise _WorkerLost()
+        return [t.result() for t in tasks]
+    finally:
+        for t in tasks:
+            t.cancel()
 
 
 def _direct_call(client, payload, held, groups):
-    """The partial results of the call through the workers' actors, or None (take the graph
-    path)."""
+    """The partial results of the call through the workers' actors, or why not (a string: take
+    the graph path)."""
     by_worker = {}
     for w, idx in groups:
         if w is None:
-            return None
+            return "blocks apart"
         keys = [b[j].key for j in idx for b in held]
         by_worker.setdefault(w, []).append(keys)
     actors = _actors_for(client, list(by_worker))
     if actors is None:
-        return None
+        return "no actors"
     calls = [(w, actors[w], (payload, len(held), gs)) for w, gs in by_worker.items()]
     try:
         results = client.sync(_call_actors, client, calls)
-    except Exception:
+    except Exception as e:
         # A worker gone, an actor missing or failing, or an error in the loss: the graph path
         # redoes the call (and raises the loss's error itself); the actors are made afresh.
         _drop_actors(client)
         _WHO_HAS.clear()
-        return None
+        return f"{type(e).__name__}: {e}"
     if any(r is None for r in results):  # a chunk not where who_has said: ask again next time
         _WHO_HAS.clear()
-        return None
+        return "chunks moved"
     _LAST_CALL.clear()
     compute = {}
     for (w, _, _), (_, ts) in zip(calls, results):
@@ -665,11 +696,12 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
         # The scheduler holds the whole graph until the result is in, so a partial result (or the
         # payload) lost with a worker is recomputed.
         groups = _group_by_worker(client, held)
-        parts = _direct_call(client, payload, held, groups) if _DIRECT else None
-        if parts is not None:
+        parts = _direct_call(client, payload, held, groups) if _DIRECT else "direct path off"
+        if not isinstance(parts, str):
             value, grads, rows, vdtype = _combine(*parts)
         else:
             value, grads, rows, vdtype = _graph_call(client, payload, held, groups, split_every)
+            _LAST_CALL["why"] = parts
     else:
         # Lazy chunks (made where they are first needed) or a local scheduler: one task per chunk.
         payload_arg = dask.delayed(
