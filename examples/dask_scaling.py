@@ -12,7 +12,8 @@ targets.
    client). Target: 2 workers at least 1.7x faster than 1.
 2. Overhead per chunk at 10^5 rows per chunk (1 worker): calls over --overhead-chunks (100) and
    --overhead-chunks-2 (300) persisted chunks, alternating. The compute per chunk `c` is the
-   compute time of the gradient tasks (Dask's task stream) over their chunks, pooled over both
+   compute time over the chunks (measured on the worker by tapegrad.dask when a call goes straight
+   to the worker, else the gradient tasks' in Dask's task stream), pooled over both
    sizes; the average overhead at K chunks is (wall / K - c) / c (what the call costs beyond the
    compute in its tasks, spread over the chunks), the marginal one (slope of the wall time
    between the two sizes - c) / c (what one more chunk costs, without the fixed cost per call).
@@ -94,6 +95,23 @@ def _worker_chunk_time(rows, features, repeats, jit=False):
     return statistics.median(walls), statistics.median(cpus), tg.get_num_threads()
 
 
+def _call_compute(ts):
+    """Seconds of compute of the last call's chunks, by worker: measured on the workers by
+    tapegrad.dask when the call went straight to them (no task), else the compute of its gradient
+    tasks in the task stream."""
+    last = tgd._LAST_CALL
+    if last.get("path") == "direct":
+        return dict(last["compute_s"])
+    return _task_compute(ts)
+
+
+def _call_kind(ts):
+    last = tgd._LAST_CALL
+    if last.get("path") == "direct":
+        return f"direct, {len(last['compute_s'])} request(s)"
+    return f"{sum(1 for task in ts.data if 'tapegrad-' in str(task['key']))} task(s)"
+
+
 def _task_compute(ts):
     """Seconds of compute of each tapegrad gradient task in a task stream, by worker."""
     out = {}
@@ -173,7 +191,7 @@ def _speedup_run(n, args):
                 t, _ = _median_time(run, 1)
                 c1, w1 = _cpu_seconds(proc), [_cpu_seconds(p) for p in c.workers]
             times.append(t)
-            busiest.append(max(_task_compute(ts).values()))
+            busiest.append(max(_call_compute(ts).values()))
             per_worker = [b1 - a - idle[1] / n * t for a, b1 in zip(w0, w1)]
             cpus.append((c1 - c0 - idle[0] * t, max(per_worker)))
         drss = proc.memory_info().rss - rss0
@@ -194,7 +212,9 @@ def _overhead_run(args):
     chunks of --overhead-rows rows, calls of the two sizes alternating (so that both see the same
     load); medians over --repeats calls of each.
 
-    The compute of a call is the compute time of its gradient tasks (Dask's task stream: the wall
+    The compute of a call is the wall time tapegrad.dask measured on the worker around its groups
+    of chunks when the call went straight to the worker (as "direct" in the output), else the
+    compute time of its gradient tasks (Dask's task stream: the wall
     time inside the task functions, which holds the chunks' own loss and gradient and
     tapegrad.dask's per-chunk work around them), its overhead the rest of its wall time (client,
     graph, scheduler, messages, the worker's hand-overs, the gather). Per size K, the medians over
@@ -235,8 +255,8 @@ def _overhead_run(args):
                     run(k)
                     wall = time.perf_counter() - t0
                     cpu1 = c.cpu()
-                comp = sum(_task_compute(ts).values())
-                ntasks[k] = sum(1 for task in ts.data if "tapegrad-" in str(task["key"]))
+                comp = sum(_call_compute(ts).values())
+                ntasks[k] = _call_kind(ts)
                 cpu = [b1 - a - r * wall for a, b1, r in zip(cpu0, cpu1, idle)]
                 calls[k].append((wall, comp, cpu[0], cpu[1]))
         one_wall, one_cpu, threads = next(
@@ -264,7 +284,7 @@ def _overhead_run(args):
     )
     for k in ks:
         print(
-            f"  {k} chunks, {ntasks[k]} task(s) per call: {[tuple(round(v * 1e3, 1) for v in r) for r in calls[k]]}"
+            f"  {k} chunks, {ntasks[k]} per call: {[tuple(round(v * 1e3, 1) for v in r) for r in calls[k]]}"
         )
     print(
         f"idle CPU rate: client+scheduler {idle[0] * 1e3:.1f} ms/s, worker {idle[1] * 1e3:.1f} ms/s; "

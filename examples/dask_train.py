@@ -20,7 +20,9 @@ import time
 import dask
 import dask.array as da
 import numpy as np
-from distributed import Client, LocalCluster, wait
+from dask.highlevelgraph import HighLevelGraph
+from distributed import Client, LocalCluster, futures_of, wait
+from toolz import identity
 
 import tapegrad as tg
 import tapegrad.dask as tgd
@@ -67,22 +69,67 @@ def persist_evenly(client, *arrays):
     i of every array on the same worker (consecutive chunks together). `client.persist` alone lets
     the scheduler place chunks where it likes: 10 chunks on 2 workers may land 6 and 4 (a speed-up
     of 10/6 = 1.67 at best), and x's chunk may be on one worker and y's on the other (a transfer in
-    every step). The restriction is loose: a lost worker's chunks are recomputed elsewhere."""
+    every step). Each row block of every array is computed on its worker, and the arrays returned
+    hold those very results (no task after the placed one that the scheduler could run elsewhere:
+    concatenating the placed blocks, as an earlier version did, made one more task per chunk,
+    which a busy worker sometimes lost to the other). The placement is a restriction only while
+    the chunks are first computed: lifted once they are in memory (`_lift_restrictions`), so a
+    lost worker's chunks are recomputed wherever the scheduler likes."""
     workers = sorted(client.scheduler_info()["workers"])
+    # one chunk across the other axes: a row block is then one key
+    arrays = [a.rechunk({k: -1 for k in range(1, a.ndim)}) for a in arrays]
     n = arrays[0].numblocks[0]
-    blocks = [[] for _ in arrays]
+    names = [f"placed-{dask.base.tokenize(a, 'persist_evenly')}" for a in arrays]
+    held = [[] for _ in arrays]
     for i in range(n):
-        placed = client.persist(
-            [a.blocks[i] for a in arrays],
-            workers=[workers[i * len(workers) // n]],
-            allow_other_workers=True,
+        w = workers[i * len(workers) // n]
+        blocks = client.persist(
+            [a.blocks[i] for a in arrays], workers=[w], allow_other_workers=True
         )
-        for k, b in enumerate(placed):
-            blocks[k].append(b)
-    # One array per input again; its chunks are computed where the placed blocks are.
-    out = client.persist([da.concatenate(bs, axis=0) for bs in blocks])
-    wait(out)
-    return out
+        for k, (a, b) in enumerate(zip(arrays, blocks)):
+            (block,) = futures_of(b)
+            held[k].append(
+                client.submit(
+                    identity,  # (from toolz, which Dask needs: importable on every worker)
+                    block,
+                    key=(names[k], i) + (0,) * (a.ndim - 1),
+                    workers=[w],
+                    allow_other_workers=True,
+                    pure=False,
+                )
+            )
+    wait([f for fs in held for f in fs])
+    client.run_on_scheduler(_lift_restrictions, [f.key for fs in held for f in fs])
+    return [
+        da.Array(
+            HighLevelGraph.from_collections(name, {f.key: f for f in fs}, dependencies=()),
+            name,
+            chunks=a.chunks,
+            dtype=a.dtype,
+            meta=a._meta,
+        )
+        for name, a, fs in zip(names, arrays, held)
+    ]
+
+
+def _lift_restrictions(keys, dask_scheduler=None):
+    """Forget the worker restrictions of placed tasks (run on the scheduler). Dask keeps a task's
+    restriction for its whole life, and a loose one (allow_other_workers=True) only lets the task go
+    elsewhere while a worker is running: when every worker is lost at once (a killed job, a cluster
+    restarted), the scheduler never hands the recomputation of a task restricted to a dead address
+    to the new workers (distributed 2026.8's bulk_schedule_unrunnable_after_adding_worker checks the
+    restriction, not its looseness), and everything waiting on that chunk waits for ever."""
+    todo = [dask_scheduler.tasks[k] for k in keys if k in dask_scheduler.tasks]
+    seen = set()
+    while todo:  # the placed tasks and everything they were computed from
+        ts = todo.pop()
+        if ts.key in seen:
+            continue
+        seen.add(ts.key)
+        if ts.loose_restrictions:
+            ts.worker_restrictions = None
+            ts.loose_restrictions = False
+        todo.extend(ts.dependencies)
 
 
 def loss(w, b, x, y):

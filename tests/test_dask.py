@@ -191,15 +191,23 @@ def test_data_generated_on_the_workers(client):
     _close(g[0], want_g[0])
 
 
+def _first(flag):
+    """True for exactly one caller, in whichever worker process gets there first (two workers
+    testing and then writing a flag could both find it missing: both would die)."""
+    try:
+        os.close(os.open(flag, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
 def test_worker_killed_during_the_gradient_still_gives_the_right_answer(client, tmp_path):
     flag = str(tmp_path / "killed-once")
     x, y = _data(rows=600)
     w, b = _params()
 
     def loss(w, b, x, y):
-        if not os.path.exists(flag):
-            with open(flag, "w") as f:
-                f.write(str(os.getpid()))
+        if _first(flag):
             # Past one cycle of Dask's active memory manager (2 s), which drops extra replicas: the
             # parameters may now be on this worker only, and must be recomputed, not lost.
             time.sleep(2.5)
@@ -248,9 +256,7 @@ def test_worker_killed_during_a_grouped_gradient(client, tmp_path):
     dx, dy = client.persist([da.from_array(x, chunks=50), da.from_array(y, chunks=50)])
 
     def loss(w, b, x, y):
-        if not os.path.exists(flag):
-            with open(flag, "w") as f:
-                f.write(str(os.getpid()))
+        if _first(flag):
             os.kill(os.getpid(), signal.SIGKILL)
         return _logistic_sum(w, b, x, y)
 
@@ -272,6 +278,7 @@ def test_a_grouped_call_is_one_graph_of_few_tasks(client, monkeypatch):
     distributed.wait([dx, dy])
     want_v, want_g = tg.value_and_grad(_logistic_sum, grad_position=(0, 1))(w, b, x, y)
     monkeypatch.setattr(tgd, "_WHO_HAS_TTL_S", 3600.0)
+    monkeypatch.setattr(tgd, "_DIRECT", False)  # (the graph path; the direct one: tests below)
     with distributed.get_task_stream(client) as ts:
         v, g = tgd.value_and_grad(_logistic_sum, (w, b), dx, dy)
     _close(v, want_v)
@@ -294,6 +301,233 @@ def test_a_grouped_call_is_one_graph_of_few_tasks(client, monkeypatch):
     assert set(first).isdisjoint(f.key for f in client._tapegrad_dask_last)
 
 
+def _together(client, x, y, chunks):
+    """x and y persisted with chunk i of both on one worker, consecutive chunks together."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        import dask_train
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    return dask_train.persist_evenly(
+        client, da.from_array(x, chunks=(chunks, -1)), da.from_array(y, chunks=chunks)
+    )
+
+
+def _want(x, y, w, b, loss=_logistic_sum):
+    return tg.value_and_grad(loss, grad_position=(0, 1))(w, b, x, y)
+
+
+def _check(got, want):
+    _close(got[0], want[0])
+    _close(got[1][0], want[1][0])
+    _close(got[1][1], want[1][1])
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean"])
+def test_chunks_together_go_straight_to_the_workers(client, monkeypatch, reduce):
+    # Every chunk's blocks on one worker: one request per worker to its actor, no task at all,
+    # and the chunks' places asked once (within the cache's lifetime).
+    x, y = _data(rows=900)
+    w, b = _params()
+    dx, dy = _together(client, x, y, 50)
+    loss = _logistic_sum if reduce == "sum" else _logistic_mean
+    want = _want(x, y, w, b, loss)
+    monkeypatch.setattr(tgd, "_WHO_HAS_TTL_S", 3600.0)
+    tgd._WHO_HAS.clear()
+    with distributed.get_task_stream(client) as ts:
+        got = tgd.value_and_grad(loss, (w, b), dx, dy, reduce=reduce)
+    _check(got, want)
+    assert tgd._LAST_CALL["path"] == "direct"
+    assert len(tgd._LAST_CALL["compute_s"]) == 2  # one group per worker thread
+    assert not [t for t in ts.data if str(t["key"]).startswith("tapegrad-grad")]
+
+    def no_round_trip(*args, **kwargs):
+        raise AssertionError("who_has asked again within the cache's lifetime")
+
+    monkeypatch.setattr(client, "who_has", no_round_trip)
+    actors = dict(client._tapegrad_dask_actors)
+    with distributed.get_task_stream(client) as ts:
+        got = tgd.value_and_grad(loss, (w, b), dx, dy, reduce=reduce)
+    _check(got, want)
+    assert tgd._LAST_CALL["path"] == "direct"
+    assert client._tapegrad_dask_actors == actors  # made once per client and worker
+    assert not [t for t in ts.data if "tapegrad-" in str(t["key"])]
+
+
+def test_direct_path_falls_back_when_blocks_are_apart(client):
+    # x's chunks on one worker and y's on the other: the graph path, which moves the blocks.
+    x, y = _data(rows=400)
+    w, b = _params()
+    a, c = sorted(client.scheduler_info()["workers"])
+    dx = client.persist(da.from_array(x, chunks=100), workers=[a])
+    dy = client.persist(da.from_array(y, chunks=100), workers=[c])
+    distributed.wait([dx, dy])
+    tgd._WHO_HAS.clear()
+    _check(tgd.value_and_grad(_logistic_sum, (w, b), dx, dy), _want(x, y, w, b))
+    assert tgd._LAST_CALL["path"] == "graph"
+
+
+def test_direct_path_falls_back_when_a_chunk_is_not_where_expected(client, monkeypatch):
+    # The cached places are stale (here: every group sent to the other worker): the actors find
+    # the chunks missing, the call is redone as a graph, and the places are asked again.
+    x, y = _data(rows=400)
+    w, b = _params()
+    dx, dy = _together(client, x, y, 50)
+    monkeypatch.setattr(tgd, "_WHO_HAS_TTL_S", 3600.0)
+    tgd._WHO_HAS.clear()
+    want = _want(x, y, w, b)
+    _check(tgd.value_and_grad(_logistic_sum, (w, b), dx, dy), want)
+    assert tgd._LAST_CALL["path"] == "direct"
+    ((key, (t, groups)),) = tgd._WHO_HAS.items()
+    a, c = sorted({g[0] for g in groups})
+    tgd._WHO_HAS[key] = (t, [(c if g[0] == a else a, g[1]) for g in groups])
+    _check(tgd.value_and_grad(_logistic_sum, (w, b), dx, dy), want)
+    assert tgd._LAST_CALL["path"] == "graph"
+    assert not tgd._WHO_HAS  # asked again next time
+    _check(tgd.value_and_grad(_logistic_sum, (w, b), dx, dy), want)
+    assert tgd._LAST_CALL["path"] == "direct"
+
+
+def test_direct_path_falls_back_on_an_error_in_the_actor(client, tmp_path):
+    # The loss fails once (on the direct path): the graph path redoes the call and gets it right;
+    # a loss that always fails raises its own error (from the graph path).
+    flag = str(tmp_path / "failed-once")
+    x, y = _data(rows=400)
+    w, b = _params()
+    dx, dy = _together(client, x, y, 100)
+
+    def loss(w, b, x, y):
+        if not os.path.exists(flag):
+            with open(flag, "w") as f:
+                f.write("x")
+            raise RuntimeError("once")
+        return _logistic_sum(w, b, x, y)
+
+    tgd._WHO_HAS.clear()
+    _check(tgd.value_and_grad(loss, (w, b), dx, dy), _want(x, y, w, b))
+    assert os.path.exists(flag)
+    assert tgd._LAST_CALL["path"] == "graph"
+
+    def bad(w, b, x, y):
+        raise ZeroDivisionError("always")
+
+    with pytest.raises(ZeroDivisionError, match="always"):
+        tgd.value_and_grad(bad, (w, b), dx, dy)
+    _check(tgd.value_and_grad(_logistic_sum, (w, b), dx, dy), _want(x, y, w, b))
+    assert tgd._LAST_CALL["path"] == "direct"  # actors made afresh
+
+
+def test_worker_killed_during_a_direct_call(client, tmp_path):
+    # The worker dies under its actor: the graph path recomputes its chunks elsewhere (or on the
+    # restarted worker) and gives the right answer; later calls go direct again.
+    flag = str(tmp_path / "killed-once")
+    x, y = _data(rows=600)
+    w, b = _params()
+    dx, dy = _together(client, x, y, 50)
+
+    def loss(w, b, x, y):
+        if _first(flag):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return _logistic_sum(w, b, x, y)
+
+    tgd._WHO_HAS.clear()
+    want = _want(x, y, w, b)
+    _check(tgd.value_and_grad(loss, (w, b), dx, dy), want)
+    assert os.path.exists(flag)
+    assert tgd._LAST_CALL["path"] == "graph"
+    client.wait_for_workers(2, timeout=60)
+    _check(tgd.value_and_grad(loss, (w, b), dx, dy), want)
+
+
+def test_every_worker_killed_during_a_direct_call(client, tmp_path):
+    # Both workers die at once under their actors (each takes one of two slots, then dies): the
+    # chunks, placed by persist_evenly, are recomputed on the restarted workers. (Placement left
+    # as a loose restriction on a dead address made Dask keep them waiting for ever.) A cluster of
+    # its own, as below: whether a nanny brings its worker back after such a double death is
+    # Dask's business (one did not, once, within 60 s on this loaded machine), and the other tests
+    # need two workers.
+    slots = [str(tmp_path / f"slot-{i}") for i in range(2)]
+    x, y = _data(rows=600, seed=11)
+    w, b = _params()
+
+    def loss(w, b, x, y):
+        if any(_first(s) for s in slots):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return _logistic_sum(w, b, x, y)
+
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
+        dx, dy = _together(c, x, y, 50)
+        tgd._WHO_HAS.clear()
+        _check(tgd.value_and_grad(loss, (w, b), dx, dy), _want(x, y, w, b))
+        assert all(os.path.exists(s) for s in slots)
+        assert tgd._LAST_CALL["path"] == "graph"
+    tgd._WHO_HAS.clear()
+
+
+def test_direct_call_gives_up_on_a_worker_that_left(client, monkeypatch):
+    # A worker that leaves the cluster without its connection closing (a host lost): the waiting
+    # direct call notices it from the scheduler within _DIRECT_WATCH_S and the graph path redoes it.
+    x, y = _data(rows=400, seed=7)
+    w, b = _params()
+    dx, dy = _together(client, x, y, 100)
+    tgd._WHO_HAS.clear()
+    want = _want(x, y, w, b)
+    _check(tgd.value_and_grad(_logistic_sum, (w, b), dx, dy), want)
+    assert tgd._LAST_CALL["path"] == "direct", tgd._LAST_CALL
+    gone = next(iter(tgd._LAST_CALL["compute_s"]))  # a worker the call went to
+    real_ncores = client.scheduler.ncores
+
+    async def ncores_without(**kwargs):
+        alive = await real_ncores(**kwargs)
+        alive.pop(gone, None)
+        return alive
+
+    def slow(w, b, x, y):
+        time.sleep(0.5)
+        return _logistic_sum(w, b, x, y)
+
+    monkeypatch.setattr(tgd, "_DIRECT_WATCH_S", 0.1)
+    monkeypatch.setattr(client.scheduler, "ncores", ncores_without, raising=False)
+    _check(tgd.value_and_grad(slow, (w, b), dx, dy), want)
+    assert tgd._LAST_CALL == {"path": "graph", "why": "_WorkerLost: "}
+
+
+def test_direct_path_on_a_worker_of_two_threads(client):
+    # One worker, two task threads: its chunks go as two groups, computed at once on its threads.
+    # (A cluster of its own, started while the `client` fixture's settings hold: its worker
+    # imports this tapegrad, and this module's functions travel by value.)
+    x, y = _data(rows=700)
+    w, b = _params()
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=2,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
+        dx, dy = c.persist([da.from_array(x, chunks=(100, -1)), da.from_array(y, chunks=100)])
+        distributed.wait([dx, dy])
+        tgd._WHO_HAS.clear()
+        groups = tgd._group_by_worker(c, tgd._persisted_blocks(c, [dx, dy]))
+        assert [len(g) for _, g in groups] == [3, 4]
+        for reduce, loss in (("sum", _logistic_sum), ("mean", _logistic_mean)):
+            _check(tgd.value_and_grad(loss, (w, b), dx, dy, reduce=reduce), _want(x, y, w, b, loss))
+            assert tgd._LAST_CALL["path"] == "direct"
+    tgd._WHO_HAS.clear()
+
+
 def test_chunks_with_copies_on_several_workers_are_spread():
     # A chunk copied to a second worker goes to whichever holder has fewer chunks so far.
     class Key:
@@ -312,7 +546,7 @@ def test_chunks_with_copies_on_several_workers_are_spread():
     held = [[Key(f"c{i}") for i in range(4)]]
     groups = tgd._group_by_worker(FakeClient(), held)
     tgd._WHO_HAS.clear()
-    assert sorted(groups) == [[0, 2], [1, 3]]
+    assert sorted(groups) == [("A", [0, 2]), ("B", [1, 3])]
 
 
 def test_one_group_per_worker_thread():
@@ -334,22 +568,24 @@ def test_one_group_per_worker_thread():
     held = [[Key(f"c{i}") for i in range(9)]]
     groups = tgd._group_by_worker(FakeClient(), held)
     tgd._WHO_HAS.clear()
-    assert groups == [[0, 1], [2, 3], [4, 5, 6], [7], [8]]
+    assert groups == [("A", [0, 1]), ("A", [2, 3]), ("A", [4, 5, 6]), ("B", [7]), ("B", [8])]
 
 
 def test_combine_tree_over_many_groups():
     # More groups than split_every: combine tasks down to at most split_every partial results.
     payload = (tgd._Fn(_logistic_sum), [np.zeros(5), np.zeros(())], False)
     held = [[f"x-{i}" for i in range(20)], [f"y-{i}" for i in range(20)]]
-    graph, last = tgd._grouped_graph(payload, held, [[i] for i in range(20)], 3)
+    graph, last = tgd._grouped_graph(payload, held, [(None, [i]) for i in range(20)], 3)
     kinds = [k.split("-")[1] for k in graph]
     assert kinds.count("grad") == 20 and kinds.count("combine") == 7 + 3  # 20 -> 7 -> 3
     assert len(last) == 3 and all(k in graph for k in last)
     assert "params" not in kinds  # small parameters go inside each task
 
 
-def test_large_params_are_one_task_of_the_graph(client):
-    # Parameters over _INLINE_PAYLOAD_BYTES: one task holding them, fetched by the gradient tasks.
+def test_large_params_are_one_task_of_the_graph(client, monkeypatch):
+    # Parameters over _INLINE_PAYLOAD_BYTES: one task holding them, fetched by the gradient tasks
+    # (on the graph path; the direct one sends them in each worker's request).
+    monkeypatch.setattr(tgd, "_DIRECT", False)
     rng = np.random.default_rng(3)
     x = rng.standard_normal((300, 5))
     big = rng.standard_normal((5, 2000))  # 80 kB of float64
@@ -368,22 +604,27 @@ def test_large_params_are_one_task_of_the_graph(client):
     _close(g, want_g, rtol=1e-9)
 
 
-def test_the_scheduler_keeps_the_loss_as_bytes(client):
-    # The scheduler unpickles the graph but never the user's function; the workers load it.
-    scale = 1.0 + time.time() % 1.0  # a closure no other test sends
+@pytest.mark.parametrize("direct", [False, True])
+def test_the_scheduler_keeps_the_loss_as_bytes(client, monkeypatch, direct):
+    # The scheduler unpickles the graph but never the user's function; the workers load it. (On
+    # the direct path the loss goes to the workers only: the scheduler has not even its bytes.)
+    monkeypatch.setattr(tgd, "_DIRECT", direct)
+    scale = 1.0 + time.time() % 1.0 + direct  # a closure no other test sends
     loss = lambda w, x: (x @ w).sum() * scale
     digest = tgd._Fn(loss).__reduce__()[1][0]
     dx = client.persist(da.ones((100, 3), chunks=10))
     distributed.wait(dx)
+    tgd._WHO_HAS.clear()  # (the same keys as in the other run: their cached places are stale)
     v, _ = tgd.value_and_grad(loss, tg.ones(3, dtype=tg.float64), dx)
     _close(v, 300.0 * scale)
+    assert tgd._LAST_CALL["path"] == ("direct" if direct else "graph")
 
     def loaded(digest):
         import tapegrad.dask
 
         return [h._fn is not None for h in tapegrad.dask._FN_CACHE.values() if h._digest == digest]
 
-    assert client.run_on_scheduler(loaded, digest) == [False]
+    assert client.run_on_scheduler(loaded, digest) == ([] if direct else [False])
     assert [True] in client.run(loaded, digest).values()
 
 
@@ -617,7 +858,7 @@ def test_example_lbfgs_runs_small(client):
 def test_example_scaling_runs_small():
     # The measuring script at toy sizes (it starts its own 1- and 2-worker clusters): it prints
     # the average overhead at both sizes and the marginal one, and a call over persisted chunks
-    # on a single-threaded worker is one task whatever the number of chunks.
+    # on a single-threaded worker is one request to it whatever the number of chunks.
     env = dict(
         os.environ, PYTHONPATH=os.pathsep.join([TAPEGRAD_PATH, os.environ.get("PYTHONPATH", "")])
     )
@@ -633,7 +874,8 @@ def test_example_scaling_runs_small():
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
-    assert "2 chunks, 1 task(s) per call" in out and "5 chunks, 1 task(s) per call" in out, out
+    assert "2 chunks, direct, 1 request(s) per call" in out, out
+    assert "5 chunks, direct, 1 request(s) per call" in out, out
     assert "| marginal (2 -> 5) |" in out, out
     target = [line for line in out.splitlines() if line.startswith("TARGET overhead")]
     assert len(target) == 1 and "at 2 chunks" in target[0] and "marginal" in target[0], out

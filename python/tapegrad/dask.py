@@ -16,6 +16,7 @@ with Dask's own serialisation family too, on the client and every worker at once
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import os
@@ -328,29 +329,37 @@ _WHO_HAS_TTL_S = 2.0
 
 
 def _group_by_worker(client, held):
-    """Lists of chunk indices, one per task: the chunks of the first array held by one worker,
-    split evenly into one group per thread of that worker (consecutive chunks together). More
-    tasks would only add Dask's cost per task: a worker runs as many at once as it has threads,
-    and the call waits for all of them."""
+    """(worker, list of chunk indices), one per task: the chunks of the first array held by one
+    worker, split evenly into one group per thread of that worker (consecutive chunks together).
+    More tasks would only add Dask's cost per task: a worker runs as many at once as it has
+    threads, and the call waits for all of them. The worker is None in a group with a chunk whose
+    blocks (one per array) are not all on that worker: such a call takes the graph path, which
+    moves the blocks."""
     keys = tuple(f.key for f in held[0])
-    cache_key = (client.id, keys)
+    cache_key = (client.id, tuple(f.key for fs in held for f in fs))
     now = time.monotonic()
     hit = _WHO_HAS.get(cache_key)
     if hit is not None and now - hit[0] < _WHO_HAS_TTL_S:
         return hit[1]
-    who = client.who_has(held[0])
+    who = client.who_has([f for fs in held for f in fs])  # (one round trip for all the arrays)
     threads = client.nthreads()  # (asked in the same refresh: a worker's threads do not change)
-    by_worker = {}
+    by_worker, apart = {}, set()
     for i, k in enumerate(keys):
         # A chunk held by several workers (a copy made for a task elsewhere) goes to the one with
-        # the fewest chunks so far: the call waits for the busiest worker.
-        holders = who.get(k) or (None,)
-        w = min(holders, key=lambda h: len(by_worker.get(h, ())))
+        # the fewest chunks so far: the call waits for the busiest worker. Holders of every
+        # array's block first.
+        holders = tuple(who.get(k) or (None,))
+        together = [h for h in holders if all(h in (who.get(fs[i].key) or ()) for fs in held[1:])]
+        w = min(together or holders, key=lambda h: len(by_worker.get(h, ())))
+        if not together or w is None:
+            apart.add(i)
         by_worker.setdefault(w, []).append(i)
     groups = []
     for w, idx in by_worker.items():
         n = max(1, min(len(idx), int(threads.get(w) or 1)))
-        groups += [idx[len(idx) * k // n : len(idx) * (k + 1) // n] for k in range(n)]
+        for k in range(n):
+            g = idx[len(idx) * k // n : len(idx) * (k + 1) // n]
+            groups.append((None if apart.intersection(g) else w, g))
     with _FN_LOCK:
         _WHO_HAS[cache_key] = (now, groups)
         _WHO_HAS.move_to_end(cache_key)
@@ -385,7 +394,7 @@ def _grouped_graph(payload, held, groups, split_every):
         graph[key] = DataNode(key, payload)
         payload_arg = TaskRef(key)
     level = []
-    for g, idx in enumerate(groups):
+    for g, (_, idx) in enumerate(groups):
         key = f"tapegrad-grad-{token}-{g}"
         blocks = [b[j] for j in idx for b in held]
         graph[key] = Task(key, _group_value_and_grad, payload_arg, len(held), *blocks)
@@ -400,6 +409,209 @@ def _grouped_graph(payload, held, groups, split_every):
             nxt.append(key)
         level = nxt
     return graph, level
+
+
+# ---- the direct path: one call per worker, straight to the worker ----------------------------------
+# A graph costs a chain of about 8 messages and hand-overs per call whatever its size (client ->
+# scheduler, the scheduler's offload thread twice, scheduler -> worker, the worker's task thread,
+# worker -> scheduler -> client, the gather): about 8 ms of fixed cost per call on a quiet machine,
+# more than the marginal cost of 100 chunks of 10^5 rows. When every persisted chunk is where the
+# client's (cached) `who_has` says, the call instead goes from the client to each worker holding
+# chunks, in parallel, as one request each to a `_ChunkActor` (a Dask Actor created once per worker
+# and client, holding nothing): it takes that worker's chunks from its memory, computes one group
+# per thread of the worker on the worker's task threads, and answers with the sum of their partial
+# results. Anything off -- a chunk not on that worker (moved, lost, recomputed elsewhere), a worker
+# gone, an actor missing or failing, an error in the loss -- and the call is redone as a graph, as
+# before, which recomputes lost chunks, retries tasks of a lost worker and raises the loss's own
+# errors. So the direct path never gives an answer the graph path would not.
+
+_DIRECT = True  # (tests turn it off to exercise the graph path with persisted chunks)
+_ACTOR_START_TIMEOUT_S = 10.0
+_ACTORS_LOCK = threading.Lock()
+
+
+def _timed_group(payload, n_arrays, blocks):
+    t0 = time.perf_counter()
+    part = _group_value_and_grad(payload, n_arrays, *blocks)
+    return part, time.perf_counter() - t0
+
+
+class _ChunkActor:
+    """Lives on one worker; computes the partial result of chunks that worker holds."""
+
+    async def value_and_grad(self, payload, n_arrays, groups):
+        """`groups`: per group, the keys of its chunks' blocks (`n_arrays` per chunk, in order).
+        None when a key is not in this worker's memory (the caller then takes the graph path);
+        else (summed partial result, seconds of compute per group)."""
+        import asyncio
+        import contextvars
+
+        from distributed import get_worker
+
+        worker = get_worker()
+        data = worker.data
+        try:
+            blocks = [[data[k] for k in keys] for keys in groups]
+        except KeyError:
+            return None
+        loop = asyncio.get_running_loop()
+        executor = worker.executors["default"]  # the worker's task threads, one group each
+        parts = await asyncio.gather(
+            *(
+                # (the context carries the worker: get_worker() in the thread, for _worker_threads)
+                loop.run_in_executor(
+                    executor, contextvars.copy_context().run, _timed_group, payload, n_arrays, b
+                )
+                for b in blocks
+            )
+        )
+        return _combine(*(p for p, _ in parts)), [t for _, t in parts]
+
+
+# What the last call over persisted chunks in this process did, for examples/dask_scaling.py:
+# "direct" (and the seconds of compute of its groups by worker, measured there) or "graph".
+_LAST_CALL: dict = {}
+
+
+def _actors_for(client, workers):
+    """{worker address: actor key} for `workers`, making the missing ones (once per client)."""
+    with _ACTORS_LOCK:
+        actors = client.__dict__.setdefault("_tapegrad_dask_actors", {})
+        for w in [w for w, f in actors.items() if f.status != "finished"]:
+            # (its worker lost: the scheduler told the client so, no round trip here)
+            actors.pop(w).release()
+        missing = [w for w in workers if w not in actors]
+    if missing:
+        futures = {
+            w: client.submit(
+                _ChunkActor,
+                actor=True,
+                workers=[w],
+                allow_other_workers=False,
+                pure=False,
+                key=f"tapegrad-actor-{uuid.uuid4().hex}",
+            )
+            for w in missing
+        }
+        try:
+            from distributed import wait
+
+            done = wait(list(futures.values()), timeout=_ACTOR_START_TIMEOUT_S)
+            ok = all(f.status == "finished" for f in done.done) and not done.not_done
+        except Exception:
+            ok = False
+        if not ok:
+            for f in futures.values():
+                f.release()
+            return None
+        with _ACTORS_LOCK:
+            for w, f in futures.items():
+                actors.setdefault(w, f)
+    return {w: actors[w].key for w in workers}
+
+
+def _drop_actors(client):
+    with _ACTORS_LOCK:
+        actors = client.__dict__.pop("_tapegrad_dask_actors", {})
+    for f in actors.values():
+        f.release()
+
+
+class _WorkerLost(Exception):
+    """A worker of a direct call left the cluster while the call waited for it."""
+
+
+_DIRECT_WATCH_S = 1.0  # how often a direct call still waiting checks that its workers are alive
+
+
+async def _call_actors(client, calls):
+    """The actors' answers, in the order of `calls`. The first failure ends the call: the other
+    requests are dropped (cancelled here; a worker still computing finishes its groups and its
+    answer is thrown away). A worker whose process dies closes its connection, which fails its
+    request at once; one that vanishes without closing it (a host lost, a network cut) would keep
+    its request waiting as long as TCP does, so a call still waiting after `_DIRECT_WATCH_S` asks
+    the scheduler which workers it has, and gives up when one of its workers is gone (the graph
+    path then waits for the scheduler's own recovery, as every Dask computation does)."""
+    from distributed.protocol import to_serialize
+
+    async def one(address, key, args):
+        r = await client.rpc(address).actor_execute(
+            actor=key, function="value_and_grad", args=[to_serialize(a) for a in args], kwargs={}
+        )
+        if r.get("status") != "OK":
+            raise r.get("exception") or RuntimeError(f"tapegrad.dask: actor call failed: {r}")
+        return r["result"]
+
+    tasks = [asyncio.ensure_future(one(*c)) for c in calls]
+    try:
+        pending = set(tasks)
+        while pending:
+            done, pending = await asyncio.wait(
+                pending, timeout=_DIRECT_WATCH_S, return_when=asyncio.FIRST_EXCEPTION
+            )
+            for t in done:
+                if t.exception() is not None:
+                    raise t.exception()
+            if pending:
+                alive = await client.scheduler.ncores()
+                if any(address not in alive for address, _, _ in calls):
+                    raise _WorkerLost()
+        return [t.result() for t in tasks]
+    finally:
+        for t in tasks:
+            t.cancel()
+
+
+def _direct_call(client, payload, held, groups):
+    """The partial results of the call through the workers' actors, or why not (a string: take
+    the graph path)."""
+    by_worker = {}
+    for w, idx in groups:
+        if w is None:
+            return "blocks apart"
+        keys = [b[j].key for j in idx for b in held]
+        by_worker.setdefault(w, []).append(keys)
+    actors = _actors_for(client, list(by_worker))
+    if actors is None:
+        return "no actors"
+    calls = [(w, actors[w], (payload, len(held), gs)) for w, gs in by_worker.items()]
+    try:
+        results = client.sync(_call_actors, client, calls)
+    except Exception as e:
+        # A worker gone, an actor missing or failing, or an error in the loss: the graph path
+        # redoes the call (and raises the loss's error itself); the actors are made afresh.
+        _drop_actors(client)
+        _WHO_HAS.clear()
+        return f"{type(e).__name__}: {e}"
+    if any(r is None for r in results):  # a chunk not where who_has said: ask again next time
+        _WHO_HAS.clear()
+        return "chunks moved"
+    _LAST_CALL.clear()
+    compute = {}
+    for (w, _, _), (_, ts) in zip(calls, results):
+        compute[w] = compute.get(w, 0.0) + sum(ts)
+    _LAST_CALL.update(path="direct", compute_s=compute)
+    return [part for part, _ in results]
+
+
+def _graph_call(client, payload, held, groups, split_every):
+    """The call over persisted chunks as one graph (one task per group and the combine tree):
+    the path when the direct one is off or fails. (Not client.scatter for the payload: scattered
+    data has no task to recompute it from.)"""
+    _LAST_CALL.clear()
+    _LAST_CALL.update(path="graph")
+    graph, last = _grouped_graph(payload, held, groups, split_every)
+    futures = client.get(graph, last, sync=False)
+    # The previous call's futures are released now, after this call's graph has gone, not
+    # when that call returned: a release is a message on the client's batched stream to the
+    # scheduler, which holds back whatever follows it within 10 ms, so in a training loop the
+    # next call's graph would wait up to 10 ms for it. (Until then the workers keep a few
+    # partial results of a few hundred bytes; a worker lost in between makes the scheduler
+    # recompute its share of them, once.)
+    previous = getattr(client, "_tapegrad_dask_last", None)
+    client._tapegrad_dask_last = futures
+    del previous
+    return _combine(*client.gather(futures))
 
 
 def _active_client():
@@ -435,10 +647,13 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
     loss (pickled once per call by cloudpickle) go with the tasks to the workers, and the partial
     results are combined by a tree reduction with ``split_every`` inputs per node, the last node
     on the client. A worker lost during the call costs a retry of its tasks, not the answer.
-    Chunks already in the workers' memory (``client.persist``) are taken a group per task (one
-    task per thread of the worker holding them), and the whole call is one graph sent in one
-    message, which keeps Dask's cost per chunk small; lazy chunks get one task each, run where the chunk
-    is made. A ``tg.jit`` loss is differentiated as ``tg.jit(tg.value_and_grad(loss))``, recorded
+    Chunks already in the workers' memory (``client.persist``) are taken a group per thread of
+    the worker holding them: when chunk i of every array is on one worker, the client sends one
+    request straight to each such worker (to a Dask Actor made once per worker and client), with
+    no graph and no scheduler on the way; otherwise, or when anything is off on that path (a chunk
+    moved, a worker lost, an error), the call is one graph sent in one message, one task per
+    group, which keeps Dask's cost per chunk small. Lazy chunks get one task each, run where the
+    chunk is made. A ``tg.jit`` loss is differentiated as ``tg.jit(tg.value_and_grad(loss))``, recorded
     once per chunk shape on each worker. Arrays are rechunked to one chunk across their other
     axes, and to the first array's row chunks. Without a ``distributed.Client`` it runs on Dask's
     local scheduler (threads, or ``sync``).
@@ -474,24 +689,19 @@ def value_and_grad(loss, params, *arrays, reduce="sum", split_every=8):
     client = _active_client()
     held = _persisted_blocks(client, arrays) if client is not None else None
     if held is not None:
-        # Chunks already in workers' memory (persisted): one task per worker thread, over that
-        # worker's chunks, which the scheduler runs where its chunks are (elsewhere only
-        # if that worker is lost), and the combine tree, all sent in one message. The scheduler
-        # holds the whole graph until the result is in, so a partial result (or the payload) lost
-        # with a worker is recomputed. (Not client.scatter for the payload: scattered data has no
-        # task to recompute it from.)
-        graph, last = _grouped_graph(payload, held, _group_by_worker(client, held), split_every)
-        futures = client.get(graph, last, sync=False)
-        # The previous call's futures are released now, after this call's graph has gone, not
-        # when that call returned: a release is a message on the client's batched stream to the
-        # scheduler, which holds back whatever follows it within 10 ms, so in a training loop the
-        # next call's graph would wait up to 10 ms for it. (Until then the workers keep a few
-        # partial results of a few hundred bytes; a worker lost in between makes the scheduler
-        # recompute its share of them, once.)
-        previous = getattr(client, "_tapegrad_dask_last", None)
-        client._tapegrad_dask_last = futures
-        del previous
-        value, grads, rows, vdtype = _combine(*client.gather(futures))
+        # Chunks already in workers' memory (persisted): one group per worker thread, over that
+        # worker's chunks, straight to the workers (_direct_call) or else as one graph
+        # (_graph_call): one task per group, which the scheduler runs where its chunks are
+        # (elsewhere only if that worker is lost), and the combine tree, all sent in one message.
+        # The scheduler holds the whole graph until the result is in, so a partial result (or the
+        # payload) lost with a worker is recomputed.
+        groups = _group_by_worker(client, held)
+        parts = _direct_call(client, payload, held, groups) if _DIRECT else "direct path off"
+        if not isinstance(parts, str):
+            value, grads, rows, vdtype = _combine(*parts)
+        else:
+            value, grads, rows, vdtype = _graph_call(client, payload, held, groups, split_every)
+            _LAST_CALL["why"] = parts
     else:
         # Lazy chunks (made where they are first needed) or a local scheduler: one task per chunk.
         payload_arg = dask.delayed(
