@@ -442,3 +442,50 @@ def test_gradients_through_gathers_of_complex_values(dtype):
     # a real loss of them: grad is dL/dx - i dL/dy
     g = tg.grad(lambda v: (tnp.abs(tnp.take(v, tg.tensor([0, 0]))) ** 2).sum())(tg.tensor(z))
     np.testing.assert_allclose(np.asarray(g), [4 * np.conj(z[0]), 0, 0], rtol=1e-6)
+
+
+def test_grad_holomorphic_as_jax():
+    # jax.grad(f, holomorphic=True) was a TypeError (unexpected keyword) here
+    z = tg.tensor(1.0 + 2.0j, tg.complex128)
+    np.testing.assert_allclose(
+        complex(np.asarray(tg.grad(lambda v: v * v, holomorphic=True)(z))), 2 + 4j
+    )
+    v, g = tg.value_and_grad(tnp.sin, holomorphic=True)(z)
+    np.testing.assert_allclose(complex(np.asarray(v)), np.sin(1 + 2j))
+    np.testing.assert_allclose(complex(np.asarray(g)), np.cos(1 + 2j))
+    g3 = tg.grad(tg.grad(lambda v: v**3, holomorphic=True), holomorphic=True)(z)
+    np.testing.assert_allclose(complex(np.asarray(g3)), 6 * (1 + 2j))
+    gz, gw = tg.grad(lambda a, b: a * b, grad_position=(0, 1), holomorphic=True)(z, tg.tensor(3j))
+    assert complex(np.asarray(gz)) == 3j and complex(np.asarray(gw)) == 1 + 2j
+    g, aux = tg.grad(lambda v: (v * v, v), has_aux=True, holomorphic=True)(z)
+    np.testing.assert_allclose(complex(np.asarray(g)), 2 + 4j)
+    assert complex(np.asarray(aux)) == 1 + 2j
+    vg = tg.vmap(tg.grad(tnp.exp, holomorphic=True))(tg.tensor([1j, 2j], tg.complex128))
+    np.testing.assert_allclose(np.asarray(vg), np.exp([1j, 2j]))
+    # JAX's checks: complex inputs and outputs
+    with pytest.raises(
+        TypeError,
+        match="grad with holomorphic=True requires inputs with complex dtype, but got Float32",
+    ):
+        tg.grad(lambda v: v * v, holomorphic=True)(tg.tensor(1.0))
+    with pytest.raises(TypeError, match="requires outputs with complex dtype, but got Float64"):
+        tg.grad(tnp.abs, holomorphic=True)(z)
+    with pytest.raises(TypeError, match="value_and_grad with holomorphic=True requires inputs"):
+        tg.value_and_grad(lambda v: v * v, holomorphic=True)(2.0)
+    # without it, unchanged: a real loss's gradient is dL/dx - i dL/dy
+    np.testing.assert_allclose(complex(np.asarray(tg.grad(lambda v: tnp.abs(v) ** 2)(z))), 2 - 4j)
+
+
+def test_python_complex_arguments_to_transforms():
+    # A Python complex (or a list of them) was refused by every transform ("got complex"), and a
+    # list of complex numbers was a pytree of 0-d leaves where a list of floats is one array.
+    assert complex(np.asarray(tg.grad(lambda v: v * v, holomorphic=True)(1 + 2j))) == 2 + 4j
+    g = tg.grad(lambda v: (tnp.abs(v) ** 2).sum())([1 + 2j, 3j])
+    assert isinstance(g, tg.Tensor) and g.dtype == tg.complex64
+    np.testing.assert_allclose(np.asarray(g), [2 - 4j, -6j])
+    assert tg.vmap(lambda v: v * v)([1 + 2j, 1j]).tolist() == [(-3 + 4j), (-1 + 0j)]
+    p, t = tg.jvp(lambda v: v * v, (1 + 2j,), (1.0 + 0j,))
+    assert complex(np.asarray(p)) == -3 + 4j and complex(np.asarray(t)) == 2 + 4j
+    np.testing.assert_allclose(
+        np.asarray(tg.jacrev(lambda v: v * v, holomorphic=True)(1 + 2j)), 2 + 4j
+    )
