@@ -489,3 +489,26 @@ def test_python_complex_arguments_to_transforms():
     np.testing.assert_allclose(
         np.asarray(tg.jacrev(lambda v: v * v, holomorphic=True)(1 + 2j)), 2 + 4j
     )
+
+
+def test_custom_jvp_rule_check_with_array_arguments_not_differentiated():
+    # The check's cache keys on the other arguments: a Tensor given to nondiff_argnums must not be
+    # compared elementwise (or by a reused id) against an earlier one.
+    calls = []
+
+    @tg.custom_jvp
+    def f(scale, x):
+        calls.append(1)
+        return tg.sin(x) * scale
+
+    f = tg.custom_jvp(f.fun, nondiff_argnums=(0,))
+
+    @f.defjvp
+    def _(scale, primals, tangents):
+        return tg.sin(primals[0]) * scale, tg.cos(primals[0]) * tangents[0] * scale
+
+    for k in range(4):
+        s = tg.tensor([1.0, 2.0, float(k)])
+        _, t = tg.jvp(lambda v, s=s: f(s, v), (tg.ones(3),), (tg.ones(3),))
+        np.testing.assert_allclose(np.asarray(t), np.cos(1.0) * np.array([1.0, 2.0, k]), rtol=1e-6)
+    assert len(calls) == 1  # same shapes and dtypes: checked once

@@ -40,6 +40,17 @@ def _describe(x):
     return type(x).__name__
 
 
+def _signature_of(v):
+    """What of a non-differentiated argument the rule check's cache keys on: an array by its
+    shape and dtype (Tensors hash by identity, a reused id would match a stale entry, and their
+    `==` is elementwise), anything else as itself (a TypeError when it does not hash)."""
+    if isinstance(v, (Tensor, _np.ndarray)):
+        return ("array", tuple(v.shape), str(v.dtype))
+    if isinstance(v, (tuple, list)):
+        return (type(v).__name__, tuple(_signature_of(e) for e in v))
+    return v
+
+
 def _zero_tangent(x):
     """The tangent the rule sees for an input that was not perturbed."""
     if isinstance(x, Tensor):
@@ -169,8 +180,8 @@ class _Call:
         try:
             key = (
                 tuple((tuple(x.shape), x.dtype.name) for x in xs),
-                tuple(v for i, v in enumerate(self.leaves) if i not in self.tidx),
-                tuple(self.args[p] for p in self.cj.nondiff_argnums),
+                tuple(_signature_of(v) for i, v in enumerate(self.leaves) if i not in self.tidx),
+                tuple(_signature_of(self.args[p]) for p in self.cj.nondiff_argnums),
             )
             hash(key)
         except TypeError:
