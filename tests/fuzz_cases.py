@@ -2856,6 +2856,61 @@ def g_np_append(draw, target):
     )
 
 
+_DTYPE_NAMES = (
+    "bool_ int8 int16 int32 int64 uint8 uint16 uint32 uint64 float16 float32 float64 complex64 "
+    "complex128"
+).split()
+
+
+@gen(*[f"tg.{n}" for n in _DTYPE_NAMES])
+def g_dtype_call(draw, target):
+    # numpy's dtypes are also conversion functions: tg.float32(x) is asarray(x, float32)
+    name = target.split(".")[-1]
+    p = Prog(draw)
+    kind = draw(st.sampled_from(["t", "s"]))
+    if kind == "s":
+        a = n = draw(st.sampled_from(["0", "1", "-2", "2.5", "True", "-0.0"]))
+    else:
+        a, n = p.tensor(wild=True)
+    # float -> int of nan/inf/out-of-range values differs (undefined in C); float -> complex and
+    # complex -> float are refused by tapegrad: no reference there
+    ok = ("int" not in name or kind == "s" or "float" not in p.common[-1]) and "complex" not in name
+    if name.startswith(("int", "uint")) and a.startswith("-") and name.startswith("uint"):
+        ok = False  # numpy refuses a negative Python int for an unsigned dtype, as tapegrad
+    ref = f"np.asarray({n}).astype(np.{name})" if ok else None
+    return p.case(target, f"{target}({a})", ref)
+
+
+@gen("tg.numpy.dtype")
+def g_np_dtype(draw, target):
+    arg = draw(
+        st.sampled_from(
+            [
+                "'float32'",
+                "'f8'",
+                "'<i4'",
+                "np.int16",
+                "np.dtype('uint8')",
+                "bool",
+                "complex",
+                "tg.int64",
+                "None",
+                "'foo'",
+                "'S3'",
+                "3",
+                "tg.ones(2)",
+            ]
+        )
+    )
+    bad = arg in ("'foo'", "'S3'", "3", "tg.ones(2)")
+    # compared through an array of the dtype (the result runner reads arrays, not dtypes)
+    return Case(
+        target,
+        f"out = tg.zeros(2, dtype=tg.numpy.dtype({arg}))",
+        None if bad else f"ref = np.zeros(2, dtype=np.dtype({arg}))",
+    )
+
+
 @gen("tg.numpy.clip")
 def g_np_clip(draw, target):
     # numpy's keywords: a_min/a_max, or the Array API's min/max

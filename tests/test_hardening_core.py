@@ -621,6 +621,8 @@ def _names_of(name, f):
     """The names a message may call the function by: its public name, its own (an alias such as
     tnp.around is numpy's round), the C++ function's."""
     out = {name, getattr(f, "__name__", name)}
+    if isinstance(f, tg.dtype):  # a dtype called as a conversion (tg.double(x)) says float64()
+        out.add(f.name)
     return out
 
 

@@ -584,5 +584,5 @@ def test_fallback_counter_counts_custom_vjp():
     got = tg.vmap(lambda x: twice(x) + 1.0)(tg.tensor(np.arange(6.0).reshape(3, 2)))
     assert _core._vmap_fallback_count() == before + 1
     np.testing.assert_array_equal(np.asarray(got), np.arange(6.0).reshape(3, 2) * 2 + 1)
-    with pytest.raises(ValueError, match="empty batch"):
-        tg.vmap(twice)(tg.tensor(np.zeros((0, 2))))
+    # an empty batch runs the function once on a stand-in element, for the output's shape
+    assert tg.vmap(twice)(tg.tensor(np.zeros((0, 2)))).shape == (0, 2)

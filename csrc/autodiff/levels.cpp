@@ -426,6 +426,32 @@ Tensor BatchLevel::unwrap(const Tensor& t, int64_t out_axis) {
   return g_op_hooks.broadcast_to(g_op_hooks.reshape(v, s), full);
 }
 
+// An empty batch has no element to run the op on, yet its outputs' shapes and dtypes are those of
+// one element's. As JAX traces a custom_vjp function abstractly, run it once on zeros of an
+// element's shape (a stand-in: the function's values are never seen) and return its outputs with
+// a batch axis of length 0.
+TensorList BatchLevel::process_empty(const Prim& p, const TensorList& phys, const BatchDims& bd, const Attrs& a) {
+  TensorList xs;
+  for (size_t i = 0; i < phys.size(); ++i) {
+    if (bd[i] < 0) {
+      xs.push_back(phys[i]);
+      continue;
+    }
+    Shape s = phys[i].shape();
+    s.erase(size_t(bd[i]));
+    xs.push_back(Tensor::zeros(s, phys[i].dtype(), phys[i].device()));
+  }
+  TensorList o = apply(p, xs, a);
+  TensorList wrapped;
+  for (const Tensor& e : o) {
+    Shape one = e.shape(), empty = e.shape();
+    one.insert(0, 1);
+    empty.insert(0, 0);
+    wrapped.push_back(track(g_op_hooks.broadcast_to(g_op_hooks.reshape(e, one), empty), 0));
+  }
+  return wrapped;
+}
+
 TensorList BatchLevel::process(const Prim& p, const TensorList& in, const Attrs& a) {
   TensorList phys;
   BatchDims bd;
@@ -447,7 +473,7 @@ TensorList BatchLevel::process(const Prim& p, const TensorList& in, const Attrs&
     // No rule: only custom_vjp, whose forward is Python code that may do anything with its
     // inputs. Run the prim on each batch element (in C++) and stack the results.
     ++t_vmap_fallbacks;
-    TG_CHECK(size_ > 0, p.name, ": vmap over an empty batch needs a batching rule, and this op has none");
+    if (size_ == 0) return process_empty(p, phys, bd, a);
     std::vector<std::vector<Tensor>> per_out;
     for (int64_t b = 0; b < size_; ++b) {
       TensorList xs;

@@ -168,6 +168,8 @@ class BatchLevel final : public Level {
   Tensor unwrap(const Tensor& t, int64_t out_axis);
 
  private:
+  // The no-rule fallback over a batch of size 0 (one run on stand-in zeros, for the output shapes).
+  TensorList process_empty(const Prim& p, const TensorList& phys, const BatchDims& bd, const Attrs& a);
   int64_t size_;
 };
 

@@ -61,6 +61,16 @@ inline constexpr char dtype_dtype[] =
 dtype('float32')
 )doc";
 
+inline constexpr char dtype_call[] =
+    R"doc(`x` as a Tensor of this dtype, as JAX's `jnp.float32(x)`: numpy code calls its dtypes as
+conversion functions (`np.float32(3)`, `np.int64(x)`). A Python or numpy scalar gives a 0-d Tensor,
+a list or ndarray a Tensor of its shape, a Tensor `x.astype(dtype)` (differentiable; `x` itself
+when it already has the dtype). It never returns a numpy scalar.
+
+>>> tg.float64(3), tg.int64(tg.tensor([1.5, -2.5]))
+(Tensor(shape=[], dtype=Float64, value= 3), Tensor(shape=[2], dtype=Int64, value= [ 1, -2]))
+)doc";
+
 }  // namespace docs
 
 namespace {
@@ -708,6 +718,15 @@ void bind_dtypes(py::module_& m) {
       // numpy reads `.dtype` of any object: np.dtype(tg.float32), np.zeros(3, tg.float32).
       .def_property_readonly(
           "dtype", [](const PyDType& d) { return np_dtype(d.get()); }, docs::dtype_dtype)
+      // numpy's dtypes are also conversion functions (np.float32(3)); ours convert as the Array API's
+      // asarray(x, dtype=d), which keeps derivatives and lists of tracked Tensors (JAX's jnp.float32).
+      // (the arguments are checked in Python, so that a wrong call's message names the dtype)
+      .def(
+          "__call__",
+          [](py::object self, py::args args, py::kwargs kw) {
+            return py::module_::import("tapegrad._array_api").attr("_dtype_call")(self, *args, **kw);
+          },
+          docs::dtype_call)
       .def("__reduce__", [](const PyDType& d) {
         return py::make_tuple(py::module_::import("tapegrad").attr("_dtype_from_name"),
                               py::make_tuple(std::string(dtype_numpy_name(d.get()))));

@@ -73,6 +73,7 @@ _core_functions = {
     if not name.startswith("_")
     and name not in _INTERNAL
     and callable(getattr(_core, name))
+    and not isinstance(getattr(_core, name), _core.dtype)  # callable too (tg.float32(3)): not ops
     and name not in ("Tensor",)
 }
 globals().update(_core_functions)

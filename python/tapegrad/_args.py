@@ -30,12 +30,23 @@ import numpy as _np
 
 from ._core import Tensor
 
-_SCALAR_TYPES = (bool, int, float, _np.bool_, _np.integer, _np.floating)
+# (complex too: a list of complex numbers is one complex array argument, as a list of floats is a
+# float one, not a pytree of 0-d leaves)
+_SCALAR_TYPES = (
+    bool,
+    int,
+    float,
+    complex,
+    _np.bool_,
+    _np.integer,
+    _np.floating,
+    _np.complexfloating,
+)
 _ARRAY_TYPES = (_np.ndarray, _np.generic)
 
 
 def is_number(x):
-    """A Python or numpy real scalar (bool, int, float and their numpy types)."""
+    """A Python or numpy scalar (bool, int, float, complex and their numpy types)."""
     return isinstance(x, _SCALAR_TYPES)
 
 
@@ -79,7 +90,7 @@ def to_tensor(x, what):
     one array converted by it; anything else is a TypeError naming the transform."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (bool, int, float, _np.ndarray, _np.generic)) or is_number_list(x):
+    if isinstance(x, (bool, int, float, complex, _np.ndarray, _np.generic)) or is_number_list(x):
         return Tensor(x)
     raise TypeError(
         f"{what}: arguments must be Tensors, numpy arrays, Python or numpy scalars, lists of "

@@ -841,3 +841,27 @@ Tensor.__irshift__ = _inplace("rshift", _rshift)
 Tensor.__imatmul__ = _inplace("matmul", Tensor.__matmul__)
 if not hasattr(Tensor, "__complex__"):  # a build with complex dtypes defines its own
     Tensor.__complex__ = _complex
+
+
+def _dtype_call(dt, *args, **kwargs):
+    """``tg.float32(x)``: numpy's dtypes double as conversion functions; ours convert as JAX's
+    ``jnp.float32(x)``, that is ``asarray(x, dtype=dt)`` (derivatives kept, never a copy when `x`
+    already is a Tensor of the dtype)."""
+    if kwargs:
+        raise TypeError(f"{dt.name}() got an unexpected keyword argument {next(iter(kwargs))!r}")
+    if len(args) != 1:
+        if not args:
+            raise TypeError(f"{dt.name}() missing 1 required positional argument: 'x'")
+        raise TypeError(f"{dt.name}() takes 1 positional argument but {len(args)} were given")
+    (x,) = args
+    if isinstance(x, (str, bytes)):
+        # numpy parses np.float32("1.5"); JAX refuses strings, and so does every Tensor constructor.
+        raise TypeError(f"{dt.name}: cannot convert a string to a Tensor, got {x!r}")
+    try:
+        return asarray(x, dt)
+    except (TypeError, ValueError, OverflowError) as e:
+        # The conversion's own message names `tensor` or `asarray`: name what the user called.
+        msg = str(e)
+        for prefix in ("tensor: ", "asarray: "):
+            msg = msg.removeprefix(prefix)
+        raise type(e)(f"{dt.name}: {msg}") from None

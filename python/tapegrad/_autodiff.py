@@ -398,7 +398,49 @@ def _grad_call_rest(r, fn, args, position, flags, what):
     return (value, g) if flags & _GRAD_VALUE else g
 
 
-def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
+def _is_complex_arg(x):
+    dt = getattr(x, "dtype", None)
+    if dt is None:
+        return isinstance(x, complex)
+    return str(dt).lower().startswith("complex")
+
+
+def _holomorphic(make, what, fn, grad_position, has_aux):
+    """`make(fn)` (a grad or value_and_grad function) with JAX's ``holomorphic=True`` checks: the
+    differentiated inputs and the output must be complex. The gradient is then the complex
+    derivative f'(z), which is what the cotangent 1 gives (docs/numpy.md: JAX's convention)."""
+
+    def dtype_of(x):
+        return getattr(x, "dtype", type(x).__name__)
+
+    @functools.wraps(fn)
+    def checked_fn(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        y = out[0] if has_aux and isinstance(out, (tuple, list)) and out else out
+        for leaf in y if isinstance(y, (tuple, list)) else (y,):
+            if not _is_complex_arg(leaf):
+                raise TypeError(
+                    f"{what} with holomorphic=True requires outputs with complex dtype, but got "
+                    f"{dtype_of(leaf)}"
+                )
+        return out
+
+    inner = make(checked_fn)
+
+    @functools.wraps(fn)
+    def holomorphic_fn(*args, **kwargs):
+        for p in _normalise_positions(grad_position, len(args), what):
+            if not _is_complex_arg(args[p]):
+                raise TypeError(
+                    f"{what} with holomorphic=True requires inputs with complex dtype, but got "
+                    f"{dtype_of(args[p])} at position {p}"
+                )
+        return inner(*args, **kwargs)
+
+    return holomorphic_fn
+
+
+def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False, holomorphic=False):
     """Gradient of `fn` with respect to the arguments at `grad_position` and/or `weights`.
 
     `grad_position` is an int (one gradient) or a tuple of ints (a tuple of gradients); with
@@ -422,9 +464,24 @@ def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
     (Tensor(shape=[1], dtype=Float32, value= [ 3.00000000e+00]),)
     >>> tg.grad(tg.grad(lambda x: x ** 3))(tg.tensor(2.0))  # any order
     Tensor(shape=[], dtype=Float32, value= 12)
+
+    Complex inputs follow JAX's convention (docs/numpy.md): for a real-valued `fn` the gradient is
+    dL/dx - i dL/dy; ``holomorphic=True`` (JAX's) asks for the complex derivative f'(z) of a
+    complex-valued `fn`, and checks that the inputs and the output are complex.
+
+    >>> tg.grad(lambda z: z * z, holomorphic=True)(tg.tensor(1.0 + 2.0j))
+    Tensor(shape=[], dtype=Complex64, value= 2+4j)
     """
     if not callable(fn):
         raise TypeError(f"grad: fn must be callable, got {type(fn).__name__}")
+    if holomorphic:
+        return _holomorphic(
+            lambda f: grad(f, grad_position, weights, has_aux, return_ids),
+            "grad",
+            fn,
+            grad_position,
+            has_aux,
+        )
     if isinstance(grad_position, _np.integer):
         grad_position = int(grad_position)
     ws, w_single = _normalise_weights(weights, "grad")
@@ -480,10 +537,11 @@ def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False):
     return _c_grad_fn(fn, fixed[0], aux, grad_fn, "grad")
 
 
-def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
+def value_and_grad(fn, grad_position=0, weights=None, has_aux=False, holomorphic=False):
     """`(value, grads)` of `fn`; with has_aux, `((value, aux), grads)`.
 
-    The arguments are those of `grad`; the value comes from the same run as the gradients.
+    The arguments are those of `grad` (``holomorphic=True`` too); the value comes from the same
+    run as the gradients.
 
     >>> value, g = tg.value_and_grad(lambda x: (x * x).sum())(tg.tensor([1.0, 2.0]))
     >>> value
@@ -497,6 +555,14 @@ def value_and_grad(fn, grad_position=0, weights=None, has_aux=False):
     """
     if not callable(fn):
         raise TypeError(f"value_and_grad: fn must be callable, got {type(fn).__name__}")
+    if holomorphic:
+        return _holomorphic(
+            lambda f: value_and_grad(f, grad_position, weights, has_aux),
+            "value_and_grad",
+            fn,
+            grad_position,
+            has_aux,
+        )
     if isinstance(grad_position, _np.integer):
         grad_position = int(grad_position)
     ws, w_single = _normalise_weights(weights, "value_and_grad")

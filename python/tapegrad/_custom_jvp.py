@@ -40,6 +40,17 @@ def _describe(x):
     return type(x).__name__
 
 
+def _signature_of(v):
+    """What of a non-differentiated argument the rule check's cache keys on: an array by its
+    shape and dtype (Tensors hash by identity, a reused id would match a stale entry, and their
+    `==` is elementwise), anything else as itself (a TypeError when it does not hash)."""
+    if isinstance(v, (Tensor, _np.ndarray)):
+        return ("array", tuple(v.shape), str(v.dtype))
+    if isinstance(v, (tuple, list)):
+        return (type(v).__name__, tuple(_signature_of(e) for e in v))
+    return v
+
+
 def _zero_tangent(x):
     """The tangent the rule sees for an input that was not perturbed."""
     if isinstance(x, Tensor):
@@ -160,6 +171,44 @@ class _Call:
         self._note_out(pdef, "the JVP rule's primal output")
         return outs, touts
 
+    def check_rule_primals(self, xs, outs):
+        """Under jvp only the rule runs, so nothing else would notice a rule whose primal outputs
+        differ in shape or dtype from the function's (JAX raises "Custom JVP rule must produce
+        primal outputs with the same shapes and dtypes as the primal function"). Run the function
+        on constants of the same inputs and compare, once per input signature: checking every call
+        would run the function twice."""
+        try:
+            key = (
+                tuple((tuple(x.shape), x.dtype.name) for x in xs),
+                tuple(_signature_of(v) for i, v in enumerate(self.leaves) if i not in self.tidx),
+                tuple(_signature_of(self.args[p]) for p in self.cj.nondiff_argnums),
+            )
+            hash(key)
+        except TypeError:
+            key = None  # arguments that do not hash: check every call
+        seen = self.cj._checked_signatures
+        if key is not None and key in seen:
+            return
+        rule_def, self.out_def = self.out_def, None
+        fouts = self.run_fun([_core.stop_gradient(x) for x in xs])
+        if self.out_def != rule_def:
+            raise _StructureError(
+                f"{self.name}: the JVP rule's primal output does not have the structure of the "
+                f"function's output ({rule_def} vs {self.out_def})"
+            )
+        for k, (p, f) in enumerate(zip(outs, fouts)):
+            if tuple(p.shape) != tuple(f.shape) or p.dtype != f.dtype:
+                raise _StructureError(
+                    f"{self.name}: the JVP rule's primal output {k} has shape {tuple(p.shape)} and "
+                    f"dtype {p.dtype.name}, but the function's output {k} has shape "
+                    f"{tuple(f.shape)} and dtype {f.dtype.name} (custom_jvp rule output mismatch: "
+                    "the rule must return the function's value as its primal output)"
+                )
+        if key is not None:
+            if len(seen) >= 256:
+                seen.clear()
+            seen.add(key)
+
 
 def _vjp_from_rule(handler, xs, cots, need):
     """J(x)^T g for the J the rule declares: the reverse sweep of t -> rule(x, t)[1], which is linear
@@ -171,7 +220,7 @@ def _vjp_from_rule(handler, xs, cots, need):
             level.track(_core.zeros_like(x)) if w and _inexact(x.dtype) else None
             for x, w in zip(xs, need)
         ]
-        _, touts = handler.jvp(xs, ts)
+        _, touts = handler.rule(xs, ts)
     finally:
         level.pop()
     tracked = [t for t in ts if t is not None]
@@ -209,6 +258,12 @@ class _Handler:
         return self.call.run_fun(xs)
 
     def jvp(self, xs, ts):
+        outs, touts = self.call.run_rule(xs, ts)
+        self.call.check_rule_primals(xs, outs)
+        return outs, touts
+
+    def rule(self, xs, ts):
+        # for the reverse rule: f has run (its outputs are what the cotangents are checked against)
         return self.call.run_rule(xs, ts)
 
     def vjp(self, xs, cots, need):
@@ -247,6 +302,8 @@ class _Batched:
 
         po, to = vmap(rule, in_axes=(list(self.axes), t_axes))(list(xs), list(ts))
         return list(po), list(to)
+
+    rule = jvp  # the inner handler checks the rule's primal outputs against the function's
 
     def vjp(self, xs, cots, need):
         return _vjp_from_rule(self, xs, cots, need)
@@ -298,6 +355,8 @@ class custom_jvp:
             )
         self.nondiff_argnums = tuple(int(i) for i in nondiff_argnums)
         self.jvp_rule = None
+        # input signatures whose rule outputs were checked against the function's (under jvp)
+        self._checked_signatures = set()
         # Defaults are filled in (JAX's resolve_kwargs), so the rule always sees every argument.
         try:
             self._signature = inspect.signature(fun)
@@ -328,6 +387,7 @@ class custom_jvp:
                 f"custom_jvp.defjvp: the rule must be callable, got {type(jvp).__name__}"
             )
         self.jvp_rule = jvp
+        self._checked_signatures = set()
         return jvp
 
     def defjvps(self, *tangent_fns):
@@ -373,6 +433,7 @@ class custom_jvp:
             return out, total
 
         self.jvp_rule = rule
+        self._checked_signatures = set()
 
     def __get__(self, obj, objtype=None):
         if obj is None:

@@ -439,7 +439,7 @@ def sinc(x):
     [ 1.0000000e+00  6.3661975e-01 -2.7827534e-08]
     """
     x = _t(x)
-    if not _is_float(x):  # numpy's sinc computes integers in Float64 (pi * x)
+    if not _is_float(x) and not _is_complex(x):  # numpy's sinc: integers in Float64 (pi * x)
         x = x.astype(_core.float64)
     small = _core.abs(x) < 1e-3
     xs = _where(small, 1.0, x)
@@ -1599,6 +1599,9 @@ def count_nonzero(x, axis=None, keepdims=False):
     [1 2]
     """
     x = _t(x)
+    if isinstance(axis, (int, np.integer, tuple)):  # (errors naming count_nonzero, not sum)
+        for a in axis if isinstance(axis, tuple) else (axis,):
+            _axis(a, x.ndim, "count_nonzero")
     return _core.sum((x != 0).astype(_core.int64), axis, keepdims)
 
 
@@ -1658,19 +1661,40 @@ def searchsorted(x1, x2, side="left", sorter=None):
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
     if sorter is not None:
-        x1 = _core.take(x1, _t(sorter), 0)
+        sorter = _t(sorter)
+        if tuple(sorter.shape) != tuple(x1.shape):
+            raise ValueError(
+                f"searchsorted: sorter must have the shape of x1 {tuple(x1.shape)}, got "
+                f"{tuple(sorter.shape)}"
+            )
+        x1 = _core.take(x1, sorter, 0)
     v = _t(x2)
-    a = x1.reshape((1,) * v.ndim + x1.shape)
-    vv = v.reshape(v.shape + (1,))
-    if side == "left":
-        before = a < vv
-        if _is_float(x1) or _is_float(v):
-            before = before | (_core.isnan(vv) & _core.logical_not(_core.isnan(a)))
-    else:
-        before = a <= vv
-        if _is_float(x1) or _is_float(v):
-            before = before | _core.isnan(vv)
-    return _core.sum(before.astype(_core.int64), -1)
+    if _is_complex(x1) or _is_complex(v):
+        raise TypeError(
+            f"searchsorted: not supported for {x1.dtype.name} and {v.dtype.name} (complex numbers "
+            "are not ordered)"
+        )
+    # A binary search, all values at once: ceil(log2(n + 1)) rounds of a gather and a compare on
+    # x2's shape, so memory stays linear (comparing every pair would take len(x1) * x2.size).
+    n = x1.shape[0]
+    nan_order = _is_float(x1) or _is_float(v)
+    lo = _core.zeros_like(v, _core.int64)
+    hi = lo + n
+    for _ in range(n.bit_length()):
+        mid = (lo + hi) // 2
+        a = _core.take(x1, _core.minimum(mid, n - 1), 0)  # mid == n only where lo == hi == n
+        if side == "left":
+            before = a < v
+            if nan_order:  # NaNs sort last: any number is before a NaN
+                before = before | (_core.isnan(v) & _core.logical_not(_core.isnan(a)))
+        else:
+            before = a <= v
+            if nan_order:
+                before = before | _core.isnan(v)
+        open_ = lo < hi
+        lo = _core.where(before & open_, mid + 1, lo)
+        hi = _core.where(_core.logical_not(before) & open_, mid, hi)
+    return lo
 
 
 def select(condlist, choicelist, default=0):

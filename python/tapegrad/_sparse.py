@@ -562,7 +562,8 @@ def _as_input(x, op):
             raise TypeError(
                 f"{op}: x must be a Tensor or array of floats, got {type(x).__name__}"
             ) from e
-    if not _is_float(t.dtype):
+    if str(t.dtype) not in ("Float32", "Float64"):
+        # (scipy.sparse has no float16: a Float16 x would give a result SciPy cannot read)
         raise TypeError(
             f"{op}: x must be floating point (Float32 or Float64), got {t.dtype} of shape {t.shape}"
         )
@@ -572,6 +573,13 @@ def _as_input(x, op):
 def _check_output(y, op):
     if not isinstance(y, Tensor):
         raise TypeError(f"{op}: the function must return one Tensor, got {type(y).__name__}")
+    if str(y.dtype).startswith("Complex"):
+        # The compressed sweeps and their decompression are real; take .real / .imag (or abs)
+        # inside the function, or tg.jacfwd for the dense complex Jacobian.
+        raise TypeError(
+            f"{op}: the function must return a real Tensor, got {y.dtype} of shape {tuple(y.shape)}"
+            " (return its real and imaginary parts, tg.numpy.real(y) and tg.numpy.imag(y), separately)"
+        )
     return y
 
 
@@ -751,7 +759,11 @@ def _bool(p):
 def _user_pattern(pattern, shape, op):
     sp = _sp()
     if sp.issparse(pattern):
-        p = sp.csr_array(pattern)
+        # by value, as a dense pattern: stored zeros (explicit, or duplicates summing to 0) are
+        # zeros, not dependencies (scipy's jac_sparsity: "a zero entry means ... identically zero")
+        p = sp.csr_array(pattern, copy=True)
+        p.sum_duplicates()
+        p.eliminate_zeros()
     else:
         a = _np.asarray(pattern)
         if a.ndim != 2:
@@ -913,6 +925,11 @@ def _evaluate(obj, x, what, empty, check=True):
     if data is None:
         x = _check_signature(obj, x, what)
         data = obj._fast.gather(obj._sweep(x, obj._seeds).asnumpy())
+    if data.dtype != obj._np_dtype:
+        # A function whose output dtype differs from x's: the forward sweep gives the output's
+        # dtype, the reverse one x's. The result is in x's, as dense jacrev/jacfwd give it,
+        # whichever mode "auto" took (and never float16, which scipy.sparse cannot hold).
+        data = data.astype(obj._np_dtype)
     return obj._csr(data)
 
 
@@ -1005,6 +1022,7 @@ class SparseJacobian:
         self._fn = fn
         self._shape = tuple(x.shape)
         self._dtype = x.dtype
+        self._np_dtype = _np_dtype(x.dtype)
         n = _size(self._shape)
         self._mode_arg = mode
         self._user_pattern = pattern
@@ -1146,6 +1164,7 @@ class SparseHessian:
         x = _as_input(x_example, op)
         self._shape = tuple(x.shape)
         self._dtype = x.dtype
+        self._np_dtype = _np_dtype(x.dtype)
         n = _size(self._shape)
         self._fn = fn
         self._user_pattern = pattern

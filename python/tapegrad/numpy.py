@@ -5,6 +5,8 @@ It is also tapegrad's Python Array API namespace (``__array_api_version__ = "202
 (``tapegrad.linalg``). What of the standard is still missing: docs/numpy.md.
 """
 
+import numpy as _np
+
 import tapegrad as _tg
 
 _g = globals()
@@ -18,6 +20,49 @@ int32, int64, bool_ = _tg.int32, _tg.int64, _tg.bool_
 int8, int16 = _tg.int8, _tg.int16
 uint8, uint16, uint32, uint64 = _tg.uint8, _tg.uint16, _tg.uint32, _tg.uint64
 complex64, complex128 = _tg.complex64, _tg.complex128
+# Each dtype is also numpy's scalar constructor: tnp.float32(3), tnp.int64(x) give Tensors of that
+# dtype, as JAX's jnp.float32 (docs/numpy.md, "dtypes").
+
+
+class _DTypeMeta(type):
+    # isinstance(tnp.float32, tnp.dtype) holds as in numpy, though tnp.dtype(...) returns tapegrad's
+    # own dtype objects (the class below is never instantiated).
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, _tg.dtype)
+
+    def __subclasscheck__(cls, sub):
+        return isinstance(sub, type) and issubclass(sub, _tg.dtype)
+
+
+class dtype(metaclass=_DTypeMeta):
+    """numpy.dtype: the tapegrad dtype of a dtype, a numpy dtype or scalar type, a Python type
+    or a name numpy understands ('float32', 'f4', '<f8'); None is float64, as in numpy.
+
+    >>> tnp = tg.numpy
+    >>> tnp.dtype("float32"), tnp.dtype(np.int64), tnp.dtype("f8") is tg.float64
+    (Float32, Int64, True)
+    >>> isinstance(tg.float32, tnp.dtype)
+    True
+    """
+
+    def __new__(cls, obj):
+        if isinstance(obj, _tg.dtype):
+            return obj
+        if isinstance(obj, (_tg.Tensor, _np.ndarray)):
+            raise TypeError(
+                f"dtype: cannot make a dtype from an array ({type(obj).__name__}); use its .dtype"
+            )
+        try:
+            npdt = _np.dtype(obj)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"dtype: {e}") from None
+        try:
+            return _tg._core._dtype_from_name(npdt.name)
+        except TypeError:
+            raise TypeError(
+                f"dtype: numpy's {npdt!r} has no tapegrad dtype (tapegrad has bool, the integers, "
+                "float16, float32, float64, complex64 and complex128)"
+            ) from None
 
 
 def array(obj, dtype=None, copy=True):

@@ -1,5 +1,6 @@
 // CPU index kernels (kernels_index.h): gather/scatter through index rows, mask helpers.
 #include <algorithm>
+#include <complex>
 #include <cstring>
 #include <type_traits>
 #include <unordered_set>
@@ -186,6 +187,9 @@ RunFn add_fn(DType d) {
     case DType::UInt64: return add_run<uint64_t>;
     case DType::Float32: return add_run<float>;
     case DType::Float64: return add_run<double>;
+    // (complex: the VJP of a gather sums the cotangents of repeated rows, e.g. of take and roll)
+    case DType::Complex64: return add_run<std::complex<float>>;
+    case DType::Complex128: return add_run<std::complex<double>>;
     default: break;
   }
   throw DTypeError(str_cat("index_add kernel: dtype ", d, " is not supported"));
@@ -268,7 +272,7 @@ void scatter_scalar_rows(const Tensor& v, size_t nb, int64_t m, char* xbase, con
       if constexpr (std::is_same<T, bool>::value) {
         d = d || s;
       } else if constexpr (std::is_same<T, Bytes16>::value) {
-        (void)d, (void)s;  // never: by_itemsize's callers do not accumulate (complex sums are refused)
+        (void)d, (void)s;  // never: complex sums come here as std::complex, not as raw bytes
       } else {
         d = T(d + s);
       }
@@ -296,6 +300,14 @@ void index_scatter(const Tensor& x, const Tensor& v, const Tensor& idx, bool acc
   if (blk.shape.empty()) {  // one element per row
     if (!accumulate) {
       by_itemsize(isz, [&](auto tag) { scatter_scalar_rows<decltype(tag)>(v, nb, m, xbase, ip, k, xs, false); });
+      return;
+    }
+    if (x.dtype() == DType::Complex64) {
+      scatter_scalar_rows<std::complex<float>>(v, nb, m, xbase, ip, k, xs, true);
+      return;
+    }
+    if (x.dtype() == DType::Complex128) {
+      scatter_scalar_rows<std::complex<double>>(v, nb, m, xbase, ip, k, xs, true);
       return;
     }
     bool done = false;
