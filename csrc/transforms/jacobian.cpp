@@ -39,7 +39,9 @@ Shape with_front(int64_t n, const Shape& s) {
 // Jacobian that is (a view of) the seed itself, as for f(x) = x, is copied before it is returned,
 // so that results never share memory with the cache or with one another. Only at top level (no
 // transform level active, no tg.jit trace recording: a trace must record the eye op it replays)
-// and only up to kSeedCacheElems elements, so the cache holds at most a few tens of MB.
+// and only up to kSeedCacheElems elements, so the cache holds at most a few tens of MB. Blocks of at
+// least kLazyIdentityMinElems real elements are seeded lazily instead (Note [Lazy identity batches]),
+// with no identity to build: the cache serves the smaller ones, complex seeds and traces.
 constexpr int64_t kSeedCacheElems = int64_t(1) << 22;
 
 struct SeedCache {
@@ -90,6 +92,17 @@ Tensor detach_from_seed(const Tensor& t) {
 // `shape`: physical shape (n, *shape).
 Tensor basis_block(int64_t n, int64_t offset, const Shape& shape, DType dt, bool cached = false) {
   return ops::reshape(identity_seed(n, numel(shape), -offset, dt, cached), with_front(n, shape));
+}
+
+// The block of the n x n identity at columns [offset, offset + shape.numel) as a value of `shape`
+// batched by `batch`: in lazy form (Note [Lazy identity batches]) when it is large enough, its
+// dtype real and no trace records (a trace replays the dense ops), else dense (see basis_block).
+Tensor seed_block(BatchLevel& batch, int64_t n, int64_t offset, const Shape& shape, DType dt, bool cached) {
+  const int64_t m = numel(shape);
+  if ((dt == DType::Float32 || dt == DType::Float64) && double(n) * double(m) >= double(kLazyIdentityMinElems) &&
+      !traces_recording())
+    return batch.track_lazy(Tensor::full(shape, dt, 1.0), Tensor::zeros(shape, dt), offset);
+  return batch.track(basis_block(n, offset, shape, dt, cached), 0);
 }
 
 // Rows [start, start + len) of `t` along axis 0 (a view).
@@ -161,7 +174,7 @@ std::vector<TensorList> jacrev(const FlatFn& f, const TensorList& xs, TensorList
     int64_t off = 0;
     for (const Tensor& o : outs) {
       const DType odt = is_inexact(o.dtype()) ? o.dtype() : dt;  // complex outputs: complex seeds
-      cots.push_back(batch->track(basis_block(total, off, o.shape(), odt, cached), 0));
+      cots.push_back(seed_block(*batch, total, off, o.shape(), odt, cached));
       off += o.numel();
     }
     grads = level->backward(outs, cots, tracked);
@@ -196,7 +209,7 @@ std::vector<TensorList> jacfwd(const FlatFn& f, const TensorList& xs, TensorList
     TensorList tracked;
     int64_t off = 0;
     for (const Tensor& x : xs) {
-      Tensor t = batch->track(basis_block(total, off, x.shape(), x.dtype(), cached), 0);
+      Tensor t = seed_block(*batch, total, off, x.shape(), x.dtype(), cached);
       tracked.push_back(fwd->track(x, t));
       off += x.numel();
     }
