@@ -163,6 +163,16 @@ std::vector<TensorList> jacrev(const FlatFn& f, const TensorList& xs, TensorList
       for (const Tensor& x : xs) jac[k].push_back(ops::zeros(concat_shapes(outs[k].shape(), x.shape()), x.dtype()));
     return jac;
   }
+  if (outs.size() == 1 && total == 1) {
+    // One output element (a Hessian's inner gradient): the sweep's cotangent is that element's
+    // 1 with no batch level around it, so that each VJP op is one op, not a batching rule that
+    // reshapes its operands to a batch of one and then runs the op. The same scalar products
+    // (a matmul's rule may take the vector path of its kernel instead of a one-row batch).
+    TensorList grads = level->backward(outs, TensorList(), tracked);
+    for (size_t j = 0; j < xs.size(); ++j)
+      jac[0].push_back(ops::reshape(grads[j], concat_shapes(outs[0].shape(), xs[j].shape())));
+    return jac;
+  }
   // One sweep, its cotangent the M x M identity split into one block per output.
   const DType dt = basis_dtype(outs);
   const bool cached = top_level && outs.size() == 1;

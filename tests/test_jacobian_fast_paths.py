@@ -1,9 +1,16 @@
-"""Lazy identity batches (Note [Lazy identity batches] in csrc/autodiff/levels.h): a large dense
+"""The fast paths of eager dense Jacobians and Hessians, each checked bit for bit against the path
+it replaces.
+
+Lazy identity batches (Note [Lazy identity batches] in csrc/autodiff/levels.h): a large dense
 Jacobian seeds its sweep with the identity in lazy form, runs add/sub/mul/div/neg/astype on its
-diagonal and off-diagonal values, and materialises it once. Every result must be bit for bit the
-dense sweep's: the reference is the same Jacobian under tg.jit(fuse=False), whose recording seeds
-densely (a trace must see the ops it replays) and whose replay runs the recorded kernels one by
-one. `_core._lazy_batch_counts()` says which path a sweep took."""
+diagonal and off-diagonal values, and materialises it once. The reference is the same Jacobian
+under tg.jit(fuse=False), whose recording seeds densely (a trace must see the ops it replays) and
+whose replay runs the recorded kernels one by one. `_core._lazy_batch_counts()` says which path a
+sweep took.
+
+jacrev of a one-element output sweeps with no batch level (a gradient); the power rule skips its
+double-where for a constant nonzero exponent (not while a trace records, so tg.jit(fuse=False)
+is again the reference)."""
 
 import numpy as np
 import pytest
@@ -186,3 +193,60 @@ def test_custom_jvp_rule_receives_the_lazy_tangent():
     ok = np.isfinite(xv)
     d, xv = np.diag(np.asarray(got))[ok], xv[ok]
     np.testing.assert_allclose(d, np.cos(xv) * xv + np.sin(xv), rtol=1e-12)
+
+
+SCALAR_FNS = {
+    "rosen": lambda x: (100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2).sum(),
+    "sin": lambda x: (tg.sin(x) * x).sum().reshape(1, 1),
+    "matmul": lambda x: (tg.tanh(x.reshape(-1, 2) @ tg.ones((2, 3), dtype=x.dtype)) ** 2).mean(),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(SCALAR_FNS))
+def test_jacrev_of_one_element_is_the_gradient(name, dtype):
+    f = SCALAR_FNS[name]
+    x = tg.tensor(np.random.default_rng(9).standard_normal(12).astype(dtype))
+    j = tg.jacrev(f)(x)
+    out_shape = tuple(f(x).shape)
+    assert j.shape == out_shape + (12,) and j.dtype == x.dtype
+    assert_same_bits(j.reshape(12), tg.grad(lambda t: f(t).reshape(()))(x))
+    y = tg.tensor(np.random.default_rng(10).standard_normal((3, 4)).astype(dtype))
+    two = tg.jacrev(lambda a, b: (tg.sin(a) * b).sum(), grad_position=(0, 1))(y, y * 2.0)
+    assert [t.shape for t in two] == [(3, 4), (3, 4)]
+    want = tg.grad(lambda a, b: (tg.sin(a) * b).sum(), (0, 1))(y, y * 2.0)
+    assert_same_bits(list(two), list(want))
+
+
+POWERS = {
+    "square": lambda x: (x**2 * 3.0).sum(),
+    "cube_int": lambda x: (tg.sin(x) ** 3).sum(),
+    "sqrt": lambda x: (tg.abs(x) ** 0.5).sum(),
+    "inverse": lambda x: ((x * x + 1.0) ** -1.0).sum(),
+    "zero": lambda x: (x**0.0 * x).sum(),  # a zero exponent keeps the where()s
+    "array_exp": lambda x: (tg.abs(x) ** tg.tensor([1.5], dtype=x.dtype)).sum(),
+    "rosen": SCALAR_FNS["rosen"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(POWERS))
+def test_hessians_through_powers_match_the_traced_bits(name):
+    f = POWERS[name]
+    x = special(40, np.float64, seed=11)
+    x[3] = 0.0
+    x = tg.tensor(x)
+    assert_same_bits(tg.hessian(f)(x), tg.jit(tg.hessian(f), fuse=False)(x))
+    assert_same_bits(tg.grad(f)(x), tg.jit(tg.grad(f), fuse=False)(x))
+    third = lambda t: tg.grad(lambda u: tg.grad(f)(u).sum())(t).sum()
+    assert_same_bits(tg.grad(third)(x), tg.jit(tg.grad(third), fuse=False)(x))
+
+
+def test_power_derivatives_at_zero_base_and_exponent():
+    # The cases the double-where guards: d/dx x**b at x == 0, for b == 0 (0, never nan) and b == 2.
+    x = tg.tensor([0.0, 1.5, -2.0])
+    assert np.asarray(tg.grad(lambda t: (t**0.0).sum())(x)).tolist() == [0.0, 0.0, 0.0]
+    assert np.asarray(tg.grad(lambda t: (t**2.0).sum())(x)).tolist() == [0.0, 3.0, -4.0]
+    h = np.asarray(tg.hessian(lambda t: (t**2.0).sum())(x))
+    np.testing.assert_array_equal(h, 2.0 * np.eye(3))
+    h1 = np.asarray(tg.hessian(lambda t: (t**1.0).sum())(x))
+    np.testing.assert_array_equal(h1, np.zeros((3, 3)))
