@@ -5,7 +5,7 @@ builds on a shared machine, where wall times mean little).
     python benchmarks/bench_jacobian_callgrind.py --run CASE N    # one case N times (what it runs)
 
 Cases (the functions of the jacobian bench suite, float32): jacrev and jacfwd of sin(x) * x at
-n = 4, 30, 300 and 1000 (jacrev4 ... jacfwd1000) and the Hessian of the Rosenbrock function at
+n = 4, 30, 64, 100, 128, 300 and 1000 (jacrev4 ... jacfwd1000) and the Hessian of the Rosenbrock function at
 n = 100 (hess100). Each case runs N calls after a first one and once N = 0 (the same set-up); the
 difference divided by N is the count of one call. One kernel thread, OpenBLAS on one thread, a
 fixed hash seed. Run it from each checkout in turn (benchmarks/_path.py picks the checkout's
@@ -17,11 +17,19 @@ import sys
 from bench_perop_callgrind import callgrind_count
 
 CASES = {
-    **{f"jacrev{n}": ("jacrev", n) for n in (4, 30, 300, 1000)},
-    **{f"jacfwd{n}": ("jacfwd", n) for n in (4, 30, 300, 1000)},
+    **{f"jacrev{n}": ("jacrev", n) for n in (4, 30, 64, 100, 128, 300, 1000)},
+    **{f"jacfwd{n}": ("jacfwd", n) for n in (4, 30, 64, 100, 128, 300, 1000)},
     "hess100": ("hessian", 100),
 }
-N = {"jacrev4": 500, "jacfwd4": 500, "jacrev30": 500, "jacfwd30": 500, "hess100": 100}
+N = {
+    "jacrev4": 500,
+    "jacfwd4": 500,
+    "jacrev30": 500,
+    "jacfwd30": 500,
+    "jacrev64": 200,
+    "jacfwd64": 200,
+    "hess100": 100,
+}
 
 
 def run(case, n):

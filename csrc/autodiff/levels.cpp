@@ -542,34 +542,37 @@ Tensor lazy_apply(const Prim& p, const TensorList& in, const SmallVec<LevelMeta*
   ++t_lazy_counts.ops;
   return level.track_lazy(d[0], o[0], first->shift);
 }
+
+// An op with a lazy input: in lazy form when lazy_apply can, else on the materialised values.
+TensorList process_lazy(BatchLevel& level, const Prim& p, const TensorList& in, const Attrs& a) {
+  SmallVec<LevelMeta*, 4> metas;
+  bool all_lazy = true;
+  for (const Tensor& x : in) {
+    LevelMeta* m = x.defined() ? find_meta(x, level.id()) : nullptr;
+    metas.push_back(m);
+    all_lazy = all_lazy && (!m || m->lazy);
+  }
+  if (all_lazy) {
+    Tensor r = lazy_apply(p, in, metas, a, level);
+    if (r.defined()) return {r};
+  }
+  for (LevelMeta* m : metas)
+    if (m && m->lazy) materialise(m);
+  return level.process(p, in, a);
+}
 }  // namespace
 
 TensorList BatchLevel::process(const Prim& p, const TensorList& in, const Attrs& a) {
   TensorList phys;
   BatchDims bd;
-  SmallVec<LevelMeta*, 4> metas;
-  bool any_lazy = false;
   for (const Tensor& x : in) {
     LevelMeta* m = x.defined() ? find_meta(x, id_) : nullptr;
-    metas.push_back(m);
-    any_lazy = any_lazy || (m && m->lazy);
-  }
-  if (__builtin_expect(any_lazy, 0)) {
-    bool all_lazy = true;
-    for (LevelMeta* m : metas) all_lazy = all_lazy && (!m || m->lazy);
-    if (all_lazy) {
-      Tensor r = lazy_apply(p, in, metas, a, *this);
-      if (r.defined()) return {r};
-    }
-    for (LevelMeta* m : metas)
-      if (m && m->lazy) materialise(m);
-  }
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (LevelMeta* m = metas[i]) {
+    if (m) {
+      if (__builtin_expect(m->lazy != nullptr, 0)) return process_lazy(*this, p, in, a);
       phys.push_back(m->primal);
       bd.push_back(m->bdim);
     } else {
-      phys.push_back(in[i]);
+      phys.push_back(x);
       bd.push_back(-1);
     }
   }
