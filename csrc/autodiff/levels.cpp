@@ -524,7 +524,8 @@ Tensor lazy_apply(const Prim& p, const TensorList& in, const SmallVec<LevelMeta*
     const Tensor& x = in[i];
     // An operand some level tracks (an outer transform must record the ops on the dense value),
     // or one that would broadcast the lazy value to more dims or a longer axis.
-    if (x.tracked() || !lazy_dtype(x.dtype()) || x.ndim() > int64_t(shape->size())) return Tensor();
+    if (x.tracked() || !lazy_dtype(x.dtype()) || x.device() != Device::CPU || x.ndim() > int64_t(shape->size()))
+      return Tensor();
     const size_t lead = shape->size() - size_t(x.ndim());
     for (size_t d = 0; d < size_t(x.ndim()); ++d)
       if (x.shape()[d] != 1 && x.shape()[d] != (*shape)[lead + d]) return Tensor();

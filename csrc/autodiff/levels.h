@@ -39,15 +39,16 @@ enum class LevelKind : uint8_t { Reverse, Forward, Batch, Trace };
 // its physical value (LevelMeta::lazy: d, o and shift; `primal` is then a shape-only tensor of the
 // physical shape): the batch level runs an op on it by running the op on d and on o (two passes
 // over m elements) when the op is add, sub, mul, div, neg or astype on float32/float64 whose other
-// operands are untracked values that broadcast to the lazy value's logical shape, and the lazy
+// operands are untracked CPU values that broadcast to the lazy value's logical shape, and the lazy
 // operands share n, shift and shape. These are correctly rounded scalar operations, so each entry
 // is bit for bit the one the dense pass computes (signed zeros and NaNs included: o carries them).
 // Any other use materialises the physical value first, once (the wrapper keeps it): another op, a
 // dense batched operand, a tracked operand (an outer level must record the ops), and every reader
 // of `primal` through meta_at (BatchLevel::unwrap, custom rules, the bindings). No trace (tg.jit)
 // may be recording: a trace must see the dense ops it replays. The Jacobians seed lazily only when
-// n x m is at least kLazyIdentityMinElems (below it, the two small passes cost more than the dense
-// one), so at sin(x) * x the sweep writes n x m elements once, in the materialisation.
+// n x m is at least kLazyIdentityMinElems: below it a dense pass costs about what an op's dispatch
+// does, and the lazy form runs two ops for one, so small Jacobians keep the dense path (and the seed
+// cache). At sin(x) * x the sweep then writes its n x m elements once, in the materialisation.
 struct LazyDiag {
   Tensor diag, off;   // the logical shape, float32/float64, untracked
   int64_t shift = 0;  // diagonal entries at physical [j + shift, j], 0 <= shift

@@ -96,11 +96,12 @@ Tensor basis_block(int64_t n, int64_t offset, const Shape& shape, DType dt, bool
 
 // The block of the n x n identity at columns [offset, offset + shape.numel) as a value of `shape`
 // batched by `batch`: in lazy form (Note [Lazy identity batches]) when it is large enough, its
-// dtype real and no trace records (a trace replays the dense ops), else dense (see basis_block).
-Tensor seed_block(BatchLevel& batch, int64_t n, int64_t offset, const Shape& shape, DType dt, bool cached) {
+// dtype real, the values on the CPU and no trace records (a trace replays the dense ops), else dense
+// (see basis_block).
+Tensor seed_block(BatchLevel& batch, int64_t n, int64_t offset, const Shape& shape, DType dt, Device dev, bool cached) {
   const int64_t m = numel(shape);
-  if ((dt == DType::Float32 || dt == DType::Float64) && double(n) * double(m) >= double(kLazyIdentityMinElems) &&
-      !traces_recording())
+  if ((dt == DType::Float32 || dt == DType::Float64) && dev == Device::CPU &&
+      double(n) * double(m) >= double(kLazyIdentityMinElems) && !traces_recording())
     return batch.track_lazy(Tensor::full(shape, dt, 1.0), Tensor::zeros(shape, dt), offset);
   return batch.track(basis_block(n, offset, shape, dt, cached), 0);
 }
@@ -184,7 +185,7 @@ std::vector<TensorList> jacrev(const FlatFn& f, const TensorList& xs, TensorList
     int64_t off = 0;
     for (const Tensor& o : outs) {
       const DType odt = is_inexact(o.dtype()) ? o.dtype() : dt;  // complex outputs: complex seeds
-      cots.push_back(seed_block(*batch, total, off, o.shape(), odt, cached));
+      cots.push_back(seed_block(*batch, total, off, o.shape(), odt, o.device(), cached));
       off += o.numel();
     }
     grads = level->backward(outs, cots, tracked);
@@ -219,7 +220,7 @@ std::vector<TensorList> jacfwd(const FlatFn& f, const TensorList& xs, TensorList
     TensorList tracked;
     int64_t off = 0;
     for (const Tensor& x : xs) {
-      Tensor t = seed_block(*batch, total, off, x.shape(), x.dtype(), cached);
+      Tensor t = seed_block(*batch, total, off, x.shape(), x.dtype(), x.device(), cached);
       tracked.push_back(fwd->track(x, t));
       off += x.numel();
     }
