@@ -2,6 +2,7 @@
 #include "transforms/jacobian.h"
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <mutex>
 
@@ -50,6 +51,9 @@ struct SeedCache {
   DType dt = DType::Float32;
   Tensor eye;
   uint32_t version = 0;
+  // eye's storage, for detach_from_seed's test without the lock: while it is set, `eye` holds the
+  // storage, so no other live storage has its address.
+  std::atomic<const Storage*> storage{nullptr};
 };
 
 SeedCache& seed_cache() {
@@ -69,6 +73,7 @@ Tensor identity_seed(int64_t n, int64_t m, int64_t k, DType dt, bool cached) {
   if (c.eye.defined() && c.n == n && c.m == m && c.k == k && c.dt == dt &&
       c.eye.storage()->version.load(std::memory_order_acquire) == c.version)
     return c.eye;
+  c.storage.store(nullptr, std::memory_order_release);
   c.eye = Tensor();  // release the old seed before building the new one
   Tensor e = ops::eye(n, m, k, dt);
   c.n = n;
@@ -77,12 +82,14 @@ Tensor identity_seed(int64_t n, int64_t m, int64_t k, DType dt, bool cached) {
   c.dt = dt;
   c.version = e.storage()->version.load(std::memory_order_acquire);
   c.eye = e;
+  c.storage.store(e.storage(), std::memory_order_release);
   return e;
 }
 
 // A copy of `t` when it shares memory with the cached seed (see Note [Jacobian seed cache]).
 Tensor detach_from_seed(const Tensor& t) {
   SeedCache& c = seed_cache();
+  if (!t.defined() || !t.has_data() || t.storage() != c.storage.load(std::memory_order_acquire)) return t;
   std::lock_guard<std::mutex> g(c.mu);
   if (c.eye.defined() && t.defined() && t.storage() == c.eye.storage()) return t.clone();
   return t;
