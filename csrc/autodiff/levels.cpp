@@ -127,7 +127,7 @@ bool (*g_borrowed_may_change)(const Storage& s) = nullptr;
 
 namespace {
 // meta_at without materialising a lazy batch value (the batch level's own lookup).
-LevelMeta* find_meta(const Tensor& t, uint64_t level_id) {
+inline LevelMeta* find_meta(const Tensor& t, uint64_t level_id) {
   const Tensor* cur = &t;
   while (cur->tracked()) {
     auto* m = static_cast<LevelMeta*>(cur->ad());
@@ -152,7 +152,7 @@ Tensor no_data(const Shape& s, DType dt, Device dev) {
 
 // Replaces a lazy batch value by its physical value (Note [Lazy identity batches]): every row
 // is `off`, then the diagonal entries are `diag`: two copies, one pass over the n x m elements.
-void materialise(LevelMeta* m) {
+__attribute__((noinline, cold)) void materialise(LevelMeta* m) {
   std::unique_ptr<LazyDiag> z = std::move(m->lazy);
   ++t_lazy_counts.materialised;
   const Shape& s = m->primal.shape();
@@ -183,13 +183,15 @@ void materialise(LevelMeta* m) {
   }
   m->primal = std::move(out);
 }
-}  // namespace
-
-LevelMeta* meta_at(const Tensor& t, uint64_t level_id) {
+// meta_at, inlined into this file's callers (the levels' per-op lookups).
+__attribute__((always_inline)) inline LevelMeta* find_meta_dense(const Tensor& t, uint64_t level_id) {
   LevelMeta* m = find_meta(t, level_id);
   if (__builtin_expect(m != nullptr && m->lazy != nullptr, 0)) materialise(m);
   return m;
 }
+}  // namespace
+
+LevelMeta* meta_at(const Tensor& t, uint64_t level_id) { return find_meta_dense(t, level_id); }
 
 Tensor wrap_batched(const Tensor& physical, uint64_t level_id, int64_t bdim) {
   TensorImpl* t = TensorImpl::create();
@@ -321,7 +323,7 @@ TensorList ReverseLevel::process(const Prim& p, const TensorList& in, const Attr
   SmallVec<int32_t, 4> nodes;
   bool any = false;
   for (const Tensor& x : in) {
-    LevelMeta* m = x.defined() ? meta_at(x, id_) : nullptr;
+    LevelMeta* m = x.defined() ? find_meta_dense(x, id_) : nullptr;
     if (m) {
       prim_in.push_back(m->primal);
       nodes.push_back(m->node);
@@ -382,7 +384,7 @@ TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& c
   // One cotangent slot per node; a small tape's slots live on the stack.
   SmallVec<Tensor, 16> slot(static_cast<size_t>(num_nodes_));
   for (size_t i = 0; i < outputs.size(); ++i) {
-    LevelMeta* m = meta_at(outputs[i], id_);
+    LevelMeta* m = find_meta_dense(outputs[i], id_);
     if (!m || m->node < 0) continue;
     Tensor c = i < cots.size() && cots[i].defined() ? cots[i] : g_op_hooks.ones_like(m->primal);
     Tensor& s = slot[size_t(m->node)];
@@ -437,7 +439,7 @@ TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& c
   records_.clear();
   TensorList res;
   for (const Tensor& x : inputs) {
-    LevelMeta* m = meta_at(x, id_);
+    LevelMeta* m = find_meta_dense(x, id_);
     if (m && m->node >= 0 && slot[size_t(m->node)].defined()) {
       Tensor g = slot[size_t(m->node)];
       if (g.shape() != m->primal.shape()) g = g_op_hooks.broadcast_to(g, m->primal.shape());
@@ -460,7 +462,7 @@ Tensor BatchLevel::track(const Tensor& physical, int64_t bdim) {
 }
 
 Tensor BatchLevel::unwrap(const Tensor& t, int64_t out_axis) {
-  LevelMeta* m = meta_at(t, id_);
+  LevelMeta* m = find_meta_dense(t, id_);
   if (m && m->bdim >= 0) {
     TG_CHECK_T(IndexError, out_axis >= 0 && out_axis < m->primal.ndim(), "vmap: out_axes ", out_axis,
                " is out of range for an output of ", m->primal.ndim() - 1, " dimensions");
@@ -545,7 +547,8 @@ Tensor lazy_apply(const Prim& p, const TensorList& in, const SmallVec<LevelMeta*
 }
 
 // An op with a lazy input: in lazy form when lazy_apply can, else on the materialised values.
-TensorList process_lazy(BatchLevel& level, const Prim& p, const TensorList& in, const Attrs& a) {
+__attribute__((noinline, cold)) TensorList process_lazy(BatchLevel& level, const Prim& p, const TensorList& in,
+                                                        const Attrs& a) {
   SmallVec<LevelMeta*, 4> metas;
   bool all_lazy = true;
   for (const Tensor& x : in) {
@@ -566,10 +569,11 @@ TensorList process_lazy(BatchLevel& level, const Prim& p, const TensorList& in, 
 TensorList BatchLevel::process(const Prim& p, const TensorList& in, const Attrs& a) {
   TensorList phys;
   BatchDims bd;
+  bool lazy = false;
   for (const Tensor& x : in) {
     LevelMeta* m = x.defined() ? find_meta(x, id_) : nullptr;
     if (m) {
-      if (__builtin_expect(m->lazy != nullptr, 0)) return process_lazy(*this, p, in, a);
+      lazy |= m->lazy != nullptr;
       phys.push_back(m->primal);
       bd.push_back(m->bdim);
     } else {
@@ -577,6 +581,7 @@ TensorList BatchLevel::process(const Prim& p, const TensorList& in, const Attrs&
       bd.push_back(-1);
     }
   }
+  if (__builtin_expect(lazy, 0)) return process_lazy(*this, p, in, a);
   BatchDims obd;
   TensorList out;
   if (p.batch) {
@@ -617,7 +622,7 @@ TensorList BatchLevel::process(const Prim& p, const TensorList& in, const Attrs&
 Tensor ForwardLevel::track(const Tensor& x, const Tensor& tangent) { return wrap(x, id_, -1, tangent); }
 
 Tensor ForwardLevel::tangent_of(const Tensor& t) {
-  LevelMeta* m = meta_at(t, id_);
+  LevelMeta* m = find_meta_dense(t, id_);
   if (m && m->tangent.defined()) return m->tangent;
   return g_op_hooks.zeros_like(m ? m->primal : strip(t));
 }
@@ -626,7 +631,7 @@ TensorList ForwardLevel::process(const Prim& p, const TensorList& in, const Attr
   TensorList prim_in, tans;
   bool any = false;
   for (const Tensor& x : in) {
-    LevelMeta* m = x.defined() ? meta_at(x, id_) : nullptr;
+    LevelMeta* m = x.defined() ? find_meta_dense(x, id_) : nullptr;
     if (m) {
       prim_in.push_back(m->primal);
       tans.push_back(m->tangent);
