@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <limits>
 
 #include "autodiff/batching.h"
@@ -45,10 +46,12 @@ LevelStack& mutable_stack() {
   return h.stack;
 }
 thread_local int64_t t_vmap_fallbacks = 0;
+thread_local LazyBatchCounts t_lazy_counts;
 
 }  // namespace
 
 int64_t vmap_fallback_count() { return t_vmap_fallbacks; }
+LazyBatchCounts lazy_batch_counts() { return t_lazy_counts; }
 
 Level::Level(LevelKind k) : id_(g_next_level.fetch_add(1)), kind_(k) {}
 
@@ -122,7 +125,9 @@ Tensor wrap(const Tensor& value, uint64_t level_id, int32_t node, Tensor tangent
 
 bool (*g_borrowed_may_change)(const Storage& s) = nullptr;
 
-LevelMeta* meta_at(const Tensor& t, uint64_t level_id) {
+namespace {
+// meta_at without materialising a lazy batch value (the batch level's own lookup).
+inline LevelMeta* find_meta(const Tensor& t, uint64_t level_id) {
   const Tensor* cur = &t;
   while (cur->tracked()) {
     auto* m = static_cast<LevelMeta*>(cur->ad());
@@ -132,6 +137,61 @@ LevelMeta* meta_at(const Tensor& t, uint64_t level_id) {
   }
   return nullptr;
 }
+
+// The shape and dtype of a value with no data (see shape_only below; here with a given shape).
+Tensor no_data(const Shape& s, DType dt, Device dev) {
+  TensorImpl* m = TensorImpl::create();
+  m->dtype = dt;
+  m->device = dev;
+  m->shape = s;
+  m->strides = contiguous_strides(s);
+  m->numel = numel(s);
+  m->contiguous = true;
+  return Tensor(Ref<TensorImpl>(m));
+}
+
+// Replaces a lazy batch value by its physical value (Note [Lazy identity batches]): every row
+// is `off`, then the diagonal entries are `diag`: two copies, one pass over the n x m elements.
+__attribute__((noinline, cold)) void materialise(LevelMeta* m) {
+  std::unique_ptr<LazyDiag> z = std::move(m->lazy);
+  ++t_lazy_counts.materialised;
+  const Shape& s = m->primal.shape();
+  const int64_t n = s[0], k = z->diag.numel();
+  Tensor out = Tensor::empty(s, z->diag.dtype(), z->diag.device());
+  if (n > 0 && k > 0) {
+    Strides rows_st;
+    rows_st.push_back(k);
+    rows_st.push_back(1);
+    Strides bc_st;
+    bc_st.push_back(0);
+    bc_st.push_back(1);
+    Shape rows_sh;
+    rows_sh.push_back(n);
+    rows_sh.push_back(k);
+    g_kernel_hooks.copy(out.view_as(rows_sh, rows_st, out.offset()), z->off.view_as(rows_sh, bc_st, z->off.offset()));
+    const int64_t cnt = std::min(k, std::max<int64_t>(n - z->shift, 0));
+    if (cnt > 0) {
+      Shape d_sh;
+      d_sh.push_back(cnt);
+      Strides d_st;
+      d_st.push_back(k + 1);
+      Strides one;
+      one.push_back(1);
+      g_kernel_hooks.copy(out.view_as(d_sh, d_st, out.offset() + z->shift * k),
+                          z->diag.view_as(d_sh, one, z->diag.offset()));
+    }
+  }
+  m->primal = std::move(out);
+}
+// meta_at, inlined into this file's callers (the levels' per-op lookups).
+__attribute__((always_inline)) inline LevelMeta* find_meta_dense(const Tensor& t, uint64_t level_id) {
+  LevelMeta* m = find_meta(t, level_id);
+  if (__builtin_expect(m != nullptr && m->lazy != nullptr, 0)) materialise(m);
+  return m;
+}
+}  // namespace
+
+LevelMeta* meta_at(const Tensor& t, uint64_t level_id) { return find_meta_dense(t, level_id); }
 
 Tensor wrap_batched(const Tensor& physical, uint64_t level_id, int64_t bdim) {
   TensorImpl* t = TensorImpl::create();
@@ -263,7 +323,7 @@ TensorList ReverseLevel::process(const Prim& p, const TensorList& in, const Attr
   SmallVec<int32_t, 4> nodes;
   bool any = false;
   for (const Tensor& x : in) {
-    LevelMeta* m = x.defined() ? meta_at(x, id_) : nullptr;
+    LevelMeta* m = x.defined() ? find_meta_dense(x, id_) : nullptr;
     if (m) {
       prim_in.push_back(m->primal);
       nodes.push_back(m->node);
@@ -327,7 +387,7 @@ TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& c
   // One cotangent slot per node; a small tape's slots live on the stack.
   SmallVec<Tensor, 16> slot(static_cast<size_t>(num_nodes_));
   for (size_t i = 0; i < outputs.size(); ++i) {
-    LevelMeta* m = meta_at(outputs[i], id_);
+    LevelMeta* m = find_meta_dense(outputs[i], id_);
     if (!m || m->node < 0) continue;
     Tensor c = i < cots.size() && cots[i].defined() ? cots[i] : g_op_hooks.ones_like(m->primal);
     Tensor& s = slot[size_t(m->node)];
@@ -387,7 +447,7 @@ TensorList ReverseLevel::backward(const TensorList& outputs, const TensorList& c
   records_.clear();
   TensorList res;
   for (const Tensor& x : inputs) {
-    LevelMeta* m = meta_at(x, id_);
+    LevelMeta* m = find_meta_dense(x, id_);
     if (m && m->node >= 0 && slot[size_t(m->node)].defined()) {
       Tensor g = slot[size_t(m->node)];
       if (g.shape() != m->primal.shape()) g = g_op_hooks.broadcast_to(g, m->primal.shape());
@@ -410,7 +470,7 @@ Tensor BatchLevel::track(const Tensor& physical, int64_t bdim) {
 }
 
 Tensor BatchLevel::unwrap(const Tensor& t, int64_t out_axis) {
-  LevelMeta* m = meta_at(t, id_);
+  LevelMeta* m = find_meta_dense(t, id_);
   if (m && m->bdim >= 0) {
     TG_CHECK_T(IndexError, out_axis >= 0 && out_axis < m->primal.ndim(), "vmap: out_axes ", out_axis,
                " is out of range for an output of ", m->primal.ndim() - 1, " dimensions");
@@ -452,12 +512,102 @@ TensorList BatchLevel::process_empty(const Prim& p, const TensorList& phys, cons
   return wrapped;
 }
 
+Tensor BatchLevel::track_lazy(const Tensor& diag, const Tensor& off, int64_t shift) {
+  Shape s = diag.shape();
+  s.insert(0, size_);
+  Tensor t = wrap_batched(no_data(s, diag.dtype(), diag.device()), id_, 0);
+  auto z = std::make_unique<LazyDiag>();
+  z->diag = diag;
+  z->off = off;
+  z->shift = shift;
+  static_cast<LevelMeta*>(t.ad())->lazy = std::move(z);
+  return t;
+}
+
+namespace {
+bool lazy_dtype(DType dt) { return dt == DType::Float32 || dt == DType::Float64; }
+
+// The ops a lazy batch value goes through as two small ops (Note [Lazy identity batches]):
+// correctly rounded elementwise ones only.
+bool lazy_prim(const Prim& p) {
+  if (p.batch != elementwise_batch) return false;
+  for (const char* name : {"mul", "add", "sub", "div", "neg", "astype"})
+    if (std::strcmp(p.name, name) == 0) return true;
+  return false;
+}
+
+// `p` on the lazy form of its batched inputs (`metas[i]` non-null for those, all lazy), or an
+// undefined Tensor when the op needs the physical values.
+Tensor lazy_apply(const Prim& p, const TensorList& in, const SmallVec<LevelMeta*, 4>& metas, const Attrs& a,
+                  BatchLevel& level) {
+  if (traces_recording() || !lazy_prim(p)) return Tensor();
+  const LazyDiag* first = nullptr;
+  const Shape* shape = nullptr;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (!in[i].defined()) return Tensor();
+    if (metas[i]) {
+      const LazyDiag& z = *metas[i]->lazy;
+      if (!first) {
+        first = &z;
+        shape = &z.diag.shape();
+      } else if (z.shift != first->shift || z.diag.shape() != *shape) {
+        return Tensor();
+      }
+    }
+  }
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (metas[i]) continue;
+    const Tensor& x = in[i];
+    // An operand some level tracks (an outer transform must record the ops on the dense value),
+    // or one that would broadcast the lazy value to more dims or a longer axis.
+    if (x.tracked() || !lazy_dtype(x.dtype()) || x.device() != Device::CPU || x.ndim() > int64_t(shape->size()))
+      return Tensor();
+    const size_t lead = shape->size() - size_t(x.ndim());
+    for (size_t d = 0; d < size_t(x.ndim()); ++d)
+      if (x.shape()[d] != 1 && x.shape()[d] != (*shape)[lead + d]) return Tensor();
+  }
+  TensorList on_diag, on_off;
+  for (size_t i = 0; i < in.size(); ++i) {
+    on_diag.push_back(metas[i] ? metas[i]->lazy->diag : in[i]);
+    on_off.push_back(metas[i] ? metas[i]->lazy->off : in[i]);
+  }
+  if (std::strcmp(p.name, "astype") == 0 && !lazy_dtype(a.dtype)) return Tensor();  // to a dense dtype
+  TensorList d = p.impl(on_diag, a), o = p.impl(on_off, a);
+  if (d.size() != 1 || !lazy_dtype(d[0].dtype()) || d[0].shape() != *shape || !d[0].is_contiguous() ||
+      !o[0].is_contiguous())
+    return Tensor();
+  ++t_lazy_counts.ops;
+  return level.track_lazy(d[0], o[0], first->shift);
+}
+
+// An op with a lazy input: in lazy form when lazy_apply can, else on the materialised values.
+__attribute__((noinline, cold)) TensorList process_lazy(BatchLevel& level, const Prim& p, const TensorList& in,
+                                                        const Attrs& a) {
+  SmallVec<LevelMeta*, 4> metas;
+  bool all_lazy = true;
+  for (const Tensor& x : in) {
+    LevelMeta* m = x.defined() ? find_meta(x, level.id()) : nullptr;
+    metas.push_back(m);
+    all_lazy = all_lazy && (!m || m->lazy);
+  }
+  if (all_lazy) {
+    Tensor r = lazy_apply(p, in, metas, a, level);
+    if (r.defined()) return {r};
+  }
+  for (LevelMeta* m : metas)
+    if (m && m->lazy) materialise(m);
+  return level.process(p, in, a);
+}
+}  // namespace
+
 TensorList BatchLevel::process(const Prim& p, const TensorList& in, const Attrs& a) {
   TensorList phys;
   BatchDims bd;
+  bool lazy = false;
   for (const Tensor& x : in) {
-    LevelMeta* m = x.defined() ? meta_at(x, id_) : nullptr;
+    LevelMeta* m = x.defined() ? find_meta(x, id_) : nullptr;
     if (m) {
+      lazy |= m->lazy != nullptr;
       phys.push_back(m->primal);
       bd.push_back(m->bdim);
     } else {
@@ -465,6 +615,7 @@ TensorList BatchLevel::process(const Prim& p, const TensorList& in, const Attrs&
       bd.push_back(-1);
     }
   }
+  if (__builtin_expect(lazy, 0)) return process_lazy(*this, p, in, a);
   BatchDims obd;
   TensorList out;
   if (p.batch) {
@@ -505,7 +656,7 @@ TensorList BatchLevel::process(const Prim& p, const TensorList& in, const Attrs&
 Tensor ForwardLevel::track(const Tensor& x, const Tensor& tangent) { return wrap(x, id_, -1, tangent); }
 
 Tensor ForwardLevel::tangent_of(const Tensor& t) {
-  LevelMeta* m = meta_at(t, id_);
+  LevelMeta* m = find_meta_dense(t, id_);
   if (m && m->tangent.defined()) return m->tangent;
   return g_op_hooks.zeros_like(m ? m->primal : strip(t));
 }
@@ -514,7 +665,7 @@ TensorList ForwardLevel::process(const Prim& p, const TensorList& in, const Attr
   TensorList prim_in, tans;
   bool any = false;
   for (const Tensor& x : in) {
-    LevelMeta* m = x.defined() ? meta_at(x, id_) : nullptr;
+    LevelMeta* m = x.defined() ? find_meta_dense(x, id_) : nullptr;
     if (m) {
       prim_in.push_back(m->primal);
       tans.push_back(m->tangent);

@@ -28,13 +28,43 @@ namespace autodiff {
 
 enum class LevelKind : uint8_t { Reverse, Forward, Batch, Trace };
 
+// Note [Lazy identity batches]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// A dense Jacobian's sweep (Note [Jacobians]) carries the identity as a batch: physical value
+// (n, *shape) whose row b is the basis vector e_b. Each elementwise step of the sweep (the VJP or
+// JVP of sin(x) * x: multiplies by cos(x), x and sin(x), one add) is then a full pass over n x m
+// elements, although the value keeps one form throughout: entry [b, j] (j the flat logical index)
+// is d[j] where b == j + shift and o[j] elsewhere, because every off-diagonal entry of column j is
+// the same scalar computation on a zero of the seed. A batch wrapper may hold that form instead of
+// its physical value (LevelMeta::lazy: d, o and shift; `primal` is then a shape-only tensor of the
+// physical shape): the batch level runs an op on it by running the op on d and on o (two passes
+// over m elements) when the op is add, sub, mul, div, neg or astype on float32/float64 whose other
+// operands are untracked CPU values that broadcast to the lazy value's logical shape, and the lazy
+// operands share n, shift and shape. These are correctly rounded scalar operations, so each entry
+// is bit for bit the one the dense pass computes (signed zeros and NaNs included: o carries them).
+// Any other use materialises the physical value first, once (the wrapper keeps it): another op, a
+// dense batched operand, a tracked operand (an outer level must record the ops), and every reader
+// of `primal` through meta_at (BatchLevel::unwrap, custom rules, the bindings). No trace (tg.jit)
+// may be recording: a trace must see the dense ops it replays. The Jacobians seed lazily only when
+// n x m is at least kLazyIdentityMinElems: below it a dense pass costs about what an op's dispatch
+// does, and the lazy form runs two ops for one, so small Jacobians keep the dense path (and the seed
+// cache). At sin(x) * x the sweep then writes its n x m elements once, in the materialisation.
+struct LazyDiag {
+  Tensor diag, off;   // the logical shape, float32/float64, untracked
+  int64_t shift = 0;  // diagonal entries at physical [j + shift, j], 0 <= shift
+};
+constexpr int64_t kLazyIdentityMinElems = int64_t(1) << 14;
+
+// (The two int32 fields side by side: with `lazy` the record stays 48 bytes, one malloc size class.)
 struct LevelMeta final : AdMeta {
   uint64_t level_id = 0;
   Tensor primal;
-  int32_t node = -1;  // reverse: slot in the tape's cotangent array
   Tensor tangent;     // forward: undefined = zero
+  int32_t node = -1;  // reverse: slot in the tape's cotangent array
   int32_t bdim = -1;  // batch: the batch axis of `primal` (the physical value); the wrapper has the
                       // logical shape (primal's without that axis) and no storage of its own
+  // batch: the value in lazy form (Note [Lazy identity batches])
+  std::unique_ptr<LazyDiag> lazy;
 };
 
 class Level {
@@ -100,7 +130,8 @@ TensorList apply_nullary(const Prim& p, const Attrs& a, int below_depth);
 
 // A new wrapper of `value` at `level_id`.
 Tensor wrap(const Tensor& value, uint64_t level_id, int32_t node, Tensor tangent);
-// If `t` is a wrapper at `level_id`, its meta; else null (looks through stale wrappers).
+// If `t` is a wrapper at `level_id`, its meta; else null (looks through stale wrappers). A lazy
+// batch wrapper's physical value is materialised first (Note [Lazy identity batches]).
 LevelMeta* meta_at(const Tensor& t, uint64_t level_id);
 // `t` without its reverse and forward wrappers; batch wrappers and those of active traces (tg.jit)
 // are kept.
@@ -166,6 +197,10 @@ class BatchLevel final : public Level {
   Tensor track(const Tensor& physical, int64_t bdim);
   // The physical value of `t` with the batch axis at `out_axis` (broadcast when t is unbatched).
   Tensor unwrap(const Tensor& t, int64_t out_axis);
+  // The batched value of physical shape (size, *diag.shape) that is `diag` at [j + shift, j] and
+  // `off` elsewhere, kept in that form while ops allow (Note [Lazy identity batches]). `diag` and
+  // `off`: untracked, contiguous, float32 or float64, same shape and dtype; 0 <= shift.
+  Tensor track_lazy(const Tensor& diag, const Tensor& off, int64_t shift);
 
  private:
   // The no-rule fallback over a batch of size 0 (one run on stand-in zeros, for the output shapes).
@@ -176,6 +211,12 @@ class BatchLevel final : public Level {
 // How many times this thread's batch levels ran a prim once per batch element because the prim has
 // no batching rule (only custom_vjp has none). Tests read it to check that no op fell back to the loop.
 int64_t vmap_fallback_count();
+// How many ops this thread's batch levels ran on lazy values (Note [Lazy identity batches]), and how
+// many lazy values they materialised. Tests read them to check which path a sweep took.
+struct LazyBatchCounts {
+  int64_t ops = 0, materialised = 0;
+};
+LazyBatchCounts lazy_batch_counts();
 
 }  // namespace autodiff
 }  // namespace tapegrad

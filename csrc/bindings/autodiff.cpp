@@ -596,6 +596,10 @@ void bind_autodiff(py::module_& m) {
   m.def("_set_rng_state", [](uint64_t seed, uint64_t block) { ops::set_rng_state(seed, block); });
   m.def("strip", [](const Tensor& t) { return autodiff::strip(t); });
   m.def("_vmap_fallback_count", &autodiff::vmap_fallback_count);
+  m.def("_lazy_batch_counts", [] {
+    const autodiff::LazyBatchCounts c = autodiff::lazy_batch_counts();
+    return py::make_tuple(c.ops, c.materialised);
+  });
   m.def("_forward_tracked", [](const std::vector<Tensor>& ts) {
     for (const Tensor& t : ts)
       if (autodiff::forward_tracked(t)) return true;

@@ -15,6 +15,7 @@
 #include <limits>
 
 #include "autodiff/batching.h"
+#include "autodiff/levels.h"
 #include "ops/ops.h"
 
 namespace tapegrad {
@@ -318,8 +319,19 @@ TensorList div_jvp(const TensorList& t, const TensorList& x, const TensorList& y
 // takes log a as 0 where a == 0 (the limit for b > 0), as JAX does. Where b == 0 the base is
 // replaced by 1 before a^(b-1) (the double-where trick): otherwise that unused branch is inf at
 // a == 0 and its own derivative, times the zero cotangent where() sends it, makes grad(grad) nan.
+//
+// A constant exponent of one nonzero element (x ** 2: a Python scalar) makes both where()s select
+// their last operand everywhere: they are skipped, which gives the same bits at every order (a
+// where with an all-false mask is the identity, and so are its derivative rules) and saves a
+// Hessian two full passes over its batched tangents per power. Not while a trace records: the
+// replay must not depend on the value the recording saw.
+bool nonzero_constant_exponent(const Tensor& x, const Tensor& b) {
+  return !b.tracked() && b.numel() == 1 && b.ndim() <= x.ndim() && b.has_data() && b.device() == Device::CPU &&
+         !is_complex(b.dtype()) && !autodiff::traces_recording() && b.item_as_double(0) != 0.0;
+}
 Tensor pow_da(const Tensor& x, const Tensor& b) {
   Tensor bf = is_float(b.dtype()) ? b : cast(b, x.dtype());
+  if (nonzero_constant_exponent(x, b)) return mul(bf, pow(x, add_scalar(bf, -1.0)));
   Tensor b_zero = eq(stop_gradient(bf), scalar_like(0.0, bf));
   Tensor safe_x = where(b_zero, scalar_like(1.0, x), x);
   Tensor d = mul(bf, pow(safe_x, add_scalar(bf, -1.0)));

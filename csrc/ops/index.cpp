@@ -94,11 +94,28 @@ constexpr Prim kBasicIndex = PrimDef("basic_index")
                                  .batch(basic_index_batch)
                                  .api("Tensor.__getitem__");
 
+// The copy of basic_put's x that the view is written into. A getitem's VJP puts into zero_fill, one
+// +0 element broadcast: under a Hessian's batch that is a copy of n x n elements each time, so a
+// broadcast zero is made by memset (the same bits) instead of by the element-wise copy loop.
+Tensor put_base(const Tensor& x) {
+  if (x.device() == Device::CPU && x.numel() > 1 && x.has_data()) {
+    bool broadcast_one = true;
+    for (int64_t st : x.strides()) broadcast_one = broadcast_one && st == 0;
+    if (broadcast_one) {
+      const auto* b = static_cast<const unsigned char*>(x.raw_data());
+      bool zero = true;
+      for (size_t i = 0; i < itemsize(x.dtype()); ++i) zero = zero && b[i] == 0;
+      if (zero) return Tensor::zeros(x.shape(), x.dtype());
+    }
+  }
+  return x.clone();
+}
+
 // basic_put(x, v): x with the view's positions replaced by v (v has the view's shape).
 TensorList basic_put_impl(const TensorList& in, const Attrs& a) {
   check_op_input(in[0], "setitem");
   check_op_input(in[1], "setitem");
-  Tensor out = in[0].clone();
+  Tensor out = put_base(in[0]);
   kernels::copy(apply_view(out, a), in[1]);
   return {out};
 }

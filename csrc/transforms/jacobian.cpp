@@ -2,6 +2,7 @@
 #include "transforms/jacobian.h"
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <mutex>
 
@@ -39,7 +40,9 @@ Shape with_front(int64_t n, const Shape& s) {
 // Jacobian that is (a view of) the seed itself, as for f(x) = x, is copied before it is returned,
 // so that results never share memory with the cache or with one another. Only at top level (no
 // transform level active, no tg.jit trace recording: a trace must record the eye op it replays)
-// and only up to kSeedCacheElems elements, so the cache holds at most a few tens of MB.
+// and only up to kSeedCacheElems elements, so the cache holds at most a few tens of MB. Blocks of at
+// least kLazyIdentityMinElems real elements are seeded lazily instead (Note [Lazy identity batches]),
+// with no identity to build: the cache serves the smaller ones, complex seeds and traces.
 constexpr int64_t kSeedCacheElems = int64_t(1) << 22;
 
 struct SeedCache {
@@ -48,6 +51,9 @@ struct SeedCache {
   DType dt = DType::Float32;
   Tensor eye;
   uint32_t version = 0;
+  // eye's storage, for detach_from_seed's test without the lock: while it is set, `eye` holds the
+  // storage, so no other live storage has its address.
+  std::atomic<const Storage*> storage{nullptr};
 };
 
 SeedCache& seed_cache() {
@@ -67,6 +73,7 @@ Tensor identity_seed(int64_t n, int64_t m, int64_t k, DType dt, bool cached) {
   if (c.eye.defined() && c.n == n && c.m == m && c.k == k && c.dt == dt &&
       c.eye.storage()->version.load(std::memory_order_acquire) == c.version)
     return c.eye;
+  c.storage.store(nullptr, std::memory_order_release);
   c.eye = Tensor();  // release the old seed before building the new one
   Tensor e = ops::eye(n, m, k, dt);
   c.n = n;
@@ -75,12 +82,14 @@ Tensor identity_seed(int64_t n, int64_t m, int64_t k, DType dt, bool cached) {
   c.dt = dt;
   c.version = e.storage()->version.load(std::memory_order_acquire);
   c.eye = e;
+  c.storage.store(e.storage(), std::memory_order_release);
   return e;
 }
 
 // A copy of `t` when it shares memory with the cached seed (see Note [Jacobian seed cache]).
 Tensor detach_from_seed(const Tensor& t) {
   SeedCache& c = seed_cache();
+  if (!t.defined() || !t.has_data() || t.storage() != c.storage.load(std::memory_order_acquire)) return t;
   std::lock_guard<std::mutex> g(c.mu);
   if (c.eye.defined() && t.defined() && t.storage() == c.eye.storage()) return t.clone();
   return t;
@@ -90,6 +99,18 @@ Tensor detach_from_seed(const Tensor& t) {
 // `shape`: physical shape (n, *shape).
 Tensor basis_block(int64_t n, int64_t offset, const Shape& shape, DType dt, bool cached = false) {
   return ops::reshape(identity_seed(n, numel(shape), -offset, dt, cached), with_front(n, shape));
+}
+
+// The block of the n x n identity at columns [offset, offset + shape.numel) as a value of `shape`
+// batched by `batch`: in lazy form (Note [Lazy identity batches]) when it is large enough, its
+// dtype real, the values on the CPU and no trace records (a trace replays the dense ops), else dense
+// (see basis_block).
+Tensor seed_block(BatchLevel& batch, int64_t n, int64_t offset, const Shape& shape, DType dt, Device dev, bool cached) {
+  const int64_t m = numel(shape);
+  if ((dt == DType::Float32 || dt == DType::Float64) && dev == Device::CPU &&
+      double(n) * double(m) >= double(kLazyIdentityMinElems) && !traces_recording())
+    return batch.track_lazy(Tensor::full(shape, dt, 1.0), Tensor::zeros(shape, dt), offset);
+  return batch.track(basis_block(n, offset, shape, dt, cached), 0);
 }
 
 // Rows [start, start + len) of `t` along axis 0 (a view).
@@ -150,6 +171,16 @@ std::vector<TensorList> jacrev(const FlatFn& f, const TensorList& xs, TensorList
       for (const Tensor& x : xs) jac[k].push_back(ops::zeros(concat_shapes(outs[k].shape(), x.shape()), x.dtype()));
     return jac;
   }
+  if (outs.size() == 1 && total == 1) {
+    // One output element (a Hessian's inner gradient): the sweep's cotangent is that element's
+    // 1 with no batch level around it, so that each VJP op is one op, not a batching rule that
+    // reshapes its operands to a batch of one and then runs the op. The same scalar products
+    // (a matmul's rule may take the vector path of its kernel instead of a one-row batch).
+    TensorList grads = level->backward(outs, TensorList(), tracked);
+    for (size_t j = 0; j < xs.size(); ++j)
+      jac[0].push_back(ops::reshape(grads[j], concat_shapes(outs[0].shape(), xs[j].shape())));
+    return jac;
+  }
   // One sweep, its cotangent the M x M identity split into one block per output.
   const DType dt = basis_dtype(outs);
   const bool cached = top_level && outs.size() == 1;
@@ -161,7 +192,7 @@ std::vector<TensorList> jacrev(const FlatFn& f, const TensorList& xs, TensorList
     int64_t off = 0;
     for (const Tensor& o : outs) {
       const DType odt = is_inexact(o.dtype()) ? o.dtype() : dt;  // complex outputs: complex seeds
-      cots.push_back(batch->track(basis_block(total, off, o.shape(), odt, cached), 0));
+      cots.push_back(seed_block(*batch, total, off, o.shape(), odt, o.device(), cached));
       off += o.numel();
     }
     grads = level->backward(outs, cots, tracked);
@@ -196,7 +227,7 @@ std::vector<TensorList> jacfwd(const FlatFn& f, const TensorList& xs, TensorList
     TensorList tracked;
     int64_t off = 0;
     for (const Tensor& x : xs) {
-      Tensor t = batch->track(basis_block(total, off, x.shape(), x.dtype(), cached), 0);
+      Tensor t = seed_block(*batch, total, off, x.shape(), x.dtype(), x.device(), cached);
       tracked.push_back(fwd->track(x, t));
       off += x.numel();
     }

@@ -16,7 +16,9 @@ namespace transforms {
 // a batch level of size N = total input size, gives each input the matching columns of the identity
 // as its (batched) tangent, and runs f once under a forward level. Each output/input block of the
 // identity is eye(M, m_k, -offset_k) reshaped, so no slicing is needed. The cost is one trace plus
-// one batched sweep, never one sweep per row or column.
+// one batched sweep, never one sweep per row or column. A large block is seeded in lazy form (Note
+// [Lazy identity batches]): an elementwise function's sweep then runs on n-element values and
+// writes its n x n Jacobian once.
 
 // f maps tracked inputs to its outputs (a flat list). Its outputs with the levels removed go to
 // *values when not null.
