@@ -211,3 +211,28 @@ def test_write_back_to_another_place_raises():
     assert f(base()).item() == pytest.approx(3 * 3 + 3 * 3)
     with pytest.raises(ValueError, match="setitem: writes into"):
         tg.grad(f)(base())
+
+
+def test_nested_transforms():
+    def fine(y):
+        y[0] *= 3
+        v = y.T
+        return (v * v * y.T).sum()
+
+    def bad(y):
+        v = y.T
+        v[0] += 1
+        return (y * y).sum()
+
+    x = base()
+    eager_h = np.asarray(tg.hessian(fine)(x))
+    assert eager_h.shape == (2, 3, 2, 3)
+    g = tg.grad(fine)
+    np.testing.assert_allclose(np.asarray(tg.vmap(g)(tg.stack([x, x]))[0]), np.asarray(g(x)))
+    np.testing.assert_allclose(np.asarray(tg.jit(g)(x)), np.asarray(g(x)))
+    with pytest.raises(ValueError, match="views of traced values"):
+        tg.hessian(bad)(x)
+    with pytest.raises(ValueError, match="views of traced values"):
+        tg.grad(lambda y: tg.grad(bad)(y).sum())(x)
+    with pytest.raises(ValueError, match="views of traced values"):
+        tg.vmap(tg.grad(bad))(tg.stack([x, x]))
