@@ -255,6 +255,18 @@ void link_views(const Prim& p, const Attrs& a, const Tensor& base, TensorList& o
     meta_of(o)->view = std::move(l);
   }
 }
+// The level's process, then link_views when the op gave a view of its tracked input 0 (a
+// function of its own so that `outs` is returned without a copy).
+TensorList process_linking_views(Level& l, const Prim& p, const TensorList& in, const Attrs& a, const TensorImpl* in0) {
+  TensorList outs = l.process(p, in, a);
+  // A view shares the input's memory: one compare rules out other ops (batch wrappers have no
+  // storage of their own: link_views looks under them). in[0] unchanged (not a stale wrapper seen
+  // through) is alive, held by `in`.
+  if (!outs.empty() && outs[0].defined() && (!in0->storage || outs[0].impl()->storage == in0->storage) &&
+      in[0].impl() == in0)
+    link_views(p, a, in[0], outs);
+  return outs;
+}
 }  // namespace
 
 void check_view_read(const Tensor& t, const char* op) {
@@ -337,10 +349,8 @@ TensorList apply(const Prim& p, TensorList in, const Attrs& a) {
   }
   if (top < 0) return p.impl(in, a);
   Ceiling c(top);
-  TensorList outs = t_stack[size_t(top)]->process(p, in, a);
-  // in[0] unchanged (not a stale wrapper seen through): it is alive, held by `in`
-  if (in0 && in[0].impl() == in0) link_views(p, a, in[0], outs);
-  return outs;
+  if (in0) return process_linking_views(*t_stack[size_t(top)], p, in, a, in0);
+  return t_stack[size_t(top)]->process(p, in, a);
 }
 
 // ---- reverse ---------------------------------------------------------------------------------
