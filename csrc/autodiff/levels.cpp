@@ -268,14 +268,128 @@ TensorList apply_nullary(const Prim& p, const Attrs& a, int below_depth) {
   return stack()[size_t(d)]->process(p, TensorList(), a);
 }
 
+// ---- views of traced values (Note [Views of traced values]) -----------------------------------
+
+namespace {
+// setitem's exemption: the stale base a write back is about to replace may be read by that write.
+thread_local const TensorImpl* t_view_exempt = nullptr;
+
+LevelMeta* meta_of(const Tensor& t) { return static_cast<LevelMeta*>(t.ad()); }
+
+// The memory underneath a value: its own, or (batch wrappers have none) its primal's.
+const Storage* data_storage(const TensorImpl* t) {
+  while (t && !t->storage && t->ad) t = static_cast<LevelMeta*>(t->ad.get())->primal.impl();
+  return t ? t->storage.get() : nullptr;
+}
+
+[[noreturn]] void view_error(const char* op, bool is_view, const char* what) {
+  throw ValueError(
+      str_cat(op, ": ", what,
+              is_view ? " a view taken from a traced value that was written in place after the view was taken"
+                      : " a traced value after a write through a view taken from it",
+              "; inside a transform (grad, vjp, jvp, vmap, jacrev, checkpoint, the recording of tg.jit) a view "
+              "of a traced value is a copy, so writes through views of traced values do not reach the base (nor "
+              "writes into the base the view), unlike eager code: write with y[idx] = ... or y[idx] *= ... on "
+              "the base instead, and take views after the writes"));
+}
+
+// After a view-like op: outputs sharing the memory of input 0 (exactly when eager code gives a
+// view) join its group.
+void link_views(const Prim& p, const Attrs& a, const Tensor& base, TensorList& outs) {
+  const Storage* bs = data_storage(base.impl());
+  if (!bs) return;
+  LevelMeta* bm = meta_of(base);
+  for (Tensor& o : outs) {
+    if (!o.defined() || !o.tracked() || o.impl() == base.impl() || data_storage(o.impl()) != bs) continue;
+    if (!bm->view) {
+      bm->view = std::make_unique<ViewLink>();
+      bm->view->group = Ref<ViewGroup>(new ViewGroup);
+    }
+    auto l = std::make_unique<ViewLink>();
+    l->group = bm->view->group;
+    l->version = bm->view->version;
+    l->origin = base.ref();
+    l->origin_prim = &p;
+    l->origin_ints = a.ints;
+    l->origin_version = bm->view->version;
+    meta_of(o)->view = std::move(l);
+  }
+}
+// The level's process, then link_views when the op gave a view of its tracked input 0 (a
+// function of its own so that `outs` is returned without a copy).
+TensorList process_linking_views(Level& l, const Prim& p, const TensorList& in, const Attrs& a, const TensorImpl* in0) {
+  TensorList outs = l.process(p, in, a);
+  // A view shares the input's memory: one compare rules out other ops (batch wrappers have no
+  // storage of their own: link_views looks under them). in[0] unchanged (not a stale wrapper seen
+  // through) is alive, held by `in`.
+  if (!outs.empty() && outs[0].defined() && (!in0->storage || outs[0].impl()->storage == in0->storage) &&
+      in[0].impl() == in0)
+    link_views(p, a, in[0], outs);
+  return outs;
+}
+}  // namespace
+
+void check_view_read(const Tensor& t, const char* op) {
+  const ViewLink* l = meta_of(t)->view.get();
+  if (!l || l->version == l->group->version || t.impl() == t_view_exempt) return;
+  view_error(op, bool(l->origin), "reads");
+}
+
+void join_view_group(const Tensor& t) {
+  if (!t.tracked()) return;
+  LevelMeta* m = meta_of(t);
+  if (m->view) return;
+  m->view = std::make_unique<ViewLink>();
+  m->view->group = Ref<ViewGroup>(new ViewGroup);
+}
+
+void drop_view_link(const Tensor& t) {
+  if (t.tracked() && meta_of(t)->view && meta_of(t)->view->origin) meta_of(t)->view.reset();
+}
+
+ViewWrite::ViewWrite(const Tensor& a, const Tensor& v, bool whole, const Prim* prim, const SmallVec<int64_t, 8>& ints) {
+  if (!a.tracked()) return;
+  const ViewLink* l = meta_of(a)->view.get();
+  if (!l) return;
+  ViewGroup& g = *l->group;
+  if (l->version != g.version) {
+    // a is stale: only a write that makes it what eager memory holds is right
+    bool ok = whole;
+    if (!ok && v.tracked() && meta_of(v)->view) {
+      const ViewLink& w = *meta_of(v)->view;
+      ok = w.group == l->group && w.version == g.version && w.origin.get() == a.impl() && w.origin_prim == prim &&
+           w.origin_ints.size() == ints.size() && std::equal(ints.begin(), ints.end(), w.origin_ints.begin()) &&
+           l->version == w.origin_version && g.version - w.origin_version == w.writes;
+    }
+    if (!ok) view_error("setitem", bool(l->origin), "writes into");
+    prev_exempt_ = t_view_exempt;
+    t_view_exempt = a.impl();
+    exempt_ = true;
+  }
+  next_ = std::make_unique<ViewLink>(*l);
+  next_->writes = l->writes + 1;
+}
+
+ViewWrite::~ViewWrite() {
+  if (exempt_) t_view_exempt = prev_exempt_;
+}
+
+void ViewWrite::done(const Tensor& out) {
+  if (!next_ || !out.tracked()) return;
+  next_->version = ++next_->group->version;
+  meta_of(out)->view = std::move(next_);
+}
+
 TensorList apply(const Prim& p, TensorList in, const Attrs& a) {
   const LevelStack& t_stack = stack();
   if (in.empty()) return apply_nullary(p, a, int(t_stack.size()));
   int top = -1;
+  const TensorImpl* in0 = in[0].defined() && in[0].tracked() ? in[0].impl() : nullptr;
   for (Tensor& x : in) {
     if (!x.defined()) continue;
     while (x.tracked()) {
       auto* m = static_cast<LevelMeta*>(x.ad());
+      if (__builtin_expect(m->view != nullptr, 0)) check_view_read(x, p.name);
       int d = depth_of(m->level_id);
       if (d < 0) {  // stale wrapper: see through it
         TG_CHECK(m->bdim < 0, p.name,
@@ -295,6 +409,7 @@ TensorList apply(const Prim& p, TensorList in, const Attrs& a) {
   }
   if (top < 0) return p.impl(in, a);
   Ceiling c(top);
+  if (in0) return process_linking_views(*t_stack[size_t(top)], p, in, a, in0);
   return t_stack[size_t(top)]->process(p, in, a);
 }
 

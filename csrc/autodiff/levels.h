@@ -55,7 +55,38 @@ struct LazyDiag {
 };
 constexpr int64_t kLazyIdentityMinElems = int64_t(1) << 14;
 
-// (The two int32 fields side by side: with `lazy` the record stays 48 bytes, one malloc size class.)
+// Note [Views of traced values]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// Inside a transform a write into a traced value rebinds its handle to a new value (the tape is
+// functional), so a view of a traced value (y[0], y.T, y.reshape(-1), ...) is in effect a copy: a
+// write through it does not reach its base, nor a write into the base the view. Rather than give
+// a different number than eager code, such code raises. A view-like op on a traced value whose
+// result shares the input's memory underneath (exactly when eager code would give a view) puts
+// both in a ViewGroup; each member holds the group's version at which it was last consistent with
+// what eager memory would hold. A write into a member bumps the version and gives the written value
+// the new one, so every other member becomes stale, and reading a stale member (an op input, a
+// conversion, a value returned from the function) raises ValueError. Two writes stay allowed: one
+// overwriting the whole base, and writing a view back to exactly where it was taken (`y[0] *= 3`
+// is `t = y[0]; t *= 3; y[0] = t`) when only that view was written since. Everything happens on
+// the tracked path; the op's input loop tests one pointer of the wrapper's meta.
+struct ViewGroup {
+  std::atomic<int32_t> refcount_{1};
+  uint32_t version = 0;
+  static void release(ViewGroup* g) { delete g; }
+};
+struct ViewLink {
+  Ref<ViewGroup> group;
+  uint32_t version = 0;  // the group's version this value is consistent with
+  // Where a view came from (for the write back of `y[idx] op= v`): the base's wrapper, the prim and
+  // its index attributes, the group's version then, and the writes into this view since.
+  Ref<TensorImpl> origin;
+  const Prim* origin_prim = nullptr;
+  SmallVec<int64_t, 8> origin_ints;
+  uint32_t origin_version = 0;
+  uint32_t writes = 0;
+};
+
+// (The two int32 fields side by side.)
 struct LevelMeta final : AdMeta {
   uint64_t level_id = 0;
   Tensor primal;
@@ -65,6 +96,7 @@ struct LevelMeta final : AdMeta {
                       // logical shape (primal's without that axis) and no storage of its own
   // batch: the value in lazy form (Note [Lazy identity batches])
   std::unique_ptr<LazyDiag> lazy;
+  std::unique_ptr<ViewLink> view;  // Note [Views of traced values]; null for most values
 };
 
 class Level {
@@ -147,6 +179,33 @@ extern bool (*g_borrowed_may_change)(const Storage& s);
 bool forward_tracked(const Tensor& t);
 // True when an active batch level (vmap) carries `t` (it has no single value).
 bool is_batched(const Tensor& t);
+
+// Note [Views of traced values]. Raises unless `t` may be read (called by apply on each tracked
+// input whose meta has a view link, and by the transforms on the values a function returns).
+void check_view_read(const Tensor& t, const char* op);
+inline void check_read(const Tensor& t, const char* op) {
+  if (t.defined() && t.tracked() && static_cast<LevelMeta*>(t.ad())->view) check_view_read(t, op);
+}
+// getitem's views: the whole tensor (the same value: both names join a group), or a scalar
+// (eager code copies it: no link).
+void join_view_group(const Tensor& t);
+void drop_view_link(const Tensor& t);
+// setitem into a tracked `a` with `v`, before `a` is rebound to `out`: raises when the write would
+// differ from eager code, else gives `out` its place in a's group. `whole`: the write covers all
+// of a; `prim`/`ints`: the basic view written (for the write back of a view taken there).
+class ViewWrite {
+ public:
+  ViewWrite(const Tensor& a, const Tensor& v, bool whole, const Prim* prim, const SmallVec<int64_t, 8>& ints);
+  ~ViewWrite();
+  ViewWrite(const ViewWrite&) = delete;
+  ViewWrite& operator=(const ViewWrite&) = delete;
+  void done(const Tensor& out);  // out: a's new value
+
+ private:
+  std::unique_ptr<ViewLink> next_;  // the link `out` gets (null: a has no group)
+  const TensorImpl* prev_exempt_ = nullptr;
+  bool exempt_ = false;
+};
 
 // ---- reverse mode --------------------------------------------------------------------------
 class ReverseLevel final : public Level {

@@ -33,6 +33,7 @@ bool same_value(const Tensor& a, const Tensor& b) {
 // Tensor::raw_data/item_as_double call this for tracked values: a traced value whose data Python
 // reads is a decision the replay must re-check.
 void on_traced_read(const Tensor& t) {
+  check_read(t, "reading a value (item, float, bool, asnumpy, print)");  // Note [Views of traced values]
   const Tensor* cur = &t;
   while (cur->defined() && cur->tracked()) {
     auto* m = static_cast<LevelMeta*>(cur->ad());
@@ -66,6 +67,12 @@ void copy_constant_aliases(const std::vector<Program::Constant>& constants, Tens
 }  // namespace
 
 TraceLevel::TraceLevel() : Level(LevelKind::Trace), prog_(std::make_shared<Program>()) {}
+
+bool TraceLevel::is_constant_storage(const Storage* st) const {
+  for (const Program::Constant& c : prog_->constants)
+    if (c.value.has_data() && c.value.storage() == st) return true;
+  return false;
+}
 
 bool TraceLevel::is_input_storage(const Storage* st) const {
   for (const Storage* s : input_storages_)
@@ -151,6 +158,7 @@ std::shared_ptr<Program> TraceLevel::finish(const TensorList& outputs, TensorLis
   Program& P = *prog_;
   values.clear();
   for (const Tensor& o : outputs) {
+    check_read(o, "jit: the function returns");  // Note [Views of traced values]
     LevelMeta* m = meta_at(o, id_);
     if (m) {
       P.outputs.push_back(m->node);
@@ -264,12 +272,18 @@ Tensor traced_argument_base(const Tensor& a) {
   if (!a.defined() || !a.tracked()) return Tensor();
   Tensor base = trace_base(a);
   if (!base.defined() || !base.has_data()) return Tensor();
-  bool argument = false;
+  bool argument = false, constant = false;
   for (const Tensor* cur = &a; cur->tracked(); cur = &static_cast<LevelMeta*>(cur->ad())->primal)
-    if (TraceLevel* tl = active_trace(static_cast<LevelMeta*>(cur->ad())->level_id))
+    if (TraceLevel* tl = active_trace(static_cast<LevelMeta*>(cur->ad())->level_id)) {
       argument = argument || tl->is_input_storage(base.storage());
-  if (!argument) return Tensor();
-  note_impure("the function writes in place into one of its arguments");
+      constant = constant || tl->is_constant_storage(base.storage());
+    }
+  if (!argument && !constant) return Tensor();
+  // A view of a constant (a tensor made inside the function or closed over) is traced under tg.jit:
+  // eager code writes into the constant's memory, so the write must too (Note [Views of traced
+  // values]).
+  note_impure(argument ? "the function writes in place into one of its arguments"
+                       : "the function writes in place through a view of a tensor it does not trace");
   return base;
 }
 

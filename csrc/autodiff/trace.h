@@ -94,6 +94,7 @@ class TraceLevel final : public Level {
   // guard, so a replay re-records when the tensor was changed in place since.
   void guard_constant(const Tensor& t);
   bool is_input_storage(const Storage* s) const;
+  bool is_constant_storage(const Storage* s) const;  // the memory of a constant of the recording
 
  private:
   int32_t constant_slot(const Tensor& t);
@@ -114,7 +115,8 @@ void note_impure(const char* why);
 void note_untraced_write(const Tensor& a);
 // `t` without the wrappers of active traces, or undefined when another active level tracks it.
 Tensor trace_base(const Tensor& t);
-// When `a` is traced only, and its memory is that of an argument of a function being recorded:
+// When `a` is traced only, and its memory is that of an argument (or a constant) of a function
+// being recorded:
 // the recordings become impure (later calls run eagerly) and the value under the traces is
 // returned, for setitem to write into in place as eager code would (the caller sees the write).
 // Else undefined.

@@ -173,6 +173,7 @@ bool strip_aux(py::handle aux, uint64_t id, py::object& out, int depth = 0) {
   if (is_tensor(aux)) {
     const Tensor* t = tensor_ptr(o);
     if (!t) return false;
+    autodiff::check_read(*t, "the function returns");
     auto* m = autodiff::meta_at(*t, id);
     out = py::cast(m ? m->primal : *t);
     return true;
@@ -284,6 +285,7 @@ bool grad_fast(py::handle fn, py::handle args_h, const Positions& pos, bool want
   r.grads = level->backward(outs, TensorList(), wanted);
   if (!want_value) return true;
   auto unwrap = [&](const Tensor& t) {
+    autodiff::check_read(t, "the function returns");
     auto* m = autodiff::meta_at(t, level->id());
     return m ? m->primal : t;
   };
@@ -522,6 +524,7 @@ void bind_autodiff(py::module_& m) {
       .def("unwrap",
            [](py::handle self, const Tensor& t) {
              auto l = level_of<ReverseLevel>(self, "ReverseLevel", "unwrap");
+             autodiff::check_read(t, "the function returns");
              auto* m = autodiff::meta_at(t, l->id());
              return m ? m->primal : t;
            })
@@ -547,6 +550,7 @@ void bind_autodiff(py::module_& m) {
            })
       .def("unwrap", [](py::handle self, const Tensor& t) {
         auto l = level_of<ForwardLevel>(self, "ForwardLevel", "unwrap");
+        autodiff::check_read(t, "the function returns");
         auto* m = autodiff::meta_at(t, l->id());
         return m ? m->primal : t;
       });
@@ -560,6 +564,7 @@ void bind_autodiff(py::module_& m) {
                        int64_t axis) { return level_of<BatchLevel>(self, "BatchLevel", "track")->track(t, axis); })
       .def("unwrap",
            [](py::handle self, const Tensor& t, int64_t out_axis) {
+             autodiff::check_read(t, "the function returns");
              return level_of<BatchLevel>(self, "BatchLevel", "unwrap")->unwrap(t, out_axis);
            })
       .def("wraps", [](py::handle self, const Tensor& t) {

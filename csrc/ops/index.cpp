@@ -651,8 +651,19 @@ Tensor getitem(const Tensor& a, const std::vector<IndexItem>& idx) {
   Tensor v = p.identity ? a : basic_index(a, p.view);
   if (!p.advanced) {
     // numpy gives a scalar (a copy) when integers index every dim; `a[..., 0]` stays a view.
-    bool scalar = !v.tracked() && int64_t(idx.size()) == a.ndim();
+    bool scalar = int64_t(idx.size()) == a.ndim();
     for (size_t i = 0; scalar && i < idx.size(); ++i) scalar = idx[i].kind == IndexItem::Int;
+    if (v.tracked()) {  // Note [Views of traced values]: a scalar is a copy, the whole a is a
+      if (scalar) {
+        // tg.jit writes through a view of its argument into the caller's tensor: a scalar must
+        // not be such a view (eager code copies it)
+        if (autodiff::traces_recording()) return copy(v);
+        autodiff::drop_view_link(v);
+      } else if (p.identity) {
+        autodiff::join_view_group(v);
+      }
+      return v;
+    }
     return scalar ? v.clone() : v;
   }
   if (!p.perm.empty()) v = transpose(v, p.perm);
@@ -731,6 +742,7 @@ void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) 
 
   // Tracked (or indices batched by vmap): a functional update, then `a` names the result.
   autodiff::note_untraced_write(a);
+  autodiff::ViewWrite vw(a, value, p.identity && !p.advanced, &kBasicIndex, p.view.ints);
   Tensor src = broadcast_to(v, target);
   Tensor out;
   if (!p.advanced) {
@@ -743,6 +755,7 @@ void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) 
     if (!p.perm.empty()) upd = transpose(upd, inverse(p.perm));
     out = p.identity ? upd : basic_put(a, upd, p.view);
   }
+  vw.done(out);
   a.rebind(out);
 }
 
