@@ -836,17 +836,33 @@ def imag(x):
 # one, new tensors (tapegrad has no strided views of the parts), so writing into them does not
 # change x, and neither attribute can be assigned to.
 def _real_attr(self):
-    """The real part (numpy's ndarray.real): `self` itself for a real tensor, else `real(self)`."""
+    """The real part (numpy's ndarray.real): `self` itself for a real tensor, else `real(self)`.
+
+    >>> print(tg.tensor([1 + 2j, 3 - 4j]).real)
+    [1. 3.]
+    >>> x = tg.tensor([1.0, 2.0])
+    >>> x.real is x
+    True
+    """
     return real(self) if _is_complex(self) else self
 
 
 def _imag_attr(self):
-    """The imaginary part (numpy's ndarray.imag): `imag(self)`, zeros for a real tensor."""
+    """The imaginary part (numpy's ndarray.imag): `imag(self)`, zeros for a real tensor.
+
+    >>> print(tg.tensor([1 + 2j, 3 - 4j]).imag, tg.tensor([1.0, 2.0]).imag)
+    [ 2. -4.] [0. 0.]
+    """
     return imag(self)
 
 
 def _conj_method(self):
-    """The complex conjugate (numpy's ndarray.conj): `conj(self)`, a copy for a real tensor."""
+    """The complex conjugate (numpy's ndarray.conj, also `conjugate`): `conj(self)`, a copy for
+    a real tensor.
+
+    >>> print(tg.tensor([1 + 2j]).conj(), tg.tensor([1 + 2j]).conjugate())
+    [1.-2.j] [1.-2.j]
+    """
     return conj(self)
 
 
