@@ -1425,6 +1425,28 @@ def g_eye(draw, target):
     )
 
 
+@gen("tg.numpy.identity")
+def g_identity(draw, target):
+    p = Prog(draw)
+    n = draw(st.sampled_from(["3", "0", "1", "-1", "2.0", "True", "np.int32(2)", "'2'"]))
+    dt = draw(st.sampled_from(["None", "tg.int32", "tg.float64", "tg.bool_"]))
+    return p.case(
+        target,
+        f"tg.numpy.identity({n}, {dt})",
+        f"np.identity({n}, {np_dtype(dt) or 'np.float32'})",
+        strict=True,
+    )
+
+
+@gen("Tensor.real", "Tensor.imag", "Tensor.conj", "Tensor.conjugate")
+def g_parts(draw, target):
+    name = target.split(".")[-1]
+    p = Prog(draw)
+    a, n = p.tensor()
+    call = "()" if name.startswith("conj") else ""
+    return p.case(target, f"{a}.{name}{call}", f"{n}.{name}{call}")
+
+
 @gen("tg.arange")
 def g_arange(draw, target):
     p = Prog(draw)

@@ -678,6 +678,13 @@ void setitem(Tensor& a, const std::vector<IndexItem>& idx, const Tensor& value) 
       if (it.kind == IndexItem::Array) autodiff::note_constant_read(it.array);
   Plan p = make_plan(a.shape(), idx);
   const Shape& target = p.result;
+  // numpy 2 drops the imaginary part of a complex array written into a real one (a ComplexWarning;
+  // a Python complex scalar is a TypeError there); tapegrad refuses every complex -> real cast
+  // (docs/numpy.md, "Complex numbers"), so name the write rather than the cast inside it.
+  TG_CHECK_DTYPE(!is_complex(value.dtype()) || is_complex(a.dtype()), "setitem: cannot write a ",
+                 dtype_numpy_name(value.dtype()), " value into ", describe(a),
+                 " (the imaginary part would be discarded); write real(z), imag(z) or abs(z), or make the "
+                 "destination complex");
   Tensor v = cast(value, a.dtype());  // numpy casts the value to the destination's dtype
   // numpy drops leading size-1 dims of the value, then broadcasts it to a[idx]'s shape.
   while (v.ndim() > int64_t(target.size()) && v.shape()[0] == 1)

@@ -129,8 +129,14 @@ def full_like(x, fill_value, dtype=None, *, device=None):
     return _made(device, "full_like", _core._full_like, x, fill_value, dtype)
 
 
-def arange(start, stop=None, step=1, dtype=None, *, device=None):
+_NO_START = object()  # tells arange(5) (the stop) from no start at all
+
+
+def arange(start=_NO_START, /, stop=None, step=1, dtype=None, *, device=None, **kwargs):
     """numpy's arange: values in [start, stop) spaced by `step`; `arange(n)` is [0, n).
+
+    As in numpy, `start` may be given by name with `stop`, and `stop` alone by name
+    (`arange(stop=3)` is [0, 3)); `arange()` and `arange(start=3)` raise numpy's TypeError.
 
     Without `dtype` the result is Int64 when every argument is an integer and Float32 otherwise
     (`arange(4.0)` is Float32).
@@ -141,7 +147,24 @@ def arange(start, stop=None, step=1, dtype=None, *, device=None):
     Tensor(shape=[3], dtype=Float32, value= [ 0.00000000e+00,  1.00000000e+00,  2.00000000e+00])
     >>> print(tg.arange(1, 2, 0.25))
     [1.   1.25 1.5  1.75]
+    >>> print(tg.arange(stop=3), tg.arange(start=1, stop=3))
+    [0 1 2] [1 2]
     """
+    # `start` is positional-only so that a keyword `start` (numpy's arange(start=1, stop=3)) lands
+    # in kwargs: numpy tells arange(3) from arange(start=3), which it refuses.
+    if kwargs:
+        extra = sorted(set(kwargs) - {"start"})
+        if extra:
+            raise TypeError(f"arange() got an unexpected keyword argument {extra[0]!r}")
+        if start is not _NO_START:
+            raise TypeError("arange() got multiple values for argument 'start'")
+        if stop is None:
+            raise TypeError("arange() requires stop to be specified.")
+        start = kwargs["start"]
+    elif start is _NO_START:
+        if stop is None:
+            raise TypeError("arange() requires stop to be specified.")
+        start = 0
     _check_arange_length(start, stop, step)
     if dtype is not None:
         _check_arange_int_bounds(start, stop, step, dtype)

@@ -831,6 +831,47 @@ def imag(x):
     return _where(_core.isfinite(x), x * 0.0, 0.0) + 0.0  # + 0.0: no -0.0
 
 
+# numpy's and PyTorch's Tensor attributes and methods for the same (x.real, x.imag, x.conj()).
+# Of a real tensor, x.real is x itself (numpy's is a view of x), x.imag zeros like x; of a complex
+# one, new tensors (tapegrad has no strided views of the parts), so writing into them does not
+# change x, and neither attribute can be assigned to.
+def _real_attr(self):
+    """The real part (numpy's ndarray.real): `self` itself for a real tensor, else `real(self)`.
+
+    >>> print(tg.tensor([1 + 2j, 3 - 4j]).real)
+    [1. 3.]
+    >>> x = tg.tensor([1.0, 2.0])
+    >>> x.real is x
+    True
+    """
+    return real(self) if _is_complex(self) else self
+
+
+def _imag_attr(self):
+    """The imaginary part (numpy's ndarray.imag): `imag(self)`, zeros for a real tensor.
+
+    >>> print(tg.tensor([1 + 2j, 3 - 4j]).imag, tg.tensor([1.0, 2.0]).imag)
+    [ 2. -4.] [0. 0.]
+    """
+    return imag(self)
+
+
+def _conj_method(self):
+    """The complex conjugate (numpy's ndarray.conj, also `conjugate`): `conj(self)`, a copy for
+    a real tensor.
+
+    >>> print(tg.tensor([1 + 2j]).conj(), tg.tensor([1 + 2j]).conjugate())
+    [1.-2.j] [1.-2.j]
+    """
+    return conj(self)
+
+
+Tensor.real = property(_real_attr, doc=_real_attr.__doc__)
+Tensor.imag = property(_imag_attr, doc=_imag_attr.__doc__)
+Tensor.conj = _conj_method
+Tensor.conjugate = _conj_method
+
+
 def angle(z, deg=False):
     """The argument of each element, arctan2(imag, real), of the part dtype (numpy.angle); 0 or
     pi for real tensors.
@@ -1805,10 +1846,15 @@ def _split_complex(v):
     return v.real, v.imag
 
 
-def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, *, device=None):
+def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, *, retstep=False, device=None):
     """`num` evenly spaced values from `start` to `stop` (included when `endpoint`); float32 by
     default (numpy.linspace). Differentiable with respect to Tensor `start` and `stop`, which may
     be arrays (the values then run along `axis`).
+
+    `retstep=True` returns `(samples, step)` as numpy does, `step` a Tensor of the shape of
+    `start` and `stop` broadcast (0-d for scalars) and of the samples' dtype (float64 for an
+    integer `dtype`), NaN when there is no step (`num` 0, or 1 with `endpoint`). `retstep` is
+    keyword-only: tapegrad's fifth positional parameter has always been `dtype`.
 
     >>> tg.linspace(0, 1, 3)
     Tensor(shape=[3], dtype=Float32, value= [ 0.00000000e+00,  5.00000000e-01,  1.00000000e+00])
@@ -1819,6 +1865,31 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, *, device=N
     >>> print(tg.numpy.linspace(0, 1 + 2j, 3))
     [0. +0.j 0.5+1.j 1. +2.j]
     """
+    out = _linspace(start, stop, num, endpoint, dtype, axis, device)
+    if not retstep:
+        return out
+    return out, _linspace_step(start, stop, num, endpoint, out, device)
+
+
+def _linspace_step(start, stop, num, endpoint, out, device):
+    """numpy's retstep: (stop - start) / div with div the number of intervals, NaN when there
+    are none. A Tensor computed from `start` and `stop`, so that it is differentiable too."""
+    sdt = out.dtype if (_is_float(out) or _is_complex(out)) else _core.float64
+    div = (num - 1) if endpoint else num
+    parts = []
+    for v in (start, stop):
+        if not isinstance(v, Tensor):  # numbers and arrays: read in double precision
+            v = Tensor(np.asarray(v, dtype=np.complex128 if np.iscomplexobj(v) else np.float64))
+        parts.append(v.astype(sdt))
+    delta = parts[1] - parts[0]
+    if div > 0:
+        step = delta / div
+    else:
+        step = _creation.full(delta.shape, float("nan"), dtype=sdt)
+    return _place(step, device, "linspace")
+
+
+def _linspace(start, stop, num, endpoint, dtype, axis, device):
     if (
         _complex_arg(start)
         or _complex_arg(stop)
@@ -1837,8 +1908,8 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, *, device=N
             raise TypeError(f"linspace: complex start or stop needs a complex dtype, got {ct}")
         pt = _core.float64 if ct == _core.complex128 else _core.float32
         parts = [_split_complex(v) for v in (start, stop)]
-        re = linspace(parts[0][0], parts[1][0], num, endpoint, pt, axis, device=device)
-        im = linspace(parts[0][1], parts[1][1], num, endpoint, pt, axis, device=device)
+        re = _linspace(parts[0][0], parts[1][0], num, endpoint, pt, axis, device)
+        im = _linspace(parts[0][1], parts[1][1], num, endpoint, pt, axis, device)
         return _core._complex(re, im)
     if not (
         isinstance(start, Tensor) or isinstance(stop, Tensor) or np.ndim(start) or np.ndim(stop)

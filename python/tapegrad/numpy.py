@@ -5,6 +5,8 @@ It is also tapegrad's Python Array API namespace (``__array_api_version__ = "202
 (``tapegrad.linalg``). What of the standard is still missing: docs/numpy.md.
 """
 
+import builtins as _builtins
+
 import numpy as _np
 
 import tapegrad as _tg
@@ -73,6 +75,23 @@ def array(obj, dtype=None, copy=True):
     Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+00,  2.00000000e+00])
     """
     return _tg.tensor(obj, dtype)
+
+
+def identity(n, dtype=None, *, device=None):
+    """The n x n identity matrix (numpy.identity): `eye(n, dtype=dtype)`, float32 by default
+    (tapegrad's default float, as `eye`; numpy's is float64).
+
+    >>> tnp = tg.numpy
+    >>> print(tnp.identity(2, dtype=tnp.int32))
+    [[1 0]
+     [0 1]]
+    """
+    # (the builtins: this module's `int` and `bool` are tapegrad dtypes, as numpy's namespace)
+    if isinstance(n, _builtins.bool) or not isinstance(n, (_builtins.int, _np.integer)):
+        raise TypeError(f"identity: n must be an integer, got {type(n).__name__} {n!r}")
+    if n < 0:
+        raise ValueError(f"identity: negative dimensions are not allowed (n={n})")
+    return _tg.eye(_builtins.int(n), dtype=dtype, device=device)
 
 
 def asarray(obj, dtype=None):
