@@ -5,8 +5,8 @@
 
 Instruction counts do not depend on what else the machine runs (wall times on a shared machine
 do), so two builds compare exactly: run this script from each checkout in turn (benchmarks/_path.py
-picks the checkout's in-place build, else the installed tapegrad). Each case runs N times and once
-with N = 0 (the same imports and set-up); the difference divided by N is the count per call. One
+picks the checkout's in-place build, else the installed tapegrad). Each case runs N times and 3N times
+(the same imports and set-up); the difference divided by 2N is the count per call (start-up and first-call work cancel). One
 kernel thread, OpenBLAS on one thread, a fixed hash seed.
 
 Cases: tg.add, the `*` operator, tg.tanh, tg.sum on 16 float32 elements; a 16x16 @ 16 matmul;
@@ -112,7 +112,10 @@ def main(argv):
     print("case        instructions per call")
     for case in cases:
         n = N.get(case, 2000)
-        per_call = (count(case, n) - count(case, 0)) / n
+        # Two counts that both ran the case (n and 3n times), not n against 0: a run of 0 calls
+        # skips the first call's one-time work (lazy imports, caches, allocator growth), which put
+        # a few thousand instructions of noise into `grad` and `jit` between builds.
+        per_call = (count(case, 3 * n) - count(case, n)) / (2 * n)
         print(f"{case:<11} {per_call:>12,.0f}")
 
 
