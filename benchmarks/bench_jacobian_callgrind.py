@@ -6,15 +6,15 @@ builds on a shared machine, where wall times mean little).
 
 Cases (the functions of the jacobian bench suite, float32): jacrev and jacfwd of sin(x) * x at
 n = 4, 30, 64, 100, 128, 300 and 1000 (jacrev4 ... jacfwd1000) and the Hessian of the Rosenbrock function at
-n = 100 (hess100). Each case runs N calls after a first one and once N = 0 (the same set-up); the
-difference divided by N is the count of one call. One kernel thread, OpenBLAS on one thread, a
+n = 100 (hess100). Each case runs N and 3N calls after a first one; the difference divided by 2N
+is the count of one call. One kernel thread, OpenBLAS on one thread, a
 fixed hash seed. Run it from each checkout in turn (benchmarks/_path.py picks the checkout's
 in-place build).
 """
 
 import sys
 
-from bench_perop_callgrind import callgrind_count
+from bench_perop_callgrind import per_call, run_or_cases
 
 CASES = {
     **{f"jacrev{n}": ("jacrev", n) for n in (4, 30, 64, 100, 128, 300, 1000)},
@@ -50,19 +50,12 @@ def run(case, n):
         f(x)
 
 
-def count(case, n):
-    return callgrind_count(__file__, case, n)
-
-
 def main(argv):
-    if argv[:1] == ["--run"]:
-        run(argv[1], int(argv[2]))
-        return
-    print("case        instructions per call")
-    for case in argv or list(CASES):
-        n = N.get(case, 20)
-        per = (count(case, n) - count(case, 0)) / n
-        print(f"{case:<11} {per:>14,.0f}", flush=True)
+    cases = run_or_cases(argv, run, CASES)
+    if cases:
+        print("case        instructions per call")
+    for case in cases:
+        print(f"{case:<11} {per_call(__file__, case, N.get(case, 20)):>14,.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -100,23 +100,29 @@ def callgrind_count(script, *args):
     return int(m.group(1))
 
 
-def count(case, n):
-    return callgrind_count(__file__, case, n)
+def per_call(script, case, n):
+    """Instructions of one call of `case` of the harness `script`: (count(3n) - count(n)) / 2n.
+    Two counts that both ran the case, not n against 0: a run of 0 calls skips the first call's
+    one-time work (lazy imports, caches, allocator growth), which put a few thousand instructions
+    of noise into `grad` and `jit` between builds. The other callgrind harnesses use it too."""
+    return (callgrind_count(script, case, 3 * n) - callgrind_count(script, case, n)) / (2 * n)
+
+
+def run_or_cases(argv, run, cases):
+    """The harnesses' command line: `--run CASE N` runs one case (what callgrind measures) and
+    gives []; otherwise the cases asked for (all when none)."""
+    if argv[:1] == ["--run"]:
+        run(argv[1], int(argv[2]))
+        return []
+    return argv or list(cases)
 
 
 def main(argv):
-    if argv[:1] == ["--run"]:
-        run(argv[1], int(argv[2]))
-        return
-    cases = argv or list(CASES)
-    print("case        instructions per call")
+    cases = run_or_cases(argv, run, CASES)
+    if cases:
+        print("case        instructions per call")
     for case in cases:
-        n = N.get(case, 2000)
-        # Two counts that both ran the case (n and 3n times), not n against 0: a run of 0 calls
-        # skips the first call's one-time work (lazy imports, caches, allocator growth), which put
-        # a few thousand instructions of noise into `grad` and `jit` between builds.
-        per_call = (count(case, 3 * n) - count(case, n)) / (2 * n)
-        print(f"{case:<11} {per_call:>12,.0f}")
+        print(f"{case:<11} {per_call(__file__, case, N.get(case, 2000)):>12,.0f}")
 
 
 if __name__ == "__main__":

@@ -6,15 +6,15 @@ of two builds on a shared machine, where wall times mean little).
 
 Cases (the functions of the sparse bench suite, tapegrad/_bench/sparse.py, float64): tri1e4,
 tri1e5, lap300 (the 5-point Laplacian on 300 x 300), arrow1e4 (the arrow Hessian). Each case runs
-N later calls and once N = 0 (the same set-up: detection, coloring, the first call); the
-difference divided by N is the count of one later call. One kernel thread, OpenBLAS on one thread,
+N and 3N later calls (each after the same set-up: detection, coloring, the first call); the
+difference divided by 2N is the count of one later call. One kernel thread, OpenBLAS on one thread,
 a fixed hash seed. Run it from each checkout in turn (benchmarks/_path.py picks the checkout's
 in-place build).
 """
 
 import sys
 
-from bench_perop_callgrind import callgrind_count
+from bench_perop_callgrind import per_call, run_or_cases
 
 CASES = {
     "tri1e4": ("tridiagonal", 10**4),
@@ -42,16 +42,9 @@ def run(case, n):
         obj(x)
 
 
-def count(case, n):
-    return callgrind_count(__file__, case, n)
-
-
 def main(argv):
-    if argv[:1] == ["--run"]:
-        run(argv[1], int(argv[2]))
-        return
-    for case in argv or list(CASES):
-        per = (count(case, N) - count(case, 0)) / N
+    for case in run_or_cases(argv, run, CASES):
+        per = per_call(__file__, case, N)
         print(f"{case:10s} {per / 1e6:10.3f} M instructions per later call", flush=True)
 
 
